@@ -1,0 +1,9 @@
+"""minigan: Generative Adversarial Networks from scratch, gradients written by hand.
+
+``from minigan import layers, optim, losses, gan`` is all an example needs.
+"""
+
+from . import backend, gan, gradcheck, init, layers, losses, optim
+
+__version__ = "0.1.0"
+__all__ = ["backend", "gan", "gradcheck", "init", "layers", "losses", "optim", "__version__"]

@@ -1,0 +1,183 @@
+"""Array backend: NumPy on the CPU, CuPy on the GPU, one ``xp`` for both.
+
+Every operation in minigan is written once against an array module ``xp``
+(``numpy`` or ``cupy``). The active module is chosen here::
+
+    from minigan import backend
+    backend.use("cpu")      # NumPy
+    backend.use("gpu")      # CuPy; raises BackendError when no GPU is usable
+    backend.use("auto")     # CuPy if it imports and sees a GPU, else NumPy
+
+The environment variable ``MINIGAN_DEVICE`` (cpu | gpu | auto) sets the
+device at import time; ``use`` overrides it.
+
+Randomness always comes from a host ``numpy.random.Generator`` and is moved
+to the device afterwards, so one seed gives the same numbers on CPU and GPU.
+
+The default floating dtype is float32; ``set_default_dtype("float64")``
+switches it (the gradient tests do).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = [
+    "BackendError",
+    "use",
+    "device",
+    "xp",
+    "get_array_module",
+    "gpu_available",
+    "asarray",
+    "to_host",
+    "to_device",
+    "default_dtype",
+    "set_default_dtype",
+    "seed",
+    "rng",
+    "randn",
+    "uniform",
+]
+
+
+class BackendError(RuntimeError):
+    """Raised when the requested device cannot be used."""
+
+
+_state = {"xp": np, "device": "cpu", "dtype": np.dtype(np.float32), "rng": np.random.default_rng()}
+
+
+def _import_cupy():
+    """Return ``(cupy, None)`` when CuPy imports and sees a GPU, else ``(None, reason)``."""
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a CUDA library missing at import
+        return None, (
+            f"CuPy is not importable ({type(exc).__name__}: {exc}). Install the wheel that "
+            "matches your CUDA driver: pip install 'cupy-cuda12x' (CUDA 12) or "
+            "'cupy-cuda13x' (CUDA 13)"
+        )
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return None, f"CuPy is installed but CUDA is not usable ({type(exc).__name__}: {exc})"
+    if n < 1:
+        return None, "CuPy is installed but no NVIDIA GPU is visible"
+    return cupy, None
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and at least one GPU is visible."""
+    return _import_cupy()[0] is not None
+
+
+def use(name: str = "auto") -> str:
+    """Select the array backend and return the device actually chosen.
+
+    Parameters
+    ----------
+    name : {"cpu", "gpu", "auto"}
+        ``"cpu"`` selects NumPy. ``"gpu"`` selects CuPy and raises
+        :class:`BackendError` saying what is missing when no GPU is usable.
+        ``"auto"`` selects CuPy only when it imports and sees a GPU.
+    """
+    name = str(name).lower()
+    if name in ("cuda",):
+        name = "gpu"
+    if name not in ("cpu", "gpu", "auto"):
+        raise ValueError(f"unknown device {name!r}: use 'cpu', 'gpu' or 'auto'")
+    if name == "cpu":
+        _state.update(xp=np, device="cpu")
+        return "cpu"
+    cupy, reason = _import_cupy()
+    if cupy is None:
+        if name == "gpu":
+            raise BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+        _state.update(xp=np, device="cpu")
+        return "cpu"
+    _state.update(xp=cupy, device="gpu")
+    return "gpu"
+
+
+def device() -> str:
+    """The active device: ``"cpu"`` or ``"gpu"``."""
+    return _state["device"]
+
+
+def xp():
+    """The active array module (``numpy`` or ``cupy``)."""
+    return _state["xp"]
+
+
+def get_array_module(*arrays):
+    """The array module that owns ``arrays``: ``cupy`` if any is a CuPy array, else ``numpy``."""
+    for a in arrays:
+        mod = type(a).__module__
+        if mod.startswith("cupy"):
+            import cupy
+
+            return cupy
+    return np
+
+
+def default_dtype() -> np.dtype:
+    """The floating dtype new parameters and data are created in (float32 unless set)."""
+    return _state["dtype"]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating dtype: ``"float32"`` or ``"float64"``."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
+    _state["dtype"] = dtype
+
+
+def asarray(a, dtype=None):
+    """Move ``a`` to the active device (no copy when it is already there)."""
+    return _state["xp"].asarray(a, dtype=dtype)
+
+
+def to_device(a, dtype=None):
+    """Alias of :func:`asarray`: host array -> active device."""
+    return asarray(a, dtype=dtype)
+
+
+def to_host(a) -> np.ndarray:
+    """Bring an array (NumPy or CuPy) back to a host ``numpy.ndarray``."""
+    if hasattr(a, "get") and type(a).__module__.startswith("cupy"):
+        return a.get()
+    return np.asarray(a)
+
+
+def seed(value: int | None) -> np.random.Generator:
+    """Reseed the library's default host generator and return it."""
+    _state["rng"] = np.random.default_rng(value)
+    return _state["rng"]
+
+
+def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
+    """``generator`` itself, or the library's default host generator when None."""
+    return _state["rng"] if generator is None else generator
+
+
+def randn(shape, generator=None, dtype=None):
+    """Standard normal samples drawn on the host, returned on the active device."""
+    dtype = default_dtype() if dtype is None else np.dtype(dtype)
+    host = rng(generator).standard_normal(shape).astype(dtype, copy=False)
+    return _state["xp"].asarray(host)
+
+
+def uniform(low, high, shape, generator=None, dtype=None):
+    """Uniform samples in ``[low, high)`` drawn on the host, returned on the active device."""
+    dtype = default_dtype() if dtype is None else np.dtype(dtype)
+    host = rng(generator).uniform(low, high, shape).astype(dtype, copy=False)
+    return _state["xp"].asarray(host)
+
+
+_env = os.environ.get("MINIGAN_DEVICE")
+if _env:
+    use(_env)

@@ -1,0 +1,399 @@
+"""MNIST: download once, verify, cache, load as float32 arrays::
+
+    from minigan.data import load_mnist
+    x, y = load_mnist("train")   # x: (60000, 784) float32 in [-1, 1]; y: (60000,) int64
+
+The four gzipped IDX files are looked for in ``data_dir`` (default:
+:func:`default_data_dir`). A missing file is downloaded from the first of
+:data:`MIRRORS` that works, into a temporary file in the same folder; only
+after its md5 matches the published checksum is it renamed to its final
+name, so an interrupted or corrupted download never leaves a bad file
+behind. A cached file whose md5 is wrong is reported and fetched again.
+
+Offline, put the files in a folder yourself and point ``data_dir`` (the
+command line's ``--data-dir``, or the ``MINIGAN_DATA`` environment
+variable) at it. Un-gzipped copies (``t10k-images-idx3-ubyte``) are accepted
+too when the ``.gz`` file is absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sys
+import urllib.error
+import urllib.request
+import warnings
+from http.client import HTTPException
+from pathlib import Path
+
+import numpy as np
+
+from .idx import DataError, read_idx
+
+__all__ = [
+    "MNISTError",
+    "MNISTDownloadError",
+    "MNIST_FILES",
+    "MIRRORS",
+    "default_data_dir",
+    "fetch",
+    "load_mnist",
+]
+
+
+class MNISTError(DataError):
+    """A problem with the MNIST files or the folder that holds them."""
+
+
+class MNISTDownloadError(MNISTError, RuntimeError):
+    """An MNIST file is missing and could not (or may not) be downloaded.
+
+    The message names the files needed and the folder to put them in.
+    """
+
+
+#: For each split, the ``(file name, md5 of the gzipped file)`` of its images and labels.
+MNIST_FILES = {
+    "train": {
+        "images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    },
+    "test": {
+        "images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        "labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    },
+}
+
+#: Public mirrors of the original files, tried in this order.
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+SPLITS = ("train", "test")
+SCALES = ("tanh", "sigmoid", None)
+TIMEOUT_S = 30
+_CHUNK = 1 << 16
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+_HINT = "(or point --data-dir / MINIGAN_DATA at a folder that has them)"
+
+
+def default_data_dir():
+    """The folder MNIST is cached in when no ``data_dir`` is given.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$MINIGAN_DATA`` if set, else ``$XDG_CACHE_HOME/minigan/mnist``, else
+        ``~/.cache/minigan/mnist``. The folder is not created here.
+    """
+    env = os.environ.get("MINIGAN_DATA")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME")
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "minigan" / "mnist"
+
+
+def _md5(path):
+    """Hex md5 of a file, read in chunks."""
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _put_files_hint(names, data_dir):
+    return f"Put the MNIST files {', '.join(names)} in {data_dir} {_HINT}"
+
+
+def _ensure_dir(data_dir):
+    """Create ``data_dir`` if needed; raise :class:`MNISTError` if it cannot be a folder."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise MNISTError(f"data folder {data_dir} exists but is not a directory")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MNISTError(
+            f"cannot create data folder {data_dir} ({exc.strerror or exc}); choose another "
+            "with --data-dir or MINIGAN_DATA"
+        ) from None
+
+
+def _show_progress(progress):
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(progress) and isatty is not None and isatty()
+
+
+def _open_temp(data_dir, name):
+    """A new, uniquely named ``.part`` file in ``data_dir``: ``(binary file, path)``.
+
+    Like ``tempfile.mkstemp`` (``O_EXCL``, random name), but created with mode
+    0o666 less the umask, so the final file gets the usual permissions.
+    """
+    for _ in range(100):
+        path = data_dir / f".{name}.{secrets.token_hex(6)}.part"
+        try:
+            fd = os.open(path, _TEMP_FLAGS, 0o666)
+        except FileExistsError:
+            continue
+        return os.fdopen(fd, "wb"), path
+    raise FileExistsError(f"no free temporary file name in {data_dir}")
+
+
+def _download(url, tmp, name, md5, progress):
+    """Stream ``url`` into the open binary file ``tmp``; raise ``ValueError`` on md5 mismatch."""
+    from tqdm import tqdm
+
+    request = urllib.request.Request(url, headers={"User-Agent": "minigan"})
+    h = hashlib.md5(usedforsecurity=False)
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        with tqdm(
+            total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
+            disable=not _show_progress(progress), leave=False,
+        ) as bar:
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                tmp.write(chunk)
+                h.update(chunk)
+                bar.update(len(chunk))
+    got = h.hexdigest()
+    if got != md5:
+        raise ValueError(f"md5 mismatch: got {got}, expected {md5}")
+
+
+def _fetch(name, md5, data_dir, mirrors, progress, needed):
+    """:func:`fetch`, with ``needed`` the file names listed in the error message."""
+    data_dir = Path(data_dir)
+    if isinstance(mirrors, (str, bytes)):
+        mirrors = [mirrors]
+    mirrors = list(mirrors)
+    target = data_dir / name
+    _ensure_dir(data_dir)
+    if target.is_file():
+        got = _md5(target)
+        if got == md5:
+            return target
+        warnings.warn(
+            f"{target}: md5 {got} does not match the expected {md5}; downloading it again",
+            stacklevel=3,
+        )
+
+    failures = []
+    for mirror in mirrors:
+        url = mirror if mirror.endswith("/") else mirror + "/"
+        url += name
+        try:
+            tmp, tmp_path = _open_temp(data_dir, name)
+        except OSError as exc:
+            raise MNISTError(
+                f"cannot write to data folder {data_dir} ({exc.strerror or exc}); choose "
+                "another with --data-dir or MINIGAN_DATA"
+            ) from None
+        done = False
+        try:
+            with tmp:
+                _download(url, tmp, name, md5, progress)
+            os.replace(tmp_path, target)
+            done = True
+            return target
+        except (OSError, HTTPException, ValueError) as exc:  # URLError, timeouts are OSError
+            failures.append(f"{url}: {type(exc).__name__}: {exc}")
+        finally:
+            if not done:
+                try:
+                    os.unlink(tmp_path)
+                except FileNotFoundError:
+                    pass
+
+    tried = "; ".join(failures) if failures else "no mirrors given"
+    raise MNISTDownloadError(
+        f"could not download {name} from any mirror ({tried}). "
+        + _put_files_hint(needed, data_dir)
+    )
+
+
+def fetch(name, md5, data_dir, mirrors=MIRRORS, progress=True):
+    """Make sure ``data_dir/name`` exists with the given md5, downloading it if needed.
+
+    Parameters
+    ----------
+    name : str
+        File name, appended to each mirror URL.
+    md5 : str
+        Expected hex md5 of the file.
+    data_dir : str or os.PathLike
+        Folder to keep the file in; created if missing.
+    mirrors : sequence of str, optional
+        Base URLs tried in order (default :data:`MIRRORS`).
+    progress : bool, optional
+        Show a progress bar (only when stderr is a terminal).
+
+    Returns
+    -------
+    pathlib.Path
+        ``data_dir / name``, verified.
+
+    Raises
+    ------
+    MNISTDownloadError
+        If every mirror fails (network error, HTTP error, md5 mismatch). The
+        message lists each URL tried with its error and where to put the file.
+    MNISTError
+        If ``data_dir`` cannot be created or written.
+
+    Notes
+    -----
+    A file already there with the right md5 is returned without touching the
+    network. One with the wrong md5 is reported with a warning and fetched
+    again; it is only replaced once a verified copy has been downloaded.
+    Downloads go to a temporary file in ``data_dir`` that is renamed with
+    ``os.replace`` after verification and removed on any failure.
+    """
+    return _fetch(name, md5, data_dir, mirrors, progress, needed=(name,))
+
+
+def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
+    """Path of one file: the verified ``.gz``, else a plain copy, else a download."""
+    gz = data_dir / name
+    plain = data_dir / name[: -len(".gz")] if name.endswith(".gz") else None
+    if download and (gz.is_file() or plain is None or not plain.is_file()):
+        return _fetch(name, md5, data_dir, mirrors, progress, needed)
+    if gz.is_file():
+        got = _md5(gz)
+        if got != md5:
+            raise MNISTError(
+                f"{gz}: md5 {got} does not match the published {md5}; the file is damaged "
+                "or not the MNIST file: delete it and download it again"
+            )
+        return gz
+    if plain is not None and plain.is_file():
+        return plain
+    raise MNISTDownloadError(
+        f"{name} is not in {data_dir} and downloading is off (download=False). "
+        + _put_files_hint(needed, data_dir)
+    )
+
+
+def load_mnist(
+    split="train",
+    data_dir=None,
+    scale="tanh",
+    download=True,
+    mirrors=None,
+    files=None,
+    progress=True,
+):
+    """Load an MNIST split as flat float32 images and int64 labels.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        ``"train"`` has 60,000 digits, ``"test"`` 10,000.
+    data_dir : str or os.PathLike, optional
+        Folder holding (or to receive) the files; default
+        :func:`default_data_dir`.
+    scale : {"tanh", "sigmoid", None}
+        ``"tanh"``: pixels mapped to [-1, 1] as ``x / 127.5 - 1`` (for a
+        generator ending in tanh); ``"sigmoid"``: to [0, 1] as ``x / 255``;
+        ``None``: the raw uint8 pixels.
+    download : bool
+        Download missing files. With ``False`` nothing touches the network,
+        and a missing file raises :class:`MNISTDownloadError`.
+    mirrors : sequence of str, optional
+        Base URLs to download from, in order (default :data:`MIRRORS`).
+    files : dict, optional
+        Replaces :data:`MNIST_FILES` (same layout: split -> ``"images"`` /
+        ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
+        own. Images may then have any height and width.
+    progress : bool
+        Show a download progress bar when stderr is a terminal.
+
+    Returns
+    -------
+    images : numpy.ndarray, shape (N, H * W)
+        float32 (uint8 when ``scale=None``); ``H = W = 28`` for MNIST.
+    labels : numpy.ndarray, shape (N,)
+        int64 digit classes.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``split`` or ``scale``.
+    MNISTDownloadError
+        If a file is missing and cannot (or may not) be downloaded.
+    MNISTError
+        If ``data_dir`` is not a folder or cannot be created, a gzipped file
+        has the wrong md5 with ``download=False``, or the files do not hold
+        a consistent image set (counts, shapes, dtypes).
+    IDXError
+        If a file is not valid IDX.
+
+    Notes
+    -----
+    The published md5 checksums are those of the gzipped files. When only
+    an un-gzipped copy (the name without ``.gz``) is present, it is used
+    without an md5 check: the IDX parser still checks its header and
+    length, and the shapes are checked here.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    real = files is None
+    files = MNIST_FILES if real else files
+    if split not in files:
+        raise ValueError(f"files has no entry for split {split!r} (it has {sorted(files)})")
+    entry = files[split]
+    data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise MNISTError(f"data folder {data_dir} exists but is not a directory")
+    mirrors = MIRRORS if mirrors is None else mirrors
+
+    needed = [entry["images"][0], entry["labels"][0]]
+    paths = {
+        kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+        for kind in ("images", "labels")
+    }
+    images = read_idx(paths["images"])
+    labels = read_idx(paths["labels"])
+
+    what = f"MNIST {split}" if real else f"{split} set"
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise MNISTError(
+            f"{paths['images']}: expected uint8 images of shape N x H x W, got "
+            f"{images.dtype} of shape {images.shape}"
+        )
+    if real and images.shape[1:] != (28, 28):
+        raise MNISTError(
+            f"{paths['images']}: {what} images must be 28 x 28, got shape {images.shape}"
+        )
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise MNISTError(
+            f"{paths['labels']}: expected integer labels of shape (N,), got "
+            f"{labels.dtype} of shape {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise MNISTError(
+            f"{what}: {len(images)} images ({paths['images'].name}) but {len(labels)} labels "
+            f"({paths['labels'].name}); the counts must agree"
+        )
+    if real and labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise MNISTError(
+            f"{paths['labels']}: MNIST labels must be 0..9, found {labels.min()}..{labels.max()}"
+        )
+
+    images = images.reshape(len(images), images.shape[1] * images.shape[2])
+    if scale == "tanh":
+        images = images.astype(np.float32)
+        images /= 127.5
+        images -= 1.0
+    elif scale == "sigmoid":
+        images = images.astype(np.float32)
+        images /= 255.0
+    return images, labels.astype(np.int64)

@@ -1,0 +1,77 @@
+"""Elementwise activations: ReLU, LeakyReLU, Tanh, Sigmoid.
+
+Each backward multiplies the upstream gradient ``dout`` by the local
+derivative, written in terms of what the forward pass already computed.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+
+
+def relu_forward(x):
+    r""":math:`\text{out} = \max(x, 0)`. Returns ``out, cache`` with ``cache = out``."""
+    xp = get_array_module(x)
+    out = xp.maximum(x, 0)
+    return out, out
+
+
+def relu_backward(dout, cache):
+    r""":math:`dx = \text{dout} \cdot [x > 0]`; ``out > 0`` exactly when ``x > 0``."""
+    out = cache
+    return dout * (out > 0)
+
+
+def leaky_relu_forward(x, slope=0.2):
+    r""":math:`\text{out} = x` where :math:`x > 0`, else :math:`\text{slope}\cdot x`.
+
+    Returns ``out, cache`` with ``cache = (x > 0, slope)``.
+    """
+    xp = get_array_module(x)
+    positive = x > 0
+    out = xp.where(positive, x, x * slope)
+    return out, (positive, slope)
+
+
+def leaky_relu_backward(dout, cache):
+    r""":math:`dx = \text{dout}` where :math:`x > 0`, else :math:`\text{slope}\cdot\text{dout}`."""
+    positive, slope = cache
+    xp = get_array_module(dout)
+    return xp.where(positive, dout, dout * slope)
+
+
+def tanh_forward(x):
+    r""":math:`\text{out} = \tanh x`. Returns ``out, cache`` with ``cache = out``."""
+    xp = get_array_module(x)
+    out = xp.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
+    out = cache
+    return dout * (1 - out * out)
+
+
+def sigmoid(x):
+    r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})` that cannot overflow.
+
+    With :math:`e = \exp(-|x|) \in (0, 1]`, :math:`\sigma(x) = 1/(1+e)` for
+    :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`: ``exp`` is never
+    taken of a positive number, so no overflow and no warning for any ``x``.
+    """
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_forward(x):
+    r""":math:`\text{out} = \sigma(x)`. Returns ``out, cache`` with ``cache = out``."""
+    out = sigmoid(x)
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
+    out = cache
+    return dout * out * (1 - out)

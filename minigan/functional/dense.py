@@ -1,0 +1,64 @@
+"""Dense (fully connected) layer: forward and backward pass.
+
+``W`` has shape ``(in_features, out_features)``, as in the TensorFlow listing
+of the vanilla GAN (``tf.matmul(x, W) + b``), so a row of ``x`` is one sample.
+"""
+
+from __future__ import annotations
+
+
+def dense_forward(x, W, b):
+    r"""Affine map of a batch of row vectors.
+
+    .. math:: \text{out} = x W + b
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, D_in)
+    W : ndarray of shape (D_in, D_out)
+    b : ndarray of shape (D_out,)
+
+    Returns
+    -------
+    out : ndarray of shape (N, D_out)
+    cache : tuple ``(x, W)``, what the backward pass needs.
+    """
+    if x.ndim != 2 or x.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"Dense: input of shape {tuple(x.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)}; expected (N, {W.shape[0]})"
+        )
+    out = x @ W
+    out += b
+    return out, (x, W)
+
+
+def dense_backward(dout, cache, param_grads=True):
+    r"""Gradients of the loss through ``out = x W + b``.
+
+    .. math::
+        \frac{\partial L}{\partial x} = \text{dout}\, W^\top,\qquad
+        \frac{\partial L}{\partial W} = x^\top\, \text{dout},\qquad
+        \frac{\partial L}{\partial b} = \textstyle\sum_n \text{dout}_n
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, D_out)
+    cache : tuple from :func:`dense_forward`
+    param_grads : bool
+        When False, ``dW`` and ``db`` are not computed (returned as None): a
+        frozen layer only passes the gradient on to its input.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, D_in)
+    dW : ndarray of shape (D_in, D_out) or None
+    db : ndarray of shape (D_out,) or None
+    """
+    x, W = cache
+    dx = dout @ W.T                  # dL/dx_ni = sum_j dout_nj W_ij
+    if not param_grads:
+        return dx, None, None
+    dW = x.T @ dout                  # dL/dW_ij = sum_n x_ni dout_nj
+    db = dout.sum(axis=0)            # dL/db_j  = sum_n dout_nj
+    return dx, dW, db

@@ -1,0 +1,168 @@
+r"""Algorithm 1 of Goodfellow et al. (2014): minibatch training of a GAN.
+
+The two players play the minimax game
+
+.. math::
+    \min_G \max_D V(D, G) = E_{x\sim p_{data}}[\log D(x)] + E_{z\sim p_z}[\log(1 - D(G(z)))]
+
+by alternating gradient steps. One training iteration:
+
+1. ``k`` times: sample a fresh minibatch of ``m`` noise vectors and a fresh
+   minibatch of ``m`` real examples, and update D by ascending
+   :math:`\frac1m\sum \log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))`. The real and the
+   fake batch go through D in separate forward passes (their gradients
+   accumulate before the one update), so batch statistics never mix them.
+2. Sample a fresh noise minibatch and update G by descending its loss
+   (non-saturating :math:`-\log D(G(z))` by default, or the minimax
+   :math:`\log(1 - D(G(z)))`), back-propagated through a FROZEN D: the
+   gradient flows through D to G's output, but D's gradients and
+   parameters are left alone.
+
+A D step never touches G's parameters and a G step never touches D's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend, losses
+
+__all__ = ["GAN", "PRIORS"]
+
+PRIORS = ("gaussian", "uniform")
+
+
+class GAN:
+    """A generator, a discriminator, their optimizers, and Algorithm 1.
+
+    Parameters
+    ----------
+    generator, discriminator : minigan.layers.Layer
+        ``generator`` maps ``(m, noise_dim)`` noise to samples;
+        ``discriminator`` maps samples to ``(m, 1)`` LOGITS (no sigmoid).
+    g_optimizer, d_optimizer : minigan.optim.Optimizer
+        Built on ``generator`` and ``discriminator`` respectively.
+    noise_dim : int or tuple
+        Shape of one noise vector (100 for the MNIST models).
+    k : int
+        Discriminator steps per generator step (Goodfellow et al. used 1).
+    g_loss : {"non_saturating", "minimax"}
+    label_smoothing : float
+        One-sided: the real target becomes ``1 - label_smoothing``.
+    prior : {"gaussian", "uniform"}
+        :math:`N(0, I)` (the ganhacks advice) or :math:`U(-1, 1)`.
+    rng : numpy.random.Generator, optional
+        Host generator for the noise.
+    """
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
+                 k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None):
+        if int(k) < 1:
+            raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
+        if g_loss not in losses.G_LOSSES:
+            raise ValueError(f"unknown g_loss {g_loss!r}; use one of {losses.G_LOSSES}")
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        if prior not in PRIORS:
+            raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
+        self.G, self.D = generator, discriminator
+        self.g_opt, self.d_opt = g_optimizer, d_optimizer
+        self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
+        self.k = int(k)
+        self.g_loss = g_loss
+        self.label_smoothing = float(label_smoothing)
+        self.prior = prior
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    def sample_noise(self, m, dtype=None):
+        """``m`` noise vectors from the prior, drawn on the host, returned on the device."""
+        shape = (int(m),) + self.noise_shape
+        if self.prior == "gaussian":
+            return backend.randn(shape, self.rng, dtype)
+        return backend.uniform(-1.0, 1.0, shape, self.rng, dtype)
+
+    def d_step(self, x_real):
+        """One discriminator update on a real batch and a fresh fake batch of the same size.
+
+        Returns
+        -------
+        dict with ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)))
+        """
+        m = x_real.shape[0]
+        self.D.freeze(False)
+        self.D.zero_grad()
+        # real batch: -log D(x)  (target 1 - smoothing)
+        real_logits = self.D.forward(x_real)
+        loss_real, dreal = losses.sigmoid_cross_entropy(real_logits, 1.0 - self.label_smoothing)
+        self.D.backward(dreal)
+        # fake batch, in its own forward pass: -log(1 - D(G(z)))
+        fake = self.G.forward(self.sample_noise(m, x_real.dtype))
+        fake_logits = self.D.forward(fake)
+        loss_fake, dfake = losses.sigmoid_cross_entropy(fake_logits, 0.0)
+        self.D.backward(dfake)
+        self.d_opt.step()
+        return {
+            "d_loss": loss_real + loss_fake,
+            "d_real": _mean_prob(real_logits),
+            "d_fake": _mean_prob(fake_logits),
+        }
+
+    def g_step(self, m, dtype=None):
+        """One generator update through the frozen discriminator.
+
+        Returns
+        -------
+        dict with ``g_loss`` and ``d_gen`` (mean D(G(z)) seen by this step)
+        """
+        self.G.zero_grad()
+        fake = self.G.forward(self.sample_noise(m, dtype))
+        self.D.freeze(True)
+        try:
+            logits = self.D.forward(fake)
+            loss, dlogits = losses.generator_loss(logits, self.g_loss)
+            dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
+        finally:
+            self.D.freeze(False)
+        self.G.backward(dfake)
+        self.g_opt.step()
+        return {"g_loss": loss, "d_gen": _mean_prob(logits)}
+
+    def train_iteration(self, next_real_batch):
+        """One iteration of Algorithm 1: ``k`` D steps, then one G step.
+
+        Parameters
+        ----------
+        next_real_batch : callable
+            Returns a fresh real minibatch (on the active device) at each call.
+
+        Returns
+        -------
+        dict with ``d_loss``, ``d_real``, ``d_fake`` (from the last D step),
+        ``g_loss`` and ``d_gen`` (from the G step)
+        """
+        for _ in range(self.k):
+            x = next_real_batch()
+            stats = self.d_step(x)
+        stats.update(self.g_step(x.shape[0], x.dtype))
+        return stats
+
+    def sample(self, n=None, z=None):
+        """Generator samples in evaluation mode (BatchNorm uses its running statistics).
+
+        Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch).
+        """
+        if z is None:
+            z = self.sample_noise(n)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self.G.forward(z)
+        finally:
+            self.G.train(was_training)
+
+
+def _mean_prob(logits):
+    """Mean of sigmoid(logits), as a Python float."""
+    from .functional.activations import sigmoid
+
+    return float(sigmoid(logits).mean())

@@ -1,0 +1,160 @@
+r"""Optimizers: Adam and SGD with momentum.
+
+An optimizer is built from a model (anything with ``parameters()``) or from a
+list of ``(param, grad)`` array pairs. Its state is one entry per parameter
+ARRAY, in the order of that list, never keyed by a name that two layers may
+share. ``step()`` updates every parameter in place, so the layers keep
+referring to the same arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import get_array_module
+
+__all__ = ["Optimizer", "Adam", "SGD"]
+
+
+class Optimizer:
+    """Base class: holds the ``(param, grad)`` pairs and the per-array state."""
+
+    def __init__(self, params):
+        pairs = params.parameters() if hasattr(params, "parameters") else list(params)
+        self.pairs = [(p, g) for p, g in pairs]
+        if not self.pairs:
+            raise ValueError(f"{type(self).__name__}: no parameters to optimize")
+        for i, (p, g) in enumerate(self.pairs):
+            if p.shape != g.shape:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} has shape {p.shape} "
+                    f"but its gradient {g.shape}"
+                )
+        self.t = 0
+
+    def zero_grad(self):
+        for _, g in self.pairs:
+            g[...] = 0
+
+    def step(self):
+        raise NotImplementedError
+
+    def _state_arrays(self):
+        """Names of the per-parameter state lists, e.g. ``("m", "v")``."""
+        return ()
+
+    def state_dict(self):
+        """``{"t": t, "m.0": ..., "v.0": ..., ...}``: step count and per-array state."""
+        state = {"t": np.asarray(self.t, dtype=np.int64)}
+        for name in self._state_arrays():
+            for i, a in enumerate(getattr(self, name)):
+                state[f"{name}.{i}"] = a
+        return state
+
+    def load_state_dict(self, state):
+        """Restore the step count and per-array state in place (shapes must match)."""
+        for name in self._state_arrays():
+            for i, dst in enumerate(getattr(self, name)):
+                key = f"{name}.{i}"
+                if key not in state:
+                    raise ValueError(
+                        f"{type(self).__name__}: state has no '{key}' (another architecture?)"
+                    )
+                src = state[key]
+                if tuple(src.shape) != tuple(dst.shape):
+                    raise ValueError(
+                        f"{type(self).__name__}: '{key}' has shape {tuple(src.shape)} in the "
+                        f"state but {tuple(dst.shape)} here (another architecture?)"
+                    )
+                dst[...] = get_array_module(dst).asarray(src, dtype=dst.dtype)
+        self.t = int(np.asarray(state["t"]))
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction.
+
+    For each parameter :math:`\theta` with gradient :math:`g`, at step :math:`t`:
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1-\beta_1)\, g \\
+        v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2 \\
+        \hat m &= m / (1-\beta_1^t), \qquad \hat v = v / (1-\beta_2^t) \\
+        \theta &\leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)
+
+    Parameters
+    ----------
+    params : model or list of (param, grad)
+    lr : float
+        Step size :math:`\eta` (TensorFlow's and the paper's default 1e-3;
+        DCGAN uses 2e-4).
+    betas : (float, float)
+        :math:`(\beta_1, \beta_2)`; DCGAN uses (0.5, 0.999).
+    eps : float
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params)
+        if lr <= 0:
+            raise ValueError(f"Adam: lr must be positive, got {lr}")
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
+        self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+        self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+
+    def _state_arrays(self):
+        return ("m", "v")
+
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        bc1 = 1.0 - b1 ** self.t
+        bc2 = 1.0 - b2 ** self.t
+        for (p, g), m, v in zip(self.pairs, self.m, self.v):
+            adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
+
+
+def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    r"""One Adam update of one parameter array, in place (``p``, ``m``, ``v``).
+
+    ``bc1 = 1 - b1**t`` and ``bc2 = 1 - b2**t`` are the bias corrections.
+    """
+    xp = get_array_module(p)
+    m *= b1
+    m += (1.0 - b1) * g                       # m <- b1 m + (1 - b1) g
+    v *= b2
+    v += (1.0 - b2) * (g * g)                 # v <- b2 v + (1 - b2) g^2
+    m_hat = m / bc1
+    v_hat = v / bc2
+    p -= lr * m_hat / (xp.sqrt(v_hat) + eps)  # theta <- theta - lr m^ / (sqrt(v^) + eps)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with (classical) momentum.
+
+    .. math::
+        u &\leftarrow \mu\, u - \eta\, g \\
+        \theta &\leftarrow \theta + u
+
+    the form Goodfellow et al. (2014) trained their GANs with. ``momentum=0``
+    is plain SGD, :math:`\theta \leftarrow \theta - \eta g`.
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0):
+        super().__init__(params)
+        if lr <= 0:
+            raise ValueError(f"SGD: lr must be positive, got {lr}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
+        self.lr, self.momentum = float(lr), float(momentum)
+        self.u = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+
+    def _state_arrays(self):
+        return ("u",)
+
+    def step(self):
+        self.t += 1
+        for (p, g), u in zip(self.pairs, self.u):
+            u *= self.momentum
+            u -= self.lr * g        # u <- mu u - lr g
+            p += u                  # theta <- theta + u

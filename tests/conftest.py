@@ -1,0 +1,57 @@
+"""Shared test configuration: hypothesis profiles, the gpu marker, dtype fixtures.
+
+Hypothesis profiles (select with HYPOTHESIS_PROFILE=name):
+
+- ``ci``   (default when CI is set): few examples, keeps the suite to minutes on 2 cores;
+- ``dev``  (default otherwise): a few more;
+- ``deep``: many examples, for a thorough run before a release.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from minigan import backend
+
+settings.register_profile(
+    "ci", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` where CuPy or a GPU is missing, saying which."""
+    if backend.gpu_available():
+        return
+    reason = "needs an NVIDIA GPU with CuPy: " + (backend._import_cupy()[1] or "unavailable")
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_and_float32():
+    """Every test starts on the CPU in float32 and leaves it so."""
+    backend.use("cpu")
+    backend.set_default_dtype("float32")
+    yield
+    backend.use("cpu")
+    backend.set_default_dtype("float32")
+
+
+@pytest.fixture
+def float64():
+    """Make float64 the default dtype for the test (gradient checks)."""
+    backend.set_default_dtype("float64")
+    yield np.float64

@@ -1,0 +1,430 @@
+"""Tests for minigan.data: the IDX parser and the MNIST downloader/loader.
+
+Downloads are tested against a local HTTP server on 127.0.0.1 serving a tiny
+synthetic IDX set; nothing here touches the internet.
+"""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import socket
+import stat
+import threading
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigan.data.mnist as mnist_module
+from minigan.data import (
+    MIRRORS,
+    MNIST_FILES,
+    DataError,
+    IDXError,
+    MNISTDownloadError,
+    MNISTError,
+    default_data_dir,
+    fetch,
+    load_mnist,
+    read_idx,
+    write_idx,
+)
+
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+IMAGES = "t10k-images-idx3-ubyte.gz"
+LABELS = "t10k-labels-idx1-ubyte.gz"
+
+
+def md5(path):
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- IDX
+
+
+DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (2, 1, 3, 2), (0, 4)])
+def test_idx_round_trip(tmp_path, dtype, suffix, shape):
+    rng = np.random.default_rng(0)
+    if np.dtype(dtype).kind == "f":
+        x = rng.standard_normal(shape).astype(dtype) * 1e3
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=dtype)
+    path = tmp_path / f"a-idx{suffix}"
+    write_idx(path, x)
+    assert (path.read_bytes()[:2] == b"\x1f\x8b") == (suffix == ".gz")
+    y = read_idx(path)
+    assert y.dtype == np.dtype(dtype) and y.dtype.isnative
+    assert y.shape == shape
+    np.testing.assert_array_equal(y, x)
+    y[...] = 0  # writable
+
+
+def test_idx_layout_is_big_endian_c_order(tmp_path):
+    path = tmp_path / "x"
+    write_idx(path, np.array([[1, 2, 3], [4, 5, 258]], dtype=">i2").astype("<i2"))
+    expected = bytes([0, 0, 0x0B, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 1, 2])
+    assert path.read_bytes() == expected
+
+
+def test_idx_gzip_detected_by_magic_not_name(tmp_path):
+    x = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    write_idx(tmp_path / "a.gz", x)
+    (tmp_path / "a.gz").rename(tmp_path / "no-extension")
+    np.testing.assert_array_equal(read_idx(tmp_path / "no-extension"), x)
+
+
+def test_write_idx_is_deterministic(tmp_path):
+    x = np.arange(50, dtype=np.uint8)
+    write_idx(tmp_path / "a.gz", x)
+    write_idx(tmp_path / "b.gz", x)
+    assert md5(tmp_path / "a.gz") == md5(tmp_path / "b.gz")
+
+
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.zeros(3, dtype=np.float16), "cannot write dtype float16"),
+        (np.zeros(3, dtype=np.int64), "cannot write dtype int64"),
+        (np.float32(1.0), "0-D array"),
+        (np.zeros((1,) * 5, dtype=np.uint8), "5-D array"),
+    ],
+)
+def test_write_idx_rejects(tmp_path, x, match):
+    with pytest.raises(IDXError, match=match):
+        write_idx(tmp_path / "bad", x)
+
+
+def _raw_idx(dims=(10, 28, 28), code=0x08):
+    return bytes([0, 0, code, len(dims)]) + np.asarray(dims, dtype=">u4").tobytes()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (_raw_idx() + bytes(1234), r"truncated IDX file: header says 10x28x28 uint8 "
+         r"\(7840 bytes\) but only 1234 bytes follow; delete it and download again"),
+        (_raw_idx((2, 2)) + bytes(5), r"trailing data .* 2x2 uint8 \(4 bytes\) but 5 bytes "
+         r"follow \(1 extra\)"),
+        (_raw_idx((3,), 0x0C) + bytes(11), r"header says 3 int32 \(12 bytes\) but only 11"),
+        (_raw_idx()[:9], "truncated IDX file: the header needs 16 bytes"),
+        (b"\x01\x02\x08\x01" + bytes(8), "bad magic number, first two bytes are 01 02, "
+         "expected 00 00"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "not an IDX file.*PNG image"),
+        (b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "not an IDX file.*HTML"),
+        (b"hello, this is a text file\n", "not an IDX file.*text"),
+        (b"", "not an IDX file: 0 bytes"),
+        (b"\x00\x00\x0a\x01" + bytes(8), "unknown IDX dtype code 0x0A.*0x08 uint8"),
+        (b"\x00\x00\x08\x00", "0 dimensions, expected 1 to 4"),
+        (b"\x00\x00\x08\x05" + bytes(20), "5 dimensions, expected 1 to 4"),
+    ],
+)
+def test_read_idx_rejects_bad_files(tmp_path, content, match, compress):
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(content) if compress else content)
+    with pytest.raises(IDXError, match=match) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + ": ") and "\n" not in message
+    assert isinstance(info.value, ValueError) and isinstance(info.value, DataError)
+
+
+def test_read_idx_corrupt_gzip(tmp_path):
+    good = gzip.compress(_raw_idx((4,)) + bytes(4))
+    cases = {
+        "cut": good[: len(good) // 2],
+        "crc": good[:-8] + bytes(b ^ 0xFF for b in good[-8:-4]) + good[-4:],
+        "garbage": good[:10] + b"\xff" * (len(good) - 10),
+    }
+    for label, content in cases.items():
+        path = tmp_path / label
+        path.write_bytes(content)
+        with pytest.raises(IDXError, match=f"{label}: corrupt gzip file"):
+            read_idx(path)
+
+
+# ------------------------------------------------------------------ HTTP fixtures
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 20-image 28x28 set served over HTTP.
+
+    ``good/`` has the right files, ``bad/`` has other bytes under the same names,
+    ``missing/`` does not exist (404).
+    """
+    root = tmp_path_factory.mktemp("served")
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    images[0, 0, :2] = (0, 255)
+    labels = (np.arange(20) % 10).astype(np.uint8)
+    (root / "good").mkdir()
+    (root / "bad").mkdir()
+    write_idx(root / "good" / IMAGES, images)
+    write_idx(root / "good" / LABELS, labels)
+    write_idx(root / "bad" / IMAGES, images[:19])
+    write_idx(root / "bad" / LABELS, labels[:19])
+    files = {
+        "test": {
+            "images": (IMAGES, md5(root / "good" / IMAGES)),
+            "labels": (LABELS, md5(root / "good" / LABELS)),
+        }
+    }
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield {
+        "images": images,
+        "labels": labels,
+        "files": files,
+        "root": root,
+        "good": base + "good/",
+        "bad": base + "bad/",
+        "missing": base + "missing/",
+    }
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if anything tries to open a URL."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(urllib.request, "urlopen", fail)
+
+
+def _listing(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+# -------------------------------------------------------------- download + load
+
+
+def test_load_mnist_downloads_verifies_and_parses(tiny, tmp_path):
+    data_dir = tmp_path / "cache" / "mnist"
+    x, y = load_mnist("test", data_dir=data_dir, mirrors=[tiny["good"]], files=tiny["files"],
+                      progress=False)
+    assert x.shape == (20, 784) and x.dtype == np.float32
+    assert y.shape == (20,) and y.dtype == np.int64
+    np.testing.assert_allclose(x, tiny["images"].reshape(20, 784) / 127.5 - 1, atol=1e-6)
+    assert x.min() == -1.0 and x.max() == 1.0
+    np.testing.assert_array_equal(y, tiny["labels"])
+    assert _listing(data_dir) == sorted([IMAGES, LABELS])
+    for kind in ("images", "labels"):
+        name, digest = tiny["files"]["test"][kind]
+        assert md5(data_dir / name) == digest
+
+
+def test_cached_files_are_used_without_network(tiny, tmp_path, no_network):
+    for name in (IMAGES, LABELS):
+        (tmp_path / name).write_bytes((tiny["root"] / "good" / name).read_bytes())
+    x, y = load_mnist("test", data_dir=tmp_path, files=tiny["files"], download=True)
+    np.testing.assert_array_equal(y, tiny["labels"])
+    assert x.shape == (20, 784)
+
+
+@pytest.mark.parametrize(
+    "scale, expected",
+    [("sigmoid", lambda p: p / 255.0), (None, lambda p: p), ("tanh", lambda p: p / 127.5 - 1)],
+)
+def test_scales(tiny, tmp_path, scale, expected):
+    x, _ = load_mnist("test", data_dir=tmp_path, mirrors=[tiny["good"]], files=tiny["files"],
+                      scale=scale, progress=False)
+    pixels = tiny["images"].reshape(20, -1)
+    assert x.dtype == (np.uint8 if scale is None else np.float32)
+    np.testing.assert_allclose(x, expected(pixels.astype(np.float64)), atol=1e-6)
+
+
+def test_dead_mirrors_are_skipped(tiny, tmp_path):
+    mirrors = [_closed_port_url(), tiny["missing"], tiny["good"].rstrip("/")]
+    _, y = load_mnist("test", data_dir=tmp_path, mirrors=mirrors, files=tiny["files"],
+                      progress=False)
+    np.testing.assert_array_equal(y, tiny["labels"])
+    assert _listing(tmp_path) == sorted([IMAGES, LABELS])
+
+
+def test_corrupt_cached_file_is_fetched_again(tiny, tmp_path):
+    (tmp_path / IMAGES).write_bytes(b"not the right bytes")
+    name, digest = tiny["files"]["test"]["images"]
+    with pytest.warns(UserWarning, match="does not match the expected"):
+        path = fetch(name, digest, tmp_path, mirrors=[tiny["good"]], progress=False)
+    assert path == tmp_path / IMAGES
+    assert path.read_bytes() == (tiny["root"] / "good" / IMAGES).read_bytes()
+    assert _listing(tmp_path) == [IMAGES]
+
+
+def test_wrong_bytes_from_server_leave_nothing_behind(tiny, tmp_path):
+    name, digest = tiny["files"]["test"]["images"]
+    with pytest.raises(MNISTDownloadError, match="md5 mismatch") as info:
+        fetch(name, digest, tmp_path, mirrors=[tiny["bad"]], progress=False)
+    assert tiny["bad"] + IMAGES in str(info.value)
+    assert _listing(tmp_path) == []
+
+
+def test_failed_download_does_not_damage_existing_files(tiny, tmp_path):
+    good_labels = (tiny["root"] / "good" / LABELS).read_bytes()
+    (tmp_path / LABELS).write_bytes(good_labels)
+    (tmp_path / IMAGES).write_bytes(b"damaged")
+    with pytest.warns(UserWarning), pytest.raises(MNISTDownloadError):
+        load_mnist("test", data_dir=tmp_path, mirrors=[tiny["bad"]], files=tiny["files"],
+                   progress=False)
+    assert (tmp_path / LABELS).read_bytes() == good_labels
+    assert (tmp_path / IMAGES).read_bytes() == b"damaged"  # not replaced by unverified bytes
+    assert _listing(tmp_path) == sorted([IMAGES, LABELS])
+
+
+def test_interrupted_download_leaves_nothing_behind(tiny, tmp_path, monkeypatch):
+    def interrupted(url, tmp, name, md5, progress):
+        tmp.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_module, "_download", interrupted)
+    name, digest = tiny["files"]["test"]["images"]
+    with pytest.raises(KeyboardInterrupt):
+        fetch(name, digest, tmp_path, mirrors=[tiny["good"]], progress=False)
+    assert _listing(tmp_path) == []
+
+
+def test_downloaded_file_gets_the_usual_permissions(tiny, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        name, digest = tiny["files"]["test"]["labels"]
+        path = fetch(name, digest, tmp_path, mirrors=[tiny["good"]], progress=False)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_offline_error_says_what_to_put_where(tiny, tmp_path):
+    data_dir = tmp_path / "mnist"
+    dead = _closed_port_url()
+    with pytest.raises(MNISTDownloadError) as info:
+        load_mnist("test", data_dir=data_dir, mirrors=[dead], files=tiny["files"],
+                   progress=False)
+    message = str(info.value)
+    assert f"could not download {IMAGES} from any mirror" in message
+    assert dead + IMAGES in message
+    assert f"Put the MNIST files {IMAGES}, {LABELS} in {data_dir}" in message
+    assert "MINIGAN_DATA" in message
+    assert isinstance(info.value, DataError) and isinstance(info.value, RuntimeError)
+    assert _listing(data_dir) == []
+
+
+def test_no_download_when_disabled(tmp_path, no_network):
+    with pytest.raises(MNISTDownloadError, match="downloading is off") as info:
+        load_mnist("test", data_dir=tmp_path / "empty", download=False)
+    message = str(info.value)
+    assert f"Put the MNIST files {IMAGES}, {LABELS} in {tmp_path / 'empty'}" in message
+    assert not (tmp_path / "empty").exists()
+
+
+def test_wrong_md5_without_download_is_an_error(tiny, tmp_path, no_network):
+    (tmp_path / IMAGES).write_bytes(b"damaged")
+    with pytest.raises(MNISTError, match="does not match the published"):
+        load_mnist("test", data_dir=tmp_path, download=False, files=tiny["files"])
+
+
+def test_plain_uncompressed_files_are_accepted(tmp_path, no_network):
+    images = np.full((3, 28, 28), 255, dtype=np.uint8)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([1, 2, 3], dtype=np.uint8))
+    x, y = load_mnist("test", data_dir=tmp_path)  # real names and md5s: no md5 for plain
+    assert x.shape == (3, 784) and np.all(x == 1.0)
+    np.testing.assert_array_equal(y, [1, 2, 3])
+
+
+def test_real_mnist_shape_is_checked(tmp_path, no_network):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 8, 8), dtype=np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
+    with pytest.raises(MNISTError, match="must be 28 x 28"):
+        load_mnist("train", data_dir=tmp_path, download=False)
+
+
+def test_custom_files_accept_any_size(tmp_path):
+    write_idx(tmp_path / "img", np.arange(2 * 5 * 3, dtype=np.uint8).reshape(2, 5, 3))
+    write_idx(tmp_path / "lab", np.array([7, 8], dtype=np.uint8))
+    files = {"train": {"images": ("img", md5(tmp_path / "img")),
+                       "labels": ("lab", md5(tmp_path / "lab"))}}
+    x, y = load_mnist(data_dir=tmp_path, files=files, scale=None, download=False)
+    np.testing.assert_array_equal(x, np.arange(30).reshape(2, 15))
+    np.testing.assert_array_equal(y, [7, 8])
+
+
+def test_count_mismatch(tmp_path):
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((3, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
+    with pytest.raises(MNISTError, match="3 images .* but 2 labels"):
+        load_mnist("test", data_dir=tmp_path, download=False)
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_mnist("validation", data_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        load_mnist("test", data_dir=tmp_path, scale="relu", download=False)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(DataError, match="exists but is not a directory"):
+        load_mnist("test", data_dir=not_a_dir)
+    with pytest.raises(MNISTError, match="cannot create data folder"):
+        fetch(IMAGES, "0" * 32, not_a_dir / "sub", mirrors=[], progress=False)
+
+
+def test_default_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "m"))
+    assert default_data_dir() == tmp_path / "m"
+    monkeypatch.delenv("MINIGAN_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "xdg" / "minigan" / "mnist"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_data_dir() == Path.home() / ".cache" / "minigan" / "mnist"
+
+
+def test_constants():
+    assert MIRRORS[0].startswith("https://") and all(m.endswith("/") for m in MIRRORS)
+    names = [name for split in MNIST_FILES.values() for name, _ in split.values()]
+    assert len(set(names)) == 4 and all(name.endswith("-ubyte.gz") for name in names)
+    assert all(len(digest) == 32 for split in MNIST_FILES.values() for _, digest in split.values())
+
+
+# ------------------------------------------------------------------ real MNIST
+
+
+def test_real_mnist_test_split(no_network):
+    if not (REAL_MNIST / IMAGES).is_file():
+        pytest.skip(f"the MNIST test split is not at {REAL_MNIST}")
+    for name, digest in MNIST_FILES["test"].values():
+        assert md5(REAL_MNIST / name) == digest
+    x, y = load_mnist("test", data_dir=REAL_MNIST, download=False)
+    assert x.shape == (10000, 784) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert y.shape == (10000,) and y.dtype == np.int64
+    assert set(np.unique(y)) == set(range(10))

@@ -1,0 +1,127 @@
+"""Every forward/backward pair against the numeric vector-Jacobian product, in float64."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from minigan import functional as F
+from minigan.gradcheck import check_pair
+
+TOL = 1e-7
+
+seeds = st.integers(0, 2**32 - 1)
+batch = st.integers(1, 6)
+features = st.integers(1, 8)
+
+
+def away_from_zero(x, margin=1e-3):
+    """Push entries off the kink at 0, where ReLU-like functions have no derivative."""
+    return np.where(x >= 0, x + margin, x - margin)
+
+
+@given(n=batch, d_in=features, d_out=features, seed=seeds)
+def test_dense_gradients(n, d_in, d_out, seed):
+    r = np.random.default_rng(seed)
+    arrays = {"x": r.standard_normal((n, d_in)), "W": r.standard_normal((d_in, d_out)),
+              "b": r.standard_normal(d_out)}
+    # dW = x^T dout can cancel to ~1e-6 by chance; below ~1e-4 a float64 finite
+    # difference (rounding noise ~1e-11) cannot resolve it, so such draws are rejected.
+    dout = np.random.default_rng(seed + 1).standard_normal((n, d_out))
+    assume(np.abs(arrays["x"].T @ dout).max() > 1e-3)
+    errors = check_pair(F.dense_forward, F.dense_backward, arrays,
+                        rng=np.random.default_rng(seed + 1))
+    assert max(errors.values()) <= TOL, errors
+
+
+@given(n=batch, d_in=features, d_out=features, seed=seeds)
+def test_dense_forward_is_affine_map(n, d_in, d_out, seed):
+    r = np.random.default_rng(seed)
+    x, W, b = r.standard_normal((n, d_in)), r.standard_normal((d_in, d_out)), r.standard_normal(d_out)
+    out, _ = F.dense_forward(x, W, b)
+    expected = np.array([[sum(x[i, k] * W[k, j] for k in range(d_in)) + b[j]
+                          for j in range(d_out)] for i in range(n)])
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_dense_frozen_skips_parameter_gradients():
+    r = np.random.default_rng(0)
+    x, W, b = r.standard_normal((3, 4)), r.standard_normal((4, 2)), r.standard_normal(2)
+    out, cache = F.dense_forward(x, W, b)
+    dx, dW, db = F.dense_backward(np.ones_like(out), cache, param_grads=False)
+    assert dW is None and db is None
+    np.testing.assert_allclose(dx, np.ones((3, 2)) @ W.T)
+
+
+def test_dense_shape_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"Dense: input of shape \(3, 5\).*\(4, 2\)"):
+        F.dense_forward(np.zeros((3, 5)), np.zeros((4, 2)), np.zeros(2))
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), seed=seeds)
+def test_relu_gradients(shape, seed):
+    r = np.random.default_rng(seed)
+    x = away_from_zero(r.standard_normal(shape))
+    errors = check_pair(F.relu_forward, F.relu_backward, {"x": x}, rng=r)
+    assert errors["x"] <= TOL
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       slope=st.floats(0.0, 1.0), seed=seeds)
+def test_leaky_relu_gradients(shape, slope, seed):
+    r = np.random.default_rng(seed)
+    x = away_from_zero(r.standard_normal(shape))
+    errors = check_pair(F.leaky_relu_forward, F.leaky_relu_backward, {"x": x}, rng=r, slope=slope)
+    assert errors["x"] <= TOL
+    out, _ = F.leaky_relu_forward(x, slope)
+    np.testing.assert_array_equal(out, np.where(x > 0, x, slope * x))
+
+
+# Scales stay where the derivative is resolvable by a finite difference in float64:
+# at |x| >= 6 the true derivative (~2.5e-5) is swamped by the difference's rounding noise.
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       scale=st.sampled_from([0.1, 0.5, 1.5]), seed=seeds)
+def test_tanh_gradients(shape, scale, seed):
+    r = np.random.default_rng(seed)
+    x = scale * r.standard_normal(shape)
+    errors = check_pair(F.tanh_forward, F.tanh_backward, {"x": x}, rng=r)
+    assert errors["x"] <= TOL
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       scale=st.sampled_from([0.1, 1.0, 3.0]), seed=seeds)
+def test_sigmoid_gradients(shape, scale, seed):
+    r = np.random.default_rng(seed)
+    x = scale * r.standard_normal(shape)
+    errors = check_pair(F.sigmoid_forward, F.sigmoid_backward, {"x": x}, rng=r)
+    assert errors["x"] <= TOL
+
+
+def test_sigmoid_no_overflow_at_extremes():
+    x = np.array([-1e308, -1e4, -1e3, -745.0, -50.0, 0.0, 50.0, 1e3, 1e4, 1e308])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # overflow, 0/0 or x/0 would raise
+        out, _ = F.sigmoid_forward(x)
+    assert np.all(np.isfinite(out))
+    assert out[0] == 0.0 and out[-1] == 1.0 and out[5] == 0.5
+    assert np.all(np.diff(out) >= 0)
+    x32 = np.array([-3e38, -1e4, -1e3, -100.0, 0.0, 100.0, 1e3, 1e4, 3e38], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out32, _ = F.sigmoid_forward(x32)
+    assert out32.dtype == np.float32 and np.all(np.isfinite(out32))
+    assert out32[0] == 0.0 and out32[-1] == 1.0
+
+
+def test_sigmoid_matches_definition_where_definition_is_safe():
+    x = np.linspace(-30, 30, 601)
+    out, _ = F.sigmoid_forward(x)
+    np.testing.assert_allclose(out, 1 / (1 + np.exp(-x)), rtol=1e-14)
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+       p=st.floats(0.0, 0.9), seed=seeds)
+def test_dropout_gradients(shape, p, seed):
+    r = np.random.default_rng(seed)
+    x = r.standard_normal(shape)
+    mask = (r.random(shape) >= p) / (1 - p)
+    errors = check_pair(F.dropout_forward, F.dropout_backward, {"x": x}, rng=r, mask=mask)
+    assert errors["x"] <= TOL

@@ -1,0 +1,159 @@
+"""Layers: gradients through check_layer, accumulation, modes, freezing, state."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigan import layers
+from minigan.gradcheck import check_layer
+
+TOL = 1e-7
+seeds = st.integers(0, 2**32 - 1)
+
+
+@given(n=st.integers(1, 5), d_in=st.integers(1, 6), d_out=st.integers(1, 6),
+       bias=st.booleans(), init=st.sampled_from(["xavier_normal", "xavier_uniform", "he_normal"]),
+       seed=seeds)
+def test_dense_layer_gradients(n, d_in, d_out, bias, init, seed):
+    r = np.random.default_rng(seed)
+    layer = layers.Dense(d_in, d_out, weight_init=init, bias=bias, rng=r, dtype="float64")
+    assert set(layer.params) == set(layer.grads) == ({"W", "b"} if bias else {"W"})
+    errors = check_layer(layer, r.standard_normal((n, d_in)), rng=r)
+    assert max(errors.values()) <= TOL, errors
+
+
+@given(n=st.integers(1, 4), hidden=st.integers(1, 6), slope=st.floats(0.01, 0.5),
+       head=st.sampled_from([layers.Tanh, layers.Sigmoid, layers.ReLU]), seed=seeds)
+def test_sequential_mlp_gradients(n, hidden, slope, head, seed):
+    r = np.random.default_rng(seed)
+    net = layers.Sequential(
+        layers.Dense(3, hidden, rng=r, dtype="float64"), layers.LeakyReLU(slope),
+        layers.Dense(hidden, 2, rng=r, dtype="float64"), head(),
+    )
+    errors = check_layer(net, r.standard_normal((n, 3)), rng=r)
+    assert set(errors) == {"x", "0.W", "0.b", "2.W", "2.b"}
+    assert max(errors.values()) <= TOL, errors
+
+
+def test_params_and_grads_share_keys_and_shapes():
+    net = layers.Sequential(layers.Dense(4, 3), layers.ReLU(), layers.Dense(3, 1))
+    assert list(net.params) == list(net.grads) == ["0.W", "0.b", "2.W", "2.b"]
+    for k in net.params:
+        assert net.params[k].shape == net.grads[k].shape
+        assert net.params[k].dtype == np.float32
+    assert net.num_params() == 4 * 3 + 3 + 3 + 1
+
+
+def test_gradients_accumulate_until_zero_grad():
+    r = np.random.default_rng(0)
+    layer = layers.Dense(3, 2, rng=r, dtype="float64")
+    x1, x2 = r.standard_normal((4, 3)), r.standard_normal((5, 3))
+    d1, d2 = r.standard_normal((4, 2)), r.standard_normal((5, 2))
+    layer.forward(x1)
+    layer.backward(d1)
+    layer.forward(x2)
+    layer.backward(d2)
+    np.testing.assert_allclose(layer.grads["W"], x1.T @ d1 + x2.T @ d2, rtol=1e-13)
+    np.testing.assert_allclose(layer.grads["b"], d1.sum(0) + d2.sum(0), rtol=1e-13)
+    layer.zero_grad()
+    assert not layer.grads["W"].any() and not layer.grads["b"].any()
+
+
+def test_frozen_layer_passes_gradient_but_keeps_its_grads():
+    r = np.random.default_rng(1)
+    net = layers.Sequential(layers.Dense(3, 4, rng=r), layers.ReLU(), layers.Dense(4, 1, rng=r))
+    x = r.standard_normal((5, 3)).astype(np.float32)
+    net.forward(x)
+    dx_live = net.backward(np.ones((5, 1), np.float32))
+    before = {k: g.copy() for k, g in net.grads.items()}
+    net.freeze()
+    net.forward(x)
+    dx_frozen = net.backward(np.ones((5, 1), np.float32))
+    np.testing.assert_array_equal(dx_frozen, dx_live)
+    for k in before:
+        np.testing.assert_array_equal(net.grads[k], before[k])
+    net.freeze(False)
+    net.forward(x)
+    net.backward(np.ones((5, 1), np.float32))
+    np.testing.assert_allclose(net.grads["0.W"], 2 * before["0.W"], rtol=1e-6)
+
+
+def test_train_eval_propagate():
+    net = layers.Sequential(layers.Dense(2, 2), layers.Dropout(0.5))
+    net.eval()
+    assert not net.training and not net[1].training
+    net.train()
+    assert net[1].training
+
+
+def test_dropout_train_and_eval():
+    r = np.random.default_rng(3)
+    drop = layers.Dropout(0.25, rng=r)
+    x = np.ones((200, 50), np.float32)
+    out = drop.forward(x)
+    kept = out != 0
+    assert 0.70 < kept.mean() < 0.80                       # about 1 - p kept
+    np.testing.assert_allclose(out[kept], 1 / 0.75, rtol=1e-6)  # inverted scaling
+    dx = drop.backward(np.ones_like(x))
+    np.testing.assert_array_equal(dx != 0, kept)            # same mask backward
+    drop.eval()
+    np.testing.assert_array_equal(drop.forward(x), x)
+    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\)"):
+        layers.Dropout(1.0)
+
+
+def test_same_seed_same_dropout_mask():
+    x = np.ones((4, 6))
+    a = layers.Dropout(0.5, rng=np.random.default_rng(7)).forward(x)
+    b = layers.Dropout(0.5, rng=np.random.default_rng(7)).forward(x)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_flatten_and_reshape_round_trip():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    flat = layers.Flatten()
+    y = flat.forward(x)
+    assert y.shape == (2, 60)
+    assert flat.backward(y).shape == x.shape
+    rs = layers.Reshape((3, 20))
+    z = rs.forward(y)
+    assert z.shape == (2, 3, 20)
+    np.testing.assert_array_equal(rs.backward(z), y)
+    with pytest.raises(ValueError, match=r"Reshape\(\(7, 7\)\): cannot reshape input of shape \(2, 60\)"):
+        layers.Reshape((7, 7)).forward(y)
+
+
+def test_dense_rejects_wrong_input_shape():
+    with pytest.raises(ValueError, match=r"Dense\(4, 2\): expected input of shape \(N, 4\), got \(3, 5\)"):
+        layers.Dense(4, 2).forward(np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match="must be positive"):
+        layers.Dense(0, 2)
+
+
+def test_backward_before_forward_is_an_error():
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
+        layers.Dense(2, 2).backward(np.zeros((1, 2), np.float32))
+
+
+def test_state_dict_round_trip_and_mismatch():
+    a = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(0)))
+    b = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(1)))
+    b.load_state_dict({k: v.copy() for k, v in a.state_dict().items()})
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    c = layers.Sequential(layers.Dense(4, 2))
+    with pytest.raises(ValueError, match=r"'0.W' has shape \(3, 2\) in the state but \(4, 2\)"):
+        c.load_state_dict(a.state_dict())
+    with pytest.raises(ValueError, match="missing keys"):
+        c.load_state_dict({})
+
+
+def test_weight_init_by_name_and_callable():
+    def ones(shape, fans, rng):
+        return np.ones(shape)
+
+    layer = layers.Dense(3, 2, weight_init=ones)
+    np.testing.assert_array_equal(layer.params["W"], np.ones((3, 2)))
+    with pytest.raises(ValueError, match="unknown weight_init 'nope'"):
+        layers.Dense(3, 2, weight_init="nope")

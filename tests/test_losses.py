@@ -1,0 +1,98 @@
+"""Losses from logits: stable values, exact gradients, the GAN forms."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigan import losses
+from minigan.gradcheck import check_pair
+
+TOL = 1e-7
+seeds = st.integers(0, 2**32 - 1)
+
+
+def as_pair(loss_fn):
+    """Turn ``loss, dlogits = loss_fn(logits)`` into a forward/backward pair for check_pair."""
+
+    def forward(logits):
+        loss, dlogits = loss_fn(logits)
+        return np.array(loss), dlogits
+
+    def backward(dout, dlogits):
+        return dout * dlogits
+
+    return forward, backward
+
+
+@given(n=st.integers(1, 8), scale=st.sampled_from([0.1, 1.0, 5.0]), soft=st.booleans(),
+       seed=seeds)
+def test_sigmoid_cross_entropy_gradient(n, scale, soft, seed):
+    r = np.random.default_rng(seed)
+    logits = scale * r.standard_normal((n, 1))
+    targets = r.uniform(0, 1, (n, 1)) if soft else r.integers(0, 2, (n, 1)).astype(float)
+    fwd, bwd = as_pair(lambda a: losses.sigmoid_cross_entropy(a, targets))
+    assert check_pair(fwd, bwd, {"logits": logits}, rng=r)["logits"] <= TOL
+
+
+@given(n=st.integers(1, 8), scale=st.sampled_from([0.1, 1.0, 5.0]),
+       form=st.sampled_from(losses.G_LOSSES), seed=seeds)
+def test_generator_loss_gradient(n, scale, form, seed):
+    r = np.random.default_rng(seed)
+    logits = scale * r.standard_normal((n, 1))
+    fwd, bwd = as_pair(lambda a: losses.generator_loss(a, form))
+    assert check_pair(fwd, bwd, {"logits": logits}, rng=r)["logits"] <= TOL
+
+
+def test_extreme_logits_are_finite_with_exact_gradient():
+    a = np.array([[1e3], [-1e3], [1e3], [-1e3]])
+    t = np.array([[1.0], [1.0], [0.0], [0.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, d = losses.sigmoid_cross_entropy(a, t)
+    # per element: 0, 1000, 1000, 0 (log1p(e^-1000) underflows to 0 exactly)
+    assert loss == pytest.approx(2000 / 4, rel=1e-15)
+    # d = (sigmoid(a) - t) / 4 with sigmoid(+-1e3) = 1 or 0 to double precision
+    np.testing.assert_array_equal(d, np.array([[0.0], [-0.25], [0.25], [0.0]]))
+    # and the finite difference agrees (the loss is linear out there, so a wide step is exact)
+    fwd, bwd = as_pair(lambda x: losses.sigmoid_cross_entropy(x, t))
+    assert check_pair(fwd, bwd, {"a": a.copy()}, h=1e-2)["a"] <= TOL
+    for form in losses.G_LOSSES:
+        val, grad = losses.generator_loss(a, form)
+        assert np.isfinite(val) and np.all(np.isfinite(grad))
+
+
+def test_values_match_the_probability_form():
+    r = np.random.default_rng(0)
+    a = r.standard_normal((16, 1)) * 3
+    p = 1 / (1 + np.exp(-a))
+    loss, _ = losses.sigmoid_cross_entropy(a, 0.9)
+    assert loss == pytest.approx(np.mean(-0.9 * np.log(p) - 0.1 * np.log(1 - p)), rel=1e-12)
+    ns, _ = losses.generator_loss(a, "non_saturating")
+    assert ns == pytest.approx(np.mean(-np.log(p)), rel=1e-12)
+    mm, _ = losses.generator_loss(a, "minimax")
+    assert mm == pytest.approx(np.mean(np.log(1 - p)), rel=1e-12)
+    real, fake = a[:8], a[8:]
+    d_loss, dreal, dfake = losses.discriminator_loss(real, fake, real_target=0.9)
+    pr, pf = p[:8], p[8:]
+    expected = np.mean(-0.9 * np.log(pr) - 0.1 * np.log(1 - pr)) + np.mean(-np.log(1 - pf))
+    assert d_loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(dreal, (pr - 0.9) / 8, rtol=1e-12)
+    np.testing.assert_allclose(dfake, pf / 8, rtol=1e-12)
+
+
+def test_minimax_saturates_where_non_saturating_does_not():
+    a = np.full((4, 1), -8.0)  # D confidently rejects the fakes
+    _, d_mm = losses.generator_loss(a, "minimax")
+    _, d_ns = losses.generator_loss(a, "non_saturating")
+    assert np.abs(d_mm).max() < 1e-3 * np.abs(d_ns).max()
+
+
+def test_float32_stays_float32():
+    a = np.linspace(-5, 5, 8, dtype=np.float32).reshape(8, 1)
+    _, d = losses.sigmoid_cross_entropy(a, 1.0)
+    assert d.dtype == np.float32
+
+
+def test_unknown_generator_loss():
+    with pytest.raises(ValueError, match="unknown generator loss 'wgan'"):
+        losses.generator_loss(np.zeros((2, 1)), "wgan")

@@ -1,0 +1,101 @@
+"""Optimizers against worked examples of their update rules."""
+
+import numpy as np
+import pytest
+
+from minigan import layers, optim
+
+
+def run(opt_cls, grads, **kw):
+    p = np.array([1.0, 1.0])
+    g = np.zeros(2)
+    opt = opt_cls([(p, g)], **kw)
+    trajectory = []
+    for step_grad in grads:
+        g[...] = step_grad
+        opt.step()
+        trajectory.append(p.copy())
+    return np.array(trajectory), opt
+
+
+def test_adam_worked_example():
+    r"""lr 0.1, betas (0.9, 0.999), eps 1e-8, theta_0 = 1, gradients 0.5, -1, 2.
+
+    t=1: m = 0.05,     v = 0.00025,       m^ = 0.5,         v^ = 0.25
+         theta = 1 - 0.1 * 0.5 / (0.5 + 1e-8)                       = 0.900000002
+    t=2: m = -0.055,   v = 0.00124975,    m^ = -0.055/0.19  = -0.2894736842...
+                                          v^ = 0.00124975/0.001999 = 0.6251875938...
+         theta = 0.900000002 + 0.1 * 0.2894736842 / 0.7906880508    = 0.9366103542...
+    t=3: m = 0.1505,   v = 0.00524850025, m^ = 0.1505/0.271 = 0.5553505535...
+                                          v^ = 0.00524850025/0.002997001 = 1.7512507503...
+         theta = 0.9366103542 - 0.1 * 0.5553505535 / 1.3233483061   = 0.8946447927...
+
+    The second coordinate gets gradients scaled by -2: Adam's step is invariant
+    to the gradient's scale and odd in its sign, so it moves by the same amounts
+    the other way.
+    """
+    g = [0.5, -1.0, 2.0]
+    traj, opt = run(optim.Adam, [[x, -2 * x] for x in g], lr=0.1, betas=(0.9, 0.999), eps=1e-8)
+    expected = [0.900000002, 0.9366103542405653, 0.8946447927181044]
+    np.testing.assert_allclose(traj[:, 0], expected, rtol=1e-10)
+    np.testing.assert_allclose(traj[:, 1] - 1, -(np.array(expected) - 1), rtol=1e-6)
+    assert opt.t == 3
+    np.testing.assert_allclose(opt.m[0][0], 0.1505, rtol=1e-12)
+    np.testing.assert_allclose(opt.v[0][0], 0.00524850025, rtol=1e-12)
+
+
+def test_sgd_momentum_worked_example():
+    r"""lr 0.1, momentum 0.9, theta_0 = 1, gradients 0.5, -1, 2.
+
+    u_1 = -0.05,                  theta_1 = 0.95
+    u_2 = 0.9(-0.05) + 0.1 = 0.055,   theta_2 = 1.005
+    u_3 = 0.9(0.055) - 0.2 = -0.1505, theta_3 = 0.8545
+    """
+    traj, opt = run(optim.SGD, [[0.5, 0.5], [-1.0, -1.0], [2.0, 2.0]], lr=0.1, momentum=0.9)
+    np.testing.assert_allclose(traj[:, 0], [0.95, 1.005, 0.8545], rtol=1e-12)
+    np.testing.assert_allclose(opt.u[0], [-0.1505, -0.1505], rtol=1e-12)
+
+
+def test_plain_sgd():
+    traj, _ = run(optim.SGD, [[1.0, -1.0]], lr=0.5)
+    np.testing.assert_allclose(traj[0], [0.5, 1.5])
+
+
+def test_state_is_per_array_and_updates_are_in_place():
+    # two layers whose parameters share the name "W": the states must stay separate
+    net = layers.Sequential(layers.Dense(2, 2), layers.Dense(2, 2))
+    W0, W1 = net[0].params["W"], net[1].params["W"]
+    before0, before1 = W0.copy(), W1.copy()
+    opt = optim.Adam(net, lr=0.1)
+    assert len(opt.m) == 4
+    net[0].grads["W"][...] = 1.0  # only the first layer has a gradient
+    opt.step()
+    assert net[0].params["W"] is W0  # same array, updated in place
+    np.testing.assert_allclose(W0, before0 - 0.1, rtol=1e-5)
+    np.testing.assert_array_equal(W1, before1)
+    assert not opt.m[2].any()
+
+
+def test_state_dict_round_trip():
+    traj, opt = run(optim.Adam, [[0.5, 1.0], [1.0, 2.0]], lr=0.1)
+    state = {k: np.array(v, copy=True) for k, v in opt.state_dict().items()}
+    p, g = np.array([0.0, 0.0]), np.zeros(2)
+    other = optim.Adam([(p, g)], lr=0.1)
+    other.load_state_dict(state)
+    assert other.t == 2
+    np.testing.assert_array_equal(other.m[0], opt.m[0])
+    np.testing.assert_array_equal(other.v[0], opt.v[0])
+    with pytest.raises(ValueError, match="'m.0' has shape"):
+        optim.Adam([(np.zeros(3), np.zeros(3))]).load_state_dict(state)
+
+
+def test_bad_hyperparameters():
+    pair = [(np.zeros(1), np.zeros(1))]
+    with pytest.raises(ValueError, match="lr must be positive"):
+        optim.Adam(pair, lr=0)
+    with pytest.raises(ValueError, match="betas"):
+        optim.Adam(pair, betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="momentum"):
+        optim.SGD(pair, momentum=1.5)
+    with pytest.raises(ValueError, match="no parameters"):
+        optim.SGD([])
