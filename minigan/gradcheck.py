@@ -53,7 +53,9 @@ def rel_error(a, b, floor=1e-8):
 
 
 def numeric_vjp(f, x, dout, h=1e-5):
-    r"""Centered finite-difference VJP of ``f`` at ``x``: :math:`\partial\langle f(x), \text{dout}\rangle/\partial x`.
+    r"""Centered finite-difference VJP of ``f`` at ``x``.
+
+    Approximates :math:`\partial\langle f(x), \text{dout}\rangle/\partial x`:
 
     For each entry :math:`x_i`, :math:`\langle f(x + h e_i) - f(x - h e_i), \text{dout}\rangle / 2h`.
     The two outputs are subtracted entry by entry before the dot product, so
@@ -118,7 +120,7 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     rng = np.random.default_rng(0) if rng is None else rng
     names = list(arrays)
     values = [arrays[k] for k in names]
-    for k, v in zip(names, values):
+    for k, v in arrays.items():
         if np.dtype(v.dtype) != np.float64:
             raise ValueError(f"check_pair: '{k}' is {v.dtype}; gradient checks need float64")
     xp = backend.get_array_module(*values)
@@ -128,7 +130,7 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     if not isinstance(analytic, tuple):
         analytic = (analytic,)
     errors = {}
-    for k, v, a in zip(names, values, analytic):
+    for k, v, a in zip(names, values, analytic, strict=False):
         num = numeric_vjp(lambda: forward(*values, **hyper)[0], v, dout, h)
         errors[k] = rel_error(a, num)
     return errors

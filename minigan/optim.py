@@ -110,7 +110,7 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         bc1 = 1.0 - b1 ** self.t
         bc2 = 1.0 - b2 ** self.t
-        for (p, g), m, v in zip(self.pairs, self.m, self.v):
+        for (p, g), m, v in zip(self.pairs, self.m, self.v, strict=True):
             adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
 
 
@@ -120,6 +120,9 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     ``bc1 = 1 - b1**t`` and ``bc2 = 1 - b2**t`` are the bias corrections.
     """
     xp = get_array_module(p)
+    if xp is not np:  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)
+        from . import kernels
+        return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
     m *= b1
     m += (1.0 - b1) * g                       # m <- b1 m + (1 - b1) g
     v *= b2
@@ -154,7 +157,7 @@ class SGD(Optimizer):
 
     def step(self):
         self.t += 1
-        for (p, g), u in zip(self.pairs, self.u):
+        for (p, g), u in zip(self.pairs, self.u, strict=True):
             u *= self.momentum
             u -= self.lr * g        # u <- mu u - lr g
             p += u                  # theta <- theta + u

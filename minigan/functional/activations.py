@@ -2,11 +2,19 @@
 
 Each backward multiplies the upstream gradient ``dout`` by the local
 derivative, written in terms of what the forward pass already computed.
+
+On the GPU (CuPy arrays) the functions marked "GPU:" call one fused kernel of
+:mod:`minigan.kernels` instead, whose NumPy twin is the code below.
 """
 
 from __future__ import annotations
 
 from ..backend import get_array_module
+
+
+def _on_gpu(a):
+    """True for a CuPy array (checked without importing CuPy)."""
+    return type(a).__module__.startswith("cupy")
 
 
 def relu_forward(x):
@@ -19,6 +27,9 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     r""":math:`dx = \text{dout} \cdot [x > 0]`; ``out > 0`` exactly when ``x > 0``."""
     out = cache
+    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+        from .. import kernels
+        return kernels.relu_backward_gpu(dout, out)
     return dout * (out > 0)
 
 
@@ -28,6 +39,10 @@ def leaky_relu_forward(x, slope=0.2):
     Returns ``out, cache`` with ``cache = (x > 0, slope)``.
     """
     xp = get_array_module(x)
+    if _on_gpu(x):  # GPU: out and the sign mask in one fused kernel (minigan.kernels)
+        from .. import kernels
+        out, positive = kernels.leaky_relu_forward_gpu(x, slope)
+        return out, (positive, slope)
     positive = x > 0
     out = xp.where(positive, x, x * slope)
     return out, (positive, slope)
@@ -36,6 +51,9 @@ def leaky_relu_forward(x, slope=0.2):
 def leaky_relu_backward(dout, cache):
     r""":math:`dx = \text{dout}` where :math:`x > 0`, else :math:`\text{slope}\cdot\text{dout}`."""
     positive, slope = cache
+    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+        from .. import kernels
+        return kernels.leaky_relu_backward_gpu(dout, positive, slope)
     xp = get_array_module(dout)
     return xp.where(positive, dout, dout * slope)
 
@@ -50,6 +68,9 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
     out = cache
+    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+        from .. import kernels
+        return kernels.tanh_backward_gpu(dout, out)
     return dout * (1 - out * out)
 
 
@@ -60,6 +81,9 @@ def sigmoid(x):
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`: ``exp`` is never
     taken of a positive number, so no overflow and no warning for any ``x``.
     """
+    if _on_gpu(x):  # GPU: one fused kernel (minigan.kernels)
+        from .. import kernels
+        return kernels.sigmoid_gpu(x)
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -74,4 +98,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
     out = cache
+    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+        from .. import kernels
+        return kernels.sigmoid_backward_gpu(dout, out)
     return dout * out * (1 - out)

@@ -1,0 +1,260 @@
+"""Checkpoints: one ``.npz`` file holding everything needed to continue a run.
+
+>>> save_checkpoint("run/checkpoint.npz", generator=G, discriminator=D,   # doctest: +SKIP
+...                 g_opt=g_opt, d_opt=d_opt, iteration=468, epoch=1,
+...                 rng_states={"noise": gan.rng.bit_generator.state}, config=config)
+>>> ckpt = load_checkpoint("run/checkpoint.npz")                          # doctest: +SKIP
+>>> restore(ckpt, generator=G, discriminator=D, g_opt=g_opt, d_opt=d_opt,  # doctest: +SKIP
+...         model="vanilla")
+
+Layout of the archive (every entry is a plain array, so it loads with
+``allow_pickle=False``: a checkpoint is data, never code)::
+
+    minigan          0-d str, JSON {"format": "minigan-checkpoint", "version": 1}
+    config           0-d str, JSON of the run's settings (model name included)
+    counters         0-d str, JSON {"iteration": ..., "epoch": ...}
+    rng_states       0-d str, JSON {name: Generator.bit_generator.state}
+    extra            0-d str, JSON of the non-array entries of ``extra``
+    G/<key>          generator parameters and buffers, e.g. "G/0.W", "G/1.running_mean"
+    D/<key>          discriminator parameters and buffers
+    g_opt/<key>      generator optimizer state: "g_opt/t", "g_opt/m.0", "g_opt/v.0", ...
+    d_opt/<key>      discriminator optimizer state
+    extra/<name>     the array entries of ``extra`` (e.g. a fixed noise batch)
+
+Arrays are brought to the host first, so a checkpoint written on the GPU
+loads on the CPU and the other way round. The file is written atomically:
+into a temporary file in the same folder, flushed and fsync'ed, then renamed
+over the old one with ``os.replace``. A crash at any moment leaves either the
+previous checkpoint or the new one, whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "restore", "FORMAT", "VERSION"]
+
+FORMAT = "minigan-checkpoint"
+VERSION = 1
+_PARTS = ("G", "D", "g_opt", "d_opt")
+_JSON_KEYS = ("minigan", "config", "counters", "rng_states", "extra")
+
+
+class CheckpointError(ValueError):
+    """A file is not a usable minigan checkpoint, or does not fit the model it is loaded into."""
+
+
+def _json_array(obj):
+    """``obj`` as JSON in a 0-d unicode array (never an object array)."""
+    return np.array(json.dumps(obj, sort_keys=True))
+
+
+def _is_array(value):
+    return isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy")
+
+
+def atomic_write(path, write):
+    """Call ``write(binary_file)`` on a temporary file next to ``path``, then rename it.
+
+    The temporary file is flushed and fsync'ed before ``os.replace`` puts it
+    in place, and removed if anything fails, so ``path`` is never half written.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder):
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, epoch,
+                    rng_states, config, extra=None):
+    """Write a checkpoint to ``path`` (a ``.npz`` file), atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    generator, discriminator : minigan.layers.Layer
+        Their ``state_dict()`` (parameters and buffers) is saved.
+    g_opt, d_opt : minigan.optim.Optimizer
+        Their ``state_dict()`` (step count and moments) is saved.
+    iteration, epoch : int
+        Counters: iterations and epochs completed.
+    rng_states : dict
+        Name -> ``Generator.bit_generator.state`` (JSON-serializable dicts).
+    config : dict
+        The run's settings, JSON-serializable; ``config["model"]`` names the
+        architecture and is checked by :func:`restore`.
+    extra : dict, optional
+        More entries: arrays (saved as arrays) or JSON-serializable values.
+    """
+    arrays = {
+        "minigan": _json_array({"format": FORMAT, "version": VERSION}),
+        "config": _json_array(config),
+        "counters": _json_array({"iteration": int(iteration), "epoch": int(epoch)}),
+        "rng_states": _json_array(rng_states),
+    }
+    parts = {"G": generator.state_dict(), "D": discriminator.state_dict(),
+             "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict()}
+    for part, state in parts.items():
+        for key, value in state.items():
+            arrays[f"{part}/{key}"] = backend.to_host(value)
+    plain = {}
+    for name, value in (extra or {}).items():
+        if _is_array(value):
+            arrays[f"extra/{name}"] = backend.to_host(value)
+        else:
+            plain[name] = value
+    arrays["extra"] = _json_array(plain)
+    for key, value in arrays.items():
+        if value.dtype.hasobject:
+            raise CheckpointError(f"checkpoint entry '{key}' is an object array; save plain arrays")
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    dict with ``path`` (str), ``config``, ``counters``, ``rng_states``,
+    ``extra`` (JSON entries and arrays merged) and ``G``, ``D``, ``g_opt``,
+    ``d_opt``: dicts of host arrays keyed like the ``state_dict`` they came from.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    CheckpointError
+        If the file is not a minigan checkpoint, holds object arrays (which
+        would need pickle), or is damaged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        if path.exists():
+            raise CheckpointError(f"checkpoint {path} is not a file")
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a minigan checkpoint (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            entries = {key: npz[key] for key in npz.files}
+    except ValueError as exc:  # object arrays need pickle, refused
+        raise CheckpointError(
+            f"{path} holds an entry that needs pickle to load ({exc}); a minigan checkpoint "
+            "holds plain arrays only, so this file was not written by minigan"
+        ) from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise CheckpointError(f"{path} is damaged and cannot be read ({exc})") from None
+
+    if "minigan" not in entries:
+        raise CheckpointError(
+            f"{path} is not a minigan checkpoint (no 'minigan' entry; it has "
+            f"{sorted(entries)[:5]}{'...' if len(entries) > 5 else ''})"
+        )
+    meta = {}
+    for key in _JSON_KEYS:
+        if key not in entries:
+            raise CheckpointError(f"{path} is an incomplete minigan checkpoint (no '{key}')")
+        value = entries.pop(key)
+        if value.dtype.kind != "U" or value.ndim != 0:
+            raise CheckpointError(f"{path}: entry '{key}' should be a JSON string")
+        try:
+            meta[key] = json.loads(str(value[()]))
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"{path}: entry '{key}' is not valid JSON ({exc})") from None
+    header = meta.pop("minigan")
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a minigan checkpoint (format {header!r})")
+    if header.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint version {header.get('version')}, newer than this minigan "
+            f"reads ({VERSION}); upgrade minigan"
+        )
+
+    out = {"path": str(path), **meta, **{part: {} for part in _PARTS}}
+    for key, value in entries.items():
+        part, sep, name = key.partition("/")
+        if not sep or part not in _PARTS + ("extra",):
+            raise CheckpointError(f"{path}: unexpected entry '{key}'")
+        if part == "extra":
+            out["extra"][name] = value
+        else:
+            out[part][name] = value
+    return out
+
+
+def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None, model=None):
+    """Copy a loaded checkpoint's arrays into models and optimizers, in place.
+
+    Parameters
+    ----------
+    ckpt : dict
+        From :func:`load_checkpoint`.
+    generator, discriminator, g_opt, d_opt : optional
+        Whatever is given is restored through its ``load_state_dict``.
+    model : str, optional
+        The architecture name this run builds; compared with the checkpoint's
+        ``config["model"]`` first, for a clear error.
+
+    Raises
+    ------
+    CheckpointError
+        When the checkpoint was made by another model, or its arrays do not
+        fit (the message names the part, the key and both shapes).
+    """
+    path = ckpt.get("path", "<checkpoint>")
+    made_by = ckpt.get("config", {}).get("model")
+    if model is not None and made_by is not None and made_by != model:
+        raise CheckpointError(
+            f"checkpoint {path} was made by model '{made_by}'; this run builds '{model}' "
+            f"(use --model {made_by}, or start a new run without --resume)"
+        )
+    targets = {"G": generator, "D": discriminator, "g_opt": g_opt, "d_opt": d_opt}
+    for part, target in targets.items():
+        if target is None:
+            continue
+        try:
+            target.load_state_dict(ckpt[part])
+        except (ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"checkpoint {path} does not fit this model ({part}: {exc})"
+            ) from None

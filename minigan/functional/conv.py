@@ -1,0 +1,307 @@
+r"""2-D convolution and transposed convolution: forward and backward passes.
+
+Layouts and semantics are PyTorch's: NCHW activations; a Conv2d weight is
+``(out, in, kh, kw)``, a ConvTranspose2d weight is ``(in, out, kh, kw)``, the
+bias is ``(out,)`` or None; ``stride``, ``padding`` and ``output_padding``
+are an int or an ``(h, w)`` pair.
+
+Both operations go through :mod:`minigan.im2col` (column layout
+``(C, kh, kw, oh, ow, N)``) and one GEMM. Write the Conv2d map as the
+linear operator :math:`\mathcal{C}_W`; then
+
+=====================  ===============================  =============================
+                       Conv2d                           ConvTranspose2d
+=====================  ===============================  =============================
+forward                im2col, GEMM                     GEMM, col2im
+                       :math:`y = \mathcal{C}_W x`      :math:`y = \mathcal{C}_W^\top x`
+backward-data          GEMM, col2im                     im2col, GEMM
+                       :math:`\mathcal{C}_W^\top`       :math:`\mathcal{C}_W`
+weight gradient        :func:`_conv_weight_grad`        :func:`_conv_weight_grad`
+=====================  ===============================  =============================
+
+The transposed convolution's forward pass is the convolution's backward-data
+pass and the other way round; both weight gradients are the same product of a
+"gradient-side" matrix with the columns of the "image-side" array.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..im2col import col2im, conv_output_size, conv_transpose_output_size, im2col
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv_transpose2d_forward",
+    "conv_transpose2d_backward",
+]
+
+
+# -- validation ----------------------------------------------------------------
+def _pair(value, name, layer, minimum):
+    """``value`` as an ``(h, w)`` pair of ints ``>= minimum``; a ValueError naming the layer."""
+    try:
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise TypeError
+            pair = (value[0], value[1])
+        else:
+            pair = (value, value)
+        if any(isinstance(v, bool) or int(v) != v for v in pair):
+            raise TypeError
+        pair = (int(pair[0]), int(pair[1]))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{layer}: {name} must be an int or a pair of ints (h, w), got {value!r}"
+        ) from None
+    if min(pair) < minimum:
+        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _check_arrays(layer, x, W, b, in_axis, out_axis):
+    """Check ranks and channel counts of ``x``, ``W``, ``b``; return ``(kh, kw)``."""
+    if W.ndim != 4:
+        raise ValueError(f"{layer}: weight must be 4-D, got shape {tuple(W.shape)}")
+    names = ("out", "in") if in_axis == 1 else ("in", "out")
+    w_desc = f"({names[0]}, {names[1]}, kh, kw)"
+    if x.ndim != 4 or x.shape[1] != W.shape[in_axis]:
+        raise ValueError(
+            f"{layer}: input of shape {tuple(x.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected (N, {W.shape[in_axis]}, H, W)"
+        )
+    if b is not None and tuple(b.shape) != (W.shape[out_axis],):
+        raise ValueError(
+            f"{layer}: bias of shape {tuple(b.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected ({W.shape[out_axis]},)"
+        )
+    return W.shape[2], W.shape[3]
+
+
+# -- the shared pieces ---------------------------------------------------------------
+def _conv_weight_grad(col, dmat):
+    r"""The weight gradient both operations share: ``dmat @ col^T``.
+
+    .. math:: \frac{\partial L}{\partial W}[r, c, i, j] =
+        \sum_{y, x, n} \text{dmat}[r, (y, x, n)]\; \text{col}[c, i, j, y, x, n]
+
+    Parameters
+    ----------
+    col : ndarray of shape (C, kh, kw, oh, ow, N)
+        im2col of the image-side array (Conv2d: the input; ConvTranspose2d:
+        the upstream gradient).
+    dmat : ndarray of shape (R, oh*ow*N)
+        The other side as a matrix (Conv2d: ``dout``; ConvTranspose2d: ``x``).
+
+    Returns
+    -------
+    ndarray of shape (R, C, kh, kw): Conv2d's ``dW`` ``(out, in, kh, kw)``,
+    ConvTranspose2d's ``dW`` ``(in, out, kh, kw)``.
+    """
+    C, kh, kw = col.shape[:3]
+    return (dmat @ col.reshape(C * kh * kw, -1).T).reshape(dmat.shape[0], C, kh, kw)
+
+
+def _to_channel_matrix(a):
+    """``(N, C, H, W) -> (C, H*W*N)``, the column order of im2col: one transpose copy."""
+    N, C, H, W = a.shape
+    xp = get_array_module(a)
+    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(C, H * W * N)
+
+
+def _from_channel_matrix(m, N, H, W, b=None):
+    """``(C, H*W*N) -> (N, C, H, W)`` C-contiguous, adding the bias ``(C,)`` in the same pass."""
+    C = m.shape[0]
+    xp = get_array_module(m)
+    view = m.reshape(C, H, W, N).transpose(3, 0, 1, 2)
+    out = xp.empty((N, C, H, W), dtype=m.dtype)
+    if b is None:
+        out[...] = view
+    else:
+        xp.add(view, b.reshape(1, C, 1, 1), out=out)
+    return out
+
+
+# -- Conv2d --------------------------------------------------------------------------
+def conv2d_forward(x, W, b, stride=1, padding=0):
+    r"""2-D cross-correlation (PyTorch's ``conv2d``) as im2col + one GEMM.
+
+    .. math::
+        \text{out}[n, o, y, x] = b_o + \sum_{c, i, j}
+            W[o, c, i, j]\; x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+
+    .. math:: o_h = \lfloor (H + 2 p_h - k_h) / s_h \rfloor + 1
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    W : ndarray of shape (O, C, kh, kw)
+    b : ndarray of shape (O,) or None
+    stride : int or (int, int), >= 1
+    padding : int or (int, int), >= 0
+
+    Returns
+    -------
+    out : ndarray of shape (N, O, oh, ow)
+    cache : tuple ``(col, W, x_shape, stride, padding, has_bias)``; ``col`` is
+        the im2col of ``x``, kept for the weight gradient.
+    """
+    layer = "Conv2d"
+    sh, sw = _pair(stride, "stride", layer, 1)
+    ph, pw = _pair(padding, "padding", layer, 0)
+    kh, kw = _check_arrays(layer, x, W, b, in_axis=1, out_axis=0)
+    N, C, H, Wd = x.shape
+    if H + 2 * ph < kh or Wd + 2 * pw < kw:
+        raise ValueError(
+            f"{layer}: kernel ({kh}, {kw}) is larger than the padded input: input of shape "
+            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
+            f"expected H + 2*padding >= kh and W + 2*padding >= kw"
+        )
+    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(Wd, kw, sw, pw)
+    O = W.shape[0]
+    col = im2col(x, kh, kw, sh, sw, ph, pw)                       # (C, kh, kw, oh, ow, N)
+    out_mat = W.reshape(O, -1) @ col.reshape(C * kh * kw, -1)      # (O, oh*ow*N)
+    out = _from_channel_matrix(out_mat, N, oh, ow, b)
+    return out, (col, W, x.shape, (sh, sw), (ph, pw), b is not None)
+
+
+def conv2d_backward(dout, cache, param_grads=True):
+    r"""Gradients of the loss through :func:`conv2d_forward`.
+
+    With :math:`D` = ``dout`` as an ``(O, oh*ow*N)`` matrix, :math:`X_{col}`
+    the ``(C*kh*kw, oh*ow*N)`` im2col of ``x`` and :math:`W_m` = ``W`` as
+    ``(O, C*kh*kw)``, the forward pass is :math:`\text{out} = W_m X_{col} + b`, so
+
+    .. math::
+        \frac{\partial L}{\partial x} = \mathrm{col2im}(W_m^\top D),\qquad
+        \frac{\partial L}{\partial W} = D\, X_{col}^\top,\qquad
+        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, y, x} \text{dout}[n, o, y, x]
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, O, oh, ow)
+    cache : tuple from :func:`conv2d_forward`
+    param_grads : bool
+        When False, ``dW`` and ``db`` are skipped and returned as None.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dW : ndarray of shape (O, C, kh, kw) or None
+    db : ndarray of shape (O,) or None (also None without a bias)
+    """
+    col, W, x_shape, (sh, sw), (ph, pw), has_bias = cache
+    N, C, H, Wd = x_shape
+    O = W.shape[0]
+    expected = (N, O) + tuple(col.shape[3:5])
+    if tuple(dout.shape) != expected:
+        raise ValueError(f"Conv2d: dout of shape {tuple(dout.shape)}, expected {expected}")
+    d_mat = _to_channel_matrix(dout)                               # (O, oh*ow*N)
+    dcol = (W.reshape(O, -1).T @ d_mat).reshape(col.shape)         # dL/dcol = W_m^T D
+    dx = col2im(dcol, H, Wd, sh, sw, ph, pw)                       # dL/dx = col2im(dL/dcol)
+    if not param_grads:
+        return dx, None, None
+    dW = _conv_weight_grad(col, d_mat)                             # dL/dW = D X_col^T
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None            # dL/db_o = sum dout[:, o]
+    return dx, dW, db
+
+
+# -- ConvTranspose2d -----------------------------------------------------------------
+def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
+    r"""Transposed convolution (PyTorch's ``conv_transpose2d``) as one GEMM + col2im.
+
+    It is the backward-data pass of a Conv2d whose weight is ``W`` read as
+    ``(out_conv=in, in_conv=out, kh, kw)``:
+
+    .. math::
+        \text{out}_{pad}[n, o,\ y s_h + i,\ x s_w + j] \mathrel{+}=
+            \sum_c x[n, c, y, x]\; W[c, o, i, j],
+        \qquad \text{out} = \text{crop}_{p}(\text{out}_{pad}) + b
+
+    .. math:: H_{out} = (H - 1)\, s_h - 2 p_h + k_h + \text{output\_padding}_h
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    W : ndarray of shape (C, O, kh, kw)
+    b : ndarray of shape (O,) or None
+    stride : int or (int, int), >= 1
+    padding : int or (int, int), >= 0
+    output_padding : int or (int, int), >= 0 and < stride (PyTorch's rule)
+
+    Returns
+    -------
+    out : ndarray of shape (N, O, H_out, W_out)
+    cache : tuple ``(x_mat, W, x_shape, out_hw, stride, padding, has_bias)``; ``x_mat``
+        is ``x`` as a ``(C, H*W*N)`` matrix, kept for the weight gradient.
+    """
+    layer = "ConvTranspose2d"
+    sh, sw = _pair(stride, "stride", layer, 1)
+    ph, pw = _pair(padding, "padding", layer, 0)
+    oph, opw = _pair(output_padding, "output_padding", layer, 0)
+    if oph >= sh or opw >= sw:
+        raise ValueError(
+            f"{layer}: output_padding ({oph}, {opw}) must be smaller than stride ({sh}, {sw})"
+        )
+    kh, kw = _check_arrays(layer, x, W, b, in_axis=0, out_axis=1)
+    N, C, H, Wd = x.shape
+    O = W.shape[1]
+    Ho = conv_transpose_output_size(H, kh, sh, ph, oph)
+    Wo = conv_transpose_output_size(Wd, kw, sw, pw, opw)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(
+            f"{layer}: input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
+            f"stride ({sh}, {sw}), padding ({ph}, {pw}), output_padding ({oph}, {opw}) gives "
+            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
+            f"+ output_padding >= 1"
+        )
+    x_mat = _to_channel_matrix(x)                                  # (C, H*W*N)
+    col = (W.reshape(C, -1).T @ x_mat).reshape(O, kh, kw, H, Wd, N)
+    out = col2im(col, Ho, Wo, sh, sw, ph, pw)                      # (N, O, Ho, Wo)
+    if b is not None:
+        out += b.reshape(1, O, 1, 1)
+    return out, (x_mat, W, x.shape, (Ho, Wo), (sh, sw), (ph, pw), b is not None)
+
+
+def conv_transpose2d_backward(dout, cache, param_grads=True):
+    r"""Gradients of the loss through :func:`conv_transpose2d_forward`.
+
+    The forward pass is :math:`\text{out} = \mathrm{col2im}(W_m^\top X) + b`
+    with :math:`X` = ``x`` as a ``(C, H*W*N)`` matrix and :math:`W_m` = ``W``
+    as ``(C, O*kh*kw)``. The adjoint of col2im is im2col, so with
+    :math:`D_{col}` the ``(O*kh*kw, H*W*N)`` im2col of ``dout``:
+
+    .. math::
+        \frac{\partial L}{\partial x} = W_m D_{col}\ \text{(a Conv2d forward of dout)},\qquad
+        \frac{\partial L}{\partial W} = X D_{col}^\top,\qquad
+        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, y, x} \text{dout}[n, o, y, x]
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, O, H_out, W_out)
+    cache : tuple from :func:`conv_transpose2d_forward`
+    param_grads : bool
+        When False, ``dW`` and ``db`` are skipped and returned as None.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dW : ndarray of shape (C, O, kh, kw) or None
+    db : ndarray of shape (O,) or None (also None without a bias)
+    """
+    x_mat, W, x_shape, (Ho, Wo), (sh, sw), (ph, pw), has_bias = cache
+    N, C, H, Wd = x_shape
+    _, O, kh, kw = W.shape
+    if tuple(dout.shape) != (N, O, Ho, Wo):
+        raise ValueError(
+            f"ConvTranspose2d: dout of shape {tuple(dout.shape)}, expected {(N, O, Ho, Wo)}"
+        )
+    dcol = im2col(dout, kh, kw, sh, sw, ph, pw)                    # (O, kh, kw, H, W, N)
+    dcol_mat = dcol.reshape(O * kh * kw, -1)
+    dx_mat = W.reshape(C, -1) @ dcol_mat                            # dL/dx = W_m D_col
+    dx = _from_channel_matrix(dx_mat, N, H, Wd)
+    if not param_grads:
+        return dx, None, None
+    dW = _conv_weight_grad(dcol, x_mat)                            # dL/dW = X D_col^T
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None            # dL/db_o = sum dout[:, o]
+    return dx, dW, db

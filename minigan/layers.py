@@ -1,0 +1,642 @@
+"""Layers: thin stateful wrappers around the forward/backward pairs.
+
+Every layer has
+
+- ``forward(x) -> out`` (also ``layer(x)``), which keeps the cache of its
+  last call, and ``backward(dout) -> dx``, which uses it;
+- ``params`` and ``grads``: dicts with the same keys and shapes. Gradients
+  ACCUMULATE (``+=``) over backward calls until ``zero_grad()``: a
+  discriminator sees a real batch and a fake batch before one update;
+- ``buffers``: state that is not trained (BatchNorm's running statistics);
+- ``train()`` / ``eval()``: BatchNorm and Dropout behave differently in each;
+- ``frozen``: a frozen layer still passes gradients to its input but leaves
+  its ``grads`` alone (the discriminator during a generator step).
+
+The mathematics lives in :mod:`minigan.functional`; a layer only keeps state.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+from . import functional as F
+from . import init as initializers
+
+__all__ = [
+    "Layer",
+    "Dense",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Sequential",
+    "Conv2d",
+    "ConvTranspose2d",
+    "BatchNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+]
+
+
+class Layer:
+    """Base class: parameter bookkeeping, train/eval mode, freezing, state dicts."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+        self.training = True
+        self.frozen = False
+        self._cache = None
+
+    # -- the two passes -------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward()")
+        return self._cache
+
+    # -- parameters -----------------------------------------------------
+    def _add_param(self, name, host_value, dtype=None):
+        """Register a parameter (moved to the active device) and its zero gradient."""
+        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        value = backend.asarray(np.asarray(host_value, dtype=dtype))
+        self.params[name] = value
+        self.grads[name] = backend.xp().zeros_like(value)
+        return value
+
+    def _accumulate(self, **grads):
+        """``grads[k] += g`` for each gradient, unless the layer is frozen."""
+        if self.frozen:
+            return
+        for name, g in grads.items():
+            self.grads[name] += g
+
+    def parameters(self):
+        """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take)."""
+        return [(self.params[k], self.grads[k]) for k in self.params]
+
+    def zero_grad(self):
+        """Set every gradient to zero, in place."""
+        for g in self.grads.values():
+            g[...] = 0
+
+    def num_params(self):
+        """Number of scalar parameters."""
+        return sum(int(p.size) for p in self.params.values())
+
+    # -- modes ----------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on). Returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode (running statistics, dropout off). Returns self."""
+        return self.train(False)
+
+    def freeze(self, frozen=True):
+        """Stop (or resume) accumulating parameter gradients. Returns self."""
+        self.frozen = bool(frozen)
+        return self
+
+    # -- state ----------------------------------------------------------
+    def state_dict(self):
+        """Parameters and buffers by name (the arrays themselves, on their device)."""
+        return {**self.params, **self.buffers}
+
+    def load_state_dict(self, state):
+        """Copy arrays from ``state`` into this layer's parameters and buffers, in place.
+
+        Raises ``ValueError`` naming the key and both shapes when they differ,
+        and ``KeyError``-like ``ValueError`` when keys are missing or extra.
+        """
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing or extra:
+            raise ValueError(
+                f"{type(self).__name__}: state does not fit this architecture "
+                f"(missing keys {missing}, unexpected keys {extra})"
+            )
+        for k, dst in own.items():
+            src = state[k]
+            if tuple(src.shape) != tuple(dst.shape):
+                raise ValueError(
+                    f"{type(self).__name__}: '{k}' has shape {tuple(src.shape)} in the state "
+                    f"but {tuple(dst.shape)} in this model (a different architecture?)"
+                )
+            dst[...] = backend.get_array_module(dst).asarray(src, dtype=dst.dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Dense(Layer):
+    """Fully connected layer ``out = x @ W + b``, ``W`` of shape ``(in_features, out_features)``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    weight_init : str or callable
+        A name from :data:`minigan.init.INITIALIZERS` or ``f(shape, fans, rng)``.
+    bias : bool
+        Whether to learn a bias (initialized to zero).
+    rng : numpy.random.Generator, optional
+        Host generator for the initialization (the library default if None).
+    dtype : float32 or float64, optional
+    """
+
+    def __init__(self, in_features, out_features, weight_init="xavier_normal", bias=True,
+                 rng=None, dtype=None):
+        super().__init__()
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(
+                f"Dense: in_features and out_features must be positive, "
+                f"got {in_features} and {out_features}"
+            )
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        shape = (self.in_features, self.out_features)
+        fans = initializers.compute_fans(shape, "dense")
+        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
+        self._add_param("W", W, dtype)
+        self.has_bias = bool(bias)
+        if self.has_bias:
+            self._add_param("b", np.zeros(self.out_features), dtype)
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"{self!r}: expected input of shape (N, {self.in_features}), "
+                f"got {tuple(x.shape)}"
+            )
+        b = self.params["b"] if self.has_bias else 0
+        out, self._cache = F.dense_forward(x, self.params["W"], b)
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen)
+        if self.has_bias:
+            self._accumulate(W=dW, b=db)
+        else:
+            self._accumulate(W=dW)
+        return dx
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features})"
+
+
+class ReLU(Layer):
+    """``max(x, 0)``."""
+
+    def forward(self, x):
+        out, self._cache = F.relu_forward(x)
+        return out
+
+    def backward(self, dout):
+        return F.relu_backward(dout, self._need_cache())
+
+
+class LeakyReLU(Layer):
+    """``x`` for ``x > 0``, else ``slope * x`` (DCGAN's discriminator uses slope 0.2)."""
+
+    def __init__(self, slope=0.2):
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, x):
+        out, self._cache = F.leaky_relu_forward(x, self.slope)
+        return out
+
+    def backward(self, dout):
+        return F.leaky_relu_backward(dout, self._need_cache())
+
+    def __repr__(self):
+        return f"LeakyReLU({self.slope})"
+
+
+class Tanh(Layer):
+    """``tanh(x)``: the generator output in [-1, 1]."""
+
+    def forward(self, x):
+        out, self._cache = F.tanh_forward(x)
+        return out
+
+    def backward(self, dout):
+        return F.tanh_backward(dout, self._need_cache())
+
+
+class Sigmoid(Layer):
+    """Overflow-free logistic ``1 / (1 + exp(-x))``: a generator output in [0, 1]."""
+
+    def forward(self, x):
+        out, self._cache = F.sigmoid_forward(x)
+        return out
+
+    def backward(self, dout):
+        return F.sigmoid_backward(dout, self._need_cache())
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each unit with probability ``p`` and scale the
+    rest by ``1 / (1 - p)``; in evaluation, the identity. The mask is drawn from a host
+    generator and moved to the device."""
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = float(p)
+        self.rng = rng
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            self._cache = None
+            return x
+        keep = backend.rng(self.rng).random(x.shape) >= self.p
+        mask = keep.astype(np.dtype(x.dtype)) / (1.0 - self.p)
+        mask = backend.get_array_module(x).asarray(mask, dtype=x.dtype)
+        out, self._cache = F.dropout_forward(x, mask)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            return dout
+        return F.dropout_backward(dout, self._cache)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+class Flatten(Layer):
+    """``(N, d1, d2, ...) -> (N, d1*d2*...)``; backward restores the shape."""
+
+    def forward(self, x):
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(self._need_cache())
+
+
+class Reshape(Layer):
+    """``(N, ...) -> (N, *shape)``, e.g. ``Reshape((128, 7, 7))`` after a Dense 6272."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+
+    def forward(self, x):
+        per_sample = math.prod(x.shape[1:])
+        if per_sample != math.prod(self.shape):
+            raise ValueError(
+                f"{self!r}: cannot reshape input of shape {tuple(x.shape)} "
+                f"({per_sample} values per sample) to (N, {', '.join(map(str, self.shape))})"
+            )
+        self._cache = x.shape
+        return x.reshape((x.shape[0],) + self.shape)
+
+    def backward(self, dout):
+        return dout.reshape(self._need_cache())
+
+    def __repr__(self):
+        return f"Reshape({self.shape})"
+
+
+class Sequential(Layer):
+    """A chain of layers. ``params`` / ``grads`` are flat dicts keyed ``"<index>.<name>"``."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def _flat(self, attr):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in getattr(layer, attr).items()}
+
+    @property
+    def params(self):
+        return self._flat("params")
+
+    @params.setter
+    def params(self, value):  # Layer.__init__ assigns {}; a Sequential's params are derived
+        pass
+
+    @property
+    def grads(self):
+        return self._flat("grads")
+
+    @grads.setter
+    def grads(self, value):
+        pass
+
+    @property
+    def buffers(self):
+        return self._flat("buffers")
+
+    @buffers.setter
+    def buffers(self, value):
+        pass
+
+    def parameters(self):
+        return [pair for layer in self.layers for pair in layer.parameters()]
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def freeze(self, frozen=True):
+        self.frozen = bool(frozen)
+        for layer in self.layers:
+            layer.freeze(frozen)
+        return self
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
+
+
+# -- convolutions and batch normalization ------------------------------------------
+def _hw(value, name, layer):
+    """An int or an ``(h, w)`` pair of ints as a pair; a ValueError naming the layer otherwise."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    try:
+        ok = len(pair) == 2 and all(not isinstance(v, bool) and int(v) == v for v in pair)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{layer}: {name} must be an int or a pair of ints (h, w), got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _fmt_hw(pair):
+    """``4`` for a square pair ``(4, 4)``, else ``(3, 4)``."""
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def _as_layer_error(layer, exc):
+    """Re-raise a functional ValueError (``"Conv2d: ..."``) under the layer's full repr."""
+    msg = str(exc)
+    head, sep, rest = msg.partition(": ")
+    return ValueError(f"{layer!r}: {rest if sep else msg}")
+
+
+class _ConvBase(Layer):
+    """Shared bookkeeping of Conv2d and ConvTranspose2d."""
+
+    _name = "Conv"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                 weight_init, bias, rng, dtype, layout):
+        super().__init__()
+        name = self._name
+        if int(in_channels) < 1 or int(out_channels) < 1:
+            raise ValueError(
+                f"{name}: in_channels and out_channels must be positive, "
+                f"got {in_channels} and {out_channels}"
+            )
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _hw(kernel_size, "kernel_size", name)
+        self.stride = _hw(stride, "stride", name)
+        self.padding = _hw(padding, "padding", name)
+        self.output_padding = _hw(output_padding, "output_padding", name)
+        if min(self.kernel_size) < 1 or min(self.stride) < 1:
+            raise ValueError(
+                f"{name}: kernel_size and stride must be >= 1, got {kernel_size!r} and {stride!r}"
+            )
+        if min(self.padding) < 0 or min(self.output_padding) < 0:
+            raise ValueError(
+                f"{name}: padding and output_padding must be >= 0, "
+                f"got {padding!r} and {output_padding!r}"
+            )
+        if layout == "conv":
+            shape = (self.out_channels, self.in_channels) + self.kernel_size
+        else:
+            shape = (self.in_channels, self.out_channels) + self.kernel_size
+        fans = initializers.compute_fans(shape, layout)
+        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
+        self._add_param("W", W, dtype)
+        self.has_bias = bool(bias)
+        if self.has_bias:
+            self._add_param("b", np.zeros(self.out_channels), dtype)
+
+    def _check_input(self, x):
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self!r}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
+
+    def _accumulate_conv(self, dW, db):
+        if self.has_bias:
+            self._accumulate(W=dW, b=db)
+        else:
+            self._accumulate(W=dW)
+
+    def __repr__(self):
+        extra = ""
+        if self.output_padding != (0, 0):
+            extra += f", op={_fmt_hw(self.output_padding)}"
+        if not self.has_bias:
+            extra += ", bias=False"
+        return (
+            f"{self._name}({self.in_channels}, {self.out_channels}, "
+            f"k={_fmt_hw(self.kernel_size)}, s={_fmt_hw(self.stride)}, "
+            f"p={_fmt_hw(self.padding)}{extra})"
+        )
+
+
+class Conv2d(_ConvBase):
+    r"""2-D convolution over NCHW input, PyTorch's layout and semantics.
+
+    Weight ``W`` of shape ``(out_channels, in_channels, kh, kw)``, bias ``b`` of
+    shape ``(out_channels,)``; output size
+    :math:`\lfloor (H + 2p - k)/s \rfloor + 1` along each axis. See
+    :func:`minigan.functional.conv2d_forward`.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding : int or (int, int)
+    weight_init : str or callable
+        A name from :data:`minigan.init.INITIALIZERS` or ``f(shape, fans, rng)``;
+        ``"he_normal"`` by default (DCGAN passes ``"dcgan_normal"``).
+    bias : bool
+    rng : numpy.random.Generator, optional
+    dtype : float32 or float64, optional
+    """
+
+    _name = "Conv2d"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 weight_init="he_normal", bias=True, rng=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, 0,
+                         weight_init, bias, rng, dtype, "conv")
+
+    def forward(self, x):
+        self._check_input(x)
+        b = self.params["b"] if self.has_bias else None
+        try:
+            out, self._cache = F.conv2d_forward(x, self.params["W"], b,
+                                                self.stride, self.padding)
+        except ValueError as exc:
+            raise _as_layer_error(self, exc) from None
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen)
+        self._accumulate_conv(dW, db)
+        return dx
+
+
+class ConvTranspose2d(_ConvBase):
+    r"""2-D transposed convolution over NCHW input, PyTorch's layout and semantics.
+
+    Weight ``W`` of shape ``(in_channels, out_channels, kh, kw)``, bias ``b``
+    of shape ``(out_channels,)``; output size
+    :math:`(H - 1)s - 2p + k + \text{output\_padding}` along each axis
+    (``output_padding < stride``). See
+    :func:`minigan.functional.conv_transpose2d_forward`.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding, output_padding : int or (int, int)
+    weight_init : str or callable
+        ``"he_normal"`` by default (fans of the ``(in, out, kh, kw)`` layout).
+    bias : bool
+    rng : numpy.random.Generator, optional
+    dtype : float32 or float64, optional
+    """
+
+    _name = "ConvTranspose2d"
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, weight_init="he_normal", bias=True, rng=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, weight_init, bias, rng, dtype, "conv_transpose")
+        if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
+            raise ValueError(
+                f"{self!r}: output_padding {self.output_padding} must be smaller than "
+                f"stride {self.stride}"
+            )
+
+    def forward(self, x):
+        self._check_input(x)
+        b = self.params["b"] if self.has_bias else None
+        try:
+            out, self._cache = F.conv_transpose2d_forward(
+                x, self.params["W"], b, self.stride, self.padding, self.output_padding)
+        except ValueError as exc:
+            raise _as_layer_error(self, exc) from None
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = F.conv_transpose2d_backward(dout, self._need_cache(),
+                                                 param_grads=not self.frozen)
+        self._accumulate_conv(dW, db)
+        return dx
+
+
+class BatchNorm(Layer):
+    r"""Batch normalization over ``(N, C)`` or ``(N, C, H, W)`` input, per channel.
+
+    .. math:: \text{out} = \gamma\,\frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta
+
+    In training mode :math:`\mu, \sigma^2` are the batch's (biased variance)
+    and the buffers ``running_mean`` / ``running_var`` are updated in place
+    with PyTorch's convention (``running_var`` from the unbiased variance);
+    in evaluation mode the buffers are used. See
+    :func:`minigan.functional.batchnorm_forward`.
+
+    Parameters
+    ----------
+    num_features : int
+        ``C``.
+    momentum : float
+        Weight of the new batch statistic in the running averages.
+    eps : float
+    dtype : float32 or float64, optional
+    """
+
+    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=None):
+        super().__init__()
+        if int(num_features) < 1:
+            raise ValueError(f"BatchNorm: num_features must be positive, got {num_features}")
+        self.num_features = int(num_features)
+        self.momentum, self.eps = float(momentum), float(eps)
+        C = self.num_features
+        self._add_param("gamma", np.ones(C), dtype)
+        self._add_param("beta", np.zeros(C), dtype)
+        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        self.buffers["running_mean"] = backend.asarray(np.zeros(C, dtype=dtype))
+        self.buffers["running_var"] = backend.asarray(np.ones(C, dtype=dtype))
+
+    def forward(self, x):
+        C = self.num_features
+        if x.ndim not in (2, 4) or x.shape[1] != C:
+            raise ValueError(
+                f"{self!r}: expected input (N, {C}) or (N, {C}, H, W), got {tuple(x.shape)}"
+            )
+        try:
+            out, self._cache = F.batchnorm_forward(
+                x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
+                self.buffers["running_var"], self.training, self.momentum, self.eps)
+        except ValueError as exc:
+            raise _as_layer_error(self, exc) from None
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = F.batchnorm_backward(dout, self._need_cache(),
+                                                 param_grads=not self.frozen)
+        self._accumulate(gamma=dgamma, beta=dbeta)
+        return dx
+
+    def __repr__(self):
+        extra = "" if self.momentum == 0.1 else f", momentum={self.momentum}"
+        extra += "" if self.eps == 1e-5 else f", eps={self.eps}"
+        return f"BatchNorm({self.num_features}{extra})"
+
+
+BatchNorm1d = BatchNorm
+BatchNorm2d = BatchNorm

@@ -1,0 +1,152 @@
+"""The two MNIST GANs: the vanilla GAN of the TensorFlow listing and a DCGAN.
+
+>>> import numpy as np
+>>> from minigan import models
+>>> G, D = models.vanilla(np.random.default_rng(0))
+>>> spec = models.MODELS["vanilla"]
+>>> spec.noise_dim, spec.batch_size, spec.lr, spec.scale
+(100, 128, 0.001, 'sigmoid')
+
+Each builder returns ``(generator, discriminator)``, two
+:class:`~minigan.layers.Sequential`. The discriminator ends in a LOGIT (no
+sigmoid): the losses take logits. :data:`MODELS` holds each model's builder
+and its training defaults.
+
+=========  =====================================  ======================================
+model      generator                              discriminator
+=========  =====================================  ======================================
+vanilla    z(100) -> Dense 128 -> ReLU            x(784) -> Dense 128 -> ReLU
+           -> Dense 784 -> Sigmoid (or Tanh)      -> Dense 1
+dcgan      z(100) -> Dense 6272 -> BN -> ReLU     x(1, 28, 28) -> Conv 64 /2 -> LReLU(0.2)
+           -> (128, 7, 7) -> ConvT 64 /2 -> BN    -> Conv 128 /2 -> BN -> LReLU(0.2)
+           -> ReLU -> ConvT 1 /2 -> Tanh          -> Flatten -> Dense 1
+=========  =====================================  ======================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import layers as L
+
+__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "build"]
+
+NOISE_DIM = 100
+
+
+def vanilla(rng, dtype=None, output="sigmoid"):
+    """The vanilla GAN: one hidden layer of 128 ReLU units in each player.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Host generator for the Xavier (Glorot normal) initialization.
+    dtype : float32 or float64, optional
+    output : {"sigmoid", "tanh"}
+        The generator's last activation: pixels in [0, 1] (data scaled with
+        ``scale="sigmoid"``) or in [-1, 1] (``scale="tanh"``).
+
+    Returns
+    -------
+    generator : Sequential, ``(N, 100) -> (N, 784)``
+    discriminator : Sequential, ``(N, 784) -> (N, 1)`` logits
+    """
+    if output not in ("sigmoid", "tanh"):
+        raise ValueError(f"vanilla: output must be 'sigmoid' or 'tanh', got {output!r}")
+    init = "xavier_normal"
+    G = L.Sequential(
+        L.Dense(NOISE_DIM, 128, weight_init=init, rng=rng, dtype=dtype),
+        L.ReLU(),
+        L.Dense(128, 784, weight_init=init, rng=rng, dtype=dtype),
+        L.Sigmoid() if output == "sigmoid" else L.Tanh(),
+    )
+    D = L.Sequential(
+        L.Dense(784, 128, weight_init=init, rng=rng, dtype=dtype),
+        L.ReLU(),
+        L.Dense(128, 1, weight_init=init, rng=rng, dtype=dtype),
+    )
+    return G, D
+
+
+def dcgan(rng, dtype=None):
+    """The DCGAN of Radford et al. (2015), sized for 28 x 28 MNIST digits.
+
+    Every weight is drawn from N(0, 0.02^2). Spatial sizes: the generator
+    goes 7 -> 14 -> 28 with stride-2 transposed convolutions (kernel 4,
+    padding 1); the discriminator goes 28 -> 14 -> 7 with stride-2
+    convolutions.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    dtype : float32 or float64, optional
+
+    Returns
+    -------
+    generator : Sequential, ``(N, 100) -> (N, 1, 28, 28)`` in [-1, 1]
+    discriminator : Sequential, ``(N, 1, 28, 28) -> (N, 1)`` logits
+    """
+    init = "dcgan_normal"
+    G = L.Sequential(
+        L.Dense(NOISE_DIM, 128 * 7 * 7, weight_init=init, rng=rng, dtype=dtype),
+        L.BatchNorm(128 * 7 * 7, dtype=dtype),
+        L.ReLU(),
+        L.Reshape((128, 7, 7)),
+        L.ConvTranspose2d(128, 64, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
+        L.BatchNorm(64, dtype=dtype),
+        L.ReLU(),
+        L.ConvTranspose2d(64, 1, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
+        L.Tanh(),
+    )
+    D = L.Sequential(
+        L.Conv2d(1, 64, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
+        L.LeakyReLU(0.2),
+        L.Conv2d(64, 128, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
+        L.BatchNorm(128, dtype=dtype),
+        L.LeakyReLU(0.2),
+        L.Flatten(),
+        L.Dense(128 * 7 * 7, 1, weight_init=init, rng=rng, dtype=dtype),
+    )
+    return G, D
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model's builder and the settings it trains with by default.
+
+    Attributes
+    ----------
+    build : callable ``(rng, dtype=None) -> (generator, discriminator)``
+    noise_dim : int
+        Length of one noise vector z.
+    image_shape : tuple of int
+        Shape of one sample as the discriminator takes it: ``(784,)`` or
+        ``(1, 28, 28)``. Flat MNIST rows are reshaped to it.
+    scale : {"sigmoid", "tanh"}
+        Pixel range of the data and of the generator's output: [0, 1] or [-1, 1].
+    batch_size, lr, betas
+        Minibatch size and the Adam settings of both optimizers.
+    """
+
+    build: Callable
+    noise_dim: int
+    image_shape: tuple
+    scale: str
+    batch_size: int
+    lr: float
+    betas: tuple
+
+
+#: Model name -> :class:`ModelSpec`.
+MODELS = {
+    "vanilla": ModelSpec(vanilla, NOISE_DIM, (784,), "sigmoid", 128, 1e-3, (0.9, 0.999)),
+    "dcgan": ModelSpec(dcgan, NOISE_DIM, (1, 28, 28), "tanh", 64, 2e-4, (0.5, 0.999)),
+}
+
+
+def build(name, rng, dtype=None):
+    """``MODELS[name].build(rng, dtype)``, with an error listing the known names."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name].build(rng, dtype=dtype)

@@ -1,0 +1,147 @@
+"""Pictures of a run: a grid of samples and the loss curves, as PNG files.
+
+>>> save_grid(gan.sample(64), "samples.png")          # doctest: +SKIP
+>>> save_loss_curves(rows, "loss_curves.png")          # doctest: +SKIP
+
+Both go through matplotlib's Agg renderer (no window, no display needed;
+pyplot is never imported) and are written atomically: a crash never leaves a
+half-written PNG behind.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+from .checkpoint import atomic_write
+
+__all__ = ["make_grid", "save_grid", "save_loss_curves"]
+
+
+def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
+    """Tile images into one grayscale picture with values in [0, 1].
+
+    Parameters
+    ----------
+    images : array of shape (N, H*W) with H == W, (N, H, W) or (N, 1, H, W)
+        NumPy or CuPy.
+    nrow : int, optional
+        Images per row (default: ``ceil(sqrt(N))``, a square-ish grid).
+    value_range : (low, high), optional
+        Pixel range of ``images``; default: (-1, 1) when any value is
+        negative (a tanh generator), else (0, 1).
+    padding : int
+        Pixels between images.
+    pad_value : float
+        Gray level of the padding.
+
+    Returns
+    -------
+    numpy.ndarray of shape (rows * (H + padding) + padding, nrow * (W + padding) + padding)
+    """
+    x = np.asarray(backend.to_host(images), dtype=np.float64)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    elif x.ndim == 2:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ValueError(
+                f"make_grid: flat images of {x.shape[1]} pixels are not square; "
+                "pass them shaped (N, H, W)"
+            )
+        x = x.reshape(len(x), side, side)
+    if x.ndim != 3 or len(x) == 0:
+        raise ValueError(
+            f"make_grid: expected images of shape (N, H*W), (N, H, W) or (N, 1, H, W) with N > 0, "
+            f"got {tuple(np.shape(images))}"
+        )
+    if value_range is None:
+        value_range = (-1.0, 1.0) if x.min() < 0 else (0.0, 1.0)
+    low, high = value_range
+    x = np.clip((x - low) / (high - low), 0.0, 1.0)
+
+    n, h, w = x.shape
+    nrow = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
+    if nrow < 1:
+        raise ValueError(f"make_grid: nrow must be >= 1, got {nrow}")
+    rows = math.ceil(n / nrow)
+    grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + c * (w + padding)
+        grid[top:top + h, left:left + w] = x[i]
+    return grid
+
+
+def save_grid(images, path, nrow=None, value_range=None, upscale=2):
+    """Save a grid of images as a PNG (see :func:`make_grid` for the arguments).
+
+    ``upscale`` repeats every pixel that many times in each direction so that
+    28 x 28 digits are not tiny on screen.
+    """
+    from matplotlib.image import imsave
+
+    grid = make_grid(images, nrow=nrow, value_range=value_range)
+    if upscale > 1:
+        grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
+    atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))
+
+
+def _smooth(y, window):
+    """Trailing moving average (same length as ``y``)."""
+    if window <= 1 or len(y) < 2:
+        return y
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    end = np.arange(1, len(y) + 1)
+    start = np.maximum(0, end - window)
+    return (c[end] - c[start]) / (end - start)
+
+
+def save_loss_curves(metrics_rows, path, smooth=None):
+    """Plot D loss, G loss, D(x) and D(G(z)) against the iteration, in two panels.
+
+    Parameters
+    ----------
+    metrics_rows : sequence of dict
+        One per iteration, with ``iteration``, ``d_loss``, ``g_loss``,
+        ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)) in the D step);
+        values may be numbers or strings (rows read back from a CSV file).
+    path : str or os.PathLike
+        The PNG file to write.
+    smooth : int, optional
+        Moving-average window; default about 1/50 of the run. The raw values
+        are drawn faintly underneath.
+    """
+    from matplotlib.figure import Figure
+
+    rows = list(metrics_rows)
+    if not rows:
+        raise ValueError("save_loss_curves: no metrics rows to plot")
+
+    def column(name):
+        return np.array([float(r[name]) for r in rows])
+
+    it = column("iteration")
+    window = max(1, len(rows) // 50) if smooth is None else int(smooth)
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax_loss, ax_prob = fig.subplots(2, 1, sharex=True)
+    panels = (
+        (ax_loss, (("d_loss", "D loss"), ("g_loss", "G loss")), "loss"),
+        (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), "probability"),
+    )
+    for ax, curves, ylabel in panels:
+        for (name, label), color in zip(curves, ("tab:blue", "tab:orange"), strict=True):
+            y = column(name)
+            if window > 1:
+                ax.plot(it, y, color=color, alpha=0.25, linewidth=0.7)
+            ax.plot(it, _smooth(y, window), color=color, label=label, linewidth=1.4)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right")
+    ax_prob.set_ylim(-0.02, 1.02)
+    ax_prob.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+    ax_prob.set_xlabel("iteration")
+    ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))

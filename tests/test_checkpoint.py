@@ -1,0 +1,172 @@
+"""Tests for minigan.checkpoint: round trip, atomic writes, no pickle, clear mismatch errors."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from minigan import backend, checkpoint, gan, layers, models, optim
+from minigan.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
+
+
+@pytest.fixture(autouse=True)
+def _cpu():
+    previous = backend.device()
+    backend.use("cpu")
+    yield
+    backend.use(previous)
+
+
+def trained_vanilla(seed=0, steps=3):
+    """A vanilla GAN after a few steps, so the optimizer moments are not zero."""
+    G, D = models.vanilla(np.random.default_rng(seed), dtype="float32")
+    g_opt, d_opt = optim.Adam(G), optim.Adam(D)
+    g = gan.GAN(G, D, g_opt, d_opt, 100, rng=np.random.default_rng(seed + 1))
+    x = np.random.default_rng(seed + 2).random((8, 784)).astype(np.float32)
+    for _ in range(steps):
+        g.train_iteration(lambda: x)
+    return G, D, g_opt, d_opt, g
+
+
+def save(path, G, D, g_opt, d_opt, rng=None, model="vanilla", extra=None):
+    rng = np.random.default_rng(5) if rng is None else rng
+    save_checkpoint(path, generator=G, discriminator=D, g_opt=g_opt, d_opt=d_opt,
+                    iteration=42, epoch=3, rng_states={"noise": rng.bit_generator.state},
+                    config={"model": model, "lr": 1e-3, "betas": [0.9, 0.999]}, extra=extra)
+
+
+def test_round_trip_restores_everything(tmp_path):
+    G, D, g_opt, d_opt, g = trained_vanilla()
+    noise_rng = np.random.default_rng(123)
+    noise_rng.standard_normal(7)  # advance it: the state is not the seed's
+    z = np.arange(6, dtype=np.float32).reshape(2, 3)
+    path = tmp_path / "checkpoint.npz"
+    save(path, G, D, g_opt, d_opt, rng=noise_rng, extra={"fixed_z": z, "step_in_epoch": 5})
+
+    ckpt = load_checkpoint(path)
+    assert ckpt["counters"] == {"iteration": 42, "epoch": 3}
+    assert ckpt["config"] == {"model": "vanilla", "lr": 1e-3, "betas": [0.9, 0.999]}
+    assert ckpt["extra"]["step_in_epoch"] == 5
+    np.testing.assert_array_equal(ckpt["extra"]["fixed_z"], z)
+    assert set(ckpt["G"]) == {"0.W", "0.b", "2.W", "2.b"}
+    assert set(ckpt["d_opt"]) == {"t", "m.0", "m.1", "m.2", "m.3", "v.0", "v.1", "v.2", "v.3"}
+
+    # the RNG state survives JSON (its 128-bit integers included) and continues the stream
+    fresh = np.random.default_rng(0)
+    fresh.bit_generator.state = ckpt["rng_states"]["noise"]
+    np.testing.assert_array_equal(fresh.standard_normal(5), noise_rng.standard_normal(5))
+
+    G2, D2, g_opt2, d_opt2, _ = trained_vanilla(seed=9, steps=1)
+    restore(ckpt, generator=G2, discriminator=D2, g_opt=g_opt2, d_opt=d_opt2, model="vanilla")
+    for a, b in [(G, G2), (D, D2), (g_opt, g_opt2), (d_opt, d_opt2)]:
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            assert np.array_equal(backend.to_host(sa[key]), backend.to_host(sb[key])), key
+    assert g_opt2.t == g_opt.t == 3
+
+
+def test_file_layout_is_plain_arrays_and_json_strings(tmp_path):
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    path = tmp_path / "c.npz"
+    save(path, G, D, g_opt, d_opt)
+    with np.load(path, allow_pickle=False) as npz:
+        keys = set(npz.files)
+        assert {"G/0.W", "D/2.b", "g_opt/m.0", "d_opt/t", "config", "rng_states"} <= keys
+        for key in keys:
+            assert not npz[key].dtype.hasobject, key
+        for key in ("minigan", "config", "counters", "rng_states", "extra"):
+            assert npz[key].dtype.kind == "U" and npz[key].ndim == 0, key
+        assert json.loads(str(npz["minigan"][()]))["format"] == "minigan-checkpoint"
+        assert npz["d_opt/t"].dtype == np.int64 and int(npz["d_opt/t"]) == 3
+        assert npz["G/0.W"].dtype == np.float32 and npz["G/0.W"].shape == (100, 128)
+
+
+@pytest.mark.parametrize("fail_in", ["savez", "replace"])
+def test_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fail_in):
+    G, D, g_opt, d_opt, g = trained_vanilla()
+    path = tmp_path / "checkpoint.npz"
+    save(path, G, D, g_opt, d_opt)
+    before = path.read_bytes()
+    w_before = backend.to_host(G.params["0.W"]).copy()
+
+    g.train_iteration(lambda: np.zeros((8, 784), np.float32))  # the model moves on
+    if fail_in == "savez":
+        real_savez = np.savez
+
+        def crash(file, **arrays):  # write part of the archive, then die
+            real_savez(file, **dict(list(arrays.items())[:3]))
+            raise KeyboardInterrupt("killed while writing")
+
+        monkeypatch.setattr(np, "savez", crash)
+    else:
+        def crash(src, dst):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(checkpoint.os, "replace", crash)
+    with pytest.raises((KeyboardInterrupt, OSError)):
+        save(path, G, D, g_opt, d_opt)
+    monkeypatch.undo()
+
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz"]  # no temp file left
+    np.testing.assert_array_equal(load_checkpoint(path)["G"]["0.W"], w_before)
+
+
+def test_object_arrays_are_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    header = np.array(json.dumps({"format": "minigan-checkpoint", "version": 1}))
+    np.savez(path, minigan=header, payload=np.array([{"code": "anything"}], dtype=object))
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("kind", ["text", "npy", "other_npz", "truncated"])
+def test_a_file_that_is_not_a_checkpoint(tmp_path, kind):
+    path = tmp_path / "x.npz"
+    if kind == "text":
+        path.write_text("hello\n")
+    elif kind == "npy":
+        np.save(tmp_path / "x.npy", np.zeros(3))
+        (tmp_path / "x.npy").rename(path)
+    elif kind == "other_npz":
+        np.savez(path, weights=np.zeros(3))
+    else:
+        G, D, g_opt, d_opt, _ = trained_vanilla()
+        save(path, G, D, g_opt, d_opt)
+        path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="not a minigan checkpoint|damaged"):
+        load_checkpoint(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.npz")
+
+
+def test_another_architecture_is_named(tmp_path):
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    path = tmp_path / "checkpoint.npz"
+    save(path, G, D, g_opt, d_opt, model="vanilla")
+    ckpt = load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="made by model 'vanilla'; this run builds 'dcgan'"):
+        restore(ckpt, generator=G, model="dcgan")
+
+    # same name, different shapes: the layer's message, with the part, key and shapes
+    rng = np.random.default_rng(0)
+    G64 = layers.Sequential(layers.Dense(100, 64, rng=rng), layers.ReLU(),
+                            layers.Dense(64, 784, rng=rng), layers.Sigmoid())
+    with pytest.raises(CheckpointError, match=r"G: .*'0.W'.*\(100, 128\).*\(100, 64\)"):
+        restore(ckpt, generator=G64, model="vanilla")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        restore(ckpt, g_opt=optim.Adam(G64), model="vanilla")
+
+
+def test_zip_entries_are_npy_members(tmp_path):
+    """The archive is an ordinary .npz: any NumPy reads it, no minigan needed."""
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    path = tmp_path / "checkpoint.npz"
+    save(path, G, D, g_opt, d_opt)
+    with zipfile.ZipFile(path) as z:
+        assert "G/0.W.npy" in z.namelist()

@@ -1,0 +1,333 @@
+"""Tests for the command line and the training loop: exact resume, bad input, sampling.
+
+Training runs on a tiny MNIST-like set (a few hundred 28 x 28 images written
+as IDX files under the real MNIST names), so each run takes a second or two.
+"""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minigan import backend, checkpoint, gan
+from minigan.cli import main
+from minigan.data import write_idx
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("G", "D", "g_opt", "d_opt")
+
+
+@pytest.fixture(autouse=True)
+def _cpu(monkeypatch):
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    previous = backend.device()
+    backend.use("cpu")
+    yield
+    backend.use(previous)
+
+
+def write_tiny_mnist(folder, n=256, seed=0):
+    """``n`` blurry 28 x 28 strokes as un-gzipped IDX files named like the MNIST test split."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        cy, cx, r = rng.uniform(9, 19), rng.uniform(9, 19), rng.uniform(4, 8)
+        ring = np.exp(-((np.hypot(yy - cy, xx - cx) - r) ** 2) / 2.0)
+        images[i] = np.clip(255 * ring, 0, 255).astype(np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "t10k-images-idx3-ubyte", images)
+    write_idx(folder / "t10k-labels-idx1-ubyte", rng.integers(0, 10, n).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+def train_args(data_dir, out, *more):
+    return ["train", "--split", "test", "--data-dir", str(data_dir), "--no-download",
+            "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *more]
+
+
+def run_main(argv, capsys):
+    rc = main(argv)
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def state(run_dir):
+    """Everything a run's checkpoint holds, as plain Python/NumPy values."""
+    ckpt = checkpoint.load_checkpoint(Path(run_dir) / "checkpoint.npz")
+    arrays = {f"{p}/{k}": v for p in PARTS for k, v in ckpt[p].items()}
+    arrays.update({f"extra/{k}": np.asarray(v) for k, v in ckpt["extra"].items()
+                   if k != "seconds"})
+    return arrays, ckpt["rng_states"], ckpt["counters"]
+
+
+def metrics(run_dir):
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def assert_same_run(a, b):
+    arrays_a, rngs_a, counters_a = state(a)
+    arrays_b, rngs_b, counters_b = state(b)
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        assert np.array_equal(arrays_a[key], arrays_b[key]), f"{key} differs"
+    assert rngs_a == rngs_b
+    assert counters_a == counters_b
+    assert metrics(a) == metrics(b)
+
+
+def snapshot(folder):
+    """Bytes and modification time of every file under ``folder``."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def earlier_run(data_dir, tmp_path_factory):
+    """A finished one-epoch vanilla run: the outputs that bad input must never touch."""
+    out = tmp_path_factory.mktemp("runs") / "earlier"
+    assert main(train_args(data_dir, out, "--epochs", "1")) == 0
+    return out
+
+
+# ------------------------------------------------------------------ training and resume
+
+
+def test_run_folder_layout(earlier_run):
+    names = {p.relative_to(earlier_run).as_posix() for p in earlier_run.rglob("*")}
+    assert names == {"config.json", "metrics.csv", "checkpoint.npz", "loss_curves.png",
+                     "samples", "samples/epoch_0000.png", "samples/epoch_0001.png"}
+    rows = metrics(earlier_run)
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 9))  # 256 // 32 per epoch
+    for png in ("loss_curves.png", "samples/epoch_0001.png"):
+        assert (earlier_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_epochs_equal_one_plus_resume_plus_one(data_dir, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(train_args(data_dir, straight, "--epochs", "2")) == 0
+    assert main(train_args(data_dir, split, "--epochs", "1")) == 0
+    first_rows = metrics(split)
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert_same_run(straight, split)
+    assert metrics(split)[: len(first_rows)] == first_rows  # appended, nothing rewritten
+    assert len(metrics(split)) == 16
+    for png in ("epoch_0000.png", "epoch_0001.png", "epoch_0002.png"):
+        assert (straight / "samples" / png).read_bytes() == (split / "samples" / png).read_bytes()
+
+
+def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(data_dir, tmp_path, monkeypatch,
+                                                               capsys):
+    straight, cut = tmp_path / "straight", tmp_path / "cut"
+    assert main(train_args(data_dir, straight, "--epochs", "2", "--k", "2")) == 0
+
+    real_iteration = gan.GAN.train_iteration
+    calls = {"n": 0}
+
+    def iteration_then_ctrl_c(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 6:  # in the middle of epoch 2 (4 iterations per epoch with k=2)
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", iteration_then_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, cut, "--epochs", "2", "--k", "2"), capsys)
+    monkeypatch.undo()
+    assert rc == 130
+    assert "checkpoint saved" in err and "--resume" in err and "Traceback" not in err
+    assert len(metrics(cut)) == 6
+    ckpt = checkpoint.load_checkpoint(cut / "checkpoint.npz")
+    assert ckpt["counters"] == {"iteration": 6, "epoch": 1} and ckpt["extra"]["step_in_epoch"] == 2
+
+    assert main(["train", "--resume", str(cut), "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert_same_run(straight, cut)
+
+
+def test_resume_drops_rows_written_after_the_checkpoint(data_dir, tmp_path):
+    """A crash between a metrics row and the next checkpoint must not duplicate rows."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    with open(run / "metrics.csv", "a") as f:
+        f.write("9,2,1.0,1.0,0.5,0.5,0.5,1.0\n")  # the row of an iteration that was lost
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert [int(r["iteration"]) for r in metrics(run)] == list(range(1, 17))
+    assert metrics(run)[8]["d_loss"] != "1.0"
+
+
+def test_dcgan_resume_is_exact(tmp_path):
+    """The DCGAN path: images reshaped to (N, 1, 28, 28); BatchNorm buffers saved and restored."""
+    data = write_tiny_mnist(tmp_path / "mnist", n=8)
+    common = ["--model", "dcgan", "--batch-size", "4", "--k", "2"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(train_args(data, straight, "--epochs", "2") + common) == 0
+    assert main(train_args(data, split, "--epochs", "1") + common) == 0
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data), "--no-download"]) == 0
+    assert_same_run(straight, split)
+    arrays, _, _ = state(split)
+    assert arrays["G/1.running_mean"].shape == (6272,) and arrays["D/3.running_var"].shape == (128,)
+    assert not np.array_equal(arrays["D/3.running_var"], np.ones(128, np.float32))
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def assert_one_line_error(rc, err, *needles):
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("minigan: error: ")
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+BAD = {
+    "missing data folder": (["--data-dir", "{tmp}/no-such-folder"], "no-such-folder"),
+    "not IDX": (["--data-dir", "{garbage}"], "t10k-images-idx3-ubyte"),
+    "architecture": (["--model", "dcgan"], "made by model 'vanilla'; this run builds 'dcgan'"),
+    "data files missing": (["--data-dir", "{tmp}"], "t10k-images-idx3-ubyte.gz"),
+    "changed setting": (["--lr", "0.5"], "lr=0.5"),
+    "nothing left to do": (["--epochs", "1"], "already done 1 epochs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_resume_leaves_the_earlier_run_untouched(case, earlier_run, tmp_path, capsys):
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "t10k-images-idx3-ubyte").write_bytes(b"<html>not found</html>\n" * 40)
+    (garbage / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")
+    extra, needle = BAD[case]
+    extra = [a.format(tmp=tmp_path, garbage=garbage) for a in extra]
+    before = snapshot(earlier_run)
+    options = {"--epochs": "3", "--device": "cpu"}
+    options.update(zip(extra[::2], extra[1::2], strict=True))
+    argv = ["train", "--resume", str(earlier_run), "--quiet", "--no-download"]
+    rc, _, err = run_main(argv + [a for pair in options.items() for a in pair], capsys)
+    assert_one_line_error(rc, err, needle)
+    assert snapshot(earlier_run) == before
+
+
+def test_training_into_an_existing_run_is_refused(earlier_run, data_dir, capsys):
+    before = snapshot(earlier_run)
+    rc, _, err = run_main(train_args(data_dir, earlier_run, "--epochs", "2"), capsys)
+    assert_one_line_error(rc, err, "already holds a run", "--resume")
+    assert snapshot(earlier_run) == before
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_batch_size_must_be_a_positive_integer(value, data_dir, tmp_path, capsys):
+    rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", value), capsys)
+    assert_one_line_error(rc, err, "--batch-size", value)
+    assert not (tmp_path / "new").exists()
+
+
+def test_batch_size_larger_than_the_data(data_dir, tmp_path, capsys):
+    rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", "300"), capsys)
+    assert_one_line_error(rc, err, "batch size 300", "256")
+    assert not (tmp_path / "new").exists()
+
+
+def test_unwritable_out(data_dir, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    rc, _, err = run_main(train_args(data_dir, blocker / "run"), capsys)
+    assert_one_line_error(rc, err, "--out", "a-file")
+    rc, _, err = run_main(train_args(data_dir, blocker), capsys)
+    assert_one_line_error(rc, err, "not a folder")
+    assert blocker.read_text() == "not a folder\n"
+
+
+def test_resume_of_a_missing_checkpoint(tmp_path, capsys):
+    rc, _, err = run_main(["train", "--resume", str(tmp_path / "nope"), "--device", "cpu"], capsys)
+    assert_one_line_error(rc, err, "nope", "checkpoint")
+
+
+def test_resume_of_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
+    bogus = tmp_path / "checkpoint.npz"
+    bogus.write_bytes(b"PK\x03\x04 not really a zip")
+    rc, _, err = run_main(["train", "--resume", str(bogus), "--device", "cpu"], capsys)
+    assert_one_line_error(rc, err, "not a minigan checkpoint")
+
+
+@pytest.mark.skipif(backend.gpu_available(), reason="a GPU is available here")
+def test_device_gpu_without_a_gpu(earlier_run, capsys):
+    before = snapshot(earlier_run)
+    rc, _, err = run_main(["train", "--resume", str(earlier_run), "--epochs", "2",
+                           "--device", "gpu"], capsys)
+    assert_one_line_error(rc, err, "GPU", "--device cpu")
+    assert snapshot(earlier_run) == before
+
+
+def test_real_process_exit_code_and_stderr(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MINIGAN_DEVICE", None)
+    for args, needle in [(["--batch-size", "0"], "--batch-size"),
+                         (["--data-dir", str(tmp_path / "missing")], "missing")]:
+        proc = subprocess.run([sys.executable, "-m", "minigan", "train", "--device", "cpu",
+                               "--out", str(tmp_path / "run"), *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("minigan: error: ")
+        assert needle in proc.stderr
+        assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.gpu
+def test_a_gpu_run_continues_on_the_cpu(data_dir, earlier_run, tmp_path, capsys):
+    """Checkpoints hold host arrays: train on the GPU, resume and sample on the CPU.
+
+    One seed draws the same noise and the same shuffles on both devices, so the
+    GPU's first epoch follows the CPU's (``earlier_run``) up to rounding.
+    """
+    run = tmp_path / "gpu"
+    args = train_args(data_dir, run, "--epochs", "1")
+    args[args.index("--device") + 1] = "gpu"
+    assert main(args) == 0
+    gpu_rows, cpu_rows = metrics(run), metrics(earlier_run)
+    for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_gen"):
+        np.testing.assert_allclose([float(r[name]) for r in gpu_rows],
+                                   [float(r[name]) for r in cpu_rows], rtol=1e-2, atol=1e-3)
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert len(metrics(run)) == 16
+    rc, _, _ = run_main(["sample", "--checkpoint", str(run), "--n", "4", "--device", "cpu",
+                         "--out", str(tmp_path / "g.png")], capsys)
+    assert rc == 0 and (tmp_path / "g.png").is_file()
+
+
+# ------------------------------------------------------------------ sample
+
+
+def test_sample_writes_a_png(earlier_run, tmp_path, capsys):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for png in (a, b):
+        rc, out, _ = run_main(["sample", "--checkpoint", str(earlier_run / "checkpoint.npz"),
+                               "--n", "16", "--out", str(png), "--seed", "3", "--device", "cpu"],
+                              capsys)
+        assert rc == 0 and str(png) in out
+    assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert a.read_bytes() == b.read_bytes()  # same seed, same picture
+
+
+def test_sample_from_a_missing_checkpoint(tmp_path, capsys):
+    rc, _, err = run_main(["sample", "--checkpoint", str(tmp_path / "x.npz"),
+                           "--out", str(tmp_path / "g.png")], capsys)
+    assert_one_line_error(rc, err, "x.npz")
+    assert not (tmp_path / "g.png").exists()
