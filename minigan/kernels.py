@@ -1,0 +1,583 @@
+r"""CuPy kernels for the GPU, each beside its NumPy twin.
+
+A custom kernel exists only where it pays off: where the generic ``xp`` code
+would launch several kernels and write temporaries, or (col2im) where it would
+need a scatter. Every GPU function ``*_gpu`` has a NumPy twin ``*_numpy``
+written in the same mathematics, statement by statement; the twin is the
+reference the kernel is tested against (``tests/test_kernels.py``), and the
+twin itself is tested on the CPU against the library's own NumPy code.
+
+==================================  ==================================  =========================
+GPU function                        NumPy twin                          library reference (CPU)
+==================================  ==================================  =========================
+:func:`im2col_gpu`                  :func:`im2col_gather_numpy`         ``im2col_cpu``
+:func:`col2im_gpu`                  :func:`col2im_gather_numpy`         ``col2im_cpu``
+:func:`relu_backward_gpu`           :func:`relu_backward_numpy`         ``relu_backward``
+:func:`leaky_relu_forward_gpu`      :func:`leaky_relu_forward_numpy`    ``leaky_relu_forward``
+:func:`leaky_relu_backward_gpu`     :func:`leaky_relu_backward_numpy`   ``leaky_relu_backward``
+:func:`sigmoid_gpu`                 :func:`sigmoid_numpy`               ``sigmoid``
+:func:`sigmoid_backward_gpu`        :func:`sigmoid_backward_numpy`      ``sigmoid_backward``
+:func:`tanh_backward_gpu`           :func:`tanh_backward_numpy`         ``tanh_backward``
+:func:`sigmoid_cross_entropy_gpu`   :func:`sigmoid_cross_entropy_numpy` ``sigmoid_cross_entropy``
+:func:`adam_update_gpu`             :func:`adam_update_numpy`           ``optim.adam_update``
+==================================  ==================================  =========================
+
+The references live in :mod:`minigan.im2col`, :mod:`minigan.functional.activations`,
+:mod:`minigan.losses` and :mod:`minigan.optim`.
+
+ReLU forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
+``xp.tanh(x)`` are already one launch each.
+
+How the kernels are built
+-------------------------
+Each kernel is a :class:`Source`: the parameter lists and the CUDA C body of a
+``cupy.ElementwiseKernel`` (one thread per output element, ``i`` its linear
+index, ``T`` the floating type of the arrays: float or double). The
+``cupy.ElementwiseKernel`` object is created once per :class:`Source`, on its
+first use, and memoized (:func:`_kernel`); CuPy then compiles it once per
+dtype and device and caches the binary. CuPy is imported only inside the GPU
+functions, so this module imports, and its NumPy twins run, without CuPy.
+
+The arithmetic kernels are compiled with ``--fmad=false``: no multiply-add is
+contracted into one FMA, so every product is rounded as NumPy rounds it.
+``sqrt`` and division are IEEE-rounded (NVRTC's default ``--prec-sqrt=true``
+and ``--prec-div=true``), so the Adam update, the ReLU family and the tanh
+and sigmoid backward passes compute their twins' numbers to the last bit (the
+tests check this with the same bodies compiled for the CPU, and allow the
+dtype's tolerance on the GPU); only ``exp`` and ``log1p`` (sigmoid, the
+cross-entropy) may differ by an ulp.
+
+col2im as a gather
+------------------
+col2im adds every column entry back onto the pixel it came from. Written as a
+scatter (one thread per column entry, ``atomicAdd`` into the image) the sums
+would depend on thread timing. :func:`col2im_gpu` runs one thread per IMAGE
+pixel instead, which loops over the kernel offsets ``(k, j)`` whose strided
+window covers it and sums the matching column entries, in the same order as
+``col2im_cpu``: no atomics, bit-identical results on every run.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .im2col import conv_output_size
+
+__all__ = [
+    "Source",
+    "SOURCES",
+    "im2col_gpu",
+    "im2col_gather_numpy",
+    "col2im_gpu",
+    "col2im_gather_numpy",
+    "relu_backward_gpu",
+    "relu_backward_numpy",
+    "leaky_relu_forward_gpu",
+    "leaky_relu_forward_numpy",
+    "leaky_relu_backward_gpu",
+    "leaky_relu_backward_numpy",
+    "sigmoid_gpu",
+    "sigmoid_numpy",
+    "sigmoid_backward_gpu",
+    "sigmoid_backward_numpy",
+    "tanh_backward_gpu",
+    "tanh_backward_numpy",
+    "sigmoid_cross_entropy_gpu",
+    "sigmoid_cross_entropy_numpy",
+    "adam_update_gpu",
+    "adam_update_numpy",
+]
+
+_INT32_MAX = 2**31 - 1
+_NO_FMA = ("--fmad=false",)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a ``cupy.ElementwiseKernel`` is built from.
+
+    Attributes
+    ----------
+    name : str
+        Kernel name (shows up in profilers).
+    in_params, out_params : str
+        CuPy parameter lists, e.g. ``"T x, T slope"``; ``raw`` marks an array
+        indexed by hand, ``T`` the floating type.
+    operation : str
+        CUDA C body run for each output element ``i``.
+    options : tuple of str
+        NVRTC options.
+    """
+
+    name: str
+    in_params: str
+    out_params: str
+    operation: str
+    options: tuple = ()
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel(source):
+    """The ``cupy.ElementwiseKernel`` for ``source``, created once and memoized."""
+    import cupy
+
+    return cupy.ElementwiseKernel(source.in_params, source.out_params, source.operation,
+                                  source.name, options=source.options)
+
+
+def _check_float(name, *arrays):
+    """The kernels are written for float32 and float64 arrays of ONE dtype."""
+    dtypes = {np.dtype(a.dtype) for a in arrays}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in (np.float32, np.float64):
+        raise TypeError(
+            f"{name}: expected float32 or float64 arrays of one dtype, got "
+            f"{', '.join(str(a.dtype) for a in arrays)}"
+        )
+
+
+def _check_int32(name, *sizes):
+    """The im2col/col2im kernels index with 32-bit ints: every array must fit."""
+    if max(sizes) > _INT32_MAX:
+        raise ValueError(
+            f"{name}: an array of {max(sizes)} elements is too large for 32-bit indexing "
+            f"(at most {_INT32_MAX}); use a smaller batch"
+        )
+
+
+# -- im2col ------------------------------------------------------------------------------
+IM2COL = Source(
+    "minigan_im2col",
+    "raw T img, int32 h, int32 w, int32 batch, int32 channels, int32 kh, int32 kw, "
+    "int32 oh, int32 ow, int32 sh, int32 sw, int32 ph, int32 pw",
+    "T col",
+    r"""
+    // i runs over col (channels, kh, kw, oh, ow, batch), C-contiguous
+    int n = i % batch;   int t = i / batch;
+    int ox = t % ow;     t /= ow;
+    int oy = t % oh;     t /= oh;
+    int j = t % kw;      t /= kw;
+    int k = t % kh;      int c = t / kh;
+    int u = oy * sh + k - ph;          // row and column in the unpadded image
+    int v = ox * sw + j - pw;
+    bool inside = 0 <= u && u < h && 0 <= v && v < w;
+    col = inside ? img[((n * channels + c) * h + u) * w + v] : (T)0;
+    """,
+)
+
+
+def im2col_gpu(x, kh, kw, sh, sw, ph, pw):
+    r"""GPU im2col: one thread per column element, zeros where a window reads padding.
+
+    .. math::
+        \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+
+    Same signature and layout as ``minigan.im2col.im2col_cpu`` (the reference).
+    NumPy twin: :func:`im2col_gather_numpy`.
+
+    Parameters
+    ----------
+    x : cupy.ndarray of shape (N, C, H, W), float32 or float64
+    kh, kw, sh, sw, ph, pw : int
+
+    Returns
+    -------
+    col : cupy.ndarray of shape (C, kh, kw, oh, ow, N)
+    """
+    import cupy
+
+    _check_float("im2col_gpu", x)
+    N, C, H, W = x.shape
+    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    x = cupy.ascontiguousarray(x)
+    col = cupy.empty((C, kh, kw, oh, ow, N), dtype=x.dtype)
+    _check_int32("im2col_gpu", x.size, col.size)
+    if col.size:
+        _kernel(IM2COL)(x, H, W, N, C, kh, kw, oh, ow, sh, sw, ph, pw, col)
+    return col
+
+
+def im2col_gather_numpy(x, kh, kw, sh, sw, ph, pw):
+    """NumPy twin of :func:`im2col_gpu`: the kernel's index arithmetic for all ``i`` at once.
+
+    Reference: ``minigan.im2col.im2col_cpu``.
+    """
+    N, C, h, w = x.shape
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    i = np.arange(C * kh * kw * oh * ow * N)
+    n = i % N
+    t = i // N
+    ox = t % ow
+    t //= ow
+    oy = t % oh
+    t //= oh
+    j = t % kw
+    t //= kw
+    k = t % kh
+    c = t // kh
+    u = oy * sh + k - ph
+    v = ox * sw + j - pw
+    inside = (0 <= u) & (u < h) & (0 <= v) & (v < w)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    src = np.where(inside, ((n * C + c) * h + u) * w + v, 0)
+    col = np.where(inside, flat[src], x.dtype.type(0))
+    return col.reshape(C, kh, kw, oh, ow, N)
+
+
+# -- col2im (gather) ----------------------------------------------------------------------
+COL2IM = Source(
+    "minigan_col2im_gather",
+    "raw T col, int32 h, int32 w, int32 batch, int32 channels, int32 kh, int32 kw, "
+    "int32 oh, int32 ow, int32 sh, int32 sw, int32 ph, int32 pw",
+    "T img",
+    r"""
+    // i runs over img (batch, channels, h, w), C-contiguous: one thread per image element
+    int v = i % w;  int t = i / w;
+    int u = t % h;  t /= h;
+    int c = t % channels;  int n = t / channels;
+    int U = u + ph;                    // position in the padded image
+    int V = v + pw;
+    // offsets k with U = oy * sh + k, 0 <= oy < oh, 0 <= k < kh, in ascending order
+    int k0 = max(0, U - (oh - 1) * sh);  k0 += (U - k0) % sh;
+    int j0 = max(0, V - (ow - 1) * sw);  j0 += (V - j0) % sw;
+    int k1 = min(kh - 1, U);
+    int j1 = min(kw - 1, V);
+    T s = 0;
+    for (int k = k0; k <= k1; k += sh) {
+        int oy = (U - k) / sh;
+        for (int j = j0; j <= j1; j += sw) {
+            int ox = (V - j) / sw;
+            s += col[((((c * kh + k) * kw + j) * oh + oy) * ow + ox) * batch + n];
+        }
+    }
+    img = s;
+    """,
+)
+
+
+def col2im_gpu(col, h, w, sh, sw, ph, pw):
+    r"""GPU col2im as a GATHER: one thread per image element, no atomics, deterministic.
+
+    .. math::
+        x[n, c, u, v] = \sum_{k \equiv u + p_h\ (s_h)}\ \sum_{j \equiv v + p_w\ (s_w)}
+            \text{col}\Big[c, k, j, \tfrac{u + p_h - k}{s_h}, \tfrac{v + p_w - j}{s_w}, n\Big]
+
+    over the offsets ``0 <= k < kh``, ``0 <= j < kw`` whose output position
+    lies in ``[0, oh) x [0, ow)``, summed in ascending ``(k, j)`` order, the
+    order of ``col2im_cpu``.
+
+    Same signature and result as ``minigan.im2col.col2im_cpu`` (the reference).
+    NumPy twin: :func:`col2im_gather_numpy`.
+
+    Parameters
+    ----------
+    col : cupy.ndarray of shape (C, kh, kw, oh, ow, N), float32 or float64
+    h, w, sh, sw, ph, pw : int
+
+    Returns
+    -------
+    x : cupy.ndarray of shape (N, C, h, w)
+    """
+    import cupy
+
+    _check_float("col2im_gpu", col)
+    C, kh, kw, oh, ow, N = col.shape
+    col = cupy.ascontiguousarray(col)
+    img = cupy.empty((N, C, h, w), dtype=col.dtype)
+    _check_int32("col2im_gpu", col.size, img.size)
+    if img.size:
+        _kernel(COL2IM)(col, h, w, N, C, kh, kw, oh, ow, sh, sw, ph, pw, img)
+    return img
+
+
+def col2im_gather_numpy(col, h, w, sh, sw, ph, pw):
+    """NumPy twin of :func:`col2im_gpu`: the same gather, for every image element at once.
+
+    Each element ``i`` computes the kernel's loop bounds ``k0, k1, j0, j1``;
+    the Python loops run over all offsets ``(k, j)`` and each element takes
+    the ones its own loop would visit (``k0 <= k <= k1``, ``k - k0`` a
+    multiple of ``sh``, likewise for ``j``), in the kernel's order.
+
+    Reference: ``minigan.im2col.col2im_cpu``.
+    """
+    C, kh, kw, oh, ow, N = col.shape
+    i = np.arange(N * C * h * w)
+    v = i % w
+    t = i // w
+    u = t % h
+    t //= h
+    c = t % C
+    n = t // C
+    U = u + ph
+    V = v + pw
+    k0 = np.maximum(0, U - (oh - 1) * sh)
+    k0 += (U - k0) % sh
+    j0 = np.maximum(0, V - (ow - 1) * sw)
+    j0 += (V - j0) % sw
+    k1 = np.minimum(kh - 1, U)
+    j1 = np.minimum(kw - 1, V)
+    flat = np.ascontiguousarray(col).reshape(-1)
+    s = np.zeros(i.size, dtype=col.dtype)
+    for k in range(kh):
+        row_visits = (k0 <= k) & (k <= k1) & ((k - k0) % sh == 0)
+        oy = (U - k) // sh
+        for j in range(kw):
+            visits = row_visits & (j0 <= j) & (j <= j1) & ((j - j0) % sw == 0)
+            ox = (V - j) // sw
+            src = np.where(visits, ((((c * kh + k) * kw + j) * oh + oy) * ow + ox) * N + n, 0)
+            s += np.where(visits, flat[src], col.dtype.type(0))
+    return s.reshape(N, C, h, w)
+
+
+# -- ReLU and LeakyReLU ---------------------------------------------------------------------
+RELU_BACKWARD = Source(
+    "minigan_relu_backward", "T dout, T out", "T dx",
+    "dx = dout * (T)(out > (T)0);",
+    _NO_FMA,
+)
+
+
+def relu_backward_gpu(dout, out):
+    r""":math:`dx = \text{dout}\cdot[\text{out} > 0]` in one kernel.
+
+    NumPy twin: :func:`relu_backward_numpy`.
+    """
+    _check_float("relu_backward_gpu", dout, out)
+    return _kernel(RELU_BACKWARD)(dout, out)
+
+
+def relu_backward_numpy(dout, out):
+    """NumPy twin of :func:`relu_backward_gpu`. Reference: ``activations.relu_backward``."""
+    return dout * (out > 0).astype(dout.dtype)
+
+
+LEAKY_RELU_FORWARD = Source(
+    "minigan_leaky_relu_forward", "T x, T slope", "T out, bool positive",
+    "positive = x > (T)0;  out = positive ? x : x * slope;",
+    _NO_FMA,
+)
+
+
+def leaky_relu_forward_gpu(x, slope):
+    r"""``out`` and the sign mask ``x > 0`` in one kernel.
+
+    .. math:: \text{out} = x \text{ where } x > 0, \text{ else } \text{slope}\cdot x
+
+    NumPy twin: :func:`leaky_relu_forward_numpy`.
+
+    Returns
+    -------
+    out : cupy.ndarray like ``x``
+    positive : cupy.ndarray of bool, ``x > 0`` (the cache of the backward pass)
+    """
+    _check_float("leaky_relu_forward_gpu", x)
+    return _kernel(LEAKY_RELU_FORWARD)(x, float(slope))
+
+
+def leaky_relu_forward_numpy(x, slope):
+    """NumPy twin of :func:`leaky_relu_forward_gpu`.
+
+    Reference: ``activations.leaky_relu_forward``.
+    """
+    positive = x > 0
+    out = np.where(positive, x, x * x.dtype.type(slope))
+    return out, positive
+
+
+LEAKY_RELU_BACKWARD = Source(
+    "minigan_leaky_relu_backward", "T dout, bool positive, T slope", "T dx",
+    "dx = positive ? dout : dout * slope;",
+    _NO_FMA,
+)
+
+
+def leaky_relu_backward_gpu(dout, positive, slope):
+    r""":math:`dx = \text{dout}` where ``positive``, else :math:`\text{slope}\cdot\text{dout}`.
+
+    NumPy twin: :func:`leaky_relu_backward_numpy`.
+    """
+    _check_float("leaky_relu_backward_gpu", dout)
+    return _kernel(LEAKY_RELU_BACKWARD)(dout, positive, float(slope))
+
+
+def leaky_relu_backward_numpy(dout, positive, slope):
+    """NumPy twin of :func:`leaky_relu_backward_gpu`.
+
+    Reference: ``activations.leaky_relu_backward``.
+    """
+    return np.where(positive, dout, dout * dout.dtype.type(slope))
+
+
+# -- sigmoid and tanh -----------------------------------------------------------------------
+SIGMOID = Source(
+    "minigan_sigmoid", "T x", "T out",
+    r"""
+    T e = exp(-fabs(x));               // in (0, 1]: exp of a positive number is never taken
+    out = x >= (T)0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);
+    """,
+    _NO_FMA,
+)
+
+
+def sigmoid_gpu(x):
+    r"""Overflow-free :math:`\sigma(x)` in one kernel: :math:`1/(1+e)` or :math:`e/(1+e)`,
+    :math:`e = \exp(-|x|)`.
+
+    NumPy twin: :func:`sigmoid_numpy`.
+    """
+    _check_float("sigmoid_gpu", x)
+    return _kernel(SIGMOID)(x)
+
+
+def sigmoid_numpy(x):
+    """NumPy twin of :func:`sigmoid_gpu`. Reference: ``activations.sigmoid``."""
+    one = x.dtype.type(1)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, one / (one + e), e / (one + e))
+
+
+SIGMOID_BACKWARD = Source(
+    "minigan_sigmoid_backward", "T dout, T out", "T dx",
+    "dx = dout * out * ((T)1 - out);",
+    _NO_FMA,
+)
+
+
+def sigmoid_backward_gpu(dout, out):
+    r""":math:`dx = \text{dout}\cdot\text{out}\,(1 - \text{out})` in one kernel.
+
+    NumPy twin: :func:`sigmoid_backward_numpy`.
+    """
+    _check_float("sigmoid_backward_gpu", dout, out)
+    return _kernel(SIGMOID_BACKWARD)(dout, out)
+
+
+def sigmoid_backward_numpy(dout, out):
+    """NumPy twin of :func:`sigmoid_backward_gpu`. Reference: ``activations.sigmoid_backward``."""
+    return dout * out * (out.dtype.type(1) - out)
+
+
+TANH_BACKWARD = Source(
+    "minigan_tanh_backward", "T dout, T out", "T dx",
+    "dx = dout * ((T)1 - out * out);",
+    _NO_FMA,
+)
+
+
+def tanh_backward_gpu(dout, out):
+    r""":math:`dx = \text{dout}\,(1 - \text{out}^2)` in one kernel.
+
+    NumPy twin: :func:`tanh_backward_numpy`.
+    """
+    _check_float("tanh_backward_gpu", dout, out)
+    return _kernel(TANH_BACKWARD)(dout, out)
+
+
+def tanh_backward_numpy(dout, out):
+    """NumPy twin of :func:`tanh_backward_gpu`. Reference: ``activations.tanh_backward``."""
+    return dout * (out.dtype.type(1) - out * out)
+
+
+# -- sigmoid cross-entropy from logits ------------------------------------------------------
+SIGMOID_CROSS_ENTROPY = Source(
+    "minigan_sigmoid_cross_entropy", "T a, T t, T M", "T loss, T grad",
+    r"""
+    T e = exp(-fabs(a));
+    T s = a >= (T)0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);   // sigmoid(a)
+    loss = ((a > (T)0 ? a : (T)0) - a * t) + log1p(e);      // max(a,0) - a t + log(1 + e^-|a|)
+    grad = (s - t) / M;                                      // (sigmoid(a) - t) / M
+    """,
+    _NO_FMA,
+)
+
+
+def sigmoid_cross_entropy_gpu(logits, targets):
+    r"""Mean sigmoid cross-entropy and its gradient: ONE kernel for both, then one sum.
+
+    .. math::
+        L = \frac1M\sum_i \max(a_i, 0) - a_i t_i + \log(1 + e^{-|a_i|}),\qquad
+        \frac{\partial L}{\partial a_i} = \frac{\sigma(a_i) - t_i}{M}
+
+    Same signature and result as ``minigan.losses.sigmoid_cross_entropy``.
+    NumPy twin: :func:`sigmoid_cross_entropy_numpy`.
+
+    Parameters
+    ----------
+    logits : cupy.ndarray, float32 or float64
+    targets : float or array broadcastable to ``logits`` (cast to its dtype)
+
+    Returns
+    -------
+    loss : float
+    dlogits : cupy.ndarray like ``logits``
+    """
+    import cupy
+
+    _check_float("sigmoid_cross_entropy_gpu", logits)
+    if np.isscalar(targets):
+        targets = float(targets)
+    else:
+        targets = cupy.asarray(targets, dtype=logits.dtype)
+    m = logits.size
+    per_element, dlogits = _kernel(SIGMOID_CROSS_ENTROPY)(logits, targets, float(m))
+    return float(per_element.sum()) / m, dlogits
+
+
+def sigmoid_cross_entropy_numpy(logits, targets):
+    """NumPy twin of :func:`sigmoid_cross_entropy_gpu`.
+
+    Reference: ``minigan.losses.sigmoid_cross_entropy``.
+    """
+    a = logits
+    T = a.dtype.type
+    t = np.asarray(targets, dtype=a.dtype)
+    m = a.size
+    e = np.exp(-np.abs(a))
+    s = np.where(a >= 0, T(1) / (T(1) + e), e / (T(1) + e))
+    loss = (np.where(a > 0, a, T(0)) - a * t) + np.log1p(e)
+    grad = (s - t) / T(m)
+    return float(loss.sum()) / m, grad
+
+
+# -- Adam -------------------------------------------------------------------------------------
+ADAM = Source(
+    "minigan_adam",
+    "T g, T lr, T b1, T one_minus_b1, T b2, T one_minus_b2, T eps, T bc1, T bc2",
+    "T p, T m, T v",
+    r"""
+    m = b1 * m + one_minus_b1 * g;                    // m <- b1 m + (1 - b1) g
+    v = b2 * v + one_minus_b2 * (g * g);              // v <- b2 v + (1 - b2) g^2
+    p = p - lr * (m / bc1) / (sqrt(v / bc2) + eps);   // p <- p - lr m^ / (sqrt(v^) + eps)
+    """,
+    _NO_FMA,
+)
+
+
+def adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    r"""One Adam update of one parameter array, in place: ONE kernel launch for p, m, v.
+
+    Same signature, same expression order and same result as
+    ``minigan.optim.adam_update``; the scalars are rounded to the arrays'
+    dtype, as NumPy rounds a Python float it multiplies a float32 array by.
+    NumPy twin: :func:`adam_update_numpy`.
+    """
+    _check_float("adam_update_gpu", p, g, m, v)
+    lr, b1, b2, eps, bc1, bc2 = (float(s) for s in (lr, b1, b2, eps, bc1, bc2))
+    _kernel(ADAM)(g, lr, b1, 1.0 - b1, b2, 1.0 - b2, eps, bc1, bc2, p, m, v)
+
+
+def adam_update_numpy(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    """NumPy twin of :func:`adam_update_gpu`, in place. Reference: ``optim.adam_update``."""
+    T = p.dtype.type
+    m[...] = T(b1) * m + T(1.0 - b1) * g
+    v[...] = T(b2) * v + T(1.0 - b2) * (g * g)
+    p[...] = p - T(lr) * (m / T(bc1)) / (np.sqrt(v / T(bc2)) + T(eps))
+
+
+#: Every kernel source, by name (the compile test builds each one with NVRTC).
+SOURCES = {s.name: s for s in (
+    IM2COL, COL2IM, RELU_BACKWARD, LEAKY_RELU_FORWARD, LEAKY_RELU_BACKWARD, SIGMOID,
+    SIGMOID_BACKWARD, TANH_BACKWARD, SIGMOID_CROSS_ENTROPY, ADAM,
+)}
