@@ -9,7 +9,7 @@ Every operation in minigan is written once against an array module ``xp``
     backend.use("auto")     # CuPy if it imports and sees a GPU, else NumPy
 
 The environment variable ``MINIGAN_DEVICE`` (cpu | gpu | auto) sets the
-device at import time; ``use`` overrides it.
+device when the backend is first used, unless ``use`` was called before.
 
 Randomness always comes from a host ``numpy.random.Generator`` and is moved
 to the device afterwards, so one seed gives the same numbers on CPU and GPU.
@@ -21,6 +21,7 @@ switches it (the gradient tests do).
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -47,7 +48,13 @@ class BackendError(RuntimeError):
     """Raised when the requested device cannot be used."""
 
 
-_state = {"xp": np, "device": "cpu", "dtype": np.dtype(np.float32), "rng": np.random.default_rng()}
+_state = {
+    "xp": np,
+    "device": "cpu",
+    "dtype": np.dtype(np.float32),
+    "rng": np.random.default_rng(),
+    "pending_env": os.environ.get("MINIGAN_DEVICE"),  # applied on first use, see below
+}
 
 
 def _import_cupy():
@@ -84,6 +91,7 @@ def use(name: str = "auto") -> str:
         :class:`BackendError` saying what is missing when no GPU is usable.
         ``"auto"`` selects CuPy only when it imports and sees a GPU.
     """
+    _state.pop("pending_env", None)  # an explicit choice wins over MINIGAN_DEVICE
     name = str(name).lower()
     if name in ("cuda",):
         name = "gpu"
@@ -104,11 +112,13 @@ def use(name: str = "auto") -> str:
 
 def device() -> str:
     """The active device: ``"cpu"`` or ``"gpu"``."""
+    _apply_environment()
     return _state["device"]
 
 
 def xp():
     """The active array module (``numpy`` or ``cupy``)."""
+    _apply_environment()
     return _state["xp"]
 
 
@@ -138,6 +148,7 @@ def set_default_dtype(dtype) -> None:
 
 def asarray(a, dtype=None):
     """Move ``a`` to the active device (no copy when it is already there)."""
+    _apply_environment()
     return _state["xp"].asarray(a, dtype=dtype)
 
 
@@ -168,16 +179,27 @@ def randn(shape, generator=None, dtype=None):
     """Standard normal samples drawn on the host, returned on the active device."""
     dtype = default_dtype() if dtype is None else np.dtype(dtype)
     host = rng(generator).standard_normal(shape).astype(dtype, copy=False)
-    return _state["xp"].asarray(host)
+    return asarray(host)
 
 
 def uniform(low, high, shape, generator=None, dtype=None):
     """Uniform samples in ``[low, high)`` drawn on the host, returned on the active device."""
     dtype = default_dtype() if dtype is None else np.dtype(dtype)
     host = rng(generator).uniform(low, high, shape).astype(dtype, copy=False)
-    return _state["xp"].asarray(host)
+    return asarray(host)
 
 
-_env = os.environ.get("MINIGAN_DEVICE")
-if _env:
-    use(_env)
+def _apply_environment():
+    """Apply ``MINIGAN_DEVICE`` on first use of the backend, unless ``use`` came first.
+
+    A device that cannot be used is reported as a warning and the CPU is kept
+    (importing or using the library must not fail on it); ``use("gpu")``
+    raises the full error when called explicitly.
+    """
+    name = _state.pop("pending_env", None)
+    if not name:
+        return
+    try:
+        use(name)
+    except (BackendError, ValueError) as exc:
+        warnings.warn(f"MINIGAN_DEVICE={name}: {exc}; staying on the CPU", stacklevel=3)
