@@ -94,12 +94,12 @@ class GAN:
         # real batch: -log D(x)  (target 1 - smoothing)
         real_logits = self.D.forward(x_real)
         loss_real, dreal = losses.sigmoid_cross_entropy(real_logits, 1.0 - self.label_smoothing)
-        self.D.backward(dreal)
+        self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
         fake = self.G.forward(self.sample_noise(m, x_real.dtype))
         fake_logits = self.D.forward(fake)
         loss_fake, dfake = losses.sigmoid_cross_entropy(fake_logits, 0.0)
-        self.D.backward(dfake)
+        self.D.backward(dfake, input_grad=False)
         self.d_opt.step()
         return {
             "d_loss": loss_real + loss_fake,
@@ -123,7 +123,7 @@ class GAN:
             dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
         finally:
             self.D.freeze(False)
-        self.G.backward(dfake)
+        self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
         self.g_opt.step()
         return {"g_loss": loss, "d_gen": _mean_prob(logits)}
 

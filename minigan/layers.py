@@ -24,6 +24,7 @@ import numpy as np
 from . import backend
 from . import functional as F
 from . import init as initializers
+from .im2col import is_channel_major
 
 __all__ = [
     "Layer",
@@ -59,7 +60,9 @@ class Layer:
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """``dx`` from ``dout``, accumulating parameter gradients. With ``input_grad=False``
+        a layer may skip ``dx`` and return None (Dense and the convolutions do)."""
         raise NotImplementedError
 
     def __call__(self, x):
@@ -188,8 +191,9 @@ class Dense(Layer):
         out, self._cache = F.dense_forward(x, self.params["W"], b)
         return out
 
-    def backward(self, dout):
-        dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen)
+    def backward(self, dout, input_grad=True):
+        dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen,
+                                      input_grad=input_grad)
         if self.has_bias:
             self._accumulate(W=dW, b=db)
         else:
@@ -207,7 +211,7 @@ class ReLU(Layer):
         out, self._cache = F.relu_forward(x)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return F.relu_backward(dout, self._need_cache())
 
 
@@ -222,7 +226,7 @@ class LeakyReLU(Layer):
         out, self._cache = F.leaky_relu_forward(x, self.slope)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return F.leaky_relu_backward(dout, self._need_cache())
 
     def __repr__(self):
@@ -236,7 +240,7 @@ class Tanh(Layer):
         out, self._cache = F.tanh_forward(x)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return F.tanh_backward(dout, self._need_cache())
 
 
@@ -247,7 +251,7 @@ class Sigmoid(Layer):
         out, self._cache = F.sigmoid_forward(x)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return F.sigmoid_backward(dout, self._need_cache())
 
 
@@ -273,7 +277,7 @@ class Dropout(Layer):
         out, self._cache = F.dropout_forward(x, mask)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         if self._cache is None:
             return dout
         return F.dropout_backward(dout, self._cache)
@@ -289,7 +293,7 @@ class Flatten(Layer):
         self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return dout.reshape(self._need_cache())
 
 
@@ -310,7 +314,7 @@ class Reshape(Layer):
         self._cache = x.shape
         return x.reshape((x.shape[0],) + self.shape)
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         return dout.reshape(self._need_cache())
 
     def __repr__(self):
@@ -334,9 +338,11 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+    def backward(self, dout, input_grad=True):
+        """Back through every layer. ``input_grad=False``: the first layer may skip the
+        gradient with respect to the network's input (data or noise), returning None."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
         return dout
 
     def _flat(self, attr):
@@ -423,7 +429,18 @@ def _as_layer_error(layer, exc):
 
 
 class _ConvBase(Layer):
-    """Shared bookkeeping of Conv2d and ConvTranspose2d."""
+    """Shared bookkeeping of Conv2d and ConvTranspose2d.
+
+    On the CPU both layers return their output as the NCHW view of channel-major
+    memory ``(C, H, W, N)``, the layout the GEMM and col2im produce
+    (``contiguous=False`` in :mod:`minigan.functional.conv`): the shape and values
+    are PyTorch's, only the strides differ. Elementwise layers keep that layout, and
+    the next convolution reads it without a transposing copy;
+    ``np.ascontiguousarray`` gives a C-contiguous copy when one is wanted.
+    ``backward`` returns the input gradient in the memory layout the input had:
+    channel-major after another convolution, C-contiguous after a ``Reshape`` of a
+    Dense output (so the Dense layers never see a column-major view).
+    """
 
     _name = "Conv"
 
@@ -460,12 +477,14 @@ class _ConvBase(Layer):
         self.has_bias = bool(bias)
         if self.has_bias:
             self._add_param("b", np.zeros(self.out_channels), dtype)
+        self._dx_contiguous = True
 
     def _check_input(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
             )
+        self._dx_contiguous = not is_channel_major(x)   # backward hands dx back in x's layout
 
     def _accumulate_conv(self, dW, db):
         if self.has_bias:
@@ -517,14 +536,15 @@ class Conv2d(_ConvBase):
         self._check_input(x)
         b = self.params["b"] if self.has_bias else None
         try:
-            out, self._cache = F.conv2d_forward(x, self.params["W"], b,
-                                                self.stride, self.padding)
+            out, self._cache = F.conv2d_forward(x, self.params["W"], b, self.stride,
+                                                self.padding, contiguous=False)
         except ValueError as exc:
             raise _as_layer_error(self, exc) from None
         return out
 
-    def backward(self, dout):
-        dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen)
+    def backward(self, dout, input_grad=True):
+        dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen,
+                                       contiguous=self._dx_contiguous, input_grad=input_grad)
         self._accumulate_conv(dW, db)
         return dx
 
@@ -566,14 +586,17 @@ class ConvTranspose2d(_ConvBase):
         b = self.params["b"] if self.has_bias else None
         try:
             out, self._cache = F.conv_transpose2d_forward(
-                x, self.params["W"], b, self.stride, self.padding, self.output_padding)
+                x, self.params["W"], b, self.stride, self.padding, self.output_padding,
+                contiguous=False)
         except ValueError as exc:
             raise _as_layer_error(self, exc) from None
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         dx, dW, db = F.conv_transpose2d_backward(dout, self._need_cache(),
-                                                 param_grads=not self.frozen)
+                                                 param_grads=not self.frozen,
+                                                 contiguous=self._dx_contiguous,
+                                                 input_grad=input_grad)
         self._accumulate_conv(dW, db)
         return dx
 
@@ -626,7 +649,7 @@ class BatchNorm(Layer):
             raise _as_layer_error(self, exc) from None
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         dx, dgamma, dbeta = F.batchnorm_backward(dout, self._need_cache(),
                                                  param_grads=not self.frozen)
         self._accumulate(gamma=dgamma, beta=dbeta)

@@ -123,13 +123,21 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     if xp is not np:  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)
         from . import kernels
         return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
+    # the same operations in the same order as the formulas, with two temporaries
+    tmp = (1.0 - b1) * g
     m *= b1
-    m += (1.0 - b1) * g                       # m <- b1 m + (1 - b1) g
+    m += tmp                                  # m <- b1 m + (1 - b1) g
+    xp.multiply(g, g, out=tmp)
+    tmp *= 1.0 - b2
     v *= b2
-    v += (1.0 - b2) * (g * g)                 # v <- b2 v + (1 - b2) g^2
-    m_hat = m / bc1
-    v_hat = v / bc2
-    p -= lr * m_hat / (xp.sqrt(v_hat) + eps)  # theta <- theta - lr m^ / (sqrt(v^) + eps)
+    v += tmp                                  # v <- b2 v + (1 - b2) g^2
+    den = v / bc2                             # v^ = v / (1 - b2^t)
+    xp.sqrt(den, out=den)
+    den += eps                                # sqrt(v^) + eps
+    xp.divide(m, bc1, out=tmp)                # m^ = m / (1 - b1^t)
+    tmp *= lr
+    tmp /= den
+    p -= tmp                                  # theta <- theta - lr m^ / (sqrt(v^) + eps)
 
 
 class SGD(Optimizer):

@@ -79,6 +79,33 @@ def test_batchnorm_layer_gradients_match_numeric_vjp(cfg):
     assert max(errors.values()) <= GRAD_TOL, errors
 
 
+@settings(deadline=None)
+@given(cfg=bn_configs(), training=st.booleans(), dout_channel_major=st.booleans())
+def test_channel_major_memory_gives_the_same_results(cfg, training, dout_channel_major):
+    """The conv layers hand BatchNorm NCHW views of channel-major memory (batch index
+    fastest); every pass must give what it gives on the C-contiguous copy."""
+    shape = cfg["shape"]
+    assume(len(shape) == 4 and shape[0] > 1)
+    rng = np.random.default_rng(cfg["seed"])
+    C = shape[1]
+    x = rng.standard_normal(shape) * 2 + 1
+    dout = rng.standard_normal(shape)
+    gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+
+    def channel_major(a):
+        return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+    results = []
+    for xx, dd in ((x, dout), (channel_major(x), channel_major(dout) if dout_channel_major
+                               else dout)):
+        rm, rv = np.zeros(C), np.ones(C)
+        out, cache = F.batchnorm_forward(xx, gamma, beta, rm, rv, training, 0.1, cfg["eps"])
+        results.append((out, rm, rv) + F.batchnorm_backward(dd, cache))
+    assert results[1][0].strides[0] == 8           # the layout is kept
+    for a, b in zip(*results, strict=True):
+        assert rel_error(a, b) <= 1e-12
+
+
 # -- the forward pass and the running statistics --------------------------------------------------
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 5)])
 def test_training_normalizes_each_channel(shape):

@@ -15,11 +15,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
+from minigan import im2col as im2col_module
 from minigan import layers
 from minigan.gradcheck import check_layer, check_pair, rel_error
 from minigan.im2col import (
     col2im,
     col2im_cpu,
+    col2im_matmul_cpu,
     conv2d_naive,
     conv_output_size,
     conv_transpose2d_naive,
@@ -155,6 +157,56 @@ def test_im2col_cpu_and_dispatcher_agree():
     np.testing.assert_array_equal(col, im2col_cpu(x, 3, 2, 2, 1, 1, 0))
     np.testing.assert_array_equal(col2im(col, 6, 5, 2, 1, 1, 0),
                                   col2im_cpu(col, 6, 5, 2, 1, 1, 0))
+
+
+@settings(deadline=None)
+@given(cfg=conv_configs(), rows=st.integers(1, 3), bias=st.booleans())
+def test_col2im_matmul_in_blocks_equals_col2im_of_the_whole_product(cfg, rows, bias):
+    """The blocked CPU path (a few output rows per GEMM) sums what col2im of ``a @ b`` sums."""
+    x, W, _, rng = _arrays(cfg, 0)
+    (sh, sw), (ph, pw) = cfg["stride"], cfg["padding"]
+    N, C, H, Wd = x.shape
+    kh, kw = W.shape[2:]
+    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(Wd, kw, sw, pw)
+    a = rng.standard_normal((C * kh * kw, 3))
+    b = rng.standard_normal((3, oh * ow * N))
+    bvec = rng.standard_normal(C) if bias else None
+    expected = col2im_cpu((a @ b).reshape(C, kh, kw, oh, ow, N), H, Wd, sh, sw, ph, pw)
+    if bias:
+        expected += bvec.reshape(1, C, 1, 1)
+    for r in (rows, None):
+        got = col2im_matmul_cpu(a, b, C, kh, kw, H, Wd, oh, ow, sh, sw, ph, pw, bvec, rows=r)
+        assert got.shape == expected.shape and got.flags.c_contiguous
+        assert rel_error(got, expected) <= EXACT_TOL
+
+
+def test_dcgan_sized_layers_use_several_blocks_and_agree():
+    """At DCGAN's 128 -> 64 channel size the column array is split into blocks of output rows;
+    the result still equals col2im of the whole product, and so do the conv layers with every
+    output row in its own block."""
+    rng = np.random.default_rng(0)
+    C, N = 64, 16
+    a = rng.standard_normal((C * 16, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 7 * 7 * N)).astype(np.float32)
+    rows = im2col_module._block_rows(C * 16, 7, 64, 4, 7)   # batch 64, float32
+    assert 1 <= rows < 7
+    whole = col2im_cpu((a @ b).reshape(C, 4, 4, 7, 7, N), 14, 14, 2, 2, 1, 1)
+    blocked = col2im_matmul_cpu(a, b, C, 4, 4, 14, 14, 7, 7, 2, 2, 1, 1, rows=rows)
+    assert rel_error(blocked, whole) <= 1e-5
+    # the functional passes with one output row per block, against the naive loops
+    x = rng.standard_normal((2, 3, 7, 6))
+    Wt = rng.standard_normal((3, 2, 4, 4))
+    saved = im2col_module.BLOCK_BYTES
+    im2col_module.BLOCK_BYTES = 1
+    try:
+        out, cache = F.conv_transpose2d_forward(x, Wt, None, 2, 1)
+        y = rng.standard_normal(out.shape)
+        c_out, c_cache = F.conv2d_forward(y, Wt, None, 2, 1)
+        dy, _, _ = F.conv2d_backward(rng.standard_normal(c_out.shape), c_cache)
+    finally:
+        im2col_module.BLOCK_BYTES = saved
+    assert rel_error(out, conv_transpose2d_naive(x, Wt, None, 2, 1)) <= EXACT_TOL
+    assert dy.shape == y.shape
 
 
 def test_numpy_path_never_imports_the_gpu_kernels():

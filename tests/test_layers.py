@@ -157,3 +157,34 @@ def test_weight_init_by_name_and_callable():
     np.testing.assert_array_equal(layer.params["W"], np.ones((3, 2)))
     with pytest.raises(ValueError, match="unknown weight_init 'nope'"):
         layers.Dense(3, 2, weight_init="nope")
+
+
+def test_input_grad_false_skips_only_the_input_gradient():
+    """The first layer of a network fed with data or noise need not compute dL/dx."""
+    r = np.random.default_rng(4)
+    x = r.standard_normal((3, 1, 8, 8))
+    nets = []
+    for _ in range(2):
+        rr = np.random.default_rng(5)
+        nets.append(layers.Sequential(
+            layers.Conv2d(1, 2, 3, stride=2, padding=1, rng=rr, dtype="float64"), layers.ReLU(),
+            layers.Flatten(), layers.Dense(32, 4, rng=rr, dtype="float64"), layers.Tanh(),
+            layers.Reshape((1, 2, 2)),
+            layers.ConvTranspose2d(1, 1, 2, stride=2, rng=rr, dtype="float64"),
+        ))
+    dout = r.standard_normal((3, 1, 4, 4))
+    full, skip = nets
+    full.forward(x)
+    dx = full.backward(dout)
+    skip.forward(x)
+    assert skip.backward(dout, input_grad=False) is None
+    assert dx.shape == x.shape
+    for k in full.grads:
+        np.testing.assert_array_equal(skip.grads[k], full.grads[k], err_msg=k)
+    # each layer on its own, first in the chain or not
+    for layer, inp in ((layers.Dense(4, 3, dtype="float64"), r.standard_normal((2, 4))),
+                       (layers.ConvTranspose2d(2, 1, 3, dtype="float64"),
+                        r.standard_normal((2, 2, 3, 3)))):
+        out = layer.forward(inp)
+        assert layer.backward(np.ones_like(out), input_grad=False) is None
+        assert any(g.any() for g in layer.grads.values())

@@ -44,7 +44,13 @@ def leaky_relu_forward(x, slope=0.2):
         out, positive = kernels.leaky_relu_forward_gpu(x, slope)
         return out, (positive, slope)
     positive = x > 0
-    out = xp.where(positive, x, x * slope)
+    if 0 < slope <= 1:
+        # the same numbers as the where() below, several times faster on the CPU:
+        # for 0 < slope <= 1, max(x, slope*x) is x where x > 0 and slope*x elsewhere
+        out = x * slope
+        xp.maximum(x, out, out=out)
+    else:
+        out = xp.where(positive, x, x * slope)
     return out, (positive, slope)
 
 
@@ -55,6 +61,12 @@ def leaky_relu_backward(dout, cache):
         from .. import kernels
         return kernels.leaky_relu_backward_gpu(dout, positive, slope)
     xp = get_array_module(dout)
+    if 0 < slope <= 1:
+        # local slope max([x > 0], slope): 1 or slope, then one product (same numbers as
+        # the where() below, which is slow on the CPU for an unpredictable mask)
+        scale = positive.astype(dout.dtype)
+        xp.maximum(scale, scale.dtype.type(slope), out=scale)
+        return dout * scale
     return xp.where(positive, dout, dout * slope)
 
 
@@ -86,7 +98,12 @@ def sigmoid(x):
         return kernels.sigmoid_gpu(x)
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # where(x >= 0, 1/(1+e), e/(1+e)), written as a blend with a 0/1 mask: the same
+    # numbers (the other branch adds an exact 0), without where()'s slow random mask
+    pos = (x >= 0).astype(x.dtype)
+    out = (1 / (1 + e)) * pos
+    out += (e / (1 + e)) * (1 - pos)
+    return out
 
 
 def sigmoid_forward(x):

@@ -6,11 +6,29 @@ averages :math:`m = N` or :math:`m = N H W` values. Running statistics follow
 PyTorch: ``running = (1 - momentum) * running + momentum * batch_stat``, with
 the UNBIASED batch variance :math:`\frac{m}{m-1}\sigma^2_B` for
 ``running_var``, while the batch itself is normalized with the biased one.
+
+Every per-channel sum is one ``einsum`` over the input as it lies in memory:
+``"nchw->c"`` for :math:`\sum x` and ``"nchw,nchw->c"`` for :math:`\sum a b`,
+which reads both arrays once and writes no temporary (a product followed by a
+reduction over the axes ``(0, 2, 3)`` is three to four times slower for
+DCGAN's shapes). The training forward pass goes over the data six times (sum,
+centre, sum of squares, scale, and the affine map in two), the backward pass
+six (two sums and four elementwise passes).
+
+A per-channel vector ``v`` is broadcast so that NumPy's inner loop runs over
+long contiguous runs (:func:`_per_channel`): against channel-major memory (the
+NCHW views the convolution layers return, batch index fastest) as
+``(1, C, 1, 1)``, whose inner loop covers ``H*W*N`` values; against
+C-contiguous NCHW memory as one ``(1, C, H, W)`` row (``v[c]`` repeated
+``H*W`` times), broadcast over the batch axis alone, so that the inner loop
+covers ``C*H*W`` values instead of ``H*W``. Either halves the time of such a
+pass compared with ``(1, C, 1, 1)`` against NCHW memory.
 """
 
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..im2col import is_channel_major
 
 __all__ = ["batchnorm_forward", "batchnorm_backward"]
 
@@ -25,6 +43,29 @@ def _axes(x, C, where):
         f"BatchNorm: {where} of shape {tuple(x.shape)} does not fit {C} features; "
         f"expected (N, {C}) or (N, {C}, H, W)"
     )
+
+
+def _per_channel(v, x):
+    """The ``(C,)`` vector ``v`` shaped to broadcast against ``x`` with long inner loops.
+
+    ``(1, C)`` for ``(N, C)`` input; ``(1, C, 1, 1)`` for channel-major ``(N, C, H, W)``
+    memory; else ``(1, C, H, W)`` with ``v[c]`` repeated, broadcast over the batch only.
+    """
+    if x.ndim == 2:
+        return v.reshape(1, -1)
+    if is_channel_major(x):
+        return v.reshape(1, -1, 1, 1)
+    xp = get_array_module(v)
+    return xp.repeat(v, x.shape[2] * x.shape[3]).reshape((1,) + tuple(x.shape[1:]))
+
+
+def _channel_sum(a, b=None):
+    r"""Per-channel :math:`\sum a` (or :math:`\sum a\,b`) over every axis but axis 1."""
+    xp = get_array_module(a)
+    spec = "nc" if a.ndim == 2 else "nchw"
+    if b is None:
+        return xp.einsum(f"{spec}->c", a)
+    return xp.einsum(f"{spec},{spec}->c", a, b)
 
 
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
@@ -65,7 +106,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
         ``inv_std`` :math:`= 1/\sqrt{\sigma^2 + \epsilon}` of shape (C,).
     """
     C = gamma.shape[0]
-    axes, bshape = _axes(x, C, "input")
+    axes, _ = _axes(x, C, "input")
     for name, a in (("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if tuple(a.shape) != (C,):
@@ -81,20 +122,21 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
                 f"BatchNorm: training needs more than one value per channel to estimate a "
                 f"variance, got input of shape {tuple(x.shape)}; use a larger batch or eval()"
             )
-        mean = x.mean(axis=axes)
-        xc = x - mean.reshape(bshape)
-        var = (xc * xc).mean(axis=axes)                 # biased: normalizes the batch
+        mean = _channel_sum(x) / m
+        xhat = x - _per_channel(mean, x)                # x - mu, normalized in place below
+        var = _channel_sum(xhat, xhat) / m              # biased: normalizes the batch
         inv_std = 1 / xp.sqrt(var + eps)
-        xhat = xc * inv_std.reshape(bshape)
+        xhat *= _per_channel(inv_std, x)                # xhat = (x - mu) / sigma
         running_mean *= 1 - momentum
         running_mean += momentum * mean
         running_var *= 1 - momentum
         running_var += (momentum * m / (m - 1)) * var   # unbiased, PyTorch's convention
     else:
         inv_std = 1 / xp.sqrt(running_var + eps)
-        xhat = (x - running_mean.reshape(bshape)) * inv_std.reshape(bshape)
-    out = xhat * gamma.reshape(bshape)
-    out += beta.reshape(bshape)
+        xhat = x - _per_channel(running_mean, x)
+        xhat *= _per_channel(inv_std, x)
+    out = xhat * _per_channel(gamma, x)
+    out += _per_channel(beta, x)
     return out, (xhat, gamma, inv_std, axes, bool(training))
 
 
@@ -137,15 +179,20 @@ def batchnorm_backward(dout, cache, param_grads=True):
             f"BatchNorm: dout of shape {tuple(dout.shape)}, expected {tuple(xhat.shape)}"
         )
     C = gamma.shape[0]
-    bshape = (1, C) if xhat.ndim == 2 else (1, C, 1, 1)
-    scale = (gamma * inv_std).reshape(bshape)
+    if is_channel_major(xhat) and not is_channel_major(dout):
+        # one transposing copy, instead of every pass below mixing two memory orders
+        xp = get_array_module(dout)
+        dout = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    scale = _per_channel(gamma * inv_std, xhat)
     if training or param_grads:
-        dbeta = dout.sum(axis=axes)                           # dL/dbeta  = sum dout
-        dgamma = (dout * xhat).sum(axis=axes)                 # dL/dgamma = sum dout * xhat
+        dbeta = _channel_sum(dout)                            # dL/dbeta  = sum dout
+        dgamma = _channel_sum(dout, xhat)                     # dL/dgamma = sum dout * xhat
     if training:
         m = xhat.size // C
-        dx = dout - (dbeta / m).reshape(bshape)               # dout - mean(dout)
-        dx -= xhat * (dgamma / m).reshape(bshape)             #   - xhat * mean(dout * xhat)
+        dx = xhat * _per_channel(dgamma / m, xhat)            # xhat * mean(dout * xhat)
+        dx += _per_channel(dbeta / m, xhat)                   #   + mean(dout)
+        xp = get_array_module(dout)
+        xp.subtract(dout, dx, out=dx)                         # dout - mean(dout) - xhat * ...
         dx *= scale                                           # dL/dx = gamma/sigma * (...)
     else:
         dx = dout * scale                                     # dL/dx = gamma/sigma_run * dout

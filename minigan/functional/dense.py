@@ -33,7 +33,7 @@ def dense_forward(x, W, b):
     return out, (x, W)
 
 
-def dense_backward(dout, cache, param_grads=True):
+def dense_backward(dout, cache, param_grads=True, input_grad=True):
     r"""Gradients of the loss through ``out = x W + b``.
 
     .. math::
@@ -48,15 +48,21 @@ def dense_backward(dout, cache, param_grads=True):
     param_grads : bool
         When False, ``dW`` and ``db`` are not computed (returned as None): a
         frozen layer only passes the gradient on to its input.
+    input_grad : bool
+        When False, ``dx`` is not computed (returned as None): nothing before
+        this layer needs it (the first layer of a network whose input is data).
 
     Returns
     -------
-    dx : ndarray of shape (N, D_in)
+    dx : ndarray of shape (N, D_in) or None
     dW : ndarray of shape (D_in, D_out) or None
     db : ndarray of shape (D_out,) or None
     """
     x, W = cache
-    dx = dout @ W.T                  # dL/dx_ni = sum_j dout_nj W_ij
+    dx = None
+    if input_grad:
+        # dL/dx_ni = sum_j dout_nj W_ij  (one output unit: an outer product, the same numbers)
+        dx = dout @ W.T if W.shape[1] > 1 else dout * W.T
     if not param_grads:
         return dx, None, None
     dW = x.T @ dout                  # dL/dW_ij = sum_n x_ni dout_nj

@@ -1,0 +1,430 @@
+"""Milliseconds per GAN iteration on the CPU: minigan, and the same models in PyTorch.
+
+    PYTHONPATH=. python benchmarks/bench_cpu.py --threads 2
+    PYTHONPATH=. python benchmarks/bench_cpu.py --models dcgan --iters 20 --rounds 7 --profile
+
+One iteration is Algorithm 1 with k = 1, exactly what ``GAN.train_iteration``
+does: a D step (a real batch and a fake batch in separate forward/backward
+passes, then one Adam step) and a G step (G forward, D forward, D backward
+without D's parameter gradients, G backward, one Adam step). Both models are
+float32 and in training mode: vanilla (batch 128) and DCGAN (batch 64).
+
+When ``torch`` imports, the same layers, the same initial weights (copied from
+minigan's), the same Adam settings and the same step structure are timed in
+PyTorch eager mode with ``torch.set_num_threads(--threads)``. minigan and
+PyTorch rounds alternate (the order flips every round), so a load that comes
+and goes on the machine hits both; each round starts after a short pause, so
+that the worker threads of the library timed before it (OpenBLAS spins about
+0.1 s after its last GEMM) no longer compete for the cores.
+
+Printed: the machine, the library versions, the float32 GEMM peak of NumPy's
+BLAS measured in the same run (best of several 2048^3 products), the FLOPs of
+one iteration, milliseconds per iteration (median over every timed iteration of
+every round, fastest round median in brackets), the achieved GFLOP/s, its share
+of the GEMM peak, and minigan/PyTorch: the median over rounds of the ratio of
+the two round medians, each minigan round paired with the PyTorch round next to
+it (a load that drifts over the run cancels out). ``--profile`` adds minigan's
+time per layer and per pass within one iteration.
+
+The BLAS thread count must be set before NumPy is imported, so this script sets
+``OPENBLAS_NUM_THREADS`` (and OMP/MKL) from ``--threads`` and imports NumPy after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+
+# the repository root, so that the script runs from a checkout without installing
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODEL_NAMES = ("vanilla", "dcgan")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--iters", type=int, default=10, help="timed iterations per round (default 10)")
+    p.add_argument("--warmup", type=int, default=2,
+                   help="untimed iterations before each round (default 2)")
+    p.add_argument("--rounds", type=int, default=10,
+                   help="alternating minigan/PyTorch rounds per model (default 10)")
+    p.add_argument("--pause", type=float, default=0.3,
+                   help="idle seconds before each round, so that the other library's worker "
+                        "threads stop spinning (OpenBLAS spins ~0.1 s after a GEMM; default 0.3)")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="BLAS threads of NumPy and torch.set_num_threads (default: usable cores)")
+    p.add_argument("--models", default=",".join(MODEL_NAMES),
+                   help="comma-separated subset of vanilla,dcgan (default both)")
+    p.add_argument("--no-torch", action="store_true", help="time minigan only")
+    p.add_argument("--profile", action="store_true",
+                   help="also print minigan's time per layer and pass in one iteration")
+    args = p.parse_args(argv)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(args.models) - set(MODEL_NAMES))
+    if unknown or not args.models:
+        p.error(f"--models: unknown {unknown}; choose from {', '.join(MODEL_NAMES)}")
+    if min(args.iters, args.rounds, args.threads) < 1 or min(args.warmup, args.pause) < 0:
+        p.error("--iters, --rounds and --threads must be >= 1, --warmup and --pause >= 0")
+    return args
+
+
+# -- machine and libraries -------------------------------------------------------------
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or what the platform module says)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def blas_description(np):
+    """NumPy's BLAS: name, version and, for OpenBLAS, the kernel set it picked at load time."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        text = f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    except Exception:
+        return "unknown BLAS"
+    core = _openblas_core(np)
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if core:
+        text += f" (kernels: {core}" + (f", OPENBLAS_CORETYPE={forced})" if forced else ")")
+    return text
+
+
+def _openblas_core(np):
+    """The core name OpenBLAS chose (``openblas_get_corename``), or None when not found."""
+    import ctypes
+    import glob
+
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for sym in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                    "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(lib, sym, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
+
+
+def gemm_peak(np, n=2048, reps=7):
+    """Best float32 GFLOP/s of ``reps`` n x n x n products with ``np.matmul(out=...)``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=c)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+# -- FLOPs -----------------------------------------------------------------------------
+def gemm_macs(seq, x):
+    """Multiply-adds of each Dense / conv layer's forward product for input ``x``, as a list.
+
+    The backward-data and the weight-gradient products of a layer have the same
+    count (they are the same sum, read in another order).
+    """
+    from minigan import layers as L
+
+    macs = []
+    for layer in seq.layers:
+        out = layer.forward(x)
+        if isinstance(layer, L.Dense):
+            macs.append(x.shape[0] * layer.in_features * layer.out_features)
+        elif isinstance(layer, L.Conv2d):          # every output value: C*kh*kw products
+            kh, kw = layer.kernel_size
+            macs.append(out.size * layer.in_channels * kh * kw)
+        elif isinstance(layer, L.ConvTranspose2d):  # every input value stamps O*kh*kw products
+            kh, kw = layer.kernel_size
+            macs.append(x.size * layer.out_channels * kh * kw)
+        x = out
+    return macs
+
+
+def iteration_flops(name, np):
+    """FLOPs of the GEMMs one minigan iteration (k = 1) performs, 2 per multiply-add.
+
+    D: forward x3 (real, fake, G step), backward-data x3 but its first layer's
+    only in the G step (no one needs the gradient with respect to the data),
+    weight gradients x2 (frozen in the G step). G: forward x2 (D step, G step),
+    backward-data x1 without its first layer's (nor with respect to the noise),
+    weight gradients x1. PyTorch skips the same two input gradients.
+    """
+    from minigan import models
+
+    spec = models.MODELS[name]
+    G, D = spec.build(np.random.default_rng(0), dtype=np.float32)
+    m = spec.batch_size
+    g = gemm_macs(G, np.zeros((m, spec.noise_dim), np.float32))
+    d = gemm_macs(D, np.zeros((m,) + spec.image_shape, np.float32))
+    d_total, g_total = sum(d), sum(g)
+    return 2 * (3 * d_total + (3 * d_total - 2 * d[0]) + 2 * d_total
+                + 2 * g_total + (g_total - g[0]) + g_total)
+
+
+# -- the two implementations ----------------------------------------------------------
+def real_batches(np, spec, rng, count=4):
+    """A few fixed real batches in the model's pixel range, served in turn."""
+    lo = 0.0 if spec.scale == "sigmoid" else -1.0
+    pool = [rng.uniform(lo, 1.0, (spec.batch_size,) + spec.image_shape).astype(np.float32)
+            for _ in range(count)]
+    state = {"i": 0}
+
+    def next_batch():
+        state["i"] = (state["i"] + 1) % count
+        return pool[state["i"]]
+
+    return next_batch
+
+
+def minigan_runner(name, np):
+    """``(step, gan)``: ``step()`` runs one ``GAN.train_iteration`` of model ``name``."""
+    from minigan import gan, models, optim
+
+    spec = models.MODELS[name]
+    rng = np.random.default_rng(0)
+    G, D = spec.build(rng, dtype=np.float32)
+    model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
+                    spec.noise_dim, rng=rng)
+    next_batch = real_batches(np, spec, rng)
+    return (lambda: model.train_iteration(next_batch)), model
+
+
+def torch_sequential(torch, seq, x):
+    """A ``torch.nn.Sequential`` with the layers of minigan's ``seq`` and its current weights."""
+    from minigan import layers as L
+
+    nn = torch.nn
+    mods = []
+    for layer in seq.layers:
+        p = {k: torch.from_numpy(v.copy()) for k, v in layer.params.items()}
+        if isinstance(layer, L.Dense):
+            mod = nn.Linear(layer.in_features, layer.out_features, bias=layer.has_bias)
+            weights = {"weight": p["W"].T.contiguous(), "bias": p.get("b")}
+        elif isinstance(layer, (L.Conv2d, L.ConvTranspose2d)):
+            if isinstance(layer, L.Conv2d):
+                mod = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                layer.stride, layer.padding, bias=layer.has_bias)
+            else:
+                mod = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                         layer.stride, layer.padding, layer.output_padding,
+                                         bias=layer.has_bias)
+            weights = {"weight": p["W"], "bias": p.get("b")}
+        elif isinstance(layer, L.BatchNorm):
+            cls = nn.BatchNorm1d if x.ndim == 2 else nn.BatchNorm2d
+            mod = cls(layer.num_features, eps=layer.eps, momentum=layer.momentum)
+            weights = {"weight": p["gamma"], "bias": p["beta"]}
+        elif isinstance(layer, L.LeakyReLU):
+            mod, weights = nn.LeakyReLU(layer.slope), {}
+        elif isinstance(layer, L.Reshape):
+            mod, weights = nn.Unflatten(1, layer.shape), {}
+        else:
+            simple = {L.ReLU: nn.ReLU, L.Tanh: nn.Tanh, L.Sigmoid: nn.Sigmoid,
+                      L.Flatten: nn.Flatten}
+            mod, weights = simple[type(layer)](), {}
+        with torch.no_grad():
+            for k, v in weights.items():
+                if v is not None:
+                    getattr(mod, k).copy_(v)
+        mods.append(mod)
+        x = layer.forward(x)
+    return nn.Sequential(*mods)
+
+
+def torch_runner(name, np, torch):
+    """``step()`` running one iteration of the same model in PyTorch, the same structure."""
+    from minigan import models
+
+    spec = models.MODELS[name]
+    rng = np.random.default_rng(0)
+    G, D = spec.build(rng, dtype=np.float32)   # the same initial weights as minigan's run
+    m = spec.batch_size
+    tG = torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
+    tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
+    g_opt = torch.optim.Adam(tG.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
+    d_opt = torch.optim.Adam(tD.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits   # mean, on logits
+    ones, zeros = torch.ones(m, 1), torch.zeros(m, 1)
+    host_batch = real_batches(np, spec, rng)
+    d_params = list(tD.parameters())
+
+    def step():
+        # D step: real and fake batches in separate passes, gradients accumulate, one update
+        d_opt.zero_grad()
+        x = torch.from_numpy(host_batch())
+        bce(tD(x), ones).backward()
+        with torch.no_grad():                     # G's forward only feeds D here
+            fake = tG(torch.randn(m, spec.noise_dim))
+        bce(tD(fake), zeros).backward()
+        d_opt.step()
+        # G step through D, D's parameter gradients not kept
+        g_opt.zero_grad()
+        for p in d_params:
+            p.requires_grad_(False)
+        try:
+            bce(tD(tG(torch.randn(m, spec.noise_dim))), ones).backward()
+        finally:
+            for p in d_params:
+                p.requires_grad_(True)
+        g_opt.step()
+
+    return step
+
+
+# -- timing ------------------------------------------------------------------------------
+def timed_round(step, iters, warmup):
+    """Seconds of each of ``iters`` calls of ``step``, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def profile_iteration(name, np, iters):
+    """minigan's milliseconds per iteration spent in each layer's forward/backward and in Adam."""
+    step, model = minigan_runner(name, np)
+    totals = {}
+
+    def wrap(key, fn):
+        def timed(*a, **k):
+            t = time.perf_counter()
+            out = fn(*a, **k)
+            totals[key] = totals.get(key, 0.0) + time.perf_counter() - t
+            return out
+        return timed
+
+    for tag, seq in (("G", model.G), ("D", model.D)):
+        for i, layer in enumerate(seq.layers):
+            key = f"{tag}{i} {layer!r}"
+            layer.forward = wrap((key, "fwd"), layer.forward)
+            layer.backward = wrap((key, "bwd"), layer.backward)
+    model.d_opt.step = wrap(("Adam (D)", "step"), model.d_opt.step)
+    model.g_opt.step = wrap(("Adam (G)", "step"), model.g_opt.step)
+    for _ in range(3):
+        step()
+    totals.clear()
+    t = time.perf_counter()
+    for _ in range(iters):
+        step()
+    wall = (time.perf_counter() - t) / iters
+    rows = {}
+    for (key, what), sec in totals.items():
+        rows.setdefault(key, {})[what] = 1e3 * sec / iters
+    print(f"\nminigan {name}: ms per iteration by layer (sum over the calls of one iteration; "
+          f"{iters} iterations)")
+    print(f"  {'layer':45s} {'forward':>8s} {'backward':>9s}")
+    for key, r in rows.items():
+        if "step" in r:
+            print(f"  {key:45s} {r['step']:8.2f}")
+        else:
+            print(f"  {key:45s} {r.get('fwd', 0.0):8.2f} {r.get('bwd', 0.0):9.2f}")
+    inside = sum(sum(r.values()) for r in rows.values())
+    print(f"  {'layers + Adam':45s} {inside:8.2f}   iteration {1e3 * wall:.2f} "
+          f"(the rest: losses, noise, bookkeeping)")
+
+
+def median(values):
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import numpy as np
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        else:
+            torch.set_num_threads(args.threads)
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"minigan CPU benchmark, {now}")
+    print(f"machine : {cpu_model()}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} "
+          f"usable), load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"python  : {platform.python_version()}")
+    print(f"numpy   : {np.__version__}, BLAS {blas_description(np)}, {args.threads} thread(s)")
+    print("torch   : " + (f"{torch.__version__}, {torch.get_num_threads()} thread(s)"
+                          if torch is not None else "not available (minigan only)"))
+    peak = gemm_peak(np)
+    print(f"float32 GEMM peak (numpy matmul 2048^3, best of 7): {peak:.1f} GFLOP/s")
+    print("FLOPs counted: 2 per multiply-add of every Dense/conv product one iteration performs:\n"
+          "  D forward x3 (real, fake, G step), D backward-data x3 (its first layer's x1),\n"
+          "  D weight gradients x2; G forward x2 (D step, G step), G backward-data x1\n"
+          "  (not its first layer's), G weight gradients x1.\n"
+          "  Elementwise work (activations, BatchNorm, Adam, losses) is not counted.")
+
+    results = []
+    for name in args.models:
+        steps = {"minigan": minigan_runner(name, np)[0]}
+        if torch is not None:
+            steps["torch"] = torch_runner(name, np, torch)
+        times = {impl: [] for impl in steps}
+        round_medians = {impl: [] for impl in steps}
+        for r in range(args.rounds):
+            order = list(steps) if r % 2 == 0 else list(steps)[::-1]
+            for impl in order:
+                time.sleep(args.pause)
+                t = timed_round(steps[impl], args.iters, args.warmup)
+                times[impl] += t
+                round_medians[impl].append(median(t))
+        results.append((name, iteration_flops(name, np), times, round_medians))
+    peak = max(peak, gemm_peak(np))   # measured again after the rounds; the better one counts
+
+    from minigan import models
+
+    print(f"\nms per iteration: median over {args.rounds} rounds x {args.iters} iterations "
+          f"(fastest round's median in brackets); minigan/torch: median of the paired "
+          f"round ratios; GEMM peak {peak:.1f} GFLOP/s")
+    head = f"{'model':8s} {'batch':>5s} {'GFLOP/it':>8s} {'minigan ms':>16s}"
+    if torch is not None:
+        head += f" {'torch ms':>16s} {'minigan/torch':>13s}"
+    head += f" {'minigan GFLOP/s':>15s} {'of peak':>7s}"
+    print(head)
+    for name, flops, times, rmed in results:
+        mg = median(times["minigan"])
+        row = (f"{name:8s} {models.MODELS[name].batch_size:5d} {flops / 1e9:8.3f} "
+               f"{1e3 * mg:8.2f} ({1e3 * min(rmed['minigan']):5.2f})")
+        if torch is not None:
+            tt = median(times["torch"])
+            ratio = median([a / b for a, b in zip(rmed["minigan"], rmed["torch"], strict=True)])
+            row += f" {1e3 * tt:8.2f} ({1e3 * min(rmed['torch']):5.2f}) {ratio:13.2f}"
+        gflops = flops / mg / 1e9
+        row += f" {gflops:15.1f} {100 * gflops / peak:6.1f}%"
+        print(row)
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+    if args.profile:
+        for name in args.models:
+            profile_iteration(name, np, args.iters)
+
+
+if __name__ == "__main__":
+    main()
