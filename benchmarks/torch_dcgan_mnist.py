@@ -1,0 +1,77 @@
+"""The DCGAN of ``minigan.models.dcgan`` trained in PyTorch, for comparing samples.
+
+    python benchmarks/torch_dcgan_mnist.py --data-dir DIR --split test --epochs 5
+
+The same layers, initialization (copied from a minigan model built with
+``--seed``), Adam settings, batch size and step structure as
+``minigan train --model dcgan`` (a D step on a real and a separate fake batch,
+then a G step through D), in PyTorch eager mode on the CPU. It writes a grid of
+64 samples in the same format as minigan's and prints the seconds per epoch.
+PyTorch is needed only here, never by minigan itself.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import bench_cpu  # noqa: E402  (torch_sequential: minigan layers -> torch modules)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from minigan import models, plotting  # noqa: E402
+from minigan.data import load_mnist  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p.add_argument("--data-dir", default=None)
+p.add_argument("--split", default="test", choices=("train", "test"))
+p.add_argument("--epochs", type=int, default=5)
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+p.add_argument("--out", default="torch_dcgan_mnist.png")
+args = p.parse_args()
+
+torch.set_num_threads(args.threads)
+torch.manual_seed(args.seed)
+spec = models.MODELS["dcgan"]
+m = spec.batch_size
+X = load_mnist(args.split, args.data_dir, scale="tanh")[0].reshape((-1,) + spec.image_shape)
+rng = np.random.default_rng(args.seed)
+G, D = spec.build(rng)
+tG = bench_cpu.torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
+tD = bench_cpu.torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
+g_opt = torch.optim.Adam(tG.parameters(), spec.lr, betas=spec.betas)
+d_opt = torch.optim.Adam(tD.parameters(), spec.lr, betas=spec.betas)
+bce = torch.nn.functional.binary_cross_entropy_with_logits
+ones, zeros = torch.ones(m, 1), torch.zeros(m, 1)
+
+start = time.perf_counter()
+for epoch in range(args.epochs):
+    perm = rng.permutation(len(X))
+    for i in range(len(X) // m):
+        x = torch.from_numpy(X[perm[i * m:(i + 1) * m]])
+        d_opt.zero_grad()
+        bce(tD(x), ones).backward()                       # real batch
+        with torch.no_grad():
+            fake = tG(torch.randn(m, spec.noise_dim))
+        bce(tD(fake), zeros).backward()                   # fake batch, its own pass
+        d_opt.step()
+        g_opt.zero_grad()
+        for q in tD.parameters():
+            q.requires_grad_(False)
+        bce(tD(tG(torch.randn(m, spec.noise_dim))), ones).backward()
+        for q in tD.parameters():
+            q.requires_grad_(True)
+        g_opt.step()
+    elapsed = time.perf_counter() - start
+    print(f"epoch {epoch + 1}: {elapsed / (epoch + 1):.1f} s per epoch", flush=True)
+
+tG.eval()
+with torch.no_grad():
+    samples = tG(torch.randn(64, spec.noise_dim)).numpy()
+plotting.save_grid(samples, args.out, value_range=(-1.0, 1.0))
+print(f"samples written to {args.out}")
