@@ -22,10 +22,12 @@ p.add_argument("--split", default="train", choices=("train", "test"))
 p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--batch-size", type=int, default=128)
 p.add_argument("--k", type=int, default=1, help="D steps per G step")
+p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", default="vanilla_gan_mnist.png")
 args = p.parse_args()
 
+backend.use(args.device)
 rng = np.random.default_rng(args.seed)
 X = backend.asarray(load_mnist(args.split, args.data_dir, scale="sigmoid")[0])  # (N, 784) in [0, 1]
 m, noise_dim = args.batch_size, 100

@@ -1,0 +1,82 @@
+"""A DCGAN on MNIST (Radford et al. 2015), built layer by layer.
+
+    python examples/dcgan_mnist.py --data-dir data/mnist --split test --epochs 5
+
+The slides' DCGAN recipe: no pooling (strided convolutions in D, transposed
+"fractionally-strided" convolutions in G), batch norm in both players, ReLU in
+G with a tanh output, LeakyReLU(0.2) in D, pixels scaled to [-1, 1], weights
+from N(0, 0.02), Adam with lr 2e-4 and beta1 0.5, batch 64. Training is
+Algorithm 1 as ``minigan.gan.GAN`` runs it (see vanilla_gan_mnist.py for the
+loop written out). Writes a grid of samples to ``dcgan_mnist.png`` (or ``--out``).
+"""
+
+import argparse
+
+import numpy as np
+
+from minigan import backend, gan, layers, optim
+from minigan.data import load_mnist
+from minigan.plotting import save_grid
+
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
+p.add_argument("--split", default="train", choices=("train", "test"))
+p.add_argument("--epochs", type=int, default=5)
+p.add_argument("--max-iters", type=int, default=None, help="stop after this many iterations")
+p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--out", default="dcgan_mnist.png")
+args = p.parse_args()
+
+backend.use(args.device)
+rng = np.random.default_rng(args.seed)
+images = load_mnist(args.split, args.data_dir, scale="tanh")[0]        # (N, 784) in [-1, 1]
+X = backend.asarray(images.reshape(-1, 1, 28, 28))                       # on the device, once
+m, init = 64, "dcgan_normal"
+
+# G: z(100) -> 128 x 7 x 7 -> 64 x 14 x 14 -> 1 x 28 x 28, each transposed conv doubling the size
+G = layers.Sequential(
+    layers.Dense(100, 128 * 7 * 7, weight_init=init, rng=rng),
+    layers.BatchNorm(128 * 7 * 7), layers.ReLU(),
+    layers.Reshape((128, 7, 7)),
+    layers.ConvTranspose2d(128, 64, 4, stride=2, padding=1, weight_init=init, rng=rng),
+    layers.BatchNorm(64), layers.ReLU(),
+    layers.ConvTranspose2d(64, 1, 4, stride=2, padding=1, weight_init=init, rng=rng),
+    layers.Tanh(),
+)
+# D: 1 x 28 x 28 -> 64 x 14 x 14 -> 128 x 7 x 7 -> one logit, strided convolutions instead of pooling
+D = layers.Sequential(
+    layers.Conv2d(1, 64, 4, stride=2, padding=1, weight_init=init, rng=rng),
+    layers.LeakyReLU(0.2),
+    layers.Conv2d(64, 128, 4, stride=2, padding=1, weight_init=init, rng=rng),
+    layers.BatchNorm(128), layers.LeakyReLU(0.2),
+    layers.Flatten(),
+    layers.Dense(128 * 7 * 7, 1, weight_init=init, rng=rng),
+)
+model = gan.GAN(G, D, optim.Adam(G, lr=2e-4, betas=(0.5, 0.999)),
+                optim.Adam(D, lr=2e-4, betas=(0.5, 0.999)), noise_dim=100, k=1, rng=rng)
+
+iteration, iters_per_epoch = 0, len(images) // m
+epoch_batches = {}  # this epoch's minibatch indices, one shuffle per epoch
+
+
+def next_real_batch():
+    return X[backend.asarray(next(epoch_batches["order"]))]
+
+
+for epoch in range(args.epochs):
+    perm = rng.permutation(len(images))[: iters_per_epoch * m]
+    epoch_batches["order"] = iter(np.split(perm, iters_per_epoch))
+    for _ in range(iters_per_epoch):
+        stats = model.train_iteration(next_real_batch)   # k = 1 D step, then 1 G step
+        iteration += 1
+        if iteration == args.max_iters:
+            break
+    print(f"epoch {epoch + 1}, iteration {iteration}: D loss {stats['d_loss']:.3f}  "
+          f"G loss {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  "
+          f"D(G(z)) {stats['d_fake']:.2f}", flush=True)
+    if iteration == args.max_iters:
+        break
+
+save_grid(model.sample(64), args.out, value_range=(-1.0, 1.0))
+print(f"samples written to {args.out}")
