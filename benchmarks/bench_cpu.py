@@ -248,6 +248,42 @@ def torch_sequential(torch, seq, x):
     return nn.Sequential(*mods)
 
 
+def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu"):
+    """``step(x)``: one iteration of Algorithm 1 (k = 1) in PyTorch on the real batch ``x``.
+
+    The structure of ``minigan.gan.GAN.train_iteration``: a D step on ``x`` and a
+    fake batch in separate forward/backward passes (gradients accumulate, one Adam
+    update), then a G step through D with D's parameter gradients not kept.
+    """
+    g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
+    d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits   # mean, on logits
+    ones = torch.ones(m, 1, device=device)
+    zeros = torch.zeros(m, 1, device=device)
+    d_params = list(tD.parameters())
+
+    def step(x):
+        # D step: real and fake batches in separate passes, gradients accumulate, one update
+        d_opt.zero_grad()
+        bce(tD(x), ones).backward()
+        with torch.no_grad():                     # G's forward only feeds D here
+            fake = tG(torch.randn(m, noise_dim, device=device))
+        bce(tD(fake), zeros).backward()
+        d_opt.step()
+        # G step through D, D's parameter gradients not kept
+        g_opt.zero_grad()
+        for p in d_params:
+            p.requires_grad_(False)
+        try:
+            bce(tD(tG(torch.randn(m, noise_dim, device=device))), ones).backward()
+        finally:
+            for p in d_params:
+                p.requires_grad_(True)
+        g_opt.step()
+
+    return step
+
+
 def torch_runner(name, np, torch):
     """``step()`` running one iteration of the same model in PyTorch, the same structure."""
     from minigan import models
@@ -258,34 +294,9 @@ def torch_runner(name, np, torch):
     m = spec.batch_size
     tG = torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
     tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
-    g_opt = torch.optim.Adam(tG.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
-    d_opt = torch.optim.Adam(tD.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits   # mean, on logits
-    ones, zeros = torch.ones(m, 1), torch.zeros(m, 1)
+    step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim)
     host_batch = real_batches(np, spec, rng)
-    d_params = list(tD.parameters())
-
-    def step():
-        # D step: real and fake batches in separate passes, gradients accumulate, one update
-        d_opt.zero_grad()
-        x = torch.from_numpy(host_batch())
-        bce(tD(x), ones).backward()
-        with torch.no_grad():                     # G's forward only feeds D here
-            fake = tG(torch.randn(m, spec.noise_dim))
-        bce(tD(fake), zeros).backward()
-        d_opt.step()
-        # G step through D, D's parameter gradients not kept
-        g_opt.zero_grad()
-        for p in d_params:
-            p.requires_grad_(False)
-        try:
-            bce(tD(tG(torch.randn(m, spec.noise_dim))), ones).backward()
-        finally:
-            for p in d_params:
-                p.requires_grad_(True)
-        g_opt.step()
-
-    return step
+    return lambda: step(torch.from_numpy(host_batch()))
 
 
 # -- timing ------------------------------------------------------------------------------

@@ -98,32 +98,14 @@ def torch_step(name, batch, torch, dev):
     finally:
         backend.use(previous)
     tG, tD = tG.to(dev).train(), tD.to(dev).train()
-    g_opt = torch.optim.Adam(tG.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
-    d_opt = torch.optim.Adam(tD.parameters(), lr=spec.lr, betas=spec.betas, eps=1e-8)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
-    ones = torch.ones(batch, 1, device=dev)
-    zeros = torch.zeros(batch, 1, device=dev)
+    gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
+                                        spec.noise_dim, dev)
     pool = [torch.from_numpy(x).to(dev) for x in host_pool(spec, batch, rng)]
-    d_params = list(tD.parameters())
     state = {"i": 0}
 
     def step():
         state["i"] = (state["i"] + 1) % len(pool)
-        d_opt.zero_grad()
-        bce(tD(pool[state["i"]]), ones).backward()
-        with torch.no_grad():
-            fake = tG(torch.randn(batch, spec.noise_dim, device=dev))
-        bce(tD(fake), zeros).backward()
-        d_opt.step()
-        g_opt.zero_grad()
-        for p in d_params:
-            p.requires_grad_(False)
-        try:
-            bce(tD(tG(torch.randn(batch, spec.noise_dim, device=dev))), ones).backward()
-        finally:
-            for p in d_params:
-                p.requires_grad_(True)
-        g_opt.step()
+        gan_step(pool[state["i"]])
         if dev != "cpu":
             torch.cuda.synchronize()
 

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-import bench_cpu  # noqa: E402  (torch_sequential: minigan layers -> torch modules)
+import bench_cpu  # noqa: E402  (minigan layers -> torch modules, the PyTorch iteration)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -44,29 +44,13 @@ rng = np.random.default_rng(args.seed)
 G, D = spec.build(rng)
 tG = bench_cpu.torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
 tD = bench_cpu.torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
-g_opt = torch.optim.Adam(tG.parameters(), spec.lr, betas=spec.betas)
-d_opt = torch.optim.Adam(tD.parameters(), spec.lr, betas=spec.betas)
-bce = torch.nn.functional.binary_cross_entropy_with_logits
-ones, zeros = torch.ones(m, 1), torch.zeros(m, 1)
+step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim)
 
 start = time.perf_counter()
 for epoch in range(args.epochs):
     perm = rng.permutation(len(X))
     for i in range(len(X) // m):
-        x = torch.from_numpy(X[perm[i * m:(i + 1) * m]])
-        d_opt.zero_grad()
-        bce(tD(x), ones).backward()                       # real batch
-        with torch.no_grad():
-            fake = tG(torch.randn(m, spec.noise_dim))
-        bce(tD(fake), zeros).backward()                   # fake batch, its own pass
-        d_opt.step()
-        g_opt.zero_grad()
-        for q in tD.parameters():
-            q.requires_grad_(False)
-        bce(tD(tG(torch.randn(m, spec.noise_dim))), ones).backward()
-        for q in tD.parameters():
-            q.requires_grad_(True)
-        g_opt.step()
+        step(torch.from_numpy(X[perm[i * m:(i + 1) * m]]))   # a D step, then a G step
     elapsed = time.perf_counter() - start
     print(f"epoch {epoch + 1}: {elapsed / (epoch + 1):.1f} s per epoch", flush=True)
 

@@ -165,18 +165,24 @@ def _crop_to_nchw(xpad, h, w, ph, pw, bias=None, contiguous=True):
     of ``w*N`` values), which later elementwise passes read faster than the strided
     crop of ``xpad`` itself.
     """
-    C, N = xpad.shape[0], xpad.shape[3]
+    C = xpad.shape[0]
     crop = xpad[:, ph:ph + h, pw:pw + w, :]
     if not contiguous:
         if bias is not None:
             return np.add(crop, bias.reshape(C, 1, 1, 1)).transpose(3, 0, 1, 2)
         return np.ascontiguousarray(crop).transpose(3, 0, 1, 2)
-    view = crop.transpose(3, 0, 1, 2)
-    out = np.empty((N, C, h, w), dtype=xpad.dtype)
+    return nchw_copy(crop.transpose(3, 0, 1, 2), bias)
+
+
+def nchw_copy(view, bias=None):
+    """A C-contiguous copy of an ``(N, C, H, W)`` view, plus a per-channel bias ``(C,)``
+    added in the same pass (NumPy or CuPy)."""
+    xp = get_array_module(view)
+    out = xp.empty(view.shape, dtype=view.dtype)
     if bias is None:
         out[...] = view
     else:
-        np.add(view, bias.reshape(1, C, 1, 1), out=out)
+        xp.add(view, bias.reshape(1, -1, 1, 1), out=out)
     return out
 
 

@@ -51,7 +51,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module
-from ..im2col import col2im_matmul, conv_output_size, conv_transpose_output_size, im2col
+from ..im2col import (
+    col2im_matmul,
+    conv_output_size,
+    conv_transpose_output_size,
+    im2col,
+    nchw_copy,
+)
 
 __all__ = [
     "conv2d_forward",
@@ -175,12 +181,7 @@ def _from_channel_matrix(m, N, H, W, b=None, contiguous=True):
         if b is not None:
             m += b.reshape(C, 1)
         return view
-    out = xp.empty((N, C, H, W), dtype=m.dtype)
-    if b is None:
-        out[...] = view
-    else:
-        xp.add(view, b.reshape(1, C, 1, 1), out=out)
-    return out
+    return nchw_copy(view, b)
 
 
 # -- Conv2d --------------------------------------------------------------------------
