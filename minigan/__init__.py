@@ -3,7 +3,10 @@
 ``from minigan import layers, optim, losses, gan`` is all an example needs.
 """
 
-from . import backend, gan, gradcheck, init, layers, losses, optim
+from . import backend, functional, gan, gradcheck, init, layers, losses, models, optim
 
 __version__ = "0.1.0"
-__all__ = ["backend", "gan", "gradcheck", "init", "layers", "losses", "optim", "__version__"]
+__all__ = [
+    "backend", "functional", "gan", "gradcheck", "init", "layers", "losses", "models", "optim",
+    "__version__",
+]
