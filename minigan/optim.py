@@ -52,7 +52,14 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state):
-        """Restore the step count and per-array state in place (shapes must match)."""
+        """Restore the step count and per-array state in place (keys and shapes must match)."""
+        expected = set(self.state_dict())
+        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or extra:
+            raise ValueError(
+                f"{type(self).__name__}: state does not fit these parameters (missing keys "
+                f"{missing}, unexpected keys {extra}; another architecture or optimizer?)"
+            )
         for name in self._state_arrays():
             for i, dst in enumerate(getattr(self, name)):
                 key = f"{name}.{i}"

@@ -131,12 +131,16 @@ def save_loss_curves(metrics_rows, path, smooth=None):
         (ax_loss, (("d_loss", "D loss"), ("g_loss", "G loss")), "loss"),
         (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), "probability"),
     )
+    # an 800-pixel-wide figure shows no more than a few thousand points per line: draw
+    # every step-th one (the moving average is still taken over every iteration)
+    step = max(1, len(rows) // 4000)
     for ax, curves, ylabel in panels:
         for (name, label), color in zip(curves, ("tab:blue", "tab:orange"), strict=True):
             y = column(name)
             if window > 1:
-                ax.plot(it, y, color=color, alpha=0.25, linewidth=0.7)
-            ax.plot(it, _smooth(y, window), color=color, label=label, linewidth=1.4)
+                ax.plot(it[::step], y[::step], color=color, alpha=0.25, linewidth=0.7)
+            ax.plot(it[::step], _smooth(y, window)[::step], color=color, label=label,
+                    linewidth=1.4)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right")

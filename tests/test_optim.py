@@ -87,6 +87,12 @@ def test_state_dict_round_trip():
     np.testing.assert_array_equal(other.v[0], opt.v[0])
     with pytest.raises(ValueError, match="'m.0' has shape"):
         optim.Adam([(np.zeros(3), np.zeros(3))]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"missing keys \['t'\]"):
+        other.load_state_dict({k: v for k, v in state.items() if k != "t"})
+    with pytest.raises(ValueError, match=r"unexpected keys \['m.1', 'v.1'\]"):
+        other.load_state_dict({**state, "m.1": np.zeros(2), "v.1": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"missing keys \['u.0'\]"):
+        optim.SGD([(p, g)]).load_state_dict(state)
 
 
 def test_bad_hyperparameters():
