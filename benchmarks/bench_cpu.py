@@ -180,11 +180,17 @@ def iteration_flops(name, np):
 
 
 # -- the two implementations ----------------------------------------------------------
-def real_batches(np, spec, rng, count=4):
-    """A few fixed real batches in the model's pixel range, served in turn."""
+def real_batches(np, spec, rng, count=4, batch=None, move=None):
+    """``next_batch()``: a few fixed real batches in the model's pixel range, served in turn.
+
+    ``batch`` defaults to the model's batch size; ``move`` (e.g. to a device) is
+    applied to each batch once, when the pool is made.
+    """
     lo = 0.0 if spec.scale == "sigmoid" else -1.0
-    pool = [rng.uniform(lo, 1.0, (spec.batch_size,) + spec.image_shape).astype(np.float32)
-            for _ in range(count)]
+    shape = (spec.batch_size if batch is None else batch,) + spec.image_shape
+    pool = [rng.uniform(lo, 1.0, shape).astype(np.float32) for _ in range(count)]
+    if move is not None:
+        pool = [move(x) for x in pool]
     state = {"i": 0}
 
     def next_batch():

@@ -58,12 +58,6 @@ def synchronize(device):
         cupy.cuda.get_current_stream().synchronize()
 
 
-def host_pool(spec, batch, rng, count=4):
-    lo = 0.0 if spec.scale == "sigmoid" else -1.0
-    return [rng.uniform(lo, 1.0, (batch,) + spec.image_shape).astype(np.float32)
-            for _ in range(count)]
-
-
 def minigan_step(name, batch, device):
     """One ``train_iteration`` of model ``name`` on the active backend, data already there."""
     spec = models.MODELS[name]
@@ -71,12 +65,7 @@ def minigan_step(name, batch, device):
     G, D = spec.build(rng, dtype=np.float32)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, rng=rng)
-    pool = [backend.asarray(x) for x in host_pool(spec, batch, rng)]
-    state = {"i": 0}
-
-    def next_batch():
-        state["i"] = (state["i"] + 1) % len(pool)
-        return pool[state["i"]]
+    next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch, move=backend.asarray)
 
     def step():
         model.train_iteration(next_batch)
@@ -100,12 +89,11 @@ def torch_step(name, batch, torch, dev):
     tG, tD = tG.to(dev).train(), tD.to(dev).train()
     gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
                                         spec.noise_dim, dev)
-    pool = [torch.from_numpy(x).to(dev) for x in host_pool(spec, batch, rng)]
-    state = {"i": 0}
+    next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch,
+                                        move=lambda x: torch.from_numpy(x).to(dev))
 
     def step():
-        state["i"] = (state["i"] + 1) % len(pool)
-        gan_step(pool[state["i"]])
+        gan_step(next_batch())
         if dev != "cpu":
             torch.cuda.synchronize()
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, losses
+from .functional.activations import sigmoid
 
 __all__ = ["GAN", "PRIORS"]
 
@@ -163,6 +164,4 @@ class GAN:
 
 def _mean_prob(logits):
     """Mean of sigmoid(logits), as a Python float."""
-    from .functional.activations import sigmoid
-
     return float(sigmoid(logits).mean())

@@ -89,6 +89,7 @@ __all__ = [
     "col2im_cpu",
     "col2im_matmul",
     "col2im_matmul_cpu",
+    "nchw_copy",
     "conv2d_naive",
     "conv_transpose2d_naive",
 ]

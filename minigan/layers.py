@@ -82,12 +82,24 @@ class Layer:
         self.grads[name] = backend.xp().zeros_like(value)
         return value
 
+    def _add_weight_and_bias(self, shape, layout, weight_init, bias, rng, dtype):
+        """Register ``W`` of ``shape`` (initialized from its fans in ``layout``, see
+        :func:`minigan.init.compute_fans`) and, when ``bias``, a zero ``b`` of ``shape``'s
+        output size (axis 1 for ``"dense"`` and ``"conv_transpose"``, axis 0 for ``"conv"``)."""
+        fans = initializers.compute_fans(shape, layout)
+        self._add_param("W", initializers.get(weight_init)(shape, fans, backend.rng(rng)), dtype)
+        self.has_bias = bool(bias)
+        if self.has_bias:
+            self._add_param("b", np.zeros(shape[0 if layout == "conv" else 1]), dtype)
+
     def _accumulate(self, **grads):
-        """``grads[k] += g`` for each gradient, unless the layer is frozen."""
+        """``grads[k] += g`` for each gradient, unless the layer is frozen. A gradient
+        that was not computed (None: no bias) is skipped."""
         if self.frozen:
             return
         for name, g in grads.items():
-            self.grads[name] += g
+            if g is not None:
+                self.grads[name] += g
 
     def parameters(self):
         """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take)."""
@@ -173,13 +185,8 @@ class Dense(Layer):
                 f"got {in_features} and {out_features}"
             )
         self.in_features, self.out_features = int(in_features), int(out_features)
-        shape = (self.in_features, self.out_features)
-        fans = initializers.compute_fans(shape, "dense")
-        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
-        self._add_param("W", W, dtype)
-        self.has_bias = bool(bias)
-        if self.has_bias:
-            self._add_param("b", np.zeros(self.out_features), dtype)
+        self._add_weight_and_bias((self.in_features, self.out_features), "dense", weight_init,
+                                  bias, rng, dtype)
 
     def forward(self, x):
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -187,17 +194,14 @@ class Dense(Layer):
                 f"{self!r}: expected input of shape (N, {self.in_features}), "
                 f"got {tuple(x.shape)}"
             )
-        b = self.params["b"] if self.has_bias else 0
+        b = self.params["b"] if self.has_bias else None
         out, self._cache = F.dense_forward(x, self.params["W"], b)
         return out
 
     def backward(self, dout, input_grad=True):
         dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen,
                                       input_grad=input_grad)
-        if self.has_bias:
-            self._accumulate(W=dW, b=db)
-        else:
-            self._accumulate(W=dW)
+        self._accumulate(W=dW, b=db)
         return dx
 
     def __repr__(self):
@@ -471,12 +475,7 @@ class _ConvBase(Layer):
             shape = (self.out_channels, self.in_channels) + self.kernel_size
         else:
             shape = (self.in_channels, self.out_channels) + self.kernel_size
-        fans = initializers.compute_fans(shape, layout)
-        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
-        self._add_param("W", W, dtype)
-        self.has_bias = bool(bias)
-        if self.has_bias:
-            self._add_param("b", np.zeros(self.out_channels), dtype)
+        self._add_weight_and_bias(shape, layout, weight_init, bias, rng, dtype)
         self._dx_contiguous = True
 
     def _check_input(self, x):
@@ -485,12 +484,6 @@ class _ConvBase(Layer):
                 f"{self!r}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
             )
         self._dx_contiguous = not is_channel_major(x)   # backward hands dx back in x's layout
-
-    def _accumulate_conv(self, dW, db):
-        if self.has_bias:
-            self._accumulate(W=dW, b=db)
-        else:
-            self._accumulate(W=dW)
 
     def __repr__(self):
         extra = ""
@@ -545,7 +538,7 @@ class Conv2d(_ConvBase):
     def backward(self, dout, input_grad=True):
         dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen,
                                        contiguous=self._dx_contiguous, input_grad=input_grad)
-        self._accumulate_conv(dW, db)
+        self._accumulate(W=dW, b=db)
         return dx
 
 
@@ -597,7 +590,7 @@ class ConvTranspose2d(_ConvBase):
                                                  param_grads=not self.frozen,
                                                  contiguous=self._dx_contiguous,
                                                  input_grad=input_grad)
-        self._accumulate_conv(dW, db)
+        self._accumulate(W=dW, b=db)
         return dx
 
 

@@ -125,3 +125,15 @@ def test_dropout_gradients(shape, p, seed):
     mask = (r.random(shape) >= p) / (1 - p)
     errors = check_pair(F.dropout_forward, F.dropout_backward, {"x": x}, rng=r, mask=mask)
     assert errors["x"] <= TOL
+
+
+def test_dense_without_bias():
+    r = np.random.default_rng(1)
+    x, W = r.standard_normal((3, 4)), r.standard_normal((4, 2))
+    out, cache = F.dense_forward(x, W, None)
+    np.testing.assert_array_equal(out, x @ W)
+    dout = r.standard_normal((3, 2))
+    dx, dW, db = F.dense_backward(dout, cache)
+    assert db is None
+    np.testing.assert_allclose(dW, x.T @ dout, rtol=1e-13)
+    np.testing.assert_allclose(dx, dout @ W.T, rtol=1e-13)

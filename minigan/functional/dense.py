@@ -16,12 +16,12 @@ def dense_forward(x, W, b):
     ----------
     x : ndarray of shape (N, D_in)
     W : ndarray of shape (D_in, D_out)
-    b : ndarray of shape (D_out,)
+    b : ndarray of shape (D_out,) or None (no bias)
 
     Returns
     -------
     out : ndarray of shape (N, D_out)
-    cache : tuple ``(x, W)``, what the backward pass needs.
+    cache : tuple ``(x, W, has_bias)``, what the backward pass needs.
     """
     if x.ndim != 2 or x.shape[1] != W.shape[0]:
         raise ValueError(
@@ -29,8 +29,9 @@ def dense_forward(x, W, b):
             f"{tuple(W.shape)}; expected (N, {W.shape[0]})"
         )
     out = x @ W
-    out += b
-    return out, (x, W)
+    if b is not None:
+        out += b
+    return out, (x, W, b is not None)
 
 
 def dense_backward(dout, cache, param_grads=True, input_grad=True):
@@ -56,9 +57,9 @@ def dense_backward(dout, cache, param_grads=True, input_grad=True):
     -------
     dx : ndarray of shape (N, D_in) or None
     dW : ndarray of shape (D_in, D_out) or None
-    db : ndarray of shape (D_out,) or None
+    db : ndarray of shape (D_out,) or None (also None without a bias)
     """
-    x, W = cache
+    x, W, has_bias = cache
     dx = None
     if input_grad:
         # dL/dx_ni = sum_j dout_nj W_ij  (one output unit: an outer product, the same numbers)
@@ -66,5 +67,5 @@ def dense_backward(dout, cache, param_grads=True, input_grad=True):
     if not param_grads:
         return dx, None, None
     dW = x.T @ dout                  # dL/dW_ij = sum_n x_ni dout_nj
-    db = dout.sum(axis=0)            # dL/db_j  = sum_n dout_nj
+    db = dout.sum(axis=0) if has_bias else None  # dL/db_j = sum_n dout_nj
     return dx, dW, db
