@@ -31,6 +31,7 @@ __all__ = [
     "device",
     "xp",
     "get_array_module",
+    "on_gpu",
     "gpu_available",
     "asarray",
     "to_host",
@@ -122,14 +123,17 @@ def xp():
     return _state["xp"]
 
 
+def on_gpu(*arrays) -> bool:
+    """True when any of ``arrays`` is a CuPy array: the one test of "is this on the GPU"."""
+    return any(type(a).__module__.startswith("cupy") for a in arrays)
+
+
 def get_array_module(*arrays):
     """The array module that owns ``arrays``: ``cupy`` if any is a CuPy array, else ``numpy``."""
-    for a in arrays:
-        mod = type(a).__module__
-        if mod.startswith("cupy"):
-            import cupy
+    if on_gpu(*arrays):
+        import cupy
 
-            return cupy
+        return cupy
     return np
 
 
@@ -159,7 +163,7 @@ def to_device(a, dtype=None):
 
 def to_host(a) -> np.ndarray:
     """Bring an array (NumPy or CuPy) back to a host ``numpy.ndarray``."""
-    if hasattr(a, "get") and type(a).__module__.startswith("cupy"):
+    if on_gpu(a):
         return a.get()
     return np.asarray(a)
 
