@@ -1,6 +1,7 @@
 """Shared test configuration: hypothesis profiles, the gpu marker, dtype fixtures.
 
-Hypothesis profiles (select with HYPOTHESIS_PROFILE=name):
+Hypothesis profiles (select with HYPOTHESIS_PROFILE=name), from
+:func:`minigan.testing.register_profiles`:
 
 - ``ci``   (default when CI is set): few examples, derandomized (the same examples on
   every run, so a CI result is reproducible), keeps the suite to minutes on 2 cores;
@@ -12,21 +13,10 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
 
-from minigan import backend
+from minigan import backend, testing
 
-settings.register_profile(
-    "ci", max_examples=15, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "deep", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+testing.register_profiles()
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 

@@ -13,29 +13,8 @@ from hypothesis import strategies as st
 from minigan import functional as F
 from minigan import layers
 from minigan.gradcheck import check_layer, check_pair, rel_error
-
-GRAD_TOL = 1e-7
-
-
-@st.composite
-def bn_configs(draw):
-    """2-D ``(N, C)`` or 4-D ``(N, C, H, W)`` input, eps and a seed.
-
-    With two values per channel the normalized output is +-1 whatever ``x``
-    (up to ``eps``), so ``dx`` is of the order of ``eps`` and a finite
-    difference cannot resolve it at a relative scale: for ``m == 2`` a large
-    ``eps`` is drawn so that the gradient is not degenerate.
-    """
-    C = draw(st.integers(1, 4))
-    if draw(st.booleans()):
-        shape = (draw(st.integers(2, 8)), C)
-    else:
-        shape = (draw(st.integers(1, 4)), C, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    m = int(np.prod(shape)) // C
-    assume(m >= 2)
-    eps = draw(st.sampled_from([1e-5, 0.5]))
-    assume(m >= 3 or eps >= 0.5)
-    return {"shape": shape, "eps": eps, "seed": draw(st.integers(0, 2**32 - 1))}
+from minigan.testing import GRAD_TOL
+from minigan.testing import batchnorm_configs as bn_configs
 
 
 def _reduce_axes(x):

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
@@ -29,56 +29,11 @@ from minigan.im2col import (
     im2col,
     im2col_cpu,
 )
+from minigan.testing import GRAD_TOL  # numeric VJP against the analytic gradient, float64
+from minigan.testing import conv2d_configs as conv_configs
+from minigan.testing import conv_transpose2d_configs as conv_transpose_configs
 
-GRAD_TOL = 1e-7      # numeric VJP against the analytic gradient, float64
 EXACT_TOL = 1e-12    # two exact float64 computations of the same sum
-
-
-# -- strategies --------------------------------------------------------------------
-@st.composite
-def conv_configs(draw, max_size=7):
-    """A valid Conv2d problem: shapes, kernel, stride, padding, bias flag and a seed."""
-    N = draw(st.integers(1, 4))
-    C = draw(st.integers(1, 4))
-    O = draw(st.integers(1, 4))
-    H = draw(st.integers(1, max_size))
-    W = draw(st.integers(1, max_size))
-    ph = draw(st.integers(0, 2))
-    pw = draw(st.integers(0, 2))
-    kh = draw(st.integers(1, min(5, H + 2 * ph)))   # the kernel fits the padded input
-    kw = draw(st.integers(1, min(5, W + 2 * pw)))
-    sh = draw(st.integers(1, 3))
-    sw = draw(st.integers(1, 3))
-    return {
-        "x_shape": (N, C, H, W), "W_shape": (O, C, kh, kw),
-        "stride": (sh, sw), "padding": (ph, pw),
-        "bias": draw(st.booleans()), "seed": draw(st.integers(0, 2**32 - 1)),
-    }
-
-
-@st.composite
-def conv_transpose_configs(draw, max_size=5):
-    """A valid ConvTranspose2d problem (output at least 1 x 1, output_padding < stride)."""
-    N = draw(st.integers(1, 4))
-    C = draw(st.integers(1, 4))
-    O = draw(st.integers(1, 4))
-    H = draw(st.integers(1, max_size))
-    W = draw(st.integers(1, max_size))
-    kh = draw(st.integers(1, 5))
-    kw = draw(st.integers(1, 5))
-    sh = draw(st.integers(1, 3))
-    sw = draw(st.integers(1, 3))
-    ph = draw(st.integers(0, 2))
-    pw = draw(st.integers(0, 2))
-    oph = draw(st.integers(0, sh - 1))
-    opw = draw(st.integers(0, sw - 1))
-    assume(conv_transpose_output_size(H, kh, sh, ph, oph) >= 1)
-    assume(conv_transpose_output_size(W, kw, sw, pw, opw) >= 1)
-    return {
-        "x_shape": (N, C, H, W), "W_shape": (C, O, kh, kw),
-        "stride": (sh, sw), "padding": (ph, pw), "output_padding": (oph, opw),
-        "bias": draw(st.booleans()), "seed": draw(st.integers(0, 2**32 - 1)),
-    }
 
 
 def _arrays(cfg, out_axis):

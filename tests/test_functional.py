@@ -6,18 +6,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import functional as F
+from minigan import testing
 from minigan.gradcheck import check_pair
+from minigan.testing import GRAD_TOL as TOL
+from minigan.testing import away_from_kinks as away_from_zero
 
-TOL = 1e-7
-
-seeds = st.integers(0, 2**32 - 1)
+seeds = testing.seeds()
 batch = st.integers(1, 6)
 features = st.integers(1, 8)
-
-
-def away_from_zero(x, margin=1e-3):
-    """Push entries off the kink at 0, where ReLU-like functions have no derivative."""
-    return np.where(x >= 0, x + margin, x - margin)
 
 
 @given(n=batch, d_in=features, d_out=features, seed=seeds)
@@ -58,7 +54,7 @@ def test_dense_shape_mismatch_names_shapes():
         F.dense_forward(np.zeros((3, 5)), np.zeros((4, 2)), np.zeros(2))
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), seed=seeds)
+@given(shape=testing.shapes(max_dims=4), seed=seeds)
 def test_relu_gradients(shape, seed):
     r = np.random.default_rng(seed)
     x = away_from_zero(r.standard_normal(shape))
@@ -66,7 +62,7 @@ def test_relu_gradients(shape, seed):
     assert errors["x"] <= TOL
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+@given(shape=testing.shapes(max_dims=4),
        slope=st.floats(0.0, 1.0), seed=seeds)
 def test_leaky_relu_gradients(shape, slope, seed):
     r = np.random.default_rng(seed)
@@ -79,7 +75,7 @@ def test_leaky_relu_gradients(shape, slope, seed):
 
 # Scales stay where the derivative is resolvable by a finite difference in float64:
 # at |x| >= 6 the true derivative (~2.5e-5) is swamped by the difference's rounding noise.
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+@given(shape=testing.shapes(max_dims=4),
        scale=st.sampled_from([0.1, 0.5, 1.5]), seed=seeds)
 def test_tanh_gradients(shape, scale, seed):
     r = np.random.default_rng(seed)
@@ -88,7 +84,7 @@ def test_tanh_gradients(shape, scale, seed):
     assert errors["x"] <= TOL
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+@given(shape=testing.shapes(max_dims=4),
        scale=st.sampled_from([0.1, 1.0, 3.0]), seed=seeds)
 def test_sigmoid_gradients(shape, scale, seed):
     r = np.random.default_rng(seed)
@@ -117,7 +113,7 @@ def test_sigmoid_matches_definition_where_definition_is_safe():
     np.testing.assert_allclose(out, 1 / (1 + np.exp(-x)), rtol=1e-14)
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+@given(shape=testing.shapes(max_dims=3),
        p=st.floats(0.0, 0.9), seed=seeds)
 def test_dropout_gradients(shape, p, seed):
     r = np.random.default_rng(seed)

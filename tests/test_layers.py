@@ -5,26 +5,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minigan import layers
+from minigan import layers, testing
 from minigan.gradcheck import check_layer
+from minigan.testing import GRAD_TOL as TOL
+from minigan.testing import min_kink_distance
 
-TOL = 1e-7
-seeds = st.integers(0, 2**32 - 1)
-
-
-def min_kink_distance(net, x):
-    """Smallest |input| of a ReLU or LeakyReLU in ``net`` for input ``x``.
-
-    Those functions have no derivative at 0; a finite difference with step h
-    straddles the kink when an input lies within h of it, so such draws are
-    rejected (with a wide margin) rather than judged.
-    """
-    smallest = np.inf
-    for layer in net.layers:
-        if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
-            smallest = min(smallest, float(np.abs(x).min()))
-        x = layer.forward(x)
-    return smallest
+seeds = testing.seeds()
 
 
 @given(n=st.integers(1, 5), d_in=st.integers(1, 6), d_out=st.integers(1, 6),

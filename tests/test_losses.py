@@ -5,24 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import losses
+from minigan import losses, testing
 from minigan.gradcheck import check_pair
+from minigan.testing import GRAD_TOL as TOL
+from minigan.testing import loss_pair as as_pair
 
-TOL = 1e-7
-seeds = st.integers(0, 2**32 - 1)
-
-
-def as_pair(loss_fn):
-    """Turn ``loss, dlogits = loss_fn(logits)`` into a forward/backward pair for check_pair."""
-
-    def forward(logits):
-        loss, dlogits = loss_fn(logits)
-        return np.array(loss), dlogits
-
-    def backward(dout, dlogits):
-        return dout * dlogits
-
-    return forward, backward
+seeds = testing.seeds()
 
 
 @given(n=st.integers(1, 8), scale=st.sampled_from([0.1, 1.0, 5.0]), soft=st.booleans(),

@@ -1,0 +1,499 @@
+r"""Property testing for hand-written gradients: hypothesis strategies and float64 checks.
+
+The tools minigan's own test suite uses, for anyone who writes a layer or a
+forward/backward pair and wants to know that its backward pass is exact:
+
+- strategies that draw only valid configurations: :func:`conv2d_configs`,
+  :func:`conv_transpose2d_configs`, :func:`dense_configs`,
+  :func:`batchnorm_configs`, :func:`shapes`, :func:`seeds`;
+- :func:`assert_pair_gradients` and :func:`assert_layer_gradients`, which run
+  the float64 numeric vector-Jacobian product of :mod:`minigan.gradcheck` and
+  fail naming the worst input when its relative error exceeds :data:`GRAD_TOL`;
+- helpers for inputs near a kink (:func:`away_from_kinks`,
+  :func:`min_kink_distance`), for losses (:func:`loss_pair`) and the suite's
+  hypothesis profiles (:func:`register_profiles`).
+
+The rule: every gradient, computed in float64 with a random upstream
+gradient, is within :data:`GRAD_TOL` of a centered finite difference,
+
+.. math:: \frac{\max_i |a_i - b_i|}{\max\left(\max_i |a_i| + \max_i |b_i|,\ 10^{-8}\right)} \le 10^{-7}
+
+Hypothesis draws shapes and hyperparameters, never the tolerance. It is a
+test dependency, not a runtime one: ``pip install "minigan[test]"``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from hypothesis import given
+>>> from minigan import layers, testing
+>>> @given(testing.dense_configs())
+... def test_dense(cfg):
+...     rng = cfg.rng()
+...     layer = layers.Dense(**cfg.layer_kwargs, rng=rng, dtype="float64")
+...     testing.assert_layer_gradients(layer, cfg.input(rng), rng=rng)
+>>> test_dense()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+try:
+    from hypothesis import HealthCheck, assume, settings
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        'minigan.testing needs hypothesis, a test dependency: pip install "minigan[test]"'
+    ) from exc
+
+from . import layers
+from .gradcheck import check_layer, check_pair
+
+__all__ = [
+    "GRAD_TOL", "ERROR_FLOOR", "KINK_MARGIN",
+    "assert_pair_gradients", "assert_layer_gradients",
+    "seeds", "shapes", "dense_configs", "conv2d_configs", "conv_transpose2d_configs",
+    "batchnorm_configs", "DenseConfig", "ConvConfig", "BatchNormConfig",
+    "away_from_kinks", "min_kink_distance", "loss_pair", "register_profiles",
+]
+
+GRAD_TOL = 1e-7
+"""Largest relative error a float64 gradient may have against the numeric VJP."""
+
+ERROR_FLOOR = 1e-8
+"""Floor on the scale in :func:`minigan.gradcheck.rel_error`: gradients near zero are
+judged against it, not against themselves."""
+
+KINK_MARGIN = 1e-3
+"""How far inputs stay from a kink (ReLU's 0): a hundred finite-difference steps."""
+
+
+# -- the checks --------------------------------------------------------------------------------
+def _judge(errors, tol, what):
+    worst = max(errors, key=errors.get)
+    if errors[worst] > tol:
+        table = ", ".join(f"{k}={v:.2e}" for k, v in errors.items())
+        raise AssertionError(
+            f"{what}: the gradient of '{worst}' is off, relative error {errors[worst]:.2e} "
+            f"> {tol:g} (all: {table})"
+        )
+    return errors
+
+
+def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, **hyper):
+    """Assert that a forward/backward pair's gradients match numeric VJPs in float64.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(*arrays.values(), **hyper) -> (out, cache)``.
+    backward : callable
+        ``backward(dout, cache) -> grad`` or a tuple of grads in the order of ``arrays``
+        (extra trailing entries, such as a ``None`` bias gradient, are ignored).
+    arrays : dict name -> float64 ndarray
+        The differentiable inputs, in the positional order ``forward`` takes them.
+    rng : numpy.random.Generator, optional
+        Draws the random upstream gradient ``dout``; pass the generator that drew the
+        inputs (a fresh one with the same seed would draw ``dout`` equal to them).
+        ``numpy.random.default_rng(0)`` when None.
+    tol : float
+        :data:`GRAD_TOL` unless you have a reason.
+    **hyper
+        Non-differentiable keyword arguments of ``forward`` (stride, slope, ``b=None``, ...).
+
+    Returns
+    -------
+    dict name -> relative error (all within ``tol``)
+
+    Raises
+    ------
+    AssertionError
+        Naming the input with the largest error, that error and all the others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minigan import functional as F, testing
+    >>> x = np.random.default_rng(0).standard_normal((3, 4)) + 0.5
+    >>> errors = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x})
+    >>> errors["x"] < testing.GRAD_TOL
+    True
+    """
+    errors = check_pair(forward, backward, arrays, rng=rng, **hyper)
+    return _judge(errors, tol, getattr(backward, "__name__", repr(backward)))
+
+
+def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL):
+    """Assert that a layer's ``dx`` and every parameter gradient match numeric VJPs in float64.
+
+    The layer needs ``forward(x)``, ``backward(dout)``, ``params`` and ``grads`` (dicts
+    with the same keys) and ``zero_grad()``, as :class:`minigan.layers.Layer` has; it must
+    be deterministic between calls (no dropout in training mode) and hold float64
+    parameters.
+
+    Parameters
+    ----------
+    layer : minigan.layers.Layer or alike
+    x : float64 ndarray
+        The input.
+    rng : numpy.random.Generator, optional
+        Draws the random upstream gradient.
+    tol : float
+
+    Returns
+    -------
+    dict: ``"x"`` and each parameter name -> relative error (all within ``tol``)
+
+    Raises
+    ------
+    AssertionError
+        Naming the worst of ``x`` and the parameters, its error and all the others.
+    ValueError
+        When ``x`` or a parameter is not float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minigan import layers, testing
+    >>> rng = np.random.default_rng(0)
+    >>> layer = layers.Conv2d(2, 3, 3, stride=2, padding=1, rng=rng, dtype="float64")
+    >>> sorted(testing.assert_layer_gradients(layer, rng.standard_normal((2, 2, 5, 5))))
+    ['W', 'b', 'x']
+    """
+    for k, p in layer.params.items():
+        if np.dtype(p.dtype) != np.float64:
+            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
+                             f"need float64 (build the layer with dtype='float64')")
+    return _judge(check_layer(layer, x, rng=rng), tol, repr(layer))
+
+
+# -- configurations ---------------------------------------------------------------------------
+class _Config:
+    """Fields read as attributes or by name, ``cfg.seed`` or ``cfg["seed"]``."""
+
+    def __getitem__(self, name):
+        if name not in {f.name for f in dataclasses.fields(self)}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def rng(self):
+        """A fresh ``numpy.random.Generator`` seeded with ``seed``."""
+        return np.random.default_rng(self.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseConfig(_Config):
+    """A dense problem ``x @ W + b``: ``x`` of shape ``(batch, in_features)``."""
+
+    batch: int
+    in_features: int
+    out_features: int
+    bias: bool
+    seed: int
+
+    @property
+    def layer_kwargs(self):
+        """``in_features``, ``out_features`` and ``bias``, as :class:`minigan.layers.Dense`
+        takes them."""
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias}
+
+    @property
+    def pair_kwargs(self):
+        """Keyword arguments for :func:`assert_pair_gradients` beside :meth:`arrays`:
+        ``b=None`` when there is no bias."""
+        return {} if self.bias else {"b": None}
+
+    def input(self, rng):
+        """A float64 input ``x`` drawn from ``rng``."""
+        return rng.standard_normal((self.batch, self.in_features))
+
+    def arrays(self, rng):
+        """``{"x", "W"[, "b"]}`` in float64, for :func:`assert_pair_gradients`."""
+        out = {"x": self.input(rng), "W": rng.standard_normal((self.in_features,
+                                                               self.out_features))}
+        if self.bias:
+            out["b"] = rng.standard_normal(self.out_features)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvConfig(_Config):
+    """A valid Conv2d (``transpose=False``) or ConvTranspose2d problem, PyTorch's layouts.
+
+    ``x_shape`` is ``(N, C, H, W)``; ``W_shape`` is ``(O, C, kh, kw)`` for a convolution
+    and ``(C, O, kh, kw)`` for a transposed one. ``stride``, ``padding`` and
+    ``output_padding`` are pairs (``output_padding`` is ``(0, 0)`` for a convolution).
+    """
+
+    x_shape: tuple
+    W_shape: tuple
+    stride: tuple
+    padding: tuple
+    output_padding: tuple
+    bias: bool
+    seed: int
+    transpose: bool = False
+
+    @property
+    def in_channels(self):
+        return self.x_shape[1]
+
+    @property
+    def out_channels(self):
+        return self.W_shape[1 if self.transpose else 0]
+
+    @property
+    def kernel_size(self):
+        return tuple(self.W_shape[2:])
+
+    @property
+    def out_shape(self):
+        """``(N, O, OH, OW)``: :math:`\\lfloor (H + 2p - k)/s \\rfloor + 1` for a convolution,
+        :math:`(H - 1)s - 2p + k + \\text{output\\_padding}` for a transposed one."""
+        size = []
+        for a in (0, 1):
+            h, k = self.x_shape[2 + a], self.W_shape[2 + a]
+            s, p, op = self.stride[a], self.padding[a], self.output_padding[a]
+            size.append((h - 1) * s - 2 * p + k + op if self.transpose
+                        else (h + 2 * p - k) // s + 1)
+        return (self.x_shape[0], self.out_channels, *size)
+
+    @property
+    def layer_kwargs(self):
+        """Constructor arguments of :class:`minigan.layers.Conv2d` (or ``ConvTranspose2d``):
+        channels, ``kernel_size``, ``stride``, ``padding`` (, ``output_padding``), ``bias``."""
+        out = {"in_channels": self.in_channels, "out_channels": self.out_channels,
+               "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+        if self.transpose:
+            out["output_padding"] = self.output_padding
+        return {**out, "bias": self.bias}
+
+    @property
+    def pair_kwargs(self):
+        """Keyword arguments of ``conv2d_forward`` / ``conv_transpose2d_forward`` beside
+        :meth:`arrays`: ``stride``, ``padding`` (, ``output_padding``), and ``b=None``
+        when there is no bias."""
+        out = {"stride": self.stride, "padding": self.padding}
+        if self.transpose:
+            out["output_padding"] = self.output_padding
+        return out if self.bias else {"b": None, **out}
+
+    def input(self, rng):
+        """A float64 input ``x`` drawn from ``rng``."""
+        return rng.standard_normal(self.x_shape)
+
+    def arrays(self, rng):
+        """``{"x", "W"[, "b"]}`` in float64, for :func:`assert_pair_gradients`."""
+        out = {"x": self.input(rng), "W": rng.standard_normal(self.W_shape)}
+        if self.bias:
+            out["b"] = rng.standard_normal(self.out_channels)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchNormConfig(_Config):
+    """A batch-norm problem: ``shape`` is ``(N, C)`` or ``(N, C, H, W)``, ``eps`` its epsilon."""
+
+    shape: tuple
+    eps: float
+    seed: int
+
+    @property
+    def num_features(self):
+        return self.shape[1]
+
+    @property
+    def layer_kwargs(self):
+        """``num_features`` and ``eps``, as :class:`minigan.layers.BatchNorm` takes them."""
+        return {"num_features": self.num_features, "eps": self.eps}
+
+    def input(self, rng):
+        """A float64 input ``x`` drawn from ``rng``."""
+        return rng.standard_normal(self.shape)
+
+
+# -- strategies --------------------------------------------------------------------------------
+def seeds():
+    """Seeds for ``numpy.random.default_rng``: hypothesis draws the seed, NumPy the arrays."""
+    return st.integers(0, 2**32 - 1)
+
+
+def shapes(max_dims=4, max_side=5, min_dims=1):
+    """Array shapes (tuples) of ``min_dims`` to ``max_dims`` axes, each of size 1 to ``max_side``."""
+    return st.lists(st.integers(1, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+
+
+@st.composite
+def dense_configs(draw, max_batch=6, max_features=8):
+    """:class:`DenseConfig`: batch 1 to ``max_batch``, features 1 to ``max_features``."""
+    return DenseConfig(
+        batch=draw(st.integers(1, max_batch)),
+        in_features=draw(st.integers(1, max_features)),
+        out_features=draw(st.integers(1, max_features)),
+        bias=draw(st.booleans()), seed=draw(seeds()),
+    )
+
+
+@st.composite
+def conv2d_configs(draw, max_size=7, max_batch=4, max_channels=4, max_kernel=5,
+                   max_stride=3, max_padding=2):
+    """:class:`ConvConfig` for Conv2d: the kernel fits the padded input, so the output is
+    at least 1 x 1; spatial sizes 1 to ``max_size``, stride 1 to ``max_stride``, padding
+    0 to ``max_padding``, a bias or not, and a seed."""
+    N = draw(st.integers(1, max_batch))
+    C = draw(st.integers(1, max_channels))
+    O = draw(st.integers(1, max_channels))
+    H = draw(st.integers(1, max_size))
+    W = draw(st.integers(1, max_size))
+    ph = draw(st.integers(0, max_padding))
+    pw = draw(st.integers(0, max_padding))
+    kh = draw(st.integers(1, min(max_kernel, H + 2 * ph)))  # the kernel fits the padded input
+    kw = draw(st.integers(1, min(max_kernel, W + 2 * pw)))
+    sh = draw(st.integers(1, max_stride))
+    sw = draw(st.integers(1, max_stride))
+    return ConvConfig(x_shape=(N, C, H, W), W_shape=(O, C, kh, kw), stride=(sh, sw),
+                      padding=(ph, pw), output_padding=(0, 0), bias=draw(st.booleans()),
+                      seed=draw(seeds()))
+
+
+@st.composite
+def conv_transpose2d_configs(draw, max_size=5, max_batch=4, max_channels=4, max_kernel=5,
+                             max_stride=3, max_padding=2):
+    """:class:`ConvConfig` for ConvTranspose2d: ``output_padding < stride`` and an output
+    of at least 1 x 1 (draws where the padding eats the whole output are rejected)."""
+    N = draw(st.integers(1, max_batch))
+    C = draw(st.integers(1, max_channels))
+    O = draw(st.integers(1, max_channels))
+    H = draw(st.integers(1, max_size))
+    W = draw(st.integers(1, max_size))
+    kh = draw(st.integers(1, max_kernel))
+    kw = draw(st.integers(1, max_kernel))
+    sh = draw(st.integers(1, max_stride))
+    sw = draw(st.integers(1, max_stride))
+    ph = draw(st.integers(0, max_padding))
+    pw = draw(st.integers(0, max_padding))
+    oph = draw(st.integers(0, sh - 1))
+    opw = draw(st.integers(0, sw - 1))
+    assume((H - 1) * sh - 2 * ph + kh + oph >= 1)
+    assume((W - 1) * sw - 2 * pw + kw + opw >= 1)
+    return ConvConfig(x_shape=(N, C, H, W), W_shape=(C, O, kh, kw), stride=(sh, sw),
+                      padding=(ph, pw), output_padding=(oph, opw), bias=draw(st.booleans()),
+                      seed=draw(seeds()), transpose=True)
+
+
+@st.composite
+def batchnorm_configs(draw, max_channels=4):
+    """:class:`BatchNormConfig`: 2-D ``(N, C)`` or 4-D ``(N, C, H, W)`` input with at least
+    two values per channel, ``eps`` in {1e-5, 0.5}, and a seed.
+
+    With two values per channel the normalized output is +-1 whatever ``x`` (up to
+    ``eps``), so ``dx`` is of the order of ``eps`` and a finite difference cannot
+    resolve it at a relative scale: for two values a large ``eps`` is drawn, so that
+    the gradient is not degenerate.
+    """
+    C = draw(st.integers(1, max_channels))
+    if draw(st.booleans()):
+        shape = (draw(st.integers(2, 8)), C)
+    else:
+        shape = (draw(st.integers(1, 4)), C, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    m = int(np.prod(shape)) // C
+    assume(m >= 2)
+    eps = draw(st.sampled_from([1e-5, 0.5]))
+    assume(m >= 3 or eps >= 0.5)
+    return BatchNormConfig(shape=shape, eps=eps, seed=draw(seeds()))
+
+
+# -- inputs near kinks, losses, profiles ------------------------------------------------------
+def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
+    """Move entries of ``x`` closer than ``margin`` to a kink out to ``margin``, on their side.
+
+    At a kink (ReLU's 0) a function has no derivative, and a finite difference whose
+    step straddles it measures neither side. Kinks should lie more than ``2 * margin``
+    apart.
+
+    >>> from minigan import testing
+    >>> testing.away_from_kinks(np.array([-2.0, -1e-4, 0.0, 5e-4, 1.0])).tolist()
+    [-2.0, -0.001, 0.001, 0.001, 1.0]
+    """
+    x = np.array(x, dtype=np.float64)
+    for k in kinks:
+        near = np.abs(x - k) < margin
+        x[near] = np.where(x[near] >= k, k + margin, k - margin)
+    return x
+
+
+def min_kink_distance(net, x):
+    """Smallest ``|input|`` of a ReLU or LeakyReLU in the :class:`~minigan.layers.Sequential`
+    ``net`` for input ``x`` (``inf`` when it has none).
+
+    Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
+    """
+    smallest = np.inf
+    for layer in net.layers:
+        if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
+            smallest = min(smallest, float(np.abs(x).min()))
+        x = layer.forward(x)
+    return smallest
+
+
+def loss_pair(loss_fn):
+    """Turn ``loss, dlogits = loss_fn(logits)`` into a forward/backward pair.
+
+    The losses of :mod:`minigan.losses` return the value and its gradient together;
+    this wraps them for :func:`assert_pair_gradients` (the upstream gradient of a scalar
+    loss is a scalar).
+
+    >>> import numpy as np
+    >>> from minigan import losses, testing
+    >>> forward, backward = testing.loss_pair(lambda a: losses.generator_loss(a))
+    >>> logits = np.random.default_rng(0).standard_normal((5, 1))
+    >>> testing.assert_pair_gradients(forward, backward, {"logits": logits})["logits"] < 1e-7
+    True
+    """
+
+    def forward(logits):
+        loss, dlogits = loss_fn(logits)
+        return np.array(loss), dlogits
+
+    def backward(dout, dlogits):
+        return dout * dlogits
+
+    backward.__name__ = f"{getattr(loss_fn, '__name__', 'loss')} gradient"
+    return forward, backward
+
+
+PROFILES = {
+    "ci": {"max_examples": 15, "derandomize": True},
+    "dev": {"max_examples": 30},
+    "deep": {"max_examples": 500},
+}
+"""The hypothesis profiles of :func:`register_profiles` (each also without a deadline)."""
+
+
+def register_profiles(load=True):
+    """Register minigan's hypothesis profiles and, with ``load``, load the one the
+    environment names.
+
+    - ``ci`` (the default when ``CI`` is set): 15 examples, derandomized (the same
+      examples on every run, so a CI result is reproducible);
+    - ``dev`` (the default otherwise): 30 examples;
+    - ``deep``: 500 examples, for a thorough run before a release.
+
+    None has a deadline (a gradient check of a conv layer takes a while) and none fails
+    on slow data generation. ``HYPOTHESIS_PROFILE=name`` picks one.
+
+    Returns
+    -------
+    str : the name of the loaded profile (or of the default, when ``load`` is False)
+    """
+    for name, options in PROFILES.items():
+        settings.register_profile(name, deadline=None,
+                                  suppress_health_check=[HealthCheck.too_slow], **options)
+    name = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+    if load:
+        settings.load_profile(name)
+    return name

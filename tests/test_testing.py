@@ -1,0 +1,277 @@
+"""The public property-testing module: its checks catch wrong gradients, its strategies
+draw only valid problems, and the README's example runs."""
+
+import doctest
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from minigan import functional as F
+from minigan import layers, losses, testing
+from minigan.gradcheck import rel_error
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+# -- the module ---------------------------------------------------------------------------------
+def test_the_rule_is_1e7_with_the_gradchecks_floor():
+    assert testing.GRAD_TOL == 1e-7
+    assert inspect.signature(rel_error).parameters["floor"].default == testing.ERROR_FLOOR == 1e-8
+
+
+def test_importing_minigan_does_not_import_hypothesis():
+    done = _python("import sys, minigan\nassert 'hypothesis' not in sys.modules, 'imported'\n")
+    assert done.returncode == 0, done.stderr
+
+
+def test_without_hypothesis_the_import_error_says_what_to_install():
+    done = _python("import sys\nsys.modules['hypothesis'] = None\nimport minigan.testing\n")
+    assert done.returncode != 0
+    assert "ImportError" in done.stderr and 'pip install "minigan[test]"' in done.stderr
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(testing, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
+
+
+# -- the checks pass on correct gradients and fail on wrong ones ------------------------------------
+def _dense_arrays(d_out=3):
+    # not seed 0: the checks' default generator would draw dout equal to x, and x^T x is
+    # symmetric, so a transposed dW would pass
+    r = np.random.default_rng(1)
+    return {"x": r.standard_normal((4, 3)), "W": r.standard_normal((3, d_out)),
+            "b": r.standard_normal(d_out)}
+
+
+@given(cfg=testing.dense_configs())
+def test_assert_pair_gradients_passes_on_dense(cfg):
+    arrays = cfg.arrays(cfg.rng())
+    # dW = x^T dout can cancel below what a float64 finite difference resolves (as in
+    # test_functional): reject such draws rather than judge them.
+    dout = np.random.default_rng(cfg.seed + 1).standard_normal((cfg.batch, cfg.out_features))
+    assume(np.abs(arrays["x"].T @ dout).max() > 1e-3)
+    errors = testing.assert_pair_gradients(F.dense_forward, F.dense_backward, arrays,
+                                           rng=np.random.default_rng(cfg.seed + 1),
+                                           **cfg.pair_kwargs)
+    assert set(errors) == set(arrays) and max(errors.values()) <= testing.GRAD_TOL
+
+
+def test_assert_pair_gradients_names_a_slightly_wrong_dx():
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        return 1.001 * dx, dW, db
+
+    with pytest.raises(AssertionError, match=r"backward: the gradient of 'x' is off, relative "
+                                             r"error \d\.\d\de-04 > 1e-07 \(all: x=.*W=.*b="):
+        testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays())
+
+
+def test_assert_pair_gradients_names_a_transposed_dW():
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        return dx, dW.T, db
+
+    with pytest.raises(AssertionError, match="the gradient of 'W' is off"):
+        testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays(d_out=3))
+
+
+def test_assert_pair_gradients_tolerance_is_the_bar():
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        return dx, dW, db * (1 + 1e-6)
+
+    with pytest.raises(AssertionError, match="'b'"):
+        testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays())
+    errors = testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays(), tol=1e-5)
+    assert 1e-7 < errors["b"] <= 1e-5
+
+
+@settings(deadline=None)
+@given(cfg=testing.conv2d_configs(max_size=4))
+def test_conv2d_configs_feed_the_functional_pair_and_the_layer(cfg):
+    rng = cfg.rng()
+    errors = testing.assert_pair_gradients(F.conv2d_forward, F.conv2d_backward, cfg.arrays(rng),
+                                           rng=rng, **cfg.pair_kwargs)
+    assert set(errors) == ({"x", "W", "b"} if cfg.bias else {"x", "W"})
+    layer = layers.Conv2d(**cfg.layer_kwargs, rng=rng, dtype="float64")
+    for p in layer.params.values():
+        p[...] = rng.standard_normal(p.shape)
+    errors = testing.assert_layer_gradients(layer, cfg.input(rng), rng=rng)
+    assert set(errors) == set(layer.params) | {"x"}
+
+
+@settings(deadline=None)
+@given(cfg=testing.conv_transpose2d_configs(max_size=3))
+def test_conv_transpose2d_configs_feed_the_functional_pair_and_the_layer(cfg):
+    rng = cfg.rng()
+    testing.assert_pair_gradients(F.conv_transpose2d_forward, F.conv_transpose2d_backward,
+                                  cfg.arrays(rng), rng=rng, **cfg.pair_kwargs)
+    layer = layers.ConvTranspose2d(**cfg.layer_kwargs, rng=rng, dtype="float64")
+    testing.assert_layer_gradients(layer, cfg.input(rng), rng=rng)
+
+
+class _OffDense(layers.Dense):
+    """A square Dense layer whose weight gradient comes out transposed: wrong."""
+
+    def backward(self, dout, input_grad=True):
+        dx = super().backward(dout, input_grad)
+        self.grads["W"][...] = self.grads["W"].T.copy()
+        return dx
+
+
+def test_assert_layer_gradients_names_the_layer_and_the_parameter():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3))
+    testing.assert_layer_gradients(layers.Dense(3, 3, rng=rng, dtype="float64"), x, rng=rng)
+    with pytest.raises(AssertionError, match=r"Dense\(3, 3\): the gradient of 'W' is off"):
+        testing.assert_layer_gradients(_OffDense(3, 3, rng=rng, dtype="float64"), x, rng=rng)
+
+
+def test_assert_layer_gradients_needs_float64_parameters():
+    with pytest.raises(ValueError, match="parameter 'W' is float32.*dtype='float64'"):
+        testing.assert_layer_gradients(layers.Dense(3, 2, dtype="float32"), np.ones((2, 3)))
+
+
+def test_loss_pair_checks_a_loss_and_catches_a_wrong_one():
+    logits = np.random.default_rng(0).standard_normal((6, 1))
+    fwd, bwd = testing.loss_pair(lambda a: losses.generator_loss(a, "minimax"))
+    assert testing.assert_pair_gradients(fwd, bwd, {"logits": logits})["logits"] <= 1e-7
+
+    def doubled(a):
+        loss, d = losses.generator_loss(a, "minimax")
+        return loss, 2 * d
+
+    with pytest.raises(AssertionError, match="'logits'"):
+        testing.assert_pair_gradients(*testing.loss_pair(doubled), {"logits": logits})
+
+
+# -- the strategies draw only valid problems -----------------------------------------------------------
+@given(cfg=testing.conv2d_configs())
+def test_conv2d_configs_are_valid(cfg):
+    N, C, H, W = cfg.x_shape
+    O, C_w, kh, kw = cfg.W_shape
+    assert C_w == C and min(N, C, O, H, W) >= 1
+    (sh, sw), (ph, pw) = cfg.stride, cfg.padding
+    assert sh >= 1 and sw >= 1 and ph >= 0 and pw >= 0 and cfg.output_padding == (0, 0)
+    assert 1 <= kh <= H + 2 * ph and 1 <= kw <= W + 2 * pw    # the kernel fits the padded input
+    assert cfg.out_shape[2] >= 1 and cfg.out_shape[3] >= 1
+    out, _ = F.conv2d_forward(np.zeros(cfg.x_shape), np.zeros(cfg.W_shape), None,
+                              cfg.stride, cfg.padding)
+    assert out.shape == cfg.out_shape
+    layer = layers.Conv2d(**cfg.layer_kwargs)
+    assert layer.params["W"].shape == cfg.W_shape and ("b" in layer.params) == cfg.bias
+    assert cfg["x_shape"] == cfg.x_shape and cfg["seed"] == cfg.seed
+
+
+@given(cfg=testing.conv_transpose2d_configs())
+def test_conv_transpose2d_configs_are_valid(cfg):
+    N, C, H, W = cfg.x_shape
+    C_w, O, kh, kw = cfg.W_shape
+    assert C_w == C and min(N, C, O, H, W, kh, kw) >= 1
+    for a in (0, 1):
+        assert 0 <= cfg.output_padding[a] < cfg.stride[a] and cfg.padding[a] >= 0
+    assert cfg.out_shape[2] >= 1 and cfg.out_shape[3] >= 1
+    out, _ = F.conv_transpose2d_forward(np.zeros(cfg.x_shape), np.zeros(cfg.W_shape), None,
+                                        cfg.stride, cfg.padding, cfg.output_padding)
+    assert out.shape == cfg.out_shape
+    layer = layers.ConvTranspose2d(**cfg.layer_kwargs)
+    assert layer.params["W"].shape == cfg.W_shape and ("b" in layer.params) == cfg.bias
+
+
+@given(cfg=testing.batchnorm_configs())
+def test_batchnorm_configs_are_valid(cfg):
+    assert len(cfg.shape) in (2, 4) and min(cfg.shape) >= 1
+    per_channel = int(np.prod(cfg.shape)) // cfg.num_features
+    assert per_channel >= 2 and (per_channel >= 3 or cfg.eps >= 0.5)
+    layer = layers.BatchNorm(**cfg.layer_kwargs)
+    assert layer(cfg.input(cfg.rng()).astype(np.float32)).shape == cfg.shape
+
+
+@given(cfg=testing.dense_configs(max_batch=3, max_features=2))
+def test_dense_configs_are_valid(cfg):
+    assert 1 <= cfg.batch <= 3 and 1 <= cfg.in_features <= 2 and 1 <= cfg.out_features <= 2
+    layer = layers.Dense(**cfg.layer_kwargs)
+    x = cfg.input(cfg.rng())
+    assert x.dtype == np.float64 and layer(x.astype(np.float32)).shape == (cfg.batch,
+                                                                          cfg.out_features)
+    assert set(cfg.arrays(cfg.rng())) == ({"x", "W", "b"} if cfg.bias else {"x", "W"})
+    with pytest.raises(KeyError):
+        cfg["layer_kwargs"]
+
+
+@given(shape=testing.shapes(max_dims=3, max_side=4, min_dims=2), seed=testing.seeds())
+def test_shapes_and_seeds_are_valid(shape, seed):
+    assert isinstance(shape, tuple) and 2 <= len(shape) <= 3
+    assert all(isinstance(n, int) and 1 <= n <= 4 for n in shape)
+    assert 0 <= seed < 2**32 and np.random.default_rng(seed).standard_normal(shape).shape == shape
+
+
+@given(values=st.lists(st.floats(-2, 2), min_size=1, max_size=20),
+       kinks=st.sampled_from([(0.0,), (-1.0, 1.0), (0.5,)]))
+def test_away_from_kinks_keeps_the_side_and_the_margin(values, kinks):
+    x = np.array(values)
+    y = testing.away_from_kinks(x, kinks)
+    for k in kinks:
+        assert np.all(np.abs(y - k) >= testing.KINK_MARGIN)
+        assert np.all((y >= k) == (x >= k))                  # no entry changes side
+    far = np.all([np.abs(x - k) >= testing.KINK_MARGIN for k in kinks], axis=0)
+    np.testing.assert_array_equal(y[far], x[far])            # the others are untouched
+    np.testing.assert_array_equal(x, np.array(values))       # the input is not modified
+
+
+def test_min_kink_distance_reads_the_inputs_of_rectifiers():
+    rng = np.random.default_rng(0)
+    first = layers.Dense(3, 4, rng=rng, dtype="float64")
+    x = rng.standard_normal((5, 3))
+    net = layers.Sequential(first, layers.LeakyReLU(0.1), layers.Tanh())
+    assert testing.min_kink_distance(net, x) == float(np.abs(first(x)).min())
+    assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
+
+
+def test_register_profiles_registers_the_three_and_keeps_the_loaded_one():
+    loaded = settings.default
+    name = testing.register_profiles(load=False)
+    assert repr(settings.default) == repr(loaded)
+    assert name == os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+    ci = settings.get_profile("ci")
+    assert ci.max_examples == 15 and ci.derandomize and ci.deadline is None
+    assert settings.get_profile("deep").max_examples == 500
+
+
+# -- the README's example ------------------------------------------------------------------------
+def _readme_example():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Checking a gradient yourself", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "testing." in b]
+    assert len(blocks) == 1, "one minigan.testing example in 'Checking a gradient yourself'"
+    return blocks[0]
+
+
+def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
+    namespace = {"__name__": "readme_example"}
+    exec(compile(_readme_example(), "README.md", "exec"), namespace)
+    namespace["test_scale_gradients"]()                      # passes as written
+
+    class WrongScale(namespace["Scale"]):
+        def backward(self, dout, input_grad=True):
+            dx = super().backward(dout, input_grad)
+            self.grads["s"] *= 1.01
+            return dx
+
+    namespace["Scale"] = WrongScale
+    with pytest.raises(AssertionError, match="the gradient of 's' is off"):
+        namespace["test_scale_gradients"]()
