@@ -57,7 +57,7 @@ __all__ = [
     "assert_pair_gradients", "assert_layer_gradients",
     "seeds", "shapes", "dense_configs", "conv2d_configs", "conv_transpose2d_configs",
     "batchnorm_configs", "DenseConfig", "ConvConfig", "BatchNormConfig",
-    "away_from_kinks", "min_kink_distance", "loss_pair", "register_profiles",
+    "away_from_kinks", "min_kink_distance", "loss_pair", "PROFILES", "register_profiles",
 ]
 
 GRAD_TOL = 1e-7
