@@ -113,7 +113,19 @@ class GAN:
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype)
 
     def d_step(self, x_real):
-        """One discriminator update on a real batch and a fresh fake batch of the same size.
+        r"""One discriminator update on a real batch and a fresh fake batch of the same size.
+
+        D descends
+
+        .. math::
+            L_D = -\frac{1}{m}\sum \log D(x) - \frac{1}{m}\sum \log(1 - D(G(z)))
+                = \frac1m\sum \ell(a_{real}, 1 - s) + \frac1m\sum \ell(a_{fake}, 0),
+
+        the negative of the value :math:`V(D, G)` that D ascends in Algorithm 1
+        (:math:`\ell` is :func:`minigan.losses.sigmoid_cross_entropy`, ``s`` the
+        one-sided label smoothing of Salimans et al. 2016: only the real labels
+        are softened). Each term is back-propagated right after its own
+        forward pass, which overwrites D's caches; the gradients accumulate.
 
         Returns
         -------
