@@ -16,6 +16,10 @@ A run folder holds::
     loss_curves.png       losses and D's outputs against the iteration
     checkpoint.npz        everything needed to continue (see minigan.checkpoint)
 
+The settings of a run and the rules of resuming live in :mod:`minigan.runs`
+(``resolve_config`` is re-exported here); :class:`Trainer` builds, loops over
+the epochs and saves.
+
 All randomness flows from ``seed`` through four host generators spawned from
 one ``numpy.random.SeedSequence``: the weight initialization, the noise z,
 the shuffling of the data (one permutation per epoch) and the fixed noise
