@@ -14,9 +14,7 @@ import argparse
 
 import numpy as np
 
-from minigan import backend, gan, layers, optim
-from minigan.data import load_mnist
-from minigan.plotting import save_grid
+from minigan import backend, data, gan, layers, optim, plotting
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
@@ -30,7 +28,7 @@ args = p.parse_args()
 
 backend.use(args.device)
 rng = np.random.default_rng(args.seed)
-images = load_mnist(args.split, args.data_dir, scale="tanh")[0]        # (N, 784) in [-1, 1]
+images = data.load_mnist(args.split, args.data_dir, scale="tanh")[0]   # (N, 784) in [-1, 1]
 X = backend.asarray(images.reshape(-1, 1, 28, 28))                       # on the device, once
 m, init = 64, "dcgan_normal"
 
@@ -78,5 +76,5 @@ for epoch in range(args.epochs):
     if iteration == args.max_iters:
         break
 
-save_grid(model.sample(64), args.out, value_range=(-1.0, 1.0))
+plotting.save_grid(model.sample(64), args.out, value_range=(-1.0, 1.0))
 print(f"samples written to {args.out}")

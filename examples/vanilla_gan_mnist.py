@@ -12,9 +12,7 @@ import argparse
 
 import numpy as np
 
-from minigan import backend, layers, losses, optim
-from minigan.data import load_mnist
-from minigan.plotting import save_grid
+from minigan import backend, data, gan, layers, losses, optim, plotting
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
@@ -29,7 +27,7 @@ args = p.parse_args()
 
 backend.use(args.device)
 rng = np.random.default_rng(args.seed)
-X = backend.asarray(load_mnist(args.split, args.data_dir, scale="sigmoid")[0])  # (N, 784) in [0, 1]
+X = backend.asarray(data.load_mnist(args.split, args.data_dir, scale="sigmoid")[0])  # (N, 784), [0, 1]
 m, noise_dim = args.batch_size, 100
 
 # G: z -> 128 ReLU -> 784 sigmoid pixels.  D: x -> 128 ReLU -> 1 logit (no sigmoid).
@@ -42,7 +40,8 @@ d_opt = optim.Adam(D, lr=1e-3, betas=(0.9, 0.999))
 
 
 def noise(n):
-    return backend.randn((n, noise_dim), rng)
+    """n vectors z ~ N(0, I), drawn from the same prior sampler as gan.GAN's."""
+    return gan.sample_noise(n, noise_dim, "gaussian", rng)
 
 
 def prob(logits):
@@ -77,5 +76,5 @@ for epoch in range(args.epochs):
     print(f"epoch {epoch + 1}: D loss {loss_real + loss_fake:.3f}  G loss {g_loss:.3f}  "
           f"D(x) {prob(real_logits):.2f}  D(G(z)) {prob(fake_logits):.2f}")
 
-save_grid(G.eval().forward(noise(64)), args.out)
+plotting.save_grid(G.eval().forward(noise(64)), args.out)
 print(f"samples written to {args.out}")

@@ -7,9 +7,12 @@ Every operation in minigan is written once against an array module ``xp``
     backend.use("cpu")      # NumPy
     backend.use("gpu")      # CuPy; raises BackendError when no GPU is usable
     backend.use("auto")     # CuPy if it imports and sees a GPU, else NumPy
+    backend.use(None)       # what $MINIGAN_DEVICE asks for (auto when unset)
 
 The environment variable ``MINIGAN_DEVICE`` (cpu | gpu | auto) sets the
 device when the backend is first used, unless ``use`` was called before.
+This module is the only one that reads it: :func:`requested_device` tells
+the rest of the library (the command line's defaults) what it asks for.
 
 Randomness always comes from a host ``numpy.random.Generator`` and is moved
 to the device afterwards, so one seed gives the same numbers on CPU and GPU.
@@ -28,6 +31,7 @@ import numpy as np
 __all__ = [
     "BackendError",
     "use",
+    "requested_device",
     "device",
     "xp",
     "get_array_module",
@@ -35,7 +39,6 @@ __all__ = [
     "gpu_available",
     "asarray",
     "to_host",
-    "to_device",
     "default_dtype",
     "set_default_dtype",
     "seed",
@@ -49,12 +52,29 @@ class BackendError(RuntimeError):
     """Raised when the requested device cannot be used."""
 
 
+DEVICE_VARIABLE = "MINIGAN_DEVICE"
+
+
+def _device_variable():
+    """``$MINIGAN_DEVICE``, or None when unset or empty: the one read of the variable."""
+    return os.environ.get(DEVICE_VARIABLE) or None
+
+
+def requested_device() -> str:
+    """The device ``$MINIGAN_DEVICE`` asks for, ``"auto"`` when it is unset or empty.
+
+    Read at each call (not cached), so it is what ``use(None)`` and the
+    command line's ``--device`` default apply now.
+    """
+    return _device_variable() or "auto"
+
+
 _state = {
     "xp": np,
     "device": "cpu",
     "dtype": np.dtype(np.float32),
     "rng": np.random.default_rng(),
-    "pending_env": os.environ.get("MINIGAN_DEVICE"),  # applied on first use, see below
+    "pending_env": _device_variable(),  # applied on first use, see _apply_environment
 }
 
 
@@ -82,18 +102,19 @@ def gpu_available() -> bool:
     return _import_cupy()[0] is not None
 
 
-def use(name: str = "auto") -> str:
+def use(name: str | None = "auto") -> str:
     """Select the array backend and return the device actually chosen.
 
     Parameters
     ----------
-    name : {"cpu", "gpu", "auto"}
+    name : {"cpu", "gpu", "auto"} or None
         ``"cpu"`` selects NumPy. ``"gpu"`` selects CuPy and raises
         :class:`BackendError` saying what is missing when no GPU is usable.
         ``"auto"`` selects CuPy only when it imports and sees a GPU.
+        None applies :func:`requested_device` (``$MINIGAN_DEVICE``, else auto).
     """
     _state.pop("pending_env", None)  # an explicit choice wins over MINIGAN_DEVICE
-    name = str(name).lower()
+    name = str(requested_device() if name is None else name).lower()
     if name in ("cuda",):
         name = "gpu"
     if name not in ("cpu", "gpu", "auto"):
@@ -156,11 +177,6 @@ def asarray(a, dtype=None):
     return _state["xp"].asarray(a, dtype=dtype)
 
 
-def to_device(a, dtype=None):
-    """Alias of :func:`asarray`: host array -> active device."""
-    return asarray(a, dtype=dtype)
-
-
 def to_host(a) -> np.ndarray:
     """Bring an array (NumPy or CuPy) back to a host ``numpy.ndarray``."""
     if on_gpu(a):
@@ -206,4 +222,4 @@ def _apply_environment():
     try:
         use(name)
     except (BackendError, ValueError) as exc:
-        warnings.warn(f"MINIGAN_DEVICE={name}: {exc}; staying on the CPU", stacklevel=3)
+        warnings.warn(f"{DEVICE_VARIABLE}={name}: {exc}; staying on the CPU", stacklevel=3)

@@ -31,14 +31,13 @@ previous checkpoint or the new one, whole.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from . import backend
+from .fileio import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "restore", "FORMAT", "VERSION"]
 
@@ -58,51 +57,7 @@ def _json_array(obj):
 
 
 def _is_array(value):
-    return isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy")
-
-
-def atomic_write(path, write):
-    """Call ``write(binary_file)`` on a temporary file next to ``path``, then rename it.
-
-    The temporary file is flushed and fsync'ed before ``os.replace`` puts it
-    in place, and removed if anything fails, so ``path`` is never half written.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder):
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return isinstance(value, np.ndarray) or backend.on_gpu(value)
 
 
 def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, epoch,

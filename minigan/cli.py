@@ -22,12 +22,11 @@ Ctrl-C saves a checkpoint and exits with 130.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import numpy as np
 
-from . import backend, checkpoint, models, plotting
+from . import backend, gan, models, plotting, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -78,16 +77,32 @@ def _fraction(text):
 
 
 def build_parser():
-    """The argument parser of ``minigan``. Train options default to None: unset."""
-    parser = _Parser(prog="minigan", description="GANs from scratch on NumPy / CuPy.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,sample}", parser_class=_Parser)
-    sub.required = True
-    device_default = os.environ.get("MINIGAN_DEVICE") or "auto"
+    """The argument parser of ``minigan``: one subparser per command, each naming its runner.
 
+    A command is added by one ``_add_<command>(sub)`` that builds its
+    subparser and sets ``run`` to the function :func:`main` calls with the
+    parsed arguments. Train options default to None: unset.
+    """
+    parser = _Parser(prog="minigan", description="GANs from scratch on NumPy / CuPy.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.required = True
+    _add_train(sub)
+    _add_sample(sub)
+    return parser
+
+
+def _device_option(p):
+    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
+                   help="cpu (NumPy), gpu (CuPy) or auto (default: $MINIGAN_DEVICE or auto; "
+                   f"now {backend.requested_device()})")
+
+
+def _add_train(sub):
     t = sub.add_parser("train", help="train a GAN on MNIST",
                        description="Train a GAN on MNIST. Unset options take the model's "
                        "defaults (vanilla: batch 128, Adam lr 1e-3, betas 0.9/0.999; dcgan: "
                        "batch 64, lr 2e-4, betas 0.5/0.999), or the checkpoint's with --resume.")
+    t.set_defaults(run=_train)
     t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
     t.add_argument("--epochs", type=_positive_int,
                    help="train until this many epochs are done in total (default 1)")
@@ -95,9 +110,7 @@ def build_parser():
     t.add_argument("--lr", type=_positive_float, help="Adam learning rate of both players")
     t.add_argument("--k", type=_positive_int, help="D steps per G step (default 1)")
     t.add_argument("--seed", type=int, help="seed of every random choice (default 0)")
-    t.add_argument("--device", choices=("cpu", "gpu", "auto"),
-                   help=f"cpu (NumPy), gpu (CuPy) or auto (default: $MINIGAN_DEVICE or auto; "
-                   f"now {device_default})")
+    _device_option(t)
     t.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the download "
                    "cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)")
     t.add_argument("--split", choices=("train", "test"), help="MNIST split (default train)")
@@ -108,28 +121,29 @@ def build_parser():
                    help="generator loss (default non_saturating)")
     t.add_argument("--label-smoothing", type=_fraction,
                    help="one-sided: real target 1 - s (default 0)")
-    t.add_argument("--prior", choices=("gaussian", "uniform"),
-                   help="noise prior (default gaussian)")
+    t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file)")
     t.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
 
+
+def _add_sample(sub):
     s = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid")
+    s.set_defaults(run=_sample)
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
     s.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default="samples.png", help="PNG file to write (default samples.png)")
     s.add_argument("--seed", type=int, default=None, help="seed of the noise (default: random)")
     s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
-    s.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
-                   help=f"default: $MINIGAN_DEVICE or auto (now {device_default})")
-    return parser
+    _device_option(s)
 
 
 def _train(args):
     from .train import Interrupted, Trainer
 
-    options = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
-    options.setdefault("device", os.environ.get("MINIGAN_DEVICE") or None)
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "run") and v is not None}
+    options.setdefault("device", backend.requested_device())
     trainer = Trainer(options)  # every check happens here, before anything is written
     try:
         trainer.run()
@@ -147,29 +161,12 @@ def _train(args):
 
 
 def _sample(args):
-    path = args.checkpoint
-    if os.path.isdir(path):
-        path = os.path.join(path, "checkpoint.npz")
-    backend.use(args.device or os.environ.get("MINIGAN_DEVICE") or "auto")
-    ckpt = checkpoint.load_checkpoint(path)
-    name = ckpt["config"].get("model")
-    if name not in models.MODELS:
-        raise checkpoint.CheckpointError(
-            f"checkpoint {path} names model {name!r}, which this minigan does not know "
-            f"({sorted(models.MODELS)})")
-    spec = models.MODELS[name]
-    dtype = np.dtype(ckpt["config"].get("dtype", "float32"))
-    G, _ = models.build(name, np.random.default_rng(0), dtype)
-    checkpoint.restore(ckpt, generator=G, model=name)
-    rng = np.random.default_rng(args.seed)
-    shape = (args.n, spec.noise_dim)
-    if ckpt["config"].get("prior", "gaussian") == "uniform":
-        z = backend.uniform(-1.0, 1.0, shape, rng, dtype)
-    else:
-        z = backend.randn(shape, rng, dtype)
-    images = G.eval().forward(z)
-    low = -1.0 if spec.scale == "tanh" else 0.0
-    plotting.save_grid(images, args.out, nrow=args.nrow, value_range=(low, 1.0))
+    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
+    path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    G, spec, config = runs.load_generator(path)
+    z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
+                         np.random.default_rng(args.seed), config.get("dtype", "float32"))
+    plotting.save_grid(G.forward(z), args.out, nrow=args.nrow, value_range=spec.pixel_range)
     print(f"wrote {args.n} samples from {path} to {args.out}")
     return 0
 
@@ -178,7 +175,7 @@ def main(argv=None):
     """Run the command line; return the exit code (0, 2 on bad input, 130 on Ctrl-C)."""
     try:
         args = build_parser().parse_args(argv)
-        return _train(args) if args.command == "train" else _sample(args)
+        return args.run(args)
     except KeyboardInterrupt:
         print("minigan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -28,9 +28,41 @@ import numpy as np
 from . import backend, losses
 from .functional.activations import sigmoid
 
-__all__ = ["GAN", "PRIORS"]
+__all__ = ["GAN", "PRIORS", "sample_noise"]
 
 PRIORS = ("gaussian", "uniform")
+
+
+def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
+    r"""``m`` noise vectors z from the prior: drawn on the host, returned on the device.
+
+    The one sampler of the prior: training, the fixed batch of the sample
+    grids, ``minigan sample`` and the examples all draw z here, so one seed
+    gives one z everywhere.
+
+    Parameters
+    ----------
+    m : int
+        Number of vectors.
+    noise_shape : int or tuple
+        Shape of one vector (100 for the MNIST models).
+    prior : {"gaussian", "uniform"}
+        :math:`N(0, I)` (the ganhacks advice) or :math:`U(-1, 1)`.
+    rng : numpy.random.Generator, optional
+        Host generator; default the library's (:func:`minigan.backend.rng`).
+    dtype : float32 or float64, optional
+        Default :func:`minigan.backend.default_dtype`.
+
+    Returns
+    -------
+    z : array of shape ``(m,) + noise_shape`` on the active device
+    """
+    shape = (int(m),) + ((int(noise_shape),) if np.isscalar(noise_shape) else tuple(noise_shape))
+    if prior == "gaussian":
+        return backend.randn(shape, rng, dtype)
+    if prior == "uniform":
+        return backend.uniform(-1.0, 1.0, shape, rng, dtype)
+    raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
 
 
 class GAN:
@@ -53,7 +85,8 @@ class GAN:
     prior : {"gaussian", "uniform"}
         :math:`N(0, I)` (the ganhacks advice) or :math:`U(-1, 1)`.
     rng : numpy.random.Generator, optional
-        Host generator for the noise.
+        Host generator for the noise; default the library's generator
+        (:func:`minigan.backend.rng`), so ``backend.seed(s)`` seeds it.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
@@ -73,17 +106,26 @@ class GAN:
         self.g_loss = g_loss
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
-        self.rng = np.random.default_rng() if rng is None else rng
+        self.rng = backend.rng(rng)
 
     def sample_noise(self, m, dtype=None):
-        """``m`` noise vectors from the prior, drawn on the host, returned on the device."""
-        shape = (int(m),) + self.noise_shape
-        if self.prior == "gaussian":
-            return backend.randn(shape, self.rng, dtype)
-        return backend.uniform(-1.0, 1.0, shape, self.rng, dtype)
+        """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`)."""
+        return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype)
 
     def d_step(self, x_real):
-        """One discriminator update on a real batch and a fresh fake batch of the same size.
+        r"""One discriminator update on a real batch and a fresh fake batch of the same size.
+
+        D descends
+
+        .. math::
+            L_D = -\frac{1}{m}\sum \log D(x) - \frac{1}{m}\sum \log(1 - D(G(z)))
+                = \frac1m\sum \ell(a_{real}, 1 - s) + \frac1m\sum \ell(a_{fake}, 0),
+
+        the negative of the value :math:`V(D, G)` that D ascends in Algorithm 1
+        (:math:`\ell` is :func:`minigan.losses.sigmoid_cross_entropy`, ``s`` the
+        one-sided label smoothing of Salimans et al. 2016: only the real labels
+        are softened). Each term is back-propagated right after its own
+        forward pass, which overwrites D's caches; the gradients accumulate.
 
         Returns
         -------

@@ -26,7 +26,6 @@ from .functional.activations import sigmoid
 
 __all__ = [
     "sigmoid_cross_entropy",
-    "discriminator_loss",
     "generator_loss",
     "G_LOSSES",
 ]
@@ -63,27 +62,6 @@ def sigmoid_cross_entropy(logits, targets):
     loss = float(per_element.sum()) / m
     dlogits = (sigmoid(a) - targets) / m
     return loss, dlogits.astype(a.dtype, copy=False)
-
-
-def discriminator_loss(real_logits, fake_logits, real_target=1.0):
-    r"""The discriminator's loss: real samples labelled ``real_target``, fakes 0.
-
-    .. math::
-        L_D = -\frac{1}{m}\sum \log D(x) - \frac{1}{m}\sum \log(1 - D(G(z)))
-
-    the negative of the value :math:`V(D, G)` that D ascends in Algorithm 1.
-    ``real_target = 1 - s`` is one-sided label smoothing (Salimans et al. 2016):
-    only the real labels are softened.
-
-    Returns
-    -------
-    loss : float
-    dreal : ndarray like ``real_logits``
-    dfake : ndarray like ``fake_logits``
-    """
-    loss_real, dreal = sigmoid_cross_entropy(real_logits, real_target)
-    loss_fake, dfake = sigmoid_cross_entropy(fake_logits, 0.0)
-    return loss_real + loss_fake, dreal, dfake
 
 
 def generator_loss(fake_logits, form="non_saturating"):

@@ -4,8 +4,8 @@
 >>> from minigan import models
 >>> G, D = models.vanilla(np.random.default_rng(0))
 >>> spec = models.MODELS["vanilla"]
->>> spec.noise_dim, spec.batch_size, spec.lr, spec.scale
-(100, 128, 0.001, 'sigmoid')
+>>> spec.noise_dim, spec.batch_size, spec.lr, spec.scale, spec.pixel_range
+(100, 128, 0.001, 'sigmoid', (0.0, 1.0))
 
 Each builder returns ``(generator, discriminator)``, two
 :class:`~minigan.layers.Sequential`. The discriminator ends in a LOGIT (no
@@ -30,9 +30,13 @@ from typing import Callable
 
 from . import layers as L
 
-__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "build"]
+__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "PIXEL_RANGES", "build"]
 
 NOISE_DIM = 100
+
+#: Data scaling (``minigan.data.load_mnist(scale=...)``) -> pixel range of the data and of
+#: the generator's output: the one place that knows it.
+PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def vanilla(rng, dtype=None, output="sigmoid"):
@@ -124,7 +128,8 @@ class ModelSpec:
         Shape of one sample as the discriminator takes it: ``(784,)`` or
         ``(1, 28, 28)``. Flat MNIST rows are reshaped to it.
     scale : {"sigmoid", "tanh"}
-        Pixel range of the data and of the generator's output: [0, 1] or [-1, 1].
+        How the data is scaled: pixels in [0, 1] or [-1, 1], the range of the
+        generator's output too (:attr:`pixel_range`).
     batch_size, lr, betas
         Minibatch size and the Adam settings of both optimizers.
     """
@@ -136,6 +141,11 @@ class ModelSpec:
     batch_size: int
     lr: float
     betas: tuple
+
+    @property
+    def pixel_range(self):
+        """``(low, high)`` of the data and of the generator's output: (0, 1) or (-1, 1)."""
+        return PIXEL_RANGES[self.scale]
 
 
 #: Model name -> :class:`ModelSpec`.

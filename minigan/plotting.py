@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import backend
-from .checkpoint import atomic_write
+from .fileio import atomic_write
 
 __all__ = ["make_grid", "save_grid", "save_loss_curves"]
 

@@ -77,3 +77,44 @@ def test_environment_asking_for_a_missing_gpu_warns_and_stays_on_cpu():
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "cpu"
     assert "MINIGAN_DEVICE=gpu" in run.stderr and "needs a usable GPU" in run.stderr
+
+
+def test_requested_device_is_what_the_environment_asks(monkeypatch):
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    assert backend.requested_device() == "auto"
+    monkeypatch.setenv("MINIGAN_DEVICE", "")
+    assert backend.requested_device() == "auto"
+    monkeypatch.setenv("MINIGAN_DEVICE", "cpu")
+    assert backend.requested_device() == "cpu"  # read at each call, not at import
+    previous = backend.device()
+    try:
+        assert backend.use(None) == "cpu"
+        monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
+        with pytest.raises(ValueError, match="unknown device 'tpu'"):
+            backend.use(None)
+    finally:
+        backend.use(previous)
+
+
+def test_only_the_backend_reads_the_device_variable():
+    """MINIGAN_DEVICE is a key in backend.py alone; everything else asks the backend."""
+    import ast
+    from pathlib import Path
+
+    import minigan
+
+    package = Path(minigan.__file__).parent
+    readers = set()
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value == "MINIGAN_DEVICE":
+                readers.add(path.relative_to(package).as_posix())
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "getenv":
+                readers.add(path.relative_to(package).as_posix())
+    assert readers == {"backend.py"}
+
+
+def test_the_public_names_exist():
+    assert all(hasattr(backend, name) for name in backend.__all__)
+    assert not hasattr(backend, "to_device")  # asarray is the one host -> device move

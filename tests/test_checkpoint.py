@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from minigan import backend, checkpoint, gan, layers, models, optim
+from minigan import backend, fileio, gan, layers, models, optim
 from minigan.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
 
 
@@ -104,7 +104,7 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch,
         def crash(src, dst):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(checkpoint.os, "replace", crash)
+        monkeypatch.setattr(fileio.os, "replace", crash)
     with pytest.raises((KeyboardInterrupt, OSError)):
         save(path, G, D, g_opt, d_opt)
     monkeypatch.undo()

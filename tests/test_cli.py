@@ -331,3 +331,56 @@ def test_sample_from_a_missing_checkpoint(tmp_path, capsys):
                            "--out", str(tmp_path / "g.png")], capsys)
     assert_one_line_error(rc, err, "x.npz")
     assert not (tmp_path / "g.png").exists()
+
+
+def test_sample_draws_the_noise_of_gan_sample_noise(earlier_run, tmp_path, capsys):
+    """`minigan sample --seed s` draws z = gan.sample_noise(n, ..., default_rng(s))."""
+    from minigan import plotting, runs
+
+    rc, _, _ = run_main(["sample", "--checkpoint", str(earlier_run), "--n", "9", "--seed", "5",
+                         "--device", "cpu", "--out", str(tmp_path / "cli.png")], capsys)
+    assert rc == 0
+    G, spec, config = runs.load_generator(earlier_run / "checkpoint.npz")
+    z = gan.sample_noise(9, spec.noise_dim, config["prior"], np.random.default_rng(5))
+    plotting.save_grid(G.forward(z), tmp_path / "lib.png", value_range=(0.0, 1.0))
+    assert (tmp_path / "cli.png").read_bytes() == (tmp_path / "lib.png").read_bytes()
+
+
+def test_training_and_sampling_share_one_prior_sampler(data_dir, tmp_path, monkeypatch, capsys):
+    """Every z of a uniform-prior run (steps, the fixed grid batch, `sample`) is drawn
+    by gan.sample_noise with that prior, and the fixed batch is U(-1, 1)."""
+    calls = []
+    real = gan.sample_noise
+
+    def spy(m, noise_shape, prior="gaussian", rng=None, dtype=None):
+        calls.append((int(m), prior))
+        return real(m, noise_shape, prior, rng, dtype)
+
+    monkeypatch.setattr(gan, "sample_noise", spy)
+    run = tmp_path / "uniform"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--prior", "uniform")) == 0
+    # the fixed grid batch, then per iteration one fake batch for D and one for G
+    assert calls == [(64, "uniform")] + [(32, "uniform")] * 16
+    fixed = checkpoint.load_checkpoint(run / "checkpoint.npz")["extra"]["fixed_z"]
+    assert fixed.shape == (64, 100) and fixed.min() >= -1.0 and fixed.max() < 1.0
+    calls.clear()
+    rc, _, _ = run_main(["sample", "--checkpoint", str(run), "--n", "4", "--seed", "0",
+                         "--device", "cpu", "--out", str(tmp_path / "u.png")], capsys)
+    assert rc == 0 and calls == [(4, "uniform")]
+
+
+def test_the_device_default_comes_from_the_backend(data_dir, tmp_path, monkeypatch, capsys):
+    """Without --device, `train` runs where $MINIGAN_DEVICE says (backend.requested_device)."""
+    import json
+
+    monkeypatch.setenv("MINIGAN_DEVICE", "cpu")
+    args = train_args(data_dir, tmp_path / "run", "--epochs", "1")
+    i = args.index("--device")
+    del args[i:i + 2]
+    assert main(args) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["device"] == "cpu"
+    monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
+    args[args.index("--out") + 1] = str(tmp_path / "run2")
+    rc, _, err = run_main(args, capsys)
+    assert_one_line_error(rc, err, "unknown device 'tpu'")
+    assert not (tmp_path / "run2").exists()

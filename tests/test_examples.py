@@ -1,21 +1,43 @@
 """The example scripts run as a reader would run them, on real MNIST digits."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import minigan
+
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
-pytestmark = pytest.mark.skipif(
+needs_mnist = pytest.mark.skipif(
     not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
     reason=f"the MNIST test split is not at {MNIST} (the examples need real digits)",
 )
 
 
+def test_the_examples_use_only_the_promised_surface():
+    """minigan's docstring names the modules an example needs; the examples use just those."""
+    promise = re.search(r"from minigan import ([\w, ]+)", minigan.__doc__)
+    promised = {name.strip() for name in promise.group(1).split(",")}
+    assert promised <= set(minigan.__all__)
+    used = set()
+    for path in EXAMPLES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigan"):
+                assert node.module == "minigan", f"{path.name} imports from {node.module}"
+                used |= {alias.name for alias in node.names}
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("minigan") for a in node.names), path.name
+    assert len(EXAMPLES) >= 2 and used == promised
+
+
+@needs_mnist
 @pytest.mark.parametrize("script, extra", [
     ("vanilla_gan_mnist.py", ["--epochs", "1"]),
     ("dcgan_mnist.py", ["--epochs", "1", "--max-iters", "3"]),

@@ -149,3 +149,69 @@ def test_gan_learns_a_1d_gaussian():
     assert abs(x.mean() - mu) <= 0.1 * mu
     assert abs(x.std() - sigma) <= 0.1 * sigma
     assert 0.3 < stats["d_real"] < 0.7 and 0.3 < stats["d_fake"] < 0.7  # near the equilibrium 1/2
+
+
+# ------------------------------------------------------------------ the noise prior and the D loss
+
+
+@pytest.mark.parametrize("prior", gan.PRIORS)
+def test_one_prior_sampler(prior):
+    """GAN.sample_noise is gan.sample_noise with the GAN's prior and generator."""
+    model = small_gan(prior=prior)
+    model.rng = np.random.default_rng(7)
+    z = model.sample_noise(50)
+    expected = gan.sample_noise(50, 2, prior, np.random.default_rng(7))
+    assert z.shape == (50, 2) and z.dtype == expected.dtype
+    np.testing.assert_array_equal(z, expected)
+    assert not np.array_equal(model.sample_noise(50), expected)  # the stream moves on
+    z = gan.sample_noise(10000, (2, 3), prior, np.random.default_rng(0), "float64")
+    assert z.shape == (10000, 2, 3) and z.dtype == np.float64
+    if prior == "uniform":
+        assert -1.0 <= z.min() and z.max() < 1.0 and abs(float(z.mean())) < 0.02
+    else:
+        assert abs(float(z.std()) - 1.0) < 0.02 and float(z.min()) < -1.0
+    with pytest.raises(ValueError, match="unknown prior 'cauchy'"):
+        gan.sample_noise(1, 2, "cauchy")
+
+
+def test_backend_seed_seeds_the_default_noise():
+    """A GAN built without an rng draws from the backend's generator: backend.seed fixes it."""
+
+    def run(seed):
+        r = np.random.default_rng(0)  # the same weights every time
+        G = layers.Sequential(layers.Dense(2, 8, rng=r), layers.ReLU(), layers.Dense(8, 3, rng=r))
+        D = layers.Sequential(layers.Dense(3, 8, rng=r), layers.ReLU(), layers.Dense(8, 1, rng=r))
+        backend.seed(seed)
+        model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2)
+        assert model.rng is backend.rng()
+        batches = real_batches(seed=3)
+        stats = [model.train_iteration(batches) for _ in range(3)]
+        return stats, {k: v.copy() for k, v in G.params.items()}
+
+    (stats_a, params_a), (stats_b, params_b) = run(11), run(11)
+    assert stats_a == stats_b
+    for k in params_a:
+        np.testing.assert_array_equal(params_a[k], params_b[k], err_msg=k)
+    stats_c, _ = run(12)
+    assert stats_c != stats_a  # another seed, other noise
+
+
+def test_d_step_descends_the_discriminator_loss():
+    r"""d_loss is :math:`-\frac1m\sum [0.9\log D(x) + 0.1\log(1-D(x))] - \frac1m\sum\log(1-D(G(z)))`
+    (label smoothing 0.1) and D's gradient is that of both halves."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 1, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.SGD(G), optim.SGD(D), noise_dim=2, label_smoothing=0.1,
+                    rng=np.random.default_rng(4))
+    x = r.standard_normal((8, 3)) + 1.0
+    W, b = D.params["0.W"].copy(), D.params["0.b"].copy()  # before the update
+    stats = model.d_step(x)
+    fake = G.forward(gan.sample_noise(8, 2, "gaussian", np.random.default_rng(4), "float64"))
+    pr, pf = 1 / (1 + np.exp(-(x @ W + b))), 1 / (1 + np.exp(-(fake @ W + b)))
+    expected = np.mean(-0.9 * np.log(pr) - 0.1 * np.log(1 - pr)) + np.mean(-np.log(1 - pf))
+    assert stats["d_loss"] == pytest.approx(expected, rel=1e-12)
+    assert stats["d_real"] == pytest.approx(pr.mean(), rel=1e-12)
+    assert stats["d_fake"] == pytest.approx(pf.mean(), rel=1e-12)
+    dW = x.T @ ((pr - 0.9) / 8) + fake.T @ (pf / 8)
+    np.testing.assert_allclose(D.grads["0.W"], dW, rtol=1e-12)

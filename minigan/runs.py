@@ -1,0 +1,229 @@
+"""Run folders and run settings: what a new run uses, what a resumed run may change.
+
+>>> from minigan import runs
+>>> config, ckpt = runs.resolve_config({"model": "dcgan", "epochs": 5})
+>>> config["batch_size"], config["lr"], ckpt          # the model's defaults; a new run
+(64, 0.0002, None)
+>>> runs.find_checkpoint("runs/dcgan")                # doctest: +SKIP
+PosixPath('runs/dcgan/checkpoint.npz')
+
+A run folder holds ``config.json``, ``metrics.csv``, ``samples/``,
+``loss_curves.png`` and ``checkpoint.npz`` (see :mod:`minigan.train`). A
+new run fills the settings it was not given from :data:`DEFAULTS` and its
+model's :class:`~minigan.models.ModelSpec`; a resumed run takes every
+setting from its checkpoint and may change only :data:`RESUME_MAY_CHANGE`.
+Every rule here raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint, models
+
+__all__ = [
+    "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT",
+    "find_checkpoint", "resolve_config", "default_out", "check_out", "load_generator",
+]
+
+#: Settings of a new run; ``None`` means "the model's default" (see minigan.models.MODELS).
+DEFAULTS = {
+    "model": "vanilla",
+    "epochs": 1,
+    "batch_size": None,
+    "lr": None,
+    "betas": None,
+    "k": 1,
+    "seed": 0,
+    "device": "auto",
+    "data_dir": None,
+    "split": "train",
+    "download": True,
+    "files": None,  # replaces minigan.data.MNIST_FILES: a small data set of your own
+    "out": None,
+    "g_loss": "non_saturating",
+    "label_smoothing": 0.0,
+    "prior": "gaussian",
+    "n_samples": 64,
+    "dtype": "float32",
+    "quiet": False,
+}
+
+#: Settings a resumed run may change; every other one comes from the checkpoint.
+RESUME_MAY_CHANGE = ("epochs", "device", "data_dir", "download", "files", "out", "quiet")
+
+#: The files of a run folder; a folder holding any of them holds a run.
+RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", "samples")
+CHECKPOINT = "checkpoint.npz"
+
+
+def find_checkpoint(path, option="--resume"):
+    """The checkpoint file of ``path``: a run folder holding ``checkpoint.npz``, or the file.
+
+    ``option`` names the command-line option the path came from, for the error.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no checkpoint there.
+    """
+    found = Path(path).expanduser()
+    if found.is_dir():
+        found = found / CHECKPOINT
+    if not found.exists():
+        raise FileNotFoundError(
+            f"{option} {path}: no checkpoint at {found}; give a run folder that holds "
+            f"{CHECKPOINT} or the checkpoint file itself"
+        )
+    return found
+
+
+def _same(a, b):
+    """Compare settings the way they survive JSON (tuples become lists)."""
+    if isinstance(a, tuple):
+        a = list(a)
+    if isinstance(b, tuple):
+        b = list(b)
+    return a == b
+
+
+def resolve_config(options):
+    """The complete settings of a run from the ones given, and the checkpoint to resume.
+
+    Parameters
+    ----------
+    options : dict
+        Keys of :data:`DEFAULTS`, plus ``"resume"`` (a checkpoint file or run
+        folder). Only the settings actually chosen need to be given: a new
+        run fills in :data:`DEFAULTS` and the model's defaults; a resumed run
+        takes every setting from its checkpoint, and only those in
+        :data:`RESUME_MAY_CHANGE` may be given differently.
+
+    Returns
+    -------
+    config : dict
+    ckpt : dict or None
+        The loaded checkpoint when resuming.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(options) - set(DEFAULTS) - {"resume"})
+    if unknown:
+        raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
+    resume = options.pop("resume", None)
+    if resume is None:
+        return _new_config(options), None
+
+    path = find_checkpoint(resume)
+    ckpt = checkpoint.load_checkpoint(path)
+    saved = ckpt["config"]
+    if "model" in options and options["model"] != saved.get("model"):
+        raise checkpoint.CheckpointError(
+            f"checkpoint {path} was made by model '{saved.get('model')}'; this run builds "
+            f"'{options['model']}' (drop --model to continue that run, or start a new run "
+            "without --resume)"
+        )
+    clashes = [
+        f"{key}={options[key]!r} (checkpoint: {saved.get(key)!r})"
+        for key in options
+        if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))
+    ]
+    if clashes:
+        raise ValueError(
+            f"--resume {resume}: a resumed run keeps its checkpoint's settings, but "
+            f"{', '.join(clashes)} differ; drop those options (only "
+            f"{', '.join(RESUME_MAY_CHANGE)} may change)"
+        )
+    config = {**DEFAULTS, **saved, **options}
+    config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
+    if "out" not in options:
+        if path.name != CHECKPOINT:
+            raise ValueError(
+                f"--resume {resume}: the checkpoint is not inside a run folder; give --out "
+                "for the continued run"
+            )
+        config["out"] = str(path.parent)
+    config["resume"] = str(path)
+    return config, ckpt
+
+
+def _new_config(options):
+    """A new run's settings: ``options`` over :data:`DEFAULTS` over the model's defaults."""
+    config = {**DEFAULTS, **options}
+    if config["model"] not in models.MODELS:
+        raise ValueError(
+            f"unknown model {config['model']!r}; choose one of {sorted(models.MODELS)}")
+    spec = models.MODELS[config["model"]]
+    for key in ("batch_size", "lr", "betas"):
+        if config[key] is None:
+            config[key] = getattr(spec, key)
+    config["betas"] = list(config["betas"])
+    return config
+
+
+def default_out(model):
+    """``runs/<model>-<date>-<time>``, with ``-2``, ``-3``, ... when that folder exists."""
+    base = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+def check_out(out, resuming_here):
+    """Refuse an ``out`` that cannot be written or would overwrite another run; write nothing.
+
+    ``resuming_here`` is True when the run resumed is the one in ``out``.
+    """
+    out = Path(out)
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+        held = sorted(name for name in RUN_FILES if (out / name).exists())
+        if held and not resuming_here:
+            raise ValueError(
+                f"--out {out} already holds a run ({', '.join(held)}); continue it with "
+                f"--resume {out}, or choose another --out"
+            )
+        folder = out
+    else:
+        folder = out.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ValueError(f"cannot create --out {out}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write --out {out}: no write permission in {folder}")
+
+
+def load_generator(path):
+    """The trained generator of a checkpoint file, on the active device, in eval mode.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A checkpoint file (see :func:`find_checkpoint` for a run folder).
+
+    Returns
+    -------
+    generator : minigan.layers.Sequential
+    spec : minigan.models.ModelSpec
+        Its model: ``noise_dim`` and ``pixel_range`` for sampling and drawing.
+    config : dict
+        The run's settings (``prior``, ``dtype``, ...).
+    """
+    ckpt = checkpoint.load_checkpoint(path)
+    config = ckpt["config"]
+    name = config.get("model")
+    if name not in models.MODELS:
+        raise checkpoint.CheckpointError(
+            f"checkpoint {path} names model {name!r}, which this minigan does not know "
+            f"({sorted(models.MODELS)})")
+    dtype = np.dtype(config.get("dtype", "float32"))
+    G, _ = models.build(name, np.random.default_rng(0), dtype)
+    checkpoint.restore(ckpt, generator=G, model=name)
+    return G.eval(), models.MODELS[name], config

@@ -1,0 +1,121 @@
+"""Run settings and folders (minigan.runs), atomic writes (minigan.fileio), pixel ranges."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan import backend, checkpoint, fileio, gan, models, optim, runs
+
+
+@pytest.fixture(autouse=True)
+def _cpu():
+    previous = backend.device()
+    backend.use("cpu")
+    yield
+    backend.use(previous)
+
+
+def save_vanilla(path, config=None):
+    G, D = models.build("vanilla", np.random.default_rng(1))
+    checkpoint.save_checkpoint(path, generator=G, discriminator=D, g_opt=optim.Adam(G),
+                               d_opt=optim.Adam(D), iteration=0, epoch=0, rng_states={},
+                               config=config or {"model": "vanilla", "dtype": "float32"})
+    return G
+
+
+def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
+    path = tmp_path / runs.CHECKPOINT
+    save_vanilla(path)
+    assert runs.find_checkpoint(tmp_path) == path
+    assert runs.find_checkpoint(path) == path
+    with pytest.raises(FileNotFoundError, match=r"--checkpoint .*nope: no checkpoint at"):
+        runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
+
+
+def test_new_config_takes_the_model_defaults():
+    config, ckpt = runs.resolve_config({"model": "dcgan", "lr": 1e-3, "epochs": None})
+    spec = models.MODELS["dcgan"]
+    assert ckpt is None
+    assert config["batch_size"] == spec.batch_size and config["betas"] == list(spec.betas)
+    assert config["lr"] == 1e-3 and config["epochs"] == runs.DEFAULTS["epochs"]
+    assert set(config) == set(runs.DEFAULTS)
+    with pytest.raises(ValueError, match="unknown settings \\['colour'\\]"):
+        runs.resolve_config({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown model 'gpt'"):
+        runs.resolve_config({"model": "gpt"})
+
+
+def test_resume_keeps_the_checkpoint_settings(tmp_path):
+    saved, _ = runs.resolve_config({"model": "vanilla", "seed": 3})
+    save_vanilla(tmp_path / runs.CHECKPOINT, {k: v for k, v in saved.items() if k != "quiet"})
+    config, ckpt = runs.resolve_config({"resume": tmp_path, "epochs": 4, "seed": 3})
+    assert ckpt["config"]["seed"] == 3 and config["epochs"] == 4
+    assert config["out"] == str(tmp_path) and config["resume"] == str(tmp_path / runs.CHECKPOINT)
+    with pytest.raises(ValueError, match="seed=4 \\(checkpoint: 3\\)"):
+        runs.resolve_config({"resume": tmp_path, "seed": 4})
+
+
+def test_check_out(tmp_path):
+    runs.check_out(tmp_path / "new" / "run", resuming_here=False)  # may be created
+    assert not (tmp_path / "new").exists()                        # and nothing was written
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "metrics.csv").write_text("")
+    with pytest.raises(ValueError, match="already holds a run \\(metrics.csv\\)"):
+        runs.check_out(tmp_path / "old", resuming_here=False)
+    runs.check_out(tmp_path / "old", resuming_here=True)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="not a folder"):
+        runs.check_out(tmp_path / "file", resuming_here=False)
+
+
+def test_load_generator(tmp_path):
+    G = save_vanilla(tmp_path / "ckpt.npz")
+    loaded, spec, config = runs.load_generator(tmp_path / "ckpt.npz")
+    assert spec is models.MODELS["vanilla"] and config["model"] == "vanilla"
+    assert not loaded.training
+    z = gan.sample_noise(4, spec.noise_dim, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(loaded.forward(z), G.eval().forward(z))
+    save_vanilla(tmp_path / "other.npz", {"model": "stylegan"})
+    with pytest.raises(checkpoint.CheckpointError, match="'stylegan'"):
+        runs.load_generator(tmp_path / "other.npz")
+
+
+def test_pixel_range_follows_the_data_scaling():
+    assert models.MODELS["vanilla"].pixel_range == (0.0, 1.0)
+    assert models.MODELS["dcgan"].pixel_range == (-1.0, 1.0)
+    for spec in models.MODELS.values():
+        low, high = spec.pixel_range
+        G, _ = spec.build(np.random.default_rng(0))
+        x = G.forward(gan.sample_noise(8, spec.noise_dim, rng=np.random.default_rng(0)))
+        assert low <= float(x.min()) and float(x.max()) <= high
+        assert float(x.min()) < (low + high) / 2  # the output really spans that range's low half
+
+
+def test_write_text_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "config.json"
+    fileio.write_text(path, "{}\n")
+    assert path.read_text() == "{}\n"
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", crash)
+    with pytest.raises(OSError, match="No space"):
+        fileio.write_text(path, '{"half": ')
+    monkeypatch.undo()
+    assert path.read_text() == "{}\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left
+
+
+def test_the_file_writers_import_fileio_not_each_other():
+    """plotting writes PNGs and checkpoint writes .npz files; neither imports the other."""
+    package = Path(minigan.__file__).parent
+    for name, other in (("plotting", "checkpoint"), ("checkpoint", "plotting")):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                     for a in n.names}
+        assert "fileio" in imported and other not in imported, name
