@@ -109,6 +109,18 @@ def test_output_size_formulas():
     assert conv_transpose_output_size(3, 3, 2, 0, 0) == 7
 
 
+def test_conv_geometry_is_computed_once_and_immutable():
+    """DCGAN's 14 -> 7 convolution and 7 -> 14 transposed convolution have one geometry."""
+    conv = ConvGeometry.conv((14, 14), 4, 2, 1)
+    assert (conv.kernel, conv.stride, conv.padding, conv.image, conv.grid) == (
+        (4, 4), (2, 2), (1, 1), (14, 14), (7, 7))
+    assert ConvGeometry.conv_transpose((7, 7), 4, 2, 1) == conv
+    assert ConvGeometry.conv_transpose((3, 3), 3, 2, 0, 1).image == (8, 8)
+    assert conv.col_shape(64, 16) == (64, 4, 4, 7, 7, 16)
+    with pytest.raises(AttributeError):
+        conv.stride = (1, 1)
+
+
 # -- im2col / col2im -------------------------------------------------------------------
 @settings(deadline=None)
 @given(cfg=conv_configs())
