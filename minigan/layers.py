@@ -207,8 +207,8 @@ class Dense(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen,
-                                      input_grad=input_grad)
+        dx, dW, db = self._apply(F.dense_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -495,8 +495,8 @@ class Conv2d(_ConvBase):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen,
-                                       input_grad=input_grad)
+        dx, dW, db = self._apply(F.conv2d_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -536,9 +536,8 @@ class ConvTranspose2d(_ConvBase):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.conv_transpose2d_backward(dout, self._need_cache(),
-                                                 param_grads=not self.frozen,
-                                                 input_grad=input_grad)
+        dx, dW, db = self._apply(F.conv_transpose2d_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -585,8 +584,8 @@ class BatchNorm(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dgamma, dbeta = F.batchnorm_backward(dout, self._need_cache(),
-                                                 param_grads=not self.frozen)
+        dx, dgamma, dbeta = self._apply(F.batchnorm_backward, dout, self._need_cache(),
+                                        param_grads=not self.frozen)
         self._accumulate(gamma=dgamma, beta=dbeta)
         return dx
 

@@ -502,6 +502,17 @@ def test_conv_layer_errors_name_the_layer():
     _raises(lambda: layers.Conv2d(3, 4, 3, padding=-1), "Conv2d", "must be >= 0")
 
 
+def test_layer_names_itself_once_in_op_errors():
+    """The op checks; the layer puts its own name in front, once, also for backward."""
+    conv = layers.Conv2d(3, 4, 3)
+    out = conv(np.zeros((2, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError) as info:
+        conv.backward(np.zeros((2, 4, 5, 5), np.float32))
+    msg = str(info.value)
+    assert msg.startswith("Conv2d(3, 4, k=3, s=1, p=0): dout of shape (2, 4, 5, 5)"), msg
+    assert msg.count("Conv2d") == 1 and str(out.shape) in msg
+
+
 # -- optional: an independent implementation ------------------------------------------------------
 @settings(deadline=None)
 @given(cfg=conv_transpose_configs())
