@@ -33,15 +33,6 @@ GEMM ``W.reshape(O, -1) @ col.reshape(C*kh*kw, -1)`` of shape
 per-sample product. The GPU kernels :func:`minigan.kernels.im2col_gpu` and
 :func:`minigan.kernels.col2im_gpu` produce and consume exactly this layout.
 
-Geometry
---------
-Every function here takes one :class:`ConvGeometry` instead of a row of ints:
-kernel, stride, padding and output padding, the image size ``(h, w)`` and the
-column grid ``(oh, ow)``. The convolution ops compute and validate it once
-per call (:mod:`minigan.functional.conv`); the GPU kernels read it too, which
-is why :mod:`minigan.kernels` needs nothing from this module (this module
-imports the kernels, lazily, and nothing imports it back).
-
 Why the batch index is innermost: every im2col copy and every col2im
 addition moves a slab ``(C, oh, ow, N)`` between ``col`` and a strided view of
 the padded image. With ``N`` last in both, the innermost loop is a contiguous
@@ -51,6 +42,15 @@ it would be a run of ``ow`` values at stride ``s`` in the image (7 for the
 in float32 for the 64 x 64 x 14 x 14 input of a k=4, s=2, p=1 layer: im2col
 2.1 ms instead of 4.2 ms, col2im 3.1 ms instead of 10.8 ms; the transposes
 to and from NCHW that it costs are about 0.3 ms.
+
+Geometry
+--------
+Every function here takes one :class:`ConvGeometry` instead of a row of ints:
+kernel, stride, padding and output padding, the image size ``(h, w)`` and the
+column grid ``(oh, ow)``. The convolution ops compute and validate it once
+per call (:mod:`minigan.functional.conv`); the GPU kernels read it too, which
+is why :mod:`minigan.kernels` needs nothing from this module (this module
+imports the kernels, lazily, and nothing imports it back).
 
 CPU implementation (Chainer's)
 ------------------------------

@@ -379,7 +379,7 @@ class Sequential(Layer):
         return self._flat("buffers")
 
     def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
+        return [pg for layer in self.layers for pg in layer.parameters()]
 
     def zero_grad(self):
         for layer in self.layers:
