@@ -30,8 +30,8 @@ of a Conv2d weight ``(O, C, kh, kw)``, and the columns run over every output
 pixel of the whole batch, the batch index fastest. A convolution is then ONE
 GEMM ``W.reshape(O, -1) @ col.reshape(C*kh*kw, -1)`` of shape
 ``(O, oh*ow*N)``, followed by one transpose to ``(N, O, oh, ow)``; there is no
-per-sample product. The GPU twins in :mod:`minigan.kernels` produce and
-consume exactly this layout.
+per-sample product. The GPU kernels :func:`minigan.kernels.im2col_gpu` and
+:func:`minigan.kernels.col2im_gpu` produce and consume exactly this layout.
 
 Why the batch index is innermost: every im2col copy and every col2im
 addition moves a slab ``(C, oh, ow, N)`` between ``col`` and a strided view of
@@ -42,6 +42,15 @@ it would be a run of ``ow`` values at stride ``s`` in the image (7 for the
 in float32 for the 64 x 64 x 14 x 14 input of a k=4, s=2, p=1 layer: im2col
 2.1 ms instead of 4.2 ms, col2im 3.1 ms instead of 10.8 ms; the transposes
 to and from NCHW that it costs are about 0.3 ms.
+
+Geometry
+--------
+Every function here takes one :class:`ConvGeometry` instead of a row of ints:
+kernel, stride, padding and output padding, the image size ``(h, w)`` and the
+column grid ``(oh, ow)``. The convolution ops compute and validate it once
+per call (:mod:`minigan.functional.conv`); the GPU kernels read it too, which
+is why :mod:`minigan.kernels` needs nothing from this module (this module
+imports the kernels, lazily, and nothing imports it back).
 
 CPU implementation (Chainer's)
 ------------------------------
@@ -75,12 +84,15 @@ loops, independent of im2col, used only to test the fast path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .backend import get_array_module
+from .backend import get_array_module, on_gpu
 
 __all__ = [
-    "is_channel_major",
+    "pair",
+    "ConvGeometry",
     "conv_output_size",
     "conv_transpose_output_size",
     "im2col",
@@ -95,10 +107,29 @@ __all__ = [
 ]
 
 
-def is_channel_major(a):
-    """True when ``a`` is ``(N, C, H, W)`` with the batch index fastest in memory: the NCHW
-    view of channel-major ``(C, H, W, N)`` memory that the convolution layers return."""
-    return a.ndim == 4 and a.shape[0] > 1 and a.strides[0] == a.itemsize
+def pair(value, name="value", owner="pair", minimum=None):
+    """``value``, an int or an ``(h, w)`` pair of ints, as a pair of ints.
+
+    A ValueError naming ``owner`` (the layer or op) and ``name`` when ``value`` is
+    not such a pair, or when ``minimum`` is given and an entry is below it.
+    """
+    try:
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise TypeError
+            hw = (value[0], value[1])
+        else:
+            hw = (value, value)
+        if any(isinstance(v, bool) or int(v) != v for v in hw):
+            raise TypeError
+        hw = (int(hw[0]), int(hw[1]))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{owner}: {name} must be an int or a pair of ints (h, w), got {value!r}"
+        ) from None
+    if minimum is not None and min(hw) < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value!r}")
+    return hw
 
 
 def conv_output_size(size, k, s, p):
@@ -123,21 +154,67 @@ def conv_transpose_output_size(size, k, s, p, output_padding=0):
     return (size - 1) * s - 2 * p + k + output_padding
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The geometry of one convolution, each field an ``(h, w)`` pair of ints.
+
+    ``image`` is the side im2col reads and col2im writes (a Conv2d's input, a
+    ConvTranspose2d's output), ``grid`` the column grid ``(oh, ow)`` (a Conv2d's
+    output, a ConvTranspose2d's input). Build it with :meth:`conv` or
+    :meth:`conv_transpose`, which compute the other size; the convolution ops
+    validate their arguments before (:mod:`minigan.functional.conv`).
+    """
+
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    image: tuple
+    grid: tuple
+    output_padding: tuple = (0, 0)
+
+    @classmethod
+    def conv(cls, image, kernel, stride=1, padding=0):
+        """The geometry of a convolution of an ``image = (h, w)`` input: ``grid`` from
+        :func:`conv_output_size`."""
+        kernel, stride, padding, image = (pair(v) for v in (kernel, stride, padding, image))
+        grid = tuple(conv_output_size(image[a], kernel[a], stride[a], padding[a]) for a in (0, 1))
+        return cls(kernel, stride, padding, image, grid)
+
+    @classmethod
+    def conv_transpose(cls, grid, kernel, stride=1, padding=0, output_padding=0):
+        """The geometry of a transposed convolution of a ``grid = (h, w)`` input: ``image``
+        (its output) from :func:`conv_transpose_output_size`."""
+        kernel, stride, padding, output_padding, grid = (
+            pair(v) for v in (kernel, stride, padding, output_padding, grid))
+        image = tuple(conv_transpose_output_size(grid[a], kernel[a], stride[a], padding[a],
+                                                 output_padding[a]) for a in (0, 1))
+        return cls(kernel, stride, padding, image, grid, output_padding)
+
+    def col_shape(self, channels, batch):
+        """Shape of the column array, ``(C, kh, kw, oh, ow, N)``."""
+        return (channels, *self.kernel, *self.grid, batch)
+
+    def padded(self):
+        """Size of the zero-padded image, ``(h + 2 ph, w + 2 pw)``."""
+        return tuple(self.image[a] + 2 * self.padding[a] for a in (0, 1))
+
+
 # -- CPU ---------------------------------------------------------------------
-def _pad_to_slab_layout(x, ph, pw):
-    """``(N, C, H, W) -> (C, H + 2ph, W + 2pw, N)``, zero-padded: the one transpose of the input."""
-    N, C, H, W = x.shape
-    xpad = np.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
-    xpad[:, ph:ph + H, pw:pw + W, :] = x.transpose(1, 2, 3, 0)
+def _pad_to_slab_layout(x, geom):
+    """``(N, C, h, w) -> (C, h + 2ph, w + 2pw, N)``, zero-padded: the one transpose of the input."""
+    N, C, h, w = x.shape
+    ph, pw = geom.padding
+    xpad = np.zeros((C, *geom.padded(), N), dtype=x.dtype)
+    xpad[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
     return xpad
 
 
-def _copy_windows(col, xpad, sh, sw):
+def _copy_windows(col, xpad, stride):
     """``col[:, i, j] = `` the strided window slab of every kernel offset ``(i, j)``.
 
     ``col`` is ``(C, kh, kw, oh, ow, N)``, ``xpad`` the padded ``(C, Hp, Wp, N)`` image.
     """
-    kh, kw, oh, ow = col.shape[1:5]
+    (sh, sw), (kh, kw, oh, ow) = stride, col.shape[1:5]
     for i in range(kh):
         i_end = i + sh * (oh - 1) + 1
         for j in range(kw):
@@ -145,12 +222,12 @@ def _copy_windows(col, xpad, sh, sw):
             col[:, i, j] = xpad[:, i:i_end:sh, j:j_end:sw, :]
 
 
-def _add_windows(xpad, col, y0, sh, sw):
+def _add_windows(xpad, col, y0, stride):
     """``xpad[windows of output rows y0 ..] += col``: the adjoint of :func:`_copy_windows`.
 
     ``col`` is ``(C, kh, kw, rows, ow, N)``: the slabs of ``rows`` output rows from ``y0``.
     """
-    kh, kw, rows, ow = col.shape[1:5]
+    (sh, sw), (kh, kw, rows, ow) = stride, col.shape[1:5]
     for i in range(kh):
         i0, i_end = y0 * sh + i, (y0 + rows - 1) * sh + i + 1
         for j in range(kw):
@@ -158,7 +235,7 @@ def _add_windows(xpad, col, y0, sh, sw):
             xpad[:, i0:i_end:sh, j:j_end:sw, :] += col[:, i, j]
 
 
-def _crop_to_nchw(xpad, h, w, ph, pw, bias=None, contiguous=True):
+def _crop_to_nchw(xpad, geom, bias=None, contiguous=True):
     """``(C, Hp, Wp, N)`` padded image -> ``(N, C, h, w)``, plus a per-channel bias.
 
     C-contiguous by default (one transposing copy). With ``contiguous=False``, the
@@ -167,6 +244,7 @@ def _crop_to_nchw(xpad, h, w, ph, pw, bias=None, contiguous=True):
     crop of ``xpad`` itself.
     """
     C = xpad.shape[0]
+    (h, w), (ph, pw) = geom.image, geom.padding
     crop = xpad[:, ph:ph + h, pw:pw + w, :]
     if not contiguous:
         if bias is not None:
@@ -187,7 +265,7 @@ def nchw_copy(view, bias=None):
     return out
 
 
-def im2col_cpu(x, kh, kw, sh, sw, ph, pw):
+def im2col_cpu(x, geom):
     r"""Unfold the ``kh x kw`` windows of a zero-padded NCHW batch into columns.
 
     .. math::
@@ -195,29 +273,21 @@ def im2col_cpu(x, kh, kw, sh, sw, ph, pw):
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, H, W)
-    kh, kw : int
-        Kernel height and width.
-    sh, sw : int
-        Strides (>= 1).
-    ph, pw : int
-        Zero padding on each side (>= 0).
+    x : ndarray of shape (N, C, h, w), ``(h, w) = geom.image``
+    geom : ConvGeometry
+        Kernel, stride, padding and the column grid ``(oh, ow)``.
 
     Returns
     -------
-    col : ndarray of shape (C, kh, kw, oh, ow, N), dtype of ``x``
-        ``oh, ow`` from :func:`conv_output_size`; see the module docstring.
+    col : ndarray of shape (C, kh, kw, oh, ow, N), dtype of ``x``; see the module docstring.
     """
-    N, C, H, W = x.shape
-    oh = conv_output_size(H, kh, sh, ph)
-    ow = conv_output_size(W, kw, sw, pw)
-    xpad = _pad_to_slab_layout(x, ph, pw)
-    col = np.empty((C, kh, kw, oh, ow, N), dtype=x.dtype)
-    _copy_windows(col, xpad, sh, sw)
+    N, C = x.shape[:2]
+    col = np.empty(geom.col_shape(C, N), dtype=x.dtype)
+    _copy_windows(col, _pad_to_slab_layout(x, geom), geom.stride)
     return col
 
 
-def col2im_cpu(col, h, w, sh, sw, ph, pw):
+def col2im_cpu(col, geom):
     r"""Adjoint of :func:`im2col_cpu`: add every window back onto its pixels.
 
     .. math::
@@ -230,20 +300,19 @@ def col2im_cpu(col, h, w, sh, sw, ph, pw):
     Parameters
     ----------
     col : ndarray of shape (C, kh, kw, oh, ow, N)
-    h, w : int
-        Height and width of the image to rebuild (without padding). The
-        padded image must hold every window: ``(oh - 1) * sh + kh <= h + 2*ph``.
-    sh, sw, ph, pw : int
-        Strides and padding, as given to :func:`im2col_cpu`.
+    geom : ConvGeometry
+        As given to :func:`im2col_cpu`; ``geom.image`` is the size of the image to
+        rebuild (the padded image must hold every window; rows and columns that no
+        window reaches, a transposed convolution's output padding, get zero).
 
     Returns
     -------
     x : ndarray of shape (N, C, h, w), C-contiguous, dtype of ``col``
     """
     C, N = col.shape[0], col.shape[5]
-    xpad = np.zeros((C, h + 2 * ph, w + 2 * pw, N), dtype=col.dtype)
-    _add_windows(xpad, col, 0, sh, sw)
-    return _crop_to_nchw(xpad, h, w, ph, pw)
+    xpad = np.zeros((C, *geom.padded(), N), dtype=col.dtype)
+    _add_windows(xpad, col, 0, geom.stride)
+    return _crop_to_nchw(xpad, geom)
 
 
 #: Bytes of one block of the column array in :func:`col2im_matmul_cpu`: about one
@@ -256,17 +325,16 @@ def _block_rows(K, ow, N, itemsize, oh):
     return max(1, min(oh, BLOCK_BYTES // max(1, K * ow * N * itemsize)))
 
 
-def col2im_matmul_cpu(a, b, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, bias=None, rows=None,
-                      contiguous=True):
-    r"""``col2im_cpu`` of the product ``a @ b``, formed a few output rows at a time.
+def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
+    r"""``col2im_cpu`` of the product ``a @ d``, formed a few output rows at a time.
 
     .. math::
-        x = \mathrm{col2im}(A B) + \text{bias},\qquad
-        A B = [\,A B_{y_0} \mid A B_{y_1} \mid \dots\,]
+        x = \mathrm{col2im}(A D) + \text{bias},\qquad
+        A D = [\,A D_{y_0} \mid A D_{y_1} \mid \dots\,]
 
-    where :math:`B_{y}` holds the columns of ``b`` that belong to output rows
+    where :math:`D_{y}` holds the columns of ``d`` that belong to output rows
     ``y`` (the columns are ordered ``(y, x, n)``, so each block is a contiguous
-    range of columns). Each block :math:`A B_y` is the slab ``col[:, :, :, y]``
+    range of columns). Each block :math:`A D_y` is the slab ``col[:, :, :, y]``
     of the column array: it is added onto the padded image right after the
     GEMM that writes it, and its buffer is reused for the next block.
 
@@ -274,12 +342,10 @@ def col2im_matmul_cpu(a, b, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, bias=None, 
     ----------
     a : ndarray of shape (C*kh*kw, R)
         Rows indexed like ``col``'s ``(c, i, j)``.
-    b : ndarray of shape (R, oh*ow*N)
+    d : ndarray of shape (R, oh*ow*N)
         Columns ordered ``(y, x, n)``, the batch index fastest.
-    C, kh, kw : int
-        Channels and kernel size of the column array.
-    h, w, oh, ow, sh, sw, ph, pw : int
-        As for :func:`col2im_cpu` (image size, column grid, strides, padding).
+    geom : ConvGeometry
+        As for :func:`col2im_cpu`.
     bias : ndarray of shape (C,) or None
         Added to every pixel of channel ``c`` in the final copy.
     rows : int, optional
@@ -290,72 +356,63 @@ def col2im_matmul_cpu(a, b, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, bias=None, 
 
     Returns
     -------
-    x : ndarray of shape (N, C, h, w): ``col2im_cpu((a @ b).reshape(C, kh, kw, oh, ow, N),
-        h, w, sh, sw, ph, pw)`` plus the bias, up to the order in which the additions
-        are made.
+    x : ndarray of shape (N, C, h, w): ``col2im_cpu((a @ d).reshape(C, kh, kw, oh, ow, N),
+        geom)`` plus the bias, up to the order in which the additions are made.
     """
-    K = C * kh * kw
-    N = b.shape[1] // (oh * ow)
+    (kh, kw), (oh, ow) = geom.kernel, geom.grid
+    K = a.shape[0]
+    C = K // (kh * kw)
+    N = d.shape[1] // (oh * ow)
     width = ow * N                                       # columns of one output row
-    dtype = np.result_type(a, b)
+    dtype = np.result_type(a, d)
     rows = _block_rows(K, ow, N, dtype.itemsize, oh) if rows is None else max(1, min(oh, rows))
-    xpad = np.zeros((C, h + 2 * ph, w + 2 * pw, N), dtype=dtype)
+    xpad = np.zeros((C, *geom.padded(), N), dtype=dtype)
     buf = np.empty(K * rows * width, dtype=dtype)
     for y0 in range(0, oh, rows):
         nr = min(rows, oh - y0)
         block = buf[:K * nr * width].reshape(K, nr * width)
-        np.matmul(a, b[:, y0 * width:(y0 + nr) * width], out=block)
-        _add_windows(xpad, block.reshape(C, kh, kw, nr, ow, N), y0, sh, sw)
-    return _crop_to_nchw(xpad, h, w, ph, pw, bias, contiguous)
+        np.matmul(a, d[:, y0 * width:(y0 + nr) * width], out=block)
+        _add_windows(xpad, block.reshape(C, kh, kw, nr, ow, N), y0, geom.stride)
+    return _crop_to_nchw(xpad, geom, bias, contiguous)
 
 
-# -- dispatch ----------------------------------------------------------------
-def im2col(x, kh, kw, sh, sw, ph, pw):
-    """:func:`im2col_cpu` for NumPy arrays, ``minigan.kernels.im2col_gpu`` for CuPy arrays.
-
-    Same arguments, same result layout ``(C, kh, kw, oh, ow, N)``.
-    """
-    if get_array_module(x) is np:
-        return im2col_cpu(x, kh, kw, sh, sw, ph, pw)
+# -- dispatch: the CPU function for NumPy arrays, the GPU kernel for CuPy arrays ---------
+def im2col(x, geom):
+    """:func:`im2col_cpu`, or :func:`minigan.kernels.im2col_gpu` for a CuPy array."""
+    if not on_gpu(x):
+        return im2col_cpu(x, geom)
     from .kernels import im2col_gpu  # imported only when a CuPy array arrives
 
-    return im2col_gpu(x, kh, kw, sh, sw, ph, pw)
+    return im2col_gpu(x, geom)
 
 
-def col2im(col, h, w, sh, sw, ph, pw):
-    """:func:`col2im_cpu` for NumPy arrays, ``minigan.kernels.col2im_gpu`` for CuPy arrays.
-
-    Same arguments, same result ``(N, C, h, w)``.
-    """
-    if get_array_module(col) is np:
-        return col2im_cpu(col, h, w, sh, sw, ph, pw)
+def col2im(col, geom):
+    """:func:`col2im_cpu`, or :func:`minigan.kernels.col2im_gpu` for a CuPy array."""
+    if not on_gpu(col):
+        return col2im_cpu(col, geom)
     from .kernels import col2im_gpu  # imported only when a CuPy array arrives
 
-    return col2im_gpu(col, h, w, sh, sw, ph, pw)
+    return col2im_gpu(col, geom)
 
 
-def col2im_matmul(a, b, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, bias=None, contiguous=True):
-    """``col2im(a @ b)`` plus a per-channel bias: :func:`col2im_matmul_cpu` for NumPy arrays;
-    for CuPy arrays the whole product, then ``minigan.kernels.col2im_gpu``.
+def col2im_matmul(a, d, geom, bias=None, contiguous=True):
+    """``col2im(a @ d)`` plus a per-channel bias: :func:`col2im_matmul_cpu` for NumPy arrays;
+    for CuPy arrays the whole product, then :func:`minigan.kernels.col2im_gpu`.
 
     Same arguments and result as :func:`col2im_matmul_cpu` (CuPy results are always
     C-contiguous).
     """
-    if get_array_module(a) is np:
-        return col2im_matmul_cpu(a, b, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, bias,
-                                 contiguous=contiguous)
-    N = b.shape[1] // (oh * ow)
-    out = col2im((a @ b).reshape(C, kh, kw, oh, ow, N), h, w, sh, sw, ph, pw)
+    if not on_gpu(a, d):
+        return col2im_matmul_cpu(a, d, geom, bias, contiguous=contiguous)
+    (kh, kw), (oh, ow) = geom.kernel, geom.grid
+    C, N = a.shape[0] // (kh * kw), d.shape[1] // (oh * ow)
+    out = col2im((a @ d).reshape(geom.col_shape(C, N)), geom)
     if bias is not None:
         out += bias.reshape(1, C, 1, 1)
     return out
 
 
 # -- naive references (tests only) ---------------------------------------------
-def _pair(v):
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
-
-
 def conv2d_naive(x, W, b=None, stride=1, padding=0):
     r"""Direct definition of PyTorch's ``conv2d``, one output value at a time.
 
@@ -376,8 +433,8 @@ def conv2d_naive(x, W, b=None, stride=1, padding=0):
     -------
     out : ndarray of shape (N, O, oh, ow)
     """
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
+    sh, sw = pair(stride)
+    ph, pw = pair(padding)
     N, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
     oh = (H + 2 * ph - kh) // sh + 1
@@ -416,9 +473,9 @@ def conv_transpose2d_naive(x, W, b=None, stride=1, padding=0, output_padding=0):
     -------
     out : ndarray of shape (N, O, H_out, W_out), H_out = (H-1)*sh - 2*ph + kh + oph
     """
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    oph, opw = _pair(output_padding)
+    sh, sw = pair(stride)
+    ph, pw = pair(padding)
+    oph, opw = pair(output_padding)
     N, C, H, Wd = x.shape
     _, O, kh, kw = W.shape
     Hp = (H - 1) * sh + kh + oph

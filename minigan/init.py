@@ -111,14 +111,10 @@ def zeros(shape, fans, rng):
 
 INITIALIZERS = {
     "xavier_normal": xavier_normal,
-    "glorot_normal": xavier_normal,
     "xavier_uniform": xavier_uniform,
-    "glorot_uniform": xavier_uniform,
     "xavier_fan_in": xavier_fan_in,
-    "lecun_normal": xavier_fan_in,
     "he_normal": he_normal,
     "dcgan_normal": dcgan_normal,
-    "normal_0.02": dcgan_normal,
     "zeros": zeros,
 }
 

@@ -1,32 +1,34 @@
-r"""CuPy kernels for the GPU, each beside its NumPy twin.
+r"""CuPy kernels for the GPU: the second body of each operation that has one.
 
 A custom kernel exists only where it pays off: where the generic ``xp`` code
 would launch several kernels and write temporaries, or (col2im) where it would
-need a scatter. Every GPU function ``*_gpu`` has a NumPy twin ``*_numpy``
-written in the same mathematics, statement by statement; the twin is the
-reference the kernel is tested against (``tests/test_kernels.py``), and the
-twin itself is tested on the CPU against the library's own NumPy code.
+need a scatter. Each GPU function is the CUDA twin of ONE NumPy function of the
+library, which is the reference it is tested against (``tests/test_kernels.py``:
+the CUDA body compiled for the CPU and run through ctypes, and on a GPU through
+CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
+``update_core_cpu``:
 
-==================================  ==================================  =========================
-GPU function                        NumPy twin                          library reference (CPU)
-==================================  ==================================  =========================
-:func:`im2col_gpu`                  :func:`im2col_gather_numpy`         ``im2col_cpu``
-:func:`col2im_gpu`                  :func:`col2im_gather_numpy`         ``col2im_cpu``
-:func:`relu_backward_gpu`           :func:`relu_backward_numpy`         ``relu_backward``
-:func:`leaky_relu_forward_gpu`      :func:`leaky_relu_forward_numpy`    ``leaky_relu_forward``
-:func:`leaky_relu_backward_gpu`     :func:`leaky_relu_backward_numpy`   ``leaky_relu_backward``
-:func:`sigmoid_gpu`                 :func:`sigmoid_numpy`               ``sigmoid``
-:func:`sigmoid_backward_gpu`        :func:`sigmoid_backward_numpy`      ``sigmoid_backward``
-:func:`tanh_backward_gpu`           :func:`tanh_backward_numpy`         ``tanh_backward``
-:func:`sigmoid_cross_entropy_gpu`   :func:`sigmoid_cross_entropy_numpy` ``sigmoid_cross_entropy``
-:func:`adam_update_gpu`             :func:`adam_update_numpy`           ``optim.adam_update``
-==================================  ==================================  =========================
+==================================  ===============================================
+GPU function                        NumPy reference
+==================================  ===============================================
+:func:`im2col_gpu`                  :func:`minigan.im2col.im2col_cpu`
+:func:`col2im_gpu`                  :func:`minigan.im2col.col2im_cpu`
+:func:`relu_backward_gpu`           :func:`minigan.functional.relu_backward`
+:func:`leaky_relu_forward_gpu`      :func:`minigan.functional.leaky_relu_forward`
+:func:`leaky_relu_backward_gpu`     :func:`minigan.functional.leaky_relu_backward`
+:func:`sigmoid_gpu`                 :func:`minigan.functional.sigmoid`
+:func:`sigmoid_backward_gpu`        :func:`minigan.functional.sigmoid_backward`
+:func:`tanh_backward_gpu`           :func:`minigan.functional.tanh_backward`
+:func:`sigmoid_cross_entropy_gpu`   :func:`minigan.losses.sigmoid_cross_entropy`
+:func:`adam_update_gpu`             :func:`minigan.optim.adam_update`
+==================================  ===============================================
 
-The references live in :mod:`minigan.im2col`, :mod:`minigan.functional.activations`,
-:mod:`minigan.losses` and :mod:`minigan.optim`.
-
-ReLU forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
+The references call these functions when they receive CuPy arrays. ReLU
+forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
 ``xp.tanh(x)`` are already one launch each.
+
+This module imports nothing from minigan: the im2col/col2im wrappers take the
+:class:`minigan.im2col.ConvGeometry` their caller computed.
 
 How the kernels are built
 -------------------------
@@ -36,14 +38,14 @@ index, ``T`` the floating type of the arrays: float or double). The
 ``cupy.ElementwiseKernel`` object is created once per :class:`Source`, on its
 first use, and memoized (:func:`_kernel`); CuPy then compiles it once per
 dtype and device and caches the binary. CuPy is imported only inside the GPU
-functions, so this module imports, and its NumPy twins run, without CuPy.
+functions, so this module imports without CuPy.
 
 The arithmetic kernels are compiled with ``--fmad=false``: no multiply-add is
 contracted into one FMA, so every product is rounded as NumPy rounds it.
 ``sqrt`` and division are IEEE-rounded (NVRTC's default ``--prec-sqrt=true``
 and ``--prec-div=true``), so the Adam update, the ReLU family and the tanh
-and sigmoid backward passes compute their twins' numbers to the last bit (the
-tests check this with the same bodies compiled for the CPU, and allow the
+and sigmoid backward passes compute their references' numbers to the last bit
+(the tests check this with the same bodies compiled for the CPU, and allow the
 dtype's tolerance on the GPU); only ``exp`` and ``log1p`` (sigmoid, the
 cross-entropy) may differ by an ulp.
 
@@ -64,31 +66,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .im2col import conv_output_size
-
 __all__ = [
     "Source",
     "SOURCES",
     "im2col_gpu",
-    "im2col_gather_numpy",
     "col2im_gpu",
-    "col2im_gather_numpy",
     "relu_backward_gpu",
-    "relu_backward_numpy",
     "leaky_relu_forward_gpu",
-    "leaky_relu_forward_numpy",
     "leaky_relu_backward_gpu",
-    "leaky_relu_backward_numpy",
     "sigmoid_gpu",
-    "sigmoid_numpy",
     "sigmoid_backward_gpu",
-    "sigmoid_backward_numpy",
     "tanh_backward_gpu",
-    "tanh_backward_numpy",
     "sigmoid_cross_entropy_gpu",
-    "sigmoid_cross_entropy_numpy",
     "adam_update_gpu",
-    "adam_update_numpy",
 ]
 
 _INT32_MAX = 2**31 - 1
@@ -148,10 +138,19 @@ def _check_int32(name, *sizes):
 
 
 # -- im2col ------------------------------------------------------------------------------
+#: The int32 parameters of the im2col and col2im kernels, as :func:`_geometry_args` orders them.
+_GEOMETRY_PARAMS = ("int32 batch, int32 channels, int32 h, int32 w, int32 kh, int32 kw, "
+                    "int32 oh, int32 ow, int32 sh, int32 sw, int32 ph, int32 pw")
+
+
+def _geometry_args(geom, batch, channels):
+    """The scalars of :data:`_GEOMETRY_PARAMS` from a :class:`minigan.im2col.ConvGeometry`."""
+    return (batch, channels, *geom.image, *geom.kernel, *geom.grid, *geom.stride, *geom.padding)
+
+
 IM2COL = Source(
     "minigan_im2col",
-    "raw T img, int32 h, int32 w, int32 batch, int32 channels, int32 kh, int32 kw, "
-    "int32 oh, int32 ow, int32 sh, int32 sw, int32 ph, int32 pw",
+    "raw T img, " + _GEOMETRY_PARAMS,
     "T col",
     r"""
     // i runs over col (channels, kh, kw, oh, ow, batch), C-contiguous
@@ -168,19 +167,18 @@ IM2COL = Source(
 )
 
 
-def im2col_gpu(x, kh, kw, sh, sw, ph, pw):
+def im2col_gpu(x, geom):
     r"""GPU im2col: one thread per column element, zeros where a window reads padding.
 
     .. math::
         \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
 
-    Same signature and layout as ``minigan.im2col.im2col_cpu`` (the reference).
-    NumPy twin: :func:`im2col_gather_numpy`.
+    Same arguments and layout as :func:`minigan.im2col.im2col_cpu` (the reference).
 
     Parameters
     ----------
-    x : cupy.ndarray of shape (N, C, H, W), float32 or float64
-    kh, kw, sh, sw, ph, pw : int
+    x : cupy.ndarray of shape (N, C, h, w), float32 or float64
+    geom : minigan.im2col.ConvGeometry
 
     Returns
     -------
@@ -189,48 +187,19 @@ def im2col_gpu(x, kh, kw, sh, sw, ph, pw):
     import cupy
 
     _check_float("im2col_gpu", x)
-    N, C, H, W = x.shape
-    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    N, C = x.shape[:2]
     x = cupy.ascontiguousarray(x)
-    col = cupy.empty((C, kh, kw, oh, ow, N), dtype=x.dtype)
+    col = cupy.empty(geom.col_shape(C, N), dtype=x.dtype)
     _check_int32("im2col_gpu", x.size, col.size)
     if col.size:
-        _kernel(IM2COL)(x, H, W, N, C, kh, kw, oh, ow, sh, sw, ph, pw, col)
+        _kernel(IM2COL)(x, *_geometry_args(geom, N, C), col)
     return col
-
-
-def im2col_gather_numpy(x, kh, kw, sh, sw, ph, pw):
-    """NumPy twin of :func:`im2col_gpu`: the kernel's index arithmetic for all ``i`` at once.
-
-    Reference: ``minigan.im2col.im2col_cpu``.
-    """
-    N, C, h, w = x.shape
-    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    i = np.arange(C * kh * kw * oh * ow * N)
-    n = i % N
-    t = i // N
-    ox = t % ow
-    t //= ow
-    oy = t % oh
-    t //= oh
-    j = t % kw
-    t //= kw
-    k = t % kh
-    c = t // kh
-    u = oy * sh + k - ph
-    v = ox * sw + j - pw
-    inside = (0 <= u) & (u < h) & (0 <= v) & (v < w)
-    flat = np.ascontiguousarray(x).reshape(-1)
-    src = np.where(inside, ((n * C + c) * h + u) * w + v, 0)
-    col = np.where(inside, flat[src], x.dtype.type(0))
-    return col.reshape(C, kh, kw, oh, ow, N)
 
 
 # -- col2im (gather) ----------------------------------------------------------------------
 COL2IM = Source(
     "minigan_col2im_gather",
-    "raw T col, int32 h, int32 w, int32 batch, int32 channels, int32 kh, int32 kw, "
-    "int32 oh, int32 ow, int32 sh, int32 sw, int32 ph, int32 pw",
+    "raw T col, " + _GEOMETRY_PARAMS,
     "T img",
     r"""
     // i runs over img (batch, channels, h, w), C-contiguous: one thread per image element
@@ -257,7 +226,7 @@ COL2IM = Source(
 )
 
 
-def col2im_gpu(col, h, w, sh, sw, ph, pw):
+def col2im_gpu(col, geom):
     r"""GPU col2im as a GATHER: one thread per image element, no atomics, deterministic.
 
     .. math::
@@ -268,13 +237,12 @@ def col2im_gpu(col, h, w, sh, sw, ph, pw):
     lies in ``[0, oh) x [0, ow)``, summed in ascending ``(k, j)`` order, the
     order of ``col2im_cpu``.
 
-    Same signature and result as ``minigan.im2col.col2im_cpu`` (the reference).
-    NumPy twin: :func:`col2im_gather_numpy`.
+    Same arguments and result as :func:`minigan.im2col.col2im_cpu` (the reference).
 
     Parameters
     ----------
     col : cupy.ndarray of shape (C, kh, kw, oh, ow, N), float32 or float64
-    h, w, sh, sw, ph, pw : int
+    geom : minigan.im2col.ConvGeometry
 
     Returns
     -------
@@ -283,52 +251,13 @@ def col2im_gpu(col, h, w, sh, sw, ph, pw):
     import cupy
 
     _check_float("col2im_gpu", col)
-    C, kh, kw, oh, ow, N = col.shape
+    C, N = col.shape[0], col.shape[5]
     col = cupy.ascontiguousarray(col)
-    img = cupy.empty((N, C, h, w), dtype=col.dtype)
+    img = cupy.empty((N, C) + geom.image, dtype=col.dtype)
     _check_int32("col2im_gpu", col.size, img.size)
     if img.size:
-        _kernel(COL2IM)(col, h, w, N, C, kh, kw, oh, ow, sh, sw, ph, pw, img)
+        _kernel(COL2IM)(col, *_geometry_args(geom, N, C), img)
     return img
-
-
-def col2im_gather_numpy(col, h, w, sh, sw, ph, pw):
-    """NumPy twin of :func:`col2im_gpu`: the same gather, for every image element at once.
-
-    Each element ``i`` computes the kernel's loop bounds ``k0, k1, j0, j1``;
-    the Python loops run over all offsets ``(k, j)`` and each element takes
-    the ones its own loop would visit (``k0 <= k <= k1``, ``k - k0`` a
-    multiple of ``sh``, likewise for ``j``), in the kernel's order.
-
-    Reference: ``minigan.im2col.col2im_cpu``.
-    """
-    C, kh, kw, oh, ow, N = col.shape
-    i = np.arange(N * C * h * w)
-    v = i % w
-    t = i // w
-    u = t % h
-    t //= h
-    c = t % C
-    n = t // C
-    U = u + ph
-    V = v + pw
-    k0 = np.maximum(0, U - (oh - 1) * sh)
-    k0 += (U - k0) % sh
-    j0 = np.maximum(0, V - (ow - 1) * sw)
-    j0 += (V - j0) % sw
-    k1 = np.minimum(kh - 1, U)
-    j1 = np.minimum(kw - 1, V)
-    flat = np.ascontiguousarray(col).reshape(-1)
-    s = np.zeros(i.size, dtype=col.dtype)
-    for k in range(kh):
-        row_visits = (k0 <= k) & (k <= k1) & ((k - k0) % sh == 0)
-        oy = (U - k) // sh
-        for j in range(kw):
-            visits = row_visits & (j0 <= j) & (j <= j1) & ((j - j0) % sw == 0)
-            ox = (V - j) // sw
-            src = np.where(visits, ((((c * kh + k) * kw + j) * oh + oy) * ow + ox) * N + n, 0)
-            s += np.where(visits, flat[src], col.dtype.type(0))
-    return s.reshape(N, C, h, w)
 
 
 # -- ReLU and LeakyReLU ---------------------------------------------------------------------
@@ -342,15 +271,10 @@ RELU_BACKWARD = Source(
 def relu_backward_gpu(dout, out):
     r""":math:`dx = \text{dout}\cdot[\text{out} > 0]` in one kernel.
 
-    NumPy twin: :func:`relu_backward_numpy`.
+    Reference: :func:`minigan.functional.relu_backward`.
     """
     _check_float("relu_backward_gpu", dout, out)
     return _kernel(RELU_BACKWARD)(dout, out)
-
-
-def relu_backward_numpy(dout, out):
-    """NumPy twin of :func:`relu_backward_gpu`. Reference: ``activations.relu_backward``."""
-    return dout * (out > 0).astype(dout.dtype)
 
 
 LEAKY_RELU_FORWARD = Source(
@@ -365,7 +289,7 @@ def leaky_relu_forward_gpu(x, slope):
 
     .. math:: \text{out} = x \text{ where } x > 0, \text{ else } \text{slope}\cdot x
 
-    NumPy twin: :func:`leaky_relu_forward_numpy`.
+    Reference: :func:`minigan.functional.leaky_relu_forward`.
 
     Returns
     -------
@@ -374,16 +298,6 @@ def leaky_relu_forward_gpu(x, slope):
     """
     _check_float("leaky_relu_forward_gpu", x)
     return _kernel(LEAKY_RELU_FORWARD)(x, float(slope))
-
-
-def leaky_relu_forward_numpy(x, slope):
-    """NumPy twin of :func:`leaky_relu_forward_gpu`.
-
-    Reference: ``activations.leaky_relu_forward``.
-    """
-    positive = x > 0
-    out = np.where(positive, x, x * x.dtype.type(slope))
-    return out, positive
 
 
 LEAKY_RELU_BACKWARD = Source(
@@ -396,18 +310,10 @@ LEAKY_RELU_BACKWARD = Source(
 def leaky_relu_backward_gpu(dout, positive, slope):
     r""":math:`dx = \text{dout}` where ``positive``, else :math:`\text{slope}\cdot\text{dout}`.
 
-    NumPy twin: :func:`leaky_relu_backward_numpy`.
+    Reference: :func:`minigan.functional.leaky_relu_backward`.
     """
     _check_float("leaky_relu_backward_gpu", dout)
     return _kernel(LEAKY_RELU_BACKWARD)(dout, positive, float(slope))
-
-
-def leaky_relu_backward_numpy(dout, positive, slope):
-    """NumPy twin of :func:`leaky_relu_backward_gpu`.
-
-    Reference: ``activations.leaky_relu_backward``.
-    """
-    return np.where(positive, dout, dout * dout.dtype.type(slope))
 
 
 # -- sigmoid and tanh -----------------------------------------------------------------------
@@ -425,17 +331,10 @@ def sigmoid_gpu(x):
     r"""Overflow-free :math:`\sigma(x)` in one kernel: :math:`1/(1+e)` or :math:`e/(1+e)`,
     :math:`e = \exp(-|x|)`.
 
-    NumPy twin: :func:`sigmoid_numpy`.
+    Reference: :func:`minigan.functional.sigmoid`.
     """
     _check_float("sigmoid_gpu", x)
     return _kernel(SIGMOID)(x)
-
-
-def sigmoid_numpy(x):
-    """NumPy twin of :func:`sigmoid_gpu`. Reference: ``activations.sigmoid``."""
-    one = x.dtype.type(1)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, one / (one + e), e / (one + e))
 
 
 SIGMOID_BACKWARD = Source(
@@ -448,15 +347,10 @@ SIGMOID_BACKWARD = Source(
 def sigmoid_backward_gpu(dout, out):
     r""":math:`dx = \text{dout}\cdot\text{out}\,(1 - \text{out})` in one kernel.
 
-    NumPy twin: :func:`sigmoid_backward_numpy`.
+    Reference: :func:`minigan.functional.sigmoid_backward`.
     """
     _check_float("sigmoid_backward_gpu", dout, out)
     return _kernel(SIGMOID_BACKWARD)(dout, out)
-
-
-def sigmoid_backward_numpy(dout, out):
-    """NumPy twin of :func:`sigmoid_backward_gpu`. Reference: ``activations.sigmoid_backward``."""
-    return dout * out * (out.dtype.type(1) - out)
 
 
 TANH_BACKWARD = Source(
@@ -469,15 +363,10 @@ TANH_BACKWARD = Source(
 def tanh_backward_gpu(dout, out):
     r""":math:`dx = \text{dout}\,(1 - \text{out}^2)` in one kernel.
 
-    NumPy twin: :func:`tanh_backward_numpy`.
+    Reference: :func:`minigan.functional.tanh_backward`.
     """
     _check_float("tanh_backward_gpu", dout, out)
     return _kernel(TANH_BACKWARD)(dout, out)
-
-
-def tanh_backward_numpy(dout, out):
-    """NumPy twin of :func:`tanh_backward_gpu`. Reference: ``activations.tanh_backward``."""
-    return dout * (out.dtype.type(1) - out * out)
 
 
 # -- sigmoid cross-entropy from logits ------------------------------------------------------
@@ -500,8 +389,7 @@ def sigmoid_cross_entropy_gpu(logits, targets):
         L = \frac1M\sum_i \max(a_i, 0) - a_i t_i + \log(1 + e^{-|a_i|}),\qquad
         \frac{\partial L}{\partial a_i} = \frac{\sigma(a_i) - t_i}{M}
 
-    Same signature and result as ``minigan.losses.sigmoid_cross_entropy``.
-    NumPy twin: :func:`sigmoid_cross_entropy_numpy`.
+    Same arguments and result as the reference, :func:`minigan.losses.sigmoid_cross_entropy`.
 
     Parameters
     ----------
@@ -525,22 +413,6 @@ def sigmoid_cross_entropy_gpu(logits, targets):
     return float(per_element.sum()) / m, dlogits
 
 
-def sigmoid_cross_entropy_numpy(logits, targets):
-    """NumPy twin of :func:`sigmoid_cross_entropy_gpu`.
-
-    Reference: ``minigan.losses.sigmoid_cross_entropy``.
-    """
-    a = logits
-    T = a.dtype.type
-    t = np.asarray(targets, dtype=a.dtype)
-    m = a.size
-    e = np.exp(-np.abs(a))
-    s = np.where(a >= 0, T(1) / (T(1) + e), e / (T(1) + e))
-    loss = (np.where(a > 0, a, T(0)) - a * t) + np.log1p(e)
-    grad = (s - t) / T(m)
-    return float(loss.sum()) / m, grad
-
-
 # -- Adam -------------------------------------------------------------------------------------
 ADAM = Source(
     "minigan_adam",
@@ -558,22 +430,13 @@ ADAM = Source(
 def adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     r"""One Adam update of one parameter array, in place: ONE kernel launch for p, m, v.
 
-    Same signature, same expression order and same result as
-    ``minigan.optim.adam_update``; the scalars are rounded to the arrays'
+    Same arguments, same expression order and same result as the reference,
+    :func:`minigan.optim.adam_update`; the scalars are rounded to the arrays'
     dtype, as NumPy rounds a Python float it multiplies a float32 array by.
-    NumPy twin: :func:`adam_update_numpy`.
     """
     _check_float("adam_update_gpu", p, g, m, v)
     lr, b1, b2, eps, bc1, bc2 = (float(s) for s in (lr, b1, b2, eps, bc1, bc2))
     _kernel(ADAM)(g, lr, b1, 1.0 - b1, b2, 1.0 - b2, eps, bc1, bc2, p, m, v)
-
-
-def adam_update_numpy(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
-    """NumPy twin of :func:`adam_update_gpu`, in place. Reference: ``optim.adam_update``."""
-    T = p.dtype.type
-    m[...] = T(b1) * m + T(1.0 - b1) * g
-    v[...] = T(b2) * v + T(1.0 - b2) * (g * g)
-    p[...] = p - T(lr) * (m / T(bc1)) / (np.sqrt(v / T(bc2)) + T(eps))
 
 
 #: Every kernel source, by name (the compile test builds each one with NVRTC).

@@ -13,6 +13,9 @@ Every layer has
   its ``grads`` alone (the discriminator during a generator step).
 
 The mathematics lives in :mod:`minigan.functional`; a layer only keeps state.
+The functional ops also check the shapes of what they are given; a layer adds
+its own name to their errors (:meth:`Layer._apply`) and checks only its own
+constructor arguments.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import numpy as np
 from . import backend
 from . import functional as F
 from . import init as initializers
-from .im2col import is_channel_major
+from .functional.conv import conv_hyperparameters
+from .functional.errors import ShapeError
+from .im2col import pair
 
 __all__ = [
     "Layer",
@@ -67,6 +72,14 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def _apply(self, op, *args, **kwargs):
+        """``op(*args, **kwargs)`` for a functional op; its :class:`ShapeError` is raised
+        again under this layer's name (its ``repr``)."""
+        try:
+            return op(*args, **kwargs)
+        except ShapeError as exc:
+            raise exc.under(self) from None
 
     def _need_cache(self):
         if self._cache is None:
@@ -189,18 +202,13 @@ class Dense(Layer):
                                   bias, rng, dtype)
 
     def forward(self, x):
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"{self!r}: expected input of shape (N, {self.in_features}), "
-                f"got {tuple(x.shape)}"
-            )
         b = self.params["b"] if self.has_bias else None
-        out, self._cache = F.dense_forward(x, self.params["W"], b)
+        out, self._cache = self._apply(F.dense_forward, x, self.params["W"], b)
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.dense_backward(dout, self._need_cache(), param_grads=not self.frozen,
-                                      input_grad=input_grad)
+        dx, dW, db = self._apply(F.dense_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -329,7 +337,8 @@ class Sequential(Layer):
     """A chain of layers. ``params`` / ``grads`` are flat dicts keyed ``"<index>.<name>"``."""
 
     def __init__(self, *layers):
-        super().__init__()
+        # not Layer.__init__: params, grads and buffers are derived from the layers
+        self.training, self.frozen, self._cache = True, False, None
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         for i, layer in enumerate(layers):
@@ -355,30 +364,22 @@ class Sequential(Layer):
 
     @property
     def params(self):
+        """Every layer's parameters, keyed ``"<index>.<name>"`` (a new dict, read-only: assign
+        to a layer's arrays, or use :meth:`load_state_dict`)."""
         return self._flat("params")
-
-    @params.setter
-    def params(self, value):  # Layer.__init__ assigns {}; a Sequential's params are derived
-        pass
 
     @property
     def grads(self):
+        """Every layer's gradients, keyed like :attr:`params`."""
         return self._flat("grads")
-
-    @grads.setter
-    def grads(self, value):
-        pass
 
     @property
     def buffers(self):
+        """Every layer's buffers, keyed like :attr:`params`."""
         return self._flat("buffers")
 
-    @buffers.setter
-    def buffers(self, value):
-        pass
-
     def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
+        return [pg for layer in self.layers for pg in layer.parameters()]
 
     def zero_grad(self):
         for layer in self.layers:
@@ -408,28 +409,9 @@ class Sequential(Layer):
 
 
 # -- convolutions and batch normalization ------------------------------------------
-def _hw(value, name, layer):
-    """An int or an ``(h, w)`` pair of ints as a pair; a ValueError naming the layer otherwise."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    try:
-        ok = len(pair) == 2 and all(not isinstance(v, bool) and int(v) == v for v in pair)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{layer}: {name} must be an int or a pair of ints (h, w), got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _fmt_hw(pair):
+def _fmt_hw(hw):
     """``4`` for a square pair ``(4, 4)``, else ``(3, 4)``."""
-    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
-
-
-def _as_layer_error(layer, exc):
-    """Re-raise a functional ValueError (``"Conv2d: ..."``) under the layer's full repr."""
-    msg = str(exc)
-    head, sep, rest = msg.partition(": ")
-    return ValueError(f"{layer!r}: {rest if sep else msg}")
+    return str(hw[0]) if hw[0] == hw[1] else f"({hw[0]}, {hw[1]})"
 
 
 class _ConvBase(Layer):
@@ -440,10 +422,9 @@ class _ConvBase(Layer):
     (``contiguous=False`` in :mod:`minigan.functional.conv`): the shape and values
     are PyTorch's, only the strides differ. Elementwise layers keep that layout, and
     the next convolution reads it without a transposing copy;
-    ``np.ascontiguousarray`` gives a C-contiguous copy when one is wanted.
-    ``backward`` returns the input gradient in the memory layout the input had:
-    channel-major after another convolution, C-contiguous after a ``Reshape`` of a
-    Dense output (so the Dense layers never see a column-major view).
+    ``np.ascontiguousarray`` gives a C-contiguous copy when one is wanted. The
+    backward passes return the input gradient in the memory layout the input had
+    (the functional ops record it), so the Dense layers never see a column-major view.
     """
 
     _name = "Conv"
@@ -458,32 +439,14 @@ class _ConvBase(Layer):
                 f"got {in_channels} and {out_channels}"
             )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _hw(kernel_size, "kernel_size", name)
-        self.stride = _hw(stride, "stride", name)
-        self.padding = _hw(padding, "padding", name)
-        self.output_padding = _hw(output_padding, "output_padding", name)
-        if min(self.kernel_size) < 1 or min(self.stride) < 1:
-            raise ValueError(
-                f"{name}: kernel_size and stride must be >= 1, got {kernel_size!r} and {stride!r}"
-            )
-        if min(self.padding) < 0 or min(self.output_padding) < 0:
-            raise ValueError(
-                f"{name}: padding and output_padding must be >= 0, "
-                f"got {padding!r} and {output_padding!r}"
-            )
+        self.kernel_size = pair(kernel_size, "kernel_size", name, 1)
+        self.stride, self.padding, self.output_padding = conv_hyperparameters(
+            name, stride, padding, output_padding)
         if layout == "conv":
             shape = (self.out_channels, self.in_channels) + self.kernel_size
         else:
             shape = (self.in_channels, self.out_channels) + self.kernel_size
         self._add_weight_and_bias(shape, layout, weight_init, bias, rng, dtype)
-        self._dx_contiguous = True
-
-    def _check_input(self, x):
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{self!r}: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
-            )
-        self._dx_contiguous = not is_channel_major(x)   # backward hands dx back in x's layout
 
     def __repr__(self):
         extra = ""
@@ -526,18 +489,14 @@ class Conv2d(_ConvBase):
                          weight_init, bias, rng, dtype, "conv")
 
     def forward(self, x):
-        self._check_input(x)
         b = self.params["b"] if self.has_bias else None
-        try:
-            out, self._cache = F.conv2d_forward(x, self.params["W"], b, self.stride,
-                                                self.padding, contiguous=False)
-        except ValueError as exc:
-            raise _as_layer_error(self, exc) from None
+        out, self._cache = self._apply(F.conv2d_forward, x, self.params["W"], b, self.stride,
+                                       self.padding, contiguous=False)
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.conv2d_backward(dout, self._need_cache(), param_grads=not self.frozen,
-                                       contiguous=self._dx_contiguous, input_grad=input_grad)
+        dx, dW, db = self._apply(F.conv2d_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -568,28 +527,17 @@ class ConvTranspose2d(_ConvBase):
                  output_padding=0, weight_init="he_normal", bias=True, rng=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding,
                          output_padding, weight_init, bias, rng, dtype, "conv_transpose")
-        if self.output_padding[0] >= self.stride[0] or self.output_padding[1] >= self.stride[1]:
-            raise ValueError(
-                f"{self!r}: output_padding {self.output_padding} must be smaller than "
-                f"stride {self.stride}"
-            )
 
     def forward(self, x):
-        self._check_input(x)
         b = self.params["b"] if self.has_bias else None
-        try:
-            out, self._cache = F.conv_transpose2d_forward(
-                x, self.params["W"], b, self.stride, self.padding, self.output_padding,
-                contiguous=False)
-        except ValueError as exc:
-            raise _as_layer_error(self, exc) from None
+        out, self._cache = self._apply(F.conv_transpose2d_forward, x, self.params["W"], b,
+                                       self.stride, self.padding, self.output_padding,
+                                       contiguous=False)
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dW, db = F.conv_transpose2d_backward(dout, self._need_cache(),
-                                                 param_grads=not self.frozen,
-                                                 contiguous=self._dx_contiguous,
-                                                 input_grad=input_grad)
+        dx, dW, db = self._apply(F.conv_transpose2d_backward, dout, self._need_cache(),
+                                 param_grads=not self.frozen, input_grad=input_grad)
         self._accumulate(W=dW, b=db)
         return dx
 
@@ -629,22 +577,15 @@ class BatchNorm(Layer):
         self.buffers["running_var"] = backend.asarray(np.ones(C, dtype=dtype))
 
     def forward(self, x):
-        C = self.num_features
-        if x.ndim not in (2, 4) or x.shape[1] != C:
-            raise ValueError(
-                f"{self!r}: expected input (N, {C}) or (N, {C}, H, W), got {tuple(x.shape)}"
-            )
-        try:
-            out, self._cache = F.batchnorm_forward(
-                x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
-                self.buffers["running_var"], self.training, self.momentum, self.eps)
-        except ValueError as exc:
-            raise _as_layer_error(self, exc) from None
+        out, self._cache = self._apply(
+            F.batchnorm_forward, x, self.params["gamma"], self.params["beta"],
+            self.buffers["running_mean"], self.buffers["running_var"], self.training,
+            self.momentum, self.eps)
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dgamma, dbeta = F.batchnorm_backward(dout, self._need_cache(),
-                                                 param_grads=not self.frozen)
+        dx, dgamma, dbeta = self._apply(F.batchnorm_backward, dout, self._need_cache(),
+                                        param_grads=not self.frozen)
         self._accumulate(gamma=dgamma, beta=dbeta)
         return dx
 

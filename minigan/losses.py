@@ -19,9 +19,7 @@ for any logit. Its derivative is :math:`\partial\ell/\partial a = \sigma(a) - t`
 
 from __future__ import annotations
 
-import numpy as np
-
-from .backend import get_array_module
+from .backend import get_array_module, on_gpu
 from .functional.activations import sigmoid
 
 __all__ = [
@@ -52,10 +50,10 @@ def sigmoid_cross_entropy(logits, targets):
     loss : float
     dlogits : ndarray like ``logits``
     """
-    xp = get_array_module(logits)
-    if xp is not np:  # GPU: per-element loss and gradient in one fused kernel (minigan.kernels)
+    if on_gpu(logits):  # GPU: per-element loss and gradient in one fused kernel (minigan.kernels)
         from . import kernels
         return kernels.sigmoid_cross_entropy_gpu(logits, targets)
+    xp = get_array_module(logits)
     a = logits
     m = a.size
     per_element = xp.maximum(a, 0) - a * targets + xp.log1p(xp.exp(-xp.abs(a)))

@@ -19,6 +19,7 @@ from minigan import im2col as im2col_module
 from minigan import layers
 from minigan.gradcheck import check_layer, check_pair, rel_error
 from minigan.im2col import (
+    ConvGeometry,
     col2im,
     col2im_cpu,
     col2im_matmul_cpu,
@@ -63,6 +64,18 @@ def test_output_size_formulas():
     assert conv_transpose_output_size(3, 3, 2, 0, 0) == 7
 
 
+def test_conv_geometry_is_computed_once_and_immutable():
+    """DCGAN's 14 -> 7 convolution and 7 -> 14 transposed convolution have one geometry."""
+    conv = ConvGeometry.conv((14, 14), 4, 2, 1)
+    assert (conv.kernel, conv.stride, conv.padding, conv.image, conv.grid) == (
+        (4, 4), (2, 2), (1, 1), (14, 14), (7, 7))
+    assert ConvGeometry.conv_transpose((7, 7), 4, 2, 1) == conv
+    assert ConvGeometry.conv_transpose((3, 3), 3, 2, 0, 1).image == (8, 8)
+    assert conv.col_shape(64, 16) == (64, 4, 4, 7, 7, 16)
+    with pytest.raises(AttributeError):
+        conv.stride = (1, 1)
+
+
 # -- im2col / col2im -------------------------------------------------------------------
 @settings(deadline=None)
 @given(cfg=conv_configs())
@@ -72,7 +85,7 @@ def test_im2col_layout_matches_definition(cfg):
     (sh, sw), (ph, pw) = cfg["stride"], cfg["padding"]
     N, C, H, Wd = x.shape
     kh, kw = W.shape[2:]
-    col = im2col(x, kh, kw, sh, sw, ph, pw)
+    col = im2col(x, ConvGeometry.conv((H, Wd), (kh, kw), (sh, sw), (ph, pw)))
     oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(Wd, kw, sw, pw)
     assert col.shape == (C, kh, kw, oh, ow, N)
     assert col.flags.c_contiguous and col.dtype == x.dtype
@@ -96,9 +109,10 @@ def test_im2col_col2im_are_adjoint(cfg):
     (sh, sw), (ph, pw) = cfg["stride"], cfg["padding"]
     H, Wd = x.shape[2:]
     kh, kw = W.shape[2:]
-    col_x = im2col(x, kh, kw, sh, sw, ph, pw)
+    geom = ConvGeometry.conv((H, Wd), (kh, kw), (sh, sw), (ph, pw))
+    col_x = im2col(x, geom)
     c = rng.standard_normal(col_x.shape)
-    back = col2im(c, H, Wd, sh, sw, ph, pw)
+    back = col2im(c, geom)
     assert back.shape == x.shape and back.flags.c_contiguous
     lhs = float(np.sum(col_x * c))
     rhs = float(np.sum(x * back))
@@ -108,10 +122,10 @@ def test_im2col_col2im_are_adjoint(cfg):
 def test_im2col_cpu_and_dispatcher_agree():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 6, 5))
-    col = im2col(x, 3, 2, 2, 1, 1, 0)
-    np.testing.assert_array_equal(col, im2col_cpu(x, 3, 2, 2, 1, 1, 0))
-    np.testing.assert_array_equal(col2im(col, 6, 5, 2, 1, 1, 0),
-                                  col2im_cpu(col, 6, 5, 2, 1, 1, 0))
+    geom = ConvGeometry.conv((6, 5), (3, 2), (2, 1), (1, 0))
+    col = im2col(x, geom)
+    np.testing.assert_array_equal(col, im2col_cpu(x, geom))
+    np.testing.assert_array_equal(col2im(col, geom), col2im_cpu(col, geom))
 
 
 @settings(deadline=None)
@@ -122,15 +136,16 @@ def test_col2im_matmul_in_blocks_equals_col2im_of_the_whole_product(cfg, rows, b
     (sh, sw), (ph, pw) = cfg["stride"], cfg["padding"]
     N, C, H, Wd = x.shape
     kh, kw = W.shape[2:]
-    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(Wd, kw, sw, pw)
+    geom = ConvGeometry.conv((H, Wd), (kh, kw), (sh, sw), (ph, pw))
+    oh, ow = geom.grid
     a = rng.standard_normal((C * kh * kw, 3))
     b = rng.standard_normal((3, oh * ow * N))
     bvec = rng.standard_normal(C) if bias else None
-    expected = col2im_cpu((a @ b).reshape(C, kh, kw, oh, ow, N), H, Wd, sh, sw, ph, pw)
+    expected = col2im_cpu((a @ b).reshape(C, kh, kw, oh, ow, N), geom)
     if bias:
         expected += bvec.reshape(1, C, 1, 1)
     for r in (rows, None):
-        got = col2im_matmul_cpu(a, b, C, kh, kw, H, Wd, oh, ow, sh, sw, ph, pw, bvec, rows=r)
+        got = col2im_matmul_cpu(a, b, geom, bvec, rows=r)
         assert got.shape == expected.shape and got.flags.c_contiguous
         assert rel_error(got, expected) <= EXACT_TOL
 
@@ -145,8 +160,10 @@ def test_dcgan_sized_layers_use_several_blocks_and_agree():
     b = rng.standard_normal((128, 7 * 7 * N)).astype(np.float32)
     rows = im2col_module._block_rows(C * 16, 7, 64, 4, 7)   # batch 64, float32
     assert 1 <= rows < 7
-    whole = col2im_cpu((a @ b).reshape(C, 4, 4, 7, 7, N), 14, 14, 2, 2, 1, 1)
-    blocked = col2im_matmul_cpu(a, b, C, 4, 4, 14, 14, 7, 7, 2, 2, 1, 1, rows=rows)
+    geom = ConvGeometry.conv((14, 14), 4, 2, 1)
+    assert geom.grid == (7, 7)
+    whole = col2im_cpu((a @ b).reshape(C, 4, 4, 7, 7, N), geom)
+    blocked = col2im_matmul_cpu(a, b, geom, rows=rows)
     assert rel_error(blocked, whole) <= 1e-5
     # the functional passes with one output row per block, against the naive loops
     x = rng.standard_normal((2, 3, 7, 6))
@@ -438,6 +455,17 @@ def test_conv_layer_errors_name_the_layer():
             "ConvTranspose2d", "output_padding (2, 2) must be smaller than stride (2, 2)")
     _raises(lambda: layers.Conv2d(0, 4, 3), "Conv2d", "must be positive")
     _raises(lambda: layers.Conv2d(3, 4, 3, padding=-1), "Conv2d", "must be >= 0")
+
+
+def test_layer_names_itself_once_in_op_errors():
+    """The op checks; the layer puts its own name in front, once, also for backward."""
+    conv = layers.Conv2d(3, 4, 3)
+    out = conv(np.zeros((2, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError) as info:
+        conv.backward(np.zeros((2, 4, 5, 5), np.float32))
+    msg = str(info.value)
+    assert msg.startswith("Conv2d(3, 4, k=3, s=1, p=0): dout of shape (2, 4, 5, 5)"), msg
+    assert msg.count("Conv2d") == 1 and str(out.shape) in msg
 
 
 # -- optional: an independent implementation ------------------------------------------------------

@@ -1,15 +1,15 @@
-"""The GPU kernels and their NumPy twins.
+"""The GPU kernels, each against the library's NumPy code for the same operation.
 
-Three layers of checks:
+Each fused operation has two bodies: the NumPy reference (``im2col_cpu``,
+``col2im_cpu``, the activations, the loss, ``adam_update``) and its CUDA kernel
+in :mod:`minigan.kernels`. Three layers of checks:
 
-1. on the CPU, every NumPy twin in :mod:`minigan.kernels` equals the library's
-   NumPy reference (``im2col_cpu``, ``col2im_cpu``, the activations, the loss,
-   ``adam_update``), and the NumPy code paths never touch CuPy;
+1. on the CPU, the NumPy code paths never touch a kernel or CuPy;
 2. the CUDA bodies outside CuPy: with CuPy and NVRTC installed (no GPU needed)
    every kernel source compiles for float and double; with a C++ compiler every
-   body, compiled for the CPU, reproduces its NumPy twin;
-3. on a GPU (tests marked ``gpu``), every kernel equals its twin, every layer
-   equals its CPU self, col2im is deterministic, a seeded DCGAN run follows
+   body, compiled for the CPU, reproduces its NumPy reference;
+3. on a GPU (tests marked ``gpu``), every kernel equals its NumPy reference, every
+   layer equals its CPU self, col2im is deterministic, a seeded DCGAN run follows
    the CPU run, and a GPU checkpoint resumes on the CPU.
 """
 
@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from minigan import backend, kernels, losses, optim
 from minigan import functional as F
 from minigan import layers as L
-from minigan.im2col import col2im_cpu, conv_output_size, im2col_cpu
+from minigan.im2col import ConvGeometry, col2im_cpu, im2col_cpu
 
 seeds = st.integers(0, 2**32 - 1)
 dtypes = st.sampled_from([np.float32, np.float64])
-#: Relative tolerances of the GPU-vs-twin and twin-vs-reference comparisons.
+#: Relative tolerances of the kernel-vs-reference comparisons.
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
@@ -64,111 +64,18 @@ def conv_configs(draw):
     return n, c, h, w, kh, kw, sh, sw, ph, pw
 
 
+def geometry(n, c, h, w, kh, kw, sh, sw, ph, pw):
+    """The :class:`ConvGeometry` of a drawn configuration (the batch and channels aside)."""
+    return ConvGeometry.conv((h, w), (kh, kw), (sh, sw), (ph, pw))
+
+
 def random_col(r, n, c, h, w, kh, kw, sh, sw, ph, pw, dtype):
-    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    return r.standard_normal((c, kh, kw, oh, ow, n)).astype(dtype)
+    geom = geometry(n, c, h, w, kh, kw, sh, sw, ph, pw)
+    return r.standard_normal(geom.col_shape(c, n)).astype(dtype)
 
 
-# == 1. CPU: the NumPy twins against the library's references ==================================
-@given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
-def test_im2col_gather_numpy_equals_im2col_cpu(cfg, dtype, seed):
-    n, c, h, w, kh, kw, sh, sw, ph, pw = cfg
-    x = np.random.default_rng(seed).standard_normal((n, c, h, w)).astype(dtype)
-    expected = im2col_cpu(x, kh, kw, sh, sw, ph, pw)
-    actual = kernels.im2col_gather_numpy(x, kh, kw, sh, sw, ph, pw)
-    assert actual.dtype == expected.dtype
-    np.testing.assert_array_equal(actual, expected)  # a copy: exact
-
-
-@given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
-def test_col2im_gather_numpy_equals_col2im_cpu(cfg, dtype, seed):
-    """The gather formula of the GPU kernel, run on the CPU, against the slice-adding reference.
-
-    ``h, w`` are drawn freely, so the image may have rows that no window reaches (the
-    transposed convolution's output_padding): the gather must give them zero.
-    """
-    n, c, h, w, kh, kw, sh, sw, ph, pw = cfg
-    col = random_col(np.random.default_rng(seed), *cfg, dtype)
-    expected = col2im_cpu(col, h, w, sh, sw, ph, pw)
-    actual = kernels.col2im_gather_numpy(col, h, w, sh, sw, ph, pw)
-    assert actual.dtype == expected.dtype
-    assert_close(actual, expected, dtype)
-
-
-def test_col2im_gather_numpy_counts_windows():
-    """col2im of all-ones columns counts, for each pixel, the windows that cover it."""
-    col = np.ones((1, 3, 3, 2, 2, 1))  # 3 x 3 kernel, stride 2, padding 1, on a 4 x 4 image
-    counts = kernels.col2im_gather_numpy(col, 4, 4, 2, 2, 1, 1)[0, 0]
-    expected = np.outer([1, 2, 1, 1], [1, 2, 1, 1])
-    np.testing.assert_array_equal(counts, expected)
-
-
+# == 1. CPU: the NumPy paths never touch a kernel or CuPy ============================================
 activation_shapes = st.lists(st.integers(1, 6), min_size=1, max_size=4).map(tuple)
-
-
-@given(shape=activation_shapes, dtype=dtypes, slope=st.sampled_from([0.0, 0.01, 0.2, 1.5]),
-       seed=seeds)
-def test_activation_twins_equal_functional(shape, dtype, slope, seed):
-    r = np.random.default_rng(seed)
-    x = (3 * r.standard_normal(shape)).astype(dtype)
-    x.flat[0] = 0.0  # the kink itself
-    dout = r.standard_normal(shape).astype(dtype)
-
-    out, cache = F.relu_forward(x)
-    assert_close(kernels.relu_backward_numpy(dout, out), F.relu_backward(dout, cache), dtype)
-
-    out, cache = F.leaky_relu_forward(x, slope)
-    twin_out, twin_positive = kernels.leaky_relu_forward_numpy(x, slope)
-    assert_close(twin_out, out, dtype)
-    np.testing.assert_array_equal(twin_positive, cache[0])
-    assert_close(kernels.leaky_relu_backward_numpy(dout, twin_positive, slope),
-                 F.leaky_relu_backward(dout, cache), dtype)
-
-    out, cache = F.sigmoid_forward(x)
-    assert_close(kernels.sigmoid_numpy(x), out, dtype)
-    assert_close(kernels.sigmoid_backward_numpy(dout, out), F.sigmoid_backward(dout, cache), dtype)
-
-    out, cache = F.tanh_forward(x)
-    assert_close(kernels.tanh_backward_numpy(dout, out), F.tanh_backward(dout, cache), dtype)
-
-    for twin in (kernels.relu_backward_numpy(dout, out), kernels.sigmoid_numpy(x),
-                 kernels.tanh_backward_numpy(dout, out)):
-        assert twin.dtype == dtype
-
-
-@given(n=st.integers(1, 8), two_d=st.booleans(), dtype=dtypes,
-       scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]),
-       target=st.sampled_from([0.0, 1.0, 0.9, "array"]), seed=seeds)
-def test_sigmoid_cross_entropy_twin_equals_losses(n, two_d, dtype, scale, target, seed):
-    r = np.random.default_rng(seed)
-    shape = (n, 1) if two_d else (n,)
-    logits = (scale * r.standard_normal(shape)).astype(dtype)
-    targets = r.uniform(0, 1, shape).astype(dtype) if target == "array" else target
-    loss, dlogits = losses.sigmoid_cross_entropy(logits, targets)
-    twin_loss, twin_dlogits = kernels.sigmoid_cross_entropy_numpy(logits, targets)
-    assert np.isfinite(twin_loss)
-    assert twin_loss == pytest.approx(loss, rel=RTOL[dtype])
-    assert twin_dlogits.dtype == dlogits.dtype == dtype
-    assert_close(twin_dlogits, dlogits, dtype)
-
-
-@given(shape=activation_shapes, dtype=dtypes, lr=st.sampled_from([1e-3, 2e-4, 0.1]),
-       b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]),
-       eps=st.sampled_from([1e-8, 1e-5]), seed=seeds)
-def test_adam_twin_equals_optim(shape, dtype, lr, b1, b2, eps, seed):
-    """Three steps of the twin and of ``optim.adam_update``: the same expression order, so
-    the same numbers to the last bit."""
-    r = np.random.default_rng(seed)
-    p = r.standard_normal(shape).astype(dtype)
-    states = [[p.copy(), np.zeros_like(p), np.zeros_like(p)] for _ in range(2)]
-    for t in range(1, 4):
-        g = r.standard_normal(shape).astype(dtype)
-        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
-        optim.adam_update(*states[0][:1], g, *states[0][1:], lr, b1, b2, eps, bc1, bc2)
-        kernels.adam_update_numpy(*states[1][:1], g, *states[1][1:], lr, b1, b2, eps, bc1, bc2)
-    for ref, twin, name in zip(states[0], states[1], "pmv", strict=True):
-        assert twin.dtype == dtype
-        np.testing.assert_array_equal(twin, ref, err_msg=name)
 
 
 # -- the NumPy paths never touch CuPy ------------------------------------------------------------
@@ -220,11 +127,14 @@ def test_numpy_path_never_imports_cupy():
     assert done.stdout.strip() == "ok"
 
 
-def test_gpu_functions_name_their_twins():
+def test_gpu_functions_name_their_reference():
+    """Every GPU function names the NumPy function it is tested against, and no NumPy
+    copy of an operation lives in the kernels module."""
     for name in kernels.__all__:
         if name.endswith("_gpu"):
             doc = getattr(kernels, name).__doc__
-            assert "twin" in doc and "_numpy" in doc, name
+            assert "reference" in doc.lower() and ":func:`minigan." in doc, name
+    assert not [name for name in dir(kernels) if name.endswith("_numpy")]
 
 
 # == 2. The kernel bodies outside CuPy: compiled by NVRTC, and run on the CPU as C++ ============
@@ -362,66 +272,109 @@ def run_on_host(source, *args, out=None):
 @given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
 def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed):
     """The im2col and col2im-gather CUDA bodies, run on the CPU, give ``im2col_cpu`` and
-    ``col2im_cpu`` to the last bit (the gather sums in col2im_cpu's order)."""
-    n, c, h, w, kh, kw, sh, sw, ph, pw = cfg
+    ``col2im_cpu`` to the last bit (the gather sums in col2im_cpu's order).
+
+    ``h, w`` are drawn freely, so the image may have rows that no window reaches (the
+    transposed convolution's output_padding): the gather must give them zero.
+    """
+    n, c, h, w = cfg[:4]
+    geom = geometry(*cfg)
     r = np.random.default_rng(seed)
     x = r.standard_normal((n, c, h, w)).astype(dtype)
-    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    geometry = (h, w, n, c, kh, kw, oh, ow, sh, sw, ph, pw)
-    (col,) = run_on_host(kernels.IM2COL, x, *geometry,
-                         out=[np.empty((c, kh, kw, oh, ow, n), dtype)])
-    np.testing.assert_array_equal(col, im2col_cpu(x, kh, kw, sh, sw, ph, pw))
+    args = kernels._geometry_args(geom, n, c)
+    (col,) = run_on_host(kernels.IM2COL, x, *args, out=[np.empty(geom.col_shape(c, n), dtype)])
+    np.testing.assert_array_equal(col, im2col_cpu(x, geom))
     col = random_col(r, *cfg, dtype)
-    (img,) = run_on_host(kernels.COL2IM, col, *geometry, out=[np.empty((n, c, h, w), dtype)])
-    np.testing.assert_array_equal(img, col2im_cpu(col, h, w, sh, sw, ph, pw))
+    (img,) = run_on_host(kernels.COL2IM, col, *args, out=[np.empty((n, c, h, w), dtype)])
+    np.testing.assert_array_equal(img, col2im_cpu(col, geom))
 
 
-@given(n=st.integers(1, 300), dtype=dtypes, slope=st.sampled_from([0.0, 0.2, 1.5]),
-       target=st.sampled_from([0.0, 1.0, 0.9, "array"]), seed=seeds)
-def test_elementwise_bodies_on_host_equal_twins(n, dtype, slope, target, seed):
-    """The elementwise CUDA bodies, run on the CPU, against their NumPy twins: bit for bit
-    where only +, -, *, / and sqrt are involved; ``exp``/``log1p`` may differ by an ulp."""
+def test_col2im_body_on_host_counts_windows():
+    """col2im of all-ones columns counts, for each pixel, the windows that cover it."""
+    geom = ConvGeometry.conv((4, 4), 3, 2, 1)   # 3 x 3 kernel, stride 2, padding 1: 2 x 2 grid
+    col = np.ones(geom.col_shape(1, 1))
+    expected = np.outer([1, 2, 1, 1], [1, 2, 1, 1])
+    (img,) = run_on_host(kernels.COL2IM, col, *kernels._geometry_args(geom, 1, 1),
+                         out=[np.empty((1, 1, 4, 4))])
+    np.testing.assert_array_equal(img[0, 0], expected)
+    np.testing.assert_array_equal(col2im_cpu(col, geom)[0, 0], expected)
+
+
+@given(shape=activation_shapes, dtype=dtypes, slope=st.sampled_from([0.0, 0.01, 0.2, 1.5]),
+       seed=seeds)
+def test_activation_bodies_on_host_equal_functional(shape, dtype, slope, seed):
+    """The activation CUDA bodies, run on the CPU, against :mod:`minigan.functional`: bit for
+    bit where only +, -, * and / are involved (and comparisons); the sigmoid's ``exp`` may
+    differ by an ulp."""
     r = np.random.default_rng(seed)
-    x = (3 * r.standard_normal(n)).astype(dtype)
-    x[0] = 0.0
-    dout = r.standard_normal(n).astype(dtype)
-    out = np.tanh(x)
-    K = kernels
-    np.testing.assert_array_equal(run_on_host(K.RELU_BACKWARD, dout, out)[0],
-                                  K.relu_backward_numpy(dout, out))
-    y, positive = run_on_host(K.LEAKY_RELU_FORWARD, x, slope)
-    twin_y, twin_positive = K.leaky_relu_forward_numpy(x, slope)
-    np.testing.assert_array_equal(y, twin_y)
-    np.testing.assert_array_equal(positive, twin_positive)
-    np.testing.assert_array_equal(run_on_host(K.LEAKY_RELU_BACKWARD, dout, positive, slope)[0],
-                                  K.leaky_relu_backward_numpy(dout, twin_positive, slope))
-    np.testing.assert_array_equal(run_on_host(K.SIGMOID_BACKWARD, dout, out)[0],
-                                  K.sigmoid_backward_numpy(dout, out))
-    np.testing.assert_array_equal(run_on_host(K.TANH_BACKWARD, dout, out)[0],
-                                  K.tanh_backward_numpy(dout, out))
-    assert_close(run_on_host(K.SIGMOID, x)[0], K.sigmoid_numpy(x), dtype)
+    x = (3 * r.standard_normal(shape)).astype(dtype)
+    x.flat[0] = 0.0  # the kink itself
+    dout = r.standard_normal(shape).astype(dtype)
 
-    logits = (30 * x).astype(dtype)
-    targets = r.uniform(0, 1, n).astype(dtype) if target == "array" else target
-    per_element, dlogits = run_on_host(K.SIGMOID_CROSS_ENTROPY, logits, targets, float(n))
-    loss, twin_dlogits = K.sigmoid_cross_entropy_numpy(logits, targets)
-    assert float(per_element.sum()) / n == pytest.approx(loss, rel=RTOL[dtype])
-    assert_close(dlogits, twin_dlogits, dtype)
+    out, cache = F.relu_forward(x)
+    (dx,) = run_on_host(kernels.RELU_BACKWARD, dout, out)
+    np.testing.assert_array_equal(dx, F.relu_backward(dout, cache))
 
-    p = r.standard_normal(n).astype(dtype)
-    host, twin = [p, np.zeros_like(p), np.zeros_like(p)], [p.copy(), np.zeros_like(p),
-                                                           np.zeros_like(p)]
+    out, cache = F.leaky_relu_forward(x, slope)
+    y, positive = run_on_host(kernels.LEAKY_RELU_FORWARD, x, slope)
+    np.testing.assert_array_equal(y, out)
+    np.testing.assert_array_equal(positive, cache[0])
+    (dx,) = run_on_host(kernels.LEAKY_RELU_BACKWARD, dout, positive, slope)
+    np.testing.assert_array_equal(dx, F.leaky_relu_backward(dout, cache))
+
+    out, cache = F.sigmoid_forward(x)
+    (y,) = run_on_host(kernels.SIGMOID, x)
+    assert_close(y, out, dtype)
+    (dx,) = run_on_host(kernels.SIGMOID_BACKWARD, dout, out)
+    np.testing.assert_array_equal(dx, F.sigmoid_backward(dout, cache))
+
+    out, cache = F.tanh_forward(x)
+    (dx,) = run_on_host(kernels.TANH_BACKWARD, dout, out)
+    np.testing.assert_array_equal(dx, F.tanh_backward(dout, cache))
+    for a in (out, F.relu_backward(dout, out), F.sigmoid(x), F.tanh_backward(dout, out)):
+        assert a.dtype == dtype
+
+
+@given(n=st.integers(1, 8), two_d=st.booleans(), dtype=dtypes,
+       scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]),
+       target=st.sampled_from([0.0, 1.0, 0.9, "array"]), seed=seeds)
+def test_sigmoid_cross_entropy_body_on_host_equals_losses(n, two_d, dtype, scale, target, seed):
+    """The fused loss-and-gradient body against ``losses.sigmoid_cross_entropy`` (``exp`` and
+    ``log1p`` may differ by an ulp), finite for logits of any size."""
+    r = np.random.default_rng(seed)
+    shape = (n, 1) if two_d else (n,)
+    logits = (scale * r.standard_normal(shape)).astype(dtype)
+    targets = r.uniform(0, 1, shape).astype(dtype) if target == "array" else target
+    loss, dlogits = losses.sigmoid_cross_entropy(logits, targets)
+    per_element, grad = run_on_host(kernels.SIGMOID_CROSS_ENTROPY, logits, targets, float(n))
+    host_loss = float(per_element.sum()) / n
+    assert np.isfinite(host_loss)
+    assert host_loss == pytest.approx(loss, rel=RTOL[dtype])
+    assert grad.dtype == dlogits.dtype == dtype
+    assert_close(grad, dlogits, dtype)
+
+
+@given(shape=activation_shapes, dtype=dtypes, lr=st.sampled_from([1e-3, 2e-4, 0.1]),
+       b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]),
+       eps=st.sampled_from([1e-8, 1e-5]), seed=seeds)
+def test_adam_body_on_host_equals_optim(shape, dtype, lr, b1, b2, eps, seed):
+    """Three steps of the Adam body and of ``optim.adam_update``: the same expression order,
+    so the same numbers to the last bit."""
+    r = np.random.default_rng(seed)
+    p = r.standard_normal(shape).astype(dtype)
+    ref = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+    host = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
     for t in range(1, 4):
-        g = r.standard_normal(n).astype(dtype)
-        b1, b2, lr, eps = 0.5, 0.999, 2e-4, 1e-8
+        g = r.standard_normal(shape).astype(dtype)
         bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
-        run_on_host(K.ADAM, g, lr, b1, 1.0 - b1, b2, 1.0 - b2, eps, bc1, bc2, out=host)
-        K.adam_update_numpy(twin[0], g, twin[1], twin[2], lr, b1, b2, eps, bc1, bc2)
-    for a, b, name in zip(host, twin, "pmv", strict=True):
+        optim.adam_update(ref[0], g, ref[1], ref[2], lr, b1, b2, eps, bc1, bc2)
+        run_on_host(kernels.ADAM, g, lr, b1, 1.0 - b1, b2, 1.0 - b2, eps, bc1, bc2, out=host)
+    for a, b, name in zip(host, ref, "pmv", strict=True):
+        assert a.dtype == dtype
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-# == 3. GPU: kernels against twins, layers against the CPU =======================================
+# == 3. GPU: kernels against the NumPy references, layers against the CPU ========================
 def _cupy():
     import cupy
 
@@ -430,26 +383,26 @@ def _cupy():
 
 @pytest.mark.gpu
 @given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
-def test_im2col_gpu_equals_twin(cfg, dtype, seed):
+def test_im2col_gpu_equals_cpu(cfg, dtype, seed):
     cp = _cupy()
-    n, c, h, w, kh, kw, sh, sw, ph, pw = cfg
+    n, c, h, w = cfg[:4]
+    geom = geometry(*cfg)
     x = np.random.default_rng(seed).standard_normal((n, c, h, w)).astype(dtype)
-    col = kernels.im2col_gpu(cp.asarray(x), kh, kw, sh, sw, ph, pw)
+    col = kernels.im2col_gpu(cp.asarray(x), geom)
     assert col.dtype == dtype
-    np.testing.assert_array_equal(col.get(), kernels.im2col_gather_numpy(x, kh, kw, sh, sw, ph, pw))
-    np.testing.assert_array_equal(col.get(), im2col_cpu(x, kh, kw, sh, sw, ph, pw))
+    np.testing.assert_array_equal(col.get(), im2col_cpu(x, geom))
 
 
 @pytest.mark.gpu
 @given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
-def test_col2im_gpu_equals_twin(cfg, dtype, seed):
+def test_col2im_gpu_equals_cpu(cfg, dtype, seed):
     cp = _cupy()
-    n, c, h, w, kh, kw, sh, sw, ph, pw = cfg
+    n, c, h, w = cfg[:4]
+    geom = geometry(*cfg)
     col = random_col(np.random.default_rng(seed), *cfg, dtype)
-    img = kernels.col2im_gpu(cp.asarray(col), h, w, sh, sw, ph, pw)
+    img = kernels.col2im_gpu(cp.asarray(col), geom)
     assert img.dtype == dtype and img.shape == (n, c, h, w)
-    assert_close(img, kernels.col2im_gather_numpy(col, h, w, sh, sw, ph, pw), dtype)
-    assert_close(img, col2im_cpu(col, h, w, sh, sw, ph, pw), dtype)
+    assert_close(img, col2im_cpu(col, geom), dtype)
 
 
 @pytest.mark.gpu
@@ -458,15 +411,16 @@ def test_col2im_gpu_is_deterministic(dtype):
     """A gather has no atomics: two runs give the same bits (DCGAN's ConvT 128 -> 64 size)."""
     cp = _cupy()
     col = cp.asarray(np.random.default_rng(0).standard_normal((64, 4, 4, 7, 7, 32)).astype(dtype))
-    first = kernels.col2im_gpu(col, 14, 14, 2, 2, 1, 1)
-    second = kernels.col2im_gpu(col, 14, 14, 2, 2, 1, 1)
+    geom = ConvGeometry.conv((14, 14), 4, 2, 1)
+    first = kernels.col2im_gpu(col, geom)
+    second = kernels.col2im_gpu(col, geom)
     assert first.get().tobytes() == second.get().tobytes()
 
 
 @pytest.mark.gpu
 @given(shape=activation_shapes, dtype=dtypes, slope=st.sampled_from([0.0, 0.2, 1.5]),
        seed=seeds)
-def test_activation_kernels_equal_twins(shape, dtype, slope, seed):
+def test_activation_kernels_equal_functional(shape, dtype, slope, seed):
     cp = _cupy()
     r = np.random.default_rng(seed)
     x = (3 * r.standard_normal(shape)).astype(dtype)
@@ -475,19 +429,16 @@ def test_activation_kernels_equal_twins(shape, dtype, slope, seed):
     out = np.tanh(x)  # any array in (-1, 1) serves as a cached output
     gx, gdout, gout = cp.asarray(x), cp.asarray(dout), cp.asarray(out)
 
-    assert_close(kernels.relu_backward_gpu(gdout, gout), kernels.relu_backward_numpy(dout, out),
-                 dtype)
+    assert_close(kernels.relu_backward_gpu(gdout, gout), F.relu_backward(dout, out), dtype)
     g_out, g_positive = kernels.leaky_relu_forward_gpu(gx, slope)
-    c_out, c_positive = kernels.leaky_relu_forward_numpy(x, slope)
+    c_out, c_cache = F.leaky_relu_forward(x, slope)
     assert_close(g_out, c_out, dtype)
-    np.testing.assert_array_equal(g_positive.get(), c_positive)
+    np.testing.assert_array_equal(g_positive.get(), c_cache[0])
     assert_close(kernels.leaky_relu_backward_gpu(gdout, g_positive, slope),
-                 kernels.leaky_relu_backward_numpy(dout, c_positive, slope), dtype)
-    assert_close(kernels.sigmoid_gpu(gx), kernels.sigmoid_numpy(x), dtype)
-    assert_close(kernels.sigmoid_backward_gpu(gdout, gout),
-                 kernels.sigmoid_backward_numpy(dout, out), dtype)
-    assert_close(kernels.tanh_backward_gpu(gdout, gout), kernels.tanh_backward_numpy(dout, out),
-                 dtype)
+                 F.leaky_relu_backward(dout, c_cache), dtype)
+    assert_close(kernels.sigmoid_gpu(gx), F.sigmoid(x), dtype)
+    assert_close(kernels.sigmoid_backward_gpu(gdout, gout), F.sigmoid_backward(dout, out), dtype)
+    assert_close(kernels.tanh_backward_gpu(gdout, gout), F.tanh_backward(dout, out), dtype)
 
 
 @pytest.mark.gpu
@@ -497,14 +448,14 @@ def test_sigmoid_kernel_cannot_overflow(dtype):
     x = np.array([-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4], dtype=dtype)
     out = kernels.sigmoid_gpu(cp.asarray(x)).get()
     assert np.all(np.isfinite(out))
-    np.testing.assert_array_equal(out, kernels.sigmoid_numpy(x))
+    assert_close(out, F.sigmoid(x), dtype)
 
 
 @pytest.mark.gpu
 @given(n=st.integers(1, 64), two_d=st.booleans(), dtype=dtypes,
        scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]),
        target=st.sampled_from([0.0, 1.0, 0.9, "array"]), seed=seeds)
-def test_sigmoid_cross_entropy_kernel_equals_twin(n, two_d, dtype, scale, target, seed):
+def test_sigmoid_cross_entropy_kernel_equals_losses(n, two_d, dtype, scale, target, seed):
     cp = _cupy()
     r = np.random.default_rng(seed)
     shape = (n, 1) if two_d else (n,)
@@ -512,11 +463,11 @@ def test_sigmoid_cross_entropy_kernel_equals_twin(n, two_d, dtype, scale, target
     targets = r.uniform(0, 1, shape).astype(dtype) if target == "array" else target
     g_targets = cp.asarray(targets) if target == "array" else targets
     loss, dlogits = kernels.sigmoid_cross_entropy_gpu(cp.asarray(logits), g_targets)
-    twin_loss, twin_dlogits = kernels.sigmoid_cross_entropy_numpy(logits, targets)
+    ref_loss, ref_dlogits = losses.sigmoid_cross_entropy(logits, targets)
     assert isinstance(loss, float) and np.isfinite(loss)
-    assert loss == pytest.approx(twin_loss, rel=RTOL[dtype])
+    assert loss == pytest.approx(ref_loss, rel=RTOL[dtype])
     assert dlogits.dtype == dtype
-    assert_close(dlogits, twin_dlogits, dtype)
+    assert_close(dlogits, ref_dlogits, dtype)
     # and through the dispatch in minigan.losses
     loss2, dlogits2 = losses.sigmoid_cross_entropy(cp.asarray(logits), g_targets)
     assert loss2 == loss
@@ -526,8 +477,9 @@ def test_sigmoid_cross_entropy_kernel_equals_twin(n, two_d, dtype, scale, target
 @pytest.mark.gpu
 @given(shape=activation_shapes, dtype=dtypes, lr=st.sampled_from([1e-3, 2e-4, 0.1]),
        b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]), seed=seeds)
-def test_adam_kernel_equals_twin(shape, dtype, lr, b1, b2, seed):
-    """Three steps, in place: p, m and v follow the twin (compiled without FMA contraction)."""
+def test_adam_kernel_equals_optim(shape, dtype, lr, b1, b2, seed):
+    """Three steps, in place: p, m and v follow ``optim.adam_update`` on the host (the kernel
+    is compiled without FMA contraction)."""
     cp = _cupy()
     r = np.random.default_rng(seed)
     p = r.standard_normal(shape).astype(dtype)
@@ -537,7 +489,7 @@ def test_adam_kernel_equals_twin(shape, dtype, lr, b1, b2, seed):
     for t in range(1, 4):
         g = r.standard_normal(shape).astype(dtype)
         bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
-        kernels.adam_update_numpy(cpu[0], g, cpu[1], cpu[2], lr, b1, b2, 1e-8, bc1, bc2)
+        optim.adam_update(cpu[0], g, cpu[1], cpu[2], lr, b1, b2, 1e-8, bc1, bc2)
         kernels.adam_update_gpu(gpu[0], cp.asarray(g), gpu[1], gpu[2], lr, b1, b2, 1e-8, bc1, bc2)
     assert [id(a) for a in gpu] == ids
     for g_arr, c_arr, name in zip(gpu, cpu, "pmv", strict=True):

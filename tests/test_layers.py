@@ -48,6 +48,16 @@ def test_params_and_grads_share_keys_and_shapes():
     assert net.num_params() == 4 * 3 + 3 + 3 + 1
 
 
+def test_sequential_state_dicts_are_read_only():
+    """A Sequential's params, grads and buffers are derived from its layers: assigning
+    to them raises instead of being silently dropped."""
+    net = layers.Sequential(layers.Dense(4, 3), layers.BatchNorm(3))
+    for attr in ("params", "grads", "buffers"):
+        with pytest.raises(AttributeError):
+            setattr(net, attr, {})
+    assert set(net.buffers) == {"1.running_mean", "1.running_var"}
+
+
 def test_gradients_accumulate_until_zero_grad():
     r = np.random.default_rng(0)
     layer = layers.Dense(3, 2, rng=r, dtype="float64")

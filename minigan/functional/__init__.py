@@ -13,10 +13,16 @@ Where each gradient lives:
 
 - dense: :mod:`minigan.functional.dense`
 - ReLU, LeakyReLU, Tanh, Sigmoid: :mod:`minigan.functional.activations`
-- dropout, flatten/reshape: :mod:`minigan.functional.shape`
+- dropout: :mod:`minigan.functional.dropout` (flatten and reshape need no
+  gradient of their own: the layers :class:`minigan.layers.Flatten` and
+  :class:`minigan.layers.Reshape` reshape ``dout`` back)
 - Conv2d, ConvTranspose2d (each other's backward-data pass, one shared weight
   gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.im2col`
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
+
+The ops check their arguments; a mismatch raises
+:class:`minigan.functional.errors.ShapeError` (a ValueError), which a layer
+re-raises under its own name.
 """
 
 from .activations import (
@@ -38,7 +44,8 @@ from .conv import (
     conv_transpose2d_forward,
 )
 from .dense import dense_backward, dense_forward
-from .shape import dropout_backward, dropout_forward
+from .dropout import dropout_backward, dropout_forward
+from .errors import ShapeError
 
 __all__ = [
     "dense_forward",
@@ -60,4 +67,5 @@ __all__ = [
     "conv_transpose2d_backward",
     "batchnorm_forward",
     "batchnorm_backward",
+    "ShapeError",
 ]

@@ -3,18 +3,14 @@
 Each backward multiplies the upstream gradient ``dout`` by the local
 derivative, written in terms of what the forward pass already computed.
 
-On the GPU (CuPy arrays) the functions marked "GPU:" call one fused kernel of
-:mod:`minigan.kernels` instead, whose NumPy twin is the code below.
+The code below is the reference. On the GPU (CuPy arrays) the functions marked
+"GPU:" call one fused kernel of :mod:`minigan.kernels` instead, the same
+formula in CUDA, tested against this code.
 """
 
 from __future__ import annotations
 
-from ..backend import get_array_module
-
-
-def _on_gpu(a):
-    """True for a CuPy array (checked without importing CuPy)."""
-    return type(a).__module__.startswith("cupy")
+from ..backend import get_array_module, on_gpu
 
 
 def relu_forward(x):
@@ -27,7 +23,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     r""":math:`dx = \text{dout} \cdot [x > 0]`; ``out > 0`` exactly when ``x > 0``."""
     out = cache
-    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
         from .. import kernels
         return kernels.relu_backward_gpu(dout, out)
     return dout * (out > 0)
@@ -38,15 +34,15 @@ def leaky_relu_forward(x, slope=0.2):
 
     Returns ``out, cache`` with ``cache = (x > 0, slope)``.
     """
-    xp = get_array_module(x)
-    if _on_gpu(x):  # GPU: out and the sign mask in one fused kernel (minigan.kernels)
+    if on_gpu(x):  # GPU: out and the sign mask in one fused kernel (minigan.kernels)
         from .. import kernels
         out, positive = kernels.leaky_relu_forward_gpu(x, slope)
         return out, (positive, slope)
+    xp = get_array_module(x)
     positive = x > 0
     if 0 < slope <= 1:
-        # the same numbers as the where() below, several times faster on the CPU:
-        # for 0 < slope <= 1, max(x, slope*x) is x where x > 0 and slope*x elsewhere
+        # replaces where(positive, x, slope * x), same numbers, ~20x faster on the CPU
+        # (where() is slow for an unpredictable mask): max(x, slope*x) for 0 < slope <= 1
         out = x * slope
         xp.maximum(x, out, out=out)
     else:
@@ -57,13 +53,13 @@ def leaky_relu_forward(x, slope=0.2):
 def leaky_relu_backward(dout, cache):
     r""":math:`dx = \text{dout}` where :math:`x > 0`, else :math:`\text{slope}\cdot\text{dout}`."""
     positive, slope = cache
-    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
         from .. import kernels
         return kernels.leaky_relu_backward_gpu(dout, positive, slope)
     xp = get_array_module(dout)
     if 0 < slope <= 1:
-        # local slope max([x > 0], slope): 1 or slope, then one product (same numbers as
-        # the where() below, which is slow on the CPU for an unpredictable mask)
+        # replaces where(positive, dout, slope * dout), same numbers, ~8x faster on the CPU:
+        # the local slope max([x > 0], slope) is 1 or slope, then one product
         scale = positive.astype(dout.dtype)
         xp.maximum(scale, scale.dtype.type(slope), out=scale)
         return dout * scale
@@ -80,7 +76,7 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
     out = cache
-    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
         from .. import kernels
         return kernels.tanh_backward_gpu(dout, out)
     return dout * (1 - out * out)
@@ -93,17 +89,12 @@ def sigmoid(x):
     :math:`x \ge 0` and :math:`e/(1+e)` for :math:`x < 0`: ``exp`` is never
     taken of a positive number, so no overflow and no warning for any ``x``.
     """
-    if _on_gpu(x):  # GPU: one fused kernel (minigan.kernels)
+    if on_gpu(x):  # GPU: one fused kernel (minigan.kernels)
         from .. import kernels
         return kernels.sigmoid_gpu(x)
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
-    # where(x >= 0, 1/(1+e), e/(1+e)), written as a blend with a 0/1 mask: the same
-    # numbers (the other branch adds an exact 0), without where()'s slow random mask
-    pos = (x >= 0).astype(x.dtype)
-    out = (1 / (1 + e)) * pos
-    out += (e / (1 + e)) * (1 - pos)
-    return out
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def sigmoid_forward(x):
@@ -115,7 +106,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
     out = cache
-    if _on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
         from .. import kernels
         return kernels.sigmoid_backward_gpu(dout, out)
     return dout * out * (1 - out)

@@ -28,21 +28,21 @@ pass compared with ``(1, C, 1, 1)`` against NCHW memory.
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..im2col import is_channel_major
+from .conv import as_layout_of, is_channel_major
+from .errors import ShapeError
 
 __all__ = ["batchnorm_forward", "batchnorm_backward"]
 
 
-def _axes(x, C, where):
-    """Reduction axes and broadcast shape for ``(N, C)`` or ``(N, C, H, W)`` input."""
-    if x.ndim == 2 and x.shape[1] == C:
-        return (0,), (1, C)
-    if x.ndim == 4 and x.shape[1] == C:
-        return (0, 2, 3), (1, C, 1, 1)
-    raise ValueError(
-        f"BatchNorm: {where} of shape {tuple(x.shape)} does not fit {C} features; "
-        f"expected (N, {C}) or (N, {C}, H, W)"
-    )
+def _check_input(x, C):
+    """``x`` must be ``(N, C)`` or ``(N, C, H, W)`` (a :class:`ShapeError` otherwise)."""
+    if x.ndim not in (2, 4) or x.shape[1] != C:
+        raise ShapeError(
+            "BatchNorm",
+            f"input of shape {tuple(x.shape)} does not fit {C} features; "
+            f"expected (N, {C}) or (N, {C}, H, W)",
+            layer_message=f"expected input (N, {C}) or (N, {C}, H, W), got {tuple(x.shape)}",
+        )
 
 
 def _per_channel(v, x):
@@ -102,25 +102,27 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
     Returns
     -------
     out : ndarray like ``x``
-    cache : tuple ``(xhat, gamma, inv_std, axes, training)`` with
+    cache : tuple ``(xhat, gamma, inv_std, training)`` with
         ``inv_std`` :math:`= 1/\sqrt{\sigma^2 + \epsilon}` of shape (C,).
     """
     C = gamma.shape[0]
-    axes, _ = _axes(x, C, "input")
+    _check_input(x, C)
     for name, a in (("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if tuple(a.shape) != (C,):
-            raise ValueError(
-                f"BatchNorm: {name} of shape {tuple(a.shape)} does not fit gamma of shape "
-                f"{tuple(gamma.shape)}; expected ({C},)"
+            raise ShapeError(
+                "BatchNorm",
+                f"{name} of shape {tuple(a.shape)} does not fit gamma of shape "
+                f"{tuple(gamma.shape)}; expected ({C},)",
             )
     xp = get_array_module(x)
     m = x.size // C
     if training:
         if m < 2:
-            raise ValueError(
-                f"BatchNorm: training needs more than one value per channel to estimate a "
-                f"variance, got input of shape {tuple(x.shape)}; use a larger batch or eval()"
+            raise ShapeError(
+                "BatchNorm",
+                f"training needs more than one value per channel to estimate a "
+                f"variance, got input of shape {tuple(x.shape)}; use a larger batch or eval()",
             )
         mean = _channel_sum(x) / m
         xhat = x - _per_channel(mean, x)                # x - mu, normalized in place below
@@ -137,7 +139,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
         xhat *= _per_channel(inv_std, x)
     out = xhat * _per_channel(gamma, x)
     out += _per_channel(beta, x)
-    return out, (xhat, gamma, inv_std, axes, bool(training))
+    return out, (xhat, gamma, inv_std, bool(training))
 
 
 def batchnorm_backward(dout, cache, param_grads=True):
@@ -173,16 +175,13 @@ def batchnorm_backward(dout, cache, param_grads=True):
     dx : ndarray like ``dout``
     dgamma, dbeta : ndarray of shape (C,) or None
     """
-    xhat, gamma, inv_std, axes, training = cache
+    xhat, gamma, inv_std, training = cache
     if tuple(dout.shape) != tuple(xhat.shape):
-        raise ValueError(
-            f"BatchNorm: dout of shape {tuple(dout.shape)}, expected {tuple(xhat.shape)}"
+        raise ShapeError(
+            "BatchNorm", f"dout of shape {tuple(dout.shape)}, expected {tuple(xhat.shape)}"
         )
     C = gamma.shape[0]
-    if is_channel_major(xhat) and not is_channel_major(dout):
-        # one transposing copy, instead of every pass below mixing two memory orders
-        xp = get_array_module(dout)
-        dout = xp.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    dout = as_layout_of(dout, xhat)     # every pass below in one memory order
     scale = _per_channel(gamma * inv_std, xhat)
     if training or param_grads:
         dbeta = _channel_sum(dout)                            # dL/dbeta  = sum dout

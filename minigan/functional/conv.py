@@ -43,7 +43,18 @@ it: the elementwise layers that follow keep the layout (NumPy ufuncs allocate
 in the inputs' memory order), and the next convolution needs channel-major
 memory anyway (im2col pads it, the transposed convolution multiplies it), so
 the transposes between two convolutions cancel out instead of being paid
-twice.
+twice. The backward passes hand ``dx`` back in the layout the forward input
+had (recorded in the cache), so a caller never tracks layouts itself;
+:func:`is_channel_major` and :func:`as_layout_of` are the two helpers that
+:mod:`minigan.functional.batchnorm` shares.
+
+Geometry and checks
+-------------------
+Each forward pass checks its arguments once, here (:func:`conv_hyperparameters`
+for stride and padding, then the arrays against each other, raising
+:class:`minigan.functional.errors.ShapeError`), and computes one
+:class:`minigan.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
+take and that the cache keeps for the backward pass.
 """
 
 from __future__ import annotations
@@ -51,61 +62,109 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module
-from ..im2col import (
-    col2im_matmul,
-    conv_output_size,
-    conv_transpose_output_size,
-    im2col,
-    nchw_copy,
-)
+from ..im2col import ConvGeometry, col2im_matmul, im2col, nchw_copy, pair
+from .errors import ShapeError
 
 __all__ = [
     "conv2d_forward",
     "conv2d_backward",
     "conv_transpose2d_forward",
     "conv_transpose2d_backward",
+    "conv_hyperparameters",
+    "is_channel_major",
+    "as_layout_of",
 ]
 
 
+# -- memory layout -------------------------------------------------------------
+def is_channel_major(a):
+    """True when ``a`` is ``(N, C, H, W)`` with the batch index fastest in memory: the NCHW
+    view of channel-major ``(C, H, W, N)`` memory that the passes return with
+    ``contiguous=False``."""
+    return a.ndim == 4 and a.shape[0] > 1 and a.strides[0] == a.itemsize
+
+
+def as_layout_of(a, like):
+    """``a``, copied to channel-major memory when ``like`` is channel-major and ``a`` is not
+    (one transposing copy, instead of every later pass mixing two memory orders)."""
+    if is_channel_major(like) and not is_channel_major(a):
+        xp = get_array_module(a)
+        return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return a
+
+
 # -- validation ----------------------------------------------------------------
-def _pair(value, name, layer, minimum):
-    """``value`` as an ``(h, w)`` pair of ints ``>= minimum``; a ValueError naming the layer."""
-    try:
-        if isinstance(value, (tuple, list)):
-            if len(value) != 2:
-                raise TypeError
-            pair = (value[0], value[1])
-        else:
-            pair = (value, value)
-        if any(isinstance(v, bool) or int(v) != v for v in pair):
-            raise TypeError
-        pair = (int(pair[0]), int(pair[1]))
-    except (TypeError, ValueError):
+def conv_hyperparameters(op, stride, padding, output_padding=0):
+    """``stride`` (>= 1), ``padding`` (>= 0) and ``output_padding`` (>= 0, smaller than
+    the stride) as ``(h, w)`` pairs; a ValueError naming ``op`` otherwise.
+
+    The one check of these values: the forward passes run it on every call, the
+    layers once, when they are built.
+    """
+    stride = pair(stride, "stride", op, 1)
+    padding = pair(padding, "padding", op, 0)
+    output_padding = pair(output_padding, "output_padding", op, 0)
+    if output_padding[0] >= stride[0] or output_padding[1] >= stride[1]:
         raise ValueError(
-            f"{layer}: {name} must be an int or a pair of ints (h, w), got {value!r}"
-        ) from None
-    if min(pair) < minimum:
-        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
-    return pair
+            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
+        )
+    return stride, padding, output_padding
 
 
-def _check_arrays(layer, x, W, b, in_axis, out_axis):
-    """Check ranks and channel counts of ``x``, ``W``, ``b``; return ``(kh, kw)``."""
+def _check_arrays(op, x, W, b, in_axis, out_axis):
+    """Check ranks and channel counts of ``x``, ``W``, ``b`` (a :class:`ShapeError`)."""
     if W.ndim != 4:
-        raise ValueError(f"{layer}: weight must be 4-D, got shape {tuple(W.shape)}")
+        raise ShapeError(op, f"weight must be 4-D, got shape {tuple(W.shape)}")
     names = ("out", "in") if in_axis == 1 else ("in", "out")
     w_desc = f"({names[0]}, {names[1]}, kh, kw)"
     if x.ndim != 4 or x.shape[1] != W.shape[in_axis]:
-        raise ValueError(
-            f"{layer}: input of shape {tuple(x.shape)} does not fit weight of shape "
-            f"{tuple(W.shape)} {w_desc}; expected (N, {W.shape[in_axis]}, H, W)"
+        expected = f"(N, {W.shape[in_axis]}, H, W)"
+        raise ShapeError(
+            op,
+            f"input of shape {tuple(x.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected {expected}",
+            layer_message=f"expected input {expected}, got {tuple(x.shape)}",
         )
     if b is not None and tuple(b.shape) != (W.shape[out_axis],):
-        raise ValueError(
-            f"{layer}: bias of shape {tuple(b.shape)} does not fit weight of shape "
-            f"{tuple(W.shape)} {w_desc}; expected ({W.shape[out_axis]},)"
+        raise ShapeError(
+            op,
+            f"bias of shape {tuple(b.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected ({W.shape[out_axis]},)",
         )
-    return W.shape[2], W.shape[3]
+
+
+def _conv2d_geometry(x, W, b, stride, padding):
+    """Check the arguments of :func:`conv2d_forward`; return its :class:`ConvGeometry`."""
+    op = "Conv2d"
+    stride, padding, _ = conv_hyperparameters(op, stride, padding)
+    _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
+    (H, Wd), (ph, pw), (kh, kw) = x.shape[2:], padding, W.shape[2:]
+    if H + 2 * ph < kh or Wd + 2 * pw < kw:
+        raise ShapeError(
+            op,
+            f"kernel ({kh}, {kw}) is larger than the padded input: input of shape "
+            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
+            f"expected H + 2*padding >= kh and W + 2*padding >= kw",
+        )
+    return ConvGeometry.conv(x.shape[2:], W.shape[2:], stride, padding)
+
+
+def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
+    """Check the arguments of :func:`conv_transpose2d_forward`; return its :class:`ConvGeometry`."""
+    op = "ConvTranspose2d"
+    stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
+    _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
+    geom = ConvGeometry.conv_transpose(x.shape[2:], W.shape[2:], stride, padding, output_padding)
+    Ho, Wo = geom.image
+    if Ho < 1 or Wo < 1:
+        raise ShapeError(
+            op,
+            f"input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
+            f"stride {stride}, padding {padding}, output_padding {output_padding} gives "
+            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
+            f"+ output_padding >= 1",
+        )
+    return geom
 
 
 # -- the shared pieces ---------------------------------------------------------------
@@ -132,29 +191,26 @@ def _conv_weight_grad(col, dmat):
     return (dmat @ col.reshape(C * kh * kw, -1).T).reshape(dmat.shape[0], C, kh, kw)
 
 
-def _conv_apply(Wm, x, kh, kw, stride, padding, product=True):
+def _conv_apply(Wm, x, geom, product=True):
     r"""The convolution map :math:`\mathcal{C}_W`: im2col of ``x``, then one GEMM ``Wm @ col``.
 
-    ``Wm`` is ``(R, C*kh*kw)``, ``x`` the ``(N, C, H, W)`` image side. Returns the
+    ``Wm`` is ``(R, C*kh*kw)``, ``x`` the ``(N, C, h, w)`` image side. Returns the
     ``(C, kh, kw, oh, ow, N)`` column array (kept for the weight gradient) and the
     ``(R, oh*ow*N)`` product: channels by output pixels, the batch index fastest
     (None with ``product=False``, when only the columns are wanted).
     """
-    (sh, sw), (ph, pw) = stride, padding
-    col = im2col(x, kh, kw, sh, sw, ph, pw)
+    col = im2col(x, geom)
     return col, (Wm @ col.reshape(Wm.shape[1], -1) if product else None)
 
 
-def _conv_adjoint(WmT, mat, C, kh, kw, h, w, grid, stride, padding, b=None, contiguous=True):
+def _conv_adjoint(WmT, mat, geom, bias=None, contiguous=True):
     r"""The adjoint map :math:`\mathcal{C}_W^\top`: ``col2im(WmT @ mat)`` as an NCHW image.
 
-    ``WmT`` is ``(C*kh*kw, R)``, ``mat`` is ``(R, oh*ow*N)`` with ``grid = (oh, ow)``;
-    the result is ``(N, C, h, w)``, plus the bias ``b`` ``(C,)`` if given. On the CPU
-    the product is formed a few rows of the grid at a time
-    (:func:`minigan.im2col.col2im_matmul_cpu`).
+    ``WmT`` is ``(C*kh*kw, R)``, ``mat`` is ``(R, oh*ow*N)``; the result is
+    ``(N, C, h, w)``, plus ``bias`` ``(C,)`` if given. On the CPU the product is
+    formed a few rows of the grid at a time (:func:`minigan.im2col.col2im_matmul_cpu`).
     """
-    (oh, ow), (sh, sw), (ph, pw) = grid, stride, padding
-    return col2im_matmul(WmT, mat, C, kh, kw, h, w, oh, ow, sh, sw, ph, pw, b, contiguous)
+    return col2im_matmul(WmT, mat, geom, bias, contiguous)
 
 
 def _to_channel_matrix(a):
@@ -171,17 +227,17 @@ def _channel_sums(a):
     return xp.einsum("nchw->c", a)
 
 
-def _from_channel_matrix(m, N, H, W, b=None, contiguous=True):
-    """``(C, H*W*N) -> (N, C, H, W)`` plus the bias ``(C,)``: C-contiguous (the bias added in
+def _from_channel_matrix(m, N, H, W, bias=None, contiguous=True):
+    """``(C, H*W*N) -> (N, C, H, W)`` plus ``bias`` ``(C,)``: C-contiguous (the bias added in
     the transposing copy), or with ``contiguous=False`` on NumPy the NCHW view of ``m``."""
     C = m.shape[0]
     xp = get_array_module(m)
     view = m.reshape(C, H, W, N).transpose(3, 0, 1, 2)
     if not contiguous and xp is np:
-        if b is not None:
-            m += b.reshape(C, 1)
+        if bias is not None:
+            m += bias.reshape(C, 1)
         return view
-    return nchw_copy(view, b)
+    return nchw_copy(view, bias)
 
 
 # -- Conv2d --------------------------------------------------------------------------
@@ -208,29 +264,18 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     Returns
     -------
     out : ndarray of shape (N, O, oh, ow)
-    cache : tuple ``(col, W, x_shape, stride, padding, has_bias)``; ``col`` is
-        the im2col of ``x``, kept for the weight gradient.
+    cache : tuple ``(col, W, geom, has_bias, channel_major)``; ``col`` is the im2col
+        of ``x``, kept for the weight gradient, ``geom`` the :class:`ConvGeometry`,
+        ``channel_major`` whether ``x`` was (the layout ``dx`` is handed back in).
     """
-    layer = "Conv2d"
-    sh, sw = _pair(stride, "stride", layer, 1)
-    ph, pw = _pair(padding, "padding", layer, 0)
-    kh, kw = _check_arrays(layer, x, W, b, in_axis=1, out_axis=0)
-    N, C, H, Wd = x.shape
-    if H + 2 * ph < kh or Wd + 2 * pw < kw:
-        raise ValueError(
-            f"{layer}: kernel ({kh}, {kw}) is larger than the padded input: input of shape "
-            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
-            f"expected H + 2*padding >= kh and W + 2*padding >= kw"
-        )
-    oh, ow = conv_output_size(H, kh, sh, ph), conv_output_size(Wd, kw, sw, pw)
-    O = W.shape[0]
-    col, out_mat = _conv_apply(W.reshape(O, -1), x, kh, kw,        # (C, kh, kw, oh, ow, N),
-                               (sh, sw), (ph, pw))                 # (O, oh*ow*N)
-    out = _from_channel_matrix(out_mat, N, oh, ow, b, contiguous)
-    return out, (col, W, x.shape, (sh, sw), (ph, pw), b is not None)
+    geom = _conv2d_geometry(x, W, b, stride, padding)
+    N, O = x.shape[0], W.shape[0]
+    col, out_mat = _conv_apply(W.reshape(O, -1), x, geom)         # (C, kh, kw, oh, ow, N),
+    out = _from_channel_matrix(out_mat, N, *geom.grid, b, contiguous)  # (O, oh*ow*N)
+    return out, (col, W, geom, b is not None, is_channel_major(x))
 
 
-def conv2d_backward(dout, cache, param_grads=True, contiguous=True, input_grad=True):
+def conv2d_backward(dout, cache, param_grads=True, contiguous=None, input_grad=True):
     r"""Gradients of the loss through :func:`conv2d_forward`.
 
     With :math:`D` = ``dout`` as an ``(O, oh*ow*N)`` matrix, :math:`X_{col}`
@@ -248,8 +293,9 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=True, input_grad=T
     cache : tuple from :func:`conv2d_forward`
     param_grads : bool
         When False, ``dW`` and ``db`` are skipped and returned as None.
-    contiguous : bool
-        As for the forward pass, for ``dx``.
+    contiguous : bool or None
+        As for the forward pass, for ``dx``; None (the default): the layout the
+        forward input had (C-contiguous unless it was channel-major).
     input_grad : bool
         When False, ``dx`` is skipped and returned as None (nothing upstream needs it).
 
@@ -259,18 +305,16 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=True, input_grad=T
     dW : ndarray of shape (O, C, kh, kw) or None
     db : ndarray of shape (O,) or None (also None without a bias)
     """
-    col, W, x_shape, (sh, sw), (ph, pw), has_bias = cache
-    N, C, H, Wd = x_shape
-    O = W.shape[0]
-    expected = (N, O) + tuple(col.shape[3:5])
+    col, W, geom, has_bias, channel_major = cache
+    N, O = col.shape[5], W.shape[0]
+    expected = (N, O) + geom.grid
     if tuple(dout.shape) != expected:
-        raise ValueError(f"Conv2d: dout of shape {tuple(dout.shape)}, expected {expected}")
-    kh, kw = col.shape[1:3]
+        raise ShapeError("Conv2d", f"dout of shape {tuple(dout.shape)}, expected {expected}")
+    contiguous = not channel_major if contiguous is None else contiguous
     d_mat = _to_channel_matrix(dout)                               # (O, oh*ow*N)
     dx = None
-    if input_grad:
-        dx = _conv_adjoint(W.reshape(O, -1).T, d_mat, C, kh, kw, H, Wd,  # dL/dx = col2im(W_m^T D)
-                           col.shape[3:5], (sh, sw), (ph, pw), contiguous=contiguous)
+    if input_grad:                                                 # dL/dx = col2im(W_m^T D)
+        dx = _conv_adjoint(W.reshape(O, -1).T, d_mat, geom, contiguous=contiguous)
     if not param_grads:
         return dx, None, None
     dW = _conv_weight_grad(col, d_mat)                             # dL/dW = D X_col^T
@@ -307,36 +351,20 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     Returns
     -------
     out : ndarray of shape (N, O, H_out, W_out)
-    cache : tuple ``(x_mat, W, x_shape, out_hw, stride, padding, has_bias)``; ``x_mat``
-        is ``x`` as a ``(C, H*W*N)`` matrix, kept for the weight gradient.
+    cache : tuple ``(x_mat, W, geom, has_bias, channel_major)``; ``x_mat`` is ``x`` as
+        a ``(C, H*W*N)`` matrix, kept for the weight gradient, ``geom`` the
+        :class:`ConvGeometry` (``x`` is its column grid, the output its image),
+        ``channel_major`` whether ``x`` was.
     """
-    layer = "ConvTranspose2d"
-    sh, sw = _pair(stride, "stride", layer, 1)
-    ph, pw = _pair(padding, "padding", layer, 0)
-    oph, opw = _pair(output_padding, "output_padding", layer, 0)
-    if oph >= sh or opw >= sw:
-        raise ValueError(
-            f"{layer}: output_padding ({oph}, {opw}) must be smaller than stride ({sh}, {sw})"
-        )
-    kh, kw = _check_arrays(layer, x, W, b, in_axis=0, out_axis=1)
-    N, C, H, Wd = x.shape
-    O = W.shape[1]
-    Ho = conv_transpose_output_size(H, kh, sh, ph, oph)
-    Wo = conv_transpose_output_size(Wd, kw, sw, pw, opw)
-    if Ho < 1 or Wo < 1:
-        raise ValueError(
-            f"{layer}: input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
-            f"stride ({sh}, {sw}), padding ({ph}, {pw}), output_padding ({oph}, {opw}) gives "
-            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
-            f"+ output_padding >= 1"
-        )
+    geom = _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding)
+    C = x.shape[1]
     x_mat = _to_channel_matrix(x)                                  # (C, H*W*N)
-    out = _conv_adjoint(W.reshape(C, -1).T, x_mat, O, kh, kw, Ho, Wo,  # col2im(W_m^T X) + b
-                        (H, Wd), (sh, sw), (ph, pw), b, contiguous)  # (N, O, Ho, Wo)
-    return out, (x_mat, W, x.shape, (Ho, Wo), (sh, sw), (ph, pw), b is not None)
+    out = _conv_adjoint(W.reshape(C, -1).T, x_mat, geom,           # col2im(W_m^T X) + b,
+                        b, contiguous)                             # (N, O, Ho, Wo)
+    return out, (x_mat, W, geom, b is not None, is_channel_major(x))
 
 
-def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=True,
+def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
                               input_grad=True):
     r"""Gradients of the loss through :func:`conv_transpose2d_forward`.
 
@@ -356,8 +384,9 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=True,
     cache : tuple from :func:`conv_transpose2d_forward`
     param_grads : bool
         When False, ``dW`` and ``db`` are skipped and returned as None.
-    contiguous : bool
-        As for the forward pass, for ``dx``.
+    contiguous : bool or None
+        As for the forward pass, for ``dx``; None (the default): the layout the
+        forward input had (C-contiguous unless it was channel-major).
     input_grad : bool
         When False, ``dx`` is skipped and returned as None (nothing upstream needs it).
 
@@ -367,16 +396,17 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=True,
     dW : ndarray of shape (C, O, kh, kw) or None
     db : ndarray of shape (O,) or None (also None without a bias)
     """
-    x_mat, W, x_shape, (Ho, Wo), (sh, sw), (ph, pw), has_bias = cache
-    N, C, H, Wd = x_shape
-    _, O, kh, kw = W.shape
-    if tuple(dout.shape) != (N, O, Ho, Wo):
-        raise ValueError(
-            f"ConvTranspose2d: dout of shape {tuple(dout.shape)}, expected {(N, O, Ho, Wo)}"
-        )
-    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, kh, kw,     # (O, kh, kw, H, W, N),
-                               (sh, sw), (ph, pw), product=input_grad)  # dL/dx = W_m D_col
-    dx = _from_channel_matrix(dx_mat, N, H, Wd, contiguous=contiguous) if input_grad else None
+    x_mat, W, geom, has_bias, channel_major = cache
+    C, O = W.shape[:2]
+    N = x_mat.shape[1] // (geom.grid[0] * geom.grid[1])
+    expected = (N, O) + geom.image
+    if tuple(dout.shape) != expected:
+        raise ShapeError("ConvTranspose2d",
+                         f"dout of shape {tuple(dout.shape)}, expected {expected}")
+    contiguous = not channel_major if contiguous is None else contiguous
+    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, H, W, N),
+                               product=input_grad)                 # dL/dx = W_m D_col
+    dx = _from_channel_matrix(dx_mat, N, *geom.grid, contiguous=contiguous) if input_grad else None
     if not param_grads:
         return dx, None, None
     dW = _conv_weight_grad(dcol, x_mat)                            # dL/dW = X D_col^T

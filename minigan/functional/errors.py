@@ -1,0 +1,24 @@
+"""The error the functional ops raise for arrays that do not fit together."""
+
+from __future__ import annotations
+
+__all__ = ["ShapeError"]
+
+
+class ShapeError(ValueError):
+    """A ValueError about the shapes of an op's arrays, checked in the op alone.
+
+    ``str(error)`` is ``"{op}: {message}"``. A layer that calls the op re-raises it
+    under its own name with :meth:`under`, which uses ``layer_message``: the same
+    fact said from the layer's side (``"expected input (N, 3, H, W), got ..."``,
+    where the op speaks of the weight the layer holds).
+    """
+
+    def __init__(self, op, message, layer_message=None):
+        super().__init__(f"{op}: {message}")
+        self.op, self.message = op, message
+        self.layer_message = message if layer_message is None else layer_message
+
+    def under(self, layer):
+        """The same error as a ValueError that names ``layer`` (its ``repr``) instead of the op."""
+        return ValueError(f"{layer!r}: {self.layer_message}")

@@ -1,0 +1,84 @@
+"""The package's modules import only downward: no import cycle, lazy imports included."""
+
+import ast
+import pathlib
+
+import minigan
+
+PACKAGE = pathlib.Path(minigan.__file__).parent
+
+
+def _module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph():
+    """``{module: set of minigan modules it imports}``, read from the source with ``ast``:
+    every ``import`` statement counts, also those inside functions."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                bases = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                # ``from pkg import mod`` imports the module pkg.mod when there is one
+                bases = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                         for a in node.names]
+            else:
+                continue
+            targets.update(b for b in bases if b in modules and b != name)
+        graph[name] = targets
+    return graph
+
+
+def _cycle(graph):
+    """One import cycle as a list of modules, or None."""
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [nxt])
+                if found:
+                    return found
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_sees_imports():
+    graph = import_graph()
+    assert "minigan.kernels" in graph["minigan.im2col"]             # a lazy import
+    assert "minigan.im2col" in graph["minigan.functional.conv"]      # from ..im2col import ...
+    assert "minigan.functional.conv" in graph["minigan.functional"]  # from .conv import ...
+    assert "minigan.backend" in graph["minigan.layers"]              # from . import backend
+
+
+def test_no_module_imports_a_module_that_imports_it_back():
+    graph = import_graph()
+    back = sorted((a, b) for a in graph for b in graph[a] if a in graph.get(b, ()))
+    assert not back, f"modules that import each other: {back}"
+    cycle = _cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
