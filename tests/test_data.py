@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _mnist import real_mnist_dir
 
 import minigan.data.mnist as mnist_module
 from minigan.data import (
@@ -33,7 +34,7 @@ from minigan.data import (
     write_idx,
 )
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+REAL_MNIST = real_mnist_dir()
 IMAGES = "t10k-images-idx3-ubyte.gz"
 LABELS = "t10k-labels-idx1-ubyte.gz"
 
