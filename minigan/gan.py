@@ -127,8 +127,9 @@ class GAN:
         odd outlier.
         """
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
-        # them), about 1% of a vanilla iteration on the CPU, and one small transfer on
-        # the GPU. Trainer checks its whole data set once instead (check_data=False).
+        # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
+        # CPU, and one small transfer on the GPU. The Trainer checks its whole data set
+        # once at load instead (check_data=False).
         xp = backend.get_array_module(x)
         lo, hi = (float(v) for v in backend.to_host(xp.stack((x.min(), x.max()))))
         if not (math.isfinite(lo) and math.isfinite(hi)):
