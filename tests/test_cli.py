@@ -603,3 +603,104 @@ def test_resume_refuses_a_foreign_metrics_file(earlier_run, data_dir, tmp_path, 
                           capsys)
     assert_one_line_error(rc, err, "metrics.csv", "not a minigan metrics file")
     assert snapshot(run) == before
+
+
+# ------------------------------------------------------------------ messages
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+def test_a_negative_seed_names_seed(command, earlier_run, data_dir, tmp_path, capsys):
+    if command == "train":
+        argv = train_args(data_dir, tmp_path / "run", "--seed", "-1")
+    else:
+        argv = ["sample", "--checkpoint", str(earlier_run), "--seed", "-1",
+                "--out", str(tmp_path / "g.png")]
+    rc, _, err = run_main(argv, capsys)
+    assert_one_line_error(rc, err, "--seed", "non-negative integer")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_out_errors_name_out(earlier_run, tmp_path, capsys):
+    base = ["sample", "--checkpoint", str(earlier_run), "--n", "4", "--device", "cpu"]
+    rc, _, err = run_main(base + ["--out", str(tmp_path / "nodir" / "x.png")], capsys)
+    assert_one_line_error(rc, err, "--out", "nodir", "does not exist")
+    assert ".tmp" not in err
+    rc, _, err = run_main(base + ["--out", "/proc/foo.png"], capsys)
+    assert_one_line_error(rc, err, "--out /proc/foo.png")
+    assert ".tmp" not in err
+    rc, _, err = run_main(base + ["--out", str(tmp_path / "x.gif")], capsys)
+    assert_one_line_error(rc, err, "--out", "x.gif", ".png", ".jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
+                                         ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
+def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):
+    rc, out, _ = run_main(["sample", "--checkpoint", str(earlier_run), "--n", "4", "--device",
+                           "cpu", "--out", str(tmp_path / name)], capsys)
+    assert rc == 0 and str(tmp_path / name) in out
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_quiet_still_says_where_the_run_went_and_how_it_ended(data_dir, tmp_path, capsys):
+    rc, out, err = run_main(train_args(data_dir, tmp_path / "run", "--epochs", "1"), capsys)
+    assert rc == 0
+    assert f"run folder {tmp_path / 'run'}" in out
+    assert "done: 1 epoch, 8 iterations;" in out and str(tmp_path / "run" / "checkpoint.npz") in out
+    assert "it/s" not in out + err  # no progress bar
+
+
+def test_no_command_prints_the_usage(capsys):
+    rc, out, err = run_main([], capsys)
+    assert rc == 2 and err == ""
+    assert out.startswith("usage: minigan") and "train" in out and "sample" in out
+
+
+def test_version(capsys):
+    import minigan
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"minigan {minigan.__version__}"
+
+
+def test_sample_help_describes_the_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    out = capsys.readouterr().out
+    assert "Draw samples from a trained generator" in out
+
+
+def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
+    """A Ctrl-C while NumPy loads: one line and exit code 130, no traceback."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numpy':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    for command in (["-m", "minigan", "train"], ["-c", "from minigan.__main__ import run; run()"]):
+        proc = subprocess.run([sys.executable, *command], capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert proc.returncode == 130, proc.stderr
+        assert proc.stderr == "minigan: interrupted\n"
+
+
+def test_config_json_records_what_was_used_and_what_was_asked(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    args = train_args(data_dir, tmp_path / "run", "--epochs", "1")
+    i = args.index("--device")
+    del args[i:i + 2]   # auto
+    args.remove("--no-download")
+    assert main(args) == 0
+    text = (tmp_path / "run" / "config.json").read_text()
+    config = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert config["device"] == backend.device() and config["asked"]["device"] == "auto"
+    assert config["data_dir"] == str(data_dir.resolve()) and config["download"] is False
+    assert config["asked"]["download"] is True and config["asked"]["data_dir"] == str(data_dir)
+    assert "resume" not in config and "quiet" not in config
