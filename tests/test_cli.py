@@ -704,3 +704,49 @@ def test_config_json_records_what_was_used_and_what_was_asked(data_dir, tmp_path
     assert config["data_dir"] == str(data_dir.resolve()) and config["download"] is False
     assert config["asked"]["download"] is True and config["asked"]["data_dir"] == str(data_dir)
     assert "resume" not in config and "quiet" not in config
+
+
+def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(data_dir, tmp_path,
+                                                                          monkeypatch, capsys):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    real_iteration = gan.GAN.train_iteration
+    calls = {"n": 0}
+
+    def twice_ctrl_c(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once, unsaved
+        return stats
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", twice_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and not (run / "checkpoint.npz").exists()
+    assert f"before the first checkpoint; start it over with: python -m minigan train --resume {run}" in err
+    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                           "--data-dir", str(data_dir), "--no-download"], capsys)
+    assert rc == 0 and "starting it over" in out
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
+
+
+def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_path, monkeypatch,
+                                                                capsys):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    real_prepare = train_module.Trainer._prepare_out
+
+    def prepare_then_ctrl_c(self):
+        real_prepare(self)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(train_module.Trainer, "_prepare_out", prepare_then_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and "checkpoint saved" in err
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 0
+    assert main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
