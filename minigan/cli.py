@@ -159,7 +159,7 @@ def _add_train(sub):
 
 
 def _add_sample(sub):
-    s = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid",
+    s = sub.add_parser("sample", help="draw samples from a checkpoint into an image grid",
                        description="Draw samples from a trained generator (a checkpoint or a "
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")

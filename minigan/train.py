@@ -458,6 +458,9 @@ class Trainer:
     def _cannot_write(self, exc):
         where = exc.filename or self.out
         reason = exc.strerror or str(exc)
+        if not (self.out / CONFIG).exists():
+            return (f"cannot write {where}: {reason}; nothing of the run was written; run the "
+                    "same command again once that is fixed")
         return f"cannot write {where}: {reason}; {self._last_good()}; {self.how_to_continue()}"
 
     def _diverged(self, row):
@@ -496,7 +499,11 @@ class Trainer:
 
         Draws epoch 0's grid on a new run.
         """
-        (self.out / "samples").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.out / "samples").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # bad input, found out only now: nothing was written
+            raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
+                             "another --out") from None
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")

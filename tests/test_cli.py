@@ -750,3 +750,8 @@ def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_pat
                  "--data-dir", str(data_dir), "--no-download"]) == 0
     assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
     assert_same_run(straight, run)
+
+
+def test_an_out_that_cannot_be_created_names_out(data_dir, capsys):
+    rc, _, err = run_main(train_args(data_dir, "/proc/minigan-run", "--epochs", "1"), capsys)
+    assert_one_line_error(rc, err, "--out /proc/minigan-run")
