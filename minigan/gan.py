@@ -224,8 +224,8 @@ class GAN:
         ------
         ValueError
             When ``check_data`` is on and a real batch holds NaN or inf or is
-            far outside :attr:`pixel_range` (:meth:`check_real`); nothing is
-            updated then.
+            far outside :attr:`pixel_range` (:meth:`check_real`), before the
+            D step that would use it.
         """
         for _ in range(self.k):
             x = next_real_batch()

@@ -153,11 +153,10 @@ class Trainer:
         self.out = Path(config["out"]).expanduser() if config["out"] else default_out(
             config["model"])
         config["out"] = str(self.out)
-        this_run = config.get("resume") if ckpt is not None else None
-        if this_run is not None:
-            this_run = Path(this_run).parent if Path(this_run).name == CHECKPOINT else None
-        this_run = this_run or config.get("restart")
-        resuming_here = this_run is not None and self.out.resolve() == Path(this_run).resolve()
+        # the run continued (its checkpoint) or started over (its folder), if any
+        resumed = config.get("resume") if ckpt is not None else config.get("restart")
+        here = self.out / CHECKPOINT if ckpt is not None else self.out
+        resuming_here = resumed is not None and here.resolve() == Path(resumed).resolve()
         check_out(self.out, resuming_here)
 
         self._load_data()
