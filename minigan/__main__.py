@@ -2,6 +2,16 @@
 
 import sys
 
-from .cli import main
 
-sys.exit(main())
+def run():
+    """The ``minigan`` command: :func:`minigan.cli.main`, quiet about a Ctrl-C during imports."""
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        print("minigan: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -51,9 +51,21 @@ class CheckpointError(ValueError):
     """A file is not a usable minigan checkpoint, or does not fit the model it is loaded into."""
 
 
-def _json_array(obj):
-    """``obj`` as JSON in a 0-d unicode array (never an object array)."""
-    return np.array(json.dumps(obj, sort_keys=True))
+def _json_array(obj, key="?"):
+    """``obj`` as JSON in a 0-d unicode array (never an object array); standard JSON only."""
+    try:
+        return np.array(json.dumps(obj, sort_keys=True, allow_nan=False))
+    except ValueError as exc:  # NaN or infinity: not JSON
+        raise CheckpointError(f"checkpoint entry '{key}' holds a non-finite number ({exc})") \
+            from None
+
+
+def _non_finite(arrays):
+    """The first key whose floating array holds NaN or inf, or None."""
+    for key, value in arrays.items():
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            return key
+    return None
 
 
 def _is_array(value):
@@ -80,12 +92,18 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
         architecture and is checked by :func:`restore`.
     extra : dict, optional
         More entries: arrays (saved as arrays) or JSON-serializable values.
+
+    Raises
+    ------
+    CheckpointError
+        When an array holds NaN or inf (nothing is written then: the previous
+        checkpoint stays), or a value is not standard JSON.
     """
     arrays = {
         "minigan": _json_array({"format": FORMAT, "version": VERSION}),
-        "config": _json_array(config),
-        "counters": _json_array({"iteration": int(iteration), "epoch": int(epoch)}),
-        "rng_states": _json_array(rng_states),
+        "config": _json_array(config, "config"),
+        "counters": _json_array({"iteration": int(iteration), "epoch": int(epoch)}, "counters"),
+        "rng_states": _json_array(rng_states, "rng_states"),
     }
     parts = {"G": generator.state_dict(), "D": discriminator.state_dict(),
              "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict()}
@@ -98,10 +116,14 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
             arrays[f"extra/{name}"] = backend.to_host(value)
         else:
             plain[name] = value
-    arrays["extra"] = _json_array(plain)
+    arrays["extra"] = _json_array(plain, "extra")
     for key, value in arrays.items():
         if value.dtype.hasobject:
             raise CheckpointError(f"checkpoint entry '{key}' is an object array; save plain arrays")
+    bad = _non_finite(arrays)
+    if bad is not None:  # a diverged model is never saved over a good checkpoint
+        raise CheckpointError(
+            f"not saving {path}: array '{bad}' holds NaN or inf (the training diverged)")
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
@@ -120,7 +142,7 @@ def load_checkpoint(path):
         If ``path`` does not exist.
     CheckpointError
         If the file is not a minigan checkpoint, holds object arrays (which
-        would need pickle), or is damaged.
+        would need pickle), is damaged, or holds an array with NaN or inf.
     """
     path = Path(path)
     if not path.is_file():
@@ -165,6 +187,12 @@ def load_checkpoint(path):
             f"reads ({VERSION}); upgrade minigan"
         )
 
+    bad = _non_finite(entries)
+    if bad is not None:
+        raise CheckpointError(
+            f"{path}: array '{bad}' holds NaN or inf; this checkpoint is of a run that "
+            "diverged and cannot be used (take an earlier one, or start a new run)"
+        )
     out = {"path": str(path), **meta, **{part: {} for part in _PARTS}}
     for key, value in entries.items():
         part, sep, name = key.partition("/")

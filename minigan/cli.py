@@ -16,23 +16,37 @@ Bad input (a missing data folder, a file that is not IDX, a checkpoint of
 another model, an impossible batch size, no GPU for ``--device gpu``, an
 ``--out`` that cannot be written or already holds a run) ends with one line
 ``minigan: error: ...`` on stderr and exit code 2, before anything is written.
-Ctrl-C saves a checkpoint and exits with 130.
+A run that cannot go on (a full disk, losses that became NaN) ends with one
+such line, naming the last good checkpoint, and exit code 1. Ctrl-C saves a
+checkpoint and exits with 130, SIGTERM likewise with 143. Warnings are one
+line ``minigan: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
+import threading
+import warnings
+from pathlib import Path
 
 import numpy as np
 
-from . import backend, gan, models, plotting, runs
+from . import __version__, backend, gan, models, plotting, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
 
+EXIT_FAILED = 1
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT    # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM    # 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived outside the training loop (which saves first, see minigan.train)."""
 
 
 class UsageError(Exception):
@@ -56,13 +70,24 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
 def _positive_float(text):
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
     return value
 
 
@@ -84,8 +109,9 @@ def build_parser():
     parsed arguments. Train options default to None: unset.
     """
     parser = _Parser(prog="minigan", description="GANs from scratch on NumPy / CuPy.")
+    parser.add_argument("--version", action="version", version=f"minigan {__version__}")
+    parser.set_defaults(run=None)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    sub.required = True
     _add_train(sub)
     _add_sample(sub)
     return parser
@@ -100,16 +126,19 @@ def _device_option(p):
 def _add_train(sub):
     t = sub.add_parser("train", help="train a GAN on MNIST",
                        description="Train a GAN on MNIST. Unset options take the model's "
-                       "defaults (vanilla: batch 128, Adam lr 1e-3, betas 0.9/0.999; dcgan: "
-                       "batch 64, lr 2e-4, betas 0.5/0.999), or the checkpoint's with --resume.")
+                       "defaults, or the checkpoint's with --resume: "
+                       + "; ".join(f"{name}: {spec.epochs} epochs, batch {spec.batch_size}, "
+                                   f"Adam lr {spec.lr:g}, betas {spec.betas[0]}/{spec.betas[1]}"
+                                   for name, spec in models.MODELS.items()) + ".")
     t.set_defaults(run=_train)
     t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
     t.add_argument("--epochs", type=_positive_int,
-                   help="train until this many epochs are done in total (default 1)")
+                   help="train until this many epochs are done in total (default: the "
+                   "model's)")
     t.add_argument("--batch-size", type=_positive_int, help="minibatch size m")
     t.add_argument("--lr", type=_positive_float, help="Adam learning rate of both players")
     t.add_argument("--k", type=_positive_int, help="D steps per G step (default 1)")
-    t.add_argument("--seed", type=int, help="seed of every random choice (default 0)")
+    t.add_argument("--seed", type=_seed, help="seed of every random choice (default 0)")
     _device_option(t)
     t.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the download "
                    "cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)")
@@ -123,17 +152,23 @@ def _add_train(sub):
                    help="one-sided: real target 1 - s (default 0)")
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
     t.add_argument("--resume", metavar="PATH",
-                   help="continue the run in this folder (or from this checkpoint file)")
-    t.add_argument("--quiet", action="store_true", default=None, help="no progress bars")
+                   help="continue the run in this folder (or from this checkpoint file); a "
+                   "run stopped before its first checkpoint starts over")
+    t.add_argument("--quiet", action="store_true", default=None,
+                   help="no progress bars (the run folder and the result are still printed)")
 
 
 def _add_sample(sub):
-    s = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid")
+    s = sub.add_parser("sample", help="draw samples from a checkpoint into an image grid",
+                       description="Draw samples from a trained generator (a checkpoint or a "
+                       "run folder) and save them as one grid image; the format follows the "
+                       f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
     s.set_defaults(run=_sample)
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
     s.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", default="samples.png", help="PNG file to write (default samples.png)")
-    s.add_argument("--seed", type=int, default=None, help="seed of the noise (default: random)")
+    s.add_argument("--out", default="samples.png",
+                   help="image file to write (default samples.png)")
+    s.add_argument("--seed", type=_seed, default=None, help="seed of the noise (default: random)")
     s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
     _device_option(s)
 
@@ -148,37 +183,87 @@ def _train(args):
     try:
         trainer.run()
     except Interrupted as exc:
+        by = "SIGTERM" if exc.signum == signal.SIGTERM else "Ctrl-C"
         if exc.checkpoint is None:
-            print("minigan: interrupted before the first checkpoint; nothing to resume",
-                  file=sys.stderr)
+            print(f"minigan: stopped by {by} before the first checkpoint; "
+                  f"{trainer.how_to_continue()}", file=sys.stderr)
         else:
-            how = "saved" if exc.saved else "not saved (second Ctrl-C); the last one is"
-            print(f"minigan: interrupted; checkpoint {how} at {exc.checkpoint}: {exc}; "
-                  f"continue with: python -m minigan train --resume {trainer.out}",
-                  file=sys.stderr)
-        return EXIT_INTERRUPTED
+            how = "saved" if exc.saved else "not saved (second signal); the last one is"
+            print(f"minigan: stopped by {by}; checkpoint {how} at {exc.checkpoint}: {exc}; "
+                  f"{trainer.how_to_continue()}", file=sys.stderr)
+        return 128 + exc.signum
     return 0
 
 
 def _sample(args):
+    out = Path(args.out)
+    fmt = plotting.grid_format(out)
+    if fmt is None:
+        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
+                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
+    folder = out.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: the folder {folder} does not exist; create it or "
+                         "choose another --out")
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
     G, spec, config = runs.load_generator(path)
     z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
                          np.random.default_rng(args.seed), config.get("dtype", "float32"))
-    plotting.save_grid(G.forward(z), args.out, nrow=args.nrow, value_range=spec.pixel_range)
-    print(f"wrote {args.n} samples from {path} to {args.out}")
+    try:
+        plotting.save_grid(G.forward(z), out, nrow=args.nrow, value_range=spec.pixel_range)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    print(f"wrote {args.n} samples from {path} to {out} ({fmt.upper()})")
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as ``minigan: warning: ...``, without the source line."""
+    print(f"minigan: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
 def main(argv=None):
-    """Run the command line; return the exit code (0, 2 on bad input, 130 on Ctrl-C)."""
+    """Run the command line; return the exit code.
+
+    0 on success, 1 when a run cannot go on, 2 on bad input, 130 on Ctrl-C, 143 on SIGTERM.
+    """
+    previous_warning = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    on_main = threading.current_thread() is threading.main_thread()
+    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
     try:
-        args = build_parser().parse_args(argv)
+        return _main(argv)
+    finally:
+        warnings.showwarning = previous_warning
+        if on_main:
+            signal.signal(signal.SIGTERM,
+                          signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
+
+
+def _main(argv):
+    from .train import RunError
+
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.run is None:  # no command: show what there is
+            parser.print_help()
+            return EXIT_ERROR
         return args.run(args)
+    except Terminated:
+        print("minigan: stopped by SIGTERM", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("minigan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except RunError as exc:
+        print(f"minigan: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_FAILED
     except (UsageError, DataError, backend.BackendError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:

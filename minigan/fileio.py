@@ -15,7 +15,9 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_text"]
+__all__ = ["atomic_write", "write_text", "remove_stale_temps"]
+
+_SUFFIX = ".tmp"
 
 
 def atomic_write(path, write):
@@ -23,9 +25,14 @@ def atomic_write(path, write):
 
     The temporary file is flushed and fsync'ed before ``os.replace`` puts it
     in place, and removed if anything fails, so ``path`` is never half written.
+    An ``OSError`` (no such folder, no permission, a full disk) names ``path``,
+    never the temporary file.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_SUFFIX)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -33,13 +40,37 @@ def atomic_write(path, write):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from None
         raise
     _fsync_dir(path.parent)
+
+
+def remove_stale_temps(folder, pattern="*"):
+    """Remove the temporary files :func:`atomic_write` left in ``folder`` when killed.
+
+    Only names of the form ``.<name>.<random>.tmp`` with ``<name>`` matching
+    the glob ``pattern`` (e.g. ``"checkpoint.npz"`` or ``"epoch_*.png"``) are
+    removed. Returns the paths removed.
+    """
+    removed = []
+    for tmp in sorted(Path(folder).glob(f".{pattern}.*{_SUFFIX}")):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _naming(exc, path):
+    """``exc`` (an OSError) again, naming ``path`` instead of a temporary file."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_text(path, text):

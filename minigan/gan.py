@@ -23,9 +23,11 @@ A D step never touches G's parameters and a G step never touches D's.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import backend, losses
+from . import backend, layers, losses
 from .functional.activations import sigmoid
 
 __all__ = ["GAN", "PRIORS", "sample_noise"]
@@ -87,10 +89,17 @@ class GAN:
     rng : numpy.random.Generator, optional
         Host generator for the noise; default the library's generator
         (:func:`minigan.backend.rng`), so ``backend.seed(s)`` seeds it.
+    pixel_range : (low, high), optional
+        Range of the real data and of G's output; default (0, 1) when G ends in
+        a Sigmoid, (-1, 1) when it ends in a Tanh, else unknown.
+    check_data : bool
+        Check each real batch (:meth:`check_real`): NaN or inf, or values far
+        outside ``pixel_range``, raise ``ValueError`` before any update.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
-                 k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None):
+                 k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
+                 pixel_range=None, check_data=True):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
         if g_loss not in losses.G_LOSSES:
@@ -107,6 +116,34 @@ class GAN:
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
+        self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
+        self.check_data = bool(check_data)
+
+    def check_real(self, x):
+        """Raise ``ValueError`` if the real batch ``x`` holds NaN or inf, or is far out of range.
+
+        "Far" is more than ten times the width of :attr:`pixel_range` beyond
+        it: uint8 pixels 0..255 given to a [0, 1] or [-1, 1] model, not the
+        odd outlier.
+        """
+        # One min and one max of the batch: two cheap passes (NaN and inf propagate into
+        # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
+        # CPU, and one small transfer on the GPU. The Trainer checks its whole data set
+        # once at load instead (check_data=False).
+        xp = backend.get_array_module(x)
+        lo, hi = (float(v) for v in backend.to_host(xp.stack((x.min(), x.max()))))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(
+                f"the real batch (shape {tuple(x.shape)}) holds NaN or inf values; give "
+                "finite data")
+        if self.pixel_range is not None:
+            low, high = self.pixel_range
+            far = 10.0 * (high - low)
+            if lo < low - far or hi > high + far:
+                raise ValueError(
+                    f"the real batch has values in [{lo:g}, {hi:g}], far outside the "
+                    f"generator's range [{low:g}, {high:g}]; scale the data to that range "
+                    "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
 
     def sample_noise(self, m, dtype=None):
         """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`)."""
@@ -182,9 +219,18 @@ class GAN:
         -------
         dict with ``d_loss``, ``d_real``, ``d_fake`` (from the last D step),
         ``g_loss`` and ``d_gen`` (from the G step)
+
+        Raises
+        ------
+        ValueError
+            When ``check_data`` is on and a real batch holds NaN or inf or is
+            far outside :attr:`pixel_range` (:meth:`check_real`), before the
+            D step that would use it.
         """
         for _ in range(self.k):
             x = next_real_batch()
+            if self.check_data:
+                self.check_real(x)
             stats = self.d_step(x)
         stats.update(self.g_step(x.shape[0], x.dtype))
         return stats
@@ -202,6 +248,16 @@ class GAN:
             return self.G.forward(z)
         finally:
             self.G.train(was_training)
+
+
+def _output_range(generator):
+    """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None."""
+    last = generator.layers[-1] if isinstance(generator, layers.Sequential) else generator
+    if isinstance(last, layers.Sigmoid):
+        return (0.0, 1.0)
+    if isinstance(last, layers.Tanh):
+        return (-1.0, 1.0)
+    return None
 
 
 def _mean_prob(logits):

@@ -11,13 +11,23 @@ half-written PNG behind.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from . import backend
 from .fileio import atomic_write
 
-__all__ = ["make_grid", "save_grid", "save_loss_curves"]
+__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "save_loss_curves"]
+
+#: Image formats :func:`save_grid` writes, by file extension.
+GRID_FORMATS = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp")
+
+
+def grid_format(path):
+    """The image format ``path``'s extension names (one of :data:`GRID_FORMATS`), or None."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    return fmt if fmt in GRID_FORMATS else None
 
 
 def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
@@ -76,17 +86,24 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
 
 
 def save_grid(images, path, nrow=None, value_range=None, upscale=2):
-    """Save a grid of images as a PNG (see :func:`make_grid` for the arguments).
+    """Save a grid of images (see :func:`make_grid` for the arguments).
 
+    The format is the one the extension of ``path`` names (PNG, JPEG, TIFF,
+    BMP, WebP: :data:`GRID_FORMATS`); another extension raises ``ValueError``.
     ``upscale`` repeats every pixel that many times in each direction so that
     28 x 28 digits are not tiny on screen.
     """
     from matplotlib.image import imsave
 
+    fmt = grid_format(path)
+    if fmt is None:
+        raise ValueError(f"save_grid: {path}: the extension names no image format I write; "
+                         f"use one of {', '.join('.' + f for f in GRID_FORMATS)}")
     grid = make_grid(images, nrow=nrow, value_range=value_range)
     if upscale > 1:
         grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
-    atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))
+    fmt = {"tif": "tiff"}.get(fmt, fmt)
+    atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format=fmt))
 
 
 def _smooth(y, window):

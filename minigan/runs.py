@@ -12,11 +12,15 @@ A run folder holds ``config.json``, ``metrics.csv``, ``samples/``,
 new run fills the settings it was not given from :data:`DEFAULTS` and its
 model's :class:`~minigan.models.ModelSpec`; a resumed run takes every
 setting from its checkpoint and may change only :data:`RESUME_MAY_CHANGE`.
-Every rule here raises before anything is written.
+A run folder stopped before its first checkpoint (killed in its first epoch)
+holds only its ``config.json``: ``--resume`` starts it over from those
+settings. Every rule here raises before anything is written.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import time
 from pathlib import Path
@@ -26,14 +30,15 @@ import numpy as np
 from . import checkpoint, models
 
 __all__ = [
-    "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT",
-    "find_checkpoint", "resolve_config", "default_out", "check_out", "load_generator",
+    "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
+    "find_checkpoint", "resolve_config", "read_config", "saved_config", "default_out",
+    "check_out", "load_generator",
 ]
 
 #: Settings of a new run; ``None`` means "the model's default" (see minigan.models.MODELS).
 DEFAULTS = {
     "model": "vanilla",
-    "epochs": 1,
+    "epochs": None,
     "batch_size": None,
     "lr": None,
     "betas": None,
@@ -53,12 +58,17 @@ DEFAULTS = {
     "quiet": False,
 }
 
+#: Settings not saved with a run: how it was started, not what it is.
+NOT_SAVED = ("resume", "restart", "quiet")
+
 #: Settings a resumed run may change; every other one comes from the checkpoint.
 RESUME_MAY_CHANGE = ("epochs", "device", "data_dir", "download", "files", "out", "quiet")
 
-#: The files of a run folder; a folder holding any of them holds a run.
+#: The files of a run folder; a folder holding any of them holds a run (an empty
+#: ``samples`` folder does not count: it is made first, before anything is written).
 RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", "samples")
 CHECKPOINT = "checkpoint.npz"
+CONFIG = "config.json"
 
 
 def find_checkpoint(path, option="--resume"):
@@ -116,27 +126,14 @@ def resolve_config(options):
     resume = options.pop("resume", None)
     if resume is None:
         return _new_config(options), None
+    folder = Path(resume).expanduser()
+    if folder.is_dir() and not (folder / CHECKPOINT).exists() and (folder / CONFIG).is_file():
+        return _restart_config(folder, resume, options), None
 
     path = find_checkpoint(resume)
     ckpt = checkpoint.load_checkpoint(path)
     saved = ckpt["config"]
-    if "model" in options and options["model"] != saved.get("model"):
-        raise checkpoint.CheckpointError(
-            f"checkpoint {path} was made by model '{saved.get('model')}'; this run builds "
-            f"'{options['model']}' (drop --model to continue that run, or start a new run "
-            "without --resume)"
-        )
-    clashes = [
-        f"{key}={options[key]!r} (checkpoint: {saved.get(key)!r})"
-        for key in options
-        if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))
-    ]
-    if clashes:
-        raise ValueError(
-            f"--resume {resume}: a resumed run keeps its checkpoint's settings, but "
-            f"{', '.join(clashes)} differ; drop those options (only "
-            f"{', '.join(RESUME_MAY_CHANGE)} may change)"
-        )
+    _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
     if "out" not in options:
@@ -150,6 +147,70 @@ def resolve_config(options):
     return config, ckpt
 
 
+def _check_unchanged(options, saved, resume, source, what):
+    """Refuse options that differ from the ``saved`` settings of the run resumed."""
+    if "model" in options and options["model"] != saved.get("model"):
+        raise checkpoint.CheckpointError(
+            f"{source} was made by model '{saved.get('model')}'; this run builds "
+            f"'{options['model']}' (drop --model to continue that run, or start a new run "
+            "without --resume)"
+        )
+    clashes = [
+        f"{key}={options[key]!r} ({what}: {saved.get(key)!r})"
+        for key in options
+        if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))
+    ]
+    if clashes:
+        raise ValueError(
+            f"--resume {resume}: a resumed run keeps its {what}'s settings, but "
+            f"{', '.join(clashes)} differ; drop those options (only "
+            f"{', '.join(RESUME_MAY_CHANGE)} may change)"
+        )
+
+
+def read_config(folder):
+    """The settings in ``folder/config.json`` as given to the run (see :func:`saved_config`)."""
+    path = Path(folder) / CONFIG
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read the settings in {path} ({exc}); start a new run "
+                         "with another --out") from None
+    if not isinstance(saved, dict) or saved.get("model") not in models.MODELS:
+        raise ValueError(f"{path} does not hold the settings of a minigan run; start a new "
+                         "run with another --out")
+    asked = saved.pop("asked", None)
+    saved.update(asked if isinstance(asked, dict) else {})
+    return {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
+
+
+def saved_config(config, used=None):
+    """The settings to save with a run (config.json, checkpoint): JSON, no run-only keys.
+
+    ``used`` maps settings to what the run actually used (the device, the data
+    folder); they replace the asked values, which are kept under ``"asked"``.
+    """
+    saved = {k: v for k, v in config.items() if k not in NOT_SAVED}
+    if used:
+        saved["asked"] = {k: saved.get(k) for k in used}
+        saved.update(used)
+    return saved
+
+
+def _restart_config(folder, resume, options):
+    """Settings to start over a run stopped before its first checkpoint (``folder/config.json``).
+
+    The run keeps the settings it was started with; only :data:`RESUME_MAY_CHANGE` may change.
+    """
+    saved = read_config(folder)
+    _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
+    config = _new_config({**saved, **options})
+    if "out" not in options:
+        config["out"] = str(folder)
+    config["restart"] = str(folder)
+    return config
+
+
 def _new_config(options):
     """A new run's settings: ``options`` over :data:`DEFAULTS` over the model's defaults."""
     config = {**DEFAULTS, **options}
@@ -157,10 +218,16 @@ def _new_config(options):
         raise ValueError(
             f"unknown model {config['model']!r}; choose one of {sorted(models.MODELS)}")
     spec = models.MODELS[config["model"]]
-    for key in ("batch_size", "lr", "betas"):
+    for key in ("epochs", "batch_size", "lr", "betas"):
         if config[key] is None:
             config[key] = getattr(spec, key)
     config["betas"] = list(config["betas"])
+    lr, seed = config["lr"], config["seed"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
+            math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite positive number, got {lr!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return config
 
 
@@ -183,11 +250,23 @@ def check_out(out, resuming_here):
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
-        held = sorted(name for name in RUN_FILES if (out / name).exists())
+        held = sorted(name for name in RUN_FILES if (out / name).exists()
+                      and not (name == "samples" and not any((out / name).iterdir())))
         if held and not resuming_here:
+            if (out / CHECKPOINT).exists():
+                raise ValueError(
+                    f"--out {out} already holds a run ({', '.join(held)}); continue it with "
+                    f"--resume {out}, or choose another --out"
+                )
+            if (out / CONFIG).is_file():
+                raise ValueError(
+                    f"--out {out} already holds a run ({', '.join(held)}) stopped before its "
+                    f"first checkpoint; start it over with --resume {out} (its saved "
+                    "settings), or choose another --out"
+                )
             raise ValueError(
-                f"--out {out} already holds a run ({', '.join(held)}); continue it with "
-                f"--resume {out}, or choose another --out"
+                f"--out {out} already holds a run ({', '.join(held)}) but no {CONFIG} or "
+                f"{CHECKPOINT} to continue from; choose another --out"
             )
         folder = out
     else:

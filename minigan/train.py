@@ -36,9 +36,14 @@ Ctrl-C in the middle of an epoch continues from the very next minibatch.
 (Bit for bit needs the same machine and BLAS thread count: OpenBLAS adds up a
 matrix product in another order when ``OPENBLAS_NUM_THREADS`` differs. A GPU
 run resumed on the CPU, or the other way round, continues, but not exactly.)
-Ctrl-C lets the current iteration finish, saves, and raises
-:class:`Interrupted`; a second Ctrl-C stops at once without saving (the
-checkpoint of the last completed epoch stays whole).
+Ctrl-C (or SIGTERM, what ``kill`` and batch schedulers send) lets the current
+iteration finish, saves, and raises :class:`Interrupted`; a second one stops
+at once without saving (the checkpoint of the last completed epoch stays
+whole). A run killed before its first checkpoint is started over from its
+``config.json`` by ``--resume``. Stale temporary files of a killed save are
+removed, and a ``metrics.csv`` line torn by a kill is dropped, when a run
+starts or resumes. The losses are checked every iteration: the first NaN or
+infinity stops the run (:class:`Diverged`) and the last good checkpoint stays.
 """
 
 from __future__ import annotations
@@ -57,18 +62,38 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, checkpoint, gan, models, optim, plotting
-from .data import load_mnist
-from .fileio import write_text
-from .runs import CHECKPOINT, DEFAULTS, check_out, default_out, resolve_config
+from .data import MNIST_FILES, default_data_dir, load_mnist
+from .fileio import remove_stale_temps, write_text
+from .runs import (
+    CHECKPOINT,
+    CONFIG,
+    DEFAULTS,
+    check_out,
+    default_out,
+    resolve_config,
+    saved_config,
+)
 
-__all__ = ["DEFAULTS", "Interrupted", "Trainer", "resolve_config", "train", "METRICS_COLUMNS"]
+__all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
+           "train", "METRICS_COLUMNS"]
 
 METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
                    "seconds")
 
 
+class RunError(RuntimeError):
+    """A run stopped on a problem met while training (a full disk, divergence).
+
+    The message says what happened, which checkpoint is the last good one and what to do.
+    """
+
+
+class Diverged(RunError):
+    """The losses became NaN or infinite; nothing after the last good checkpoint was saved."""
+
+
 class Interrupted(Exception):
-    """Training was stopped with Ctrl-C.
+    """Training was stopped with Ctrl-C (SIGINT) or SIGTERM.
 
     Attributes
     ----------
@@ -81,15 +106,24 @@ class Interrupted(Exception):
         Completed epochs and iterations in that checkpoint.
     step_in_epoch : int
         Iterations done in the unfinished epoch that follows.
+    signum : int
+        The signal that stopped it: ``signal.SIGINT`` (Ctrl-C) or ``signal.SIGTERM``.
     """
 
-    def __init__(self, checkpoint, saved, epoch, iteration, step_in_epoch=0):
+    def __init__(self, checkpoint, saved, epoch, iteration, step_in_epoch=0,
+                 signum=signal.SIGINT):
         self.checkpoint, self.saved = checkpoint, saved
         self.epoch, self.iteration, self.step_in_epoch = epoch, iteration, step_in_epoch
-        where = f"{epoch} epochs done"
+        self.signum = signum
+        where = f"{plural(epoch, 'epoch')} done"
         if step_in_epoch:
             where += f" and {step_in_epoch} iterations into epoch {epoch + 1}"
         super().__init__(f"iteration {iteration} ({where})")
+
+
+def plural(n, word):
+    """``"1 epoch"``, ``"2 epochs"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # ---------------------------------------------------------------- the trainer
@@ -114,21 +148,26 @@ class Trainer:
         self.spec = models.MODELS[config["model"]]
         self.device = backend.use(config["device"])
         self.dtype = np.dtype(config["dtype"])
+        self._metrics_file = None
 
         self.out = Path(config["out"]).expanduser() if config["out"] else default_out(
             config["model"])
         config["out"] = str(self.out)
-        resuming_here = ckpt is not None and (
-            (self.out / CHECKPOINT).resolve() == Path(config["resume"]).resolve())
+        # the run continued (its checkpoint) or started over (its folder), if any
+        resumed = config.get("resume") if ckpt is not None else config.get("restart")
+        here = self.out / CHECKPOINT if ckpt is not None else self.out
+        resuming_here = resumed is not None and here.resolve() == Path(resumed).resolve()
         check_out(self.out, resuming_here)
 
         self._load_data()
         self._build(ckpt)
         if ckpt is not None and self.epoch >= int(config["epochs"]):
             raise ValueError(
-                f"--resume {config['resume']}: that run has already done {self.epoch} epochs; "
-                f"--epochs is the total to reach, so pass more than {self.epoch}"
+                f"--resume {config['resume']}: that run has already done "
+                f"{plural(self.epoch, 'epoch')}; --epochs is the total to reach, so pass more "
+                f"than {self.epoch}"
             )
+        self._read_metrics()
 
     # -- build ----------------------------------------------------------
     def _load_data(self):
@@ -139,9 +178,15 @@ class Trainer:
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the MNIST "
                 "files (or leave --data-dir out to use the download cache)"
             )
+        folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+        names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
+        before = _file_stamps(folder, names)
         images, _ = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
                                download=c["download"], files=c["files"],
                                progress=not self.quiet)
+        # what the run used, recorded in config.json beside what was asked
+        self.used = {"device": self.device, "data_dir": str(folder.resolve()),
+                     "download": _file_stamps(folder, names) != before}
         n, b, k = len(images), int(c["batch_size"]), int(c["k"])
         if b < 1 or k < 1:
             raise ValueError(f"batch size and k must be >= 1, got {b} and {k}")
@@ -155,6 +200,15 @@ class Trainer:
             raise ValueError(
                 f"model {c['model']} takes images of shape {shape}, but the data has "
                 f"{images.shape[1]} pixels per image"
+            )
+        # The whole data set is checked once here (one min and one max: NaN propagates
+        # into both), so GAN.train_iteration need not check every batch again.
+        low, high = self.spec.pixel_range
+        lo, hi = float(images.min()), float(images.max())
+        if not (low <= lo and hi <= high):
+            raise ValueError(
+                f"the {c['split']} images have pixels in [{lo:g}, {hi:g}]; model {c['model']} "
+                f"needs them in [{low:g}, {high:g}]"
             )
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
@@ -170,7 +224,8 @@ class Trainer:
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
         self.gan = gan.GAN(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
                            k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
-                           prior=c["prior"], rng=np.random.default_rng(noise_ss))
+                           prior=c["prior"], rng=np.random.default_rng(noise_ss),
+                           check_data=False)  # the data set was checked whole, at load
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
@@ -212,36 +267,76 @@ class Trainer:
                 "--data-dir at the data it was trained on"
             )
 
+    def _read_metrics(self):
+        """The rows of ``metrics.csv`` up to the checkpoint; refuse a file that is not ours.
+
+        A last line torn by a kill (no newline) and the rows of iterations after
+        the checkpoint are dropped (the file is rewritten in :meth:`_open_metrics`).
+        """
+        path = self.out / "metrics.csv"
+        self.rows, self._rewrite_metrics = [], False
+        if not path.exists():
+            return
+        lines = path.read_text(errors="replace").split("\n")
+        torn = lines.pop()  # "" after the final newline, else a line cut short
+        header = ",".join(METRICS_COLUMNS)
+        if lines and lines[0] != header:
+            raise ValueError(
+                f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
+                f"expected {header!r}); move it out of the run folder and try again"
+            )
+        rows = list(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS))
+        for number, row in enumerate(rows, start=2):
+            try:
+                row["iteration"] = str(int(row["iteration"]))
+                if None in row or row["seconds"] is None:
+                    raise ValueError("wrong number of values")
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}, line {number}: not a metrics row ({exc}); move the "
+                                 "file out of the run folder and try again") from None
+        self.rows = [r for r in rows if int(r["iteration"]) <= self.iteration]
+        self._rewrite_metrics = bool(torn) or not lines or len(self.rows) != len(rows)
+
     # -- loop -----------------------------------------------------------
     def run(self):
         """Train up to ``config["epochs"]`` epochs; return a summary dict.
 
         Each epoch is trained (:meth:`_train_epoch`), then saved
-        (:meth:`_end_epoch`). Raises :class:`Interrupted` on Ctrl-C, after
-        saving (:meth:`_save_and_stop`; see the module notes).
+        (:meth:`_end_epoch`). Raises :class:`Interrupted` on Ctrl-C or SIGTERM,
+        after saving (:meth:`_save_and_stop`; see the module notes),
+        :class:`Diverged` when the losses stop being finite and
+        :class:`RunError` when a file cannot be written.
         """
-        self._prepare_out()
-        self._log_start()
         epoch_seconds = []
-        try:
-            with _ctrl_c_requests() as stop:
+        with _stop_requests() as stop:
+            try:
+                self._prepare_out()
+                self._log_start()
                 while self.epoch < int(self.config["epochs"]):
                     elapsed = self._train_epoch(stop)
                     if stop.requested:
-                        self._save_and_stop()
+                        self._save_and_stop(stop.signum)
                     epoch_seconds.append(elapsed)
                     self._end_epoch()
-        except KeyboardInterrupt:  # a second Ctrl-C: stop at once, without saving
-            raise self._interrupted_unsaved() from None
-        finally:
-            self._metrics_file.close()
-        self._log(f"done: {self.epoch} epochs, {self.iteration} iterations; samples in "
-                  f"{self.out / 'samples'}, checkpoint {self.out / CHECKPOINT}")
+            except KeyboardInterrupt:  # a second signal: stop at once, without saving
+                raise self._interrupted_unsaved(stop.signum) from None
+            except OSError as exc:  # a full disk, a folder made read-only
+                raise RunError(self._cannot_write(exc)) from None
+            finally:
+                if self._metrics_file is not None:
+                    self._metrics_file.close()
+        self._log(f"done: {plural(self.epoch, 'epoch')}, {plural(self.iteration, 'iteration')}; "
+                  f"samples in {self.out / 'samples'}, checkpoint {self.out / CHECKPOINT}")
         return {"out": self.out, "epoch": self.epoch, "iteration": self.iteration,
                 "epoch_seconds": epoch_seconds, "rows": self.rows}
 
     def _train_epoch(self, stop):
-        """Iterations of the current epoch until it ends or ``stop.requested``; its seconds."""
+        """Iterations of the current epoch until it ends or ``stop.requested``; its seconds.
+
+        The losses are Python floats already (the metrics need them), so checking
+        that they are finite costs nothing; the first that is not stops the run
+        (:class:`Diverged`) before anything of that iteration is saved.
+        """
         if self.perm is None:
             self.perm = self.shuffle_rng.permutation(self.n_images)
             self.step_in_epoch = 0
@@ -251,9 +346,14 @@ class Trainer:
         with bar:
             while self.step_in_epoch < self.iters_per_epoch and not stop.requested:
                 stats = self.gan.train_iteration(next_batch)
+                row = {"iteration": self.iteration + 1, "epoch": self.epoch + 1,
+                       "seconds": round(self.seconds + time.perf_counter() - start, 3),
+                       **{k: float(stats[k]) for k in METRICS_COLUMNS[2:7]}}
+                if not all(math.isfinite(row[k]) for k in METRICS_COLUMNS[2:7]):
+                    raise Diverged(self._diverged(row))
                 self.step_in_epoch += 1
                 self.iteration += 1
-                self._record(stats, self.seconds + time.perf_counter() - start)
+                self._record(row)
                 _show(bar, stats)
         elapsed = time.perf_counter() - start
         self.seconds += elapsed
@@ -272,10 +372,11 @@ class Trainer:
 
         return next_real_batch
 
-    def _record(self, stats, seconds):
-        row = {"iteration": self.iteration, "epoch": self.epoch + 1, "seconds": round(seconds, 3),
-               **{k: float(stats[k]) for k in METRICS_COLUMNS[2:7]}}
-        self._metrics.writerow(row)
+    def _record(self, row):
+        try:
+            self._metrics.writerow(row)
+        except OSError as exc:  # name the file: a failed write of a stream does not
+            raise OSError(exc.errno, exc.strerror, str(self.out / "metrics.csv")) from None
         self.rows.append(row)
 
     def _progress_bar(self):
@@ -287,16 +388,20 @@ class Trainer:
 
     def _log_start(self):
         c = self.config
-        start_at = (f"; resuming at iteration {self.iteration} from {c['resume']}"
-                    if c.get("resume") else "")
+        start_at = ""
+        if c.get("resume"):
+            start_at = f"; resuming at iteration {self.iteration} from {c['resume']}"
+        elif c.get("restart"):
+            start_at = (f"; {c['restart']} was stopped before its first checkpoint: starting "
+                        "it over with its saved settings")
         self._log(
             f"training {c['model']} on MNIST {c['split']} ({self.n_images} images, "
-            f"{self.iters_per_epoch} iterations/epoch) on {self.device}; run folder "
-            f"{self.out}{start_at}")
+            f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
+            f"on {self.device}; run folder {self.out}{start_at}")
 
     def _log(self, msg):
-        if not self.quiet:
-            print(msg, flush=True)
+        """Print a line; ``quiet`` hides only the progress bars, never where the run is."""
+        print(msg, flush=True)
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
@@ -307,33 +412,77 @@ class Trainer:
         self._save_loss_curves()
         self._save_checkpoint()
 
-    def _save_and_stop(self):
-        """First Ctrl-C: save where the run stands (mid-epoch) and raise :class:`Interrupted`."""
+    def _save_and_stop(self, signum):
+        """First Ctrl-C or SIGTERM: save where the run stands and raise :class:`Interrupted`."""
         self._save_checkpoint()
-        self._save_loss_curves()
+        if self.rows:
+            self._save_loss_curves()
         raise Interrupted(self.out / CHECKPOINT, True, self.epoch, self.iteration,
-                          self.step_in_epoch)
+                          self.step_in_epoch, signum)
 
-    def _interrupted_unsaved(self):
-        """Second Ctrl-C: :class:`Interrupted` pointing at the last checkpoint written."""
+    def last_checkpoint(self):
+        """``(path, epoch, iteration, step_in_epoch)`` of the checkpoint on disk, or None."""
         path = self.out / CHECKPOINT
-        if not path.exists():
-            return Interrupted(None, False, 0, 0, 0)
-        ckpt = checkpoint.load_checkpoint(path)
-        return Interrupted(path, False, ckpt["counters"]["epoch"], ckpt["counters"]["iteration"],
-                           int(ckpt["extra"].get("step_in_epoch", 0)))
+        try:
+            ckpt = checkpoint.load_checkpoint(path)
+        except (OSError, ValueError):
+            return None
+        return (path, int(ckpt["counters"]["epoch"]), int(ckpt["counters"]["iteration"]),
+                int(ckpt["extra"].get("step_in_epoch", 0)))
+
+    def how_to_continue(self):
+        """The command that goes on from what this run left on disk."""
+        if (self.out / CHECKPOINT).exists():
+            return f"continue with: python -m minigan train --resume {self.out}"
+        if (self.out / CONFIG).exists():
+            return f"start it over with: python -m minigan train --resume {self.out}"
+        return "nothing of it was written; run the same command again"
+
+    def _interrupted_unsaved(self, signum):
+        """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""
+        last = self.last_checkpoint()
+        if last is None:
+            return Interrupted(None, False, 0, 0, 0, signum)
+        path, epoch, iteration, step_in_epoch = last
+        return Interrupted(path, False, epoch, iteration, step_in_epoch, signum)
+
+    def _last_good(self):
+        last = self.last_checkpoint()
+        if last is None:
+            return "no checkpoint was written yet"
+        path, epoch, iteration, _ = last
+        return (f"the last good checkpoint is {path} ({plural(epoch, 'epoch')}, "
+                f"iteration {iteration}), kept")
+
+    def _cannot_write(self, exc):
+        where = exc.filename or self.out
+        reason = exc.strerror or str(exc)
+        if not (self.out / CONFIG).exists():
+            return (f"cannot write {where}: {reason}; nothing of the run was written; run the "
+                    "same command again once that is fixed")
+        return f"cannot write {where}: {reason}; {self._last_good()}; {self.how_to_continue()}"
+
+    def _diverged(self, row):
+        bad = ", ".join(f"{k}={row[k]}" for k in METRICS_COLUMNS[2:7] if not math.isfinite(row[k]))
+        c, (low, high) = self.config, self.spec.pixel_range
+        return (
+            f"training diverged at iteration {row['iteration']} (epoch {row['epoch']}): {bad}; "
+            f"nothing of it was saved and {self._last_good()}. Likely causes: a learning rate "
+            f"too large (lr {c['lr']:g}; {c['model']}'s default is {self.spec.lr:g}) or data "
+            f"outside the model's pixel range [{low:g}, {high:g}]; start a new run with a "
+            "smaller --lr, or check the data"
+        )
 
     def _save_checkpoint(self):
         extra = {"fixed_z": self.fixed_z, "step_in_epoch": self.step_in_epoch,
                  "seconds": self.seconds}
         if self.perm is not None:
             extra["perm"] = self.perm
-        config = {k: v for k, v in self.config.items() if k not in ("resume", "quiet")}
         checkpoint.save_checkpoint(
             self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
             d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
             rng_states={k: g.bit_generator.state for k, g in self._rngs().items()},
-            config=config, extra=extra)
+            config=saved_config(self.config), extra=extra)
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
@@ -345,34 +494,47 @@ class Trainer:
         plotting.save_loss_curves(self.rows, self.out / "loss_curves.png")
 
     def _prepare_out(self):
-        """Create the run folder; write config.json, open metrics.csv, draw epoch 0's grid."""
-        (self.out / "samples").mkdir(parents=True, exist_ok=True)
-        config = {k: v for k, v in self.config.items() if k != "quiet"}
-        write_text(self.out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+        """Create the run folder, clear what a kill left, write config.json, open metrics.csv.
+
+        Draws epoch 0's grid on a new run.
+        """
+        try:
+            (self.out / "samples").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # bad input, found out only now: nothing was written
+            raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
+                             "another --out") from None
+        for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
+            remove_stale_temps(self.out, name)
+        remove_stale_temps(self.out / "samples", "epoch_*.png")
+        config = saved_config(self.config, self.used)
+        write_text(self.out / CONFIG,
+                   json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
         self._open_metrics()
         if self.epoch == 0 and not (self.out / "samples" / "epoch_0000.png").exists():
             self._save_samples()
 
     def _open_metrics(self):
-        """Open metrics.csv for appending, dropping rows past the checkpoint (from a crash)."""
+        """Open metrics.csv for appending, first rewriting it from :meth:`_read_metrics`' rows."""
         path = self.out / "metrics.csv"
-        self.rows = []
-        if path.exists():
-            with open(path, newline="") as f:
-                self.rows = list(csv.DictReader(f))
-            kept = [r for r in self.rows if int(r["iteration"]) <= self.iteration]
-            if len(kept) != len(self.rows):
-                self.rows = kept
-                buf = io.StringIO()
-                writer = csv.DictWriter(buf, METRICS_COLUMNS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(kept)
-                write_text(path, buf.getvalue())
-        new = not path.exists()
+        if self._rewrite_metrics or not path.exists():
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, METRICS_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.rows)
+            write_text(path, buf.getvalue())
         self._metrics_file = open(path, "a", newline="", buffering=1)
         self._metrics = csv.DictWriter(self._metrics_file, METRICS_COLUMNS, lineterminator="\n")
-        if new:
-            self._metrics.writeheader()
+
+
+def _file_stamps(folder, names):
+    """Size and modification time of each file that exists (to tell what a load fetched)."""
+    stamps = {}
+    for name in names:
+        for path in (folder / name, folder / name.removesuffix(".gz")):
+            if path.is_file():
+                st = path.stat()
+                stamps[path.name] = (st.st_size, st.st_mtime_ns)
+    return stamps
 
 
 def _show(bar, stats):
@@ -384,26 +546,29 @@ def _show(bar, stats):
 
 
 @contextlib.contextmanager
-def _ctrl_c_requests():
-    """While active, a first Ctrl-C sets ``stop.requested``; a second raises KeyboardInterrupt.
+def _stop_requests():
+    """While active, a first Ctrl-C or SIGTERM sets ``stop.requested``; a second raises.
 
-    Only the main thread can take signals; elsewhere Ctrl-C keeps its usual meaning.
+    ``stop.signum`` is the signal that asked first. The second signal raises
+    KeyboardInterrupt. Only the main thread can take signals; elsewhere they keep
+    their usual meaning.
     """
-    stop = types.SimpleNamespace(requested=False)
+    stop = types.SimpleNamespace(requested=False, signum=signal.SIGINT)
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
         if stop.requested:
             raise KeyboardInterrupt
-        stop.requested = True
+        stop.requested, stop.signum = True, signum
 
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
     try:
         yield stop
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def train(options):

@@ -170,3 +170,36 @@ def test_zip_entries_are_npy_members(tmp_path):
     save(path, G, D, g_opt, d_opt)
     with zipfile.ZipFile(path) as z:
         assert "G/0.W.npy" in z.namelist()
+
+
+def test_a_checkpoint_with_nan_is_never_written(tmp_path):
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    path = tmp_path / "ckpt.npz"
+    save(path, G, D, g_opt, d_opt)
+    good = path.read_bytes()
+    D.params["2.W"][0, 0] = np.nan
+    with pytest.raises(CheckpointError, match="array 'D/2.W' holds NaN or inf"):
+        save(path, G, D, g_opt, d_opt)
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_load_rejects_non_finite_arrays_naming_them(tmp_path):
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    path = tmp_path / "ckpt.npz"
+    save(path, G, D, g_opt, d_opt)
+    with np.load(path) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    entries["g_opt/v.0"] = entries["g_opt/v.0"].copy()
+    entries["g_opt/v.0"].flat[7] = np.inf
+    np.savez(path, **entries)
+    with pytest.raises(CheckpointError, match="array 'g_opt/v.0' holds NaN or inf"):
+        load_checkpoint(path)
+
+
+def test_settings_are_standard_json(tmp_path):
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    with pytest.raises(CheckpointError, match="'config' holds a non-finite number"):
+        save_checkpoint(tmp_path / "c.npz", generator=G, discriminator=D, g_opt=g_opt,
+                        d_opt=d_opt, iteration=0, epoch=0, rng_states={},
+                        config={"model": "vanilla", "lr": float("inf")})
+    assert not (tmp_path / "c.npz").exists()

@@ -5,16 +5,20 @@ as IDX files under the real MNIST names), so each run takes a second or two.
 """
 
 import csv
+import errno
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minigan import backend, checkpoint, gan
+from minigan import train as train_module
 from minigan.cli import main
 from minigan.data import write_idx
 
@@ -203,7 +207,7 @@ BAD = {
     "architecture": (["--model", "dcgan"], "made by model 'vanilla'; this run builds 'dcgan'"),
     "data files missing": (["--data-dir", "{tmp}"], "t10k-images-idx3-ubyte.gz"),
     "changed setting": (["--lr", "0.5"], "lr=0.5"),
-    "nothing left to do": (["--epochs", "1"], "already done 1 epochs"),
+    "nothing left to do": (["--epochs", "1"], "already done 1 epoch;"),
 }
 
 
@@ -371,7 +375,6 @@ def test_training_and_sampling_share_one_prior_sampler(data_dir, tmp_path, monke
 
 def test_the_device_default_comes_from_the_backend(data_dir, tmp_path, monkeypatch, capsys):
     """Without --device, `train` runs where $MINIGAN_DEVICE says (backend.requested_device)."""
-    import json
 
     monkeypatch.setenv("MINIGAN_DEVICE", "cpu")
     args = train_args(data_dir, tmp_path / "run", "--epochs", "1")
@@ -384,3 +387,371 @@ def test_the_device_default_comes_from_the_backend(data_dir, tmp_path, monkeypat
     rc, _, err = run_main(args, capsys)
     assert_one_line_error(rc, err, "unknown device 'tpu'")
     assert not (tmp_path / "run2").exists()
+
+
+# ------------------------------------------------------------------ kills, signals, full disks
+
+
+def start_cli(*args):
+    """``python -m minigan ARGS`` in a child process (stdout and stderr piped)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("MINIGAN_DEVICE", None)
+    return subprocess.Popen([sys.executable, "-m", "minigan", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def signal_after_rows(proc, run, rows, signum, timeout=120):
+    """Send ``signum`` once ``run/metrics.csv`` has ``rows`` rows; return (rc, stdout, stderr)."""
+    metrics_csv = Path(run) / "metrics.csv"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics_csv.exists() and metrics_csv.read_text().count("\n") > rows:
+            proc.send_signal(signum)
+            break
+        time.sleep(0.01)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def slow_data(tmp_path_factory):
+    """512 images at batch 1: a 512-iteration epoch, long enough to be killed in it."""
+    return write_tiny_mnist(tmp_path_factory.mktemp("slow"), n=512, seed=1)
+
+
+def slow_args(data, out, *more):
+    return [
+        "train", "--split", "test", "--data-dir", str(data), "--no-download", "--device", "cpu",
+        "--quiet", "--batch-size", "1", "--epochs", "1", "--out", str(out), *more]
+
+
+@pytest.fixture(scope="module")
+def slow_straight(slow_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("slow-runs") / "straight"
+    assert main(slow_args(slow_data, out)) == 0
+    return out
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over(slow_data, slow_straight,
+                                                              tmp_path, capsys):
+    run = tmp_path / "killed"
+    rc, _, _ = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGKILL)
+    assert rc == -signal.SIGKILL and not (run / "checkpoint.npz").exists()
+    # a fresh --out points at --resume, and --resume starts the run over from its config.json
+    rc, _, err = run_main(slow_args(slow_data, run), capsys)
+    assert_one_line_error(rc, err, "stopped before its first checkpoint", f"--resume {run}")
+    rc, out, err = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                             "--data-dir", str(slow_data), "--no-download"], capsys)
+    assert rc == 0, err
+    assert "starting it over with its saved settings" in out
+    assert_same_run(slow_straight, run)
+
+
+def test_sigterm_saves_like_ctrl_c_and_exits_143(slow_data, slow_straight, tmp_path):
+    run = tmp_path / "terminated"
+    rc, _, err = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGTERM)
+    assert rc == 143, err
+    assert "stopped by SIGTERM; checkpoint saved at" in err and f"--resume {run}" in err
+    assert "Traceback" not in err
+    ckpt = checkpoint.load_checkpoint(run / "checkpoint.npz")
+    assert ckpt["counters"]["iteration"] == len(metrics(run)) > 0
+    assert ckpt["extra"]["step_in_epoch"] == len(metrics(run))
+    assert main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                 "--data-dir", str(slow_data), "--no-download"]) == 0
+    assert_same_run(slow_straight, run)
+
+
+def full_disk_on_save(monkeypatch, fail_on_call):
+    """Make the ``fail_on_call``-th checkpoint save hit a full disk half way through."""
+    calls = {"n": 0}
+    real = np.savez
+
+    def savez(f, **arrays):
+        calls["n"] += 1
+        if calls["n"] == fail_on_call:
+            f.write(b"PK\x03\x04 half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(f, **arrays)
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez)
+
+
+def test_full_disk_at_the_first_save_names_the_file_and_can_start_over(data_dir, tmp_path,
+                                                                       monkeypatch, capsys):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    full_disk_on_save(monkeypatch, 1)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 1 and err.count("\n") == 1, err
+    assert f"cannot write {run / 'checkpoint.npz'}: No space left on device" in err
+    assert "no checkpoint was written yet" in err and f"--resume {run}" in err
+    assert not list(run.glob(".checkpoint*")) and not (run / "checkpoint.npz").exists()
+    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                           "--data-dir", str(data_dir), "--no-download"], capsys)
+    assert rc == 0 and "starting it over" in out
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
+
+
+def test_full_disk_later_names_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch,
+                                                        capsys):
+    run = tmp_path / "run"
+    full_disk_on_save(monkeypatch, 2)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "2"), capsys)
+    monkeypatch.undo()
+    assert rc == 1
+    assert (f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)"
+            in err)
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 8
+
+
+# ------------------------------------------------------------------ divergence
+
+
+def test_non_finite_lr_is_refused(data_dir, tmp_path, capsys):
+    for value in ("inf", "nan", "1e999"):
+        rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--lr", value), capsys)
+        assert_one_line_error(rc, err, "--lr", "finite")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="lr must be a finite positive number"):
+        train_module.resolve_config({"lr": float("inf")})
+
+
+def test_a_diverging_run_stops_at_the_first_nan(data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    rc, _, err = run_main(train_args(data_dir, run, "--lr", "1e30"), capsys)
+    assert rc == 1
+    line = [x for x in err.splitlines() if x.startswith("minigan: error: ")]
+    assert len(line) == 1 and "Traceback" not in err
+    assert "diverged at iteration 1" in line[0] and "learning rate" in line[0]
+    assert "no checkpoint was written" in line[0]
+    assert not (run / "checkpoint.npz").exists() and metrics(run) == []
+
+
+def test_divergence_keeps_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    real_iteration = gan.GAN.train_iteration
+    calls = {"n": 0}
+
+    def nan_at_11(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 11:
+            for p in self.G.params.values():
+                p[...] = np.nan
+            stats["g_loss"] = float("nan")
+        return stats
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", nan_at_11)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "3"), capsys)
+    monkeypatch.undo()
+    assert rc == 1 and "diverged at iteration 11 (epoch 2): g_loss=nan" in err
+    assert f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)" in err
+    arrays, _, counters = state(run)  # loads: every array finite
+    assert counters == {"iteration": 8, "epoch": 1}
+    assert [int(r["iteration"]) for r in metrics(run)] == list(range(1, 11))
+    assert not (run / "samples" / "epoch_0002.png").exists()
+
+
+# ------------------------------------------------------------------ leftovers
+
+
+def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(earlier_run, run)
+    stale = [run / ".checkpoint.npz.k2j3h4.tmp", run / ".loss_curves.png.abc.tmp",
+             run / "samples" / ".epoch_0002.png.x1.tmp", run / ".config.json.zz.tmp"]
+    for path in stale:
+        path.write_bytes(b"\0" * 100)
+    (run / "notes.tmp").write_text("mine\n")
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert not any(p.exists() for p in stale)
+    assert (run / "notes.tmp").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("damage", ["torn last line", "empty file"])
+def test_resume_repairs_a_metrics_file_damaged_by_a_kill(damage, data_dir, tmp_path):
+    straight, run = tmp_path / "straight", tmp_path / "run"
+    assert main(train_args(data_dir, straight, "--epochs", "2")) == 0
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    path = run / "metrics.csv"
+    if damage == "torn last line":
+        with open(path, "a") as f:
+            f.write("1")  # the start of a row the kill cut short
+        expected = metrics(straight)
+    else:
+        path.write_text("")
+        expected = metrics(straight)[8:]
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert path.read_text().splitlines()[0] == ",".join(train_module.METRICS_COLUMNS)
+    assert metrics(run) == expected
+
+
+def test_resume_refuses_a_foreign_metrics_file(earlier_run, data_dir, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(earlier_run, run)
+    (run / "metrics.csv").write_text("step,loss\n1,0.5\n")
+    before = snapshot(run)
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet",
+                           "--device", "cpu", "--data-dir", str(data_dir), "--no-download"],
+                          capsys)
+    assert_one_line_error(rc, err, "metrics.csv", "not a minigan metrics file")
+    assert snapshot(run) == before
+
+
+# ------------------------------------------------------------------ messages
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+def test_a_negative_seed_names_seed(command, earlier_run, data_dir, tmp_path, capsys):
+    if command == "train":
+        argv = train_args(data_dir, tmp_path / "run", "--seed", "-1")
+    else:
+        argv = ["sample", "--checkpoint", str(earlier_run), "--seed", "-1",
+                "--out", str(tmp_path / "g.png")]
+    rc, _, err = run_main(argv, capsys)
+    assert_one_line_error(rc, err, "--seed", "non-negative integer")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_out_errors_name_out(earlier_run, tmp_path, capsys):
+    base = ["sample", "--checkpoint", str(earlier_run), "--n", "4", "--device", "cpu"]
+    rc, _, err = run_main(base + ["--out", str(tmp_path / "nodir" / "x.png")], capsys)
+    assert_one_line_error(rc, err, "--out", "nodir", "does not exist")
+    assert ".tmp" not in err
+    rc, _, err = run_main(base + ["--out", "/proc/foo.png"], capsys)
+    assert_one_line_error(rc, err, "--out /proc/foo.png")
+    assert ".tmp" not in err
+    rc, _, err = run_main(base + ["--out", str(tmp_path / "x.gif")], capsys)
+    assert_one_line_error(rc, err, "--out", "x.gif", ".png", ".jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
+                                         ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
+def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):
+    rc, out, _ = run_main(["sample", "--checkpoint", str(earlier_run), "--n", "4", "--device",
+                           "cpu", "--out", str(tmp_path / name)], capsys)
+    assert rc == 0 and str(tmp_path / name) in out
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_quiet_still_says_where_the_run_went_and_how_it_ended(data_dir, tmp_path, capsys):
+    rc, out, err = run_main(train_args(data_dir, tmp_path / "run", "--epochs", "1"), capsys)
+    assert rc == 0
+    assert f"run folder {tmp_path / 'run'}" in out
+    assert "done: 1 epoch, 8 iterations;" in out and str(tmp_path / "run" / "checkpoint.npz") in out
+    assert "it/s" not in out + err  # no progress bar
+
+
+def test_no_command_prints_the_usage(capsys):
+    rc, out, err = run_main([], capsys)
+    assert rc == 2 and err == ""
+    assert out.startswith("usage: minigan") and "train" in out and "sample" in out
+
+
+def test_version(capsys):
+    import minigan
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"minigan {minigan.__version__}"
+
+
+def test_sample_help_describes_the_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    out = capsys.readouterr().out
+    assert "Draw samples from a trained generator" in out
+
+
+def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
+    """A Ctrl-C while NumPy loads: one line and exit code 130, no traceback."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numpy':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    for command in (["-m", "minigan", "train"], ["-c", "from minigan.__main__ import run; run()"]):
+        proc = subprocess.run([sys.executable, *command], capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert proc.returncode == 130, proc.stderr
+        assert proc.stderr == "minigan: interrupted\n"
+
+
+def test_config_json_records_what_was_used_and_what_was_asked(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    args = train_args(data_dir, tmp_path / "run", "--epochs", "1")
+    i = args.index("--device")
+    del args[i:i + 2]   # auto
+    args.remove("--no-download")
+    assert main(args) == 0
+    text = (tmp_path / "run" / "config.json").read_text()
+    config = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert config["device"] == backend.device() and config["asked"]["device"] == "auto"
+    assert config["data_dir"] == str(data_dir.resolve()) and config["download"] is False
+    assert config["asked"]["download"] is True and config["asked"]["data_dir"] == str(data_dir)
+    assert "resume" not in config and "quiet" not in config
+
+
+def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(data_dir, tmp_path,
+                                                                          monkeypatch, capsys):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    real_iteration = gan.GAN.train_iteration
+    calls = {"n": 0}
+
+    def twice_ctrl_c(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once, unsaved
+        return stats
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", twice_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and not (run / "checkpoint.npz").exists()
+    assert f"before the first checkpoint; start it over with: python -m minigan train --resume {run}" in err
+    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                           "--data-dir", str(data_dir), "--no-download"], capsys)
+    assert rc == 0 and "starting it over" in out
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
+
+
+def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_path, monkeypatch,
+                                                                capsys):
+    run, straight = tmp_path / "run", tmp_path / "straight"
+    real_prepare = train_module.Trainer._prepare_out
+
+    def prepare_then_ctrl_c(self):
+        real_prepare(self)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(train_module.Trainer, "_prepare_out", prepare_then_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and "checkpoint saved" in err
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 0
+    assert main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download"]) == 0
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
+
+
+def test_an_out_that_cannot_be_created_names_out(data_dir, capsys):
+    rc, _, err = run_main(train_args(data_dir, "/proc/minigan-run", "--epochs", "1"), capsys)
+    assert_one_line_error(rc, err, "--out /proc/minigan-run")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _mnist import real_mnist_dir
 
 import minigan.data.mnist as mnist_module
 from minigan.data import (
@@ -33,7 +34,7 @@ from minigan.data import (
     write_idx,
 )
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+REAL_MNIST = real_mnist_dir()
 IMAGES = "t10k-images-idx3-ubyte.gz"
 LABELS = "t10k-labels-idx1-ubyte.gz"
 
@@ -428,3 +429,34 @@ def test_real_mnist_test_split(no_network):
     assert x.min() == -1.0 and x.max() == 1.0
     assert y.shape == (10000,) and y.dtype == np.int64
     assert set(np.unique(y)) == set(range(10))
+
+
+def test_a_damaged_cached_file_that_cannot_be_fetched_again_is_named(tiny, tmp_path):
+    (tmp_path / IMAGES).write_bytes(b"damaged")
+    with pytest.warns(UserWarning, match=f"{IMAGES} is damaged"), \
+            pytest.raises(MNISTDownloadError) as info:
+        load_mnist("test", data_dir=tmp_path, mirrors=[_closed_port_url()], files=tiny["files"],
+                   progress=False)
+    message = str(info.value)
+    assert f"{tmp_path / IMAGES} is damaged: its md5" in message
+    assert "could not be downloaded again" in message and "delete it, or replace it" in message
+    assert "Put the MNIST files" not in message  # they are there, only damaged
+
+
+def test_the_command_line_reports_a_damaged_file_in_one_line_each(tiny, tmp_path, monkeypatch,
+                                                                  capsys):
+    """No Python warning with its source line: `minigan: warning: ...`, then the error."""
+    from minigan.cli import main
+
+    (tmp_path / IMAGES).write_bytes(b"damaged")
+    monkeypatch.setattr(mnist_module, "MIRRORS", (_closed_port_url(),))
+    rc = main(["train", "--split", "test", "--data-dir", str(tmp_path), "--device", "cpu",
+               "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith("minigan: warning: ") and "is damaged" in lines[0]
+    assert lines[1].startswith("minigan: error: ") and "delete it, or replace it" in lines[1]
+    assert "Warning:" not in err and "warnings.warn" not in err
+    assert not (tmp_path / "run").exists()

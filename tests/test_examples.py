@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from _mnist import real_mnist_dir
 
 import minigan
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
+MNIST = real_mnist_dir()
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 needs_mnist = pytest.mark.skipif(

@@ -215,3 +215,37 @@ def test_d_step_descends_the_discriminator_loss():
     assert stats["d_fake"] == pytest.approx(pf.mean(), rel=1e-12)
     dW = x.T @ ((pr - 0.9) / 8) + fake.T @ (pf / 8)
     np.testing.assert_allclose(D.grads["0.W"], dW, rtol=1e-12)
+
+
+def mnist_like_gan(output):
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(4, 6, rng=r),
+                          layers.Sigmoid() if output == "sigmoid" else layers.Tanh())
+    D = layers.Sequential(layers.Dense(6, 1, rng=r))
+    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=4, rng=r)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_real_data_with_nan_or_inf_is_an_error(bad):
+    model = mnist_like_gan("sigmoid")
+    x = np.full((8, 6), 0.5, np.float32)
+    x[3, 2] = bad
+    before = {k: v.copy() for k, v in {**model.G.params, **model.D.params}.items()}
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model.train_iteration(lambda: x)
+    for k, v in {**model.G.params, **model.D.params}.items():  # nothing was updated
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("output, expected", [("sigmoid", r"\[0, 1\]"), ("tanh", r"\[-1, 1\]")])
+def test_uint8_pixels_given_to_a_model_of_another_range_are_an_error(output, expected):
+    model = mnist_like_gan(output)
+    assert model.pixel_range == ((0.0, 1.0) if output == "sigmoid" else (-1.0, 1.0))
+    x = np.random.default_rng(1).integers(0, 256, (8, 6)).astype(np.float32)
+    x[0, :2] = 0, 255
+    with pytest.raises(ValueError, match=f"values in \\[0, 255\\], far outside the generator's "
+                                         f"range {expected}"):
+        model.train_iteration(lambda: x)
+    model.train_iteration(lambda: x / 255.0 if output == "sigmoid" else x / 127.5 - 1)
+    model.check_data = False  # the caller checked the data itself
+    model.train_iteration(lambda: x)

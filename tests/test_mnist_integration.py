@@ -1,22 +1,35 @@
 """Train the vanilla GAN for a few hundred iterations on the real MNIST test split.
 
-Skipped when the shared copy of MNIST is not there. It goes through the whole
-pipeline (data loading, the training loop, plots, checkpoint) on the CPU.
+Skipped when the MNIST test split is not there ($MINIGAN_DATA, else
+../shared/data/mnist). It goes through the whole pipeline (data loading, the
+training loop, plots, checkpoint) on the CPU.
 """
 
-from pathlib import Path
+import os
+import subprocess
+import sys
 
 import numpy as np
-import pytest
+from _mnist import REAL_MNIST, ROOT, needs_real_mnist
 
 from minigan import backend
 from minigan.train import train
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+def test_minigan_data_points_the_tests_at_another_folder(tmp_path):
+    """The real-MNIST tests look where $MINIGAN_DATA says, not only in ../shared/data/mnist."""
+    code = "import _mnist; print(_mnist.REAL_MNIST)"
+    env = {**os.environ, "MINIGAN_DATA": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path)
+    env.pop("MINIGAN_DATA")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(ROOT.parent / "shared" / "data" / "mnist")
 
 
-@pytest.mark.skipif(not (REAL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
-                    reason=f"the MNIST test split is not in {REAL_MNIST}")
+@needs_real_mnist
 def test_vanilla_gan_learns_on_real_mnist(tmp_path):
     previous = backend.device()
     try:

@@ -40,7 +40,7 @@ def test_new_config_takes_the_model_defaults():
     spec = models.MODELS["dcgan"]
     assert ckpt is None
     assert config["batch_size"] == spec.batch_size and config["betas"] == list(spec.betas)
-    assert config["lr"] == 1e-3 and config["epochs"] == runs.DEFAULTS["epochs"]
+    assert config["lr"] == 1e-3 and config["epochs"] == spec.epochs
     assert set(config) == set(runs.DEFAULTS)
     with pytest.raises(ValueError, match="unknown settings \\['colour'\\]"):
         runs.resolve_config({"colour": "red"})

@@ -175,14 +175,13 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
     mirrors = list(mirrors)
     target = data_dir / name
     _ensure_dir(data_dir)
+    damaged = None
     if target.is_file():
         got = _md5(target)
         if got == md5:
             return target
-        warnings.warn(
-            f"{target}: md5 {got} does not match the expected {md5}; downloading it again",
-            stacklevel=3,
-        )
+        damaged = f"{target} is damaged: its md5 {got} does not match the expected {md5}"
+        warnings.warn(f"{damaged}; downloading it again", stacklevel=3)
 
     failures = []
     for mirror in mirrors:
@@ -212,6 +211,11 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
                     pass
 
     tried = "; ".join(failures) if failures else "no mirrors given"
+    if damaged is not None:
+        raise MNISTDownloadError(
+            f"{damaged} and could not be downloaded again ({tried}); delete it, or replace "
+            f"it with the MNIST file {name}"
+        )
     raise MNISTDownloadError(
         f"could not download {name} from any mirror ({tried}). "
         + _put_files_hint(needed, data_dir)
