@@ -80,7 +80,8 @@ def _fraction(text):
 def build_parser():
     """The argument parser of ``minigan``. Train options default to None: unset."""
     parser = _Parser(prog="minigan", description="GANs from scratch on NumPy / CuPy.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,sample}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{train,sample,eval,toy,classifier}",
+                                parser_class=_Parser)
     sub.required = True
     device_default = os.environ.get("MINIGAN_DEVICE") or "auto"
 
@@ -122,7 +123,15 @@ def build_parser():
     s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
     s.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
                    help=f"default: $MINIGAN_DEVICE or auto (now {device_default})")
+    for module in _lab_modules():   # minigan eval | toy | classifier
+        module.add_parser(sub)
     return parser
+
+
+def _lab_modules():
+    """The lab's commands: each module offers ``add_parser(subparsers)`` and ``run(args)``."""
+    from . import classifier, evaluate, toys
+    return {"eval": evaluate, "toy": toys, "classifier": classifier}.values()
 
 
 def _train(args):
@@ -178,6 +187,8 @@ def main(argv=None):
     """Run the command line; return the exit code (0, 2 on bad input, 130 on Ctrl-C)."""
     try:
         args = build_parser().parse_args(argv)
+        if args.command not in ("train", "sample"):
+            return next(m for m in _lab_modules() if args.command in m.COMMANDS).run(args)
         return _train(args) if args.command == "train" else _sample(args)
     except KeyboardInterrupt:
         print("minigan: interrupted", file=sys.stderr)
