@@ -131,7 +131,7 @@ def build_parser():
 def _lab_modules():
     """The lab's commands: each module offers ``add_parser(subparsers)`` and ``run(args)``."""
     from . import classifier, evaluate, toys
-    return {"eval": evaluate, "toy": toys, "classifier": classifier}.values()
+    return (evaluate, toys, classifier)
 
 
 def _train(args):

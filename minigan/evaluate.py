@@ -67,13 +67,17 @@ class Reference:
         self._real_row = None
 
     @classmethod
-    def load(cls, data_dir=None, classifier=None, download=False):
-        """The MNIST reference and held-out digits (see the module docstring)."""
+    def load(cls, data_dir=None, classifier=None, download=True):
+        """The MNIST reference and held-out digits (see the module docstring).
+
+        The test split is downloaded when missing (unless ``download=False``); the
+        training split is used only when its files are already at hand.
+        """
         from .data import DataError, load_mnist
 
         test = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)[0]
         try:
-            train = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=download)[0]
+            train = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)[0]
         except DataError:
             train = None
         if train is not None:
@@ -231,6 +235,8 @@ def add_parser(subparsers):
     p.add_argument("--n", type=int, default=10000, help="generated digits (default 10000)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files")
+    p.add_argument("--no-download", dest="download", action="store_false",
+                   help="never download the test split")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
@@ -245,7 +251,7 @@ def run(args):
     backend.use(args.device or os.environ.get("MINIGAN_DEVICE") or "auto")
     start = time.perf_counter()
     clf = load_default(args.classifier)
-    ref = Reference.load(args.data_dir, clf)
+    ref = Reference.load(args.data_dir, clf, args.download)
     scores, real, ckpt_path = evaluate_checkpoint(args.run, args.n, ref, args.seed, args.parzen)
     seconds = time.perf_counter() - start
     print(f"minigan eval {args.run}: {args.n} generated digits (epoch {scores.get('epoch')}), "
