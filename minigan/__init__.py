@@ -14,8 +14,9 @@ import importlib
 
 __version__ = "0.1.0"
 __all__ = [
-    "backend", "data", "functional", "gan", "gradcheck", "init", "layers", "losses", "models",
-    "optim", "plotting", "__version__",
+    "backend", "checkpoint", "classifier", "data", "evaluate", "functional", "gan", "gradcheck",
+    "init", "layers", "losses", "metrics", "models", "optim", "plotting", "runs", "toys", "train",
+    "__version__",
 ]
 
 

@@ -114,6 +114,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_train(sub)
     _add_sample(sub)
+    for module in _lab_modules():   # minigan eval | toy | classifier
+        module.add_parser(sub)
+        for name in module.COMMANDS:
+            sub.choices[name].set_defaults(run=module.run)
     return parser
 
 
@@ -171,6 +175,12 @@ def _add_sample(sub):
     s.add_argument("--seed", type=_seed, default=None, help="seed of the noise (default: random)")
     s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
     _device_option(s)
+
+
+def _lab_modules():
+    """The lab's commands: each module offers ``add_parser(subparsers)`` and ``run(args)``."""
+    from . import classifier, evaluate, toys
+    return (evaluate, toys, classifier)
 
 
 def _train(args):

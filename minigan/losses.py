@@ -26,6 +26,7 @@ __all__ = [
     "sigmoid_cross_entropy",
     "generator_loss",
     "G_LOSSES",
+    "softmax_cross_entropy",
 ]
 
 G_LOSSES = ("non_saturating", "minimax")
@@ -90,3 +91,56 @@ def generator_loss(fake_logits, form="non_saturating"):
         loss, d = sigmoid_cross_entropy(fake_logits, 0.0)
         return -loss, -d
     raise ValueError(f"unknown generator loss {form!r}; use one of {G_LOSSES}")
+
+
+def softmax_cross_entropy(logits, targets):
+    r"""Mean softmax cross-entropy over the batch, value and gradient, from logits.
+
+    For a row of logits :math:`a \in \mathbb{R}^C` and a target row
+    :math:`t` (one-hot, or any soft distribution):
+
+    .. math::
+        \log p_c = a_c - m - \log\sum_j e^{a_j - m}, \qquad m = \max_j a_j
+
+        L = -\frac{1}{N}\sum_{i=1}^{N}\sum_{c} t_{ic}\,\log p_{ic}
+
+    Subtracting the row maximum leaves :math:`\log p` unchanged and makes every
+    exponent :math:`\le 0`, so no logit can overflow (the largest term is
+    :math:`e^0 = 1`, so the sum never underflows to 0 either). Chain rule,
+    with :math:`\partial\log p_c/\partial a_k = \delta_{ck} - p_k`:
+
+    .. math::
+        \frac{\partial L}{\partial a_{ik}}
+        = \frac{1}{N}\Big(p_{ik}\sum_c t_{ic} - t_{ik}\Big)
+        = \frac{p_{ik} - t_{ik}}{N} \quad\text{when each target row sums to 1.}
+
+    Parameters
+    ----------
+    logits : ndarray of shape (N, C)
+    targets : ndarray of shape (N,) of int class indices, or (N, C) of floats
+        Soft targets (rows of probabilities, e.g. label smoothing) are allowed.
+
+    Returns
+    -------
+    loss : float
+    dlogits : ndarray like ``logits``
+    """
+    xp = get_array_module(logits)
+    a = logits
+    if a.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be (N, C), got {tuple(a.shape)}")
+    n, c = a.shape
+    if targets.ndim == 1:  # class indices -> one-hot rows
+        t = xp.zeros_like(a)
+        t[xp.arange(n), targets.astype(xp.int64)] = 1
+    elif tuple(targets.shape) == (n, c):
+        t = targets.astype(a.dtype, copy=False)
+    else:
+        raise ValueError(f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not "
+                         f"fit logits {tuple(a.shape)}; give (N,) labels or (N, C) rows")
+    shifted = a - a.max(axis=1, keepdims=True)                      # every exponent <= 0
+    log_z = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))      # log sum_j e^(a_j - m)
+    log_p = shifted - log_z                                         # log softmax
+    loss = -float((t * log_p).sum()) / n
+    dlogits = (xp.exp(log_p) * t.sum(axis=1, keepdims=True) - t) / n   # (p sum_c t - t) / N
+    return loss, dlogits.astype(a.dtype, copy=False)

@@ -1,0 +1,303 @@
+r"""What a GAN learned, in numbers: classifier scores, feature-space distances, likelihoods.
+
+Every function takes arrays and returns plain floats (or dicts of them); none
+knows about runs or files (:mod:`minigan.evaluate` does). Distances are
+computed in chunks against ``xp`` (NumPy or CuPy), so 10,000 x 10,000 pairs
+never sit in memory at once.
+
+- :func:`inception_score` (Salimans et al. 2016) and :func:`class_statistics`
+  (histogram of predicted classes, classes covered, confident share), from a
+  classifier's probabilities.
+- :func:`fid` (Heusel et al. 2017): the Frechet distance of two Gaussians fitted
+  to features; the matrix square root by a symmetric eigendecomposition.
+- :func:`precision_recall` (Kynkaanniemi et al. 2019): k-nearest-neighbour
+  manifolds, k = 3.
+- :func:`parzen_log_likelihood` with Goodfellow et al.'s (2014) protocol.
+- :func:`tstr`: train on synthetic, test on real.
+- :func:`mode_coverage`: the VEEGAN / PacGAN protocol for Gaussian mixtures.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+
+__all__ = [
+    "inception_score", "class_statistics", "sqrtm_psd", "frechet_distance", "fid",
+    "squared_distances", "knn_radii", "precision_recall", "parzen_log_likelihood",
+    "parzen_window", "PARZEN_SIGMAS", "PARZEN_CAVEAT", "tstr", "mode_coverage",
+]
+
+#: Goodfellow et al.'s bandwidth grid for the Parzen window.
+PARZEN_SIGMAS = np.logspace(-1, 0, 10)
+
+PARZEN_CAVEAT = ("Parzen-window log-likelihood is a poor measure in 784 dimensions "
+                 "(Theis et al. 2016): it can rank a model below one that stores the "
+                 "training set, and disagrees with sample quality; read it beside the others.")
+
+
+def _host(a):
+    return np.asarray(backend.to_host(a), dtype=np.float64)
+
+
+# -- classifier scores ---------------------------------------------------------------
+
+
+def inception_score(probs, splits=10, eps=1e-12):
+    r"""Inception score of class probabilities ``p(y|x)``, mean and std over ``splits``.
+
+    .. math::
+        \mathrm{IS} = \exp\Big(\mathbb{E}_x\, \mathrm{KL}\big(p(y|x)\,\|\,p(y)\big)\Big),
+        \qquad p(y) = \mathbb{E}_x\, p(y|x)
+
+    1 when every sample gets the same prediction; the number of classes when
+    each sample is confidently of one class and the classes are balanced.
+
+    Parameters
+    ----------
+    probs : ndarray (N, C), rows summing to 1
+    splits : int
+        The samples are cut into this many consecutive parts (Salimans et
+        al. use 10); the score is computed on each.
+
+    Returns
+    -------
+    (mean, std) : floats over the splits
+    """
+    p = _host(probs)
+    scores = []
+    for part in np.array_split(p, splits):
+        py = part.mean(axis=0, keepdims=True)
+        kl = (part * (np.log(part + eps) - np.log(py + eps))).sum(axis=1)
+        scores.append(math.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def class_statistics(probs, min_share=0.05, confident=0.9):
+    """Which classes a set of samples is classified as.
+
+    Returns
+    -------
+    dict
+        ``histogram``: share of the samples predicted as each class;
+        ``classes_covered``: classes holding at least ``min_share`` of them;
+        ``confident_share``: share classified with probability >= ``confident``.
+    """
+    p = _host(probs)
+    counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
+    share = counts / len(p)
+    return {
+        "histogram": [round(float(s), 4) for s in share],
+        "classes_covered": int((share >= min_share).sum()),
+        "confident_share": float((p.max(axis=1) >= confident).mean()),
+    }
+
+
+# -- Frechet distance ----------------------------------------------------------------
+
+
+def sqrtm_psd(a):
+    r"""Square root of a symmetric positive semi-definite matrix: :math:`V \sqrt{\Lambda} V^\top`.
+
+    ``numpy.linalg.eigh`` of :math:`A = V\Lambda V^\top`; eigenvalues that
+    rounding made slightly negative are set to 0.
+    """
+    w, v = np.linalg.eigh(_host(a))
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(mu1, cov1, mu2, cov2):
+    r"""Frechet (2-Wasserstein) distance between :math:`N(\mu_1, \Sigma_1)` and :math:`N(\mu_2, \Sigma_2)`.
+
+    .. math::
+        d^2 = \|\mu_1 - \mu_2\|^2 + \mathrm{Tr}\big(\Sigma_1 + \Sigma_2
+              - 2(\Sigma_1\Sigma_2)^{1/2}\big)
+
+    :math:`\Sigma_1\Sigma_2` is not symmetric, but it is similar to
+    :math:`S = \Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}`, which is symmetric PSD, so
+    :math:`\mathrm{Tr}(\Sigma_1\Sigma_2)^{1/2} = \sum_i \sqrt{\lambda_i(S)}`:
+    two symmetric eigendecompositions, no SciPy.
+    """
+    mu1, mu2, cov1, cov2 = _host(mu1), _host(mu2), _host(cov1), _host(cov2)
+    r1 = sqrtm_psd(cov1)
+    s = r1 @ cov2 @ r1
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((s + s.T) / 2), 0, None)).sum()
+    d2 = float(((mu1 - mu2) ** 2).sum() + np.trace(cov1) + np.trace(cov2) - 2 * tr_sqrt)
+    return max(d2, 0.0)
+
+
+def fid(features1, features2):
+    """Frechet distance between Gaussians fitted to two feature sets ``(N, d)`` and ``(M, d)``."""
+    f1, f2 = _host(features1), _host(features2)
+    return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False),
+                            f2.mean(0), np.cov(f2, rowvar=False))
+
+
+# -- nearest neighbours --------------------------------------------------------------
+
+
+def squared_distances(a, b):
+    r"""All squared Euclidean distances :math:`\|a_i - b_j\|^2 = |a_i|^2 + |b_j|^2 - 2 a_i\cdot b_j`,
+    ``(len(a), len(b))``, clipped at 0 (rounding can make the expansion slightly negative)."""
+    xp = backend.get_array_module(a, b)
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * (a @ b.T)
+    return xp.maximum(d, 0)
+
+
+def knn_radii(features, k=3, chunk=2048):
+    """Distance from each row to its ``k``-th nearest other row (the row itself excluded)."""
+    xp = backend.get_array_module(features)
+    out = []
+    for i in range(0, len(features), chunk):
+        d = squared_distances(features[i:i + chunk], features)
+        out.append(xp.sqrt(xp.partition(d, k, axis=1)[:, k]))  # index 0 is the row itself
+    return xp.concatenate(out)
+
+
+def _inside_any_ball(points, centers, radii, chunk):
+    """For each point: is it within ``radii[j]`` of some ``centers[j]``?"""
+    xp = backend.get_array_module(points, centers)
+    r2 = radii[None, :] ** 2
+    return xp.concatenate([(squared_distances(points[i:i + chunk], centers) <= r2).any(axis=1)
+                           for i in range(0, len(points), chunk)])
+
+
+def precision_recall(real, fake, k=3, chunk=2048):
+    r"""Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    Each set's manifold is the union of balls around its points, each with
+    the radius of the distance to that point's ``k``-th nearest neighbour in
+    the same set. Precision: the share of fake points inside the real
+    manifold (are the samples realistic?). Recall: the share of real points
+    inside the fake manifold (is the data's variety covered?).
+
+    Parameters
+    ----------
+    real, fake : ndarrays (N, d) and (M, d) of features (NumPy or CuPy)
+
+    Returns
+    -------
+    (precision, recall) : floats in [0, 1]
+    """
+    real_r, fake_r = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)
+    precision = float(_inside_any_ball(fake, real, real_r, chunk).mean())
+    recall = float(_inside_any_ball(real, fake, fake_r, chunk).mean())
+    return precision, recall
+
+
+# -- Parzen window -------------------------------------------------------------------
+
+
+def parzen_log_likelihood(samples, points, sigma, chunk=1000):
+    r"""Log-density of each of ``points`` under a Gaussian Parzen window on ``samples``.
+
+    .. math::
+        \log \hat p(x) = \log\frac{1}{n}\sum_{i=1}^{n}\mathcal N(x; s_i, \sigma^2 I)
+        = \operatorname{LSE}_i\Big(-\frac{\|x - s_i\|^2}{2\sigma^2}\Big)
+          - \log n - \frac{d}{2}\log(2\pi\sigma^2)
+
+    The log-sum-exp subtracts its largest term first, so it stays finite
+    however far ``x`` lies from every sample.
+
+    Parameters
+    ----------
+    samples : ndarray (n, d)
+    points : ndarray (m, d)
+    sigma : float or 1-D array of bandwidths
+
+    Returns
+    -------
+    ndarray (m,) of float64, or (len(sigma), m) when ``sigma`` is an array
+    """
+    xp = backend.get_array_module(samples, points)
+    sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
+    n, d = samples.shape
+    out = np.empty((len(sigmas), len(points)))
+    for i in range(0, len(points), chunk):
+        dist = squared_distances(points[i:i + chunk], samples)
+        for j, s in enumerate(sigmas):
+            e = dist * (-0.5 / s ** 2)
+            m = e.max(axis=1, keepdims=True)
+            lse = m[:, 0] + xp.log(xp.exp(e - m).sum(axis=1))
+            out[j, i:i + chunk] = backend.to_host(lse)
+    out -= np.log(n) + 0.5 * d * np.log(2 * np.pi * sigmas[:, None] ** 2)
+    return out if np.ndim(sigma) else out[0]
+
+
+def parzen_window(samples, valid, test, sigmas=PARZEN_SIGMAS, chunk=1000):
+    """Goodfellow et al.'s protocol: the bandwidth with the best mean log-likelihood on
+    ``valid``, then the mean log-likelihood on ``test`` and its standard error.
+
+    Returns
+    -------
+    dict with ``sigma``, ``mean``, ``se`` (std / sqrt(len(test))), ``n_samples``
+    """
+    valid_ll = parzen_log_likelihood(samples, valid, np.asarray(sigmas), chunk).mean(axis=1)
+    sigma = float(np.asarray(sigmas)[int(np.argmax(valid_ll))])
+    ll = parzen_log_likelihood(samples, test, sigma, chunk)
+    return {"sigma": sigma, "mean": float(ll.mean()),
+            "se": float(ll.std(ddof=1) / math.sqrt(len(ll))), "n_samples": int(len(samples))}
+
+
+# -- train on synthetic, test on real ------------------------------------------------
+
+
+def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=5, seed=0):
+    """Train-on-synthetic, test-on-real, beside train-on-real, test-on-real.
+
+    The classifier architecture (:func:`minigan.classifier.build`) is trained
+    once on the labelled synthetic digits and once on as many labelled real
+    digits, with the same settings and seed; both are scored on the real test
+    digits. Pixels in [0, 1], shape ``(N, 784)``.
+
+    Returns
+    -------
+    dict with ``tstr`` and ``trtr`` accuracies and ``n_train``
+    """
+    from . import classifier
+
+    n = min(len(x_synthetic), len(x_real))
+    scores = {}
+    for name, x, y in (("tstr", x_synthetic, y_synthetic), ("trtr", x_real, y_real)):
+        net = classifier.train_classifier(x[:n], y[:n], epochs=epochs, seed=seed)
+        scores[name] = classifier.Classifier(net).accuracy(x_test, y_test)
+    scores["n_train"] = int(n)
+    return scores
+
+
+# -- mixtures of Gaussians -----------------------------------------------------------
+
+
+def mode_coverage(samples, modes, std, quality_stds=3.0):
+    r"""The VEEGAN / PacGAN protocol on a mixture of Gaussians with equal weights.
+
+    A sample is *high quality* when it lies within ``quality_stds`` standard
+    deviations of its nearest mode; a mode is *covered* when it is the
+    nearest mode of at least one high-quality sample. The reverse KL is that
+    of the histogram :math:`q` of the high-quality samples over the modes to
+    the uniform distribution: :math:`\sum_k q_k \log(K q_k)` (0 when every
+    mode gets the same share, :math:`\log K` when all fall on one).
+
+    Parameters
+    ----------
+    samples : ndarray (N, d)
+    modes : ndarray (K, d)
+    std : float, the standard deviation of each component
+
+    Returns
+    -------
+    dict with ``modes_covered`` (int), ``high_quality`` (share), ``reverse_kl``
+    (None without any high-quality sample) and ``counts`` per mode
+    """
+    s, m = _host(samples), _host(modes)
+    d2 = ((s[:, None, :] - m[None, :, :]) ** 2).sum(axis=2)
+    nearest = d2.argmin(axis=1)
+    good = np.sqrt(d2[np.arange(len(s)), nearest]) <= quality_stds * std
+    counts = np.bincount(nearest[good], minlength=len(m))
+    q = counts / max(int(good.sum()), 1)
+    kl = float((q[q > 0] * np.log(len(m) * q[q > 0])).sum()) if good.any() else None
+    return {"modes_covered": int((counts > 0).sum()), "high_quality": float(good.mean()),
+            "reverse_kl": kl, "counts": counts.tolist()}

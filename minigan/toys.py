@@ -1,0 +1,523 @@
+r"""``minigan toy NAME``: the lectures' experiments, small enough to watch and to measure.
+
+Each toy trains (or plays) for a fixed number of iterations, writes PNG
+snapshots over training, an animated GIF of them (matplotlib's Pillow
+writer), ``metrics.json``, and prints a summary::
+
+    minigan toy gaussian1d              # D(x) against D*(x) = p_data / (p_data + p_g)
+    minigan toy gaussian2d              # G maps 4 random numbers to a 2-D Gaussian
+    minigan toy ring8 --seeds 5         # mode coverage beside PacGAN's Table 1
+    minigan toy grid25 --seeds 5
+    minigan toy xy                      # gradient play on V(x, y) = xy
+
+The GANs are :class:`minigan.gan.GAN` (Algorithm 1) on small MLPs, and take
+``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``.
+
+ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
+(Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples, a
+sample is high quality within 3 standard deviations of its nearest mode, a
+mode is covered when a high-quality sample is nearest to it. The networks
+follow PacGAN's synthetic-data setup (its repository's configuration: 2-D
+Gaussian noise, fully connected ReLU generator, fully connected
+discriminator, Adam, batch 100), scaled down to train in under a minute on
+2 CPU cores: two hidden layers in each network (PacGAN: G 4 x 400 with batch
+norm, D 3 x 200 maxout with 5 pieces), LeakyReLU(0.2) in D instead of
+maxout, Adam 1e-3 with beta1 0.5 (PacGAN: 1e-4, beta1 0.8, 400 epochs of
+100,000 points). ring8: 64 units a layer, 10,000 iterations, the step size
+decayed linearly to a tenth; grid25: 128 units a layer, 8,000 iterations at
+a constant step. Their figures come from far longer training; ours are what
+a minute buys.
+
+The networks are tiny, so one BLAS thread is fastest (``OPENBLAS_NUM_THREADS=1``);
+several threads on a busy machine can be ten times slower.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import backend, gan, losses, metrics, optim
+from . import layers as L
+from .functional.activations import sigmoid
+
+__all__ = ["COMMANDS", "TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
+           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "add_parser", "run"]
+
+COMMANDS = ("toy",)
+
+#: PacGAN (Lin et al. 2018), Table 1, the plain GAN: modes (mean, std) and high-quality share.
+PUBLISHED = {"ring8": {"modes": (6.3, 0.5), "high_quality": 0.982},
+             "grid25": {"modes": (17.3, 0.8), "high_quality": 0.948}}
+
+
+def ring8_modes(radius=2.0):
+    """The 8 means on a circle of radius 2."""
+    a = 2 * np.pi * np.arange(8) / 8
+    return radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+
+
+def grid25_modes():
+    """The 25 means on the grid {-4, -2, 0, 2, 4}^2."""
+    g = np.arange(-4.0, 5.0, 2.0)
+    return np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
+
+
+def mixture_sampler(modes, std):
+    """``sample(rng, n)``: an equal-weight mixture of isotropic Gaussians."""
+    def sample(rng, n):
+        return modes[rng.integers(0, len(modes), n)] + std * rng.standard_normal((n, modes.shape[1]))
+    return sample
+
+
+# -- the toys -------------------------------------------------------------------------
+
+
+@dataclass
+class ToySpec:
+    """A toy GAN: data, networks, schedule, and how to picture and measure it."""
+
+    name: str
+    sample: callable                      # (rng, n) -> (n, dim) host array
+    noise_dim: int
+    g_sizes: tuple
+    d_sizes: tuple
+    iterations: int
+    batch: int = 100
+    lr: float = 1e-3
+    betas: tuple = (0.5, 0.999)
+    modes: np.ndarray | None = None
+    std: float | None = None
+    extent: float = 3.0
+    decay: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+GAUSS1D = (4.0, 1.25)                                          # N(4, 1.25^2)
+GAUSS2D_MEAN = np.array([1.0, -1.0])
+GAUSS2D_COV = np.array([[1.0, 0.6], [0.6, 0.5]])
+_G2D_CHOL = np.linalg.cholesky(GAUSS2D_COV)
+
+TOYS = {
+    "gaussian1d": ToySpec("gaussian1d", lambda r, n: r.normal(*GAUSS1D, (n, 1)), 1,
+                          (1, 32, 32, 1), (1, 32, 32, 1), 4000, batch=128, lr=1e-3, decay=True),
+    "gaussian2d": ToySpec("gaussian2d",
+                          lambda r, n: GAUSS2D_MEAN + r.standard_normal((n, 2)) @ _G2D_CHOL.T,
+                          4, (4, 32, 32, 2), (2, 32, 32, 1), 5000, batch=128, extent=4.0,
+                          decay=True),
+    "ring8": ToySpec("ring8", mixture_sampler(ring8_modes(), 0.02), 2, (2, 64, 64, 2),
+                     (2, 64, 64, 1), 10000, modes=ring8_modes(), std=0.02, extent=3.0,
+                     decay=True),
+    "grid25": ToySpec("grid25", mixture_sampler(grid25_modes(), 0.05), 2, (2, 128, 128, 2),
+                      (2, 128, 128, 1), 8000, modes=grid25_modes(), std=0.05, extent=5.5),
+}
+
+
+def _mlp(sizes, hidden, rng):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        layers.append(L.Dense(a, b, rng=rng))
+        if i < len(sizes) - 2:
+            layers.append(hidden())
+    return L.Sequential(*layers)
+
+
+def optimal_discriminator(p_data, p_g):
+    r"""The optimal discriminator for a fixed generator, :math:`D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))`
+    (0.5 where both densities vanish)."""
+    total = p_data + p_g
+    return np.where(total > 0, p_data / np.where(total > 0, total, 1), 0.5)
+
+
+def _normal_pdf(x, mu, sigma):
+    return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def _kde(samples, grid):
+    """Gaussian kernel density of 1-D ``samples`` on ``grid`` (Scott's bandwidth)."""
+    s = samples.ravel()
+    h = max(1.06 * s.std() * len(s) ** -0.2, 1e-3)
+    return _normal_pdf(grid[:, None], s[None, :], h).mean(axis=1)
+
+
+def _build(spec, opts, rng):
+    G = _mlp(spec.g_sizes, L.ReLU, rng)
+    D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
+    model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
+                    spec.noise_dim, k=opts.get("k", 1), g_loss=opts.get("g_loss", "non_saturating"),
+                    label_smoothing=opts.get("label_smoothing", 0.0),
+                    prior=opts.get("prior", "gaussian"), rng=rng)
+    return model
+
+
+def _grad_norm(layer):
+    return float(math.sqrt(sum(float((g * g).sum()) for g in layer.grads.values())))
+
+
+def _measure(spec, samples, D=None):
+    """The toy's metrics on host samples (and, for gaussian1d, the discriminator)."""
+    if spec.modes is not None:
+        out = metrics.mode_coverage(samples, spec.modes, spec.std)
+        out.pop("counts")
+        return out
+    if spec.name == "gaussian2d":
+        return {"mean_error": float(np.linalg.norm(samples.mean(0) - GAUSS2D_MEAN)),
+                "cov_error": float(np.linalg.norm(np.cov(samples, rowvar=False) - GAUSS2D_COV))}
+    grid, p_data, p_g, d, d_star = _curves_1d(samples, D)
+    on = (p_data + p_g) > 1e-3 * (p_data + p_g).max()
+    return {"mean": float(samples.mean()), "std": float(samples.std()),
+            "d_vs_dstar_mean_abs": float(np.abs(d - d_star)[on].mean()),
+            "d_vs_dstar_max_abs": float(np.abs(d - d_star)[on].max())}
+
+
+def _curves_1d(samples, D):
+    mu, sigma = GAUSS1D
+    grid = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
+    p_data, p_g = _normal_pdf(grid, mu, sigma), _kde(samples, grid)
+    logits = D.forward(backend.asarray(grid[:, None].astype(np.float32)))
+    d = backend.to_host(sigmoid(logits)).ravel().astype(np.float64)
+    return grid, p_data, p_g, d, optimal_discriminator(p_data, p_g)
+
+
+def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=None,
+                record_frames=True):
+    """Train one toy GAN; return its final metrics, per-snapshot frames and history.
+
+    Parameters
+    ----------
+    name : one of ``gaussian1d``, ``gaussian2d``, ``ring8``, ``grid25``, or a :class:`ToySpec`
+        (e.g. ``dataclasses.replace(TOYS["ring8"], g_sizes=(2, 32, 32, 2))``)
+    iterations : int, optional (the toy's default)
+    seed : int, seeds initialization, noise and data
+    snapshots : int, evenly spaced frames over training (the last is the end)
+    n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``
+
+    Returns
+    -------
+    dict with ``metrics`` (final), ``frames`` (list of dicts: iteration, samples,
+    real, metrics and for gaussian1d the curves), ``seconds``
+    """
+    spec = name if isinstance(name, ToySpec) else TOYS[name]
+    name, opts = spec.name, dict(opts or {})
+    iterations = spec.iterations if iterations is None else int(iterations)
+    rng = np.random.default_rng(seed)
+    data_rng, eval_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
+    model = _build(spec, opts, rng)
+    z_eval = backend.randn((n_eval, spec.noise_dim), eval_rng) if model.prior == "gaussian" \
+        else backend.uniform(-1, 1, (n_eval, spec.noise_dim), eval_rng)
+    real_eval = spec.sample(eval_rng, n_eval)
+    marks = set(np.linspace(0, iterations, snapshots + 1).astype(int)[1:]) if snapshots else set()
+    frames, history = [], []
+
+    def batch():
+        return backend.asarray(spec.sample(data_rng, spec.batch).astype(np.float32))
+
+    start = time.perf_counter()
+    for it in range(1, iterations + 1):
+        if spec.decay:   # step size decayed linearly to a tenth: calmer oscillations at the end
+            model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
+        stats = model.train_iteration(batch)
+        if it % max(iterations // 200, 1) == 0:
+            history.append({"iteration": it, **stats})
+        if it in marks or it == iterations:
+            samples = backend.to_host(model.sample(z=z_eval)).astype(np.float64)
+            frame = {"iteration": it, "samples": samples, "metrics": _measure(spec, samples, model.D)}
+            if name == "gaussian1d":
+                frame["curves"] = _curves_1d(samples, model.D)
+            if record_frames or it == iterations:
+                frames.append(frame)
+    return {"metrics": frames[-1]["metrics"], "frames": frames, "real": real_eval,
+            "history": history, "seconds": time.perf_counter() - start, "iterations": iterations}
+
+
+def generator_gradient_norms(iterations=200, seed=0, opts=None, d_warmup=300):
+    """gaussian1d: the generator's gradient norm over the first iterations, per G loss.
+
+    Both runs start from the same weights and data and only the generator's
+    loss differs. D first takes ``d_warmup`` steps alone, as it does early in
+    training when G is poor: it then rejects the fakes,
+    :math:`D(G(z)) \\approx 0`, where the minimax loss
+    :math:`\\log(1 - D(G(z)))` is flat (gradient factor :math:`D(G(z))`) and the
+    non-saturating :math:`-\\log D(G(z))` is steep (factor :math:`1 - D(G(z))`).
+
+    Returns
+    -------
+    dict G loss -> list of gradient norms (one per iteration), and the mean D(G(z))
+    """
+    out = {}
+    spec = TOYS["gaussian1d"]
+    for form in losses.G_LOSSES:
+        rng = np.random.default_rng(seed)
+        data_rng = np.random.default_rng([seed, 1])
+        model = _build(spec, {**(opts or {}), "g_loss": form}, rng)
+
+        def batch(r=data_rng):
+            return backend.asarray(spec.sample(r, spec.batch).astype(np.float32))
+
+        for _ in range(d_warmup):
+            model.d_step(batch())
+        norms, d_gen = [], []
+        for _ in range(iterations):
+            stats = model.train_iteration(batch)
+            norms.append(_grad_norm(model.G))
+            d_gen.append(stats["d_gen"])
+        out[form] = {"grad_norm": norms, "d_gen": d_gen}
+    return out
+
+
+# -- the xy game --------------------------------------------------------------------
+
+
+def xy_play(steps=200, lr=0.1, start=(2.0, 2.0), alternating=False):
+    r"""Gradient play on :math:`V(x, y) = xy`: x ascends V, y descends it.
+
+    :math:`\partial V/\partial x = y`, :math:`\partial V/\partial y = x`.
+    Simultaneous steps: :math:`x' = x + \eta y,\ y' = y - \eta x`, a rotation
+    scaled by :math:`\sqrt{1 + \eta^2}`: the distance from the equilibrium
+    (0, 0) grows at every step. Alternating steps (y sees the new x):
+    :math:`y' = y - \eta x'`, a map of determinant 1 that circles the
+    equilibrium without reaching it.
+
+    Returns
+    -------
+    ndarray (steps + 1, 2): the trajectory, start included
+    """
+    x, y = start
+    path = [(x, y)]
+    for _ in range(steps):
+        x_new = x + lr * y
+        y = y - lr * (x_new if alternating else x)
+        x = x_new
+        path.append((x, y))
+    return np.array(path)
+
+
+def run_xy(steps=200, lr=0.1):
+    """Both forms of play from (2, 2); distances from (0, 0) at the start and after ``steps``."""
+    sim, alt = xy_play(steps, lr), xy_play(steps, lr, alternating=True)
+    dist = lambda p: float(np.hypot(*p))  # noqa: E731
+    return {"simultaneous": sim, "alternating": alt,
+            "metrics": {"steps": steps, "lr": lr, "start_distance": dist(sim[0]),
+                        "simultaneous_distance": dist(sim[-1]),
+                        "alternating_distance": dist(alt[-1]),
+                        "alternating_max_distance": float(np.hypot(alt[:, 0], alt[:, 1]).max())}}
+
+
+# -- pictures -------------------------------------------------------------------------
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _draw_frame(ax, name, frame, real):
+    ax.clear()
+    spec = TOYS[name]
+    it = frame["iteration"]
+    if name == "gaussian1d":
+        grid, p_data, p_g, d, d_star = frame["curves"]
+        ax.plot(grid, p_data, label="p_data", color="C0")
+        ax.plot(grid, p_g, label="p_g (KDE of G's samples)", color="C1")
+        ax.plot(grid, d, label="D(x)", color="C2")
+        ax.plot(grid, d_star, "--", label="D*(x) = p_data / (p_data + p_g)", color="C3")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(loc="upper left", fontsize=7)
+        ax.set_title(f"gaussian1d, iteration {it}: mean |D - D*| "
+                     f"{frame['metrics']['d_vs_dstar_mean_abs']:.3f}", fontsize=9)
+        return
+    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
+    s = frame["samples"]
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color="C1")
+    e = spec.extent
+    center = GAUSS2D_MEAN if name == "gaussian2d" else np.zeros(2)
+    ax.set_xlim(center[0] - e, center[0] + e)
+    ax.set_ylim(center[1] - e, center[1] + e)
+    ax.set_aspect("equal")
+    m = frame["metrics"]
+    if spec.modes is not None:
+        text = (f"{m['modes_covered']}/{len(spec.modes)} modes, "
+                f"{100 * m['high_quality']:.1f}% high quality")
+    else:
+        text = f"mean error {m['mean_error']:.3f}, cov error {m['cov_error']:.3f}"
+    ax.set_title(f"{name}, iteration {it}: {text}", fontsize=9)
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+
+
+def save_pictures(name, result, out, gif=True):
+    """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (matplotlib's PillowWriter)."""
+    plt = _pyplot()
+    from matplotlib.animation import PillowWriter
+
+    out = Path(out)
+    fig, ax = plt.subplots(figsize=(5, 4.5) if name != "gaussian1d" else (6, 4), dpi=80)
+    paths = []
+    for frame in result["frames"]:
+        _draw_frame(ax, name, frame, result["real"])
+        path = out / f"snapshot_{frame['iteration']:05d}.png"
+        fig.savefig(path)
+        paths.append(path)
+    if gif:
+        writer = PillowWriter(fps=2)
+        with writer.saving(fig, str(out / f"{name}.gif"), dpi=60):
+            for frame in result["frames"]:
+                _draw_frame(ax, name, frame, result["real"])
+                writer.grab_frame()
+        paths.append(out / f"{name}.gif")
+    plt.close(fig)
+    return paths
+
+
+def save_gradient_plot(norms, path):
+    """gaussian1d: G's gradient norm per iteration under each G loss (log scale)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=80)
+    for form, rec in norms.items():
+        ax.plot(rec["grad_norm"], label=f"{form}")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("|dL_G / dtheta_G|")
+    ax.set_title("generator gradient: minimax saturates while D rejects the fakes", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_xy_plot(result, path, frames_path=None):
+    """Trajectories of simultaneous and alternating play on V = xy (and a GIF of them)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=80)
+
+    def draw(upto):
+        ax.clear()
+        for key, color in (("simultaneous", "C3"), ("alternating", "C0")):
+            p = result[key][:upto]
+            ax.plot(p[:, 0], p[:, 1], color=color, lw=1,
+                    label=f"{key}: |(x, y)| = {np.hypot(*p[-1]):.2f}")
+        ax.plot([0], [0], "k*", ms=10, label="equilibrium (0, 0)")
+        ax.plot([2], [2], "ko", ms=4)
+        lim = 1.1 * np.abs(result["simultaneous"]).max()
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x (maximizes xy)")
+        ax.set_ylabel("y (minimizes xy)")
+        ax.set_title(f"gradient play on V = xy, step {upto - 1}", fontsize=9)
+        ax.legend(fontsize=7, loc="lower left")
+
+    n = len(result["simultaneous"])
+    draw(n)
+    fig.savefig(path)
+    if frames_path is not None:
+        from matplotlib.animation import PillowWriter
+        writer = PillowWriter(fps=4)
+        with writer.saving(fig, str(frames_path), dpi=60):
+            for upto in np.linspace(2, n, 12).astype(int):
+                draw(upto)
+                writer.grab_frame()
+    plt.close(fig)
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+def add_parser(subparsers):
+    """Add ``minigan toy NAME`` to the command line's subparsers."""
+    p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
+                              "gradient play on xy)")
+    p.add_argument("name", choices=sorted(TOYS) + ["xy"])
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="run seeds seed .. seed+N-1 and print mean and std (pictures of the first)")
+    p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="training iterations, or steps of xy (default: the toy's own)")
+    p.add_argument("--snapshots", type=int, default=8, help="frames over training (default 8)")
+    p.add_argument("--lr", type=float, default=0.1, help="xy only: step size (default 0.1)")
+    p.add_argument("--k", type=int, default=1, help="D steps per G step (default 1)")
+    p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
+
+
+def _json(obj):
+    return json.dumps(obj, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+def run(args):
+    """Run ``minigan toy NAME``; returns the exit code."""
+    backend.use("cpu")
+    out = Path(args.out or f"runs/toy-{args.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.name == "xy":
+        steps = args.iterations or 200
+        result = run_xy(steps, args.lr)
+        save_xy_plot(result, out / "xy.png", out / "xy.gif")
+        m = result["metrics"]
+        (out / "metrics.json").write_text(_json(m))
+        print(f"xy: V(x, y) = xy from (2, 2), {steps} steps of size {args.lr}; distance from "
+              f"(0, 0): start {m['start_distance']:.3f}, simultaneous {m['simultaneous_distance']:.3f}"
+              f" (grows by sqrt(1 + lr^2) a step), alternating {m['alternating_distance']:.3f} "
+              f"(circles, never converges)")
+        print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
+        return 0
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
+            "prior": args.prior}
+    runs = []
+    for i in range(args.seeds):
+        first = i == 0
+        result = run_gan_toy(args.name, args.iterations, args.seed + i,
+                             args.snapshots if first else 0, opts=opts, record_frames=first)
+        runs.append(result)
+        if first:
+            save_pictures(args.name, result, out)
+        print(f"seed {args.seed + i}: " + ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
+    report = {"toy": args.name, "options": opts, "iterations": runs[0]["iterations"],
+              "seeds": [args.seed + i for i in range(args.seeds)],
+              "runs": [r["metrics"] for r in runs],
+              "history": runs[0]["history"]}
+    keys = [k for k, v in runs[0]["metrics"].items() if isinstance(v, (int, float))]
+    summary = {k: (float(np.mean([r["metrics"][k] for r in runs])),
+                   float(np.std([r["metrics"][k] for r in runs]))) for k in keys}
+    report["mean_std"] = summary
+    if args.name == "gaussian1d":
+        norms = generator_gradient_norms(min(200, runs[0]["iterations"]), args.seed, opts)
+        save_gradient_plot(norms, out / "generator_gradient.png")
+        report["generator_gradient"] = norms
+        early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}
+        print(f"generator gradient norm, mean of the first 50 iterations: minimax "
+              f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
+    if args.name in PUBLISHED:
+        pub = PUBLISHED[args.name]
+        report["published_pacgan_table1_gan"] = pub
+        m, s = summary["modes_covered"]
+        hq, hq_s = summary["high_quality"]
+        print(f"{args.name}, {args.seeds} seed(s), {runs[0]['iterations']} iterations: "
+              f"modes {m:.1f} ± {s:.1f} of {len(TOYS[args.name].modes)}, high quality "
+              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; published (PacGAN Table 1, GAN): modes "
+              f"{pub['modes'][0]} ± {pub['modes'][1]}, high quality {100 * pub['high_quality']:.1f}%")
+    elif args.name == "gaussian1d":
+        m = runs[0]["metrics"]
+        print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
+              f" distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
+              f"max {m['d_vs_dstar_max_abs']:.3f}")
+    else:
+        m = runs[0]["metrics"]
+        print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
+              f"(Frobenius) {m['cov_error']:.3f}")
+    (out / "metrics.json").write_text(_json(report))
+    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
+    return 0

@@ -1,0 +1,85 @@
+"""The metrics' classifier: it learns, its checksum pins its weights, save/load round-trips."""
+
+import os
+
+import numpy as np
+import pytest
+
+from minigan import classifier as C
+from minigan import gradcheck, layers
+
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+needs_mnist = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
+                                 reason="the MNIST test split is not next to the checkout")
+
+
+def blobs(n, seed=0):
+    """Ten easy classes: digit c lights up row block c of the image."""
+    r = np.random.default_rng(seed)
+    y = r.integers(0, 10, n)
+    x = r.uniform(0, 0.2, (n, 28, 28)).astype(np.float32)
+    for i, c in enumerate(y):
+        x[i, 2 * c + 3: 2 * c + 6, 4:24] = 1.0
+    return x.reshape(n, 784), y
+
+
+def test_architecture_gradients_are_exact(float64):
+    net = C.build(np.random.default_rng(0), dtype="float64")
+    net.layers[-2].p = 0.0     # dropout off: the check needs a deterministic network
+    x = np.random.default_rng(1).uniform(0, 1, (1, 784))
+    errors = gradcheck.check_layer(layers.Sequential(*net.layers[:4]), x.copy())
+    assert max(errors.values()) <= 1e-7
+
+
+def test_training_learns_a_tiny_task_and_is_seeded():
+    x, y = blobs(400)
+    net = C.train_classifier(x, y, epochs=3, seed=3, max_shift=1)
+    clf = C.Classifier(net)
+    xt, yt = blobs(200, seed=1)
+    assert clf.accuracy(xt, yt) >= 0.9
+    again = C.Classifier(C.train_classifier(x, y, epochs=3, seed=3, max_shift=1))
+    assert again.checksum == clf.checksum
+    other = C.Classifier(C.train_classifier(x, y, epochs=3, seed=4, max_shift=1))
+    assert other.checksum != clf.checksum
+    feats, probs = clf.features_and_probs(xt)
+    assert feats.shape == (200, C.FEATURE_DIM) and probs.shape == (200, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_save_load_round_trip_and_tampering(tmp_path):
+    clf = C.Classifier(C.build(np.random.default_rng(0)), {"trained_on": "nothing"})
+    path = C.save(clf, tmp_path / "c.npz")
+    back = C.load(path)
+    assert back.checksum == clf.checksum and back.info["trained_on"] == "nothing"
+    x = np.random.default_rng(2).uniform(0, 1, (5, 784)).astype(np.float32)
+    np.testing.assert_array_equal(back.features_and_probs(x)[1], clf.features_and_probs(x)[1])
+    with np.load(path) as f:
+        arrays = dict(f)
+    arrays["param:1.W"] = arrays["param:1.W"] + 1e-3
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="do not match their recorded checksum"):
+        C.load(tmp_path / "bad.npz")
+
+
+def test_default_prefers_the_users_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert C.cache_path() == tmp_path / "minigan" / "classifier_v1.npz"
+    clf = C.Classifier(C.build(np.random.default_rng(5)))
+    C.save(clf, C.cache_path())
+    assert C.load_default().checksum == clf.checksum
+
+
+def test_shipped_classifier_is_small_and_documented():
+    path = C.shipped_path()
+    assert path.is_file(), "the package ships classifier_v1.npz"
+    assert path.stat().st_size < 1_000_000
+    clf = C.load(path)
+    assert clf.info["version"] == C.VERSION
+    assert clf.info["command"].startswith("minigan classifier train")
+    assert clf.info["accuracy"] >= 0.985
+
+
+@needs_mnist
+def test_shipped_classifier_accuracy_on_held_out_digits():
+    x, y, xe, ye, _, _ = C.split_for_training("test", SHARED_MNIST, download=False)
+    assert C.load(C.shipped_path()).accuracy(xe, ye) >= 0.985

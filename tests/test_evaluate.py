@@ -1,0 +1,78 @@
+"""minigan eval: every score beside the real held-out row, eval.json, the trainer's hook."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from minigan import cli, evaluate, layers
+from minigan.classifier import load_default
+from minigan.data import load_mnist
+
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+pytestmark = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
+                                reason="the MNIST test split is not next to the checkout")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    x = load_mnist("test", data_dir=SHARED_MNIST, scale="sigmoid", download=False)[0]
+    return evaluate.Reference(x[:1000], x[5000:6000], load_default(), "test slices")
+
+
+def test_real_row_scores_real_digits_as_real(ref):
+    real = ref.real_row()
+    assert real["classes_covered"] == 10 and real["inception_score"] > 8
+    assert real["precision"] > 0.6 and real["recall"] > 0.6
+    assert np.isfinite(real["parzen_mean"]) and real["parzen_se"] > 0
+
+
+class Constant(layers.Layer):
+    """A collapsed generator: the same digit whatever the noise."""
+
+    def __init__(self, digit):
+        super().__init__()
+        self.digit = digit
+
+    def forward(self, z):
+        return np.repeat(self.digit[None], len(z), axis=0)
+
+
+def test_a_collapsed_generator_scores_as_collapsed(ref):
+    g = Constant(ref.held_out[7])
+    rng = np.random.default_rng(0)
+    scores = evaluate.evaluate_generator(g, lambda m: rng.standard_normal((m, 4)), 600, ref,
+                                         parzen=False)
+    assert scores["n"] == 600 and scores["n_compared"] == 600
+    assert scores["classes_covered"] == 1
+    assert scores["inception_score"] == pytest.approx(1.0, abs=1e-6)
+    assert scores["recall"] < 0.05
+    assert scores["fid"] > 10 * ref.real_row()["fid"]
+    assert "parzen_mean" not in scores
+
+
+def test_eval_command_prints_both_rows_and_writes_eval_json(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--split", "test", "--data-dir", SHARED_MNIST, "--no-download",
+                     "--epochs", "1", "--seed", "0", "--device", "cpu", "--out", str(run),
+                     "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["eval", str(run), "--n", "1500", "--data-dir", SHARED_MNIST,
+                     "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    clf = load_default()
+    for text in ("inception score", "FID", "precision", "recall", "Parzen", "real held-out",
+                 "Theis", clf.checksum[:16], clf.version, "held-out test digits 5,000-9,999"):
+        assert text in out
+    report = json.loads((run / "eval.json").read_text())
+    assert report["classifier"]["checksum"] == clf.checksum
+    assert report["generated"]["n"] == 1500 and report["generated"]["n_compared"] == 1500
+    assert report["real_held_out"]["classes_covered"] == 10
+    assert report["generated"]["epoch"] == 1
+
+
+def test_eval_rejects_a_missing_run(tmp_path, capsys):
+    assert cli.main(["eval", str(tmp_path / "nothing"), "--data-dir", SHARED_MNIST,
+                     "--device", "cpu"]) == 2
+    assert "minigan: error:" in capsys.readouterr().err

@@ -1,0 +1,149 @@
+"""Each metric against a case whose answer is known."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigan import metrics
+
+
+def confident(labels, n_classes=10, p=1.0):
+    probs = np.full((len(labels), n_classes), (1 - p) / (n_classes - 1))
+    probs[np.arange(len(labels)), labels] = p
+    return probs
+
+
+def test_inception_score_one_class_is_one_and_balanced_is_the_class_count():
+    mean, std = metrics.inception_score(confident(np.full(1000, 3)))
+    assert mean == pytest.approx(1.0, abs=1e-9) and std == pytest.approx(0, abs=1e-9)
+    balanced = confident(np.tile(np.arange(10), 100))      # every split holds each class equally
+    mean, std = metrics.inception_score(balanced, splits=10)
+    assert mean == pytest.approx(10.0, rel=1e-9) and std == pytest.approx(0, abs=1e-9)
+    five = confident(np.tile(np.arange(5), 200))
+    assert metrics.inception_score(five, splits=1)[0] == pytest.approx(5.0, rel=1e-9)
+    # uncertain predictions lower it: uniform p(y|x) gives 1 whatever the classes
+    assert metrics.inception_score(np.full((100, 10), 0.1))[0] == pytest.approx(1.0)
+
+
+def test_class_statistics():
+    labels = np.array([0] * 50 + [1] * 46 + [2] * 4)
+    stats = metrics.class_statistics(confident(labels, p=0.95))
+    assert stats["classes_covered"] == 2                   # class 2 holds 4% < 5%
+    assert stats["histogram"][:3] == [0.5, 0.46, 0.04]
+    assert stats["confident_share"] == 1.0
+    assert metrics.class_statistics(confident(labels, p=0.5))["confident_share"] == 0.0
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_a_shift_adds_its_square():
+    r = np.random.default_rng(0)
+    a = r.standard_normal((500, 8)) @ r.standard_normal((8, 8))
+    assert metrics.fid(a, a) == pytest.approx(0.0, abs=1e-8)
+    shift = r.standard_normal(8)
+    assert metrics.fid(a, a + shift) == pytest.approx(float(shift @ shift), rel=1e-8)
+
+
+def test_frechet_distance_of_commuting_covariances():
+    # diagonal covariances: Tr(S1 + S2 - 2 sqrt(S1 S2)) = sum (sqrt(s1) - sqrt(s2))^2
+    s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 4.0, 1.0])
+    d = metrics.frechet_distance(np.zeros(3), np.diag(s1), np.ones(3), np.diag(s2))
+    assert d == pytest.approx(3 + ((np.sqrt(s1) - np.sqrt(s2)) ** 2).sum(), rel=1e-12)
+
+
+@given(n=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
+def test_sqrtm_psd_squares_back(n, seed):
+    r = np.random.default_rng(seed)
+    b = r.standard_normal((n, n))
+    a = b @ b.T
+    root = metrics.sqrtm_psd(a)
+    np.testing.assert_allclose(root @ root, a, atol=1e-9 * np.abs(a).max())
+    np.testing.assert_allclose(root, root.T, atol=1e-12 * np.abs(a).max())
+
+
+def test_precision_recall_self_is_one_and_far_disjoint_set_is_zero():
+    r = np.random.default_rng(1)
+    a = r.standard_normal((300, 5))
+    assert metrics.precision_recall(a, a, chunk=64) == (1.0, 1.0)
+    assert metrics.precision_recall(a, a + 100.0, chunk=64) == (0.0, 0.0)
+
+
+def test_precision_recall_of_a_collapsed_generator():
+    r = np.random.default_rng(2)
+    real = r.standard_normal((400, 2))
+    fake = 0.05 * r.standard_normal((400, 2))               # all samples near the centre
+    precision, recall = metrics.precision_recall(real, fake)
+    assert precision > 0.95 and recall < 0.2
+
+
+def test_knn_radii_against_brute_force():
+    r = np.random.default_rng(3)
+    a = r.standard_normal((50, 3))
+    d = np.sqrt(((a[:, None] - a[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(metrics.knn_radii(a, k=3, chunk=7), np.sort(d, axis=1)[:, 3],
+                               rtol=1e-7, atol=1e-6)
+
+
+def test_parzen_matches_the_direct_formula_and_survives_far_points():
+    r = np.random.default_rng(4)
+    s, x = r.standard_normal((30, 4)), r.standard_normal((7, 4))
+    sigma = 0.7
+    d2 = ((x[:, None] - s[None]) ** 2).sum(-1)
+    direct = np.log(np.mean(np.exp(-d2 / (2 * sigma**2)), axis=1)) - 2 * np.log(2 * np.pi * sigma**2)
+    np.testing.assert_allclose(metrics.parzen_log_likelihood(s, x, sigma, chunk=3), direct,
+                               rtol=1e-10)
+    far = metrics.parzen_log_likelihood(s, x + 1e3, 0.1)     # exp underflows without the LSE
+    assert np.all(np.isfinite(far)) and np.all(far < -1e7)
+
+
+def test_parzen_window_picks_the_bandwidth_of_the_data():
+    r = np.random.default_rng(5)
+    true = 0.3
+    samples, valid, test = (true * r.standard_normal((k, 2)) for k in (2000, 500, 500))
+    result = metrics.parzen_window(samples, valid, test)
+    assert result["sigma"] in metrics.PARZEN_SIGMAS
+    assert 0.1 <= result["sigma"] <= 0.3
+    expected = -math.log(2 * math.pi * true**2) - 1.0     # E log N(x; 0, 0.3^2 I) in 2-D
+    assert result["mean"] == pytest.approx(expected, abs=0.15)
+    assert 0 < result["se"] < 0.1
+
+
+def test_mode_coverage_on_hand_placed_samples():
+    modes = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    std = 0.01
+    samples = np.array([
+        [0.0, 0.02],      # mode 0, 2 stds away: high quality
+        [0.0, -0.029],    # mode 0, 2.9 stds
+        [1.0, 0.0],       # mode 1, exactly on it
+        [1.0, 0.05],      # nearest mode 1 but 5 stds away: low quality
+        [0.5, 0.5],       # between modes: low quality
+        [0.03, 1.0],      # mode 2 at exactly 3 stds: counts (within)
+    ])
+    out = metrics.mode_coverage(samples, modes, std)
+    assert out["counts"] == [2, 1, 1, 0]
+    assert out["modes_covered"] == 3
+    assert out["high_quality"] == pytest.approx(4 / 6)
+    q = np.array([0.5, 0.25, 0.25])
+    assert out["reverse_kl"] == pytest.approx(float((q * np.log(4 * q)).sum()))
+    uniform = metrics.mode_coverage(modes.repeat(5, axis=0), modes, std)
+    assert uniform["reverse_kl"] == pytest.approx(0.0) and uniform["modes_covered"] == 4
+    assert metrics.mode_coverage(modes + 5.0, modes, std)["reverse_kl"] is None
+
+
+def blobs(n, seed):
+    r = np.random.default_rng(seed)
+    y = r.integers(0, 10, n)
+    x = r.uniform(0, 0.2, (n, 28, 28)).astype(np.float32)
+    for i, c in enumerate(y):
+        x[i, 2 * c + 3: 2 * c + 6, 4:24] = 1.0
+    return x.reshape(n, 784), y
+
+
+def test_tstr_on_labelled_real_data_and_on_wrong_labels():
+    x, y = blobs(300, 0)
+    xt, yt = blobs(200, 1)
+    good = metrics.tstr(x, y, x, y, xt, yt, epochs=2)
+    assert good["tstr"] == good["trtr"] >= 0.9 and good["n_train"] == 300
+    shuffled = metrics.tstr(x, (y + 1) % 10, x, y, xt, yt, epochs=2)   # every label wrong
+    assert shuffled["tstr"] < 0.2 and shuffled["trtr"] >= 0.9

@@ -1,0 +1,96 @@
+"""The lectures' experiments: geometry, the xy game, D*, and short seeded runs that learn."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from minigan import cli, toys
+
+
+def test_mixture_geometry():
+    ring = toys.ring8_modes()
+    np.testing.assert_allclose(np.hypot(ring[:, 0], ring[:, 1]), 2.0)
+    assert len(ring) == 8
+    grid = toys.grid25_modes()
+    assert len(grid) == 25 and set(np.unique(grid)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+    x = toys.mixture_sampler(ring, 0.02)(np.random.default_rng(0), 4000)
+    d = np.sqrt(((x[:, None] - ring[None]) ** 2).sum(-1)).min(1)
+    assert np.mean(d <= 3 * 0.02) > 0.98                    # the data is high quality itself
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.1, 0.3])
+def test_simultaneous_play_spirals_out_and_alternating_play_circles(lr):
+    steps = 500
+    sim = toys.xy_play(steps, lr)
+    start = math.hypot(2, 2)
+    # each simultaneous step multiplies the distance by sqrt(1 + lr^2) exactly
+    assert np.hypot(*sim[-1]) == pytest.approx(start * (1 + lr**2) ** (steps / 2), rel=1e-9)
+    alt = toys.xy_play(steps, lr, alternating=True)
+    r = np.hypot(alt[:, 0], alt[:, 1])
+    assert r.max() < 1.5 * start and r.min() > 0.5 * start   # never converges, never escapes
+    # alternating play is area-preserving: the map has determinant 1
+    x, y = 0.3, -0.7
+    step = toys.xy_play(1, lr, (x, y), alternating=True)[1]
+    jac = np.array([[1, lr], [-lr, 1 - lr**2]])
+    np.testing.assert_allclose(step, jac @ [x, y], rtol=1e-12)
+    assert np.linalg.det(jac) == pytest.approx(1.0)
+
+
+def test_optimal_discriminator():
+    p = np.array([0.2, 0.0, 0.3, 0.0])
+    q = np.array([0.2, 0.5, 0.1, 0.0])
+    np.testing.assert_allclose(toys.optimal_discriminator(p, q), [0.5, 0.0, 0.75, 0.5])
+
+
+def test_gaussian1d_learns_the_data_and_d_approaches_d_star():
+    result = toys.run_gan_toy("gaussian1d", 1500, seed=0, snapshots=3)
+    last = result["metrics"]
+    assert abs(last["mean"] - 4.0) < 0.5 and abs(last["std"] - 1.25) < 0.9
+    assert len(result["frames"]) == 3
+    assert last["d_vs_dstar_mean_abs"] < 0.3
+
+
+def test_ring8_seeded_short_run_covers_the_modes():
+    spec = dataclasses.replace(toys.TOYS["ring8"], batch=100)   # a ToySpec works as well as a name
+    a = toys.run_gan_toy(spec, 2000, seed=0, snapshots=0, record_frames=False)
+    assert a["metrics"]["modes_covered"] >= 6 and a["metrics"]["high_quality"] > 0.3
+    b = toys.run_gan_toy(spec, 2000, seed=0, snapshots=0, record_frames=False)
+    assert a["metrics"] == b["metrics"]                       # seeded: the same run again
+
+
+def test_minimax_gradient_saturates_after_d_learns():
+    norms = toys.generator_gradient_norms(iterations=20, seed=0)
+    early = {f: np.mean(r["grad_norm"][:10]) for f, r in norms.items()}
+    assert early["minimax"] < early["non_saturating"]
+    assert np.mean(norms["minimax"]["d_gen"][:10]) < 0.5      # D rejects the fakes
+
+
+def test_toy_command_writes_pictures_gif_and_metrics(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert cli.main(["toy", "ring8", "--iterations", "300", "--seeds", "2", "--snapshots", "2",
+                     "--out", str(out), "--k", "2", "--label-smoothing", "0.1"]) == 0
+    text = capsys.readouterr().out
+    assert "published (PacGAN Table 1, GAN): modes 6.3 ± 0.5, high quality 98.2%" in text
+    assert (out / "ring8.gif").stat().st_size > 0
+    assert sorted(p.name for p in out.glob("snapshot_*.png")) == ["snapshot_00150.png",
+                                                                  "snapshot_00300.png"]
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["seeds"] == [0, 1] and len(report["runs"]) == 2
+    assert report["options"]["k"] == 2 and report["options"]["label_smoothing"] == 0.1
+    assert set(report["mean_std"]) >= {"modes_covered", "high_quality"}
+
+
+def test_xy_and_gaussian1d_commands(tmp_path, capsys):
+    assert cli.main(["toy", "xy", "--iterations", "50", "--out", str(tmp_path / "xy")]) == 0
+    assert "simultaneous" in capsys.readouterr().out
+    assert (tmp_path / "xy" / "xy.gif").is_file()
+    m = json.loads((tmp_path / "xy" / "metrics.json").read_text())
+    assert m["simultaneous_distance"] > m["start_distance"]
+    assert cli.main(["toy", "gaussian1d", "--iterations", "200", "--snapshots", "2",
+                     "--g-loss", "minimax", "--out", str(tmp_path / "g1")]) == 0
+    assert "distance between D and D*" in capsys.readouterr().out
+    assert (tmp_path / "g1" / "generator_gradient.png").is_file()
+    assert (tmp_path / "g1" / "gaussian1d.gif").is_file()
