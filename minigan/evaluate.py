@@ -32,7 +32,6 @@ code (a trainer scoring its generator every few epochs)::
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
