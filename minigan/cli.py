@@ -105,19 +105,19 @@ def build_parser():
     """The argument parser of ``minigan``: one subparser per command, each naming its runner.
 
     A command is added by one ``_add_<command>(sub)`` that builds its
-    subparser and sets ``run`` to the function :func:`main` calls with the
+    subparser and sets ``handler`` to the function :func:`main` calls with the
     parsed arguments. Train options default to None: unset.
     """
     parser = _Parser(prog="minigan", description="GANs from scratch on NumPy / CuPy.")
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
-    parser.set_defaults(run=None)
+    parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_train(sub)
     _add_sample(sub)
     for module in _lab_modules():   # minigan eval | toy | classifier
         module.add_parser(sub)
         for name in module.COMMANDS:
-            sub.choices[name].set_defaults(run=module.run)
+            sub.choices[name].set_defaults(handler=module.run)
     return parser
 
 
@@ -134,7 +134,7 @@ def _add_train(sub):
                        + "; ".join(f"{name}: {spec.epochs} epochs, batch {spec.batch_size}, "
                                    f"Adam lr {spec.lr:g}, betas {spec.betas[0]}/{spec.betas[1]}"
                                    for name, spec in models.MODELS.items()) + ".")
-    t.set_defaults(run=_train)
+    t.set_defaults(handler=_train)
     t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
     t.add_argument("--epochs", type=_positive_int,
                    help="train until this many epochs are done in total (default: the "
@@ -167,7 +167,7 @@ def _add_sample(sub):
                        description="Draw samples from a trained generator (a checkpoint or a "
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
-    s.set_defaults(run=_sample)
+    s.set_defaults(handler=_sample)
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
     s.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default="samples.png",
@@ -187,7 +187,7 @@ def _train(args):
     from .train import Interrupted, Trainer
 
     options = {k: v for k, v in vars(args).items()
-               if k not in ("command", "run") and v is not None}
+               if k not in ("command", "handler") and v is not None}
     options.setdefault("device", backend.requested_device())
     trainer = Trainer(options)  # every check happens here, before anything is written
     try:
@@ -261,10 +261,10 @@ def _main(argv):
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        if args.run is None:  # no command: show what there is
+        if args.handler is None:  # no command: show what there is
             parser.print_help()
             return EXIT_ERROR
-        return args.run(args)
+        return args.handler(args)
     except Terminated:
         print("minigan: stopped by SIGTERM", file=sys.stderr)
         return EXIT_TERMINATED
