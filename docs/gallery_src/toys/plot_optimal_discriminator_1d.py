@@ -58,7 +58,7 @@ def d_of(x):
 
 # 1. D alone against the frozen G: descend -E log D(x) - E log(1 - D(G(z)))
 d_opt = optim.Adam(D, lr=2e-3)
-for step in range(1500):
+for _ in range(1500):
     D.zero_grad()
     _, dreal = losses.sigmoid_cross_entropy(D.forward(real_batch()), 1.0)
     D.backward(dreal, input_grad=False)
@@ -89,7 +89,7 @@ print(f"frozen G: max |D - D*| where the densities live: {gap:.3f}")
 
 # 2. Algorithm 1: one D step, one G step (non-saturating), 2000 iterations
 model = gan.GAN(G, D, optim.Adam(G, lr=5e-3), optim.Adam(D, lr=2e-3), noise_dim=1, rng=rng)
-for it in range(2000):
+for _ in range(2000):
     stats = model.train_iteration(real_batch)
 w, c = float(G.params["0.W"][0, 0]), float(G.params["0.b"][0])
 print(f"after training: p_g = N({c:.2f}, {abs(w):.2f}^2), p_data = N({mu}, {sigma}^2); "
