@@ -28,9 +28,11 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 PAGES = [
+    "atlas/dense.html",
     "atlas/batchnorm.html",
     "atlas/conv.html",
     "atlas/losses.html",
+    "atlas/optim.html",
     "tutorials/plot_2_non_saturating.html",
     "gallery/toys/plot_xy_game.html",
     "gallery/toys/plot_optimal_discriminator_1d.html",
@@ -123,7 +125,7 @@ def main(argv=None):
         ok = page.mjx >= static.math_spans and not raw
         rendered += page.mjx
         shot = args.out / (rel.replace("/", "_").replace(".html", ".png"))
-        browser(exe, f"--screenshot={shot}", "--window-size=1280,1600", url)
+        browser(exe, f"--screenshot={shot}", "--window-size=1400,1800", url)
         print(f"check_site: {rel}: {page.mjx} rendered formulas "
               f"({static.math_spans} in the source), raw TeX left: {raw or 'none'}, "
               f"screenshot {shot if shot.exists() else 'NOT SAVED'}")

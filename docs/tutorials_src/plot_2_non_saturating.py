@@ -12,9 +12,11 @@ G is losing.
 With D's logit :math:`a` for a fake and :math:`D = \sigma(a)`, per sample:
 
 .. math::
-    \frac{\partial}{\partial a}\log(1 - \sigma(a)) = -\sigma(a) = -D,
-    \qquad
-    \frac{\partial}{\partial a}\bigl(-\log \sigma(a)\bigr) = \sigma(a) - 1 = -(1 - D).
+    \text{minimax:}\quad \frac{\partial}{\partial a}\log(1 - \sigma(a)) = -\sigma(a) = -D,
+
+.. math::
+    \text{non-saturating:}\quad \frac{\partial}{\partial a}\bigl(-\log \sigma(a)\bigr)
+    = \sigma(a) - 1 = -(1 - D).
 
 The minimax gradient vanishes like :math:`D` as :math:`D \to 0`; the non-saturating one
 tends to :math:`-1`. Both point the same way (raise :math:`a`, fool D).
