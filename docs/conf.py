@@ -87,7 +87,8 @@ MNIST_RUNS = {
          ("dcgan_mnist_curves.png", "losses and D's outputs over 20 epochs")],
         ["minigan train --model dcgan --split test --data-dir DIR --epochs 5 --seed 0 "
          "--device cpu --out runs/dcgan",
-         "minigan train --resume runs/dcgan --epochs 20 --data-dir DIR --device cpu"],
+         "minigan train --resume runs/dcgan --epochs 20 --data-dir DIR --device cpu",
+         "python benchmarks/torch_dcgan_mnist.py --data-dir DIR --split test --epochs 5   # PyTorch"],
     ),
 }
 
@@ -113,15 +114,19 @@ def _mnist_gallery():
         lines = doc.strip().splitlines()
         title, rest = (lines[0].rstrip(".") if lines else path.stem), "\n".join(lines[1:])
         rest = re.sub(r"\n    (python examples/.*)\n", r"\n.. code-block:: bash\n\n    \1\n", rest)
-        page = [title, "=" * len(title), rest.strip(), ""]
+        page = [title, "=" * len(title), "", rest.strip(), ""]
         figures, commands = MNIST_RUNS.get(path.name, ([], []))
         if figures:
             page += ["Figures from real runs", "-" * 22, "",
-                     "On the 10,000-digit MNIST test split, 2-core CPU, float32, seed 0, made by:",
-                     "", ".. code-block:: bash", ""]
+                     "The same model trained by ``minigan train`` (and, where named, in PyTorch) on the 10,000-digit MNIST "
+                     "test split, 2-core CPU, float32, seed 0:", "", ".. code-block:: bash", ""]
             page += [f"    {c}" for c in commands] + [""]
-            for name, caption in figures:
-                page += [f".. figure:: /{name}", "   :width: 45%", "", f"   {caption}", ""]
+            grids, curves = figures[:-1], figures[-1]
+            page += [".. list-table::", "   :header-rows: 1", ""]
+            page += [f"   {'*' if i == 0 else ' '} - {caption}" for i, (_, caption) in enumerate(grids)]
+            for i, (name, caption) in enumerate(grids):
+                page += [f"   {'*' if i == 0 else ' '} - .. image:: /{name}", f"          :alt: {caption}"]
+            page += ["", f".. figure:: /{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
         doc = "\n".join(page).replace('"""', "'''")
         (out / path.name).write_text(f'"""\n{doc}\n"""\n{body}')
     return out
