@@ -9,6 +9,16 @@ The pages are the gradient atlas (``docs/atlas``), the tutorials
 the toy experiments, run at build time; the MNIST examples of ``examples/``, shown
 with figures from real runs and never run here) and the API reference (``docs/api``).
 MathJax is served from the built site (``sphinx-mathjax-offline``): no page needs the network.
+
+Adding pages:
+
+- an operation: ``docs/atlas/NAME.rst`` (forward formula, derivation, shapes,
+  ``autofunction`` of its public names, and its property test in a code block right after
+  a ``.. property-test`` comment), listed in ``docs/atlas/index.rst``;
+  ``tests/test_docs.py`` runs the test and requires the listing;
+- an experiment: ``docs/gallery_src/toys/plot_NAME.py`` (a sphinx-gallery script, run
+  at every build: keep it under a minute on 2 cores);
+- a tutorial: ``docs/tutorials_src/plot_N_NAME.py`` (run at every build, in file-name order).
 """
 
 import os
