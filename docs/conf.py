@@ -128,8 +128,9 @@ def _mnist_gallery():
         figures, commands = MNIST_RUNS.get(path.name, ([], []))
         if figures:
             page += ["Figures from real runs", "-" * 22, "",
-                     "The same model trained by ``minigan train`` (and, where named, in PyTorch) on the 10,000-digit MNIST "
-                     "test split, 2-core CPU, float32, seed 0:", "", ".. code-block:: bash", ""]
+                     "The same model trained by ``minigan train`` (and, where named, in "
+                     "PyTorch) on the 10,000-digit MNIST test split, 2-core CPU, float32, "
+                     "seed 0:", "", ".. code-block:: bash", ""]
             page += [f"    {c}" for c in commands] + [""]
             grids, curves = figures[:-1], figures[-1]
             page += [".. list-table::", "   :header-rows: 1", ""]
