@@ -1,0 +1,168 @@
+"""Sphinx configuration of the minigan site.
+
+Build it from the repository root, warnings as errors::
+
+    pip install ".[docs]" && python -m sphinx -W -b html docs docs/_build/html
+
+The pages are the gradient atlas (``docs/atlas``), the tutorials
+(``docs/tutorials_src``, run at build time), the gallery (``docs/gallery_src``:
+the toy experiments, run at build time; the MNIST examples of ``examples/``, shown
+with figures from real runs and never run here) and the API reference (``docs/api``).
+MathJax is served from the built site (``sphinx-mathjax-offline``): no page needs the network.
+
+Adding pages:
+
+- an operation: ``docs/atlas/NAME.rst`` (forward formula, derivation, shapes,
+  ``autofunction`` of its public names, and its property test in a code block right after
+  a ``.. property-test`` comment), listed in ``docs/atlas/index.rst``;
+  ``tests/test_docs.py`` runs the test and requires the listing;
+- an experiment: ``docs/gallery_src/toys/plot_NAME.py`` (a sphinx-gallery script, run
+  at every build: keep it under a minute on 2 cores);
+- a tutorial: ``docs/tutorials_src/plot_N_NAME.py`` (run at every build, in file-name order).
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))          # document the source tree, with links to its lines
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import minigan  # noqa: E402
+
+project = "minigan"
+author = "minigan contributors"
+copyright = "minigan contributors"
+version = release = minigan.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "sphinx-mathjax-offline",          # copies MathJax 3 into _static/mathjax, points mathjax_path at it
+]
+
+exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "**.ipynb", "*.png"]
+templates_path = []
+html_static_path = ["_static"]
+html_css_files = ["minigan.css"]
+html_theme = "pydata_sphinx_theme"
+html_title = "minigan"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+}
+html_sidebars = {"index": []}
+html_show_sourcelink = True
+
+# -- references: a broken one fails the build ------------------------------------------------
+nitpicky = True
+nitpick_ignore_regex = [
+    # private helpers named in module docstrings (the source pages show them)
+    (r"py:.*", r"(.*\.)?_\w+"),
+    # the files behind the public names: minigan.functional's docstring points at the
+    # file of each pair; the pages document the pairs under their public names
+    # (minigan.functional.dense_forward, ...), and [source] links open those files
+    (r"py:mod", r"minigan\.(functional\.\w+|im2col|kernels)"),
+    # a type of another project (the site is built offline, without intersphinx)
+    (r"py:class", r"(hypothesis|numpy|cupy)\..*"),
+]
+
+# -- autodoc and numpydoc --------------------------------------------------------------------
+autodoc_member_order = "bysource"
+numpydoc_show_class_members = False     # classes list their methods through :members:
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False        # types are prose ("ndarray of shape (N, D)"), not references
+
+# -- MathJax: served with the site ----------------------------------------------------------
+mathjax3_config = {"tex": {"macros": {}}}
+
+# -- the gallery ---------------------------------------------------------------------------
+MNIST_RUNS = {
+    # example -> (figures from real runs in docs/, the commands that made them)
+    "vanilla_gan_mnist.py": (
+        [("vanilla_mnist_epoch001.png", "epoch 1"), ("vanilla_mnist_epoch010.png", "epoch 10"),
+         ("vanilla_mnist_epoch100.png", "epoch 100"), ("vanilla_mnist_curves.png", "losses and D's outputs")],
+        ["minigan train --split test --data-dir DIR --epochs 100 --seed 0 --device cpu"],
+    ),
+    "dcgan_mnist.py": (
+        [("dcgan_mnist_epoch005.png", "epoch 5"), ("dcgan_mnist_epoch020.png", "epoch 20"),
+         ("pytorch_dcgan_mnist_epoch005.png", "the same model in PyTorch, epoch 5"),
+         ("dcgan_mnist_curves.png", "losses and D's outputs over 20 epochs")],
+        ["minigan train --model dcgan --split test --data-dir DIR --epochs 5 --seed 0 "
+         "--device cpu --out runs/dcgan",
+         "minigan train --resume runs/dcgan --epochs 20 --data-dir DIR --device cpu",
+         "python benchmarks/torch_dcgan_mnist.py --data-dir DIR --split test --epochs 5   # PyTorch"],
+    ),
+}
+
+
+def _mnist_gallery():
+    """Copy ``examples/*.py`` into ``docs/gallery_src/mnist`` (not committed) with a gallery page's docstring.
+
+    The scripts train for minutes to hours, so the gallery never runs them: the page
+    shows the script as it is in ``examples/`` (only its docstring gains a title and the
+    figures), with the figures of real runs of the named commands (the same models as the
+    ``minigan train`` commands; the images live in ``docs/``).
+    """
+    out = DOCS / "gallery_src" / "mnist"
+    out.mkdir(exist_ok=True)
+    (out / "GALLERY_HEADER.rst").write_text(
+        "MNIST examples\n==============\n\n"
+        "The two scripts of ``examples/``: long runs, shown with figures from real runs "
+        "of the commands named on each page (they are not run when the site is built).\n")
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        text = path.read_text()
+        match = re.match(r'\s*"""(.*?)"""', text, re.S)
+        doc, body = (match.group(1), text[match.end():]) if match else ("", text)
+        lines = doc.strip().splitlines()
+        title, rest = (lines[0].rstrip(".") if lines else path.stem), "\n".join(lines[1:])
+        rest = re.sub(r"\n    (python examples/.*)\n", r"\n.. code-block:: bash\n\n    \1\n", rest)
+        page = [title, "=" * len(title), "", rest.strip(), ""]
+        figures, commands = MNIST_RUNS.get(path.name, ([], []))
+        if figures:
+            page += ["Figures from real runs", "-" * 22, "",
+                     "The same model trained by ``minigan train`` (and, where named, in "
+                     "PyTorch) on the 10,000-digit MNIST test split, 2-core CPU, float32, "
+                     "seed 0:", "", ".. code-block:: bash", ""]
+            page += [f"    {c}" for c in commands] + [""]
+            grids, curves = figures[:-1], figures[-1]
+            page += [".. list-table::", "   :header-rows: 1", ""]
+            page += [f"   {'*' if i == 0 else ' '} - {caption}" for i, (_, caption) in enumerate(grids)]
+            for i, (name, caption) in enumerate(grids):
+                page += [f"   {'*' if i == 0 else ' '} - .. image:: /{name}", f"          :alt: {caption}"]
+            page += ["", f".. figure:: /{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
+        doc = "\n".join(page).replace('"""', "'''")
+        (out / path.name).write_text(f'"""\n{doc}\n"""\n{body}')
+    return out
+
+
+_mnist_gallery()
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["tutorials_src", "gallery_src"],
+    "gallery_dirs": ["tutorials", "gallery"],
+    # only plot_*.py run at build time (each under a minute on 2 cores); the MNIST
+    # examples match no pattern, so they are shown, never run
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "min_reported_time": 1,
+    "doc_module": ("minigan",),
+    "reference_url": {"minigan": None},
+    "backreferences_dir": None,
+    "show_memory": False,
+    "plot_gallery": "True",
+    "copyfile_regex": "",
+    "default_thumb_file": None,
+}

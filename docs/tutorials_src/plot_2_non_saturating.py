@@ -1,0 +1,64 @@
+r"""
+Why the non-saturating loss
+===========================
+
+In the minimax game the generator descends :math:`\log(1 - D(G(z)))`. Early in
+training the discriminator rejects the fakes with confidence, :math:`D(G(z)) \approx 0`,
+and there this loss is flat: the generator gets almost no gradient. Goodfellow et al.
+(2014) therefore train G to *maximize* :math:`\log D(G(z))` instead, the
+non-saturating loss, which has the same fixed point and strong gradients exactly where
+G is losing.
+
+With D's logit :math:`a` for a fake and :math:`D = \sigma(a)`, per sample:
+
+.. math::
+    \text{minimax:}\quad \frac{\partial}{\partial a}\log(1 - \sigma(a)) = -\sigma(a) = -D,
+
+.. math::
+    \text{non-saturating:}\quad \frac{\partial}{\partial a}\bigl(-\log \sigma(a)\bigr)
+    = \sigma(a) - 1 = -(1 - D).
+
+The minimax gradient vanishes like :math:`D` as :math:`D \to 0`; the non-saturating one
+tends to :math:`-1`. Both point the same way (raise :math:`a`, fool D).
+
+The curves below are not drawn from these formulas: they are the gradients returned by
+:func:`minigan.losses.generator_loss`, the function training uses, evaluated on a batch of
+logits (times the batch size :math:`m`, since the loss is a mean).
+
+.. The lab's gradient-magnitude experiment (the gradient that reaches G's parameters
+   during a real run, minimax against non-saturating) plugs in below this figure.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from minigan import losses
+
+a = np.linspace(-9, 9, 721)[:, None]          # a batch of D's logits for fake samples
+D = 1 / (1 + np.exp(-a[:, 0]))
+m = a.shape[0]
+curves = {}
+for form in ("minimax", "non_saturating"):
+    loss, dlogits = losses.generator_loss(a, form)
+    curves[form] = np.abs(dlogits[:, 0]) * m    # |dL_G/da| per sample
+    print(f"{form:>15}: |dL/da| at D(G(z)) = {D[0]:.1e}: {curves[form][0]:.1e}, "
+          f"at D(G(z)) = 0.5: {np.interp(0.5, D, curves[form]):.2f}")
+
+assert np.allclose(curves["minimax"], D) and np.allclose(curves["non_saturating"], 1 - D)
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+for form, style in (("minimax", "C3"), ("non_saturating", "C0")):
+    label = {"minimax": "minimax  $\\log(1 - D(G(z)))$",
+             "non_saturating": "non-saturating  $-\\log D(G(z))$"}[form]
+    axes[0].plot(D, curves[form], style, label=label)
+    axes[1].semilogy(D, curves[form], style, label=label)
+for ax in axes:
+    ax.set_xlabel("D(G(z)): how much D believes the fake")
+    ax.axvspan(0, 0.1, color="0.9")
+    ax.text(0.01, 0.5 if ax is axes[0] else 1e-3, "early training:\nD rejects the fakes",
+            fontsize=8)
+axes[0].set_ylabel("|dL_G / da| per sample (a: D's logit)")
+axes[0].legend(fontsize=8)
+axes[1].set_title("the same, log scale")
+fig.tight_layout()
+plt.show()
