@@ -158,6 +158,12 @@ def _add_train(sub):
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")
+    t.add_argument("--eval-every", type=_positive_int, metavar="N",
+                   help="every N epochs, score the generator with the lab's metrics (IS, FID, "
+                   "classes covered, precision, recall of --eval-n digits, beside real held-out "
+                   "digits) into scores.csv and the curves picture; needs the MNIST test split")
+    t.add_argument("--eval-n", type=_positive_int, metavar="N",
+                   help="generated digits per evaluation (default 2000)")
     t.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bars (the run folder and the result are still printed)")
 

@@ -82,9 +82,10 @@ class Reference:
         if train is not None:
             return cls(train[:10000], test, classifier,
                        "reference: MNIST train digits 0-9,999; real row: the 10,000 test digits")
-        return cls(test[:5000], test[5000:], classifier,
-                   "reference: MNIST test digits 0-4,999; real row: held-out test digits "
-                   "5,000-9,999")
+        half = min(5000, len(test) // 2)   # 5,000 of MNIST's 10,000; half of a smaller set
+        return cls(test[:half], test[half:], classifier,
+                   f"reference: MNIST test digits 0-{half - 1:,}; real row: held-out test digits "
+                   f"{half:,}-{len(test) - 1:,}")
 
     def real_row(self, parzen=True):
         """The scores of the held-out real digits (computed once)."""

@@ -116,8 +116,28 @@ def _smooth(y, window):
     return (c[end] - c[start]) / (end - start)
 
 
-def save_loss_curves(metrics_rows, path, smooth=None):
+def _score_panel(ax, scores, real):
+    """Inception score (left axis) and FID (right axis) at each evaluation."""
+    it = [float(r["iteration"]) for r in scores]
+    ax_fid = ax.twinx()
+    for axis, key, label, color in ((ax, "inception_score", "inception score", "tab:green"),
+                                    (ax_fid, "fid", "FID", "tab:red")):
+        axis.plot(it, [float(r[key]) for r in scores], "o-", color=color, label=label)
+        if key in real:
+            axis.axhline(float(real[key]), color=color, linestyle=":", linewidth=1,
+                         label=f"{label}, real digits")
+        axis.set_ylabel(label, color=color)
+    ax.grid(True, alpha=0.3)
+    handles = ax.get_legend_handles_labels()[0] + ax_fid.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="center right", fontsize="small")
+
+
+def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None):
     """Plot D loss, G loss, D(x) and D(G(z)) against the iteration, in two panels.
+
+    With ``scores`` (rows of ``scores.csv``, ``--eval-every``) a third panel
+    shows the inception score and the FID at each evaluation, the real
+    held-out digits' values (``real_scores``) as dotted lines.
 
     Parameters
     ----------
@@ -130,6 +150,10 @@ def save_loss_curves(metrics_rows, path, smooth=None):
     smooth : int, optional
         Moving-average window; default about 1/50 of the run. The raw values
         are drawn faintly underneath.
+    scores : sequence of dict, optional
+        With ``iteration``, ``inception_score`` and ``fid``.
+    real_scores : dict, optional
+        The same metrics for real held-out digits.
     """
     from matplotlib.figure import Figure
 
@@ -142,8 +166,9 @@ def save_loss_curves(metrics_rows, path, smooth=None):
 
     it = column("iteration")
     window = max(1, len(rows) // 50) if smooth is None else int(smooth)
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax_loss, ax_prob = fig.subplots(2, 1, sharex=True)
+    fig = Figure(figsize=(8, 9 if scores else 6), layout="constrained")
+    axes = fig.subplots(3 if scores else 2, 1, sharex=True)
+    ax_loss, ax_prob = axes[:2]
     panels = (
         (ax_loss, (("d_loss", "D loss"), ("g_loss", "G loss")), "loss"),
         (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), "probability"),
@@ -163,6 +188,8 @@ def save_loss_curves(metrics_rows, path, smooth=None):
         ax.legend(loc="upper right")
     ax_prob.set_ylim(-0.02, 1.02)
     ax_prob.axhline(0.5, color="gray", linestyle=":", linewidth=1)
-    ax_prob.set_xlabel("iteration")
+    axes[-1].set_xlabel("iteration")
+    if scores:
+        _score_panel(axes[2], scores, real_scores or {})
     ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))

@@ -56,17 +56,21 @@ DEFAULTS = {
     "n_samples": 64,
     "dtype": "float32",
     "quiet": False,
+    "eval_every": 0,   # score G with the lab's metrics every N epochs (0: never)
+    "eval_n": 2000,    # generated digits per evaluation
 }
 
 #: Settings not saved with a run: how it was started, not what it is.
 NOT_SAVED = ("resume", "restart", "quiet")
 
 #: Settings a resumed run may change; every other one comes from the checkpoint.
-RESUME_MAY_CHANGE = ("epochs", "device", "data_dir", "download", "files", "out", "quiet")
+RESUME_MAY_CHANGE = ("epochs", "device", "data_dir", "download", "files", "out", "quiet",
+                     "eval_every", "eval_n")
 
 #: The files of a run folder; a folder holding any of them holds a run (an empty
 #: ``samples`` folder does not count: it is made first, before anything is written).
-RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", "samples")
+RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", "samples",
+             "scores.csv")
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"
 

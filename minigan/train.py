@@ -13,8 +13,12 @@ A run folder holds::
                           d_gen (mean D(G(z)) in the G step), seconds (training time)
     samples/epoch_0000.png  the generator before training, then one grid per epoch,
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
-    loss_curves.png       losses and D's outputs against the iteration
+    loss_curves.png       losses and D's outputs against the iteration (and the scores)
     checkpoint.npz        everything needed to continue (see minigan.checkpoint)
+    scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
+                          lab's scores of ``eval_n`` generated digits (inception score,
+                          FID, classes covered, confident share, precision, recall; see
+                          minigan.evaluate), beside the real held-out digits' row
 
 The settings of a run and the rules of resuming live in :mod:`minigan.runs`
 (``resolve_config`` is re-exported here); :class:`Trainer` builds, loops over
@@ -75,10 +79,13 @@ from .runs import (
 )
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
-           "train", "METRICS_COLUMNS"]
+           "train", "METRICS_COLUMNS", "SCORE_COLUMNS"]
 
 METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
                    "seconds")
+#: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.evaluate's.
+SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
+                 "confident_share", "precision", "recall")
 
 
 class RunError(RuntimeError):
@@ -168,6 +175,7 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self._read_metrics()
+        self._prepare_scores()
 
     # -- build ----------------------------------------------------------
     def _load_data(self):
@@ -409,6 +417,9 @@ class Trainer:
         self.epoch += 1
         self.perm, self.step_in_epoch = None, 0
         self._save_samples()
+        every = int(self.config.get("eval_every") or 0)
+        if every and self.epoch % every == 0:
+            self._evaluate()
         self._save_loss_curves()
         self._save_checkpoint()
 
@@ -491,7 +502,61 @@ class Trainer:
         return path
 
     def _save_loss_curves(self):
-        plotting.save_loss_curves(self.rows, self.out / "loss_curves.png")
+        plotting.save_loss_curves(self.rows, self.out / "loss_curves.png",
+                                  scores=self.scores or None, real_scores=self.real_scores)
+
+    # -- scores (--eval-every) ------------------------------------------
+    def _prepare_scores(self):
+        """With ``eval_every``: the lab's reference digits and classifier, loaded before
+        anything is written (a missing test split is bad input), and the rows of
+        ``scores.csv`` up to the checkpoint."""
+        self.scores, self.real_scores, self.reference = [], None, None
+        every = int(self.config.get("eval_every") or 0)
+        self.config["eval_n"] = int(self.config.get("eval_n") or DEFAULTS["eval_n"])
+        if every < 0 or self.config["eval_n"] < 2:
+            raise ValueError(f"--eval-every must be >= 0 and --eval-n >= 2, got {every} and "
+                             f"{self.config['eval_n']}")
+        if every:
+            from .evaluate import Reference
+
+            self.reference = Reference.load(self.config["data_dir"],
+                                            download=self.config["download"])
+            self.real_scores = self.reference.real_row(parzen=False)
+        path = self.out / "scores.csv"
+        if path.exists():
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            if rows and list(rows[0]) != list(SCORE_COLUMNS):
+                raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
+                                 "folder and try again")
+            self.scores = [r for r in rows
+                           if None not in r.values() and int(r["epoch"]) <= self.epoch]
+
+    def _evaluate(self):
+        """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
+        and the epoch, so training draws the same numbers with or without scoring); append
+        the row to ``scores.csv`` and print it beside the real row."""
+        from .evaluate import evaluate_generator
+
+        c = self.config
+        rng = np.random.default_rng([int(c["seed"]), self.epoch])
+        scores = evaluate_generator(
+            self.G, lambda m: gan.sample_noise(m, self.spec.noise_dim, c["prior"], rng,
+                                               self.dtype),
+            int(c["eval_n"]), self.reference, scale=self.spec.scale, parzen=False)
+        row = {"epoch": self.epoch, "iteration": self.iteration,
+               **{k: round(float(scores[k]), 5) for k in SCORE_COLUMNS[2:]},
+               "classes_covered": int(scores["classes_covered"])}
+        self.scores = [r for r in self.scores if int(r["epoch"]) < self.epoch] + [row]
+        write_text(self.out / "scores.csv", _csv_text(SCORE_COLUMNS, self.scores))
+        real = self.real_scores
+        self._log(
+            f"epoch {self.epoch} scores ({c['eval_n']} digits; real held-out digits in "
+            f"brackets): IS {row['inception_score']:.2f} [{real['inception_score']:.2f}], "
+            f"FID {row['fid']:.2f} [{real['fid']:.2f}], classes "
+            f"{row['classes_covered']} [{real['classes_covered']}], precision "
+            f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
+            f"[{real['recall']:.2f}]")
 
     def _prepare_out(self):
         """Create the run folder, clear what a kill left, write config.json, open metrics.csv.
@@ -524,6 +589,14 @@ class Trainer:
             write_text(path, buf.getvalue())
         self._metrics_file = open(path, "a", newline="", buffering=1)
         self._metrics = csv.DictWriter(self._metrics_file, METRICS_COLUMNS, lineterminator="\n")
+
+
+def _csv_text(columns, rows):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 def _file_stamps(folder, names):

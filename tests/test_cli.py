@@ -755,3 +755,54 @@ def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_pat
 def test_an_out_that_cannot_be_created_names_out(data_dir, capsys):
     rc, _, err = run_main(train_args(data_dir, "/proc/minigan-run", "--epochs", "1"), capsys)
     assert_one_line_error(rc, err, "--out /proc/minigan-run")
+
+
+# ------------------------------------------------------------------ --eval-every
+
+
+def scores_csv(run_dir):
+    with open(Path(run_dir) / "scores.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_eval_every_scores_the_generator_and_resumes_exactly(data_dir, tmp_path, capsys):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    score = ("--eval-every", "1", "--eval-n", "64")
+    rc, out, _ = run_main(train_args(data_dir, straight, "--epochs", "2", *score), capsys)
+    assert rc == 0
+    assert "epoch 2 scores (64 digits; real held-out digits in brackets): IS" in out
+    rows = scores_csv(straight)
+    assert [(r["epoch"], r["iteration"]) for r in rows] == [("1", "8"), ("2", "16")]
+    for r in rows:
+        assert 1.0 <= float(r["inception_score"]) <= 10.0
+        assert 0 <= int(r["classes_covered"]) <= 10
+        assert float(r["fid"]) >= 0 and 0 <= float(r["precision"]) <= 1
+    # scoring draws its own noise: the training is the one of a run without it
+    plain = tmp_path / "plain"
+    assert main(train_args(data_dir, plain, "--epochs", "2")) == 0
+    assert state(plain)[0].keys() == state(straight)[0].keys()
+    for key, value in state(plain)[0].items():
+        assert np.array_equal(value, state(straight)[0][key]), key
+    assert not (plain / "scores.csv").exists()
+    # and 1 epoch + resume + 1 epoch scores the same digits the same way
+    assert main(train_args(data_dir, split, "--epochs", "1", *score)) == 0
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert_same_run(straight, split)
+    assert scores_csv(split) == rows
+    assert (split / "loss_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_every_without_the_test_split_is_refused_before_anything_is_written(
+        tmp_path, capsys):
+    folder = tmp_path / "train_only"
+    folder.mkdir()
+    train_dir = write_tiny_mnist(tmp_path / "tiny")
+    for name in ("images-idx3", "labels-idx1"):   # the same digits, named as the train split
+        (train_dir / f"t10k-{name}-ubyte").rename(folder / f"train-{name}-ubyte")
+    out = tmp_path / "run"
+    rc, _, err = run_main(["train", "--data-dir", str(folder), "--no-download", "--device",
+                           "cpu", "--quiet", "--batch-size", "32", "--out", str(out),
+                           "--epochs", "1", "--eval-every", "1"], capsys)
+    assert rc == 2 and "minigan: error:" in err and "t10k" in err
+    assert not out.exists()
