@@ -122,7 +122,7 @@ class GAN:
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` holds NaN or inf, or is far out of range.
 
-        "Far" is more than ten times the width of :attr:`pixel_range` beyond
+        "Far" is more than ten times the width of ``pixel_range`` beyond
         it: uint8 pixels 0..255 given to a [0, 1] or [-1, 1] model, not the
         odd outlier.
         """
@@ -224,7 +224,7 @@ class GAN:
         ------
         ValueError
             When ``check_data`` is on and a real batch holds NaN or inf or is
-            far outside :attr:`pixel_range` (:meth:`check_real`), before the
+            far outside ``pixel_range`` (:meth:`check_real`), before the
             D step that would use it.
         """
         for _ in range(self.k):

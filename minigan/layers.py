@@ -365,7 +365,7 @@ class Sequential(Layer):
     @property
     def params(self):
         """Every layer's parameters, keyed ``"<index>.<name>"`` (a new dict, read-only: assign
-        to a layer's arrays, or use :meth:`load_state_dict`)."""
+        to a layer's arrays, or use ``load_state_dict``)."""
         return self._flat("params")
 
     @property

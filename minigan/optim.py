@@ -126,7 +126,7 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
 
     ``bc1 = 1 - b1**t`` and ``bc2 = 1 - b2**t`` are the bias corrections.
 
-    The code is the reference of the fused GPU update :func:`minigan.kernels.adam_update_gpu`
+    The code is the reference of the fused GPU update ``minigan.kernels.adam_update_gpu``
     (the same operations in the same order, so the same numbers).
     """
     if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)

@@ -21,7 +21,7 @@ Where each gradient lives:
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
 
 The ops check their arguments; a mismatch raises
-:class:`minigan.functional.errors.ShapeError` (a ValueError), which a layer
+``minigan.functional.ShapeError`` (a ValueError), which a layer
 re-raises under its own name.
 """
 

@@ -52,7 +52,7 @@ Geometry and checks
 -------------------
 Each forward pass checks its arguments once, here (:func:`conv_hyperparameters`
 for stride and padding, then the arrays against each other, raising
-:class:`minigan.functional.errors.ShapeError`), and computes one
+``minigan.functional.ShapeError``), and computes one
 :class:`minigan.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
 take and that the cache keeps for the backward pass.
 """
@@ -134,7 +134,7 @@ def _check_arrays(op, x, W, b, in_axis, out_axis):
 
 
 def _conv2d_geometry(x, W, b, stride, padding):
-    """Check the arguments of :func:`conv2d_forward`; return its :class:`ConvGeometry`."""
+    """Check the arguments of :func:`conv2d_forward`; return its ``minigan.im2col.ConvGeometry``."""
     op = "Conv2d"
     stride, padding, _ = conv_hyperparameters(op, stride, padding)
     _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
@@ -150,7 +150,7 @@ def _conv2d_geometry(x, W, b, stride, padding):
 
 
 def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
-    """Check the arguments of :func:`conv_transpose2d_forward`; return its :class:`ConvGeometry`."""
+    """Check the arguments of :func:`conv_transpose2d_forward`; return its ``minigan.im2col.ConvGeometry``."""
     op = "ConvTranspose2d"
     stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
     _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
@@ -265,7 +265,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     -------
     out : ndarray of shape (N, O, oh, ow)
     cache : tuple ``(col, W, geom, has_bias, channel_major)``; ``col`` is the im2col
-        of ``x``, kept for the weight gradient, ``geom`` the :class:`ConvGeometry`,
+        of ``x``, kept for the weight gradient, ``geom`` the ``minigan.im2col.ConvGeometry``,
         ``channel_major`` whether ``x`` was (the layout ``dx`` is handed back in).
     """
     geom = _conv2d_geometry(x, W, b, stride, padding)
@@ -353,7 +353,7 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     out : ndarray of shape (N, O, H_out, W_out)
     cache : tuple ``(x_mat, W, geom, has_bias, channel_major)``; ``x_mat`` is ``x`` as
         a ``(C, H*W*N)`` matrix, kept for the weight gradient, ``geom`` the
-        :class:`ConvGeometry` (``x`` is its column grid, the output its image),
+        ``minigan.im2col.ConvGeometry`` (``x`` is its column grid, the output its image),
         ``channel_major`` whether ``x`` was.
     """
     geom = _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding)
