@@ -69,7 +69,7 @@ def inception_score(probs, splits=10, eps=1e-12):
     """
     p = _host(probs)
     scores = []
-    for part in np.array_split(p, splits):
+    for part in np.array_split(p, max(1, min(int(splits), len(p)))):
         py = part.mean(axis=0, keepdims=True)
         kl = (part * (np.log(part + eps) - np.log(py + eps))).sum(axis=1)
         scores.append(math.exp(kl.mean()))

@@ -50,6 +50,7 @@ def test_a_collapsed_generator_scores_as_collapsed(ref):
     assert scores["recall"] < 0.05
     assert scores["fid"] > 10 * ref.real_row()["fid"]
     assert "parzen_mean" not in scores
+    assert g.training                                       # the generator's mode is restored
 
 
 def test_eval_command_prints_both_rows_and_writes_eval_json(tmp_path, capsys):
