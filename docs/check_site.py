@@ -36,8 +36,11 @@ PAGES = [
     "tutorials/plot_2_non_saturating.html",
     "gallery/toys/plot_xy_game.html",
     "gallery/toys/plot_optimal_discriminator_1d.html",
+    "gallery/toys/plot_ring8.html",
+    "tutorials/plot_3_mode_collapse.html",
     "gallery/mnist/vanilla_gan_mnist.html",
     "api/testing.html",
+    "api/lab.html",
 ]
 RAW_TEX = ("\\frac", "\\(", "\\[", "\\sum", "\\partial")
 

@@ -6,16 +6,16 @@ the host, float64; the layer casts it and moves it to the device). ``fans`` is
 ``numpy.random.Generator``. A layer takes ``weight_init`` either by name
 (a key of :data:`INITIALIZERS`) or as such a callable.
 
-=================  ==========================================  ==========================
-name               distribution                                variance
-=================  ==========================================  ==========================
-xavier_normal      :math:`N(0, \sigma^2)`                      :math:`2/(n_{in}+n_{out})`
-xavier_uniform     :math:`U(-a, a)`, :math:`a=\sqrt{6/(n_{in}+n_{out})}`  :math:`2/(n_{in}+n_{out})`
-xavier_fan_in      :math:`N(0, \sigma^2)`  (a.k.a. LeCun normal)  :math:`1/n_{in}`
-he_normal          :math:`N(0, \sigma^2)`                      :math:`2/n_{in}`
-dcgan_normal       :math:`N(0, 0.02^2)`                        :math:`0.0004`
-zeros              all zero                                    0
-=================  ==========================================  ==========================
+==============  =====================================================  ==========================
+name            distribution                                           variance
+==============  =====================================================  ==========================
+xavier_normal   :math:`N(0, \sigma^2)`                                 :math:`2/(n_{in}+n_{out})`
+xavier_uniform  :math:`U(-a, a)`, :math:`a=\sqrt{6/(n_{in}+n_{out})}`  :math:`2/(n_{in}+n_{out})`
+xavier_fan_in   :math:`N(0, \sigma^2)`  (a.k.a. LeCun normal)          :math:`1/n_{in}`
+he_normal       :math:`N(0, \sigma^2)`                                 :math:`2/n_{in}`
+dcgan_normal    :math:`N(0, 0.02^2)`                                   :math:`0.0004`
+zeros           all zero                                               0
+==============  =====================================================  ==========================
 
 Glorot & Bengio (2010) proposed :math:`\mathrm{Var}(W) = 2/(n_{in}+n_{out})`, a
 compromise between keeping the forward signal (:math:`1/n_{in}`) and the
