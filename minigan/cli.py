@@ -155,6 +155,8 @@ def _add_train(sub):
     t.add_argument("--label-smoothing", type=_fraction,
                    help="one-sided: real target 1 - s (default 0)")
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
+    t.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="spectral normalization of D's Dense and Conv2d weights")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

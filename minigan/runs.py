@@ -56,6 +56,7 @@ DEFAULTS = {
     "n_samples": 64,
     "dtype": "float32",
     "quiet": False,
+    "spectral_norm": False,
 }
 
 #: Settings not saved with a run: how it was started, not what it is.

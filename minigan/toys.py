@@ -148,6 +148,8 @@ def _kde(samples, grid):
 def _build(spec, opts, rng):
     G = _mlp(spec.g_sizes, L.ReLU, rng)
     D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
+    if opts.get("spectral_norm"):
+        L.spectral_norm(D, rng)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, k=opts.get("k", 1), g_loss=opts.get("g_loss", "non_saturating"),
                     label_smoothing=opts.get("label_smoothing", 0.0),
@@ -447,6 +449,8 @@ def add_parser(subparsers):
     p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalization of D's Dense layers")
 
 
 def _json(obj):
@@ -473,7 +477,7 @@ def run(args):
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior}
+            "prior": args.prior, "spectral_norm": args.spectral_norm}
     runs = []
     for i in range(args.seeds):
         first = i == 0

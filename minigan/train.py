@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, gan, models, optim, plotting
+from . import backend, checkpoint, gan, layers, models, optim, plotting
 from .data import MNIST_FILES, default_data_dir, load_mnist
 from .fileio import remove_stale_temps, write_text
 from .runs import (
@@ -218,7 +218,10 @@ class Trainer:
         c = self.config
         init_ss, noise_ss, shuffle_ss, fixed_ss, library_ss = np.random.SeedSequence(
             int(c["seed"])).spawn(5)
-        self.G, self.D = models.build(c["model"], np.random.default_rng(init_ss), self.dtype)
+        init_rng = np.random.default_rng(init_ss)
+        self.G, self.D = models.build(c["model"], init_rng, self.dtype)
+        if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
+            layers.spectral_norm(self.D, rng=init_rng)
         betas = tuple(c["betas"])
         self.g_opt = optim.Adam(self.G, lr=c["lr"], betas=betas)
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
