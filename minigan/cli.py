@@ -101,6 +101,26 @@ def _fraction(text):
     return value
 
 
+def _flip_probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 0.5), got {text!r}") from None
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be in [0, 0.5), got {value}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser():
     """The argument parser of ``minigan``: one subparser per command, each naming its runner.
 
@@ -157,6 +177,11 @@ def _add_train(sub):
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
     t.add_argument("--spectral-norm", action="store_true", default=None,
                    help="spectral normalization of D's Dense and Conv2d weights")
+    t.add_argument("--label-flip", type=_flip_probability, metavar="P",
+                   help="swap each label of D's batches with probability P (default 0)")
+    t.add_argument("--instance-noise", type=_non_negative_float, metavar="SIGMA",
+                   help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
+                   "at the last iteration of --epochs (default 0)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

@@ -68,7 +68,7 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
 
 
 class GAN:
-    """A generator, a discriminator, their optimizers, and Algorithm 1.
+    r"""A generator, a discriminator, their optimizers, and Algorithm 1.
 
     Parameters
     ----------
@@ -95,11 +95,21 @@ class GAN:
     check_data : bool
         Check each real batch (:meth:`check_real`): NaN or inf, or values far
         outside ``pixel_range``, raise ``ValueError`` before any update.
+    label_flip : float
+        Probability that a sample's label is swapped in a D step: a real sample
+        then gets the fake target 0 and a fake sample the real target
+        ``1 - label_smoothing`` (each sample drawn independently).
+    instance_noise : float
+        :math:`\sigma_0` of Gaussian noise added to every input of D (real and fake, in
+        the D and the G step), annealed linearly to 0 over the run:
+        :math:`\sigma = \sigma_0 (1 - \text{progress})`, where ``progress`` (the
+        fraction of the run done, 0 to 1) is set by the training loop before each
+        iteration.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
-                 pixel_range=None, check_data=True):
+                 pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
         if g_loss not in losses.G_LOSSES:
@@ -118,6 +128,13 @@ class GAN:
         self.rng = backend.rng(rng)
         self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
         self.check_data = bool(check_data)
+        if not 0.0 <= float(label_flip) < 0.5:
+            raise ValueError(f"label_flip must be in [0, 0.5), got {label_flip}")
+        if not (0.0 <= float(instance_noise) and math.isfinite(float(instance_noise))):
+            raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
+        self.label_flip = float(label_flip)
+        self.instance_noise = float(instance_noise)
+        self.progress = 0.0
 
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` holds NaN or inf, or is far out of range.
@@ -149,6 +166,32 @@ class GAN:
         """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`)."""
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype)
 
+    # -- label noise ------------------------------------------------------------------
+    def instance_noise_std(self):
+        r""":math:`\sigma = \sigma_0 \max(0, 1 - \text{progress})`: the instance noise now."""
+        return self.instance_noise * max(0.0, 1.0 - float(self.progress))
+
+    def noisy(self, x):
+        """``x`` plus Gaussian instance noise of :meth:`instance_noise_std` (``x`` itself at 0).
+
+        The noise is additive, so the gradient with respect to ``x`` is the gradient with
+        respect to the noisy input: backward passes need no change.
+        """
+        std = self.instance_noise_std()
+        if std == 0.0:
+            return x
+        return x + backend.randn(x.shape, self.rng, x.dtype) * x.dtype.type(std)
+
+    def d_targets(self, m, dtype):
+        """The targets of D's real and fake batch: ``(1 - s, 0)``, or ``(m, 1)`` arrays in
+        which each label is swapped with probability ``label_flip``."""
+        real, fake = 1.0 - self.label_smoothing, 0.0
+        if self.label_flip == 0.0:
+            return real, fake
+        flips = self.rng.random((2, m, 1)) < self.label_flip
+        return (backend.asarray(np.where(flips[0], fake, real), dtype),
+                backend.asarray(np.where(flips[1], real, fake), dtype))
+
     def d_step(self, x_real):
         r"""One discriminator update on a real batch and a fresh fake batch of the same size.
 
@@ -171,14 +214,15 @@ class GAN:
         m = x_real.shape[0]
         self.D.freeze(False)
         self.D.zero_grad()
+        real_target, fake_target = self.d_targets(m, x_real.dtype)
         # real batch: -log D(x)  (target 1 - smoothing)
-        real_logits = self.D.forward(x_real)
-        loss_real, dreal = losses.sigmoid_cross_entropy(real_logits, 1.0 - self.label_smoothing)
+        real_logits = self.D.forward(self.noisy(x_real))
+        loss_real, dreal = losses.sigmoid_cross_entropy(real_logits, real_target)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
         fake = self.G.forward(self.sample_noise(m, x_real.dtype))
-        fake_logits = self.D.forward(fake)
-        loss_fake, dfake = losses.sigmoid_cross_entropy(fake_logits, 0.0)
+        fake_logits = self.D.forward(self.noisy(fake))
+        loss_fake, dfake = losses.sigmoid_cross_entropy(fake_logits, fake_target)
         self.D.backward(dfake, input_grad=False)
         self.d_opt.step()
         return {
@@ -198,7 +242,7 @@ class GAN:
         fake = self.G.forward(self.sample_noise(m, dtype))
         self.D.freeze(True)
         try:
-            logits = self.D.forward(fake)
+            logits = self.D.forward(self.noisy(fake))  # d(x + noise)/dx = 1: dfake is unchanged
             loss, dlogits = losses.generator_loss(logits, self.g_loss)
             dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
         finally:

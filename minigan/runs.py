@@ -57,6 +57,8 @@ DEFAULTS = {
     "dtype": "float32",
     "quiet": False,
     "spectral_norm": False,
+    "label_flip": 0.0,
+    "instance_noise": 0.0,
 }
 
 #: Settings not saved with a run: how it was started, not what it is.

@@ -153,7 +153,9 @@ def _build(spec, opts, rng):
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, k=opts.get("k", 1), g_loss=opts.get("g_loss", "non_saturating"),
                     label_smoothing=opts.get("label_smoothing", 0.0),
-                    prior=opts.get("prior", "gaussian"), rng=rng)
+                    prior=opts.get("prior", "gaussian"), rng=rng,
+                    label_flip=opts.get("label_flip", 0.0),
+                    instance_noise=opts.get("instance_noise", 0.0))
     return model
 
 
@@ -224,6 +226,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     for it in range(1, iterations + 1):
         if spec.decay:   # step size decayed linearly to a tenth: calmer oscillations at the end
             model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
+        model.progress = (it - 1) / iterations    # anneals the instance noise to 0
         stats = model.train_iteration(batch)
         if it % max(iterations // 200, 1) == 0:
             history.append({"iteration": it, **stats})
@@ -451,6 +454,10 @@ def add_parser(subparsers):
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
     p.add_argument("--spectral-norm", action="store_true",
                    help="spectral normalization of D's Dense layers")
+    p.add_argument("--label-flip", type=float, default=0.0, metavar="P",
+                   help="swap each label of D's batches with probability P")
+    p.add_argument("--instance-noise", type=float, default=0.0, metavar="SIGMA",
+                   help="Gaussian noise on D's inputs, annealed linearly from SIGMA to 0")
 
 
 def _json(obj):
@@ -477,7 +484,8 @@ def run(args):
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior, "spectral_norm": args.spectral_norm}
+            "prior": args.prior, "spectral_norm": args.spectral_norm,
+            "label_flip": args.label_flip, "instance_noise": args.instance_noise}
     runs = []
     for i in range(args.seeds):
         first = i == 0

@@ -228,7 +228,8 @@ class Trainer:
         self.gan = gan.GAN(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
                            k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
                            prior=c["prior"], rng=np.random.default_rng(noise_ss),
-                           check_data=False)  # the data set was checked whole, at load
+                           check_data=False,  # the data set was checked whole, at load
+                           label_flip=c["label_flip"], instance_noise=c["instance_noise"])
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
@@ -348,6 +349,9 @@ class Trainer:
         start = time.perf_counter()
         with bar:
             while self.step_in_epoch < self.iters_per_epoch and not stop.requested:
+                # the fraction of the run done: anneals the instance noise
+                self.gan.progress = self.iteration / (int(self.config["epochs"])
+                                                      * self.iters_per_epoch)
                 stats = self.gan.train_iteration(next_batch)
                 row = {"iteration": self.iteration + 1, "epoch": self.epoch + 1,
                        "seconds": round(self.seconds + time.perf_counter() - start, 3),
