@@ -521,7 +521,7 @@ def run(args):
     summary = {k: (float(np.mean([r["metrics"][k] for r in runs])),
                    float(np.std([r["metrics"][k] for r in runs]))) for k in keys}
     report["mean_std"] = summary
-    if args.name == "gaussian1d":
+    if args.name == "gaussian1d" and args.loss == "gan":   # the cross-entropy G losses compared
         norms = generator_gradient_norms(min(200, runs[0]["iterations"]), args.seed, opts)
         save_gradient_plot(norms, out / "generator_gradient.png")
         report["generator_gradient"] = norms

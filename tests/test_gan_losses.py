@@ -145,3 +145,7 @@ def test_train_and_toy_take_the_losses(tmp_path):
                  "--loss", "wgan-gp", "--gp-weight", "5"]) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["options"]["k"] == 5 and report["options"]["gp_weight"] == 5.0
+    out = tmp_path / "g1d"                     # the G-loss comparison is the cross-entropy's only
+    assert main(["toy", "gaussian1d", "--loss", "hinge", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(out)]) == 0
+    assert "generator_gradient" not in json.loads((out / "metrics.json").read_text())
