@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, backend, gan, models, plotting, runs
+from . import __version__, backend, gan, losses, models, plotting, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -101,6 +101,26 @@ def _fraction(text):
     return value
 
 
+def _flip_probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 0.5), got {text!r}") from None
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be in [0, 0.5), got {value}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser():
     """The argument parser of ``minigan``: one subparser per command, each naming its runner.
 
@@ -141,7 +161,8 @@ def _add_train(sub):
                    "model's)")
     t.add_argument("--batch-size", type=_positive_int, help="minibatch size m")
     t.add_argument("--lr", type=_positive_float, help="Adam learning rate of both players")
-    t.add_argument("--k", type=_positive_int, help="D steps per G step (default 1)")
+    t.add_argument("--k", type=_positive_int,
+                   help="D steps per G step (default 1; 5 with --loss wgan-gp)")
     t.add_argument("--seed", type=_seed, help="seed of every random choice (default 0)")
     _device_option(t)
     t.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the download "
@@ -155,6 +176,21 @@ def _add_train(sub):
     t.add_argument("--label-smoothing", type=_fraction,
                    help="one-sided: real target 1 - s (default 0)")
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
+    t.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="spectral normalization of D's Dense and Conv2d weights")
+    t.add_argument("--label-flip", type=_flip_probability, metavar="P",
+                   help="swap each label of D's batches with probability P (default 0)")
+    t.add_argument("--instance-noise", type=_non_negative_float, metavar="SIGMA",
+                   help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
+                   "at the last iteration of --epochs (default 0)")
+    t.add_argument("--loss", choices=losses.LOSSES,
+                   help="the game: gan (cross-entropy, default), lsgan (least squares), hinge, "
+                   "wgan-gp (Wasserstein with gradient penalty; defaults n-critic 5, lr 1e-4, "
+                   "betas 0.5/0.9)")
+    t.add_argument("--n-critic", dest="k", type=_positive_int, metavar="N",
+                   help="critic (D) steps per G step: the same setting as --k")
+    t.add_argument("--gp-weight", type=_non_negative_float, metavar="LAMBDA",
+                   help="weight of WGAN-GP's gradient penalty (default 10)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

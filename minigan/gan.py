@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import backend, layers, losses
+from . import backend, layers, losses, penalty
 from .functional.activations import sigmoid
 
 __all__ = ["GAN", "PRIORS", "sample_noise"]
@@ -68,7 +68,7 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
 
 
 class GAN:
-    """A generator, a discriminator, their optimizers, and Algorithm 1.
+    r"""A generator, a discriminator, their optimizers, and Algorithm 1.
 
     Parameters
     ----------
@@ -95,11 +95,31 @@ class GAN:
     check_data : bool
         Check each real batch (:meth:`check_real`): NaN or inf, or values far
         outside ``pixel_range``, raise ``ValueError`` before any update.
+    label_flip : float
+        Probability that a sample's label is swapped in a D step: a real sample
+        then gets the fake target 0 and a fake sample the real target
+        ``1 - label_smoothing`` (each sample drawn independently).
+    instance_noise : float
+        :math:`\sigma_0` of Gaussian noise added to every input of D (real and fake, in
+        the D and the G step), annealed linearly to 0 over the run:
+        :math:`\sigma = \sigma_0 (1 - \text{progress})`, where ``progress`` (the
+        fraction of the run done, 0 to 1) is set by the training loop before each
+        iteration.
+    loss : {"gan", "lsgan", "hinge", "wgan-gp"}
+        The game: the cross-entropy GAN of Goodfellow et al. (``g_loss`` chooses G's
+        form), least squares (:func:`minigan.losses.least_squares_loss`), hinge
+        (:func:`minigan.losses.hinge_loss`, G descends :math:`-E[D(G(z))]`) or WGAN-GP
+        (:func:`minigan.losses.wasserstein_loss` plus the gradient penalty of
+        :mod:`minigan.penalty` at points between real and fake samples; ``k`` is its
+        ``n_critic``). All but ``"gan"`` read D's raw output, never through a sigmoid.
+    gp_weight : float
+        :math:`\lambda` of the gradient penalty (WGAN-GP only; 10 in the paper).
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
-                 pixel_range=None, check_data=True):
+                 pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
+                 loss="gan", gp_weight=10.0):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
         if g_loss not in losses.G_LOSSES:
@@ -118,6 +138,27 @@ class GAN:
         self.rng = backend.rng(rng)
         self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
         self.check_data = bool(check_data)
+        if not 0.0 <= float(label_flip) < 0.5:
+            raise ValueError(f"label_flip must be in [0, 0.5), got {label_flip}")
+        if not (0.0 <= float(instance_noise) and math.isfinite(float(instance_noise))):
+            raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
+        self.label_flip = float(label_flip)
+        self.instance_noise = float(instance_noise)
+        self.progress = 0.0
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; use one of {losses.LOSSES}")
+        if loss != "gan" and g_loss != "non_saturating":
+            raise ValueError(f"g_loss {g_loss!r} is a form of the cross-entropy GAN; loss "
+                             f"{loss!r} has its own generator loss (leave g_loss out)")
+        if loss in ("hinge", "wgan-gp") and (self.label_smoothing or self.label_flip):
+            raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
+                             "label_smoothing and label_flip with 'gan' or 'lsgan'")
+        if loss == "wgan-gp":
+            penalty.check_critic(discriminator)
+        if not (float(gp_weight) >= 0 and math.isfinite(float(gp_weight))):
+            raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
+        self.loss = loss
+        self.gp_weight = float(gp_weight)
 
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` holds NaN or inf, or is far out of range.
@@ -149,6 +190,32 @@ class GAN:
         """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`)."""
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype)
 
+    # -- label noise ------------------------------------------------------------------
+    def instance_noise_std(self):
+        r""":math:`\sigma = \sigma_0 \max(0, 1 - \text{progress})`: the instance noise now."""
+        return self.instance_noise * max(0.0, 1.0 - float(self.progress))
+
+    def noisy(self, x):
+        """``x`` plus Gaussian instance noise of :meth:`instance_noise_std` (``x`` itself at 0).
+
+        The noise is additive, so the gradient with respect to ``x`` is the gradient with
+        respect to the noisy input: backward passes need no change.
+        """
+        std = self.instance_noise_std()
+        if std == 0.0:
+            return x
+        return x + backend.randn(x.shape, self.rng, x.dtype) * x.dtype.type(std)
+
+    def d_targets(self, m, dtype):
+        """The targets of D's real and fake batch: ``(1 - s, 0)``, or ``(m, 1)`` arrays in
+        which each label is swapped with probability ``label_flip``."""
+        real, fake = 1.0 - self.label_smoothing, 0.0
+        if self.label_flip == 0.0:
+            return real, fake
+        flips = self.rng.random((2, m, 1)) < self.label_flip
+        return (backend.asarray(np.where(flips[0], fake, real), dtype),
+                backend.asarray(np.where(flips[1], real, fake), dtype))
+
     def d_step(self, x_real):
         r"""One discriminator update on a real batch and a fresh fake batch of the same size.
 
@@ -163,6 +230,11 @@ class GAN:
         one-sided label smoothing of Salimans et al. 2016: only the real labels
         are softened). Each term is back-propagated right after its own
         forward pass, which overwrites D's caches; the gradients accumulate.
+        With another ``loss`` the two terms are :meth:`d_loss`'s; WGAN-GP adds
+        the gradient penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
+        :math:`\epsilon \sim U(0, 1)` per sample (:func:`minigan.penalty.gradient_penalty`).
+        Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
+        batches.
 
         Returns
         -------
@@ -171,21 +243,42 @@ class GAN:
         m = x_real.shape[0]
         self.D.freeze(False)
         self.D.zero_grad()
+        real_target, fake_target = self.d_targets(m, x_real.dtype)
         # real batch: -log D(x)  (target 1 - smoothing)
-        real_logits = self.D.forward(x_real)
-        loss_real, dreal = losses.sigmoid_cross_entropy(real_logits, 1.0 - self.label_smoothing)
+        x_seen = self.noisy(x_real)
+        real_logits = self.D.forward(x_seen)
+        loss_real, dreal = self.d_loss(real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
-        fake = self.G.forward(self.sample_noise(m, x_real.dtype))
+        fake = self.noisy(self.G.forward(self.sample_noise(m, x_real.dtype)))
         fake_logits = self.D.forward(fake)
-        loss_fake, dfake = losses.sigmoid_cross_entropy(fake_logits, 0.0)
+        loss_fake, dfake = self.d_loss(fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
+        stats = {"d_loss": loss_real + loss_fake, "d_real": self._mean_output(real_logits),
+                 "d_fake": self._mean_output(fake_logits)}
+        if self.loss == "wgan-gp":  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
+            eps = backend.uniform(0.0, 1.0, (m,) + (1,) * (x_real.ndim - 1), self.rng,
+                                  x_real.dtype)
+            x_hat = eps * x_seen + (1 - eps) * fake
+            stats["gradient_penalty"] = penalty.gradient_penalty(self.D, x_hat, self.gp_weight)
+            stats["d_loss"] += stats["gradient_penalty"]
         self.d_opt.step()
-        return {
-            "d_loss": loss_real + loss_fake,
-            "d_real": _mean_prob(real_logits),
-            "d_fake": _mean_prob(fake_logits),
-        }
+        return stats
+
+    def d_loss(self, outputs, target, sign):
+        """D's loss on one batch and its gradient: ``target`` for the label losses, ``sign``
+        (+1 real, -1 fake) for hinge and Wasserstein."""
+        if self.loss == "gan":
+            return losses.sigmoid_cross_entropy(outputs, target)
+        if self.loss == "lsgan":
+            return losses.least_squares_loss(outputs, target)
+        if self.loss == "hinge":
+            return losses.hinge_loss(outputs, sign)
+        return losses.wasserstein_loss(outputs, sign)
+
+    def _mean_output(self, outputs):
+        """Mean D(x): sigmoid of the logits for the GAN, the raw output for the other losses."""
+        return _mean_prob(outputs) if self.loss == "gan" else float(outputs.mean())
 
     def g_step(self, m, dtype=None):
         """One generator update through the frozen discriminator.
@@ -198,14 +291,19 @@ class GAN:
         fake = self.G.forward(self.sample_noise(m, dtype))
         self.D.freeze(True)
         try:
-            logits = self.D.forward(fake)
-            loss, dlogits = losses.generator_loss(logits, self.g_loss)
+            logits = self.D.forward(self.noisy(fake))  # d(x + noise)/dx = 1: dfake is unchanged
+            if self.loss == "gan":
+                loss, dlogits = losses.generator_loss(logits, self.g_loss)
+            elif self.loss == "lsgan":
+                loss, dlogits = losses.least_squares_loss(logits, 1.0)
+            else:                                       # hinge, wgan-gp: -E[D(G(z))]
+                loss, dlogits = losses.wasserstein_loss(logits, +1)
             dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
         finally:
             self.D.freeze(False)
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
         self.g_opt.step()
-        return {"g_loss": loss, "d_gen": _mean_prob(logits)}
+        return {"g_loss": loss, "d_gen": self._mean_output(logits)}
 
     def train_iteration(self, next_real_batch):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.

@@ -47,6 +47,8 @@ __all__ = [
     "BatchNorm",
     "BatchNorm1d",
     "BatchNorm2d",
+    "SpectralNorm",
+    "spectral_norm",
 ]
 
 
@@ -597,3 +599,95 @@ class BatchNorm(Layer):
 
 BatchNorm1d = BatchNorm
 BatchNorm2d = BatchNorm
+
+
+# -- spectral normalization ---------------------------------------------------------
+class SpectralNorm(Layer):
+    r"""Spectral normalization of a Dense or Conv2d layer's weight (Miyato et al. 2018).
+
+    The wrapped layer computes with :math:`\bar W = W / \sigma(W)` instead of ``W``;
+    :math:`\sigma` comes from one power-iteration step per forward pass from the
+    buffer ``u``, which the step replaces in training mode (not in evaluation mode, and
+    not while frozen: the discriminator in a generator step). ``params`` and ``grads`` are
+    the wrapped layer's (``W`` is the raw weight the optimizer updates); ``buffers`` adds
+    ``u``, so checkpoints keep it. ``dW`` goes through :math:`\sigma(W)` exactly
+    (:func:`minigan.functional.spectral_norm_backward`, ``u`` held fixed).
+
+    Parameters
+    ----------
+    layer : Dense or Conv2d
+    rng : numpy.random.Generator, optional
+        Draws the first ``u`` (a random unit vector), on the host.
+    """
+
+    def __init__(self, layer, rng=None):
+        super().__init__()
+        if type(layer) not in (Dense, Conv2d):
+            raise TypeError(f"SpectralNorm wraps a Dense or a Conv2d layer, not {layer!r}")
+        self.layer = layer
+        self.params, self.grads = layer.params, layer.grads    # the same dicts: W, b
+        W = layer.params["W"]
+        u = backend.rng(rng).standard_normal(W.shape[0])
+        self.buffers["u"] = backend.asarray((u / np.linalg.norm(u)).astype(W.dtype))
+        self.sigma = None
+
+    def forward(self, x):
+        W = self.params["W"]
+        W_sn, sn_cache = self._apply(F.spectral_norm_forward, W, self.buffers["u"])
+        self.sigma = sn_cache[5]
+        if self.training and not self.frozen:
+            self.buffers["u"][...] = sn_cache[4]           # the power iteration goes on
+        inner = self.layer
+        inner.params["W"] = W_sn                           # the wrapped layer computes with W_sn
+        try:
+            out = inner.forward(x)
+        finally:
+            inner.params["W"] = W
+        self._cache = sn_cache
+        return out
+
+    def backward(self, dout, input_grad=True):
+        sn_cache = self._need_cache()
+        inner, dW = self.layer, self.grads["W"]
+        inner.grads["W"] = dW_sn = backend.get_array_module(dW).zeros_like(dW)
+        try:
+            dx = inner.backward(dout, input_grad=input_grad)   # dL/dx with W_sn; dL/dW_sn; db
+        finally:
+            inner.grads["W"] = dW
+        self._accumulate(W=None if self.frozen else F.spectral_norm_backward(dW_sn, sn_cache))
+        return dx
+
+    def accumulate_weight_grad(self, dW_sn):
+        """Add ``dL/dW`` for a gradient ``dW_sn`` with respect to the normalized weight of the
+        last forward pass (used by the gradient penalty)."""
+        self._accumulate(W=F.spectral_norm_backward(dW_sn, self._need_cache()))
+
+    def weight(self):
+        r"""The normalized weight :math:`W / \sigma` of the last forward pass."""
+        M, W_sn = self._need_cache()[:2]
+        return W_sn.reshape(self.params["W"].shape)
+
+    def freeze(self, frozen=True):
+        self.layer.freeze(frozen)
+        return super().freeze(frozen)
+
+    def train(self, mode=True):
+        self.layer.train(mode)
+        return super().train(mode)
+
+    def __repr__(self):
+        return f"SpectralNorm({self.layer!r})"
+
+
+def spectral_norm(net, rng=None):
+    """``net`` with every Dense and Conv2d layer wrapped in :class:`SpectralNorm`.
+
+    A :class:`Sequential` is changed in place (and returned); a single layer is returned
+    wrapped. Layers already wrapped are left alone.
+    """
+    if isinstance(net, Sequential):
+        for i, layer in enumerate(net.layers):
+            if type(layer) in (Dense, Conv2d):
+                net.layers[i] = SpectralNorm(layer, rng)
+        return net
+    return SpectralNorm(net, rng) if type(net) in (Dense, Conv2d) else net

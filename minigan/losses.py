@@ -27,6 +27,10 @@ __all__ = [
     "generator_loss",
     "G_LOSSES",
     "softmax_cross_entropy",
+    "LOSSES",
+    "least_squares_loss",
+    "hinge_loss",
+    "wasserstein_loss",
 ]
 
 G_LOSSES = ("non_saturating", "minimax")
@@ -144,3 +148,75 @@ def softmax_cross_entropy(logits, targets):
     loss = -float((t * log_p).sum()) / n
     dlogits = (xp.exp(log_p) * t.sum(axis=1, keepdims=True) - t) / n   # (p sum_c t - t) / N
     return loss, dlogits.astype(a.dtype, copy=False)
+
+
+# -- other GAN losses: D's raw output, no sigmoid ------------------------------------
+#: The games ``GAN(loss=...)`` plays: the cross-entropy GAN, least squares, hinge, WGAN-GP.
+LOSSES = ("gan", "lsgan", "hinge", "wgan-gp")
+
+
+def least_squares_loss(outputs, targets):
+    r"""Least squares (LSGAN, Mao et al. 2017), value and gradient, on D's raw outputs.
+
+    .. math::
+        L = \frac{1}{2M}\sum_i (a_i - t_i)^2,\qquad
+        \frac{\partial L}{\partial a_i} = \frac{a_i - t_i}{M}
+
+    D descends :math:`L(a_{real}, 1) + L(a_{fake}, 0)` and G descends
+    :math:`L(a_{fake}, 1)`: the paper's 0-1 coding, :math:`a = 0, b = c = 1`.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (N, 1)
+    targets : float or ndarray broadcastable to ``outputs``
+
+    Returns
+    -------
+    loss : float
+    doutputs : ndarray like ``outputs``
+    """
+    diff = outputs - targets
+    m = outputs.size
+    return float((diff * diff).sum()) / (2 * m), (diff / m).astype(outputs.dtype, copy=False)
+
+
+def hinge_loss(outputs, sign):
+    r"""The hinge loss of D (Lim & Ye 2017; Miyato et al. 2018), value and gradient.
+
+    .. math::
+        L = \frac{1}{M}\sum_i \max(0, 1 - y\,a_i),\qquad
+        \frac{\partial L}{\partial a_i} = -\frac{y}{M}\,[\,y\,a_i < 1\,]
+
+    with :math:`y = +1` for real samples and :math:`-1` for fakes. The generator
+    descends :math:`-\frac1M\sum a` (:func:`wasserstein_loss` with ``sign=+1``).
+
+    Returns
+    -------
+    loss : float
+    doutputs : ndarray like ``outputs``
+    """
+    margin = 1 - sign * outputs
+    m = outputs.size
+    active = margin > 0
+    loss = float((margin * active).sum()) / m
+    return loss, (active * (-sign / m)).astype(outputs.dtype, copy=False)
+
+
+def wasserstein_loss(outputs, sign):
+    r"""The critic's term of the Wasserstein GAN (Arjovsky et al. 2017), value and gradient.
+
+    .. math::
+        L = -\frac{y}{M}\sum_i a_i,\qquad \frac{\partial L}{\partial a_i} = -\frac{y}{M}
+
+    The critic descends :math:`L(a_{real}, +1) + L(a_{fake}, -1) = -E[f(x)] + E[f(G(z))]`
+    (plus the gradient penalty, :mod:`minigan.penalty`); the generator descends
+    :math:`L(a_{fake}, +1) = -E[f(G(z))]`.
+
+    Returns
+    -------
+    loss : float
+    doutputs : ndarray like ``outputs``
+    """
+    xp = get_array_module(outputs)
+    m = outputs.size
+    return -sign * float(outputs.sum()) / m, xp.full_like(outputs, -sign / m)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, models
+from . import checkpoint, losses, models
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
@@ -42,7 +42,7 @@ DEFAULTS = {
     "batch_size": None,
     "lr": None,
     "betas": None,
-    "k": 1,
+    "k": None,   # 1; 5 (n_critic) for loss wgan-gp
     "seed": 0,
     "device": "auto",
     "data_dir": None,
@@ -58,7 +58,16 @@ DEFAULTS = {
     "quiet": False,
     "eval_every": 0,   # score G with the lab's metrics every N epochs (0: never)
     "eval_n": 2000,    # generated digits per evaluation
+    "spectral_norm": False,
+    "label_flip": 0.0,
+    "instance_noise": 0.0,
+    "loss": "gan",
+    "gp_weight": 10.0,
 }
+
+#: WGAN-GP's defaults where a run does not say (Gulrajani et al. 2017: n_critic 5,
+#: lambda 10; Adam 1e-4 with betas 0.5 / 0.9, those of their MNIST and toy code).
+WGAN_GP_DEFAULTS = {"k": 5, "lr": 1e-4, "betas": (0.5, 0.9)}
 
 #: Settings not saved with a run: how it was started, not what it is.
 NOT_SAVED = ("resume", "restart", "quiet")
@@ -222,6 +231,13 @@ def _new_config(options):
         raise ValueError(
             f"unknown model {config['model']!r}; choose one of {sorted(models.MODELS)}")
     spec = models.MODELS[config["model"]]
+    if config["loss"] not in losses.LOSSES:
+        raise ValueError(f"unknown loss {config['loss']!r}; choose one of {losses.LOSSES}")
+    for key, value in WGAN_GP_DEFAULTS.items():
+        if config["loss"] == "wgan-gp" and config[key] is None:
+            config[key] = value
+    if config["k"] is None:
+        config["k"] = 1
     for key in ("epochs", "batch_size", "lr", "betas"):
         if config[key] is None:
             config[key] = getattr(spec, key)

@@ -145,13 +145,26 @@ def _kde(samples, grid):
     return _normal_pdf(grid[:, None], s[None, :], h).mean(axis=1)
 
 
+#: WGAN-GP in the toys: Adam betas and critic steps of Gulrajani et al.'s toy code (the
+#: toy's own step size), lambda 10.
+WGAN_GP_BETAS, WGAN_GP_N_CRITIC = (0.5, 0.9), 5
+
+
 def _build(spec, opts, rng):
     G = _mlp(spec.g_sizes, L.ReLU, rng)
     D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
-    model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, k=opts.get("k", 1), g_loss=opts.get("g_loss", "non_saturating"),
+    if opts.get("spectral_norm"):
+        L.spectral_norm(D, rng)
+    loss = opts.get("loss", "gan")
+    betas = spec.betas if loss != "wgan-gp" else WGAN_GP_BETAS
+    k = opts.get("k") or (WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
+    model = gan.GAN(G, D, optim.Adam(G, spec.lr, betas), optim.Adam(D, spec.lr, betas),
+                    spec.noise_dim, k=k, g_loss=opts.get("g_loss", "non_saturating"),
                     label_smoothing=opts.get("label_smoothing", 0.0),
-                    prior=opts.get("prior", "gaussian"), rng=rng)
+                    prior=opts.get("prior", "gaussian"), rng=rng,
+                    label_flip=opts.get("label_flip", 0.0),
+                    instance_noise=opts.get("instance_noise", 0.0), loss=loss,
+                    gp_weight=opts.get("gp_weight", 10.0))
     return model
 
 
@@ -222,6 +235,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     for it in range(1, iterations + 1):
         if spec.decay:   # step size decayed linearly to a tenth: calmer oscillations at the end
             model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
+        model.progress = (it - 1) / iterations    # anneals the instance noise to 0
         stats = model.train_iteration(batch)
         if it % max(iterations // 200, 1) == 0:
             history.append({"iteration": it, **stats})
@@ -443,10 +457,21 @@ def add_parser(subparsers):
                    help="training iterations, or steps of xy (default: the toy's own)")
     p.add_argument("--snapshots", type=int, default=8, help="frames over training (default 8)")
     p.add_argument("--lr", type=float, default=0.1, help="xy only: step size (default 0.1)")
-    p.add_argument("--k", type=int, default=1, help="D steps per G step (default 1)")
+    p.add_argument("--k", "--n-critic", dest="k", type=int, default=None,
+                   help="D (critic) steps per G step (default 1; 5 with --loss wgan-gp)")
     p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalization of D's Dense layers")
+    p.add_argument("--loss", choices=losses.LOSSES, default="gan",
+                   help="the game: gan, lsgan, hinge or wgan-gp (Adam betas 0.5/0.9 then)")
+    p.add_argument("--gp-weight", type=float, default=10.0,
+                   help="WGAN-GP's penalty weight lambda (default 10)")
+    p.add_argument("--label-flip", type=float, default=0.0, metavar="P",
+                   help="swap each label of D's batches with probability P")
+    p.add_argument("--instance-noise", type=float, default=0.0, metavar="SIGMA",
+                   help="Gaussian noise on D's inputs, annealed linearly from SIGMA to 0")
 
 
 def _json(obj):
@@ -472,8 +497,11 @@ def run(args):
         return 0
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior}
+    k = args.k or (WGAN_GP_N_CRITIC if args.loss == "wgan-gp" else 1)
+    opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
+            "prior": args.prior, "spectral_norm": args.spectral_norm,
+            "label_flip": args.label_flip, "instance_noise": args.instance_noise,
+            "loss": args.loss, "gp_weight": args.gp_weight}
     runs = []
     for i in range(args.seeds):
         first = i == 0
@@ -493,7 +521,7 @@ def run(args):
     summary = {k: (float(np.mean([r["metrics"][k] for r in runs])),
                    float(np.std([r["metrics"][k] for r in runs]))) for k in keys}
     report["mean_std"] = summary
-    if args.name == "gaussian1d":
+    if args.name == "gaussian1d" and args.loss == "gan":   # the cross-entropy G losses compared
         norms = generator_gradient_norms(min(200, runs[0]["iterations"]), args.seed, opts)
         save_gradient_plot(norms, out / "generator_gradient.png")
         report["generator_gradient"] = norms

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, gan, models, optim, plotting
+from . import backend, checkpoint, gan, layers, models, optim, plotting
 from .data import MNIST_FILES, default_data_dir, load_mnist
 from .fileio import remove_stale_temps, write_text
 from .runs import (
@@ -226,14 +226,19 @@ class Trainer:
         c = self.config
         init_ss, noise_ss, shuffle_ss, fixed_ss, library_ss = np.random.SeedSequence(
             int(c["seed"])).spawn(5)
-        self.G, self.D = models.build(c["model"], np.random.default_rng(init_ss), self.dtype)
+        init_rng = np.random.default_rng(init_ss)
+        self.G, self.D = models.build(c["model"], init_rng, self.dtype)
+        if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
+            layers.spectral_norm(self.D, rng=init_rng)
         betas = tuple(c["betas"])
         self.g_opt = optim.Adam(self.G, lr=c["lr"], betas=betas)
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
         self.gan = gan.GAN(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
                            k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
                            prior=c["prior"], rng=np.random.default_rng(noise_ss),
-                           check_data=False)  # the data set was checked whole, at load
+                           check_data=False,  # the data set was checked whole, at load
+                           label_flip=c["label_flip"], instance_noise=c["instance_noise"],
+                           loss=c["loss"], gp_weight=c["gp_weight"])
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
@@ -353,6 +358,9 @@ class Trainer:
         start = time.perf_counter()
         with bar:
             while self.step_in_epoch < self.iters_per_epoch and not stop.requested:
+                # the fraction of the run done: anneals the instance noise
+                self.gan.progress = self.iteration / (int(self.config["epochs"])
+                                                      * self.iters_per_epoch)
                 stats = self.gan.train_iteration(next_batch)
                 row = {"iteration": self.iteration + 1, "epoch": self.epoch + 1,
                        "seconds": round(self.seconds + time.perf_counter() - start, 3),

@@ -19,6 +19,7 @@ Where each gradient lives:
 - Conv2d, ConvTranspose2d (each other's backward-data pass, one shared weight
   gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.im2col`
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
+- spectral normalization of a weight: :mod:`minigan.functional.spectral`
 
 The ops check their arguments; a mismatch raises
 ``minigan.functional.ShapeError`` (a ValueError), which a layer
@@ -46,6 +47,7 @@ from .conv import (
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .errors import ShapeError
+from .spectral import spectral_norm_backward, spectral_norm_forward
 
 __all__ = [
     "dense_forward",
@@ -68,4 +70,6 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "ShapeError",
+    "spectral_norm_forward",
+    "spectral_norm_backward",
 ]

@@ -1,0 +1,116 @@
+r"""Spectral normalization (Miyato et al. 2018): a weight divided by its largest singular value.
+
+The weight is seen as a matrix :math:`M` of shape ``(a, b)``: a Dense weight
+``(in, out)`` as it is, a Conv2d weight ``(O, C, kh, kw)`` as ``(O, C kh kw)``, as in
+the paper (the norm of that matrix, not the operator norm of the convolution). A
+vector :math:`u \in \mathbb{R}^a`, kept between calls, feeds ONE step of power
+iteration per forward pass:
+
+.. math::
+    a = M^\top u,\quad v = \frac{a}{\|a\|},\quad c = M v,\quad
+    \sigma = \|c\|,\quad u' = \frac{c}{\sigma},\qquad
+    \bar W = \frac{M}{\sigma}
+
+:math:`\sigma = \|M M^\top u\| / \|M^\top u\|` tends to the largest singular value
+as :math:`u` is carried over the steps (``u'`` becomes the next ``u``).
+
+The backward pass differentiates this :math:`\sigma(M)` exactly, through the power
+iteration, with :math:`u` held fixed (``u`` is a buffer, not a parameter). With
+:math:`G = \partial L/\partial\bar W`, one line per step of the forward, read upwards:
+
+.. math::
+    \bar\sigma &= -\frac{\langle G, M\rangle}{\sigma^2} = -\frac{\langle G, \bar W\rangle}{\sigma}
+        && \bar W = M/\sigma \\
+    \bar c &= \bar\sigma\, u' && \sigma = \|c\| \\
+    \bar M \mathrel{+}= \bar c\, v^\top,\quad \bar v &= M^\top \bar c && c = M v \\
+    \bar a &= \frac{(I - v v^\top)\,\bar v}{\|a\|} && v = a/\|a\| \\
+    \bar M \mathrel{+}= u\, \bar a^\top & && a = M^\top u
+
+so that
+
+.. math::
+    \frac{\partial L}{\partial M} = \frac{1}{\sigma}\Big(G - \langle G, \bar W\rangle
+        \big(u' v^\top + u\, w^\top\big)\Big),\qquad
+    w = \frac{(I - v v^\top)\, M^\top u'}{\|a\|}.
+
+The first part is the paper's equation (12), :math:`\partial\sigma/\partial M = u' v^\top`;
+the correction :math:`w` is the dependence of :math:`v` on :math:`M` and vanishes once
+the iteration has converged (then :math:`M^\top u' = \sigma v`, orthogonal to
+:math:`I - v v^\top`). Implementations that treat :math:`u, v` as constants drop it.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .errors import ShapeError
+
+__all__ = ["spectral_norm_forward", "spectral_norm_backward", "l2_normalize"]
+
+EPS = 1e-12
+
+
+def l2_normalize(x, eps=EPS):
+    """``x / max(||x||, eps)``: a unit vector (the zero vector stays zero)."""
+    xp = get_array_module(x)
+    return x / max(float(xp.sqrt((x * x).sum())), eps)
+
+
+def spectral_norm_forward(W, u):
+    r"""One power-iteration step and the normalized weight :math:`\bar W = W / \sigma`.
+
+    Parameters
+    ----------
+    W : ndarray of shape (a, ...)
+        Seen as the matrix ``W.reshape(a, -1)`` of shape (a, b).
+    u : ndarray of shape (a,)
+        The left vector of the last step (held fixed here).
+
+    Returns
+    -------
+    W_sn : ndarray like ``W``
+    cache : tuple ``(M, W_sn, u, v, u_new, sigma, norm_a)``; ``cache[4]`` is the
+        next ``u`` and ``cache[5]`` is :math:`\sigma`.
+    """
+    xp = get_array_module(W)
+    if u.ndim != 1 or u.shape[0] != W.shape[0]:
+        raise ShapeError("SpectralNorm", f"u of shape {tuple(u.shape)} does not fit weight of "
+                         f"shape {tuple(W.shape)}; expected ({W.shape[0]},)")
+    M = W.reshape(W.shape[0], -1)
+    a = M.T @ u                                   # a = M^T u
+    norm_a = max(float(xp.sqrt((a * a).sum())), EPS)
+    v = a / norm_a                                # v = a / |a|
+    c = M @ v                                     # c = M v
+    sigma = max(float(xp.sqrt((c * c).sum())), EPS)
+    u_new = c / sigma                             # u' = c / sigma
+    W_sn = W / sigma
+    return W_sn, (M, W_sn.reshape(M.shape), u, v, u_new, sigma, norm_a)
+
+
+def spectral_norm_backward(dout, cache):
+    r"""``dW`` from ``dout`` :math:`= \partial L/\partial\bar W`, through :math:`\sigma(W)`.
+
+    .. math::
+        \frac{\partial L}{\partial W} = \frac{1}{\sigma}\Big(G - \langle G, \bar W\rangle
+            \big(u' v^\top + u\, w^\top\big)\Big),\quad
+        w = \frac{(I - v v^\top) M^\top u'}{\|M^\top u\|}
+
+    (see the module docstring for the derivation, one line per forward step).
+
+    Parameters
+    ----------
+    dout : ndarray like ``W``
+    cache : tuple from :func:`spectral_norm_forward`
+
+    Returns
+    -------
+    dW : ndarray like ``W``
+    """
+    M, W_sn, u, v, u_new, sigma, norm_a = cache
+    G = dout.reshape(M.shape)
+    d_sigma = -float((G * W_sn).sum()) / sigma    # W_sn = M / sigma
+    dc = d_sigma * u_new                          # sigma = |c|
+    dM = G / sigma + dc[:, None] * v[None, :]     # c = M v  (and the direct path)
+    dv = M.T @ dc
+    da = (dv - v * float(v @ dv)) / norm_a        # v = a / |a|
+    dM += u[:, None] * da[None, :]                # a = M^T u
+    return dM.reshape(dout.shape)

@@ -1,0 +1,190 @@
+r"""The gradient penalty of WGAN-GP (Gulrajani et al. 2017) and its double backward, by hand.
+
+The critic :math:`f` (the discriminator, without sigmoid) is pushed towards
+1-Lipschitz functions by a penalty on the norm of its INPUT gradient at points
+:math:`\hat x` between real and fake samples:
+
+.. math::
+    P(\theta) = \frac{\lambda}{N}\sum_{n=1}^{N}\big(\|g_n\| - 1\big)^2,\qquad
+    g_n = \nabla_x f(\hat x_n;\theta).
+
+Training the critic needs :math:`\partial P/\partial\theta`: the derivative, with
+respect to the parameters, of a quantity that is itself a gradient. Written out for
+critics made of Dense layers :math:`z_l = h_{l-1}W_l + b_l` and piecewise-linear
+activations :math:`h_l = \phi(z_l)` (ReLU, LeakyReLU: :math:`\phi'(z_l) = s_l`, 1 or the
+slope, and :math:`\phi'' = 0` away from the kink), with :math:`h_0 = \hat x` and one
+output per sample.
+
+**Input gradient** (the ordinary backward pass with :math:`\text{dout} = 1`): with
+:math:`\delta_l = \partial f/\partial z_l`,
+
+.. math::
+    \delta_L = 1,\qquad \delta_{l-1} = (\delta_l W_l^\top)\odot s_{l-1},\qquad
+    g = \delta_1 W_1^\top.
+
+**The penalty's gradient with respect to g**:
+
+.. math::
+    \gamma_n = \frac{\partial P}{\partial g_n} = \frac{2\lambda}{N}\,
+        \frac{\|g_n\| - 1}{\|g_n\|}\, g_n.
+
+**Double backward.** :math:`g` depends on :math:`W_l` through the :math:`W_l^\top` of
+the chain above and through the masks :math:`s_l`; the masks are piecewise constant
+in :math:`\theta`, so only the first dependence has a derivative. Differentiating the
+chain from its end :math:`g = \delta_1 W_1^\top` back to its start :math:`\delta_L`
+runs through the network FORWARDS, carrying :math:`r = \partial P/\partial(\cdot)`:
+
+.. math::
+    r_0 &= \gamma && g = \delta_1 W_1^\top \\
+    \frac{\partial P}{\partial W_l} &= r_{l-1}^\top\,\delta_l,\quad
+        \frac{\partial P}{\partial \delta_l} = r_{l-1} W_l
+        && (\cdot) = \delta_l W_l^\top \\
+    r_l &= (r_{l-1} W_l)\odot s_l && \delta_l = (\cdot)\odot s_l \\
+    \frac{\partial P}{\partial b_l} &= 0 && b_l \text{ only moves the masks}
+
+So :math:`r` is the critic's forward-mode tangent in the direction :math:`\gamma`
+(Pearlmutter's :math:`R`-operator: Dense layers without their bias, activations as
+their masks), and each weight gradient is the outer product of the tangent entering
+the layer with the backward signal leaving it. numpy-ml's WGAN-GP runs the same
+forward sweep over its fully connected critic (``_bwd2``), with an extra
+:math:`\phi''` term that is zero for these activations. Smooth activations (Tanh,
+Sigmoid) would need that term, convolutions their own sweep, and batch norm
+couples the samples whose gradients the penalty takes one by one:
+:func:`check_critic` refuses them.
+
+A :class:`~minigan.layers.SpectralNorm` Dense layer takes part with its normalized
+weight; its gradient is taken back through :math:`\sigma(W)`.
+"""
+
+from __future__ import annotations
+
+from . import functional as F
+from . import layers as L
+from .backend import get_array_module
+
+__all__ = ["check_critic", "gradient_penalty", "critic_input_gradient", "TWICE_DIFFERENTIABLE"]
+
+#: Layer types the double backward is written for.
+TWICE_DIFFERENTIABLE = (L.Dense, L.ReLU, L.LeakyReLU, L.Flatten, L.Reshape)
+
+
+def _layers(critic):
+    return list(critic.layers) if isinstance(critic, L.Sequential) else [critic]
+
+
+def check_critic(critic):
+    """Raise ``ValueError`` naming the first layer of ``critic`` the penalty cannot
+    differentiate twice (anything but Dense, SpectralNorm(Dense), ReLU, LeakyReLU,
+    Flatten and Reshape)."""
+    for i, layer in enumerate(_layers(critic)):
+        inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
+        if type(inner) not in TWICE_DIFFERENTIABLE:
+            why = ("batch norm mixes the samples whose input gradients the penalty takes one "
+                   "by one (Gulrajani et al. leave it out of the critic)"
+                   if isinstance(inner, L.BatchNorm) else
+                   "its second derivative is not written here")
+            raise ValueError(
+                f"WGAN-GP differentiates the critic twice, by hand for Dense, ReLU, "
+                f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense); "
+                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}. Use a critic "
+                "of those layers (--model vanilla, the toys) or another --loss")
+
+
+def critic_input_gradient(critic, x):
+    r"""Forward pass of ``critic`` at ``x`` and its input gradient :math:`g = \nabla_x f`.
+
+    Parameters
+    ----------
+    critic : Sequential (or one layer) of the layers :func:`check_critic` accepts,
+        one output per sample
+    x : ndarray of shape (N, ...)
+
+    Returns
+    -------
+    out : ndarray of shape (N, 1), the critic's output
+    g : ndarray like ``x``
+    tape : list of ``(layer, W or None, cache, delta)``, what the double backward needs:
+        each Dense layer's (normalized) weight and the backward signal
+        :math:`\delta_l = \partial f/\partial z_l` at its output, each activation's cache
+    """
+    xp = get_array_module(x)
+    tape, h = [], x
+    for layer in _layers(critic):
+        if isinstance(layer, L.SpectralNorm):
+            out = layer.forward(h)          # one power step; W / sigma of this pass
+            tape.append([layer, layer.weight(), None, None])
+            h = out
+        elif isinstance(layer, L.Dense):
+            W = layer.params["W"]
+            h, _ = F.dense_forward(h, W, layer.params["b"] if layer.has_bias else None)
+            tape.append([layer, W, None, None])
+        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
+            slope = layer.slope if isinstance(layer, L.LeakyReLU) else 0.0
+            h, cache = F.leaky_relu_forward(h, slope)
+            tape.append([layer, None, cache, None])
+        else:                                # Flatten, Reshape: h viewed with another shape
+            shape_in = h.shape
+            h = layer.forward(h)
+            tape.append([layer, None, (shape_in, h.shape), None])
+    if h.ndim != 2 or h.shape[1] != 1:
+        raise ValueError(f"the critic should give one output per sample, (N, 1), not "
+                         f"{tuple(h.shape)}")
+    d = xp.ones_like(h)                      # dout = 1: the input gradient of each output
+    for entry in reversed(tape):
+        layer, W, cache = entry[:3]
+        if W is not None:
+            entry[3] = d                     # delta_l = df/dz_l
+            d = d @ W.T if W.shape[1] > 1 else d * W.T    # delta_l W_l^T
+        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
+            d = F.leaky_relu_backward(d, cache)           # (.) * s_l
+        else:
+            d = d.reshape(cache[0])
+    return h, d, tape
+
+
+def gradient_penalty(critic, x_hat, weight=10.0):
+    r"""The penalty :math:`P` at ``x_hat``; its gradient is ADDED to the critic's ``grads``.
+
+    .. math::
+        P = \frac{\lambda}{N}\sum_n (\|g_n\| - 1)^2,\qquad
+        \frac{\partial P}{\partial W_l} = r_{l-1}^\top \delta_l,\qquad
+        \frac{\partial P}{\partial b_l} = 0,
+
+    :math:`r` the forward-mode tangent of the critic in the direction
+    :math:`\gamma = \partial P/\partial g` (the module docstring derives it). A frozen
+    critic keeps its gradients.
+
+    Parameters
+    ----------
+    critic : Sequential of Dense, SpectralNorm(Dense), ReLU, LeakyReLU, Flatten, Reshape
+    x_hat : ndarray of shape (N, ...)
+        The points where the input gradient is penalized (held fixed).
+    weight : float
+        :math:`\lambda` (10 in the paper).
+
+    Returns
+    -------
+    float : the penalty :math:`P`
+    """
+    xp = get_array_module(x_hat)
+    n = x_hat.shape[0]
+    _, g, tape = critic_input_gradient(critic, x_hat)
+    g = g.reshape(n, -1)
+    norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
+    penalty = weight * float(((norm - 1) ** 2).sum()) / n
+    # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0)
+    r = (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g
+    r = r.reshape(x_hat.shape)
+    for layer, W, cache, delta in tape:   # forward sweep of the tangent r
+        if W is not None:
+            dW = r.T @ delta                                # dP/dW_l = r_{l-1}^T delta_l
+            if isinstance(layer, L.SpectralNorm):
+                layer.accumulate_weight_grad(dW)            # back through sigma(W)
+            else:
+                layer._accumulate(W=dW)
+            r = r @ W                                        # r_{l-1} W_l
+        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
+            r = F.leaky_relu_backward(r, cache)              # (.) * s_l
+        else:
+            r = r.reshape(cache[1])
+    return penalty

@@ -1,0 +1,151 @@
+"""Least squares, hinge and WGAN-GP: the losses, whole D and G steps, and the game's rules."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from test_label_noise import step_gradients
+
+from minigan import gan, layers, losses, optim, penalty, testing
+
+
+@given(shape=st.sampled_from([(1, 1), (4, 1), (7, 1)]), seed=testing.seeds(),
+       target=st.sampled_from([0.0, 0.9, 1.0]), sign=st.sampled_from([1, -1]))
+def test_loss_gradients(shape, seed, target, sign):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape) * 2
+    a = testing.away_from_kinks(a, kinks=(-1.0, 1.0))       # the hinge's kinks at y a = 1
+    for fn in (lambda o: losses.least_squares_loss(o, target),
+               lambda o: losses.hinge_loss(o, sign),
+               lambda o: losses.wasserstein_loss(o, sign)):
+        forward, backward = testing.loss_pair(fn)
+        testing.assert_pair_gradients(forward, backward, {"outputs": a}, rng=rng)
+
+
+def test_loss_values():
+    a = np.array([[2.0], [-0.5], [0.5]])
+    assert losses.least_squares_loss(a, 1.0)[0] == pytest.approx((1 + 2.25 + 0.25) / 6)
+    assert losses.hinge_loss(a, 1)[0] == pytest.approx((0 + 1.5 + 0.5) / 3)
+    assert losses.hinge_loss(a, -1)[0] == pytest.approx((3 + 0.5 + 1.5) / 3)
+    assert losses.wasserstein_loss(a, 1)[0] == pytest.approx(-2.0 / 3)
+    assert losses.wasserstein_loss(a, -1)[0] == pytest.approx(2.0 / 3)
+
+
+def make_gan(seed, loss, act, **kw):
+    r = np.random.default_rng(seed)
+    G = layers.Sequential(layers.Dense(2, 5, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(5, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), act,
+                          layers.Dense(6, 4, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
+                          layers.Dense(4, 1, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, loss=loss, **kw)
+    model.d_opt.step = model.g_opt.step = lambda: None
+    return model
+
+
+def record_inputs(model, monkeypatch):
+    """Every input D sees in a step (the penalty's x_hat included) and every output."""
+    seen, outs = [], []
+    forward = model.D.forward
+
+    def spy(x):
+        seen.append(x.copy())
+        out = forward(x)
+        outs.append(out.copy())
+        return out
+
+    model.D.forward = spy
+    original = penalty.gradient_penalty
+    monkeypatch.setattr(penalty, "gradient_penalty",
+                        lambda critic, x, w: seen.append(x.copy()) or original(critic, x, w))
+    return seen, outs
+
+
+@given(seed=testing.seeds(), loss=st.sampled_from(losses.LOSSES), m=st.integers(1, 6),
+       sn=st.booleans(), sigma=st.sampled_from([0.0, 0.2]))
+def test_d_and_g_step_gradients(seed, loss, m, sn, sigma):
+    """The whole D step (real and fake terms, and for WGAN-GP the penalty at fresh x_hat)
+    and the whole G step against centered finite differences of the step's loss, with
+    every random draw held fixed."""
+    with pytest.MonkeyPatch.context() as mp:
+        model = make_gan(seed, loss, layers.LeakyReLU(0.3), instance_noise=sigma)
+        if sn:
+            layers.spectral_norm(model.D, np.random.default_rng(seed)).eval()   # u held fixed
+        x = np.random.default_rng(seed + 1).standard_normal((m, 3))
+        seen, outs = record_inputs(model, mp)
+        errors = step_gradients(model, lambda: model.d_step(x)["d_loss"], model.D)
+        kink = min(testing.min_kink_distance(model.D, s) for s in seen)
+        hinge = np.abs(1 - np.abs(np.concatenate(outs))).min() if loss == "hinge" else 1.0
+        assume(kink > testing.KINK_MARGIN and hinge > testing.KINK_MARGIN)
+        assert max(errors.values()) <= testing.GRAD_TOL, errors
+        seen.clear()
+        errors = step_gradients(model, lambda: model.g_step(m, np.float64)["g_loss"], model.G)
+        assume(min(testing.min_kink_distance(model.D, s) for s in seen) > testing.KINK_MARGIN)
+        assert max(errors.values()) <= testing.GRAD_TOL, errors
+
+
+def test_wgan_gp_step_reports_the_penalty_and_its_weight():
+    model = make_gan(0, "wgan-gp", layers.ReLU(), gp_weight=10.0)
+    x = np.random.default_rng(1).standard_normal((8, 3))
+    stats = model.d_step(x)
+    assert stats["gradient_penalty"] > 0
+    real, fake = stats["d_real"], stats["d_fake"]      # raw critic outputs, not probabilities
+    assert stats["d_loss"] == pytest.approx(fake - real + stats["gradient_penalty"])
+    zero = make_gan(0, "wgan-gp", layers.ReLU(), gp_weight=0.0)
+    assert zero.d_step(x)["gradient_penalty"] == 0.0
+
+
+def test_default_game_is_unchanged():
+    """loss='gan' is the cross-entropy GAN: the same numbers as before the option existed."""
+    a = make_gan(3, "gan", layers.Tanh())
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    stats = a.d_step(x)
+    logits = a.D.forward(x)
+    assert 0 < stats["d_real"] < 1
+    assert stats["d_real"] == pytest.approx(float((1 / (1 + np.exp(-logits))).mean()))
+
+
+@pytest.mark.parametrize("kw, needle", [
+    ({"loss": "lsgan", "g_loss": "minimax"}, "has its own generator loss"),
+    ({"loss": "hinge", "label_smoothing": 0.1}, "no labels to smooth or flip"),
+    ({"loss": "wgan-gp", "label_flip": 0.1}, "no labels to smooth or flip"),
+    ({"loss": "wasserstein"}, "unknown loss"),
+    ({"loss": "wgan-gp", "gp_weight": -1.0}, "gp_weight must be"),
+])
+def test_bad_games_are_refused(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        make_gan(0, act=layers.ReLU(), **kw)
+
+
+def test_train_and_toy_take_the_losses(tmp_path):
+    import json
+
+    from test_cli import train_args, write_tiny_mnist
+
+    from minigan import runs
+    from minigan.cli import main
+
+    config, _ = runs.resolve_config({"loss": "wgan-gp"})
+    assert (config["k"], config["lr"], config["betas"], config["gp_weight"]) == \
+        (5, 1e-4, [0.5, 0.9], 10.0)
+    config, _ = runs.resolve_config({"loss": "wgan-gp", "k": 2, "lr": 1e-3})
+    assert (config["k"], config["lr"]) == (2, 1e-3)
+    assert runs.resolve_config({})[0]["k"] == 1
+    data = write_tiny_mnist(tmp_path / "mnist", n=64)
+    for loss in ("lsgan", "hinge", "wgan-gp"):
+        out = tmp_path / loss
+        assert main(train_args(data, out, "--epochs", "1", "--loss", loss, "--n-critic", "2",
+                               "--batch-size", "16")) == 0
+        saved = json.loads((out / "config.json").read_text())
+        assert saved["loss"] == loss and saved["k"] == 2
+    assert main(train_args(data, tmp_path / "dc", "--model", "dcgan", "--loss", "wgan-gp")) == 2
+    assert not (tmp_path / "dc").exists()
+    out = tmp_path / "toy"
+    assert main(["toy", "ring8", "--iterations", "10", "--snapshots", "1", "--out", str(out),
+                 "--loss", "wgan-gp", "--gp-weight", "5"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["options"]["k"] == 5 and report["options"]["gp_weight"] == 5.0
+    out = tmp_path / "g1d"                     # the G-loss comparison is the cross-entropy's only
+    assert main(["toy", "gaussian1d", "--loss", "hinge", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(out)]) == 0
+    assert "generator_gradient" not in json.loads((out / "metrics.json").read_text())

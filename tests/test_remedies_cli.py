@@ -1,0 +1,116 @@
+"""The remedies' options of ``minigan train`` and ``minigan toy``: saved, resumed exactly."""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from test_cli import assert_same_run, metrics, train_args, write_tiny_mnist
+
+from minigan import backend, checkpoint, gan, layers
+from minigan.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _cpu(monkeypatch):
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    previous = backend.device()
+    backend.use("cpu")
+    yield
+    backend.use(previous)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_tiny_mnist(tmp_path_factory.mktemp("mnist"), n=128)
+
+
+REMEDIES = ["--spectral-norm", "--label-flip", "0.1", "--instance-noise", "0.2"]
+
+
+def test_remedies_resume_exactly(data_dir, tmp_path, monkeypatch):
+    """Two epochs straight equal a run stopped by Ctrl-C in epoch 2 and resumed; the
+    instance noise anneals over the iterations of --epochs, so the schedule goes on."""
+    progress = []
+    original = gan.GAN.train_iteration
+
+    def spy(self, next_real_batch):
+        progress.append(self.progress)
+        stats = original(self, next_real_batch)
+        if stop_at and len(progress) == stop_at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", spy)
+    straight, cut = tmp_path / "straight", tmp_path / "cut"
+    stop_at = None
+    assert main(train_args(data_dir, straight, "--epochs", "2", *REMEDIES)) == 0
+    np.testing.assert_allclose(progress, np.arange(8) / 8)    # 4 iterations an epoch
+    progress.clear()
+    stop_at = 6
+    assert main(train_args(data_dir, cut, "--epochs", "2", *REMEDIES)) == 130
+    assert main(["train", "--resume", str(cut), "--quiet", "--data-dir", str(data_dir),
+                 "--no-download", "--device", "cpu"]) == 0
+    np.testing.assert_allclose(progress, np.arange(8) / 8)
+    assert_same_run(straight, cut)
+    config = json.loads((straight / "config.json").read_text())
+    assert (config["spectral_norm"], config["label_flip"], config["instance_noise"]) == \
+        (True, 0.1, 0.2)
+    ckpt = checkpoint.load_checkpoint(straight / "checkpoint.npz")
+    assert {"0.u", "2.u"} <= set(ckpt["D"])                  # u of both Dense layers of D
+    assert len(metrics(straight)) == 8
+
+
+def test_a_resumed_run_keeps_its_remedies(data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--label-flip", "0.1")) == 0
+    capsys.readouterr()
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--label-flip", "0.2",
+               "--data-dir", str(data_dir), "--no-download", "--device", "cpu", "--quiet"])
+    assert rc == 2 and "label_flip=0.2" in capsys.readouterr().err
+
+
+def test_an_old_checkpoint_without_the_new_settings_resumes(data_dir, tmp_path):
+    """Checkpoints written before these options existed hold none of their keys."""
+    run = tmp_path / "old"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    path = run / "checkpoint.npz"
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    config = json.loads(str(arrays["config"]))
+    for key in ("spectral_norm", "label_flip", "instance_noise"):
+        config.pop(key)
+    arrays["config"] = np.array(json.dumps(config))
+    np.savez(path, **arrays)
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet",
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--label-flip", "0.5"], "must be in [0, 0.5)"),
+    (["--instance-noise", "-1"], "must be a finite number >= 0"),
+])
+def test_bad_remedy_values_are_refused(argv, needle, data_dir, tmp_path, capsys):
+    rc = main(train_args(data_dir, tmp_path / "r", *argv))
+    assert rc == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_toy_takes_the_remedies(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert main(["toy", "ring8", "--iterations", "30", "--snapshots", "1", "--out", str(out),
+                 *REMEDIES]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["options"]["spectral_norm"] is True
+    assert report["options"]["label_flip"] == 0.1 and report["options"]["instance_noise"] == 0.2
+
+
+def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
+    from minigan import models
+    _, D = models.dcgan(np.random.default_rng(0))
+    layers.spectral_norm(D, np.random.default_rng(1))
+    wrapped = [type(layer.layer).__name__ for layer in D.layers
+               if isinstance(layer, layers.SpectralNorm)]
+    assert wrapped == ["Conv2d", "Conv2d", "Dense"]
+    assert D.forward(np.zeros((2, 1, 28, 28), np.float32)).shape == (2, 1)
