@@ -19,6 +19,9 @@ Where each gradient lives:
 - Conv2d, ConvTranspose2d (each other's backward-data pass, one shared weight
   gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.im2col`
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
+- minibatch discrimination, minibatch standard deviation, packing:
+  :mod:`minigan.functional.minibatch`
+- a label joined to a sample (conditional GAN): :mod:`minigan.functional.conditional`
 
 The ops check their arguments; a mismatch raises
 :class:`minigan.functional.errors.ShapeError` (a ValueError), which a layer
@@ -37,6 +40,7 @@ from .activations import (
     tanh_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conditional import label_concat_backward, label_concat_forward
 from .conv import (
     conv2d_backward,
     conv2d_forward,
@@ -46,6 +50,14 @@ from .conv import (
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .errors import ShapeError
+from .minibatch import (
+    minibatch_discrimination_backward,
+    minibatch_discrimination_forward,
+    minibatch_stddev_backward,
+    minibatch_stddev_forward,
+    pack_backward,
+    pack_forward,
+)
 
 __all__ = [
     "dense_forward",
@@ -68,4 +80,12 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_backward",
     "ShapeError",
+    "minibatch_discrimination_forward",
+    "minibatch_discrimination_backward",
+    "minibatch_stddev_forward",
+    "minibatch_stddev_backward",
+    "pack_forward",
+    "pack_backward",
+    "label_concat_forward",
+    "label_concat_backward",
 ]
