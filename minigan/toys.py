@@ -11,7 +11,10 @@ writer), ``metrics.json``, and prints a summary::
     minigan toy xy                      # gradient play on V(x, y) = xy
 
 The GANs are :class:`minigan.gan.GAN` (Algorithm 1) on small MLPs, and take
-``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``.
+``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``,
+and the remedies against mode collapse ``--pack M``, ``--minibatch
+{discrimination,stddev}`` (before D's last layer) and ``--ema DECAY`` (the
+metrics and pictures then come from the moving average of G's weights).
 
 ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
 (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples, a
@@ -42,8 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, gan, losses, metrics, optim
+from . import backend, gan, losses, metrics, models, optim
 from . import layers as L
+from .ema import EMA
 from .functional.activations import sigmoid
 
 __all__ = ["COMMANDS", "TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
@@ -147,7 +151,14 @@ def _kde(samples, grid):
 
 def _build(spec, opts, rng):
     G = _mlp(spec.g_sizes, L.ReLU, rng)
-    D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
+    pack, minibatch = int(opts.get("pack") or 1), opts.get("minibatch")
+    if pack > 1 or minibatch:   # D takes packs of m samples; a minibatch layer before its last
+        head, width = models.minibatch_layers(minibatch, spec.d_sizes[-2], rng)
+        d = _mlp((pack * spec.d_sizes[0],) + spec.d_sizes[1:-1], lambda: L.LeakyReLU(0.2), rng)
+        D = L.Sequential(*([L.Pack(pack)] if pack > 1 else []), *d.layers, L.LeakyReLU(0.2),
+                         *head, L.Dense(width, spec.d_sizes[-1], rng=rng))
+    else:
+        D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, k=opts.get("k", 1), g_loss=opts.get("g_loss", "non_saturating"),
                     label_smoothing=opts.get("label_smoothing", 0.0),
@@ -196,7 +207,8 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, and
+        ``pack``, ``minibatch``, ``ema`` (see the module docstring)
 
     Returns
     -------
@@ -209,6 +221,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     rng = np.random.default_rng(seed)
     data_rng, eval_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     model = _build(spec, opts, rng)
+    ema = EMA(model.G, opts["ema"]) if opts.get("ema") is not None else None
     z_eval = backend.randn((n_eval, spec.noise_dim), eval_rng) if model.prior == "gaussian" \
         else backend.uniform(-1, 1, (n_eval, spec.noise_dim), eval_rng)
     real_eval = spec.sample(eval_rng, n_eval)
@@ -223,10 +236,13 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
         if spec.decay:   # step size decayed linearly to a tenth: calmer oscillations at the end
             model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
         stats = model.train_iteration(batch)
+        if ema is not None:
+            ema.update()
         if it % max(iterations // 200, 1) == 0:
             history.append({"iteration": it, **stats})
         if it in marks or it == iterations:
-            samples = backend.to_host(model.sample(z=z_eval)).astype(np.float64)
+            drawn = model.sample(z=z_eval) if ema is None else ema.generator.forward(z_eval)
+            samples = backend.to_host(drawn).astype(np.float64)
             frame = {"iteration": it, "samples": samples, "metrics": _measure(spec, samples, model.D)}
             if name == "gaussian1d":
                 frame["curves"] = _curves_1d(samples, model.D)
@@ -447,6 +463,13 @@ def add_parser(subparsers):
     p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
+    from .cli import add_remedy_options
+    add_remedy_options(p, conditional=False)
+
+
+def spec_batch(name):
+    """The minibatch size of a toy (what ``--pack`` must divide)."""
+    return TOYS[name].batch
 
 
 def _json(obj):
@@ -473,7 +496,11 @@ def run(args):
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior}
+            "prior": args.prior, "pack": args.pack or 1, "minibatch": args.minibatch,
+            "ema": args.ema}
+    if spec_batch(args.name) % opts["pack"]:
+        raise ValueError(f"--pack {opts['pack']}: the batch of {spec_batch(args.name)} is not a "
+                         "multiple of it")
     runs = []
     for i in range(args.seeds):
         first = i == 0
