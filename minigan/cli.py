@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, backend, gan, models, plotting, runs
+from . import __version__, backend, gan, models, plotting, remedies, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -160,33 +160,7 @@ def _add_train(sub):
                    "run stopped before its first checkpoint starts over")
     t.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bars (the run folder and the result are still printed)")
-    add_remedy_options(t)
-
-
-def _ema_decay(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a decay in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1) (e.g. 0.999), got {value}")
-    return value
-
-
-def add_remedy_options(p, conditional=True):
-    """The remedies against mode collapse, options of ``train`` and ``toy`` (unset: None)."""
-    g = p.add_argument_group("against mode collapse")
-    if conditional:
-        g.add_argument("--conditional", action="store_true", default=None,
-                       help="conditional GAN: G and D take the digit's one-hot label")
-    g.add_argument("--pack", type=_positive_int, metavar="M",
-                   help="PacGAN: D judges packs of M samples at once (default 1)")
-    g.add_argument("--minibatch", choices=models.MINIBATCH,
-                   help="a minibatch layer before D's last layer: Salimans et al.'s minibatch "
-                   "discrimination or Karras et al.'s minibatch standard deviation")
-    g.add_argument("--ema", type=_ema_decay, metavar="DECAY",
-                   help="keep a moving average of G's weights (e.g. 0.999); sample grids, "
-                   "sample, interpolate and eval use it")
+    remedies.add_options(t)
 
 
 def _add_sample(sub):

@@ -139,17 +139,19 @@ MINIBATCH_KERNELS, MINIBATCH_KERNEL_DIM = 100, 5
 MINIBATCH = ("discrimination", "stddev")
 
 
-def minibatch_layers(minibatch, width, rng, dtype=None):
+def minibatch_layers(minibatch, width, rng, dtype=None, kernels=MINIBATCH_KERNELS,
+                     kernel_dim=MINIBATCH_KERNEL_DIM):
     """The minibatch layer of D on ``(N, width)`` features, and the width after it.
 
     ``None``: no layer; ``"discrimination"``: :class:`~minigan.layers.MinibatchDiscrimination`
-    (``width + 100``); ``"stddev"``: :class:`~minigan.layers.MinibatchStdDev` (``width + 1``).
+    (``width + kernels``); ``"stddev"``: :class:`~minigan.layers.MinibatchStdDev`
+    (``width + 1``).
     """
     if minibatch is None:
         return [], width
     if minibatch == "discrimination":
-        return [L.MinibatchDiscrimination(width, MINIBATCH_KERNELS, MINIBATCH_KERNEL_DIM,
-                                          rng=rng, dtype=dtype)], width + MINIBATCH_KERNELS
+        return [L.MinibatchDiscrimination(width, kernels, kernel_dim, rng=rng, dtype=dtype)], \
+            width + kernels
     if minibatch == "stddev":
         return [L.MinibatchStdDev()], width + 1
     raise ValueError(f"unknown minibatch layer {minibatch!r}; use one of {MINIBATCH}")

@@ -12,9 +12,10 @@ writer), ``metrics.json``, and prints a summary::
 
 The GANs are :class:`minigan.gan.GAN` (Algorithm 1) on small MLPs, and take
 ``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``,
-and the remedies against mode collapse ``--pack M``, ``--minibatch
-{discrimination,stddev}`` (before D's last layer) and ``--ema DECAY`` (the
-metrics and pictures then come from the moving average of G's weights).
+and the remedies against mode collapse ``--pack M`` (the batch of 100 is cut
+into 100 / M packs), ``--minibatch {discrimination,stddev}`` (before D's last
+layer; :data:`TOY_KERNELS`) and ``--ema DECAY`` (the metrics and pictures then
+come from the moving average of G's weights).
 
 ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
 (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples, a
@@ -45,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, gan, losses, metrics, models, optim
+from . import backend, gan, losses, metrics, models, optim, remedies
 from . import layers as L
 from .ema import EMA
 from .functional.activations import sigmoid
@@ -149,11 +150,17 @@ def _kde(samples, grid):
     return _normal_pdf(grid[:, None], s[None, :], h).mean(axis=1)
 
 
+#: Minibatch discrimination in the toys: 10 kernels of dimension 3 (its cost grows as
+#: N^2 x kernels x dimension; the MNIST models use Salimans et al.'s 100 x 5).
+TOY_KERNELS = (10, 3)
+
+
 def _build(spec, opts, rng):
     G = _mlp(spec.g_sizes, L.ReLU, rng)
     pack, minibatch = int(opts.get("pack") or 1), opts.get("minibatch")
     if pack > 1 or minibatch:   # D takes packs of m samples; a minibatch layer before its last
-        head, width = models.minibatch_layers(minibatch, spec.d_sizes[-2], rng)
+        head, width = models.minibatch_layers(minibatch, spec.d_sizes[-2], rng,
+                                              kernels=TOY_KERNELS[0], kernel_dim=TOY_KERNELS[1])
         d = _mlp((pack * spec.d_sizes[0],) + spec.d_sizes[1:-1], lambda: L.LeakyReLU(0.2), rng)
         D = L.Sequential(*([L.Pack(pack)] if pack > 1 else []), *d.layers, L.LeakyReLU(0.2),
                          *head, L.Dense(width, spec.d_sizes[-1], rng=rng))
@@ -463,8 +470,7 @@ def add_parser(subparsers):
     p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
-    from .cli import add_remedy_options
-    add_remedy_options(p, conditional=False)
+    remedies.add_options(p, conditional=False)
 
 
 def spec_batch(name):
