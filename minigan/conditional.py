@@ -66,7 +66,7 @@ class ConditionalGAN(gan.GAN):
     """:class:`minigan.gan.GAN` whose noise carries a label: ``[z, one_hot(c)]``.
 
     ``generator`` is a :class:`minigan.layers.ConditionalGenerator`; the real
-    batches given to :meth:`train_iteration` are :func:`with_labels` of the
+    batches given to :meth:`~minigan.gan.GAN.train_iteration` are :func:`with_labels` of the
     images. The labels of the fake batches are drawn uniformly from the same
     host generator as z. :meth:`sample` returns the images alone.
     """
@@ -124,7 +124,7 @@ def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, 
     """Train on synthetic, test on real: ``n`` labelled generated digits against real ones.
 
     ``n`` generated digits, ``n / 10`` of each class, train the classifier
-    architecture of :mod:`minigan.classifier` (``epochs`` epochs, seeded);
+    architecture of ``minigan.classifier`` (``epochs`` epochs, seeded);
     the same architecture, settings and seed train on real labelled digits;
     both are tested on real digits neither has seen. The real digits are
     those of ``minigan eval``: with the training split at hand, training

@@ -12,7 +12,7 @@ with :math:`t` the number of updates so far: the warm-up of TensorFlow's
 ``ExponentialMovingAverage(num_updates=t)``, so that the average does not
 start out dominated by the random initial weights. BatchNorm's running
 statistics are copied, not averaged. The averaged generator sits beside
-``G`` (:attr:`EMA.generator`, the same architecture), is saved in the
+``G`` (``EMA.generator``, the same architecture), is saved in the
 checkpoint (``G_ema/...``), and draws the sample grids and what
 ``minigan sample``, ``minigan interpolate`` and ``minigan eval`` show when a
 run has one.
