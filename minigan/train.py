@@ -13,6 +13,8 @@ A run folder holds::
                           d_gen (mean D(G(z)) in the G step), seconds (training time)
     samples/epoch_0000.png  the generator before training, then one grid per epoch,
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
+                          (a conditional run: 10 rows, one per digit 0-9; with --ema the
+                          grids show the moving average of G's weights)
     loss_curves.png       losses and D's outputs against the iteration
     checkpoint.npz        everything needed to continue (see minigan.checkpoint)
 
@@ -229,9 +231,9 @@ class Trainer:
         self.ema = EMA(self.G, c["ema"]) if c.get("ema") is not None else None
         game = conditional.ConditionalGAN if c.get("conditional") else gan.GAN
         self.gan = game(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
-                           k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
-                           prior=c["prior"], rng=np.random.default_rng(noise_ss),
-                           check_data=False)  # the data set was checked whole, at load
+                        k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
+                        prior=c["prior"], rng=np.random.default_rng(noise_ss),
+                        check_data=False)  # the data set was checked whole, at load
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
