@@ -502,6 +502,10 @@ def run(args):
     opts = {"k": args.k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
             "prior": args.prior, "pack": args.pack or 1, "minibatch": args.minibatch,
             "ema": args.ema}
+    if args.name == "gaussian1d" and (opts["pack"] > 1 or opts["minibatch"]):
+        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+                         "--minibatch make D judge several samples at once; use them with "
+                         "gaussian2d, ring8 or grid25")
     runs = []
     for i in range(args.seeds):
         first = i == 0

@@ -176,13 +176,16 @@ def test_tstr_scores_labelled_generated_digits():
     assert scores[0]["tstr"] > 0.3 > scores[1]["tstr"]
 
 
-def test_toy_takes_the_remedies(tmp_path):
+def test_toy_takes_the_remedies(tmp_path, capsys):
     out = tmp_path / "ring"
     assert main(["toy", "ring8", "--iterations", "100", "--snapshots", "1", "--out", str(out),
                  "--pack", "2", "--minibatch", "stddev", "--ema", "0.9"]) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["options"]["pack"] == 2 and report["options"]["minibatch"] == "stddev"
     assert report["options"]["ema"] == 0.9
+    assert main(["toy", "gaussian1d", "--iterations", "10", "--out", str(tmp_path / "g"),
+                 "--pack", "2"]) == 2
+    assert "gaussian1d compares D(x)" in capsys.readouterr().err
 
 
 def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
