@@ -19,6 +19,7 @@ Layout of the archive (every entry is a plain array, so it loads with
     D/<key>          discriminator parameters and buffers
     g_opt/<key>      generator optimizer state: "g_opt/t", "g_opt/m.0", "g_opt/v.0", ...
     d_opt/<key>      discriminator optimizer state
+    G_ema/<key>      the moving average of G's weights (runs with --ema; optional)
     extra/<name>     the array entries of ``extra`` (e.g. a fixed noise batch)
 
 Arrays are brought to the host first, so a checkpoint written on the GPU
@@ -43,7 +44,7 @@ __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "restore", "
 
 FORMAT = "minigan-checkpoint"
 VERSION = 1
-_PARTS = ("G", "D", "g_opt", "d_opt")
+_PARTS = ("G", "D", "g_opt", "d_opt", "G_ema")
 _JSON_KEYS = ("minigan", "config", "counters", "rng_states", "extra")
 
 
@@ -73,7 +74,7 @@ def _is_array(value):
 
 
 def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, epoch,
-                    rng_states, config, extra=None):
+                    rng_states, config, extra=None, g_ema=None):
     """Write a checkpoint to ``path`` (a ``.npz`` file), atomically.
 
     Parameters
@@ -92,6 +93,8 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
         architecture and is checked by :func:`restore`.
     extra : dict, optional
         More entries: arrays (saved as arrays) or JSON-serializable values.
+    g_ema : minigan.ema.EMA, optional
+        The moving average of G's weights, saved as ``G_ema/<key>``.
 
     Raises
     ------
@@ -107,6 +110,8 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
     }
     parts = {"G": generator.state_dict(), "D": discriminator.state_dict(),
              "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict()}
+    if g_ema is not None:
+        parts["G_ema"] = g_ema.state_dict()
     for part, state in parts.items():
         for key, value in state.items():
             arrays[f"{part}/{key}"] = backend.to_host(value)
@@ -134,7 +139,8 @@ def load_checkpoint(path):
     -------
     dict with ``path`` (str), ``config``, ``counters``, ``rng_states``,
     ``extra`` (JSON entries and arrays merged) and ``G``, ``D``, ``g_opt``,
-    ``d_opt``: dicts of host arrays keyed like the ``state_dict`` they came from.
+    ``d_opt``, ``G_ema``: dicts of host arrays keyed like the ``state_dict`` they came
+    from (``G_ema`` is empty for a run without ``--ema``).
 
     Raises
     ------
@@ -205,14 +211,15 @@ def load_checkpoint(path):
     return out
 
 
-def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None, model=None):
+def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None, model=None,
+            g_ema=None):
     """Copy a loaded checkpoint's arrays into models and optimizers, in place.
 
     Parameters
     ----------
     ckpt : dict
         From :func:`load_checkpoint`.
-    generator, discriminator, g_opt, d_opt : optional
+    generator, discriminator, g_opt, d_opt, g_ema : optional
         Whatever is given is restored through its ``load_state_dict``.
     model : str, optional
         The architecture name this run builds; compared with the checkpoint's
@@ -231,7 +238,8 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
             f"checkpoint {path} was made by model '{made_by}'; this run builds '{model}' "
             f"(use --model {made_by}, or start a new run without --resume)"
         )
-    targets = {"G": generator, "D": discriminator, "g_opt": g_opt, "d_opt": d_opt}
+    targets = {"G": generator, "D": discriminator, "g_opt": g_opt, "d_opt": d_opt,
+               "G_ema": g_ema}
     for part, target in targets.items():
         if target is None:
             continue

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, backend, gan, losses, models, plotting, runs
+from . import __version__, backend, gan, losses, models, plotting, remedies, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -202,6 +202,7 @@ def _add_train(sub):
                    help="generated digits per evaluation (default 2000)")
     t.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bars (the run folder and the result are still printed)")
+    remedies.add_options(t)
 
 
 def _add_sample(sub):
@@ -216,13 +217,17 @@ def _add_sample(sub):
                    help="image file to write (default samples.png)")
     s.add_argument("--seed", type=_seed, default=None, help="seed of the noise (default: random)")
     s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
+    s.add_argument("--label", type=int, choices=range(10), metavar="L",
+                   help="a conditional run: draw only the digit L (default: one row per digit)")
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="use G's own weights even when the run kept their moving average")
     _device_option(s)
 
 
 def _lab_modules():
     """The lab's commands: each module offers ``add_parser(subparsers)`` and ``run(args)``."""
-    from . import classifier, evaluate, toys
-    return (evaluate, toys, classifier)
+    from . import classifier, evaluate, interpolate, toys
+    return (evaluate, toys, classifier, interpolate)
 
 
 def _train(args):
@@ -259,14 +264,32 @@ def _sample(args):
                          "choose another --out")
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
-    G, spec, config = runs.load_generator(path)
-    z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
-                         np.random.default_rng(args.seed), config.get("dtype", "float32"))
+    G, spec, config = runs.load_generator(path, ema=args.ema)
+    nrow, what = args.nrow, ""
+    if config.get("conditional"):
+        from . import conditional
+        if args.label is None:    # one row per digit: n rounded up to a multiple of 10
+            per = -(-args.n // conditional.CLASSES)
+            labels, nrow = conditional.digit_rows(per), nrow or per
+            what = ", one row per digit 0-9"
+        else:
+            labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
+        images = conditional.generate(G, labels, spec.noise_dim, config.get("prior", "gaussian"),
+                                      np.random.default_rng(args.seed), config.get("dtype"))
+    else:
+        if args.label is not None:
+            raise ValueError(f"--label {args.label}: {path} is not of a conditional run "
+                             "(trained without --conditional); leave --label out")
+        z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
+                             np.random.default_rng(args.seed), config.get("dtype", "float32"))
+        images = G.forward(z)
     try:
-        plotting.save_grid(G.forward(z), out, nrow=args.nrow, value_range=spec.pixel_range)
+        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
-    print(f"wrote {args.n} samples from {path} to {out} ({fmt.upper()})")
+    weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
+        "G's weights"
+    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
     return 0
 
 

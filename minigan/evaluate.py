@@ -159,36 +159,41 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     return score_images(images, ref, parzen=parzen)
 
 
-def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True):
+def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
     """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
+
+    ``ema``: score the moving average of G's weights when the run kept one
+    (``--ema``), else G's own weights (``scores["weights"]`` says which). A
+    conditional run draws the ten digits in equal numbers.
 
     Returns
     -------
     (scores, real_scores, ref, checkpoint_path)
     """
-    from . import checkpoint, models
+    from . import checkpoint, runs
 
     path = Path(path)
     ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
-    ckpt = checkpoint.load_checkpoint(str(ckpt_path))
-    name = ckpt["config"].get("model")
-    if name not in models.MODELS:
-        raise ValueError(f"checkpoint {ckpt_path} names model {name!r}, which this minigan "
-                         f"does not know ({sorted(models.MODELS)})")
-    spec = models.MODELS[name]
-    dtype = np.dtype(ckpt["config"].get("dtype", "float32"))
-    G, _ = models.build(name, np.random.default_rng(0), dtype)
-    checkpoint.restore(ckpt, generator=G, model=name)
+    G, spec, config = runs.load_generator(ckpt_path, ema=ema)
+    dtype = np.dtype(config.get("dtype", "float32"))
     rng = np.random.default_rng(seed)
-    uniform = ckpt["config"].get("prior", "gaussian") == "uniform"
+    uniform = config.get("prior", "gaussian") == "uniform"
+    drawn = [0]
 
     def noise(m):
         shape = (m, spec.noise_dim)
-        return (backend.uniform(-1.0, 1.0, shape, rng, dtype) if uniform
-                else backend.randn(shape, rng, dtype))
+        z = (backend.uniform(-1.0, 1.0, shape, rng, dtype) if uniform
+             else backend.randn(shape, rng, dtype))
+        if config.get("conditional"):    # labels 0, 1, ..., 9, 0, 1, ...: balanced classes
+            from .conditional import CLASSES, labelled_noise
+            z = labelled_noise(z, (drawn[0] + np.arange(m)) % CLASSES)
+        drawn[0] += m
+        return z
 
-    scores = evaluate_generator(G, noise, n, ref, scale=spec.scale, parzen=parzen)
-    scores["epoch"] = ckpt.get("counters", {}).get("epoch")
+    net = G.net if config.get("conditional") else G     # the images, without their labels
+    scores = evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
+    scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")
+    scores["weights"] = config["weights"]
     return scores, ref.real_row(parzen), ckpt_path
 
 
@@ -242,6 +247,11 @@ def add_parser(subparsers):
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")
     p.add_argument("--out", help="where to write eval.json (default: the run folder)")
+    p.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="score G's own weights even when the run kept their moving average")
+    p.add_argument("--tstr-epochs", type=int, default=5,
+                   help="a conditional run: epochs of the train-on-synthetic classifier "
+                   "(default 5; 0 leaves TSTR out)")
 
 
 def run(args):
@@ -252,11 +262,22 @@ def run(args):
     start = time.perf_counter()
     clf = load_default(args.classifier)
     ref = Reference.load(args.data_dir, clf, args.download)
-    scores, real, ckpt_path = evaluate_checkpoint(args.run, args.n, ref, args.seed, args.parzen)
+    scores, real, ckpt_path = evaluate_checkpoint(args.run, args.n, ref, args.seed, args.parzen,
+                                                  getattr(args, "ema", True))
+    tstr = _conditional_tstr(ckpt_path, args)
     seconds = time.perf_counter() - start
-    print(f"minigan eval {args.run}: {args.n} generated digits (epoch {scores.get('epoch')}), "
-          f"{seconds:.0f} s")
+    weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
+               else "G's weights")
+    print(f"minigan eval {args.run}: {args.n} generated digits (epoch {scores.get('epoch')}, "
+          f"{weights}), {seconds:.0f} s")
     print(format_table(scores, real, ref))
+    if tstr is not None:
+        epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
+        print(f"TSTR (classifier trained on {tstr['n_synthetic']} labelled generated digits, "
+              f"{epochs}): {100 * tstr['tstr']:.2f}% on {tstr['n_test']} real "
+              f"digits; trained on {tstr['n_real']} real digits: {100 * tstr['trtr']:.2f}% "
+              f"({tstr['data']})")
+        scores["tstr"] = tstr
     out = Path(args.out) if args.out else Path(ckpt_path).parent / "eval.json"
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
               "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
@@ -267,3 +288,16 @@ def run(args):
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")
     return 0
+
+
+def _conditional_tstr(ckpt_path, args):
+    """TSTR of a conditional run (:func:`minigan.conditional.tstr`), or None."""
+    from . import conditional, runs
+
+    epochs = getattr(args, "tstr_epochs", 5)
+    G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
+    if not config.get("conditional") or epochs < 1:
+        return None
+    return conditional.tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
+                            n=args.n, data_dir=args.data_dir, download=args.download,
+                            epochs=epochs, seed=args.seed, dtype=config.get("dtype"))

@@ -87,9 +87,9 @@ def numeric_vjp(f, x, dout, h=1e-5):
         flat[i] = old + h
         plus = f().copy()
         flat[i] = old - h
-        minus = f()
-        flat[i] = old
+        minus = f()  # may be a view of x (a reshape): used before x is restored
         g[i] = float(((plus - minus) * dout).sum()) / (2 * h)
+        flat[i] = old
     return grad
 
 

@@ -49,6 +49,10 @@ __all__ = [
     "BatchNorm2d",
     "SpectralNorm",
     "spectral_norm",
+    "MinibatchDiscrimination",
+    "MinibatchStdDev",
+    "Pack",
+    "ConditionalGenerator",
 ]
 
 
@@ -691,3 +695,150 @@ def spectral_norm(net, rng=None):
                 net.layers[i] = SpectralNorm(layer, rng)
         return net
     return SpectralNorm(net, rng) if type(net) in (Dense, Conv2d) else net
+# -- remedies against mode collapse: D sees the minibatch; G takes a label ----------------
+class MinibatchDiscrimination(Layer):
+    r"""Salimans et al.'s minibatch discrimination: ``(N, F) -> (N, F + kernels)``.
+
+    Each row gets, per kernel, how close it lies to the other rows of the
+    batch after a learned projection ``T`` (see
+    :func:`minigan.functional.minibatch_discrimination_forward`).
+
+    Parameters
+    ----------
+    in_features : int
+    kernels, kernel_dim : int
+        ``B`` and ``C``: ``T`` has shape ``(in_features, B * C)``, drawn from N(0, 0.1^2)
+        (small, so that the closeness features start away from 0).
+    rng, dtype : as for :class:`Dense`
+    """
+
+    def __init__(self, in_features, kernels=50, kernel_dim=5, rng=None, dtype=None):
+        super().__init__()
+        self.in_features, self.kernels, self.kernel_dim = int(in_features), int(kernels), int(
+            kernel_dim)
+        shape = (self.in_features, self.kernels * self.kernel_dim)
+        self._add_param("T", 0.1 * backend.rng(rng).standard_normal(shape), dtype)
+
+    def forward(self, x):
+        out, self._cache = self._apply(F.minibatch_discrimination_forward, x, self.params["T"],
+                                       self.kernels)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        dx, dT = F.minibatch_discrimination_backward(dout, self._need_cache())
+        self._accumulate(T=dT)
+        return dx
+
+    def __repr__(self):
+        return f"MinibatchDiscrimination({self.in_features}, {self.kernels}, {self.kernel_dim})"
+
+
+class MinibatchStdDev(Layer):
+    """Karras et al.'s minibatch standard deviation: one more feature or channel.
+
+    See :func:`minigan.functional.minibatch_stddev_forward`; no parameters.
+
+    Parameters
+    ----------
+    group_size : int, optional (default: the whole batch)
+    eps : float
+    """
+
+    def __init__(self, group_size=None, eps=1e-8):
+        super().__init__()
+        self.group_size, self.eps = group_size, float(eps)
+
+    def forward(self, x):
+        out, self._cache = self._apply(F.minibatch_stddev_forward, x, self.group_size, self.eps)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        return F.minibatch_stddev_backward(dout, self._need_cache())
+
+    def __repr__(self):
+        return "MinibatchStdDev()" if self.group_size is None else \
+            f"MinibatchStdDev(group_size={self.group_size})"
+
+
+class Pack(Layer):
+    """PacGAN's packing, the first layer of a packed D: ``(N, ...) -> (N / m, m * ...)``.
+
+    See :func:`minigan.functional.pack_forward`.
+    """
+
+    def __init__(self, m):
+        super().__init__()
+        if int(m) < 1:
+            raise ValueError(f"Pack: m must be a positive integer, got {m}")
+        self.m = int(m)
+
+    def forward(self, x):
+        out, self._cache = self._apply(F.pack_forward, x, self.m)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        return F.pack_backward(dout, self._need_cache())
+
+    def __repr__(self):
+        return f"Pack({self.m})"
+
+
+class ConditionalGenerator(Layer):
+    """A generator of labelled samples: ``[z, c] -> [G([z, c]), c]``.
+
+    The input is the noise with the one-hot label ``c`` (``classes`` last
+    columns) appended; the wrapped ``net`` maps it to an image, and the label
+    is appended again to the image (as features of a row, or as constant
+    channel maps: :func:`minigan.functional.label_concat_forward`), so that
+    the discriminator judges the pair (image, label) and the GAN's steps need
+    not know about labels. ``params``, ``grads`` and ``buffers`` are ``net``'s
+    own, under the same names, so a checkpoint of ``net`` fits.
+
+    Parameters
+    ----------
+    net : Layer, ``(N, noise_dim + classes) -> (N, F)`` or ``(N, C, H, W)``
+    classes : int
+    """
+
+    def __init__(self, net, classes=10):
+        self.net, self.classes = net, int(classes)
+        self.training, self.frozen, self._cache = True, False, None
+
+    params = property(lambda self: self.net.params)
+    grads = property(lambda self: self.net.grads)
+    buffers = property(lambda self: self.net.buffers)
+
+    def images(self, zc):
+        """``net([z, c])``: the images alone, without the label appended."""
+        return self.net.forward(zc)
+
+    def forward(self, zc):
+        c = zc[:, zc.shape[1] - self.classes:]
+        out, self._cache = self._apply(F.label_concat_forward, self.net.forward(zc), c)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        dx, dc = F.label_concat_backward(dout, self._need_cache())
+        dzc = self.net.backward(dx, input_grad=input_grad)
+        if dzc is not None:              # c reaches the output twice: through net and directly
+            dzc[:, dzc.shape[1] - self.classes:] += dc
+        return dzc
+
+    def parameters(self):
+        return self.net.parameters()
+
+    def zero_grad(self):
+        self.net.zero_grad()
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        self.net.train(mode)
+        return self
+
+    def freeze(self, frozen=True):
+        self.frozen = bool(frozen)
+        self.net.freeze(frozen)
+        return self
+
+    def __repr__(self):
+        return f"ConditionalGenerator({self.classes} classes, {self.net!r})"

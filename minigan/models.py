@@ -30,7 +30,8 @@ from typing import Callable
 
 from . import layers as L
 
-__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "PIXEL_RANGES", "build"]
+__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "PIXEL_RANGES", "build", "remedies",
+           "minibatch_layers", "MINIBATCH"]
 
 NOISE_DIM = 100
 
@@ -39,7 +40,7 @@ NOISE_DIM = 100
 PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
-def vanilla(rng, dtype=None, output="sigmoid"):
+def vanilla(rng, dtype=None, output="sigmoid", classes=0, pack=1, minibatch=None):
     """The vanilla GAN: one hidden layer of 128 ReLU units in each player.
 
     Parameters
@@ -50,6 +51,9 @@ def vanilla(rng, dtype=None, output="sigmoid"):
     output : {"sigmoid", "tanh"}
         The generator's last activation: pixels in [0, 1] (data scaled with
         ``scale="sigmoid"``) or in [-1, 1] (``scale="tanh"``).
+    classes, pack, minibatch
+        The remedies against mode collapse (:func:`remedies`); the defaults
+        build the plain model.
 
     Returns
     -------
@@ -60,20 +64,23 @@ def vanilla(rng, dtype=None, output="sigmoid"):
         raise ValueError(f"vanilla: output must be 'sigmoid' or 'tanh', got {output!r}")
     init = "xavier_normal"
     G = L.Sequential(
-        L.Dense(NOISE_DIM, 128, weight_init=init, rng=rng, dtype=dtype),
+        L.Dense(NOISE_DIM + classes, 128, weight_init=init, rng=rng, dtype=dtype),
         L.ReLU(),
         L.Dense(128, 784, weight_init=init, rng=rng, dtype=dtype),
         L.Sigmoid() if output == "sigmoid" else L.Tanh(),
     )
+    head, width = minibatch_layers(minibatch, 128, rng, dtype)
     D = L.Sequential(
-        L.Dense(784, 128, weight_init=init, rng=rng, dtype=dtype),
+        *([L.Pack(pack)] if pack > 1 else []),
+        L.Dense(pack * (784 + classes), 128, weight_init=init, rng=rng, dtype=dtype),
         L.ReLU(),
-        L.Dense(128, 1, weight_init=init, rng=rng, dtype=dtype),
+        *head,
+        L.Dense(width, 1, weight_init=init, rng=rng, dtype=dtype),
     )
-    return G, D
+    return (L.ConditionalGenerator(G, classes) if classes else G), D
 
 
-def dcgan(rng, dtype=None):
+def dcgan(rng, dtype=None, classes=0, pack=1, minibatch=None):
     """The DCGAN of Radford et al. (2015), sized for 28 x 28 MNIST digits.
 
     Every weight is drawn from N(0, 0.02^2). Spatial sizes: the generator
@@ -85,6 +92,10 @@ def dcgan(rng, dtype=None):
     ----------
     rng : numpy.random.Generator
     dtype : float32 or float64, optional
+    classes, pack, minibatch
+        The remedies against mode collapse (:func:`remedies`). A conditional
+        DCGAN's label joins G's noise (concatenated to z) and D's input as
+        ``classes`` constant channel maps (concatenated to the image's channel).
 
     Returns
     -------
@@ -93,7 +104,7 @@ def dcgan(rng, dtype=None):
     """
     init = "dcgan_normal"
     G = L.Sequential(
-        L.Dense(NOISE_DIM, 128 * 7 * 7, weight_init=init, rng=rng, dtype=dtype),
+        L.Dense(NOISE_DIM + classes, 128 * 7 * 7, weight_init=init, rng=rng, dtype=dtype),
         L.BatchNorm(128 * 7 * 7, dtype=dtype),
         L.ReLU(),
         L.Reshape((128, 7, 7)),
@@ -103,16 +114,63 @@ def dcgan(rng, dtype=None):
         L.ConvTranspose2d(64, 1, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
         L.Tanh(),
     )
+    if minibatch == "stddev":      # one more channel of 7 x 7, then flattened
+        head, width = [L.MinibatchStdDev(), L.Flatten()], 129 * 7 * 7
+    else:
+        head, width = minibatch_layers(minibatch, 128 * 7 * 7, rng, dtype)
+        head = [L.Flatten(), *head]
     D = L.Sequential(
-        L.Conv2d(1, 64, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
+        *([L.Pack(pack)] if pack > 1 else []),
+        L.Conv2d(pack * (1 + classes), 64, 4, stride=2, padding=1, weight_init=init, rng=rng,
+                 dtype=dtype),
         L.LeakyReLU(0.2),
         L.Conv2d(64, 128, 4, stride=2, padding=1, weight_init=init, rng=rng, dtype=dtype),
         L.BatchNorm(128, dtype=dtype),
         L.LeakyReLU(0.2),
-        L.Flatten(),
-        L.Dense(128 * 7 * 7, 1, weight_init=init, rng=rng, dtype=dtype),
+        *head,
+        L.Dense(width, 1, weight_init=init, rng=rng, dtype=dtype),
     )
-    return G, D
+    return (L.ConditionalGenerator(G, classes) if classes else G), D
+
+
+#: Minibatch discrimination's size (Salimans et al.'s: 100 kernels of dimension 5).
+MINIBATCH_KERNELS, MINIBATCH_KERNEL_DIM = 100, 5
+#: The two minibatch layers a discriminator can get before its last Dense (``--minibatch``).
+MINIBATCH = ("discrimination", "stddev")
+
+
+def minibatch_layers(minibatch, width, rng, dtype=None, kernels=MINIBATCH_KERNELS,
+                     kernel_dim=MINIBATCH_KERNEL_DIM):
+    """The minibatch layer of D on ``(N, width)`` features, and the width after it.
+
+    ``None``: no layer; ``"discrimination"``: :class:`~minigan.layers.MinibatchDiscrimination`
+    (``width + kernels``); ``"stddev"``: :class:`~minigan.layers.MinibatchStdDev`
+    (``width + 1``).
+    """
+    if minibatch is None:
+        return [], width
+    if minibatch == "discrimination":
+        return [L.MinibatchDiscrimination(width, kernels, kernel_dim, rng=rng, dtype=dtype)], \
+            width + kernels
+    if minibatch == "stddev":
+        return [L.MinibatchStdDev()], width + 1
+    raise ValueError(f"unknown minibatch layer {minibatch!r}; use one of {MINIBATCH}")
+
+
+def remedies(config):
+    """The builder options of a run's settings: ``classes``, ``pack``, ``minibatch``.
+
+    ``--conditional`` gives ``classes=10`` (G takes the noise and a one-hot label, D
+    judges the image with its label: :class:`~minigan.layers.ConditionalGenerator`);
+    ``--pack m`` puts :class:`~minigan.layers.Pack` first in D, which then takes ``m``
+    samples at once; ``--minibatch`` adds a minibatch layer before D's last Dense.
+    Settings of older runs, without these keys, give the plain model.
+    """
+    pack = int(config.get("pack") or 1)
+    if pack < 1:
+        raise ValueError(f"pack must be a positive integer, got {pack}")
+    return {"classes": 10 if config.get("conditional") else 0, "pack": pack,
+            "minibatch": config.get("minibatch")}
 
 
 @dataclass(frozen=True)
@@ -160,8 +218,12 @@ MODELS = {
 }
 
 
-def build(name, rng, dtype=None):
-    """``MODELS[name].build(rng, dtype)``, with an error listing the known names."""
+def build(name, rng, dtype=None, **options):
+    """``MODELS[name].build(rng, dtype, **options)``, with an error listing the known names.
+
+    ``options`` are the builder's remedies (``classes``, ``pack``, ``minibatch``; see
+    :func:`remedies`).
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    return MODELS[name].build(rng, dtype=dtype)
+    return MODELS[name].build(rng, dtype=dtype, **options)

@@ -63,6 +63,10 @@ DEFAULTS = {
     "instance_noise": 0.0,
     "loss": "gan",
     "gp_weight": 10.0,
+    "conditional": False,  # G(z, c) and D(x, c): minigan.conditional
+    "pack": 1,             # D judges packs of m samples (PacGAN)
+    "minibatch": None,     # a minibatch layer in D: "discrimination" or "stddev"
+    "ema": None,           # decay of the moving average of G's weights (minigan.ema)
 }
 
 #: WGAN-GP's defaults where a run does not say (Gulrajani et al. 2017: n_critic 5,
@@ -248,7 +252,23 @@ def _new_config(options):
         raise ValueError(f"lr must be a finite positive number, got {lr!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _check_remedies(config)
     return config
+
+
+def _check_remedies(config):
+    """Refuse settings of the remedies against mode collapse that cannot be built."""
+    pack, ema, minibatch = config["pack"], config["ema"], config["minibatch"]
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise ValueError(f"pack must be a positive integer, got {pack!r}")
+    if int(config["batch_size"]) % pack:
+        raise ValueError(f"--pack {pack} cuts each batch into packs of {pack}, but the batch "
+                         f"size {config['batch_size']} is not a multiple of it; choose a "
+                         "--batch-size that is")
+    if ema is not None and not (isinstance(ema, (int, float)) and 0.0 <= ema < 1.0):
+        raise ValueError(f"ema must be a decay in [0, 1) such as 0.999, got {ema!r}")
+    if minibatch is not None and minibatch not in models.MINIBATCH:
+        raise ValueError(f"unknown minibatch layer {minibatch!r}; use one of {models.MINIBATCH}")
 
 
 def default_out(model):
@@ -299,21 +319,26 @@ def check_out(out, resuming_here):
         raise PermissionError(f"cannot write --out {out}: no write permission in {folder}")
 
 
-def load_generator(path):
+def load_generator(path, ema=True):
     """The trained generator of a checkpoint file, on the active device, in eval mode.
 
     Parameters
     ----------
     path : str or os.PathLike
         A checkpoint file (see :func:`find_checkpoint` for a run folder).
+    ema : bool
+        Take the moving average of G's weights when the run kept one (``--ema``),
+        else G's own weights.
 
     Returns
     -------
-    generator : minigan.layers.Sequential
+    generator : minigan.layers.Sequential (a :class:`~minigan.layers.ConditionalGenerator`
+        for a conditional run)
     spec : minigan.models.ModelSpec
         Its model: ``noise_dim`` and ``pixel_range`` for sampling and drawing.
     config : dict
-        The run's settings (``prior``, ``dtype``, ...).
+        The run's settings (``prior``, ``dtype``, ...), and ``weights``: ``"G_ema"``
+        (the moving average) or ``"G"``, the weights loaded.
     """
     ckpt = checkpoint.load_checkpoint(path)
     config = ckpt["config"]
@@ -323,6 +348,7 @@ def load_generator(path):
             f"checkpoint {path} names model {name!r}, which this minigan does not know "
             f"({sorted(models.MODELS)})")
     dtype = np.dtype(config.get("dtype", "float32"))
-    G, _ = models.build(name, np.random.default_rng(0), dtype)
-    checkpoint.restore(ckpt, generator=G, model=name)
-    return G.eval(), models.MODELS[name], config
+    G, _ = models.build(name, np.random.default_rng(0), dtype, **models.remedies(config))
+    weights = "G_ema" if ema and ckpt.get("G_ema") else "G"
+    checkpoint.restore({**ckpt, "G": ckpt[weights]}, generator=G, model=name)
+    return G.eval(), models.MODELS[name], {**config, "weights": weights}

@@ -11,7 +11,12 @@ writer), ``metrics.json``, and prints a summary::
     minigan toy xy                      # gradient play on V(x, y) = xy
 
 The GANs are :class:`minigan.gan.GAN` (Algorithm 1) on small MLPs, and take
-``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``.
+``train``'s options: ``--k``, ``--g-loss``, ``--label-smoothing``, ``--prior``,
+and the remedies against mode collapse ``--pack M`` (as in PacGAN's code, D
+then sees 100 packs of M samples per step: M times as many real and generated
+samples), ``--minibatch {discrimination,stddev}`` (before D's last layer;
+:data:`TOY_KERNELS`) and ``--ema DECAY`` (the metrics and pictures then come
+from the moving average of G's weights).
 
 ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
 (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples, a
@@ -37,13 +42,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import backend, gan, losses, metrics, optim
+from . import backend, gan, losses, metrics, models, optim, remedies
 from . import layers as L
+from .ema import EMA
 from .functional.activations import sigmoid
 
 __all__ = ["COMMANDS", "TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
@@ -148,11 +154,22 @@ def _kde(samples, grid):
 #: WGAN-GP in the toys: Adam betas and critic steps of Gulrajani et al.'s toy code (the
 #: toy's own step size), lambda 10.
 WGAN_GP_BETAS, WGAN_GP_N_CRITIC = (0.5, 0.9), 5
+#: Minibatch discrimination in the toys: 10 kernels of dimension 3 (its cost grows as
+#: N^2 x kernels x dimension; the MNIST models use Salimans et al.'s 100 x 5).
+TOY_KERNELS = (10, 3)
 
 
 def _build(spec, opts, rng):
     G = _mlp(spec.g_sizes, L.ReLU, rng)
-    D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
+    pack, minibatch = int(opts.get("pack") or 1), opts.get("minibatch")
+    if pack > 1 or minibatch:   # D takes packs of m samples; a minibatch layer before its last
+        head, width = models.minibatch_layers(minibatch, spec.d_sizes[-2], rng,
+                                              kernels=TOY_KERNELS[0], kernel_dim=TOY_KERNELS[1])
+        d = _mlp((pack * spec.d_sizes[0],) + spec.d_sizes[1:-1], lambda: L.LeakyReLU(0.2), rng)
+        D = L.Sequential(*([L.Pack(pack)] if pack > 1 else []), *d.layers, L.LeakyReLU(0.2),
+                         *head, L.Dense(width, spec.d_sizes[-1], rng=rng))
+    else:
+        D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
     if opts.get("spectral_norm"):
         L.spectral_norm(D, rng)
     loss = opts.get("loss", "gan")
@@ -209,7 +226,8 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, and
+        ``pack``, ``minibatch``, ``ema`` (see the module docstring)
 
     Returns
     -------
@@ -218,10 +236,13 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     """
     spec = name if isinstance(name, ToySpec) else TOYS[name]
     name, opts = spec.name, dict(opts or {})
+    if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples
+        spec = replace(spec, batch=spec.batch * int(opts["pack"]))
     iterations = spec.iterations if iterations is None else int(iterations)
     rng = np.random.default_rng(seed)
     data_rng, eval_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     model = _build(spec, opts, rng)
+    ema = EMA(model.G, opts["ema"]) if opts.get("ema") is not None else None
     z_eval = backend.randn((n_eval, spec.noise_dim), eval_rng) if model.prior == "gaussian" \
         else backend.uniform(-1, 1, (n_eval, spec.noise_dim), eval_rng)
     real_eval = spec.sample(eval_rng, n_eval)
@@ -237,10 +258,13 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
             model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
         model.progress = (it - 1) / iterations    # anneals the instance noise to 0
         stats = model.train_iteration(batch)
+        if ema is not None:
+            ema.update()
         if it % max(iterations // 200, 1) == 0:
             history.append({"iteration": it, **stats})
         if it in marks or it == iterations:
-            samples = backend.to_host(model.sample(z=z_eval)).astype(np.float64)
+            drawn = model.sample(z=z_eval) if ema is None else ema.generator.forward(z_eval)
+            samples = backend.to_host(drawn).astype(np.float64)
             frame = {"iteration": it, "samples": samples, "metrics": _measure(spec, samples, model.D)}
             if name == "gaussian1d":
                 frame["curves"] = _curves_1d(samples, model.D)
@@ -472,6 +496,7 @@ def add_parser(subparsers):
                    help="swap each label of D's batches with probability P")
     p.add_argument("--instance-noise", type=float, default=0.0, metavar="SIGMA",
                    help="Gaussian noise on D's inputs, annealed linearly from SIGMA to 0")
+    remedies.add_options(p, conditional=False)
 
 
 def _json(obj):
@@ -501,7 +526,12 @@ def run(args):
     opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
             "prior": args.prior, "spectral_norm": args.spectral_norm,
             "label_flip": args.label_flip, "instance_noise": args.instance_noise,
-            "loss": args.loss, "gp_weight": args.gp_weight}
+            "loss": args.loss, "gp_weight": args.gp_weight,
+            "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
+    if args.name == "gaussian1d" and (opts["pack"] > 1 or opts["minibatch"]):
+        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+                         "--minibatch make D judge several samples at once; use them with "
+                         "gaussian2d, ring8 or grid25")
     runs = []
     for i in range(args.seeds):
         first = i == 0

@@ -13,6 +13,8 @@ A run folder holds::
                           d_gen (mean D(G(z)) in the G step), seconds (training time)
     samples/epoch_0000.png  the generator before training, then one grid per epoch,
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
+                          (a conditional run: 10 rows, one per digit 0-9; with --ema the
+                          grids show the moving average of G's weights)
     loss_curves.png       losses and D's outputs against the iteration (and the scores)
     checkpoint.npz        everything needed to continue (see minigan.checkpoint)
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
@@ -65,8 +67,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, gan, layers, models, optim, plotting
+from . import backend, checkpoint, conditional, gan, layers, models, optim, plotting
 from .data import MNIST_FILES, default_data_dir, load_mnist
+from .ema import EMA
 from .fileio import remove_stale_temps, write_text
 from .runs import (
     CHECKPOINT,
@@ -189,9 +192,9 @@ class Trainer:
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
-        images, _ = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                               download=c["download"], files=c["files"],
-                               progress=not self.quiet)
+        images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
+                                    download=c["download"], files=c["files"],
+                                    progress=not self.quiet)
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -221,29 +224,38 @@ class Trainer:
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         self.X = backend.asarray(images.reshape((n,) + tuple(shape)), dtype=self.dtype)
+        # a conditional run's real batches carry their labels (minigan.conditional)
+        self.Y = backend.asarray(labels) if c.get("conditional") else None
 
     def _build(self, ckpt):
         c = self.config
         init_ss, noise_ss, shuffle_ss, fixed_ss, library_ss = np.random.SeedSequence(
             int(c["seed"])).spawn(5)
         init_rng = np.random.default_rng(init_ss)
-        self.G, self.D = models.build(c["model"], init_rng, self.dtype)
+        self.G, self.D = models.build(c["model"], init_rng, self.dtype, **models.remedies(c))
         if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
             layers.spectral_norm(self.D, rng=init_rng)
         betas = tuple(c["betas"])
         self.g_opt = optim.Adam(self.G, lr=c["lr"], betas=betas)
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
-        self.gan = gan.GAN(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
-                           k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
-                           prior=c["prior"], rng=np.random.default_rng(noise_ss),
-                           check_data=False,  # the data set was checked whole, at load
-                           label_flip=c["label_flip"], instance_noise=c["instance_noise"],
-                           loss=c["loss"], gp_weight=c["gp_weight"])
+        self.ema = EMA(self.G, c["ema"]) if c.get("ema") is not None else None
+        game = conditional.ConditionalGAN if c.get("conditional") else gan.GAN
+        self.gan = game(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
+                        k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
+                        prior=c["prior"], rng=np.random.default_rng(noise_ss),
+                        check_data=False,  # the data set was checked whole, at load
+                        label_flip=c["label_flip"], instance_noise=c["instance_noise"],
+                        loss=c["loss"], gp_weight=c["gp_weight"])
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
             int(c["n_samples"]), self.spec.noise_dim, c["prior"],
             np.random.default_rng(fixed_ss), self.dtype))
+        if c.get("conditional"):   # the grid: one row per digit, 0 to 9, 10 samples each
+            self.fixed_z = backend.to_host(conditional.labelled_noise(
+                gan.sample_noise(10 * conditional.CLASSES, self.spec.noise_dim, c["prior"],
+                                 np.random.default_rng(fixed_ss), self.dtype),
+                conditional.digit_rows(10)))
         self.epoch = 0            # completed epochs
         self.iteration = 0        # completed iterations
         self.step_in_epoch = 0    # iterations done in the current (unfinished) epoch
@@ -257,7 +269,7 @@ class Trainer:
 
     def _restore(self, ckpt):
         checkpoint.restore(ckpt, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
-                           d_opt=self.d_opt, model=self.config["model"])
+                           d_opt=self.d_opt, model=self.config["model"], g_ema=self.ema)
         path = ckpt["path"]
         try:
             for name, gen in self._rngs().items():
@@ -267,6 +279,8 @@ class Trainer:
             self.step_in_epoch = int(extra["step_in_epoch"])
             self.seconds = float(extra["seconds"])
             self.perm = np.asarray(extra["perm"]) if "perm" in extra else None
+            if self.ema is not None:
+                self.ema.updates = int(extra["ema_updates"])
         except (KeyError, TypeError, ValueError) as exc:
             raise checkpoint.CheckpointError(
                 f"checkpoint {path} lacks the training state ({type(exc).__name__}: {exc})"
@@ -362,6 +376,8 @@ class Trainer:
                 self.gan.progress = self.iteration / (int(self.config["epochs"])
                                                       * self.iters_per_epoch)
                 stats = self.gan.train_iteration(next_batch)
+                if self.ema is not None:
+                    self.ema.update()
                 row = {"iteration": self.iteration + 1, "epoch": self.epoch + 1,
                        "seconds": round(self.seconds + time.perf_counter() - start, 3),
                        **{k: float(stats[k]) for k in METRICS_COLUMNS[2:7]}}
@@ -383,8 +399,10 @@ class Trainer:
         def next_real_batch():
             i = counter[0]
             counter[0] += 1
-            idx = self.perm[i * b:(i + 1) * b]
-            return self.X[xp.asarray(idx)]
+            idx = xp.asarray(self.perm[i * b:(i + 1) * b])
+            if self.Y is not None:
+                return conditional.with_labels(self.X[idx], self.Y[idx])
+            return self.X[idx]
 
         return next_real_batch
 
@@ -497,16 +515,24 @@ class Trainer:
                  "seconds": self.seconds}
         if self.perm is not None:
             extra["perm"] = self.perm
+        if self.ema is not None:
+            extra["ema_updates"] = self.ema.updates
         checkpoint.save_checkpoint(
             self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
             d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
             rng_states={k: g.bit_generator.state for k, g in self._rngs().items()},
-            config=saved_config(self.config), extra=extra)
+            config=saved_config(self.config), extra=extra, g_ema=self.ema)
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
         path = self.out / "samples" / f"epoch_{self.epoch:04d}.png"
-        plotting.save_grid(self.gan.sample(z=z), path, value_range=self.spec.pixel_range)
+        if self.ema is not None:   # the grids show the moving average of G's weights
+            G = self.ema.generator
+            images = G.images(z) if self.config.get("conditional") else G.forward(z)
+        else:
+            images = self.gan.sample(z=z)
+        plotting.save_grid(images, path, value_range=self.spec.pixel_range,
+                           nrow=10 if self.config.get("conditional") else None)
         return path
 
     def _save_loss_curves(self):

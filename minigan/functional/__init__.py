@@ -20,6 +20,9 @@ Where each gradient lives:
   gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.im2col`
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
 - spectral normalization of a weight: :mod:`minigan.functional.spectral`
+- minibatch discrimination, minibatch standard deviation, packing:
+  :mod:`minigan.functional.minibatch`
+- a label joined to a sample (conditional GAN): :mod:`minigan.functional.conditional`
 
 The ops check their arguments; a mismatch raises
 ``minigan.functional.ShapeError`` (a ValueError), which a layer
@@ -38,6 +41,7 @@ from .activations import (
     tanh_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .conditional import label_concat_backward, label_concat_forward
 from .conv import (
     conv2d_backward,
     conv2d_forward,
@@ -47,6 +51,14 @@ from .conv import (
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .errors import ShapeError
+from .minibatch import (
+    minibatch_discrimination_backward,
+    minibatch_discrimination_forward,
+    minibatch_stddev_backward,
+    minibatch_stddev_forward,
+    pack_backward,
+    pack_forward,
+)
 from .spectral import spectral_norm_backward, spectral_norm_forward
 
 __all__ = [
@@ -72,4 +84,12 @@ __all__ = [
     "ShapeError",
     "spectral_norm_forward",
     "spectral_norm_backward",
+    "minibatch_discrimination_forward",
+    "minibatch_discrimination_backward",
+    "minibatch_stddev_forward",
+    "minibatch_stddev_backward",
+    "pack_forward",
+    "pack_backward",
+    "label_concat_forward",
+    "label_concat_backward",
 ]

@@ -1,0 +1,159 @@
+r"""Conditional GAN (Mirza & Osindero 2014): choose the digit.
+
+G takes the noise and a one-hot label, :math:`G(z, c)`; D judges an image
+with its label, :math:`D(x, c)`, and the game becomes
+
+.. math::
+    \min_G \max_D\ E_{(x, c) \sim p_{data}}[\log D(x, c)]
+        + E_{z \sim p_z,\, c \sim p_c}[\log(1 - D(G(z, c), c))].
+
+Here the label travels with the sample: a real batch is the images with
+their labels appended (:func:`with_labels`), and the generator
+(:class:`minigan.layers.ConditionalGenerator`) appends the label it was given
+to what it draws. So D's input is the pair, G's is ``[z, c]``, and
+:class:`ConditionalGAN` differs from :class:`minigan.gan.GAN` only in its
+noise: ``[z, c]`` with ``c`` drawn uniformly over the classes. Every loss,
+step and remedy of the plain GAN applies unchanged.
+
+- Dense layers (the vanilla model): the label is concatenated to z and to the
+  flat image (D's first layer takes 784 + 10 numbers).
+- Convolutions (the DCGAN): the label is concatenated to z, and joins D's
+  input as 10 constant channel maps beside the image's channel
+  (:func:`minigan.functional.label_concat_forward`).
+
+:func:`tstr` measures how well the labels were learned: a classifier trained
+on 10,000 labelled generated digits, tested on real ones, beside the same
+classifier trained on real digits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend, gan
+from .functional.conditional import label_concat_forward
+
+__all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
+           "digit_rows", "generate", "tstr"]
+
+CLASSES = 10
+
+
+def one_hot(labels, classes=CLASSES, dtype=None):
+    """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device."""
+    xp = backend.get_array_module(labels)
+    dtype = backend.default_dtype() if dtype is None else dtype
+    return (labels[:, None] == xp.arange(classes)[None, :]).astype(dtype)
+
+
+def with_labels(x, labels, classes=CLASSES):
+    """Real images with their one-hot labels appended (features of a row, or channel maps)."""
+    return label_concat_forward(x, one_hot(labels, classes, x.dtype))[0]
+
+
+def labelled_noise(z, labels, classes=CLASSES):
+    """``[z, one_hot(labels)]``: the input of a conditional generator."""
+    xp = backend.get_array_module(z)
+    return xp.concatenate([z, one_hot(xp.asarray(labels), classes, z.dtype)], axis=1)
+
+
+def digit_rows(per_digit, classes=CLASSES):
+    """Labels ``0 .. 0, 1 .. 1, ...``: a grid of ``per_digit`` columns shows one digit a row."""
+    return np.repeat(np.arange(classes), per_digit)
+
+
+class ConditionalGAN(gan.GAN):
+    """:class:`minigan.gan.GAN` whose noise carries a label: ``[z, one_hot(c)]``.
+
+    ``generator`` is a :class:`minigan.layers.ConditionalGenerator`; the real
+    batches given to :meth:`~minigan.gan.GAN.train_iteration` are :func:`with_labels` of the
+    images. The labels of the fake batches are drawn uniformly from the same
+    host generator as z. :meth:`sample` returns the images alone.
+    """
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
+                 pixel_range=None, **kwargs):
+        self.classes = generator.classes
+        if pixel_range is None:
+            pixel_range = gan._output_range(generator.net)
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer, noise_dim,
+                         pixel_range=pixel_range, **kwargs)
+
+    def sample_noise(self, m, dtype=None, labels=None):
+        """``m`` rows ``[z, one_hot(c)]``; ``c`` uniform over the classes unless given."""
+        z = super().sample_noise(m, dtype)
+        if labels is None:
+            labels = self.rng.integers(0, self.classes, int(m))
+        return labelled_noise(z, labels, self.classes)
+
+    def sample(self, n=None, z=None, labels=None):
+        """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)
+        or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
+        if z is None:
+            z = self.sample_noise(n, labels=labels)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self.G.images(z)
+        finally:
+            self.G.train(was_training)
+
+
+def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,
+             batch_size=1000):
+    """Images of the given ``labels`` from a conditional generator, on the host, in batches.
+
+    ``generator`` is a :class:`minigan.layers.ConditionalGenerator` (its images are
+    drawn in evaluation mode; the mode is restored after).
+    """
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = []
+        for i in range(0, len(labels), batch_size):
+            part = labels[i:i + batch_size]
+            z = gan.sample_noise(len(part), noise_dim, prior, rng, dtype)
+            out.append(backend.to_host(generator.images(labelled_noise(z, part, generator.classes))))
+        return np.concatenate(out)
+    finally:
+        generator.train(was_training)
+
+
+def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,
+         epochs=5, seed=0, dtype=None):
+    """Train on synthetic, test on real: ``n`` labelled generated digits against real ones.
+
+    ``n`` generated digits, ``n / 10`` of each class, train the classifier
+    architecture of ``minigan.classifier`` (``epochs`` epochs, seeded);
+    the same architecture, settings and seed train on real labelled digits;
+    both are tested on real digits neither has seen. The real digits are
+    those of ``minigan eval``: with the training split at hand, training
+    digits 0-9,999 train and the 10,000 test digits test; with only the test
+    split, test digits 0-4,999 train and 5,000-9,999 test.
+
+    Returns
+    -------
+    dict with ``tstr`` (accuracy of the classifier trained on generated digits),
+    ``trtr`` (trained on real digits), ``n_synthetic``, ``n_real``, ``n_test``, ``data``
+    """
+    from . import classifier
+    from .data import DataError, load_mnist
+
+    xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
+    try:
+        xr, yr = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)
+        xr, yr, data = xr[:10000], yr[:10000], "real: MNIST train digits 0-9,999; test: MNIST test"
+    except DataError:
+        xr, yr, xt, yt = xt[:5000], yt[:5000], xt[5000:], yt[5000:]
+        data = "real: MNIST test digits 0-4,999; test: MNIST test digits 5,000-9,999"
+    labels = np.arange(int(n)) % CLASSES
+    x = generate(generator, labels, noise_dim, prior, np.random.default_rng(seed), dtype)
+    x = x.reshape(len(x), -1).astype(np.float32)
+    x = (x + 1) / 2 if scale == "tanh" else x
+    scores = {}
+    for name, xs, ys in (("tstr", x, labels), ("trtr", xr, yr)):
+        net = classifier.train_classifier(xs, ys, epochs=epochs, seed=seed)
+        scores[name] = float(classifier.Classifier(net).accuracy(xt, yt))
+    scores.update(n_synthetic=int(len(x)), n_real=int(len(xr)), n_test=int(len(xt)), data=data,
+                  epochs=int(epochs))
+    return scores

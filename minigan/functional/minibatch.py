@@ -1,0 +1,207 @@
+r"""Letting the discriminator see the whole minibatch: three remedies against mode collapse.
+
+A collapsed generator's samples look alike; a discriminator that judges one
+sample at a time cannot tell. Each operation here gives D a statistic of
+several samples at once, and back-propagates through that statistic:
+
+- minibatch discrimination (Salimans et al. 2016): each sample's closeness to
+  the others, through a learned projection ``T``;
+- minibatch standard deviation (Karras et al. 2018): the standard deviation
+  of each feature over a group of samples, averaged into one extra feature;
+- packing (PacGAN, Lin et al. 2018): ``m`` samples concatenated into one
+  input of D, which then scores the pack.
+
+Inputs are ``(N, F)`` rows or ``(N, C, H, W)`` maps.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from .errors import ShapeError
+
+
+# -- minibatch discrimination -----------------------------------------------------------------
+def minibatch_discrimination_forward(x, T, kernels):
+    r"""Minibatch discrimination: each row gets ``kernels`` closeness features to the other rows.
+
+    With :math:`M = x T` reshaped to ``(N, B, C)`` (``B = kernels`` rows of
+    ``C`` numbers per sample),
+
+    .. math::
+        D_{ijb} = \sum_c |M_{ibc} - M_{jbc}|, \qquad
+        o_{ib} = \sum_{j \ne i} e^{-D_{ijb}}, \qquad
+        \text{out} = [\,x,\ o\,]
+
+    (Salimans et al. 2016 also sum the term :math:`j = i`, a constant 1.)
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, F)
+    T : ndarray of shape (F, B * C)
+    kernels : int
+        ``B``; ``T.shape[1]`` must be a multiple of it.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F + B)
+    cache : tuple ``(x, T, sign, E)``: ``sign`` :math:`= \mathrm{sign}(M_{ibc} - M_{jbc})`
+        of shape (N, N, B, C), ``E`` :math:`= e^{-D_{ijb}}` (0 on the diagonal) of shape (N, N, B)
+    """
+    if x.ndim != 2 or T.ndim != 2 or x.shape[1] != T.shape[0] or T.shape[1] % int(kernels):
+        raise ShapeError(
+            "MinibatchDiscrimination",
+            f"input of shape {tuple(x.shape)} and T of shape {tuple(T.shape)} do not fit; "
+            f"expected (N, F) and (F, {int(kernels)} * C)",
+            layer_message=f"expected input of shape (N, {T.shape[0]}), got {tuple(x.shape)}")
+    xp = backend.get_array_module(x)
+    N, B = x.shape[0], int(kernels)
+    M = (x @ T).reshape(N, B, -1)
+    diff = M[:, None] - M[None, :]                       # (N, N, B, C): M_ibc - M_jbc
+    E = xp.exp(-xp.abs(diff).sum(axis=3))                # (N, N, B)
+    E *= (1 - xp.eye(N, dtype=x.dtype))[:, :, None]      # j != i
+    out = xp.concatenate([x, E.sum(axis=1)], axis=1)
+    return out, (x, T, xp.sign(diff), E)
+
+
+def minibatch_discrimination_backward(dout, cache):
+    r"""Gradients through minibatch discrimination.
+
+    With :math:`\bar o` = ``dout[:, F:]``, every :math:`D_{ijb}` feeds
+    :math:`o_{ib}`, and :math:`M_{ibc}` appears in :math:`D_{ijb}` and in
+    :math:`D_{jib}`:
+
+    .. math::
+        \bar D_{ijb} = -\bar o_{ib}\, E_{ijb}, \qquad
+        \bar M_{ibc} = \sum_j (\bar D_{ijb} + \bar D_{jib})\, \mathrm{sign}(M_{ibc} - M_{jbc}),
+
+    .. math::
+        \bar T = x^\top \bar M, \qquad \bar x = \text{dout}_{[:, :F]} + \bar M\, T^\top
+
+    (:math:`\bar M` flattened to ``(N, B * C)``).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, F)
+    dT : ndarray of shape (F, B * C)
+    """
+    x, T, sign, E = cache
+    F = x.shape[1]
+    dD = -dout[:, F:][:, None, :] * E                            # o_ib = sum_j E_ijb
+    dM = ((dD + dD.transpose(1, 0, 2))[..., None] * sign).sum(axis=1)   # D_ijb and D_jib
+    dM = dM.reshape(x.shape[0], -1)                              # M = x @ T
+    return dout[:, :F] + dM @ T.T, x.T @ dM
+
+
+# -- minibatch standard deviation -------------------------------------------------------------
+def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
+    r"""Minibatch standard deviation: one more feature (or channel), the spread of the group.
+
+    The batch is cut into ``G = group_size`` interleaved groups as in Karras
+    et al.'s code: sample :math:`n = g M + m` (:math:`M = N / G`) belongs to
+    group :math:`m`. For each group and each of the ``K`` values of a sample
+    (features, or channels times pixels),
+
+    .. math::
+        \mu_{mk} = \frac1G \sum_g x_{gmk}, \qquad
+        \sigma_{mk} = \sqrt{\frac1G \sum_g (x_{gmk} - \mu_{mk})^2 + \epsilon}, \qquad
+        s_m = \frac1K \sum_k \sigma_{mk},
+
+    and ``out`` is ``x`` with :math:`s_m` appended to every sample of group
+    ``m``: one more column of ``(N, F)`` rows, one more constant channel of
+    ``(N, C, H, W)`` maps.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, F) or (N, C, H, W)
+    group_size : int, optional
+        ``G``, a divisor of ``N`` (default ``N``: the whole batch is one group;
+        Karras et al. use 4).
+    eps : float
+
+    Returns
+    -------
+    out : ndarray of shape (N, F + 1) or (N, C + 1, H, W)
+    cache : tuple ``(xc, sigma, G)``: ``xc`` :math:`= x - \mu` of shape (G, M, K),
+        ``sigma`` of shape (M, K)
+    """
+    N = x.shape[0]
+    G = N if group_size is None else min(int(group_size), N)
+    if x.ndim not in (2, 4) or G < 1 or N % G:
+        raise ShapeError("MinibatchStdDev",
+                         f"input of shape {tuple(x.shape)} with group size {group_size}: expected "
+                         "(N, F) or (N, C, H, W) with N a multiple of the group size",
+                         layer_message=f"batch of {N} is not a multiple of the group size {G}")
+    xp = backend.get_array_module(x)
+    xg = x.reshape(G, N // G, -1)                                # (G, M, K)
+    xc = xg - xg.mean(axis=0)
+    sigma = xp.sqrt((xc * xc).mean(axis=0) + eps)                # (M, K)
+    s = xp.tile(sigma.mean(axis=1), G)                           # (N,): s_m for n = g M + m
+    extra = s.reshape((N, 1) + x.shape[2:]) if x.ndim == 2 else xp.broadcast_to(
+        s[:, None, None, None], (N, 1) + x.shape[2:])
+    return xp.concatenate([x, extra.astype(x.dtype, copy=False)], axis=1), (xc, sigma, G)
+
+
+def minibatch_stddev_backward(dout, cache):
+    r"""Gradients through the minibatch standard deviation.
+
+    With :math:`\bar s_m` the sum of ``dout``'s extra feature (or channel, over
+    its pixels) over the ``G`` samples of group ``m``:
+
+    .. math::
+        \bar\sigma_{mk} = \frac{\bar s_m}{K}, \qquad
+        \bar x_{gmk} = \bar{\text{out}}_{gmk} + \bar\sigma_{mk}\,
+            \frac{x_{gmk} - \mu_{mk}}{G\, \sigma_{mk}}
+
+    (the path through :math:`\mu` adds :math:`-\frac1G\sum_g` of the same
+    term, which is zero since :math:`\sum_g (x_{gmk} - \mu_{mk}) = 0`).
+
+    Returns
+    -------
+    dx : ndarray of the input's shape
+    """
+    xc, sigma, G = cache
+    N, C = dout.shape[0], dout.shape[1] - 1
+    ds = dout[:, C:].reshape(G, N // G, -1).sum(axis=(0, 2))    # s_m reaches every n of group m
+    dsigma = ds[:, None] / sigma.shape[1]                        # s_m = mean_k sigma_mk
+    dxg = dsigma * xc / (G * sigma)                              # sigma = sqrt(mean_g xc^2 + eps)
+    return dout[:, :C] + dxg.reshape((N, C) + dout.shape[2:])
+
+
+# -- packing -------------------------------------------------------------------------------------
+def pack_forward(x, m):
+    r"""PacGAN's packing: ``m`` consecutive samples concatenated into one input of D.
+
+    .. math::
+        \text{out}_p = [\,x_{pm},\ x_{pm + 1},\ \dots,\ x_{pm + m - 1}\,]
+
+    along the feature axis of ``(N, F)`` rows (``(N / m, m F)``) or the
+    channel axis of ``(N, C, H, W)`` maps (``(N / m, m C, H, W)``): both are
+    one reshape of a C-ordered array.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, ...), ``N`` a multiple of ``m``
+    m : int
+
+    Returns
+    -------
+    out : ndarray of shape (N / m, m * x.shape[1], ...)
+    cache : the input's shape
+    """
+    m = int(m)
+    if m < 1 or x.shape[0] % m:
+        raise ShapeError("Pack", f"a batch of {x.shape[0]} cannot be cut into packs of {m}",
+                         layer_message=f"a batch of {x.shape[0]} is not a multiple of {m}")
+    return x.reshape((x.shape[0] // m, m * x.shape[1]) + x.shape[2:]), x.shape
+
+
+def pack_backward(dout, cache):
+    r"""Gradient through packing: each sample gets its slice of its pack's gradient.
+
+    .. math:: \bar x_{pm + i} = \bar{\text{out}}_{p,\ [i C, (i + 1) C)}
+
+    Returns
+    -------
+    dx : ndarray of the input's shape
+    """
+    return dout.reshape(cache)

@@ -1,0 +1,202 @@
+"""The remedies against mode collapse wired into the models, training, sampling and the toys:
+conditional GAN, packing, minibatch layers, the moving average of G's weights."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _mnist import REAL_MNIST, needs_real_mnist
+from test_cli import data_dir, metrics, train_args, write_tiny_mnist  # noqa: F401
+
+from minigan import checkpoint, conditional, layers, models, optim, runs, toys
+from minigan.cli import main
+from minigan.data import load_mnist
+from minigan.ema import EMA
+
+
+def _all_arrays(run_dir):
+    ckpt = checkpoint.load_checkpoint(Path(run_dir) / "checkpoint.npz")
+    out = {f"{p}/{k}": v for p in ("G", "D", "g_opt", "d_opt", "G_ema") for k, v in ckpt[p].items()}
+    out.update({f"extra/{k}": np.asarray(v) for k, v in ckpt["extra"].items() if k != "seconds"})
+    return out, ckpt["rng_states"]
+
+
+@pytest.mark.parametrize("name", ["vanilla", "dcgan"])
+def test_builders_take_the_remedies_and_keep_the_plain_model(name):
+    plain_G, plain_D = models.build(name, np.random.default_rng(0))
+    again_G, again_D = models.build(name, np.random.default_rng(0), classes=0, pack=1)
+    for a, b in ((plain_G, again_G), (plain_D, again_D)):    # the defaults are the plain model
+        assert a.state_dict().keys() == b.state_dict().keys()
+        for k in a.state_dict():
+            np.testing.assert_array_equal(a.state_dict()[k], b.state_dict()[k])
+    G, D = models.build(name, np.random.default_rng(0), classes=10, pack=4, minibatch="stddev")
+    assert isinstance(G, layers.ConditionalGenerator) and isinstance(D[0], layers.Pack)
+    assert any(isinstance(layer, layers.MinibatchStdDev) for layer in D.layers)
+    zc = conditional.labelled_noise(np.zeros((8, 100), np.float32), np.arange(8))
+    x = G.forward(zc)
+    channels = 11 if name == "dcgan" else 794
+    assert x.shape[1] == channels and D.forward(x).shape == (2, 1)   # 8 samples, 2 packs
+    with pytest.raises(ValueError, match="unknown minibatch layer 'foo'"):
+        models.build(name, np.random.default_rng(0), minibatch="foo")
+
+
+def test_conditional_gan_noise_carries_labels_and_sample_gives_images():
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    zc = model.sample_noise(500)
+    onehot = zc[:, 100:]
+    np.testing.assert_array_equal(onehot.sum(axis=1), 1.0)
+    assert set(np.bincount(onehot.argmax(axis=1), minlength=10) > 20) == {True}   # all drawn
+    assert model.pixel_range == (0.0, 1.0)
+    assert model.sample(4, labels=[1, 2, 3, 4]).shape == (4, 784)
+    real = conditional.with_labels(np.random.default_rng(2).random((6, 784)).astype(np.float32),
+                                   np.array([0, 1, 2, 3, 4, 5]))
+    stats = model.train_iteration(lambda: real)
+    assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
+
+
+def test_ema_follows_its_formula_with_warm_up():
+    rng = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(3, 2, rng=rng, dtype="float64"),
+                          layers.BatchNorm(2, dtype="float64"))
+    ema = EMA(G, 0.9)
+    expect = {k: v.copy() for k, v in G.params.items()}
+    for t in range(30):
+        for v in G.params.values():
+            v += rng.standard_normal(v.shape)
+        G.buffers["1.running_mean"][...] = t
+        ema.update()
+        beta = min(0.9, (1 + t) / (10 + t))
+        expect = {k: beta * expect[k] + (1 - beta) * G.params[k] for k in expect}
+    for k in expect:
+        np.testing.assert_allclose(ema.generator.params[k], expect[k], rtol=1e-12)
+    np.testing.assert_array_equal(ema.generator.buffers["1.running_mean"], 29.0)
+    assert not np.allclose(ema.generator.params["0.W"], G.params["0.W"])   # a copy, not G
+    with pytest.raises(ValueError, match="ema decay"):
+        EMA(G, 1.0)
+
+
+def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(data_dir, tmp_path):  # noqa: F811
+    more = ("--conditional", "--pack", "2", "--minibatch", "discrimination", "--ema", "0.9")
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(train_args(data_dir, straight, "--epochs", "2", *more)) == 0
+    assert main(train_args(data_dir, split, "--epochs", "1", *more)) == 0
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    a, rng_a = _all_arrays(straight)
+    b, rng_b = _all_arrays(split)
+    assert a.keys() == b.keys() and rng_a == rng_b
+    assert any(k.startswith("G_ema/") for k in a)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert metrics(straight) == metrics(split)
+    config = json.loads((straight / "config.json").read_text())
+    assert config["conditional"] and config["pack"] == 2 and config["ema"] == 0.9
+    # the moving average differs from G, and sample / eval load it unless told not to
+    G_avg, _, c1 = runs.load_generator(straight / "checkpoint.npz")
+    G_raw, _, c2 = runs.load_generator(straight / "checkpoint.npz", ema=False)
+    assert (c1["weights"], c2["weights"]) == ("G_ema", "G")
+    assert not np.array_equal(G_avg.params["0.W"], G_raw.params["0.W"])
+
+
+def test_old_checkpoints_without_the_new_settings_still_load(data_dir, tmp_path):  # noqa: F811
+    out = tmp_path / "plain"
+    assert main(train_args(data_dir, out, "--epochs", "1")) == 0
+    ckpt = checkpoint.load_checkpoint(out / "checkpoint.npz")
+    assert ckpt["G_ema"] == {}
+    old = {k: v for k, v in ckpt["config"].items()
+           if k not in ("conditional", "pack", "minibatch", "ema")}
+    G, _ = models.build("vanilla", np.random.default_rng(0), **models.remedies(old))
+    checkpoint.restore(ckpt, generator=G, model="vanilla")
+
+
+def test_bad_remedy_settings_are_refused(data_dir, tmp_path, capsys):  # noqa: F811
+    assert main(train_args(data_dir, tmp_path / "x", "--pack", "3")) == 2
+    assert "batch size 32 is not a multiple" in capsys.readouterr().err
+    assert main(train_args(data_dir, tmp_path / "y", "--ema", "1.5")) == 2
+    assert "[0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_conditional_sample_draws_one_row_per_digit(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = write_tiny_mnist(tmp_path / "mnist", n=64)
+    assert main(train_args(folder, tmp_path / "run", "--epochs", "1", "--model", "dcgan",
+                           "--conditional")) == 0
+    grid = tmp_path / "run" / "samples" / "epoch_0001.png"
+    import matplotlib.image as mpimg
+    h, w = mpimg.imread(grid).shape[:2]
+    assert abs(h - w) <= 2      # 10 rows of 10: one row per digit
+    captured = capsys.readouterr()
+    assert main(["sample", "--checkpoint", str(tmp_path / "run"), "--out", "a.png",
+                 "--n", "20", "--seed", "1"]) == 0
+    assert "one row per digit 0-9" in capsys.readouterr().out
+    assert main(["sample", "--checkpoint", str(tmp_path / "run"), "--out", "b.png",
+                 "--n", "5", "--label", "7"]) == 0
+    assert "of the digit 7" in capsys.readouterr().out
+    # the images of a label are the generator's output for that one-hot label
+    G, spec, config = runs.load_generator(tmp_path / "run" / "checkpoint.npz")
+    imgs = conditional.generate(G, np.array([7, 7]), 100, rng=np.random.default_rng(3))
+    z = np.random.default_rng(3).standard_normal((2, 100)).astype(np.float32)
+    np.testing.assert_allclose(imgs, G.images(conditional.labelled_noise(z, [7, 7])), atol=1e-6)
+    del captured
+
+
+def test_label_refused_for_a_plain_run(data_dir, tmp_path, capsys):  # noqa: F811
+    assert main(train_args(data_dir, tmp_path / "p", "--epochs", "1")) == 0
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", str(tmp_path / "p"), "--out",
+                 str(tmp_path / "s.png"), "--label", "3"]) == 2
+    assert "not of a conditional run" in capsys.readouterr().err
+
+
+@needs_real_mnist
+def test_tstr_scores_labelled_generated_digits():
+    """TSTR trains on the generated digits and their labels: a generator whose digit of label
+    k is a real digit of class k scores like real data; one that ignores the label does not."""
+    x, y = load_mnist("test", data_dir=REAL_MNIST, scale="sigmoid", download=False)
+    prototypes = np.stack([x[5000:][y[5000:] == k][0] for k in range(10)])
+
+    class Lookup(layers.Layer):     # label k -> a real digit of class k (or always a 0)
+        classes = 10
+
+        def __init__(self, honest):
+            super().__init__()
+            self.honest = honest
+
+        def images(self, zc):
+            k = zc[:, -10:].argmax(axis=1) if self.honest else np.zeros(len(zc), int)
+            return prototypes[k]
+
+    scores = [conditional.tstr(Lookup(h), 100, "sigmoid", n=200, data_dir=REAL_MNIST,
+                               download=False, epochs=1) for h in (True, False)]
+    assert scores[0]["n_synthetic"] == 200 and scores[0]["trtr"] > 0.5
+    assert scores[0]["tstr"] > 0.3 > scores[1]["tstr"]
+
+
+def test_toy_takes_the_remedies(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["toy", "ring8", "--iterations", "100", "--snapshots", "1", "--out", str(out),
+                 "--pack", "2", "--minibatch", "stddev", "--ema", "0.9"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["options"]["pack"] == 2 and report["options"]["minibatch"] == "stddev"
+    assert report["options"]["ema"] == 0.9
+    assert main(["toy", "gaussian1d", "--iterations", "10", "--out", str(tmp_path / "g"),
+                 "--pack", "2"]) == 2
+    assert "gaussian1d compares D(x)" in capsys.readouterr().err
+
+
+def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
+    """As in PacGAN's code: with --pack m, D sees as many packs as the plain GAN sees samples."""
+    seen = []
+    real_step = toys.gan.GAN.d_step
+
+    def d_step(self, x):
+        seen.append(x.shape[0])
+        return real_step(self, x)
+
+    monkeypatch.setattr(toys.gan.GAN, "d_step", d_step)
+    toys.run_gan_toy("ring8", 2, snapshots=0, opts={"pack": 3})
+    assert seen == [300, 300]
