@@ -422,8 +422,17 @@ def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
     x = np.array(x, dtype=np.float64)
     for k in kinks:
         near = np.abs(x - k) < margin
-        x[near] = np.where(x[near] >= k, k + margin, k - margin)
+        x[near] = np.where(x[near] >= k, _beyond(k, margin, 1.0), _beyond(k, margin, -1.0))
     return x
+
+
+def _beyond(k, margin, side):
+    """``k + side * margin``, rounded outwards so that it lies at least ``margin`` from ``k``
+    (``1.0 + 0.001`` is 0.000999... away from 1.0 in float64)."""
+    t = k + side * margin
+    while abs(t - k) < margin:
+        t = np.nextafter(t, side * np.inf)
+    return t
 
 
 def min_kink_distance(net, x):

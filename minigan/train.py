@@ -574,10 +574,19 @@ class Trainer:
 
         c = self.config
         rng = np.random.default_rng([int(c["seed"]), self.epoch])
-        scores = evaluate_generator(
-            self.G, lambda m: gan.sample_noise(m, self.spec.noise_dim, c["prior"], rng,
-                                               self.dtype),
-            int(c["eval_n"]), self.reference, scale=self.spec.scale, parzen=False)
+        G = self.G if self.ema is None else self.ema.generator   # what the grids show
+        drawn = [0]
+
+        def noise(m):
+            z = gan.sample_noise(m, self.spec.noise_dim, c["prior"], rng, self.dtype)
+            if c.get("conditional"):   # labels 0, 1, ..., 9, 0, ...: the classes in equal shares
+                z = conditional.labelled_noise(z, (drawn[0] + np.arange(m)) % conditional.CLASSES)
+            drawn[0] += m
+            return z
+
+        scores = evaluate_generator(G.net if c.get("conditional") else G, noise,
+                                    int(c["eval_n"]), self.reference, scale=self.spec.scale,
+                                    parzen=False)
         row = {"epoch": self.epoch, "iteration": self.iteration,
                **{k: round(float(scores[k]), 5) for k in SCORE_COLUMNS[2:]},
                "classes_covered": int(scores["classes_covered"])}

@@ -806,3 +806,15 @@ def test_eval_every_without_the_test_split_is_refused_before_anything_is_written
                            "--epochs", "1", "--eval-every", "1"], capsys)
     assert rc == 2 and "minigan: error:" in err and "t10k" in err
     assert not out.exists()
+
+
+def test_eval_every_scores_a_conditional_run_through_its_moving_average(data_dir, tmp_path,
+                                                                         capsys):
+    out = tmp_path / "cond"
+    rc, printed, err = run_main(train_args(data_dir, out, "--epochs", "1", "--conditional",
+                                           "--ema", "0.9", "--eval-every", "1", "--eval-n", "40"),
+                                capsys)
+    assert rc == 0, err
+    assert "epoch 1 scores (40 digits" in printed
+    (row,) = scores_csv(out)
+    assert row["epoch"] == "1" and 1.0 <= float(row["inception_score"]) <= 10.0
