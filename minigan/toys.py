@@ -15,7 +15,7 @@ The GANs are :class:`minigan.gan.GAN` (Algorithm 1) on small MLPs, and take
 and the remedies against mode collapse ``--pack M`` (as in PacGAN's code, D
 then sees 100 packs of M samples per step: M times as many real and generated
 samples), ``--minibatch {discrimination,stddev}`` (before D's last layer;
-:data:`TOY_KERNELS`) and ``--ema DECAY`` (the metrics and pictures then come
+``TOY_KERNELS``: 10 kernels of dimension 3) and ``--ema DECAY`` (the metrics and pictures then come
 from the moving average of G's weights).
 
 ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
