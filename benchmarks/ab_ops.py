@@ -25,6 +25,7 @@ from minigan import functional as F
 from minigan import parallel
 from minigan.functional import batchnorm as bn
 from minigan.functional.conv import is_channel_major
+from minigan.im2col import ConvGeometry, _block_rows, col2im_matmul_cpu, nchw_copy
 from minigan.optim import adam_update
 
 F32 = np.float32
@@ -104,6 +105,33 @@ def old_adam(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     p -= tmp
 
 
+def old_col2im_matmul(a, d, geom, bias=None, contiguous=True):
+    """col2im of a product onto a zero-padded image, then the crop."""
+    (kh, kw), (oh, ow), (sh, sw) = geom.kernel, geom.grid, geom.stride
+    K = a.shape[0]
+    C, N = K // (kh * kw), d.shape[1] // (oh * ow)
+    width = ow * N
+    rows = _block_rows(K, ow, N, 4, oh)
+    xpad = np.zeros((C, *geom.padded(), N), dtype=np.float32)
+    buf = np.empty(K * rows * width, dtype=np.float32)
+    for y0 in range(0, oh, rows):
+        nr = min(rows, oh - y0)
+        block = buf[:K * nr * width].reshape(K, nr * width)
+        np.matmul(a, d[:, y0 * width:(y0 + nr) * width], out=block)
+        col = block.reshape(C, kh, kw, nr, ow, N)
+        for i in range(kh):
+            i0, i_end = y0 * sh + i, (y0 + nr - 1) * sh + i + 1
+            for j in range(kw):
+                xpad[:, i0:i_end:sh, j:j + sw * (ow - 1) + 1:sw, :] += col[:, i, j]
+    (h, w), (ph, pw) = geom.image, geom.padding
+    crop = xpad[:, ph:ph + h, pw:pw + w, :]
+    if not contiguous:
+        if bias is not None:
+            return np.add(crop, bias.reshape(C, 1, 1, 1)).transpose(3, 0, 1, 2)
+        return np.ascontiguousarray(crop).transpose(3, 0, 1, 2)
+    return nchw_copy(crop.transpose(3, 0, 1, 2), bias)
+
+
 # -- inputs --------------------------------------------------------------------------
 def channel_major(rng, shape):
     """An NCHW view of channel-major memory, as the convolution layers return."""
@@ -154,6 +182,15 @@ def cases(rng):
         c = F.batchnorm_forward(x, g, b, z.copy(), o.copy(), True)[1]
         out[name.replace("fwd", "bwd")] = (lambda d=d, c=c: old_bn_backward(d, c)[0],
                                            lambda d=d, c=c: F.batchnorm_backward(d, c)[0])
+    for name, geom, R, C in (
+            ("col2im D2 dx 128->64 7->14", ConvGeometry.conv((14, 14), 4, 2, 1), 128, 64),
+            ("col2im G4 fwd 128->64 7->14", ConvGeometry.conv_transpose((7, 7), 4, 2, 1), 128, 64),
+            ("col2im G7 fwd 64->1 14->28", ConvGeometry.conv_transpose((14, 14), 4, 2, 1), 64, 1)):
+        a = rng.standard_normal((C * 16, R)).astype(F32)
+        d = rng.standard_normal((R, geom.grid[0] * geom.grid[1] * 64)).astype(F32)
+        b = rng.standard_normal(C).astype(F32) if C == 1 else None
+        out[name] = (lambda a=a, d=d, g=geom, b=b: old_col2im_matmul(a, d, g, b, False),
+                     lambda a=a, d=d, g=geom, b=b: col2im_matmul_cpu(a, d, g, b, contiguous=False))
     params = adam_params(rng)
     hyper = (2e-4, 0.5, 0.999, 1e-8, 1 - 0.5 ** 3, 1 - 0.999 ** 3)
 
@@ -206,7 +243,8 @@ def main(argv=None):
     only = [s for s in args.only.split(",") if s]
     picked = {k: v for k, v in cases(np.random.default_rng(0)).items()
               if not only or any(k.startswith(o) for o in only)}
-    print("previous code against the current code, one thread (ms, medians; ratio new/old)")
+    print("previous code against the current code, minigan.parallel at one thread "
+          "(ms, medians; ratio new/old)")
     compare({k: (old, with_threads(1, new)) for k, (old, new) in picked.items()},
             args.reps, ("old", "new"))
     if args.threads > 1:
