@@ -160,6 +160,10 @@ def cases(rng):
         c = F.leaky_relu_forward(x)[1]
         out["leaky_bwd " + tag] = (lambda d=d, c=c: old_leaky_backward(d, c),
                                    lambda d=d, c=c: F.leaky_relu_backward(d, c))
+    x, d = channel_major(rng, (64, 128, 7, 7)), rng.standard_normal((64, 128, 7, 7)).astype(F32)
+    c = F.leaky_relu_forward(x)[1]                       # dout from the Flatten: C-contiguous
+    out["leaky_bwd D4, dout NCHW"] = (lambda d=d, c=c: old_leaky_backward(d, c),
+                                      lambda d=d, c=c: F.leaky_relu_backward(d, c))
     for name, shape in (("relu_fwd G2 (64,6272)", (64, 6272)),
                         ("relu_fwd G6 (64,64,14,14)", (64, 64, 14, 14))):
         x = channel_major(rng, shape) if len(shape) == 4 else rng.standard_normal(shape).astype(F32)
