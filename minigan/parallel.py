@@ -15,10 +15,10 @@ arrays (CuPy) run the body once, in the calling thread.
 
 The number of threads is ``$MINIGAN_THREADS`` (default 1: one thread, no
 pool), or :func:`set_threads`. Each piece handed to a second thread costs a
-wake-up of that thread (tens of microseconds, far more when the cores are
-busy with other processes) against elementwise passes of 0.05 to 0.5 ms at
-DCGAN's sizes; ``benchmarks/ab_ops.py --threads 2`` measures whether the
-second core pays on a given machine.
+wake-up of that thread (about 0.15 ms measured on a busy 2-core machine)
+against elementwise passes of 0.05 to 0.5 ms at DCGAN's sizes;
+``benchmarks/ab_ops.py --threads 2`` measures whether the second core pays on
+a given machine.
 """
 
 from __future__ import annotations

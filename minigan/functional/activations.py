@@ -70,11 +70,11 @@ def leaky_relu_forward(x, slope=0.2):
 
 
 def _leaky_relu_body(x, slope, positive, out):
-    """``positive = x > 0``, ``out = max(x, slope x)``, for ``0 < slope <= 1``."""
+    """``out = max(x, slope x)`` and ``positive = x > 0``, for ``0 < slope <= 1``."""
     xp = get_array_module(x)
-    xp.greater(x, 0, out=positive)
     xp.multiply(x, slope, out=out)
     xp.maximum(x, out, out=out)
+    xp.greater(x, 0, out=positive)
 
 
 def leaky_relu_backward(dout, cache):
