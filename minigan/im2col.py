@@ -57,10 +57,13 @@ CPU implementation (Chainer's)
 No Python loop per pixel and no scatter: ``im2col_cpu`` loops over the
 ``kh x kw`` kernel offsets only; for each offset ``(i, j)`` the slab
 ``col[:, i, j]`` is ONE strided slice of the padded input. ``col2im_cpu``
-runs the same loop and adds each slab into a strided slice of a zero-padded
-image (``+=`` on a slice view touches every pixel at most once per offset, so
-there are no duplicate indices), then crops the padding. The padded image is
-kept as ``(C, Hp, Wp, N)``, the layout of the slabs.
+runs the same loop and adds each slab into a strided slice of a zeroed
+``(C, h, w, N)`` image, the layout of the slabs (``+=`` on a slice view touches
+every pixel at most once per offset, so there are no duplicate indices). The
+rows and columns of a slab whose taps land in the padding are left out of the
+slice instead of being added onto a padded image and cropped away: the same
+sums in the same order, without the padded image and its copy (about 0.5 ms of
+the 6 to 9 ms of a 64 <-> 128 channel col2im with its GEMM).
 
 col2im of a product, in blocks of output rows (CPU)
 ---------------------------------------------------
@@ -70,7 +73,7 @@ layers that column array is 1024 x 3136 floats (12.8 MB), more than the caches
 hold. Its columns are ordered ``(y, x, n)``, so the columns of a few output
 rows are a contiguous block of ``D``: :func:`col2im_matmul_cpu` multiplies one
 such block (about one core's L2 cache, :data:`BLOCK_BYTES`), adds it onto the
-padded image while it is still in cache, and reuses its buffer for the next
+image while it is still in cache, and reuses its buffer for the next
 rows; the whole column array is never formed. Same sums, added in another
 order; on 2 cores in float32 the GEMM + col2im of those layers takes about
 6.5 ms instead of 8.5 ms. (The same blocking of im2col + GEMM in the forward
@@ -222,35 +225,49 @@ def _copy_windows(col, xpad, stride):
             col[:, i, j] = xpad[:, i:i_end:sh, j:j_end:sw, :]
 
 
-def _add_windows(xpad, col, y0, stride):
-    """``xpad[windows of output rows y0 ..] += col``: the adjoint of :func:`_copy_windows`.
+def _grid_span(first, count, offset, stride, pad, size):
+    """The grid indices ``t`` in ``[first, first + count)`` whose window tap lands inside the
+    image, ``0 <= t * stride + offset - pad < size``, as ``(lo, hi)`` (empty when ``lo >= hi``)."""
+    lo = max(first, -(-(pad - offset) // stride))
+    hi = min(first + count, (size - 1 + pad - offset) // stride + 1)
+    return lo, hi
 
-    ``col`` is ``(C, kh, kw, rows, ow, N)``: the slabs of ``rows`` output rows from ``y0``.
+
+def _add_windows(img, col, y0, geom):
+    """``img[windows of output rows y0 ..] += col``: the adjoint of :func:`_copy_windows`.
+
+    ``img`` is the unpadded ``(C, h, w, N)`` image, ``col`` is ``(C, kh, kw, rows, ow, N)``:
+    the slabs of ``rows`` output rows from ``y0``. Taps that land in the padding are
+    skipped (they would be cropped away), so no padded image is formed and copied.
     """
-    (sh, sw), (kh, kw, rows, ow) = stride, col.shape[1:5]
+    (sh, sw), (ph, pw), (h, w) = geom.stride, geom.padding, geom.image
+    kh, kw, rows, ow = col.shape[1:5]
     for i in range(kh):
-        i0, i_end = y0 * sh + i, (y0 + rows - 1) * sh + i + 1
+        ylo, yhi = _grid_span(y0, rows, i, sh, ph, h)
+        if ylo >= yhi:
+            continue
+        u0 = ylo * sh + i - ph
+        u1 = u0 + (yhi - ylo - 1) * sh + 1
         for j in range(kw):
-            j_end = j + sw * (ow - 1) + 1
-            xpad[:, i0:i_end:sh, j:j_end:sw, :] += col[:, i, j]
+            xlo, xhi = _grid_span(0, ow, j, sw, pw, w)
+            if xlo >= xhi:
+                continue
+            v0 = xlo * sw + j - pw
+            v1 = v0 + (xhi - xlo - 1) * sw + 1
+            img[:, u0:u1:sh, v0:v1:sw, :] += col[:, i, j, ylo - y0:yhi - y0, xlo:xhi]
 
 
-def _crop_to_nchw(xpad, geom, bias=None, contiguous=True):
-    """``(C, Hp, Wp, N)`` padded image -> ``(N, C, h, w)``, plus a per-channel bias.
+def _to_nchw(img, bias=None, contiguous=True):
+    """``(C, h, w, N)`` image -> ``(N, C, h, w)``, plus a per-channel bias.
 
     C-contiguous by default (one transposing copy). With ``contiguous=False``, the
-    NCHW view of a contiguous channel-major ``(C, h, w, N)`` crop: a plain copy (runs
-    of ``w*N`` values), which later elementwise passes read faster than the strided
-    crop of ``xpad`` itself.
+    NCHW view of ``img`` itself (channel-major memory), the bias added in place.
     """
-    C = xpad.shape[0]
-    (h, w), (ph, pw) = geom.image, geom.padding
-    crop = xpad[:, ph:ph + h, pw:pw + w, :]
     if not contiguous:
         if bias is not None:
-            return np.add(crop, bias.reshape(C, 1, 1, 1)).transpose(3, 0, 1, 2)
-        return np.ascontiguousarray(crop).transpose(3, 0, 1, 2)
-    return nchw_copy(crop.transpose(3, 0, 1, 2), bias)
+            img += bias.reshape(-1, 1, 1, 1)
+        return img.transpose(3, 0, 1, 2)
+    return nchw_copy(img.transpose(3, 0, 1, 2), bias)
 
 
 def nchw_copy(view, bias=None):
@@ -302,17 +319,17 @@ def col2im_cpu(col, geom):
     col : ndarray of shape (C, kh, kw, oh, ow, N)
     geom : ConvGeometry
         As given to :func:`im2col_cpu`; ``geom.image`` is the size of the image to
-        rebuild (the padded image must hold every window; rows and columns that no
-        window reaches, a transposed convolution's output padding, get zero).
+        rebuild (rows and columns that no window reaches, a transposed
+        convolution's output padding, get zero).
 
     Returns
     -------
     x : ndarray of shape (N, C, h, w), C-contiguous, dtype of ``col``
     """
     C, N = col.shape[0], col.shape[5]
-    xpad = np.zeros((C, *geom.padded(), N), dtype=col.dtype)
-    _add_windows(xpad, col, 0, geom.stride)
-    return _crop_to_nchw(xpad, geom)
+    img = np.zeros((C, *geom.image, N), dtype=col.dtype)
+    _add_windows(img, col, 0, geom)
+    return _to_nchw(img)
 
 
 #: Bytes of one block of the column array in :func:`col2im_matmul_cpu`: about one
@@ -335,7 +352,7 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
     where :math:`D_{y}` holds the columns of ``d`` that belong to output rows
     ``y`` (the columns are ordered ``(y, x, n)``, so each block is a contiguous
     range of columns). Each block :math:`A D_y` is the slab ``col[:, :, :, y]``
-    of the column array: it is added onto the padded image right after the
+    of the column array: it is added onto the image right after the
     GEMM that writes it, and its buffer is reused for the next block.
 
     Parameters
@@ -366,14 +383,14 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
     width = ow * N                                       # columns of one output row
     dtype = np.result_type(a, d)
     rows = _block_rows(K, ow, N, dtype.itemsize, oh) if rows is None else max(1, min(oh, rows))
-    xpad = np.zeros((C, *geom.padded(), N), dtype=dtype)
+    img = np.zeros((C, *geom.image, N), dtype=dtype)
     buf = np.empty(K * rows * width, dtype=dtype)
     for y0 in range(0, oh, rows):
         nr = min(rows, oh - y0)
         block = buf[:K * nr * width].reshape(K, nr * width)
         np.matmul(a, d[:, y0 * width:(y0 + nr) * width], out=block)
-        _add_windows(xpad, block.reshape(C, kh, kw, nr, ow, N), y0, geom.stride)
-    return _crop_to_nchw(xpad, geom, bias, contiguous)
+        _add_windows(img, block.reshape(C, kh, kw, nr, ow, N), y0, geom)
+    return _to_nchw(img, bias, contiguous)
 
 
 # -- dispatch: the CPU function for NumPy arrays, the GPU kernel for CuPy arrays ---------

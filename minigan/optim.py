@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_array_module, on_gpu
+from .parallel import chunked
 
 __all__ = ["Optimizer", "Adam", "SGD"]
 
@@ -132,6 +133,11 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)
         from . import kernels
         return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
+    chunked(_adam_body, p, g, m, v, lr, b1, b2, eps, bc1, bc2)  # in pieces on both cores
+
+
+def _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    """The CPU update of :func:`adam_update`, on one piece of the arrays."""
     xp = get_array_module(p)
     # replaces m[...] = b1*m + (1-b1)*g; v[...] = b2*v + (1-b2)*(g*g);
     # p -= lr*(m/bc1) / (sqrt(v/bc2) + eps): same numbers, two temporaries instead of seven
