@@ -146,7 +146,10 @@ def xp():
 
 def on_gpu(*arrays) -> bool:
     """True when any of ``arrays`` is a CuPy array: the one test of "is this on the GPU"."""
-    return any(type(a).__module__.startswith("cupy") for a in arrays)
+    for a in arrays:  # a loop, not any(<generator>): called several times per layer
+        if type(a).__module__.startswith("cupy"):
+            return True
+    return False
 
 
 def get_array_module(*arrays):
