@@ -25,7 +25,6 @@ line ``minigan: warning: ...``.
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import threading
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, backend, gan, losses, models, plotting, remedies, runs
+from . import __version__, argtypes, backend, gan, losses, models, plotting, remedies, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -58,67 +57,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
-
-
-def _flip_probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 0.5), got {text!r}") from None
-    if not 0.0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be in [0, 0.5), got {value}")
-    return value
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 def build_parser():
@@ -156,14 +94,14 @@ def _add_train(sub):
                                    for name, spec in models.MODELS.items()) + ".")
     t.set_defaults(handler=_train)
     t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
-    t.add_argument("--epochs", type=_positive_int,
+    t.add_argument("--epochs", type=argtypes.positive_int,
                    help="train until this many epochs are done in total (default: the "
                    "model's)")
-    t.add_argument("--batch-size", type=_positive_int, help="minibatch size m")
-    t.add_argument("--lr", type=_positive_float, help="Adam learning rate of both players")
-    t.add_argument("--k", type=_positive_int,
+    t.add_argument("--batch-size", type=argtypes.positive_int, help="minibatch size m")
+    t.add_argument("--lr", type=argtypes.positive_float, help="Adam learning rate of both players")
+    t.add_argument("--k", type=argtypes.positive_int,
                    help="D steps per G step (default 1; 5 with --loss wgan-gp)")
-    t.add_argument("--seed", type=_seed, help="seed of every random choice (default 0)")
+    t.add_argument("--seed", type=argtypes.non_negative_int, help="seed of every random choice (default 0)")
     _device_option(t)
     t.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the download "
                    "cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)")
@@ -173,32 +111,32 @@ def _add_train(sub):
     t.add_argument("--out", help="run folder (default runs/<model>-<date>-<time>)")
     t.add_argument("--g-loss", choices=("non_saturating", "minimax"),
                    help="generator loss (default non_saturating)")
-    t.add_argument("--label-smoothing", type=_fraction,
+    t.add_argument("--label-smoothing", type=argtypes.fraction,
                    help="one-sided: real target 1 - s (default 0)")
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
     t.add_argument("--spectral-norm", action="store_true", default=None,
                    help="spectral normalization of D's Dense and Conv2d weights")
-    t.add_argument("--label-flip", type=_flip_probability, metavar="P",
+    t.add_argument("--label-flip", type=argtypes.flip_probability, metavar="P",
                    help="swap each label of D's batches with probability P (default 0)")
-    t.add_argument("--instance-noise", type=_non_negative_float, metavar="SIGMA",
+    t.add_argument("--instance-noise", type=argtypes.non_negative_float, metavar="SIGMA",
                    help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
                    "at the last iteration of --epochs (default 0)")
     t.add_argument("--loss", choices=losses.LOSSES,
                    help="the game: gan (cross-entropy, default), lsgan (least squares), hinge, "
                    "wgan-gp (Wasserstein with gradient penalty; defaults n-critic 5, lr 1e-4, "
                    "betas 0.5/0.9)")
-    t.add_argument("--n-critic", dest="k", type=_positive_int, metavar="N",
+    t.add_argument("--n-critic", dest="k", type=argtypes.positive_int, metavar="N",
                    help="critic (D) steps per G step: the same setting as --k")
-    t.add_argument("--gp-weight", type=_non_negative_float, metavar="LAMBDA",
+    t.add_argument("--gp-weight", type=argtypes.non_negative_float, metavar="LAMBDA",
                    help="weight of WGAN-GP's gradient penalty (default 10)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")
-    t.add_argument("--eval-every", type=_positive_int, metavar="N",
+    t.add_argument("--eval-every", type=argtypes.positive_int, metavar="N",
                    help="every N epochs, score the generator with the lab's metrics (IS, FID, "
                    "classes covered, precision, recall of --eval-n digits, beside real held-out "
                    "digits) into scores.csv and the curves picture; needs the MNIST test split")
-    t.add_argument("--eval-n", type=_positive_int, metavar="N",
+    t.add_argument("--eval-n", type=argtypes.positive_int, metavar="N",
                    help="generated digits per evaluation (default 2000)")
     t.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bars (the run folder and the result are still printed)")
@@ -212,11 +150,12 @@ def _add_sample(sub):
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
     s.set_defaults(handler=_sample)
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
-    s.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
+    s.add_argument("--n", type=argtypes.positive_int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default="samples.png",
                    help="image file to write (default samples.png)")
-    s.add_argument("--seed", type=_seed, default=None, help="seed of the noise (default: random)")
-    s.add_argument("--nrow", type=_positive_int, default=None, help="images per row")
+    s.add_argument("--seed", type=argtypes.non_negative_int, default=None,
+                   help="seed of the noise (default: random)")
+    s.add_argument("--nrow", type=argtypes.positive_int, default=None, help="images per row")
     s.add_argument("--label", type=int, choices=range(10), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",

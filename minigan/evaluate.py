@@ -40,8 +40,8 @@ import numpy as np
 from . import backend, metrics
 from .classifier import load_default
 
-__all__ = ["COMMANDS", "Reference", "score_images", "evaluate_generator", "evaluate_checkpoint",
-           "format_table", "add_parser", "run"]
+__all__ = ["COMMANDS", "Reference", "score_images", "scoring_noise", "evaluate_generator",
+           "evaluate_checkpoint", "format_table", "add_parser", "run"]
 
 COMMANDS = ("eval",)
 
@@ -159,6 +159,28 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     return score_images(images, ref, parzen=parzen)
 
 
+def scoring_noise(noise_dim, prior, rng, dtype, conditional=False):
+    """``noise(m)``: the next ``m`` noise vectors of the digits to score, from ``rng``.
+
+    z comes from the run's prior (:func:`minigan.gan.sample_noise`); a conditional
+    run's vectors carry the labels 0, 1, ..., 9, 0, 1, ... in turn across calls,
+    so the ten classes are drawn in equal shares.
+    """
+    from .gan import sample_noise
+
+    drawn = [0]
+
+    def noise(m):
+        z = sample_noise(m, noise_dim, prior, rng, dtype)
+        if conditional:
+            from .conditional import CLASSES, labelled_noise
+            z = labelled_noise(z, (drawn[0] + np.arange(m)) % CLASSES)
+        drawn[0] += m
+        return z
+
+    return noise
+
+
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
     """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
 
@@ -175,21 +197,9 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
     path = Path(path)
     ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
-    dtype = np.dtype(config.get("dtype", "float32"))
-    rng = np.random.default_rng(seed)
-    uniform = config.get("prior", "gaussian") == "uniform"
-    drawn = [0]
-
-    def noise(m):
-        shape = (m, spec.noise_dim)
-        z = (backend.uniform(-1.0, 1.0, shape, rng, dtype) if uniform
-             else backend.randn(shape, rng, dtype))
-        if config.get("conditional"):    # labels 0, 1, ..., 9, 0, 1, ...: balanced classes
-            from .conditional import CLASSES, labelled_noise
-            z = labelled_noise(z, (drawn[0] + np.arange(m)) % CLASSES)
-        drawn[0] += m
-        return z
-
+    noise = scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
+                          np.random.default_rng(seed), np.dtype(config.get("dtype", "float32")),
+                          config.get("conditional"))
     net = G.net if config.get("conditional") else G     # the images, without their labels
     scores = evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
     scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")

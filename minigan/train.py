@@ -570,20 +570,13 @@ class Trainer:
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
         the row to ``scores.csv`` and print it beside the real row."""
-        from .evaluate import evaluate_generator
+        from .evaluate import evaluate_generator, scoring_noise
 
         c = self.config
-        rng = np.random.default_rng([int(c["seed"]), self.epoch])
         G = self.G if self.ema is None else self.ema.generator   # what the grids show
-        drawn = [0]
-
-        def noise(m):
-            z = gan.sample_noise(m, self.spec.noise_dim, c["prior"], rng, self.dtype)
-            if c.get("conditional"):   # labels 0, 1, ..., 9, 0, ...: the classes in equal shares
-                z = conditional.labelled_noise(z, (drawn[0] + np.arange(m)) % conditional.CLASSES)
-            drawn[0] += m
-            return z
-
+        noise = scoring_noise(self.spec.noise_dim, c["prior"],
+                              np.random.default_rng([int(c["seed"]), self.epoch]), self.dtype,
+                              c.get("conditional"))
         scores = evaluate_generator(G.net if c.get("conditional") else G, noise,
                                     int(c["eval_n"]), self.reference, scale=self.spec.scale,
                                     parzen=False)
@@ -625,16 +618,13 @@ class Trainer:
         """Open metrics.csv for appending, first rewriting it from :meth:`_read_metrics`' rows."""
         path = self.out / "metrics.csv"
         if self._rewrite_metrics or not path.exists():
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, METRICS_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(self.rows)
-            write_text(path, buf.getvalue())
+            write_text(path, _csv_text(METRICS_COLUMNS, self.rows))
         self._metrics_file = open(path, "a", newline="", buffering=1)
         self._metrics = csv.DictWriter(self._metrics_file, METRICS_COLUMNS, lineterminator="\n")
 
 
 def _csv_text(columns, rows):
+    """A CSV file's text: the header ``columns``, then one line per row (a dict)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, lineterminator="\n")
     writer.writeheader()
