@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, argtypes, backend, gan, losses, models, plotting, remedies, runs
+from . import __version__, argtypes, backend, gan, models, plotting, remedies, runs
 from .data import DataError
 
 __all__ = ["main", "build_parser"]
@@ -114,21 +114,8 @@ def _add_train(sub):
     t.add_argument("--label-smoothing", type=argtypes.fraction,
                    help="one-sided: real target 1 - s (default 0)")
     t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
-    t.add_argument("--spectral-norm", action="store_true", default=None,
-                   help="spectral normalization of D's Dense and Conv2d weights")
-    t.add_argument("--label-flip", type=argtypes.flip_probability, metavar="P",
-                   help="swap each label of D's batches with probability P (default 0)")
-    t.add_argument("--instance-noise", type=argtypes.non_negative_float, metavar="SIGMA",
-                   help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
-                   "at the last iteration of --epochs (default 0)")
-    t.add_argument("--loss", choices=losses.LOSSES,
-                   help="the game: gan (cross-entropy, default), lsgan (least squares), hinge, "
-                   "wgan-gp (Wasserstein with gradient penalty; defaults n-critic 5, lr 1e-4, "
-                   "betas 0.5/0.9)")
     t.add_argument("--n-critic", dest="k", type=argtypes.positive_int, metavar="N",
                    help="critic (D) steps per G step: the same setting as --k")
-    t.add_argument("--gp-weight", type=argtypes.non_negative_float, metavar="LAMBDA",
-                   help="weight of WGAN-GP's gradient penalty (default 10)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

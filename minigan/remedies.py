@@ -8,12 +8,18 @@ option                                 what it builds
 ``--minibatch discrimination``         :class:`~minigan.layers.MinibatchDiscrimination` in D
 ``--minibatch stddev``                 :class:`~minigan.layers.MinibatchStdDev` in D
 ``--ema DECAY``                        a moving average of G's weights: :mod:`minigan.ema`
+``--spectral-norm``                    :class:`~minigan.layers.SpectralNorm` around D's weights
+``--label-flip P``                     D's labels swapped with probability P
+``--instance-noise SIGMA``             Gaussian noise on D's inputs, annealed to 0
+``--loss {gan,lsgan,hinge,wgan-gp}``   the game (:mod:`minigan.losses`, :mod:`minigan.penalty`)
+``--gp-weight LAMBDA``                 the weight of WGAN-GP's gradient penalty
 =====================================  ==================================================
 """
 
 from __future__ import annotations
 
 from . import argtypes
+from .losses import LOSSES
 from .models import MINIBATCH
 
 __all__ = ["add_options"]
@@ -33,3 +39,16 @@ def add_options(parser, conditional=True):
     g.add_argument("--ema", type=argtypes.decay, metavar="DECAY",
                    help="keep a moving average of G's weights (e.g. 0.999); sample grids, "
                    "sample, interpolate and eval use it")
+    g.add_argument("--spectral-norm", action="store_true", default=None,
+                   help="spectral normalization of D's Dense and Conv2d weights")
+    g.add_argument("--label-flip", type=argtypes.flip_probability, metavar="P",
+                   help="swap each label of D's batches with probability P (default 0)")
+    g.add_argument("--instance-noise", type=argtypes.non_negative_float, metavar="SIGMA",
+                   help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
+                   "at the last iteration (default 0)")
+    g.add_argument("--loss", choices=LOSSES,
+                   help="the game: gan (cross-entropy, default), lsgan (least squares), hinge, "
+                   "wgan-gp (Wasserstein with gradient penalty; defaults n-critic 5, Adam "
+                   "betas 0.5/0.9, and lr 1e-4 in train)")
+    g.add_argument("--gp-weight", type=argtypes.non_negative_float, metavar="LAMBDA",
+                   help="weight of WGAN-GP's gradient penalty (default 10)")

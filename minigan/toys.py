@@ -486,16 +486,6 @@ def add_parser(subparsers):
     p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
-    p.add_argument("--spectral-norm", action="store_true",
-                   help="spectral normalization of D's Dense layers")
-    p.add_argument("--loss", choices=losses.LOSSES, default="gan",
-                   help="the game: gan, lsgan, hinge or wgan-gp (Adam betas 0.5/0.9 then)")
-    p.add_argument("--gp-weight", type=float, default=10.0,
-                   help="WGAN-GP's penalty weight lambda (default 10)")
-    p.add_argument("--label-flip", type=float, default=0.0, metavar="P",
-                   help="swap each label of D's batches with probability P")
-    p.add_argument("--instance-noise", type=float, default=0.0, metavar="SIGMA",
-                   help="Gaussian noise on D's inputs, annealed linearly from SIGMA to 0")
     remedies.add_options(p, conditional=False)
 
 
@@ -522,11 +512,12 @@ def run(args):
         return 0
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    k = args.k or (WGAN_GP_N_CRITIC if args.loss == "wgan-gp" else 1)
+    loss = args.loss or "gan"
+    k = args.k or (WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
     opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior, "spectral_norm": args.spectral_norm,
-            "label_flip": args.label_flip, "instance_noise": args.instance_noise,
-            "loss": args.loss, "gp_weight": args.gp_weight,
+            "prior": args.prior, "spectral_norm": bool(args.spectral_norm),
+            "label_flip": args.label_flip or 0.0, "instance_noise": args.instance_noise or 0.0,
+            "loss": loss, "gp_weight": 10.0 if args.gp_weight is None else args.gp_weight,
             "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
     if args.name == "gaussian1d" and (opts["pack"] > 1 or opts["minibatch"]):
         raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
@@ -551,7 +542,7 @@ def run(args):
     summary = {k: (float(np.mean([r["metrics"][k] for r in runs])),
                    float(np.std([r["metrics"][k] for r in runs]))) for k in keys}
     report["mean_std"] = summary
-    if args.name == "gaussian1d" and args.loss == "gan":   # the cross-entropy G losses compared
+    if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
         norms = generator_gradient_norms(min(200, runs[0]["iterations"]), args.seed, opts)
         save_gradient_plot(norms, out / "generator_gradient.png")
         report["generator_gradient"] = norms
