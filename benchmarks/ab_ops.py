@@ -5,10 +5,7 @@ machine whose load changes during the run slows both alike; printed per
 operation: the median of each and new/old (below 1: the current code is
 faster), and whether both gave the same bits.
 
-    PYTHONPATH=. python benchmarks/ab_ops.py [--reps 20] [--only bn_fwd,adam] [--threads 2]
-
-With ``--threads N`` (N > 1) a second table compares the current code on one
-thread with the same code split over N threads (:mod:`minigan.parallel`).
+    PYTHONPATH=. python benchmarks/ab_ops.py [--reps 20] [--only bn_fwd,sigmoid]
 
 The "old" bodies below are the code as it stood before the change, kept here
 only for this comparison.
@@ -22,7 +19,6 @@ import time
 import numpy as np
 
 from minigan import functional as F
-from minigan import parallel
 from minigan.functional import batchnorm as bn
 from minigan.functional.conv import is_channel_major
 from minigan.im2col import ConvGeometry, _block_rows, col2im_matmul_cpu, nchw_copy
@@ -44,6 +40,15 @@ def old_leaky_backward(dout, cache):
     scale = positive.astype(dout.dtype)
     np.maximum(scale, scale.dtype.type(slope), out=scale)
     return dout * scale
+
+
+def old_sigmoid(x):
+    """The overflow-free blend: where(x >= 0, 1/(1+e), e/(1+e)) with e = exp(-|x|)."""
+    e = np.exp(-np.abs(x))
+    pos = (x >= 0).astype(x.dtype)
+    out = (1 / (1 + e)) * pos
+    out += (e / (1 + e)) * (1 - pos)
+    return out
 
 
 def old_relu_forward(x):
@@ -164,6 +169,10 @@ def cases(rng):
     c = F.leaky_relu_forward(x)[1]                       # dout from the Flatten: C-contiguous
     out["leaky_bwd D4, dout NCHW"] = (lambda d=d, c=c: old_leaky_backward(d, c),
                                       lambda d=d, c=c: F.leaky_relu_backward(d, c))
+    for name, shape in (("sigmoid vanilla G3 (128,784)", (128, 784)),
+                        ("sigmoid (64,784)", (64, 784))):
+        x = 3 * rng.standard_normal(shape).astype(F32)
+        out[name] = (lambda x=x: old_sigmoid(x), lambda x=x: F.sigmoid(x))
     for name, shape in (("relu_fwd G2 (64,6272)", (64, 6272)),
                         ("relu_fwd G6 (64,64,14,14)", (64, 64, 14, 14))):
         x = channel_major(rng, shape) if len(shape) == 4 else rng.standard_normal(shape).astype(F32)
@@ -231,31 +240,16 @@ def compare(pairs, reps, labels):
         print(f"{name:30s} {ma:9.3f} {mb:9.3f} {mb / ma:6.2f}  {same}")
 
 
-def with_threads(n, fn):
-    def run():
-        parallel.set_threads(n)
-        return fn()
-    return run
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--only", default="", help="comma-separated name prefixes")
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
     picked = {k: v for k, v in cases(np.random.default_rng(0)).items()
               if not only or any(k.startswith(o) for o in only)}
-    print("previous code against the current code, minigan.parallel at one thread "
-          "(ms, medians; ratio new/old)")
-    compare({k: (old, with_threads(1, new)) for k, (old, new) in picked.items()},
-            args.reps, ("old", "new"))
-    if args.threads > 1:
-        print(f"\ncurrent code, one thread against {args.threads} (ms; ratio "
-              f"{args.threads} threads / 1)")
-        compare({k: (with_threads(1, new), with_threads(args.threads, new))
-                 for k, (_, new) in picked.items()}, args.reps, ("1 thread", f"{args.threads} thr"))
+    print("previous code against the current code (ms, medians; ratio new/old)")
+    compare(picked, args.reps, ("old", "new"))
 
 
 if __name__ == "__main__":

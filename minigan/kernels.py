@@ -320,16 +320,15 @@ def leaky_relu_backward_gpu(dout, positive, slope):
 SIGMOID = Source(
     "minigan_sigmoid", "T x", "T out",
     r"""
-    T e = exp(-fabs(x));               // in (0, 1]: exp of a positive number is never taken
-    out = x >= (T)0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);
+    out = (T)1 / ((T)1 + exp(-x));     // exp(-x) = inf for very negative x gives 0, the limit
     """,
     _NO_FMA,
 )
 
 
 def sigmoid_gpu(x):
-    r"""Overflow-free :math:`\sigma(x)` in one kernel: :math:`1/(1+e)` or :math:`e/(1+e)`,
-    :math:`e = \exp(-|x|)`.
+    r""":math:`\sigma(x) = 1/(1+e^{-x})` in one kernel; :math:`e^{-x} = \infty` for very
+    negative ``x`` gives 0, the right limit.
 
     Reference: :func:`minigan.functional.sigmoid`.
     """
@@ -374,7 +373,7 @@ SIGMOID_CROSS_ENTROPY = Source(
     "minigan_sigmoid_cross_entropy", "T a, T t, T M", "T loss, T grad",
     r"""
     T e = exp(-fabs(a));
-    T s = a >= (T)0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);   // sigmoid(a)
+    T s = (T)1 / ((T)1 + exp(-a));                          // sigmoid(a)
     loss = ((a > (T)0 ? a : (T)0) - a * t) + log1p(e);      // max(a,0) - a t + log(1 + e^-|a|)
     grad = (s - t) / M;                                      // (sigmoid(a) - t) / M
     """,

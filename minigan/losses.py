@@ -110,7 +110,9 @@ def softmax_cross_entropy(logits, targets):
 
     Subtracting the row maximum leaves :math:`\log p` unchanged and makes every
     exponent :math:`\le 0`, so no logit can overflow (the largest term is
-    :math:`e^0 = 1`, so the sum never underflows to 0 either). Chain rule,
+    :math:`e^0 = 1`, so the sum never underflows to 0 either). That term is taken out
+    of the sum and the logarithm is ``log1p`` of the others, so the tiny loss of a
+    confidently right row keeps its relative precision. Chain rule,
     with :math:`\partial\log p_c/\partial a_k = \delta_{ck} - p_k`:
 
     .. math::
@@ -142,8 +144,13 @@ def softmax_cross_entropy(logits, targets):
     else:
         raise ValueError(f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not "
                          f"fit logits {tuple(a.shape)}; give (N,) labels or (N, C) rows")
-    shifted = a - a.max(axis=1, keepdims=True)                      # every exponent <= 0
-    log_z = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))      # log sum_j e^(a_j - m)
+    top = a.argmax(axis=1)
+    shifted = a - a[xp.arange(n), top][:, None]                     # every exponent <= 0
+    # log sum_j e^(a_j - m) = log(1 + the other terms): log1p keeps the relative precision
+    # of a confident row's tiny loss, which log(1 + 1e-10) would round away
+    others = xp.exp(shifted)
+    others[xp.arange(n), top] = 0
+    log_z = xp.log1p(others.sum(axis=1, keepdims=True))
     log_p = shifted - log_z                                         # log softmax
     loss = -float((t * log_p).sum()) / n
     dlogits = (xp.exp(log_p) * t.sum(axis=1, keepdims=True) - t) / n   # (p sum_c t - t) / N

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import get_array_module, on_gpu
-from .parallel import chunked
 
 __all__ = ["Optimizer", "Adam", "SGD"]
 
@@ -133,7 +132,7 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)
         from . import kernels
         return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
-    chunked(_adam_body, p, g, m, v, lr, b1, b2, eps, bc1, bc2)  # in pieces on both cores
+    _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
 
 
 def _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2):

@@ -24,7 +24,11 @@ def critics(draw):
     net = [layers.Flatten()] if image else []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         dense = layers.Dense(a, b, bias=draw(st.booleans()), rng=rng, dtype="float64")
-        net.append(layers.SpectralNorm(dense, rng=rng) if draw(st.booleans()) else dense)
+        # not on a one-output layer: W / sigma(W) is then a unit vector, the penalty sees
+        # only norms of it, so its W gets an exactly zero gradient and the finite differences
+        # measure rounding noise alone (test_penalty_ignores_a_normalized_vector below)
+        spectral = b > 1 and draw(st.booleans())
+        net.append(layers.SpectralNorm(dense, rng=rng) if spectral else dense)
         if i < len(widths) - 2:
             net.append(draw(st.sampled_from([layers.ReLU(), layers.LeakyReLU(0.2),
                                              layers.LeakyReLU(draw(st.floats(0.01, 0.9)))])))
@@ -51,6 +55,24 @@ def test_gradient_penalty_double_backward(case):
         numeric = gradcheck.numeric_vjp(value, p, np.array(dout))
         err = gradcheck.rel_error(analytic[k], numeric)
         assert err <= testing.GRAD_TOL, (k, err)
+
+
+def test_penalty_ignores_a_normalized_vector():
+    """A spectrally normalized one-output Dense layer feeds the critic's input gradient a unit
+    vector times what follows, so the penalty does not depend on that layer's W: its gradient
+    is zero (up to rounding), while the next layer's is not."""
+    rng = np.random.default_rng(3)
+    sn = layers.SpectralNorm(layers.Dense(6, 1, rng=rng, dtype="float64"), rng=rng)
+    critic = layers.Sequential(sn, layers.LeakyReLU(0.2),
+                               layers.Dense(1, 1, rng=rng, dtype="float64")).eval()
+    for _ in range(30):                                  # let u converge: sigma = |W|
+        sn.train()
+        sn.forward(rng.standard_normal((1, 6)))
+    sn.eval()
+    critic.zero_grad()
+    penalty.gradient_penalty(critic, rng.standard_normal((4, 6)), 10.0)
+    assert np.abs(critic.grads["0.W"]).max() <= 1e-12
+    assert np.abs(critic.grads["2.W"]).max() > 1e-3
 
 
 def test_gradient_penalty_matches_pytorch():

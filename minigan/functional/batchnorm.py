@@ -28,7 +28,6 @@ pass compared with ``(1, C, 1, 1)`` against NCHW memory.
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..parallel import chunked
 from .conv import as_layout_of, is_channel_major
 from .errors import ShapeError
 
@@ -126,12 +125,11 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
                 f"variance, got input of shape {tuple(x.shape)}; use a larger batch or eval()",
             )
         mean = _channel_sum(x) / m
-        xhat = chunked(xp.subtract, x, _per_channel(mean, x),   # x - mu, normalized
-                       out=xp.empty_like(x))                    # in place below
+        xhat = xp.subtract(x, _per_channel(mean, x),            # x - mu, normalized
+                           out=xp.empty_like(x))                # in place below
         var = _channel_sum(xhat, xhat) / m              # biased: normalizes the batch
         inv_std = 1 / xp.sqrt(var + eps)
-        chunked(xp.multiply, xhat, _per_channel(inv_std, x),    # xhat = (x - mu) / sigma
-                out=xhat)
+        xp.multiply(xhat, _per_channel(inv_std, x), out=xhat)   # xhat = (x - mu) / sigma
         running_mean *= 1 - momentum
         running_mean += momentum * mean
         running_var *= 1 - momentum
@@ -140,16 +138,9 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training,
         inv_std = 1 / xp.sqrt(running_var + eps)
         xhat = x - _per_channel(running_mean, x)
         xhat *= _per_channel(inv_std, x)
-    out = chunked(_affine, xhat, _per_channel(gamma, x), _per_channel(beta, x),
-                  out=xp.empty_like(xhat))                      # gamma xhat + beta
+    out = xp.multiply(xhat, _per_channel(gamma, x), out=xp.empty_like(xhat))
+    out += _per_channel(beta, x)                                # gamma xhat + beta
     return out, (xhat, gamma, inv_std, bool(training))
-
-
-def _affine(xhat, gamma, beta, out):
-    """``out = gamma * xhat + beta`` (one piece of :func:`minigan.parallel.chunked`)."""
-    xp = get_array_module(xhat)
-    xp.multiply(xhat, gamma, out=out)
-    out += beta
 
 
 def _dx_train(dout, xhat, mean_dxhat, mean_dout, scale, out):
@@ -159,6 +150,7 @@ def _dx_train(dout, xhat, mean_dxhat, mean_dout, scale, out):
     out += mean_dout                                      #   + mean(dout)
     xp.subtract(dout, out, out=out)                       # dout - mean(dout) - xhat * ...
     out *= scale                                          # dL/dx = gamma/sigma * (...)
+    return out
 
 
 def batchnorm_backward(dout, cache, param_grads=True):
@@ -208,11 +200,10 @@ def batchnorm_backward(dout, cache, param_grads=True):
         dgamma = _channel_sum(dout, xhat)                     # dL/dgamma = sum dout * xhat
     if training:
         m = xhat.size // C
-        dx = chunked(_dx_train, dout, xhat, _per_channel(dgamma / m, xhat),
-                     _per_channel(dbeta / m, xhat), scale, out=xp.empty_like(xhat))
+        dx = _dx_train(dout, xhat, _per_channel(dgamma / m, xhat),
+                       _per_channel(dbeta / m, xhat), scale, out=xp.empty_like(xhat))
     else:
-        dx = chunked(xp.multiply, dout, scale,                # dL/dx = gamma/sigma_run * dout
-                     out=xp.empty_like(xhat))
+        dx = xp.multiply(dout, scale, out=xp.empty_like(xhat))  # dL/dx = gamma/sigma_run dout
     if not param_grads:
         return dx, None, None
     return dx, dgamma, dbeta
