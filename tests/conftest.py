@@ -33,8 +33,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _cpu_and_float32():
-    """Every test starts on the CPU in float32 and leaves it so."""
+def _cpu_and_float32(monkeypatch):
+    """Every test starts on the CPU in float32 and leaves it so; a ``MINIGAN_DEVICE`` set in
+    the shell does not reach the tests (those about it set it themselves)."""
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
     backend.use("cpu")
     backend.set_default_dtype("float32")
     yield

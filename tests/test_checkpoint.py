@@ -10,14 +10,6 @@ from minigan import backend, fileio, gan, layers, models, optim
 from minigan.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend.device()
-    backend.use("cpu")
-    yield
-    backend.use(previous)
-
-
 def trained_vanilla(seed=0, steps=3):
     """A vanilla GAN after a few steps, so the optimizer moments are not zero."""
     G, D = models.vanilla(np.random.default_rng(seed), dtype="float32")

@@ -26,15 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("G", "D", "g_opt", "d_opt")
 
 
-@pytest.fixture(autouse=True)
-def _cpu(monkeypatch):
-    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
-    previous = backend.device()
-    backend.use("cpu")
-    yield
-    backend.use(previous)
-
-
 def write_tiny_mnist(folder, n=256, seed=0):
     """``n`` blurry 28 x 28 strokes as un-gzipped IDX files named like the MNIST test split."""
     rng = np.random.default_rng(seed)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_classifier import blobs
 
 from minigan import metrics
 
@@ -129,15 +130,6 @@ def test_mode_coverage_on_hand_placed_samples():
     uniform = metrics.mode_coverage(modes.repeat(5, axis=0), modes, std)
     assert uniform["reverse_kl"] == pytest.approx(0.0) and uniform["modes_covered"] == 4
     assert metrics.mode_coverage(modes + 5.0, modes, std)["reverse_kl"] is None
-
-
-def blobs(n, seed):
-    r = np.random.default_rng(seed)
-    y = r.integers(0, 10, n)
-    x = r.uniform(0, 0.2, (n, 28, 28)).astype(np.float32)
-    for i, c in enumerate(y):
-        x[i, 2 * c + 3: 2 * c + 6, 4:24] = 1.0
-    return x.reshape(n, 784), y
 
 
 def test_tstr_on_labelled_real_data_and_on_wrong_labels():

@@ -8,17 +8,8 @@ import numpy as np
 import pytest
 from test_cli import assert_same_run, metrics, train_args, write_tiny_mnist
 
-from minigan import backend, checkpoint, gan, layers
+from minigan import checkpoint, gan, layers
 from minigan.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _cpu(monkeypatch):
-    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
-    previous = backend.device()
-    backend.use("cpu")
-    yield
-    backend.use(previous)
 
 
 @pytest.fixture(scope="module")

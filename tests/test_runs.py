@@ -7,15 +7,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import backend, checkpoint, fileio, gan, models, optim, runs
-
-
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend.device()
-    backend.use("cpu")
-    yield
-    backend.use(previous)
+from minigan import checkpoint, fileio, gan, models, optim, runs
 
 
 def save_vanilla(path, config=None):
