@@ -53,7 +53,8 @@ from .ema import EMA
 from .functional.activations import sigmoid
 
 __all__ = ["COMMANDS", "TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
-           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "add_parser", "run"]
+           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "draw_frame",
+           "add_parser", "run"]
 
 COMMANDS = ("toy",)
 
@@ -357,11 +358,20 @@ def _pyplot():
     return plt
 
 
-def _draw_frame(ax, name, frame, real):
+def draw_frame(ax, spec, frame, real, label=None):
+    """Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
+
+    ``spec`` is a :class:`ToySpec` or a name in :data:`TOYS`; ``frame`` one of
+    :func:`run_gan_toy`'s ``result["frames"]``, ``real`` its ``result["real"]``;
+    ``label`` heads the title (default: the toy's name). 1-D: the densities, D and
+    D*; 2-D: real samples (blue) under G's (orange), with the modes covered and
+    the high-quality share, or the mean and covariance errors.
+    """
+    spec = spec if isinstance(spec, ToySpec) else TOYS[spec]
+    label = spec.name if label is None else label
     ax.clear()
-    spec = TOYS[name]
     it = frame["iteration"]
-    if name == "gaussian1d":
+    if spec.name == "gaussian1d":
         grid, p_data, p_g, d, d_star = frame["curves"]
         ax.plot(grid, p_data, label="p_data", color="C0")
         ax.plot(grid, p_g, label="p_g (KDE of G's samples)", color="C1")
@@ -369,14 +379,14 @@ def _draw_frame(ax, name, frame, real):
         ax.plot(grid, d_star, "--", label="D*(x) = p_data / (p_data + p_g)", color="C3")
         ax.set_ylim(-0.02, 1.02)
         ax.legend(loc="upper left", fontsize=7)
-        ax.set_title(f"gaussian1d, iteration {it}: mean |D - D*| "
+        ax.set_title(f"{label}, iteration {it}\nmean |D - D*| "
                      f"{frame['metrics']['d_vs_dstar_mean_abs']:.3f}", fontsize=9)
         return
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
     s = frame["samples"]
     ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color="C1")
     e = spec.extent
-    center = GAUSS2D_MEAN if name == "gaussian2d" else np.zeros(2)
+    center = GAUSS2D_MEAN if spec.name == "gaussian2d" else np.zeros(2)
     ax.set_xlim(center[0] - e, center[0] + e)
     ax.set_ylim(center[1] - e, center[1] + e)
     ax.set_aspect("equal")
@@ -386,7 +396,7 @@ def _draw_frame(ax, name, frame, real):
                 f"{100 * m['high_quality']:.1f}% high quality")
     else:
         text = f"mean error {m['mean_error']:.3f}, cov error {m['cov_error']:.3f}"
-    ax.set_title(f"{name}, iteration {it}: {text}", fontsize=9)
+    ax.set_title(f"{label}, iteration {it}\n{text}", fontsize=9)
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
 
 
@@ -399,7 +409,7 @@ def save_pictures(name, result, out, gif=True):
     fig, ax = plt.subplots(figsize=(5, 4.5) if name != "gaussian1d" else (6, 4), dpi=80)
     paths = []
     for frame in result["frames"]:
-        _draw_frame(ax, name, frame, result["real"])
+        draw_frame(ax, name, frame, result["real"])
         path = out / f"snapshot_{frame['iteration']:05d}.png"
         fig.savefig(path)
         paths.append(path)
@@ -407,7 +417,7 @@ def save_pictures(name, result, out, gif=True):
         writer = PillowWriter(fps=2)
         with writer.saving(fig, str(out / f"{name}.gif"), dpi=60):
             for frame in result["frames"]:
-                _draw_frame(ax, name, frame, result["real"])
+                draw_frame(ax, name, frame, result["real"])
                 writer.grab_frame()
         paths.append(out / f"{name}.gif")
     plt.close(fig)

@@ -61,6 +61,28 @@ def test_ring8_seeded_short_run_covers_the_modes():
     assert a["metrics"] == b["metrics"]                       # seeded: the same run again
 
 
+def test_draw_frame_titles_a_modified_spec_with_its_label():
+    """The pictures of a changed spec (the tutorial's weaker D) use its extent and numbers."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = dataclasses.replace(toys.TOYS["ring8"], d_sizes=(2, 16, 16, 1), extent=2.5)
+    result = toys.run_gan_toy(spec, 40, seed=0, snapshots=1)
+    frame = result["frames"][-1]
+    fig, ax = plt.subplots()
+    toys.draw_frame(ax, spec, frame, result["real"], label="weak D")
+    m = frame["metrics"]
+    assert ax.get_title() == (f"weak D, iteration {frame['iteration']}\n"
+                              f"{m['modes_covered']}/8 modes, "
+                              f"{100 * m['high_quality']:.1f}% high quality")
+    assert ax.get_xlim() == (-2.5, 2.5) and ax.get_ylim() == (-2.5, 2.5)
+    toys.draw_frame(ax, "ring8", frame, result["real"])     # a name; the title is the toy's
+    assert ax.get_title().startswith(f"ring8, iteration {frame['iteration']}\n")
+    assert ax.get_xlim() == (-3.0, 3.0)
+    plt.close(fig)
+
+
 def test_minimax_gradient_saturates_after_d_learns():
     norms = toys.generator_gradient_norms(iterations=20, seed=0)
     early = {f: np.mean(r["grad_norm"][:10]) for f, r in norms.items()}

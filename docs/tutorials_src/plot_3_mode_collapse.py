@@ -56,12 +56,7 @@ runs = {"k = 1 (no remedy)": toys.run_gan_toy(weak_d, iterations=3000, seed=1, s
 fig, axes = plt.subplots(2, 3, figsize=(10, 7))
 for row, (name, result) in zip(axes, runs.items(), strict=True):
     for ax, frame in zip(row, result["frames"], strict=True):
-        m = frame["metrics"]
-        ax.scatter(*result["real"].T, s=2, alpha=0.3, color="C0")
-        ax.scatter(*frame["samples"].T, s=2, alpha=0.5, color="C1")
-        ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal")
-        ax.set_title(f"{name}, iteration {frame['iteration']}\n{m['modes_covered']}/8 modes, "
-                     f"{100 * m['high_quality']:.0f}% high quality", fontsize=9)
+        toys.draw_frame(ax, weak_d, frame, result["real"], label=name)
 fig.tight_layout()
 plt.show()
 

@@ -27,12 +27,7 @@ print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
 fig, axes = plt.subplots(1, len(result["frames"]), figsize=(13, 3.6))
 for ax, frame in zip(axes, result["frames"], strict=True):
-    m = frame["metrics"]
-    ax.scatter(*result["real"].T, s=2, alpha=0.3, color="C0")
-    ax.scatter(*frame["samples"].T, s=2, alpha=0.5, color="C1")
-    ax.set(xlim=(-5.5, 5.5), ylim=(-5.5, 5.5), aspect="equal")
-    ax.set_title(f"iteration {frame['iteration']}\n{m['modes_covered']}/25 modes, "
-                 f"{100 * m['high_quality']:.0f}% high quality", fontsize=9)
+    toys.draw_frame(ax, spec, frame, result["real"])
 fig.tight_layout()
 plt.show()
 
