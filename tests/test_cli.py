@@ -82,6 +82,16 @@ def assert_same_run(a, b):
     assert metrics(a) == metrics(b)
 
 
+def assert_resume_starts_over(data_dir, run, straight, capsys):
+    """``--resume`` of a run stopped before its first checkpoint starts it over, and ends
+    like a 1-epoch run made straight away in ``straight``."""
+    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                           "--data-dir", str(data_dir), "--no-download"], capsys)
+    assert rc == 0 and "starting it over" in out
+    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+    assert_same_run(straight, run)
+
+
 def snapshot(folder):
     """Bytes and modification time of every file under ``folder``."""
     return {p: (p.read_bytes(), p.stat().st_mtime_ns)
@@ -477,11 +487,7 @@ def test_full_disk_at_the_first_save_names_the_file_and_can_start_over(data_dir,
     assert f"cannot write {run / 'checkpoint.npz'}: No space left on device" in err
     assert "no checkpoint was written yet" in err and f"--resume {run}" in err
     assert not list(run.glob(".checkpoint*")) and not (run / "checkpoint.npz").exists()
-    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
-                           "--data-dir", str(data_dir), "--no-download"], capsys)
-    assert rc == 0 and "starting it over" in out
-    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
-    assert_same_run(straight, run)
+    assert_resume_starts_over(data_dir, run, straight, capsys)
 
 
 def test_full_disk_later_names_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch,
@@ -716,11 +722,7 @@ def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(data_d
     monkeypatch.undo()
     assert rc == 130 and not (run / "checkpoint.npz").exists()
     assert f"before the first checkpoint; start it over with: python -m minigan train --resume {run}" in err
-    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
-                           "--data-dir", str(data_dir), "--no-download"], capsys)
-    assert rc == 0 and "starting it over" in out
-    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
-    assert_same_run(straight, run)
+    assert_resume_starts_over(data_dir, run, straight, capsys)
 
 
 def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_path, monkeypatch,
