@@ -91,12 +91,8 @@ class ConditionalGAN(gan.GAN):
         or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
         if z is None:
             z = self.sample_noise(n, labels=labels)
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with self.G.evaluating():
             return self.G.images(z)
-        finally:
-            self.G.train(was_training)
 
 
 def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,
@@ -106,17 +102,13 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
     ``generator`` is a :class:`minigan.layers.ConditionalGenerator` (its images are
     drawn in evaluation mode; the mode is restored after).
     """
-    was_training = generator.training
-    generator.eval()
-    try:
-        out = []
+    out = []
+    with generator.evaluating():
         for i in range(0, len(labels), batch_size):
             part = labels[i:i + batch_size]
             z = gan.sample_noise(len(part), noise_dim, prior, rng, dtype)
             out.append(backend.to_host(generator.images(labelled_noise(z, part, generator.classes))))
-        return np.concatenate(out)
-    finally:
-        generator.train(was_training)
+    return np.concatenate(out)
 
 
 def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,

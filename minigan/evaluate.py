@@ -149,13 +149,9 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     -------
     dict of scores (see :func:`score_images`)
     """
-    was_training = generator.training
-    generator.eval()
-    try:
+    with generator.evaluating():
         images = np.concatenate([_to_unit(generator.forward(sample_noise(min(batch_size, n - i))),
                                           scale) for i in range(0, n, batch_size)])
-    finally:
-        generator.train(was_training)
     return score_images(images, ref, parzen=parzen)
 
 

@@ -340,12 +340,8 @@ class GAN:
         """
         if z is None:
             z = self.sample_noise(n)
-        was_training = self.G.training
-        self.G.eval()
-        try:
+        with self.G.evaluating():
             return self.G.forward(z)
-        finally:
-            self.G.train(was_training)
 
 
 def _output_range(generator):

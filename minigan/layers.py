@@ -20,6 +20,7 @@ constructor arguments.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -142,6 +143,17 @@ class Layer:
     def eval(self):
         """Evaluation mode (running statistics, dropout off). Returns self."""
         return self.train(False)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """``with layer.evaluating():`` evaluation mode inside the block, then the mode the
+        layer had before (also when the block raises)."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
 
     def freeze(self, frozen=True):
         """Stop (or resume) accumulating parameter gradients. Returns self."""

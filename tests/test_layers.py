@@ -100,6 +100,17 @@ def test_train_eval_propagate():
     assert net[1].training
 
 
+@pytest.mark.parametrize("start", [True, False])
+def test_evaluating_restores_the_mode_it_found(start):
+    net = layers.Sequential(layers.Dense(2, 2), layers.BatchNorm(2)).train(start)
+    with net.evaluating() as inside:
+        assert inside is net and not net.training and not net[1].training
+    assert net.training == start and net[1].training == start
+    with pytest.raises(RuntimeError), net.evaluating():
+        raise RuntimeError("the block fails")
+    assert net.training == start and net[1].training == start
+
+
 def test_dropout_train_and_eval():
     r = np.random.default_rng(3)
     drop = layers.Dropout(0.25, rng=r)
