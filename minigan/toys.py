@@ -361,7 +361,7 @@ def _pyplot():
 def draw_frame(ax, spec, frame, real, label=None):
     """Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
-    ``spec`` is a :class:`ToySpec` or a name in :data:`TOYS`; ``frame`` one of
+    ``spec`` is a :class:`ToySpec` or a name in ``TOYS``; ``frame`` one of
     :func:`run_gan_toy`'s ``result["frames"]``, ``real`` its ``result["real"]``;
     ``label`` heads the title (default: the toy's name). 1-D: the densities, D and
     D*; 2-D: real samples (blue) under G's (orange), with the modes covered and
