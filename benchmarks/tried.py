@@ -1,0 +1,138 @@
+"""What bounds a DCGAN iteration on the CPU, and the variants tried against it.
+
+    PYTHONPATH=. python benchmarks/tried.py [--reps 7]
+
+Prints, at the DCGAN's sizes (float32, NumPy's BLAS as the environment sets it):
+
+- the three kinds of large product of D2 (Conv2d 64 -> 128 on 14 x 14, batch 64),
+  each 0.82 GFLOP, timed alone: the floor under the 12 such products of one iteration;
+- the weight gradient of the real and the fake batch as two products against one with
+  the inner dimension doubled;
+- one elementwise pass against a square root at G's largest weight (627,200 values),
+  which bounds Adam, and Adam's update against a variant without divisions;
+- LeakyReLU with its boolean mask (the code) against a float slope mask;
+- minor page faults per training iteration, both models;
+- NumPy's normal sampler for one noise batch, float64 then cast against float32.
+
+Best of ``--reps`` repetitions each; the pairs are timed in the same process, one
+after the other. The numbers in benchmarks/README.md ("Tried in this round") came
+from this script's measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import timeit
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from minigan.functional import activations as A  # noqa: E402
+from minigan.optim import adam_update  # noqa: E402
+
+F32 = np.float32
+
+
+def best_ms(fn, reps, number=10):
+    fn()
+    return min(timeit.repeat(fn, number=number, repeat=reps)) / number * 1e3
+
+
+def channel_major(rng, shape):
+    N, C, H, W = shape
+    return rng.standard_normal((C, H, W, N)).astype(F32).transpose(3, 0, 1, 2)
+
+
+def leaky_float_mask(x, slope=0.2):
+    """The variant: s = max([x > 0], slope), out = x * s; the backward is dout * s."""
+    s = np.empty_like(x)
+    s[...] = x > 0
+    np.maximum(s, A._constant_like(slope, s), out=s)
+    return np.multiply(x, s), s
+
+
+def adam_without_divisions(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    """The variant: PyTorch's order, lr / bc1 and 1 / sqrt(bc2) as scalars."""
+    tmp = np.multiply(g, 1.0 - b1)
+    m *= b1
+    m += tmp
+    np.multiply(g, g, out=tmp)
+    tmp *= 1.0 - b2
+    v *= b2
+    v += tmp
+    den = np.sqrt(v)
+    den *= 1 / np.sqrt(bc2)
+    den += eps
+    np.divide(m, den, out=tmp)
+    tmp *= lr / bc1
+    p -= tmp
+
+
+def faults_per_iteration(name, iterations=30):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_cpu
+
+    step, _ = bench_cpu.minigan_runner(name, np)
+    for _ in range(5):
+        step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(iterations):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / iterations
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=7)
+    reps = ap.parse_args(argv).reps
+    rng = np.random.default_rng(0)
+
+    W = rng.standard_normal((128, 1024)).astype(F32)           # D2's weight as (O, C*kh*kw)
+    col = rng.standard_normal((1024, 2 * 3136)).astype(F32)    # im2col of two batches
+    D = rng.standard_normal((128, 2 * 3136)).astype(F32)       # dout of two batches
+    col1, D1 = np.ascontiguousarray(col[:, :3136]), np.ascontiguousarray(D[:, :3136])
+    col2, D2 = np.ascontiguousarray(col[:, 3136:]), np.ascontiguousarray(D[:, 3136:])
+    print("D2's products, 0.82 GFLOP each (ms):")
+    print(f"  forward W @ col          {best_ms(lambda: W @ col1, reps):7.2f}")
+    print(f"  weight gradient D @ col.T {best_ms(lambda: D1 @ col1.T, reps):6.2f}")
+    print(f"  backward-data W.T @ D    {best_ms(lambda: W.T @ D1, reps):7.2f}")
+    two = best_ms(lambda: (D1 @ col1.T, D2 @ col2.T), reps, number=5)
+    one = best_ms(lambda: D @ col.T, reps, number=5)
+    print(f"real + fake weight gradients: two products {two:.2f} ms, one with K = 6272 {one:.2f} ms")
+
+    g = rng.standard_normal(627200).astype(F32)
+    v = np.abs(g)
+    out = np.empty_like(g)
+    print(f"627,200 values: multiply {1e3 * best_ms(lambda: np.multiply(v, 0.7, out=out), reps):.0f} us, "
+          f"sqrt {1e3 * best_ms(lambda: np.sqrt(v, out=out), reps):.0f} us")
+    hyper = (2e-4, 0.5, 0.999, 1e-8, 1 - 0.5 ** 3, 1 - 0.999 ** 3)
+    state = [a.copy() for a in (g, 1e-3 * g, 1e-3 * g, v)]
+    code = best_ms(lambda: adam_update(*state, *hyper), reps)
+    variant = best_ms(lambda: adam_without_divisions(*state, *hyper), reps)
+    print(f"Adam at 627,200 values: the code {1e3 * code:.0f} us, "
+          f"without divisions {1e3 * variant:.0f} us")
+
+    x, d = channel_major(rng, (64, 64, 14, 14)), channel_major(rng, (64, 64, 14, 14))
+    _, cache = A.leaky_relu_forward(x)
+    _, s = leaky_float_mask(x)
+    code = (best_ms(lambda: A.leaky_relu_forward(x), reps)
+            + best_ms(lambda: A.leaky_relu_backward(d, cache), reps))
+    variant = (best_ms(lambda: leaky_float_mask(x), reps)
+               + best_ms(lambda: np.multiply(d, s), reps))
+    print(f"LeakyReLU forward + backward at D1 (64x64x14x14): boolean mask {1e3 * code:.0f} us, "
+          f"float mask {1e3 * variant:.0f} us")
+
+    print(f"minor page faults per iteration: vanilla {faults_per_iteration('vanilla'):.2f}, "
+          f"dcgan {faults_per_iteration('dcgan', 10):.2f}")
+    r = np.random.default_rng(0)
+    f64 = best_ms(lambda: r.standard_normal((128, 100)).astype(F32), reps, number=300)
+    f32 = best_ms(lambda: r.standard_normal((128, 100), dtype=F32), reps, number=300)
+    print(f"noise 128 x 100: float64 then cast {1e3 * f64:.0f} us, float32 {1e3 * f32:.0f} us")
+
+
+if __name__ == "__main__":
+    main()
