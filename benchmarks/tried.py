@@ -12,7 +12,9 @@ Prints, at the DCGAN's sizes (float32, NumPy's BLAS as the environment sets it):
   which bounds Adam, and Adam's update against a variant without divisions;
 - LeakyReLU with its boolean mask (the code) against a float slope mask;
 - minor page faults per training iteration, both models;
-- NumPy's normal sampler for one noise batch, float64 then cast against float32.
+- NumPy's normal sampler for one noise batch, float64 then cast against float32;
+- the sigmoid's largest error in ulp over 10^6 values, the code against the
+  overflow-free blend it replaced (``ab_ops.old_sigmoid``).
 
 Best of ``--reps`` repetitions each; the pairs are timed in the same process, one
 after the other. The numbers in benchmarks/README.md ("Tried in this round") came
@@ -29,7 +31,9 @@ import timeit
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))      # minigan, from a checkout
+sys.path.insert(0, HERE)                       # bench_cpu and ab_ops beside this script
 
 from minigan.functional import activations as A  # noqa: E402
 from minigan.optim import adam_update  # noqa: E402
@@ -73,7 +77,6 @@ def adam_without_divisions(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
 
 
 def faults_per_iteration(name, iterations=30):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_cpu
 
     step, _ = bench_cpu.minigan_runner(name, np)
@@ -83,6 +86,19 @@ def faults_per_iteration(name, iterations=30):
     for _ in range(iterations):
         step()
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / iterations
+
+
+def sigmoid_ulps(dtype, n=10**6):
+    """Largest distance in ulp of the code's sigmoid and of the old blend from the exact value."""
+    import ab_ops
+
+    from minigan import functional as F
+
+    x = (8 * np.random.default_rng(0).standard_normal(n)).astype(dtype)
+    exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    ulp = np.spacing(exact.astype(dtype)).astype(np.longdouble)
+    return [float((np.abs(y.astype(np.longdouble) - exact) / ulp).max())
+            for y in (F.sigmoid(x), ab_ops.old_sigmoid(x))]
 
 
 def main(argv=None):
@@ -132,6 +148,10 @@ def main(argv=None):
     f64 = best_ms(lambda: r.standard_normal((128, 100)).astype(F32), reps, number=300)
     f32 = best_ms(lambda: r.standard_normal((128, 100), dtype=F32), reps, number=300)
     print(f"noise 128 x 100: float64 then cast {1e3 * f64:.0f} us, float32 {1e3 * f32:.0f} us")
+    for dtype in (np.float32, np.float64):
+        code, blend = sigmoid_ulps(dtype)
+        print(f"sigmoid, {np.dtype(dtype).name}: at most {code:.1f} ulp from the exact value "
+              f"(the old blend: {blend:.1f})")
 
 
 if __name__ == "__main__":
