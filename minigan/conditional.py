@@ -86,6 +86,20 @@ class ConditionalGAN(gan.GAN):
             labels = self.rng.integers(0, self.classes, int(m))
         return labelled_noise(z, labels, self.classes)
 
+    def noisy(self, x):
+        """``x`` with instance noise on the sample alone: the label features (or label
+        channel maps) appended last pass unchanged, since a noisy label is not a label.
+
+        As in :meth:`minigan.gan.GAN.noisy`, the noise is additive, so backward passes
+        need no change."""
+        std = self.instance_noise_std()
+        if std == 0.0:
+            return x
+        out = x.copy()
+        sample = out[:, :x.shape[1] - self.classes]
+        sample += backend.randn(sample.shape, self.rng, x.dtype) * x.dtype.type(std)
+        return out
+
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)
         or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""

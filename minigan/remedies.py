@@ -44,8 +44,9 @@ def add_options(parser, conditional=True):
     g.add_argument("--label-flip", type=argtypes.flip_probability, metavar="P",
                    help="swap each label of D's batches with probability P (default 0)")
     g.add_argument("--instance-noise", type=argtypes.non_negative_float, metavar="SIGMA",
-                   help="Gaussian noise of std SIGMA on D's inputs, annealed linearly to 0 "
-                   "at the last iteration (default 0)")
+                   help="Gaussian noise of std SIGMA on D's inputs (the images, not a "
+                   "conditional run's labels), annealed linearly to 0 at the last iteration "
+                   "(default 0)")
     g.add_argument("--loss", choices=LOSSES,
                    help="the game: gan (cross-entropy, default), lsgan (least squares), hinge, "
                    "wgan-gp (Wasserstein with gradient penalty; defaults n-critic 5, Adam "

@@ -57,6 +57,28 @@ def test_conditional_gan_noise_carries_labels_and_sample_gives_images():
     assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
 
 
+@pytest.mark.parametrize("name", ["vanilla", "dcgan"])
+def test_conditional_instance_noise_leaves_the_labels_alone(name):
+    G, D = models.build(name, np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1), instance_noise=0.5)
+    shape = (2000, 784) if name == "vanilla" else (40, 1, 28, 28)
+    images = np.full(shape, 0.5, np.float32)
+    real = conditional.with_labels(images, np.arange(shape[0]) % 10)
+    seen = []
+    forward = model.D.forward
+    model.D.forward = lambda x: seen.append(x.copy()) or forward(x)
+    model.d_step(real)
+    model.g_step(8, np.float32)
+    assert len(seen) == 3                                   # real, fake, the G step's fake
+    for x in seen:
+        labels = x[:, -10:]
+        assert set(np.unique(labels)) == {0.0, 1.0}         # exact one-hot rows or maps
+        np.testing.assert_array_equal(labels.sum(axis=1), 1.0)      # one class per sample
+    np.testing.assert_array_equal(seen[0][:, -10:], real[:, -10:])
+    assert np.std(seen[0][:, :-10] - images) == pytest.approx(0.5, rel=0.05)
+
+
 def test_ema_follows_its_formula_with_warm_up():
     rng = np.random.default_rng(0)
     G = layers.Sequential(layers.Dense(3, 2, rng=rng, dtype="float64"),
