@@ -18,7 +18,8 @@ import numpy as np
 from . import backend
 from .fileio import atomic_write
 
-__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "save_loss_curves"]
+__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "loss_curves_figure",
+           "save_loss_curves"]
 
 #: Image formats :func:`save_grid` writes, by file extension.
 GRID_FORMATS = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp")
@@ -132,8 +133,26 @@ def _score_panel(ax, scores, real):
     ax.legend(handles=handles, loc="center right", fontsize="small")
 
 
-def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None):
-    """Plot D loss, G loss, D(x) and D(G(z)) against the iteration, in two panels.
+# D's mean output panel by game: its label, the line where D can no longer tell real from
+# fake (None: a critic's level is arbitrary, only the gap between its means matters), and
+# whether the values are probabilities (a fixed [0, 1] axis)
+OUTPUT_PANELS = {
+    "gan": ("D(x), probability", 0.5, True),
+    "lsgan": ("D(x), least-squares output", 0.5, False),
+    "hinge": ("D(x), raw output", 0.0, False),
+    "wgan-gp": ("critic f(x), mean", None, False),
+}
+
+
+def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None,
+                     loss="gan"):
+    """Write :func:`loss_curves_figure` of the rows to the PNG file ``path``."""
+    fig = loss_curves_figure(metrics_rows, smooth, scores, real_scores, loss)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+
+
+def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None, loss="gan"):
+    """D loss, G loss, D(x) and D(G(z)) against the iteration, in two panels.
 
     With ``scores`` (rows of ``scores.csv``, ``--eval-every``) a third panel
     shows the inception score and the FID at each evaluation, the real
@@ -145,8 +164,6 @@ def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=N
         One per iteration, with ``iteration``, ``d_loss``, ``g_loss``,
         ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)) in the D step);
         values may be numbers or strings (rows read back from a CSV file).
-    path : str or os.PathLike
-        The PNG file to write.
     smooth : int, optional
         Moving-average window; default about 1/50 of the run. The raw values
         are drawn faintly underneath.
@@ -154,12 +171,28 @@ def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=N
         With ``iteration``, ``inception_score`` and ``fid``.
     real_scores : dict, optional
         The same metrics for real held-out digits.
+    loss : {"gan", "lsgan", "hinge", "wgan-gp"}
+        The game the rows come from: with ``gan`` D's outputs are probabilities, drawn
+        on a fixed [0, 1] axis around 0.5; the other games' outputs are raw numbers of
+        any size (``d_real`` and ``d_fake`` are their means), drawn on an axis that
+        fits them, with a line where D cannot tell real from fake (0.5 for the
+        least-squares game, 0 for hinge; none for the Wasserstein critic, whose level
+        is arbitrary: the gap between its two means is what it measures).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     from matplotlib.figure import Figure
 
+    if loss not in OUTPUT_PANELS:
+        raise ValueError(f"loss_curves_figure: unknown loss {loss!r}; "
+                         f"expected one of {', '.join(OUTPUT_PANELS)}")
+    output_label, undecided, probabilities = OUTPUT_PANELS[loss]
+
     rows = list(metrics_rows)
     if not rows:
-        raise ValueError("save_loss_curves: no metrics rows to plot")
+        raise ValueError("loss_curves_figure: no metrics rows to plot")
 
     def column(name):
         return np.array([float(r[name]) for r in rows])
@@ -171,7 +204,7 @@ def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=N
     ax_loss, ax_prob = axes[:2]
     panels = (
         (ax_loss, (("d_loss", "D loss"), ("g_loss", "G loss")), "loss"),
-        (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), "probability"),
+        (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), output_label),
     )
     # an 800-pixel-wide figure shows no more than a few thousand points per line: draw
     # every step-th one (the moving average is still taken over every iteration)
@@ -186,10 +219,12 @@ def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=N
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right")
-    ax_prob.set_ylim(-0.02, 1.02)
-    ax_prob.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+    if probabilities:
+        ax_prob.set_ylim(-0.02, 1.02)
+    if undecided is not None:
+        ax_prob.axhline(undecided, color="gray", linestyle=":", linewidth=1)
     axes[-1].set_xlabel("iteration")
     if scores:
         _score_panel(axes[2], scores, real_scores or {})
     ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    return fig

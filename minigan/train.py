@@ -537,7 +537,8 @@ class Trainer:
 
     def _save_loss_curves(self):
         plotting.save_loss_curves(self.rows, self.out / "loss_curves.png",
-                                  scores=self.scores or None, real_scores=self.real_scores)
+                                  scores=self.scores or None, real_scores=self.real_scores,
+                                  loss=self.config["loss"])
 
     # -- scores (--eval-every) ------------------------------------------
     def _prepare_scores(self):

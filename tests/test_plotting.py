@@ -1,0 +1,43 @@
+"""The loss-curves picture: D's outputs drawn on the axis their game gives them."""
+
+import numpy as np
+import pytest
+
+from minigan import plotting
+
+
+def rows(d_real, d_fake, n=40):
+    return [{"iteration": i + 1, "d_loss": 1.0, "g_loss": 2.0, "d_real": d_real,
+             "d_fake": d_fake} for i in range(n)]
+
+
+def undecided_lines(ax):
+    """The y values of the dotted horizontal lines on ``ax``."""
+    return [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+
+
+def test_probabilities_on_a_fixed_axis_around_one_half():
+    fig = plotting.loss_curves_figure(rows(0.7, 0.3))
+    ax = fig.axes[1]
+    assert ax.get_ylim() == pytest.approx((-0.02, 1.02))
+    assert undecided_lines(ax) == [0.5] and "probability" in ax.get_ylabel()
+
+
+@pytest.mark.parametrize("loss, line", [("lsgan", [0.5]), ("hinge", [0.0]), ("wgan-gp", [])])
+def test_raw_outputs_get_an_axis_that_holds_them(loss, line):
+    fig = plotting.loss_curves_figure(rows(5.0, -3.0), loss=loss)
+    ax = fig.axes[1]
+    low, high = ax.get_ylim()
+    assert low < -3.0 and high > 5.0                     # not clipped to [0, 1]
+    assert undecided_lines(ax) == line and "probability" not in ax.get_ylabel()
+    curves = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    np.testing.assert_allclose(curves["D(x)"], 5.0)
+    np.testing.assert_allclose(curves["D(G(z))"], -3.0)
+
+
+def test_unknown_loss_and_empty_rows_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown loss 'wgan'"):
+        plotting.loss_curves_figure(rows(0.5, 0.5), loss="wgan")
+    with pytest.raises(ValueError, match="no metrics rows"):
+        plotting.save_loss_curves([], tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
