@@ -134,11 +134,22 @@ def _mlp(sizes, hidden, rng):
     return L.Sequential(*layers)
 
 
-def optimal_discriminator(p_data, p_g):
-    r"""The optimal discriminator for a fixed generator, :math:`D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))`
-    (0.5 where both densities vanish)."""
+def optimal_discriminator(p_data, p_g, real_target=1.0, fake_target=0.0):
+    r"""The optimal discriminator for a fixed generator, pointwise.
+
+    .. math:: D^*(x) = \frac{t_r\, p_{data}(x) + t_f\, p_g(x)}{p_{data}(x) + p_g(x)}
+
+    At each :math:`x`, D minimizes :math:`p_{data}\,\ell(D, t_r) + p_g\,\ell(D, t_f)`; for
+    the cross-entropy of a probability (Goodfellow et al. 2014, Proposition 1) and for
+    the least-squares game (Mao et al. 2017) the minimizer is the same weighted mean of
+    the targets. With the targets 1 and 0 it is :math:`p_{data} / (p_{data} + p_g)`;
+    label smoothing and flips change the targets' expected values. Where both densities
+    vanish: the mean of the two targets (0.5).
+    """
     total = p_data + p_g
-    return np.where(total > 0, p_data / np.where(total > 0, total, 1), 0.5)
+    safe = np.where(total > 0, total, 1)
+    return np.where(total > 0, (real_target * p_data + fake_target * p_g) / safe,
+                    0.5 * (real_target + fake_target))
 
 
 def _normal_pdf(x, mu, sigma):
@@ -190,8 +201,8 @@ def _grad_norm(layer):
     return float(math.sqrt(sum(float((g * g).sum()) for g in layer.grads.values())))
 
 
-def _measure(spec, samples, D=None):
-    """The toy's metrics on host samples (and, for gaussian1d, the discriminator)."""
+def _measure(spec, samples, curves=None):
+    """The toy's metrics on host samples (and, for gaussian1d, :func:`_curves_1d`'s D and D*)."""
     if spec.modes is not None:
         out = metrics.mode_coverage(samples, spec.modes, spec.std)
         out.pop("counts")
@@ -199,20 +210,48 @@ def _measure(spec, samples, D=None):
     if spec.name == "gaussian2d":
         return {"mean_error": float(np.linalg.norm(samples.mean(0) - GAUSS2D_MEAN)),
                 "cov_error": float(np.linalg.norm(np.cov(samples, rowvar=False) - GAUSS2D_COV))}
-    grid, p_data, p_g, d, d_star = _curves_1d(samples, D)
-    on = (p_data + p_g) > 1e-3 * (p_data + p_g).max()
-    return {"mean": float(samples.mean()), "std": float(samples.std()),
-            "d_vs_dstar_mean_abs": float(np.abs(d - d_star)[on].mean()),
-            "d_vs_dstar_max_abs": float(np.abs(d - d_star)[on].max())}
+    out = {"mean": float(samples.mean()), "std": float(samples.std())}
+    if curves["d_star"] is not None:
+        d, d_star, p = curves["d"], curves["d_star"], curves["p_data"] + curves["p_g"]
+        on = p > 1e-3 * p.max()
+        out.update(d_vs_dstar_mean_abs=float(np.abs(d - d_star)[on].mean()),
+                   d_vs_dstar_max_abs=float(np.abs(d - d_star)[on].max()))
+    return out
 
 
-def _curves_1d(samples, D):
+def _curves_1d(samples, model):
+    r"""gaussian1d on a grid: p_data, p_g (a KDE of G's samples), D(x) and the D* of the game.
+
+    ``gan``: D(x) is the sigmoid of D's logit; ``lsgan``: D's output itself. Both have
+    :func:`optimal_discriminator` with the expected targets (label smoothing ``s``
+    and flips ``p``: :math:`t_r = (1 - p)(1 - s)`, :math:`t_f = p\,(1 - s)`).
+    ``hinge``: D's output, against :math:`D^* = \operatorname{sign}(p_{data} - p_g)`, which
+    minimizes :math:`p_{data}\max(0, 1 - D) + p_g\max(0, 1 + D)` (linear in D on
+    [-1, 1], larger outside). ``wgan-gp``: the critic has no pointwise optimum (it is
+    bound only by its gradient), so ``d_star`` is None and ``d`` is the critic
+    rescaled to [0, 1] on the grid, to show where it rises and falls.
+    """
     mu, sigma = GAUSS1D
     grid = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
     p_data, p_g = _normal_pdf(grid, mu, sigma), _kde(samples, grid)
-    logits = D.forward(backend.asarray(grid[:, None].astype(np.float32)))
-    d = backend.to_host(sigmoid(logits)).ravel().astype(np.float64)
-    return grid, p_data, p_g, d, optimal_discriminator(p_data, p_g)
+    raw = model.D.forward(backend.asarray(grid[:, None].astype(np.float32)))
+    d = backend.to_host(sigmoid(raw) if model.loss == "gan" else raw).ravel().astype(np.float64)
+    keep = 1.0 - model.label_smoothing
+    real_t, fake_t = (1.0 - model.label_flip) * keep, model.label_flip * keep
+    if model.loss in ("gan", "lsgan"):
+        d_label = "D(x)" if model.loss == "gan" else "D(x), least-squares output"
+        d_star = optimal_discriminator(p_data, p_g, real_t, fake_t)
+        d_star_label = ("D*(x) = p_data / (p_data + p_g)" if (real_t, fake_t) == (1.0, 0.0)
+                        else f"D*(x) = ({real_t:g} p_data + {fake_t:g} p_g) / (p_data + p_g)")
+    elif model.loss == "hinge":
+        d_label, d_star_label = "D(x), raw output", "D*(x) = sign(p_data - p_g)"
+        d_star = np.sign(p_data - p_g)
+    else:
+        span = d.max() - d.min()
+        d = (d - d.min()) / span if span > 0 else np.full_like(d, 0.5)
+        d_label, d_star, d_star_label = "critic f(x), rescaled to [0, 1]", None, None
+    return {"grid": grid, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star,
+            "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss}
 
 
 def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=None,
@@ -237,6 +276,10 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     """
     spec = name if isinstance(name, ToySpec) else TOYS[name]
     name, opts = spec.name, dict(opts or {})
+    if name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
+        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+                         "--minibatch make D judge several samples at once; use them with "
+                         "gaussian2d, ring8 or grid25")
     if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples
         spec = replace(spec, batch=spec.batch * int(opts["pack"]))
     iterations = spec.iterations if iterations is None else int(iterations)
@@ -266,9 +309,10 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
         if it in marks or it == iterations:
             drawn = model.sample(z=z_eval) if ema is None else ema.generator.forward(z_eval)
             samples = backend.to_host(drawn).astype(np.float64)
-            frame = {"iteration": it, "samples": samples, "metrics": _measure(spec, samples, model.D)}
+            frame = {"iteration": it, "samples": samples}
             if name == "gaussian1d":
-                frame["curves"] = _curves_1d(samples, model.D)
+                frame["curves"] = _curves_1d(samples, model)
+            frame["metrics"] = _measure(spec, samples, frame.get("curves"))
             if record_frames or it == iterations:
                 frames.append(frame)
     return {"metrics": frames[-1]["metrics"], "frames": frames, "real": real_eval,
@@ -372,15 +416,18 @@ def draw_frame(ax, spec, frame, real, label=None):
     ax.clear()
     it = frame["iteration"]
     if spec.name == "gaussian1d":
-        grid, p_data, p_g, d, d_star = frame["curves"]
-        ax.plot(grid, p_data, label="p_data", color="C0")
-        ax.plot(grid, p_g, label="p_g (KDE of G's samples)", color="C1")
-        ax.plot(grid, d, label="D(x)", color="C2")
-        ax.plot(grid, d_star, "--", label="D*(x) = p_data / (p_data + p_g)", color="C3")
-        ax.set_ylim(-0.02, 1.02)
+        c = frame["curves"]
+        ax.plot(c["grid"], c["p_data"], label="p_data", color="C0")
+        ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color="C1")
+        ax.plot(c["grid"], c["d"], label=c["d_label"], color="C2")
+        if c["d_star"] is not None:
+            ax.plot(c["grid"], c["d_star"], "--", label=c["d_star_label"], color="C3")
+            text = f"mean |D - D*| {frame['metrics']['d_vs_dstar_mean_abs']:.3f}"
+        else:
+            text = "the Wasserstein critic has no pointwise D*"
+        ax.set_ylim((-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02))
         ax.legend(loc="upper left", fontsize=7)
-        ax.set_title(f"{label}, iteration {it}\nmean |D - D*| "
-                     f"{frame['metrics']['d_vs_dstar_mean_abs']:.3f}", fontsize=9)
+        ax.set_title(f"{label}, iteration {it}\n{text}", fontsize=9)
         return
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
     s = frame["samples"]
@@ -529,10 +576,6 @@ def run(args):
             "label_flip": args.label_flip or 0.0, "instance_noise": args.instance_noise or 0.0,
             "loss": loss, "gp_weight": 10.0 if args.gp_weight is None else args.gp_weight,
             "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
-    if args.name == "gaussian1d" and (opts["pack"] > 1 or opts["minibatch"]):
-        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
-                         "--minibatch make D judge several samples at once; use them with "
-                         "gaussian2d, ring8 or grid25")
     runs = []
     for i in range(args.seeds):
         first = i == 0
@@ -570,9 +613,11 @@ def run(args):
               f"{pub['modes'][0]} ± {pub['modes'][1]}, high quality {100 * pub['high_quality']:.1f}%")
     elif args.name == "gaussian1d":
         m = runs[0]["metrics"]
+        gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
+               f"max {m['d_vs_dstar_max_abs']:.3f}" if "d_vs_dstar_mean_abs" in m else
+               "no pointwise D* for the Wasserstein critic")
         print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
-              f" distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
-              f"max {m['d_vs_dstar_max_abs']:.3f}")
+              f" {gap}")
     else:
         m = runs[0]["metrics"]
         print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "

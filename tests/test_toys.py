@@ -45,6 +45,54 @@ def test_optimal_discriminator():
     np.testing.assert_allclose(toys.optimal_discriminator(p, q), [0.5, 0.0, 0.75, 0.5])
 
 
+def test_optimal_discriminator_is_the_weighted_mean_of_the_targets():
+    p = np.array([0.2, 0.0, 0.3, 0.0])
+    q = np.array([0.2, 0.5, 0.1, 0.0])
+    np.testing.assert_allclose(toys.optimal_discriminator(p, q, 0.9, 0.1), [0.5, 0.1, 0.7, 0.5])
+    # it minimizes p l(D, t_r) + q l(D, t_f) pointwise, for cross-entropy and least squares
+    d = np.linspace(1e-4, 1 - 1e-4, 200001)
+    for a, b in ((0.2, 0.2), (0.3, 0.1), (0.05, 0.4)):
+        ce = -a * (0.9 * np.log(d) + 0.1 * np.log(1 - d)) - b * (0.1 * np.log(d) + 0.9 * np.log(1 - d))
+        ls = a * (d - 0.9) ** 2 + b * (d - 0.1) ** 2
+        best = toys.optimal_discriminator(np.array([a]), np.array([b]), 0.9, 0.1)[0]
+        assert abs(d[ce.argmin()] - best) < 1e-4 and abs(d[ls.argmin()] - best) < 1e-4
+
+
+@pytest.mark.parametrize("loss, smoothing, flip", [("gan", 0.2, 0.1), ("lsgan", 0.0, 0.0),
+                                                   ("hinge", 0.0, 0.0), ("wgan-gp", 0.0, 0.0)])
+def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip):
+    opts = {"loss": loss, "label_smoothing": smoothing, "label_flip": flip}
+    result = toys.run_gan_toy("gaussian1d", 60, seed=0, snapshots=1, n_eval=500, opts=opts)
+    frame = result["frames"][-1]
+    c, m = frame["curves"], frame["metrics"]
+    if loss == "gan":             # a probability; D* with the expected targets 0.72 and 0.08
+        assert c["d"].min() > 0 and c["d"].max() < 1
+        np.testing.assert_allclose(c["d_star"], toys.optimal_discriminator(
+            c["p_data"], c["p_g"], 0.9 * 0.8, 0.1 * 0.8))
+        assert "0.72 p_data + 0.08 p_g" in c["d_star_label"]
+    if loss == "hinge":
+        np.testing.assert_array_equal(c["d_star"], np.sign(c["p_data"] - c["p_g"]))
+    if loss == "wgan-gp":         # no pointwise optimum: the critic's shape, rescaled
+        assert c["d_star"] is None and "d_vs_dstar_mean_abs" not in m
+        assert c["d"].min() == 0.0 and c["d"].max() == 1.0
+    else:
+        on = (c["p_data"] + c["p_g"]) > 1e-3 * (c["p_data"] + c["p_g"]).max()
+        assert m["d_vs_dstar_mean_abs"] == pytest.approx(np.abs(c["d"] - c["d_star"])[on].mean())
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    ax = Figure().subplots()
+    toys.draw_frame(ax, "gaussian1d", frame, result["real"])
+    labels = ax.get_legend_handles_labels()[1]
+    assert c["d_label"] in labels and (c["d_star"] is None) == (len(labels) == 3)
+
+
+def test_gaussian1d_refuses_packs_and_minibatch_layers():
+    for opts in ({"pack": 2}, {"minibatch": "stddev"}):
+        with pytest.raises(ValueError, match="one point at a time"):
+            toys.run_gan_toy("gaussian1d", 5, opts=opts)
+
+
 def test_gaussian1d_learns_the_data_and_d_approaches_d_star():
     result = toys.run_gan_toy("gaussian1d", 1500, seed=0, snapshots=3)
     last = result["metrics"]
