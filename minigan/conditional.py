@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, gan
+from . import backend, gan, metrics
 from .functional.conditional import label_concat_forward
 
 __all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
@@ -127,22 +127,23 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
 
 def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,
          epochs=5, seed=0, dtype=None):
-    """Train on synthetic, test on real: ``n`` labelled generated digits against real ones.
+    """Train on synthetic, test on real: labelled generated digits against as many real ones.
 
-    ``n`` generated digits, ``n / 10`` of each class, train the classifier
-    architecture of ``minigan.classifier`` (``epochs`` epochs, seeded);
-    the same architecture, settings and seed train on real labelled digits;
-    both are tested on real digits neither has seen. The real digits are
-    those of ``minigan eval``: with the training split at hand, training
-    digits 0-9,999 train and the 10,000 test digits test; with only the test
-    split, test digits 0-4,999 train and 5,000-9,999 test.
+    As many generated digits as real training digits (at most ``n``), one tenth
+    of each class, train the classifier architecture of ``minigan.classifier``
+    (``epochs`` epochs, seeded); the same architecture, settings and seed train on
+    the same number of real labelled digits (:func:`minigan.metrics.tstr`); both
+    are tested on real digits neither has seen. The real digits are those of
+    ``minigan eval``: with the training split at hand, training digits 0-9,999
+    train and the 10,000 test digits test; with only the test split, test digits
+    0-4,999 train and 5,000-9,999 test.
 
     Returns
     -------
     dict with ``tstr`` (accuracy of the classifier trained on generated digits),
-    ``trtr`` (trained on real digits), ``n_synthetic``, ``n_real``, ``n_test``, ``data``
+    ``trtr`` (trained on real digits), ``n_synthetic`` and ``n_real`` (the digits
+    each was trained on: the same number), ``n_test``, ``data``, ``epochs``
     """
-    from . import classifier
     from .data import DataError, load_mnist
 
     xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
@@ -152,14 +153,11 @@ def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, 
     except DataError:
         xr, yr, xt, yt = xt[:5000], yt[:5000], xt[5000:], yt[5000:]
         data = "real: MNIST test digits 0-4,999; test: MNIST test digits 5,000-9,999"
-    labels = np.arange(int(n)) % CLASSES
+    labels = np.arange(min(int(n), len(xr))) % CLASSES
     x = generate(generator, labels, noise_dim, prior, np.random.default_rng(seed), dtype)
     x = x.reshape(len(x), -1).astype(np.float32)
     x = (x + 1) / 2 if scale == "tanh" else x
-    scores = {}
-    for name, xs, ys in (("tstr", x, labels), ("trtr", xr, yr)):
-        net = classifier.train_classifier(xs, ys, epochs=epochs, seed=seed)
-        scores[name] = float(classifier.Classifier(net).accuracy(xt, yt))
-    scores.update(n_synthetic=int(len(x)), n_real=int(len(xr)), n_test=int(len(xt)), data=data,
-                  epochs=int(epochs))
-    return scores
+    scores = metrics.tstr(x, labels, xr, yr, xt, yt, epochs=epochs, seed=seed)
+    return {"tstr": float(scores["tstr"]), "trtr": float(scores["trtr"]),
+            "n_synthetic": scores["n_train"], "n_real": scores["n_train"],
+            "n_test": int(len(xt)), "data": data, "epochs": int(epochs)}

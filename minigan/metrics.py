@@ -251,7 +251,10 @@ def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=5, see
     The classifier architecture (:func:`minigan.classifier.build`) is trained
     once on the labelled synthetic digits and once on as many labelled real
     digits, with the same settings and seed; both are scored on the real test
-    digits. Pixels in [0, 1], shape ``(N, 784)``.
+    digits. Pixels in [0, 1], shape ``(N, 784)``. When one set is larger, ``n``
+    of its rows are drawn at random (seeded), not its first ``n``: generated
+    digits often come sorted by class, and their head would hold only some
+    classes.
 
     Returns
     -------
@@ -260,9 +263,11 @@ def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=5, see
     from . import classifier
 
     n = min(len(x_synthetic), len(x_real))
+    rng = np.random.default_rng(seed)
     scores = {}
     for name, x, y in (("tstr", x_synthetic, y_synthetic), ("trtr", x_real, y_real)):
-        net = classifier.train_classifier(x[:n], y[:n], epochs=epochs, seed=seed)
+        keep = np.sort(rng.permutation(len(x))[:n]) if len(x) > n else slice(None)
+        net = classifier.train_classifier(x[keep], y[keep], epochs=epochs, seed=seed)
         scores[name] = classifier.Classifier(net).accuracy(x_test, y_test)
     scores["n_train"] = int(n)
     return scores

@@ -132,6 +132,24 @@ def test_mode_coverage_on_hand_placed_samples():
     assert metrics.mode_coverage(modes + 5.0, modes, std)["reverse_kl"] is None
 
 
+def test_tstr_trains_on_a_random_subset_of_the_larger_set(monkeypatch):
+    """Generated digits come sorted by class: the classifier must not see only the first
+    classes of the larger set, and both classifiers train on the same number of digits."""
+    from minigan import classifier
+    seen = []
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda x, y, **kw: seen.append(np.bincount(y, minlength=10)) or None)
+    monkeypatch.setattr(classifier, "Classifier",
+                        lambda net: type("C", (), {"accuracy": lambda self, x, y: 0.5})())
+    x_sorted = np.zeros((1000, 4), np.float32)
+    y_sorted = np.repeat(np.arange(10), 100)                    # 0 .. 0, 1 .. 1, ...
+    x_real, y_real = np.zeros((300, 4), np.float32), np.arange(300) % 10
+    scores = metrics.tstr(x_sorted, y_sorted, x_real, y_real, x_real, y_real)
+    assert scores["n_train"] == 300 and [c.sum() for c in seen] == [300, 300]
+    assert (seen[0] > 10).all()                                 # every class, about 30 each
+    np.testing.assert_array_equal(seen[1], np.bincount(y_real))
+
+
 def test_tstr_on_labelled_real_data_and_on_wrong_labels():
     x, y = blobs(300, 0)
     xt, yt = blobs(200, 1)
