@@ -45,6 +45,10 @@ __all__ = ["COMMANDS", "Reference", "score_images", "scoring_noise", "evaluate_g
 
 COMMANDS = ("eval",)
 
+MIN_DIGITS = 20
+"""Fewest digits scored: the inception score's 10 splits of at least 2, and more than
+k = 3 neighbours for precision and recall."""
+
 
 class Reference:
     """Real digits, split into a reference and a held-out set, with their classifier outputs.
@@ -63,7 +67,7 @@ class Reference:
         self.held_out = np.asarray(held_out, dtype=np.float32)
         self.description = description
         self.ref_features, _ = self.classifier.features_and_probs(self.reference)
-        self._real_row = None
+        self._real_rows = {}
 
     @classmethod
     def load(cls, data_dir=None, classifier=None, download=True):
@@ -87,11 +91,20 @@ class Reference:
                    f"reference: MNIST test digits 0-{half - 1:,}; real row: held-out test digits "
                    f"{half:,}-{len(test) - 1:,}")
 
-    def real_row(self, parzen=True):
-        """The scores of the held-out real digits (computed once)."""
-        if self._real_row is None or (parzen and "parzen" not in self._real_row):
-            self._real_row = score_images(self.held_out, self, parzen=parzen, real=True)
-        return self._real_row
+    def real_row(self, n=None, parzen=True):
+        """The scores of the first ``min(n, len(held_out))`` held-out real digits (all of
+        them by default), computed once per count.
+
+        Pass the number of generated digits: :func:`score_images` compares that many
+        (at most ``len(held_out)``), and FID, precision/recall, the Parzen window and
+        the inception score all move with the count, so the real row must be scored
+        on as many digits to stand beside them.
+        """
+        m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
+        row = self._real_rows.get(m)
+        if row is None or (parzen and "parzen_mean" not in row):
+            self._real_rows[m] = score_images(self.held_out[:m], self, parzen=parzen, real=True)
+        return self._real_rows[m]
 
 
 def _parzen_split(ref):
@@ -105,9 +118,12 @@ def score_images(images, ref, parzen=True, real=False):
 
     IS and the class statistics use all ``N`` digits; FID, precision/recall
     and the Parzen window use ``min(N, len(ref.held_out))`` of them, the
-    real row's count. ``real=True`` scores the held-out digits themselves
-    (the Parzen window is then built on the reference digits).
+    count of ``ref.real_row(N)``. ``real=True`` scores held-out digits
+    themselves (the Parzen window is then built on the reference digits).
     """
+    if len(images) < MIN_DIGITS:
+        raise ValueError(f"scoring needs at least {MIN_DIGITS} digits (the inception score's 10 "
+                         f"splits, k = 3 nearest neighbours), got {len(images)}; score more")
     clf = ref.classifier
     feats, probs = clf.features_and_probs(images)
     m = min(len(images), len(ref.held_out))
@@ -200,7 +216,7 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
     scores = evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
     scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")
     scores["weights"] = config["weights"]
-    return scores, ref.real_row(parzen), ckpt_path
+    return scores, ref.real_row(n, parzen), ckpt_path
 
 
 def _pm(mean, se, digits=2):
@@ -262,8 +278,9 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``minigan eval``; prints the table, writes eval.json; returns the exit code."""
-    if args.n < 2:
-        raise ValueError(f"--n must be at least 2, got {args.n}")
+    if args.n < MIN_DIGITS:
+        raise ValueError(f"--n must be at least {MIN_DIGITS} (the inception score's 10 splits, "
+                         f"k = 3 nearest neighbours), got {args.n}")
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
     clf = load_default(args.classifier)

@@ -548,15 +548,15 @@ class Trainer:
         self.scores, self.real_scores, self.reference = [], None, None
         every = int(self.config.get("eval_every") or 0)
         self.config["eval_n"] = int(self.config.get("eval_n") or DEFAULTS["eval_n"])
-        if every < 0 or self.config["eval_n"] < 2:
-            raise ValueError(f"--eval-every must be >= 0 and --eval-n >= 2, got {every} and "
-                             f"{self.config['eval_n']}")
-        if every:
-            from .evaluate import Reference
+        from .evaluate import MIN_DIGITS, Reference
 
+        if every < 0 or self.config["eval_n"] < MIN_DIGITS:
+            raise ValueError(f"--eval-every must be >= 0 and --eval-n >= {MIN_DIGITS}, got "
+                             f"{every} and {self.config['eval_n']}")
+        if every:
             self.reference = Reference.load(self.config["data_dir"],
                                             download=self.config["download"])
-            self.real_scores = self.reference.real_row(parzen=False)
+            self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
         path = self.out / "scores.csv"
         if path.exists():
             with open(path, newline="") as f:

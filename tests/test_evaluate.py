@@ -28,6 +28,27 @@ def test_real_row_scores_real_digits_as_real(ref):
     assert np.isfinite(real["parzen_mean"]) and real["parzen_se"] > 0
 
 
+def test_the_real_row_is_scored_on_as_many_digits_as_the_generated_one(ref):
+    """FID and precision/recall move with the count, so a real row beside 300 generated
+    digits is scored on 300 held-out digits, not on all of them."""
+    few, every = ref.real_row(300, parzen=False), ref.real_row(parzen=False)
+    assert few["n"] == few["n_compared"] == 300 and every["n"] == len(ref.held_out) == 1000
+    assert few["fid"] > every["fid"]                # fewer digits: a larger (biased) FID
+    assert ref.real_row(300, parzen=False) is few   # computed once per count
+    assert ref.real_row(5000, parzen=False)["n"] == 1000    # at most the held-out digits
+    digits = np.asarray(ref.held_out[:300])
+    np.testing.assert_allclose(evaluate.score_images(digits, ref, parzen=False, real=True)["fid"],
+                               few["fid"])
+
+
+def test_too_few_digits_are_refused(ref, tmp_path, capsys):
+    with pytest.raises(ValueError, match="at least 20 digits"):
+        evaluate.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)
+    assert cli.main(["eval", str(tmp_path), "--n", "3", "--data-dir", SHARED_MNIST,
+                     "--device", "cpu"]) == 2
+    assert "--n must be at least 20" in capsys.readouterr().err
+
+
 class Constant(layers.Layer):
     """A collapsed generator: the same digit whatever the noise."""
 
@@ -70,6 +91,7 @@ def test_eval_command_prints_both_rows_and_writes_eval_json(tmp_path, capsys):
     assert report["classifier"]["checksum"] == clf.checksum
     assert report["generated"]["n"] == 1500 and report["generated"]["n_compared"] == 1500
     assert report["real_held_out"]["classes_covered"] == 10
+    assert report["real_held_out"]["n"] == 1500             # as many as the generated digits
     assert report["generated"]["epoch"] == 1
 
 
