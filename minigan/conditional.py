@@ -11,8 +11,11 @@ Here the label travels with the sample: a real batch is the images with
 their labels appended (:func:`with_labels`), and the generator
 (:class:`minigan.layers.ConditionalGenerator`) appends the label it was given
 to what it draws. So D's input is the pair, G's is ``[z, c]``, and
-:class:`ConditionalGAN` differs from :class:`minigan.gan.GAN` only in its
-noise: ``[z, c]`` with ``c`` drawn uniformly over the classes. Every loss,
+:class:`ConditionalGAN` differs from :class:`minigan.gan.GAN` in its
+noise, ``[z, c]`` with ``c`` drawn uniformly over the classes, and in two
+places where the label must stay a label: instance noise goes on the image
+alone, and WGAN-GP's penalty points blend images beside the real sample's
+label and measure the gradient with respect to the image. Every other loss,
 step and remedy of the plain GAN applies unchanged.
 
 - Dense layers (the vanilla model): the label is concatenated to z and to the
@@ -22,15 +25,15 @@ step and remedy of the plain GAN applies unchanged.
   (:func:`minigan.functional.label_concat_forward`).
 
 :func:`tstr` measures how well the labels were learned: a classifier trained
-on 10,000 labelled generated digits, tested on real ones, beside the same
-classifier trained on real digits.
+on labelled generated digits, tested on real ones, beside the same
+classifier trained on as many real digits.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import backend, gan, metrics
+from . import backend, gan, metrics, penalty
 from .functional.conditional import label_concat_forward
 
 __all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
@@ -99,6 +102,20 @@ class ConditionalGAN(gan.GAN):
         sample = out[:, :x.shape[1] - self.classes]
         sample += backend.randn(sample.shape, self.rng, x.dtype) * x.dtype.type(std)
         return out
+
+    def gradient_penalty(self, x_real, fake):
+        r"""WGAN-GP's penalty on the image alone: :math:`\hat x` is
+        :math:`\epsilon x + (1 - \epsilon) G(z, c')` beside the real sample's label
+        :math:`c` (a blend of two one-hot labels is not a label), and the penalty
+        measures the critic's gradient with respect to the image values only (the
+        label features or channel maps come after them in a flattened sample)."""
+        image = x_real.shape[1] - self.classes
+        eps = backend.uniform(0.0, 1.0, (x_real.shape[0],) + (1,) * (x_real.ndim - 1), self.rng,
+                              x_real.dtype)
+        x_hat = x_real.copy()
+        x_hat[:, :image] = eps * x_real[:, :image] + (1 - eps) * fake[:, :image]
+        per_sample = x_hat[0, :image].size
+        return penalty.gradient_penalty(self.D, x_hat, self.gp_weight, features=per_sample)
 
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)

@@ -232,7 +232,7 @@ class GAN:
         forward pass, which overwrites D's caches; the gradients accumulate.
         With another ``loss`` the two terms are :meth:`d_loss`'s; WGAN-GP adds
         the gradient penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
-        :math:`\epsilon \sim U(0, 1)` per sample (:func:`minigan.penalty.gradient_penalty`).
+        :math:`\epsilon \sim U(0, 1)` per sample (:meth:`gradient_penalty`).
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
         batches.
 
@@ -257,13 +257,19 @@ class GAN:
         stats = {"d_loss": loss_real + loss_fake, "d_real": self._mean_output(real_logits),
                  "d_fake": self._mean_output(fake_logits)}
         if self.loss == "wgan-gp":  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
-            eps = backend.uniform(0.0, 1.0, (m,) + (1,) * (x_real.ndim - 1), self.rng,
-                                  x_real.dtype)
-            x_hat = eps * x_seen + (1 - eps) * fake
-            stats["gradient_penalty"] = penalty.gradient_penalty(self.D, x_hat, self.gp_weight)
+            stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
             stats["d_loss"] += stats["gradient_penalty"]
         self.d_opt.step()
         return stats
+
+    def gradient_penalty(self, x_real, fake):
+        r"""WGAN-GP's penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
+        :math:`\epsilon \sim U(0, 1)` per sample; its gradient is added to D's
+        (:func:`minigan.penalty.gradient_penalty`). Returns the penalty."""
+        eps = backend.uniform(0.0, 1.0, (x_real.shape[0],) + (1,) * (x_real.ndim - 1), self.rng,
+                              x_real.dtype)
+        x_hat = eps * x_real + (1 - eps) * fake
+        return penalty.gradient_penalty(self.D, x_hat, self.gp_weight)
 
     def d_loss(self, outputs, target, sign):
         """D's loss on one batch and its gradient: ``target`` for the label losses, ``sign``

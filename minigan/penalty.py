@@ -142,7 +142,7 @@ def critic_input_gradient(critic, x):
     return h, d, tape
 
 
-def gradient_penalty(critic, x_hat, weight=10.0):
+def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     r"""The penalty :math:`P` at ``x_hat``; its gradient is ADDED to the critic's ``grads``.
 
     .. math::
@@ -161,6 +161,10 @@ def gradient_penalty(critic, x_hat, weight=10.0):
         The points where the input gradient is penalized (held fixed).
     weight : float
         :math:`\lambda` (10 in the paper).
+    features : int, optional
+        Penalize the gradient with respect to the first ``features`` values of each
+        (flattened) sample only: a conditional critic's image, without the one-hot
+        label appended after it. Default: all of them.
 
     Returns
     -------
@@ -168,12 +172,15 @@ def gradient_penalty(critic, x_hat, weight=10.0):
     """
     xp = get_array_module(x_hat)
     n = x_hat.shape[0]
-    _, g, tape = critic_input_gradient(critic, x_hat)
-    g = g.reshape(n, -1)
+    _, g_all, tape = critic_input_gradient(critic, x_hat)
+    g_all = g_all.reshape(n, -1)
+    g = g_all if features is None else g_all[:, :int(features)]
     norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
     penalty = weight * float(((norm - 1) ** 2).sum()) / n
-    # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0)
-    r = (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g
+    # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0),
+    # and 0 for the input values the penalty does not measure
+    r = xp.zeros_like(g_all)
+    r[:, :g.shape[1]] = (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g
     r = r.reshape(x_hat.shape)
     for layer, W, cache, delta in tape:   # forward sweep of the tangent r
         if W is not None:

@@ -34,22 +34,23 @@ def critics(draw):
                                              layers.LeakyReLU(draw(st.floats(0.01, 0.9)))])))
     critic = layers.Sequential(*net).eval()            # eval: SpectralNorm's u held fixed
     x = rng.standard_normal((n,) + in_shape)
-    return critic, x, draw(st.sampled_from([1.0, 10.0])), rng
+    features = draw(st.none() | st.integers(1, widths[0]))   # a conditional critic's image
+    return critic, x, draw(st.sampled_from([1.0, 10.0])), rng, features
 
 
 @given(critics())
 def test_gradient_penalty_double_backward(case):
     """Every parameter gradient of P = lambda/N sum (|grad_x f| - 1)^2 against the centered
     finite differences of P itself, in float64."""
-    critic, x, lam, rng = case
+    critic, x, lam, rng, features = case
     assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
     critic.zero_grad()
     dout = rng.standard_normal()                         # a random upstream gradient
-    penalty.gradient_penalty(critic, x, lam)
+    penalty.gradient_penalty(critic, x, lam, features)
     analytic = {k: dout * g for k, g in critic.grads.items()}
 
     def value():
-        return np.array(penalty.gradient_penalty(critic, x, lam))
+        return np.array(penalty.gradient_penalty(critic, x, lam, features))
 
     for k, p in critic.params.items():
         numeric = gradcheck.numeric_vjp(value, p, np.array(dout))

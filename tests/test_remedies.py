@@ -9,7 +9,7 @@ import pytest
 from _mnist import REAL_MNIST, needs_real_mnist
 from test_cli import data_dir, metrics, train_args, write_tiny_mnist  # noqa: F401
 
-from minigan import checkpoint, conditional, layers, models, optim, runs, toys
+from minigan import checkpoint, conditional, layers, models, optim, penalty, runs, toys
 from minigan.cli import main
 from minigan.data import load_mnist
 from minigan.ema import EMA
@@ -77,6 +77,23 @@ def test_conditional_instance_noise_leaves_the_labels_alone(name):
         np.testing.assert_array_equal(labels.sum(axis=1), 1.0)      # one class per sample
     np.testing.assert_array_equal(seen[0][:, -10:], real[:, -10:])
     assert np.std(seen[0][:, :-10] - images) == pytest.approx(0.5, rel=0.05)
+
+
+def test_conditional_wgan_gp_penalizes_the_image_beside_a_real_label(monkeypatch):
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1), loss="wgan-gp")
+    seen = []
+    original = penalty.gradient_penalty
+    monkeypatch.setattr(penalty, "gradient_penalty", lambda critic, x, w, features=None:
+                        seen.append((x.copy(), features)) or original(critic, x, w, features))
+    images = np.random.default_rng(2).random((8, 784)).astype(np.float32)
+    real = conditional.with_labels(images, np.arange(8))
+    stats = model.d_step(real)
+    (x_hat, features), = seen
+    assert features == 784 and np.isfinite(stats["gradient_penalty"])
+    np.testing.assert_array_equal(x_hat[:, 784:], real[:, 784:])    # the real one-hot labels
+    assert not np.array_equal(x_hat[:, :784], images)                 # blended images
 
 
 def test_ema_follows_its_formula_with_warm_up():
