@@ -109,17 +109,19 @@ class Classifier:
         ``x``: ``(N, 784)`` (or ``(N, 1, 28, 28)``) pixels in [0, 1], NumPy or CuPy.
         """
         feats, probs = [], []
-        layers, head = self.net.layers[:-2], self.net.layers[-1]   # [-2] is Dropout
+        # features: what the last layer sees (in evaluation mode, dropout passes it on as is)
+        layers, head = self.net.layers[:-1], self.net.layers[-1]
         xp = backend.xp()
-        for i in range(0, len(x), batch_size):
-            h = xp.asarray(x[i:i + batch_size], dtype=np.float32).reshape(-1, 784)
-            for layer in layers:
-                h = layer.forward(h)
-            logits = head.forward(h)
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            p = xp.exp(shifted)
-            feats.append(backend.to_host(h))
-            probs.append(backend.to_host(p / p.sum(axis=1, keepdims=True)))
+        with self.net.evaluating():
+            for i in range(0, len(x), batch_size):
+                h = xp.asarray(x[i:i + batch_size], dtype=np.float32).reshape(-1, 784)
+                for layer in layers:
+                    h = layer.forward(h)
+                logits = head.forward(h)
+                shifted = logits - logits.max(axis=1, keepdims=True)
+                p = xp.exp(shifted)
+                feats.append(backend.to_host(h))
+                probs.append(backend.to_host(p / p.sum(axis=1, keepdims=True)))
         return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
 
     def predict(self, x, batch_size=1000):

@@ -46,6 +46,27 @@ def test_training_learns_a_tiny_task_and_is_seeded():
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-6)
 
 
+def test_features_are_what_the_last_layer_sees_with_or_without_dropout():
+    """Another network (train_classifier(net=...)) need not have the default's Dropout:
+    the probabilities are the softmax of net.forward, the features the last layer's input."""
+    rng = np.random.default_rng(0)
+    plain = layers.Sequential(layers.Dense(784, 16, rng=rng), layers.ReLU(),
+                              layers.Dense(16, 10, rng=rng))
+    x = rng.uniform(0, 1, (50, 784)).astype(np.float32)
+    for net in (plain, C.build(rng)):
+        clf = C.Classifier(net)
+        net.train()                                  # the scores are taken in evaluation mode
+        feats, probs = clf.features_and_probs(x)
+        assert net.training                          # and the mode it had is given back
+        net.eval()
+        logits = net.forward(x)
+        expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(probs, expected / expected.sum(axis=1, keepdims=True),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(feats, layers.Sequential(*net.layers[:-1]).forward(x),
+                                   rtol=1e-6)
+
+
 def test_save_load_round_trip_and_tampering(tmp_path):
     clf = C.Classifier(C.build(np.random.default_rng(0)), {"trained_on": "nothing"})
     path = C.save(clf, tmp_path / "c.npz")
