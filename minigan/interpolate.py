@@ -42,11 +42,17 @@ def lerp(z0, z1, t):
 def slerp(z0, z1, t):
     """Points on the great circle from ``z0`` to ``z1`` (see the module docstring).
 
-    Vectors (nearly) parallel, where :math:`\\sin\\Omega` vanishes, fall back to :func:`lerp`.
+    Vectors pointing (nearly) the same way, where :math:`\\sin\\Omega` vanishes, fall
+    back to :func:`lerp` (the arc is then the line). Vectors pointing (nearly) opposite
+    ways are refused: every great circle through them is as short, so the path is not
+    defined, and a line between them passes through 0.
     """
     z0, z1 = np.asarray(z0, dtype=np.float64), np.asarray(z1, dtype=np.float64)
     cos = float(z0 @ z1) / max(float(np.linalg.norm(z0) * np.linalg.norm(z1)), 1e-300)
     omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6 and cos < 0:
+        raise ValueError("slerp: z0 and z1 point in opposite directions, so no single great "
+                         "circle joins them; move one of them, or use lerp")
     if np.sin(omega) < 1e-6:
         return lerp(z0, z1, t)
     t = np.asarray(t, dtype=np.float64)[:, None]
@@ -94,6 +100,11 @@ def run(args):
     G, spec, config = runs.load_generator(ckpt, ema=args.ema)
     rng = np.random.default_rng(args.seed)
     prior, dtype = config.get("prior", "gaussian"), config.get("dtype", "float32")
+    if args.slerp and prior != "gaussian":
+        raise ValueError(f"--slerp keeps the norm of a Gaussian prior's noise; this run's prior "
+                         f"is {prior} on [-1, 1]^{spec.noise_dim}, where a great circle leaves the "
+                         "cube the generator was trained on and the straight line (without "
+                         "--slerp) stays inside it")
     ends = backend.to_host(gan.sample_noise(2 * args.pairs, spec.noise_dim, prior, rng, "float64"))
     z = np.concatenate([path(ends[2 * i], ends[2 * i + 1], args.steps, args.slerp)
                         for i in range(args.pairs)])

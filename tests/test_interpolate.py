@@ -38,6 +38,8 @@ def test_lerp_is_a_straight_line_and_shrinks_the_norm_midway():
     mid = interpolate.path(z0, z1, 5, spherical=True)[2]
     assert np.linalg.norm(mid) > 0.95 * min(np.linalg.norm(z0), np.linalg.norm(z1))
     np.testing.assert_allclose(interpolate.slerp(z0, z0, [0.0, 0.5]), [z0, z0])   # parallel
+    with pytest.raises(ValueError, match="opposite directions"):      # no one great circle
+        interpolate.slerp(z0, -2 * z0, [0.0, 0.5])
 
 
 def test_interpolate_command(data_dir, tmp_path, capsys):  # noqa: F811
@@ -54,3 +56,15 @@ def test_interpolate_command(data_dir, tmp_path, capsys):  # noqa: F811
     assert w / h == pytest.approx(6 / 3, rel=0.1)
     assert main(["interpolate", "--checkpoint", str(run), "--steps", "1", "--out",
                  str(out)]) == 2
+
+
+def test_slerp_is_refused_for_a_uniform_prior(data_dir, tmp_path, capsys):  # noqa: F811
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--prior", "uniform")) == 0
+    capsys.readouterr()
+    out = tmp_path / "walk.png"
+    assert main(["interpolate", "--checkpoint", str(run), "--slerp", "--out", str(out),
+                 "--device", "cpu"]) == 2
+    assert "prior is uniform" in capsys.readouterr().err and not out.exists()
+    assert main(["interpolate", "--checkpoint", str(run), "--out", str(out),
+                 "--device", "cpu"]) == 0                        # the straight line is fine
