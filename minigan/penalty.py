@@ -79,15 +79,20 @@ def check_critic(critic):
     for i, layer in enumerate(_layers(critic)):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
         if type(inner) not in TWICE_DIFFERENTIABLE:
-            why = ("batch norm mixes the samples whose input gradients the penalty takes one "
-                   "by one (Gulrajani et al. leave it out of the critic)"
-                   if isinstance(inner, L.BatchNorm) else
-                   "its second derivative is not written here")
+            todo = "Use a critic of those layers (--model vanilla, the toys) or another --loss"
+            if isinstance(inner, L.BatchNorm):
+                why = ("batch norm mixes the samples whose input gradients the penalty takes one "
+                       "by one (Gulrajani et al. leave it out of the critic)")
+            elif isinstance(inner, (L.Pack, L.MinibatchDiscrimination, L.MinibatchStdDev)):
+                why = ("it mixes the samples whose input gradients the penalty takes one by one")
+                todo = ("Leave out --pack and --minibatch with --loss wgan-gp, or use another "
+                        "--loss")
+            else:
+                why = "its second derivative is not written here"
             raise ValueError(
                 f"WGAN-GP differentiates the critic twice, by hand for Dense, ReLU, "
                 f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense); "
-                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}. Use a critic "
-                "of those layers (--model vanilla, the toys) or another --loss")
+                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}. {todo}")
 
 
 def critic_input_gradient(critic, x):

@@ -123,6 +123,9 @@ def test_a_frozen_critic_keeps_its_gradients():
                                  layers.Dense(4, 1, rng=r)), r"layer 1 .*BatchNorm\(4\).*mixes"),
     (lambda r: layers.Sequential(layers.Dense(3, 4, rng=r), layers.Sigmoid(),
                                  layers.Dense(4, 1, rng=r)), r"layer 1 .*Sigmoid\(\)"),
+    (lambda r: models.vanilla(r, pack=2)[1], r"layer 0 .*Pack.*Leave out --pack"),
+    (lambda r: models.vanilla(r, minibatch="stddev")[1],
+     r"MinibatchStdDev.*Leave out --pack and --minibatch"),
 ])
 def test_critics_it_cannot_differentiate_twice_are_refused(bad, name):
     rng = np.random.default_rng(0)
