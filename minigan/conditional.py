@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, gan, metrics, penalty
+from . import backend, gan, metrics
 from .functional.conditional import label_concat_forward
 
 __all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
@@ -76,7 +76,7 @@ class ConditionalGAN(gan.GAN):
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  pixel_range=None, **kwargs):
-        self.classes = generator.classes
+        self.classes = self.label_channels = generator.classes
         if pixel_range is None:
             pixel_range = gan._output_range(generator.net)
         super().__init__(generator, discriminator, g_optimizer, d_optimizer, noise_dim,
@@ -88,34 +88,6 @@ class ConditionalGAN(gan.GAN):
         if labels is None:
             labels = self.rng.integers(0, self.classes, int(m))
         return labelled_noise(z, labels, self.classes)
-
-    def noisy(self, x):
-        """``x`` with instance noise on the sample alone: the label features (or label
-        channel maps) appended last pass unchanged, since a noisy label is not a label.
-
-        As in :meth:`minigan.gan.GAN.noisy`, the noise is additive, so backward passes
-        need no change."""
-        std = self.instance_noise_std()
-        if std == 0.0:
-            return x
-        out = x.copy()
-        sample = out[:, :x.shape[1] - self.classes]
-        sample += backend.randn(sample.shape, self.rng, x.dtype) * x.dtype.type(std)
-        return out
-
-    def gradient_penalty(self, x_real, fake):
-        r"""WGAN-GP's penalty on the image alone: :math:`\hat x` is
-        :math:`\epsilon x + (1 - \epsilon) G(z, c')` beside the real sample's label
-        :math:`c` (a blend of two one-hot labels is not a label), and the penalty
-        measures the critic's gradient with respect to the image values only (the
-        label features or channel maps come after them in a flattened sample)."""
-        image = x_real.shape[1] - self.classes
-        eps = backend.uniform(0.0, 1.0, (x_real.shape[0],) + (1,) * (x_real.ndim - 1), self.rng,
-                              x_real.dtype)
-        x_hat = x_real.copy()
-        x_hat[:, :image] = eps * x_real[:, :image] + (1 - eps) * fake[:, :image]
-        per_sample = x_hat[0, :image].size
-        return penalty.gradient_penalty(self.D, x_hat, self.gp_weight, features=per_sample)
 
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)

@@ -195,8 +195,18 @@ class GAN:
         r""":math:`\sigma = \sigma_0 \max(0, 1 - \text{progress})`: the instance noise now."""
         return self.instance_noise * max(0.0, 1.0 - float(self.progress))
 
+    #: How many features (or channel maps) at the end of each of D's inputs are a label,
+    #: not data: instance noise and the gradient penalty leave them as they are
+    #: (:class:`minigan.conditional.ConditionalGAN`: its one-hot label).
+    label_channels = 0
+
+    def _data_width(self, x):
+        """The features (or channels) of D's input ``x`` that are data, before the label."""
+        return x.shape[1] - self.label_channels
+
     def noisy(self, x):
-        """``x`` plus Gaussian instance noise of :meth:`instance_noise_std` (``x`` itself at 0).
+        """``x`` plus Gaussian instance noise of :meth:`instance_noise_std` (``x`` itself at 0),
+        on the data alone: a noisy label is not a label (:attr:`label_channels`).
 
         The noise is additive, so the gradient with respect to ``x`` is the gradient with
         respect to the noisy input: backward passes need no change.
@@ -204,7 +214,10 @@ class GAN:
         std = self.instance_noise_std()
         if std == 0.0:
             return x
-        return x + backend.randn(x.shape, self.rng, x.dtype) * x.dtype.type(std)
+        out = x.copy()
+        data = out[:, :self._data_width(x)]
+        data += backend.randn(data.shape, self.rng, x.dtype) * x.dtype.type(std)
+        return out
 
     def d_targets(self, m, dtype):
         """The targets of D's real and fake batch: ``(1 - s, 0)``, or ``(m, 1)`` arrays in
@@ -265,11 +278,19 @@ class GAN:
     def gradient_penalty(self, x_real, fake):
         r"""WGAN-GP's penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
         :math:`\epsilon \sim U(0, 1)` per sample; its gradient is added to D's
-        (:func:`minigan.penalty.gradient_penalty`). Returns the penalty."""
+        (:func:`minigan.penalty.gradient_penalty`). Returns the penalty.
+
+        A label (:attr:`label_channels`) is not blended: :math:`\hat x` carries the real
+        sample's (a blend of two one-hot labels is not a label), and the penalty measures
+        the critic's gradient with respect to the data values only (the label's come after
+        them in a flattened sample)."""
         eps = backend.uniform(0.0, 1.0, (x_real.shape[0],) + (1,) * (x_real.ndim - 1), self.rng,
                               x_real.dtype)
+        width = self._data_width(x_real)
         x_hat = eps * x_real + (1 - eps) * fake
-        return penalty.gradient_penalty(self.D, x_hat, self.gp_weight)
+        x_hat[:, width:] = x_real[:, width:]
+        return penalty.gradient_penalty(self.D, x_hat, self.gp_weight,
+                                        features=x_hat[0, :width].size)
 
     def d_loss(self, outputs, target, sign):
         """D's loss on one batch and its gradient: ``target`` for the label losses, ``sign``

@@ -57,7 +57,8 @@ def record_inputs(model, monkeypatch):
     model.D.forward = spy
     original = penalty.gradient_penalty
     monkeypatch.setattr(penalty, "gradient_penalty",
-                        lambda critic, x, w: seen.append(x.copy()) or original(critic, x, w))
+                        lambda critic, x, w, **kw: seen.append(x.copy()) or original(critic, x, w,
+                                                                                    **kw))
     return seen, outs
 
 
