@@ -22,6 +22,13 @@ Use it to study any forward/backward pair::
 or a layer (its input and every parameter)::
 
     errors = gradcheck.check_layer(layers.Dense(4, 3, dtype="float64"), x)
+
+A layer is checked as it trains: the forward pass that the backward pass
+differentiates may change the layer's state (BatchNorm's running statistics,
+SpectralNorm's ``u``, the random stream Dropout draws its mask from), and every
+numeric evaluation starts from the state that pass started from
+(:func:`replay`). A backward pass that reads state the forward pass changed
+after caching it fails the check.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer"]
+__all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay"]
 
 
 def rel_error(a, b, floor=1e-8):
@@ -136,11 +143,41 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     return errors
 
 
+def replay(layer):
+    """A function that puts ``layer``'s forward-pass state back to what it is now.
+
+    The state is what a forward pass reads besides its input and the parameters,
+    and may change: every buffer of ``layer`` and of the layers inside it (copied
+    here, written back in place), the ``rng`` generators they draw from and the
+    library's default generator (:func:`minigan.backend.rng`). Call the function
+    before each forward pass that must see the state of the first one.
+    """
+    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+    generators = [backend.rng()]
+    for inner in layer.walk() if hasattr(layer, "walk") else (layer,):
+        g = getattr(inner, "rng", None)
+        if isinstance(g, np.random.Generator) and all(g is not o for o in generators):
+            generators.append(g)
+    states = [(g, g.bit_generator.state) for g in generators]
+
+    def restore():
+        live = layer.buffers
+        for k, v in buffers.items():
+            live[k][...] = v
+        for g, state in states:
+            g.bit_generator.state = state
+
+    return restore
+
+
 def check_layer(layer, x, rng=None, h=1e-5):
     """Compare a layer's ``backward`` (its ``dx`` and every ``grads`` entry) with numeric VJPs.
 
-    The layer must be deterministic between calls (Dropout in training mode
-    is not) and hold float64 parameters; ``x`` must be float64.
+    The layer is checked in the mode it is in, as it trains: the forward pass whose
+    cache ``backward`` uses may update buffers (running statistics, SpectralNorm's
+    ``u``) and draw random numbers (Dropout's mask), and each numeric evaluation
+    replays it from the same state (:func:`replay`). The layer ends in the state of
+    that one forward pass. Parameters and ``x`` must be float64.
 
     Returns
     -------
@@ -151,15 +188,19 @@ def check_layer(layer, x, rng=None, h=1e-5):
         raise ValueError(f"check_layer: input is {x.dtype}; gradient checks need float64")
     xp = backend.get_array_module(x)
     layer.zero_grad()
-    out = layer.forward(x)
+    before = replay(layer)
+    out = layer.forward(x)                       # as in training: the state moves on
+    after = replay(layer)
     dout = _random_like(out.shape, rng, xp)
     dx = layer.backward(dout)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
     def f():
+        before()
         return layer.forward(x)
 
     errors = {"x": rel_error(analytic["x"], numeric_vjp(f, x, dout, h))}
     for k, p in layer.params.items():
         errors[k] = rel_error(analytic[k], numeric_vjp(f, p, dout, h))
+    after()
     return errors

@@ -80,6 +80,16 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
+    def sublayers(self):
+        """The layers this one is made of (a Sequential's, a wrapper's inner layer); none here."""
+        return ()
+
+    def walk(self):
+        """This layer and every layer inside it, depth first."""
+        yield self
+        for inner in self.sublayers():
+            yield from inner.walk()
+
     def _apply(self, op, *args, **kwargs):
         """``op(*args, **kwargs)`` for a functional op; its :class:`ShapeError` is raised
         again under this layer's name (its ``repr``)."""
@@ -364,6 +374,9 @@ class Sequential(Layer):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
         self.layers = list(layers)
 
+    def sublayers(self):
+        return tuple(self.layers)
+
     def forward(self, x):
         for layer in self.layers:
             x = layer.forward(x)
@@ -647,6 +660,9 @@ class SpectralNorm(Layer):
         self.buffers["u"] = backend.asarray((u / np.linalg.norm(u)).astype(W.dtype))
         self.sigma = None
 
+    def sublayers(self):
+        return (self.layer,)
+
     def forward(self, x):
         W = self.params["W"]
         W_sn, sn_cache = self._apply(F.spectral_norm_forward, W, self.buffers["u"])
@@ -819,6 +835,9 @@ class ConditionalGenerator(Layer):
     params = property(lambda self: self.net.params)
     grads = property(lambda self: self.net.grads)
     buffers = property(lambda self: self.net.buffers)
+
+    def sublayers(self):
+        return (self.net,)
 
     def images(self, zc):
         """``net([z, c])``: the images alone, without the label appended."""

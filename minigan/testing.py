@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     ) from exc
 
 from . import layers
-from .gradcheck import check_layer, check_pair
+from .gradcheck import check_layer, check_pair, replay
 
 __all__ = [
     "GRAD_TOL", "ERROR_FLOOR", "KINK_MARGIN",
@@ -440,12 +440,18 @@ def min_kink_distance(net, x):
     ``net`` for input ``x`` (``inf`` when it has none).
 
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
+    The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
+    :func:`minigan.gradcheck.replay`).
     """
     smallest = np.inf
-    for layer in net.layers:
-        if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
-            smallest = min(smallest, float(np.abs(x).min()))
-        x = layer.forward(x)
+    restore = replay(net)
+    try:
+        for layer in net.layers:
+            if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
+                smallest = min(smallest, float(np.abs(x).min()))
+            x = layer.forward(x)
+    finally:
+        restore()
     return smallest
 
 

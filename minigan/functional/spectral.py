@@ -69,12 +69,16 @@ def spectral_norm_forward(W, u):
     -------
     W_sn : ndarray like ``W``
     cache : tuple ``(M, W_sn, u, v, u_new, sigma, norm_a)``; ``cache[4]`` is the
-        next ``u`` and ``cache[5]`` is :math:`\sigma`.
+        next ``u`` and ``cache[5]`` is :math:`\sigma`. The cache holds its own copy of
+        ``u``: a caller that carries the power iteration on by writing ``u'`` into its
+        ``u`` buffer in place (as :class:`minigan.layers.SpectralNorm` does in training)
+        leaves the backward pass differentiating the ``u`` this pass started from.
     """
     xp = get_array_module(W)
     if u.ndim != 1 or u.shape[0] != W.shape[0]:
         raise ShapeError("SpectralNorm", f"u of shape {tuple(u.shape)} does not fit weight of "
                          f"shape {tuple(W.shape)}; expected ({W.shape[0]},)")
+    u = u.copy()                                  # the cache's own u (see Returns)
     M = W.reshape(W.shape[0], -1)
     a = M.T @ u                                   # a = M^T u
     norm_a = max(float(xp.sqrt((a * a).sum())), EPS)
