@@ -21,8 +21,8 @@ import numpy as np
 from minigan import functional as F
 from minigan.functional import batchnorm as bn
 from minigan.functional.conv import is_channel_major
-from minigan.im2col import ConvGeometry, _block_rows, col2im_matmul_cpu, nchw_copy
-from minigan.optim import adam_update
+from minigan.functional.im2col import ConvGeometry, _block_rows, col2im_matmul_cpu, nchw_copy
+from minigan.nn.optim import adam_update
 
 F32 = np.float32
 

@@ -143,7 +143,7 @@ def gemm_macs(seq, x):
     The backward-data and the weight-gradient products of a layer have the same
     count (they are the same sum, read in another order).
     """
-    from minigan import layers as L
+    from minigan.nn import layers as L
 
     macs = []
     for layer in seq.layers:
@@ -169,7 +169,7 @@ def iteration_flops(name, np):
     backward-data x1 without its first layer's (nor with respect to the noise),
     weight gradients x1. PyTorch skips the same two input gradients.
     """
-    from minigan import models
+    from minigan.gan import models
 
     spec = models.MODELS[name]
     G, D = spec.build(np.random.default_rng(0), dtype=np.float32)
@@ -204,7 +204,9 @@ def real_batches(np, spec, rng, count=4, batch=None, move=None):
 
 def minigan_runner(name, np):
     """``(step, gan)``: ``step()`` runs one ``GAN.train_iteration`` of model ``name``."""
-    from minigan import gan, models, optim
+    from minigan import gan
+    from minigan.gan import models
+    from minigan.nn import optim
 
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
@@ -217,7 +219,7 @@ def minigan_runner(name, np):
 
 def torch_sequential(torch, seq, x):
     """A ``torch.nn.Sequential`` with the layers of minigan's ``seq`` and its current weights."""
-    from minigan import layers as L
+    from minigan.nn import layers as L
 
     nn = torch.nn
     mods = []
@@ -294,7 +296,7 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu"):
 
 def torch_runner(name, np, torch):
     """``step()`` running one iteration of the same model in PyTorch, the same structure."""
-    from minigan import models
+    from minigan.gan import models
 
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
@@ -417,7 +419,7 @@ def main(argv=None):
         results.append((name, iteration_flops(name, np), times, round_medians))
     peak = max(peak, gemm_peak(np))   # measured again after the rounds; the better one counts
 
-    from minigan import models
+    from minigan.gan import models
 
     print(f"\nms per iteration: median over {args.rounds} rounds x {args.iters} iterations "
           f"(fastest round's median in brackets); minigan/torch: median of the paired "

@@ -30,7 +30,9 @@ sys.path.insert(0, HERE)
 import bench_cpu  # noqa: E402  (the PyTorch twins of the models, FLOP counts, medians)
 import numpy as np  # noqa: E402
 
-from minigan import backend, gan, models, optim  # noqa: E402
+from minigan import backend, gan  # noqa: E402
+from minigan.gan import models  # noqa: E402
+from minigan.nn import optim  # noqa: E402
 
 MNIST_TRAIN = 60000
 

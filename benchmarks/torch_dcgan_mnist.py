@@ -1,4 +1,4 @@
-"""The DCGAN of ``minigan.models.dcgan`` trained in PyTorch, for comparing samples.
+"""The DCGAN of ``minigan.gan.models.dcgan`` trained in PyTorch, for comparing samples.
 
     python benchmarks/torch_dcgan_mnist.py --data-dir DIR --split test --epochs 5
 
@@ -23,8 +23,9 @@ import bench_cpu  # noqa: E402  (minigan layers -> torch modules, the PyTorch it
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from minigan import models, plotting  # noqa: E402
+from minigan.app import plotting  # noqa: E402
 from minigan.data import load_mnist  # noqa: E402
+from minigan.gan import models  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--data-dir", default=None)

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(HERE))      # minigan, from a checkout
 sys.path.insert(0, HERE)                       # bench_cpu and ab_ops beside this script
 
 from minigan.functional import activations as A  # noqa: E402
-from minigan.optim import adam_update  # noqa: E402
+from minigan.nn.optim import adam_update  # noqa: E402
 
 F32 = np.float32
 

@@ -73,7 +73,7 @@ nitpick_ignore_regex = [
     (r"py:mod", r"minigan\.(functional\.\w+|im2col|kernels)"),
     # a type of another project (the site is built offline, without intersphinx)
     (r"py:class", r"(hypothesis|numpy|cupy)\..*"),
-    # the builtin named in an annotation (minigan.toys.ToySpec.sample)
+    # the builtin named in an annotation (minigan.lab.toys.ToySpec.sample)
     (r"py:class", r"callable"),
 ]
 

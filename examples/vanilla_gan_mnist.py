@@ -12,7 +12,10 @@ import argparse
 
 import numpy as np
 
-from minigan import backend, data, gan, layers, losses, optim, plotting
+from minigan import backend, data, gan
+from minigan.app import plotting
+from minigan.functional import losses
+from minigan.nn import layers, optim
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")

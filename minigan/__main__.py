@@ -1,12 +1,12 @@
-"""``python -m minigan train ...`` / ``python -m minigan sample ...`` (see :mod:`minigan.cli`)."""
+"""``python -m minigan train ...`` / ``python -m minigan sample ...`` (see :mod:`minigan.app.cli`)."""
 
 import sys
 
 
 def run():
-    """The ``minigan`` command: :func:`minigan.cli.main`, quiet about a Ctrl-C during imports."""
+    """The ``minigan`` command: :func:`minigan.app.cli.main`, quiet about a Ctrl-C during imports."""
     try:
-        from .cli import main
+        from .app.cli import main
     except KeyboardInterrupt:
         print("minigan: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -1,7 +1,7 @@
 """Shared test configuration: hypothesis profiles, the gpu marker, dtype fixtures.
 
 Hypothesis profiles (select with HYPOTHESIS_PROFILE=name), from
-:func:`minigan.testing.register_profiles`:
+:func:`minigan.check.testing.register_profiles`:
 
 - ``ci``   (default when CI is set): few examples, derandomized (the same examples on
   every run, so a CI result is reproducible), keeps the suite to minutes on 2 cores;
@@ -14,7 +14,8 @@ import os
 import numpy as np
 import pytest
 
-from minigan import backend, testing
+from minigan import backend
+from minigan.check import testing
 
 testing.register_profiles()
 

@@ -11,10 +11,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import layers
-from minigan.gradcheck import check_layer, check_pair, rel_error
-from minigan.testing import GRAD_TOL
-from minigan.testing import batchnorm_configs as bn_configs
+from minigan.check.gradcheck import check_layer, check_pair, rel_error
+from minigan.check.testing import GRAD_TOL
+from minigan.check.testing import batchnorm_configs as bn_configs
+from minigan.nn import layers
 
 
 def _reduce_axes(x):

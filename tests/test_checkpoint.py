@@ -1,4 +1,4 @@
-"""Tests for minigan.checkpoint: round trip, atomic writes, no pickle, clear mismatch errors."""
+"""Tests for minigan.app.checkpoint: round trip, atomic writes, no pickle, clear mismatch errors."""
 
 import json
 import zipfile
@@ -6,8 +6,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from minigan import backend, fileio, gan, layers, models, optim
-from minigan.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
+from minigan import backend, gan
+from minigan.app import fileio
+from minigan.app.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
+from minigan.gan import models
+from minigan.nn import layers, optim
 
 
 def trained_vanilla(seed=0, steps=3):

@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from minigan import classifier as C
-from minigan import gradcheck, layers
+from minigan.check import gradcheck
+from minigan.lab import classifier as C
+from minigan.nn import layers
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 needs_mnist = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import backend, checkpoint, gan
-from minigan import train as train_module
-from minigan.cli import main
+from minigan import backend, gan
+from minigan.app import checkpoint
+from minigan.app import trainer as train_module
+from minigan.app.cli import main
 from minigan.data import write_idx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,7 +341,7 @@ def test_sample_from_a_missing_checkpoint(tmp_path, capsys):
 
 def test_sample_draws_the_noise_of_gan_sample_noise(earlier_run, tmp_path, capsys):
     """`minigan sample --seed s` draws z = gan.sample_noise(n, ..., default_rng(s))."""
-    from minigan import plotting, runs
+    from minigan.app import plotting, runs
 
     rc, _, _ = run_main(["sample", "--checkpoint", str(earlier_run), "--n", "9", "--seed", "5",
                          "--device", "cpu", "--out", str(tmp_path / "cli.png")], capsys)
@@ -361,7 +362,8 @@ def test_training_and_sampling_share_one_prior_sampler(data_dir, tmp_path, monke
         calls.append((int(m), prior))
         return real(m, noise_shape, prior, rng, dtype)
 
-    monkeypatch.setattr(gan, "sample_noise", spy)
+    monkeypatch.setattr(gan, "sample_noise", spy)             # what the command line calls
+    monkeypatch.setattr(gan.algorithm, "sample_noise", spy)   # what GAN.sample_noise calls
     run = tmp_path / "uniform"
     assert main(train_args(data_dir, run, "--epochs", "1", "--prior", "uniform")) == 0
     # the fixed grid batch, then per iteration one fake batch for D and one for G

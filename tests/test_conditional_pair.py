@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import layers, testing
+from minigan.check import testing
+from minigan.nn import layers
 
 
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.booleans(), testing.seeds())

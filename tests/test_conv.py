@@ -1,4 +1,4 @@
-"""Tests for minigan.im2col and minigan.functional.conv, and the Conv2d / ConvTranspose2d layers.
+"""Tests for minigan.functional.im2col and minigan.functional.conv, and the Conv2d / ConvTranspose2d layers.
 
 The fast path (im2col + one GEMM) is compared with the naive loop references
 in float64, the hand-written gradients with numeric vector-Jacobian products,
@@ -15,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import im2col as im2col_module
-from minigan import layers
-from minigan.gradcheck import check_layer, check_pair, rel_error
-from minigan.im2col import (
+from minigan.check.gradcheck import check_layer, check_pair, rel_error
+from minigan.check.testing import GRAD_TOL  # numeric VJP against the analytic gradient, float64
+from minigan.check.testing import conv2d_configs as conv_configs
+from minigan.check.testing import conv_transpose2d_configs as conv_transpose_configs
+from minigan.functional import im2col as im2col_module
+from minigan.functional.im2col import (
     ConvGeometry,
     col2im,
     col2im_cpu,
@@ -30,9 +32,7 @@ from minigan.im2col import (
     im2col,
     im2col_cpu,
 )
-from minigan.testing import GRAD_TOL  # numeric VJP against the analytic gradient, float64
-from minigan.testing import conv2d_configs as conv_configs
-from minigan.testing import conv_transpose2d_configs as conv_transpose_configs
+from minigan.nn import layers
 
 EXACT_TOL = 1e-12    # two exact float64 computations of the same sum
 
@@ -182,7 +182,7 @@ def test_dcgan_sized_layers_use_several_blocks_and_agree():
 
 
 def test_numpy_path_never_imports_the_gpu_kernels():
-    """The dispatchers import minigan.kernels lazily, only for CuPy arrays."""
+    """The dispatchers import minigan.backend.kernels lazily, only for CuPy arrays."""
     code = (
         "import sys, numpy as np\n"
         "from minigan import functional as F\n"
@@ -191,7 +191,7 @@ def test_numpy_path_never_imports_the_gpu_kernels():
         "F.conv2d_backward(out, cache)\n"
         "y, c = F.conv_transpose2d_forward(x, W.transpose(1, 0, 2, 3), None, 2, 1)\n"
         "F.conv_transpose2d_backward(y, c)\n"
-        "assert 'minigan.kernels' not in sys.modules, 'kernels imported'\n"
+        "assert 'minigan.backend.kernels' not in sys.modules, 'kernels imported'\n"
         "assert 'cupy' not in sys.modules, 'cupy imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

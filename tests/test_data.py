@@ -446,7 +446,7 @@ def test_a_damaged_cached_file_that_cannot_be_fetched_again_is_named(tiny, tmp_p
 def test_the_command_line_reports_a_damaged_file_in_one_line_each(tiny, tmp_path, monkeypatch,
                                                                   capsys):
     """No Python warning with its source line: `minigan: warning: ...`, then the error."""
-    from minigan.cli import main
+    from minigan.app.cli import main
 
     (tmp_path / IMAGES).write_bytes(b"damaged")
     monkeypatch.setattr(mnist_module, "MIRRORS", (_closed_port_url(),))

@@ -6,9 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from minigan import cli, evaluate, layers
-from minigan.classifier import load_default
+from minigan.app import cli
 from minigan.data import load_mnist
+from minigan.lab import scoring
+from minigan.lab.classifier import load_default
+from minigan.nn import layers
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 pytestmark = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
 @pytest.fixture(scope="module")
 def ref():
     x = load_mnist("test", data_dir=SHARED_MNIST, scale="sigmoid", download=False)[0]
-    return evaluate.Reference(x[:1000], x[5000:6000], load_default(), "test slices")
+    return scoring.Reference(x[:1000], x[5000:6000], load_default(), "test slices")
 
 
 def test_real_row_scores_real_digits_as_real(ref):
@@ -37,13 +39,13 @@ def test_the_real_row_is_scored_on_as_many_digits_as_the_generated_one(ref):
     assert ref.real_row(300, parzen=False) is few   # computed once per count
     assert ref.real_row(5000, parzen=False)["n"] == 1000    # at most the held-out digits
     digits = np.asarray(ref.held_out[:300])
-    np.testing.assert_allclose(evaluate.score_images(digits, ref, parzen=False, real=True)["fid"],
+    np.testing.assert_allclose(scoring.score_images(digits, ref, parzen=False, real=True)["fid"],
                                few["fid"])
 
 
 def test_too_few_digits_are_refused(ref, tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 20 digits"):
-        evaluate.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)
+        scoring.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)
     assert cli.main(["eval", str(tmp_path), "--n", "3", "--data-dir", SHARED_MNIST,
                      "--device", "cpu"]) == 2
     assert "--n must be at least 20" in capsys.readouterr().err
@@ -63,7 +65,7 @@ class Constant(layers.Layer):
 def test_a_collapsed_generator_scores_as_collapsed(ref):
     g = Constant(ref.held_out[7])
     rng = np.random.default_rng(0)
-    scores = evaluate.evaluate_generator(g, lambda m: rng.standard_normal((m, 4)), 600, ref,
+    scores = scoring.evaluate_generator(g, lambda m: rng.standard_normal((m, 4)), 600, ref,
                                          parzen=False)
     assert scores["n"] == 600 and scores["n_compared"] == 600
     assert scores["classes_covered"] == 1

@@ -23,19 +23,19 @@ needs_mnist = pytest.mark.skipif(
 
 
 def test_the_examples_use_only_the_promised_surface():
-    """minigan's docstring names the modules an example needs; the examples use just those."""
-    promise = re.search(r"from minigan import ([\w, ]+)", minigan.__doc__)
-    promised = {name.strip() for name in promise.group(1).split(",")}
-    assert promised <= set(minigan.__all__)
+    """minigan's docstring names the imports an example needs; the examples use just those."""
+    promised = set()
+    for module, names in re.findall(r"``from (minigan[\w.]*) import ([\w, ]+)``", minigan.__doc__):
+        promised |= {f"{module}.{name.strip()}" for name in names.split(",")}
+    assert {"minigan.gan", "minigan.nn.layers", "minigan.nn.optim"} <= promised
     used = set()
     for path in EXAMPLES:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigan"):
-                assert node.module == "minigan", f"{path.name} imports from {node.module}"
-                used |= {alias.name for alias in node.names}
+                used |= {f"{node.module}.{alias.name}" for alias in node.names}
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("minigan") for a in node.names), path.name
-    assert len(EXAMPLES) >= 2 and used == promised
+    assert len(EXAMPLES) >= 2 and used <= promised, used - promised
 
 
 @needs_mnist

@@ -6,10 +6,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import testing
-from minigan.gradcheck import check_pair
-from minigan.testing import GRAD_TOL as TOL
-from minigan.testing import away_from_kinks as away_from_zero
+from minigan.check import testing
+from minigan.check.gradcheck import check_pair
+from minigan.check.testing import GRAD_TOL as TOL
+from minigan.check.testing import away_from_kinks as away_from_zero
 
 seeds = testing.seeds()
 batch = st.integers(1, 6)

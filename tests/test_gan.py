@@ -5,7 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from minigan import backend, gan, layers, optim
+from minigan import backend, gan
+from minigan.nn import layers, optim
 
 
 def small_gan(k=1, seed=0, **kw):

@@ -6,7 +6,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from test_label_noise import step_gradients
 
-from minigan import gan, layers, losses, optim, penalty, testing
+from minigan import gan
+from minigan.check import testing
+from minigan.functional import losses
+from minigan.gan import penalty
+from minigan.nn import layers, optim
 
 
 @given(shape=st.sampled_from([(1, 1), (4, 1), (7, 1)]), seed=testing.seeds(),
@@ -123,8 +127,8 @@ def test_train_and_toy_take_the_losses(tmp_path):
 
     from test_cli import train_args, write_tiny_mnist
 
-    from minigan import runs
-    from minigan.cli import main
+    from minigan.app import runs
+    from minigan.app.cli import main
 
     config, _ = runs.resolve_config({"loss": "wgan-gp"})
     assert (config["k"], config["lr"], config["betas"], config["gp_weight"]) == \

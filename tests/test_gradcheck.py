@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minigan import functional as F
-from minigan.gradcheck import check_pair, numeric_vjp, rel_error
+from minigan.check.gradcheck import check_pair, numeric_vjp, rel_error
 
 
 def test_rel_error_floor_and_scale():

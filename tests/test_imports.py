@@ -1,4 +1,8 @@
-"""The package's modules import only downward: no import cycle, lazy imports included."""
+"""The package's floors import only downward: no import cycle, lazy imports included.
+
+The floors, each a subpackage of ``minigan``, and the floors each may import (its own
+always): the table below is the architecture of the package, and this test keeps it.
+"""
 
 import ast
 import pathlib
@@ -6,6 +10,17 @@ import pathlib
 import minigan
 
 PACKAGE = pathlib.Path(minigan.__file__).parent
+
+MAY_IMPORT = {
+    "backend": set(),
+    "data": {"backend"},
+    "functional": {"backend"},
+    "nn": {"backend", "functional"},
+    "check": {"backend", "functional", "nn"},
+    "gan": {"backend", "functional", "nn"},
+    "lab": {"backend", "data", "functional", "nn", "check", "gan"},
+    "app": {"backend", "data", "functional", "nn", "check", "gan", "lab"},
+}
 
 
 def _module_name(path):
@@ -65,10 +80,10 @@ def _cycle(graph):
 
 def test_the_graph_sees_imports():
     graph = import_graph()
-    assert "minigan.kernels" in graph["minigan.im2col"]             # a lazy import
-    assert "minigan.im2col" in graph["minigan.functional.conv"]      # from ..im2col import ...
+    assert "minigan.backend.kernels" in graph["minigan.functional.im2col"]             # a lazy import
+    assert "minigan.functional.im2col" in graph["minigan.functional.conv"]      # from ..im2col import ...
     assert "minigan.functional.conv" in graph["minigan.functional"]  # from .conv import ...
-    assert "minigan.backend" in graph["minigan.layers"]              # from . import backend
+    assert "minigan.backend" in graph["minigan.nn.layers"]              # from . import backend
 
 
 def test_no_module_imports_a_module_that_imports_it_back():
@@ -82,3 +97,39 @@ def test_no_module_imports_a_module_that_imports_it_back():
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def floor(module):
+    """``"nn"`` for ``minigan.nn.layers``; ``""`` for the package root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] != "__main__" else ""
+
+
+def test_the_floors_are_the_package_and_the_root_holds_no_module():
+    assert set(MAY_IMPORT) == set(minigan.FLOORS)
+    graph = import_graph()
+    loose = sorted(m for m in graph if m not in ("minigan", "minigan.__main__")
+                   and (floor(m) not in MAY_IMPORT or "." not in m[len("minigan."):]
+                        and not (PACKAGE / floor(m) / "__init__.py").exists()))
+    assert not loose, f"modules outside the floors: {loose}"
+    assert all(p.parent == PACKAGE or p.parent.parent == PACKAGE for p in PACKAGE.rglob("*.py"))
+
+
+def test_every_import_points_down():
+    graph = import_graph()
+    up = sorted((a, b) for a in graph for b in graph[a]
+                if floor(a) and floor(b) and floor(b) != floor(a)
+                and floor(b) not in MAY_IMPORT[floor(a)])
+    assert not up, "imports that point up or sideways: " + ", ".join(f"{a} -> {b}" for a, b in up)
+    assert graph["minigan"] == set()                        # the root imports its floors lazily
+    assert {floor(b) for b in graph["minigan.__main__"]} == {"app"}
+    assert not any(b.startswith("minigan.app") for a in graph for b in graph[a]
+                   if floor(a) != "app" and a != "minigan.__main__"), "something imports app"
+
+
+def test_the_floor_check_sees_an_upward_import(tmp_path):
+    """The rule can fail: a functional module importing the nn floor is reported."""
+    graph = {"minigan.functional.dense": {"minigan.nn.layers"}, "minigan.nn.layers": set()}
+    up = [(a, b) for a in graph for b in graph[a]
+          if floor(b) != floor(a) and floor(b) not in MAY_IMPORT[floor(a)]]
+    assert up == [("minigan.functional.dense", "minigan.nn.layers")]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigan import init
+from minigan.nn import init
 
 
 def test_compute_fans():

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_cli import data_dir, train_args  # noqa: F401
 
-from minigan import interpolate
-from minigan.cli import main
+from minigan.app import interpolate
+from minigan.app.cli import main
 
 
 @given(st.integers(2, 40), st.integers(2, 12), st.floats(0.1, 10.0), st.integers(0, 2**32 - 1))

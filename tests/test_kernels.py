@@ -2,7 +2,7 @@
 
 Each fused operation has two bodies: the NumPy reference (``im2col_cpu``,
 ``col2im_cpu``, the activations, the loss, ``adam_update``) and its CUDA kernel
-in :mod:`minigan.kernels`. Three layers of checks:
+in :mod:`minigan.backend.kernels`. Three layers of checks:
 
 1. on the CPU, the NumPy code paths never touch a kernel or CuPy;
 2. the CUDA bodies outside CuPy: with CuPy and NVRTC installed (no GPU needed)
@@ -27,10 +27,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minigan import backend, kernels, losses, optim
+from minigan import backend
 from minigan import functional as F
-from minigan import layers as L
-from minigan.im2col import ConvGeometry, col2im_cpu, im2col_cpu
+from minigan.backend import kernels
+from minigan.functional import losses
+from minigan.functional.im2col import ConvGeometry, col2im_cpu, im2col_cpu
+from minigan.nn import layers as L
+from minigan.nn import optim
 
 seeds = st.integers(0, 2**32 - 1)
 dtypes = st.sampled_from([np.float32, np.float64])
@@ -112,7 +115,7 @@ def test_numpy_path_never_imports_cupy():
     code = (
         "import sys\n"
         "sys.modules['cupy'] = None  # any import of cupy now raises ImportError\n"
-        "import minigan.kernels\n"
+        "import minigan.backend.kernels\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from test_kernels import _numpy_pipeline\n"
         "_numpy_pipeline()\n"
@@ -468,7 +471,7 @@ def test_sigmoid_cross_entropy_kernel_equals_losses(n, two_d, dtype, scale, targ
     assert loss == pytest.approx(ref_loss, rel=RTOL[dtype])
     assert dlogits.dtype == dtype
     assert_close(dlogits, ref_dlogits, dtype)
-    # and through the dispatch in minigan.losses
+    # and through the dispatch in minigan.functional.losses
     loss2, dlogits2 = losses.sigmoid_cross_entropy(cp.asarray(logits), g_targets)
     assert loss2 == loss
     assert_close(dlogits2, dlogits, dtype)
@@ -632,7 +635,8 @@ def _dcgan_run(device, dtype, iterations=20, batch=16, seed=0):
     Returns the final parameters, the per-iteration statistics and samples of
     the final generator (evaluation mode) on fixed noise, all on the host.
     """
-    from minigan import gan, models
+    from minigan import gan
+    from minigan.gan import models
 
     backend.use(device)
     backend.set_default_dtype(dtype)
@@ -701,7 +705,9 @@ def test_dcgan_20_iterations_gpu_follows_cpu_float32():
 
 @pytest.mark.gpu
 def test_gpu_checkpoint_resumes_on_cpu(tmp_path):
-    from minigan import checkpoint, gan, models
+    from minigan import gan
+    from minigan.app import checkpoint
+    from minigan.gan import models
 
     def build(seed):
         G, D = models.vanilla(np.random.default_rng(seed), dtype="float32")

@@ -5,7 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import gan, gradcheck, layers, optim, testing, toys
+from minigan import gan
+from minigan.check import gradcheck, testing
+from minigan.lab import toys
+from minigan.nn import layers, optim
 
 
 def smooth_gan(seed, dtype="float64", **kw):

@@ -5,10 +5,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from minigan import layers, testing
-from minigan.gradcheck import check_layer
-from minigan.testing import GRAD_TOL as TOL
-from minigan.testing import min_kink_distance
+from minigan.check import testing
+from minigan.check.gradcheck import check_layer
+from minigan.check.testing import GRAD_TOL as TOL
+from minigan.check.testing import min_kink_distance
+from minigan.nn import layers
 
 seeds = testing.seeds()
 

@@ -5,10 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import losses, testing
-from minigan.gradcheck import check_pair
-from minigan.testing import GRAD_TOL as TOL
-from minigan.testing import loss_pair as as_pair
+from minigan.check import testing
+from minigan.check.gradcheck import check_pair
+from minigan.check.testing import GRAD_TOL as TOL
+from minigan.check.testing import loss_pair as as_pair
+from minigan.functional import losses
 
 seeds = testing.seeds()
 

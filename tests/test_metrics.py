@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_classifier import blobs
 
-from minigan import metrics
+from minigan.lab import metrics
 
 
 def confident(labels, n_classes=10, p=1.0):
@@ -135,7 +135,7 @@ def test_mode_coverage_on_hand_placed_samples():
 def test_tstr_trains_on_a_random_subset_of_the_larger_set(monkeypatch):
     """Generated digits come sorted by class: the classifier must not see only the first
     classes of the larger set, and both classifiers train on the same number of digits."""
-    from minigan import classifier
+    from minigan.lab import classifier
     seen = []
     monkeypatch.setattr(classifier, "train_classifier",
                         lambda x, y, **kw: seen.append(np.bincount(y, minlength=10)) or None)

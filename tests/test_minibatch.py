@@ -5,7 +5,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import layers, testing
+from minigan.check import testing
+from minigan.nn import layers
 
 
 @st.composite

@@ -13,7 +13,7 @@ import numpy as np
 from _mnist import REAL_MNIST, ROOT, needs_real_mnist
 
 from minigan import backend
-from minigan.train import train
+from minigan.app.trainer import train
 
 
 def test_minigan_data_points_the_tests_at_another_folder(tmp_path):

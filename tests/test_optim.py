@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigan import layers, optim
+from minigan.nn import layers, optim
 
 
 def run(opt_cls, grads, **kw):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minigan import plotting
+from minigan.app import plotting
 
 
 def rows(d_real, d_fake, n=40):

@@ -9,10 +9,13 @@ import pytest
 from _mnist import REAL_MNIST, needs_real_mnist
 from test_cli import data_dir, metrics, train_args, write_tiny_mnist  # noqa: F401
 
-from minigan import checkpoint, conditional, layers, models, optim, penalty, runs, toys
-from minigan.cli import main
+from minigan.app import checkpoint, runs
+from minigan.app.cli import main
 from minigan.data import load_mnist
-from minigan.ema import EMA
+from minigan.gan import conditional, models, penalty
+from minigan.gan.ema import EMA
+from minigan.lab import scoring, toys
+from minigan.nn import layers, optim
 
 
 def _all_arrays(run_dir):
@@ -209,7 +212,7 @@ def test_tstr_scores_labelled_generated_digits():
             k = zc[:, -10:].argmax(axis=1) if self.honest else np.zeros(len(zc), int)
             return prototypes[k]
 
-    scores = [conditional.tstr(Lookup(h), 100, "sigmoid", n=500, data_dir=REAL_MNIST,
+    scores = [scoring.conditional_tstr(Lookup(h), 100, "sigmoid", n=500, data_dir=REAL_MNIST,
                                download=False, epochs=3) for h in (True, False)]
     assert scores[0]["n_synthetic"] == scores[0]["n_real"] == 500 and scores[0]["trtr"] > 0.5
     assert scores[0]["tstr"] > 0.3 > scores[1]["tstr"]

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from test_cli import assert_same_run, metrics, train_args, write_tiny_mnist
 
-from minigan import checkpoint, gan, layers
-from minigan.cli import main
+from minigan import gan
+from minigan.app import checkpoint
+from minigan.app.cli import main
+from minigan.nn import layers
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,7 @@ def test_toy_takes_the_remedies(tmp_path, capsys):
 
 
 def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
-    from minigan import models
+    from minigan.gan import models
     _, D = models.dcgan(np.random.default_rng(0))
     layers.spectral_norm(D, np.random.default_rng(1))
     wrapped = [type(layer.layer).__name__ for layer in D.layers

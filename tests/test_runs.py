@@ -1,4 +1,4 @@
-"""Run settings and folders (minigan.runs), atomic writes (minigan.fileio), pixel ranges."""
+"""Run settings and folders (minigan.app.runs), atomic writes (minigan.app.fileio), pixel ranges."""
 
 import ast
 from pathlib import Path
@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import checkpoint, fileio, gan, models, optim, runs
+from minigan import gan
+from minigan.app import checkpoint, fileio, runs
+from minigan.gan import models
+from minigan.nn import optim
 
 
 def save_vanilla(path, config=None):
@@ -106,7 +109,7 @@ def test_the_file_writers_import_fileio_not_each_other():
     """plotting writes PNGs and checkpoint writes .npz files; neither imports the other."""
     package = Path(minigan.__file__).parent
     for name, other in (("plotting", "checkpoint"), ("checkpoint", "plotting")):
-        tree = ast.parse((package / f"{name}.py").read_text())
+        tree = ast.parse((package / "app" / f"{name}.py").read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                      for a in n.names}

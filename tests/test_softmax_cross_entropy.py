@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import losses
-from minigan.gradcheck import check_pair
+from minigan.check.gradcheck import check_pair
+from minigan.functional import losses
 
 TOL = 1e-7
 

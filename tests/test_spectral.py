@@ -5,8 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan import checkpoint, layers, optim, testing
 from minigan import functional as F
+from minigan.app import checkpoint
+from minigan.check import testing
+from minigan.nn import layers, optim
 
 
 @given(shape=st.one_of(testing.shapes(2, 6, min_dims=2), testing.shapes(4, 3, min_dims=4)),

@@ -15,8 +15,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan import layers, losses, testing
-from minigan.gradcheck import rel_error
+from minigan.check import testing
+from minigan.check.gradcheck import rel_error
+from minigan.functional import losses
+from minigan.nn import layers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +40,7 @@ def test_importing_minigan_does_not_import_hypothesis():
 
 
 def test_without_hypothesis_the_import_error_says_what_to_install():
-    done = _python("import sys\nsys.modules['hypothesis'] = None\nimport minigan.testing\n")
+    done = _python("import sys\nsys.modules['hypothesis'] = None\nimport minigan.check.testing\n")
     assert done.returncode != 0
     assert "ImportError" in done.stderr and 'pip install "minigan[test]"' in done.stderr
 
@@ -257,7 +259,7 @@ def _readme_example():
     text = (ROOT / "README.md").read_text()
     section = text.split("### Checking a gradient yourself", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "testing." in b]
-    assert len(blocks) == 1, "one minigan.testing example in 'Checking a gradient yourself'"
+    assert len(blocks) == 1, "one minigan.check.testing example in 'Checking a gradient yourself'"
     return blocks[0]
 
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from minigan import cli, toys
+from minigan.app import cli
+from minigan.lab import toys
 
 
 def test_mixture_geometry():

@@ -4,7 +4,7 @@ Algorithm 1 line by line
 
 One iteration of Goodfellow et al.'s Algorithm 1 (k = 1) for the vanilla GAN, written
 with the forward/backward pairs of :mod:`minigan.functional` and the losses of
-:mod:`minigan.losses`, so that every array and every gradient call is on the page.
+:mod:`minigan.functional.losses`, so that every array and every gradient call is on the page.
 At the end the same iteration is run by :meth:`minigan.gan.GAN.train_iteration` from
 the same seed, and the parameters of both are compared.
 
@@ -21,7 +21,9 @@ the shapes are the same).
 import numpy as np
 
 from minigan import functional as F
-from minigan import gan, layers, losses, optim
+from minigan import gan
+from minigan.functional import losses
+from minigan.nn import layers, optim
 
 m, nz, nh, nx = 64, 100, 128, 784            # batch, noise, hidden units, pixels
 
@@ -54,7 +56,7 @@ for k in sorted(d):
 # D ascends :math:`\frac1m\sum_i \log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))`, that is,
 # descends the cross-entropy :math:`L_D = \frac1m\sum \ell(a_{real}, 1) + \frac1m\sum
 # \ell(a_{fake}, 0)` with :math:`\ell(a, t) = \max(a, 0) - a t + \log(1 + e^{-|a|})`
-# (:func:`minigan.losses.sigmoid_cross_entropy`, whose gradient is
+# (:func:`minigan.functional.losses.sigmoid_cross_entropy`, whose gradient is
 # :math:`(\sigma(a) - t)/m`). The real and the fake batch go through D in separate
 # passes; their gradients **add up** before the one update.
 
@@ -98,7 +100,7 @@ for k in sorted(d_grads):
 print(f"L_D = {loss_real:.4f} + {loss_fake:.4f}")
 
 # %%
-# Then one Adam update of D's four arrays (:func:`minigan.optim.adam_update`, step
+# Then one Adam update of D's four arrays (:func:`minigan.nn.optim.adam_update`, step
 # :math:`t = 1`, so the bias corrections are :math:`1 - \beta_1` and :math:`1 - \beta_2`).
 
 lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
@@ -110,7 +112,7 @@ for k, p in d.items():
 # The generator step
 # ------------------
 # G descends the non-saturating loss :math:`L_G = -\frac1m\sum \log D(G(z))
-# = \frac1m\sum\ell(a, 1)` (:func:`minigan.losses.generator_loss`) with a FRESH noise
+# = \frac1m\sum\ell(a, 1)` (:func:`minigan.functional.losses.generator_loss`) with a FRESH noise
 # batch. The gradient passes through the **updated, frozen** D: D's backward computes
 # :math:`\partial L_G/\partial x` for G's output and none of D's own gradients.
 

@@ -22,7 +22,7 @@ The minimax gradient vanishes like :math:`D` as :math:`D \to 0`; the non-saturat
 tends to :math:`-1`. Both point the same way (raise :math:`a`, fool D).
 
 The curves below are not drawn from these formulas: they are the gradients returned by
-:func:`minigan.losses.generator_loss`, the function training uses, evaluated on a batch of
+:func:`minigan.functional.losses.generator_loss`, the function training uses, evaluated on a batch of
 logits (times the batch size :math:`m`, since the loss is a mean).
 
 """
@@ -30,7 +30,7 @@ logits (times the batch size :math:`m`, since the loss is a mean).
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigan import losses
+from minigan.functional import losses
 
 a = np.linspace(-9, 9, 721)[:, None]          # a batch of D's logits for fake samples
 D = 1 / (1 + np.exp(-a[:, 0]))
@@ -65,7 +65,7 @@ plt.show()
 # In a real run: the gradient that reaches G's parameters
 # -------------------------------------------------------
 # The factor above multiplies everything the generator learns. The lab's experiment
-# :func:`minigan.toys.generator_gradient_norms` measures it where it matters, on G's
+# :func:`minigan.lab.toys.generator_gradient_norms` measures it where it matters, on G's
 # parameters, during training on the 1-D toy (data :math:`N(4, 1.25^2)`, G and D MLPs
 # 1-32-32-1; the ``gaussian1d`` toy of ``minigan toy``). Both runs start from the same
 # weights and data and differ only in G's loss. D first takes 300 steps alone, as it

@@ -7,7 +7,7 @@ samples. On MNIST it is hard to see; on a ring of eight Gaussians (*ring8*) it i
 obvious, because every mode is a visible blob in the plane, and it can be counted.
 
 1. **The data**: eight Gaussians of standard deviation 0.02 on a circle of radius 2
-   (:func:`minigan.toys.ring8_modes`, :func:`minigan.toys.mixture_sampler`).
+   (:func:`minigan.lab.toys.ring8_modes`, :func:`minigan.lab.toys.mixture_sampler`).
 2. **Without a remedy**: a GAN whose discriminator is too weak to follow the generator
    (two hidden layers of 16 units instead of the toy's 64), trained with Algorithm 1,
    one D step per G step.
@@ -16,11 +16,11 @@ obvious, because every mode is a visible blob in the plane, and it can be counte
    its optimum for the current G, so it can push samples off a crowded mode and toward
    the empty ones.
 4. **A number, not just a picture**: the VEEGAN / PacGAN protocol of
-   :func:`minigan.metrics.mode_coverage` on 2,500 samples (a sample is high quality within
+   :func:`minigan.lab.metrics.mode_coverage` on 2,500 samples (a sample is high quality within
    3 standard deviations of its nearest mode, a mode is covered when a high-quality
    sample is nearest to it).
 
-Both runs are :func:`minigan.toys.run_gan_toy` on the ``ring8`` toy with the smaller
+Both runs are :func:`minigan.lab.toys.run_gan_toy` on the ``ring8`` toy with the smaller
 discriminator, 3,000 iterations (the toy's default is 10,000 with D of 64 units: that run,
 in the :doc:`gallery </gallery/toys/plot_ring8>`, covers all eight modes without any
 remedy). From the command line the remedy is ``minigan toy ring8 --k 5``; the weaker
@@ -32,7 +32,8 @@ import dataclasses
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigan import backend, metrics, toys
+from minigan import backend
+from minigan.lab import metrics, toys
 
 backend.use("cpu")
 ring8 = toys.TOYS["ring8"]
@@ -63,7 +64,7 @@ plt.show()
 # %%
 # The numbers
 # -----------
-# :func:`minigan.metrics.mode_coverage` on each run's final 2,500 samples: how many
+# :func:`minigan.lab.metrics.mode_coverage` on each run's final 2,500 samples: how many
 # high-quality samples each mode received, the modes covered, and the reverse KL of
 # that histogram to the uniform one (0 when every mode gets the same share,
 # :math:`\log 8 \approx 2.08` when one mode gets them all).

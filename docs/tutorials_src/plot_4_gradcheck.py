@@ -4,17 +4,17 @@ Checking a gradient yourself
 
 A backward pass computes a vector-Jacobian product: given :math:`\bar y = \partial L/\partial y`
 it returns :math:`\bar x = J^\top \bar y`, the gradient of the scalar
-:math:`s(x) = \langle f(x), \bar y\rangle`. :mod:`minigan.gradcheck` differentiates that
+:math:`s(x) = \langle f(x), \bar y\rangle`. :mod:`minigan.check.gradcheck` differentiates that
 scalar numerically, one entry at a time, with a centered difference,
 
 .. math:: \bar x_i \approx \frac{s(x + h e_i) - s(x - h e_i)}{2h},
 
-and compares with :func:`minigan.gradcheck.rel_error`,
+and compares with :func:`minigan.check.gradcheck.rel_error`,
 
 .. math:: \frac{\max_i |a_i - b_i|}{\max\left(\max_i |a_i| + \max_i |b_i|,\ 10^{-8}\right)}.
 
 Everything is float64 and :math:`\bar y` is random, so no column of :math:`J` hides
-behind a zero. The test suite asks for at most :data:`minigan.testing.GRAD_TOL`
+behind a zero. The test suite asks for at most :data:`minigan.check.testing.GRAD_TOL`
 :math:`= 10^{-7}`.
 """
 
@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigan import functional as F
-from minigan import gradcheck, layers, testing
+from minigan.check import gradcheck, testing
+from minigan.nn import layers
 
 r = np.random.default_rng(0)
 x, W, b = r.standard_normal((4, 3)), r.standard_normal((3, 2)), r.standard_normal(2)
@@ -35,7 +36,7 @@ print("Conv2d layer:", gradcheck.check_layer(conv, r.standard_normal((2, 2, 5, 5
 # A wrong gradient is caught
 # --------------------------
 # Here is tanh with a classic slip, :math:`1 - \text{out}` instead of :math:`1 - \text{out}^2`.
-# :func:`minigan.testing.assert_pair_gradients` fails naming the input and its error.
+# :func:`minigan.check.testing.assert_pair_gradients` fails naming the input and its error.
 
 
 def bad_tanh_backward(dout, cache):
@@ -50,7 +51,7 @@ except AssertionError as err:
 # %%
 # Property tests: every shape hypothesis can think of
 # ---------------------------------------------------
-# One example proves little; :mod:`minigan.testing` draws the problems. This runs the
+# One example proves little; :mod:`minigan.check.testing` draws the problems. This runs the
 # check on every Conv2d configuration hypothesis draws (kernel, stride, padding, batch,
 # channels), the test that guards :func:`minigan.functional.conv2d_backward`:
 
@@ -75,7 +76,7 @@ print("10 drawn Conv2d problems: every gradient within", testing.GRAD_TOL)
 # :math:`O(\epsilon |f| / h)`, with :math:`\epsilon \approx 2.2\times 10^{-16}`: too
 # large a step measures curvature, too small a step measures noise. For tanh (curved
 # everywhere) the error is smallest near :math:`h = \epsilon^{1/3} \approx 10^{-5}`,
-# the default of :func:`minigan.gradcheck.numeric_vjp`.
+# the default of :func:`minigan.check.gradcheck.numeric_vjp`.
 
 x = r.standard_normal((5, 4))
 out, cache = F.tanh_forward(x)

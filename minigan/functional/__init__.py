@@ -14,10 +14,10 @@ Where each gradient lives:
 - dense: :mod:`minigan.functional.dense`
 - ReLU, LeakyReLU, Tanh, Sigmoid: :mod:`minigan.functional.activations`
 - dropout: :mod:`minigan.functional.dropout` (flatten and reshape need no
-  gradient of their own: the layers :class:`minigan.layers.Flatten` and
-  :class:`minigan.layers.Reshape` reshape ``dout`` back)
+  gradient of their own: the layers :class:`minigan.nn.layers.Flatten` and
+  :class:`minigan.nn.layers.Reshape` reshape ``dout`` back)
 - Conv2d, ConvTranspose2d (each other's backward-data pass, one shared weight
-  gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.im2col`
+  gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.functional.im2col`
 - BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
 - spectral normalization of a weight: :mod:`minigan.functional.spectral`
 - minibatch discrimination, minibatch standard deviation, packing:

@@ -4,13 +4,13 @@ Each backward multiplies the upstream gradient ``dout`` by the local
 derivative, written in terms of what the forward pass already computed.
 
 The code below is the reference. On the GPU (CuPy arrays) the functions marked
-"GPU:" call one fused kernel of :mod:`minigan.kernels` instead, the same
+"GPU:" call one fused kernel of :mod:`minigan.backend.kernels` instead, the same
 formula in CUDA, tested against this code.
 """
 
 from __future__ import annotations
 
-from ..backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, on_gpu
 
 
 def _constant_like(value, x):
@@ -47,8 +47,8 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     r""":math:`dx = \text{dout} \cdot [x > 0]`; ``out > 0`` exactly when ``x > 0``."""
     out = cache
-    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.relu_backward_gpu(dout, out)
     return dout * (out > 0)
 
@@ -58,8 +58,8 @@ def leaky_relu_forward(x, slope=0.2):
 
     Returns ``out, cache`` with ``cache = (x > 0, slope)``.
     """
-    if on_gpu(x):  # GPU: out and the sign mask in one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(x):  # GPU: out and the sign mask in one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         out, positive = kernels.leaky_relu_forward_gpu(x, slope)
         return out, (positive, slope)
     xp = get_array_module(x)
@@ -76,8 +76,8 @@ def leaky_relu_forward(x, slope=0.2):
 def leaky_relu_backward(dout, cache):
     r""":math:`dx = \text{dout}` where :math:`x > 0`, else :math:`\text{slope}\cdot\text{dout}`."""
     positive, slope = cache
-    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.leaky_relu_backward_gpu(dout, positive, slope)
     xp = get_array_module(dout)
     if 0 < slope <= 1:
@@ -104,8 +104,8 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
     out = cache
-    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.tanh_backward_gpu(dout, out)
     return dout * (1 - out * out)
 
@@ -118,8 +118,8 @@ def sigmoid(x):
     right limit (the true value is below the smallest normal float there).
     That overflow is expected, so it is silenced: no warning for any ``x``.
     """
-    if on_gpu(x):  # GPU: one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(x):  # GPU: one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.sigmoid_gpu(x)
     xp = get_array_module(x)
     # in place in one buffer: 4 passes and no temporaries (the overflow-free blend
@@ -140,7 +140,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
     out = cache
-    if on_gpu(dout):  # GPU: one fused kernel (minigan.kernels)
-        from .. import kernels
+    if on_gpu(dout):  # GPU: one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.sigmoid_backward_gpu(dout, out)
     return dout * out * (1 - out)

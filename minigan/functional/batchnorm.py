@@ -27,7 +27,8 @@ pass compared with ``(1, C, 1, 1)`` against NCHW memory.
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from minigan.backend import get_array_module
+
 from .conv import as_layout_of, is_channel_major
 from .errors import ShapeError
 

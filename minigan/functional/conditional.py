@@ -9,7 +9,8 @@ elsewhere).
 
 from __future__ import annotations
 
-from .. import backend
+from minigan import backend
+
 from .errors import ShapeError
 
 

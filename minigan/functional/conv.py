@@ -5,7 +5,7 @@ Layouts and semantics are PyTorch's: NCHW activations; a Conv2d weight is
 bias is ``(out,)`` or None; ``stride``, ``padding`` and ``output_padding``
 are an int or an ``(h, w)`` pair.
 
-Both operations go through :mod:`minigan.im2col` (column layout
+Both operations go through :mod:`minigan.functional.im2col` (column layout
 ``(C, kh, kw, oh, ow, N)``) and one GEMM. Write the Conv2d map as the
 linear operator :math:`\mathcal{C}_W`; then
 
@@ -25,7 +25,7 @@ pass and the other way round; both weight gradients are the same product of a
 "gradient-side" matrix with the columns of the "image-side" array.
 
 On the CPU, :func:`_conv_adjoint` never writes the whole column array
-``W_m^T D``: :func:`minigan.im2col.col2im_matmul_cpu` computes it a few output
+``W_m^T D``: :func:`minigan.functional.im2col.col2im_matmul_cpu` computes it a few output
 rows at a time and adds each block onto the image while it is in cache (and
 adds the bias in the final copy). Bias gradients are row sums of the
 ``(O, oh*ow*N)`` matrix that the backward pass builds anyway.
@@ -53,7 +53,7 @@ Geometry and checks
 Each forward pass checks its arguments once, here (:func:`conv_hyperparameters`
 for stride and padding, then the arrays against each other, raising
 ``minigan.functional.ShapeError``), and computes one
-:class:`minigan.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
+:class:`minigan.functional.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
 take and that the cache keeps for the backward pass.
 """
 
@@ -61,9 +61,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
-from ..im2col import ConvGeometry, col2im_matmul, im2col, nchw_copy, pair
+from minigan.backend import get_array_module
+
 from .errors import ShapeError
+from .im2col import ConvGeometry, col2im_matmul, im2col, nchw_copy, pair
 
 __all__ = [
     "conv2d_forward",
@@ -134,7 +135,7 @@ def _check_arrays(op, x, W, b, in_axis, out_axis):
 
 
 def _conv2d_geometry(x, W, b, stride, padding):
-    """Check the arguments of :func:`conv2d_forward`; return its ``minigan.im2col.ConvGeometry``."""
+    """Check the arguments of :func:`conv2d_forward`; return its ``ConvGeometry``."""
     op = "Conv2d"
     stride, padding, _ = conv_hyperparameters(op, stride, padding)
     _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
@@ -150,7 +151,7 @@ def _conv2d_geometry(x, W, b, stride, padding):
 
 
 def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
-    """Check the arguments of :func:`conv_transpose2d_forward`; return its ``minigan.im2col.ConvGeometry``."""
+    """Check the arguments of :func:`conv_transpose2d_forward`; return its ``ConvGeometry``."""
     op = "ConvTranspose2d"
     stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
     _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
@@ -208,7 +209,7 @@ def _conv_adjoint(WmT, mat, geom, bias=None, contiguous=True):
 
     ``WmT`` is ``(C*kh*kw, R)``, ``mat`` is ``(R, oh*ow*N)``; the result is
     ``(N, C, h, w)``, plus ``bias`` ``(C,)`` if given. On the CPU the product is
-    formed a few rows of the grid at a time (:func:`minigan.im2col.col2im_matmul_cpu`).
+    formed a few rows of the grid at a time (:func:`minigan.functional.im2col.col2im_matmul_cpu`).
     """
     return col2im_matmul(WmT, mat, geom, bias, contiguous)
 
@@ -265,7 +266,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     -------
     out : ndarray of shape (N, O, oh, ow)
     cache : tuple ``(col, W, geom, has_bias, channel_major)``; ``col`` is the im2col
-        of ``x``, kept for the weight gradient, ``geom`` the ``minigan.im2col.ConvGeometry``,
+        of ``x``, kept for the weight gradient, ``geom`` the ``minigan.functional.im2col.ConvGeometry``,
         ``channel_major`` whether ``x`` was (the layout ``dx`` is handed back in).
     """
     geom = _conv2d_geometry(x, W, b, stride, padding)
@@ -353,7 +354,7 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     out : ndarray of shape (N, O, H_out, W_out)
     cache : tuple ``(x_mat, W, geom, has_bias, channel_major)``; ``x_mat`` is ``x`` as
         a ``(C, H*W*N)`` matrix, kept for the weight gradient, ``geom`` the
-        ``minigan.im2col.ConvGeometry`` (``x`` is its column grid, the output its image),
+        ``minigan.functional.im2col.ConvGeometry`` (``x`` is its column grid, the output its image),
         ``channel_major`` whether ``x`` was.
     """
     geom = _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding)

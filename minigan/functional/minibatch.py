@@ -16,7 +16,8 @@ Inputs are ``(N, F)`` rows or ``(N, C, H, W)`` maps.
 
 from __future__ import annotations
 
-from .. import backend
+from minigan import backend
+
 from .errors import ShapeError
 
 

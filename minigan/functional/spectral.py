@@ -41,7 +41,8 @@ the iteration has converged (then :math:`M^\top u' = \sigma v`, orthogonal to
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from minigan.backend import get_array_module
+
 from .errors import ShapeError
 
 __all__ = ["spectral_norm_forward", "spectral_norm_backward", "l2_normalize"]
@@ -71,7 +72,7 @@ def spectral_norm_forward(W, u):
     cache : tuple ``(M, W_sn, u, v, u_new, sigma, norm_a)``; ``cache[4]`` is the
         next ``u`` and ``cache[5]`` is :math:`\sigma`. The cache holds its own copy of
         ``u``: a caller that carries the power iteration on by writing ``u'`` into its
-        ``u`` buffer in place (as :class:`minigan.layers.SpectralNorm` does in training)
+        ``u`` buffer in place (as :class:`minigan.nn.layers.SpectralNorm` does in training)
         leaves the backward pass differentiating the ``u`` this pass started from.
     """
     xp = get_array_module(W)

@@ -3,12 +3,12 @@ grid25: twenty-five Gaussians on a grid
 =======================================
 
 The harder mixture of VEEGAN and PacGAN: 25 Gaussians of standard deviation 0.05 whose
-means are the grid :math:`\{-4, -2, 0, 2, 4\}^2` (:func:`minigan.toys.grid25_modes`),
+means are the grid :math:`\{-4, -2, 0, 2, 4\}^2` (:func:`minigan.lab.toys.grid25_modes`),
 scored with the same protocol as :doc:`ring8 <plot_ring8>`
-(:func:`minigan.metrics.mode_coverage`, 2,500 samples, high quality within 3 standard
+(:func:`minigan.lab.metrics.mode_coverage`, 2,500 samples, high quality within 3 standard
 deviations of the nearest mode).
 
-The run is the one of ``minigan toy grid25`` (:func:`minigan.toys.run_gan_toy`: MLPs of
+The run is the one of ``minigan toy grid25`` (:func:`minigan.lab.toys.run_gan_toy`: MLPs of
 two hidden layers of 128 units, Adam 1e-3 with :math:`\beta_1 = 0.5`, batch 100, 8,000
 iterations at a constant step), for one seed; the README's table is the same run for
 seeds 0 to 4::
@@ -18,7 +18,8 @@ seeds 0 to 4::
 
 import matplotlib.pyplot as plt
 
-from minigan import backend, metrics, toys
+from minigan import backend
+from minigan.lab import metrics, toys
 
 backend.use("cpu")
 spec = toys.TOYS["grid25"]

@@ -14,7 +14,7 @@ since :math:`a \log D + b \log(1 - D)` peaks at :math:`D = a / (a + b)`. At
 
 Top: the generator is frozen at its initialization, an affine map of
 :math:`z \sim N(0, 1)`, and a small MLP discriminator trained with
-:func:`minigan.losses.sigmoid_cross_entropy` on logits comes close to :math:`D^*`.
+:func:`minigan.functional.losses.sigmoid_cross_entropy` on logits comes close to :math:`D^*`.
 Bottom: Algorithm 1 (:class:`minigan.gan.GAN`) then trains both players; the
 generator's samples move onto the data and :math:`D^*` flattens towards 1/2.
 """
@@ -22,7 +22,9 @@ generator's samples move onto the data and :math:`D^*` flattens towards 1/2.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigan import gan, layers, losses, optim
+from minigan import gan
+from minigan.functional import losses
+from minigan.nn import layers, optim
 
 rng = np.random.default_rng(0)
 mu, sigma, m = 4.0, 1.25, 256

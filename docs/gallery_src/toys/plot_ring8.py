@@ -3,10 +3,10 @@ ring8: eight Gaussians on a circle, and how many modes the GAN covers
 =====================================================================
 
 The data is an equal mixture of eight Gaussians of standard deviation 0.02 whose means
-lie on a circle of radius 2 (:func:`minigan.toys.ring8_modes`). A GAN that *collapses*
+lie on a circle of radius 2 (:func:`minigan.lab.toys.ring8_modes`). A GAN that *collapses*
 puts its samples on a few of the eight; a picture shows it at once, and the VEEGAN /
 PacGAN protocol (Srivastava et al. 2017, Lin et al. 2018) turns it into numbers,
-computed here by :func:`minigan.metrics.mode_coverage` on 2,500 samples:
+computed here by :func:`minigan.lab.metrics.mode_coverage` on 2,500 samples:
 
 - a sample is **high quality** when it lies within 3 standard deviations of its nearest
   mode;
@@ -15,7 +15,7 @@ computed here by :func:`minigan.metrics.mode_coverage` on 2,500 samples:
   one, :math:`\sum_k q_k \log(K q_k)`: 0 when every mode gets the same share,
   :math:`\log 8 \approx 2.08` when all the samples fall on one mode.
 
-The run below is the one of ``minigan toy ring8`` (:func:`minigan.toys.run_gan_toy`:
+The run below is the one of ``minigan toy ring8`` (:func:`minigan.lab.toys.run_gan_toy`:
 Algorithm 1 on MLPs of two hidden layers of 64 units, Adam 1e-3 with
 :math:`\beta_1 = 0.5`, batch 100, 10,000 iterations, the step size decayed linearly to a
 tenth), for one seed; the README's table is the same run for seeds 0 to 4::
@@ -30,7 +30,8 @@ Table 1 and our numbers are printed side by side, not as the same experiment.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigan import backend, metrics, toys
+from minigan import backend
+from minigan.lab import metrics, toys
 
 backend.use("cpu")
 spec = toys.TOYS["ring8"]
@@ -52,7 +53,7 @@ plt.show()
 # %%
 # The protocol, step by step
 # --------------------------
-# :func:`minigan.metrics.mode_coverage` on the final samples also returns how many
+# :func:`minigan.lab.metrics.mode_coverage` on the final samples also returns how many
 # high-quality samples each mode received.
 
 samples = result["frames"][-1]["samples"]

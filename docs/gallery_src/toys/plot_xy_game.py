@@ -21,14 +21,14 @@ the new D) lets :math:`y` answer the new :math:`x`,
 a map of determinant 1: it circles the equilibrium forever on a closed orbit,
 neither converging nor diverging. Neither reaches :math:`(0, 0)`.
 
-Both players here are plain parameter arrays trained by :class:`minigan.optim.SGD`,
+Both players here are plain parameter arrays trained by :class:`minigan.nn.optim.SGD`,
 which descends: :math:`y` ascends :math:`V` by descending :math:`-V`.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minigan import optim
+from minigan.nn import optim
 
 eta, steps = 0.1, 200
 

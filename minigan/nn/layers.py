@@ -25,12 +25,13 @@ import math
 
 import numpy as np
 
-from . import backend
-from . import functional as F
+from minigan import backend
+from minigan import functional as F
+from minigan.functional.conv import conv_hyperparameters
+from minigan.functional.errors import ShapeError
+from minigan.functional.im2col import pair
+
 from . import init as initializers
-from .functional.conv import conv_hyperparameters
-from .functional.errors import ShapeError
-from .im2col import pair
 
 __all__ = [
     "Layer",
@@ -114,7 +115,7 @@ class Layer:
 
     def _add_weight_and_bias(self, shape, layout, weight_init, bias, rng, dtype):
         """Register ``W`` of ``shape`` (initialized from its fans in ``layout``, see
-        :func:`minigan.init.compute_fans`) and, when ``bias``, a zero ``b`` of ``shape``'s
+        :func:`minigan.nn.init.compute_fans`) and, when ``bias``, a zero ``b`` of ``shape``'s
         output size (axis 1 for ``"dense"`` and ``"conv_transpose"``, axis 0 for ``"conv"``)."""
         fans = initializers.compute_fans(shape, layout)
         self._add_param("W", initializers.get(weight_init)(shape, fans, backend.rng(rng)), dtype)
@@ -209,7 +210,7 @@ class Dense(Layer):
     ----------
     in_features, out_features : int
     weight_init : str or callable
-        A name from :data:`minigan.init.INITIALIZERS` or ``f(shape, fans, rng)``.
+        A name from :data:`minigan.nn.init.INITIALIZERS` or ``f(shape, fans, rng)``.
     bias : bool
         Whether to learn a bias (initialized to zero).
     rng : numpy.random.Generator, optional
@@ -505,7 +506,7 @@ class Conv2d(_ConvBase):
     in_channels, out_channels : int
     kernel_size, stride, padding : int or (int, int)
     weight_init : str or callable
-        A name from :data:`minigan.init.INITIALIZERS` or ``f(shape, fans, rng)``;
+        A name from :data:`minigan.nn.init.INITIALIZERS` or ``f(shape, fans, rng)``;
         ``"he_normal"`` by default (DCGAN passes ``"dcgan_normal"``).
     bias : bool
     rng : numpy.random.Generator, optional

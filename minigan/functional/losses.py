@@ -19,8 +19,9 @@ for any logit. Its derivative is :math:`\partial\ell/\partial a = \sigma(a) - t`
 
 from __future__ import annotations
 
-from .backend import get_array_module, on_gpu
-from .functional.activations import sigmoid
+from minigan.backend import get_array_module, on_gpu
+
+from .activations import sigmoid
 
 __all__ = [
     "sigmoid_cross_entropy",
@@ -55,8 +56,8 @@ def sigmoid_cross_entropy(logits, targets):
     loss : float
     dlogits : ndarray like ``logits``
     """
-    if on_gpu(logits):  # GPU: per-element loss and gradient in one fused kernel (minigan.kernels)
-        from . import kernels
+    if on_gpu(logits):  # GPU: per-element loss and gradient in one fused kernel (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.sigmoid_cross_entropy_gpu(logits, targets)
     xp = get_array_module(logits)
     a = logits
@@ -216,7 +217,7 @@ def wasserstein_loss(outputs, sign):
         L = -\frac{y}{M}\sum_i a_i,\qquad \frac{\partial L}{\partial a_i} = -\frac{y}{M}
 
     The critic descends :math:`L(a_{real}, +1) + L(a_{fake}, -1) = -E[f(x)] + E[f(G(z))]`
-    (plus the gradient penalty, :mod:`minigan.penalty`); the generator descends
+    (plus the gradient penalty, :mod:`minigan.gan.penalty`); the generator descends
     :math:`L(a_{fake}, +1) = -E[f(G(z))]`.
 
     Returns

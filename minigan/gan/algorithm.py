@@ -27,8 +27,12 @@ import math
 
 import numpy as np
 
-from . import backend, layers, losses, penalty
-from .functional.activations import sigmoid
+from minigan import backend
+from minigan.functional import losses
+from minigan.functional.activations import sigmoid
+from minigan.nn import layers
+
+from . import penalty
 
 __all__ = ["GAN", "PRIORS", "sample_noise"]
 
@@ -72,10 +76,10 @@ class GAN:
 
     Parameters
     ----------
-    generator, discriminator : minigan.layers.Layer
+    generator, discriminator : minigan.nn.layers.Layer
         ``generator`` maps ``(m, noise_dim)`` noise to samples;
         ``discriminator`` maps samples to ``(m, 1)`` LOGITS (no sigmoid).
-    g_optimizer, d_optimizer : minigan.optim.Optimizer
+    g_optimizer, d_optimizer : minigan.nn.optim.Optimizer
         Built on ``generator`` and ``discriminator`` respectively.
     noise_dim : int or tuple
         Shape of one noise vector (100 for the MNIST models).
@@ -107,10 +111,10 @@ class GAN:
         iteration.
     loss : {"gan", "lsgan", "hinge", "wgan-gp"}
         The game: the cross-entropy GAN of Goodfellow et al. (``g_loss`` chooses G's
-        form), least squares (:func:`minigan.losses.least_squares_loss`), hinge
-        (:func:`minigan.losses.hinge_loss`, G descends :math:`-E[D(G(z))]`) or WGAN-GP
-        (:func:`minigan.losses.wasserstein_loss` plus the gradient penalty of
-        :mod:`minigan.penalty` at points between real and fake samples; ``k`` is its
+        form), least squares (:func:`minigan.functional.losses.least_squares_loss`), hinge
+        (:func:`minigan.functional.losses.hinge_loss`, G descends :math:`-E[D(G(z))]`) or WGAN-GP
+        (:func:`minigan.functional.losses.wasserstein_loss` plus the gradient penalty of
+        :mod:`minigan.gan.penalty` at points between real and fake samples; ``k`` is its
         ``n_critic``). All but ``"gan"`` read D's raw output, never through a sigmoid.
     gp_weight : float
         :math:`\lambda` of the gradient penalty (WGAN-GP only; 10 in the paper).
@@ -197,7 +201,7 @@ class GAN:
 
     #: How many features (or channel maps) at the end of each of D's inputs are a label,
     #: not data: instance noise and the gradient penalty leave them as they are
-    #: (:class:`minigan.conditional.ConditionalGAN`: its one-hot label).
+    #: (:class:`minigan.gan.conditional.ConditionalGAN`: its one-hot label).
     label_channels = 0
 
     def _data_width(self, x):
@@ -239,7 +243,7 @@ class GAN:
                 = \frac1m\sum \ell(a_{real}, 1 - s) + \frac1m\sum \ell(a_{fake}, 0),
 
         the negative of the value :math:`V(D, G)` that D ascends in Algorithm 1
-        (:math:`\ell` is :func:`minigan.losses.sigmoid_cross_entropy`, ``s`` the
+        (:math:`\ell` is :func:`minigan.functional.losses.sigmoid_cross_entropy`, ``s`` the
         one-sided label smoothing of Salimans et al. 2016: only the real labels
         are softened). Each term is back-propagated right after its own
         forward pass, which overwrites D's caches; the gradients accumulate.
@@ -278,7 +282,7 @@ class GAN:
     def gradient_penalty(self, x_real, fake):
         r"""WGAN-GP's penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
         :math:`\epsilon \sim U(0, 1)` per sample; its gradient is added to D's
-        (:func:`minigan.penalty.gradient_penalty`). Returns the penalty.
+        (:func:`minigan.gan.penalty.gradient_penalty`). Returns the penalty.
 
         A label (:attr:`label_channels`) is not blended: :math:`\hat x` carries the real
         sample's (a blend of two one-hot labels is not a label), and the penalty measures

@@ -12,7 +12,7 @@ last 2,000; ``--split train``: trained on the 60,000 training digits,
 accuracy on the 10,000 test digits). The weights are written to the user's
 cache (:func:`cache_path`) and :func:`load_default` prefers them; without a
 cached classifier it loads the one shipped in the package
-(``minigan/data/classifier_v1.npz``, made by the command above).
+(``minigan/lab/classifier_v1.npz``, made by the command above).
 
 The network, on 28 x 28 digits with pixels in [0, 1]::
 
@@ -28,20 +28,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from . import backend, losses, optim
-from . import layers as L
+from minigan import backend
+from minigan.functional import losses
+from minigan.nn import layers as L
+from minigan.nn import optim
 
 __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "train_classifier", "checksum",
     "save", "load", "cache_path", "shipped_path", "load_default", "split_for_training",
 ]
 
-COMMANDS = ("classifier",)
 VERSION = "mnist-cnn-v1"
 FEATURE_DIM = 128
 _FILE = "classifier_v1.npz"
@@ -232,8 +232,8 @@ def cache_path():
 
 
 def shipped_path():
-    """The classifier shipped in the package (``minigan/data/classifier_v1.npz``)."""
-    return Path(__file__).parent / "data" / _FILE
+    """The classifier shipped in the package (``minigan/lab/classifier_v1.npz``)."""
+    return Path(__file__).parent / _FILE
 
 
 def load_default(path=None):
@@ -255,7 +255,7 @@ def split_for_training(split, data_dir=None, download=True):
     -------
     (x_train, y_train, x_eval, y_eval, trained_on, evaluated_on)
     """
-    from .data import load_mnist
+    from minigan.data import load_mnist
 
     xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
     if split == "train":
@@ -265,52 +265,3 @@ def split_for_training(split, data_dir=None, download=True):
         return (xt[:8000], yt[:8000], xt[8000:], yt[8000:],
                 "MNIST test digits 0-7,999", "MNIST test digits 8,000-9,999")
     raise ValueError(f"unknown split {split!r}: use 'train' or 'test'")
-
-
-# -- command line: minigan classifier train | show ---------------------------------------
-
-
-def add_parser(subparsers):
-    """Add ``minigan classifier {train,show}`` to the command line's subparsers."""
-    p = subparsers.add_parser("classifier", help="train or show the MNIST classifier of the metrics")
-    sub = p.add_subparsers(dest="classifier_command", metavar="{train,show}",
-                           parser_class=type(p))
-    sub.required = True
-    t = sub.add_parser("train", help="train the classifier (seeded) and cache its weights")
-    t.add_argument("--split", choices=("train", "test"), default="train",
-                   help="train: 60k digits, accuracy on the test split; test: first 8,000 test "
-                   "digits, accuracy on the last 2,000 (default train)")
-    t.add_argument("--data-dir", help="folder with the MNIST .gz files")
-    t.add_argument("--no-download", dest="download", action="store_false")
-    t.add_argument("--epochs", type=int, default=20, help="passes over the data (default 20)")
-    t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    t.add_argument("--out", help=f"weights file (default {cache_path()})")
-    t.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
-                   help="default: $MINIGAN_DEVICE or auto")
-    s = sub.add_parser("show", help="print the classifier minigan eval would use")
-    s.add_argument("--path", help="a classifier .npz (default: cached, else shipped)")
-
-
-def run(args):
-    """Run ``minigan classifier ...``; returns the exit code."""
-    if args.classifier_command == "show":
-        clf = load_default(args.path)
-        print(clf.describe())
-        print(json.dumps(clf.info, indent=1, sort_keys=True))
-        return 0
-    backend.use(args.device)
-    x, y, xe, ye, trained_on, evaluated_on = split_for_training(args.split, args.data_dir,
-                                                                args.download)
-    start = time.perf_counter()
-    net = train_classifier(x, y, epochs=args.epochs, seed=args.seed, log=print)
-    seconds = time.perf_counter() - start
-    clf = Classifier(net)
-    acc = clf.accuracy(xe, ye)
-    clf.info.update(trained_on=trained_on, evaluated_on=evaluated_on, accuracy=acc,
-                    seconds=round(seconds, 1), seed=args.seed, epochs=args.epochs,
-                    command=f"minigan classifier train --split {args.split} "
-                            f"--epochs {args.epochs} --seed {args.seed}")
-    path = save(clf, args.out or cache_path())
-    print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
-    print(f"{clf.describe()}\nwrote {path}")
-    return 0

@@ -3,24 +3,25 @@
 =====================================  ==================================================
 option                                 what it builds
 =====================================  ==================================================
-``--conditional`` (train only)         G(z, c) and D(x, c): :mod:`minigan.conditional`
-``--pack M``                           D judges packs of M samples: :class:`~minigan.layers.Pack`
-``--minibatch discrimination``         :class:`~minigan.layers.MinibatchDiscrimination` in D
-``--minibatch stddev``                 :class:`~minigan.layers.MinibatchStdDev` in D
-``--ema DECAY``                        a moving average of G's weights: :mod:`minigan.ema`
-``--spectral-norm``                    :class:`~minigan.layers.SpectralNorm` around D's weights
+``--conditional`` (train only)         G(z, c) and D(x, c): :mod:`minigan.gan.conditional`
+``--pack M``                           D judges packs of M samples: :class:`~minigan.nn.layers.Pack`
+``--minibatch discrimination``         :class:`~minigan.nn.layers.MinibatchDiscrimination` in D
+``--minibatch stddev``                 :class:`~minigan.nn.layers.MinibatchStdDev` in D
+``--ema DECAY``                        a moving average of G's weights: :mod:`minigan.gan.ema`
+``--spectral-norm``                    :class:`~minigan.nn.layers.SpectralNorm` around D's weights
 ``--label-flip P``                     D's labels swapped with probability P
 ``--instance-noise SIGMA``             Gaussian noise on D's inputs, annealed to 0
-``--loss {gan,lsgan,hinge,wgan-gp}``   the game (:mod:`minigan.losses`, :mod:`minigan.penalty`)
+``--loss {gan,lsgan,hinge,wgan-gp}``   the game (:mod:`minigan.functional.losses`, :mod:`minigan.gan.penalty`)
 ``--gp-weight LAMBDA``                 the weight of WGAN-GP's gradient penalty
 =====================================  ==================================================
 """
 
 from __future__ import annotations
 
+from minigan.functional.losses import LOSSES
+from minigan.gan.models import MINIBATCH
+
 from . import argtypes
-from .losses import LOSSES
-from .models import MINIBATCH
 
 __all__ = ["add_options"]
 

@@ -1,7 +1,7 @@
 r"""What a GAN learned, in numbers: classifier scores, feature-space distances, likelihoods.
 
 Every function takes arrays and returns plain floats (or dicts of them); none
-knows about runs or files (:mod:`minigan.evaluate` does). Distances are
+knows about runs or files (:mod:`minigan.lab.scoring` does). Distances are
 computed in chunks against ``xp`` (NumPy or CuPy), so 10,000 x 10,000 pairs
 never sit in memory at once.
 
@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from minigan import backend
 
 __all__ = [
     "inception_score", "class_statistics", "sqrtm_psd", "frechet_distance", "fid",
@@ -248,7 +248,7 @@ def parzen_window(samples, valid, test, sigmas=PARZEN_SIGMAS, chunk=1000):
 def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=5, seed=0):
     """Train-on-synthetic, test-on-real, beside train-on-real, test-on-real.
 
-    The classifier architecture (:func:`minigan.classifier.build`) is trained
+    The classifier architecture (:func:`minigan.lab.classifier.build`) is trained
     once on the labelled synthetic digits and once on as many labelled real
     digits, with the same settings and seed; both are scored on the real test
     digits. Pixels in [0, 1], shape ``(N, 784)``. When one set is larger, ``n``

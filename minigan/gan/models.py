@@ -8,7 +8,7 @@
 (100, 128, 0.001, 'sigmoid', (0.0, 1.0))
 
 Each builder returns ``(generator, discriminator)``, two
-:class:`~minigan.layers.Sequential`. The discriminator ends in a LOGIT (no
+:class:`~minigan.nn.layers.Sequential`. The discriminator ends in a LOGIT (no
 sigmoid): the losses take logits. :data:`MODELS` holds each model's builder
 and its training defaults.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import layers as L
+from minigan.nn import layers as L
 
 __all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "PIXEL_RANGES", "build", "remedies",
            "minibatch_layers", "MINIBATCH"]
@@ -143,8 +143,8 @@ def minibatch_layers(minibatch, width, rng, dtype=None, kernels=MINIBATCH_KERNEL
                      kernel_dim=MINIBATCH_KERNEL_DIM):
     """The minibatch layer of D on ``(N, width)`` features, and the width after it.
 
-    ``None``: no layer; ``"discrimination"``: :class:`~minigan.layers.MinibatchDiscrimination`
-    (``width + kernels``); ``"stddev"``: :class:`~minigan.layers.MinibatchStdDev`
+    ``None``: no layer; ``"discrimination"``: :class:`~minigan.nn.layers.MinibatchDiscrimination`
+    (``width + kernels``); ``"stddev"``: :class:`~minigan.nn.layers.MinibatchStdDev`
     (``width + 1``).
     """
     if minibatch is None:
@@ -161,8 +161,8 @@ def remedies(config):
     """The builder options of a run's settings: ``classes``, ``pack``, ``minibatch``.
 
     ``--conditional`` gives ``classes=10`` (G takes the noise and a one-hot label, D
-    judges the image with its label: :class:`~minigan.layers.ConditionalGenerator`);
-    ``--pack m`` puts :class:`~minigan.layers.Pack` first in D, which then takes ``m``
+    judges the image with its label: :class:`~minigan.nn.layers.ConditionalGenerator`);
+    ``--pack m`` puts :class:`~minigan.nn.layers.Pack` first in D, which then takes ``m``
     samples at once; ``--minibatch`` adds a minibatch layer before D's last Dense.
     Settings of older runs, without these keys, give the plain model.
     """

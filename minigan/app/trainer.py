@@ -1,6 +1,6 @@
 """The training loop behind ``python -m minigan train``.
 
->>> from minigan.train import train
+>>> from minigan.app.trainer import train
 >>> train({"model": "vanilla", "epochs": 5, "split": "test",            # doctest: +SKIP
 ...        "data_dir": "data/mnist", "out": "runs/vanilla"})
 >>> train({"resume": "runs/vanilla", "epochs": 10})                      # doctest: +SKIP
@@ -16,13 +16,13 @@ A run folder holds::
                           (a conditional run: 10 rows, one per digit 0-9; with --ema the
                           grids show the moving average of G's weights)
     loss_curves.png       losses and D's outputs against the iteration (and the scores)
-    checkpoint.npz        everything needed to continue (see minigan.checkpoint)
+    checkpoint.npz        everything needed to continue (see minigan.app.checkpoint)
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
                           lab's scores of ``eval_n`` generated digits (inception score,
                           FID, classes covered, confident share, precision, recall; see
-                          minigan.evaluate), beside the real held-out digits' row
+                          minigan.lab.scoring), beside the real held-out digits' row
 
-The settings of a run and the rules of resuming live in :mod:`minigan.runs`
+The settings of a run and the rules of resuming live in :mod:`minigan.app.runs`
 (``resolve_config`` is re-exported here); :class:`Trainer` builds, loops over
 the epochs and saves.
 
@@ -67,9 +67,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, conditional, gan, layers, models, optim, plotting
-from .data import MNIST_FILES, default_data_dir, load_mnist
-from .ema import EMA
+from minigan import backend, gan
+from minigan.data import MNIST_FILES, default_data_dir, load_mnist
+from minigan.gan import conditional, models
+from minigan.gan.ema import EMA
+from minigan.nn import layers, optim
+
+from . import checkpoint, plotting
 from .fileio import remove_stale_temps, write_text
 from .runs import (
     CHECKPOINT,
@@ -86,7 +90,7 @@ __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolv
 
 METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
                    "seconds")
-#: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.evaluate's.
+#: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
                  "confident_share", "precision", "recall")
 
@@ -143,7 +147,7 @@ class Trainer:
     """Everything a run needs, checked and built before anything is written.
 
     ``Trainer(options)`` builds: it resolves the settings
-    (:func:`minigan.runs.resolve_config`), selects the device, loads the data,
+    (:func:`minigan.app.runs.resolve_config`), selects the device, loads the data,
     builds the models and optimizers and restores the checkpoint when
     resuming; any problem raises here (``ValueError``, ``OSError``,
     :class:`minigan.data.DataError`, :class:`minigan.backend.BackendError`)
@@ -224,7 +228,7 @@ class Trainer:
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         self.X = backend.asarray(images.reshape((n,) + tuple(shape)), dtype=self.dtype)
-        # a conditional run's real batches carry their labels (minigan.conditional)
+        # a conditional run's real batches carry their labels (minigan.gan.conditional)
         self.Y = backend.asarray(labels) if c.get("conditional") else None
 
     def _build(self, ckpt):
@@ -548,7 +552,7 @@ class Trainer:
         self.scores, self.real_scores, self.reference = [], None, None
         every = int(self.config.get("eval_every") or 0)
         self.config["eval_n"] = int(self.config.get("eval_n") or DEFAULTS["eval_n"])
-        from .evaluate import MIN_DIGITS, Reference
+        from minigan.lab.scoring import MIN_DIGITS, Reference
 
         if every < 0 or self.config["eval_n"] < MIN_DIGITS:
             raise ValueError(f"--eval-every must be >= 0 and --eval-n >= {MIN_DIGITS}, got "
@@ -571,7 +575,7 @@ class Trainer:
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
         the row to ``scores.csv`` and print it beside the real row."""
-        from .evaluate import evaluate_generator, scoring_noise
+        from minigan.lab.scoring import evaluate_generator, scoring_noise
 
         c = self.config
         G = self.G if self.ema is None else self.ema.generator   # what the grids show

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from minigan import backend
+
 from .fileio import atomic_write
 
 __all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "loss_curves_figure",

@@ -30,7 +30,7 @@ class EMA:
 
     Parameters
     ----------
-    generator : minigan.layers.Layer
+    generator : minigan.nn.layers.Layer
         The generator trained; the copy starts from its current weights.
     decay : float
         :math:`\\beta` in [0, 1).

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from minigan import backend
+
 from .fileio import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "restore", "FORMAT", "VERSION"]
@@ -80,9 +81,9 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
     Parameters
     ----------
     path : str or os.PathLike
-    generator, discriminator : minigan.layers.Layer
+    generator, discriminator : minigan.nn.layers.Layer
         Their ``state_dict()`` (parameters and buffers) is saved.
-    g_opt, d_opt : minigan.optim.Optimizer
+    g_opt, d_opt : minigan.nn.optim.Optimizer
         Their ``state_dict()`` (step count and moments) is saved.
     iteration, epoch : int
         Counters: iterations and epochs completed.
@@ -93,7 +94,7 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
         architecture and is checked by :func:`restore`.
     extra : dict, optional
         More entries: arrays (saved as arrays) or JSON-serializable values.
-    g_ema : minigan.ema.EMA, optional
+    g_ema : minigan.gan.ema.EMA, optional
         The moving average of G's weights, saved as ``G_ema/<key>``.
 
     Raises

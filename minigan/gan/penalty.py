@@ -52,15 +52,15 @@ Sigmoid) would need that term, convolutions their own sweep, and batch norm
 couples the samples whose gradients the penalty takes one by one:
 :func:`check_critic` refuses them.
 
-A :class:`~minigan.layers.SpectralNorm` Dense layer takes part with its normalized
+A :class:`~minigan.nn.layers.SpectralNorm` Dense layer takes part with its normalized
 weight; its gradient is taken back through :math:`\sigma(W)`.
 """
 
 from __future__ import annotations
 
-from . import functional as F
-from . import layers as L
-from .backend import get_array_module
+from minigan import functional as F
+from minigan.backend import get_array_module
+from minigan.nn import layers as L
 
 __all__ = ["check_critic", "gradient_penalty", "critic_input_gradient", "TWICE_DIFFERENTIABLE"]
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from minigan import backend
 
 __all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay"]
 

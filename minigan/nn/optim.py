@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, on_gpu
 
 __all__ = ["Optimizer", "Adam", "SGD"]
 
@@ -126,11 +126,11 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
 
     ``bc1 = 1 - b1**t`` and ``bc2 = 1 - b2**t`` are the bias corrections.
 
-    The code is the reference of the fused GPU update ``minigan.kernels.adam_update_gpu``
+    The code is the reference of the fused GPU update ``minigan.backend.kernels.adam_update_gpu``
     (the same operations in the same order, so the same numbers).
     """
-    if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.kernels)
-        from . import kernels
+    if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.backend.kernels)
+        from minigan.backend import kernels
         return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
     _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
 

@@ -30,8 +30,8 @@ of a Conv2d weight ``(O, C, kh, kw)``, and the columns run over every output
 pixel of the whole batch, the batch index fastest. A convolution is then ONE
 GEMM ``W.reshape(O, -1) @ col.reshape(C*kh*kw, -1)`` of shape
 ``(O, oh*ow*N)``, followed by one transpose to ``(N, O, oh, ow)``; there is no
-per-sample product. The GPU kernels :func:`minigan.kernels.im2col_gpu` and
-:func:`minigan.kernels.col2im_gpu` produce and consume exactly this layout.
+per-sample product. The GPU kernels :func:`minigan.backend.kernels.im2col_gpu` and
+:func:`minigan.backend.kernels.col2im_gpu` produce and consume exactly this layout.
 
 Why the batch index is innermost: every im2col copy and every col2im
 addition moves a slab ``(C, oh, ow, N)`` between ``col`` and a strided view of
@@ -49,7 +49,7 @@ Every function here takes one :class:`ConvGeometry` instead of a row of ints:
 kernel, stride, padding and output padding, the image size ``(h, w)`` and the
 column grid ``(oh, ow)``. The convolution ops compute and validate it once
 per call (:mod:`minigan.functional.conv`); the GPU kernels read it too, which
-is why :mod:`minigan.kernels` needs nothing from this module (this module
+is why :mod:`minigan.backend.kernels` needs nothing from this module (this module
 imports the kernels, lazily, and nothing imports it back).
 
 CPU implementation (Chainer's)
@@ -91,7 +91,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, on_gpu
 
 __all__ = [
     "pair",
@@ -395,26 +395,26 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
 
 # -- dispatch: the CPU function for NumPy arrays, the GPU kernel for CuPy arrays ---------
 def im2col(x, geom):
-    """:func:`im2col_cpu`, or :func:`minigan.kernels.im2col_gpu` for a CuPy array."""
+    """:func:`im2col_cpu`, or :func:`minigan.backend.kernels.im2col_gpu` for a CuPy array."""
     if not on_gpu(x):
         return im2col_cpu(x, geom)
-    from .kernels import im2col_gpu  # imported only when a CuPy array arrives
+    from minigan.backend.kernels import im2col_gpu  # imported only when a CuPy array arrives
 
     return im2col_gpu(x, geom)
 
 
 def col2im(col, geom):
-    """:func:`col2im_cpu`, or :func:`minigan.kernels.col2im_gpu` for a CuPy array."""
+    """:func:`col2im_cpu`, or :func:`minigan.backend.kernels.col2im_gpu` for a CuPy array."""
     if not on_gpu(col):
         return col2im_cpu(col, geom)
-    from .kernels import col2im_gpu  # imported only when a CuPy array arrives
+    from minigan.backend.kernels import col2im_gpu  # imported only when a CuPy array arrives
 
     return col2im_gpu(col, geom)
 
 
 def col2im_matmul(a, d, geom, bias=None, contiguous=True):
     """``col2im(a @ d)`` plus a per-channel bias: :func:`col2im_matmul_cpu` for NumPy arrays;
-    for CuPy arrays the whole product, then :func:`minigan.kernels.col2im_gpu`.
+    for CuPy arrays the whole product, then :func:`minigan.backend.kernels.col2im_gpu`.
 
     Same arguments and result as :func:`col2im_matmul_cpu` (CuPy results are always
     C-contiguous).

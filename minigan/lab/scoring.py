@@ -31,19 +31,15 @@ code (a trainer scoring its generator every few epochs)::
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import numpy as np
 
-from . import backend, metrics
+from minigan import backend
+
+from . import metrics
 from .classifier import load_default
 
-__all__ = ["COMMANDS", "Reference", "score_images", "scoring_noise", "evaluate_generator",
-           "evaluate_checkpoint", "format_table", "add_parser", "run"]
-
-COMMANDS = ("eval",)
+__all__ = ["MIN_DIGITS", "Reference", "score_images", "scoring_noise", "evaluate_generator",
+           "format_table", "conditional_tstr"]
 
 MIN_DIGITS = 20
 """Fewest digits scored: the inception score's 10 splits of at least 2, and more than
@@ -56,7 +52,7 @@ class Reference:
     Parameters
     ----------
     reference, held_out : ndarray (N, 784), pixels in [0, 1]
-    classifier : minigan.classifier.Classifier, optional (default: cached, else shipped)
+    classifier : minigan.lab.classifier.Classifier, optional (default: cached, else shipped)
     description : str
         Which digits each set holds (printed with every report).
     """
@@ -76,7 +72,7 @@ class Reference:
         The test split is downloaded when missing (unless ``download=False``); the
         training split is used only when its files are already at hand.
         """
-        from .data import DataError, load_mnist
+        from minigan.data import DataError, load_mnist
 
         test = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)[0]
         try:
@@ -178,45 +174,19 @@ def scoring_noise(noise_dim, prior, rng, dtype, conditional=False):
     run's vectors carry the labels 0, 1, ..., 9, 0, 1, ... in turn across calls,
     so the ten classes are drawn in equal shares.
     """
-    from .gan import sample_noise
+    from minigan.gan import sample_noise
 
     drawn = [0]
 
     def noise(m):
         z = sample_noise(m, noise_dim, prior, rng, dtype)
         if conditional:
-            from .conditional import CLASSES, labelled_noise
+            from minigan.gan.conditional import CLASSES, labelled_noise
             z = labelled_noise(z, (drawn[0] + np.arange(m)) % CLASSES)
         drawn[0] += m
         return z
 
     return noise
-
-
-def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
-    """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
-
-    ``ema``: score the moving average of G's weights when the run kept one
-    (``--ema``), else G's own weights (``scores["weights"]`` says which). A
-    conditional run draws the ten digits in equal numbers.
-
-    Returns
-    -------
-    (scores, real_scores, ref, checkpoint_path)
-    """
-    from . import checkpoint, runs
-
-    path = Path(path)
-    ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
-    G, spec, config = runs.load_generator(ckpt_path, ema=ema)
-    noise = scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
-                          np.random.default_rng(seed), np.dtype(config.get("dtype", "float32")),
-                          config.get("conditional"))
-    net = G.net if config.get("conditional") else G     # the images, without their labels
-    scores = evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
-    scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")
-    scores["weights"] = config["weights"]
-    return scores, ref.real_row(n, parzen), ckpt_path
 
 
 def _pm(mean, se, digits=2):
@@ -255,72 +225,40 @@ def format_table(scores, real, ref):
     return "\n".join(lines)
 
 
-def add_parser(subparsers):
-    """Add ``minigan eval RUN_OR_CHECKPOINT`` to the command line's subparsers."""
-    p = subparsers.add_parser("eval", help="score a run's generator beside real held-out digits")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz")
-    p.add_argument("--n", type=int, default=10000, help="generated digits (default 10000)")
-    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
-    p.add_argument("--data-dir", help="folder with the MNIST .gz files")
-    p.add_argument("--no-download", dest="download", action="store_false",
-                   help="never download the test split")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
-    p.add_argument("--no-parzen", dest="parzen", action="store_false",
-                   help="leave out the Parzen window (the slowest metric)")
-    p.add_argument("--out", help="where to write eval.json (default: the run folder)")
-    p.add_argument("--no-ema", dest="ema", action="store_false",
-                   help="score G's own weights even when the run kept their moving average")
-    p.add_argument("--tstr-epochs", type=int, default=5,
-                   help="a conditional run: epochs of the train-on-synthetic classifier "
-                   "(default 5; 0 leaves TSTR out)")
+def conditional_tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,
+         epochs=5, seed=0, dtype=None):
+    """Train on synthetic, test on real: labelled generated digits against as many real ones.
 
+    As many generated digits as real training digits (at most ``n``), one tenth
+    of each class, train the classifier architecture of ``minigan.lab.classifier``
+    (``epochs`` epochs, seeded); the same architecture, settings and seed train on
+    the same number of real labelled digits (:func:`minigan.lab.metrics.tstr`); both
+    are tested on real digits neither has seen. The real digits are those of
+    ``minigan eval``: with the training split at hand, training digits 0-9,999
+    train and the 10,000 test digits test; with only the test split, test digits
+    0-4,999 train and 5,000-9,999 test.
 
-def run(args):
-    """Run ``minigan eval``; prints the table, writes eval.json; returns the exit code."""
-    if args.n < MIN_DIGITS:
-        raise ValueError(f"--n must be at least {MIN_DIGITS} (the inception score's 10 splits, "
-                         f"k = 3 nearest neighbours), got {args.n}")
-    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
-    start = time.perf_counter()
-    clf = load_default(args.classifier)
-    ref = Reference.load(args.data_dir, clf, args.download)
-    scores, real, ckpt_path = evaluate_checkpoint(args.run, args.n, ref, args.seed, args.parzen,
-                                                  getattr(args, "ema", True))
-    tstr = _conditional_tstr(ckpt_path, args)
-    seconds = time.perf_counter() - start
-    weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
-               else "G's weights")
-    print(f"minigan eval {args.run}: {args.n} generated digits (epoch {scores.get('epoch')}, "
-          f"{weights}), {seconds:.0f} s")
-    print(format_table(scores, real, ref))
-    if tstr is not None:
-        epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
-        print(f"TSTR (classifier trained on {tstr['n_synthetic']} labelled generated digits, "
-              f"{epochs}): {100 * tstr['tstr']:.2f}% on {tstr['n_test']} real "
-              f"digits; trained on {tstr['n_real']} real digits: {100 * tstr['trtr']:.2f}% "
-              f"({tstr['data']})")
-        scores["tstr"] = tstr
-    out = Path(args.out) if args.out else Path(ckpt_path).parent / "eval.json"
-    report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
-              "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
-                                                           "accuracy", "evaluated_on")},
-              "data": ref.description, "seed": args.seed, "seconds": round(seconds, 1)}
-    if "parzen_mean" in scores:
-        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
-    out.write_text(json.dumps(report, indent=1))
-    print(f"wrote {out}")
-    return 0
+    Returns
+    -------
+    dict with ``tstr`` (accuracy of the classifier trained on generated digits),
+    ``trtr`` (trained on real digits), ``n_synthetic`` and ``n_real`` (the digits
+    each was trained on: the same number), ``n_test``, ``data``, ``epochs``
+    """
+    from minigan.data import DataError, load_mnist
+    from minigan.gan import conditional
 
-
-def _conditional_tstr(ckpt_path, args):
-    """TSTR of a conditional run (:func:`minigan.conditional.tstr`), or None."""
-    from . import conditional, runs
-
-    epochs = getattr(args, "tstr_epochs", 5)
-    G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
-    if not config.get("conditional") or epochs < 1:
-        return None
-    return conditional.tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
-                            n=args.n, data_dir=args.data_dir, download=args.download,
-                            epochs=epochs, seed=args.seed, dtype=config.get("dtype"))
+    xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
+    try:
+        xr, yr = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)
+        xr, yr, data = xr[:10000], yr[:10000], "real: MNIST train digits 0-9,999; test: MNIST test"
+    except DataError:
+        xr, yr, xt, yt = xt[:5000], yt[:5000], xt[5000:], yt[5000:]
+        data = "real: MNIST test digits 0-4,999; test: MNIST test digits 5,000-9,999"
+    labels = np.arange(min(int(n), len(xr))) % conditional.CLASSES
+    x = conditional.generate(generator, labels, noise_dim, prior, np.random.default_rng(seed), dtype)
+    x = x.reshape(len(x), -1).astype(np.float32)
+    x = (x + 1) / 2 if scale == "tanh" else x
+    scores = metrics.tstr(x, labels, xr, yr, xt, yt, epochs=epochs, seed=seed)
+    return {"tstr": float(scores["tstr"]), "trtr": float(scores["trtr"]),
+            "n_synthetic": scores["n_train"], "n_real": scores["n_train"],
+            "n_test": int(len(xt)), "data": data, "epochs": int(epochs)}

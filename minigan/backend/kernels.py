@@ -11,16 +11,16 @@ CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
 ==================================  ===============================================
 GPU function                        NumPy reference
 ==================================  ===============================================
-:func:`im2col_gpu`                  :func:`minigan.im2col.im2col_cpu`
-:func:`col2im_gpu`                  :func:`minigan.im2col.col2im_cpu`
+:func:`im2col_gpu`                  :func:`minigan.functional.im2col.im2col_cpu`
+:func:`col2im_gpu`                  :func:`minigan.functional.im2col.col2im_cpu`
 :func:`relu_backward_gpu`           :func:`minigan.functional.relu_backward`
 :func:`leaky_relu_forward_gpu`      :func:`minigan.functional.leaky_relu_forward`
 :func:`leaky_relu_backward_gpu`     :func:`minigan.functional.leaky_relu_backward`
 :func:`sigmoid_gpu`                 :func:`minigan.functional.sigmoid`
 :func:`sigmoid_backward_gpu`        :func:`minigan.functional.sigmoid_backward`
 :func:`tanh_backward_gpu`           :func:`minigan.functional.tanh_backward`
-:func:`sigmoid_cross_entropy_gpu`   :func:`minigan.losses.sigmoid_cross_entropy`
-:func:`adam_update_gpu`             :func:`minigan.optim.adam_update`
+:func:`sigmoid_cross_entropy_gpu`   :func:`minigan.functional.losses.sigmoid_cross_entropy`
+:func:`adam_update_gpu`             :func:`minigan.nn.optim.adam_update`
 ==================================  ===============================================
 
 The references call these functions when they receive CuPy arrays. ReLU
@@ -28,7 +28,7 @@ forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
 ``xp.tanh(x)`` are already one launch each.
 
 This module imports nothing from minigan: the im2col/col2im wrappers take the
-:class:`minigan.im2col.ConvGeometry` their caller computed.
+:class:`minigan.functional.im2col.ConvGeometry` their caller computed.
 
 How the kernels are built
 -------------------------
@@ -144,7 +144,7 @@ _GEOMETRY_PARAMS = ("int32 batch, int32 channels, int32 h, int32 w, int32 kh, in
 
 
 def _geometry_args(geom, batch, channels):
-    """The scalars of :data:`_GEOMETRY_PARAMS` from a :class:`minigan.im2col.ConvGeometry`."""
+    """The scalars of :data:`_GEOMETRY_PARAMS` from a :class:`minigan.functional.im2col.ConvGeometry`."""
     return (batch, channels, *geom.image, *geom.kernel, *geom.grid, *geom.stride, *geom.padding)
 
 
@@ -173,12 +173,12 @@ def im2col_gpu(x, geom):
     .. math::
         \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
 
-    Same arguments and layout as :func:`minigan.im2col.im2col_cpu` (the reference).
+    Same arguments and layout as :func:`minigan.functional.im2col.im2col_cpu` (the reference).
 
     Parameters
     ----------
     x : cupy.ndarray of shape (N, C, h, w), float32 or float64
-    geom : minigan.im2col.ConvGeometry
+    geom : minigan.functional.im2col.ConvGeometry
 
     Returns
     -------
@@ -237,12 +237,12 @@ def col2im_gpu(col, geom):
     lies in ``[0, oh) x [0, ow)``, summed in ascending ``(k, j)`` order, the
     order of ``col2im_cpu``.
 
-    Same arguments and result as :func:`minigan.im2col.col2im_cpu` (the reference).
+    Same arguments and result as :func:`minigan.functional.im2col.col2im_cpu` (the reference).
 
     Parameters
     ----------
     col : cupy.ndarray of shape (C, kh, kw, oh, ow, N), float32 or float64
-    geom : minigan.im2col.ConvGeometry
+    geom : minigan.functional.im2col.ConvGeometry
 
     Returns
     -------
@@ -388,7 +388,7 @@ def sigmoid_cross_entropy_gpu(logits, targets):
         L = \frac1M\sum_i \max(a_i, 0) - a_i t_i + \log(1 + e^{-|a_i|}),\qquad
         \frac{\partial L}{\partial a_i} = \frac{\sigma(a_i) - t_i}{M}
 
-    Same arguments and result as the reference, :func:`minigan.losses.sigmoid_cross_entropy`.
+    Same arguments and result as the reference, :func:`minigan.functional.losses.sigmoid_cross_entropy`.
 
     Parameters
     ----------
@@ -430,7 +430,7 @@ def adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     r"""One Adam update of one parameter array, in place: ONE kernel launch for p, m, v.
 
     Same arguments, same expression order and same result as the reference,
-    :func:`minigan.optim.adam_update`; the scalars are rounded to the arrays'
+    :func:`minigan.nn.optim.adam_update`; the scalars are rounded to the arrays'
     dtype, as NumPy rounds a Python float it multiplies a float32 array by.
     """
     _check_float("adam_update_gpu", p, g, m, v)

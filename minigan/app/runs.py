@@ -8,9 +8,9 @@
 PosixPath('runs/dcgan/checkpoint.npz')
 
 A run folder holds ``config.json``, ``metrics.csv``, ``samples/``,
-``loss_curves.png`` and ``checkpoint.npz`` (see :mod:`minigan.train`). A
+``loss_curves.png`` and ``checkpoint.npz`` (see :mod:`minigan.app.trainer`). A
 new run fills the settings it was not given from :data:`DEFAULTS` and its
-model's :class:`~minigan.models.ModelSpec`; a resumed run takes every
+model's :class:`~minigan.gan.models.ModelSpec`; a resumed run takes every
 setting from its checkpoint and may change only :data:`RESUME_MAY_CHANGE`.
 A run folder stopped before its first checkpoint (killed in its first epoch)
 holds only its ``config.json``: ``--resume`` starts it over from those
@@ -27,7 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, losses, models
+from minigan.functional import losses
+from minigan.gan import models
+
+from . import checkpoint
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
@@ -35,7 +38,7 @@ __all__ = [
     "check_out", "load_generator",
 ]
 
-#: Settings of a new run; ``None`` means "the model's default" (see minigan.models.MODELS).
+#: Settings of a new run; ``None`` means "the model's default" (see minigan.gan.models.MODELS).
 DEFAULTS = {
     "model": "vanilla",
     "epochs": None,
@@ -63,10 +66,10 @@ DEFAULTS = {
     "instance_noise": 0.0,
     "loss": "gan",
     "gp_weight": 10.0,
-    "conditional": False,  # G(z, c) and D(x, c): minigan.conditional
+    "conditional": False,  # G(z, c) and D(x, c): minigan.gan.conditional
     "pack": 1,             # D judges packs of m samples (PacGAN)
     "minibatch": None,     # a minibatch layer in D: "discrimination" or "stddev"
-    "ema": None,           # decay of the moving average of G's weights (minigan.ema)
+    "ema": None,           # decay of the moving average of G's weights (minigan.gan.ema)
 }
 
 #: WGAN-GP's defaults where a run does not say (Gulrajani et al. 2017: n_critic 5,
@@ -332,9 +335,9 @@ def load_generator(path, ema=True):
 
     Returns
     -------
-    generator : minigan.layers.Sequential (a :class:`~minigan.layers.ConditionalGenerator`
+    generator : minigan.nn.layers.Sequential (a :class:`~minigan.nn.layers.ConditionalGenerator`
         for a conditional run)
-    spec : minigan.models.ModelSpec
+    spec : minigan.gan.models.ModelSpec
         Its model: ``noise_dim`` and ``pixel_range`` for sampling and drawing.
     config : dict
         The run's settings (``prior``, ``dtype``, ...), and ``weights``: ``"G_ema"``

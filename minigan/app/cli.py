@@ -29,12 +29,14 @@ import signal
 import sys
 import threading
 import warnings
-from pathlib import Path
 
-import numpy as np
+from minigan import __version__, backend, gan
+from minigan.data import DataError
+from minigan.functional import losses
+from minigan.gan import models
+from minigan.lab import classifier, toys
 
-from . import __version__, argtypes, backend, gan, models, plotting, remedies, runs
-from .data import DataError
+from . import argtypes, commands, plotting, remedies
 
 __all__ = ["main", "build_parser"]
 
@@ -45,7 +47,7 @@ EXIT_TERMINATED = 128 + signal.SIGTERM    # 143
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived outside the training loop (which saves first, see minigan.train)."""
+    """SIGTERM arrived outside the training loop (which saves first, see minigan.app.trainer)."""
 
 
 class UsageError(Exception):
@@ -70,12 +72,10 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    _add_train(sub)
-    _add_sample(sub)
-    for module in _lab_modules():   # minigan eval | toy | classifier
-        module.add_parser(sub)
-        for name in module.COMMANDS:
-            sub.choices[name].set_defaults(handler=module.run)
+    for add, handler in ((_add_train, "train"), (_add_sample, "sample"), (_add_eval, "evaluate"),
+                         (_add_toy, "toy"), (_add_classifier, "classifier"),
+                         (_add_interpolate, "interpolate")):
+        add(sub).set_defaults(handler=getattr(commands, handler))
     return parser
 
 
@@ -92,7 +92,6 @@ def _add_train(sub):
                        + "; ".join(f"{name}: {spec.epochs} epochs, batch {spec.batch_size}, "
                                    f"Adam lr {spec.lr:g}, betas {spec.betas[0]}/{spec.betas[1]}"
                                    for name, spec in models.MODELS.items()) + ".")
-    t.set_defaults(handler=_train)
     t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
     t.add_argument("--epochs", type=argtypes.positive_int,
                    help="train until this many epochs are done in total (default: the "
@@ -128,6 +127,7 @@ def _add_train(sub):
     t.add_argument("--quiet", action="store_true", default=None,
                    help="no progress bars (the run folder and the result are still printed)")
     remedies.add_options(t)
+    return t
 
 
 def _add_sample(sub):
@@ -135,7 +135,6 @@ def _add_sample(sub):
                        description="Draw samples from a trained generator (a checkpoint or a "
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
-    s.set_defaults(handler=_sample)
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
     s.add_argument("--n", type=argtypes.positive_int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default="samples.png",
@@ -148,75 +147,95 @@ def _add_sample(sub):
     s.add_argument("--no-ema", dest="ema", action="store_false",
                    help="use G's own weights even when the run kept their moving average")
     _device_option(s)
+    return s
 
 
-def _lab_modules():
-    """The lab's commands: each module offers ``add_parser(subparsers)`` and ``run(args)``."""
-    from . import classifier, evaluate, interpolate, toys
-    return (evaluate, toys, classifier, interpolate)
+def _add_eval(subparsers):
+    """Add ``minigan eval RUN_OR_CHECKPOINT`` to the command line's subparsers."""
+    p = subparsers.add_parser("eval", help="score a run's generator beside real held-out digits")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz")
+    p.add_argument("--n", type=int, default=10000, help="generated digits (default 10000)")
+    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
+    p.add_argument("--data-dir", help="folder with the MNIST .gz files")
+    p.add_argument("--no-download", dest="download", action="store_false",
+                   help="never download the test split")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
+    p.add_argument("--no-parzen", dest="parzen", action="store_false",
+                   help="leave out the Parzen window (the slowest metric)")
+    p.add_argument("--out", help="where to write eval.json (default: the run folder)")
+    p.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="score G's own weights even when the run kept their moving average")
+    p.add_argument("--tstr-epochs", type=int, default=5,
+                   help="a conditional run: epochs of the train-on-synthetic classifier "
+                   "(default 5; 0 leaves TSTR out)")
+    return p
 
 
-def _train(args):
-    from .train import Interrupted, Trainer
+def _add_toy(subparsers):
+    """Add ``minigan toy NAME`` to the command line's subparsers."""
+    p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
+                              "gradient play on xy)")
+    p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="run seeds seed .. seed+N-1 and print mean and std (pictures of the first)")
+    p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="training iterations, or steps of xy (default: the toy's own)")
+    p.add_argument("--snapshots", type=int, default=8, help="frames over training (default 8)")
+    p.add_argument("--lr", type=float, default=0.1, help="xy only: step size (default 0.1)")
+    p.add_argument("--k", "--n-critic", dest="k", type=int, default=None,
+                   help="D (critic) steps per G step (default 1; 5 with --loss wgan-gp)")
+    p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
+    remedies.add_options(p, conditional=False)
+    return p
 
-    options = {k: v for k, v in vars(args).items()
-               if k not in ("command", "handler") and v is not None}
-    options.setdefault("device", backend.requested_device())
-    trainer = Trainer(options)  # every check happens here, before anything is written
-    try:
-        trainer.run()
-    except Interrupted as exc:
-        by = "SIGTERM" if exc.signum == signal.SIGTERM else "Ctrl-C"
-        if exc.checkpoint is None:
-            print(f"minigan: stopped by {by} before the first checkpoint; "
-                  f"{trainer.how_to_continue()}", file=sys.stderr)
-        else:
-            how = "saved" if exc.saved else "not saved (second signal); the last one is"
-            print(f"minigan: stopped by {by}; checkpoint {how} at {exc.checkpoint}: {exc}; "
-                  f"{trainer.how_to_continue()}", file=sys.stderr)
-        return 128 + exc.signum
-    return 0
+
+def _add_classifier(subparsers):
+    """Add ``minigan classifier {train,show}`` to the command line's subparsers."""
+    p = subparsers.add_parser("classifier", help="train or show the MNIST classifier of the metrics")
+    sub = p.add_subparsers(dest="classifier_command", metavar="{train,show}",
+                           parser_class=type(p))
+    sub.required = True
+    t = sub.add_parser("train", help="train the classifier (seeded) and cache its weights")
+    t.add_argument("--split", choices=("train", "test"), default="train",
+                   help="train: 60k digits, accuracy on the test split; test: first 8,000 test "
+                   "digits, accuracy on the last 2,000 (default train)")
+    t.add_argument("--data-dir", help="folder with the MNIST .gz files")
+    t.add_argument("--no-download", dest="download", action="store_false")
+    t.add_argument("--epochs", type=int, default=20, help="passes over the data (default 20)")
+    t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    t.add_argument("--out", help=f"weights file (default {classifier.cache_path()})")
+    t.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
+                   help="default: $MINIGAN_DEVICE or auto")
+    s = sub.add_parser("show", help="print the classifier minigan eval would use")
+    s.add_argument("--path", help="a classifier .npz (default: cached, else shipped)")
+    return p
 
 
-def _sample(args):
-    out = Path(args.out)
-    fmt = plotting.grid_format(out)
-    if fmt is None:
-        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
-                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
-    folder = out.parent
-    if not folder.is_dir():
-        raise ValueError(f"--out {out}: the folder {folder} does not exist; create it or "
-                         "choose another --out")
-    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
-    path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
-    G, spec, config = runs.load_generator(path, ema=args.ema)
-    nrow, what = args.nrow, ""
-    if config.get("conditional"):
-        from . import conditional
-        if args.label is None:    # one row per digit: n rounded up to a multiple of 10
-            per = -(-args.n // conditional.CLASSES)
-            labels, nrow = conditional.digit_rows(per), nrow or per
-            what = ", one row per digit 0-9"
-        else:
-            labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
-        images = conditional.generate(G, labels, spec.noise_dim, config.get("prior", "gaussian"),
-                                      np.random.default_rng(args.seed), config.get("dtype"))
-    else:
-        if args.label is not None:
-            raise ValueError(f"--label {args.label}: {path} is not of a conditional run "
-                             "(trained without --conditional); leave --label out")
-        z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
-                             np.random.default_rng(args.seed), config.get("dtype", "float32"))
-        images = G.forward(z)
-    try:
-        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
-    except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
-    weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
-        "G's weights"
-    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
-    return 0
+def _add_interpolate(subparsers):
+    """Add ``minigan interpolate`` to the command line's subparsers."""
+    p = subparsers.add_parser("interpolate", help="a grid walking between noise vectors",
+                              description="Draw a grid: each row walks from one noise vector "
+                              "to another, linearly or (--slerp) along a great circle.")
+    p.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
+    p.add_argument("--steps", type=int, default=10, help="images per row, ends included "
+                   "(default 10)")
+    p.add_argument("--pairs", type=int, default=8, help="rows: pairs of noise vectors (default 8)")
+    p.add_argument("--slerp", action="store_true", help="along the great circle, not a line")
+    p.add_argument("--label", type=int, choices=range(10), metavar="L",
+                   help="a conditional run: every row draws the digit L (default: one at random "
+                   "per row)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--out", default="interpolation.png", help="image file (default "
+                   "interpolation.png)")
+    p.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="use G's own weights even when the run kept their moving average")
+    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
+    return p
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -247,7 +266,7 @@ def main(argv=None):
 
 
 def _main(argv):
-    from .train import RunError
+    from .trainer import RunError
 
     try:
         parser = build_parser()

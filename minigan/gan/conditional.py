@@ -9,7 +9,7 @@ with its label, :math:`D(x, c)`, and the game becomes
 
 Here the label travels with the sample: a real batch is the images with
 their labels appended (:func:`with_labels`), and the generator
-(:class:`minigan.layers.ConditionalGenerator`) appends the label it was given
+(:class:`minigan.nn.layers.ConditionalGenerator`) appends the label it was given
 to what it draws. So D's input is the pair, G's is ``[z, c]``, and
 :class:`ConditionalGAN` differs from :class:`minigan.gan.GAN` in its
 noise, ``[z, c]`` with ``c`` drawn uniformly over the classes, and in two
@@ -24,20 +24,22 @@ step and remedy of the plain GAN applies unchanged.
   input as 10 constant channel maps beside the image's channel
   (:func:`minigan.functional.label_concat_forward`).
 
-:func:`tstr` measures how well the labels were learned: a classifier trained
-on labelled generated digits, tested on real ones, beside the same
-classifier trained on as many real digits.
+:func:`minigan.lab.scoring.conditional_tstr` measures how well the labels were
+learned: a classifier trained on labelled generated digits, tested on real ones,
+beside the same classifier trained on as many real digits.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import backend, gan, metrics
-from .functional.conditional import label_concat_forward
+from minigan import backend
+from minigan.functional.conditional import label_concat_forward
+
+from . import algorithm as gan
 
 __all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
-           "digit_rows", "generate", "tstr"]
+           "digit_rows", "generate"]
 
 CLASSES = 10
 
@@ -68,7 +70,7 @@ def digit_rows(per_digit, classes=CLASSES):
 class ConditionalGAN(gan.GAN):
     """:class:`minigan.gan.GAN` whose noise carries a label: ``[z, one_hot(c)]``.
 
-    ``generator`` is a :class:`minigan.layers.ConditionalGenerator`; the real
+    ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator`; the real
     batches given to :meth:`~minigan.gan.GAN.train_iteration` are :func:`with_labels` of the
     images. The labels of the fake batches are drawn uniformly from the same
     host generator as z. :meth:`sample` returns the images alone.
@@ -102,7 +104,7 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
              batch_size=1000):
     """Images of the given ``labels`` from a conditional generator, on the host, in batches.
 
-    ``generator`` is a :class:`minigan.layers.ConditionalGenerator` (its images are
+    ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are
     drawn in evaluation mode; the mode is restored after).
     """
     out = []
@@ -112,41 +114,3 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
             z = gan.sample_noise(len(part), noise_dim, prior, rng, dtype)
             out.append(backend.to_host(generator.images(labelled_noise(z, part, generator.classes))))
     return np.concatenate(out)
-
-
-def tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,
-         epochs=5, seed=0, dtype=None):
-    """Train on synthetic, test on real: labelled generated digits against as many real ones.
-
-    As many generated digits as real training digits (at most ``n``), one tenth
-    of each class, train the classifier architecture of ``minigan.classifier``
-    (``epochs`` epochs, seeded); the same architecture, settings and seed train on
-    the same number of real labelled digits (:func:`minigan.metrics.tstr`); both
-    are tested on real digits neither has seen. The real digits are those of
-    ``minigan eval``: with the training split at hand, training digits 0-9,999
-    train and the 10,000 test digits test; with only the test split, test digits
-    0-4,999 train and 5,000-9,999 test.
-
-    Returns
-    -------
-    dict with ``tstr`` (accuracy of the classifier trained on generated digits),
-    ``trtr`` (trained on real digits), ``n_synthetic`` and ``n_real`` (the digits
-    each was trained on: the same number), ``n_test``, ``data``, ``epochs``
-    """
-    from .data import DataError, load_mnist
-
-    xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
-    try:
-        xr, yr = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)
-        xr, yr, data = xr[:10000], yr[:10000], "real: MNIST train digits 0-9,999; test: MNIST test"
-    except DataError:
-        xr, yr, xt, yt = xt[:5000], yt[:5000], xt[5000:], yt[5000:]
-        data = "real: MNIST test digits 0-4,999; test: MNIST test digits 5,000-9,999"
-    labels = np.arange(min(int(n), len(xr))) % CLASSES
-    x = generate(generator, labels, noise_dim, prior, np.random.default_rng(seed), dtype)
-    x = x.reshape(len(x), -1).astype(np.float32)
-    x = (x + 1) / 2 if scale == "tanh" else x
-    scores = metrics.tstr(x, labels, xr, yr, xt, yt, epochs=epochs, seed=seed)
-    return {"tstr": float(scores["tstr"]), "trtr": float(scores["trtr"]),
-            "n_synthetic": scores["n_train"], "n_real": scores["n_train"],
-            "n_test": int(len(xt)), "data": data, "epochs": int(epochs)}

@@ -7,7 +7,7 @@ forward/backward pair and wants to know that its backward pass is exact:
   :func:`conv_transpose2d_configs`, :func:`dense_configs`,
   :func:`batchnorm_configs`, :func:`shapes`, :func:`seeds`;
 - :func:`assert_pair_gradients` and :func:`assert_layer_gradients`, which run
-  the float64 numeric vector-Jacobian product of :mod:`minigan.gradcheck` and
+  the float64 numeric vector-Jacobian product of :mod:`minigan.check.gradcheck` and
   fail naming the worst input when its relative error exceeds :data:`GRAD_TOL`;
 - helpers for inputs near a kink (:func:`away_from_kinks`,
   :func:`min_kink_distance`), for losses (:func:`loss_pair`) and the suite's
@@ -46,10 +46,11 @@ try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
-        'minigan.testing needs hypothesis, a test dependency: pip install "minigan[test]"'
+        'minigan.check.testing needs hypothesis, a test dependency: pip install "minigan[test]"'
     ) from exc
 
-from . import layers
+from minigan.nn import layers
+
 from .gradcheck import check_layer, check_pair, replay
 
 __all__ = [
@@ -64,7 +65,7 @@ GRAD_TOL = 1e-7
 """Largest relative error a float64 gradient may have against the numeric VJP."""
 
 ERROR_FLOOR = 1e-8
-"""Floor on the scale in :func:`minigan.gradcheck.rel_error`: gradients near zero are
+"""Floor on the scale in :func:`minigan.check.gradcheck.rel_error`: gradients near zero are
 judged against it, not against themselves."""
 
 KINK_MARGIN = 1e-3
@@ -130,13 +131,13 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL):
     """Assert that a layer's ``dx`` and every parameter gradient match numeric VJPs in float64.
 
     The layer needs ``forward(x)``, ``backward(dout)``, ``params`` and ``grads`` (dicts
-    with the same keys) and ``zero_grad()``, as :class:`minigan.layers.Layer` has; it must
+    with the same keys) and ``zero_grad()``, as :class:`minigan.nn.layers.Layer` has; it must
     be deterministic between calls (no dropout in training mode) and hold float64
     parameters.
 
     Parameters
     ----------
-    layer : minigan.layers.Layer or alike
+    layer : minigan.nn.layers.Layer or alike
     x : float64 ndarray
         The input.
     rng : numpy.random.Generator, optional
@@ -196,7 +197,7 @@ class DenseConfig(_Config):
 
     @property
     def layer_kwargs(self):
-        """``in_features``, ``out_features`` and ``bias``, as :class:`minigan.layers.Dense`
+        """``in_features``, ``out_features`` and ``bias``, as :class:`minigan.nn.layers.Dense`
         takes them."""
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias}
@@ -264,7 +265,7 @@ class ConvConfig(_Config):
 
     @property
     def layer_kwargs(self):
-        """Constructor arguments of :class:`minigan.layers.Conv2d` (or ``ConvTranspose2d``):
+        """Constructor arguments of :class:`minigan.nn.layers.Conv2d` (or ``ConvTranspose2d``):
         channels, ``kernel_size``, ``stride``, ``padding`` (, ``output_padding``), ``bias``."""
         out = {"in_channels": self.in_channels, "out_channels": self.out_channels,
                "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
@@ -308,7 +309,7 @@ class BatchNormConfig(_Config):
 
     @property
     def layer_kwargs(self):
-        """``num_features`` and ``eps``, as :class:`minigan.layers.BatchNorm` takes them."""
+        """``num_features`` and ``eps``, as :class:`minigan.nn.layers.BatchNorm` takes them."""
         return {"num_features": self.num_features, "eps": self.eps}
 
     def input(self, rng):
@@ -436,12 +437,12 @@ def _beyond(k, margin, side):
 
 
 def min_kink_distance(net, x):
-    """Smallest ``|input|`` of a ReLU or LeakyReLU in the :class:`~minigan.layers.Sequential`
+    """Smallest ``|input|`` of a ReLU or LeakyReLU in the :class:`~minigan.nn.layers.Sequential`
     ``net`` for input ``x`` (``inf`` when it has none).
 
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
     The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
-    :func:`minigan.gradcheck.replay`).
+    :func:`minigan.check.gradcheck.replay`).
     """
     smallest = np.inf
     restore = replay(net)
@@ -458,7 +459,7 @@ def min_kink_distance(net, x):
 def loss_pair(loss_fn):
     """Turn ``loss, dlogits = loss_fn(logits)`` into a forward/backward pair.
 
-    The losses of :mod:`minigan.losses` return the value and its gradient together;
+    The losses of :mod:`minigan.functional.losses` return the value and its gradient together;
     this wraps them for :func:`assert_pair_gradients` (the upstream gradient of a scalar
     loss is a scalar).
 

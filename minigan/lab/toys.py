@@ -39,7 +39,6 @@ several threads on a busy machine can be ten times slower.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -47,16 +46,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, gan, losses, metrics, models, optim, remedies
-from . import layers as L
-from .ema import EMA
-from .functional.activations import sigmoid
+from minigan import backend, gan
+from minigan.functional import losses
+from minigan.functional.activations import sigmoid
+from minigan.gan import models
+from minigan.gan.ema import EMA
+from minigan.nn import layers as L
+from minigan.nn import optim
 
-__all__ = ["COMMANDS", "TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
-           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "draw_frame",
-           "add_parser", "run"]
+from . import metrics
 
-COMMANDS = ("toy",)
+__all__ = ["TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
+           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "draw_frame"]
 
 #: PacGAN (Lin et al. 2018), Table 1, the plain GAN: modes (mean, std) and high-quality share.
 PUBLISHED = {"ring8": {"modes": (6.3, 0.5), "high_quality": 0.982},
@@ -520,108 +521,3 @@ def save_xy_plot(result, path, frames_path=None):
                 draw(upto)
                 writer.grab_frame()
     plt.close(fig)
-
-
-# -- command line ---------------------------------------------------------------------
-
-
-def add_parser(subparsers):
-    """Add ``minigan toy NAME`` to the command line's subparsers."""
-    p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
-                              "gradient play on xy)")
-    p.add_argument("name", choices=sorted(TOYS) + ["xy"])
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--seeds", type=int, default=1,
-                   help="run seeds seed .. seed+N-1 and print mean and std (pictures of the first)")
-    p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
-    p.add_argument("--iterations", type=int, default=None,
-                   help="training iterations, or steps of xy (default: the toy's own)")
-    p.add_argument("--snapshots", type=int, default=8, help="frames over training (default 8)")
-    p.add_argument("--lr", type=float, default=0.1, help="xy only: step size (default 0.1)")
-    p.add_argument("--k", "--n-critic", dest="k", type=int, default=None,
-                   help="D (critic) steps per G step (default 1; 5 with --loss wgan-gp)")
-    p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
-    remedies.add_options(p, conditional=False)
-
-
-def _json(obj):
-    return json.dumps(obj, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-
-
-def run(args):
-    """Run ``minigan toy NAME``; returns the exit code."""
-    backend.use("cpu")
-    out = Path(args.out or f"runs/toy-{args.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    if args.name == "xy":
-        steps = args.iterations or 200
-        result = run_xy(steps, args.lr)
-        save_xy_plot(result, out / "xy.png", out / "xy.gif")
-        m = result["metrics"]
-        (out / "metrics.json").write_text(_json(m))
-        print(f"xy: V(x, y) = xy from (2, 2), {steps} steps of size {args.lr}; distance from "
-              f"(0, 0): start {m['start_distance']:.3f}, simultaneous {m['simultaneous_distance']:.3f}"
-              f" (grows by sqrt(1 + lr^2) a step), alternating {m['alternating_distance']:.3f} "
-              f"(circles, never converges)")
-        print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
-        return 0
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    loss = args.loss or "gan"
-    k = args.k or (WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
-    opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior, "spectral_norm": bool(args.spectral_norm),
-            "label_flip": args.label_flip or 0.0, "instance_noise": args.instance_noise or 0.0,
-            "loss": loss, "gp_weight": 10.0 if args.gp_weight is None else args.gp_weight,
-            "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
-    runs = []
-    for i in range(args.seeds):
-        first = i == 0
-        result = run_gan_toy(args.name, args.iterations, args.seed + i,
-                             args.snapshots if first else 0, opts=opts, record_frames=first)
-        runs.append(result)
-        if first:
-            save_pictures(args.name, result, out)
-        print(f"seed {args.seed + i}: " + ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
-    report = {"toy": args.name, "options": opts, "iterations": runs[0]["iterations"],
-              "seeds": [args.seed + i for i in range(args.seeds)],
-              "runs": [r["metrics"] for r in runs],
-              "history": runs[0]["history"]}
-    keys = [k for k, v in runs[0]["metrics"].items() if isinstance(v, (int, float))]
-    summary = {k: (float(np.mean([r["metrics"][k] for r in runs])),
-                   float(np.std([r["metrics"][k] for r in runs]))) for k in keys}
-    report["mean_std"] = summary
-    if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
-        norms = generator_gradient_norms(min(200, runs[0]["iterations"]), args.seed, opts)
-        save_gradient_plot(norms, out / "generator_gradient.png")
-        report["generator_gradient"] = norms
-        early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}
-        print(f"generator gradient norm, mean of the first 50 iterations: minimax "
-              f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
-    if args.name in PUBLISHED:
-        pub = PUBLISHED[args.name]
-        report["published_pacgan_table1_gan"] = pub
-        m, s = summary["modes_covered"]
-        hq, hq_s = summary["high_quality"]
-        print(f"{args.name}, {args.seeds} seed(s), {runs[0]['iterations']} iterations: "
-              f"modes {m:.1f} ± {s:.1f} of {len(TOYS[args.name].modes)}, high quality "
-              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; published (PacGAN Table 1, GAN): modes "
-              f"{pub['modes'][0]} ± {pub['modes'][1]}, high quality {100 * pub['high_quality']:.1f}%")
-    elif args.name == "gaussian1d":
-        m = runs[0]["metrics"]
-        gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
-               f"max {m['d_vs_dstar_max_abs']:.3f}" if "d_vs_dstar_mean_abs" in m else
-               "no pointwise D* for the Wasserstein critic")
-        print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
-              f" {gap}")
-    else:
-        m = runs[0]["metrics"]
-        print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
-              f"(Frobenius) {m['cov_error']:.3f}")
-    (out / "metrics.json").write_text(_json(report))
-    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
-    return 0

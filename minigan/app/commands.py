@@ -1,0 +1,307 @@
+"""What each ``minigan`` command does, once :mod:`minigan.app.cli` has parsed its arguments.
+
+One function per command, each taking the parsed arguments and returning the exit code:
+:func:`train`, :func:`sample`, :func:`evaluate`, :func:`toy`, :func:`classifier`,
+:func:`interpolate`. Bad input raises ``ValueError`` (or ``OSError``,
+:class:`minigan.data.DataError`, ...) before anything is written; the command line turns
+it into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minigan import backend, gan
+from minigan.gan import conditional
+from minigan.lab import classifier as clf_lib
+from minigan.lab import metrics, scoring, toys
+
+from . import checkpoint, plotting, runs
+from .interpolate import path as interpolate_path
+
+
+def _json(obj):
+    return json.dumps(obj, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+def train(args):
+    from .trainer import Interrupted, Trainer
+
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "handler") and v is not None}
+    options.setdefault("device", backend.requested_device())
+    trainer = Trainer(options)  # every check happens here, before anything is written
+    try:
+        trainer.run()
+    except Interrupted as exc:
+        by = "SIGTERM" if exc.signum == signal.SIGTERM else "Ctrl-C"
+        if exc.checkpoint is None:
+            print(f"minigan: stopped by {by} before the first checkpoint; "
+                  f"{trainer.how_to_continue()}", file=sys.stderr)
+        else:
+            how = "saved" if exc.saved else "not saved (second signal); the last one is"
+            print(f"minigan: stopped by {by}; checkpoint {how} at {exc.checkpoint}: {exc}; "
+                  f"{trainer.how_to_continue()}", file=sys.stderr)
+        return 128 + exc.signum
+    return 0
+
+
+def sample(args):
+    out = Path(args.out)
+    fmt = plotting.grid_format(out)
+    if fmt is None:
+        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
+                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
+    folder = out.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: the folder {folder} does not exist; create it or "
+                         "choose another --out")
+    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
+    path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    G, spec, config = runs.load_generator(path, ema=args.ema)
+    nrow, what = args.nrow, ""
+    if config.get("conditional"):
+        if args.label is None:    # one row per digit: n rounded up to a multiple of 10
+            per = -(-args.n // conditional.CLASSES)
+            labels, nrow = conditional.digit_rows(per), nrow or per
+            what = ", one row per digit 0-9"
+        else:
+            labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
+        images = conditional.generate(G, labels, spec.noise_dim, config.get("prior", "gaussian"),
+                                      np.random.default_rng(args.seed), config.get("dtype"))
+    else:
+        if args.label is not None:
+            raise ValueError(f"--label {args.label}: {path} is not of a conditional run "
+                             "(trained without --conditional); leave --label out")
+        z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
+                             np.random.default_rng(args.seed), config.get("dtype", "float32"))
+        images = G.forward(z)
+    try:
+        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
+        "G's weights"
+    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
+    return 0
+
+
+def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
+    """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
+
+    ``ema``: score the moving average of G's weights when the run kept one
+    (``--ema``), else G's own weights (``scores["weights"]`` says which). A
+    conditional run draws the ten digits in equal numbers.
+
+    Returns
+    -------
+    (scores, real_scores, ref, checkpoint_path)
+    """
+    path = Path(path)
+    ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
+    G, spec, config = runs.load_generator(ckpt_path, ema=ema)
+    noise = scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
+                          np.random.default_rng(seed), np.dtype(config.get("dtype", "float32")),
+                          config.get("conditional"))
+    net = G.net if config.get("conditional") else G     # the images, without their labels
+    scores = scoring.evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
+    scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")
+    scores["weights"] = config["weights"]
+    return scores, ref.real_row(n, parzen), ckpt_path
+
+
+def evaluate(args):
+    """Run ``minigan eval``; prints the table, writes eval.json; returns the exit code."""
+    if args.n < scoring.MIN_DIGITS:
+        raise ValueError(f"--n must be at least {scoring.MIN_DIGITS} (the inception score's 10 splits, "
+                         f"k = 3 nearest neighbours), got {args.n}")
+    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
+    start = time.perf_counter()
+    clf = clf_lib.load_default(args.classifier)
+    ref = scoring.Reference.load(args.data_dir, clf, args.download)
+    scores, real, ckpt_path = evaluate_checkpoint(args.run, args.n, ref, args.seed, args.parzen,
+                                                  getattr(args, "ema", True))
+    tstr = _conditional_tstr(ckpt_path, args)
+    seconds = time.perf_counter() - start
+    weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
+               else "G's weights")
+    print(f"minigan eval {args.run}: {args.n} generated digits (epoch {scores.get('epoch')}, "
+          f"{weights}), {seconds:.0f} s")
+    print(scoring.format_table(scores, real, ref))
+    if tstr is not None:
+        epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
+        print(f"TSTR (classifier trained on {tstr['n_synthetic']} labelled generated digits, "
+              f"{epochs}): {100 * tstr['tstr']:.2f}% on {tstr['n_test']} real "
+              f"digits; trained on {tstr['n_real']} real digits: {100 * tstr['trtr']:.2f}% "
+              f"({tstr['data']})")
+        scores["tstr"] = tstr
+    out = Path(args.out) if args.out else Path(ckpt_path).parent / "eval.json"
+    report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
+              "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
+                                                           "accuracy", "evaluated_on")},
+              "data": ref.description, "seed": args.seed, "seconds": round(seconds, 1)}
+    if "parzen_mean" in scores:
+        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def _conditional_tstr(ckpt_path, args):
+    """TSTR of a conditional run (:func:`minigan.lab.scoring.conditional_tstr`), or None."""
+    epochs = getattr(args, "tstr_epochs", 5)
+    G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
+    if not config.get("conditional") or epochs < 1:
+        return None
+    return scoring.conditional_tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
+                            n=args.n, data_dir=args.data_dir, download=args.download,
+                            epochs=epochs, seed=args.seed, dtype=config.get("dtype"))
+
+
+def toy(args):
+    """Run ``minigan toy NAME``; returns the exit code."""
+    backend.use("cpu")
+    out = Path(args.out or f"results/toy-{args.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.name == "xy":
+        steps = args.iterations or 200
+        result = toys.run_xy(steps, args.lr)
+        toys.save_xy_plot(result, out / "xy.png", out / "xy.gif")
+        m = result["metrics"]
+        (out / "metrics.json").write_text(_json(m))
+        print(f"xy: V(x, y) = xy from (2, 2), {steps} steps of size {args.lr}; distance from "
+              f"(0, 0): start {m['start_distance']:.3f}, simultaneous {m['simultaneous_distance']:.3f}"
+              f" (grows by sqrt(1 + lr^2) a step), alternating {m['alternating_distance']:.3f} "
+              f"(circles, never converges)")
+        print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
+        return 0
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    loss = args.loss or "gan"
+    k = args.k or (toys.WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
+    opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
+            "prior": args.prior, "spectral_norm": bool(args.spectral_norm),
+            "label_flip": args.label_flip or 0.0, "instance_noise": args.instance_noise or 0.0,
+            "loss": loss, "gp_weight": 10.0 if args.gp_weight is None else args.gp_weight,
+            "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
+    results = []
+    for i in range(args.seeds):
+        first = i == 0
+        result = toys.run_gan_toy(args.name, args.iterations, args.seed + i,
+                             args.snapshots if first else 0, opts=opts, record_frames=first)
+        results.append(result)
+        if first:
+            toys.save_pictures(args.name, result, out)
+        print(f"seed {args.seed + i}: " + ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
+    report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
+              "seeds": [args.seed + i for i in range(args.seeds)],
+              "runs": [r["metrics"] for r in results],
+              "history": results[0]["history"]}
+    keys = [k for k, v in results[0]["metrics"].items() if isinstance(v, (int, float))]
+    summary = {k: (float(np.mean([r["metrics"][k] for r in results])),
+                   float(np.std([r["metrics"][k] for r in results]))) for k in keys}
+    report["mean_std"] = summary
+    if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
+        norms = toys.generator_gradient_norms(min(200, results[0]["iterations"]), args.seed, opts)
+        toys.save_gradient_plot(norms, out / "generator_gradient.png")
+        report["generator_gradient"] = norms
+        early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}
+        print(f"generator gradient norm, mean of the first 50 iterations: minimax "
+              f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
+    if args.name in toys.PUBLISHED:
+        pub = toys.PUBLISHED[args.name]
+        report["published_pacgan_table1_gan"] = pub
+        m, s = summary["modes_covered"]
+        hq, hq_s = summary["high_quality"]
+        print(f"{args.name}, {args.seeds} seed(s), {results[0]['iterations']} iterations: "
+              f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
+              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; published (PacGAN Table 1, GAN): modes "
+              f"{pub['modes'][0]} ± {pub['modes'][1]}, high quality {100 * pub['high_quality']:.1f}%")
+    elif args.name == "gaussian1d":
+        m = results[0]["metrics"]
+        gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
+               f"max {m['d_vs_dstar_max_abs']:.3f}" if "d_vs_dstar_mean_abs" in m else
+               "no pointwise D* for the Wasserstein critic")
+        print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
+              f" {gap}")
+    else:
+        m = results[0]["metrics"]
+        print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
+              f"(Frobenius) {m['cov_error']:.3f}")
+    (out / "metrics.json").write_text(_json(report))
+    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
+    return 0
+
+
+def classifier(args):
+    """Run ``minigan classifier ...``; returns the exit code."""
+    if args.classifier_command == "show":
+        clf = clf_lib.load_default(args.path)
+        print(clf.describe())
+        print(json.dumps(clf.info, indent=1, sort_keys=True))
+        return 0
+    backend.use(args.device)
+    x, y, xe, ye, trained_on, evaluated_on = clf_lib.split_for_training(args.split, args.data_dir,
+                                                                args.download)
+    start = time.perf_counter()
+    net = clf_lib.train_classifier(x, y, epochs=args.epochs, seed=args.seed, log=print)
+    seconds = time.perf_counter() - start
+    clf = clf_lib.Classifier(net)
+    acc = clf.accuracy(xe, ye)
+    clf.info.update(trained_on=trained_on, evaluated_on=evaluated_on, accuracy=acc,
+                    seconds=round(seconds, 1), seed=args.seed, epochs=args.epochs,
+                    command=f"minigan classifier train --split {args.split} "
+                            f"--epochs {args.epochs} --seed {args.seed}")
+    path = clf_lib.save(clf, args.out or clf_lib.cache_path())
+    print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
+    print(f"{clf.describe()}\nwrote {path}")
+    return 0
+
+
+def interpolate(args):
+    """Run ``minigan interpolate``; returns the exit code."""
+    if args.steps < 2 or args.pairs < 1:
+        raise ValueError(f"--steps must be at least 2 and --pairs at least 1, got {args.steps} "
+                         f"and {args.pairs}")
+    out = Path(args.out)
+    if plotting.grid_format(out) is None:
+        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it in "
+                         f"one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
+    backend.use(args.device)
+    ckpt = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    G, spec, config = runs.load_generator(ckpt, ema=args.ema)
+    rng = np.random.default_rng(args.seed)
+    prior, dtype = config.get("prior", "gaussian"), config.get("dtype", "float32")
+    if args.slerp and prior != "gaussian":
+        raise ValueError(f"--slerp keeps the norm of a Gaussian prior's noise; this run's prior "
+                         f"is {prior} on [-1, 1]^{spec.noise_dim}, where a great circle leaves the "
+                         "cube the generator was trained on and the straight line (without "
+                         "--slerp) stays inside it")
+    ends = backend.to_host(gan.sample_noise(2 * args.pairs, spec.noise_dim, prior, rng, "float64"))
+    z = np.concatenate([interpolate_path(ends[2 * i], ends[2 * i + 1], args.steps, args.slerp)
+                        for i in range(args.pairs)])
+    z = backend.asarray(z, dtype=dtype)
+    if config.get("conditional"):
+        if args.label is None:
+            labels = rng.integers(0, conditional.CLASSES, args.pairs)
+        else:
+            labels = np.full(args.pairs, args.label)
+        images = G.images(conditional.labelled_noise(z, np.repeat(labels, args.steps)))
+    else:
+        if args.label is not None:
+            raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
+        images = G.forward(z)
+    plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
+    how = "great circles (slerp)" if args.slerp else "straight lines"
+    weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
+    print(f"wrote {args.pairs} x {args.steps} interpolations along {how} from {ckpt} "
+          f"({weights}) to {out}")
+    return 0

@@ -1,0 +1,350 @@
+"""The settings of a run: one table of every setting's default, check and option.
+
+A setting reaches a run from the command line (``--batch-size 64``), from a
+run's ``config.json`` (a restart) or from a checkpoint (``--resume``). Each
+comes through the same check of :data:`SETTINGS`: a value of the wrong type or
+out of range is refused in one line that names where it came from, the setting
+and what was expected (``config.json: "batch_size" must be a positive integer,
+got "abc"``). JSON values are taken as they are typed: ``"false"`` is a string,
+not a boolean, and ``7`` is not a boolean either.
+
+:func:`add_options` builds the command-line options of ``minigan train`` and
+``minigan toy`` from the same table, and :func:`new_config` fills in what a
+new run did not choose: the table's defaults, then the game's
+(:mod:`minigan.gan.games`: WGAN-GP's 5 critic steps, Adam 1e-4, betas 0.5 /
+0.9), then the model's (:data:`minigan.gan.models.MODELS`: epochs, batch size,
+step size). The rules of resuming live in :mod:`minigan.app.runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import dataclass
+
+from minigan.gan import games, models
+from minigan.gan.algorithm import PRIORS
+
+__all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
+           "NOT_SAVED", "check", "check_all", "add_options", "new_config"]
+
+
+class SettingError(ValueError):
+    """A setting's value is of the wrong type or out of range; the message names where it
+    came from, the setting and what was expected."""
+
+
+# -- kinds of values ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Kind:
+    """A kind of setting value: how command-line text becomes one, which values are one.
+
+    ``what`` says what is expected ("a positive integer"); ``convert`` turns the text
+    of an option into a value (raising ValueError); ``valid`` tells whether a value,
+    converted or read from JSON, is one (Python types included: a JSON string is never
+    an int, a JSON number never a bool).
+    """
+
+    what: str
+    convert: object
+    valid: object
+    options: tuple | None = None
+
+    def parse(self, text):
+        """argparse's ``type=``: the value of ``text``, or an error saying what was expected."""
+        try:
+            value = self.convert(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {self.what}, got {text!r}") from None
+        if not self.valid(value):
+            raise argparse.ArgumentTypeError(f"must be {self.what}, got {text}")
+        return value
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v):
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _in(lo, hi, closed_hi=False):
+    return lambda v: _number(v) and lo <= v and (v <= hi if closed_hi else v < hi)
+
+
+POSITIVE_INT = Kind("a positive integer", int, lambda v: _int(v) and v >= 1)
+NON_NEGATIVE_INT = Kind("a non-negative integer", int, lambda v: _int(v) and v >= 0)
+POSITIVE_NUMBER = Kind("a finite positive number", float, lambda v: _number(v) and v > 0)
+NON_NEGATIVE_NUMBER = Kind("a finite number >= 0", float, lambda v: _number(v) and v >= 0)
+FRACTION = Kind("a number in [0, 1)", float, _in(0.0, 1.0))
+FLIP_PROBABILITY = Kind("a number in [0, 0.5)", float, _in(0.0, 0.5))
+DECAY = Kind("a decay in [0, 1) such as 0.999", float, _in(0.0, 1.0))
+BOOLEAN = Kind("true or false", None, lambda v: isinstance(v, bool))
+TEXT = Kind("a text", str, lambda v: isinstance(v, str) and "\0" not in v and len(v) < 4096)
+BETAS = Kind("two numbers in [0, 1) (Adam's beta1 and beta2)", None,
+             lambda v: isinstance(v, (list, tuple)) and len(v) == 2
+             and all(_in(0.0, 1.0)(b) for b in v))
+
+
+def choice(*options):
+    """The kind of a setting that takes one of ``options``."""
+    return Kind("one of " + ", ".join(repr(o) for o in options), str,
+                lambda v: isinstance(v, str) and v in options, tuple(options))
+
+
+def optional(kind):
+    """``kind`` or None (JSON null): "unset, take the default"."""
+    return Kind(kind.what + " (or null)", kind.convert, lambda v: v is None or kind.valid(v),
+                kind.options)
+
+
+#: A data file's name: letters, digits, ``.``, ``-``, ``_``; no folder, nothing hidden.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def _valid_files(v):
+    """``files``: split -> ``{"images": [name, md5], "labels": [name, md5]}``, plain names."""
+    if not isinstance(v, dict) or not v or not set(v) <= {"train", "test"}:
+        return False
+    for parts in v.values():
+        if not isinstance(parts, dict) or set(parts) != {"images", "labels"}:
+            return False
+        for entry in parts.values():
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2
+                    and isinstance(entry[0], str) and _FILE_NAME.fullmatch(entry[0])
+                    and entry[0] not in (".", "..")
+                    and (entry[1] is None or (isinstance(entry[1], str)
+                                              and _MD5.fullmatch(entry[1])))):
+                return False
+    return True
+
+
+FILES = Kind('MNIST-like file names by split ({"test": {"images": [NAME, MD5], "labels": '
+             '[NAME, MD5]}}, each NAME a plain file name in the data folder)', None, _valid_files)
+
+
+# -- the table -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a run.
+
+    Attributes
+    ----------
+    key : str
+        Its name in ``config.json`` and the checkpoint.
+    kind : Kind
+    default
+        A new run's value when not chosen; None: the game's or the model's default
+        (:func:`new_config`), or "none".
+    help : str
+    flags : tuple of str
+        Its command-line options (none: a setting only code and files set).
+    commands : tuple of str
+        The commands that take it: ``"train"``, ``"toy"``.
+    negate : bool
+        A boolean set False by its flag (``--no-download``).
+    resume_may_change : bool
+        Whether a resumed run may be given another value (where it runs, how long).
+    saved : bool
+        Whether it is saved with a run (not how the run was started: ``resume``,
+        ``quiet``).
+    group : str
+        The command-line help group.
+    metavar : str or None
+    """
+
+    key: str
+    kind: Kind
+    default: object
+    help: str
+    flags: tuple = ()
+    commands: tuple = ("train",)
+    negate: bool = False
+    resume_may_change: bool = False
+    saved: bool = True
+    group: str = ""
+    metavar: str | None = None
+
+
+REMEDY = "against mode collapse"
+BOTH = ("train", "toy")
+
+SETTINGS = (
+    Setting("model", choice(*models.MODELS), models.DEFAULT_MODEL,
+            f"architecture (default {models.DEFAULT_MODEL})", ("--model",)),
+    Setting("epochs", optional(POSITIVE_INT), None, "train until this many epochs are done "
+            "in total (default: the model's)", ("--epochs",), resume_may_change=True),
+    Setting("batch_size", optional(POSITIVE_INT), None, "minibatch size m (default: the "
+            "model's)", ("--batch-size",)),
+    Setting("lr", optional(POSITIVE_NUMBER), None, "Adam step size of both players (default: "
+            "the model's; 1e-4 with --loss wgan-gp)", ("--lr",)),
+    Setting("betas", optional(BETAS), None, "Adam's beta1 and beta2 (default: the model's; "
+            "0.5 and 0.9 with --loss wgan-gp)"),
+    Setting("k", optional(POSITIVE_INT), None, "D (critic) steps per G step (default 1; 5 "
+            "with --loss wgan-gp)", ("--k", "--n-critic"), BOTH, metavar="K"),
+    Setting("seed", NON_NEGATIVE_INT, 0, "seed of every random choice (default 0)", ("--seed",),
+            BOTH),
+    Setting("device", choice("cpu", "gpu", "auto"), "auto", "cpu (NumPy), gpu (CuPy) or auto "
+            "(default: $MINIGAN_DEVICE or auto)", ("--device",), resume_may_change=True),
+    Setting("data_dir", optional(TEXT), None, "folder with the MNIST .gz files (default: the "
+            "download cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)", ("--data-dir",),
+            resume_may_change=True),
+    Setting("split", choice("train", "test"), "train", "MNIST split (default train)",
+            ("--split",)),
+    Setting("download", BOOLEAN, True, "never download: fail if the files are not in "
+            "--data-dir", ("--no-download",), negate=True, resume_may_change=True),
+    Setting("files", optional(FILES), None, "the data files by split, in place of MNIST's "
+            "(a small data set of your own)", resume_may_change=True),
+    Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>)",
+            ("--out",), resume_may_change=True),
+    Setting("g_loss", choice(*games.G_LOSSES), "non_saturating", "generator loss of the "
+            "cross-entropy game (default non_saturating)", ("--g-loss",), BOTH),
+    Setting("label_smoothing", FRACTION, 0.0, "one-sided: the real target becomes 1 - s "
+            "(default 0)", ("--label-smoothing",), BOTH),
+    Setting("prior", choice(*PRIORS), "gaussian", "noise prior (default gaussian)",
+            ("--prior",), BOTH),
+    Setting("n_samples", POSITIVE_INT, 64, "samples in each epoch's grid"),
+    Setting("dtype", choice("float32", "float64"), "float32", "floating type of the run"),
+    Setting("quiet", BOOLEAN, False, "no progress bars (the run folder and the result are "
+            "still printed)", ("--quiet",), resume_may_change=True, saved=False),
+    Setting("eval_every", NON_NEGATIVE_INT, 0, "every N epochs, score the generator with the "
+            "lab's metrics (IS, FID, classes covered, precision, recall of --eval-n digits, "
+            "beside real held-out digits) into scores.csv and the curves picture; needs the "
+            "MNIST test split", ("--eval-every",), resume_may_change=True, metavar="N"),
+    Setting("eval_n", POSITIVE_INT, 2000, "generated digits per evaluation (default 2000)",
+            ("--eval-n",), resume_may_change=True, metavar="N"),
+    # -- the remedies against mode collapse and the games
+    Setting("conditional", BOOLEAN, False, "conditional GAN: G and D take the digit's one-hot "
+            "label", ("--conditional",), group=REMEDY),
+    Setting("pack", POSITIVE_INT, 1, "PacGAN: D judges packs of M samples at once (default 1)",
+            ("--pack",), BOTH, group=REMEDY, metavar="M"),
+    Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
+            "D's last layer: Salimans et al.'s minibatch discrimination or Karras et al.'s "
+            "minibatch standard deviation", ("--minibatch",), BOTH, group=REMEDY),
+    Setting("ema", optional(DECAY), None, "keep a moving average of G's weights (e.g. 0.999); "
+            "sample grids, sample, interpolate and eval use it", ("--ema",), BOTH, group=REMEDY,
+            metavar="DECAY"),
+    Setting("spectral_norm", BOOLEAN, False, "spectral normalization of D's Dense and Conv2d "
+            "weights", ("--spectral-norm",), BOTH, group=REMEDY),
+    Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "
+            "probability P (default 0)", ("--label-flip",), BOTH, group=REMEDY, metavar="P"),
+    Setting("instance_noise", NON_NEGATIVE_NUMBER, 0.0, "Gaussian noise of std SIGMA on D's "
+            "inputs (the images, not a conditional run's labels), annealed linearly to 0 at "
+            "the last iteration (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
+            metavar="SIGMA"),
+    Setting("loss", choice(*games.NAMES), "gan", "the game: gan (cross-entropy, default), lsgan "
+            "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "
+            "n-critic 5, Adam betas 0.5/0.9, and lr 1e-4 in train)", ("--loss",), BOTH,
+            group=REMEDY),
+    Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
+            "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
+)
+
+BY_KEY = {s.key: s for s in SETTINGS}
+#: A new run's settings before the game and the model fill in theirs (None: theirs).
+DEFAULTS = {s.key: s.default for s in SETTINGS if "train" in s.commands}
+#: Settings a resumed run may change; every other one comes from its checkpoint.
+RESUME_MAY_CHANGE = tuple(s.key for s in SETTINGS if s.resume_may_change)
+#: Settings not saved with a run: how it was started, not what it is.
+NOT_SAVED = ("resume", "restart") + tuple(s.key for s in SETTINGS if not s.saved)
+
+
+# -- checks ----------------------------------------------------------------------------------
+def _shown(value):
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check(key, value, source="the settings"):
+    """``value`` if it is a valid ``key``, else :class:`SettingError` naming ``source``."""
+    setting = BY_KEY.get(key)
+    if setting is None:
+        raise SettingError(f'{source}: unknown setting "{key}"; known: {", ".join(BY_KEY)}')
+    if not setting.kind.valid(value):
+        raise SettingError(f'{source}: "{key}" must be {setting.kind.what}, got '
+                           f"{_shown(value)}")
+    return value
+
+
+def check_all(config, source="the settings"):
+    """Check every setting of ``config`` (a dict) and how they fit together; return it.
+
+    Raises :class:`SettingError` for the first that is not valid.
+    """
+    if not isinstance(config, dict):
+        raise SettingError(f"{source}: expected the settings as a JSON object, got "
+                           f"{type(config).__name__}")
+    for key, value in config.items():
+        check(key, value, source)
+    _check_together(config, source)
+    return config
+
+
+def _check_together(c, source):
+    """The settings that must fit each other: the game's labels, the pack and the batch."""
+    game = games.GAMES.get(c.get("loss", "gan"))
+    if game is not None and c.get("loss") not in (None, "gan") and \
+            c.get("g_loss", "non_saturating") != "non_saturating":
+        raise SettingError(f"{source}: g_loss {c['g_loss']!r} is a form of the cross-entropy "
+                           f"game; loss {c['loss']!r} has its own generator loss (leave "
+                           "--g-loss out)")
+    if game is not None and not game.labels and (c.get("label_smoothing") or c.get("label_flip")):
+        raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
+                           "use --label-smoothing and --label-flip with gan or lsgan")
+    pack, batch = c.get("pack") or 1, c.get("batch_size")
+    if batch is not None and batch % pack:
+        raise SettingError(f"{source}: --pack {pack} cuts each batch into packs of {pack}, "
+                           f"but the batch size {batch} is not a multiple of it; choose a "
+                           "--batch-size that is")
+
+
+# -- the command line ------------------------------------------------------------------------
+def add_options(parser, command):
+    """Add the options of ``command``'s settings to the argparse ``parser``; unset: None."""
+    groups = {}
+    for s in SETTINGS:
+        if command not in s.commands or not s.flags:
+            continue
+        target = parser
+        if s.group:
+            target = groups.get(s.group) or groups.setdefault(
+                s.group, parser.add_argument_group(s.group))
+        if s.kind is BOOLEAN:
+            target.add_argument(*s.flags, dest=s.key, default=None, help=s.help,
+                                action="store_false" if s.negate else "store_true")
+            continue
+        how = {"choices": s.kind.options} if s.kind.options else {"type": s.kind.parse}
+        target.add_argument(*s.flags, dest=s.key, default=None, help=s.help,
+                            metavar=s.metavar, **how)
+
+
+# -- a new run's settings --------------------------------------------------------------------
+def new_config(options, source="the command line"):
+    """A new run's settings: ``options`` over :data:`DEFAULTS`, then the game's and the
+    model's defaults for what is still unset; every value checked.
+
+    Parameters
+    ----------
+    options : dict
+        Settings chosen (None: unset).
+    source : str
+        Where they came from, for the errors (a ``config.json`` path, ...).
+    """
+    chosen = {k: v for k, v in options.items() if v is not None}
+    check_all(chosen, source)
+    config = {**DEFAULTS, **chosen}
+    spec = models.MODELS[config["model"]]
+    for key, value in games.GAMES[config["loss"]].defaults.items():
+        if config[key] is None:
+            config[key] = value
+    if config["k"] is None:
+        config["k"] = 1
+    for key in ("epochs", "batch_size", "lr", "betas"):
+        if config[key] is None:
+            config[key] = getattr(spec, key)
+    config["betas"] = list(config["betas"])
+    check_all(config, source)
+    return config

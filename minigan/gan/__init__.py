@@ -1,0 +1,17 @@
+"""The ``gan`` floor: Algorithm 1 and what a GAN is made of.
+
+- :mod:`minigan.gan.algorithm`: :class:`GAN`, the D and G steps of Goodfellow et al.'s
+  Algorithm 1, and :func:`sample_noise`, the one sampler of the prior;
+- :mod:`minigan.gan.conditional`: the conditional GAN (G(z, c), D(x, c));
+- :mod:`minigan.gan.penalty`: WGAN-GP's gradient penalty and its double backward;
+- :mod:`minigan.gan.ema`: the moving average of G's weights;
+- :mod:`minigan.gan.models`: the two MNIST GANs and their training defaults.
+
+Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
+"""
+
+from . import algorithm, conditional, ema, models, penalty
+from .algorithm import GAN, PRIORS, sample_noise
+
+__all__ = ["GAN", "PRIORS", "sample_noise", "algorithm", "conditional", "ema", "models",
+           "penalty"]

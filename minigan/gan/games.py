@@ -1,0 +1,191 @@
+r"""The games D and G can play, one object each: D's loss, G's loss, and how D's output reads.
+
+The discriminator returns a raw output :math:`a` per sample (a logit for the
+cross-entropy game). Each game turns a batch of them into a loss and its gradient
+``dout``, the upstream gradient that starts D's backward pass:
+
+=========  ===========================================  ============================  ==============
+game       D descends (real batch + fake batch)         G descends                    D's output
+=========  ===========================================  ============================  ==============
+gan        :math:`\ell(a_r, 1 - s) + \ell(a_f, 0)`       :math:`\ell(a_f, 1)`, or the  :math:`\sigma(a)`,
+           (sigmoid cross-entropy :math:`\ell`)          minimax :math:`-\ell(a_f, 0)`  a probability
+lsgan      :math:`\tfrac12(a_r - 1)^2 + \tfrac12 a_f^2`  :math:`\tfrac12(a_f - 1)^2`   raw, undecided at 0.5
+hinge      :math:`[1 - a_r]_+ + [1 + a_f]_+`             :math:`-a_f`                  raw, undecided at 0
+wgan-gp    :math:`-a_r + a_f` + the gradient penalty     :math:`-a_f`                  raw, level arbitrary
+=========  ===========================================  ============================  ==============
+
+(each term a mean over its batch; the formulas and their gradients are in
+:mod:`minigan.functional.losses`). The game is chosen once, by name
+(:func:`get`); :class:`minigan.gan.GAN`, the pictures and the run settings ask it
+what they need instead of testing the name.
+"""
+
+from __future__ import annotations
+
+from minigan.functional import losses
+from minigan.functional.activations import sigmoid
+
+__all__ = ["Game", "CrossEntropy", "LeastSquares", "Hinge", "WassersteinGP", "GAMES", "NAMES",
+           "G_LOSSES", "get"]
+
+G_LOSSES = losses.G_LOSSES
+
+
+class Game:
+    """What every game answers. Subclasses set the attributes and the two losses.
+
+    Attributes
+    ----------
+    name : str
+        The name :func:`get` and ``--loss`` know it by.
+    labels : bool
+        Whether D's losses take targets (1 real, 0 fake), so that one-sided label
+        smoothing and label flips apply.
+    penalty : bool
+        Whether D's step adds WGAN-GP's gradient penalty (:mod:`minigan.gan.penalty`).
+    output_label : str
+        What D's mean output is, in words (the loss curves' axis).
+    probabilities : bool
+        Whether :meth:`read` gives probabilities in [0, 1].
+    boundary : float or None
+        Where :meth:`read` says "cannot tell real from fake"; None when the level of
+        D's output is arbitrary (the Wasserstein critic: only differences count).
+    defaults : dict
+        Training settings the game brings where a run does not choose them
+        (``k``, ``lr``, ``betas``).
+    """
+
+    name = ""
+    labels = True
+    penalty = False
+    output_label = "D(x)"
+    probabilities = False
+    boundary = None
+    defaults = {}
+
+    def d_loss(self, outputs, target, sign):
+        """D's loss on one batch and its gradient ``dout``: ``target`` for the games with
+        labels (1 - s real, 0 fake, or per-sample flipped targets), ``sign`` (+1 real, -1
+        fake) for the others."""
+        raise NotImplementedError
+
+    def g_loss(self, outputs):
+        """G's loss on D's outputs for its samples and its gradient ``dout``."""
+        raise NotImplementedError
+
+    def read(self, outputs):
+        """D's outputs as the pictures and ``d_real``/``d_fake`` show them."""
+        return outputs
+
+    def mean_output(self, outputs):
+        """The mean of :meth:`read`, a Python float (the metrics' ``d_real``, ``d_fake``,
+        ``d_gen``)."""
+        return float(self.read(outputs).mean())
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class CrossEntropy(Game):
+    """Goodfellow et al.'s game: sigmoid cross-entropy on D's logit.
+
+    Parameters
+    ----------
+    g_loss : {"non_saturating", "minimax"}
+        G's form (:func:`minigan.functional.losses.generator_loss`).
+    """
+
+    name = "gan"
+    output_label = "D(x), probability"
+    probabilities = True
+    boundary = 0.5
+
+    def __init__(self, g_loss="non_saturating"):
+        if g_loss not in G_LOSSES:
+            raise ValueError(f"unknown g_loss {g_loss!r}; use one of {G_LOSSES}")
+        self.g_form = g_loss
+
+    def d_loss(self, outputs, target, sign):
+        return losses.sigmoid_cross_entropy(outputs, target)
+
+    def g_loss(self, outputs):
+        return losses.generator_loss(outputs, self.g_form)
+
+    def read(self, outputs):
+        return sigmoid(outputs)
+
+    def __repr__(self):
+        return f"CrossEntropy(g_loss={self.g_form!r})"
+
+
+class LeastSquares(Game):
+    """LSGAN (Mao et al. 2017) with the 0-1 coding: D aims at 1 and 0, G at 1."""
+
+    name = "lsgan"
+    output_label = "D(x), least-squares output"
+    boundary = 0.5
+
+    def d_loss(self, outputs, target, sign):
+        return losses.least_squares_loss(outputs, target)
+
+    def g_loss(self, outputs):
+        return losses.least_squares_loss(outputs, 1.0)
+
+
+class Hinge(Game):
+    """The hinge game (Lim & Ye 2017; Miyato et al. 2018): D's margin loss, G's -E[D(G(z))]."""
+
+    name = "hinge"
+    labels = False
+    output_label = "D(x), raw output"
+    boundary = 0.0
+
+    def d_loss(self, outputs, target, sign):
+        return losses.hinge_loss(outputs, sign)
+
+    def g_loss(self, outputs):
+        return losses.wasserstein_loss(outputs, +1)
+
+
+class WassersteinGP(Game):
+    """WGAN-GP (Gulrajani et al. 2017): the critic's Wasserstein loss plus the gradient penalty.
+
+    Its defaults are those of the paper's MNIST and toy code: 5 critic steps per G
+    step, Adam 1e-4 with betas 0.5 / 0.9 (the paper's Algorithm 1 lists beta1 = 0).
+    """
+
+    name = "wgan-gp"
+    labels = False
+    penalty = True
+    output_label = "critic f(x), mean"
+    defaults = {"k": 5, "lr": 1e-4, "betas": (0.5, 0.9)}
+
+    def d_loss(self, outputs, target, sign):
+        return losses.wasserstein_loss(outputs, sign)
+
+    def g_loss(self, outputs):
+        return losses.wasserstein_loss(outputs, +1)
+
+
+#: The games by name, in the order ``--loss`` lists them.
+GAMES = {game.name: game for game in (CrossEntropy, LeastSquares, Hinge, WassersteinGP)}
+NAMES = tuple(GAMES)
+
+
+def get(name="gan", g_loss="non_saturating"):
+    """The game called ``name``; ``g_loss`` chooses G's form in the cross-entropy game.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a ``g_loss`` other than the non-saturating one with a
+        game that has its own generator loss.
+    """
+    if name not in GAMES:
+        raise ValueError(f"unknown loss {name!r}; use one of {NAMES}")
+    if name == CrossEntropy.name:
+        return CrossEntropy(g_loss)
+    if g_loss != "non_saturating":
+        raise ValueError(f"g_loss {g_loss!r} is a form of the cross-entropy GAN; loss "
+                         f"{name!r} has its own generator loss (leave g_loss out)")
+    return GAMES[name]()

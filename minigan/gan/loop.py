@@ -1,0 +1,96 @@
+"""The one training loop: Algorithm 1, iteration after iteration.
+
+The trainer of ``minigan train`` runs it epoch by epoch and the toys run it whole;
+everything they differ in comes in as arguments: where the real batches come from,
+how far the run has got and how long it is (the instance noise anneals over it), a
+schedule of the step size, the moving average of G's weights, and what to do after
+each iteration (record a row, draw a frame, answer a Ctrl-C)::
+
+    from minigan.gan import loop
+    loop.train(model, next_real_batch, iterations=1000,
+               on_iteration=lambda it, stats: print(it, stats["d_loss"]))
+
+Every iteration's losses and D's outputs are checked: the first that is NaN or
+infinite raises :class:`Diverged` before anything of that iteration is reported.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["STATS", "Diverged", "train"]
+
+#: What :meth:`minigan.gan.GAN.train_iteration` reports, each a Python float.
+STATS = ("d_loss", "g_loss", "d_real", "d_fake", "d_gen")
+
+
+class Diverged(ArithmeticError):
+    """The losses or D's outputs of an iteration are NaN or infinite.
+
+    Attributes
+    ----------
+    iteration : int
+        The iteration that diverged, counted from 1 over the whole run.
+    stats : dict
+        Its numbers (those of :data:`STATS` that are not finite say what went).
+    """
+
+    def __init__(self, iteration, stats):
+        self.iteration, self.stats = int(iteration), dict(stats)
+        bad = ", ".join(f"{k}={stats[k]}" for k in STATS if not math.isfinite(stats[k]))
+        super().__init__(f"training diverged at iteration {iteration}: {bad}")
+
+
+def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, lr=None,
+          on_iteration=None, stop=None):
+    """Run up to ``iterations`` iterations of Algorithm 1 on ``model``.
+
+    Parameters
+    ----------
+    model : minigan.gan.GAN
+    next_real_batch : callable
+        A fresh real minibatch on the device at each call (``k`` calls an iteration).
+    iterations : int
+        Iterations to run now.
+    done : int
+        Iterations the run did before this call (a resumed run, a new epoch).
+    total : int, optional
+        Iterations of the whole run, default ``done + iterations``. Before each
+        iteration ``model.progress = done_so_far / total``, which anneals the instance
+        noise to 0 over the run.
+    ema : minigan.gan.ema.EMA, optional
+        Updated after every G step.
+    lr : callable, optional
+        ``lr(i)``: the step size of both optimizers for the iteration with ``i``
+        iterations before it (``None``: the optimizers keep theirs).
+    on_iteration : callable, optional
+        ``on_iteration(iteration, stats)`` after each iteration, ``iteration`` counted
+        from 1 over the run, ``stats`` the dict of :data:`STATS`.
+    stop : callable, optional
+        Asked after each iteration; True ends the loop there.
+
+    Returns
+    -------
+    int : the iterations run (fewer than ``iterations`` when ``stop`` said so)
+
+    Raises
+    ------
+    Diverged
+        When an iteration's numbers are not finite (``on_iteration`` is not called for it).
+    """
+    total = done + iterations if total is None else total
+    for i in range(iterations):
+        before = done + i
+        model.progress = before / total
+        if lr is not None:
+            model.g_opt.lr = model.d_opt.lr = lr(before)
+        stats = model.train_iteration(next_real_batch)
+        if ema is not None:
+            ema.update()
+        if not all(math.isfinite(stats[k]) for k in STATS):
+            raise Diverged(before + 1, stats)
+        if on_iteration is not None:
+            on_iteration(before + 1, stats)
+        if stop is not None and stop():
+            return i + 1
+    return iterations

@@ -1,0 +1,10 @@
+"""The ``lab`` floor: measuring what a GAN learned, as a library (no command line here).
+
+- :mod:`minigan.lab.metrics`: inception score, FID, precision and recall, the Parzen
+  window, TSTR, mode coverage: arrays in, numbers out;
+- :mod:`minigan.lab.classifier`: the fixed MNIST classifier behind the scores;
+- :mod:`minigan.lab.scoring`: a generator's digits scored beside real held-out digits;
+- :mod:`minigan.lab.toys`: the lectures' toy games, small enough to watch and measure.
+
+Imports :mod:`minigan.gan`, :mod:`minigan.nn`, :mod:`minigan.data` and below.
+"""
