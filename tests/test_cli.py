@@ -388,7 +388,7 @@ def test_the_device_default_comes_from_the_backend(data_dir, tmp_path, monkeypat
     monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
     args[args.index("--out") + 1] = str(tmp_path / "run2")
     rc, _, err = run_main(args, capsys)
-    assert_one_line_error(rc, err, "unknown device 'tpu'")
+    assert_one_line_error(rc, err, "$MINIGAN_DEVICE", "must be one of 'cpu', 'gpu', 'auto'", '"tpu"')
     assert not (tmp_path / "run2").exists()
 
 
@@ -512,7 +512,7 @@ def test_non_finite_lr_is_refused(data_dir, tmp_path, capsys):
         rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--lr", value), capsys)
         assert_one_line_error(rc, err, "--lr", "finite")
     assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="lr must be a finite positive number"):
+    with pytest.raises(ValueError, match="\"lr\" must be a finite positive number"):
         train_module.resolve_config({"lr": float("inf")})
 
 

@@ -9,7 +9,7 @@ from test_label_noise import step_gradients
 from minigan import gan
 from minigan.check import testing
 from minigan.functional import losses
-from minigan.gan import penalty
+from minigan.gan import games, penalty
 from minigan.nn import layers, optim
 
 
@@ -66,7 +66,7 @@ def record_inputs(model, monkeypatch):
     return seen, outs
 
 
-@given(seed=testing.seeds(), loss=st.sampled_from(losses.LOSSES), m=st.integers(1, 6),
+@given(seed=testing.seeds(), loss=st.sampled_from(games.NAMES), m=st.integers(1, 6),
        sn=st.booleans(), sigma=st.sampled_from([0.0, 0.2]))
 def test_d_and_g_step_gradients(seed, loss, m, sn, sigma):
     """The whole D step (real and fake terms, and for WGAN-GP the penalty at fresh x_hat)

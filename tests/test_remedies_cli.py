@@ -81,7 +81,7 @@ def test_an_old_checkpoint_without_the_new_settings_resumes(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--label-flip", "0.5"], "must be in [0, 0.5)"),
+    (["--label-flip", "0.5"], "must be a number in [0, 0.5)"),
     (["--instance-noise", "-1"], "must be a finite number >= 0"),
 ])
 def test_bad_remedy_values_are_refused(argv, needle, data_dir, tmp_path, capsys):

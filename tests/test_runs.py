@@ -39,7 +39,7 @@ def test_new_config_takes_the_model_defaults():
     assert set(config) == set(runs.DEFAULTS)
     with pytest.raises(ValueError, match="unknown settings \\['colour'\\]"):
         runs.resolve_config({"colour": "red"})
-    with pytest.raises(ValueError, match="unknown model 'gpt'"):
+    with pytest.raises(ValueError, match='"model" must be one of .*got "gpt"'):
         runs.resolve_config({"model": "gpt"})
 
 

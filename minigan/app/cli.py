@@ -30,13 +30,12 @@ import sys
 import threading
 import warnings
 
-from minigan import __version__, backend, gan
+from minigan import __version__, backend
 from minigan.data import DataError
-from minigan.functional import losses
 from minigan.gan import models
 from minigan.lab import classifier, toys
 
-from . import argtypes, commands, plotting, remedies
+from . import commands, plotting, settings
 
 __all__ = ["main", "build_parser"]
 
@@ -92,41 +91,10 @@ def _add_train(sub):
                        + "; ".join(f"{name}: {spec.epochs} epochs, batch {spec.batch_size}, "
                                    f"Adam lr {spec.lr:g}, betas {spec.betas[0]}/{spec.betas[1]}"
                                    for name, spec in models.MODELS.items()) + ".")
-    t.add_argument("--model", choices=sorted(models.MODELS), help="architecture (default vanilla)")
-    t.add_argument("--epochs", type=argtypes.positive_int,
-                   help="train until this many epochs are done in total (default: the "
-                   "model's)")
-    t.add_argument("--batch-size", type=argtypes.positive_int, help="minibatch size m")
-    t.add_argument("--lr", type=argtypes.positive_float, help="Adam learning rate of both players")
-    t.add_argument("--k", type=argtypes.positive_int,
-                   help="D steps per G step (default 1; 5 with --loss wgan-gp)")
-    t.add_argument("--seed", type=argtypes.non_negative_int, help="seed of every random choice (default 0)")
-    _device_option(t)
-    t.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the download "
-                   "cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)")
-    t.add_argument("--split", choices=("train", "test"), help="MNIST split (default train)")
-    t.add_argument("--no-download", dest="download", action="store_false", default=None,
-                   help="never download: fail if the files are not in --data-dir")
-    t.add_argument("--out", help="run folder (default runs/<model>-<date>-<time>)")
-    t.add_argument("--g-loss", choices=("non_saturating", "minimax"),
-                   help="generator loss (default non_saturating)")
-    t.add_argument("--label-smoothing", type=argtypes.fraction,
-                   help="one-sided: real target 1 - s (default 0)")
-    t.add_argument("--prior", choices=gan.PRIORS, help="noise prior (default gaussian)")
-    t.add_argument("--n-critic", dest="k", type=argtypes.positive_int, metavar="N",
-                   help="critic (D) steps per G step: the same setting as --k")
+    settings.add_options(t, "train")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")
-    t.add_argument("--eval-every", type=argtypes.positive_int, metavar="N",
-                   help="every N epochs, score the generator with the lab's metrics (IS, FID, "
-                   "classes covered, precision, recall of --eval-n digits, beside real held-out "
-                   "digits) into scores.csv and the curves picture; needs the MNIST test split")
-    t.add_argument("--eval-n", type=argtypes.positive_int, metavar="N",
-                   help="generated digits per evaluation (default 2000)")
-    t.add_argument("--quiet", action="store_true", default=None,
-                   help="no progress bars (the run folder and the result are still printed)")
-    remedies.add_options(t)
     return t
 
 
@@ -136,12 +104,12 @@ def _add_sample(sub):
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
-    s.add_argument("--n", type=argtypes.positive_int, default=64, help="number of samples (default 64)")
+    s.add_argument("--n", type=settings.POSITIVE_INT.parse, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default="samples.png",
                    help="image file to write (default samples.png)")
-    s.add_argument("--seed", type=argtypes.non_negative_int, default=None,
+    s.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default: random)")
-    s.add_argument("--nrow", type=argtypes.positive_int, default=None, help="images per row")
+    s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None, help="images per row")
     s.add_argument("--label", type=int, choices=range(10), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",
@@ -177,20 +145,16 @@ def _add_toy(subparsers):
     p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
                               "gradient play on xy)")
     p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--seeds", type=int, default=1,
+    p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=1,
                    help="run seeds seed .. seed+N-1 and print mean and std (pictures of the first)")
     p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
-    p.add_argument("--iterations", type=int, default=None,
+    p.add_argument("--iterations", type=settings.POSITIVE_INT.parse, default=None,
                    help="training iterations, or steps of xy (default: the toy's own)")
-    p.add_argument("--snapshots", type=int, default=8, help="frames over training (default 8)")
-    p.add_argument("--lr", type=float, default=0.1, help="xy only: step size (default 0.1)")
-    p.add_argument("--k", "--n-critic", dest="k", type=int, default=None,
-                   help="D (critic) steps per G step (default 1; 5 with --loss wgan-gp)")
-    p.add_argument("--g-loss", choices=losses.G_LOSSES, default="non_saturating")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--prior", choices=gan.PRIORS, default="gaussian")
-    remedies.add_options(p, conditional=False)
+    p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=8,
+                   help="frames over training (default 8)")
+    p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=0.1,
+                   help="xy only: step size (default 0.1)")
+    settings.add_options(p, "toy")
     return p
 
 

@@ -22,7 +22,7 @@ from minigan.gan import conditional
 from minigan.lab import classifier as clf_lib
 from minigan.lab import metrics, scoring, toys
 
-from . import checkpoint, plotting, runs
+from . import checkpoint, plotting, runs, settings
 from .interpolate import path as interpolate_path
 
 
@@ -35,7 +35,9 @@ def train(args):
 
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "handler") and v is not None}
-    options.setdefault("device", backend.requested_device())
+    if options.get("device") is None:          # where $MINIGAN_DEVICE says, checked as --device
+        options["device"] = settings.check("device", backend.requested_device(),
+                                           f"${backend.DEVICE_VARIABLE}")
     trainer = Trainer(options)  # every check happens here, before anything is written
     try:
         trainer.run()
@@ -167,7 +169,7 @@ def _conditional_tstr(ckpt_path, args):
 def toy(args):
     """Run ``minigan toy NAME``; returns the exit code."""
     backend.use("cpu")
-    out = Path(args.out or f"results/toy-{args.name}")
+    out = Path(args.out or f"runs/toy-{args.name}")
     out.mkdir(parents=True, exist_ok=True)
     if args.name == "xy":
         steps = args.iterations or 200
@@ -181,28 +183,22 @@ def toy(args):
               f"(circles, never converges)")
         print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
         return 0
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    loss = args.loss or "gan"
-    k = args.k or (toys.WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
-    opts = {"k": k, "g_loss": args.g_loss, "label_smoothing": args.label_smoothing,
-            "prior": args.prior, "spectral_norm": bool(args.spectral_norm),
-            "label_flip": args.label_flip or 0.0, "instance_noise": args.instance_noise or 0.0,
-            "loss": loss, "gp_weight": 10.0 if args.gp_weight is None else args.gp_weight,
-            "pack": args.pack or 1, "minibatch": args.minibatch, "ema": args.ema}
+    opts = settings.toy_options(vars(args))
+    seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
+    loss = opts["loss"]
     results = []
     for i in range(args.seeds):
         first = i == 0
-        result = toys.run_gan_toy(args.name, args.iterations, args.seed + i,
+        result = toys.run_gan_toy(args.name, args.iterations, seed + i,
                              args.snapshots if first else 0, opts=opts, record_frames=first)
         results.append(result)
         if first:
             toys.save_pictures(args.name, result, out)
-        print(f"seed {args.seed + i}: " + ", ".join(
+        print(f"seed {seed + i}: " + ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
     report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
-              "seeds": [args.seed + i for i in range(args.seeds)],
+              "seeds": [seed + i for i in range(args.seeds)],
               "runs": [r["metrics"] for r in results],
               "history": results[0]["history"]}
     keys = [k for k, v in results[0]["metrics"].items() if isinstance(v, (int, float))]
@@ -210,7 +206,7 @@ def toy(args):
                    float(np.std([r["metrics"][k] for r in results]))) for k in keys}
     report["mean_std"] = summary
     if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
-        norms = toys.generator_gradient_norms(min(200, results[0]["iterations"]), args.seed, opts)
+        norms = toys.generator_gradient_norms(min(200, results[0]["iterations"]), seed, opts)
         toys.save_gradient_plot(norms, out / "generator_gradient.png")
         report["generator_gradient"] = norms
         early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend
+from minigan.gan import games
 
 from .fileio import atomic_write
 
@@ -134,17 +135,6 @@ def _score_panel(ax, scores, real):
     ax.legend(handles=handles, loc="center right", fontsize="small")
 
 
-# D's mean output panel by game: its label, the line where D can no longer tell real from
-# fake (None: a critic's level is arbitrary, only the gap between its means matters), and
-# whether the values are probabilities (a fixed [0, 1] axis)
-OUTPUT_PANELS = {
-    "gan": ("D(x), probability", 0.5, True),
-    "lsgan": ("D(x), least-squares output", 0.5, False),
-    "hinge": ("D(x), raw output", 0.0, False),
-    "wgan-gp": ("critic f(x), mean", None, False),
-}
-
-
 def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None,
                      loss="gan"):
     """Write :func:`loss_curves_figure` of the rows to the PNG file ``path``."""
@@ -186,10 +176,11 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     """
     from matplotlib.figure import Figure
 
-    if loss not in OUTPUT_PANELS:
+    if loss not in games.GAMES:
         raise ValueError(f"loss_curves_figure: unknown loss {loss!r}; "
-                         f"expected one of {', '.join(OUTPUT_PANELS)}")
-    output_label, undecided, probabilities = OUTPUT_PANELS[loss]
+                         f"expected one of {', '.join(games.NAMES)}")
+    game = games.GAMES[loss]     # its output's label, the line where D is undecided, the axis
+    output_label, undecided, probabilities = game.output_label, game.boundary, game.probabilities
 
     rows = list(metrics_rows)
     if not rows:

@@ -1,6 +1,6 @@
 """Run folders and run settings: what a new run uses, what a resumed run may change.
 
->>> from minigan import runs
+>>> from minigan.app import runs
 >>> config, ckpt = runs.resolve_config({"model": "dcgan", "epochs": 5})
 >>> config["batch_size"], config["lr"], ckpt          # the model's defaults; a new run
 (64, 0.0002, None)
@@ -9,9 +9,11 @@ PosixPath('runs/dcgan/checkpoint.npz')
 
 A run folder holds ``config.json``, ``metrics.csv``, ``samples/``,
 ``loss_curves.png`` and ``checkpoint.npz`` (see :mod:`minigan.app.trainer`). A
-new run fills the settings it was not given from :data:`DEFAULTS` and its
-model's :class:`~minigan.gan.models.ModelSpec`; a resumed run takes every
-setting from its checkpoint and may change only :data:`RESUME_MAY_CHANGE`.
+new run fills the settings it was not given from the table of
+:mod:`minigan.app.settings` (its defaults, then the game's and the model's); a
+resumed run takes every setting from its checkpoint and may change only
+:data:`RESUME_MAY_CHANGE`. The settings read back from a checkpoint or a
+``config.json`` go through the same checks as the command line's.
 A run folder stopped before its first checkpoint (killed in its first epoch)
 holds only its ``config.json``: ``--resume`` starts it over from those
 settings. Every rule here raises before anything is written.
@@ -20,68 +22,22 @@ settings. Every rule here raises before anything is written.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from minigan.functional import losses
 from minigan.gan import models
 
-from . import checkpoint
+from . import checkpoint, settings
+from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "resolve_config", "read_config", "saved_config", "default_out",
     "check_out", "load_generator",
 ]
-
-#: Settings of a new run; ``None`` means "the model's default" (see minigan.gan.models.MODELS).
-DEFAULTS = {
-    "model": "vanilla",
-    "epochs": None,
-    "batch_size": None,
-    "lr": None,
-    "betas": None,
-    "k": None,   # 1; 5 (n_critic) for loss wgan-gp
-    "seed": 0,
-    "device": "auto",
-    "data_dir": None,
-    "split": "train",
-    "download": True,
-    "files": None,  # replaces minigan.data.MNIST_FILES: a small data set of your own
-    "out": None,
-    "g_loss": "non_saturating",
-    "label_smoothing": 0.0,
-    "prior": "gaussian",
-    "n_samples": 64,
-    "dtype": "float32",
-    "quiet": False,
-    "eval_every": 0,   # score G with the lab's metrics every N epochs (0: never)
-    "eval_n": 2000,    # generated digits per evaluation
-    "spectral_norm": False,
-    "label_flip": 0.0,
-    "instance_noise": 0.0,
-    "loss": "gan",
-    "gp_weight": 10.0,
-    "conditional": False,  # G(z, c) and D(x, c): minigan.gan.conditional
-    "pack": 1,             # D judges packs of m samples (PacGAN)
-    "minibatch": None,     # a minibatch layer in D: "discrimination" or "stddev"
-    "ema": None,           # decay of the moving average of G's weights (minigan.gan.ema)
-}
-
-#: WGAN-GP's defaults where a run does not say (Gulrajani et al. 2017: n_critic 5,
-#: lambda 10; Adam 1e-4 with betas 0.5 / 0.9, those of their MNIST and toy code).
-WGAN_GP_DEFAULTS = {"k": 5, "lr": 1e-4, "betas": (0.5, 0.9)}
-
-#: Settings not saved with a run: how it was started, not what it is.
-NOT_SAVED = ("resume", "restart", "quiet")
-
-#: Settings a resumed run may change; every other one comes from the checkpoint.
-RESUME_MAY_CHANGE = ("epochs", "device", "data_dir", "download", "files", "out", "quiet",
-                     "eval_every", "eval_n")
 
 #: The files of a run folder; a folder holding any of them holds a run (an empty
 #: ``samples`` folder does not count: it is made first, before anything is written).
@@ -145,14 +101,14 @@ def resolve_config(options):
         raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
     resume = options.pop("resume", None)
     if resume is None:
-        return _new_config(options), None
+        return settings.new_config(options), None
     folder = Path(resume).expanduser()
     if folder.is_dir() and not (folder / CHECKPOINT).exists() and (folder / CONFIG).is_file():
         return _restart_config(folder, resume, options), None
 
     path = find_checkpoint(resume)
     ckpt = checkpoint.load_checkpoint(path)
-    saved = ckpt["config"]
+    saved = _known(ckpt["config"], f"checkpoint {path}")
     _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
@@ -163,8 +119,22 @@ def resolve_config(options):
                 "for the continued run"
             )
         config["out"] = str(path.parent)
+    settings.check_all(config, f"checkpoint {path}")
     config["resume"] = str(path)
     return config, ckpt
+
+
+def _known(saved, source):
+    """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
+    those it does not know (of another version) are left out."""
+    if not isinstance(saved, dict):
+        raise settings.SettingError(f"{source}: the settings are not a JSON object")
+    known = {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
+    if "model" not in known:
+        raise settings.SettingError(f'{source}: no "model" among the settings')
+    for key, value in known.items():
+        settings.check(key, value, source)
+    return known
 
 
 def _check_unchanged(options, saved, resume, source, what):
@@ -189,19 +159,20 @@ def _check_unchanged(options, saved, resume, source, what):
 
 
 def read_config(folder):
-    """The settings in ``folder/config.json`` as given to the run (see :func:`saved_config`)."""
+    """The settings in ``folder/config.json`` as given to the run (see :func:`saved_config`),
+    each checked as the command line's are; the errors name the file and the setting."""
     path = Path(folder) / CONFIG
     try:
         saved = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read the settings in {path} ({exc}); start a new run "
-                         "with another --out") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); start a new run with another --out") from None
     if not isinstance(saved, dict) or saved.get("model") not in models.MODELS:
         raise ValueError(f"{path} does not hold the settings of a minigan run; start a new "
                          "run with another --out")
     asked = saved.pop("asked", None)
     saved.update(asked if isinstance(asked, dict) else {})
-    return {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
+    return _known(saved, str(path))
 
 
 def saved_config(config, used=None):
@@ -224,54 +195,11 @@ def _restart_config(folder, resume, options):
     """
     saved = read_config(folder)
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
-    config = _new_config({**saved, **options})
+    config = settings.new_config({**saved, **options}, str(Path(folder) / CONFIG))
     if "out" not in options:
         config["out"] = str(folder)
     config["restart"] = str(folder)
     return config
-
-
-def _new_config(options):
-    """A new run's settings: ``options`` over :data:`DEFAULTS` over the model's defaults."""
-    config = {**DEFAULTS, **options}
-    if config["model"] not in models.MODELS:
-        raise ValueError(
-            f"unknown model {config['model']!r}; choose one of {sorted(models.MODELS)}")
-    spec = models.MODELS[config["model"]]
-    if config["loss"] not in losses.LOSSES:
-        raise ValueError(f"unknown loss {config['loss']!r}; choose one of {losses.LOSSES}")
-    for key, value in WGAN_GP_DEFAULTS.items():
-        if config["loss"] == "wgan-gp" and config[key] is None:
-            config[key] = value
-    if config["k"] is None:
-        config["k"] = 1
-    for key in ("epochs", "batch_size", "lr", "betas"):
-        if config[key] is None:
-            config[key] = getattr(spec, key)
-    config["betas"] = list(config["betas"])
-    lr, seed = config["lr"], config["seed"]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (
-            math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite positive number, got {lr!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    _check_remedies(config)
-    return config
-
-
-def _check_remedies(config):
-    """Refuse settings of the remedies against mode collapse that cannot be built."""
-    pack, ema, minibatch = config["pack"], config["ema"], config["minibatch"]
-    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
-        raise ValueError(f"pack must be a positive integer, got {pack!r}")
-    if int(config["batch_size"]) % pack:
-        raise ValueError(f"--pack {pack} cuts each batch into packs of {pack}, but the batch "
-                         f"size {config['batch_size']} is not a multiple of it; choose a "
-                         "--batch-size that is")
-    if ema is not None and not (isinstance(ema, (int, float)) and 0.0 <= ema < 1.0):
-        raise ValueError(f"ema must be a decay in [0, 1) such as 0.999, got {ema!r}")
-    if minibatch is not None and minibatch not in models.MINIBATCH:
-        raise ValueError(f"unknown minibatch layer {minibatch!r}; use one of {models.MINIBATCH}")
 
 
 def default_out(model):

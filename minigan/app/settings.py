@@ -27,7 +27,8 @@ from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
-           "NOT_SAVED", "check", "check_all", "add_options", "new_config"]
+           "NOT_SAVED", "TOY_KEYS", "check", "check_all", "add_options", "new_config",
+           "toy_options"]
 
 
 class SettingError(ValueError):
@@ -250,6 +251,8 @@ DEFAULTS = {s.key: s.default for s in SETTINGS if "train" in s.commands}
 RESUME_MAY_CHANGE = tuple(s.key for s in SETTINGS if s.resume_may_change)
 #: Settings not saved with a run: how it was started, not what it is.
 NOT_SAVED = ("resume", "restart") + tuple(s.key for s in SETTINGS if not s.saved)
+#: The settings of a toy GAN (``minigan toy``): the game and the remedies, not the seed.
+TOY_KEYS = tuple(s.key for s in SETTINGS if "toy" in s.commands and s.key != "seed")
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -348,3 +351,15 @@ def new_config(options, source="the command line"):
     config["betas"] = list(config["betas"])
     check_all(config, source)
     return config
+
+
+def toy_options(options, source="the command line"):
+    """The GAN settings of a toy (:data:`TOY_KEYS`): those given, checked, over the table's
+    defaults; ``k`` from the game when unset (WGAN-GP's 5 critic steps)."""
+    chosen = {k: options[k] for k in TOY_KEYS if options.get(k) is not None}
+    check_all(chosen, source)
+    opts = {k: BY_KEY[k].default for k in TOY_KEYS}
+    opts.update(chosen)
+    if opts["k"] is None:
+        opts["k"] = games.GAMES[opts["loss"]].defaults.get("k", 1)
+    return opts

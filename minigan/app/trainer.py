@@ -69,7 +69,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNIST_FILES, default_data_dir, load_mnist
-from minigan.gan import conditional, models
+from minigan.gan import conditional, loop, models
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
@@ -364,8 +364,8 @@ class Trainer:
     def _train_epoch(self, stop):
         """Iterations of the current epoch until it ends or ``stop.requested``; its seconds.
 
-        The losses are Python floats already (the metrics need them), so checking
-        that they are finite costs nothing; the first that is not stops the run
+        The iterations are :func:`minigan.gan.loop.train`'s, which checks that every
+        iteration's losses are finite: the first that is not stops the run
         (:class:`Diverged`) before anything of that iteration is saved.
         """
         if self.perm is None:
@@ -374,23 +374,25 @@ class Trainer:
         next_batch = self._next_batch_fn()
         bar = self._progress_bar()
         start = time.perf_counter()
+
+        def after(iteration, stats):
+            row = {"iteration": iteration, "epoch": self.epoch + 1,
+                   "seconds": round(self.seconds + time.perf_counter() - start, 3),
+                   **{k: stats[k] for k in METRICS_COLUMNS[2:7]}}
+            self.step_in_epoch += 1
+            self.iteration += 1
+            self._record(row)
+            _show(bar, stats)
+
         with bar:
-            while self.step_in_epoch < self.iters_per_epoch and not stop.requested:
-                # the fraction of the run done: anneals the instance noise
-                self.gan.progress = self.iteration / (int(self.config["epochs"])
-                                                      * self.iters_per_epoch)
-                stats = self.gan.train_iteration(next_batch)
-                if self.ema is not None:
-                    self.ema.update()
-                row = {"iteration": self.iteration + 1, "epoch": self.epoch + 1,
-                       "seconds": round(self.seconds + time.perf_counter() - start, 3),
-                       **{k: float(stats[k]) for k in METRICS_COLUMNS[2:7]}}
-                if not all(math.isfinite(row[k]) for k in METRICS_COLUMNS[2:7]):
-                    raise Diverged(self._diverged(row))
-                self.step_in_epoch += 1
-                self.iteration += 1
-                self._record(row)
-                _show(bar, stats)
+            if not stop.requested:
+                try:
+                    loop.train(self.gan, next_batch, self.iters_per_epoch - self.step_in_epoch,
+                               done=self.iteration,
+                               total=int(self.config["epochs"]) * self.iters_per_epoch,
+                               ema=self.ema, on_iteration=after, stop=lambda: stop.requested)
+                except loop.Diverged as exc:
+                    raise Diverged(self._diverged(exc)) from None
         elapsed = time.perf_counter() - start
         self.seconds += elapsed
         return elapsed
@@ -503,11 +505,13 @@ class Trainer:
                     "same command again once that is fixed")
         return f"cannot write {where}: {reason}; {self._last_good()}; {self.how_to_continue()}"
 
-    def _diverged(self, row):
-        bad = ", ".join(f"{k}={row[k]}" for k in METRICS_COLUMNS[2:7] if not math.isfinite(row[k]))
+    def _diverged(self, exc):
+        """The message of a run stopped by :class:`minigan.gan.loop.Diverged` ``exc``."""
+        bad = ", ".join(f"{k}={v}" for k, v in exc.stats.items()
+                        if k in METRICS_COLUMNS and not math.isfinite(v))
         c, (low, high) = self.config, self.spec.pixel_range
         return (
-            f"training diverged at iteration {row['iteration']} (epoch {row['epoch']}): {bad}; "
+            f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): {bad}; "
             f"nothing of it was saved and {self._last_good()}. Likely causes: a learning rate "
             f"too large (lr {c['lr']:g}; {c['model']}'s default is {self.spec.lr:g}) or data "
             f"outside the model's pixel range [{low:g}, {high:g}]; start a new run with a "

@@ -28,7 +28,6 @@ __all__ = [
     "generator_loss",
     "G_LOSSES",
     "softmax_cross_entropy",
-    "LOSSES",
     "least_squares_loss",
     "hinge_loss",
     "wasserstein_loss",
@@ -159,10 +158,6 @@ def softmax_cross_entropy(logits, targets):
 
 
 # -- other GAN losses: D's raw output, no sigmoid ------------------------------------
-#: The games ``GAN(loss=...)`` plays: the cross-entropy GAN, least squares, hinge, WGAN-GP.
-LOSSES = ("gan", "lsgan", "hinge", "wgan-gp")
-
-
 def least_squares_loss(outputs, targets):
     r"""Least squares (LSGAN, Mao et al. 2017), value and gradient, on D's raw outputs.
 

@@ -28,11 +28,9 @@ import math
 import numpy as np
 
 from minigan import backend
-from minigan.functional import losses
-from minigan.functional.activations import sigmoid
 from minigan.nn import layers
 
-from . import penalty
+from . import games, penalty
 
 __all__ = ["GAN", "PRIORS", "sample_noise"]
 
@@ -126,42 +124,35 @@ class GAN:
                  loss="gan", gp_weight=10.0):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
-        if g_loss not in losses.G_LOSSES:
-            raise ValueError(f"unknown g_loss {g_loss!r}; use one of {losses.G_LOSSES}")
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         if prior not in PRIORS:
             raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
+        if not 0.0 <= float(label_flip) < 0.5:
+            raise ValueError(f"label_flip must be in [0, 0.5), got {label_flip}")
+        if not (0.0 <= float(instance_noise) and math.isfinite(float(instance_noise))):
+            raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
+        if not (float(gp_weight) >= 0 and math.isfinite(float(gp_weight))):
+            raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
+        self.game = games.get(loss, g_loss)          # the one place the game is chosen
+        if not self.game.labels and (label_smoothing or label_flip):
+            raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
+                             "label_smoothing and label_flip with 'gan' or 'lsgan'")
+        if self.game.penalty:
+            penalty.check_critic(discriminator)
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
         self.k = int(k)
-        self.g_loss = g_loss
+        self.loss, self.g_loss = loss, g_loss
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
         self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
         self.check_data = bool(check_data)
-        if not 0.0 <= float(label_flip) < 0.5:
-            raise ValueError(f"label_flip must be in [0, 0.5), got {label_flip}")
-        if not (0.0 <= float(instance_noise) and math.isfinite(float(instance_noise))):
-            raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
         self.label_flip = float(label_flip)
         self.instance_noise = float(instance_noise)
         self.progress = 0.0
-        if loss not in losses.LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; use one of {losses.LOSSES}")
-        if loss != "gan" and g_loss != "non_saturating":
-            raise ValueError(f"g_loss {g_loss!r} is a form of the cross-entropy GAN; loss "
-                             f"{loss!r} has its own generator loss (leave g_loss out)")
-        if loss in ("hinge", "wgan-gp") and (self.label_smoothing or self.label_flip):
-            raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
-                             "label_smoothing and label_flip with 'gan' or 'lsgan'")
-        if loss == "wgan-gp":
-            penalty.check_critic(discriminator)
-        if not (float(gp_weight) >= 0 and math.isfinite(float(gp_weight))):
-            raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
-        self.loss = loss
         self.gp_weight = float(gp_weight)
 
     def check_real(self, x):
@@ -264,16 +255,16 @@ class GAN:
         # real batch: -log D(x)  (target 1 - smoothing)
         x_seen = self.noisy(x_real)
         real_logits = self.D.forward(x_seen)
-        loss_real, dreal = self.d_loss(real_logits, real_target, +1)
+        loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
         fake = self.noisy(self.G.forward(self.sample_noise(m, x_real.dtype)))
         fake_logits = self.D.forward(fake)
-        loss_fake, dfake = self.d_loss(fake_logits, fake_target, -1)
+        loss_fake, dfake = self.game.d_loss(fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
-        stats = {"d_loss": loss_real + loss_fake, "d_real": self._mean_output(real_logits),
-                 "d_fake": self._mean_output(fake_logits)}
-        if self.loss == "wgan-gp":  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
+        stats = {"d_loss": loss_real + loss_fake, "d_real": self.game.mean_output(real_logits),
+                 "d_fake": self.game.mean_output(fake_logits)}
+        if self.game.penalty:  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
             stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
             stats["d_loss"] += stats["gradient_penalty"]
         self.d_opt.step()
@@ -296,21 +287,6 @@ class GAN:
         return penalty.gradient_penalty(self.D, x_hat, self.gp_weight,
                                         features=x_hat[0, :width].size)
 
-    def d_loss(self, outputs, target, sign):
-        """D's loss on one batch and its gradient: ``target`` for the label losses, ``sign``
-        (+1 real, -1 fake) for hinge and Wasserstein."""
-        if self.loss == "gan":
-            return losses.sigmoid_cross_entropy(outputs, target)
-        if self.loss == "lsgan":
-            return losses.least_squares_loss(outputs, target)
-        if self.loss == "hinge":
-            return losses.hinge_loss(outputs, sign)
-        return losses.wasserstein_loss(outputs, sign)
-
-    def _mean_output(self, outputs):
-        """Mean D(x): sigmoid of the logits for the GAN, the raw output for the other losses."""
-        return _mean_prob(outputs) if self.loss == "gan" else float(outputs.mean())
-
     def g_step(self, m, dtype=None):
         """One generator update through the frozen discriminator.
 
@@ -323,18 +299,13 @@ class GAN:
         self.D.freeze(True)
         try:
             logits = self.D.forward(self.noisy(fake))  # d(x + noise)/dx = 1: dfake is unchanged
-            if self.loss == "gan":
-                loss, dlogits = losses.generator_loss(logits, self.g_loss)
-            elif self.loss == "lsgan":
-                loss, dlogits = losses.least_squares_loss(logits, 1.0)
-            else:                                       # hinge, wgan-gp: -E[D(G(z))]
-                loss, dlogits = losses.wasserstein_loss(logits, +1)
+            loss, dlogits = self.game.g_loss(logits)
             dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
         finally:
             self.D.freeze(False)
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
         self.g_opt.step()
-        return {"g_loss": loss, "d_gen": self._mean_output(logits)}
+        return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}
 
     def train_iteration(self, next_real_batch):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.
@@ -383,8 +354,3 @@ def _output_range(generator):
     if isinstance(last, layers.Tanh):
         return (-1.0, 1.0)
     return None
-
-
-def _mean_prob(logits):
-    """Mean of sigmoid(logits), as a Python float."""
-    return float(sigmoid(logits).mean())

@@ -22,11 +22,13 @@ what they need instead of testing the name.
 
 from __future__ import annotations
 
+import numpy as np
+
 from minigan.functional import losses
 from minigan.functional.activations import sigmoid
 
 __all__ = ["Game", "CrossEntropy", "LeastSquares", "Hinge", "WassersteinGP", "GAMES", "NAMES",
-           "G_LOSSES", "get"]
+           "G_LOSSES", "get", "optimal_discriminator"]
 
 G_LOSSES = losses.G_LOSSES
 
@@ -81,6 +83,12 @@ class Game:
         """The mean of :meth:`read`, a Python float (the metrics' ``d_real``, ``d_fake``,
         ``d_gen``)."""
         return float(self.read(outputs).mean())
+
+    def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
+        """D's best answer at each point for fixed densities ``p_data`` and ``p_g`` (host
+        arrays), as :meth:`read` shows it, or None when the game has no pointwise optimum.
+        The games with labels: :func:`optimal_discriminator` of the (expected) targets."""
+        return optimal_discriminator(p_data, p_g, real_target, fake_target)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -146,6 +154,12 @@ class Hinge(Game):
     def g_loss(self, outputs):
         return losses.wasserstein_loss(outputs, +1)
 
+    def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
+        r""":math:`D^* = \operatorname{sign}(p_{data} - p_g)`: it minimizes
+        :math:`p_{data}\max(0, 1 - D) + p_g\max(0, 1 + D)`, linear in D on [-1, 1] and
+        larger outside."""
+        return np.sign(p_data - p_g)
+
 
 class WassersteinGP(Game):
     """WGAN-GP (Gulrajani et al. 2017): the critic's Wasserstein loss plus the gradient penalty.
@@ -165,6 +179,28 @@ class WassersteinGP(Game):
 
     def g_loss(self, outputs):
         return losses.wasserstein_loss(outputs, +1)
+
+    def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
+        """None: the critic is bound only by its gradient, not pointwise."""
+        return None
+
+
+def optimal_discriminator(p_data, p_g, real_target=1.0, fake_target=0.0):
+    r"""The optimal discriminator for a fixed generator, pointwise.
+
+    .. math:: D^*(x) = \frac{t_r\, p_{data}(x) + t_f\, p_g(x)}{p_{data}(x) + p_g(x)}
+
+    At each :math:`x`, D minimizes :math:`p_{data}\,\ell(D, t_r) + p_g\,\ell(D, t_f)`; for
+    the cross-entropy of a probability (Goodfellow et al. 2014, Proposition 1) and for
+    the least-squares game (Mao et al. 2017) the minimizer is the same weighted mean of
+    the targets. With the targets 1 and 0 it is :math:`p_{data} / (p_{data} + p_g)`;
+    label smoothing and flips change the targets' expected values. Where both densities
+    vanish: the mean of the two targets (0.5).
+    """
+    total = p_data + p_g
+    safe = np.where(total > 0, total, 1)
+    return np.where(total > 0, (real_target * p_data + fake_target * p_g) / safe,
+                    0.5 * (real_target + fake_target))
 
 
 #: The games by name, in the order ``--loss`` lists them.

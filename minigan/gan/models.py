@@ -30,8 +30,8 @@ from typing import Callable
 
 from minigan.nn import layers as L
 
-__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "PIXEL_RANGES", "build", "remedies",
-           "minibatch_layers", "MINIBATCH"]
+__all__ = ["vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL", "PIXEL_RANGES", "build",
+           "remedies", "minibatch_layers", "MINIBATCH"]
 
 NOISE_DIM = 100
 
@@ -209,6 +209,9 @@ class ModelSpec:
         """``(low, high)`` of the data and of the generator's output: (0, 1) or (-1, 1)."""
         return PIXEL_RANGES[self.scale]
 
+
+#: The model ``minigan train`` trains when no ``--model`` is given.
+DEFAULT_MODEL = "vanilla"
 
 #: Model name -> :class:`ModelSpec`.
 MODELS = {

@@ -48,9 +48,9 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.functional import losses
-from minigan.functional.activations import sigmoid
-from minigan.gan import models
+from minigan.gan import games, loop, models
 from minigan.gan.ema import EMA
+from minigan.gan.games import optimal_discriminator
 from minigan.nn import layers as L
 from minigan.nn import optim
 
@@ -135,24 +135,6 @@ def _mlp(sizes, hidden, rng):
     return L.Sequential(*layers)
 
 
-def optimal_discriminator(p_data, p_g, real_target=1.0, fake_target=0.0):
-    r"""The optimal discriminator for a fixed generator, pointwise.
-
-    .. math:: D^*(x) = \frac{t_r\, p_{data}(x) + t_f\, p_g(x)}{p_{data}(x) + p_g(x)}
-
-    At each :math:`x`, D minimizes :math:`p_{data}\,\ell(D, t_r) + p_g\,\ell(D, t_f)`; for
-    the cross-entropy of a probability (Goodfellow et al. 2014, Proposition 1) and for
-    the least-squares game (Mao et al. 2017) the minimizer is the same weighted mean of
-    the targets. With the targets 1 and 0 it is :math:`p_{data} / (p_{data} + p_g)`;
-    label smoothing and flips change the targets' expected values. Where both densities
-    vanish: the mean of the two targets (0.5).
-    """
-    total = p_data + p_g
-    safe = np.where(total > 0, total, 1)
-    return np.where(total > 0, (real_target * p_data + fake_target * p_g) / safe,
-                    0.5 * (real_target + fake_target))
-
-
 def _normal_pdf(x, mu, sigma):
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
@@ -164,9 +146,6 @@ def _kde(samples, grid):
     return _normal_pdf(grid[:, None], s[None, :], h).mean(axis=1)
 
 
-#: WGAN-GP in the toys: Adam betas and critic steps of Gulrajani et al.'s toy code (the
-#: toy's own step size), lambda 10.
-WGAN_GP_BETAS, WGAN_GP_N_CRITIC = (0.5, 0.9), 5
 #: Minibatch discrimination in the toys: 10 kernels of dimension 3 (its cost grows as
 #: N^2 x kernels x dimension; the MNIST models use Salimans et al.'s 100 x 5).
 TOY_KERNELS = (10, 3)
@@ -186,8 +165,9 @@ def _build(spec, opts, rng):
     if opts.get("spectral_norm"):
         L.spectral_norm(D, rng)
     loss = opts.get("loss", "gan")
-    betas = spec.betas if loss != "wgan-gp" else WGAN_GP_BETAS
-    k = opts.get("k") or (WGAN_GP_N_CRITIC if loss == "wgan-gp" else 1)
+    defaults = games.GAMES[loss].defaults      # WGAN-GP's betas and critic steps (not its lr:
+    betas = defaults.get("betas", spec.betas)  # each toy keeps its own step size)
+    k = opts.get("k") or defaults.get("k", 1)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, betas), optim.Adam(D, spec.lr, betas),
                     spec.noise_dim, k=k, g_loss=opts.get("g_loss", "non_saturating"),
                     label_smoothing=opts.get("label_smoothing", 0.0),
@@ -223,34 +203,34 @@ def _measure(spec, samples, curves=None):
 def _curves_1d(samples, model):
     r"""gaussian1d on a grid: p_data, p_g (a KDE of G's samples), D(x) and the D* of the game.
 
-    ``gan``: D(x) is the sigmoid of D's logit; ``lsgan``: D's output itself. Both have
-    :func:`optimal_discriminator` with the expected targets (label smoothing ``s``
-    and flips ``p``: :math:`t_r = (1 - p)(1 - s)`, :math:`t_f = p\,(1 - s)`).
-    ``hinge``: D's output, against :math:`D^* = \operatorname{sign}(p_{data} - p_g)`, which
-    minimizes :math:`p_{data}\max(0, 1 - D) + p_g\max(0, 1 + D)` (linear in D on
-    [-1, 1], larger outside). ``wgan-gp``: the critic has no pointwise optimum (it is
-    bound only by its gradient), so ``d_star`` is None and ``d`` is the critic
-    rescaled to [0, 1] on the grid, to show where it rises and falls.
+    D(x) as the game reads it (:meth:`minigan.gan.games.Game.read`: the sigmoid of D's
+    logit for ``gan``, D's output itself for the others), beside the game's
+    :meth:`~minigan.gan.games.Game.optimal_output`: for ``gan`` and ``lsgan``
+    :func:`optimal_discriminator` with the expected targets (label smoothing ``s`` and
+    flips ``p``: :math:`t_r = (1 - p)(1 - s)`, :math:`t_f = p\,(1 - s)`); for ``hinge``
+    :math:`\operatorname{sign}(p_{data} - p_g)`; ``wgan-gp``'s critic has no pointwise
+    optimum (it is bound only by its gradient), so ``d_star`` is None and ``d`` is the
+    critic rescaled to [0, 1] on the grid, to show where it rises and falls.
     """
     mu, sigma = GAUSS1D
     grid = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
     p_data, p_g = _normal_pdf(grid, mu, sigma), _kde(samples, grid)
+    game = model.game
     raw = model.D.forward(backend.asarray(grid[:, None].astype(np.float32)))
-    d = backend.to_host(sigmoid(raw) if model.loss == "gan" else raw).ravel().astype(np.float64)
+    d = backend.to_host(game.read(raw)).ravel().astype(np.float64)
     keep = 1.0 - model.label_smoothing
     real_t, fake_t = (1.0 - model.label_flip) * keep, model.label_flip * keep
-    if model.loss in ("gan", "lsgan"):
-        d_label = "D(x)" if model.loss == "gan" else "D(x), least-squares output"
-        d_star = optimal_discriminator(p_data, p_g, real_t, fake_t)
+    d_star = game.optimal_output(p_data, p_g, real_t, fake_t)
+    if game.labels:
+        d_label = "D(x)" if game.probabilities else game.output_label
         d_star_label = ("D*(x) = p_data / (p_data + p_g)" if (real_t, fake_t) == (1.0, 0.0)
                         else f"D*(x) = ({real_t:g} p_data + {fake_t:g} p_g) / (p_data + p_g)")
-    elif model.loss == "hinge":
-        d_label, d_star_label = "D(x), raw output", "D*(x) = sign(p_data - p_g)"
-        d_star = np.sign(p_data - p_g)
-    else:
+    elif d_star is not None:
+        d_label, d_star_label = game.output_label, "D*(x) = sign(p_data - p_g)"
+    else:                          # a critic: its shape, rescaled to [0, 1] on the grid
         span = d.max() - d.min()
         d = (d - d.min()) / span if span > 0 else np.full_like(d, 0.5)
-        d_label, d_star, d_star_label = "critic f(x), rescaled to [0, 1]", None, None
+        d_label, d_star_label = "critic f(x), rescaled to [0, 1]", None
     return {"grid": grid, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star,
             "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss}
 
@@ -297,15 +277,10 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     def batch():
         return backend.asarray(spec.sample(data_rng, spec.batch).astype(np.float32))
 
-    start = time.perf_counter()
-    for it in range(1, iterations + 1):
-        if spec.decay:   # step size decayed linearly to a tenth: calmer oscillations at the end
-            model.g_opt.lr = model.d_opt.lr = spec.lr * (1 - 0.9 * (it - 1) / iterations)
-        model.progress = (it - 1) / iterations    # anneals the instance noise to 0
-        stats = model.train_iteration(batch)
-        if ema is not None:
-            ema.update()
-        if it % max(iterations // 200, 1) == 0:
+    every = max(iterations // 200, 1)
+
+    def after(it, stats):
+        if it % every == 0:
             history.append({"iteration": it, **stats})
         if it in marks or it == iterations:
             drawn = model.sample(z=z_eval) if ema is None else ema.generator.forward(z_eval)
@@ -316,6 +291,11 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
             frame["metrics"] = _measure(spec, samples, frame.get("curves"))
             if record_frames or it == iterations:
                 frames.append(frame)
+
+    # the step size decayed linearly to a tenth (spec.decay): calmer oscillations at the end
+    lr = (lambda i: spec.lr * (1 - 0.9 * i / iterations)) if spec.decay else None
+    start = time.perf_counter()
+    loop.train(model, batch, iterations, ema=ema, lr=lr, on_iteration=after)
     return {"metrics": frames[-1]["metrics"], "frames": frames, "real": real_eval,
             "history": history, "seconds": time.perf_counter() - start, "iterations": iterations}
 
