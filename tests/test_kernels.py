@@ -1,7 +1,7 @@
 """The GPU kernels, each against the library's NumPy code for the same operation.
 
-Each fused operation has two bodies: the NumPy reference (``im2col_cpu``,
-``col2im_cpu``, the activations, the loss, ``adam_update``) and its CUDA kernel
+Each fused operation has two bodies: the NumPy reference (``im2col``,
+``col2im``, the activations, the loss, ``adam_update``) and its CUDA kernel
 in :mod:`minigan.backend.kernels`. Three layers of checks:
 
 1. on the CPU, the NumPy code paths never touch a kernel or CuPy;
@@ -31,7 +31,7 @@ from minigan import backend
 from minigan import functional as F
 from minigan.backend import kernels
 from minigan.functional import losses
-from minigan.functional.im2col import ConvGeometry, col2im_cpu, im2col_cpu
+from minigan.functional.im2col import ConvGeometry, col2im, im2col
 from minigan.nn import layers as L
 from minigan.nn import optim
 
@@ -274,8 +274,8 @@ def run_on_host(source, *args, out=None):
 
 @given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
 def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed):
-    """The im2col and col2im-gather CUDA bodies, run on the CPU, give ``im2col_cpu`` and
-    ``col2im_cpu`` to the last bit (the gather sums in col2im_cpu's order).
+    """The im2col and col2im-gather CUDA bodies, run on the CPU, give ``im2col`` and
+    ``col2im`` to the last bit (the gather sums in col2im's order).
 
     ``h, w`` are drawn freely, so the image may have rows that no window reaches (the
     transposed convolution's output_padding): the gather must give them zero.
@@ -286,10 +286,10 @@ def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed):
     x = r.standard_normal((n, c, h, w)).astype(dtype)
     args = kernels._geometry_args(geom, n, c)
     (col,) = run_on_host(kernels.IM2COL, x, *args, out=[np.empty(geom.col_shape(c, n), dtype)])
-    np.testing.assert_array_equal(col, im2col_cpu(x, geom))
+    np.testing.assert_array_equal(col, im2col(x, geom))
     col = random_col(r, *cfg, dtype)
     (img,) = run_on_host(kernels.COL2IM, col, *args, out=[np.empty((n, c, h, w), dtype)])
-    np.testing.assert_array_equal(img, col2im_cpu(col, geom))
+    np.testing.assert_array_equal(img, col2im(col, geom))
 
 
 def test_col2im_body_on_host_counts_windows():
@@ -300,7 +300,7 @@ def test_col2im_body_on_host_counts_windows():
     (img,) = run_on_host(kernels.COL2IM, col, *kernels._geometry_args(geom, 1, 1),
                          out=[np.empty((1, 1, 4, 4))])
     np.testing.assert_array_equal(img[0, 0], expected)
-    np.testing.assert_array_equal(col2im_cpu(col, geom)[0, 0], expected)
+    np.testing.assert_array_equal(col2im(col, geom)[0, 0], expected)
 
 
 @given(shape=activation_shapes, dtype=dtypes, slope=st.sampled_from([0.0, 0.01, 0.2, 1.5]),
@@ -393,7 +393,7 @@ def test_im2col_gpu_equals_cpu(cfg, dtype, seed):
     x = np.random.default_rng(seed).standard_normal((n, c, h, w)).astype(dtype)
     col = kernels.im2col_gpu(cp.asarray(x), geom)
     assert col.dtype == dtype
-    np.testing.assert_array_equal(col.get(), im2col_cpu(x, geom))
+    np.testing.assert_array_equal(col.get(), im2col(x, geom))
 
 
 @pytest.mark.gpu
@@ -405,7 +405,7 @@ def test_col2im_gpu_equals_cpu(cfg, dtype, seed):
     col = random_col(np.random.default_rng(seed), *cfg, dtype)
     img = kernels.col2im_gpu(cp.asarray(col), geom)
     assert img.dtype == dtype and img.shape == (n, c, h, w)
-    assert_close(img, col2im_cpu(col, geom), dtype)
+    assert_close(img, col2im(col, geom), dtype)
 
 
 @pytest.mark.gpu

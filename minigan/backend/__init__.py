@@ -19,10 +19,17 @@ to the device afterwards, so one seed gives the same numbers on CPU and GPU.
 
 The default floating dtype is float32; ``set_default_dtype("float64")``
 switches it (the gradient tests do).
+
+An operation's bodies, one mechanism: :func:`op` makes the plain formula the
+operation, and a faster body for NumPy (``@f.cpu``) or a CUDA kernel for CuPy
+arrays (``@f.gpu``) is registered beside it; a call runs the body of the device
+its arrays live on. The plain formula stays the reference the faster bodies are
+tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -45,6 +52,7 @@ __all__ = [
     "rng",
     "randn",
     "uniform",
+    "op",
 ]
 
 
@@ -159,6 +167,50 @@ def get_array_module(*arrays):
 
         return cupy
     return np
+
+
+def op(reference):
+    """Decorator: ``reference``, the plain formula of an operation, becomes the operation.
+
+    The returned function runs ``reference`` unless a faster body was registered for
+    the device of its arguments, beside the formula::
+
+        @backend.op
+        def relu_forward(x):            # the formula, what a reader studies
+            ...
+
+        @relu_forward.cpu
+        def _relu_forward_cpu(x):       # the same numbers, faster on NumPy arrays
+            ...
+
+        @relu_forward.gpu
+        def _relu_forward_gpu(x):       # one CUDA kernel for CuPy arrays
+            ...
+
+    A call goes to the ``gpu`` body when any positional argument is a CuPy array,
+    else to the ``cpu`` body; a device without a body of its own runs ``reference``
+    (written against ``xp``, it runs on both). ``f.reference`` is the formula,
+    ``f.bodies`` the bodies by device (what the tests compare with it).
+    """
+    bodies = {"cpu": reference, "gpu": reference}
+
+    @functools.wraps(reference)
+    def operation(*args, **kwargs):
+        for a in args:      # on_gpu, inlined: it runs on every call of every operation
+            if type(a).__module__.startswith("cupy"):
+                return bodies["gpu"](*args, **kwargs)
+        return bodies["cpu"](*args, **kwargs)
+
+    def register(device):
+        def add(body):
+            bodies[device] = body
+            return body
+        add.__doc__ = f"Register ``body`` as the {device.upper()} body of {reference.__name__}."
+        return add
+
+    operation.reference, operation.bodies = reference, bodies
+    operation.cpu, operation.gpu = register("cpu"), register("gpu")
+    return operation
 
 
 def default_dtype() -> np.dtype:

@@ -11,8 +11,8 @@ CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
 ==================================  ===============================================
 GPU function                        NumPy reference
 ==================================  ===============================================
-:func:`im2col_gpu`                  :func:`minigan.functional.im2col.im2col_cpu`
-:func:`col2im_gpu`                  :func:`minigan.functional.im2col.col2im_cpu`
+:func:`im2col_gpu`                  :func:`minigan.functional.im2col.im2col`
+:func:`col2im_gpu`                  :func:`minigan.functional.im2col.col2im`
 :func:`relu_backward_gpu`           :func:`minigan.functional.relu_backward`
 :func:`leaky_relu_forward_gpu`      :func:`minigan.functional.leaky_relu_forward`
 :func:`leaky_relu_backward_gpu`     :func:`minigan.functional.leaky_relu_backward`
@@ -23,7 +23,8 @@ GPU function                        NumPy reference
 :func:`adam_update_gpu`             :func:`minigan.nn.optim.adam_update`
 ==================================  ===============================================
 
-The references call these functions when they receive CuPy arrays. ReLU
+Each is registered as the GPU body of its operation (:func:`minigan.backend.op`):
+the operation runs it when it receives CuPy arrays. ReLU
 forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
 ``xp.tanh(x)`` are already one launch each.
 
@@ -56,7 +57,7 @@ scatter (one thread per column entry, ``atomicAdd`` into the image) the sums
 would depend on thread timing. :func:`col2im_gpu` runs one thread per IMAGE
 pixel instead, which loops over the kernel offsets ``(k, j)`` whose strided
 window covers it and sums the matching column entries, in the same order as
-``col2im_cpu``: no atomics, bit-identical results on every run.
+``col2im``: no atomics, bit-identical results on every run.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def im2col_gpu(x, geom):
     .. math::
         \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
 
-    Same arguments and layout as :func:`minigan.functional.im2col.im2col_cpu` (the reference).
+    Same arguments and layout as :func:`minigan.functional.im2col.im2col` (the reference).
 
     Parameters
     ----------
@@ -235,9 +236,9 @@ def col2im_gpu(col, geom):
 
     over the offsets ``0 <= k < kh``, ``0 <= j < kw`` whose output position
     lies in ``[0, oh) x [0, ow)``, summed in ascending ``(k, j)`` order, the
-    order of ``col2im_cpu``.
+    order of ``col2im``.
 
-    Same arguments and result as :func:`minigan.functional.im2col.col2im_cpu` (the reference).
+    Same arguments and result as :func:`minigan.functional.im2col.col2im` (the reference).
 
     Parameters
     ----------

@@ -30,31 +30,9 @@ rows at a time and adds each block onto the image while it is in cache (and
 adds the bias in the final copy). Bias gradients are row sums of the
 ``(O, oh*ow*N)`` matrix that the backward pass builds anyway.
 
-Channel-major results (``contiguous=False``)
---------------------------------------------
-Both maps produce their result in channel-major memory ``(C, H, W, N)``, the
-batch index fastest: the GEMM writes ``(channels, pixels)`` and col2im adds
-onto a ``(C, Hp, Wp, N)`` image. By default every pass returns a C-contiguous
-NCHW array, which costs one transposing copy (about 0.6 ms for a 64 x 64 x 14 x
-14 float32 batch on 2 cores, an eighth of that layer's GEMM time). With
-``contiguous=False`` (NumPy only) the passes return the NCHW *view* of that
-memory instead: same shape, same values, other strides. The layers ask for
-it: the elementwise layers that follow keep the layout (NumPy ufuncs allocate
-in the inputs' memory order), and the next convolution needs channel-major
-memory anyway (im2col pads it, the transposed convolution multiplies it), so
-the transposes between two convolutions cancel out instead of being paid
-twice. The backward passes hand ``dx`` back in the layout the forward input
-had (recorded in the cache), so a caller never tracks layouts itself;
-:func:`is_channel_major` and :func:`as_layout_of` are the two helpers that
-:mod:`minigan.functional.batchnorm` shares.
-
-Geometry and checks
--------------------
-Each forward pass checks its arguments once, here (:func:`conv_hyperparameters`
-for stride and padding, then the arrays against each other, raising
-``minigan.functional.ShapeError``), and computes one
-:class:`minigan.functional.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
-take and that the cache keeps for the backward pass.
+The forward and backward passes come first, each with its formula; then the
+shared pieces of the table, the checks of the arguments, and last the memory
+layout that makes the NumPy passes fast (``contiguous=False``).
 """
 
 from __future__ import annotations
@@ -75,170 +53,6 @@ __all__ = [
     "is_channel_major",
     "as_layout_of",
 ]
-
-
-# -- memory layout -------------------------------------------------------------
-def is_channel_major(a):
-    """True when ``a`` is ``(N, C, H, W)`` with the batch index fastest in memory: the NCHW
-    view of channel-major ``(C, H, W, N)`` memory that the passes return with
-    ``contiguous=False``."""
-    return a.ndim == 4 and a.shape[0] > 1 and a.strides[0] == a.itemsize
-
-
-def as_layout_of(a, like):
-    """``a``, copied to channel-major memory when ``like`` is channel-major and ``a`` is not
-    (one transposing copy, instead of every later pass mixing two memory orders)."""
-    if is_channel_major(like) and not is_channel_major(a):
-        xp = get_array_module(a)
-        return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
-    return a
-
-
-# -- validation ----------------------------------------------------------------
-def conv_hyperparameters(op, stride, padding, output_padding=0):
-    """``stride`` (>= 1), ``padding`` (>= 0) and ``output_padding`` (>= 0, smaller than
-    the stride) as ``(h, w)`` pairs; a ValueError naming ``op`` otherwise.
-
-    The one check of these values: the forward passes run it on every call, the
-    layers once, when they are built.
-    """
-    stride = pair(stride, "stride", op, 1)
-    padding = pair(padding, "padding", op, 0)
-    output_padding = pair(output_padding, "output_padding", op, 0)
-    if output_padding[0] >= stride[0] or output_padding[1] >= stride[1]:
-        raise ValueError(
-            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
-        )
-    return stride, padding, output_padding
-
-
-def _check_arrays(op, x, W, b, in_axis, out_axis):
-    """Check ranks and channel counts of ``x``, ``W``, ``b`` (a :class:`ShapeError`)."""
-    if W.ndim != 4:
-        raise ShapeError(op, f"weight must be 4-D, got shape {tuple(W.shape)}")
-    names = ("out", "in") if in_axis == 1 else ("in", "out")
-    w_desc = f"({names[0]}, {names[1]}, kh, kw)"
-    if x.ndim != 4 or x.shape[1] != W.shape[in_axis]:
-        expected = f"(N, {W.shape[in_axis]}, H, W)"
-        raise ShapeError(
-            op,
-            f"input of shape {tuple(x.shape)} does not fit weight of shape "
-            f"{tuple(W.shape)} {w_desc}; expected {expected}",
-            layer_message=f"expected input {expected}, got {tuple(x.shape)}",
-        )
-    if b is not None and tuple(b.shape) != (W.shape[out_axis],):
-        raise ShapeError(
-            op,
-            f"bias of shape {tuple(b.shape)} does not fit weight of shape "
-            f"{tuple(W.shape)} {w_desc}; expected ({W.shape[out_axis]},)",
-        )
-
-
-def _conv2d_geometry(x, W, b, stride, padding):
-    """Check the arguments of :func:`conv2d_forward`; return its ``ConvGeometry``."""
-    op = "Conv2d"
-    stride, padding, _ = conv_hyperparameters(op, stride, padding)
-    _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
-    (H, Wd), (ph, pw), (kh, kw) = x.shape[2:], padding, W.shape[2:]
-    if H + 2 * ph < kh or Wd + 2 * pw < kw:
-        raise ShapeError(
-            op,
-            f"kernel ({kh}, {kw}) is larger than the padded input: input of shape "
-            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
-            f"expected H + 2*padding >= kh and W + 2*padding >= kw",
-        )
-    return ConvGeometry.conv(x.shape[2:], W.shape[2:], stride, padding)
-
-
-def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
-    """Check the arguments of :func:`conv_transpose2d_forward`; return its ``ConvGeometry``."""
-    op = "ConvTranspose2d"
-    stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
-    _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
-    geom = ConvGeometry.conv_transpose(x.shape[2:], W.shape[2:], stride, padding, output_padding)
-    Ho, Wo = geom.image
-    if Ho < 1 or Wo < 1:
-        raise ShapeError(
-            op,
-            f"input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
-            f"stride {stride}, padding {padding}, output_padding {output_padding} gives "
-            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
-            f"+ output_padding >= 1",
-        )
-    return geom
-
-
-# -- the shared pieces ---------------------------------------------------------------
-def _conv_weight_grad(col, dmat):
-    r"""The weight gradient both operations share: ``dmat @ col^T``.
-
-    .. math:: \frac{\partial L}{\partial W}[r, c, i, j] =
-        \sum_{y, x, n} \text{dmat}[r, (y, x, n)]\; \text{col}[c, i, j, y, x, n]
-
-    Parameters
-    ----------
-    col : ndarray of shape (C, kh, kw, oh, ow, N)
-        im2col of the image-side array (Conv2d: the input; ConvTranspose2d:
-        the upstream gradient).
-    dmat : ndarray of shape (R, oh*ow*N)
-        The other side as a matrix (Conv2d: ``dout``; ConvTranspose2d: ``x``).
-
-    Returns
-    -------
-    ndarray of shape (R, C, kh, kw): Conv2d's ``dW`` ``(out, in, kh, kw)``,
-    ConvTranspose2d's ``dW`` ``(in, out, kh, kw)``.
-    """
-    C, kh, kw = col.shape[:3]
-    return (dmat @ col.reshape(C * kh * kw, -1).T).reshape(dmat.shape[0], C, kh, kw)
-
-
-def _conv_apply(Wm, x, geom, product=True):
-    r"""The convolution map :math:`\mathcal{C}_W`: im2col of ``x``, then one GEMM ``Wm @ col``.
-
-    ``Wm`` is ``(R, C*kh*kw)``, ``x`` the ``(N, C, h, w)`` image side. Returns the
-    ``(C, kh, kw, oh, ow, N)`` column array (kept for the weight gradient) and the
-    ``(R, oh*ow*N)`` product: channels by output pixels, the batch index fastest
-    (None with ``product=False``, when only the columns are wanted).
-    """
-    col = im2col(x, geom)
-    return col, (Wm @ col.reshape(Wm.shape[1], -1) if product else None)
-
-
-def _conv_adjoint(WmT, mat, geom, bias=None, contiguous=True):
-    r"""The adjoint map :math:`\mathcal{C}_W^\top`: ``col2im(WmT @ mat)`` as an NCHW image.
-
-    ``WmT`` is ``(C*kh*kw, R)``, ``mat`` is ``(R, oh*ow*N)``; the result is
-    ``(N, C, h, w)``, plus ``bias`` ``(C,)`` if given. On the CPU the product is
-    formed a few rows of the grid at a time (:func:`minigan.functional.im2col.col2im_matmul_cpu`).
-    """
-    return col2im_matmul(WmT, mat, geom, bias, contiguous)
-
-
-def _to_channel_matrix(a):
-    """``(N, C, H, W) -> (C, H*W*N)``, the column order of im2col: one transpose copy
-    (none when ``a`` is already a view of channel-major memory)."""
-    N, C, H, W = a.shape
-    xp = get_array_module(a)
-    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(C, H * W * N)
-
-
-def _channel_sums(a):
-    """Per-channel sums of an ``(N, C, H, W)`` array in any memory order, ``(C,)``."""
-    xp = get_array_module(a)
-    return xp.einsum("nchw->c", a)
-
-
-def _from_channel_matrix(m, N, H, W, bias=None, contiguous=True):
-    """``(C, H*W*N) -> (N, C, H, W)`` plus ``bias`` ``(C,)``: C-contiguous (the bias added in
-    the transposing copy), or with ``contiguous=False`` on NumPy the NCHW view of ``m``."""
-    C = m.shape[0]
-    xp = get_array_module(m)
-    view = m.reshape(C, H, W, N).transpose(3, 0, 1, 2)
-    if not contiguous and xp is np:
-        if bias is not None:
-            m += bias.reshape(C, 1)
-        return view
-    return nchw_copy(view, bias)
 
 
 # -- Conv2d --------------------------------------------------------------------------
@@ -413,3 +227,187 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     dW = _conv_weight_grad(dcol, x_mat)                            # dL/dW = X D_col^T
     db = _channel_sums(dout) if has_bias else None                 # dL/db_o = sum dout[:, o]
     return dx, dW, db
+
+
+# -- the shared pieces ---------------------------------------------------------------
+def _conv_weight_grad(col, dmat):
+    r"""The weight gradient both operations share: ``dmat @ col^T``.
+
+    .. math:: \frac{\partial L}{\partial W}[r, c, i, j] =
+        \sum_{y, x, n} \text{dmat}[r, (y, x, n)]\; \text{col}[c, i, j, y, x, n]
+
+    Parameters
+    ----------
+    col : ndarray of shape (C, kh, kw, oh, ow, N)
+        im2col of the image-side array (Conv2d: the input; ConvTranspose2d:
+        the upstream gradient).
+    dmat : ndarray of shape (R, oh*ow*N)
+        The other side as a matrix (Conv2d: ``dout``; ConvTranspose2d: ``x``).
+
+    Returns
+    -------
+    ndarray of shape (R, C, kh, kw): Conv2d's ``dW`` ``(out, in, kh, kw)``,
+    ConvTranspose2d's ``dW`` ``(in, out, kh, kw)``.
+    """
+    C, kh, kw = col.shape[:3]
+    return (dmat @ col.reshape(C * kh * kw, -1).T).reshape(dmat.shape[0], C, kh, kw)
+
+
+def _conv_apply(Wm, x, geom, product=True):
+    r"""The convolution map :math:`\mathcal{C}_W`: im2col of ``x``, then one GEMM ``Wm @ col``.
+
+    ``Wm`` is ``(R, C*kh*kw)``, ``x`` the ``(N, C, h, w)`` image side. Returns the
+    ``(C, kh, kw, oh, ow, N)`` column array (kept for the weight gradient) and the
+    ``(R, oh*ow*N)`` product: channels by output pixels, the batch index fastest
+    (None with ``product=False``, when only the columns are wanted).
+    """
+    col = im2col(x, geom)
+    return col, (Wm @ col.reshape(Wm.shape[1], -1) if product else None)
+
+
+def _conv_adjoint(WmT, mat, geom, bias=None, contiguous=True):
+    r"""The adjoint map :math:`\mathcal{C}_W^\top`: ``col2im(WmT @ mat)`` as an NCHW image.
+
+    ``WmT`` is ``(C*kh*kw, R)``, ``mat`` is ``(R, oh*ow*N)``; the result is
+    ``(N, C, h, w)``, plus ``bias`` ``(C,)`` if given. On the CPU the product is
+    formed a few rows of the grid at a time (:func:`minigan.functional.im2col.col2im_matmul_cpu`).
+    """
+    return col2im_matmul(WmT, mat, geom, bias, contiguous)
+
+
+def _to_channel_matrix(a):
+    """``(N, C, H, W) -> (C, H*W*N)``, the column order of im2col: one transpose copy
+    (none when ``a`` is already a view of channel-major memory)."""
+    N, C, H, W = a.shape
+    xp = get_array_module(a)
+    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(C, H * W * N)
+
+
+def _channel_sums(a):
+    """Per-channel sums of an ``(N, C, H, W)`` array in any memory order, ``(C,)``."""
+    xp = get_array_module(a)
+    return xp.einsum("nchw->c", a)
+
+
+def _from_channel_matrix(m, N, H, W, bias=None, contiguous=True):
+    """``(C, H*W*N) -> (N, C, H, W)`` plus ``bias`` ``(C,)``: C-contiguous (the bias added in
+    the transposing copy), or with ``contiguous=False`` on NumPy the NCHW view of ``m``."""
+    C = m.shape[0]
+    xp = get_array_module(m)
+    view = m.reshape(C, H, W, N).transpose(3, 0, 1, 2)
+    if not contiguous and xp is np:
+        if bias is not None:
+            m += bias.reshape(C, 1)
+        return view
+    return nchw_copy(view, bias)
+
+
+# -- checks --------------------------------------------------------------------------
+# Each forward pass checks its arguments once, here (:func:`conv_hyperparameters`
+# for stride and padding, then the arrays against each other, raising
+# ``minigan.functional.ShapeError``), and computes one
+# :class:`minigan.functional.im2col.ConvGeometry` that im2col, col2im and the GPU kernels
+# take and that the cache keeps for the backward pass.
+def conv_hyperparameters(op, stride, padding, output_padding=0):
+    """``stride`` (>= 1), ``padding`` (>= 0) and ``output_padding`` (>= 0, smaller than
+    the stride) as ``(h, w)`` pairs; a ValueError naming ``op`` otherwise.
+
+    The one check of these values: the forward passes run it on every call, the
+    layers once, when they are built.
+    """
+    stride = pair(stride, "stride", op, 1)
+    padding = pair(padding, "padding", op, 0)
+    output_padding = pair(output_padding, "output_padding", op, 0)
+    if output_padding[0] >= stride[0] or output_padding[1] >= stride[1]:
+        raise ValueError(
+            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
+        )
+    return stride, padding, output_padding
+
+
+def _check_arrays(op, x, W, b, in_axis, out_axis):
+    """Check ranks and channel counts of ``x``, ``W``, ``b`` (a :class:`ShapeError`)."""
+    if W.ndim != 4:
+        raise ShapeError(op, f"weight must be 4-D, got shape {tuple(W.shape)}")
+    names = ("out", "in") if in_axis == 1 else ("in", "out")
+    w_desc = f"({names[0]}, {names[1]}, kh, kw)"
+    if x.ndim != 4 or x.shape[1] != W.shape[in_axis]:
+        expected = f"(N, {W.shape[in_axis]}, H, W)"
+        raise ShapeError(
+            op,
+            f"input of shape {tuple(x.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected {expected}",
+            layer_message=f"expected input {expected}, got {tuple(x.shape)}",
+        )
+    if b is not None and tuple(b.shape) != (W.shape[out_axis],):
+        raise ShapeError(
+            op,
+            f"bias of shape {tuple(b.shape)} does not fit weight of shape "
+            f"{tuple(W.shape)} {w_desc}; expected ({W.shape[out_axis]},)",
+        )
+
+
+def _conv2d_geometry(x, W, b, stride, padding):
+    """Check the arguments of :func:`conv2d_forward`; return its ``ConvGeometry``."""
+    op = "Conv2d"
+    stride, padding, _ = conv_hyperparameters(op, stride, padding)
+    _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
+    (H, Wd), (ph, pw), (kh, kw) = x.shape[2:], padding, W.shape[2:]
+    if H + 2 * ph < kh or Wd + 2 * pw < kw:
+        raise ShapeError(
+            op,
+            f"kernel ({kh}, {kw}) is larger than the padded input: input of shape "
+            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
+            f"expected H + 2*padding >= kh and W + 2*padding >= kw",
+        )
+    return ConvGeometry.conv(x.shape[2:], W.shape[2:], stride, padding)
+
+
+def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
+    """Check the arguments of :func:`conv_transpose2d_forward`; return its ``ConvGeometry``."""
+    op = "ConvTranspose2d"
+    stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
+    _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
+    geom = ConvGeometry.conv_transpose(x.shape[2:], W.shape[2:], stride, padding, output_padding)
+    Ho, Wo = geom.image
+    if Ho < 1 or Wo < 1:
+        raise ShapeError(
+            op,
+            f"input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
+            f"stride {stride}, padding {padding}, output_padding {output_padding} gives "
+            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
+            f"+ output_padding >= 1",
+        )
+    return geom
+
+
+# -- memory layout: what makes the NumPy passes fast ---------------------------------
+# Both maps produce their result in channel-major memory ``(C, H, W, N)``, the
+# batch index fastest: the GEMM writes ``(channels, pixels)`` and col2im adds
+# onto a ``(C, Hp, Wp, N)`` image. By default every pass returns a C-contiguous
+# NCHW array, which costs one transposing copy (about 0.6 ms for a 64 x 64 x 14 x
+# 14 float32 batch on 2 cores, an eighth of that layer's GEMM time). With
+# ``contiguous=False`` (NumPy only) the passes return the NCHW *view* of that
+# memory instead: same shape, same values, other strides. The layers ask for
+# it: the elementwise layers that follow keep the layout (NumPy ufuncs allocate
+# in the inputs' memory order), and the next convolution needs channel-major
+# memory anyway (im2col pads it, the transposed convolution multiplies it), so
+# the transposes between two convolutions cancel out instead of being paid
+# twice. The backward passes hand ``dx`` back in the layout the forward input
+# had (recorded in the cache), so a caller never tracks layouts itself;
+# :func:`is_channel_major` and :func:`as_layout_of` are the two helpers that
+# :mod:`minigan.functional.batchnorm` shares.
+def is_channel_major(a):
+    """True when ``a`` is ``(N, C, H, W)`` with the batch index fastest in memory: the NCHW
+    view of channel-major ``(C, H, W, N)`` memory that the passes return with
+    ``contiguous=False``."""
+    return a.ndim == 4 and a.shape[0] > 1 and a.strides[0] == a.itemsize
+
+
+def as_layout_of(a, like):
+    """``a``, copied to channel-major memory when ``like`` is channel-major and ``a`` is not
+    (one transposing copy, instead of every later pass mixing two memory orders)."""
+    if is_channel_major(like) and not is_channel_major(a):
+        xp = get_array_module(a)
+        return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return a

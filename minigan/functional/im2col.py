@@ -54,9 +54,9 @@ imports the kernels, lazily, and nothing imports it back).
 
 CPU implementation (Chainer's)
 ------------------------------
-No Python loop per pixel and no scatter: ``im2col_cpu`` loops over the
+No Python loop per pixel and no scatter: :func:`im2col` loops over the
 ``kh x kw`` kernel offsets only; for each offset ``(i, j)`` the slab
-``col[:, i, j]`` is ONE strided slice of the padded input. ``col2im_cpu``
+``col[:, i, j]`` is ONE strided slice of the padded input. :func:`col2im`
 runs the same loop and adds each slab into a strided slice of a zeroed
 ``(C, h, w, N)`` image, the layout of the slabs (``+=`` on a slice view touches
 every pixel at most once per offset, so there are no duplicate indices). The
@@ -80,9 +80,8 @@ order; on 2 cores in float32 the GEMM + col2im of those layers takes about
 pass gained nothing measurable: that GEMM reads the columns at its own pace,
 and the column array must be kept whole for the weight gradient anyway.)
 
-The module also holds the naive references :func:`conv2d_naive` and
-:func:`conv_transpose2d_naive`: the direct definitions written with explicit
-loops, independent of im2col, used only to test the fast path.
+The direct definitions of both convolutions, written with explicit loops and
+independent of im2col, are :mod:`minigan.check.naive`: the tests compare with them.
 """
 
 from __future__ import annotations
@@ -91,7 +90,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minigan.backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, kernels, op
 
 __all__ = [
     "pair",
@@ -100,13 +99,9 @@ __all__ = [
     "conv_transpose_output_size",
     "im2col",
     "col2im",
-    "im2col_cpu",
-    "col2im_cpu",
     "col2im_matmul",
     "col2im_matmul_cpu",
     "nchw_copy",
-    "conv2d_naive",
-    "conv_transpose2d_naive",
 ]
 
 
@@ -207,7 +202,7 @@ def _pad_to_slab_layout(x, geom):
     """``(N, C, h, w) -> (C, h + 2ph, w + 2pw, N)``, zero-padded: the one transpose of the input."""
     N, C, h, w = x.shape
     ph, pw = geom.padding
-    xpad = np.zeros((C, *geom.padded(), N), dtype=x.dtype)
+    xpad = get_array_module(x).zeros((C, *geom.padded(), N), dtype=x.dtype)
     xpad[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
     return xpad
 
@@ -282,7 +277,8 @@ def nchw_copy(view, bias=None):
     return out
 
 
-def im2col_cpu(x, geom):
+@op
+def im2col(x, geom):
     r"""Unfold the ``kh x kw`` windows of a zero-padded NCHW batch into columns.
 
     .. math::
@@ -299,13 +295,14 @@ def im2col_cpu(x, geom):
     col : ndarray of shape (C, kh, kw, oh, ow, N), dtype of ``x``; see the module docstring.
     """
     N, C = x.shape[:2]
-    col = np.empty(geom.col_shape(C, N), dtype=x.dtype)
+    col = get_array_module(x).empty(geom.col_shape(C, N), dtype=x.dtype)
     _copy_windows(col, _pad_to_slab_layout(x, geom), geom.stride)
     return col
 
 
-def col2im_cpu(col, geom):
-    r"""Adjoint of :func:`im2col_cpu`: add every window back onto its pixels.
+@op
+def col2im(col, geom):
+    r"""Adjoint of :func:`im2col`: add every window back onto its pixels.
 
     .. math::
         x[n, c, u, v] = \sum_{i, j, y, x\,:\ y s_h + i - p_h = u,\
@@ -318,7 +315,7 @@ def col2im_cpu(col, geom):
     ----------
     col : ndarray of shape (C, kh, kw, oh, ow, N)
     geom : ConvGeometry
-        As given to :func:`im2col_cpu`; ``geom.image`` is the size of the image to
+        As given to :func:`im2col`; ``geom.image`` is the size of the image to
         rebuild (rows and columns that no window reaches, a transposed
         convolution's output padding, get zero).
 
@@ -327,9 +324,41 @@ def col2im_cpu(col, geom):
     x : ndarray of shape (N, C, h, w), C-contiguous, dtype of ``col``
     """
     C, N = col.shape[0], col.shape[5]
-    img = np.zeros((C, *geom.image, N), dtype=col.dtype)
+    img = get_array_module(col).zeros((C, *geom.image, N), dtype=col.dtype)
     _add_windows(img, col, 0, geom)
     return _to_nchw(img)
+
+
+@op
+def col2im_matmul(a, d, geom, bias=None, contiguous=True):
+    r"""``col2im(a @ d)`` plus a per-channel bias: the backward-data pass of a convolution and
+    the forward pass of a transposed one.
+
+    .. math:: x = \mathrm{col2im}(A D) + \text{bias}
+
+    Parameters
+    ----------
+    a : ndarray of shape (C*kh*kw, R)
+        Rows indexed like ``col``'s ``(c, i, j)``.
+    d : ndarray of shape (R, oh*ow*N)
+        Columns ordered ``(y, x, n)``, the batch index fastest.
+    geom : ConvGeometry
+        As for :func:`col2im`.
+    bias : ndarray of shape (C,) or None
+    contiguous : bool
+        Used by the NumPy body (:func:`col2im_matmul_cpu`): False lets it return the NCHW
+        view of channel-major memory. Here the result is always C-contiguous.
+
+    Returns
+    -------
+    x : ndarray of shape (N, C, h, w)
+    """
+    (kh, kw), (oh, ow) = geom.kernel, geom.grid
+    C, N = a.shape[0] // (kh * kw), d.shape[1] // (oh * ow)
+    out = col2im((a @ d).reshape(geom.col_shape(C, N)), geom)
+    if bias is not None:
+        out += bias.reshape(1, C, 1, 1)
+    return out
 
 
 #: Bytes of one block of the column array in :func:`col2im_matmul_cpu`: about one
@@ -342,8 +371,10 @@ def _block_rows(K, ow, N, itemsize, oh):
     return max(1, min(oh, BLOCK_BYTES // max(1, K * ow * N * itemsize)))
 
 
+@col2im_matmul.cpu
 def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
-    r"""``col2im_cpu`` of the product ``a @ d``, formed a few output rows at a time.
+    r""":func:`col2im_matmul` on NumPy: the product ``a @ d`` formed a few output rows at a
+    time and added onto the image while in cache (see the module docstring).
 
     .. math::
         x = \mathrm{col2im}(A D) + \text{bias},\qquad
@@ -362,7 +393,7 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
     d : ndarray of shape (R, oh*ow*N)
         Columns ordered ``(y, x, n)``, the batch index fastest.
     geom : ConvGeometry
-        As for :func:`col2im_cpu`.
+        As for :func:`col2im`.
     bias : ndarray of shape (C,) or None
         Added to every pixel of channel ``c`` in the final copy.
     rows : int, optional
@@ -373,7 +404,7 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
 
     Returns
     -------
-    x : ndarray of shape (N, C, h, w): ``col2im_cpu((a @ d).reshape(C, kh, kw, oh, ow, N),
+    x : ndarray of shape (N, C, h, w): ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N),
         geom)`` plus the bias, up to the order in which the additions are made.
     """
     (kh, kw), (oh, ow) = geom.kernel, geom.grid
@@ -393,117 +424,12 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
     return _to_nchw(img, bias, contiguous)
 
 
-# -- dispatch: the CPU function for NumPy arrays, the GPU kernel for CuPy arrays ---------
-def im2col(x, geom):
-    """:func:`im2col_cpu`, or :func:`minigan.backend.kernels.im2col_gpu` for a CuPy array."""
-    if not on_gpu(x):
-        return im2col_cpu(x, geom)
-    from minigan.backend.kernels import im2col_gpu  # imported only when a CuPy array arrives
-
-    return im2col_gpu(x, geom)
+# -- CuPy: the kernels of minigan.backend.kernels (col2im as a gather, no atomics)
+@im2col.gpu
+def _im2col_gpu(x, geom):
+    return kernels.im2col_gpu(x, geom)
 
 
-def col2im(col, geom):
-    """:func:`col2im_cpu`, or :func:`minigan.backend.kernels.col2im_gpu` for a CuPy array."""
-    if not on_gpu(col):
-        return col2im_cpu(col, geom)
-    from minigan.backend.kernels import col2im_gpu  # imported only when a CuPy array arrives
-
-    return col2im_gpu(col, geom)
-
-
-def col2im_matmul(a, d, geom, bias=None, contiguous=True):
-    """``col2im(a @ d)`` plus a per-channel bias: :func:`col2im_matmul_cpu` for NumPy arrays;
-    for CuPy arrays the whole product, then :func:`minigan.backend.kernels.col2im_gpu`.
-
-    Same arguments and result as :func:`col2im_matmul_cpu` (CuPy results are always
-    C-contiguous).
-    """
-    if not on_gpu(a, d):
-        return col2im_matmul_cpu(a, d, geom, bias, contiguous=contiguous)
-    (kh, kw), (oh, ow) = geom.kernel, geom.grid
-    C, N = a.shape[0] // (kh * kw), d.shape[1] // (oh * ow)
-    out = col2im((a @ d).reshape(geom.col_shape(C, N)), geom)
-    if bias is not None:
-        out += bias.reshape(1, C, 1, 1)
-    return out
-
-
-# -- naive references (tests only) ---------------------------------------------
-def conv2d_naive(x, W, b=None, stride=1, padding=0):
-    r"""Direct definition of PyTorch's ``conv2d``, one output value at a time.
-
-    .. math::
-        \text{out}[n, o, y, x] = b_o + \sum_{c, i, j}
-            W[o, c, i, j]\; x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
-
-    Slow, obvious and independent of :func:`im2col`; only for tests.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, C, H, W)
-    W : ndarray of shape (O, C, kh, kw)
-    b : ndarray of shape (O,) or None
-    stride, padding : int or (int, int)
-
-    Returns
-    -------
-    out : ndarray of shape (N, O, oh, ow)
-    """
-    sh, sw = pair(stride)
-    ph, pw = pair(padding)
-    N, C, H, Wd = x.shape
-    O, _, kh, kw = W.shape
-    oh = (H + 2 * ph - kh) // sh + 1
-    ow = (Wd + 2 * pw - kw) // sw + 1
-    xpad = np.zeros((N, C, H + 2 * ph, Wd + 2 * pw), dtype=x.dtype)
-    xpad[:, :, ph:ph + H, pw:pw + Wd] = x
-    out = np.zeros((N, O, oh, ow), dtype=np.result_type(x, W))
-    for n in range(N):
-        for o in range(O):
-            for y in range(oh):
-                for xx in range(ow):
-                    window = xpad[n, :, y * sh:y * sh + kh, xx * sw:xx * sw + kw]
-                    out[n, o, y, xx] = np.sum(window * W[o]) + (0 if b is None else b[o])
-    return out
-
-
-def conv_transpose2d_naive(x, W, b=None, stride=1, padding=0, output_padding=0):
-    r"""Direct definition of PyTorch's ``conv_transpose2d``: every input pixel stamps
-    the kernel, scaled by its value, onto the output.
-
-    .. math::
-        \text{out}_{pad}[n, o,\ y s_h + i,\ x s_w + j] \mathrel{+}=
-            x[n, c, y, x]\; W[c, o, i, j]
-
-    then the padding is cropped: ``out = out_pad[:, :, ph:ph+H_out, pw:pw+W_out]``,
-    plus the bias. Slow, obvious and independent of :func:`col2im`; only for tests.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, C, H, W)
-    W : ndarray of shape (C, O, kh, kw)
-    b : ndarray of shape (O,) or None
-    stride, padding, output_padding : int or (int, int)
-
-    Returns
-    -------
-    out : ndarray of shape (N, O, H_out, W_out), H_out = (H-1)*sh - 2*ph + kh + oph
-    """
-    sh, sw = pair(stride)
-    ph, pw = pair(padding)
-    oph, opw = pair(output_padding)
-    N, C, H, Wd = x.shape
-    _, O, kh, kw = W.shape
-    Hp = (H - 1) * sh + kh + oph
-    Wp = (Wd - 1) * sw + kw + opw
-    out_pad = np.zeros((N, O, Hp, Wp), dtype=np.result_type(x, W))
-    for n in range(N):
-        for c in range(C):
-            for y in range(H):
-                for xx in range(Wd):
-                    out_pad[n, :, y * sh:y * sh + kh, xx * sw:xx * sw + kw] += x[n, c, y, xx] * W[c]
-    out = out_pad[:, :, ph:Hp - ph, pw:Wp - pw].copy()
-    if b is not None:
-        out += b.reshape(1, -1, 1, 1)
-    return out
+@col2im.gpu
+def _col2im_gpu(col, geom):
+    return kernels.col2im_gpu(col, geom)

@@ -19,7 +19,7 @@ for any logit. Its derivative is :math:`\partial\ell/\partial a = \sigma(a) - t`
 
 from __future__ import annotations
 
-from minigan.backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, kernels, op
 
 from .activations import sigmoid
 
@@ -36,6 +36,7 @@ __all__ = [
 G_LOSSES = ("non_saturating", "minimax")
 
 
+@op
 def sigmoid_cross_entropy(logits, targets):
     r"""Mean sigmoid cross-entropy over all elements, value and gradient.
 
@@ -55,9 +56,6 @@ def sigmoid_cross_entropy(logits, targets):
     loss : float
     dlogits : ndarray like ``logits``
     """
-    if on_gpu(logits):  # GPU: per-element loss and gradient in one fused kernel (minigan.backend.kernels)
-        from minigan.backend import kernels
-        return kernels.sigmoid_cross_entropy_gpu(logits, targets)
     xp = get_array_module(logits)
     a = logits
     m = a.size
@@ -65,6 +63,12 @@ def sigmoid_cross_entropy(logits, targets):
     loss = float(per_element.sum()) / m
     dlogits = (sigmoid(a) - targets) / m
     return loss, dlogits.astype(a.dtype, copy=False)
+
+
+@sigmoid_cross_entropy.gpu
+def _sigmoid_cross_entropy_gpu(logits, targets):
+    """The per-element loss and gradient in one fused kernel (minigan.backend.kernels)."""
+    return kernels.sigmoid_cross_entropy_gpu(logits, targets)
 
 
 def generator_loss(fake_logits, form="non_saturating"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigan.backend import get_array_module, on_gpu
+from minigan.backend import get_array_module, kernels, op
 
 __all__ = ["Optimizer", "Adam", "SGD"]
 
@@ -121,26 +121,28 @@ class Adam(Optimizer):
             adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
 
 
+@op
 def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     r"""One Adam update of one parameter array, in place (``p``, ``m``, ``v``).
 
     ``bc1 = 1 - b1**t`` and ``bc2 = 1 - b2**t`` are the bias corrections.
 
-    The code is the reference of the fused GPU update ``minigan.backend.kernels.adam_update_gpu``
-    (the same operations in the same order, so the same numbers).
+    .. math::
+        m \leftarrow \beta_1 m + (1-\beta_1)\, g, \quad
+        v \leftarrow \beta_2 v + (1-\beta_2)\, g^2, \quad
+        \theta \leftarrow \theta - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
     """
-    if on_gpu(p):  # GPU: p, m, v updated by one fused kernel launch (minigan.backend.kernels)
-        from minigan.backend import kernels
-        return kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
-    _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
-
-
-def _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
-    """The CPU update of :func:`adam_update`, on one piece of the arrays."""
     xp = get_array_module(p)
-    # replaces m[...] = b1*m + (1-b1)*g; v[...] = b2*v + (1-b2)*(g*g);
-    # p -= lr*(m/bc1) / (sqrt(v/bc2) + eps): same numbers, two temporaries instead of seven
-    # (~1.3x faster at DCGAN's parameter sizes)
+    m[...] = b1 * m + (1.0 - b1) * g
+    v[...] = b2 * v + (1.0 - b2) * (g * g)
+    p -= lr * (m / bc1) / (xp.sqrt(v / bc2) + eps)
+
+
+@adam_update.cpu
+def _adam_update_cpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    """:func:`adam_update` with two temporaries instead of seven (about 1.3 times faster at
+    DCGAN's parameter sizes): the same operations in the same order, so the same numbers."""
+    xp = get_array_module(p)
     tmp = (1.0 - b1) * g
     m *= b1
     m += tmp                                  # m <- b1 m + (1 - b1) g
@@ -155,6 +157,13 @@ def _adam_body(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     tmp *= lr
     tmp /= den
     p -= tmp                                  # theta <- theta - lr m^ / (sqrt(v^) + eps)
+
+
+@adam_update.gpu
+def _adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
+    """p, m and v updated by one fused kernel launch (minigan.backend.kernels), the formula of
+    the NumPy body in CUDA."""
+    kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
 
 
 class SGD(Optimizer):
