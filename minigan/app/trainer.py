@@ -54,15 +54,10 @@ infinity stops the run (:class:`Diverged`) and the last good checkpoint stays.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import math
 import signal
-import threading
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +70,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting
 from .fileio import remove_stale_temps, write_text
+from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, read_scores, write_scores
 from .runs import (
     CHECKPOINT,
     CONFIG,
@@ -84,15 +80,11 @@ from .runs import (
     resolve_config,
     saved_config,
 )
+from .signals import stop_requests
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
            "train", "METRICS_COLUMNS", "SCORE_COLUMNS"]
 
-METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
-                   "seconds")
-#: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
-SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
-                 "confident_share", "precision", "recall")
 
 
 class RunError(RuntimeError):
@@ -162,7 +154,6 @@ class Trainer:
         self.spec = models.MODELS[config["model"]]
         self.device = backend.use(config["device"])
         self.dtype = np.dtype(config["dtype"])
-        self._metrics_file = None
 
         self.out = Path(config["out"]).expanduser() if config["out"] else default_out(
             config["model"])
@@ -181,7 +172,7 @@ class Trainer:
                 f"{plural(self.epoch, 'epoch')}; --epochs is the total to reach, so pass more "
                 f"than {self.epoch}"
             )
-        self._read_metrics()
+        self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
         self._prepare_scores()
 
     # -- build ----------------------------------------------------------
@@ -298,36 +289,6 @@ class Trainer:
                 "--data-dir at the data it was trained on"
             )
 
-    def _read_metrics(self):
-        """The rows of ``metrics.csv`` up to the checkpoint; refuse a file that is not ours.
-
-        A last line torn by a kill (no newline) and the rows of iterations after
-        the checkpoint are dropped (the file is rewritten in :meth:`_open_metrics`).
-        """
-        path = self.out / "metrics.csv"
-        self.rows, self._rewrite_metrics = [], False
-        if not path.exists():
-            return
-        lines = path.read_text(errors="replace").split("\n")
-        torn = lines.pop()  # "" after the final newline, else a line cut short
-        header = ",".join(METRICS_COLUMNS)
-        if lines and lines[0] != header:
-            raise ValueError(
-                f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
-                f"expected {header!r}); move it out of the run folder and try again"
-            )
-        rows = list(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS))
-        for number, row in enumerate(rows, start=2):
-            try:
-                row["iteration"] = str(int(row["iteration"]))
-                if None in row or row["seconds"] is None:
-                    raise ValueError("wrong number of values")
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{path}, line {number}: not a metrics row ({exc}); move the "
-                                 "file out of the run folder and try again") from None
-        self.rows = [r for r in rows if int(r["iteration"]) <= self.iteration]
-        self._rewrite_metrics = bool(torn) or not lines or len(self.rows) != len(rows)
-
     # -- loop -----------------------------------------------------------
     def run(self):
         """Train up to ``config["epochs"]`` epochs; return a summary dict.
@@ -339,7 +300,7 @@ class Trainer:
         :class:`RunError` when a file cannot be written.
         """
         epoch_seconds = []
-        with _stop_requests() as stop:
+        with stop_requests() as stop:
             try:
                 self._prepare_out()
                 self._log_start()
@@ -354,12 +315,11 @@ class Trainer:
             except OSError as exc:  # a full disk, a folder made read-only
                 raise RunError(self._cannot_write(exc)) from None
             finally:
-                if self._metrics_file is not None:
-                    self._metrics_file.close()
+                self.log.close()
         self._log(f"done: {plural(self.epoch, 'epoch')}, {plural(self.iteration, 'iteration')}; "
                   f"samples in {self.out / 'samples'}, checkpoint {self.out / CHECKPOINT}")
         return {"out": self.out, "epoch": self.epoch, "iteration": self.iteration,
-                "epoch_seconds": epoch_seconds, "rows": self.rows}
+                "epoch_seconds": epoch_seconds, "rows": self.log.rows}
 
     def _train_epoch(self, stop):
         """Iterations of the current epoch until it ends or ``stop.requested``; its seconds.
@@ -381,7 +341,7 @@ class Trainer:
                    **{k: stats[k] for k in METRICS_COLUMNS[2:7]}}
             self.step_in_epoch += 1
             self.iteration += 1
-            self._record(row)
+            self.log.append(row)
             _show(bar, stats)
 
         with bar:
@@ -411,13 +371,6 @@ class Trainer:
             return self.X[idx]
 
         return next_real_batch
-
-    def _record(self, row):
-        try:
-            self._metrics.writerow(row)
-        except OSError as exc:  # name the file: a failed write of a stream does not
-            raise OSError(exc.errno, exc.strerror, str(self.out / "metrics.csv")) from None
-        self.rows.append(row)
 
     def _progress_bar(self):
         from tqdm import tqdm
@@ -458,7 +411,7 @@ class Trainer:
     def _save_and_stop(self, signum):
         """First Ctrl-C or SIGTERM: save where the run stands and raise :class:`Interrupted`."""
         self._save_checkpoint()
-        if self.rows:
+        if self.log.rows:
             self._save_loss_curves()
         raise Interrupted(self.out / CHECKPOINT, True, self.epoch, self.iteration,
                           self.step_in_epoch, signum)
@@ -544,7 +497,7 @@ class Trainer:
         return path
 
     def _save_loss_curves(self):
-        plotting.save_loss_curves(self.rows, self.out / "loss_curves.png",
+        plotting.save_loss_curves(self.log.rows, self.out / "loss_curves.png",
                                   scores=self.scores or None, real_scores=self.real_scores,
                                   loss=self.config["loss"])
 
@@ -565,15 +518,7 @@ class Trainer:
             self.reference = Reference.load(self.config["data_dir"],
                                             download=self.config["download"])
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
-        path = self.out / "scores.csv"
-        if path.exists():
-            with open(path, newline="") as f:
-                rows = list(csv.DictReader(f))
-            if rows and list(rows[0]) != list(SCORE_COLUMNS):
-                raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
-                                 "folder and try again")
-            self.scores = [r for r in rows
-                           if None not in r.values() and int(r["epoch"]) <= self.epoch]
+        self.scores = read_scores(self.out / "scores.csv", self.epoch)
 
     def _evaluate(self):
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
@@ -593,7 +538,7 @@ class Trainer:
                **{k: round(float(scores[k]), 5) for k in SCORE_COLUMNS[2:]},
                "classes_covered": int(scores["classes_covered"])}
         self.scores = [r for r in self.scores if int(r["epoch"]) < self.epoch] + [row]
-        write_text(self.out / "scores.csv", _csv_text(SCORE_COLUMNS, self.scores))
+        write_scores(self.out / "scores.csv", self.scores)
         real = self.real_scores
         self._log(
             f"epoch {self.epoch} scores ({c['eval_n']} digits; real held-out digits in "
@@ -619,26 +564,10 @@ class Trainer:
         config = saved_config(self.config, self.used)
         write_text(self.out / CONFIG,
                    json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        self._open_metrics()
+        self.log.open()
         if self.epoch == 0 and not (self.out / "samples" / "epoch_0000.png").exists():
             self._save_samples()
 
-    def _open_metrics(self):
-        """Open metrics.csv for appending, first rewriting it from :meth:`_read_metrics`' rows."""
-        path = self.out / "metrics.csv"
-        if self._rewrite_metrics or not path.exists():
-            write_text(path, _csv_text(METRICS_COLUMNS, self.rows))
-        self._metrics_file = open(path, "a", newline="", buffering=1)
-        self._metrics = csv.DictWriter(self._metrics_file, METRICS_COLUMNS, lineterminator="\n")
-
-
-def _csv_text(columns, rows):
-    """A CSV file's text: the header ``columns``, then one line per row (a dict)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def _file_stamps(folder, names):
@@ -658,32 +587,6 @@ def _show(bar, stats):
     bar.set_postfix({"D loss": f"{stats['d_loss']:.3f}", "G loss": f"{stats['g_loss']:.3f}",
                      "D(x)": f"{stats['d_real']:.2f}", "D(G(z))": f"{stats['d_fake']:.2f}"},
                     refresh=False)
-
-
-@contextlib.contextmanager
-def _stop_requests():
-    """While active, a first Ctrl-C or SIGTERM sets ``stop.requested``; a second raises.
-
-    ``stop.signum`` is the signal that asked first. The second signal raises
-    KeyboardInterrupt. Only the main thread can take signals; elsewhere they keep
-    their usual meaning.
-    """
-    stop = types.SimpleNamespace(requested=False, signum=signal.SIGINT)
-
-    def on_signal(signum, frame):
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.requested, stop.signum = True, signum
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def train(options):

@@ -1,0 +1,113 @@
+"""The two CSV files of a run folder, written as the run goes and read back with repair.
+
+``metrics.csv`` holds one row per iteration (:data:`METRICS_COLUMNS`), appended line by
+line while the run trains; ``scores.csv`` one row per evaluation (``--eval-every``,
+:data:`SCORE_COLUMNS`), rewritten whole. A resumed run reads each back up to its
+checkpoint: the rows of iterations (epochs) after it are dropped, and so is a last line
+torn by a kill; a file that is not minigan's is refused, naming the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .fileio import write_text
+
+__all__ = ["METRICS_COLUMNS", "SCORE_COLUMNS", "csv_text", "MetricsLog", "read_scores",
+           "write_scores"]
+
+#: One row per iteration: the losses and D's mean outputs (see minigan.gan.loop.STATS) and
+#: the seconds of training so far.
+METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
+                   "seconds")
+#: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
+SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
+                 "confident_share", "precision", "recall")
+
+
+def csv_text(columns, rows):
+    """A CSV file's text: the header ``columns``, then one line per row (a dict)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+class MetricsLog:
+    """``metrics.csv`` of a run: the rows so far, and the file open for appending.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    upto : int
+        The iterations of the checkpoint the run continues from (0 for a new run): rows
+        after it are dropped.
+    """
+
+    def __init__(self, path, upto=0):
+        self.path, self.rows, self._file = path, [], None
+        self._rewrite = not path.exists()
+        if path.exists():
+            self._read(int(upto))
+
+    def _read(self, upto):
+        path = self.path
+        lines = path.read_text(errors="replace").split("\n")
+        torn = lines.pop()  # "" after the final newline, else a line cut short
+        header = ",".join(METRICS_COLUMNS)
+        if lines and lines[0] != header:
+            raise ValueError(
+                f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
+                f"expected {header!r}); move it out of the run folder and try again"
+            )
+        rows = list(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS))
+        for number, row in enumerate(rows, start=2):
+            try:
+                row["iteration"] = str(int(row["iteration"]))
+                if None in row or row["seconds"] is None:
+                    raise ValueError("wrong number of values")
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}, line {number}: not a metrics row ({exc}); move the "
+                                 "file out of the run folder and try again") from None
+        self.rows = [r for r in rows if int(r["iteration"]) <= upto]
+        self._rewrite = bool(torn) or not lines or len(self.rows) != len(rows)
+
+    def open(self):
+        """Open the file for appending, first rewriting it from :attr:`rows` if it was
+        missing, damaged or held rows after the checkpoint."""
+        if self._rewrite:
+            write_text(self.path, csv_text(METRICS_COLUMNS, self.rows))
+        self._file = open(self.path, "a", newline="", buffering=1)
+        self._writer = csv.DictWriter(self._file, METRICS_COLUMNS, lineterminator="\n")
+
+    def append(self, row):
+        """Write one iteration's row (a line of its own, flushed) and keep it."""
+        try:
+            self._writer.writerow(row)
+        except OSError as exc:  # name the file: a failed write of a stream does not
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        self.rows.append(row)
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_scores(path, upto_epoch):
+    """The rows of ``scores.csv`` up to ``upto_epoch`` (none when there is no file)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and list(rows[0]) != list(SCORE_COLUMNS):
+        raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
+                         "folder and try again")
+    return [r for r in rows if None not in r.values() and int(r["epoch"]) <= upto_epoch]
+
+
+def write_scores(path, rows):
+    """Rewrite ``scores.csv`` whole, atomically."""
+    write_text(path, csv_text(SCORE_COLUMNS, rows))
