@@ -142,6 +142,11 @@ def test_every_faster_numpy_body_is_checked_here():
 
 
 @pytest.mark.parametrize("name", sorted(CHECKED))
-def test_a_tuned_body_names_the_formula_it_computes(name):
+def test_a_tuned_body_names_the_formula_it_computes_and_takes_its_arguments(name):
+    """A body is called with the operation's arguments, positional ones included: its
+    parameters are the formula's, in the same order (it may add keyword-only extras after)."""
     f = operations()[name]
     assert f"{f.reference.__name__}" in (f.bodies["cpu"].__doc__ or ""), name
+    want = list(inspect.signature(f.reference).parameters.items())
+    got = list(inspect.signature(f.bodies["cpu"]).parameters.items())
+    assert [(k, p.default) for k, p in got[:len(want)]] == [(k, p.default) for k, p in want]

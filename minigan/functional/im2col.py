@@ -372,7 +372,7 @@ def _block_rows(K, ow, N, itemsize, oh):
 
 
 @col2im_matmul.cpu
-def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
+def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
     r""":func:`col2im_matmul` on NumPy: the product ``a @ d`` formed a few output rows at a
     time and added onto the image while in cache (see the module docstring).
 
@@ -396,12 +396,12 @@ def col2im_matmul_cpu(a, d, geom, bias=None, rows=None, contiguous=True):
         As for :func:`col2im`.
     bias : ndarray of shape (C,) or None
         Added to every pixel of channel ``c`` in the final copy.
-    rows : int, optional
-        Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
     contiguous : bool
         True: a C-contiguous NCHW array. False: the NCHW view of channel-major
         ``(C, h, w, N)`` memory (no final transposing copy).
 
+    rows : int, optional
+        Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
     Returns
     -------
     x : ndarray of shape (N, C, h, w): ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N),
