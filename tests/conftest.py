@@ -1,25 +1,46 @@
-"""Shared test configuration: hypothesis profiles, the gpu marker, dtype fixtures.
+"""Shared test configuration: hypothesis profiles, markers, the device, and the fixtures every
+floor's tests share (real and tiny MNIST, the command line's arguments, comparing runs).
+
+The tests mirror the package's floors, one folder each (``tests/nn`` for ``minigan.nn``,
+...); ``tests/project`` holds what spans them (the import graph, the docs, the examples).
+No test module imports another: what they share is here, as fixtures.
 
 Hypothesis profiles (select with HYPOTHESIS_PROFILE=name), from
 :func:`minigan.check.testing.register_profiles`:
 
 - ``ci``   (default when CI is set): few examples, derandomized (the same examples on
-  every run, so a CI result is reproducible), keeps the suite to minutes on 2 cores;
+  every run, so a CI result is reproducible);
 - ``dev``  (default otherwise): a few more;
 - ``deep``: many examples, for a thorough run before a release.
+
+``python -m pytest`` leaves out the tests marked ``slow`` (learning runs, whole training
+runs through the command line, the site's scripts); ``python -m pytest -m slow`` runs them.
+BLAS runs one thread (``OPENBLAS_NUM_THREADS=1`` unless set): the tests' matrices are small,
+and threads waiting for a busy core make them many times slower.
 """
 
 import os
 
-import numpy as np
-import pytest
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")      # before NumPy loads its BLAS
 
-from minigan import backend
-from minigan.check import testing
+import csv  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minigan import backend  # noqa: E402
+from minigan.app import checkpoint  # noqa: E402
+from minigan.check import gradcheck, testing  # noqa: E402
+from minigan.data import write_idx  # noqa: E402
 
 testing.register_profiles()
 
-SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+PARTS = ("G", "D", "g_opt", "d_opt")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -50,3 +71,181 @@ def float64():
     """Make float64 the default dtype for the test (gradient checks)."""
     backend.set_default_dtype("float64")
     yield np.float64
+
+
+@pytest.fixture(scope="session")
+def root():
+    """The repository's root folder."""
+    return ROOT
+
+
+# -- MNIST ----------------------------------------------------------------------------------------
+def real_mnist_dir():
+    """The folder of the real MNIST files: ``$MINIGAN_DATA`` when set, else the shared copy."""
+    env = os.environ.get("MINIGAN_DATA")
+    return Path(env).expanduser() if env else SHARED_MNIST
+
+
+@pytest.fixture(scope="session", name="real_mnist_dir")
+def _real_mnist_dir_fixture():
+    """``real_mnist_dir()``: where the real MNIST files are looked for, now."""
+    return real_mnist_dir
+
+
+@pytest.fixture(scope="session")
+def real_mnist():
+    """The folder holding the real MNIST test split; the test is skipped, saying where it
+    looked, when the files are not there."""
+    folder = real_mnist_dir()
+    if not (folder / TEST_IMAGES).is_file():
+        pytest.skip(f"the MNIST test split is not in {folder} (set MINIGAN_DATA to its folder)")
+    return folder
+
+
+def _write_tiny_mnist(folder, n=256, seed=0):
+    """``n`` blurry 28 x 28 strokes as un-gzipped IDX files named like the MNIST test split."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        cy, cx, r = rng.uniform(9, 19), rng.uniform(9, 19), rng.uniform(4, 8)
+        ring = np.exp(-((np.hypot(yy - cy, xx - cx) - r) ** 2) / 2.0)
+        images[i] = np.clip(255 * ring, 0, 255).astype(np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "t10k-images-idx3-ubyte", images)
+    write_idx(folder / "t10k-labels-idx1-ubyte", rng.integers(0, 10, n).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def write_tiny_mnist():
+    """``write_tiny_mnist(folder, n=256, seed=0)``: a tiny MNIST-like test split in ``folder``
+    (a training run on it takes a second or two)."""
+    return _write_tiny_mnist
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    """A folder with the tiny MNIST-like test split, shared by the tests that only read it."""
+    return _write_tiny_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+# -- the command line and run folders --------------------------------------------------------------
+def _train_args(data_dir, out, *more):
+    return ["train", "--split", "test", "--data-dir", str(data_dir), "--no-download",
+            "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *more]
+
+
+@pytest.fixture(scope="session")
+def train_args():
+    """``train_args(data_dir, out, *more)``: the arguments of a quick ``minigan train`` of the
+    tiny split on the CPU into ``out``."""
+    return _train_args
+
+
+def _metrics_rows(run_dir):
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="session")
+def metrics_rows():
+    """``metrics_rows(run_dir)``: the rows of a run's ``metrics.csv``, without the seconds."""
+    return _metrics_rows
+
+
+def _run_state(run_dir):
+    """Everything a run's checkpoint holds, as plain Python/NumPy values."""
+    ckpt = checkpoint.load_checkpoint(Path(run_dir) / "checkpoint.npz")
+    arrays = {f"{p}/{k}": v for p in PARTS for k, v in ckpt[p].items()}
+    arrays.update({f"extra/{k}": np.asarray(v) for k, v in ckpt["extra"].items()
+                   if k != "seconds"})
+    return arrays, ckpt["rng_states"], ckpt["counters"]
+
+
+@pytest.fixture(scope="session")
+def run_state():
+    """``run_state(run_dir)``: the arrays, random states and counters of a run's checkpoint."""
+    return _run_state
+
+
+def _assert_same_run(a, b):
+    arrays_a, rngs_a, counters_a = _run_state(a)
+    arrays_b, rngs_b, counters_b = _run_state(b)
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        assert np.array_equal(arrays_a[key], arrays_b[key]), f"{key} differs"
+    assert rngs_a == rngs_b
+    assert counters_a == counters_b
+    assert _metrics_rows(a) == _metrics_rows(b)
+
+
+@pytest.fixture(scope="session")
+def assert_same_run():
+    """``assert_same_run(a, b)``: two run folders hold the same state and metrics, bit for bit."""
+    return _assert_same_run
+
+
+def _assert_one_line_error(rc, err, *needles):
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("minigan: error: ")
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def assert_one_line_error():
+    """``assert_one_line_error(rc, err, *needles)``: exit code 2 and one ``minigan: error:`` line
+    holding every needle."""
+    return _assert_one_line_error
+
+
+# -- small data and gradient helpers ------------------------------------------------------------
+def _blobs(n, seed=0):
+    """Ten easy classes: digit c lights up row block c of the image."""
+    r = np.random.default_rng(seed)
+    y = r.integers(0, 10, n)
+    x = r.uniform(0, 0.2, (n, 28, 28)).astype(np.float32)
+    for i, c in enumerate(y):
+        x[i, 2 * c + 3: 2 * c + 6, 4:24] = 1.0
+    return x.reshape(n, 784), y
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """``blobs(n, seed=0)``: ``n`` 28 x 28 images of ten easy classes and their labels."""
+    return _blobs
+
+
+def _step_gradients(model, step, net):
+    """Relative error of the hand-written gradient of ``step()`` (a D or G step returning its
+    loss) with respect to all the parameters of ``net``, one vector, against centered finite
+    differences with every random draw (noise z, flips, instance noise, x_hat) held fixed:
+    the generator's state is reset before each evaluation.
+
+    One vector, because a step can have a gradient that is zero by construction (WGAN's
+    last bias: it cancels between E f(x) and E f(G(z))) while the loss is of order 1: the
+    finite difference of such a gradient is rounding noise of order eps |L| / h, which only
+    the scale of the whole gradient judges fairly.
+    """
+    state = model.rng.bit_generator.state
+    step()
+    analytic = {k: g.copy() for k, g in net.grads.items()}
+
+    def loss():
+        model.rng.bit_generator.state = state
+        return np.array(step())
+
+    numeric = {k: gradcheck.numeric_vjp(loss, p, np.array(1.0)) for k, p in net.params.items()}
+    model.rng.bit_generator.state = state
+    return {"all": gradcheck.rel_error(np.concatenate([a.ravel() for a in analytic.values()]),
+                                       np.concatenate([n.ravel() for n in numeric.values()]))}
+
+
+@pytest.fixture(scope="session")
+def step_gradients():
+    """``step_gradients(model, step, net)``: the error of a whole D or G step's gradient."""
+    return _step_gradients

@@ -116,6 +116,7 @@ def test_same_seed_same_run():
         np.testing.assert_array_equal(a.G.params[k], b.G.params[k])
 
 
+@pytest.mark.slow
 def test_gan_learns_a_1d_gaussian():
     """The slides' 1-D demo: data N(4, 1.25); G and D small MLPs; Algorithm 1 with k = 3.
 

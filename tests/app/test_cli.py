@@ -21,35 +21,13 @@ from minigan import backend, gan
 from minigan.app import checkpoint
 from minigan.app import trainer as train_module
 from minigan.app.cli import main
-from minigan.data import write_idx
 
-ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("G", "D", "g_opt", "d_opt")
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_tiny_mnist(folder, n=256, seed=0):
-    """``n`` blurry 28 x 28 strokes as un-gzipped IDX files named like the MNIST test split."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:28, :28]
-    images = np.zeros((n, 28, 28), np.uint8)
-    for i in range(n):
-        cy, cx, r = rng.uniform(9, 19), rng.uniform(9, 19), rng.uniform(4, 8)
-        ring = np.exp(-((np.hypot(yy - cy, xx - cx) - r) ** 2) / 2.0)
-        images[i] = np.clip(255 * ring, 0, 255).astype(np.uint8)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_idx(folder / "t10k-images-idx3-ubyte", images)
-    write_idx(folder / "t10k-labels-idx1-ubyte", rng.integers(0, 10, n).astype(np.uint8))
-    return folder
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return write_tiny_mnist(tmp_path_factory.mktemp("mnist"))
 
-
-def train_args(data_dir, out, *more):
-    return ["train", "--split", "test", "--data-dir", str(data_dir), "--no-download",
-            "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *more]
 
 
 def run_main(argv, capsys):
@@ -58,39 +36,24 @@ def run_main(argv, capsys):
     return rc, captured.out, captured.err
 
 
-def state(run_dir):
-    """Everything a run's checkpoint holds, as plain Python/NumPy values."""
-    ckpt = checkpoint.load_checkpoint(Path(run_dir) / "checkpoint.npz")
-    arrays = {f"{p}/{k}": v for p in PARTS for k, v in ckpt[p].items()}
-    arrays.update({f"extra/{k}": np.asarray(v) for k, v in ckpt["extra"].items()
-                   if k != "seconds"})
-    return arrays, ckpt["rng_states"], ckpt["counters"]
 
 
-def metrics(run_dir):
-    with open(Path(run_dir) / "metrics.csv", newline="") as f:
-        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-def assert_same_run(a, b):
-    arrays_a, rngs_a, counters_a = state(a)
-    arrays_b, rngs_b, counters_b = state(b)
-    assert arrays_a.keys() == arrays_b.keys()
-    for key in arrays_a:
-        assert np.array_equal(arrays_a[key], arrays_b[key]), f"{key} differs"
-    assert rngs_a == rngs_b
-    assert counters_a == counters_b
-    assert metrics(a) == metrics(b)
 
 
-def assert_resume_starts_over(data_dir, run, straight, capsys):
-    """``--resume`` of a run stopped before its first checkpoint starts it over, and ends
-    like a 1-epoch run made straight away in ``straight``."""
-    rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
-                           "--data-dir", str(data_dir), "--no-download"], capsys)
-    assert rc == 0 and "starting it over" in out
-    assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
-    assert_same_run(straight, run)
+@pytest.fixture
+def assert_resume_starts_over(train_args, assert_same_run):
+    """``assert_resume_starts_over(data_dir, run, straight, capsys)``: ``--resume`` of a run
+    stopped before its first checkpoint starts it over, and ends like a 1-epoch run made
+    straight away in ``straight``."""
+    def check(data_dir, run, straight, capsys):
+        rc, out, _ = run_main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
+                               "--data-dir", str(data_dir), "--no-download"], capsys)
+        assert rc == 0 and "starting it over" in out
+        assert main(train_args(data_dir, straight, "--epochs", "1")) == 0
+        assert_same_run(straight, run)
+    return check
 
 
 def snapshot(folder):
@@ -100,7 +63,7 @@ def snapshot(folder):
 
 
 @pytest.fixture(scope="module")
-def earlier_run(data_dir, tmp_path_factory):
+def earlier_run(train_args, data_dir, tmp_path_factory):
     """A finished one-epoch vanilla run: the outputs that bad input must never touch."""
     out = tmp_path_factory.mktemp("runs") / "earlier"
     assert main(train_args(data_dir, out, "--epochs", "1")) == 0
@@ -110,32 +73,35 @@ def earlier_run(data_dir, tmp_path_factory):
 # ------------------------------------------------------------------ training and resume
 
 
-def test_run_folder_layout(earlier_run):
+def test_run_folder_layout(metrics_rows, earlier_run):
     names = {p.relative_to(earlier_run).as_posix() for p in earlier_run.rglob("*")}
     assert names == {"config.json", "metrics.csv", "checkpoint.npz", "loss_curves.png",
                      "samples", "samples/epoch_0000.png", "samples/epoch_0001.png"}
-    rows = metrics(earlier_run)
+    rows = metrics_rows(earlier_run)
     assert [int(r["iteration"]) for r in rows] == list(range(1, 9))  # 256 // 32 per epoch
     for png in ("loss_curves.png", "samples/epoch_0001.png"):
         assert (earlier_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_two_epochs_equal_one_plus_resume_plus_one(data_dir, tmp_path):
+@pytest.mark.slow
+def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows, train_args, data_dir,
+                                                   tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(train_args(data_dir, straight, "--epochs", "2")) == 0
     assert main(train_args(data_dir, split, "--epochs", "1")) == 0
-    first_rows = metrics(split)
+    first_rows = metrics_rows(split)
     assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
                  "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
     assert_same_run(straight, split)
-    assert metrics(split)[: len(first_rows)] == first_rows  # appended, nothing rewritten
-    assert len(metrics(split)) == 16
+    assert metrics_rows(split)[: len(first_rows)] == first_rows  # appended, nothing rewritten
+    assert len(metrics_rows(split)) == 16
     for png in ("epoch_0000.png", "epoch_0001.png", "epoch_0002.png"):
         assert (straight / "samples" / png).read_bytes() == (split / "samples" / png).read_bytes()
 
 
-def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(data_dir, tmp_path, monkeypatch,
-                                                               capsys):
+@pytest.mark.slow
+def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, metrics_rows, train_args,
+                                                             data_dir, tmp_path, monkeypatch, capsys):
     straight, cut = tmp_path / "straight", tmp_path / "cut"
     assert main(train_args(data_dir, straight, "--epochs", "2", "--k", "2")) == 0
 
@@ -154,7 +120,7 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(data_dir, tmp_path,
     monkeypatch.undo()
     assert rc == 130
     assert "checkpoint saved" in err and "--resume" in err and "Traceback" not in err
-    assert len(metrics(cut)) == 6
+    assert len(metrics_rows(cut)) == 6
     ckpt = checkpoint.load_checkpoint(cut / "checkpoint.npz")
     assert ckpt["counters"] == {"iteration": 6, "epoch": 1} and ckpt["extra"]["step_in_epoch"] == 2
 
@@ -163,7 +129,8 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(data_dir, tmp_path,
     assert_same_run(straight, cut)
 
 
-def test_resume_drops_rows_written_after_the_checkpoint(data_dir, tmp_path):
+@pytest.mark.slow
+def test_resume_drops_rows_written_after_the_checkpoint(metrics_rows, train_args, data_dir, tmp_path):
     """A crash between a metrics row and the next checkpoint must not duplicate rows."""
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1")) == 0
@@ -171,11 +138,12 @@ def test_resume_drops_rows_written_after_the_checkpoint(data_dir, tmp_path):
         f.write("9,2,1.0,1.0,0.5,0.5,0.5,1.0\n")  # the row of an iteration that was lost
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data_dir), "--no-download"]) == 0
-    assert [int(r["iteration"]) for r in metrics(run)] == list(range(1, 17))
-    assert metrics(run)[8]["d_loss"] != "1.0"
+    assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(1, 17))
+    assert metrics_rows(run)[8]["d_loss"] != "1.0"
 
 
-def test_dcgan_resume_is_exact(tmp_path):
+@pytest.mark.slow
+def test_dcgan_resume_is_exact(assert_same_run, run_state, train_args, write_tiny_mnist, tmp_path):
     """The DCGAN path: images reshaped to (N, 1, 28, 28); BatchNorm buffers saved and restored."""
     data = write_tiny_mnist(tmp_path / "mnist", n=8)
     common = ["--model", "dcgan", "--batch-size", "4", "--k", "2"]
@@ -185,7 +153,7 @@ def test_dcgan_resume_is_exact(tmp_path):
     assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data), "--no-download"]) == 0
     assert_same_run(straight, split)
-    arrays, _, _ = state(split)
+    arrays, _, _ = run_state(split)
     assert arrays["G/1.running_mean"].shape == (6272,) and arrays["D/3.running_var"].shape == (128,)
     assert not np.array_equal(arrays["D/3.running_var"], np.ones(128, np.float32))
 
@@ -193,14 +161,6 @@ def test_dcgan_resume_is_exact(tmp_path):
 # ------------------------------------------------------------------ bad input
 
 
-def assert_one_line_error(rc, err, *needles):
-    assert rc == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("minigan: error: ")
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 BAD = {
@@ -214,7 +174,8 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_resume_leaves_the_earlier_run_untouched(case, earlier_run, tmp_path, capsys):
+def test_bad_resume_leaves_the_earlier_run_untouched(assert_one_line_error, case, earlier_run, tmp_path,
+                                                     capsys):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     (garbage / "t10k-images-idx3-ubyte").write_bytes(b"<html>not found</html>\n" * 40)
@@ -230,7 +191,8 @@ def test_bad_resume_leaves_the_earlier_run_untouched(case, earlier_run, tmp_path
     assert snapshot(earlier_run) == before
 
 
-def test_training_into_an_existing_run_is_refused(earlier_run, data_dir, capsys):
+def test_training_into_an_existing_run_is_refused(assert_one_line_error, train_args, earlier_run, data_dir,
+                                                  capsys):
     before = snapshot(earlier_run)
     rc, _, err = run_main(train_args(data_dir, earlier_run, "--epochs", "2"), capsys)
     assert_one_line_error(rc, err, "already holds a run", "--resume")
@@ -238,19 +200,20 @@ def test_training_into_an_existing_run_is_refused(earlier_run, data_dir, capsys)
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "many"])
-def test_batch_size_must_be_a_positive_integer(value, data_dir, tmp_path, capsys):
+def test_batch_size_must_be_a_positive_integer(assert_one_line_error, train_args, value, data_dir, tmp_path,
+                                               capsys):
     rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", value), capsys)
     assert_one_line_error(rc, err, "--batch-size", value)
     assert not (tmp_path / "new").exists()
 
 
-def test_batch_size_larger_than_the_data(data_dir, tmp_path, capsys):
+def test_batch_size_larger_than_the_data(assert_one_line_error, train_args, data_dir, tmp_path, capsys):
     rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", "300"), capsys)
     assert_one_line_error(rc, err, "batch size 300", "256")
     assert not (tmp_path / "new").exists()
 
 
-def test_unwritable_out(data_dir, tmp_path, capsys):
+def test_unwritable_out(assert_one_line_error, train_args, data_dir, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
     rc, _, err = run_main(train_args(data_dir, blocker / "run"), capsys)
@@ -260,12 +223,12 @@ def test_unwritable_out(data_dir, tmp_path, capsys):
     assert blocker.read_text() == "not a folder\n"
 
 
-def test_resume_of_a_missing_checkpoint(tmp_path, capsys):
+def test_resume_of_a_missing_checkpoint(assert_one_line_error, tmp_path, capsys):
     rc, _, err = run_main(["train", "--resume", str(tmp_path / "nope"), "--device", "cpu"], capsys)
     assert_one_line_error(rc, err, "nope", "checkpoint")
 
 
-def test_resume_of_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
+def test_resume_of_a_file_that_is_not_a_checkpoint(assert_one_line_error, tmp_path, capsys):
     bogus = tmp_path / "checkpoint.npz"
     bogus.write_bytes(b"PK\x03\x04 not really a zip")
     rc, _, err = run_main(["train", "--resume", str(bogus), "--device", "cpu"], capsys)
@@ -273,7 +236,7 @@ def test_resume_of_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
 
 
 @pytest.mark.skipif(backend.gpu_available(), reason="a GPU is available here")
-def test_device_gpu_without_a_gpu(earlier_run, capsys):
+def test_device_gpu_without_a_gpu(assert_one_line_error, earlier_run, capsys):
     before = snapshot(earlier_run)
     rc, _, err = run_main(["train", "--resume", str(earlier_run), "--epochs", "2",
                            "--device", "gpu"], capsys)
@@ -296,7 +259,7 @@ def test_real_process_exit_code_and_stderr(tmp_path):
 
 
 @pytest.mark.gpu
-def test_a_gpu_run_continues_on_the_cpu(data_dir, earlier_run, tmp_path, capsys):
+def test_a_gpu_run_continues_on_the_cpu(metrics_rows, train_args, data_dir, earlier_run, tmp_path, capsys):
     """Checkpoints hold host arrays: train on the GPU, resume and sample on the CPU.
 
     One seed draws the same noise and the same shuffles on both devices, so the
@@ -306,13 +269,13 @@ def test_a_gpu_run_continues_on_the_cpu(data_dir, earlier_run, tmp_path, capsys)
     args = train_args(data_dir, run, "--epochs", "1")
     args[args.index("--device") + 1] = "gpu"
     assert main(args) == 0
-    gpu_rows, cpu_rows = metrics(run), metrics(earlier_run)
+    gpu_rows, cpu_rows = metrics_rows(run), metrics_rows(earlier_run)
     for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_gen"):
         np.testing.assert_allclose([float(r[name]) for r in gpu_rows],
                                    [float(r[name]) for r in cpu_rows], rtol=1e-2, atol=1e-3)
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data_dir), "--no-download"]) == 0
-    assert len(metrics(run)) == 16
+    assert len(metrics_rows(run)) == 16
     rc, _, _ = run_main(["sample", "--checkpoint", str(run), "--n", "4", "--device", "cpu",
                          "--out", str(tmp_path / "g.png")], capsys)
     assert rc == 0 and (tmp_path / "g.png").is_file()
@@ -332,7 +295,7 @@ def test_sample_writes_a_png(earlier_run, tmp_path, capsys):
     assert a.read_bytes() == b.read_bytes()  # same seed, same picture
 
 
-def test_sample_from_a_missing_checkpoint(tmp_path, capsys):
+def test_sample_from_a_missing_checkpoint(assert_one_line_error, tmp_path, capsys):
     rc, _, err = run_main(["sample", "--checkpoint", str(tmp_path / "x.npz"),
                            "--out", str(tmp_path / "g.png")], capsys)
     assert_one_line_error(rc, err, "x.npz")
@@ -352,7 +315,7 @@ def test_sample_draws_the_noise_of_gan_sample_noise(earlier_run, tmp_path, capsy
     assert (tmp_path / "cli.png").read_bytes() == (tmp_path / "lib.png").read_bytes()
 
 
-def test_training_and_sampling_share_one_prior_sampler(data_dir, tmp_path, monkeypatch, capsys):
+def test_training_and_sampling_share_one_prior_sampler(train_args, data_dir, tmp_path, monkeypatch, capsys):
     """Every z of a uniform-prior run (steps, the fixed grid batch, `sample`) is drawn
     by gan.sample_noise with that prior, and the fixed batch is U(-1, 1)."""
     calls = []
@@ -376,7 +339,8 @@ def test_training_and_sampling_share_one_prior_sampler(data_dir, tmp_path, monke
     assert rc == 0 and calls == [(4, "uniform")]
 
 
-def test_the_device_default_comes_from_the_backend(data_dir, tmp_path, monkeypatch, capsys):
+def test_the_device_default_comes_from_the_backend(assert_one_line_error, train_args, data_dir, tmp_path,
+                                                   monkeypatch, capsys):
     """Without --device, `train` runs where $MINIGAN_DEVICE says (backend.requested_device)."""
 
     monkeypatch.setenv("MINIGAN_DEVICE", "cpu")
@@ -417,7 +381,7 @@ def signal_after_rows(proc, run, rows, signum, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def slow_data(tmp_path_factory):
+def slow_data(write_tiny_mnist, tmp_path_factory):
     """512 images at batch 1: a 512-iteration epoch, long enough to be killed in it."""
     return write_tiny_mnist(tmp_path_factory.mktemp("slow"), n=512, seed=1)
 
@@ -435,8 +399,9 @@ def slow_straight(slow_data, tmp_path_factory):
     return out
 
 
-def test_a_run_killed_before_its_first_checkpoint_starts_over(slow_data, slow_straight,
-                                                              tmp_path, capsys):
+@pytest.mark.slow
+def test_a_run_killed_before_its_first_checkpoint_starts_over(assert_one_line_error, assert_same_run,
+                                                              slow_data, slow_straight, tmp_path, capsys):
     run = tmp_path / "killed"
     rc, _, _ = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGKILL)
     assert rc == -signal.SIGKILL and not (run / "checkpoint.npz").exists()
@@ -450,15 +415,17 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(slow_data, slow_st
     assert_same_run(slow_straight, run)
 
 
-def test_sigterm_saves_like_ctrl_c_and_exits_143(slow_data, slow_straight, tmp_path):
+@pytest.mark.slow
+def test_sigterm_saves_like_ctrl_c_and_exits_143(assert_same_run, metrics_rows, slow_data, slow_straight,
+                                                 tmp_path):
     run = tmp_path / "terminated"
     rc, _, err = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGTERM)
     assert rc == 143, err
     assert "stopped by SIGTERM; checkpoint saved at" in err and f"--resume {run}" in err
     assert "Traceback" not in err
     ckpt = checkpoint.load_checkpoint(run / "checkpoint.npz")
-    assert ckpt["counters"]["iteration"] == len(metrics(run)) > 0
-    assert ckpt["extra"]["step_in_epoch"] == len(metrics(run))
+    assert ckpt["counters"]["iteration"] == len(metrics_rows(run)) > 0
+    assert ckpt["extra"]["step_in_epoch"] == len(metrics_rows(run))
     assert main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
                  "--data-dir", str(slow_data), "--no-download"]) == 0
     assert_same_run(slow_straight, run)
@@ -479,8 +446,10 @@ def full_disk_on_save(monkeypatch, fail_on_call):
     monkeypatch.setattr(checkpoint.np, "savez", savez)
 
 
-def test_full_disk_at_the_first_save_names_the_file_and_can_start_over(data_dir, tmp_path,
-                                                                       monkeypatch, capsys):
+@pytest.mark.slow
+def test_full_disk_at_the_first_save_names_the_file_and_can_start_over(assert_resume_starts_over, train_args,
+                                                                       data_dir, tmp_path, monkeypatch,
+                                                                       capsys):
     run, straight = tmp_path / "run", tmp_path / "straight"
     full_disk_on_save(monkeypatch, 1)
     rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
@@ -492,7 +461,8 @@ def test_full_disk_at_the_first_save_names_the_file_and_can_start_over(data_dir,
     assert_resume_starts_over(data_dir, run, straight, capsys)
 
 
-def test_full_disk_later_names_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch,
+@pytest.mark.slow
+def test_full_disk_later_names_the_last_good_checkpoint(train_args, data_dir, tmp_path, monkeypatch,
                                                         capsys):
     run = tmp_path / "run"
     full_disk_on_save(monkeypatch, 2)
@@ -507,7 +477,7 @@ def test_full_disk_later_names_the_last_good_checkpoint(data_dir, tmp_path, monk
 # ------------------------------------------------------------------ divergence
 
 
-def test_non_finite_lr_is_refused(data_dir, tmp_path, capsys):
+def test_non_finite_lr_is_refused(assert_one_line_error, train_args, data_dir, tmp_path, capsys):
     for value in ("inf", "nan", "1e999"):
         rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--lr", value), capsys)
         assert_one_line_error(rc, err, "--lr", "finite")
@@ -516,7 +486,7 @@ def test_non_finite_lr_is_refused(data_dir, tmp_path, capsys):
         train_module.resolve_config({"lr": float("inf")})
 
 
-def test_a_diverging_run_stops_at_the_first_nan(data_dir, tmp_path, capsys):
+def test_a_diverging_run_stops_at_the_first_nan(metrics_rows, train_args, data_dir, tmp_path, capsys):
     run = tmp_path / "run"
     rc, _, err = run_main(train_args(data_dir, run, "--lr", "1e30"), capsys)
     assert rc == 1
@@ -524,10 +494,11 @@ def test_a_diverging_run_stops_at_the_first_nan(data_dir, tmp_path, capsys):
     assert len(line) == 1 and "Traceback" not in err
     assert "diverged at iteration 1" in line[0] and "learning rate" in line[0]
     assert "no checkpoint was written" in line[0]
-    assert not (run / "checkpoint.npz").exists() and metrics(run) == []
+    assert not (run / "checkpoint.npz").exists() and metrics_rows(run) == []
 
 
-def test_divergence_keeps_the_last_good_checkpoint(data_dir, tmp_path, monkeypatch, capsys):
+def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, train_args, data_dir, tmp_path,
+                                                   monkeypatch, capsys):
     run = tmp_path / "run"
     real_iteration = gan.GAN.train_iteration
     calls = {"n": 0}
@@ -546,9 +517,9 @@ def test_divergence_keeps_the_last_good_checkpoint(data_dir, tmp_path, monkeypat
     monkeypatch.undo()
     assert rc == 1 and "diverged at iteration 11 (epoch 2): g_loss=nan" in err
     assert f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)" in err
-    arrays, _, counters = state(run)  # loads: every array finite
+    arrays, _, counters = run_state(run)  # loads: every array finite
     assert counters == {"iteration": 8, "epoch": 1}
-    assert [int(r["iteration"]) for r in metrics(run)] == list(range(1, 11))
+    assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(1, 11))
     assert not (run / "samples" / "epoch_0002.png").exists()
 
 
@@ -571,8 +542,10 @@ def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, c
     assert (run / "notes.tmp").read_text() == "mine\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["torn last line", "empty file"])
-def test_resume_repairs_a_metrics_file_damaged_by_a_kill(damage, data_dir, tmp_path):
+def test_resume_repairs_a_metrics_file_damaged_by_a_kill(metrics_rows, train_args, damage, data_dir,
+                                                         tmp_path):
     straight, run = tmp_path / "straight", tmp_path / "run"
     assert main(train_args(data_dir, straight, "--epochs", "2")) == 0
     assert main(train_args(data_dir, run, "--epochs", "1")) == 0
@@ -580,17 +553,18 @@ def test_resume_repairs_a_metrics_file_damaged_by_a_kill(damage, data_dir, tmp_p
     if damage == "torn last line":
         with open(path, "a") as f:
             f.write("1")  # the start of a row the kill cut short
-        expected = metrics(straight)
+        expected = metrics_rows(straight)
     else:
         path.write_text("")
-        expected = metrics(straight)[8:]
+        expected = metrics_rows(straight)[8:]
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data_dir), "--no-download"]) == 0
     assert path.read_text().splitlines()[0] == ",".join(train_module.METRICS_COLUMNS)
-    assert metrics(run) == expected
+    assert metrics_rows(run) == expected
 
 
-def test_resume_refuses_a_foreign_metrics_file(earlier_run, data_dir, tmp_path, capsys):
+def test_resume_refuses_a_foreign_metrics_file(assert_one_line_error, earlier_run, data_dir, tmp_path,
+                                               capsys):
     import shutil
 
     run = tmp_path / "run"
@@ -608,7 +582,8 @@ def test_resume_refuses_a_foreign_metrics_file(earlier_run, data_dir, tmp_path, 
 
 
 @pytest.mark.parametrize("command", ["train", "sample"])
-def test_a_negative_seed_names_seed(command, earlier_run, data_dir, tmp_path, capsys):
+def test_a_negative_seed_names_seed(assert_one_line_error, train_args, command, earlier_run, data_dir,
+                                    tmp_path, capsys):
     if command == "train":
         argv = train_args(data_dir, tmp_path / "run", "--seed", "-1")
     else:
@@ -619,7 +594,7 @@ def test_a_negative_seed_names_seed(command, earlier_run, data_dir, tmp_path, ca
     assert list(tmp_path.iterdir()) == []
 
 
-def test_sample_out_errors_name_out(earlier_run, tmp_path, capsys):
+def test_sample_out_errors_name_out(assert_one_line_error, earlier_run, tmp_path, capsys):
     base = ["sample", "--checkpoint", str(earlier_run), "--n", "4", "--device", "cpu"]
     rc, _, err = run_main(base + ["--out", str(tmp_path / "nodir" / "x.png")], capsys)
     assert_one_line_error(rc, err, "--out", "nodir", "does not exist")
@@ -641,7 +616,7 @@ def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, 
     assert (tmp_path / name).read_bytes().startswith(magic)
 
 
-def test_quiet_still_says_where_the_run_went_and_how_it_ended(data_dir, tmp_path, capsys):
+def test_quiet_still_says_where_the_run_went_and_how_it_ended(train_args, data_dir, tmp_path, capsys):
     rc, out, err = run_main(train_args(data_dir, tmp_path / "run", "--epochs", "1"), capsys)
     assert rc == 0
     assert f"run folder {tmp_path / 'run'}" in out
@@ -690,7 +665,7 @@ def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
         assert proc.stderr == "minigan: interrupted\n"
 
 
-def test_config_json_records_what_was_used_and_what_was_asked(data_dir, tmp_path, monkeypatch):
+def test_config_json_records_what_was_used_and_what_was_asked(train_args, data_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
     args = train_args(data_dir, tmp_path / "run", "--epochs", "1")
     i = args.index("--device")
@@ -705,7 +680,9 @@ def test_config_json_records_what_was_used_and_what_was_asked(data_dir, tmp_path
     assert "resume" not in config and "quiet" not in config
 
 
-def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(data_dir, tmp_path,
+@pytest.mark.slow
+def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(assert_resume_starts_over,
+                                                                          train_args, data_dir, tmp_path,
                                                                           monkeypatch, capsys):
     run, straight = tmp_path / "run", tmp_path / "straight"
     real_iteration = gan.GAN.train_iteration
@@ -727,8 +704,9 @@ def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(data_d
     assert_resume_starts_over(data_dir, run, straight, capsys)
 
 
-def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_path, monkeypatch,
-                                                                capsys):
+@pytest.mark.slow
+def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(assert_same_run, train_args, data_dir,
+                                                               tmp_path, monkeypatch, capsys):
     run, straight = tmp_path / "run", tmp_path / "straight"
     real_prepare = train_module.Trainer._prepare_out
 
@@ -747,7 +725,7 @@ def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(data_dir, tmp_pat
     assert_same_run(straight, run)
 
 
-def test_an_out_that_cannot_be_created_names_out(data_dir, capsys):
+def test_an_out_that_cannot_be_created_names_out(assert_one_line_error, train_args, data_dir, capsys):
     rc, _, err = run_main(train_args(data_dir, "/proc/minigan-run", "--epochs", "1"), capsys)
     assert_one_line_error(rc, err, "--out /proc/minigan-run")
 
@@ -760,7 +738,9 @@ def scores_csv(run_dir):
         return list(csv.DictReader(f))
 
 
-def test_eval_every_scores_the_generator_and_resumes_exactly(data_dir, tmp_path, capsys):
+@pytest.mark.slow
+def test_eval_every_scores_the_generator_and_resumes_exactly(assert_same_run, run_state, train_args, data_dir,
+                                                             tmp_path, capsys):
     straight, split = tmp_path / "straight", tmp_path / "split"
     score = ("--eval-every", "1", "--eval-n", "64")
     rc, out, _ = run_main(train_args(data_dir, straight, "--epochs", "2", *score), capsys)
@@ -775,9 +755,9 @@ def test_eval_every_scores_the_generator_and_resumes_exactly(data_dir, tmp_path,
     # scoring draws its own noise: the training is the one of a run without it
     plain = tmp_path / "plain"
     assert main(train_args(data_dir, plain, "--epochs", "2")) == 0
-    assert state(plain)[0].keys() == state(straight)[0].keys()
-    for key, value in state(plain)[0].items():
-        assert np.array_equal(value, state(straight)[0][key]), key
+    assert run_state(plain)[0].keys() == run_state(straight)[0].keys()
+    for key, value in run_state(plain)[0].items():
+        assert np.array_equal(value, run_state(straight)[0][key]), key
     assert not (plain / "scores.csv").exists()
     # and 1 epoch + resume + 1 epoch scores the same digits the same way
     assert main(train_args(data_dir, split, "--epochs", "1", *score)) == 0
@@ -788,7 +768,7 @@ def test_eval_every_scores_the_generator_and_resumes_exactly(data_dir, tmp_path,
     assert (split / "loss_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_eval_every_without_the_test_split_is_refused_before_anything_is_written(
+def test_eval_every_without_the_test_split_is_refused_before_anything_is_written(write_tiny_mnist,
         tmp_path, capsys):
     folder = tmp_path / "train_only"
     folder.mkdir()
@@ -803,7 +783,8 @@ def test_eval_every_without_the_test_split_is_refused_before_anything_is_written
     assert not out.exists()
 
 
-def test_eval_every_scores_a_conditional_run_through_its_moving_average(data_dir, tmp_path,
+@pytest.mark.slow
+def test_eval_every_scores_a_conditional_run_through_its_moving_average(train_args, data_dir, tmp_path,
                                                                          capsys):
     out = tmp_path / "cond"
     rc, printed, err = run_main(train_args(data_dir, out, "--epochs", "1", "--conditional",

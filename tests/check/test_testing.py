@@ -20,7 +20,7 @@ from minigan.check.gradcheck import rel_error
 from minigan.functional import losses
 from minigan.nn import layers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code):

@@ -5,35 +5,27 @@ Skipped when the MNIST test split is not there ($MINIGAN_DATA, else
 training loop, plots, checkpoint) on the CPU.
 """
 
-import os
-import subprocess
-import sys
-
 import numpy as np
-from _mnist import REAL_MNIST, ROOT, needs_real_mnist
+import pytest
 
 from minigan import backend
 from minigan.app.trainer import train
 
 
-def test_minigan_data_points_the_tests_at_another_folder(tmp_path):
+def test_minigan_data_points_the_tests_at_another_folder(tmp_path, monkeypatch, real_mnist_dir,
+                                                       root):
     """The real-MNIST tests look where $MINIGAN_DATA says, not only in ../shared/data/mnist."""
-    code = "import _mnist; print(_mnist.REAL_MNIST)"
-    env = {**os.environ, "MINIGAN_DATA": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env,
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(tmp_path)
-    env.pop("MINIGAN_DATA")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", env=env,
-                         capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(ROOT.parent / "shared" / "data" / "mnist")
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path))
+    assert real_mnist_dir() == tmp_path
+    monkeypatch.delenv("MINIGAN_DATA")
+    assert real_mnist_dir() == root.parent / "shared" / "data" / "mnist"
 
 
-@needs_real_mnist
-def test_vanilla_gan_learns_on_real_mnist(tmp_path):
+@pytest.mark.slow
+def test_vanilla_gan_learns_on_real_mnist(tmp_path, real_mnist):
     previous = backend.device()
     try:
-        result = train({"model": "vanilla", "split": "test", "data_dir": str(REAL_MNIST),
+        result = train({"model": "vanilla", "split": "test", "data_dir": str(real_mnist),
                         "download": False, "batch_size": 64, "epochs": 2, "seed": 0,
                         "device": "cpu", "out": str(tmp_path / "run"), "quiet": True})
     finally:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_classifier import blobs
 
 from minigan.lab import metrics
 
@@ -150,7 +149,7 @@ def test_tstr_trains_on_a_random_subset_of_the_larger_set(monkeypatch):
     np.testing.assert_array_equal(seen[1], np.bincount(y_real))
 
 
-def test_tstr_on_labelled_real_data_and_on_wrong_labels():
+def test_tstr_on_labelled_real_data_and_on_wrong_labels(blobs):
     x, y = blobs(300, 0)
     xt, yt = blobs(200, 1)
     good = metrics.tstr(x, y, x, y, xt, yt, epochs=2)

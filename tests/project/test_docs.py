@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATLAS = ROOT / "docs" / "atlas"
 PAGES = sorted(p for p in ATLAS.glob("*.rst") if p.name != "index.rst")
 SCRIPTS = sorted((ROOT / "docs").glob("*_src/**/plot_*.py"))
@@ -68,6 +68,7 @@ def test_a_wrong_gradient_fails_its_atlas_test(monkeypatch):
         namespace["test_dense_pair"]()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_site_script_runs(script, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigan import gan
-from minigan.check import gradcheck, testing
+from minigan.check import testing
 from minigan.lab import toys
 from minigan.nn import layers, optim
 
@@ -23,34 +23,11 @@ def smooth_gan(seed, dtype="float64", **kw):
     return model
 
 
-def step_gradients(model, step, net):
-    """Relative error of the hand-written gradient of ``step()`` (a D or G step returning its
-    loss) with respect to all the parameters of ``net``, one vector, against centered finite
-    differences with every random draw (noise z, flips, instance noise, x_hat) held fixed:
-    the generator's state is reset before each evaluation.
-
-    One vector, because a step can have a gradient that is zero by construction (WGAN's
-    last bias: it cancels between E f(x) and E f(G(z))) while the loss is of order 1: the
-    finite difference of such a gradient is rounding noise of order eps |L| / h, which only
-    the scale of the whole gradient judges fairly.
-    """
-    state = model.rng.bit_generator.state
-    step()
-    analytic = {k: g.copy() for k, g in net.grads.items()}
-
-    def loss():
-        model.rng.bit_generator.state = state
-        return np.array(step())
-
-    numeric = {k: gradcheck.numeric_vjp(loss, p, np.array(1.0)) for k, p in net.params.items()}
-    model.rng.bit_generator.state = state
-    return {"all": gradcheck.rel_error(np.concatenate([a.ravel() for a in analytic.values()]),
-                                       np.concatenate([n.ravel() for n in numeric.values()]))}
 
 
 @given(seed=testing.seeds(), flip=st.floats(0.05, 0.45), smoothing=st.sampled_from([0.0, 0.1]),
        sigma=st.sampled_from([0.0, 0.3]), progress=st.floats(0.0, 1.0), m=st.integers(1, 8))
-def test_d_step_gradient_with_flipped_labels_and_instance_noise(seed, flip, smoothing, sigma,
+def test_d_step_gradient_with_flipped_labels_and_instance_noise(step_gradients, seed, flip, smoothing, sigma,
                                                                 progress, m):
     model = smooth_gan(seed, label_flip=flip, label_smoothing=smoothing, instance_noise=sigma)
     model.progress = progress
@@ -61,7 +38,7 @@ def test_d_step_gradient_with_flipped_labels_and_instance_noise(seed, flip, smoo
 
 @given(seed=testing.seeds(), sigma=st.floats(0.01, 1.0), progress=st.floats(0.0, 0.99),
        m=st.integers(1, 8))
-def test_g_step_gradient_through_instance_noise(seed, sigma, progress, m):
+def test_g_step_gradient_through_instance_noise(step_gradients, seed, sigma, progress, m):
     model = smooth_gan(seed, instance_noise=sigma)
     model.progress = progress
     errors = step_gradients(model, lambda: model.g_step(m, np.float64)["g_loss"], model.G)

@@ -8,18 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from _mnist import real_mnist_dir
 
 import minigan
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = real_mnist_dir()
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-
-needs_mnist = pytest.mark.skipif(
-    not (MNIST / "t10k-images-idx3-ubyte.gz").exists(),
-    reason=f"the MNIST test split is not at {MNIST} (the examples need real digits)",
-)
 
 
 def test_the_examples_use_only_the_promised_surface():
@@ -38,15 +31,15 @@ def test_the_examples_use_only_the_promised_surface():
     assert len(EXAMPLES) >= 2 and used <= promised, used - promised
 
 
-@needs_mnist
+@pytest.mark.slow
 @pytest.mark.parametrize("script, extra", [
     ("vanilla_gan_mnist.py", ["--epochs", "1"]),
     ("dcgan_mnist.py", ["--epochs", "1", "--max-iters", "3"]),
 ])
-def test_example_trains_and_writes_a_grid(script, extra, tmp_path):
+def test_example_trains_and_writes_a_grid(script, extra, tmp_path, real_mnist):
     out = tmp_path / "grid.png"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / script), "--data-dir", str(MNIST),
+        [sys.executable, str(ROOT / "examples" / script), "--data-dir", str(real_mnist),
          "--split", "test", "--device", "cpu", "--out", str(out), *extra],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mnist import REAL_MNIST, needs_real_mnist
-from test_cli import data_dir, metrics, train_args, write_tiny_mnist  # noqa: F401
 
 from minigan.app import checkpoint, runs
 from minigan.app.cli import main
@@ -120,7 +118,9 @@ def test_ema_follows_its_formula_with_warm_up():
         EMA(G, 1.0)
 
 
-def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(data_dir, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(metrics_rows, train_args, data_dir,
+                                                              tmp_path):
     more = ("--conditional", "--pack", "2", "--minibatch", "discrimination", "--ema", "0.9")
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(train_args(data_dir, straight, "--epochs", "2", *more)) == 0
@@ -133,7 +133,7 @@ def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(data_dir, tmp_path
     assert any(k.startswith("G_ema/") for k in a)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-    assert metrics(straight) == metrics(split)
+    assert metrics_rows(straight) == metrics_rows(split)
     config = json.loads((straight / "config.json").read_text())
     assert config["conditional"] and config["pack"] == 2 and config["ema"] == 0.9
     # the moving average differs from G, and sample / eval load it unless told not to
@@ -143,7 +143,7 @@ def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(data_dir, tmp_path
     assert not np.array_equal(G_avg.params["0.W"], G_raw.params["0.W"])
 
 
-def test_old_checkpoints_without_the_new_settings_still_load(data_dir, tmp_path):  # noqa: F811
+def test_old_checkpoints_without_the_new_settings_still_load(train_args, data_dir, tmp_path):
     out = tmp_path / "plain"
     assert main(train_args(data_dir, out, "--epochs", "1")) == 0
     ckpt = checkpoint.load_checkpoint(out / "checkpoint.npz")
@@ -154,7 +154,7 @@ def test_old_checkpoints_without_the_new_settings_still_load(data_dir, tmp_path)
     checkpoint.restore(ckpt, generator=G, model="vanilla")
 
 
-def test_bad_remedy_settings_are_refused(data_dir, tmp_path, capsys):  # noqa: F811
+def test_bad_remedy_settings_are_refused(train_args, data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "x", "--pack", "3")) == 2
     assert "batch size 32 is not a multiple" in capsys.readouterr().err
     assert main(train_args(data_dir, tmp_path / "y", "--ema", "1.5")) == 2
@@ -162,7 +162,9 @@ def test_bad_remedy_settings_are_refused(data_dir, tmp_path, capsys):  # noqa: F
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-def test_conditional_sample_draws_one_row_per_digit(tmp_path, capsys, monkeypatch):
+@pytest.mark.slow
+def test_conditional_sample_draws_one_row_per_digit(train_args, write_tiny_mnist, tmp_path, capsys,
+                                                    monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder = write_tiny_mnist(tmp_path / "mnist", n=64)
     assert main(train_args(folder, tmp_path / "run", "--epochs", "1", "--model", "dcgan",
@@ -186,7 +188,7 @@ def test_conditional_sample_draws_one_row_per_digit(tmp_path, capsys, monkeypatc
     del captured
 
 
-def test_label_refused_for_a_plain_run(data_dir, tmp_path, capsys):  # noqa: F811
+def test_label_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys):
     assert main(train_args(data_dir, tmp_path / "p", "--epochs", "1")) == 0
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(tmp_path / "p"), "--out",
@@ -194,11 +196,11 @@ def test_label_refused_for_a_plain_run(data_dir, tmp_path, capsys):  # noqa: F81
     assert "not of a conditional run" in capsys.readouterr().err
 
 
-@needs_real_mnist
-def test_tstr_scores_labelled_generated_digits():
+@pytest.mark.slow
+def test_tstr_scores_labelled_generated_digits(real_mnist):
     """TSTR trains on the generated digits and their labels: a generator whose digit of label
     k is a real digit of class k scores like real data; one that ignores the label does not."""
-    x, y = load_mnist("test", data_dir=REAL_MNIST, scale="sigmoid", download=False)
+    x, y = load_mnist("test", data_dir=real_mnist, scale="sigmoid", download=False)
     prototypes = np.stack([x[5000:][y[5000:] == k][0] for k in range(10)])
 
     class Lookup(layers.Layer):     # label k -> a real digit of class k (or always a 0)
@@ -212,12 +214,13 @@ def test_tstr_scores_labelled_generated_digits():
             k = zc[:, -10:].argmax(axis=1) if self.honest else np.zeros(len(zc), int)
             return prototypes[k]
 
-    scores = [scoring.conditional_tstr(Lookup(h), 100, "sigmoid", n=500, data_dir=REAL_MNIST,
+    scores = [scoring.conditional_tstr(Lookup(h), 100, "sigmoid", n=500, data_dir=real_mnist,
                                download=False, epochs=3) for h in (True, False)]
     assert scores[0]["n_synthetic"] == scores[0]["n_real"] == 500 and scores[0]["trtr"] > 0.5
     assert scores[0]["tstr"] > 0.3 > scores[1]["tstr"]
 
 
+@pytest.mark.slow
 def test_toy_takes_the_remedies(tmp_path, capsys):
     out = tmp_path / "ring"
     assert main(["toy", "ring8", "--iterations", "100", "--snapshots", "1", "--out", str(out),

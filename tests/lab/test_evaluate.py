@@ -1,7 +1,6 @@
 """minigan eval: every score beside the real held-out row, eval.json, the trainer's hook."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -12,14 +11,10 @@ from minigan.lab import scoring
 from minigan.lab.classifier import load_default
 from minigan.nn import layers
 
-SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
-pytestmark = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
-                                reason="the MNIST test split is not next to the checkout")
-
 
 @pytest.fixture(scope="module")
-def ref():
-    x = load_mnist("test", data_dir=SHARED_MNIST, scale="sigmoid", download=False)[0]
+def ref(real_mnist):
+    x = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)[0]
     return scoring.Reference(x[:1000], x[5000:6000], load_default(), "test slices")
 
 
@@ -43,10 +38,10 @@ def test_the_real_row_is_scored_on_as_many_digits_as_the_generated_one(ref):
                                few["fid"])
 
 
-def test_too_few_digits_are_refused(ref, tmp_path, capsys):
+def test_too_few_digits_are_refused(real_mnist, ref, tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 20 digits"):
         scoring.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)
-    assert cli.main(["eval", str(tmp_path), "--n", "3", "--data-dir", SHARED_MNIST,
+    assert cli.main(["eval", str(tmp_path), "--n", "3", "--data-dir", str(real_mnist),
                      "--device", "cpu"]) == 2
     assert "--n must be at least 20" in capsys.readouterr().err
 
@@ -76,13 +71,14 @@ def test_a_collapsed_generator_scores_as_collapsed(ref):
     assert g.training                                       # the generator's mode is restored
 
 
-def test_eval_command_prints_both_rows_and_writes_eval_json(tmp_path, capsys):
+@pytest.mark.slow
+def test_eval_command_prints_both_rows_and_writes_eval_json(real_mnist, tmp_path, capsys):
     run = tmp_path / "run"
-    assert cli.main(["train", "--split", "test", "--data-dir", SHARED_MNIST, "--no-download",
+    assert cli.main(["train", "--split", "test", "--data-dir", str(real_mnist), "--no-download",
                      "--epochs", "1", "--seed", "0", "--device", "cpu", "--out", str(run),
                      "--quiet"]) == 0
     capsys.readouterr()
-    assert cli.main(["eval", str(run), "--n", "1500", "--data-dir", SHARED_MNIST,
+    assert cli.main(["eval", str(run), "--n", "1500", "--data-dir", str(real_mnist),
                      "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     clf = load_default()
@@ -97,7 +93,7 @@ def test_eval_command_prints_both_rows_and_writes_eval_json(tmp_path, capsys):
     assert report["generated"]["epoch"] == 1
 
 
-def test_eval_rejects_a_missing_run(tmp_path, capsys):
-    assert cli.main(["eval", str(tmp_path / "nothing"), "--data-dir", SHARED_MNIST,
+def test_eval_rejects_a_missing_run(real_mnist, tmp_path, capsys):
+    assert cli.main(["eval", str(tmp_path / "nothing"), "--data-dir", str(real_mnist),
                      "--device", "cpu"]) == 2
     assert "minigan: error:" in capsys.readouterr().err

@@ -94,6 +94,7 @@ def test_gaussian1d_refuses_packs_and_minibatch_layers():
             toys.run_gan_toy("gaussian1d", 5, opts=opts)
 
 
+@pytest.mark.slow
 def test_gaussian1d_learns_the_data_and_d_approaches_d_star():
     result = toys.run_gan_toy("gaussian1d", 1500, seed=0, snapshots=3)
     last = result["metrics"]
@@ -102,6 +103,7 @@ def test_gaussian1d_learns_the_data_and_d_approaches_d_star():
     assert last["d_vs_dstar_mean_abs"] < 0.3
 
 
+@pytest.mark.slow
 def test_ring8_seeded_short_run_covers_the_modes():
     spec = dataclasses.replace(toys.TOYS["ring8"], batch=100)   # a ToySpec works as well as a name
     a = toys.run_gan_toy(spec, 2000, seed=0, snapshots=0, record_frames=False)
@@ -139,6 +141,7 @@ def test_minimax_gradient_saturates_after_d_learns():
     assert np.mean(norms["minimax"]["d_gen"][:10]) < 0.5      # D rejects the fakes
 
 
+@pytest.mark.slow
 def test_toy_command_writes_pictures_gif_and_metrics(tmp_path, capsys):
     out = tmp_path / "ring"
     assert cli.main(["toy", "ring8", "--iterations", "300", "--seeds", "2", "--snapshots", "2",
@@ -154,6 +157,7 @@ def test_toy_command_writes_pictures_gif_and_metrics(tmp_path, capsys):
     assert set(report["mean_std"]) >= {"modes_covered", "high_quality"}
 
 
+@pytest.mark.slow
 def test_xy_and_gaussian1d_commands(tmp_path, capsys):
     assert cli.main(["toy", "xy", "--iterations", "50", "--out", str(tmp_path / "xy")]) == 0
     assert "simultaneous" in capsys.readouterr().out

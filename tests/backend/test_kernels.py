@@ -15,12 +15,14 @@ in :mod:`minigan.backend.kernels`. Three layers of checks:
 
 import ctypes
 import functools
+import inspect
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import numpy as np
 import pytest
@@ -116,16 +118,19 @@ def test_numpy_path_never_imports_cupy():
         "import sys\n"
         "sys.modules['cupy'] = None  # any import of cupy now raises ImportError\n"
         "import minigan.backend.kernels\n"
-        "sys.path.insert(0, sys.argv[1])\n"
-        "from test_kernels import _numpy_pipeline\n"
-        "_numpy_pipeline()\n"
+        "import numpy as np\n"
+        "from minigan import functional as F\n"
+        "from minigan.functional import losses\n"
+        "from minigan.nn import layers as L, optim\n"
+        + textwrap.dedent(inspect.getsource(_numpy_pipeline))
+        + "_numpy_pipeline()\n"
         "print('ok')\n"
     )
     env = {**os.environ, "MINIGAN_DEVICE": "cpu"}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
-    done = subprocess.run([sys.executable, "-c", code, os.path.dirname(__file__)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
 

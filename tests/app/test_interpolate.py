@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cli import data_dir, train_args  # noqa: F401
 
 from minigan.app import interpolate
 from minigan.app.cli import main
@@ -42,7 +41,7 @@ def test_lerp_is_a_straight_line_and_shrinks_the_norm_midway():
         interpolate.slerp(z0, -2 * z0, [0.0, 0.5])
 
 
-def test_interpolate_command(data_dir, tmp_path, capsys):  # noqa: F811
+def test_interpolate_command(train_args, data_dir, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1", "--ema", "0.9")) == 0
     capsys.readouterr()
@@ -58,7 +57,7 @@ def test_interpolate_command(data_dir, tmp_path, capsys):  # noqa: F811
                  str(out)]) == 2
 
 
-def test_slerp_is_refused_for_a_uniform_prior(data_dir, tmp_path, capsys):  # noqa: F811
+def test_slerp_is_refused_for_a_uniform_prior(train_args, data_dir, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1", "--prior", "uniform")) == 0
     capsys.readouterr()

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mnist import real_mnist_dir
 
 import minigan.data.mnist as mnist_module
 from minigan.data import (
@@ -34,7 +33,6 @@ from minigan.data import (
     write_idx,
 )
 
-REAL_MNIST = real_mnist_dir()
 IMAGES = "t10k-images-idx3-ubyte.gz"
 LABELS = "t10k-labels-idx1-ubyte.gz"
 
@@ -419,12 +417,10 @@ def test_constants():
 # ------------------------------------------------------------------ real MNIST
 
 
-def test_real_mnist_test_split(no_network):
-    if not (REAL_MNIST / IMAGES).is_file():
-        pytest.skip(f"the MNIST test split is not at {REAL_MNIST}")
+def test_real_mnist_test_split(no_network, real_mnist):
     for name, digest in MNIST_FILES["test"].values():
-        assert md5(REAL_MNIST / name) == digest
-    x, y = load_mnist("test", data_dir=REAL_MNIST, download=False)
+        assert md5(real_mnist / name) == digest
+    x, y = load_mnist("test", data_dir=real_mnist, download=False)
     assert x.shape == (10000, 784) and x.dtype == np.float32
     assert x.min() == -1.0 and x.max() == 1.0
     assert y.shape == (10000,) and y.dtype == np.int64

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_label_noise import step_gradients
 
 from minigan import gan
 from minigan.check import testing
@@ -68,7 +67,7 @@ def record_inputs(model, monkeypatch):
 
 @given(seed=testing.seeds(), loss=st.sampled_from(games.NAMES), m=st.integers(1, 6),
        sn=st.booleans(), sigma=st.sampled_from([0.0, 0.2]))
-def test_d_and_g_step_gradients(seed, loss, m, sn, sigma):
+def test_d_and_g_step_gradients(step_gradients, seed, loss, m, sn, sigma):
     """The whole D step (real and fake terms, and for WGAN-GP the penalty at fresh x_hat)
     and the whole G step against centered finite differences of the step's loss, with
     every random draw held fixed."""
@@ -122,10 +121,9 @@ def test_bad_games_are_refused(kw, needle):
         make_gan(0, act=layers.ReLU(), **kw)
 
 
-def test_train_and_toy_take_the_losses(tmp_path):
+@pytest.mark.slow
+def test_train_and_toy_take_the_losses(train_args, write_tiny_mnist, tmp_path):
     import json
-
-    from test_cli import train_args, write_tiny_mnist
 
     from minigan.app import runs
     from minigan.app.cli import main

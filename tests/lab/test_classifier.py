@@ -1,6 +1,5 @@
 """The metrics' classifier: it learns, its checksum pins its weights, save/load round-trips."""
 
-import os
 
 import numpy as np
 import pytest
@@ -9,21 +8,8 @@ from minigan.check import gradcheck
 from minigan.lab import classifier as C
 from minigan.nn import layers
 
-SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
-needs_mnist = pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
-                                 reason="the MNIST test split is not next to the checkout")
 
-
-def blobs(n, seed=0):
-    """Ten easy classes: digit c lights up row block c of the image."""
-    r = np.random.default_rng(seed)
-    y = r.integers(0, 10, n)
-    x = r.uniform(0, 0.2, (n, 28, 28)).astype(np.float32)
-    for i, c in enumerate(y):
-        x[i, 2 * c + 3: 2 * c + 6, 4:24] = 1.0
-    return x.reshape(n, 784), y
-
-
+@pytest.mark.slow
 def test_architecture_gradients_are_exact(float64):
     net = C.build(np.random.default_rng(0), dtype="float64")
     net.layers[-2].p = 0.0     # dropout off: the check needs a deterministic network
@@ -32,7 +18,8 @@ def test_architecture_gradients_are_exact(float64):
     assert max(errors.values()) <= 1e-7
 
 
-def test_training_learns_a_tiny_task_and_is_seeded():
+@pytest.mark.slow
+def test_training_learns_a_tiny_task_and_is_seeded(blobs):
     x, y = blobs(400)
     net = C.train_classifier(x, y, epochs=3, seed=3, max_shift=1)
     clf = C.Classifier(net)
@@ -101,7 +88,6 @@ def test_shipped_classifier_is_small_and_documented():
     assert clf.info["accuracy"] >= 0.985
 
 
-@needs_mnist
-def test_shipped_classifier_accuracy_on_held_out_digits():
-    x, y, xe, ye, _, _ = C.split_for_training("test", SHARED_MNIST, download=False)
+def test_shipped_classifier_accuracy_on_held_out_digits(real_mnist):
+    x, y, xe, ye, _, _ = C.split_for_training("test", str(real_mnist), download=False)
     assert C.load(C.shipped_path()).accuracy(xe, ye) >= 0.985

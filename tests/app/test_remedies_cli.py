@@ -6,7 +6,6 @@ import signal
 
 import numpy as np
 import pytest
-from test_cli import assert_same_run, metrics, train_args, write_tiny_mnist
 
 from minigan import gan
 from minigan.app import checkpoint
@@ -15,14 +14,15 @@ from minigan.nn import layers
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
+def data_dir(write_tiny_mnist, tmp_path_factory):
     return write_tiny_mnist(tmp_path_factory.mktemp("mnist"), n=128)
 
 
 REMEDIES = ["--spectral-norm", "--label-flip", "0.1", "--instance-noise", "0.2"]
 
 
-def test_remedies_resume_exactly(data_dir, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_remedies_resume_exactly(assert_same_run, metrics_rows, train_args, data_dir, tmp_path, monkeypatch):
     """Two epochs straight equal a run stopped by Ctrl-C in epoch 2 and resumed; the
     instance noise anneals over the iterations of --epochs, so the schedule goes on."""
     progress = []
@@ -52,10 +52,10 @@ def test_remedies_resume_exactly(data_dir, tmp_path, monkeypatch):
         (True, 0.1, 0.2)
     ckpt = checkpoint.load_checkpoint(straight / "checkpoint.npz")
     assert {"0.u", "2.u"} <= set(ckpt["D"])                  # u of both Dense layers of D
-    assert len(metrics(straight)) == 8
+    assert len(metrics_rows(straight)) == 8
 
 
-def test_a_resumed_run_keeps_its_remedies(data_dir, tmp_path, capsys):
+def test_a_resumed_run_keeps_its_remedies(train_args, data_dir, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1", "--label-flip", "0.1")) == 0
     capsys.readouterr()
@@ -64,7 +64,7 @@ def test_a_resumed_run_keeps_its_remedies(data_dir, tmp_path, capsys):
     assert rc == 2 and "label_flip=0.2" in capsys.readouterr().err
 
 
-def test_an_old_checkpoint_without_the_new_settings_resumes(data_dir, tmp_path):
+def test_an_old_checkpoint_without_the_new_settings_resumes(train_args, data_dir, tmp_path):
     """Checkpoints written before these options existed hold none of their keys."""
     run = tmp_path / "old"
     assert main(train_args(data_dir, run, "--epochs", "1")) == 0
@@ -84,7 +84,7 @@ def test_an_old_checkpoint_without_the_new_settings_resumes(data_dir, tmp_path):
     (["--label-flip", "0.5"], "must be a number in [0, 0.5)"),
     (["--instance-noise", "-1"], "must be a finite number >= 0"),
 ])
-def test_bad_remedy_values_are_refused(argv, needle, data_dir, tmp_path, capsys):
+def test_bad_remedy_values_are_refused(train_args, argv, needle, data_dir, tmp_path, capsys):
     rc = main(train_args(data_dir, tmp_path / "r", *argv))
     assert rc == 2 and needle in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
