@@ -39,7 +39,10 @@ PAGES = [
     "gallery/toys/plot_ring8.html",
     "tutorials/plot_3_mode_collapse.html",
     "gallery/mnist/vanilla_gan_mnist.html",
-    "api/testing.html",
+    "api/check.html",
+    "getting_started.html",
+    "cli.html",
+    "results/remedies.html",
     "api/lab.html",
 ]
 RAW_TEX = ("\\frac", "\\(", "\\[", "\\sum", "\\partial")

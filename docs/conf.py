@@ -46,9 +46,12 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinx-mathjax-offline",          # copies MathJax 3 into _static/mathjax, points mathjax_path at it
+    "myst_parser",                     # the Markdown pages: the results, the command line, the lab
 ]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 
-exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "**.ipynb", "*.png"]
+exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "**.ipynb", "*.png", "_generated"]
 templates_path = []
 html_static_path = ["_static"]
 html_css_files = ["minigan.css"]
@@ -139,14 +142,37 @@ def _mnist_gallery():
             page += [".. list-table::", "   :header-rows: 1", ""]
             page += [f"   {'*' if i == 0 else ' '} - {caption}" for i, (_, caption) in enumerate(grids)]
             for i, (name, caption) in enumerate(grids):
-                page += [f"   {'*' if i == 0 else ' '} - .. image:: /{name}", f"          :alt: {caption}"]
-            page += ["", f".. figure:: /{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
+                page += [f"   {'*' if i == 0 else ' '} - .. image:: /figures/{name}",
+                         f"          :alt: {caption}"]
+            page += ["", f".. figure:: /figures/{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
         doc = "\n".join(page).replace('"""', "'''")
         (out / path.name).write_text(f'"""\n{doc}\n"""\n{body}')
     return out
 
 
 _mnist_gallery()
+
+
+def _command_line_help():
+    """Each command's ``--help``, as the parser prints it, into ``docs/_generated`` (not
+    committed): the command-line page includes them, so it never drifts from the code."""
+    import contextlib
+    import io
+
+    from minigan.app.cli import build_parser
+
+    out = DOCS / "_generated"
+    out.mkdir(exist_ok=True)
+    os.environ["COLUMNS"] = "90"
+    parser = build_parser()
+    for command in ("train", "sample", "interpolate", "eval", "toy", "classifier"):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+            parser.parse_args([command, "--help"])
+        (out / f"cli_{command}.txt").write_text(text.getvalue())
+
+
+_command_line_help()
 
 sphinx_gallery_conf = {
     "examples_dirs": ["tutorials_src", "gallery_src"],

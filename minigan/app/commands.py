@@ -31,6 +31,8 @@ def _json(obj):
 
 
 def train(args):
+    """``minigan train``: build a :class:`~minigan.app.trainer.Trainer` (every check, before
+    anything is written), then run it; a Ctrl-C or SIGTERM saves first and exits 130 or 143."""
     from .trainer import Interrupted, Trainer
 
     options = {k: v for k, v in vars(args).items()
@@ -55,6 +57,7 @@ def train(args):
 
 
 def sample(args):
+    """``minigan sample``: draw digits from a run's generator into one grid image."""
     out = Path(args.out)
     fmt = plotting.grid_format(out)
     if fmt is None:
@@ -201,9 +204,13 @@ def toy(args):
               "seeds": [seed + i for i in range(args.seeds)],
               "runs": [r["metrics"] for r in results],
               "history": results[0]["history"]}
-    keys = [k for k, v in results[0]["metrics"].items() if isinstance(v, (int, float))]
-    summary = {k: (float(np.mean([r["metrics"][k] for r in results])),
-                   float(np.std([r["metrics"][k] for r in results]))) for k in keys}
+    # mean and spread over the seeds of each number; a seed without one (the reverse KL of a
+    # run with no high-quality sample is None) is left out of that number's summary
+    summary = {}
+    for k in results[0]["metrics"]:
+        values = [r["metrics"][k] for r in results if isinstance(r["metrics"][k], (int, float))]
+        if values:
+            summary[k] = (float(np.mean(values)), float(np.std(values)))
     report["mean_std"] = summary
     if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
         norms = toys.generator_gradient_norms(min(200, results[0]["iterations"]), seed, opts)

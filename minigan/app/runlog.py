@@ -47,7 +47,8 @@ class MetricsLog:
     """
 
     def __init__(self, path, upto=0):
-        self.path, self.rows, self._file = path, [], None
+        self.path, self._file = path, None
+        self.rows = []          # the rows kept, one dict per iteration
         self._rewrite = not path.exists()
         if path.exists():
             self._read(int(upto))
@@ -75,7 +76,7 @@ class MetricsLog:
         self._rewrite = bool(torn) or not lines or len(self.rows) != len(rows)
 
     def open(self):
-        """Open the file for appending, first rewriting it from :attr:`rows` if it was
+        """Open the file for appending, first rewriting it from its rows if it was
         missing, damaged or held rows after the checkpoint."""
         if self._rewrite:
             write_text(self.path, csv_text(METRICS_COLUMNS, self.rows))

@@ -12,7 +12,7 @@ A run folder holds ``config.json``, ``metrics.csv``, ``samples/``,
 new run fills the settings it was not given from the table of
 :mod:`minigan.app.settings` (its defaults, then the game's and the model's); a
 resumed run takes every setting from its checkpoint and may change only
-:data:`RESUME_MAY_CHANGE`. The settings read back from a checkpoint or a
+:data:`~minigan.app.settings.RESUME_MAY_CHANGE`. The settings read back from a checkpoint or a
 ``config.json`` go through the same checks as the command line's.
 A run folder stopped before its first checkpoint (killed in its first epoch)
 holds only its ``config.json``: ``--resume`` starts it over from those
@@ -83,11 +83,11 @@ def resolve_config(options):
     Parameters
     ----------
     options : dict
-        Keys of :data:`DEFAULTS`, plus ``"resume"`` (a checkpoint file or run
+        Keys of :data:`~minigan.app.settings.DEFAULTS`, plus ``"resume"`` (a checkpoint file or run
         folder). Only the settings actually chosen need to be given: a new
-        run fills in :data:`DEFAULTS` and the model's defaults; a resumed run
-        takes every setting from its checkpoint, and only those in
-        :data:`RESUME_MAY_CHANGE` may be given differently.
+        run fills in :data:`~minigan.app.settings.DEFAULTS` and the model's defaults; a
+        resumed run takes every setting from its checkpoint, and only those in
+        :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may be given differently.
 
     Returns
     -------
@@ -191,7 +191,8 @@ def saved_config(config, used=None):
 def _restart_config(folder, resume, options):
     """Settings to start over a run stopped before its first checkpoint (``folder/config.json``).
 
-    The run keeps the settings it was started with; only :data:`RESUME_MAY_CHANGE` may change.
+    The run keeps the settings it was started with; only
+    :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may change.
     """
     saved = read_config(folder)
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")

@@ -173,6 +173,7 @@ class Setting:
 REMEDY = "against mode collapse"
 BOTH = ("train", "toy")
 
+#: Every setting of a run, in the order ``minigan train --help`` lists them.
 SETTINGS = (
     Setting("model", choice(*models.MODELS), models.DEFAULT_MODEL,
             f"architecture (default {models.DEFAULT_MODEL})", ("--model",)),
@@ -244,6 +245,7 @@ SETTINGS = (
             "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
 )
 
+#: The settings by key.
 BY_KEY = {s.key: s for s in SETTINGS}
 #: A new run's settings before the game and the model fill in theirs (None: theirs).
 DEFAULTS = {s.key: s.default for s in SETTINGS if "train" in s.commands}

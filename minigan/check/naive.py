@@ -22,7 +22,7 @@ def conv2d_naive(x, W, b=None, stride=1, padding=0):
         \text{out}[n, o, y, x] = b_o + \sum_{c, i, j}
             W[o, c, i, j]\; x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
 
-    Slow, obvious and independent of :func:`im2col`; only for tests.
+    Slow, obvious and independent of ``im2col``; only for tests.
 
     Parameters
     ----------
@@ -62,7 +62,7 @@ def conv_transpose2d_naive(x, W, b=None, stride=1, padding=0, output_padding=0):
             x[n, c, y, x]\; W[c, o, i, j]
 
     then the padding is cropped: ``out = out_pad[:, :, ph:ph+H_out, pw:pw+W_out]``,
-    plus the bias. Slow, obvious and independent of :func:`col2im`; only for tests.
+    plus the bias. Slow, obvious and independent of ``col2im``; only for tests.
 
     Parameters
     ----------

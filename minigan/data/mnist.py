@@ -4,8 +4,8 @@
     x, y = load_mnist("train")   # x: (60000, 784) float32 in [-1, 1]; y: (60000,) int64
 
 The four gzipped IDX files are looked for in ``data_dir`` (default:
-:func:`default_data_dir`). A missing file is downloaded from the first of
-:data:`MIRRORS` that works, into a temporary file in the same folder; only
+:func:`~minigan.data.default_data_dir`). A missing file is downloaded from the first of
+:data:`~minigan.data.MIRRORS` that works, into a temporary file in the same folder; only
 after its md5 matches the published checksum is it renamed to its final
 name, so an interrupted or corrupted download never leaves a bad file
 behind. A cached file whose md5 is wrong is reported and fetched again.
@@ -234,7 +234,7 @@ def fetch(name, md5, data_dir, mirrors=MIRRORS, progress=True):
     data_dir : str or os.PathLike
         Folder to keep the file in; created if missing.
     mirrors : sequence of str, optional
-        Base URLs tried in order (default :data:`MIRRORS`).
+        Base URLs tried in order (default :data:`~minigan.data.MIRRORS`).
     progress : bool, optional
         Show a progress bar (only when stderr is a terminal).
 
@@ -301,7 +301,7 @@ def load_mnist(
         ``"train"`` has 60,000 digits, ``"test"`` 10,000.
     data_dir : str or os.PathLike, optional
         Folder holding (or to receive) the files; default
-        :func:`default_data_dir`.
+        :func:`~minigan.data.default_data_dir`.
     scale : {"tanh", "sigmoid", None}
         ``"tanh"``: pixels mapped to [-1, 1] as ``x / 127.5 - 1`` (for a
         generator ending in tanh); ``"sigmoid"``: to [0, 1] as ``x / 255``;
@@ -310,9 +310,9 @@ def load_mnist(
         Download missing files. With ``False`` nothing touches the network,
         and a missing file raises :class:`MNISTDownloadError`.
     mirrors : sequence of str, optional
-        Base URLs to download from, in order (default :data:`MIRRORS`).
+        Base URLs to download from, in order (default :data:`~minigan.data.MIRRORS`).
     files : dict, optional
-        Replaces :data:`MNIST_FILES` (same layout: split -> ``"images"`` /
+        Replaces :data:`~minigan.data.MNIST_FILES` (same layout: split -> ``"images"`` /
         ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
         own. Images may then have any height and width.
     progress : bool

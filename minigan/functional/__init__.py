@@ -9,20 +9,11 @@ Every operation is a pair of functions::
 gradient has the shape of the array it is the gradient of. The cache is an
 explicit tuple holding exactly what the backward pass needs.
 
-Where each gradient lives:
-
-- dense: :mod:`minigan.functional.dense`
-- ReLU, LeakyReLU, Tanh, Sigmoid: :mod:`minigan.functional.activations`
-- dropout: :mod:`minigan.functional.dropout` (flatten and reshape need no
-  gradient of their own: the layers :class:`minigan.nn.layers.Flatten` and
-  :class:`minigan.nn.layers.Reshape` reshape ``dout`` back)
-- Conv2d, ConvTranspose2d (each other's backward-data pass, one shared weight
-  gradient): :mod:`minigan.functional.conv`, on top of :mod:`minigan.functional.im2col`
-- BatchNorm (train and eval mode): :mod:`minigan.functional.batchnorm`
-- spectral normalization of a weight: :mod:`minigan.functional.spectral`
-- minibatch discrimination, minibatch standard deviation, packing:
-  :mod:`minigan.functional.minibatch`
-- a label joined to a sample (conditional GAN): :mod:`minigan.functional.conditional`
+One file per family of operations (dense, activations, dropout, im2col and conv,
+batch norm, spectral norm, minibatch statistics and packing, the label join, the
+losses); the map of where each gradient lives, with its derivation and its property
+test, is the gradient atlas of the documentation site (``docs/atlas/index.rst``).
+Flatten and reshape need no pair of their own: the layers reshape ``dout`` back.
 
 The ops check their arguments; a mismatch raises
 ``minigan.functional.ShapeError`` (a ValueError), which a layer

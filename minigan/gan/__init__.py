@@ -1,7 +1,7 @@
 """The ``gan`` floor: Algorithm 1 and what a GAN is made of.
 
-- :mod:`minigan.gan.algorithm`: :class:`GAN`, the D and G steps of Goodfellow et al.'s
-  Algorithm 1, and :func:`sample_noise`, the one sampler of the prior;
+- :mod:`minigan.gan.algorithm`: :class:`~minigan.gan.GAN`, the D and G steps of Goodfellow et al.'s
+  Algorithm 1, and :func:`~minigan.gan.sample_noise`, the one sampler of the prior;
 - :mod:`minigan.gan.conditional`: the conditional GAN (G(z, c), D(x, c));
 - :mod:`minigan.gan.penalty`: WGAN-GP's gradient penalty and its double backward;
 - :mod:`minigan.gan.ema`: the moving average of G's weights;

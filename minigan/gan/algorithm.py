@@ -238,7 +238,8 @@ class GAN:
         one-sided label smoothing of Salimans et al. 2016: only the real labels
         are softened). Each term is back-propagated right after its own
         forward pass, which overwrites D's caches; the gradients accumulate.
-        With another ``loss`` the two terms are :meth:`d_loss`'s; WGAN-GP adds
+        With another ``loss`` the two terms are the game's
+        (:meth:`minigan.gan.games.Game.d_loss`); WGAN-GP adds
         the gradient penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
         :math:`\epsilon \sim U(0, 1)` per sample (:meth:`gradient_penalty`).
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both

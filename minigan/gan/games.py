@@ -4,15 +4,16 @@ The discriminator returns a raw output :math:`a` per sample (a logit for the
 cross-entropy game). Each game turns a batch of them into a loss and its gradient
 ``dout``, the upstream gradient that starts D's backward pass:
 
-=========  ===========================================  ============================  ==============
-game       D descends (real batch + fake batch)         G descends                    D's output
-=========  ===========================================  ============================  ==============
-gan        :math:`\ell(a_r, 1 - s) + \ell(a_f, 0)`       :math:`\ell(a_f, 1)`, or the  :math:`\sigma(a)`,
-           (sigmoid cross-entropy :math:`\ell`)          minimax :math:`-\ell(a_f, 0)`  a probability
-lsgan      :math:`\tfrac12(a_r - 1)^2 + \tfrac12 a_f^2`  :math:`\tfrac12(a_f - 1)^2`   raw, undecided at 0.5
-hinge      :math:`[1 - a_r]_+ + [1 + a_f]_+`             :math:`-a_f`                  raw, undecided at 0
-wgan-gp    :math:`-a_r + a_f` + the gradient penalty     :math:`-a_f`                  raw, level arbitrary
-=========  ===========================================  ============================  ==============
+- ``gan``, Goodfellow et al.'s: D descends :math:`\ell(a_r, 1 - s) + \ell(a_f, 0)` with the
+  sigmoid cross-entropy :math:`\ell` (``s``: one-sided label smoothing); G descends
+  :math:`\ell(a_f, 1)` (non-saturating) or :math:`-\ell(a_f, 0)` (minimax). D's output
+  reads as the probability :math:`\sigma(a)`.
+- ``lsgan``: D descends :math:`\tfrac12(a_r - 1)^2 + \tfrac12 a_f^2`, G
+  :math:`\tfrac12(a_f - 1)^2`; the raw output, undecided at 0.5.
+- ``hinge``: D descends :math:`[1 - a_r]_+ + [1 + a_f]_+`, G :math:`-a_f`; the raw output,
+  undecided at 0.
+- ``wgan-gp``: the critic descends :math:`-a_r + a_f` plus the gradient penalty, G
+  :math:`-a_f`; the raw output, whose level is arbitrary (only differences count).
 
 (each term a mean over its batch; the formulas and their gradients are in
 :mod:`minigan.functional.losses`). The game is chosen once, by name

@@ -1,5 +1,5 @@
 """The public property-testing module: its checks catch wrong gradients, its strategies
-draw only valid problems, and the README's example runs."""
+draw only valid problems, and the site's example of testing a layer of your own runs."""
 
 import doctest
 import inspect
@@ -254,18 +254,18 @@ def test_register_profiles_registers_the_three_and_keeps_the_loaded_one():
     assert settings.get_profile("deep").max_examples == 500
 
 
-# -- the README's example ------------------------------------------------------------------------
+# -- the site's example: testing a layer of your own ----------------------------------------------
 def _readme_example():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("### Checking a gradient yourself", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "docs" / "getting_started.md").read_text()
+    section = text.split("## Testing a layer of your own", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "testing." in b]
-    assert len(blocks) == 1, "one minigan.check.testing example in 'Checking a gradient yourself'"
+    assert len(blocks) == 1, "one minigan.check.testing example in 'Testing a layer of your own'"
     return blocks[0]
 
 
 def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
     namespace = {"__name__": "readme_example"}
-    exec(compile(_readme_example(), "README.md", "exec"), namespace)
+    exec(compile(_readme_example(), "docs/getting_started.md", "exec"), namespace)
     namespace["test_scale_gradients"]()                      # passes as written
 
     class WrongScale(namespace["Scale"]):
