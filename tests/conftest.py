@@ -25,6 +25,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")      # before NumPy loads its BLAS
 
 import csv  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -201,6 +203,21 @@ def assert_one_line_error():
     """``assert_one_line_error(rc, err, *needles)``: exit code 2 and one ``minigan: error:`` line
     holding every needle."""
     return _assert_one_line_error
+
+
+def _start_cli(*args):
+    """``python -m minigan ARGS`` in a child process (stdout and stderr piped)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("MINIGAN_DEVICE", None)
+    return subprocess.Popen([sys.executable, "-m", "minigan", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def start_cli():
+    """``start_cli(*args)``: ``python -m minigan ARGS`` started in a child process (a
+    ``subprocess.Popen`` with stdout and stderr piped, text)."""
+    return _start_cli
 
 
 # -- small data and gradient helpers ------------------------------------------------------------

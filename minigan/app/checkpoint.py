@@ -32,16 +32,17 @@ previous checkpoint or the new one, whole.
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from minigan import backend
+from minigan.data.npz import NpzError, read_npz
 
 from .fileio import atomic_write
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "restore", "FORMAT", "VERSION"]
+__all__ = ["CheckpointError", "save_checkpoint", "read_meta", "load_checkpoint", "restore",
+           "FORMAT", "VERSION"]
 
 FORMAT = "minigan-checkpoint"
 VERSION = 1
@@ -68,6 +69,11 @@ def _non_finite(arrays):
         if value.dtype.kind in "fc" and not np.isfinite(value).all():
             return key
     return None
+
+
+def _finite(array):
+    xp = backend.get_array_module(array)
+    return bool(xp.isfinite(array).all())
 
 
 def _is_array(value):
@@ -133,8 +139,104 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def load_checkpoint(path):
-    """Read a checkpoint written by :func:`save_checkpoint`.
+#: The longest JSON entry read (the settings, counters, random states: a few KB).
+MAX_JSON = 1 << 20
+#: The most array bytes a checkpoint may hold when nothing bounds it more closely.
+MAX_BYTES = 1 << 31
+#: Counters and step indices beyond this are not a run's.
+MAX_COUNT = 10 ** 12
+_ARRAY_KINDS = {"G": "f", "D": "f", "G_ema": "f", "g_opt": "fi", "d_opt": "fi", "extra": "fiu"}
+
+
+def _json_limit(name, shape, dtype):
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_JSON:
+        raise ValueError(f"should be a JSON text of at most {MAX_JSON:,} characters")
+
+
+def _array_limit(expect):
+    """The check of each array entry's name, shape and dtype (``expect``: key -> shape)."""
+    def limit(name, shape, dtype):
+        part, sep, key = name.partition("/")
+        if not sep or part not in _ARRAY_KINDS or not key:
+            raise ValueError("is not an entry of a minigan checkpoint")
+        if dtype.kind not in _ARRAY_KINDS[part]:
+            raise ValueError(f"has dtype {dtype}; a checkpoint's {part} entries are "
+                             f"{'floating' if _ARRAY_KINDS[part] == 'f' else 'numbers'}")
+        if expect is not None:
+            if name not in expect:
+                raise ValueError("is not an entry of this model's checkpoint")
+            if expect[name] is not None and tuple(shape) != tuple(expect[name]):
+                raise ValueError(f"has shape {tuple(shape)}; this model's is "
+                                 f"{tuple(expect[name])}")
+    return limit
+
+
+def _count(value, what, path):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise CheckpointError(f"{path}: {what} should be a count (a non-negative integer), got "
+                              f"{str(value)[:40]!r}")
+    return value
+
+
+def read_meta(path):
+    """The JSON entries of a checkpoint (``minigan``, ``config``, ``counters``,
+    ``rng_states``, ``extra``), checked, without reading any array.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    CheckpointError
+        If the file is not a minigan checkpoint of a version this minigan reads, or an entry
+        is damaged; the message names the file and the entry.
+    """
+    path = Path(path)
+    try:
+        entries = read_npz(path, "checkpoint", _json_limit, select=lambda n: n in _JSON_KEYS)
+    except NpzError as exc:
+        raise CheckpointError(str(exc)) from None
+    if "minigan" not in entries:
+        raise CheckpointError(f"{path} is not a minigan checkpoint (no 'minigan' entry)")
+    meta = {}
+    for key in _JSON_KEYS:
+        if key not in entries:
+            raise CheckpointError(f"{path} is an incomplete minigan checkpoint (no '{key}')")
+        try:
+            meta[key] = json.loads(str(entries[key][()]))
+        except (ValueError, RecursionError) as exc:
+            raise CheckpointError(f"{path}: entry '{key}' is not valid JSON "
+                                  f"({type(exc).__name__})") from None
+        if key != "minigan" and not isinstance(meta[key], dict):
+            raise CheckpointError(f"{path}: entry '{key}' should be a JSON object")
+    header = meta.pop("minigan")
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a minigan checkpoint (format "
+                              f"{str(header)[:60]})")
+    version = header.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: the checkpoint version should be a positive integer, "
+                              f"got {str(version)[:40]!r}; the file is damaged")
+    if version > VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {version}, newer than this "
+                              f"minigan reads ({VERSION}); upgrade minigan")
+    counters = meta["counters"]
+    for name in ("iteration", "epoch"):
+        _count(counters.get(name), f"counters '{name}'", path)
+    return {"path": str(path), **meta}
+
+
+def load_checkpoint(path, expect=None):
+    """Read a checkpoint written by :func:`save_checkpoint`, every entry checked before it is
+    read (:func:`minigan.data.npz.read_npz`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expect : dict, optional
+        ``"G/0.W" -> shape`` (None: any shape) for every array the model's checkpoint holds
+        (:func:`minigan.app.runs.expected_entries`): any other entry, or another shape, is
+        refused before it is read. Without it, any numeric array of the five parts is read,
+        up to :data:`MAX_BYTES` in all.
 
     Returns
     -------
@@ -148,63 +250,28 @@ def load_checkpoint(path):
     FileNotFoundError
         If ``path`` does not exist.
     CheckpointError
-        If the file is not a minigan checkpoint, holds object arrays (which
-        would need pickle), is damaged, or holds an array with NaN or inf.
+        If the file is not a minigan checkpoint, holds object arrays (which would need
+        pickle), an entry that does not fit, is damaged, or holds an array with NaN or inf.
     """
-    path = Path(path)
-    if not path.is_file():
-        if path.exists():
-            raise CheckpointError(f"checkpoint {path} is not a file")
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{path} is not a minigan checkpoint (not an .npz archive)")
+    meta = read_meta(path)
+    budget = MAX_BYTES
+    if expect is not None:
+        budget = sum(8 * int(np.prod(s, dtype=object)) for s in expect.values() if s is not None)
+        budget += 8 * 10 ** 7 * sum(s is None for s in expect.values())
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            entries = {key: npz[key] for key in npz.files}
-    except ValueError as exc:  # object arrays need pickle, refused
-        raise CheckpointError(
-            f"{path} holds an entry that needs pickle to load ({exc}); a minigan checkpoint "
-            "holds plain arrays only, so this file was not written by minigan"
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise CheckpointError(f"{path} is damaged and cannot be read ({exc})") from None
-
-    if "minigan" not in entries:
-        raise CheckpointError(
-            f"{path} is not a minigan checkpoint (no 'minigan' entry; it has "
-            f"{sorted(entries)[:5]}{'...' if len(entries) > 5 else ''})"
-        )
-    meta = {}
-    for key in _JSON_KEYS:
-        if key not in entries:
-            raise CheckpointError(f"{path} is an incomplete minigan checkpoint (no '{key}')")
-        value = entries.pop(key)
-        if value.dtype.kind != "U" or value.ndim != 0:
-            raise CheckpointError(f"{path}: entry '{key}' should be a JSON string")
-        try:
-            meta[key] = json.loads(str(value[()]))
-        except json.JSONDecodeError as exc:
-            raise CheckpointError(f"{path}: entry '{key}' is not valid JSON ({exc})") from None
-    header = meta.pop("minigan")
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a minigan checkpoint (format {header!r})")
-    if header.get("version", 0) > VERSION:
-        raise CheckpointError(
-            f"{path} has checkpoint version {header.get('version')}, newer than this minigan "
-            f"reads ({VERSION}); upgrade minigan"
-        )
-
+        entries = read_npz(path, "checkpoint", _array_limit(expect), max_bytes=budget,
+                           select=lambda n: n not in _JSON_KEYS)
+    except NpzError as exc:
+        raise CheckpointError(str(exc)) from None
     bad = _non_finite(entries)
     if bad is not None:
         raise CheckpointError(
             f"{path}: array '{bad}' holds NaN or inf; this checkpoint is of a run that "
             "diverged and cannot be used (take an earlier one, or start a new run)"
         )
-    out = {"path": str(path), **meta, **{part: {} for part in _PARTS}}
+    out = {**meta, **{part: {} for part in _PARTS}}
     for key, value in entries.items():
-        part, sep, name = key.partition("/")
-        if not sep or part not in _PARTS + ("extra",):
-            raise CheckpointError(f"{path}: unexpected entry '{key}'")
+        part, _, name = key.partition("/")
         if part == "extra":
             out["extra"][name] = value
         else:
@@ -245,8 +312,15 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
         if target is None:
             continue
         try:
-            target.load_state_dict(ckpt[part])
-        except (ValueError, KeyError) as exc:
+            with np.errstate(over="ignore"):     # a value too large for the model's dtype:
+                target.load_state_dict(ckpt[part])   # found just below, named
+        except (ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(
                 f"checkpoint {path} does not fit this model ({part}: {exc})"
             ) from None
+        for key, value in target.state_dict().items():      # after the cast to the model's
+            if np.asarray(value).dtype.kind == "f" and not _finite(value):   # dtype: 1e39 is
+                raise CheckpointError(                                          # inf in float32
+                    f"checkpoint {path}: '{part}/{key}' is not finite in this model's "
+                    f"{np.asarray(value).dtype} (a value too large for it); the file is "
+                    "damaged or not of this model")

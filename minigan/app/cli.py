@@ -105,8 +105,9 @@ def _add_sample(sub):
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
     s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
     s.add_argument("--n", type=settings.POSITIVE_INT.parse, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", default="samples.png",
-                   help="image file to write (default samples.png)")
+    s.add_argument("--out", default=None,
+                   help="image file to write (default: samples.png in the run folder, beside "
+                   "the checkpoint)")
     s.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default: random)")
     s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None, help="images per row")
@@ -122,19 +123,21 @@ def _add_eval(subparsers):
     """Add ``minigan eval RUN_OR_CHECKPOINT`` to the command line's subparsers."""
     p = subparsers.add_parser("eval", help="score a run's generator beside real held-out digits")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz")
-    p.add_argument("--n", type=int, default=10000, help="generated digits (default 10000)")
+    p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
+                   help="generated digits (default 10000)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download the test split")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
+                   help="seed of the noise (default 0)")
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")
     p.add_argument("--out", help="where to write eval.json (default: the run folder)")
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="score G's own weights even when the run kept their moving average")
-    p.add_argument("--tstr-epochs", type=int, default=5,
+    p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse, default=5,
                    help="a conditional run: epochs of the train-on-synthetic classifier "
                    "(default 5; 0 leaves TSTR out)")
     return p
@@ -154,6 +157,8 @@ def _add_toy(subparsers):
                    help="frames over training (default 8)")
     p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=0.1,
                    help="xy only: step size (default 0.1)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier toy run in --out")
     settings.add_options(p, "toy")
     return p
 
@@ -170,8 +175,9 @@ def _add_classifier(subparsers):
                    "digits, accuracy on the last 2,000 (default train)")
     t.add_argument("--data-dir", help="folder with the MNIST .gz files")
     t.add_argument("--no-download", dest="download", action="store_false")
-    t.add_argument("--epochs", type=int, default=20, help="passes over the data (default 20)")
-    t.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    t.add_argument("--epochs", type=settings.POSITIVE_INT.parse, default=20,
+                   help="passes over the data (default 20)")
+    t.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0, help="seed (default 0)")
     t.add_argument("--out", help=f"weights file (default {classifier.cache_path()})")
     t.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
                    help="default: $MINIGAN_DEVICE or auto")
@@ -186,16 +192,18 @@ def _add_interpolate(subparsers):
                               description="Draw a grid: each row walks from one noise vector "
                               "to another, linearly or (--slerp) along a great circle.")
     p.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
-    p.add_argument("--steps", type=int, default=10, help="images per row, ends included "
-                   "(default 10)")
-    p.add_argument("--pairs", type=int, default=8, help="rows: pairs of noise vectors (default 8)")
+    p.add_argument("--steps", type=settings.POSITIVE_INT.parse, default=10,
+                   help="images per row, ends included (default 10)")
+    p.add_argument("--pairs", type=settings.POSITIVE_INT.parse, default=8,
+                   help="rows: pairs of noise vectors (default 8)")
     p.add_argument("--slerp", action="store_true", help="along the great circle, not a line")
     p.add_argument("--label", type=int, choices=range(10), metavar="L",
                    help="a conditional run: every row draws the digit L (default: one at random "
                    "per row)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--out", default="interpolation.png", help="image file (default "
-                   "interpolation.png)")
+    p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
+                   help="seed of the noise (default 0)")
+    p.add_argument("--out", default=None, help="image file (default: interpolation.png in the "
+                   "run folder, beside the checkpoint)")
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="use G's own weights even when the run kept their moving average")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)

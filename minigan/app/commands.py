@@ -9,9 +9,13 @@ it into one line and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +27,8 @@ from minigan.lab import classifier as clf_lib
 from minigan.lab import metrics, scoring, toys
 
 from . import checkpoint, plotting, runs, settings
+from .fileio import check_destination, write_text
+from .folderlock import FolderLock, check_not_in_use
 from .interpolate import path as interpolate_path
 
 
@@ -57,18 +63,11 @@ def train(args):
 
 
 def sample(args):
-    """``minigan sample``: draw digits from a run's generator into one grid image."""
-    out = Path(args.out)
-    fmt = plotting.grid_format(out)
-    if fmt is None:
-        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
-                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
-    folder = out.parent
-    if not folder.is_dir():
-        raise ValueError(f"--out {out}: the folder {folder} does not exist; create it or "
-                         "choose another --out")
-    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
+    """``minigan sample``: draw digits from a run's generator into one grid image (beside the
+    checkpoint, in the run folder, unless ``--out`` says otherwise)."""
     path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    out, fmt = _picture_destination(args.out, path, "samples.png")
+    backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     G, spec, config = runs.load_generator(path, ema=args.ema)
     nrow, what = args.nrow, ""
     if config.get("conditional"):
@@ -87,14 +86,38 @@ def sample(args):
         z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
                              np.random.default_rng(args.seed), config.get("dtype", "float32"))
         images = G.forward(z)
-    try:
+    with _writer(out):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
-    except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
     print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
     return 0
+
+
+def _picture_destination(out, ckpt_path, default):
+    """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
+    folder); refused before any work when the format or the folder will not do."""
+    out = Path(out) if out else Path(ckpt_path).parent / default
+    fmt = plotting.grid_format(out)
+    if fmt is None:
+        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
+                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
+    check_destination(out)
+    check_not_in_use(out.parent)
+    return out, fmt
+
+
+@contextlib.contextmanager
+def _writer(path, option="--out"):
+    """While ``path`` is written: the lock of its folder when that folder holds a run (one
+    writer per run folder), and a write error as one line naming the file."""
+    folder = path.parent
+    is_run = any((folder / name).exists() for name in (runs.CONFIG, runs.CHECKPOINT))
+    try:
+        with FolderLock(folder) if is_run else contextlib.nullcontext():
+            yield
+    except OSError as exc:
+        raise ValueError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
@@ -116,7 +139,7 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True):
                           config.get("conditional"))
     net = G.net if config.get("conditional") else G     # the images, without their labels
     scores = scoring.evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen)
-    scores["epoch"] = checkpoint.load_checkpoint(ckpt_path)["counters"].get("epoch")
+    scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
 
@@ -126,6 +149,10 @@ def evaluate(args):
     if args.n < scoring.MIN_DIGITS:
         raise ValueError(f"--n must be at least {scoring.MIN_DIGITS} (the inception score's 10 splits, "
                          f"k = 3 nearest neighbours), got {args.n}")
+    ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
+    out = Path(args.out) if args.out else ckpt.parent / "eval.json"
+    check_destination(out)               # before the minutes of work, not after
+    check_not_in_use(out.parent)
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)
@@ -146,14 +173,14 @@ def evaluate(args):
               f"digits; trained on {tstr['n_real']} real digits: {100 * tstr['trtr']:.2f}% "
               f"({tstr['data']})")
         scores["tstr"] = tstr
-    out = Path(args.out) if args.out else Path(ckpt_path).parent / "eval.json"
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
               "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
                                                            "accuracy", "evaluated_on")},
               "data": ref.description, "seed": args.seed, "seconds": round(seconds, 1)}
     if "parzen_mean" in scores:
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
-    out.write_text(json.dumps(report, indent=1))
+    with _writer(out):
+        write_text(out, json.dumps(report, indent=1) + "\n")
     print(f"wrote {out}")
     return 0
 
@@ -170,16 +197,22 @@ def _conditional_tstr(ckpt_path, args):
 
 
 def toy(args):
-    """Run ``minigan toy NAME``; returns the exit code."""
+    """``minigan toy NAME``: train (or play) a toy game, write its pictures and metrics.json.
+
+    Every option is checked before the folder is made. The files are written into a
+    hidden folder inside ``--out`` and moved into place once all are there, so a run cut
+    short leaves the folder as it found it; a folder holding another toy run's results is
+    refused unless ``--overwrite``.
+    """
     backend.use("cpu")
     out = Path(args.out or f"runs/toy-{args.name}")
-    out.mkdir(parents=True, exist_ok=True)
     if args.name == "xy":
         steps = args.iterations or 200
-        result = toys.run_xy(steps, args.lr)
-        toys.save_xy_plot(result, out / "xy.png", out / "xy.gif")
-        m = result["metrics"]
-        (out / "metrics.json").write_text(_json(m))
+        with _toy_folder(out, args.overwrite) as stage:
+            result = toys.run_xy(steps, args.lr)
+            toys.save_xy_plot(result, stage / "xy.png", stage / "xy.gif")
+            m = result["metrics"]
+            write_text(stage / "metrics.json", _json(m))
         print(f"xy: V(x, y) = xy from (2, 2), {steps} steps of size {args.lr}; distance from "
               f"(0, 0): start {m['start_distance']:.3f}, simultaneous {m['simultaneous_distance']:.3f}"
               f" (grows by sqrt(1 + lr^2) a step), alternating {m['alternating_distance']:.3f} "
@@ -187,6 +220,14 @@ def toy(args):
         print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
         return 0
     opts = settings.toy_options(vars(args))
+    with _toy_folder(out, args.overwrite) as stage:
+        _toy_runs(args, opts, stage)
+    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
+    return 0
+
+
+def _toy_runs(args, opts, out):
+    """The seeds of a GAN toy, their summary printed and written into ``out``."""
     seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
     loss = opts["loss"]
     results = []
@@ -239,9 +280,59 @@ def toy(args):
         m = results[0]["metrics"]
         print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
               f"(Frobenius) {m['cov_error']:.3f}")
-    (out / "metrics.json").write_text(_json(report))
-    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
-    return 0
+    write_text(out / "metrics.json", _json(report))
+
+
+#: The files a toy run writes (their names are minigan's: --overwrite replaces only these).
+TOY_FILES = ("metrics.json", "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
+             "xy.png", "field.npz")
+
+
+def _toy_outputs(folder):
+    return sorted({p for pattern in TOY_FILES for p in Path(folder).glob(pattern)})
+
+
+@contextlib.contextmanager
+def _toy_folder(out, overwrite):
+    """A staging folder inside ``out`` whose files replace ``out``'s toy files at the end."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+    old = _toy_outputs(out) if out.is_dir() else []
+    if old and not overwrite:
+        names = ", ".join(sorted({p.name if "snapshot" not in p.name else "snapshot_*.png"
+                                  for p in old}))
+        raise ValueError(f"--out {out} already holds a toy run's results ({names}); choose "
+                         "another --out, or add --overwrite to replace them")
+    check_destination(out / "metrics.json") if out.is_dir() else _check_creatable(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".toy-*"):                 # what a killed run left
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".toy-"))
+    try:
+        yield stage
+        for p in _toy_outputs(out):
+            p.unlink()
+        for p in sorted(stage.iterdir()):
+            os.replace(p, out / p.name)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write {exc.filename or 'the results'} "
+                         f"({exc.strerror or exc}); nothing of this run was kept") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+
+
+def _check_creatable(folder):
+    """``folder`` does not exist yet: its nearest existing parent must be a writable folder."""
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot create --out {folder}: {parent} is not a folder I can write "
+                         "in; choose another --out")
 
 
 def classifier(args):
@@ -270,16 +361,14 @@ def classifier(args):
 
 
 def interpolate(args):
-    """Run ``minigan interpolate``; returns the exit code."""
+    """``minigan interpolate``: a grid walking between noise vectors (beside the checkpoint,
+    in the run folder, unless ``--out`` says otherwise)."""
     if args.steps < 2 or args.pairs < 1:
         raise ValueError(f"--steps must be at least 2 and --pairs at least 1, got {args.steps} "
                          f"and {args.pairs}")
-    out = Path(args.out)
-    if plotting.grid_format(out) is None:
-        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it in "
-                         f"one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
-    backend.use(args.device)
     ckpt = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    out, _ = _picture_destination(args.out, ckpt, "interpolation.png")
+    backend.use(args.device)
     G, spec, config = runs.load_generator(ckpt, ema=args.ema)
     rng = np.random.default_rng(args.seed)
     prior, dtype = config.get("prior", "gaussian"), config.get("dtype", "float32")
@@ -302,7 +391,8 @@ def interpolate(args):
         if args.label is not None:
             raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
         images = G.forward(z)
-    plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
+    with _writer(out):
+        plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
     how = "great circles (slerp)" if args.slerp else "straight lines"
     weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
     print(f"wrote {args.pairs} x {args.steps} interpolations along {how} from {ckpt} "

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_text", "remove_stale_temps"]
+__all__ = ["atomic_write", "write_text", "remove_stale_temps", "check_destination"]
 
 _SUFFIX = ".tmp"
 
@@ -97,3 +97,22 @@ def _fsync_dir(folder):
         pass
     finally:
         os.close(fd)
+
+
+def check_destination(path, option="--out"):
+    """Refuse, before any work, a file ``path`` that cannot be written: its folder missing or
+    not a folder, no write permission there, or ``path`` itself a folder. Writes nothing.
+
+    The errors are ``ValueError`` naming ``option`` and what to do.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file name in it")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ValueError(f"{option} {path}: the folder {folder} {what}; create it or choose "
+                         f"another {option}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: no permission to write in {folder}; choose another "
+                         f"{option}")

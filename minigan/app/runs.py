@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.gan import models
+from minigan.gan import conditional, models
+from minigan.nn import layers
 
 from . import checkpoint, settings
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
@@ -36,7 +37,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "resolve_config", "read_config", "saved_config", "default_out",
-    "check_out", "load_generator",
+    "check_out", "load_generator", "expected_entries",
 ]
 
 #: The files of a run folder; a folder holding any of them holds a run (an empty
@@ -45,6 +46,8 @@ RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", 
              "scores.csv")
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"
+#: The largest config.json read (minigan writes about 1 KB).
+MAX_CONFIG = 1 << 20
 
 
 def find_checkpoint(path, option="--resume"):
@@ -107,8 +110,8 @@ def resolve_config(options):
         return _restart_config(folder, resume, options), None
 
     path = find_checkpoint(resume)
-    ckpt = checkpoint.load_checkpoint(path)
-    saved = _known(ckpt["config"], f"checkpoint {path}")
+    saved = _known(checkpoint.read_meta(path)["config"], f"checkpoint {path}")
+    ckpt = checkpoint.load_checkpoint(path, expected_entries(saved))
     _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
@@ -163,13 +166,17 @@ def read_config(folder):
     each checked as the command line's are; the errors name the file and the setting."""
     path = Path(folder) / CONFIG
     try:
+        if path.stat().st_size > MAX_CONFIG:
+            raise ValueError(f"{path.stat().st_size:,} bytes")
         saved = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
-                         f"{str(exc)[:200]}); start a new run with another --out") from None
-    if not isinstance(saved, dict) or saved.get("model") not in models.MODELS:
-        raise ValueError(f"{path} does not hold the settings of a minigan run; start a new "
-                         "run with another --out")
+                         f"{str(exc)[:120]}), so the run there cannot be started over; "
+                         f"start a new run with another --out") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} does not hold the settings of a minigan run (not a JSON "
+                         "object), so the run there cannot be started over; start a new run "
+                         "with another --out")
     asked = saved.pop("asked", None)
     saved.update(asked if isinstance(asked, dict) else {})
     return _known(saved, str(path))
@@ -231,6 +238,7 @@ def check_out(out, resuming_here):
                     f"--resume {out}, or choose another --out"
                 )
             if (out / CONFIG).is_file():
+                read_config(out)    # unreadable: the same advice --resume would give
                 raise ValueError(
                     f"--out {out} already holds a run ({', '.join(held)}) stopped before its "
                     f"first checkpoint; start it over with --resume {out} (its saved "
@@ -272,15 +280,42 @@ def load_generator(path, ema=True):
         The run's settings (``prior``, ``dtype``, ...), and ``weights``: ``"G_ema"``
         (the moving average) or ``"G"``, the weights loaded.
     """
-    ckpt = checkpoint.load_checkpoint(path)
-    config = ckpt["config"]
-    name = config.get("model")
-    if name not in models.MODELS:
-        raise checkpoint.CheckpointError(
-            f"checkpoint {path} names model {name!r}, which this minigan does not know "
-            f"({sorted(models.MODELS)})")
-    dtype = np.dtype(config.get("dtype", "float32"))
+    meta = checkpoint.read_meta(path)
+    config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
+    name = config["model"]
+    ckpt = checkpoint.load_checkpoint(path, expected_entries(config))
+    dtype = np.dtype(config["dtype"])
     G, _ = models.build(name, np.random.default_rng(0), dtype, **models.remedies(config))
     weights = "G_ema" if ema and ckpt.get("G_ema") else "G"
     checkpoint.restore({**ckpt, "G": ckpt[weights]}, generator=G, model=name)
     return G.eval(), models.MODELS[name], {**config, "weights": weights}
+
+
+def expected_entries(config):
+    """Every array a checkpoint of a run with these settings holds, and its shape (None:
+    known only against the data, the order of an epoch's images).
+
+    What :func:`minigan.app.checkpoint.load_checkpoint` bounds the file by: any other
+    entry, or another shape, is refused before it is read.
+    """
+    config = {**DEFAULTS, **config}
+    G, D = models.build(config["model"], np.random.default_rng(0), np.float32,
+                        **models.remedies(config))
+    if config.get("spectral_norm"):
+        layers.spectral_norm(D)
+    expect = {}
+    for part, net in (("G", G), ("D", D)):
+        expect.update({f"{part}/{k}": tuple(v.shape) for k, v in net.state_dict().items()})
+    for part, net in (("g_opt", G), ("d_opt", D)):
+        expect[f"{part}/t"] = ()
+        for i, (p, _) in enumerate(net.parameters()):
+            expect[f"{part}/m.{i}"] = expect[f"{part}/v.{i}"] = tuple(p.shape)
+    if config.get("ema") is not None:
+        expect.update({f"G_ema/{k}": tuple(v.shape) for k, v in G.state_dict().items()})
+    spec = models.MODELS[config["model"]]
+    if config.get("conditional"):   # the grid: one row of 10 per digit
+        expect["extra/fixed_z"] = (10 * conditional.CLASSES, spec.noise_dim + conditional.CLASSES)
+    else:
+        expect["extra/fixed_z"] = (int(config["n_samples"]), spec.noise_dim)
+    expect["extra/perm"] = None
+    return expect

@@ -54,6 +54,7 @@ infinity stops the run (:class:`Diverged`) and the last good checkpoint stays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -70,6 +71,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting
 from .fileio import remove_stale_temps, write_text
+from .folderlock import FolderInUse, FolderLock, check_not_in_use
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, read_scores, write_scores
 from .runs import (
     CHECKPOINT,
@@ -161,8 +163,9 @@ class Trainer:
         # the run continued (its checkpoint) or started over (its folder), if any
         resumed = config.get("resume") if ckpt is not None else config.get("restart")
         here = self.out / CHECKPOINT if ckpt is not None else self.out
-        resuming_here = resumed is not None and here.resolve() == Path(resumed).resolve()
-        check_out(self.out, resuming_here)
+        self.resuming_here = resumed is not None and here.resolve() == Path(resumed).resolve()
+        check_not_in_use(self.out)        # another process writes there: say which, now
+        check_out(self.out, self.resuming_here)
 
         self._load_data()
         self._build(ckpt)
@@ -263,31 +266,55 @@ class Trainer:
         return {"noise": self.gan.rng, "shuffle": self.shuffle_rng, "library": self.library_rng}
 
     def _restore(self, ckpt):
+        """Put the checkpoint's state into the run, every value checked against it: a
+        damaged or hand-made checkpoint is refused in one line naming the file and what is
+        wrong, before anything is written."""
         checkpoint.restore(ckpt, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
                            d_opt=self.d_opt, model=self.config["model"], g_ema=self.ema)
-        path = ckpt["path"]
-        try:
-            for name, gen in self._rngs().items():
+        path, extra, counters = ckpt["path"], ckpt["extra"], ckpt["counters"]
+
+        def bad(what):
+            return checkpoint.CheckpointError(f"checkpoint {path}: {what}; the file is damaged "
+                                              "or not of this run")
+
+        for name, gen in self._rngs().items():
+            try:
                 gen.bit_generator.state = ckpt["rng_states"][name]
-            extra = ckpt["extra"]
-            self.fixed_z = np.asarray(extra["fixed_z"])
-            self.step_in_epoch = int(extra["step_in_epoch"])
-            self.seconds = float(extra["seconds"])
-            self.perm = np.asarray(extra["perm"]) if "perm" in extra else None
-            if self.ema is not None:
-                self.ema.updates = int(extra["ema_updates"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise checkpoint.CheckpointError(
-                f"checkpoint {path} lacks the training state ({type(exc).__name__}: {exc})"
-            ) from None
-        self.epoch = int(ckpt["counters"]["epoch"])
-        self.iteration = int(ckpt["counters"]["iteration"])
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
+                raise bad(f"the state of its '{name}' random generator is not one "
+                          f"({type(exc).__name__})") from None
+        self.epoch, self.iteration = int(counters["epoch"]), int(counters["iteration"])
+        step, seconds = extra.get("step_in_epoch"), extra.get("seconds")
+        if isinstance(step, bool) or not isinstance(step, int) \
+                or not 0 <= step < self.iters_per_epoch:
+            raise bad(f"step_in_epoch should be a count below the {self.iters_per_epoch} "
+                      f"iterations of an epoch, got {str(step)[:40]!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                or not (math.isfinite(seconds) and seconds >= 0):
+            raise bad(f"seconds should be a number >= 0, got {str(seconds)[:40]!r}")
+        if self.iteration != self.epoch * self.iters_per_epoch + step:
+            raise bad(f"its counters disagree: iteration {self.iteration} is not epoch "
+                      f"{self.epoch} x {self.iters_per_epoch} iterations + {step}")
+        self.step_in_epoch, self.seconds = step, float(seconds)
+        self.fixed_z = np.asarray(extra.get("fixed_z", self.fixed_z))
+        self.perm = np.asarray(extra["perm"]) if "perm" in extra else None
+        if self.perm is None and step:
+            raise bad(f"it stopped {step} iterations into an epoch but holds no order of "
+                      "that epoch's images (perm)")
         if self.perm is not None and len(self.perm) != self.n_images:
             raise ValueError(
                 f"checkpoint {path} was stopped in the middle of an epoch over {len(self.perm)} "
                 f"images, but the {self.config['split']} data has {self.n_images}; point "
                 "--data-dir at the data it was trained on"
             )
+        if self.perm is not None and not np.array_equal(np.sort(self.perm),
+                                                        np.arange(self.n_images)):
+            raise bad("its order of the epoch's images (perm) is not an order of them")
+        if self.ema is not None:
+            updates = extra.get("ema_updates")
+            if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
+                raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
+            self.ema.updates = updates
 
     # -- loop -----------------------------------------------------------
     def run(self):
@@ -300,7 +327,7 @@ class Trainer:
         :class:`RunError` when a file cannot be written.
         """
         epoch_seconds = []
-        with stop_requests() as stop:
+        with stop_requests() as stop, self._lock():
             try:
                 self._prepare_out()
                 self._log_start()
@@ -420,11 +447,12 @@ class Trainer:
         """``(path, epoch, iteration, step_in_epoch)`` of the checkpoint on disk, or None."""
         path = self.out / CHECKPOINT
         try:
-            ckpt = checkpoint.load_checkpoint(path)
+            meta = checkpoint.read_meta(path)
         except (OSError, ValueError):
             return None
-        return (path, int(ckpt["counters"]["epoch"]), int(ckpt["counters"]["iteration"]),
-                int(ckpt["extra"].get("step_in_epoch", 0)))
+        step = meta["extra"].get("step_in_epoch", 0)
+        return (path, meta["counters"]["epoch"], meta["counters"]["iteration"],
+                step if isinstance(step, int) else 0)
 
     def how_to_continue(self):
         """The command that goes on from what this run left on disk."""
@@ -548,16 +576,31 @@ class Trainer:
             f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
             f"[{real['recall']:.2f}]")
 
-    def _prepare_out(self):
-        """Create the run folder, clear what a kill left, write config.json, open metrics.csv.
-
-        Draws epoch 0's grid on a new run.
-        """
+    @contextlib.contextmanager
+    def _lock(self):
+        """Hold the run folder's lock while the run writes (:mod:`minigan.app.folderlock`):
+        a second run, resume or eval into it is refused, naming this process. Taking it
+        creates the folder; under it the folder is checked again, since another run may
+        have written there between the checks of :meth:`__init__` and this moment."""
+        lock = FolderLock(self.out, "minigan train")
         try:
-            (self.out / "samples").mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except FolderInUse:
+            raise
         except OSError as exc:  # bad input, found out only now: nothing was written
             raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
                              "another --out") from None
+        try:
+            check_out(self.out, self.resuming_here)
+            yield lock
+        finally:
+            lock.release()
+
+    def _prepare_out(self):
+        """Create the samples folder, clear what a kill left, write config.json, open
+        metrics.csv. Draws epoch 0's grid on a new run.
+        """
+        (self.out / "samples").mkdir(exist_ok=True)
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")

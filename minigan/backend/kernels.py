@@ -11,8 +11,8 @@ CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
 ==================================  ===============================================
 GPU function                        NumPy reference
 ==================================  ===============================================
-:func:`im2col_gpu`                  ``minigan.functional.im2col.im2col``
-:func:`col2im_gpu`                  ``minigan.functional.im2col.col2im``
+:func:`im2col_gpu`                  :func:`minigan.functional.im2col.im2col`
+:func:`col2im_gpu`                  :func:`minigan.functional.im2col.col2im`
 :func:`relu_backward_gpu`           :func:`minigan.functional.relu_backward`
 :func:`leaky_relu_forward_gpu`      :func:`minigan.functional.leaky_relu_forward`
 :func:`leaky_relu_backward_gpu`     :func:`minigan.functional.leaky_relu_backward`
@@ -29,7 +29,7 @@ forward and tanh forward have no kernel: ``xp.maximum(x, 0)`` and
 ``xp.tanh(x)`` are already one launch each.
 
 This module imports nothing from minigan: the im2col/col2im wrappers take the
-``minigan.functional.im2col.ConvGeometry`` their caller computed.
+:class:`minigan.functional.im2col.ConvGeometry` their caller computed.
 
 How the kernels are built
 -------------------------
@@ -145,7 +145,7 @@ _GEOMETRY_PARAMS = ("int32 batch, int32 channels, int32 h, int32 w, int32 kh, in
 
 
 def _geometry_args(geom, batch, channels):
-    """The scalars of :data:`_GEOMETRY_PARAMS` from a ``minigan.functional.im2col.ConvGeometry``."""
+    """The scalars of :data:`_GEOMETRY_PARAMS` from a :class:`minigan.functional.im2col.ConvGeometry`."""
     return (batch, channels, *geom.image, *geom.kernel, *geom.grid, *geom.stride, *geom.padding)
 
 
@@ -174,7 +174,7 @@ def im2col_gpu(x, geom):
     .. math::
         \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
 
-    Same arguments and layout as ``minigan.functional.im2col.im2col`` (the reference).
+    Same arguments and layout as :func:`minigan.functional.im2col.im2col` (the reference).
 
     Parameters
     ----------
@@ -238,7 +238,7 @@ def col2im_gpu(col, geom):
     lies in ``[0, oh) x [0, ow)``, summed in ascending ``(k, j)`` order, the
     order of ``col2im``.
 
-    Same arguments and result as ``minigan.functional.im2col.col2im`` (the reference).
+    Same arguments and result as :func:`minigan.functional.im2col.col2im` (the reference).
 
     Parameters
     ----------

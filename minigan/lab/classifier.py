@@ -33,12 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend
+from minigan.data.npz import NpzError, read_npz
 from minigan.functional import losses
 from minigan.nn import layers as L
 from minigan.nn import optim
 
 __all__ = [
-    "VERSION", "FEATURE_DIM", "build", "Classifier", "train_classifier", "checksum",
+    "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
     "save", "load", "cache_path", "shipped_path", "load_default", "split_for_training",
 ]
 
@@ -188,38 +189,84 @@ def train_classifier(images, labels, epochs=20, batch_size=64, lr=1e-3, seed=0, 
     return net.eval()
 
 
+class ClassifierError(NpzError):
+    """A file is not a usable classifier of this version; the message says which and why."""
+
+
 def save(clf, path):
-    """Write ``clf`` (weights and info, checksum included) to an ``.npz`` file."""
+    """Write ``clf`` (weights and info, checksum included) to an ``.npz`` file, atomically."""
     arrays = {f"param:{k}": backend.to_host(p) for k, p in clf.net.params.items()}
     arrays["info"] = np.array(json.dumps(clf.info, sort_keys=True))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
+#: The longest ``info`` entry read (the provenance of the weights, as JSON).
+MAX_INFO = 1 << 16
+
+
 def load(path):
-    """Read a classifier written by :func:`save`; the checksum must match its weights.
+    """Read a classifier written by :func:`save`, each entry checked before it is read.
+
+    The file must hold the architecture's parameters (:func:`build`: each name, shape and a
+    float dtype), finite, and an ``info`` entry of this :data:`VERSION` whose checksum
+    matches the weights.
 
     Raises
     ------
-    ValueError
-        When the file is of another version or its weights do not match the checksum.
+    FileNotFoundError
+        When there is no such file.
+    ClassifierError
+        (a ``ValueError``) naming the file and what is wrong with it.
     """
-    with np.load(path, allow_pickle=False) as f:
-        info = json.loads(str(f["info"]))
-        state = {k[len("param:"):]: f[k] for k in f.files if k.startswith("param:")}
+    path = Path(path)
+    shapes = {f"param:{k}": tuple(p.shape) for k, p in build(np.random.default_rng(0)).params.items()}
+
+    def limit(name, shape, dtype):
+        if name == "info":
+            if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_INFO:
+                raise ValueError("should be a JSON text")
+        elif name not in shapes:
+            raise ValueError(f"is not a parameter of the classifier {VERSION}")
+        elif shape != shapes[name] or dtype.kind != "f":
+            raise ValueError(f"has shape {shape} and dtype {dtype}; the classifier's is "
+                             f"{shapes[name]}, floating")
+
+    try:
+        arrays = read_npz(path, "classifier", limit, max_bytes=64 << 20)
+    except NpzError as exc:
+        raise ClassifierError(f"{exc}; give a classifier written by 'minigan classifier train'")\
+            from None
+    missing = sorted(set(shapes) - set(arrays)) + ([] if "info" in arrays else ["info"])
+    if missing:
+        raise ClassifierError(f"{path} is not a minigan classifier {VERSION}: it lacks "
+                              f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}")
+    try:
+        info = json.loads(str(arrays.pop("info")[()]))
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, RecursionError) as exc:
+        raise ClassifierError(f"{path}: its info entry is not the classifier's ({exc})") from None
     if info.get("version") != VERSION:
-        raise ValueError(f"{path}: classifier version {info.get('version')!r}, expected {VERSION}")
+        raise ClassifierError(f"{path}: classifier version {str(info.get('version'))[:40]!r}, "
+                              f"expected {VERSION}")
+    for name, value in arrays.items():
+        if not np.isfinite(value).all():
+            raise ClassifierError(f"{path}: {name} holds NaN or infinite weights")
     net = build(np.random.default_rng(0))
-    net.load_state_dict(state)
+    net.load_state_dict({k[len("param:"):]: v for k, v in arrays.items()})
     clf = Classifier(net, {k: v for k, v in info.items() if k != "checksum"})
     if clf.checksum != info.get("checksum"):
-        raise ValueError(f"{path}: weights do not match their recorded checksum "
-                         f"({clf.checksum[:16]} != {str(info.get('checksum'))[:16]}); "
-                         f"retrain with 'minigan classifier train'")
+        raise ClassifierError(f"{path}: weights do not match their recorded checksum "
+                              f"({clf.checksum[:16]} != {str(info.get('checksum'))[:16]}); "
+                              f"retrain with 'minigan classifier train'")
     return clf
 
 
@@ -237,12 +284,23 @@ def shipped_path():
 
 
 def load_default(path=None):
-    """``path``, else the user's cached classifier, else the shipped one."""
-    for candidate in ([Path(path)] if path else [cache_path(), shipped_path()]):
+    """``path``, else the user's cached classifier, else the shipped one.
+
+    Raises ``FileNotFoundError`` saying where it looked, and :class:`ClassifierError` for a
+    file that is not a usable classifier.
+    """
+    if path:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no classifier at {path}; give the .npz file that "
+                                    "'minigan classifier train' wrote, or leave --classifier "
+                                    "out to use the cached or shipped one")
+        return load(path)
+    for candidate in (cache_path(), shipped_path()):
         if candidate.is_file():
             return load(candidate)
-    raise FileNotFoundError(f"no classifier at {path or cache_path()} and none shipped; "
-                            f"train one with 'minigan classifier train'")
+    raise FileNotFoundError(f"no classifier cached at {cache_path()}, and the one shipped with "
+                            f"minigan is missing from this installation ({shipped_path()}); "
+                            "reinstall minigan, or train one with 'minigan classifier train'")
 
 
 def split_for_training(split, data_dir=None, download=True):

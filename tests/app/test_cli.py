@@ -359,12 +359,6 @@ def test_the_device_default_comes_from_the_backend(assert_one_line_error, train_
 # ------------------------------------------------------------------ kills, signals, full disks
 
 
-def start_cli(*args):
-    """``python -m minigan ARGS`` in a child process (stdout and stderr piped)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
-    env.pop("MINIGAN_DEVICE", None)
-    return subprocess.Popen([sys.executable, "-m", "minigan", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
 
 
 def signal_after_rows(proc, run, rows, signum, timeout=120):
@@ -400,8 +394,9 @@ def slow_straight(slow_data, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_run_killed_before_its_first_checkpoint_starts_over(assert_one_line_error, assert_same_run,
-                                                              slow_data, slow_straight, tmp_path, capsys):
+def test_a_run_killed_before_its_first_checkpoint_starts_over(start_cli, assert_one_line_error,
+                                                              assert_same_run, slow_data, slow_straight,
+                                                              tmp_path, capsys):
     run = tmp_path / "killed"
     rc, _, _ = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGKILL)
     assert rc == -signal.SIGKILL and not (run / "checkpoint.npz").exists()
@@ -416,8 +411,8 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(assert_one_line_er
 
 
 @pytest.mark.slow
-def test_sigterm_saves_like_ctrl_c_and_exits_143(assert_same_run, metrics_rows, slow_data, slow_straight,
-                                                 tmp_path):
+def test_sigterm_saves_like_ctrl_c_and_exits_143(start_cli, assert_same_run, metrics_rows, slow_data,
+                                                 slow_straight, tmp_path):
     run = tmp_path / "terminated"
     rc, _, err = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGTERM)
     assert rc == 143, err

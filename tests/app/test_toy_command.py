@@ -1,5 +1,6 @@
 """``minigan toy NAME``: what it prints and writes, over several seeds."""
 
+import errno
 import json
 
 from minigan.app.cli import main
@@ -23,3 +24,56 @@ def test_a_seed_without_a_reverse_kl_is_left_out_of_its_summary(tmp_path, monkey
     assert report["mean_std"]["reverse_kl"] == [0.375, 0.125]
     assert report["mean_std"]["modes_covered"][0] == 1.0
     assert "modes 1.0" in capsys.readouterr().out
+
+
+def test_bad_toy_input_is_refused_before_the_folder_is_made(tmp_path, capsys,
+                                                            assert_one_line_error):
+    out = tmp_path / "toy"
+    for argv in (["ring8", "--iterations", "0"], ["ring8", "--iterations", "-5"],
+                 ["gaussian1d", "--iterations", "0"], ["ring8", "--seeds", "0"],
+                 ["ring8", "--seeds", "-1"], ["ring8", "--snapshots", "-1"],
+                 ["xy", "--iterations", "0"], ["xy", "--iterations", "-3"],
+                 ["ring8", "--label-flip", "0.5"], ["ring8", "--loss", "hinge",
+                                                     "--label-smoothing", "0.1"]):
+        rc = main(["toy", *argv, "--out", str(out)])
+        assert_one_line_error(rc, capsys.readouterr().err)
+        assert not out.exists(), argv
+
+
+def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_line_error):
+    out = tmp_path / "toy"
+    assert main(["toy", "ring8", "--iterations", "40", "--snapshots", "4", "--out", str(out)]) == 0
+    first = sorted(p.name for p in out.iterdir())
+    assert "metrics.json" in first and len([n for n in first if n.startswith("snapshot_")]) == 4
+    rc = main(["toy", "ring8", "--iterations", "30", "--snapshots", "2", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "already holds a toy run", "--overwrite")
+    assert sorted(p.name for p in out.iterdir()) == first
+    (out / "notes.txt").write_text("mine")
+    assert main(["toy", "ring8", "--iterations", "30", "--snapshots", "2", "--out", str(out),
+                 "--overwrite"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert len([n for n in names if n.startswith("snapshot_")]) == 2     # no old snapshot left
+    assert "notes.txt" in names and not [n for n in names if n.startswith(".toy-")]
+    assert json.loads((out / "metrics.json").read_text())["iterations"] == 30
+
+
+def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
+                                                                          capsys):
+    out = tmp_path / "toy"
+    assert main(["toy", "xy", "--iterations", "20", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(toys, "save_xy_plot", full)
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    def cut(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(toys, "save_xy_plot", cut)
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -1,0 +1,126 @@
+"""One writer per run folder.
+
+A command that writes into a run folder (``train``, ``train --resume``, ``eval`` writing
+``eval.json``, ``sample`` and ``interpolate`` writing their picture there) holds the
+folder's lock while it writes: an advisory lock (``flock``) on the file
+``.minigan.lock`` in the folder, which also names the process that holds it. A second
+command is refused in one line that names that process, before it writes anything.
+
+The lock file is removed when its command ends. The operating system releases the lock
+when its process ends, however it ends: a run killed with ``kill -9`` or by a power cut
+leaves the file behind, and the next command takes the lock as if it were not there.
+(Where ``fcntl`` is missing, on Windows, the lock is not taken: one writer per folder is
+then the user's to keep.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["LOCK_FILE", "FolderInUse", "FolderLock", "check_not_in_use"]
+
+LOCK_FILE = ".minigan.lock"
+
+
+class FolderInUse(ValueError):
+    """Another minigan process holds the run folder's lock."""
+
+
+def _holder(path):
+    """What the lock file says of the process that holds it, in words."""
+    try:
+        info = json.loads(path.read_text()[:4096])
+        return (f"minigan process {int(info['pid'])} on {info.get('host', '?')} "
+                f"({str(info.get('command', '?'))[:120]}, since {info.get('started', '?')})")
+    except (OSError, ValueError, TypeError, KeyError):
+        return "another minigan process"
+
+
+class FolderLock:
+    """The lock of the run folder ``folder``, for a command described by ``what``.
+
+    :meth:`acquire` creates the folder if it is missing (and remembers that it did), takes
+    the lock without waiting, and writes who holds it; :class:`FolderInUse` when another
+    process holds it. :meth:`release` lets it go (and removes the folder it created if
+    nothing else was written into it). Also a context manager.
+    """
+
+    def __init__(self, folder, what="minigan"):
+        self.folder, self.what = Path(folder), what
+        self.path = self.folder / LOCK_FILE
+        self._fd, self.created = None, False
+
+    def acquire(self):
+        if fcntl is None:
+            return self
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True)
+            self.created = True
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
+                                  "it to end, or choose another folder") from None
+            try:                    # the file locked is still the one at the path: a holder
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino   # may have removed
+            except FileNotFoundError:                                   # it meanwhile
+                same = False
+            if same:
+                break
+            os.close(fd)
+        info = {"pid": os.getpid(), "host": socket.gethostname(),
+                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) or self.what,
+                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode())
+        self._fd = fd
+        return self
+
+    def release(self):
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.unlink(self.path)             # while still held: the next one makes its own
+        except OSError:
+            pass
+        os.close(fd)                         # closing releases the lock
+        if self.created and not any(self.folder.iterdir()):
+            self.folder.rmdir()              # a folder made here, and nothing written into it
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def check_not_in_use(folder):
+    """Raise :class:`FolderInUse` if a live process holds ``folder``'s lock; write nothing."""
+    path = Path(folder) / LOCK_FILE
+    if fcntl is None or not path.is_file():
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise FolderInUse(f"{folder} is in use by {_holder(path)}; wait for it to end, or "
+                          "choose another folder") from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,121 @@
+"""One writer per run folder: a second train, resume or eval into a folder in use is refused
+in one line naming the live process, before it writes anything; a killed run's lock does not
+block the next one."""
+
+import csv
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from minigan.app import folderlock
+from minigan.app.cli import main
+
+
+def _args(data, out, *more):
+    return ["train", "--split", "test", "--data-dir", str(data), "--no-download", "--device",
+            "cpu", "--quiet", "--batch-size", "1", "--out", str(out), *more]
+
+
+def _wait_for_rows(run, rows, proc, timeout=60):
+    path = Path(run) / "metrics.csv"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.exists() and path.read_text().count("\n") > rows:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no {rows} rows in {path}")
+
+
+def test_a_second_lock_on_a_folder_is_refused_naming_the_holder(tmp_path):
+    folder = tmp_path / "run"
+    with folderlock.FolderLock(folder, "first") as first:
+        assert folder.is_dir() and first.path.is_file()
+        with pytest.raises(folderlock.FolderInUse, match=rf"in use by minigan process {os.getpid()}"):
+            folderlock.FolderLock(folder, "second").acquire()
+        with pytest.raises(folderlock.FolderInUse):
+            folderlock.check_not_in_use(folder)
+    assert not folder.exists()           # made by the lock, and nothing was written: removed
+    folder.mkdir()
+    (folder / "kept.txt").write_text("x")
+    with folderlock.FolderLock(folder):
+        pass
+    assert (folder / "kept.txt").exists() and not (folder / folderlock.LOCK_FILE).exists()
+    folderlock.check_not_in_use(folder)  # free again
+
+
+def test_a_lock_file_left_behind_blocks_nothing(tmp_path):
+    """What a killed process leaves: the file, with its pid, but no lock held on it."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / folderlock.LOCK_FILE).write_text('{"pid": 999999, "command": "minigan train"}')
+    folderlock.check_not_in_use(folder)
+    with folderlock.FolderLock(folder):
+        pass
+
+
+def test_train_into_a_folder_in_use_is_refused_before_writing(train_args, data_dir, tmp_path,
+                                                               capsys, assert_one_line_error):
+    out = tmp_path / "run"
+    with folderlock.FolderLock(out, "someone"):
+        before = sorted(p.name for p in out.iterdir())
+        assert main(train_args(data_dir, out, "--epochs", "1")) == 2
+        assert_one_line_error(2, capsys.readouterr().err, f"{out} is in use by minigan process",
+                              str(os.getpid()))
+        assert sorted(p.name for p in out.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_a_second_run_or_resume_of_a_live_run_is_refused(start_cli, write_tiny_mnist, tmp_path):
+    data = write_tiny_mnist(tmp_path / "mnist", n=2000, seed=2)
+    run = tmp_path / "run"
+    first = start_cli(*_args(data, run, "--epochs", "1", "--seed", "0"))
+    _wait_for_rows(run, 5, first)
+    for argv in (_args(data, run, "--epochs", "1", "--seed", "7", "--lr", "0.0005"),
+                 ["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                  "--data-dir", str(data), "--no-download"]):
+        second = start_cli(*argv)
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 2, err
+        assert err.count("\n") == 1 and f"is in use by minigan process {first.pid}" in err, err
+    first.send_signal(signal.SIGTERM)             # a SIGTERM saves, then exits 143
+    first.communicate(timeout=120)
+    assert first.returncode == 143
+    with open(run / "metrics.csv", newline="") as f:
+        its = [int(r["iteration"]) for r in csv.DictReader(f)]
+    assert its == list(range(1, len(its) + 1))    # one writer: every iteration once
+
+
+@pytest.mark.slow
+def test_runs_started_together_on_one_folder_leave_one_run(start_cli, write_tiny_mnist,
+                                                           tmp_path):
+    data = write_tiny_mnist(tmp_path / "mnist", n=600, seed=3)
+    run = tmp_path / "run"
+    procs = [start_cli(*_args(data, run, "--epochs", "1", "--seed", str(seed)))
+             for seed in (0, 7)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    codes = sorted(rc for rc, _ in results)
+    assert codes == [0, 2], results
+    loser = next(err for rc, err in results if rc == 2)
+    assert "in use by minigan process" in loser or "already holds a run" in loser, loser
+    with open(run / "metrics.csv", newline="") as f:
+        its = [int(r["iteration"]) for r in csv.DictReader(f)]
+    assert its == list(range(1, 601))
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes(start_cli, write_tiny_mnist, tmp_path):
+    """The lock of a process killed with SIGKILL is gone with it; its file stays behind."""
+    data = write_tiny_mnist(tmp_path / "mnist", n=300, seed=4)
+    run = tmp_path / "run"
+    assert main(_args(data, run, "--epochs", "1")) == 0
+    proc = start_cli("train", "--resume", str(run), "--epochs", "3", "--quiet", "--device",
+                     "cpu", "--data-dir", str(data), "--no-download")
+    _wait_for_rows(run, 310, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert (run / folderlock.LOCK_FILE).exists()
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data), "--no-download"]) == 0

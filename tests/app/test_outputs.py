@@ -1,0 +1,67 @@
+"""Where eval, sample and interpolate write, and what they do when they cannot: the
+destination is checked before the work, files are written whole or not at all, and a
+picture of a run goes into its run folder unless --out says otherwise."""
+
+import errno
+import os
+
+import pytest
+
+from minigan.app import fileio, folderlock
+from minigan.app.cli import main
+from minigan.lab import scoring
+
+
+@pytest.fixture(scope="module")
+def run_dir(train_args, data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert main(train_args(data_dir, out, "--epochs", "1")) == 0
+    return out
+
+
+def test_eval_refuses_a_missing_destination_before_the_work(run_dir, tmp_path, monkeypatch,
+                                                            capsys, assert_one_line_error):
+    def no_work(*args, **kwargs):
+        raise AssertionError("the evaluation started")
+
+    monkeypatch.setattr(scoring.Reference, "load", no_work)
+    for out, words in ((tmp_path / "missing" / "x.json", "does not exist"),
+                       (tmp_path, "is a folder")):
+        rc = main(["eval", str(run_dir), "--out", str(out), "--device", "cpu"])
+        assert_one_line_error(rc, capsys.readouterr().err, "--out", words)
+
+
+def test_eval_into_a_run_folder_in_use_is_refused(run_dir, monkeypatch, capsys,
+                                                  assert_one_line_error):
+    monkeypatch.setattr(scoring.Reference, "load", lambda *a, **k: pytest.fail("evaluated"))
+    with folderlock.FolderLock(run_dir, "a training run"):
+        rc = main(["eval", str(run_dir), "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, "in use by minigan process",
+                          str(os.getpid()))
+
+
+def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, monkeypatch, capsys,
+                                                         assert_one_line_error):
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    rc = main(["eval", str(run_dir), "--n", "40", "--no-parzen", "--data-dir", str(real_mnist),
+               "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, str(run_dir / "eval.json"),
+                          "No space left on device")
+    assert not (run_dir / "eval.json").exists()
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_sample_and_interpolate_write_into_the_run_folder(run_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                  # not into the folder the command runs in
+    assert main(["sample", "--checkpoint", str(run_dir), "--n", "4", "--device", "cpu"]) == 0
+    assert main(["interpolate", "--checkpoint", str(run_dir), "--steps", "3", "--pairs", "2",
+                 "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert (run_dir / "samples.png").is_file() and (run_dir / "interpolation.png").is_file()
+    assert str(run_dir / "samples.png") in out and not list(tmp_path.iterdir())
+    assert main(["sample", "--checkpoint", str(run_dir), "--n", "4", "--device", "cpu",
+                 "--out", str(tmp_path / "mine.png")]) == 0
+    assert (tmp_path / "mine.png").is_file()

@@ -1,0 +1,162 @@
+"""A checkpoint is untrusted input (people share run folders): every entry is checked before
+it is used, and what does not hold is refused in one line naming the file, with exit code 2,
+before anything is written; nothing in it can make minigan read more than it needs."""
+
+import json
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+from minigan.app import checkpoint, runs
+from minigan.app.cli import main
+
+
+@pytest.fixture(scope="module")
+def run_dir(train_args, write_tiny_mnist, tmp_path_factory):
+    root = tmp_path_factory.mktemp("untrusted")
+    data = write_tiny_mnist(root / "mnist", n=64)
+    out = root / "run"
+    assert main(train_args(data, out, "--epochs", "1")) == 0
+    return out
+
+
+@pytest.fixture
+def copy(run_dir, tmp_path):
+    """A copy of the run folder, and a function that rewrites entries of its checkpoint."""
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(run_dir, out)
+    path = out / "checkpoint.npz"
+
+    def rewrite(**changes):
+        with np.load(path, allow_pickle=False) as f:           # the test's own, trusted file
+            entries = {k: f[k] for k in f.files}
+        for key, value in changes.items():
+            if value is None:
+                entries.pop(key, None)
+            elif isinstance(value, (dict, list, str, int, float)) and key in checkpoint._JSON_KEYS:
+                entries[key] = np.array(json.dumps(value))
+            else:
+                entries[key] = value
+        np.savez(path, **entries)
+
+    return out, rewrite
+
+
+def _meta(out, key):
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as f:
+        return json.loads(str(f[key]))
+
+
+def _commands(out, data):
+    return [["sample", "--checkpoint", str(out), "--out", str(out.parent / "s.png"),
+             "--device", "cpu"],
+            ["train", "--resume", str(out), "--epochs", "3", "--quiet", "--device", "cpu",
+             "--data-dir", str(data), "--no-download"]]
+
+
+def _refused(out, data, capsys, assert_one_line_error, *needles, commands=None):
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for argv in commands or _commands(out, data):
+        rc = main(argv)
+        assert_one_line_error(rc, capsys.readouterr().err, *needles)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not (out.parent / "s.png").exists()
+
+
+@pytest.mark.parametrize("version", ["2", None, [2], True, -1, float("nan"), 1.5])
+def test_a_malformed_version_is_one_line(version, copy, run_dir, capsys, assert_one_line_error):
+    out, rewrite = copy
+    rewrite(minigan={"format": "minigan-checkpoint", "version": version})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, "checkpoint version")
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"counters": {"iteration": 8, "epoch": -5}}, "counters 'epoch'"),
+    ({"counters": {"iteration": "8", "epoch": 1}}, "counters 'iteration'"),
+    ({"extra/fixed_z": np.zeros((6, 100), np.float32)}, "entry 'extra/fixed_z': has shape (6, 100)"),
+    ({"G/0.W": np.zeros((100, 128), bool)}, "entry 'G/0.W': has dtype bool"),
+    ({"G/0.W": np.zeros((100, 128), np.int8)}, "entry 'G/0.W': has dtype int8"),
+    ({"G/0.W": np.zeros((100, 128), "datetime64[s]")}, "entry 'G/0.W': has dtype datetime64"),
+    ({"G/0.W": np.full((100, 128), 1e39)}, "'G/0.W' is not finite in this model's float32"),
+    ({"D/extra": np.zeros(3, np.float32)}, "entry 'D/extra': is not an entry of this model"),
+    ({"config": None}, "no 'config'"),
+])
+def test_entries_that_do_not_fit_are_refused(change, words, copy, run_dir, capsys,
+                                             assert_one_line_error):
+    out, rewrite = copy
+    rewrite(**change)
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, words)
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"step_in_epoch": 10 ** 6}, "step_in_epoch should be a count below"),
+    ({"step_in_epoch": 1}, "counters disagree"),
+    ({"seconds": -1}, "seconds should be a number"),
+])
+def test_training_state_that_does_not_fit_is_refused_on_resume(extra, words, copy, run_dir,
+                                                                capsys, assert_one_line_error):
+    out, rewrite = copy
+    rewrite(extra={**_meta(out, "extra"), **extra})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, words,
+             commands=_commands(out, run_dir.parent / "mnist")[1:])
+
+
+def test_a_bad_order_of_the_epoch_is_refused(copy, run_dir, capsys, assert_one_line_error):
+    out, rewrite = copy
+    counters = {"iteration": 1, "epoch": 0}                 # 2 iterations an epoch
+    rewrite(counters=counters, extra={**_meta(out, "extra"), "step_in_epoch": 1},
+            **{"extra/perm": np.full(64, 7)})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, "perm",
+             commands=_commands(out, run_dir.parent / "mnist")[1:])
+    rewrite(**{"extra/perm": None})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, "no order",
+             commands=_commands(out, run_dir.parent / "mnist")[1:])
+
+
+def test_an_array_header_edited_by_one_byte_is_caught(copy, run_dir, capsys,
+                                                      assert_one_line_error):
+    """The header's length lowered by 16: the zip checksum is not checked until an entry is
+    read to its end, and numpy would read the weights shifted."""
+    out, _ = copy
+    path = out / "checkpoint.npz"
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("G/0.W.npy")
+    off = info.header_offset                                  # the local file header
+    start = off + 30 + int.from_bytes(data[off + 26:off + 28], "little") \
+        + int.from_bytes(data[off + 28:off + 30], "little")
+    length = int.from_bytes(data[start + 8:start + 10], "little")
+    data[start + 8:start + 10] = (length - 16).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, "G/0.W")
+
+
+def test_what_a_file_claims_is_bounded_before_it_is_read(tmp_path):
+    """A 300-byte archive whose array header claims 32 GiB, and a deflate bomb: refused
+    with a checkpoint error, using a few MB at most."""
+    header = np.array(json.dumps({"format": "minigan-checkpoint", "version": 1}))
+    path = tmp_path / "claims.npz"
+    np.savez(path, minigan=header, config=np.array("{}"), counters=np.array(
+        '{"epoch": 0, "iteration": 0}'), rng_states=np.array("{}"), extra=np.array("{}"))
+    text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296,), }"
+    text += b" " * (118 - len(text)) + b"\n"
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("G/0.W.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    bomb = tmp_path / "bomb.npz"
+    np.savez(bomb, minigan=header)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+                   + bytes(200_000_000))
+    tracemalloc.start()
+    try:
+        for p in (path, bomb):
+            with pytest.raises(checkpoint.CheckpointError):
+                checkpoint.load_checkpoint(p, runs.expected_entries({"model": "vanilla"}))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20, peak
