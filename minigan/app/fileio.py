@@ -11,7 +11,9 @@ Checkpoints, sample grids, loss curves and a run's config all go through here.
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -54,13 +56,16 @@ def atomic_write(path, write):
 def remove_stale_temps(folder, pattern="*"):
     """Remove the temporary files :func:`atomic_write` left in ``folder`` when killed.
 
-    Only names of the form ``.<name>.<random>.tmp`` with ``<name>`` matching
-    the glob ``pattern`` (e.g. ``"checkpoint.npz"`` or ``"epoch_*.png"``) are
+    Only regular files (not links) directly in ``folder`` whose names have the exact form
+    :func:`atomic_write` gives them, ``.<name>.<8 random characters>.tmp`` with ``<name>``
+    matching the glob ``pattern`` (e.g. ``"checkpoint.npz"`` or ``"epoch_*.png"``), are
     removed. Returns the paths removed.
     """
+    name = fnmatch.translate(pattern).removesuffix(r"\Z").removeprefix("(?s:").removesuffix(")")
+    ours = re.compile(rf"\.(?:{name})\.[a-z0-9_]{{8}}{re.escape(_SUFFIX)}")
     removed = []
     for tmp in sorted(Path(folder).glob(f".{pattern}.*{_SUFFIX}")):
-        if tmp.is_file():
+        if ours.fullmatch(tmp.name) and tmp.is_file() and not tmp.is_symlink():
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed

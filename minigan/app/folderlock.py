@@ -63,9 +63,11 @@ class FolderLock:
     def acquire(self):
         if fcntl is None:
             return self
-        if not self.folder.exists():
+        try:
             self.folder.mkdir(parents=True)
             self.created = True
+        except FileExistsError:          # there already, or made a moment ago by another
+            pass
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:

@@ -226,9 +226,13 @@ def check_out(out, resuming_here):
     ``resuming_here`` is True when the run resumed is the one in ``out``.
     """
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out {out} is a link to {os.readlink(out)}, which does not exist; "
+                         "create that folder, or choose another --out")
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+        check_no_links(out)
         held = sorted(name for name in RUN_FILES if (out / name).exists()
                       and not (name == "samples" and not any((out / name).iterdir())))
         if held and not resuming_here:
@@ -257,6 +261,24 @@ def check_out(out, resuming_here):
             raise ValueError(f"cannot create --out {out}: {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot write --out {out}: no write permission in {folder}")
+
+
+#: What minigan writes in a run folder: none may be a link, which would send a write elsewhere.
+WRITTEN = RUN_FILES + ("eval.json", "samples.png", "interpolation.png", ".minigan.lock")
+
+
+def check_no_links(folder):
+    """Refuse a run folder where a file minigan writes (or ``samples/`` or a grid in it) is a
+    symbolic link: its writes would land outside the folder. Writes nothing."""
+    folder = Path(folder)
+    found = [folder / name for name in WRITTEN if (folder / name).is_symlink()]
+    samples = folder / "samples"
+    if samples.is_dir() and not samples.is_symlink():
+        found += [p for p in samples.iterdir() if p.is_symlink()]
+    if found:
+        raise ValueError(f"{found[0]} is a link (to {os.readlink(found[0])}); minigan writes a "
+                         "run folder's files only inside it: replace the link with the file, "
+                         "or choose another folder")
 
 
 def load_generator(path, ema=True):

@@ -125,7 +125,7 @@ class Interrupted(Exception):
         self.signum = signum
         where = f"{plural(epoch, 'epoch')} done"
         if step_in_epoch:
-            where += f" and {step_in_epoch} iterations into epoch {epoch + 1}"
+            where += f" and {plural(step_in_epoch, 'iteration')} into epoch {epoch + 1}"
         super().__init__(f"iteration {iteration} ({where})")
 
 
@@ -327,7 +327,7 @@ class Trainer:
         :class:`RunError` when a file cannot be written.
         """
         epoch_seconds = []
-        with stop_requests() as stop, self._lock():
+        with stop_requests() as stop, self._lock(), self._progress_bar():
             try:
                 self._prepare_out()
                 self._log_start()
@@ -359,7 +359,8 @@ class Trainer:
             self.perm = self.shuffle_rng.permutation(self.n_images)
             self.step_in_epoch = 0
         next_batch = self._next_batch_fn()
-        bar = self._progress_bar()
+        bar = self._bar
+        bar.set_description(f"epoch {self.epoch + 1}/{self.config['epochs']}", refresh=False)
         start = time.perf_counter()
 
         def after(iteration, stats):
@@ -371,15 +372,14 @@ class Trainer:
             self.log.append(row)
             _show(bar, stats)
 
-        with bar:
-            if not stop.requested:
-                try:
-                    loop.train(self.gan, next_batch, self.iters_per_epoch - self.step_in_epoch,
-                               done=self.iteration,
-                               total=int(self.config["epochs"]) * self.iters_per_epoch,
-                               ema=self.ema, on_iteration=after, stop=lambda: stop.requested)
-                except loop.Diverged as exc:
-                    raise Diverged(self._diverged(exc)) from None
+        if not stop.requested:
+            try:
+                loop.train(self.gan, next_batch, self.iters_per_epoch - self.step_in_epoch,
+                           done=self.iteration,
+                           total=int(self.config["epochs"]) * self.iters_per_epoch,
+                           ema=self.ema, on_iteration=after, stop=lambda: stop.requested)
+            except loop.Diverged as exc:
+                raise Diverged(self._diverged(exc)) from None
         elapsed = time.perf_counter() - start
         self.seconds += elapsed
         return elapsed
@@ -399,12 +399,20 @@ class Trainer:
 
         return next_real_batch
 
+    @contextlib.contextmanager
     def _progress_bar(self):
+        """One bar for the whole run (its iterations, the epoch in its label), which the
+        run's lines are printed above."""
         from tqdm import tqdm
 
-        return tqdm(total=self.iters_per_epoch, initial=self.step_in_epoch,
-                    desc=f"epoch {self.epoch + 1}/{self.config['epochs']}", leave=True,
-                    dynamic_ncols=True, disable=self.quiet, unit="it")
+        total = int(self.config["epochs"]) * self.iters_per_epoch
+        with tqdm(total=total, initial=self.iteration, leave=True, dynamic_ncols=True,
+                  disable=self.quiet, unit="it") as bar:
+            self._bar = bar
+            try:
+                yield bar
+            finally:
+                self._bar = None
 
     def _log_start(self):
         c = self.config
@@ -420,8 +428,12 @@ class Trainer:
             f"on {self.device}; run folder {self.out}{start_at}")
 
     def _log(self, msg):
-        """Print a line; ``quiet`` hides only the progress bars, never where the run is."""
-        print(msg, flush=True)
+        """Print a line (above the progress bar); ``quiet`` hides only the bar, never where
+        the run is and how it ended."""
+        if getattr(self, "_bar", None) is not None and not self.quiet:
+            self._bar.write(msg)
+        else:
+            print(msg, flush=True)
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):

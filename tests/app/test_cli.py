@@ -526,8 +526,8 @@ def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, c
 
     run = tmp_path / "run"
     shutil.copytree(earlier_run, run)
-    stale = [run / ".checkpoint.npz.k2j3h4.tmp", run / ".loss_curves.png.abc.tmp",
-             run / "samples" / ".epoch_0002.png.x1.tmp", run / ".config.json.zz.tmp"]
+    stale = [run / ".checkpoint.npz.k2j3h4ab.tmp", run / ".loss_curves.png.abc_1234.tmp",
+             run / "samples" / ".epoch_0002.png.x1x1x1x1.tmp", run / ".config.json.zzzzzzzz.tmp"]
     for path in stale:
         path.write_bytes(b"\0" * 100)
     (run / "notes.tmp").write_text("mine\n")

@@ -1,0 +1,21 @@
+"""What a run says: one progress bar for the whole run, counts in words that agree."""
+
+import pytest
+
+from minigan.app import trainer
+from minigan.app.cli import main
+
+
+def test_a_run_draws_one_progress_bar(train_args, data_dir, tmp_path, capfd):
+    argv = [a for a in train_args(data_dir, tmp_path / "run", "--epochs", "3") if a != "--quiet"]
+    assert main(argv) == 0
+    err = capfd.readouterr().err
+    bars = [line for line in err.split("\n") if "%|" in line]
+    assert len(bars) == 1, err            # redrawn in place (\r), one line left at the end
+    assert "epoch 3/3" in bars[0] and "24/24" in bars[0]
+
+
+@pytest.mark.parametrize("n, words", [(1, "1 iteration into epoch 2"),
+                                      (2, "2 iterations into epoch 2")])
+def test_counts_agree_with_their_words(n, words):
+    assert words in str(trainer.Interrupted(None, True, 1, 8 + n, n))
