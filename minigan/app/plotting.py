@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend
-from minigan.gan import games
+from minigan.gan import games, monitor
 
 from .fileio import atomic_write
 
@@ -179,7 +179,7 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     if loss not in games.GAMES:
         raise ValueError(f"loss_curves_figure: unknown loss {loss!r}; "
                          f"expected one of {', '.join(games.NAMES)}")
-    game = games.GAMES[loss]     # its output's label, the line where D is undecided, the axis
+    game = games.GAMES[loss]()   # its output's label, the line where D is undecided, the axis
     output_label, undecided, probabilities = game.output_label, game.boundary, game.probabilities
 
     rows = list(metrics_rows)
@@ -213,6 +213,13 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         ax.legend(loc="upper right")
     if probabilities:
         ax_prob.set_ylim(-0.02, 1.02)
+    stopped = monitor.stretches(rows, game, monitor.STRETCH)
+    for i, (first, last) in enumerate(stopped):      # the game stopped: D certain on both
+        for ax in (ax_loss, ax_prob):
+            ax.axvspan(first, last, color="tab:red", alpha=0.12, linewidth=0,
+                       label="D certain: the game stopped" if i == 0 and ax is ax_prob else None)
+    if stopped:
+        ax_prob.legend(loc="upper right")
     if undecided is not None:
         ax_prob.axhline(undecided, color="gray", linestyle=":", linewidth=1)
     axes[-1].set_xlabel("iteration")

@@ -23,7 +23,9 @@ METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
                    "seconds")
 #: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
-                 "confident_share", "precision", "recall")
+                 "confident_share", "precision", "recall", "density", "coverage")
+#: The columns of a ``scores.csv`` written before density and coverage were scored.
+OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
 
 
 def csv_text(columns, rows):
@@ -103,9 +105,10 @@ def read_scores(path, upto_epoch):
         return []
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    if rows and list(rows[0]) != list(SCORE_COLUMNS):
+    if rows and list(rows[0]) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
         raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
                          "folder and try again")
+    rows = [{**{k: "" for k in SCORE_COLUMNS}, **r} for r in rows]   # an older file: blanks
     return [r for r in rows if None not in r.values() and int(r["epoch"]) <= upto_epoch]
 
 

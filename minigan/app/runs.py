@@ -313,6 +313,11 @@ def load_generator(path, ema=True):
     return G.eval(), models.MODELS[name], {**config, "weights": weights}
 
 
+def run_settings(path):
+    """The settings of the run a checkpoint file belongs to, checked, defaults filled in."""
+    return {**DEFAULTS, **_known(checkpoint.read_meta(path)["config"], f"checkpoint {path}")}
+
+
 def expected_entries(config):
     """Every array a checkpoint of a run with these settings holds, and its shape (None:
     known only against the data, the order of an epoch's images).

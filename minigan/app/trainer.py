@@ -58,6 +58,7 @@ import contextlib
 import json
 import math
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -65,7 +66,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNIST_FILES, default_data_dir, load_mnist
-from minigan.gan import conditional, loop, models
+from minigan.gan import conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
@@ -176,6 +177,7 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
+        self._watch = None
         self._prepare_scores()
 
     # -- build ----------------------------------------------------------
@@ -371,6 +373,7 @@ class Trainer:
             self.iteration += 1
             self.log.append(row)
             _show(bar, stats)
+            self._watch_the_game(iteration, stats)
 
         if not stop.requested:
             try:
@@ -383,6 +386,32 @@ class Trainer:
         elapsed = time.perf_counter() - start
         self.seconds += elapsed
         return elapsed
+
+    def _watch_the_game(self, iteration, stats):
+        """Say when the game stops (D certain on both batches for a long stretch) and when
+        it resumes; the run goes on either way (:mod:`minigan.gan.monitor`)."""
+        if self._watch is None or self._watch.stretch != monitor.STRETCH:
+            self._watch = monitor.GameWatch(self.gan.game, monitor.STRETCH)
+        event = self._watch.update(iteration, stats)
+        if event == "stopped":
+            w = self._watch
+            self._warn(
+                f"the game stopped at iteration {w.since}: for {w.stretch} iterations D has told "
+                f"real from fake with certainty (now mean D(x) {stats['d_real']:.3g}, D(G(z)) "
+                f"{stats['d_fake']:.3g}; G loss {stats['g_loss']:.4g}), and G learns little from "
+                f"so certain a D. The run goes on, since it may recover; if it does not, start "
+                f"again with a smaller --lr (now {self.config['lr']:g}), label smoothing or "
+                "instance noise")
+        elif event == "resumed":
+            self._warn(f"the game resumed at iteration {iteration}: D is no longer certain")
+
+    def _warn(self, msg):
+        """A ``minigan: warning: ...`` line on stderr, above the progress bar."""
+        line = f"minigan: warning: {msg}"
+        if getattr(self, "_bar", None) is not None and not self.quiet:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def _next_batch_fn(self):
         """The real minibatches of this epoch, from where it stands, one per call."""
@@ -555,8 +584,9 @@ class Trainer:
             raise ValueError(f"--eval-every must be >= 0 and --eval-n >= {MIN_DIGITS}, got "
                              f"{every} and {self.config['eval_n']}")
         if every:
-            self.reference = Reference.load(self.config["data_dir"],
-                                            download=self.config["download"])
+            self.reference = Reference.load(
+                self.config["data_dir"], download=self.config["download"],
+                trained_on=self.config["split"] if self.config.get("files") is None else None)
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
         self.scores = read_scores(self.out / "scores.csv", self.epoch)
 
@@ -586,7 +616,7 @@ class Trainer:
             f"FID {row['fid']:.2f} [{real['fid']:.2f}], classes "
             f"{row['classes_covered']} [{real['classes_covered']}], precision "
             f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
-            f"[{real['recall']:.2f}]")
+            f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]")
 
     @contextlib.contextmanager
     def _lock(self):

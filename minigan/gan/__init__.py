@@ -10,8 +10,8 @@
 Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
 """
 
-from . import algorithm, conditional, ema, models, penalty
+from . import algorithm, conditional, ema, games, loop, models, monitor, penalty
 from .algorithm import GAN, PRIORS, sample_noise
 
-__all__ = ["GAN", "PRIORS", "sample_noise", "algorithm", "conditional", "ema", "models",
-           "penalty"]
+__all__ = ["GAN", "PRIORS", "sample_noise", "algorithm", "conditional", "ema", "games", "loop",
+           "models", "monitor", "penalty"]

@@ -91,6 +91,13 @@ class Game:
         The games with labels: :func:`optimal_discriminator` of the (expected) targets."""
         return optimal_discriminator(p_data, p_g, real_target, fake_target)
 
+    def saturated(self, d_real, d_fake):
+        """Whether D, with mean outputs ``d_real`` and ``d_fake`` (as :meth:`mean_output`
+        gives them), tells the two batches apart with certainty, so that its gradient to G
+        no longer leads anywhere (:mod:`minigan.gan.monitor`); None: the game has no such
+        state (the Wasserstein critic)."""
+        return None
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -123,6 +130,10 @@ class CrossEntropy(Game):
     def read(self, outputs):
         return sigmoid(outputs)
 
+    def saturated(self, d_real, d_fake):
+        """Mean D(x) at least 0.99 and mean D(G(z)) at most 0.01."""
+        return d_real >= 0.99 and d_fake <= 0.01
+
     def __repr__(self):
         return f"CrossEntropy(g_loss={self.g_form!r})"
 
@@ -140,6 +151,10 @@ class LeastSquares(Game):
     def g_loss(self, outputs):
         return losses.least_squares_loss(outputs, 1.0)
 
+    def saturated(self, d_real, d_fake):
+        """Mean output at least 0.95 on real samples and at most 0.05 on fakes."""
+        return d_real >= 0.95 and d_fake <= 0.05
+
 
 class Hinge(Game):
     """The hinge game (Lim & Ye 2017; Miyato et al. 2018): D's margin loss, G's -E[D(G(z))]."""
@@ -154,6 +169,11 @@ class Hinge(Game):
 
     def g_loss(self, outputs):
         return losses.wasserstein_loss(outputs, +1)
+
+    def saturated(self, d_real, d_fake):
+        """Every margin met on average: mean output at least 1 on real samples and at most
+        -1 on fakes (where D's loss, and so its gradient, is 0)."""
+        return d_real >= 1.0 and d_fake <= -1.0
 
     def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
         r""":math:`D^* = \operatorname{sign}(p_{data} - p_g)`: it minimizes

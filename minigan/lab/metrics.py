@@ -11,7 +11,8 @@ never sit in memory at once.
 - :func:`fid` (Heusel et al. 2017): the Frechet distance of two Gaussians fitted
   to features; the matrix square root by a symmetric eigendecomposition.
 - :func:`precision_recall` (Kynkaanniemi et al. 2019): k-nearest-neighbour
-  manifolds, k = 3.
+  manifolds, k = 3; :func:`density_coverage` (Naeem et al. 2020): the real manifold
+  alone, k = 5, which outliers and a collapsed generator cannot inflate.
 - :func:`parzen_log_likelihood` with Goodfellow et al.'s (2014) protocol.
 - :func:`tstr`: train on synthetic, test on real.
 - :func:`mode_coverage`: the VEEGAN / PacGAN protocol for Gaussian mixtures.
@@ -27,7 +28,8 @@ from minigan import backend
 
 __all__ = [
     "inception_score", "class_statistics", "sqrtm_psd", "frechet_distance", "fid",
-    "squared_distances", "knn_radii", "precision_recall", "parzen_log_likelihood",
+    "squared_distances", "knn_radii", "precision_recall", "density_coverage",
+    "parzen_log_likelihood",
     "parzen_window", "PARZEN_SIGMAS", "PARZEN_CAVEAT", "tstr", "mode_coverage",
 ]
 
@@ -186,6 +188,51 @@ def precision_recall(real, fake, k=3, chunk=2048):
     precision = float(_inside_any_ball(fake, real, real_r, chunk).mean())
     recall = float(_inside_any_ball(real, fake, fake_r, chunk).mean())
     return precision, recall
+
+
+def _ball_counts(points, centers, radii, chunk):
+    """For each point: in how many of the balls ``(centers[j], radii[j])`` it lies."""
+    xp = backend.get_array_module(points, centers)
+    r2 = radii[None, :] ** 2
+    return xp.concatenate([(squared_distances(points[i:i + chunk], centers) <= r2).sum(axis=1)
+                           for i in range(0, len(points), chunk)])
+
+
+def density_coverage(real, fake, k=5, chunk=2048):
+    r"""Density and coverage (Naeem et al. 2020), from the real points' k-NN balls alone.
+
+    With :math:`B_i` the ball around real point :math:`x_i` whose radius is the distance
+    to its ``k``-th nearest real neighbour,
+
+    .. math::
+        \text{density} = \frac{1}{kM}\sum_{j=1}^{M}\sum_{i=1}^{N}[y_j \in B_i],\qquad
+        \text{coverage} = \frac{1}{N}\sum_{i=1}^{N}[\exists j:\ y_j \in B_i].
+
+    Unlike precision and recall they use no ball around a fake point, so a generator's
+    outliers do not inflate them: density counts how many real neighbourhoods a fake
+    point falls in (1 on average for samples of the real distribution, above 1 where
+    fakes crowd the densest real regions), coverage the share of real neighbourhoods that
+    hold any fake point. A generator that draws one image, however real it looks, covers
+    a handful of neighbourhoods: coverage near 0.
+
+    Parameters
+    ----------
+    real, fake : ndarrays (N, d) and (M, d) of features (NumPy or CuPy)
+    k : int
+        5, as Naeem et al. recommend.
+
+    Returns
+    -------
+    (density, coverage) : floats; coverage in [0, 1]
+    """
+    radii = knn_radii(real, k, chunk)
+    density = float(_ball_counts(fake, real, radii, chunk).sum()) / (k * len(fake))
+    xp = backend.get_array_module(real, fake)
+    hit = xp.zeros(len(real), dtype=bool)
+    for i in range(0, len(real), chunk):
+        d = squared_distances(real[i:i + chunk], fake)
+        hit[i:i + chunk] = (d.min(axis=1) <= radii[i:i + chunk] ** 2)
+    return density, float(hit.mean())
 
 
 # -- Parzen window -------------------------------------------------------------------

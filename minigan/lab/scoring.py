@@ -4,29 +4,36 @@ A number is never shown alone: every score of the generated digits is
 printed next to the same score of real digits that play the generator's
 part. The real digits are cut in two:
 
-- the *reference* set, what generated digits are compared to (FID and
-  precision/recall measure the distance to it; the Parzen window of the real
-  row is built on it);
+- the *reference* set, what generated digits are compared to (FID,
+  precision/recall and density/coverage measure the distance to it; the Parzen
+  window of the real row is built on it);
 - the *held-out* set, digits the reference set does not include, scored
-  exactly like generated ones (IS, classes, FID and precision/recall against
-  the reference, Parzen log-likelihood at them).
+  exactly like generated ones (the *real row*).
 
-With the 60,000 training digits at hand the reference is the first 10,000 of
-them and the held-out set the 10,000 test digits; with only the test split,
-the reference is test digits 0-4,999 and the held-out set 5,000-9,999. FID,
-precision/recall and the Parzen window use the same number of generated
-digits as the real row uses real ones (FID and Parzen depend on it).
+Both halves come from one population: a seeded random split, stratified by class
+(:data:`SPLIT_SEED`, the same for every run), of the split the scored generator did
+not train on when the data at hand allows it (:meth:`Reference.load`). MNIST's test
+digits 0-4,999 come from NIST's training set and are cleaner than 5,000-9,999, from
+NIST's test set: an ordered cut would compare two populations (FID 18.3 between the two
+halves, against 1 to 2 between random halves). Every score uses the same number of
+generated and real digits (:func:`score_images`): FID, the inception score,
+precision/recall, density/coverage and the Parzen window all move with the count.
+
+A run trained on the test split, scored where only the test split is at hand, saw every
+digit the lab scores it against; the report says so (:attr:`Reference.caveat`), and
+measures memorisation (:func:`memorisation`): how near generated digits sit to the
+digits the generator trained on, against how near real held-out digits sit to them.
 
 Score a run folder (or a checkpoint file)::
 
-    minigan eval runs/vanilla --n 10000 --data-dir DIR
+    minigan eval runs/vanilla --data-dir DIR
 
 which prints the table and writes ``eval.json`` into the run folder. From
 code (a trainer scoring its generator every few epochs)::
 
-    from minigan import evaluate
-    ref = evaluate.Reference.load(data_dir="DIR")        # once: real digits and their features
-    scores = evaluate.evaluate_generator(G, model.sample_noise, 2000, ref, scale="sigmoid")
+    from minigan.lab import scoring
+    ref = scoring.Reference.load(data_dir="DIR", trained_on="test")   # once
+    scores = scoring.evaluate_generator(G, model.sample_noise, 2000, ref, scale="sigmoid")
 """
 
 from __future__ import annotations
@@ -38,12 +45,40 @@ from minigan import backend
 from . import metrics
 from .classifier import load_default
 
-__all__ = ["MIN_DIGITS", "Reference", "score_images", "scoring_noise", "evaluate_generator",
-           "format_table", "conditional_tstr"]
+__all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "score_images",
+           "memorisation", "scoring_noise", "evaluate_generator", "format_table",
+           "conditional_tstr", "BLIND"]
 
 MIN_DIGITS = 20
 """Fewest digits scored: the inception score's 10 splits of at least 2, and more than
-k = 3 neighbours for precision and recall."""
+k = 5 neighbours for density and coverage."""
+
+#: The seed of the lab's split of real digits into the reference and the real row.
+SPLIT_SEED = 0
+
+#: The lines of the report a degenerate generator (one good digit drawn over and over)
+#: can score well on: they are marked, to be read beside recall, coverage and the classes.
+BLIND = ("confident_share", "precision", "density")
+
+
+def stratified_split(labels, first, seed=SPLIT_SEED):
+    """Indices of a seeded random split of ``labels`` into ``first`` and the rest, each class
+    in the same proportion in both parts (as near as whole digits allow); sorted."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    share = first / len(labels)
+    a, b = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        k = int(round(share * len(idx)))
+        a.append(idx[:k])
+        b.append(idx[k:])
+    a, b = np.concatenate(a), np.concatenate(b)
+    while len(a) > first:                      # rounding per class: move the excess over
+        a, b = a[:-1], np.append(b, a[-1])
+    while len(a) < first:
+        a, b = np.append(a, b[-1]), b[:-1]
+    return np.sort(a), np.sort(b)
 
 
 class Reference:
@@ -55,46 +90,82 @@ class Reference:
     classifier : minigan.lab.classifier.Classifier, optional (default: cached, else shipped)
     description : str
         Which digits each set holds (printed with every report).
+    caveat : str, optional
+        A sentence for every report when the scored generator trained on these digits.
+    training : ndarray (T, 784), optional
+        The digits the scored generator trained on, for :func:`memorisation`.
+    held_out_in_training : ndarray of int, optional
+        For each held-out digit its index in ``training`` when it is one of them (a run
+        trained on the digits the lab scores with), else -1.
     """
 
-    def __init__(self, reference, held_out, classifier=None, description=""):
+    def __init__(self, reference, held_out, classifier=None, description="", caveat=None,
+                 training=None, held_out_in_training=None):
         self.classifier = load_default() if classifier is None else classifier
         self.reference = np.asarray(reference, dtype=np.float32)
         self.held_out = np.asarray(held_out, dtype=np.float32)
-        self.description = description
+        self.description, self.caveat = description, caveat
+        self.training = None if training is None else np.asarray(training, dtype=np.float32)
+        self.held_out_in_training = held_out_in_training
         self.ref_features, _ = self.classifier.features_and_probs(self.reference)
         self._real_rows = {}
 
     @classmethod
-    def load(cls, data_dir=None, classifier=None, download=True):
-        """The MNIST reference and held-out digits (see the module docstring).
+    def load(cls, data_dir=None, classifier=None, download=True, trained_on=None):
+        """The reference and held-out digits for a generator trained on ``trained_on``.
 
-        The test split is downloaded when missing (unless ``download=False``); the
-        training split is used only when its files are already at hand.
+        Both halves are a :func:`stratified_split` of one split of MNIST: the test split,
+        unless the generator trained on it and the training split is at hand, which then
+        gives 10,000 reference and 10,000 held-out digits. A generator trained on the only
+        split at hand gets a :attr:`caveat`. The test split is downloaded when missing
+        (unless ``download=False``); the training split is used only when at hand.
+
+        Parameters
+        ----------
+        trained_on : {"train", "test"} or None
+            The split the scored generator trained on (None: unknown; the test split).
         """
         from minigan.data import DataError, load_mnist
 
-        test = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)[0]
-        try:
-            train = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)[0]
-        except DataError:
-            train = None
-        if train is not None:
-            return cls(train[:10000], test, classifier,
-                       "reference: MNIST train digits 0-9,999; real row: the 10,000 test digits")
-        half = min(5000, len(test) // 2)   # 5,000 of MNIST's 10,000; half of a smaller set
-        return cls(test[:half], test[half:], classifier,
-                   f"reference: MNIST test digits 0-{half - 1:,}; real row: held-out test digits "
-                   f"{half:,}-{len(test) - 1:,}")
+        test_x, test_y = load_mnist("test", data_dir=data_dir, scale="sigmoid",
+                                    download=download)
+        train = None
+        if trained_on == "test" or trained_on == "train":
+            try:
+                train = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)
+            except DataError:
+                train = None
+        training = {"test": test_x, "train": None if train is None else train[0]}.get(trained_on)
+        if trained_on == "test" and train is not None:
+            pool, name, n = train, "training", 10000
+            a, b = stratified_split(pool[1], n)
+            b = b[stratified_split(pool[1][b], n)[0]]
+            caveat = None
+        else:
+            pool, name, n = (test_x, test_y), "test", len(test_y) // 2
+            a, b = stratified_split(test_y, n)
+            caveat = None
+            if trained_on == "test":
+                caveat = ("this run trained on the MNIST test split, the only split at hand, so "
+                          "it saw every digit it is scored against (the reference, the real "
+                          "row, the Parzen and TSTR digits): what it memorised flatters its "
+                          "scores; put the training split beside the test split to score it "
+                          "on digits it has not seen (or train with --split train)")
+        description = (f"reference: {len(a):,} MNIST {name} digits, real row: {len(b):,} other "
+                       f"{name} digits (a random split stratified by class, seed {SPLIT_SEED})")
+        if trained_on is not None:
+            description += f"; the generator trained on the {trained_on} split"
+        inside = None
+        if training is not None:
+            inside = b if name == trained_on else np.full(len(b), -1)
+        return cls(pool[0][a], pool[0][b], classifier, description, caveat, training, inside)
 
     def real_row(self, n=None, parzen=True):
-        """The scores of the first ``min(n, len(held_out))`` held-out real digits (all of
-        them by default), computed once per count.
+        """The scores of ``min(n, len(held_out))`` held-out real digits (all of them by
+        default), computed once per count.
 
-        Pass the number of generated digits: :func:`score_images` compares that many
-        (at most ``len(held_out)``), and FID, precision/recall, the Parzen window and
-        the inception score all move with the count, so the real row must be scored
-        on as many digits to stand beside them.
+        Pass the number of generated digits: :func:`score_images` compares as many (at
+        most ``len(held_out)``), since every score moves with the count.
         """
         m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
         row = self._real_rows.get(m)
@@ -112,24 +183,26 @@ def _parzen_split(ref):
 def score_images(images, ref, parzen=True, real=False):
     """Every metric of a set of digits ``(N, 784)`` in [0, 1] against ``ref``.
 
-    IS and the class statistics use all ``N`` digits; FID, precision/recall
-    and the Parzen window use ``min(N, len(ref.held_out))`` of them, the
-    count of ``ref.real_row(N)``. ``real=True`` scores held-out digits
-    themselves (the Parzen window is then built on the reference digits).
+    Every score uses the first ``m = min(N, len(ref.held_out))`` digits, the count of
+    ``ref.real_row(N)``. ``real=True`` scores held-out digits themselves (the Parzen
+    window is then built on the reference digits).
     """
     if len(images) < MIN_DIGITS:
         raise ValueError(f"scoring needs at least {MIN_DIGITS} digits (the inception score's 10 "
-                         f"splits, k = 3 nearest neighbours), got {len(images)}; score more")
+                         f"splits, k = 5 nearest neighbours), got {len(images)}; score more")
     clf = ref.classifier
-    feats, probs = clf.features_and_probs(images)
     m = min(len(images), len(ref.held_out))
+    images = images[:m]
+    feats, probs = clf.features_and_probs(images)
     is_mean, is_std = metrics.inception_score(probs)
-    scores = {"n": int(len(images)), "inception_score": is_mean, "inception_score_std": is_std,
+    scores = {"n": int(m), "inception_score": is_mean, "inception_score_std": is_std,
               **metrics.class_statistics(probs),
               "fid": metrics.fid(feats[:m], ref.ref_features), "n_compared": int(m)}
     xp = backend.xp()
-    p, r = metrics.precision_recall(xp.asarray(ref.ref_features[:m]), xp.asarray(feats[:m]))
-    scores.update(precision=p, recall=r)
+    real_f, fake_f = xp.asarray(ref.ref_features[:m]), xp.asarray(feats[:m])
+    p, r = metrics.precision_recall(real_f, fake_f)
+    density, coverage = metrics.density_coverage(real_f, fake_f)
+    scores.update(precision=p, recall=r, density=density, coverage=coverage)
     if parzen:
         valid, test = _parzen_split(ref)
         centres = ref.reference if real else np.asarray(images[:m], dtype=np.float32)
@@ -139,13 +212,68 @@ def score_images(images, ref, parzen=True, real=False):
     return scores
 
 
+def memorisation(images, ref, n=2000, chunk=250):
+    """How near generated digits sit to the digits the generator trained on, against how near
+    real held-out digits sit to them, in pixels and in the classifier's features.
+
+    For each digit, the distance to its nearest training digit (a held-out digit that is
+    itself a training digit is measured to its nearest *other* one). ``copies`` is the share
+    of generated digits nearer (in pixels) than the 1st percentile of the real digits'
+    distances: about 0.01 for a generator that draws new digits, near 1 for one that
+    returns its training digits.
+
+    Returns
+    -------
+    dict with ``copies``, the median distances ``pixels_generated``, ``pixels_real``,
+    ``features_generated``, ``features_real``, ``n`` and the nearest training digit of the
+    ``nearest`` generated digits (``pairs``: indices into ``images`` and ``ref.training``);
+    None without ``ref.training``
+    """
+    if ref.training is None:
+        return None
+    xp = backend.xp()
+    train = xp.asarray(ref.training)
+    train_f = xp.asarray(ref.classifier.features_and_probs(ref.training)[0])
+    gen = np.asarray(images[:n], dtype=np.float32)
+    real = ref.held_out[:n]
+    own = ref.held_out_in_training
+    own = np.full(len(real), -1) if own is None else np.asarray(own[:n])
+
+    def nearest(points, points_f, exclude):
+        d_px, d_f, idx = [], [], []
+        for i in range(0, len(points), chunk):
+            d = metrics.squared_distances(xp.asarray(points[i:i + chunk]), train)
+            df = metrics.squared_distances(xp.asarray(points_f[i:i + chunk]), train_f)
+            rows = xp.arange(d.shape[0])
+            ex = xp.asarray(exclude[i:i + chunk])
+            mask = ex >= 0
+            d[rows[mask], ex[mask]] = xp.inf            # not itself
+            df[rows[mask], ex[mask]] = xp.inf
+            j = d.argmin(axis=1)
+            idx.append(backend.to_host(j))
+            d_px.append(backend.to_host(xp.sqrt(d[rows, j])))
+            d_f.append(backend.to_host(xp.sqrt(df.min(axis=1))))
+        return np.concatenate(d_px), np.concatenate(d_f), np.concatenate(idx)
+
+    gen_f = ref.classifier.features_and_probs(gen)[0]
+    real_f = ref.classifier.features_and_probs(real)[0]
+    g_px, g_f, g_idx = nearest(gen, gen_f, np.full(len(gen), -1))
+    r_px, r_f, _ = nearest(real, real_f, own)
+    threshold = np.percentile(r_px, 1)
+    order = np.argsort(g_px)[:10]
+    return {"copies": float((g_px < threshold).mean()), "n": int(len(gen)),
+            "pixels_generated": float(np.median(g_px)), "pixels_real": float(np.median(r_px)),
+            "features_generated": float(np.median(g_f)), "features_real": float(np.median(r_f)),
+            "pairs": [(int(i), int(g_idx[i])) for i in order]}
+
+
 def _to_unit(images, scale):
     x = backend.to_host(images).reshape(len(images), -1).astype(np.float32)
     return (x + 1) / 2 if scale == "tanh" else x
 
 
 def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=True,
-                       batch_size=1000):
+                       batch_size=1000, memorise=False, images_out=None):
     """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook).
 
     Parameters
@@ -156,15 +284,22 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     ref : Reference
     scale : {"sigmoid", "tanh"}, the generator's pixel range ([0, 1] or [-1, 1])
     parzen : bool, include the Parzen window (the slowest metric)
+    memorise : bool, measure :func:`memorisation` too (``ref.training`` needed)
+    images_out : list, optional; the digits drawn are appended to it
 
     Returns
     -------
-    dict of scores (see :func:`score_images`)
+    dict of scores (see :func:`score_images`), with ``memorisation`` when asked
     """
     with generator.evaluating():
         images = np.concatenate([_to_unit(generator.forward(sample_noise(min(batch_size, n - i))),
                                           scale) for i in range(0, n, batch_size)])
-    return score_images(images, ref, parzen=parzen)
+    scores = score_images(images, ref, parzen=parzen)
+    if memorise and ref.training is not None:
+        scores["memorisation"] = memorisation(images, ref)
+    if images_out is not None:
+        images_out.append(images)
+    return scores
 
 
 def scoring_noise(noise_dim, prior, rng, dtype, conditional=False):
@@ -200,11 +335,13 @@ def format_table(scores, real, ref):
          _pm(real["inception_score"], real["inception_score_std"])),
         ("classes covered (>= 5% of samples)", f"{scores['classes_covered']}/10",
          f"{real['classes_covered']}/10"),
-        ("confident share (p >= 0.9)", f"{scores['confident_share']:.3f}",
+        ("confident share (p >= 0.9) \u2021", f"{scores['confident_share']:.3f}",
          f"{real['confident_share']:.3f}"),
         (f"FID ({scores['n_compared']} vs reference)", f"{scores['fid']:.2f}", f"{real['fid']:.2f}"),
-        ("precision (k = 3)", f"{scores['precision']:.3f}", f"{real['precision']:.3f}"),
+        ("precision (k = 3) \u2021", f"{scores['precision']:.3f}", f"{real['precision']:.3f}"),
         ("recall (k = 3)", f"{scores['recall']:.3f}", f"{real['recall']:.3f}"),
+        ("density (k = 5) \u2021", f"{scores['density']:.3f}", f"{real['density']:.3f}"),
+        ("coverage (k = 5)", f"{scores['coverage']:.3f}", f"{real['coverage']:.3f}"),
     ]
     if "parzen_mean" in scores:
         rows.append(("Parzen log-likelihood (nats) *",
@@ -218,25 +355,47 @@ def format_table(scores, real, ref):
     hist = lambda h: " ".join(f"{100 * s:3.0f}" for s in h)  # noqa: E731
     lines.append(f"{'class shares (%) 0..9':<{w}}  generated {hist(scores['histogram'])}")
     lines.append(f"{'':<{w}}  real      {hist(real['histogram'])}")
+    lines.append("\u2021 a generator that draws one good digit over and over scores well here: "
+                 "read it beside recall, coverage and the classes covered")
     if "parzen_mean" in scores:
         lines.append(f"* {metrics.PARZEN_CAVEAT}")
+    lines += [f"warning: {w}" for w in warnings(scores, real, ref)]
     lines.append(ref.classifier.describe())
     lines.append(ref.description)
     return "\n".join(lines)
 
 
-def conditional_tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None, download=True,
-         epochs=5, seed=0, dtype=None):
+def warnings(scores, real, ref):
+    """What the report must say besides its numbers: a collapsed generator, one that copies
+    its training digits, one scored on the digits it trained on."""
+    out = []
+    if scores["coverage"] < 0.5 * real["coverage"]:
+        out.append(f"the generated digits cover {100 * scores['coverage']:.0f}% of the real "
+                   f"digits' neighbourhoods, real digits {100 * real['coverage']:.0f}%: the "
+                   "generator has collapsed onto part of the data (mode collapse)")
+    mem = scores.get("memorisation")
+    if mem is not None and mem["copies"] > 0.1:
+        out.append(f"{100 * mem['copies']:.0f}% of the generated digits sit nearer a training "
+                   f"digit than 99% of real held-out digits do: the generator copies its "
+                   "training digits")
+    if ref.caveat:
+        out.append(ref.caveat)
+    return out
+
+
+def conditional_tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None,
+                     download=True, epochs=5, seed=0, dtype=None):
     """Train on synthetic, test on real: labelled generated digits against as many real ones.
 
     As many generated digits as real training digits (at most ``n``), one tenth
     of each class, train the classifier architecture of ``minigan.lab.classifier``
     (``epochs`` epochs, seeded); the same architecture, settings and seed train on
     the same number of real labelled digits (:func:`minigan.lab.metrics.tstr`); both
-    are tested on real digits neither has seen. The real digits are those of
-    ``minigan eval``: with the training split at hand, training digits 0-9,999
-    train and the 10,000 test digits test; with only the test split, test digits
-    0-4,999 train and 5,000-9,999 test.
+    are tested on real digits neither classifier has seen (the generator may have: a
+    run trained on the test split, where only it is at hand, saw them all). With the
+    training split at hand, 10,000 training digits (a stratified random choice,
+    :data:`SPLIT_SEED`) train and the 10,000 test digits test; with only the test split,
+    the halves of :meth:`Reference.load`: the reference half trains, the real row tests.
 
     Returns
     -------
@@ -250,10 +409,14 @@ def conditional_tstr(generator, noise_dim, scale, prior="gaussian", n=10000, dat
     xt, yt = load_mnist("test", data_dir=data_dir, scale="sigmoid", download=download)
     try:
         xr, yr = load_mnist("train", data_dir=data_dir, scale="sigmoid", download=False)
-        xr, yr, data = xr[:10000], yr[:10000], "real: MNIST train digits 0-9,999; test: MNIST test"
+        keep = stratified_split(yr, 10000)[0]
+        xr, yr = xr[keep], yr[keep]
+        data = "real: 10,000 MNIST training digits; test: the 10,000 MNIST test digits"
     except DataError:
-        xr, yr, xt, yt = xt[:5000], yt[:5000], xt[5000:], yt[5000:]
-        data = "real: MNIST test digits 0-4,999; test: MNIST test digits 5,000-9,999"
+        a, b = stratified_split(yt, len(yt) // 2)
+        xr, yr, xt, yt = xt[a], yt[a], xt[b], yt[b]
+        data = (f"real: {len(a):,} MNIST test digits; test: the other {len(b):,} (a random split "
+                f"stratified by class, seed {SPLIT_SEED})")
     labels = np.arange(min(int(n), len(xr))) % conditional.CLASSES
     x = conditional.generate(generator, labels, noise_dim, prior, np.random.default_rng(seed), dtype)
     x = x.reshape(len(x), -1).astype(np.float32)

@@ -48,9 +48,9 @@ def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, mo
     monkeypatch.setattr(fileio.os, "fsync", full)
     rc = main(["eval", str(run_dir), "--n", "40", "--no-parzen", "--data-dir", str(real_mnist),
                "--device", "cpu"])
-    assert_one_line_error(rc, capsys.readouterr().err, str(run_dir / "eval.json"),
+    assert_one_line_error(rc, capsys.readouterr().err, str(run_dir / "eval"),
                           "No space left on device")
-    assert not (run_dir / "eval.json").exists()
+    assert not (run_dir / "eval.json").exists() and not (run_dir / "eval_neighbours.png").exists()
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 

@@ -1,0 +1,40 @@
+"""When the game has stopped: each game's own saturation, stretches of it found online and
+in metrics rows, and a run that says so without stopping."""
+
+import doctest
+
+import pytest
+
+from minigan.app.cli import main
+from minigan.gan import games, monitor
+
+
+def test_the_module_example_runs():
+    assert doctest.testmod(monitor).failed == 0
+
+
+@pytest.mark.parametrize("name, saturated, playing", [
+    ("gan", (1.0, 0.0), (0.7, 0.3)), ("lsgan", (0.99, 0.01), (0.6, 0.4)),
+    ("hinge", (1.2, -1.5), (0.5, -0.2))])
+def test_each_game_says_when_d_is_certain(name, saturated, playing):
+    game = games.get(name)
+    assert game.saturated(*saturated) and not game.saturated(*playing)
+    assert games.get("wgan-gp").saturated(*saturated) is None      # no such state
+
+
+def test_stretches_in_rows_need_the_whole_length():
+    rows = [{"iteration": i, "d_real": 1.0 if 3 <= i <= 7 or i >= 10 else 0.5,
+             "d_fake": 0.0} for i in range(1, 13)]
+    assert monitor.stretches(rows, games.get("gan"), stretch=3) == [(3, 7), (10, 12)]
+    assert monitor.stretches(rows, games.get("gan"), stretch=4) == [(3, 7)]
+    assert monitor.stretches(rows, games.get("wgan-gp"), stretch=1) == []
+
+
+def test_a_run_whose_game_stopped_says_so_and_goes_on(train_args, data_dir, tmp_path, capsys,
+                                                      monkeypatch):
+    monkeypatch.setattr(monitor, "STRETCH", 5)
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "6", "--lr", "10")) == 0
+    out, err = capsys.readouterr()
+    assert "warning: the game stopped at iteration" in err and "--lr" in err
+    assert "done: 6 epochs" in out
