@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from .fileio import write_text
 
@@ -65,15 +66,14 @@ class MetricsLog:
                 f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
                 f"expected {header!r}); move it out of the run folder and try again"
             )
-        rows = list(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS))
-        for number, row in enumerate(rows, start=2):
-            try:
-                row["iteration"] = str(int(row["iteration"]))
-                if None in row or row["seconds"] is None:
-                    raise ValueError("wrong number of values")
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{path}, line {number}: not a metrics row ({exc}); move the "
-                                 "file out of the run folder and try again") from None
+        rows = []
+        try:
+            for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS),
+                                         start=2):
+                rows.append(_metrics_row(row, len(rows) + 1, path, number))
+        except csv.Error as exc:
+            raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
+                             "file out of the run folder and try again") from None
         self.rows = [r for r in rows if int(r["iteration"]) <= upto]
         self._rewrite = bool(torn) or not lines or len(self.rows) != len(rows)
 
@@ -97,6 +97,28 @@ class MetricsLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _metrics_row(row, expected, path, number):
+    """``row`` of ``metrics.csv`` line ``number`` if it is one: the ``expected`` iteration (no
+    gap), a positive epoch, finite numbers; else a ValueError naming the file and the line."""
+    def refuse(why):
+        return ValueError(f"{path}, line {number}: not a metrics row ({why}); move the file out "
+                          "of the run folder and try again")
+
+    if None in row or any(v is None for v in row.values()):
+        raise refuse("wrong number of values")
+    try:
+        iteration, epoch = int(row["iteration"]), int(row["epoch"])
+        values = {k: float(row[k]) for k in METRICS_COLUMNS[2:]}
+    except ValueError:
+        raise refuse("a value that is not a number") from None
+    if iteration != expected:
+        raise refuse(f"iteration {iteration} where {expected} should follow")
+    if epoch < 1 or not all(math.isfinite(v) for v in values.values()):
+        raise refuse("an epoch below 1 or a number that is not finite")
+    row["iteration"] = str(iteration)
+    return row
 
 
 def read_scores(path, upto_epoch):

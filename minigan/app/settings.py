@@ -23,6 +23,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from minigan.data.mnist import valid_file_name
 from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS
 
@@ -101,8 +102,6 @@ def optional(kind):
                 kind.options)
 
 
-#: A data file's name: letters, digits, ``.``, ``-``, ``_``; no folder, nothing hidden.
-_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 
@@ -115,8 +114,7 @@ def _valid_files(v):
             return False
         for entry in parts.values():
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2
-                    and isinstance(entry[0], str) and _FILE_NAME.fullmatch(entry[0])
-                    and entry[0] not in (".", "..")
+                    and valid_file_name(entry[0])
                     and (entry[1] is None or (isinstance(entry[1], str)
                                               and _MD5.fullmatch(entry[1])))):
                 return False

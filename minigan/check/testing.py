@@ -486,6 +486,7 @@ PROFILES = {
     "ci": {"max_examples": 15, "derandomize": True},
     "dev": {"max_examples": 30},
     "deep": {"max_examples": 500},
+    "fuzz": {"max_examples": 200, "derandomize": True},
 }
 """The hypothesis profiles of :func:`register_profiles` (each also without a deadline)."""
 
@@ -497,7 +498,9 @@ def register_profiles(load=True):
     - ``ci`` (the default when ``CI`` is set): 15 examples, derandomized (the same
       examples on every run, so a CI result is reproducible);
     - ``dev`` (the default otherwise): 30 examples;
-    - ``deep``: 500 examples, for a thorough run before a release.
+    - ``deep``: 500 examples, for a thorough run before a release;
+    - ``fuzz``: 200 examples, derandomized, for the file fuzzers
+      (``tests/app/test_fuzz_files.py``), which CI runs with it.
 
     None has a deadline (a gradient check of a conv layer takes a while) and none fails
     on slow data generation. ``HYPOTHESIS_PROFILE=name`` picks one.

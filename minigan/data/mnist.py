@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import sys
 import urllib.error
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .idx import MAX_BYTES as MAX_IDX_BYTES
 from .idx import DataError, read_idx
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "default_data_dir",
     "fetch",
     "load_mnist",
+    "valid_file_name",
 ]
 
 
@@ -79,6 +82,16 @@ TIMEOUT_S = 30
 _CHUNK = 1 << 16
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _HINT = "(or point --data-dir / MINIGAN_DATA at a folder that has them)"
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def valid_file_name(name):
+    """Whether ``name`` is a plain file name of the data folder: letters, digits, ``.``,
+    ``-`` and ``_``, starting with a letter or digit, no folder in it (so a download or a
+    read never lands outside the folder)."""
+    return isinstance(name, str) and bool(_FILE_NAME.fullmatch(name)) and ".." not in name
 
 
 def default_data_dir():
@@ -354,6 +367,11 @@ def load_mnist(
     if split not in files:
         raise ValueError(f"files has no entry for split {split!r} (it has {sorted(files)})")
     entry = files[split]
+    for kind in ("images", "labels"):
+        name = entry[kind][0] if isinstance(entry, dict) and kind in entry else None
+        if not valid_file_name(name):
+            raise ValueError(f"files[{split!r}][{kind!r}] should name a file of the data folder "
+                             f"(letters, digits, '.', '-', '_'; no folder), got {str(name)[:80]!r}")
     data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
@@ -364,8 +382,10 @@ def load_mnist(
         kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
         for kind in ("images", "labels")
     }
-    images = read_idx(paths["images"])
-    labels = read_idx(paths["labels"])
+    # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
+    bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
+    images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))
+    labels = read_idx(paths["labels"], bound.get("labels", MAX_IDX_BYTES))
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:

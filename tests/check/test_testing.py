@@ -244,7 +244,7 @@ def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
 
 
-def test_register_profiles_registers_the_three_and_keeps_the_loaded_one():
+def test_register_profiles_registers_each_and_keeps_the_loaded_one():
     loaded = settings.default
     name = testing.register_profiles(load=False)
     assert repr(settings.default) == repr(loaded)
@@ -252,6 +252,8 @@ def test_register_profiles_registers_the_three_and_keeps_the_loaded_one():
     ci = settings.get_profile("ci")
     assert ci.max_examples == 15 and ci.derandomize and ci.deadline is None
     assert settings.get_profile("deep").max_examples == 500
+    fuzz = settings.get_profile("fuzz")
+    assert fuzz.max_examples == 200 and fuzz.derandomize
 
 
 # -- the site's example: testing a layer of your own ----------------------------------------------

@@ -1,0 +1,42 @@
+"""metrics.csv is read back with care: a torn last line is repaired, anything else that is
+not a metrics row (a gap, NaN, NUL, an empty value, an endless field) is refused in one line
+naming the file and the line, before the run trains."""
+
+import pytest
+
+from minigan.app.cli import main
+
+
+@pytest.fixture
+def run_dir(train_args, data_dir, tmp_path):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--epochs", "1")) == 0
+    return out
+
+
+def _edit(path, line, column, value):
+    lines = path.read_text().split("\n")
+    cells = lines[line - 1].split(",")
+    cells[column] = value
+    lines[line - 1] = ",".join(cells)
+    path.write_text("\n".join(lines))
+
+
+@pytest.mark.parametrize("line, column, value, words", [
+    (4, 0, "7", "iteration 7 where 3 should follow"),          # a gap
+    (3, 2, "", "not a number"),                                 # an empty d_loss
+    (3, 6, "nan", "not finite"),                                # NaN in a column not plotted
+    (3, 7, "1\0", "not a number"),                              # NUL
+    (3, 5, "x" * 140_000, "field larger than field limit"),     # an endless field
+    (2, 1, "0", "epoch below 1"),
+])
+def test_a_damaged_metrics_file_is_refused_before_training(line, column, value, words, run_dir,
+                                                           data_dir, capsys,
+                                                           assert_one_line_error):
+    path = run_dir / "metrics.csv"
+    _edit(path, line, column, value)
+    before = path.read_bytes()
+    rc = main(["train", "--resume", str(run_dir), "--epochs", "2", "--quiet", "--device", "cpu",
+               "--data-dir", str(data_dir), "--no-download"])
+    assert_one_line_error(rc, capsys.readouterr().err, f"{path}, line {line}", words)
+    assert path.read_bytes() == before

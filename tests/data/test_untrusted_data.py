@@ -1,0 +1,67 @@
+"""Data files are untrusted: an IDX file is read header first, bounded by what it may hold,
+and decompressed only as far as it announces; names of data files never leave the folder."""
+
+import gzip
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from minigan.data import IDXError, idx, load_mnist, read_idx, write_idx
+
+
+def _peak(f):
+    tracemalloc.start()
+    try:
+        f()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_gzip_stream_without_the_gz_name_is_not_decompressed_whole(tmp_path):
+    """9 MB of compressed zeros (about 9 GB decompressed) under a plain IDX name: refused at
+    its header, with a few MB at most."""
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        zeros = bytes(1 << 24)
+        for _ in range(40):                      # 640 MB of zeros, about 0.6 MB on disk
+            f.write(zeros)
+    def refused():
+        with pytest.raises(IDXError, match="unknown IDX dtype code 0x00"):
+            read_idx(path)
+
+    assert _peak(refused) < 8 << 20
+
+
+def test_an_announced_size_beyond_the_bound_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.idx"
+    path.write_bytes(b"\x00\x00\x08\x03" + (200000).to_bytes(4, "big") + (28).to_bytes(4, "big")
+                     + (28).to_bytes(4, "big") + bytes(100))
+    with pytest.raises(IDXError, match="more than the 47,040,000"):
+        read_idx(path, max_bytes=60000 * 28 * 28)
+    gz = tmp_path / "huge.idx.gz"
+    gz.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + (1 << 31).to_bytes(4, "big")))
+    with pytest.raises(IDXError, match="more than"):
+        read_idx(gz, max_bytes=1 << 20)
+
+
+def test_a_zero_size_array_and_a_cut_header_name_the_file(tmp_path):
+    empty = tmp_path / "empty.idx"
+    write_idx(empty, np.zeros((0, 3), np.uint8))
+    assert read_idx(empty).shape == (0, 3)
+    cut = tmp_path / "cut.idx"
+    cut.write_bytes(b"\x00\x00\x08\x03\x00\x00")
+    with pytest.raises(IDXError, match=str(cut)):
+        read_idx(cut)
+    assert idx.MAX_BYTES >= 60000 * 28 * 28
+
+
+@pytest.mark.parametrize("name", ["./../../x.gz", "../x.gz", "/tmp/x.gz", "sub/x.gz", ".hidden",
+                                  "", None, 7])
+def test_data_file_names_never_leave_the_folder(name, tmp_path):
+    files = {"test": {"images": [name, None], "labels": ["labels.idx", None]}}
+    with pytest.raises(ValueError, match=r"files\['test'\]\['images'\] should name a file"):
+        load_mnist("test", data_dir=tmp_path / "data", files=files, download=True)
+    assert not list(tmp_path.rglob("*"))           # nothing downloaded, nothing made
