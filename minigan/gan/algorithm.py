@@ -100,7 +100,9 @@ class GAN:
     label_flip : float
         Probability that a sample's label is swapped in a D step: a real sample
         then gets the fake target 0 and a fake sample the real target
-        ``1 - label_smoothing`` (each sample drawn independently).
+        ``1 - label_smoothing`` (each sample drawn independently; a packed D, whose
+        first layer is :class:`~minigan.nn.layers.Pack`, judges a pack of samples as one,
+        so a pack's label is flipped as one).
     instance_noise : float
         :math:`\sigma_0` of Gaussian noise added to every input of D (real and fake, in
         the D and the G step), annealed linearly to 0 over the run:
@@ -151,6 +153,8 @@ class GAN:
         self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
         self.check_data = bool(check_data)
         self.label_flip = float(label_flip)
+        self.pack = next((layer.m for layer in discriminator.walk()
+                          if isinstance(layer, layers.Pack)), 1)
         self.instance_noise = float(instance_noise)
         self.progress = 0.0
         self.gp_weight = float(gp_weight)
@@ -215,12 +219,13 @@ class GAN:
         return out
 
     def d_targets(self, m, dtype):
-        """The targets of D's real and fake batch: ``(1 - s, 0)``, or ``(m, 1)`` arrays in
+        """The targets of D's real and fake batch of ``m`` samples: ``(1 - s, 0)``, or arrays
+        with one row per output of D (``m / pack``: a packed D judges a pack as one) in
         which each label is swapped with probability ``label_flip``."""
         real, fake = 1.0 - self.label_smoothing, 0.0
         if self.label_flip == 0.0:
             return real, fake
-        flips = self.rng.random((2, m, 1)) < self.label_flip
+        flips = self.rng.random((2, m // self.pack, 1)) < self.label_flip
         return (backend.asarray(np.where(flips[0], fake, real), dtype),
                 backend.asarray(np.where(flips[1], real, fake), dtype))
 

@@ -23,6 +23,16 @@ def smooth_gan(seed, dtype="float64", **kw):
     return model
 
 
+def packed_gan(seed, pack, dtype="float64", **kw):
+    """``smooth_gan`` with a PacGAN discriminator judging packs of ``pack`` samples."""
+    r = np.random.default_rng(seed)
+    G = layers.Sequential(layers.Dense(2, 5, rng=r, dtype=dtype), layers.Tanh(),
+                          layers.Dense(5, 3, rng=r, dtype=dtype))
+    D = layers.Sequential(layers.Pack(pack), layers.Dense(3 * pack, 6, rng=r, dtype=dtype),
+                          layers.Tanh(), layers.Dense(6, 1, rng=r, dtype=dtype))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, **kw)
+    model.d_opt.step = model.g_opt.step = lambda: None
+    return model
 
 
 @given(seed=testing.seeds(), flip=st.floats(0.05, 0.45), smoothing=st.sampled_from([0.0, 0.1]),
@@ -56,6 +66,20 @@ def test_flips_swap_the_targets_with_probability_p():
     state = plain.rng.bit_generator.state
     assert plain.d_targets(5, np.float64) == (0.9, 0.0)
     assert plain.rng.bit_generator.state == state         # no flips: nothing drawn
+
+
+@given(seed=testing.seeds(), pack=st.integers(2, 4), packs=st.integers(1, 5),
+       flip=st.floats(0.05, 0.45))
+def test_a_packed_d_with_flipped_labels_flips_a_pack_as_one(step_gradients, seed, pack, packs,
+                                                            flip):
+    """A packed D returns one output per pack: one target per pack, flipped as one; the D
+    step's gradient is exact."""
+    model = packed_gan(seed, pack, label_flip=flip)
+    real, fake = model.d_targets(pack * packs, np.float64)
+    assert real.shape == fake.shape == (packs, 1)
+    x = np.random.default_rng(seed + 1).standard_normal((pack * packs, 3))
+    errors = step_gradients(model, lambda: model.d_step(x)["d_loss"], model.D)
+    assert max(errors.values()) <= testing.GRAD_TOL, errors
 
 
 def test_instance_noise_reaches_every_input_of_d_and_anneals_to_zero():
