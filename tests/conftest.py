@@ -25,6 +25,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")      # before NumPy loads its BLAS
 
 import csv  # noqa: E402
+import importlib.util  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -45,15 +46,95 @@ TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 PARTS = ("G", "D", "g_opt", "d_opt")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``gpu`` where CuPy or a GPU is missing, saying which."""
-    if backend.gpu_available():
+def _load_standin():
+    """tests/cupy_standin.py, the stand-in for CuPy, as the module ``cupy_standin``."""
+    spec = importlib.util.spec_from_file_location("cupy_standin",
+                                                  Path(__file__).with_name("cupy_standin.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cupy_standin"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+STANDIN = _load_standin()
+REAL_GPU = backend.gpu_available()
+#: What the tests marked ``gpu`` run on here: CuPy on a GPU, else the NumPy stand-in.
+GPU_KIND = "cupy" if REAL_GPU else "numpy-standin"
+
+
+def pytest_generate_tests(metafunc):
+    """A test marked ``gpu`` takes the ``gpu_device`` fixture, and its name says which."""
+    if metafunc.definition.get_closest_marker("gpu"):
+        metafunc.parametrize("gpu_device", [GPU_KIND], indirect=True)
+
+
+def _use_standin(broken=None):
+    """Install the stand-in as ``cupy`` (forgetting kernels and probes made with another);
+    returns the function that puts things back."""
+    from minigan.backend import kernels
+
+    saved = STANDIN.install(broken)
+    kernels._kernel.cache_clear()
+    backend._state.pop("probed", None)
+
+    def restore():
+        backend.use("cpu")
+        STANDIN.uninstall(saved)
+        kernels._kernel.cache_clear()
+        backend._state.pop("probed", None)
+    return restore
+
+
+@pytest.fixture(autouse=True)
+def gpu_device(request, _cpu_and_float32):
+    """The GPU of the tests marked ``gpu``: CuPy's where a GPU is present, else the stand-in
+    (``tests/cupy_standin.py``: NumPy underneath, the kernels' CUDA bodies compiled for the
+    CPU, CuPy's refusals), installed as ``cupy`` for the test. Other tests: nothing."""
+    kind = getattr(request, "param", None)
+    if kind in (None, "cupy"):
+        yield "cupy"
         return
-    reason = "needs an NVIDIA GPU with CuPy: " + (backend._import_cupy()[1] or "unavailable")
-    skip = pytest.mark.skip(reason=reason)
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+    if STANDIN.compiler() is None:
+        pytest.skip("the CuPy stand-in runs the kernels' CUDA bodies compiled for the CPU: "
+                    "it needs a C++ compiler (g++, clang++ or $CXX)")
+    restore = _use_standin()
+    try:
+        yield "numpy-standin"
+    finally:
+        restore()
+
+
+@pytest.fixture
+def cupy_standin():
+    """``cupy_standin(broken=None)``: install the stand-in as ``cupy`` for this test (also on a
+    machine with a GPU), whole or with a broken part ("nvrtc", "cublas"); returns the module.
+    Uninstalled after the test."""
+    restores = []
+
+    def install(broken=None):
+        if STANDIN.compiler() is None:
+            pytest.skip("the CuPy stand-in needs a C++ compiler (g++, clang++ or $CXX)")
+        restores.append(_use_standin(broken))
+        return STANDIN
+    yield install
+    for restore in reversed(restores):
+        restore()
+
+
+@pytest.fixture(scope="session")
+def run_on_host():
+    """``run_on_host(source, *args, out=None, ftz=False)``: a kernel's CUDA body compiled for
+    the CPU, run on NumPy arrays (see tests/cupy_standin.py), or a skip without a compiler."""
+    if STANDIN.compiler() is None:
+        pytest.skip("running the kernel bodies on the CPU needs a C++ compiler (g++ or $CXX)")
+    return STANDIN.run_on_host
+
+
+@pytest.fixture(scope="session")
+def kernel_source():
+    """``kernel_source(source, ctype, target="cuda")``: a kernel as a complete file, laid out
+    as ``cupy.ElementwiseKernel`` lays it out."""
+    return STANDIN.standalone_source
 
 
 @pytest.fixture(autouse=True)

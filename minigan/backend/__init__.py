@@ -45,6 +45,7 @@ __all__ = [
     "on_gpu",
     "gpu_available",
     "asarray",
+    "as_array_of",
     "to_host",
     "default_dtype",
     "set_default_dtype",
@@ -87,7 +88,8 @@ _state = {
 
 
 def _import_cupy():
-    """Return ``(cupy, None)`` when CuPy imports and sees a GPU, else ``(None, reason)``."""
+    """Return ``(cupy, None)`` when CuPy imports, sees a GPU and runs on it, else
+    ``(None, reason)``."""
     try:
         import cupy
     except Exception as exc:  # ImportError, or a CUDA library missing at import
@@ -102,11 +104,42 @@ def _import_cupy():
         return None, f"CuPy is installed but CUDA is not usable ({type(exc).__name__}: {exc})"
     if n < 1:
         return None, "CuPy is installed but no NVIDIA GPU is visible"
+    reason = _probe(cupy)
+    if reason is not None:
+        return None, (
+            f"CuPy sees a GPU but cannot run on it ({reason}); install the CUDA libraries "
+            "CuPy needs for your CUDA version (NVRTC compiles the kernels, cuBLAS multiplies: "
+            "pip install nvidia-cuda-nvrtc-cu12 nvidia-cublas-cu12 for CUDA 12)"
+        )
     return cupy, None
 
 
+def _probe(cupy):
+    """Run once what training runs first on a GPU: a tiny kernel (compiled by NVRTC) and a
+    2 x 2 product (cuBLAS). Returns None when both give the right numbers, else what failed.
+
+    A CuPy install can see a GPU and still miss the CUDA libraries it loads at the first
+    kernel or product; without this, such an install would fail at the first training step.
+    The result is remembered for this ``cupy`` module.
+    """
+    seen = _state.get("probed")
+    if seen is not None and seen[0] is cupy:
+        return seen[1]
+    try:
+        a = cupy.asarray(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+        doubled = cupy.ElementwiseKernel("T x", "T y", "y = x + x;", "minigan_probe")(a)
+        product = a @ a
+        right = (np.array_equal(cupy.asnumpy(doubled), [[2.0, 4.0], [6.0, 8.0]])
+                 and np.array_equal(cupy.asnumpy(product), [[7.0, 10.0], [15.0, 22.0]]))
+        reason = None if right else "a test kernel and product gave wrong numbers"
+    except Exception as exc:  # NVRTC or cuBLAS missing, a driver error: all say the same
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    _state["probed"] = (cupy, reason)
+    return reason
+
+
 def gpu_available() -> bool:
-    """True when CuPy imports and at least one GPU is visible."""
+    """True when CuPy imports, sees a GPU and runs a kernel and a product on it."""
     return _import_cupy()[0] is not None
 
 
@@ -118,7 +151,9 @@ def use(name: str | None = "auto") -> str:
     name : {"cpu", "gpu", "auto"} or None
         ``"cpu"`` selects NumPy. ``"gpu"`` selects CuPy and raises
         :class:`BackendError` saying what is missing when no GPU is usable.
-        ``"auto"`` selects CuPy only when it imports and sees a GPU.
+        ``"auto"`` selects CuPy only when it imports, sees a GPU and runs on it (a tiny
+        kernel and a product, tried once); when CuPy sees a GPU it cannot run on, ``auto``
+        warns why and selects NumPy.
         None applies :func:`requested_device` (``$MINIGAN_DEVICE``, else auto).
     """
     _state.pop("pending_env", None)  # an explicit choice wins over MINIGAN_DEVICE
@@ -134,6 +169,8 @@ def use(name: str | None = "auto") -> str:
     if cupy is None:
         if name == "gpu":
             raise BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+        if reason.startswith("CuPy sees a GPU"):      # a GPU that was meant to be used
+            warnings.warn(f"--device auto: {reason}; training on the CPU", stacklevel=2)
         _state.update(xp=np, device="cpu")
         return "cpu"
     _state.update(xp=cupy, device="gpu")
@@ -230,6 +267,18 @@ def asarray(a, dtype=None):
     """Move ``a`` to the active device (no copy when it is already there)."""
     _apply_environment()
     return _state["xp"].asarray(a, dtype=dtype)
+
+
+def as_array_of(xp, a, dtype=None):
+    """``a`` (a NumPy or CuPy array, or Python numbers) as an array of the module ``xp``: the
+    module of the arrays it is going to meet (a model's parameters, say).
+
+    To CuPy by ``xp.asarray``; to NumPy by :func:`to_host`, since CuPy refuses to turn a
+    device array into a NumPy one implicitly (``numpy.asarray`` of it raises).
+    """
+    if xp is np:
+        return np.asarray(to_host(a), dtype=dtype)
+    return xp.asarray(a, dtype=dtype)
 
 
 def to_host(a) -> np.ndarray:

@@ -50,6 +50,15 @@ and sigmoid backward passes compute their references' numbers to the last bit
 dtype's tolerance on the GPU); only ``exp`` and ``log1p`` (sigmoid, the
 cross-entropy) may differ by an ulp.
 
+What "the same numbers" means in float32: CuPy compiles every kernel with
+``-ftz=true`` (:data:`CUPY_OPTIONS`), so in single precision a subnormal input is read
+as 0 and a result below the smallest normal float (1.18e-38) is flushed to 0, where
+NumPy keeps the subnormal: ``sigmoid(-87.5)`` is 0 on the GPU and 9.98e-39 on the
+CPU, and Adam's ``g * g`` is 0 for ``|g| < 1.1e-19``. Every normal result is
+the same; float64 is never flushed. No training number depends on the difference
+(a subnormal sigmoid output is already 0 to the cross-entropy, and Adam's ``eps`` of
+1e-8 dwarfs a square root of 1e-38).
+
 col2im as a gather
 ------------------
 col2im adds every column entry back onto the pixel it came from. Written as a
@@ -63,6 +72,7 @@ window covers it and sums the matching column entries, in the same order as
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +94,14 @@ __all__ = [
 
 _INT32_MAX = 2**31 - 1
 _NO_FMA = ("--fmad=false",)
+#: What CuPy appends to every kernel's NVRTC options (``cupy/cuda/compiler.py``):
+#: float32 subnormals flushed to zero.
+CUPY_OPTIONS = ("-ftz=true",)
+
+
+def compile_options(source):
+    """The NVRTC options CuPy compiles ``source`` with: its own, then CuPy's."""
+    return tuple(source.options) + CUPY_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,7 @@ def _kernel(source):
     import cupy
 
     return cupy.ElementwiseKernel(source.in_params, source.out_params, source.operation,
-                                  source.name, options=source.options)
+                                  source.name, options=source.options)   # + CUPY_OPTIONS
 
 
 def _check_float(name, *arrays):
@@ -130,7 +148,8 @@ def _check_float(name, *arrays):
 
 
 def _check_int32(name, *sizes):
-    """The im2col/col2im kernels index with 32-bit ints: every array must fit."""
+    """The im2col/col2im kernels index with 32-bit ints: every array must fit. Called with
+    the sizes the geometry gives, before anything is allocated."""
     if max(sizes) > _INT32_MAX:
         raise ValueError(
             f"{name}: an array of {max(sizes)} elements is too large for 32-bit indexing "
@@ -189,9 +208,10 @@ def im2col_gpu(x, geom):
 
     _check_float("im2col_gpu", x)
     N, C = x.shape[:2]
+    col_shape = geom.col_shape(C, N)
+    _check_int32("im2col_gpu", x.size, math.prod(col_shape))
     x = cupy.ascontiguousarray(x)
-    col = cupy.empty(geom.col_shape(C, N), dtype=x.dtype)
-    _check_int32("im2col_gpu", x.size, col.size)
+    col = cupy.empty(col_shape, dtype=x.dtype)
     if col.size:
         _kernel(IM2COL)(x, *_geometry_args(geom, N, C), col)
     return col
@@ -253,9 +273,10 @@ def col2im_gpu(col, geom):
 
     _check_float("col2im_gpu", col)
     C, N = col.shape[0], col.shape[5]
+    img_shape = (N, C) + geom.image
+    _check_int32("col2im_gpu", col.size, math.prod(img_shape))
     col = cupy.ascontiguousarray(col)
-    img = cupy.empty((N, C) + geom.image, dtype=col.dtype)
-    _check_int32("col2im_gpu", col.size, img.size)
+    img = cupy.empty(img_shape, dtype=col.dtype)
     if img.size:
         _kernel(COL2IM)(col, *_geometry_args(geom, N, C), img)
     return img

@@ -177,7 +177,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     cache ``backward`` uses may update buffers (running statistics, SpectralNorm's
     ``u``) and draw random numbers (Dropout's mask), and each numeric evaluation
     replays it from the same state (:func:`replay`). The layer ends in the state of
-    that one forward pass. Parameters and ``x`` must be float64.
+    that one forward pass. Parameters and ``x`` must be float64; ``x`` is moved to the
+    layer's device.
 
     Returns
     -------
@@ -186,7 +187,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     rng = np.random.default_rng(0) if rng is None else rng
     if np.dtype(x.dtype) != np.float64:
         raise ValueError(f"check_layer: input is {x.dtype}; gradient checks need float64")
-    xp = backend.get_array_module(x)
+    own = [*layer.params.values(), *layer.buffers.values()]
+    xp = backend.get_array_module(*own) if own else backend.get_array_module(x)
+    x = backend.as_array_of(xp, x)               # where the layer lives
     layer.zero_grad()
     before = replay(layer)
     out = layer.forward(x)                       # as in training: the state moves on

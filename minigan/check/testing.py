@@ -49,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         'minigan.check.testing needs hypothesis, a test dependency: pip install "minigan[test]"'
     ) from exc
 
+from minigan import backend
 from minigan.nn import layers
 
 from .gradcheck import check_layer, check_pair, replay
@@ -209,16 +210,17 @@ class DenseConfig(_Config):
         return {} if self.bias else {"b": None}
 
     def input(self, rng):
-        """A float64 input ``x`` drawn from ``rng``."""
-        return rng.standard_normal((self.batch, self.in_features))
+        """A float64 input ``x`` drawn from ``rng``, on the active device."""
+        return backend.asarray(rng.standard_normal((self.batch, self.in_features)))
 
     def arrays(self, rng):
-        """``{"x", "W"[, "b"]}`` in float64, for :func:`assert_pair_gradients`."""
+        """``{"x", "W"[, "b"]}`` in float64 on the active device, for
+        :func:`assert_pair_gradients`."""
         out = {"x": self.input(rng), "W": rng.standard_normal((self.in_features,
                                                                self.out_features))}
         if self.bias:
             out["b"] = rng.standard_normal(self.out_features)
-        return out
+        return {k: backend.asarray(v) for k, v in out.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,15 +286,16 @@ class ConvConfig(_Config):
         return out if self.bias else {"b": None, **out}
 
     def input(self, rng):
-        """A float64 input ``x`` drawn from ``rng``."""
-        return rng.standard_normal(self.x_shape)
+        """A float64 input ``x`` drawn from ``rng``, on the active device."""
+        return backend.asarray(rng.standard_normal(self.x_shape))
 
     def arrays(self, rng):
-        """``{"x", "W"[, "b"]}`` in float64, for :func:`assert_pair_gradients`."""
+        """``{"x", "W"[, "b"]}`` in float64 on the active device, for
+        :func:`assert_pair_gradients`."""
         out = {"x": self.input(rng), "W": rng.standard_normal(self.W_shape)}
         if self.bias:
             out["b"] = rng.standard_normal(self.out_channels)
-        return out
+        return {k: backend.asarray(v) for k, v in out.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,8 +316,8 @@ class BatchNormConfig(_Config):
         return {"num_features": self.num_features, "eps": self.eps}
 
     def input(self, rng):
-        """A float64 input ``x`` drawn from ``rng``."""
-        return rng.standard_normal(self.shape)
+        """A float64 input ``x`` drawn from ``rng``, on the active device."""
+        return backend.asarray(rng.standard_normal(self.shape))
 
 
 # -- strategies --------------------------------------------------------------------------------

@@ -107,15 +107,16 @@ class Classifier:
     def features_and_probs(self, x, batch_size=1000):
         """Penultimate features ``(N, 128)`` and class probabilities ``(N, 10)``, on the host.
 
-        ``x``: ``(N, 784)`` (or ``(N, 1, 28, 28)``) pixels in [0, 1], NumPy or CuPy.
+        ``x``: ``(N, 784)`` (or ``(N, 1, 28, 28)``) pixels in [0, 1], NumPy or CuPy; each
+        batch is moved to the device of the classifier's weights and runs there.
         """
         feats, probs = [], []
         # features: what the last layer sees (in evaluation mode, dropout passes it on as is)
         layers, head = self.net.layers[:-1], self.net.layers[-1]
-        xp = backend.xp()
+        xp = backend.get_array_module(*self.net.params.values())
         with self.net.evaluating():
             for i in range(0, len(x), batch_size):
-                h = xp.asarray(x[i:i + batch_size], dtype=np.float32).reshape(-1, 784)
+                h = backend.as_array_of(xp, x[i:i + batch_size], np.float32).reshape(-1, 784)
                 for layer in layers:
                     h = layer.forward(h)
                 logits = head.forward(h)

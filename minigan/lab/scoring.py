@@ -192,7 +192,7 @@ def score_images(images, ref, parzen=True, real=False):
                          f"splits, k = 5 nearest neighbours), got {len(images)}; score more")
     clf = ref.classifier
     m = min(len(images), len(ref.held_out))
-    images = images[:m]
+    images = backend.to_host(images[:m])       # NumPy or CuPy: scored from the host
     feats, probs = clf.features_and_probs(images)
     is_mean, is_std = metrics.inception_score(probs)
     scores = {"n": int(m), "inception_score": is_mean, "inception_score_std": is_std,

@@ -177,7 +177,8 @@ class Layer:
         return {**self.params, **self.buffers}
 
     def load_state_dict(self, state):
-        """Copy arrays from ``state`` into this layer's parameters and buffers, in place.
+        """Copy arrays from ``state`` into this layer's parameters and buffers, in place, on
+        this layer's device (``state`` may hold NumPy or CuPy arrays).
 
         Raises ``ValueError`` naming the key and both shapes when they differ,
         and ``KeyError``-like ``ValueError`` when keys are missing or extra.
@@ -197,7 +198,7 @@ class Layer:
                     f"{type(self).__name__}: '{k}' has shape {tuple(src.shape)} in the state "
                     f"but {tuple(dst.shape)} in this model (a different architecture?)"
                 )
-            dst[...] = backend.get_array_module(dst).asarray(src, dtype=dst.dtype)
+            dst[...] = backend.as_array_of(backend.get_array_module(dst), src, dst.dtype)
 
     def __repr__(self):
         return f"{type(self).__name__}()"

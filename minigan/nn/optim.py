@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigan import backend
 from minigan.backend import get_array_module, kernels, op
 
 __all__ = ["Optimizer", "Adam", "SGD"]
@@ -52,7 +53,8 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state):
-        """Restore the step count and per-array state in place (keys and shapes must match)."""
+        """Restore the step count and per-array state in place (keys and shapes must match), on
+        the parameters' device (``state`` may hold NumPy or CuPy arrays)."""
         expected = set(self.state_dict())
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or extra:
@@ -73,8 +75,8 @@ class Optimizer:
                         f"{type(self).__name__}: '{key}' has shape {tuple(src.shape)} in the "
                         f"state but {tuple(dst.shape)} here (another architecture?)"
                     )
-                dst[...] = get_array_module(dst).asarray(src, dtype=dst.dtype)
-        self.t = int(np.asarray(state["t"]))
+                dst[...] = backend.as_array_of(get_array_module(dst), src, dst.dtype)
+        self.t = int(backend.to_host(state["t"]))
 
 
 class Adam(Optimizer):

@@ -119,3 +119,51 @@ def test_only_the_backend_reads_the_device_variable():
 def test_the_public_names_exist():
     assert all(hasattr(backend, name) for name in backend.__all__)
     assert not hasattr(backend, "to_device")  # asarray is the one host -> device move
+
+
+# -- a GPU that CuPy sees but cannot run on -------------------------------------------------------
+@pytest.mark.parametrize("broken, library", [("nvrtc", "NVRTC"), ("cublas", "cuBLAS")])
+def test_a_gpu_cupy_cannot_run_on_is_not_used(cupy_standin, broken, library):
+    """CuPy imports and counts a GPU, but a kernel does not compile or a product fails (the
+    CUDA libraries it loads at first use are missing): auto warns why and stays on the CPU,
+    gpu refuses, saying what to install."""
+    cupy_standin(broken)
+    with pytest.warns(UserWarning, match="cannot run on it") as caught:
+        assert backend.use("auto") == "cpu"
+    assert backend.xp() is np and library in str(caught[0].message)
+    with pytest.raises(backend.BackendError, match="cannot run on it") as err:
+        backend.use("gpu")
+    assert "pip install" in str(err.value) and "--device cpu" in str(err.value)
+    assert not backend.gpu_available()
+
+
+def test_a_gpu_cupy_runs_on_is_used_and_probed_once(cupy_standin, monkeypatch):
+    standin = cupy_standin()
+    calls = []
+    real = standin.ElementwiseKernel
+    monkeypatch.setattr(standin, "ElementwiseKernel",
+                        lambda *a, **k: calls.append(a[-1]) or real(*a, **k))
+    assert backend.use("auto") == "gpu" and backend.use("gpu") == "gpu"
+    assert backend.gpu_available()
+    assert calls == ["minigan_probe"]                  # one probe for the process
+
+
+def test_train_on_a_gpu_cupy_cannot_run_on(cupy_standin, train_args, data_dir, tmp_path, capsys,
+                                           assert_one_line_error):
+    """--device gpu: one line, exit 2, nothing written; --device auto: a warning, then the
+    run trains on the CPU."""
+    from minigan.app.cli import main
+
+    cupy_standin("nvrtc")
+    out = tmp_path / "gpu"
+    args = train_args(data_dir, out, "--epochs", "1")
+    args[args.index("--device") + 1] = "gpu"
+    assert_one_line_error(main(args), capsys.readouterr().err, "cannot run on it")
+    assert not out.exists()
+    args = train_args(data_dir, tmp_path / "auto", "--epochs", "1")
+    args[args.index("--device") + 1] = "auto"
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "minigan: warning: --device auto: CuPy sees a GPU but cannot run on it" in err
+    config = (tmp_path / "auto" / "config.json").read_text()
+    assert '"device": "cpu"' in config

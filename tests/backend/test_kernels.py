@@ -8,20 +8,18 @@ in :mod:`minigan.backend.kernels`. Three layers of checks:
 2. the CUDA bodies outside CuPy: with CuPy and NVRTC installed (no GPU needed)
    every kernel source compiles for float and double; with a C++ compiler every
    body, compiled for the CPU, reproduces its NumPy reference;
-3. on a GPU (tests marked ``gpu``), every kernel equals its NumPy reference, every
-   layer equals its CPU self, col2im is deterministic, a seeded DCGAN run follows
-   the CPU run, and a GPU checkpoint resumes on the CPU.
+3. on the GPU code path (tests marked ``gpu``: on CuPy with a GPU, else through the
+   stand-in of ``tests/cupy_standin.py``, which runs the same bodies on the CPU and refuses
+   what CuPy refuses), every kernel equals its NumPy reference, every layer equals its
+   CPU self, col2im is deterministic, a seeded DCGAN run follows the CPU run, and a GPU
+   checkpoint resumes on the CPU.
 """
 
-import ctypes
-import functools
 import inspect
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 
 import numpy as np
@@ -146,47 +144,9 @@ def test_gpu_functions_name_their_reference():
 
 
 # == 2. The kernel bodies outside CuPy: compiled by NVRTC, and run on the CPU as C++ ============
-_CTYPES = {"int32": "int", "bool": "bool", "T": "T"}
-_NP_TYPES = {"int32": np.int32, "bool": np.bool_}
-
-
 def _params(spec):
     """``[(raw, type, name), ...]`` of a CuPy parameter list such as ``"raw T img, int32 h"``."""
     return [(p.split()[0] == "raw", p.split()[-2], p.split()[-1]) for p in spec.split(",")]
-
-
-def standalone_source(source, ctype, target="cuda"):
-    """``source`` as a complete file, laid out the way ``cupy.ElementwiseKernel`` lays it out:
-    ``T`` a typedef, ``raw`` parameters indexed by hand, the other inputs read and the
-    outputs written at element ``i``, one iteration per element.
-
-    ``target="cuda"``: a ``__global__`` kernel with a grid-stride loop (for NVRTC).
-    ``target="cpp"``: a plain C++ function looping over ``i`` (for the host compiler).
-    """
-    params, prologue = [], []
-    for raw, ptype, name in _params(source.in_params):
-        ptype = _CTYPES[ptype]
-        if raw:
-            params.append(f"const {ptype}* {name}")
-        else:
-            params.append(f"const {ptype}* _in_{name}")
-            prologue.append(f"const {ptype} {name} = _in_{name}[i];")
-    for _, ptype, name in _params(source.out_params):
-        ptype = _CTYPES[ptype]
-        params.append(f"{ptype}* _out_{name}")
-        prologue.append(f"{ptype} &{name} = _out_{name}[i];")
-    signature = f'{source.name}({", ".join(params)}, long long _n)'
-    if target == "cuda":
-        head = f'typedef {ctype} T;\nextern "C" __global__ void {signature} {{\n'
-        loop = ("  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < _n;\n"
-                "       i += (long long)blockDim.x * gridDim.x) {\n")
-    else:
-        head = ("#include <algorithm>\n#include <cmath>\n"
-                "using std::exp; using std::fabs; using std::log1p; using std::max;\n"
-                "using std::min; using std::sqrt;\n"
-                f'typedef {ctype} T;\nextern "C" void {signature} {{\n')
-        loop = "  for (long long i = 0; i < _n; ++i) {\n"
-    return head + loop + f"    {' '.join(prologue)}\n{source.operation}\n  }}\n}}\n"
 
 
 def _nvrtc():
@@ -206,18 +166,19 @@ def _nvrtc():
 
 @pytest.mark.parametrize("name", sorted(kernels.SOURCES))
 @pytest.mark.parametrize("ctype", ["float", "double"])
-def test_kernel_source_compiles_with_nvrtc(name, ctype):
+def test_kernel_source_compiles_with_nvrtc(name, ctype, kernel_source):
     """Each CUDA body, in a file laid out like CuPy's, compiles for float and double with
-    the kernel's own options; CuPy accepts its parameter lists (building the
-    ``ElementwiseKernel`` object needs no GPU: CuPy compiles at the first call)."""
+    the options CuPy compiles it with (the kernel's own and CuPy's ``-ftz=true``); CuPy
+    accepts its parameter lists (building the ``ElementwiseKernel`` object needs no GPU:
+    CuPy compiles at the first call)."""
     nvrtc = _nvrtc()
     source = kernels.SOURCES[name]
     built = kernels._kernel(source)
     assert built is kernels._kernel(source)  # memoized: one object per kernel
     assert (built.nin, built.nout) == (len(_params(source.in_params)),
                                        len(_params(source.out_params)))
-    code = standalone_source(source, ctype)
-    options = ("-arch=compute_80", "--std=c++14") + tuple(source.options)
+    code = kernel_source(source, ctype)
+    options = ("-arch=compute_80", "--std=c++14") + kernels.compile_options(source)
     prog = nvrtc.createProgram(code, f"{name}.cu", (), ())
     try:
         try:
@@ -231,54 +192,8 @@ def test_kernel_source_compiles_with_nvrtc(name, ctype):
     assert re.search(rf"\.entry\s+{name}\b", ptx)
 
 
-@functools.lru_cache(maxsize=None)
-def _host_library(name, ctype):
-    """The kernel body compiled by the host C++ compiler (``$CXX`` or g++), loaded with ctypes.
-
-    ``-ffp-contract=off`` is the host's ``--fmad=false``: no multiply-add contraction.
-    """
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")
-    if not cxx:
-        pytest.skip("running the kernel bodies on the CPU needs a C++ compiler (g++ or $CXX)")
-    folder = tempfile.mkdtemp(prefix="minigan-kernels-")
-    cpp, lib = os.path.join(folder, f"{name}.cpp"), os.path.join(folder, f"{name}.so")
-    with open(cpp, "w") as f:
-        f.write(standalone_source(kernels.SOURCES[name], ctype, target="cpp"))
-    done = subprocess.run([cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o", lib, cpp],
-                          capture_output=True, text=True)
-    if done.returncode:
-        pytest.fail(f"{name} ({ctype}) does not compile as C++:\n{done.stderr}")
-    return ctypes.CDLL(lib)
-
-
-def run_on_host(source, *args, out=None):
-    """Run ``source`` like ``ElementwiseKernel.__call__(*args)``, on the CPU, through C++.
-
-    Inputs that are not ``raw`` are broadcast to the output shape (scalars included);
-    outputs are ``out`` (modified in place) or new arrays. Returns the outputs.
-    """
-    ins, outs = _params(source.in_params), _params(source.out_params)
-    T = next(np.dtype(a.dtype) for a, (_, t, _) in zip(args, ins, strict=True)
-             if t == "T" and isinstance(a, np.ndarray))
-    if out is None:
-        shape = np.broadcast_shapes(*(np.shape(a) for a, (raw, _, _) in
-                                      zip(args, ins, strict=True) if not raw))
-        out = [np.empty(shape, dtype=T if t == "T" else _NP_TYPES[t]) for _, t, _ in outs]
-    shape = out[0].shape
-    arrays = []
-    for a, (raw, t, _) in zip(args, ins, strict=True):
-        dt = T if t == "T" else _NP_TYPES[t]
-        a = np.asarray(a, dtype=dt) if raw else np.broadcast_to(np.asarray(a, dtype=dt), shape)
-        arrays.append(np.ascontiguousarray(a))
-    assert all(o.flags.c_contiguous for o in out)
-    lib = _host_library(source.name, {np.float32: "float", np.float64: "double"}[T.type])
-    pointers = [ctypes.c_void_p(a.ctypes.data) for a in arrays + list(out)]
-    getattr(lib, source.name)(*pointers, ctypes.c_longlong(out[0].size))
-    return out
-
-
 @given(cfg=conv_configs(), dtype=dtypes, seed=seeds)
-def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed):
+def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed, run_on_host):
     """The im2col and col2im-gather CUDA bodies, run on the CPU, give ``im2col`` and
     ``col2im`` to the last bit (the gather sums in col2im's order).
 
@@ -297,7 +212,7 @@ def test_im2col_and_col2im_bodies_on_host_equal_cpu(cfg, dtype, seed):
     np.testing.assert_array_equal(img, col2im(col, geom))
 
 
-def test_col2im_body_on_host_counts_windows():
+def test_col2im_body_on_host_counts_windows(run_on_host):
     """col2im of all-ones columns counts, for each pixel, the windows that cover it."""
     geom = ConvGeometry.conv((4, 4), 3, 2, 1)   # 3 x 3 kernel, stride 2, padding 1: 2 x 2 grid
     col = np.ones(geom.col_shape(1, 1))
@@ -310,7 +225,7 @@ def test_col2im_body_on_host_counts_windows():
 
 @given(shape=activation_shapes, dtype=dtypes, slope=st.sampled_from([0.0, 0.01, 0.2, 1.5]),
        seed=seeds)
-def test_activation_bodies_on_host_equal_functional(shape, dtype, slope, seed):
+def test_activation_bodies_on_host_equal_functional(shape, dtype, slope, seed, run_on_host):
     """The activation CUDA bodies, run on the CPU, against :mod:`minigan.functional`: bit for
     bit where only +, -, * and / are involved (and comparisons); the sigmoid's ``exp`` may
     differ by an ulp."""
@@ -346,7 +261,7 @@ def test_activation_bodies_on_host_equal_functional(shape, dtype, slope, seed):
 @given(n=st.integers(1, 8), two_d=st.booleans(), dtype=dtypes,
        scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]),
        target=st.sampled_from([0.0, 1.0, 0.9, "array"]), seed=seeds)
-def test_sigmoid_cross_entropy_body_on_host_equals_losses(n, two_d, dtype, scale, target, seed):
+def test_sigmoid_cross_entropy_body_on_host_equals_losses(n, two_d, dtype, scale, target, seed, run_on_host):
     """The fused loss-and-gradient body against ``losses.sigmoid_cross_entropy`` (``exp`` and
     ``log1p`` may differ by an ulp), finite for logits of any size."""
     r = np.random.default_rng(seed)
@@ -365,7 +280,7 @@ def test_sigmoid_cross_entropy_body_on_host_equals_losses(n, two_d, dtype, scale
 @given(shape=activation_shapes, dtype=dtypes, lr=st.sampled_from([1e-3, 2e-4, 0.1]),
        b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]),
        eps=st.sampled_from([1e-8, 1e-5]), seed=seeds)
-def test_adam_body_on_host_equals_optim(shape, dtype, lr, b1, b2, eps, seed):
+def test_adam_body_on_host_equals_optim(shape, dtype, lr, b1, b2, eps, seed, run_on_host):
     """Three steps of the Adam body and of ``optim.adam_update``: the same expression order,
     so the same numbers to the last bit."""
     r = np.random.default_rng(seed)
@@ -457,6 +372,38 @@ def test_sigmoid_kernel_cannot_overflow(dtype):
     out = kernels.sigmoid_gpu(cp.asarray(x)).get()
     assert np.all(np.isfinite(out))
     assert_close(out, F.sigmoid(x), dtype)
+
+
+@pytest.mark.gpu
+def test_the_32_bit_size_guard_comes_before_the_allocation(monkeypatch):
+    """An im2col or col2im whose result would need more than 2**31 - 1 elements is refused
+    from its geometry, before anything is allocated (not after allocating gigabytes)."""
+    cp = _cupy()
+    allocated = []
+    real_empty = cp.empty
+    monkeypatch.setattr(cp, "empty", lambda *a, **k: allocated.append(a) or real_empty(*a, **k))
+    huge = ConvGeometry.conv((50_000, 50_000), 1, 1, 0)          # 2.5e9 pixels per channel
+    with pytest.raises(ValueError, match="too large for 32-bit indexing"):
+        kernels.im2col_gpu(cp.zeros((1, 1, 1, 1), dtype=np.float32), huge)
+    with pytest.raises(ValueError, match="too large for 32-bit indexing"):
+        kernels.col2im_gpu(cp.zeros((1, 1, 1, 1, 1, 1), dtype=np.float32), huge)
+    assert allocated == []
+
+
+@pytest.mark.gpu
+def test_float32_kernels_flush_subnormals_as_the_kernels_docs_say():
+    """CuPy compiles with -ftz=true: in float32 a result below the smallest normal float is
+    0 on the GPU where NumPy keeps the subnormal; float64 is not flushed. What the kernels'
+    docs promise ("the same numbers" for every normal result)."""
+    cp = _cupy()
+    x = np.array([-87.5, -80.0, 0.0, 3.0], dtype=np.float32)
+    gpu, cpu = kernels.sigmoid_gpu(cp.asarray(x)).get(), F.sigmoid(x)
+    assert 0 < cpu[0] < np.finfo(np.float32).tiny and gpu[0] == 0.0     # flushed
+    np.testing.assert_allclose(gpu[1:], cpu[1:], rtol=RTOL[np.float32])  # normal: the same
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(kernels.sigmoid_gpu(cp.asarray(x64)).get(), F.sigmoid(x64),
+                               rtol=RTOL[np.float64])
+    assert "-ftz=true" in kernels.CUPY_OPTIONS and "flushed to 0" in kernels.__doc__
 
 
 @pytest.mark.gpu
@@ -567,6 +514,11 @@ def _run_layer(device, name, dtype, x, dout, seed, training):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_on_gpu_equals_cpu(name, dtype, training):
+    """A layer's output, input gradient, parameters, gradients and buffers on the GPU equal
+    its CPU self, each entry within ``rtol`` of the PROBLEM's scale: the inputs are of unit
+    scale, and the scale is the largest magnitude among everything compared. An array's own
+    scale would not do: a gradient that is exactly 0 in exact arithmetic (a bias feeding a
+    BatchNorm in training) is rounding noise on both devices, and the noise differs."""
     _, shape = LAYERS[name]
     r = np.random.default_rng(7)
     x = r.standard_normal(shape).astype(dtype)
@@ -578,17 +530,15 @@ def test_layer_on_gpu_equals_cpu(name, dtype, training):
     cpu = _run_layer("cpu", name, dtype, x, dout, 0, training)
     gpu = _run_layer("gpu", name, dtype, x, dout, 0, training)
     rtol = LAYER_RTOL[dtype]
-    for what, c, g in zip(("out", "dx"), cpu[:2], gpu[:2], strict=True):
-        assert g.dtype == c.dtype == dtype, what
-        scale = float(np.abs(c).max()) if c.size else 0.0
-        np.testing.assert_allclose(g, c, rtol=rtol, atol=rtol * scale, err_msg=f"{name} {what}")
+    compared = [("out", cpu[0], gpu[0]), ("dx", cpu[1], gpu[1])]
     for what, c_dict, g_dict in zip(("params", "grads", "buffers"), cpu[2:], gpu[2:], strict=True):
         assert set(c_dict) == set(g_dict), what
-        for key in c_dict:
-            c, g = c_dict[key], g_dict[key]
-            scale = float(np.abs(c).max()) if c.size else 0.0
-            np.testing.assert_allclose(g, c, rtol=rtol, atol=rtol * scale,
-                                       err_msg=f"{name} {what}[{key}]")
+        compared += [(f"{what}[{key}]", c_dict[key], g_dict[key]) for key in c_dict]
+    scale = max(float(np.abs(c).max()) for _, c, _ in compared if c.size)
+    for what, c, g in compared:
+        assert g.dtype == c.dtype, what
+        np.testing.assert_allclose(g, c, rtol=rtol, atol=rtol * scale, err_msg=f"{name} {what}")
+    assert cpu[0].dtype == cpu[1].dtype == dtype
 
 
 @pytest.mark.gpu
@@ -661,6 +611,7 @@ def _dcgan_run(device, dtype, iterations=20, batch=16, seed=0):
 
 
 @pytest.mark.gpu
+@pytest.mark.slow    # two DCGAN runs: seconds on a GPU, a while through the stand-in
 def test_dcgan_20_iterations_gpu_matches_cpu_float64():
     """In float64 the seeded run is the same on both devices, parameter by parameter.
 
@@ -683,6 +634,7 @@ def test_dcgan_20_iterations_gpu_matches_cpu_float64():
 
 
 @pytest.mark.gpu
+@pytest.mark.slow    # two DCGAN runs: seconds on a GPU, a while through the stand-in
 def test_dcgan_20_iterations_gpu_follows_cpu_float32():
     """In float32 the two runs stay together in what they measure, not bit for bit.
 
