@@ -42,7 +42,7 @@ from minigan.data.npz import NpzError, read_npz
 from .fileio import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "read_meta", "load_checkpoint", "restore",
-           "FORMAT", "VERSION"]
+           "FORMAT", "VERSION", "MAX_BYTES", "MAX_JSON"]
 
 FORMAT = "minigan-checkpoint"
 VERSION = 1

@@ -78,6 +78,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CUPY_OPTIONS",
+    "compile_options",
     "Source",
     "SOURCES",
     "im2col_gpu",

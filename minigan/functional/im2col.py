@@ -93,6 +93,7 @@ import numpy as np
 from minigan.backend import get_array_module, kernels, op
 
 __all__ = [
+    "BLOCK_BYTES",
     "pair",
     "ConvGeometry",
     "conv_output_size",
@@ -404,8 +405,9 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
         Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
     Returns
     -------
-    x : ndarray of shape (N, C, h, w): ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N),
-        geom)`` plus the bias, up to the order in which the additions are made.
+    x : ndarray of shape (N, C, h, w)
+        ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N), geom)`` plus the bias, up to the order
+        in which the additions are made.
     """
     (kh, kw), (oh, ow) = geom.kernel, geom.grid
     K = a.shape[0]
