@@ -402,10 +402,12 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
 
     rows : int, optional
         Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
+
     Returns
     -------
-    x : ndarray of shape (N, C, h, w): ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N),
-        geom)`` plus the bias, up to the order in which the additions are made.
+    x : ndarray of shape (N, C, h, w)
+        ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N), geom)`` plus the bias, up to the
+        order in which the additions are made.
     """
     (kh, kw), (oh, ow) = geom.kernel, geom.grid
     K = a.shape[0]

@@ -20,9 +20,10 @@ generated and real digits (:func:`score_images`): FID, the inception score,
 precision/recall, density/coverage and the Parzen window all move with the count.
 
 A run trained on the test split, scored where only the test split is at hand, saw every
-digit the lab scores it against; the report says so (:attr:`Reference.caveat`), and
-measures memorisation (:func:`memorisation`): how near generated digits sit to the
-digits the generator trained on, against how near real held-out digits sit to them.
+digit the lab scores it against; the report says so (the ``caveat`` of
+:class:`Reference`), and measures memorisation (:func:`memorisation`): how near generated
+digits sit to the digits the generator trained on, against how near real held-out digits
+sit to them.
 
 Score a run folder (or a checkpoint file)::
 
@@ -117,7 +118,7 @@ class Reference:
         Both halves are a :func:`stratified_split` of one split of MNIST: the test split,
         unless the generator trained on it and the training split is at hand, which then
         gives 10,000 reference and 10,000 held-out digits. A generator trained on the only
-        split at hand gets a :attr:`caveat`. The test split is downloaded when missing
+        split at hand gets a ``caveat``. The test split is downloaded when missing
         (unless ``download=False``); the training split is used only when at hand.
 
         Parameters
