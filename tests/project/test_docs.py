@@ -1,5 +1,5 @@
 """The site's code runs: the atlas's property tests and worked examples, its pictures, the
-tutorials and the gallery scripts.
+tutorials and the gallery scripts; and the site's own checker catches what it is meant to.
 
 Every page of the gradient atlas (``docs/atlas``) shows the property test of its
 operations in a code block marked ``.. property-test``; here each block is extracted and
@@ -29,7 +29,7 @@ SCRIPTS = sorted(DOCS.glob("*_src/**/plot_*.py"))
 
 
 def load(path):
-    """A module of docs/ (the worked-example runner), by its path."""
+    """A module of docs/ (the worked-example runner, the site checker), by its path."""
     spec = importlib.util.spec_from_file_location(f"docs_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -37,6 +37,7 @@ def load(path):
 
 
 worked = load(DOCS / "_ext" / "worked.py")
+check_site = load(DOCS / "check_site.py")
 
 BLOCK = re.compile(r"^\.\. property-test\s*\n\s*\n\.\. code-block:: python\s*\n\s*\n((?:(?:    .*)?\n)+)",
                    re.M)
@@ -131,6 +132,44 @@ def test_home_page_lists_every_atlas_page_and_the_changelog():
     assert not missing, f"the home page does not list {missing}"
     assert "   changelog\n" in home
     assert f"## {minigan.__version__} (" in (DOCS / "changelog.md").read_text()
+
+
+# -- docs/check_site.py on pages made up here (the browser is not needed) --------------------
+MATH = ("<mjx-container class=\"MathJax\"><mjx-assistive-mml><math>{}</math>"
+        "</mjx-assistive-mml></mjx-container>")                 # a formula as MathJax types it
+
+
+def test_check_site_reads_loads_version_and_code():
+    page = check_site.parse(
+        '<html><head><script src="https://cdn.example/jq.js"></script>'
+        '<link rel="stylesheet" href="//cdn.example/b.css"><link rel="canonical" href="https://x/">'
+        '<script src="_static/local.js"></script></head><body>'
+        '<a class="minigan-version" href="changelog.html">v9.9.9</a>'
+        '<a href="https://example.org">a link is not a load</a>'
+        '<pre>\\frac{a}{b} in code is code</pre><p>prose</p></body></html>')
+    assert page.external == ["https://cdn.example/jq.js", "//cdn.example/b.css"]
+    assert page.version_shown == ["v9.9.9"]
+    assert "\\frac" not in " ".join(page.text) and "prose" in " ".join(page.text)
+
+
+@pytest.mark.parametrize("body, spans, found", [
+    ("<p>typeset: " + MATH.format("<mi>x</mi>") + "</p>", 1, None),
+    ("<p>" + MATH.format("<msub><mtext>output\\_padding</mtext><mi>h</mi></msub>") + "</p>", 1,
+     "a formula shows TeX as text"),
+    ("<p>" + MATH.format("<merror><mtext>Undefined control sequence</mtext></merror>") + "</p>",
+     1, "MathJax error"),
+    ("<p>left raw: \\(x\\) and \\text{a}</p>", 0, "raw TeX in the text"),
+    ("<p>left raw: $$x$$</p>", 0, "raw TeX in the text"),
+    ("<p>" + MATH.format("<mi>x</mi>") + " and one not typeset</p>", 2, "math not rendered"),
+])
+def test_check_site_finds_formulas_not_whole(body, spans, found):
+    """The page as the source had it (its math spans), and as Chromium left it (body)."""
+    static = check_site.parse('<span class="math">\\(x\\)</span>' * spans)
+    _, failures = check_site.check_rendered("page.html", static, f"<html><body>{body}</body></html>")
+    if found is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and found in failures[0], failures
 
 
 @pytest.mark.slow
