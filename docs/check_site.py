@@ -1,84 +1,122 @@
-"""Check the built site in headless Chromium: the math rendered, nothing comes from the network.
+"""Check the built site in headless Chromium: every page offline, every formula rendered whole.
 
     python docs/check_site.py [--html docs/_build/html] [--out docs/_build/screenshots]
+                              [--jobs N] [--pages atlas/conv.html ...]
 
-For each page below (a math page of the atlas, a tutorial, gallery pages, an API page) it
-
-1. checks that the page loads no script, style sheet or font from the network (MathJax is
-   served with the site);
-2. lets Chromium run the page's JavaScript (``--dump-dom`` after a virtual-time budget)
-   and checks that MathJax typeset it: ``mjx-container`` elements are present, at least as
-   many as the page has formulas, and no raw TeX (``\\frac``, ``\\(``, ``\\[``) is left in the
-   visible text;
-3. saves a screenshot to the output folder, for a person to look at.
+1. Every built page (the source pages of ``_modules/`` included) is read for anything it
+   would load from the network: a script, style sheet, font, image or frame with an
+   ``http(s)://`` or ``//`` address. MathJax and every other asset are served with the site.
+2. Every content page (all but ``_modules/``) names the version of minigan it documents
+   (``minigan.__version__``, beside the name in the top bar).
+3. Every content page is opened in Chromium, which runs its JavaScript
+   (``--dump-dom`` after a virtual-time budget), and the page after MathJax ran must hold
+   at least as many typeset formulas (``mjx-container``) as the source has math spans,
+   with no raw TeX left: none in the visible text outside code (``\\frac``, ``\\text``,
+   ``\\_``, ``$$``, any ``\\command``), none inside a typeset formula (MathJax shows a TeX
+   command it could not read, or an escape such as ``\\_`` in ``\\text{}``, as the
+   characters themselves: the formula's MathML then holds a backslash), and no MathJax
+   error (``merror``).
+4. A screenshot of each page with a formula, and of the pages listed in ``ALWAYS``, is
+   saved to the output folder, 1400 pixels wide and as tall as ``HEIGHT``, for a person
+   to look at: the formulas whole, nothing clipped, the notes of aligned derivations
+   clear of their formulas.
 
 Chromium is Debian's ``chromium`` package (``apt-get install chromium``). Without it the
-browser checks are skipped, saying so, and exit status is 0; the offline check still runs.
-Exit status 1 when a check fails.
+browser checks are skipped, saying so, and the exit status is 0; the offline and version
+checks still run. Exit status 1 when a check fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import html.parser
+import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-PAGES = [
-    "atlas/dense.html",
-    "atlas/batchnorm.html",
-    "atlas/conv.html",
-    "atlas/losses.html",
-    "atlas/optim.html",
-    "tutorials/plot_2_non_saturating.html",
-    "gallery/toys/plot_xy_game.html",
-    "gallery/toys/plot_optimal_discriminator_1d.html",
-    "gallery/toys/plot_ring8.html",
-    "tutorials/plot_3_mode_collapse.html",
-    "gallery/mnist/vanilla_gan_mnist.html",
-    "api/check.html",
-    "getting_started.html",
-    "cli.html",
-    "results/remedies.html",
-    "api/lab.html",
-]
-RAW_TEX = ("\\frac", "\\(", "\\[", "\\sum", "\\partial")
+ROOT = DOCS.parent
+# pages screenshotted even without a formula: the way in, and the gallery's cards
+ALWAYS = ("index.html", "getting_started.html", "changelog.html", "gallery/index.html",
+          "gallery/mnist/vanilla_gan_mnist.html")
+HEIGHT = 4000
+# raw TeX in the visible text, outside code: a command, an escaped character, display dollars
+RAW_TEX = re.compile(r"\\(?:[A-Za-z]{2,}|[_{}()\[\]$%#&,;!])|\$\$")
+# tags whose text is code or machinery, not prose
+CODE_TAGS = {"script", "style", "pre", "code", "kbd", "samp", "textarea", "tt"}
+# tags that load what they name
+LOADS = {"script": "src", "img": "src", "iframe": "src", "source": "src", "video": "src",
+         "audio": "src", "embed": "src", "object": "data", "link": "href"}
+LINK_LOADS = {"stylesheet", "preload", "icon", "modulepreload", "prefetch", "manifest",
+              "shortcut"}
+
+
+def version():
+    """``minigan.__version__``, read from the package's ``__init__.py`` (nothing imported)."""
+    text = (ROOT / "minigan" / "__init__.py").read_text()
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
 
 
 class Page(html.parser.HTMLParser):
-    """Visible text, MathJax containers, raw-math spans and external resources of a page."""
+    """A page's visible prose, its typeset formulas' MathML text, the math spans of its
+    source, what it loads from the network, MathJax errors, and the version it shows."""
 
     def __init__(self):
-        super().__init__()
-        self.text, self.mjx, self.math_spans, self.external, self._skip = [], 0, 0, [], 0
+        super().__init__(convert_charrefs=True)
+        self.text, self.math_text, self.external, self.version_shown = [], [], [], []
+        self.mjx = self.math_spans = self.errors = 0
+        self._stack = []            # open tags that matter: code, math, version
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in ("script", "style"):
-            self._skip += 1
+        classes = (a.get("class") or "").split()
         if tag == "mjx-container":
             self.mjx += 1
-        if "math" in (a.get("class") or "").split():
+        if tag in ("merror", "mjx-merror"):
+            self.errors += 1
+        if "math" in classes and tag in ("span", "div"):
             self.math_spans += 1
-        url = a.get("src") if tag in ("script", "img") else a.get("href") if tag == "link" else None
-        if url and url.startswith(("http://", "https://", "//")):
+        attr = LOADS.get(tag)
+        url = a.get(attr) if attr else None
+        if tag == "link" and not LINK_LOADS & set((a.get("rel") or "").lower().split()):
+            url = None
+        if url and url.strip().lower().startswith(("http://", "https://", "//")):
             self.external.append(url)
+        kind = ("code" if tag in CODE_TAGS else "math" if tag == "mjx-container"
+                else "version" if "minigan-version" in classes else None)
+        if tag not in VOID:
+            self._stack.append((tag, kind))
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
+        # close back to the matching open tag (HTML leaves some tags unclosed: <p>, <li>)
+        for i in range(len(self._stack) - 1, -1, -1):
+            if self._stack[i][0] == tag:
+                del self._stack[i:]
+                break
+
+    def _in(self, kind):
+        return any(k == kind for _, k in self._stack)
 
     def handle_data(self, data):
-        if not self._skip:
-            self.text.append(data)
+        if self._in("code"):
+            return
+        if self._in("version"):
+            self.version_shown.append(data.strip())
+        (self.math_text if self._in("math") else self.text).append(data)
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
 
 
 def parse(text):
     page = Page()
     page.feed(text)
+    page.close()
     return page
 
 
@@ -90,62 +128,117 @@ def chromium():
     return None
 
 
-def browser(exe, *args, timeout=120):
+def render(exe, path, shot, timeout=180):
+    """Open ``path`` in headless Chromium: the DOM after its scripts ran, and a screenshot
+    (when ``shot`` is a path)."""
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--disable-dev-shm-usage", "--no-first-run", "--virtual-time-budget=20000", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+           "--disable-dev-shm-usage", "--no-first-run", "--virtual-time-budget=20000",
+           f"--window-size=1400,{HEIGHT}", "--dump-dom"]
+    if shot is not None:
+        cmd.append(f"--screenshot={shot}")
+    run = subprocess.run(cmd + [path.resolve().as_uri()], capture_output=True, text=True,
+                         timeout=timeout)
+    start, end = run.stdout.find("<html"), run.stdout.rfind("</html>")
+    return run, (run.stdout[start:end + 7] if start >= 0 and end > start else None)
+
+
+def check_rendered(rel, static, dom):
+    """The failures of one page as Chromium left it (an empty list when it is whole)."""
+    page = parse(dom)
+    failures = []
+    if page.mjx < static.math_spans:
+        failures.append(f"{rel}: math not rendered ({page.mjx} typeset formulas for "
+                        f"{static.math_spans} in the source)")
+    prose = sorted(set(RAW_TEX.findall(" ".join(page.text))))
+    if prose:
+        failures.append(f"{rel}: raw TeX in the text: {prose}")
+    inside = sorted(set(m.group(0) for m in re.finditer(r"\\\S{0,12}", " ".join(page.math_text))))
+    if inside:
+        failures.append(f"{rel}: a formula shows TeX as text: {inside}")
+    if page.errors:
+        failures.append(f"{rel}: {page.errors} MathJax error(s) (merror)")
+    return page, failures
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--html", type=Path, default=DOCS / "_build" / "html")
     ap.add_argument("--out", type=Path, default=DOCS / "_build" / "screenshots")
+    ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                    help="Chromium processes at once (default: up to 4)")
+    ap.add_argument("--pages", nargs="*", help="only these pages (relative to --html)")
     args = ap.parse_args(argv)
-    failures, rendered = [], 0
+    failures = []
+    every = sorted(p.relative_to(args.html).as_posix() for p in args.html.rglob("*.html"))
+    if not every:
+        print(f"check_site: FAILED no page under {args.html} (build the site first)")
+        return 1
+    content = [r for r in every if not r.startswith(("_modules/", "_static/", "_sources/"))]
+    if args.pages:
+        missing = sorted(set(args.pages) - set(every))
+        failures += [f"{r}: not built" for r in missing]
+        content = [r for r in content if r in args.pages]
+    if not (args.html / "_static" / "mathjax" / "tex-chtml.js").exists():
+        failures.append("_static/mathjax/tex-chtml.js missing (MathJax not served)")
+
+    # 1 and 2: every page offline, every content page with the version
+    want = f"v{version()}"
+    statics = {}
+    for rel in every:
+        static = parse((args.html / rel).read_text(encoding="utf-8"))
+        statics[rel] = static
+        if static.external:
+            failures.append(f"{rel}: loads from the network: {sorted(set(static.external))}")
+        if rel in content and want not in static.version_shown:
+            failures.append(f"{rel}: does not show the version {want} "
+                            f"(shows {static.version_shown or 'none'})")
+    print(f"check_site: {len(every)} pages read: "
+          f"{sum(1 for r in every if statics[r].external)} load from the network; "
+          f"{len(content)} content pages, the version {want} checked on each")
+
+    # 3 and 4: the formulas, in Chromium
     exe = chromium()
     if exe is None:
         print("check_site: SKIPPED the browser checks: no Chromium installed "
-              "(apt-get install chromium); checking the static pages only")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for rel in PAGES:
-        path = args.html / rel
-        if not path.exists():
-            failures.append(f"{rel}: not built")
-            continue
-        static = parse(path.read_text())
-        if static.external:
-            failures.append(f"{rel}: loads from the network: {static.external}")
-        mathjax = (args.html / "_static" / "mathjax" / "tex-chtml.js").exists()
-        if not mathjax:
-            failures.append(f"{rel}: _static/mathjax/tex-chtml.js missing (MathJax not served)")
-        if exe is None:
-            continue
-        url = path.resolve().as_uri()
-        dom = browser(exe, "--dump-dom", url)
-        if dom.returncode != 0 or "<html" not in dom.stdout:
-            failures.append(f"{rel}: chromium --dump-dom failed: {dom.stderr[-500:]}")
-            continue
-        page = parse(dom.stdout)
-        visible = " ".join(page.text)
-        raw = [t for t in RAW_TEX if t in visible]
-        ok = page.mjx >= static.math_spans and not raw
-        rendered += page.mjx
-        shot = args.out / (rel.replace("/", "_").replace(".html", ".png"))
-        browser(exe, f"--screenshot={shot}", "--window-size=1400,1800", url)
-        print(f"check_site: {rel}: {page.mjx} rendered formulas "
-              f"({static.math_spans} in the source), raw TeX left: {raw or 'none'}, "
-              f"screenshot {shot if shot.exists() else 'NOT SAVED'}")
-        if not ok:
-            failures.append(f"{rel}: math not rendered ({page.mjx} mjx-container for "
-                            f"{static.math_spans} formulas; raw TeX {raw})")
-        if not shot.exists():
-            failures.append(f"{rel}: no screenshot")
-    if exe is not None and rendered == 0:
-        failures.append("no page has a rendered formula")
+              "(apt-get install chromium); the offline and version checks ran")
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for old in args.out.glob("*.png"):
+            old.unlink()
+
+        def one(rel):
+            static = statics[rel]
+            shot = None
+            if static.math_spans or rel in ALWAYS:
+                shot = args.out / (rel.replace("/", "_").replace(".html", ".png"))
+            run, dom = render(exe, args.html / rel, shot)
+            if dom is None:
+                return rel, None, shot, [f"{rel}: chromium --dump-dom failed: {run.stderr[-500:]}"]
+            page, fails = check_rendered(rel, static, dom)
+            if shot is not None and not shot.exists():
+                fails.append(f"{rel}: no screenshot")
+            return rel, page, shot, fails
+
+        rendered = shots = 0
+        with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            for rel, page, shot, fails in pool.map(one, content):
+                failures += fails
+                if page is None:
+                    continue
+                rendered += page.mjx
+                shots += shot is not None
+                print(f"check_site: {rel}: {page.mjx} formulas typeset "
+                      f"({statics[rel].math_spans} in the source)"
+                      f"{', FAILED' if fails else ''}"
+                      f"{f', screenshot {shot.name}' if shot is not None else ''}")
+        if rendered == 0:
+            failures.append("no page has a typeset formula")
+        print(f"check_site: {len(content)} pages opened in Chromium, {rendered} formulas "
+              f"typeset, {shots} screenshots in {args.out}: look at them")
     for f in failures:
         print("check_site: FAILED", f)
     if not failures:
-        print(f"check_site: {len(PAGES)} pages OK")
+        print("check_site: OK")
     return 1 if failures else 0
 
 

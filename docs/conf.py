@@ -12,10 +12,12 @@ MathJax is served from the built site (``sphinx-mathjax-offline``): no page need
 
 Adding pages:
 
-- an operation: ``docs/atlas/NAME.rst`` (forward formula, derivation, shapes,
-  ``autofunction`` of its public names, and its property test in a code block right after
-  a ``.. property-test`` comment), listed in ``docs/atlas/index.rst``;
-  ``tests/test_docs.py`` runs the test and requires the listing;
+- an operation: ``docs/atlas/NAME.rst`` (forward formula, derivation, shapes, a
+  ``.. worked-example::`` of one small case, ``autofunction`` of its public names, and its
+  property test in a code block right after a ``.. property-test`` comment), listed in
+  ``docs/atlas/index.rst``; ``tests/project/test_docs.py`` runs the worked example and the
+  test, and requires the listing; a picture is a script in ``docs/atlas/pictures``, shown
+  with ``.. plot:: atlas/pictures/NAME.py`` and drawn at every build;
 - an experiment: ``docs/gallery_src/toys/plot_NAME.py`` (a sphinx-gallery script, run
   at every build: keep it under a minute on 2 cores);
 - a tutorial: ``docs/tutorials_src/plot_N_NAME.py`` (run at every build, in file-name order).
@@ -29,8 +31,11 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))          # document the source tree, with links to its lines
+sys.path.insert(0, str(DOCS / "_ext"))  # worked.py: the atlas's worked examples
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # the toys' tiny networks: one thread is fastest
+
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
 
 import minigan  # noqa: E402
 
@@ -47,12 +52,17 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "sphinx-mathjax-offline",          # copies MathJax 3 into _static/mathjax, points mathjax_path at it
     "myst_parser",                     # the Markdown pages: the results, the command line, the lab
+    "worked",                          # .. worked-example::, run at build time (docs/_ext/worked.py)
+    "matplotlib.sphinxext.plot_directive",   # .. plot:: the atlas's pictures (docs/atlas/pictures)
 ]
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 
-exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "**.ipynb", "*.png", "_generated"]
-templates_path = []
+# sg_execution_times: pages sphinx-gallery no longer writes here (they load jQuery, DataTables
+# and Bootstrap from the network); one left by an older build is not built
+exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "**.ipynb", "*.png", "_generated",
+                    "sg_execution_times.rst", "**/sg_execution_times.rst"]
+templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_css_files = ["minigan.css"]
 html_theme = "pydata_sphinx_theme"
@@ -61,6 +71,11 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    # the version beside the name on every page (_templates/minigan-version.html), linked
+    # to the changelog
+    "navbar_start": ["navbar-logo", "minigan-version"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
 }
 html_sidebars = {"index": []}
 html_show_sourcelink = True
@@ -89,9 +104,17 @@ numpydoc_xref_param_type = False        # types are prose ("ndarray of shape (N,
 # -- MathJax: served with the site ----------------------------------------------------------
 mathjax3_config = {"tex": {"macros": {}}}
 
+# -- the atlas's pictures: drawn by their scripts at every build (docs/atlas/pictures) ---------
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 150)]
+plot_rcparams = {"savefig.bbox": "tight"}
+
 # -- the gallery ---------------------------------------------------------------------------
 MNIST_RUNS = {
-    # example -> (figures from real runs in docs/, the commands that made them)
+    # example -> (figures from real runs in docs/figures, the commands that made them);
+    # the example's card in the gallery shows its last minigan grid of digits
     "vanilla_gan_mnist.py": (
         [("vanilla_mnist_epoch001.png", "epoch 1"), ("vanilla_mnist_epoch010.png", "epoch 10"),
          ("vanilla_mnist_epoch100.png", "epoch 100"), ("vanilla_mnist_curves.png", "losses and D's outputs")],
@@ -115,12 +138,13 @@ def _mnist_gallery():
     The scripts train for minutes to hours, so the gallery never runs them: the page
     shows the script as it is in ``examples/`` (only its docstring gains a title and the
     figures), with the figures of real runs of the named commands (the same models as the
-    ``minigan train`` commands; the images live in ``docs/``).
+    ``minigan train`` commands; the images live in ``docs/figures``); its card in the
+    gallery shows the last grid of digits.
     """
     out = DOCS / "gallery_src" / "mnist"
     out.mkdir(exist_ok=True)
     (out / "GALLERY_HEADER.rst").write_text(
-        "MNIST examples\n==============\n\n"
+        "MNIST examples\n--------------\n\n"
         "The two scripts of ``examples/``: long runs, shown with figures from real runs "
         "of the commands named on each page (they are not run when the site is built).\n")
     for path in sorted((ROOT / "examples").glob("*.py")):
@@ -146,7 +170,10 @@ def _mnist_gallery():
                          f"          :alt: {caption}"]
             page += ["", f".. figure:: /figures/{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
         doc = "\n".join(page).replace('"""', "'''")
-        (out / path.name).write_text(f'"""\n{doc}\n"""\n{body}')
+        # the card shows the last grid of digits (a config comment: not shown with the code)
+        ours = [name for name, _ in figures[:-1] if not name.startswith("pytorch")]
+        thumb = f"# sphinx_gallery_thumbnail_path = 'figures/{ours[-1]}'\n" if ours else ""
+        (out / path.name).write_text(f'"""\n{doc}\n"""\n{thumb}{body}')
     return out
 
 
@@ -188,10 +215,13 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "min_reported_time": 1,
     "doc_module": ("minigan",),
-    "reference_url": {"minigan": None},
     "backreferences_dir": None,
     "show_memory": False,
     "plot_gallery": "True",
     "copyfile_regex": "",
     "default_thumb_file": None,
+    # no sg_execution_times pages: they load jQuery, DataTables and Bootstrap from the network
+    "write_computation_times": False,
+    # the toys (run here) before the MNIST examples (shown with figures from real runs)
+    "subsection_order": ExplicitOrder(["gallery_src/toys", "gallery_src/mnist"]),
 }

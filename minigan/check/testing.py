@@ -255,8 +255,9 @@ class ConvConfig(_Config):
 
     @property
     def out_shape(self):
-        """``(N, O, OH, OW)``: :math:`\\lfloor (H + 2p - k)/s \\rfloor + 1` for a convolution,
-        :math:`(H - 1)s - 2p + k + \\text{output\\_padding}` for a transposed one."""
+        """``(N, O, oh, ow)``: :math:`\\lfloor (\\text{size} + 2p - k)/s \\rfloor + 1` along each
+        axis for a convolution, :math:`(\\text{size} - 1)s - 2p + k + \\text{output_padding}` for a
+        transposed one."""
         size = []
         for a in (0, 1):
             h, k = self.x_shape[2 + a], self.W_shape[2 + a]

@@ -60,14 +60,16 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     r"""2-D cross-correlation (PyTorch's ``conv2d``) as im2col + one GEMM.
 
     .. math::
-        \text{out}[n, o, y, x] = b_o + \sum_{c, i, j}
-            W[o, c, i, j]\; x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+        \text{out}[n, o, u, v] = b_o + \sum_{c, i, j}
+            W[o, c, i, j]\; x_{pad}[n, c,\ u s_h + i,\ v s_w + j]
 
-    .. math:: o_h = \lfloor (H + 2 p_h - k_h) / s_h \rfloor + 1
+    .. math:: o_h = \lfloor (h + 2 p_h - k_h) / s_h \rfloor + 1
+
+    (output pixel :math:`(u, v)`, kernel offset :math:`(i, j)`, image height :math:`h`).
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, H, W)
+    x : ndarray of shape (N, C, h, w)
     W : ndarray of shape (O, C, kh, kw)
     b : ndarray of shape (O,) or None
     stride : int or (int, int), >= 1
@@ -100,7 +102,7 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=None, input_grad=T
     .. math::
         \frac{\partial L}{\partial x} = \mathrm{col2im}(W_m^\top D),\qquad
         \frac{\partial L}{\partial W} = D\, X_{col}^\top,\qquad
-        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, y, x} \text{dout}[n, o, y, x]
+        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, u, v} \text{dout}[n, o, u, v]
 
     Parameters
     ----------
@@ -116,7 +118,7 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=None, input_grad=T
 
     Returns
     -------
-    dx : ndarray of shape (N, C, H, W) or None
+    dx : ndarray of shape (N, C, h, w) or None
     dW : ndarray of shape (O, C, kh, kw) or None
     db : ndarray of shape (O,) or None (also None without a bias)
     """
@@ -145,15 +147,15 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     ``(out_conv=in, in_conv=out, kh, kw)``:
 
     .. math::
-        \text{out}_{pad}[n, o,\ y s_h + i,\ x s_w + j] \mathrel{+}=
-            \sum_c x[n, c, y, x]\; W[c, o, i, j],
+        \text{out}_{pad}[n, o,\ u s_h + i,\ v s_w + j] \mathrel{+}=
+            \sum_c x[n, c, u, v]\; W[c, o, i, j],
         \qquad \text{out} = \text{crop}_{p}(\text{out}_{pad}) + b
 
-    .. math:: H_{out} = (H - 1)\, s_h - 2 p_h + k_h + \text{output\_padding}_h
+    .. math:: h_o = (h - 1)\, s_h - 2 p_h + k_h + \text{output_padding}_h
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, H, W)
+    x : ndarray of shape (N, C, h, w)
     W : ndarray of shape (C, O, kh, kw)
     b : ndarray of shape (O,) or None
     stride : int or (int, int), >= 1
@@ -165,9 +167,9 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
 
     Returns
     -------
-    out : ndarray of shape (N, O, H_out, W_out)
+    out : ndarray of shape (N, O, ho, wo)
     cache : tuple ``(x_mat, W, geom, has_bias, channel_major)``; ``x_mat`` is ``x`` as
-        a ``(C, H*W*N)`` matrix, kept for the weight gradient, ``geom`` the
+        a ``(C, h*w*N)`` matrix, kept for the weight gradient, ``geom`` the
         ``minigan.functional.im2col.ConvGeometry`` (``x`` is its column grid, the output its image),
         ``channel_major`` whether ``x`` was.
     """
@@ -184,18 +186,18 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     r"""Gradients of the loss through :func:`conv_transpose2d_forward`.
 
     The forward pass is :math:`\text{out} = \mathrm{col2im}(W_m^\top X) + b`
-    with :math:`X` = ``x`` as a ``(C, H*W*N)`` matrix and :math:`W_m` = ``W``
+    with :math:`X` = ``x`` as a ``(C, h*w*N)`` matrix and :math:`W_m` = ``W``
     as ``(C, O*kh*kw)``. The adjoint of col2im is im2col, so with
-    :math:`D_{col}` the ``(O*kh*kw, H*W*N)`` im2col of ``dout``:
+    :math:`D_{col}` the ``(O*kh*kw, h*w*N)`` im2col of ``dout``:
 
     .. math::
         \frac{\partial L}{\partial x} = W_m D_{col}\ \text{(a Conv2d forward of dout)},\qquad
         \frac{\partial L}{\partial W} = X D_{col}^\top,\qquad
-        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, y, x} \text{dout}[n, o, y, x]
+        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, u, v} \text{dout}[n, o, u, v]
 
     Parameters
     ----------
-    dout : ndarray of shape (N, O, H_out, W_out)
+    dout : ndarray of shape (N, O, ho, wo)
     cache : tuple from :func:`conv_transpose2d_forward`
     param_grads : bool
         When False, ``dW`` and ``db`` are skipped and returned as None.
@@ -207,7 +209,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
 
     Returns
     -------
-    dx : ndarray of shape (N, C, H, W) or None
+    dx : ndarray of shape (N, C, h, w) or None
     dW : ndarray of shape (C, O, kh, kw) or None
     db : ndarray of shape (O,) or None (also None without a bias)
     """

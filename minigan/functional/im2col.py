@@ -1,6 +1,6 @@
 r"""im2col / col2im: convolution as one matrix product.
 
-A 2-D convolution of an image batch ``x`` of shape ``(N, C, H, W)`` with a
+A 2-D convolution of an image batch ``x`` of shape ``(N, C, h, w)`` with a
 kernel of ``kh x kw`` at stride ``(sh, sw)`` and zero padding ``(ph, pw)``
 reads, for every output pixel, a ``C x kh x kw`` window of the padded input.
 ``im2col`` copies those windows into a matrix so that the convolution becomes
@@ -10,12 +10,13 @@ pixel it came from.
 Output size (floored, as PyTorch does):
 
 .. math::
-    o_h = \left\lfloor \frac{H + 2 p_h - k_h}{s_h} \right\rfloor + 1
+    o_h = \left\lfloor \frac{h + 2 p_h - k_h}{s_h} \right\rfloor + 1
 
-and the transposed convolution inverts it:
+and the transposed convolution inverts it, from a grid of :math:`o_h` rows back to an
+image of :math:`h` rows:
 
 .. math::
-    H_{out} = (H - 1)\, s_h - 2 p_h + k_h + \text{output\_padding}_h
+    h = (o_h - 1)\, s_h - 2 p_h + k_h + \text{output_padding}_h
 
 Column layout
 -------------
@@ -93,7 +94,6 @@ import numpy as np
 from minigan.backend import get_array_module, kernels, op
 
 __all__ = [
-    "BLOCK_BYTES",
     "pair",
     "ConvGeometry",
     "conv_output_size",
@@ -145,7 +145,7 @@ def conv_output_size(size, k, s, p):
 def conv_transpose_output_size(size, k, s, p, output_padding=0):
     r"""Output length of a transposed convolution along one axis (PyTorch's formula).
 
-    .. math:: o = (\text{size} - 1)\, s - 2p + k + \text{output\_padding}
+    .. math:: o = (\text{size} - 1)\, s - 2p + k + \text{output_padding}
 
     ``output_padding`` (``< s``) picks one of the ``s`` input sizes that a
     stride-``s`` convolution maps to ``size``.
@@ -403,11 +403,12 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
 
     rows : int, optional
         Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
+
     Returns
     -------
     x : ndarray of shape (N, C, h, w)
-        ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N), geom)`` plus the bias, up to the order
-        in which the additions are made.
+        ``col2im((a @ d).reshape(C, kh, kw, oh, ow, N), geom)`` plus the bias, up to the
+        order in which the additions are made.
     """
     (kh, kw), (oh, ow) = geom.kernel, geom.grid
     K = a.shape[0]

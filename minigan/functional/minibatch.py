@@ -97,18 +97,18 @@ def minibatch_discrimination_backward(dout, cache):
 def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     r"""Minibatch standard deviation: one more feature (or channel), the spread of the group.
 
-    The batch is cut into ``G = group_size`` interleaved groups as in Karras
-    et al.'s code: sample :math:`n = g M + m` (:math:`M = N / G`) belongs to
-    group :math:`m`. For each group and each of the ``K`` values of a sample
+    The batch is cut into :math:`Q = N / G` interleaved groups of
+    ``G = group_size`` samples, as in Karras et al.'s code: sample
+    :math:`n = g Q + q` belongs to group :math:`q`. For each group and each of the ``K`` values of a sample
     (features, or channels times pixels),
 
     .. math::
-        \mu_{mk} = \frac1G \sum_g x_{gmk}, \qquad
-        \sigma_{mk} = \sqrt{\frac1G \sum_g (x_{gmk} - \mu_{mk})^2 + \epsilon}, \qquad
-        s_m = \frac1K \sum_k \sigma_{mk},
+        \mu_{qk} = \frac1G \sum_g x_{gqk}, \qquad
+        \sigma_{qk} = \sqrt{\frac1G \sum_g (x_{gqk} - \mu_{qk})^2 + \epsilon}, \qquad
+        s_q = \frac1K \sum_k \sigma_{qk},
 
-    and ``out`` is ``x`` with :math:`s_m` appended to every sample of group
-    ``m``: one more column of ``(N, F)`` rows, one more constant channel of
+    and ``out`` is ``x`` with :math:`s_q` appended to every sample of group
+    :math:`q`: one more column of ``(N, F)`` rows, one more constant channel of
     ``(N, C, H, W)`` maps.
 
     Parameters
@@ -122,8 +122,8 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     Returns
     -------
     out : ndarray of shape (N, F + 1) or (N, C + 1, H, W)
-    cache : tuple ``(xc, sigma, G)``: ``xc`` :math:`= x - \mu` of shape (G, M, K),
-        ``sigma`` of shape (M, K)
+    cache : tuple ``(xc, sigma, G)``: ``xc`` :math:`= x - \mu` of shape (G, Q, K),
+        ``sigma`` of shape (Q, K)
     """
     N = x.shape[0]
     G = N if group_size is None else min(int(group_size), N)
@@ -133,10 +133,10 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
                          "(N, F) or (N, C, H, W) with N a multiple of the group size",
                          layer_message=f"batch of {N} is not a multiple of the group size {G}")
     xp = backend.get_array_module(x)
-    xg = x.reshape(G, N // G, -1)                                # (G, M, K)
+    xg = x.reshape(G, N // G, -1)                                # (G, Q, K)
     xc = xg - xg.mean(axis=0)
-    sigma = xp.sqrt((xc * xc).mean(axis=0) + eps)                # (M, K)
-    s = xp.tile(sigma.mean(axis=1), G)                           # (N,): s_m for n = g M + m
+    sigma = xp.sqrt((xc * xc).mean(axis=0) + eps)                # (Q, K)
+    s = xp.tile(sigma.mean(axis=1), G)                           # (N,): s_q for n = g Q + q
     extra = s.reshape((N, 1) + x.shape[2:]) if x.ndim == 2 else xp.broadcast_to(
         s[:, None, None, None], (N, 1) + x.shape[2:])
     return xp.concatenate([x, extra.astype(x.dtype, copy=False)], axis=1), (xc, sigma, G)
@@ -145,16 +145,16 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
 def minibatch_stddev_backward(dout, cache):
     r"""Gradients through the minibatch standard deviation.
 
-    With :math:`\bar s_m` the sum of ``dout``'s extra feature (or channel, over
-    its pixels) over the ``G`` samples of group ``m``:
+    With :math:`\bar s_q` the sum of ``dout``'s extra feature (or channel, over
+    its pixels) over the ``G`` samples of group :math:`q`:
 
     .. math::
-        \bar\sigma_{mk} = \frac{\bar s_m}{K}, \qquad
-        \bar x_{gmk} = \bar{\text{out}}_{gmk} + \bar\sigma_{mk}\,
-            \frac{x_{gmk} - \mu_{mk}}{G\, \sigma_{mk}}
+        \bar\sigma_{qk} = \frac{\bar s_q}{K}, \qquad
+        \bar x_{gqk} = \bar{\text{out}}_{gqk} + \bar\sigma_{qk}\,
+            \frac{x_{gqk} - \mu_{qk}}{G\, \sigma_{qk}}
 
     (the path through :math:`\mu` adds :math:`-\frac1G\sum_g` of the same
-    term, which is zero since :math:`\sum_g (x_{gmk} - \mu_{mk}) = 0`).
+    term, which is zero since :math:`\sum_g (x_{gqk} - \mu_{qk}) = 0`).
 
     Returns
     -------
@@ -199,7 +199,9 @@ def pack_forward(x, m):
 def pack_backward(dout, cache):
     r"""Gradient through packing: each sample gets its slice of its pack's gradient.
 
-    .. math:: \bar x_{pm + i} = \bar{\text{out}}_{p,\ [i C, (i + 1) C)}
+    .. math:: \bar x_{pm + i} = \bar{\text{out}}_{p,\ [i F, (i + 1) F)}
+
+    (:math:`F` the width of one sample: its features, or its channels for maps).
 
     Returns
     -------

@@ -1,40 +1,47 @@
-r"""Spectral normalization (Miyato et al. 2018): a weight divided by its largest singular value.
+r"""Spectral normalization (Miyato et al. 2018): a weight divided by its largest singular value, estimated.
 
-The weight is seen as a matrix :math:`M` of shape ``(a, b)``: a Dense weight
+The weight is seen as a matrix :math:`M` of shape ``(p, q)``: a Dense weight
 ``(in, out)`` as it is, a Conv2d weight ``(O, C, kh, kw)`` as ``(O, C kh kw)``, as in
-the paper (the norm of that matrix, not the operator norm of the convolution). A
-vector :math:`u \in \mathbb{R}^a`, kept between calls, feeds ONE step of power
+the paper (the norm of that matrix, not the operator norm of the convolution, which can
+be larger: up to :math:`\sqrt{\lceil k_h/s_h\rceil \lceil k_w/s_w\rceil}` times). A
+vector :math:`u \in \mathbb{R}^p`, kept between calls, feeds ONE step of power
 iteration per forward pass:
 
 .. math::
     a = M^\top u,\quad v = \frac{a}{\|a\|},\quad c = M v,\quad
     \sigma = \|c\|,\quad u' = \frac{c}{\sigma},\qquad
-    \bar W = \frac{M}{\sigma}
+    W_{\mathrm{SN}} = \frac{M}{\sigma}
 
-:math:`\sigma = \|M M^\top u\| / \|M^\top u\|` tends to the largest singular value
-as :math:`u` is carried over the steps (``u'`` becomes the next ``u``).
+:math:`\sigma = \|M M^\top u\| / \|M^\top u\| = \|M v\|` with :math:`\|v\| = 1`, so
+:math:`\sigma` never exceeds the largest singular value :math:`\sigma_1` and tends to it
+as :math:`u` is carried over the steps (``u'`` becomes the next ``u``). Until it has,
+:math:`\|W_{\mathrm{SN}}\|_2 = \sigma_1/\sigma` is above 1.
 
 The backward pass differentiates this :math:`\sigma(M)` exactly, through the power
 iteration, with :math:`u` held fixed (``u`` is a buffer, not a parameter). With
-:math:`G = \partial L/\partial\bar W`, one line per step of the forward, read upwards:
+:math:`G = \partial L/\partial W_{\mathrm{SN}}` and a bar for the gradient of :math:`L`
+with respect to a quantity, one line per step of the forward (on the right), read upwards:
 
 .. math::
-    \bar\sigma &= -\frac{\langle G, M\rangle}{\sigma^2} = -\frac{\langle G, \bar W\rangle}{\sigma}
-        && \bar W = M/\sigma \\
-    \bar c &= \bar\sigma\, u' && \sigma = \|c\| \\
-    \bar M \mathrel{+}= \bar c\, v^\top,\quad \bar v &= M^\top \bar c && c = M v \\
-    \bar a &= \frac{(I - v v^\top)\,\bar v}{\|a\|} && v = a/\|a\| \\
-    \bar M \mathrel{+}= u\, \bar a^\top & && a = M^\top u
+    \begin{aligned}
+    \bar M &= G/\sigma,\quad \bar\sigma = -\frac{\langle G, M\rangle}{\sigma^2}
+        = -\frac{\langle G, W_{\mathrm{SN}}\rangle}{\sigma}
+        &&\qquad W_{\mathrm{SN}} = M/\sigma \\
+    \bar c &= \bar\sigma\, u' &&\qquad \sigma = \|c\| \\
+    \bar M &\mathrel{+}= \bar c\, v^\top,\quad \bar v = M^\top \bar c &&\qquad c = M v \\
+    \bar a &= \frac{(I - v v^\top)\,\bar v}{\|a\|} &&\qquad v = a/\|a\| \\
+    \bar M &\mathrel{+}= u\, \bar a^\top &&\qquad a = M^\top u
+    \end{aligned}
 
 so that
 
 .. math::
-    \frac{\partial L}{\partial M} = \frac{1}{\sigma}\Big(G - \langle G, \bar W\rangle
-        \big(u' v^\top + u\, w^\top\big)\Big),\qquad
-    w = \frac{(I - v v^\top)\, M^\top u'}{\|a\|}.
+    \frac{\partial L}{\partial M} = \frac{1}{\sigma}\Big(G - \langle G, W_{\mathrm{SN}}\rangle
+        \big(u' v^\top + u\, z^\top\big)\Big),\qquad
+    z = \frac{(I - v v^\top)\, M^\top u'}{\|a\|}.
 
 The first part is the paper's equation (12), :math:`\partial\sigma/\partial M = u' v^\top`;
-the correction :math:`w` is the dependence of :math:`v` on :math:`M` and vanishes once
+the correction :math:`z` is the dependence of :math:`v` on :math:`M` and vanishes once
 the iteration has converged (then :math:`M^\top u' = \sigma v`, orthogonal to
 :math:`I - v v^\top`). Implementations that treat :math:`u, v` as constants drop it.
 """
@@ -57,13 +64,13 @@ def l2_normalize(x, eps=EPS):
 
 
 def spectral_norm_forward(W, u):
-    r"""One power-iteration step and the normalized weight :math:`\bar W = W / \sigma`.
+    r"""One power-iteration step and the normalized weight :math:`W_{\mathrm{SN}} = W / \sigma`.
 
     Parameters
     ----------
-    W : ndarray of shape (a, ...)
-        Seen as the matrix ``W.reshape(a, -1)`` of shape (a, b).
-    u : ndarray of shape (a,)
+    W : ndarray of shape (p, ...)
+        Seen as the matrix ``W.reshape(p, -1)`` of shape (p, q).
+    u : ndarray of shape (p,)
         The left vector of the last step (held fixed here).
 
     Returns
@@ -92,12 +99,12 @@ def spectral_norm_forward(W, u):
 
 
 def spectral_norm_backward(dout, cache):
-    r"""``dW`` from ``dout`` :math:`= \partial L/\partial\bar W`, through :math:`\sigma(W)`.
+    r"""``dW`` from ``dout`` :math:`= \partial L/\partial W_{\mathrm{SN}}`, through :math:`\sigma(W)`.
 
     .. math::
-        \frac{\partial L}{\partial W} = \frac{1}{\sigma}\Big(G - \langle G, \bar W\rangle
-            \big(u' v^\top + u\, w^\top\big)\Big),\quad
-        w = \frac{(I - v v^\top) M^\top u'}{\|M^\top u\|}
+        \frac{\partial L}{\partial W} = \frac{1}{\sigma}\Big(G - \langle G, W_{\mathrm{SN}}\rangle
+            \big(u' v^\top + u\, z^\top\big)\Big),\quad
+        z = \frac{(I - v v^\top) M^\top u'}{\|M^\top u\|}
 
     (see the module docstring for the derivation, one line per forward step).
 

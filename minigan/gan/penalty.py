@@ -16,36 +16,46 @@ slope, and :math:`\phi'' = 0` away from the kink), with :math:`h_0 = \hat x` and
 output per sample.
 
 **Input gradient** (the ordinary backward pass with :math:`\text{dout} = 1`): with
-:math:`\delta_l = \partial f/\partial z_l`,
+:math:`\delta_l = \partial f/\partial z_l` and :math:`e_l = \delta_l W_l^\top` the signal
+leaving layer :math:`l` backwards (before the mask of the activation below it),
 
 .. math::
-    \delta_L = 1,\qquad \delta_{l-1} = (\delta_l W_l^\top)\odot s_{l-1},\qquad
-    g = \delta_1 W_1^\top.
+    \delta_L = 1,\qquad \delta_{l-1} = e_l \odot s_{l-1},\qquad g = e_1.
 
-**The penalty's gradient with respect to g**:
+**The penalty's gradient with respect to g**: for :math:`g_n \ne 0`,
 
 .. math::
     \gamma_n = \frac{\partial P}{\partial g_n} = \frac{2\lambda}{N}\,
         \frac{\|g_n\| - 1}{\|g_n\|}\, g_n.
 
+At :math:`g_n = 0` the norm has no derivative (:math:`\|g\|` is a cone there, and
+:math:`(\|g_n\| - 1)^2` falls the same way in every direction); the code takes
+:math:`\gamma_n = 0`, which favours no direction, and the property tests keep away
+from that point.
+
 **Double backward.** :math:`g` depends on :math:`W_l` through the :math:`W_l^\top` of
 the chain above and through the masks :math:`s_l`; the masks are piecewise constant
-in :math:`\theta`, so only the first dependence has a derivative. Differentiating the
-chain from its end :math:`g = \delta_1 W_1^\top` back to its start :math:`\delta_L`
-runs through the network FORWARDS, carrying :math:`r = \partial P/\partial(\cdot)`:
+in :math:`\theta`, so only the first dependence has a derivative. Write
+:math:`r_{l-1} = \partial P/\partial e_l`, the gradient of the penalty with respect to
+the signal leaving layer :math:`l`; then :math:`r_0 = \partial P/\partial g = \gamma`.
+Differentiating the chain from its end :math:`g = e_1` back to its start
+:math:`\delta_L` runs through the network FORWARDS, one line per line of the chain (on
+the right):
 
 .. math::
-    r_0 &= \gamma && g = \delta_1 W_1^\top \\
+    \begin{aligned}
+    r_0 &= \gamma &&\qquad g = e_1 \\
     \frac{\partial P}{\partial W_l} &= r_{l-1}^\top\,\delta_l,\quad
         \frac{\partial P}{\partial \delta_l} = r_{l-1} W_l
-        && (\cdot) = \delta_l W_l^\top \\
-    r_l &= (r_{l-1} W_l)\odot s_l && \delta_l = (\cdot)\odot s_l \\
-    \frac{\partial P}{\partial b_l} &= 0 && b_l \text{ only moves the masks}
+        &&\qquad e_l = \delta_l W_l^\top \\
+    r_l &= (r_{l-1} W_l)\odot s_l &&\qquad \delta_l = e_{l+1}\odot s_l \\
+    \frac{\partial P}{\partial b_l} &= 0 &&\qquad b_l \text{ only moves the masks}
+    \end{aligned}
 
 So :math:`r` is the critic's forward-mode tangent in the direction :math:`\gamma`
 (Pearlmutter's :math:`R`-operator: Dense layers without their bias, activations as
 their masks), and each weight gradient is the outer product of the tangent entering
-the layer with the backward signal leaving it. numpy-ml's WGAN-GP runs the same
+the layer with the backward signal :math:`\delta_l` at its output. numpy-ml's WGAN-GP runs the same
 forward sweep over its fully connected critic (``_bwd2``), with an extra
 :math:`\phi''` term that is zero for these activations. Smooth activations (Tanh,
 Sigmoid) would need that term, convolutions their own sweep, and batch norm

@@ -20,9 +20,10 @@ generated and real digits (:func:`score_images`): FID, the inception score,
 precision/recall, density/coverage and the Parzen window all move with the count.
 
 A run trained on the test split, scored where only the test split is at hand, saw every
-digit the lab scores it against; the report says so (``Reference.caveat``), and
-measures memorisation (:func:`memorisation`): how near generated digits sit to the
-digits the generator trained on, against how near real held-out digits sit to them.
+digit the lab scores it against; the report says so (the ``caveat`` of
+:class:`Reference`), and measures memorisation (:func:`memorisation`): how near generated
+digits sit to the digits the generator trained on, against how near real held-out digits
+sit to them.
 
 Score a run folder (or a checkpoint file)::
 

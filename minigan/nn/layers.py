@@ -539,7 +539,7 @@ class ConvTranspose2d(_ConvBase):
 
     Weight ``W`` of shape ``(in_channels, out_channels, kh, kw)``, bias ``b``
     of shape ``(out_channels,)``; output size
-    :math:`(H - 1)s - 2p + k + \text{output\_padding}` along each axis
+    :math:`(\text{size} - 1)s - 2p + k + \text{output_padding}` along each axis
     (``output_padding < stride``). See
     :func:`minigan.functional.conv_transpose2d_forward`.
 
@@ -636,13 +636,19 @@ BatchNorm2d = BatchNorm
 class SpectralNorm(Layer):
     r"""Spectral normalization of a Dense or Conv2d layer's weight (Miyato et al. 2018).
 
-    The wrapped layer computes with :math:`\bar W = W / \sigma(W)` instead of ``W``;
+    The wrapped layer computes with :math:`W_{\mathrm{SN}} = W / \sigma(W)` instead of ``W``;
     :math:`\sigma` comes from one power-iteration step per forward pass from the
     buffer ``u``, which the step replaces in training mode (not in evaluation mode, and
     not while frozen: the discriminator in a generator step). ``params`` and ``grads`` are
     the wrapped layer's (``W`` is the raw weight the optimizer updates); ``buffers`` adds
     ``u``, so checkpoints keep it. ``dW`` goes through :math:`\sigma(W)` exactly
     (:func:`minigan.functional.spectral_norm_backward`, ``u`` held fixed).
+
+    One step never overestimates the largest singular value :math:`\sigma_1`, so the
+    normalized weight's norm :math:`\sigma_1/\sigma` is 1 or more, near 1 once ``u`` has
+    converged over the training steps; for a Conv2d, :math:`\sigma` is the norm of the
+    weight as an ``(O, C kh kw)`` matrix, which does not bound the convolution's
+    (:doc:`/atlas/spectral`).
 
     Parameters
     ----------

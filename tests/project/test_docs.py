@@ -1,11 +1,16 @@
-"""The site's code runs: the atlas's property tests, the tutorials and the gallery scripts.
+"""The site's code runs: the atlas's property tests and worked examples, its pictures, the
+tutorials and the gallery scripts; and the site's own checker catches what it is meant to.
 
 Every page of the gradient atlas (``docs/atlas``) shows the property test of its
 operations in a code block marked ``.. property-test``; here each block is extracted and
 each of its ``test_*`` functions run, so the tests the pages show are the tests that pass.
-The scripts of the tutorials and the gallery run as the docs build runs them.
+Each page's worked examples (``.. worked-example::``, computed when the site is built) run
+here too, through the same code (``docs/_ext/worked.py``): every claim in them holds. The
+scripts of the atlas's pictures, the tutorials and the gallery run as the docs build runs
+them.
 """
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -16,9 +21,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ATLAS = ROOT / "docs" / "atlas"
+DOCS = ROOT / "docs"
+ATLAS = DOCS / "atlas"
 PAGES = sorted(p for p in ATLAS.glob("*.rst") if p.name != "index.rst")
-SCRIPTS = sorted((ROOT / "docs").glob("*_src/**/plot_*.py"))
+PICTURES = sorted((ATLAS / "pictures").glob("*.py"))
+SCRIPTS = sorted(DOCS.glob("*_src/**/plot_*.py"))
+
+
+def load(path):
+    """A module of docs/ (the worked-example runner, the site checker), by its path."""
+    spec = importlib.util.spec_from_file_location(f"docs_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+worked = load(DOCS / "_ext" / "worked.py")
+check_site = load(DOCS / "check_site.py")
 
 BLOCK = re.compile(r"^\.\. property-test\s*\n\s*\n\.\. code-block:: python\s*\n\s*\n((?:(?:    .*)?\n)+)",
                    re.M)
@@ -66,6 +85,91 @@ def test_a_wrong_gradient_fails_its_atlas_test(monkeypatch):
         None if g is None else g * 1.001 for g in good(dout, cache)))
     with pytest.raises(AssertionError, match="relative error"):
         namespace["test_dense_pair"]()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_atlas_worked_examples(page):
+    """Each atlas page has a worked example; its code runs and every claim in it holds."""
+    blocks = worked.examples(page.read_text())
+    assert blocks, f"{page.name} has no '.. worked-example::'"
+    namespace = worked.new_namespace()
+    for i, code in enumerate(blocks):
+        session = worked.run_session(code, namespace, f"{page.name}, worked example {i}")
+        shown = [s for s in session.splitlines() if not s.startswith((">>> ", "... ", "..."))]
+        assert shown, f"{page.name}: worked example {i} shows no number"
+
+
+def test_a_false_claim_fails_its_worked_example():
+    namespace = worked.new_namespace()
+    shown = worked.run_session("x = np.arange(3.0)\nx.sum()\nbool(x.sum() == 3.0)", namespace)
+    assert shown.splitlines() == [">>> x = np.arange(3.0)", ">>> x.sum()", "3.0",
+                                  ">>> bool(x.sum() == 3.0)", "True"]
+    with pytest.raises(worked.ClaimFailed, match="x.sum\\(\\) == 4"):
+        worked.run_session("np.isclose(x.sum(), 3.0)\nx.sum() == 4", namespace)
+
+
+@pytest.mark.parametrize("script", PICTURES, ids=[s.stem for s in PICTURES])
+def test_atlas_picture_draws(script):
+    """Each picture script draws a figure with something on it, and a page shows it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    exec(compile(script.read_text(), str(script), "exec"), {"__name__": "picture"})
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    assert figures and all(fig.axes[0].patches or fig.axes[0].texts for fig in figures)
+    plt.close("all")
+    pages = " ".join(p.read_text() for p in PAGES)
+    assert f".. plot:: atlas/pictures/{script.name}" in pages, f"no page shows {script.name}"
+
+
+def test_home_page_lists_every_atlas_page_and_the_changelog():
+    import minigan
+
+    home = (DOCS / "index.rst").read_text()
+    missing = [p.stem for p in PAGES if f":doc:`atlas/{p.stem}`" not in home]
+    assert not missing, f"the home page does not list {missing}"
+    assert "   changelog\n" in home
+    assert f"## {minigan.__version__} (" in (DOCS / "changelog.md").read_text()
+
+
+# -- docs/check_site.py on pages made up here (the browser is not needed) --------------------
+MATH = ("<mjx-container class=\"MathJax\"><mjx-assistive-mml><math>{}</math>"
+        "</mjx-assistive-mml></mjx-container>")                 # a formula as MathJax types it
+
+
+def test_check_site_reads_loads_version_and_code():
+    page = check_site.parse(
+        '<html><head><script src="https://cdn.example/jq.js"></script>'
+        '<link rel="stylesheet" href="//cdn.example/b.css"><link rel="canonical" href="https://x/">'
+        '<script src="_static/local.js"></script></head><body>'
+        '<a class="minigan-version" href="changelog.html">v9.9.9</a>'
+        '<a href="https://example.org">a link is not a load</a>'
+        '<pre>\\frac{a}{b} in code is code</pre><p>prose</p></body></html>')
+    assert page.external == ["https://cdn.example/jq.js", "//cdn.example/b.css"]
+    assert page.version_shown == ["v9.9.9"]
+    assert "\\frac" not in " ".join(page.text) and "prose" in " ".join(page.text)
+
+
+@pytest.mark.parametrize("body, spans, found", [
+    ("<p>typeset: " + MATH.format("<mi>x</mi>") + "</p>", 1, None),
+    ("<p>" + MATH.format("<msub><mtext>output\\_padding</mtext><mi>h</mi></msub>") + "</p>", 1,
+     "a formula shows TeX as text"),
+    ("<p>" + MATH.format("<merror><mtext>Undefined control sequence</mtext></merror>") + "</p>",
+     1, "MathJax error"),
+    ("<p>left raw: \\(x\\) and \\text{a}</p>", 0, "raw TeX in the text"),
+    ("<p>left raw: $$x$$</p>", 0, "raw TeX in the text"),
+    ("<p>" + MATH.format("<mi>x</mi>") + " and one not typeset</p>", 2, "math not rendered"),
+])
+def test_check_site_finds_formulas_not_whole(body, spans, found):
+    """The page as the source had it (its math spans), and as Chromium left it (body)."""
+    static = check_site.parse('<span class="math">\\(x\\)</span>' * spans)
+    _, failures = check_site.check_rendered("page.html", static, f"<html><body>{body}</body></html>")
+    if found is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and found in failures[0], failures
 
 
 @pytest.mark.slow
