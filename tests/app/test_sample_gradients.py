@@ -86,3 +86,26 @@ def test_bad_gradient_requests_are_refused_before_anything_is_written(
         assert_one_line_error(rc, capsys.readouterr().err, needle)
         assert not out.exists()
     assert not (packed / "gradients.png").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("options", [(), ("--model", "dcgan")])
+def test_the_gradients_on_the_gpu_are_the_cpu_s(options, trained, tmp_path, monkeypatch, capsys):
+    """The same digits and gradients from the GPU (CuPy, or the stand-in that refuses what
+    CuPy refuses), up to float32 rounding."""
+    run = trained(*options)
+    seen = _spy(monkeypatch)
+    drawn = {}
+    for device in ("cpu", "gpu"):
+        assert main(["sample", "--checkpoint", str(run), "--gradients", "--n", "6", "--seed",
+                     "2", "--device", device, "--out", str(tmp_path / f"{device}.png")]) == 0
+        drawn[device] = dict(seen)
+    for key in ("images", "grads", "d"):
+        assert isinstance(drawn["gpu"][key], np.ndarray)
+        scale = np.abs(drawn["cpu"][key]).max()
+        np.testing.assert_allclose(drawn["gpu"][key], drawn["cpu"][key], rtol=0,
+                                   atol=1e-4 * scale)
+    # the checkpoint's arrays land on the device without an implicit copy to the host (CuPy
+    # refuses one): a plain sample on the GPU too
+    assert main(["sample", "--checkpoint", str(run), "--n", "4", "--device", "gpu",
+                 "--out", str(tmp_path / "plain.png")]) == 0
