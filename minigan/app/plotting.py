@@ -262,7 +262,7 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     value_range : (low, high), optional
         The digits' pixel range (default as :func:`make_grid`).
     output_label : str
-        What ``d`` is, in words (the game's :attr:`~minigan.gan.games.Game.output_label`).
+        What ``d`` is, in words (the game's ``output_label``).
     title : str, optional
 
     Returns

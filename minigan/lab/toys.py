@@ -395,8 +395,9 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
         axes = fields.plane(_center(spec), spec.extent)
     points = drawn[:spec.batch]
     _, grad = fields.gradients(D, game, points)
-    out = {"xs": axes[0], "d": fields.surface(D, game, axes, dtype), "points": points,
-           "grad": grad, "loss": model.loss}
+    out = {"xs": axes[0], "d": fields.surface(D, game, axes, dtype),
+           "points": backend.to_host(points).astype(np.float64), "grad": grad,
+           "loss": model.loss}
     if len(axes) == 2:
         out["ys"] = axes[1]
     level = game.boundary
@@ -407,7 +408,6 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     if noise_grid:
         out["noise"], out["noise_image"] = fields.noise_grid(generator, spec.noise_dim,
                                                              model.prior, dtype)
-    out["points"] = backend.to_host(points).astype(np.float64)
     return out
 
 
@@ -559,7 +559,7 @@ def _colour_bar(cax, f):
     cax.set_ylabel(_surface_label(f), fontsize=7)
 
 
-def _draw_field_2d(ax, spec, f):
+def _draw_field_2d(ax, f):
     """D's surface behind, its undecided line, the noise grid's image; returns the image."""
     level, d = f["level"], f["d"]
     xs, ys = f["xs"], f["ys"]
@@ -626,7 +626,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None):
         ax.legend(loc="upper left", fontsize=7)
         ax.set_title(_title(label, frame, text), fontsize=9)
         return None
-    image = _draw_field_2d(ax, spec, f) if f is not None else None
+    image = _draw_field_2d(ax, f) if f is not None else None
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
     s = frame["samples"]
     ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color="C1")
