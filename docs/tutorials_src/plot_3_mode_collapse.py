@@ -51,8 +51,10 @@ plt.show()
 # same data, same noise; only ``k`` differs.
 
 weak_d = dataclasses.replace(ring8, d_sizes=(2, 16, 16, 1))
-runs = {"k = 1 (no remedy)": toys.run_gan_toy(weak_d, iterations=3000, seed=1, snapshots=3),
-        "k = 5": toys.run_gan_toy(weak_d, iterations=3000, seed=1, snapshots=3, opts={"k": 5})}
+runs = {"k = 1 (no remedy)": toys.run_gan_toy(weak_d, iterations=3000, seed=1, snapshots=3,
+                                             field=False),
+        "k = 5": toys.run_gan_toy(weak_d, iterations=3000, seed=1, snapshots=3, opts={"k": 5},
+                                  field=False)}
 
 fig, axes = plt.subplots(2, 3, figsize=(10, 7))
 for row, (name, result) in zip(axes, runs.items(), strict=True):

@@ -318,9 +318,12 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
             raise CheckpointError(
                 f"checkpoint {path} does not fit this model ({part}: {exc})"
             ) from None
-        for key, value in target.state_dict().items():      # after the cast to the model's
-            if np.asarray(value).dtype.kind == "f" and not _finite(value):   # dtype: 1e39 is
-                raise CheckpointError(                                          # inf in float32
+        for key, value in target.state_dict().items():
+            # after the cast to the model's dtype (1e39 is inf in float32); a device array's
+            # dtype is read from it, not through an implicit copy to the host
+            dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+            if dtype.kind == "f" and not _finite(value):
+                raise CheckpointError(
                     f"checkpoint {path}: '{part}/{key}' is not finite in this model's "
-                    f"{np.asarray(value).dtype} (a value too large for it); the file is "
+                    f"{dtype} (a value too large for it); the file is "
                     "damaged or not of this model")

@@ -115,6 +115,11 @@ def _add_sample(sub):
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",
                    help="use G's own weights even when the run kept their moving average")
+    s.add_argument("--gradients", action="store_true",
+                   help="beside each digit, -dL_G/dx: the gradient G's loss sends it through the "
+                   "run's discriminator, as in a G step (the N digits are D's batch), a signed "
+                   "image (default --out: gradients.png in the run folder; N at most "
+                   f"{commands.MAX_PAIRS})")
     _device_option(s)
     return s
 
@@ -155,6 +160,15 @@ def _add_toy(subparsers):
                    help="training iterations, or steps of xy (default: the toy's own)")
     p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=8,
                    help="frames over training (default 8)")
+    p.add_argument("--no-field", dest="field", action="store_false",
+                   help="snapshots of the samples alone: without D's output over the plane "
+                   "and the arrows along -dL_G/dx, the gradient G's loss sends each generated "
+                   "sample (and without field.npz)")
+    p.add_argument("--noise-grid", action="store_true",
+                   help="2-D toys: also draw G's image of a regular grid of noise vectors")
+    p.add_argument("--step-by-step", type=settings.NON_NEGATIVE_INT.parse, default=0,
+                   metavar="N", help="for the first N iterations, a frame after each D step and "
+                   "one after each G step (step_*.png, NAME_steps.gif; default 0)")
     p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=0.1,
                    help="xy only: step size (default 0.1)")
     p.add_argument("--overwrite", action="store_true",

@@ -24,6 +24,7 @@ import numpy as np
 from minigan import backend, gan
 from minigan.gan import conditional
 from minigan.lab import classifier as clf_lib
+from minigan.lab import field as fields
 from minigan.lab import metrics, scoring, toys
 
 from . import checkpoint, plotting, runs, settings
@@ -64,12 +65,23 @@ def train(args):
 
 def sample(args):
     """``minigan sample``: draw digits from a run's generator into one grid image (beside the
-    checkpoint, in the run folder, unless ``--out`` says otherwise)."""
+    checkpoint, in the run folder, unless ``--out`` says otherwise); with ``--gradients``,
+    each digit beside the gradient G's loss sends it through the run's discriminator."""
+    gradients = getattr(args, "gradients", False)
+    if gradients and args.n > MAX_PAIRS:
+        raise ValueError(f"--gradients draws each digit beside its gradient: at most "
+                         f"{MAX_PAIRS} pairs in one picture, got --n {args.n}")
     path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
-    out, fmt = _picture_destination(args.out, path, "samples.png")
+    out, fmt = _picture_destination(args.out, path,
+                                    "gradients.png" if gradients else "samples.png")
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
-    G, spec, config = runs.load_generator(path, ema=args.ema)
+    if gradients:
+        G, spec, config, D, game = runs.load_players(path, ema=args.ema)
+        _check_gradient_batch(args.n, config, D)
+    else:
+        G, spec, config = runs.load_generator(path, ema=args.ema)
     nrow, what = args.nrow, ""
+    prior, rng = config.get("prior", "gaussian"), np.random.default_rng(args.seed)
     if config.get("conditional"):
         if args.label is None:    # one row per digit: n rounded up to a multiple of 10
             per = -(-args.n // conditional.CLASSES)
@@ -77,21 +89,55 @@ def sample(args):
             what = ", one row per digit 0-9"
         else:
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
-        images = conditional.generate(G, labels, spec.noise_dim, config.get("prior", "gaussian"),
-                                      np.random.default_rng(args.seed), config.get("dtype"))
+        if gradients:
+            noise = conditional.labelled_noise(
+                gan.sample_noise(len(labels), spec.noise_dim, prior, rng, config.get("dtype")),
+                labels)
+        else:
+            images = conditional.generate(G, labels, spec.noise_dim, prior, rng,
+                                          config.get("dtype"))
     else:
         if args.label is not None:
             raise ValueError(f"--label {args.label}: {path} is not of a conditional run "
                              "(trained without --conditional); leave --label out")
-        z = gan.sample_noise(args.n, spec.noise_dim, config.get("prior", "gaussian"),
-                             np.random.default_rng(args.seed), config.get("dtype", "float32"))
-        images = G.forward(z)
-    with _writer(out):
-        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
+        noise = gan.sample_noise(args.n, spec.noise_dim, prior, rng,
+                                 config.get("dtype", "float32"))
+        if not gradients:
+            images = G.forward(noise)
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
+    if gradients:
+        classes = conditional.CLASSES if config.get("conditional") else 0
+        images, grads, d = fields.digit_gradients(G, D, game, noise, classes)
+        with _writer(out):
+            plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
+                                         value_range=spec.pixel_range,
+                                         output_label=game.output_label)
+        print(f"wrote {len(images)} digits{what} from {path} ({weights}), each beside "
+              f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
+              f"discriminator, to {out} ({fmt.upper()})")
+        return 0
+    with _writer(out):
+        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
     print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
     return 0
+
+
+#: The most digit-gradient pairs ``minigan sample --gradients`` draws in one picture.
+MAX_PAIRS = 256
+
+
+def _check_gradient_batch(n, config, discriminator):
+    """The ``n`` digits of ``sample --gradients`` are one batch of D's, as in a G step: a
+    packed D needs a multiple of its pack, batch norm at least two."""
+    pack = int(config.get("pack") or 1)
+    if n % pack:
+        raise ValueError(f"--gradients: the run's D judges packs of {pack} digits (--pack "
+                         f"{pack}); draw a multiple of {pack} digits, not --n {n}")
+    mixing = fields.mixing_layer(discriminator)
+    if n < 2 and mixing is not None:
+        raise ValueError(f"--gradients: the run's D mixes the digits of its batch "
+                         f"({mixing!r}), as in the G step; draw --n 2 or more")
 
 
 def _picture_destination(out, ckpt_path, default):
@@ -230,6 +276,13 @@ def toy(args):
     backend.use("cpu")
     out = Path(args.out or f"runs/toy-{args.name}")
     if args.name == "xy":
+        given = [flag for flag, on in (("--no-field", not args.field),
+                                       ("--noise-grid", args.noise_grid),
+                                       ("--step-by-step", args.step_by_step)) if on]
+        if given:
+            raise ValueError(f"{', '.join(given)}: the pictures of a GAN toy (D's surface, G's "
+                             "gradients); xy plays V(x, y) = xy without D or G: leave "
+                             f"{'them' if len(given) > 1 else 'it'} out")
         steps = args.iterations or 200
         with _toy_folder(out, args.overwrite) as stage:
             result = toys.run_xy(steps, args.lr)
@@ -243,21 +296,34 @@ def toy(args):
         print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
         return 0
     opts = settings.toy_options(vars(args))
+    field = toys.check_pictures(args.name, opts, args.iterations, args.step_by_step,
+                                args.noise_grid) and args.field
+    if args.field and not field:
+        print(f"{args.name}: with --pack or --minibatch D judges several samples at once, so "
+              "it has no value at a point of the plane: the snapshots show the samples alone")
     with _toy_folder(out, args.overwrite) as stage:
-        _toy_runs(args, opts, stage)
-    print(f"wrote {out}/ (snapshot_*.png, {args.name}.gif, metrics.json)")
+        _toy_runs(args, opts, stage, field)
+    written = ["snapshot_*.png", f"{args.name}.gif"]
+    if args.step_by_step:
+        written += ["step_*.png", f"{args.name}_steps.gif"]
+    if field:
+        written.append("field.npz")
+    print(f"wrote {out}/ ({', '.join(written)}, metrics.json)")
     return 0
 
 
-def _toy_runs(args, opts, out):
-    """The seeds of a GAN toy, their summary printed and written into ``out``."""
+def _toy_runs(args, opts, out, field=True):
+    """The seeds of a GAN toy, their summary printed and written into ``out`` (the pictures:
+    the first seed's)."""
     seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
     loss = opts["loss"]
     results = []
     for i in range(args.seeds):
         first = i == 0
         result = toys.run_gan_toy(args.name, args.iterations, seed + i,
-                             args.snapshots if first else 0, opts=opts, record_frames=first)
+                                  args.snapshots if first else 0, opts=opts, record_frames=first,
+                                  field=field and first, noise_grid=args.noise_grid and first,
+                                  step_by_step=args.step_by_step if first else 0)
         results.append(result)
         if first:
             toys.save_pictures(args.name, result, out)
@@ -323,7 +389,8 @@ def _toy_folder(out, overwrite):
         raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
     old = _toy_outputs(out) if out.is_dir() else []
     if old and not overwrite:
-        names = ", ".join(sorted({p.name if "snapshot" not in p.name else "snapshot_*.png"
+        names = ", ".join(sorted({p.name.split("_")[0] + "_*.png"
+                                  if p.name.startswith(("snapshot_", "step_")) else p.name
                                   for p in old}))
         raise ValueError(f"--out {out} already holds a toy run's results ({names}); choose "
                          "another --out, or add --overwrite to replace them")

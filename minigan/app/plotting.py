@@ -21,7 +21,7 @@ from minigan.gan import games, monitor
 from .fileio import atomic_write
 
 __all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "loss_curves_figure",
-           "save_loss_curves"]
+           "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
 
 #: Image formats :func:`save_grid` writes, by file extension.
 GRID_FORMATS = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp")
@@ -54,22 +54,7 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     -------
     numpy.ndarray of shape (rows * (H + padding) + padding, nrow * (W + padding) + padding)
     """
-    x = np.asarray(backend.to_host(images), dtype=np.float64)
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    elif x.ndim == 2:
-        side = math.isqrt(x.shape[1])
-        if side * side != x.shape[1]:
-            raise ValueError(
-                f"make_grid: flat images of {x.shape[1]} pixels are not square; "
-                "pass them shaped (N, H, W)"
-            )
-        x = x.reshape(len(x), side, side)
-    if x.ndim != 3 or len(x) == 0:
-        raise ValueError(
-            f"make_grid: expected images of shape (N, H*W), (N, H, W) or (N, 1, H, W) with N > 0, "
-            f"got {tuple(np.shape(images))}"
-        )
+    x = _square_images(images, "make_grid")
     if value_range is None:
         value_range = (-1.0, 1.0) if x.min() < 0 else (0.0, 1.0)
     low, high = value_range
@@ -86,6 +71,28 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
         top, left = padding + r * (h + padding), padding + c * (w + padding)
         grid[top:top + h, left:left + w] = x[i]
     return grid
+
+
+def _square_images(images, who):
+    """``images`` (N, H*W) square, (N, H, W) or (N, 1, H, W), NumPy or CuPy, as a host float64
+    array (N, H, W)."""
+    x = np.asarray(backend.to_host(images), dtype=np.float64)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    elif x.ndim == 2:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ValueError(
+                f"{who}: flat images of {x.shape[1]} pixels are not square; "
+                "pass them shaped (N, H, W)"
+            )
+        x = x.reshape(len(x), side, side)
+    if x.ndim != 3 or len(x) == 0:
+        raise ValueError(
+            f"{who}: expected images of shape (N, H*W), (N, H, W) or (N, 1, H, W) with N > 0, "
+            f"got {tuple(np.shape(images))}"
+        )
+    return x
 
 
 def save_grid(images, path, nrow=None, value_range=None, upscale=2):
@@ -227,3 +234,106 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         _score_panel(axes[2], scores, real_scores or {})
     ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
     return fig
+
+
+#: The signed images of :func:`gradient_pairs_figure`: red where D asks for a higher pixel
+#: value, blue where it asks for a lower one, white where it asks nothing.
+GRADIENT_MAP = "RdBu_r"
+
+
+def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
+                          output_label="D(x)", title=None):
+    r"""Each generated digit beside the gradient G's loss sends back to it through D.
+
+    The right image of each pair is :math:`-\partial L_G/\partial x`, pixel by pixel: the
+    direction in which the G step pushes the digit (red: D asks for a higher value of that
+    pixel, a brighter stroke; blue: a lower one), on one colour scale for every pair,
+    symmetric about 0 (the colour bar gives it).
+
+    Parameters
+    ----------
+    images, grads : arrays of shape (N, H*W), (N, H, W) or (N, 1, H, W)
+        The digits and :math:`\partial L_G/\partial x` at each
+        (:func:`minigan.lab.field.digit_gradients`).
+    d : array of shape (N,), optional
+        D's output at each digit, as the game reads it: written above the pair.
+    nrow : int, optional
+        Pairs per row (default: a square-ish layout).
+    value_range : (low, high), optional
+        The digits' pixel range (default as :func:`make_grid`).
+    output_label : str
+        What ``d`` is, in words (the game's ``output_label``).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    x = _square_images(images, "gradient_pairs_figure")
+    g = -_square_images(grads, "gradient_pairs_figure")
+    if g.shape != x.shape:
+        raise ValueError(f"gradient_pairs_figure: {len(x)} images of {x.shape[1:]} but "
+                         f"{len(g)} gradients of {g.shape[1:]}")
+    if value_range is None:
+        value_range = (-1.0, 1.0) if x.min() < 0 else (0.0, 1.0)
+    low, high = value_range
+    x = np.clip((x - low) / (high - low), 0.0, 1.0)
+    scale = float(np.abs(g).max()) or 1.0
+    norm = Normalize(-scale, scale)
+    cmap = colormaps[GRADIENT_MAP]
+    n, h, w = x.shape
+    per_row = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
+    rows = math.ceil(n / per_row)
+    inner, outer, top = 1, 6, 9                  # pixels between the pair, between pairs, above
+    pair_w, cell_h = 2 * w + inner + outer, h + top
+    mosaic = np.ones((rows * cell_h + outer, per_row * pair_w + outer, 3))
+    for i in range(n):
+        r, c = divmod(i, per_row)
+        y0, x0 = outer + r * cell_h + top, outer + c * pair_w
+        mosaic[y0:y0 + h, x0:x0 + w] = x[i][..., None]
+        mosaic[y0:y0 + h, x0 + w + inner:x0 + 2 * w + inner] = cmap(norm(g[i]))[..., :3]
+    px = 2.0 / 100                                   # each pixel 2 x 2 on the screen at 100 dpi
+    width, height = max(mosaic.shape[1] * px + 1.6, 6.0), mosaic.shape[0] * px + 1.0
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.add_axes((0.2 / width, 0.3 / height, mosaic.shape[1] * px / width,
+                       mosaic.shape[0] * px / height))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    if d is not None and len(np.ravel(d)) == n:
+        for i, value in enumerate(np.ravel(d)):
+            r, c = divmod(i, per_row)
+            ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
+                    f"{value:.2f}", ha="center", va="center", fontsize=6)
+    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width,
+                        mosaic.shape[0] * px / height))
+    fig.colorbar(ScalarMappable(norm, cmap), cax=cax)
+    cax.set_ylabel("-dL_G/dx per pixel\nred: D asks for brighter, blue: darker", fontsize=7)
+    cax.tick_params(labelsize=7)
+    head = title or "Each digit G drew (left), beside the gradient G's loss sends it through D"
+    if d is not None and len(np.ravel(d)) == n:
+        head += f"\nabove each pair: {output_label}"
+    fig.suptitle(head, fontsize=9, y=1 - 0.08 / height, va="top")
+    return fig
+
+
+def save_gradient_pairs(path, images, grads, **kwargs):
+    """Write :func:`gradient_pairs_figure` (its keyword arguments) to ``path``, in the format
+    its extension names (:data:`GRID_FORMATS`), atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    fmt = grid_format(path)
+    if fmt is None:
+        raise ValueError(f"save_gradient_pairs: {path}: the extension names no image format I "
+                         f"write; use one of {', '.join('.' + f for f in GRID_FORMATS)}")
+    fig = gradient_pairs_figure(images, grads, **kwargs)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    fmt = {"tif": "tiff"}.get(fmt, fmt)
+    atomic_write(path, lambda f: imsave(f, rgb, format=fmt))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.gan import conditional, models
+from minigan.gan import conditional, games, models
 from minigan.nn import layers
 
 from . import checkpoint, settings
@@ -37,7 +37,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "resolve_config", "read_config", "saved_config", "default_out",
-    "check_out", "load_generator", "expected_entries",
+    "check_out", "load_generator", "load_players", "expected_entries",
 ]
 
 #: The files of a run folder; a folder holding any of them holds a run (an empty
@@ -302,15 +302,44 @@ def load_generator(path, ema=True):
         The run's settings (``prior``, ``dtype``, ...), and ``weights``: ``"G_ema"``
         (the moving average) or ``"G"``, the weights loaded.
     """
+    G, _, _, spec, config = _load(path, ema, discriminator=False)
+    return G, spec, config
+
+
+def load_players(path, ema=True):
+    """Both players of a checkpoint file and the run's game, on the active device.
+
+    Returns
+    -------
+    generator, spec, config
+        As :func:`load_generator` gives them (G in evaluation mode).
+    discriminator : minigan.nn.layers.Sequential
+        D as the G step runs it: in training mode (batch norm normalizes with the statistics
+        of the batch it is given), spectrally normalized when the run was.
+    game : minigan.gan.games.Game
+        The run's (``loss`` and ``g_loss``).
+    """
+    G, D, game, spec, config = _load(path, ema, discriminator=True)
+    return G, spec, config, D, game
+
+
+def _load(path, ema, discriminator):
     meta = checkpoint.read_meta(path)
     config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
     name = config["model"]
     ckpt = checkpoint.load_checkpoint(path, expected_entries(config))
     dtype = np.dtype(config["dtype"])
-    G, _ = models.build(name, np.random.default_rng(0), dtype, **models.remedies(config))
+    G, D = models.build(name, np.random.default_rng(0), dtype, **models.remedies(config))
     weights = "G_ema" if ema and ckpt.get("G_ema") else "G"
     checkpoint.restore({**ckpt, "G": ckpt[weights]}, generator=G, model=name)
-    return G.eval(), models.MODELS[name], {**config, "weights": weights}
+    game = None
+    if discriminator:
+        if config.get("spectral_norm"):
+            layers.spectral_norm(D, np.random.default_rng(0))   # u: the checkpoint's, below
+        checkpoint.restore(ckpt, discriminator=D, model=name)
+        game = games.get(config["loss"], config["g_loss"])
+    return G.eval(), (D if discriminator else None), game, models.MODELS[name], \
+        {**config, "weights": weights}
 
 
 def run_settings(path):

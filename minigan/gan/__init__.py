@@ -1,7 +1,8 @@
 """The ``gan`` floor: Algorithm 1 and what a GAN is made of.
 
 - :mod:`minigan.gan.algorithm`: :class:`~minigan.gan.GAN`, the D and G steps of Goodfellow et al.'s
-  Algorithm 1, and :func:`~minigan.gan.sample_noise`, the one sampler of the prior;
+  Algorithm 1, :func:`~minigan.gan.sample_noise`, the one sampler of the prior, and
+  :func:`~minigan.gan.generator_gradient`, what the G step receives from D;
 - :mod:`minigan.gan.conditional`: the conditional GAN (G(z, c), D(x, c));
 - :mod:`minigan.gan.penalty`: WGAN-GP's gradient penalty and its double backward;
 - :mod:`minigan.gan.ema`: the moving average of G's weights;
@@ -11,7 +12,7 @@ Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
 """
 
 from . import algorithm, conditional, ema, games, loop, models, monitor, penalty
-from .algorithm import GAN, PRIORS, sample_noise
+from .algorithm import GAN, PRIORS, generator_gradient, sample_noise
 
-__all__ = ["GAN", "PRIORS", "sample_noise", "algorithm", "conditional", "ema", "games", "loop",
-           "models", "monitor", "penalty"]
+__all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient", "algorithm", "conditional",
+           "ema", "games", "loop", "models", "monitor", "penalty"]

@@ -32,7 +32,7 @@ from minigan.nn import layers
 
 from . import games, penalty
 
-__all__ = ["GAN", "PRIORS", "sample_noise"]
+__all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient"]
 
 PRIORS = ("gaussian", "uniform")
 
@@ -67,6 +67,48 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
     if prior == "uniform":
         return backend.uniform(-1.0, 1.0, shape, rng, dtype)
     raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
+
+
+def generator_gradient(discriminator, game, x):
+    r"""G's loss on a batch of samples and its gradient with respect to them, through a
+    frozen D: the one thing Algorithm 1 passes from D to G.
+
+    .. math::
+        L_G = \frac1m \sum_i \ell_G\big(D(x^{(i)})\big), \qquad
+        \frac{\partial L_G}{\partial x^{(i)}}
+            = \frac1m\, \ell_G'\big(D(x^{(i)})\big)\, \frac{\partial D(x^{(i)})}{\partial x^{(i)}}
+
+    (:math:`\ell_G` the game's generator loss, :meth:`minigan.gan.games.Game.g_loss`; the
+    last factor is D's backward pass). :meth:`GAN.g_step` hands this ``dx`` to G's backward
+    pass; the pictures of :mod:`minigan.lab.field` draw it. D is frozen while it runs (its
+    ``grads``, and a spectral norm's ``u``, are left alone) and stays in its mode: a D with
+    batch norm in training mode normalizes with the statistics of ``x``, as in the G step.
+
+    Parameters
+    ----------
+    discriminator : minigan.nn.layers.Layer
+        Maps ``(m, ...)`` samples to ``(m, 1)`` raw outputs.
+    game : minigan.gan.games.Game
+    x : array of shape ``(m, ...)``
+        D's input: G's samples (in the G step, with the instance noise added).
+
+    Returns
+    -------
+    loss : float
+        :math:`L_G`.
+    outputs : array of shape ``(m, 1)``
+        D's raw outputs :math:`D(x^{(i)})` (logits for the cross-entropy game).
+    dx : array like ``x``
+        :math:`\partial L_G / \partial x`.
+    """
+    discriminator.freeze(True)
+    try:
+        outputs = discriminator.forward(x)
+        loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
+        dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
+    finally:
+        discriminator.freeze(False)
+    return loss, outputs, dx
 
 
 class GAN:
@@ -302,24 +344,24 @@ class GAN:
         """
         self.G.zero_grad()
         fake = self.G.forward(self.sample_noise(m, dtype))
-        self.D.freeze(True)
-        try:
-            logits = self.D.forward(self.noisy(fake))  # d(x + noise)/dx = 1: dfake is unchanged
-            loss, dlogits = self.game.g_loss(logits)
-            dfake = self.D.backward(dlogits)  # dL/dG(z): through D, D's grads untouched
-        finally:
-            self.D.freeze(False)
+        # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
+        loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
         self.g_opt.step()
         return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}
 
-    def train_iteration(self, next_real_batch):
+    def train_iteration(self, next_real_batch, on_step=None):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.
 
         Parameters
         ----------
         next_real_batch : callable
             Returns a fresh real minibatch (on the active device) at each call.
+        on_step : callable, optional
+            ``on_step(step)`` after each D step (``step`` is ``"d1"``, ``"d2"``, ... up to
+            ``k``) and after the G step (``"g"``), so that the alternation can be watched
+            (the toys' ``--step-by-step`` frames). It must leave the players as it finds
+            them.
 
         Returns
         -------
@@ -333,12 +375,16 @@ class GAN:
             far outside ``pixel_range`` (:meth:`check_real`), before the
             D step that would use it.
         """
-        for _ in range(self.k):
+        for i in range(self.k):
             x = next_real_batch()
             if self.check_data:
                 self.check_real(x)
             stats = self.d_step(x)
+            if on_step is not None:
+                on_step(f"d{i + 1}")
         stats.update(self.g_step(x.shape[0], x.dtype))
+        if on_step is not None:
+            on_step("g")
         return stats
 
     def sample(self, n=None, z=None):

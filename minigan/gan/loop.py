@@ -42,7 +42,7 @@ class Diverged(ArithmeticError):
 
 
 def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, lr=None,
-          on_iteration=None, stop=None):
+          on_iteration=None, on_step=None, stop=None):
     """Run up to ``iterations`` iterations of Algorithm 1 on ``model``.
 
     Parameters
@@ -66,6 +66,10 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     on_iteration : callable, optional
         ``on_iteration(iteration, stats)`` after each iteration, ``iteration`` counted
         from 1 over the run, ``stats`` the dict of :data:`STATS`.
+    on_step : callable, optional
+        ``on_step(iteration, step)`` after each D step (``step``: ``"d1"`` ... ``"dk"``)
+        and after the G step (``"g"``, before ``ema`` is updated) of every iteration
+        (:meth:`minigan.gan.GAN.train_iteration`).
     stop : callable, optional
         Asked after each iteration; True ends the loop there.
 
@@ -84,7 +88,11 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         model.progress = before / total
         if lr is not None:
             model.g_opt.lr = model.d_opt.lr = lr(before)
-        stats = model.train_iteration(next_real_batch)
+        if on_step is None:
+            stats = model.train_iteration(next_real_batch)
+        else:
+            stats = model.train_iteration(next_real_batch,
+                                          lambda step, it=before + 1: on_step(it, step))
         if ema is not None:
             ema.update()
         if not all(math.isfinite(stats[k]) for k in STATS):

@@ -1,8 +1,8 @@
 r"""``minigan toy NAME``: the lectures' experiments, small enough to watch and to measure.
 
 Each toy trains (or plays) for a fixed number of iterations, writes PNG
-snapshots over training, an animated GIF of them (matplotlib's Pillow
-writer), ``metrics.json``, and prints a summary::
+snapshots over training, an animated GIF of them, ``metrics.json``, and prints a
+summary::
 
     minigan toy gaussian1d              # D(x) against D*(x) = p_data / (p_data + p_g)
     minigan toy gaussian2d              # G maps 4 random numbers to a 2-D Gaussian
@@ -33,6 +33,14 @@ decayed linearly to a tenth; grid25: 128 units a layer, 8,000 iterations at
 a constant step. Their figures come from far longer training; ours are what
 a minute buys.
 
+Each snapshot of a GAN toy shows what the generator is told (:mod:`minigan.lab.field`):
+D's output over the plane behind the samples and, at the first batch of G's samples,
+arrows along :math:`-\partial L_G/\partial x`, the gradient G's loss sends each back
+through D (gaussian1d: the arrows on its axis); ``field.npz`` holds the arrays of the
+last (:func:`save_pictures`). ``step_by_step`` adds frames after each D and each G step
+of the first iterations, ``noise_grid`` G's image of a regular noise grid. None of it
+draws a random number or changes a player.
+
 The networks are tiny, so one BLAS thread is fastest (``OPENBLAS_NUM_THREADS=1``);
 several threads on a busy machine can be ten times slower.
 """
@@ -54,10 +62,12 @@ from minigan.gan.games import optimal_discriminator
 from minigan.nn import layers as L
 from minigan.nn import optim
 
+from . import field as fields
 from . import metrics
 
 __all__ = ["TOYS", "PUBLISHED", "ring8_modes", "grid25_modes", "mixture_sampler",
-           "run_gan_toy", "run_xy", "xy_play", "optimal_discriminator", "draw_frame"]
+           "run_gan_toy", "check_pictures", "run_xy", "xy_play",
+           "optimal_discriminator", "draw_frame", "save_pictures"]
 
 #: PacGAN (Lin et al. 2018), Table 1, the plain GAN: modes (mean, std) and high-quality share.
 PUBLISHED = {"ring8": {"modes": (6.3, 0.5), "high_quality": 0.982},
@@ -200,6 +210,12 @@ def _measure(spec, samples, curves=None):
     return out
 
 
+def _grid_1d():
+    """gaussian1d's picture: 400 points over the data's mean plus or minus 4 standard deviations."""
+    mu, sigma = GAUSS1D
+    return np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
+
+
 def _curves_1d(samples, model):
     r"""gaussian1d on a grid: p_data, p_g (a KDE of G's samples), D(x) and the D* of the game.
 
@@ -213,11 +229,10 @@ def _curves_1d(samples, model):
     critic rescaled to [0, 1] on the grid, to show where it rises and falls.
     """
     mu, sigma = GAUSS1D
-    grid = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
+    grid = _grid_1d()
     p_data, p_g = _normal_pdf(grid, mu, sigma), _kde(samples, grid)
     game = model.game
-    raw = model.D.forward(backend.asarray(grid[:, None].astype(np.float32)))
-    d = backend.to_host(game.read(raw)).ravel().astype(np.float64)
+    d = fields.read_at(model.D, game, grid[:, None])   # frozen: a spectral norm's u stays
     keep = 1.0 - model.label_smoothing
     real_t, fake_t = (1.0 - model.label_flip) * keep, model.label_flip * keep
     d_star = game.optimal_output(p_data, p_g, real_t, fake_t)
@@ -235,8 +250,33 @@ def _curves_1d(samples, model):
             "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss}
 
 
+def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=False):
+    """Raise ``ValueError`` when the pictures asked of a toy run cannot be drawn.
+
+    ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
+    a D that judges one point at a time (not with ``pack`` or ``minibatch``:
+    :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
+    Returns whether the snapshots can draw D's surface and G's gradients.
+    """
+    spec = name if isinstance(name, ToySpec) else TOYS[name]
+    iterations = spec.iterations if iterations is None else int(iterations)
+    mixing = fields.mixing_layer(_build(spec, dict(opts or {}), np.random.default_rng(0)).D)
+    if step_by_step and step_by_step > iterations:
+        raise ValueError(f"--step-by-step {step_by_step}: the run has only {iterations} "
+                         f"iteration{'s' if iterations != 1 else ''}; ask for at most that many")
+    if step_by_step and mixing is not None:
+        raise ValueError("--step-by-step draws D's output at each point of the plane; with "
+                         "--pack or --minibatch D judges several samples at once "
+                         f"({mixing!r}): leave one or the other out")
+    if noise_grid and spec.noise_dim < 2:
+        raise ValueError(f"--noise-grid draws G's image of a 2-D grid of noise vectors; "
+                         f"{spec.name}'s noise has {spec.noise_dim} coordinate: use it with "
+                         "gaussian2d, ring8 or grid25")
+    return mixing is None
+
+
 def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=None,
-                record_frames=True):
+                record_frames=True, field=True, noise_grid=False, step_by_step=0):
     """Train one toy GAN; return its final metrics, per-snapshot frames and history.
 
     Parameters
@@ -249,11 +289,24 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
     opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, and
         ``pack``, ``minibatch``, ``ema`` (see the module docstring)
+    record_frames : bool, keep every snapshot (else the last alone, without its field)
+    field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
+        G's gradients at its first batch of samples) when D judges one point at a time
+        (not with ``pack`` or ``minibatch``)
+    noise_grid : bool, the field also holds G's image of a regular noise grid (2-D toys)
+    step_by_step : int, for the first that many iterations a frame before training, after
+        each D step and after each G step (``result["steps"]``; G's own weights, not their
+        moving average: the step moves G)
+
+    Nothing of the pictures draws a random number or changes a player
+    (:mod:`minigan.lab.field`): a seed gives the same training numbers with or without them.
 
     Returns
     -------
     dict with ``metrics`` (final), ``frames`` (list of dicts: iteration, samples,
-    real, metrics and for gaussian1d the curves), ``seconds``
+    metrics, for gaussian1d the curves, and the field), ``steps`` (the step-by-step
+    frames: iteration, step, samples, field), ``real``, ``history``, ``seconds``,
+    ``iterations``, ``model`` (the trained :class:`minigan.gan.GAN`)
     """
     spec = name if isinstance(name, ToySpec) else TOYS[name]
     name, opts = spec.name, dict(opts or {})
@@ -261,9 +314,10 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
         raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
                          "--minibatch make D judge several samples at once; use them with "
                          "gaussian2d, ring8 or grid25")
+    iterations = spec.iterations if iterations is None else int(iterations)
+    field = check_pictures(spec, opts, iterations, step_by_step, noise_grid) and field
     if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples
         spec = replace(spec, batch=spec.batch * int(opts["pack"]))
-    iterations = spec.iterations if iterations is None else int(iterations)
     rng = np.random.default_rng(seed)
     data_rng, eval_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     model = _build(spec, opts, rng)
@@ -272,32 +326,93 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
         else backend.uniform(-1, 1, (n_eval, spec.noise_dim), eval_rng)
     real_eval = spec.sample(eval_rng, n_eval)
     marks = set(np.linspace(0, iterations, snapshots + 1).astype(int)[1:]) if snapshots else set()
-    frames, history = [], []
+    frames, history, steps = [], [], []
 
     def batch():
         return backend.asarray(spec.sample(data_rng, spec.batch).astype(np.float32))
 
     every = max(iterations // 200, 1)
 
+    def frame_of(generator, it, draw_field):
+        """G's samples from the fixed noise, the 1-D curves and the field."""
+        if generator is model.G:
+            drawn = model.sample(z=z_eval)
+        else:
+            drawn = generator.forward(z_eval)
+        samples = backend.to_host(drawn).astype(np.float64)
+        frame = {"iteration": it, "samples": samples}
+        if name == "gaussian1d":
+            frame["curves"] = _curves_1d(samples, model)
+        if draw_field:
+            frame["field"] = _frame_field(spec, model, generator, drawn, real_eval, noise_grid)
+        return frame
+
     def after(it, stats):
         if it % every == 0:
             history.append({"iteration": it, **stats})
         if it in marks or it == iterations:
-            drawn = model.sample(z=z_eval) if ema is None else ema.generator.forward(z_eval)
-            samples = backend.to_host(drawn).astype(np.float64)
-            frame = {"iteration": it, "samples": samples}
-            if name == "gaussian1d":
-                frame["curves"] = _curves_1d(samples, model)
-            frame["metrics"] = _measure(spec, samples, frame.get("curves"))
+            frame = frame_of(model.G if ema is None else ema.generator, it,
+                             field and record_frames)
+            frame["metrics"] = _measure(spec, frame["samples"], frame.get("curves"))
             if record_frames or it == iterations:
                 frames.append(frame)
+
+    def on_step(it, step):
+        if it <= step_by_step:
+            steps.append({**frame_of(model.G, it, True), "step": step})
 
     # the step size decayed linearly to a tenth (spec.decay): calmer oscillations at the end
     lr = (lambda i: spec.lr * (1 - 0.9 * i / iterations)) if spec.decay else None
     start = time.perf_counter()
-    loop.train(model, batch, iterations, ema=ema, lr=lr, on_iteration=after)
-    return {"metrics": frames[-1]["metrics"], "frames": frames, "real": real_eval,
-            "history": history, "seconds": time.perf_counter() - start, "iterations": iterations}
+    if step_by_step:
+        steps.append({**frame_of(model.G, 0, True), "step": None})
+    loop.train(model, batch, iterations, ema=ema, lr=lr, on_iteration=after,
+               on_step=on_step if step_by_step else None)
+    return {"metrics": frames[-1]["metrics"], "frames": frames, "steps": steps,
+            "real": real_eval, "history": history, "seconds": time.perf_counter() - start,
+            "iterations": iterations, "model": model}
+
+
+def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
+    r"""What the generator is told at one frame (:mod:`minigan.lab.field`).
+
+    - ``xs`` (and ``ys`` for 2-D toys), ``d``: D read on a grid over the picture
+      (:func:`minigan.lab.field.surface`, shape ``(len(ys), len(xs))``; for gaussian1d
+      ``(len(xs),)`` on the curves' grid);
+    - ``points``: the frame's first ``spec.batch`` samples (the first rows of the fixed
+      noise: the same noise vectors in every frame), one batch of G's;
+    - ``grad``: :math:`\partial L_G/\partial x` at each of them, the vector a G step on
+      that batch hands to G's backward pass (:func:`minigan.lab.field.gradients`);
+    - ``level``: where the picture centres its colours: the game's
+      :attr:`~minigan.gan.games.Game.boundary`, or, for the Wasserstein critic (whose
+      level is arbitrary), midway between its means on the real and the generated samples;
+    - with ``noise_grid``: ``noise`` and ``noise_image`` (:func:`minigan.lab.field.noise_grid`).
+    """
+    game, D, dtype = model.game, model.D, drawn.dtype
+    if drawn.shape[1] == 1:
+        axes = (_grid_1d(),)
+    else:
+        axes = fields.plane(_center(spec), spec.extent)
+    points = drawn[:spec.batch]
+    _, grad = fields.gradients(D, game, points)
+    out = {"xs": axes[0], "d": fields.surface(D, game, axes, dtype),
+           "points": backend.to_host(points).astype(np.float64), "grad": grad,
+           "loss": model.loss}
+    if len(axes) == 2:
+        out["ys"] = axes[1]
+    level = game.boundary
+    if level is None:
+        level = 0.5 * (fields.read_at(D, game, real, dtype).mean()
+                       + fields.read_at(D, game, drawn, dtype).mean())
+    out["level"] = float(level)
+    if noise_grid:
+        out["noise"], out["noise_image"] = fields.noise_grid(generator, spec.noise_dim,
+                                                             model.prior, dtype)
+    return out
+
+
+def _center(spec):
+    return GAUSS2D_MEAN if spec.name == "gaussian2d" else np.zeros(2)
 
 
 def generator_gradient_norms(iterations=200, seed=0, opts=None, d_warmup=300):
@@ -383,19 +498,114 @@ def _pyplot():
     return plt
 
 
-def draw_frame(ax, spec, frame, real, label=None):
-    """Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
+#: The arrows: the longest is this fraction of the picture's width.
+ARROW = 0.12
+
+
+def _step_text(frame):
+    """What a step-by-step frame shows, or None for a snapshot."""
+    if "step" not in frame:
+        return None
+    step = frame["step"]
+    if step is None:
+        return "before training"
+    if step == "g":
+        return "after the G step: G moved"
+    return f"after D step {step[1:]}: D moved"
+
+
+def _title(label, frame, text):
+    step = _step_text(frame)
+    return f"{label}, iteration {frame['iteration']}\n{step if step is not None else text}"
+
+
+def _arrow_key(ax, quiver, longest, x, y):
+    ax.quiverkey(quiver, x, y, longest, f"-dL_G/dx, |dL_G/dx| = {longest:.2g}", labelpos="E",
+                 coordinates="axes", fontproperties={"size": 7})
+
+
+def _surface_label(f):
+    game = games.GAMES[f["loss"]]
+    if game.probabilities:
+        return "D(x) = sigmoid(logit): the probability that x is real"
+    if game.boundary is None:
+        return f"critic f(x); white: {f['level']:.3g}, midway between its means on real and fake"
+    return f"{game.output_label}; white: {f['level']:g}, where D cannot tell"
+
+
+#: D's surface: orange where D says fake, purple where it says real, white where undecided.
+SURFACE = "PuOr"
+
+
+def _limits(f):
+    """The colours' range: [0, 1] for a probability, else symmetric about the level."""
+    if games.GAMES[f["loss"]].probabilities:
+        return 0.0, 1.0
+    half = max(float(np.abs(f["d"] - f["level"]).max()), 1e-12)
+    return f["level"] - half, f["level"] + half
+
+
+def _colour_bar(cax, f):
+    """The colour bar of D's surface, drawn as one image (a figure colour bar costs more to
+    draw than the rest of a frame)."""
+    low, high = _limits(f)
+    cax.clear()
+    cax.imshow(np.linspace(0.0, 1.0, 256)[:, None], origin="lower", aspect="auto", cmap=SURFACE,
+               alpha=0.75, extent=(0.0, 1.0, low, high))
+    cax.set_xticks([])
+    cax.yaxis.tick_right()
+    cax.yaxis.set_label_position("right")
+    cax.tick_params(labelsize=7)
+    cax.set_ylabel(_surface_label(f), fontsize=7)
+
+
+def _draw_field_2d(ax, f):
+    """D's surface behind, its undecided line, the noise grid's image; returns the image."""
+    level, d = f["level"], f["d"]
+    xs, ys = f["xs"], f["ys"]
+    image = ax.imshow(d, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]), cmap=SURFACE,
+                      vmin=_limits(f)[0], vmax=_limits(f)[1], alpha=0.75,
+                      interpolation="bilinear", aspect="equal")
+    if d.min() < level < d.max():
+        ax.contour(xs, ys, d, levels=[level], colors="k", linewidths=0.7, linestyles="dashed")
+        ax.plot([], [], "k--", lw=0.7, label="D undecided")
+    if "noise_image" in f:
+        from matplotlib.collections import LineCollection
+
+        full = f["noise_image"]                   # a line through every 4th row and column
+        every = max(1, (len(full) - 1) // 10)
+        lines = [full[j] for j in range(0, len(full), every)]
+        lines += [full[:, i] for i in range(0, full.shape[1], every)]
+        ax.add_collection(LineCollection(lines, colors="0.15", linewidths=0.5, alpha=0.8,
+                                         label="G of a regular noise grid"))
+    return image
+
+
+def draw_frame(ax, spec, frame, real, label=None, cax=None):
+    r"""Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
     ``spec`` is a :class:`ToySpec` or a name in ``TOYS``; ``frame`` one of
-    :func:`run_gan_toy`'s ``result["frames"]``, ``real`` its ``result["real"]``;
-    ``label`` heads the title (default: the toy's name). 1-D: the densities, D and
-    D*; 2-D: real samples (blue) under G's (orange), with the modes covered and
-    the high-quality share, or the mean and covariance errors.
+    :func:`run_gan_toy`'s ``result["frames"]`` (or ``result["steps"]``), ``real`` its
+    ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
+    densities, D and D*; 2-D: real samples (blue) under G's (orange), with the modes
+    covered and the high-quality share, or the mean and covariance errors.
+
+    With the frame's field (:func:`run_gan_toy`'s ``field``): 2-D, D's output over the
+    plane behind the samples (purple where D says real, orange where it says fake, white
+    and dashed where it cannot tell) and, at the first batch of G's samples, arrows along
+    :math:`-\partial L_G/\partial x`, the gradient G's loss sends back through D to each
+    (the longest a fixed share of the picture, the key giving its length), and the image of
+    the noise grid when drawn; 1-D, the same arrows on the axis. ``cax``: an axes for the
+    colour bar of D's surface (cleared first).
+
+    Returns
+    -------
+    the image of D's surface (for a colour bar), or None
     """
     spec = spec if isinstance(spec, ToySpec) else TOYS[spec]
     label = spec.name if label is None else label
     ax.clear()
-    it = frame["iteration"]
+    f = frame.get("field")
     if spec.name == "gaussian1d":
         c = frame["curves"]
         ax.plot(c["grid"], c["p_data"], label="p_data", color="C0")
@@ -403,52 +613,120 @@ def draw_frame(ax, spec, frame, real, label=None):
         ax.plot(c["grid"], c["d"], label=c["d_label"], color="C2")
         if c["d_star"] is not None:
             ax.plot(c["grid"], c["d_star"], "--", label=c["d_star_label"], color="C3")
-            text = f"mean |D - D*| {frame['metrics']['d_vs_dstar_mean_abs']:.3f}"
+            text = (f"mean |D - D*| {frame['metrics']['d_vs_dstar_mean_abs']:.3f}"
+                    if "metrics" in frame else "")
         else:
             text = "the Wasserstein critic has no pointwise D*"
-        ax.set_ylim((-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02))
+        low, high = (-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02)
+        ax.set_ylim(low, high)
+        ax.set_xlim(c["grid"][0], c["grid"][-1])
+        if f is not None:
+            _draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
+        ax.set_xlabel("x")
         ax.legend(loc="upper left", fontsize=7)
-        ax.set_title(f"{label}, iteration {it}\n{text}", fontsize=9)
-        return
+        ax.set_title(_title(label, frame, text), fontsize=9)
+        return None
+    image = _draw_field_2d(ax, f) if f is not None else None
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
     s = frame["samples"]
     ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color="C1")
-    e = spec.extent
-    center = GAUSS2D_MEAN if spec.name == "gaussian2d" else np.zeros(2)
+    e, center = spec.extent, _center(spec)
+    if f is not None:
+        g = -f["grad"]
+        longest = float(np.hypot(g[:, 0], g[:, 1]).max())
+        if longest > 0:
+            p = f["points"]
+            q = ax.quiver(p[:, 0], p[:, 1], g[:, 0], g[:, 1], angles="xy", scale_units="xy",
+                          scale=longest / (ARROW * 2 * e), width=0.004, color="k",
+                          headwidth=4, headlength=4, headaxislength=3.5)
+            _arrow_key(ax, q, longest, 0.17, 0.04)
     ax.set_xlim(center[0] - e, center[0] + e)
     ax.set_ylim(center[1] - e, center[1] + e)
     ax.set_aspect("equal")
-    m = frame["metrics"]
-    if spec.modes is not None:
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    m = frame.get("metrics")
+    if m is None:
+        text = ""
+    elif spec.modes is not None:
         text = (f"{m['modes_covered']}/{len(spec.modes)} modes, "
                 f"{100 * m['high_quality']:.1f}% high quality")
     else:
         text = f"mean error {m['mean_error']:.3f}, cov error {m['cov_error']:.3f}"
-    ax.set_title(f"{label}, iteration {it}\n{text}", fontsize=9)
-    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    ax.set_title(_title(label, frame, text), fontsize=9)
+    ax.legend(loc="upper right", fontsize=6 if f is not None else 7, markerscale=4,
+              ncol=2 if f is not None else 1, columnspacing=0.8, handlelength=1.5)
+    if image is not None and cax is not None:
+        _colour_bar(cax, f)
+    return image
+
+
+def _draw_arrows_1d(ax, f, y, grid):
+    """gaussian1d: the arrows along -dL_G/dx at G's samples, on a line at height ``y``."""
+    g = -f["grad"][:, 0]
+    longest = float(np.abs(g).max())
+    if longest == 0:
+        return
+    x = f["points"][:, 0]
+    span = grid[-1] - grid[0]
+    q = ax.quiver(x, np.full_like(x, y), g, np.zeros_like(g), angles="xy", scale_units="xy",
+                  scale=longest / (ARROW * span), width=0.003, color="C1", alpha=0.8,
+                  headwidth=4, headlength=4, headaxislength=3.5)
+    ax.plot(x, np.full_like(x, y), "|", color="C1", ms=5, alpha=0.6,
+            label="G's samples and -dL_G/dx")
+    _arrow_key(ax, q, longest, 0.62, 0.2)
 
 
 def save_pictures(name, result, out, gif=True):
-    """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (matplotlib's PillowWriter)."""
+    """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (the same frames, 3/4 of the
+    size, two a second, through Pillow);
+    with the run's step-by-step frames, ``step_XXXXX_S.png`` (``S``: ``d1`` ... after each
+    D step, ``g`` after the G step; ``step_00000.png`` before training) and
+    ``NAME_steps.gif``; with the last snapshot's field, ``field.npz``: its arrays
+    (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
+    ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``."""
     plt = _pyplot()
-    from matplotlib.animation import PillowWriter
+    from PIL import Image
 
     out = Path(out)
-    fig, ax = plt.subplots(figsize=(5, 4.5) if name != "gaussian1d" else (6, 4), dpi=80)
+    one_d = name == "gaussian1d"
+    with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
+    if one_d:
+        fig, ax, cax = *plt.subplots(figsize=(6, 4), dpi=80), None
+    elif with_field:
+        fig = plt.figure(figsize=(5.9, 4.6), dpi=80)
+        ax = fig.add_axes((0.1, 0.1, 0.66, 0.8))
+        cax = fig.add_axes((0.8, 0.1, 0.025, 0.8))
+    else:
+        fig, ax, cax = *plt.subplots(figsize=(5, 4.5), dpi=80), None
     paths = []
-    for frame in result["frames"]:
-        draw_frame(ax, name, frame, result["real"])
-        path = out / f"snapshot_{frame['iteration']:05d}.png"
-        fig.savefig(path)
-        paths.append(path)
-    if gif:
-        writer = PillowWriter(fps=2)
-        with writer.saving(fig, str(out / f"{name}.gif"), dpi=60):
-            for frame in result["frames"]:
-                draw_frame(ax, name, frame, result["real"])
-                writer.grab_frame()
-        paths.append(out / f"{name}.gif")
+
+    def frames_to(frames, stem, gif_name):
+        images = []
+        for frame in frames:
+            draw_frame(ax, name, frame, result["real"], cax=cax)
+            path = out / stem(frame)
+            fig.savefig(path)
+            paths.append(path)
+            if gif:    # the frame just drawn, at 3/4 of its size: drawn once for both files
+                image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
+                image = image.resize((image.width * 3 // 4, image.height * 3 // 4),
+                                     Image.Resampling.LANCZOS)
+                images.append(image.convert("P", palette=Image.Palette.ADAPTIVE))
+        if images:   # 2 frames a second, looping
+            images[0].save(out / gif_name, save_all=True, append_images=images[1:],
+                           duration=500, loop=0)
+            paths.append(out / gif_name)
+
+    frames_to(result["frames"], lambda f: f"snapshot_{f['iteration']:05d}.png", f"{name}.gif")
+    frames_to(result.get("steps", []),
+              lambda f: f"step_{f['iteration']:05d}" + (f"_{f['step']}" if f["step"] else "")
+              + ".png", f"{name}_steps.gif")
     plt.close(fig)
+    last = result["frames"][-1] if result["frames"] else {}
+    if "field" in last:
+        fields.save(out / "field.npz", {**last["field"], "iteration": last["iteration"]})
+        paths.append(out / "field.npz")
     return paths
 
 

@@ -12,7 +12,7 @@ def test_a_seed_without_a_reverse_kl_is_left_out_of_its_summary(tmp_path, monkey
     over the seeds averages the others instead of failing after the whole run."""
     kls = iter([0.5, None, 0.25])
 
-    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True):
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
         metrics = {"modes_covered": seed, "high_quality": 0.1 * seed, "reverse_kl": next(kls)}
         return {"metrics": metrics, "frames": [], "real": None, "history": [], "seconds": 0.0,
                 "iterations": 10}

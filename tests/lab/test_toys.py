@@ -85,7 +85,8 @@ def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip)
     ax = Figure().subplots()
     toys.draw_frame(ax, "gaussian1d", frame, result["real"])
     labels = ax.get_legend_handles_labels()[1]
-    assert c["d_label"] in labels and (c["d_star"] is None) == (len(labels) == 3)
+    assert c["d_label"] in labels and (c["d_star"] is None) == (len(labels) == 4)
+    assert "G's samples and -dL_G/dx" in labels         # the arrows of the field
 
 
 def test_gaussian1d_refuses_packs_and_minibatch_layers():

@@ -23,7 +23,7 @@ from minigan.lab import metrics, toys
 
 backend.use("cpu")
 spec = toys.TOYS["grid25"]
-result = toys.run_gan_toy("grid25", seed=0, snapshots=4)      # 8,000 iterations
+result = toys.run_gan_toy("grid25", seed=0, snapshots=4, field=False)   # 8,000 iterations
 print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
 fig, axes = plt.subplots(1, len(result["frames"]), figsize=(13, 3.6))

@@ -35,7 +35,7 @@ from minigan.lab import metrics, toys
 
 backend.use("cpu")
 spec = toys.TOYS["ring8"]
-result = toys.run_gan_toy("ring8", seed=0, snapshots=4)       # 10,000 iterations
+result = toys.run_gan_toy("ring8", seed=0, snapshots=4, field=False)    # 10,000 iterations
 print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
 # %%

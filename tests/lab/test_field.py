@@ -1,0 +1,166 @@
+"""The toys' field: D's surface, the gradient G's loss sends each generated sample, the warped
+noise; checked against D's forward pass and finite differences in float64, and against the
+training numbers of the same run without pictures."""
+
+import numpy as np
+import pytest
+
+from minigan import backend
+from minigan.check import gradcheck, testing
+from minigan.lab import field, toys
+from minigan.nn import layers
+
+
+def _g_loss(model, points):
+    """G's loss on ``points`` as one batch, through the frozen D (an independent path: the
+    game's loss of D's forward pass)."""
+    model.D.freeze(True)
+    try:
+        return np.array(model.game.g_loss(model.D.forward(points))[0])
+    finally:
+        model.D.freeze(False)
+
+
+@pytest.mark.parametrize("name, opts", [
+    ("ring8", {}), ("ring8", {"loss": "lsgan", "spectral_norm": True}),
+    ("grid25", {"loss": "hinge"}), ("gaussian2d", {"loss": "wgan-gp"}),
+    ("gaussian1d", {"g_loss": "minimax"})])
+def test_grad_is_the_finite_difference_of_g_s_loss_at_the_saved_points(name, opts, float64):
+    result = toys.run_gan_toy(name, 40, seed=0, snapshots=1, n_eval=300, opts=opts)
+    model, f = result["model"], result["frames"][-1]["field"]
+    points = f["points"].copy()
+    assert points.dtype == np.float64 and f["grad"].shape == points.shape
+    assert len(points) == toys.TOYS[name].batch       # one batch of G's, as in a G step
+    np.testing.assert_array_equal(points, result["frames"][-1]["samples"][:len(points)])
+    h = 1e-5
+    numeric = gradcheck.numeric_vjp(lambda: _g_loss(model, points), points, np.array(1.0), h)
+    # judged at the points whose differences cross no kink of D's LeakyReLUs: a point whose
+    # step of h moves an input of one across 0 has a one-sided derivative there, which a
+    # centred difference averages (most points are far enough; those are all compared)
+    smooth = [testing.min_kink_distance(model.D, points[i:i + 1]) > 10 * h
+              for i in range(len(points))]
+    assert np.mean(smooth) > 0.75
+    assert gradcheck.rel_error(f["grad"][smooth], numeric[smooth]) <= testing.GRAD_TOL
+    assert np.abs(f["grad"]).max() > 0
+
+
+@pytest.mark.parametrize("name, loss", [("ring8", "gan"), ("gaussian2d", "hinge"),
+                                        ("gaussian1d", "lsgan")])
+def test_d_is_d_s_forward_on_the_grid(name, loss, float64):
+    result = toys.run_gan_toy(name, 20, seed=1, snapshots=1, n_eval=300, opts={"loss": loss})
+    model, f = result["model"], result["frames"][-1]["field"]
+    game, xs = model.game, f["xs"]
+    rng = np.random.default_rng(0)
+    if name == "gaussian1d":
+        assert "ys" not in f and f["d"].shape == xs.shape
+        picks = [(i,) for i in rng.integers(0, len(xs), 20)]
+        at = [np.array([[xs[i]]]) for (i,) in picks]
+    else:
+        ys = f["ys"]
+        assert f["d"].shape == (len(ys), len(xs))
+        lo, hi = toys._center(toys.TOYS[name]) - toys.TOYS[name].extent, \
+            toys._center(toys.TOYS[name]) + toys.TOYS[name].extent
+        assert (xs[0], xs[-1], ys[0], ys[-1]) == pytest.approx((lo[0], hi[0], lo[1], hi[1]))
+        picks = [tuple(p) for p in zip(rng.integers(0, len(ys), 20), rng.integers(0, len(xs), 20),
+                                       strict=True)]
+        at = [np.array([[xs[i], ys[j]]]) for j, i in picks]   # d[j, i] is D at (xs[i], ys[j])
+    with model.D.evaluating():                      # one point at a time, a fresh forward pass
+        expect = [float(backend.to_host(game.read(model.D.forward(x)))[0, 0]) for x in at]
+    got = [f["d"][p] for p in picks]
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=0)
+    if game.probabilities:
+        assert 0 < f["d"].min() and f["d"].max() < 1
+
+
+@pytest.mark.parametrize("name, opts", [
+    ("ring8", {"spectral_norm": True, "k": 2}), ("grid25", {"ema": 0.9, "loss": "wgan-gp"}),
+    ("gaussian1d", {"spectral_norm": True}), ("gaussian2d", {"instance_noise": 0.2})])
+def test_drawing_the_field_changes_no_training_number(name, opts):
+    """The same seed with every picture (snapshots with the field, the noise grid, frames
+    after each step) and with none: the same numbers, and the same players at the end."""
+    bare = toys.run_gan_toy(name, 60, seed=2, snapshots=0, n_eval=300, opts=opts, field=False)
+    drawn = toys.run_gan_toy(name, 60, seed=2, snapshots=4, n_eval=300, opts=opts,
+                             noise_grid=name != "gaussian1d", step_by_step=3)
+    assert len(drawn["steps"]) == 1 + 3 * (drawn["model"].k + 1)
+    assert all("field" in f for f in drawn["frames"] + drawn["steps"])
+    assert bare["history"] == drawn["history"] and bare["metrics"] == drawn["metrics"]
+    for net in ("G", "D"):
+        a, b = (getattr(r["model"], net).state_dict() for r in (bare, drawn))
+        assert all(np.array_equal(a[k], b[k]) for k in a), net
+
+
+def test_step_frames_show_d_move_then_the_samples():
+    result = toys.run_gan_toy("ring8", 5, seed=0, snapshots=1, n_eval=300, step_by_step=2,
+                              opts={"k": 2})
+    steps = result["steps"]
+    assert [(s["iteration"], s["step"]) for s in steps] == [
+        (0, None), (1, "d1"), (1, "d2"), (1, "g"), (2, "d1"), (2, "d2"), (2, "g")]
+    for before, after in zip(steps[:-1], steps[1:], strict=True):
+        g_step = after["step"] == "g"
+        # a D step moves D's surface and not the samples, a G step the samples and not D
+        assert np.array_equal(before["samples"], after["samples"]) != g_step
+        assert np.array_equal(before["field"]["d"], after["field"]["d"]) == g_step
+        assert not np.array_equal(before["field"]["grad"], after["field"]["grad"])
+
+
+def test_noise_grid_is_g_of_a_regular_grid(float64):
+    result = toys.run_gan_toy("gaussian2d", 10, seed=0, snapshots=1, n_eval=300,
+                              noise_grid=True)
+    model, f = result["model"], result["frames"][-1]["field"]
+    z, image = f["noise"], f["noise_image"]
+    n = field.NOISE_GRID
+    assert z.shape == (n, n, 4) and image.shape == (n, n, 2)
+    u = np.linspace(-field.NOISE_SPAN["gaussian"], field.NOISE_SPAN["gaussian"], n)
+    np.testing.assert_array_equal(z[3, 5], [u[5], u[3], 0.0, 0.0])      # z[j, i] = (u[i], u[j])
+    with model.G.evaluating():
+        np.testing.assert_allclose(image[3, 5], model.G.forward(z[3, 5][None])[0], rtol=1e-12)
+
+
+def test_the_field_refuses_a_d_that_mixes_its_batch():
+    rng = np.random.default_rng(0)
+    packed = layers.Sequential(layers.Pack(2), layers.Dense(4, 1, rng=rng))
+    assert field.mixing_layer(packed) is packed.layers[0]
+    bn = layers.Sequential(layers.Dense(2, 3, rng=rng), layers.BatchNorm(3),
+                           layers.Dense(3, 1, rng=rng))
+    assert isinstance(field.mixing_layer(bn), layers.BatchNorm)
+    assert field.mixing_layer(bn.eval()) is None                 # running statistics: pointwise
+    with pytest.raises(ValueError, match="one point at a time"):
+        field.surface(packed, toys.games.get("gan"), field.plane((0.0, 0.0), 1.0, 5))
+    # a packed toy: snapshots without the field, and --step-by-step refused
+    assert toys.check_pictures("ring8", {"pack": 2}) is False
+    with pytest.raises(ValueError, match="--pack or --minibatch"):
+        toys.check_pictures("ring8", {"minibatch": "stddev"}, step_by_step=1)
+    result = toys.run_gan_toy("ring8", 5, seed=0, snapshots=1, n_eval=300, opts={"pack": 2})
+    assert "field" not in result["frames"][-1]
+
+
+def test_the_frames_are_drawn_with_their_field(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_gan_toy("ring8", 30, seed=0, snapshots=1, n_eval=300, noise_grid=True,
+                              step_by_step=1)
+    fig = Figure()
+    ax, cax = fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
+    image = toys.draw_frame(ax, "ring8", result["frames"][-1], result["real"], cax=cax)
+    assert image is not None and np.array_equal(image.get_array(),
+                                                 result["frames"][-1]["field"]["d"])
+    assert image.get_clim() == (0.0, 1.0)                          # a probability
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"real", "generated", "G of a regular noise grid"} <= set(labels)
+    assert ax.get_xlabel() == "x1" and ax.get_ylabel() == "x2" and "probability" in cax.get_ylabel()
+    assert len(ax.collections) >= 3                                # the arrows among them
+    toys.draw_frame(ax, "ring8", result["steps"][1], result["real"], cax=cax)
+    assert "after D step 1" in ax.get_title()
+    paths = toys.save_pictures("ring8", result, tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == ["field.npz", "ring8.gif", "ring8_steps.gif", "snapshot_00030.png",
+                     "step_00000.png", "step_00001_d1.png", "step_00001_g.png"]
+    saved = np.load(tmp_path / "field.npz")
+    assert set(saved.files) == {"xs", "ys", "d", "points", "grad", "level", "loss", "noise",
+                                "noise_image", "iteration"}
+    last = result["frames"][-1]["field"]
+    for k in ("xs", "ys", "d", "points", "grad", "noise", "noise_image"):
+        np.testing.assert_array_equal(saved[k], last[k])
+    assert int(saved["iteration"]) == 30 and str(saved["loss"]) == "gan"
