@@ -215,14 +215,15 @@ def data_dir(tmp_path_factory):
 
 # -- the command line and run folders --------------------------------------------------------------
 def _train_args(data_dir, out, *more):
+    model = [] if "--model" in more else ["--model", "vanilla"]    # the seed's GAN, unless said
     return ["train", "--split", "test", "--data-dir", str(data_dir), "--no-download",
-            "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *more]
+            "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *model, *more]
 
 
 @pytest.fixture(scope="session")
 def train_args():
     """``train_args(data_dir, out, *more)``: the arguments of a quick ``minigan train`` of the
-    tiny split on the CPU into ``out``."""
+    tiny split on the CPU into ``out``, of the vanilla GAN unless ``more`` names a model."""
     return _train_args
 
 

@@ -88,8 +88,10 @@ def _add_train(sub):
     t = sub.add_parser("train", help="train a GAN on MNIST",
                        description="Train a GAN on MNIST. Unset options take the model's "
                        "defaults, or the checkpoint's with --resume: "
-                       + "; ".join(f"{name}: {spec.epochs} epochs, batch {spec.batch_size}, "
-                                   f"Adam lr {spec.lr:g}, betas {spec.betas[0]}/{spec.betas[1]}"
+                       + "; ".join(f"{name}: {spec.iterations:,} iterations (in whole epochs of "
+                                   f"the split), batch {spec.batch_size}, Adam lr {spec.lr:g}, "
+                                   f"betas {spec.betas[0]}/{spec.betas[1]}"
+                                   + "".join(f", {k} {v}" for k, v in spec.defaults.items())
                                    for name, spec in models.MODELS.items()) + ".")
     settings.add_options(t, "train")
     t.add_argument("--resume", metavar="PATH",

@@ -223,10 +223,11 @@ SETTINGS = (
             ("--pack",), BOTH, group=REMEDY, metavar="M"),
     Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
             "D's last layer: Salimans et al.'s minibatch discrimination or Karras et al.'s "
-            "minibatch standard deviation", ("--minibatch",), BOTH, group=REMEDY),
+            "minibatch standard deviation (default: the model's, stddev for mlp)",
+            ("--minibatch",), BOTH, group=REMEDY),
     Setting("ema", optional(DECAY), None, "keep a moving average of G's weights (e.g. 0.999); "
-            "sample grids, sample, interpolate and eval use it", ("--ema",), BOTH, group=REMEDY,
-            metavar="DECAY"),
+            "sample grids, sample, interpolate and eval use it (default: the model's, 0.999 "
+            "for mlp; 0 follows G itself)", ("--ema",), BOTH, group=REMEDY, metavar="DECAY"),
     Setting("spectral_norm", BOOLEAN, False, "spectral normalization of D's Dense and Conv2d "
             "weights", ("--spectral-norm",), BOTH, group=REMEDY),
     Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "
@@ -235,7 +236,8 @@ SETTINGS = (
             "inputs (the images, not a conditional run's labels), annealed linearly to 0 at "
             "the last iteration (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
             metavar="SIGMA"),
-    Setting("loss", choice(*games.NAMES), "gan", "the game: gan (cross-entropy, default), lsgan "
+    Setting("loss", choice(*games.NAMES), None, "the game (default: the model's, hinge for mlp, "
+            "gan for vanilla and dcgan; toys: gan): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "
             "n-critic 5, Adam betas 0.5/0.9, and lr 1e-4 in train)", ("--loss",), BOTH,
             group=REMEDY),
@@ -298,6 +300,16 @@ def _check_together(c, source):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
     pack, batch = c.get("pack") or 1, c.get("batch_size")
+    spec = models.MODELS.get(c.get("model"))
+    by_batch = ([f"model {c['model']}'s batch norm"] if spec is not None and spec.batch_norm
+                else []) + ([f"the minibatch layer ({c['minibatch']})"]
+                            if c.get("minibatch") else [])
+    if isinstance(batch, int) and batch < 2 and by_batch:
+        verb = "estimate" if len(by_batch) > 1 else "estimates"
+        raise SettingError(f"{source}: {' and '.join(by_batch)} {verb} statistics over the "
+                           f"batch, which a batch of {batch} cannot give; use --batch-size 2 "
+                           "or more (the vanilla model, without a minibatch layer, trains on "
+                           "batches of 1)")
     if batch is not None and batch % pack:
         raise SettingError(f"{source}: --pack {pack} cuts each batch into packs of {pack}, "
                            f"but the batch size {batch} is not a multiple of it; choose a "
@@ -326,8 +338,10 @@ def add_options(parser, command):
 
 # -- a new run's settings --------------------------------------------------------------------
 def new_config(options, source="the command line"):
-    """A new run's settings: ``options`` over :data:`DEFAULTS`, then the game's and the
-    model's defaults for what is still unset; every value checked.
+    """A new run's settings: ``options`` over :data:`DEFAULTS`, then the model's defaults
+    (its game, EMA and minibatch layer, then its batch size and Adam settings) and the
+    game's for what is still unset; every value checked. The length, ``epochs``, stays
+    unset unless chosen: it follows the data (:meth:`minigan.gan.models.ModelSpec.epochs_for`).
 
     Parameters
     ----------
@@ -340,16 +354,31 @@ def new_config(options, source="the command line"):
     check_all(chosen, source)
     config = {**DEFAULTS, **chosen}
     spec = models.MODELS[config["model"]]
-    for key, value in games.GAMES[config["loss"]].defaults.items():
+    loss_chosen = config["loss"] is not None
+    if not loss_chosen:
+        config["loss"] = spec.defaults.get("loss", "gan")
+    game = games.GAMES[config["loss"]]
+    for key, value in spec.defaults.items():          # the model's EMA and minibatch layer
+        if key == "minibatch" and game.penalty:       # a penalized critic judges each sample
+            continue                                  # alone: no minibatch layer by default
+        if config[key] is None:
+            config[key] = value
+    for key, value in game.defaults.items():
         if config[key] is None:
             config[key] = value
     if config["k"] is None:
         config["k"] = 1
-    for key in ("epochs", "batch_size", "lr", "betas"):
+    for key in ("batch_size", "lr", "betas"):
         if config[key] is None:
             config[key] = getattr(spec, key)
     config["betas"] = list(config["betas"])
-    check_all(config, source)
+    try:
+        check_all(config, source)
+    except SettingError as exc:
+        if loss_chosen or repr(config["loss"]) not in str(exc):
+            raise
+        raise SettingError(f"{exc} (model {config['model']} plays {config['loss']} unless "
+                           "--loss says otherwise)") from None
     return config
 
 
@@ -360,6 +389,8 @@ def toy_options(options, source="the command line"):
     check_all(chosen, source)
     opts = {k: BY_KEY[k].default for k in TOY_KEYS}
     opts.update(chosen)
+    if opts["loss"] is None:
+        opts["loss"] = "gan"
     if opts["k"] is None:
         opts["k"] = games.GAMES[opts["loss"]].defaults.get("k", 1)
     return opts

@@ -15,7 +15,9 @@ A run folder holds::
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
                           (a conditional run: 10 rows, one per digit 0-9; with --ema the
                           grids show the moving average of G's weights)
-    loss_curves.png       losses and D's outputs against the iteration (and the scores)
+    loss_curves.png       losses and D's outputs against the iteration (and the scores),
+                          redrawn after an epoch at most every CURVES_EVERY seconds
+                          and after the last
     checkpoint.npz        everything needed to continue (see minigan.app.checkpoint)
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
                           lab's scores of ``eval_n`` generated digits (inception score,
@@ -86,8 +88,13 @@ from .runs import (
 from .signals import stop_requests
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
-           "train", "METRICS_COLUMNS", "SCORE_COLUMNS"]
+           "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY"]
 
+#: Seconds of wall time between two drawings of ``loss_curves.png`` at the end of an epoch
+#: (it is drawn after the first epoch, after each scored one, after the last and on a
+#: stop): drawing them takes about a third of a second (matplotlib's figure, whatever the
+#: number of rows), which a run of a hundred short epochs would pay a hundred times.
+CURVES_EVERY = 20.0
 
 
 class RunError(RuntimeError):
@@ -223,6 +230,8 @@ class Trainer:
             )
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
+        if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data
+            c["epochs"] = self.spec.epochs_for(self.iters_per_epoch)
         self.X = backend.asarray(images.reshape((n,) + tuple(shape)), dtype=self.dtype)
         # a conditional run's real batches carry their labels (minigan.gan.conditional)
         self.Y = backend.asarray(labels) if c.get("conditional") else None
@@ -261,6 +270,7 @@ class Trainer:
         self.step_in_epoch = 0    # iterations done in the current (unfinished) epoch
         self.perm = None          # the current epoch's permutation, once drawn
         self.seconds = 0.0        # training time so far
+        self._curves_at = -math.inf   # when loss_curves.png was last drawn (perf_counter)
         if ckpt is not None:
             self._restore(ckpt)
 
@@ -466,14 +476,18 @@ class Trainer:
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
-        """Count the finished epoch; write its sample grid, the loss curves and a checkpoint."""
+        """Count the finished epoch; write its sample grid, the loss curves (see
+        :data:`CURVES_EVERY`) and a checkpoint."""
         self.epoch += 1
         self.perm, self.step_in_epoch = None, 0
         self._save_samples()
         every = int(self.config.get("eval_every") or 0)
-        if every and self.epoch % every == 0:
+        scored = bool(every and self.epoch % every == 0)
+        if scored:
             self._evaluate()
-        self._save_loss_curves()
+        last = self.epoch >= int(self.config["epochs"])
+        if scored or last or time.perf_counter() - self._curves_at >= CURVES_EVERY:
+            self._save_loss_curves()
         self._save_checkpoint()
 
     def _save_and_stop(self, signum):
@@ -566,6 +580,7 @@ class Trainer:
         return path
 
     def _save_loss_curves(self):
+        self._curves_at = time.perf_counter()
         plotting.save_loss_curves(self.log.rows, self.out / "loss_curves.png",
                                   scores=self.scores or None, real_scores=self.real_scores,
                                   loss=self.config["loss"])

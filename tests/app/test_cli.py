@@ -383,7 +383,8 @@ def slow_data(write_tiny_mnist, tmp_path_factory):
 def slow_args(data, out, *more):
     return [
         "train", "--split", "test", "--data-dir", str(data), "--no-download", "--device", "cpu",
-        "--quiet", "--batch-size", "1", "--epochs", "1", "--out", str(out), *more]
+        "--quiet", "--model", "vanilla", "--batch-size", "1", "--epochs", "1", "--out", str(out),
+        *more]
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,40 @@ def test_a_config_json_nested_deep_or_cut_short_is_one_line(stopped_run, data_di
         rc = main(["train", "--resume", str(stopped_run), "--quiet", "--device", "cpu",
                    "--data-dir", str(data_dir), "--no-download"])
         assert_one_line_error(rc, capsys.readouterr().err, str(path))
+
+
+def test_a_default_run_length_is_the_model_iterations_in_whole_epochs(train_args, data_dir,
+                                                                     tmp_path, monkeypatch):
+    import dataclasses
+
+    from minigan.gan import models
+    spec = models.MODELS["mlp"]
+    monkeypatch.setitem(models.MODELS, "mlp", dataclasses.replace(spec, iterations=20))
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--model", "mlp")) == 0       # no --epochs
+    config = json.loads((run / "config.json").read_text())
+    per_epoch = 256 // 32                                  # the tiny split at batch 32
+    assert config["epochs"] == round(20 / per_epoch) == 2
+    assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.999, "stddev")
+    rows = (run / "metrics.csv").read_text().splitlines()[1:]
+    assert len(rows) == 2 * per_epoch                      # one row per iteration
+
+
+@pytest.mark.parametrize("every, drawn_after", [(1e9, [1, 3]), (0.0, [1, 2, 3])])
+def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
+        every, drawn_after, train_args, data_dir, tmp_path, monkeypatch):
+    from minigan.app import plotting, trainer
+    drawn = []
+    save = plotting.save_loss_curves
+
+    def counting(rows, path, **kwargs):
+        drawn.append(len(rows))
+        return save(rows, path, **kwargs)
+
+    monkeypatch.setattr(trainer, "CURVES_EVERY", every)
+    monkeypatch.setattr(plotting, "save_loss_curves", counting)
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "3")) == 0
+    per_epoch = 256 // 32
+    assert drawn == [per_epoch * e for e in drawn_after]      # always the first and the last
+    assert (run / "loss_curves.png").exists()

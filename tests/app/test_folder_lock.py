@@ -16,7 +16,7 @@ from minigan.app.cli import main
 
 def _args(data, out, *more):
     return ["train", "--split", "test", "--data-dir", str(data), "--no-download", "--device",
-            "cpu", "--quiet", "--batch-size", "1", "--out", str(out), *more]
+            "cpu", "--quiet", "--model", "vanilla", "--batch-size", "1", "--out", str(out), *more]
 
 
 def _wait_for_rows(run, rows, proc, timeout=60):

@@ -2,10 +2,10 @@
 iterations on a small model: each pair trains, or is refused in one line before anything is
 written, and the pairs refused are exactly the ones that cannot go together.
 
-``train`` pairs run on the tiny MNIST-like split (the vanilla model, an epoch of a few
-iterations), ``toy`` pairs (no ``--conditional``) on ring8; both in the slow part (about two
-minutes). The default part runs the pair that once broke (a packed D with flipped labels)
-in ``tests/gan``.
+``train`` pairs run on the tiny MNIST-like split (the vanilla model, whose default game is
+the cross-entropy one, an epoch of a few iterations), ``toy`` pairs (no ``--conditional``)
+on ring8; both in the slow part (about two minutes). The default part runs the pair that
+once broke (a packed D with flipped labels) in ``tests/gan``.
 """
 
 import itertools

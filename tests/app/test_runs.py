@@ -30,12 +30,53 @@ def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
 
 
+def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
+    config, _ = runs.resolve_config({})
+    assert config["model"] == models.DEFAULT_MODEL == "mlp"
+    assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.999, "stddev")
+    assert config["batch_size"] == 64 and config["lr"] == 1e-3 and config["betas"] == [0.5, 0.999]
+    said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
+    assert (said["loss"], said["ema"], said["minibatch"]) == ("gan", 0.99, "discrimination")
+
+
+def test_the_seed_vanilla_gan_keeps_its_settings():
+    config, _ = runs.resolve_config({"model": "vanilla"})
+    assert (config["loss"], config["ema"], config["minibatch"]) == ("gan", None, None)
+    assert config["batch_size"] == 128 and config["betas"] == [0.9, 0.999]
+    spec = models.MODELS["vanilla"]
+    assert spec.epochs_for(10000 // 128) == 100                 # 100 epochs of the test split
+
+
+def test_a_penalized_critic_gets_no_minibatch_layer_by_default():
+    config, _ = runs.resolve_config({"loss": "wgan-gp"})
+    assert config["minibatch"] is None and config["ema"] == 0.999
+    assert config["k"] == 5 and config["lr"] == 1e-4 and config["betas"] == [0.5, 0.9]
+
+
+def test_a_setting_that_clashes_with_the_model_game_names_it():
+    with pytest.raises(ValueError, match=r"hinge.*no labels to smooth.*model mlp plays hinge "
+                                         r"unless --loss says otherwise"):
+        runs.resolve_config({"label_smoothing": 0.9})
+    config, _ = runs.resolve_config({"label_smoothing": 0.9, "loss": "gan"})
+    assert config["label_smoothing"] == 0.9
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_the_default_length_follows_the_data_not_the_epochs(name):
+    spec = models.MODELS[name]
+    for n_images in (10000, 60000):                  # the test split and the training split
+        per_epoch = n_images // spec.batch_size
+        iterations = spec.epochs_for(per_epoch) * per_epoch
+        assert abs(iterations - spec.iterations) <= per_epoch / 2   # whole epochs, nearest
+    assert spec.epochs_for(10 ** 9) == 1                   # at least one epoch
+
+
 def test_new_config_takes_the_model_defaults():
     config, ckpt = runs.resolve_config({"model": "dcgan", "lr": 1e-3, "epochs": None})
     spec = models.MODELS["dcgan"]
     assert ckpt is None
     assert config["batch_size"] == spec.batch_size and config["betas"] == list(spec.betas)
-    assert config["lr"] == 1e-3 and config["epochs"] == spec.epochs
+    assert config["lr"] == 1e-3 and config["epochs"] is None      # it follows the data
     assert set(config) == set(runs.DEFAULTS)
     with pytest.raises(ValueError, match="unknown settings \\['colour'\\]"):
         runs.resolve_config({"colour": "red"})
@@ -114,3 +155,17 @@ def test_the_file_writers_import_fileio_not_each_other():
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                      for a in n.names}
         assert "fileio" in imported and other not in imported, name
+
+
+@pytest.mark.parametrize("options, names", [
+    ({"batch_size": 1}, r"model mlp's batch norm and the minibatch layer \(stddev\) estimate"),
+    ({"batch_size": 1, "model": "dcgan"}, r"model dcgan's batch norm estimates"),
+    ({"batch_size": 1, "model": "vanilla", "minibatch": "stddev"},
+     r"the minibatch layer \(stddev\) estimates"),
+])
+def test_a_batch_of_one_is_refused_where_batch_statistics_are_estimated(options, names):
+    with pytest.raises(ValueError, match=names + r".*a batch of 1 cannot give; use "
+                                                 r"--batch-size 2 or more"):
+        runs.resolve_config(options)
+    config, _ = runs.resolve_config({"batch_size": 1, "model": "vanilla"})
+    assert config["batch_size"] == 1

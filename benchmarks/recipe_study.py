@@ -1,0 +1,259 @@
+"""The study behind the default model: one GAN run on MNIST's test split, scored as it trains.
+
+    python benchmarks/recipe_study.py NAME --data-dir DIR --gw 256,512 --dw 512,256 \
+        --loss hinge --lr 1e-3 --mbstd 1 --seconds 300
+
+builds an MLP GAN (or a small DCGAN, ``--arch dcgan``) from minigan's layers, trains it with
+``minigan.gan.GAN`` for ``--seconds`` of training time (scoring left out) and scores the
+moving average of G (``--ema``) every ``--eval_every_s`` seconds with the lab
+(``minigan.lab.scoring``: ``--n`` generated digits against a random split of the test split,
+stratified by class). Writes ``results/NAME.jsonl``, one line per score, and
+``grids/NAME_ema.png``. The site's results page "Time to digits" quotes its rows, each with
+its options; ``minigan train`` runs the chosen recipe as its default model.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+# the repository root, so that the script runs from a checkout without installing
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+
+from minigan import gan as gan_mod
+from minigan.app import plotting
+from minigan.data import load_mnist
+from minigan.gan.ema import EMA
+from minigan.lab import scoring
+from minigan.nn import layers as L
+from minigan.nn import optim
+
+p = argparse.ArgumentParser()
+p.add_argument("name")
+p.add_argument("--data-dir", required=True, help="the folder with MNIST's test split")
+p.add_argument("--arch", default="mlp", choices=["mlp", "dcgan"])
+p.add_argument("--gw", default="256,512,1024", help="mlp G hidden widths / dcgan: G channels c1,c2")
+p.add_argument("--dw", default="1024,512,256", help="mlp D hidden widths / dcgan: D channels c1,c2")
+p.add_argument("--gbn", type=int, default=1, help="BatchNorm in G hidden layers")
+p.add_argument("--dbn", type=int, default=1, help="dcgan: BatchNorm in D second conv")
+p.add_argument("--gact", default="relu", choices=["relu", "lrelu"])
+p.add_argument("--dact", default="lrelu", choices=["relu", "lrelu"])
+p.add_argument("--init", default="", help="weight init (default xavier_normal mlp / dcgan_normal)")
+p.add_argument("--out", default="tanh", choices=["tanh", "sigmoid"])
+p.add_argument("--loss", default="gan")
+p.add_argument("--ls", type=float, default=0.0, help="one-sided label smoothing")
+p.add_argument("--lr", type=float, default=2e-4)
+p.add_argument("--lr_d", type=float, default=None, help="D step size (TTUR); default lr")
+p.add_argument("--b1", type=float, default=0.5)
+p.add_argument("--b2", type=float, default=0.999)
+p.add_argument("--batch", type=int, default=64)
+p.add_argument("--k", type=int, default=1)
+p.add_argument("--ema", type=float, default=0.999)
+p.add_argument("--sn", type=int, default=0, help="spectral norm in D")
+p.add_argument("--mbstd", type=int, default=0, help="minibatch stddev before D's last Dense")
+p.add_argument("--pack", type=int, default=1)
+p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
+p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
+p.add_argument("--seconds", type=float, default=300, help="stop after this many training seconds")
+p.add_argument("--eval_every_s", type=float, default=60, help="score every this many training seconds")
+p.add_argument("--eval_iters", default="", help="comma list of iterations to score at (overrides)")
+p.add_argument("--eval_raw", type=int, default=0, help="also score the raw (non-EMA) G")
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--n", type=int, default=10000)
+p.add_argument("--bench", type=int, default=0,
+               help="time this many iterations (after 10 warm-up), no scoring")
+a = p.parse_args()
+
+os.makedirs("results", exist_ok=True)
+logpath = f"results/{a.name}.jsonl"
+open(logpath, "w").close()
+print(json.dumps(vars(a)), flush=True)
+rng = np.random.default_rng(a.seed)
+init_rng, noise_rng, shuf_rng, eval_seed = [np.random.default_rng(s) for s in
+                                            np.random.SeedSequence(a.seed).spawn(4)]
+t_load = time.perf_counter()
+X, _ = load_mnist("test", data_dir=a.data_dir, scale=a.out, download=False)
+t_load = time.perf_counter() - t_load
+NZ = 100
+
+
+def act(kind):
+    return L.ReLU() if kind == "relu" else L.LeakyReLU(0.2)
+
+
+def build():
+    gw = [int(v) for v in a.gw.split(",")]
+    dw = [int(v) for v in a.dw.split(",")]
+    out_act = L.Tanh() if a.out == "tanh" else L.Sigmoid()
+    if a.arch == "mlp":
+        init = a.init or "xavier_normal"
+        g, prev = [], NZ
+        for w in gw:
+            g += [L.Dense(prev, w, weight_init=init, rng=init_rng)]
+            if a.gbn:
+                g += [L.BatchNorm(w)]
+            g += [act(a.gact)]
+            prev = w
+        g += [L.Dense(prev, 784, weight_init=init, rng=init_rng), out_act]
+        d, prev = [], 784 * a.pack
+        if a.pack > 1:
+            d += [L.Pack(a.pack)]
+        for w in dw:
+            d += [L.Dense(prev, w, weight_init=init, rng=init_rng), act(a.dact)]
+            if a.dropout:
+                d += [L.Dropout(a.dropout, rng=init_rng)]
+            prev = w
+        if a.mbstd:
+            d += [L.MinibatchStdDev()]
+            prev += 1
+        d += [L.Dense(prev, 1, weight_init=init, rng=init_rng)]
+        shape = (784,)
+    else:
+        init = a.init or "dcgan_normal"
+        c1, c2 = gw  # G: Dense -> (c1,7,7) -> ConvT c2 -> ConvT 1
+        g = [L.Dense(NZ, c1 * 49, weight_init=init, rng=init_rng)]
+        if a.gbn:
+            g += [L.BatchNorm(c1 * 49)]
+        g += [act(a.gact), L.Reshape((c1, 7, 7)),
+              L.ConvTranspose2d(c1, c2, 4, stride=2, padding=1, weight_init=init, rng=init_rng)]
+        if a.gbn:
+            g += [L.BatchNorm(c2)]
+        g += [act(a.gact), L.ConvTranspose2d(c2, 1, 4, stride=2, padding=1, weight_init=init,
+                                             rng=init_rng), out_act]
+        e1, e2 = dw
+        d = []
+        if a.pack > 1:
+            d += [L.Pack(a.pack)]
+        d += [L.Conv2d(a.pack, e1, 4, stride=2, padding=1, weight_init=init, rng=init_rng),
+              act(a.dact), L.Conv2d(e1, e2, 4, stride=2, padding=1, weight_init=init, rng=init_rng)]
+        if a.dbn:
+            d += [L.BatchNorm(e2)]
+        d += [act(a.dact)]
+        if a.mbstd:
+            d += [L.MinibatchStdDev()]
+        d += [L.Flatten(), L.Dense((e2 + (1 if a.mbstd else 0)) * 49, 1, weight_init=init, rng=init_rng)]
+        shape = (1, 28, 28)
+    G, D = L.Sequential(*g), L.Sequential(*d)
+    if a.sn:
+        L.spectral_norm(D, rng=init_rng)
+    return G, D, shape
+
+
+G, D, shape = build()
+print("G:", G, "\nD:", D, flush=True)
+
+
+def nparams(m):
+    return int(sum(v.size for v in m.params.values()))
+
+
+print("params G", nparams(G), "D", nparams(D), flush=True)
+Xs = X.reshape((len(X),) + shape)
+g_opt = optim.Adam(G, lr=a.lr, betas=(a.b1, a.b2))
+d_opt = optim.Adam(D, lr=a.lr_d or a.lr, betas=(a.b1, a.b2))
+model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
+                    prior="gaussian", rng=noise_rng, check_data=False)
+ema = EMA(G, a.ema) if a.ema > 0 else None
+ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
+                                                  trained_on="test")
+
+n, b = len(Xs), a.batch
+ipe = n // (b * a.k)
+state = {"perm": None, "i": 0}
+
+
+def next_batch():
+    if state["perm"] is None or state["i"] >= ipe * a.k:
+        state["perm"] = shuf_rng.permutation(n)
+        state["i"] = 0
+    idx = state["perm"][state["i"] * b:(state["i"] + 1) * b]
+    state["i"] += 1
+    return Xs[idx]
+
+
+def evaluate(it, secs):
+    rows = []
+    gens = [("ema", ema.generator)] if ema is not None else []
+    if ema is None or a.eval_raw:
+        gens.append(("raw", G))
+    for tag, gen in gens:
+        t = time.perf_counter()
+        zr = np.random.default_rng(12345)
+        imgs = []
+        with gen.evaluating():
+            for _ in range(0, a.n, 1000):
+                z = gan_mod.sample_noise(1000, NZ, "gaussian", zr)
+                imgs.append(np.asarray(gen.forward(z)).reshape(1000, -1))
+        imgs = np.concatenate(imgs).astype(np.float32)
+        if a.out == "tanh":
+            imgs = (imgs + 1) / 2
+        s = scoring.score_images(imgs, ref, parzen=False)
+        row = {"iter": it, "train_s": round(secs, 2), "s_per_it": round(secs / max(it, 1), 5),
+               "g": tag, "IS": round(float(s["inception_score"]), 3),
+               "FID": round(float(s["fid"]), 3), "n_compared": int(s["n_compared"]),
+               "classes": int(s["classes_covered"]),
+               "hist": [round(float(v), 3) for v in s["histogram"]],
+               "prec": round(float(s["precision"]), 3), "rec": round(float(s["recall"]), 3),
+               "conf": round(float(s["confident_share"]), 3), "score_s": round(time.perf_counter() - t, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        with open(logpath, "a") as f:
+            f.write(json.dumps(row) + "\n")
+    return rows
+
+
+if a.bench:
+    for _ in range(10):
+        model.train_iteration(next_batch)
+        if ema is not None:
+            ema.update()
+    t0 = time.perf_counter()
+    for _ in range(a.bench):
+        model.train_iteration(next_batch)
+        if ema is not None:
+            ema.update()
+    dt = (time.perf_counter() - t0) / a.bench
+    print(f"BENCH {a.name} {dt*1000:.2f} ms/it")
+    with open("results/bench.txt", "a") as f:
+        f.write(f"{a.name}\t{dt*1000:.2f} ms/it\t{' '.join(sys.argv[2:])}\n")
+    sys.exit(0)
+eval_iters = sorted(int(v) for v in a.eval_iters.split(",")) if a.eval_iters else None
+secs, it, next_eval_s = 0.0, 0, a.eval_every_s
+last = None
+while True:
+    t0 = time.perf_counter()
+    stats = model.train_iteration(next_batch)
+    if ema is not None:
+        ema.update()
+    secs += time.perf_counter() - t0
+    it += 1
+    if it % 200 == 0:
+        print(f"it {it} {secs:.1f}s d_loss {float(stats['d_loss']):.3f} g_loss {float(stats['g_loss']):.3f} "
+              f"d_real {float(stats['d_real']):.3f} d_fake {float(stats['d_fake']):.3f}", flush=True)
+    if not np.isfinite(float(stats["d_loss"])) or not np.isfinite(float(stats["g_loss"])):
+        print("DIVERGED", flush=True)
+        break
+    done = (a.iters and it >= a.iters) or (not a.iters and secs >= a.seconds)
+    due = (it in eval_iters) if eval_iters else (secs >= next_eval_s)
+    if due or done:
+        last = evaluate(it, secs)
+        if not eval_iters:
+            while next_eval_s <= secs:
+                next_eval_s += a.eval_every_s
+    if done:
+        break
+save = {("G/" + k): np.asarray(v) for k, v in G.state_dict().items()}
+if ema is not None:
+    save.update({("E/" + k): np.asarray(v) for k, v in ema.generator.state_dict().items()})
+np.savez(f"results/{a.name}_G.npz", **save)
+os.makedirs("grids", exist_ok=True)
+zg = gan_mod.sample_noise(100, NZ, "gaussian", np.random.default_rng(777))
+for tag, gen in ([("ema", ema.generator)] if ema is not None else []) + [("raw", G)]:
+    with gen.evaluating():
+        im = np.asarray(gen.forward(zg)).reshape(100, 1, 28, 28)
+    plotting.save_grid(im, f"grids/{a.name}_{tag}.png", nrow=10,
+                       value_range=(-1, 1) if a.out == "tanh" else (0, 1))
+print(f"done {it} iterations, {secs:.1f} s training, {secs / it * 1000:.1f} ms/it, data load {t_load:.2f}s",
+      flush=True)
