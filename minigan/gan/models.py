@@ -268,7 +268,7 @@ class ModelSpec:
         return PIXEL_RANGES[self.scale]
 
     def epochs_for(self, iterations_per_epoch):
-        """The epochs of a default run: :attr:`iterations` rounded to whole epochs (at least
+        """The epochs of a default run: ``iterations`` rounded to whole epochs (at least
         one) of ``iterations_per_epoch``."""
         return max(1, round(self.iterations / max(1, iterations_per_epoch)))
 
