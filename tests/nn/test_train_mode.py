@@ -23,6 +23,19 @@ def _off_kinks(x):
     return testing.away_from_kinks(x, margin=10 * testing.KINK_MARGIN)
 
 
+def _power_step_conditioned(sn):
+    """Spectral norm's power step away from where it bends sharply: a = M^T u and M v
+    (v = a / |a|) at least 0.2 |M|_F. Near a = 0 or M v = 0 the step's third derivative
+    is large and the centred differences miss by up to 1e-5, an error falling as h**2 (the
+    truncation, not the gradient); 4% of the drawn weights are left out, and the worst
+    of 11,562 others is 2e-8."""
+    M = sn.layer.params["W"].reshape(sn.layer.params["W"].shape[0], -1)
+    a = M.T @ sn.buffers["u"]
+    scale = np.linalg.norm(M)
+    return np.linalg.norm(a) > 0.2 * scale and \
+        np.linalg.norm(M @ (a / np.linalg.norm(a))) > 0.2 * scale
+
+
 def _spread_off_kink(x, group):
     """Minibatch stddev: each group's spread well above the eps-smoothed kink of |d|."""
     n = x.shape[0]
@@ -41,6 +54,7 @@ def cases(draw, kind):
         layer = layers.Dense(d_in, d_out, bias=draw(st.booleans()), rng=rng, dtype=F64)
         if kind != "Dense":
             layer = layers.SpectralNorm(layer, rng=rng)
+            assume(_power_step_conditioned(layer))
         return layer, rng.standard_normal((n, d_in)), rng
     if kind in ("Conv2d", "SpectralNorm(Conv2d)", "ConvTranspose2d"):
         make = testing.conv_transpose2d_configs if kind == "ConvTranspose2d" else \
@@ -50,6 +64,7 @@ def cases(draw, kind):
         layer = cls(**cfg.layer_kwargs, rng=rng, dtype=F64)
         if kind.startswith("SpectralNorm"):
             layer = layers.SpectralNorm(layer, rng=rng)
+            assume(_power_step_conditioned(layer))
         return layer, cfg.input(rng), rng
     if kind in ("ReLU", "LeakyReLU"):
         layer = layers.ReLU() if kind == "ReLU" else layers.LeakyReLU(draw(st.floats(0.01, 0.9)))
