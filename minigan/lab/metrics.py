@@ -161,10 +161,7 @@ def knn_radii(features, k=3, chunk=2048):
 
 def _inside_any_ball(points, centers, radii, chunk):
     """For each point: is it within ``radii[j]`` of some ``centers[j]``?"""
-    xp = backend.get_array_module(points, centers)
-    r2 = radii[None, :] ** 2
-    return xp.concatenate([(squared_distances(points[i:i + chunk], centers) <= r2).any(axis=1)
-                           for i in range(0, len(points), chunk)])
+    return _ball_counts(points, centers, radii, chunk) > 0
 
 
 def precision_recall(real, fake, k=3, chunk=2048):
