@@ -6,8 +6,12 @@
 One iteration is Algorithm 1 with k = 1, exactly what ``GAN.train_iteration``
 does: a D step (a real batch and a fake batch in separate forward/backward
 passes, then one Adam step) and a G step (G forward, D forward, D backward
-without D's parameter gradients, G backward, one Adam step). Both models are
-float32 and in training mode: vanilla (batch 128) and DCGAN (batch 64).
+without D's parameter gradients, G backward, one Adam step), in the game and
+with the layers each model trains with by default (``ModelSpec.defaults``):
+the default ``mlp`` (batch 64) plays the hinge game with minibatch standard
+deviation in D and ends each iteration with an update of the moving average of
+G's weights; vanilla (batch 128) and DCGAN (batch 64) play the cross-entropy
+game. Every model is float32 and in training mode.
 
 When ``torch`` imports, the same layers, the same initial weights (copied from
 minigan's), the same Adam settings and the same step structure are timed in
@@ -44,7 +48,7 @@ import time
 # the repository root, so that the script runs from a checkout without installing
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-MODEL_NAMES = ("vanilla", "dcgan")
+MODEL_NAMES = ("mlp", "vanilla", "dcgan")
 
 
 def parse_args(argv=None):
@@ -60,7 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                    help="BLAS threads of NumPy and torch.set_num_threads (default: usable cores)")
     p.add_argument("--models", default=",".join(MODEL_NAMES),
-                   help="comma-separated subset of vanilla,dcgan (default both)")
+                   help="comma-separated subset of mlp,vanilla,dcgan (default all three)")
     p.add_argument("--no-torch", action="store_true", help="time minigan only")
     p.add_argument("--profile", action="store_true",
                    help="also print minigan's time per layer and pass in one iteration")
@@ -172,7 +176,7 @@ def iteration_flops(name, np):
     from minigan.gan import models
 
     spec = models.MODELS[name]
-    G, D = spec.build(np.random.default_rng(0), dtype=np.float32)
+    G, D = build_models(spec, np.random.default_rng(0), np)
     m = spec.batch_size
     g = gemm_macs(G, np.zeros((m, spec.noise_dim), np.float32))
     d = gemm_macs(D, np.zeros((m,) + spec.image_shape, np.float32))
@@ -182,6 +186,13 @@ def iteration_flops(name, np):
 
 
 # -- the two implementations ----------------------------------------------------------
+def build_models(spec, rng, np):
+    """G and D of ``spec`` in float32, with the minibatch layer its runs add by default."""
+    minibatch = spec.defaults.get("minibatch")
+    extra = {"minibatch": minibatch} if minibatch else {}
+    return spec.build(rng, dtype=np.float32, **extra)
+
+
 def real_batches(np, spec, rng, count=4, batch=None, move=None):
     """``next_batch()``: a few fixed real batches in the model's pixel range, served in turn.
 
@@ -206,15 +217,24 @@ def minigan_runner(name, np):
     """``(step, gan)``: ``step()`` runs one ``GAN.train_iteration`` of model ``name``."""
     from minigan import gan
     from minigan.gan import models
+    from minigan.gan.ema import EMA
     from minigan.nn import optim
 
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
-    G, D = spec.build(rng, dtype=np.float32)
+    G, D = build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, rng=rng)
+                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"))
     next_batch = real_batches(np, spec, rng)
-    return (lambda: model.train_iteration(next_batch)), model
+    if not spec.defaults.get("ema"):
+        return (lambda: model.train_iteration(next_batch)), model
+    ema = EMA(G, spec.defaults["ema"])
+
+    def step():
+        model.train_iteration(next_batch)
+        ema.update()
+
+    return step, model
 
 
 def torch_sequential(torch, seq, x):
@@ -245,6 +265,8 @@ def torch_sequential(torch, seq, x):
             mod, weights = nn.LeakyReLU(layer.slope), {}
         elif isinstance(layer, L.Reshape):
             mod, weights = nn.Unflatten(1, layer.shape), {}
+        elif isinstance(layer, L.MinibatchStdDev) and layer.group_size is None and x.ndim == 2:
+            mod, weights = TorchMinibatchStdDev(torch, layer.eps), {}
         else:
             simple = {L.ReLU: nn.ReLU, L.Tanh: nn.Tanh, L.Sigmoid: nn.Sigmoid,
                       L.Flatten: nn.Flatten}
@@ -258,38 +280,78 @@ def torch_sequential(torch, seq, x):
     return nn.Sequential(*mods)
 
 
-def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu"):
+def TorchMinibatchStdDev(torch, eps):
+    """PyTorch's twin of ``MinibatchStdDev()`` on ``(N, F)`` rows (the whole batch one group)."""
+
+    class MinibatchStdDev(torch.nn.Module):
+        def forward(self, x):
+            sigma = torch.sqrt(x.var(dim=0, unbiased=False) + eps)    # (F,)
+            return torch.cat([x, sigma.mean().expand(x.shape[0], 1)], dim=1)
+
+    return MinibatchStdDev()
+
+
+def torch_losses(torch, game, m, device="cpu"):
+    """``(d_real, d_fake, g_fake)``: the game's three loss terms on D's outputs, as PyTorch
+    functions, the same as minigan's ``cross_entropy`` (non-saturating G) or ``hinge`` game."""
+    F = torch.nn.functional
+    if game == "hinge":
+        return (lambda a: F.relu(1 - a).mean(), lambda a: F.relu(1 + a).mean(),
+                lambda a: -a.mean())
+    if game != "gan":
+        raise ValueError(f"no PyTorch twin of the {game!r} game here")
+    ones = torch.ones(m, 1, device=device)
+    zeros = torch.zeros(m, 1, device=device)
+    bce = F.binary_cross_entropy_with_logits                      # mean, on logits
+    return (lambda a: bce(a, ones), lambda a: bce(a, zeros), lambda a: bce(a, ones))
+
+
+def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="gan", ema=None):
     """``step(x)``: one iteration of Algorithm 1 (k = 1) in PyTorch on the real batch ``x``.
 
     The structure of ``minigan.gan.GAN.train_iteration``: a D step on ``x`` and a
     fake batch in separate forward/backward passes (gradients accumulate, one Adam
-    update), then a G step through D with D's parameter gradients not kept.
+    update), then a G step through D with D's parameter gradients not kept; with
+    ``ema`` (a decay), then the moving average of G's weights and a copy of its buffers,
+    as ``minigan.gan.ema.EMA.update`` does.
     """
     g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits   # mean, on logits
-    ones = torch.ones(m, 1, device=device)
-    zeros = torch.zeros(m, 1, device=device)
+    d_real_loss, d_fake_loss, g_loss = torch_losses(torch, game, m, device)
     d_params = list(tD.parameters())
+    if ema is not None:
+        import copy
+
+        shadow = copy.deepcopy(tG)
+        g_params, s_params = list(tG.parameters()), list(shadow.parameters())
+        g_buffers, s_buffers = list(tG.buffers()), list(shadow.buffers())
+        updates = [0]
 
     def step(x):
         # D step: real and fake batches in separate passes, gradients accumulate, one update
         d_opt.zero_grad()
-        bce(tD(x), ones).backward()
+        d_real_loss(tD(x)).backward()
         with torch.no_grad():                     # G's forward only feeds D here
             fake = tG(torch.randn(m, noise_dim, device=device))
-        bce(tD(fake), zeros).backward()
+        d_fake_loss(tD(fake)).backward()
         d_opt.step()
         # G step through D, D's parameter gradients not kept
         g_opt.zero_grad()
         for p in d_params:
             p.requires_grad_(False)
         try:
-            bce(tD(tG(torch.randn(m, noise_dim, device=device))), ones).backward()
+            g_loss(tD(tG(torch.randn(m, noise_dim, device=device)))).backward()
         finally:
             for p in d_params:
                 p.requires_grad_(True)
         g_opt.step()
+        if ema is not None:                        # shadow <- beta shadow + (1 - beta) theta
+            beta = min(ema, (1.0 + updates[0]) / (10.0 + updates[0]))
+            updates[0] += 1
+            with torch.no_grad():
+                torch._foreach_lerp_(s_params, g_params, 1.0 - beta)
+                for s, b in zip(s_buffers, g_buffers, strict=True):
+                    s.copy_(b)
 
     return step
 
@@ -300,11 +362,12 @@ def torch_runner(name, np, torch):
 
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
-    G, D = spec.build(rng, dtype=np.float32)   # the same initial weights as minigan's run
+    G, D = build_models(spec, rng, np)         # the same initial weights as minigan's run
     m = spec.batch_size
     tG = torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
     tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
-    step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim)
+    step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
+                          game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"))
     host_batch = real_batches(np, spec, rng)
     return lambda: step(torch.from_numpy(host_batch()))
 

@@ -56,10 +56,15 @@ p.add_argument("--mbstd", type=int, default=0, help="minibatch stddev before D's
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
+p.add_argument("--decay_from", type=float, default=0.0,
+               help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
 p.add_argument("--seconds", type=float, default=300, help="stop after this many training seconds")
 p.add_argument("--eval_every_s", type=float, default=60, help="score every this many training seconds")
 p.add_argument("--eval_iters", default="", help="comma list of iterations to score at (overrides)")
 p.add_argument("--eval_raw", type=int, default=0, help="also score the raw (non-EMA) G")
+p.add_argument("--estimate_statistics", type=int, default=0,
+               help="1: score the average with batch norm statistics of its own "
+                    "(EMA.estimate_statistics, what minigan train does); 0: G's, copied")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--n", type=int, default=10000)
 p.add_argument("--bench", type=int, default=0,
@@ -178,6 +183,9 @@ def evaluate(it, secs):
     gens = [("ema", ema.generator)] if ema is not None else []
     if ema is None or a.eval_raw:
         gens.append(("raw", G))
+    if ema is not None and a.estimate_statistics:
+        stats_rng = np.random.default_rng([a.seed, it, 2])
+        ema.estimate_statistics(lambda m: gan_mod.sample_noise(m, NZ, "gaussian", stats_rng))
     for tag, gen in gens:
         t = time.perf_counter()
         zr = np.random.default_rng(12345)
@@ -224,6 +232,10 @@ secs, it, next_eval_s = 0.0, 0, a.eval_every_s
 last = None
 while True:
     t0 = time.perf_counter()
+    if a.decay_from and a.iters:
+        start = a.decay_from * a.iters     # lr <- lr0 (iters - it) / (iters - start) after start
+        scale = min(1.0, (a.iters - it) / (a.iters - start))
+        g_opt.lr, d_opt.lr = a.lr * scale, (a.lr_d or a.lr) * scale
     stats = model.train_iteration(next_batch)
     if ema is not None:
         ema.update()

@@ -96,6 +96,10 @@ __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolv
 #: number of rows), which a run of a hundred short epochs would pay a hundred times.
 CURVES_EVERY = 20.0
 
+#: The moving average's batch norm statistics are estimated on noise seeded by
+#: ``[seed, iteration, STATISTICS_STREAM]``: a stream no other draw of a run uses.
+STATISTICS_STREAM = 2
+
 
 class RunError(RuntimeError):
     """A run stopped on a problem met while training (a full disk, divergence).
@@ -248,6 +252,7 @@ class Trainer:
         self.g_opt = optim.Adam(self.G, lr=c["lr"], betas=betas)
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
         self.ema = EMA(self.G, c["ema"]) if c.get("ema") is not None else None
+        self._ema_statistics_at = None   # the iteration the average's statistics are of
         game = conditional.ConditionalGAN if c.get("conditional") else gan.GAN
         self.gan = game(self.G, self.D, self.g_opt, self.d_opt, self.spec.noise_dim,
                         k=c["k"], g_loss=c["g_loss"], label_smoothing=c["label_smoothing"],
@@ -561,6 +566,7 @@ class Trainer:
             extra["perm"] = self.perm
         if self.ema is not None:
             extra["ema_updates"] = self.ema.updates
+            self._averaged_generator()   # its own batch norm statistics, saved with it
         checkpoint.save_checkpoint(
             self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
             d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
@@ -571,13 +577,28 @@ class Trainer:
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
         path = self.out / "samples" / f"epoch_{self.epoch:04d}.png"
         if self.ema is not None:   # the grids show the moving average of G's weights
-            G = self.ema.generator
+            G = self._averaged_generator()
             images = G.images(z) if self.config.get("conditional") else G.forward(z)
         else:
             images = self.gan.sample(z=z)
         plotting.save_grid(images, path, value_range=self.spec.pixel_range,
                            nrow=10 if self.config.get("conditional") else None)
         return path
+
+    def _averaged_generator(self):
+        """The moving average of G's weights with batch norm statistics of its own
+        (:meth:`minigan.gan.ema.EMA.estimate_statistics`), estimated once per iteration
+        asked at, from noise of its own (seeded by the run's seed and the iteration: the
+        training draws the same numbers, and a resumed run the same statistics)."""
+        if self._ema_statistics_at != self.iteration:
+            from minigan.lab.scoring import scoring_noise
+
+            c = self.config
+            rng = np.random.default_rng([int(c["seed"]), self.iteration, STATISTICS_STREAM])
+            self.ema.estimate_statistics(scoring_noise(self.spec.noise_dim, c["prior"], rng,
+                                                       self.dtype, c.get("conditional")))
+            self._ema_statistics_at = self.iteration
+        return self.ema.generator
 
     def _save_loss_curves(self):
         self._curves_at = time.perf_counter()
@@ -612,7 +633,7 @@ class Trainer:
         from minigan.lab.scoring import evaluate_generator, scoring_noise
 
         c = self.config
-        G = self.G if self.ema is None else self.ema.generator   # what the grids show
+        G = self.G if self.ema is None else self._averaged_generator()   # what the grids show
         noise = scoring_noise(self.spec.noise_dim, c["prior"],
                               np.random.default_rng([int(c["seed"]), self.epoch]), self.dtype,
                               c.get("conditional"))

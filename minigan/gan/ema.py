@@ -10,19 +10,35 @@ Karras et al. 2018). After every generator step,
 
 with :math:`t` the number of updates so far: the warm-up of TensorFlow's
 ``ExponentialMovingAverage(num_updates=t)``, so that the average does not
-start out dominated by the random initial weights. BatchNorm's running
-statistics are copied, not averaged. The averaged generator sits beside
-``G`` (``EMA.generator``, the same architecture), is saved in the
-checkpoint (``G_ema/...``), and draws the sample grids and what
-``minigan sample``, ``minigan interpolate`` and ``minigan eval`` show when a
-run has one.
+start out dominated by the random initial weights.
+
+Batch norm's running statistics are not weights: an average of weights
+computes other activations than any of the generators averaged, so the
+statistics G gathered do not fit it. :meth:`EMA.update` copies G's (the
+average is usable at any time), and :meth:`EMA.estimate_statistics` replaces
+them with the averaged generator's own, measured on a few batches of noise
+(BigGAN's "standing statistics", PyTorch's ``swa_utils.update_bn``); the
+trainer does so before every grid, score and checkpoint. On the default
+model it lowers FID at nearly every score measured, by up to a third (the site's
+"Time to digits").
+
+The averaged generator sits beside ``G`` (``EMA.generator``, the same
+architecture), is saved in the checkpoint (``G_ema/...``), and draws the
+sample grids and what ``minigan sample``, ``minigan interpolate`` and
+``minigan eval`` show when a run has one.
 """
 
 from __future__ import annotations
 
 import copy
 
-__all__ = ["EMA"]
+from minigan.nn.layers import BatchNorm
+
+__all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
+
+#: Batches of noise, and vectors in each, that :meth:`EMA.estimate_statistics` draws
+#: by default: 4,000 generated samples, about as many as a grid's run of 60 iterations.
+STATISTICS_BATCHES, STATISTICS_BATCH = 8, 500
 
 
 class EMA:
@@ -55,6 +71,49 @@ class EMA:
         for key, value in self.source.buffers.items():
             shadow_buffers[key][...] = value
         self.updates += 1
+
+    def estimate_statistics(self, noise, batches=STATISTICS_BATCHES, batch_size=STATISTICS_BATCH):
+        r"""Batch norm's running statistics of the averaged generator, from its own activations.
+
+        Each batch norm layer of :attr:`generator` sees ``batches`` batches of
+        ``noise(batch_size)`` in training mode (its other layers stay in evaluation
+        mode), with the momentum of a plain average, :math:`1 / (b + 1)` at batch
+        :math:`b`, so that
+
+        .. math::
+            \mu_{run} = \frac1B \sum_b \mu_b, \qquad
+            \sigma^2_{run} = \frac1B \sum_b \tfrac{m}{m-1}\sigma^2_b,
+
+        the mean of the batches' statistics (the unbiased variance, as in training).
+        Nothing else changes; the next :meth:`update` copies G's statistics again.
+
+        Parameters
+        ----------
+        noise : callable
+            ``noise(m)``: ``m`` inputs of the generator (noise vectors, with their
+            labels for a conditional one) on the generator's device.
+        batches, batch_size : int
+
+        Returns
+        -------
+        int : the batch norm layers whose statistics were estimated (0: nothing to do)
+        """
+        norms = [layer for layer in self.generator.walk() if isinstance(layer, BatchNorm)]
+        if not norms:
+            return 0
+        if int(batches) < 1 or int(batch_size) < 2:
+            raise ValueError(f"estimate_statistics needs at least 1 batch of at least 2 samples, "
+                             f"got {batches} of {batch_size}")
+        momenta = [layer.momentum for layer in norms]
+        try:
+            for b in range(int(batches)):
+                for layer in norms:
+                    layer.training, layer.momentum = True, 1.0 / (b + 1)
+                self.generator.forward(noise(int(batch_size)))
+        finally:
+            for layer, momentum in zip(norms, momenta, strict=True):
+                layer.training, layer.momentum, layer._cache = False, momentum, None
+        return len(norms)
 
     def state_dict(self):
         """The averaged generator's parameters and buffers (what a checkpoint holds)."""

@@ -118,6 +118,102 @@ def test_ema_follows_its_formula_with_warm_up():
         EMA(G, 1.0)
 
 
+def _standing_statistics(G, zs):
+    """Independent float64 arithmetic: each batch norm layer's mean over the batches ``zs`` of
+    its batch mean and unbiased batch variance, batch norm normalizing with the batch's
+    statistics (Dense -> BatchNorm -> ReLU blocks, then Dense -> Tanh)."""
+    blocks = [(G.layers[i], G.layers[i + 1]) for i in range(0, len(G.layers) - 2, 3)]
+    means, variances = [0.0] * len(blocks), [0.0] * len(blocks)
+    for z in zs:
+        h = z
+        for j, (dense, norm) in enumerate(blocks):
+            a = h @ dense.params["W"] + dense.params["b"]
+            mu, var = a.mean(axis=0), a.var(axis=0)
+            means[j] = means[j] + mu / len(zs)
+            variances[j] = variances[j] + var * len(a) / (len(a) - 1) / len(zs)
+            h = np.maximum((a - mu) / np.sqrt(var + norm.eps) * norm.params["gamma"]
+                           + norm.params["beta"], 0.0)
+    return means, variances
+
+
+def test_ema_estimates_batch_norm_statistics_of_the_averaged_weights():
+    rng = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(4, 6, rng=rng, dtype="float64"),
+                          layers.BatchNorm(6, dtype="float64"), layers.ReLU(),
+                          layers.Dense(6, 5, rng=rng, dtype="float64"),
+                          layers.BatchNorm(5, dtype="float64"), layers.ReLU(),
+                          layers.Dense(5, 3, rng=rng, dtype="float64"), layers.Tanh())
+    ema = EMA(G, 0.9)
+    for _ in range(5):                       # G moves, and gathers statistics of its own
+        for v in G.params.values():
+            v += 0.3 * rng.standard_normal(v.shape)
+        G.forward(rng.standard_normal((7, 4)) * 2 + 1)
+        ema.update()
+    avg = ema.generator
+    params = {k: v.copy() for k, v in avg.params.items()}
+    np.testing.assert_array_equal(avg.buffers["1.running_mean"], G.buffers["1.running_mean"])
+    zs = [rng.standard_normal((m, 4)) for m in (9, 4, 11)]
+    drawn = iter(zs)
+    sizes = []
+
+    def noise(m):
+        sizes.append(m)
+        return next(drawn)
+
+    assert ema.estimate_statistics(noise, batches=3, batch_size=9) == 2
+    assert sizes == [9, 9, 9]
+    means, variances = _standing_statistics(avg, zs)
+    for j, key in enumerate(("1", "4")):
+        np.testing.assert_allclose(avg.buffers[f"{key}.running_mean"], means[j], rtol=1e-12)
+        np.testing.assert_allclose(avg.buffers[f"{key}.running_var"], variances[j], rtol=1e-12)
+        assert not np.allclose(avg.buffers[f"{key}.running_mean"], G.buffers[f"{key}.running_mean"])
+    for k, v in params.items():                # the weights are not touched
+        np.testing.assert_array_equal(avg.params[k], v)
+    assert all(not layer.training for layer in avg.walk())          # evaluation mode again
+    assert [avg.layers[i].momentum for i in (1, 4)] == [0.1, 0.1]   # the momentum restored
+    ema.update()                                   # the next update copies G's again
+    np.testing.assert_array_equal(avg.buffers["1.running_var"], G.buffers["1.running_var"])
+    with pytest.raises(ValueError, match="at least 1 batch of at least 2 samples"):
+        ema.estimate_statistics(noise, batches=1, batch_size=1)
+    plain = EMA(layers.Sequential(layers.Dense(4, 3, rng=rng, dtype="float64")), 0.9)
+    assert plain.estimate_statistics(noise) == 0    # no batch norm: nothing to estimate
+
+
+def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir, tmp_path):
+    from minigan.app.trainer import STATISTICS_STREAM
+
+    out = tmp_path / "mlp"
+    assert main(train_args(data_dir, out, "--model", "mlp", "--epochs", "1")) == 0
+    ckpt = checkpoint.load_checkpoint(out / "checkpoint.npz")
+    key = "1.running_mean"
+    assert not np.allclose(ckpt["G_ema"][key], ckpt["G"][key])   # not G's statistics
+    G, _ = models.build("mlp", np.random.default_rng(0), "float32", minibatch="stddev")
+    again = EMA(G, 0.999)
+    again.load_state_dict(ckpt["G_ema"])
+    seed, iteration = ckpt["config"]["seed"], ckpt["counters"]["iteration"]
+    noise = scoring.scoring_noise(100, "gaussian",
+                                  np.random.default_rng([seed, iteration, STATISTICS_STREAM]),
+                                  np.float32)
+    again.estimate_statistics(noise)
+    for k in ("1.running_mean", "1.running_var", "4.running_mean", "4.running_var"):
+        np.testing.assert_allclose(ckpt["G_ema"][k], again.generator.buffers[k], rtol=1e-5)
+
+
+def test_the_default_model_resumes_bit_for_bit_with_the_averages_statistics(
+        metrics_rows, train_args, data_dir, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(train_args(data_dir, straight, "--model", "mlp", "--epochs", "2")) == 0
+    assert main(train_args(data_dir, split, "--model", "mlp", "--epochs", "1")) == 0
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    a, rng_a = _all_arrays(straight)
+    b, rng_b = _all_arrays(split)
+    assert a.keys() == b.keys() and rng_a == rng_b and "G_ema/1.running_var" in a
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert metrics_rows(straight) == metrics_rows(split)
+
+
 @pytest.mark.slow
 def test_remedy_run_resumes_bit_for_bit_and_saves_the_average(metrics_rows, train_args, data_dir,
                                                               tmp_path):
