@@ -313,12 +313,13 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
     fake batch in separate forward/backward passes (gradients accumulate, one Adam
     update), then a G step through D with D's parameter gradients not kept; with
     ``ema`` (a decay), then the moving average of G's weights and a copy of its buffers,
-    as ``minigan.gan.ema.EMA.update`` does.
+    as ``minigan.gan.ema.EMA.update`` does (``step.averaged_generator`` holds it).
     """
     g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_real_loss, d_fake_loss, g_loss = torch_losses(torch, game, m, device)
     d_params = list(tD.parameters())
+    shadow = None
     if ema is not None:
         import copy
 
@@ -353,6 +354,7 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
                 for s, b in zip(s_buffers, g_buffers, strict=True):
                     s.copy_(b)
 
+    step.averaged_generator = shadow     # None without ``ema``
     return step
 
 
