@@ -75,7 +75,7 @@ class EMA:
     def estimate_statistics(self, noise, batches=STATISTICS_BATCHES, batch_size=STATISTICS_BATCH):
         r"""Batch norm's running statistics of the averaged generator, from its own activations.
 
-        Each batch norm layer of :attr:`generator` sees ``batches`` batches of
+        Each batch norm layer of ``generator`` sees ``batches`` batches of
         ``noise(batch_size)`` in training mode (its other layers stay in evaluation
         mode), with the momentum of a plain average, :math:`1 / (b + 1)` at batch
         :math:`b`, so that
