@@ -187,10 +187,11 @@ def iteration_flops(name, np):
 
 # -- the two implementations ----------------------------------------------------------
 def build_models(spec, rng, np):
-    """G and D of ``spec`` in float32, with the minibatch layer its runs add by default."""
-    minibatch = spec.defaults.get("minibatch")
-    extra = {"minibatch": minibatch} if minibatch else {}
-    return spec.build(rng, dtype=np.float32, **extra)
+    """G and D of ``spec`` in float32, with the remedies its runs add by default (the
+    trainer's :func:`minigan.gan.models.remedies` of the model's defaults)."""
+    from minigan.gan import models
+
+    return spec.build(rng, dtype=np.float32, **models.remedies(spec.defaults))
 
 
 def real_batches(np, spec, rng, count=4, batch=None, move=None):
@@ -319,16 +320,16 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_real_loss, d_fake_loss, g_loss = torch_losses(torch, game, m, device)
     d_params = list(tD.parameters())
-    shadow = None
+    shadow, updates = None, 0
     if ema is not None:
         import copy
 
         shadow = copy.deepcopy(tG)
         g_params, s_params = list(tG.parameters()), list(shadow.parameters())
         g_buffers, s_buffers = list(tG.buffers()), list(shadow.buffers())
-        updates = [0]
 
     def step(x):
+        nonlocal updates
         # D step: real and fake batches in separate passes, gradients accumulate, one update
         d_opt.zero_grad()
         d_real_loss(tD(x)).backward()
@@ -347,8 +348,8 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
                 p.requires_grad_(True)
         g_opt.step()
         if ema is not None:                        # shadow <- beta shadow + (1 - beta) theta
-            beta = min(ema, (1.0 + updates[0]) / (10.0 + updates[0]))
-            updates[0] += 1
+            beta = min(ema, (1.0 + updates) / (10.0 + updates))
+            updates += 1
             with torch.no_grad():
                 torch._foreach_lerp_(s_params, g_params, 1.0 - beta)
                 for s, b in zip(s_buffers, g_buffers, strict=True):

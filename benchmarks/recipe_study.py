@@ -24,6 +24,7 @@ import numpy as np
 
 from minigan import gan as gan_mod
 from minigan.app import plotting
+from minigan.app.trainer import STATISTICS_STREAM
 from minigan.data import load_mnist
 from minigan.gan.ema import EMA
 from minigan.lab import scoring
@@ -184,7 +185,7 @@ def evaluate(it, secs):
     if ema is None or a.eval_raw:
         gens.append(("raw", G))
     if ema is not None and a.estimate_statistics:
-        stats_rng = np.random.default_rng([a.seed, it, 2])
+        stats_rng = np.random.default_rng([a.seed, it, STATISTICS_STREAM])
         ema.estimate_statistics(lambda m: gan_mod.sample_noise(m, NZ, "gaussian", stats_rng))
     for tag, gen in gens:
         t = time.perf_counter()

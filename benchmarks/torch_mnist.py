@@ -34,8 +34,7 @@ import torch  # noqa: E402
 from minigan.app import plotting  # noqa: E402
 from minigan.data import load_mnist  # noqa: E402
 from minigan.gan import models  # noqa: E402
-
-STATISTICS_BATCHES, STATISTICS_BATCH = 8, 500    # as minigan.gan.ema's defaults
+from minigan.gan.ema import STATISTICS_BATCH, STATISTICS_BATCHES  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -108,11 +108,11 @@ class EMA:
         try:
             for b in range(int(batches)):
                 for layer in norms:
-                    layer.training, layer.momentum = True, 1.0 / (b + 1)
+                    layer.train().momentum = 1.0 / (b + 1)
                 self.generator.forward(noise(int(batch_size)))
         finally:
             for layer, momentum in zip(norms, momenta, strict=True):
-                layer.training, layer.momentum, layer._cache = False, momentum, None
+                layer.eval().momentum = momentum
         return len(norms)
 
     def state_dict(self):
