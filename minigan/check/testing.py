@@ -50,6 +50,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     ) from exc
 
 from minigan import backend
+from minigan import functional as F
 from minigan.nn import layers
 
 from .gradcheck import check_layer, check_pair, replay
@@ -59,7 +60,8 @@ __all__ = [
     "assert_pair_gradients", "assert_layer_gradients",
     "seeds", "shapes", "dense_configs", "conv2d_configs", "conv_transpose2d_configs",
     "batchnorm_configs", "DenseConfig", "ConvConfig", "BatchNormConfig",
-    "away_from_kinks", "min_kink_distance", "loss_pair", "PROFILES", "register_profiles",
+    "away_from_kinks", "min_kink_distance", "power_step_conditioned", "loss_pair", "PROFILES",
+    "register_profiles",
 ]
 
 GRAD_TOL = 1e-7
@@ -462,6 +464,20 @@ def min_kink_distance(net, x):
     finally:
         restore()
     return smallest
+
+
+def power_step_conditioned(W, u, ratio=0.2):
+    """Whether spectral norm's power step from ``u`` is away from where it bends sharply.
+
+    With ``M`` the weight as a matrix, ``a = M^T u`` and ``v = a / |a|``: both ``|a|`` and
+    ``sigma = |M v|`` above ``ratio * |M|_F``. Near ``a = 0`` or ``M v = 0`` the step's
+    third derivative is large, and centred differences miss the exact gradient by up to
+    1e-5, an error falling as ``h**2`` (the truncation, not the gradient). Use it to
+    reject such draws: ``assume(power_step_conditioned(W, u))``.
+    """
+    M, _, _, _, _, sigma, norm_a = F.spectral_norm_forward(W, u)[1]
+    scale = float(np.linalg.norm(backend.to_host(M)))
+    return bool(norm_a > ratio * scale and sigma > ratio * scale)
 
 
 def loss_pair(loss_fn):

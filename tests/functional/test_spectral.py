@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import functional as F
@@ -15,10 +15,13 @@ from minigan.nn import layers, optim
        seed=testing.seeds())
 def test_spectral_norm_pair_gradients(shape, seed):
     """dW through W / sigma(W), sigma from one power step from a fixed u, against the
-    centered finite differences of the whole forward (u held fixed, v and u' not)."""
+    centered finite differences of the whole forward (u held fixed, v and u' not), where
+    the power step is well conditioned (W = [[0.0038, 0.0019]], u = [0.0089] with
+    |M^T u| = 0.009 |M|_F missed by 9e-7 at h = 1e-5 and 9e-5 at h = 1e-4: truncation)."""
     rng = np.random.default_rng(seed)
     W = rng.standard_normal(shape)
     u = rng.standard_normal(shape[0])
+    assume(testing.power_step_conditioned(W, u))
     testing.assert_pair_gradients(F.spectral_norm_forward, F.spectral_norm_backward, {"W": W},
                                   rng=rng, u=u)
 
