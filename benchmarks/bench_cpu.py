@@ -64,15 +64,15 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                    help="BLAS threads of NumPy and torch.set_num_threads (default: usable cores)")
     p.add_argument("--models", default=",".join(MODEL_NAMES),
-                   help="comma-separated subset of mlp,vanilla,dcgan (default all three)")
+                   help="comma-separated names of minigan.gan.models.MODELS (default "
+                        f"{','.join(MODEL_NAMES)})")
     p.add_argument("--no-torch", action="store_true", help="time minigan only")
     p.add_argument("--profile", action="store_true",
                    help="also print minigan's time per layer and pass in one iteration")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = sorted(set(args.models) - set(MODEL_NAMES))
-    if unknown or not args.models:
-        p.error(f"--models: unknown {unknown}; choose from {', '.join(MODEL_NAMES)}")
+    if not args.models:
+        p.error("--models: name at least one model")      # the names are checked in main()
     if min(args.iters, args.rounds, args.threads) < 1 or min(args.warmup, args.pause) < 0:
         p.error("--iters, --rounds and --threads must be >= 1, --warmup and --pause >= 0")
     return args
@@ -443,6 +443,12 @@ def main(argv=None):
         os.environ[var] = str(args.threads)
     import numpy as np
 
+    from minigan.gan import models  # after NumPy's thread count is set
+
+    unknown = sorted(set(args.models) - set(models.MODELS))
+    if unknown:
+        raise SystemExit(f"bench_cpu.py: --models: unknown {unknown}; choose from "
+                         f"{', '.join(models.MODELS)}")
     torch = None
     if not args.no_torch:
         try:
@@ -484,8 +490,6 @@ def main(argv=None):
                 round_medians[impl].append(median(t))
         results.append((name, iteration_flops(name, np), times, round_medians))
     peak = max(peak, gemm_peak(np))   # measured again after the rounds; the better one counts
-
-    from minigan.gan import models
 
     print(f"\nms per iteration: median over {args.rounds} rounds x {args.iters} iterations "
           f"(fastest round's median in brackets); minigan/torch: median of the paired "

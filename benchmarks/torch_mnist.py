@@ -16,6 +16,17 @@ statistics of the average's own (``torch.optim.swa_utils.update_bn``'s mean over
 batches, as ``minigan.gan.ema.EMA.estimate_statistics``), then ``--n`` digits against
 the lab's reference (``minigan.lab.scoring.score_images``). It prints the milliseconds
 per iteration and the scores. PyTorch is needed only here, never by minigan itself.
+
+``--side-by-side RUN`` trains ``minigan train`` itself in the same run, in the folder
+``RUN``, taking turns with PyTorch: ``--blocks`` blocks of epochs each (``minigan train
+--epochs e`` for the first, ``minigan train --resume RUN --epochs e`` for the next, one
+process each, so a drift of the machine's speed hits both alike), and scores both after
+every block on the same count of digits (minigan's with ``minigan eval``'s own code,
+:func:`minigan.app.commands.evaluate_checkpoint`). It prints a table: iterations,
+milliseconds per iteration of each over the block (minigan's from the training seconds of
+its ``metrics.csv``: iterations only, not its grids and checkpoints) and the scores.
+
+    python benchmarks/torch_mnist.py --model mlp-large --data-dir DIR --side-by-side runs/large
 """
 
 import argparse
@@ -49,12 +60,20 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=5000, help="digits scored (minigan eval's count)")
     p.add_argument("--no-score", action="store_true", help="write the grid only")
     p.add_argument("--out", default=None, help="the grid (default torch_MODEL_mnist.png)")
+    p.add_argument("--side-by-side", metavar="RUN", default=None,
+                   help="also train `minigan train` in this run folder, taking turns")
+    p.add_argument("--blocks", type=int, default=4,
+                   help="with --side-by-side: turns of each, scored after each (default 4)")
+    p.add_argument("--eval-every", type=int, default=0, metavar="N",
+                   help="with --side-by-side: minigan train's --eval-every (its scores.csv, for "
+                        "benchmarks/quality_per_minute.py)")
     return p.parse_args(argv)
 
 
-def estimate_statistics(torch, generator, noise_dim):
+def estimate_statistics(torch, generator, noise_dim, generator_rng=None):
     """Batch norm's running statistics of ``generator`` from its own activations: the mean
-    of each layer's batch statistics over the batches (momentum None: a plain average)."""
+    of each layer's batch statistics over the batches (momentum None: a plain average).
+    The noise comes from ``generator_rng`` (default: PyTorch's global generator)."""
     norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for m in norms:
@@ -63,20 +82,62 @@ def estimate_statistics(torch, generator, noise_dim):
     generator.train()
     with torch.no_grad():
         for _ in range(STATISTICS_BATCHES):
-            generator(torch.randn(STATISTICS_BATCH, noise_dim))
+            generator(torch.randn(STATISTICS_BATCH, noise_dim, generator=generator_rng))
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     generator.eval()
 
 
+def score_sampler(sampler, spec, ref, n, generator_rng=None):
+    """The lab's scores of ``n`` digits of the PyTorch generator ``sampler`` (in eval mode)."""
+    from minigan.lab import scoring
+
+    low, high = spec.pixel_range
+    with torch.no_grad():
+        images = np.concatenate([
+            sampler(torch.randn(min(1000, n - i), spec.noise_dim, generator=generator_rng)).numpy()
+            for i in range(0, n, 1000)]).reshape(n, -1)
+    return scoring.score_images((images - low) / (high - low), ref, parzen=False)
+
+
+def scores_line(s):
+    return (f"IS {s['inception_score']:.2f} ± {s['inception_score_std']:.2f}, FID {s['fid']:.2f}, "
+            f"classes {s['classes_covered']}, precision {s['precision']:.3f}, recall "
+            f"{s['recall']:.3f}, coverage {s['coverage']:.3f}")
+
+
+def minigan_block(args, epochs):
+    """``minigan train`` in ``args.side_by_side`` until ``epochs`` epochs are done (a new run
+    or ``--resume``); returns (iterations, training seconds) from its ``metrics.csv``."""
+    import csv
+    import subprocess
+
+    run = args.side_by_side
+    if os.path.exists(os.path.join(run, "checkpoint.npz")):
+        cmd = ["--resume", run]
+    else:
+        cmd = ["--model", args.model, "--split", args.split, "--seed", str(args.seed),
+               "--device", "cpu", "--out", run, "--eval-every", str(args.eval_every)] + (
+                   ["--data-dir", args.data_dir] if args.data_dir else [])
+    cmd = [sys.executable, "-m", "minigan", "train", *cmd, "--epochs", str(epochs), "--quiet"]
+    print("$ " + " ".join(cmd[1:]), flush=True)
+    subprocess.run(cmd, check=True)
+    with open(os.path.join(run, "metrics.csv"), newline="") as f:
+        last = list(csv.DictReader(f))[-1]
+    return int(last["iteration"]), float(last["seconds"])
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.blocks < 1:
+        raise SystemExit("--blocks must be at least 1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     spec = models.MODELS[args.model]
     m = spec.batch_size
     X = load_mnist(args.split, args.data_dir, scale=spec.scale)[0].reshape((-1,) + spec.image_shape)
-    epochs = args.epochs or spec.epochs_for(len(X) // m)
+    per_epoch = len(X) // m
+    epochs = args.epochs or spec.epochs_for(per_epoch)
     # minigan train's initial weights: its first stream of SeedSequence(seed).spawn(5)
     init_rng = np.random.default_rng(np.random.SeedSequence(args.seed).spawn(5)[0])
     G, D = bench_cpu.build_models(spec, init_rng, np)
@@ -87,43 +148,94 @@ def main(argv=None):
                                     game=game, ema=spec.defaults.get("ema"))
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s): model {args.model} "
           f"({game} game, defaults {spec.defaults}), {args.split} split, {epochs} epochs of "
-          f"{len(X) // m} iterations, batch {m}", flush=True)
+          f"{per_epoch} iterations, batch {m}", flush=True)
+    sampler = step.averaged_generator if step.averaged_generator is not None else tG
+    weights = "the moving average of G's weights" if step.averaged_generator is not None else "G"
 
+    def prepare_sampler(generator_rng=None):
+        if step.averaged_generator is not None:
+            estimate_statistics(torch, sampler, spec.noise_dim, generator_rng)
+        sampler.eval()
+
+    ref = None
+    if args.side_by_side and not args.no_score:
+        from minigan.app import commands
+        from minigan.lab import scoring
+
+        ref = scoring.Reference.load(data_dir=args.data_dir, download=False,
+                                     trained_on=args.split if args.split == "test" else None)
+    blocks = ([round(epochs * (b + 1) / args.blocks) for b in range(args.blocks)]
+              if args.side_by_side else [epochs])
+    rows, done, minigan_done = [], 0, (0, 0.0)
     order = np.random.default_rng(args.seed + 1)
     seconds = 0.0
-    for epoch in range(epochs):
-        perm = order.permutation(len(X))
-        start = time.perf_counter()
-        for i in range(len(X) // m):
-            step(torch.from_numpy(X[perm[i * m:(i + 1) * m]]))   # a D step, then a G step
-        seconds += time.perf_counter() - start
-        if (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
-            print(f"epoch {epoch + 1}/{epochs}: {seconds:.1f} s of training, "
-                  f"{1e3 * seconds / ((epoch + 1) * (len(X) // m)):.2f} ms per iteration",
-                  flush=True)
+    for block_end in blocks:
+        block_start, block_seconds = done, seconds
+        for epoch in range(done, block_end):
+            perm = order.permutation(len(X))
+            start = time.perf_counter()
+            for i in range(per_epoch):
+                step(torch.from_numpy(X[perm[i * m:(i + 1) * m]]))   # a D step, then a G step
+            seconds += time.perf_counter() - start
+            if (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
+                print(f"epoch {epoch + 1}/{epochs}: {seconds:.1f} s of training, "
+                      f"{1e3 * seconds / ((epoch + 1) * per_epoch):.2f} ms per iteration",
+                      flush=True)
+        done = block_end
+        if not args.side_by_side:
+            break
+        torch_ms = 1e3 * (seconds - block_seconds) / ((block_end - block_start) * per_epoch)
+        time.sleep(0.3)          # PyTorch's worker threads stop spinning before minigan starts
+        iterations, mg_seconds = minigan_block(args, block_end)
+        minigan_ms = 1e3 * (mg_seconds - minigan_done[1]) / (iterations - minigan_done[0])
+        minigan_done = (iterations, mg_seconds)
+        row = {"epochs": block_end, "iterations": block_end * per_epoch,
+               "minigan_iterations": iterations, "minigan_ms": minigan_ms, "torch_ms": torch_ms}
+        if ref is not None:
+            prepare_sampler(torch.Generator().manual_seed(args.seed))
+            row["torch"] = score_sampler(sampler, spec, ref, args.n,
+                                         torch.Generator().manual_seed(args.seed + 1))
+            if sampler is tG:
+                tG.train()
+            row["minigan"] = commands.evaluate_checkpoint(args.side_by_side, args.n, ref,
+                                                          seed=0, parzen=False)[0]
+            print(f"after {block_end} epochs: minigan {scores_line(row['minigan'])}; "
+                  f"PyTorch {scores_line(row['torch'])}", flush=True)
+        rows.append(row)
 
-    sampler = step.averaged_generator if step.averaged_generator is not None else tG
-    if step.averaged_generator is not None:
-        estimate_statistics(torch, sampler, spec.noise_dim)
-    sampler.eval()
+    if args.side_by_side:
+        print(f"\nminigan train against PyTorch, turn by turn ({args.model}, {args.split} split, "
+              f"seed {args.seed}; scores of {args.n} digits, {weights})")
+        print(f"{'epochs':>6s} {'iterations':>10s} {'ms/it minigan':>13s} {'ms/it torch':>11s} "
+              f"{'ratio':>5s}" + ("" if ref is None else
+                                  f" {'IS minigan':>10s} {'IS torch':>8s} {'FID minigan':>11s} "
+                                  f"{'FID torch':>9s}"))
+        for r in rows:
+            line = (f"{r['epochs']:6d} {r['iterations']:10d} {r['minigan_ms']:13.2f} "
+                    f"{r['torch_ms']:11.2f} {r['minigan_ms'] / r['torch_ms']:5.2f}")
+            if ref is not None:
+                line += (f" {r['minigan']['inception_score']:10.2f} "
+                         f"{r['torch']['inception_score']:8.2f} {r['minigan']['fid']:11.2f} "
+                         f"{r['torch']['fid']:9.2f}")
+            print(line)
+        if ref is not None:
+            real = ref.real_row(args.n, parzen=False)
+            print(f"real held-out digits: {scores_line(real)}")
+
+    prepare_sampler()
     out = args.out or f"torch_{args.model}_mnist.png"
     with torch.no_grad():
         plotting.save_grid(sampler(torch.randn(64, spec.noise_dim)).numpy(), out,
                            value_range=spec.pixel_range)
     print(f"samples written to {out}")
-    if args.no_score:
+    if args.no_score or args.side_by_side:
         return
     from minigan.lab import scoring
 
     ref = scoring.Reference.load(data_dir=args.data_dir, download=False,
                                  trained_on=args.split if args.split == "test" else None)
-    low, high = spec.pixel_range
-    with torch.no_grad():
-        images = np.concatenate([sampler(torch.randn(min(1000, args.n - i), spec.noise_dim)).numpy()
-                                 for i in range(0, args.n, 1000)]).reshape(args.n, -1)
-    s = scoring.score_images((images - low) / (high - low), ref, parzen=False)
+    s = score_sampler(sampler, spec, ref, args.n)
     real = ref.real_row(args.n, parzen=False)
-    weights = "the moving average of G's weights" if step.averaged_generator is not None else "G"
     print(f"scores of {s['n']} digits ({weights}; real held-out digits in brackets): "
           f"IS {s['inception_score']:.2f} ± {s['inception_score_std']:.2f} "
           f"[{real['inception_score']:.2f}], FID {s['fid']:.2f} [{real['fid']:.2f}], classes "

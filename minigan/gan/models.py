@@ -19,6 +19,9 @@ model      generator                              discriminator
 mlp        z(100) -> Dense 256 -> BN -> ReLU      x(784) -> Dense 512 -> LReLU(0.2)
            -> Dense 512 -> BN -> ReLU             -> Dense 256 -> LReLU(0.2)
            -> Dense 784 -> Tanh                   -> minibatch stddev -> Dense 1
+mlp-large  mlp's G with a third hidden layer,     mlp's D
+           -> Dense 1024 -> BN -> ReLU, before
+           its Dense 784
 vanilla    z(100) -> Dense 128 -> ReLU            x(784) -> Dense 128 -> ReLU
            -> Dense 784 -> Sigmoid (or Tanh)      -> Dense 1
 dcgan      z(100) -> Dense 6272 -> BN -> ReLU     x(1, 28, 28) -> Conv 64 /2 -> LReLU(0.2)
@@ -34,8 +37,8 @@ from typing import Callable
 
 from minigan.nn import layers as L
 
-__all__ = ["mlp", "vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL", "PIXEL_RANGES", "build",
-           "remedies", "minibatch_layers", "MINIBATCH"]
+__all__ = ["mlp", "mlp_large", "vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL",
+           "PIXEL_RANGES", "build", "remedies", "minibatch_layers", "MINIBATCH"]
 
 NOISE_DIM = 100
 
@@ -88,6 +91,12 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
         L.Dense(width, 1, weight_init=init, rng=rng, dtype=dtype),
     )
     return (L.ConditionalGenerator(G, classes) if classes else G), D
+
+
+def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None):
+    """:func:`mlp` with a third hidden layer of 1,024 in G (``g_widths=(256, 512, 1024)``):
+    the best digits of the site's "Time to digits" study in 15 minutes of two CPU cores."""
+    return mlp(rng, dtype, classes, pack, minibatch, g_widths=(256, 512, 1024))
 
 
 def vanilla(rng, dtype=None, output="sigmoid", classes=0, pack=1, minibatch=None):
@@ -276,12 +285,17 @@ class ModelSpec:
 #: The model ``minigan train`` trains when no ``--model`` is given.
 DEFAULT_MODEL = "mlp"
 
+#: The game and remedies both MLP models train with unless told.
+_MLP_GAME = {"loss": "hinge", "ema": 0.999, "minibatch": "stddev"}
+
 #: Model name -> :class:`ModelSpec`. The lengths: 16,000 iterations of the default (about
 #: 100 epochs of the test split at batch 64), the vanilla GAN's 100 epochs and the DCGAN's
 #: 5 epochs of the test split.
 MODELS = {
     "mlp": ModelSpec(mlp, NOISE_DIM, (784,), "tanh", 64, 1e-3, (0.5, 0.999), 16000,
-                     {"loss": "hinge", "ema": 0.999, "minibatch": "stddev"}, batch_norm=True),
+                     dict(_MLP_GAME), batch_norm=True),
+    "mlp-large": ModelSpec(mlp_large, NOISE_DIM, (784,), "tanh", 64, 1e-3, (0.5, 0.999), 32000,
+                           dict(_MLP_GAME), batch_norm=True),
     "vanilla": ModelSpec(vanilla, NOISE_DIM, (784,), "sigmoid", 128, 1e-3, (0.9, 0.999),
                          7800),
     "dcgan": ModelSpec(dcgan, NOISE_DIM, (1, 28, 28), "tanh", 64, 2e-4, (0.5, 0.999), 780,

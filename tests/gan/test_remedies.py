@@ -341,3 +341,24 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
     monkeypatch.setattr(toys.gan.GAN, "d_step", d_step)
     toys.run_gan_toy("ring8", 2, snapshots=0, opts={"pack": 3})
     assert seen == [300, 300]
+
+
+def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
+    """``--model mlp-large``: the default's D and game, G with hidden widths 256, 512, 1024;
+    a run of it trains, and its checkpoint loads back as that model for sample and eval."""
+
+    large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
+    assert large.defaults == default.defaults and large.defaults is not default.defaults
+    assert (large.lr, large.betas, large.batch_size) == (default.lr, default.betas,
+                                                         default.batch_size)
+    G, D = models.build("mlp-large", np.random.default_rng(0), "float32", minibatch="stddev")
+    _, D_default = models.build("mlp", np.random.default_rng(0), "float32", minibatch="stddev")
+    dense = [layer for layer in G.layers if isinstance(layer, layers.Dense)]
+    assert [(d.in_features, d.out_features) for d in dense] == [(100, 256), (256, 512),
+                                                                (512, 1024), (1024, 784)]
+    assert repr(D) == repr(D_default)
+    out = tmp_path / "large"
+    assert main(train_args(data_dir, out, "--model", "mlp-large", "--epochs", "1")) == 0
+    G_loaded, spec, config = runs.load_generator(out / "checkpoint.npz", ema=True)
+    assert spec is large and config["model"] == "mlp-large" and config["ema"] == 0.999
+    assert G_loaded.forward(np.zeros((2, 100), np.float32)).shape == (2, 784)
