@@ -131,6 +131,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.blocks < 1:
         raise SystemExit("--blocks must be at least 1")
+    if args.side_by_side and os.path.exists(os.path.join(args.side_by_side, "checkpoint.npz")):
+        raise SystemExit(f"--side-by-side: {args.side_by_side} already holds a run; its turns "
+                         f"would not start where PyTorch's do: name a new folder")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     spec = models.MODELS[args.model]

@@ -346,7 +346,6 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
 def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
     """``--model mlp-large``: the default's D and game, G with hidden widths 256, 512, 1024;
     a run of it trains, and its checkpoint loads back as that model for sample and eval."""
-
     large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
     assert large.defaults == default.defaults and large.defaults is not default.defaults
     assert (large.lr, large.betas, large.batch_size) == (default.lr, default.betas,
