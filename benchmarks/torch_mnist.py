@@ -161,7 +161,7 @@ def main(argv=None):
         sampler.eval()
 
     ref = None
-    if args.side_by_side and not args.no_score:
+    if not args.no_score:
         from minigan.app import commands
         from minigan.lab import scoring
 
@@ -193,7 +193,7 @@ def main(argv=None):
         minigan_ms = 1e3 * (mg_seconds - minigan_done[1]) / (iterations - minigan_done[0])
         minigan_done = (iterations, mg_seconds)
         row = {"epochs": block_end, "iterations": block_end * per_epoch,
-               "minigan_iterations": iterations, "minigan_ms": minigan_ms, "torch_ms": torch_ms}
+               "minigan_ms": minigan_ms, "torch_ms": torch_ms}
         if ref is not None:
             prepare_sampler(torch.Generator().manual_seed(args.seed))
             row["torch"] = score_sampler(sampler, spec, ref, args.n,
@@ -231,12 +231,8 @@ def main(argv=None):
         plotting.save_grid(sampler(torch.randn(64, spec.noise_dim)).numpy(), out,
                            value_range=spec.pixel_range)
     print(f"samples written to {out}")
-    if args.no_score or args.side_by_side:
+    if ref is None or args.side_by_side:
         return
-    from minigan.lab import scoring
-
-    ref = scoring.Reference.load(data_dir=args.data_dir, download=False,
-                                 trained_on=args.split if args.split == "test" else None)
     s = score_sampler(sampler, spec, ref, args.n)
     real = ref.real_row(args.n, parzen=False)
     print(f"scores of {s['n']} digits ({weights}; real held-out digits in brackets): "
