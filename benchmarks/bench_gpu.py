@@ -13,13 +13,26 @@ synchronization, so the figures are wall-clock time per finished iteration.
 Also printed: seconds per MNIST epoch, ``60000 // batch`` iterations at the
 median time per iteration (the real batches here are already on the device,
 as the trainer keeps the whole data set there: ``Trainer`` moves it once per
-run), the GPU's name, and the CuPy, CUDA and PyTorch versions.
+run), the GPU's name, and the CuPy, CUDA and PyTorch versions; the GPU memory each
+implementation holds (minigan: CuPy's memory pool after the timed iterations, which keeps
+every block it ever allocated, so the peak of what the iteration needed plus the pool's
+rounding; PyTorch: its caching allocator's peak, reserved and allocated).
+
+Do the CUDA kernels pay? ``--plain`` times a third implementation in the same rounds:
+minigan with every operation's GPU body replaced by its plain formula (CuPy's own array
+operations, :func:`minigan.backend.operations`). ``--plain-each`` then replaces one body at a
+time and prints what each kernel saves per iteration (positive: the kernel is faster).
+
+    python benchmarks/bench_gpu.py --plain --plain-each --csv gpu.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import datetime
+import gc
 import os
 import sys
 
@@ -32,6 +45,7 @@ import numpy as np  # noqa: E402
 
 from minigan import backend, gan  # noqa: E402
 from minigan.gan import models  # noqa: E402
+from minigan.gan.ema import EMA  # noqa: E402
 from minigan.nn import optim  # noqa: E402
 
 MNIST_TRAIN = 60000
@@ -39,7 +53,7 @@ MNIST_TRAIN = 60000
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="vanilla,dcgan")
+    p.add_argument("--models", default="mlp,vanilla,dcgan")
     p.add_argument("--batches", default="64,128,512", help="comma-separated batch sizes")
     p.add_argument("--iters", type=int, default=30, help="timed iterations per round")
     p.add_argument("--warmup", type=int, default=5, help="untimed iterations per round")
@@ -47,6 +61,11 @@ def parse_args(argv=None):
     p.add_argument("--device", default="gpu", choices=("gpu", "cpu"),
                    help="gpu (default); cpu runs the same script on NumPy / torch CPU, a dry run")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--plain", action="store_true",
+                   help="also time minigan with every GPU body replaced by its plain formula")
+    p.add_argument("--plain-each", action="store_true",
+                   help="then each GPU body alone replaced: what each kernel saves")
+    p.add_argument("--csv", help="write the rows to this CSV file too")
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
     args.batches = [int(b) for b in args.batches.split(",") if b]
@@ -61,16 +80,21 @@ def synchronize(device):
 
 
 def minigan_step(name, batch, device):
-    """One ``train_iteration`` of model ``name`` on the active backend, data already there."""
+    """One ``train_iteration`` of model ``name`` on the active backend, data already there:
+    the model's game and remedies as the trainer builds them (``bench_cpu.minigan_runner``),
+    and the moving average of G where the model keeps one."""
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
-    G, D = spec.build(rng, dtype=np.float32)
+    G, D = bench_cpu.build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, rng=rng)
+                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"))
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch, move=backend.asarray)
+    ema = EMA(G, spec.defaults["ema"]) if spec.defaults.get("ema") else None
 
     def step():
         model.train_iteration(next_batch)
+        if ema is not None:
+            ema.update()
         synchronize(device)
 
     return step
@@ -83,14 +107,15 @@ def torch_step(name, batch, torch, dev):
     previous = backend.device()
     backend.use("cpu")  # build the twins from host copies of the same initial weights
     try:
-        G, D = spec.build(rng, dtype=np.float32)
+        G, D = bench_cpu.build_models(spec, rng, np)
         tG = bench_cpu.torch_sequential(torch, G, np.zeros((batch, spec.noise_dim), np.float32))
         tD = bench_cpu.torch_sequential(torch, D, np.zeros((batch,) + spec.image_shape, np.float32))
     finally:
         backend.use(previous)
     tG, tD = tG.to(dev).train(), tD.to(dev).train()
     gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
-                                        spec.noise_dim, dev)
+                                        spec.noise_dim, dev, game=spec.defaults.get("loss", "gan"),
+                                        ema=spec.defaults.get("ema"))
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch,
                                         move=lambda x: torch.from_numpy(x).to(dev))
 
@@ -100,6 +125,62 @@ def torch_step(name, batch, torch, dev):
             torch.cuda.synchronize()
 
     return step
+
+
+def kernel_operations():
+    """The operations whose GPU body is not their plain formula (a CUDA kernel, or a body
+    tuned for both devices), by name."""
+    return {f.__name__: f for f in backend.operations() if f.bodies["gpu"] is not f.reference}
+
+
+@contextlib.contextmanager
+def plain_formulas(names):
+    """While inside, the operations ``names`` run their plain formula on the GPU too."""
+    ops = kernel_operations()
+    saved = {name: ops[name].bodies["gpu"] for name in names}
+    for name in names:
+        ops[name].bodies["gpu"] = ops[name].reference
+    try:
+        yield
+    finally:
+        for name, body in saved.items():
+            ops[name].bodies["gpu"] = body
+
+
+def with_plain(step, names):
+    """``step`` run with the operations ``names`` on their plain formulas."""
+    def plain_step():
+        with plain_formulas(names):
+            step()
+    return plain_step
+
+
+def memory_mb(step, device, torch=None, iters=3):
+    """GPU memory held after ``iters`` more calls of ``step``, in MB: CuPy's pool (every block
+    it allocated since it was emptied) or, with ``torch``, its allocator's peaks
+    ``(reserved, allocated)``."""
+    if device != "gpu":
+        return None
+    if torch is not None:
+        torch.cuda.reset_peak_memory_stats()
+        for _ in range(iters):
+            step()
+        return (torch.cuda.max_memory_reserved() / 2**20,
+                torch.cuda.max_memory_allocated() / 2**20)
+    import cupy
+
+    for _ in range(iters):
+        step()
+    return cupy.get_default_memory_pool().total_bytes() / 2**20
+
+
+def empty_pool(device):
+    """Free what the last configuration left in CuPy's pool (and PyTorch's cache)."""
+    gc.collect()
+    if device == "gpu":
+        import cupy
+
+        cupy.get_default_memory_pool().free_all_blocks()
 
 
 def describe(device, torch):
@@ -132,32 +213,95 @@ def main(argv=None):
         torch = None
     describe(args.device, torch)
 
-    rows = []
+    rows, each_rows = [], []
     for name in args.models:
         for batch in args.batches:
+            empty_pool(args.device)
             steps = {"minigan": minigan_step(name, batch, args.device)}
+            memory = {"minigan": memory_mb(steps["minigan"], args.device)}
             if torch is not None:
+                if dev != "cpu":
+                    torch.cuda.empty_cache()
                 steps["torch"] = torch_step(name, batch, torch, dev)
+                memory["torch"] = memory_mb(steps["torch"], args.device, torch)
+            if args.plain:
+                steps["plain"] = with_plain(steps["minigan"], sorted(kernel_operations()))
             times = {k: [] for k in steps}
             for r in range(args.rounds):
                 order = list(steps) if r % 2 == 0 else list(steps)[::-1]
                 for impl in order:
                     times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
-            rows.append((name, batch, {k: bench_cpu.median(v) for k, v in times.items()}))
+            med = {k: bench_cpu.median(v) for k, v in times.items()}
+            rows.append((name, batch, med, memory))
+            if args.plain_each:
+                each_rows += time_each_kernel(name, batch, steps["minigan"], args)
+            del steps
 
     print(f"\nms per iteration, median of {args.rounds} rounds x {args.iters} iterations; "
           f"s per MNIST epoch = {MNIST_TRAIN} // batch iterations")
     head = f"{'model':8s} {'batch':>5s} {'minigan ms':>10s} {'epoch s':>8s}"
     if torch is not None:
         head += f" {'torch ms':>9s} {'epoch s':>8s} {'minigan/torch':>13s}"
+    if args.plain:
+        head += f" {'plain ms':>9s} {'kernels/plain':>13s}"
     print(head)
-    for name, batch, med in rows:
+    table = []
+    for name, batch, med, _ in rows:
         per_epoch = MNIST_TRAIN // batch
         line = f"{name:8s} {batch:5d} {1e3 * med['minigan']:10.2f} {per_epoch * med['minigan']:8.2f}"
+        row = {"model": name, "batch": batch, "minigan_ms": 1e3 * med["minigan"],
+               "minigan_epoch_s": per_epoch * med["minigan"]}
         if "torch" in med:
             line += (f" {1e3 * med['torch']:9.2f} {per_epoch * med['torch']:8.2f} "
                      f"{med['minigan'] / med['torch']:13.2f}")
+            row.update(torch_ms=1e3 * med["torch"], torch_epoch_s=per_epoch * med["torch"],
+                       ratio=med["minigan"] / med["torch"])
+        if "plain" in med:
+            line += f" {1e3 * med['plain']:9.2f} {med['minigan'] / med['plain']:13.2f}"
+            row.update(plain_ms=1e3 * med["plain"], kernels_over_plain=med["minigan"] / med["plain"])
         print(line)
+        table.append(row)
+
+    if any(mem["minigan"] is not None for *_, mem in rows):
+        print("\nGPU memory, MB: minigan = CuPy's pool after the iterations; "
+              "PyTorch = its allocator's peak reserved (allocated)")
+        for (name, batch, _, mem), row in zip(rows, table, strict=True):
+            line = f"{name:8s} {batch:5d} minigan {mem['minigan']:8.1f}"
+            row["minigan_mb"] = mem["minigan"]
+            if mem.get("torch"):
+                line += f"   torch {mem['torch'][0]:8.1f} ({mem['torch'][1]:.1f})"
+                row.update(torch_reserved_mb=mem["torch"][0], torch_allocated_mb=mem["torch"][1])
+            print(line)
+
+    if each_rows:
+        print("\neach GPU body against its plain formula, alone: ms per iteration saved by the "
+              "body (median of the rounds; positive: the body is faster)")
+        for row in each_rows:
+            print(f"{row['model']:8s} {row['batch']:5d} {row['operation']:24s} "
+                  f"body {row['minigan_ms']:7.3f}  formula {row['plain_ms']:7.3f}  "
+                  f"saves {row['plain_ms'] - row['minigan_ms']:+7.3f}")
+    if args.csv:
+        fields = sorted({k for row in table + each_rows for k in row})
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(table + each_rows)
+
+
+def time_each_kernel(name, batch, step, args):
+    """One row per GPU body: the iteration with it, and with it alone on its formula."""
+    out = []
+    for operation in sorted(kernel_operations()):
+        steps = {"body": step, "formula": with_plain(step, [operation])}
+        times = {k: [] for k in steps}
+        for r in range(args.rounds):
+            order = list(steps) if r % 2 == 0 else list(steps)[::-1]
+            for impl in order:
+                times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
+        out.append({"model": name, "batch": batch, "operation": operation,
+                    "minigan_ms": 1e3 * bench_cpu.median(times["body"]),
+                    "plain_ms": 1e3 * bench_cpu.median(times["formula"])})
+    return out
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ __all__ = [
     "randn",
     "uniform",
     "op",
+    "operations",
 ]
 
 
@@ -247,7 +248,17 @@ def op(reference):
 
     operation.reference, operation.bodies = reference, bodies
     operation.cpu, operation.gpu = register("cpu"), register("gpu")
+    _operations.append(operation)
     return operation
+
+
+_operations = []
+
+
+def operations():
+    """Every operation made by :func:`op` so far (those of the modules imported), in the order
+    they were made: what a benchmark walks to time a GPU body against its plain formula."""
+    return list(_operations)
 
 
 def default_dtype() -> np.dtype:

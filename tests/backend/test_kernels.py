@@ -492,9 +492,23 @@ LAYERS = {
         L.Dense(5, 8 * 2 * 2, rng=r), L.BatchNorm(8 * 2 * 2), L.ReLU(), L.Reshape((8, 2, 2)),
         L.ConvTranspose2d(8, 4, 4, stride=2, padding=1, rng=r), L.BatchNorm(4), L.ReLU(),
         L.ConvTranspose2d(4, 1, 4, stride=2, padding=1, rng=r), L.Tanh()), (3, 5)),
+    # the layers added after the GPU path was written; in training mode the spectral norm's
+    # forward pass replaces its buffer u, which the test compares with the CPU's
+    "SpectralNorm_Dense": (lambda r: L.SpectralNorm(L.Dense(6, 5, rng=r), rng=r), (4, 6)),
+    "SpectralNorm_Conv2d": (lambda r: L.SpectralNorm(
+        L.Conv2d(3, 4, 4, stride=2, padding=1, rng=r), rng=r), (2, 3, 8, 8)),
+    "MinibatchStdDev": (lambda r: L.MinibatchStdDev(), (4, 3, 5, 5)),
+    "MinibatchStdDev_groups": (lambda r: L.MinibatchStdDev(group_size=2), (6, 7)),
+    "MinibatchDiscrimination": (lambda r: L.MinibatchDiscrimination(6, kernels=4, kernel_dim=3,
+                                                                    rng=r), (5, 6)),
+    "Pack": (lambda r: L.Pack(2), (4, 3, 5, 5)),
+    "ConditionalGenerator": (lambda r: L.ConditionalGenerator(L.Sequential(
+        L.Dense(5 + 10, 12, rng=r), L.BatchNorm(12), L.ReLU(), L.Reshape((3, 2, 2)),
+        L.Tanh()), classes=10), (4, 15)),
 }
-#: Layer comparisons (GEMMs and reductions sum in another order on the GPU).
-LAYER_RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+#: Layer comparisons (GEMMs and reductions sum in another order on the GPU), relative to the
+#: problem's scale.
+LAYER_RTOL = {np.float32: 1e-4, np.float64: 1e-12}
 
 
 def _run_layer(device, name, dtype, x, dout, seed, training):

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Check minigan's GPU path on an NVIDIA GPU, in one go, from a checkout:
+#
+#     bash benchmarks/gpu_check.sh OUT MNIST_DIR [STAGES]
+#
+# OUT gets one log per stage (and runs.tar.gz: the run folders without their checkpoints);
+# MNIST_DIR holds t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the test split,
+# on which the runs train and are scored). STAGES (default "bench tests train each") picks
+#
+#   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
+#          PyTorch CUDA, with every GPU body replaced by its plain formula as a third row
+#   tests  python -m pytest -m gpu (every kernel and layer against the CPU, on CuPy), and the
+#          kernels' sources compiled by NVRTC
+#   train  the default model (20 epochs) and the DCGAN (its 5 epochs) trained with
+#          --device gpu twice each (the checkpoints compared bit for bit), scored with
+#          minigan eval --device gpu; a GPU run continued on the CPU, a CPU run on the GPU
+#   each   each GPU body alone replaced by its plain formula: what each kernel saves
+#
+# Each stage has a time limit (seconds, STAGE_LIMIT, default 170) and the next one starts
+# whatever the last one did. DEVICE=cpu MLP_EPOCHS=1 DCGAN_EPOCHS=1 EVAL_N=500 dry-runs the
+# train stage on a machine without a GPU. Python is $PYTHON (default python3); the checkout is on
+# PYTHONPATH, so nothing needs installing beyond numpy, cupy, matplotlib, tqdm, pytest,
+# hypothesis (and torch for the benchmark's PyTorch rows).
+set -u
+out=${1:?usage: gpu_check.sh OUT MNIST_DIR [STAGES]}
+data=${2:?usage: gpu_check.sh OUT MNIST_DIR [STAGES]}
+stages=${3:-bench tests train each}
+py=${PYTHON:-python3}
+limit=${STAGE_LIMIT:-170}
+device=${DEVICE:-gpu}   # the runs' device; their continuations run on the CPU
+other=cpu
+here=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
+mkdir -p "$out"
+runs=$(mktemp -d)
+cd "$here" || exit 1
+
+stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+
+{
+  stamp environment
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  "$py" - <<'EOF'
+import platform, numpy, cupy
+print("python", platform.python_version(), "numpy", numpy.__version__, "cupy", cupy.__version__,
+      "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+try:
+    import torch
+    print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))
+except Exception as exc:
+    print("torch:", exc)
+EOF
+  git -C "$here" log -1 --format='commit %h %cs' 2>/dev/null || echo "commit: not a git checkout"
+  nproc
+} > "$out/env.txt" 2>&1
+
+for stage in $stages; do
+  case $stage in
+  bench)
+    stamp bench
+    timeout "$limit" "$py" benchmarks/bench_gpu.py --plain --csv "$out/bench_gpu.csv" \
+      > "$out/bench.log" 2>&1
+    echo "rc=$?" >> "$out/bench.log" ;;
+  tests)
+    stamp tests
+    jobs=$("$py" -c "import xdist" 2>/dev/null && echo "-n 8")
+    { timeout "$limit" "$py" -m pytest -m gpu -q -rs -p no:cacheprovider $jobs
+      echo "rc=$?"
+      timeout 60 "$py" -m pytest -q -p no:cacheprovider tests/backend/test_kernels.py \
+        -k nvrtc
+      echo "rc=$?"; } > "$out/tests.log" 2>&1 ;;
+  train)
+    stamp train
+    train=(train --split test --data-dir "$data" --no-download --seed 0 --quiet)
+    {
+      set -x
+      for model in mlp dcgan; do
+        epochs=${MLP_EPOCHS:-20}; [ "$model" = dcgan ] && epochs=${DCGAN_EPOCHS:-5}
+        for try in 1 2; do
+          /usr/bin/time -f "wall %e s" timeout "$limit" \
+            "$py" -m minigan "${train[@]}" --model $model --epochs $epochs --device $device \
+            --out "$runs/$model-gpu-$try" || true
+        done
+        "$py" - "$runs/$model-gpu-1/checkpoint.npz" "$runs/$model-gpu-2/checkpoint.npz" <<'EOF'
+import sys, numpy as np
+a, b = (np.load(p, allow_pickle=False) for p in sys.argv[1:])
+keys = sorted((set(a.files) | set(b.files)) - {"config", "extra"})  # the run's folder, times
+differ = [k for k in keys if k not in a.files or k not in b.files
+          or a[k].shape != b[k].shape or not np.array_equal(a[k], b[k])]
+print(f"deterministic: {len(keys) - len(differ)} of {len(keys)} arrays equal bit for bit",
+      "; differ:" if differ else "", ", ".join(differ[:10]))
+EOF
+        timeout "$limit" "$py" -m minigan eval "$runs/$model-gpu-1" --device $device \
+          --data-dir "$data" --no-download --n "${EVAL_N:-10000}" || true
+      done
+      # a GPU checkpoint continued on the CPU, a CPU checkpoint on the GPU (one epoch each)
+      cp -r "$runs/mlp-gpu-1" "$runs/mlp-gpu-then-cpu"
+      timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-gpu-then-cpu" \
+        --epochs $((${MLP_EPOCHS:-20} + 1)) --device $other --quiet --data-dir "$data" \
+        --no-download || true
+      timeout "$limit" "$py" -m minigan "${train[@]}" --model mlp --epochs 1 --device $other \
+        --out "$runs/mlp-cpu-then-gpu" || true
+      timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 \
+        --device $device --quiet --data-dir "$data" --no-download || true
+      tail -n 3 "$runs"/*/metrics.csv
+      set +x
+    } > "$out/train.log" 2>&1
+    tar -czf "$out/runs.tar.gz" -C "$runs" --exclude='*.npz' . ;;
+  each)
+    stamp each
+    timeout "$limit" "$py" benchmarks/bench_gpu.py --no-torch --models mlp,dcgan \
+      --batches 64,512 --rounds 3 --iters 20 --plain-each --csv "$out/each.csv" \
+      > "$out/each.log" 2>&1
+    echo "rc=$?" >> "$out/each.log" ;;
+  *) echo "unknown stage $stage" ;;
+  esac
+done
+stamp done
+rm -rf "$runs"
