@@ -307,14 +307,18 @@ def torch_losses(torch, game, m, device="cpu"):
     return (lambda a: bce(a, ones), lambda a: bce(a, zeros), lambda a: bce(a, ones))
 
 
-def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="gan", ema=None):
+def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="gan", ema=None,
+                   read_stats=False):
     """``step(x)``: one iteration of Algorithm 1 (k = 1) in PyTorch on the real batch ``x``.
 
     The structure of ``minigan.gan.GAN.train_iteration``: a D step on ``x`` and a
     fake batch in separate forward/backward passes (gradients accumulate, one Adam
     update), then a G step through D with D's parameter gradients not kept; with
     ``ema`` (a decay), then the moving average of G's weights and a copy of its buffers,
-    as ``minigan.gan.ema.EMA.update`` does (``step.averaged_generator`` holds it).
+    as ``minigan.gan.ema.EMA.update`` does (``step.averaged_generator`` holds it). With
+    ``read_stats``, the step also reads what ``train_iteration`` returns as Python numbers
+    (D's loss, the mean D outputs on the real and the fake batch, G's loss, the mean D
+    output in the G step): five reads from the device on a GPU.
     """
     g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
@@ -332,17 +336,23 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
         nonlocal updates
         # D step: real and fake batches in separate passes, gradients accumulate, one update
         d_opt.zero_grad()
-        d_real_loss(tD(x)).backward()
+        real_out = tD(x)
+        loss_real = d_real_loss(real_out)
+        loss_real.backward()
         with torch.no_grad():                     # G's forward only feeds D here
             fake = tG(torch.randn(m, noise_dim, device=device))
-        d_fake_loss(tD(fake)).backward()
+        fake_out = tD(fake)
+        loss_fake = d_fake_loss(fake_out)
+        loss_fake.backward()
         d_opt.step()
         # G step through D, D's parameter gradients not kept
         g_opt.zero_grad()
         for p in d_params:
             p.requires_grad_(False)
         try:
-            g_loss(tD(tG(torch.randn(m, noise_dim, device=device)))).backward()
+            gen_out = tD(tG(torch.randn(m, noise_dim, device=device)))
+            loss_g = g_loss(gen_out)
+            loss_g.backward()
         finally:
             for p in d_params:
                 p.requires_grad_(True)
@@ -354,6 +364,9 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
                 torch._foreach_lerp_(s_params, g_params, 1.0 - beta)
                 for s, b in zip(s_buffers, g_buffers, strict=True):
                     s.copy_(b)
+        if read_stats:
+            return ((loss_real + loss_fake).item(), real_out.mean().item(),
+                    fake_out.mean().item(), loss_g.item(), gen_out.mean().item())
 
     step.averaged_generator = shadow     # None without ``ema``
     return step

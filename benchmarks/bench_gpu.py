@@ -65,6 +65,9 @@ def parse_args(argv=None):
                    help="also time minigan with every GPU body replaced by its plain formula")
     p.add_argument("--plain-each", action="store_true",
                    help="then each GPU body alone replaced: what each kernel saves")
+    p.add_argument("--torch-stats", action="store_true",
+                   help="also time PyTorch reading the iteration's five statistics, as "
+                        "minigan's train_iteration returns them")
     p.add_argument("--csv", help="write the rows to this CSV file too")
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
@@ -87,7 +90,8 @@ def minigan_step(name, batch, device):
     rng = np.random.default_rng(0)
     G, D = bench_cpu.build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"))
+                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
+                    check_data=False)   # as the trainer runs it: its data set is checked at load
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch, move=backend.asarray)
     ema = EMA(G, spec.defaults["ema"]) if spec.defaults.get("ema") else None
 
@@ -100,8 +104,9 @@ def minigan_step(name, batch, device):
     return step
 
 
-def torch_step(name, batch, torch, dev):
-    """The same iteration in PyTorch eager mode on ``dev``."""
+def torch_step(name, batch, torch, dev, read_stats=False):
+    """The same iteration in PyTorch eager mode on ``dev`` (``read_stats``: reading the five
+    numbers ``train_iteration`` returns, as minigan's iteration does)."""
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
     previous = backend.device()
@@ -115,7 +120,7 @@ def torch_step(name, batch, torch, dev):
     tG, tD = tG.to(dev).train(), tD.to(dev).train()
     gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
                                         spec.noise_dim, dev, game=spec.defaults.get("loss", "gan"),
-                                        ema=spec.defaults.get("ema"))
+                                        ema=spec.defaults.get("ema"), read_stats=read_stats)
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch,
                                         move=lambda x: torch.from_numpy(x).to(dev))
 
@@ -224,6 +229,8 @@ def main(argv=None):
                     torch.cuda.empty_cache()
                 steps["torch"] = torch_step(name, batch, torch, dev)
                 memory["torch"] = memory_mb(steps["torch"], args.device, torch)
+                if args.torch_stats:
+                    steps["torch_stats"] = torch_step(name, batch, torch, dev, read_stats=True)
             if args.plain:
                 steps["plain"] = with_plain(steps["minigan"], sorted(kernel_operations()))
             times = {k: [] for k in steps}
@@ -244,6 +251,8 @@ def main(argv=None):
         head += f" {'torch ms':>9s} {'epoch s':>8s} {'minigan/torch':>13s}"
     if args.plain:
         head += f" {'plain ms':>9s} {'kernels/plain':>13s}"
+    if torch is not None and args.torch_stats:
+        head += f" {'torch+stats ms':>14s} {'minigan/that':>12s}"
     print(head)
     table = []
     for name, batch, med, _ in rows:
@@ -259,6 +268,10 @@ def main(argv=None):
         if "plain" in med:
             line += f" {1e3 * med['plain']:9.2f} {med['minigan'] / med['plain']:13.2f}"
             row.update(plain_ms=1e3 * med["plain"], kernels_over_plain=med["minigan"] / med["plain"])
+        if "torch_stats" in med:
+            line += f" {1e3 * med['torch_stats']:14.2f} {med['minigan'] / med['torch_stats']:12.2f}"
+            row.update(torch_stats_ms=1e3 * med["torch_stats"],
+                       ratio_stats=med["minigan"] / med["torch_stats"])
         print(line)
         table.append(row)
 

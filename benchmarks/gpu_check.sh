@@ -8,19 +8,23 @@
 # on which the runs train and are scored). STAGES (default "bench tests train each") picks
 #
 #   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
-#          PyTorch CUDA, with every GPU body replaced by its plain formula as a third row
+#          PyTorch CUDA (also reading the iteration's statistics, as minigan's does), with
+#          every GPU body replaced by its plain formula as a third row; the GPU memory
 #   tests  python -m pytest -m gpu (every kernel and layer against the CPU, on CuPy), and the
 #          kernels' sources compiled by NVRTC
-#   train  the default model (20 epochs) and the DCGAN (its 5 epochs) trained with
-#          --device gpu twice each (the checkpoints compared bit for bit), scored with
-#          minigan eval --device gpu; a GPU run continued on the CPU, a CPU run on the GPU
+#   train  the default model (MLP_EPOCHS, 20) and the DCGAN (DCGAN_EPOCHS, its 5) trained with
+#          --device gpu and scored with minigan eval --device gpu; each seeded run made again
+#          (DET_EPOCHS: two shorter runs instead) and the checkpoints compared bit for bit;
+#          a GPU run continued on the CPU and a CPU run on the GPU (RESUME=0 leaves them out)
 #   each   each GPU body alone replaced by its plain formula: what each kernel saves
 #
-# Each stage has a time limit (seconds, STAGE_LIMIT, default 170) and the next one starts
-# whatever the last one did. DEVICE=cpu MLP_EPOCHS=1 DCGAN_EPOCHS=1 EVAL_N=500 dry-runs the
-# train stage on a machine without a GPU. Python is $PYTHON (default python3); the checkout is on
-# PYTHONPATH, so nothing needs installing beyond numpy, cupy, matplotlib, tqdm, pytest,
-# hypothesis (and torch for the benchmark's PyTorch rows).
+# Each stage's commands have a time limit (seconds, STAGE_LIMIT, default 170), and the next
+# stage starts whatever the last one did. ROUNDS (default 5) sets the benchmarks' rounds,
+# BENCH_FLAGS (default "--plain --torch-stats") the bench stage's extra rows.
+# DEVICE=cpu MLP_EPOCHS=1 DCGAN_EPOCHS=1 EVAL_N=500 dry-runs the train stage without a GPU.
+# Python is $PYTHON (default python3); the checkout is on PYTHONPATH, so nothing needs
+# installing beyond numpy, cupy, matplotlib, tqdm, pytest, hypothesis (and torch for the
+# benchmark's PyTorch rows).
 set -u
 out=${1:?usage: gpu_check.sh OUT MNIST_DIR [STAGES]}
 data=${2:?usage: gpu_check.sh OUT MNIST_DIR [STAGES]}
@@ -58,7 +62,8 @@ for stage in $stages; do
   case $stage in
   bench)
     stamp bench
-    timeout "$limit" "$py" benchmarks/bench_gpu.py --plain --csv "$out/bench_gpu.csv" \
+    timeout "$limit" "$py" benchmarks/bench_gpu.py ${BENCH_FLAGS:---plain --torch-stats} \
+      --rounds "${ROUNDS:-5}" --csv "$out/bench_gpu.csv" \
       > "$out/bench.log" 2>&1
     echo "rc=$?" >> "$out/bench.log" ;;
   tests)
@@ -76,12 +81,21 @@ for stage in $stages; do
       set -x
       for model in mlp dcgan; do
         epochs=${MLP_EPOCHS:-20}; [ "$model" = dcgan ] && epochs=${DCGAN_EPOCHS:-5}
-        for try in 1 2; do
-          /usr/bin/time -f "wall %e s" timeout "$limit" \
-            "$py" -m minigan "${train[@]}" --model $model --epochs $epochs --device $device \
-            --out "$runs/$model-gpu-$try" || true
-        done
-        "$py" - "$runs/$model-gpu-1/checkpoint.npz" "$runs/$model-gpu-2/checkpoint.npz" <<'EOF'
+        /usr/bin/time -f "wall %e s" timeout "$limit" "$py" -m minigan "${train[@]}" \
+          --model $model --epochs $epochs --device $device --out "$runs/$model-gpu" || true
+        timeout "$limit" "$py" -m minigan eval "$runs/$model-gpu" --device $device \
+          --data-dir "$data" --no-download --n "${EVAL_N:-10000}" || true
+        # determinism: the same seeded run twice (DET_EPOCHS: two shorter runs instead)
+        first="$runs/$model-gpu"
+        if [ -n "${DET_EPOCHS:-}" ]; then
+          first="$runs/$model-det-1"
+          timeout "$limit" "$py" -m minigan "${train[@]}" --model $model --epochs "$DET_EPOCHS" \
+            --device $device --out "$first" || true
+          epochs=$DET_EPOCHS
+        fi
+        timeout "$limit" "$py" -m minigan "${train[@]}" --model $model --epochs $epochs \
+          --device $device --out "$runs/$model-det-2" || true
+        "$py" - "$first/checkpoint.npz" "$runs/$model-det-2/checkpoint.npz" <<'EOF'
 import sys, numpy as np
 a, b = (np.load(p, allow_pickle=False) for p in sys.argv[1:])
 keys = sorted((set(a.files) | set(b.files)) - {"config", "extra"})  # the run's folder, times
@@ -90,26 +104,27 @@ differ = [k for k in keys if k not in a.files or k not in b.files
 print(f"deterministic: {len(keys) - len(differ)} of {len(keys)} arrays equal bit for bit",
       "; differ:" if differ else "", ", ".join(differ[:10]))
 EOF
-        timeout "$limit" "$py" -m minigan eval "$runs/$model-gpu-1" --device $device \
-          --data-dir "$data" --no-download --n "${EVAL_N:-10000}" || true
       done
-      # a GPU checkpoint continued on the CPU, a CPU checkpoint on the GPU (one epoch each)
-      cp -r "$runs/mlp-gpu-1" "$runs/mlp-gpu-then-cpu"
-      timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-gpu-then-cpu" \
-        --epochs $((${MLP_EPOCHS:-20} + 1)) --device $other --quiet --data-dir "$data" \
-        --no-download || true
-      timeout "$limit" "$py" -m minigan "${train[@]}" --model mlp --epochs 1 --device $other \
-        --out "$runs/mlp-cpu-then-gpu" || true
-      timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 \
-        --device $device --quiet --data-dir "$data" --no-download || true
-      tail -n 3 "$runs"/*/metrics.csv
+      if [ "${RESUME:-1}" = 1 ]; then
+        # a GPU checkpoint continued on the CPU, a CPU checkpoint on the GPU (one epoch each)
+        cp -r "$runs/mlp-gpu" "$runs/mlp-gpu-then-cpu"
+        timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-gpu-then-cpu" \
+          --epochs $((${MLP_EPOCHS:-20} + 1)) --device $other --quiet --data-dir "$data" \
+          --no-download || true
+        timeout "$limit" "$py" -m minigan "${train[@]}" --model mlp --epochs 1 \
+          --device $other --out "$runs/mlp-cpu-then-gpu" || true
+        timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 \
+          --device $device --quiet --data-dir "$data" --no-download || true
+      fi
+      tail -n 2 "$runs"/*/metrics.csv
       set +x
     } > "$out/train.log" 2>&1
     tar -czf "$out/runs.tar.gz" -C "$runs" --exclude='*.npz' . ;;
   each)
     stamp each
     timeout "$limit" "$py" benchmarks/bench_gpu.py --no-torch --models mlp,dcgan \
-      --batches 64,512 --rounds 3 --iters 20 --plain-each --csv "$out/each.csv" \
+      --batches "${EACH_BATCHES:-64,512}" --rounds "${ROUNDS:-5}" --iters 20 --plain-each \
+      --csv "$out/each.csv" \
       > "$out/each.log" 2>&1
     echo "rc=$?" >> "$out/each.log" ;;
   *) echo "unknown stage $stage" ;;

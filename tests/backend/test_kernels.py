@@ -297,6 +297,81 @@ def test_adam_body_on_host_equals_optim(shape, dtype, lr, b1, b2, eps, seed, run
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+@given(shape=activation_shapes, dtype=dtypes, beta=st.sampled_from([0.0, 0.5, 0.9, 0.999]),
+       seed=seeds)
+def test_moving_average_body_on_host_equals_optim(shape, dtype, beta, seed, run_on_host):
+    """Three steps of the moving-average body and of ``optim.moving_average_update``: the
+    same products and sum, so the same numbers to the last bit."""
+    r = np.random.default_rng(seed)
+    ref = r.standard_normal(shape).astype(dtype)
+    host = ref.copy()
+    for _ in range(3):
+        value = r.standard_normal(shape).astype(dtype)
+        optim.moving_average_update(ref, value, beta)
+        run_on_host(kernels.MOVING_AVERAGE, value, beta, 1.0 - beta, out=[host])
+    assert host.dtype == dtype
+    np.testing.assert_array_equal(host, ref)
+
+
+def _bn_input(dtype, seed, four_d, channel_major):
+    r = np.random.default_rng(seed)
+    shape = (5, 3, 4, 2) if four_d else (6, 4)
+    x = (r.standard_normal(shape) * 2 + 0.5).astype(dtype)
+    if channel_major:   # the NCHW view of (C, H, W, N) memory that the conv layers return
+        x = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    C = shape[1]
+    gamma, beta = (r.standard_normal(C).astype(dtype) for _ in range(2))
+    running = [r.random(C).astype(dtype), (r.random(C) + 0.5).astype(dtype)]
+    dout = r.standard_normal(shape).astype(dtype)
+    return x, gamma, beta, running, dout
+
+
+@pytest.mark.parametrize("layout", ["2d", "nchw", "channel-major"])
+@given(dtype=dtypes, seed=seeds)
+def test_batchnorm_bodies_on_host_equal_the_numpy_body(layout, dtype, seed, run_on_host):
+    """The three batch norm kernels, run on the CPU between the same two sums as
+    ``batchnorm_train_forward_gpu`` and ``batchnorm_train_backward_gpu`` run them (on the data
+    in its memory order), give the NumPy body's output, xhat, 1/sigma, running statistics
+    and gradients to the last bit."""
+    from minigan.functional import batchnorm as bn
+    from minigan.functional.conv import as_layout_of
+
+    x, gamma, beta, (rm, rv), dout = _bn_input(dtype, seed, layout != "2d",
+                                               layout == "channel-major")
+    dout = as_layout_of(dout, x)       # as the layer's backward pass meets it
+    C, momentum, eps = gamma.shape[0], 0.1, 1e-5
+    m = x.size // C
+    ref_rm, ref_rv = rm.copy(), rv.copy()
+    ref_out, (ref_xhat, _, ref_inv_std, _) = bn._batchnorm_forward_fast(
+        x, gamma, beta, ref_rm, ref_rv, True, momentum, eps)
+    ref_dx, ref_dgamma, ref_dbeta = bn._batchnorm_backward_fast(
+        dout, (ref_xhat, gamma, ref_inv_std, True))
+
+    a, spec, shape, back = bn._memory_order(x)      # what the GPU body hands the kernels
+    d = bn._memory_order(dout)[0]
+    assert a.flags.c_contiguous and d.flags.c_contiguous
+    mean = np.einsum(f"{spec}->c", a) / m
+    xhat = a - mean.reshape(shape)
+    sum_sq = np.einsum(f"{spec},{spec}->c", xhat, xhat)
+    inv_std = np.empty_like(gamma)
+    run_on_host(kernels.BATCHNORM_STATISTICS, sum_sq, mean, m, eps, 1 - momentum, momentum,
+                momentum * m / (m - 1), out=[inv_std, rm, rv])
+    out = np.empty_like(xhat)
+    run_on_host(kernels.BATCHNORM_NORMALIZE, inv_std.reshape(shape), gamma.reshape(shape),
+                beta.reshape(shape), out=[xhat, out])
+    dgamma = np.einsum(f"{spec},{spec}->c", d, xhat)
+    dbeta = np.einsum(f"{spec}->c", d)
+    dx = np.empty_like(xhat)
+    run_on_host(kernels.BATCHNORM_DX, d, xhat, gamma.reshape(shape), inv_std.reshape(shape),
+                dgamma.reshape(shape), dbeta.reshape(shape), m, out=[dx])
+    for name, got, want in [("out", back(out), ref_out), ("xhat", back(xhat), ref_xhat),
+                            ("inv_std", inv_std, ref_inv_std), ("running_mean", rm, ref_rm),
+                            ("running_var", rv, ref_rv), ("dx", back(dx), ref_dx),
+                            ("dgamma", dgamma, ref_dgamma), ("dbeta", dbeta, ref_dbeta)]:
+        assert got.dtype == dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
 # == 3. GPU: kernels against the NumPy references, layers against the CPU ========================
 def _cupy():
     import cupy
@@ -465,6 +540,76 @@ def test_adam_optimizer_on_gpu_uses_the_kernel(monkeypatch):
     params = [(cp.ones((3, 2)), cp.full((3, 2), 0.5)), (cp.ones(4), cp.ones(4))]
     optim.Adam(params).step()
     assert calls == [(3, 2), (4,)]
+
+
+@pytest.mark.gpu
+@given(shape=activation_shapes, dtype=dtypes, beta=st.sampled_from([0.0, 0.5, 0.9, 0.999]),
+       seed=seeds)
+def test_moving_average_kernel_equals_optim(shape, dtype, beta, seed):
+    """``moving_average_update`` of CuPy arrays (the kernel) against the NumPy body, in place."""
+    cp = _cupy()
+    r = np.random.default_rng(seed)
+    cpu = r.standard_normal(shape).astype(dtype)
+    gpu = cp.asarray(cpu)
+    ident = id(gpu)
+    for _ in range(3):
+        value = r.standard_normal(shape).astype(dtype)
+        optim.moving_average_update(cpu, value, beta)
+        optim.moving_average_update(gpu, cp.asarray(value), beta)
+    assert id(gpu) == ident
+    assert_close(gpu, cpu, dtype)
+
+
+@pytest.mark.gpu
+def test_ema_on_gpu_uses_the_kernel(monkeypatch):
+    """The averaged generator's step is one kernel per parameter array on the GPU."""
+    from minigan.gan.ema import EMA
+
+    calls = []
+    real = kernels.moving_average_update_gpu
+
+    def spy(avg, value, beta):
+        calls.append(avg.shape)
+        return real(avg, value, beta)
+
+    monkeypatch.setattr(kernels, "moving_average_update_gpu", spy)
+    backend.use("gpu")
+    G = L.Sequential(L.Dense(3, 4, rng=np.random.default_rng(0)), L.Tanh())
+    EMA(G, 0.9).update()
+    assert sorted(calls) == sorted(v.shape for v in G.params.values())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("layout", ["2d", "nchw", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batchnorm_training_on_gpu_runs_the_fused_kernels(layout, dtype, monkeypatch):
+    """Training mode on CuPy arrays goes through the fused kernels (each once) and equals
+    the NumPy body; evaluation mode does not use them."""
+    from minigan.functional import batchnorm as bn
+
+    cp = _cupy()
+    calls = []
+    for name in ("batchnorm_train_forward_gpu", "batchnorm_train_backward_gpu"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name,
+                            lambda *a, _n=name, _r=real: calls.append(_n) or _r(*a))
+    x, gamma, beta, (rm, rv), dout = _bn_input(dtype, 3, layout != "2d",
+                                               layout == "channel-major")
+    ref_rm, ref_rv = rm.copy(), rv.copy()
+    ref_out, ref_cache = bn._batchnorm_forward_fast(x, gamma, beta, ref_rm, ref_rv, True)
+    ref = bn._batchnorm_backward_fast(dout, ref_cache)
+    g_rm, g_rv = cp.asarray(rm), cp.asarray(rv)
+    out, cache = F.batchnorm_forward(cp.asarray(x), cp.asarray(gamma), cp.asarray(beta),
+                                     g_rm, g_rv, True)
+    grads = F.batchnorm_backward(cp.asarray(dout), cache)
+    assert calls == ["batchnorm_train_forward_gpu", "batchnorm_train_backward_gpu"]
+    assert_close(out, ref_out, dtype, "out")
+    assert_close(g_rm, ref_rm, dtype, "running_mean")
+    assert_close(g_rv, ref_rv, dtype, "running_var")
+    for name, got, want in zip(("dx", "dgamma", "dbeta"), grads, ref, strict=True):
+        assert_close(got, want, dtype, name)
+    F.batchnorm_forward(cp.asarray(x), cp.asarray(gamma), cp.asarray(beta), g_rm, g_rv, False)
+    assert len(calls) == 2
 
 
 # -- every layer on the GPU equals its CPU self ------------------------------------------------
