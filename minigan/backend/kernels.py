@@ -8,9 +8,9 @@ the CUDA body compiled for the CPU and run through ctypes, and on a GPU through
 CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
 ``update_core_cpu``:
 
-===================================  ===============================================
-GPU function                         NumPy reference
-===================================  ===============================================
+==================================  ===============================================
+GPU function                        NumPy reference
+==================================  ===============================================
 :func:`im2col_gpu`                  :func:`minigan.functional.im2col.im2col`
 :func:`col2im_gpu`                  :func:`minigan.functional.im2col.col2im`
 :func:`relu_backward_gpu`           :func:`minigan.functional.relu_backward`
@@ -21,10 +21,7 @@ GPU function                         NumPy reference
 :func:`tanh_backward_gpu`           :func:`minigan.functional.tanh_backward`
 :func:`sigmoid_cross_entropy_gpu`   :func:`minigan.functional.losses.sigmoid_cross_entropy`
 :func:`adam_update_gpu`             :func:`minigan.nn.optim.adam_update`
-:func:`moving_average_update_gpu`   :func:`minigan.nn.optim.moving_average_update`
-:func:`batchnorm_train_forward_gpu` :func:`minigan.functional.batchnorm_forward` (training)
-:func:`batchnorm_train_backward_gpu` :func:`minigan.functional.batchnorm_backward` (training)
-===================================  ===============================================
+==================================  ===============================================
 
 Each is registered as the GPU body of its operation (:func:`minigan.backend.op`):
 the operation runs it when it receives CuPy arrays. ReLU
@@ -95,9 +92,6 @@ __all__ = [
     "tanh_backward_gpu",
     "sigmoid_cross_entropy_gpu",
     "adam_update_gpu",
-    "moving_average_update_gpu",
-    "batchnorm_train_forward_gpu",
-    "batchnorm_train_backward_gpu",
 ]
 
 _INT32_MAX = 2**31 - 1
@@ -468,126 +462,8 @@ def adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     _kernel(ADAM)(g, lr, b1, 1.0 - b1, b2, 1.0 - b2, eps, bc1, bc2, p, m, v)
 
 
-# -- the moving average of the weights (EMA) ---------------------------------------------------
-MOVING_AVERAGE = Source(
-    "minigan_moving_average",
-    "T value, T beta, T one_minus_beta",
-    "T avg",
-    r"""
-    avg = beta * avg + one_minus_beta * value;        // avg <- beta avg + (1 - beta) value
-    """,
-    _NO_FMA,
-)
-
-
-def moving_average_update_gpu(avg, value, beta):
-    r"""One step of a moving average, in place: ONE kernel launch instead of three.
-
-    Same arguments and result as the reference, :func:`minigan.nn.optim.moving_average_update`
-    (``avg *= beta`` then ``avg += (1 - beta) * value``: the same three roundings, no FMA).
-    """
-    _check_float("moving_average_update_gpu", avg, value)
-    beta = float(beta)
-    _kernel(MOVING_AVERAGE)(value, beta, 1.0 - beta, avg)
-
-
-# -- batch normalization in training mode --------------------------------------------------------
-# The per-channel sums stay CuPy's einsum; the kernels fuse what comes between and after them:
-# one kernel over the C channels for the statistics, one over the data for the normalization
-# and the affine map (forward), one over the data for dx (backward). The per-channel vectors
-# reach the data kernels broadcast (shape (1, C) or (1, C, 1, 1)), so any memory order of
-# the data works, channel-major included.
-BATCHNORM_STATISTICS = Source(
-    "minigan_batchnorm_statistics",
-    "T sum_sq, T mean, T m, T eps, T keep, T momentum, T unbiased_momentum",
-    "T inv_std, T running_mean, T running_var",
-    r"""
-    T var = sum_sq / m;                                             // biased batch variance
-    inv_std = (T)1 / sqrt(var + eps);                               // 1 / sqrt(var + eps)
-    running_mean = running_mean * keep + momentum * mean;           // keep = 1 - momentum
-    running_var = running_var * keep + unbiased_momentum * var;     // m/(m-1) momentum var
-    """,
-    _NO_FMA,
-)
-BATCHNORM_NORMALIZE = Source(
-    "minigan_batchnorm_normalize",
-    "T inv_std, T gamma, T beta",
-    "T xhat, T out",
-    r"""
-    xhat = xhat * inv_std;                  // (x - mu) / sigma: xhat holds x - mu on entry
-    out = xhat * gamma + beta;              // gamma xhat + beta
-    """,
-    _NO_FMA,
-)
-BATCHNORM_DX = Source(
-    "minigan_batchnorm_dx",
-    "T dout, T xhat, T gamma, T inv_std, T dgamma, T dbeta, T m",
-    "T dx",
-    r"""
-    T t = xhat * (dgamma / m);              // xhat * mean(dout * xhat)
-    t = t + dbeta / m;                      //   + mean(dout)
-    dx = (dout - t) * (gamma * inv_std);    // gamma / sigma * (dout - mean(dout) - xhat ...)
-    """,
-    _NO_FMA,
-)
-
-
-def batchnorm_train_forward_gpu(x, gamma, beta, running_mean, running_var, momentum, eps,
-                                spec, shape):
-    r"""Batch normalization in training mode: two sums (einsum) and three launches between
-    and after them, instead of about fifteen.
-
-    Same arguments and result as the reference in training mode,
-    :func:`minigan.functional.batchnorm_forward` (and its NumPy body's order of operations:
-    ``x - mu`` then a product by :math:`1/\sqrt{\sigma^2 + \epsilon}`, the running statistics
-    as ``running * (1 - momentum) + momentum * stat``), with ``x`` given as it lies in
-    memory: ``spec`` names its axes for ``einsum`` (``"nc"``, ``"nchw"``, or ``"chwn"`` for
-    channel-major data) and ``shape`` is how a ``(C,)`` vector broadcasts against it.
-    Returns ``(out, xhat, inv_std)`` in ``x``'s axes; ``running_mean`` and ``running_var``
-    are updated in place.
-    """
-    import cupy
-
-    _check_float("batchnorm_train_forward_gpu", x, gamma, beta, running_mean, running_var)
-    C = gamma.shape[0]
-    m = x.size // C
-    mean = cupy.einsum(f"{spec}->c", x) / m                               # mu_B
-    xhat = cupy.subtract(x, mean.reshape(shape), out=cupy.empty_like(x))   # x - mu_B
-    sum_sq = cupy.einsum(f"{spec},{spec}->c", xhat, xhat)
-    momentum = float(momentum)
-    inv_std = cupy.empty_like(gamma)
-    _kernel(BATCHNORM_STATISTICS)(sum_sq, mean, float(m), float(eps), 1.0 - momentum, momentum,
-                                  momentum * m / (m - 1), inv_std, running_mean, running_var)
-    out = cupy.empty_like(xhat)
-    _kernel(BATCHNORM_NORMALIZE)(inv_std.reshape(shape), gamma.reshape(shape),
-                                 beta.reshape(shape), xhat, out)
-    return out, xhat, inv_std
-
-
-def batchnorm_train_backward_gpu(dout, xhat, gamma, inv_std, spec, shape):
-    r"""The gradients through batch normalization in training mode: two sums (einsum) and
-    one launch for ``dx``.
-
-    Same arguments and result as the reference in training mode,
-    :func:`minigan.functional.batchnorm_backward` with ``param_grads``; ``dout`` and ``xhat``
-    in one memory order, ``spec`` and ``shape`` as for :func:`batchnorm_train_forward_gpu`.
-    Returns ``(dx, dgamma, dbeta)``.
-    """
-    import cupy
-
-    _check_float("batchnorm_train_backward_gpu", dout, xhat, gamma, inv_std)
-    m = xhat.size // gamma.shape[0]
-    dbeta = cupy.einsum(f"{spec}->c", dout)                           # dL/dbeta  = sum dout
-    dgamma = cupy.einsum(f"{spec},{spec}->c", dout, xhat)             # dL/dgamma = sum dout xhat
-    dx = cupy.empty_like(xhat)
-    _kernel(BATCHNORM_DX)(dout, xhat, gamma.reshape(shape), inv_std.reshape(shape),
-                          dgamma.reshape(shape), dbeta.reshape(shape), float(m), dx)
-    return dx, dgamma, dbeta
-
-
 #: Every kernel source, by name (the compile test builds each one with NVRTC).
 SOURCES = {s.name: s for s in (
     IM2COL, COL2IM, RELU_BACKWARD, LEAKY_RELU_FORWARD, LEAKY_RELU_BACKWARD, SIGMOID,
-    SIGMOID_BACKWARD, TANH_BACKWARD, SIGMOID_CROSS_ENTROPY, ADAM, MOVING_AVERAGE,
-    BATCHNORM_STATISTICS, BATCHNORM_NORMALIZE, BATCHNORM_DX,
+    SIGMOID_BACKWARD, TANH_BACKWARD, SIGMOID_CROSS_ENTROPY, ADAM,
 )}

@@ -15,7 +15,7 @@ after, with how they do it.
 
 from __future__ import annotations
 
-from minigan.backend import get_array_module, kernels, op
+from minigan.backend import get_array_module, op
 
 from .conv import as_layout_of, is_channel_major
 from .errors import ShapeError
@@ -215,6 +215,7 @@ def _channel_sum(a, b=None):
     return xp.einsum(f"{spec},{spec}->c", a, b)
 
 
+@batchnorm_forward.gpu
 @batchnorm_forward.cpu
 def _batchnorm_forward_fast(x, gamma, beta, running_mean, running_var, training,
                             momentum=0.1, eps=1e-5):
@@ -255,6 +256,7 @@ def _dx_train(dout, xhat, mean_dxhat, mean_dout, scale, out):
     return out
 
 
+@batchnorm_backward.gpu
 @batchnorm_backward.cpu
 def _batchnorm_backward_fast(dout, cache, param_grads=True):
     """:func:`batchnorm_backward`, six passes over the data (two sums, four elementwise
@@ -277,52 +279,3 @@ def _batchnorm_backward_fast(dout, cache, param_grads=True):
     if not param_grads:
         return dx, None, None
     return dx, dgamma, dbeta
-
-
-# == the GPU bodies: the same passes, fused into fewer launches ==================================
-# On a GPU a pass over a small batch costs its launch more than its arithmetic, so the GPU
-# bodies keep the two per-channel sums (einsum) and fuse the rest: the statistics into one
-# kernel over the C channels, the normalization and the affine map into one over the data
-# (forward); dx into one (backward). The kernels see the data as it lies in memory
-# (_memory_order): channel-major data as its contiguous (C, H, W, N) array. Evaluation
-# mode runs the NumPy body's passes.
-def _memory_order(x):
-    """``(a, spec, shape, back)``: ``x`` as a contiguous-order array ``a``, its axes for
-    ``einsum``, the shape a ``(C,)`` vector broadcasts to against it, and the function that
-    turns an array laid out like ``a`` back into ``x``'s axes."""
-    if x.ndim == 2:
-        return x, "nc", (1, -1), lambda a: a
-    if is_channel_major(x):
-        return x.transpose(1, 2, 3, 0), "chwn", (-1, 1, 1, 1), lambda a: a.transpose(3, 0, 1, 2)
-    return x, "nchw", (1, -1, 1, 1), lambda a: a
-
-
-@batchnorm_forward.gpu
-def _batchnorm_forward_gpu(x, gamma, beta, running_mean, running_var, training,
-                           momentum=0.1, eps=1e-5):
-    """:func:`batchnorm_forward` in training mode: two sums and three launches
-    (:func:`minigan.backend.kernels.batchnorm_train_forward_gpu`)."""
-    if not training:
-        return _batchnorm_forward_fast(x, gamma, beta, running_mean, running_var, training,
-                                       momentum, eps)
-    _check_arrays(x, gamma, beta, running_mean, running_var, training)
-    a, spec, shape, back = _memory_order(x)
-    out, xhat, inv_std = kernels.batchnorm_train_forward_gpu(
-        a, gamma, beta, running_mean, running_var, momentum, eps, spec, shape)
-    return back(out), (back(xhat), gamma, inv_std, True)
-
-
-@batchnorm_backward.gpu
-def _batchnorm_backward_gpu(dout, cache, param_grads=True):
-    """:func:`batchnorm_backward` in training mode: two sums and one launch
-    (:func:`minigan.backend.kernels.batchnorm_train_backward_gpu`)."""
-    xhat, gamma, inv_std, training = cache
-    if not training:
-        return _batchnorm_backward_fast(dout, cache, param_grads)
-    _check_dout(dout, xhat)
-    a, spec, shape, back = _memory_order(xhat)
-    dx, dgamma, dbeta = kernels.batchnorm_train_backward_gpu(
-        _memory_order(as_layout_of(dout, xhat))[0], a, gamma, inv_std, spec, shape)
-    if not param_grads:
-        return back(dx), None, None
-    return back(dx), dgamma, dbeta

@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 
 from minigan.nn.layers import BatchNorm
-from minigan.nn.optim import moving_average_update
 
 __all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
 
@@ -65,7 +64,9 @@ class EMA:
         beta = min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
         shadow = self.generator.params
         for key, value in self.source.params.items():
-            moving_average_update(shadow[key], value, beta)     # one kernel on the GPU
+            avg = shadow[key]
+            avg *= beta
+            avg += (1.0 - beta) * value
         shadow_buffers = self.generator.buffers
         for key, value in self.source.buffers.items():
             shadow_buffers[key][...] = value

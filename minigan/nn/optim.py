@@ -168,27 +168,6 @@ def _adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
 
 
-@op
-def moving_average_update(avg, value, beta):
-    r"""One step of an exponential moving average, in place (``avg``).
-
-    .. math::
-        \bar\theta \leftarrow \beta\,\bar\theta + (1 - \beta)\,\theta
-
-    The averaged generator's step (:class:`minigan.gan.ema.EMA`), one parameter array at
-    a time.
-    """
-    avg *= beta
-    avg += (1.0 - beta) * value
-
-
-@moving_average_update.gpu
-def _moving_average_update_gpu(avg, value, beta):
-    """``avg`` updated by one fused kernel launch (minigan.backend.kernels) instead of three:
-    the same products and sum, rounded as NumPy rounds them."""
-    kernels.moving_average_update_gpu(avg, value, beta)
-
-
 class SGD(Optimizer):
     r"""Stochastic gradient descent with (classical) momentum.
 
