@@ -60,7 +60,10 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds per configuration")
     p.add_argument("--device", default="gpu", choices=("gpu", "cpu"),
                    help="gpu (default); cpu runs the same script on NumPy / torch CPU, a dry run")
-    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--no-torch", action="store_true", help="time minigan alone")
+    p.add_argument("--no-minigan", action="store_true",
+                   help="time PyTorch alone (without importing CuPy's kernels' rounds): with "
+                        "--no-torch in another process, each library's time on its own")
     p.add_argument("--plain", action="store_true",
                    help="also time minigan with every GPU body replaced by its plain formula")
     p.add_argument("--plain-each", action="store_true",
@@ -213,6 +216,8 @@ def main(argv=None):
         except ImportError:
             torch = None
     dev = "cuda" if args.device == "gpu" else "cpu"
+    if args.no_minigan and torch is None:
+        sys.exit("--no-minigan times PyTorch alone: it needs torch (and without --no-torch)")
     if torch is not None and dev == "cuda" and not torch.cuda.is_available():
         print("torch is installed without CUDA: timing minigan only")
         torch = None
@@ -222,8 +227,10 @@ def main(argv=None):
     for name in args.models:
         for batch in args.batches:
             empty_pool(args.device)
-            steps = {"minigan": minigan_step(name, batch, args.device)}
-            memory = {"minigan": memory_mb(steps["minigan"], args.device)}
+            steps, memory = {}, {}
+            if not args.no_minigan:
+                steps["minigan"] = minigan_step(name, batch, args.device)
+                memory["minigan"] = memory_mb(steps["minigan"], args.device)
             if torch is not None:
                 if dev != "cpu":
                     torch.cuda.empty_cache()
@@ -231,7 +238,7 @@ def main(argv=None):
                 memory["torch"] = memory_mb(steps["torch"], args.device, torch)
                 if args.torch_stats:
                     steps["torch_stats"] = torch_step(name, batch, torch, dev, read_stats=True)
-            if args.plain:
+            if args.plain and "minigan" in steps:
                 steps["plain"] = with_plain(steps["minigan"], sorted(kernel_operations()))
             times = {k: [] for k in steps}
             for r in range(args.rounds):
@@ -240,47 +247,42 @@ def main(argv=None):
                     times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
             med = {k: bench_cpu.median(v) for k, v in times.items()}
             rows.append((name, batch, med, memory))
-            if args.plain_each:
+            if args.plain_each and "minigan" in steps:
                 each_rows += time_each_kernel(name, batch, steps["minigan"], args)
             del steps
 
     print(f"\nms per iteration, median of {args.rounds} rounds x {args.iters} iterations; "
           f"s per MNIST epoch = {MNIST_TRAIN} // batch iterations")
-    head = f"{'model':8s} {'batch':>5s} {'minigan ms':>10s} {'epoch s':>8s}"
-    if torch is not None:
-        head += f" {'torch ms':>9s} {'epoch s':>8s} {'minigan/torch':>13s}"
-    if args.plain:
-        head += f" {'plain ms':>9s} {'kernels/plain':>13s}"
-    if torch is not None and args.torch_stats:
-        head += f" {'torch+stats ms':>14s} {'minigan/that':>12s}"
+    impls = [k for k in ("minigan", "torch", "plain", "torch_stats") if any(k in r[2] for r in rows)]
+    labels = {"minigan": "minigan", "torch": "torch", "plain": "plain", "torch_stats": "torch+stats"}
+    ratios = [(a, b) for a, b in (("minigan", "torch"), ("minigan", "plain"),
+                                  ("minigan", "torch_stats")) if a in impls and b in impls]
+    head = f"{'model':8s} {'batch':>5s}" + "".join(
+        f" {labels[k] + ' ms':>14s} {'epoch s':>8s}" for k in impls) + "".join(
+        f" {labels[a] + '/' + labels[b]:>20s}" for a, b in ratios)
     print(head)
     table = []
     for name, batch, med, _ in rows:
         per_epoch = MNIST_TRAIN // batch
-        line = f"{name:8s} {batch:5d} {1e3 * med['minigan']:10.2f} {per_epoch * med['minigan']:8.2f}"
-        row = {"model": name, "batch": batch, "minigan_ms": 1e3 * med["minigan"],
-               "minigan_epoch_s": per_epoch * med["minigan"]}
-        if "torch" in med:
-            line += (f" {1e3 * med['torch']:9.2f} {per_epoch * med['torch']:8.2f} "
-                     f"{med['minigan'] / med['torch']:13.2f}")
-            row.update(torch_ms=1e3 * med["torch"], torch_epoch_s=per_epoch * med["torch"],
-                       ratio=med["minigan"] / med["torch"])
-        if "plain" in med:
-            line += f" {1e3 * med['plain']:9.2f} {med['minigan'] / med['plain']:13.2f}"
-            row.update(plain_ms=1e3 * med["plain"], kernels_over_plain=med["minigan"] / med["plain"])
-        if "torch_stats" in med:
-            line += f" {1e3 * med['torch_stats']:14.2f} {med['minigan'] / med['torch_stats']:12.2f}"
-            row.update(torch_stats_ms=1e3 * med["torch_stats"],
-                       ratio_stats=med["minigan"] / med["torch_stats"])
+        line = f"{name:8s} {batch:5d}"
+        row = {"model": name, "batch": batch}
+        for k in impls:
+            line += f" {1e3 * med[k]:14.2f} {per_epoch * med[k]:8.2f}"
+            row.update({f"{k}_ms": 1e3 * med[k], f"{k}_epoch_s": per_epoch * med[k]})
+        for a, b in ratios:
+            line += f" {med[a] / med[b]:20.2f}"
+            row[f"{a}_over_{b}"] = med[a] / med[b]
         print(line)
         table.append(row)
 
-    if any(mem["minigan"] is not None for *_, mem in rows):
+    if args.device == "gpu":
         print("\nGPU memory, MB: minigan = CuPy's pool after the iterations; "
               "PyTorch = its allocator's peak reserved (allocated)")
         for (name, batch, _, mem), row in zip(rows, table, strict=True):
-            line = f"{name:8s} {batch:5d} minigan {mem['minigan']:8.1f}"
-            row["minigan_mb"] = mem["minigan"]
+            line = f"{name:8s} {batch:5d}"
+            if mem.get("minigan") is not None:
+                line += f" minigan {mem['minigan']:8.1f}"
+                row["minigan_mb"] = mem["minigan"]
             if mem.get("torch"):
                 line += f"   torch {mem['torch'][0]:8.1f} ({mem['torch'][1]:.1f})"
                 row.update(torch_reserved_mb=mem["torch"][0], torch_allocated_mb=mem["torch"][1])

@@ -9,7 +9,8 @@
 #
 #   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
 #          PyTorch CUDA (also reading the iteration's statistics, as minigan's does), with
-#          every GPU body replaced by its plain formula as a third row; the GPU memory
+#          every GPU body replaced by its plain formula as a third row; the GPU memory; then
+#          each library timed alone, in a process of its own (ALONE=0 leaves that out)
 #   tests  python -m pytest -m gpu (every kernel and layer against the CPU, on CuPy), and the
 #          kernels' sources compiled by NVRTC
 #   train  the default model (MLP_EPOCHS, 20) and the DCGAN (DCGAN_EPOCHS, its 5) trained with
@@ -62,10 +63,16 @@ for stage in $stages; do
   case $stage in
   bench)
     stamp bench
-    timeout "$limit" "$py" benchmarks/bench_gpu.py ${BENCH_FLAGS:---plain --torch-stats} \
-      --rounds "${ROUNDS:-5}" --csv "$out/bench_gpu.csv" \
-      > "$out/bench.log" 2>&1
-    echo "rc=$?" >> "$out/bench.log" ;;
+    { timeout "$limit" "$py" benchmarks/bench_gpu.py ${BENCH_FLAGS:---plain --torch-stats} \
+        --rounds "${ROUNDS:-5}" --csv "$out/bench_gpu.csv"
+      echo "rc=$?"
+      if [ "${ALONE:-1}" = 1 ]; then   # each library in a process of its own, no alternation
+        for only in --no-torch --no-minigan; do
+          echo "== alone: $only"
+          timeout "$limit" "$py" benchmarks/bench_gpu.py $only --rounds "${ROUNDS:-5}"
+          echo "rc=$?"
+        done
+      fi; } > "$out/bench.log" 2>&1 ;;
   tests)
     stamp tests
     jobs=$("$py" -c "import xdist" 2>/dev/null && echo "-n 8")
