@@ -53,17 +53,22 @@ MNIST_TRAIN = 60000
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="mlp,vanilla,dcgan")
-    p.add_argument("--batches", default="64,128,512", help="comma-separated batch sizes")
-    p.add_argument("--iters", type=int, default=30, help="timed iterations per round")
-    p.add_argument("--warmup", type=int, default=5, help="untimed iterations per round")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds per configuration")
+    p.add_argument("--models", default="mlp,vanilla,dcgan",
+                   help="comma-separated names of minigan train --model (default %(default)s)")
+    p.add_argument("--batches", default="64,128,512",
+                   help="comma-separated batch sizes (default %(default)s)")
+    p.add_argument("--iters", type=int, default=30,
+                   help="timed iterations per round (default %(default)s)")
+    p.add_argument("--warmup", type=int, default=5,
+                   help="untimed iterations before each round (default %(default)s)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="alternating rounds per configuration (default %(default)s)")
     p.add_argument("--device", default="gpu", choices=("gpu", "cpu"),
                    help="gpu (default); cpu runs the same script on NumPy / torch CPU, a dry run")
     p.add_argument("--no-torch", action="store_true", help="time minigan alone")
     p.add_argument("--no-minigan", action="store_true",
-                   help="time PyTorch alone (without importing CuPy's kernels' rounds): with "
-                        "--no-torch in another process, each library's time on its own")
+                   help="time PyTorch alone: with --no-torch in another process, each "
+                        "library's time without the other's rounds in between")
     p.add_argument("--plain", action="store_true",
                    help="also time minigan with every GPU body replaced by its plain formula")
     p.add_argument("--plain-each", action="store_true",

@@ -3,26 +3,34 @@
 #
 #     bash benchmarks/gpu_check.sh OUT MNIST_DIR [STAGES]
 #
-# OUT gets one log per stage (and runs.tar.gz: the run folders without their checkpoints);
-# MNIST_DIR holds t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (the test split,
-# on which the runs train and are scored). STAGES (default "bench tests train each") picks
+# MNIST_DIR holds t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz, the test split
+# on which the runs train and are scored (the folder `minigan train` downloads to, by
+# default ~/.cache/minigan/mnist, does). OUT gets env.txt (the GPU, the versions, whether
+# minigan sees a usable GPU: if not, the tests below ran on the NumPy stand-in), and one
+# log per stage. STAGES (default "bench tests train each") picks
 #
 #   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
 #          PyTorch CUDA (also reading the iteration's statistics, as minigan's does), with
 #          every GPU body replaced by its plain formula as a third row; the GPU memory; then
-#          each library timed alone, in a process of its own (ALONE=0 leaves that out)
+#          each library timed alone, in a process of its own (ALONE=0 leaves that out).
+#          bench.log, bench_gpu.csv
 #   tests  python -m pytest -m gpu (every kernel and layer against the CPU, on CuPy), and the
-#          kernels' sources compiled by NVRTC
-#   train  the default model (MLP_EPOCHS, 20) and the DCGAN (DCGAN_EPOCHS, its 5) trained with
-#          --device gpu and scored with minigan eval --device gpu; each seeded run made again
-#          (DET_EPOCHS: two shorter runs instead) and the checkpoints compared bit for bit;
-#          a GPU run continued on the CPU and a CPU run on the GPU (RESUME=0 leaves them out)
-#   each   each GPU body alone replaced by its plain formula: what each kernel saves
+#          kernels' sources compiled by NVRTC. tests.log
+#   train  the default model (MLP_EPOCHS, 20 of its 103 epochs) and the DCGAN (DCGAN_EPOCHS,
+#          its 5) trained with --device gpu and scored with minigan eval --device gpu; each
+#          seeded run made again (DET_EPOCHS: two shorter runs instead) and the checkpoints
+#          compared bit for bit; a GPU run continued on the CPU and a CPU run on the GPU
+#          (RESUME=0 leaves them out). train.log, runs.tar.gz (the run folders without
+#          their checkpoints)
+#   each   each GPU body alone replaced by its plain formula, for mlp and DCGAN at the
+#          batches EACH_BATCHES (default 64,512): what each kernel saves. each.log, each.csv
 #
-# Each stage's commands have a time limit (seconds, STAGE_LIMIT, default 170), and the next
-# stage starts whatever the last one did. ROUNDS (default 5) sets the benchmarks' rounds,
-# BENCH_FLAGS (default "--plain --torch-stats") the bench stage's extra rows.
-# DEVICE=cpu MLP_EPOCHS=1 DCGAN_EPOCHS=1 EVAL_N=500 dry-runs the train stage without a GPU.
+# Each command has a time limit of STAGE_LIMIT seconds (default 170; the NVRTC tests 60),
+# and the next one starts whatever the last one did: on an H200 the whole check took about
+# 7 minutes. ROUNDS (default 5) sets the benchmarks' rounds, BENCH_FLAGS (default "--plain
+# --torch-stats"; empty: neither) the bench stage's extra rows, EVAL_N the digits scored.
+# DEVICE=cpu MLP_EPOCHS=1 DCGAN_EPOCHS=1 EVAL_N=500 dry-runs the train stage without a GPU
+# (its continuations then run CPU to CPU).
 # Python is $PYTHON (default python3); the checkout is on PYTHONPATH, so nothing needs
 # installing beyond numpy, cupy, matplotlib, tqdm, pytest, hypothesis (and torch for the
 # benchmark's PyTorch rows).
@@ -35,9 +43,11 @@ limit=${STAGE_LIMIT:-170}
 device=${DEVICE:-gpu}   # the runs' device; their continuations run on the CPU
 other=cpu
 here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$out" && out=$(cd "$out" && pwd) || exit 1        # absolute: the script moves
+data=$(cd "$data" && pwd) || { echo "no folder $2"; exit 1; }
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HYPOTHESIS_PROFILE=ci
-mkdir -p "$out"
 runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT
 cd "$here" || exit 1
 
 stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
@@ -46,16 +56,25 @@ stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
   stamp environment
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   "$py" - <<'EOF'
-import platform, numpy, cupy
-print("python", platform.python_version(), "numpy", numpy.__version__, "cupy", cupy.__version__,
-      "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+import platform, numpy
+print("python", platform.python_version(), "numpy", numpy.__version__)
+try:
+    import cupy
+    print("cupy", cupy.__version__, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+except Exception as exc:
+    print("cupy:", exc)
 try:
     import torch
     print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))
 except Exception as exc:
     print("torch:", exc)
+from minigan import backend
+print("minigan sees a usable GPU:", backend.gpu_available())
 EOF
   git -C "$here" log -1 --format='commit %h %cs' 2>/dev/null || echo "commit: not a git checkout"
+  # the code itself, whatever git says: compare with the same line run in a checkout
+  echo "minigan/*.py sha256 $(cd "$here" && find minigan -name '*.py' -print0 | sort -z \
+    | xargs -0 cat | sha256sum | cut -c1-16)"
   nproc
 } > "$out/env.txt" 2>&1
 
@@ -63,7 +82,7 @@ for stage in $stages; do
   case $stage in
   bench)
     stamp bench
-    { timeout "$limit" "$py" benchmarks/bench_gpu.py ${BENCH_FLAGS:---plain --torch-stats} \
+    { timeout "$limit" "$py" benchmarks/bench_gpu.py ${BENCH_FLAGS---plain --torch-stats} \
         --rounds "${ROUNDS:-5}" --csv "$out/bench_gpu.csv"
       echo "rc=$?"
       if [ "${ALONE:-1}" = 1 ]; then   # each library in a process of its own, no alternation
@@ -88,8 +107,10 @@ for stage in $stages; do
       set -x
       for model in mlp dcgan; do
         epochs=${MLP_EPOCHS:-20}; [ "$model" = dcgan ] && epochs=${DCGAN_EPOCHS:-5}
-        /usr/bin/time -f "wall %e s" timeout "$limit" "$py" -m minigan "${train[@]}" \
+        started=$SECONDS
+        timeout "$limit" "$py" -m minigan "${train[@]}" \
           --model $model --epochs $epochs --device $device --out "$runs/$model-gpu" || true
+        echo "wall $((SECONDS - started)) s"
         timeout "$limit" "$py" -m minigan eval "$runs/$model-gpu" --device $device \
           --data-dir "$data" --no-download --n "${EVAL_N:-10000}" || true
         # determinism: the same seeded run twice (DET_EPOCHS: two shorter runs instead)
@@ -122,6 +143,11 @@ EOF
           --device $other --out "$runs/mlp-cpu-then-gpu" || true
         timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 \
           --device $device --quiet --data-dir "$data" --no-download || true
+        for run in mlp-gpu-then-cpu:$((${MLP_EPOCHS:-20} + 1)) mlp-cpu-then-gpu:2; do
+          reached=$(tail -n 1 "$runs/${run%%:*}/metrics.csv" 2>/dev/null | cut -d, -f2)
+          if [ "$reached" = "${run##*:}" ]; then echo "continued: ${run%%:*} reached epoch $reached"
+          else echo "FAILED to continue: ${run%%:*} (epoch ${reached:-none}, not ${run##*:})"; fi
+        done
       fi
       tail -n 2 "$runs"/*/metrics.csv
       set +x
@@ -138,4 +164,3 @@ EOF
   esac
 done
 stamp done
-rm -rf "$runs"
