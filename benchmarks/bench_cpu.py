@@ -214,8 +214,11 @@ def real_batches(np, spec, rng, count=4, batch=None, move=None):
     return next_batch
 
 
-def minigan_runner(name, np):
-    """``(step, gan)``: ``step()`` runs one ``GAN.train_iteration`` of model ``name``."""
+def minigan_runner(name, np, batch=None, move=None, check_data=True):
+    """``(step, gan)``: ``step()`` runs one ``GAN.train_iteration`` of model ``name`` (and the
+    moving average of G where the model keeps one). ``batch`` and ``move`` go to
+    :func:`real_batches`; ``check_data=False`` leaves out the per-batch data check, as the
+    trainer does."""
     from minigan import gan
     from minigan.gan import models
     from minigan.gan.ema import EMA
@@ -225,8 +228,9 @@ def minigan_runner(name, np):
     rng = np.random.default_rng(0)
     G, D = build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"))
-    next_batch = real_batches(np, spec, rng)
+                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
+                    check_data=check_data)
+    next_batch = real_batches(np, spec, rng, batch=batch, move=move)
     if not spec.defaults.get("ema"):
         return (lambda: model.train_iteration(next_batch)), model
     ema = EMA(G, spec.defaults["ema"])

@@ -29,7 +29,6 @@ time and prints what each kernel saves per iteration (positive: the kernel is fa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import datetime
 import gc
@@ -43,10 +42,8 @@ sys.path.insert(0, HERE)
 import bench_cpu  # noqa: E402  (the PyTorch twins of the models, FLOP counts, medians)
 import numpy as np  # noqa: E402
 
-from minigan import backend, gan  # noqa: E402
+from minigan import backend  # noqa: E402
 from minigan.gan import models  # noqa: E402
-from minigan.gan.ema import EMA  # noqa: E402
-from minigan.nn import optim  # noqa: E402
 
 MNIST_TRAIN = 60000
 
@@ -92,21 +89,14 @@ def synchronize(device):
 
 def minigan_step(name, batch, device):
     """One ``train_iteration`` of model ``name`` on the active backend, data already there:
-    the model's game and remedies as the trainer builds them (``bench_cpu.minigan_runner``),
-    and the moving average of G where the model keeps one."""
-    spec = models.MODELS[name]
-    rng = np.random.default_rng(0)
-    G, D = bench_cpu.build_models(spec, rng, np)
-    model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
-                    spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
-                    check_data=False)   # as the trainer runs it: its data set is checked at load
-    next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch, move=backend.asarray)
-    ema = EMA(G, spec.defaults["ema"]) if spec.defaults.get("ema") else None
+    ``bench_cpu.minigan_runner`` (the model's game and remedies as the trainer builds them,
+    the moving average of G where the model keeps one, no per-batch data check, as the
+    trainer checks its data set at load), then a device synchronization."""
+    run, _ = bench_cpu.minigan_runner(name, np, batch=batch, move=backend.asarray,
+                                      check_data=False)
 
     def step():
-        model.train_iteration(next_batch)
-        if ema is not None:
-            ema.update()
+        run()
         synchronize(device)
 
     return step
@@ -146,25 +136,20 @@ def kernel_operations():
     return {f.__name__: f for f in backend.operations() if f.bodies["gpu"] is not f.reference}
 
 
-@contextlib.contextmanager
-def plain_formulas(names):
-    """While inside, the operations ``names`` run their plain formula on the GPU too."""
-    ops = kernel_operations()
-    saved = {name: ops[name].bodies["gpu"] for name in names}
-    for name in names:
-        ops[name].bodies["gpu"] = ops[name].reference
-    try:
-        yield
-    finally:
-        for name, body in saved.items():
-            ops[name].bodies["gpu"] = body
-
-
 def with_plain(step, names):
-    """``step`` run with the operations ``names`` on their plain formulas."""
+    """``step`` run with the operations ``names`` on their plain formula on the GPU too (their
+    GPU bodies put back after each call)."""
+    ops = [kernel_operations()[name] for name in names]       # resolved once, not per call
+
     def plain_step():
-        with plain_formulas(names):
+        bodies = [f.bodies["gpu"] for f in ops]
+        for f in ops:
+            f.bodies["gpu"] = f.reference
+        try:
             step()
+        finally:
+            for f, body in zip(ops, bodies, strict=True):
+                f.bodies["gpu"] = body
     return plain_step
 
 
@@ -188,7 +173,7 @@ def memory_mb(step, device, torch=None, iters=3):
 
 
 def empty_pool(device):
-    """Free what the last configuration left in CuPy's pool (and PyTorch's cache)."""
+    """Free what the last configuration left in CuPy's pool."""
     gc.collect()
     if device == "gpu":
         import cupy
@@ -245,13 +230,7 @@ def main(argv=None):
                     steps["torch_stats"] = torch_step(name, batch, torch, dev, read_stats=True)
             if args.plain and "minigan" in steps:
                 steps["plain"] = with_plain(steps["minigan"], sorted(kernel_operations()))
-            times = {k: [] for k in steps}
-            for r in range(args.rounds):
-                order = list(steps) if r % 2 == 0 else list(steps)[::-1]
-                for impl in order:
-                    times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
-            med = {k: bench_cpu.median(v) for k, v in times.items()}
-            rows.append((name, batch, med, memory))
+            rows.append((name, batch, alternate(steps, args), memory))
             if args.plain_each and "minigan" in steps:
                 each_rows += time_each_kernel(name, batch, steps["minigan"], args)
             del steps
@@ -308,19 +287,24 @@ def main(argv=None):
             writer.writerows(table + each_rows)
 
 
+def alternate(steps, args):
+    """Median seconds per call of each of ``steps`` (name -> step), timed in ``args.rounds``
+    rounds that alternate their order."""
+    times = {k: [] for k in steps}
+    for r in range(args.rounds):
+        order = list(steps) if r % 2 == 0 else list(steps)[::-1]
+        for impl in order:
+            times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
+    return {k: bench_cpu.median(v) for k, v in times.items()}
+
+
 def time_each_kernel(name, batch, step, args):
     """One row per GPU body: the iteration with it, and with it alone on its formula."""
     out = []
     for operation in sorted(kernel_operations()):
-        steps = {"body": step, "formula": with_plain(step, [operation])}
-        times = {k: [] for k in steps}
-        for r in range(args.rounds):
-            order = list(steps) if r % 2 == 0 else list(steps)[::-1]
-            for impl in order:
-                times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
+        med = alternate({"body": step, "formula": with_plain(step, [operation])}, args)
         out.append({"model": name, "batch": batch, "operation": operation,
-                    "minigan_ms": 1e3 * bench_cpu.median(times["body"]),
-                    "plain_ms": 1e3 * bench_cpu.median(times["formula"])})
+                    "minigan_ms": 1e3 * med["body"], "plain_ms": 1e3 * med["formula"]})
     return out
 
 

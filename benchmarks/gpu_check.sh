@@ -51,6 +51,7 @@ trap 'rm -rf "$runs"' EXIT
 cd "$here" || exit 1
 
 stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+run_minigan() { timeout "$limit" "$py" -m minigan "$@" || true; }   # the next command runs anyway
 
 {
   stamp environment
@@ -103,26 +104,27 @@ for stage in $stages; do
   train)
     stamp train
     train=(train --split test --data-dir "$data" --no-download --seed 0 --quiet)
+    mlp_epochs=${MLP_EPOCHS:-20}
     {
       set -x
       for model in mlp dcgan; do
-        epochs=${MLP_EPOCHS:-20}; [ "$model" = dcgan ] && epochs=${DCGAN_EPOCHS:-5}
+        epochs=$mlp_epochs; [ "$model" = dcgan ] && epochs=${DCGAN_EPOCHS:-5}
         started=$SECONDS
-        timeout "$limit" "$py" -m minigan "${train[@]}" \
-          --model $model --epochs $epochs --device $device --out "$runs/$model-gpu" || true
+        run_minigan "${train[@]}" --model $model --epochs $epochs --device $device \
+          --out "$runs/$model-gpu"
         echo "wall $((SECONDS - started)) s"
-        timeout "$limit" "$py" -m minigan eval "$runs/$model-gpu" --device $device \
-          --data-dir "$data" --no-download --n "${EVAL_N:-10000}" || true
+        run_minigan eval "$runs/$model-gpu" --device $device --data-dir "$data" --no-download \
+          --n "${EVAL_N:-10000}"
         # determinism: the same seeded run twice (DET_EPOCHS: two shorter runs instead)
         first="$runs/$model-gpu"
         if [ -n "${DET_EPOCHS:-}" ]; then
           first="$runs/$model-det-1"
-          timeout "$limit" "$py" -m minigan "${train[@]}" --model $model --epochs "$DET_EPOCHS" \
-            --device $device --out "$first" || true
+          run_minigan "${train[@]}" --model $model --epochs "$DET_EPOCHS" --device $device \
+            --out "$first"
           epochs=$DET_EPOCHS
         fi
-        timeout "$limit" "$py" -m minigan "${train[@]}" --model $model --epochs $epochs \
-          --device $device --out "$runs/$model-det-2" || true
+        run_minigan "${train[@]}" --model $model --epochs $epochs --device $device \
+          --out "$runs/$model-det-2"
         "$py" - "$first/checkpoint.npz" "$runs/$model-det-2/checkpoint.npz" <<'EOF'
 import sys, numpy as np
 a, b = (np.load(p, allow_pickle=False) for p in sys.argv[1:])
@@ -136,14 +138,13 @@ EOF
       if [ "${RESUME:-1}" = 1 ]; then
         # a GPU checkpoint continued on the CPU, a CPU checkpoint on the GPU (one epoch each)
         cp -r "$runs/mlp-gpu" "$runs/mlp-gpu-then-cpu"
-        timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-gpu-then-cpu" \
-          --epochs $((${MLP_EPOCHS:-20} + 1)) --device $other --quiet --data-dir "$data" \
-          --no-download || true
-        timeout "$limit" "$py" -m minigan "${train[@]}" --model mlp --epochs 1 \
-          --device $other --out "$runs/mlp-cpu-then-gpu" || true
-        timeout "$limit" "$py" -m minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 \
-          --device $device --quiet --data-dir "$data" --no-download || true
-        for run in mlp-gpu-then-cpu:$((${MLP_EPOCHS:-20} + 1)) mlp-cpu-then-gpu:2; do
+        run_minigan train --resume "$runs/mlp-gpu-then-cpu" --epochs $((mlp_epochs + 1)) \
+          --device $other --quiet --data-dir "$data" --no-download
+        run_minigan "${train[@]}" --model mlp --epochs 1 --device $other \
+          --out "$runs/mlp-cpu-then-gpu"
+        run_minigan train --resume "$runs/mlp-cpu-then-gpu" --epochs 2 --device $device \
+          --quiet --data-dir "$data" --no-download
+        for run in mlp-gpu-then-cpu:$((mlp_epochs + 1)) mlp-cpu-then-gpu:2; do
           reached=$(tail -n 1 "$runs/${run%%:*}/metrics.csv" 2>/dev/null | cut -d, -f2)
           if [ "$reached" = "${run##*:}" ]; then echo "continued: ${run%%:*} reached epoch $reached"
           else echo "FAILED to continue: ${run%%:*} (epoch ${reached:-none}, not ${run##*:})"; fi
