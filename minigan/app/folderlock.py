@@ -36,14 +36,23 @@ class FolderInUse(ValueError):
     """Another minigan process holds the run folder's lock."""
 
 
-def _holder(path):
-    """What the lock file says of the process that holds it, in words."""
-    try:
-        info = json.loads(path.read_text()[:4096])
-        return (f"minigan process {int(info['pid'])} on {info.get('host', '?')} "
-                f"({str(info.get('command', '?'))[:120]}, since {info.get('started', '?')})")
-    except (OSError, ValueError, TypeError, KeyError):
-        return "another minigan process"
+def _holder(path, wait=0.5):
+    """What the lock file says of the process that holds it, in words.
+
+    A holder writes who it is just after it takes the lock, so a command refused in that
+    instant finds the file still empty: it reads again for up to ``wait`` seconds before
+    it settles for "another minigan process".
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            info = json.loads(path.read_text()[:4096])
+            return (f"minigan process {int(info['pid'])} on {info.get('host', '?')} "
+                    f"({str(info.get('command', '?'))[:120]}, since {info.get('started', '?')})")
+        except (OSError, ValueError, TypeError, KeyError):
+            if time.monotonic() >= deadline:
+                return "another minigan process"
+            time.sleep(0.01)
 
 
 class FolderLock:

@@ -3,8 +3,10 @@ in one line naming the live process, before it writes anything; a killed run's l
 block the next one."""
 
 import csv
+import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +46,21 @@ def test_a_second_lock_on_a_folder_is_refused_naming_the_holder(tmp_path):
         pass
     assert (folder / "kept.txt").exists() and not (folder / folderlock.LOCK_FILE).exists()
     folderlock.check_not_in_use(folder)  # free again
+
+
+def test_a_refusal_in_the_instant_before_the_holder_writes_still_names_it(tmp_path):
+    """The holder writes who it is just after it takes the lock; a refusal read in between
+    waits for that line, and settles for "another minigan process" if it never comes."""
+    path = tmp_path / folderlock.LOCK_FILE
+    path.write_text("")
+    writer = threading.Timer(0.05, path.write_text, [json.dumps({"pid": 4321, "host": "h"})])
+    writer.start()
+    try:
+        assert folderlock._holder(path, wait=30).startswith("minigan process 4321 on h")
+    finally:
+        writer.join()
+    path.write_text("")
+    assert folderlock._holder(path, wait=0.05) == "another minigan process"
 
 
 def test_a_lock_file_left_behind_blocks_nothing(tmp_path):
@@ -99,7 +116,7 @@ def test_runs_started_together_on_one_folder_leave_one_run(start_cli, write_tiny
     codes = sorted(rc for rc, _ in results)
     assert codes == [0, 2], results
     loser = next(err for rc, err in results if rc == 2)
-    assert "in use by minigan process" in loser or "already holds a run" in loser, loser
+    assert "is in use by" in loser or "already holds a run" in loser, loser
     with open(run / "metrics.csv", newline="") as f:
         its = [int(r["iteration"]) for r in csv.DictReader(f)]
     assert its == list(range(1, 601))
