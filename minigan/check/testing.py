@@ -9,6 +9,8 @@ forward/backward pair and wants to know that its backward pass is exact:
 - :func:`assert_pair_gradients` and :func:`assert_layer_gradients`, which run
   the float64 numeric vector-Jacobian product of :mod:`minigan.check.gradcheck` and
   fail naming the worst input when its relative error exceeds :data:`GRAD_TOL`;
+- :func:`assert_close_on_scale`, which compares two devices' (or two bodies') results
+  within a relative tolerance of the larger array's scale;
 - helpers for inputs near a kink (:func:`away_from_kinks`,
   :func:`min_kink_distance`), for losses (:func:`loss_pair`) and the suite's
   hypothesis profiles (:func:`register_profiles`).
@@ -61,7 +63,7 @@ __all__ = [
     "seeds", "shapes", "dense_configs", "conv2d_configs", "conv_transpose2d_configs",
     "batchnorm_configs", "DenseConfig", "ConvConfig", "BatchNormConfig",
     "away_from_kinks", "min_kink_distance", "power_step_conditioned", "loss_pair", "PROFILES",
-    "register_profiles",
+    "register_profiles", "assert_close_on_scale",
 ]
 
 GRAD_TOL = 1e-7
@@ -76,6 +78,22 @@ KINK_MARGIN = 1e-3
 
 
 # -- the checks --------------------------------------------------------------------------------
+def assert_close_on_scale(actual, expected, rtol, err_msg=""):
+    """``actual`` equals ``expected`` within ``rtol`` of the largest ``|expected|``.
+
+    Both may be NumPy or CuPy arrays (they are moved to the host). The tolerance is
+    relative to the array's scale (``atol = rtol * max|expected|``), so an entry that a
+    sum cancels to near zero is judged on the array's scale, not on its own: the
+    comparison for a GPU result against the CPU's, or a tuned body against its formula.
+    Shapes and dtypes must match.
+    """
+    actual, expected = backend.to_host(actual), backend.to_host(expected)
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype, (
+        err_msg, actual.shape, actual.dtype, expected.shape, expected.dtype)
+    scale = float(np.abs(expected).max()) if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
+
+
 def _judge(errors, tol, what):
     worst = max(errors, key=errors.get)
     if errors[worst] > tol:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from minigan import backend
 from minigan import functional as F
+from minigan.check import testing
 from minigan.functional import losses
 from minigan.gan import ema as ema_module
 from minigan.gan import penalty
@@ -30,10 +31,7 @@ NETWORK_RTOL = {np.float32: 1e-4, np.float64: 1e-12}
 
 def assert_same(gpu, cpu, rtol, what=""):
     """``gpu`` (moved to the host) equals ``cpu`` within ``rtol`` of the largest |cpu|."""
-    gpu, cpu = backend.to_host(gpu), np.asarray(cpu)
-    assert gpu.shape == cpu.shape and gpu.dtype == cpu.dtype, (what, gpu.shape, cpu.shape)
-    scale = float(np.abs(cpu).max()) if cpu.size else 0.0
-    np.testing.assert_allclose(gpu, cpu, rtol=rtol, atol=rtol * scale, err_msg=what)
+    testing.assert_close_on_scale(gpu, np.asarray(cpu), rtol, what)
 
 
 def on_each_device(run, dtype):

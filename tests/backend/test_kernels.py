@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from minigan import backend
 from minigan import functional as F
 from minigan.backend import kernels
+from minigan.check import testing
 from minigan.functional import losses
 from minigan.functional.im2col import ConvGeometry, col2im, im2col
 from minigan.nn import layers as L
@@ -42,16 +43,9 @@ RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
 def assert_close(actual, expected, dtype, err_msg=""):
-    """``actual`` (NumPy or CuPy) equals ``expected`` to the dtype's relative tolerance.
-
-    The tolerance is relative to the largest entry (``atol = rtol * max|expected|``),
-    so an entry that a sum cancels to near zero is judged on the array's scale.
-    """
-    actual, expected = backend.to_host(actual), backend.to_host(expected)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape, err_msg)
-    rtol = RTOL[np.dtype(dtype).type]
-    scale = float(np.abs(expected).max()) if expected.size else 0.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
+    """``actual`` (NumPy or CuPy) equals ``expected`` to the dtype's relative tolerance,
+    relative to the largest entry (:func:`minigan.check.testing.assert_close_on_scale`)."""
+    testing.assert_close_on_scale(actual, expected, RTOL[np.dtype(dtype).type], err_msg)
 
 
 @st.composite
