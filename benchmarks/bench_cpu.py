@@ -30,7 +30,11 @@ the two round medians, each minigan round paired with the PyTorch round next to
 it (a load that drifts over the run cancels out), and the seconds one epoch of
 MNIST's 60,000 training images takes at the median iteration time (minigan /
 PyTorch). ``--profile`` adds minigan's
-time per layer and per pass within one iteration.
+time per layer and per pass within one iteration. ``--products`` adds, with torch, the
+pieces one library may do faster than the other: each Dense layer's three products at the
+model's batch (``x @ W``, ``x.T @ dout``, ``dout @ W.T``, as ``functional.dense`` writes
+them) and one Adam step over all of G's and D's parameters (minigan's ``optim.Adam``
+against ``torch.optim.Adam``'s default), each in microseconds, median of alternating calls.
 
 The BLAS thread count must be set before NumPy is imported, so this script sets
 ``OPENBLAS_NUM_THREADS`` (and OMP/MKL) from ``--threads`` and imports NumPy after.
@@ -69,6 +73,9 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="time minigan only")
     p.add_argument("--profile", action="store_true",
                    help="also print minigan's time per layer and pass in one iteration")
+    p.add_argument("--products", action="store_true",
+                   help="also time each Dense product of the models (forward, weight gradient, "
+                        "input gradient) and one Adam step of G and D, NumPy against PyTorch")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not args.models:
@@ -448,6 +455,60 @@ def profile_iteration(name, np, iters):
           f"(the rest: losses, noise, bookkeeping)")
 
 
+def products_table(name, np, torch, reps=200):
+    """Print microseconds of each Dense product of model ``name`` and of one Adam step over
+    all its parameters, NumPy (minigan's bodies) against PyTorch, calls alternating."""
+    from minigan.gan import models
+    from minigan.nn import layers as L
+    from minigan.nn import optim
+
+    spec = models.MODELS[name]
+    rng = np.random.default_rng(0)
+    G, D = build_models(spec, rng, np)
+    m = spec.batch_size
+    rows = []
+    for net, x in ((G, np.zeros((m, spec.noise_dim), np.float32)),
+                   (D, np.zeros((m,) + spec.image_shape, np.float32))):
+        for layer in net.layers:
+            if isinstance(layer, L.Dense):
+                a = rng.standard_normal(x.shape, dtype=np.float32)
+                W = layer.params["W"]
+                d = rng.standard_normal((a.shape[0], W.shape[1]), dtype=np.float32)
+                ta, tW, td = (torch.from_numpy(v) for v in (a, W, d))
+                label = f"Dense({W.shape[0]}, {W.shape[1]}) batch {a.shape[0]}"
+                rows += [(f"{label}: x @ W", lambda a=a, W=W: a @ W, lambda a=ta, W=tW: a @ W),
+                         (f"{label}: x.T @ dout", lambda a=a, d=d: a.T @ d,
+                          lambda a=ta, d=td: a.t() @ d),
+                         (f"{label}: dout @ W.T",     # a broadcast product for one output
+                          (lambda d=d, W=W: d @ W.T) if W.shape[1] > 1 else
+                          (lambda d=d, W=W: d * W.T), lambda d=td, W=tW: d @ W.t())]
+            x = layer.forward(x)
+    params = [p for net in (G, D) for p, _ in net.parameters()]
+    grads = [rng.standard_normal(p.shape, dtype=np.float32) for p in params]
+    mine = optim.Adam(list(zip([p.copy() for p in params], grads, strict=True)), spec.lr,
+                      spec.betas)
+    tparams = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in params]
+    for tp, g in zip(tparams, grads, strict=True):
+        tp.grad = torch.from_numpy(g)
+    theirs = torch.optim.Adam(tparams, lr=spec.lr, betas=spec.betas, eps=1e-8)
+    n = sum(p.size for p in params)
+    rows.append((f"Adam step, {len(params)} arrays, {n:,} weights", mine.step, theirs.step))
+
+    print(f"\n{name}: microseconds per call, median of {reps} alternating calls (float32)")
+    print(f"  {'product':46s} {'numpy':>8s} {'torch':>8s} {'numpy/torch':>11s}")
+    for label, np_call, torch_call in rows:
+        times = ([], [])
+        for _ in range(5):
+            np_call(), torch_call()
+        for _ in range(reps):
+            for call, bucket in ((np_call, times[0]), (torch_call, times[1])):
+                t = time.perf_counter()
+                call()
+                bucket.append(time.perf_counter() - t)
+        a, b = median(times[0]) * 1e6, median(times[1]) * 1e6
+        print(f"  {label:46s} {a:8.1f} {b:8.1f} {a / b:11.2f}")
+
+
 def median(values):
     s = sorted(values)
     n = len(s)
@@ -537,6 +598,9 @@ def main(argv=None):
     if args.profile:
         for name in args.models:
             profile_iteration(name, np, args.iters)
+    if args.products and torch is not None:
+        for name in args.models:
+            products_table(name, np, torch)
 
 
 if __name__ == "__main__":

@@ -315,8 +315,13 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
             with np.errstate(over="ignore"):     # a value too large for the model's dtype:
                 target.load_state_dict(ckpt[part])   # found just below, named
         except (ValueError, KeyError, TypeError) as exc:
+            hint = ""
+            if made_by is not None and made_by == model:
+                hint = (f"; it names model '{made_by}' too, so it was made by another minigan "
+                        f"version, which built '{made_by}' differently: continue it with that "
+                        "version, or start a new run (the changelog says what changed)")
             raise CheckpointError(
-                f"checkpoint {path} does not fit this model ({part}: {exc})"
+                f"checkpoint {path} does not fit this model ({part}: {exc}){hint}"
             ) from None
         for key, value in target.state_dict().items():
             # after the cast to the model's dtype (1e39 is inf in float32); a device array's

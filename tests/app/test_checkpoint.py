@@ -158,6 +158,19 @@ def test_another_architecture_is_named(tmp_path):
         restore(ckpt, g_opt=optim.Adam(G64), model="vanilla")
 
 
+def test_a_checkpoint_of_an_earlier_build_of_the_same_model_says_so(tmp_path):
+    """minigan 0.2's ``mlp`` had batch norm in G; today's has none. The same model name with
+    other layers: the error names the part and the keys, and says where it came from."""
+    rng = np.random.default_rng(0)
+    old_G, D = models.mlp(rng, dtype="float32", g_batchnorm=True)
+    path = tmp_path / "checkpoint.npz"
+    save(path, old_G, D, optim.Adam(old_G), optim.Adam(D), model="mlp")
+    G, _ = models.mlp(rng, dtype="float32")
+    with pytest.raises(CheckpointError, match=r"G: .*running_mean.*another minigan version, "
+                                              r"which built 'mlp' differently"):
+        restore(load_checkpoint(path), generator=G, model="mlp")
+
+
 def test_zip_entries_are_npy_members(tmp_path):
     """The archive is an ordinary .npz: any NumPy reads it, no minigan needed."""
     G, D, g_opt, d_opt, _ = trained_vanilla()
