@@ -34,7 +34,8 @@ time per layer and per pass within one iteration. ``--products`` adds, with torc
 pieces one library may do faster than the other: each Dense layer's three products at the
 model's batch (``x @ W``, ``x.T @ dout``, ``dout @ W.T``, as ``functional.dense`` writes
 them) and one Adam step over all of G's and D's parameters (minigan's ``optim.Adam``
-against ``torch.optim.Adam``'s default), each in microseconds, median of alternating calls.
+against ``torch.optim.Adam``'s default), each in microseconds, in rounds that alternate
+the libraries after a pause, as the iterations are timed.
 
 The BLAS thread count must be set before NumPy is imported, so this script sets
 ``OPENBLAS_NUM_THREADS`` (and OMP/MKL) from ``--threads`` and imports NumPy after.
@@ -455,9 +456,12 @@ def profile_iteration(name, np, iters):
           f"(the rest: losses, noise, bookkeeping)")
 
 
-def products_table(name, np, torch, reps=200):
+def products_table(name, np, torch, reps=50, rounds=5, pause=0.3):
     """Print microseconds of each Dense product of model ``name`` and of one Adam step over
-    all its parameters, NumPy (minigan's bodies) against PyTorch, calls alternating."""
+    all its parameters, NumPy (minigan's bodies) against PyTorch: ``rounds`` rounds of
+    ``reps`` calls of each library, alternating by round after ``pause`` idle seconds (so
+    that the other library's worker threads have stopped spinning), the median of the
+    round medians and of the paired ratios."""
     from minigan.gan import models
     from minigan.nn import layers as L
     from minigan.nn import optim
@@ -494,19 +498,26 @@ def products_table(name, np, torch, reps=200):
     n = sum(p.size for p in params)
     rows.append((f"Adam step, {len(params)} arrays, {n:,} weights", mine.step, theirs.step))
 
-    print(f"\n{name}: microseconds per call, median of {reps} alternating calls (float32)")
+    print(f"\n{name}: microseconds per call, median of {rounds} rounds of {reps} calls each, "
+          f"the libraries alternating by round after a {pause} s pause (float32)")
     print(f"  {'product':46s} {'numpy':>8s} {'torch':>8s} {'numpy/torch':>11s}")
     for label, np_call, torch_call in rows:
-        times = ([], [])
-        for _ in range(5):
-            np_call(), torch_call()
-        for _ in range(reps):
-            for call, bucket in ((np_call, times[0]), (torch_call, times[1])):
-                t = time.perf_counter()
-                call()
-                bucket.append(time.perf_counter() - t)
-        a, b = median(times[0]) * 1e6, median(times[1]) * 1e6
-        print(f"  {label:46s} {a:8.1f} {b:8.1f} {a / b:11.2f}")
+        medians = ([], [])
+        for r in range(rounds):
+            pairs = [(np_call, medians[0]), (torch_call, medians[1])]
+            for call, bucket in (pairs if r % 2 == 0 else pairs[::-1]):
+                time.sleep(pause)            # the other library's threads stop spinning
+                for _ in range(5):
+                    call()
+                times = []
+                for _ in range(reps):
+                    t = time.perf_counter()
+                    call()
+                    times.append(time.perf_counter() - t)
+                bucket.append(median(times))
+        a, b = median(medians[0]) * 1e6, median(medians[1]) * 1e6
+        ratio = median([x / y for x, y in zip(*medians, strict=True)])
+        print(f"  {label:46s} {a:8.1f} {b:8.1f} {ratio:11.2f}")
 
 
 def median(values):
@@ -600,7 +611,7 @@ def main(argv=None):
             profile_iteration(name, np, args.iters)
     if args.products and torch is not None:
         for name in args.models:
-            products_table(name, np, torch)
+            products_table(name, np, torch, pause=args.pause)
 
 
 if __name__ == "__main__":

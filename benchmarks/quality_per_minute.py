@@ -5,9 +5,9 @@
         --eval-every 10 --out runs/t2d/vanilla
     minigan train --model dcgan --split test --data-dir DIR --seed 0 --device cpu \\
         --epochs 20 --eval-every 2 --out runs/t2d/dcgan
-    python benchmarks/torch_mnist.py --model mlp-large --data-dir DIR --side-by-side runs/large \\
-        --eval-every 10
-    python benchmarks/quality_per_minute.py runs/t2d/mlp=default runs/large=mlp-large \\
+    minigan train --model mlp-large --split test --data-dir DIR --seed 0 --device cpu \\
+        --eval-every 10 --out runs/t2d/large
+    python benchmarks/quality_per_minute.py runs/t2d/mlp=default runs/t2d/large=mlp-large \\
         runs/t2d/vanilla runs/t2d/dcgan --data-dir DIR --out docs/figures/quality_per_minute.png
 
 Each run's ``scores.csv`` (``--eval-every``: the inception score, FID and classes covered of

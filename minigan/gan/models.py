@@ -302,7 +302,7 @@ _MLP_GAME = {"loss": "hinge", "ema": 0.999, "minibatch": "stddev"}
 #: split.
 MODELS = {
     "mlp": ModelSpec(mlp, NOISE_DIM, (784,), "tanh", 64, 1e-3, (0.5, 0.999), 16000,
-                     dict(_MLP_GAME), batch_norm=True),
+                     dict(_MLP_GAME)),
     "mlp-large": ModelSpec(mlp_large, NOISE_DIM, (784,), "tanh", 64, 1e-3, (0.5, 0.999), 32000,
                            dict(_MLP_GAME), batch_norm=True),
     "vanilla": ModelSpec(vanilla, NOISE_DIM, (784,), "sigmoid", 128, 1e-3, (0.9, 0.999),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from minigan import backend, gan
+from minigan.gan import models
 from minigan.nn import layers, optim
 
 
@@ -251,3 +252,12 @@ def test_uint8_pixels_given_to_a_model_of_another_range_are_an_error(output, exp
     model.train_iteration(lambda: x / 255.0 if output == "sigmoid" else x / 127.5 - 1)
     model.check_data = False  # the caller checked the data itself
     model.train_iteration(lambda: x)
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_each_model_says_whether_it_has_batch_norm(name):
+    """``ModelSpec.batch_norm`` (which refuses batches of one) is what the builder builds."""
+    spec = models.MODELS[name]
+    G, D = spec.build(np.random.default_rng(0))
+    found = any(isinstance(layer, layers.BatchNorm) for net in (G, D) for layer in net.walk())
+    assert spec.batch_norm == found
