@@ -159,7 +159,6 @@ def test_the_file_writers_import_fileio_not_each_other():
 
 @pytest.mark.parametrize("options, names", [
     ({"batch_size": 1}, r"the minibatch layer \(stddev\) estimates"),
-    ({"batch_size": 1, "model": "mlp-large"}, r"model mlp-large's batch norm"),
     ({"batch_size": 1, "model": "dcgan"}, r"model dcgan's batch norm estimates"),
     ({"batch_size": 1, "model": "vanilla", "minibatch": "stddev"},
      r"the minibatch layer \(stddev\) estimates"),
