@@ -413,6 +413,26 @@ def timed_round(step, iters, warmup):
     return times
 
 
+def alternating_rounds(steps, rounds, iters, warmup, pause=0.0):
+    """Time each of ``steps`` (name -> step) in ``rounds`` rounds of :func:`timed_round`
+    whose order flips every round, each after ``pause`` idle seconds (so that the worker
+    threads of the step timed before it have stopped spinning).
+
+    Returns ``(times, round_medians)``: name -> the seconds of every timed call, and
+    name -> the median of each round (paired round by round across names).
+    """
+    times = {name: [] for name in steps}
+    round_medians = {name: [] for name in steps}
+    for r in range(rounds):
+        order = list(steps) if r % 2 == 0 else list(steps)[::-1]
+        for name in order:
+            time.sleep(pause)
+            t = timed_round(steps[name], iters, warmup)
+            times[name] += t
+            round_medians[name].append(median(t))
+    return times, round_medians
+
+
 def profile_iteration(name, np, iters):
     """minigan's milliseconds per iteration spent in each layer's forward/backward and in Adam."""
     step, model = minigan_runner(name, np)
@@ -502,21 +522,10 @@ def products_table(name, np, torch, reps=50, rounds=5, pause=0.3):
           f"the libraries alternating by round after a {pause} s pause (float32)")
     print(f"  {'product':46s} {'numpy':>8s} {'torch':>8s} {'numpy/torch':>11s}")
     for label, np_call, torch_call in rows:
-        medians = ([], [])
-        for r in range(rounds):
-            pairs = [(np_call, medians[0]), (torch_call, medians[1])]
-            for call, bucket in (pairs if r % 2 == 0 else pairs[::-1]):
-                time.sleep(pause)            # the other library's threads stop spinning
-                for _ in range(5):
-                    call()
-                times = []
-                for _ in range(reps):
-                    t = time.perf_counter()
-                    call()
-                    times.append(time.perf_counter() - t)
-                bucket.append(median(times))
-        a, b = median(medians[0]) * 1e6, median(medians[1]) * 1e6
-        ratio = median([x / y for x, y in zip(*medians, strict=True)])
+        _, medians = alternating_rounds({"numpy": np_call, "torch": torch_call}, rounds, reps,
+                                        5, pause)
+        a, b = median(medians["numpy"]) * 1e6, median(medians["torch"]) * 1e6
+        ratio = median([x / y for x, y in zip(medians["numpy"], medians["torch"], strict=True)])
         print(f"  {label:46s} {a:8.1f} {b:8.1f} {ratio:11.2f}")
 
 
@@ -568,15 +577,8 @@ def main(argv=None):
         steps = {"minigan": minigan_runner(name, np)[0]}
         if torch is not None:
             steps["torch"] = torch_runner(name, np, torch)
-        times = {impl: [] for impl in steps}
-        round_medians = {impl: [] for impl in steps}
-        for r in range(args.rounds):
-            order = list(steps) if r % 2 == 0 else list(steps)[::-1]
-            for impl in order:
-                time.sleep(args.pause)
-                t = timed_round(steps[impl], args.iters, args.warmup)
-                times[impl] += t
-                round_medians[impl].append(median(t))
+        times, round_medians = alternating_rounds(steps, args.rounds, args.iters, args.warmup,
+                                                  args.pause)
         results.append((name, iteration_flops(name, np), times, round_medians))
     peak = max(peak, gemm_peak(np))   # measured again after the rounds; the better one counts
 

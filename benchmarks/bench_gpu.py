@@ -290,11 +290,7 @@ def main(argv=None):
 def alternate(steps, args):
     """Median seconds per call of each of ``steps`` (name -> step), timed in ``args.rounds``
     rounds that alternate their order."""
-    times = {k: [] for k in steps}
-    for r in range(args.rounds):
-        order = list(steps) if r % 2 == 0 else list(steps)[::-1]
-        for impl in order:
-            times[impl] += bench_cpu.timed_round(steps[impl], args.iters, args.warmup)
+    times, _ = bench_cpu.alternating_rounds(steps, args.rounds, args.iters, args.warmup)
     return {k: bench_cpu.median(v) for k, v in times.items()}
 
 
