@@ -52,8 +52,12 @@ p.add_argument("--b2", type=float, default=0.999)
 p.add_argument("--batch", type=int, default=64)
 p.add_argument("--k", type=int, default=1)
 p.add_argument("--ema", type=float, default=0.999)
+p.add_argument("--emas", default="",
+               help="comma list of further decays (DECAY or DECAY/WARMUP), each a moving average "
+                    "of its own, scored beside --ema's (tag ema@DECAY)")
 p.add_argument("--sn", type=int, default=0, help="spectral norm in D")
-p.add_argument("--mbstd", type=int, default=0, help="minibatch stddev before D's last Dense")
+p.add_argument("--mbstd", type=int, default=0,
+               help="minibatch stddev before D's last Dense (1) or before its last hidden layer (2, mlp)")
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
@@ -106,12 +110,15 @@ def build():
         d, prev = [], 784 * a.pack
         if a.pack > 1:
             d += [L.Pack(a.pack)]
-        for w in dw:
+        for i, w in enumerate(dw):
+            if a.mbstd == 2 and i == len(dw) - 1:      # before D's last hidden layer
+                d += [L.MinibatchStdDev()]
+                prev += 1
             d += [L.Dense(prev, w, weight_init=init, rng=init_rng), act(a.dact)]
             if a.dropout:
                 d += [L.Dropout(a.dropout, rng=init_rng)]
             prev = w
-        if a.mbstd:
+        if a.mbstd == 1:
             d += [L.MinibatchStdDev()]
             prev += 1
         d += [L.Dense(prev, 1, weight_init=init, rng=init_rng)]
@@ -162,6 +169,7 @@ d_opt = optim.Adam(D, lr=a.lr_d or a.lr, betas=(a.b1, a.b2))
 model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
                     prior="gaussian", rng=noise_rng, check_data=False)
 ema = EMA(G, a.ema) if a.ema > 0 else None
+extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
                                                   trained_on="test")
 
@@ -182,6 +190,7 @@ def next_batch():
 def evaluate(it, secs):
     rows = []
     gens = [("ema", ema.generator)] if ema is not None else []
+    gens += [(tag, e.generator) for tag, e in extra_emas]
     if ema is None or a.eval_raw:
         gens.append(("raw", G))
     if ema is not None and a.estimate_statistics:
@@ -240,6 +249,8 @@ while True:
     stats = model.train_iteration(next_batch)
     if ema is not None:
         ema.update()
+    for _, e in extra_emas:
+        e.update()
     secs += time.perf_counter() - t0
     it += 1
     if it % 200 == 0:

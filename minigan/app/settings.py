@@ -226,8 +226,9 @@ SETTINGS = (
             "minibatch standard deviation (default: the model's, stddev for mlp)",
             ("--minibatch",), BOTH, group=REMEDY),
     Setting("ema", optional(DECAY), None, "keep a moving average of G's weights (e.g. 0.999); "
-            "sample grids, sample, interpolate and eval use it (default: the model's, 0.999 "
-            "for mlp; 0 follows G itself)", ("--ema",), BOTH, group=REMEDY, metavar="DECAY"),
+            "sample grids, sample, interpolate and eval use it (default: the model's, 0.9998 "
+            "for mlp, 0.999 for mlp-large; 0 follows G itself)", ("--ema",), BOTH, group=REMEDY,
+            metavar="DECAY"),
     Setting("spectral_norm", BOOLEAN, False, "spectral normalization of D's Dense and Conv2d "
             "weights", ("--spectral-norm",), BOTH, group=REMEDY),
     Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "

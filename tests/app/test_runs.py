@@ -33,8 +33,10 @@ def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
 def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     config, _ = runs.resolve_config({})
     assert config["model"] == models.DEFAULT_MODEL == "mlp"
-    assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.999, "stddev")
+    assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.9998, "stddev")
     assert config["batch_size"] == 64 and config["lr"] == 1e-3 and config["betas"] == [0.5, 0.999]
+    spec = models.MODELS["mlp"]          # 20,000 iterations: 128 epochs of the test split,
+    assert spec.epochs_for(10000 // 64) == 128 and spec.epochs_for(60000 // 64) == 21   # 21 of train
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
     assert (said["loss"], said["ema"], said["minibatch"]) == ("gan", 0.99, "discrimination")
 
@@ -49,7 +51,7 @@ def test_the_seed_vanilla_gan_keeps_its_settings():
 
 def test_a_penalized_critic_gets_no_minibatch_layer_by_default():
     config, _ = runs.resolve_config({"loss": "wgan-gp"})
-    assert config["minibatch"] is None and config["ema"] == 0.999
+    assert config["minibatch"] is None and config["ema"] == 0.9998
     assert config["k"] == 5 and config["lr"] == 1e-4 and config["betas"] == [0.5, 0.9]
 
 

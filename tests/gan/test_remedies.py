@@ -97,18 +97,19 @@ def test_conditional_wgan_gp_penalizes_the_image_beside_a_real_label(monkeypatch
     assert not np.array_equal(x_hat[:, :784], images)                 # blended images
 
 
-def test_ema_follows_its_formula_with_warm_up():
+@pytest.mark.parametrize("warmup", [None, 3.0])
+def test_ema_follows_its_formula_with_warm_up(warmup):
     rng = np.random.default_rng(0)
     G = layers.Sequential(layers.Dense(3, 2, rng=rng, dtype="float64"),
                           layers.BatchNorm(2, dtype="float64"))
-    ema = EMA(G, 0.9)
+    ema = EMA(G, 0.9) if warmup is None else EMA(G, 0.9, warmup=warmup)
     expect = {k: v.copy() for k, v in G.params.items()}
     for t in range(30):
         for v in G.params.values():
             v += rng.standard_normal(v.shape)
         G.buffers["1.running_mean"][...] = t
         ema.update()
-        beta = min(0.9, (1 + t) / (10 + t))
+        beta = min(0.9, (1 + t) / ((10 if warmup is None else warmup) + t))
         expect = {k: beta * expect[k] + (1 - beta) * G.params[k] for k in expect}
     for k in expect:
         np.testing.assert_allclose(ema.generator.params[k], expect[k], rtol=1e-12)
@@ -116,6 +117,8 @@ def test_ema_follows_its_formula_with_warm_up():
     assert not np.allclose(ema.generator.params["0.W"], G.params["0.W"])   # a copy, not G
     with pytest.raises(ValueError, match="ema decay"):
         EMA(G, 1.0)
+    with pytest.raises(ValueError, match="ema warm-up"):
+        EMA(G, 0.9, warmup=0.5)
 
 
 def _standing_statistics(G, zs):
@@ -346,10 +349,12 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
 
 
 def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
-    """``--model mlp-large``: the default's D and game, G with hidden widths 256, 512, 1024;
-    a run of it trains, and its checkpoint loads back as that model for sample and eval."""
+    """``--model mlp-large``: the default's D and game (its average at 0.999, the default's at
+    0.9998), G with hidden widths 256, 512, 1024; a run of it trains, and its checkpoint
+    loads back as that model for sample and eval."""
     large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
-    assert large.defaults == default.defaults and large.defaults is not default.defaults
+    assert large.defaults is not default.defaults          # the game and remedies, but the
+    assert dict(large.defaults, ema=0.9998) == default.defaults    # average's decay: 0.999
     assert (large.lr, large.betas, large.batch_size) == (default.lr, default.betas,
                                                          default.batch_size)
     G, D = models.build("mlp-large", np.random.default_rng(0), "float32", minibatch="stddev")
