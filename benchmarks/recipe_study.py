@@ -58,6 +58,12 @@ p.add_argument("--emas", default="",
 p.add_argument("--sn", type=int, default=0, help="spectral norm in D")
 p.add_argument("--mbstd", type=int, default=0,
                help="minibatch stddev before D's last Dense (1) or before its last hidden layer (2, mlp)")
+p.add_argument("--mbstd_group", type=int, default=0,
+               help="group size of the minibatch stddev layer (0: the whole batch)")
+p.add_argument("--nz", type=int, default=100, help="noise dimension")
+p.add_argument("--inoise", type=float, default=0.0,
+               help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
+                    "linearly to 0 over --iters (constant without --iters)")
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
@@ -86,7 +92,7 @@ init_rng, noise_rng, shuf_rng, eval_seed = [np.random.default_rng(s) for s in
 t_load = time.perf_counter()
 X, _ = load_mnist("test", data_dir=a.data_dir, scale=a.out, download=False)
 t_load = time.perf_counter() - t_load
-NZ = 100
+NZ = a.nz
 
 
 def act(kind):
@@ -112,14 +118,14 @@ def build():
             d += [L.Pack(a.pack)]
         for i, w in enumerate(dw):
             if a.mbstd == 2 and i == len(dw) - 1:      # before D's last hidden layer
-                d += [L.MinibatchStdDev()]
+                d += [L.MinibatchStdDev(a.mbstd_group or None)]
                 prev += 1
             d += [L.Dense(prev, w, weight_init=init, rng=init_rng), act(a.dact)]
             if a.dropout:
                 d += [L.Dropout(a.dropout, rng=init_rng)]
             prev = w
         if a.mbstd == 1:
-            d += [L.MinibatchStdDev()]
+            d += [L.MinibatchStdDev(a.mbstd_group or None)]
             prev += 1
         d += [L.Dense(prev, 1, weight_init=init, rng=init_rng)]
         shape = (784,)
@@ -145,7 +151,7 @@ def build():
             d += [L.BatchNorm(e2)]
         d += [act(a.dact)]
         if a.mbstd:
-            d += [L.MinibatchStdDev()]
+            d += [L.MinibatchStdDev(a.mbstd_group or None)]
         d += [L.Flatten(), L.Dense((e2 + (1 if a.mbstd else 0)) * 49, 1, weight_init=init, rng=init_rng)]
         shape = (1, 28, 28)
     G, D = L.Sequential(*g), L.Sequential(*d)
@@ -167,7 +173,8 @@ Xs = X.reshape((len(X),) + shape)
 g_opt = optim.Adam(G, lr=a.lr, betas=(a.b1, a.b2))
 d_opt = optim.Adam(D, lr=a.lr_d or a.lr, betas=(a.b1, a.b2))
 model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
-                    prior="gaussian", rng=noise_rng, check_data=False)
+                    prior="gaussian", rng=noise_rng, check_data=False,
+                    instance_noise=a.inoise)
 ema = EMA(G, a.ema) if a.ema > 0 else None
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
@@ -246,6 +253,8 @@ while True:
         start = a.decay_from * a.iters     # lr <- lr0 (iters - it) / (iters - start) after start
         scale = min(1.0, (a.iters - it) / (a.iters - start))
         g_opt.lr, d_opt.lr = a.lr * scale, (a.lr_d or a.lr) * scale
+    if a.iters:
+        model.progress = it / a.iters      # instance noise falls linearly to 0
     stats = model.train_iteration(next_batch)
     if ema is not None:
         ema.update()
