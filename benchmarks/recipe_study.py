@@ -61,6 +61,8 @@ p.add_argument("--mbstd", type=int, default=0,
 p.add_argument("--mbstd_group", type=int, default=0,
                help="group size of the minibatch stddev layer (0: the whole batch)")
 p.add_argument("--nz", type=int, default=100, help="noise dimension")
+p.add_argument("--pn", type=int, default=0,
+               help="pixel norm (Karras et al.) after each of G's hidden activations (mlp)")
 p.add_argument("--inoise", type=float, default=0.0,
                help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
                     "linearly to 0 over --iters (constant without --iters)")
@@ -111,6 +113,8 @@ def build():
             if a.gbn:
                 g += [L.BatchNorm(w)]
             g += [act(a.gact)]
+            if a.pn:
+                g += [L.PixelNorm()]
             prev = w
         g += [L.Dense(prev, 784, weight_init=init, rng=init_rng), out_act]
         d, prev = [], 784 * a.pack

@@ -10,7 +10,7 @@ gradient has the shape of the array it is the gradient of. The cache is an
 explicit tuple holding exactly what the backward pass needs.
 
 One file per family of operations (dense, activations, dropout, im2col and conv,
-batch norm, spectral norm, minibatch statistics and packing, the label join, the
+batch norm, pixel norm, spectral norm, minibatch statistics and packing, the label join, the
 losses); the map of where each gradient lives, with its derivation and its property
 test, is the gradient atlas of the documentation site (``docs/atlas/index.rst``).
 Flatten and reshape need no pair of their own: the layers reshape ``dout`` back.
@@ -50,6 +50,7 @@ from .minibatch import (
     pack_backward,
     pack_forward,
 )
+from .pixelnorm import pixel_norm_backward, pixel_norm_forward
 from .spectral import spectral_norm_backward, spectral_norm_forward
 
 __all__ = [
@@ -72,6 +73,8 @@ __all__ = [
     "conv_transpose2d_backward",
     "batchnorm_forward",
     "batchnorm_backward",
+    "pixel_norm_forward",
+    "pixel_norm_backward",
     "ShapeError",
     "spectral_norm_forward",
     "spectral_norm_backward",

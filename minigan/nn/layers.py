@@ -49,6 +49,7 @@ __all__ = [
     "BatchNorm",
     "BatchNorm1d",
     "BatchNorm2d",
+    "PixelNorm",
     "SpectralNorm",
     "spectral_norm",
     "MinibatchDiscrimination",
@@ -630,6 +631,35 @@ class BatchNorm(Layer):
 
 BatchNorm1d = BatchNorm
 BatchNorm2d = BatchNorm
+
+
+class PixelNorm(Layer):
+    r"""Karras et al.'s pixelwise feature normalization: each sample's features (each
+    pixel's channels) scaled to a root mean square of one.
+
+    .. math:: \text{out} = x \Big/ \sqrt{\tfrac1K \textstyle\sum_k x_k^2 + \epsilon}
+
+    One sample at a time, no parameters, no running statistics: the same in training and
+    in evaluation. See :func:`minigan.functional.pixel_norm_forward`.
+
+    Parameters
+    ----------
+    eps : float
+    """
+
+    def __init__(self, eps=1e-8):
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, x):
+        out, self._cache = self._apply(F.pixel_norm_forward, x, self.eps)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        return F.pixel_norm_backward(dout, self._need_cache())
+
+    def __repr__(self):
+        return "PixelNorm()" if self.eps == 1e-8 else f"PixelNorm(eps={self.eps})"
 
 
 # -- spectral normalization ---------------------------------------------------------

@@ -496,6 +496,8 @@ LAYERS = {
     "MinibatchDiscrimination": (lambda r: L.MinibatchDiscrimination(6, kernels=4, kernel_dim=3,
                                                                     rng=r), (5, 6)),
     "Pack": (lambda r: L.Pack(2), (4, 3, 5, 5)),
+    "PixelNorm": (lambda r: L.PixelNorm(), (4, 6)),
+    "PixelNorm_maps": (lambda r: L.PixelNorm(), (2, 3, 4, 4)),
     "ConditionalGenerator": (lambda r: L.ConditionalGenerator(L.Sequential(
         L.Dense(5 + 10, 12, rng=r), L.BatchNorm(12), L.ReLU(), L.Reshape((3, 2, 2)),
         L.Tanh()), classes=10), (4, 15)),

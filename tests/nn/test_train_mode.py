@@ -93,6 +93,11 @@ def cases(draw, kind):
         x = rng.standard_normal(shape)
         assume(_spread_off_kink(x, group))
         return layers.MinibatchStdDev(group), x, rng
+    if kind == "PixelNorm":
+        shape = (n,) + draw(st.sampled_from([(3,), (2, 2, 2)]))
+        x = rng.standard_normal(shape)
+        assume(float(np.sqrt((x * x).mean(axis=1)).min()) > 0.1)    # r bounded
+        return layers.PixelNorm(), x, rng
     if kind == "Pack":
         m = draw(st.integers(1, 3))
         return layers.Pack(m), rng.standard_normal((m * 2, 3)), rng
@@ -115,8 +120,8 @@ def cases(draw, kind):
 
 KINDS = ["Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Reshape",
          "Conv2d", "ConvTranspose2d", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)",
-         "MinibatchDiscrimination", "MinibatchStdDev", "Pack", "ConditionalGenerator",
-         "Sequential"]
+         "MinibatchDiscrimination", "MinibatchStdDev", "PixelNorm", "Pack",
+         "ConditionalGenerator", "Sequential"]
 #: The layers whose evaluation mode differs from their training mode.
 TWO_MODES = {"Dropout", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)", "Sequential"}
 
