@@ -280,6 +280,8 @@ def torch_sequential(torch, seq, x):
             mod, weights = nn.Unflatten(1, layer.shape), {}
         elif isinstance(layer, L.MinibatchStdDev) and layer.group_size is None and x.ndim == 2:
             mod, weights = TorchMinibatchStdDev(torch, layer.eps), {}
+        elif isinstance(layer, L.PixelNorm):
+            mod, weights = TorchPixelNorm(torch, layer.eps), {}
         else:
             simple = {L.ReLU: nn.ReLU, L.Tanh: nn.Tanh, L.Sigmoid: nn.Sigmoid,
                       L.Flatten: nn.Flatten}
@@ -302,6 +304,16 @@ def TorchMinibatchStdDev(torch, eps):
             return torch.cat([x, sigma.mean().expand(x.shape[0], 1)], dim=1)
 
     return MinibatchStdDev()
+
+
+def TorchPixelNorm(torch, eps):
+    """PyTorch's twin of ``PixelNorm()``: axis 1 scaled to a root mean square of one."""
+
+    class PixelNorm(torch.nn.Module):
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
+
+    return PixelNorm()
 
 
 def torch_losses(torch, game, m, device="cpu"):

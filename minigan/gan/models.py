@@ -48,8 +48,9 @@ PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
-        d_widths=(512, 256), g_batchnorm=False):
-    """minigan's default GAN: two hidden layers in each player, LeakyReLU in both.
+        d_widths=(512, 256), g_pixelnorm=True, g_batchnorm=False):
+    """minigan's default GAN: two hidden layers in each player, LeakyReLU in both, pixel norm
+    after each of G's.
 
     Trained (:data:`MODELS`) with the hinge game, minibatch standard deviation before D's
     last layer, Adam at 1e-3 and a moving average of G's weights: the choices, each
@@ -65,10 +66,15 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
         minibatch standard deviation (``minibatch="stddev"``).
     g_widths, d_widths : tuple of int
         The hidden layers' widths of G and of D.
+    g_pixelnorm : bool
+        G's hidden layers ``Dense -> LeakyReLU(0.2) -> PixelNorm`` (Karras et al.'s
+        pixelwise feature normalization, :class:`~minigan.nn.layers.PixelNorm`), or
+        ``Dense -> LeakyReLU(0.2)`` without it: ``mlp-large``'s G (with its third hidden
+        layer, pixel norm did not train at this step size) and the default's earlier one.
     g_batchnorm : bool
-        G's hidden layers as DCGAN has them, ``Dense -> BatchNorm -> ReLU``, instead of
-        ``Dense -> LeakyReLU(0.2)``: the G of minigan 0.2's ``mlp`` and of the earlier
-        ``mlp-large``, kept so that their checkpoints' weights load into a model built here.
+        G's hidden layers as DCGAN has them, ``Dense -> BatchNorm -> ReLU`` (no pixel
+        norm): the G of minigan 0.2's ``mlp`` and of the earlier ``mlp-large``, kept so that
+        their checkpoints' weights load into a model built here.
 
     Returns
     -------
@@ -79,8 +85,10 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
     hidden, prev = [], NOISE_DIM + classes
     for width in g_widths:
         hidden.append(L.Dense(prev, width, weight_init=init, rng=rng, dtype=dtype))
-        hidden += ([L.BatchNorm(width, dtype=dtype), L.ReLU()] if g_batchnorm
-                   else [L.LeakyReLU(0.2)])
+        if g_batchnorm:
+            hidden += [L.BatchNorm(width, dtype=dtype), L.ReLU()]
+        else:
+            hidden += [L.LeakyReLU(0.2)] + ([L.PixelNorm()] if g_pixelnorm else [])
         prev = width
     G = L.Sequential(*hidden, L.Dense(prev, 784, weight_init=init, rng=rng, dtype=dtype),
                      L.Tanh())
@@ -99,9 +107,11 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
 
 
 def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None):
-    """:func:`mlp` with a third hidden layer of 1,024 in G (``g_widths=(256, 512, 1024)``):
-    the best digits of the site's "Time to digits" study in 15 minutes of two CPU cores."""
-    return mlp(rng, dtype, classes, pack, minibatch, g_widths=(256, 512, 1024))
+    """:func:`mlp` with a third hidden layer of 1,024 in G (``g_widths=(256, 512, 1024)``) and
+    no pixel norm: the best digits of the site's "Time to digits" study in 15 minutes of two
+    CPU cores."""
+    return mlp(rng, dtype, classes, pack, minibatch, g_widths=(256, 512, 1024),
+               g_pixelnorm=False)
 
 
 def vanilla(rng, dtype=None, output="sigmoid", classes=0, pack=1, minibatch=None):

@@ -159,14 +159,21 @@ def test_another_architecture_is_named(tmp_path):
 
 
 def test_a_checkpoint_of_an_earlier_build_of_the_same_model_says_so(tmp_path):
-    """minigan 0.2's ``mlp`` had batch norm in G; today's has none. The same model name with
-    other layers: the error names the part and the keys, and says where it came from."""
+    """minigan 0.2's ``mlp`` had batch norm in G; today's has none, and pixel norm, which the
+    one before it had not. The same model name with other layers: the error names the part
+    and the keys, and says where it came from."""
     rng = np.random.default_rng(0)
     old_G, D = models.mlp(rng, dtype="float32", g_batchnorm=True)
     path = tmp_path / "checkpoint.npz"
     save(path, old_G, D, optim.Adam(old_G), optim.Adam(D), model="mlp")
     G, _ = models.mlp(rng, dtype="float32")
     with pytest.raises(CheckpointError, match=r"G: .*running_mean.*another minigan version, "
+                                              r"which built 'mlp' differently"):
+        restore(load_checkpoint(path), generator=G, model="mlp")
+    # the default's G before pixel norm: the same weights, at other places in the Sequential
+    no_pixelnorm, _ = models.mlp(rng, dtype="float32", g_pixelnorm=False)
+    save(path, no_pixelnorm, D, optim.Adam(no_pixelnorm), optim.Adam(D), model="mlp")
+    with pytest.raises(CheckpointError, match=r"G: .*another minigan version, "
                                               r"which built 'mlp' differently"):
         restore(load_checkpoint(path), generator=G, model="mlp")
 

@@ -350,8 +350,9 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
 
 def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
     """``--model mlp-large``: the default's D and game (its average at 0.999, the default's at
-    0.9998), G with hidden widths 256, 512, 1024; a run of it trains, and its checkpoint
-    loads back as that model for sample and eval."""
+    0.9998), G with hidden widths 256, 512, 1024 and no pixel norm (the default's G has it
+    after each hidden activation); a run of it trains, and its checkpoint loads back as that
+    model for sample and eval."""
     large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
     assert large.defaults is not default.defaults          # the game and remedies, but the
     assert dict(large.defaults, ema=0.9998) == default.defaults    # average's decay: 0.999
@@ -363,6 +364,10 @@ def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, dat
     assert [(d.in_features, d.out_features) for d in dense] == [(100, 256), (256, 512),
                                                                 (512, 1024), (1024, 784)]
     assert repr(D) == repr(D_default)
+    G_default, _ = models.build("mlp", np.random.default_rng(0), "float32")
+    assert [type(layer).__name__ for layer in G_default.layers] == [
+        "Dense", "LeakyReLU", "PixelNorm", "Dense", "LeakyReLU", "PixelNorm", "Dense", "Tanh"]
+    assert not any(isinstance(layer, layers.PixelNorm) for layer in G.layers)
     out = tmp_path / "large"
     assert main(train_args(data_dir, out, "--model", "mlp-large", "--epochs", "1")) == 0
     G_loaded, spec, config = runs.load_generator(out / "checkpoint.npz", ema=True)
