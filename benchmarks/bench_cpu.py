@@ -237,7 +237,7 @@ def minigan_runner(name, np, batch=None, move=None, check_data=True):
     G, D = build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
-                    check_data=check_data)
+                    check_data=check_data, reuse_fake=spec.defaults.get("g_batch") == "reuse")
     next_batch = real_batches(np, spec, rng, batch=batch, move=move)
     if not spec.defaults.get("ema"):
         return (lambda: model.train_iteration(next_batch)), model
@@ -332,7 +332,7 @@ def torch_losses(torch, game, m, device="cpu"):
 
 
 def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="gan", ema=None,
-                   read_stats=False):
+                   read_stats=False, reuse_fake=False):
     """``step(x)``: one iteration of Algorithm 1 (k = 1) in PyTorch on the real batch ``x``.
 
     The structure of ``minigan.gan.GAN.train_iteration``: a D step on ``x`` and a
@@ -342,7 +342,9 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
     as ``minigan.gan.ema.EMA.update`` does (``step.averaged_generator`` holds it). With
     ``read_stats``, the step also reads what ``train_iteration`` returns as Python numbers
     (D's loss, the mean D outputs on the real and the fake batch, G's loss, the mean D
-    output in the G step): five reads from the device on a GPU.
+    output in the G step): five reads from the device on a GPU. With ``reuse_fake``, the G
+    step learns from the D step's fake batch, as ``GAN(reuse_fake=True)`` does (the
+    model's ``g_batch`` default "reuse"): G's forward pass runs once, kept for G's backward.
     """
     g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
@@ -363,9 +365,13 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
         real_out = tD(x)
         loss_real = d_real_loss(real_out)
         loss_real.backward()
-        with torch.no_grad():                     # G's forward only feeds D here
+        if reuse_fake:                            # G's forward, kept for the G step
             fake = tG(torch.randn(m, noise_dim, device=device))
-        fake_out = tD(fake)
+            fake_out = tD(fake.detach())
+        else:
+            with torch.no_grad():                 # G's forward only feeds D here
+                fake = tG(torch.randn(m, noise_dim, device=device))
+            fake_out = tD(fake)
         loss_fake = d_fake_loss(fake_out)
         loss_fake.backward()
         d_opt.step()
@@ -374,7 +380,7 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
         for p in d_params:
             p.requires_grad_(False)
         try:
-            gen_out = tD(tG(torch.randn(m, noise_dim, device=device)))
+            gen_out = tD(fake if reuse_fake else tG(torch.randn(m, noise_dim, device=device)))
             loss_g = g_loss(gen_out)
             loss_g.backward()
         finally:
@@ -407,7 +413,8 @@ def torch_runner(name, np, torch):
     tG = torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
     tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
     step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
-                          game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"))
+                          game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"),
+                          reuse_fake=spec.defaults.get("g_batch") == "reuse")
     host_batch = real_batches(np, spec, rng)
     return lambda: step(torch.from_numpy(host_batch()))
 

@@ -118,7 +118,8 @@ def torch_step(name, batch, torch, dev, read_stats=False):
     tG, tD = tG.to(dev).train(), tD.to(dev).train()
     gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
                                         spec.noise_dim, dev, game=spec.defaults.get("loss", "gan"),
-                                        ema=spec.defaults.get("ema"), read_stats=read_stats)
+                                        ema=spec.defaults.get("ema"), read_stats=read_stats,
+                                        reuse_fake=spec.defaults.get("g_batch") == "reuse")
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch,
                                         move=lambda x: torch.from_numpy(x).to(dev))
 

@@ -63,9 +63,21 @@ p.add_argument("--mbstd_group", type=int, default=0,
 p.add_argument("--nz", type=int, default=100, help="noise dimension")
 p.add_argument("--pn", type=int, default=0,
                help="pixel norm (Karras et al.) after each of G's hidden activations (mlp)")
+p.add_argument("--pn_z", type=int, default=0,
+               help="pixel norm on G's input noise too (ProGAN's and StyleGAN's normalized z)")
+p.add_argument("--translate", type=int, default=0,
+               help="DiffAugment's translation (Zhao et al. 2020) first in D: every image D sees, "
+                    "real or fake, shifted by up to this many pixels each way (mlp)")
 p.add_argument("--inoise", type=float, default=0.0,
                help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
                     "linearly to 0 over --iters (constant without --iters)")
+p.add_argument("--topk", type=float, default=0.0,
+               help="top-k training (Sinha et al. 2020): G's step learns from the k of its m "
+                    "samples D scores highest, k = max(topk m, m gamma^epoch); 0: all m")
+p.add_argument("--topk_gamma", type=float, default=0.99, help="top-k's decay per epoch")
+p.add_argument("--reuse_fake", type=int, default=0,
+               help="G's step reuses the D step's fake batch (as PyTorch's DCGAN example) "
+                    "instead of drawing a fresh one")
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
@@ -97,6 +109,36 @@ t_load = time.perf_counter() - t_load
 NZ = a.nz
 
 
+class Translate(L.Layer):
+    """Each 28x28 image shifted by its own (dy, dx) in [-P, P], the background (-1 or 0)
+    coming in at the edges; backward puts each gradient back where its pixel came from."""
+
+    def __init__(self, shift, background, rng):
+        super().__init__()
+        self.shift, self.background, self.rng = shift, background, rng
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        P, m = self.shift, x.shape[0]
+        padded = np.full((m, 28 + 2 * P, 28 + 2 * P), self.background, dtype=x.dtype)
+        padded[:, P:P + 28, P:P + 28] = x.reshape(m, 28, 28)
+        dy, dx = self.rng.integers(0, 2 * P + 1, size=(2, m, 1, 1))
+        idx = (np.arange(m)[:, None, None], np.arange(28)[None, :, None] + dy,
+               np.arange(28)[None, None, :] + dx)
+        self._cache = idx, padded.shape, x.shape
+        return padded[idx].reshape(x.shape)
+
+    def backward(self, dout, input_grad=True):
+        if not self.training:
+            return dout
+        idx, pshape, xshape = self._need_cache()
+        P = self.shift
+        gpad = np.zeros(pshape, dtype=dout.dtype)
+        gpad[idx] = dout.reshape(-1, 28, 28)
+        return np.ascontiguousarray(gpad[:, P:P + 28, P:P + 28]).reshape(xshape)
+
+
 def act(kind):
     return L.ReLU() if kind == "relu" else L.LeakyReLU(0.2)
 
@@ -107,7 +149,7 @@ def build():
     out_act = L.Tanh() if a.out == "tanh" else L.Sigmoid()
     if a.arch == "mlp":
         init = a.init or "xavier_normal"
-        g, prev = [], NZ
+        g, prev = ([L.PixelNorm()] if a.pn_z else []), NZ
         for w in gw:
             g += [L.Dense(prev, w, weight_init=init, rng=init_rng)]
             if a.gbn:
@@ -118,6 +160,9 @@ def build():
             prev = w
         g += [L.Dense(prev, 784, weight_init=init, rng=init_rng), out_act]
         d, prev = [], 784 * a.pack
+        if a.translate:
+            d += [Translate(a.translate, -1.0 if a.out == "tanh" else 0.0,
+                            np.random.default_rng([a.seed, 99]))]
         if a.pack > 1:
             d += [L.Pack(a.pack)]
         for i, w in enumerate(dw):
@@ -180,19 +225,53 @@ model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=
                     prior="gaussian", rng=noise_rng, check_data=False,
                     instance_noise=a.inoise)
 ema = EMA(G, a.ema) if a.ema > 0 else None
+if a.topk:
+    plain_g_loss = model.game.g_loss
+
+    def topk_g_loss(outputs):
+        """The game's G loss over the k samples D scores highest; 0 gradient to the rest."""
+        m = outputs.shape[0]
+        k = max(int(np.ceil(a.topk * m)), int(np.ceil(m * a.topk_gamma ** state["epoch"])))
+        if k >= m:
+            return plain_g_loss(outputs)
+        keep = np.argpartition(-outputs[:, 0], k - 1)[:k]
+        loss, dkeep = plain_g_loss(outputs[keep])
+        dout = np.zeros_like(outputs)
+        dout[keep] = dkeep
+        return loss, dout
+
+    model.game.g_loss = topk_g_loss
+if a.reuse_fake:
+    plain_d_step, plain_g_forward = model.d_step, G.forward
+
+    def d_step_keeping_fake(x_real):
+        """The D step, its fake batch's forward pass (and G's caches) kept for the G step."""
+        stats = plain_d_step(x_real)
+        state["fake_kept"] = True
+        return stats
+
+    def g_forward_once(z):
+        """In the G step: the D step's fake batch, whose caches G still holds."""
+        if state.pop("fake_kept", False) and G.training:
+            return state["fake"]
+        state["fake"] = plain_g_forward(z)
+        return state["fake"]
+
+    model.d_step, G.forward = d_step_keeping_fake, g_forward_once
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
                                                   trained_on="test")
 
 n, b = len(Xs), a.batch
 ipe = n // (b * a.k)
-state = {"perm": None, "i": 0}
+state = {"perm": None, "i": 0, "epoch": -1}
 
 
 def next_batch():
     if state["perm"] is None or state["i"] >= ipe * a.k:
         state["perm"] = shuf_rng.permutation(n)
         state["i"] = 0
+        state["epoch"] += 1
     idx = state["perm"][state["i"] * b:(state["i"] + 1) * b]
     state["i"] += 1
     return Xs[idx]

@@ -6,7 +6,8 @@
 The same layers and initial weights (copied from a minigan model built as ``minigan train
 --seed`` builds it), the same game, minibatch layer and moving average (the model's
 ``ModelSpec.defaults``), the same Adam settings, batch size, length in epochs and step
-structure (a D step on a real and a separate fake batch, then a G step through D), in
+structure (a D step on a real and a separate fake batch, then a G step through D, on the
+D step's fake batch where the model's ``g_batch`` is "reuse"), in
 PyTorch eager mode on the CPU. The noise and the order of the batches are PyTorch's and
 NumPy's own draws, not minigan's: the two runs are the same recipe, not the same numbers.
 
@@ -148,7 +149,8 @@ def main(argv=None):
     tD = bench_cpu.torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
     game = spec.defaults.get("loss", "gan")
     step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
-                                    game=game, ema=spec.defaults.get("ema"))
+                                    game=game, ema=spec.defaults.get("ema"),
+                                    reuse_fake=spec.defaults.get("g_batch") == "reuse")
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s): model {args.model} "
           f"({game} game, defaults {spec.defaults}), {args.split} split, {epochs} epochs of "
           f"{per_epoch} iterations, batch {m}", flush=True)

@@ -237,6 +237,10 @@ SETTINGS = (
             "inputs (the images, not a conditional run's labels), annealed linearly to 0 at "
             "the last iteration (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
             metavar="SIGMA"),
+    Setting("g_batch", optional(choice("fresh", "reuse")), None, "the fake batch G's step "
+            "learns from: fresh noise, as in Algorithm 1, or the D step's batch, one forward "
+            "pass of G fewer (default: the model's, reuse for mlp)", ("--g-batch",),
+            metavar="{fresh,reuse}"),
     Setting("loss", choice(*games.NAMES), None, "the game (default: the model's, hinge for mlp, "
             "gan for vanilla and dcgan; toys: gan): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "

@@ -259,7 +259,8 @@ class Trainer:
                         prior=c["prior"], rng=np.random.default_rng(noise_ss),
                         check_data=False,  # the data set was checked whole, at load
                         label_flip=c["label_flip"], instance_noise=c["instance_noise"],
-                        loss=c["loss"], gp_weight=c["gp_weight"])
+                        loss=c["loss"], gp_weight=c["gp_weight"],
+                        reuse_fake=c.get("g_batch") == "reuse")
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(

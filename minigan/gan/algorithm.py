@@ -160,12 +160,18 @@ class GAN:
         ``n_critic``). All but ``"gan"`` read D's raw output, never through a sigmoid.
     gp_weight : float
         :math:`\lambda` of the gradient penalty (WGAN-GP only; 10 in the paper).
+    reuse_fake : bool
+        G's step learns from the fake batch of the D step just before it, whose forward
+        pass G still holds, instead of drawing fresh noise as Algorithm 1 does: one forward
+        pass of G fewer per iteration (PyTorch's DCGAN example does the same). With an
+        ``on_step`` callback (:meth:`train_iteration`), which may run G between the steps,
+        the G step draws fresh noise.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
-                 loss="gan", gp_weight=10.0):
+                 loss="gan", gp_weight=10.0, reuse_fake=False):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -200,6 +206,8 @@ class GAN:
         self.instance_noise = float(instance_noise)
         self.progress = 0.0
         self.gp_weight = float(gp_weight)
+        self.reuse_fake = bool(reuse_fake)
+        self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
 
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` holds NaN or inf, or is far out of range.
@@ -306,7 +314,9 @@ class GAN:
         loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
-        fake = self.noisy(self.G.forward(self.sample_noise(m, x_real.dtype)))
+        generated = self.G.forward(self.sample_noise(m, x_real.dtype))
+        self._kept_fake = generated if self.reuse_fake else None
+        fake = self.noisy(generated)
         fake_logits = self.D.forward(fake)
         loss_fake, dfake = self.game.d_loss(fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
@@ -343,7 +353,9 @@ class GAN:
         dict with ``g_loss`` and ``d_gen`` (mean D(G(z)) seen by this step)
         """
         self.G.zero_grad()
-        fake = self.G.forward(self.sample_noise(m, dtype))
+        fake, self._kept_fake = self._kept_fake, None
+        if fake is None or fake.shape[0] != m:   # Algorithm 1: fresh noise
+            fake = self.G.forward(self.sample_noise(m, dtype))
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
         loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
@@ -382,6 +394,7 @@ class GAN:
             stats = self.d_step(x)
             if on_step is not None:
                 on_step(f"d{i + 1}")
+                self._kept_fake = None   # on_step may have run G: its caches are not the batch's
         stats.update(self.g_step(x.shape[0], x.dtype))
         if on_step is not None:
             on_step("g")

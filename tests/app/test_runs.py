@@ -34,9 +34,10 @@ def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     config, _ = runs.resolve_config({})
     assert config["model"] == models.DEFAULT_MODEL == "mlp"
     assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.9998, "stddev")
-    assert config["batch_size"] == 64 and config["lr"] == 1e-3 and config["betas"] == [0.5, 0.999]
-    spec = models.MODELS["mlp"]          # 20,000 iterations: 128 epochs of the test split,
-    assert spec.epochs_for(10000 // 64) == 128 and spec.epochs_for(60000 // 64) == 21   # 21 of train
+    assert config["batch_size"] == 128 and config["lr"] == 1.4e-3 and config["betas"] == [0.5, 0.999]
+    assert config["g_batch"] == "reuse"
+    spec = models.MODELS["mlp"]          # 16,000 iterations: 205 epochs of the test split,
+    assert spec.epochs_for(10000 // 128) == 205 and spec.epochs_for(60000 // 128) == 34  # 34 of train
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
     assert (said["loss"], said["ema"], said["minibatch"]) == ("gan", 0.99, "discrimination")
 
@@ -45,6 +46,7 @@ def test_the_seed_vanilla_gan_keeps_its_settings():
     config, _ = runs.resolve_config({"model": "vanilla"})
     assert (config["loss"], config["ema"], config["minibatch"]) == ("gan", None, None)
     assert config["batch_size"] == 128 and config["betas"] == [0.9, 0.999]
+    assert config["g_batch"] is None                            # Algorithm 1: fresh noise
     spec = models.MODELS["vanilla"]
     assert spec.epochs_for(10000 // 128) == 100                 # 100 epochs of the test split
 

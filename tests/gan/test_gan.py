@@ -261,3 +261,47 @@ def test_each_model_says_whether_it_has_batch_norm(name):
     G, D = spec.build(np.random.default_rng(0))
     found = any(isinstance(layer, layers.BatchNorm) for net in (G, D) for layer in net.walk())
     assert spec.batch_norm == found
+
+
+def counting_forwards(layer):
+    """Wrap ``layer.forward`` to count its calls; returns the list that grows by one per call."""
+    calls, forward = [], layer.forward
+    layer.forward = lambda x: calls.append(1) or forward(x)
+    return calls
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_reuse_fake_runs_g_once_and_learns_from_the_d_steps_batch(k):
+    """With ``reuse_fake`` the G step's gradient is G's loss gradient at the last D step's
+    noise (the batch D was just trained against), with one forward pass of G per D step
+    and none more; without it, Algorithm 1 draws fresh noise for G."""
+    reused, fresh = small_gan(k=k, reuse_fake=True), small_gan(k=k)
+    for model in (reused, fresh):
+        noises, sample = [], model.sample_noise
+        model.sample_noise = lambda m, dtype=None, _s=sample, _n=noises: _n.append(_s(m, dtype)) or _n[-1]
+        g_calls = counting_forwards(model.G)
+        model.train_iteration(real_batches())
+        model.noises, model.g_calls = noises, g_calls
+    assert len(reused.g_calls) == k and len(fresh.g_calls) == k + 1
+    assert len(reused.noises) == k and len(fresh.noises) == k + 1
+    # the gradient the G step used, recomputed by hand at the last D step's noise, with G's
+    # first weights (the same seed; D steps leave G alone) and D's after its last step
+    expect = small_gan(k=k)
+    expect.D.load_state_dict(reused.D.state_dict())
+    expect.G.zero_grad()
+    _, _, dfake = gan.generator_gradient(expect.D, expect.game,
+                                         expect.G.forward(reused.noises[-1]))
+    expect.G.backward(dfake, input_grad=False)
+    for name, grad in expect.G.grads.items():
+        assert np.any(grad != 0), name
+        np.testing.assert_array_equal(reused.G.grads[name], grad, err_msg=name)
+
+
+def test_reuse_fake_draws_fresh_noise_when_a_callback_runs_between_the_steps():
+    model = small_gan(reuse_fake=True)
+    g_calls = counting_forwards(model.G)
+    model.train_iteration(real_batches(), on_step=lambda step: None)
+    assert len(g_calls) == 2
+    model.d_step(real_batches()())       # a D step alone, then a G step of another size
+    model.g_step(5)
+    assert len(g_calls) == 4
