@@ -177,9 +177,10 @@ def iteration_flops(name, np):
 
     D: forward x3 (real, fake, G step), backward-data x3 but its first layer's
     only in the G step (no one needs the gradient with respect to the data),
-    weight gradients x2 (frozen in the G step). G: forward x2 (D step, G step),
-    backward-data x1 without its first layer's (nor with respect to the noise),
-    weight gradients x1. PyTorch skips the same two input gradients.
+    weight gradients x2 (frozen in the G step). G: forward x2 (D step, G step; x1 where
+    the model's G step reuses the D step's batch, ``g_batch`` "reuse"), backward-data x1
+    without its first layer's (nor with respect to the noise), weight gradients x1.
+    PyTorch skips the same two input gradients.
     """
     from minigan.gan import models
 
@@ -189,8 +190,9 @@ def iteration_flops(name, np):
     g = gemm_macs(G, np.zeros((m, spec.noise_dim), np.float32))
     d = gemm_macs(D, np.zeros((m,) + spec.image_shape, np.float32))
     d_total, g_total = sum(d), sum(g)
+    g_forwards = 1 if spec.defaults.get("g_batch") == "reuse" else 2
     return 2 * (3 * d_total + (3 * d_total - 2 * d[0]) + 2 * d_total
-                + 2 * g_total + (g_total - g[0]) + g_total)
+                + g_forwards * g_total + (g_total - g[0]) + g_total)
 
 
 # -- the two implementations ----------------------------------------------------------
@@ -587,7 +589,8 @@ def main(argv=None):
     print(f"float32 GEMM peak (numpy matmul 2048^3, best of 7): {peak:.1f} GFLOP/s")
     print("FLOPs counted: 2 per multiply-add of every Dense/conv product one iteration performs:\n"
           "  D forward x3 (real, fake, G step), D backward-data x3 (its first layer's x1),\n"
-          "  D weight gradients x2; G forward x2 (D step, G step), G backward-data x1\n"
+          "  D weight gradients x2; G forward x2 (D step, G step; x1 where G's step reuses\n"
+          "  the D step's batch: mlp), G backward-data x1\n"
           "  (not its first layer's), G weight gradients x1.\n"
           "  Elementwise work (activations, BatchNorm, Adam, losses) is not counted.")
 

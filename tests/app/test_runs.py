@@ -173,3 +173,17 @@ def test_a_batch_of_one_is_refused_where_batch_statistics_are_estimated(options,
         runs.resolve_config(options)
     config, _ = runs.resolve_config({"batch_size": 1, "model": "vanilla"})
     assert config["batch_size"] == 1
+
+
+def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path):
+    """A checkpoint whose settings have no ``g_batch`` trained each G step on fresh noise:
+    resumed, it goes on so (a new mlp run reuses the D step's batch)."""
+    saved, _ = runs.resolve_config({"seed": 3})
+    assert saved["g_batch"] == "reuse"
+    older = {k: v for k, v in saved.items() if k not in ("quiet", "g_batch")}
+    G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
+    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
+                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
+                               rng_states={}, config=older)
+    config, _ = runs.resolve_config({"resume": tmp_path})
+    assert config["g_batch"] is None and config["batch_size"] == 128
