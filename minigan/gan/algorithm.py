@@ -346,7 +346,9 @@ class GAN:
                                         features=x_hat[0, :width].size)
 
     def g_step(self, m, dtype=None):
-        """One generator update through the frozen discriminator.
+        """One generator update through the frozen discriminator, on ``m`` fresh samples of
+        G, or on the D step's fake batch when ``reuse_fake`` kept it (of ``m`` samples,
+        G's caches still its forward pass; it is used once).
 
         Returns
         -------
@@ -407,6 +409,7 @@ class GAN:
         """
         if z is None:
             z = self.sample_noise(n)
+        self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return self.G.forward(z)
 

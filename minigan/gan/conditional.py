@@ -96,6 +96,7 @@ class ConditionalGAN(gan.GAN):
         or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
         if z is None:
             z = self.sample_noise(n, labels=labels)
+        self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return self.G.images(z)
 

@@ -107,3 +107,34 @@ def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
                if isinstance(layer, layers.SpectralNorm)]
     assert wrapped == ["Conv2d", "Conv2d", "Dense"]
     assert D.forward(np.zeros((2, 1, 28, 28), np.float32)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("more, reuse", [
+    (["--model", "mlp"], True),                          # the default's: the D step's batch
+    (["--model", "mlp", "--g-batch", "fresh"], False),   # Algorithm 1's fresh noise
+    ([], False),                                         # the seed's vanilla GAN: fresh noise
+    (["--g-batch", "reuse"], True),
+    (["--model", "mlp", "--conditional"], True),         # labelled batches, kept the same way
+])
+def test_g_batch_reaches_algorithm_1(more, reuse, train_args, data_dir, tmp_path, monkeypatch):
+    """``--g-batch`` (default: the model's) is what the run's G step learns from: with
+    "reuse" G runs forward once per iteration, on fresh noise twice; config.json keeps it."""
+    forwards = []
+    original = gan.GAN.g_step
+
+    def spy(self, m, dtype=None):
+        forwards.append(self._kept_fake is not None)
+        return original(self, m, dtype)
+
+    monkeypatch.setattr(gan.GAN, "g_step", spy)
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", *more)) == 0
+    assert forwards and all(kept == reuse for kept in forwards)
+    config = json.loads((run / "config.json").read_text())
+    assert config["g_batch"] == ("reuse" if reuse else "fresh" if "fresh" in more else None)
+
+
+def test_a_g_batch_that_is_no_choice_is_refused(train_args, data_dir, tmp_path, capsys):
+    rc = main(train_args(data_dir, tmp_path / "r", "--g-batch", "stale"))
+    assert rc == 2 and "invalid choice: 'stale'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -305,3 +305,14 @@ def test_reuse_fake_draws_fresh_noise_when_a_callback_runs_between_the_steps():
     model.d_step(real_batches()())       # a D step alone, then a G step of another size
     model.g_step(5)
     assert len(g_calls) == 4
+
+
+def test_sampling_between_the_steps_drops_the_kept_batch():
+    """``sample`` runs G and overwrites its caches: the G step after it draws fresh noise
+    rather than back-propagate through another batch's forward pass."""
+    model = small_gan(reuse_fake=True)
+    g_calls = counting_forwards(model.G)
+    model.d_step(real_batches()())
+    model.sample(4)
+    model.g_step(16)
+    assert len(g_calls) == 3
