@@ -5,10 +5,11 @@
 
 One iteration is Algorithm 1 with k = 1, exactly what ``GAN.train_iteration``
 does: a D step (a real batch and a fake batch in separate forward/backward
-passes, then one Adam step) and a G step (G forward, D forward, D backward
+passes, then one Adam step) and a G step (G forward, unless the model's G step reuses
+the D step's batch, D forward, D backward
 without D's parameter gradients, G backward, one Adam step), in the game and
 with the layers each model trains with by default (``ModelSpec.defaults``):
-the default ``mlp`` (batch 64) plays the hinge game with minibatch standard
+the default ``mlp`` (batch 128) plays the hinge game with minibatch standard
 deviation in D and ends each iteration with an update of the moving average of
 G's weights; vanilla (batch 128) and DCGAN (batch 64) play the cross-entropy
 game. Every model is float32 and in training mode.

@@ -225,6 +225,7 @@ model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=
                     prior="gaussian", rng=noise_rng, check_data=False,
                     instance_noise=a.inoise)
 ema = EMA(G, a.ema) if a.ema > 0 else None
+extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 if a.topk:
     plain_g_loss = model.game.g_loss
 
@@ -258,7 +259,6 @@ if a.reuse_fake:
         return state["fake"]
 
     model.d_step, G.forward = d_step_keeping_fake, g_forward_once
-extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
                                                   trained_on="test")
 

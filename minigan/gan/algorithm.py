@@ -12,7 +12,8 @@ by alternating gradient steps. One training iteration:
    :math:`\frac1m\sum \log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))`. The real and the
    fake batch go through D in separate forward passes (their gradients
    accumulate before the one update), so batch statistics never mix them.
-2. Sample a fresh noise minibatch and update G by descending its loss
+2. Sample a fresh noise minibatch (or, with ``reuse_fake``, take the last D step's fake
+   batch, whose forward pass G still holds) and update G by descending its loss
    (non-saturating :math:`-\log D(G(z))` by default, or the minimax
    :math:`\log(1 - D(G(z)))`), back-propagated through a FROZEN D: the
    gradient flows through D to G's output, but D's gradients and

@@ -84,11 +84,12 @@ def test_run_folder_layout(metrics_rows, earlier_run):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("g_batch", ["fresh", "reuse"])   # the reused batch is never saved
 def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows, train_args, data_dir,
-                                                   tmp_path):
+                                                   tmp_path, g_batch):
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert main(train_args(data_dir, straight, "--epochs", "2")) == 0
-    assert main(train_args(data_dir, split, "--epochs", "1")) == 0
+    assert main(train_args(data_dir, straight, "--epochs", "2", "--g-batch", g_batch)) == 0
+    assert main(train_args(data_dir, split, "--epochs", "1", "--g-batch", g_batch)) == 0
     first_rows = metrics_rows(split)
     assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
                  "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0

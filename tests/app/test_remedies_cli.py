@@ -118,18 +118,24 @@ def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
 ])
 def test_g_batch_reaches_algorithm_1(more, reuse, train_args, data_dir, tmp_path, monkeypatch):
     """``--g-batch`` (default: the model's) is what the run's G step learns from: with
-    "reuse" G runs forward once per iteration, on fresh noise twice; config.json keeps it."""
+    "reuse" the G step runs no forward pass of G (the D step's is reused), on fresh noise
+    one; config.json keeps the choice."""
     forwards = []
     original = gan.GAN.g_step
 
     def spy(self, m, dtype=None):
-        forwards.append(self._kept_fake is not None)
-        return original(self, m, dtype)
+        calls, forward = [], self.G.forward
+        self.G.forward = lambda x: calls.append(1) or forward(x)
+        try:
+            return original(self, m, dtype)
+        finally:
+            del self.G.forward                  # the class's method again
+            forwards.append(len(calls))
 
     monkeypatch.setattr(gan.GAN, "g_step", spy)
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1", *more)) == 0
-    assert forwards and all(kept == reuse for kept in forwards)
+    assert forwards and all(n == (0 if reuse else 1) for n in forwards)
     config = json.loads((run / "config.json").read_text())
     assert config["g_batch"] == ("reuse" if reuse else "fresh" if "fresh" in more else None)
 
