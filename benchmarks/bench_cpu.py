@@ -191,7 +191,7 @@ def iteration_flops(name, np):
     g = gemm_macs(G, np.zeros((m, spec.noise_dim), np.float32))
     d = gemm_macs(D, np.zeros((m,) + spec.image_shape, np.float32))
     d_total, g_total = sum(d), sum(g)
-    g_forwards = 1 if spec.defaults.get("g_batch") == "reuse" else 2
+    g_forwards = 1 if spec.reuse_fake else 2
     return 2 * (3 * d_total + (3 * d_total - 2 * d[0]) + 2 * d_total
                 + g_forwards * g_total + (g_total - g[0]) + g_total)
 
@@ -240,7 +240,7 @@ def minigan_runner(name, np, batch=None, move=None, check_data=True):
     G, D = build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
-                    check_data=check_data, reuse_fake=spec.defaults.get("g_batch") == "reuse")
+                    check_data=check_data, reuse_fake=spec.reuse_fake)
     next_batch = real_batches(np, spec, rng, batch=batch, move=move)
     if not spec.defaults.get("ema"):
         return (lambda: model.train_iteration(next_batch)), model
@@ -417,7 +417,7 @@ def torch_runner(name, np, torch):
     tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
     step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
                           game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"),
-                          reuse_fake=spec.defaults.get("g_batch") == "reuse")
+                          reuse_fake=spec.reuse_fake)
     host_batch = real_batches(np, spec, rng)
     return lambda: step(torch.from_numpy(host_batch()))
 

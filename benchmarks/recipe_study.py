@@ -76,8 +76,8 @@ p.add_argument("--topk", type=float, default=0.0,
                     "samples D scores highest, k = max(topk m, m gamma^epoch); 0: all m")
 p.add_argument("--topk_gamma", type=float, default=0.99, help="top-k's decay per epoch")
 p.add_argument("--reuse_fake", type=int, default=0,
-               help="G's step reuses the D step's fake batch (as PyTorch's DCGAN example) "
-                    "instead of drawing a fresh one")
+               help="G's step reuses the D step's fake batch (GAN's reuse_fake, minigan "
+                    "train's --g-batch reuse) instead of drawing a fresh one")
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
@@ -223,7 +223,7 @@ g_opt = optim.Adam(G, lr=a.lr, betas=(a.b1, a.b2))
 d_opt = optim.Adam(D, lr=a.lr_d or a.lr, betas=(a.b1, a.b2))
 model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
                     prior="gaussian", rng=noise_rng, check_data=False,
-                    instance_noise=a.inoise)
+                    instance_noise=a.inoise, reuse_fake=bool(a.reuse_fake))
 ema = EMA(G, a.ema) if a.ema > 0 else None
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 if a.topk:
@@ -242,23 +242,6 @@ if a.topk:
         return loss, dout
 
     model.game.g_loss = topk_g_loss
-if a.reuse_fake:
-    plain_d_step, plain_g_forward = model.d_step, G.forward
-
-    def d_step_keeping_fake(x_real):
-        """The D step, its fake batch's forward pass (and G's caches) kept for the G step."""
-        stats = plain_d_step(x_real)
-        state["fake_kept"] = True
-        return stats
-
-    def g_forward_once(z):
-        """In the G step: the D step's fake batch, whose caches G still holds."""
-        if state.pop("fake_kept", False) and G.training:
-            return state["fake"]
-        state["fake"] = plain_g_forward(z)
-        return state["fake"]
-
-    model.d_step, G.forward = d_step_keeping_fake, g_forward_once
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
                                                   trained_on="test")
 

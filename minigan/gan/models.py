@@ -288,6 +288,12 @@ class ModelSpec:
     batch_norm: bool = False
 
     @property
+    def reuse_fake(self):
+        """Whether G's step learns from the D step's fake batch unless told otherwise
+        (``defaults["g_batch"]`` "reuse"), as :class:`minigan.gan.GAN`'s ``reuse_fake``."""
+        return self.defaults.get("g_batch") == "reuse"
+
+    @property
     def pixel_range(self):
         """``(low, high)`` of the data and of the generator's output: (0, 1) or (-1, 1)."""
         return PIXEL_RANGES[self.scale]

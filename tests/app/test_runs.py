@@ -35,7 +35,7 @@ def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     assert config["model"] == models.DEFAULT_MODEL == "mlp"
     assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.9998, "stddev")
     assert config["batch_size"] == 128 and config["lr"] == 1.4e-3 and config["betas"] == [0.5, 0.999]
-    assert config["g_batch"] == "reuse"
+    assert config["g_batch"] == "reuse" and models.MODELS["mlp"].reuse_fake
     spec = models.MODELS["mlp"]          # 16,000 iterations: 205 epochs of the test split,
     assert spec.epochs_for(10000 // 128) == 205 and spec.epochs_for(60000 // 128) == 34  # 34 of train
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
