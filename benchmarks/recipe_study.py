@@ -80,6 +80,13 @@ p.add_argument("--reuse_fake", type=int, default=0,
                     "train's --g-batch reuse) instead of drawing a fresh one")
 p.add_argument("--pack", type=int, default=1)
 p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
+p.add_argument("--fm", type=float, default=0.0,
+               help="feature matching (Salimans et al. 2016) added to G's loss: "
+                    "FM * |mean h(G(z)) - mean h(x)|^2, h D's last hidden features (mlp), "
+                    "x the D step's real batch, through the updated D")
+p.add_argument("--optimism", type=float, default=0.0,
+               help="optimistic steps (Daskalakis et al. 2018): after each Adam step delta_t, "
+                    "theta += c (delta_t - delta_{t-1}); 1: optimistic Adam, 0: plain")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
 p.add_argument("--decay_from", type=float, default=0.0,
                help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
@@ -221,9 +228,67 @@ print("params G", nparams(G), "D", nparams(D), flush=True)
 Xs = X.reshape((len(X),) + shape)
 g_opt = optim.Adam(G, lr=a.lr, betas=(a.b1, a.b2))
 d_opt = optim.Adam(D, lr=a.lr_d or a.lr, betas=(a.b1, a.b2))
+
+
+def optimistic(opt, c):
+    """Wrap ``opt.step``: theta_{t+1} = theta_t + delta_t + c (delta_t - delta_{t-1}), where
+    delta_t is the plain step (c = 1: optimistic mirror descent's 2 delta_t - delta_{t-1})."""
+    plain = opt.step
+    last = [np.zeros_like(p) for p, _ in opt.pairs]
+
+    def step():
+        before = [p.copy() for p, _ in opt.pairs]
+        plain()
+        for (p, _), b, d_prev in zip(opt.pairs, before, last, strict=True):
+            delta = p - b
+            p += c * (delta - d_prev)
+            d_prev[...] = delta
+    opt.step = step
+
+
+if a.optimism:
+    optimistic(g_opt, a.optimism)
+    optimistic(d_opt, a.optimism)
 model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
                     prior="gaussian", rng=noise_rng, check_data=False,
                     instance_noise=a.inoise, reuse_fake=bool(a.reuse_fake))
+if a.fm:
+    last_real = {}
+    n_feat = max(i for i, l in enumerate(D.layers) if type(l).__name__ == "MinibatchStdDev")
+    feat, head = D.layers[:n_feat], D.layers[n_feat:]
+
+    def g_step_fm(m, dtype=None):
+        """The G step, with feature matching added to the game's G loss."""
+        G.zero_grad()
+        fake, model._kept_fake = model._kept_fake, None
+        if fake is None or fake.shape[0] != m:
+            fake = G.forward(model.sample_noise(m, dtype))
+        D.freeze(True)
+        try:
+            hr = last_real["x"]
+            for layer in feat:
+                hr = layer.forward(hr)
+            mu_real = hr.mean(axis=0)
+            h = fake
+            for layer in feat:
+                h = layer.forward(h)
+            out = h
+            for layer in head:
+                out = layer.forward(out)
+            loss, dout = model.game.g_loss(out)
+            for layer in reversed(head):
+                dout = layer.backward(dout)
+            diff = h.mean(axis=0) - mu_real
+            dout = dout + (2.0 * a.fm / m) * diff     # d/dh_i of FM |mean h - mu|^2
+            for layer in reversed(feat):
+                dout = layer.backward(dout)
+        finally:
+            D.freeze(False)
+        G.backward(dout, input_grad=False)
+        g_opt.step()
+        return {"g_loss": loss + a.fm * float(diff @ diff), "d_gen": model.game.mean_output(out)}
+
+    model.g_step = g_step_fm
 ema = EMA(G, a.ema) if a.ema > 0 else None
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 if a.topk:
@@ -251,6 +316,13 @@ state = {"perm": None, "i": 0, "epoch": -1}
 
 
 def next_batch():
+    x = _next_batch()
+    if a.fm:
+        last_real["x"] = x
+    return x
+
+
+def _next_batch():
     if state["perm"] is None or state["i"] >= ipe * a.k:
         state["perm"] = shuf_rng.permutation(n)
         state["i"] = 0
