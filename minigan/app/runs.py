@@ -137,6 +137,8 @@ def _known(saved, source):
         raise settings.SettingError(f'{source}: no "model" among the settings')
     for key, value in known.items():
         settings.check(key, value, source)
+    if known.get("g_batch") is None:    # saved before --g-batch existed, or by a model without
+        known["g_batch"] = "fresh"      # a choice: each G step drew fresh noise
     return known
 
 

@@ -1,6 +1,7 @@
 """Run settings and folders (minigan.app.runs), atomic writes (minigan.app.fileio), pixel ranges."""
 
 import ast
+import json
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_the_seed_vanilla_gan_keeps_its_settings():
     config, _ = runs.resolve_config({"model": "vanilla"})
     assert (config["loss"], config["ema"], config["minibatch"]) == ("gan", None, None)
     assert config["batch_size"] == 128 and config["betas"] == [0.9, 0.999]
-    assert config["g_batch"] is None                            # Algorithm 1: fresh noise
+    assert config["g_batch"] == "fresh"                         # Algorithm 1: fresh noise
     spec = models.MODELS["vanilla"]
     assert spec.epochs_for(10000 // 128) == 100                 # 100 epochs of the test split
 
@@ -186,4 +187,19 @@ def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path
                                g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
                                rng_states={}, config=older)
     config, _ = runs.resolve_config({"resume": tmp_path})
-    assert config["g_batch"] is None and config["batch_size"] == 128
+    assert config["g_batch"] == "fresh" and config["batch_size"] == 128
+    again, _ = runs.resolve_config({"resume": tmp_path, "g_batch": "fresh"})  # what it did
+    assert again["g_batch"] == "fresh"
+    with pytest.raises(ValueError, match=r"g_batch='reuse' \(checkpoint: 'fresh'\) differ"):
+        runs.resolve_config({"resume": tmp_path, "g_batch": "reuse"})
+
+
+def test_a_run_folder_saved_before_g_batch_existed_starts_over_on_fresh_noise(tmp_path):
+    """Started over (config.json, no checkpoint yet), a run of a version without ``g_batch``
+    keeps the fresh noise it was started with, not today's model default."""
+    saved, _ = runs.resolve_config({"seed": 3, "batch_size": 64, "lr": 1e-3})
+    older = {k: v for k, v in runs.saved_config(saved).items() if k != "g_batch"}
+    (tmp_path / runs.CONFIG).write_text(json.dumps(older))
+    config, ckpt = runs.resolve_config({"resume": tmp_path})
+    assert ckpt is None and config["restart"] == str(tmp_path)
+    assert config["g_batch"] == "fresh" and config["batch_size"] == 64
