@@ -239,7 +239,8 @@ SETTINGS = (
             metavar="SIGMA"),
     Setting("g_batch", optional(choice("fresh", "reuse")), None, "the fake batch G's step "
             "learns from: fresh noise, as in Algorithm 1, or the D step's batch, one forward "
-            "pass of G fewer (default: the model's, reuse for mlp, fresh for the others)", ("--g-batch",)),
+            "pass of G fewer (default: the model's, reuse for mlp, fresh for the others)",
+            ("--g-batch",)),
     Setting("loss", choice(*games.NAMES), None, "the game (default: the model's, hinge for mlp, "
             "gan for vanilla and dcgan; toys: gan): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "
