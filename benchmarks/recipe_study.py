@@ -253,19 +253,16 @@ model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=
                     prior="gaussian", rng=noise_rng, check_data=False,
                     instance_noise=a.inoise, reuse_fake=bool(a.reuse_fake))
 if a.fm:
-    last_real = {}
-    n_feat = max(i for i, l in enumerate(D.layers) if type(l).__name__ == "MinibatchStdDev")
+    n_feat = max(i for i, layer in enumerate(D.layers) if isinstance(layer, L.MinibatchStdDev))
     feat, head = D.layers[:n_feat], D.layers[n_feat:]
 
     def g_step_fm(m, dtype=None):
         """The G step, with feature matching added to the game's G loss."""
         G.zero_grad()
-        fake, model._kept_fake = model._kept_fake, None
-        if fake is None or fake.shape[0] != m:
-            fake = G.forward(model.sample_noise(m, dtype))
+        fake = model.g_step_batch(m, dtype)
         D.freeze(True)
         try:
-            hr = last_real["x"]
+            hr = state["real"]                        # the last D step's real batch
             for layer in feat:
                 hr = layer.forward(hr)
             mu_real = hr.mean(axis=0)
@@ -316,20 +313,14 @@ state = {"perm": None, "i": 0, "epoch": -1}
 
 
 def next_batch():
-    x = _next_batch()
-    if a.fm:
-        last_real["x"] = x
-    return x
-
-
-def _next_batch():
     if state["perm"] is None or state["i"] >= ipe * a.k:
         state["perm"] = shuf_rng.permutation(n)
         state["i"] = 0
         state["epoch"] += 1
     idx = state["perm"][state["i"] * b:(state["i"] + 1) * b]
     state["i"] += 1
-    return Xs[idx]
+    state["real"] = Xs[idx]                   # kept for --fm's G step
+    return state["real"]
 
 
 def evaluate(it, secs):

@@ -356,14 +356,21 @@ class GAN:
         dict with ``g_loss`` and ``d_gen`` (mean D(G(z)) seen by this step)
         """
         self.G.zero_grad()
-        fake, self._kept_fake = self._kept_fake, None
-        if fake is None or fake.shape[0] != m:   # Algorithm 1: fresh noise
-            fake = self.G.forward(self.sample_noise(m, dtype))
+        fake = self.g_step_batch(m, dtype)
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
         loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
         self.g_opt.step()
         return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}
+
+    def g_step_batch(self, m, dtype=None):
+        """The ``m`` samples of G a G step learns from, G's caches holding their forward
+        pass: the D step's fake batch when ``reuse_fake`` kept it (used once), else
+        ``m`` samples of fresh noise, as Algorithm 1 draws them."""
+        fake, self._kept_fake = self._kept_fake, None
+        if fake is None or fake.shape[0] != m:
+            fake = self.G.forward(self.sample_noise(m, dtype))
+        return fake
 
     def train_iteration(self, next_real_batch, on_step=None):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.
