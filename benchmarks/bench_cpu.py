@@ -158,6 +158,7 @@ def gemm_macs(seq, x):
     """
     from minigan.nn import layers as L
 
+    seq, x = plain_net(seq, x)
     macs = []
     for layer in seq.layers:
         out = layer.forward(x)
@@ -189,7 +190,7 @@ def iteration_flops(name, np):
     G, D = build_models(spec, np.random.default_rng(0), np)
     m = spec.batch_size
     g = gemm_macs(G, np.zeros((m, spec.noise_dim), np.float32))
-    d = gemm_macs(D, np.zeros((m,) + spec.image_shape, np.float32))
+    d = gemm_macs(D, d_input(np, spec, m))
     d_total, g_total = sum(d), sum(g)
     g_forwards = 1 if spec.reuse_fake else 2
     return 2 * (3 * d_total + (3 * d_total - 2 * d[0]) + 2 * d_total
@@ -199,10 +200,34 @@ def iteration_flops(name, np):
 # -- the two implementations ----------------------------------------------------------
 def build_models(spec, rng, np):
     """G and D of ``spec`` in float32, with the remedies its runs add by default (the
-    trainer's :func:`minigan.gan.models.remedies` of the model's defaults)."""
+    trainer's :func:`minigan.gan.models.remedies` of the model's defaults: the default's G
+    draws one of its 30 groups from its noise, and its D judges the image with the group)."""
     from minigan.gan import models
 
-    return spec.build(rng, dtype=np.float32, **models.remedies(spec.defaults))
+    name = next(n for n, s in models.MODELS.items() if s is spec)
+    return models.build(name, rng, np.float32, **models.remedies(spec.defaults))
+
+
+def groups_of(spec):
+    """The groups of a self-conditioned model's runs (``clusters``), 0 for the others."""
+    return int(spec.defaults.get("clusters") or 0)
+
+
+def d_input(np, spec, m):
+    """Zeros of the shape of D's input batch: the images, with a self-conditioned model's
+    one-hot group appended."""
+    return np.zeros((m, 784 + groups_of(spec)) if groups_of(spec) else (m,) + spec.image_shape,
+                    np.float32)
+
+
+def plain_net(net, x):
+    """``(Sequential, input)``: a labelled generator's net and its input ``[z, c]``, any
+    other network and ``x`` itself."""
+    from minigan.nn import layers as L
+
+    if isinstance(net, L.SelfConditionedGenerator):
+        return net.net, None if x is None else net.labelled_noise(x)
+    return net, x
 
 
 def real_batches(np, spec, rng, count=4, batch=None, move=None):
@@ -214,6 +239,10 @@ def real_batches(np, spec, rng, count=4, batch=None, move=None):
     lo = 0.0 if spec.scale == "sigmoid" else -1.0
     shape = (spec.batch_size if batch is None else batch,) + spec.image_shape
     pool = [rng.uniform(lo, 1.0, shape).astype(np.float32) for _ in range(count)]
+    if groups_of(spec):           # with a group's one-hot label, as the trainer's batches
+        k = groups_of(spec)
+        pool = [np.concatenate([x, np.eye(k, dtype=np.float32)[rng.integers(0, k, len(x))]],
+                               axis=1) for x in pool]
     if move is not None:
         pool = [move(x) for x in pool]
     state = {"i": 0}
@@ -254,9 +283,13 @@ def minigan_runner(name, np, batch=None, move=None, check_data=True):
 
 
 def torch_sequential(torch, seq, x):
-    """A ``torch.nn.Sequential`` with the layers of minigan's ``seq`` and its current weights."""
+    """A ``torch.nn.Sequential`` with the layers of minigan's ``seq`` and its current weights
+    (a self-conditioned generator: its net, inside :func:`TorchSelfConditioned`)."""
     from minigan.nn import layers as L
 
+    if isinstance(seq, L.SelfConditionedGenerator):
+        net = torch_sequential(torch, seq.net, seq.labelled_noise(x))
+        return TorchSelfConditioned(torch, net, np_host(seq.cuts), seq.classes)
     nn = torch.nn
     mods = []
     for layer in seq.layers:
@@ -296,6 +329,36 @@ def torch_sequential(torch, seq, x):
         mods.append(mod)
         x = layer.forward(x)
     return nn.Sequential(*mods)
+
+
+def np_host(a):
+    from minigan import backend
+
+    return backend.to_host(a).copy()
+
+
+def TorchSelfConditioned(torch, net, cuts, classes):
+    """PyTorch's twin of ``SelfConditionedGenerator(net, classes, cuts)``: ``z -> [net([z, c]),
+    c]`` with ``c`` the one-hot of the cuts below ``z[:, 0]``; ``images(z)`` without ``c``."""
+
+    class SelfConditioned(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+            self.register_buffer("cuts", torch.from_numpy(cuts))
+
+        def label(self, z):
+            c = (z[:, :1] > self.cuts[None, :]).sum(dim=1)
+            return torch.nn.functional.one_hot(c, classes).to(z.dtype)
+
+        def images(self, z):
+            return self.net(torch.cat([z, self.label(z)], dim=1))
+
+        def forward(self, z):
+            c = self.label(z)
+            return torch.cat([self.net(torch.cat([z, c], dim=1)), c], dim=1)
+
+    return SelfConditioned()
 
 
 def TorchMinibatchStdDev(torch, eps):
@@ -414,7 +477,7 @@ def torch_runner(name, np, torch):
     G, D = build_models(spec, rng, np)         # the same initial weights as minigan's run
     m = spec.batch_size
     tG = torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
-    tD = torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
+    tD = torch_sequential(torch, D, d_input(np, spec, m)).train()
     step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
                           game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"),
                           reuse_fake=spec.reuse_fake)
@@ -468,7 +531,7 @@ def profile_iteration(name, np, iters):
             return out
         return timed
 
-    for tag, seq in (("G", model.G), ("D", model.D)):
+    for tag, seq in (("G", plain_net(model.G, None)[0]), ("D", model.D)):
         for i, layer in enumerate(seq.layers):
             key = f"{tag}{i} {layer!r}"
             layer.forward = wrap((key, "fwd"), layer.forward)
@@ -513,8 +576,8 @@ def products_table(name, np, torch, reps=50, rounds=5, pause=0.3):
     G, D = build_models(spec, rng, np)
     m = spec.batch_size
     rows = []
-    for net, x in ((G, np.zeros((m, spec.noise_dim), np.float32)),
-                   (D, np.zeros((m,) + spec.image_shape, np.float32))):
+    for net, x in (plain_net(G, np.zeros((m, spec.noise_dim), np.float32)),
+                   (D, d_input(np, spec, m))):
         for layer in net.layers:
             if isinstance(layer, L.Dense):
                 a = rng.standard_normal(x.shape, dtype=np.float32)

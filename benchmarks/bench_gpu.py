@@ -112,7 +112,7 @@ def torch_step(name, batch, torch, dev, read_stats=False):
     try:
         G, D = bench_cpu.build_models(spec, rng, np)
         tG = bench_cpu.torch_sequential(torch, G, np.zeros((batch, spec.noise_dim), np.float32))
-        tD = bench_cpu.torch_sequential(torch, D, np.zeros((batch,) + spec.image_shape, np.float32))
+        tD = bench_cpu.torch_sequential(torch, D, bench_cpu.d_input(np, spec, batch))
     finally:
         backend.use(previous)
     tG, tD = tG.to(dev).train(), tD.to(dev).train()

@@ -87,6 +87,10 @@ p.add_argument("--fm", type=float, default=0.0,
 p.add_argument("--optimism", type=float, default=0.0,
                help="optimistic steps (Daskalakis et al. 2018): after each Adam step delta_t, "
                     "theta += c (delta_t - delta_{t-1}); 1: optimistic Adam, 0: plain")
+p.add_argument("--clusters", type=int, default=0,
+               help="self-conditioning (minigan.gan.clusters): D judges each digit with its "
+                    "group among K k-means groups of the pixels (no labels), G draws the group "
+                    "from its noise in the groups' shares; the mlp builder with --gw, --dw, --pn")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
 p.add_argument("--decay_from", type=float, default=0.0,
                help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
@@ -217,6 +221,19 @@ def build():
 
 
 G, D, shape = build()
+if a.clusters:
+    from minigan.gan import conditional as cond_mod
+    from minigan.gan.clusters import kmeans, self_condition
+    t_k = time.perf_counter()
+    Yc = kmeans(X.reshape(len(X), -1), a.clusters, np.random.default_rng([a.seed, 7]))[1]
+    print("kmeans", a.clusters, f"{time.perf_counter() - t_k:.1f}s shares",
+          np.round(np.bincount(Yc, minlength=a.clusters) / len(Yc), 3).tolist(), flush=True)
+    G, D = gan_mod.models.mlp(init_rng, classes=a.clusters, minibatch="stddev",
+                              g_widths=tuple(int(v) for v in a.gw.split(",")),
+                              d_widths=tuple(int(v) for v in a.dw.split(",")),
+                              g_pixelnorm=bool(a.pn))
+    G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
+    self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)
 
 
@@ -320,6 +337,8 @@ def next_batch():
     idx = state["perm"][state["i"] * b:(state["i"] + 1) * b]
     state["i"] += 1
     state["real"] = Xs[idx]                   # kept for --fm's G step
+    if a.clusters:
+        return cond_mod.with_labels(Xs[idx], Yc[idx], a.clusters)
     return state["real"]
 
 
@@ -339,7 +358,7 @@ def evaluate(it, secs):
         with gen.evaluating():
             for _ in range(0, a.n, 1000):
                 z = gan_mod.sample_noise(1000, NZ, "gaussian", zr)
-                imgs.append(np.asarray(gen.forward(z)).reshape(1000, -1))
+                imgs.append(np.asarray(L.generated_images(gen, z)).reshape(1000, -1))
         imgs = np.concatenate(imgs).astype(np.float32)
         if a.out == "tanh":
             imgs = (imgs + 1) / 2
@@ -414,7 +433,7 @@ os.makedirs("grids", exist_ok=True)
 zg = gan_mod.sample_noise(100, NZ, "gaussian", np.random.default_rng(777))
 for tag, gen in ([("ema", ema.generator)] if ema is not None else []) + [("raw", G)]:
     with gen.evaluating():
-        im = np.asarray(gen.forward(zg)).reshape(100, 1, 28, 28)
+        im = np.asarray(L.generated_images(gen, zg)).reshape(100, 1, 28, 28)
     plotting.save_grid(im, f"grids/{a.name}_{tag}.png", nrow=10,
                        value_range=(-1, 1) if a.out == "tanh" else (0, 1))
 print(f"done {it} iterations, {secs:.1f} s training, {secs / it * 1000:.1f} ms/it, data load {t_load:.2f}s",

@@ -4,8 +4,9 @@
     python benchmarks/torch_mnist.py --model dcgan --data-dir DIR --epochs 5 --no-score
 
 The same layers and initial weights (copied from a minigan model built as ``minigan train
---seed`` builds it), the same game, minibatch layer and moving average (the model's
-``ModelSpec.defaults``), the same Adam settings, batch size, length in epochs and step
+--seed`` builds it), the same game, minibatch layer, moving average and groups (the model's
+``ModelSpec.defaults``; the groups found by the same k-means, seeded as the trainer seeds
+it), the same Adam settings, batch size, length in epochs and step
 structure (a D step on a real and a separate fake batch, then a G step through D, on the
 D step's fake batch where the model's ``g_batch`` is "reuse"), in
 PyTorch eager mode on the CPU. The noise and the order of the batches are PyTorch's and
@@ -44,8 +45,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from minigan.app import plotting  # noqa: E402
+from minigan.app.trainer import GROUPS_STREAM  # noqa: E402
 from minigan.data import load_mnist  # noqa: E402
-from minigan.gan import models  # noqa: E402
+from minigan.gan import clusters, models  # noqa: E402
 from minigan.gan.ema import STATISTICS_BATCH, STATISTICS_BATCHES  # noqa: E402
 
 
@@ -96,9 +98,15 @@ def score_sampler(sampler, spec, ref, n, generator_rng=None):
     low, high = spec.pixel_range
     with torch.no_grad():
         images = np.concatenate([
-            sampler(torch.randn(min(1000, n - i), spec.noise_dim, generator=generator_rng)).numpy()
+            images_of(sampler)(torch.randn(min(1000, n - i), spec.noise_dim,
+                                           generator=generator_rng)).numpy()
             for i in range(0, n, 1000)]).reshape(n, -1)
     return scoring.score_images((images - low) / (high - low), ref, parzen=False)
+
+
+def images_of(generator):
+    """The generator's images of its noise: a self-conditioned one's without its group."""
+    return getattr(generator, "images", generator)
 
 
 def scores_line(s):
@@ -145,8 +153,14 @@ def main(argv=None):
     # minigan train's initial weights: its first stream of SeedSequence(seed).spawn(5)
     init_rng = np.random.default_rng(np.random.SeedSequence(args.seed).spawn(5)[0])
     G, D = bench_cpu.build_models(spec, init_rng, np)
+    if bench_cpu.groups_of(spec):   # self-conditioned: minigan train's groups and G's cuts
+        k = bench_cpu.groups_of(spec)
+        groups = clusters.kmeans(X.reshape(len(X), -1), k,
+                                 np.random.default_rng([args.seed, GROUPS_STREAM]))[1]
+        clusters.self_condition(G, groups)
+        X = np.concatenate([X, np.eye(k, dtype=X.dtype)[groups]], axis=1)   # with their groups
     tG = bench_cpu.torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
-    tD = bench_cpu.torch_sequential(torch, D, np.zeros((m,) + spec.image_shape, np.float32)).train()
+    tD = bench_cpu.torch_sequential(torch, D, bench_cpu.d_input(np, spec, m)).train()
     game = spec.defaults.get("loss", "gan")
     step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
                                     game=game, ema=spec.defaults.get("ema"),
@@ -230,7 +244,7 @@ def main(argv=None):
     prepare_sampler()
     out = args.out or f"torch_{args.model}_mnist.png"
     with torch.no_grad():
-        plotting.save_grid(sampler(torch.randn(64, spec.noise_dim)).numpy(), out,
+        plotting.save_grid(images_of(sampler)(torch.randn(64, spec.noise_dim)).numpy(), out,
                            value_range=spec.pixel_range)
     print(f"samples written to {out}")
     if ref is None or args.side_by_side:

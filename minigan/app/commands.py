@@ -26,6 +26,7 @@ from minigan.gan import conditional
 from minigan.lab import classifier as clf_lib
 from minigan.lab import field as fields
 from minigan.lab import metrics, scoring, toys
+from minigan.nn import layers
 
 from . import checkpoint, plotting, runs, settings
 from .fileio import check_destination, write_text
@@ -103,12 +104,11 @@ def sample(args):
         noise = gan.sample_noise(args.n, spec.noise_dim, prior, rng,
                                  config.get("dtype", "float32"))
         if not gradients:
-            images = G.forward(noise)
+            images = layers.generated_images(G, noise)
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
     if gradients:
-        classes = conditional.CLASSES if config.get("conditional") else 0
-        images, grads, d = fields.digit_gradients(G, D, game, noise, classes)
+        images, grads, d = fields.digit_gradients(G, D, game, noise)
         with _writer(out):
             plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
                                          value_range=spec.pixel_range,
@@ -184,8 +184,7 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     noise = scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
                           np.random.default_rng(seed), np.dtype(config.get("dtype", "float32")),
                           config.get("conditional"))
-    net = G.net if config.get("conditional") else G     # the images, without their labels
-    scores = scoring.evaluate_generator(net, noise, n, ref, scale=spec.scale, parzen=parzen,
+    scores = scoring.evaluate_generator(G, noise, n, ref, scale=spec.scale, parzen=parzen,
                                         memorise=True, images_out=images_out)
     scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
     scores["weights"] = config["weights"]
@@ -480,7 +479,7 @@ def interpolate(args):
     else:
         if args.label is not None:
             raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
-        images = G.forward(z)
+        images = layers.generated_images(G, z)
     with _writer(out):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
     how = "great circles (slerp)" if args.slerp else "straight lines"

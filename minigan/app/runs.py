@@ -139,6 +139,8 @@ def _known(saved, source):
         settings.check(key, value, source)
     if known.get("g_batch") is None:    # saved before --g-batch existed, or by a model without
         known["g_batch"] = "fresh"      # a choice: each G step drew fresh noise
+    if known.get("clusters") is None:   # saved before --clusters existed: no groups
+        known["clusters"] = 0
     return known
 
 
@@ -351,7 +353,7 @@ def run_settings(path):
 
 def expected_entries(config):
     """Every array a checkpoint of a run with these settings holds, and its shape (None:
-    known only against the data, the order of an epoch's images).
+    known only against the data: the order of an epoch's images, the images' groups).
 
     What :func:`minigan.app.checkpoint.load_checkpoint` bounds the file by: any other
     entry, or another shape, is refused before it is read.
@@ -376,4 +378,6 @@ def expected_entries(config):
     else:
         expect["extra/fixed_z"] = (int(config["n_samples"]), spec.noise_dim)
     expect["extra/perm"] = None
+    if int(config.get("clusters") or 0):   # each training image's group
+        expect["extra/clusters"] = None
     return expect

@@ -83,6 +83,8 @@ NON_NEGATIVE_NUMBER = Kind("a finite number >= 0", float, lambda v: _number(v) a
 FRACTION = Kind("a number in [0, 1)", float, _in(0.0, 1.0))
 FLIP_PROBABILITY = Kind("a number in [0, 0.5)", float, _in(0.0, 0.5))
 DECAY = Kind("a decay in [0, 1) such as 0.999", float, _in(0.0, 1.0))
+CLUSTERS = Kind("0 (off) or a number of groups >= 2", int,
+                lambda v: _int(v) and (v == 0 or v >= 2))
 BOOLEAN = Kind("true or false", None, lambda v: isinstance(v, bool))
 TEXT = Kind("a text", str, lambda v: isinstance(v, str) and "\0" not in v and len(v) < 4096)
 BETAS = Kind("two numbers in [0, 1) (Adam's beta1 and beta2)", None,
@@ -219,6 +221,11 @@ SETTINGS = (
     # -- the remedies against mode collapse and the games
     Setting("conditional", BOOLEAN, False, "conditional GAN: G and D take the digit's one-hot "
             "label", ("--conditional",), group=REMEDY),
+    Setting("clusters", optional(CLUSTERS), None, "self-conditioning: the training images "
+            "are split into K groups by k-means on their pixels (no labels), D judges each "
+            "image with its group and G draws the group from its own noise, each in its share "
+            "(default: the model's, 30 for mlp, 0 (off) for the others and with --conditional)",
+            ("--clusters",), group=REMEDY, metavar="K"),
     Setting("pack", POSITIVE_INT, 1, "PacGAN: D judges packs of M samples at once (default 1)",
             ("--pack",), BOTH, group=REMEDY, metavar="M"),
     Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
@@ -304,6 +311,10 @@ def _check_together(c, source):
     if game is not None and not game.labels and (c.get("label_smoothing") or c.get("label_flip")):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
+    if c.get("clusters") and c.get("conditional"):
+        raise SettingError(f"{source}: --conditional and --clusters {c['clusters']}: the "
+                           "labels are either the digits' (--conditional) or groups the run "
+                           "finds (--clusters); choose one (--clusters 0 turns the groups off)")
     pack, batch = c.get("pack") or 1, c.get("batch_size")
     spec = models.MODELS.get(c.get("model"))
     by_batch = ([f"model {c['model']}'s batch norm"] if spec is not None and spec.batch_norm
@@ -366,6 +377,8 @@ def new_config(options, source="the command line"):
     for key, value in spec.defaults.items():          # the model's EMA and minibatch layer
         if key == "minibatch" and game.penalty:       # a penalized critic judges each sample
             continue                                  # alone: no minibatch layer by default
+        if key == "clusters" and config["conditional"]:   # the digits' labels instead
+            continue
         if config[key] is None:
             config[key] = value
     for key, value in game.defaults.items():
@@ -375,6 +388,8 @@ def new_config(options, source="the command line"):
         config["k"] = 1
     if config["g_batch"] is None:                     # Algorithm 1: fresh noise
         config["g_batch"] = "fresh"
+    if config["clusters"] is None:                    # no groups: a plain GAN
+        config["clusters"] = 0
     for key in ("batch_size", "lr", "betas"):
         if config[key] is None:
             config[key] = getattr(spec, key)

@@ -68,7 +68,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNIST_FILES, default_data_dir, load_mnist
-from minigan.gan import conditional, loop, models, monitor
+from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
@@ -99,6 +99,8 @@ CURVES_EVERY = 20.0
 #: The moving average's batch norm statistics are estimated on noise seeded by
 #: ``[seed, iteration, STATISTICS_STREAM]``: a stream no other draw of a run uses.
 STATISTICS_STREAM = 2
+#: ``[seed, GROUPS_STREAM]``: k-means's seeds of a self-conditioned run (``--clusters``).
+GROUPS_STREAM = 3
 
 
 class RunError(RuntimeError):
@@ -248,6 +250,8 @@ class Trainer:
         self.G, self.D = models.build(c["model"], init_rng, self.dtype, **models.remedies(c))
         if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
             layers.spectral_norm(self.D, rng=init_rng)
+        if c.get("clusters"):    # before the average copies G: its cuts are G's
+            self._find_groups(ckpt)
         betas = tuple(c["betas"])
         self.g_opt = optim.Adam(self.G, lr=c["lr"], betas=betas)
         self.d_opt = optim.Adam(self.D, lr=c["lr"], betas=betas)
@@ -279,6 +283,35 @@ class Trainer:
         self._curves_at = -math.inf   # when loss_curves.png was last drawn (perf_counter)
         if ckpt is not None:
             self._restore(ckpt)
+
+    def _find_groups(self, ckpt):
+        """Self-conditioning (:mod:`minigan.gan.clusters`): each training image's group, the
+        checkpoint's or found by k-means on the pixels (seeded by the run: the same groups
+        every time), as the label of its real batches; G draws each group in its share."""
+        c, n = self.config, self.n_images
+        k = int(c["clusters"])
+        groups = None if ckpt is None else ckpt["extra"].get("clusters")
+        if groups is None:
+            if k > n:
+                raise ValueError(f"--clusters {k}: the {c['split']} data has {n} images, fewer "
+                                 f"than the groups; use --clusters {n} or less")
+            self._log(f"grouping the {n:,} training images into {k} groups (k-means, "
+                      "--clusters)")
+            groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
+                                     np.random.default_rng([int(c["seed"]), GROUPS_STREAM]))[1]
+        else:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise ValueError(f"checkpoint {ckpt['path']} grouped {groups.size} images, but "
+                                 f"the {c['split']} data has {n}; point --data-dir at the data "
+                                 "it was trained on")
+            if groups.dtype.kind not in "iu" or groups.min() < 0 or groups.max() >= k:
+                raise checkpoint.CheckpointError(
+                    f"checkpoint {ckpt['path']}: its groups (clusters) should be integers in "
+                    f"[0, {k}); the file is damaged or not of this run")
+        self.groups = groups.astype(np.int64)
+        self.Y = backend.asarray(self.groups)
+        clusters.self_condition(self.G, self.groups, c["prior"])
 
     def _rngs(self):
         return {"noise": self.gan.rng, "shuffle": self.shuffle_rng, "library": self.library_rng}
@@ -438,8 +471,8 @@ class Trainer:
             i = counter[0]
             counter[0] += 1
             idx = xp.asarray(self.perm[i * b:(i + 1) * b])
-            if self.Y is not None:
-                return conditional.with_labels(self.X[idx], self.Y[idx])
+            if self.Y is not None:   # the digits' labels, or the groups of --clusters
+                return conditional.with_labels(self.X[idx], self.Y[idx], self.G.classes)
             return self.X[idx]
 
         return next_real_batch
@@ -565,6 +598,8 @@ class Trainer:
                  "seconds": self.seconds}
         if self.perm is not None:
             extra["perm"] = self.perm
+        if self.config.get("clusters"):
+            extra["clusters"] = self.groups
         if self.ema is not None:
             extra["ema_updates"] = self.ema.updates
             self._averaged_generator()   # its own batch norm statistics, saved with it
@@ -579,7 +614,7 @@ class Trainer:
         path = self.out / "samples" / f"epoch_{self.epoch:04d}.png"
         if self.ema is not None:   # the grids show the moving average of G's weights
             G = self._averaged_generator()
-            images = G.images(z) if self.config.get("conditional") else G.forward(z)
+            images = layers.generated_images(G, z)
         else:
             images = self.gan.sample(z=z)
         plotting.save_grid(images, path, value_range=self.spec.pixel_range,
@@ -638,7 +673,7 @@ class Trainer:
         noise = scoring_noise(self.spec.noise_dim, c["prior"],
                               np.random.default_rng([int(c["seed"]), self.epoch]), self.dtype,
                               c.get("conditional"))
-        scores = evaluate_generator(G.net if c.get("conditional") else G, noise,
+        scores = evaluate_generator(G, noise,
                                     int(c["eval_n"]), self.reference, scale=self.spec.scale,
                                     parzen=False)
         row = {"epoch": self.epoch, "iteration": self.iteration,

@@ -32,7 +32,12 @@ from .activations import (
     tanh_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
-from .conditional import label_concat_backward, label_concat_forward
+from .conditional import (
+    label_concat_backward,
+    label_concat_forward,
+    label_from_noise_backward,
+    label_from_noise_forward,
+)
 from .conv import (
     conv2d_backward,
     conv2d_forward,
@@ -86,4 +91,6 @@ __all__ = [
     "pack_backward",
     "label_concat_forward",
     "label_concat_backward",
+    "label_from_noise_forward",
+    "label_from_noise_backward",
 ]

@@ -60,3 +60,55 @@ def label_concat_backward(dout, cache):
     C, ndim = cache
     dc = dout[:, C:] if ndim == 2 else dout[:, C:].sum(axis=(2, 3))
     return dout[:, :C], dc
+
+
+def label_from_noise_forward(z, cuts):
+    r"""``[0, z_1, ..., z_{D-1}, one_hot(c)]``: the noise with its first coordinate replaced
+    by the label it chooses, its place among the sorted ``cuts``.
+
+    .. math::
+        c_n = \#\{\,j : z_{n,0} > t_j\,\}, \qquad
+        \text{out}_n = [\,0,\ z_{n,1}, \dots, z_{n,D-1},\ e_{c_n}\,] \quad (N, D + K),
+        \qquad K = J + 1
+
+    With :math:`t_j` the quantiles of :math:`z_0`'s distribution at the cumulative shares
+    :math:`p_1 + \dots + p_j`, class :math:`k` is drawn with probability :math:`p_k`:
+    a generator fed ``out`` draws its own label from its own noise, and stays a function of
+    ``z`` alone (:class:`minigan.nn.layers.SelfConditionedGenerator`). The coordinate that
+    chose the label is not passed on (0 in its place): it would tell the generator the label
+    again, and where in its group's interval it fell, while the other coordinates are
+    independent of the label.
+
+    Parameters
+    ----------
+    z : ndarray of shape (N, D), D >= 1
+    cuts : ndarray of shape (K - 1,), sorted ascending
+
+    Returns
+    -------
+    out : ndarray of shape (N, D + K), dtype of ``z``
+    cache : int, D
+    """
+    if z.ndim != 2 or z.shape[1] < 1 or cuts.ndim != 1:
+        raise ShapeError("LabelFromNoise",
+                         f"noise of shape {tuple(z.shape)} and cuts of shape {tuple(cuts.shape)} "
+                         "do not fit; expected (N, D) with D >= 1, and (K - 1,)",
+                         layer_message=f"expected noise of shape (N, D), got {tuple(z.shape)}")
+    xp = backend.get_array_module(z)
+    label = (z[:, :1] > cuts[None, :]).sum(axis=1)
+    one_hot = label[:, None] == xp.arange(cuts.shape[0] + 1)[None, :]
+    out = xp.concatenate([z, one_hot.astype(z.dtype)], axis=1)
+    out[:, 0] = 0
+    return out, z.shape[1]
+
+
+def label_from_noise_backward(dout, cache):
+    r"""Gradient with respect to ``z``: the slice of the coordinates passed on, and 0 for the
+    first. The label is a step function of :math:`z_0`, constant between the cuts, so it
+    sends nothing back (almost everywhere), and :math:`z_0` reaches the output no other way.
+
+    .. math:: \bar z_{:, 0} = 0, \qquad \bar z_{:, 1:} = \bar{\text{out}}_{[:, 1:D]}
+    """
+    dz = dout[:, :cache].copy()
+    dz[:, 0] = 0
+    return dz

@@ -4,6 +4,8 @@
   Algorithm 1, :func:`~minigan.gan.sample_noise`, the one sampler of the prior, and
   :func:`~minigan.gan.generator_gradient`, what the G step receives from D;
 - :mod:`minigan.gan.conditional`: the conditional GAN (G(z, c), D(x, c));
+- :mod:`minigan.gan.clusters`: self-conditioning, the conditional GAN's labels found by
+  k-means among the images;
 - :mod:`minigan.gan.penalty`: WGAN-GP's gradient penalty and its double backward;
 - :mod:`minigan.gan.ema`: the moving average of G's weights;
 - :mod:`minigan.gan.models`: the two MNIST GANs and their training defaults.
@@ -11,8 +13,8 @@
 Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
 """
 
-from . import algorithm, conditional, ema, games, loop, models, monitor, penalty
+from . import algorithm, clusters, conditional, ema, games, loop, models, monitor, penalty
 from .algorithm import GAN, PRIORS, generator_gradient, sample_noise
 
-__all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient", "algorithm", "conditional",
+__all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient", "algorithm", "clusters", "conditional",
            "ema", "games", "loop", "models", "monitor", "penalty"]

@@ -208,6 +208,8 @@ class GAN:
         self.progress = 0.0
         self.gp_weight = float(gp_weight)
         self.reuse_fake = bool(reuse_fake)
+        if isinstance(generator, layers.ConditionalGenerator):   # it appends a label
+            self.label_channels = generator.classes
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
 
     def check_real(self, x):
@@ -247,7 +249,7 @@ class GAN:
 
     #: How many features (or channel maps) at the end of each of D's inputs are a label,
     #: not data: instance noise and the gradient penalty leave them as they are
-    #: (:class:`minigan.gan.conditional.ConditionalGAN`: its one-hot label).
+    #: (a :class:`~minigan.nn.layers.ConditionalGenerator`'s one-hot label: set from G).
     label_channels = 0
 
     def _data_width(self, x):
@@ -419,11 +421,14 @@ class GAN:
             z = self.sample_noise(n)
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
-            return self.G.forward(z)
+            return layers.generated_images(self.G, z)
 
 
 def _output_range(generator):
-    """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None."""
+    """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None (a labelled
+    generator's: its net's)."""
+    if isinstance(generator, layers.ConditionalGenerator):
+        generator = generator.net
     last = generator.layers[-1] if isinstance(generator, layers.Sequential) else generator
     if isinstance(last, layers.Sigmoid):
         return (0.0, 1.0)

@@ -77,12 +77,10 @@ class ConditionalGAN(gan.GAN):
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
-                 pixel_range=None, **kwargs):
-        self.classes = self.label_channels = generator.classes
-        if pixel_range is None:
-            pixel_range = gan._output_range(generator.net)
+                 **kwargs):
+        self.classes = generator.classes
         super().__init__(generator, discriminator, g_optimizer, d_optimizer, noise_dim,
-                         pixel_range=pixel_range, **kwargs)
+                         **kwargs)
 
     def sample_noise(self, m, dtype=None, labels=None):
         """``m`` rows ``[z, one_hot(c)]``; ``c`` uniform over the classes unless given."""
@@ -96,9 +94,7 @@ class ConditionalGAN(gan.GAN):
         or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
         if z is None:
             z = self.sample_noise(n, labels=labels)
-        self._kept_fake = None       # G's caches are about to be this batch's
-        with self.G.evaluating():
-            return self.G.images(z)
+        return super().sample(z=z)
 
 
 def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,

@@ -152,7 +152,7 @@ def noise_grid(generator, noise_dim, prior="gaussian", dtype=None, n=NOISE_GRID)
     return z, _host(out).reshape(n, n, -1)
 
 
-def digit_gradients(generator, discriminator, game, noise, classes=0):
+def digit_gradients(generator, discriminator, game, noise):
     r"""Images of G and the gradient G's loss sends back to each through D.
 
     The images ``x = G(noise)`` (G in its mode; :func:`minigan.app.runs.load_generator`
@@ -166,9 +166,10 @@ def digit_gradients(generator, discriminator, game, noise, classes=0):
     game : minigan.gan.games.Game
     noise : array of shape ``(n, ...)``
         G's input (``[z, one_hot(c)]`` rows for a conditional generator).
-    classes : int
-        A conditional run's classes: G appends the one-hot label to each image and D judges
-        the pair; the images and their gradients are returned without the label.
+
+    A :class:`~minigan.nn.layers.ConditionalGenerator` (a conditional or self-conditioned
+    run's) appends the one-hot label to each image and D judges the pair; the images and
+    their gradients are returned without the label.
 
     Returns
     -------
@@ -179,6 +180,7 @@ def digit_gradients(generator, discriminator, game, noise, classes=0):
     """
     x = generator.forward(noise)
     d, dx = gradients(discriminator, game, x)
+    classes = generator.classes if isinstance(generator, L.ConditionalGenerator) else 0
     width = x.shape[1] - classes                     # features, or channel maps, of the image
     return _host(x)[:, :width], dx[:, :width], d
 

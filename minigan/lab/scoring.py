@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigan import backend
+from minigan.nn.layers import generated_images
 
 from . import metrics
 from .classifier import load_default
@@ -279,7 +280,8 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
 
     Parameters
     ----------
-    generator : Layer, noise -> images (put in evaluation mode here, restored after)
+    generator : Layer, noise -> images (put in evaluation mode here, restored after; a
+        :class:`~minigan.nn.layers.ConditionalGenerator`'s images without their label)
     sample_noise : callable ``m -> (m, noise_dim)`` noise on the device (``GAN.sample_noise``)
     n : int
     ref : Reference
@@ -293,8 +295,9 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     dict of scores (see :func:`score_images`), with ``memorisation`` when asked
     """
     with generator.evaluating():
-        images = np.concatenate([_to_unit(generator.forward(sample_noise(min(batch_size, n - i))),
-                                          scale) for i in range(0, n, batch_size)])
+        images = np.concatenate([
+            _to_unit(generated_images(generator, sample_noise(min(batch_size, n - i))), scale)
+            for i in range(0, n, batch_size)])
     scores = score_images(images, ref, parzen=parzen)
     if memorise and ref.training is not None:
         scores["memorisation"] = memorisation(images, ref)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import statistics
 
 import numpy as np
 
@@ -56,6 +57,8 @@ __all__ = [
     "MinibatchStdDev",
     "Pack",
     "ConditionalGenerator",
+    "SelfConditionedGenerator",
+    "generated_images",
 ]
 
 
@@ -911,3 +914,75 @@ class ConditionalGenerator(Layer):
 
     def __repr__(self):
         return f"ConditionalGenerator({self.classes} classes, {self.net!r})"
+
+
+class SelfConditionedGenerator(ConditionalGenerator):
+    """A generator that draws its own label from its noise: ``z -> [G([0, z_1.., c]), c]``.
+
+    ``c`` is the place of ``z[:, 0]`` among the sorted ``cuts`` (one-hot,
+    :func:`minigan.functional.label_from_noise_forward`, which passes the other coordinates
+    on and 0 in place of the first): with the cuts at the quantiles of the prior's first
+    coordinate at the classes' cumulative shares, class ``k`` comes with its share. So the
+    pair is an unconditional generator, a function of ``z`` alone that takes the run's
+    plain noise, while D still judges (image, label) pairs as in a conditional GAN: the
+    self-conditioned GAN, whose labels are groups of the training images it finds itself
+    (:mod:`minigan.gan.clusters`), not the digits' labels.
+
+    Parameters
+    ----------
+    net : Layer, ``(N, noise_dim + classes) -> (N, F)`` or ``(N, C, H, W)``
+    classes : int, >= 1
+    cuts : array of shape (classes - 1,), optional
+        Sorted thresholds on ``z[:, 0]``, a buffer (saved and loaded with the weights).
+        Default: equal shares under a standard normal ``z[:, 0]``.
+    dtype : float32 or float64, optional
+    """
+
+    def __init__(self, net, classes, cuts=None, dtype=None):
+        super().__init__(net, classes)
+        if self.classes < 1:
+            raise ValueError(f"SelfConditionedGenerator needs at least 1 class, got {classes}")
+        if cuts is None:
+            normal = statistics.NormalDist()
+            cuts = [normal.inv_cdf(j / self.classes) for j in range(1, self.classes)]
+        cuts = np.asarray(cuts, dtype=np.float64)
+        if cuts.shape != (self.classes - 1,) or not np.all(np.diff(cuts) >= 0):
+            raise ValueError(f"cuts must be {self.classes - 1} sorted numbers, got "
+                             f"{np.array2string(cuts, threshold=8)}")
+        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        self.cuts = backend.asarray(cuts.astype(dtype))
+        self._label_cache = None
+
+    buffers = property(lambda self: {**self.net.buffers, "label_cuts": self.cuts})
+
+    def labelled_noise(self, z):
+        """``[0, z_1, ..., one_hot(c)]``: the net's input, the noise with the label it
+        chooses in place of its first coordinate."""
+        return self._apply(F.label_from_noise_forward, z, self.cuts)[0]
+
+    def images(self, z):
+        """``net([z, c])``: the images alone, without the label appended."""
+        return self.net.forward(self.labelled_noise(z))
+
+    def forward(self, z):
+        zc, self._label_cache = self._apply(F.label_from_noise_forward, z, self.cuts)
+        return super().forward(zc)
+
+    def backward(self, dout, input_grad=True):
+        dzc = super().backward(dout, input_grad=input_grad)
+        if dzc is None:
+            return None
+        if self._label_cache is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward()")
+        return F.label_from_noise_backward(dzc, self._label_cache)
+
+    def __repr__(self):
+        return f"SelfConditionedGenerator({self.classes} classes, {self.net!r})"
+
+
+def generated_images(generator, z):
+    """A generator's images of its input ``z``: a :class:`ConditionalGenerator`'s without
+    the label it appends (its :meth:`~ConditionalGenerator.images`), any other's ``forward``."""
+    if isinstance(generator, ConditionalGenerator):
+        return generator.images(z)
+    return generator.forward(z)

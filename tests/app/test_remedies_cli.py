@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 
 import numpy as np
@@ -144,3 +145,55 @@ def test_a_g_batch_that_is_no_choice_is_refused(train_args, data_dir, tmp_path, 
     rc = main(train_args(data_dir, tmp_path / "r", "--g-batch", "stale"))
     assert rc == 2 and "invalid choice: 'stale'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same_run, train_args,
+                                                                      data_dir, tmp_path, capsys):
+    """--clusters: the groups of the training images are saved with the run, G draws each in
+    its share (its cuts saved with its weights), and a resumed run equals a straight one."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(train_args(data_dir, straight, "--epochs", "2", "--clusters", "4")) == 0
+    assert main(train_args(data_dir, split, "--epochs", "1", "--clusters", "4")) == 0
+    assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert_same_run(straight, split)
+    ckpt = checkpoint.load_checkpoint(straight / "checkpoint.npz")
+    groups = np.asarray(ckpt["extra"]["clusters"])
+    assert groups.shape == (128,) and set(groups.tolist()) == {0, 1, 2, 3}
+    shares = np.bincount(groups, minlength=4) / 128
+    np.testing.assert_allclose(ckpt["G"]["label_cuts"], gan.clusters.label_cuts(shares),
+                               rtol=1e-6)
+    assert json.loads((straight / "config.json").read_text())["clusters"] == 4
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", str(straight), "--n", "6", "--device", "cpu"]) == 0
+    assert "wrote 6 samples" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda g: g[:100], "grouped 100 images, but the test data has 128; point --data-dir"),
+    (lambda g: g + 4, r"its groups \(clusters\) should be integers in \[0, 4\)"),
+])
+def test_a_checkpoint_with_wrong_groups_is_refused(train_args, data_dir, tmp_path, capsys, damage,
+                                                   message):
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--clusters", "4")) == 0
+    path = run / "checkpoint.npz"
+    with np.load(path) as f:
+        arrays = dict(f)
+    arrays["extra/clusters"] = damage(arrays["extra/clusters"])
+    np.savez(path, **arrays)
+    capsys.readouterr()
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--data-dir",
+               str(data_dir), "--no-download", "--device", "cpu"])
+    assert rc == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_clusters_and_conditional_are_refused_together(train_args, data_dir, tmp_path, capsys):
+    rc = main(train_args(data_dir, tmp_path / "run", "--conditional", "--clusters", "5"))
+    assert rc == 2 and "choose one" in capsys.readouterr().err
+    rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "1"))
+    assert rc == 2 and "0 (off) or a number of groups >= 2" in capsys.readouterr().err
+    rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "200"))
+    assert rc == 2 and "has 128 images, fewer than the groups" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

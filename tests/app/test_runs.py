@@ -11,7 +11,7 @@ import minigan
 from minigan import gan
 from minigan.app import checkpoint, fileio, runs
 from minigan.gan import models
-from minigan.nn import optim
+from minigan.nn import layers, optim
 
 
 def save_vanilla(path, config=None):
@@ -37,6 +37,7 @@ def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     assert (config["loss"], config["ema"], config["minibatch"]) == ("hinge", 0.9998, "stddev")
     assert config["batch_size"] == 128 and config["lr"] == 1.4e-3 and config["betas"] == [0.5, 0.999]
     assert config["g_batch"] == "reuse" and models.MODELS["mlp"].reuse_fake
+    assert config["clusters"] == 30                     # self-conditioned on 30 groups
     spec = models.MODELS["mlp"]          # 16,000 iterations: 205 epochs of the test split,
     assert spec.epochs_for(10000 // 128) == 205 and spec.epochs_for(60000 // 128) == 34  # 34 of train
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
@@ -48,6 +49,7 @@ def test_the_seed_vanilla_gan_keeps_its_settings():
     assert (config["loss"], config["ema"], config["minibatch"]) == ("gan", None, None)
     assert config["batch_size"] == 128 and config["betas"] == [0.9, 0.999]
     assert config["g_batch"] == "fresh"                         # Algorithm 1: fresh noise
+    assert config["clusters"] == 0
     spec = models.MODELS["vanilla"]
     assert spec.epochs_for(10000 // 128) == 100                 # 100 epochs of the test split
 
@@ -181,7 +183,7 @@ def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path
     resumed, it goes on so (a new mlp run reuses the D step's batch)."""
     saved, _ = runs.resolve_config({"seed": 3})
     assert saved["g_batch"] == "reuse"
-    older = {k: v for k, v in saved.items() if k not in ("quiet", "g_batch")}
+    older = {k: v for k, v in saved.items() if k not in ("quiet", "g_batch", "clusters")}
     G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
     checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
                                g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
@@ -203,3 +205,31 @@ def test_a_run_folder_saved_before_g_batch_existed_starts_over_on_fresh_noise(tm
     config, ckpt = runs.resolve_config({"resume": tmp_path})
     assert ckpt is None and config["restart"] == str(tmp_path)
     assert config["g_batch"] == "fresh" and config["batch_size"] == 64
+
+
+def test_a_conditional_run_takes_the_digits_labels_instead_of_groups():
+    config, _ = runs.resolve_config({"conditional": True})
+    assert config["clusters"] == 0 and config["g_batch"] == "reuse"
+    with pytest.raises(ValueError, match=r"--conditional and --clusters 30: .* choose one"):
+        runs.resolve_config({"conditional": True, "clusters": 30})
+
+
+def test_an_mlp_run_saved_before_clusters_existed_resumes_without_groups(tmp_path):
+    """A checkpoint whose settings have no ``clusters`` is of a plain GAN: resumed, it stays
+    one (a new mlp run is self-conditioned), and asking for groups is a change of setting."""
+    saved, _ = runs.resolve_config({"seed": 3})
+    older = {k: v for k, v in saved.items() if k not in ("quiet", "clusters")}
+    G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
+    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
+                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
+                               rng_states={}, config=older)
+    config, _ = runs.resolve_config({"resume": tmp_path})
+    assert config["clusters"] == 0
+    G2, _ = models.build("mlp", np.random.default_rng(1), **models.remedies(config))
+    assert not isinstance(G2, layers.ConditionalGenerator)
+    with pytest.raises(ValueError, match=r"clusters=30 \(checkpoint: 0\) differ"):
+        runs.resolve_config({"resume": tmp_path, "clusters": 30})
+    (tmp_path / runs.CHECKPOINT).unlink()             # started over from its folder alone
+    (tmp_path / runs.CONFIG).write_text(json.dumps(runs.saved_config(older)))
+    config, ckpt = runs.resolve_config({"resume": tmp_path})
+    assert ckpt is None and config["clusters"] == 0

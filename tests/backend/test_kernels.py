@@ -501,6 +501,9 @@ LAYERS = {
     "ConditionalGenerator": (lambda r: L.ConditionalGenerator(L.Sequential(
         L.Dense(5 + 10, 12, rng=r), L.BatchNorm(12), L.ReLU(), L.Reshape((3, 2, 2)),
         L.Tanh()), classes=10), (4, 15)),
+    "SelfConditionedGenerator": (lambda r: L.SelfConditionedGenerator(L.Sequential(
+        L.Dense(5 + 4, 6, rng=r), L.LeakyReLU(0.2), L.PixelNorm(), L.Dense(6, 7, rng=r),
+        L.Tanh()), classes=4), (6, 5)),
 }
 #: Layer comparisons (GEMMs and reductions sum in another order on the GPU), relative to the
 #: problem's scale.

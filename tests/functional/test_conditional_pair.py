@@ -1,6 +1,7 @@
 """The label joined to a sample: the pair's gradients and the conditional generator layer."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -40,3 +41,57 @@ def test_conditional_generator_layer_gradients(cfg, classes, maps):
     zc = rng.standard_normal((cfg.batch, width))
     testing.assert_layer_gradients(G, zc, rng=rng)
     assert set(G.state_dict()) == {"0.W", "0.b"}
+
+
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 5), testing.seeds())
+def test_label_from_noise_gradients(n, dim, classes, seed):
+    """Off the cuts (where the label jumps) the label is constant: z's gradient is its slice."""
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.standard_normal(classes - 1))
+    z = rng.standard_normal((n, dim))
+    if classes > 1:     # keep z[:, 0] a margin away from every cut
+        near = np.abs(z[:, :1] - cuts[None, :]) < 10 * testing.KINK_MARGIN
+        z[:, 0] += np.where(near.any(axis=1), 30 * testing.KINK_MARGIN, 0.0)
+    testing.assert_pair_gradients(lambda z: F.label_from_noise_forward(z, cuts),
+                                  F.label_from_noise_backward, {"z": z}, rng=rng)
+
+
+def test_label_from_noise_counts_the_cuts_below_the_first_coordinate():
+    z = np.array([[-2.0, 5.0], [-0.5, 5.0], [0.5, 5.0], [3.0, 5.0], [1.0, 5.0]])
+    out, _ = F.label_from_noise_forward(z, np.array([-1.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(out[:, 0], 0.0)      # the chooser is not passed on
+    np.testing.assert_array_equal(out[:, 1], z[:, 1])
+    # [1.0] is on the last cut, not above it: class 2, as at 0.5
+    np.testing.assert_array_equal(out[:, 2:].argmax(axis=1), [0, 1, 2, 3, 2])
+    np.testing.assert_array_equal(out[:, 2:].sum(axis=1), 1.0)
+
+
+def test_self_conditioned_generator_is_a_function_of_the_noise():
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(3 + 4, 5, rng=rng), layers.Tanh())
+    G = layers.SelfConditionedGenerator(net, 4, cuts=[-0.5, 0.0, 0.5])
+    z = rng.standard_normal((64, 3)).astype(np.float32)
+    out = G.forward(z)
+    label = (z[:, 0, None] > np.array([-0.5, 0.0, 0.5])).sum(axis=1)
+    np.testing.assert_array_equal(out[:, 5:].argmax(axis=1), label)     # the pair D judges
+    np.testing.assert_array_equal(G.images(z), out[:, :5])
+    np.testing.assert_array_equal(layers.generated_images(G, z), out[:, :5])
+    z_seen = np.concatenate([np.zeros((64, 1), np.float32), z[:, 1:]], axis=1)
+    np.testing.assert_array_equal(
+        net.forward(np.concatenate([z_seen, np.eye(4, dtype=np.float32)[label]], axis=1)),
+        out[:, :5])
+    z_other = z.copy()     # another first coordinate within the same group: the same images
+    z_other[:, 0] = np.array([-1.0, -0.25, 0.25, 1.0], np.float32)[label]
+    np.testing.assert_array_equal(G.images(z_other), G.images(z))
+    assert G.backward(np.ones_like(out)).shape == z.shape
+    assert set(G.state_dict()) == {"0.W", "0.b", "label_cuts"}     # saved with the weights
+    other = layers.SelfConditionedGenerator(
+        layers.Sequential(layers.Dense(7, 5, rng=rng), layers.Tanh()), 4)
+    other.load_state_dict(G.state_dict())
+    np.testing.assert_array_equal(other.images(z), G.images(z))
+
+
+def test_self_conditioned_generator_refuses_unsorted_cuts():
+    net = layers.Sequential(layers.Dense(5, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="2 sorted numbers"):
+        layers.SelfConditionedGenerator(net, 3, cuts=[0.5, -0.5])

@@ -107,6 +107,13 @@ def cases(draw, kind):
         zc = np.concatenate([rng.standard_normal((n, 2)),
                              np.eye(classes)[rng.integers(0, classes, n)]], axis=1)
         return layers.ConditionalGenerator(net, classes), zc, rng
+    if kind == "SelfConditionedGenerator":     # z[:, 0] off the cuts, where the label jumps
+        classes = draw(st.integers(1, 4))
+        net = layers.Sequential(layers.Dense(2 + classes, 4, rng=rng, dtype=F64), layers.Tanh())
+        G = layers.SelfConditionedGenerator(net, classes, dtype=F64)
+        z = rng.standard_normal((n, 2))
+        assume(classes == 1 or np.abs(z[:, :1] - G.cuts[None, :]).min() > 10 * testing.KINK_MARGIN)
+        return G, z, rng
     if kind == "Sequential":        # a small D: spectral norm, batch norm, dropout, a minibatch layer
         # (no bias before the batch norm: in training its gradient is exactly 0, and both
         # sides of the check would compare rounding noise)
@@ -121,7 +128,7 @@ def cases(draw, kind):
 KINDS = ["Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Reshape",
          "Conv2d", "ConvTranspose2d", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)",
          "MinibatchDiscrimination", "MinibatchStdDev", "PixelNorm", "Pack",
-         "ConditionalGenerator", "Sequential"]
+         "ConditionalGenerator", "SelfConditionedGenerator", "Sequential"]
 #: The layers whose evaluation mode differs from their training mode.
 TWO_MODES = {"Dropout", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)", "Sequential"}
 

@@ -1,0 +1,131 @@
+r"""Self-conditioning: a conditional GAN whose labels are groups of the images, found by k-means.
+
+An unconditional GAN has to learn by itself to draw every kind of digit in its share; a
+conditional one is told which digit to draw and judged on the pair, and covers them all.
+Self-conditioning (Liu et al. 2020, "Diverse image generation via self-conditioned GANs")
+gets the second without labels: the training images are split into :math:`K` groups
+(here once, before training, by k-means on their pixels), each image's group is its
+label for D, and G draws the group itself from its noise
+(:class:`minigan.nn.layers.SelfConditionedGenerator`), each with its share of the
+training images. The result is still an unconditional generator, :math:`x = G(z)`,
+:math:`z \sim p_z`: nothing but the images went in.
+
+- :func:`kmeans`: the groups (Lloyd's algorithm from k-means++ seeds, Arthur &
+  Vassilvitskii 2007).
+- :func:`label_cuts`: where the noise's first coordinate is cut so that group
+  :math:`k` comes with its share :math:`p_k`.
+- :func:`self_condition`: both, put into a generator.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from minigan import backend
+
+__all__ = ["kmeans", "label_cuts", "self_condition", "KMEANS_ITERATIONS"]
+
+#: Lloyd's iterations at most (it stops earlier when no image changes group).
+KMEANS_ITERATIONS = 100
+
+
+def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
+    r"""``k`` groups of the rows of ``x``: k-means++ seeds, then Lloyd's iterations.
+
+    Minimizes :math:`\sum_n \|x_n - \mu_{c_n}\|^2` by turns:
+
+    .. math::
+        c_n \leftarrow \arg\min_j \|x_n - \mu_j\|^2
+            = \arg\min_j \left(\|\mu_j\|^2 - 2\, x_n \cdot \mu_j\right), \qquad
+        \mu_j \leftarrow \frac{1}{|\{n : c_n = j\}|} \sum_{n : c_n = j} x_n
+
+    until no row changes group (or ``iterations``). The seeds are k-means++'s: the first
+    a random row, each next one a row drawn with probability proportional to its squared
+    distance to the nearest seed so far. A group left empty takes the row farthest from
+    its own centre. Computed on the host in float64.
+
+    Parameters
+    ----------
+    x : array of shape (N, F), N >= k
+    k : int, >= 1
+    rng : numpy.random.Generator
+    iterations : int
+
+    Returns
+    -------
+    centres : ndarray (k, F), float64
+    labels : ndarray (N,), int64, each row's group
+    """
+    x = np.asarray(backend.to_host(x), dtype=np.float64).reshape(len(x), -1)
+    n, k = len(x), int(k)
+    if not 1 <= k <= n:
+        raise ValueError(f"k-means needs 1 <= k <= the number of rows ({n}), got k = {k}")
+    sq = np.einsum("nf,nf->n", x, x)
+
+    def squared_distances(centres):          # (N, k), by the expansion above
+        d = sq[:, None] - 2.0 * (x @ centres.T) + np.einsum("kf,kf->k", centres, centres)
+        return np.maximum(d, 0.0)
+
+    centres = np.empty((k, x.shape[1]))
+    centres[0] = x[rng.integers(n)]
+    nearest = squared_distances(centres[:1])[:, 0]
+    for j in range(1, k):
+        total = nearest.sum()
+        pick = rng.choice(n, p=nearest / total) if total > 0 else rng.integers(n)
+        centres[j] = x[pick]
+        nearest = np.minimum(nearest, squared_distances(centres[j:j + 1])[:, 0])
+    labels = None
+    for _ in range(int(iterations)):
+        d = squared_distances(centres)
+        new = d.argmin(axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        members = labels[None, :] == np.arange(k)[:, None]        # (k, N): one product sums
+        counts, sums = members.sum(axis=1), members.astype(np.float64) @ x   # every group
+        misfit = d[np.arange(n), labels]
+        for j in np.flatnonzero(counts == 0):             # an empty group: the worst-fit row
+            far = int(misfit.argmax())
+            misfit[far] = -np.inf                         # each row moves once
+            counts[labels[far]] -= 1
+            sums[labels[far]] -= x[far]
+            sums[j], counts[j], labels[far] = x[far], 1, j
+        centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+    return centres, labels
+
+
+def label_cuts(shares, prior="gaussian"):
+    r"""Thresholds on the noise's first coordinate :math:`z_0` that draw class :math:`k`
+    with probability ``shares[k]``: the quantiles of :math:`z_0` at the cumulative shares,
+
+    .. math:: t_j = F^{-1}(p_1 + \dots + p_j), \qquad j = 1, \dots, K - 1,
+
+    with :math:`F` the standard normal's distribution function (``"gaussian"``) or the
+    uniform one on :math:`[-1, 1]` (``"uniform"``, :math:`F^{-1}(u) = 2u - 1`).
+    """
+    shares = np.asarray(shares, dtype=np.float64)
+    if shares.ndim != 1 or len(shares) < 1 or np.any(shares < 0) or shares.sum() <= 0:
+        raise ValueError(f"shares must be numbers >= 0 with a positive sum, got "
+                         f"{np.array2string(shares, threshold=8)}")
+    cumulative = np.cumsum(shares / shares.sum())[:-1]
+    if prior == "gaussian":
+        tiny = 1e-12                                    # inv_cdf is defined on (0, 1)
+        inv = statistics.NormalDist().inv_cdf
+        return np.array([inv(min(max(u, tiny), 1.0 - tiny)) for u in cumulative])
+    if prior == "uniform":
+        return 2.0 * cumulative - 1.0
+    raise ValueError(f"unknown prior {prior!r}; use 'gaussian' or 'uniform'")
+
+
+def self_condition(generator, labels, prior="gaussian"):
+    """Set a :class:`~minigan.nn.layers.SelfConditionedGenerator`'s cuts so that it draws
+    each group in its share of ``labels`` (the training images' groups). Returns the shares."""
+    labels = np.asarray(labels)
+    shares = np.bincount(labels, minlength=generator.classes) / len(labels)
+    if len(shares) != generator.classes:
+        raise ValueError(f"labels run to {labels.max()}, but the generator has "
+                         f"{generator.classes} classes")
+    generator.cuts[...] = backend.asarray(label_cuts(shares, prior).astype(generator.cuts.dtype))
+    return shares

@@ -1,0 +1,103 @@
+"""Self-conditioning: k-means's groups, the cuts that draw each group in its share, and a GAN
+whose generator draws its own label."""
+
+import statistics
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigan import gan
+from minigan.check import testing
+from minigan.gan import clusters, conditional
+from minigan.nn import layers, optim
+
+
+def _blobs(rng, k=4, per=30, dim=5, spread=0.1):
+    centres = 10.0 * rng.standard_normal((k, dim))
+    truth = np.repeat(np.arange(k), per)
+    return centres[truth] + spread * rng.standard_normal((k * per, dim)), truth
+
+
+@given(testing.seeds(), st.integers(2, 5))
+def test_kmeans_finds_separate_groups(seed, k):
+    rng = np.random.default_rng(seed)
+    x, truth = _blobs(rng, k)
+    centres, labels = clusters.kmeans(x, k, rng)
+    # the same partition, up to the groups' names
+    pairs = set(zip(truth.tolist(), labels.tolist(), strict=True))
+    assert len(pairs) == k and len({b for _, b in pairs}) == k
+    for j in range(k):                         # each centre is its group's mean
+        np.testing.assert_allclose(centres[j], x[labels == j].mean(axis=0), rtol=1e-12)
+
+
+def test_kmeans_is_a_fixed_point_and_seeded():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 4))
+    centres, labels = clusters.kmeans(x, 6, np.random.default_rng(1))
+    d = ((x[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(d.argmin(axis=1), labels)       # each row in its nearest
+    again = clusters.kmeans(x, 6, np.random.default_rng(1))
+    np.testing.assert_array_equal(again[1], labels)
+    assert np.bincount(labels, minlength=6).min() >= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kmeans_fills_empty_groups(seed):
+    # ten copies of one row and two others: with five groups, two or more seeds coincide
+    x = np.array([[0.0, 0.0]] * 10 + [[1.0, 1.0], [2.0, 2.0]])
+    centres, labels = clusters.kmeans(x, 5, np.random.default_rng(seed))
+    assert np.bincount(labels, minlength=5).min() >= 1 and np.isfinite(centres).all()
+
+
+def test_kmeans_refuses_more_groups_than_rows():
+    with pytest.raises(ValueError, match="1 <= k <= the number of rows"):
+        clusters.kmeans(np.zeros((3, 2)), 4, np.random.default_rng(0))
+
+
+@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=8))
+def test_label_cuts_are_the_quantiles_of_the_cumulative_shares(shares):
+    p = np.array(shares) / sum(shares)
+    normal = statistics.NormalDist()
+    cuts = clusters.label_cuts(shares, "gaussian")
+    np.testing.assert_allclose([normal.cdf(t) for t in cuts], np.cumsum(p)[:-1], atol=1e-9)
+    np.testing.assert_allclose(clusters.label_cuts(shares, "uniform"), 2 * np.cumsum(p)[:-1] - 1,
+                               atol=1e-12)
+
+
+def test_label_cuts_refuses_bad_shares_and_priors():
+    with pytest.raises(ValueError, match="shares"):
+        clusters.label_cuts([0.5, -0.1])
+    with pytest.raises(ValueError, match="prior"):
+        clusters.label_cuts([0.5, 0.5], "laplace")
+
+
+@pytest.mark.parametrize("prior", gan.PRIORS)
+def test_self_conditioned_generator_draws_each_group_in_its_share(prior):
+    groups = np.repeat(np.arange(3), [600, 300, 100])
+    net = layers.Sequential(layers.Dense(2 + 3, 4, rng=np.random.default_rng(0)))
+    G = layers.SelfConditionedGenerator(net, 3)
+    shares = clusters.self_condition(G, groups, prior)
+    np.testing.assert_allclose(shares, [0.6, 0.3, 0.1])
+    z = gan.sample_noise(40000, 2, prior, np.random.default_rng(1))
+    drawn = G.forward(z)[:, 4:].argmax(axis=1)
+    # 40,000 draws: each share within 5 standard errors
+    np.testing.assert_allclose(np.bincount(drawn, minlength=3) / len(z), shares,
+                               atol=5 * np.sqrt(0.25 / len(z)))
+
+
+def test_a_self_conditioned_gan_trains_on_labelled_real_batches():
+    rng = np.random.default_rng(0)
+    G, D = gan.models.build("mlp", rng, np.float64, clusters=3, minibatch="stddev")
+    assert isinstance(G, layers.SelfConditionedGenerator) and G.classes == 3
+    model = gan.GAN(G, D, optim.Adam(G, lr=1e-3), optim.Adam(D, lr=1e-3), 100, loss="hinge",
+                    rng=np.random.default_rng(1), reuse_fake=True)
+    assert model.label_channels == 3 and model.pixel_range == (-1.0, 1.0)
+    x = np.tanh(rng.standard_normal((16, 784)))
+    real = conditional.with_labels(x, rng.integers(0, 3, 16), 3)
+    before = {k: v.copy() for k, v in G.params.items()}
+    stats = model.train_iteration(lambda: real)
+    assert np.isfinite(float(stats["g_loss"]))
+    assert any(not np.array_equal(before[k], v) for k, v in G.params.items())
+    assert model.sample(5).shape == (5, 784)          # the images, without their label
