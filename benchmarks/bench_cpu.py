@@ -215,9 +215,16 @@ def groups_of(spec):
 
 def d_input(np, spec, m):
     """Zeros of the shape of D's input batch: the images, with a self-conditioned model's
-    one-hot group appended."""
-    return np.zeros((m, 784 + groups_of(spec)) if groups_of(spec) else (m,) + spec.image_shape,
-                    np.float32)
+    one-hot group joined to them (features of a row, or channel maps)."""
+    return with_groups(np, spec, np.zeros((m,) + spec.image_shape, np.float32),
+                       np.zeros(m, np.int64))
+
+
+def with_groups(np, spec, x, groups):
+    """The images ``x`` as D takes them: with a self-conditioned model's groups joined."""
+    from minigan.gan import conditional
+
+    return conditional.with_labels(x, groups, groups_of(spec)) if groups_of(spec) else x
 
 
 def plain_net(net, x):
@@ -240,9 +247,7 @@ def real_batches(np, spec, rng, count=4, batch=None, move=None):
     shape = (spec.batch_size if batch is None else batch,) + spec.image_shape
     pool = [rng.uniform(lo, 1.0, shape).astype(np.float32) for _ in range(count)]
     if groups_of(spec):           # with a group's one-hot label, as the trainer's batches
-        k = groups_of(spec)
-        pool = [np.concatenate([x, np.eye(k, dtype=np.float32)[rng.integers(0, k, len(x))]],
-                               axis=1) for x in pool]
+        pool = [with_groups(np, spec, x, rng.integers(0, groups_of(spec), len(x))) for x in pool]
     if move is not None:
         pool = [move(x) for x in pool]
     state = {"i": 0}
@@ -338,8 +343,9 @@ def np_host(a):
 
 
 def TorchSelfConditioned(torch, net, cuts, classes):
-    """PyTorch's twin of ``SelfConditionedGenerator(net, classes, cuts)``: ``z -> [net([z, c]),
-    c]`` with ``c`` the one-hot of the cuts below ``z[:, 0]``; ``images(z)`` without ``c``."""
+    """PyTorch's twin of ``SelfConditionedGenerator(net, classes, cuts)``: ``z -> [net([0, z_1,
+    ..., c]), c]`` with ``c`` the one-hot of the cuts below ``z[:, 0]`` (0 in its place);
+    ``images(z)`` without ``c``."""
 
     class SelfConditioned(torch.nn.Module):
         def __init__(self):
@@ -347,16 +353,17 @@ def TorchSelfConditioned(torch, net, cuts, classes):
             self.net = net
             self.register_buffer("cuts", torch.from_numpy(cuts))
 
-        def label(self, z):
+        def labelled(self, z):          # [0, z_1, ..., one_hot(c)] and one_hot(c)
             c = (z[:, :1] > self.cuts[None, :]).sum(dim=1)
-            return torch.nn.functional.one_hot(c, classes).to(z.dtype)
+            c = torch.nn.functional.one_hot(c, classes).to(z.dtype)
+            return torch.cat([torch.zeros_like(z[:, :1]), z[:, 1:], c], dim=1), c
 
         def images(self, z):
-            return self.net(torch.cat([z, self.label(z)], dim=1))
+            return self.net(self.labelled(z)[0])
 
         def forward(self, z):
-            c = self.label(z)
-            return torch.cat([self.net(torch.cat([z, c], dim=1)), c], dim=1)
+            zc, c = self.labelled(z)
+            return torch.cat([self.net(zc), c], dim=1)
 
     return SelfConditioned()
 

@@ -222,10 +222,18 @@ def build():
 
 G, D, shape = build()
 if a.clusters:
+    from minigan.app.trainer import groups_rng
     from minigan.gan import conditional as cond_mod
     from minigan.gan.clusters import kmeans, self_condition
+    plain = {"arch": "mlp", "out": "tanh", "mbstd": 1, "sn": 0, "pack": 1, "gbn": 0,
+             "gact": "lrelu", "dact": "lrelu", "init": "", "dropout": 0.0, "translate": 0,
+             "pn_z": 0, "nz": 100, "fm": 0.0}       # what the mlp builder it takes builds
+    other = {k: getattr(a, k) for k, v in plain.items() if getattr(a, k) != v}
+    if other:
+        sys.exit(f"--clusters builds the default's mlp (minigan.gan.models.mlp, --gw, --dw, "
+                 f"--pn); it does not take {other}")
     t_k = time.perf_counter()
-    Yc = kmeans(X.reshape(len(X), -1), a.clusters, np.random.default_rng([a.seed, 7]))[1]
+    Yc = kmeans(X.reshape(len(X), -1), a.clusters, groups_rng(a.seed))[1]   # the trainer's
     print("kmeans", a.clusters, f"{time.perf_counter() - t_k:.1f}s shares",
           np.round(np.bincount(Yc, minlength=a.clusters) / len(Yc), 3).tolist(), flush=True)
     G, D = gan_mod.models.mlp(init_rng, classes=a.clusters, minibatch="stddev",

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from minigan.app import plotting  # noqa: E402
-from minigan.app.trainer import GROUPS_STREAM  # noqa: E402
+from minigan.app.trainer import groups_rng  # noqa: E402
 from minigan.data import load_mnist  # noqa: E402
 from minigan.gan import clusters, models  # noqa: E402
 from minigan.gan.ema import STATISTICS_BATCH, STATISTICS_BATCHES  # noqa: E402
@@ -155,10 +155,9 @@ def main(argv=None):
     G, D = bench_cpu.build_models(spec, init_rng, np)
     if bench_cpu.groups_of(spec):   # self-conditioned: minigan train's groups and G's cuts
         k = bench_cpu.groups_of(spec)
-        groups = clusters.kmeans(X.reshape(len(X), -1), k,
-                                 np.random.default_rng([args.seed, GROUPS_STREAM]))[1]
+        groups = clusters.kmeans(X.reshape(len(X), -1), k, groups_rng(args.seed))[1]
         clusters.self_condition(G, groups)
-        X = np.concatenate([X, np.eye(k, dtype=X.dtype)[groups]], axis=1)   # with their groups
+        X = bench_cpu.with_groups(np, spec, X, groups)   # the images with their groups
     tG = bench_cpu.torch_sequential(torch, G, np.zeros((m, spec.noise_dim), np.float32)).train()
     tD = bench_cpu.torch_sequential(torch, D, bench_cpu.d_input(np, spec, m)).train()
     game = spec.defaults.get("loss", "gan")

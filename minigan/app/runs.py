@@ -298,8 +298,11 @@ def load_generator(path, ema=True):
 
     Returns
     -------
-    generator : minigan.nn.layers.Sequential (a :class:`~minigan.nn.layers.ConditionalGenerator`
-        for a conditional run)
+    generator : minigan.nn.layers.Sequential, or a :class:`~minigan.nn.layers.ConditionalGenerator`
+        for a conditional run and a :class:`~minigan.nn.layers.SelfConditionedGenerator` for
+        a self-conditioned one (``clusters``, the default model's), whose ``forward``
+        appends the one-hot label to each image: :func:`minigan.nn.layers.generated_images`
+        gives the images of any of them
     spec : minigan.gan.models.ModelSpec
         Its model: ``noise_dim`` and ``pixel_range`` for sampling and drawing.
     config : dict

@@ -83,8 +83,8 @@ NON_NEGATIVE_NUMBER = Kind("a finite number >= 0", float, lambda v: _number(v) a
 FRACTION = Kind("a number in [0, 1)", float, _in(0.0, 1.0))
 FLIP_PROBABILITY = Kind("a number in [0, 0.5)", float, _in(0.0, 0.5))
 DECAY = Kind("a decay in [0, 1) such as 0.999", float, _in(0.0, 1.0))
-CLUSTERS = Kind("0 (off) or a number of groups >= 2", int,
-                lambda v: _int(v) and (v == 0 or v >= 2))
+CLUSTERS = Kind("0 (off) or a number of groups from 2 to 1000", int,
+                lambda v: _int(v) and (v == 0 or 2 <= v <= 1000))
 BOOLEAN = Kind("true or false", None, lambda v: isinstance(v, bool))
 TEXT = Kind("a text", str, lambda v: isinstance(v, str) and "\0" not in v and len(v) < 4096)
 BETAS = Kind("two numbers in [0, 1) (Adam's beta1 and beta2)", None,

@@ -32,7 +32,10 @@ All randomness flows from ``seed`` through four host generators spawned from
 one ``numpy.random.SeedSequence``: the weight initialization, the noise z,
 the shuffling of the data (one permutation per epoch) and the fixed noise
 batch of the sample grids; the library's default generator (used by layers
-built without one, e.g. Dropout) is seeded from it too.
+built without one, e.g. Dropout) is seeded from it too. Streams of their own,
+keyed by the seed, draw k-means's seeds of a self-conditioned run
+(:func:`groups_rng`), the noise of each score and of the moving average's batch
+norm statistics; the checkpoint keeps the groups found.
 
 Exact resume: the checkpoint holds the parameters, BatchNorm buffers, both
 optimizers' states, the states of the noise, shuffle and library generators,
@@ -99,8 +102,14 @@ CURVES_EVERY = 20.0
 #: The moving average's batch norm statistics are estimated on noise seeded by
 #: ``[seed, iteration, STATISTICS_STREAM]``: a stream no other draw of a run uses.
 STATISTICS_STREAM = 2
-#: ``[seed, GROUPS_STREAM]``: k-means's seeds of a self-conditioned run (``--clusters``).
+#: ``[seed, 0, GROUPS_STREAM]``: k-means's seeds of a self-conditioned run (``--clusters``),
+#: a stream no other draw of a run uses (the scores' are ``[seed, epoch]``).
 GROUPS_STREAM = 3
+
+
+def groups_rng(seed):
+    """The generator of k-means's seeds of a run with this seed (``--clusters``)."""
+    return np.random.default_rng([int(seed), 0, GROUPS_STREAM])
 
 
 class RunError(RuntimeError):
@@ -234,6 +243,10 @@ class Trainer:
                 f"the {c['split']} images have pixels in [{lo:g}, {hi:g}]; model {c['model']} "
                 f"needs them in [{low:g}, {high:g}]"
             )
+        groups = int(c.get("clusters") or 0)
+        if groups > n:
+            raise ValueError(f"--clusters {groups}: the {c['split']} data has {n} images, fewer "
+                             f"than the groups; use --clusters {n} or less")
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data
@@ -270,6 +283,8 @@ class Trainer:
         self.fixed_z = backend.to_host(gan.sample_noise(
             int(c["n_samples"]), self.spec.noise_dim, c["prior"],
             np.random.default_rng(fixed_ss), self.dtype))
+        if c.get("clusters"):      # the grid in the order of the groups G draws
+            self.fixed_z = self.fixed_z[np.argsort(self.fixed_z[:, 0], kind="stable")]
         if c.get("conditional"):   # the grid: one row per digit, 0 to 9, 10 samples each
             self.fixed_z = backend.to_host(conditional.labelled_noise(
                 gan.sample_noise(10 * conditional.CLASSES, self.spec.noise_dim, c["prior"],
@@ -292,17 +307,19 @@ class Trainer:
         k = int(c["clusters"])
         groups = None if ckpt is None else ckpt["extra"].get("clusters")
         if groups is None:
-            if k > n:
-                raise ValueError(f"--clusters {k}: the {c['split']} data has {n} images, fewer "
-                                 f"than the groups; use --clusters {n} or less")
             self._log(f"grouping the {n:,} training images into {k} groups (k-means, "
                       "--clusters)")
             groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
-                                     np.random.default_rng([int(c["seed"]), GROUPS_STREAM]))[1]
+                                     groups_rng(c["seed"]))[1]
         else:
             groups = np.asarray(groups)
-            if groups.shape != (n,):
-                raise ValueError(f"checkpoint {ckpt['path']} grouped {groups.size} images, but "
+            if groups.ndim != 1:
+                raise checkpoint.CheckpointError(
+                    f"checkpoint {ckpt['path']}: its groups (clusters) should be one per "
+                    f"training image, got an array of shape {groups.shape}; the file is "
+                    "damaged or not of this run")
+            if len(groups) != n:
+                raise ValueError(f"checkpoint {ckpt['path']} grouped {len(groups)} images, but "
                                  f"the {c['split']} data has {n}; point --data-dir at the data "
                                  "it was trained on")
             if groups.dtype.kind not in "iu" or groups.min() < 0 or groups.max() >= k:
@@ -311,7 +328,8 @@ class Trainer:
                     f"[0, {k}); the file is damaged or not of this run")
         self.groups = groups.astype(np.int64)
         self.Y = backend.asarray(self.groups)
-        clusters.self_condition(self.G, self.groups, c["prior"])
+        self.cuts = clusters.label_cuts(clusters.self_condition(self.G, self.groups,
+                                                                c["prior"]), c["prior"])
 
     def _rngs(self):
         return {"noise": self.gan.rng, "shuffle": self.shuffle_rng, "library": self.library_rng}
@@ -334,6 +352,13 @@ class Trainer:
             except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise bad(f"the state of its '{name}' random generator is not one "
                           f"({type(exc).__name__})") from None
+        if self.config.get("clusters"):     # G draws the groups in the shares it saved
+            for name, gen in (("G", self.G), ("G_ema", None if self.ema is None
+                                                 else self.ema.generator)):
+                if gen is not None and not np.allclose(backend.to_host(gen.cuts), self.cuts,
+                                                       rtol=1e-5, atol=1e-6):
+                    raise bad(f"{name}'s label_cuts do not draw its saved groups in their "
+                              "shares")
         self.epoch, self.iteration = int(counters["epoch"]), int(counters["iteration"])
         step, seconds = extra.get("step_in_epoch"), extra.get("seconds")
         if isinstance(step, bool) or not isinstance(step, int) \

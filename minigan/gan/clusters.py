@@ -122,7 +122,7 @@ def label_cuts(shares, prior="gaussian"):
 def self_condition(generator, labels, prior="gaussian"):
     """Set a :class:`~minigan.nn.layers.SelfConditionedGenerator`'s cuts so that it draws
     each group in its share of ``labels`` (the training images' groups). Returns the shares."""
-    labels = np.asarray(labels)
+    labels = np.asarray(backend.to_host(labels))
     shares = np.bincount(labels, minlength=generator.classes) / len(labels)
     if len(shares) != generator.classes:
         raise ValueError(f"labels run to {labels.max()}, but the generator has "

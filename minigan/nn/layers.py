@@ -945,7 +945,7 @@ class SelfConditionedGenerator(ConditionalGenerator):
         if cuts is None:
             normal = statistics.NormalDist()
             cuts = [normal.inv_cdf(j / self.classes) for j in range(1, self.classes)]
-        cuts = np.asarray(cuts, dtype=np.float64)
+        cuts = np.asarray(backend.to_host(cuts), dtype=np.float64)
         if cuts.shape != (self.classes - 1,) or not np.all(np.diff(cuts) >= 0):
             raise ValueError(f"cuts must be {self.classes - 1} sorted numbers, got "
                              f"{np.array2string(cuts, threshold=8)}")

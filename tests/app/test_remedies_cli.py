@@ -169,18 +169,22 @@ def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same
     assert "wrote 6 samples" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda g: g[:100], "grouped 100 images, but the test data has 128; point --data-dir"),
-    (lambda g: g + 4, r"its groups \(clusters\) should be integers in \[0, 4\)"),
+@pytest.mark.parametrize("entry, damage, message", [
+    ("extra/clusters", lambda g: g[:100],
+     "grouped 100 images, but the test data has 128; point --data-dir"),
+    ("extra/clusters", lambda g: g + 4, r"its groups \(clusters\) should be integers in \[0, 4\)"),
+    ("extra/clusters", lambda g: g.reshape(2, 64), r"one per training image, got an array of "
+                                                  r"shape \(2, 64\)"),
+    ("G/label_cuts", lambda t: t[::-1].copy(), "G's label_cuts do not draw its saved groups"),
 ])
-def test_a_checkpoint_with_wrong_groups_is_refused(train_args, data_dir, tmp_path, capsys, damage,
-                                                   message):
+def test_a_checkpoint_with_wrong_groups_is_refused(train_args, data_dir, tmp_path, capsys, entry,
+                                                   damage, message):
     run = tmp_path / "run"
     assert main(train_args(data_dir, run, "--epochs", "1", "--clusters", "4")) == 0
     path = run / "checkpoint.npz"
     with np.load(path) as f:
         arrays = dict(f)
-    arrays["extra/clusters"] = damage(arrays["extra/clusters"])
+    arrays[entry] = damage(arrays[entry])
     np.savez(path, **arrays)
     capsys.readouterr()
     rc = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--data-dir",
@@ -193,7 +197,9 @@ def test_clusters_and_conditional_are_refused_together(train_args, data_dir, tmp
     rc = main(train_args(data_dir, tmp_path / "run", "--conditional", "--clusters", "5"))
     assert rc == 2 and "choose one" in capsys.readouterr().err
     rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "1"))
-    assert rc == 2 and "0 (off) or a number of groups >= 2" in capsys.readouterr().err
+    assert rc == 2 and "0 (off) or a number of groups from 2 to 1000" in capsys.readouterr().err
+    rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "1001"))
+    assert rc == 2 and "0 (off) or a number of groups from 2 to 1000" in capsys.readouterr().err
     rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "200"))
     assert rc == 2 and "has 128 images, fewer than the groups" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
