@@ -34,7 +34,7 @@ the shuffling of the data (one permutation per epoch) and the fixed noise
 batch of the sample grids; the library's default generator (used by layers
 built without one, e.g. Dropout) is seeded from it too. Streams of their own,
 keyed by the seed, draw k-means's seeds of a self-conditioned run
-(:func:`groups_rng`), the noise of each score and of the moving average's batch
+(``groups_rng``), the noise of each score and of the moving average's batch
 norm statistics; the checkpoint keeps the groups found.
 
 Exact resume: the checkpoint holds the parameters, BatchNorm buffers, both
