@@ -290,11 +290,12 @@ def minigan_runner(name, np, batch=None, move=None, check_data=True):
 def torch_sequential(torch, seq, x):
     """A ``torch.nn.Sequential`` with the layers of minigan's ``seq`` and its current weights
     (a self-conditioned generator: its net, inside :func:`TorchSelfConditioned`)."""
+    from minigan import backend
     from minigan.nn import layers as L
 
     if isinstance(seq, L.SelfConditionedGenerator):
         net = torch_sequential(torch, seq.net, seq.labelled_noise(x))
-        return TorchSelfConditioned(torch, net, np_host(seq.cuts), seq.classes)
+        return TorchSelfConditioned(torch, net, backend.to_host(seq.cuts).copy(), seq.classes)
     nn = torch.nn
     mods = []
     for layer in seq.layers:
@@ -334,12 +335,6 @@ def torch_sequential(torch, seq, x):
         mods.append(mod)
         x = layer.forward(x)
     return nn.Sequential(*mods)
-
-
-def np_host(a):
-    from minigan import backend
-
-    return backend.to_host(a).copy()
 
 
 def TorchSelfConditioned(torch, net, cuts, classes):

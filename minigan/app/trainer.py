@@ -328,8 +328,8 @@ class Trainer:
                     f"[0, {k}); the file is damaged or not of this run")
         self.groups = groups.astype(np.int64)
         self.Y = backend.asarray(self.groups)
-        self.cuts = clusters.label_cuts(clusters.self_condition(self.G, self.groups,
-                                                                c["prior"]), c["prior"])
+        clusters.self_condition(self.G, self.groups, c["prior"])
+        self.cuts = backend.to_host(self.G.cuts).copy()   # what a checkpoint's G must hold
 
     def _rngs(self):
         return {"noise": self.gan.rng, "shuffle": self.shuffle_rng, "library": self.library_rng}

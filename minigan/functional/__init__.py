@@ -35,6 +35,7 @@ from .batchnorm import batchnorm_backward, batchnorm_forward
 from .conditional import (
     label_concat_backward,
     label_concat_forward,
+    label_cuts,
     label_from_noise_backward,
     label_from_noise_forward,
 )
@@ -93,4 +94,5 @@ __all__ = [
     "label_concat_backward",
     "label_from_noise_forward",
     "label_from_noise_backward",
+    "label_cuts",
 ]

@@ -9,6 +9,10 @@ elsewhere).
 
 from __future__ import annotations
 
+import statistics
+
+import numpy as np
+
 from minigan import backend
 
 from .errors import ShapeError
@@ -112,3 +116,26 @@ def label_from_noise_backward(dout, cache):
     dz = dout[:, :cache].copy()
     dz[:, 0] = 0
     return dz
+
+
+def label_cuts(shares, prior="gaussian"):
+    r"""Thresholds on the noise's first coordinate :math:`z_0` that draw class :math:`k`
+    with probability ``shares[k]``: the quantiles of :math:`z_0` at the cumulative shares,
+
+    .. math:: t_j = F^{-1}(p_1 + \dots + p_j), \qquad j = 1, \dots, K - 1,
+
+    with :math:`F` the standard normal's distribution function (``"gaussian"``) or the
+    uniform one on :math:`[-1, 1]` (``"uniform"``, :math:`F^{-1}(u) = 2u - 1`).
+    """
+    shares = np.asarray(shares, dtype=np.float64)
+    if shares.ndim != 1 or len(shares) < 1 or np.any(shares < 0) or shares.sum() <= 0:
+        raise ValueError(f"shares must be numbers >= 0 with a positive sum, got "
+                         f"{np.array2string(shares, threshold=8)}")
+    cumulative = np.cumsum(shares / shares.sum())[:-1]
+    if prior == "gaussian":
+        tiny = 1e-12                                    # inv_cdf is defined on (0, 1)
+        inv = statistics.NormalDist().inv_cdf
+        return np.array([inv(min(max(u, tiny), 1.0 - tiny)) for u in cumulative])
+    if prior == "uniform":
+        return 2.0 * cumulative - 1.0
+    raise ValueError(f"unknown prior {prior!r}; use 'gaussian' or 'uniform'")

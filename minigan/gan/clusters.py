@@ -12,20 +12,19 @@ training images. The result is still an unconditional generator, :math:`x = G(z)
 
 - :func:`kmeans`: the groups (Lloyd's algorithm from k-means++ seeds, Arthur &
   Vassilvitskii 2007).
-- :func:`label_cuts`: where the noise's first coordinate is cut so that group
-  :math:`k` comes with its share :math:`p_k`.
-- :func:`self_condition`: both, put into a generator.
+- :func:`self_condition`: the groups' shares put into a generator, as the cuts of its
+  noise's first coordinate (:func:`minigan.functional.label_cuts`) that draw group
+  :math:`k` with its share :math:`p_k`.
 """
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
 from minigan import backend
+from minigan.functional import label_cuts
 
-__all__ = ["kmeans", "label_cuts", "self_condition", "KMEANS_ITERATIONS"]
+__all__ = ["kmeans", "self_condition", "KMEANS_ITERATIONS"]
 
 #: Lloyd's iterations at most (it stops earlier when no image changes group).
 KMEANS_ITERATIONS = 100
@@ -94,29 +93,6 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
             sums[j], counts[j], labels[far] = x[far], 1, j
         centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
     return centres, labels
-
-
-def label_cuts(shares, prior="gaussian"):
-    r"""Thresholds on the noise's first coordinate :math:`z_0` that draw class :math:`k`
-    with probability ``shares[k]``: the quantiles of :math:`z_0` at the cumulative shares,
-
-    .. math:: t_j = F^{-1}(p_1 + \dots + p_j), \qquad j = 1, \dots, K - 1,
-
-    with :math:`F` the standard normal's distribution function (``"gaussian"``) or the
-    uniform one on :math:`[-1, 1]` (``"uniform"``, :math:`F^{-1}(u) = 2u - 1`).
-    """
-    shares = np.asarray(shares, dtype=np.float64)
-    if shares.ndim != 1 or len(shares) < 1 or np.any(shares < 0) or shares.sum() <= 0:
-        raise ValueError(f"shares must be numbers >= 0 with a positive sum, got "
-                         f"{np.array2string(shares, threshold=8)}")
-    cumulative = np.cumsum(shares / shares.sum())[:-1]
-    if prior == "gaussian":
-        tiny = 1e-12                                    # inv_cdf is defined on (0, 1)
-        inv = statistics.NormalDist().inv_cdf
-        return np.array([inv(min(max(u, tiny), 1.0 - tiny)) for u in cumulative])
-    if prior == "uniform":
-        return 2.0 * cumulative - 1.0
-    raise ValueError(f"unknown prior {prior!r}; use 'gaussian' or 'uniform'")
 
 
 def self_condition(generator, labels, prior="gaussian"):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import statistics
 
 import numpy as np
 
@@ -943,8 +942,7 @@ class SelfConditionedGenerator(ConditionalGenerator):
         if self.classes < 1:
             raise ValueError(f"SelfConditionedGenerator needs at least 1 class, got {classes}")
         if cuts is None:
-            normal = statistics.NormalDist()
-            cuts = [normal.inv_cdf(j / self.classes) for j in range(1, self.classes)]
+            cuts = F.label_cuts(np.ones(self.classes), "gaussian")
         cuts = np.asarray(backend.to_host(cuts), dtype=np.float64)
         if cuts.shape != (self.classes - 1,) or not np.all(np.diff(cuts) >= 0):
             raise ValueError(f"cuts must be {self.classes - 1} sorted numbers, got "

@@ -1,5 +1,7 @@
 """The label joined to a sample: the pair's gradients and the conditional generator layer."""
 
+import statistics
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -95,3 +97,20 @@ def test_self_conditioned_generator_refuses_unsorted_cuts():
     net = layers.Sequential(layers.Dense(5, 2, rng=np.random.default_rng(0)))
     with pytest.raises(ValueError, match="2 sorted numbers"):
         layers.SelfConditionedGenerator(net, 3, cuts=[0.5, -0.5])
+
+
+@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=8))
+def test_label_cuts_are_the_quantiles_of_the_cumulative_shares(shares):
+    p = np.array(shares) / sum(shares)
+    normal = statistics.NormalDist()
+    cuts = F.label_cuts(shares, "gaussian")
+    np.testing.assert_allclose([normal.cdf(t) for t in cuts], np.cumsum(p)[:-1], atol=1e-9)
+    np.testing.assert_allclose(F.label_cuts(shares, "uniform"), 2 * np.cumsum(p)[:-1] - 1,
+                               atol=1e-12)
+
+
+def test_label_cuts_refuses_bad_shares_and_priors():
+    with pytest.raises(ValueError, match="shares"):
+        F.label_cuts([0.5, -0.1])
+    with pytest.raises(ValueError, match="prior"):
+        F.label_cuts([0.5, 0.5], "laplace")

@@ -1,8 +1,6 @@
 """Self-conditioning: k-means's groups, the cuts that draw each group in its share, and a GAN
 whose generator draws its own label."""
 
-import statistics
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -54,23 +52,6 @@ def test_kmeans_fills_empty_groups(seed):
 def test_kmeans_refuses_more_groups_than_rows():
     with pytest.raises(ValueError, match="1 <= k <= the number of rows"):
         clusters.kmeans(np.zeros((3, 2)), 4, np.random.default_rng(0))
-
-
-@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=8))
-def test_label_cuts_are_the_quantiles_of_the_cumulative_shares(shares):
-    p = np.array(shares) / sum(shares)
-    normal = statistics.NormalDist()
-    cuts = clusters.label_cuts(shares, "gaussian")
-    np.testing.assert_allclose([normal.cdf(t) for t in cuts], np.cumsum(p)[:-1], atol=1e-9)
-    np.testing.assert_allclose(clusters.label_cuts(shares, "uniform"), 2 * np.cumsum(p)[:-1] - 1,
-                               atol=1e-12)
-
-
-def test_label_cuts_refuses_bad_shares_and_priors():
-    with pytest.raises(ValueError, match="shares"):
-        clusters.label_cuts([0.5, -0.1])
-    with pytest.raises(ValueError, match="prior"):
-        clusters.label_cuts([0.5, 0.5], "laplace")
 
 
 @pytest.mark.parametrize("prior", gan.PRIORS)
