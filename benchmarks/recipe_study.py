@@ -91,6 +91,12 @@ p.add_argument("--clusters", type=int, default=0,
                help="self-conditioning (minigan.gan.clusters): D judges each digit with its "
                     "group among K k-means groups of the pixels (no labels), G draws the group "
                     "from its noise in the groups' shares; the mlp builder with --gw, --dw, --pn")
+p.add_argument("--proj", type=int, default=0,
+               help="with --clusters: D takes the group by projection (Miyato & Koyama 2018), "
+                    "D(x, c) = head(h) + <E c, h> with h its last features, not at its input")
+p.add_argument("--restarts", type=int, default=1,
+               help="with --clusters: k-means runs from new seeds, the lowest within-group "
+                    "sum of squares kept")
 p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
 p.add_argument("--decay_from", type=float, default=0.0,
                help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
@@ -148,6 +154,40 @@ class Translate(L.Layer):
         gpad = np.zeros(pshape, dtype=dout.dtype)
         gpad[idx] = dout.reshape(-1, 28, 28)
         return np.ascontiguousarray(gpad[:, P:P + 28, P:P + 28]).reshape(xshape)
+
+
+class Embed(L.Layer):
+    """E, a (classes, features) parameter for ProjectionD; no pass of its own."""
+
+    def __init__(self, classes, width):
+        super().__init__()
+        self._add_param("E", np.zeros((classes, width)))
+
+
+class ProjectionD(L.Sequential):
+    """D(x, c) = head(h) + sum_f (E^T c)_f h_f, h = body(x) (Miyato & Koyama 2018's projection
+    discriminator), on D's input [x, c] with c the one-hot group in the last ``classes``
+    columns. Backward: dh = head'(dout) + dout (c E), dE = c^T (dout h), dc = 0."""
+
+    def __init__(self, body, head, classes, width):
+        super().__init__(body, head, Embed(classes, width))
+        self.classes = classes
+
+    def forward(self, xc):
+        body, head, embed = self.layers
+        x, c = xc[:, :-self.classes], xc[:, -self.classes:]
+        h = body.forward(x)
+        ce = c @ embed.params["E"]
+        self._cache = c, h, ce
+        return head.forward(h) + (ce * h).sum(axis=1, keepdims=True)
+
+    def backward(self, dout, input_grad=True):
+        body, head, embed = self.layers
+        c, h, ce = self._need_cache()
+        dh = head.backward(dout) + dout * ce
+        embed._accumulate(E=c.T @ (dout * h))
+        dx = body.backward(dh, input_grad=input_grad)
+        return None if dx is None else np.concatenate([dx, np.zeros_like(c)], axis=1)
 
 
 def act(kind):
@@ -233,13 +273,19 @@ if a.clusters:
         sys.exit(f"--clusters builds the default's mlp (minigan.gan.models.mlp, --gw, --dw, "
                  f"--pn); it does not take {other}")
     t_k = time.perf_counter()
-    Yc = kmeans(X.reshape(len(X), -1), a.clusters, groups_rng(a.seed))[1]   # the trainer's
+    Yc = kmeans(X.reshape(len(X), -1), a.clusters, groups_rng(a.seed),
+                restarts=a.restarts)[1]   # the trainer's
     print("kmeans", a.clusters, f"{time.perf_counter() - t_k:.1f}s shares",
           np.round(np.bincount(Yc, minlength=a.clusters) / len(Yc), 3).tolist(), flush=True)
     G, D = gan_mod.models.mlp(init_rng, classes=a.clusters, minibatch="stddev",
                               g_widths=tuple(int(v) for v in a.gw.split(",")),
                               d_widths=tuple(int(v) for v in a.dw.split(",")),
                               g_pixelnorm=bool(a.pn))
+    if a.proj:
+        D0 = gan_mod.models.mlp(init_rng, minibatch="stddev",
+                                d_widths=tuple(int(v) for v in a.dw.split(",")))[1]
+        D = ProjectionD(L.Sequential(*D0.layers[:-1]), D0.layers[-1], a.clusters,
+                        D0.layers[-1].params["W"].shape[0])
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
     self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)

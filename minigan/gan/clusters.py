@@ -30,10 +30,12 @@ __all__ = ["kmeans", "self_condition", "KMEANS_ITERATIONS"]
 KMEANS_ITERATIONS = 100
 
 
-def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
-    r"""``k`` groups of the rows of ``x``: k-means++ seeds, then Lloyd's iterations.
+def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
+    r"""``k`` groups of the rows of ``x``: k-means++ seeds, then Lloyd's iterations; the best
+    of ``restarts`` such runs.
 
-    Minimizes :math:`\sum_n \|x_n - \mu_{c_n}\|^2` by turns:
+    Minimizes the within-group sum of squares
+    :math:`W = \sum_n \|x_n - \mu_{c_n}\|^2` by turns:
 
     .. math::
         c_n \leftarrow \arg\min_j \|x_n - \mu_j\|^2
@@ -43,7 +45,10 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
     until no row changes group (or ``iterations``). The seeds are k-means++'s: the first
     a random row, each next one a row drawn with probability proportional to its squared
     distance to the nearest seed so far. A group left empty takes the row farthest from
-    its own centre. Computed on the host in float64.
+    its own centre. Each run ends in a local minimum that depends on its seeds; with
+    ``restarts`` > 1 the runs draw their seeds one after another from ``rng`` and the one
+    with the lowest :math:`W` is kept (scikit-learn's ``n_init``). Computed on the host in
+    float64.
 
     Parameters
     ----------
@@ -51,6 +56,7 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
     k : int, >= 1
     rng : numpy.random.Generator
     iterations : int
+    restarts : int, >= 1
 
     Returns
     -------
@@ -61,9 +67,23 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
     n, k = len(x), int(k)
     if not 1 <= k <= n:
         raise ValueError(f"k-means needs 1 <= k <= the number of rows ({n}), got k = {k}")
+    if int(restarts) < 1:
+        raise ValueError(f"k-means needs at least one run, got restarts = {restarts}")
     sq = np.einsum("nf,nf->n", x, x)
+    best = None
+    for _ in range(int(restarts)):
+        run = _lloyd(x, sq, k, rng, int(iterations))
+        if best is None or run[2] < best[2]:
+            best = run
+    return best[0], best[1]
 
-    def squared_distances(centres):          # (N, k), by the expansion above
+
+def _lloyd(x, sq, k, rng, iterations):
+    """One run of :func:`kmeans` (``sq`` holds each row's squared norm): its centres, its
+    labels and its within-group sum of squares W."""
+    n = len(x)
+
+    def squared_distances(centres):          # (N, k), by the expansion in kmeans
         d = sq[:, None] - 2.0 * (x @ centres.T) + np.einsum("kf,kf->k", centres, centres)
         return np.maximum(d, 0.0)
 
@@ -76,7 +96,7 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
         centres[j] = x[pick]
         nearest = np.minimum(nearest, squared_distances(centres[j:j + 1])[:, 0])
     labels = None
-    for _ in range(int(iterations)):
+    for _ in range(iterations):
         d = squared_distances(centres)
         new = d.argmin(axis=1)
         if labels is not None and np.array_equal(new, labels):
@@ -92,7 +112,8 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS):
             sums[labels[far]] -= x[far]
             sums[j], counts[j], labels[far] = x[far], 1, j
         centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-    return centres, labels
+    within = float(((x - centres[labels]) ** 2).sum())
+    return centres, labels, within
 
 
 def self_condition(generator, labels, prior="gaussian"):

@@ -49,6 +49,26 @@ def test_kmeans_fills_empty_groups(seed):
     assert np.bincount(labels, minlength=5).min() >= 1 and np.isfinite(centres).all()
 
 
+def _within(x, centres, labels):
+    return float(((x - centres[labels]) ** 2).sum())
+
+
+@given(testing.seeds(), st.integers(2, 4))
+def test_kmeans_restarts_keep_the_run_with_the_lowest_within_sum(seed, restarts):
+    x = np.random.default_rng(seed).standard_normal((120, 3))   # no clear groups: runs differ
+    best = clusters.kmeans(x, 7, np.random.default_rng(seed + 1), restarts=restarts)
+    rng = np.random.default_rng(seed + 1)                      # the same draws, one run at a time
+    runs = [clusters.kmeans(x, 7, rng) for _ in range(restarts)]
+    within = [_within(x, *run) for run in runs]
+    np.testing.assert_array_equal(best[1], runs[int(np.argmin(within))][1])
+    assert _within(x, *best) == min(within)
+
+
+def test_kmeans_refuses_no_runs():
+    with pytest.raises(ValueError, match="at least one run"):
+        clusters.kmeans(np.zeros((3, 2)), 2, np.random.default_rng(0), restarts=0)
+
+
 def test_kmeans_refuses_more_groups_than_rows():
     with pytest.raises(ValueError, match="1 <= k <= the number of rows"):
         clusters.kmeans(np.zeros((3, 2)), 4, np.random.default_rng(0))
