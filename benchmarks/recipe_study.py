@@ -261,6 +261,8 @@ def build():
 
 
 G, D, shape = build()
+if (a.proj or a.restarts != 1) and not a.clusters:
+    sys.exit("--proj and --restarts are options of the groups: give --clusters K too")
 if a.clusters:
     from minigan.app.trainer import groups_rng
     from minigan.gan import conditional as cond_mod

@@ -67,8 +67,9 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
     n, k = len(x), int(k)
     if not 1 <= k <= n:
         raise ValueError(f"k-means needs 1 <= k <= the number of rows ({n}), got k = {k}")
-    if int(restarts) < 1:
-        raise ValueError(f"k-means needs at least one run, got restarts = {restarts}")
+    if int(restarts) < 1 or int(iterations) < 1:
+        raise ValueError(f"k-means needs at least one run of at least one iteration, got "
+                         f"restarts = {restarts}, iterations = {iterations}")
     sq = np.einsum("nf,nf->n", x, x)
     best = None
     for _ in range(int(restarts)):

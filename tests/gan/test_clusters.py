@@ -64,9 +64,10 @@ def test_kmeans_restarts_keep_the_run_with_the_lowest_within_sum(seed, restarts)
     assert _within(x, *best) == min(within)
 
 
-def test_kmeans_refuses_no_runs():
-    with pytest.raises(ValueError, match="at least one run"):
-        clusters.kmeans(np.zeros((3, 2)), 2, np.random.default_rng(0), restarts=0)
+@pytest.mark.parametrize("option", [{"restarts": 0}, {"iterations": 0}])
+def test_kmeans_refuses_no_runs_or_no_iterations(option):
+    with pytest.raises(ValueError, match="at least one run of at least one iteration"):
+        clusters.kmeans(np.zeros((3, 2)), 2, np.random.default_rng(0), **option)
 
 
 def test_kmeans_refuses_more_groups_than_rows():
