@@ -113,7 +113,8 @@ def _lloyd(x, sq, k, rng, iterations):
             sums[labels[far]] -= x[far]
             sums[j], counts[j], labels[far] = x[far], 1, j
         centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-    within = float(((x - centres[labels]) ** 2).sum())
+    # W = sum_n |x_n|^2 - sum_j n_j |mu_j|^2, each centre its group's mean: no (N, F) array
+    within = float(sq.sum() - counts @ np.einsum("kf,kf->k", centres, centres))
     return centres, labels, within
 
 
