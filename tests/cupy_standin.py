@@ -23,8 +23,10 @@ which stays the authority. What it does:
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
+import itertools
 import os
 import platform
 import shutil
@@ -334,6 +336,17 @@ def compiler():
     return os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")
 
 
+_BUILDS = itertools.count()
+
+
+@functools.lru_cache(maxsize=None)
+def _build_folder():
+    """One temporary folder for this process's compiled kernels, removed when it exits."""
+    folder = tempfile.mkdtemp(prefix="minigan-kernels-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 @functools.lru_cache(maxsize=None)
 def host_library(source, ctype, ftz=False):
     """The kernel body compiled by the host C++ compiler, loaded with ctypes.
@@ -346,8 +359,9 @@ def host_library(source, ctype, ftz=False):
                                  "(g++ or $CXX)")
     if ftz and platform.machine() not in ("x86_64", "AMD64", "i386", "i686"):
         raise StandinUnavailable("flushing subnormals on the host is written for x86 only")
-    folder = tempfile.mkdtemp(prefix="minigan-kernels-")
-    cpp, lib = os.path.join(folder, f"{source.name}.cpp"), os.path.join(folder, f"{source.name}.so")
+    # a file of its own per build: a library is never overwritten while it is loaded
+    stem = os.path.join(_build_folder(), f"{source.name}_{next(_BUILDS)}")
+    cpp, lib = stem + ".cpp", stem + ".so"
     with open(cpp, "w") as f:
         f.write(standalone_source(source, ctype, target="cpp", ftz=ftz))
     done = subprocess.run([cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o", lib, cpp],
