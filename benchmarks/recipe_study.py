@@ -75,6 +75,11 @@ p.add_argument("--topk", type=float, default=0.0,
                help="top-k training (Sinha et al. 2020): G's step learns from the k of its m "
                     "samples D scores highest, k = max(topk m, m gamma^epoch); 0: all m")
 p.add_argument("--topk_gamma", type=float, default=0.99, help="top-k's decay per epoch")
+p.add_argument("--lecam", type=float, default=0.0,
+               help="LeCam regularization (Tseng et al. 2021) added to D's loss: LECAM * "
+                    "(mean relu(D(x) - a_fake)^2 + mean relu(a_real - D(G(z)))^2), a_real and "
+                    "a_fake moving averages of D's mean outputs")
+p.add_argument("--lecam_decay", type=float, default=0.99, help="decay of LeCam's averages")
 p.add_argument("--reuse_fake", type=int, default=0,
                help="G's step reuses the D step's fake batch (GAN's reuse_fake, minigan "
                     "train's --g-batch reuse) instead of drawing a fresh one")
@@ -94,6 +99,9 @@ p.add_argument("--clusters", type=int, default=0,
 p.add_argument("--proj", type=int, default=0,
                help="with --clusters: D takes the group by projection (Miyato & Koyama 2018), "
                     "D(x, c) = head(h) + <E c, h> with h its last features, not at its input")
+p.add_argument("--label_every", type=int, default=0,
+               help="with --clusters: G's one-hot group joins the input of each of its Dense "
+                    "layers, not only the first")
 p.add_argument("--restarts", type=int, default=1,
                help="with --clusters: k-means runs from new seeds, the lowest within-group "
                     "sum of squares kept")
@@ -190,6 +198,32 @@ class ProjectionD(L.Sequential):
         return None if dx is None else np.concatenate([dx, np.zeros_like(c)], axis=1)
 
 
+class LabelEverywhere(L.Sequential):
+    """G's net with its one-hot group (the last ``classes`` columns of its input) joined to
+    the input of every Dense layer; backward drops the group's columns of each Dense
+    layer's input gradient (the group is a step function of the noise: no gradient)."""
+
+    def __init__(self, layers, classes):
+        super().__init__(*layers)
+        self.classes = classes
+
+    def forward(self, zc):
+        c, h = zc[:, -self.classes:], zc
+        for i, layer in enumerate(self.layers):
+            if i and isinstance(layer, L.Dense):
+                h = np.concatenate([h, c], axis=1)
+            h = layer.forward(h)
+        return h
+
+    def backward(self, dout, input_grad=True):
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            dout = layer.backward(dout, input_grad=input_grad if i == 0 else True)
+            if i and isinstance(layer, L.Dense):
+                dout = dout[:, :-self.classes]
+        return dout
+
+
 def act(kind):
     return L.ReLU() if kind == "relu" else L.LeakyReLU(0.2)
 
@@ -261,8 +295,8 @@ def build():
 
 
 G, D, shape = build()
-if (a.proj or a.restarts != 1) and not a.clusters:
-    sys.exit("--proj and --restarts are options of the groups: give --clusters K too")
+if (a.proj or a.restarts != 1 or a.label_every) and not a.clusters:
+    sys.exit("--proj, --restarts and --label_every are options of the groups: give --clusters K too")
 if a.clusters:
     from minigan.app.trainer import groups_rng
     from minigan.gan import conditional as cond_mod
@@ -288,6 +322,15 @@ if a.clusters:
                                 d_widths=tuple(int(v) for v in a.dw.split(",")))[1]
         D = ProjectionD(L.Sequential(*D0.layers[:-1]), D0.layers[-1], a.clusters,
                         D0.layers[-1].params["W"].shape[0])
+    if a.label_every:
+        gw, prev, g = [int(v) for v in a.gw.split(",")], NZ + a.clusters, []
+        for i, w in enumerate(gw):
+            g += [L.Dense(prev + (a.clusters if i else 0), w, weight_init="xavier_normal",
+                          rng=init_rng), L.LeakyReLU(0.2)] + ([L.PixelNorm()] if a.pn else [])
+            prev = w
+        g += [L.Dense(prev + a.clusters, 784, weight_init="xavier_normal", rng=init_rng),
+              L.Tanh()]
+        G.net = LabelEverywhere(g, a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
     self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)
@@ -361,6 +404,21 @@ if a.fm:
     model.g_step = g_step_fm
 ema = EMA(G, a.ema) if a.ema > 0 else None
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
+if a.lecam:
+    plain_d_loss = model.game.d_loss
+    anchors = {+1: 0.0, -1: 0.0}                  # moving averages of mean D(x), mean D(G(z))
+
+    def lecam_d_loss(outputs, target, sign):
+        """The game's D loss plus LeCam's term for this batch (sign +1 real, -1 fake)."""
+        loss, dout = plain_d_loss(outputs, target, sign)
+        out = np.asarray(outputs, dtype=np.float64)
+        anchors[sign] = a.lecam_decay * anchors[sign] + (1 - a.lecam_decay) * float(out.mean())
+        gap = np.maximum(sign * (out - anchors[-sign]), 0.0)  # real above a_fake, fake below a_real
+        m = out.shape[0]
+        dreg = (2.0 * a.lecam / m) * sign * gap
+        return loss + a.lecam * float((gap ** 2).sum() / m), dout + dreg.astype(dout.dtype)
+
+    model.game.d_loss = lecam_d_loss
 if a.topk:
     plain_g_loss = model.game.g_loss
 
