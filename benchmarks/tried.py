@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(HERE))      # minigan, from a checkout
 sys.path.insert(0, HERE)                       # bench_cpu and ab_ops beside this script
 
 from minigan.functional import activations as A  # noqa: E402
-from minigan.nn.optim import adam_update  # noqa: E402
+from minigan.nn import optim  # noqa: E402
+from minigan.nn.optim import _adam_update_cpu, adam_update  # noqa: E402
 
 F32 = np.float32
 
@@ -74,6 +75,27 @@ def adam_without_divisions(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     np.divide(m, den, out=tmp)
     tmp *= lr / bc1
     p -= tmp
+
+
+def adam_blocks(rng, reps):
+    """Adam over the default model's weights (G's and D's arrays), the NumPy body in blocks
+    of ``ADAM_BLOCK`` elements (the code) against each array whole (the body before)."""
+    from minigan.gan import models
+    G, D = models.build("mlp", np.random.default_rng(0), np.float32, clusters=30,
+                        minibatch="stddev")
+    params = [p for net in (G, D) for p, _ in net.parameters()]
+    states = [[p.copy(), rng.standard_normal(p.shape).astype(F32), 1e-3 * p.copy(),
+               np.abs(1e-3 * p)] for p in params]
+    hyper = (1.4e-3, 0.5, 0.999, 1e-8, 1 - 0.5 ** 3, 1 - 0.999 ** 3)
+    size = sum(p.size for p in params)
+
+    def run(block):
+        for state in states:
+            _adam_update_cpu(*state, *hyper, block=block)
+    blocked = best_ms(lambda: run(optim.ADAM_BLOCK), reps)
+    whole = best_ms(lambda: run(size + 1), reps)
+    print(f"Adam at the default model's {size:,} weights in {len(params)} arrays: in blocks of "
+          f"{optim.ADAM_BLOCK:,} {1e3 * blocked:.0f} us, each array whole {1e3 * whole:.0f} us")
 
 
 def faults_per_iteration(name, iterations=30):
@@ -131,6 +153,7 @@ def main(argv=None):
     variant = best_ms(lambda: adam_without_divisions(*state, *hyper), reps)
     print(f"Adam at 627,200 values: the code {1e3 * code:.0f} us, "
           f"without divisions {1e3 * variant:.0f} us")
+    adam_blocks(rng, reps)
 
     x, d = channel_major(rng, (64, 64, 14, 14)), channel_major(rng, (64, 64, 14, 14))
     _, cache = A.leaky_relu_forward(x)

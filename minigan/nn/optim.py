@@ -140,22 +140,44 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     p -= lr * (m / bc1) / (xp.sqrt(v / bc2) + eps)
 
 
+#: Elements of one block of :func:`adam_update`'s NumPy body: its six arrays' blocks (4 MiB
+#: in float64, 1.5 MiB in float32) stay in a core's cache for all twelve passes.
+ADAM_BLOCK = 65536
+
+
 @adam_update.cpu
-def _adam_update_cpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
-    """:func:`adam_update` with two temporaries instead of seven (about 1.3 times faster at
-    DCGAN's parameter sizes): the same operations in the same order, so the same numbers."""
-    xp = get_array_module(p)
-    tmp = (1.0 - b1) * g
+def _adam_update_cpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2, block=ADAM_BLOCK):
+    """:func:`adam_update` with two temporaries instead of seven, in blocks of ``block``
+    elements: the same operations in the same order, so the same numbers. A block's
+    passes read what the pass before it wrote while it is still in the cache, where the
+    whole array's would each go out to memory (about a quarter faster at the default
+    model's 1.09 million weights, ``benchmarks/tried.py``)."""
+    arrays = (p, g, m, v)
+    if p.size <= block or not all(a.flags.c_contiguous for a in arrays):
+        _adam_block(p, g, m, v, lr, b1, b2, eps, bc1, bc2, np.empty_like(g), np.empty_like(g))
+        return
+    p, g, m, v = (a.reshape(-1) for a in arrays)    # views: the updates land in the arrays
+    tmp, den = np.empty(block, g.dtype), np.empty(block, g.dtype)
+    for start in range(0, p.size, block):
+        cut = slice(start, start + block)
+        n = min(block, p.size - start)
+        _adam_block(p[cut], g[cut], m[cut], v[cut], lr, b1, b2, eps, bc1, bc2, tmp[:n], den[:n])
+
+
+def _adam_block(p, g, m, v, lr, b1, b2, eps, bc1, bc2, tmp, den):
+    """One block of :func:`_adam_update_cpu`: the formula's twelve passes, in place, with
+    ``tmp`` and ``den`` (arrays of ``g``'s shape) as its two temporaries."""
+    np.multiply(g, 1.0 - b1, out=tmp)
     m *= b1
     m += tmp                                  # m <- b1 m + (1 - b1) g
-    xp.multiply(g, g, out=tmp)
+    np.multiply(g, g, out=tmp)
     tmp *= 1.0 - b2
     v *= b2
     v += tmp                                  # v <- b2 v + (1 - b2) g^2
-    den = v / bc2                             # v^ = v / (1 - b2^t)
-    xp.sqrt(den, out=den)
+    np.divide(v, bc2, out=den)                # v^ = v / (1 - b2^t)
+    np.sqrt(den, out=den)
     den += eps                                # sqrt(v^) + eps
-    xp.divide(m, bc1, out=tmp)                # m^ = m / (1 - b1^t)
+    np.divide(m, bc1, out=tmp)                # m^ = m / (1 - b1^t)
     tmp *= lr
     tmp /= den
     p -= tmp                                  # theta <- theta - lr m^ / (sqrt(v^) + eps)

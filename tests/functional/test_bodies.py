@@ -125,6 +125,23 @@ def test_the_adam_body_gives_the_formulas_numbers(case, lr, betas):
         same(got, want)
 
 
+@given(arrays(), st.integers(1, 40))
+def test_the_adam_body_in_blocks_gives_the_formulas_numbers(case, block):
+    """Blocks smaller than the array, a last block cut short, and non-contiguous arrays
+    (updated whole, in place: a flattened copy would lose the update)."""
+    p, rng = case
+    states = [[p.copy(order="K"), np.zeros_like(p), np.zeros_like(p)] for _ in range(2)]
+    for t in range(1, 4):
+        g = rng.standard_normal(p.shape).astype(p.dtype)
+        bc1, bc2 = 1 - 0.5 ** t, 1 - 0.999 ** t
+        optim._adam_update_cpu(states[0][0], g, *states[0][1:], 1e-3, 0.5, 0.999, 1e-8, bc1,
+                               bc2, block=block)
+        optim.adam_update.reference(states[1][0], g, *states[1][1:], 1e-3, 0.5, 0.999, 1e-8,
+                                    bc1, bc2)
+    for got, want in zip(*states, strict=True):
+        same(got, want)
+
+
 #: Each operation with a NumPy body of its own, and the test above that holds it to its formula.
 CHECKED = {"activations.relu_forward", "activations.leaky_relu_forward",
            "activations.leaky_relu_backward", "activations.sigmoid",
