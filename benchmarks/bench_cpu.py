@@ -160,18 +160,33 @@ def gemm_macs(seq, x):
 
     seq, x = plain_net(seq, x)
     macs = []
-    for layer in seq.layers:
-        out = layer.forward(x)
+    for layer, inp, out in layer_passes(seq, x):
         if isinstance(layer, L.Dense):
-            macs.append(x.shape[0] * layer.in_features * layer.out_features)
+            macs.append(inp.shape[0] * layer.in_features * layer.out_features)
         elif isinstance(layer, L.Conv2d):          # every output value: C*kh*kw products
             kh, kw = layer.kernel_size
             macs.append(out.size * layer.in_channels * kh * kw)
         elif isinstance(layer, L.ConvTranspose2d):  # every input value stamps O*kh*kw products
             kh, kw = layer.kernel_size
-            macs.append(x.size * layer.out_channels * kh * kw)
-        x = out
+            macs.append(inp.size * layer.out_channels * kh * kw)
     return macs
+
+
+def layer_passes(seq, x):
+    """``(layer, its input, its output)`` for each layer of ``seq`` in turn, from the chain's
+    input ``x`` (host arrays), the label joined where a ``LabelledSequential`` joins it."""
+    import numpy as np
+
+    from minigan.nn import layers as L
+
+    joins = seq.joins if isinstance(seq, L.LabelledSequential) else ()
+    c = x[:, x.shape[1] - seq.classes:] if joins else None
+    for i, layer in enumerate(seq.layers):
+        if i in joins:
+            x = np.concatenate([x, c], axis=1)
+        out = layer.forward(x)
+        yield layer, x, out
+        x = out
 
 
 def iteration_flops(name, np):
@@ -298,7 +313,7 @@ def torch_sequential(torch, seq, x):
         return TorchSelfConditioned(torch, net, backend.to_host(seq.cuts).copy(), seq.classes)
     nn = torch.nn
     mods = []
-    for layer in seq.layers:
+    for layer, inp, _ in layer_passes(seq, x):
         p = {k: torch.from_numpy(v.copy()) for k, v in layer.params.items()}
         if isinstance(layer, L.Dense):
             mod = nn.Linear(layer.in_features, layer.out_features, bias=layer.has_bias)
@@ -313,14 +328,14 @@ def torch_sequential(torch, seq, x):
                                          bias=layer.has_bias)
             weights = {"weight": p["W"], "bias": p.get("b")}
         elif isinstance(layer, L.BatchNorm):
-            cls = nn.BatchNorm1d if x.ndim == 2 else nn.BatchNorm2d
+            cls = nn.BatchNorm1d if inp.ndim == 2 else nn.BatchNorm2d
             mod = cls(layer.num_features, eps=layer.eps, momentum=layer.momentum)
             weights = {"weight": p["gamma"], "bias": p["beta"]}
         elif isinstance(layer, L.LeakyReLU):
             mod, weights = nn.LeakyReLU(layer.slope), {}
         elif isinstance(layer, L.Reshape):
             mod, weights = nn.Unflatten(1, layer.shape), {}
-        elif isinstance(layer, L.MinibatchStdDev) and layer.group_size is None and x.ndim == 2:
+        elif isinstance(layer, L.MinibatchStdDev) and layer.group_size is None and inp.ndim == 2:
             mod, weights = TorchMinibatchStdDev(torch, layer.eps), {}
         elif isinstance(layer, L.PixelNorm):
             mod, weights = TorchPixelNorm(torch, layer.eps), {}
@@ -333,8 +348,29 @@ def torch_sequential(torch, seq, x):
                 if v is not None:
                     getattr(mod, k).copy_(v)
         mods.append(mod)
-        x = layer.forward(x)
+    if isinstance(seq, L.LabelledSequential):     # the label joined at its Dense layers
+        return TorchLabelled(torch, mods, seq.joins, seq.classes)
     return nn.Sequential(*mods)
+
+
+def TorchLabelled(torch, mods, joins, classes):
+    """PyTorch's twin of ``LabelledSequential(*layers, classes=classes)``: the label (the
+    input's last ``classes`` columns) joined to the input of the modules at ``joins``."""
+
+    class Labelled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList(mods)
+
+        def forward(self, x):
+            c = x[:, x.shape[1] - classes:]
+            for i, mod in enumerate(self.layers):
+                if i in joins:
+                    x = torch.cat([x, c], dim=1)
+                x = mod(x)
+            return x
+
+    return Labelled()
 
 
 def TorchSelfConditioned(torch, net, cuts, classes):

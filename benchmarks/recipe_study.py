@@ -101,7 +101,8 @@ p.add_argument("--proj", type=int, default=0,
                     "D(x, c) = head(h) + <E c, h> with h its last features, not at its input")
 p.add_argument("--label_every", type=int, default=0,
                help="with --clusters: G's one-hot group joins the input of each of its Dense "
-                    "layers, not only the first")
+                    "layers, not only the first (the mlp builder's g_label='every', the "
+                    "default's; 0: g_label='input')")
 p.add_argument("--restarts", type=int, default=1,
                help="with --clusters: k-means runs from new seeds, the lowest within-group "
                     "sum of squares kept")
@@ -198,32 +199,6 @@ class ProjectionD(L.Sequential):
         return None if dx is None else np.concatenate([dx, np.zeros_like(c)], axis=1)
 
 
-class LabelEverywhere(L.Sequential):
-    """G's net with its one-hot group (the last ``classes`` columns of its input) joined to
-    the input of every Dense layer; backward drops the group's columns of each Dense
-    layer's input gradient (the group is a step function of the noise: no gradient)."""
-
-    def __init__(self, layers, classes):
-        super().__init__(*layers)
-        self.classes = classes
-
-    def forward(self, zc):
-        c, h = zc[:, -self.classes:], zc
-        for i, layer in enumerate(self.layers):
-            if i and isinstance(layer, L.Dense):
-                h = np.concatenate([h, c], axis=1)
-            h = layer.forward(h)
-        return h
-
-    def backward(self, dout, input_grad=True):
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            dout = layer.backward(dout, input_grad=input_grad if i == 0 else True)
-            if i and isinstance(layer, L.Dense):
-                dout = dout[:, :-self.classes]
-        return dout
-
-
 def act(kind):
     return L.ReLU() if kind == "relu" else L.LeakyReLU(0.2)
 
@@ -316,21 +291,13 @@ if a.clusters:
     G, D = gan_mod.models.mlp(init_rng, classes=a.clusters, minibatch="stddev",
                               g_widths=tuple(int(v) for v in a.gw.split(",")),
                               d_widths=tuple(int(v) for v in a.dw.split(",")),
-                              g_pixelnorm=bool(a.pn))
+                              g_pixelnorm=bool(a.pn),
+                              g_label="every" if a.label_every else "input")
     if a.proj:
         D0 = gan_mod.models.mlp(init_rng, minibatch="stddev",
                                 d_widths=tuple(int(v) for v in a.dw.split(",")))[1]
         D = ProjectionD(L.Sequential(*D0.layers[:-1]), D0.layers[-1], a.clusters,
                         D0.layers[-1].params["W"].shape[0])
-    if a.label_every:
-        gw, prev, g = [int(v) for v in a.gw.split(",")], NZ + a.clusters, []
-        for i, w in enumerate(gw):
-            g += [L.Dense(prev + (a.clusters if i else 0), w, weight_init="xavier_normal",
-                          rng=init_rng), L.LeakyReLU(0.2)] + ([L.PixelNorm()] if a.pn else [])
-            prev = w
-        g += [L.Dense(prev + a.clusters, 784, weight_init="xavier_normal", rng=init_rng),
-              L.Tanh()]
-        G.net = LabelEverywhere(g, a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
     self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)

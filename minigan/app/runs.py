@@ -141,6 +141,8 @@ def _known(saved, source):
         known["g_batch"] = "fresh"      # a choice: each G step drew fresh noise
     if known.get("clusters") is None:   # saved before --clusters existed: no groups
         known["clusters"] = 0
+    if known.get("g_label") is None:    # saved before --g-label existed: G took its label
+        known["g_label"] = "input"      # with its noise only
     return known
 
 

@@ -38,9 +38,13 @@ from typing import Callable
 from minigan.nn import layers as L
 
 __all__ = ["mlp", "mlp_large", "vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL",
-           "PIXEL_RANGES", "build", "remedies", "minibatch_layers", "MINIBATCH"]
+           "PIXEL_RANGES", "build", "remedies", "minibatch_layers", "MINIBATCH", "G_LABELS",
+           "G_LABEL_MODELS"]
 
 NOISE_DIM = 100
+#: Where a conditional G of the MLP models takes its label (``g_label``): with the noise only,
+#: or at every Dense layer; the models whose builders take the choice.
+G_LABELS, G_LABEL_MODELS = ("input", "every"), ("mlp", "mlp-large")
 
 #: Data scaling (``minigan.data.load_mnist(scale=...)``) -> pixel range of the data and of
 #: the generator's output: the one place that knows it.
@@ -48,7 +52,7 @@ PIXEL_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
-        d_widths=(512, 256), g_pixelnorm=True, g_batchnorm=False):
+        d_widths=(512, 256), g_pixelnorm=True, g_batchnorm=False, g_label="input"):
     """minigan's default GAN: two hidden layers in each player, LeakyReLU in both, pixel norm
     after each of G's.
 
@@ -78,13 +82,20 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
         G's hidden layers as DCGAN has them, ``Dense -> BatchNorm -> ReLU`` (no pixel
         norm): the G of minigan 0.2's ``mlp`` and of the earlier ``mlp-large``, kept so that
         their checkpoints' weights load into a model built here.
+    g_label : {"input", "every"}
+        With ``classes``: G takes its label with its noise only (``"input"``), or at every
+        Dense layer (``"every"``: :class:`~minigan.nn.layers.LabelledSequential`, the run's
+        default).
 
     Returns
     -------
     generator : Sequential, ``(N, 100) -> (N, 784)`` in [-1, 1]
     discriminator : Sequential, ``(N, 784) -> (N, 1)`` logits (or scores of the game)
     """
+    if g_label not in G_LABELS:
+        raise ValueError(f"mlp: g_label must be one of {G_LABELS}, got {g_label!r}")
     init = "xavier_normal"
+    joined = classes if g_label == "every" else 0     # the label's inputs of later layers
     hidden, prev = [], NOISE_DIM + classes
     for width in g_widths:
         hidden.append(L.Dense(prev, width, weight_init=init, rng=rng, dtype=dtype))
@@ -92,9 +103,9 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
             hidden += [L.BatchNorm(width, dtype=dtype), L.ReLU()]
         else:
             hidden += [L.LeakyReLU(0.2)] + ([L.PixelNorm()] if g_pixelnorm else [])
-        prev = width
-    G = L.Sequential(*hidden, L.Dense(prev, 784, weight_init=init, rng=rng, dtype=dtype),
-                     L.Tanh())
+        prev = width + joined
+    layers = [*hidden, L.Dense(prev, 784, weight_init=init, rng=rng, dtype=dtype), L.Tanh()]
+    G = L.LabelledSequential(*layers, classes=classes) if joined else L.Sequential(*layers)
     body, prev = [], pack * (784 + classes)
     for width in d_widths:
         body += [L.Dense(prev, width, weight_init=init, rng=rng, dtype=dtype), L.LeakyReLU(0.2)]
@@ -109,12 +120,12 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
     return (L.ConditionalGenerator(G, classes) if classes else G), D
 
 
-def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None):
+def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None, g_label="input"):
     """:func:`mlp` with a third hidden layer of 1,024 in G (``g_widths=(256, 512, 1024)``) and
     no pixel norm: the best digits of the site's "Time to digits" study in 15 minutes of two
     CPU cores."""
     return mlp(rng, dtype, classes, pack, minibatch, g_widths=(256, 512, 1024),
-               g_pixelnorm=False)
+               g_pixelnorm=False, g_label=g_label)
 
 
 def vanilla(rng, dtype=None, output="sigmoid", classes=0, pack=1, minibatch=None):
@@ -236,22 +247,28 @@ def minibatch_layers(minibatch, width, rng, dtype=None, kernels=MINIBATCH_KERNEL
 
 def remedies(config):
     """The builder options of a run's settings: ``classes``, ``clusters``, ``pack``,
-    ``minibatch``.
+    ``minibatch``, and ``g_label`` where it is not ``"input"``.
 
     ``--conditional`` gives ``classes=10`` (G takes the noise and a one-hot label, D
     judges the image with its label: :class:`~minigan.nn.layers.ConditionalGenerator`);
     ``--clusters K`` gives ``clusters=K`` (the same pair of players, G drawing its label, one
     of ``K`` groups of the images, from its own noise: :mod:`minigan.gan.clusters`);
-    ``--pack m`` puts :class:`~minigan.nn.layers.Pack` first in D, which then takes ``m``
-    samples at once; ``--minibatch`` adds a minibatch layer before D's last Dense.
-    Settings of older runs, without these keys, give the plain model.
+    ``--g-label every`` joins that label to the input of each of G's Dense layers
+    (:func:`mlp`'s ``g_label``); ``--pack m`` puts :class:`~minigan.nn.layers.Pack` first in
+    D, which then takes ``m`` samples at once; ``--minibatch`` adds a minibatch layer before
+    D's last Dense. Settings of older runs, without these keys, give the plain model (and G's
+    label at its input only).
     """
     pack = int(config.get("pack") or 1)
     if pack < 1:
         raise ValueError(f"pack must be a positive integer, got {pack}")
     clusters = int(config.get("clusters") or 0)
-    return {"classes": 10 if config.get("conditional") else 0, "clusters": clusters,
-            "pack": pack, "minibatch": config.get("minibatch")}
+    options = {"classes": 10 if config.get("conditional") else 0, "clusters": clusters,
+               "pack": pack, "minibatch": config.get("minibatch")}
+    g_label = config.get("g_label") or "input"
+    if g_label != "input":
+        options["g_label"] = g_label
+    return options
 
 
 @dataclass(frozen=True)
@@ -332,7 +349,8 @@ _MLP_GAME = {"loss": "hinge", "minibatch": "stddev"}
 #: epochs of the test split.
 MODELS = {
     "mlp": ModelSpec(mlp, NOISE_DIM, (784,), "tanh", 128, 1.4e-3, (0.5, 0.999), 16000,
-                     dict(_MLP_GAME, ema=0.9998, g_batch="reuse", clusters=30)),
+                     dict(_MLP_GAME, ema=0.9998, g_batch="reuse", clusters=30,
+                          g_label="every")),
     "mlp-large": ModelSpec(mlp_large, NOISE_DIM, (784,), "tanh", 64, 1e-3, (0.5, 0.999), 32000,
                            dict(_MLP_GAME, ema=0.999)),
     "vanilla": ModelSpec(vanilla, NOISE_DIM, (784,), "sigmoid", 128, 1e-3, (0.9, 0.999),

@@ -44,6 +44,7 @@ __all__ = [
     "Flatten",
     "Reshape",
     "Sequential",
+    "LabelledSequential",
     "Conv2d",
     "ConvTranspose2d",
     "BatchNorm",
@@ -913,6 +914,65 @@ class ConditionalGenerator(Layer):
 
     def __repr__(self):
         return f"ConditionalGenerator({self.classes} classes, {self.net!r})"
+
+
+class LabelledSequential(Sequential):
+    r"""A chain of layers that joins the label to the input of every :class:`Dense` layer:
+    a conditional generator's net told its label at each layer, not only at its input.
+
+    The input is ``[z, c]`` with the one-hot label ``c`` in its last ``classes`` columns (what
+    :class:`ConditionalGenerator` and :class:`SelfConditionedGenerator` give their net); the
+    first Dense layer takes it as it is, each later Dense layer takes ``[h, c]``
+    (:func:`minigan.functional.label_concat_forward`). With one-hot ``c``, ``[h, c] W = h W_h +
+    W_c[c]``: each later layer adds a row of biases of the class's own, where a label at the
+    input alone reaches them only through the activations between.
+
+    Backward: each join splits its gradient (:func:`minigan.functional.label_concat_backward`)
+    into the layer input's part, which goes on down the chain, and the label's, which is
+    added to the input's last ``classes`` columns: ``c`` reaches the output through every
+    join.
+
+    Parameters
+    ----------
+    *layers : Layer
+        As :class:`Sequential`'s; every Dense layer after the first takes ``classes`` more
+        inputs than the layer before it gives.
+    classes : int, >= 1
+    """
+
+    def __init__(self, *layers, classes):
+        super().__init__(*layers)
+        self.classes = int(classes)
+        if self.classes < 1:
+            raise ValueError(f"LabelledSequential needs at least 1 class, got {classes}")
+        dense = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
+        self.joins = tuple(dense[1:])      # the layers whose input is [h, c]
+
+    def forward(self, x):
+        c = x[:, x.shape[1] - self.classes:]
+        self._cache = []                   # each join's cache, in the order of the joins
+        for i, layer in enumerate(self.layers):
+            if i in self.joins:
+                x, cache = self._apply(F.label_concat_forward, x, c)
+                self._cache.append(cache)
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout, input_grad=True):
+        caches, dc = list(self._need_cache()), 0
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
+            if i in self.joins:
+                dout, dc_join = F.label_concat_backward(dout, caches.pop())
+                dc = dc + dc_join
+        if dout is not None:
+            dout[:, dout.shape[1] - self.classes:] += dc
+        return dout
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({i}) {'[h, c] -> ' if i in self.joins else ''}{layer!r}"
+                          for i, layer in enumerate(self.layers))
+        return f"LabelledSequential({self.classes} classes,\n{inner}\n)"
 
 
 class SelfConditionedGenerator(ConditionalGenerator):

@@ -38,6 +38,7 @@ def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     assert config["batch_size"] == 128 and config["lr"] == 1.4e-3 and config["betas"] == [0.5, 0.999]
     assert config["g_batch"] == "reuse" and models.MODELS["mlp"].reuse_fake
     assert config["clusters"] == 30                     # self-conditioned on 30 groups
+    assert config["g_label"] == "every"                 # the group at each of G's layers
     spec = models.MODELS["mlp"]          # 16,000 iterations: 205 epochs of the test split,
     assert spec.epochs_for(10000 // 128) == 205 and spec.epochs_for(60000 // 128) == 34  # 34 of train
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
@@ -49,7 +50,7 @@ def test_the_seed_vanilla_gan_keeps_its_settings():
     assert (config["loss"], config["ema"], config["minibatch"]) == ("gan", None, None)
     assert config["batch_size"] == 128 and config["betas"] == [0.9, 0.999]
     assert config["g_batch"] == "fresh"                         # Algorithm 1: fresh noise
-    assert config["clusters"] == 0
+    assert config["clusters"] == 0 and config["g_label"] == "input"
     spec = models.MODELS["vanilla"]
     assert spec.epochs_for(10000 // 128) == 100                 # 100 epochs of the test split
 
@@ -183,7 +184,8 @@ def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path
     resumed, it goes on so (a new mlp run reuses the D step's batch)."""
     saved, _ = runs.resolve_config({"seed": 3})
     assert saved["g_batch"] == "reuse"
-    older = {k: v for k, v in saved.items() if k not in ("quiet", "g_batch", "clusters")}
+    older = {k: v for k, v in saved.items()
+             if k not in ("quiet", "g_batch", "clusters", "g_label")}
     G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
     checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
                                g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
@@ -218,7 +220,7 @@ def test_an_mlp_run_saved_before_clusters_existed_resumes_without_groups(tmp_pat
     """A checkpoint whose settings have no ``clusters`` is of a plain GAN: resumed, it stays
     one (a new mlp run is self-conditioned), and asking for groups is a change of setting."""
     saved, _ = runs.resolve_config({"seed": 3})
-    older = {k: v for k, v in saved.items() if k not in ("quiet", "clusters")}
+    older = {k: v for k, v in saved.items() if k not in ("quiet", "clusters", "g_label")}
     G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
     checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
                                g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
@@ -233,3 +235,47 @@ def test_an_mlp_run_saved_before_clusters_existed_resumes_without_groups(tmp_pat
     (tmp_path / runs.CONFIG).write_text(json.dumps(runs.saved_config(older)))
     config, ckpt = runs.resolve_config({"resume": tmp_path})
     assert ckpt is None and config["clusters"] == 0
+
+
+def test_a_run_saved_before_g_label_existed_resumes_with_the_label_at_g_input(tmp_path):
+    """A self-conditioned checkpoint whose settings have no ``g_label`` has G's group at its
+    input only: resumed, its weights load into that G (a new run's G takes the group at every
+    Dense layer, with weights of other shapes), and asking for every layer is a change."""
+    saved, _ = runs.resolve_config({"seed": 3})
+    older = {k: v for k, v in saved.items() if k not in ("quiet", "g_label")}
+    G, D = models.build("mlp", np.random.default_rng(1), clusters=30, minibatch="stddev")
+    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
+                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
+                               rng_states={}, config=older)
+    config, ckpt = runs.resolve_config({"resume": tmp_path})
+    assert config["g_label"] == "input" and config["clusters"] == 30
+    G2, _ = models.build("mlp", np.random.default_rng(2), **models.remedies(config))
+    assert not isinstance(G2.net, layers.LabelledSequential)
+    G2.load_state_dict(ckpt["G"])
+    new, _ = models.build("mlp", np.random.default_rng(2), **models.remedies(saved))
+    assert isinstance(new.net, layers.LabelledSequential)
+    with pytest.raises(ValueError, match=r"g_label='every' \(checkpoint: 'input'\) differ"):
+        runs.resolve_config({"resume": tmp_path, "g_label": "every"})
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"g_label": "every", "clusters": 0}, r"--g-label every joins G's label to its layers, but "
+                                          r"this run has none; add --conditional"),
+    ({"model": "vanilla", "conditional": True, "g_label": "every"},
+     r"--g-label every is built for the models mlp, mlp-large; model 'vanilla'"),
+    ({"model": "dcgan", "conditional": True, "g_label": "every"}, r"model 'dcgan' takes its"),
+])
+def test_g_label_every_is_refused_where_g_has_no_label_or_no_dense_chain(options, message):
+    with pytest.raises(ValueError, match=message):
+        runs.resolve_config(options)
+
+
+def test_g_label_follows_the_model_and_the_labels():
+    """mlp takes the label at every layer by default, with the digits' labels too;
+    mlp-large at its input unless told; a run without labels saves input."""
+    assert runs.resolve_config({"conditional": True})[0]["g_label"] == "every"
+    assert runs.resolve_config({"model": "mlp-large"})[0]["g_label"] == "input"
+    assert runs.resolve_config({"model": "mlp-large", "conditional": True,
+                                "g_label": "every"})[0]["g_label"] == "every"
+    assert runs.resolve_config({"clusters": 0})[0]["g_label"] == "input"
+    assert runs.resolve_config({"g_label": "input"})[0]["g_label"] == "input"

@@ -504,6 +504,9 @@ LAYERS = {
     "SelfConditionedGenerator": (lambda r: L.SelfConditionedGenerator(L.Sequential(
         L.Dense(5 + 4, 6, rng=r), L.LeakyReLU(0.2), L.PixelNorm(), L.Dense(6, 7, rng=r),
         L.Tanh()), classes=4), (6, 5)),
+    "LabelledSequential": (lambda r: L.LabelledSequential(
+        L.Dense(5 + 3, 6, rng=r), L.LeakyReLU(0.2), L.PixelNorm(), L.Dense(6 + 3, 7, rng=r),
+        L.Tanh(), classes=3), (4, 8)),
 }
 #: Layer comparisons (GEMMs and reductions sum in another order on the GPU), relative to the
 #: problem's scale.

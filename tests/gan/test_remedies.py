@@ -351,12 +351,14 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
 def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
     """``--model mlp-large``: the default's D and game (its average at 0.999, the default's at
     0.9998; batches of 64 at 1e-3 and G's step on fresh noise, without groups, the default's 128
-    at 1.4e-3 on the D step's batch, self-conditioned on 30 groups), G with hidden widths 256,
-    512, 1024 and no pixel norm (the default's G has it after each hidden activation); a run of
-    it trains, and its checkpoint loads back as that model for sample and eval."""
+    at 1.4e-3 on the D step's batch, self-conditioned on 30 groups at each of G's layers), G
+    with hidden widths 256, 512, 1024 and no pixel norm (the default's G has it after each
+    hidden activation); a run of it trains, and its checkpoint loads back as that model for
+    sample and eval."""
     large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
     assert large.defaults is not default.defaults          # the game and remedies, but the
-    assert dict(large.defaults, ema=0.9998, g_batch="reuse", clusters=30) == default.defaults
+    assert dict(large.defaults, ema=0.9998, g_batch="reuse", clusters=30,
+                g_label="every") == default.defaults
     assert large.betas == default.betas                     # batch 64 at 1e-3, the default's
     assert (large.lr, large.batch_size) == (1e-3, 64)       # 128 at 1.4e-3
     G, D = models.build("mlp-large", np.random.default_rng(0), "float32", minibatch="stddev")
@@ -374,3 +376,27 @@ def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, dat
     G_loaded, spec, config = runs.load_generator(out / "checkpoint.npz", ema=True)
     assert spec is large and config["model"] == "mlp-large" and config["ema"] == 0.999
     assert G_loaded.forward(np.zeros((2, 100), np.float32)).shape == (2, 784)
+
+
+def test_g_label_every_joins_the_label_to_each_of_g_dense_layers():
+    """``g_label="every"``: G's later Dense layers take ``classes`` more inputs, and its output
+    moves with the label when the noise stays (through every layer, not only the first);
+    ``"input"`` builds the plain chain; the builder refuses other values."""
+    rng = np.random.default_rng(0)
+    G, _ = models.mlp(rng, "float64", classes=4, g_label="every")
+    net = G.net
+    assert isinstance(net, layers.LabelledSequential) and net.classes == 4
+    dense = [layer for layer in net.layers if isinstance(layer, layers.Dense)]
+    assert [d.in_features for d in dense] == [104, 256 + 4, 512 + 4]
+    z = rng.standard_normal((3, 100))
+    c1, c2 = np.eye(4)[[0, 0, 0]], np.eye(4)[[1, 1, 1]]
+    first = dense[0].params["W"]
+    first[100:] = 0                                   # the label's weights at the input gone:
+    out1, out2 = (net.forward(np.concatenate([z, c], 1)) for c in (c1, c2))
+    assert np.abs(out1 - out2).max() > 1e-3           # it still reaches the image
+    plain, _ = models.mlp(np.random.default_rng(0), "float64", classes=4)
+    assert type(plain.net) is layers.Sequential
+    with pytest.raises(ValueError, match="g_label must be one of"):
+        models.mlp(rng, classes=4, g_label="hidden")
+    assert "g_label" not in models.remedies({"model": "vanilla", "g_label": "input"})
+    assert models.remedies({"clusters": 30, "g_label": "every"})["g_label"] == "every"

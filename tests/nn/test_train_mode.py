@@ -107,6 +107,13 @@ def cases(draw, kind):
         zc = np.concatenate([rng.standard_normal((n, 2)),
                              np.eye(classes)[rng.integers(0, classes, n)]], axis=1)
         return layers.ConditionalGenerator(net, classes), zc, rng
+    if kind == "LabelledSequential":   # the label joined at each Dense layer; c any real
+        classes, n_in = draw(st.integers(1, 3)), draw(st.integers(1, 3))   # numbers (linear)
+        net = layers.LabelledSequential(
+            layers.Dense(n_in + classes, 4, rng=rng, dtype=F64), layers.Tanh(),
+            layers.PixelNorm(), layers.Dense(4 + classes, 3, rng=rng, dtype=F64), layers.Tanh(),
+            layers.Dense(3 + classes, 2, bias=False, rng=rng, dtype=F64), classes=classes)
+        return net, rng.standard_normal((n, n_in + classes)), rng
     if kind == "SelfConditionedGenerator":     # z[:, 0] off the cuts, where the label jumps
         classes = draw(st.integers(1, 4))
         net = layers.Sequential(layers.Dense(2 + classes, 4, rng=rng, dtype=F64), layers.Tanh())
@@ -128,7 +135,8 @@ def cases(draw, kind):
 KINDS = ["Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Dropout", "Flatten", "Reshape",
          "Conv2d", "ConvTranspose2d", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)",
          "MinibatchDiscrimination", "MinibatchStdDev", "PixelNorm", "Pack",
-         "ConditionalGenerator", "SelfConditionedGenerator", "Sequential"]
+         "ConditionalGenerator", "SelfConditionedGenerator", "LabelledSequential",
+         "Sequential"]
 #: The layers whose evaluation mode differs from their training mode.
 TWO_MODES = {"Dropout", "BatchNorm", "SpectralNorm(Dense)", "SpectralNorm(Conv2d)", "Sequential"}
 
