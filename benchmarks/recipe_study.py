@@ -103,6 +103,9 @@ p.add_argument("--label_every", type=int, default=0,
                help="with --clusters: G's one-hot group joins the input of each of its Dense "
                     "layers, not only the first (the mlp builder's g_label='every', the "
                     "default's; 0: g_label='input')")
+p.add_argument("--d_label_every", type=int, default=0,
+               help="with --clusters: D's one-hot group joins the input of each of its Dense "
+                    "layers too (layers.LabelledSequential), its last one's included")
 p.add_argument("--restarts", type=int, default=1,
                help="with --clusters: k-means runs from new seeds, the lowest within-group "
                     "sum of squares kept")
@@ -270,8 +273,9 @@ def build():
 
 
 G, D, shape = build()
-if (a.proj or a.restarts != 1 or a.label_every) and not a.clusters:
-    sys.exit("--proj, --restarts and --label_every are options of the groups: give --clusters K too")
+if (a.proj or a.restarts != 1 or a.label_every or a.d_label_every) and not a.clusters:
+    sys.exit("--proj, --restarts, --label_every and --d_label_every are options of the groups: "
+             "give --clusters K too")
 if a.clusters:
     from minigan.app.trainer import groups_rng
     from minigan.gan import conditional as cond_mod
@@ -298,6 +302,15 @@ if a.clusters:
                                 d_widths=tuple(int(v) for v in a.dw.split(",")))[1]
         D = ProjectionD(L.Sequential(*D0.layers[:-1]), D0.layers[-1], a.clusters,
                         D0.layers[-1].params["W"].shape[0])
+    if a.d_label_every:
+        body, prev = [], 784
+        for w in (int(v) for v in a.dw.split(",")):
+            body += [L.Dense(prev + a.clusters, w, weight_init="xavier_normal", rng=init_rng),
+                     L.LeakyReLU(0.2)]
+            prev = w
+        D = L.LabelledSequential(*body, L.MinibatchStdDev(),
+                                 L.Dense(prev + 1 + a.clusters, 1, weight_init="xavier_normal",
+                                         rng=init_rng), classes=a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
     self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)
