@@ -151,7 +151,7 @@ def _adam_update_cpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2, block=ADAM_BLOCK):
     elements: the same operations in the same order, so the same numbers. A block's
     passes read what the pass before it wrote while it is still in the cache, where the
     whole array's would each go out to memory (about a quarter faster at the default
-    model's 1.09 million weights, ``benchmarks/tried.py``)."""
+    model's 1.1 million weights, ``benchmarks/tried.py``)."""
     arrays = (p, g, m, v)
     if p.size <= block or not all(a.flags.c_contiguous for a in arrays):
         _adam_block(p, g, m, v, lr, b1, b2, eps, bc1, bc2, np.empty_like(g), np.empty_like(g))
