@@ -160,7 +160,7 @@ def gemm_macs(seq, x):
 
     seq, x = plain_net(seq, x)
     macs = []
-    for layer, inp, out in layer_passes(seq, x):
+    for layer, inp, out in seq.passes(x):
         if isinstance(layer, L.Dense):
             macs.append(inp.shape[0] * layer.in_features * layer.out_features)
         elif isinstance(layer, L.Conv2d):          # every output value: C*kh*kw products
@@ -170,23 +170,6 @@ def gemm_macs(seq, x):
             kh, kw = layer.kernel_size
             macs.append(inp.size * layer.out_channels * kh * kw)
     return macs
-
-
-def layer_passes(seq, x):
-    """``(layer, its input, its output)`` for each layer of ``seq`` in turn, from the chain's
-    input ``x`` (host arrays), the label joined where a ``LabelledSequential`` joins it."""
-    import numpy as np
-
-    from minigan.nn import layers as L
-
-    joins = seq.joins if isinstance(seq, L.LabelledSequential) else ()
-    c = x[:, x.shape[1] - seq.classes:] if joins else None
-    for i, layer in enumerate(seq.layers):
-        if i in joins:
-            x = np.concatenate([x, c], axis=1)
-        out = layer.forward(x)
-        yield layer, x, out
-        x = out
 
 
 def iteration_flops(name, np):
@@ -313,7 +296,7 @@ def torch_sequential(torch, seq, x):
         return TorchSelfConditioned(torch, net, backend.to_host(seq.cuts).copy(), seq.classes)
     nn = torch.nn
     mods = []
-    for layer, inp, _ in layer_passes(seq, x):
+    for layer, inp, _ in seq.passes(x):
         p = {k: torch.from_numpy(v.copy()) for k, v in layer.params.items()}
         if isinstance(layer, L.Dense):
             mod = nn.Linear(layer.in_features, layer.out_features, bias=layer.has_bias)

@@ -273,6 +273,8 @@ def build():
 
 
 G, D, shape = build()
+if a.proj and a.d_label_every:
+    sys.exit("--proj and --d_label_every each build D's way of taking the group: choose one")
 if (a.proj or a.restarts != 1 or a.label_every or a.d_label_every) and not a.clusters:
     sys.exit("--proj, --restarts, --label_every and --d_label_every are options of the groups: "
              "give --clusters K too")

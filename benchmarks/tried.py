@@ -9,7 +9,9 @@ Prints, at the DCGAN's sizes (float32, NumPy's BLAS as the environment sets it):
 - the weight gradient of the real and the fake batch as two products against one with
   the inner dimension doubled;
 - one elementwise pass against a square root at G's largest weight (627,200 values),
-  which bounds Adam, and Adam's update against a variant without divisions;
+  which bounds Adam, and Adam's update against a variant without divisions; Adam's NumPy
+  body in blocks against each array whole, alone over the default model's weights and
+  inside its iteration;
 - LeakyReLU with its boolean mask (the code) against a float slope mask;
 - minor page faults per training iteration, both models;
 - NumPy's normal sampler for one noise batch, float64 then cast against float32;
@@ -81,8 +83,8 @@ def adam_blocks(rng, reps):
     """Adam over the default model's weights (G's and D's arrays), the NumPy body in blocks
     of ``ADAM_BLOCK`` elements (the code) against each array whole (the body before)."""
     from minigan.gan import models
-    G, D = models.build("mlp", np.random.default_rng(0), np.float32, clusters=30,
-                        minibatch="stddev")
+    G, D = models.build("mlp", np.random.default_rng(0), np.float32,
+                        **models.remedies(models.MODELS["mlp"].defaults))
     params = [p for net in (G, D) for p, _ in net.parameters()]
     states = [[p.copy(), rng.standard_normal(p.shape).astype(F32), 1e-3 * p.copy(),
                np.abs(1e-3 * p)] for p in params]
@@ -96,6 +98,51 @@ def adam_blocks(rng, reps):
     whole = best_ms(lambda: run(size + 1), reps)
     print(f"Adam at the default model's {size:,} weights in {len(params)} arrays: in blocks of "
           f"{optim.ADAM_BLOCK:,} {1e3 * blocked:.0f} us, each array whole {1e3 * whole:.0f} us")
+
+
+def adam_blocks_in_the_iteration(rounds=12, iterations=30):
+    """The default model's whole iteration (D step, G step, the average's update) with Adam's
+    NumPy body in blocks against each array whole, in rounds that alternate (the order
+    flips every round); printed: the median over rounds of blocks / whole."""
+    import time
+
+    from minigan import gan
+    from minigan.gan import conditional, models
+    from minigan.gan.ema import EMA
+
+    spec = models.MODELS["mlp"]
+    G, D = models.build("mlp", np.random.default_rng(0), np.float32,
+                        **models.remedies(spec.defaults))
+    model = gan.GAN(G, D, optim.Adam(G, lr=spec.lr, betas=spec.betas),
+                    optim.Adam(D, lr=spec.lr, betas=spec.betas), spec.noise_dim, loss="hinge",
+                    rng=np.random.default_rng(1), check_data=False, reuse_fake=True)
+    ema = EMA(G, spec.defaults["ema"])
+    groups = spec.defaults["clusters"]
+    batch = conditional.with_labels(
+        np.random.default_rng(2).uniform(-1, 1, (spec.batch_size, 784)).astype(F32),
+        np.random.default_rng(3).integers(0, groups, spec.batch_size), groups)
+
+    def median_ms():
+        times = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            model.train_iteration(lambda: batch)
+            ema.update()
+            times.append(time.perf_counter() - start)
+        return 1e3 * float(np.median(times))
+
+    median_ms()                                                   # warm-up
+    ms = {"blocks": [], "whole": []}
+    for r in range(rounds):
+        for name in (("blocks", "whole") if r % 2 == 0 else ("whole", "blocks")):
+            _adam_update_cpu.__defaults__ = (optim.ADAM_BLOCK if name == "blocks" else 2**62,)
+            time.sleep(0.2)
+            ms[name].append(median_ms())
+    _adam_update_cpu.__defaults__ = (optim.ADAM_BLOCK,)
+    ratio = np.median(np.array(ms["blocks"]) / np.array(ms["whole"]))
+    print(f"the default's iteration with Adam in blocks / each array whole: {ratio:.3f} "
+          f"(medians {np.median(ms['blocks']):.2f} and {np.median(ms['whole']):.2f} ms, "
+          f"{rounds} alternating rounds of {iterations})")
 
 
 def faults_per_iteration(name, iterations=30):
@@ -154,6 +201,7 @@ def main(argv=None):
     print(f"Adam at 627,200 values: the code {1e3 * code:.0f} us, "
           f"without divisions {1e3 * variant:.0f} us")
     adam_blocks(rng, reps)
+    adam_blocks_in_the_iteration()
 
     x, d = channel_major(rng, (64, 64, 14, 14)), channel_major(rng, (64, 64, 14, 14))
     _, cache = A.leaky_relu_forward(x)

@@ -341,9 +341,10 @@ _BUILDS = itertools.count()
 
 @functools.lru_cache(maxsize=None)
 def _build_folder():
-    """One temporary folder for this process's compiled kernels, removed when it exits."""
-    folder = tempfile.mkdtemp(prefix="minigan-kernels-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    """One temporary folder for this process's compiled kernels, removed when it exits (by
+    this process: not by a child forked from it)."""
+    folder, owner = tempfile.mkdtemp(prefix="minigan-kernels-"), os.getpid()
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
     return folder
 
 

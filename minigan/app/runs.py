@@ -143,6 +143,7 @@ def _known(saved, source):
         known["clusters"] = 0
     if known.get("g_label") is None:    # saved before --g-label existed: G took its label
         known["g_label"] = "input"      # with its noise only
+    settings.check_g_label(known, source)   # before any model is built from them
     return known
 
 

@@ -229,7 +229,8 @@ SETTINGS = (
     Setting("g_label", optional(choice(*models.G_LABELS)), None, "where G takes its label "
             "(--conditional's digit or --clusters' group): with its noise only (input), or "
             "again at each of its Dense layers (every; models mlp and mlp-large) (default: "
-            "the model's, every for mlp, input for the others)", ("--g-label",), group=REMEDY),
+            "the model's where the run has labels, every for mlp, input for the others)",
+            ("--g-label",), group=REMEDY),
     Setting("pack", POSITIVE_INT, 1, "PacGAN: D judges packs of M samples at once (default 1)",
             ("--pack",), BOTH, group=REMEDY, metavar="M"),
     Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
@@ -304,6 +305,21 @@ def check_all(config, source="the settings"):
     return config
 
 
+def check_g_label(c, source="the settings"):
+    """``g_label`` "every" needs a label to join (``conditional`` or ``clusters``, where the
+    settings say so) and a model whose G is a chain of Dense layers."""
+    if c.get("g_label") != "every":
+        return
+    if "clusters" in c and not c.get("clusters") and not c.get("conditional"):
+        raise SettingError(f"{source}: --g-label every joins G's label to its layers, but "
+                           "this run has none; add --conditional (the digits' labels) or "
+                           "--clusters K (groups of the images), or leave --g-label out")
+    if c.get("model", models.DEFAULT_MODEL) not in models.G_LABEL_MODELS:
+        raise SettingError(f"{source}: --g-label every is built for the models "
+                           f"{', '.join(models.G_LABEL_MODELS)}; model {c.get('model')!r} "
+                           "takes its label with its noise only (leave --g-label out)")
+
+
 def _check_together(c, source):
     """The settings that must fit each other: the game's labels, the pack and the batch."""
     game = games.GAMES.get(c.get("loss", "gan"))
@@ -315,11 +331,7 @@ def _check_together(c, source):
     if game is not None and not game.labels and (c.get("label_smoothing") or c.get("label_flip")):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
-    if c.get("g_label") == "every" and c.get("model", models.DEFAULT_MODEL) \
-            not in models.G_LABEL_MODELS:
-        raise SettingError(f"{source}: --g-label every is built for the models "
-                           f"{', '.join(models.G_LABEL_MODELS)}; model {c.get('model')!r} "
-                           "takes its label with its noise only (leave --g-label out)")
+    check_g_label(c, source)
     if c.get("clusters") and c.get("conditional"):
         raise SettingError(f"{source}: --conditional and --clusters {c['clusters']}: the "
                            "labels are either the digits' (--conditional) or groups the run "
@@ -400,12 +412,8 @@ def new_config(options, source="the command line"):
     if config["clusters"] is None:                    # no groups: a plain GAN
         config["clusters"] = 0
     labelled = config["conditional"] or config["clusters"]
-    if chosen.get("g_label") == "every" and not labelled:
-        raise SettingError(f"{source}: --g-label every joins G's label to its layers, but "
-                           "this run has none; add --conditional (the digits' labels) or "
-                           "--clusters K (groups of the images), or leave --g-label out")
-    if config["g_label"] is None or not labelled:     # no label: G's layers take none
-        config["g_label"] = "input"
+    if config["g_label"] is None or (not labelled and "g_label" not in chosen):
+        config["g_label"] = "input"   # no label: none to join (a chosen every: check_g_label)
     for key in ("batch_size", "lr", "betas"):
         if config[key] is None:
             config[key] = getattr(spec, key)

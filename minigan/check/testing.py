@@ -475,10 +475,9 @@ def min_kink_distance(net, x):
     smallest = np.inf
     restore = replay(net)
     try:
-        for layer in net.layers:
+        for layer, layer_input, _ in net.passes(x):
             if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
-                smallest = min(smallest, float(np.abs(x).min()))
-            x = layer.forward(x)
+                smallest = min(smallest, float(np.abs(layer_input).min()))
     finally:
         restore()
     return smallest

@@ -86,6 +86,11 @@ def check_critic(critic):
     """Raise ``ValueError`` naming the first layer of ``critic`` the penalty cannot
     differentiate twice (anything but Dense, SpectralNorm(Dense), ReLU, LeakyReLU,
     Flatten and Reshape)."""
+    if isinstance(critic, L.LabelledSequential):
+        raise ValueError("WGAN-GP differentiates the critic twice, by hand for a chain of "
+                         "layers that takes its input once; this discriminator joins a label "
+                         f"to its layers ({type(critic).__name__}), which the penalty's double "
+                         "backward does not follow. Use another --loss")
     for i, layer in enumerate(_layers(critic)):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
         if type(inner) not in TWICE_DIFFERENTIABLE:

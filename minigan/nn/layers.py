@@ -395,6 +395,15 @@ class Sequential(Layer):
             dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
         return dout
 
+    def passes(self, x):
+        """``(layer, its input, its output)`` for each layer in turn from the chain's input
+        ``x``: the forward pass one layer at a time, for tools that look inside the chain
+        (kink distances, FLOP counts, twins in other libraries)."""
+        for layer in self.layers:
+            out = layer.forward(x)
+            yield layer, x, out
+            x = out
+
     def _flat(self, attr):
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
                 for k, v in getattr(layer, attr).items()}
@@ -917,8 +926,9 @@ class ConditionalGenerator(Layer):
 
 
 class LabelledSequential(Sequential):
-    r"""A chain of layers that joins the label to the input of every :class:`Dense` layer:
-    a conditional generator's net told its label at each layer, not only at its input.
+    r"""A chain of layers that joins the label to the input of every :class:`Dense` layer
+    in it (not one wrapped in another layer, such as :class:`SpectralNorm`): a conditional
+    generator's net told its label at each layer, not only at its input.
 
     The input is ``[z, c]`` with the one-hot label ``c`` in its last ``classes`` columns (what
     :class:`ConditionalGenerator` and :class:`SelfConditionedGenerator` give their net); the
@@ -958,6 +968,15 @@ class LabelledSequential(Sequential):
             x = layer.forward(x)
         return x
 
+    def passes(self, x):
+        c = x[:, x.shape[1] - self.classes:]
+        for i, layer in enumerate(self.layers):
+            if i in self.joins:
+                x = self._apply(F.label_concat_forward, x, c)[0]
+            out = layer.forward(x)
+            yield layer, x, out
+            x = out
+
     def backward(self, dout, input_grad=True):
         caches, dc = list(self._need_cache()), 0
         for i in range(len(self.layers) - 1, -1, -1):
@@ -965,7 +984,7 @@ class LabelledSequential(Sequential):
             if i in self.joins:
                 dout, dc_join = F.label_concat_backward(dout, caches.pop())
                 dc = dc + dc_join
-        if dout is not None:
+        if self.joins and dout is not None:
             dout[:, dout.shape[1] - self.classes:] += dc
         return dout
 

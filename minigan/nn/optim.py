@@ -140,8 +140,9 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
     p -= lr * (m / bc1) / (xp.sqrt(v / bc2) + eps)
 
 
-#: Elements of one block of :func:`adam_update`'s NumPy body: its six arrays' blocks (4 MiB
-#: in float64, 1.5 MiB in float32) stay in a core's cache for all twelve passes.
+#: Elements of one block of :func:`adam_update`'s NumPy body: its six arrays' blocks (3 MiB
+#: in float64, 1.5 MiB in float32) stay in the caches (a core's L2 and the shared L3) for
+#: all fourteen passes.
 ADAM_BLOCK = 65536
 
 
@@ -165,7 +166,7 @@ def _adam_update_cpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2, block=ADAM_BLOCK):
 
 
 def _adam_block(p, g, m, v, lr, b1, b2, eps, bc1, bc2, tmp, den):
-    """One block of :func:`_adam_update_cpu`: the formula's twelve passes, in place, with
+    """One block of :func:`_adam_update_cpu`: the formula's fourteen passes, in place, with
     ``tmp`` and ``den`` (arrays of ``g``'s shape) as its two temporaries."""
     np.multiply(g, 1.0 - b1, out=tmp)
     m *= b1

@@ -270,6 +270,28 @@ def test_g_label_every_is_refused_where_g_has_no_label_or_no_dense_chain(options
         runs.resolve_config(options)
 
 
+@pytest.mark.parametrize("edit, message", [
+    ({"model": "vanilla", "conditional": True}, r"model 'vanilla' takes its label with its "
+                                                r"noise only"),
+    ({"clusters": 0}, r"--g-label every joins G's label to its layers, but this run has none"),
+])
+def test_settings_of_a_file_with_g_label_every_that_cannot_be_built_are_refused(tmp_path, edit,
+                                                                                 message):
+    """A checkpoint's settings edited to ``g_label: every`` with a model or labels that cannot
+    take it: refused with the file named, before a model is built (resume, and the commands
+    that load a generator), not a TypeError from the builder."""
+    saved, _ = runs.resolve_config({"seed": 3})
+    G, D = models.build("mlp", np.random.default_rng(1), clusters=30, minibatch="stddev",
+                        g_label="every")
+    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
+                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
+                               rng_states={}, config={**saved, **edit, "quiet": False})
+    with pytest.raises(ValueError, match=rf"checkpoint .*{message}"):
+        runs.resolve_config({"resume": tmp_path})
+    with pytest.raises(ValueError, match=message):
+        runs.load_generator(tmp_path / runs.CHECKPOINT)
+
+
 def test_g_label_follows_the_model_and_the_labels():
     """mlp takes the label at every layer by default, with the digits' labels too;
     mlp-large at its input unless told; a run without labels saves input."""

@@ -394,6 +394,13 @@ def test_g_label_every_joins_the_label_to_each_of_g_dense_layers():
     first[100:] = 0                                   # the label's weights at the input gone:
     out1, out2 = (net.forward(np.concatenate([z, c], 1)) for c in (c1, c2))
     assert np.abs(out1 - out2).max() > 1e-3           # it still reaches the image
+    zc = np.concatenate([z, c2], 1)               # the passes one layer at a time: the
+    passes = list(net.passes(zc))                  # joined inputs, and forward's output
+    assert [inp.shape[1] for layer, inp, _ in passes if isinstance(layer, layers.Dense)] == \
+        [104, 260, 516]
+    np.testing.assert_array_equal(passes[-1][2], net.forward(zc))
+    with pytest.raises(ValueError, match="joins a label to its layers"):
+        penalty.check_critic(net)
     plain, _ = models.mlp(np.random.default_rng(0), "float64", classes=4)
     assert type(plain.net) is layers.Sequential
     with pytest.raises(ValueError, match="g_label must be one of"):
