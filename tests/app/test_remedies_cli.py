@@ -10,7 +10,7 @@ import pytest
 
 from minigan import functional as F
 from minigan import gan
-from minigan.app import checkpoint
+from minigan.app import checkpoint, runs
 from minigan.app.cli import main
 from minigan.nn import layers
 
@@ -148,13 +148,17 @@ def test_a_g_batch_that_is_no_choice_is_refused(train_args, data_dir, tmp_path, 
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("model, g_label", [("vanilla", "input"), ("mlp", "every")])
 def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same_run, train_args,
-                                                                      data_dir, tmp_path, capsys):
+                                                                      data_dir, tmp_path, capsys,
+                                                                      model, g_label):
     """--clusters: the groups of the training images are saved with the run, G draws each in
-    its share (its cuts saved with its weights), and a resumed run equals a straight one."""
+    its share (its cuts saved with its weights), and a resumed run equals a straight one;
+    the default model's G, which takes the group at each of its layers, too."""
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert main(train_args(data_dir, straight, "--epochs", "2", "--clusters", "4")) == 0
-    assert main(train_args(data_dir, split, "--epochs", "1", "--clusters", "4")) == 0
+    more = ["--model", model, "--clusters", "4"]
+    assert main(train_args(data_dir, straight, "--epochs", "2", *more)) == 0
+    assert main(train_args(data_dir, split, "--epochs", "1", *more)) == 0
     assert main(["train", "--resume", str(split), "--epochs", "2", "--quiet",
                  "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
     assert_same_run(straight, split)
@@ -164,7 +168,10 @@ def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same
     shares = np.bincount(groups, minlength=4) / 128
     np.testing.assert_allclose(ckpt["G"]["label_cuts"], F.label_cuts(shares),
                                rtol=1e-6)
-    assert json.loads((straight / "config.json").read_text())["clusters"] == 4
+    saved = json.loads((straight / "config.json").read_text())
+    assert saved["clusters"] == 4 and saved["g_label"] == g_label
+    G = runs.load_generator(straight / "checkpoint.npz")[0]
+    assert isinstance(G.net, layers.LabelledSequential) == (g_label == "every")
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(straight), "--n", "6", "--device", "cpu"]) == 0
     assert "wrote 6 samples" in capsys.readouterr().out
