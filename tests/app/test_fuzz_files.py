@@ -106,7 +106,8 @@ def test_mutated_checkpoint_bytes(mutations, run_dir, tmp_path_factory):
 @given(entry=st.sampled_from(["minigan", "config", "counters", "rng_states", "extra"]),
        key=st.text(max_size=12) | st.sampled_from(["version", "model", "epoch", "iteration",
                                                    "step_in_epoch", "seconds", "noise",
-                                                   "dtype", "pack", "conditional"]),
+                                                   "dtype", "pack", "conditional",
+                                                   "clusters", "g_label", "g_batch"]),
        value=json_values)
 def test_mutated_checkpoint_entries(entry, key, value, run_dir, tmp_path_factory):
     out = _fresh(run_dir, tmp_path_factory)
@@ -133,7 +134,8 @@ def test_mutated_checkpoint_entries(entry, key, value, run_dir, tmp_path_factory
 @PROFILE
 @given(key=st.sampled_from(["model", "epochs", "batch_size", "lr", "betas", "k", "seed", "split",
                             "dtype", "files", "data_dir", "conditional", "pack", "minibatch",
-                            "ema", "loss", "gp_weight", "asked", "n_samples"]) | st.text(max_size=8),
+                            "ema", "loss", "gp_weight", "asked", "n_samples", "clusters",
+                            "g_label", "g_batch"]) | st.text(max_size=8),
        value=json_values, cut=st.none() | st.integers(0, 300))
 def test_mutated_config_json(key, value, cut, run_dir, tmp_path_factory, capsys):
     out = _fresh(run_dir, tmp_path_factory)
