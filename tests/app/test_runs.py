@@ -15,10 +15,16 @@ from minigan.nn import layers, optim
 
 
 def save_vanilla(path, config=None):
-    G, D = models.build("vanilla", np.random.default_rng(1))
+    return save_run(path, config or {"model": "vanilla", "dtype": "float32"}, "vanilla")
+
+
+def save_run(path, config, model, **options):
+    """A checkpoint at ``path`` of a fresh ``model`` built with ``options`` (``models.build``),
+    its settings ``config``; returns its G."""
+    G, D = models.build(model, np.random.default_rng(1), **options)
     checkpoint.save_checkpoint(path, generator=G, discriminator=D, g_opt=optim.Adam(G),
                                d_opt=optim.Adam(D), iteration=0, epoch=0, rng_states={},
-                               config=config or {"model": "vanilla", "dtype": "float32"})
+                               config=config)
     return G
 
 
@@ -186,10 +192,7 @@ def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path
     assert saved["g_batch"] == "reuse"
     older = {k: v for k, v in saved.items()
              if k not in ("quiet", "g_batch", "clusters", "g_label")}
-    G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
-    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
-                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
-                               rng_states={}, config=older)
+    save_run(tmp_path / runs.CHECKPOINT, older, "mlp", minibatch="stddev")
     config, _ = runs.resolve_config({"resume": tmp_path})
     assert config["g_batch"] == "fresh" and config["batch_size"] == 128
     again, _ = runs.resolve_config({"resume": tmp_path, "g_batch": "fresh"})  # what it did
@@ -221,10 +224,7 @@ def test_an_mlp_run_saved_before_clusters_existed_resumes_without_groups(tmp_pat
     one (a new mlp run is self-conditioned), and asking for groups is a change of setting."""
     saved, _ = runs.resolve_config({"seed": 3})
     older = {k: v for k, v in saved.items() if k not in ("quiet", "clusters", "g_label")}
-    G, D = models.build("mlp", np.random.default_rng(1), minibatch="stddev")
-    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
-                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
-                               rng_states={}, config=older)
+    save_run(tmp_path / runs.CHECKPOINT, older, "mlp", minibatch="stddev")
     config, _ = runs.resolve_config({"resume": tmp_path})
     assert config["clusters"] == 0
     G2, _ = models.build("mlp", np.random.default_rng(1), **models.remedies(config))
@@ -243,10 +243,7 @@ def test_a_run_saved_before_g_label_existed_resumes_with_the_label_at_g_input(tm
     Dense layer, with weights of other shapes), and asking for every layer is a change."""
     saved, _ = runs.resolve_config({"seed": 3})
     older = {k: v for k, v in saved.items() if k not in ("quiet", "g_label")}
-    G, D = models.build("mlp", np.random.default_rng(1), clusters=30, minibatch="stddev")
-    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
-                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
-                               rng_states={}, config=older)
+    save_run(tmp_path / runs.CHECKPOINT, older, "mlp", clusters=30, minibatch="stddev")
     config, ckpt = runs.resolve_config({"resume": tmp_path})
     assert config["g_label"] == "input" and config["clusters"] == 30
     G2, _ = models.build("mlp", np.random.default_rng(2), **models.remedies(config))
@@ -281,11 +278,8 @@ def test_settings_of_a_file_with_g_label_every_that_cannot_be_built_are_refused(
     take it: refused with the file named, before a model is built (resume, and the commands
     that load a generator), not a TypeError from the builder."""
     saved, _ = runs.resolve_config({"seed": 3})
-    G, D = models.build("mlp", np.random.default_rng(1), clusters=30, minibatch="stddev",
-                        g_label="every")
-    checkpoint.save_checkpoint(tmp_path / runs.CHECKPOINT, generator=G, discriminator=D,
-                               g_opt=optim.Adam(G), d_opt=optim.Adam(D), iteration=0, epoch=0,
-                               rng_states={}, config={**saved, **edit, "quiet": False})
+    save_run(tmp_path / runs.CHECKPOINT, {**saved, **edit, "quiet": False}, "mlp", clusters=30,
+             minibatch="stddev", g_label="every")
     with pytest.raises(ValueError, match=rf"checkpoint .*{message}"):
         runs.resolve_config({"resume": tmp_path})
     with pytest.raises(ValueError, match=message):
