@@ -82,9 +82,11 @@ def adam_without_divisions(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
 def adam_blocks(rng, reps):
     """Adam over the default model's weights (G's and D's arrays), the NumPy body in blocks
     of ``ADAM_BLOCK`` elements (the code) against each array whole (the body before)."""
+    import bench_cpu
+
     from minigan.gan import models
-    G, D = models.build("mlp", np.random.default_rng(0), np.float32,
-                        **models.remedies(models.MODELS["mlp"].defaults))
+
+    G, D = bench_cpu.build_models(models.MODELS["mlp"], np.random.default_rng(0), np)
     params = [p for net in (G, D) for p, _ in net.parameters()]
     states = [[p.copy(), rng.standard_normal(p.shape).astype(F32), 1e-3 * p.copy(),
                np.abs(1e-3 * p)] for p in params]
@@ -101,48 +103,32 @@ def adam_blocks(rng, reps):
 
 
 def adam_blocks_in_the_iteration(rounds=12, iterations=30):
-    """The default model's whole iteration (D step, G step, the average's update) with Adam's
-    NumPy body in blocks against each array whole, in rounds that alternate (the order
-    flips every round); printed: the median over rounds of blocks / whole."""
-    import time
+    """The default model's whole iteration (``bench_cpu.minigan_runner``: D step, G step, the
+    average's update) with Adam's NumPy body in blocks against each array whole, in rounds
+    that alternate (``bench_cpu.alternating_rounds``); printed: the median over rounds of
+    blocks / whole."""
+    import bench_cpu
 
-    from minigan import gan
-    from minigan.gan import conditional, models
-    from minigan.gan.ema import EMA
+    step, _ = bench_cpu.minigan_runner("mlp", np, check_data=False)
+    blocks = optim.ADAM_BLOCK
 
-    spec = models.MODELS["mlp"]
-    G, D = models.build("mlp", np.random.default_rng(0), np.float32,
-                        **models.remedies(spec.defaults))
-    model = gan.GAN(G, D, optim.Adam(G, lr=spec.lr, betas=spec.betas),
-                    optim.Adam(D, lr=spec.lr, betas=spec.betas), spec.noise_dim, loss="hinge",
-                    rng=np.random.default_rng(1), check_data=False, reuse_fake=True)
-    ema = EMA(G, spec.defaults["ema"])
-    groups = spec.defaults["clusters"]
-    batch = conditional.with_labels(
-        np.random.default_rng(2).uniform(-1, 1, (spec.batch_size, 784)).astype(F32),
-        np.random.default_rng(3).integers(0, groups, spec.batch_size), groups)
+    def with_block(block):
+        def run():
+            optim.ADAM_BLOCK = block
+            step()
+        return run
 
-    def median_ms():
-        times = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            model.train_iteration(lambda: batch)
-            ema.update()
-            times.append(time.perf_counter() - start)
-        return 1e3 * float(np.median(times))
-
-    median_ms()                                                   # warm-up
-    ms = {"blocks": [], "whole": []}
-    for r in range(rounds):
-        for name in (("blocks", "whole") if r % 2 == 0 else ("whole", "blocks")):
-            _adam_update_cpu.__defaults__ = (optim.ADAM_BLOCK if name == "blocks" else 2**62,)
-            time.sleep(0.2)
-            ms[name].append(median_ms())
-    _adam_update_cpu.__defaults__ = (optim.ADAM_BLOCK,)
-    ratio = np.median(np.array(ms["blocks"]) / np.array(ms["whole"]))
+    try:
+        _, medians = bench_cpu.alternating_rounds(
+            {"blocks": with_block(blocks), "whole": with_block(2**62)}, rounds, iterations,
+            warmup=1, pause=0.2)
+    finally:
+        optim.ADAM_BLOCK = blocks
+    ratio = np.median(np.array(medians["blocks"]) / np.array(medians["whole"]))
     print(f"the default's iteration with Adam in blocks / each array whole: {ratio:.3f} "
-          f"(medians {np.median(ms['blocks']):.2f} and {np.median(ms['whole']):.2f} ms, "
-          f"{rounds} alternating rounds of {iterations})")
+          f"(medians {1e3 * np.median(medians['blocks']):.2f} and "
+          f"{1e3 * np.median(medians['whole']):.2f} ms, {rounds} alternating rounds of "
+          f"{iterations})")
 
 
 def faults_per_iteration(name, iterations=30):
