@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
+from minigan import functional as F
 from minigan import gan as gan_mod
 from minigan.app import plotting
 from minigan.app.trainer import STATISTICS_STREAM
@@ -103,6 +104,10 @@ p.add_argument("--label_every", type=int, default=0,
                help="with --clusters: G's one-hot group joins the input of each of its Dense "
                     "layers, not only the first (the mlp builder's g_label='every', the "
                     "default's; 0: g_label='input')")
+p.add_argument("--g_gain", type=int, default=0,
+               help="with --clusters --label_every 1: a gain of the group's own on each of G's "
+                    "hidden Dense outputs, h (1 + c Gamma) with Gamma zero at the start "
+                    "(conditional batch norm's gain, without the normalization)")
 p.add_argument("--d_label_every", type=int, default=0,
                help="with --clusters: D's one-hot group joins the input of each of its Dense "
                     "layers too (layers.LabelledSequential), its last one's included")
@@ -202,6 +207,71 @@ class ProjectionD(L.Sequential):
         return None if dx is None else np.concatenate([dx, np.zeros_like(c)], axis=1)
 
 
+class GroupGain(L.Layer):
+    """out = h * (1 + c Gamma): a gain of the group's own on each of h's features (Gamma a
+    (classes, features) parameter, zero at the start: the layer starts as the identity).
+    Called by GainedSequential with the group c; backward gives (dh, dc):
+    dh = dout * (1 + c Gamma), dGamma = c^T (dout * h), dc = (dout * h) Gamma^T."""
+
+    def __init__(self, classes, width):
+        super().__init__()
+        self._add_param("Gamma", np.zeros((classes, width)))
+
+    def forward_with(self, h, c):
+        scale = 1 + c @ self.params["Gamma"]
+        self._cache = h, c, scale
+        return h * scale
+
+    def backward_with(self, dout):
+        h, c, scale = self._need_cache()
+        dh_scaled = dout * h
+        self._accumulate(Gamma=c.T @ dh_scaled)
+        return dout * scale, dh_scaled @ self.params["Gamma"].T
+
+
+class GainedSequential(L.LabelledSequential):
+    """LabelledSequential (the group joined to each later Dense layer) with a GroupGain
+    after each hidden Dense layer: the group scales each hidden feature, as conditional
+    batch norm's gain does, besides the biases of its own that the joins add."""
+
+    def forward(self, x):
+        c = x[:, x.shape[1] - self.classes:]
+        self._cache = []
+        for i, layer in enumerate(self.layers):
+            if i in self.joins:
+                x, cache = self._apply(F.label_concat_forward, x, c)
+                self._cache.append(cache)
+            x = layer.forward_with(x, c) if isinstance(layer, GroupGain) else layer.forward(x)
+        return x
+
+    def backward(self, dout, input_grad=True):
+        caches, dc = list(self._need_cache()), 0
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if isinstance(layer, GroupGain):
+                dout, dc_gain = layer.backward_with(dout)
+                dc = dc + dc_gain
+            else:
+                dout = layer.backward(dout, input_grad=input_grad or i > 0)
+            if i in self.joins:
+                dout, dc_join = F.label_concat_backward(dout, caches.pop())
+                dc = dc + dc_join
+        if dout is not None:
+            dout[:, dout.shape[1] - self.classes:] += dc
+        return dout
+
+
+def with_gains(net, classes):
+    """net's layers with a GroupGain after each Dense layer but the last, as GainedSequential."""
+    dense = [i for i, layer in enumerate(net.layers) if isinstance(layer, L.Dense)]
+    layers = []
+    for i, layer in enumerate(net.layers):
+        layers.append(layer)
+        if i in dense[:-1]:
+            layers.append(GroupGain(classes, layer.params["W"].shape[1]))
+    return GainedSequential(*layers, classes=classes)
+
+
 def act(kind):
     return L.ReLU() if kind == "relu" else L.LeakyReLU(0.2)
 
@@ -275,6 +345,8 @@ def build():
 G, D, shape = build()
 if a.proj and a.d_label_every:
     sys.exit("--proj and --d_label_every each build D's way of taking the group: choose one")
+if a.g_gain and not a.label_every:
+    sys.exit("--g_gain joins the gains to --label_every 1's G: give both")
 if (a.proj or a.restarts != 1 or a.label_every or a.d_label_every) and not a.clusters:
     sys.exit("--proj, --restarts, --label_every and --d_label_every are options of the groups: "
              "give --clusters K too")
@@ -313,6 +385,8 @@ if a.clusters:
         D = L.LabelledSequential(*body, L.MinibatchStdDev(),
                                  L.Dense(prev + 1 + a.clusters, 1, weight_init="xavier_normal",
                                          rng=init_rng), classes=a.clusters)
+    if a.g_gain:
+        G.net = with_gains(G.net, a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
     self_condition(G, Yc)
 print("G:", G, "\nD:", D, flush=True)
