@@ -68,7 +68,8 @@ p.add_argument("--pn_z", type=int, default=0,
                help="pixel norm on G's input noise too (ProGAN's and StyleGAN's normalized z)")
 p.add_argument("--translate", type=int, default=0,
                help="DiffAugment's translation (Zhao et al. 2020) first in D: every image D sees, "
-                    "real or fake, shifted by up to this many pixels each way (mlp)")
+                    "real or fake, shifted by up to this many pixels each way (mlp; with --clusters "
+                    "the image, not its group)")
 p.add_argument("--inoise", type=float, default=0.0,
                help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
                     "linearly to 0 over --iters (constant without --iters)")
@@ -205,6 +206,29 @@ class ProjectionD(L.Sequential):
         embed._accumulate(E=c.T @ (dout * h))
         dx = body.backward(dh, input_grad=input_grad)
         return None if dx is None else np.concatenate([dx, np.zeros_like(c)], axis=1)
+
+
+class TranslatedImages(L.Sequential):
+    """D of a self-conditioned pair behind Translate: on D's input [x, c] the image x is
+    shifted (Translate), the group c passes as it is; backward splits D's input gradient
+    the same way and sends the image's part back through the shift."""
+
+    def __init__(self, translate, D, classes):
+        super().__init__(translate, D)
+        self.classes = classes
+
+    def forward(self, xc):
+        translate, D = self.layers
+        x, c = xc[:, :-self.classes], xc[:, -self.classes:]
+        return D.forward(np.concatenate([translate.forward(x), c], axis=1))
+
+    def backward(self, dout, input_grad=True):
+        translate, D = self.layers
+        dxc = D.backward(dout, input_grad=input_grad)
+        if dxc is None:
+            return None
+        dx = translate.backward(dxc[:, :-self.classes])
+        return np.concatenate([dx, dxc[:, -self.classes:]], axis=1)
 
 
 class GroupGain(L.Layer):
@@ -355,7 +379,7 @@ if a.clusters:
     from minigan.gan import conditional as cond_mod
     from minigan.gan.clusters import kmeans, self_condition
     plain = {"arch": "mlp", "out": "tanh", "mbstd": 1, "sn": 0, "pack": 1, "gbn": 0,
-             "gact": "lrelu", "dact": "lrelu", "init": "", "dropout": 0.0, "translate": 0,
+             "gact": "lrelu", "dact": "lrelu", "init": "", "dropout": 0.0,
              "pn_z": 0, "nz": 100, "fm": 0.0}       # what the mlp builder it takes builds
     other = {k: getattr(a, k) for k, v in plain.items() if getattr(a, k) != v}
     if other:
@@ -385,6 +409,9 @@ if a.clusters:
         D = L.LabelledSequential(*body, L.MinibatchStdDev(),
                                  L.Dense(prev + 1 + a.clusters, 1, weight_init="xavier_normal",
                                          rng=init_rng), classes=a.clusters)
+    if a.translate:
+        D = TranslatedImages(Translate(a.translate, -1.0, np.random.default_rng([a.seed, 99])),
+                             D, a.clusters)
     if a.g_gain:
         G.net = with_gains(G.net, a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
