@@ -22,7 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
-from minigan import functional as F
 from minigan import gan as gan_mod
 from minigan.app import plotting
 from minigan.app.trainer import STATISTICS_STREAM
@@ -234,54 +233,46 @@ class TranslatedImages(L.Sequential):
 class GroupGain(L.Layer):
     """out = h * (1 + c Gamma): a gain of the group's own on each of h's features (Gamma a
     (classes, features) parameter, zero at the start: the layer starts as the identity).
-    Called by GainedSequential with the group c; backward gives (dh, dc):
+    GainedSequential hands it the group c before each forward pass; backward gives dh and
+    keeps the group's part for GainedSequential:
     dh = dout * (1 + c Gamma), dGamma = c^T (dout * h), dc = (dout * h) Gamma^T."""
 
     def __init__(self, classes, width):
         super().__init__()
         self._add_param("Gamma", np.zeros((classes, width)))
+        self.group = self.dgroup = None
 
-    def forward_with(self, h, c):
-        scale = 1 + c @ self.params["Gamma"]
-        self._cache = h, c, scale
+    def forward(self, h):
+        scale = 1 + self.group @ self.params["Gamma"]
+        self._cache = h, self.group, scale
         return h * scale
 
-    def backward_with(self, dout):
+    def backward(self, dout, input_grad=True):
         h, c, scale = self._need_cache()
         dh_scaled = dout * h
         self._accumulate(Gamma=c.T @ dh_scaled)
-        return dout * scale, dh_scaled @ self.params["Gamma"].T
+        self.dgroup = dh_scaled @ self.params["Gamma"].T
+        return dout * scale
 
 
 class GainedSequential(L.LabelledSequential):
     """LabelledSequential (the group joined to each later Dense layer) with a GroupGain
     after each hidden Dense layer: the group scales each hidden feature, as conditional
-    batch norm's gain does, besides the biases of its own that the joins add."""
+    batch norm's gain does, besides the biases of its own that the joins add. The chain's
+    passes are LabelledSequential's; each gain's group gradient joins the label columns."""
+
+    def _gains(self):
+        return [layer for layer in self.layers if isinstance(layer, GroupGain)]
 
     def forward(self, x):
-        c = x[:, x.shape[1] - self.classes:]
-        self._cache = []
-        for i, layer in enumerate(self.layers):
-            if i in self.joins:
-                x, cache = self._apply(F.label_concat_forward, x, c)
-                self._cache.append(cache)
-            x = layer.forward_with(x, c) if isinstance(layer, GroupGain) else layer.forward(x)
-        return x
+        for gain in self._gains():
+            gain.group = x[:, x.shape[1] - self.classes:]
+        return super().forward(x)
 
     def backward(self, dout, input_grad=True):
-        caches, dc = list(self._need_cache()), 0
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            if isinstance(layer, GroupGain):
-                dout, dc_gain = layer.backward_with(dout)
-                dc = dc + dc_gain
-            else:
-                dout = layer.backward(dout, input_grad=input_grad or i > 0)
-            if i in self.joins:
-                dout, dc_join = F.label_concat_backward(dout, caches.pop())
-                dc = dc + dc_join
+        dout = super().backward(dout, input_grad=input_grad)
         if dout is not None:
-            dout[:, dout.shape[1] - self.classes:] += dc
+            dout[:, dout.shape[1] - self.classes:] += sum(g.dgroup for g in self._gains())
         return dout
 
 
@@ -294,6 +285,13 @@ def with_gains(net, classes):
         if i in dense[:-1]:
             layers.append(GroupGain(classes, layer.params["W"].shape[1]))
     return GainedSequential(*layers, classes=classes)
+
+
+def translation():
+    """--translate's layer: shifts of up to --translate pixels, the background coming in,
+    drawn from the stream [seed, 99]."""
+    return Translate(a.translate, -1.0 if a.out == "tanh" else 0.0,
+                     np.random.default_rng([a.seed, 99]))
 
 
 def act(kind):
@@ -318,8 +316,7 @@ def build():
         g += [L.Dense(prev, 784, weight_init=init, rng=init_rng), out_act]
         d, prev = [], 784 * a.pack
         if a.translate:
-            d += [Translate(a.translate, -1.0 if a.out == "tanh" else 0.0,
-                            np.random.default_rng([a.seed, 99]))]
+            d += [translation()]
         if a.pack > 1:
             d += [L.Pack(a.pack)]
         for i, w in enumerate(dw):
@@ -410,8 +407,7 @@ if a.clusters:
                                  L.Dense(prev + 1 + a.clusters, 1, weight_init="xavier_normal",
                                          rng=init_rng), classes=a.clusters)
     if a.translate:
-        D = TranslatedImages(Translate(a.translate, -1.0, np.random.default_rng([a.seed, 99])),
-                             D, a.clusters)
+        D = TranslatedImages(translation(), D, a.clusters)
     if a.g_gain:
         G.net = with_gains(G.net, a.clusters)
     G = L.SelfConditionedGenerator(G.net, a.clusters)      # G draws its group from z[:, 0]
