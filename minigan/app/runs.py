@@ -143,6 +143,8 @@ def _known(saved, source):
         known["clusters"] = 0
     if known.get("g_label") is None:    # saved before --g-label existed: G took its label
         known["g_label"] = "input"      # with its noise only
+    if known.get("r1") is None:         # saved before --r1 existed: no R1
+        known["r1"] = 0.0
     settings.check_g_label(known, source)   # before any model is built from them
     return known
 

@@ -260,6 +260,11 @@ SETTINGS = (
             group=REMEDY),
     Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
             "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
+    Setting("r1", optional(NON_NEGATIVE_NUMBER), None, "R1: GAMMA/2 times the mean squared "
+            "norm of D's input gradient on the real batch joins D's loss, every 4th D step "
+            "(default: the model's, 0.1 for mlp, 0 (off) for the others and with "
+            "--conditional, --loss wgan-gp, --pack or --minibatch discrimination; D of Dense "
+            "layers only)", ("--r1",), group=REMEDY, metavar="GAMMA"),
 )
 
 #: The settings by key.
@@ -396,10 +401,10 @@ def new_config(options, source="the command line"):
         config["loss"] = spec.defaults.get("loss", "gan")
     game = games.GAMES[config["loss"]]
     for key, value in spec.defaults.items():          # the model's EMA and minibatch layer
-        if key == "minibatch" and game.penalty:       # a penalized critic judges each sample
-            continue                                  # alone: no minibatch layer by default
-        if key == "clusters" and config["conditional"]:   # the digits' labels instead
-            continue
+        if key in ("minibatch", "r1") and game.penalty:   # a penalized critic judges each
+            continue                                  # sample alone, under its own penalty
+        if key in ("clusters", "r1") and config["conditional"]:   # the digits' labels
+            continue                                  # instead; R1 measured with the groups
         if config[key] is None:
             config[key] = value
     for key, value in game.defaults.items():
@@ -411,6 +416,9 @@ def new_config(options, source="the command line"):
         config["g_batch"] = "fresh"
     if config["clusters"] is None:                    # no groups: a plain GAN
         config["clusters"] = 0
+    if config["r1"] is None or ("r1" not in chosen and (
+            (config["pack"] or 1) > 1 or config["minibatch"] == "discrimination")):
+        config["r1"] = 0.0    # none, or the model's but D packs or mixes what R1 cannot follow
     labelled = config["conditional"] or config["clusters"]
     if config["g_label"] is None or (not labelled and "g_label" not in chosen):
         config["g_label"] = "input"   # no label: none to join (a chosen every: check_g_label)

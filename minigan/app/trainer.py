@@ -277,7 +277,7 @@ class Trainer:
                         check_data=False,  # the data set was checked whole, at load
                         label_flip=c["label_flip"], instance_noise=c["instance_noise"],
                         loss=c["loss"], gp_weight=c["gp_weight"],
-                        reuse_fake=c.get("g_batch") == "reuse")
+                        reuse_fake=c.get("g_batch") == "reuse", r1=c.get("r1") or 0.0)
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(

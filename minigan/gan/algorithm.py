@@ -36,6 +36,9 @@ from . import games, penalty
 __all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient"]
 
 PRIORS = ("gaussian", "uniform")
+#: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
+#: batch 128.
+R1_EVERY = 4
 
 
 def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
@@ -167,12 +170,20 @@ class GAN:
         pass of G fewer per iteration (PyTorch's DCGAN example does the same). With an
         ``on_step`` callback (:meth:`train_iteration`), which may run G between the steps,
         the G step draws fresh noise.
+    r1 : float
+        :math:`\gamma` of R1 (Mescheder et al. 2018), :math:`\frac{\gamma}{2}` times the mean
+        squared norm of D's input gradient on the real batch, added to D's loss
+        (:func:`minigan.gan.penalty.r1_penalty`); 0: none.
+    r1_every : int
+        Lazy R1 (Karras et al. 2020): the penalty's gradient, times ``r1_every``, joins D's
+        on every ``r1_every``-th D step only (those where D's optimizer has taken a multiple
+        of ``r1_every`` steps, so a resumed run keeps the rhythm).
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
-                 loss="gan", gp_weight=10.0, reuse_fake=False):
+                 loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
         if int(k) < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -185,12 +196,18 @@ class GAN:
             raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
         if not (float(gp_weight) >= 0 and math.isfinite(float(gp_weight))):
             raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
+        if not (float(r1) >= 0 and math.isfinite(float(r1))):
+            raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
+        if isinstance(r1_every, bool) or int(r1_every) != r1_every or int(r1_every) < 1:
+            raise ValueError(f"r1_every must be a whole number >= 1, got {r1_every}")
         self.game = games.get(loss, g_loss)          # the one place the game is chosen
         if not self.game.labels and (label_smoothing or label_flip):
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         if self.game.penalty:
             penalty.check_critic(discriminator)
+        if r1:
+            penalty.check_critic(discriminator, r1=True)
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
@@ -208,6 +225,8 @@ class GAN:
         self.progress = 0.0
         self.gp_weight = float(gp_weight)
         self.reuse_fake = bool(reuse_fake)
+        self.r1, self.r1_every = float(r1), int(r1_every)
+        self._last_r1 = 0.0      # the penalty of the last D step that took it
         if isinstance(generator, layers.ConditionalGenerator):   # it appends a label
             self.label_channels = generator.classes
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
@@ -301,11 +320,14 @@ class GAN:
         the gradient penalty at :math:`\hat x = \epsilon x + (1 - \epsilon) G(z)`,
         :math:`\epsilon \sim U(0, 1)` per sample (:meth:`gradient_penalty`).
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
-        batches.
+        batches. With ``r1``, R1's gradient at the real batch joins D's on every
+        ``r1_every``-th step, ``r1_every`` times over (:func:`minigan.gan.penalty.r1_penalty`).
 
         Returns
         -------
-        dict with ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)))
+        dict with ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))); with
+        ``r1``, ``r1``: the penalty :math:`\frac{\gamma}{2}` mean :math:`|\nabla_x f|^2` at the
+        last step that took it (not part of ``d_loss``)
         """
         m = x_real.shape[0]
         self.D.freeze(False)
@@ -325,6 +347,11 @@ class GAN:
         self.D.backward(dfake, input_grad=False)
         stats = {"d_loss": loss_real + loss_fake, "d_real": self.game.mean_output(real_logits),
                  "d_fake": self.game.mean_output(fake_logits)}
+        if self.r1:  # + gamma/2 E|grad f(x)|^2 on the real batch, lazily
+            if self.d_opt.t % self.r1_every == 0:
+                self._last_r1 = penalty.r1_penalty(self.D, x_seen, self.r1 * self.r1_every,
+                                                   self._data_width(x_seen)) / self.r1_every
+            stats["r1"] = self._last_r1
         if self.game.penalty:  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
             stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
             stats["d_loss"] += stats["gradient_penalty"]

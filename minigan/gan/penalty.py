@@ -1,4 +1,5 @@
-r"""The gradient penalty of WGAN-GP (Gulrajani et al. 2017) and its double backward, by hand.
+r"""The gradient penalties of WGAN-GP (Gulrajani et al. 2017) and R1 (Mescheder et al. 2018),
+and their double backward, by hand.
 
 The critic :math:`f` (the discriminator, without sigmoid) is pushed towards
 1-Lipschitz functions by a penalty on the norm of its INPUT gradient at points
@@ -64,6 +65,47 @@ couples the samples whose gradients the penalty takes one by one:
 
 A :class:`~minigan.nn.layers.SpectralNorm` Dense layer takes part with its normalized
 weight; its gradient is taken back through :math:`\sigma(W)`.
+
+**R1** penalizes the input gradient on the real data towards zero,
+
+.. math::
+    P(\theta) = \frac{\gamma}{2N}\sum_{n=1}^{N}\|g_n\|^2,\qquad
+    g_n = \frac{\partial}{\partial x_n}\sum_{m=1}^{N} f(x_m;\theta),
+    \qquad \gamma_n = \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n,
+
+the gradient of the batch's sum, as StyleGAN's code takes it: a layer that mixes the samples,
+the minibatch standard deviation (:func:`minigan.functional.minibatch_stddev_forward`), then
+has a well-defined :math:`g` too. Its backward pass reads the activations themselves,
+
+.. math::
+    \bar x_{gqk} = \bar{\text{out}}_{gqk} + \frac{\bar S_q}{K}\,
+        \frac{x_{gqk} - \mu_{qk}}{G\,\sigma_{qk}},
+
+so below it the backward signal :math:`\delta_l` moves with the input and the forward sweep
+above is not the whole derivative. Along the input direction :math:`\gamma` the
+derivative of the ordinary parameter gradient is (mixed partials commute)
+:math:`\partial P/\partial\theta = \frac{d}{d\epsilon}\nabla_\theta \textstyle\sum_m
+f(x_m + \epsilon\gamma_m)\big|_{\epsilon=0}`: the forward sweep carries the tangent
+:math:`r` of every activation (at the minibatch layer,
+:math:`\dot\sigma_{qk} = \sum_g (x_{gqk} - \mu_{qk})\, \dot x^c_{gqk} / (G\sigma_{qk})` with
+:math:`\dot x^c` the tangent less its group mean, :math:`\dot s_q = \frac1K\sum_k
+\dot\sigma_{qk}`), then a backward sweep carries the tangent :math:`\dot\delta` of the
+backward signal, zero above the minibatch layer and there
+
+.. math::
+    \dot{\bar x}_{gqk} = \dot{\bar{\text{out}}}_{gqk}
+        + \frac{\dot{\bar S}_q}{K}\frac{x_{gqk} - \mu_{qk}}{G\sigma_{qk}}
+        + \frac{\bar S_q}{K G}\Big(\frac{\dot x^c_{gqk}}{\sigma_{qk}}
+        - \frac{(x_{gqk} - \mu_{qk})\,\dot\sigma_{qk}}{\sigma_{qk}^2}\Big),
+
+through the masks of the activations and :math:`W_l^\top` of the Dense layers below it.
+Each Dense layer then gains
+
+.. math::
+    \frac{\partial P}{\partial W_l} = r_{l-1}^\top\,\delta_l + h_{l-1}^\top\,\dot\delta_l,
+    \qquad \frac{\partial P}{\partial b_l} = \textstyle\sum_n \dot\delta_l,
+
+which is the WGAN-GP sweep when no minibatch layer is present (:math:`\dot\delta = 0`).
 """
 
 from __future__ import annotations
@@ -72,41 +114,48 @@ from minigan import functional as F
 from minigan.backend import get_array_module
 from minigan.nn import layers as L
 
-__all__ = ["check_critic", "gradient_penalty", "critic_input_gradient", "TWICE_DIFFERENTIABLE"]
+__all__ = ["check_critic", "gradient_penalty", "r1_penalty", "critic_input_gradient",
+           "TWICE_DIFFERENTIABLE", "R1_TWICE_DIFFERENTIABLE"]
 
 #: Layer types the double backward is written for.
 TWICE_DIFFERENTIABLE = (L.Dense, L.ReLU, L.LeakyReLU, L.Flatten, L.Reshape)
+#: What R1 differentiates twice: those and the minibatch standard deviation (R1 takes the
+#: gradient of the batch's sum, which a layer that mixes the samples leaves well defined).
+R1_TWICE_DIFFERENTIABLE = TWICE_DIFFERENTIABLE + (L.MinibatchStdDev,)
 
 
 def _layers(critic):
     return list(critic.layers) if isinstance(critic, L.Sequential) else [critic]
 
 
-def check_critic(critic):
+def check_critic(critic, r1=False):
     """Raise ``ValueError`` naming the first layer of ``critic`` the penalty cannot
-    differentiate twice (anything but Dense, SpectralNorm(Dense), ReLU, LeakyReLU,
-    Flatten and Reshape)."""
+    differentiate twice: anything but Dense, SpectralNorm(Dense), ReLU, LeakyReLU,
+    Flatten and Reshape, and for R1 (``r1=True``) the minibatch standard deviation too."""
+    name, off = ("R1", "--r1 0") if r1 else ("WGAN-GP", "another --loss")
     if isinstance(critic, L.LabelledSequential):
-        raise ValueError("WGAN-GP differentiates the critic twice, by hand for a chain of "
+        raise ValueError(f"{name} differentiates the critic twice, by hand for a chain of "
                          "layers that takes its input once; this discriminator joins a label "
                          f"to its layers ({type(critic).__name__}), which the penalty's double "
-                         "backward does not follow. Use another --loss")
+                         f"backward does not follow. Use {off}")
+    allowed = R1_TWICE_DIFFERENTIABLE if r1 else TWICE_DIFFERENTIABLE
     for i, layer in enumerate(_layers(critic)):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
-        if type(inner) not in TWICE_DIFFERENTIABLE:
-            todo = "Use a critic of those layers (--model vanilla, the toys) or another --loss"
+        if type(inner) not in allowed:
+            todo = f"Use a critic of those layers (--model vanilla, the toys) or {off}"
             if isinstance(inner, L.BatchNorm):
                 why = ("batch norm mixes the samples whose input gradients the penalty takes one "
                        "by one (Gulrajani et al. leave it out of the critic)")
             elif isinstance(inner, (L.Pack, L.MinibatchDiscrimination, L.MinibatchStdDev)):
                 why = ("it mixes the samples whose input gradients the penalty takes one by one")
-                todo = ("Leave out --pack and --minibatch with --loss wgan-gp, or use another "
-                        "--loss")
+                todo = (f"Leave out --pack and --minibatch discrimination, or use {off}" if r1
+                        else f"Leave out --pack and --minibatch with --loss wgan-gp, or use {off}")
             else:
                 why = "its second derivative is not written here"
+            also = " and the minibatch standard deviation" if r1 else ""
             raise ValueError(
-                f"WGAN-GP differentiates the critic twice, by hand for Dense, ReLU, "
-                f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense); "
+                f"{name} differentiates the critic twice, by hand for Dense, ReLU, "
+                f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense){also}; "
                 f"layer {i} of the discriminator, {layer!r}, cannot be: {why}. {todo}")
 
 
@@ -122,30 +171,38 @@ def critic_input_gradient(critic, x):
     Returns
     -------
     out : ndarray of shape (N, 1), the critic's output
-    g : ndarray like ``x``
-    tape : list of ``(layer, W or None, cache, delta)``, what the double backward needs:
-        each Dense layer's (normalized) weight and the backward signal
-        :math:`\delta_l = \partial f/\partial z_l` at its output, each activation's cache
+    g : ndarray like ``x``: the gradient of ``out.sum()``, each sample's own input gradient
+        where no layer mixes the samples
+    tape : list of ``[layer, W or None, cache, delta, h_in]``, what the double backward
+        needs: each Dense layer's (normalized) weight, its input ``h_in`` and the backward
+        signal :math:`\delta_l = \partial f/\partial z_l` at its output; each activation's
+        and minibatch layer's cache (the minibatch layer's ``delta``: the signal at its output)
     """
     xp = get_array_module(x)
     tape, h = [], x
     for layer in _layers(critic):
         if isinstance(layer, L.SpectralNorm):
             out = layer.forward(h)          # one power step; W / sigma of this pass
-            tape.append([layer, layer.weight(), None, None])
+            tape.append([layer, layer.weight(), None, None, h])
             h = out
         elif isinstance(layer, L.Dense):
             W = layer.params["W"]
+            tape.append([layer, W, None, None, h])
             h, _ = F.dense_forward(h, W, layer.params["b"] if layer.has_bias else None)
-            tape.append([layer, W, None, None])
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             slope = layer.slope if isinstance(layer, L.LeakyReLU) else 0.0
             h, cache = F.leaky_relu_forward(h, slope)
-            tape.append([layer, None, cache, None])
+            tape.append([layer, None, cache, None, None])
+        elif isinstance(layer, L.MinibatchStdDev):
+            if h.ndim != 2:
+                raise ValueError(f"the penalty's double backward takes the minibatch standard "
+                                 f"deviation of flat features (N, F), not {tuple(h.shape)}")
+            h, cache = F.minibatch_stddev_forward(h, layer.group_size, layer.eps)
+            tape.append([layer, None, cache, None, None])
         else:                                # Flatten, Reshape: h viewed with another shape
             shape_in = h.shape
             h = layer.forward(h)
-            tape.append([layer, None, (shape_in, h.shape), None])
+            tape.append([layer, None, (shape_in, h.shape), None, None])
     if h.ndim != 2 or h.shape[1] != 1:
         raise ValueError(f"the critic should give one output per sample, (N, 1), not "
                          f"{tuple(h.shape)}")
@@ -157,13 +214,76 @@ def critic_input_gradient(critic, x):
             d = d @ W.T if W.shape[1] > 1 else d * W.T    # delta_l W_l^T
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             d = F.leaky_relu_backward(d, cache)           # (.) * s_l
+        elif isinstance(layer, L.MinibatchStdDev):
+            entry[3] = d                     # the signal at its output: S_q reads it
+            d = F.minibatch_stddev_backward(d, cache)
         else:
             d = d.reshape(cache[0])
     return h, d, tape
 
 
+def _add_parameter_gradient(tape, r):
+    r"""Add :math:`\partial P/\partial\theta` to the critic's gradients, given the tape of
+    :func:`critic_input_gradient` and :math:`r = \partial P/\partial g` (shaped like the input).
+
+    The forward sweep of the tangent :math:`r` adds :math:`r_{l-1}^\top\delta_l` to each Dense
+    layer; where a minibatch layer moved the backward signal with the input, the backward
+    sweep of its tangent :math:`\dot\delta` adds :math:`h_{l-1}^\top\dot\delta_l` and
+    :math:`\sum_n\dot\delta_l` (the module docstring derives both)."""
+    xp = get_array_module(r)
+    tangents = {}                                # minibatch layer -> (x^c tangent, sigma tangent)
+    for i, (layer, W, cache, delta, _) in enumerate(tape):   # forward sweep of the tangent r
+        if W is not None:
+            dW = r.T @ delta                                # dP/dW_l = r_{l-1}^T delta_l
+            if isinstance(layer, L.SpectralNorm):
+                layer.accumulate_weight_grad(dW)            # back through sigma(W)
+            else:
+                layer._accumulate(W=dW)
+            r = r @ W                                        # r_{l-1} W_l
+        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
+            r = F.leaky_relu_backward(r, cache)              # (.) * s_l
+        elif isinstance(layer, L.MinibatchStdDev):
+            xc, sigma, G = cache                             # xc = x - mu, (G, Q, K)
+            rc = r.reshape(G, *sigma.shape)
+            rc = rc - rc.mean(axis=0)                        # the tangent of x - mu
+            dsigma = (xc * rc).sum(axis=0) / (G * sigma)     # sigma's tangent, (Q, K)
+            tangents[i] = (rc, dsigma)
+            ds = xp.tile(dsigma.mean(axis=1), G)             # s_q = mean_k sigma_qk
+            r = xp.concatenate([r, ds[:, None]], axis=1)
+        else:
+            r = r.reshape(cache[1])
+    if not tangents:                                         # the backward signal held still
+        return
+    dd = None                                                # its tangent: 0 above the first
+    for i in range(max(tangents), -1, -1):                   # minibatch layer from the top
+        layer, W, cache, delta, h_in = tape[i]
+        if W is not None:
+            inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
+            dW = h_in.T @ dd                                 # + h_{l-1}^T ddelta_l
+            if isinstance(layer, L.SpectralNorm):
+                layer.accumulate_weight_grad(dW)
+            else:
+                layer._accumulate(W=dW)
+            if inner.has_bias:
+                layer._accumulate(b=dd.sum(axis=0))          # dP/db_l = sum_n ddelta_l
+            dd = dd @ W.T if W.shape[1] > 1 else dd * W.T
+        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
+            dd = F.leaky_relu_backward(dd, cache)
+        elif isinstance(layer, L.MinibatchStdDev):
+            xc, sigma, G = cache
+            (Q, K), N = sigma.shape, xc.shape[0] * xc.shape[1]
+            rc, dsigma = tangents[i]
+            S = delta[:, K].reshape(G, Q).sum(axis=0)[:, None]       # S_q, (Q, 1)
+            dS = 0.0 if dd is None else dd[:, K].reshape(G, Q).sum(axis=0)[:, None]
+            ddx = (dS / K) * xc / (G * sigma) + (S / (K * G)) * (
+                rc / sigma - xc * dsigma / sigma ** 2)
+            dd = ddx.reshape(N, K) + (0.0 if dd is None else dd[:, :K])
+        else:
+            dd = dd.reshape(cache[0])
+
+
 def gradient_penalty(critic, x_hat, weight=10.0, features=None):
-    r"""The penalty :math:`P` at ``x_hat``; its gradient is ADDED to the critic's ``grads``.
+    r"""WGAN-GP's penalty :math:`P` at ``x_hat``; its gradient is ADDED to the critic's ``grads``.
 
     .. math::
         P = \frac{\lambda}{N}\sum_n (\|g_n\| - 1)^2,\qquad
@@ -201,17 +321,43 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     # and 0 for the input values the penalty does not measure
     r = xp.zeros_like(g_all)
     r[:, :g.shape[1]] = (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g
-    r = r.reshape(x_hat.shape)
-    for layer, W, cache, delta in tape:   # forward sweep of the tangent r
-        if W is not None:
-            dW = r.T @ delta                                # dP/dW_l = r_{l-1}^T delta_l
-            if isinstance(layer, L.SpectralNorm):
-                layer.accumulate_weight_grad(dW)            # back through sigma(W)
-            else:
-                layer._accumulate(W=dW)
-            r = r @ W                                        # r_{l-1} W_l
-        elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
-            r = F.leaky_relu_backward(r, cache)              # (.) * s_l
-        else:
-            r = r.reshape(cache[1])
+    _add_parameter_gradient(tape, r.reshape(x_hat.shape))
+    return penalty
+
+
+def r1_penalty(critic, x, gamma=0.1, features=None):
+    r"""R1's penalty :math:`P` on the real batch ``x``; its gradient is ADDED to the critic's
+    ``grads``.
+
+    .. math::
+        P = \frac{\gamma}{2N}\sum_n \|g_n\|^2,\qquad
+        g = \nabla_x \textstyle\sum_m f(x_m),\qquad
+        \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n
+
+    (the module docstring derives the double backward, through the minibatch standard
+    deviation too). A frozen critic keeps its gradients.
+
+    Parameters
+    ----------
+    critic : Sequential of the layers :func:`check_critic` accepts with ``r1=True``
+    x : ndarray of shape (N, ...)
+        The real batch (held fixed).
+    gamma : float
+        :math:`\gamma`.
+    features : int, optional
+        As for :func:`gradient_penalty`: the data values of a labelled critic's input.
+
+    Returns
+    -------
+    float : the penalty :math:`P`
+    """
+    xp = get_array_module(x)
+    n = x.shape[0]
+    _, g_all, tape = critic_input_gradient(critic, x)
+    g_all = g_all.reshape(n, -1)
+    g = g_all if features is None else g_all[:, :int(features)]
+    penalty = 0.5 * gamma * float((g * g).sum()) / n
+    r = xp.zeros_like(g_all)
+    r[:, :g.shape[1]] = (gamma / n) * g                 # dP/dg, 0 on the label's values
+    _add_parameter_gradient(tape, r.reshape(x.shape))
     return penalty

@@ -10,8 +10,9 @@ import pytest
 
 from minigan import functional as F
 from minigan import gan
-from minigan.app import checkpoint, runs
+from minigan.app import checkpoint, runs, settings
 from minigan.app.cli import main
+from minigan.gan import penalty
 from minigan.nn import layers
 
 
@@ -74,7 +75,7 @@ def test_an_old_checkpoint_without_the_new_settings_resumes(train_args, data_dir
     with np.load(path) as npz:
         arrays = dict(npz)
     config = json.loads(str(arrays["config"]))
-    for key in ("spectral_norm", "label_flip", "instance_noise"):
+    for key in ("spectral_norm", "label_flip", "instance_noise", "r1"):
         config.pop(key)
     arrays["config"] = np.array(json.dumps(config))
     np.savez(path, **arrays)
@@ -211,3 +212,63 @@ def test_clusters_and_conditional_are_refused_together(train_args, data_dir, tmp
     rc = main(train_args(data_dir, tmp_path / "run", "--clusters", "200"))
     assert rc == 2 and "has 128 images, fewer than the groups" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_r1_resumes_exactly_in_its_rhythm(assert_same_run, train_args, data_dir, tmp_path,
+                                          monkeypatch):
+    """--r1: the penalty joins D's step on every 4th D step, counted by D's optimizer, so a
+    run stopped after 3 iterations and resumed takes it on the same steps as a straight run
+    (0 and 4 of 8) and ends the same."""
+    taken = []
+    original = penalty.r1_penalty
+
+    def spy(critic, x, gamma, features=None):
+        taken.append(gamma)
+        return original(critic, x, gamma, features)
+
+    def stop_after_3(self, next_real_batch):
+        stats = plain(self, next_real_batch)
+        iterations.append(1)
+        if stop and len(iterations) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    plain, iterations = gan.GAN.train_iteration, []
+    monkeypatch.setattr(penalty, "r1_penalty", spy)
+    monkeypatch.setattr(gan.GAN, "train_iteration", stop_after_3)
+    straight, cut = tmp_path / "straight", tmp_path / "cut"
+    stop = False
+    assert main(train_args(data_dir, straight, "--epochs", "2", "--r1", "0.5")) == 0
+    assert taken == [2.0, 2.0]                                 # 8 iterations: steps 0 and 4
+    taken.clear()
+    iterations.clear()
+    stop = True
+    assert main(train_args(data_dir, cut, "--epochs", "2", "--r1", "0.5")) == 130
+    assert main(["train", "--resume", str(cut), "--quiet", "--data-dir", str(data_dir),
+                 "--no-download", "--device", "cpu"]) == 0
+    assert taken == [2.0, 2.0]
+    assert_same_run(straight, cut)
+    assert json.loads((straight / "config.json").read_text())["r1"] == 0.5
+
+
+@pytest.mark.parametrize("options, r1", [
+    ({"model": "mlp"}, 0.1),
+    ({"model": "mlp", "r1": 0.0}, 0.0),
+    ({"model": "mlp", "r1": 0.3, "pack": 2}, 0.3),
+    ({"model": "mlp", "pack": 2}, 0.0),
+    ({"model": "mlp", "minibatch": "discrimination"}, 0.0),
+    ({"model": "mlp", "loss": "wgan-gp"}, 0.0),
+    ({"model": "mlp", "conditional": True}, 0.0),
+    ({"model": "mlp-large"}, 0.0),
+    ({"model": "vanilla"}, 0.0),
+])
+def test_r1_is_the_defaults_unless_its_d_cannot_take_it(options, r1):
+    assert settings.new_config(dict(options))["r1"] == r1
+
+
+def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, data_dir,
+                                                                     tmp_path, capsys):
+    rc = main(train_args(data_dir, tmp_path / "r", "--model", "dcgan", "--r1", "0.1"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "R1 differentiates the critic twice" in err and "Conv2d" in err
+    assert "--r1 0" in err and not (tmp_path / "r").exists()

@@ -139,3 +139,156 @@ def test_critics_it_cannot_differentiate_twice_are_refused(bad, name):
     G = layers.Sequential(layers.Dense(2, 3, rng=rng))
     with pytest.raises(ValueError, match="WGAN-GP differentiates the critic twice.*" + name):
         gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, loss="wgan-gp")
+
+
+# -- R1 ---------------------------------------------------------------------------------
+@st.composite
+def r1_critics(draw):
+    """A float64 critic of Dense / SpectralNorm(Dense) and LeakyReLU / ReLU layers on flat
+    input, with the minibatch standard deviation (of the whole batch or of groups) before its
+    last layer or not; its real batch, gamma and the data's width. Groups of three samples or
+    more: in a group of two, (x - mu) / sigma is +-1 up to eps, so the first layers' biases
+    move the penalty by about 1e-16 and the differences measure their rounding alone."""
+    seed = draw(testing.seeds())
+    rng = np.random.default_rng(seed)
+    group = draw(st.sampled_from([None, 3]))
+    n = draw(st.integers(3, 6)) if group is None else group * draw(st.integers(1, 2))
+    widths = [draw(st.integers(1, 5))] + draw(st.lists(st.integers(1, 6), min_size=1,
+                                                       max_size=2))
+    mbstd = draw(st.booleans())
+    net = []
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
+        dense = layers.Dense(a, b, bias=draw(st.booleans()), rng=rng, dtype="float64")
+        spectral = b > 1 and draw(st.booleans())
+        net += [layers.SpectralNorm(dense, rng=rng) if spectral else dense,
+                draw(st.sampled_from([layers.ReLU(), layers.LeakyReLU(0.2)]))]
+    if mbstd:
+        net.append(layers.MinibatchStdDev(group))
+    net.append(layers.Dense(widths[-1] + mbstd, 1, bias=draw(st.booleans()), rng=rng,
+                            dtype="float64"))
+    critic = layers.Sequential(*net).eval()            # eval: SpectralNorm's u held fixed
+    x = rng.standard_normal((n, widths[0]))
+    features = draw(st.none() | st.integers(1, widths[0]))   # a labelled critic's data
+    return critic, x, draw(st.sampled_from([0.1, 1.0, 10.0])), rng, features
+
+
+def _spread_at_minibatch_layer(critic, x):
+    """The smallest sigma of the minibatch layer's input (inf without one): the penalty's
+    derivatives grow as 1/sigma^2 where two samples nearly coincide."""
+    for layer, layer_input, _ in critic.passes(x):
+        if isinstance(layer, layers.MinibatchStdDev):
+            G = layer.group_size or len(x)
+            xg = layer_input.reshape(G, -1, layer_input.shape[1])
+            return float(xg.std(axis=0).min())
+    return np.inf
+
+
+@given(r1_critics())
+def test_r1_double_backward(case):
+    """Every parameter gradient of R1's P = gamma/2N sum |d(sum f)/dx_n|^2 against the centered
+    finite differences of P itself, in float64, with and without the minibatch standard
+    deviation (whose backward pass moves with the input)."""
+    critic, x, gamma, rng, features = case
+    assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
+    assume(_spread_at_minibatch_layer(critic, x) > 0.05)
+    critic.zero_grad()
+    dout = rng.standard_normal()                         # a random upstream gradient
+    value0 = penalty.r1_penalty(critic, x, gamma, features)
+    analytic = {k: dout * g for k, g in critic.grads.items()}
+
+    def value():
+        return np.array(penalty.r1_penalty(critic, x, gamma, features))
+
+    # A bias below the minibatch layer whose units keep their side for every sample shifts
+    # them all alike, leaving x - mu and sigma, and so P, unchanged: its gradient is 0, and
+    # the differences then measure P's rounding alone, about 1e-16 |P| / h
+    rounding = 1e-10 * max(1.0, abs(value0 * dout))
+    for k, p in critic.params.items():
+        numeric = gradcheck.numeric_vjp(value, p, np.array(dout))
+        err = gradcheck.rel_error(analytic[k], numeric)
+        assert err <= testing.GRAD_TOL or np.abs(analytic[k] - numeric).max() <= rounding, \
+            (k, err)
+
+
+def test_r1_is_half_gamma_times_the_mean_squared_input_gradient():
+    rng = np.random.default_rng(4)
+    critic = layers.Sequential(layers.Dense(5, 6, rng=rng, dtype="float64"), layers.LeakyReLU(0.2),
+                               layers.MinibatchStdDev(), layers.Dense(7, 1, rng=rng, dtype="float64"))
+    x = rng.standard_normal((8, 5))
+    critic.forward(x)
+    g = critic.backward(np.ones((8, 1)))[:, :3]          # the gradient of the batch's sum
+    assert penalty.r1_penalty(critic, x, 0.3, features=3) == pytest.approx(
+        0.15 * (g ** 2).sum() / 8, rel=1e-13)
+
+
+def test_r1_matches_pytorch_through_the_minibatch_stddev():
+    torch = pytest.importorskip("torch", reason="PyTorch is the independent reference here")
+    rng = np.random.default_rng(5)
+    critic = layers.Sequential(layers.Dense(4, 6, rng=rng, dtype="float64"), layers.LeakyReLU(0.2),
+                               layers.MinibatchStdDev(), layers.Dense(7, 1, rng=rng, dtype="float64"))
+    x = rng.standard_normal((6, 4))
+    critic.zero_grad()
+    value = penalty.r1_penalty(critic, x, 0.5)
+    W0, b0, W1, b1 = (torch.tensor(critic[i].params[k], requires_grad=True)
+                      for i, k in ((0, "W"), (0, "b"), (3, "W"), (3, "b")))
+    xt = torch.tensor(x, requires_grad=True)
+    h = torch.nn.functional.leaky_relu(xt @ W0 + b0, 0.2)
+    sigma = torch.sqrt(((h - h.mean(dim=0)) ** 2).mean(dim=0) + 1e-8)
+    h = torch.cat([h, sigma.mean().expand(6, 1)], dim=1)
+    out = h @ W1 + b1
+    (g,) = torch.autograd.grad(out.sum(), xt, create_graph=True)
+    p = 0.25 * (g ** 2).sum() / 6
+    p.backward()
+    assert value == pytest.approx(p.item(), rel=1e-12)
+    for (i, k), t in zip(((0, "W"), (0, "b"), (3, "W"), (3, "b")), (W0, b0, W1, b1), strict=True):
+        expected = np.zeros_like(critic[i].grads[k]) if t.grad is None else t.grad.numpy()
+        np.testing.assert_allclose(critic[i].grads[k], expected, rtol=1e-9, atol=1e-14)
+
+
+def test_r1_takes_the_minibatch_stddev_and_refuses_what_it_cannot_differentiate():
+    rng = np.random.default_rng(0)
+    _, D = models.mlp(rng, minibatch="stddev")
+    penalty.check_critic(D, r1=True)                     # the default's D
+    with pytest.raises(ValueError, match="WGAN-GP.*MinibatchStdDev"):
+        penalty.check_critic(D)
+    _, D_conv = models.dcgan(rng)
+    with pytest.raises(ValueError, match=r"R1 .*layer 0 .*Conv2d.*--r1 0"):
+        penalty.check_critic(D_conv, r1=True)
+
+
+def test_lazy_r1_joins_every_fourth_d_step(monkeypatch):
+    """With ``r1_every=4``, the penalty (times 4) is taken on the D steps whose optimizer had
+    taken 0, 4, 8, ... steps; every step reports the last value, per step of gamma."""
+    rng = np.random.default_rng(0)
+    G, D = models.mlp(rng, minibatch="stddev")
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), 100, loss="hinge", rng=rng,
+                    check_data=False, r1=0.2, r1_every=4)
+    calls = []
+
+    def r1_penalty(critic, x, gamma, features=None):
+        calls.append((model.d_opt.t, gamma, features))
+        return 8.0
+    monkeypatch.setattr(penalty, "r1_penalty", r1_penalty)
+    x = rng.uniform(-1, 1, (16, 784)).astype(np.float32)
+    reported = [model.d_step(x)["r1"] for _ in range(9)]
+    assert [t for t, _, _ in calls] == [0, 4, 8]
+    assert all(g == pytest.approx(0.8) and f == 784 for _, g, f in calls)
+    assert reported == [2.0] * 9                         # 8.0 / 4
+
+
+def test_r1_changes_d_steps_gradient_by_the_penalty():
+    """The D step's update with R1 is the one of D's loss plus the penalty's gradient."""
+    grads = []
+    for r1 in (0.0, 0.5):
+        G, D = models.mlp(np.random.default_rng(2), minibatch="stddev", dtype="float64")
+        d_opt = optim.SGD(D, lr=1e-3)
+        d_opt.step = lambda: None                        # keep D where it is
+        model = gan.GAN(G, D, optim.SGD(G, lr=1e-3), d_opt, 100, loss="hinge",
+                        rng=np.random.default_rng(3), check_data=False, r1=r1, r1_every=1)
+        model.d_step(np.random.default_rng(4).uniform(-1, 1, (8, 784)))
+        grads.append({k: g.copy() for k, g in D.grads.items()})
+        if r1:
+            D.zero_grad()
+            penalty.r1_penalty(D, np.random.default_rng(4).uniform(-1, 1, (8, 784)), 0.5)
+            for k, g in D.grads.items():
+                np.testing.assert_allclose(grads[1][k] - grads[0][k], g, rtol=1e-9, atol=1e-15)

@@ -350,15 +350,16 @@ def test_toy_packing_keeps_the_number_of_packs(monkeypatch):
 
 def test_mlp_large_is_the_default_with_a_third_hidden_layer_in_g(train_args, data_dir, tmp_path):
     """``--model mlp-large``: the default's D and game (its average at 0.999, the default's at
-    0.9998; batches of 64 at 1e-3 and G's step on fresh noise, without groups, the default's 128
-    at 1.4e-3 on the D step's batch, self-conditioned on 30 groups at each of G's layers), G
+    0.9998; batches of 64 at 1e-3 and G's step on fresh noise, without groups or R1, the
+    default's 128 at 1.4e-3 on the D step's batch, self-conditioned on 30 groups at each of G's
+    layers, with R1 at 0.1), G
     with hidden widths 256, 512, 1024 and no pixel norm (the default's G has it after each
     hidden activation); a run of it trains, and its checkpoint loads back as that model for
     sample and eval."""
     large, default = models.MODELS["mlp-large"], models.MODELS["mlp"]
     assert large.defaults is not default.defaults          # the game and remedies, but the
     assert dict(large.defaults, ema=0.9998, g_batch="reuse", clusters=30,
-                g_label="every") == default.defaults
+                g_label="every", r1=0.1) == default.defaults
     assert large.betas == default.betas                     # batch 64 at 1e-3, the default's
     assert (large.lr, large.batch_size) == (1e-3, 64)       # 128 at 1.4e-3
     G, D = models.build("mlp-large", np.random.default_rng(0), "float32", minibatch="stddev")
