@@ -272,7 +272,8 @@ def minigan_runner(name, np, batch=None, move=None, check_data=True):
     G, D = build_models(spec, rng, np)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, spec.betas), optim.Adam(D, spec.lr, spec.betas),
                     spec.noise_dim, rng=rng, loss=spec.defaults.get("loss", "gan"),
-                    check_data=check_data, reuse_fake=spec.reuse_fake)
+                    check_data=check_data, reuse_fake=spec.reuse_fake,
+                    r1=spec.defaults.get("r1", 0.0))
     next_batch = real_batches(np, spec, rng, batch=batch, move=move)
     if not spec.defaults.get("ema"):
         return (lambda: model.train_iteration(next_batch)), model
@@ -419,7 +420,7 @@ def torch_losses(torch, game, m, device="cpu"):
 
 
 def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="gan", ema=None,
-                   read_stats=False, reuse_fake=False):
+                   read_stats=False, reuse_fake=False, r1=0.0, data_width=None):
     """``step(x)``: one iteration of Algorithm 1 (k = 1) in PyTorch on the real batch ``x``.
 
     The structure of ``minigan.gan.GAN.train_iteration``: a D step on ``x`` and a
@@ -432,12 +433,18 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
     output in the G step): five reads from the device on a GPU. With ``reuse_fake``, the G
     step learns from the D step's fake batch, as ``GAN(reuse_fake=True)`` does (the
     model's ``g_batch`` default "reuse"): G's forward pass runs once, kept for G's backward.
+    With ``r1`` (a gamma), R1 as ``GAN(r1=...)`` takes it: on every ``R1_EVERY``-th D step,
+    ``R1_EVERY`` times gamma/2 the mean squared norm of the gradient of D's summed output
+    with respect to the first ``data_width`` values of each real sample (PyTorch's double
+    backward).
     """
+    from minigan.gan.algorithm import R1_EVERY
+
     g_opt = torch.optim.Adam(tG.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_opt = torch.optim.Adam(tD.parameters(), lr=lr, betas=betas, eps=1e-8)
     d_real_loss, d_fake_loss, g_loss = torch_losses(torch, game, m, device)
     d_params = list(tD.parameters())
-    shadow, updates = None, 0
+    shadow, updates, d_steps = None, 0, 0
     if ema is not None:
         import copy
 
@@ -446,7 +453,7 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
         g_buffers, s_buffers = list(tG.buffers()), list(shadow.buffers())
 
     def step(x):
-        nonlocal updates
+        nonlocal updates, d_steps
         # D step: real and fake batches in separate passes, gradients accumulate, one update
         d_opt.zero_grad()
         real_out = tD(x)
@@ -461,6 +468,12 @@ def torch_gan_step(torch, tG, tD, lr, betas, m, noise_dim, device="cpu", game="g
             fake_out = tD(fake)
         loss_fake = d_fake_loss(fake_out)
         loss_fake.backward()
+        if r1 and d_steps % R1_EVERY == 0:        # lazy R1 on the real batch
+            x_in = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(tD(x_in).sum(), x_in, create_graph=True)
+            g = g.reshape(m, -1)[:, :data_width]
+            (0.5 * r1 * R1_EVERY * g.pow(2).sum() / m).backward()
+        d_steps += 1
         d_opt.step()
         # G step through D, D's parameter gradients not kept
         g_opt.zero_grad()
@@ -501,7 +514,8 @@ def torch_runner(name, np, torch):
     tD = torch_sequential(torch, D, d_input(np, spec, m)).train()
     step = torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
                           game=spec.defaults.get("loss", "gan"), ema=spec.defaults.get("ema"),
-                          reuse_fake=spec.reuse_fake)
+                          reuse_fake=spec.reuse_fake, r1=spec.defaults.get("r1", 0.0),
+                          data_width=int(np.prod(spec.image_shape)))
     host_batch = real_batches(np, spec, rng)
     return lambda: step(torch.from_numpy(host_batch()))
 

@@ -119,7 +119,9 @@ def torch_step(name, batch, torch, dev, read_stats=False):
     gan_step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, batch,
                                         spec.noise_dim, dev, game=spec.defaults.get("loss", "gan"),
                                         ema=spec.defaults.get("ema"), read_stats=read_stats,
-                                        reuse_fake=spec.reuse_fake)
+                                        reuse_fake=spec.reuse_fake,
+                                        r1=spec.defaults.get("r1", 0.0),
+                                        data_width=int(np.prod(spec.image_shape)))
     next_batch = bench_cpu.real_batches(np, spec, rng, batch=batch,
                                         move=lambda x: torch.from_numpy(x).to(dev))
 

@@ -163,7 +163,8 @@ def main(argv=None):
     game = spec.defaults.get("loss", "gan")
     step = bench_cpu.torch_gan_step(torch, tG, tD, spec.lr, spec.betas, m, spec.noise_dim,
                                     game=game, ema=spec.defaults.get("ema"),
-                                    reuse_fake=spec.reuse_fake)
+                                    reuse_fake=spec.reuse_fake, r1=spec.defaults.get("r1", 0.0),
+                                    data_width=int(np.prod(spec.image_shape)))
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s): model {args.model} "
           f"({game} game, defaults {spec.defaults}), {args.split} split, {epochs} epochs of "
           f"{per_epoch} iterations, batch {m}", flush=True)

@@ -352,7 +352,7 @@ DEFAULT_MODEL = "mlp"
 _MLP_GAME = {"loss": "hinge", "minibatch": "stddev"}
 
 #: Model name -> :class:`ModelSpec`. The lengths: 16,000 iterations of the default (205
-#: epochs of the test split at batch 128, about four minutes on two cores), 32,000 of
+#: epochs of the test split at batch 128, five to seven minutes on two cores), 32,000 of
 #: mlp-large (about a quarter of an hour), the vanilla GAN's 100 epochs and the DCGAN's 5
 #: epochs of the test split.
 MODELS = {

@@ -254,8 +254,9 @@ def _add_parameter_gradient(tape, r):
             r = r.reshape(cache[1])
     if not tangents:                                         # the backward signal held still
         return
+    first_dense = min(i for i, entry in enumerate(tape) if entry[1] is not None)
     dd = None                                                # its tangent: 0 above the first
-    for i in range(max(tangents), -1, -1):                   # minibatch layer from the top
+    for i in range(max(tangents), first_dense - 1, -1):      # minibatch layer from the top
         layer, W, cache, delta, h_in = tape[i]
         if W is not None:
             inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
@@ -266,7 +267,8 @@ def _add_parameter_gradient(tape, r):
                 layer._accumulate(W=dW)
             if inner.has_bias:
                 layer._accumulate(b=dd.sum(axis=0))          # dP/db_l = sum_n ddelta_l
-            dd = dd @ W.T if W.shape[1] > 1 else dd * W.T
+            if i > first_dense:                              # no weight below: the input's
+                dd = dd @ W.T if W.shape[1] > 1 else dd * W.T    # tangent is not needed
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             dd = F.leaky_relu_backward(dd, cache)
         elif isinstance(layer, L.MinibatchStdDev):
