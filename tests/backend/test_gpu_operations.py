@@ -119,6 +119,30 @@ def test_gradient_penalty_on_gpu_equals_cpu(dtype, spectral):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_r1_penalty_on_gpu_equals_cpu(dtype):
+    """R1's value and the gradients its two sweeps add to a D with the minibatch standard
+    deviation (the default's D, its group's columns left out)."""
+    x = np.random.default_rng(2).uniform(-1, 1, (8, 12)).astype(dtype)
+
+    def run():
+        rng = np.random.default_rng(0)
+        critic = L.Sequential(L.Dense(12, 8, rng=rng), L.LeakyReLU(0.2), L.Dense(8, 5, rng=rng),
+                              L.LeakyReLU(0.2), L.MinibatchStdDev(), L.Dense(6, 1, rng=rng))
+        critic.zero_grad()
+        value = penalty.r1_penalty(critic, backend.asarray(x), gamma=0.5, features=10)
+        return value, {k: backend.to_host(v) for k, v in critic.grads.items()}
+
+    (cpu_value, cpu_grads), (gpu_value, gpu_grads) = on_each_device(run, dtype)
+    assert gpu_value == pytest.approx(cpu_value, rel=NETWORK_RTOL[dtype])
+    scale = max(float(np.abs(g).max()) for g in cpu_grads.values())
+    assert scale > 0
+    for key, c in cpu_grads.items():
+        np.testing.assert_allclose(gpu_grads[key], c, rtol=NETWORK_RTOL[dtype],
+                                   atol=NETWORK_RTOL[dtype] * scale, err_msg=key)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_ema_on_gpu_equals_cpu(dtype):
     """Three updates of the moving average after three changes of G, then its own batch norm
     statistics: the averaged generator's parameters and buffers on both devices."""
