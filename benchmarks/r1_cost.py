@@ -1,0 +1,62 @@
+"""What R1 costs the default's iteration: ``GAN.train_iteration`` of ``mlp`` with the model's
+R1 and without it, taking turns in one process.
+
+    PYTHONPATH=. python benchmarks/r1_cost.py [--rounds 12] [--iters 40]
+
+Both runners are ``bench_cpu.minigan_runner`` (the model's layers, game and remedies, its
+moving average of G, a pool of real batches), one with ``r1`` at the model's value and one
+at 0; after 20 untimed iterations of each they take turns, the order flipping every round.
+Prints the median and the fastest round's milliseconds per iteration of each and their
+ratio, beside NumPy's BLAS and the kernels it picked. A machine whose speed changes during
+the run slows both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))      # minigan, from a checkout
+sys.path.insert(0, HERE)                       # bench_cpu beside this script
+
+import bench_cpu  # noqa: E402
+
+from minigan.gan import models  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=12, help="rounds of each (default 12)")
+    p.add_argument("--iters", type=int, default=40, help="iterations per round (default 40)")
+    args = p.parse_args(argv)
+    spec = models.MODELS["mlp"]
+    gamma = spec.defaults.get("r1", 0.0)
+    runners = {}
+    for r1 in (0.0, gamma):
+        name = f"mlp (r1 {r1})"
+        models.MODELS[name] = dataclasses.replace(spec, defaults=dict(spec.defaults, r1=r1))
+        runners[r1] = bench_cpu.minigan_runner(name, np, check_data=False)[0]
+    for step in runners.values():
+        for _ in range(20):
+            step()
+    times = {r1: [] for r1 in runners}
+    for i in range(args.rounds):
+        for r1 in (list(runners) if i % 2 == 0 else list(runners)[::-1]):
+            start = time.perf_counter()
+            for _ in range(args.iters):
+                runners[r1]()
+            times[r1].append(1e3 * (time.perf_counter() - start) / args.iters)
+    print(f"numpy {np.__version__}, BLAS {bench_cpu.blas_description(np)}")
+    for r1, ts in times.items():
+        print(f"mlp, R1 {r1}: {np.median(ts):.2f} ms per iteration (fastest round {min(ts):.2f})")
+    print(f"with R1 / without: {np.median(times[gamma]) / np.median(times[0.0]):.3f}")
+
+
+if __name__ == "__main__":
+    main()
