@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from minigan.data.mnist import valid_file_name
 from minigan.gan import games, models
-from minigan.gan.algorithm import PRIORS
+from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
            "NOT_SAVED", "TOY_KEYS", "check", "check_all", "add_options", "new_config",
@@ -261,10 +261,11 @@ SETTINGS = (
     Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
             "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
     Setting("r1", optional(NON_NEGATIVE_NUMBER), None, "R1: GAMMA/2 times the mean squared "
-            "norm of D's input gradient on the real batch joins D's loss, every 4th D step "
-            "(default: the model's, 0.1 for mlp, 0 (off) for the others and with "
-            "--conditional, --loss wgan-gp, --pack or --minibatch discrimination; D of Dense "
-            "layers only)", ("--r1",), group=REMEDY, metavar="GAMMA"),
+            "norm of D's input gradient on the real batch joins D's loss, every "
+            f"{R1_EVERY}th D step (default: the model's, 0.1 for mlp, 0 (off) for the others "
+            "and with --conditional, --loss wgan-gp, --pack or --minibatch discrimination; a D "
+            "of Dense, ReLU, LeakyReLU and minibatch standard deviation layers)", ("--r1",),
+            group=REMEDY, metavar="GAMMA"),
 )
 
 #: The settings by key.

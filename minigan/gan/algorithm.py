@@ -172,7 +172,8 @@ class GAN:
         the G step draws fresh noise.
     r1 : float
         :math:`\gamma` of R1 (Mescheder et al. 2018), :math:`\frac{\gamma}{2}` times the mean
-        squared norm of D's input gradient on the real batch, added to D's loss
+        squared norm of D's input gradient on the real batch as D sees it (after instance
+        noise; a label's values left out), added to D's loss
         (:func:`minigan.gan.penalty.r1_penalty`); 0: none.
     r1_every : int
         Lazy R1 (Karras et al. 2020): the penalty's gradient, times ``r1_every``, joins D's
@@ -275,6 +276,11 @@ class GAN:
         """The features (or channels) of D's input ``x`` that are data, before the label."""
         return x.shape[1] - self.label_channels
 
+    def _data_values(self, x):
+        """How many values of one flattened sample of ``x`` are data, before the label: what
+        the penalties measure the gradient with respect to."""
+        return x[0, :self._data_width(x)].size
+
     def noisy(self, x):
         """``x`` plus Gaussian instance noise of :meth:`instance_noise_std` (``x`` itself at 0),
         on the data alone: a noisy label is not a label (:attr:`label_channels`).
@@ -327,7 +333,7 @@ class GAN:
         -------
         dict with ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))); with
         ``r1``, ``r1``: the penalty :math:`\frac{\gamma}{2}` mean :math:`|\nabla_x f|^2` at the
-        last step that took it (not part of ``d_loss``)
+        last step of this object that took it (0 before the first; not part of ``d_loss``)
         """
         m = x_real.shape[0]
         self.D.freeze(False)
@@ -350,7 +356,7 @@ class GAN:
         if self.r1:  # + gamma/2 E|grad f(x)|^2 on the real batch, lazily
             if self.d_opt.t % self.r1_every == 0:
                 self._last_r1 = penalty.r1_penalty(self.D, x_seen, self.r1 * self.r1_every,
-                                                   self._data_width(x_seen)) / self.r1_every
+                                                   self._data_values(x_seen)) / self.r1_every
             stats["r1"] = self._last_r1
         if self.game.penalty:  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
             stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
@@ -373,7 +379,7 @@ class GAN:
         x_hat = eps * x_real + (1 - eps) * fake
         x_hat[:, width:] = x_real[:, width:]
         return penalty.gradient_penalty(self.D, x_hat, self.gp_weight,
-                                        features=x_hat[0, :width].size)
+                                        features=self._data_values(x_hat))
 
     def g_step(self, m, dtype=None):
         """One generator update through the frozen discriminator, on ``m`` fresh samples of

@@ -147,7 +147,8 @@ def check_critic(critic, r1=False):
                 why = ("batch norm mixes the samples whose input gradients the penalty takes one "
                        "by one (Gulrajani et al. leave it out of the critic)")
             elif isinstance(inner, (L.Pack, L.MinibatchDiscrimination, L.MinibatchStdDev)):
-                why = ("it mixes the samples whose input gradients the penalty takes one by one")
+                why = ("its second derivative is not written here" if r1 else
+                       "it mixes the samples whose input gradients the penalty takes one by one")
                 todo = (f"Leave out --pack and --minibatch discrimination, or use {off}" if r1
                         else f"Leave out --pack and --minibatch with --loss wgan-gp, or use {off}")
             else:
@@ -312,6 +313,7 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     -------
     float : the penalty :math:`P`
     """
+    check_critic(critic)
     xp = get_array_module(x_hat)
     n = x_hat.shape[0]
     _, g_all, tape = critic_input_gradient(critic, x_hat)
@@ -353,6 +355,7 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     -------
     float : the penalty :math:`P`
     """
+    check_critic(critic, r1=True)
     xp = get_array_module(x)
     n = x.shape[0]
     _, g_all, tape = critic_input_gradient(critic, x)
