@@ -341,9 +341,11 @@ def test_r1_through_two_minibatch_layers(group):
             layers.Dense(6, 4, rng=rng, dtype="float64"), layers.LeakyReLU(0.2),
             layers.MinibatchStdDev(group), layers.Dense(5, 1, rng=rng, dtype="float64"))
         x = rng.standard_normal((6, 3))
-        if testing.min_kink_distance(critic, x) > 10 * testing.KINK_MARGIN and \
-                _spread_at_minibatch_layer(critic, x) > 0.1:
+        if testing.min_kink_distance(critic, x) > testing.KINK_MARGIN and \
+                _spread_at_minibatch_layer(critic, x) > 0.05:     # test_r1_double_backward's
             break
+    else:
+        pytest.fail("no seed of 20 drew a case off the kinks")
     critic.zero_grad()
     penalty.r1_penalty(critic, x, 2.0)
     analytic = {k: g.copy() for k, g in critic.grads.items()}
