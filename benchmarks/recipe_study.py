@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 
-from minigan import functional as F
 from minigan import gan as gan_mod
 from minigan.app import plotting
 from minigan.app.trainer import STATISTICS_STREAM
 from minigan.data import load_mnist
+from minigan.gan.algorithm import R1_EVERY
 from minigan.gan.ema import EMA
 from minigan.lab import scoring
 from minigan.nn import layers as L
@@ -84,8 +84,9 @@ p.add_argument("--lecam", type=float, default=0.0,
 p.add_argument("--lecam_decay", type=float, default=0.99, help="decay of LeCam's averages")
 p.add_argument("--r1", type=float, default=0.0,
                help="R1 (Mescheder et al. 2018): R1/2 * mean_n |d(sum_m D(x_m))/dx_n|^2 on the real "
-                    "batch added to D's loss, every --r1_every D steps (scaled by it)")
-p.add_argument("--r1_every", type=int, default=1, help="D steps between R1 updates (lazy R1)")
+                    "batch added to D's loss, every --r1_every D steps (scaled by it): GAN's r1")
+p.add_argument("--r1_every", type=int, default=R1_EVERY,
+               help=f"D steps between R1 updates (lazy R1; default {R1_EVERY}, GAN's)")
 p.add_argument("--reuse_fake", type=int, default=0,
                help="G's step reuses the D step's fake batch (GAN's reuse_fake, minigan "
                     "train's --g-batch reuse) instead of drawing a fresh one")
@@ -451,7 +452,8 @@ if a.optimism:
     optimistic(d_opt, a.optimism)
 model = gan_mod.GAN(G, D, g_opt, d_opt, NZ, k=a.k, loss=a.loss, label_smoothing=a.ls,
                     prior="gaussian", rng=noise_rng, check_data=False,
-                    instance_noise=a.inoise, reuse_fake=bool(a.reuse_fake))
+                    instance_noise=a.inoise, reuse_fake=bool(a.reuse_fake),
+                    r1=a.r1, r1_every=a.r1_every)
 if a.fm:
     n_feat = max(i for i, layer in enumerate(D.layers) if isinstance(layer, L.MinibatchStdDev))
     feat, head = D.layers[:n_feat], D.layers[n_feat:]
@@ -519,97 +521,6 @@ if a.topk:
         return loss, dout
 
     model.game.g_loss = topk_g_loss
-if a.r1:
-    if not isinstance(D, L.Sequential) or any(
-            type(layer) not in (L.Dense, L.LeakyReLU, L.MinibatchStdDev) for layer in D.layers):
-        sys.exit(f"--r1 differentiates a D of Dense, LeakyReLU and MinibatchStdDev layers twice, "
-                 f"not {D}")
-    plain_d_step = model.d_step
-    r1_state = {"steps": 0, "last": 0.0}
-
-    def r1_d_step(x_real):
-        """The game's D step, with R1's gradient added to D's before Adam's step."""
-        plain_step = d_opt.step
-        d_opt.step = lambda: None                   # Adam steps after R1's gradient is added
-        try:
-            stats = plain_d_step(x_real)
-        finally:
-            d_opt.step = plain_step
-        if r1_state["steps"] % a.r1_every == 0:
-            r1_state["last"] = r1_add_gradient(x_real, a.r1 * a.r1_every)
-        r1_state["steps"] += 1
-        stats["r1"] = r1_state["last"]
-        d_opt.step()
-        return stats
-
-    def r1_add_gradient(x, gamma):
-        r"""Add grad_theta of R1's P = gamma/2 mean_n |g_n|^2 to D's gradients; return P.
-
-        g = d(sum_m f(x_m))/dx on the image columns (the group's are not data), D the
-        default's chain Dense, LeakyReLU, MinibatchStdDev. As in minigan.gan.penalty, the
-        gradient is the derivative of D's ordinary parameter gradient along x's direction
-        dP/dg (mixed partials commute): a forward sweep carries the tangent r of every
-        activation, then a backward sweep carries the tangent de of the backward signal,
-        which below the minibatch standard deviation moves with x (its backward pass reads
-        x - mu and sigma); Dense layer l gains r_in^T delta + h_in^T de, its bias sum_n de.
-        Checked against float64 centered differences of P in a scratch script."""
-        layers, tape, h = list(D.layers), [], x
-        for layer in layers:                        # forward pass, kept for both sweeps
-            if isinstance(layer, L.Dense):
-                tape.append({"h_in": h})
-                h, _ = F.dense_forward(h, layer.params["W"], layer.params["b"])
-            elif isinstance(layer, L.LeakyReLU):
-                h, cache = F.leaky_relu_forward(h, layer.slope)
-                tape.append({"cache": cache})
-            else:
-                h, cache = F.minibatch_stddev_forward(h, layer.group_size, layer.eps)
-                tape.append({"cache": cache})
-        d = np.ones_like(h)                         # backward pass with dout = 1
-        for layer, t in zip(reversed(layers), reversed(tape), strict=True):
-            if isinstance(layer, L.Dense):
-                t["delta"] = d
-                d = d @ layer.params["W"].T
-            elif isinstance(layer, L.LeakyReLU):
-                d = F.leaky_relu_backward(d, t["cache"])
-            else:
-                t["e"] = d
-                d = F.minibatch_stddev_backward(d, t["cache"])
-        N, g = x.shape[0], d[:, :784]
-        penalty = 0.5 * gamma * float((g.astype(np.float64) ** 2).sum()) / N
-        r = np.zeros_like(d)
-        r[:, :784] = (gamma / N) * g                # dP/dg
-        for layer, t in zip(layers, tape, strict=True):    # forward sweep of the tangent r
-            if isinstance(layer, L.Dense):
-                t["r_in"] = r
-                r = r @ layer.params["W"]
-            elif isinstance(layer, L.LeakyReLU):
-                r = F.leaky_relu_backward(r, t["cache"])
-            else:                                   # s = mean_k sigma_k of each group
-                xc, sigma, G = t["cache"]
-                rc = r.reshape(G, *sigma.shape)
-                rc = rc - rc.mean(axis=0)
-                t["rc"] = rc
-                t["dsigma"] = (xc * rc).sum(axis=0) / (G * sigma)
-                r = np.concatenate([r, np.tile(t["dsigma"].mean(axis=1), G)[:, None]], axis=1)
-        de = np.zeros_like(h)                       # the backward signal's tangent, 0 at the top
-        for layer, t in zip(reversed(layers), reversed(tape), strict=True):
-            if isinstance(layer, L.Dense):
-                layer._accumulate(W=t["r_in"].T @ t["delta"] + t["h_in"].T @ de,
-                                  b=de.sum(axis=0))
-                de = de @ layer.params["W"].T
-            elif isinstance(layer, L.LeakyReLU):
-                de = F.leaky_relu_backward(de, t["cache"])
-            else:                                   # dx = e_x + (S/K) xc / (G sigma)
-                xc, sigma, G = t["cache"]
-                Q, K = sigma.shape
-                S = t["e"][:, K].reshape(G, Q).sum(axis=0)[:, None]
-                dS = de[:, K].reshape(G, Q).sum(axis=0)[:, None]
-                dxc = (dS / K) * xc / (G * sigma) + (S / (K * G)) * (
-                    t["rc"] / sigma - xc * t["dsigma"] / sigma ** 2)
-                de = de[:, :K] + dxc.reshape(N, K)
-        return penalty
-
-    model.d_step = r1_d_step
 ref = None if a.bench else scoring.Reference.load(data_dir=a.data_dir, download=False,
                                                   trained_on="test")
 

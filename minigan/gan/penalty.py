@@ -223,6 +223,15 @@ def critic_input_gradient(critic, x):
     return h, d, tape
 
 
+def _add_weight_gradient(layer, dW):
+    r"""``dW`` (with respect to the weight the layer computes with) into a Dense layer's
+    gradient, or back through :math:`\sigma(W)` into a SpectralNorm(Dense)'s."""
+    if isinstance(layer, L.SpectralNorm):
+        layer.accumulate_weight_grad(dW)
+    else:
+        layer._accumulate(W=dW)
+
+
 def _add_parameter_gradient(tape, r):
     r"""Add :math:`\partial P/\partial\theta` to the critic's gradients, given the tape of
     :func:`critic_input_gradient` and :math:`r = \partial P/\partial g` (shaped like the input).
@@ -235,11 +244,7 @@ def _add_parameter_gradient(tape, r):
     tangents = {}                                # minibatch layer -> (x^c tangent, sigma tangent)
     for i, (layer, W, cache, delta, _) in enumerate(tape):   # forward sweep of the tangent r
         if W is not None:
-            dW = r.T @ delta                                # dP/dW_l = r_{l-1}^T delta_l
-            if isinstance(layer, L.SpectralNorm):
-                layer.accumulate_weight_grad(dW)            # back through sigma(W)
-            else:
-                layer._accumulate(W=dW)
+            _add_weight_gradient(layer, r.T @ delta)         # dP/dW_l = r_{l-1}^T delta_l
             r = r @ W                                        # r_{l-1} W_l
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             r = F.leaky_relu_backward(r, cache)              # (.) * s_l
@@ -261,11 +266,7 @@ def _add_parameter_gradient(tape, r):
         layer, W, cache, delta, h_in = tape[i]
         if W is not None:
             inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
-            dW = h_in.T @ dd                                 # + h_{l-1}^T ddelta_l
-            if isinstance(layer, L.SpectralNorm):
-                layer.accumulate_weight_grad(dW)
-            else:
-                layer._accumulate(W=dW)
+            _add_weight_gradient(layer, h_in.T @ dd)         # + h_{l-1}^T ddelta_l
             if inner.has_bias:
                 layer._accumulate(b=dd.sum(axis=0))          # dP/db_l = sum_n ddelta_l
             if i > first_dense:                              # no weight below: the input's
@@ -314,19 +315,15 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     float : the penalty :math:`P`
     """
     check_critic(critic)
-    xp = get_array_module(x_hat)
-    n = x_hat.shape[0]
-    _, g_all, tape = critic_input_gradient(critic, x_hat)
-    g_all = g_all.reshape(n, -1)
-    g = g_all if features is None else g_all[:, :int(features)]
-    norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
-    penalty = weight * float(((norm - 1) ** 2).sum()) / n
-    # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0),
-    # and 0 for the input values the penalty does not measure
-    r = xp.zeros_like(g_all)
-    r[:, :g.shape[1]] = (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g
-    _add_parameter_gradient(tape, r.reshape(x_hat.shape))
-    return penalty
+
+    def penalty_of(g, n):
+        xp = get_array_module(g)
+        norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
+        # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0)
+        return (weight * float(((norm - 1) ** 2).sum()) / n,
+                (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g)
+
+    return _penalize(critic, x_hat, features, penalty_of)
 
 
 def r1_penalty(critic, x, gamma=0.1, features=None):
@@ -356,13 +353,24 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     float : the penalty :math:`P`
     """
     check_critic(critic, r1=True)
-    xp = get_array_module(x)
+
+    def penalty_of(g, n):
+        return 0.5 * gamma * float((g * g).sum()) / n, (gamma / n) * g     # P, dP/dg
+
+    return _penalize(critic, x, features, penalty_of)
+
+
+def _penalize(critic, x, features, penalty_of):
+    r"""What both penalties share: the input gradient ``g`` of the first ``features`` values of
+    each flattened sample (all of them by default), ``P, dP/dg = penalty_of(g, N)``, and
+    :math:`\partial P/\partial\theta` added to the critic's gradients (0 for the input
+    values not measured: a label's). Returns ``P``."""
     n = x.shape[0]
     _, g_all, tape = critic_input_gradient(critic, x)
     g_all = g_all.reshape(n, -1)
     g = g_all if features is None else g_all[:, :int(features)]
-    penalty = 0.5 * gamma * float((g * g).sum()) / n
-    r = xp.zeros_like(g_all)
-    r[:, :g.shape[1]] = (gamma / n) * g                 # dP/dg, 0 on the label's values
+    penalty, slope = penalty_of(g, n)
+    r = get_array_module(g_all).zeros_like(g_all)
+    r[:, :g.shape[1]] = slope
     _add_parameter_gradient(tape, r.reshape(x.shape))
     return penalty
