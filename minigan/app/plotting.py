@@ -150,7 +150,8 @@ def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=N
 
 
 def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None, loss="gan"):
-    """D loss, G loss, D(x) and D(G(z)) against the iteration, in two panels.
+    """D loss, G loss (and D's penalty), D(x) and D(G(z)) against the iteration, in two
+    panels.
 
     With ``scores`` (rows of ``scores.csv``, ``--eval-every``) a third panel
     shows the inception score and the FID at each evaluation, the real
@@ -160,8 +161,10 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     ----------
     metrics_rows : sequence of dict
         One per iteration, with ``iteration``, ``d_loss``, ``g_loss``,
-        ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)) in the D step);
-        values may be numbers or strings (rows read back from a CSV file).
+        ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)) in the D step), and
+        ``penalty`` (D's R1 or gradient penalty, drawn on the losses' panel where it is not
+        0 throughout; optional); values may be numbers or strings (rows read back from a
+        CSV file).
     smooth : int, optional
         Moving-average window; default about 1/50 of the run. The raw values
         are drawn faintly underneath.
@@ -217,6 +220,12 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
                     linewidth=1.4)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
+    penalty = _penalty_column(rows)
+    if penalty is not None:      # R1 or WGAN-GP's penalty, on the losses' axis
+        label = "gradient penalty (in D loss)" if loss == "wgan-gp" else "R1 penalty"
+        ax_loss.plot(it[::step], _smooth(penalty, window)[::step], color="tab:green",
+                     label=label, linewidth=1.2)
+    for ax, _, _ in panels:
         ax.legend(loc="upper right")
     if probabilities:
         ax_prob.set_ylim(-0.02, 1.02)
@@ -234,6 +243,16 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         _score_panel(axes[2], scores, real_scores or {})
     ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
     return fig
+
+
+def _penalty_column(rows):
+    """The rows' ``penalty`` values as an array, or None where there is nothing to draw: no
+    such column (rows of an older run), a blank (not known) or all 0 (no penalty)."""
+    values = [r.get("penalty", "") for r in rows]
+    if any(v in ("", None) for v in values):
+        return None
+    penalty = np.array([float(v) for v in values])
+    return penalty if penalty.any() else None
 
 
 #: The signed images of :func:`gradient_pairs_figure`: red where D asks for a higher pixel

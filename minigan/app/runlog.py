@@ -15,18 +15,35 @@ import math
 
 from .fileio import write_text
 
-__all__ = ["METRICS_COLUMNS", "SCORE_COLUMNS", "csv_text", "MetricsLog", "read_scores",
-           "write_scores"]
+__all__ = ["METRICS_COLUMNS", "PENALTY", "SCORE_COLUMNS", "csv_text", "penalty_of", "MetricsLog",
+           "read_scores", "write_scores"]
 
-#: One row per iteration: the losses and D's mean outputs (see minigan.gan.loop.STATS) and
-#: the seconds of training so far.
+#: One row per iteration: the losses and D's mean outputs (see minigan.gan.loop.STATS), D's
+#: penalty (:data:`PENALTY`) and the seconds of training so far.
 METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_gen",
-                   "seconds")
+                   "penalty", "seconds")
+#: The columns of a ``metrics.csv`` written before the penalty had one: read back with the
+#: penalty blank (not known), and rewritten with the column on the next append.
+OLD_METRICS_COLUMNS = tuple(c for c in METRICS_COLUMNS if c != "penalty")
+#: What the ``penalty`` column holds: D's penalty at that iteration, from the statistics of
+#: :meth:`minigan.gan.GAN.train_iteration` (R1 and WGAN-GP's gradient penalty exclude each
+#: other); 0 in a run without one.
+PENALTY = {"r1": "R1 penalty (its last value: taken every r1_every-th D step)",
+           "gradient_penalty": "gradient penalty (part of D loss)"}
 #: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
                  "confident_share", "precision", "recall", "density", "coverage")
 #: The columns of a ``scores.csv`` written before density and coverage were scored.
 OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
+
+
+def penalty_of(stats):
+    """The ``penalty`` column's value for one iteration's statistics: its R1 penalty or its
+    gradient penalty (:data:`PENALTY`), else 0."""
+    for key in PENALTY:
+        if key in stats:
+            return stats[key]
+    return 0.0
 
 
 def csv_text(columns, rows):
@@ -61,21 +78,25 @@ class MetricsLog:
         lines = path.read_text(errors="replace").split("\n")
         torn = lines.pop()  # "" after the final newline, else a line cut short
         header = ",".join(METRICS_COLUMNS)
-        if lines and lines[0] != header:
+        columns = OLD_METRICS_COLUMNS if lines and lines[0] == ",".join(OLD_METRICS_COLUMNS) \
+            else METRICS_COLUMNS
+        if lines and lines[0] != ",".join(columns):
             raise ValueError(
                 f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
                 f"expected {header!r}); move it out of the run folder and try again"
             )
         rows = []
         try:
-            for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=METRICS_COLUMNS),
+            for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=columns),
                                          start=2):
+                row = {"penalty": "", **row} if columns is OLD_METRICS_COLUMNS else row
                 rows.append(_metrics_row(row, len(rows) + 1, path, number))
         except csv.Error as exc:
             raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
                              "file out of the run folder and try again") from None
         self.rows = [r for r in rows if int(r["iteration"]) <= upto]
-        self._rewrite = bool(torn) or not lines or len(self.rows) != len(rows)
+        self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows)
+                         or columns is OLD_METRICS_COLUMNS)
 
     def open(self):
         """Open the file for appending, first rewriting it from its rows if it was
@@ -110,7 +131,8 @@ def _metrics_row(row, expected, path, number):
         raise refuse("wrong number of values")
     try:
         iteration, epoch = int(row["iteration"]), int(row["epoch"])
-        values = {k: float(row[k]) for k in METRICS_COLUMNS[2:]}
+        values = {k: float(row[k]) for k in METRICS_COLUMNS[2:]
+                  if not (k == "penalty" and row[k] == "")}     # blank: an older file's
     except ValueError:
         raise refuse("a value that is not a number") from None
     if iteration != expected:

@@ -10,7 +10,8 @@ A run folder holds::
     config.json           the settings of the run
     metrics.csv           one row per iteration: iteration, epoch, d_loss, g_loss,
                           d_real (mean D(x)), d_fake (mean D(G(z)) in the D step),
-                          d_gen (mean D(G(z)) in the G step), seconds (training time)
+                          d_gen (mean D(G(z)) in the G step), penalty (D's R1 or
+                          gradient penalty, 0 without one), seconds (training time)
     samples/epoch_0000.png  the generator before training, then one grid per epoch,
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
                           (a conditional run: 10 rows, one per digit 0-9; with --ema the
@@ -78,7 +79,7 @@ from minigan.nn import layers, optim
 from . import checkpoint, plotting
 from .fileio import remove_stale_temps, write_text
 from .folderlock import FolderInUse, FolderLock, check_not_in_use
-from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, read_scores, write_scores
+from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, penalty_of, read_scores, write_scores
 from .runs import (
     CHECKPOINT,
     CONFIG,
@@ -199,6 +200,8 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
+        if self.gan.r1 and self.log.rows:   # R1's last value, reported until it is taken again
+            self.gan.last_r1 = float(self.log.rows[-1]["penalty"] or 0.0)
         self._watch = None
         self._prepare_scores()
 
@@ -442,7 +445,8 @@ class Trainer:
         def after(iteration, stats):
             row = {"iteration": iteration, "epoch": self.epoch + 1,
                    "seconds": round(self.seconds + time.perf_counter() - start, 3),
-                   **{k: stats[k] for k in METRICS_COLUMNS[2:7]}}
+                   **{k: stats[k] for k in METRICS_COLUMNS[2:7]},
+                   "penalty": penalty_of(stats)}
             self.step_in_epoch += 1
             self.iteration += 1
             self.log.append(row)

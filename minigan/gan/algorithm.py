@@ -179,6 +179,12 @@ class GAN:
         Lazy R1 (Karras et al. 2020): the penalty's gradient, times ``r1_every``, joins D's
         on every ``r1_every``-th D step only (those where D's optimizer has taken a multiple
         of ``r1_every`` steps, so a resumed run keeps the rhythm).
+
+    Attributes
+    ----------
+    last_r1 : float
+        R1's penalty at the last D step that took it (0 before the first), which each D step
+        reports as ``r1``: not in a checkpoint, the trainer restores it from ``metrics.csv``.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
@@ -227,7 +233,7 @@ class GAN:
         self.gp_weight = float(gp_weight)
         self.reuse_fake = bool(reuse_fake)
         self.r1, self.r1_every = float(r1), int(r1_every)
-        self._last_r1 = 0.0      # the penalty of the last D step that took it
+        self.last_r1 = 0.0       # the penalty of the last D step that took it (reported)
         if isinstance(generator, layers.ConditionalGenerator):   # it appends a label
             self.label_channels = generator.classes
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
@@ -355,9 +361,9 @@ class GAN:
                  "d_fake": self.game.mean_output(fake_logits)}
         if self.r1:  # + gamma/2 E|grad f(x)|^2 on the real batch, lazily
             if self.d_opt.t % self.r1_every == 0:
-                self._last_r1 = penalty.r1_penalty(self.D, x_seen, self.r1 * self.r1_every,
+                self.last_r1 = penalty.r1_penalty(self.D, x_seen, self.r1 * self.r1_every,
                                                    self._data_values(x_seen)) / self.r1_every
-            stats["r1"] = self._last_r1
+            stats["r1"] = self.last_r1
         if self.game.penalty:  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
             stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
             stats["d_loss"] += stats["gradient_penalty"]

@@ -41,3 +41,20 @@ def test_unknown_loss_and_empty_rows_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no metrics rows"):
         plotting.save_loss_curves([], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("loss, penalty, label", [
+    ("hinge", [0.25] * 40, "R1 penalty"),
+    ("wgan-gp", [0.5] * 40, "gradient penalty (in D loss)"),
+    ("hinge", [0.0] * 40, None),                  # a run without a penalty: no line
+    ("hinge", [0.25] * 20 + [""] * 20, None),     # rows of an older file: not known
+])
+def test_the_penalty_is_drawn_beside_the_losses_where_a_run_has_one(loss, penalty, label):
+    metrics = [{**row, "penalty": p} for row, p in zip(rows(0.5, -0.5), penalty, strict=True)]
+    ax = plotting.loss_curves_figure(metrics, loss=loss).axes[0]
+    curves = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    drawn = [name for name in curves if "penalty" in name]
+    assert drawn == ([label] if label else [])
+    if label:
+        np.testing.assert_allclose(curves[label], penalty)
+        assert label in [t.get_text() for t in ax.get_legend().get_texts()]

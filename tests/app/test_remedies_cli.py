@@ -1,5 +1,6 @@
 """The remedies' options of ``minigan train`` and ``minigan toy``: saved, resumed exactly."""
 
+import csv
 import json
 import os
 import re
@@ -279,3 +280,23 @@ def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, da
     err = capsys.readouterr().err
     assert rc == 2 and "R1 differentiates the critic twice" in err and "Conv2d" in err
     assert "--r1 0" in err and not (tmp_path / "r").exists()
+
+
+def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, tmp_path, monkeypatch):
+    """The ``penalty`` column: R1's value at its last step (steps 0 and 4 of 8), 0 without R1."""
+    values, original = [], penalty.r1_penalty
+
+    def spy(critic, x, gamma, features=None):
+        values.append(original(critic, x, gamma, features))
+        return values[-1]
+
+    monkeypatch.setattr(penalty, "r1_penalty", spy)
+    for r1 in ("0.5", "0"):
+        out = tmp_path / f"r1_{r1}"
+        assert main(train_args(data_dir, out, "--epochs", "2", "--r1", r1)) == 0
+        with open(out / "metrics.csv", newline="") as f:
+            column = [float(row["penalty"]) for row in csv.DictReader(f)]
+        expected = [v / 4 for v in values for _ in range(4)] if r1 != "0" else [0.0] * 8
+        assert column == pytest.approx(expected, rel=1e-6) and len(column) == 8
+        if r1 != "0":
+            assert all(v > 0 for v in column)

@@ -2,9 +2,12 @@
 not a metrics row (a gap, NaN, NUL, an empty value, an endless field) is refused in one line
 naming the file and the line, before the run trains."""
 
+import csv
+
 import pytest
 
 from minigan.app.cli import main
+from minigan.app.runlog import METRICS_COLUMNS, MetricsLog
 
 
 @pytest.fixture
@@ -40,3 +43,27 @@ def test_a_damaged_metrics_file_is_refused_before_training(line, column, value, 
                "--data-dir", str(data_dir), "--no-download"])
     assert_one_line_error(rc, capsys.readouterr().err, f"{path}, line {line}", words)
     assert path.read_bytes() == before
+
+
+def test_a_metrics_file_from_before_the_penalty_column_resumes(run_dir, data_dir):
+    """A run written before ``metrics.csv`` had its ``penalty`` column goes on: its rows keep
+    their numbers with the penalty blank (not known), the new rows have it, the file its new
+    header; a blank penalty reads back, a penalty that is not a number is refused."""
+    path = run_dir / "metrics.csv"
+    lines = path.read_text().splitlines()
+    at = lines[0].split(",").index("penalty")
+    old = [",".join(c for i, c in enumerate(line.split(",")) if i != at) for line in lines]
+    path.write_text("\n".join(old) + "\n")
+    assert main(["train", "--resume", str(run_dir), "--epochs", "2", "--quiet", "--device",
+                 "cpu", "--data-dir", str(data_dir), "--no-download"]) == 0
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert path.read_text().splitlines()[0] == ",".join(METRICS_COLUMNS)
+    assert [r["penalty"] for r in rows] == [""] * 8 + ["0.0"] * 8
+    header = old[0].split(",")
+    assert [{k: r[k] for k in header} for r in rows[:8]] == [
+        dict(zip(header, line.split(","), strict=True)) for line in old[1:]]
+    assert len(MetricsLog(path, upto=16).rows) == 16            # the blanks read back
+    _edit(path, 3, at, "abc")
+    with pytest.raises(ValueError, match="line 3: not a metrics row"):
+        MetricsLog(path, upto=16)
