@@ -19,6 +19,7 @@ from minigan import backend
 from minigan.gan import games, monitor
 
 from .fileio import atomic_write
+from .runlog import PENALTY
 
 __all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "loss_curves_figure",
            "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
@@ -222,7 +223,7 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         ax.grid(True, alpha=0.3)
     penalty = _penalty_column(rows)
     if penalty is not None:      # R1 or WGAN-GP's penalty, on the losses' axis
-        label = "gradient penalty (in D loss)" if loss == "wgan-gp" else "R1 penalty"
+        label = PENALTY["gradient_penalty" if game.penalty else "r1"]
         ax_loss.plot(it[::step], _smooth(penalty, window)[::step], color="tab:green",
                      label=label, linewidth=1.2)
     for ax, _, _ in panels:

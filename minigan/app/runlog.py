@@ -26,10 +26,10 @@ METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
 #: penalty blank (not known), and rewritten with the column on the next append.
 OLD_METRICS_COLUMNS = tuple(c for c in METRICS_COLUMNS if c != "penalty")
 #: What the ``penalty`` column holds: D's penalty at that iteration, from the statistics of
-#: :meth:`minigan.gan.GAN.train_iteration` (R1 and WGAN-GP's gradient penalty exclude each
-#: other); 0 in a run without one.
-PENALTY = {"r1": "R1 penalty (its last value: taken every r1_every-th D step)",
-           "gradient_penalty": "gradient penalty (part of D loss)"}
+#: :meth:`minigan.gan.GAN.train_iteration` (R1's last value taken, or WGAN-GP's gradient
+#: penalty, part of D's loss; the two exclude each other), each with its name in pictures;
+#: 0 in a run without one.
+PENALTY = {"r1": "R1 penalty", "gradient_penalty": "gradient penalty (in D loss)"}
 #: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
                  "confident_share", "precision", "recall", "density", "coverage")
