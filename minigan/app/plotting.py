@@ -163,9 +163,9 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     metrics_rows : sequence of dict
         One per iteration, with ``iteration``, ``d_loss``, ``g_loss``,
         ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z)) in the D step), and
-        ``penalty`` (D's R1 or gradient penalty, drawn on the losses' panel where it is not
-        0 throughout; optional); values may be numbers or strings (rows read back from a
-        CSV file).
+        ``penalty`` (D's R1 or gradient penalty, drawn on the losses' panel against an axis
+        of its own where it is not 0 throughout; optional); values may be numbers or
+        strings (rows read back from a CSV file).
     smooth : int, optional
         Moving-average window; default about 1/50 of the run. The raw values
         are drawn faintly underneath.
@@ -221,13 +221,17 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
                     linewidth=1.4)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-    penalty = _penalty_column(rows)
-    if penalty is not None:      # R1 or WGAN-GP's penalty, on the losses' axis
-        label = PENALTY["gradient_penalty" if game.penalty else "r1"]
-        ax_loss.plot(it[::step], _smooth(penalty, window)[::step], color="tab:green",
-                     label=label, linewidth=1.2)
     for ax, _, _ in panels:
         ax.legend(loc="upper right")
+    penalty = _penalty_column(rows)
+    if penalty is not None:      # R1 or WGAN-GP's penalty, on an axis of its own (right)
+        label = PENALTY["gradient_penalty" if game.penalty else "r1"]
+        ax_penalty = ax_loss.twinx()
+        ax_penalty.plot(it[::step], _smooth(penalty, window)[::step], color="tab:green",
+                        label=label, linewidth=1.2)
+        ax_penalty.set_ylabel(label, color="tab:green")
+        ax_penalty.set_ylim(bottom=0)
+        ax_penalty.legend(loc="upper center")
     if probabilities:
         ax_prob.set_ylim(-0.02, 1.02)
     stopped = monitor.stretches(rows, game, monitor.STRETCH)

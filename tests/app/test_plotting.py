@@ -51,10 +51,14 @@ def test_unknown_loss_and_empty_rows_are_refused(tmp_path):
 ])
 def test_the_penalty_is_drawn_beside_the_losses_where_a_run_has_one(loss, penalty, label):
     metrics = [{**row, "penalty": p} for row, p in zip(rows(0.5, -0.5), penalty, strict=True)]
-    ax = plotting.loss_curves_figure(metrics, loss=loss).axes[0]
-    curves = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    fig = plotting.loss_curves_figure(metrics, loss=loss)
+    curves = {line.get_label(): (ax, line.get_ydata()) for ax in fig.axes
+              for line in ax.get_lines()}
     drawn = [name for name in curves if "penalty" in name]
     assert drawn == ([label] if label else [])
-    if label:
-        np.testing.assert_allclose(curves[label], penalty)
+    if label:                                   # beside the losses, on an axis of its own
+        ax, values = curves[label]
+        np.testing.assert_allclose(values, penalty)
+        assert ax is not fig.axes[0] and ax.bbox.bounds == fig.axes[0].bbox.bounds
+        assert ax.get_ylabel() == label
         assert label in [t.get_text() for t in ax.get_legend().get_texts()]
