@@ -227,11 +227,17 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     if penalty is not None:      # R1 or WGAN-GP's penalty, on an axis of its own (right)
         label = PENALTY["gradient_penalty" if game.penalty else "r1"]
         ax_penalty = ax_loss.twinx()
-        ax_penalty.plot(it[::step], _smooth(penalty, window)[::step], color="tab:green",
-                        label=label, linewidth=1.2)
-        ax_penalty.set_ylabel(label, color="tab:green")
+        known = ~np.isnan(penalty)
+        smooth = np.full_like(penalty, np.nan)
+        smooth[known] = _smooth(penalty[known], window)    # over the rows that have one
+        ax_penalty.plot(it[::step], smooth[::step], color="tab:purple", label=label,
+                        linewidth=1.2)
+        ax_penalty.set_ylabel(label, color="tab:purple")
         ax_penalty.set_ylim(bottom=0)
-        ax_penalty.legend(loc="upper center")
+        ax_loss.get_legend().remove()    # one legend, above both axes' lines
+        ax_penalty.legend(handles=[*ax_loss.get_legend_handles_labels()[0],
+                                   *ax_penalty.get_legend_handles_labels()[0]],
+                          loc="upper right")
     if probabilities:
         ax_prob.set_ylim(-0.02, 1.02)
     stopped = monitor.stretches(rows, game, monitor.STRETCH)
@@ -251,13 +257,13 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
 
 
 def _penalty_column(rows):
-    """The rows' ``penalty`` values as an array, or None where there is nothing to draw: no
-    such column (rows of an older run), a blank (not known) or all 0 (no penalty)."""
-    values = [r.get("penalty", "") for r in rows]
-    if any(v in ("", None) for v in values):
-        return None
-    penalty = np.array([float(v) for v in values])
-    return penalty if penalty.any() else None
+    """The rows' ``penalty`` values as an array (NaN where a row has none: an older run's,
+    not known; the line leaves a gap there), or None where there is nothing to draw: no
+    value known, or all 0 (no penalty)."""
+    penalty = np.array([float(v) if v not in ("", None) else np.nan
+                        for v in (r.get("penalty") for r in rows)])
+    known = penalty[~np.isnan(penalty)]
+    return penalty if known.any() else None
 
 
 #: The signed images of :func:`gradient_pairs_figure`: red where D asks for a higher pixel

@@ -27,8 +27,8 @@ METRICS_COLUMNS = ("iteration", "epoch", "d_loss", "g_loss", "d_real", "d_fake",
 OLD_METRICS_COLUMNS = tuple(c for c in METRICS_COLUMNS if c != "penalty")
 #: What the ``penalty`` column holds: D's penalty at that iteration, from the statistics of
 #: :meth:`minigan.gan.GAN.train_iteration` (R1's last value taken, or WGAN-GP's gradient
-#: penalty, part of D's loss; the two exclude each other), each with its name in pictures;
-#: 0 in a run without one.
+#: penalty, part of D's loss; a run's settings take one or the other), each with its name in
+#: pictures; 0 in a run without one.
 PENALTY = {"r1": "R1 penalty", "gradient_penalty": "gradient penalty (in D loss)"}
 #: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
@@ -39,11 +39,9 @@ OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
 
 def penalty_of(stats):
     """The ``penalty`` column's value for one iteration's statistics: its R1 penalty or its
-    gradient penalty (:data:`PENALTY`), else 0."""
-    for key in PENALTY:
-        if key in stats:
-            return stats[key]
-    return 0.0
+    gradient penalty (:data:`PENALTY`; their sum for a GAN built with both, which the
+    settings refuse), else 0."""
+    return sum((stats[key] for key in PENALTY if key in stats), 0.0)
 
 
 def csv_text(columns, rows):

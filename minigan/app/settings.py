@@ -338,6 +338,10 @@ def _check_together(c, source):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
     check_g_label(c, source)
+    if game is not None and game.penalty and c.get("r1"):
+        raise SettingError(f"{source}: --r1 {c['r1']:g} and loss {game.name!r}: the critic "
+                           "already has its own gradient penalty (--gp-weight); one penalty "
+                           "per D (--r1 0, or another --loss)")
     if c.get("clusters") and c.get("conditional"):
         raise SettingError(f"{source}: --conditional and --clusters {c['clusters']}: the "
                            "labels are either the digits' (--conditional) or groups the run "

@@ -200,8 +200,6 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
-        if self.gan.r1 and self.log.rows:   # R1's last value, reported until it is taken again
-            self.gan.last_r1 = float(self.log.rows[-1]["penalty"] or 0.0)
         self._watch = None
         self._prepare_scores()
 
@@ -394,6 +392,12 @@ class Trainer:
             if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
                 raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
             self.ema.updates = updates
+        if self.gan.r1 and "r1_last" in extra:   # R1's last value, reported until taken again
+            last = extra["r1_last"]
+            if isinstance(last, bool) or not isinstance(last, (int, float)) or not (
+                    math.isfinite(last) and last >= 0):
+                raise bad(f"r1_last should be a number >= 0, got {str(last)[:40]!r}")
+            self.gan.last_r1 = float(last)
 
     # -- loop -----------------------------------------------------------
     def run(self):
@@ -629,6 +633,8 @@ class Trainer:
             extra["perm"] = self.perm
         if self.config.get("clusters"):
             extra["clusters"] = self.groups
+        if self.gan.r1:
+            extra["r1_last"] = self.gan.last_r1
         if self.ema is not None:
             extra["ema_updates"] = self.ema.updates
             self._averaged_generator()   # its own batch norm statistics, saved with it

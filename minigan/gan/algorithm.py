@@ -184,7 +184,8 @@ class GAN:
     ----------
     last_r1 : float
         R1's penalty at the last D step that took it (0 before the first), which each D step
-        reports as ``r1``: not in a checkpoint, the trainer restores it from ``metrics.csv``.
+        reports as ``r1``; the trainer's checkpoint keeps it (``r1_last``; one saved before
+        it kept it resumes with 0 until the next step that takes R1).
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,

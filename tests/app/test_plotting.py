@@ -47,7 +47,8 @@ def test_unknown_loss_and_empty_rows_are_refused(tmp_path):
     ("hinge", [0.25] * 40, "R1 penalty"),
     ("wgan-gp", [0.5] * 40, "gradient penalty (in D loss)"),
     ("hinge", [0.0] * 40, None),                  # a run without a penalty: no line
-    ("hinge", [0.25] * 20 + [""] * 20, None),     # rows of an older file: not known
+    ("hinge", [""] * 20 + [0.25] * 20, "R1 penalty"),   # an older file's rows: a gap
+    ("hinge", [""] * 40, None),                   # nothing known
 ])
 def test_the_penalty_is_drawn_beside_the_losses_where_a_run_has_one(loss, penalty, label):
     metrics = [{**row, "penalty": p} for row, p in zip(rows(0.5, -0.5), penalty, strict=True)]
@@ -58,7 +59,9 @@ def test_the_penalty_is_drawn_beside_the_losses_where_a_run_has_one(loss, penalt
     assert drawn == ([label] if label else [])
     if label:                                   # beside the losses, on an axis of its own
         ax, values = curves[label]
-        np.testing.assert_allclose(values, penalty)
+        np.testing.assert_allclose(values, [np.nan if p == "" else p for p in penalty])
         assert ax is not fig.axes[0] and ax.bbox.bounds == fig.axes[0].bbox.bounds
-        assert ax.get_ylabel() == label
-        assert label in [t.get_text() for t in ax.get_legend().get_texts()]
+        assert ax.get_ylabel() == label and ax.get_ylim()[0] == 0
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == ["D loss", "G loss", label]          # one legend, above both
+        assert fig.axes[0].get_legend() is None

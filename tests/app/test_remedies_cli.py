@@ -230,7 +230,7 @@ def test_r1_resumes_exactly_in_its_rhythm(assert_same_run, train_args, data_dir,
     def stop_after_3(self, next_real_batch):
         stats = plain(self, next_real_batch)
         iterations.append(1)
-        if stop and len(iterations) == 3:
+        if stop and len(iterations) == 6:     # in R1's second window (steps 4 to 7)
             os.kill(os.getpid(), signal.SIGINT)
         return stats
 
@@ -300,3 +300,27 @@ def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, tmp_path, mo
         assert column == pytest.approx(expected, rel=1e-6) and len(column) == 8
         if r1 != "0":
             assert all(v > 0 for v in column)
+
+
+def test_r1_and_the_wgan_gp_critic_are_refused_together():
+    """One penalty per D: WGAN-GP's critic has its gradient penalty, so an explicit --r1
+    beside it is refused with what to do (without --r1 it defaults to 0, above)."""
+    with pytest.raises(settings.SettingError, match=r"--r1 0.1 and loss 'wgan-gp'.*--r1 0"):
+        settings.new_config({"model": "mlp", "loss": "wgan-gp", "r1": 0.1})
+    assert settings.new_config({"model": "mlp", "loss": "wgan-gp", "r1": 0.0})["r1"] == 0.0
+
+
+def test_metrics_csv_holds_wgan_gps_gradient_penalty(train_args, data_dir, tmp_path, monkeypatch):
+    """A WGAN-GP run's ``penalty`` column is its gradient penalty at each iteration."""
+    values, original = [], penalty.gradient_penalty
+
+    def spy(*args, **kwargs):
+        values.append(original(*args, **kwargs))
+        return values[-1]
+
+    monkeypatch.setattr(penalty, "gradient_penalty", spy)
+    out = tmp_path / "wgan"
+    assert main(train_args(data_dir, out, "--epochs", "1", "--loss", "wgan-gp", "--k", "1")) == 0
+    with open(out / "metrics.csv", newline="") as f:
+        column = [float(row["penalty"]) for row in csv.DictReader(f)]
+    assert len(column) == 4 and column == pytest.approx(values, rel=1e-6) and all(column)

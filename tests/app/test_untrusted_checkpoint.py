@@ -18,7 +18,7 @@ def run_dir(train_args, write_tiny_mnist, tmp_path_factory):
     root = tmp_path_factory.mktemp("untrusted")
     data = write_tiny_mnist(root / "mnist", n=64)
     out = root / "run"
-    assert main(train_args(data, out, "--epochs", "1")) == 0
+    assert main(train_args(data, out, "--epochs", "1", "--r1", "0.5")) == 0   # R1's last value too
     return out
 
 
@@ -96,6 +96,9 @@ def test_entries_that_do_not_fit_are_refused(change, words, copy, run_dir, capsy
     ({"step_in_epoch": 10 ** 6}, "step_in_epoch should be a count below"),
     ({"step_in_epoch": 1}, "counters disagree"),
     ({"seconds": -1}, "seconds should be a number"),
+    ({"r1_last": -1.0}, "r1_last should be a number >= 0"),
+    ({"r1_last": "0.1"}, "r1_last should be a number >= 0"),
+    ({"r1_last": True}, "r1_last should be a number >= 0"),
 ])
 def test_training_state_that_does_not_fit_is_refused_on_resume(extra, words, copy, run_dir,
                                                                 capsys, assert_one_line_error):

@@ -29,7 +29,8 @@ def _edit(path, line, column, value):
     (4, 0, "7", "iteration 7 where 3 should follow"),          # a gap
     (3, 2, "", "not a number"),                                 # an empty d_loss
     (3, 6, "nan", "not finite"),                                # NaN in a column not plotted
-    (3, 7, "1\0", "not a number"),                              # NUL
+    (3, 7, "1\0", "not a number"),                              # NUL in the penalty
+    (3, 8, "1\0", "not a number"),                              # and in the seconds
     (3, 5, "x" * 140_000, "field larger than field limit"),     # an endless field
     (2, 1, "0", "epoch below 1"),
 ])
