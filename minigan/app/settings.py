@@ -264,7 +264,8 @@ SETTINGS = (
             "norm of D's input gradient on the real batch joins D's loss, every "
             f"{R1_EVERY}th D step (default: the model's, 0.1 for mlp, 0 (off) for the others "
             "and with --conditional, --loss wgan-gp, --pack or --minibatch discrimination; a D "
-            "of Dense, ReLU, LeakyReLU and minibatch standard deviation layers)", ("--r1",),
+            "of Dense, ReLU, LeakyReLU and minibatch standard deviation layers; not with --loss "
+            "wgan-gp, whose critic has its own penalty)", ("--r1",),
             group=REMEDY, metavar="GAMMA"),
 )
 
