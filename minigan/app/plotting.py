@@ -221,7 +221,6 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
                     linewidth=1.4)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-    for ax, _, _ in panels:
         ax.legend(loc="upper right")
     penalty = _penalty_column(rows)
     if penalty is not None:      # R1 or WGAN-GP's penalty, on an axis of its own (right)

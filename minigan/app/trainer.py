@@ -347,6 +347,13 @@ class Trainer:
             return checkpoint.CheckpointError(f"checkpoint {path}: {what}; the file is damaged "
                                               "or not of this run")
 
+        def number(name, value):
+            """``value`` as a float if it is a finite number >= 0 (not a bool), else refused."""
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not (math.isfinite(value) and value >= 0):
+                raise bad(f"{name} should be a number >= 0, got {str(value)[:40]!r}")
+            return float(value)
+
         for name, gen in self._rngs().items():
             try:
                 gen.bit_generator.state = ckpt["rng_states"][name]
@@ -366,13 +373,11 @@ class Trainer:
                 or not 0 <= step < self.iters_per_epoch:
             raise bad(f"step_in_epoch should be a count below the {self.iters_per_epoch} "
                       f"iterations of an epoch, got {str(step)[:40]!r}")
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
-                or not (math.isfinite(seconds) and seconds >= 0):
-            raise bad(f"seconds should be a number >= 0, got {str(seconds)[:40]!r}")
+        seconds = number("seconds", seconds)
         if self.iteration != self.epoch * self.iters_per_epoch + step:
             raise bad(f"its counters disagree: iteration {self.iteration} is not epoch "
                       f"{self.epoch} x {self.iters_per_epoch} iterations + {step}")
-        self.step_in_epoch, self.seconds = step, float(seconds)
+        self.step_in_epoch, self.seconds = step, seconds
         self.fixed_z = np.asarray(extra.get("fixed_z", self.fixed_z))
         self.perm = np.asarray(extra["perm"]) if "perm" in extra else None
         if self.perm is None and step:
@@ -393,11 +398,7 @@ class Trainer:
                 raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
             self.ema.updates = updates
         if self.gan.r1 and "r1_last" in extra:   # R1's last value, reported until taken again
-            last = extra["r1_last"]
-            if isinstance(last, bool) or not isinstance(last, (int, float)) or not (
-                    math.isfinite(last) and last >= 0):
-                raise bad(f"r1_last should be a number >= 0, got {str(last)[:40]!r}")
-            self.gan.last_r1 = float(last)
+            self.gan.last_r1 = number("r1_last", extra["r1_last"])
 
     # -- loop -----------------------------------------------------------
     def run(self):
