@@ -95,10 +95,13 @@ for stage in $stages; do
       fi; } > "$out/bench.log" 2>&1 ;;
   tests)
     stamp tests
-    jobs=$("$py" -c "import xdist" 2>/dev/null && echo "-n 8")
+    # setup.cfg's addopts ask pytest-xdist for a worker per core: without it, the same
+    # options less that one
+    jobs=$("$py" -c "import xdist" 2>/dev/null && echo "-n 8" ||
+           echo "-o addopts=--import-mode=importlib")
     { timeout "$limit" "$py" -m pytest -m gpu -q -rs -p no:cacheprovider $jobs
       echo "rc=$?"
-      timeout 60 "$py" -m pytest -q -p no:cacheprovider tests/backend/test_kernels.py \
+      timeout 60 "$py" -m pytest -q -p no:cacheprovider $jobs tests/backend/test_kernels.py \
         -k nvrtc
       echo "rc=$?"; } > "$out/tests.log" 2>&1 ;;
   train)

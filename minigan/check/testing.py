@@ -421,8 +421,12 @@ def batchnorm_configs(draw, max_channels=4):
 
     With two values per channel the normalized output is +-1 whatever ``x`` (up to
     ``eps``), so ``dx`` is of the order of ``eps`` and a finite difference cannot
-    resolve it at a relative scale: for two values a large ``eps`` is drawn, so that
-    the gradient is not degenerate.
+    resolve it at a relative scale. With three, ``dx`` lies along one direction (the
+    normalization takes away the mean's and the scale's), and a random upstream gradient
+    nearly orthogonal to it leaves ``dx`` small against the differences' truncation error,
+    which grows as the values' spread shrinks (about 1 draw in 300 failed at 1e-7 for three
+    values of spread 0.3, none in 1,500 for four). For two or three values a large
+    ``eps`` is drawn, so that the gradient is not degenerate.
     """
     C = draw(st.integers(1, max_channels))
     if draw(st.booleans()):
@@ -432,7 +436,7 @@ def batchnorm_configs(draw, max_channels=4):
     m = int(np.prod(shape)) // C
     assume(m >= 2)
     eps = draw(st.sampled_from([1e-5, 0.5]))
-    assume(m >= 3 or eps >= 0.5)
+    assume(m >= 4 or eps >= 0.5)
     return BatchNormConfig(shape=shape, eps=eps, seed=draw(seeds()))
 
 
