@@ -45,8 +45,9 @@ def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     assert config["g_batch"] == "reuse" and models.MODELS["mlp"].reuse_fake
     assert config["clusters"] == 30                     # self-conditioned on 30 groups
     assert config["g_label"] == "every"                 # the group at each of G's layers
-    spec = models.MODELS["mlp"]          # 16,000 iterations: 205 epochs of the test split,
-    assert spec.epochs_for(10000 // 128) == 205 and spec.epochs_for(60000 // 128) == 34  # 34 of train
+    spec = models.MODELS["mlp"]          # 14,040 iterations: 180 epochs of the test split,
+    assert spec.epochs_for(10000 // 128) == 180 and spec.epochs_for(60000 // 128) == 30  # 30 of train
+    assert spec.iterations == 180 * (10000 // 128) == 30 * (60000 // 128)   # both whole
     said, _ = runs.resolve_config({"loss": "gan", "ema": 0.99, "minibatch": "discrimination"})
     assert (said["loss"], said["ema"], said["minibatch"]) == ("gan", 0.99, "discrimination")
 
