@@ -16,7 +16,7 @@
 #          bench.log, bench_gpu.csv
 #   tests  python -m pytest -m gpu (every kernel and layer against the CPU, on CuPy), and the
 #          kernels' sources compiled by NVRTC. tests.log
-#   train  the default model (MLP_EPOCHS, 20 of its 205 epochs) and the DCGAN (DCGAN_EPOCHS,
+#   train  the default model (MLP_EPOCHS, 20 of its 180 epochs) and the DCGAN (DCGAN_EPOCHS,
 #          its 5) trained with --device gpu and scored with minigan eval --device gpu; each
 #          seeded run made again (DET_EPOCHS: two shorter runs instead) and the checkpoints
 #          compared bit for bit; a GPU run continued on the CPU and a CPU run on the GPU
