@@ -15,7 +15,7 @@ Hypothesis profiles (select with HYPOTHESIS_PROFILE=name), from
 
 ``python -m pytest`` leaves out the tests marked ``slow`` (learning runs, whole training
 runs through the command line, the site's scripts); ``python -m pytest -m slow`` runs them.
-Both run in one worker process per core (pytest-xdist, ``-n auto`` in setup.cfg); ``-n 0``
+Both run in one worker process per CPU (pytest-xdist, ``-n auto`` in setup.cfg); ``-n 0``
 runs the tests in pytest's own process. BLAS runs one thread (``OPENBLAS_NUM_THREADS=1``
 unless set): the tests' matrices are small, and threads waiting for a busy core make them
 many times slower.

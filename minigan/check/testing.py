@@ -424,9 +424,9 @@ def batchnorm_configs(draw, max_channels=4):
     resolve it at a relative scale. With three, ``dx`` lies along one direction (the
     normalization takes away the mean's and the scale's), and a random upstream gradient
     nearly orthogonal to it leaves ``dx`` small against the differences' truncation error,
-    which grows as the values' spread shrinks (about 1 draw in 300 failed at 1e-7 for three
-    values of spread 0.3, none in 1,500 for four). For two or three values a large
-    ``eps`` is drawn, so that the gradient is not degenerate.
+    which grows as the values' spread shrinks (with three values of spread 0.3, about 1
+    draw in 300 failed :data:`GRAD_TOL`; with four, none in 1,500). For two or three values
+    a large ``eps`` is drawn, so that the gradient is not degenerate.
     """
     C = draw(st.integers(1, max_channels))
     if draw(st.booleans()):

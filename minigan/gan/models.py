@@ -353,8 +353,9 @@ _MLP_GAME = {"loss": "hinge", "minibatch": "stddev"}
 
 #: Model name -> :class:`ModelSpec`. The lengths: 14,040 iterations of the default (180
 #: epochs of the test split at batch 128, 30 of the training split; 3 min 39 s on two cores
-#: on a fast hour, about nine on the slowest seen), where its study's four seeds scored FID 1.77 on average
-#: against 1.71 at 16,000 (1.95 at 12,000), and the trainer's seed 0 1.70 against 1.69;
+#: on a fast hour, about nine on the slowest seen), where its study's four seeds scored FID
+#: 1.77 on average at 14,000 against 1.71 at 16,000 (1.95 at 12,000), and the trainer's
+#: seed 0 1.70 at 14,040 against 1.69 at 15,990;
 #: 32,000 of mlp-large (about a quarter of an hour), the vanilla GAN's 100 epochs and the
 #: DCGAN's 5 epochs of the test split.
 MODELS = {
