@@ -198,7 +198,7 @@ def test_conv_transpose2d_configs_are_valid(cfg):
 def test_batchnorm_configs_are_valid(cfg):
     assert len(cfg.shape) in (2, 4) and min(cfg.shape) >= 1
     per_channel = int(np.prod(cfg.shape)) // cfg.num_features
-    assert per_channel >= 2 and (per_channel >= 3 or cfg.eps >= 0.5)
+    assert per_channel >= 2 and (per_channel >= 4 or cfg.eps >= 0.5)
     layer = layers.BatchNorm(**cfg.layer_kwargs)
     assert layer(cfg.input(cfg.rng()).astype(np.float32)).shape == cfg.shape
 
