@@ -227,9 +227,9 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         label = PENALTY["gradient_penalty" if game.penalty else "r1"]
         ax_penalty = ax_loss.twinx()
         known = ~np.isnan(penalty)
-        smooth = np.full_like(penalty, np.nan)
-        smooth[known] = _smooth(penalty[known], window)    # over the rows that have one
-        ax_penalty.plot(it[::step], smooth[::step], color="tab:purple", label=label,
+        smoothed = np.full_like(penalty, np.nan)
+        smoothed[known] = _smooth(penalty[known], window)  # over the rows that have one
+        ax_penalty.plot(it[::step], smoothed[::step], color="tab:purple", label=label,
                         linewidth=1.2)
         ax_penalty.set_ylabel(label, color="tab:purple")
         ax_penalty.set_ylim(bottom=0)

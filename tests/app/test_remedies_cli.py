@@ -1,6 +1,5 @@
 """The remedies' options of ``minigan train`` and ``minigan toy``: saved, resumed exactly."""
 
-import csv
 import json
 import os
 import re
@@ -282,7 +281,8 @@ def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, da
     assert "--r1 0" in err and not (tmp_path / "r").exists()
 
 
-def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, tmp_path, monkeypatch):
+def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, metrics_rows, tmp_path,
+                                              monkeypatch):
     """The ``penalty`` column: R1's value at its last step (steps 0 and 4 of 8), 0 without R1."""
     values, original = [], penalty.r1_penalty
 
@@ -294,8 +294,7 @@ def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, tmp_path, mo
     for r1 in ("0.5", "0"):
         out = tmp_path / f"r1_{r1}"
         assert main(train_args(data_dir, out, "--epochs", "2", "--r1", r1)) == 0
-        with open(out / "metrics.csv", newline="") as f:
-            column = [float(row["penalty"]) for row in csv.DictReader(f)]
+        column = [float(row["penalty"]) for row in metrics_rows(out)]
         expected = [v / 4 for v in values for _ in range(4)] if r1 != "0" else [0.0] * 8
         assert column == pytest.approx(expected, rel=1e-6) and len(column) == 8
         if r1 != "0":
@@ -310,7 +309,8 @@ def test_r1_and_the_wgan_gp_critic_are_refused_together():
     assert settings.new_config({"model": "mlp", "loss": "wgan-gp", "r1": 0.0})["r1"] == 0.0
 
 
-def test_metrics_csv_holds_wgan_gps_gradient_penalty(train_args, data_dir, tmp_path, monkeypatch):
+def test_metrics_csv_holds_wgan_gps_gradient_penalty(train_args, data_dir, metrics_rows, tmp_path,
+                                                     monkeypatch):
     """A WGAN-GP run's ``penalty`` column is its gradient penalty at each iteration."""
     values, original = [], penalty.gradient_penalty
 
@@ -321,6 +321,5 @@ def test_metrics_csv_holds_wgan_gps_gradient_penalty(train_args, data_dir, tmp_p
     monkeypatch.setattr(penalty, "gradient_penalty", spy)
     out = tmp_path / "wgan"
     assert main(train_args(data_dir, out, "--epochs", "1", "--loss", "wgan-gp", "--k", "1")) == 0
-    with open(out / "metrics.csv", newline="") as f:
-        column = [float(row["penalty"]) for row in csv.DictReader(f)]
+    column = [float(row["penalty"]) for row in metrics_rows(out)]
     assert len(column) == 4 and column == pytest.approx(values, rel=1e-6) and all(column)
