@@ -49,7 +49,12 @@ def test_gradient_penalty_double_backward(case):
     assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
     g = penalty.critic_input_gradient(critic, x)[1].reshape(len(x), -1)
     g = g if features is None else g[:, :features]
-    assume(np.sqrt((g * g).sum(axis=1)).min() > 10 * testing.KINK_MARGIN)   # |g| has a kink at 0
+    norms = np.sqrt((g * g).sum(axis=1))
+    assume(norms.min() > 10 * testing.KINK_MARGIN)                       # |g| has a kink at 0
+    # and P its minimum where every |g| is 1: its gradient vanishes there, and the centred
+    # differences' truncation error (falling as h**2) outgrows it (|W| = 1.0003 of one
+    # Dense(4, 1): relative error 5.4e-8 at h = 1e-5, 5.4e-6 at 1e-4)
+    assume(np.abs(norms - 1).max() > 10 * testing.KINK_MARGIN)
     critic.zero_grad()
     dout = rng.standard_normal()                         # a random upstream gradient
     penalty.gradient_penalty(critic, x, lam, features)
