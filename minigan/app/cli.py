@@ -138,6 +138,9 @@ def _add_eval(subparsers):
                    help="never download the test split")
     p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
                    help="seed of the noise (default 0)")
+    p.add_argument("--draws", type=settings.POSITIVE_INT.parse, default=1, metavar="K",
+                   help="score K draws of the noise (--seed, --seed + 1, ...) and report each "
+                   "score's spread over them: FID moves with the noise (default 1)")
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")

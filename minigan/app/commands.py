@@ -181,14 +181,28 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     path = Path(path)
     ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
-    noise = scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
-                          np.random.default_rng(seed), np.dtype(config.get("dtype", "float32")),
-                          config.get("conditional"))
-    scores = scoring.evaluate_generator(G, noise, n, ref, scale=spec.scale, parzen=parzen,
-                                        memorise=True, images_out=images_out)
+    scores = scoring.evaluate_generator(G, _noise(spec, config, seed), n, ref, scale=spec.scale,
+                                        parzen=parzen, memorise=True, images_out=images_out)
     scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
+
+
+def _noise(spec, config, seed):
+    """The noise of the digits ``minigan eval --seed seed`` scores."""
+    return scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
+                                 np.random.default_rng(seed),
+                                 np.dtype(config.get("dtype", "float32")),
+                                 config.get("conditional"))
+
+
+def score_draws(ckpt_path, seeds, n, ref, ema=True):
+    """The scores of ``n`` digits of a checkpoint's generator for each seed of ``seeds``:
+    draw ``i`` is what ``minigan eval --seed seeds[i]`` scores (without the Parzen window
+    and memorisation)."""
+    G, spec, config = runs.load_generator(ckpt_path, ema=ema)
+    return [scoring.evaluate_generator(G, _noise(spec, config, seed), n, ref, scale=spec.scale,
+                                       parzen=False) for seed in seeds]
 
 
 def evaluate(args):
@@ -208,15 +222,22 @@ def evaluate(args):
     clf = clf_lib.load_default(args.classifier)
     ref = scoring.Reference.load(args.data_dir, clf, args.download, trained_on=trained_on)
     drawn = []
+    ema = getattr(args, "ema", True)
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
-                                                  getattr(args, "ema", True), drawn)
+                                                  ema, drawn)
+    draws = getattr(args, "draws", 1)
+    seeds = list(range(args.seed, args.seed + draws))
+    spread = None
+    if draws > 1:
+        others = score_draws(ckpt_path, seeds[1:], args.n, ref, ema)
+        spread = {"seeds": seeds, "n": scores["n"], **scoring.draw_spread([scores] + others)}
     tstr = _conditional_tstr(ckpt_path, args)
     seconds = time.perf_counter() - start
     weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
                else "G's weights")
     print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
           f"{weights}), {seconds:.0f} s")
-    print(scoring.format_table(scores, real, ref))
+    print(scoring.format_table(scores, real, ref, spread))
     mem = scores.get("memorisation")
     pictures = []
     if mem is not None:
@@ -244,6 +265,8 @@ def evaluate(args):
               "data": ref.description, "trained_on": trained_on,
               "warnings": scoring.warnings(scores, real, ref), "seed": args.seed,
               "seconds": round(seconds, 1)}
+    if spread is not None:
+        report["draws"] = spread
     if "parzen_mean" in scores:
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
     with _writer(out):

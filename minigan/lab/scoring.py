@@ -29,7 +29,10 @@ Score a run folder (or a checkpoint file)::
 
     minigan eval runs/vanilla --data-dir DIR
 
-which prints the table and writes ``eval.json`` into the run folder. From
+which prints the table and writes ``eval.json`` into the run folder. One set of generated
+digits is one draw of the generator's noise, and FID moves with it (a few odd digits among
+5,000 move its means and covariances): ``--draws K`` scores ``K`` draws and reports each
+score's spread (:func:`draw_spread`). From
 code (a trainer scoring its generator every few epochs)::
 
     from minigan.lab import scoring
@@ -49,7 +52,7 @@ from .classifier import load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "score_images",
            "memorisation", "scoring_noise", "evaluate_generator", "format_table",
-           "conditional_tstr", "BLIND"]
+           "DRAW_SCORES", "draw_spread", "conditional_tstr", "BLIND"]
 
 MIN_DIGITS = 20
 """Fewest digits scored: the inception score's 10 splits of at least 2, and more than
@@ -332,8 +335,12 @@ def _pm(mean, se, digits=2):
     return f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
-def format_table(scores, real, ref):
-    """The report: one line per metric, the generated digits beside the real held-out ones."""
+def format_table(scores, real, ref, draws=None):
+    """The report: one line per metric, the generated digits beside the real held-out ones.
+
+    ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
+    the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
+    """
     rows = [
         ("inception score (10 splits)", _pm(scores["inception_score"], scores["inception_score_std"]),
          _pm(real["inception_score"], real["inception_score_std"])),
@@ -359,6 +366,8 @@ def format_table(scores, real, ref):
     hist = lambda h: " ".join(f"{100 * s:3.0f}" for s in h)  # noqa: E731
     lines.append(f"{'class shares (%) 0..9':<{w}}  generated {hist(scores['histogram'])}")
     lines.append(f"{'':<{w}}  real      {hist(real['histogram'])}")
+    if draws is not None:
+        lines += _spread_rows(draws, w)
     lines.append("\u2021 a generator that draws one good digit over and over scores well here: "
                  "read it beside recall, coverage and the classes covered")
     if "parzen_mean" in scores:
@@ -367,6 +376,56 @@ def format_table(scores, real, ref):
     lines.append(ref.classifier.describe())
     lines.append(ref.description)
     return "\n".join(lines)
+
+
+#: The scores whose spread over noise draws ``minigan eval --draws`` reports.
+DRAW_SCORES = ("fid", "inception_score", "precision", "recall", "coverage", "classes_covered")
+
+
+def draw_spread(draws):
+    """The spread of each score over several draws of a generator's noise.
+
+    The digits one generator draws depend on its noise; so do their scores: FID above all,
+    which a few odd digits among thousands move by much. Score the same generator on
+    several draws (``minigan eval --draws K``) and compare generators by the spread.
+
+    Parameters
+    ----------
+    draws : list of dict
+        The scores of each draw (:func:`score_images`), two or more.
+
+    Returns
+    -------
+    dict
+        For each name of :data:`DRAW_SCORES`: ``values`` (one per draw, in order), ``mean``,
+        ``std`` (the sample standard deviation, divided by ``K - 1``), ``min`` and ``max``.
+    """
+    if len(draws) < 2:
+        raise ValueError(f"a spread needs two draws or more, got {len(draws)}")
+    spread = {}
+    for name in DRAW_SCORES:
+        values = np.array([d[name] for d in draws], dtype=np.float64)
+        spread[name] = {"values": values.tolist(), "mean": float(values.mean()),
+                        "std": float(values.std(ddof=1)), "min": float(values.min()),
+                        "max": float(values.max())}
+    return spread
+
+
+def _spread_rows(draws, w):
+    """:func:`format_table`'s rows of the spread over noise draws, in its columns."""
+    seeds, n, k = draws["seeds"], draws["n"], len(draws["seeds"])
+    labels = {"fid": "FID", "inception_score": "inception score",
+              "precision": "precision (k = 3)", "recall": "recall (k = 3)",
+              "coverage": "coverage (k = 5)", "classes_covered": "classes covered"}
+    lines = [f"{f'over {k} draws of the noise':<{w}}  {'mean ± sd':>14}  {'lowest, highest':>14}",
+             f"  (--seed {seeds[0]} to {seeds[-1]}, {n} digits each)"]
+    for name, label in labels.items():
+        s = draws[name]
+        digits = {"classes_covered": 1, "precision": 3, "recall": 3, "coverage": 3}.get(name, 2)
+        ends = ", ".join(f"{s[end]:.{0 if name == 'classes_covered' else digits}f}"
+                         for end in ("min", "max"))
+        lines.append(f"{'  ' + label:<{w}}  {_pm(s['mean'], s['std'], digits):>14}  {ends:>14}")
+    return lines
 
 
 def warnings(scores, real, ref):

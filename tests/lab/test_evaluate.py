@@ -98,3 +98,57 @@ def test_eval_rejects_a_missing_run(real_mnist, tmp_path, capsys):
     assert cli.main(["eval", str(tmp_path / "nothing"), "--data-dir", str(real_mnist),
                      "--device", "cpu"]) == 2
     assert "minigan: error:" in capsys.readouterr().err
+
+
+def test_draw_spread_gives_each_scores_values_mean_sample_sd_and_range():
+    rng = np.random.default_rng(0)
+    draws = [{name: float(rng.uniform(1, 10)) for name in scoring.DRAW_SCORES} for _ in range(4)]
+    spread = scoring.draw_spread(draws)
+    assert set(spread) == set(scoring.DRAW_SCORES)
+    for name in scoring.DRAW_SCORES:
+        values = [d[name] for d in draws]
+        s = spread[name]
+        assert s["values"] == values
+        assert s["mean"] == pytest.approx(sum(values) / 4)
+        sd = (sum((v - s["mean"]) ** 2 for v in values) / 3) ** 0.5     # divided by K - 1
+        assert s["std"] == pytest.approx(sd)
+        assert (s["min"], s["max"]) == (min(values), max(values))
+    with pytest.raises(ValueError, match="two draws or more"):
+        scoring.draw_spread(draws[:1])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(train_args, data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    assert cli.main(train_args(data_dir, out, "--epochs", "1")) == 0
+    return out
+
+
+def test_eval_draws_scores_each_seed_as_eval_with_that_seed_would(tiny_run, data_dir, tmp_path,
+                                                                   capsys):
+    """--draws 3 --seed 2 scores the noise of seeds 2, 3 and 4: its first draw is the table's,
+    its last what --seed 4 alone scores, and the report gives their spread."""
+    common = ["--n", "60", "--no-parzen", "--data-dir", str(data_dir), "--no-download",
+              "--device", "cpu"]
+    assert cli.main(["eval", str(tiny_run), "--draws", "3", "--seed", "2",
+                     "--out", str(tmp_path / "three.json"), *common]) == 0
+    out = capsys.readouterr().out
+    assert "over 3 draws of the noise" in out and "(--seed 2 to 4, 60 digits each)" in out
+    report = json.loads((tmp_path / "three.json").read_text())
+    draws = report["draws"]
+    assert draws["seeds"] == [2, 3, 4] and draws["n"] == 60
+    assert draws["fid"]["values"][0] == report["generated"]["fid"]
+    assert len(set(draws["fid"]["values"])) == 3                  # three different draws
+    assert cli.main(["eval", str(tiny_run), "--seed", "4", "--out", str(tmp_path / "four.json"),
+                     *common]) == 0
+    alone = json.loads((tmp_path / "four.json").read_text())
+    assert "draws" not in alone and "draws of the noise" not in capsys.readouterr().out
+    for name in scoring.DRAW_SCORES:
+        assert draws[name]["values"][2] == alone["generated"][name]
+
+
+def test_eval_draws_must_be_positive(tiny_run, data_dir, capsys):
+    assert cli.main(["eval", str(tiny_run), "--draws", "0", "--data-dir", str(data_dir),
+                     "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "--draws" in err and "positive integer" in err
