@@ -132,6 +132,9 @@ p.add_argument("--estimate_statistics", type=int, default=0,
                     "(EMA.estimate_statistics, what minigan train does); 0: G's, copied")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--n", type=int, default=10000)
+p.add_argument("--draws", type=int, default=1,
+               help="score each G on this many draws of the noise (the first as before); the "
+               "row's FID is the first draw's, FID_mean and FIDs those of all")
 p.add_argument("--bench", type=int, default=0,
                help="time this many iterations (after 10 warm-up), no scoring")
 a = p.parse_args()
@@ -551,18 +554,21 @@ def evaluate(it, secs):
     if ema is not None and a.estimate_statistics:
         stats_rng = np.random.default_rng([a.seed, it, STATISTICS_STREAM])
         ema.estimate_statistics(lambda m: gan_mod.sample_noise(m, NZ, "gaussian", stats_rng))
-    for tag, gen in gens:
-        t = time.perf_counter()
-        zr = np.random.default_rng(12345)
+    def draw(gen, noise_seed):
+        zr = np.random.default_rng(noise_seed)
         imgs = []
         with gen.evaluating():
             for _ in range(0, a.n, 1000):
                 z = gan_mod.sample_noise(1000, NZ, "gaussian", zr)
                 imgs.append(np.asarray(L.generated_images(gen, z)).reshape(1000, -1))
         imgs = np.concatenate(imgs).astype(np.float32)
-        if a.out == "tanh":
-            imgs = (imgs + 1) / 2
-        s = scoring.score_images(imgs, ref, parzen=False)
+        return (imgs + 1) / 2 if a.out == "tanh" else imgs
+
+    for tag, gen in gens:
+        t = time.perf_counter()
+        s = scoring.score_images(draw(gen, 12345), ref, parzen=False)
+        more = [scoring.score_images(draw(gen, 12345 + d), ref, parzen=False)
+                for d in range(1, a.draws)]
         row = {"iter": it, "train_s": round(secs, 2), "s_per_it": round(secs / max(it, 1), 5),
                "g": tag, "IS": round(float(s["inception_score"]), 3),
                "FID": round(float(s["fid"]), 3), "n_compared": int(s["n_compared"]),
@@ -570,6 +576,12 @@ def evaluate(it, secs):
                "hist": [round(float(v), 3) for v in s["histogram"]],
                "prec": round(float(s["precision"]), 3), "rec": round(float(s["recall"]), 3),
                "conf": round(float(s["confident_share"]), 3), "score_s": round(time.perf_counter() - t, 1)}
+        if more:
+            fids = [float(x["fid"]) for x in [s] + more]
+            row.update(FID_mean=round(float(np.mean(fids)), 3), FIDs=[round(f, 3) for f in fids],
+                       IS_mean=round(float(np.mean([x["inception_score"] for x in [s] + more])), 3),
+                       rec_mean=round(float(np.mean([x["recall"] for x in [s] + more])), 3),
+                       prec_mean=round(float(np.mean([x["precision"] for x in [s] + more])), 3))
         rows.append(row)
         print(json.dumps(row), flush=True)
         with open(logpath, "a") as f:

@@ -59,6 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=None,
                    help="default: the model's length, as minigan train's (ModelSpec.epochs_for)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: the model's, as minigan train's (passed to it with "
+                        "--side-by-side)")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--n", type=int, default=5000, help="digits scored (minigan eval's count)")
     p.add_argument("--no-score", action="store_true", help="write the grid only")
@@ -127,7 +130,8 @@ def minigan_block(args, epochs):
     else:
         cmd = ["--model", args.model, "--split", args.split, "--seed", str(args.seed),
                "--device", "cpu", "--out", run, "--eval-every", str(args.eval_every)] + (
-                   ["--data-dir", args.data_dir] if args.data_dir else [])
+                   ["--data-dir", args.data_dir] if args.data_dir else []) + (
+                   ["--batch-size", str(args.batch_size)] if args.batch_size else [])
     cmd = [sys.executable, "-m", "minigan", "train", *cmd, "--epochs", str(epochs), "--quiet"]
     print("$ " + " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, check=True)
@@ -146,7 +150,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     spec = models.MODELS[args.model]
-    m = spec.batch_size
+    m = args.batch_size or spec.batch_size
+    if m < 2:
+        raise SystemExit(f"--batch-size must be at least 2, got {m}")
     X = load_mnist(args.split, args.data_dir, scale=spec.scale)[0].reshape((-1,) + spec.image_shape)
     per_epoch = len(X) // m
     epochs = args.epochs or spec.epochs_for(per_epoch)
