@@ -134,10 +134,13 @@ p.add_argument("--seed", type=int, default=0)
 p.add_argument("--n", type=int, default=10000)
 p.add_argument("--draws", type=int, default=1,
                help="score each G on this many draws of the noise (the first as before); the "
-               "row's FID is the first draw's, FID_mean and FIDs those of all")
+               "row's scores are the first draw's, FIDs each draw's FID, FID_mean, IS_mean, "
+               "prec_mean and rec_mean the means over all (score_s their time)")
 p.add_argument("--bench", type=int, default=0,
                help="time this many iterations (after 10 warm-up), no scoring")
 a = p.parse_args()
+if a.draws < 1:
+    p.error(f"--draws must be at least 1, got {a.draws}")
 
 os.makedirs("results", exist_ok=True)
 logpath = f"results/{a.name}.jsonl"

@@ -131,7 +131,7 @@ def minigan_block(args, epochs):
         cmd = ["--model", args.model, "--split", args.split, "--seed", str(args.seed),
                "--device", "cpu", "--out", run, "--eval-every", str(args.eval_every)] + (
                    ["--data-dir", args.data_dir] if args.data_dir else []) + (
-                   ["--batch-size", str(args.batch_size)] if args.batch_size else [])
+                   ["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])
     cmd = [sys.executable, "-m", "minigan", "train", *cmd, "--epochs", str(epochs), "--quiet"]
     print("$ " + " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, check=True)
@@ -150,7 +150,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     spec = models.MODELS[args.model]
-    m = args.batch_size or spec.batch_size
+    m = spec.batch_size if args.batch_size is None else args.batch_size
     if m < 2:
         raise SystemExit(f"--batch-size must be at least 2, got {m}")
     X = load_mnist(args.split, args.data_dir, scale=spec.scale)[0].reshape((-1,) + spec.image_shape)

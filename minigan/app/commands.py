@@ -229,7 +229,7 @@ def evaluate(args):
     seeds = list(range(args.seed, args.seed + draws))
     spread = None
     if draws > 1:
-        others = score_draws(ckpt_path, seeds[1:], args.n, ref, ema)
+        others = score_draws(ckpt_path, seeds[1:], scores["n"], ref, ema)   # the count scored
         spread = {"seeds": seeds, "n": scores["n"], **scoring.draw_spread([scores] + others)}
     tstr = _conditional_tstr(ckpt_path, args)
     seconds = time.perf_counter() - start

@@ -417,13 +417,13 @@ def _spread_rows(draws, w):
     labels = {"fid": "FID", "inception_score": "inception score",
               "precision": "precision (k = 3)", "recall": "recall (k = 3)",
               "coverage": "coverage (k = 5)", "classes_covered": "classes covered"}
-    lines = [f"{f'over {k} draws of the noise':<{w}}  {'mean ± sd':>14}  {'lowest, highest':>14}",
+    lines = [f"{f'over {k} draws of the noise':<{w}}  {'mean ± sd':>14}  {'range':>14}",
              f"  (--seed {seeds[0]} to {seeds[-1]}, {n} digits each)"]
     for name, label in labels.items():
         s = draws[name]
         digits = {"classes_covered": 1, "precision": 3, "recall": 3, "coverage": 3}.get(name, 2)
-        ends = ", ".join(f"{s[end]:.{0 if name == 'classes_covered' else digits}f}"
-                         for end in ("min", "max"))
+        ends = " to ".join(f"{s[end]:.{0 if name == 'classes_covered' else digits}f}"
+                           for end in ("min", "max"))
         lines.append(f"{'  ' + label:<{w}}  {_pm(s['mean'], s['std'], digits):>14}  {ends:>14}")
     return lines
 

@@ -137,7 +137,6 @@ def test_eval_draws_scores_each_seed_as_eval_with_that_seed_would(tiny_run, data
     report = json.loads((tmp_path / "three.json").read_text())
     draws = report["draws"]
     assert draws["seeds"] == [2, 3, 4] and draws["n"] == 60
-    assert draws["fid"]["values"][0] == report["generated"]["fid"]
     assert len(set(draws["fid"]["values"])) == 3                  # three different draws
     assert cli.main(["eval", str(tiny_run), "--seed", "4", "--out", str(tmp_path / "four.json"),
                      *common]) == 0
@@ -147,8 +146,27 @@ def test_eval_draws_scores_each_seed_as_eval_with_that_seed_would(tiny_run, data
         assert draws[name]["values"][2] == alone["generated"][name]
 
 
-def test_eval_draws_must_be_positive(tiny_run, data_dir, capsys):
-    assert cli.main(["eval", str(tiny_run), "--draws", "0", "--data-dir", str(data_dir),
+def test_the_spread_rows_stand_in_the_tables_columns(ref):
+    """The spread's mean and range line up under the table's two columns of numbers."""
+    scores = [scoring.score_images(np.asarray(ref.held_out[i:i + 200]), ref, parzen=False)
+              for i in (0, 200, 400)]
+    draws = {"seeds": [0, 1, 2], "n": 200, **scoring.draw_spread(scores)}
+    table = scoring.format_table(scores[0], ref.real_row(200, parzen=False), ref, draws)
+    lines = table.splitlines()
+    width = len(lines[0])                           # "metric ... generated   real held-out"
+    first = lines.index(next(line for line in lines if line.startswith("over 3 draws")))
+    assert "(--seed 0 to 2, 200 digits each)" in lines[first + 1]
+    rows = lines[first + 2:first + 2 + len(scoring.DRAW_SCORES)]
+    fid = draws["fid"]
+    assert rows[0].split()[0] == "FID" and rows[0].endswith(f"{fid['min']:.2f} to "
+                                                            f"{fid['max']:.2f}")
+    for line in [lines[first]] + rows:
+        assert len(line) == width, line                # every row ends where the header does
+        assert line[width - 30:width - 14].strip()     # something in the middle column
+
+
+def test_eval_draws_must_be_positive(tmp_path, data_dir, capsys):
+    assert cli.main(["eval", str(tmp_path), "--draws", "0", "--data-dir", str(data_dir),
                      "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "--draws" in err and "positive integer" in err
