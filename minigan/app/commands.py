@@ -166,13 +166,18 @@ def _writer(path, option="--out"):
         raise ValueError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
-def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None):
+def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None,
+                        draws=1):
     """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
 
     ``ema``: score the moving average of G's weights when the run kept one
     (``--ema``), else G's own weights (``scores["weights"]`` says which). A
     conditional run draws the ten digits in equal numbers. Memorisation is measured
-    when ``ref`` knows the digits the run trained on.
+    when ``ref`` knows the digits the run trained on. ``draws`` > 1: the same generator
+    also scores the noise of ``seed + 1``, ..., ``seed + draws - 1`` (each what ``seed``
+    set to it scores, without the Parzen window and memorisation), and ``scores["draws"]``
+    holds the spread of the ``draws`` draws (:func:`~minigan.lab.scoring.draw_spread`, with
+    their ``seeds`` and count ``n``).
 
     Returns
     -------
@@ -181,28 +186,25 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     path = Path(path)
     ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
-    scores = scoring.evaluate_generator(G, _noise(spec, config, seed), n, ref, scale=spec.scale,
-                                        parzen=parzen, memorise=True, images_out=images_out)
+
+    def score(seed, count, first):
+        noise = scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
+                                      np.random.default_rng(seed),
+                                      np.dtype(config.get("dtype", "float32")),
+                                      config.get("conditional"))
+        return scoring.evaluate_generator(G, noise, count, ref, scale=spec.scale,
+                                          parzen=parzen and first, memorise=first,
+                                          images_out=images_out if first else None)
+
+    scores = score(seed, n, True)
+    if draws > 1:
+        seeds = list(range(seed, seed + draws))
+        others = [score(s, scores["n"], False) for s in seeds[1:]]   # the count scored
+        scores["draws"] = {"seeds": seeds, "n": scores["n"],
+                           **scoring.draw_spread([scores] + others)}
     scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
-
-
-def _noise(spec, config, seed):
-    """The noise of the digits ``minigan eval --seed seed`` scores."""
-    return scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
-                                 np.random.default_rng(seed),
-                                 np.dtype(config.get("dtype", "float32")),
-                                 config.get("conditional"))
-
-
-def score_draws(ckpt_path, seeds, n, ref, ema=True):
-    """The scores of ``n`` digits of a checkpoint's generator for each seed of ``seeds``:
-    draw ``i`` is what ``minigan eval --seed seeds[i]`` scores (without the Parzen window
-    and memorisation)."""
-    G, spec, config = runs.load_generator(ckpt_path, ema=ema)
-    return [scoring.evaluate_generator(G, _noise(spec, config, seed), n, ref, scale=spec.scale,
-                                       parzen=False) for seed in seeds]
 
 
 def evaluate(args):
@@ -222,15 +224,10 @@ def evaluate(args):
     clf = clf_lib.load_default(args.classifier)
     ref = scoring.Reference.load(args.data_dir, clf, args.download, trained_on=trained_on)
     drawn = []
-    ema = getattr(args, "ema", True)
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
-                                                  ema, drawn)
-    draws = getattr(args, "draws", 1)
-    seeds = list(range(args.seed, args.seed + draws))
-    spread = None
-    if draws > 1:
-        others = score_draws(ckpt_path, seeds[1:], scores["n"], ref, ema)   # the count scored
-        spread = {"seeds": seeds, "n": scores["n"], **scoring.draw_spread([scores] + others)}
+                                                  getattr(args, "ema", True), drawn,
+                                                  getattr(args, "draws", 1))
+    spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
     tstr = _conditional_tstr(ckpt_path, args)
     seconds = time.perf_counter() - start
     weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
