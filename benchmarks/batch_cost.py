@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -39,21 +38,9 @@ def main(argv=None):
     sizes = (spec.batch_size, args.batch)
     if args.batch < 2 or args.batch == spec.batch_size:
         p.error(f"--batch must be at least 2 and not the model's {spec.batch_size}")
-    runners = {}
-    for size in sizes:
-        name = f"mlp (batch {size})"
-        models.MODELS[name] = dataclasses.replace(spec, batch_size=size)
-        runners[size] = bench_cpu.minigan_runner(name, np, check_data=False)[0]
-    for step in runners.values():
-        for _ in range(20):
-            step()
-    times = {size: [] for size in sizes}
-    for i in range(args.rounds):
-        for size in (sizes if i % 2 == 0 else sizes[::-1]):
-            start = time.perf_counter()
-            for _ in range(args.iters):
-                runners[size]()
-            times[size].append(1e3 * (time.perf_counter() - start) / args.iters)
+    times = bench_cpu.variant_rounds(
+        {size: dataclasses.replace(spec, batch_size=size) for size in sizes},
+        np, args.rounds, args.iters)
     print(f"numpy {np.__version__}, BLAS {bench_cpu.blas_description(np)}")
     for size, ts in times.items():
         print(f"mlp, batch {size}: {np.median(ts):.2f} ms per iteration (fastest round "

@@ -553,6 +553,29 @@ def alternating_rounds(steps, rounds, iters, warmup, pause=0.0):
     return times, round_medians
 
 
+def variant_rounds(variants, np, rounds, iters, warmup=20):
+    """Milliseconds per iteration of variants of a model taking turns in one process: each
+    ``label -> ModelSpec`` run by :func:`minigan_runner` (without the per-batch data check,
+    as the trainer runs), ``warmup`` untimed iterations of each, then
+    :func:`alternating_rounds` of ``iters`` iterations. Returns label -> the mean of each
+    round (``r1_cost.py``, ``batch_cost.py``)."""
+    from minigan.gan import models
+
+    steps = {}
+    for label, spec in variants.items():
+        name = f"variant {label!r}"                # minigan_runner builds a model by its name
+        models.MODELS[name] = spec
+        try:
+            steps[label] = minigan_runner(name, np, check_data=False)[0]
+        finally:
+            del models.MODELS[name]
+    for step in steps.values():
+        timed_round(step, 0, warmup)
+    times, _ = alternating_rounds(steps, rounds, iters, 0)
+    return {label: [1e3 * sum(t[r * iters:(r + 1) * iters]) / iters for r in range(rounds)]
+            for label, t in times.items()}
+
+
 def profile_iteration(name, np, iters):
     """minigan's milliseconds per iteration spent in each layer's forward/backward and in Adam."""
     step, model = minigan_runner(name, np)

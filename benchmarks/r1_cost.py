@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -37,21 +36,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     spec = models.MODELS["mlp"]
     gamma = spec.defaults.get("r1", 0.0)
-    runners = {}
-    for r1 in (0.0, gamma):
-        name = f"mlp (r1 {r1})"
-        models.MODELS[name] = dataclasses.replace(spec, defaults=dict(spec.defaults, r1=r1))
-        runners[r1] = bench_cpu.minigan_runner(name, np, check_data=False)[0]
-    for step in runners.values():
-        for _ in range(20):
-            step()
-    times = {r1: [] for r1 in runners}
-    for i in range(args.rounds):
-        for r1 in (list(runners) if i % 2 == 0 else list(runners)[::-1]):
-            start = time.perf_counter()
-            for _ in range(args.iters):
-                runners[r1]()
-            times[r1].append(1e3 * (time.perf_counter() - start) / args.iters)
+    times = bench_cpu.variant_rounds(
+        {r1: dataclasses.replace(spec, defaults=dict(spec.defaults, r1=r1)) for r1 in (0.0, gamma)},
+        np, args.rounds, args.iters)
     print(f"numpy {np.__version__}, BLAS {bench_cpu.blas_description(np)}")
     for r1, ts in times.items():
         print(f"mlp, R1 {r1}: {np.median(ts):.2f} ms per iteration (fastest round {min(ts):.2f})")

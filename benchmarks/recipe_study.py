@@ -580,11 +580,11 @@ def evaluate(it, secs):
                "prec": round(float(s["precision"]), 3), "rec": round(float(s["recall"]), 3),
                "conf": round(float(s["confident_share"]), 3), "score_s": round(time.perf_counter() - t, 1)}
         if more:
-            fids = [float(x["fid"]) for x in [s] + more]
-            row.update(FID_mean=round(float(np.mean(fids)), 3), FIDs=[round(f, 3) for f in fids],
-                       IS_mean=round(float(np.mean([x["inception_score"] for x in [s] + more])), 3),
-                       rec_mean=round(float(np.mean([x["recall"] for x in [s] + more])), 3),
-                       prec_mean=round(float(np.mean([x["precision"] for x in [s] + more])), 3))
+            every = [s] + more
+            row["FIDs"] = [round(float(x["fid"]), 3) for x in every]
+            for key, score in (("FID", "fid"), ("IS", "inception_score"), ("rec", "recall"),
+                               ("prec", "precision")):
+                row[f"{key}_mean"] = round(float(np.mean([x[score] for x in every])), 3)
         rows.append(row)
         print(json.dumps(row), flush=True)
         with open(logpath, "a") as f:
