@@ -105,7 +105,7 @@ def _add_sample(sub):
                        description="Draw samples from a trained generator (a checkpoint or a "
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
-    s.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
+    _checkpoint_argument(s)
     s.add_argument("--n", type=settings.POSITIVE_INT.parse, default=64, help="number of samples (default 64)")
     s.add_argument("--out", default=None,
                    help="image file to write (default: samples.png in the run folder, beside "
@@ -124,6 +124,15 @@ def _add_sample(sub):
                    f"{commands.MAX_PAIRS})")
     _device_option(s)
     return s
+
+
+def _checkpoint_argument(p):
+    """The run a command draws from: ``minigan sample RUN`` as ``minigan eval RUN``, or
+    ``--checkpoint RUN`` (one of the two; :func:`minigan.app.commands.checkpoint_path` reads
+    them)."""
+    p.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT",
+                   help="a run folder or a checkpoint.npz (or give it as --checkpoint)")
+    p.add_argument("--checkpoint", help="the same: checkpoint.npz, or a run folder")
 
 
 def _add_eval(subparsers):
@@ -210,7 +219,7 @@ def _add_interpolate(subparsers):
     p = subparsers.add_parser("interpolate", help="a grid walking between noise vectors",
                               description="Draw a grid: each row walks from one noise vector "
                               "to another, linearly or (--slerp) along a great circle.")
-    p.add_argument("--checkpoint", required=True, help="checkpoint.npz, or a run folder")
+    _checkpoint_argument(p)
     p.add_argument("--steps", type=settings.POSITIVE_INT.parse, default=10,
                    help="images per row, ends included (default 10)")
     p.add_argument("--pairs", type=settings.POSITIVE_INT.parse, default=8,
@@ -256,6 +265,11 @@ def main(argv=None):
                           signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
 
 
+def _said(exc):
+    """What a command added to the interruption (where it was, what was kept), as ``: ...``."""
+    return f" {exc.args[0]}" if exc.args and isinstance(exc.args[0], str) else ""
+
+
 def _main(argv):
     from .trainer import RunError
 
@@ -266,11 +280,11 @@ def _main(argv):
             parser.print_help()
             return EXIT_ERROR
         return args.handler(args)
-    except Terminated:
-        print("minigan: stopped by SIGTERM", file=sys.stderr)
+    except Terminated as exc:
+        print(f"minigan: stopped by SIGTERM{_said(exc)}", file=sys.stderr)
         return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print("minigan: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"minigan: interrupted{_said(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except RunError as exc:
         print(f"minigan: error: {' '.join(str(exc).split())}", file=sys.stderr)

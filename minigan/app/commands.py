@@ -48,7 +48,12 @@ def train(args):
     if options.get("device") is None:          # where $MINIGAN_DEVICE says, checked as --device
         options["device"] = settings.check("device", backend.requested_device(),
                                            f"${backend.DEVICE_VARIABLE}")
-    trainer = Trainer(options)  # every check happens here, before anything is written
+    try:
+        trainer = Trainer(options)  # every check happens here, before anything is written
+    except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM while loading or grouping the data
+        exc.args = exc.args or ("before the run began (loading the data, grouping the "
+                                "images); nothing was written",)
+        raise
     try:
         trainer.run()
     except Interrupted as exc:
@@ -64,6 +69,21 @@ def train(args):
     return 0
 
 
+def checkpoint_path(args):
+    """The checkpoint of ``minigan sample`` or ``interpolate``: its run given as
+    RUN_OR_CHECKPOINT (as ``minigan eval`` takes it) or as ``--checkpoint``, once."""
+    command = getattr(args, "command", None) or "sample"
+    given = [path for path in (getattr(args, "run", None), args.checkpoint) if path is not None]
+    if not given:
+        raise ValueError(f"minigan {command}: which run? give a run folder or a checkpoint.npz: "
+                         f"minigan {command} RUN (see 'minigan {command} --help')")
+    if len(given) == 2 and given[0] != given[1]:
+        raise ValueError(f"minigan {command}: two runs given, {given[0]} and --checkpoint "
+                         f"{given[1]}; give one")
+    option = "--checkpoint" if args.checkpoint is not None else "RUN_OR_CHECKPOINT"
+    return runs.find_checkpoint(given[0], option)
+
+
 def sample(args):
     """``minigan sample``: draw digits from a run's generator into one grid image (beside the
     checkpoint, in the run folder, unless ``--out`` says otherwise); with ``--gradients``,
@@ -72,7 +92,7 @@ def sample(args):
     if gradients and args.n > MAX_PAIRS:
         raise ValueError(f"--gradients draws each digit beside its gradient: at most "
                          f"{MAX_PAIRS} pairs in one picture, got --n {args.n}")
-    path = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    path = checkpoint_path(args)
     out, fmt = _picture_destination(args.out, path,
                                     "gradients.png" if gradients else "samples.png")
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
@@ -222,18 +242,21 @@ def evaluate(args):
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)
-    ref = scoring.Reference.load(args.data_dir, clf, args.download, trained_on=trained_on)
+    data_dir = runs.scoring_data_dir(config, args.data_dir)
+    ref = scoring.Reference.load(data_dir, clf, args.download, trained_on=trained_on)
     drawn = []
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
                                                   getattr(args, "ema", True), drawn,
                                                   getattr(args, "draws", 1))
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
-    tstr = _conditional_tstr(ckpt_path, args)
+    tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
     weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
                else "G's weights")
     print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
           f"{weights}), {seconds:.0f} s")
+    if args.data_dir is None and data_dir is not None:
+        print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
     mem = scores.get("memorisation")
     pictures = []
@@ -273,14 +296,14 @@ def evaluate(args):
     return 0
 
 
-def _conditional_tstr(ckpt_path, args):
+def _conditional_tstr(ckpt_path, args, data_dir):
     """TSTR of a conditional run (:func:`minigan.lab.scoring.conditional_tstr`), or None."""
     epochs = getattr(args, "tstr_epochs", 5)
     G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
     if not config.get("conditional") or epochs < 1:
         return None
     return scoring.conditional_tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
-                            n=args.n, data_dir=args.data_dir, download=args.download,
+                            n=args.n, data_dir=data_dir, download=args.download,
                             epochs=epochs, seed=args.seed, dtype=config.get("dtype"))
 
 
@@ -475,7 +498,7 @@ def interpolate(args):
     if args.steps < 2 or args.pairs < 1:
         raise ValueError(f"--steps must be at least 2 and --pairs at least 1, got {args.steps} "
                          f"and {args.pairs}")
-    ckpt = runs.find_checkpoint(args.checkpoint, "--checkpoint")
+    ckpt = checkpoint_path(args)
     out, _ = _picture_destination(args.out, ckpt, "interpolation.png")
     backend.use(args.device)
     G, spec, config = runs.load_generator(ckpt, ema=args.ema)

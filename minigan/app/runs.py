@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minigan.data.mnist import MNIST_FILES
 from minigan.gan import conditional, games, models
 from minigan.nn import layers
 
@@ -36,7 +37,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
-    "find_checkpoint", "resolve_config", "read_config", "saved_config", "default_out",
+    "find_checkpoint", "scoring_data_dir", "resolve_config", "read_config", "saved_config", "default_out",
     "check_out", "load_generator", "load_players", "expected_entries",
 ]
 
@@ -60,15 +61,55 @@ def find_checkpoint(path, option="--resume"):
     FileNotFoundError
         When there is no checkpoint there.
     """
-    found = Path(path).expanduser()
-    if found.is_dir():
-        found = found / CHECKPOINT
+    folder = Path(path).expanduser()
+    found = folder / CHECKPOINT if folder.is_dir() else folder
     if not found.exists():
+        inside = _runs_inside(folder) if folder.is_dir() else []
+        listed = ""
+        if inside:
+            shown = ", ".join(str(Path(path) / name) for name in inside[:LISTED_RUNS])
+            more = f" and {len(inside) - LISTED_RUNS} more" if len(inside) > LISTED_RUNS else ""
+            listed = f"; it holds the runs {shown}{more}: give one of them"
         raise FileNotFoundError(
             f"{option} {path}: no checkpoint at {found}; give a run folder that holds "
-            f"{CHECKPOINT} or the checkpoint file itself"
+            f"{CHECKPOINT} or the checkpoint file itself{listed}"
         )
     return found
+
+
+#: Runs named by :func:`find_checkpoint` when pointed at the folder that holds them.
+LISTED_RUNS = 5
+
+
+def _runs_inside(folder):
+    """The names of the folders in ``folder`` that hold a checkpoint, newest first."""
+    try:
+        found = [(entry.stat().st_mtime, entry.name) for entry in folder.iterdir()
+                 if entry.is_dir() and (entry / CHECKPOINT).is_file()]
+    except OSError:
+        return []
+    return [name for _, name in sorted(found, reverse=True)]
+
+
+def scoring_data_dir(config, given=None):
+    """The data folder that scores a run's generator (``minigan eval``).
+
+    ``given`` (the command line's ``--data-dir``) when set; else the folder the run
+    trained from (its ``config.json`` records the one it used) when it still holds the
+    MNIST test split's images, so that ``eval`` reads what the run's own scores read;
+    else None (the default folder, :func:`minigan.data.default_data_dir`). A run on
+    files of its own (``files``) is scored on MNIST from the default folder.
+    """
+    if given is not None:
+        return given
+    trained_from = config.get("data_dir")
+    if config.get("files") is not None or not isinstance(trained_from, str):
+        return None
+    name = MNIST_FILES["test"]["images"][0]
+    folder = Path(trained_from)
+    if (folder / name).is_file() or (folder / name[: -len(".gz")]).is_file():
+        return trained_from
+    return None
 
 
 def _same(a, b):
@@ -158,16 +199,26 @@ def _check_unchanged(options, saved, resume, source, what):
             "without --resume)"
         )
     clashes = [
-        f"{key}={options[key]!r} ({what}: {saved.get(key)!r})"
+        f"{settings.as_option(key, options[key])} ({what}: {_saved_value(key, saved)})"
         for key in options
         if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))
     ]
     if clashes:
+        them = ("that option", "differs") if len(clashes) == 1 else ("those options", "differ")
+        may = [settings.as_option(key) for key in RESUME_MAY_CHANGE
+               if settings.BY_KEY[key].flags]
         raise ValueError(
             f"--resume {resume}: a resumed run keeps its {what}'s settings, but "
-            f"{', '.join(clashes)} differ; drop those options (only "
-            f"{', '.join(RESUME_MAY_CHANGE)} may change)"
+            f"{', '.join(clashes)} {them[1]}; drop {them[0]} (only {', '.join(may)} may change)"
         )
+
+
+def _saved_value(key, saved):
+    """A saved setting as :func:`_check_unchanged` shows it: a boolean on or off."""
+    value = saved.get(key)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "unset" if value is None else settings.option_value(value)
 
 
 def read_config(folder):

@@ -28,8 +28,8 @@ from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
-           "NOT_SAVED", "TOY_KEYS", "check", "check_all", "add_options", "new_config",
-           "toy_options"]
+           "NOT_SAVED", "TOY_KEYS", "as_option", "option_value", "check", "check_all",
+           "add_options", "new_config", "toy_options"]
 
 
 class SettingError(ValueError):
@@ -45,22 +45,25 @@ class Kind:
     ``what`` says what is expected ("a positive integer"); ``convert`` turns the text
     of an option into a value (raising ValueError); ``valid`` tells whether a value,
     converted or read from JSON, is one (Python types included: a JSON string is never
-    an int, a JSON number never a bool).
+    an int, a JSON number never a bool). ``typed`` is what the command line takes, where
+    it differs from ``what`` (a JSON null cannot be typed there).
     """
 
     what: str
     convert: object
     valid: object
     options: tuple | None = None
+    typed: str | None = None
 
     def parse(self, text):
         """argparse's ``type=``: the value of ``text``, or an error saying what was expected."""
+        what = self.typed or self.what
         try:
             value = self.convert(text)
         except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"expected {self.what}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if not self.valid(value):
-            raise argparse.ArgumentTypeError(f"must be {self.what}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
         return value
 
 
@@ -101,7 +104,7 @@ def choice(*options):
 def optional(kind):
     """``kind`` or None (JSON null): "unset, take the default"."""
     return Kind(kind.what + " (or null)", kind.convert, lambda v: v is None or kind.valid(v),
-                kind.options)
+                kind.options, kind.typed or kind.what)
 
 
 _MD5 = re.compile(r"[0-9a-f]{32}")
@@ -285,6 +288,34 @@ TOY_KEYS = tuple(s.key for s in SETTINGS if "toy" in s.commands and s.key != "se
 def _shown(value):
     text = repr(value) if not isinstance(value, str) else f'"{value}"'
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def as_option(key, value=None):
+    """How a user gives ``key`` on the command line: ``--batch-size 64``, ``--no-download``,
+    ``--conditional``; with ``value`` None the option alone. A value the command line cannot
+    give (a setting without an option, such as ``files``; a boolean option's other value) is
+    shown as ``key=value``."""
+    setting = BY_KEY.get(key)
+    flag = setting.flags[0] if setting is not None and setting.flags else None
+    if flag is not None and value is None:
+        return flag
+    if flag is not None and setting.kind is BOOLEAN:
+        if value is (not setting.negate):
+            return flag
+        flag = None
+    if flag is None:
+        return key if value is None else f"{key}={_shown(value)}"
+    return f"{flag} {option_value(value)}"
+
+
+def option_value(value):
+    """A setting's value as the command line writes it: ``0.0014`` as ``0.0014``, a pair of
+    numbers as ``0.5 0.999``, text as itself."""
+    if isinstance(value, (list, tuple)):
+        return " ".join(option_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def check(key, value, source="the settings"):

@@ -113,6 +113,12 @@ def groups_rng(seed):
     return np.random.default_rng([int(seed), 0, GROUPS_STREAM])
 
 
+def program():
+    """The command as the user typed it: ``minigan`` (the console script) or ``python -m
+    minigan``, for the commands the messages suggest."""
+    return "minigan" if Path(sys.argv[0]).stem == "minigan" else "python -m minigan"
+
+
 class RunError(RuntimeError):
     """A run stopped on a problem met while training (a full disk, divergence).
 
@@ -585,9 +591,9 @@ class Trainer:
     def how_to_continue(self):
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
-            return f"continue with: python -m minigan train --resume {self.out}"
+            return f"continue with: {program()} train --resume {self.out}"
         if (self.out / CONFIG).exists():
-            return f"start it over with: python -m minigan train --resume {self.out}"
+            return f"start it over with: {program()} train --resume {self.out}"
         return "nothing of it was written; run the same command again"
 
     def _interrupted_unsaved(self, signum):

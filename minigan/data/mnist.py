@@ -81,7 +81,9 @@ SCALES = ("tanh", "sigmoid", None)
 TIMEOUT_S = 30
 _CHUNK = 1 << 16
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-_HINT = "(or point --data-dir / MINIGAN_DATA at a folder that has them)"
+_HINT = ("(or point data_dir, the command line's --data-dir, or MINIGAN_DATA at a folder that "
+         "has them)")
+_CHOOSE = "choose another with data_dir (the command line's --data-dir) or MINIGAN_DATA"
 
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -132,8 +134,7 @@ def _ensure_dir(data_dir):
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MNISTError(
-            f"cannot create data folder {data_dir} ({exc.strerror or exc}); choose another "
-            "with --data-dir or MINIGAN_DATA"
+            f"cannot create data folder {data_dir} ({exc.strerror or exc}); {_CHOOSE}"
         ) from None
 
 
@@ -204,8 +205,7 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
             tmp, tmp_path = _open_temp(data_dir, name)
         except OSError as exc:
             raise MNISTError(
-                f"cannot write to data folder {data_dir} ({exc.strerror or exc}); choose "
-                "another with --data-dir or MINIGAN_DATA"
+                f"cannot write to data folder {data_dir} ({exc.strerror or exc}); {_CHOOSE}"
             ) from None
         done = False
         try:
@@ -292,9 +292,28 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
     if plain is not None and plain.is_file():
         return plain
     raise MNISTDownloadError(
-        f"{name} is not in {data_dir} and downloading is off (download=False). "
+        f"{name} is not in {data_dir} and downloading is off (download=False, the "
+        "command line's --no-download). "
         + _put_files_hint(needed, data_dir)
     )
+
+
+def _other_split_hint(split, files, data_dir):
+    """When ``split``'s files are missing but ``data_dir`` holds the other split's images,
+    a sentence saying so (the folder holds the 10,000 test digits and a run asked for the
+    training split, say), else None."""
+    for other in SPLITS:
+        if other == split or other not in files:
+            continue
+        entry = files[other]
+        name = entry["images"][0] if isinstance(entry, dict) and "images" in entry else None
+        if not valid_file_name(name):
+            continue
+        plain = name[: -len(".gz")] if name.endswith(".gz") else name
+        if (data_dir / name).is_file() or (data_dir / plain).is_file():
+            return (f"{data_dir} holds the {other} split's images ({name}): to use them, ask "
+                    f"for split {other!r} (the command line's --split {other}).")
+    return None
 
 
 def load_mnist(
@@ -378,10 +397,16 @@ def load_mnist(
     mirrors = MIRRORS if mirrors is None else mirrors
 
     needed = [entry["images"][0], entry["labels"][0]]
-    paths = {
-        kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
-        for kind in ("images", "labels")
-    }
+    try:
+        paths = {
+            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+            for kind in ("images", "labels")
+        }
+    except MNISTDownloadError as exc:
+        hint = _other_split_hint(split, files, data_dir)
+        if hint is None:
+            raise
+        raise MNISTDownloadError(f"{exc} {hint}") from None
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
     images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))

@@ -170,7 +170,9 @@ BAD = {
     "not IDX": (["--data-dir", "{garbage}"], "t10k-images-idx3-ubyte"),
     "architecture": (["--model", "dcgan"], "made by model 'vanilla'; this run builds 'dcgan'"),
     "data files missing": (["--data-dir", "{tmp}"], "t10k-images-idx3-ubyte.gz"),
-    "changed setting": (["--lr", "0.5"], "lr=0.5"),
+    "changed setting": (["--lr", "0.5"], "--lr 0.5 (checkpoint: 0.001) differs; drop that "
+                        "option (only --epochs, --device, --data-dir, --no-download, --out, "
+                        "--quiet, --eval-every, --eval-n may change)"),
     "nothing left to do": (["--epochs", "1"], "already done 1 epoch;"),
 }
 
@@ -205,7 +207,8 @@ def test_training_into_an_existing_run_is_refused(assert_one_line_error, train_a
 def test_batch_size_must_be_a_positive_integer(assert_one_line_error, train_args, value, data_dir, tmp_path,
                                                capsys):
     rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", value), capsys)
-    assert_one_line_error(rc, err, "--batch-size", value)
+    assert_one_line_error(rc, err, "--batch-size", value, "a positive integer")
+    assert "null" not in err                # a JSON value no one can type on the command line
     assert not (tmp_path / "new").exists()
 
 
@@ -295,6 +298,27 @@ def test_sample_writes_a_png(earlier_run, tmp_path, capsys):
         assert rc == 0 and str(png) in out
     assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert a.read_bytes() == b.read_bytes()  # same seed, same picture
+
+
+@pytest.mark.parametrize("command", ["sample", "interpolate"])
+def test_sample_and_interpolate_take_the_run_as_eval_does(command, assert_one_line_error, earlier_run,
+                                                          tmp_path, capsys):
+    """``minigan sample RUN`` draws what ``--checkpoint RUN`` draws; neither, or two different
+    runs, is one line saying what to give."""
+    pictures = []
+    for given in ([str(earlier_run)], ["--checkpoint", str(earlier_run)]):
+        pictures.append(tmp_path / f"{len(pictures)}.png")
+        rc, out, _ = run_main([command, *given, "--out", str(pictures[-1]), "--seed", "1",
+                               "--device", "cpu"],
+                              capsys)
+        assert rc == 0 and str(pictures[-1]) in out
+    assert pictures[0].read_bytes() == pictures[1].read_bytes()
+    rc, _, err = run_main([command, "--out", str(tmp_path / "n.png")], capsys)
+    assert_one_line_error(rc, err, f"minigan {command}: which run?", f"minigan {command} RUN")
+    rc, _, err = run_main([command, str(earlier_run), "--checkpoint", str(tmp_path),
+                           "--out", str(tmp_path / "t.png")], capsys)
+    assert_one_line_error(rc, err, "two runs given", "give one")
+    assert not any((tmp_path / n).exists() for n in ("n.png", "t.png"))
 
 
 def test_sample_from_a_missing_checkpoint(assert_one_line_error, tmp_path, capsys):
@@ -661,6 +685,24 @@ def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
                               env=env, timeout=60)
         assert proc.returncode == 130, proc.stderr
         assert proc.stderr == "minigan: interrupted\n"
+
+
+def test_ctrl_c_before_the_run_begins_says_nothing_was_written(train_args, data_dir, tmp_path,
+                                                               monkeypatch, capsys):
+    """A Ctrl-C while the run groups its images (k-means, before its folder exists): exit 130
+    and one line saying where it stood and that nothing was written."""
+    from minigan.gan import clusters
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clusters, "kmeans", ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--model", "mlp", "--epochs", "1"),
+                          capsys)
+    assert rc == 130
+    assert err == ("minigan: interrupted before the run began (loading the data, grouping the "
+                   "images); nothing was written\n")
+    assert not (tmp_path / "run").exists()
 
 
 def test_config_json_records_what_was_used_and_what_was_asked(train_args, data_dir, tmp_path, monkeypatch):

@@ -1,4 +1,7 @@
-"""What a run says: one progress bar for the whole run, counts in words that agree."""
+"""What a run says: one progress bar for the whole run, counts in words that agree, the
+commands it suggests spelled as the user typed theirs."""
+
+import sys
 
 import pytest
 
@@ -19,3 +22,12 @@ def test_a_run_draws_one_progress_bar(train_args, data_dir, tmp_path, capfd):
                                       (2, "2 iterations into epoch 2")])
 def test_counts_agree_with_their_words(n, words):
     assert words in str(trainer.Interrupted(None, True, 1, 8 + n, n))
+
+
+@pytest.mark.parametrize("argv0, typed", [("/venv/bin/minigan", "minigan"),
+                                          ("/src/minigan/__main__.py", "python -m minigan")])
+def test_suggested_commands_are_spelled_as_the_user_typed_them(argv0, typed, monkeypatch):
+    """The console script's user is told ``minigan train --resume``, ``python -m minigan``'s
+    user ``python -m minigan train --resume``."""
+    monkeypatch.setattr(sys, "argv", [argv0, "train"])
+    assert trainer.program() == typed

@@ -64,7 +64,7 @@ def test_a_resumed_run_keeps_its_remedies(train_args, data_dir, tmp_path, capsys
     capsys.readouterr()
     rc = main(["train", "--resume", str(run), "--epochs", "2", "--label-flip", "0.2",
                "--data-dir", str(data_dir), "--no-download", "--device", "cpu", "--quiet"])
-    assert rc == 2 and "label_flip=0.2" in capsys.readouterr().err
+    assert rc == 2 and "--label-flip 0.2 (checkpoint: 0.1) differs" in capsys.readouterr().err
 
 
 def test_an_old_checkpoint_without_the_new_settings_resumes(train_args, data_dir, tmp_path):

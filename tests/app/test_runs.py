@@ -105,7 +105,7 @@ def test_resume_keeps_the_checkpoint_settings(tmp_path):
     config, ckpt = runs.resolve_config({"resume": tmp_path, "epochs": 4, "seed": 3})
     assert ckpt["config"]["seed"] == 3 and config["epochs"] == 4
     assert config["out"] == str(tmp_path) and config["resume"] == str(tmp_path / runs.CHECKPOINT)
-    with pytest.raises(ValueError, match="seed=4 \\(checkpoint: 3\\)"):
+    with pytest.raises(ValueError, match="--seed 4 \\(checkpoint: 3\\) differs"):
         runs.resolve_config({"resume": tmp_path, "seed": 4})
 
 
@@ -198,7 +198,7 @@ def test_an_mlp_run_saved_before_g_batch_existed_resumes_on_fresh_noise(tmp_path
     assert config["g_batch"] == "fresh" and config["batch_size"] == 128
     again, _ = runs.resolve_config({"resume": tmp_path, "g_batch": "fresh"})  # what it did
     assert again["g_batch"] == "fresh"
-    with pytest.raises(ValueError, match=r"g_batch='reuse' \(checkpoint: 'fresh'\) differ"):
+    with pytest.raises(ValueError, match=r"--g-batch reuse \(checkpoint: fresh\) differs"):
         runs.resolve_config({"resume": tmp_path, "g_batch": "reuse"})
 
 
@@ -230,7 +230,7 @@ def test_an_mlp_run_saved_before_clusters_existed_resumes_without_groups(tmp_pat
     assert config["clusters"] == 0
     G2, _ = models.build("mlp", np.random.default_rng(1), **models.remedies(config))
     assert not isinstance(G2, layers.ConditionalGenerator)
-    with pytest.raises(ValueError, match=r"clusters=30 \(checkpoint: 0\) differ"):
+    with pytest.raises(ValueError, match=r"--clusters 30 \(checkpoint: 0\) differs"):
         runs.resolve_config({"resume": tmp_path, "clusters": 30})
     (tmp_path / runs.CHECKPOINT).unlink()             # started over from its folder alone
     (tmp_path / runs.CONFIG).write_text(json.dumps(runs.saved_config(older)))
@@ -252,7 +252,7 @@ def test_a_run_saved_before_g_label_existed_resumes_with_the_label_at_g_input(tm
     G2.load_state_dict(ckpt["G"])
     new, _ = models.build("mlp", np.random.default_rng(2), **models.remedies(saved))
     assert isinstance(new.net, layers.LabelledSequential)
-    with pytest.raises(ValueError, match=r"g_label='every' \(checkpoint: 'input'\) differ"):
+    with pytest.raises(ValueError, match=r"--g-label every \(checkpoint: input\) differs"):
         runs.resolve_config({"resume": tmp_path, "g_label": "every"})
 
 

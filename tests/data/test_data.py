@@ -360,6 +360,23 @@ def test_plain_uncompressed_files_are_accepted(tmp_path, no_network):
     np.testing.assert_array_equal(y, [1, 2, 3])
 
 
+def test_missing_split_names_the_split_the_folder_holds(tmp_path, no_network):
+    """A folder with only the test split's files, asked for the training split: the error
+    says which split is there and how to ask for it, in Python and on the command line."""
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
+    with pytest.raises(MNISTDownloadError) as info:
+        load_mnist("train", data_dir=tmp_path, download=False)
+    message = str(info.value)
+    assert "train-images-idx3-ubyte.gz is not in" in message
+    assert "holds the test split's images" in message
+    assert "split 'test'" in message and "--split test" in message
+    assert "--no-download" in message and "data_dir" in message
+    with pytest.raises(MNISTDownloadError) as info:      # nothing of either split: no hint
+        load_mnist("train", data_dir=tmp_path / "empty", download=False)
+    assert "split 'test'" not in str(info.value)
+
+
 def test_real_mnist_shape_is_checked(tmp_path, no_network):
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 8, 8), dtype=np.uint8))
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))

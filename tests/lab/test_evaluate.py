@@ -170,3 +170,29 @@ def test_eval_draws_must_be_positive(tmp_path, data_dir, capsys):
                      "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "--draws" in err and "positive integer" in err
+
+
+def test_eval_reads_the_runs_own_data_folder(tiny_run, data_dir, tmp_path, monkeypatch, capsys):
+    """Without --data-dir, eval scores against the MNIST files of the folder the run trained
+    from (config.json records it), as the run's own scores did; --data-dir still wins."""
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "empty"))      # the default: nothing
+    common = ["--n", "40", "--no-parzen", "--no-download", "--device", "cpu"]
+    assert cli.main(["eval", str(tiny_run), "--out", str(tmp_path / "own.json"), *common]) == 0
+    out = capsys.readouterr().out
+    assert f"MNIST from the run's data folder {data_dir.resolve()}" in out
+    assert cli.main(["eval", str(tiny_run), "--out", str(tmp_path / "given.json"),
+                     "--data-dir", str(data_dir), *common]) == 0
+    assert "run's data folder" not in capsys.readouterr().out
+    own, given = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("own", "given"))
+    assert own["generated"]["fid"] == given["generated"]["fid"]
+    assert cli.main(["eval", str(tiny_run), "--data-dir", str(tmp_path / "empty"),
+                     "--out", str(tmp_path / "none.json"), *common]) == 2
+    assert "downloading is off" in capsys.readouterr().err
+
+
+def test_eval_of_the_folder_that_holds_runs_names_them(tiny_run, data_dir, capsys):
+    parent = tiny_run.parent
+    assert cli.main(["eval", str(parent), "--data-dir", str(data_dir), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"no checkpoint at {parent / 'checkpoint.npz'}" in err
+    assert f"it holds the runs {parent / tiny_run.name}: give one of them" in err
