@@ -10,7 +10,7 @@ continue it for two more epochs (the run keeps its settings; ``--epochs`` is the
 
 draw 64 digits from its checkpoint::
 
-    python -m minigan sample --checkpoint runs/v1/checkpoint.npz --n 64 --out grid.png
+    python -m minigan sample runs/v1 --n 64 --out grid.png
 
 Bad input (a missing data folder, a file that is not IDX, a checkpoint of
 another model, an impossible batch size, no GPU for ``--device gpu``, an
@@ -132,7 +132,8 @@ def _checkpoint_argument(p):
     them)."""
     p.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT",
                    help="a run folder or a checkpoint.npz (or give it as --checkpoint)")
-    p.add_argument("--checkpoint", help="the same: checkpoint.npz, or a run folder")
+    p.add_argument("--checkpoint", metavar="RUN", help="the same: a run folder or a "
+                   "checkpoint.npz")
 
 
 def _add_eval(subparsers):
@@ -142,7 +143,9 @@ def _add_eval(subparsers):
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
                    help="generated digits (default 10000)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
-    p.add_argument("--data-dir", help="folder with the MNIST .gz files")
+    p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
+                   "the run trained from when it holds the test split, else $MINIGAN_DATA or "
+                   "the download cache)")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download the test split")
     p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
@@ -266,7 +269,8 @@ def main(argv=None):
 
 
 def _said(exc):
-    """What a command added to the interruption (where it was, what was kept), as ``: ...``."""
+    """What a command added to the interruption (where it was, what was kept), after a
+    space; empty when it added nothing."""
     return f" {exc.args[0]}" if exc.args and isinstance(exc.args[0], str) else ""
 
 

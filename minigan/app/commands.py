@@ -51,8 +51,8 @@ def train(args):
     try:
         trainer = Trainer(options)  # every check happens here, before anything is written
     except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM while loading or grouping the data
-        exc.args = exc.args or ("before the run began (loading the data, grouping the "
-                                "images); nothing was written",)
+        exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "
+                                "grouping the images); the run folder was not touched",)
         raise
     try:
         trainer.run()
@@ -71,17 +71,20 @@ def train(args):
 
 def checkpoint_path(args):
     """The checkpoint of ``minigan sample`` or ``interpolate``: its run given as
-    RUN_OR_CHECKPOINT (as ``minigan eval`` takes it) or as ``--checkpoint``, once."""
-    command = getattr(args, "command", None) or "sample"
-    given = [path for path in (getattr(args, "run", None), args.checkpoint) if path is not None]
+    RUN_OR_CHECKPOINT (as ``minigan eval`` takes it) or as ``--checkpoint``, once (twice
+    only where both name the same checkpoint)."""
+    command = f"{settings.program()} {getattr(args, 'command', None) or 'sample'}"
+    given = [(path, option) for path, option in ((getattr(args, "run", None), "RUN_OR_CHECKPOINT"),
+                                                 (args.checkpoint, "--checkpoint"))
+             if path is not None]
     if not given:
-        raise ValueError(f"minigan {command}: which run? give a run folder or a checkpoint.npz: "
-                         f"minigan {command} RUN (see 'minigan {command} --help')")
-    if len(given) == 2 and given[0] != given[1]:
-        raise ValueError(f"minigan {command}: two runs given, {given[0]} and --checkpoint "
-                         f"{given[1]}; give one")
-    option = "--checkpoint" if args.checkpoint is not None else "RUN_OR_CHECKPOINT"
-    return runs.find_checkpoint(given[0], option)
+        raise ValueError(f"which run? give a run folder or a checkpoint.npz: {command} RUN "
+                         f"(see '{command} --help')")
+    found = [runs.find_checkpoint(path, option) for path, option in given]
+    if len(found) == 2 and found[0].resolve() != found[1].resolve():
+        raise ValueError(f"two runs given, {given[0][0]} and --checkpoint {given[1][0]}; "
+                         "give one")
+    return found[0]
 
 
 def sample(args):
@@ -242,7 +245,7 @@ def evaluate(args):
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)
-    data_dir = runs.scoring_data_dir(config, args.data_dir)
+    data_dir = runs.scoring_data_dir(ckpt, config, args.data_dir)
     ref = scoring.Reference.load(data_dir, clf, args.download, trained_on=trained_on)
     drawn = []
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,

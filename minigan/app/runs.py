@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.data.mnist import MNIST_FILES
+from minigan.data import splits_in
 from minigan.gan import conditional, games, models
 from minigan.nn import layers
 
@@ -59,12 +59,13 @@ def find_checkpoint(path, option="--resume"):
     Raises
     ------
     FileNotFoundError
-        When there is no checkpoint there.
+        When there is no checkpoint there (naming the runs inside, when ``path`` is a
+        folder of runs).
     """
-    folder = Path(path).expanduser()
-    found = folder / CHECKPOINT if folder.is_dir() else folder
+    given = Path(path).expanduser()
+    found = given / CHECKPOINT if given.is_dir() else given
     if not found.exists():
-        inside = _runs_inside(folder) if folder.is_dir() else []
+        inside = _runs_inside(given) if given.is_dir() else []
         listed = ""
         if inside:
             shown = ", ".join(str(Path(path) / name) for name in inside[:LISTED_RUNS])
@@ -91,25 +92,33 @@ def _runs_inside(folder):
     return [name for _, name in sorted(found, reverse=True)]
 
 
-def scoring_data_dir(config, given=None):
-    """The data folder that scores a run's generator (``minigan eval``).
+def scoring_data_dir(ckpt, config, given=None):
+    """The data folder that scores the generator of checkpoint ``ckpt`` (``minigan eval``).
 
     ``given`` (the command line's ``--data-dir``) when set; else the folder the run
-    trained from (its ``config.json`` records the one it used) when it still holds the
-    MNIST test split's images, so that ``eval`` reads what the run's own scores read;
-    else None (the default folder, :func:`minigan.data.default_data_dir`). A run on
-    files of its own (``files``) is scored on MNIST from the default folder.
+    trained from, when it still holds the MNIST test split, so that ``eval`` reads what the
+    run's own ``--eval-every`` scores read: the absolute path its ``config.json`` records,
+    else the folder its settings (``config``, the checkpoint's) name; else None (the
+    default folder, :func:`minigan.data.default_data_dir`).
     """
     if given is not None:
         return given
-    trained_from = config.get("data_dir")
-    if config.get("files") is not None or not isinstance(trained_from, str):
-        return None
-    name = MNIST_FILES["test"]["images"][0]
-    folder = Path(trained_from)
-    if (folder / name).is_file() or (folder / name[: -len(".gz")]).is_file():
-        return trained_from
+    for recorded in (_recorded_data_dir(Path(ckpt).parent), config.get("data_dir")):
+        if isinstance(recorded, str) and "test" in splits_in(recorded):
+            return str(Path(recorded).expanduser())
     return None
+
+
+def _recorded_data_dir(folder):
+    """The data folder a run used, as its ``config.json`` records it, or None."""
+    path = folder / CONFIG
+    try:
+        if path.stat().st_size > MAX_CONFIG:
+            return None
+        recorded = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return recorded.get("data_dir") if isinstance(recorded, dict) else None
 
 
 def _same(a, b):
@@ -198,27 +207,28 @@ def _check_unchanged(options, saved, resume, source, what):
             f"'{options['model']}' (drop --model to continue that run, or start a new run "
             "without --resume)"
         )
-    clashes = [
-        f"{settings.as_option(key, options[key])} ({what}: {_saved_value(key, saved)})"
-        for key in options
-        if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))
-    ]
+    clashes = [_clash(key, options[key], saved.get(key), what) for key in options
+               if key not in RESUME_MAY_CHANGE and not _same(options[key], saved.get(key))]
     if clashes:
-        them = ("that option", "differs") if len(clashes) == 1 else ("those options", "differ")
+        noun, verb = ("that option", "differs") if len(clashes) == 1 else ("those options", "differ")
         may = [settings.as_option(key) for key in RESUME_MAY_CHANGE
                if settings.BY_KEY[key].flags]
         raise ValueError(
             f"--resume {resume}: a resumed run keeps its {what}'s settings, but "
-            f"{', '.join(clashes)} {them[1]}; drop {them[0]} (only {', '.join(may)} may change)"
+            f"{', '.join(clashes)} {verb}; drop {noun} (only {', '.join(may)} may change)"
         )
 
 
-def _saved_value(key, saved):
-    """A saved setting as :func:`_check_unchanged` shows it: a boolean on or off."""
-    value = saved.get(key)
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return "unset" if value is None else settings.option_value(value)
+def _clash(key, given, saved, what):
+    """One setting given otherwise than the run saved it, as :func:`_check_unchanged` says so:
+    ``--batch-size 64 (checkpoint: 128)``, ``--spectral-norm (checkpoint: off)``, or, for a
+    value the command line cannot give, ``betas=[0.5, 0.9] (checkpoint: [0.5, 0.999])``."""
+    option = settings.as_option(key, given)
+    if not option.startswith("--"):
+        return f"{key}={json.dumps(given)} ({what}: {json.dumps(saved)})"
+    if isinstance(saved, bool):
+        return f"{option} ({what}: {'on' if saved else 'off'})"
+    return f"{option} ({what}: {'unset' if saved is None else settings.option_value(saved)})"
 
 
 def read_config(folder):

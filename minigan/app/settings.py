@@ -21,14 +21,16 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from minigan.data.mnist import valid_file_name
 from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
-           "NOT_SAVED", "TOY_KEYS", "as_option", "option_value", "check", "check_all",
+           "NOT_SAVED", "TOY_KEYS", "program", "as_option", "option_value", "check", "check_all",
            "add_options", "new_config", "toy_options"]
 
 
@@ -290,6 +292,12 @@ def _shown(value):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def program():
+    """The command as the user typed it, for the commands the messages suggest: ``minigan``
+    (the console script) or ``python -m minigan``."""
+    return "minigan" if Path(sys.argv[0]).stem == "minigan" else "python -m minigan"
+
+
 def as_option(key, value=None):
     """How a user gives ``key`` on the command line: ``--batch-size 64``, ``--no-download``,
     ``--conditional``; with ``value`` None the option alone. A value the command line cannot
@@ -314,7 +322,7 @@ def option_value(value):
     if isinstance(value, (list, tuple)):
         return " ".join(option_value(v) for v in value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value)                  # the shortest text that reads back as the value
     return str(value)
 
 

@@ -71,12 +71,12 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
-from minigan.data import MNIST_FILES, default_data_dir, load_mnist
+from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist, splits_in
 from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
-from . import checkpoint, plotting
+from . import checkpoint, plotting, settings
 from .fileio import remove_stale_temps, write_text
 from .folderlock import FolderInUse, FolderLock, check_not_in_use
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, penalty_of, read_scores, write_scores
@@ -111,12 +111,6 @@ GROUPS_STREAM = 3
 def groups_rng(seed):
     """The generator of k-means's seeds of a run with this seed (``--clusters``)."""
     return np.random.default_rng([int(seed), 0, GROUPS_STREAM])
-
-
-def program():
-    """The command as the user typed it: ``minigan`` (the console script) or ``python -m
-    minigan``, for the commands the messages suggest."""
-    return "minigan" if Path(sys.argv[0]).stem == "minigan" else "python -m minigan"
 
 
 class RunError(RuntimeError):
@@ -221,9 +215,17 @@ class Trainer:
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
-        images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                                    download=c["download"], files=c["files"],
-                                    progress=not self.quiet)
+        try:
+            images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
+                                        download=c["download"], files=c["files"],
+                                        progress=not self.quiet)
+        except MNISTDownloadError as exc:      # the folder may hold the other split
+            there = [split for split in splits_in(folder, c["files"]) if split != c["split"]]
+            if not there:
+                raise
+            raise MNISTDownloadError(
+                f"{str(exc).rstrip('.')}. {folder} holds the {there[0]} split: to train on "
+                f"it, add --split {there[0]}") from None
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -591,9 +593,9 @@ class Trainer:
     def how_to_continue(self):
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
-            return f"continue with: {program()} train --resume {self.out}"
+            return f"continue with: {settings.program()} train --resume {self.out}"
         if (self.out / CONFIG).exists():
-            return f"start it over with: {program()} train --resume {self.out}"
+            return f"start it over with: {settings.program()} train --resume {self.out}"
         return "nothing of it was written; run the same command again"
 
     def _interrupted_unsaved(self, signum):

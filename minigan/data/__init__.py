@@ -16,6 +16,7 @@ from .mnist import (
     default_data_dir,
     fetch,
     load_mnist,
+    splits_in,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "read_idx",
     "write_idx",
     "load_mnist",
+    "splits_in",
     "fetch",
     "default_data_dir",
     "MNIST_FILES",

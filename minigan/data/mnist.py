@@ -42,6 +42,7 @@ __all__ = [
     "default_data_dir",
     "fetch",
     "load_mnist",
+    "splits_in",
     "valid_file_name",
 ]
 
@@ -298,22 +299,30 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
     )
 
 
-def _other_split_hint(split, files, data_dir):
-    """When ``split``'s files are missing but ``data_dir`` holds the other split's images,
-    a sentence saying so (the folder holds the 10,000 test digits and a run asked for the
-    training split, say), else None."""
-    for other in SPLITS:
-        if other == split or other not in files:
-            continue
-        entry = files[other]
-        name = entry["images"][0] if isinstance(entry, dict) and "images" in entry else None
-        if not valid_file_name(name):
-            continue
-        plain = name[: -len(".gz")] if name.endswith(".gz") else name
-        if (data_dir / name).is_file() or (data_dir / plain).is_file():
-            return (f"{data_dir} holds the {other} split's images ({name}): to use them, ask "
-                    f"for split {other!r} (the command line's --split {other}).")
-    return None
+def splits_in(data_dir, files=None):
+    """The splits whose images and labels files are both in ``data_dir`` (gzipped or
+    plain), without reading them: what a folder offers, for the messages that say so.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+    files : dict, optional
+        As for :func:`load_mnist` (default :data:`MNIST_FILES`).
+
+    Returns
+    -------
+    list of str, in the order of ``files``
+    """
+    folder = Path(data_dir).expanduser()
+    found = []
+    for split, entry in (MNIST_FILES if files is None else files).items():
+        names = [entry[kind][0] if isinstance(entry, dict) and kind in entry else None
+                 for kind in ("images", "labels")]
+        if all(valid_file_name(name) and ((folder / name).is_file() or (
+                name.endswith(".gz") and (folder / name[: -len(".gz")]).is_file()))
+               for name in names):
+            found.append(split)
+    return found
 
 
 def load_mnist(
@@ -397,16 +406,10 @@ def load_mnist(
     mirrors = MIRRORS if mirrors is None else mirrors
 
     needed = [entry["images"][0], entry["labels"][0]]
-    try:
-        paths = {
-            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
-            for kind in ("images", "labels")
-        }
-    except MNISTDownloadError as exc:
-        hint = _other_split_hint(split, files, data_dir)
-        if hint is None:
-            raise
-        raise MNISTDownloadError(f"{exc} {hint}") from None
+    paths = {
+        kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+        for kind in ("images", "labels")
+    }
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
     images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))

@@ -8,6 +8,7 @@ import csv
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,6 +213,18 @@ def test_batch_size_must_be_a_positive_integer(assert_one_line_error, train_args
     assert not (tmp_path / "new").exists()
 
 
+def test_a_folder_of_the_other_split_says_so(assert_one_line_error, train_args, data_dir, tmp_path,
+                                            capsys):
+    """--split train on a folder that holds the test split only: the error says so and how to
+    train on what is there."""
+    args = train_args(data_dir, tmp_path / "new", "--epochs", "1")
+    args[args.index("--split") + 1] = "train"
+    rc, _, err = run_main(args, capsys)
+    assert_one_line_error(rc, err, "train-images-idx3-ubyte.gz is not in",
+                          f"{data_dir} holds the test split: to train on it, add --split test")
+    assert not (tmp_path / "new").exists()
+
+
 def test_batch_size_larger_than_the_data(assert_one_line_error, train_args, data_dir, tmp_path, capsys):
     rc, _, err = run_main(train_args(data_dir, tmp_path / "new", "--batch-size", "300"), capsys)
     assert_one_line_error(rc, err, "batch size 300", "256")
@@ -306,16 +319,19 @@ def test_sample_and_interpolate_take_the_run_as_eval_does(command, assert_one_li
     """``minigan sample RUN`` draws what ``--checkpoint RUN`` draws; neither, or two different
     runs, is one line saying what to give."""
     pictures = []
-    for given in ([str(earlier_run)], ["--checkpoint", str(earlier_run)]):
+    for given in ([str(earlier_run)], ["--checkpoint", str(earlier_run)],
+                  [str(earlier_run), "--checkpoint", str(earlier_run / "checkpoint.npz")]):
         pictures.append(tmp_path / f"{len(pictures)}.png")
         rc, out, _ = run_main([command, *given, "--out", str(pictures[-1]), "--seed", "1",
                                "--device", "cpu"],
                               capsys)
         assert rc == 0 and str(pictures[-1]) in out
-    assert pictures[0].read_bytes() == pictures[1].read_bytes()
+    assert pictures[0].read_bytes() == pictures[1].read_bytes() == pictures[2].read_bytes()
     rc, _, err = run_main([command, "--out", str(tmp_path / "n.png")], capsys)
-    assert_one_line_error(rc, err, f"minigan {command}: which run?", f"minigan {command} RUN")
-    rc, _, err = run_main([command, str(earlier_run), "--checkpoint", str(tmp_path),
+    assert_one_line_error(rc, err, "which run?", f"python -m minigan {command} RUN")
+    other = tmp_path / "other"
+    shutil.copytree(earlier_run, other)
+    rc, _, err = run_main([command, str(earlier_run), "--checkpoint", str(other),
                            "--out", str(tmp_path / "t.png")], capsys)
     assert_one_line_error(rc, err, "two runs given", "give one")
     assert not any((tmp_path / n).exists() for n in ("n.png", "t.png"))
@@ -687,10 +703,10 @@ def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
         assert proc.stderr == "minigan: interrupted\n"
 
 
-def test_ctrl_c_before_the_run_begins_says_nothing_was_written(train_args, data_dir, tmp_path,
+def test_ctrl_c_before_the_run_begins_says_the_folder_was_not_touched(train_args, data_dir, tmp_path,
                                                                monkeypatch, capsys):
     """A Ctrl-C while the run groups its images (k-means, before its folder exists): exit 130
-    and one line saying where it stood and that nothing was written."""
+    and one line saying where it stood and that the run folder was not touched."""
     from minigan.gan import clusters
 
     def ctrl_c(*args, **kwargs):
@@ -700,8 +716,8 @@ def test_ctrl_c_before_the_run_begins_says_nothing_was_written(train_args, data_
     rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--model", "mlp", "--epochs", "1"),
                           capsys)
     assert rc == 130
-    assert err == ("minigan: interrupted before the run began (loading the data, grouping the "
-                   "images); nothing was written\n")
+    assert err == ("minigan: interrupted before the run began (loading the data or a checkpoint, "
+                   "grouping the images); the run folder was not touched\n")
     assert not (tmp_path / "run").exists()
 
 

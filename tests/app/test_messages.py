@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from minigan.app import trainer
+from minigan.app import settings, trainer
 from minigan.app.cli import main
 
 
@@ -30,4 +30,4 @@ def test_suggested_commands_are_spelled_as_the_user_typed_them(argv0, typed, mon
     """The console script's user is told ``minigan train --resume``, ``python -m minigan``'s
     user ``python -m minigan train --resume``."""
     monkeypatch.setattr(sys, "argv", [argv0, "train"])
-    assert trainer.program() == typed
+    assert settings.program() == typed

@@ -30,6 +30,7 @@ from minigan.data import (
     fetch,
     load_mnist,
     read_idx,
+    splits_in,
     write_idx,
 )
 
@@ -360,21 +361,26 @@ def test_plain_uncompressed_files_are_accepted(tmp_path, no_network):
     np.testing.assert_array_equal(y, [1, 2, 3])
 
 
-def test_missing_split_names_the_split_the_folder_holds(tmp_path, no_network):
-    """A folder with only the test split's files, asked for the training split: the error
-    says which split is there and how to ask for it, in Python and on the command line."""
+def test_splits_in_names_the_splits_whose_two_files_are_there(tmp_path):
+    """A split counts when its images and its labels are both there, gzipped or plain."""
+    assert splits_in(tmp_path / "missing") == [] and splits_in(tmp_path) == []
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), dtype=np.uint8))
+    assert splits_in(tmp_path) == []                        # the labels are missing
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
+    assert splits_in(tmp_path) == ["test"]
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert splits_in(tmp_path) == ["train", "test"]
+    own = {"mine": {"images": ("img", None), "labels": ("lab", None)}}
+    assert splits_in(tmp_path, own) == []
+
+
+def test_no_download_names_the_command_line_option(tmp_path, no_network):
     with pytest.raises(MNISTDownloadError) as info:
         load_mnist("train", data_dir=tmp_path, download=False)
     message = str(info.value)
-    assert "train-images-idx3-ubyte.gz is not in" in message
-    assert "holds the test split's images" in message
-    assert "split 'test'" in message and "--split test" in message
-    assert "--no-download" in message and "data_dir" in message
-    with pytest.raises(MNISTDownloadError) as info:      # nothing of either split: no hint
-        load_mnist("train", data_dir=tmp_path / "empty", download=False)
-    assert "split 'test'" not in str(info.value)
+    assert "downloading is off (download=False, the command line's --no-download)" in message
+    assert "point data_dir, the command line's --data-dir, or MINIGAN_DATA" in message
 
 
 def test_real_mnist_shape_is_checked(tmp_path, no_network):

@@ -196,3 +196,20 @@ def test_eval_of_the_folder_that_holds_runs_names_them(tiny_run, data_dir, capsy
     err = capsys.readouterr().err
     assert f"no checkpoint at {parent / 'checkpoint.npz'}" in err
     assert f"it holds the runs {parent / tiny_run.name}: give one of them" in err
+
+
+def test_eval_finds_a_relative_data_folder_from_anywhere(train_args, data_dir, tmp_path,
+                                                         monkeypatch, capsys):
+    """A run trained with a relative --data-dir is scored from another folder: eval reads the
+    absolute folder config.json recorded, not the relative one the checkpoint keeps."""
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "empty"))
+    monkeypatch.chdir(data_dir.parent)
+    run = tmp_path / "run"
+    assert cli.main(train_args(data_dir.name, run, "--epochs", "1")) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert cli.main(["eval", str(run / "checkpoint.npz"), "--n", "40", "--no-parzen",
+                     "--no-download", "--device", "cpu"]) == 0
+    assert f"MNIST from the run's data folder {data_dir.resolve()}" in capsys.readouterr().out
