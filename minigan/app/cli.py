@@ -186,8 +186,8 @@ def _add_toy(subparsers):
     p.add_argument("--step-by-step", type=settings.NON_NEGATIVE_INT.parse, default=0,
                    metavar="N", help="for the first N iterations, a frame after each D step and "
                    "one after each G step (step_*.png, NAME_steps.gif; default 0)")
-    p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=0.1,
-                   help="xy only: step size (default 0.1)")
+    p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=None,
+                   help=f"xy only: step size (default {toys.XY_LR})")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of an earlier toy run in --out")
     settings.add_options(p, "toy")

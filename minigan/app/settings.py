@@ -160,6 +160,8 @@ class Setting:
     group : str
         The command-line help group.
     metavar : str or None
+    toy_help : str or None
+        ``minigan toy``'s help, where its default differs from a run's (``help``).
     """
 
     key: str
@@ -173,6 +175,7 @@ class Setting:
     saved: bool = True
     group: str = ""
     metavar: str | None = None
+    toy_help: str | None = None
 
 
 REMEDY = "against mode collapse"
@@ -241,11 +244,14 @@ SETTINGS = (
     Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
             "D's last layer: Salimans et al.'s minibatch discrimination or Karras et al.'s "
             "minibatch standard deviation (default: the model's, stddev for mlp)",
-            ("--minibatch",), BOTH, group=REMEDY),
+            ("--minibatch",), BOTH, group=REMEDY,
+            toy_help="a minibatch layer before D's last layer: Salimans et al.'s minibatch "
+            "discrimination or Karras et al.'s minibatch standard deviation (default: none)"),
     Setting("ema", optional(DECAY), None, "keep a moving average of G's weights (e.g. 0.999); "
             "sample grids, sample, interpolate and eval use it (default: the model's, 0.9998 "
             "for mlp, 0.999 for mlp-large; 0 follows G itself)", ("--ema",), BOTH, group=REMEDY,
-            metavar="DECAY"),
+            metavar="DECAY", toy_help="keep a moving average of G's weights (e.g. 0.999); the "
+            "metrics and pictures then come from it (default: none, G itself)"),
     Setting("spectral_norm", BOOLEAN, False, "spectral normalization of D's Dense and Conv2d "
             "weights", ("--spectral-norm",), BOTH, group=REMEDY),
     Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "
@@ -414,12 +420,13 @@ def add_options(parser, command):
         if s.group:
             target = groups.get(s.group) or groups.setdefault(
                 s.group, parser.add_argument_group(s.group))
+        said = s.toy_help if command == "toy" and s.toy_help else s.help
         if s.kind is BOOLEAN:
-            target.add_argument(*s.flags, dest=s.key, default=None, help=s.help,
+            target.add_argument(*s.flags, dest=s.key, default=None, help=said,
                                 action="store_false" if s.negate else "store_true")
             continue
         how = {"choices": s.kind.options} if s.kind.options else {"type": s.kind.parse}
-        target.add_argument(*s.flags, dest=s.key, default=None, help=s.help,
+        target.add_argument(*s.flags, dest=s.key, default=None, help=said,
                             metavar=s.metavar, **how)
 
 

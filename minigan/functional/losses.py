@@ -202,11 +202,13 @@ def hinge_loss(outputs, sign):
     loss : float
     doutputs : ndarray like ``outputs``
     """
+    xp = get_array_module(outputs)
     margin = 1 - sign * outputs
     m = outputs.size
     active = margin > 0
     loss = float((margin * active).sum()) / m
-    return loss, (active * (-sign / m)).astype(outputs.dtype, copy=False)
+    step = outputs.dtype.type(-sign / m)
+    return loss, xp.where(active, step, outputs.dtype.type(0))     # 0, not -0, where inactive
 
 
 def wasserstein_loss(outputs, sign):

@@ -12,6 +12,12 @@ Every layer has
 - ``frozen``: a frozen layer still passes gradients to its input but leaves
   its ``grads`` alone (the discriminator during a generator step).
 
+A layer of your own subclasses :class:`Layer` and keeps these rules with three of its
+helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
+type, on the active device) with its zero gradient, ``_accumulate(name=gradient)`` adds to
+the gradients unless the layer is frozen, and ``_need_cache()`` returns what ``forward``
+kept (an error when ``backward`` comes first).
+
 The mathematics lives in :mod:`minigan.functional`; a layer only keeps state.
 The functional ops also check the shapes of what they are given; a layer adds
 its own name to their errors (:meth:`Layer._apply`) and checks only its own

@@ -40,6 +40,48 @@ def test_bad_toy_input_is_refused_before_the_folder_is_made(tmp_path, capsys,
         assert not out.exists(), argv
 
 
+def test_options_of_the_other_kind_of_toy_are_refused(tmp_path, capsys, assert_one_line_error):
+    """xy has no D or G: a game's option is refused there; --lr is xy's alone."""
+    out = tmp_path / "toy"
+    rc = main(["toy", "xy", "--loss", "hinge", "--ema", "0.9", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--ema, --loss: a GAN toy's options",
+                          "xy plays V(x, y) = xy", "leave them out")
+    rc = main(["toy", "ring8", "--lr", "0.5", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--lr 0.5: the step size of xy's",
+                          "leave it out")
+    assert not out.exists()
+    assert main(["toy", "xy", "--iterations", "5", "--out", str(out)]) == 0
+    assert f"5 steps of size {toys.XY_LR}" in capsys.readouterr().out
+
+
+def test_toy_help_gives_the_toys_defaults(capsys):
+    """The options a toy shares with train say the toy's default, not the mlp model's."""
+    try:
+        main(["toy", "--help"])
+    except SystemExit:
+        pass
+    text = " ".join(capsys.readouterr().out.split())
+    assert "stddev for mlp" not in text and "0.9998 for mlp" not in text
+    assert "standard deviation (default: none)" in text and "(default: none, G itself)" in text
+
+
+def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypatch, capsys):
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        return {"metrics": {"modes_covered": 5, "high_quality": 0.5, "reverse_kl": 0.1},
+                "frames": [], "real": None, "history": [], "seconds": 0.0,
+                "iterations": iterations}
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
+    assert main(["toy", "ring8", "--iterations", "300", "--loss", "hinge",
+                 "--out", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    full = toys.TOYS["ring8"].iterations
+    assert (f"published (PacGAN Table 1, the cross-entropy GAN after 400 epochs of 100,000 "
+            f"points, far longer than a toy's run; this run 300 of the toy's {full:,} "
+            "iterations, this run plays hinge)") in out
+
+
 def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_line_error):
     out = tmp_path / "toy"
     assert main(["toy", "ring8", "--iterations", "40", "--snapshots", "4", "--out", str(out)]) == 0

@@ -279,3 +279,21 @@ def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
     namespace["Scale"] = WrongScale
     with pytest.raises(AssertionError, match="the gradient of 's' is off"):
         namespace["test_scale_gradients"]()
+
+
+def test_readme_example_layer_keeps_the_layer_rules():
+    """The example's layer trains as minigan's do: in the run's floating type, with no
+    gradient while frozen, and a clear error for backward before forward."""
+    namespace = {"__name__": "readme_example"}
+    exec(compile(_readme_example(), "docs/getting_started.md", "exec"), namespace)
+    layer = namespace["Scale"](3)
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):
+        layer.backward(x)
+    assert layer.forward(x).dtype == np.float32 and layer.grads["s"].dtype == np.float32
+    layer.freeze()
+    layer.backward(x)
+    assert not layer.grads["s"].any()
+    layer.freeze(False)
+    layer.backward(x)
+    np.testing.assert_array_equal(layer.grads["s"], [2.0, 2.0, 2.0])

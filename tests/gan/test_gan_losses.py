@@ -34,6 +34,18 @@ def test_loss_values():
     assert losses.wasserstein_loss(a, -1)[0] == pytest.approx(2.0 / 3)
 
 
+def test_hinge_gradient_is_plus_zero_where_the_margin_is_met():
+    """Outputs past the margin get a gradient of 0, not -0 (which prints as ``-0.``)."""
+    a = np.array([[2.0], [-0.5], [0.5]], np.float32)
+    _, grad = losses.hinge_loss(a, 1)
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, np.array([[0.0], [-1 / 3], [-1 / 3]], np.float32))
+    assert not np.signbit(grad[0, 0])
+    _, grad = losses.hinge_loss(-a, -1)                    # a fake batch, the first past -1
+    np.testing.assert_array_equal(grad, np.array([[0.0], [1 / 3], [1 / 3]], np.float32))
+    assert not np.signbit(grad[0, 0])
+
+
 def make_gan(seed, loss, act, **kw):
     r = np.random.default_rng(seed)
     G = layers.Sequential(layers.Dense(2, 5, rng=r, dtype="float64"), layers.Tanh(),
