@@ -170,13 +170,14 @@ def _add_toy(subparsers):
     p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
                               "gradient play on xy)")
     p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
-    p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=1,
-                   help="run seeds seed .. seed+N-1 and print mean and std (pictures of the first)")
+    p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=None,
+                   help="run seeds seed .. seed+N-1 and print mean and std (pictures of the "
+                   "first; default 1)")
     p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
     p.add_argument("--iterations", type=settings.POSITIVE_INT.parse, default=None,
                    help="training iterations, or steps of xy (default: the toy's own)")
-    p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=8,
-                   help="frames over training (default 8)")
+    p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=None,
+                   help=f"frames over training (default {commands.TOY_SNAPSHOTS})")
     p.add_argument("--no-field", dest="field", action="store_false",
                    help="snapshots of the samples alone: without D's output over the plane "
                    "and the arrows along -dL_G/dx, the gradient G's loss sends each generated "

@@ -323,14 +323,18 @@ def toy(args):
     if args.name == "xy":
         given = [flag for flag, on in (("--no-field", not args.field),
                                        ("--noise-grid", args.noise_grid),
-                                       ("--step-by-step", args.step_by_step)) if on]
+                                       ("--step-by-step", args.step_by_step),
+                                       ("--seed", args.seed is not None),
+                                       ("--seeds", args.seeds is not None),
+                                       ("--snapshots", args.snapshots is not None)) if on]
         given += [settings.as_option(key) for key in settings.TOY_KEYS
                   if getattr(args, key, None) is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: a GAN toy's "
-                             f"{'options' if len(given) > 1 else 'option'} (its game, remedies "
-                             "and pictures); xy plays V(x, y) = xy by gradient steps, without "
-                             f"D or G: leave {'them' if len(given) > 1 else 'it'} out")
+                             f"{'options' if len(given) > 1 else 'option'} (its game, remedies, "
+                             "seeds and pictures); xy plays V(x, y) = xy from (2, 2) by "
+                             f"gradient steps, without D or G: leave "
+                             f"{'them' if len(given) > 1 else 'it'} out")
         steps = args.iterations or 200
         lr = toys.XY_LR if args.lr is None else args.lr
         with _toy_folder(out, args.overwrite) as stage:
@@ -364,16 +368,22 @@ def toy(args):
     return 0
 
 
+#: Snapshots of a GAN toy's run unless told (``--snapshots``).
+TOY_SNAPSHOTS = 8
+
+
 def _toy_runs(args, opts, out, field=True):
     """The seeds of a GAN toy, their summary printed and written into ``out`` (the pictures:
     the first seed's)."""
     seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
+    seeds = 1 if args.seeds is None else args.seeds
+    snapshots = TOY_SNAPSHOTS if args.snapshots is None else args.snapshots
     loss = opts["loss"]
     results = []
-    for i in range(args.seeds):
+    for i in range(seeds):
         first = i == 0
         result = toys.run_gan_toy(args.name, args.iterations, seed + i,
-                                  args.snapshots if first else 0, opts=opts, record_frames=first,
+                                  snapshots if first else 0, opts=opts, record_frames=first,
                                   field=field and first, noise_grid=args.noise_grid and first,
                                   step_by_step=args.step_by_step if first else 0)
         results.append(result)
@@ -383,7 +393,7 @@ def _toy_runs(args, opts, out, field=True):
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
     report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
-              "seeds": [seed + i for i in range(args.seeds)],
+              "seeds": [seed + i for i in range(seeds)],
               "runs": [r["metrics"] for r in results],
               "history": results[0]["history"]}
     # mean and spread over the seeds of each number; a seed without one (the reverse KL of a
@@ -407,14 +417,16 @@ def _toy_runs(args, opts, out, field=True):
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
-        beside = [f"this run {ran:,} of the toy's {full:,} iterations"] if ran < full else []
-        beside += [f"this run plays {loss}"] if loss != "gan" else []
-        print(f"{args.name}, {args.seeds} seed(s), {ran} iterations: "
+        differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
+        differs += [f"plays {loss}"] if loss != "gan" else []
+        differs += ["packs its samples (--pack)"] if int(opts.get("pack") or 1) > 1 else []
+        differs += [f"has minibatch {opts['minibatch']}"] if opts.get("minibatch") else []
+        print(f"{args.name}, {seeds} seed(s), {ran:,} iterations: "
               f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
-              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; published (PacGAN Table 1, the cross-entropy "
-              f"GAN after 400 epochs of 100,000 points, far longer than a toy's run"
-              f"{'; ' + ', '.join(beside) if beside else ''}): modes "
-              f"{pub['modes'][0]} ± {pub['modes'][1]}, high quality {100 * pub['high_quality']:.1f}%")
+              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; PacGAN Table 1 (cross-entropy GAN, 400 "
+              f"epochs of 100,000 points): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
+              f"quality {100 * pub['high_quality']:.1f}%"
+              + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))
     elif args.name == "gaussian1d":
         m = results[0]["metrics"]
         gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "

@@ -268,7 +268,8 @@ SETTINGS = (
             "gan for vanilla and dcgan; toys: gan): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "
             "n-critic 5, Adam betas 0.5/0.9, and lr 1e-4 in train)", ("--loss",), BOTH,
-            group=REMEDY),
+            group=REMEDY, toy_help="the game (default gan): gan (cross-entropy), lsgan (least "
+            "squares), hinge, wgan-gp (Wasserstein with gradient penalty; default n-critic 5)"),
     Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
             "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
     Setting("r1", optional(NON_NEGATIVE_NUMBER), None, "R1: GAMMA/2 times the mean squared "

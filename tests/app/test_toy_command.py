@@ -46,6 +46,9 @@ def test_options_of_the_other_kind_of_toy_are_refused(tmp_path, capsys, assert_o
     rc = main(["toy", "xy", "--loss", "hinge", "--ema", "0.9", "--out", str(out)])
     assert_one_line_error(rc, capsys.readouterr().err, "--ema, --loss: a GAN toy's options",
                           "xy plays V(x, y) = xy", "leave them out")
+    for option, value in (("--seed", "3"), ("--seeds", "2"), ("--snapshots", "2")):
+        rc = main(["toy", "xy", option, value, "--out", str(out)])
+        assert_one_line_error(rc, capsys.readouterr().err, f"{option}: a GAN toy's option")
     rc = main(["toy", "ring8", "--lr", "0.5", "--out", str(out)])
     assert_one_line_error(rc, capsys.readouterr().err, "--lr 0.5: the step size of xy's",
                           "leave it out")
@@ -61,15 +64,16 @@ def test_toy_help_gives_the_toys_defaults(capsys):
     except SystemExit:
         pass
     text = " ".join(capsys.readouterr().out.split())
-    assert "stddev for mlp" not in text and "0.9998 for mlp" not in text
+    assert "for mlp" not in text
     assert "standard deviation (default: none)" in text and "(default: none, G itself)" in text
+    assert "the game (default gan)" in text
 
 
 def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypatch, capsys):
     def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
         return {"metrics": {"modes_covered": 5, "high_quality": 0.5, "reverse_kl": 0.1},
                 "frames": [], "real": None, "history": [], "seconds": 0.0,
-                "iterations": iterations}
+                "iterations": iterations or toys.TOYS[name].iterations}
 
     monkeypatch.setattr(toys, "run_gan_toy", fake_run)
     monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
@@ -77,9 +81,12 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
                  "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     full = toys.TOYS["ring8"].iterations
-    assert (f"published (PacGAN Table 1, the cross-entropy GAN after 400 epochs of 100,000 "
-            f"points, far longer than a toy's run; this run 300 of the toy's {full:,} "
-            "iterations, this run plays hinge)") in out
+    assert ("ring8, 1 seed(s), 300 iterations: modes 5.0 ± 0.0 of 8, high quality 50.0% ± 0.0%; "
+            "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points): modes 6.3 ± 0.5, "
+            f"high quality 98.2%; not the same run: this one stopped at 300 of the toy's {full:,} "
+            "iterations and plays hinge") in out
+    assert main(["toy", "ring8", "--out", str(tmp_path / "full")]) == 0
+    assert "not the same run" not in capsys.readouterr().out     # the toy's length and game
 
 
 def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_line_error):
