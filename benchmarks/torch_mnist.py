@@ -65,7 +65,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--n", type=int, default=5000, help="digits scored (minigan eval's count)")
     p.add_argument("--no-score", action="store_true", help="write the grid only")
-    p.add_argument("--out", default=None, help="the grid (default torch_MODEL_mnist.png)")
+    p.add_argument("--out", default=None, help="the grid (default torch_MODEL_mnist.png, in "
+                   "the --side-by-side run's folder when there is one)")
     p.add_argument("--side-by-side", metavar="RUN", default=None,
                    help="also train `minigan train` in this run folder, taking turns")
     p.add_argument("--blocks", type=int, default=4,
@@ -248,7 +249,7 @@ def main(argv=None):
             print(f"real held-out digits: {scores_line(real)}")
 
     prepare_sampler()
-    out = args.out or f"torch_{args.model}_mnist.png"
+    out = args.out or os.path.join(args.side_by_side or "", f"torch_{args.model}_mnist.png")
     with torch.no_grad():
         plotting.save_grid(images_of(sampler)(torch.randn(64, spec.noise_dim)).numpy(), out,
                            value_range=spec.pixel_range)

@@ -18,7 +18,8 @@ from minigan import backend, data, gan
 from minigan.app import plotting
 from minigan.nn import layers, optim
 
-p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
 p.add_argument("--split", default="train", choices=("train", "test"))
 p.add_argument("--epochs", type=int, default=5)

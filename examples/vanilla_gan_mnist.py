@@ -17,7 +17,8 @@ from minigan.app import plotting
 from minigan.functional import losses
 from minigan.nn import layers, optim
 
-p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
 p.add_argument("--split", default="train", choices=("train", "test"))
 p.add_argument("--epochs", type=int, default=5)
@@ -32,6 +33,10 @@ backend.use(args.device)
 rng = np.random.default_rng(args.seed)
 X = backend.asarray(data.load_mnist(args.split, args.data_dir, scale="sigmoid")[0])  # (N, 784), [0, 1]
 m, noise_dim = args.batch_size, 100
+if args.k < 1 or not 1 <= m * args.k <= len(X):
+    p.error(f"--batch-size {m} x --k {args.k} = {m * args.k} digits an iteration, but the "
+            f"{args.split} split has {len(X)}: give a positive --k and --batch-size "
+            f"{len(X) // max(args.k, 1)} or less")
 
 # G: z -> 128 ReLU -> 784 sigmoid pixels.  D: x -> 128 ReLU -> 1 logit (no sigmoid).
 G = layers.Sequential(layers.Dense(noise_dim, 128, rng=rng), layers.ReLU(),

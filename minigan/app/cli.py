@@ -111,7 +111,7 @@ def _add_sample(sub):
                    help="image file to write (default: samples.png in the run folder, beside "
                    "the checkpoint)")
     s.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
-                   help="seed of the noise (default: random)")
+                   help="seed of the noise (default: a new one each time, printed)")
     s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None, help="images per row")
     s.add_argument("--label", type=int, choices=range(10), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
@@ -156,7 +156,8 @@ def _add_eval(subparsers):
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")
-    p.add_argument("--out", help="where to write eval.json (default: the run folder)")
+    p.add_argument("--out", help="where to write the report: a .json file, or a folder to "
+                   "write eval.json in (default: the run folder)")
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="score G's own weights even when the run kept their moving average")
     p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse, default=5,

@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,8 @@ def train(args):
 
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "handler") and v is not None}
-    if options.get("device") is None:          # where $MINIGAN_DEVICE says, checked as --device
+    from_variable = options.get("device") is None
+    if from_variable:                          # where $MINIGAN_DEVICE says, checked as --device
         options["device"] = settings.check("device", backend.requested_device(),
                                            f"${backend.DEVICE_VARIABLE}")
     try:
@@ -54,6 +56,13 @@ def train(args):
         exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "
                                 "grouping the images); the run folder was not touched",)
         raise
+    except backend.BackendError as exc:       # the GPU $MINIGAN_DEVICE asked for: say so
+        if not from_variable or getattr(exc, "reason", None) is None:
+            raise
+        raise backend.gpu_unusable(exc.reason, f"{backend.DEVICE_VARIABLE}=gpu") from None
+    if "eval_n" in options and not trainer.config.get("eval_every"):
+        warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "
+                      "during the run (add --eval-every N)", stacklevel=2)
     try:
         trainer.run()
     except Interrupted as exc:
@@ -105,7 +114,8 @@ def sample(args):
     else:
         G, spec, config = runs.load_generator(path, ema=args.ema)
     nrow, what = args.nrow, ""
-    prior, rng = config.get("prior", "gaussian"), np.random.default_rng(args.seed)
+    seed = draw_seed() if args.seed is None else args.seed      # said below: drawn again by it
+    prior, rng = config.get("prior", "gaussian"), np.random.default_rng(seed)
     if config.get("conditional"):
         if args.label is None:    # one row per digit: n rounded up to a multiple of 10
             per = -(-args.n // conditional.CLASSES)
@@ -138,12 +148,19 @@ def sample(args):
                                          output_label=game.output_label)
         print(f"wrote {len(images)} digits{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
-              f"discriminator, to {out} ({fmt.upper()})")
+              f"discriminator, to {out} ({fmt.upper()}); --seed {seed} draws them again")
         return 0
     with _writer(out):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
-    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()})")
+    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()}); "
+          f"--seed {seed} draws them again")
     return 0
+
+
+def draw_seed():
+    """A seed for noise the user did not seed (``minigan sample`` without ``--seed``): new
+    each time, small enough to type back."""
+    return int(np.random.SeedSequence().entropy % 1_000_000)
 
 
 #: The most digit-gradient pairs ``minigan sample --gradients`` draws in one picture.
@@ -230,6 +247,10 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     return scores, ref.real_row(n, parzen), ckpt_path
 
 
+#: What ``minigan eval`` writes, in the run folder or in the folder ``--out`` names.
+EVAL_FILE = "eval.json"
+
+
 def evaluate(args):
     """``minigan eval``: print the table, write eval.json and the picture of the generated
     digits nearest their training digits; returns the exit code."""
@@ -237,7 +258,9 @@ def evaluate(args):
         raise ValueError(f"--n must be at least {scoring.MIN_DIGITS} (the inception score's "
                          f"10 splits, k = 5 nearest neighbours), got {args.n}")
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
-    out = Path(args.out) if args.out else ckpt.parent / "eval.json"
+    out = ckpt.parent / EVAL_FILE if not args.out else Path(args.out)
+    if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):   # a folder: eval.json in it
+        out = out / EVAL_FILE
     check_destination(out)               # before the minutes of work, not after
     check_not_in_use(out.parent)
     config = runs.run_settings(ckpt)

@@ -96,6 +96,12 @@ class MetricsLog:
         self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows)
                          or columns is OLD_METRICS_COLUMNS)
 
+    def carry(self, rows):
+        """Start from ``rows``, another run folder's up to the checkpoint a run continues in
+        a new folder (its history, so the new folder holds the whole run); written by
+        :meth:`open`."""
+        self.rows, self._rewrite = list(rows), True
+
     def open(self):
         """Open the file for appending, first rewriting it from its rows if it was
         missing, damaged or held rows after the checkpoint."""

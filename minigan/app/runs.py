@@ -357,7 +357,7 @@ def load_generator(path, ema=True):
     Parameters
     ----------
     path : str or os.PathLike
-        A checkpoint file (see :func:`find_checkpoint` for a run folder).
+        A checkpoint file, or a run folder that holds one (:func:`find_checkpoint`).
     ema : bool
         Take the moving average of G's weights when the run kept one (``--ema``),
         else G's own weights.
@@ -380,7 +380,8 @@ def load_generator(path, ema=True):
 
 
 def load_players(path, ema=True):
-    """Both players of a checkpoint file and the run's game, on the active device.
+    """Both players of a checkpoint file (or a run folder's) and the run's game, on the
+    active device.
 
     Returns
     -------
@@ -397,6 +398,7 @@ def load_players(path, ema=True):
 
 
 def _load(path, ema, discriminator):
+    path = find_checkpoint(path, "checkpoint")        # a run folder: its checkpoint.npz
     meta = checkpoint.read_meta(path)
     config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
     name = config["model"]

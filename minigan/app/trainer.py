@@ -63,9 +63,11 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +202,11 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
+        # a checkpoint continued in another folder: that folder's history comes along
+        self.branched_from = Path(resumed).parent if ckpt is not None and not \
+            self.resuming_here else None
+        if self.branched_from is not None:
+            self.log.carry(self._history_rows())
         self._watch = None
         self._prepare_scores()
 
@@ -700,11 +707,17 @@ class Trainer:
             raise ValueError(f"--eval-every must be >= 0 and --eval-n >= {MIN_DIGITS}, got "
                              f"{every} and {self.config['eval_n']}")
         if every:
-            self.reference = Reference.load(
-                self.config["data_dir"], download=self.config["download"],
-                trained_on=self.config["split"] if self.config.get("files") is None else None)
+            try:
+                self.reference = Reference.load(
+                    self.config["data_dir"], download=self.config["download"],
+                    trained_on=self.config["split"] if self.config.get("files") is None
+                    else None)
+            except MNISTDownloadError as exc:      # say why the test split is wanted
+                raise MNISTDownloadError(
+                    f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
-        self.scores = read_scores(self.out / "scores.csv", self.epoch)
+        source = self.out if self.branched_from is None else self.branched_from
+        self.scores = self._history(lambda: read_scores(source / "scores.csv", self.epoch), [])
 
     def _evaluate(self):
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
@@ -754,11 +767,44 @@ class Trainer:
         finally:
             lock.release()
 
+    def _history_rows(self):
+        """The rows of ``metrics.csv`` in the folder this run branched from, up to its
+        checkpoint (none when that file is missing or unreadable)."""
+        path = self.branched_from / "metrics.csv"
+        return self._history(lambda: MetricsLog(path, self.iteration).rows if path.exists()
+                             else [], [])
+
+    def _history(self, read, empty):
+        """What ``read()`` returns, or ``empty`` with a warning when the folder this run
+        branched from holds a file it cannot read (its history is a courtesy, not the run)."""
+        try:
+            return read()
+        except (OSError, ValueError) as exc:
+            if self.branched_from is None:
+                raise
+            warnings.warn(f"{exc}; {self.out} starts without that part of the run's history",
+                          stacklevel=2)
+            return empty
+
+    def _carry_samples(self):
+        """Copy the epoch grids of the folder this run branched from, up to its checkpoint."""
+        for grid in sorted((self.branched_from / "samples").glob("epoch_*.png")):
+            number = grid.stem.removeprefix("epoch_")
+            if number.isdigit() and int(number) <= self.epoch \
+                    and not (self.out / "samples" / grid.name).exists():
+                self._history(lambda grid=grid: shutil.copyfile(grid, self.out / "samples" /
+                                                                grid.name), None)
+
     def _prepare_out(self):
         """Create the samples folder, clear what a kill left, write config.json, open
-        metrics.csv. Draws epoch 0's grid on a new run.
+        metrics.csv. Draws epoch 0's grid on a new run; a run continued in a new folder
+        takes along its history (metrics, scores, grids) up to the checkpoint.
         """
         (self.out / "samples").mkdir(exist_ok=True)
+        if self.branched_from is not None:
+            self._carry_samples()
+            if self.scores and not (self.out / "scores.csv").exists():
+                write_scores(self.out / "scores.csv", self.scores)
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")

@@ -158,6 +158,7 @@ def use(name: str | None = "auto") -> str:
         None applies :func:`requested_device` (``$MINIGAN_DEVICE``, else auto).
     """
     _state.pop("pending_env", None)  # an explicit choice wins over MINIGAN_DEVICE
+    asked = f"{DEVICE_VARIABLE}={requested_device()}" if name is None else None
     name = str(requested_device() if name is None else name).lower()
     if name in ("cuda",):
         name = "gpu"
@@ -169,13 +170,26 @@ def use(name: str | None = "auto") -> str:
     cupy, reason = _import_cupy()
     if cupy is None:
         if name == "gpu":
-            raise BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+            raise gpu_unusable(reason, asked)
         if reason.startswith("CuPy sees a GPU"):      # a GPU that was meant to be used
             warnings.warn(f"--device auto: {reason}; training on the CPU", stacklevel=2)
         _state.update(xp=np, device="cpu")
         return "cpu"
     _state.update(xp=cupy, device="gpu")
     return "gpu"
+
+
+def gpu_unusable(reason, asked=None):
+    """The :class:`BackendError` of a GPU asked for and not usable, naming where it was
+    asked for: ``--device gpu``, or ``asked`` (``MINIGAN_DEVICE=gpu``, when no device
+    was given and the variable chose)."""
+    if asked is None:
+        error = BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+    else:
+        error = BackendError(f"{asked} (no --device given) needs a usable GPU: {reason}. Use "
+                             f"--device cpu, or unset {DEVICE_VARIABLE}.")
+    error.reason = reason
+    return error
 
 
 def device() -> str:
@@ -336,5 +350,9 @@ def _apply_environment():
         return
     try:
         use(name)
-    except (BackendError, ValueError) as exc:
+    except BackendError as exc:
+        warnings.warn(f"{DEVICE_VARIABLE}={name} asks for a GPU that is not usable: "
+                      f"{getattr(exc, 'reason', exc)}; staying on the CPU (unset "
+                      f"{DEVICE_VARIABLE} for no warning)", stacklevel=3)
+    except ValueError as exc:
         warnings.warn(f"{DEVICE_VARIABLE}={name}: {exc}; staying on the CPU", stacklevel=3)

@@ -8,6 +8,7 @@ import csv
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -99,6 +100,26 @@ def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows
     assert len(metrics_rows(split)) == 16
     for png in ("epoch_0000.png", "epoch_0001.png", "epoch_0002.png"):
         assert (straight / "samples" / png).read_bytes() == (split / "samples" / png).read_bytes()
+
+
+def test_a_run_continued_in_a_new_folder_takes_its_history_along(assert_same_run, metrics_rows,
+                                                                  train_args, data_dir, tmp_path):
+    """--resume A --out B: B holds the whole run (metrics, scores, grids up to the
+    checkpoint, then its own), the same as one run straight through; A is left as it was."""
+    straight, first, branch = tmp_path / "straight", tmp_path / "first", tmp_path / "branch"
+    score = ("--eval-every", "1", "--eval-n", "40")
+    assert main(train_args(data_dir, straight, "--epochs", "2", *score)) == 0
+    assert main(train_args(data_dir, first, "--epochs", "1", *score)) == 0
+    before = snapshot(first)
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
+                 "--quiet", "--data-dir", str(data_dir), "--no-download", "--device",
+                 "cpu"]) == 0
+    assert snapshot(first) == before
+    assert_same_run(straight, branch)
+    assert len(metrics_rows(branch)) == len(metrics_rows(straight)) == 16
+    assert (branch / "scores.csv").read_text() == (straight / "scores.csv").read_text()
+    for png in ("epoch_0000.png", "epoch_0001.png", "epoch_0002.png"):
+        assert (straight / "samples" / png).read_bytes() == (branch / "samples" / png).read_bytes()
 
 
 @pytest.mark.slow
@@ -335,6 +356,17 @@ def test_sample_and_interpolate_take_the_run_as_eval_does(command, assert_one_li
                            "--out", str(tmp_path / "t.png")], capsys)
     assert_one_line_error(rc, err, "two runs given", "give one")
     assert not any((tmp_path / n).exists() for n in ("n.png", "t.png"))
+
+
+def test_sample_without_a_seed_says_the_seed_that_draws_it_again(earlier_run, tmp_path, capsys):
+    first, again = tmp_path / "first.png", tmp_path / "again.png"
+    rc, out, _ = run_main(["sample", str(earlier_run), "--out", str(first), "--device", "cpu"],
+                          capsys)
+    assert rc == 0
+    seed = re.search(r"; --seed (\d+) draws them again", out).group(1)
+    rc, _, _ = run_main(["sample", str(earlier_run), "--out", str(again), "--seed", seed,
+                         "--device", "cpu"], capsys)
+    assert rc == 0 and first.read_bytes() == again.read_bytes()
 
 
 def test_sample_from_a_missing_checkpoint(assert_one_line_error, tmp_path, capsys):
@@ -836,7 +868,17 @@ def test_eval_every_without_the_test_split_is_refused_before_anything_is_written
                            "cpu", "--quiet", "--batch-size", "32", "--out", str(out),
                            "--epochs", "1", "--eval-every", "1"], capsys)
     assert rc == 2 and "minigan: error:" in err and "t10k" in err
+    assert "--eval-every 1 scores against the MNIST test split" in err
     assert not out.exists()
+
+
+def test_eval_n_without_eval_every_warns_that_nothing_is_scored(train_args, data_dir, tmp_path,
+                                                                 capsys):
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-n", "100")) == 0
+    err = capsys.readouterr().err
+    assert "minigan: warning: --eval-n 100 without --eval-every: nothing is scored" in err
+    assert main(train_args(data_dir, tmp_path / "two", "--epochs", "1")) == 0
+    assert "--eval-n" not in capsys.readouterr().err
 
 
 @pytest.mark.slow

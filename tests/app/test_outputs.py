@@ -25,10 +25,22 @@ def test_eval_refuses_a_missing_destination_before_the_work(run_dir, tmp_path, m
         raise AssertionError("the evaluation started")
 
     monkeypatch.setattr(scoring.Reference, "load", no_work)
-    for out, words in ((tmp_path / "missing" / "x.json", "does not exist"),
-                       (tmp_path, "is a folder")):
-        rc = main(["eval", str(run_dir), "--out", str(out), "--device", "cpu"])
+    for out, words in ((str(tmp_path / "missing" / "x.json"), "does not exist"),
+                       (str(tmp_path / "missing") + os.sep, "missing/eval.json: the folder")):
+        rc = main(["eval", str(run_dir), "--out", out, "--device", "cpu"])
         assert_one_line_error(rc, capsys.readouterr().err, "--out", words)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_eval_out_a_folder_writes_eval_json_in_it(run_dir, data_dir, tmp_path, capsys):
+    """--out naming a folder (there, or with a trailing slash) writes eval.json in it."""
+    (tmp_path / "reports").mkdir()
+    for out in (str(tmp_path / "reports"), str(tmp_path / "reports") + os.sep):
+        assert main(["eval", str(run_dir), "--out", out, "--n", "40", "--no-parzen",
+                     "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+        assert str(tmp_path / "reports" / "eval.json") in capsys.readouterr().out
+        assert (tmp_path / "reports" / "eval.json").is_file()
+        (tmp_path / "reports" / "eval.json").unlink()
 
 
 def test_eval_into_a_run_folder_in_use_is_refused(run_dir, monkeypatch, capsys,

@@ -134,6 +134,18 @@ def test_load_generator(tmp_path):
         runs.load_generator(tmp_path / "other.npz")
 
 
+def test_load_generator_takes_a_run_folder(tmp_path):
+    """As every command does: a run folder stands for its checkpoint.npz; a folder without
+    one is named with the file looked for."""
+    G = save_vanilla(tmp_path / runs.CHECKPOINT)
+    loaded, _, _ = runs.load_generator(tmp_path)
+    z = gan.sample_noise(4, 100, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(loaded.forward(z), G.eval().forward(z))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at .*empty/checkpoint.npz"):
+        runs.load_players(tmp_path / "empty")
+
+
 def test_pixel_range_follows_the_data_scaling():
     assert models.MODELS["vanilla"].pixel_range == (0.0, 1.0)
     assert models.MODELS["dcgan"].pixel_range == (-1.0, 1.0)

@@ -77,7 +77,27 @@ def test_environment_asking_for_a_missing_gpu_warns_and_stays_on_cpu():
     env = {**os.environ, "MINIGAN_DEVICE": "gpu"}
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "cpu"
-    assert "MINIGAN_DEVICE=gpu" in run.stderr and "needs a usable GPU" in run.stderr
+    assert "MINIGAN_DEVICE=gpu asks for a GPU that is not usable: CuPy" in run.stderr
+    assert "--device" not in run.stderr                  # no option was given
+
+
+def test_a_gpu_the_environment_chose_is_named_as_the_environment(monkeypatch):
+    """use(None) under MINIGAN_DEVICE=gpu without a GPU names the variable, not --device;
+    so does minigan train without --device."""
+    if backend.gpu_available():
+        pytest.skip("a GPU is present here")
+    monkeypatch.setenv("MINIGAN_DEVICE", "gpu")
+    with pytest.raises(backend.BackendError) as err:
+        backend.use(None)
+    message = str(err.value)
+    assert message.startswith("MINIGAN_DEVICE=gpu (no --device given) needs a usable GPU: ")
+    assert message.endswith("Use --device cpu, or unset MINIGAN_DEVICE.")
+    code = ("import sys; from minigan.app.cli import main; "
+            "sys.exit(main(['train', '--split', 'test', '--data-dir', sys.argv[1]]))")
+    run = subprocess.run([sys.executable, "-c", code, "no-such-folder"], capture_output=True,
+                         text=True, env={**os.environ, "MINIGAN_DEVICE": "gpu"})
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("minigan: error: MINIGAN_DEVICE=gpu (no --device given)")
 
 
 def test_requested_device_is_what_the_environment_asks(monkeypatch):

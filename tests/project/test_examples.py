@@ -48,3 +48,20 @@ def test_example_trains_and_writes_a_grid(script, extra, tmp_path, real_mnist):
     assert run.returncode == 0, run.stderr
     assert "epoch 1" in run.stdout and "D(G(z))" in run.stdout
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_vanilla_example_refuses_a_batch_larger_than_the_data(tmp_path, data_dir):
+    """A batch the split cannot fill is one argparse error saying the largest that fits,
+    not a ZeroDivisionError out of the loop."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "vanilla_gan_mnist.py"), "--data-dir",
+         str(data_dir), "--split", "test", "--device", "cpu", "--batch-size", "20000",
+         "--out", str(tmp_path / "grid.png")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])},
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "--batch-size 20000 x --k 1 = 20000 digits an iteration, but the test split has 256" \
+        in run.stderr
+    assert not (tmp_path / "grid.png").exists()
