@@ -59,7 +59,8 @@ def train(args):
     except backend.BackendError as exc:       # the GPU $MINIGAN_DEVICE asked for: say so
         if not from_variable or getattr(exc, "reason", None) is None:
             raise
-        raise backend.gpu_unusable(exc.reason, f"{backend.DEVICE_VARIABLE}=gpu") from None
+        raise backend.gpu_unusable(
+            exc.reason, f"{backend.DEVICE_VARIABLE}={backend.requested_device()}") from None
     if "eval_n" in options and not trainer.config.get("eval_every"):
         warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "
                       "during the run (add --eval-every N)", stacklevel=2)

@@ -83,12 +83,14 @@ class MetricsLog:
                 f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
                 f"expected {header!r}); move it out of the run folder and try again"
             )
-        rows = []
+        rows, first = [], None
         try:
             for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=columns),
                                          start=2):
                 row = {"penalty": "", **row} if columns is OLD_METRICS_COLUMNS else row
-                rows.append(_metrics_row(row, len(rows) + 1, path, number))
+                if first is None:   # a run continued elsewhere may start after iteration 1
+                    first = _first_iteration(row, path)
+                rows.append(_metrics_row(row, first + len(rows), path, number))
         except csv.Error as exc:
             raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
                              "file out of the run folder and try again") from None
@@ -124,6 +126,15 @@ class MetricsLog:
             self._file = None
 
 
+def _first_iteration(row, path):
+    """The iteration of ``metrics.csv``'s first row: 1 for a whole run, later for a run whose
+    history did not all come along; an unreadable one is left to :func:`_metrics_row`."""
+    try:
+        return max(1, int(row.get("iteration") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _metrics_row(row, expected, path, number):
     """``row`` of ``metrics.csv`` line ``number`` if it is one: the ``expected`` iteration (no
     gap), a positive epoch, finite numbers; else a ValueError naming the file and the line."""
@@ -151,8 +162,12 @@ def read_scores(path, upto_epoch):
     """The rows of ``scores.csv`` up to ``upto_epoch`` (none when there is no file)."""
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a minigan scores file ({exc}); move it out of the run "
+                         "folder and try again") from None
     if rows and list(rows[0]) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
         raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
                          "folder and try again")

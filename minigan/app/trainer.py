@@ -63,7 +63,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import shutil
 import signal
 import sys
 import time
@@ -79,7 +78,7 @@ from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
-from .fileio import remove_stale_temps, write_text
+from .fileio import atomic_write, remove_stale_temps, write_text
 from .folderlock import FolderInUse, FolderLock, check_not_in_use
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, penalty_of, read_scores, write_scores
 from .runs import (
@@ -202,9 +201,9 @@ class Trainer:
                 f"than {self.epoch}"
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
-        # a checkpoint continued in another folder: that folder's history comes along
+        # a run folder's checkpoint continued in another folder: its history comes along
         self.branched_from = Path(resumed).parent if ckpt is not None and not \
-            self.resuming_here else None
+            self.resuming_here and Path(resumed).name == CHECKPOINT else None
         if self.branched_from is not None:
             self.log.carry(self._history_rows())
         self._watch = None
@@ -769,31 +768,39 @@ class Trainer:
 
     def _history_rows(self):
         """The rows of ``metrics.csv`` in the folder this run branched from, up to its
-        checkpoint (none when that file is missing or unreadable)."""
+        checkpoint (none when that file is missing or unreadable; a warning when they do
+        not reach the checkpoint)."""
         path = self.branched_from / "metrics.csv"
-        return self._history(lambda: MetricsLog(path, self.iteration).rows if path.exists()
+        rows = self._history(lambda: MetricsLog(path, self.iteration).rows if path.exists()
                              else [], [])
+        if len(rows) != self.iteration:
+            warnings.warn(f"{path} holds {len(rows)} of the {self.iteration} iterations before "
+                          f"the checkpoint; {self.out}'s metrics.csv starts with those",
+                          stacklevel=2)
+        return rows
 
     def _history(self, read, empty):
-        """What ``read()`` returns, or ``empty`` with a warning when the folder this run
-        branched from holds a file it cannot read (its history is a courtesy, not the run)."""
+        """What ``read()`` returns (a file of the folder this run branched from), or ``empty``
+        with a warning when it cannot be read: that history is a courtesy, not the run."""
         try:
             return read()
         except (OSError, ValueError) as exc:
             if self.branched_from is None:
                 raise
-            warnings.warn(f"{exc}; {self.out} starts without that part of the run's history",
-                          stacklevel=2)
+            warnings.warn(f"{' '.join(str(exc).split())} (read for {self.out}'s history, "
+                          "which goes on without it)", stacklevel=2)
             return empty
 
-    def _carry_samples(self):
-        """Copy the epoch grids of the folder this run branched from, up to its checkpoint."""
+    def _carry_grids(self):
+        """Copy the epoch grids of the folder this run branched from, up to its checkpoint,
+        each written atomically (a write error stops the run as any other would)."""
         for grid in sorted((self.branched_from / "samples").glob("epoch_*.png")):
             number = grid.stem.removeprefix("epoch_")
-            if number.isdigit() and int(number) <= self.epoch \
-                    and not (self.out / "samples" / grid.name).exists():
-                self._history(lambda grid=grid: shutil.copyfile(grid, self.out / "samples" /
-                                                                grid.name), None)
+            if not number.isdigit() or int(number) > self.epoch:
+                continue
+            data = self._history(grid.read_bytes, None)
+            if data is not None:
+                atomic_write(self.out / "samples" / grid.name, lambda f, data=data: f.write(data))
 
     def _prepare_out(self):
         """Create the samples folder, clear what a kill left, write config.json, open
@@ -801,16 +808,16 @@ class Trainer:
         takes along its history (metrics, scores, grids) up to the checkpoint.
         """
         (self.out / "samples").mkdir(exist_ok=True)
-        if self.branched_from is not None:
-            self._carry_samples()
-            if self.scores and not (self.out / "scores.csv").exists():
-                write_scores(self.out / "scores.csv", self.scores)
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")
         config = saved_config(self.config, self.used)
         write_text(self.out / CONFIG,
                    json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        if self.branched_from is not None:     # after config.json: a stop here can start over
+            self._carry_grids()
+            if self.scores and not (self.out / "scores.csv").exists():
+                write_scores(self.out / "scores.csv", self.scores)
         self.log.open()
         if self.epoch == 0 and not (self.out / "samples" / "epoch_0000.png").exists():
             self._save_samples()

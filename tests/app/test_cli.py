@@ -120,6 +120,35 @@ def test_a_run_continued_in_a_new_folder_takes_its_history_along(assert_same_run
     assert (branch / "scores.csv").read_text() == (straight / "scores.csv").read_text()
     for png in ("epoch_0000.png", "epoch_0001.png", "epoch_0002.png"):
         assert (straight / "samples" / png).read_bytes() == (branch / "samples" / png).read_bytes()
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 0   # in place
+    assert len(metrics_rows(branch)) == 24                                  # nothing carried twice
+
+
+def test_a_checkpoint_alone_continued_elsewhere_resumes_again(train_args, data_dir, tmp_path,
+                                                              metrics_rows, capsys):
+    """A checkpoint file outside any run folder carries no history: its new folder's
+    metrics.csv starts after the checkpoint and resumes in place like any other; a damaged
+    scores.csv in a run's folder is a warning when it is continued elsewhere."""
+    first = tmp_path / "first"
+    assert main(train_args(data_dir, first, "--epochs", "1")) == 0
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    shutil.copyfile(first / "checkpoint.npz", kept / "epoch1.npz")
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    alone = tmp_path / "alone"
+    assert main(["train", "--resume", str(kept / "epoch1.npz"), "--epochs", "2", "--out",
+                 str(alone), *resume]) == 0
+    assert [int(r["iteration"]) for r in metrics_rows(alone)] == list(range(9, 17))
+    assert main(["train", "--resume", str(alone), "--epochs", "3", *resume]) == 0
+    assert [int(r["iteration"]) for r in metrics_rows(alone)] == list(range(9, 25))
+    (first / "scores.csv").write_text("epoch,is\n1,\"" + "x" * 140_000 + "\n")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out",
+                 str(tmp_path / "branch"), *resume]) == 0
+    err = capsys.readouterr().err
+    assert "minigan: warning:" in err and "scores.csv is not a minigan scores file" in err
+    assert len(metrics_rows(tmp_path / "branch")) == 16
 
 
 @pytest.mark.slow
