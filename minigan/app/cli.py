@@ -173,7 +173,7 @@ def _add_toy(subparsers):
     p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
     p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=None,
                    help="run seeds seed .. seed+N-1 and print mean and std (pictures of the "
-                   "first; default 1)")
+                   f"first; default {commands.TOY_SEEDS})")
     p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
     p.add_argument("--iterations", type=settings.POSITIVE_INT.parse, default=None,
                    help="training iterations, or steps of xy (default: the toy's own)")

@@ -59,8 +59,7 @@ def train(args):
     except backend.BackendError as exc:       # the GPU $MINIGAN_DEVICE asked for: say so
         if not from_variable or getattr(exc, "reason", None) is None:
             raise
-        raise backend.gpu_unusable(
-            exc.reason, f"{backend.DEVICE_VARIABLE}={backend.requested_device()}") from None
+        raise backend.gpu_unusable(exc.reason, from_environment=True) from None
     if "eval_n" in options and not trainer.config.get("eval_every"):
         warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "
                       "during the run (add --eval-every N)", stacklevel=2)
@@ -359,7 +358,7 @@ def toy(args):
                              "seeds and pictures); xy plays V(x, y) = xy from (2, 2) by "
                              f"gradient steps, without D or G: leave "
                              f"{'them' if len(given) > 1 else 'it'} out")
-        steps = args.iterations or 200
+        steps = args.iterations or toys.XY_STEPS
         lr = toys.XY_LR if args.lr is None else args.lr
         with _toy_folder(out, args.overwrite) as stage:
             result = toys.run_xy(steps, lr)
@@ -392,15 +391,15 @@ def toy(args):
     return 0
 
 
-#: Snapshots of a GAN toy's run unless told (``--snapshots``).
-TOY_SNAPSHOTS = 8
+#: Snapshots of a GAN toy's run and its seeds unless told (``--snapshots``, ``--seeds``).
+TOY_SNAPSHOTS, TOY_SEEDS = 8, 1
 
 
 def _toy_runs(args, opts, out, field=True):
     """The seeds of a GAN toy, their summary printed and written into ``out`` (the pictures:
     the first seed's)."""
     seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
-    seeds = 1 if args.seeds is None else args.seeds
+    seeds = TOY_SEEDS if args.seeds is None else args.seeds
     snapshots = TOY_SNAPSHOTS if args.snapshots is None else args.snapshots
     loss = opts["loss"]
     results = []
@@ -441,10 +440,11 @@ def _toy_runs(args, opts, out, field=True):
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
+        plain = settings.toy_options({})          # the toy's own game and no remedy
+        options = [settings.as_option(key, value) for key, value in opts.items()
+                   if value != plain[key]]
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
-        differs += [f"plays {loss}"] if loss != "gan" else []
-        differs += ["packs its samples (--pack)"] if int(opts.get("pack") or 1) > 1 else []
-        differs += [f"has minibatch {opts['minibatch']}"] if opts.get("minibatch") else []
+        differs += [f"ran with {', '.join(options)}"] if options else []
         print(f"{args.name}, {seeds} seed(s), {ran:,} iterations: "
               f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
               f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%; PacGAN Table 1 (cross-entropy GAN, 400 "

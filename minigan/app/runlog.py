@@ -89,7 +89,7 @@ class MetricsLog:
                                          start=2):
                 row = {"penalty": "", **row} if columns is OLD_METRICS_COLUMNS else row
                 if first is None:   # a run continued elsewhere may start after iteration 1
-                    first = _first_iteration(row, path)
+                    first = _first_iteration(row)
                 rows.append(_metrics_row(row, first + len(rows), path, number))
         except csv.Error as exc:
             raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
@@ -126,7 +126,7 @@ class MetricsLog:
             self._file = None
 
 
-def _first_iteration(row, path):
+def _first_iteration(row):
     """The iteration of ``metrics.csv``'s first row: 1 for a whole run, later for a run whose
     history did not all come along; an unreadable one is left to :func:`_metrics_row`."""
     try:

@@ -111,14 +111,19 @@ def scoring_data_dir(ckpt, config, given=None):
 
 def _recorded_data_dir(folder):
     """The data folder a run used, as its ``config.json`` records it, or None."""
-    path = folder / CONFIG
     try:
-        if path.stat().st_size > MAX_CONFIG:
-            return None
-        recorded = json.loads(path.read_text())
+        recorded = _config_json(folder / CONFIG)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     return recorded.get("data_dir") if isinstance(recorded, dict) else None
+
+
+def _config_json(path):
+    """What ``config.json`` at ``path`` holds, read as JSON (at most :data:`MAX_CONFIG`
+    bytes); the reading's errors are the caller's to word."""
+    if path.stat().st_size > MAX_CONFIG:
+        raise ValueError(f"{path.stat().st_size:,} bytes")
+    return json.loads(path.read_text())
 
 
 def _same(a, b):
@@ -236,9 +241,7 @@ def read_config(folder):
     each checked as the command line's are; the errors name the file and the setting."""
     path = Path(folder) / CONFIG
     try:
-        if path.stat().st_size > MAX_CONFIG:
-            raise ValueError(f"{path.stat().st_size:,} bytes")
-        saved = json.loads(path.read_text())
+        saved = _config_json(path)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
                          f"{str(exc)[:120]}), so the run there cannot be started over; "

@@ -47,7 +47,7 @@ class Kind:
     ``what`` says what is expected ("a positive integer"); ``convert`` turns the text
     of an option into a value (raising ValueError); ``valid`` tells whether a value,
     converted or read from JSON, is one (Python types included: a JSON string is never
-    an int, a JSON number never a bool). ``typed`` is what the command line takes, where
+    an int, a JSON number never a bool). ``on_command_line`` is what the command line takes, where
     it differs from ``what`` (a JSON null cannot be typed there).
     """
 
@@ -55,11 +55,11 @@ class Kind:
     convert: object
     valid: object
     options: tuple | None = None
-    typed: str | None = None
+    on_command_line: str | None = None
 
     def parse(self, text):
         """argparse's ``type=``: the value of ``text``, or an error saying what was expected."""
-        what = self.typed or self.what
+        what = self.on_command_line or self.what
         try:
             value = self.convert(text)
         except (TypeError, ValueError):
@@ -106,7 +106,7 @@ def choice(*options):
 def optional(kind):
     """``kind`` or None (JSON null): "unset, take the default"."""
     return Kind(kind.what + " (or null)", kind.convert, lambda v: v is None or kind.valid(v),
-                kind.options, kind.typed or kind.what)
+                kind.options, kind.on_command_line or kind.what)
 
 
 _MD5 = re.compile(r"[0-9a-f]{32}")
@@ -179,6 +179,8 @@ class Setting:
 
 
 REMEDY = "against mode collapse"
+#: The game of ``minigan toy`` unless told (a run's is its model's).
+TOY_LOSS = "gan"
 BOTH = ("train", "toy")
 
 #: Every setting of a run, in the order ``minigan train --help`` lists them.
@@ -265,11 +267,12 @@ SETTINGS = (
             "pass of G fewer (default: the model's, reuse for mlp, fresh for the others)",
             ("--g-batch",)),
     Setting("loss", choice(*games.NAMES), None, "the game (default: the model's, hinge for mlp, "
-            "gan for vanilla and dcgan; toys: gan): gan (cross-entropy), lsgan "
+            "gan for vanilla and dcgan): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; defaults "
             "n-critic 5, Adam betas 0.5/0.9, and lr 1e-4 in train)", ("--loss",), BOTH,
-            group=REMEDY, toy_help="the game (default gan): gan (cross-entropy), lsgan (least "
-            "squares), hinge, wgan-gp (Wasserstein with gradient penalty; default n-critic 5)"),
+            group=REMEDY, toy_help=f"the game (default {TOY_LOSS}): gan (cross-entropy), lsgan "
+            "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; default "
+            "n-critic 5)"),
     Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
             "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
     Setting("r1", optional(NON_NEGATIVE_NUMBER), None, "R1: GAMMA/2 times the mean squared "
@@ -497,7 +500,7 @@ def toy_options(options, source="the command line"):
     opts = {k: BY_KEY[k].default for k in TOY_KEYS}
     opts.update(chosen)
     if opts["loss"] is None:
-        opts["loss"] = "gan"
+        opts["loss"] = TOY_LOSS
     if opts["k"] is None:
         opts["k"] = games.GAMES[opts["loss"]].defaults.get("k", 1)
     return opts

@@ -600,6 +600,9 @@ class Trainer:
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
             return f"continue with: {settings.program()} train --resume {self.out}"
+        if (self.out / CONFIG).exists() and self.branched_from is not None:
+            return (f"nothing of the continued run was saved: remove {self.out} and run the "
+                    "same command again")
         if (self.out / CONFIG).exists():
             return f"start it over with: {settings.program()} train --resume {self.out}"
         return "nothing of it was written; run the same command again"
@@ -716,7 +719,8 @@ class Trainer:
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
         source = self.out if self.branched_from is None else self.branched_from
-        self.scores = self._history(lambda: read_scores(source / "scores.csv", self.epoch), [])
+        self.scores = self._read_branch_history(
+            lambda: read_scores(source / "scores.csv", self.epoch), [])
 
     def _evaluate(self):
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
@@ -771,15 +775,16 @@ class Trainer:
         checkpoint (none when that file is missing or unreadable; a warning when they do
         not reach the checkpoint)."""
         path = self.branched_from / "metrics.csv"
-        rows = self._history(lambda: MetricsLog(path, self.iteration).rows if path.exists()
-                             else [], [])
-        if len(rows) != self.iteration:
-            warnings.warn(f"{path} holds {len(rows)} of the {self.iteration} iterations before "
-                          f"the checkpoint; {self.out}'s metrics.csv starts with those",
-                          stacklevel=2)
+        rows = self._read_branch_history(
+            lambda: MetricsLog(path, self.iteration).rows if path.exists() else [], [])
+        if rows and int(rows[-1]["iteration"]) != self.iteration:   # a gap: none, or a file
+            warnings.warn(f"{path} stops at iteration {rows[-1]['iteration']}, before the "
+                          f"checkpoint's {self.iteration}; {self.out}'s metrics.csv starts "
+                          "after the checkpoint instead", stacklevel=2)   # no resume accepts
+            rows = []
         return rows
 
-    def _history(self, read, empty):
+    def _read_branch_history(self, read, empty):
         """What ``read()`` returns (a file of the folder this run branched from), or ``empty``
         with a warning when it cannot be read: that history is a courtesy, not the run."""
         try:
@@ -798,7 +803,7 @@ class Trainer:
             number = grid.stem.removeprefix("epoch_")
             if not number.isdigit() or int(number) > self.epoch:
                 continue
-            data = self._history(grid.read_bytes, None)
+            data = self._read_branch_history(grid.read_bytes, None)
             if data is not None:
                 atomic_write(self.out / "samples" / grid.name, lambda f, data=data: f.write(data))
 

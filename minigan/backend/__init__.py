@@ -158,7 +158,7 @@ def use(name: str | None = "auto") -> str:
         None applies :func:`requested_device` (``$MINIGAN_DEVICE``, else auto).
     """
     _state.pop("pending_env", None)  # an explicit choice wins over MINIGAN_DEVICE
-    asked = f"{DEVICE_VARIABLE}={requested_device()}" if name is None else None
+    from_environment = name is None
     name = str(requested_device() if name is None else name).lower()
     if name in ("cuda",):
         name = "gpu"
@@ -170,7 +170,7 @@ def use(name: str | None = "auto") -> str:
     cupy, reason = _import_cupy()
     if cupy is None:
         if name == "gpu":
-            raise gpu_unusable(reason, asked)
+            raise gpu_unusable(reason, from_environment)
         if reason.startswith("CuPy sees a GPU"):      # a GPU that was meant to be used
             warnings.warn(f"--device auto: {reason}; training on the CPU", stacklevel=2)
         _state.update(xp=np, device="cpu")
@@ -179,15 +179,16 @@ def use(name: str | None = "auto") -> str:
     return "gpu"
 
 
-def gpu_unusable(reason, asked=None):
+def gpu_unusable(reason, from_environment=False):
     """The :class:`BackendError` of a GPU asked for and not usable, naming where it was
-    asked for: ``--device gpu``, or ``asked`` (``MINIGAN_DEVICE=gpu``, when no device
-    was given and the variable chose)."""
-    if asked is None:
+    asked for: ``--device gpu``, or ``MINIGAN_DEVICE`` when no device was given and the
+    variable chose (``from_environment``)."""
+    if not from_environment:
         error = BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
     else:
-        error = BackendError(f"{asked} (no --device given) needs a usable GPU: {reason}. Use "
-                             f"--device cpu, or unset {DEVICE_VARIABLE}.")
+        error = BackendError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given) needs "
+                             f"a usable GPU: {reason}. Use --device cpu, or unset "
+                             f"{DEVICE_VARIABLE}.")
     error.reason = reason
     return error
 

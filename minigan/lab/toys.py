@@ -65,12 +65,13 @@ from minigan.nn import optim
 from . import field as fields
 from . import metrics
 
-__all__ = ["TOYS", "PUBLISHED", "XY_LR", "ring8_modes", "grid25_modes", "mixture_sampler",
+__all__ = ["TOYS", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes", "mixture_sampler",
            "run_gan_toy", "check_pictures", "run_xy", "xy_play",
            "optimal_discriminator", "draw_frame", "save_pictures"]
 
-#: The step size of xy's gradient play unless told (``minigan toy xy --lr``).
-XY_LR = 0.1
+#: The step size and the number of steps of xy's gradient play unless told (``minigan toy
+#: xy --lr --iterations``).
+XY_LR, XY_STEPS = 0.1, 200
 
 #: PacGAN (Lin et al. 2018), Table 1, the plain GAN: modes (mean, std) and high-quality share.
 PUBLISHED = {"ring8": {"modes": (6.3, 0.5), "high_quality": 0.982},
@@ -456,7 +457,7 @@ def generator_gradient_norms(iterations=200, seed=0, opts=None, d_warmup=300):
 # -- the xy game --------------------------------------------------------------------
 
 
-def xy_play(steps=200, lr=XY_LR, start=(2.0, 2.0), alternating=False):
+def xy_play(steps=XY_STEPS, lr=XY_LR, start=(2.0, 2.0), alternating=False):
     r"""Gradient play on :math:`V(x, y) = xy`: x ascends V, y descends it.
 
     :math:`\partial V/\partial x = y`, :math:`\partial V/\partial y = x`.
@@ -480,7 +481,7 @@ def xy_play(steps=200, lr=XY_LR, start=(2.0, 2.0), alternating=False):
     return np.array(path)
 
 
-def run_xy(steps=200, lr=XY_LR):
+def run_xy(steps=XY_STEPS, lr=XY_LR):
     """Both forms of play from (2, 2); distances from (0, 0) at the start and after ``steps``."""
     sim, alt = xy_play(steps, lr), xy_play(steps, lr, alternating=True)
     dist = lambda p: float(np.hypot(*p))  # noqa: E731

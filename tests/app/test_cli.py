@@ -151,6 +151,23 @@ def test_a_checkpoint_alone_continued_elsewhere_resumes_again(train_args, data_d
     assert len(metrics_rows(tmp_path / "branch")) == 16
 
 
+def test_a_history_short_of_the_checkpoint_is_left_behind(train_args, data_dir, tmp_path,
+                                                          metrics_rows, capsys):
+    """RUN's metrics.csv cut short: NEW starts after the checkpoint (no gap a later resume
+    would refuse), with a warning saying so; a later resume of NEW goes on."""
+    first, branch = tmp_path / "first", tmp_path / "branch"
+    assert main(train_args(data_dir, first, "--epochs", "1")) == 0
+    lines = (first / "metrics.csv").read_text().splitlines(keepends=True)
+    (first / "metrics.csv").write_text("".join(lines[:6]))                # 5 of 8 rows
+    capsys.readouterr()
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
+                 *resume]) == 0
+    assert "stops at iteration 5, before the checkpoint's 8" in capsys.readouterr().err
+    assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 0
+    assert [int(r["iteration"]) for r in metrics_rows(branch)] == list(range(9, 25))
+
+
 @pytest.mark.slow
 def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, metrics_rows, train_args,
                                                              data_dir, tmp_path, monkeypatch, capsys):

@@ -1,11 +1,12 @@
 """What a run says: one progress bar for the whole run, counts in words that agree, the
 commands it suggests spelled as the user typed theirs."""
 
+import argparse
 import sys
 
 import pytest
 
-from minigan.app import settings, trainer
+from minigan.app import commands, settings, trainer
 from minigan.app.cli import main
 
 
@@ -31,3 +32,7 @@ def test_suggested_commands_are_spelled_as_the_user_typed_them(argv0, typed, mon
     user ``python -m minigan train --resume``."""
     monkeypatch.setattr(sys, "argv", [argv0, "train"])
     assert settings.program() == typed
+    missing = argparse.Namespace(command="sample", run=None, checkpoint=None)
+    with pytest.raises(ValueError, match=f"give a run folder or a checkpoint.npz: {typed} "
+                                         "sample RUN"):
+        commands.checkpoint_path(missing)
