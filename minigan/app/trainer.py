@@ -726,7 +726,7 @@ class Trainer:
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
         the row to ``scores.csv`` and print it beside the real row."""
-        from minigan.lab.scoring import evaluate_generator, scoring_noise
+        from minigan.lab.scoring import collapse_warning, evaluate_generator, scoring_noise
 
         c = self.config
         G = self.G if self.ema is None else self._averaged_generator()   # what the grids show
@@ -749,6 +749,9 @@ class Trainer:
             f"{row['classes_covered']} [{real['classes_covered']}], precision "
             f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
             f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]")
+        collapsed = collapse_warning(row, real)
+        if collapsed:
+            self._log(f"epoch {self.epoch}: {collapsed}")
 
     @contextlib.contextmanager
     def _lock(self):

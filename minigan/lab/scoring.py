@@ -52,7 +52,7 @@ from .classifier import load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "score_images",
            "memorisation", "scoring_noise", "evaluate_generator", "format_table",
-           "DRAW_SCORES", "draw_spread", "conditional_tstr", "BLIND"]
+           "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
 
 MIN_DIGITS = 20
 """Fewest digits scored: the inception score's 10 splits of at least 2, and more than
@@ -428,14 +428,21 @@ def _spread_rows(draws, w):
     return lines
 
 
+def collapse_warning(scores, real):
+    """The sentence saying the generator collapsed onto part of the data (its coverage under
+    half the real digits'), or None: beside ``minigan eval``'s table and each score of a
+    run's ``--eval-every``, where precision alone can look good for a collapsed generator."""
+    if scores["coverage"] >= 0.5 * real["coverage"]:
+        return None
+    return (f"the generated digits cover {100 * scores['coverage']:.0f}% of the real digits' "
+            f"neighbourhoods, real digits {100 * real['coverage']:.0f}%: the generator has "
+            "collapsed onto part of the data (mode collapse)")
+
+
 def warnings(scores, real, ref):
     """What the report must say besides its numbers: a collapsed generator, one that copies
     its training digits, one scored on the digits it trained on."""
-    out = []
-    if scores["coverage"] < 0.5 * real["coverage"]:
-        out.append(f"the generated digits cover {100 * scores['coverage']:.0f}% of the real "
-                   f"digits' neighbourhoods, real digits {100 * real['coverage']:.0f}%: the "
-                   "generator has collapsed onto part of the data (mode collapse)")
+    out = [collapse] if (collapse := collapse_warning(scores, real)) else []
     mem = scores.get("memorisation")
     if mem is not None and mem["copies"] > 0.1:
         out.append(f"{100 * mem['copies']:.0f}% of the generated digits sit nearer a training "

@@ -918,6 +918,25 @@ def test_eval_every_without_the_test_split_is_refused_before_anything_is_written
     assert not out.exists()
 
 
+def test_eval_every_says_when_the_generator_collapsed(train_args, data_dir, tmp_path, monkeypatch,
+                                                     capsys):
+    """A score whose coverage is under half the real digits' says mode collapse beside its
+    line, as minigan eval does beside its table (precision alone can look good then)."""
+    from minigan.lab import scoring
+
+    real_evaluate = scoring.evaluate_generator
+
+    def collapsed(*args, **kwargs):
+        return {**real_evaluate(*args, **kwargs), "coverage": 0.0}
+
+    monkeypatch.setattr(scoring, "evaluate_generator", collapsed)
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", "40")) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1: the generated digits cover 0% of the real digits' neighbourhoods" in out
+    assert "(mode collapse)" in out
+
+
 def test_eval_n_without_eval_every_warns_that_nothing_is_scored(train_args, data_dir, tmp_path,
                                                                  capsys):
     assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-n", "100")) == 0
