@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -151,13 +150,8 @@ def largest_difference(rng):
 
 
 def median_ms(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3
+    """Milliseconds of ``fn``, the median of ``reps`` calls after one untimed call."""
+    return bench_cpu.median(bench_cpu.timed_round(fn, reps, warmup=1)) * 1e3
 
 
 def time_layer(ours, variant, inp, weight, bias, reps):

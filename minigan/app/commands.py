@@ -223,8 +223,7 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     -------
     (scores, real_scores, checkpoint_path)
     """
-    path = Path(path)
-    ckpt_path = path / "checkpoint.npz" if path.is_dir() else path
+    ckpt_path = runs.find_checkpoint(path, "checkpoint")
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
 
     def score(seed, count, first):

@@ -276,10 +276,16 @@ def fetch(name, md5, data_dir, mirrors=MIRRORS, progress=True):
     return _fetch(name, md5, data_dir, mirrors, progress, needed=(name,))
 
 
+def _copies(data_dir, name):
+    """Where file ``name`` may lie in ``data_dir``: itself, and its un-gzipped copy for a
+    ``.gz`` name (else None)."""
+    plain = data_dir / name[: -len(".gz")] if name.endswith(".gz") else None
+    return data_dir / name, plain
+
+
 def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
     """Path of one file: the verified ``.gz``, else a plain copy, else a download."""
-    gz = data_dir / name
-    plain = data_dir / name[: -len(".gz")] if name.endswith(".gz") else None
+    gz, plain = _copies(data_dir, name)
     if download and (gz.is_file() or plain is None or not plain.is_file()):
         return _fetch(name, md5, data_dir, mirrors, progress, needed)
     if gz.is_file():
@@ -318,8 +324,8 @@ def splits_in(data_dir, files=None):
     for split, entry in (MNIST_FILES if files is None else files).items():
         names = [entry[kind][0] if isinstance(entry, dict) and kind in entry else None
                  for kind in ("images", "labels")]
-        if all(valid_file_name(name) and ((folder / name).is_file() or (
-                name.endswith(".gz") and (folder / name[: -len(".gz")]).is_file()))
+        if all(valid_file_name(name) and any(copy is not None and copy.is_file()
+                                             for copy in _copies(folder, name))
                for name in names):
             found.append(split)
     return found
