@@ -1,7 +1,8 @@
 """The ``check`` floor, beside ``nn``: is a hand-written gradient exact?
 
 - :mod:`minigan.check.gradcheck`: the float64 numeric vector-Jacobian product of a
-  forward/backward pair or a layer (checked as it trains), and the relative error.
+  forward/backward pair or a layer (checked as it trains), the relative error, whether
+  a layer's gradients accumulate, and where a kink explains a large error.
 - :mod:`minigan.check.testing`: hypothesis strategies and assertions for property
   tests of your own layers (needs the test extra: ``pip install "minigan[test]"``).
 
@@ -9,6 +10,15 @@ Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
 """
 
 from . import gradcheck
-from .gradcheck import check_layer, check_pair, numeric_vjp, rel_error, replay
+from .gradcheck import (
+    GradientErrors,
+    check_accumulation,
+    check_layer,
+    check_pair,
+    numeric_vjp,
+    rel_error,
+    replay,
+)
 
-__all__ = ["gradcheck", "check_layer", "check_pair", "numeric_vjp", "rel_error", "replay"]
+__all__ = ["gradcheck", "check_layer", "check_pair", "check_accumulation", "numeric_vjp",
+           "rel_error", "replay", "GradientErrors"]

@@ -37,7 +37,8 @@ import numpy as np
 
 from minigan import backend
 
-__all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay"]
+__all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay",
+           "GradientErrors", "check_accumulation"]
 
 
 def rel_error(a, b, floor=1e-8):
@@ -47,7 +48,9 @@ def rel_error(a, b, floor=1e-8):
 
     The worst entry's error measured against the size of the gradient, so an
     entry that should be zero is judged at the gradient's scale, and two
-    all-zero gradients compare as equal.
+    all-zero gradients compare as equal. A NaN or an infinity on either side
+    gives ``inf``: no such gradient passes a check (and ``max`` of several
+    errors stays ``inf``, where a NaN could hide behind a finite one).
     """
     a = np.asarray(backend.to_host(a), dtype=np.float64)
     b = np.asarray(backend.to_host(b), dtype=np.float64)
@@ -55,12 +58,14 @@ def rel_error(a, b, floor=1e-8):
         raise ValueError(f"rel_error: shapes differ, {a.shape} and {b.shape}")
     if a.size == 0:
         return 0.0
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("inf")
     scale = max(float(np.max(np.abs(a)) + np.max(np.abs(b))), floor)
     return float(np.max(np.abs(a - b))) / scale
 
 
-def numeric_vjp(f, x, dout, h=1e-5):
-    r"""Centered finite-difference VJP of ``f`` at ``x``.
+def numeric_vjp(f, x, dout, h=1e-5, side=0):
+    r"""Centered finite-difference VJP of ``f`` at ``x`` (one-sided with ``side``).
 
     Approximates :math:`\partial\langle f(x), \text{dout}\rangle/\partial x`:
 
@@ -79,29 +84,105 @@ def numeric_vjp(f, x, dout, h=1e-5):
         The array to differentiate with respect to (restored on return).
     dout : ndarray like ``f()``
     h : float
+    side : 0, 1 or -1
+        0: the centred difference above. 1: :math:`\langle f(x + h e_i) - f(x), \text{dout}\rangle / h`,
+        -1: :math:`\langle f(x) - f(x - h e_i), \text{dout}\rangle / h`; their error is
+        :math:`O(h)`, but at a kink each sees one side of it (:meth:`GradientErrors.kinks`).
 
     Returns
     -------
     numpy.ndarray like ``x``
     """
+    if side not in (0, 1, -1):
+        raise ValueError(f"numeric_vjp: side must be 0, 1 or -1, got {side!r}")
     if not x.flags.c_contiguous:
-        raise ValueError("numeric_vjp: x must be C-contiguous so it can be perturbed in place")
+        raise ValueError("numeric_vjp: x must be C-contiguous so it can be perturbed in place "
+                         "(pass a contiguous copy: numpy.ascontiguousarray(x))")
     grad = np.zeros(x.shape, dtype=np.float64)
     flat = x.reshape(-1)  # a view: writing flat[i] perturbs x
     g = grad.reshape(-1)
+    steps = {0: (h, -h), 1: (h, 0.0), -1: (0.0, -h)}[side]
     for i in range(flat.size):
         old = flat[i].item()
-        flat[i] = old + h
+        flat[i] = old + steps[0]
         plus = f().copy()
-        flat[i] = old - h
+        flat[i] = old + steps[1]
         minus = f()  # may be a view of x (a reshape): used before x is restored
-        g[i] = float(((plus - minus) * dout).sum()) / (2 * h)
+        g[i] = float(((plus - minus) * dout).sum()) / (steps[0] - steps[1])
         flat[i] = old
     return grad
 
 
 def _random_like(shape, rng, xp):
     return xp.asarray(rng.standard_normal(shape))
+
+
+def _float64_input(what, name, value):
+    """``value`` as a C-contiguous float64 array of its own device: a list becomes a NumPy
+    array, a strided view a contiguous copy (the check perturbs it in place); any other
+    dtype is an error, since float32's rounding would pass for a wrong gradient."""
+    if not hasattr(value, "dtype"):
+        value = np.asarray(value, dtype=np.float64)
+    if np.dtype(value.dtype) != np.float64:
+        raise ValueError(f"{what}: '{name}' is {value.dtype}; gradient checks need float64")
+    return backend.get_array_module(value).ascontiguousarray(value)
+
+
+class GradientErrors(dict):
+    """name -> relative error (:func:`rel_error`), as :func:`check_pair` and
+    :func:`check_layer` return it, and what :meth:`kinks` needs to explain a large one."""
+
+    def __init__(self, errors, problems, h, finish=None):
+        super().__init__(errors)
+        self._problems, self._h, self._finish = problems, h, finish
+
+    def kinks(self, name, tol):
+        """The entries of ``name`` that explain its error as kinks, or None.
+
+        An entry whose centred difference misses the analytic gradient (by more than
+        ``tol`` on the gradient's scale), whose one-sided differences from the left and
+        from the right differ by more than a hundredth of that scale (on a smooth
+        function they differ by about ``h`` times its curvature), and one of which
+        agrees with the analytic gradient within a thousandth, sits on or within ``h``
+        of a kink such as ReLU's 0: there the function has no derivative and the
+        centred difference averages the two sides. Returns ``[(index, left, right),
+        ...]``, the one-sided differences of each such entry, when every entry that
+        misses is explained so; else None (the backward pass is off, or the function is
+        curved at the scale of ``h``).
+        """
+        f, x, dout, analytic = self._problems[name]
+        h = self._h
+        try:
+            a = np.asarray(backend.to_host(analytic), dtype=np.float64)
+            central = backend.to_host(numeric_vjp(f, x, dout, h))
+            left = backend.to_host(numeric_vjp(f, x, dout, h, side=-1))
+            right = backend.to_host(numeric_vjp(f, x, dout, h, side=1))
+        finally:
+            if self._finish is not None:
+                self._finish()
+        if not (np.isfinite(a).all() and np.isfinite(central).all()):
+            return None
+        scale = max(float(np.abs(a).max() + np.abs(central).max()), 1e-8) if a.size else 1e-8
+        off = np.abs(a - central) > tol * scale
+        two_slopes = np.abs(left - right) > 1e-2 * scale
+        one_side_agrees = np.minimum(np.abs(a - left), np.abs(a - right)) <= 1e-3 * scale
+        kink = two_slopes & one_side_agrees
+        if not off.any() or not kink[off].all():
+            return None
+        return [(tuple(int(i) for i in index), float(left[index]), float(right[index]))
+                for index in zip(*np.nonzero(off), strict=True)]
+
+
+def _compare(what, name, analytic, numeric):
+    """:func:`rel_error` of the analytic gradient of ``name`` against the numeric one, with
+    an error that names both when the analytic one is missing or of another shape."""
+    if analytic is None:
+        raise ValueError(f"{what}: the backward pass gave None for '{name}'; it must return a "
+                         f"gradient of shape {tuple(numeric.shape)}, the shape of '{name}'")
+    if tuple(analytic.shape) != tuple(numeric.shape):
+        raise ValueError(f"{what}: the backward pass's gradient of '{name}' has shape "
+                         f"{tuple(analytic.shape)}; '{name}' has shape {tuple(numeric.shape)}")
+    return rel_error(analytic, numeric)
 
 
 def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
@@ -114,33 +195,41 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     backward : callable
         ``backward(dout, cache) -> grad`` or a tuple of grads in the order of ``arrays``.
     arrays : dict name -> float64 ndarray
-        The differentiable inputs, in the positional order ``forward`` takes them.
+        The differentiable inputs, in the positional order ``forward`` takes them (a
+        list of numbers is taken as float64; a strided view is copied).
     rng : numpy.random.Generator, optional
         Draws the random upstream gradient.
+    h : float
+        The step of the centred differences.
     **hyper
         Non-differentiable keyword arguments (stride, slope, ...).
 
     Returns
     -------
-    dict name -> relative error (see :func:`rel_error`)
+    :class:`GradientErrors`: a dict name -> relative error (see :func:`rel_error`)
     """
     rng = np.random.default_rng(0) if rng is None else rng
     names = list(arrays)
-    values = [arrays[k] for k in names]
-    for k, v in arrays.items():
-        if np.dtype(v.dtype) != np.float64:
-            raise ValueError(f"check_pair: '{k}' is {v.dtype}; gradient checks need float64")
+    values = [_float64_input("check_pair", k, arrays[k]) for k in names]
     xp = backend.get_array_module(*values)
     out, cache = forward(*values, **hyper)
     dout = _random_like(out.shape, rng, xp)
     analytic = backward(dout, cache)
     if not isinstance(analytic, tuple):
         analytic = (analytic,)
-    errors = {}
-    for k, v, a in zip(names, values, analytic, strict=False):
-        num = numeric_vjp(lambda: forward(*values, **hyper)[0], v, dout, h)
-        errors[k] = rel_error(a, num)
-    return errors
+    what = getattr(backward, "__name__", "check_pair")
+    if len(analytic) < len(names):
+        raise ValueError(f"{what}: the backward pass gave {len(analytic)} gradient(s) for "
+                         f"{len(names)} inputs ({', '.join(names)}); it must give one for each, "
+                         f"in the order of `arrays`")
+    def f():
+        return forward(*values, **hyper)[0]
+
+    errors, problems = {}, {}
+    for k, v, a in zip(names, values, analytic, strict=False):   # extra trailing ones: ignored
+        errors[k] = _compare(what, k, a, numeric_vjp(f, v, dout, h))
+        problems[k] = (f, v, dout, a)
+    return GradientErrors(errors, problems, h)
 
 
 def replay(layer):
@@ -170,6 +259,13 @@ def replay(layer):
     return restore
 
 
+def _on_layer_device(layer, x):
+    """The array module ``layer`` lives on, and ``x`` moved there."""
+    own = [*layer.params.values(), *layer.buffers.values()]
+    xp = backend.get_array_module(*own) if own else backend.get_array_module(x)
+    return xp, backend.as_array_of(xp, x)
+
+
 def check_layer(layer, x, rng=None, h=1e-5):
     """Compare a layer's ``backward`` (its ``dx`` and every ``grads`` entry) with numeric VJPs.
 
@@ -177,19 +273,24 @@ def check_layer(layer, x, rng=None, h=1e-5):
     cache ``backward`` uses may update buffers (running statistics, SpectralNorm's
     ``u``) and draw random numbers (Dropout's mask), and each numeric evaluation
     replays it from the same state (:func:`replay`). The layer ends in the state of
-    that one forward pass. Parameters and ``x`` must be float64; ``x`` is moved to the
-    layer's device.
+    that one forward pass. Parameters and ``x`` must be float64 (a list is taken as
+    float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
+    its ``grads`` alone.
 
     Returns
     -------
-    dict: ``"x"`` and each parameter name -> relative error
+    :class:`GradientErrors`: a dict ``"x"`` and each parameter name -> relative error
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    if np.dtype(x.dtype) != np.float64:
-        raise ValueError(f"check_layer: input is {x.dtype}; gradient checks need float64")
-    own = [*layer.params.values(), *layer.buffers.values()]
-    xp = backend.get_array_module(*own) if own else backend.get_array_module(x)
-    x = backend.as_array_of(xp, x)               # where the layer lives
+    x = _float64_input(repr(layer), "x", x)
+    for k, p in layer.params.items():
+        if np.dtype(p.dtype) != np.float64:
+            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
+                             f"need float64 (build the layer with dtype='float64')")
+    if layer.params and getattr(layer, "frozen", False):
+        raise ValueError(f"{layer!r} is frozen: it accumulates no parameter gradients to "
+                         f"check; unfreeze it first (layer.freeze(False))")
+    xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
     out = layer.forward(x)                       # as in training: the state moves on
@@ -202,8 +303,51 @@ def check_layer(layer, x, rng=None, h=1e-5):
         before()
         return layer.forward(x)
 
-    errors = {"x": rel_error(analytic["x"], numeric_vjp(f, x, dout, h))}
+    what = repr(layer)
+    errors = {"x": _compare(what, "x", analytic["x"], numeric_vjp(f, x, dout, h))}
+    problems = {"x": (f, x, dout, analytic["x"])}
     for k, p in layer.params.items():
-        errors[k] = rel_error(analytic[k], numeric_vjp(f, p, dout, h))
+        if k not in analytic:
+            raise ValueError(f"{what}: parameter '{k}' has no entry in grads; register it with "
+                             f"_add_param('{k}', value), which adds its zero gradient")
+        errors[k] = _compare(what, k, analytic[k], numeric_vjp(f, p, dout, h))
+        problems[k] = (f, p, dout, analytic[k])
     after()
-    return errors
+    return GradientErrors(errors, problems, h, finish=after)
+
+
+def check_accumulation(layer, x, rng=None):
+    """Do a layer's parameter gradients add up over backward passes, as the layer rules say?
+
+    Two forward/backward passes of the same input and upstream gradient, from the same
+    state (:func:`replay`), after ``zero_grad()``: each ``grads`` entry must then be twice
+    what one pass left. A layer that assigns its gradients (``self.grads[k] = g``) instead
+    of adding to them (``_accumulate``) leaves once the first pass's, and a discriminator
+    that sees a real and a fake batch before its step would learn from the fake one only.
+    The layer's state and ``grads`` are put back as they were.
+
+    Returns
+    -------
+    dict: each parameter name -> :func:`rel_error` of the two passes' gradient against
+    twice the first's (rounding only, when the layer accumulates)
+    """
+    if not layer.params:
+        return {}
+    rng = np.random.default_rng(0) if rng is None else rng
+    xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
+    kept_grads = {k: g.copy() for k, g in layer.grads.items()}
+    kept_state = replay(layer)
+    try:
+        layer.zero_grad()
+        out = layer.forward(x)
+        dout = _random_like(out.shape, rng, xp)
+        layer.backward(dout)
+        once = {k: g.copy() for k, g in layer.grads.items()}
+        kept_state()
+        layer.forward(x)
+        layer.backward(dout)
+        return {k: rel_error(layer.grads[k], 2 * once[k]) for k in layer.params}
+    finally:
+        kept_state()
+        for k, g in kept_grads.items():
+            layer.grads[k][...] = g

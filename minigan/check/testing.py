@@ -8,7 +8,9 @@ forward/backward pair and wants to know that its backward pass is exact:
   :func:`batchnorm_configs`, :func:`shapes`, :func:`seeds`;
 - :func:`assert_pair_gradients` and :func:`assert_layer_gradients`, which run
   the float64 numeric vector-Jacobian product of :mod:`minigan.check.gradcheck` and
-  fail naming the worst input when its relative error exceeds :data:`GRAD_TOL`;
+  fail naming the worst input when its relative error exceeds :data:`GRAD_TOL` (and
+  saying when a NaN or a kink of the function is why); the layer's check also
+  requires its parameter gradients to accumulate over backward passes;
 - :func:`assert_close_on_scale`, which compares two devices' (or two bodies') results
   within a relative tolerance of the larger array's scale;
 - helpers for inputs near a kink (:func:`away_from_kinks`,
@@ -38,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 
@@ -55,7 +58,7 @@ from minigan import backend
 from minigan import functional as F
 from minigan.nn import layers
 
-from .gradcheck import check_layer, check_pair, replay
+from .gradcheck import check_accumulation, check_layer, check_pair, replay
 
 __all__ = [
     "GRAD_TOL", "ERROR_FLOOR", "KINK_MARGIN",
@@ -95,17 +98,33 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
 
 
 def _judge(errors, tol, what):
+    """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
+    and saying so when it is a NaN or an infinity, or kinks of the function explain it."""
+    if not errors:
+        return errors
     worst = max(errors, key=errors.get)
-    if errors[worst] > tol:
-        table = ", ".join(f"{k}={v:.2e}" for k, v in errors.items())
-        raise AssertionError(
-            f"{what}: the gradient of '{worst}' is off, relative error {errors[worst]:.2e} "
-            f"> {tol:g} (all: {table})"
-        )
-    return errors
+    if errors[worst] <= tol:
+        return errors
+    table = ", ".join(f"{k}={v:.2e}" for k, v in errors.items())
+    message = (f"{what}: the gradient of '{worst}' is off, relative error {errors[worst]:.2e} "
+               f"> {tol:g} (all: {table})")
+    if errors[worst] == float("inf"):
+        message += ("; NaN or infinite entries in the backward pass's gradient or in the "
+                    "forward pass's output")
+    elif hasattr(errors, "kinks"):
+        kinks = errors.kinks(worst, tol)
+        if kinks:
+            shown = "; ".join(f"{worst}{list(i)}: {lo:.3g} from the left, {hi:.3g} from the "
+                              f"right" for i, lo, hi in kinks[:3])
+            more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
+            message += (f"; the entries it misses lie on or near a kink, where the one-sided "
+                        f"differences agree with the backward pass and the centred one "
+                        f"averages two slopes (one-sided differences: {shown}{more}). Draw "
+                        f"inputs away from kinks (testing.away_from_kinks, min_kink_distance)")
+    raise AssertionError(message)
 
 
-def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, **hyper):
+def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1e-5, **hyper):
     """Assert that a forward/backward pair's gradients match numeric VJPs in float64.
 
     Parameters
@@ -123,8 +142,12 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, **h
         ``numpy.random.default_rng(0)`` when None.
     tol : float
         :data:`GRAD_TOL` unless you have a reason.
+    h : float
+        The step of the centred differences.
     **hyper
         Non-differentiable keyword arguments of ``forward`` (stride, slope, ``b=None``, ...).
+        ``rng``, ``tol`` and ``h`` are the check's own: a ``forward`` with a keyword of one
+        of these names takes it bound, ``functools.partial(forward, h=...)``.
 
     Returns
     -------
@@ -133,7 +156,12 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, **h
     Raises
     ------
     AssertionError
-        Naming the input with the largest error, that error and all the others.
+        Naming the input with the largest error, that error and all the others; and,
+        when that is what happened, that the gradient holds a NaN or an infinity, or
+        that the entries it misses sit on kinks of the function (ReLU's 0).
+    ValueError
+        When an input is not float64, or ``backward`` gives fewer gradients than there
+        are inputs, or one of another shape than its input.
 
     Examples
     --------
@@ -144,17 +172,20 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, **h
     >>> errors["x"] < testing.GRAD_TOL
     True
     """
-    errors = check_pair(forward, backward, arrays, rng=rng, **hyper)
+    errors = check_pair(forward, backward, arrays, rng=rng, h=h, **hyper)
     return _judge(errors, tol, getattr(backward, "__name__", repr(backward)))
 
 
 def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
-    """Assert that a layer's ``dx`` and every parameter gradient match numeric VJPs in float64.
+    """Assert that a layer's ``dx`` and every parameter gradient match numeric VJPs in float64,
+    and that its parameter gradients accumulate over backward passes.
 
     The layer needs ``forward(x)``, ``backward(dout)``, ``params`` and ``grads`` (dicts
-    with the same keys) and ``zero_grad()``, as :class:`minigan.nn.layers.Layer` has; it must
-    be deterministic between calls (no dropout in training mode) and hold float64
-    parameters.
+    with the same keys) and ``zero_grad()``, as :class:`minigan.nn.layers.Layer` has, and
+    float64 parameters. It is checked as it trains: every numeric evaluation replays the
+    state of the forward pass (buffers, the random streams a Dropout draws from:
+    :func:`minigan.check.gradcheck.replay`). Then two forward/backward passes must leave
+    twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`).
 
     Parameters
     ----------
@@ -176,9 +207,12 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     Raises
     ------
     AssertionError
-        Naming the worst of ``x`` and the parameters, its error and all the others.
+        Naming the worst of ``x`` and the parameters, its error and all the others (with
+        a NaN, an infinity or kinks said as :func:`assert_pair_gradients` says them); or
+        naming a parameter whose gradient a second backward pass does not add to.
     ValueError
-        When ``x`` or a parameter is not float64.
+        When ``x`` or a parameter is not float64, the layer is frozen, or a gradient's
+        shape is not its array's.
 
     Examples
     --------
@@ -189,11 +223,15 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     >>> sorted(testing.assert_layer_gradients(layer, rng.standard_normal((2, 2, 5, 5))))
     ['W', 'b', 'x']
     """
-    for k, p in layer.params.items():
-        if np.dtype(p.dtype) != np.float64:
-            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
-                             f"need float64 (build the layer with dtype='float64')")
-    return _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer))
+    start = copy.deepcopy(rng)
+    errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer))
+    for k, error in check_accumulation(layer, x, rng=start).items():
+        if not error <= tol:
+            raise AssertionError(
+                f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
+                f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
+                f"to grads (self._accumulate({k}=...)) instead of assigning them")
+    return errors
 
 
 # -- configurations ---------------------------------------------------------------------------
@@ -351,28 +389,63 @@ def seeds():
     return st.integers(0, 2**32 - 1)
 
 
-def shapes(max_dims=4, max_side=5, min_dims=1):
-    """Array shapes (tuples) of ``min_dims`` to ``max_dims`` axes, each of size 1 to ``max_side``."""
-    return st.lists(st.integers(1, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+def _bounds(strategy, least=1, **values):
+    """Each of ``values`` an integer of at least ``least``, and each ``min_x`` at most its
+    ``max_x``: else a ValueError now, naming the argument, not hypothesis's when drawing."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{strategy}: {name} must be an integer, got {value!r}")
+        floor = 0 if name.endswith("padding") else least
+        if value < floor:
+            raise ValueError(f"{strategy}: {name} must be at least {floor}, got {value}")
+    for name, value in values.items():
+        top = "max_" + name[len("min_"):]
+        if name.startswith("min_") and top in values and value > values[top]:
+            raise ValueError(f"{strategy}: {name}={value} is above {top}={values[top]}")
+
+
+def shapes(max_dims=4, max_side=5, min_dims=1, min_side=1):
+    """Array shapes (tuples) of ``min_dims`` to ``max_dims`` axes, each of size ``min_side``
+    to ``max_side``."""
+    _bounds("shapes", least=0, max_dims=max_dims, min_dims=min_dims)
+    _bounds("shapes", max_side=max_side, min_side=min_side)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims,
+                    max_size=max_dims).map(tuple)
+
+
+def dense_configs(max_batch=6, max_features=8, min_batch=1, min_features=1):
+    """:class:`DenseConfig`: batch ``min_batch`` to ``max_batch``, features ``min_features``
+    to ``max_features`` (a layer that normalizes over its features may need a few)."""
+    _bounds("dense_configs", max_batch=max_batch, max_features=max_features,
+            min_batch=min_batch, min_features=min_features)
+    return _dense_configs(min_batch, max_batch, min_features, max_features)
 
 
 @st.composite
-def dense_configs(draw, max_batch=6, max_features=8):
-    """:class:`DenseConfig`: batch 1 to ``max_batch``, features 1 to ``max_features``."""
+def _dense_configs(draw, min_batch, max_batch, min_features, max_features):
     return DenseConfig(
-        batch=draw(st.integers(1, max_batch)),
-        in_features=draw(st.integers(1, max_features)),
-        out_features=draw(st.integers(1, max_features)),
+        batch=draw(st.integers(min_batch, max_batch)),
+        in_features=draw(st.integers(min_features, max_features)),
+        out_features=draw(st.integers(min_features, max_features)),
         bias=draw(st.booleans()), seed=draw(seeds()),
     )
 
 
-@st.composite
-def conv2d_configs(draw, max_size=7, max_batch=4, max_channels=4, max_kernel=5,
-                   max_stride=3, max_padding=2):
+def conv2d_configs(max_size=7, max_batch=4, max_channels=4, max_kernel=5, max_stride=3,
+                   max_padding=2):
     """:class:`ConvConfig` for Conv2d: the kernel fits the padded input, so the output is
     at least 1 x 1; spatial sizes 1 to ``max_size``, stride 1 to ``max_stride``, padding
     0 to ``max_padding``, a bias or not, and a seed."""
+    _bounds("conv2d_configs", max_size=max_size, max_batch=max_batch,
+            max_channels=max_channels, max_kernel=max_kernel, max_stride=max_stride,
+            max_padding=max_padding)
+    return _conv2d_configs(max_size, max_batch, max_channels, max_kernel, max_stride,
+                           max_padding)
+
+
+@st.composite
+def _conv2d_configs(draw, max_size, max_batch, max_channels, max_kernel, max_stride,
+                    max_padding):
     N = draw(st.integers(1, max_batch))
     C = draw(st.integers(1, max_channels))
     O = draw(st.integers(1, max_channels))
@@ -389,11 +462,20 @@ def conv2d_configs(draw, max_size=7, max_batch=4, max_channels=4, max_kernel=5,
                       seed=draw(seeds()))
 
 
-@st.composite
-def conv_transpose2d_configs(draw, max_size=5, max_batch=4, max_channels=4, max_kernel=5,
+def conv_transpose2d_configs(max_size=5, max_batch=4, max_channels=4, max_kernel=5,
                              max_stride=3, max_padding=2):
     """:class:`ConvConfig` for ConvTranspose2d: ``output_padding < stride`` and an output
     of at least 1 x 1 (draws where the padding eats the whole output are rejected)."""
+    _bounds("conv_transpose2d_configs", max_size=max_size, max_batch=max_batch,
+            max_channels=max_channels, max_kernel=max_kernel, max_stride=max_stride,
+            max_padding=max_padding)
+    return _conv_transpose2d_configs(max_size, max_batch, max_channels, max_kernel,
+                                     max_stride, max_padding)
+
+
+@st.composite
+def _conv_transpose2d_configs(draw, max_size, max_batch, max_channels, max_kernel,
+                              max_stride, max_padding):
     N = draw(st.integers(1, max_batch))
     C = draw(st.integers(1, max_channels))
     O = draw(st.integers(1, max_channels))
@@ -414,8 +496,7 @@ def conv_transpose2d_configs(draw, max_size=5, max_batch=4, max_channels=4, max_
                       seed=draw(seeds()), transpose=True)
 
 
-@st.composite
-def batchnorm_configs(draw, max_channels=4):
+def batchnorm_configs(max_channels=4):
     """:class:`BatchNormConfig`: 2-D ``(N, C)`` or 4-D ``(N, C, H, W)`` input with at least
     two values per channel, ``eps`` in {1e-5, 0.5}, and a seed.
 
@@ -428,6 +509,12 @@ def batchnorm_configs(draw, max_channels=4):
     draw in 300 failed :data:`GRAD_TOL`; with four, none in 1,500). For two or three values
     a large ``eps`` is drawn, so that the gradient is not degenerate.
     """
+    _bounds("batchnorm_configs", max_channels=max_channels)
+    return _batchnorm_configs(max_channels)
+
+
+@st.composite
+def _batchnorm_configs(draw, max_channels):
     C = draw(st.integers(1, max_channels))
     if draw(st.booleans()):
         shape = (draw(st.integers(2, 8)), C)

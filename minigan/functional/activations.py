@@ -17,6 +17,8 @@ import numpy as np
 
 from minigan.backend import get_array_module, kernels, op
 
+from .errors import check_dout
+
 __all__ = ["relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
            "tanh_forward", "tanh_backward", "sigmoid", "sigmoid_forward", "sigmoid_backward"]
 
@@ -34,6 +36,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     r""":math:`dx = \text{dout} \cdot [x > 0]`; ``out > 0`` exactly when ``x > 0``."""
     out = cache
+    check_dout("ReLU", dout, out.shape)
     return dout * (out > 0)
 
 
@@ -53,6 +56,7 @@ def leaky_relu_forward(x, slope=0.2):
 def leaky_relu_backward(dout, cache):
     r""":math:`dx = \text{dout}` where :math:`x > 0`, else :math:`\text{slope}\cdot\text{dout}`."""
     positive, slope = cache
+    check_dout("LeakyReLU", dout, positive.shape)
     xp = get_array_module(dout)
     return xp.where(positive, dout, dout * slope)
 
@@ -69,6 +73,7 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
     out = cache
+    check_dout("Tanh", dout, out.shape)
     return dout * (1 - out * out)
 
 
@@ -97,6 +102,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
     out = cache
+    check_dout("Sigmoid", dout, out.shape)
     return dout * out * (1 - out)
 
 
@@ -158,6 +164,7 @@ def _leaky_relu_backward_cpu(dout, cache):
     positive, slope = cache
     if not 0 < slope <= 1:
         return leaky_relu_backward.reference(dout, cache)
+    check_dout("LeakyReLU", dout, positive.shape)
     xp = get_array_module(dout)
     dx = xp.empty_like(positive, dtype=dout.dtype)
     dx[...] = positive
@@ -181,6 +188,7 @@ def _sigmoid_cpu(x):
 # -- CuPy: one fused kernel each (minigan.backend.kernels, the same formula in CUDA)
 @relu_backward.gpu
 def _relu_backward_gpu(dout, cache):
+    check_dout("ReLU", dout, cache.shape)
     return kernels.relu_backward_gpu(dout, cache)
 
 
@@ -193,11 +201,13 @@ def _leaky_relu_forward_gpu(x, slope=0.2):
 @leaky_relu_backward.gpu
 def _leaky_relu_backward_gpu(dout, cache):
     positive, slope = cache
+    check_dout("LeakyReLU", dout, positive.shape)
     return kernels.leaky_relu_backward_gpu(dout, positive, slope)
 
 
 @tanh_backward.gpu
 def _tanh_backward_gpu(dout, cache):
+    check_dout("Tanh", dout, cache.shape)
     return kernels.tanh_backward_gpu(dout, cache)
 
 
@@ -208,4 +218,5 @@ def _sigmoid_gpu(x):
 
 @sigmoid_backward.gpu
 def _sigmoid_backward_gpu(dout, cache):
+    check_dout("Sigmoid", dout, cache.shape)
     return kernels.sigmoid_backward_gpu(dout, cache)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from minigan.backend import get_array_module, op
 
 from .conv import as_layout_of, is_channel_major
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 __all__ = ["batchnorm_forward", "batchnorm_backward"]
 
@@ -53,12 +53,6 @@ def _check_arrays(x, gamma, beta, running_mean, running_var, training):
             f"variance, got input of shape {tuple(x.shape)}; use a larger batch or eval()",
         )
 
-
-def _check_dout(dout, xhat):
-    if tuple(dout.shape) != tuple(xhat.shape):
-        raise ShapeError(
-            "BatchNorm", f"dout of shape {tuple(dout.shape)}, expected {tuple(xhat.shape)}"
-        )
 
 
 def _axes_and_shape(x):
@@ -163,7 +157,7 @@ def batchnorm_backward(dout, cache, param_grads=True):
     dgamma, dbeta : ndarray of shape (C,) or None
     """
     xhat, gamma, inv_std, training = cache
-    _check_dout(dout, xhat)
+    check_dout("BatchNorm", dout, xhat.shape)
     axes, shape = _axes_and_shape(xhat)
     m = xhat.size // gamma.shape[0]
     dbeta = dout.sum(axis=axes)                       # dL/dbeta  = sum dout
@@ -262,7 +256,7 @@ def _batchnorm_backward_fast(dout, cache, param_grads=True):
     """:func:`batchnorm_backward`, six passes over the data (two sums, four elementwise
     passes), in the memory order of the forward input."""
     xhat, gamma, inv_std, training = cache
-    _check_dout(dout, xhat)
+    check_dout("BatchNorm", dout, xhat.shape)
     C = gamma.shape[0]
     xp = get_array_module(dout)
     dout = as_layout_of(dout, xhat)     # every pass below in one memory order

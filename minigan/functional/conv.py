@@ -41,7 +41,7 @@ import numpy as np
 
 from minigan.backend import get_array_module
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 from .im2col import ConvGeometry, col2im_matmul, im2col, nchw_copy, pair
 
 __all__ = [
@@ -124,9 +124,7 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=None, input_grad=T
     """
     col, W, geom, has_bias, channel_major = cache
     N, O = col.shape[5], W.shape[0]
-    expected = (N, O) + geom.grid
-    if tuple(dout.shape) != expected:
-        raise ShapeError("Conv2d", f"dout of shape {tuple(dout.shape)}, expected {expected}")
+    check_dout("Conv2d", dout, (N, O) + geom.grid)
     contiguous = not channel_major if contiguous is None else contiguous
     d_mat = _to_channel_matrix(dout)                               # (O, oh*ow*N)
     dx = None
@@ -216,10 +214,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     x_mat, W, geom, has_bias, channel_major = cache
     C, O = W.shape[:2]
     N = x_mat.shape[1] // (geom.grid[0] * geom.grid[1])
-    expected = (N, O) + geom.image
-    if tuple(dout.shape) != expected:
-        raise ShapeError("ConvTranspose2d",
-                         f"dout of shape {tuple(dout.shape)}, expected {expected}")
+    check_dout("ConvTranspose2d", dout, (N, O) + geom.image)
     contiguous = not channel_major if contiguous is None else contiguous
     dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, H, W, N),
                                product=input_grad)                 # dL/dx = W_m D_col

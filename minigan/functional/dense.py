@@ -6,7 +6,7 @@ of the vanilla GAN (``tf.matmul(x, W) + b``), so a row of ``x`` is one sample.
 
 from __future__ import annotations
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 
 def dense_forward(x, W, b):
@@ -64,6 +64,7 @@ def dense_backward(dout, cache, param_grads=True, input_grad=True):
     db : ndarray of shape (D_out,) or None (also None without a bias)
     """
     x, W, has_bias = cache
+    check_dout("Dense", dout, (x.shape[0], W.shape[1]))
     dx = None
     if input_grad:
         # dL/dx_ni = sum_j dout_nj W_ij: dout @ W.T. For one output unit (a discriminator's

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import check_dout
+
 
 def dropout_forward(x, mask):
     r"""Inverted dropout with a given keep-mask.
@@ -29,4 +31,5 @@ def dropout_forward(x, mask):
 
 def dropout_backward(dout, cache):
     r""":math:`dx = \text{dout} \odot m`: dropped units pass no gradient."""
+    check_dout("Dropout", dout, cache.shape)
     return dout * cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ShapeError"]
+__all__ = ["ShapeError", "check_dout"]
 
 
 class ShapeError(ValueError):
@@ -22,3 +22,12 @@ class ShapeError(ValueError):
     def under(self, layer):
         """The same error as a ValueError that names ``layer`` (its ``repr``) instead of the op."""
         return ValueError(f"{layer!r}: {self.layer_message}")
+
+
+def check_dout(op, dout, expected):
+    """Raise :class:`ShapeError` unless the upstream gradient ``dout`` has the shape
+    ``expected``, the shape of the forward pass's output: a backward pass would
+    otherwise broadcast a wrong ``dout`` into a wrong gradient without a word."""
+    if tuple(dout.shape) != tuple(expected):
+        raise ShapeError(op, f"dout of shape {tuple(dout.shape)}, expected {tuple(expected)} "
+                             f"(the shape of the forward pass's output)")

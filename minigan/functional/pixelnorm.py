@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from minigan import backend
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 
 def pixel_norm_forward(x, eps=1e-8):
@@ -60,6 +60,7 @@ def pixel_norm_backward(dout, cache):
     dx : ndarray of the shape of ``dout``
     """
     out, r = cache
+    check_dout("PixelNorm", dout, out.shape)
     xp = backend.get_array_module(dout)
     along = xp.mean(dout * out, axis=1, keepdims=True)
     return r * (dout - out * along)

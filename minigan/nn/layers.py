@@ -139,8 +139,12 @@ class Layer:
         if self.frozen:
             return
         for name, g in grads.items():
-            if g is not None:
-                self.grads[name] += g
+            if g is None:
+                continue
+            if name not in self.grads:
+                raise KeyError(f"{self!r}: no gradient '{name}' to accumulate into; register "
+                               f"the parameter with self._add_param('{name}', value)")
+            self.grads[name] += g
 
     def parameters(self):
         """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take)."""
@@ -264,7 +268,7 @@ class ReLU(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.relu_backward(dout, self._need_cache())
+        return self._apply(F.relu_backward, dout, self._need_cache())
 
 
 class LeakyReLU(Layer):
@@ -279,7 +283,7 @@ class LeakyReLU(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.leaky_relu_backward(dout, self._need_cache())
+        return self._apply(F.leaky_relu_backward, dout, self._need_cache())
 
     def __repr__(self):
         return f"LeakyReLU({self.slope})"
@@ -293,7 +297,7 @@ class Tanh(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.tanh_backward(dout, self._need_cache())
+        return self._apply(F.tanh_backward, dout, self._need_cache())
 
 
 class Sigmoid(Layer):
@@ -304,7 +308,7 @@ class Sigmoid(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.sigmoid_backward(dout, self._need_cache())
+        return self._apply(F.sigmoid_backward, dout, self._need_cache())
 
 
 class Dropout(Layer):
@@ -332,7 +336,7 @@ class Dropout(Layer):
     def backward(self, dout, input_grad=True):
         if self._cache is None:
             return dout
-        return F.dropout_backward(dout, self._cache)
+        return self._apply(F.dropout_backward, dout, self._cache)
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
@@ -674,7 +678,7 @@ class PixelNorm(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.pixel_norm_backward(dout, self._need_cache())
+        return self._apply(F.pixel_norm_backward, dout, self._need_cache())
 
     def __repr__(self):
         return "PixelNorm()" if self.eps == 1e-8 else f"PixelNorm(eps={self.eps})"

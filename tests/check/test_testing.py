@@ -260,8 +260,8 @@ def test_register_profiles_registers_each_and_keeps_the_loaded_one():
 def _readme_example():
     text = (ROOT / "docs" / "getting_started.md").read_text()
     section = text.split("## Testing a layer of your own", 1)[1].split("\n## ", 1)[0]
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "testing." in b]
-    assert len(blocks) == 1, "one minigan.check.testing example in 'Testing a layer of your own'"
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "class Scale" in b]
+    assert len(blocks) == 1, "one Scale example in 'Testing a layer of your own'"
     return blocks[0]
 
 
@@ -297,3 +297,177 @@ def test_readme_example_layer_keeps_the_layer_rules():
     layer.freeze(False)
     layer.backward(x)
     np.testing.assert_array_equal(layer.grads["s"], [2.0, 2.0, 2.0])
+
+
+# -- what the checks say when a backward pass is wrong in a way a tolerance cannot see ---------
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nan_or_infinite_gradient_fails(bad):
+    def backward(dout, cache):
+        dx = 5.0 * dout                        # wrong everywhere, and one entry not finite
+        dx[0, 0] = bad
+        return dx
+
+    x = np.random.default_rng(0).standard_normal((3, 4)) + 0.5
+    with pytest.raises(AssertionError, match="NaN or infinite entries"):
+        testing.assert_pair_gradients(lambda x: (np.tanh(x), x), backward, {"x": x})
+    assert rel_error(np.array([1.0, bad]), np.array([1.0, 2.0])) == float("inf")
+
+
+def test_a_nan_in_a_layers_gradient_fails():
+    class NaNGradient(layers.Tanh):
+        def backward(self, dout, input_grad=True):
+            return super().backward(dout) * np.nan
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(AssertionError, match="NaN or infinite"):
+        testing.assert_layer_gradients(NaNGradient(), x)
+
+
+def test_a_backward_that_leaves_out_gradients_is_refused():
+    arrays = _dense_arrays()
+    with pytest.raises(ValueError, match=r"gave 1 gradient\(s\) for 3 inputs \(x, W, b\)"):
+        testing.assert_pair_gradients(F.dense_forward, lambda d, c: F.dense_backward(d, c)[0],
+                                      arrays)
+    with pytest.raises(ValueError, match="gave None for 'b'"):
+        testing.assert_pair_gradients(F.dense_forward,
+                                      lambda d, c: F.dense_backward(d, c)[:2] + (None,), arrays)
+
+
+def test_a_gradient_of_another_shape_names_its_input():
+    arrays = _dense_arrays()
+
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        return dx, dW[:, :1], db
+
+    with pytest.raises(ValueError, match=r"gradient of 'W' has shape \(3, 1\); 'W' has shape "
+                                         r"\(3, 3\)"):
+        testing.assert_pair_gradients(F.dense_forward, backward, arrays)
+
+    class Short(layers.Tanh):
+        def backward(self, dout, input_grad=True):
+            return super().backward(dout)[:, :-1]
+
+    with pytest.raises(ValueError,
+                       match=r"Short\(\): the backward pass's gradient of 'x' has shape \(4, 4\)"):
+        testing.assert_layer_gradients(Short(), np.ones((4, 5)))
+
+
+def test_a_relu_input_on_its_kink_is_said_to_be_on_a_kink():
+    x = np.array([[-1.0, 0.0, 0.5], [0.0, 2.0, -3.0]])
+    with pytest.raises(AssertionError, match=r"on or near a kink.*x\[0, 1\].*x\[1, 0\]") as info:
+        testing.assert_pair_gradients(F.relu_forward, F.relu_backward, {"x": x})
+    assert "x[0, 0]" not in str(info.value)
+    testing.assert_pair_gradients(F.relu_forward, F.relu_backward,
+                                  {"x": testing.away_from_kinks(x)})
+
+
+def test_a_wrong_backward_is_not_blamed_on_kinks():
+    x = testing.away_from_kinks(np.random.default_rng(0).standard_normal((3, 4)))
+    with pytest.raises(AssertionError) as info:
+        testing.assert_pair_gradients(F.relu_forward, lambda d, c: -F.relu_backward(d, c),
+                                      {"x": x})
+    assert "kink" not in str(info.value)
+
+
+def test_inputs_as_lists_and_strided_views_are_checked():
+    testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": [[0.1, -0.4, 2.0]]})
+    wide = np.random.default_rng(0).standard_normal((3, 8))
+    view = wide[:, ::2]
+    before = view.copy()
+    testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": view})
+    np.testing.assert_array_equal(view, before)
+    with pytest.raises(ValueError, match="'x' is int64"):
+        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": np.ones(3, int)})
+
+
+def test_the_step_is_the_checks_own_argument():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(AssertionError, match="relative error") as info:
+        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)
+    assert "kink" not in str(info.value)        # a smooth function's truncation error
+    tight = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-5)
+    assert tight["x"] < testing.GRAD_TOL
+
+
+def test_a_layer_that_assigns_its_gradients_fails_the_accumulation_check():
+    class AssigningScale(layers.Layer):
+        def __init__(self, features):
+            super().__init__()
+            self._add_param("s", np.linspace(0.5, 1.5, features), "float64")
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self.grads["s"] = (dout * self._need_cache()).sum(axis=0)      # not accumulated
+            return dout * self.params["s"]
+
+    with pytest.raises(AssertionError, match="the gradient of 's' does not accumulate"):
+        testing.assert_layer_gradients(AssigningScale(3),
+                                       np.random.default_rng(0).standard_normal((4, 3)))
+
+
+def test_the_accumulation_check_leaves_the_layer_as_one_checked_pass_left_it():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    checked = layers.BatchNorm(3, dtype="float64")
+    testing.assert_layer_gradients(checked, x, rng=np.random.default_rng(1))
+    once = layers.BatchNorm(3, dtype="float64")
+    once.forward(x)
+    for k, v in once.buffers.items():
+        np.testing.assert_array_equal(checked.buffers[k], v)
+    for g in checked.grads.values():
+        assert np.abs(g).max() > 0      # one pass's gradients, kept for the reader
+
+
+def test_a_frozen_layer_or_a_float32_one_is_refused_with_what_to_do():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"frozen.*freeze\(False\)"):
+        testing.assert_layer_gradients(layers.Dense(3, 2, dtype="float64").freeze(), x)
+    from minigan.check import gradcheck
+    with pytest.raises(ValueError, match="parameter 'W' is float32.*dtype='float64'"):
+        gradcheck.check_layer(layers.Dense(3, 2, dtype="float32"), x)
+
+
+def test_a_parameter_set_without_add_param_is_named():
+    class Unregistered(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.params["s"] = np.ones(3)
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=(dout * self._need_cache()).sum(axis=0))
+            return dout * self.params["s"]
+
+    layer = Unregistered()
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(KeyError, match=r"no gradient 's'.*_add_param\('s', value\)"):
+        layer.backward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: testing.dense_configs(max_batch=0), "max_batch must be at least 1, got 0"),
+    (lambda: testing.dense_configs(min_features=5, max_features=4),
+     "min_features=5 is above max_features=4"),
+    (lambda: testing.conv2d_configs(max_padding=-1), "max_padding must be at least 0"),
+    (lambda: testing.conv_transpose2d_configs(max_stride=0), "max_stride must be at least 1"),
+    (lambda: testing.batchnorm_configs(max_channels=0), "max_channels must be at least 1"),
+    (lambda: testing.shapes(max_dims=1, min_dims=3), "min_dims=3 is above max_dims=1"),
+    (lambda: testing.dense_configs(max_batch=2.5), "max_batch must be an integer"),
+])
+def test_impossible_strategy_bounds_are_refused_when_the_strategy_is_made(make, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        make()
+
+
+@given(testing.dense_configs(min_batch=3, max_batch=4, min_features=4, max_features=5),
+       testing.shapes(max_dims=2, min_dims=2, max_side=3, min_side=2))
+def test_the_strategies_lower_bounds_hold(cfg, shape):
+    assert 3 <= cfg.batch <= 4 and 4 <= cfg.in_features <= 5 and 4 <= cfg.out_features <= 5
+    assert len(shape) == 2 and all(2 <= side <= 3 for side in shape)

@@ -1,5 +1,7 @@
 """Every forward/backward pair against the numeric vector-Jacobian product, in float64."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -133,3 +135,32 @@ def test_dense_without_bias():
     assert db is None
     np.testing.assert_allclose(dW, x.T @ dout, rtol=1e-13)
     np.testing.assert_allclose(dx, dout @ W.T, rtol=1e-13)
+
+
+def _every_body(operation):
+    """The formula and each body registered for it (a plain function: itself)."""
+    bodies = getattr(operation, "bodies", {})
+    return [operation.reference, *bodies.values()] if bodies else [operation]
+
+
+@pytest.mark.parametrize("name, forward, backward", [
+    ("ReLU", F.relu_forward, F.relu_backward),
+    ("LeakyReLU", F.leaky_relu_forward, F.leaky_relu_backward),
+    ("Tanh", F.tanh_forward, F.tanh_backward),
+    ("Sigmoid", F.sigmoid_forward, F.sigmoid_backward),
+    ("PixelNorm", F.pixel_norm_forward, F.pixel_norm_backward),
+    ("Dropout", lambda x: F.dropout_forward(x, np.full_like(x, 2.0)), F.dropout_backward),
+    ("Dense", lambda x: F.dense_forward(x, np.ones((5, 3)), np.zeros(3)), F.dense_backward),
+])
+@pytest.mark.parametrize("wrong", [(5,), (1, 5), (4, 1), (4, 3, 1)])
+def test_every_backward_refuses_an_upstream_gradient_of_another_shape(name, forward, backward,
+                                                                       wrong):
+    """A dout that would broadcast (a row, a column) gives an error naming the op and the
+    output's shape, from the formula and every faster body (the GPU's before its kernel)."""
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    out, cache = forward(x)
+    for body in _every_body(backward):
+        with pytest.raises(F.ShapeError, match=rf"^{name}: dout of shape "
+                                               rf"{re.escape(str(wrong))}, expected "
+                                               rf"{re.escape(str(out.shape))}"):
+            body(np.ones(wrong), cache)
