@@ -1,4 +1,4 @@
-"""Writing files so that a crash never leaves one half written.
+"""Writing files so that a crash never leaves one half written; reading them with a limit.
 
 >>> atomic_write("run/config.json", lambda f: f.write(b"{}"))       # doctest: +SKIP
 >>> write_text("run/config.json", "{}\\n")                          # doctest: +SKIP
@@ -7,6 +7,10 @@ The bytes go into a temporary file in the same folder, are flushed and
 fsync'ed, and the file is renamed over the old one with ``os.replace``: a
 crash at any moment leaves either the previous file or the new one, whole.
 Checkpoints, sample grids, loss curves and a run's config all go through here.
+
+A run folder may come from elsewhere: :func:`read_text_at_most` reads one of its text
+files only when it is a regular file no larger than a limit (a FIFO would block, a link
+to ``/dev/zero`` would never end).
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "write_text", "remove_stale_temps", "check_destination"]
+__all__ = ["atomic_write", "write_text", "remove_stale_temps", "check_destination",
+           "read_text_at_most"]
 
 _SUFFIX = ".tmp"
 
@@ -121,3 +127,27 @@ def check_destination(path, option="--out"):
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {path}: no permission to write in {folder}; choose another "
                          f"{option}")
+
+
+def read_text_at_most(path, limit, errors="strict"):
+    """The text (UTF-8) of the file at ``path`` when it is a regular file of at most ``limit``
+    bytes; else a ValueError that says which (an ``OSError`` when it cannot be opened).
+
+    Opened without waiting (a FIFO is refused, not waited on), checked with ``fstat`` on
+    the open file (a link to a device is refused too), and read to ``limit + 1`` bytes at
+    most, so a file that grows while it is read is refused as well.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size:,} bytes, more than the {limit:,} read")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"more than the {limit:,} bytes read")
+    return data.decode("utf-8", errors)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,33 @@ def _holder(path, wait=0.5):
             time.sleep(0.01)
 
 
+def _open_lock_file(path, flags):
+    """The lock file opened with ``flags``, refusing what would send its write elsewhere.
+
+    The lock file is written (who holds it) and then removed, so it must be a file of its
+    own in the folder: not a symbolic link (``O_NOFOLLOW``: the write would land where it
+    points), not a hard link to another file (truncated and overwritten in place), not a
+    FIFO or a device. A ValueError says which, and that nothing was written.
+    """
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
+                     0o644)
+    except OSError:
+        if os.path.islink(path):
+            raise ValueError(f"{path} is a link (to {os.readlink(path)}); minigan writes a run "
+                             "folder's lock only inside it: remove the link (nothing was "
+                             "written)") from None
+        raise
+    info = os.fstat(fd)
+    problem = ("is not a regular file" if not stat.S_ISREG(info.st_mode)
+               else f"has {info.st_nlink} names (a hard link)" if info.st_nlink > 1 else None)
+    if problem:
+        os.close(fd)
+        raise ValueError(f"{path} {problem}; minigan writes its lock there and then removes "
+                         "it: remove that file (nothing was written)")
+    return fd
+
+
 class FolderLock:
     """The lock of the run folder ``folder``, for a command described by ``what``.
 
@@ -78,7 +106,7 @@ class FolderLock:
         except FileExistsError:          # there already, or made a moment ago by another
             pass
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -125,7 +153,8 @@ def check_not_in_use(folder):
     if fcntl is None or not path.is_file():
         return
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) |
+                     getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return
     try:

@@ -13,7 +13,7 @@ import csv
 import io
 import math
 
-from .fileio import write_text
+from .fileio import read_text_at_most, write_text
 
 __all__ = ["METRICS_COLUMNS", "PENALTY", "SCORE_COLUMNS", "csv_text", "penalty_of", "MetricsLog",
            "read_scores", "write_scores"]
@@ -35,6 +35,23 @@ SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covere
                  "confident_share", "precision", "recall", "density", "coverage")
 #: The columns of a ``scores.csv`` written before density and coverage were scored.
 OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
+#: The most bytes read of a ``metrics.csv`` are this many for each iteration up to the
+#: checkpoint and :data:`ROWS_AFTER` more (a row is about 150; rows after the last checkpoint
+#: are at most an epoch's): a file larger than that is not this run's.
+ROW_BYTES = 512
+ROWS_AFTER = 100_000
+#: The most bytes read of a ``scores.csv`` (a row per evaluation, about 200 bytes).
+MAX_SCORES_BYTES = 16 << 20
+
+
+def _read_limited(path, limit, what):
+    """The text of ``path`` (see :func:`~minigan.app.fileio.read_text_at_most`), or a
+    ValueError naming it as ``what`` and saying what to do."""
+    try:
+        return read_text_at_most(path, limit, errors="replace")
+    except ValueError as exc:
+        raise ValueError(f"{path} cannot be read as {what} ({exc}); move it out of the run "
+                         "folder and try again") from None
 
 
 def penalty_of(stats):
@@ -61,7 +78,8 @@ class MetricsLog:
     path : pathlib.Path
     upto : int
         The iterations of the checkpoint the run continues from (0 for a new run): rows
-        after it are dropped.
+        after it are dropped, and rows that stop short of it are refused (a gap no later
+        resume would accept); a file whose rows all come after it starts over.
     """
 
     def __init__(self, path, upto=0):
@@ -73,7 +91,8 @@ class MetricsLog:
 
     def _read(self, upto):
         path = self.path
-        lines = path.read_text(errors="replace").split("\n")
+        lines = _read_limited(path, ROW_BYTES * (upto + ROWS_AFTER),
+                              "a minigan metrics file").split("\n")
         torn = lines.pop()  # "" after the final newline, else a line cut short
         header = ",".join(METRICS_COLUMNS)
         columns = OLD_METRICS_COLUMNS if lines and lines[0] == ",".join(OLD_METRICS_COLUMNS) \
@@ -95,6 +114,12 @@ class MetricsLog:
             raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
                              "file out of the run folder and try again") from None
         self.rows = [r for r in rows if int(r["iteration"]) <= upto]
+        if self.rows and int(self.rows[-1]["iteration"]) < upto:
+            raise ValueError(
+                f"{path} stops at iteration {self.rows[-1]['iteration']}, before the "
+                f"checkpoint's {upto}: rows are missing. Put the whole file back, or move it "
+                "out of the run folder (the run then goes on with a metrics.csv that starts "
+                "after the checkpoint)")
         self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows)
                          or columns is OLD_METRICS_COLUMNS)
 
@@ -162,17 +187,41 @@ def read_scores(path, upto_epoch):
     """The rows of ``scores.csv`` up to ``upto_epoch`` (none when there is no file)."""
     if not path.exists():
         return []
+    text = _read_limited(path, MAX_SCORES_BYTES, "a minigan scores file")
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (csv.Error, UnicodeDecodeError) as exc:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
         raise ValueError(f"{path} is not a minigan scores file ({exc}); move it out of the run "
                          "folder and try again") from None
     if rows and list(rows[0]) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
         raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
                          "folder and try again")
     rows = [{**{k: "" for k in SCORE_COLUMNS}, **r} for r in rows]   # an older file: blanks
-    return [r for r in rows if None not in r.values() and int(r["epoch"]) <= upto_epoch]
+    kept = []
+    for number, row in enumerate(rows, start=2):
+        if None in row.values():        # a last line torn by a kill: dropped
+            continue
+        _check_scores_row(row, path, number)
+        if int(row["epoch"]) <= upto_epoch:
+            kept.append(row)
+    return kept
+
+
+def _check_scores_row(row, path, number):
+    """A ValueError naming ``scores.csv`` line ``number`` unless ``row`` is a scores row: a
+    positive epoch and iteration, numbers (or blanks, an older file's) elsewhere; checked
+    when the file is read, before a resumed run trains an epoch it could not record."""
+    try:
+        epoch, iteration = int(row["epoch"]), int(row["iteration"])
+        for k in SCORE_COLUMNS[2:]:
+            if row[k] != "":
+                float(row[k])       # nan is a score too (a metric undefined for that draw)
+    except (TypeError, ValueError):
+        epoch = iteration = 0
+    if epoch < 1 or iteration < 1:
+        raise ValueError(f"{path}, line {number}: not a scores row (an epoch or iteration "
+                         "that is not a positive integer, or a score that is not a number); "
+                         "move the file out of the run folder and try again")
 
 
 def write_scores(path, rows):

@@ -33,6 +33,7 @@ from minigan.gan import conditional, games, models
 from minigan.nn import layers
 
 from . import checkpoint, settings
+from .fileio import read_text_at_most
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
@@ -109,6 +110,18 @@ def scoring_data_dir(ckpt, config, given=None):
     return None
 
 
+def _data_dir_as_used(config, folder, options):
+    """A run's ``--data-dir`` given relative is relative to where it was started: resumed
+    from elsewhere without ``--data-dir``, it is the absolute folder the run's
+    ``config.json`` records as used (when that is still a folder), in ``config``."""
+    typed = config.get("data_dir")
+    if "data_dir" in options or not isinstance(typed, str) or Path(typed).expanduser().is_absolute():
+        return
+    recorded = _recorded_data_dir(Path(folder))
+    if isinstance(recorded, str) and Path(recorded).is_absolute() and Path(recorded).is_dir():
+        config["data_dir"] = recorded
+
+
 def _recorded_data_dir(folder):
     """The data folder a run used, as its ``config.json`` records it, or None."""
     try:
@@ -121,9 +134,7 @@ def _recorded_data_dir(folder):
 def _config_json(path):
     """What ``config.json`` at ``path`` holds, read as JSON (at most :data:`MAX_CONFIG`
     bytes); the reading's errors are the caller's to word."""
-    if path.stat().st_size > MAX_CONFIG:
-        raise ValueError(f"{path.stat().st_size:,} bytes")
-    return json.loads(path.read_text())
+    return json.loads(read_text_at_most(path, MAX_CONFIG))
 
 
 def _same(a, b):
@@ -170,6 +181,7 @@ def resolve_config(options):
     _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
+    _data_dir_as_used(config, path.parent, options)
     if "out" not in options:
         if path.name != CHECKPOINT:
             raise ValueError(
@@ -276,11 +288,32 @@ def _restart_config(folder, resume, options):
     """
     saved = read_config(folder)
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
+    _check_never_checkpointed(folder)
     config = settings.new_config({**saved, **options}, str(Path(folder) / CONFIG))
+    _data_dir_as_used(config, folder, options)
     if "out" not in options:
         config["out"] = str(folder)
     config["restart"] = str(folder)
     return config
+
+
+def _check_never_checkpointed(folder):
+    """Refuse to start over a run folder without ``checkpoint.npz`` that shows the run went
+    past the end of an epoch (an epoch grid, ``scores.csv``, ``loss_curves.png``: written
+    just before the checkpoint). Its checkpoint is missing, not yet to be written: starting
+    over would rewrite ``metrics.csv`` and leave the old grids beside a new run."""
+    folder = Path(folder)
+    samples = folder / "samples"
+    found = sorted(samples.glob("epoch_*.png")) if samples.is_dir() else []
+    found += [folder / name for name in ("scores.csv", "loss_curves.png")
+              if (folder / name).exists()]
+    if found:
+        raise ValueError(
+            f"--resume {folder}: it holds no {CHECKPOINT} but holds {found[0]}, written at the "
+            f"end of an epoch beside a checkpoint: the checkpoint is missing (or the run stopped "
+            f"while writing its first). Put {CHECKPOINT} back to go on; to start the run over, "
+            f"remove metrics.csv, loss_curves.png, scores.csv and samples/ from it, or train "
+            f"into another --out")
 
 
 def default_out(model):

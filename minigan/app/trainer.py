@@ -775,17 +775,11 @@ class Trainer:
 
     def _history_rows(self):
         """The rows of ``metrics.csv`` in the folder this run branched from, up to its
-        checkpoint (none when that file is missing or unreadable; a warning when they do
-        not reach the checkpoint)."""
+        checkpoint (none when that file is missing or unreadable, or stops short of the
+        checkpoint: a warning says so, and this run's metrics.csv starts after it)."""
         path = self.branched_from / "metrics.csv"
-        rows = self._read_branch_history(
+        return self._read_branch_history(
             lambda: MetricsLog(path, self.iteration).rows if path.exists() else [], [])
-        if rows and int(rows[-1]["iteration"]) != self.iteration:   # a gap: none, or a file
-            warnings.warn(f"{path} stops at iteration {rows[-1]['iteration']}, before the "
-                          f"checkpoint's {self.iteration}; {self.out}'s metrics.csv starts "
-                          "after the checkpoint instead", stacklevel=2)   # no resume accepts
-            rows = []
-        return rows
 
     def _read_branch_history(self, read, empty):
         """What ``read()`` returns (a file of the folder this run branched from), or ``empty``

@@ -168,6 +168,27 @@ def test_a_history_short_of_the_checkpoint_is_left_behind(train_args, data_dir, 
     assert [int(r["iteration"]) for r in metrics_rows(branch)] == list(range(9, 25))
 
 
+def test_a_metrics_file_short_of_the_checkpoint_is_refused_in_place(train_args, data_dir,
+                                                                     tmp_path, metrics_rows,
+                                                                     capsys):
+    """Resumed in place, a metrics.csv cut short would get the rows after the checkpoint
+    behind a gap no later resume accepts: refused, the file untouched; moved out of the
+    folder, the run goes on with a file that starts after the checkpoint."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    lines = (run / "metrics.csv").read_text().splitlines(keepends=True)
+    (run / "metrics.csv").write_text("".join(lines[:6]))                  # 5 of 8 rows
+    capsys.readouterr()
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(run), "--epochs", "2", *resume]) == 2
+    assert "stops at iteration 5, before the checkpoint's 8" in capsys.readouterr().err
+    assert (run / "metrics.csv").read_text() == "".join(lines[:6])
+    (run / "metrics.csv").rename(tmp_path / "short.csv")
+    assert main(["train", "--resume", str(run), "--epochs", "2", *resume]) == 0
+    assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(9, 17))
+    assert main(["train", "--resume", str(run), "--epochs", "3", *resume]) == 0
+
+
 @pytest.mark.slow
 def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, metrics_rows, train_args,
                                                              data_dir, tmp_path, monkeypatch, capsys):

@@ -73,6 +73,37 @@ def test_a_lock_file_left_behind_blocks_nothing(tmp_path):
         pass
 
 
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo"])
+def test_a_lock_file_that_would_write_elsewhere_is_refused(tmp_path, kind):
+    """The lock writes who holds it into .minigan.lock: a link there would send that write
+    into a file outside the folder (a shared run folder could overwrite any file)."""
+    folder, victim = tmp_path / "run", tmp_path / "victim.txt"
+    folder.mkdir()
+    victim.write_text("keep me")
+    lock = folder / folderlock.LOCK_FILE
+    if kind == "symlink":
+        lock.symlink_to(victim)
+    elif kind == "hardlink":
+        os.link(victim, lock)
+    else:
+        os.mkfifo(lock)
+    with pytest.raises(ValueError, match="nothing was written"):
+        folderlock.FolderLock(folder, "sample").acquire()
+    assert victim.read_text() == "keep me"
+
+
+def test_sample_into_a_folder_whose_lock_is_a_link_writes_nothing_outside(train_args, data_dir,
+                                                                          tmp_path, capsys):
+    run, victim = tmp_path / "run", tmp_path / "victim.txt"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    victim.write_text("keep me")
+    (run / folderlock.LOCK_FILE).symlink_to(victim)
+    capsys.readouterr()
+    assert main(["sample", str(run), "--seed", "1", "--device", "cpu"]) == 2
+    assert "is a link" in capsys.readouterr().err
+    assert victim.read_text() == "keep me"
+
+
 def test_train_into_a_folder_in_use_is_refused_before_writing(train_args, data_dir, tmp_path,
                                                                capsys, assert_one_line_error):
     out = tmp_path / "run"

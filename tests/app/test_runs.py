@@ -10,6 +10,7 @@ import pytest
 import minigan
 from minigan import gan
 from minigan.app import checkpoint, fileio, runs
+from minigan.app.cli import main
 from minigan.gan import models
 from minigan.nn import layers, optim
 
@@ -225,6 +226,21 @@ def test_a_run_folder_saved_before_g_batch_existed_starts_over_on_fresh_noise(tm
     assert config["g_batch"] == "fresh" and config["batch_size"] == 64
 
 
+def test_a_run_whose_checkpoint_is_missing_is_not_started_over(train_args, data_dir, tmp_path,
+                                                                capsys):
+    """A run past the end of an epoch (its grids, its loss curves) without checkpoint.npz lost
+    its checkpoint: starting it over would rewrite metrics.csv beside the old grids."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "2")) == 0
+    (run / runs.CHECKPOINT).unlink()
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no checkpoint.npz" in err and "the checkpoint is missing" in err, err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
 def test_a_conditional_run_takes_the_digits_labels_instead_of_groups():
     config, _ = runs.resolve_config({"conditional": True})
     assert config["clusters"] == 0 and config["g_batch"] == "reuse"
@@ -308,3 +324,22 @@ def test_g_label_follows_the_model_and_the_labels():
                                 "g_label": "every"})[0]["g_label"] == "every"
     assert runs.resolve_config({"clusters": 0})[0]["g_label"] == "input"
     assert runs.resolve_config({"g_label": "input"})[0]["g_label"] == "input"
+
+
+def test_a_run_started_with_a_relative_data_dir_resumes_from_another_folder(
+        write_tiny_mnist, tmp_path, monkeypatch, capsys):
+    """--data-dir mnist is relative to where the run started: resumed from elsewhere it reads
+    the folder its config.json records as used, not ./mnist of the new working folder."""
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    write_tiny_mnist(start / "mnist")
+    elsewhere.mkdir()
+    monkeypatch.chdir(start)
+    args = ["--split", "test", "--no-download", "--device", "cpu", "--quiet", "--model",
+            "vanilla", "--batch-size", "32"]
+    assert main(["train", "--data-dir", "mnist", "--out", "rel/run", "--epochs", "1", *args]) == 0
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(start / "rel" / "run"), "--epochs", "2"]) == 0, \
+        capsys.readouterr().err
+    saved = json.loads((start / "rel" / "run" / "config.json").read_text())
+    assert saved["data_dir"] == str((start / "mnist").resolve())

@@ -68,3 +68,61 @@ def test_a_metrics_file_from_before_the_penalty_column_resumes(run_dir, data_dir
     _edit(path, 3, at, "abc")
     with pytest.raises(ValueError, match="line 3: not a metrics row"):
         MetricsLog(path, upto=16)
+
+
+def _resume(run_dir, data_dir, *more):
+    return main(["train", "--resume", str(run_dir), "--epochs", "2", "--quiet", "--device", "cpu",
+                 "--data-dir", str(data_dir), "--no-download", *more])
+
+
+def test_a_metrics_file_larger_than_a_run_writes_is_refused_unread(run_dir, data_dir, capsys,
+                                                                   assert_one_line_error,
+                                                                   monkeypatch):
+    """The read is bounded by what the run can have written (a sparse file of gigabytes
+    would otherwise be read whole): refused naming the file, nothing written."""
+    from minigan.app import runlog
+    monkeypatch.setattr(runlog, "ROWS_AFTER", 10)       # the bound, small enough to pass
+    path = run_dir / "metrics.csv"
+    with open(path, "r+b") as f:
+        f.truncate(runlog.ROW_BYTES * (8 + 10) + 1)     # 8 iterations to the checkpoint
+    before = path.stat().st_size
+    assert_one_line_error(_resume(run_dir, data_dir), capsys.readouterr().err, str(path),
+                          "more than the")
+    assert path.stat().st_size == before
+
+
+@pytest.mark.parametrize("name", ["metrics.csv", "scores.csv", "config.json"])
+def test_a_fifo_in_place_of_a_run_file_is_refused_not_waited_on(name, run_dir, data_dir, capsys):
+    """A FIFO would block the read for ever; it is refused (or, for config.json, whose
+    recorded data folder eval only consults, passed over)."""
+    import os
+    path = run_dir / name
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    if name == "config.json":
+        from minigan.app import runs
+        assert runs._recorded_data_dir(run_dir) is None
+        with pytest.raises(ValueError, match="not a regular file"):
+            runs.read_config(run_dir)
+        return
+    rc = _resume(run_dir, data_dir, *(["--eval-every", "1"] if name == "scores.csv" else []))
+    err = capsys.readouterr().err
+    assert rc == 2 and "not a regular file" in err and str(path) in err, err
+
+
+@pytest.mark.parametrize("edit, words", [
+    ("1,8,9.1,abc,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
+    ("one,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
+    ("1,8,9.1,\0,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
+])
+def test_a_damaged_scores_file_is_refused_before_training(edit, words, run_dir, data_dir, capsys,
+                                                          assert_one_line_error):
+    """Read when the run starts, not when the first evaluation draws it an epoch later (which
+    lost that epoch on every try)."""
+    from minigan.app.runlog import SCORE_COLUMNS
+    path = run_dir / "scores.csv"
+    path.write_text(",".join(SCORE_COLUMNS) + "\n" + edit + "\n")
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
+    assert_one_line_error(_resume(run_dir, data_dir, "--eval-every", "1"),
+                          capsys.readouterr().err, str(path), words)
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()} == before
