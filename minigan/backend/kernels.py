@@ -193,9 +193,11 @@ def im2col_gpu(x, geom):
     r"""GPU im2col: one thread per column element, zeros where a window reads padding.
 
     .. math::
-        \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+        \text{col}[c, i, j, r, t, n] = x_{pad}[n, c,\ r s_h + i,\ t s_w + j]
 
-    Same arguments and layout as :func:`minigan.functional.im2col.im2col` (the reference).
+    (kernel offset :math:`(i, j)`, ``k, j`` in the kernel; grid pixel :math:`(r, t)`,
+    ``oy, ox``; image pixel ``u, v``). Same arguments and layout as
+    :func:`minigan.functional.im2col.im2col` (the reference).
 
     Parameters
     ----------

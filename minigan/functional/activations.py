@@ -188,18 +188,24 @@ def _sigmoid_cpu(x):
 # -- CuPy: one fused kernel each (minigan.backend.kernels, the same formula in CUDA)
 @relu_backward.gpu
 def _relu_backward_gpu(dout, cache):
+    """:func:`relu_backward`'s formula, ``dx = dout * [out > 0]``, in one kernel
+    (``relu_backward_gpu``, ``minigan/backend/kernels.py``)."""
     check_dout("ReLU", dout, cache.shape)
     return kernels.relu_backward_gpu(dout, cache)
 
 
 @leaky_relu_forward.gpu
 def _leaky_relu_forward_gpu(x, slope=0.2):
+    """:func:`leaky_relu_forward`'s formula, ``out = x if x > 0 else slope * x``, in one kernel
+    (``leaky_relu_forward_gpu``, ``minigan/backend/kernels.py``)."""
     out, positive = kernels.leaky_relu_forward_gpu(x, slope)   # out and the mask, one launch
     return out, (positive, slope)
 
 
 @leaky_relu_backward.gpu
 def _leaky_relu_backward_gpu(dout, cache):
+    """:func:`leaky_relu_backward`'s formula, ``dx = dout if x > 0 else slope * dout``, in one
+    kernel (``leaky_relu_backward_gpu``, ``minigan/backend/kernels.py``)."""
     positive, slope = cache
     check_dout("LeakyReLU", dout, positive.shape)
     return kernels.leaky_relu_backward_gpu(dout, positive, slope)
@@ -207,16 +213,22 @@ def _leaky_relu_backward_gpu(dout, cache):
 
 @tanh_backward.gpu
 def _tanh_backward_gpu(dout, cache):
+    """:func:`tanh_backward`'s formula, ``dx = dout * (1 - out**2)``, in one kernel
+    (``tanh_backward_gpu``, ``minigan/backend/kernels.py``)."""
     check_dout("Tanh", dout, cache.shape)
     return kernels.tanh_backward_gpu(dout, cache)
 
 
 @sigmoid.gpu
 def _sigmoid_gpu(x):
+    """:func:`sigmoid`'s formula, ``1 / (1 + exp(-x))``, in one kernel (``sigmoid_gpu``,
+    ``minigan/backend/kernels.py``)."""
     return kernels.sigmoid_gpu(x)
 
 
 @sigmoid_backward.gpu
 def _sigmoid_backward_gpu(dout, cache):
+    """:func:`sigmoid_backward`'s formula, ``dx = dout * out * (1 - out)``, in one kernel
+    (``sigmoid_backward_gpu``, ``minigan/backend/kernels.py``)."""
     check_dout("Sigmoid", dout, cache.shape)
     return kernels.sigmoid_backward_gpu(dout, cache)

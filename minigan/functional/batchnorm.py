@@ -136,12 +136,13 @@ def batchnorm_backward(dout, cache, param_grads=True):
 
     .. math::
         \frac{\partial L}{\partial x} = \frac{\gamma}{\sqrt{\sigma^2_B + \epsilon}}
-        \left(\text{dout} - \overline{\text{dout}} - \hat x\,
-        \overline{\text{dout}\cdot\hat x}\right)
+        \left(\text{dout} - \operatorname{mean}_c(\text{dout}) - \hat x\,
+        \operatorname{mean}_c(\text{dout}\cdot\hat x)\right)
 
-    where the bar is the per-channel mean, i.e. :math:`\partial L/\partial\beta / m`
-    and :math:`\partial L/\partial\gamma / m`. In evaluation mode the
-    statistics are constants and
+    where :math:`\operatorname{mean}_c` is the mean over the :math:`m` values of the
+    channel, so :math:`\operatorname{mean}_c(\text{dout}) = (\partial L/\partial\beta)/m`
+    and :math:`\operatorname{mean}_c(\text{dout}\cdot\hat x) = (\partial L/\partial\gamma)/m`.
+    In evaluation mode the statistics are constants and
     :math:`\partial L/\partial x = \gamma\,\text{dout} / \sqrt{\sigma^2_{run} + \epsilon}`.
 
     Parameters
@@ -162,7 +163,7 @@ def batchnorm_backward(dout, cache, param_grads=True):
     m = xhat.size // gamma.shape[0]
     dbeta = dout.sum(axis=axes)                       # dL/dbeta  = sum dout
     dgamma = (dout * xhat).sum(axis=axes)             # dL/dgamma = sum dout * xhat
-    scale = (gamma * inv_std).reshape(shape)          # gamma / sigma
+    scale = (gamma * inv_std).reshape(shape)          # gamma / sqrt(sigma^2 + eps)
     if training:      # mu_B and sigma_B depend on every x of the channel
         dx = scale * (dout - dbeta.reshape(shape) / m - xhat * dgamma.reshape(shape) / m)
     else:             # the running statistics are constants
@@ -226,7 +227,7 @@ def _batchnorm_forward_fast(x, gamma, beta, running_mean, running_var, training,
                            out=xp.empty_like(x))                # in place below
         var = _channel_sum(xhat, xhat) / m              # biased: normalizes the batch
         inv_std = 1 / xp.sqrt(var + eps)
-        xp.multiply(xhat, _per_channel(inv_std, x), out=xhat)   # xhat = (x - mu) / sigma
+        xp.multiply(xhat, _per_channel(inv_std, x), out=xhat)   # (x - mu) / sqrt(var + eps)
         running_mean *= 1 - momentum
         running_mean += momentum * mean
         running_var *= 1 - momentum
@@ -240,13 +241,18 @@ def _batchnorm_forward_fast(x, gamma, beta, running_mean, running_var, training,
     return out, (xhat, gamma, inv_std, bool(training))
 
 
-def _dx_train(dout, xhat, mean_dxhat, mean_dout, scale, out):
-    r"""``out = scale * (dout - mean(dout) - xhat * mean(dout * xhat))``, training mode."""
+def _dx_train(dout, xhat, mean_dout_xhat, mean_dout, scale, out):
+    r"""``out = scale * (dout - mean(dout) - xhat * mean(dout * xhat))``, training mode.
+
+    ``mean_dout_xhat`` is the per-channel mean of ``dout * xhat``, that is
+    :math:`(\partial L/\partial\gamma)/m`; ``mean_dout`` that of ``dout``, that is
+    :math:`(\partial L/\partial\beta)/m`; ``scale`` is :math:`\gamma/\sqrt{\sigma^2_B + \epsilon}`;
+    each shaped by :func:`_per_channel`."""
     xp = get_array_module(dout)
-    xp.multiply(xhat, mean_dxhat, out=out)                # xhat * mean(dout * xhat)
+    xp.multiply(xhat, mean_dout_xhat, out=out)            # xhat * mean(dout * xhat)
     out += mean_dout                                      #   + mean(dout)
     xp.subtract(dout, out, out=out)                       # dout - mean(dout) - xhat * ...
-    out *= scale                                          # dL/dx = gamma/sigma * (...)
+    out *= scale                                 # dL/dx = gamma / sqrt(sigma^2 + eps) * (...)
     return out
 
 
@@ -266,10 +272,12 @@ def _batchnorm_backward_fast(dout, cache, param_grads=True):
         dgamma = _channel_sum(dout, xhat)                     # dL/dgamma = sum dout * xhat
     if training:
         m = xhat.size // C
-        dx = _dx_train(dout, xhat, _per_channel(dgamma / m, xhat),
-                       _per_channel(dbeta / m, xhat), scale, out=xp.empty_like(xhat))
+        dx = _dx_train(dout, xhat, _per_channel(dgamma / m, xhat),     # mean(dout * xhat)
+                       _per_channel(dbeta / m, xhat), scale,            # mean(dout)
+                       out=xp.empty_like(xhat))
     else:
-        dx = xp.multiply(dout, scale, out=xp.empty_like(xhat))  # dL/dx = gamma/sigma_run dout
+        # dL/dx = gamma / sqrt(sigma_run^2 + eps) * dout
+        dx = xp.multiply(dout, scale, out=xp.empty_like(xhat))
     if not param_grads:
         return dx, None, None
     return dx, dgamma, dbeta

@@ -73,10 +73,12 @@ def label_from_noise_forward(z, cuts):
     .. math::
         c_n = \#\{\,j : z_{n,0} > t_j\,\}, \qquad
         \text{out}_n = [\,0,\ z_{n,1}, \dots, z_{n,D-1},\ e_{c_n}\,] \quad (N, D + K),
-        \qquad K = J + 1
 
-    With :math:`t_j` the quantiles of :math:`z_0`'s distribution at the cumulative shares
-    :math:`p_1 + \dots + p_j`, class :math:`k` is drawn with probability :math:`p_k`:
+    with :math:`t_1 \le \dots \le t_{K-1}` the ``cuts`` (:math:`K - 1` of them for
+    :math:`K` classes, so :math:`c_n \in \{0, \dots, K - 1\}`) and :math:`e_c` the one-hot
+    row of class :math:`c`. With :math:`t_j` the quantiles of :math:`z_0`'s distribution at
+    the cumulative shares :math:`p_0 + \dots + p_{j-1}`, class :math:`k` is drawn with
+    probability :math:`p_k`:
     a generator fed ``out`` draws its own label from its own noise, and stays a function of
     ``z`` alone (:class:`minigan.nn.layers.SelfConditionedGenerator`). The coordinate that
     chose the label is not passed on (0 in its place): it would tell the generator the label

@@ -60,12 +60,13 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     r"""2-D cross-correlation (PyTorch's ``conv2d``) as im2col + one GEMM.
 
     .. math::
-        \text{out}[n, o, u, v] = b_o + \sum_{c, i, j}
-            W[o, c, i, j]\; x_{pad}[n, c,\ u s_h + i,\ v s_w + j]
+        \text{out}[n, o, r, t] = b_o + \sum_{c, i, j}
+            W[o, c, i, j]\; x_{pad}[n, c,\ r s_h + i,\ t s_w + j]
 
     .. math:: o_h = \lfloor (h + 2 p_h - k_h) / s_h \rfloor + 1
 
-    (output pixel :math:`(u, v)`, kernel offset :math:`(i, j)`, image height :math:`h`).
+    (output pixel :math:`(r, t)`, a pixel of im2col's column grid; kernel offset
+    :math:`(i, j)`; image height :math:`h`).
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def conv2d_backward(dout, cache, param_grads=True, contiguous=None, input_grad=T
     .. math::
         \frac{\partial L}{\partial x} = \mathrm{col2im}(W_m^\top D),\qquad
         \frac{\partial L}{\partial W} = D\, X_{col}^\top,\qquad
-        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, u, v} \text{dout}[n, o, u, v]
+        \frac{\partial L}{\partial b_o} = \textstyle\sum_{n, r, t} \text{dout}[n, o, r, t]
 
     Parameters
     ----------
@@ -145,9 +146,11 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     ``(out_conv=in, in_conv=out, kh, kw)``:
 
     .. math::
-        \text{out}_{pad}[n, o,\ u s_h + i,\ v s_w + j] \mathrel{+}=
-            \sum_c x[n, c, u, v]\; W[c, o, i, j],
+        \text{out}_{pad}[n, o,\ r s_h + i,\ t s_w + j] \mathrel{+}=
+            \sum_c x[n, c, r, t]\; W[c, o, i, j],
         \qquad \text{out} = \text{crop}_{p}(\text{out}_{pad}) + b
+
+    (input pixel :math:`(r, t)`, a pixel of the column grid; kernel offset :math:`(i, j)`)
 
     .. math:: h_o = (h - 1)\, s_h - 2 p_h + k_h + \text{output_padding}_h
 
@@ -173,9 +176,9 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
     """
     geom = _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding)
     C = x.shape[1]
-    x_mat = _to_channel_matrix(x)                                  # (C, H*W*N)
+    x_mat = _to_channel_matrix(x)                                  # (C, h*w*N)
     out = _conv_adjoint(W.reshape(C, -1).T, x_mat, geom,           # col2im(W_m^T X) + b,
-                        b, contiguous)                             # (N, O, Ho, Wo)
+                        b, contiguous)                             # (N, O, ho, wo)
     return out, (x_mat, W, geom, b is not None, is_channel_major(x))
 
 
@@ -216,7 +219,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     N = x_mat.shape[1] // (geom.grid[0] * geom.grid[1])
     check_dout("ConvTranspose2d", dout, (N, O) + geom.image)
     contiguous = not channel_major if contiguous is None else contiguous
-    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, H, W, N),
+    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, h, w, N),
                                product=input_grad)                 # dL/dx = W_m D_col
     dx = _from_channel_matrix(dx_mat, N, *geom.grid, contiguous=contiguous) if input_grad else None
     if not param_grads:
@@ -227,27 +230,30 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
 
 
 # -- the shared pieces ---------------------------------------------------------------
-def _conv_weight_grad(col, dmat):
-    r"""The weight gradient both operations share: ``dmat @ col^T``.
+def _conv_weight_grad(col, grid_mat):
+    r"""The weight gradient both operations share: ``grid_mat @ col^T``.
 
-    .. math:: \frac{\partial L}{\partial W}[r, c, i, j] =
-        \sum_{y, x, n} \text{dmat}[r, (y, x, n)]\; \text{col}[c, i, j, y, x, n]
+    .. math:: \frac{\partial L}{\partial W}[q, c, i, j] =
+        \sum_{r, t, n} \text{grid_mat}[q, (r, t, n)]\; \text{col}[c, i, j, r, t, n]
+
+    (grid pixel :math:`(r, t)`, kernel offset :math:`(i, j)`).
 
     Parameters
     ----------
     col : ndarray of shape (C, kh, kw, oh, ow, N)
-        im2col of the image-side array (Conv2d: the input; ConvTranspose2d:
-        the upstream gradient).
-    dmat : ndarray of shape (R, oh*ow*N)
-        The other side as a matrix (Conv2d: ``dout``; ConvTranspose2d: ``x``).
+        im2col of the image-side array (Conv2d: the input ``x``; ConvTranspose2d:
+        the upstream gradient ``dout``).
+    grid_mat : ndarray of shape (Q, oh*ow*N)
+        The array that lives on the column grid, as a matrix: Conv2d's upstream gradient
+        ``dout`` (:math:`D`), ConvTranspose2d's input ``x`` (:math:`X`).
 
     Returns
     -------
-    ndarray of shape (R, C, kh, kw): Conv2d's ``dW`` ``(out, in, kh, kw)``,
+    ndarray of shape (Q, C, kh, kw): Conv2d's ``dW`` ``(out, in, kh, kw)``,
     ConvTranspose2d's ``dW`` ``(in, out, kh, kw)``.
     """
     C, kh, kw = col.shape[:3]
-    return (dmat @ col.reshape(C * kh * kw, -1).T).reshape(dmat.shape[0], C, kh, kw)
+    return (grid_mat @ col.reshape(C * kh * kw, -1).T).reshape(grid_mat.shape[0], C, kh, kw)
 
 
 def _conv_apply(Wm, x, geom, product=True):
@@ -273,25 +279,25 @@ def _conv_adjoint(WmT, mat, geom, bias=None, contiguous=True):
 
 
 def _to_channel_matrix(a):
-    """``(N, C, H, W) -> (C, H*W*N)``, the column order of im2col: one transpose copy
+    """``(N, C, h, w) -> (C, h*w*N)``, the column order of im2col: one transpose copy
     (none when ``a`` is already a view of channel-major memory)."""
-    N, C, H, W = a.shape
+    N, C, h, w = a.shape
     xp = get_array_module(a)
-    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(C, H * W * N)
+    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(C, h * w * N)
 
 
 def _channel_sums(a):
-    """Per-channel sums of an ``(N, C, H, W)`` array in any memory order, ``(C,)``."""
+    """Per-channel sums of an ``(N, C, h, w)`` array in any memory order, ``(C,)``."""
     xp = get_array_module(a)
     return xp.einsum("nchw->c", a)
 
 
-def _from_channel_matrix(m, N, H, W, bias=None, contiguous=True):
-    """``(C, H*W*N) -> (N, C, H, W)`` plus ``bias`` ``(C,)``: C-contiguous (the bias added in
+def _from_channel_matrix(m, N, h, w, bias=None, contiguous=True):
+    """``(C, h*w*N) -> (N, C, h, w)`` plus ``bias`` ``(C,)``: C-contiguous (the bias added in
     the transposing copy), or with ``contiguous=False`` on NumPy the NCHW view of ``m``."""
     C = m.shape[0]
     xp = get_array_module(m)
-    view = m.reshape(C, H, W, N).transpose(3, 0, 1, 2)
+    view = m.reshape(C, h, w, N).transpose(3, 0, 1, 2)
     if not contiguous and xp is np:
         if bias is not None:
             m += bias.reshape(C, 1)
@@ -349,12 +355,12 @@ def _conv2d_geometry(x, W, b, stride, padding):
     op = "Conv2d"
     stride, padding, _ = conv_hyperparameters(op, stride, padding)
     _check_arrays(op, x, W, b, in_axis=1, out_axis=0)
-    (H, Wd), (ph, pw), (kh, kw) = x.shape[2:], padding, W.shape[2:]
-    if H + 2 * ph < kh or Wd + 2 * pw < kw:
+    (h, w), (ph, pw), (kh, kw) = x.shape[2:], padding, W.shape[2:]
+    if h + 2 * ph < kh or w + 2 * pw < kw:
         raise ShapeError(
             op,
             f"kernel ({kh}, {kw}) is larger than the padded input: input of shape "
-            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {H + 2 * ph} x {Wd + 2 * pw}; "
+            f"{tuple(x.shape)} with padding ({ph}, {pw}) is {h + 2 * ph} x {w + 2 * pw}; "
             f"expected H + 2*padding >= kh and W + 2*padding >= kw",
         )
     return ConvGeometry.conv(x.shape[2:], W.shape[2:], stride, padding)
@@ -366,22 +372,22 @@ def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
     stride, padding, output_padding = conv_hyperparameters(op, stride, padding, output_padding)
     _check_arrays(op, x, W, b, in_axis=0, out_axis=1)
     geom = ConvGeometry.conv_transpose(x.shape[2:], W.shape[2:], stride, padding, output_padding)
-    Ho, Wo = geom.image
-    if Ho < 1 or Wo < 1:
+    ho, wo = geom.image
+    if ho < 1 or wo < 1:
         raise ShapeError(
             op,
             f"input of shape {tuple(x.shape)} with weight {tuple(W.shape)}, "
             f"stride {stride}, padding {padding}, output_padding {output_padding} gives "
-            f"an output of {Ho} x {Wo}; expected (H-1)*stride - 2*padding + kernel "
+            f"an output of {ho} x {wo}; expected (H-1)*stride - 2*padding + kernel "
             f"+ output_padding >= 1",
         )
     return geom
 
 
 # -- memory layout: what makes the NumPy passes fast ---------------------------------
-# Both maps produce their result in channel-major memory ``(C, H, W, N)``, the
+# Both maps produce their result in channel-major memory ``(C, h, w, N)``, the
 # batch index fastest: the GEMM writes ``(channels, pixels)`` and col2im adds
-# onto a ``(C, Hp, Wp, N)`` image. By default every pass returns a C-contiguous
+# onto a ``(C, h, w, N)`` image. By default every pass returns a C-contiguous
 # NCHW array, which costs one transposing copy (about 0.6 ms for a 64 x 64 x 14 x
 # 14 float32 batch on 2 cores, an eighth of that layer's GEMM time). With
 # ``contiguous=False`` (NumPy only) the passes return the NCHW *view* of that
@@ -395,8 +401,8 @@ def _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding):
 # :func:`is_channel_major` and :func:`as_layout_of` are the two helpers that
 # :mod:`minigan.functional.batchnorm` shares.
 def is_channel_major(a):
-    """True when ``a`` is ``(N, C, H, W)`` with the batch index fastest in memory: the NCHW
-    view of channel-major ``(C, H, W, N)`` memory that the passes return with
+    """True when ``a`` is ``(N, C, h, w)`` with the batch index fastest in memory: the NCHW
+    view of channel-major ``(C, h, w, N)`` memory that the passes return with
     ``contiguous=False``."""
     return a.ndim == 4 and a.shape[0] > 1 and a.strides[0] == a.itemsize
 

@@ -23,9 +23,11 @@ Column layout
 ``col`` has shape ``(C, kh, kw, oh, ow, N)``, C-contiguous, with
 
 .. math::
-    \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+    \text{col}[c, i, j, r, t, n] = x_{pad}[n, c,\ r s_h + i,\ t s_w + j]
 
-so that ``col.reshape(C*kh*kw, oh*ow*N)`` is the column matrix without a
+for kernel offset :math:`(i, j)` and pixel :math:`(r, t)` of the ``oh x ow`` column grid
+(the output pixel of a convolution); :math:`(u, v)` is a pixel of the ``h x w`` image.
+``col.reshape(C*kh*kw, oh*ow*N)`` is then the column matrix without a
 copy: the rows are indexed like the flattened kernel ``W.reshape(O, C*kh*kw)``
 of a Conv2d weight ``(O, C, kh, kw)``, and the columns run over every output
 pixel of the whole batch, the batch index fastest. A convolution is then ONE
@@ -71,7 +73,7 @@ col2im of a product, in blocks of output rows (CPU)
 The backward-data pass of a convolution (and the forward pass of a transposed
 one) applies col2im to a product ``W_m^T D``. For DCGAN's 64 <-> 128 channel
 layers that column array is 1024 x 3136 floats (12.8 MB), more than the caches
-hold. Its columns are ordered ``(y, x, n)``, so the columns of a few output
+hold. Its columns are ordered ``(r, t, n)``, so the columns of a few output
 rows are a contiguous block of ``D``: :func:`col2im_matmul_cpu` multiplies one
 such block (about one core's L2 cache, :data:`BLOCK_BYTES`), adds it onto the
 image while it is still in cache, and reuses its buffer for the next
@@ -211,7 +213,8 @@ def _pad_to_slab_layout(x, geom):
 def _copy_windows(col, xpad, stride):
     """``col[:, i, j] = `` the strided window slab of every kernel offset ``(i, j)``.
 
-    ``col`` is ``(C, kh, kw, oh, ow, N)``, ``xpad`` the padded ``(C, Hp, Wp, N)`` image.
+    ``col`` is ``(C, kh, kw, oh, ow, N)``, ``xpad`` the padded ``(C, h + 2ph, w + 2pw, N)``
+    image.
     """
     (sh, sw), (kh, kw, oh, ow) = stride, col.shape[1:5]
     for i in range(kh):
@@ -222,35 +225,38 @@ def _copy_windows(col, xpad, stride):
 
 
 def _grid_span(first, count, offset, stride, pad, size):
-    """The grid indices ``t`` in ``[first, first + count)`` whose window tap lands inside the
-    image, ``0 <= t * stride + offset - pad < size``, as ``(lo, hi)`` (empty when ``lo >= hi``)."""
+    """The grid indices ``g`` (rows ``r`` or columns ``t``) in ``[first, first + count)`` whose
+    window tap lands inside the image, ``0 <= g * stride + offset - pad < size``, as
+    ``(lo, hi)`` (empty when ``lo >= hi``)."""
     lo = max(first, -(-(pad - offset) // stride))
     hi = min(first + count, (size - 1 + pad - offset) // stride + 1)
     return lo, hi
 
 
-def _add_windows(img, col, y0, geom):
-    """``img[windows of output rows y0 ..] += col``: the adjoint of :func:`_copy_windows`.
+def _add_windows(img, col, r0, geom):
+    """``img[windows of output rows r0 ..] += col``: the adjoint of :func:`_copy_windows`.
 
     ``img`` is the unpadded ``(C, h, w, N)`` image, ``col`` is ``(C, kh, kw, rows, ow, N)``:
-    the slabs of ``rows`` output rows from ``y0``. Taps that land in the padding are
-    skipped (they would be cropped away), so no padded image is formed and copied.
+    the slabs of ``rows`` output rows from ``r0``. Taps that land in the padding are
+    skipped (they would be cropped away), so no padded image is formed and copied. Grid
+    rows ``r`` and columns ``t`` map to image rows ``u = r sh + i - ph`` and columns
+    ``v = t sw + j - pw``.
     """
     (sh, sw), (ph, pw), (h, w) = geom.stride, geom.padding, geom.image
     kh, kw, rows, ow = col.shape[1:5]
     for i in range(kh):
-        ylo, yhi = _grid_span(y0, rows, i, sh, ph, h)
-        if ylo >= yhi:
+        rlo, rhi = _grid_span(r0, rows, i, sh, ph, h)
+        if rlo >= rhi:
             continue
-        u0 = ylo * sh + i - ph
-        u1 = u0 + (yhi - ylo - 1) * sh + 1
+        u0 = rlo * sh + i - ph
+        u1 = u0 + (rhi - rlo - 1) * sh + 1
         for j in range(kw):
-            xlo, xhi = _grid_span(0, ow, j, sw, pw, w)
-            if xlo >= xhi:
+            tlo, thi = _grid_span(0, ow, j, sw, pw, w)
+            if tlo >= thi:
                 continue
-            v0 = xlo * sw + j - pw
-            v1 = v0 + (xhi - xlo - 1) * sw + 1
-            img[:, u0:u1:sh, v0:v1:sw, :] += col[:, i, j, ylo - y0:yhi - y0, xlo:xhi]
+            v0 = tlo * sw + j - pw
+            v1 = v0 + (thi - tlo - 1) * sw + 1
+            img[:, u0:u1:sh, v0:v1:sw, :] += col[:, i, j, rlo - r0:rhi - r0, tlo:thi]
 
 
 def _to_nchw(img, bias=None, contiguous=True):
@@ -267,7 +273,7 @@ def _to_nchw(img, bias=None, contiguous=True):
 
 
 def nchw_copy(view, bias=None):
-    """A C-contiguous copy of an ``(N, C, H, W)`` view, plus a per-channel bias ``(C,)``
+    """A C-contiguous copy of an ``(N, C, h, w)`` view, plus a per-channel bias ``(C,)``
     added in the same pass (NumPy or CuPy)."""
     xp = get_array_module(view)
     out = xp.empty(view.shape, dtype=view.dtype)
@@ -283,7 +289,9 @@ def im2col(x, geom):
     r"""Unfold the ``kh x kw`` windows of a zero-padded NCHW batch into columns.
 
     .. math::
-        \text{col}[c, i, j, y, x, n] = x_{pad}[n, c,\ y s_h + i,\ x s_w + j]
+        \text{col}[c, i, j, r, t, n] = x_{pad}[n, c,\ r s_h + i,\ t s_w + j]
+
+    (kernel offset :math:`(i, j)`, grid pixel :math:`(r, t)`).
 
     Parameters
     ----------
@@ -306,10 +314,11 @@ def col2im(col, geom):
     r"""Adjoint of :func:`im2col`: add every window back onto its pixels.
 
     .. math::
-        x[n, c, u, v] = \sum_{i, j, y, x\,:\ y s_h + i - p_h = u,\
-                         x s_w + j - p_w = v} \text{col}[c, i, j, y, x, n]
+        \text{out}[n, c, u, v] = \sum_{i, j, r, t\,:\ r s_h + i - p_h = u,\
+                         t s_w + j - p_w = v} \text{col}[c, i, j, r, t, n]
 
-    so that :math:`\langle \mathrm{im2col}(x), \text{col}\rangle =
+    for image pixel :math:`(u, v)`, kernel offset :math:`(i, j)` and grid pixel
+    :math:`(r, t)`, so that :math:`\langle \mathrm{im2col}(x), \text{col}\rangle =
     \langle x, \mathrm{col2im}(\text{col})\rangle` for all ``x`` and ``col``.
 
     Parameters
@@ -322,7 +331,7 @@ def col2im(col, geom):
 
     Returns
     -------
-    x : ndarray of shape (N, C, h, w), C-contiguous, dtype of ``col``
+    out : ndarray of shape (N, C, h, w), C-contiguous, dtype of ``col``
     """
     C, N = col.shape[0], col.shape[5]
     img = get_array_module(col).zeros((C, *geom.image, N), dtype=col.dtype)
@@ -342,7 +351,7 @@ def col2im_matmul(a, d, geom, bias=None, contiguous=True):
     a : ndarray of shape (C*kh*kw, R)
         Rows indexed like ``col``'s ``(c, i, j)``.
     d : ndarray of shape (R, oh*ow*N)
-        Columns ordered ``(y, x, n)``, the batch index fastest.
+        Columns ordered ``(r, t, n)``, the batch index fastest.
     geom : ConvGeometry
         As for :func:`col2im`.
     bias : ndarray of shape (C,) or None
@@ -379,11 +388,11 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
 
     .. math::
         x = \mathrm{col2im}(A D) + \text{bias},\qquad
-        A D = [\,A D_{y_0} \mid A D_{y_1} \mid \dots\,]
+        A D = [\,A D_{r_0} \mid A D_{r_1} \mid \dots\,]
 
-    where :math:`D_{y}` holds the columns of ``d`` that belong to output rows
-    ``y`` (the columns are ordered ``(y, x, n)``, so each block is a contiguous
-    range of columns). Each block :math:`A D_y` is the slab ``col[:, :, :, y]``
+    where :math:`D_{r}` holds the columns of ``d`` that belong to output rows
+    ``r`` (the columns are ordered ``(r, t, n)``, so each block is a contiguous
+    range of columns). Each block :math:`A D_r` is the slab ``col[:, :, :, r]``
     of the column array: it is added onto the image right after the
     GEMM that writes it, and its buffer is reused for the next block.
 
@@ -392,7 +401,7 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
     a : ndarray of shape (C*kh*kw, R)
         Rows indexed like ``col``'s ``(c, i, j)``.
     d : ndarray of shape (R, oh*ow*N)
-        Columns ordered ``(y, x, n)``, the batch index fastest.
+        Columns ordered ``(r, t, n)``, the batch index fastest.
     geom : ConvGeometry
         As for :func:`col2im`.
     bias : ndarray of shape (C,) or None
@@ -419,11 +428,11 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
     rows = _block_rows(K, ow, N, dtype.itemsize, oh) if rows is None else max(1, min(oh, rows))
     img = np.zeros((C, *geom.image, N), dtype=dtype)
     buf = np.empty(K * rows * width, dtype=dtype)
-    for y0 in range(0, oh, rows):
-        nr = min(rows, oh - y0)
+    for r0 in range(0, oh, rows):
+        nr = min(rows, oh - r0)
         block = buf[:K * nr * width].reshape(K, nr * width)
-        np.matmul(a, d[:, y0 * width:(y0 + nr) * width], out=block)
-        _add_windows(img, block.reshape(C, kh, kw, nr, ow, N), y0, geom)
+        np.matmul(a, d[:, r0 * width:(r0 + nr) * width], out=block)
+        _add_windows(img, block.reshape(C, kh, kw, nr, ow, N), r0, geom)
     return _to_nchw(img, bias, contiguous)
 
 

@@ -58,10 +58,10 @@ def sigmoid_cross_entropy(logits, targets):
     """
     xp = get_array_module(logits)
     a = logits
-    m = a.size
+    M = a.size                                                      # the entries averaged
     per_element = xp.maximum(a, 0) - a * targets + xp.log1p(xp.exp(-xp.abs(a)))
-    loss = float(per_element.sum()) / m
-    dlogits = (sigmoid(a) - targets) / m
+    loss = float(per_element.sum()) / M
+    dlogits = (sigmoid(a) - targets) / M
     return loss, dlogits.astype(a.dtype, copy=False)
 
 
@@ -76,17 +76,17 @@ def generator_loss(fake_logits, form="non_saturating"):
 
     ``"non_saturating"`` (what Goodfellow et al. use in practice):
 
-    .. math:: L_G = -\frac{1}{m}\sum\log D(G(z)) = \frac1m\sum \ell(a, 1),
-              \qquad \frac{\partial L_G}{\partial a} = \frac{\sigma(a) - 1}{m}
+    .. math:: L_G = -\frac{1}{M}\sum\log D(G(z)) = \frac1M\sum \ell(a, 1),
+              \qquad \frac{\partial L_G}{\partial a} = \frac{\sigma(a) - 1}{M}
 
     ``"minimax"`` (the game's own term, which saturates when D wins):
 
-    .. math:: L_G = \frac{1}{m}\sum\log(1 - D(G(z))) = -\frac1m\sum \ell(a, 0),
-              \qquad \frac{\partial L_G}{\partial a} = -\frac{\sigma(a)}{m}
+    .. math:: L_G = \frac{1}{M}\sum\log(1 - D(G(z))) = -\frac1M\sum \ell(a, 0),
+              \qquad \frac{\partial L_G}{\partial a} = -\frac{\sigma(a)}{M}
 
     Early in training D rejects fakes, :math:`\sigma(a) \approx 0`: the
     minimax gradient vanishes while the non-saturating one stays near
-    :math:`-1/m`.
+    :math:`-1/M` (:math:`M` the number of logits).
 
     Returns
     -------
@@ -108,7 +108,8 @@ def softmax_cross_entropy(logits, targets):
     :math:`t` (one-hot, or any soft distribution):
 
     .. math::
-        \log p_c = a_c - m - \log\sum_j e^{a_j - m}, \qquad m = \max_j a_j
+        \log p_c = a_c - a_{\max} - \log\sum_j e^{a_j - a_{\max}}, \qquad
+        a_{\max} = \max_j a_j
 
         L = -\frac{1}{N}\sum_{i=1}^{N}\sum_{c} t_{ic}\,\log p_{ic}
 
@@ -149,8 +150,8 @@ def softmax_cross_entropy(logits, targets):
         raise ValueError(f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not "
                          f"fit logits {tuple(a.shape)}; give (N,) labels or (N, C) rows")
     top = a.argmax(axis=1)
-    shifted = a - a[xp.arange(n), top][:, None]                     # every exponent <= 0
-    # log sum_j e^(a_j - m) = log(1 + the other terms): log1p keeps the relative precision
+    shifted = a - a[xp.arange(n), top][:, None]       # a - a_max: every exponent <= 0
+    # log sum_j e^(a_j - a_max) = log(1 + the other terms): log1p keeps the relative precision
     # of a confident row's tiny loss, which log(1 + 1e-10) would round away
     others = xp.exp(shifted)
     others[xp.arange(n), top] = 0
@@ -183,8 +184,8 @@ def least_squares_loss(outputs, targets):
     doutputs : ndarray like ``outputs``
     """
     diff = outputs - targets
-    m = outputs.size
-    return float((diff * diff).sum()) / (2 * m), (diff / m).astype(outputs.dtype, copy=False)
+    M = outputs.size
+    return float((diff * diff).sum()) / (2 * M), (diff / M).astype(outputs.dtype, copy=False)
 
 
 def hinge_loss(outputs, sign):
@@ -204,10 +205,10 @@ def hinge_loss(outputs, sign):
     """
     xp = get_array_module(outputs)
     margin = 1 - sign * outputs
-    m = outputs.size
+    M = outputs.size
     active = margin > 0
-    loss = float((margin * active).sum()) / m
-    step = outputs.dtype.type(-sign / m)
+    loss = float((margin * active).sum()) / M
+    step = outputs.dtype.type(-sign / M)
     return loss, xp.where(active, step, outputs.dtype.type(0))     # 0, not -0, where inactive
 
 
@@ -227,5 +228,5 @@ def wasserstein_loss(outputs, sign):
     doutputs : ndarray like ``outputs``
     """
     xp = get_array_module(outputs)
-    m = outputs.size
-    return -sign * float(outputs.sum()) / m, xp.full_like(outputs, -sign / m)
+    M = outputs.size
+    return -sign * float(outputs.sum()) / M, xp.full_like(outputs, -sign / M)

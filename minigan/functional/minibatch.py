@@ -156,14 +156,18 @@ def minibatch_stddev_backward(dout, cache):
     (the path through :math:`\mu` adds :math:`-\frac1G\sum_g` of the same
     term, which is zero since :math:`\sum_g (x_{gqk} - \mu_{qk}) = 0`).
 
+    The second derivative, which R1 needs through this layer (the tangent of
+    :math:`\bar x` along an input direction), is written in :mod:`minigan.gan.penalty`
+    (``_add_parameter_gradient``; the module docstring derives it).
+
     Returns
     -------
     dx : ndarray of the input's shape
     """
     xc, sigma, G = cache
     N, C = dout.shape[0], dout.shape[1] - 1
-    ds = dout[:, C:].reshape(G, N // G, -1).sum(axis=(0, 2))    # s_m reaches every n of group m
-    dsigma = ds[:, None] / sigma.shape[1]                        # s_m = mean_k sigma_mk
+    ds = dout[:, C:].reshape(G, N // G, -1).sum(axis=(0, 2))    # s_q reaches every n of group q
+    dsigma = ds[:, None] / sigma.shape[1]                        # s_q = mean_k sigma_qk
     dxg = dsigma * xc / (G * sigma)                              # sigma = sqrt(mean_g xc^2 + eps)
     return dout[:, :C] + dxg.reshape((N, C) + dout.shape[2:])
 

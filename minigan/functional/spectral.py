@@ -12,6 +12,13 @@ iteration per forward pass:
     \sigma = \|c\|,\quad u' = \frac{c}{\sigma},\qquad
     W_{\mathrm{SN}} = \frac{M}{\sigma}
 
+In the code both norms are clamped from below, :math:`\|a\| \to \max(\|a\|, \epsilon)` and
+:math:`\sigma = \max(\|c\|, \epsilon)` with :math:`\epsilon` = ``EPS`` :math:`= 10^{-12}`,
+so that a zero :math:`a` or :math:`c` (a zero weight, or :math:`u` orthogonal to its
+columns) gives zeros and not a division by zero; the backward pass reads the same clamped
+values, and the formulas below are exact wherever the clamps are inactive
+(:math:`\|a\|, \|c\| > \epsilon`, every weight that trains).
+
 :math:`\sigma = \|M M^\top u\| / \|M^\top u\| = \|M v\|` with :math:`\|v\| = 1`, so
 :math:`\sigma` never exceeds the largest singular value :math:`\sigma_1` and tends to it
 as :math:`u` is carried over the steps (``u'`` becomes the next ``u``). Until it has,
@@ -65,6 +72,12 @@ def l2_normalize(x, eps=EPS):
 
 def spectral_norm_forward(W, u):
     r"""One power-iteration step and the normalized weight :math:`W_{\mathrm{SN}} = W / \sigma`.
+
+    .. math::
+        a = M^\top u,\quad v = \frac{a}{\max(\|a\|, \epsilon)},\quad c = M v,\quad
+        \sigma = \max(\|c\|, \epsilon),\quad u' = \frac{c}{\sigma}
+
+    with :math:`\epsilon` = ``EPS`` :math:`= 10^{-12}` (see the module docstring).
 
     Parameters
     ----------

@@ -5,10 +5,11 @@ recent weights draws better digits than the last ones (Yazici et al. 2019,
 Karras et al. 2018). After every generator step,
 
 .. math::
-    \bar\theta \leftarrow \beta_t\, \bar\theta + (1 - \beta_t)\, \theta, \qquad
-    \beta_t = \min\Big(\beta,\ \frac{1 + t}{w + t}\Big),
+    \theta_{\mathrm{EMA}} \leftarrow \beta_t\, \theta_{\mathrm{EMA}} + (1 - \beta_t)\, \theta,
+    \qquad \beta_t = \min\Big(\beta,\ \frac{1 + t}{w + t}\Big),
 
-with :math:`t` the number of updates so far and :math:`w = 10`: the warm-up of
+with :math:`\theta` G's weights, :math:`\theta_{\mathrm{EMA}}` their average,
+:math:`t` the number of updates so far and :math:`w = 10`: the warm-up of
 TensorFlow's ``ExponentialMovingAverage(num_updates=t)``, so that the average
 does not start out dominated by the random initial weights. Until
 :math:`\beta_t` reaches :math:`\beta` (after :math:`(10\beta - 1)/(1 - \beta)`
@@ -70,7 +71,9 @@ class EMA:
         self.generator.freeze(True)
 
     def update(self):
-        r"""One step: :math:`\bar\theta \leftarrow \beta_t \bar\theta + (1 - \beta_t)\theta`."""
+        r"""One step: :math:`\theta_{\mathrm{EMA}} \leftarrow \beta_t\, \theta_{\mathrm{EMA}}
+        + (1 - \beta_t)\, \theta` (the average in ``generator.params``, G's weights
+        :math:`\theta` in ``source.params``)."""
         beta = min(self.decay, (1.0 + self.updates) / (self.warmup + self.updates))
         shadow = self.generator.params
         for key, value in self.source.params.items():

@@ -12,48 +12,48 @@ The critic :math:`f` (the discriminator, without sigmoid) is pushed towards
 Training the critic needs :math:`\partial P/\partial\theta`: the derivative, with
 respect to the parameters, of a quantity that is itself a gradient. Written out for
 critics made of Dense layers :math:`z_l = h_{l-1}W_l + b_l` and piecewise-linear
-activations :math:`h_l = \phi(z_l)` (ReLU, LeakyReLU: :math:`\phi'(z_l) = s_l`, 1 or the
-slope, and :math:`\phi'' = 0` away from the kink), with :math:`h_0 = \hat x` and one
-output per sample.
+activations :math:`h_l = \phi(z_l)` (ReLU, LeakyReLU: the mask :math:`\phi'_l = \phi'(z_l)`,
+1 or LeakyReLU's slope, and :math:`\phi'' = 0` away from the kink), with :math:`h_0 = \hat x`
+and one output per sample.
 
 **Input gradient** (the ordinary backward pass with :math:`\text{dout} = 1`): with
 :math:`\delta_l = \partial f/\partial z_l` and :math:`e_l = \delta_l W_l^\top` the signal
 leaving layer :math:`l` backwards (before the mask of the activation below it),
 
 .. math::
-    \delta_L = 1,\qquad \delta_{l-1} = e_l \odot s_{l-1},\qquad g = e_1.
+    \delta_L = 1,\qquad \delta_{l-1} = e_l \odot \phi'_{l-1},\qquad g = e_1.
 
 **The penalty's gradient with respect to g**: for :math:`g_n \ne 0`,
 
 .. math::
-    \gamma_n = \frac{\partial P}{\partial g_n} = \frac{2\lambda}{N}\,
+    \rho_n = \frac{\partial P}{\partial g_n} = \frac{2\lambda}{N}\,
         \frac{\|g_n\| - 1}{\|g_n\|}\, g_n.
 
 At :math:`g_n = 0` the norm has no derivative (:math:`\|g\|` is a cone there, and
 :math:`(\|g_n\| - 1)^2` falls the same way in every direction); the code takes
-:math:`\gamma_n = 0`, which favours no direction, and the property tests keep away
+:math:`\rho_n = 0`, which favours no direction, and the property tests keep away
 from that point.
 
 **Double backward.** :math:`g` depends on :math:`W_l` through the :math:`W_l^\top` of
-the chain above and through the masks :math:`s_l`; the masks are piecewise constant
+the chain above and through the masks :math:`\phi'_l`; the masks are piecewise constant
 in :math:`\theta`, so only the first dependence has a derivative. Write
 :math:`r_{l-1} = \partial P/\partial e_l`, the gradient of the penalty with respect to
-the signal leaving layer :math:`l`; then :math:`r_0 = \partial P/\partial g = \gamma`.
+the signal leaving layer :math:`l`; then :math:`r_0 = \partial P/\partial g = \rho`.
 Differentiating the chain from its end :math:`g = e_1` back to its start
 :math:`\delta_L` runs through the network FORWARDS, one line per line of the chain (on
 the right):
 
 .. math::
     \begin{aligned}
-    r_0 &= \gamma &&\qquad g = e_1 \\
+    r_0 &= \rho &&\qquad g = e_1 \\
     \frac{\partial P}{\partial W_l} &= r_{l-1}^\top\,\delta_l,\quad
         \frac{\partial P}{\partial \delta_l} = r_{l-1} W_l
         &&\qquad e_l = \delta_l W_l^\top \\
-    r_l &= (r_{l-1} W_l)\odot s_l &&\qquad \delta_l = e_{l+1}\odot s_l \\
+    r_l &= (r_{l-1} W_l)\odot \phi'_l &&\qquad \delta_l = e_{l+1}\odot \phi'_l \\
     \frac{\partial P}{\partial b_l} &= 0 &&\qquad b_l \text{ only moves the masks}
     \end{aligned}
 
-So :math:`r` is the critic's forward-mode tangent in the direction :math:`\gamma`
+So :math:`r` is the critic's forward-mode tangent in the direction :math:`\rho`
 (Pearlmutter's :math:`R`-operator: Dense layers without their bias, activations as
 their masks), and each weight gradient is the outer product of the tangent entering
 the layer with the backward signal :math:`\delta_l` at its output. numpy-ml's WGAN-GP runs the same
@@ -71,21 +71,26 @@ weight; its gradient is taken back through :math:`\sigma(W)`.
 .. math::
     P(\theta) = \frac{\gamma}{2N}\sum_{n=1}^{N}\|g_n\|^2,\qquad
     g_n = \frac{\partial}{\partial x_n}\sum_{m=1}^{N} f(x_m;\theta),
-    \qquad \gamma_n = \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n,
+    \qquad \rho_n = \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n,
 
-the gradient of the batch's sum, as StyleGAN's code takes it: a layer that mixes the samples,
-the minibatch standard deviation (:func:`minigan.functional.minibatch_stddev_forward`), then
-has a well-defined :math:`g` too. Its backward pass reads the activations themselves,
+with :math:`\gamma` R1's weight (:func:`r1_penalty` says how training applies it);
+:math:`g` is the gradient of the batch's sum, as StyleGAN's code takes it: a layer that
+mixes the samples, the minibatch standard deviation
+(:func:`minigan.functional.minibatch_stddev_forward`), then has a well-defined :math:`g`
+too. Its backward pass reads the activations themselves (sample :math:`n = gQ + q` in
+group :math:`q`, :math:`K` values a sample, :math:`\bar s_q` the sum over group :math:`q`
+of the signal at the appended :math:`s_q`, as in
+:func:`minigan.functional.minibatch_stddev_backward`):
 
 .. math::
-    \bar x_{gqk} = \bar{\text{out}}_{gqk} + \frac{\bar S_q}{K}\,
+    \bar x_{gqk} = \bar{\text{out}}_{gqk} + \frac{\bar s_q}{K}\,
         \frac{x_{gqk} - \mu_{qk}}{G\,\sigma_{qk}},
 
 so below it the backward signal :math:`\delta_l` moves with the input and the forward sweep
-above is not the whole derivative. Along the input direction :math:`\gamma` the
+above is not the whole derivative. Along the input direction :math:`\rho` the
 derivative of the ordinary parameter gradient is (mixed partials commute)
 :math:`\partial P/\partial\theta = \frac{d}{d\epsilon}\nabla_\theta \textstyle\sum_m
-f(x_m + \epsilon\gamma_m)\big|_{\epsilon=0}`: the forward sweep carries the tangent
+f(x_m + \epsilon\rho_m)\big|_{\epsilon=0}`: the forward sweep carries the tangent
 :math:`r` of every activation (at the minibatch layer,
 :math:`\dot\sigma_{qk} = \sum_g (x_{gqk} - \mu_{qk})\, \dot x^c_{gqk} / (G\sigma_{qk})` with
 :math:`\dot x^c` the tangent less its group mean, :math:`\dot s_q = \frac1K\sum_k
@@ -94,8 +99,8 @@ backward signal, zero above the minibatch layer and there
 
 .. math::
     \dot{\bar x}_{gqk} = \dot{\bar{\text{out}}}_{gqk}
-        + \frac{\dot{\bar S}_q}{K}\frac{x_{gqk} - \mu_{qk}}{G\sigma_{qk}}
-        + \frac{\bar S_q}{K G}\Big(\frac{\dot x^c_{gqk}}{\sigma_{qk}}
+        + \frac{\dot{\bar s}_q}{K}\frac{x_{gqk} - \mu_{qk}}{G\sigma_{qk}}
+        + \frac{\bar s_q}{K G}\Big(\frac{\dot x^c_{gqk}}{\sigma_{qk}}
         - \frac{(x_{gqk} - \mu_{qk})\,\dot\sigma_{qk}}{\sigma_{qk}^2}\Big),
 
 through the masks of the activations and :math:`W_l^\top` of the Dense layers below it.
@@ -214,9 +219,9 @@ def critic_input_gradient(critic, x):
             entry[3] = d                     # delta_l = df/dz_l
             d = d @ W.T if W.shape[1] > 1 else d * W.T    # delta_l W_l^T
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
-            d = F.leaky_relu_backward(d, cache)           # (.) * s_l
+            d = F.leaky_relu_backward(d, cache)           # (.) * phi'_l, the mask
         elif isinstance(layer, L.MinibatchStdDev):
-            entry[3] = d                     # the signal at its output: S_q reads it
+            entry[3] = d                     # the signal at its output: s_bar_q sums it
             d = F.minibatch_stddev_backward(d, cache)
         else:
             d = d.reshape(cache[0])
@@ -234,56 +239,60 @@ def _add_weight_gradient(layer, dW):
 
 def _add_parameter_gradient(tape, r):
     r"""Add :math:`\partial P/\partial\theta` to the critic's gradients, given the tape of
-    :func:`critic_input_gradient` and :math:`r = \partial P/\partial g` (shaped like the input).
+    :func:`critic_input_gradient` and :math:`r_0 = \rho = \partial P/\partial g` (shaped like
+    the input).
 
     The forward sweep of the tangent :math:`r` adds :math:`r_{l-1}^\top\delta_l` to each Dense
     layer; where a minibatch layer moved the backward signal with the input, the backward
     sweep of its tangent :math:`\dot\delta` adds :math:`h_{l-1}^\top\dot\delta_l` and
     :math:`\sum_n\dot\delta_l` (the module docstring derives both)."""
     xp = get_array_module(r)
-    tangents = {}                                # minibatch layer -> (x^c tangent, sigma tangent)
+    tangents = {}                                # minibatch layer -> (xc_dot, sigma_dot)
     for i, (layer, W, cache, delta, _) in enumerate(tape):   # forward sweep of the tangent r
         if W is not None:
             _add_weight_gradient(layer, r.T @ delta)         # dP/dW_l = r_{l-1}^T delta_l
             r = r @ W                                        # r_{l-1} W_l
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
-            r = F.leaky_relu_backward(r, cache)              # (.) * s_l
+            r = F.leaky_relu_backward(r, cache)              # (.) * phi'_l, the mask
         elif isinstance(layer, L.MinibatchStdDev):
             xc, sigma, G = cache                             # xc = x - mu, (G, Q, K)
-            rc = r.reshape(G, *sigma.shape)
-            rc = rc - rc.mean(axis=0)                        # the tangent of x - mu
-            dsigma = (xc * rc).sum(axis=0) / (G * sigma)     # sigma's tangent, (Q, K)
-            tangents[i] = (rc, dsigma)
-            ds = xp.tile(dsigma.mean(axis=1), G)             # s_q = mean_k sigma_qk
-            r = xp.concatenate([r, ds[:, None]], axis=1)
+            xc_dot = r.reshape(G, *sigma.shape)
+            xc_dot = xc_dot - xc_dot.mean(axis=0)            # x^c dot: the tangent of x - mu
+            sigma_dot = (xc * xc_dot).sum(axis=0) / (G * sigma)     # sigma's tangent, (Q, K)
+            tangents[i] = (xc_dot, sigma_dot)
+            s_dot = xp.tile(sigma_dot.mean(axis=1), G)       # s_q = mean_k sigma_qk: its tangent
+            r = xp.concatenate([r, s_dot[:, None]], axis=1)
         else:
             r = r.reshape(cache[1])
     if not tangents:                                         # the backward signal held still
         return
     first_dense = min(i for i, entry in enumerate(tape) if entry[1] is not None)
-    dd = None                                                # its tangent: 0 above the first
-    for i in range(max(tangents), first_dense - 1, -1):      # minibatch layer from the top
+    delta_dot = None                                         # delta's tangent: 0 above the
+    for i in range(max(tangents), first_dense - 1, -1):      # first minibatch layer from the top
         layer, W, cache, delta, h_in = tape[i]
         if W is not None:
             inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
-            _add_weight_gradient(layer, h_in.T @ dd)         # + h_{l-1}^T ddelta_l
+            _add_weight_gradient(layer, h_in.T @ delta_dot)  # + h_{l-1}^T delta_dot_l
             if inner.has_bias:
-                layer._accumulate(b=dd.sum(axis=0))          # dP/db_l = sum_n ddelta_l
+                layer._accumulate(b=delta_dot.sum(axis=0))   # dP/db_l = sum_n delta_dot_l
             if i > first_dense:                              # no weight below: the input's
-                dd = dd @ W.T if W.shape[1] > 1 else dd * W.T    # tangent is not needed
+                delta_dot = (delta_dot @ W.T if W.shape[1] > 1    # tangent is not needed
+                             else delta_dot * W.T)
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
-            dd = F.leaky_relu_backward(dd, cache)
+            delta_dot = F.leaky_relu_backward(delta_dot, cache)      # (.) * phi'_l
         elif isinstance(layer, L.MinibatchStdDev):
             xc, sigma, G = cache
             (Q, K), N = sigma.shape, xc.shape[0] * xc.shape[1]
-            rc, dsigma = tangents[i]
-            S = delta[:, K].reshape(G, Q).sum(axis=0)[:, None]       # S_q, (Q, 1)
-            dS = 0.0 if dd is None else dd[:, K].reshape(G, Q).sum(axis=0)[:, None]
-            ddx = (dS / K) * xc / (G * sigma) + (S / (K * G)) * (
-                rc / sigma - xc * dsigma / sigma ** 2)
-            dd = ddx.reshape(N, K) + (0.0 if dd is None else dd[:, :K])
+            xc_dot, sigma_dot = tangents[i]
+            s_bar = delta[:, K].reshape(G, Q).sum(axis=0)[:, None]   # s_bar_q, (Q, 1)
+            s_bar_dot = (0.0 if delta_dot is None                    # its tangent
+                         else delta_dot[:, K].reshape(G, Q).sum(axis=0)[:, None])
+            x_bar_dot = (s_bar_dot / K) * xc / (G * sigma) + (s_bar / (K * G)) * (
+                xc_dot / sigma - xc * sigma_dot / sigma ** 2)        # the tangent of x_bar
+            delta_dot = x_bar_dot.reshape(N, K) + (     # + the tangent of out_bar
+                0.0 if delta_dot is None else delta_dot[:, :K])
         else:
-            dd = dd.reshape(cache[0])
+            delta_dot = delta_dot.reshape(cache[0])
 
 
 def gradient_penalty(critic, x_hat, weight=10.0, features=None):
@@ -295,7 +304,7 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
         \frac{\partial P}{\partial b_l} = 0,
 
     :math:`r` the forward-mode tangent of the critic in the direction
-    :math:`\gamma = \partial P/\partial g` (the module docstring derives it). A frozen
+    :math:`\rho = \partial P/\partial g` (the module docstring derives it). A frozen
     critic keeps its gradients.
 
     Parameters
@@ -319,7 +328,7 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     def penalty_of(g, n):
         xp = get_array_module(g)
         norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
-        # gamma = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0)
+        # rho = dP/dg = (2 lambda / N) (|g| - 1) / |g| * g   (|g| = 0: the direction is 0)
         return (weight * float(((norm - 1) ** 2).sum()) / n,
                 (2 * weight / n) * (norm - 1) / xp.maximum(norm, 1e-30) * g)
 
@@ -333,10 +342,19 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     .. math::
         P = \frac{\gamma}{2N}\sum_n \|g_n\|^2,\qquad
         g = \nabla_x \textstyle\sum_m f(x_m),\qquad
-        \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n
+        \rho_n = \frac{\partial P}{\partial g_n} = \frac{\gamma}{N}\, g_n
 
     (the module docstring derives the double backward, through the minibatch standard
     deviation too). A frozen critic keeps its gradients.
+
+    In training (``--r1`` :math:`\gamma`), :meth:`minigan.gan.GAN.d_step` applies it lazily
+    (Karras et al. 2020): only on the D steps where D's optimizer has taken a multiple of
+    ``r1_every`` steps (``d_opt.t % r1_every == 0``; ``r1_every`` is ``R1_EVERY`` = 4 of
+    :mod:`minigan.gan.algorithm` in the trainer), on the real batch as D sees it, after D's
+    gradients of the real and the fake batch and before the optimizer step, with weight
+    ``r1_every`` :math:`\cdot\,\gamma`: over ``r1_every`` steps, D's gradient gets R1's at
+    weight :math:`\gamma` on average. The step reports ``P / r1_every`` (R1 at weight
+    :math:`\gamma`, not added to ``d_loss``) until the next step that takes it.
 
     Parameters
     ----------
@@ -344,7 +362,7 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     x : ndarray of shape (N, ...)
         The real batch (held fixed).
     gamma : float
-        :math:`\gamma`.
+        :math:`\gamma`, the weight (``r1_every`` times ``--r1`` on a lazy D step).
     features : int, optional
         As for :func:`gradient_penalty`: the data values of a labelled critic's input.
 
@@ -355,22 +373,23 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     check_critic(critic, r1=True)
 
     def penalty_of(g, n):
-        return 0.5 * gamma * float((g * g).sum()) / n, (gamma / n) * g     # P, dP/dg
+        return 0.5 * gamma * float((g * g).sum()) / n, (gamma / n) * g     # P, rho = dP/dg
 
     return _penalize(critic, x, features, penalty_of)
 
 
 def _penalize(critic, x, features, penalty_of):
     r"""What both penalties share: the input gradient ``g`` of the first ``features`` values of
-    each flattened sample (all of them by default), ``P, dP/dg = penalty_of(g, N)``, and
+    each flattened sample (all of them by default), ``P, dP_dg = penalty_of(g, N)`` (``dP_dg``
+    is :math:`\rho = \partial P/\partial g`), and
     :math:`\partial P/\partial\theta` added to the critic's gradients (0 for the input
     values not measured: a label's). Returns ``P``."""
     n = x.shape[0]
     _, g_all, tape = critic_input_gradient(critic, x)
     g_all = g_all.reshape(n, -1)
     g = g_all if features is None else g_all[:, :int(features)]
-    penalty, slope = penalty_of(g, n)
-    r = get_array_module(g_all).zeros_like(g_all)
-    r[:, :g.shape[1]] = slope
+    penalty, dP_dg = penalty_of(g, n)                    # P and rho = dP/dg
+    r = get_array_module(g_all).zeros_like(g_all)       # r_0 = rho, 0 on a label's values
+    r[:, :g.shape[1]] = dP_dg
     _add_parameter_gradient(tape, r.reshape(x.shape))
     return penalty

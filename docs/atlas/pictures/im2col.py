@@ -10,7 +10,7 @@ from minigan import functional as F
 x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
 W = np.array([[[[1.0, 0.0], [-1.0, 2.0]]]])
 out, cache = F.conv2d_forward(x, W, None)
-col = cache[0].reshape(4, 4)               # rows: kernel offsets (i, j); columns: pixels (u, v)
+col = cache[0].reshape(4, 4)               # rows: kernel offsets (i, j); columns: pixels (r, t)
 colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
 
 
@@ -29,9 +29,9 @@ def grid(ax, x0, y0, values, fill=None, size=1.0):
 fig, ax = plt.subplots(figsize=(8.6, 2.5))
 # the image, with its four 2 x 2 patches outlined
 grid(ax, 0, 3.5, x[0, 0])
-for k, (u, v) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+for k, (r, t) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
     d = 0.06 * (k + 1)
-    ax.add_patch(Rectangle((v + d, 3.5 - u - 2 + d), 2 - 2 * d, 2 - 2 * d, fill=False,
+    ax.add_patch(Rectangle((t + d, 3.5 - r - 2 + d), 2 - 2 * d, 2 - 2 * d, fill=False,
                            edgecolor=colours[k], lw=2.2))
 ax.text(1.5, 3.8, r"image $x$ ($3\times 3$)", ha="center", fontsize=11)
 ax.add_patch(FancyArrowPatch((3.2, 2.0), (4.4, 2.0), arrowstyle="-|>", mutation_scale=16))

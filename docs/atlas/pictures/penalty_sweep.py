@@ -6,14 +6,14 @@ taken where the sweep meets the backward signal of its layer."""
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch
 
-cols = [0.0, 3.4, 6.8, 10.2]                 # the input side, between the layers, the output
+cols = [0.0, 3.7, 7.4, 11.1]                 # the input side, between the layers, the output
 rows = {"forward": 2.9, "backward": 1.6, "sweep": 0.0}
 forward = [r"$h_0 = \hat x$", r"$h_1 = \phi(z_1)$", r"$h_2 = \phi(z_2)$", r"$f = z_3$"]
-backward = [r"$g = e_1$", r"$\delta_1 = e_2 \odot s_1$", r"$\delta_2 = e_3 \odot s_2$",
+backward = [r"$g = e_1$", r"$\delta_1 = e_2 \odot \phi'_1$", r"$\delta_2 = e_3 \odot \phi'_2$",
             r"$\delta_3 = 1$"]
-sweep = [r"$r_0 = \gamma$", r"$r_1 = (r_0 W_1)\odot s_1$", r"$r_2 = (r_1 W_2)\odot s_2$"]
+sweep = [r"$r_0 = \rho$", r"$r_1 = (r_0 W_1)\odot \phi'_1$", r"$r_2 = (r_1 W_2)\odot \phi'_2$"]
 
-fig, ax = plt.subplots(figsize=(10, 4.2))
+fig, ax = plt.subplots(figsize=(10.6, 4.2))
 styles = {"forward": ("#eef3fb", "#4a6fa5"), "backward": ("#fdf0e6", "#c0611b"),
           "sweep": ("#eaf6ec", "#2e7d32")}
 boxes = {}
@@ -38,7 +38,7 @@ for l in (1, 2, 3):
     arrow(("forward", l - 1), ("forward", l), rf"$z_{l} = h_{l - 1} W_{l} + b_{l}$", "#4a6fa5")
     arrow(("backward", l), ("backward", l - 1), rf"$e_{l} = \delta_{l} W_{l}^\top$", "#c0611b")
 for l in (1, 2):
-    arrow(("sweep", l - 1), ("sweep", l), rf"$\cdot\,W_{l}$, then $\odot\,s_{l}$", "#2e7d32",
+    arrow(("sweep", l - 1), ("sweep", l), rf"$\cdot\,W_{l}$, then $\odot\,\phi'_{l}$", "#2e7d32",
           below=True)
 # each weight gradient: the sweep's r_{l-1} (entering layer l) with layer l's delta_l
 for l in (1, 2, 3):
@@ -53,7 +53,7 @@ for row, text in (("forward", "forward pass"), ("backward", "backward: input gra
                   ("sweep", "double backward: the sweep of r")):
     ax.text(-1.3, rows[row], text, ha="right", va="center", fontsize=10,
             color=styles[row][1])
-ax.set_xlim(-4.6, 11.4)
+ax.set_xlim(-4.6, 12.3)
 ax.set_ylim(-0.6, 3.4)
 ax.axis("off")
 fig.tight_layout()
