@@ -38,6 +38,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.data.npz import NpzError, read_npz
+from minigan.nn.optim import StateError
 
 from .fileio import atomic_write
 
@@ -146,6 +147,11 @@ MAX_BYTES = 1 << 31
 #: Counters and step indices beyond this are not a run's.
 MAX_COUNT = 10 ** 12
 _ARRAY_KINDS = {"G": "f", "D": "f", "G_ema": "f", "g_opt": "fi", "d_opt": "fi", "extra": "fiu"}
+#: The entries of ``extra`` a run writes, and what they hold: the grid's noise (floating), an
+#: order of the epoch's images and the images' groups (integers, used as indices).
+_EXTRA_KINDS = {"extra/fixed_z": ("f", "floating-point numbers (the grid's noise)"),
+                "extra/perm": ("iu", "integers (an order of the epoch's images)"),
+                "extra/clusters": ("iu", "integers (each training image's group)")}
 
 
 def _json_limit(name, shape, dtype):
@@ -162,6 +168,10 @@ def _array_limit(expect):
         if dtype.kind not in _ARRAY_KINDS[part]:
             raise ValueError(f"has dtype {dtype}; a checkpoint's {part} entries are "
                              f"{'floating' if _ARRAY_KINDS[part] == 'f' else 'numbers'}")
+        if name in _EXTRA_KINDS and dtype.kind not in _EXTRA_KINDS[name][0]:
+            raise ValueError(f"has dtype {dtype}, where a checkpoint holds "
+                             f"{_EXTRA_KINDS[name][1]}; the file is damaged: use another "
+                             "checkpoint")
         if expect is not None:
             if name not in expect:
                 raise ValueError("is not an entry of this model's checkpoint")
@@ -222,6 +232,11 @@ def read_meta(path):
     counters = meta["counters"]
     for name in ("iteration", "epoch"):
         _count(counters.get(name), f"counters '{name}'", path)
+    for name in _EXTRA_KINDS:            # an array's name: read as the array, checked, or not at all
+        key = name.partition("/")[2]
+        if key in meta["extra"]:
+            raise CheckpointError(f"{path}: entry 'extra' holds '{key}', which a checkpoint "
+                                  f"holds as the array '{name}'; the file is damaged")
     return {"path": str(path), **meta}
 
 
@@ -311,9 +326,20 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
     for part, target in targets.items():
         if target is None:
             continue
+        own, held = set(target.state_dict()), set(ckpt.get(part, {}))
+        missing = sorted(own - held)
+        if missing and held <= own:    # entries lost, none in their place (else: other layers)
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise CheckpointError(
+                f"checkpoint {path} has no entry '{part}/{missing[0]}'{more}: the file is "
+                "damaged, or was made by another minigan version (continue it with that "
+                "version, or use another checkpoint)")
         try:
             with np.errstate(over="ignore"):     # a value too large for the model's dtype:
                 target.load_state_dict(ckpt[part])   # found just below, named
+        except StateError as exc:                # a value out of range: not another version's
+            raise CheckpointError(f"checkpoint {path}: '{part}/{exc.key}' {exc.problem}; the "
+                                  "file is damaged: use another checkpoint") from None
         except (ValueError, KeyError, TypeError) as exc:
             hint = ""
             if made_by is not None and made_by == model:

@@ -17,9 +17,10 @@ another model, an impossible batch size, no GPU for ``--device gpu``, an
 ``--out`` that cannot be written or already holds a run) ends with one line
 ``minigan: error: ...`` on stderr and exit code 2, before anything is written.
 A run that cannot go on (a full disk, losses that became NaN) ends with one
-such line, naming the last good checkpoint, and exit code 1. Ctrl-C saves a
-checkpoint and exits with 130, SIGTERM likewise with 143. Warnings are one
-line ``minigan: warning: ...``.
+such line, naming the last good checkpoint, and exit code 1; so does a command
+that runs out of memory (the line names the command and what to ask less of).
+Ctrl-C saves a checkpoint and exits with 130, SIGTERM likewise with 143.
+Warnings are one line ``minigan: warning: ...``.
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ def _add_sample(sub):
                        "run folder) and save them as one grid image; the format follows the "
                        f"extension of --out ({', '.join(plotting.GRID_FORMATS)}).")
     _checkpoint_argument(s)
-    s.add_argument("--n", type=settings.POSITIVE_INT.parse, default=64, help="number of samples (default 64)")
+    s.add_argument("--n", type=settings.GRID.parse, default=64,
+                   help="number of samples (default 64; at most "
+                   f"{settings.MAX_GRID:,}, the digits one picture holds: for more, draw more "
+                   "pictures, each with its own --seed)")
     s.add_argument("--out", default=None,
                    help="image file to write (default: samples.png in the run folder, beside "
                    "the checkpoint)")
@@ -225,10 +229,10 @@ def _add_interpolate(subparsers):
                               description="Draw a grid: each row walks from one noise vector "
                               "to another, linearly or (--slerp) along a great circle.")
     _checkpoint_argument(p)
-    p.add_argument("--steps", type=settings.POSITIVE_INT.parse, default=10,
-                   help="images per row, ends included (default 10)")
-    p.add_argument("--pairs", type=settings.POSITIVE_INT.parse, default=8,
-                   help="rows: pairs of noise vectors (default 8)")
+    p.add_argument("--steps", type=settings.STEPS.parse, default=10,
+                   help=f"images per row, ends included (default 10; 2 to {settings.MAX_STEPS})")
+    p.add_argument("--pairs", type=settings.PAIRS.parse, default=8,
+                   help=f"rows: pairs of noise vectors (default 8; at most {settings.MAX_ROWS})")
     p.add_argument("--slerp", action="store_true", help="along the great circle, not a line")
     p.add_argument("--label", type=int, choices=range(10), metavar="L",
                    help="a conditional run: every row draws the digit L (default: one at random "
@@ -277,21 +281,30 @@ def _said(exc):
 
 
 def _main(argv):
-    from .trainer import RunError
-
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.handler is None:  # no command: show what there is
-            parser.print_help()
-            return EXIT_ERROR
-        return args.handler(args)
+        return _command(argv)
     except Terminated as exc:
         print(f"minigan: stopped by SIGTERM{_said(exc)}", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt as exc:
         print(f"minigan: interrupted{_said(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _command(argv):
+    """Parse ``argv`` and run its command; its errors as one line and an exit code (a signal
+    goes up to :func:`_main`, which answers it even while the imports here are under way)."""
+    from .trainer import RunError
+
+    command = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.handler is None:  # no command: show what there is
+            parser.print_help()
+            return EXIT_ERROR
+        command = args.command
+        return args.handler(args)
     except RunError as exc:
         print(f"minigan: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_FAILED
@@ -301,6 +314,20 @@ def _main(argv):
             message = f"{exc.filename}: {message}"
         print(f"minigan: error: {message}", file=sys.stderr)
         return EXIT_ERROR
+    except MemoryError as exc:   # the last defence: a size no check foresaw
+        said = " ".join(str(exc).split())
+        print(f"minigan: error: {f'minigan {command}' if command else 'minigan'} ran out of memory"
+              f"{f' ({said})' if said else ''}; ask for less "
+              f"({SMALLER.get(command, 'smaller sizes')}), or use a machine with more memory",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+#: What to ask for less of when a command runs out of memory.
+SMALLER = {"train": "a smaller --batch-size or --eval-n", "sample": "a smaller --n",
+           "interpolate": "fewer --steps or --pairs", "eval": "a smaller --n",
+           "toy": "fewer --iterations, --snapshots or --step-by-step",
+           "classifier": "--split test"}
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def sample(args):
         noise = gan.sample_noise(args.n, spec.noise_dim, prior, rng,
                                  config.get("dtype", "float32"))
         if not gradients:
-            images = layers.generated_images(G, noise)
+            images = generate(G, noise)
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
     if gradients:
@@ -155,6 +155,21 @@ def sample(args):
     print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()}); "
           f"--seed {seed} draws them again")
     return 0
+
+
+#: Digits one forward pass of G draws in ``minigan sample`` and ``interpolate`` (as
+#: ``minigan eval`` draws them): a convolutional G's buffers grow with its batch.
+GENERATE_BATCH = 1000
+
+
+def generate(generator, z, batch_size=None):
+    """The images of the noise ``z`` (G in evaluation mode, whose images do not depend on
+    their batch), ``batch_size`` rows at a time (:data:`GENERATE_BATCH` unless given), on
+    the host."""
+    batch_size = batch_size or GENERATE_BATCH
+    return np.concatenate([backend.to_host(layers.generated_images(generator,
+                                                                   z[i:i + batch_size]))
+                           for i in range(0, len(z), batch_size)])
 
 
 def draw_seed():
@@ -545,10 +560,7 @@ def classifier(args):
 def interpolate(args):
     """``minigan interpolate``: a grid walking between noise vectors (beside the checkpoint,
     in the run folder, unless ``--out`` says otherwise)."""
-    if args.steps < 2 or args.pairs < 1:
-        raise ValueError(f"--steps must be at least 2 and --pairs at least 1, got {args.steps} "
-                         f"and {args.pairs}")
-    ckpt = checkpoint_path(args)
+    ckpt = checkpoint_path(args)     # --steps and --pairs: bounded where parsed (settings.STEPS)
     out, _ = _picture_destination(args.out, ckpt, "interpolation.png")
     backend.use(args.device)
     G, spec, config = runs.load_generator(ckpt, ema=args.ema)
@@ -568,11 +580,10 @@ def interpolate(args):
             labels = rng.integers(0, conditional.CLASSES, args.pairs)
         else:
             labels = np.full(args.pairs, args.label)
-        images = G.images(conditional.labelled_noise(z, np.repeat(labels, args.steps)))
-    else:
-        if args.label is not None:
-            raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
-        images = layers.generated_images(G, z)
+        z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
+    elif args.label is not None:
+        raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
+    images = generate(G, z)
     with _writer(out):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
     how = "great circles (slerp)" if args.slerp else "straight lines"

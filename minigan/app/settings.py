@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from minigan.data.mnist import valid_file_name
+from minigan.data.mnist import valid_file_name, valid_md5
 from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS, R1_EVERY
 
@@ -97,6 +96,22 @@ BETAS = Kind("two numbers in [0, 1) (Adam's beta1 and beta2)", None,
              and all(_in(0.0, 1.0)(b) for b in v))
 
 
+def count(low, high, why):
+    """The kind of a whole number from ``low`` to ``high``; ``why`` says what the bound is."""
+    return Kind(f"an integer from {low} to {high:,} ({why})", int,
+                lambda v: _int(v) and low <= v <= high)
+
+
+#: The most digits one picture shows: a grid of 100 x 100 (6,000 pixels a side as minigan
+#: draws it, about 1.3 GB of memory while it is drawn).
+MAX_GRID = 10_000
+#: The most images a row of ``minigan interpolate`` walks through, and its most rows.
+MAX_STEPS = MAX_ROWS = 100
+GRID = count(1, MAX_GRID, "the digits of one picture")
+STEPS = count(2, MAX_STEPS, "the images of a row, both ends included")
+PAIRS = count(1, MAX_ROWS, "the rows of one picture")
+
+
 def choice(*options):
     """The kind of a setting that takes one of ``options``."""
     return Kind("one of " + ", ".join(repr(o) for o in options), str,
@@ -109,9 +124,6 @@ def optional(kind):
                 kind.options, kind.on_command_line or kind.what)
 
 
-_MD5 = re.compile(r"[0-9a-f]{32}")
-
-
 def _valid_files(v):
     """``files``: split -> ``{"images": [name, md5], "labels": [name, md5]}``, plain names."""
     if not isinstance(v, dict) or not v or not set(v) <= {"train", "test"}:
@@ -122,14 +134,14 @@ def _valid_files(v):
         for entry in parts.values():
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2
                     and valid_file_name(entry[0])
-                    and (entry[1] is None or (isinstance(entry[1], str)
-                                              and _MD5.fullmatch(entry[1])))):
+                    and valid_md5(entry[1])):
                 return False
     return True
 
 
 FILES = Kind('MNIST-like file names by split ({"test": {"images": [NAME, MD5], "labels": '
-             '[NAME, MD5]}}, each NAME a plain file name in the data folder)', None, _valid_files)
+             '[NAME, MD5]}}, each NAME a plain file name in the data folder, each MD5 its md5 '
+             'in 32 hex digits)', None, _valid_files)
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -218,7 +230,7 @@ SETTINGS = (
             "(default 0)", ("--label-smoothing",), BOTH),
     Setting("prior", choice(*PRIORS), "gaussian", "noise prior (default gaussian)",
             ("--prior",), BOTH),
-    Setting("n_samples", POSITIVE_INT, 64, "samples in each epoch's grid"),
+    Setting("n_samples", GRID, 64, "samples in each epoch's grid"),
     Setting("dtype", choice("float32", "float64"), "float32", "floating type of the run"),
     Setting("quiet", BOOLEAN, False, "no progress bars (the run folder and the result are "
             "still printed)", ("--quiet",), resume_may_change=True, saved=False),

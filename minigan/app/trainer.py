@@ -224,7 +224,8 @@ class Trainer:
         try:
             images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
                                         download=c["download"], files=c["files"],
-                                        progress=not self.quiet)
+                                        progress=not self.quiet,
+                                        classes=conditional.CLASSES if c.get("conditional") else None)
         except MNISTDownloadError as exc:      # the folder may hold the other split
             there = [split for split in splits_in(folder, c["files"]) if split != c["split"]]
             if not there:
@@ -239,9 +240,10 @@ class Trainer:
         if b < 1 or k < 1:
             raise ValueError(f"batch size and k must be >= 1, got {b} and {k}")
         if b * k > n:
+            fix = f"--batch-size {n // k} or less" if n >= k else f"--k {n} or less"
             raise ValueError(
                 f"batch size {b} x k={k} needs {b * k} images per iteration but the "
-                f"{c['split']} split has {n}; use --batch-size {n // k} or less"
+                f"{c['split']} split has {n}; use {fix}"
             )
         shape = self.spec.image_shape
         if math.prod(shape) != images.shape[1]:
@@ -337,7 +339,7 @@ class Trainer:
                 raise ValueError(f"checkpoint {ckpt['path']} grouped {len(groups)} images, but "
                                  f"the {c['split']} data has {n}; point --data-dir at the data "
                                  "it was trained on")
-            if groups.dtype.kind not in "iu" or groups.min() < 0 or groups.max() >= k:
+            if groups.min() < 0 or groups.max() >= k:   # integers: checkpoint._EXTRA_KINDS
                 raise checkpoint.CheckpointError(
                     f"checkpoint {ckpt['path']}: its groups (clusters) should be integers in "
                     f"[0, {k}); the file is damaged or not of this run")

@@ -44,6 +44,7 @@ __all__ = [
     "load_mnist",
     "splits_in",
     "valid_file_name",
+    "valid_md5",
 ]
 
 
@@ -78,6 +79,9 @@ MIRRORS = (
 )
 
 SPLITS = ("train", "test")
+#: The classes a labels file may hold, 0 .. CLASSES - 1: the digits, as many as a conditional
+#: GAN's one-hot labels have (minigan.gan.conditional.CLASSES).
+CLASSES = 10
 SCALES = ("tanh", "sigmoid", None)
 TIMEOUT_S = 30
 _CHUNK = 1 << 16
@@ -95,6 +99,14 @@ def valid_file_name(name):
     ``-`` and ``_``, starting with a letter or digit, no folder in it (so a download or a
     read never lands outside the folder)."""
     return isinstance(name, str) and bool(_FILE_NAME.fullmatch(name)) and ".." not in name
+
+
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+def valid_md5(md5):
+    """Whether ``md5`` is an md5 as :data:`MNIST_FILES` writes it: 32 lowercase hex digits."""
+    return isinstance(md5, str) and bool(_MD5.fullmatch(md5))
 
 
 def default_data_dir():
@@ -339,6 +351,7 @@ def load_mnist(
     mirrors=None,
     files=None,
     progress=True,
+    classes=None,
 ):
     """Load an MNIST split as flat float32 images and int64 labels.
 
@@ -364,13 +377,17 @@ def load_mnist(
         own. Images may then have any height and width.
     progress : bool
         Show a download progress bar when stderr is a terminal.
+    classes : int, optional
+        The labels must lie in 0 .. classes - 1 (a conditional GAN's one-hot labels).
+        MNIST's own files are held to the ten digits; a data set of one's own
+        (``files``) is checked only when ``classes`` is given.
 
     Returns
     -------
     images : numpy.ndarray, shape (N, H * W)
         float32 (uint8 when ``scale=None``); ``H = W = 28`` for MNIST.
     labels : numpy.ndarray, shape (N,)
-        int64 digit classes.
+        int64 classes: 0 to 9 for MNIST's files, 0 to ``classes - 1`` when given.
 
     Raises
     ------
@@ -381,7 +398,8 @@ def load_mnist(
     MNISTError
         If ``data_dir`` is not a folder or cannot be created, a gzipped file
         has the wrong md5 with ``download=False``, or the files do not hold
-        a consistent image set (counts, shapes, dtypes).
+        a consistent image set (counts, shapes, dtypes), hold no image, or a label
+        outside the classes (the message names the file and the first such label).
     IDXError
         If a file is not valid IDX.
 
@@ -406,6 +424,11 @@ def load_mnist(
         if not valid_file_name(name):
             raise ValueError(f"files[{split!r}][{kind!r}] should name a file of the data folder "
                              f"(letters, digits, '.', '-', '_'; no folder), got {str(name)[:80]!r}")
+        pair = entry[kind]
+        md5 = pair[1] if isinstance(pair, (list, tuple)) and len(pair) == 2 else None
+        if not valid_md5(md5):
+            raise ValueError(f"files[{split!r}][{kind!r}] should be [name, md5] with the file's "
+                             f"md5 in 32 hex digits, got {str(pair)[:80]!r}")
     data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
@@ -441,9 +464,16 @@ def load_mnist(
             f"{what}: {len(images)} images ({paths['images'].name}) but {len(labels)} labels "
             f"({paths['labels'].name}); the counts must agree"
         )
-    if real and labels.size and (labels.min() < 0 or labels.max() > 9):
+    if len(images) == 0:
+        raise MNISTError(f"{paths['images']}: the data set is empty (the file holds 0 "
+                         f"images); give a data folder whose {split} files hold images")
+    classes = CLASSES if real and classes is None else classes
+    outside = np.flatnonzero((labels < 0) | (labels >= classes)) if classes else ()
+    if len(outside):             # a conditional GAN's one-hot row of such a label is all zeros
+        i = int(outside[0])
         raise MNISTError(
-            f"{paths['labels']}: MNIST labels must be 0..9, found {labels.min()}..{labels.max()}"
+            f"{paths['labels']}: labels must be classes 0..{classes - 1}, found "
+            f"{labels[i]} (label {i} of {len(labels)}; {len(outside)} outside in all)"
         )
 
     images = images.reshape(len(images), images.shape[1] * images.shape[2])

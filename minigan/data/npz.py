@@ -69,6 +69,23 @@ def _header(stream, label):
     return shape, fortran, dtype, start + length
 
 
+def _not_an_archive(path, what, exc):
+    """What to say of a file the zip reader cannot open: empty, a zip cut short, or no zip."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+    except OSError:
+        start = None
+    why = f"{type(exc).__name__}: {str(exc)[:80]}"
+    if start == b"":
+        return (f"{path} is not a minigan {what}: it is empty (0 bytes), e.g. an interrupted "
+                f"copy or download; copy it again, or use another {what}")
+    if start == b"PK\x03\x04":     # a zip's first entry, without its directory at the end
+        return (f"{path} is not a minigan {what}: a damaged or cut-short .npz archive ({why}), "
+                f"e.g. an interrupted copy or download; copy it again, or use another {what}")
+    return f"{path} is not a minigan {what} (not an .npz archive, {why}); use another {what}"
+
+
 def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
     """The arrays of the ``.npz`` file ``path``, each checked before it is read.
 
@@ -106,9 +123,8 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise NpzError(f"{path} is not a minigan {what} (not an .npz archive: "
-                       f"{type(exc).__name__})") from None
-    out, total = {}, 0
+        raise NpzError(_not_an_archive(path, what, exc)) from None
+    out, seen, total = {}, set(), 0
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:
@@ -117,7 +133,12 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
         for info in infos:
             name = info.filename.removesuffix(".npy")
             label = f"{path}: entry '{name[:80]}'"
-            if not info.filename.endswith(".npy") or not name or name in out:
+            if name in seen:    # which of the two a reader takes is the zip reader's choice
+                raise NpzError(f"{label} is in the archive twice; a minigan {what} holds each "
+                               "entry once (the file is damaged or was edited): use another "
+                               f"{what}")
+            seen.add(name)
+            if not info.filename.endswith(".npy") or not name:
                 raise NpzError(f"{label} is not an array of a minigan {what}")
             skip = select is not None and not select(name)
             if info.flag_bits & 0x1:

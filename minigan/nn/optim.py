@@ -14,7 +14,7 @@ import numpy as np
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
 
-__all__ = ["Optimizer", "Adam", "SGD"]
+__all__ = ["Optimizer", "Adam", "SGD", "StateError"]
 
 
 class Optimizer:
@@ -40,6 +40,9 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    #: State lists whose values are never negative, and why (checked on load).
+    NON_NEGATIVE = {}
+
     def _state_arrays(self):
         """Names of the per-parameter state lists, e.g. ``("m", "v")``."""
         return ()
@@ -54,7 +57,19 @@ class Optimizer:
 
     def load_state_dict(self, state):
         """Restore the step count and per-array state in place (keys and shapes must match), on
-        the parameters' device (``state`` may hold NumPy or CuPy arrays)."""
+        the parameters' device (``state`` may hold NumPy or CuPy arrays).
+
+        Every value is checked before anything is changed: ``t`` a count of steps (an integer
+        >= 0), each state array finite after the cast to its parameter's dtype, and those of
+        ``NON_NEGATIVE`` (Adam's second moment ``v``, a mean of squares) never below 0.
+
+        Raises
+        ------
+        ValueError
+            When the keys or shapes do not fit these parameters (another architecture).
+        StateError
+            When a value is out of range (a damaged state); its ``key`` names the entry.
+        """
         expected = set(self.state_dict())
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or extra:
@@ -62,21 +77,50 @@ class Optimizer:
                 f"{type(self).__name__}: state does not fit these parameters (missing keys "
                 f"{missing}, unexpected keys {extra}; another architecture or optimizer?)"
             )
-        for name in self._state_arrays():
-            for i, dst in enumerate(getattr(self, name)):
-                key = f"{name}.{i}"
-                if key not in state:
-                    raise ValueError(
-                        f"{type(self).__name__}: state has no '{key}' (another architecture?)"
-                    )
+        name = type(self).__name__
+        t = backend.to_host(state["t"])
+        if np.ndim(t) != 0 or np.asarray(t).dtype.kind not in "iu" or int(t) < 0:
+            raise StateError("t", f"should be the number of steps taken, an integer >= 0, got "
+                             f"{str(t)[:40]} ({np.asarray(t).dtype})", name)
+        loaded = []
+        for kind in self._state_arrays():
+            for i, dst in enumerate(getattr(self, kind)):
+                key = f"{kind}.{i}"
                 src = state[key]
                 if tuple(src.shape) != tuple(dst.shape):
                     raise ValueError(
-                        f"{type(self).__name__}: '{key}' has shape {tuple(src.shape)} in the "
+                        f"{name}: '{key}' has shape {tuple(src.shape)} in the "
                         f"state but {tuple(dst.shape)} here (another architecture?)"
                     )
-                dst[...] = backend.as_array_of(get_array_module(dst), src, dst.dtype)
-        self.t = int(backend.to_host(state["t"]))
+                xp = get_array_module(dst)
+                with np.errstate(over="ignore", invalid="ignore"):   # found just below, named
+                    value = backend.as_array_of(xp, src, dst.dtype)
+                if not bool(xp.isfinite(value).all()):
+                    raise StateError(key, f"holds NaN or inf (in {dst.dtype})", name)
+                if kind in self.NON_NEGATIVE and bool((value < 0).any()):
+                    raise StateError(key, f"holds a negative value ({float(value.min()):g}), "
+                                     f"where {self.NON_NEGATIVE[kind]} is never below 0", name)
+                loaded.append((dst, value))
+        for dst, value in loaded:
+            dst[...] = value
+        self.t = int(t)
+
+
+class StateError(ValueError):
+    """A value of an optimizer's state is out of range: the state is damaged (where keys or
+    shapes that do not fit raise a plain ``ValueError``).
+
+    Attributes
+    ----------
+    key : str
+        The entry: ``"t"``, ``"v.0"``, ...
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, key, problem, optimizer="Optimizer"):
+        self.key, self.problem = key, problem
+        super().__init__(f"{optimizer}: state '{key}' {problem}")
 
 
 class Adam(Optimizer):
@@ -110,6 +154,8 @@ class Adam(Optimizer):
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+
+    NON_NEGATIVE = {"v": "Adam's second moment, a mean of squared gradients,"}
 
     def _state_arrays(self):
         return ("m", "v")

@@ -319,6 +319,16 @@ def test_batch_size_larger_than_the_data(assert_one_line_error, train_args, data
     assert not (tmp_path / "new").exists()
 
 
+def test_fewer_images_than_critic_steps_suggests_fewer_steps(assert_one_line_error, train_args,
+                                                             write_tiny_mnist, tmp_path, capsys):
+    """4 images, 5 D steps of 1 image each: --batch-size 0 is no way out; fewer steps are."""
+    data = write_tiny_mnist(tmp_path / "four", n=4)
+    rc, _, err = run_main(train_args(data, tmp_path / "new", "--batch-size", "1", "--k", "5"),
+                          capsys)
+    assert_one_line_error(rc, err, "batch size 1 x k=5", "has 4; use --k 4 or less")
+    assert "--batch-size 0" not in err and not (tmp_path / "new").exists()
+
+
 def test_unwritable_out(assert_one_line_error, train_args, data_dir, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
@@ -978,3 +988,96 @@ def test_eval_every_scores_a_conditional_run_through_its_moving_average(train_ar
     assert "epoch 1 scores (40 digits" in printed
     (row,) = scores_csv(out)
     assert row["epoch"] == "1" and 1.0 <= float(row["inception_score"]) <= 10.0
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sample", "--n", "1000000000000"], ["argument --n", "from 1 to 10,000"]),
+    (["interpolate", "--steps", "1000000000000"], ["argument --steps", "from 2 to 100"]),
+    (["interpolate", "--pairs", "101"], ["argument --pairs", "from 1 to 100"]),
+])
+def test_picture_sizes_are_bounded_where_they_are_parsed(argv, words, assert_one_line_error,
+                                                         earlier_run, tmp_path, capsys):
+    """A grid of a million million digits is refused by its option, not by a MemoryError
+    traceback."""
+    out = tmp_path / "x.png"
+    rc, _, err = run_main([*argv, str(earlier_run), "--out", str(out), "--device", "cpu"], capsys)
+    assert_one_line_error(rc, err, *words)
+    assert not out.exists()
+
+
+def test_sample_draws_its_digits_in_batches(earlier_run, tmp_path, monkeypatch, capsys):
+    """G's forward passes take GENERATE_BATCH digits at most (a convolutional G's buffers grow
+    with its batch), and the picture is the one a single pass draws."""
+    from minigan.app import commands
+    from minigan.nn import layers
+
+    whole, batched = tmp_path / "whole.png", tmp_path / "batched.png"
+    argv = ["sample", str(earlier_run), "--n", "10", "--seed", "4", "--device", "cpu", "--out"]
+    assert run_main([*argv, str(whole)], capsys)[0] == 0
+    sizes = []
+    forward = layers.generated_images
+    monkeypatch.setattr(commands, "GENERATE_BATCH", 4)
+    monkeypatch.setattr(layers, "generated_images", lambda G, z: sizes.append(len(z)) or forward(G, z))
+    assert run_main([*argv, str(batched)], capsys)[0] == 0
+    assert sizes == [4, 4, 2]
+    assert whole.read_bytes() == batched.read_bytes()
+
+
+def test_running_out_of_memory_is_one_line_naming_the_command(earlier_run, tmp_path, monkeypatch,
+                                                               capsys):
+    from minigan.app import commands
+
+    def too_much(*args, **kwargs):
+        raise MemoryError("Unable to allocate 745. GiB for an array with shape (1000000000, 100)")
+
+    monkeypatch.setattr(commands, "generate", too_much)
+    rc, _, err = run_main(["sample", str(earlier_run), "--out", str(tmp_path / "x.png"),
+                           "--device", "cpu"], capsys)
+    assert rc == 1
+    assert err == ("minigan: error: minigan sample ran out of memory (Unable to allocate 745. GiB "
+                   "for an array with shape (1000000000, 100)); ask for less (a smaller --n), or "
+                   "use a machine with more memory\n")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):
+    """The command line's own late import (the trainer's errors) is inside its Ctrl-C
+    handling: one line and exit code 130."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'minigan.app.trainer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "minigan", "train", "--help"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "minigan: interrupted\n"
+
+
+def test_ctrl_c_that_an_import_turns_into_an_import_error_is_still_a_ctrl_c(tmp_path):
+    """NumPy's C extensions turn a Ctrl-C during their import into an ImportError (whose
+    message blames the installation): the command line knows it was a Ctrl-C."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, signal, sys, time\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'numpy':\n"
+        "            try:\n"
+        "                os.kill(os.getpid(), signal.SIGINT)\n"
+        "                time.sleep(5)\n"
+        "            except KeyboardInterrupt:\n"
+        "                raise ImportError('PyCapsule_Import could not import module') from None\n"
+        "sys.meta_path.insert(0, CtrlC())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "minigan", "train", "--help"],
+                          capture_output=True, text=True, env=env, timeout=60,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "minigan: interrupted\n"

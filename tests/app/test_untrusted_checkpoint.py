@@ -163,3 +163,94 @@ def test_what_a_file_claims_is_bounded_before_it_is_read(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 20 << 20, peak
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"extra/perm": np.arange(64.0)}, "entry 'extra/perm': has dtype float64"),
+    ({"extra/fixed_z": np.zeros((64, 100), np.int64)}, "entry 'extra/fixed_z': has dtype int64"),
+])
+def test_an_entry_used_as_indices_or_noise_of_another_kind_is_refused(
+        change, words, copy, run_dir, capsys, assert_one_line_error):
+    """An order of the epoch's images in floats (it indexes the images) is refused by name
+    before anything is written, as is a grid's noise in integers."""
+    out, rewrite = copy
+    rewrite(counters={"iteration": 1, "epoch": 0}, extra={**_meta(out, "extra"),
+                                                          "step_in_epoch": 1},
+            **{"extra/perm": np.arange(64), **change})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, words, "damaged")
+
+
+def test_an_array_entry_given_as_json_is_refused(copy, run_dir, capsys, assert_one_line_error):
+    """``extra``'s JSON may not stand in for the arrays: a perm of floats written there."""
+    out, rewrite = copy
+    rewrite(counters={"iteration": 1, "epoch": 0},
+            extra={**_meta(out, "extra"), "step_in_epoch": 1, "perm": [float(i) for i in range(64)]})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, "'perm'",
+             "extra/perm")
+
+
+@pytest.mark.parametrize("key", ["G/0.W", "d_opt/t"])
+def test_a_missing_entry_is_named(key, copy, run_dir, capsys, assert_one_line_error):
+    out, rewrite = copy
+    rewrite(**{key: None})
+    commands = _commands(out, run_dir.parent / "mnist")
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error,
+             f"has no entry '{key}'", "damaged", "another minigan version",
+             commands=commands if key.startswith("G/") else commands[1:])
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("g_opt/t", np.array(-1), "'g_opt/t' should be the number of steps taken"),
+    ("d_opt/t", np.array(3.7), "'d_opt/t' should be the number of steps taken"),
+    ("g_opt/v.0", -np.ones((100, 128), np.float32), "'g_opt/v.0' holds a negative value"),
+    ("d_opt/m.1", np.full(128, 1e39), "'d_opt/m.1' holds NaN or inf"),
+])
+def test_optimizer_state_out_of_range_is_refused_by_name(key, value, words, copy, run_dir, capsys,
+                                                         assert_one_line_error):
+    """Not left to end the run later as 'training diverged', blaming the learning rate."""
+    out, rewrite = copy
+    if value.ndim and value.shape != _shape(out, key):
+        value = np.resize(value, _shape(out, key))
+    rewrite(**{key: value})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, words, "damaged",
+             commands=_commands(out, run_dir.parent / "mnist")[1:])
+
+
+def _shape(out, key):
+    with np.load(out / "checkpoint.npz", allow_pickle=False) as f:
+        return f[key].shape
+
+
+@pytest.mark.parametrize("cut, words", [
+    (0, "it is empty (0 bytes)"),
+    (0.5, "a damaged or cut-short .npz archive"),
+    (-10, "a damaged or cut-short .npz archive"),
+])
+def test_a_cut_checkpoint_says_so_and_what_to_do(cut, words, copy, run_dir, capsys,
+                                                 assert_one_line_error):
+    out, _ = copy
+    path = out / "checkpoint.npz"
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * cut)] if isinstance(cut, float) else data[:cut])
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, words,
+             "interrupted copy", "use another checkpoint")
+
+
+def test_an_entry_in_the_archive_twice_is_named(copy, run_dir, capsys, assert_one_line_error):
+    out, _ = copy
+    path = out / "checkpoint.npz"
+    with zipfile.ZipFile(path) as z:
+        data = z.read("G/0.W.npy")
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "a") as z:
+        z.writestr("G/0.W.npy", data)
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error,
+             "entry 'G/0.W' is in the archive twice")
+
+
+def test_a_grid_too_large_for_memory_is_refused_by_its_setting(copy, run_dir, capsys,
+                                                               assert_one_line_error):
+    """n_samples of 10**9 (745 GiB of noise) without the grid's noise: refused as a setting."""
+    out, rewrite = copy
+    rewrite(config={**_meta(out, "config"), "n_samples": 10 ** 9}, **{"extra/fixed_z": None})
+    _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, '"n_samples"',
+             "10,000")

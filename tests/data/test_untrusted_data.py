@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from minigan.data import IDXError, idx, load_mnist, read_idx, write_idx
+from minigan.data import IDXError, MNISTError, idx, load_mnist, read_idx, write_idx
 
 
 def _peak(f):
@@ -65,3 +65,61 @@ def test_data_file_names_never_leave_the_folder(name, tmp_path):
     with pytest.raises(ValueError, match=r"files\['test'\]\['images'\] should name a file"):
         load_mnist("test", data_dir=tmp_path / "data", files=files, download=True)
     assert not list(tmp_path.rglob("*"))           # nothing downloaded, nothing made
+
+
+def _own_files(folder, images, labels):
+    """A data set of one's own in ``folder``: its ``files`` setting, names and md5s."""
+    import hashlib
+
+    folder.mkdir(exist_ok=True)
+    write_idx(folder / "img.idx", images)
+    write_idx(folder / "lab.idx", labels)
+    return {"train": {kind: (name, hashlib.md5((folder / name).read_bytes()).hexdigest())
+                      for kind, name in (("images", "img.idx"), ("labels", "lab.idx"))}}
+
+
+@pytest.mark.parametrize("bad", [200, -5, 10])
+def test_labels_outside_the_classes_are_refused_where_labels_are_used(bad, tmp_path):
+    """A conditional GAN's one-hot row of label 200 is all zeros: asked for its classes, the
+    set is refused at load, naming the labels file and the first label outside them; an
+    unconditional run on a data set of one's own does not read its labels, which may be
+    any integers (26 letters, say)."""
+    labels = np.arange(8, dtype=np.int32) % 10
+    labels[5] = bad
+    files = _own_files(tmp_path, np.zeros((8, 4, 4), np.uint8), labels)
+    with pytest.raises(MNISTError, match=rf"lab\.idx: labels must be classes 0\.\.9, "
+                                         rf"found {bad} \(label 5 of 8"):
+        load_mnist("train", data_dir=tmp_path, files=files, download=False, classes=10)
+    _, read = load_mnist("train", data_dir=tmp_path, files=files, download=False)
+    assert read[5] == bad
+
+
+def test_an_empty_data_set_says_it_is_empty(tmp_path):
+    files = _own_files(tmp_path, np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    with pytest.raises(MNISTError, match=r"img\.idx: the data set is empty \(the file holds 0 "):
+        load_mnist("train", data_dir=tmp_path, files=files, download=False)
+
+
+def test_files_without_an_md5_are_refused_before_any_read(tmp_path):
+    """An md5 of None would fail every check ('does not match the published None')."""
+    files = _own_files(tmp_path, np.zeros((2, 4, 4), np.uint8), np.zeros(2, np.uint8))
+    files["train"]["labels"] = ("lab.idx", None)
+    with pytest.raises(ValueError, match=r"files\['train'\]\['labels'\] should be \[name, md5\]"):
+        load_mnist("train", data_dir=tmp_path, files=files, download=False)
+
+
+def test_a_conditional_run_refuses_labels_outside_its_classes_an_unconditional_one_trains(
+        tmp_path):
+    """The trainer asks for the classes only where it reads the labels: a conditional GAN."""
+    from minigan.app.trainer import Trainer
+    labels = np.arange(64, dtype=np.int32) % 12                     # 12 classes, not 10
+    images = np.random.default_rng(0).integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    files = _own_files(tmp_path / "data", images, labels)
+    common = {"files": files, "data_dir": str(tmp_path / "data"), "split": "train",
+              "download": False, "device": "cpu", "quiet": True, "model": "vanilla",
+              "batch_size": 32, "epochs": 1}
+    with pytest.raises(MNISTError, match=r"lab\.idx: labels must be classes 0\.\.9, found 10"):
+        Trainer({**common, "conditional": True, "out": str(tmp_path / "cond")})
+    assert not (tmp_path / "cond").exists()
+    Trainer({**common, "out": str(tmp_path / "plain")}).run()
+    assert (tmp_path / "plain" / "checkpoint.npz").is_file()

@@ -105,3 +105,32 @@ def test_bad_hyperparameters():
         optim.SGD(pair, momentum=1.5)
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("t", np.array(-1), "'t' should be the number of steps taken"),
+    ("t", np.array(3.7), "'t' should be the number of steps taken"),
+    ("t", np.array(True), "'t' should be the number of steps taken"),
+    ("t", np.array([2]), "'t' should be the number of steps taken"),
+    ("v.0", np.array([0.1, -0.2]), "'v.0' holds a negative value"),
+    ("v.0", np.array([0.1, np.inf]), "'v.0' holds NaN or inf"),
+    ("m.0", np.array([np.nan, 0.0]), "'m.0' holds NaN or inf"),
+])
+def test_a_damaged_state_is_refused_by_key_and_changes_nothing(key, value, words):
+    """A step count that is not a count, a second moment below 0 (its square root is NaN at
+    the next step), a moment that is not finite: each named, before any state is replaced."""
+    _, opt = run(optim.Adam, [[0.5, 1.0], [1.0, 2.0]], lr=0.1)
+    state = {k: np.array(v, copy=True) for k, v in opt.state_dict().items()}
+    p, g = np.array([0.0, 0.0]), np.zeros(2)
+    other = optim.Adam([(p, g)], lr=0.1)
+    with pytest.raises(optim.StateError, match=words) as info:
+        other.load_state_dict({**state, key: value})
+    assert info.value.key == key
+    assert other.t == 0 and not other.m[0].any() and not other.v[0].any()
+
+
+def test_a_moment_too_large_for_the_dtype_is_refused():
+    p, g = np.zeros(2, np.float32), np.zeros(2, np.float32)
+    opt = optim.SGD([(p, g)], momentum=0.9)
+    with pytest.raises(optim.StateError, match=r"'u.0' holds NaN or inf \(in float32\)"):
+        opt.load_state_dict({"t": np.array(1), "u.0": np.array([1e39, 0.0])})
