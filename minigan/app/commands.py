@@ -24,6 +24,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.gan import conditional
+from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.lab import classifier as clf_lib
 from minigan.lab import field as fields
 from minigan.lab import metrics, scoring, toys
@@ -157,14 +158,10 @@ def sample(args):
     return 0
 
 
-#: Digits one forward pass of G draws in ``minigan sample`` and ``interpolate`` (as
-#: ``minigan eval`` draws them): a convolutional G's buffers grow with its batch.
-GENERATE_BATCH = 1000
-
-
 def generate(generator, z, batch_size=None):
     """The images of the noise ``z`` (G in evaluation mode, whose images do not depend on
-    their batch), ``batch_size`` rows at a time (:data:`GENERATE_BATCH` unless given), on
+    their batch), ``batch_size`` rows at a time
+    (:data:`minigan.gan.algorithm.GENERATE_BATCH` unless given), on
     the host."""
     batch_size = batch_size or GENERATE_BATCH
     return np.concatenate([backend.to_host(layers.generated_images(generator,

@@ -137,7 +137,7 @@ def read_text_at_most(path, limit, errors="strict"):
     the open file (a link to a device is refused too), and read to ``limit + 1`` bytes at
     most, so a file that grows while it is read is refused as well.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -56,6 +56,12 @@ def _holder(path, wait=0.5):
             time.sleep(0.01)
 
 
+#: Flags of every open of the lock file: not through a link, not waiting on a FIFO, never
+#: making a terminal the process's own.
+_NOT_THROUGH = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) |
+                getattr(os, "O_NOCTTY", 0))
+
+
 def _open_lock_file(path, flags):
     """The lock file opened with ``flags``, refusing what would send its write elsewhere.
 
@@ -65,15 +71,18 @@ def _open_lock_file(path, flags):
     FIFO or a device. A ValueError says which, and that nothing was written.
     """
     try:
-        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
-                     0o644)
+        fd = os.open(path, flags | _NOT_THROUGH, 0o644)
     except OSError:
         if os.path.islink(path):
             raise ValueError(f"{path} is a link (to {os.readlink(path)}); minigan writes a run "
                              "folder's lock only inside it: remove the link (nothing was "
                              "written)") from None
         raise
-    info = os.fstat(fd)
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
     problem = ("is not a regular file" if not stat.S_ISREG(info.st_mode)
                else f"has {info.st_nlink} names (a hard link)" if info.st_nlink > 1 else None)
     if problem:
@@ -117,15 +126,22 @@ class FolderLock:
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino   # may have removed
             except FileNotFoundError:                                   # it meanwhile
                 same = False
+            except OSError:
+                os.close(fd)
+                raise
             if same:
                 break
             os.close(fd)
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) or self.what,
                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps(info).encode())
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(info).encode())
+        except OSError:             # a full disk, say: let the lock go, and the file
+            self.release()
+            raise
         return self
 
     def release(self):
@@ -153,8 +169,7 @@ def check_not_in_use(folder):
     if fcntl is None or not path.is_file():
         return
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) |
-                     getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | _NOT_THROUGH)
     except OSError:
         return
     try:

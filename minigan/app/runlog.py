@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 
 from .fileio import read_text_at_most, write_text
 
@@ -145,6 +146,16 @@ class MetricsLog:
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self.rows.append(row)
 
+    def sync(self):
+        """Put the rows written so far on disk (``fsync``): a checkpoint is written after its
+        rows, so that after a power cut the file still reaches the checkpoint."""
+        if self._file is not None:
+            self._file.flush()
+            try:
+                os.fsync(self._file.fileno())
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+
     def close(self):
         if self._file is not None:
             self._file.close()
@@ -189,18 +200,22 @@ def read_scores(path, upto_epoch):
         return []
     text = _read_limited(path, MAX_SCORES_BYTES, "a minigan scores file")
     try:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
     except csv.Error as exc:
         raise ValueError(f"{path} is not a minigan scores file ({exc}); move it out of the run "
                          "folder and try again") from None
-    if rows and list(rows[0]) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
+    if rows and list(reader.fieldnames) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
         raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
                          "folder and try again")
     rows = [{**{k: "" for k in SCORE_COLUMNS}, **r} for r in rows]   # an older file: blanks
     kept = []
     for number, row in enumerate(rows, start=2):
-        if None in row.values():        # a last line torn by a kill: dropped
-            continue
+        if None in row:                 # more values than columns
+            raise ValueError(f"{path}, line {number}: not a scores row (more values than "
+                             "columns); move the file out of the run folder and try again")
+        if None in row.values() and number == len(rows) + 1:
+            continue                    # a last line torn by a kill: dropped
         _check_scores_row(row, path, number)
         if int(row["epoch"]) <= upto_epoch:
             kept.append(row)

@@ -298,22 +298,22 @@ def _restart_config(folder, resume, options):
 
 
 def _check_never_checkpointed(folder):
-    """Refuse to start over a run folder without ``checkpoint.npz`` that shows the run went
-    past the end of an epoch (an epoch grid, ``scores.csv``, ``loss_curves.png``: written
-    just before the checkpoint). Its checkpoint is missing, not yet to be written: starting
-    over would rewrite ``metrics.csv`` and leave the old grids beside a new run."""
-    folder = Path(folder)
-    samples = folder / "samples"
-    found = sorted(samples.glob("epoch_*.png")) if samples.is_dir() else []
-    found += [folder / name for name in ("scores.csv", "loss_curves.png")
-              if (folder / name).exists()]
-    if found:
+    """Refuse to start over a run folder without ``checkpoint.npz`` whose epoch grids show
+    that the run went past its first checkpoint: a grid of epoch 2 or later is drawn only
+    after the checkpoint of epoch 1 was written. (Epoch 0's grid is drawn when a run starts;
+    epoch 1's grid, loss curves and scores just before its first checkpoint, which a kill or
+    a full disk may have stopped.) Its checkpoint is missing: starting over would rewrite
+    ``metrics.csv`` and leave the old grids beside a new run."""
+    samples = Path(folder) / "samples"
+    later = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
+             and grid.stem.removeprefix("epoch_").isdigit()
+             and int(grid.stem.removeprefix("epoch_")) >= 2]
+    if later:
         raise ValueError(
-            f"--resume {folder}: it holds no {CHECKPOINT} but holds {found[0]}, written at the "
-            f"end of an epoch beside a checkpoint: the checkpoint is missing (or the run stopped "
-            f"while writing its first). Put {CHECKPOINT} back to go on; to start the run over, "
-            f"remove metrics.csv, loss_curves.png, scores.csv and samples/ from it, or train "
-            f"into another --out")
+            f"--resume {folder}: it holds no {CHECKPOINT} but holds {later[-1]}, drawn after "
+            f"the run's first checkpoint: the checkpoint is missing. Put {CHECKPOINT} back to "
+            f"go on; to start the run over, remove metrics.csv, loss_curves.png, scores.csv "
+            f"and samples/ from it, or train into another --out")
 
 
 def default_out(model):

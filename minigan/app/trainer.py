@@ -240,7 +240,8 @@ class Trainer:
         if b < 1 or k < 1:
             raise ValueError(f"batch size and k must be >= 1, got {b} and {k}")
         if b * k > n:
-            fix = f"--batch-size {n // k} or less" if n >= k else f"--k {n} or less"
+            fix = (f"--batch-size {n // k} or less" if n >= k else
+                   f"--k {n // b} or less" if n >= b else f"--batch-size {n} and --k 1")
             raise ValueError(
                 f"batch size {b} x k={k} needs {b * k} images per iteration but the "
                 f"{c['split']} split has {n}; use {fix}"
@@ -658,6 +659,7 @@ class Trainer:
         if self.ema is not None:
             extra["ema_updates"] = self.ema.updates
             self._averaged_generator()   # its own batch norm statistics, saved with it
+        self.log.sync()                  # the rows up to it on disk before the checkpoint is
         checkpoint.save_checkpoint(
             self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
             d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,

@@ -140,15 +140,16 @@ class GradientErrors(dict):
         """The entries of ``name`` that explain its error as kinks, or None.
 
         An entry whose centred difference misses the analytic gradient (by more than
-        ``tol`` on the gradient's scale), whose one-sided differences from the left and
-        from the right differ by more than a hundredth of that scale (on a smooth
-        function they differ by about ``h`` times its curvature), and one of which
-        agrees with the analytic gradient within a thousandth, sits on or within ``h``
-        of a kink such as ReLU's 0: there the function has no derivative and the
-        centred difference averages the two sides. Returns ``[(index, left, right),
-        ...]``, the one-sided differences of each such entry, when every entry that
-        misses is explained so; else None (the backward pass is off, or the function is
-        curved at the scale of ``h``).
+        ``tol`` on the gradient's scale) sits on or within ``h`` of a kink such as
+        ReLU's 0 when its one-sided differences from the left and from the right differ
+        by at least that miss (at a kink the centred one averages them: the miss is
+        about half their gap; on a smooth function they differ by about ``h`` times its
+        curvature, and the centred difference misses by ``h**2``) and one of them agrees
+        with the analytic gradient to a tenth of the miss. Each entry is judged against
+        its own miss, so a kink where the upstream gradient is small counts as one.
+        Returns ``[(index, left, right), ...]``, the one-sided differences of each such
+        entry, when every entry that misses is explained so; else None (the backward
+        pass is off, or the function is curved at the scale of ``h``).
         """
         f, x, dout, analytic = self._problems[name]
         h = self._h
@@ -163,9 +164,11 @@ class GradientErrors(dict):
         if not (np.isfinite(a).all() and np.isfinite(central).all()):
             return None
         scale = max(float(np.abs(a).max() + np.abs(central).max()), 1e-8) if a.size else 1e-8
-        off = np.abs(a - central) > tol * scale
-        two_slopes = np.abs(left - right) > 1e-2 * scale
-        one_side_agrees = np.minimum(np.abs(a - left), np.abs(a - right)) <= 1e-3 * scale
+        miss = np.abs(a - central)
+        off = miss > tol * scale
+        two_slopes = np.abs(left - right) >= miss
+        one_side_agrees = (np.minimum(np.abs(a - left), np.abs(a - right))
+                           <= 0.1 * miss + tol * scale)
         kink = two_slopes & one_side_agrees
         if not off.any() or not kink[off].all():
             return None
@@ -287,9 +290,12 @@ def check_layer(layer, x, rng=None, h=1e-5):
         if np.dtype(p.dtype) != np.float64:
             raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
                              f"need float64 (build the layer with dtype='float64')")
-    if layer.params and getattr(layer, "frozen", False):
-        raise ValueError(f"{layer!r} is frozen: it accumulates no parameter gradients to "
-                         f"check; unfreeze it first (layer.freeze(False))")
+    frozen = [inner for inner in (layer.walk() if hasattr(layer, "walk") else (layer,))
+              if inner.params and getattr(inner, "frozen", False)]
+    if frozen:
+        which = "it is" if frozen[0] is layer else f"{frozen[0]!r} inside it is"
+        raise ValueError(f"{layer!r}: {which} frozen and accumulates no parameter gradients "
+                         f"to check; unfreeze it first (freeze(False))")
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)

@@ -230,7 +230,7 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
             raise AssertionError(
                 f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
-                f"to grads (self._accumulate({k}=...)) instead of assigning them")
+                f"to grads (Layer._accumulate) instead of assigning them")
     return errors
 
 
@@ -390,35 +390,40 @@ def seeds():
 
 
 def _bounds(strategy, least=1, **values):
-    """Each of ``values`` an integer of at least ``least``, and each ``min_x`` at most its
-    ``max_x``: else a ValueError now, naming the argument, not hypothesis's when drawing."""
+    """``values`` as Python ints, each at least ``least`` (``0`` for a padding) and each
+    ``min_x`` at most its ``max_x``: else an error now, naming the argument (a TypeError
+    for a value that is not an integer, a ValueError for one out of range), not
+    hypothesis's when drawing."""
+    ints = {}
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{strategy}: {name} must be an integer, got {value!r}")
+        ints[name] = int(value)        # hypothesis takes Python ints only
         floor = 0 if name.endswith("padding") else least
-        if value < floor:
+        if ints[name] < floor:
             raise ValueError(f"{strategy}: {name} must be at least {floor}, got {value}")
-    for name, value in values.items():
+    for name, value in ints.items():
         top = "max_" + name[len("min_"):]
-        if name.startswith("min_") and top in values and value > values[top]:
-            raise ValueError(f"{strategy}: {name}={value} is above {top}={values[top]}")
+        if name.startswith("min_") and top in ints and value > ints[top]:
+            raise ValueError(f"{strategy}: {name}={value} is above {top}={ints[top]}")
+    return ints
 
 
 def shapes(max_dims=4, max_side=5, min_dims=1, min_side=1):
     """Array shapes (tuples) of ``min_dims`` to ``max_dims`` axes, each of size ``min_side``
     to ``max_side``."""
-    _bounds("shapes", least=0, max_dims=max_dims, min_dims=min_dims)
-    _bounds("shapes", max_side=max_side, min_side=min_side)
-    return st.lists(st.integers(min_side, max_side), min_size=min_dims,
-                    max_size=max_dims).map(tuple)
+    dims = _bounds("shapes", least=0, max_dims=max_dims, min_dims=min_dims)
+    sides = _bounds("shapes", max_side=max_side, min_side=min_side)
+    return st.lists(st.integers(sides["min_side"], sides["max_side"]),
+                    min_size=dims["min_dims"], max_size=dims["max_dims"]).map(tuple)
 
 
 def dense_configs(max_batch=6, max_features=8, min_batch=1, min_features=1):
     """:class:`DenseConfig`: batch ``min_batch`` to ``max_batch``, features ``min_features``
     to ``max_features`` (a layer that normalizes over its features may need a few)."""
-    _bounds("dense_configs", max_batch=max_batch, max_features=max_features,
-            min_batch=min_batch, min_features=min_features)
-    return _dense_configs(min_batch, max_batch, min_features, max_features)
+    b = _bounds("dense_configs", max_batch=max_batch, max_features=max_features,
+                min_batch=min_batch, min_features=min_features)
+    return _dense_configs(b["min_batch"], b["max_batch"], b["min_features"], b["max_features"])
 
 
 @st.composite
@@ -436,11 +441,9 @@ def conv2d_configs(max_size=7, max_batch=4, max_channels=4, max_kernel=5, max_st
     """:class:`ConvConfig` for Conv2d: the kernel fits the padded input, so the output is
     at least 1 x 1; spatial sizes 1 to ``max_size``, stride 1 to ``max_stride``, padding
     0 to ``max_padding``, a bias or not, and a seed."""
-    _bounds("conv2d_configs", max_size=max_size, max_batch=max_batch,
-            max_channels=max_channels, max_kernel=max_kernel, max_stride=max_stride,
-            max_padding=max_padding)
-    return _conv2d_configs(max_size, max_batch, max_channels, max_kernel, max_stride,
-                           max_padding)
+    return _conv2d_configs(**_bounds(
+        "conv2d_configs", max_size=max_size, max_batch=max_batch, max_channels=max_channels,
+        max_kernel=max_kernel, max_stride=max_stride, max_padding=max_padding))
 
 
 @st.composite
@@ -466,11 +469,10 @@ def conv_transpose2d_configs(max_size=5, max_batch=4, max_channels=4, max_kernel
                              max_stride=3, max_padding=2):
     """:class:`ConvConfig` for ConvTranspose2d: ``output_padding < stride`` and an output
     of at least 1 x 1 (draws where the padding eats the whole output are rejected)."""
-    _bounds("conv_transpose2d_configs", max_size=max_size, max_batch=max_batch,
-            max_channels=max_channels, max_kernel=max_kernel, max_stride=max_stride,
-            max_padding=max_padding)
-    return _conv_transpose2d_configs(max_size, max_batch, max_channels, max_kernel,
-                                     max_stride, max_padding)
+    return _conv_transpose2d_configs(**_bounds(
+        "conv_transpose2d_configs", max_size=max_size, max_batch=max_batch,
+        max_channels=max_channels, max_kernel=max_kernel, max_stride=max_stride,
+        max_padding=max_padding))
 
 
 @st.composite
@@ -509,8 +511,7 @@ def batchnorm_configs(max_channels=4):
     draw in 300 failed :data:`GRAD_TOL`; with four, none in 1,500). For two or three values
     a large ``eps`` is drawn, so that the gradient is not degenerate.
     """
-    _bounds("batchnorm_configs", max_channels=max_channels)
-    return _batchnorm_configs(max_channels)
+    return _batchnorm_configs(**_bounds("batchnorm_configs", max_channels=max_channels))
 
 
 @st.composite

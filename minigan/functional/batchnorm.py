@@ -54,7 +54,6 @@ def _check_arrays(x, gamma, beta, running_mean, running_var, training):
         )
 
 
-
 def _axes_and_shape(x):
     """The axes a per-channel statistic sums over, and the shape that broadcasts a ``(C,)``
     vector against ``x``: ``(0,)`` and ``(1, C)``, or ``(0, 2, 3)`` and ``(1, C, 1, 1)``."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from minigan import backend
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 
 def label_concat_forward(x, c):
@@ -33,7 +33,8 @@ def label_concat_forward(x, c):
     Returns
     -------
     out : ndarray of shape (N, F + K) or (N, C + K, H, W)
-    cache : tuple ``(C, ndim)``: the number of channels (features) of ``x`` and its rank
+    cache : tuple ``(C, shape)``: the number of channels (features) of ``x`` and the
+        output's shape
     """
     if c.ndim != 2 or x.ndim not in (2, 4) or c.shape[0] != x.shape[0]:
         raise ShapeError("LabelConcat",
@@ -44,7 +45,8 @@ def label_concat_forward(x, c):
     xp = backend.get_array_module(x)
     if x.ndim == 4:
         c = xp.broadcast_to(c[:, :, None, None], c.shape + x.shape[2:])
-    return xp.concatenate([x, c.astype(x.dtype, copy=False)], axis=1), (x.shape[1], x.ndim)
+    out = xp.concatenate([x, c.astype(x.dtype, copy=False)], axis=1)
+    return out, (x.shape[1], out.shape)
 
 
 def label_concat_backward(dout, cache):
@@ -61,8 +63,9 @@ def label_concat_backward(dout, cache):
     dx : ndarray of the shape of ``x``
     dc : ndarray of shape (N, K)
     """
-    C, ndim = cache
-    dc = dout[:, C:] if ndim == 2 else dout[:, C:].sum(axis=(2, 3))
+    C, shape = cache
+    check_dout("LabelConcat", dout, shape)
+    dc = dout[:, C:] if len(shape) == 2 else dout[:, C:].sum(axis=(2, 3))
     return dout[:, :C], dc
 
 
@@ -93,7 +96,7 @@ def label_from_noise_forward(z, cuts):
     Returns
     -------
     out : ndarray of shape (N, D + K), dtype of ``z``
-    cache : int, D
+    cache : tuple ``(D, shape)``: the width of ``z`` and the output's shape
     """
     if z.ndim != 2 or z.shape[1] < 1 or cuts.ndim != 1:
         raise ShapeError("LabelFromNoise",
@@ -105,7 +108,7 @@ def label_from_noise_forward(z, cuts):
     one_hot = label[:, None] == xp.arange(cuts.shape[0] + 1)[None, :]
     out = xp.concatenate([z, one_hot.astype(z.dtype)], axis=1)
     out[:, 0] = 0
-    return out, z.shape[1]
+    return out, (z.shape[1], out.shape)
 
 
 def label_from_noise_backward(dout, cache):
@@ -115,7 +118,9 @@ def label_from_noise_backward(dout, cache):
 
     .. math:: \bar z_{:, 0} = 0, \qquad \bar z_{:, 1:} = \bar{\text{out}}_{[:, 1:D]}
     """
-    dz = dout[:, :cache].copy()
+    D, shape = cache
+    check_dout("LabelFromNoise", dout, shape)
+    dz = dout[:, :D].copy()
     dz[:, 0] = 0
     return dz
 

@@ -150,13 +150,14 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
             \sum_c x[n, c, r, t]\; W[c, o, i, j],
         \qquad \text{out} = \text{crop}_{p}(\text{out}_{pad}) + b
 
-    (input pixel :math:`(r, t)`, a pixel of the column grid; kernel offset :math:`(i, j)`)
+    (input pixel :math:`(r, t)`, a pixel of the column grid, ``oh x ow``; kernel offset
+    :math:`(i, j)`; the output is the ``h x w`` image)
 
-    .. math:: h_o = (h - 1)\, s_h - 2 p_h + k_h + \text{output_padding}_h
+    .. math:: h = (o_h - 1)\, s_h - 2 p_h + k_h + \text{output_padding}_h
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, h, w)
+    x : ndarray of shape (N, C, oh, ow)
     W : ndarray of shape (C, O, kh, kw)
     b : ndarray of shape (O,) or None
     stride : int or (int, int), >= 1
@@ -168,17 +169,17 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0, con
 
     Returns
     -------
-    out : ndarray of shape (N, O, ho, wo)
+    out : ndarray of shape (N, O, h, w)
     cache : tuple ``(x_mat, W, geom, has_bias, channel_major)``; ``x_mat`` is ``x`` as
-        a ``(C, h*w*N)`` matrix, kept for the weight gradient, ``geom`` the
+        a ``(C, oh*ow*N)`` matrix, kept for the weight gradient, ``geom`` the
         ``minigan.functional.im2col.ConvGeometry`` (``x`` is its column grid, the output its image),
         ``channel_major`` whether ``x`` was.
     """
     geom = _conv_transpose2d_geometry(x, W, b, stride, padding, output_padding)
     C = x.shape[1]
-    x_mat = _to_channel_matrix(x)                                  # (C, h*w*N)
+    x_mat = _to_channel_matrix(x)                                  # (C, oh*ow*N)
     out = _conv_adjoint(W.reshape(C, -1).T, x_mat, geom,           # col2im(W_m^T X) + b,
-                        b, contiguous)                             # (N, O, ho, wo)
+                        b, contiguous)                             # (N, O, h, w)
     return out, (x_mat, W, geom, b is not None, is_channel_major(x))
 
 
@@ -187,9 +188,9 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     r"""Gradients of the loss through :func:`conv_transpose2d_forward`.
 
     The forward pass is :math:`\text{out} = \mathrm{col2im}(W_m^\top X) + b`
-    with :math:`X` = ``x`` as a ``(C, h*w*N)`` matrix and :math:`W_m` = ``W``
+    with :math:`X` = ``x`` as a ``(C, oh*ow*N)`` matrix and :math:`W_m` = ``W``
     as ``(C, O*kh*kw)``. The adjoint of col2im is im2col, so with
-    :math:`D_{col}` the ``(O*kh*kw, h*w*N)`` im2col of ``dout``:
+    :math:`D_{col}` the ``(O*kh*kw, oh*ow*N)`` im2col of ``dout``:
 
     .. math::
         \frac{\partial L}{\partial x} = W_m D_{col}\ \text{(a Conv2d forward of dout)},\qquad
@@ -198,7 +199,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
 
     Parameters
     ----------
-    dout : ndarray of shape (N, O, ho, wo)
+    dout : ndarray of shape (N, O, h, w)
     cache : tuple from :func:`conv_transpose2d_forward`
     param_grads : bool
         When False, ``dW`` and ``db`` are skipped and returned as None.
@@ -210,7 +211,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
 
     Returns
     -------
-    dx : ndarray of shape (N, C, h, w) or None
+    dx : ndarray of shape (N, C, oh, ow) or None
     dW : ndarray of shape (C, O, kh, kw) or None
     db : ndarray of shape (O,) or None (also None without a bias)
     """
@@ -219,7 +220,7 @@ def conv_transpose2d_backward(dout, cache, param_grads=True, contiguous=None,
     N = x_mat.shape[1] // (geom.grid[0] * geom.grid[1])
     check_dout("ConvTranspose2d", dout, (N, O) + geom.image)
     contiguous = not channel_major if contiguous is None else contiguous
-    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, h, w, N),
+    dcol, dx_mat = _conv_apply(W.reshape(C, -1), dout, geom,      # (O, kh, kw, oh, ow, N),
                                product=input_grad)                 # dL/dx = W_m D_col
     dx = _from_channel_matrix(dx_mat, N, *geom.grid, contiguous=contiguous) if input_grad else None
     if not param_grads:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from minigan import backend
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 
 # -- minibatch discrimination -----------------------------------------------------------------
@@ -87,6 +87,7 @@ def minibatch_discrimination_backward(dout, cache):
     """
     x, T, sign, E = cache
     F = x.shape[1]
+    check_dout("MinibatchDiscrimination", dout, (x.shape[0], F + E.shape[2]))
     dD = -dout[:, F:][:, None, :] * E                            # o_ib = sum_j E_ijb
     dM = ((dD + dD.transpose(1, 0, 2))[..., None] * sign).sum(axis=1)   # D_ijb and D_jib
     dM = dM.reshape(x.shape[0], -1)                              # M = x @ T
@@ -165,11 +166,21 @@ def minibatch_stddev_backward(dout, cache):
     dx : ndarray of the input's shape
     """
     xc, sigma, G = cache
+    check_dout("MinibatchStdDev", dout, _stddev_out_shape(xc, dout))
     N, C = dout.shape[0], dout.shape[1] - 1
     ds = dout[:, C:].reshape(G, N // G, -1).sum(axis=(0, 2))    # s_q reaches every n of group q
     dsigma = ds[:, None] / sigma.shape[1]                        # s_q = mean_k sigma_qk
     dxg = dsigma * xc / (G * sigma)                              # sigma = sqrt(mean_g xc^2 + eps)
     return dout[:, :C] + dxg.reshape((N, C) + dout.shape[2:])
+
+
+def _stddev_out_shape(xc, dout):
+    """The forward pass's output shape, from ``xc`` (G, Q, K) and, for maps, ``dout``'s
+    height and width: ``(N, K + 1)`` for rows, ``(N, K / (h w) + 1, h, w)`` for maps."""
+    N, K = xc.shape[0] * xc.shape[1], xc.shape[2]
+    if dout.ndim == 4 and K % (dout.shape[2] * dout.shape[3]) == 0:
+        return (N, K // (dout.shape[2] * dout.shape[3]) + 1) + tuple(dout.shape[2:])
+    return (N, K + 1)
 
 
 # -- packing -------------------------------------------------------------------------------------
@@ -191,13 +202,13 @@ def pack_forward(x, m):
     Returns
     -------
     out : ndarray of shape (N / m, m * x.shape[1], ...)
-    cache : the input's shape
+    cache : tuple ``(shape, m)``: the input's shape and the pack size
     """
     m = int(m)
     if m < 1 or x.shape[0] % m:
         raise ShapeError("Pack", f"a batch of {x.shape[0]} cannot be cut into packs of {m}",
                          layer_message=f"a batch of {x.shape[0]} is not a multiple of {m}")
-    return x.reshape((x.shape[0] // m, m * x.shape[1]) + x.shape[2:]), x.shape
+    return x.reshape((x.shape[0] // m, m * x.shape[1]) + x.shape[2:]), (x.shape, m)
 
 
 def pack_backward(dout, cache):
@@ -211,4 +222,6 @@ def pack_backward(dout, cache):
     -------
     dx : ndarray of the input's shape
     """
-    return dout.reshape(cache)
+    shape, m = cache
+    check_dout("Pack", dout, (shape[0] // m, m * shape[1]) + tuple(shape[2:]))
+    return dout.reshape(shape)

@@ -131,6 +131,9 @@ def spectral_norm_backward(dout, cache):
     dW : ndarray like ``W``
     """
     M, W_sn, u, v, u_new, sigma, norm_a = cache
+    if dout.size != M.size:              # dout is shaped like W; M is W as a matrix
+        raise ShapeError("SpectralNorm", f"dout of shape {tuple(dout.shape)}, expected the "
+                         f"weight's {M.size} values")
     G = dout.reshape(M.shape)
     d_sigma = -float((G * W_sn).sum()) / sigma    # W_sn = M / sigma
     dc = d_sigma * u_new                          # sigma = |c|

@@ -33,12 +33,16 @@ from minigan.nn import layers
 
 from . import games, penalty
 
-__all__ = ["GAN", "PRIORS", "sample_noise", "generator_gradient"]
+__all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient"]
 
 PRIORS = ("gaussian", "uniform")
 #: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
 #: batch 128.
 R1_EVERY = 4
+#: Images one forward pass of G draws when many are wanted (``minigan sample``,
+#: ``interpolate``, the lab's scores, a conditional generator's digits): a convolutional
+#: G's buffers grow with its batch.
+GENERATE_BATCH = 1000
 
 
 def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):

@@ -98,7 +98,7 @@ class ConditionalGAN(gan.GAN):
 
 
 def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,
-             batch_size=1000):
+             batch_size=gan.GENERATE_BATCH):
     """Images of the given ``labels`` from a conditional generator, on the host, in batches.
 
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are

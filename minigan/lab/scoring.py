@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigan import backend
+from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.nn.layers import generated_images
 
 from . import metrics
@@ -278,7 +279,7 @@ def _to_unit(images, scale):
 
 
 def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=True,
-                       batch_size=1000, memorise=False, images_out=None):
+                       batch_size=GENERATE_BATCH, memorise=False, images_out=None):
     """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook).
 
     Parameters

@@ -813,7 +813,7 @@ class MinibatchDiscrimination(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dT = F.minibatch_discrimination_backward(dout, self._need_cache())
+        dx, dT = self._apply(F.minibatch_discrimination_backward, dout, self._need_cache())
         self._accumulate(T=dT)
         return dx
 
@@ -841,7 +841,7 @@ class MinibatchStdDev(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.minibatch_stddev_backward(dout, self._need_cache())
+        return self._apply(F.minibatch_stddev_backward, dout, self._need_cache())
 
     def __repr__(self):
         return "MinibatchStdDev()" if self.group_size is None else \
@@ -865,7 +865,7 @@ class Pack(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        return F.pack_backward(dout, self._need_cache())
+        return self._apply(F.pack_backward, dout, self._need_cache())
 
     def __repr__(self):
         return f"Pack({self.m})"
@@ -909,7 +909,7 @@ class ConditionalGenerator(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        dx, dc = F.label_concat_backward(dout, self._need_cache())
+        dx, dc = self._apply(F.label_concat_backward, dout, self._need_cache())
         dzc = self.net.backward(dx, input_grad=input_grad)
         if dzc is not None:              # c reaches the output twice: through net and directly
             dzc[:, dzc.shape[1] - self.classes:] += dc
@@ -992,7 +992,7 @@ class LabelledSequential(Sequential):
         for i in range(len(self.layers) - 1, -1, -1):
             dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
             if i in self.joins:
-                dout, dc_join = F.label_concat_backward(dout, caches.pop())
+                dout, dc_join = self._apply(F.label_concat_backward, dout, caches.pop())
                 dc = dc + dc_join
         if self.joins and dout is not None:
             dout[:, dout.shape[1] - self.classes:] += dc
@@ -1061,7 +1061,7 @@ class SelfConditionedGenerator(ConditionalGenerator):
             return None
         if self._label_cache is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
-        return F.label_from_noise_backward(dzc, self._label_cache)
+        return self._apply(F.label_from_noise_backward, dzc, self._label_cache)
 
     def __repr__(self):
         return f"SelfConditionedGenerator({self.classes} classes, {self.net!r})"

@@ -327,6 +327,12 @@ def test_fewer_images_than_critic_steps_suggests_fewer_steps(assert_one_line_err
                           capsys)
     assert_one_line_error(rc, err, "batch size 1 x k=5", "has 4; use --k 4 or less")
     assert "--batch-size 0" not in err and not (tmp_path / "new").exists()
+    rc, _, err = run_main(train_args(data, tmp_path / "new", "--batch-size", "3", "--k", "5"),
+                          capsys)      # --k 4 would need 12: the suggestion must work
+    assert_one_line_error(rc, err, "batch size 3 x k=5", "has 4; use --k 1 or less")
+    rc, _, err = run_main(train_args(data, tmp_path / "new", "--batch-size", "8", "--k", "5"),
+                          capsys)
+    assert_one_line_error(rc, err, "batch size 8 x k=5", "use --batch-size 4 and --k 1")
 
 
 def test_unwritable_out(assert_one_line_error, train_args, data_dir, tmp_path, capsys):

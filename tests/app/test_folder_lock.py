@@ -167,3 +167,21 @@ def test_a_run_killed_with_sigkill_resumes(start_cli, write_tiny_mnist, tmp_path
     assert (run / folderlock.LOCK_FILE).exists()
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data), "--no-download"]) == 0
+
+
+def test_a_lock_whose_note_cannot_be_written_is_let_go(tmp_path, monkeypatch):
+    """A full disk while the lock notes who holds it: the error, and neither the lock nor its
+    file left behind (a second try in the same process is not 'in use')."""
+    folder = tmp_path / "run"
+    real_write = os.write
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(folderlock.os, "write", full)
+    with pytest.raises(OSError, match="No space left"):
+        folderlock.FolderLock(folder, "train").acquire()
+    monkeypatch.setattr(folderlock.os, "write", real_write)
+    assert not (folder / folderlock.LOCK_FILE).exists()
+    with folderlock.FolderLock(folder, "train") as lock:
+        assert lock.path.is_file()

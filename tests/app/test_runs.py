@@ -343,3 +343,28 @@ def test_a_run_started_with_a_relative_data_dir_resumes_from_another_folder(
         capsys.readouterr().err
     saved = json.loads((start / "rel" / "run" / "config.json").read_text())
     assert saved["data_dir"] == str((start / "mnist").resolve())
+
+
+def test_the_rows_are_on_disk_before_their_checkpoint(train_args, data_dir, tmp_path,
+                                                      monkeypatch):
+    """metrics.csv is fsync'ed before each checkpoint is written, so that after a power cut
+    its rows still reach the checkpoint (a file short of it is refused)."""
+    from minigan.app import runlog, trainer
+    order = []
+    real_sync, real_save = runlog.MetricsLog.sync, trainer.checkpoint.save_checkpoint
+
+    def sync(log):
+        order.append(("sync", len(log.rows)))
+        return real_sync(log)
+
+    def save(path, **kwargs):
+        order.append(("checkpoint", kwargs["iteration"]))
+        return real_save(path, **kwargs)
+
+    monkeypatch.setattr(runlog.MetricsLog, "sync", sync)
+    monkeypatch.setattr(trainer.checkpoint, "save_checkpoint", save)
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "2")) == 0
+    saves = [i for i, (what, _) in enumerate(order) if what == "checkpoint"]
+    assert len(saves) == 2, order
+    for i in saves:                  # synced just before, with every row up to it
+        assert order[i - 1] == ("sync", order[i][1]), order

@@ -362,6 +362,23 @@ def test_a_relu_input_on_its_kink_is_said_to_be_on_a_kink():
                                   {"x": testing.away_from_kinks(x)})
 
 
+def test_a_kink_where_the_upstream_gradient_is_small_is_still_a_kink():
+    """Each entry is judged against its own miss: x[0, 1] sits on the kink under a weight of
+    0.005, where the other entries' slopes are about 1."""
+    weight = np.array([[3.0, 0.005, 1.0], [2.0, 1.0, 1.0]])
+
+    def forward(x):
+        out, cache = F.relu_forward(x)
+        return out * weight, cache
+
+    def backward(dout, cache):
+        return F.relu_backward(dout * weight, cache)
+
+    x = np.array([[-1.0, 0.0, 0.5], [0.7, 2.0, -3.0]])
+    with pytest.raises(AssertionError, match=r"on or near a kink.*x\[0, 1\]"):
+        testing.assert_pair_gradients(forward, backward, {"x": x})
+
+
 def test_a_wrong_backward_is_not_blamed_on_kinks():
     x = testing.away_from_kinks(np.random.default_rng(0).standard_normal((3, 4)))
     with pytest.raises(AssertionError) as info:
@@ -426,6 +443,9 @@ def test_a_frozen_layer_or_a_float32_one_is_refused_with_what_to_do():
     x = np.random.default_rng(0).standard_normal((4, 3))
     with pytest.raises(ValueError, match=r"frozen.*freeze\(False\)"):
         testing.assert_layer_gradients(layers.Dense(3, 2, dtype="float64").freeze(), x)
+    inner = layers.Dense(3, 2, dtype="float64").freeze()
+    with pytest.raises(ValueError, match=r"Dense\(3, 2\) inside it is frozen"):
+        testing.assert_layer_gradients(layers.Sequential(inner, layers.Tanh()), x)
     from minigan.check import gradcheck
     with pytest.raises(ValueError, match="parameter 'W' is float32.*dtype='float64'"):
         gradcheck.check_layer(layers.Dense(3, 2, dtype="float32"), x)
@@ -464,6 +484,13 @@ def test_a_parameter_set_without_add_param_is_named():
 def test_impossible_strategy_bounds_are_refused_when_the_strategy_is_made(make, message):
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         make()
+
+
+@given(testing.shapes(min_dims=np.int64(2), max_dims=np.int64(2)),
+       testing.dense_configs(max_batch=np.int32(1)))
+def test_the_strategies_take_numpy_integers(shape, cfg):
+    """hypothesis takes Python ints only: the bounds are converted when the strategy is made."""
+    assert len(shape) == 2 and cfg.batch == 1
 
 
 @given(testing.dense_configs(min_batch=3, max_batch=4, min_features=4, max_features=5),

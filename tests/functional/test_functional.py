@@ -164,3 +164,40 @@ def test_every_backward_refuses_an_upstream_gradient_of_another_shape(name, forw
                                                rf"{re.escape(str(wrong))}, expected "
                                                rf"{re.escape(str(out.shape))}"):
             body(np.ones(wrong), cache)
+
+
+@pytest.mark.parametrize("name, forward, backward, wrong", [
+    ("MinibatchDiscrimination",
+     lambda x: F.minibatch_discrimination_forward(x, np.ones((5, 6)), 2),
+     F.minibatch_discrimination_backward, (4, 6)),
+    ("MinibatchStdDev", lambda x: F.minibatch_stddev_forward(x, 2), F.minibatch_stddev_backward,
+     (4, 5)),
+    ("MinibatchStdDev", lambda x: F.minibatch_stddev_forward(x.reshape(4, 5, 1, 1), 2),
+     F.minibatch_stddev_backward, (4, 5, 1, 1)),
+    ("Pack", lambda x: F.pack_forward(x, 2), F.pack_backward, (5, 4)),   # (2, 10): 20 values too
+    ("LabelConcat", lambda x: F.label_concat_forward(x, np.eye(4)[:, :3]),
+     F.label_concat_backward, (4, 7)),
+    ("LabelFromNoise", lambda x: F.label_from_noise_forward(x, np.array([0.0])),
+     F.label_from_noise_backward, (4, 8)),
+])
+def test_the_remedies_backward_refuse_an_upstream_gradient_of_another_shape(name, forward,
+                                                                           backward, wrong):
+    """The same rule for the remedies' operations: a dout that reshapes or slices into place
+    (a pack's (5, 4) for (2, 10), a label join's extra column) is named, not used."""
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    out, cache = forward(x)
+    assert tuple(out.shape) != wrong
+    with pytest.raises(F.ShapeError, match=rf"^{name}: dout of shape "
+                                           rf"{re.escape(str(wrong))}, expected "
+                                           rf"{re.escape(str(tuple(out.shape)))}"):
+        backward(np.ones(wrong), cache)
+
+
+def test_spectral_norms_backward_refuses_an_upstream_gradient_of_another_size():
+    """Its dout is shaped like the weight (a conv's 4-D one, read as a matrix): its size is
+    what can be checked."""
+    W = np.random.default_rng(0).standard_normal((4, 5))
+    _, cache = F.spectral_norm_forward(W, np.ones(4) / 2)
+    with pytest.raises(F.ShapeError, match=r"^SpectralNorm: dout of shape \(4, 4\), expected "
+                                           r"the weight's 20 values"):
+        F.spectral_norm_backward(np.ones((4, 4)), cache)
