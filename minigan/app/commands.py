@@ -161,7 +161,7 @@ def sample(args):
 def generate(generator, z, batch_size=None):
     """The images of the noise ``z`` (G in evaluation mode, whose images do not depend on
     their batch), ``batch_size`` rows at a time
-    (:data:`minigan.gan.algorithm.GENERATE_BATCH` unless given), on
+    (``minigan.gan.algorithm.GENERATE_BATCH`` unless given), on
     the host."""
     batch_size = batch_size or GENERATE_BATCH
     return np.concatenate([backend.to_host(layers.generated_images(generator,
