@@ -136,6 +136,11 @@ class GradientErrors(dict):
         super().__init__(errors)
         self._problems, self._h, self._finish = problems, h, finish
 
+    @property
+    def step(self):
+        """The step ``h`` of the centred differences the errors were measured with."""
+        return self._h
+
     def kinks(self, name, tol):
         """The entries of ``name`` that explain its error as kinks, or None.
 
@@ -145,13 +150,13 @@ class GradientErrors(dict):
         by at least that miss (at a kink the centred one averages them: the miss is
         about half their gap; on a smooth function they differ by about ``h`` times its
         curvature, and the centred difference misses by ``h**2``) and one of them agrees
-        with the analytic gradient to a tenth of the miss. Each entry is judged against
+        with the analytic gradient to a hundredth of the miss. Each entry is judged against
         its own miss, so a kink where the upstream gradient is small counts as one.
         Returns ``[(index, left, right), ...]``, the one-sided differences of each such
         entry, when every entry that misses is explained so; else None (the backward
         pass is off, or the function is curved at the scale of ``h``).
         """
-        f, x, dout, analytic = self._problems[name]
+        f, x, dout, analytic, _ = self._problems[name]
         h = self._h
         try:
             a = np.asarray(backend.to_host(analytic), dtype=np.float64)
@@ -168,7 +173,7 @@ class GradientErrors(dict):
         off = miss > tol * scale
         two_slopes = np.abs(left - right) >= miss
         one_side_agrees = (np.minimum(np.abs(a - left), np.abs(a - right))
-                           <= 0.1 * miss + tol * scale)
+                           <= 0.01 * miss + tol * scale)
         kink = two_slopes & one_side_agrees
         if not off.any() or not kink[off].all():
             return None
@@ -176,9 +181,38 @@ class GradientErrors(dict):
                 for index in zip(*np.nonzero(off), strict=True)]
 
 
+    def at_step(self, name, h):
+        """The relative error of ``name``'s gradient against centred differences of step
+        ``h``: one that falls 100 times for a step 10 times smaller is the differences'
+        truncation (a curved function), one that falls for a larger step their rounding."""
+        f, x, dout, analytic, _ = self._problems[name]
+        try:
+            return rel_error(analytic, numeric_vjp(f, x, dout, h))
+        finally:
+            if self._finish is not None:
+                self._finish()
+
+    def rounding(self, name):
+        """``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
+        rounding error of its differences: float64's epsilon times the size of
+        :math:`\\sum |f(x)\\,\text{dout}|` over the step. Gradients at that level cannot be
+        told from zero, whatever the backward pass."""
+        f, x, dout, analytic, numeric = self._problems[name]
+        try:
+            size = float(np.abs(backend.to_host(f() * dout)).sum())
+        finally:
+            if self._finish is not None:
+                self._finish()
+        largest = [float(np.abs(backend.to_host(g)).max()) if g.size else 0.0
+                   for g in (analytic, numeric)]
+        return largest[0], largest[1], np.finfo(np.float64).eps * size / self._h
+
+
 def _compare(what, name, analytic, numeric):
     """:func:`rel_error` of the analytic gradient of ``name`` against the numeric one, with
     an error that names both when the analytic one is missing or of another shape."""
+    if analytic is not None and not hasattr(analytic, "shape"):
+        analytic = np.asarray(analytic, dtype=np.float64)
     if analytic is None:
         raise ValueError(f"{what}: the backward pass gave None for '{name}'; it must return a "
                          f"gradient of shape {tuple(numeric.shape)}, the shape of '{name}'")
@@ -216,22 +250,22 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     values = [_float64_input("check_pair", k, arrays[k]) for k in names]
     xp = backend.get_array_module(*values)
     out, cache = forward(*values, **hyper)
-    dout = _random_like(out.shape, rng, xp)
-    analytic = backward(dout, cache)
-    if not isinstance(analytic, tuple):
-        analytic = (analytic,)
+    dout = _random_like(np.shape(out), rng, xp)
+    analytic = backward(dout.copy(), cache)       # a copy: a backward may write into it
+    analytic = tuple(analytic) if isinstance(analytic, (tuple, list)) else (analytic,)
     what = getattr(backward, "__name__", "check_pair")
     if len(analytic) < len(names):
         raise ValueError(f"{what}: the backward pass gave {len(analytic)} gradient(s) for "
                          f"{len(names)} inputs ({', '.join(names)}); it must give one for each, "
                          f"in the order of `arrays`")
     def f():
-        return forward(*values, **hyper)[0]
+        return xp.asarray(forward(*values, **hyper)[0])   # a Python number too
 
     errors, problems = {}, {}
     for k, v, a in zip(names, values, analytic, strict=False):   # extra trailing ones: ignored
-        errors[k] = _compare(what, k, a, numeric_vjp(f, v, dout, h))
-        problems[k] = (f, v, dout, a)
+        numeric = numeric_vjp(f, v, dout, h)
+        errors[k] = _compare(what, k, a, numeric)
+        problems[k] = (f, v, dout, a, numeric)
     return GradientErrors(errors, problems, h)
 
 
@@ -240,16 +274,18 @@ def replay(layer):
 
     The state is what a forward pass reads besides its input and the parameters,
     and may change: every buffer of ``layer`` and of the layers inside it (copied
-    here, written back in place), the ``rng`` generators they draw from and the
-    library's default generator (:func:`minigan.backend.rng`). Call the function
+    here, written back in place), the NumPy generators they hold (any attribute that is
+    a ``numpy.random.Generator``) and the library's default generator
+    (:func:`minigan.backend.rng`). NumPy's global ``np.random`` functions are not
+    replayed: a layer of your own draws from a generator it holds. Call the function
     before each forward pass that must see the state of the first one.
     """
     buffers = {k: v.copy() for k, v in layer.buffers.items()}
     generators = [backend.rng()]
     for inner in layer.walk() if hasattr(layer, "walk") else (layer,):
-        g = getattr(inner, "rng", None)
-        if isinstance(g, np.random.Generator) and all(g is not o for o in generators):
-            generators.append(g)
+        for g in vars(inner).values():
+            if isinstance(g, np.random.Generator) and all(g is not o for o in generators):
+                generators.append(g)
     states = [(g, g.bit_generator.state) for g in generators]
 
     def restore():
@@ -260,6 +296,14 @@ def replay(layer):
             g.bit_generator.state = state
 
     return restore
+
+
+def _float64_params(layer):
+    """A ValueError naming the first parameter of ``layer`` that is not float64."""
+    for k, p in layer.params.items():
+        if np.dtype(p.dtype) != np.float64:
+            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
+                             f"need float64 (build the layer with dtype='float64')")
 
 
 def _on_layer_device(layer, x):
@@ -286,10 +330,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     """
     rng = np.random.default_rng(0) if rng is None else rng
     x = _float64_input(repr(layer), "x", x)
-    for k, p in layer.params.items():
-        if np.dtype(p.dtype) != np.float64:
-            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
-                             f"need float64 (build the layer with dtype='float64')")
+    _float64_params(layer)
     frozen = [inner for inner in (layer.walk() if hasattr(layer, "walk") else (layer,))
               if inner.params and getattr(inner, "frozen", False)]
     if frozen:
@@ -300,9 +341,10 @@ def check_layer(layer, x, rng=None, h=1e-5):
     layer.zero_grad()
     before = replay(layer)
     out = layer.forward(x)                       # as in training: the state moves on
+    _float64_params(layer)                       # also those a forward pass made
     after = replay(layer)
     dout = _random_like(out.shape, rng, xp)
-    dx = layer.backward(dout)
+    dx = layer.backward(dout.copy())
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
     def f():
@@ -310,14 +352,14 @@ def check_layer(layer, x, rng=None, h=1e-5):
         return layer.forward(x)
 
     what = repr(layer)
-    errors = {"x": _compare(what, "x", analytic["x"], numeric_vjp(f, x, dout, h))}
-    problems = {"x": (f, x, dout, analytic["x"])}
-    for k, p in layer.params.items():
+    errors, problems = {}, {}
+    for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
             raise ValueError(f"{what}: parameter '{k}' has no entry in grads; register it with "
                              f"_add_param('{k}', value), which adds its zero gradient")
-        errors[k] = _compare(what, k, analytic[k], numeric_vjp(f, p, dout, h))
-        problems[k] = (f, p, dout, analytic[k])
+        numeric = numeric_vjp(f, array, dout, h)
+        errors[k] = _compare(what, k, analytic[k], numeric)
+        problems[k] = (f, array, dout, analytic[k], numeric)
     after()
     return GradientErrors(errors, problems, h, finish=after)
 
@@ -347,11 +389,11 @@ def check_accumulation(layer, x, rng=None):
         layer.zero_grad()
         out = layer.forward(x)
         dout = _random_like(out.shape, rng, xp)
-        layer.backward(dout)
+        layer.backward(dout.copy())
         once = {k: g.copy() for k, g in layer.grads.items()}
         kept_state()
         layer.forward(x)
-        layer.backward(dout)
+        layer.backward(dout.copy())
         return {k: rel_error(layer.grads[k], 2 * once[k]) for k in layer.params}
     finally:
         kept_state()

@@ -112,16 +112,38 @@ def _judge(errors, tol, what):
         message += ("; NaN or infinite entries in the backward pass's gradient or in the "
                     "forward pass's output")
     elif hasattr(errors, "kinks"):
-        kinks = errors.kinks(worst, tol)
-        if kinks:
-            shown = "; ".join(f"{worst}{list(i)}: {lo:.3g} from the left, {hi:.3g} from the "
-                              f"right" for i, lo, hi in kinks[:3])
-            more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
-            message += (f"; the entries it misses lie on or near a kink, where the one-sided "
-                        f"differences agree with the backward pass and the centred one "
-                        f"averages two slopes (one-sided differences: {shown}{more}). Draw "
-                        f"inputs away from kinks (testing.away_from_kinks, min_kink_distance)")
+        message += _why(errors, worst, tol)
     raise AssertionError(message)
+
+
+def _why(errors, worst, tol):
+    """What explains a failed check besides a wrong backward pass, if anything: gradients at
+    the rounding noise, kinks, or a step too large or too small (:class:`GradientErrors`)."""
+    analytic, numeric, noise = errors.rounding(worst)
+    if max(analytic, numeric) < 100 * noise:
+        return (f"; both gradients of '{worst}' are at the differences' rounding noise "
+                f"(largest entries {analytic:.1e} and {numeric:.1e}, noise about {noise:.0e}): "
+                f"the output hardly depends on '{worst}' (a bias before a normalization?), and "
+                "no relative error can be measured there")
+    kinks = errors.kinks(worst, tol)
+    if kinks:
+        shown = "; ".join(f"{worst}{list(i)}: {lo:.3g} from the left, {hi:.3g} from the right"
+                          for i, lo, hi in kinks[:3])
+        more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
+        return (f"; the entries it misses lie on or near a kink, where the one-sided "
+                f"differences agree with the backward pass and the centred one averages two "
+                f"slopes (one-sided differences: {shown}{more}). Draw inputs away from kinks "
+                f"(testing.away_from_kinks, min_kink_distance)")
+    h = errors.step
+    smaller, larger = errors.at_step(worst, h / 10), errors.at_step(worst, h * 10)
+    if smaller <= tol or smaller < errors[worst] / 20:
+        return (f"; with a step ten times smaller it is {smaller:.1e}: the differences' "
+                f"truncation, not the backward pass (a function curved at the scale of h = "
+                f"{h:g}: pass a smaller h)")
+    if larger <= tol or larger < errors[worst] / 5:
+        return (f"; with a step ten times larger it is {larger:.1e}: the differences' "
+                f"rounding, not the backward pass (pass a larger h than {h:g})")
+    return ""
 
 
 def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1e-5, **hyper):
@@ -157,8 +179,11 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     ------
     AssertionError
         Naming the input with the largest error, that error and all the others; and,
-        when that is what happened, that the gradient holds a NaN or an infinity, or
-        that the entries it misses sit on kinks of the function (ReLU's 0).
+        when that is what happened, that the gradient holds a NaN or an infinity, that
+        both gradients are at the rounding noise of the differences (the output hardly
+        depends on that input), that the entries it misses sit on kinks of the function
+        (ReLU's 0), or that a step ``h`` ten times smaller or larger brings the error
+        down (the differences' truncation or rounding, not the backward pass).
     ValueError
         When an input is not float64, or ``backward`` gives fewer gradients than there
         are inputs, or one of another shape than its input.
@@ -587,7 +612,7 @@ def power_step_conditioned(W, u, ratio=0.2, min_scale=0.1):
     (``W = [[-0.0037, -0.0151]]`` missed by 1.9e-7 at ``h = 1e-5``). Use it to reject such
     draws: ``assume(power_step_conditioned(W, u))``.
     """
-    M, _, _, _, _, sigma, norm_a = F.spectral_norm_forward(W, u)[1]
+    M, _, _, _, _, sigma, norm_a, _ = F.spectral_norm_forward(W, u)[1]
     scale = float(np.linalg.norm(backend.to_host(M)))
     return bool(scale >= min_scale and norm_a > ratio * scale and sigma > ratio * scale)
 

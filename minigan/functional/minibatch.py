@@ -123,8 +123,8 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     Returns
     -------
     out : ndarray of shape (N, F + 1) or (N, C + 1, H, W)
-    cache : tuple ``(xc, sigma, G)``: ``xc`` :math:`= x - \mu` of shape (G, Q, K),
-        ``sigma`` of shape (Q, K)
+    cache : tuple ``(xc, sigma, G, shape)``: ``xc`` :math:`= x - \mu` of shape (G, Q, K),
+        ``sigma`` of shape (Q, K), ``shape`` the output's
     """
     N = x.shape[0]
     G = N if group_size is None else min(int(group_size), N)
@@ -140,7 +140,8 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     s = xp.tile(sigma.mean(axis=1), G)                           # (N,): s_q for n = g Q + q
     extra = s.reshape((N, 1) + x.shape[2:]) if x.ndim == 2 else xp.broadcast_to(
         s[:, None, None, None], (N, 1) + x.shape[2:])
-    return xp.concatenate([x, extra.astype(x.dtype, copy=False)], axis=1), (xc, sigma, G)
+    out = xp.concatenate([x, extra.astype(x.dtype, copy=False)], axis=1)
+    return out, (xc, sigma, G, out.shape)
 
 
 def minibatch_stddev_backward(dout, cache):
@@ -165,22 +166,13 @@ def minibatch_stddev_backward(dout, cache):
     -------
     dx : ndarray of the input's shape
     """
-    xc, sigma, G = cache
-    check_dout("MinibatchStdDev", dout, _stddev_out_shape(xc, dout))
+    xc, sigma, G, shape = cache
+    check_dout("MinibatchStdDev", dout, shape)
     N, C = dout.shape[0], dout.shape[1] - 1
     ds = dout[:, C:].reshape(G, N // G, -1).sum(axis=(0, 2))    # s_q reaches every n of group q
     dsigma = ds[:, None] / sigma.shape[1]                        # s_q = mean_k sigma_qk
     dxg = dsigma * xc / (G * sigma)                              # sigma = sqrt(mean_g xc^2 + eps)
     return dout[:, :C] + dxg.reshape((N, C) + dout.shape[2:])
-
-
-def _stddev_out_shape(xc, dout):
-    """The forward pass's output shape, from ``xc`` (G, Q, K) and, for maps, ``dout``'s
-    height and width: ``(N, K + 1)`` for rows, ``(N, K / (h w) + 1, h, w)`` for maps."""
-    N, K = xc.shape[0] * xc.shape[1], xc.shape[2]
-    if dout.ndim == 4 and K % (dout.shape[2] * dout.shape[3]) == 0:
-        return (N, K // (dout.shape[2] * dout.shape[3]) + 1) + tuple(dout.shape[2:])
-    return (N, K + 1)
 
 
 # -- packing -------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from minigan.backend import get_array_module
 
-from .errors import ShapeError
+from .errors import ShapeError, check_dout
 
 __all__ = ["spectral_norm_forward", "spectral_norm_backward", "l2_normalize"]
 
@@ -89,7 +89,8 @@ def spectral_norm_forward(W, u):
     Returns
     -------
     W_sn : ndarray like ``W``
-    cache : tuple ``(M, W_sn, u, v, u_new, sigma, norm_a)``; ``cache[4]`` is the
+    cache : tuple ``(M, W_sn, u, v, u_new, sigma, norm_a, shape)`` (``W_sn`` as the
+        matrix, ``shape`` the weight's); ``cache[4]`` is the
         next ``u`` and ``cache[5]`` is :math:`\sigma`. The cache holds its own copy of
         ``u``: a caller that carries the power iteration on by writing ``u'`` into its
         ``u`` buffer in place (as :class:`minigan.nn.layers.SpectralNorm` does in training)
@@ -108,7 +109,7 @@ def spectral_norm_forward(W, u):
     sigma = max(float(xp.sqrt((c * c).sum())), EPS)
     u_new = c / sigma                             # u' = c / sigma
     W_sn = W / sigma
-    return W_sn, (M, W_sn.reshape(M.shape), u, v, u_new, sigma, norm_a)
+    return W_sn, (M, W_sn.reshape(M.shape), u, v, u_new, sigma, norm_a, W.shape)
 
 
 def spectral_norm_backward(dout, cache):
@@ -130,10 +131,8 @@ def spectral_norm_backward(dout, cache):
     -------
     dW : ndarray like ``W``
     """
-    M, W_sn, u, v, u_new, sigma, norm_a = cache
-    if dout.size != M.size:              # dout is shaped like W; M is W as a matrix
-        raise ShapeError("SpectralNorm", f"dout of shape {tuple(dout.shape)}, expected the "
-                         f"weight's {M.size} values")
+    M, W_sn, u, v, u_new, sigma, norm_a, shape = cache
+    check_dout("SpectralNorm", dout, shape)       # dout is shaped like W, M is W as a matrix
     G = dout.reshape(M.shape)
     d_sigma = -float((G * W_sn).sum()) / sigma    # W_sn = M / sigma
     dc = d_sigma * u_new                          # sigma = |c|

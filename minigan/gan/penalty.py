@@ -255,7 +255,7 @@ def _add_parameter_gradient(tape, r):
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             r = F.leaky_relu_backward(r, cache)              # (.) * phi'_l, the mask
         elif isinstance(layer, L.MinibatchStdDev):
-            xc, sigma, G = cache                             # xc = x - mu, (G, Q, K)
+            xc, sigma, G, _ = cache                          # xc = x - mu, (G, Q, K)
             xc_dot = r.reshape(G, *sigma.shape)
             xc_dot = xc_dot - xc_dot.mean(axis=0)            # x^c dot: the tangent of x - mu
             sigma_dot = (xc * xc_dot).sum(axis=0) / (G * sigma)     # sigma's tangent, (Q, K)
@@ -281,7 +281,7 @@ def _add_parameter_gradient(tape, r):
         elif isinstance(layer, (L.ReLU, L.LeakyReLU)):
             delta_dot = F.leaky_relu_backward(delta_dot, cache)      # (.) * phi'_l
         elif isinstance(layer, L.MinibatchStdDev):
-            xc, sigma, G = cache
+            xc, sigma, G, _ = cache
             (Q, K), N = sigma.shape, xc.shape[0] * xc.shape[1]
             xc_dot, sigma_dot = tangents[i]
             s_bar = delta[:, K].reshape(G, Q).sum(axis=0)[:, None]   # s_bar_q, (Q, 1)

@@ -34,7 +34,7 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError
+from minigan.functional.errors import ShapeError, check_dout
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -325,7 +325,7 @@ class Dropout(Layer):
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
-            self._cache = None
+            self._cache = tuple(x.shape)         # the identity: only its shape to check
             return x
         keep = backend.rng(self.rng).random(x.shape) >= self.p
         mask = keep.astype(np.dtype(x.dtype)) / (1.0 - self.p)
@@ -334,9 +334,11 @@ class Dropout(Layer):
         return out
 
     def backward(self, dout, input_grad=True):
-        if self._cache is None:
+        cache = self._need_cache()
+        if isinstance(cache, tuple):
+            self._apply(check_dout, "Dropout", dout, cache)
             return dout
-        return self._apply(F.dropout_backward, dout, self._cache)
+        return self._apply(F.dropout_backward, dout, cache)
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
@@ -350,7 +352,9 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout, input_grad=True):
-        return dout.reshape(self._need_cache())
+        shape = self._need_cache()
+        self._apply(check_dout, "Flatten", dout, (shape[0], math.prod(shape[1:])))
+        return dout.reshape(shape)
 
 
 class Reshape(Layer):
@@ -371,7 +375,9 @@ class Reshape(Layer):
         return x.reshape((x.shape[0],) + self.shape)
 
     def backward(self, dout, input_grad=True):
-        return dout.reshape(self._need_cache())
+        shape = self._need_cache()
+        self._apply(check_dout, "Reshape", dout, (shape[0],) + self.shape)
+        return dout.reshape(shape)
 
     def __repr__(self):
         return f"Reshape({self.shape})"
@@ -910,7 +916,7 @@ class ConditionalGenerator(Layer):
 
     def backward(self, dout, input_grad=True):
         dx, dc = self._apply(F.label_concat_backward, dout, self._need_cache())
-        dzc = self.net.backward(dx, input_grad=input_grad)
+        dzc = _not_a_view_of(self.net.backward(dx, input_grad=input_grad), dout)
         if dzc is not None:              # c reaches the output twice: through net and directly
             dzc[:, dzc.shape[1] - self.classes:] += dc
         return dzc
@@ -933,6 +939,15 @@ class ConditionalGenerator(Layer):
 
     def __repr__(self):
         return f"ConditionalGenerator({self.classes} classes, {self.net!r})"
+
+
+def _not_a_view_of(array, caller):
+    """``array``, or a copy of it when it may share memory with ``caller``'s array: a gradient
+    added to in place must not write into the upstream gradient the caller passed in (an
+    identity-like net, a Flatten, hands back a view of it)."""
+    if array is None or not backend.get_array_module(array).may_share_memory(array, caller):
+        return array
+    return array.copy()
 
 
 class LabelledSequential(Sequential):
@@ -988,13 +1003,14 @@ class LabelledSequential(Sequential):
             x = out
 
     def backward(self, dout, input_grad=True):
-        caches, dc = list(self._need_cache()), 0
+        caches, dc, upstream = list(self._need_cache()), 0, dout
         for i in range(len(self.layers) - 1, -1, -1):
             dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
             if i in self.joins:
                 dout, dc_join = self._apply(F.label_concat_backward, dout, caches.pop())
                 dc = dc + dc_join
         if self.joins and dout is not None:
+            dout = _not_a_view_of(dout, upstream)
             dout[:, dout.shape[1] - self.classes:] += dc
         return dout
 

@@ -498,3 +498,84 @@ def test_the_strategies_take_numpy_integers(shape, cfg):
 def test_the_strategies_lower_bounds_hold(cfg, shape):
     assert 3 <= cfg.batch <= 4 and 4 <= cfg.in_features <= 5 and 4 <= cfg.out_features <= 5
     assert len(shape) == 2 and all(2 <= side <= 3 for side in shape)
+
+
+def test_a_backward_that_writes_into_dout_is_checked_on_its_own_copy():
+    """The checker hands the backward pass a copy of the upstream gradient it differentiates
+    against: writing into it in place (legal for the caller's array) is no false alarm."""
+    def backward(dout, cache):
+        dout *= 2
+        return dout
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    testing.assert_pair_gradients(lambda x: (2 * x, None), backward, {"x": x})
+
+
+def test_a_conditional_generator_leaves_the_callers_dout_alone():
+    """Its label's gradient is added to net's input gradient, which an identity-like net hands
+    back as a view of dout."""
+    G = layers.ConditionalGenerator(layers.Flatten(), classes=2)
+    zc = np.random.default_rng(0).standard_normal((3, 5))
+    dout = np.random.default_rng(1).standard_normal(G.forward(zc).shape)
+    before = dout.copy()
+    G.backward(dout)
+    np.testing.assert_array_equal(dout, before)
+    testing.assert_layer_gradients(G, zc)
+
+
+def test_a_backward_may_return_a_list_and_a_forward_a_number():
+    testing.assert_pair_gradients(F.dense_forward, lambda d, c: list(F.dense_backward(d, c)),
+                                  _dense_arrays())
+    testing.assert_pair_gradients(lambda x: (float((x * x).sum()), x),
+                                  lambda d, x: 2 * x * d, {"x": np.arange(1.0, 4.0)})
+
+
+def test_gradients_at_the_rounding_noise_are_said_to_be():
+    """A bias before batch norm: its gradient is 0 and the differences' noise about 1e-11;
+    no relative error can tell them apart, and the message says so."""
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(4, 5, rng=rng, dtype="float64"),
+                            layers.BatchNorm(5, dtype="float64"))
+    with pytest.raises(AssertionError, match=r"both gradients of '0\.b' are at the "
+                                             r"differences' rounding noise"):
+        testing.assert_layer_gradients(net, rng.standard_normal((6, 4)), rng=rng)
+
+
+def test_a_step_too_large_or_too_small_is_said_to_be():
+    cube = (lambda x: (x ** 3, x), lambda d, x: 3 * x * x * d)
+    x = np.random.default_rng(0).standard_normal((3, 3)) * 1e-3
+    with pytest.raises(AssertionError, match="step ten times smaller.*pass a smaller h"):
+        testing.assert_pair_gradients(*cube, {"x": x})
+    testing.assert_pair_gradients(*cube, {"x": x}, h=1e-7)
+
+
+def test_a_lazy_float32_parameter_is_named():
+    class Lazy(layers.Layer):
+        def forward(self, x):
+            if "s" not in self.params:
+                self._add_param("s", np.ones(x.shape[1]), "float32")
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=(dout * self._need_cache()).sum(axis=0))
+            return dout * self.params["s"]
+
+    with pytest.raises(ValueError, match="parameter 's' is float32"):
+        testing.assert_layer_gradients(Lazy(), np.ones((2, 3)))
+
+
+def test_a_generator_the_layer_holds_under_any_name_is_replayed():
+    class Noisy(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.gen = np.random.default_rng(3)
+
+        def forward(self, x):
+            self._cache = self.gen.random(x.shape) + 0.5
+            return x * self._cache
+
+        def backward(self, dout, input_grad=True):
+            return dout * self._need_cache()
+
+    testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))

@@ -174,6 +174,8 @@ def test_every_backward_refuses_an_upstream_gradient_of_another_shape(name, forw
      (4, 5)),
     ("MinibatchStdDev", lambda x: F.minibatch_stddev_forward(x.reshape(4, 5, 1, 1), 2),
      F.minibatch_stddev_backward, (4, 5, 1, 1)),
+    ("MinibatchStdDev", lambda x: F.minibatch_stddev_forward(x.reshape(4, 5, 1, 1), 2),
+     F.minibatch_stddev_backward, (4, 3, 1, 2)),             # 6 values a sample, as (6, 1, 1)
     ("Pack", lambda x: F.pack_forward(x, 2), F.pack_backward, (5, 4)),   # (2, 10): 20 values too
     ("LabelConcat", lambda x: F.label_concat_forward(x, np.eye(4)[:, :3]),
      F.label_concat_backward, (4, 7)),
@@ -193,11 +195,30 @@ def test_the_remedies_backward_refuse_an_upstream_gradient_of_another_shape(name
         backward(np.ones(wrong), cache)
 
 
-def test_spectral_norms_backward_refuses_an_upstream_gradient_of_another_size():
-    """Its dout is shaped like the weight (a conv's 4-D one, read as a matrix): its size is
-    what can be checked."""
+def test_spectral_norms_backward_refuses_an_upstream_gradient_of_another_shape():
+    """Its dout is shaped like the weight (a conv's 4-D one, which the pass reads as a matrix):
+    a transposed one would give a transposed gradient."""
     W = np.random.default_rng(0).standard_normal((4, 5))
     _, cache = F.spectral_norm_forward(W, np.ones(4) / 2)
-    with pytest.raises(F.ShapeError, match=r"^SpectralNorm: dout of shape \(4, 4\), expected "
-                                           r"the weight's 20 values"):
-        F.spectral_norm_backward(np.ones((4, 4)), cache)
+    for wrong in [(5, 4), (4, 4)]:
+        with pytest.raises(F.ShapeError, match=rf"^SpectralNorm: dout of shape "
+                                               rf"{re.escape(str(wrong))}, expected \(4, 5\)"):
+            F.spectral_norm_backward(np.ones(wrong), cache)
+
+
+@pytest.mark.parametrize("layer, x_shape, wrong", [
+    ("Flatten", (4, 2, 2, 3), (12, 4)),
+    ("Flatten", (4, 2, 2, 3), (48,)),
+    ("Reshape", (4, 12), (4, 4, 3)),
+    ("Dropout-eval", (4, 5), (5,)),
+    ("Dropout-0", (4, 5), (1, 5)),
+])
+def test_shape_layers_refuse_an_upstream_gradient_of_another_shape(layer, x_shape, wrong):
+    from minigan.nn import layers
+    made = {"Flatten": lambda: layers.Flatten(), "Reshape": lambda: layers.Reshape((3, 4)),
+            "Dropout-eval": lambda: layers.Dropout(0.5).eval(),
+            "Dropout-0": lambda: layers.Dropout(0.0)}[layer]()
+    out = made.forward(np.ones(x_shape))
+    with pytest.raises(ValueError, match=rf"dout of shape {re.escape(str(wrong))}, expected "
+                                         rf"{re.escape(str(tuple(out.shape)))}"):
+        made.backward(np.ones(wrong))

@@ -34,7 +34,7 @@ def test_dropping_the_correction_is_wrong_before_convergence_and_right_after():
     G = rng.standard_normal((5, 4))
 
     def paper_grad(u):
-        W_sn, (M, Wn, u0, v, u1, sigma, na) = F.spectral_norm_forward(W, u)
+        W_sn, (M, Wn, u0, v, u1, sigma, na, _) = F.spectral_norm_forward(W, u)
         return (G - (G * Wn).sum() * np.outer(u1, v)) / sigma
 
     full = F.spectral_norm_backward(G, F.spectral_norm_forward(W, u)[1])
