@@ -8,8 +8,9 @@ fsync'ed, and the file is renamed over the old one with ``os.replace``: a
 crash at any moment leaves either the previous file or the new one, whole.
 Checkpoints, sample grids, loss curves and a run's config all go through here.
 
-A run folder may come from elsewhere: :func:`read_text_at_most` reads one of its text
-files only when it is a regular file no larger than a limit (a FIFO would block, a link
+A run folder may come from elsewhere: :func:`read_bytes_at_most` and
+:func:`read_text_at_most` read one of its files only when it is a regular file no larger
+than a limit (a FIFO would block, a link
 to ``/dev/zero`` would never end).
 """
 
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["atomic_write", "write_text", "remove_stale_temps", "check_destination",
-           "read_text_at_most"]
+           "read_bytes_at_most", "read_text_at_most"]
 
 _SUFFIX = ".tmp"
 
@@ -129,8 +130,8 @@ def check_destination(path, option="--out"):
                          f"{option}")
 
 
-def read_text_at_most(path, limit, errors="strict"):
-    """The text (UTF-8) of the file at ``path`` when it is a regular file of at most ``limit``
+def read_bytes_at_most(path, limit):
+    """The bytes of the file at ``path`` when it is a regular file of at most ``limit``
     bytes; else a ValueError that says which (an ``OSError`` when it cannot be opened).
 
     Opened without waiting (a FIFO is refused, not waited on), checked with ``fstat`` on
@@ -150,4 +151,9 @@ def read_text_at_most(path, limit, errors="strict"):
         os.close(fd)
     if len(data) > limit:
         raise ValueError(f"more than the {limit:,} bytes read")
-    return data.decode("utf-8", errors)
+    return data
+
+
+def read_text_at_most(path, limit, errors="strict"):
+    """:func:`read_bytes_at_most` decoded as UTF-8."""
+    return read_bytes_at_most(path, limit).decode("utf-8", errors)

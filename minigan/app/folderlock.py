@@ -15,12 +15,14 @@ then the user's to keep.)
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
 import stat
 import sys
 import time
+import warnings
 from pathlib import Path
 
 try:
@@ -62,6 +64,18 @@ _NOT_THROUGH = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) |
                 getattr(os, "O_NOCTTY", 0))
 
 
+def _refuse_odd(path):
+    """A ValueError when the lock file's place holds a link or a folder (checked by path; the
+    open file is checked again by :func:`_open_lock_file`)."""
+    if os.path.islink(path):
+        raise ValueError(f"{path} is a link (to {os.readlink(path)}); minigan writes a run "
+                         "folder's lock only inside it: remove the link (nothing was "
+                         "written)")
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder where minigan writes its lock file: remove it "
+                         "(nothing was written)")
+
+
 def _open_lock_file(path, flags):
     """The lock file opened with ``flags``, refusing what would send its write elsewhere.
 
@@ -70,13 +84,11 @@ def _open_lock_file(path, flags):
     points), not a hard link to another file (truncated and overwritten in place), not a
     FIFO or a device. A ValueError says which, and that nothing was written.
     """
+    _refuse_odd(path)
     try:
         fd = os.open(path, flags | _NOT_THROUGH, 0o644)
     except OSError:
-        if os.path.islink(path):
-            raise ValueError(f"{path} is a link (to {os.readlink(path)}); minigan writes a run "
-                             "folder's lock only inside it: remove the link (nothing was "
-                             "written)") from None
+        _refuse_odd(path)               # made meanwhile
         raise
     try:
         info = os.fstat(fd)
@@ -115,11 +127,19 @@ class FolderLock:
         except FileExistsError:          # there already, or made a moment ago by another
             pass
         while True:
-            fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
+            try:
+                fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT)
+            except PermissionError:      # a lock file of another user's, or read-only
+                if not os.path.isfile(self.path):
+                    raise
+                self._remove_if_stale()
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except OSError as exc:
                 os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    return self._unlocked(exc)
                 raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
                                   "it to end, or choose another folder") from None
             try:                    # the file locked is still the one at the path: a holder
@@ -144,6 +164,38 @@ class FolderLock:
             raise
         return self
 
+    def _remove_if_stale(self):
+        """The lock file cannot be opened for writing (another user's, or read-only): if no
+        process holds it (a read-only descriptor can take the lock), it was left by a killed
+        run and is removed while held; else :class:`FolderInUse`."""
+        fd = os.open(self.path, os.O_RDONLY | _NOT_THROUGH)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
+                                  "it to end, or choose another folder") from None
+            try:
+                os.unlink(self.path)
+            except OSError as exc:
+                raise PermissionError(
+                    exc.errno, f"cannot remove the lock file a killed run left ({exc.strerror}); "
+                    f"remove it, or choose another folder", str(self.path)) from None
+        finally:
+            os.close(fd)
+
+    def _unlocked(self, exc):
+        """The file system takes no locks (``flock`` fails with ``exc``, not "held"): go on
+        without one, said in a warning; one writer per folder is then the user's to keep."""
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        warnings.warn(f"cannot lock {self.folder} on this file system ({exc.strerror}); going "
+                      "on without the lock: run one command at a time in this folder",
+                      stacklevel=3)
+        return self
+
     def release(self):
         if self._fd is None:
             return
@@ -166,6 +218,10 @@ class FolderLock:
 def check_not_in_use(folder):
     """Raise :class:`FolderInUse` if a live process holds ``folder``'s lock; write nothing."""
     path = Path(folder) / LOCK_FILE
+    if fcntl is not None and (path.is_symlink() or path.exists()):
+        _refuse_odd(path)                # before the work, not at the write after it
+        if not path.is_file() or path.stat().st_nlink > 1:
+            os.close(_open_lock_file(path, os.O_RDONLY))     # says what it is
     if fcntl is None or not path.is_file():
         return
     try:

@@ -92,8 +92,9 @@ class MetricsLog:
 
     def _read(self, upto):
         path = self.path
-        lines = _read_limited(path, ROW_BYTES * (upto + ROWS_AFTER),
-                              "a minigan metrics file").split("\n")
+        text = _read_limited(path, ROW_BYTES * (upto + ROWS_AFTER), "a minigan metrics file")
+        plain = text.removeprefix("\ufeff").replace("\r\n", "\n")   # saved by an editor
+        lines = plain.split("\n")
         torn = lines.pop()  # "" after the final newline, else a line cut short
         header = ",".join(METRICS_COLUMNS)
         columns = OLD_METRICS_COLUMNS if lines and lines[0] == ",".join(OLD_METRICS_COLUMNS) \
@@ -121,7 +122,7 @@ class MetricsLog:
                 f"checkpoint's {upto}: rows are missing. Put the whole file back, or move it "
                 "out of the run folder (the run then goes on with a metrics.csv that starts "
                 "after the checkpoint)")
-        self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows)
+        self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows) or plain != text
                          or columns is OLD_METRICS_COLUMNS)
 
     def carry(self, rows):
@@ -214,9 +215,7 @@ def read_scores(path, upto_epoch):
         if None in row:                 # more values than columns
             raise ValueError(f"{path}, line {number}: not a scores row (more values than "
                              "columns); move the file out of the run folder and try again")
-        if None in row.values() and number == len(rows) + 1:
-            continue                    # a last line torn by a kill: dropped
-        _check_scores_row(row, path, number)
+        _check_scores_row(row, path, number)   # rewritten whole: no line is ever torn
         if int(row["epoch"]) <= upto_epoch:
             kept.append(row)
     return kept

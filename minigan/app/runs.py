@@ -287,6 +287,12 @@ def _restart_config(folder, resume, options):
     :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may change.
     """
     saved = read_config(folder)
+    source = _config_json(Path(folder) / CONFIG).get("continued_from")
+    if isinstance(source, str):      # started over, it would train from scratch
+        raise ValueError(
+            f"--resume {folder}: it continues {source} and stopped before its first "
+            f"checkpoint; remove {folder} and continue that checkpoint again (minigan train "
+            f"--resume {source} --out {folder} ...)")
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
     _check_never_checkpointed(folder)
     config = settings.new_config({**saved, **options}, str(Path(folder) / CONFIG))
@@ -298,22 +304,45 @@ def _restart_config(folder, resume, options):
 
 
 def _check_never_checkpointed(folder):
-    """Refuse to start over a run folder without ``checkpoint.npz`` whose epoch grids show
-    that the run went past its first checkpoint: a grid of epoch 2 or later is drawn only
-    after the checkpoint of epoch 1 was written. (Epoch 0's grid is drawn when a run starts;
-    epoch 1's grid, loss curves and scores just before its first checkpoint, which a kill or
-    a full disk may have stopped.) Its checkpoint is missing: starting over would rewrite
-    ``metrics.csv`` and leave the old grids beside a new run."""
-    samples = Path(folder) / "samples"
-    later = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
-             and grid.stem.removeprefix("epoch_").isdigit()
-             and int(grid.stem.removeprefix("epoch_")) >= 2]
-    if later:
+    """Refuse to start over a run folder without ``checkpoint.npz`` that shows the run went
+    past its first checkpoint, written at the end of epoch 1: an epoch grid numbered 2 or
+    more, or a row of epoch 2 in ``metrics.csv`` (its last line) or ``scores.csv``. (Epoch 0's
+    grid is drawn when a run starts; epoch 1's grid, loss curves and scores just before its
+    first checkpoint, which a kill or a full disk may have stopped.) Its checkpoint is
+    missing: starting over would rewrite ``metrics.csv`` and leave the old grids beside a
+    new run."""
+    folder = Path(folder)
+    samples = folder / "samples"
+    evidence = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
+                and grid.stem.removeprefix("epoch_").isdigit()
+                and int(grid.stem.removeprefix("epoch_")) >= 2]
+    for name in ("metrics.csv", "scores.csv"):
+        if _last_epoch(folder / name, 1 if name == "metrics.csv" else 0) >= 2:
+            evidence.append(folder / name)
+    if evidence:
         raise ValueError(
-            f"--resume {folder}: it holds no {CHECKPOINT} but holds {later[-1]}, drawn after "
-            f"the run's first checkpoint: the checkpoint is missing. Put {CHECKPOINT} back to "
-            f"go on; to start the run over, remove metrics.csv, loss_curves.png, scores.csv "
-            f"and samples/ from it, or train into another --out")
+            f"--resume {folder}: it holds no {CHECKPOINT} but {evidence[-1]} shows the run "
+            f"went past its first checkpoint: the checkpoint is missing. Put {CHECKPOINT} "
+            f"back to go on; to start the run over, remove metrics.csv, loss_curves.png, "
+            f"scores.csv and samples/ from it, or train into another --out")
+
+
+def _last_epoch(path, column):
+    """The epoch in ``column`` of the last whole line of the CSV file ``path`` (its last 4 KB
+    read, a regular file only), or 0 when there is none to read."""
+    if not os.path.isfile(path):          # not waiting on a FIFO
+        return 0
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            lines = f.read(4096).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return 0
+    for line in reversed(lines[1:] if len(lines) > 1 else []):
+        cells = line.split(",")
+        if len(cells) > column and cells[column].strip().isdigit():
+            return int(cells[column])
+    return 0
 
 
 def default_out(model):

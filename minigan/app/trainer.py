@@ -78,7 +78,7 @@ from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
-from .fileio import atomic_write, remove_stale_temps, write_text
+from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
 from .folderlock import FolderInUse, FolderLock, check_not_in_use
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, penalty_of, read_scores, write_scores
 from .runs import (
@@ -100,6 +100,9 @@ __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolv
 #: stop): drawing them takes about a third of a second (matplotlib's figure, whatever the
 #: number of rows), which a run of a hundred short epochs would pay a hundred times.
 CURVES_EVERY = 20.0
+#: The largest epoch grid a run continued in a new folder copies from the old one (a grid of
+#: 10,000 digits, the most a run draws, is a few megabytes).
+MAX_GRID_BYTES = 64 << 20
 
 #: The moving average's batch norm statistics are estimated on noise seeded by
 #: ``[seed, iteration, STATISTICS_STREAM]``: a stream no other draw of a run uses.
@@ -804,7 +807,7 @@ class Trainer:
             number = grid.stem.removeprefix("epoch_")
             if not number.isdigit() or int(number) > self.epoch:
                 continue
-            data = self._read_branch_history(grid.read_bytes, None)
+            data = self._read_branch_history(lambda grid=grid: _read_grid(grid), None)
             if data is not None:
                 atomic_write(self.out / "samples" / grid.name, lambda f, data=data: f.write(data))
 
@@ -818,9 +821,11 @@ class Trainer:
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")
         config = saved_config(self.config, self.used)
+        if self.config.get("resume") and not self.resuming_here:   # a stop before the first
+            config["continued_from"] = str(Path(self.config["resume"]).resolve())  # checkpoint
         write_text(self.out / CONFIG,
                    json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        if self.branched_from is not None:     # after config.json: a stop here can start over
+        if self.branched_from is not None:     # after config.json, which names the source
             self._carry_grids()
             if self.scores and not (self.out / "scores.csv").exists():
                 write_scores(self.out / "scores.csv", self.scores)
@@ -828,6 +833,15 @@ class Trainer:
         if self.epoch == 0 and not (self.out / "samples" / "epoch_0000.png").exists():
             self._save_samples()
 
+
+
+def _read_grid(path):
+    """An epoch grid's bytes (:data:`MAX_GRID_BYTES` at most, a regular file), or a ValueError
+    naming it."""
+    try:
+        return read_bytes_at_most(path, MAX_GRID_BYTES)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def _file_stamps(folder, names):

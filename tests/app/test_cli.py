@@ -151,6 +151,26 @@ def test_a_checkpoint_alone_continued_elsewhere_resumes_again(train_args, data_d
     assert len(metrics_rows(tmp_path / "branch")) == 16
 
 
+def test_a_grid_that_cannot_be_read_is_left_behind_not_waited_on(train_args, data_dir,
+                                                                 tmp_path, capsys):
+    """RUN's epoch grid a FIFO (which would block for ever) or a link to /dev/zero (which never
+    ends): NEW goes on without it, with a warning naming it."""
+    import os
+    first, branch = tmp_path / "first", tmp_path / "branch"
+    assert main(train_args(data_dir, first, "--epochs", "1")) == 0
+    grid = first / "samples" / "epoch_0001.png"
+    grid.unlink()
+    os.mkfifo(grid)
+    capsys.readouterr()
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
+                 *resume]) == 0
+    err = capsys.readouterr().err
+    assert f"{grid}: not a regular file" in err, err
+    assert not (branch / "samples" / "epoch_0001.png").exists()
+    assert (branch / "samples" / "epoch_0002.png").is_file()
+
+
 def test_a_history_short_of_the_checkpoint_is_left_behind(train_args, data_dir, tmp_path,
                                                           metrics_rows, capsys):
     """RUN's metrics.csv cut short: NEW starts after the checkpoint (no gap a later resume

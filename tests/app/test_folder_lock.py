@@ -185,3 +185,55 @@ def test_a_lock_whose_note_cannot_be_written_is_let_go(tmp_path, monkeypatch):
     assert not (folder / folderlock.LOCK_FILE).exists()
     with folderlock.FolderLock(folder, "train") as lock:
         assert lock.path.is_file()
+
+
+def test_a_lock_file_left_unwritable_by_a_killed_run_is_removed(tmp_path, monkeypatch):
+    """A killed run's lock file owned by another user, or read-only: nobody holds it, so it is
+    removed and the lock taken (a held one would be 'in use')."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / folderlock.LOCK_FILE).write_text('{"pid": 1}')
+    real_open, refused = folderlock._open_lock_file, []
+
+    def unwritable(path, flags):
+        if not refused and os.path.exists(path):      # as for a file root does not own
+            refused.append(path)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags)
+
+    monkeypatch.setattr(folderlock, "_open_lock_file", unwritable)
+    with folderlock.FolderLock(folder, "train") as lock:
+        assert refused and json.loads(lock.path.read_text())["pid"] == os.getpid()
+    refused.clear()
+    with folderlock.FolderLock(folder, "first"):      # held: the unwritable file is not stale
+        with pytest.raises(folderlock.FolderInUse):
+            with folderlock.FolderLock(folder, "second"):
+                pass
+
+
+def test_a_file_system_without_locks_goes_on_with_a_warning(tmp_path, monkeypatch):
+    import errno
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(folderlock.fcntl, "flock", no_locks)
+    folder = tmp_path / "run"
+    with pytest.warns(UserWarning, match="cannot lock .* going on without the lock"):
+        folderlock.FolderLock(folder, "train").acquire()
+    assert not (folder / folderlock.LOCK_FILE).exists()
+
+
+def test_eval_refuses_a_linked_lock_before_it_scores(train_args, data_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    (run / folderlock.LOCK_FILE).symlink_to(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data-dir", str(data_dir), "--device", "cpu", "--n", "500",
+                 "--no-parzen"]) == 2
+    out, err = capsys.readouterr()
+    assert "is a link" in err and "FID" not in out and not (run / "eval.json").exists()
+    (run / folderlock.LOCK_FILE).unlink()
+    (run / folderlock.LOCK_FILE).mkdir()
+    assert main(["sample", str(run), "--seed", "1", "--device", "cpu"]) == 2
+    assert "is a folder where minigan writes its lock" in capsys.readouterr().err

@@ -368,3 +368,37 @@ def test_the_rows_are_on_disk_before_their_checkpoint(train_args, data_dir, tmp_
     assert len(saves) == 2, order
     for i in saves:                  # synced just before, with every row up to it
         assert order[i - 1] == ("sync", order[i][1]), order
+
+
+def test_a_missing_checkpoint_is_told_by_the_metrics_too(train_args, data_dir, tmp_path, capsys):
+    """Without its later grids, metrics.csv's rows of epoch 2 still show the first checkpoint
+    was written."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "2")) == 0
+    (run / runs.CHECKPOINT).unlink()
+    (run / "samples" / "epoch_0002.png").unlink()
+    before = (run / "metrics.csv").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.csv shows the run went past its first checkpoint" in err, err
+    assert (run / "metrics.csv").read_bytes() == before
+
+
+def test_a_continued_run_stopped_before_its_checkpoint_is_not_started_from_scratch(
+        train_args, data_dir, tmp_path, capsys):
+    """NEW of --resume RUN --out NEW holds no checkpoint yet: started over from its config.json
+    it would train from random weights; it says to continue RUN again instead."""
+    first, branch = tmp_path / "first", tmp_path / "branch"
+    assert main(train_args(data_dir, first, "--epochs", "1")) == 0
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
+                 *resume]) == 0
+    saved = json.loads((branch / runs.CONFIG).read_text())
+    assert saved["continued_from"] == str((first / runs.CHECKPOINT).resolve())
+    (branch / runs.CHECKPOINT).unlink()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 2
+    err = capsys.readouterr().err
+    assert f"continues {(first / runs.CHECKPOINT).resolve()}" in err and \
+        f"remove {branch}" in err, err

@@ -128,3 +128,27 @@ def test_a_damaged_scores_file_is_refused_before_training(edit, words, run_dir, 
     assert_one_line_error(_resume(run_dir, data_dir, "--eval-every", "1"),
                           capsys.readouterr().err, str(path), words)
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_metrics_file_saved_with_windows_line_endings_resumes(run_dir, data_dir, metrics_rows):
+    """An editor's CRLF and byte-order mark are read through, and the file written back plain."""
+    path = run_dir / "metrics.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert _resume(run_dir, data_dir) == 0
+    text = path.read_bytes()
+    assert b"\r" not in text and not text.startswith(b"\xef\xbb\xbf")
+    assert [int(r["iteration"]) for r in metrics_rows(run_dir)] == list(range(1, 17))
+
+
+def test_a_stray_quote_in_the_scores_loses_no_row(run_dir, data_dir, capsys,
+                                                  assert_one_line_error):
+    """scores.csv is rewritten whole, so no line of it is ever torn: a short row is refused,
+    never dropped (a stray quote folds the rows after it into one)."""
+    from minigan.app.runlog import SCORE_COLUMNS
+    path = run_dir / "scores.csv"
+    path.write_text(",".join(SCORE_COLUMNS) + "\n" + '1,8,"9.1,2.0,10,0.9,0.8,0.7,0.6,0.5\n'
+                    + "2,16,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5\n")
+    before = path.read_bytes()
+    assert_one_line_error(_resume(run_dir, data_dir, "--eval-every", "1"),
+                          capsys.readouterr().err, str(path), "not a scores row")
+    assert path.read_bytes() == before
