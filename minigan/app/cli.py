@@ -324,7 +324,9 @@ def _command(argv):
 
 
 #: What to ask for less of when a command runs out of memory.
-SMALLER = {"train": "a smaller --batch-size or --eval-n", "sample": "a smaller --n",
+SMALLER = {"train": "a smaller --batch-size or --eval-n, in a new run with another --out or "
+                    "after removing the folder this one made; a resumed run keeps its batch size",
+           "sample": "a smaller --n",
            "interpolate": "fewer --steps or --pairs", "eval": "a smaller --n",
            "toy": "fewer --iterations, --snapshots or --step-by-step",
            "classifier": "--split test"}

@@ -233,7 +233,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     ------
     AssertionError
         Naming the worst of ``x`` and the parameters, its error and all the others (with
-        a NaN, an infinity or kinks said as :func:`assert_pair_gradients` says them); or
+        a NaN, an infinity, kinks, rounding or the step said as :func:`assert_pair_gradients`
+        says them, and, for a :class:`~minigan.nn.layers.Sequential`, a ReLU input within
+        the step of its kink: :func:`min_kink_distance`); or
         naming a parameter whose gradient a second backward pass does not add to.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, or a gradient's
@@ -249,7 +251,18 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     ['W', 'b', 'x']
     """
     start = copy.deepcopy(rng)
-    errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer))
+    try:
+        errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer))
+    except AssertionError as exc:
+        if "kink" in str(exc) or not hasattr(layer, "passes"):
+            raise
+        near = min_kink_distance(layer, x)       # several kinks within one step of an entry
+        if near >= 2 * h:
+            raise
+        raise AssertionError(f"{exc}; an input of a ReLU or LeakyReLU inside lies {near:.1e} "
+                             f"from its kink, within the step h = {h:g}: draw inputs away "
+                             "from kinks (assume(min_kink_distance(net, x) > KINK_MARGIN))") \
+            from None
     for k, error in check_accumulation(layer, x, rng=start).items():
         if not error <= tol:
             raise AssertionError(

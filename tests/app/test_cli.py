@@ -1066,6 +1066,21 @@ def test_running_out_of_memory_is_one_line_naming_the_command(earlier_run, tmp_p
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_run_out_of_memory_says_how_to_ask_for_less(train_args, data_dir, tmp_path,
+                                                     monkeypatch, capsys):
+    """Its folder holds config.json now: the smaller batch goes into a new run (a resumed one
+    keeps its batch size, so --resume with another --batch-size would be refused)."""
+    from minigan.app import trainer
+
+    def too_much(self):
+        raise MemoryError("Unable to allocate 40. GiB")
+
+    monkeypatch.setattr(trainer.Trainer, "run", too_much)
+    rc, _, err = run_main(train_args(data_dir, tmp_path / "run"), capsys)
+    assert rc == 1 and "minigan train ran out of memory" in err
+    assert "in a new run with another --out or after removing the folder" in err, err
+
+
 def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):
     """The command line's own late import (the trainer's errors) is inside its Ctrl-C
     handling: one line and exit code 130."""

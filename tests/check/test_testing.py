@@ -579,3 +579,15 @@ def test_a_generator_the_layer_holds_under_any_name_is_replayed():
             return dout * self._need_cache()
 
     testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
+
+
+def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
+    """A row of zeros through Dense (zero bias) and ReLU: every hidden unit of that row sits on
+    its kink, so no one-sided difference of an input entry matches; the net says so."""
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(4, 6, rng=rng, dtype="float64"), layers.ReLU(),
+                            layers.Dense(6, 2, rng=rng, dtype="float64"))
+    x = rng.standard_normal((3, 4))
+    x[1] = 0.0
+    with pytest.raises(AssertionError, match=r"lies 0\.0e\+00 from its kink"):
+        testing.assert_layer_gradients(net, x, rng=rng)
