@@ -324,8 +324,8 @@ def _command(argv):
 
 
 #: What to ask for less of when a command runs out of memory.
-SMALLER = {"train": "a smaller --batch-size or --eval-n, in a new run with another --out or "
-                    "after removing the folder this one made; a resumed run keeps its batch size",
+SMALLER = {"train": "a smaller --eval-n, which --resume may change, or a smaller --batch-size "
+                    "in a new run with another --out: a resumed run keeps its batch size",
            "sample": "a smaller --n",
            "interpolate": "fewer --steps or --pairs", "eval": "a smaller --n",
            "toy": "fewer --iterations, --snapshots or --step-by-step",

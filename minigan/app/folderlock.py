@@ -168,13 +168,22 @@ class FolderLock:
         """The lock file cannot be opened for writing (another user's, or read-only): if no
         process holds it (a read-only descriptor can take the lock), it was left by a killed
         run and is removed while held; else :class:`FolderInUse`."""
-        fd = os.open(self.path, os.O_RDONLY | _NOT_THROUGH)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOT_THROUGH)
+        except FileNotFoundError:        # removed meanwhile: try again
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
                                   "it to end, or choose another folder") from None
+            try:                         # still the file at the path, not one taken since
+                info, here = os.fstat(fd), os.stat(self.path)
+            except FileNotFoundError:
+                return
+            if (info.st_ino, info.st_dev) != (here.st_ino, here.st_dev):
+                return
             try:
                 os.unlink(self.path)
             except OSError as exc:
@@ -216,7 +225,9 @@ class FolderLock:
 
 
 def check_not_in_use(folder):
-    """Raise :class:`FolderInUse` if a live process holds ``folder``'s lock; write nothing."""
+    """Raise :class:`FolderInUse` if a live process holds ``folder``'s lock, and a ValueError
+    if the lock file's place holds a link, a folder, a FIFO or a hard link (as
+    :meth:`FolderLock.acquire` would, but before the work); write nothing."""
     path = Path(folder) / LOCK_FILE
     if fcntl is not None and (path.is_symlink() or path.exists()):
         _refuse_odd(path)                # before the work, not at the write after it
@@ -230,7 +241,9 @@ def check_not_in_use(folder):
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return                       # a file system without locks: nobody holds one
         raise FolderInUse(f"{folder} is in use by {_holder(path)}; wait for it to end, or "
                           "choose another folder") from None
     finally:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -314,8 +315,7 @@ def _check_never_checkpointed(folder):
     folder = Path(folder)
     samples = folder / "samples"
     evidence = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
-                and grid.stem.removeprefix("epoch_").isdigit()
-                and int(grid.stem.removeprefix("epoch_")) >= 2]
+                and _epoch_number(grid.stem.removeprefix("epoch_")) >= 2]
     for name in ("metrics.csv", "scores.csv"):
         if _last_epoch(folder / name, 1 if name == "metrics.csv" else 0) >= 2:
             evidence.append(folder / name)
@@ -340,9 +340,14 @@ def _last_epoch(path, column):
         return 0
     for line in reversed(lines[1:] if len(lines) > 1 else []):
         cells = line.split(",")
-        if len(cells) > column and cells[column].strip().isdigit():
-            return int(cells[column])
+        if len(cells) > column and _epoch_number(cells[column].strip()):
+            return _epoch_number(cells[column].strip())
     return 0
+
+
+def _epoch_number(text):
+    """``text`` as an epoch number when it is one (ASCII digits, at most 9 of them), else 0."""
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else 0
 
 
 def default_out(model):

@@ -606,7 +606,7 @@ class Trainer:
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
             return f"continue with: {settings.program()} train --resume {self.out}"
-        if (self.out / CONFIG).exists() and self.branched_from is not None:
+        if (self.out / CONFIG).exists() and self._continued():
             return (f"nothing of the continued run was saved: remove {self.out} and run the "
                     "same command again")
         if (self.out / CONFIG).exists():
@@ -668,6 +668,8 @@ class Trainer:
             d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
             rng_states={k: g.bit_generator.state for k, g in self._rngs().items()},
             config=saved_config(self.config), extra=extra, g_ema=self.ema)
+        if self._continued() and not getattr(self, "_config_plain", True):
+            self._write_config(continued=False)   # its own checkpoint now: no continued_from
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
@@ -780,6 +782,23 @@ class Trainer:
         finally:
             lock.release()
 
+    def _continued(self):
+        """Whether this run continues a checkpoint of another folder (``--resume RUN --out
+        NEW``, or a checkpoint file kept elsewhere)."""
+        return bool(self.config.get("resume")) and not self.resuming_here
+
+    def _write_config(self, continued):
+        """Write ``config.json``: the settings and what the run used, and, until this run's
+        first checkpoint, ``continued_from``, the checkpoint it continues (started over
+        before that, it would train from scratch: :func:`minigan.app.runs.resolve_config`
+        refuses)."""
+        config = saved_config(self.config, self.used)
+        if continued:
+            config["continued_from"] = str(Path(self.config["resume"]).resolve())
+        write_text(self.out / CONFIG,
+                   json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        self._config_plain = not continued
+
     def _history_rows(self):
         """The rows of ``metrics.csv`` in the folder this run branched from, up to its
         checkpoint (none when that file is missing or unreadable, or stops short of the
@@ -820,11 +839,7 @@ class Trainer:
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / "samples", "epoch_*.png")
-        config = saved_config(self.config, self.used)
-        if self.config.get("resume") and not self.resuming_here:   # a stop before the first
-            config["continued_from"] = str(Path(self.config["resume"]).resolve())  # checkpoint
-        write_text(self.out / CONFIG,
-                   json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        self._write_config(continued=self._continued())
         if self.branched_from is not None:     # after config.json, which names the source
             self._carry_grids()
             if self.scores and not (self.out / "scores.csv").exists():

@@ -208,11 +208,17 @@ class GradientErrors(dict):
         return largest[0], largest[1], np.finfo(np.float64).eps * size / self._h
 
 
+def _as_gradient(analytic):
+    """A backward pass's gradient as an array (a list or a number becomes one; None stays)."""
+    if analytic is not None and not hasattr(analytic, "shape"):
+        return np.asarray(analytic, dtype=np.float64)
+    return analytic
+
+
 def _compare(what, name, analytic, numeric):
     """:func:`rel_error` of the analytic gradient of ``name`` against the numeric one, with
     an error that names both when the analytic one is missing or of another shape."""
-    if analytic is not None and not hasattr(analytic, "shape"):
-        analytic = np.asarray(analytic, dtype=np.float64)
+    analytic = _as_gradient(analytic)
     if analytic is None:
         raise ValueError(f"{what}: the backward pass gave None for '{name}'; it must return a "
                          f"gradient of shape {tuple(numeric.shape)}, the shape of '{name}'")
@@ -252,7 +258,9 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     out, cache = forward(*values, **hyper)
     dout = _random_like(np.shape(out), rng, xp)
     analytic = backward(dout.copy(), cache)       # a copy: a backward may write into it
-    analytic = tuple(analytic) if isinstance(analytic, (tuple, list)) else (analytic,)
+    several = isinstance(analytic, tuple) or isinstance(analytic, list) and any(
+        a is None or hasattr(a, "shape") for a in analytic)    # else one gradient as a list
+    analytic = tuple(analytic) if several else (analytic,)
     what = getattr(backward, "__name__", "check_pair")
     if len(analytic) < len(names):
         raise ValueError(f"{what}: the backward pass gave {len(analytic)} gradient(s) for "
@@ -263,7 +271,7 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
 
     errors, problems = {}, {}
     for k, v, a in zip(names, values, analytic, strict=False):   # extra trailing ones: ignored
-        numeric = numeric_vjp(f, v, dout, h)
+        numeric, a = numeric_vjp(f, v, dout, h), _as_gradient(a)
         errors[k] = _compare(what, k, a, numeric)
         problems[k] = (f, v, dout, a, numeric)
     return GradientErrors(errors, problems, h)

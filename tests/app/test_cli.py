@@ -1078,7 +1078,7 @@ def test_a_run_out_of_memory_says_how_to_ask_for_less(train_args, data_dir, tmp_
     monkeypatch.setattr(trainer.Trainer, "run", too_much)
     rc, _, err = run_main(train_args(data_dir, tmp_path / "run"), capsys)
     assert rc == 1 and "minigan train ran out of memory" in err
-    assert "in a new run with another --out or after removing the folder" in err, err
+    assert "a smaller --batch-size in a new run with another --out" in err, err
 
 
 def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):

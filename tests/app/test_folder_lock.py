@@ -237,3 +237,33 @@ def test_eval_refuses_a_linked_lock_before_it_scores(train_args, data_dir, tmp_p
     (run / folderlock.LOCK_FILE).mkdir()
     assert main(["sample", str(run), "--seed", "1", "--device", "cpu"]) == 2
     assert "is a folder where minigan writes its lock" in capsys.readouterr().err
+
+
+def test_a_stale_lock_replaced_meanwhile_is_not_removed(tmp_path, monkeypatch):
+    """Between opening the unwritable stale file and locking it, another process removed it
+    and took the folder with a new lock file: that one stays, and this command is refused."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / folderlock.LOCK_FILE).write_text('{"pid": 1}')
+    real_open, real_flock, state = folderlock._open_lock_file, folderlock.fcntl.flock, {}
+
+    def unwritable_once(path, flags):
+        if "refused" not in state:
+            state["refused"] = True
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags)
+
+    def flock(fd, op):           # the first lock after the refusal: the stale file's
+        if "refused" in state and "other" not in state:
+            os.unlink(folder / folderlock.LOCK_FILE)          # the other process, meanwhile
+            state["other"] = folderlock.FolderLock(folder, "other")
+            state["other"].acquire()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(folderlock, "_open_lock_file", unwritable_once)
+    monkeypatch.setattr(folderlock.fcntl, "flock", flock)
+    with pytest.raises(folderlock.FolderInUse):
+        folderlock.FolderLock(folder, "train").acquire()
+    assert json.loads((folder / folderlock.LOCK_FILE).read_text())["pid"] == os.getpid()
+    assert state["other"]._fd is not None                     # still held by the other
+    state["other"].release()

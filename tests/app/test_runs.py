@@ -386,19 +386,36 @@ def test_a_missing_checkpoint_is_told_by_the_metrics_too(train_args, data_dir, t
 
 
 def test_a_continued_run_stopped_before_its_checkpoint_is_not_started_from_scratch(
-        train_args, data_dir, tmp_path, capsys):
-    """NEW of --resume RUN --out NEW holds no checkpoint yet: started over from its config.json
-    it would train from random weights; it says to continue RUN again instead."""
+        train_args, data_dir, tmp_path, monkeypatch, capsys):
+    """NEW of --resume RUN --out NEW stopped before its own first checkpoint (a full disk):
+    started over from its config.json it would train from random weights; it says to continue
+    RUN again instead. Once NEW has a checkpoint, config.json no longer names RUN's."""
+    from minigan.app import trainer
     first, branch = tmp_path / "first", tmp_path / "branch"
     assert main(train_args(data_dir, first, "--epochs", "1")) == 0
     resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    real_save = trainer.checkpoint.save_checkpoint
+
+    def full_disk(path, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(trainer.checkpoint, "save_checkpoint", full_disk)
     assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
-                 *resume]) == 0
-    saved = json.loads((branch / runs.CONFIG).read_text())
-    assert saved["continued_from"] == str((first / runs.CHECKPOINT).resolve())
-    (branch / runs.CHECKPOINT).unlink()
-    capsys.readouterr()
+                 *resume]) == 1
+    source = (first / runs.CHECKPOINT).resolve()
+    assert json.loads((branch / runs.CONFIG).read_text())["continued_from"] == str(source)
+    assert f"remove {branch}" in capsys.readouterr().err
+    monkeypatch.setattr(trainer.checkpoint, "save_checkpoint", real_save)
     assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 2
     err = capsys.readouterr().err
-    assert f"continues {(first / runs.CHECKPOINT).resolve()}" in err and \
-        f"remove {branch}" in err, err
+    assert f"continues {source}" in err and f"remove {branch}" in err, err
+    again = tmp_path / "again"
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(again),
+                 *resume]) == 0
+    assert "continued_from" not in json.loads((again / runs.CONFIG).read_text())
+
+
+def test_an_epoch_number_is_ascii_digits():
+    assert runs._epoch_number("12") == 12 and runs._epoch_number("0002") == 2
+    assert runs._epoch_number("\u00b2") == 0 and runs._epoch_number("9" * 5000) == 0
+    assert runs._epoch_number("") == 0 and runs._epoch_number("1.5") == 0

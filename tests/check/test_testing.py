@@ -591,3 +591,37 @@ def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
     x[1] = 0.0
     with pytest.raises(AssertionError, match=r"lies 0\.0e\+00 from its kink"):
         testing.assert_layer_gradients(net, x, rng=rng)
+
+
+def test_a_wrong_small_gradient_is_not_blamed_on_rounding():
+    """out = [100 x; 1e-3 b]: b's gradient is small against the output, not zero; a wrong one
+    is the backward pass's fault, whatever the noise over the whole output."""
+    def forward(x, b):
+        return np.concatenate([100 * x, 1e-3 * b]), None
+
+    def backward(dout, cache, wrong=False):
+        return 100 * dout[:4], (2e-3 if wrong else 1e-3) * dout[4:]
+
+    arrays = {"x": np.arange(1.0, 5.0), "b": np.arange(1.0, 4.0)}
+    testing.assert_pair_gradients(forward, backward, arrays)
+    with pytest.raises(AssertionError) as info:
+        testing.assert_pair_gradients(forward, lambda d, c: backward(d, c, True), arrays)
+    assert "rounding" not in str(info.value) and "step" not in str(info.value)
+
+
+def test_a_step_is_blamed_only_when_another_step_passes():
+    """sin(1e4 x) with a backward 4e-5 off: a smaller step lowers the error but never below
+    the tolerance, so the backward pass is not cleared."""
+    x = np.random.default_rng(0).standard_normal((2, 3)) * 1e-3
+    with pytest.raises(AssertionError) as info:
+        testing.assert_pair_gradients(lambda x: (np.sin(1e4 * x), x),
+                                      lambda d, x: 1e4 * np.cos(1e4 * x) * d * (1 + 4e-5),
+                                      {"x": x})
+    assert "not the backward pass" not in str(info.value)
+
+
+def test_a_wrong_gradient_given_as_a_list_is_judged():
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    with pytest.raises(AssertionError, match="the gradient of 'x' is off"):
+        testing.assert_pair_gradients(F.tanh_forward,
+                                      lambda d, c: (2 * F.tanh_backward(d, c)).tolist(), {"x": x})
