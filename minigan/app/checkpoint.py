@@ -42,7 +42,7 @@ from minigan.nn.optim import StateError
 
 from .fileio import atomic_write
 
-__all__ = ["CheckpointError", "save_checkpoint", "read_meta", "load_checkpoint", "restore",
+__all__ = ["CheckpointError", "NotFinite", "save_checkpoint", "read_meta", "load_checkpoint", "restore",
            "FORMAT", "VERSION", "MAX_BYTES", "MAX_JSON"]
 
 FORMAT = "minigan-checkpoint"
@@ -53,6 +53,15 @@ _JSON_KEYS = ("minigan", "config", "counters", "rng_states", "extra")
 
 class CheckpointError(ValueError):
     """A file is not a usable minigan checkpoint, or does not fit the model it is loaded into."""
+
+
+class NotFinite(CheckpointError):
+    """A state to save holds NaN or inf (``entry`` names the first such array): nothing was
+    written, and the last good checkpoint stays."""
+
+    def __init__(self, message, entry):
+        super().__init__(message)
+        self.entry = entry
 
 
 def _json_array(obj, key="?"):
@@ -135,8 +144,8 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
             raise CheckpointError(f"checkpoint entry '{key}' is an object array; save plain arrays")
     bad = _non_finite(arrays)
     if bad is not None:  # a diverged model is never saved over a good checkpoint
-        raise CheckpointError(
-            f"not saving {path}: array '{bad}' holds NaN or inf (the training diverged)")
+        raise NotFinite(
+            f"not saving {path}: array '{bad}' holds NaN or inf (the training diverged)", bad)
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 

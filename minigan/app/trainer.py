@@ -663,11 +663,19 @@ class Trainer:
             extra["ema_updates"] = self.ema.updates
             self._averaged_generator()   # its own batch norm statistics, saved with it
         self.log.sync()                  # the rows up to it on disk before the checkpoint is
-        checkpoint.save_checkpoint(
-            self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
-            d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
-            rng_states={k: g.bit_generator.state for k, g in self._rngs().items()},
-            config=saved_config(self.config), extra=extra, g_ema=self.ema)
+        try:
+            checkpoint.save_checkpoint(
+                self.out / CHECKPOINT, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
+                d_opt=self.d_opt, iteration=self.iteration, epoch=self.epoch,
+                rng_states={k: g.bit_generator.state for k, g in self._rngs().items()},
+                config=saved_config(self.config), extra=extra, g_ema=self.ema)
+        except checkpoint.NotFinite as exc:    # weights gone while the losses stayed finite
+            raise Diverged(
+                f"training diverged by iteration {self.iteration} (epoch {self.epoch}): "
+                f"'{exc.entry}' holds NaN or inf while the losses stayed finite; nothing of "
+                f"it was saved and {self._last_good()}. Likely causes: a learning rate too "
+                f"large, or an optimizer state out of scale in the checkpoint resumed; start a "
+                "new run, or resume an earlier checkpoint") from None
         if self._continued() and not getattr(self, "_config_plain", True):
             self._write_config(continued=False)   # its own checkpoint now: no continued_from
 

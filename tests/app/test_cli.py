@@ -1081,6 +1081,30 @@ def test_a_run_out_of_memory_says_how_to_ask_for_less(train_args, data_dir, tmp_
     assert "a smaller --batch-size in a new run with another --out" in err, err
 
 
+def test_weights_gone_to_inf_with_finite_losses_end_as_a_divergence(earlier_run, data_dir,
+                                                                   tmp_path, monkeypatch, capsys):
+    """A checkpoint's optimizer state out of scale can drive a weight to inf while the losses
+    stay finite: the save refuses it, and the run ends as a divergence does (exit 1, the last
+    good checkpoint named and kept), not as bad input."""
+    import shutil
+
+    from minigan.app import checkpoint, trainer
+    run = tmp_path / "run"
+    shutil.copytree(earlier_run, run)
+    kept = (run / "checkpoint.npz").read_bytes()
+
+    def not_finite(path, **kwargs):
+        raise checkpoint.NotFinite(f"not saving {path}: array 'G/0.b' holds NaN or inf", "G/0.b")
+
+    monkeypatch.setattr(trainer.checkpoint, "save_checkpoint", not_finite)
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device",
+                           "cpu", "--data-dir", str(data_dir), "--no-download"], capsys)
+    assert rc == 1, err
+    assert "training diverged by iteration" in err and "'G/0.b' holds NaN or inf" in err
+    assert "the last good checkpoint is" in err and "Traceback" not in err
+    assert (run / "checkpoint.npz").read_bytes() == kept
+
+
 def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):
     """The command line's own late import (the trainer's errors) is inside its Ctrl-C
     handling: one line and exit code 130."""
