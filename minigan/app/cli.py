@@ -33,7 +33,7 @@ import warnings
 
 from minigan import __version__, backend
 from minigan.data import DataError
-from minigan.gan import models
+from minigan.gan import conditional, models
 from minigan.lab import classifier, toys
 
 from . import commands, plotting, settings
@@ -117,7 +117,7 @@ def _add_sample(sub):
     s.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default: a new one each time, printed)")
     s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None, help="images per row")
-    s.add_argument("--label", type=int, choices=range(10), metavar="L",
+    s.add_argument("--label", type=int, choices=range(conditional.CLASSES), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",
                    help="use G's own weights even when the run kept their moving average")
@@ -234,7 +234,7 @@ def _add_interpolate(subparsers):
     p.add_argument("--pairs", type=settings.PAIRS.parse, default=8,
                    help=f"rows: pairs of noise vectors (default 8; at most {settings.MAX_ROWS})")
     p.add_argument("--slerp", action="store_true", help="along the great circle, not a line")
-    p.add_argument("--label", type=int, choices=range(10), metavar="L",
+    p.add_argument("--label", type=int, choices=range(conditional.CLASSES), metavar="L",
                    help="a conditional run: every row draws the digit L (default: one at random "
                    "per row)")
     p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
