@@ -17,7 +17,7 @@ import os
 from .fileio import read_text_at_most, write_text
 
 __all__ = ["METRICS_COLUMNS", "PENALTY", "SCORE_COLUMNS", "csv_text", "penalty_of", "MetricsLog",
-           "read_scores", "write_scores"]
+           "RunFileError", "read_scores", "write_scores"]
 
 #: One row per iteration: the losses and D's mean outputs (see minigan.gan.loop.STATS), D's
 #: penalty (:data:`PENALTY`) and the seconds of training so far.
@@ -45,14 +45,24 @@ ROWS_AFTER = 100_000
 MAX_SCORES_BYTES = 16 << 20
 
 
+class RunFileError(ValueError):
+    """A run folder's CSV file that cannot be read as minigan's: ``fact`` says what is wrong
+    with it, ``advice`` what to do when it is the file of the run going on (a run continued
+    in a new folder only warns with the fact: the old folder's history is a courtesy).
+    ``str()`` is both."""
+
+    def __init__(self, fact, advice="move it out of the run folder and try again"):
+        super().__init__(f"{fact}; {advice}")
+        self.fact, self.advice = fact, advice
+
+
 def _read_limited(path, limit, what):
     """The text of ``path`` (see :func:`~minigan.app.fileio.read_text_at_most`), or a
     ValueError naming it as ``what`` and saying what to do."""
     try:
         return read_text_at_most(path, limit, errors="replace")
     except ValueError as exc:
-        raise ValueError(f"{path} cannot be read as {what} ({exc}); move it out of the run "
-                         "folder and try again") from None
+        raise RunFileError(f"{path} cannot be read as {what} ({exc})") from None
 
 
 def penalty_of(stats):
@@ -100,10 +110,8 @@ class MetricsLog:
         columns = OLD_METRICS_COLUMNS if lines and lines[0] == ",".join(OLD_METRICS_COLUMNS) \
             else METRICS_COLUMNS
         if lines and lines[0] != ",".join(columns):
-            raise ValueError(
-                f"{path} is not a minigan metrics file (its first line is {lines[0][:60]!r}, "
-                f"expected {header!r}); move it out of the run folder and try again"
-            )
+            raise RunFileError(f"{path} is not a minigan metrics file (its first line is "
+                               f"{lines[0][:60]!r}, expected {header!r})")
         rows, first = [], None
         try:
             for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=columns),
@@ -113,15 +121,15 @@ class MetricsLog:
                     first = _first_iteration(row)
                 rows.append(_metrics_row(row, first + len(rows), path, number))
         except csv.Error as exc:
-            raise ValueError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc}); move the "
-                             "file out of the run folder and try again") from None
+            raise RunFileError(f"{path}, line {len(rows) + 2}: not a metrics row ({exc})") \
+                from None
         self.rows = [r for r in rows if int(r["iteration"]) <= upto]
         if self.rows and int(self.rows[-1]["iteration"]) < upto:
-            raise ValueError(
+            raise RunFileError(
                 f"{path} stops at iteration {self.rows[-1]['iteration']}, before the "
-                f"checkpoint's {upto}: rows are missing. Put the whole file back, or move it "
-                "out of the run folder (the run then goes on with a metrics.csv that starts "
-                "after the checkpoint)")
+                f"checkpoint's {upto}: rows are missing",
+                "put the whole file back, or move it out of the run folder (the run then goes "
+                "on with a metrics.csv that starts after the checkpoint)")
         self._rewrite = (bool(torn) or not lines or len(self.rows) != len(rows) or plain != text
                          or columns is OLD_METRICS_COLUMNS)
 
@@ -176,8 +184,7 @@ def _metrics_row(row, expected, path, number):
     """``row`` of ``metrics.csv`` line ``number`` if it is one: the ``expected`` iteration (no
     gap), a positive epoch, finite numbers; else a ValueError naming the file and the line."""
     def refuse(why):
-        return ValueError(f"{path}, line {number}: not a metrics row ({why}); move the file out "
-                          "of the run folder and try again")
+        return RunFileError(f"{path}, line {number}: not a metrics row ({why})")
 
     if None in row or any(v is None for v in row.values()):
         raise refuse("wrong number of values")
@@ -204,17 +211,15 @@ def read_scores(path, upto_epoch):
         reader = csv.DictReader(io.StringIO(text, newline=""))
         rows = list(reader)
     except csv.Error as exc:
-        raise ValueError(f"{path} is not a minigan scores file ({exc}); move it out of the run "
-                         "folder and try again") from None
+        raise RunFileError(f"{path} is not a minigan scores file ({exc})") from None
     if rows and list(reader.fieldnames) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
-        raise ValueError(f"{path} is not a minigan scores file; move it out of the run "
-                         "folder and try again")
+        raise RunFileError(f"{path} is not a minigan scores file")
     rows = [{**{k: "" for k in SCORE_COLUMNS}, **r} for r in rows]   # an older file: blanks
     kept = []
     for number, row in enumerate(rows, start=2):
         if None in row:                 # more values than columns
-            raise ValueError(f"{path}, line {number}: not a scores row (more values than "
-                             "columns); move the file out of the run folder and try again")
+            raise RunFileError(f"{path}, line {number}: not a scores row (more values than "
+                               "columns)")
         _check_scores_row(row, path, number)   # rewritten whole: no line is ever torn
         if int(row["epoch"]) <= upto_epoch:
             kept.append(row)
@@ -233,9 +238,8 @@ def _check_scores_row(row, path, number):
     except (TypeError, ValueError):
         epoch = iteration = 0
     if epoch < 1 or iteration < 1:
-        raise ValueError(f"{path}, line {number}: not a scores row (an epoch or iteration "
-                         "that is not a positive integer, or a score that is not a number); "
-                         "move the file out of the run folder and try again")
+        raise RunFileError(f"{path}, line {number}: not a scores row (an epoch or iteration "
+                           "that is not a positive integer, or a score that is not a number)")
 
 
 def write_scores(path, rows):

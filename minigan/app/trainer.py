@@ -80,7 +80,15 @@ from minigan.nn import layers, optim
 from . import checkpoint, plotting, settings
 from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
 from .folderlock import FolderInUse, FolderLock, check_not_in_use
-from .runlog import METRICS_COLUMNS, SCORE_COLUMNS, MetricsLog, penalty_of, read_scores, write_scores
+from .runlog import (
+    METRICS_COLUMNS,
+    SCORE_COLUMNS,
+    MetricsLog,
+    RunFileError,
+    penalty_of,
+    read_scores,
+    write_scores,
+)
 from .runs import (
     CHECKPOINT,
     CONFIG,
@@ -823,8 +831,9 @@ class Trainer:
         except (OSError, ValueError) as exc:
             if self.branched_from is None:
                 raise
-            warnings.warn(f"{' '.join(str(exc).split())} (read for {self.out}'s history, "
-                          "which goes on without it)", stacklevel=2)
+            said = exc.fact if isinstance(exc, RunFileError) else str(exc)  # not its advice
+            warnings.warn(f"{' '.join(said.split())} (read for {self.out}'s history, which "
+                          "goes on without it)", stacklevel=2)
             return empty
 
     def _carry_grids(self):

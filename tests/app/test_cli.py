@@ -183,7 +183,9 @@ def test_a_history_short_of_the_checkpoint_is_left_behind(train_args, data_dir, 
     resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
     assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
                  *resume]) == 0
-    assert "stops at iteration 5, before the checkpoint's 8" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "stops at iteration 5, before the checkpoint's 8" in err
+    assert "put the whole file back" not in err    # advice for RUN's own resume, not NEW's
     assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 0
     assert [int(r["iteration"]) for r in metrics_rows(branch)] == list(range(9, 25))
 
