@@ -58,6 +58,17 @@ def _holder(path, wait=0.5):
             time.sleep(0.01)
 
 
+#: What ``flock`` fails with when another process holds the lock (anything else: the file
+#: system takes no locks).
+_HELD = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+
+
+def _in_use(folder, path):
+    """The :class:`FolderInUse` of ``folder``, whose lock file ``path`` names its holder."""
+    return FolderInUse(f"{folder} is in use by {_holder(path)}; wait for it to end, or choose "
+                       "another folder")
+
+
 #: Flags of every open of the lock file: not through a link, not waiting on a FIFO, never
 #: making a terminal the process's own.
 _NOT_THROUGH = (getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) |
@@ -138,10 +149,9 @@ class FolderLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 os.close(fd)
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                if exc.errno not in _HELD:
                     return self._unlocked(exc)
-                raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
-                                  "it to end, or choose another folder") from None
+                raise _in_use(self.folder, self.path) from None
             try:                    # the file locked is still the one at the path: a holder
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino   # may have removed
             except FileNotFoundError:                                   # it meanwhile
@@ -176,8 +186,7 @@ class FolderLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise FolderInUse(f"{self.folder} is in use by {_holder(self.path)}; wait for "
-                                  "it to end, or choose another folder") from None
+                raise _in_use(self.folder, self.path) from None
             try:                         # still the file at the path, not one taken since
                 info, here = os.fstat(fd), os.stat(self.path)
             except FileNotFoundError:
@@ -242,9 +251,8 @@ def check_not_in_use(folder):
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as exc:
-        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        if exc.errno not in _HELD:
             return                       # a file system without locks: nobody holds one
-        raise FolderInUse(f"{folder} is in use by {_holder(path)}; wait for it to end, or "
-                          "choose another folder") from None
+        raise _in_use(folder, path) from None
     finally:
         os.close(fd)

@@ -35,6 +35,7 @@ from minigan.nn import layers
 
 from . import checkpoint, settings
 from .fileio import read_text_at_most
+from .runlog import METRICS_COLUMNS, SCORE_COLUMNS
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
@@ -111,14 +112,15 @@ def scoring_data_dir(ckpt, config, given=None):
     return None
 
 
-def _data_dir_as_used(config, folder, options):
+def _data_dir_as_used(config, options, recorded_data_dir):
     """A run's ``--data-dir`` given relative is relative to where it was started: resumed
     from elsewhere without ``--data-dir``, it is the absolute folder the run's
-    ``config.json`` records as used (when that is still a folder), in ``config``."""
+    ``config.json`` records as used (``recorded_data_dir()``, read only then; when that is
+    still a folder), in ``config``."""
     typed = config.get("data_dir")
     if "data_dir" in options or not isinstance(typed, str) or Path(typed).expanduser().is_absolute():
         return
-    recorded = _recorded_data_dir(Path(folder))
+    recorded = recorded_data_dir()
     if isinstance(recorded, str) and Path(recorded).is_absolute() and Path(recorded).is_dir():
         config["data_dir"] = recorded
 
@@ -182,7 +184,7 @@ def resolve_config(options):
     _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
-    _data_dir_as_used(config, path.parent, options)
+    _data_dir_as_used(config, options, lambda: _recorded_data_dir(path.parent))
     if "out" not in options:
         if path.name != CHECKPOINT:
             raise ValueError(
@@ -253,6 +255,12 @@ def read_config(folder):
     """The settings in ``folder/config.json`` as given to the run (see :func:`saved_config`),
     each checked as the command line's are; the errors name the file and the setting."""
     path = Path(folder) / CONFIG
+    return _settings_in(_config_object(path), path)
+
+
+def _config_object(path):
+    """What ``config.json`` at ``path`` holds, a JSON object, or a ValueError saying why the
+    run there cannot be started over."""
     try:
         saved = _config_json(path)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -263,6 +271,12 @@ def read_config(folder):
         raise ValueError(f"{path} does not hold the settings of a minigan run (not a JSON "
                          "object), so the run there cannot be started over; start a new run "
                          "with another --out")
+    return saved
+
+
+def _settings_in(saved, path):
+    """The settings of the JSON object ``saved`` of ``config.json`` at ``path``, as asked."""
+    saved = dict(saved)
     asked = saved.pop("asked", None)
     saved.update(asked if isinstance(asked, dict) else {})
     return _known(saved, str(path))
@@ -287,8 +301,10 @@ def _restart_config(folder, resume, options):
     The run keeps the settings it was started with; only
     :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may change.
     """
-    saved = read_config(folder)
-    source = _config_json(Path(folder) / CONFIG).get("continued_from")
+    path = Path(folder) / CONFIG
+    recorded = _config_object(path)              # read once: settings, source, data folder
+    saved = _settings_in(recorded, path)
+    source = recorded.get("continued_from")
     if isinstance(source, str):      # started over, it would train from scratch
         raise ValueError(
             f"--resume {folder}: it continues {source} and stopped before its first "
@@ -296,8 +312,8 @@ def _restart_config(folder, resume, options):
             f"--resume {source} --out {folder} ...)")
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
     _check_never_checkpointed(folder)
-    config = settings.new_config({**saved, **options}, str(Path(folder) / CONFIG))
-    _data_dir_as_used(config, folder, options)
+    config = settings.new_config({**saved, **options}, str(path))
+    _data_dir_as_used(config, options, lambda: recorded.get("data_dir"))
     if "out" not in options:
         config["out"] = str(folder)
     config["restart"] = str(folder)
@@ -315,9 +331,9 @@ def _check_never_checkpointed(folder):
     folder = Path(folder)
     samples = folder / "samples"
     evidence = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
-                and _epoch_number(grid.stem.removeprefix("epoch_")) >= 2]
-    for name in ("metrics.csv", "scores.csv"):
-        if _last_epoch(folder / name, 1 if name == "metrics.csv" else 0) >= 2:
+                and (epoch_number(grid.stem.removeprefix("epoch_")) or 0) >= 2]
+    for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):
+        if _last_epoch(folder / name, columns.index("epoch")) >= 2:
             evidence.append(folder / name)
     if evidence:
         raise ValueError(
@@ -340,14 +356,16 @@ def _last_epoch(path, column):
         return 0
     for line in reversed(lines[1:] if len(lines) > 1 else []):
         cells = line.split(",")
-        if len(cells) > column and _epoch_number(cells[column].strip()):
-            return _epoch_number(cells[column].strip())
+        epoch = epoch_number(cells[column].strip()) if len(cells) > column else None
+        if epoch:
+            return epoch
     return 0
 
 
-def _epoch_number(text):
-    """``text`` as an epoch number when it is one (ASCII digits, at most 9 of them), else 0."""
-    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else 0
+def epoch_number(text):
+    """``text`` as an epoch number when it is one (ASCII digits, at most 9 of them), else
+    None: ``epoch_0012.png``'s ``0012``, a CSV row's epoch column."""
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
 
 
 def default_out(model):

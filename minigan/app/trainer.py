@@ -95,6 +95,7 @@ from .runs import (
     DEFAULTS,
     check_out,
     default_out,
+    epoch_number,
     resolve_config,
     saved_config,
 )
@@ -840,8 +841,8 @@ class Trainer:
         """Copy the epoch grids of the folder this run branched from, up to its checkpoint,
         each written atomically (a write error stops the run as any other would)."""
         for grid in sorted((self.branched_from / "samples").glob("epoch_*.png")):
-            number = grid.stem.removeprefix("epoch_")
-            if not number.isdigit() or int(number) > self.epoch:
+            number = epoch_number(grid.stem.removeprefix("epoch_"))
+            if number is None or number > self.epoch:
                 continue
             data = self._read_branch_history(lambda grid=grid: _read_grid(grid), None)
             if data is not None:

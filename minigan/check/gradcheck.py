@@ -33,6 +33,8 @@ after caching it fails the check.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from minigan import backend
@@ -141,6 +143,16 @@ class GradientErrors(dict):
         """The step ``h`` of the centred differences the errors were measured with."""
         return self._h
 
+    @contextlib.contextmanager
+    def _evaluating(self):
+        """Evaluate a problem's function again, then put a layer back in the state its one
+        checked forward pass left (:func:`check_layer`'s ``finish``)."""
+        try:
+            yield
+        finally:
+            if self._finish is not None:
+                self._finish()
+
     def kinks(self, name, tol):
         """The entries of ``name`` that explain its error as kinks, or None.
 
@@ -156,16 +168,12 @@ class GradientErrors(dict):
         entry, when every entry that misses is explained so; else None (the backward
         pass is off, or the function is curved at the scale of ``h``).
         """
-        f, x, dout, analytic, _ = self._problems[name]
-        h = self._h
-        try:
-            a = np.asarray(backend.to_host(analytic), dtype=np.float64)
-            central = backend.to_host(numeric_vjp(f, x, dout, h))
-            left = backend.to_host(numeric_vjp(f, x, dout, h, side=-1))
-            right = backend.to_host(numeric_vjp(f, x, dout, h, side=1))
-        finally:
-            if self._finish is not None:
-                self._finish()
+        f, x, dout, analytic, numeric = self._problems[name]
+        with self._evaluating():
+            left = backend.to_host(numeric_vjp(f, x, dout, self._h, side=-1))
+            right = backend.to_host(numeric_vjp(f, x, dout, self._h, side=1))
+        a = np.asarray(backend.to_host(analytic), dtype=np.float64)
+        central = backend.to_host(numeric)          # the check's own centred differences
         if not (np.isfinite(a).all() and np.isfinite(central).all()):
             return None
         scale = max(float(np.abs(a).max() + np.abs(central).max()), 1e-8) if a.size else 1e-8
@@ -180,29 +188,22 @@ class GradientErrors(dict):
         return [(tuple(int(i) for i in index), float(left[index]), float(right[index]))
                 for index in zip(*np.nonzero(off), strict=True)]
 
-
     def at_step(self, name, h):
         """The relative error of ``name``'s gradient against centred differences of step
         ``h``: one that falls 100 times for a step 10 times smaller is the differences'
         truncation (a curved function), one that falls for a larger step their rounding."""
         f, x, dout, analytic, _ = self._problems[name]
-        try:
+        with self._evaluating():
             return rel_error(analytic, numeric_vjp(f, x, dout, h))
-        finally:
-            if self._finish is not None:
-                self._finish()
 
     def rounding(self, name):
-        """``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
+        r"""``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
         rounding error of its differences: float64's epsilon times the size of
-        :math:`\\sum |f(x)\\,\text{dout}|` over the step. Gradients at that level cannot be
+        :math:`\sum |f(x)\,\text{dout}|` over the step. Gradients at that level cannot be
         told from zero, whatever the backward pass."""
         f, x, dout, analytic, numeric = self._problems[name]
-        try:
+        with self._evaluating():
             size = float(np.abs(backend.to_host(f() * dout)).sum())
-        finally:
-            if self._finish is not None:
-                self._finish()
         largest = [float(np.abs(backend.to_host(g)).max()) if g.size else 0.0
                    for g in (analytic, numeric)]
         return largest[0], largest[1], np.finfo(np.float64).eps * size / self._h

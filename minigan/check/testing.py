@@ -58,7 +58,14 @@ from minigan import backend
 from minigan import functional as F
 from minigan.nn import layers
 
-from .gradcheck import check_accumulation, check_layer, check_pair, replay
+from .gradcheck import (
+    _float64_input,
+    _on_layer_device,
+    check_accumulation,
+    check_layer,
+    check_pair,
+    replay,
+)
 
 __all__ = [
     "GRAD_TOL", "ERROR_FLOOR", "KINK_MARGIN",
@@ -269,10 +276,8 @@ def _kink_inside(layer, x, h):
     difference to match), said as a possibility; else nothing."""
     if not hasattr(layer, "passes"):
         return ""
-    try:
-        x = np.asarray(backend.to_host(x), dtype=np.float64)
-        near = min_kink_distance(layer, backend.as_array_of(
-            backend.get_array_module(*layer.params.values()) if layer.params else np, x))
+    try:                                # x as check_layer took it, on the layer's device
+        near = min_kink_distance(layer, _on_layer_device(layer, _float64_input("", "x", x))[1])
     except Exception:                   # a hint only: never in the way of the failure
         return ""
     if not near < 2 * h:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -821,21 +822,27 @@ def test_sample_help_describes_the_command(capsys):
     assert "Draw samples from a trained generator" in out
 
 
-def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
-    """A Ctrl-C while NumPy loads: one line and exit code 130, no traceback."""
+def _at_import(tmp_path, module, command, on_find="raise KeyboardInterrupt", **run):
+    """Run ``python *command`` with a sitecustomize whose import hook runs the lines
+    ``on_find`` when ``module`` is looked up (a Ctrl-C arriving during that import)."""
     hook = tmp_path / "hook"
-    hook.mkdir()
+    hook.mkdir(exist_ok=True)
     (hook / "sitecustomize.py").write_text(
-        "import sys\n"
+        "import os, signal, sys, time\n"
         "class CtrlC:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'numpy':\n"
-        "            raise KeyboardInterrupt\n"
+        f"        if name == {module!r}:\n"
+        + textwrap.indent(on_find, " " * 12) + "\n"
         "sys.meta_path.insert(0, CtrlC())\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    return subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env,
+                          timeout=60, **run)
+
+
+def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
+    """A Ctrl-C while NumPy loads: one line and exit code 130, no traceback."""
     for command in (["-m", "minigan", "train"], ["-c", "from minigan.__main__ import run; run()"]):
-        proc = subprocess.run([sys.executable, *command], capture_output=True, text=True,
-                              env=env, timeout=60)
+        proc = _at_import(tmp_path, "numpy", command)
         assert proc.returncode == 130, proc.stderr
         assert proc.stderr == "minigan: interrupted\n"
 
@@ -1110,18 +1117,7 @@ def test_weights_gone_to_inf_with_finite_losses_end_as_a_divergence(earlier_run,
 def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):
     """The command line's own late import (the trainer's errors) is inside its Ctrl-C
     handling: one line and exit code 130."""
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class CtrlC:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'minigan.app.trainer':\n"
-        "            raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, CtrlC())\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
-    proc = subprocess.run([sys.executable, "-m", "minigan", "train", "--help"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = _at_import(tmp_path, "minigan.app.trainer", ["-m", "minigan", "train", "--help"])
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr == "minigan: interrupted\n"
 
@@ -1129,22 +1125,13 @@ def test_ctrl_c_while_the_trainer_is_imported_prints_no_traceback(tmp_path):
 def test_ctrl_c_that_an_import_turns_into_an_import_error_is_still_a_ctrl_c(tmp_path):
     """NumPy's C extensions turn a Ctrl-C during their import into an ImportError (whose
     message blames the installation): the command line knows it was a Ctrl-C."""
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import os, signal, sys, time\n"
-        "class CtrlC:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'numpy':\n"
-        "            try:\n"
-        "                os.kill(os.getpid(), signal.SIGINT)\n"
-        "                time.sleep(5)\n"
-        "            except KeyboardInterrupt:\n"
-        "                raise ImportError('PyCapsule_Import could not import module') from None\n"
-        "sys.meta_path.insert(0, CtrlC())\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
-    proc = subprocess.run([sys.executable, "-m", "minigan", "train", "--help"],
-                          capture_output=True, text=True, env=env, timeout=60,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = _at_import(
+        tmp_path, "numpy", ["-m", "minigan", "train", "--help"],
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    raise ImportError('PyCapsule_Import could not import module') from None",
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr == "minigan: interrupted\n"

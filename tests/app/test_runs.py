@@ -416,6 +416,7 @@ def test_a_continued_run_stopped_before_its_checkpoint_is_not_started_from_scrat
 
 
 def test_an_epoch_number_is_ascii_digits():
-    assert runs._epoch_number("12") == 12 and runs._epoch_number("0002") == 2
-    assert runs._epoch_number("\u00b2") == 0 and runs._epoch_number("9" * 5000) == 0
-    assert runs._epoch_number("") == 0 and runs._epoch_number("1.5") == 0
+    assert runs.epoch_number("12") == 12 and runs.epoch_number("0002") == 2
+    assert runs.epoch_number("0") == 0
+    assert runs.epoch_number("\u00b2") is None and runs.epoch_number("9" * 5000) is None
+    assert runs.epoch_number("") is None and runs.epoch_number("1.5") is None
