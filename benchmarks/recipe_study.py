@@ -117,6 +117,12 @@ p.add_argument("--g_gain", type=int, default=0,
 p.add_argument("--d_label_every", type=int, default=0,
                help="with --clusters: D's one-hot group joins the input of each of its Dense "
                     "layers too (layers.LabelledSequential), its last one's included")
+p.add_argument("--dconv", default="",
+               help="with --clusters: D's image through two stride-2 convolutions of these "
+                    "channels (c1,c2; 4x4 kernels, LeakyReLU) before its Dense layers, which "
+                    "take the flattened features joined to the group (ConvFrontD)")
+p.add_argument("--dconv_hidden", type=int, default=256,
+               help="with --dconv: the Dense layer's width after the convolutions (0: none)")
 p.add_argument("--restarts", type=int, default=1,
                help="with --clusters: k-means runs from new seeds, the lowest within-group "
                     "sum of squares kept")
@@ -240,6 +246,51 @@ class TranslatedImages(L.Sequential):
             return None
         dx = translate.backward(dxc[:, :-self.classes])
         return np.concatenate([dx, dxc[:, -self.classes:]], axis=1)
+
+
+class ConvFrontD(L.Sequential):
+    """D of a self-conditioned pair with convolutions first: on D's input [x, c] the image x
+    (784 values, read as 1 x 28 x 28) goes through ``conv``; its features, flattened, join
+    the group c and go on through ``head``. Backward splits head's input gradient into the
+    features' part, which goes back through ``conv``, and the group's, which is D's own."""
+
+    def __init__(self, conv, head, classes):
+        super().__init__(conv, head)
+        self.classes = classes
+
+    def forward(self, xc):
+        conv, head = self.layers
+        x, c = xc[:, :-self.classes], xc[:, -self.classes:]
+        f = conv.forward(x.reshape(len(x), 1, 28, 28))
+        self._cache = f.shape
+        return head.forward(np.concatenate([f.reshape(len(f), -1), c], axis=1))
+
+    def backward(self, dout, input_grad=True):
+        conv, head = self.layers
+        fshape = self._need_cache()
+        dfc = head.backward(dout)
+        dx = conv.backward(dfc[:, :-self.classes].reshape(fshape), input_grad=input_grad)
+        if dx is None:
+            return None
+        return np.concatenate([dx.reshape(len(dx), -1), dfc[:, -self.classes:]], axis=1)
+
+
+def conv_front(classes):
+    """--dconv's D: Conv(1, c1) LReLU Conv(c1, c2) LReLU, flattened and joined to the group,
+    then [Dense(., --dconv_hidden) LReLU] MinibatchStdDev Dense(., 1)."""
+    c1, c2 = (int(v) for v in a.dconv.split(","))
+    conv = L.Sequential(
+        L.Conv2d(1, c1, 4, stride=2, padding=1, weight_init="xavier_normal", rng=init_rng),
+        L.LeakyReLU(0.2),
+        L.Conv2d(c1, c2, 4, stride=2, padding=1, weight_init="xavier_normal", rng=init_rng),
+        L.LeakyReLU(0.2))
+    head, prev = [], c2 * 49 + classes
+    if a.dconv_hidden:
+        head += [L.Dense(prev, a.dconv_hidden, weight_init="xavier_normal", rng=init_rng),
+                 L.LeakyReLU(0.2)]
+        prev = a.dconv_hidden
+    head += [L.MinibatchStdDev(), L.Dense(prev + 1, 1, weight_init="xavier_normal", rng=init_rng)]
+    return ConvFrontD(conv, L.Sequential(*head), classes)
 
 
 class GroupGain(L.Layer):
@@ -418,6 +469,10 @@ if a.clusters:
         D = L.LabelledSequential(*body, L.MinibatchStdDev(),
                                  L.Dense(prev + 1 + a.clusters, 1, weight_init="xavier_normal",
                                          rng=init_rng), classes=a.clusters)
+    if a.dconv:
+        if a.proj or a.d_label_every:
+            sys.exit("--dconv builds D's way of taking the group: drop --proj, --d_label_every")
+        D = conv_front(a.clusters)
     if a.translate:
         D = TranslatedImages(translation(), D, a.clusters)
     if a.g_gain:
