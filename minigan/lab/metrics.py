@@ -51,8 +51,9 @@ def _two_sets(a, b, fewest, names=("features1", "features2")):
     ``ValueError`` saying which)."""
     counts = (fewest, fewest) if np.ndim(fewest) == 0 else fewest
     for name, x, fewest in zip(names, (a, b), counts, strict=True):
-        if getattr(x, "ndim", np.ndim(x)) != 2:
-            raise ValueError(f"{name} of shape {np.shape(x)}: give one row of features per "
+        shape = x.shape if hasattr(x, "shape") else np.shape(x)    # NumPy or CuPy
+        if len(shape) != 2:
+            raise ValueError(f"{name} of shape {shape}: give one row of features per "
                              "sample, (N, d)")
         if len(x) < fewest:
             raise ValueError(f"{name} holds {len(x)} rows; this measure needs at least {fewest}")
