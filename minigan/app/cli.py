@@ -142,8 +142,15 @@ def _checkpoint_argument(p):
 
 def _add_eval(subparsers):
     """Add ``minigan eval RUN_OR_CHECKPOINT`` to the command line's subparsers."""
-    p = subparsers.add_parser("eval", help="score a run's generator beside real held-out digits")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz")
+    p = subparsers.add_parser("eval", help="score a run's generator, or a file of digits, beside "
+                              "real held-out digits")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
+                   "or a .npy file (an .npz of one array) of digits drawn elsewhere, shaped "
+                   "(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1), scored as they are "
+                   "(--seed, --draws, --n, --no-ema and --tstr-epochs are a generator's)")
+    p.add_argument("--scale", choices=tuple(commands.SCALES), default=None,
+                   help="a file of digits: its pixel range, sigmoid [0, 1] (the default), tanh "
+                   "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
                    help="generated digits (default 10000)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)

@@ -18,11 +18,13 @@ import sys
 import tempfile
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from minigan import backend, gan
+from minigan.data.npz import read_npz
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.lab import classifier as clf_lib
@@ -262,12 +264,112 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
 EVAL_FILE = "eval.json"
 
 
+#: ``minigan eval --scale``: a file's pixel range -> the map to [0, 1].
+SCALES = {"sigmoid": lambda x: x, "tanh": lambda x: (x + 1) / 2, "255": lambda x: x / 255}
+#: The pixel range of each ``--scale``.
+PIXEL_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1), "255": (0, 255)}
+
+
+def _digits_file(path):
+    """The array of digits in ``path`` when it is a ``.npy`` file, or an ``.npz`` archive
+    that is not a checkpoint (no ``minigan`` entry) holding one array; else None (a run)."""
+    given = Path(path).expanduser()
+    if given.suffix == ".npy":
+        if not given.is_file():
+            raise FileNotFoundError(f"RUN_OR_CHECKPOINT {path}: no such file")
+        try:       # mapped, not read: a header claiming more than the file holds is refused
+            return np.load(given, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            why = str(exc).split(".")[0][:80]
+            raise ValueError(f"{path} is not a NumPy array file of numbers ({why}); save the "
+                             "digits with numpy.save") from None
+    if given.suffix != ".npz" or not given.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(given) as archive:
+            if "minigan.npy" in archive.namelist():
+                return None                                  # a checkpoint
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None                                          # find_checkpoint says what it is
+
+    def numbers(name, shape, dtype):
+        if dtype.kind not in "biuf":
+            raise ValueError(f"has dtype {dtype}; digits are numbers")
+
+    arrays = read_npz(given, "file of digits", numbers)
+    if len(arrays) != 1:
+        raise ValueError(f"{path} holds {len(arrays)} arrays ({', '.join(sorted(arrays))[:80]}); "
+                         "a file of digits holds one (numpy.savez(path, digits))")
+    return next(iter(arrays.values()))
+
+
+def evaluate_digits(args, digits):
+    """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits;
+    print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
+    path = Path(args.run).expanduser()
+    out = path.with_name(path.stem + "_eval.json") if not args.out else Path(args.out)
+    if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
+        out = out / EVAL_FILE
+    check_destination(out)
+    check_not_in_use(out.parent)
+    scale = args.scale or "sigmoid"
+    what = f"the digits of {args.run}"
+    raw = np.asarray(digits, dtype=np.float32)
+    if raw.size and np.isfinite(raw).all():     # the range the pixels fit, narrowest first
+        lo, hi = float(raw.min()), float(raw.max())
+        fits = [name for name, (a, b) in PIXEL_RANGES.items()
+                if lo >= a - 1e-3 * (b - a) and hi <= b + 1e-3 * (b - a)]
+        if not fits or fits[0] != scale:
+            seen = f"{what}: pixels from {lo:.4g} to {hi:.4g}"
+            if not fits:
+                raise ValueError(f"{seen}, in none of [0, 1], [-1, 1], [0, 255]; map them to "
+                                 "[0, 1] (or clip them) and save them again")
+            a, b = PIXEL_RANGES[fits[0]]
+            given = "leave --scale out" if fits[0] == "sigmoid" else f"give --scale {fits[0]}"
+            default = " (the default)" if args.scale is None else ""
+            raise ValueError(f"{seen}, which look like [{a}, {b}], not the [{{}}, {{}}] of "
+                             f"--scale {scale}{default}: {given}".format(*PIXEL_RANGES[scale]))
+    digits = clf_lib.as_digits(SCALES[scale](raw), what)    # the shape, NaNs
+    if len(digits) < scoring.MIN_DIGITS:
+        raise ValueError(f"{args.run} holds {len(digits)} digits; scoring needs at least "
+                         f"{scoring.MIN_DIGITS} (the inception score's 10 splits, k = 5 "
+                         "nearest neighbours)")
+    backend.use(args.device)
+    start = time.perf_counter()
+    clf = clf_lib.load_default(args.classifier)
+    ref = scoring.Reference.load(args.data_dir, clf, args.download)
+    scores = scoring.score_images(digits, ref, parzen=args.parzen)
+    real = ref.real_row(len(digits), args.parzen)
+    seconds = time.perf_counter() - start
+    print(f"minigan eval {args.run}: {scores['n']} of its {len(digits)} digits "
+          f"(--scale {scale}), {seconds:.0f} s")
+    print(scoring.format_table(scores, real, ref))
+    report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
+              "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
+                                                           "accuracy", "evaluated_on")},
+              "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
+              "seconds": round(seconds, 1)}
+    if "parzen_mean" in scores:
+        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
+    with _writer(out):
+        write_text(out, json.dumps(report, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
 def evaluate(args):
     """``minigan eval``: print the table, write eval.json and the picture of the generated
-    digits nearest their training digits; returns the exit code."""
+    digits nearest their training digits; returns the exit code. A ``.npy`` file (or an
+    ``.npz`` of one array) of digits is scored by :func:`evaluate_digits`."""
     if args.n < scoring.MIN_DIGITS:
         raise ValueError(f"--n must be at least {scoring.MIN_DIGITS} (the inception score's "
                          f"10 splits, k = 5 nearest neighbours), got {args.n}")
+    digits = _digits_file(args.run)
+    if digits is not None:
+        return evaluate_digits(args, digits)
+    if getattr(args, "scale", None) is not None:
+        raise ValueError(f"--scale is for a .npy file of digits; {args.run} is a run, whose "
+                         "generator says its own pixel range: leave --scale out")
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
     out = ckpt.parent / EVAL_FILE if not args.out else Path(args.out)
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):   # a folder: eval.json in it

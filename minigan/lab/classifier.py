@@ -41,6 +41,7 @@ from minigan.nn import optim
 __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
     "save", "load", "cache_path", "shipped_path", "load_default", "split_for_training",
+    "as_digits", "DIGIT_SHAPES",
 ]
 
 VERSION = "mnist-cnn-v1"
@@ -61,6 +62,48 @@ def build(rng=None, dtype=None):
         L.Dropout(0.3, rng=rng),
         L.Dense(FEATURE_DIM, 10, rng=rng, dtype=dtype),
     )
+
+
+#: The shapes of a batch of ``N`` digits the classifier reads (one channel, 28 x 28).
+DIGIT_SHAPES = ((784,), (28, 28), (1, 28, 28), (28, 28, 1))
+
+
+def as_digits(x, what="images"):
+    """``x`` as ``(N, 784)`` digits for the classifier, or a ``ValueError`` saying what is wrong.
+
+    ``x``: NumPy or CuPy (or a list), ``N`` digits of one of :data:`DIGIT_SHAPES` each, finite
+    pixels in [0, 1] (a little rounding either side passes). Pixels in [-1, 1] or in
+    [0, 255] are refused, not guessed at: scored as they are, they give a wrong inception
+    score and FID without a word. ``what`` names ``x`` in the message.
+    """
+    xp = backend.get_array_module(x)
+    x = xp.asarray(x)
+    if x.ndim < 2 or x.shape[1:] not in DIGIT_SHAPES:
+        shapes = ", ".join(str(("N",) + s).replace("'", "") for s in DIGIT_SHAPES)
+        raise ValueError(f"{what} of shape {x.shape}: the lab scores a batch of 28 x 28 MNIST "
+                         f"digits of one channel, {shapes}; resize or crop other digits to "
+                         "28 x 28 (a batch of one digit: x[None])")
+    if len(x) == 0:
+        raise ValueError(f"{what} of shape {x.shape}: no digits to score")
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{what} of dtype {x.dtype}: pixels are numbers in [0, 1]")
+    x = x.reshape(len(x), 784)
+    finite = xp.isfinite(x).all(axis=1)
+    if not bool(finite.all()):
+        bad = backend.to_host(xp.flatnonzero(~finite))
+        raise ValueError(f"{what}: {len(bad)} of {len(x)} digits hold NaN or infinite pixels "
+                         f"(the first: digit {bad[0]}); drop them or draw them again")
+    lo, hi, tol = float(x.min()), float(x.max()), 1e-3
+    if lo >= -tol and hi <= 1 + tol:
+        return x
+    seen = f"{what}: pixels from {lo:.4g} to {hi:.4g}; the lab scores pixels in [0, 1]"
+    if lo >= -1 - tol and hi <= 1 + tol:
+        raise ValueError(f"{seen}: these look like [-1, 1] (a tanh generator's), so pass "
+                         "(x + 1) / 2")
+    if lo >= -tol and hi <= 255 + tol and hi > 2:
+        raise ValueError(f"{seen}: these look like [0, 255] (8-bit pixels), so pass x / 255")
+    raise ValueError(f"{seen}: map them to [0, 1] as your generator's range says, or clip "
+                     "them (numpy.clip(x, 0, 1))")
 
 
 def checksum(net):
@@ -107,9 +150,11 @@ class Classifier:
     def features_and_probs(self, x, batch_size=1000):
         """Penultimate features ``(N, 128)`` and class probabilities ``(N, 10)``, on the host.
 
-        ``x``: ``(N, 784)`` (or ``(N, 1, 28, 28)``) pixels in [0, 1], NumPy or CuPy; each
-        batch is moved to the device of the classifier's weights and runs there.
+        ``x``: ``(N, 784)`` (or another of :data:`DIGIT_SHAPES`) pixels in [0, 1], NumPy or
+        CuPy; each batch is moved to the device of the classifier's weights and runs there.
+        Other shapes or pixel ranges are refused (:func:`as_digits`).
         """
+        x = as_digits(x)
         feats, probs = [], []
         # features: what the last layer sees (in evaluation mode, dropout passes it on as is)
         layers, head = self.net.layers[:-1], self.net.layers[-1]

@@ -45,6 +45,27 @@ def _host(a):
     return np.asarray(backend.to_host(a), dtype=np.float64)
 
 
+def _two_sets(a, b, fewest, names=("features1", "features2")):
+    """Refuse two feature sets a distance cannot compare: not ``(N, d)`` and ``(M, d)``, fewer
+    than ``fewest`` rows (one count for both, or a pair), NaN or infinite values (a
+    ``ValueError`` saying which)."""
+    counts = (fewest, fewest) if np.ndim(fewest) == 0 else fewest
+    for name, x, fewest in zip(names, (a, b), counts, strict=True):
+        shape = x.shape if hasattr(x, "shape") else np.shape(x)    # NumPy or CuPy
+        if len(shape) != 2:
+            raise ValueError(f"{name} of shape {shape}: give one row of features per "
+                             "sample, (N, d)")
+        if len(x) < fewest:
+            raise ValueError(f"{name} holds {len(x)} rows; this measure needs at least {fewest}")
+        xp = backend.get_array_module(x)
+        if not bool(xp.isfinite(x).all()):
+            raise ValueError(f"{name} holds NaN or infinite values; drop the samples they come "
+                             "from")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{names[0]} {a.shape} and {names[1]} {b.shape} have different feature "
+                         "sizes; compute both with the same network")
+
+
 # -- classifier scores ---------------------------------------------------------------
 
 
@@ -70,6 +91,10 @@ def inception_score(probs, splits=10, eps=1e-12):
     (mean, std) : floats over the splits
     """
     p = _host(probs)
+    if p.ndim != 2 or not np.isfinite(p).all() or (p < 0).any() \
+            or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
+        raise ValueError(f"probs of shape {p.shape}: give class probabilities, (N, C), each row "
+                         "non-negative and summing to 1 (logits: apply a softmax first)")
     scores = []
     for part in np.array_split(p, max(1, min(int(splits), len(p)))):
         py = part.mean(axis=0, keepdims=True)
@@ -134,6 +159,7 @@ def frechet_distance(mu1, cov1, mu2, cov2):
 def fid(features1, features2):
     """Frechet distance between Gaussians fitted to two feature sets ``(N, d)`` and ``(M, d)``."""
     f1, f2 = _host(features1), _host(features2)
+    _two_sets(f1, f2, 2)
     return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False),
                             f2.mean(0), np.cov(f2, rowvar=False))
 
@@ -181,6 +207,7 @@ def precision_recall(real, fake, k=3, chunk=2048):
     -------
     (precision, recall) : floats in [0, 1]
     """
+    _two_sets(real, fake, k + 1, ("real", "fake"))
     real_r, fake_r = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)
     precision = float(_inside_any_ball(fake, real, real_r, chunk).mean())
     recall = float(_inside_any_ball(real, fake, fake_r, chunk).mean())
@@ -222,6 +249,7 @@ def density_coverage(real, fake, k=5, chunk=2048):
     -------
     (density, coverage) : floats; coverage in [0, 1]
     """
+    _two_sets(real, fake, (k + 1, 1), ("real", "fake"))
     radii = knn_radii(real, k, chunk)
     density = float(_ball_counts(fake, real, radii, chunk).sum()) / (k * len(fake))
     xp = backend.get_array_module(real, fake)

@@ -49,7 +49,7 @@ from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.nn.layers import generated_images
 
 from . import metrics
-from .classifier import load_default
+from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "score_images",
            "memorisation", "scoring_noise", "evaluate_generator", "format_table",
@@ -92,7 +92,8 @@ class Reference:
 
     Parameters
     ----------
-    reference, held_out : ndarray (N, 784), pixels in [0, 1]
+    reference, held_out : ndarray (N, 784), pixels in [0, 1] (or another shape
+        :func:`~minigan.lab.classifier.as_digits` takes)
     classifier : minigan.lab.classifier.Classifier, optional (default: cached, else shipped)
     description : str
         Which digits each set holds (printed with every report).
@@ -108,8 +109,10 @@ class Reference:
     def __init__(self, reference, held_out, classifier=None, description="", caveat=None,
                  training=None, held_out_in_training=None):
         self.classifier = load_default() if classifier is None else classifier
-        self.reference = np.asarray(reference, dtype=np.float32)
-        self.held_out = np.asarray(held_out, dtype=np.float32)
+        self.reference = np.asarray(backend.to_host(as_digits(reference, "reference")),
+                                    dtype=np.float32)
+        self.held_out = np.asarray(backend.to_host(as_digits(held_out, "held_out")),
+                                   dtype=np.float32)
         self.description, self.caveat = description, caveat
         self.training = None if training is None else np.asarray(training, dtype=np.float32)
         self.held_out_in_training = held_out_in_training
@@ -189,6 +192,12 @@ def _parzen_split(ref):
 def score_images(images, ref, parzen=True, real=False):
     """Every metric of a set of digits ``(N, 784)`` in [0, 1] against ``ref``.
 
+    ``images`` may also be ``(N, 28, 28)``, ``(N, 1, 28, 28)`` or ``(N, 28, 28, 1)``, NumPy
+    or CuPy. Pixels must be finite and in [0, 1]: map a tanh generator's [-1, 1] with
+    ``(x + 1) / 2`` and 8-bit pixels with ``x / 255`` first; other ranges, shapes and NaNs
+    are refused with a ``ValueError`` that says so (:func:`~minigan.lab.classifier.as_digits`),
+    since scored as they are they give wrong scores.
+
     Every score uses the first ``m = min(N, len(ref.held_out))`` digits, the count of
     ``ref.real_row(N)``. ``real=True`` scores held-out digits themselves (the Parzen
     window is then built on the reference digits).
@@ -196,6 +205,7 @@ def score_images(images, ref, parzen=True, real=False):
     if len(images) < MIN_DIGITS:
         raise ValueError(f"scoring needs at least {MIN_DIGITS} digits (the inception score's 10 "
                          f"splits, k = 5 nearest neighbours), got {len(images)}; score more")
+    images = as_digits(images)
     clf = ref.classifier
     m = min(len(images), len(ref.held_out))
     images = backend.to_host(images[:m])       # NumPy or CuPy: scored from the host

@@ -1,6 +1,7 @@
 """minigan eval: every score beside the real held-out row, eval.json, the trainer's hook."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -44,6 +45,58 @@ def test_too_few_digits_are_refused(real_mnist, ref, tmp_path, capsys):
     assert cli.main(["eval", str(tmp_path), "--n", "3", "--data-dir", str(real_mnist),
                      "--device", "cpu"]) == 2
     assert "--n must be at least 20" in capsys.readouterr().err
+
+
+def test_digits_of_any_common_layout_score_alike_and_other_ranges_are_refused(ref):
+    """Digits from elsewhere: (N, 28, 28), (N, 1, 28, 28), channels-last and float64 score as
+    (N, 784) does; [-1, 1] and [0, 255] pixels, NaNs and other shapes are refused with the
+    remedy (scored as they were, [0, 255] digits gave a better inception score than [0, 1] and FID 3.5e7)."""
+    digits = np.asarray(ref.held_out[:200])
+    fid = scoring.score_images(digits, ref, parzen=False)["fid"]
+    for same in (digits.reshape(-1, 28, 28), digits.reshape(-1, 1, 28, 28),
+                 digits.reshape(-1, 28, 28, 1), digits.astype(np.float64)):
+        assert scoring.score_images(same, ref, parzen=False)["fid"] == pytest.approx(fid)
+    nan = digits.copy()
+    nan[7, 3] = np.nan
+    refused = {"pass (x + 1) / 2": digits * 2 - 1,
+               "pass x / 255": (digits * 255).astype(np.uint8),
+               "1 of 200 digits hold NaN or infinite pixels (the first: digit 7)": nan,
+               "shape (200, 32, 32)": np.zeros((200, 32, 32), np.float32),
+               "shape (200, 3, 28, 28)": np.repeat(digits.reshape(-1, 1, 28, 28), 3, axis=1),
+               "clip them": digits * 1.5 - 0.2}
+    for message, images in refused.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            scoring.score_images(images, ref, parzen=False)
+    with pytest.raises(ValueError, match="held_out: pixels from -1"):
+        scoring.Reference(digits, digits * 2 - 1, ref.classifier)
+
+
+def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_path, capsys):
+    """minigan eval DIGITS.npy: the table of score_images for digits of another library, in
+    [-1, 1] with --scale tanh; a file whose pixels do not fit --scale is refused, naming the
+    --scale they fit (before: 'not a minigan checkpoint')."""
+    digits = np.asarray(ref.held_out[:200])
+    np.save(tmp_path / "g.npy", (digits * 2 - 1).reshape(-1, 1, 28, 28))
+    np.savez(tmp_path / "g8.npz", (digits * 255).astype(np.uint8).reshape(-1, 28, 28, 1))
+    base = ["--data-dir", str(real_mnist), "--no-download", "--no-parzen", "--device", "cpu"]
+    assert cli.main(["eval", str(tmp_path / "g.npy"), "--scale", "tanh", *base]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "g_eval.json").read_text())
+    assert report["scale"] == "tanh" and report["generated"]["n"] == 200
+    assert "FID (200 vs reference)" in out and f"{report['generated']['fid']:.2f}" in out
+    fid = report["generated"]["fid"]
+    assert report["real_held_out"]["n"] == 200 and 0 < fid < 100
+    assert cli.main(["eval", str(tmp_path / "g8.npz"), "--scale", "255", *base,
+                     "--out", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["generated"]["fid"] == \
+        pytest.approx(fid, rel=1e-4)
+    capsys.readouterr()
+    for args, message in ((["g.npy"], "look like [-1, 1], not the [0, 1] of --scale sigmoid "
+                                      "(the default): give --scale tanh"),
+                          (["g8.npz"], "look like [0, 255]"),
+                          (["g.npy", "--scale", "255"], "give --scale tanh")):
+        assert cli.main(["eval", str(tmp_path / args[0]), *args[1:], *base]) == 2
+        assert message in capsys.readouterr().err
 
 
 class Constant(layers.Layer):

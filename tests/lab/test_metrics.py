@@ -45,6 +45,27 @@ def test_fid_of_a_set_with_itself_is_zero_and_a_shift_adds_its_square():
     assert metrics.fid(a, a + shift) == pytest.approx(float(shift @ shift), rel=1e-8)
 
 
+def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
+    """Before, these gave "Eigenvalues did not converge", a matmul's core-dimension error,
+    "kth(=3) out of bounds" and, for logits given as probabilities, an inception score of
+    NaN without a word."""
+    r = np.random.default_rng(0)
+    a, b = r.standard_normal((50, 16)), r.standard_normal((40, 16))
+    nan = a.copy()
+    nan[3, 2] = np.nan
+    refused = [(lambda: metrics.fid(a, b[:, :8]), "different feature sizes"),
+               (lambda: metrics.fid(a[:1], b), "features1 holds 1 rows"),
+               (lambda: metrics.fid(nan, b), "features1 holds NaN"),
+               (lambda: metrics.fid(a[0], b[0]), r"features1 of shape \(16,\)"),
+               (lambda: metrics.precision_recall(a[:3], b), "real holds 3 rows; .* at least 4"),
+               (lambda: metrics.density_coverage(a, b[:, :4]), "different feature sizes"),
+               (lambda: metrics.inception_score(r.standard_normal((100, 10))), "apply a softmax")]
+    for call, message in refused:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert metrics.density_coverage(a, b[:1])[0] >= 0       # one fake point is enough there
+
+
 def test_frechet_distance_of_commuting_covariances():
     # diagonal covariances: Tr(S1 + S2 - 2 sqrt(S1 S2)) = sum (sqrt(s1) - sqrt(s2))^2
     s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 4.0, 1.0])
