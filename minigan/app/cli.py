@@ -26,6 +26,7 @@ Warnings are one line ``minigan: warning: ...``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -147,12 +148,13 @@ def _add_eval(subparsers):
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
                    "or a .npy file (an .npz of one array) of digits drawn elsewhere, shaped "
                    "(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1), scored as they are "
-                   "(--seed, --draws, --n, --no-ema and --tstr-epochs are a generator's)")
+                   "(--n takes its first N; --seed, --draws, --no-ema and --tstr-epochs are "
+                   "a generator's)")
     p.add_argument("--scale", choices=tuple(commands.SCALES), default=None,
                    help="a file of digits: its pixel range, sigmoid [0, 1] (the default), tanh "
                    "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
-                   help="generated digits (default 10000)")
+                   help="generated digits, or the first N of a file of digits (default 10000)")
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
                    "the run trained from when it holds the test split, else $MINIGAN_DATA or "
@@ -263,18 +265,61 @@ def _on_sigterm(signum, frame):
     raise Terminated
 
 
+class _ReaderMayLeave:
+    """``sys.stdout`` while a command runs, for a reader that may leave before the end
+    (``minigan eval RUN | head``): once a write or flush finds the pipe closed, what the
+    command prints goes to ``os.devnull`` and the command goes on, writing its files as
+    it would have (before: "[Errno 32] Broken pipe", and eval.json not written)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def _reader_left(self):
+        try:       # the descriptor itself, so that the stream's own flush at exit succeeds
+            fd = self._stream.fileno()
+        except (OSError, ValueError):                  # a stream without a descriptor
+            self._stream = open(os.devnull, "w")
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None):
     """Run the command line; return the exit code.
 
     0 on success, 1 when a run cannot go on, 2 on bad input, 130 on Ctrl-C, 143 on SIGTERM.
+    A reader of the output that leaves early (``| head``) does not stop the command.
     """
     previous_warning = warnings.showwarning
     warnings.showwarning = _one_line_warning
     on_main = threading.current_thread() is threading.main_thread()
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+    stdout = sys.stdout
+    sys.stdout = _ReaderMayLeave(stdout)
     try:
         return _main(argv)
     finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
         warnings.showwarning = previous_warning
         if on_main:
             signal.signal(signal.SIGTERM,

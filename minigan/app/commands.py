@@ -312,9 +312,15 @@ def evaluate_digits(args, digits):
         out = out / EVAL_FILE
     check_destination(out)
     check_not_in_use(out.parent)
+    given = [option for option, plain in (("--seed", args.seed == 0), ("--draws", args.draws == 1),
+                                          ("--no-ema", args.ema),
+                                          ("--tstr-epochs", args.tstr_epochs == 5)) if not plain]
+    if given:
+        raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
+                         f"{args.run} are scored as they are: leave {' and '.join(given)} out")
     scale = args.scale or "sigmoid"
     what = f"the digits of {args.run}"
-    raw = np.asarray(digits, dtype=np.float32)
+    raw = np.asarray(digits[:args.n], dtype=np.float32)    # the first --n, read from the file
     if raw.size and np.isfinite(raw).all():     # the range the pixels fit, narrowest first
         lo, hi = float(raw.min()), float(raw.max())
         fits = [name for name, (a, b) in PIXEL_RANGES.items()
@@ -341,7 +347,7 @@ def evaluate_digits(args, digits):
     scores = scoring.score_images(digits, ref, parzen=args.parzen)
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
-    print(f"minigan eval {args.run}: {scores['n']} of its {len(digits)} digits "
+    print(f"minigan eval {args.run}: {scores['n']} of its {len(raw)} digits "
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,

@@ -91,7 +91,8 @@ def as_digits(x, what="images"):
     finite = xp.isfinite(x).all(axis=1)
     if not bool(finite.all()):
         bad = backend.to_host(xp.flatnonzero(~finite))
-        raise ValueError(f"{what}: {len(bad)} of {len(x)} digits hold NaN or infinite pixels "
+        holds = "digit holds" if len(bad) == 1 else "digits hold"
+        raise ValueError(f"{what}: {len(bad)} of {len(x)} {holds} NaN or infinite pixels "
                          f"(the first: digit {bad[0]}); drop them or draw them again")
     lo, hi, tol = float(x.min()), float(x.max()), 1e-3
     if lo >= -tol and hi <= 1 + tol:

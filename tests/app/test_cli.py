@@ -1135,3 +1135,24 @@ def test_ctrl_c_that_an_import_turns_into_an_import_error_is_still_a_ctrl_c(tmp_
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr == "minigan: interrupted\n"
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["printed-at-once", "printed-at-exit"])
+def test_a_reader_that_leaves_early_does_not_stop_the_command(real_mnist, tmp_path, unbuffered):
+    """``minigan eval DIGITS.npy | head -0``: the pipe closes before anything is printed;
+    the command still scores the digits and writes its report, exit 0, no "Broken pipe"
+    (before: "minigan: error: [Errno 32] Broken pipe", exit 2 and no report when stdout was
+    written at once; "Exception ignored ... BrokenPipeError", exit 120, at exit otherwise)."""
+    from minigan.data import load_mnist
+    np.save(tmp_path / "g.npy", load_mnist("test", data_dir=str(real_mnist), scale="sigmoid",
+                                           download=False)[0][:100])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": unbuffered}
+    proc = subprocess.Popen([sys.executable, "-m", "minigan", "eval", str(tmp_path / "g.npy"),
+                             "--data-dir", str(real_mnist), "--no-download", "--no-parzen",
+                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    proc.stdout.close()                     # the reader leaves before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Broken pipe" not in err and "BrokenPipeError" not in err, err
+    assert json.loads((tmp_path / "g_eval.json").read_text())["generated"]["n"] == 100

@@ -60,7 +60,7 @@ def test_digits_of_any_common_layout_score_alike_and_other_ranges_are_refused(re
     nan[7, 3] = np.nan
     refused = {"pass (x + 1) / 2": digits * 2 - 1,
                "pass x / 255": (digits * 255).astype(np.uint8),
-               "1 of 200 digits hold NaN or infinite pixels (the first: digit 7)": nan,
+               "1 of 200 digit holds NaN or infinite pixels (the first: digit 7)": nan,
                "shape (200, 32, 32)": np.zeros((200, 32, 32), np.float32),
                "shape (200, 3, 28, 28)": np.repeat(digits.reshape(-1, 1, 28, 28), 3, axis=1),
                "clip them": digits * 1.5 - 0.2}
@@ -91,10 +91,16 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
     assert json.loads((tmp_path / "r.json").read_text())["generated"]["fid"] == \
         pytest.approx(fid, rel=1e-4)
     capsys.readouterr()
+    assert cli.main(["eval", str(tmp_path / "g.npy"), "--scale", "tanh", "--n", "50", *base,
+                     "--out", str(tmp_path / "n.json")]) == 0
+    assert "50 of its 50 digits" in capsys.readouterr().out     # the file's first --n
+    assert json.loads((tmp_path / "n.json").read_text())["generated"]["n"] == 50
     for args, message in ((["g.npy"], "look like [-1, 1], not the [0, 1] of --scale sigmoid "
                                       "(the default): give --scale tanh"),
                           (["g8.npz"], "look like [0, 255]"),
-                          (["g.npy", "--scale", "255"], "give --scale tanh")):
+                          (["g.npy", "--scale", "255"], "give --scale tanh"),
+                          (["g.npy", "--scale", "tanh", "--draws", "3", "--no-ema"],
+                           "--draws and --no-ema set a generator's scoring")):
         assert cli.main(["eval", str(tmp_path / args[0]), *args[1:], *base]) == 2
         assert message in capsys.readouterr().err
 
