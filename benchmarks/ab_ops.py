@@ -240,11 +240,16 @@ def compare(pairs, reps, labels):
         print(f"{name:30s} {ma:9.3f} {mb:9.3f} {mb / ma:6.2f}  {same}")
 
 
-def main(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--only", default="", help="comma-separated name prefixes")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     only = [s for s in args.only.split(",") if s]
     picked = {k: v for k, v in cases(np.random.default_rng(0)).items()
               if not only or any(k.startswith(o) for o in only)}

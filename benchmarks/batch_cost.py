@@ -28,11 +28,17 @@ import bench_cpu  # noqa: E402
 from minigan.gan import models  # noqa: E402
 
 
-def main(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=256, help="the other batch size (default 256)")
     p.add_argument("--rounds", type=int, default=12, help="rounds of each (default 12)")
     p.add_argument("--iters", type=int, default=40, help="iterations per round (default 40)")
+    return p
+
+
+def main(argv=None):
+    p = build_parser()
     args = p.parse_args(argv)
     spec = models.MODELS["mlp"]
     sizes = (spec.batch_size, args.batch)

@@ -57,7 +57,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL_NAMES = ("mlp", "vanilla", "dcgan")
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iters", type=int, default=10, help="timed iterations per round (default 10)")
     p.add_argument("--warmup", type=int, default=2,
@@ -78,6 +79,11 @@ def parse_args(argv=None):
     p.add_argument("--products", action="store_true",
                    help="also time each Dense product of the models (forward, weight gradient, "
                         "input gradient) and one Adam step of G and D, NumPy against PyTorch")
+    return p
+
+
+def parse_args(argv=None):
+    p = build_parser()
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not args.models:

@@ -48,7 +48,8 @@ from minigan.gan import models  # noqa: E402
 MNIST_TRAIN = 60000
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="mlp,vanilla,dcgan",
                    help="comma-separated names of minigan train --model (default %(default)s)")
@@ -74,7 +75,11 @@ def parse_args(argv=None):
                    help="also time PyTorch reading the iteration's five statistics, as "
                         "minigan's train_iteration returns them")
     p.add_argument("--csv", help="write the rows to this CSV file too")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    args = build_parser().parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
     args.batches = [int(b) for b in args.batches.split(",") if b]
     return args

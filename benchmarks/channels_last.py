@@ -170,10 +170,15 @@ def time_layer(ours, variant, inp, weight, bias, reps):
     }
 
 
-def main(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=15, help="repetitions of each pass (default 15)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     print(f"machine : {bench_cpu.cpu_model()}, {os.cpu_count()} cores")
     print(f"numpy   : {np.__version__}, BLAS {bench_cpu.blas_description(np)}")
     rng = np.random.default_rng(0)

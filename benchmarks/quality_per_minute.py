@@ -34,14 +34,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", metavar="RUN[=LABEL]",
                    help="run folders trained with --eval-every (label: the folder's name)")
     p.add_argument("--data-dir", required=True, help="the MNIST folder the runs trained on")
     p.add_argument("--out", default="quality_per_minute.png", help="the picture to write")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def commit():

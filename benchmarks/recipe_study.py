@@ -32,118 +32,125 @@ from minigan.lab import scoring
 from minigan.nn import layers as L
 from minigan.nn import optim
 
-p = argparse.ArgumentParser()
-p.add_argument("name")
-p.add_argument("--data-dir", required=True, help="the folder with MNIST's test split")
-p.add_argument("--arch", default="mlp", choices=["mlp", "dcgan"])
-p.add_argument("--gw", default="256,512,1024", help="mlp G hidden widths / dcgan: G channels c1,c2")
-p.add_argument("--dw", default="1024,512,256", help="mlp D hidden widths / dcgan: D channels c1,c2")
-p.add_argument("--gbn", type=int, default=1, help="BatchNorm in G hidden layers")
-p.add_argument("--dbn", type=int, default=1, help="dcgan: BatchNorm in D second conv")
-p.add_argument("--gact", default="relu", choices=["relu", "lrelu"])
-p.add_argument("--dact", default="lrelu", choices=["relu", "lrelu"])
-p.add_argument("--init", default="", help="weight init (default xavier_normal mlp / dcgan_normal)")
-p.add_argument("--out", default="tanh", choices=["tanh", "sigmoid"])
-p.add_argument("--loss", default="gan")
-p.add_argument("--ls", type=float, default=0.0, help="one-sided label smoothing")
-p.add_argument("--lr", type=float, default=2e-4)
-p.add_argument("--lr_d", type=float, default=None, help="D step size (TTUR); default lr")
-p.add_argument("--b1", type=float, default=0.5)
-p.add_argument("--b2", type=float, default=0.999)
-p.add_argument("--batch", type=int, default=64)
-p.add_argument("--k", type=int, default=1)
-p.add_argument("--ema", type=float, default=0.999)
-p.add_argument("--emas", default="",
-               help="comma list of further decays (DECAY or DECAY/WARMUP), each a moving average "
-                    "of its own, scored beside --ema's (tag ema@DECAY)")
-p.add_argument("--sn", type=int, default=0, help="spectral norm in D")
-p.add_argument("--mbstd", type=int, default=0,
-               help="minibatch stddev before D's last Dense (1) or before its last hidden layer (2, mlp)")
-p.add_argument("--mbstd_group", type=int, default=0,
-               help="group size of the minibatch stddev layer (0: the whole batch)")
-p.add_argument("--nz", type=int, default=100, help="noise dimension")
-p.add_argument("--pn", type=int, default=0,
-               help="pixel norm (Karras et al.) after each of G's hidden activations (mlp)")
-p.add_argument("--pn_z", type=int, default=0,
-               help="pixel norm on G's input noise too (ProGAN's and StyleGAN's normalized z)")
-p.add_argument("--translate", type=int, default=0,
-               help="DiffAugment's translation (Zhao et al. 2020) first in D: every image D sees, "
-                    "real or fake, shifted by up to this many pixels each way (mlp; with --clusters "
-                    "the image, not its group)")
-p.add_argument("--inoise", type=float, default=0.0,
-               help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
-                    "linearly to 0 over --iters (constant without --iters)")
-p.add_argument("--topk", type=float, default=0.0,
-               help="top-k training (Sinha et al. 2020): G's step learns from the k of its m "
-                    "samples D scores highest, k = max(topk m, m gamma^epoch); 0: all m")
-p.add_argument("--topk_gamma", type=float, default=0.99, help="top-k's decay per epoch")
-p.add_argument("--lecam", type=float, default=0.0,
-               help="LeCam regularization (Tseng et al. 2021) added to D's loss: LECAM * "
-                    "(mean relu(D(x) - a_fake)^2 + mean relu(a_real - D(G(z)))^2), a_real and "
-                    "a_fake moving averages of D's mean outputs")
-p.add_argument("--lecam_decay", type=float, default=0.99, help="decay of LeCam's averages")
-p.add_argument("--r1", type=float, default=0.0,
-               help="R1 (Mescheder et al. 2018): R1/2 * mean_n |d(sum_m D(x_m))/dx_n|^2 on the real "
-                    "batch added to D's loss, every --r1_every D steps (scaled by it): GAN's r1")
-p.add_argument("--r1_every", type=int, default=R1_EVERY,
-               help=f"D steps between R1 updates (lazy R1; default {R1_EVERY}, GAN's)")
-p.add_argument("--reuse_fake", type=int, default=0,
-               help="G's step reuses the D step's fake batch (GAN's reuse_fake, minigan "
-                    "train's --g-batch reuse) instead of drawing a fresh one")
-p.add_argument("--pack", type=int, default=1)
-p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
-p.add_argument("--fm", type=float, default=0.0,
-               help="feature matching (Salimans et al. 2016) added to G's loss: "
-                    "FM * |mean h(G(z)) - mean h(x)|^2, h D's last hidden features (mlp), "
-                    "x the D step's real batch, through the updated D")
-p.add_argument("--optimism", type=float, default=0.0,
-               help="optimistic steps (Daskalakis et al. 2018): after each Adam step delta_t, "
-                    "theta += c (delta_t - delta_{t-1}); 1: optimistic Adam, 0: plain")
-p.add_argument("--clusters", type=int, default=0,
-               help="self-conditioning (minigan.gan.clusters): D judges each digit with its "
-                    "group among K k-means groups of the pixels (no labels), G draws the group "
-                    "from its noise in the groups' shares; the mlp builder with --gw, --dw, --pn")
-p.add_argument("--proj", type=int, default=0,
-               help="with --clusters: D takes the group by projection (Miyato & Koyama 2018), "
-                    "D(x, c) = head(h) + <E c, h> with h its last features, not at its input")
-p.add_argument("--label_every", type=int, default=0,
-               help="with --clusters: G's one-hot group joins the input of each of its Dense "
-                    "layers, not only the first (the mlp builder's g_label='every', the "
-                    "default's; 0: g_label='input')")
-p.add_argument("--g_gain", type=int, default=0,
-               help="with --clusters --label_every 1: a gain of the group's own on each of G's "
-                    "hidden Dense outputs, h (1 + c Gamma) with Gamma zero at the start "
-                    "(conditional batch norm's gain, without the normalization)")
-p.add_argument("--d_label_every", type=int, default=0,
-               help="with --clusters: D's one-hot group joins the input of each of its Dense "
-                    "layers too (layers.LabelledSequential), its last one's included")
-p.add_argument("--dconv", default="",
-               help="with --clusters: D's image through two stride-2 convolutions of these "
-                    "channels (c1,c2; 4x4 kernels, LeakyReLU) before its Dense layers, which "
-                    "take the flattened features joined to the group (ConvFrontD)")
-p.add_argument("--dconv_hidden", type=int, default=256,
-               help="with --dconv: the Dense layer's width after the convolutions (0: none)")
-p.add_argument("--restarts", type=int, default=1,
-               help="with --clusters: k-means runs from new seeds, the lowest within-group "
-                    "sum of squares kept")
-p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
-p.add_argument("--decay_from", type=float, default=0.0,
-               help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
-p.add_argument("--seconds", type=float, default=300, help="stop after this many training seconds")
-p.add_argument("--eval_every_s", type=float, default=60, help="score every this many training seconds")
-p.add_argument("--eval_iters", default="", help="comma list of iterations to score at (overrides)")
-p.add_argument("--eval_raw", type=int, default=0, help="also score the raw (non-EMA) G")
-p.add_argument("--estimate_statistics", type=int, default=0,
-               help="1: score the average with batch norm statistics of its own "
-                    "(EMA.estimate_statistics, what minigan train does); 0: G's, copied")
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--n", type=int, default=10000)
-p.add_argument("--draws", type=int, default=1,
-               help="score each G on this many draws of the noise (the first as before); the "
-               "row's scores are the first draw's, FIDs each draw's FID, FID_mean, IS_mean, "
-               "prec_mean and rec_mean the means over all (score_s their time)")
-p.add_argument("--bench", type=int, default=0,
-               help="time this many iterations (after 10 warm-up), no scoring")
+
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
+    p = argparse.ArgumentParser()
+    p.add_argument("name")
+    p.add_argument("--data-dir", required=True, help="the folder with MNIST's test split")
+    p.add_argument("--arch", default="mlp", choices=["mlp", "dcgan"])
+    p.add_argument("--gw", default="256,512,1024", help="mlp G hidden widths / dcgan: G channels c1,c2")
+    p.add_argument("--dw", default="1024,512,256", help="mlp D hidden widths / dcgan: D channels c1,c2")
+    p.add_argument("--gbn", type=int, default=1, help="BatchNorm in G hidden layers")
+    p.add_argument("--dbn", type=int, default=1, help="dcgan: BatchNorm in D second conv")
+    p.add_argument("--gact", default="relu", choices=["relu", "lrelu"])
+    p.add_argument("--dact", default="lrelu", choices=["relu", "lrelu"])
+    p.add_argument("--init", default="", help="weight init (default xavier_normal mlp / dcgan_normal)")
+    p.add_argument("--out", default="tanh", choices=["tanh", "sigmoid"])
+    p.add_argument("--loss", default="gan")
+    p.add_argument("--ls", type=float, default=0.0, help="one-sided label smoothing")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lr_d", type=float, default=None, help="D step size (TTUR); default lr")
+    p.add_argument("--b1", type=float, default=0.5)
+    p.add_argument("--b2", type=float, default=0.999)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--k", type=int, default=1)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--emas", default="",
+                   help="comma list of further decays (DECAY or DECAY/WARMUP), each a moving average "
+                        "of its own, scored beside --ema's (tag ema@DECAY)")
+    p.add_argument("--sn", type=int, default=0, help="spectral norm in D")
+    p.add_argument("--mbstd", type=int, default=0,
+                   help="minibatch stddev before D's last Dense (1) or before its last hidden layer (2, mlp)")
+    p.add_argument("--mbstd_group", type=int, default=0,
+                   help="group size of the minibatch stddev layer (0: the whole batch)")
+    p.add_argument("--nz", type=int, default=100, help="noise dimension")
+    p.add_argument("--pn", type=int, default=0,
+                   help="pixel norm (Karras et al.) after each of G's hidden activations (mlp)")
+    p.add_argument("--pn_z", type=int, default=0,
+                   help="pixel norm on G's input noise too (ProGAN's and StyleGAN's normalized z)")
+    p.add_argument("--translate", type=int, default=0,
+                   help="DiffAugment's translation (Zhao et al. 2020) first in D: every image D sees, "
+                        "real or fake, shifted by up to this many pixels each way (mlp; with --clusters "
+                        "the image, not its group)")
+    p.add_argument("--inoise", type=float, default=0.0,
+                   help="std of the instance noise on D's inputs (GAN's instance_noise), falling "
+                        "linearly to 0 over --iters (constant without --iters)")
+    p.add_argument("--topk", type=float, default=0.0,
+                   help="top-k training (Sinha et al. 2020): G's step learns from the k of its m "
+                        "samples D scores highest, k = max(topk m, m gamma^epoch); 0: all m")
+    p.add_argument("--topk_gamma", type=float, default=0.99, help="top-k's decay per epoch")
+    p.add_argument("--lecam", type=float, default=0.0,
+                   help="LeCam regularization (Tseng et al. 2021) added to D's loss: LECAM * "
+                        "(mean relu(D(x) - a_fake)^2 + mean relu(a_real - D(G(z)))^2), a_real and "
+                        "a_fake moving averages of D's mean outputs")
+    p.add_argument("--lecam_decay", type=float, default=0.99, help="decay of LeCam's averages")
+    p.add_argument("--r1", type=float, default=0.0,
+                   help="R1 (Mescheder et al. 2018): R1/2 * mean_n |d(sum_m D(x_m))/dx_n|^2 on the real "
+                        "batch added to D's loss, every --r1_every D steps (scaled by it): GAN's r1")
+    p.add_argument("--r1_every", type=int, default=R1_EVERY,
+                   help=f"D steps between R1 updates (lazy R1; default {R1_EVERY}, GAN's)")
+    p.add_argument("--reuse_fake", type=int, default=0,
+                   help="G's step reuses the D step's fake batch (GAN's reuse_fake, minigan "
+                        "train's --g-batch reuse) instead of drawing a fresh one")
+    p.add_argument("--pack", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout in D hidden layers (mlp)")
+    p.add_argument("--fm", type=float, default=0.0,
+                   help="feature matching (Salimans et al. 2016) added to G's loss: "
+                        "FM * |mean h(G(z)) - mean h(x)|^2, h D's last hidden features (mlp), "
+                        "x the D step's real batch, through the updated D")
+    p.add_argument("--optimism", type=float, default=0.0,
+                   help="optimistic steps (Daskalakis et al. 2018): after each Adam step delta_t, "
+                        "theta += c (delta_t - delta_{t-1}); 1: optimistic Adam, 0: plain")
+    p.add_argument("--clusters", type=int, default=0,
+                   help="self-conditioning (minigan.gan.clusters): D judges each digit with its "
+                        "group among K k-means groups of the pixels (no labels), G draws the group "
+                        "from its noise in the groups' shares; the mlp builder with --gw, --dw, --pn")
+    p.add_argument("--proj", type=int, default=0,
+                   help="with --clusters: D takes the group by projection (Miyato & Koyama 2018), "
+                        "D(x, c) = head(h) + <E c, h> with h its last features, not at its input")
+    p.add_argument("--label_every", type=int, default=0,
+                   help="with --clusters: G's one-hot group joins the input of each of its Dense "
+                        "layers, not only the first (the mlp builder's g_label='every', the "
+                        "default's; 0: g_label='input')")
+    p.add_argument("--g_gain", type=int, default=0,
+                   help="with --clusters --label_every 1: a gain of the group's own on each of G's "
+                        "hidden Dense outputs, h (1 + c Gamma) with Gamma zero at the start "
+                        "(conditional batch norm's gain, without the normalization)")
+    p.add_argument("--d_label_every", type=int, default=0,
+                   help="with --clusters: D's one-hot group joins the input of each of its Dense "
+                        "layers too (layers.LabelledSequential), its last one's included")
+    p.add_argument("--dconv", default="",
+                   help="with --clusters: D's image through two stride-2 convolutions of these "
+                        "channels (c1,c2; 4x4 kernels, LeakyReLU) before its Dense layers, which "
+                        "take the flattened features joined to the group (ConvFrontD)")
+    p.add_argument("--dconv_hidden", type=int, default=256,
+                   help="with --dconv: the Dense layer's width after the convolutions (0: none)")
+    p.add_argument("--restarts", type=int, default=1,
+                   help="with --clusters: k-means runs from new seeds, the lowest within-group "
+                        "sum of squares kept")
+    p.add_argument("--iters", type=int, default=0, help="stop after this many iterations")
+    p.add_argument("--decay_from", type=float, default=0.0,
+                   help="with --iters: step sizes fall linearly to 0 from this fraction of the run on")
+    p.add_argument("--seconds", type=float, default=300, help="stop after this many training seconds")
+    p.add_argument("--eval_every_s", type=float, default=60, help="score every this many training seconds")
+    p.add_argument("--eval_iters", default="", help="comma list of iterations to score at (overrides)")
+    p.add_argument("--eval_raw", type=int, default=0, help="also score the raw (non-EMA) G")
+    p.add_argument("--estimate_statistics", type=int, default=0,
+                   help="1: score the average with batch norm statistics of its own "
+                        "(EMA.estimate_statistics, what minigan train does); 0: G's, copied")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=10000)
+    p.add_argument("--draws", type=int, default=1,
+                   help="score each G on this many draws of the noise (the first as before); the "
+                   "row's scores are the first draw's, FIDs each draw's FID, FID_mean, IS_mean, "
+                   "prec_mean and rec_mean the means over all (score_s their time)")
+    p.add_argument("--bench", type=int, default=0,
+                   help="time this many iterations (after 10 warm-up), no scoring")
+    return p
+
+
+p = build_parser()
 a = p.parse_args()
 if a.draws < 1:
     p.error(f"--draws must be at least 1, got {a.draws}")

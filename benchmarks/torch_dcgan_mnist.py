@@ -27,13 +27,20 @@ from minigan.app import plotting  # noqa: E402
 from minigan.data import load_mnist  # noqa: E402
 from minigan.gan import models  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-p.add_argument("--data-dir", default=None)
-p.add_argument("--split", default="test", choices=("train", "test"))
-p.add_argument("--epochs", type=int, default=5)
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-p.add_argument("--out", default="torch_dcgan_mnist.png")
+
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--out", default="torch_dcgan_mnist.png")
+    return p
+
+
+p = build_parser()
 args = p.parse_args()
 
 torch.set_num_threads(args.threads)

@@ -51,7 +51,8 @@ from minigan.gan import clusters, models  # noqa: E402
 from minigan.gan.ema import STATISTICS_BATCH, STATISTICS_BATCHES  # noqa: E402
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=models.DEFAULT_MODEL, choices=sorted(models.MODELS))
     p.add_argument("--data-dir", default=None)
@@ -74,7 +75,11 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=0, metavar="N",
                    help="with --side-by-side: minigan train's --eval-every (its scores.csv, for "
                         "benchmarks/quality_per_minute.py)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def estimate_statistics(torch, generator, noise_dim, generator_rng=None):

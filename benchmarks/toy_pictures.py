@@ -30,13 +30,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOYS = ("gaussian1d", "gaussian2d", "ring8", "grid25")
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--toys", default=",".join(TOYS),
                    help=f"comma-separated toys (default {','.join(TOYS)})")
     p.add_argument("--rounds", type=int, default=3, help="rounds per toy (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return build_parser().parse_args(argv)
 
 
 def run_once(name, out, field, seed):

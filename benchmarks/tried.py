@@ -156,10 +156,15 @@ def sigmoid_ulps(dtype, n=10**6):
             for y in (F.sigmoid(x), ab_ops.old_sigmoid(x))]
 
 
-def main(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=7)
-    reps = ap.parse_args(argv).reps
+    return ap
+
+
+def main(argv=None):
+    reps = build_parser().parse_args(argv).reps
     rng = np.random.default_rng(0)
 
     W = rng.standard_normal((128, 1024)).astype(F32)           # D2's weight as (O, C*kh*kw)

@@ -160,14 +160,19 @@ def check_rendered(rel, static, dom):
     return page, failures
 
 
-def main(argv=None):
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--html", type=Path, default=DOCS / "_build" / "html")
     ap.add_argument("--out", type=Path, default=DOCS / "_build" / "screenshots")
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                     help="Chromium processes at once (default: up to 4)")
     ap.add_argument("--pages", nargs="*", help="only these pages (relative to --html)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     failures = []
     every = sorted(p.relative_to(args.html).as_posix() for p in args.html.rglob("*.html"))
     if not every:

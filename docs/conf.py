@@ -118,7 +118,7 @@ MNIST_RUNS = {
     "vanilla_gan_mnist.py": (
         [("vanilla_mnist_epoch001.png", "epoch 1"), ("vanilla_mnist_epoch010.png", "epoch 10"),
          ("vanilla_mnist_epoch100.png", "epoch 100"), ("vanilla_mnist_curves.png", "losses and D's outputs")],
-        ["minigan train --split test --data-dir DIR --epochs 100 --seed 0 --device cpu"],
+        ["minigan train --model vanilla --split test --data-dir DIR --epochs 100 --seed 0 --device cpu"],
     ),
     "dcgan_mnist.py": (
         [("dcgan_mnist_epoch005.png", "epoch 5"), ("dcgan_mnist_epoch020.png", "epoch 20"),

@@ -18,15 +18,22 @@ from minigan import backend, data, gan
 from minigan.app import plotting
 from minigan.nn import layers, optim
 
-p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
-p.add_argument("--split", default="train", choices=("train", "test"))
-p.add_argument("--epochs", type=int, default=5)
-p.add_argument("--max-iters", type=int, default=None, help="stop after this many iterations")
-p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--out", default="dcgan_mnist.png")
+
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
+    p.add_argument("--split", default="train", choices=("train", "test"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--max-iters", type=int, default=None, help="stop after this many iterations")
+    p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="dcgan_mnist.png")
+    return p
+
+
+p = build_parser()
 args = p.parse_args()
 
 backend.use(args.device)

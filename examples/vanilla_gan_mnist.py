@@ -17,16 +17,23 @@ from minigan.app import plotting
 from minigan.functional import losses
 from minigan.nn import layers, optim
 
-p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
-p.add_argument("--split", default="train", choices=("train", "test"))
-p.add_argument("--epochs", type=int, default=5)
-p.add_argument("--batch-size", type=int, default=128)
-p.add_argument("--k", type=int, default=1, help="D steps per G step")
-p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--out", default="vanilla_gan_mnist.png")
+
+def build_parser():
+    """The script's options: a function, so that they can be read without running the script."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
+    p.add_argument("--split", default="train", choices=("train", "test"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--k", type=int, default=1, help="D steps per G step")
+    p.add_argument("--device", default="auto", choices=("cpu", "gpu", "auto"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="vanilla_gan_mnist.png")
+    return p
+
+
+p = build_parser()
 args = p.parse_args()
 
 backend.use(args.device)

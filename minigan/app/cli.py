@@ -1,6 +1,6 @@
 """Command line: ``python -m minigan train`` and ``python -m minigan sample``.
 
-Train the vanilla GAN on the MNIST test split found in a folder, one epoch::
+Train the default GAN on the MNIST test split found in a folder, one epoch::
 
     python -m minigan train --split test --data-dir data/mnist --epochs 1 --out runs/v1
 
