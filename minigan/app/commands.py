@@ -278,11 +278,16 @@ def _digits_file(path):
         if not given.is_file():
             raise FileNotFoundError(f"RUN_OR_CHECKPOINT {path}: no such file")
         try:       # mapped, not read: a header claiming more than the file holds is refused
-            return np.load(given, mmap_mode="r", allow_pickle=False)
+            digits = np.load(given, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             why = str(exc).split(".")[0][:80]
             raise ValueError(f"{path} is not a NumPy array file of numbers ({why}); save the "
                              "digits with numpy.save") from None
+        if digits.dtype.kind not in "biuf" or digits.ndim == 0:
+            raise ValueError(f"{path} holds {'one value' if digits.ndim == 0 else 'an array'} "
+                             f"of dtype {digits.dtype}; a file of digits holds an array of "
+                             "numbers, one digit a row")
+        return digits
     if given.suffix != ".npz" or not given.is_file():
         return None
     try:

@@ -78,6 +78,9 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
     digits = np.asarray(ref.held_out[:200])
     np.save(tmp_path / "g.npy", (digits * 2 - 1).reshape(-1, 1, 28, 28))
     np.savez(tmp_path / "g8.npz", (digits * 255).astype(np.uint8).reshape(-1, 28, 28, 1))
+    np.save(tmp_path / "one.npy", np.float32(0.5))
+    np.save(tmp_path / "text.npy", np.array(["a"] * 30))
+    np.save(tmp_path / "complex.npy", digits.astype(complex))
     base = ["--data-dir", str(real_mnist), "--no-download", "--no-parzen", "--device", "cpu"]
     assert cli.main(["eval", str(tmp_path / "g.npy"), "--scale", "tanh", *base]) == 0
     out = capsys.readouterr().out
@@ -100,7 +103,10 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
                           (["g8.npz"], "look like [0, 255]"),
                           (["g.npy", "--scale", "255"], "give --scale tanh"),
                           (["g.npy", "--scale", "tanh", "--draws", "3", "--no-ema"],
-                           "--draws and --no-ema set a generator's scoring")):
+                           "--draws and --no-ema set a generator's scoring"),
+                          (["one.npy"], "holds one value of dtype float32"),   # an IndexError
+                          (["text.npy"], "holds an array of dtype <U1"),       # 'could not convert'
+                          (["complex.npy"], "holds an array of dtype complex128")):   # scored
         assert cli.main(["eval", str(tmp_path / args[0]), *args[1:], *base]) == 2
         assert message in capsys.readouterr().err
 
