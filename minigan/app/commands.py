@@ -308,15 +308,28 @@ def _digits_file(path):
     return next(iter(arrays.values()))
 
 
-def evaluate_digits(args, digits):
-    """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits;
-    print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
-    path = Path(args.run).expanduser()
-    out = path.with_name(path.stem + "_eval.json") if not args.out else Path(args.out)
+def _report_path(args, default):
+    """Where ``minigan eval`` writes its report: ``--out`` (a .json file, or a folder to write
+    eval.json in), else ``default``; checked before the minutes of work, not after."""
+    out = default if not args.out else Path(args.out)
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
         out = out / EVAL_FILE
     check_destination(out)
     check_not_in_use(out.parent)
+    return out
+
+
+def _classifier_info(clf):
+    """What a report says of the classifier that scored it."""
+    return {k: clf.info.get(k) for k in ("version", "checksum", "trained_on", "accuracy",
+                                         "evaluated_on")}
+
+
+def evaluate_digits(args, digits):
+    """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits;
+    print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
+    path = Path(args.run).expanduser()
+    out = _report_path(args, path.with_name(path.stem + "_eval.json"))
     given = [option for option, plain in (("--seed", args.seed == 0), ("--draws", args.draws == 1),
                                           ("--no-ema", args.ema),
                                           ("--tstr-epochs", args.tstr_epochs == 5)) if not plain]
@@ -356,8 +369,7 @@ def evaluate_digits(args, digits):
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
-              "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
-                                                           "accuracy", "evaluated_on")},
+              "classifier": _classifier_info(clf),
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
               "seconds": round(seconds, 1)}
     if "parzen_mean" in scores:
@@ -382,11 +394,7 @@ def evaluate(args):
         raise ValueError(f"--scale is for a .npy file of digits; {args.run} is a run, whose "
                          "generator says its own pixel range: leave --scale out")
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
-    out = ckpt.parent / EVAL_FILE if not args.out else Path(args.out)
-    if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):   # a folder: eval.json in it
-        out = out / EVAL_FILE
-    check_destination(out)               # before the minutes of work, not after
-    check_not_in_use(out.parent)
+    out = _report_path(args, ckpt.parent / EVAL_FILE)
     config = runs.run_settings(ckpt)
     trained_on = config["split"] if config.get("files") is None else None
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
@@ -430,8 +438,7 @@ def evaluate(args):
               f"({tstr['data']})")
         scores["tstr"] = tstr
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
-              "classifier": {k: clf.info.get(k) for k in ("version", "checksum", "trained_on",
-                                                           "accuracy", "evaluated_on")},
+              "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
               "warnings": scoring.warnings(scores, real, ref), "seed": args.seed,
               "seconds": round(seconds, 1)}
