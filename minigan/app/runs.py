@@ -487,8 +487,7 @@ def load_players(path, ema=True):
 
 def _load(path, ema, discriminator):
     path = find_checkpoint(path, "checkpoint")        # a run folder: its checkpoint.npz
-    meta = checkpoint.read_meta(path)
-    config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
+    config = run_settings(path)
     name = config["model"]
     ckpt = checkpoint.load_checkpoint(path, expected_entries(config))
     dtype = np.dtype(config["dtype"])
