@@ -197,9 +197,19 @@ def resolve_config(options):
     return config, ckpt
 
 
+#: What a run saved before a setting existed did without it (and a model without the choice).
+_BEFORE_IT_EXISTED = {
+    "g_batch": "fresh",     # --g-batch, or a model without the choice: each G step drew fresh noise
+    "clusters": 0,          # --clusters: no groups
+    "g_label": "input",     # --g-label: G took its label with its noise only
+    "r1": 0.0,              # --r1: no R1
+}
+
+
 def _known(saved, source):
     """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
-    those it does not know (of another version) are left out."""
+    those it does not know (of another version) are left out, and those it saved before they
+    existed take :data:`_BEFORE_IT_EXISTED`."""
     if not isinstance(saved, dict):
         raise settings.SettingError(f"{source}: the settings are not a JSON object")
     known = {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
@@ -207,14 +217,9 @@ def _known(saved, source):
         raise settings.SettingError(f'{source}: no "model" among the settings')
     for key, value in known.items():
         settings.check(key, value, source)
-    if known.get("g_batch") is None:    # saved before --g-batch existed, or by a model without
-        known["g_batch"] = "fresh"      # a choice: each G step drew fresh noise
-    if known.get("clusters") is None:   # saved before --clusters existed: no groups
-        known["clusters"] = 0
-    if known.get("g_label") is None:    # saved before --g-label existed: G took its label
-        known["g_label"] = "input"      # with its noise only
-    if known.get("r1") is None:         # saved before --r1 existed: no R1
-        known["r1"] = 0.0
+    for key, before in _BEFORE_IT_EXISTED.items():
+        if known.get(key) is None:
+            known[key] = before
     settings.check_g_label(known, source)   # before any model is built from them
     return known
 
