@@ -129,15 +129,20 @@ def _recorded_data_dir(folder):
     """The data folder a run used, as its ``config.json`` records it, or None."""
     try:
         recorded = _config_json(folder / CONFIG)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+    except _UNREADABLE:
         return None
     return recorded.get("data_dir") if isinstance(recorded, dict) else None
 
 
 def _config_json(path):
     """What ``config.json`` at ``path`` holds, read as JSON (at most :data:`MAX_CONFIG`
-    bytes); the reading's errors are the caller's to word."""
+    bytes); the reading's errors (:data:`_UNREADABLE`) are the caller's to word."""
     return json.loads(read_text_at_most(path, MAX_CONFIG))
+
+
+#: What :func:`_config_json` raises when the file cannot be read (OSError), is too large,
+#: not UTF-8 or not JSON (ValueErrors, UnicodeDecodeError among them) or nests too deep.
+_UNREADABLE = (OSError, ValueError, RecursionError)
 
 
 def _same(a, b):
@@ -268,7 +273,7 @@ def _config_object(path):
     run there cannot be started over."""
     try:
         saved = _config_json(path)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except _UNREADABLE as exc:
         raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
                          f"{str(exc)[:120]}), so the run there cannot be started over; "
                          f"start a new run with another --out") from None
