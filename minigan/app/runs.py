@@ -339,9 +339,7 @@ def _check_never_checkpointed(folder):
     missing: starting over would rewrite ``metrics.csv`` and leave the old grids beside a
     new run."""
     folder = Path(folder)
-    samples = folder / "samples"
-    evidence = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
-                and (epoch_number(grid.stem.removeprefix("epoch_")) or 0) >= 2]
+    evidence = [grid for epoch, grid in epoch_grids(folder) if epoch >= 2]
     for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):
         if _last_epoch(folder / name, columns.index("epoch")) >= 2:
             evidence.append(folder / name)
@@ -376,6 +374,15 @@ def epoch_number(text):
     """``text`` as an epoch number when it is one (ASCII digits, at most 9 of them), else
     None: ``epoch_0012.png``'s ``0012``, a CSV row's epoch column."""
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
+def epoch_grids(folder):
+    """The epoch grids of the run folder ``folder`` (``samples/epoch_0012.png``), in order of
+    name, as ``(epoch, path)`` pairs; a grid whose number is not an epoch's is passed over."""
+    for grid in sorted((Path(folder) / "samples").glob("epoch_*.png")):
+        epoch = epoch_number(grid.stem.removeprefix("epoch_"))
+        if epoch is not None:
+            yield epoch, grid
 
 
 def default_out(model):

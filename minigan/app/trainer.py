@@ -95,7 +95,7 @@ from .runs import (
     DEFAULTS,
     check_out,
     default_out,
-    epoch_number,
+    epoch_grids,
     resolve_config,
     saved_config,
 )
@@ -840,9 +840,8 @@ class Trainer:
     def _carry_grids(self):
         """Copy the epoch grids of the folder this run branched from, up to its checkpoint,
         each written atomically (a write error stops the run as any other would)."""
-        for grid in sorted((self.branched_from / "samples").glob("epoch_*.png")):
-            number = epoch_number(grid.stem.removeprefix("epoch_"))
-            if number is None or number > self.epoch:
+        for epoch, grid in epoch_grids(self.branched_from):
+            if epoch > self.epoch:
                 continue
             data = self._read_branch_history(lambda grid=grid: _read_grid(grid), None)
             if data is not None:
