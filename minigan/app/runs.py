@@ -362,7 +362,7 @@ def _last_epoch(path, column):
             lines = f.read(4096).decode("utf-8", "replace").splitlines()
     except OSError:
         return 0
-    for line in reversed(lines[1:] if len(lines) > 1 else []):
+    for line in reversed(lines[1:]):      # the first: the header, or a line cut by the seek
         cells = line.split(",")
         epoch = epoch_number(cells[column].strip()) if len(cells) > column else None
         if epoch:
