@@ -35,6 +35,7 @@ from minigan.nn import layers
 
 from . import checkpoint, settings
 from .fileio import read_text_at_most
+from .folderlock import LOCK_FILE
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
@@ -439,7 +440,7 @@ def check_out(out, resuming_here):
 
 
 #: What minigan writes in a run folder: none may be a link, which would send a write elsewhere.
-WRITTEN = RUN_FILES + ("eval.json", "samples.png", "interpolation.png", ".minigan.lock")
+WRITTEN = RUN_FILES + ("eval.json", "samples.png", "interpolation.png", LOCK_FILE)
 
 
 def check_no_links(folder):
