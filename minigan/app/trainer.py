@@ -79,7 +79,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
 from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
-from .folderlock import FolderInUse, FolderLock, check_not_in_use
+from .folderlock import FolderLock, check_not_in_use
 from .runlog import (
     METRICS_COLUMNS,
     SCORE_COLUMNS,
@@ -787,9 +787,7 @@ class Trainer:
         have written there between the checks of :meth:`__init__` and this moment."""
         lock = FolderLock(self.out, "minigan train")
         try:
-            lock.acquire()
-        except FolderInUse:
-            raise
+            lock.acquire()                  # FolderInUse, a ValueError, goes up as it is
         except OSError as exc:  # bad input, found out only now: nothing was written
             raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
                              "another --out") from None
