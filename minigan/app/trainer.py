@@ -685,8 +685,8 @@ class Trainer:
                 f"it was saved and {self._last_good()}. Likely causes: a learning rate too "
                 f"large, or an optimizer state out of scale in the checkpoint resumed; start a "
                 "new run, or resume an earlier checkpoint") from None
-        if self._continued() and not getattr(self, "_config_plain", True):
-            self._write_config(continued=False)   # its own checkpoint now: no continued_from
+        if self._wrote_continued_from:       # its own checkpoint now: no continued_from
+            self._write_config(continued=False)
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
@@ -812,7 +812,7 @@ class Trainer:
             config["continued_from"] = str(Path(self.config["resume"]).resolve())
         write_text(self.out / CONFIG,
                    json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        self._config_plain = not continued
+        self._wrote_continued_from = continued
 
     def _history_rows(self):
         """The rows of ``metrics.csv`` in the folder this run branched from, up to its
