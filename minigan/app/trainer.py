@@ -615,19 +615,16 @@ class Trainer:
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
             return f"continue with: {settings.program()} train --resume {self.out}"
-        if (self.out / CONFIG).exists() and self._continued():
+        if not (self.out / CONFIG).exists():
+            return "nothing of it was written; run the same command again"
+        if self._continued():
             return (f"nothing of the continued run was saved: remove {self.out} and run the "
                     "same command again")
-        if (self.out / CONFIG).exists():
-            return f"start it over with: {settings.program()} train --resume {self.out}"
-        return "nothing of it was written; run the same command again"
+        return f"start it over with: {settings.program()} train --resume {self.out}"
 
     def _interrupted_unsaved(self, signum):
         """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""
-        last = self.last_checkpoint()
-        if last is None:
-            return Interrupted(None, False, 0, 0, 0, signum)
-        path, epoch, iteration, step_in_epoch = last
+        path, epoch, iteration, step_in_epoch = self.last_checkpoint() or (None, 0, 0, 0)
         return Interrupted(path, False, epoch, iteration, step_in_epoch, signum)
 
     def _last_good(self):
