@@ -519,11 +519,7 @@ class Trainer:
 
     def _warn(self, msg):
         """A ``minigan: warning: ...`` line on stderr, above the progress bar."""
-        line = f"minigan: warning: {msg}"
-        if getattr(self, "_bar", None) is not None and not self.quiet:
-            self._bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
+        self._log(f"minigan: warning: {msg}", file=sys.stderr)
 
     def _next_batch_fn(self):
         """The real minibatches of this epoch, from where it stands, one per call."""
@@ -568,13 +564,13 @@ class Trainer:
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
 
-    def _log(self, msg):
-        """Print a line (above the progress bar); ``quiet`` hides only the bar, never where
-        the run is and how it ended."""
+    def _log(self, msg, file=None):
+        """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``
+        hides only the bar, never where the run is and how it ended."""
         if getattr(self, "_bar", None) is not None and not self.quiet:
-            self._bar.write(msg)
+            self._bar.write(msg, file=file)
         else:
-            print(msg, flush=True)
+            print(msg, file=file, flush=True)
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
