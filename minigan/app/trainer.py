@@ -214,8 +214,8 @@ class Trainer:
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
         # a run folder's checkpoint continued in another folder: its history comes along
-        self.branched_from = Path(resumed).parent if ckpt is not None and not \
-            self.resuming_here and Path(resumed).name == CHECKPOINT else None
+        self.branched_from = Path(resumed).parent if self._continued() and \
+            Path(resumed).name == CHECKPOINT else None
         if self.branched_from is not None:
             self.log.carry(self._history_rows())
         self._watch = None
