@@ -293,13 +293,10 @@ def load_checkpoint(path, expect=None):
             f"{path}: array '{bad}' holds NaN or inf; this checkpoint is of a run that "
             "diverged and cannot be used (take an earlier one, or start a new run)"
         )
-    out = {**meta, **{part: {} for part in _PARTS}}
+    out = {**meta, **{part: {} for part in _PARTS}}   # "extra": the JSON's, arrays join it
     for key, value in entries.items():
         part, _, name = key.partition("/")
-        if part == "extra":
-            out["extra"][name] = value
-        else:
-            out[part][name] = value
+        out[part][name] = value
     return out
 
 

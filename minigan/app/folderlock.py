@@ -115,6 +115,17 @@ def _open_lock_file(path, flags):
     return fd
 
 
+def _still_at(fd, path):
+    """Whether the file open as ``fd`` is still the one at ``path``: not removed, nor
+    replaced by another process's lock file, since it was opened."""
+    try:
+        here = os.stat(path)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_ino, here.st_dev) == (there.st_ino, there.st_dev)
+
+
 class FolderLock:
     """The lock of the run folder ``folder``, for a command described by ``what``.
 
@@ -152,10 +163,8 @@ class FolderLock:
                 if exc.errno not in _HELD:
                     return self._unlocked(exc)
                 raise _in_use(self.folder, self.path) from None
-            try:                    # the file locked is still the one at the path: a holder
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino   # may have removed
-            except FileNotFoundError:                                   # it meanwhile
-                same = False
+            try:
+                same = _still_at(fd, self.path)      # a holder may have removed it meanwhile
             except OSError:
                 os.close(fd)
                 raise
@@ -187,11 +196,7 @@ class FolderLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 raise _in_use(self.folder, self.path) from None
-            try:                         # still the file at the path, not one taken since
-                info, here = os.fstat(fd), os.stat(self.path)
-            except FileNotFoundError:
-                return
-            if (info.st_ino, info.st_dev) != (here.st_ino, here.st_dev):
+            if not _still_at(fd, self.path):     # removed, or another's lock file since
                 return
             try:
                 os.unlink(self.path)
@@ -237,12 +242,14 @@ def check_not_in_use(folder):
     """Raise :class:`FolderInUse` if a live process holds ``folder``'s lock, and a ValueError
     if the lock file's place holds a link, a folder, a FIFO or a hard link (as
     :meth:`FolderLock.acquire` would, but before the work); write nothing."""
+    if fcntl is None:
+        return
     path = Path(folder) / LOCK_FILE
-    if fcntl is not None and (path.is_symlink() or path.exists()):
+    if path.is_symlink() or path.exists():
         _refuse_odd(path)                # before the work, not at the write after it
         if not path.is_file() or path.stat().st_nlink > 1:
             os.close(_open_lock_file(path, os.O_RDONLY))     # says what it is
-    if fcntl is None or not path.is_file():
+    if not path.is_file():
         return
     try:
         fd = os.open(path, os.O_RDONLY | _NOT_THROUGH)

@@ -96,7 +96,7 @@ class MetricsLog:
     def __init__(self, path, upto=0):
         self.path, self._file = path, None
         self.rows = []          # the rows kept, one dict per iteration
-        self._rewrite = not path.exists()
+        self._rewrite = True    # written whole from self.rows before appending (see _read)
         if path.exists():
             self._read(int(upto))
 
@@ -106,12 +106,11 @@ class MetricsLog:
         plain = text.removeprefix("\ufeff").replace("\r\n", "\n")   # saved by an editor
         lines = plain.split("\n")
         torn = lines.pop()  # "" after the final newline, else a line cut short
-        header = ",".join(METRICS_COLUMNS)
-        columns = OLD_METRICS_COLUMNS if lines and lines[0] == ",".join(OLD_METRICS_COLUMNS) \
-            else METRICS_COLUMNS
-        if lines and lines[0] != ",".join(columns):
+        headers = {",".join(c): c for c in (METRICS_COLUMNS, OLD_METRICS_COLUMNS)}
+        columns = headers.get(lines[0]) if lines else METRICS_COLUMNS
+        if columns is None:
             raise RunFileError(f"{path} is not a minigan metrics file (its first line is "
-                               f"{lines[0][:60]!r}, expected {header!r})")
+                               f"{lines[0][:60]!r}, expected {','.join(METRICS_COLUMNS)!r})")
         rows, first = [], None
         try:
             for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=columns),

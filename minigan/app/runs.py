@@ -35,6 +35,7 @@ from minigan.nn import layers
 
 from . import checkpoint, settings
 from .fileio import read_text_at_most
+from .folderlock import LOCK_FILE
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
@@ -129,15 +130,20 @@ def _recorded_data_dir(folder):
     """The data folder a run used, as its ``config.json`` records it, or None."""
     try:
         recorded = _config_json(folder / CONFIG)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+    except _UNREADABLE:
         return None
     return recorded.get("data_dir") if isinstance(recorded, dict) else None
 
 
 def _config_json(path):
     """What ``config.json`` at ``path`` holds, read as JSON (at most :data:`MAX_CONFIG`
-    bytes); the reading's errors are the caller's to word."""
+    bytes); the reading's errors (:data:`_UNREADABLE`) are the caller's to word."""
     return json.loads(read_text_at_most(path, MAX_CONFIG))
+
+
+#: What :func:`_config_json` raises when the file cannot be read (OSError), is too large,
+#: not UTF-8 or not JSON (ValueErrors, UnicodeDecodeError among them) or nests too deep.
+_UNREADABLE = (OSError, ValueError, RecursionError)
 
 
 def _same(a, b):
@@ -197,9 +203,19 @@ def resolve_config(options):
     return config, ckpt
 
 
+#: What a run saved before a setting existed did without it (and a model without the choice).
+_BEFORE_IT_EXISTED = {
+    "g_batch": "fresh",     # --g-batch, or a model without the choice: each G step drew fresh noise
+    "clusters": 0,          # --clusters: no groups
+    "g_label": "input",     # --g-label: G took its label with its noise only
+    "r1": 0.0,              # --r1: no R1
+}
+
+
 def _known(saved, source):
     """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
-    those it does not know (of another version) are left out."""
+    those it does not know (of another version) are left out, and those it saved before they
+    existed take :data:`_BEFORE_IT_EXISTED`."""
     if not isinstance(saved, dict):
         raise settings.SettingError(f"{source}: the settings are not a JSON object")
     known = {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
@@ -207,14 +223,9 @@ def _known(saved, source):
         raise settings.SettingError(f'{source}: no "model" among the settings')
     for key, value in known.items():
         settings.check(key, value, source)
-    if known.get("g_batch") is None:    # saved before --g-batch existed, or by a model without
-        known["g_batch"] = "fresh"      # a choice: each G step drew fresh noise
-    if known.get("clusters") is None:   # saved before --clusters existed: no groups
-        known["clusters"] = 0
-    if known.get("g_label") is None:    # saved before --g-label existed: G took its label
-        known["g_label"] = "input"      # with its noise only
-    if known.get("r1") is None:         # saved before --r1 existed: no R1
-        known["r1"] = 0.0
+    for key, before in _BEFORE_IT_EXISTED.items():
+        if known.get(key) is None:
+            known[key] = before
     settings.check_g_label(known, source)   # before any model is built from them
     return known
 
@@ -263,7 +274,7 @@ def _config_object(path):
     run there cannot be started over."""
     try:
         saved = _config_json(path)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except _UNREADABLE as exc:
         raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
                          f"{str(exc)[:120]}), so the run there cannot be started over; "
                          f"start a new run with another --out") from None
@@ -329,9 +340,7 @@ def _check_never_checkpointed(folder):
     missing: starting over would rewrite ``metrics.csv`` and leave the old grids beside a
     new run."""
     folder = Path(folder)
-    samples = folder / "samples"
-    evidence = [grid for grid in sorted(samples.glob("epoch_*.png")) if samples.is_dir()
-                and (epoch_number(grid.stem.removeprefix("epoch_")) or 0) >= 2]
+    evidence = [grid for epoch, grid in epoch_grids(folder) if epoch >= 2]
     for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):
         if _last_epoch(folder / name, columns.index("epoch")) >= 2:
             evidence.append(folder / name)
@@ -354,7 +363,7 @@ def _last_epoch(path, column):
             lines = f.read(4096).decode("utf-8", "replace").splitlines()
     except OSError:
         return 0
-    for line in reversed(lines[1:] if len(lines) > 1 else []):
+    for line in reversed(lines[1:]):      # the first: the header, or a line cut by the seek
         cells = line.split(",")
         epoch = epoch_number(cells[column].strip()) if len(cells) > column else None
         if epoch:
@@ -366,6 +375,15 @@ def epoch_number(text):
     """``text`` as an epoch number when it is one (ASCII digits, at most 9 of them), else
     None: ``epoch_0012.png``'s ``0012``, a CSV row's epoch column."""
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
+def epoch_grids(folder):
+    """The epoch grids of the run folder ``folder`` (``samples/epoch_0012.png``), in order of
+    name, as ``(epoch, path)`` pairs; a grid whose number is not an epoch's is passed over."""
+    for grid in sorted((Path(folder) / "samples").glob("epoch_*.png")):
+        epoch = epoch_number(grid.stem.removeprefix("epoch_"))
+        if epoch is not None:
+            yield epoch, grid
 
 
 def default_out(model):
@@ -422,7 +440,7 @@ def check_out(out, resuming_here):
 
 
 #: What minigan writes in a run folder: none may be a link, which would send a write elsewhere.
-WRITTEN = RUN_FILES + ("eval.json", "samples.png", "interpolation.png", ".minigan.lock")
+WRITTEN = RUN_FILES + ("eval.json", "samples.png", "interpolation.png", LOCK_FILE)
 
 
 def check_no_links(folder):
@@ -487,8 +505,7 @@ def load_players(path, ema=True):
 
 def _load(path, ema, discriminator):
     path = find_checkpoint(path, "checkpoint")        # a run folder: its checkpoint.npz
-    meta = checkpoint.read_meta(path)
-    config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
+    config = run_settings(path)
     name = config["model"]
     ckpt = checkpoint.load_checkpoint(path, expected_entries(config))
     dtype = np.dtype(config["dtype"])

@@ -79,7 +79,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
 from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
-from .folderlock import FolderInUse, FolderLock, check_not_in_use
+from .folderlock import FolderLock, check_not_in_use
 from .runlog import (
     METRICS_COLUMNS,
     SCORE_COLUMNS,
@@ -95,7 +95,7 @@ from .runs import (
     DEFAULTS,
     check_out,
     default_out,
-    epoch_number,
+    epoch_grids,
     resolve_config,
     saved_config,
 )
@@ -214,8 +214,8 @@ class Trainer:
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
         # a run folder's checkpoint continued in another folder: its history comes along
-        self.branched_from = Path(resumed).parent if ckpt is not None and not \
-            self.resuming_here and Path(resumed).name == CHECKPOINT else None
+        self.branched_from = Path(resumed).parent if self._continued() and \
+            Path(resumed).name == CHECKPOINT else None
         if self.branched_from is not None:
             self.log.carry(self._history_rows())
         self._watch = None
@@ -519,11 +519,7 @@ class Trainer:
 
     def _warn(self, msg):
         """A ``minigan: warning: ...`` line on stderr, above the progress bar."""
-        line = f"minigan: warning: {msg}"
-        if getattr(self, "_bar", None) is not None and not self.quiet:
-            self._bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
+        self._log(f"minigan: warning: {msg}", file=sys.stderr)
 
     def _next_batch_fn(self):
         """The real minibatches of this epoch, from where it stands, one per call."""
@@ -568,13 +564,13 @@ class Trainer:
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
 
-    def _log(self, msg):
-        """Print a line (above the progress bar); ``quiet`` hides only the bar, never where
-        the run is and how it ended."""
+    def _log(self, msg, file=None):
+        """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``
+        hides only the bar, never where the run is and how it ended."""
         if getattr(self, "_bar", None) is not None and not self.quiet:
-            self._bar.write(msg)
+            self._bar.write(msg, file=file)
         else:
-            print(msg, flush=True)
+            print(msg, file=file, flush=True)
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
@@ -615,19 +611,16 @@ class Trainer:
         """The command that goes on from what this run left on disk."""
         if (self.out / CHECKPOINT).exists():
             return f"continue with: {settings.program()} train --resume {self.out}"
-        if (self.out / CONFIG).exists() and self._continued():
+        if not (self.out / CONFIG).exists():
+            return "nothing of it was written; run the same command again"
+        if self._continued():
             return (f"nothing of the continued run was saved: remove {self.out} and run the "
                     "same command again")
-        if (self.out / CONFIG).exists():
-            return f"start it over with: {settings.program()} train --resume {self.out}"
-        return "nothing of it was written; run the same command again"
+        return f"start it over with: {settings.program()} train --resume {self.out}"
 
     def _interrupted_unsaved(self, signum):
         """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""
-        last = self.last_checkpoint()
-        if last is None:
-            return Interrupted(None, False, 0, 0, 0, signum)
-        path, epoch, iteration, step_in_epoch = last
+        path, epoch, iteration, step_in_epoch = self.last_checkpoint() or (None, 0, 0, 0)
         return Interrupted(path, False, epoch, iteration, step_in_epoch, signum)
 
     def _last_good(self):
@@ -685,8 +678,8 @@ class Trainer:
                 f"it was saved and {self._last_good()}. Likely causes: a learning rate too "
                 f"large, or an optimizer state out of scale in the checkpoint resumed; start a "
                 "new run, or resume an earlier checkpoint") from None
-        if self._continued() and not getattr(self, "_config_plain", True):
-            self._write_config(continued=False)   # its own checkpoint now: no continued_from
+        if self._wrote_continued_from:       # its own checkpoint now: no continued_from
+            self._write_config(continued=False)
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
@@ -787,9 +780,7 @@ class Trainer:
         have written there between the checks of :meth:`__init__` and this moment."""
         lock = FolderLock(self.out, "minigan train")
         try:
-            lock.acquire()
-        except FolderInUse:
-            raise
+            lock.acquire()                  # FolderInUse, a ValueError, goes up as it is
         except OSError as exc:  # bad input, found out only now: nothing was written
             raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
                              "another --out") from None
@@ -814,7 +805,7 @@ class Trainer:
             config["continued_from"] = str(Path(self.config["resume"]).resolve())
         write_text(self.out / CONFIG,
                    json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        self._config_plain = not continued
+        self._wrote_continued_from = continued
 
     def _history_rows(self):
         """The rows of ``metrics.csv`` in the folder this run branched from, up to its
@@ -840,9 +831,8 @@ class Trainer:
     def _carry_grids(self):
         """Copy the epoch grids of the folder this run branched from, up to its checkpoint,
         each written atomically (a write error stops the run as any other would)."""
-        for grid in sorted((self.branched_from / "samples").glob("epoch_*.png")):
-            number = epoch_number(grid.stem.removeprefix("epoch_"))
-            if number is None or number > self.epoch:
+        for epoch, grid in epoch_grids(self.branched_from):
+            if epoch > self.epoch:
                 continue
             data = self._read_branch_history(lambda grid=grid: _read_grid(grid), None)
             if data is not None:
