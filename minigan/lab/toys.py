@@ -67,7 +67,8 @@ from . import metrics
 
 __all__ = ["TOYS", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes", "mixture_sampler",
            "run_gan_toy", "check_pictures", "run_xy", "xy_play",
-           "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread"]
+           "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread",
+           "draw_xy"]
 
 #: The step size and the number of steps of xy's gradient play unless told (``minigan toy
 #: xy --lr --iterations``).
@@ -783,36 +784,46 @@ def save_gradient_plot(norms, path):
     plt.close(fig)
 
 
+def draw_xy(ax, result, upto=None):
+    """Draw the first ``upto`` points (default all) of :func:`run_xy`'s two trajectories on
+    ``ax``: each path, a dot where its players are now with an arrow of the last step (the
+    alternating path closes on itself, so its line alone does not say where it is), the
+    start and the equilibrium."""
+    upto = len(result["simultaneous"]) if upto is None else upto
+    ax.clear()
+    for key, color in (("simultaneous", "C3"), ("alternating", "C0")):
+        p = result[key][:upto]
+        ax.plot(p[:, 0], p[:, 1], color=color, lw=1,
+                label=f"{key}: |(x, y)| = {np.hypot(*p[-1]):.2f}")
+        ax.plot(*p[-1], "o", color=color, ms=6, mec="k", mew=0.5)
+        if len(p) >= 2:
+            ax.annotate("", p[-1], p[-2], arrowprops={"arrowstyle": "-|>", "color": color})
+    start = result["simultaneous"][0]
+    ax.plot(*start, "ko", ms=4, label=f"start ({start[0]:g}, {start[1]:g})")
+    ax.plot([0], [0], "k*", ms=10, label="equilibrium (0, 0)")
+    lim = 1.1 * np.abs(result["simultaneous"]).max()
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (maximizes xy)")
+    ax.set_ylabel("y (minimizes xy)")
+    ax.set_title(f"gradient play on V = xy, step {upto - 1}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+
+
 def save_xy_plot(result, path, frames_path=None):
-    """Trajectories of simultaneous and alternating play on V = xy (and a GIF of them)."""
+    """Trajectories of simultaneous and alternating play on V = xy (:func:`draw_xy`), and a
+    GIF of them."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=80)
-
-    def draw(upto):
-        ax.clear()
-        for key, color in (("simultaneous", "C3"), ("alternating", "C0")):
-            p = result[key][:upto]
-            ax.plot(p[:, 0], p[:, 1], color=color, lw=1,
-                    label=f"{key}: |(x, y)| = {np.hypot(*p[-1]):.2f}")
-        ax.plot([0], [0], "k*", ms=10, label="equilibrium (0, 0)")
-        ax.plot([2], [2], "ko", ms=4)
-        lim = 1.1 * np.abs(result["simultaneous"]).max()
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x (maximizes xy)")
-        ax.set_ylabel("y (minimizes xy)")
-        ax.set_title(f"gradient play on V = xy, step {upto - 1}", fontsize=9)
-        ax.legend(fontsize=7, loc="lower left")
-
     n = len(result["simultaneous"])
-    draw(n)
+    draw_xy(ax, result)
     fig.savefig(path)
     if frames_path is not None:
         from matplotlib.animation import PillowWriter
         writer = PillowWriter(fps=4)
         with writer.saving(fig, str(frames_path), dpi=60):
             for upto in np.linspace(2, n, 12).astype(int):
-                draw(upto)
+                draw_xy(ax, result, upto)
                 writer.grab_frame()
     plt.close(fig)

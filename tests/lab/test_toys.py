@@ -41,6 +41,23 @@ def test_simultaneous_play_spirals_out_and_alternating_play_circles(lr):
 
 
 
+def test_the_xy_picture_marks_where_the_players_are_and_where_they_started():
+    """The alternating path closes on itself after a turn: a dot at each path's last point
+    says where its players are in every frame of the GIF."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_xy(100, 0.1)
+    ax = Figure().subplots()
+    for upto in (2, 101):
+        toys.draw_xy(ax, result, upto)
+        dots = [line.get_xydata()[0] for line in ax.get_lines() if line.get_marker() == "o"]
+        np.testing.assert_array_equal(dots, [result["simultaneous"][upto - 1],
+                                             result["alternating"][upto - 1], (2.0, 2.0)])
+        assert ax.get_title() == f"gradient play on V = xy, step {upto - 1}"
+    assert "start (2, 2)" in ax.get_legend_handles_labels()[1]
+
 def test_optimal_discriminator():
     p = np.array([0.2, 0.0, 0.3, 0.0])
     q = np.array([0.2, 0.5, 0.1, 0.0])
