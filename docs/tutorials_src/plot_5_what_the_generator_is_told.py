@@ -45,7 +45,7 @@ backend.use("cpu")
 # while this page builds. ``noise_grid=True`` also draws G's image of a regular grid of
 # noise vectors: G's 2-D noise plane, warped onto the data.
 #
-# Behind the samples, D's output over the plane: purple where D says *real*, orange where
+# Behind the samples, D's output over the plane: purple where D says *real*, green where
 # it says *fake*, white and dashed where it cannot tell. At the first 100 of the 2,500
 # generated samples (the same noise vectors in every panel, one batch of G's), arrows
 # along :math:`-\partial L_G/\partial x`; the longest is drawn at a fixed share of the

@@ -67,7 +67,8 @@ from . import metrics
 
 __all__ = ["TOYS", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes", "mixture_sampler",
            "run_gan_toy", "check_pictures", "run_xy", "xy_play",
-           "optimal_discriminator", "draw_frame", "save_pictures"]
+           "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread",
+           "draw_xy"]
 
 #: The step size and the number of steps of xy's gradient play unless told (``minigan toy
 #: xy --lr --iterations``).
@@ -537,22 +538,39 @@ def _surface_label(f):
     return f"{game.output_label}; white: {f['level']:g}, where D cannot tell"
 
 
-#: D's surface: orange where D says fake, purple where it says real, white where undecided.
-SURFACE = "PuOr"
+#: D's surface: green where D says fake, purple where it says real, white where undecided;
+#: hues that neither sample colour shares (blue: real, orange: generated), so the samples
+#: stay visible over it (an orange "fake" hid G's orange samples where D rejected them).
+SURFACE = "PRGn_r"
+#: The samples' colours: real, generated.
+REAL, GENERATED = "C0", "C1"
 
 
-def _limits(f):
-    """The colours' range: [0, 1] for a probability, else symmetric about the level."""
+def colour_spread(frames):
+    """The half-width of the colour scale that ``frames`` (with fields) share: the largest
+    distance of D's output from its level over all of them, or None for a probability
+    (always [0, 1]) or without a field. One scale for the frames of one GIF, so that a
+    colour means the same output in each."""
+    fs = [f["field"] for f in frames if "ys" in f.get("field", {})]
+    if not fs or games.GAMES[fs[0]["loss"]].probabilities:
+        return None
+    return max(float(np.abs(f["d"] - f["level"]).max()) for f in fs)
+
+
+def _limits(f, spread=None):
+    """The colours' range: [0, 1] for a probability, else symmetric about the level, over
+    ``spread`` either side (default: the frame's own largest distance from the level)."""
     if games.GAMES[f["loss"]].probabilities:
         return 0.0, 1.0
-    half = max(float(np.abs(f["d"] - f["level"]).max()), 1e-12)
+    half = float(np.abs(f["d"] - f["level"]).max()) if spread is None else float(spread)
+    half = max(half, 1e-12)
     return f["level"] - half, f["level"] + half
 
 
-def _colour_bar(cax, f):
+def _colour_bar(cax, f, spread=None):
     """The colour bar of D's surface, drawn as one image (a figure colour bar costs more to
     draw than the rest of a frame)."""
-    low, high = _limits(f)
+    low, high = _limits(f, spread)
     cax.clear()
     cax.imshow(np.linspace(0.0, 1.0, 256)[:, None], origin="lower", aspect="auto", cmap=SURFACE,
                alpha=0.75, extent=(0.0, 1.0, low, high))
@@ -563,12 +581,13 @@ def _colour_bar(cax, f):
     cax.set_ylabel(_surface_label(f), fontsize=7)
 
 
-def _draw_field_2d(ax, f):
+def _draw_field_2d(ax, f, spread=None):
     """D's surface behind, its undecided line, the noise grid's image; returns the image."""
     level, d = f["level"], f["d"]
     xs, ys = f["xs"], f["ys"]
+    low, high = _limits(f, spread)
     image = ax.imshow(d, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]), cmap=SURFACE,
-                      vmin=_limits(f)[0], vmax=_limits(f)[1], alpha=0.75,
+                      vmin=low, vmax=high, alpha=0.75,
                       interpolation="bilinear", aspect="equal")
     if d.min() < level < d.max():
         ax.contour(xs, ys, d, levels=[level], colors="k", linewidths=0.7, linestyles="dashed")
@@ -585,22 +604,26 @@ def _draw_field_2d(ax, f):
     return image
 
 
-def draw_frame(ax, spec, frame, real, label=None, cax=None):
+def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     r"""Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
     ``spec`` is a :class:`ToySpec` or a name in ``TOYS``; ``frame`` one of
     :func:`run_gan_toy`'s ``result["frames"]`` (or ``result["steps"]``), ``real`` its
     ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
-    densities, D and D*; 2-D: real samples (blue) under G's (orange), with the modes
-    covered and the high-quality share, or the mean and covariance errors.
+    densities, D and D* (a density above the axis is marked with its peak); 2-D: real
+    samples (blue) under G's (orange), with the modes covered and the high-quality share,
+    or the mean and covariance errors. The legend and the arrows' key sit under the axes,
+    off the samples.
 
     With the frame's field (:func:`run_gan_toy`'s ``field``): 2-D, D's output over the
-    plane behind the samples (purple where D says real, orange where it says fake, white
+    plane behind the samples (purple where D says real, green where it says fake, white
     and dashed where it cannot tell) and, at the first batch of G's samples, arrows along
     :math:`-\partial L_G/\partial x`, the gradient G's loss sends back through D to each
     (the longest a fixed share of the picture, the key giving its length), and the image of
     the noise grid when drawn; 1-D, the same arrows on the axis. ``cax``: an axes for the
-    colour bar of D's surface (cleared first).
+    colour bar of D's surface (cleared first). ``spread``: for a game whose output is not a
+    probability, the colours span the level plus or minus ``spread`` (:func:`colour_spread`
+    of the frames to be compared; default: this frame's own range).
 
     Returns
     -------
@@ -612,8 +635,8 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None):
     f = frame.get("field")
     if spec.name == "gaussian1d":
         c = frame["curves"]
-        ax.plot(c["grid"], c["p_data"], label="p_data", color="C0")
-        ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color="C1")
+        ax.plot(c["grid"], c["p_data"], label="p_data", color=REAL)
+        ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color=GENERATED)
         ax.plot(c["grid"], c["d"], label=c["d_label"], color="C2")
         if c["d_star"] is not None:
             ax.plot(c["grid"], c["d_star"], "--", label=c["d_star_label"], color="C3")
@@ -624,16 +647,23 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None):
         low, high = (-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02)
         ax.set_ylim(low, high)
         ax.set_xlim(c["grid"][0], c["grid"][-1])
+        for key, color in (("p_data", REAL), ("p_g", GENERATED)):    # a peak above the axis
+            i = int(np.argmax(c[key]))
+            if c[key][i] > high:
+                ax.annotate(f"{key} peaks at {c[key][i]:.2g}, above the axes", (c["grid"][i], high),
+                            xytext=(4, -10), textcoords="offset points", color=color,
+                            fontsize=7)
         if f is not None:
             _draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
         ax.set_xlabel("x")
-        ax.legend(loc="upper left", fontsize=7)
+        ax.set_ylabel("density (p_data, p_g) and D's output", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7)
         ax.set_title(_title(label, frame, text), fontsize=9)
         return None
-    image = _draw_field_2d(ax, f) if f is not None else None
-    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color="C0")
+    image = _draw_field_2d(ax, f, spread) if f is not None else None
+    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color=REAL)
     s = frame["samples"]
-    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color="C1")
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color=GENERATED)
     e, center = spec.extent, _center(spec)
     if f is not None:
         g = -f["grad"]
@@ -643,7 +673,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None):
             q = ax.quiver(p[:, 0], p[:, 1], g[:, 0], g[:, 1], angles="xy", scale_units="xy",
                           scale=longest / (ARROW * 2 * e), width=0.004, color="k",
                           headwidth=4, headlength=4, headaxislength=3.5)
-            _arrow_key(ax, q, longest, 0.17, 0.04)
+            _arrow_key(ax, q, longest, 0.2, -0.25)
     ax.set_xlim(center[0] - e, center[0] + e)
     ax.set_ylim(center[1] - e, center[1] + e)
     ax.set_aspect("equal")
@@ -658,10 +688,10 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None):
     else:
         text = f"mean error {m['mean_error']:.3f}, cov error {m['cov_error']:.3f}"
     ax.set_title(_title(label, frame, text), fontsize=9)
-    ax.legend(loc="upper right", fontsize=6 if f is not None else 7, markerscale=4,
-              ncol=2 if f is not None else 1, columnspacing=0.8, handlelength=1.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7, markerscale=4,
+              ncol=4, columnspacing=0.8, handlelength=1.5)
     if image is not None and cax is not None:
-        _colour_bar(cax, f)
+        _colour_bar(cax, f, spread)
     return image
 
 
@@ -674,11 +704,11 @@ def _draw_arrows_1d(ax, f, y, grid):
     x = f["points"][:, 0]
     span = grid[-1] - grid[0]
     q = ax.quiver(x, np.full_like(x, y), g, np.zeros_like(g), angles="xy", scale_units="xy",
-                  scale=longest / (ARROW * span), width=0.003, color="C1", alpha=0.8,
+                  scale=longest / (ARROW * span), width=0.003, color=GENERATED, alpha=0.8,
                   headwidth=4, headlength=4, headaxislength=3.5)
-    ax.plot(x, np.full_like(x, y), "|", color="C1", ms=5, alpha=0.6,
+    ax.plot(x, np.full_like(x, y), "|", color=GENERATED, ms=5, alpha=0.6,
             label="G's samples and -dL_G/dx")
-    _arrow_key(ax, q, longest, 0.62, 0.2)
+    _arrow_key(ax, q, longest, 0.2, -0.36)
 
 
 def save_pictures(name, result, out, gif=True):
@@ -695,20 +725,24 @@ def save_pictures(name, result, out, gif=True):
     out = Path(out)
     one_d = name == "gaussian1d"
     with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
+    # room under the axes for the legend and the arrows' key (draw_frame puts them there)
     if one_d:
-        fig, ax, cax = *plt.subplots(figsize=(6, 4), dpi=80), None
+        fig = plt.figure(figsize=(6, 4.8), dpi=80)
+        ax, cax = fig.add_axes((0.11, 0.3, 0.85, 0.6)), None
     elif with_field:
-        fig = plt.figure(figsize=(5.9, 4.6), dpi=80)
-        ax = fig.add_axes((0.1, 0.1, 0.66, 0.8))
-        cax = fig.add_axes((0.8, 0.1, 0.025, 0.8))
+        fig = plt.figure(figsize=(5.9, 5.2), dpi=80)
+        ax = fig.add_axes((0.1, 0.19, 0.66, 0.71))
+        cax = fig.add_axes((0.8, 0.19, 0.025, 0.71))
     else:
-        fig, ax, cax = *plt.subplots(figsize=(5, 4.5), dpi=80), None
+        fig = plt.figure(figsize=(5, 4.9), dpi=80)
+        ax, cax = fig.add_axes((0.12, 0.17, 0.8, 0.73)), None
     paths = []
 
     def frames_to(frames, stem, gif_name):
         images = []
+        spread = colour_spread(frames)     # one colour scale for the frames of one GIF
         for frame in frames:
-            draw_frame(ax, name, frame, result["real"], cax=cax)
+            draw_frame(ax, name, frame, result["real"], cax=cax, spread=spread)
             path = out / stem(frame)
             fig.savefig(path)
             paths.append(path)
@@ -750,36 +784,46 @@ def save_gradient_plot(norms, path):
     plt.close(fig)
 
 
+def draw_xy(ax, result, upto=None):
+    """Draw the first ``upto`` points (default all) of :func:`run_xy`'s two trajectories on
+    ``ax``: each path, a dot where its players are now with an arrow of the last step (the
+    alternating path closes on itself, so its line alone does not say where it is), the
+    start and the equilibrium."""
+    upto = len(result["simultaneous"]) if upto is None else upto
+    ax.clear()
+    for key, color in (("simultaneous", "C3"), ("alternating", "C0")):
+        p = result[key][:upto]
+        ax.plot(p[:, 0], p[:, 1], color=color, lw=1,
+                label=f"{key}: |(x, y)| = {np.hypot(*p[-1]):.2f}")
+        ax.plot(*p[-1], "o", color=color, ms=6, mec="k", mew=0.5)
+        if len(p) >= 2:
+            ax.annotate("", p[-1], p[-2], arrowprops={"arrowstyle": "-|>", "color": color})
+    start = result["simultaneous"][0]
+    ax.plot(*start, "ko", ms=4, label=f"start ({start[0]:g}, {start[1]:g})")
+    ax.plot([0], [0], "k*", ms=10, label="equilibrium (0, 0)")
+    lim = 1.1 * np.abs(result["simultaneous"]).max()
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (maximizes xy)")
+    ax.set_ylabel("y (minimizes xy)")
+    ax.set_title(f"gradient play on V = xy, step {upto - 1}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+
+
 def save_xy_plot(result, path, frames_path=None):
-    """Trajectories of simultaneous and alternating play on V = xy (and a GIF of them)."""
+    """Trajectories of simultaneous and alternating play on V = xy (:func:`draw_xy`), and a
+    GIF of them."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=80)
-
-    def draw(upto):
-        ax.clear()
-        for key, color in (("simultaneous", "C3"), ("alternating", "C0")):
-            p = result[key][:upto]
-            ax.plot(p[:, 0], p[:, 1], color=color, lw=1,
-                    label=f"{key}: |(x, y)| = {np.hypot(*p[-1]):.2f}")
-        ax.plot([0], [0], "k*", ms=10, label="equilibrium (0, 0)")
-        ax.plot([2], [2], "ko", ms=4)
-        lim = 1.1 * np.abs(result["simultaneous"]).max()
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x (maximizes xy)")
-        ax.set_ylabel("y (minimizes xy)")
-        ax.set_title(f"gradient play on V = xy, step {upto - 1}", fontsize=9)
-        ax.legend(fontsize=7, loc="lower left")
-
     n = len(result["simultaneous"])
-    draw(n)
+    draw_xy(ax, result)
     fig.savefig(path)
     if frames_path is not None:
         from matplotlib.animation import PillowWriter
         writer = PillowWriter(fps=4)
         with writer.saving(fig, str(frames_path), dpi=60):
             for upto in np.linspace(2, n, 12).astype(int):
-                draw(upto)
+                draw_xy(ax, result, upto)
                 writer.grab_frame()
     plt.close(fig)

@@ -164,3 +164,52 @@ def test_the_frames_are_drawn_with_their_field(tmp_path):
     for k in ("xs", "ys", "d", "points", "grad", "noise", "noise_image"):
         np.testing.assert_array_equal(saved[k], last[k])
     assert int(saved["iteration"]) == 30 and str(saved["loss"]) == "gan"
+
+
+def test_the_surface_shares_no_hue_with_the_samples():
+    """Each colour of D's surface, as drawn (over white at its alpha), is far in hue from
+    the real and the generated samples' colours wherever it has a hue at all: the samples
+    stay visible where D says fake (an orange "fake" once hid G's orange samples)."""
+    import colorsys
+
+    import matplotlib
+    from matplotlib import colors
+
+    surface = matplotlib.colormaps[toys.SURFACE]
+    for sample in (toys.REAL, toys.GENERATED):
+        hue = colorsys.rgb_to_hsv(*colors.to_rgb(sample))[0]
+        for t in np.linspace(0.0, 1.0, 101):
+            drawn = 0.75 * np.array(surface(t)[:3]) + 0.25
+            h, s, _ = colorsys.rgb_to_hsv(*drawn)
+            if s > 0.1:
+                apart = min(abs(h - hue), 1 - abs(h - hue)) * 360
+                assert apart > 45, (sample, t, apart)
+
+
+def test_a_run_s_frames_share_one_colour_scale_and_keep_the_plot_clear(tmp_path, monkeypatch):
+    """A raw output's colours span the same range in every frame of a GIF (else one colour
+    means another output in the next frame); the legend and the arrows' key sit under the
+    axes, off the samples."""
+    result = toys.run_gan_toy("ring8", 30, seed=0, snapshots=3, n_eval=300,
+                              opts={"loss": "hinge"})
+    fields = [f["field"] for f in result["frames"]]
+    own = [float(np.abs(f["d"] - f["level"]).max()) for f in fields]
+    assert len(set(own)) == 3                    # the frames' own ranges differ
+    assert toys.colour_spread(result["frames"]) == max(own)
+    assert toys.colour_spread(toys.run_gan_toy("ring8", 2, seed=0, snapshots=1,
+                                               n_eval=300)["frames"]) is None   # [0, 1]
+    drawn, draw = [], toys.draw_frame
+
+    def record(ax, *args, **kwargs):
+        image = draw(ax, *args, **kwargs)
+        ax.figure.canvas.draw()
+        below = ax.get_window_extent().y0
+        assert ax.get_legend().get_window_extent().y1 < below
+        key = [a for a in ax.artists + ax.get_children() if type(a).__name__ == "QuiverKey"]
+        assert key and key[0].text.get_window_extent().y1 < below
+        drawn.append(image.get_clim())
+        return image
+
+    monkeypatch.setattr(toys, "draw_frame", record)
+    toys.save_pictures("ring8", result, tmp_path, gif=False)
+    assert drawn == [(-max(own), max(own))] * 3          # hinge: centred on 0

@@ -40,6 +40,24 @@ def test_simultaneous_play_spirals_out_and_alternating_play_circles(lr):
     assert np.linalg.det(jac) == pytest.approx(1.0)
 
 
+
+def test_the_xy_picture_marks_where_the_players_are_and_where_they_started():
+    """The alternating path closes on itself after a turn: a dot at each path's last point
+    says where its players are in every frame of the GIF."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_xy(100, 0.1)
+    ax = Figure().subplots()
+    for upto in (2, 101):
+        toys.draw_xy(ax, result, upto)
+        dots = [line.get_xydata()[0] for line in ax.get_lines() if line.get_marker() == "o"]
+        np.testing.assert_array_equal(dots, [result["simultaneous"][upto - 1],
+                                             result["alternating"][upto - 1], (2.0, 2.0)])
+        assert ax.get_title() == f"gradient play on V = xy, step {upto - 1}"
+    assert "start (2, 2)" in ax.get_legend_handles_labels()[1]
+
 def test_optimal_discriminator():
     p = np.array([0.2, 0.0, 0.3, 0.0])
     q = np.array([0.2, 0.5, 0.1, 0.0])
@@ -88,6 +106,23 @@ def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip)
     assert c["d_label"] in labels and (c["d_star"] is None) == (len(labels) == 4)
     assert "G's samples and -dL_G/dx" in labels         # the arrows of the field
 
+
+
+def test_gaussian1d_names_its_axis_and_marks_a_density_above_it():
+    """Densities and D share one axis up to 1.02: a density that peaks above it is cut off,
+    so the picture says where it went and how high."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500)
+    frame = result["frames"][-1]
+    c, ax = frame["curves"], Figure().subplots()
+    for peak, said in ((0.5, []), (1.9, ["p_g peaks at 1.9, above the axes"])):
+        scaled = {**frame, "curves": {**c, "p_g": c["p_g"] * peak / c["p_g"].max()}}
+        toys.draw_frame(ax, "gaussian1d", scaled, result["real"])
+        assert [t.get_text() for t in ax.texts] == said
+        assert "density" in ax.get_ylabel() and "D" in ax.get_ylabel()
 
 def test_gaussian1d_refuses_packs_and_minibatch_layers():
     for opts in ({"pack": 2}, {"minibatch": "stddev"}):
