@@ -81,7 +81,8 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
                  "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     full = toys.TOYS["ring8"].iterations
-    assert ("ring8, 1 seed(s), 300 iterations: modes 5.0 ± 0.0 of 8, high quality 50.0% ± 0.0%; "
+    assert ("ring8, 1 seed(s), 300 iterations: modes 5.0 ± 0.0 of 8, high quality 50.0% ± 0.0%, "
+            "reverse KL 0.1 ± 0; "
             "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points): modes 6.3 ± 0.5, "
             f"high quality 98.2%; not the same run: this one stopped at 300 of the toy's {full:,} "
             "iterations and ran with --loss hinge") in out
