@@ -524,9 +524,31 @@ def _title(label, frame, text):
     return f"{label}, iteration {frame['iteration']}\n{step if step is not None else text}"
 
 
-def _arrow_key(ax, quiver, longest, x, y):
-    ax.quiverkey(quiver, x, y, longest, f"-dL_G/dx, |dL_G/dx| = {longest:.2g}", labelpos="E",
-                 coordinates="axes", fontproperties={"size": 7})
+#: How far under the axes the legend starts: past the tick labels and the x label, in
+#: points, so the same whatever the size of the axes (a picture, a panel of a figure).
+LEGEND_DROP = 34
+
+
+def _arrows_entry(longest, color):
+    """The legend's entry for the arrows along -dL_G/dx: their longest length, which the
+    others are drawn in proportion to."""
+    from matplotlib.lines import Line2D
+    return Line2D([], [], color=color, marker=r"$\rightarrow$", linestyle="none", markersize=11,
+                  label=f"-dL_G/dx, longest {longest:.2g}")
+
+
+def _legend_below(ax, extra=(), **options):
+    """The legend under the axes, below their x label, off the samples (``extra``: entries
+    of no plotted artist, such as the arrows')."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.legend_handler import HandlerPathCollection
+    from matplotlib.transforms import offset_copy
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[*handles, *extra], loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, y=-LEGEND_DROP,
+                                         units="points"), fontsize=7, ncol=2,
+              handler_map={PathCollection: HandlerPathCollection(sizes=[24])},   # a sample's
+              **options)                                                          # dot, larger
 
 
 def _surface_label(f):
@@ -612,14 +634,14 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
     densities, D and D* (a density above the axis is marked with its peak); 2-D: real
     samples (blue) under G's (orange), with the modes covered and the high-quality share,
-    or the mean and covariance errors. The legend and the arrows' key sit under the axes,
+    or the mean and covariance errors. The legend sits under the axes, below the x label,
     off the samples.
 
     With the frame's field (:func:`run_gan_toy`'s ``field``): 2-D, D's output over the
     plane behind the samples (purple where D says real, green where it says fake, white
     and dashed where it cannot tell) and, at the first batch of G's samples, arrows along
     :math:`-\partial L_G/\partial x`, the gradient G's loss sends back through D to each
-    (the longest a fixed share of the picture, the key giving its length), and the image of
+    (the longest a fixed share of the picture, the legend giving its length), and the image of
     the noise grid when drawn; 1-D, the same arrows on the axis. ``cax``: an axes for the
     colour bar of D's surface (cleared first). ``spread``: for a game whose output is not a
     probability, the colours span the level plus or minus ``spread`` (:func:`colour_spread`
@@ -653,11 +675,11 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
                 ax.annotate(f"{key} peaks at {c[key][i]:.2g}, above the axes", (c["grid"][i], high),
                             xytext=(4, -10), textcoords="offset points", color=color,
                             fontsize=7)
-        if f is not None:
-            _draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
+        arrows = (_draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
+                  if f is not None else ())
         ax.set_xlabel("x")
         ax.set_ylabel("density (p_data, p_g) and D's output", fontsize=8)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7)
+        _legend_below(ax, arrows)
         ax.set_title(_title(label, frame, text), fontsize=9)
         return None
     image = _draw_field_2d(ax, f, spread) if f is not None else None
@@ -665,15 +687,16 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     s = frame["samples"]
     ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color=GENERATED)
     e, center = spec.extent, _center(spec)
+    arrows = ()
     if f is not None:
         g = -f["grad"]
         longest = float(np.hypot(g[:, 0], g[:, 1]).max())
         if longest > 0:
             p = f["points"]
-            q = ax.quiver(p[:, 0], p[:, 1], g[:, 0], g[:, 1], angles="xy", scale_units="xy",
-                          scale=longest / (ARROW * 2 * e), width=0.004, color="k",
-                          headwidth=4, headlength=4, headaxislength=3.5)
-            _arrow_key(ax, q, longest, 0.2, -0.25)
+            ax.quiver(p[:, 0], p[:, 1], g[:, 0], g[:, 1], angles="xy", scale_units="xy",
+                      scale=longest / (ARROW * 2 * e), width=0.004, color="k",
+                      headwidth=4, headlength=4, headaxislength=3.5)
+            arrows = (_arrows_entry(longest, "k"),)
     ax.set_xlim(center[0] - e, center[0] + e)
     ax.set_ylim(center[1] - e, center[1] + e)
     ax.set_aspect("equal")
@@ -688,27 +711,26 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     else:
         text = f"mean error {m['mean_error']:.3f}, cov error {m['cov_error']:.3f}"
     ax.set_title(_title(label, frame, text), fontsize=9)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7, markerscale=4,
-              ncol=4, columnspacing=0.8, handlelength=1.5)
+    _legend_below(ax, arrows, columnspacing=0.8, handlelength=1.5)
     if image is not None and cax is not None:
         _colour_bar(cax, f, spread)
     return image
 
 
 def _draw_arrows_1d(ax, f, y, grid):
-    """gaussian1d: the arrows along -dL_G/dx at G's samples, on a line at height ``y``."""
+    """gaussian1d: the arrows along -dL_G/dx at G's samples, on a line at height ``y``;
+    returns their legend entry (none when every arrow is 0)."""
     g = -f["grad"][:, 0]
     longest = float(np.abs(g).max())
     if longest == 0:
-        return
+        return ()
     x = f["points"][:, 0]
     span = grid[-1] - grid[0]
-    q = ax.quiver(x, np.full_like(x, y), g, np.zeros_like(g), angles="xy", scale_units="xy",
-                  scale=longest / (ARROW * span), width=0.003, color=GENERATED, alpha=0.8,
-                  headwidth=4, headlength=4, headaxislength=3.5)
-    ax.plot(x, np.full_like(x, y), "|", color=GENERATED, ms=5, alpha=0.6,
-            label="G's samples and -dL_G/dx")
-    _arrow_key(ax, q, longest, 0.2, -0.36)
+    ax.quiver(x, np.full_like(x, y), g, np.zeros_like(g), angles="xy", scale_units="xy",
+              scale=longest / (ARROW * span), width=0.003, color=GENERATED, alpha=0.8,
+              headwidth=4, headlength=4, headaxislength=3.5)
+    ax.plot(x, np.full_like(x, y), "|", color=GENERATED, ms=5, alpha=0.6, label="G's samples")
+    return (_arrows_entry(longest, GENERATED),)
 
 
 def save_pictures(name, result, out, gif=True):
@@ -725,7 +747,7 @@ def save_pictures(name, result, out, gif=True):
     out = Path(out)
     one_d = name == "gaussian1d"
     with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
-    # room under the axes for the legend and the arrows' key (draw_frame puts them there)
+    # room under the axes for the legend (draw_frame puts it there)
     if one_d:
         fig = plt.figure(figsize=(6, 4.8), dpi=80)
         ax, cax = fig.add_axes((0.11, 0.3, 0.85, 0.6)), None
