@@ -570,7 +570,8 @@ def _toy_runs(args, opts, out, field=True):
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
-        kl, kl_s = summary["reverse_kl"]
+        kl = (f"reverse KL {summary['reverse_kl'][0]:.2g} ± {summary['reverse_kl'][1]:.2g}"
+              if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
         plain = settings.toy_options({})          # the toy's own game and no remedy
         options = [settings.as_option(key, value) for key, value in opts.items()
@@ -579,7 +580,7 @@ def _toy_runs(args, opts, out, field=True):
         differs += [f"ran with {', '.join(options)}"] if options else []
         print(f"{args.name}, {seeds} seed(s), {ran:,} iterations: "
               f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
-              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%, reverse KL {kl:.2g} ± {kl_s:.2g}; "
+              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%, {kl}; "
               f"PacGAN Table 1 (cross-entropy GAN, 400 "
               f"epochs of 100,000 points): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
               f"quality {100 * pub['high_quality']:.1f}%"

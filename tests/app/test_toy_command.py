@@ -91,6 +91,12 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
     assert "not the same run: this one ran with --ema 0.9, --spectral-norm" in capsys.readouterr().out
     assert main(["toy", "ring8", "--out", str(tmp_path / "full")]) == 0
     assert "not the same run" not in capsys.readouterr().out     # the toy's length and game
+    monkeypatch.setattr(toys, "run_gan_toy", lambda *a, **k: {     # no high-quality sample
+        **fake_run(*a, **k), "metrics": {"modes_covered": 0, "high_quality": 0.0,
+                                         "reverse_kl": None}})
+    assert main(["toy", "ring8", "--out", str(tmp_path / "none")]) == 0
+    assert "high quality 0.0% ± 0.0%, no reverse KL (no high-quality sample); " in \
+        capsys.readouterr().out
 
 
 def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_line_error):
