@@ -89,7 +89,8 @@ def generator_gradient(discriminator, game, x):
     (:math:`\ell_G` the game's generator loss, :meth:`minigan.gan.games.Game.g_loss`; the
     last factor is D's backward pass). :meth:`GAN.g_step` hands this ``dx`` to G's backward
     pass; the pictures of :mod:`minigan.lab.field` draw it. D is frozen while it runs (its
-    ``grads``, and a spectral norm's ``u``, are left alone) and stays in its mode: a D with
+    ``grads``, and a spectral norm's ``u``, are left alone; then each of its layers is as frozen
+    as before, :meth:`~minigan.nn.layers.Layer.freezing`) and stays in its mode: a D with
     batch norm in training mode normalizes with the statistics of ``x``, as in the G step.
 
     Parameters
@@ -109,13 +110,10 @@ def generator_gradient(discriminator, game, x):
     dx : array like ``x``
         :math:`\partial L_G / \partial x`.
     """
-    discriminator.freeze(True)
-    try:
+    with discriminator.freezing():
         outputs = discriminator.forward(x)
         loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
-    finally:
-        discriminator.freeze(False)
     return loss, outputs, dx
 
 
@@ -347,7 +345,6 @@ class GAN:
         last step of this object that took it (0 before the first; not part of ``d_loss``)
         """
         m = x_real.shape[0]
-        self.D.freeze(False)
         self.D.zero_grad()
         real_target, fake_target = self.d_targets(m, x_real.dtype)
         # real batch: -log D(x)  (target 1 - smoothing)

@@ -10,7 +10,8 @@ Every layer has
 - ``buffers``: state that is not trained (BatchNorm's running statistics);
 - ``train()`` / ``eval()``: BatchNorm and Dropout behave differently in each;
 - ``frozen``: a frozen layer still passes gradients to its input but leaves
-  its ``grads`` alone (the discriminator during a generator step).
+  its ``grads`` alone (the discriminator during a generator step, run in
+  ``with D.freezing():``, after which a layer you froze yourself stays frozen).
 
 A layer of your own subclasses :class:`Layer` and keeps these rules with three of its
 helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
@@ -181,9 +182,23 @@ class Layer:
             self.train(was_training)
 
     def freeze(self, frozen=True):
-        """Stop (or resume) accumulating parameter gradients. Returns self."""
+        """Stop (or resume) accumulating parameter gradients, this layer's and every layer's
+        inside it. Returns self."""
         self.frozen = bool(frozen)
         return self
+
+    @contextlib.contextmanager
+    def freezing(self):
+        """``with layer.freezing():`` the layer and every layer inside it frozen in the block,
+        then each as it was before (also when the block raises): a layer frozen by itself,
+        say a discriminator's first layer kept fixed, stays frozen. The G step runs D so."""
+        was_frozen = [(layer, layer.frozen) for layer in self.walk()]
+        self.freeze(True)
+        try:
+            yield self
+        finally:
+            for layer, frozen in was_frozen:
+                layer.frozen = frozen
 
     # -- state ----------------------------------------------------------
     def state_dict(self):

@@ -47,6 +47,26 @@ def test_g_step_leaves_discriminator_untouched():
     assert not g.D.frozen  # D is unfrozen again after the step
 
 
+def test_a_layer_of_d_frozen_by_the_user_stays_frozen_through_training():
+    g = small_gan()
+    g.D[0].freeze()                        # a first layer kept fixed while the rest trains
+    W0, W2 = g.D[0].params["W"].copy(), g.D[2].params["W"].copy()
+    for _ in range(3):
+        g.train_iteration(real_batches())
+    assert g.D[0].frozen and not g.D.frozen and not g.D[2].frozen
+    np.testing.assert_array_equal(g.D[0].params["W"], W0)
+    assert not np.array_equal(g.D[2].params["W"], W2)
+
+
+def test_freezing_restores_each_layer_as_it_was_also_when_the_block_raises():
+    g = small_gan()
+    g.D[2].freeze()
+    with pytest.raises(KeyError), g.D.freezing():
+        assert all(layer.frozen for layer in g.D.walk())
+        raise KeyError("the block fails")
+    assert [layer.frozen for layer in g.D.walk()] == [False, False, False, True]
+
+
 @pytest.mark.parametrize("k", [1, 3])
 def test_k_discriminator_steps_per_generator_step(k):
     g = small_gan(k=k)
