@@ -210,7 +210,9 @@ class Layer:
         this layer's device (``state`` may hold NumPy or CuPy arrays).
 
         Raises ``ValueError`` naming the key and both shapes when they differ,
-        and ``KeyError``-like ``ValueError`` when keys are missing or extra.
+        and ``KeyError``-like ``ValueError`` when keys are missing or extra. Every key and
+        shape is checked before anything is copied: a state that does not fit leaves the
+        layer as it was.
         """
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
@@ -221,13 +223,13 @@ class Layer:
                 f"(missing keys {missing}, unexpected keys {extra})"
             )
         for k, dst in own.items():
-            src = state[k]
-            if tuple(src.shape) != tuple(dst.shape):
+            if tuple(np.shape(state[k])) != tuple(dst.shape):
                 raise ValueError(
-                    f"{type(self).__name__}: '{k}' has shape {tuple(src.shape)} in the state "
-                    f"but {tuple(dst.shape)} in this model (a different architecture?)"
+                    f"{type(self).__name__}: '{k}' has shape {tuple(np.shape(state[k]))} in the "
+                    f"state but {tuple(dst.shape)} in this model (a different architecture?)"
                 )
-            dst[...] = backend.as_array_of(backend.get_array_module(dst), src, dst.dtype)
+        for k, dst in own.items():
+            dst[...] = backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
