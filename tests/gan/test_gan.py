@@ -336,3 +336,24 @@ def test_sampling_between_the_steps_drops_the_kept_batch():
     model.sample(4)
     model.g_step(16)
     assert len(g_calls) == 3
+
+
+@pytest.mark.parametrize("head", [lambda r: layers.Dense(8, 2, rng=r), lambda r: layers.Flatten()])
+def test_a_discriminator_without_one_output_a_sample_is_an_error(head):
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 3, rng=r))
+    D = layers.Sequential(layers.Dense(3, 8, rng=r), layers.LeakyReLU(0.2), head(r))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    with pytest.raises(ValueError, match=r"outputs of shape \(16, [28]\); it must give one raw "
+                                         r"output \(a logit\) per sample, shape \(m, 1\)"):
+        model.train_iteration(real_batches())
+    with pytest.raises(ValueError, match=r"shape \(m, 1\)"):
+        model.g_step(16)
+
+
+def test_a_discriminator_ending_in_a_sigmoid_is_an_error():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 3, rng=r))
+    D = layers.Sequential(layers.Dense(3, 1, rng=r), layers.Sigmoid())
+    with pytest.raises(ValueError, match="ends in a Sigmoid; the losses take its raw output"):
+        gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
