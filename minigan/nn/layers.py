@@ -118,7 +118,7 @@ class Layer:
     # -- parameters -----------------------------------------------------
     def _add_param(self, name, host_value, dtype=None):
         """Register a parameter (moved to the active device) and its zero gradient."""
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         value = backend.asarray(np.asarray(host_value, dtype=dtype))
         self.params[name] = value
         self.grads[name] = backend.xp().zeros_like(value)
@@ -651,7 +651,7 @@ class BatchNorm(Layer):
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
         self._add_param("beta", np.zeros(C), dtype)
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         self.buffers["running_mean"] = backend.asarray(np.zeros(C, dtype=dtype))
         self.buffers["running_var"] = backend.asarray(np.ones(C, dtype=dtype))
 
@@ -1069,7 +1069,7 @@ class SelfConditionedGenerator(ConditionalGenerator):
         if cuts.shape != (self.classes - 1,) or not np.all(np.diff(cuts) >= 0):
             raise ValueError(f"cuts must be {self.classes - 1} sorted numbers, got "
                              f"{np.array2string(cuts, threshold=8)}")
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         self.cuts = backend.asarray(cuts.astype(dtype))
         self._label_cache = None
 
