@@ -182,10 +182,12 @@ def use(name: str | None = "auto") -> str:
 
 def gpu_unusable(reason, from_environment=False):
     """The :class:`BackendError` of a GPU asked for and not usable, naming where it was
-    asked for: ``--device gpu``, or ``MINIGAN_DEVICE`` when no device was given and the
-    variable chose (``from_environment``)."""
+    asked for: ``backend.use("gpu")`` (``--device gpu`` on the command line), or
+    ``MINIGAN_DEVICE`` when no device was given and the variable chose
+    (``from_environment``)."""
     if not from_environment:
-        error = BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+        error = BackendError(f"backend.use('gpu') (--device gpu) needs a usable GPU: {reason}. "
+                             f"Use backend.use('cpu') (--device cpu).")
     else:
         error = BackendError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given) needs "
                              f"a usable GPU: {reason}. Use --device cpu, or unset "
