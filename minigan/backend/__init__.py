@@ -48,6 +48,7 @@ __all__ = [
     "as_array_of",
     "to_host",
     "default_dtype",
+    "float_dtype",
     "set_default_dtype",
     "seed",
     "rng",
@@ -181,10 +182,12 @@ def use(name: str | None = "auto") -> str:
 
 def gpu_unusable(reason, from_environment=False):
     """The :class:`BackendError` of a GPU asked for and not usable, naming where it was
-    asked for: ``--device gpu``, or ``MINIGAN_DEVICE`` when no device was given and the
-    variable chose (``from_environment``)."""
+    asked for: ``backend.use("gpu")`` (``--device gpu`` on the command line), or
+    ``MINIGAN_DEVICE`` when no device was given and the variable chose
+    (``from_environment``)."""
     if not from_environment:
-        error = BackendError(f"--device gpu needs a usable GPU: {reason}. Use --device cpu.")
+        error = BackendError(f"backend.use('gpu') (--device gpu) needs a usable GPU: {reason}. "
+                             f"Use backend.use('cpu') (--device cpu).")
     else:
         error = BackendError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given) needs "
                              f"a usable GPU: {reason}. Use --device cpu, or unset "
@@ -281,12 +284,21 @@ def default_dtype() -> np.dtype:
     return _state["dtype"]
 
 
+def float_dtype(dtype=None, what="dtype") -> np.dtype:
+    """``dtype`` as a NumPy dtype, :func:`default_dtype` when None; ``ValueError`` naming
+    ``what`` unless it is float32 or float64, the two minigan computes in (an integer
+    parameter cannot take a step; float16 loses the small updates)."""
+    if dtype is None:
+        return default_dtype()
+    checked = np.dtype(dtype)
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"{what} must be float32 or float64, got {checked}")
+    return checked
+
+
 def set_default_dtype(dtype) -> None:
     """Set the default floating dtype: ``"float32"`` or ``"float64"``."""
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
-    _state["dtype"] = dtype
+    _state["dtype"] = float_dtype(dtype, "default dtype")
 
 
 def asarray(a, dtype=None):

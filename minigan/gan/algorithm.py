@@ -33,7 +33,8 @@ from minigan.nn import layers
 
 from . import games, penalty
 
-__all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient"]
+__all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient",
+           "check_outputs"]
 
 PRIORS = ("gaussian", "uniform")
 #: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
@@ -89,7 +90,8 @@ def generator_gradient(discriminator, game, x):
     (:math:`\ell_G` the game's generator loss, :meth:`minigan.gan.games.Game.g_loss`; the
     last factor is D's backward pass). :meth:`GAN.g_step` hands this ``dx`` to G's backward
     pass; the pictures of :mod:`minigan.lab.field` draw it. D is frozen while it runs (its
-    ``grads``, and a spectral norm's ``u``, are left alone) and stays in its mode: a D with
+    ``grads``, and a spectral norm's ``u``, are left alone; then each of its layers is as frozen
+    as before, :meth:`~minigan.nn.layers.Layer.freezing`) and stays in its mode: a D with
     batch norm in training mode normalizes with the statistics of ``x``, as in the G step.
 
     Parameters
@@ -109,14 +111,23 @@ def generator_gradient(discriminator, game, x):
     dx : array like ``x``
         :math:`\partial L_G / \partial x`.
     """
-    discriminator.freeze(True)
-    try:
-        outputs = discriminator.forward(x)
+    with discriminator.freezing():
+        outputs = check_outputs(discriminator, discriminator.forward(x))
         loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
-    finally:
-        discriminator.freeze(False)
     return loss, outputs, dx
+
+
+def check_outputs(discriminator, outputs):
+    """``outputs`` of ``discriminator``, or ``ValueError`` when they are not one raw output a
+    sample, shape ``(m, 1)``: the games read every entry as a sample's, so a D ending in
+    ``Dense(..., 2)`` would train on two "samples" a sample without a word."""
+    if outputs.ndim != 2 or outputs.shape[1] != 1:
+        raise ValueError(
+            f"the discriminator gives outputs of shape {tuple(outputs.shape)}; it must give "
+            f"one raw output (a logit) per sample, shape (m, 1): end it in a Dense(..., 1) "
+            f"(after a Flatten for images)")
+    return outputs
 
 
 class GAN:
@@ -126,7 +137,9 @@ class GAN:
     ----------
     generator, discriminator : minigan.nn.layers.Layer
         ``generator`` maps ``(m, noise_dim)`` noise to samples;
-        ``discriminator`` maps samples to ``(m, 1)`` LOGITS (no sigmoid).
+        ``discriminator`` maps samples to ``(m, 1)`` LOGITS (no sigmoid): a D that ends in
+        a Sigmoid is refused here, outputs of another shape at the first step
+        (:func:`check_outputs`).
     g_optimizer, d_optimizer : minigan.nn.optim.Optimizer
         Built on ``generator`` and ``discriminator`` respectively.
     noise_dim : int or tuple
@@ -212,6 +225,10 @@ class GAN:
             raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
         if isinstance(r1_every, bool) or int(r1_every) != r1_every or int(r1_every) < 1:
             raise ValueError(f"r1_every must be a whole number >= 1, got {r1_every}")
+        if isinstance(_last_layer(discriminator), layers.Sigmoid):
+            raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
+                             "output (a logit) and apply the sigmoid themselves, in a form "
+                             "that cannot overflow: remove the last layer")
         self.game = games.get(loss, g_loss)          # the one place the game is chosen
         if not self.game.labels and (label_smoothing or label_flip):
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
@@ -347,12 +364,11 @@ class GAN:
         last step of this object that took it (0 before the first; not part of ``d_loss``)
         """
         m = x_real.shape[0]
-        self.D.freeze(False)
         self.D.zero_grad()
         real_target, fake_target = self.d_targets(m, x_real.dtype)
         # real batch: -log D(x)  (target 1 - smoothing)
         x_seen = self.noisy(x_real)
-        real_logits = self.D.forward(x_seen)
+        real_logits = check_outputs(self.D, self.D.forward(x_seen))
         loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
@@ -468,12 +484,20 @@ class GAN:
             return layers.generated_images(self.G, z)
 
 
+def _last_layer(net):
+    """The layer that gives ``net``'s output: a Sequential's last (a labelled generator's
+    net's), else ``net``."""
+    if isinstance(net, layers.ConditionalGenerator):
+        net = net.net
+    while isinstance(net, layers.Sequential) and len(net):
+        net = net.layers[-1]
+    return net
+
+
 def _output_range(generator):
     """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None (a labelled
     generator's: its net's)."""
-    if isinstance(generator, layers.ConditionalGenerator):
-        generator = generator.net
-    last = generator.layers[-1] if isinstance(generator, layers.Sequential) else generator
+    last = _last_layer(generator)
     if isinstance(last, layers.Sigmoid):
         return (0.0, 1.0)
     if isinstance(last, layers.Tanh):

@@ -35,6 +35,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.functional.conditional import label_concat_forward
+from minigan.nn import layers
 
 from . import algorithm as gan
 
@@ -45,8 +46,15 @@ CLASSES = 10
 
 
 def one_hot(labels, classes=CLASSES, dtype=None):
-    """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device."""
+    """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
+
+    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` (its row would be all
+    zeros: a sample of no class)."""
     xp = backend.get_array_module(labels)
+    labels = xp.asarray(labels)
+    if labels.size and not (0 <= int(labels.min()) and int(labels.max()) < classes):
+        raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
+                         f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
     dtype = backend.default_dtype() if dtype is None else dtype
     return (labels[:, None] == xp.arange(classes)[None, :]).astype(dtype)
 
@@ -78,6 +86,9 @@ class ConditionalGAN(gan.GAN):
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                  **kwargs):
+        if not isinstance(generator, layers.ConditionalGenerator):
+            raise TypeError(f"ConditionalGAN needs a layers.ConditionalGenerator(net, classes) "
+                            f"as its generator, got a {type(generator).__name__}")
         self.classes = generator.classes
         super().__init__(generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                          **kwargs)

@@ -95,11 +95,8 @@ def read_at(discriminator, game, points, dtype=None):
     stays as it is)."""
     _check_pointwise(discriminator)
     x = backend.asarray(points, dtype=_dtype(dtype))
-    discriminator.freeze(True)
-    try:
+    with discriminator.freezing():
         raw = discriminator.forward(x)
-    finally:
-        discriminator.freeze(False)
     return _host(game.read(raw)).reshape(-1)
 
 

@@ -10,7 +10,8 @@ Every layer has
 - ``buffers``: state that is not trained (BatchNorm's running statistics);
 - ``train()`` / ``eval()``: BatchNorm and Dropout behave differently in each;
 - ``frozen``: a frozen layer still passes gradients to its input but leaves
-  its ``grads`` alone (the discriminator during a generator step).
+  its ``grads`` alone (the discriminator during a generator step, run in
+  ``with D.freezing():``, after which a layer you froze yourself stays frozen).
 
 A layer of your own subclasses :class:`Layer` and keeps these rules with three of its
 helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
@@ -117,7 +118,7 @@ class Layer:
     # -- parameters -----------------------------------------------------
     def _add_param(self, name, host_value, dtype=None):
         """Register a parameter (moved to the active device) and its zero gradient."""
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         value = backend.asarray(np.asarray(host_value, dtype=dtype))
         self.params[name] = value
         self.grads[name] = backend.xp().zeros_like(value)
@@ -181,9 +182,23 @@ class Layer:
             self.train(was_training)
 
     def freeze(self, frozen=True):
-        """Stop (or resume) accumulating parameter gradients. Returns self."""
+        """Stop (or resume) accumulating parameter gradients, this layer's and every layer's
+        inside it. Returns self."""
         self.frozen = bool(frozen)
         return self
+
+    @contextlib.contextmanager
+    def freezing(self):
+        """``with layer.freezing():`` the layer and every layer inside it frozen in the block,
+        then each as it was before (also when the block raises): a layer frozen by itself,
+        say a discriminator's first layer kept fixed, stays frozen. The G step runs D so."""
+        was_frozen = [(layer, layer.frozen) for layer in self.walk()]
+        self.freeze(True)
+        try:
+            yield self
+        finally:
+            for layer, frozen in was_frozen:
+                layer.frozen = frozen
 
     # -- state ----------------------------------------------------------
     def state_dict(self):
@@ -195,7 +210,9 @@ class Layer:
         this layer's device (``state`` may hold NumPy or CuPy arrays).
 
         Raises ``ValueError`` naming the key and both shapes when they differ,
-        and ``KeyError``-like ``ValueError`` when keys are missing or extra.
+        and ``KeyError``-like ``ValueError`` when keys are missing or extra. Every key and
+        shape is checked before anything is copied: a state that does not fit leaves the
+        layer as it was.
         """
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
@@ -206,13 +223,13 @@ class Layer:
                 f"(missing keys {missing}, unexpected keys {extra})"
             )
         for k, dst in own.items():
-            src = state[k]
-            if tuple(src.shape) != tuple(dst.shape):
+            if tuple(np.shape(state[k])) != tuple(dst.shape):
                 raise ValueError(
-                    f"{type(self).__name__}: '{k}' has shape {tuple(src.shape)} in the state "
-                    f"but {tuple(dst.shape)} in this model (a different architecture?)"
+                    f"{type(self).__name__}: '{k}' has shape {tuple(np.shape(state[k]))} in the "
+                    f"state but {tuple(dst.shape)} in this model (a different architecture?)"
                 )
-            dst[...] = backend.as_array_of(backend.get_array_module(dst), src, dst.dtype)
+        for k, dst in own.items():
+            dst[...] = backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -634,7 +651,7 @@ class BatchNorm(Layer):
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
         self._add_param("beta", np.zeros(C), dtype)
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         self.buffers["running_mean"] = backend.asarray(np.zeros(C, dtype=dtype))
         self.buffers["running_var"] = backend.asarray(np.ones(C, dtype=dtype))
 
@@ -1052,7 +1069,7 @@ class SelfConditionedGenerator(ConditionalGenerator):
         if cuts.shape != (self.classes - 1,) or not np.all(np.diff(cuts) >= 0):
             raise ValueError(f"cuts must be {self.classes - 1} sorted numbers, got "
                              f"{np.array2string(cuts, threshold=8)}")
-        dtype = backend.default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = backend.float_dtype(dtype, f"{type(self).__name__}: dtype")
         self.cuts = backend.asarray(cuts.astype(dtype))
         self._label_cache = None
 

@@ -5,6 +5,12 @@ list of ``(param, grad)`` array pairs. Its state is one entry per parameter
 ARRAY, in the order of that list, never keyed by a name that two layers may
 share. ``step()`` updates every parameter in place, so the layers keep
 referring to the same arrays.
+
+An optimizer built from a model checks at each ``step()`` that the model's arrays are still
+those it was built on: a layer added, removed or replaced since, or a parameter assigned a
+new array (``layer.params["W"] = ...``), would otherwise go untrained without a word. Build
+the optimizer after the model is complete, and change weights in place
+(``layer.params["W"][...] = ...``, ``load_state_dict``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ class Optimizer:
     """Base class: holds the ``(param, grad)`` pairs and the per-array state."""
 
     def __init__(self, params):
-        pairs = params.parameters() if hasattr(params, "parameters") else list(params)
+        self.model = params if hasattr(params, "parameters") else None
+        pairs = params.parameters() if self.model is not None else list(params)
         self.pairs = [(p, g) for p, g in pairs]
         if not self.pairs:
             raise ValueError(f"{type(self).__name__}: no parameters to optimize")
@@ -36,6 +43,22 @@ class Optimizer:
     def zero_grad(self):
         for _, g in self.pairs:
             g[...] = 0
+
+    def check_model(self):
+        """Raise ``RuntimeError`` when the model this optimizer was built on no longer holds
+        the arrays it updates (see the module's docstring); ``step()`` calls it."""
+        if self.model is None:
+            return
+        now = self.model.parameters()
+        if len(now) == len(self.pairs) and all(
+                p is q and g is h for (p, g), (q, h) in zip(now, self.pairs, strict=True)):
+            return
+        raise RuntimeError(
+            f"{type(self).__name__}: the model's parameters are no longer the arrays this "
+            f"optimizer was built on ({len(self.pairs)} then, {len(now)} now: a layer added, "
+            "removed or replaced, or a parameter assigned a new array since). Build the "
+            "optimizer again after changing the model, or change weights in place "
+            "(params['W'][...] = ..., load_state_dict)")
 
     def step(self):
         raise NotImplementedError
@@ -161,6 +184,7 @@ class Adam(Optimizer):
         return ("m", "v")
 
     def step(self):
+        self.check_model()
         self.t += 1
         b1, b2 = self.betas
         bc1 = 1.0 - b1 ** self.t
@@ -263,6 +287,7 @@ class SGD(Optimizer):
         return ("u",)
 
     def step(self):
+        self.check_model()
         self.t += 1
         for (p, g), u in zip(self.pairs, self.u, strict=True):
             u *= self.momentum

@@ -30,6 +30,8 @@ def test_gpu_without_a_gpu_says_what_is_missing():
     with pytest.raises(backend.BackendError, match="needs a usable GPU: CuPy") as err:
         backend.use("gpu")
     assert "--device cpu" in str(err.value)
+    assert str(err.value).startswith("backend.use('gpu') (--device gpu) needs")  # from Python too
+    assert "Use backend.use('cpu')" in str(err.value)
     assert backend.device() == "cpu"  # a failed switch leaves the backend as it was
 
 

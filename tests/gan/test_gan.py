@@ -47,6 +47,26 @@ def test_g_step_leaves_discriminator_untouched():
     assert not g.D.frozen  # D is unfrozen again after the step
 
 
+def test_a_layer_of_d_frozen_by_the_user_stays_frozen_through_training():
+    g = small_gan()
+    g.D[0].freeze()                        # a first layer kept fixed while the rest trains
+    W0, W2 = g.D[0].params["W"].copy(), g.D[2].params["W"].copy()
+    for _ in range(3):
+        g.train_iteration(real_batches())
+    assert g.D[0].frozen and not g.D.frozen and not g.D[2].frozen
+    np.testing.assert_array_equal(g.D[0].params["W"], W0)
+    assert not np.array_equal(g.D[2].params["W"], W2)
+
+
+def test_freezing_restores_each_layer_as_it_was_also_when_the_block_raises():
+    g = small_gan()
+    g.D[2].freeze()
+    with pytest.raises(KeyError), g.D.freezing():
+        assert all(layer.frozen for layer in g.D.walk())
+        raise KeyError("the block fails")
+    assert [layer.frozen for layer in g.D.walk()] == [False, False, False, True]
+
+
 @pytest.mark.parametrize("k", [1, 3])
 def test_k_discriminator_steps_per_generator_step(k):
     g = small_gan(k=k)
@@ -316,3 +336,24 @@ def test_sampling_between_the_steps_drops_the_kept_batch():
     model.sample(4)
     model.g_step(16)
     assert len(g_calls) == 3
+
+
+@pytest.mark.parametrize("head", [lambda r: layers.Dense(8, 2, rng=r), lambda r: layers.Flatten()])
+def test_a_discriminator_without_one_output_a_sample_is_an_error(head):
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 3, rng=r))
+    D = layers.Sequential(layers.Dense(3, 8, rng=r), layers.LeakyReLU(0.2), head(r))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    with pytest.raises(ValueError, match=r"outputs of shape \(16, [28]\); it must give one raw "
+                                         r"output \(a logit\) per sample, shape \(m, 1\)"):
+        model.train_iteration(real_batches())
+    with pytest.raises(ValueError, match=r"shape \(m, 1\)"):
+        model.g_step(16)
+
+
+def test_a_discriminator_ending_in_a_sigmoid_is_an_error():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 3, rng=r))
+    D = layers.Sequential(layers.Dense(3, 1, rng=r), layers.Sigmoid())
+    with pytest.raises(ValueError, match="ends in a Sigmoid; the losses take its raw output"):
+        gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)

@@ -58,6 +58,19 @@ def test_conditional_gan_noise_carries_labels_and_sample_gives_images():
     assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
 
 
+def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=3)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    for labels in ([0, 3, 1], [-1, 0, 0]):          # one-hot rows of zeros: samples of no class
+        with pytest.raises(ValueError, match="labels must be classes 0 to 2, got labels from"):
+            model.sample(3, labels=labels)
+        with pytest.raises(ValueError, match="labels must be classes 0 to 2"):
+            conditional.with_labels(np.zeros((3, 784), np.float32), np.array(labels), classes=3)
+    with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
+        conditional.ConditionalGAN(G.net, D, optim.Adam(G.net), optim.Adam(D), 100)
+
+
 @pytest.mark.parametrize("name", ["vanilla", "dcgan"])
 def test_conditional_instance_noise_leaves_the_labels_alone(name):
     G, D = models.build(name, np.random.default_rng(0), classes=10)

@@ -174,6 +174,27 @@ def test_state_dict_round_trip_and_mismatch():
         c.load_state_dict({})
 
 
+@pytest.mark.parametrize("dtype", ["float16", "int64", int, "uint8"])
+@pytest.mark.parametrize("make", [lambda d: layers.Dense(2, 3, dtype=d),
+                                  lambda d: layers.Conv2d(1, 2, 3, dtype=d),
+                                  lambda d: layers.BatchNorm(3, dtype=d)])
+def test_a_parameter_dtype_other_than_float32_or_float64_is_refused(make, dtype):
+    with pytest.raises(ValueError, match=r"^(Dense|Conv2d|BatchNorm): dtype must be float32 or "
+                                         r"float64, got (float16|int64|uint8)$"):
+        make(dtype)       # int weights cannot take an optimizer's step; float16 loses them
+
+
+def test_a_state_that_does_not_fit_leaves_the_model_as_it_was():
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(2, 8, rng=r), layers.ReLU(), layers.Dense(8, 2, rng=r))
+    other = layers.Sequential(layers.Dense(2, 8, rng=r), layers.ReLU(), layers.Dense(8, 3, rng=r))
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=r"'2.W' has shape \(8, 3\) in the state but \(8, 2\)"):
+        model.load_state_dict(other.state_dict())      # its first layer fits, its last does not
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
 def test_weight_init_by_name_and_callable():
     def ones(shape, fans, rng):
         return np.ones(shape)

@@ -134,3 +134,21 @@ def test_a_moment_too_large_for_the_dtype_is_refused():
     opt = optim.SGD([(p, g)], momentum=0.9)
     with pytest.raises(optim.StateError, match=r"'u.0' holds NaN or inf \(in float32\)"):
         opt.load_state_dict({"t": np.array(1), "u.0": np.array([1e39, 0.0])})
+
+
+@pytest.mark.parametrize("make", [optim.Adam, optim.SGD])
+@pytest.mark.parametrize("change", ["append a layer", "replace a layer", "assign a new array"])
+def test_stepping_an_optimizer_built_before_the_model_changed_is_an_error(make, change):
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(2, 4, rng=r), layers.ReLU())
+    opt = make(model)
+    if change == "append a layer":
+        model.layers.append(layers.Dense(4, 1, rng=r))           # would never be trained
+    elif change == "replace a layer":
+        model.layers[0] = layers.Dense(2, 4, rng=r)
+    else:
+        model[0].params["W"] = np.zeros((2, 4), np.float32)      # the optimizer holds the old one
+    with pytest.raises(RuntimeError, match="no longer the arrays this optimizer was built on"):
+        opt.step()
+    model[0].params["W"][...] = 1.0                              # in place: nothing to say
+    make(model).step()
