@@ -223,10 +223,12 @@ class Layer:
                 f"(missing keys {missing}, unexpected keys {extra})"
             )
         for k, dst in own.items():
-            if tuple(np.shape(state[k])) != tuple(dst.shape):
+            src = state[k]
+            shape = tuple(src.shape if hasattr(src, "shape") else np.shape(src))   # CuPy too
+            if shape != tuple(dst.shape):
                 raise ValueError(
-                    f"{type(self).__name__}: '{k}' has shape {tuple(np.shape(state[k]))} in the "
-                    f"state but {tuple(dst.shape)} in this model (a different architecture?)"
+                    f"{type(self).__name__}: '{k}' has shape {shape} in the state but "
+                    f"{tuple(dst.shape)} in this model (a different architecture?)"
                 )
         for k, dst in own.items():
             dst[...] = backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
