@@ -333,8 +333,8 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     marks = set(np.linspace(0, iterations, snapshots + 1).astype(int)[1:]) if snapshots else set()
     frames, history, steps = [], [], []
 
-    def batch():
-        return backend.asarray(spec.sample(data_rng, spec.batch).astype(np.float32))
+    def batch():          # in the players' dtype (float32, or float64 when they were built so)
+        return backend.asarray(spec.sample(data_rng, spec.batch), model.dtype)
 
     every = max(iterations // 200, 1)
 

@@ -260,6 +260,21 @@ def test_real_data_with_nan_or_inf_is_an_error(bad):
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
+    """NumPy's default float64 (or 8-bit pixels) given to float32 players ran the whole
+    iteration in float64 without a word: twice as slow, and other numbers."""
+    model = mnist_like_gan("sigmoid")
+    x = np.random.default_rng(2).random((8, 6)).astype(np.float32)
+    before = {k: v.copy() for k, v in {**model.G.params, **model.D.params}.items()}
+    with pytest.raises(ValueError, match=f"the real batch is {np.dtype(dtype)}, the players' "
+                                         r"weights float32: give the batches as float32"):
+        model.train_iteration(lambda: x.astype(dtype))
+    for k, v in {**model.G.params, **model.D.params}.items():  # nothing was updated
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    model.train_iteration(lambda: x)
+
+
 @pytest.mark.parametrize("output, expected", [("sigmoid", r"\[0, 1\]"), ("tanh", r"\[-1, 1\]")])
 def test_uint8_pixels_given_to_a_model_of_another_range_are_an_error(output, expected):
     model = mnist_like_gan(output)
