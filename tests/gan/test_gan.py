@@ -372,3 +372,14 @@ def test_a_discriminator_ending_in_a_sigmoid_is_an_error():
     D = layers.Sequential(layers.Dense(3, 1, rng=r), layers.Sigmoid())
     with pytest.raises(ValueError, match="ends in a Sigmoid; the losses take its raw output"):
         gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+
+
+def test_the_noise_is_drawn_in_the_players_dtype():
+    """float64 players were given float32 noise (the library's default dtype), rounded."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(4, 6, rng=r, dtype="float64"), layers.Sigmoid())
+    D = layers.Sequential(layers.Dense(6, 1, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=4, rng=r)
+    assert model.sample_noise(3).dtype == np.float64
+    assert model.sample(3).dtype == np.float64
+    assert model.sample_noise(3, np.float32).dtype == np.float32
