@@ -6,7 +6,8 @@ ARRAY, in the order of that list, never keyed by a name that two layers may
 share. ``step()`` updates every parameter in place, so the layers keep
 referring to the same arrays.
 
-An optimizer built from a model checks at each ``step()`` that the model's arrays are still
+An optimizer built from a model leaves the parameters of its frozen layers (``freeze()``) as
+they are at ``step()``, with their state, and checks that the model's arrays are still
 those it was built on: a layer added, removed or replaced since, or a parameter assigned a
 new array (``layer.params["W"] = ...``), would otherwise go untrained without a word. Build
 the optimizer after the model is complete, and change weights in place
@@ -59,6 +60,17 @@ class Optimizer:
             "removed or replaced, or a parameter assigned a new array since). Build the "
             "optimizer again after changing the model, or change weights in place "
             "(params['W'][...] = ..., load_state_dict)")
+
+    def _moving(self):
+        """:meth:`check_model`, then one flag a pair: False for a parameter of a frozen layer,
+        which ``step()`` leaves as it is, its state too (its gradient stays zero, but the
+        momentum in its state would move it on for many steps)."""
+        self.check_model()
+        if self.model is None:
+            return [True] * len(self.pairs)
+        frozen = {id(p) for layer in self.model.walk() if layer.frozen
+                  for p in layer.params.values()}
+        return [id(p) not in frozen for p, _ in self.pairs]
 
     def step(self):
         raise NotImplementedError
@@ -184,13 +196,14 @@ class Adam(Optimizer):
         return ("m", "v")
 
     def step(self):
-        self.check_model()
+        moving = self._moving()
         self.t += 1
         b1, b2 = self.betas
         bc1 = 1.0 - b1 ** self.t
         bc2 = 1.0 - b2 ** self.t
-        for (p, g), m, v in zip(self.pairs, self.m, self.v, strict=True):
-            adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
+        for (p, g), m, v, move in zip(self.pairs, self.m, self.v, moving, strict=True):
+            if move:
+                adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
 
 
 @op
@@ -287,9 +300,11 @@ class SGD(Optimizer):
         return ("u",)
 
     def step(self):
-        self.check_model()
+        moving = self._moving()
         self.t += 1
-        for (p, g), u in zip(self.pairs, self.u, strict=True):
+        for (p, g), u, move in zip(self.pairs, self.u, moving, strict=True):
+            if not move:
+                continue
             u *= self.momentum
             u -= self.lr * g        # u <- mu u - lr g
             p += u                  # theta <- theta + u

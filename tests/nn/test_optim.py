@@ -152,3 +152,33 @@ def test_stepping_an_optimizer_built_before_the_model_changed_is_an_error(make, 
         opt.step()
     model[0].params["W"][...] = 1.0                              # in place: nothing to say
     make(model).step()
+
+
+@pytest.mark.parametrize("make", [lambda m: optim.Adam(m, lr=0.1),
+                                  lambda m: optim.SGD(m, lr=0.1, momentum=0.9)])
+def test_a_frozen_layer_stays_where_it_is_and_moves_again_when_thawed(make):
+    """A layer frozen mid-training: its gradient stays zero, but the momentum in the
+    optimizer's state moved it on, step after step; now it and its state hold still."""
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(3, 4, rng=r), layers.Dense(4, 2, rng=r))
+    opt, x = make(model), r.standard_normal((5, 3))
+
+    def step():
+        opt.zero_grad()
+        model.backward(np.ones_like(model.forward(x)))
+        opt.step()
+
+    def first_layer():       # its W and b, and their state: the optimizer's arrays 0 and 1
+        state = {k: v for k, v in opt.state_dict().items() if k.endswith((".0", ".1"))}
+        return {k: v.copy() for k, v in {**model.layers[0].params, **state}.items()}
+
+    step()                                               # momentum in the state
+    model.layers[0].freeze()
+    held, other = first_layer(), model.layers[1].params["W"].copy()
+    step()
+    for k, v in first_layer().items():
+        np.testing.assert_array_equal(v, held[k], err_msg=k)
+    assert not np.array_equal(model.layers[1].params["W"], other)  # the rest trains on
+    model.layers[0].freeze(False)
+    step()
+    assert not np.array_equal(model.layers[0].params["W"], held["W"])
