@@ -183,7 +183,8 @@ class Layer:
 
     def freeze(self, frozen=True):
         """Stop (or resume) accumulating parameter gradients, this layer's and every layer's
-        inside it. Returns self."""
+        inside it; an optimizer built from the model leaves a frozen layer's parameters as they
+        are (:mod:`minigan.nn.optim`). Returns self."""
         self.frozen = bool(frozen)
         return self
 
