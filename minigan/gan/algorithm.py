@@ -271,6 +271,9 @@ class GAN:
         is more than ten times the width of ``pixel_range`` beyond it: uint8 pixels 0..255
         given to a [0, 1] or [-1, 1] model, not the odd outlier.
         """
+        if not hasattr(x, "dtype"):
+            raise ValueError(f"the real batch is a {type(x).__name__}, not an array: give "
+                             f"an array (numpy.asarray(batch, dtype=numpy.{self.dtype}))")
         if self.dtype is not None and x.dtype != self.dtype:
             raise ValueError(
                 f"the real batch is {x.dtype}, the players' weights {self.dtype}: give the "

@@ -272,6 +272,8 @@ def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
         model.train_iteration(lambda: x.astype(dtype))
     for k, v in {**model.G.params, **model.D.params}.items():  # nothing was updated
         np.testing.assert_array_equal(v, before[k], err_msg=k)
+    with pytest.raises(ValueError, match="the real batch is a list, not an array"):
+        model.train_iteration(lambda: x.tolist())             # was an AttributeError
     model.train_iteration(lambda: x)
 
 
