@@ -117,7 +117,9 @@ def _add_sample(sub):
                    "the checkpoint)")
     s.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default: a new one each time, printed)")
-    s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None, help="images per row")
+    s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None,
+                   help="images per row (a conditional run without --label: one row per digit, "
+                        "--n / 10 a row)")
     s.add_argument("--label", type=int, choices=range(conditional.CLASSES), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",

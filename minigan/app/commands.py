@@ -116,14 +116,20 @@ def sample(args):
         _check_gradient_batch(args.n, config, D)
     else:
         G, spec, config = runs.load_generator(path, ema=args.ema)
-    nrow, what = args.nrow, ""
+    nrow, what, row_labels = args.nrow, "", None
     seed = draw_seed() if args.seed is None else args.seed      # said below: drawn again by it
     prior, rng = config.get("prior", "gaussian"), np.random.default_rng(seed)
     if config.get("conditional"):
         if args.label is None:    # one row per digit: n rounded up to a multiple of 10
             per = -(-args.n // conditional.CLASSES)
-            labels, nrow = conditional.digit_rows(per), nrow or per
-            what = ", one row per digit 0-9"
+            if nrow not in (None, per):
+                raise ValueError(
+                    f"--nrow {nrow}: {path} is of a conditional run, whose grid has one row "
+                    f"per digit 0-9, --n {args.n} giving {per} digits a row; for {nrow} a row "
+                    f"give --n {conditional.CLASSES * nrow} without --nrow, or draw one digit "
+                    "with --label L")
+            labels, nrow = conditional.digit_rows(per), per
+            what, row_labels = ", one row per digit 0-9", range(conditional.CLASSES)
         else:
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
         if gradients:
@@ -148,13 +154,15 @@ def sample(args):
         with _writer(out):
             plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
                                          value_range=spec.pixel_range,
-                                         output_label=game.output_label)
+                                         output_label=game.output_label,
+                                         row_labels=row_labels)
         print(f"wrote {len(images)} digits{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
               f"discriminator, to {out} ({fmt.upper()}); --seed {seed} draws them again")
         return 0
     with _writer(out):
-        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range)
+        plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range,
+                           row_labels=row_labels)
     print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()}); "
           f"--seed {seed} draws them again")
     return 0
@@ -695,19 +703,22 @@ def interpolate(args):
     z = np.concatenate([interpolate_path(ends[2 * i], ends[2 * i + 1], args.steps, args.slerp)
                         for i in range(args.pairs)])
     z = backend.asarray(z, dtype=dtype)
+    labels, what = None, ""
     if config.get("conditional"):
         if args.label is None:
             labels = rng.integers(0, conditional.CLASSES, args.pairs)
         else:
             labels = np.full(args.pairs, args.label)
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
+        what = f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)"
     elif args.label is not None:
         raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
     images = generate(G, z)
     with _writer(out):
-        plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range)
+        plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
+                           row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"
     weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
-    print(f"wrote {args.pairs} x {args.steps} interpolations along {how} from {ckpt} "
+    print(f"wrote {args.pairs} x {args.steps} interpolations along {how}{what} from {ckpt} "
           f"({weights}) to {out}")
     return 0

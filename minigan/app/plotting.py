@@ -21,7 +21,8 @@ from minigan.gan import games, monitor
 from .fileio import atomic_write
 from .runlog import PENALTY
 
-__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "loss_curves_figure",
+__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "label_rows",
+           "loss_curves_figure",
            "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
 
 #: Image formats :func:`save_grid` writes, by file extension.
@@ -96,13 +97,15 @@ def _square_images(images, who):
     return x
 
 
-def save_grid(images, path, nrow=None, value_range=None, upscale=2):
+def save_grid(images, path, nrow=None, value_range=None, upscale=2, row_labels=None):
     """Save a grid of images (see :func:`make_grid` for the arguments).
 
     The format is the one the extension of ``path`` names (PNG, JPEG, TIFF,
     BMP, WebP: :data:`GRID_FORMATS`); another extension raises ``ValueError``.
     ``upscale`` repeats every pixel that many times in each direction so that
-    28 x 28 digits are not tiny on screen.
+    28 x 28 digits are not tiny on screen. ``row_labels``, one short text per row of the
+    grid (a conditional run's digits), are written in a white margin left of the rows
+    (:func:`label_rows`); the grid's pixels stay as they are.
     """
     from matplotlib.image import imsave
 
@@ -114,7 +117,45 @@ def save_grid(images, path, nrow=None, value_range=None, upscale=2):
     if upscale > 1:
         grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
     fmt = {"tif": "tiff"}.get(fmt, fmt)
-    atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format=fmt))
+    if row_labels is None:
+        atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0,
+                                            format=fmt))
+        return
+    side = _square_images(images[:1], "save_grid").shape[1]
+    picture = label_rows(grid, row_labels, cell=side * upscale, padding=2 * upscale)
+    atomic_write(path, lambda f: imsave(f, picture, format=fmt))
+
+
+def label_rows(grid, row_labels, cell, padding):
+    """``grid`` (a :func:`make_grid` picture, values in [0, 1]) as an RGB ``uint8`` picture
+    with a white margin on its left holding ``row_labels[r]`` beside row ``r``.
+
+    ``cell`` and ``padding`` are the height of one image and of the gap between rows, in
+    the grid's pixels; there must be one label per row. The grid's own pixels are copied,
+    not resampled.
+    """
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    h, w = grid.shape
+    labels = [str(label) for label in row_labels]
+    if len(labels) != (h - padding) // (cell + padding):
+        raise ValueError(f"label_rows: {len(labels)} labels for "
+                         f"{(h - padding) // (cell + padding)} rows")
+    size = max(10, round(0.45 * cell))                    # the labels' height, in pixels
+    margin = round(size * (0.7 * max(map(len, labels), default=1) + 0.8))
+    dpi, tall = 100, h + 1             # a pixel to spare: the canvas rounds its size
+    fig = Figure(figsize=((margin + 1) / dpi, tall / dpi), dpi=dpi, facecolor="white")
+    for r, label in enumerate(labels):
+        centre = padding + r * (cell + padding) + cell / 2      # from the top, in pixels
+        fig.text(margin / 2 / (margin + 1), 1 - centre / tall, label, ha="center", va="center",
+                 fontsize=size * 72 / dpi, color="black")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    text = np.asarray(canvas.buffer_rgba())[..., :3]
+    pixels = colormaps["gray"](np.clip(grid, 0.0, 1.0), bytes=True)[..., :3]   # as imsave's
+    return np.concatenate([text[:h, :margin], pixels], axis=1)
 
 
 def _smooth(y, window):
@@ -271,7 +312,7 @@ GRADIENT_MAP = "RdBu_r"
 
 
 def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
-                          output_label="D(x)", title=None):
+                          output_label="D(x)", title=None, row_labels=None):
     r"""Each generated digit beside the gradient G's loss sends back to it through D.
 
     The right image of each pair is :math:`-\partial L_G/\partial x`, pixel by pixel: the
@@ -293,6 +334,8 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     output_label : str
         What ``d`` is, in words (the game's ``output_label``).
     title : str, optional
+    row_labels : sequence of str, optional
+        One text per row, written left of it (a conditional run's digits).
 
     Returns
     -------
@@ -327,12 +370,20 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
         mosaic[y0:y0 + h, x0:x0 + w] = x[i][..., None]
         mosaic[y0:y0 + h, x0 + w + inner:x0 + 2 * w + inner] = cmap(norm(g[i]))[..., :3]
     px = 2.0 / 100                                   # each pixel 2 x 2 on the screen at 100 dpi
-    width, height = max(mosaic.shape[1] * px + 1.6, 6.0), mosaic.shape[0] * px + 1.0
+    left = 0.2 if row_labels is None else 0.45       # inches left of the pairs
+    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), mosaic.shape[0] * px + 1.0
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((0.2 / width, 0.3 / height, mosaic.shape[1] * px / width,
+    ax = fig.add_axes((left / width, 0.3 / height, mosaic.shape[1] * px / width,
                        mosaic.shape[0] * px / height))
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
+    if row_labels is not None:
+        if len(row_labels) != rows:
+            raise ValueError(f"gradient_pairs_figure: {len(row_labels)} row labels for "
+                             f"{rows} rows")
+        for r, label in enumerate(row_labels):
+            ax.text(0, outer + r * cell_h + top + h / 2, f"{label} ", ha="right", va="center",
+                    fontsize=11, clip_on=False)
     if d is not None and len(np.ravel(d)) == n:
         for i, value in enumerate(np.ravel(d)):
             r, c = divmod(i, per_row)

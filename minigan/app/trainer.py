@@ -14,8 +14,9 @@ A run folder holds::
                           gradient penalty, 0 without one), seconds (training time)
     samples/epoch_0000.png  the generator before training, then one grid per epoch,
     samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
-                          (a conditional run: 10 rows, one per digit 0-9; with --ema the
-                          grids show the moving average of G's weights)
+                          (a conditional run: 10 rows, one per digit 0-9, the digit
+                          written left of its row; with --ema the grids show the
+                          moving average of G's weights)
     loss_curves.png       losses and D's outputs against the iteration (and the scores),
                           redrawn after an epoch at most every CURVES_EVERY seconds
                           and after the last
@@ -689,8 +690,9 @@ class Trainer:
             images = layers.generated_images(G, z)
         else:
             images = self.gan.sample(z=z)
-        plotting.save_grid(images, path, value_range=self.spec.pixel_range,
-                           nrow=10 if self.config.get("conditional") else None)
+        digits = range(conditional.CLASSES) if self.config.get("conditional") else None
+        plotting.save_grid(images, path, value_range=self.spec.pixel_range,   # a row per digit
+                           nrow=10 if digits else None, row_labels=digits)
         return path
 
     def _averaged_generator(self):

@@ -147,7 +147,9 @@ def check_critic(critic, r1=False):
     for i, layer in enumerate(_layers(critic)):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
         if type(inner) not in allowed:
-            todo = f"Use a critic of those layers (--model vanilla, the toys) or {off}"
+            todo = (f"Use a discriminator of those layers (--model mlp, mlp-large or vanilla: "
+                    f"the toys have no R1) or {off}" if r1 else
+                    f"Use a critic of those layers (--model vanilla, the toys) or {off}")
             if isinstance(inner, L.BatchNorm):
                 why = ("batch norm mixes the samples whose input gradients the penalty takes one "
                        "by one (Gulrajani et al. leave it out of the critic)")

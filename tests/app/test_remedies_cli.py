@@ -279,6 +279,8 @@ def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, da
     err = capsys.readouterr().err
     assert rc == 2 and "R1 differentiates the critic twice" in err and "Conv2d" in err
     assert "--r1 0" in err and not (tmp_path / "r").exists()
+    # the models that take R1, not the toys, which have no --r1
+    assert "--model mlp, mlp-large or vanilla" in err and "(--model vanilla, the toys)" not in err
 
 
 def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, metrics_rows, tmp_path,

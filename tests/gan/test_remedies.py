@@ -286,7 +286,7 @@ def test_conditional_sample_draws_one_row_per_digit(train_args, write_tiny_mnist
     grid = tmp_path / "run" / "samples" / "epoch_0001.png"
     import matplotlib.image as mpimg
     h, w = mpimg.imread(grid).shape[:2]
-    assert abs(h - w) <= 2      # 10 rows of 10: one row per digit
+    assert h == 10 * 2 * (28 + 2) + 4 and w > h    # 10 rows of 10, their digits in a margin
     captured = capsys.readouterr()
     assert main(["sample", "--checkpoint", str(tmp_path / "run"), "--out", "a.png",
                  "--n", "20", "--seed", "1"]) == 0
