@@ -438,9 +438,9 @@ if a.proj and a.d_label_every:
     sys.exit("--proj and --d_label_every each build D's way of taking the group: choose one")
 if a.g_gain and not a.label_every:
     sys.exit("--g_gain joins the gains to --label_every 1's G: give both")
-if (a.proj or a.restarts != 1 or a.label_every or a.d_label_every) and not a.clusters:
-    sys.exit("--proj, --restarts, --label_every and --d_label_every are options of the groups: "
-             "give --clusters K too")
+if (a.proj or a.restarts != 1 or a.label_every or a.d_label_every or a.dconv) and not a.clusters:
+    sys.exit("--proj, --restarts, --label_every, --d_label_every and --dconv are options of the "
+             "groups: give --clusters K too")
 if a.clusters:
     from minigan.app.trainer import groups_rng
     from minigan.gan import conditional as cond_mod

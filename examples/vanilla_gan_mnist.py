@@ -83,10 +83,9 @@ for epoch in range(args.epochs):
         # --- one step of G: descend -log D(G(z)) through D, whose parameters stay put
         G.zero_grad()
         fake = G.forward(noise(m))
-        D.freeze(True)                      # D passes gradients on, keeps its own untouched
-        g_loss, dlogits = losses.generator_loss(D.forward(fake), "non_saturating")
-        G.backward(D.backward(dlogits))     # dL/dG(z) from D, then into G
-        D.freeze(False)
+        with D.freezing():                  # D passes gradients on, keeps its own untouched
+            g_loss, dlogits = losses.generator_loss(D.forward(fake), "non_saturating")
+            G.backward(D.backward(dlogits))     # dL/dG(z) from D, then into G
         g_opt.step()
     print(f"epoch {epoch + 1}: D loss {loss_real + loss_fake:.3f}  G loss {g_loss:.3f}  "
           f"D(x) {prob(real_logits):.2f}  D(G(z)) {prob(fake_logits):.2f}")

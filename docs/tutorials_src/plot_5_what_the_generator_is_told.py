@@ -49,7 +49,7 @@ backend.use("cpu")
 # it says *fake*, white and dashed where it cannot tell. At the first 100 of the 2,500
 # generated samples (the same noise vectors in every panel, one batch of G's), arrows
 # along :math:`-\partial L_G/\partial x`; the longest is drawn at a fixed share of the
-# picture, and the key gives its length.
+# picture, and the legend gives its length.
 
 spec = toys.TOYS["ring8"]
 result = toys.run_gan_toy("ring8", iterations=1200, seed=0, snapshots=4, noise_grid=True)

@@ -316,16 +316,20 @@ def main(argv=None):
     on_main = threading.current_thread() is threading.main_thread()
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
     stdout = sys.stdout
-    sys.stdout = _ReaderMayLeave(stdout)
+    if stdout is not None:                   # None: no stdout at all (>&-), print skips it
+        sys.stdout = _ReaderMayLeave(stdout)
     try:
         return _main(argv)
     finally:
-        sys.stdout.flush()
-        sys.stdout = stdout
-        warnings.showwarning = previous_warning
-        if on_main:
-            signal.signal(signal.SIGTERM,
-                          signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
+        try:
+            if stdout is not None:
+                sys.stdout.flush()           # what is still buffered, the reader gone or not
+        finally:
+            sys.stdout = stdout
+            warnings.showwarning = previous_warning
+            if on_main:
+                signal.signal(signal.SIGTERM,
+                              signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
 
 
 def _said(exc):

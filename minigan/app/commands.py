@@ -274,8 +274,8 @@ EVAL_FILE = "eval.json"
 
 #: ``minigan eval --scale``: a file's pixel range -> the map to [0, 1].
 SCALES = {"sigmoid": lambda x: x, "tanh": lambda x: (x + 1) / 2, "255": lambda x: x / 255}
-#: The pixel range of each ``--scale``.
-PIXEL_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1), "255": (0, 255)}
+#: The pixel range of each ``--scale`` (one of the lab's ``classifier.PIXEL_RANGES``).
+SCALE_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1), "255": (0, 255)}
 
 
 def _digits_file(path):
@@ -344,23 +344,23 @@ def evaluate_digits(args, digits):
     if given:
         raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
-    scale = args.scale or "sigmoid"
+    scale, digits_in_file = args.scale or "sigmoid", digits
     what = f"the digits of {args.run}"
     raw = np.asarray(digits[:args.n], dtype=np.float32)    # the first --n, read from the file
-    if raw.size and np.isfinite(raw).all():     # the range the pixels fit, narrowest first
+    if raw.size and np.isfinite(raw).all():     # the range the pixels look like (the lab's)
         lo, hi = float(raw.min()), float(raw.max())
-        fits = [name for name, (a, b) in PIXEL_RANGES.items()
-                if lo >= a - 1e-3 * (b - a) and hi <= b + 1e-3 * (b - a)]
-        if not fits or fits[0] != scale:
+        looks = clf_lib.pixel_range(lo, hi)
+        if looks != SCALE_RANGES[scale]:
             seen = f"{what}: pixels from {lo:.4g} to {hi:.4g}"
-            if not fits:
+            if looks is None:
                 raise ValueError(f"{seen}, in none of [0, 1], [-1, 1], [0, 255]; map them to "
                                  "[0, 1] (or clip them) and save them again")
-            a, b = PIXEL_RANGES[fits[0]]
-            given = "leave --scale out" if fits[0] == "sigmoid" else f"give --scale {fits[0]}"
+            fit = next(name for name, range_ in SCALE_RANGES.items() if range_ == looks)
+            given = "leave --scale out" if fit == "sigmoid" else f"give --scale {fit}"
             default = " (the default)" if args.scale is None else ""
-            raise ValueError(f"{seen}, which look like [{a}, {b}], not the [{{}}, {{}}] of "
-                             f"--scale {scale}{default}: {given}".format(*PIXEL_RANGES[scale]))
+            low, high = SCALE_RANGES[scale]
+            raise ValueError(f"{seen}, which look like [{looks[0]}, {looks[1]}], not the "
+                             f"[{low}, {high}] of --scale {scale}{default}: {given}")
     digits = clf_lib.as_digits(SCALES[scale](raw), what)    # the shape, NaNs
     if len(digits) < scoring.MIN_DIGITS:
         raise ValueError(f"{args.run} holds {len(digits)} digits; scoring needs at least "
@@ -373,7 +373,7 @@ def evaluate_digits(args, digits):
     scores = scoring.score_images(digits, ref, parzen=args.parzen)
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
-    print(f"minigan eval {args.run}: {scores['n']} of its {len(raw)} digits "
+    print(f"minigan eval {args.run}: {scores['n']} of its {len(digits_in_file)} digits "
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,

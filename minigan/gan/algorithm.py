@@ -139,7 +139,7 @@ class GAN:
         ``generator`` maps ``(m, noise_dim)`` noise to samples;
         ``discriminator`` maps samples to ``(m, 1)`` LOGITS (no sigmoid): a D that ends in
         a Sigmoid is refused here, outputs of another shape at the first step
-        (:func:`check_outputs`).
+        (``gan.algorithm.check_outputs``).
     g_optimizer, d_optimizer : minigan.nn.optim.Optimizer
         Built on ``generator`` and ``discriminator`` respectively.
     noise_dim : int or tuple
@@ -275,10 +275,16 @@ class GAN:
             raise ValueError(f"the real batch is a {type(x).__name__}, not an array: give "
                              f"an array (numpy.asarray(batch, dtype=numpy.{self.dtype}))")
         if self.dtype is not None and x.dtype != self.dtype:
+            seen = f"the real batch is {x.dtype}, the players' weights {self.dtype}"
+            if x.dtype.kind != "f":
+                raise ValueError(
+                    f"{seen}: give float pixels, x.astype(numpy.{self.dtype}) scaled to the "
+                    "generator's range (8-bit pixels: / 255 for [0, 1], / 127.5 - 1 for "
+                    "[-1, 1])")
             raise ValueError(
-                f"the real batch is {x.dtype}, the players' weights {self.dtype}: give the "
-                f"batches as {self.dtype} (x.astype(numpy.{self.dtype})), or build the "
-                f"players in {x.dtype} (backend.set_default_dtype) if that is what you want")
+                f"{seen}: give the batches as {self.dtype} (x.astype(numpy.{self.dtype})), or "
+                f"build the players in {x.dtype} (backend.set_default_dtype) if that is what "
+                "you want")
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
         # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
         # CPU, and one small transfer on the GPU. The Trainer checks its whole data set

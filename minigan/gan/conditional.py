@@ -49,10 +49,12 @@ def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
     Raises ``ValueError`` for a label outside ``0 .. classes - 1`` (its row would be all
-    zeros: a sample of no class)."""
+    zeros: a sample of no class), for labels on the host: labels already on the GPU (a
+    run's, checked when its data was loaded) are taken as they are, since reading their
+    range back would cost two waits on the device at every batch."""
     xp = backend.get_array_module(labels)
     labels = xp.asarray(labels)
-    if labels.size and not (0 <= int(labels.min()) and int(labels.max()) < classes):
+    if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
     dtype = backend.default_dtype() if dtype is None else dtype
@@ -67,7 +69,7 @@ def with_labels(x, labels, classes=CLASSES):
 def labelled_noise(z, labels, classes=CLASSES):
     """``[z, one_hot(labels)]``: the input of a conditional generator."""
     xp = backend.get_array_module(z)
-    return xp.concatenate([z, one_hot(xp.asarray(labels), classes, z.dtype)], axis=1)
+    return xp.concatenate([z, xp.asarray(one_hot(labels, classes, z.dtype))], axis=1)
 
 
 def digit_rows(per_digit, classes=CLASSES):

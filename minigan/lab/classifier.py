@@ -41,7 +41,7 @@ from minigan.nn import optim
 __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
     "save", "load", "cache_path", "shipped_path", "load_default", "split_for_training",
-    "as_digits", "DIGIT_SHAPES",
+    "as_digits", "DIGIT_SHAPES", "PIXEL_RANGES", "pixel_range",
 ]
 
 VERSION = "mnist-cnn-v1"
@@ -94,17 +94,34 @@ def as_digits(x, what="images"):
         holds = "digit holds" if len(bad) == 1 else "digits hold"
         raise ValueError(f"{what}: {len(bad)} of {len(x)} {holds} NaN or infinite pixels "
                          f"(the first: digit {bad[0]}); drop them or draw them again")
-    lo, hi, tol = float(x.min()), float(x.max()), 1e-3
-    if lo >= -tol and hi <= 1 + tol:
+    lo, hi = float(x.min()), float(x.max())
+    looks = pixel_range(lo, hi)
+    if looks == (0, 1):
         return x
     seen = f"{what}: pixels from {lo:.4g} to {hi:.4g}; the lab scores pixels in [0, 1]"
-    if lo >= -1 - tol and hi <= 1 + tol:
+    if looks == (-1, 1):
         raise ValueError(f"{seen}: these look like [-1, 1] (a tanh generator's), so pass "
                          "(x + 1) / 2")
-    if lo >= -tol and hi <= 255 + tol and hi > 2:
+    if looks == (0, 255):
         raise ValueError(f"{seen}: these look like [0, 255] (8-bit pixels), so pass x / 255")
     raise ValueError(f"{seen}: map them to [0, 1] as your generator's range says, or clip "
                      "them (numpy.clip(x, 0, 1))")
+
+
+#: The pixel ranges digits come in, narrowest first: a sigmoid's, a tanh's, 8-bit pixels'.
+PIXEL_RANGES = ((0, 1), (-1, 1), (0, 255))
+
+
+def pixel_range(lo, hi):
+    """The narrowest of :data:`PIXEL_RANGES` that pixels from ``lo`` to ``hi`` fit (a
+    thousandth of its width either side passes: rounding), or None. [0, 255] only when
+    some pixel is above 2: pixels up to 1.5 or 2 are not 8-bit ones, and divided by 255
+    they would be scored as nearly black digits."""
+    for low, high in PIXEL_RANGES:
+        tol = 1e-3 * (high - low)
+        if lo >= low - tol and hi <= high + tol and (high != 255 or hi > 2):
+            return (low, high)
+    return None
 
 
 def checksum(net):

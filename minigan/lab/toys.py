@@ -280,6 +280,12 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     return mixing is None
 
 
+def _real_batch(spec, model, rng):
+    """A batch of the toy's data in the players' dtype (float32, or float64 when they were
+    built so), on the active device."""
+    return backend.asarray(spec.sample(rng, spec.batch), model.dtype)
+
+
 def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=None,
                 record_frames=True, field=True, noise_grid=False, step_by_step=0):
     """Train one toy GAN; return its final metrics, per-snapshot frames and history.
@@ -333,8 +339,8 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     marks = set(np.linspace(0, iterations, snapshots + 1).astype(int)[1:]) if snapshots else set()
     frames, history, steps = [], [], []
 
-    def batch():          # in the players' dtype (float32, or float64 when they were built so)
-        return backend.asarray(spec.sample(data_rng, spec.batch), model.dtype)
+    def batch():
+        return _real_batch(spec, model, data_rng)
 
     every = max(iterations // 200, 1)
 
@@ -441,8 +447,8 @@ def generator_gradient_norms(iterations=200, seed=0, opts=None, d_warmup=300):
         data_rng = np.random.default_rng([seed, 1])
         model = _build(spec, {**(opts or {}), "g_loss": form}, rng)
 
-        def batch(r=data_rng):
-            return backend.asarray(spec.sample(r, spec.batch).astype(np.float32))
+        def batch(r=data_rng, model=model):
+            return _real_batch(spec, model, r)
 
         for _ in range(d_warmup):
             model.d_step(batch())

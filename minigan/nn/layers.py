@@ -184,8 +184,11 @@ class Layer:
     def freeze(self, frozen=True):
         """Stop (or resume) accumulating parameter gradients, this layer's and every layer's
         inside it; an optimizer built from the model leaves a frozen layer's parameters as they
-        are (:mod:`minigan.nn.optim`). Returns self."""
+        are (:mod:`minigan.nn.optim`). A layer made of others names them in
+        :meth:`sublayers`, through which this reaches them. Returns self."""
         self.frozen = bool(frozen)
+        for inner in self.sublayers():
+            inner.freeze(frozen)
         return self
 
     @contextlib.contextmanager
@@ -197,8 +200,9 @@ class Layer:
         self.freeze(True)
         try:
             yield self
-        finally:
-            for layer, frozen in was_frozen:
+        finally:        # all that freeze() reached as the layer was (a layer of your own that
+            self.freeze(was_frozen[0][1])     # passes freeze() on without naming its parts in
+            for layer, frozen in was_frozen:  # sublayers() too), then each layer as it was
                 layer.frozen = frozen
 
     # -- state ----------------------------------------------------------
@@ -471,12 +475,6 @@ class Sequential(Layer):
         self.training = bool(mode)
         for layer in self.layers:
             layer.train(mode)
-        return self
-
-    def freeze(self, frozen=True):
-        self.frozen = bool(frozen)
-        for layer in self.layers:
-            layer.freeze(frozen)
         return self
 
     def __getitem__(self, i):
@@ -785,10 +783,6 @@ class SpectralNorm(Layer):
         M, W_sn = self._need_cache()[:2]
         return W_sn.reshape(self.params["W"].shape)
 
-    def freeze(self, frozen=True):
-        self.layer.freeze(frozen)
-        return super().freeze(frozen)
-
     def train(self, mode=True):
         self.layer.train(mode)
         return super().train(mode)
@@ -950,11 +944,6 @@ class ConditionalGenerator(Layer):
     def train(self, mode=True):
         self.training = bool(mode)
         self.net.train(mode)
-        return self
-
-    def freeze(self, frozen=True):
-        self.frozen = bool(frozen)
-        self.net.freeze(frozen)
         return self
 
     def __repr__(self):

@@ -1156,3 +1156,13 @@ def test_a_reader_that_leaves_early_does_not_stop_the_command(real_mnist, tmp_pa
     assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "BrokenPipeError" not in err, err
     assert json.loads((tmp_path / "g_eval.json").read_text())["generated"]["n"] == 100
+
+
+def test_a_command_without_stdout_runs(monkeypatch, capsys):
+    """``minigan --version >&-``: no stdout at all (sys.stdout is None); print skips it, and
+    the reader-may-leave wrapper must not stand in for it (an AttributeError from its
+    flush, and the wrapper left installed)."""
+    monkeypatch.setattr(sys, "stdout", None)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and sys.stdout is None

@@ -267,8 +267,12 @@ def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
     model = mnist_like_gan("sigmoid")
     x = np.random.default_rng(2).random((8, 6)).astype(np.float32)
     before = {k: v.copy() for k, v in {**model.G.params, **model.D.params}.items()}
+    advice = (r"give the batches as float32 \(x.astype\(numpy.float32\)\), or build the "
+              r"players in float64" if dtype == np.float64 else
+              r"give float pixels, x.astype\(numpy.float32\) scaled to the generator's range "
+              r"\(8-bit pixels: / 255 for \[0, 1\]")
     with pytest.raises(ValueError, match=f"the real batch is {np.dtype(dtype)}, the players' "
-                                         r"weights float32: give the batches as float32"):
+                                         f"weights float32: {advice}"):
         model.train_iteration(lambda: x.astype(dtype))
     for k, v in {**model.G.params, **model.D.params}.items():  # nothing was updated
         np.testing.assert_array_equal(v, before[k], err_msg=k)

@@ -78,6 +78,7 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
     digits = np.asarray(ref.held_out[:200])
     np.save(tmp_path / "g.npy", (digits * 2 - 1).reshape(-1, 1, 28, 28))
     np.savez(tmp_path / "g8.npz", (digits * 255).astype(np.uint8).reshape(-1, 28, 28, 1))
+    np.save(tmp_path / "bright.npy", digits * 1.5)          # no known range: not 8-bit pixels
     np.save(tmp_path / "one.npy", np.float32(0.5))
     np.save(tmp_path / "text.npy", np.array(["a"] * 30))
     np.save(tmp_path / "complex.npy", digits.astype(complex))
@@ -96,7 +97,7 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
     capsys.readouterr()
     assert cli.main(["eval", str(tmp_path / "g.npy"), "--scale", "tanh", "--n", "50", *base,
                      "--out", str(tmp_path / "n.json")]) == 0
-    assert "50 of its 50 digits" in capsys.readouterr().out     # the file's first --n
+    assert "50 of its 200 digits" in capsys.readouterr().out    # the file's first --n
     assert json.loads((tmp_path / "n.json").read_text())["generated"]["n"] == 50
     for args, message in ((["g.npy"], "look like [-1, 1], not the [0, 1] of --scale sigmoid "
                                       "(the default): give --scale tanh"),
@@ -104,6 +105,8 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
                           (["g.npy", "--scale", "255"], "give --scale tanh"),
                           (["g.npy", "--scale", "tanh", "--draws", "3", "--no-ema"],
                            "--draws and --no-ema set a generator's scoring"),
+                          (["bright.npy", "--scale", "255"], "in none of [0, 1], [-1, 1], "
+                                                              "[0, 255]"),   # scored / 255
                           (["one.npy"], "holds one value of dtype float32"),   # an IndexError
                           (["text.npy"], "holds an array of dtype <U1"),       # 'could not convert'
                           (["complex.npy"], "holds an array of dtype complex128")):   # scored

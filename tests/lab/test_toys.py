@@ -204,6 +204,13 @@ def test_minimax_gradient_saturates_after_d_learns():
     assert np.mean(norms["minimax"]["d_gen"][:10]) < 0.5      # D rejects the fakes
 
 
+def test_the_generator_gradient_study_runs_in_float64(float64):
+    """Its batches in the players' dtype, as run_gan_toy's (float32 batches for float64
+    players were refused)."""
+    norms = toys.generator_gradient_norms(iterations=2, seed=0, d_warmup=1)
+    assert all(np.isfinite(r["grad_norm"]).all() for r in norms.values())
+
+
 @pytest.mark.slow
 def test_toy_command_writes_pictures_gif_and_metrics(tmp_path, capsys):
     out = tmp_path / "ring"

@@ -93,6 +93,36 @@ def test_frozen_layer_passes_gradient_but_keeps_its_grads():
     np.testing.assert_allclose(net.grads["0.W"], 2 * before["0.W"], rtol=1e-6)
 
 
+class Wrapped(layers.Layer):
+    """A layer of one's own made of another, passing freeze() on without naming it in
+    sublayers()."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def freeze(self, frozen=True):
+        self.inner.freeze(frozen)
+        return super().freeze(frozen)
+
+
+def test_freezing_puts_back_every_layer_as_it_was():
+    """``with D.freezing():`` (the G step) leaves a layer frozen by the user frozen and the
+    others not, also inside a layer that reaches its parts through its own freeze() only
+    (the block's end once left those frozen for good: that D stopped learning)."""
+    r = np.random.default_rng(1)
+    net = layers.Sequential(layers.Dense(3, 4, rng=r), layers.Dense(4, 1, rng=r))
+    net.layers[0].freeze()                                   # the user's
+    with net.freezing():
+        assert all(layer.frozen for layer in net.walk())
+    assert [layer.frozen for layer in net.walk()] == [False, True, False]
+    wrapped = Wrapped(layers.Sequential(layers.Dense(3, 4, rng=r)))
+    with wrapped.freezing():
+        assert wrapped.inner.layers[0].frozen
+    assert not wrapped.frozen and not wrapped.inner.frozen
+    assert not wrapped.inner.layers[0].frozen
+
+
 def test_train_eval_propagate():
     net = layers.Sequential(layers.Dense(2, 2), layers.Dropout(0.5))
     net.eval()

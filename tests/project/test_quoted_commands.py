@@ -10,7 +10,8 @@ Backslash-continued lines are joined, comments dropped, ``&&`` separates command
 ``git`` and ``cd`` are passed over and variables set before a command
 (``OMP_NUM_THREADS=1 ...``) stripped. The placeholders become the values of
 :data:`PLACEHOLDERS`; ``[--seed S]``, an option the reader may add, is checked as if given
-(each alternative of ``[--a 1 | --b 2]`` too), and ``[CHANGE]`` or ``...``, any option,
+(the alternatives of ``[--a 1 | --b 2]`` together, as one command), a pipe's
+second program left out, and ``[CHANGE]`` or ``...``, any option,
 is left out.
 
 Each command goes to its own parser: ``minigan`` and ``python -m minigan`` to
@@ -193,8 +194,11 @@ def quoted_commands():
 def argv_of(command):
     """The program (``minigan``, ``python benchmarks/X.py``, ...) and its arguments, the
     placeholders filled in and the optional parts unwrapped."""
-    argv = []
+    argv, depth = [], 0                  # depth: inside [...] (an optional part)
     for word in words_of(command):
+        if word == "|" and depth == 0:   # a pipe: what follows is another program's
+            break
+        depth += word.count("[") - word.count("]")
         if word in ANY_OPTIONS or word == "|":
             continue
         word = word.removeprefix("[").removesuffix("]")
@@ -317,6 +321,13 @@ def test_a_stale_command_is_refused(command, said):
     """The check can fail: a made-up command with an unknown option (an abbreviated one among
     them), a bad value or an unknown program is reported."""
     assert said in (refusal(command) or "")
+
+
+def test_a_pipe_ends_the_command():
+    """``minigan eval RUN | head -5``: head's arguments are not minigan's (they were read as
+    unrecognized arguments); a bar inside an optional part is not a pipe."""
+    assert refusal("minigan eval RUN --no-parzen | head -5") is None
+    assert "--no-such-option" in refusal("minigan eval RUN [--no-parzen | --no-such-option]")
 
 
 def test_a_stale_command_on_a_page_is_found_and_refused(tmp_path):
