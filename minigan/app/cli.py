@@ -268,10 +268,11 @@ def _on_sigterm(signum, frame):
 
 
 class _ReaderMayLeave:
-    """``sys.stdout`` while a command runs, for a reader that may leave before the end
-    (``minigan eval RUN | head``): once a write or flush finds the pipe closed, what the
-    command prints goes to ``os.devnull`` and the command goes on, writing its files as
-    it would have (before: "[Errno 32] Broken pipe", and eval.json not written)."""
+    """``sys.stdout`` (and ``sys.stderr``) while a command runs, for a reader that may leave
+    before the end (``minigan eval RUN | head``, ``2>&1 | head``): once a write or flush
+    finds the pipe closed, what the command prints there goes to ``os.devnull`` and the
+    command goes on, writing its files as it would have (before: "[Errno 32] Broken pipe",
+    and eval.json not written)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -315,17 +316,19 @@ def main(argv=None):
     warnings.showwarning = _one_line_warning
     on_main = threading.current_thread() is threading.main_thread()
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
-    stdout = sys.stdout
-    if stdout is not None:                   # None: no stdout at all (>&-), print skips it
-        sys.stdout = _ReaderMayLeave(stdout)
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}   # None: none at all (>&-)
+    for name, stream in streams.items():
+        if stream is not None:
+            setattr(sys, name, _ReaderMayLeave(stream))
     try:
         return _main(argv)
     finally:
         try:
-            if stdout is not None:
-                sys.stdout.flush()           # what is still buffered, the reader gone or not
+            for name, stream in streams.items():
+                if stream is not None:
+                    getattr(sys, name).flush()   # what is still buffered, reader gone or not
         finally:
-            sys.stdout = stdout
+            sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
             warnings.showwarning = previous_warning
             if on_main:
                 signal.signal(signal.SIGTERM,

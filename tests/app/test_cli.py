@@ -1166,3 +1166,24 @@ def test_a_command_without_stdout_runs(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and sys.stdout is None
+
+
+class ClosedPipe:
+    """A stream whose reader left: every write and flush raises BrokenPipeError."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        raise OSError("no descriptor")
+
+
+def test_an_error_line_for_a_reader_that_left_does_not_stop_the_command(monkeypatch):
+    """``minigan ... 2>&1 | head``: the one-line error goes nowhere once the reader has left,
+    and the exit code is still the command's (the BrokenPipeError went up from main)."""
+    monkeypatch.setattr(sys, "stderr", ClosedPipe())
+    assert main(["sample", "/no/such/run"]) == 2
+    assert isinstance(sys.stderr, ClosedPipe)          # put back as it was
