@@ -385,7 +385,11 @@ def format_table(scores, real, ref, draws=None):
         lines.append(f"* {metrics.PARZEN_CAVEAT}")
     lines += [f"warning: {w}" for w in warnings(scores, real, ref)]
     lines.append(ref.classifier.describe())
-    lines.append(ref.description)
+    described = ref.description
+    if real["n"] < len(ref.held_out):       # the real column is as many as the generated
+        described += (f"; the real held-out column scores the first {real['n']:,} of the "
+                      f"{len(ref.held_out):,} held-out digits, as many as the generated ones")
+    lines.append(described)
     return "\n".join(lines)
 
 

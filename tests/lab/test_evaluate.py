@@ -39,6 +39,17 @@ def test_the_real_row_is_scored_on_as_many_digits_as_the_generated_one(ref):
                                few["fid"])
 
 
+def test_the_report_says_how_many_real_digits_its_real_column_scored(ref):
+    """Beside 300 generated digits the real column scores 300 of the 1,000 held-out ones,
+    and the report's last line says so rather than leaving the whole real row's count."""
+    digits = np.asarray(ref.held_out[:300])
+    scores = scoring.score_images(digits, ref, parzen=False)
+    last = scoring.format_table(scores, ref.real_row(300, parzen=False), ref).splitlines()[-1]
+    assert last.startswith("test slices") and "scores the first 300 of the 1,000 held-out" in last
+    every = scoring.format_table(ref.real_row(parzen=False), ref.real_row(parzen=False), ref)
+    assert every.splitlines()[-1] == "test slices"     # all of them: nothing to add
+
+
 def test_too_few_digits_are_refused(real_mnist, ref, tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 20 digits"):
         scoring.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)
