@@ -638,7 +638,8 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     ``spec`` is a :class:`ToySpec` or a name in ``TOYS``; ``frame`` one of
     :func:`run_gan_toy`'s ``result["frames"]`` (or ``result["steps"]``), ``real`` its
     ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
-    densities, D and D* (a density above the axis is marked with its peak); 2-D: real
+    densities, D and D* (a density above the axis is marked with its peak, and G's samples
+    outside the x axis's range are counted); 2-D: real
     samples (blue) under G's (orange), with the modes covered and the high-quality share,
     or the mean and covariance errors. The legend sits under the axes, below the x label,
     off the samples.
@@ -681,6 +682,12 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
                 ax.annotate(f"{key} peaks at {c[key][i]:.2g}, above the axes", (c["grid"][i], high),
                             xytext=(4, -10), textcoords="offset points", color=color,
                             fontsize=7)
+        x, (left, right) = frame["samples"][:, 0], (c["grid"][0], c["grid"][-1])
+        outside = int(((x < left) | (x > right)).sum())     # G's samples off the picture
+        if outside:
+            ax.text(0.99, 0.97, f"{outside:,} of G's {len(x):,} samples outside "
+                    f"[{left:g}, {right:g}]", transform=ax.transAxes, ha="right", va="top",
+                    color=GENERATED, fontsize=7)
         arrows = (_draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
                   if f is not None else ())
         ax.set_xlabel("x")

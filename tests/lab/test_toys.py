@@ -111,7 +111,8 @@ def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip)
 
 def test_gaussian1d_names_its_axis_and_marks_a_density_above_it():
     """Densities and D share one axis up to 1.02: a density that peaks above it is cut off,
-    so the picture says where it went and how high."""
+    so the picture says where it went and how high; G's samples beyond the x axis are
+    counted (they were unseen)."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -119,11 +120,18 @@ def test_gaussian1d_names_its_axis_and_marks_a_density_above_it():
     result = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500)
     frame = result["frames"][-1]
     c, ax = frame["curves"], Figure().subplots()
+    inside = np.clip(frame["samples"], c["grid"][0], c["grid"][-1])
     for peak, said in ((0.5, []), (1.9, ["p_g peaks at 1.9, above the axes"])):
-        scaled = {**frame, "curves": {**c, "p_g": c["p_g"] * peak / c["p_g"].max()}}
+        scaled = {**frame, "samples": inside,
+                  "curves": {**c, "p_g": c["p_g"] * peak / c["p_g"].max()}}
         toys.draw_frame(ax, "gaussian1d", scaled, result["real"])
         assert [t.get_text() for t in ax.texts] == said
         assert "density" in ax.get_ylabel() and "D" in ax.get_ylabel()
+    far = inside.copy()
+    far[:3] = c["grid"][-1] + 5                          # three of G's samples off the picture
+    toys.draw_frame(ax, "gaussian1d", {**frame, "samples": far}, result["real"])
+    assert (f"3 of G's {len(far):,} samples outside [{c['grid'][0]:g}, {c['grid'][-1]:g}]"
+            in [t.get_text() for t in ax.texts])
 
 
 def test_a_panel_of_a_figure_keeps_its_legend_off_its_label_and_the_next_row():
