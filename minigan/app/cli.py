@@ -35,7 +35,7 @@ import warnings
 from minigan import __version__, backend
 from minigan.data import DataError
 from minigan.gan import conditional, models
-from minigan.lab import classifier, toys
+from minigan.lab import classifier, metrics, toys
 
 from . import commands, plotting, settings
 
@@ -175,9 +175,10 @@ def _add_eval(subparsers):
                    "write eval.json in (default: the run folder)")
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="score G's own weights even when the run kept their moving average")
-    p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse, default=5,
+    p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,
+                   default=metrics.TSTR_EPOCHS,
                    help="a conditional run: epochs of the train-on-synthetic classifier "
-                   "(default 5; 0 leaves TSTR out)")
+                   f"(default {metrics.TSTR_EPOCHS}; 0 leaves TSTR out)")
     return p
 
 

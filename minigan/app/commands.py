@@ -340,7 +340,8 @@ def evaluate_digits(args, digits):
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
     given = [option for option, plain in (("--seed", args.seed == 0), ("--draws", args.draws == 1),
                                           ("--no-ema", args.ema),
-                                          ("--tstr-epochs", args.tstr_epochs == 5)) if not plain]
+                                          ("--tstr-epochs", args.tstr_epochs == metrics.TSTR_EPOCHS))
+             if not plain]
     if given:
         raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
@@ -463,7 +464,7 @@ def evaluate(args):
 
 def _conditional_tstr(ckpt_path, args, data_dir):
     """TSTR of a conditional run (:func:`minigan.lab.scoring.conditional_tstr`), or None."""
-    epochs = getattr(args, "tstr_epochs", 5)
+    epochs = getattr(args, "tstr_epochs", metrics.TSTR_EPOCHS)
     G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
     if not config.get("conditional") or epochs < 1:
         return None

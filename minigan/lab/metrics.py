@@ -30,7 +30,7 @@ __all__ = [
     "inception_score", "class_statistics", "sqrtm_psd", "frechet_distance", "fid",
     "squared_distances", "knn_radii", "precision_recall", "density_coverage",
     "parzen_log_likelihood",
-    "parzen_window", "PARZEN_SIGMAS", "PARZEN_CAVEAT", "tstr", "mode_coverage",
+    "parzen_window", "PARZEN_SIGMAS", "PARZEN_CAVEAT", "tstr", "TSTR_EPOCHS", "mode_coverage",
 ]
 
 #: Goodfellow et al.'s bandwidth grid for the Parzen window.
@@ -317,7 +317,12 @@ def parzen_window(samples, valid, test, sigmas=PARZEN_SIGMAS, chunk=1000):
 # -- train on synthetic, test on real ------------------------------------------------
 
 
-def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=5, seed=0):
+#: Epochs of the train-on-synthetic classifier unless told (``minigan eval --tstr-epochs``).
+TSTR_EPOCHS = 5
+
+
+def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=TSTR_EPOCHS,
+         seed=0):
     """Train-on-synthetic, test-on-real, beside train-on-real, test-on-real.
 
     The classifier architecture (:func:`minigan.lab.classifier.build`) is trained

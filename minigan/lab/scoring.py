@@ -469,7 +469,7 @@ def warnings(scores, real, ref):
 
 
 def conditional_tstr(generator, noise_dim, scale, prior="gaussian", n=10000, data_dir=None,
-                     download=True, epochs=5, seed=0, dtype=None):
+                     download=True, epochs=metrics.TSTR_EPOCHS, seed=0, dtype=None):
     """Train on synthetic, test on real: labelled generated digits against as many real ones.
 
     As many generated digits as real training digits (at most ``n``), one tenth
