@@ -105,7 +105,8 @@ class Optimizer:
         StateError
             When a value is out of range (a damaged state); its ``key`` names the entry.
         """
-        expected = set(self.state_dict())
+        expected = {"t"} | {f"{kind}.{i}" for kind in self._state_arrays()
+                            for i in range(len(self.pairs))}
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or extra:
             raise ValueError(
@@ -114,7 +115,7 @@ class Optimizer:
             )
         name = type(self).__name__
         t = backend.to_host(state["t"])
-        if np.ndim(t) != 0 or np.asarray(t).dtype.kind not in "iu" or int(t) < 0:
+        if not _is_count(t):
             raise StateError("t", f"should be the number of steps taken, an integer >= 0, got "
                              f"{str(t)[:40]} ({np.asarray(t).dtype})", name)
         loaded = []
@@ -161,13 +162,18 @@ class StateError(ValueError):
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction.
 
-    For each parameter :math:`\theta` with gradient :math:`g`, at step :math:`t`:
+    For each parameter :math:`\theta` with gradient :math:`g`, at its :math:`t`-th update:
 
     .. math::
         m &\leftarrow \beta_1 m + (1-\beta_1)\, g \\
         v &\leftarrow \beta_2 v + (1-\beta_2)\, g^2 \\
         \hat m &= m / (1-\beta_1^t), \qquad \hat v = v / (1-\beta_2^t) \\
         \theta &\leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon)
+
+    :math:`t` counts the updates of that parameter array (``steps[i]``), which is the
+    optimizer's step count ``t`` unless the array's layer was frozen at some ``step()``:
+    such a step leaves the array, its ``m`` and ``v`` and its count as they are, so that
+    its first update after thawing is bias-corrected as a first update.
 
     Parameters
     ----------
@@ -189,6 +195,7 @@ class Adam(Optimizer):
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+        self.steps = [0] * len(self.pairs)       # each array's own t: the updates it has taken
 
     NON_NEGATIVE = {"v": "Adam's second moment, a mean of squared gradients,"}
 
@@ -199,11 +206,43 @@ class Adam(Optimizer):
         moving = self._moving()
         self.t += 1
         b1, b2 = self.betas
-        bc1 = 1.0 - b1 ** self.t
-        bc2 = 1.0 - b2 ** self.t
-        for (p, g), m, v, move in zip(self.pairs, self.m, self.v, moving, strict=True):
+        for i, ((p, g), m, v, move) in enumerate(
+                zip(self.pairs, self.m, self.v, moving, strict=True)):
             if move:
-                adam_update(p, g, m, v, self.lr, b1, b2, self.eps, bc1, bc2)
+                self.steps[i] += 1
+                t = self.steps[i]                # bias corrections 1 - b^t of this array
+                adam_update(p, g, m, v, self.lr, b1, b2, self.eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
+
+    def state_dict(self):
+        """As :meth:`Optimizer.state_dict`, plus ``"t.i"``: the updates array ``i`` has
+        taken, only where they are fewer than ``t`` (a layer frozen at some steps)."""
+        state = super().state_dict()
+        for i, steps in enumerate(self.steps):
+            if steps != self.t:
+                state[f"t.{i}"] = np.asarray(steps, dtype=np.int64)
+        return state
+
+    def load_state_dict(self, state):
+        """As :meth:`Optimizer.load_state_dict`; an array without its ``"t.i"`` has taken
+        ``t`` updates (a state saved before any layer was frozen at a step). A count that is
+        not an integer between 0 and ``t`` raises :class:`StateError`."""
+        counts = {f"t.{i}": i for i in range(len(self.pairs)) if f"t.{i}" in state}
+        t = backend.to_host(state["t"]) if "t" in state else None   # checked by the base class
+        t = int(t) if t is not None and _is_count(t) else None
+        steps = [t] * len(self.pairs)
+        for key, i in counts.items():
+            n = backend.to_host(state[key])
+            if not _is_count(n) or (t is not None and int(n) > t):
+                raise StateError(key, f"should be the number of updates of parameter {i}, an "
+                                 f"integer between 0 and t = {t}, got {str(n)[:40]}", "Adam")
+            steps[i] = int(n)
+        super().load_state_dict({k: v for k, v in state.items() if k not in counts})
+        self.steps = steps
+
+
+def _is_count(n):
+    """Whether the host value ``n`` is a count: a 0-d integer >= 0."""
+    return np.ndim(n) == 0 and np.asarray(n).dtype.kind in "iu" and int(n) >= 0
 
 
 @op

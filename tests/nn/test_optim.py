@@ -168,8 +168,9 @@ def test_a_frozen_layer_stays_where_it_is_and_moves_again_when_thawed(make):
         model.backward(np.ones_like(model.forward(x)))
         opt.step()
 
-    def first_layer():       # its W and b, and their state: the optimizer's arrays 0 and 1
-        state = {k: v for k, v in opt.state_dict().items() if k.endswith((".0", ".1"))}
+    def first_layer():       # its W and b, and their moments: the optimizer's arrays 0 and 1
+        state = {k: v for k, v in opt.state_dict().items()
+                 if k.endswith((".0", ".1")) and not k.startswith("t.")}   # Adam's own counts
         return {k: v.copy() for k, v in {**model.layers[0].params, **state}.items()}
 
     step()                                               # momentum in the state
@@ -182,3 +183,44 @@ def test_a_frozen_layer_stays_where_it_is_and_moves_again_when_thawed(make):
     model.layers[0].freeze(False)
     step()
     assert not np.array_equal(model.layers[0].params["W"], held["W"])
+
+
+def test_adam_bias_corrects_each_array_by_the_updates_it_has_taken():
+    """Adam's t is each parameter's own count of updates: a layer frozen at the first 50
+    steps takes its first update at the 51st step of the optimizer, and that update is the
+    first step of Algorithm 1, lr * sign(g) (with the optimizer's count, 1 - beta2^51 in
+    place of 1 - beta2, the step was 3.5 lr at betas (0.5, 0.999)). The count survives a
+    state_dict round trip."""
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(3, 2, rng=r, dtype="float64"),
+                              layers.Dense(2, 1, rng=r, dtype="float64"))
+    opt, x = optim.Adam(model, lr=1e-3, betas=(0.5, 0.999)), r.standard_normal((4, 3))
+
+    def step():
+        opt.zero_grad()
+        model.backward(np.ones_like(model.forward(x)))
+        opt.step()
+
+    model.layers[0].freeze()
+    for _ in range(50):
+        step()
+    model.layers[0].freeze(False)
+    W = model.layers[0].params["W"].copy()
+    step()
+    g = model.layers[0].grads["W"]
+    np.testing.assert_allclose(W - model.layers[0].params["W"], 1e-3 * g / (np.abs(g) + 1e-8),
+                               rtol=1e-12, atol=1e-15)
+    assert opt.t == 51
+    state = {k: np.array(v, copy=True) for k, v in opt.state_dict().items()}
+    assert int(state["t.0"]) == 1 and "t.2" not in state      # saved where it is not t
+    twin = optim.Adam(layers.Sequential(layers.Dense(3, 2, dtype="float64"),
+                                        layers.Dense(2, 1, dtype="float64")),
+                      lr=1e-3, betas=(0.5, 0.999))
+    twin.load_state_dict(state)
+    assert twin.steps == opt.steps == [1, 1, 51, 51]
+    twin.load_state_dict({k: v for k, v in state.items() if not k.startswith("t.")})
+    assert twin.steps == [51] * 4                              # a state without counts: t each
+    with pytest.raises(optim.StateError, match=r"'t.0' should be .* between 0 and t = 51"):
+        twin.load_state_dict({**state, "t.0": np.array(52)})
+    with pytest.raises(ValueError, match=r"unexpected keys \['t.4'\]"):
+        twin.load_state_dict({**state, "t.4": np.array(1)})
