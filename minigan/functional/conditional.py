@@ -127,9 +127,10 @@ def label_from_noise_backward(dout, cache):
 
 def label_cuts(shares, prior="gaussian"):
     r"""Thresholds on the noise's first coordinate :math:`z_0` that draw class :math:`k`
-    with probability ``shares[k]``: the quantiles of :math:`z_0` at the cumulative shares,
+    with probability :math:`p_k` = ``shares[k] / sum(shares)``, :math:`k = 0, \dots, K - 1`:
+    the quantiles of :math:`z_0` at the cumulative shares,
 
-    .. math:: t_j = F^{-1}(p_1 + \dots + p_j), \qquad j = 1, \dots, K - 1,
+    .. math:: t_j = F^{-1}(p_0 + \dots + p_{j-1}), \qquad j = 1, \dots, K - 1,
 
     with :math:`F` the standard normal's distribution function (``"gaussian"``) or the
     uniform one on :math:`[-1, 1]` (``"uniform"``, :math:`F^{-1}(u) = 2u - 1`).

@@ -22,7 +22,7 @@ compromise between keeping the forward signal (:math:`1/n_{in}`) and the
 backward signal (:math:`1/n_{out}`) at constant variance; the
 :math:`1/n_{in}` variant keeps only the forward signal. He et al. (2015) double
 it for ReLU, which zeroes half of its inputs. Radford et al. (2015) initialize
-DCGANs from :math:`N(0, 0.02)`.
+DCGANs from :math:`N(0, 0.02^2)`, a standard deviation of 0.02.
 """
 
 from __future__ import annotations
