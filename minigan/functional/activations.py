@@ -1,5 +1,7 @@
 r"""Elementwise activations: ReLU, LeakyReLU, Tanh, Sigmoid.
 
+The derivation, a worked example and the property test: ``docs/atlas/activations.rst``.
+
 Each backward multiplies the upstream gradient ``dout`` by the local
 derivative, written in terms of what the forward pass already computed.
 

@@ -1,5 +1,7 @@
 r"""Batch normalization (Ioffe & Szegedy, 2015): forward and backward pass.
 
+The derivation, a worked example and the property test: ``docs/atlas/batchnorm.rst``.
+
 Statistics are per channel: over the batch for ``(N, C)`` input, over the
 batch and both spatial axes for ``(N, C, H, W)`` input, so each channel
 averages :math:`m = N` or :math:`m = N H W` values. Running statistics follow

@@ -1,5 +1,7 @@
 r"""The label joins the sample: the one operation of a conditional GAN (Mirza & Osindero 2014).
 
+The derivation, a worked example and the property test: ``docs/atlas/conditional.rst``.
+
 A one-hot label ``c`` of ``K`` classes is concatenated to a sample: to the
 features of a row (a dense layer's input: the noise of G, the flat image of
 D), or as ``K`` constant channel maps beside an image's channels (a

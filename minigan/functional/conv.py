@@ -1,5 +1,7 @@
 r"""2-D convolution and transposed convolution: forward and backward passes.
 
+The derivation, a worked example and the property test: ``docs/atlas/conv.rst``.
+
 Layouts and semantics are PyTorch's: NCHW activations; a Conv2d weight is
 ``(out, in, kh, kw)``, a ConvTranspose2d weight is ``(in, out, kh, kw)``, the
 bias is ``(out,)`` or None; ``stride``, ``padding`` and ``output_padding``

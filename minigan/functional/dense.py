@@ -1,5 +1,7 @@
 """Dense (fully connected) layer: forward and backward pass.
 
+The derivation, a worked example and the property test: ``docs/atlas/dense.rst``.
+
 ``W`` has shape ``(in_features, out_features)``, as in the TensorFlow listing
 of the vanilla GAN (``tf.matmul(x, W) + b``), so a row of ``x`` is one sample.
 """

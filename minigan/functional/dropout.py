@@ -1,4 +1,7 @@
-"""Dropout: the one shape-preserving operation that needs randomness."""
+"""Dropout: the one shape-preserving operation that needs randomness.
+
+The derivation, a worked example and the property test: ``docs/atlas/dropout.rst``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 r"""im2col / col2im: convolution as one matrix product.
 
+The convolutions' gradients, derived through these two maps, with a worked example and the
+property tests: ``docs/atlas/conv.rst``.
+
 A 2-D convolution of an image batch ``x`` of shape ``(N, C, h, w)`` with a
 kernel of ``kh x kw`` at stride ``(sh, sw)`` and zero padding ``(ph, pw)``
 reads, for every output pixel, a ``C x kh x kw`` window of the padded input.

@@ -1,5 +1,9 @@
 r"""Losses computed from logits: sigmoid cross-entropy and the GAN losses.
 
+The derivations, worked examples and property tests: ``docs/atlas/losses.rst`` (sigmoid
+and softmax cross-entropy, the generator's losses), ``docs/atlas/penalty.rst`` (the hinge,
+least-squares and Wasserstein losses).
+
 Every loss returns its value and its gradient with respect to the logits
 together, ``loss, dlogits = f(logits, ...)``: the gradient is the ``dout``
 that starts the backward pass. The discriminator outputs a logit

@@ -1,5 +1,7 @@
 r"""Letting the discriminator see the whole minibatch: three remedies against mode collapse.
 
+The derivation, a worked example and the property test: ``docs/atlas/minibatch.rst``.
+
 A collapsed generator's samples look alike; a discriminator that judges one
 sample at a time cannot tell. Each operation here gives D a statistic of
 several samples at once, and back-propagates through that statistic:

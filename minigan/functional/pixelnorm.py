@@ -1,5 +1,7 @@
 r"""Pixelwise feature normalization (Karras et al. 2018, "Progressive Growing of GANs", 4.2).
 
+The derivation, a worked example and the property test: ``docs/atlas/pixelnorm.rst``.
+
 Each sample's feature vector (each pixel's vector of channels, for maps) is scaled to a
 root mean square of one. Unlike batch norm it looks at one sample at a time, so a
 generator that uses it draws the same image from the same noise in training and in

@@ -1,5 +1,7 @@
 r"""Spectral normalization (Miyato et al. 2018): a weight divided by its largest singular value, estimated.
 
+The derivation, a worked example and the property test: ``docs/atlas/spectral.rst``.
+
 The weight is seen as a matrix :math:`M` of shape ``(p, q)``: a Dense weight
 ``(in, out)`` as it is, a Conv2d weight ``(O, C, kh, kw)`` as ``(O, C kh kw)``, as in
 the paper (the norm of that matrix, not the operator norm of the convolution, which can

@@ -1,5 +1,7 @@
 r"""Optimizers: Adam and SGD with momentum.
 
+The update rules, a worked example and the property tests: ``docs/atlas/optim.rst``.
+
 An optimizer is built from a model (anything with ``parameters()``) or from a
 list of ``(param, grad)`` array pairs. Its state is one entry per parameter
 ARRAY, in the order of that list, never keyed by a name that two layers may
