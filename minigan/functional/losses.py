@@ -23,9 +23,12 @@ for any logit. Its derivative is :math:`\partial\ell/\partial a = \sigma(a) - t`
 
 from __future__ import annotations
 
+import numpy as np
+
 from minigan.backend import get_array_module, kernels, op
 
 from .activations import sigmoid
+from .errors import ShapeError
 
 __all__ = [
     "sigmoid_cross_entropy",
@@ -40,6 +43,20 @@ __all__ = [
 G_LOSSES = ("non_saturating", "minimax")
 
 
+def _check_targets(op, outputs, targets):
+    """Raise :class:`ShapeError` unless ``targets`` (a number or an array) broadcast to the
+    shape of ``outputs`` without changing it: ``(N,)`` targets against ``(N, 1)`` outputs
+    would make an ``(N, N)`` loss, ``N`` times too many terms, and a gradient of that shape."""
+    shape, want = tuple(getattr(targets, "shape", ())), tuple(outputs.shape)  # CuPy's too
+    try:
+        fits = np.broadcast_shapes(want, shape) == want
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(op, f"targets of shape {shape} do not fit outputs of shape {want}; "
+                             f"expected a number or targets of shape {want}")
+
+
 @op
 def sigmoid_cross_entropy(logits, targets):
     r"""Mean sigmoid cross-entropy over all elements, value and gradient.
@@ -52,14 +69,17 @@ def sigmoid_cross_entropy(logits, targets):
     Parameters
     ----------
     logits : ndarray of shape (N,) or (N, 1)
-    targets : float or ndarray broadcastable to ``logits``
-        Labels in [0, 1]; soft targets such as 0.9 implement label smoothing.
+    targets : float or ndarray of the shape of ``logits`` (or broadcast to it)
+        Labels in [0, 1]; soft targets such as 0.9 implement label smoothing. ``(N, 1)``
+        targets for ``(N, 1)`` logits, not ``(N,)`` (which would broadcast the loss to
+        ``(N, N)``: refused).
 
     Returns
     -------
     loss : float
     dlogits : ndarray like ``logits``
     """
+    _check_targets("sigmoid_cross_entropy", logits, targets)
     xp = get_array_module(logits)
     a = logits
     M = a.size                                                      # the entries averaged
@@ -72,6 +92,7 @@ def sigmoid_cross_entropy(logits, targets):
 @sigmoid_cross_entropy.gpu
 def _sigmoid_cross_entropy_gpu(logits, targets):
     """The per-element loss and gradient in one fused kernel (minigan.backend.kernels)."""
+    _check_targets("sigmoid_cross_entropy", logits, targets)
     return kernels.sigmoid_cross_entropy_gpu(logits, targets)
 
 
@@ -180,13 +201,14 @@ def least_squares_loss(outputs, targets):
     Parameters
     ----------
     outputs : ndarray of shape (N, 1)
-    targets : float or ndarray broadcastable to ``outputs``
+    targets : float or ndarray of the shape of ``outputs`` (or broadcast to it)
 
     Returns
     -------
     loss : float
     doutputs : ndarray like ``outputs``
     """
+    _check_targets("least_squares_loss", outputs, targets)
     diff = outputs - targets
     M = outputs.size
     return float((diff * diff).sum()) / (2 * M), (diff / M).astype(outputs.dtype, copy=False)

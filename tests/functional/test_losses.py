@@ -78,3 +78,16 @@ def test_float32_stays_float32():
 def test_unknown_generator_loss():
     with pytest.raises(ValueError, match="unknown generator loss 'wgan'"):
         losses.generator_loss(np.zeros((2, 1)), "wgan")
+
+
+@pytest.mark.parametrize("loss", [losses.sigmoid_cross_entropy, losses.least_squares_loss])
+def test_targets_that_would_broadcast_the_outputs_are_refused(loss):
+    """Targets of shape (N,) against outputs (N, 1) broadcast to an (N, N) loss: a value N
+    times too many terms and a gradient of another shape than the outputs'. Refused, naming
+    both shapes; targets of the outputs' shape, or any that broadcast to it, are fine."""
+    a, t = np.array([[1.0], [-2.0], [0.5]]), np.array([1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"targets of shape \(3,\) .* outputs of shape \(3, 1\)"):
+        loss(a, t)
+    value, d = loss(a, t[:, None])
+    assert d.shape == a.shape
+    assert loss(a, np.ones((1, 1)))[1].shape == loss(a, 1.0)[1].shape == a.shape
