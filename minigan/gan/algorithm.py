@@ -88,11 +88,15 @@ def generator_gradient(discriminator, game, x):
             = \frac1m\, \ell_G'\big(D(x^{(i)})\big)\, \frac{\partial D(x^{(i)})}{\partial x^{(i)}}
 
     (:math:`\ell_G` the game's generator loss, :meth:`minigan.gan.games.Game.g_loss`; the
-    last factor is D's backward pass). :meth:`GAN.g_step` hands this ``dx`` to G's backward
-    pass; the pictures of :mod:`minigan.lab.field` draw it. D is frozen while it runs (its
-    ``grads``, and a spectral norm's ``u``, are left alone; then each of its layers is as frozen
-    as before, :meth:`~minigan.nn.layers.Layer.freezing`) and stays in its mode: a D with
-    batch norm in training mode normalizes with the statistics of ``x``, as in the G step.
+    last factor is D's backward pass), for a D that judges each sample alone. Where D mixes
+    the batch (batch norm in training mode, minibatch statistics) every output depends on
+    every sample, and D's backward pass gives the sum over the outputs,
+    :math:`\frac1m \sum_j \ell_G'\big(D(x^{(j)})\big)\, \partial D(x^{(j)})/\partial x^{(i)}`.
+    :meth:`GAN.g_step` hands this ``dx`` to G's backward pass; the pictures of
+    :mod:`minigan.lab.field` draw it. D is frozen while it runs (its ``grads``, and a spectral
+    norm's ``u``, are left alone; then each of its layers is as frozen as before,
+    :meth:`~minigan.nn.layers.Layer.freezing`) and stays in its mode: a D with batch norm in
+    training mode normalizes with the statistics of ``x``, as in the G step.
 
     Parameters
     ----------
