@@ -325,7 +325,9 @@ class Tanh(Layer):
 
 
 class Sigmoid(Layer):
-    """Overflow-free logistic ``1 / (1 + exp(-x))``: a generator output in [0, 1]."""
+    """Logistic ``1 / (1 + exp(-x))``: a generator output in [0, 1]. Right for any ``x``: where
+    ``exp(-x)`` overflows to inf (very negative ``x``) the result is the limit 0, without a
+    warning (:func:`minigan.functional.sigmoid`)."""
 
     def forward(self, x):
         out, self._cache = F.sigmoid_forward(x)
