@@ -1,4 +1,4 @@
-"""Pure forward/backward pairs, the mathematics of minigan.
+r"""Pure forward/backward pairs, the mathematics of minigan.
 
 Every operation is a pair of functions::
 
@@ -7,7 +7,10 @@ Every operation is a pair of functions::
 
 ``dout`` is the gradient of the loss with respect to ``out``; each returned
 gradient has the shape of the array it is the gradient of. The cache is an
-explicit tuple holding exactly what the backward pass needs.
+explicit tuple holding exactly what the backward pass needs. In the formulas of
+the docstrings a bar over a symbol is the gradient of the loss with respect to it,
+:math:`\bar x = \partial L/\partial x` (``dx``); :math:`\bar y` and
+:math:`\bar{\text{out}}` are ``dout``.
 
 One file per family of operations (dense, activations, dropout, im2col and conv,
 batch norm, pixel norm, spectral norm, minibatch statistics and packing, the label join, the

@@ -55,7 +55,7 @@ def pixel_norm_backward(dout, cache):
         \bar x = r\,\Big(\bar y - y\, \frac1K \sum_k \bar y_k\, y_k\Big)
 
     (the part of :math:`\bar y` along :math:`y` taken out: scaling ``x`` does not
-    change ``y``).
+    change ``y``, up to :math:`\epsilon`).
 
     Returns
     -------
