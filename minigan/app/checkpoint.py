@@ -18,6 +18,7 @@ Layout of the archive (every entry is a plain array, so it loads with
     G/<key>          generator parameters and buffers, e.g. "G/0.W", "G/1.running_mean"
     D/<key>          discriminator parameters and buffers
     g_opt/<key>      generator optimizer state: "g_opt/t", "g_opt/m.0", "g_opt/v.0", ...
+                     (Adam's "g_opt/t.0": the updates of array 0, where fewer than t)
     d_opt/<key>      discriminator optimizer state
     G_ema/<key>      the moving average of G's weights (runs with --ema; optional)
     extra/<name>     the array entries of ``extra`` (e.g. a fixed noise batch)
