@@ -546,6 +546,7 @@ def expected_entries(config):
         expect[f"{part}/t"] = ()
         for i, (p, _) in enumerate(net.parameters()):
             expect[f"{part}/m.{i}"] = expect[f"{part}/v.{i}"] = tuple(p.shape)
+            expect[f"{part}/t.{i}"] = ()        # Adam's count of array i, where it is not t
     if config.get("ema") is not None:
         expect.update({f"G_ema/{k}": tuple(v.shape) for k, v in G.state_dict().items()})
     spec = models.MODELS[config["model"]]
