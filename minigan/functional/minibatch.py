@@ -119,7 +119,8 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     x : ndarray of shape (N, F) or (N, C, H, W)
     group_size : int, optional
         ``G``, a divisor of ``N`` (default ``N``: the whole batch is one group;
-        Karras et al. use 4).
+        Karras et al. use 4); a batch smaller than ``G`` is one group of ``N``, as in
+        their code (``min(G, N)``).
     eps : float
 
     Returns
