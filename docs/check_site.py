@@ -16,7 +16,13 @@
    command it could not read, or an escape such as ``\\_`` in ``\\text{}``, as the
    characters themselves: the formula's MathML then holds a backslash), and no MathJax
    error (``merror``).
-4. A screenshot of each page with a formula, and of the pages listed in ``ALWAYS``, is
+4. Every image of a content page says what it shows: an ``alt`` text that is not empty
+   (but for a gallery card's thumbnail, ``sphx_glr_*_thumb.png``, whose card names it), not
+   the image's own file name (docutils' default) and not sphinx-gallery's default made
+   from a script's name (``plot NAME``: the figure has no title). Every link and image of
+   a content page that stays within the site names a file that was built, and its
+   ``#anchor``, if any, is on that page.
+5. A screenshot of each page with a formula, and of the pages listed in ``ALWAYS``, is
    saved to the output folder, 1400 pixels wide and as tall as ``HEIGHT``, for a person
    to look at: the formulas whole, nothing clipped, the notes of aligned derivations
    clear of their formulas.
@@ -32,10 +38,12 @@ import argparse
 import concurrent.futures
 import html.parser
 import os
+import posixpath
 import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -68,12 +76,20 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.text, self.math_text, self.external, self.version_shown = [], [], [], []
+        self.images, self.local, self.ids = [], [], set()   # (src, alt); hrefs and srcs; ids
         self.mjx = self.math_spans = self.errors = 0
         self._stack = []            # open tags that matter: code, math, version
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         classes = (a.get("class") or "").split()
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "img":
+            self.images.append((a.get("src") or "", a.get("alt")))
+        target = a.get("href") if tag == "a" else a.get("src") if tag == "img" else None
+        if target and not re.match(r"[a-z][a-z0-9+.-]*:|//", target, re.I):
+            self.local.append(target)
         if tag == "mjx-container":
             self.mjx += 1
         if tag in ("merror", "mjx-merror"):
@@ -118,6 +134,39 @@ def parse(text):
     page.feed(text)
     page.close()
     return page
+
+
+def image_failures(rel, page):
+    """The images of one page that do not say what they show."""
+    failures = []
+    for src, alt in page.images:
+        name = src.rsplit("/", 1)[-1]
+        if re.fullmatch(r"sphx_glr_\w+_thumb\.png", name):
+            continue                        # a gallery card: its title names the picture
+        alt = (alt or "").strip()
+        stem = name.rsplit(".", 1)[0]
+        script = re.sub(r"^sphx_glr_(\w+?)_\d{3}$", r"\1", stem).replace("_", " ")
+        if not alt or alt in (src, name) or alt.endswith("/" + name) or alt == script:
+            failures.append(f"{rel}: image {name} has no alt text saying what it shows "
+                            f"(alt={alt!r}: give it a caption's words, or a title)")
+    return failures
+
+
+def link_failures(rel, page, statics, root):
+    """The links and images of one page that name a page, file or anchor the site lacks."""
+    failures = []
+    here = posixpath.dirname(rel)
+    for target in page.local:
+        path, _, anchor = urllib.parse.unquote(target).partition("#")
+        path = path.split("?", 1)[0]
+        dest = posixpath.normpath(posixpath.join(here, path)) if path else rel
+        if dest.endswith("/") or dest == ".":
+            dest = posixpath.join(dest, "index.html")
+        if dest not in statics and not (root / dest).exists():
+            failures.append(f"{rel}: links to {target}, which was not built")
+        elif anchor and dest in statics and anchor not in statics[dest].ids:
+            failures.append(f"{rel}: links to {target}: no #{anchor} on {dest}")
+    return failures
 
 
 def chromium():
@@ -186,7 +235,7 @@ def main(argv=None):
     if not (args.html / "_static" / "mathjax" / "tex-chtml.js").exists():
         failures.append("_static/mathjax/tex-chtml.js missing (MathJax not served)")
 
-    # 1 and 2: every page offline, every content page with the version
+    # 1, 2 and 4: every page offline, every content page with the version, its images and links
     want = f"v{version()}"
     statics = {}
     for rel in every:
@@ -197,11 +246,16 @@ def main(argv=None):
         if rel in content and want not in static.version_shown:
             failures.append(f"{rel}: does not show the version {want} "
                             f"(shows {static.version_shown or 'none'})")
+    pictures = 0
+    for rel in content:
+        failures += image_failures(rel, statics[rel]) + link_failures(rel, statics[rel], statics, args.html)
+        pictures += len(statics[rel].images)
     print(f"check_site: {len(every)} pages read: "
           f"{sum(1 for r in every if statics[r].external)} load from the network; "
-          f"{len(content)} content pages, the version {want} checked on each")
+          f"{len(content)} content pages, the version {want}, {pictures} images' alt text "
+          f"and every link within the site checked")
 
-    # 3 and 4: the formulas, in Chromium
+    # 3 and 5: the formulas, in Chromium
     exe = chromium()
     if exe is None:
         print("check_site: SKIPPED the browser checks: no Chromium installed "

@@ -112,13 +112,18 @@ plot_formats = [("png", 150)]
 plot_rcparams = {"savefig.bbox": "tight"}
 
 # -- the gallery ---------------------------------------------------------------------------
+# when, with which code and where the figures of MNIST_RUNS were made (docs/results/mnist.md)
+MNIST_RUNS_MADE = ("on 2026-11-22 with the code of commit ``e868dcd``, on a 2-core AMD EPYC "
+                   "virtual machine without a GPU")
 MNIST_RUNS = {
-    # example -> (figures from real runs in docs/figures, the commands that made them);
+    # example -> (figures from real runs in docs/figures, the commands that made them, where
+    # a figure was made otherwise than MNIST_RUNS_MADE says);
     # the example's card in the gallery shows its last minigan grid of digits
     "vanilla_gan_mnist.py": (
         [("vanilla_mnist_epoch001.png", "epoch 1"), ("vanilla_mnist_epoch010.png", "epoch 10"),
          ("vanilla_mnist_epoch100.png", "epoch 100"), ("vanilla_mnist_curves.png", "losses and D's outputs")],
         ["minigan train --model vanilla --split test --data-dir DIR --epochs 100 --seed 0 --device cpu"],
+        "",
     ),
     "dcgan_mnist.py": (
         [("dcgan_mnist_epoch005.png", "epoch 5"), ("dcgan_mnist_epoch020.png", "epoch 20"),
@@ -128,6 +133,8 @@ MNIST_RUNS = {
          "--device cpu --out runs/dcgan",
          "minigan train --resume runs/dcgan --epochs 20 --data-dir DIR --device cpu",
          "python benchmarks/torch_dcgan_mnist.py --data-dir DIR --split test --epochs 5   # PyTorch"],
+        " (the PyTorch grid on 2026-11-21, with ``benchmarks/torch_dcgan_mnist.py`` of commit "
+        "``7958abc``, on the same machine)",
     ),
 }
 
@@ -155,12 +162,14 @@ def _mnist_gallery():
         title, rest = (lines[0].rstrip(".") if lines else path.stem), "\n".join(lines[1:])
         rest = re.sub(r"\n    (python examples/.*)\n", r"\n.. code-block:: bash\n\n    \1\n", rest)
         page = [title, "=" * len(title), "", rest.strip(), ""]
-        figures, commands = MNIST_RUNS.get(path.name, ([], []))
+        figures, commands, elsewise = MNIST_RUNS.get(path.name, ([], [], ""))
         if figures:
             page += ["Figures from real runs", "-" * 22, "",
                      "The same model trained by ``minigan train`` (and, where named, in "
-                     "PyTorch) on the 10,000-digit MNIST test split, 2-core CPU, float32, "
-                     "seed 0:", "", ".. code-block:: bash", ""]
+                     f"PyTorch) on the 10,000-digit MNIST test split, float32, seed 0, "
+                     f"{MNIST_RUNS_MADE}{elsewise}: the runs of :doc:`/results/mnist`, which "
+                     "scores them. ``DIR`` is a folder holding MNIST's ``t10k-*.gz`` files:",
+                     "", ".. code-block:: bash", ""]
             page += [f"    {c}" for c in commands] + [""]
             grids, curves = figures[:-1], figures[-1]
             page += [".. list-table::", "   :header-rows: 1", ""]
@@ -168,7 +177,8 @@ def _mnist_gallery():
             for i, (name, caption) in enumerate(grids):
                 page += [f"   {'*' if i == 0 else ' '} - .. image:: /figures/{name}",
                          f"          :alt: {caption}"]
-            page += ["", f".. figure:: /figures/{curves[0]}", "   :width: 80%", "", f"   {curves[1]}", ""]
+            page += ["", f".. figure:: /figures/{curves[0]}", "   :width: 80%",
+                     f"   :alt: {curves[1]}, by iteration", "", f"   {curves[1]}", ""]
         doc = "\n".join(page).replace('"""', "'''")
         # the card shows the last grid of digits (a config comment: not shown with the code)
         ours = [name for name, _ in figures[:-1] if not name.startswith("pytorch")]

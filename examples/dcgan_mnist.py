@@ -2,7 +2,7 @@
 
     python examples/dcgan_mnist.py --data-dir data/mnist --split test --epochs 5
 
-The slides' DCGAN recipe: no pooling (strided convolutions in D, transposed
+Radford et al.'s DCGAN recipe: no pooling (strided convolutions in D, transposed
 "fractionally-strided" convolutions in G), batch norm in both players, ReLU in
 G with a tanh output, LeakyReLU(0.2) in D, pixels scaled to [-1, 1], weights
 from N(0, 0.02), Adam with lr 2e-4 and beta1 0.5, batch 64. Training is

@@ -55,8 +55,8 @@ spec = toys.TOYS["ring8"]
 result = toys.run_gan_toy("ring8", iterations=1200, seed=0, snapshots=4, noise_grid=True)
 print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
-fig, axes = plt.subplots(1, 4, figsize=(16, 4.6), layout="constrained")
-for ax, frame in zip(axes, result["frames"], strict=True):
+fig, axes = plt.subplots(2, 2, figsize=(10, 10), layout="constrained")
+for ax, frame in zip(axes.flat, result["frames"], strict=True):
     image = toys.draw_frame(ax, spec, frame, result["real"])
 fig.colorbar(image, ax=axes, shrink=0.8, label="D(x): the probability that x is real")
 plt.show()
@@ -97,7 +97,8 @@ arrow = -after_d["field"]["grad"]
 move = after_g["samples"][:len(points)] - points
 
 near = dataclasses.replace(spec, extent=1.0)   # the pictures' square: [-1, 1]^2
-fig, axes = plt.subplots(1, 4, figsize=(17, 4.4), layout="constrained")
+fig, axes = plt.subplots(2, 2, figsize=(10, 10), layout="constrained")
+axes = axes.ravel()
 for ax, frame in zip(axes[:3], (before, after_d, after_g), strict=True):
     image = toys.draw_frame(ax, near, frame, result["real"])
 fig.colorbar(image, ax=axes[:3], shrink=0.8, label="D(x): the probability that x is real")
@@ -139,7 +140,7 @@ for it in (1, 2):
 # from the optimum for the current G, and G is told only what D believes.
 
 one_d = toys.run_gan_toy("gaussian1d", seed=0, snapshots=3)      # 4,000 iterations
-fig, axes = plt.subplots(1, 3, figsize=(16, 4), layout="constrained")
+fig, axes = plt.subplots(3, 1, figsize=(8, 11), layout="constrained")
 for ax, frame in zip(axes, one_d["frames"], strict=True):
     toys.draw_frame(ax, "gaussian1d", frame, one_d["real"])
 plt.show()
@@ -147,7 +148,7 @@ plt.show()
 # %%
 # The xy game beside it
 # ---------------------
-# The lectures' smallest game, :math:`V(x, y) = xy` with :math:`x` ascending V and
+# The smallest game of two players, :math:`V(x, y) = xy` with :math:`x` ascending V and
 # :math:`y` descending it (:func:`minigan.lab.toys.xy_play`), has its own vector field:
 # each player's gradient step, :math:`(\dot x, \dot y) = (y, -x)`, a rotation about the
 # equilibrium (0, 0). Simultaneous steps spiral out, alternating steps (Algorithm 1's
@@ -206,7 +207,8 @@ plt.show()
 # mean of :math:`-\partial L_G/\partial x` is positive (brighter, about 0.0017 a
 # pixel), on the background slightly negative (darker, about -0.0004).
 #
-# The README's picture is ``snapshot_01250.png`` of the toy's own run, made with
+# The picture of ring8 in the README (``docs/figures/what_g_is_told_ring8.png``) is
+# ``snapshot_01250.png`` of the toy's own run, made with
 #
 # .. code-block:: bash
 #

@@ -184,7 +184,7 @@ def _add_eval(subparsers):
 
 def _add_toy(subparsers):
     """Add ``minigan toy NAME`` to the command line's subparsers."""
-    p = subparsers.add_parser("toy", help="the lectures' toy experiments (GANs on 1-D/2-D data, "
+    p = subparsers.add_parser("toy", help="toy experiments (GANs on 1-D/2-D data, "
                               "gradient play on xy)")
     p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
     p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=None,

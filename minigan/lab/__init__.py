@@ -4,7 +4,7 @@
   window, TSTR, mode coverage: arrays in, numbers out;
 - :mod:`minigan.lab.classifier`: the fixed MNIST classifier behind the scores;
 - :mod:`minigan.lab.scoring`: a generator's digits scored beside real held-out digits;
-- :mod:`minigan.lab.toys`: the lectures' toy games, small enough to watch and measure;
+- :mod:`minigan.lab.toys`: the toy games, small enough to watch and measure;
 - :mod:`minigan.lab.field`: what the generator is told: D's surface, the gradient each
   generated sample receives, the warped noise (the toys' pictures, ``sample --gradients``).
 

@@ -1,4 +1,4 @@
-r"""``minigan toy NAME``: the lectures' experiments, small enough to watch and to measure.
+r"""``minigan toy NAME``: GAN experiments in one and two dimensions, small enough to watch and to measure.
 
 Each toy trains (or plays) for a fixed number of iterations, writes PNG
 snapshots over training, an animated GIF of them, ``metrics.json``, and prints a

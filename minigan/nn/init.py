@@ -109,6 +109,8 @@ def zeros(shape, fans, rng):
     return np.zeros(shape)
 
 
+#: The initializers by name: a layer's ``weight_init`` may be any of
+#: these keys, resolved by :func:`get`; the table above gives each one's distribution.
 INITIALIZERS = {
     "xavier_normal": xavier_normal,
     "xavier_uniform": xavier_uniform,

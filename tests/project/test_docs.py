@@ -179,3 +179,39 @@ def test_site_script_runs(script, tmp_path):
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("img, found", [
+    ('<img src="../_images/curves.png" alt="D\'s and G\'s losses by iteration">', None),
+    ('<img src="../_images/sphx_glr_plot_ring8_thumb.png" alt="">', None),     # a gallery card
+    ('<img src="../_images/curves.png" alt="">', "no alt text"),
+    ('<img src="../_images/curves.png">', "no alt text"),
+    ('<img src="../_images/curves.png" alt="../_images/curves.png">', "no alt text"),
+    ('<img src="../_images/sphx_glr_plot_ring8_002.png" alt="plot ring8">', "no alt text"),
+])
+def test_check_site_finds_images_without_alt_text(img, found):
+    failures = check_site.image_failures("page.html", check_site.parse(f"<p>{img}</p>"))
+    if found is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and found in failures[0], failures
+
+
+def test_check_site_finds_links_the_site_lacks(tmp_path):
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "a.png").write_bytes(b"")
+    statics = {
+        "index.html": check_site.parse('<h1 id="top">x</h1>'),
+        "results/mnist.html": check_site.parse(
+            '<a href="../index.html#top">ok</a><a href="../index.html">ok</a>'
+            '<a href="#here" id="here">ok</a><a href="https://example.org/x.html">outside</a>'
+            '<img src="../_images/a.png" alt="a"><a href="mailto:x@example.org">mail</a>'
+            '<a href="toys.html">gone</a><a href="../index.html#nowhere">no anchor</a>'
+            '<img src="../_images/b.png" alt="b">'),
+    }
+    failures = check_site.link_failures("results/mnist.html", statics["results/mnist.html"],
+                                        statics, tmp_path)
+    assert len(failures) == 3, failures
+    assert "toys.html, which was not built" in failures[0]
+    assert "no #nowhere on index.html" in failures[1]
+    assert "b.png, which was not built" in failures[2]

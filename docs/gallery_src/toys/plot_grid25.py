@@ -10,7 +10,7 @@ deviations of the nearest mode).
 
 The run is the one of ``minigan toy grid25`` (:func:`minigan.lab.toys.run_gan_toy`: MLPs of
 two hidden layers of 128 units, Adam 1e-3 with :math:`\beta_1 = 0.5`, batch 100, 8,000
-iterations at a constant step), for one seed; the README's table is the same run for
+iterations at a constant step), for one seed; :doc:`/results/toys` has the same run for
 seeds 0 to 4::
 
     OPENBLAS_NUM_THREADS=1 minigan toy grid25 --seeds 5
@@ -26,10 +26,9 @@ spec = toys.TOYS["grid25"]
 result = toys.run_gan_toy("grid25", seed=0, snapshots=4, field=False)   # 8,000 iterations
 print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
-fig, axes = plt.subplots(1, len(result["frames"]), figsize=(13, 3.6))
-for ax, frame in zip(axes, result["frames"], strict=True):
+fig, axes = plt.subplots(2, 2, figsize=(9, 9.6), layout="constrained")
+for ax, frame in zip(axes.flat, result["frames"], strict=True):
     toys.draw_frame(ax, spec, frame, result["real"])
-fig.tight_layout()
 plt.show()
 
 # %%

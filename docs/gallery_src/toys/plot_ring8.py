@@ -18,7 +18,7 @@ computed here by :func:`minigan.lab.metrics.mode_coverage` on 2,500 samples:
 The run below is the one of ``minigan toy ring8`` (:func:`minigan.lab.toys.run_gan_toy`:
 Algorithm 1 on MLPs of two hidden layers of 64 units, Adam 1e-3 with
 :math:`\beta_1 = 0.5`, batch 100, 10,000 iterations, the step size decayed linearly to a
-tenth), for one seed; the README's table is the same run for seeds 0 to 4::
+tenth), for one seed; :doc:`/results/toys` has the same run for seeds 0 to 4::
 
     OPENBLAS_NUM_THREADS=1 minigan toy ring8 --seeds 5
 
@@ -44,10 +44,9 @@ print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 # Each panel: 2,500 samples of G from the same fixed noise (orange) over real data
 # (blue), with the protocol's numbers at that iteration.
 
-fig, axes = plt.subplots(1, len(result["frames"]), figsize=(13, 3.6))
-for ax, frame in zip(axes, result["frames"], strict=True):
+fig, axes = plt.subplots(2, 2, figsize=(9, 9.6), layout="constrained")
+for ax, frame in zip(axes.flat, result["frames"], strict=True):
     toys.draw_frame(ax, spec, frame, result["real"])
-fig.tight_layout()
 plt.show()
 
 # %%
@@ -68,7 +67,8 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ax.bar(np.arange(8), cov["counts"], color="C1")
 ax.axhline(len(samples) * cov["high_quality"] / 8, color="k", ls="--", lw=1,
            label="uniform share of the high-quality samples")
-ax.set(xlabel="mode (angle k * 45 degrees)", ylabel="high-quality samples")
+ax.set(xlabel="mode (angle k * 45 degrees)", ylabel="high-quality samples",
+       title="high-quality samples per mode, seed 0, 10,000 iterations")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()

@@ -61,7 +61,7 @@ for ax, path, name in zip(axes, (simultaneous, alternating), ("simultaneous", "a
     ax.plot(*path.T, lw=1)
     ax.plot(*path[0], "o", color="C1", label="start (2, 2)")
     ax.plot(0, 0, "k*", ms=10, label="equilibrium (0, 0)")
-    ax.set_title(f"{name} gradient play, $\\eta$ = {eta}")
+    ax.set_title(f"{name} gradient play, \N{GREEK SMALL LETTER ETA} = {eta}")
     ax.set_xlabel("x (minimizes xy)")
     ax.set_aspect("equal")
 axes[0].set_ylabel("y (maximizes xy)")
