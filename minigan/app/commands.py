@@ -206,11 +206,7 @@ def _picture_destination(out, ckpt_path, default):
     """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
     folder); refused before any work when the format or the folder will not do."""
     out = Path(out) if out else Path(ckpt_path).parent / default
-    fmt = plotting.grid_format(out)
-    if fmt is None:
-        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
-                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
-    check_destination(out)
+    fmt = plotting.check_grid_path(out)
     check_not_in_use(out.parent)
     return out, fmt
 

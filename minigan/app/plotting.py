@@ -18,10 +18,10 @@ import numpy as np
 from minigan import backend
 from minigan.gan import games, monitor
 
-from .fileio import atomic_write
+from .fileio import atomic_write, check_destination
 from .runlog import PENALTY
 
-__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "label_rows",
+__all__ = ["GRID_FORMATS", "grid_format", "check_grid_path", "make_grid", "save_grid", "label_rows",
            "loss_curves_figure",
            "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
 
@@ -33,6 +33,20 @@ def grid_format(path):
     """The image format ``path``'s extension names (one of :data:`GRID_FORMATS`), or None."""
     fmt = Path(path).suffix.lower().lstrip(".")
     return fmt if fmt in GRID_FORMATS else None
+
+
+def check_grid_path(path, option="--out"):
+    """The format of the picture ``path`` (see :func:`grid_format`), refused with a
+    ``ValueError`` naming ``option`` and what to do when :func:`save_grid` could not write
+    it: an extension that names no format, a folder that is missing or not writable, a
+    folder given as the file. Writes nothing: call it before the work whose picture it is.
+    """
+    fmt = grid_format(path)
+    if fmt is None:
+        raise ValueError(f"{option} {path}: cannot tell the image format from the name; end it "
+                         f"in one of {', '.join('.' + f for f in GRID_FORMATS)}")
+    check_destination(path, option)
+    return fmt
 
 
 def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
