@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -207,8 +208,28 @@ def _picture_destination(out, ckpt_path, default):
     folder); refused before any work when the format or the folder will not do."""
     out = Path(out) if out else Path(ckpt_path).parent / default
     fmt = plotting.check_grid_path(out)
+    training_wrote = _training_picture(out)
+    if training_wrote:
+        raise ValueError(f"--out {out} is {training_wrote}, written by its training; choose "
+                         f"another --out (without --out the picture is {default} in the run "
+                         "folder)")
     check_not_in_use(out.parent)
     return out, fmt
+
+
+def _training_picture(path):
+    """What ``path`` is when it names a picture that training writes in a run folder (its loss
+    curves, the grid of an epoch), else None: ``sample`` and ``interpolate`` do not replace
+    them."""
+    def is_run(folder):
+        return any((folder / name).is_file() for name in (runs.CONFIG, runs.CHECKPOINT))
+    path = Path(path)
+    if path.name == "loss_curves.png" and is_run(path.parent):
+        return "the run's loss curves"
+    match = re.fullmatch(r"epoch_(\d+)\.png", path.name)
+    if match and path.parent.name == "samples" and is_run(path.parent.parent):
+        return f"the run's grid of epoch {int(match.group(1))}"
+    return None
 
 
 @contextlib.contextmanager

@@ -783,6 +783,30 @@ def test_sample_out_errors_name_out(assert_one_line_error, earlier_run, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["sample", "interpolate"])
+@pytest.mark.parametrize("picture, said", [("loss_curves.png", "the run's loss curves"),
+                                           ("samples/epoch_0001.png", "the run's grid of epoch 1")])
+def test_sample_and_interpolate_never_replace_what_training_drew(command, picture, said,
+                                                                 assert_one_line_error,
+                                                                 earlier_run, tmp_path, capsys):
+    """--out naming a picture of the run (its loss curves, an epoch's grid) replaced it
+    without a word: the run's record of its training, lost."""
+    before = snapshot(earlier_run)
+    rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(earlier_run / picture)], capsys)
+    assert_one_line_error(rc, err, f"--out {earlier_run / picture} is {said}, written by its "
+                          "training; choose another --out")
+    assert snapshot(earlier_run) == before
+    other = tmp_path / "copy"           # in another run's folder as well
+    shutil.copytree(earlier_run, other)
+    rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(other / picture)], capsys)
+    assert_one_line_error(rc, err, said)
+    rc, out, _ = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(other / "samples" / "mine.png")], capsys)
+    assert rc == 0 and (other / "samples" / "mine.png").is_file()
+
+
 @pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
                                          ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
 def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):
