@@ -57,7 +57,8 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     images : array of shape (N, H*W) with H == W, (N, H, W) or (N, 1, H, W)
         NumPy or CuPy.
     nrow : int, optional
-        Images per row (default: ``ceil(sqrt(N))``, a square-ish grid).
+        Images per row (default: ``ceil(sqrt(N))``, a square-ish grid); more than N gives
+        one row of the N images, not a row padded with empty cells.
     value_range : (low, high), optional
         Pixel range of ``images``; default: (-1, 1) when any value is
         negative (a tanh generator), else (0, 1).
@@ -80,6 +81,7 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     nrow = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
     if nrow < 1:
         raise ValueError(f"make_grid: nrow must be >= 1, got {nrow}")
+    nrow = min(nrow, n)
     rows = math.ceil(n / nrow)
     grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value)
     for i in range(n):
@@ -342,7 +344,7 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     d : array of shape (N,), optional
         D's output at each digit, as the game reads it: written above the pair.
     nrow : int, optional
-        Pairs per row (default: a square-ish layout).
+        Pairs per row (default: a square-ish layout; at most N, as :func:`make_grid`).
     value_range : (low, high), optional
         The digits' pixel range (default as :func:`make_grid`).
     output_label : str
@@ -374,6 +376,9 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     cmap = colormaps[GRADIENT_MAP]
     n, h, w = x.shape
     per_row = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
+    if per_row < 1:
+        raise ValueError(f"gradient_pairs_figure: nrow must be >= 1, got {nrow}")
+    per_row = min(per_row, n)
     rows = math.ceil(n / per_row)
     inner, outer, top = 1, 6, 9                  # pixels between the pair, between pairs, above
     pair_w, cell_h = 2 * w + inner + outer, h + top
