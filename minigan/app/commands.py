@@ -681,10 +681,13 @@ def _check_creatable(folder):
 def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
-        clf = clf_lib.load_default(args.path)
+        clf = clf_lib.load_default(args.path, option="--path")
         print(clf.describe())
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
+    out = Path(args.out) if args.out else clf_lib.cache_path()
+    # checked before the training, whose weights a write refused after it would lose
+    check_destination(out) if out.parent.exists() else _check_creatable(out.parent)
     backend.use(args.device)
     x, y, xe, ye, trained_on, evaluated_on = clf_lib.split_for_training(args.split, args.data_dir,
                                                                 args.download)
@@ -697,7 +700,10 @@ def classifier(args):
                     seconds=round(seconds, 1), seed=args.seed, epochs=args.epochs,
                     command=f"minigan classifier train --split {args.split} "
                             f"--epochs {args.epochs} --seed {args.seed}")
-    path = clf_lib.save(clf, args.out or clf_lib.cache_path())
+    try:
+        path = clf_lib.save(clf, out)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
     print(f"{clf.describe()}\nwrote {path}")
     return 0
