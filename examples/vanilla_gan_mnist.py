@@ -45,7 +45,10 @@ try:    # checked before training: a grid that cannot be written would lose the 
 except ValueError as exc:
     p.error(str(exc))
 
-backend.use(args.device)
+try:
+    backend.use(args.device)
+except backend.BackendError as exc:    # --device gpu without a usable GPU
+    p.error(str(exc))
 rng = np.random.default_rng(args.seed)
 try:
     X = backend.asarray(data.load_mnist(args.split, args.data_dir, scale="sigmoid")[0])  # (N, 784), [0, 1]

@@ -1,6 +1,7 @@
 """The example scripts run as a reader would run them, on real MNIST digits."""
 
 import ast
+import importlib.util
 import os
 import re
 import signal
@@ -83,6 +84,15 @@ def test_an_example_says_a_bad_data_folder_in_one_line(script, tmp_path):
                        "--device", "cpu", "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"error: data folder {tmp_path / 'afile'} exists but is not a directory" in run.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+def test_an_example_says_a_missing_gpu_in_one_line(script, tmp_path, data_dir):
+    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "gpu",
+                       "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "error: backend.use('gpu') (--device gpu) needs a usable GPU" in run.stderr
 
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
