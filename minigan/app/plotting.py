@@ -325,6 +325,9 @@ def _penalty_column(rows):
 #: The signed images of :func:`gradient_pairs_figure`: red where D asks for a higher pixel
 #: value, blue where it asks for a lower one, white where it asks nothing.
 GRADIENT_MAP = "RdBu_r"
+#: The length of the colour bar's label of :func:`gradient_pairs_figure`, in inches: a bar
+#: shorter than it (one row of pairs) cut the label's ends off.
+COLOUR_BAR_LABEL_INCHES = 2.4
 
 
 def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
@@ -390,10 +393,12 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
         mosaic[y0:y0 + h, x0 + w + inner:x0 + 2 * w + inner] = cmap(norm(g[i]))[..., :3]
     px = 2.0 / 100                                   # each pixel 2 x 2 on the screen at 100 dpi
     left = 0.2 if row_labels is None else 0.45       # inches left of the pairs
-    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), mosaic.shape[0] * px + 1.0
+    # the colour bar is as tall as the pairs, and at least as tall as its two-line label
+    bar = max(mosaic.shape[0] * px, COLOUR_BAR_LABEL_INCHES)
+    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), bar + 1.0
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((left / width, 0.3 / height, mosaic.shape[1] * px / width,
-                       mosaic.shape[0] * px / height))
+    ax = fig.add_axes((left / width, (0.3 + bar - mosaic.shape[0] * px) / height,   # tops level
+                       mosaic.shape[1] * px / width, mosaic.shape[0] * px / height))
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
     if row_labels is not None:
@@ -408,8 +413,7 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
             r, c = divmod(i, per_row)
             ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
                     f"{value:.2f}", ha="center", va="center", fontsize=6)
-    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width,
-                        mosaic.shape[0] * px / height))
+    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width, bar / height))
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax)
     cax.set_ylabel("-dL_G/dx per pixel\nred: D asks for brighter, blue: darker", fontsize=7)
     cax.tick_params(labelsize=7)
