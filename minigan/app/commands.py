@@ -126,7 +126,7 @@ def sample(args):
             if nrow not in (None, per):
                 raise ValueError(
                     f"--nrow {nrow}: {path} is of a conditional run, whose grid has one row "
-                    f"per digit 0-9, --n {args.n} giving {per} digits a row; for {nrow} a row "
+                    f"per digit 0-9, --n {args.n} giving {_plural(per, 'digit')} a row; for {nrow} a row "
                     f"give --n {conditional.CLASSES * nrow} without --nrow, or draw one digit "
                     "with --label L")
             labels, nrow = conditional.digit_rows(per), per
@@ -157,16 +157,21 @@ def sample(args):
                                          value_range=spec.pixel_range,
                                          output_label=game.output_label,
                                          row_labels=row_labels)
-        print(f"wrote {len(images)} digits{what} from {path} ({weights}), each beside "
+        print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
               f"discriminator, to {out} ({fmt.upper()}); --seed {seed} draws them again")
         return 0
     with _writer(out):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range,
                            row_labels=row_labels)
-    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()}); "
-          f"--seed {seed} draws them again")
+    print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}) to {out} "
+          f"({fmt.upper()}); --seed {seed} draws them again")
     return 0
+
+
+def _plural(n, word):
+    """``"1 sample"``, ``"2 samples"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def generate(generator, z, batch_size=None):

@@ -807,6 +807,15 @@ def test_sample_and_interpolate_never_replace_what_training_drew(command, pictur
     assert rc == 0 and (other / "samples" / "mine.png").is_file()
 
 
+@pytest.mark.parametrize("more, said", [([], "wrote 1 sample from"),
+                                         (["--gradients"], "wrote 1 sample from")])
+def test_sample_counts_one_digit_as_one(more, said, earlier_run, tmp_path, capsys):
+    """``sample --n 1`` said "wrote 1 samples", and with --gradients "wrote 1 digits"."""
+    rc, out, _ = run_main(["sample", str(earlier_run), "--n", "1", "--seed", "0", "--device",
+                           "cpu", "--out", str(tmp_path / "one.png"), *more], capsys)
+    assert rc == 0 and said in out, out
+
+
 @pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
                                          ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
 def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):
