@@ -150,6 +150,7 @@ def sample(args):
             images = generate(G, noise)
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
+    replacing = _replacing(out)
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
         with _writer(out):
@@ -159,14 +160,21 @@ def sample(args):
                                          row_labels=row_labels)
         print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
-              f"discriminator, to {out} ({fmt.upper()}); --seed {seed} draws them again")
+              f"discriminator, to {out} ({fmt.upper()}{replacing}); --seed {seed} draws them "
+              "again")
         return 0
     with _writer(out):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range,
                            row_labels=row_labels)
     print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}) to {out} "
-          f"({fmt.upper()}); --seed {seed} draws them again")
+          f"({fmt.upper()}{replacing}); --seed {seed} draws them again")
     return 0
+
+
+def _replacing(path):
+    """What the message of a write to ``path`` adds when a file is there already (said before
+    the write): ``", replacing the file there"``, else nothing."""
+    return ", replacing the file there" if Path(path).is_file() else ""
 
 
 def _plural(n, word):
@@ -705,12 +713,13 @@ def classifier(args):
                     seconds=round(seconds, 1), seed=args.seed, epochs=args.epochs,
                     command=f"minigan classifier train --split {args.split} "
                             f"--epochs {args.epochs} --seed {args.seed}")
+    replacing = _replacing(out)     # the cached one: the classifier eval used until now
     try:
         path = clf_lib.save(clf, out)
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
-    print(f"{clf.describe()}\nwrote {path}")
+    print(f"{clf.describe()}\nwrote {path}{replacing}")
     return 0
 
 
@@ -743,11 +752,12 @@ def interpolate(args):
     elif args.label is not None:
         raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
     images = generate(G, z)
+    replacing = _replacing(out)
     with _writer(out):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"
     weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
     print(f"wrote {args.pairs} x {args.steps} interpolations along {how}{what} from {ckpt} "
-          f"({weights}) to {out}")
+          f"({weights}) to {out}{replacing}")
     return 0

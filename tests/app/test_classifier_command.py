@@ -60,3 +60,17 @@ def test_show_names_its_own_option_for_a_missing_file(tmp_path, capsys, assert_o
     assert_one_line_error(rc, err, f"no classifier at {tmp_path / 'none.npz'}",
                           "leave --path out")
     assert "--classifier" not in err
+
+
+def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data_dir):
+    """Trained to the cache (the default --out), the weights replace those minigan eval scored
+    with until then: the message says so."""
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+    argv = ["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
+            str(tmp_path / "c.npz")]
+    rc, out, _ = run_main(argv, capsys)
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}")
+    rc, out, _ = run_main(argv, capsys)
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file there")

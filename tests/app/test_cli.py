@@ -816,6 +816,19 @@ def test_sample_counts_one_digit_as_one(more, said, earlier_run, tmp_path, capsy
     assert rc == 0 and said in out, out
 
 
+@pytest.mark.parametrize("command", [["sample", "--n", "4"], ["sample", "--n", "4", "--gradients"],
+                                     ["interpolate", "--pairs", "1"]])
+def test_a_picture_written_over_another_says_so(command, earlier_run, tmp_path, capsys):
+    """A second ``sample`` or ``interpolate`` to one --out replaced the first picture without
+    a word."""
+    argv = [*command, str(earlier_run), "--seed", "0", "--device", "cpu", "--out",
+            str(tmp_path / "p.png")]
+    rc, first, _ = run_main(argv, capsys)
+    assert rc == 0 and "replacing" not in first
+    rc, second, _ = run_main(argv, capsys)
+    assert rc == 0 and f"{tmp_path / 'p.png'}" in second and "replacing the file there" in second
+
+
 @pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
                                          ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
 def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):
