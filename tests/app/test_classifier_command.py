@@ -74,3 +74,12 @@ def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data
     assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}")
     rc, out, _ = run_main(argv, capsys)
     assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file there")
+
+
+def test_train_help_says_what_its_default_out_replaces(capsys):
+    with pytest.raises(SystemExit):
+        main(["classifier", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {clf_lib.cache_path()}, the cached classifier that minigan eval scores " \
+           "with: it replaces the one there)" in text
+    assert "--no-download never download MNIST" in text
