@@ -223,11 +223,13 @@ def _add_classifier(subparsers):
                    help="train: 60k digits, accuracy on the test split; test: first 8,000 test "
                    "digits, accuracy on the last 2,000 (default train)")
     t.add_argument("--data-dir", help="folder with the MNIST .gz files")
-    t.add_argument("--no-download", dest="download", action="store_false")
+    t.add_argument("--no-download", dest="download", action="store_false",
+                   help="never download MNIST: the split must be in --data-dir")
     t.add_argument("--epochs", type=settings.POSITIVE_INT.parse, default=20,
                    help="passes over the data (default 20)")
     t.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0, help="seed (default 0)")
-    t.add_argument("--out", help=f"weights file (default {classifier.cache_path()})")
+    t.add_argument("--out", help=f"weights file (default {classifier.cache_path()}, the cached "
+                   "classifier that minigan eval scores with: it replaces the one there)")
     t.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
                    help="default: $MINIGAN_DEVICE or auto")
     s = sub.add_parser("show", help="print the classifier minigan eval would use")

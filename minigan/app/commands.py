@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -125,7 +126,7 @@ def sample(args):
             if nrow not in (None, per):
                 raise ValueError(
                     f"--nrow {nrow}: {path} is of a conditional run, whose grid has one row "
-                    f"per digit 0-9, --n {args.n} giving {per} digits a row; for {nrow} a row "
+                    f"per digit 0-9, --n {args.n} giving {_plural(per, 'digit')} a row; for {nrow} a row "
                     f"give --n {conditional.CLASSES * nrow} without --nrow, or draw one digit "
                     "with --label L")
             labels, nrow = conditional.digit_rows(per), per
@@ -149,6 +150,7 @@ def sample(args):
             images = generate(G, noise)
     weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
         "G's weights"
+    replacing = _replacing(out)
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
         with _writer(out):
@@ -156,16 +158,28 @@ def sample(args):
                                          value_range=spec.pixel_range,
                                          output_label=game.output_label,
                                          row_labels=row_labels)
-        print(f"wrote {len(images)} digits{what} from {path} ({weights}), each beside "
+        print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
-              f"discriminator, to {out} ({fmt.upper()}); --seed {seed} draws them again")
+              f"discriminator, to {out} ({fmt.upper()}{replacing}); --seed {seed} draws them "
+              "again")
         return 0
     with _writer(out):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range,
                            row_labels=row_labels)
-    print(f"wrote {len(images)} samples{what} from {path} ({weights}) to {out} ({fmt.upper()}); "
-          f"--seed {seed} draws them again")
+    print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}) to {out} "
+          f"({fmt.upper()}{replacing}); --seed {seed} draws them again")
     return 0
+
+
+def _replacing(path):
+    """What the message of a write to ``path`` adds when a file is there already (said before
+    the write): ``", replacing the file there"``, else nothing."""
+    return ", replacing the file there" if Path(path).is_file() else ""
+
+
+def _plural(n, word):
+    """``"1 sample"``, ``"2 samples"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def generate(generator, z, batch_size=None):
@@ -206,13 +220,29 @@ def _picture_destination(out, ckpt_path, default):
     """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
     folder); refused before any work when the format or the folder will not do."""
     out = Path(out) if out else Path(ckpt_path).parent / default
-    fmt = plotting.grid_format(out)
-    if fmt is None:
-        raise ValueError(f"--out {out}: cannot tell the image format from the name; end it "
-                         f"in one of {', '.join('.' + f for f in plotting.GRID_FORMATS)}")
-    check_destination(out)
+    fmt = plotting.check_grid_path(out)
+    training_wrote = _training_picture(out)
+    if training_wrote:
+        raise ValueError(f"--out {out} is {training_wrote}, written by its training; choose "
+                         f"another --out (without --out the picture is {default} in the run "
+                         "folder)")
     check_not_in_use(out.parent)
     return out, fmt
+
+
+def _training_picture(path):
+    """What ``path`` is when it names a picture that training writes in a run folder (its loss
+    curves, the grid of an epoch), else None: ``sample`` and ``interpolate`` do not replace
+    them."""
+    def is_run(folder):
+        return any((folder / name).is_file() for name in (runs.CONFIG, runs.CHECKPOINT))
+    path = Path(path)
+    if path.name == "loss_curves.png" and is_run(path.parent):
+        return "the run's loss curves"
+    match = re.fullmatch(r"epoch_(\d+)\.png", path.name)
+    if match and path.parent.name == "samples" and is_run(path.parent.parent):
+        return f"the run's grid of epoch {int(match.group(1))}"
+    return None
 
 
 @contextlib.contextmanager
@@ -664,10 +694,13 @@ def _check_creatable(folder):
 def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
-        clf = clf_lib.load_default(args.path)
+        clf = clf_lib.load_default(args.path, option="--path")
         print(clf.describe())
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
+    out = Path(args.out) if args.out else clf_lib.cache_path()
+    # checked before the training, whose weights a write refused after it would lose
+    check_destination(out) if out.parent.exists() else _check_creatable(out.parent)
     backend.use(args.device)
     x, y, xe, ye, trained_on, evaluated_on = clf_lib.split_for_training(args.split, args.data_dir,
                                                                 args.download)
@@ -680,9 +713,13 @@ def classifier(args):
                     seconds=round(seconds, 1), seed=args.seed, epochs=args.epochs,
                     command=f"minigan classifier train --split {args.split} "
                             f"--epochs {args.epochs} --seed {args.seed}")
-    path = clf_lib.save(clf, args.out or clf_lib.cache_path())
+    replacing = _replacing(out)     # the cached one: the classifier eval used until now
+    try:
+        path = clf_lib.save(clf, out)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
-    print(f"{clf.describe()}\nwrote {path}")
+    print(f"{clf.describe()}\nwrote {path}{replacing}")
     return 0
 
 
@@ -715,11 +752,12 @@ def interpolate(args):
     elif args.label is not None:
         raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
     images = generate(G, z)
+    replacing = _replacing(out)
     with _writer(out):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"
     weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
     print(f"wrote {args.pairs} x {args.steps} interpolations along {how}{what} from {ckpt} "
-          f"({weights}) to {out}")
+          f"({weights}) to {out}{replacing}")
     return 0

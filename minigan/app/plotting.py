@@ -18,10 +18,10 @@ import numpy as np
 from minigan import backend
 from minigan.gan import games, monitor
 
-from .fileio import atomic_write
+from .fileio import atomic_write, check_destination
 from .runlog import PENALTY
 
-__all__ = ["GRID_FORMATS", "grid_format", "make_grid", "save_grid", "label_rows",
+__all__ = ["GRID_FORMATS", "grid_format", "check_grid_path", "make_grid", "save_grid", "label_rows",
            "loss_curves_figure",
            "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
 
@@ -35,6 +35,20 @@ def grid_format(path):
     return fmt if fmt in GRID_FORMATS else None
 
 
+def check_grid_path(path, option="--out"):
+    """The format of the picture ``path`` (see :func:`grid_format`), refused with a
+    ``ValueError`` naming ``option`` and what to do when :func:`save_grid` could not write
+    it: an extension that names no format, a folder that is missing or not writable, a
+    folder given as the file. Writes nothing: call it before the work whose picture it is.
+    """
+    fmt = grid_format(path)
+    if fmt is None:
+        raise ValueError(f"{option} {path}: cannot tell the image format from the name; end it "
+                         f"in one of {', '.join('.' + f for f in GRID_FORMATS)}")
+    check_destination(path, option)
+    return fmt
+
+
 def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     """Tile images into one grayscale picture with values in [0, 1].
 
@@ -43,7 +57,8 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     images : array of shape (N, H*W) with H == W, (N, H, W) or (N, 1, H, W)
         NumPy or CuPy.
     nrow : int, optional
-        Images per row (default: ``ceil(sqrt(N))``, a square-ish grid).
+        Images per row (default: ``ceil(sqrt(N))``, a square-ish grid); more than N gives
+        one row of the N images, not a row padded with empty cells.
     value_range : (low, high), optional
         Pixel range of ``images``; default: (-1, 1) when any value is
         negative (a tanh generator), else (0, 1).
@@ -66,6 +81,7 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     nrow = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
     if nrow < 1:
         raise ValueError(f"make_grid: nrow must be >= 1, got {nrow}")
+    nrow = min(nrow, n)
     rows = math.ceil(n / nrow)
     grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value)
     for i in range(n):
@@ -309,6 +325,9 @@ def _penalty_column(rows):
 #: The signed images of :func:`gradient_pairs_figure`: red where D asks for a higher pixel
 #: value, blue where it asks for a lower one, white where it asks nothing.
 GRADIENT_MAP = "RdBu_r"
+#: The length of the colour bar's label of :func:`gradient_pairs_figure`, in inches: a bar
+#: shorter than it (one row of pairs) cut the label's ends off.
+COLOUR_BAR_LABEL_INCHES = 2.4
 
 
 def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
@@ -328,7 +347,7 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     d : array of shape (N,), optional
         D's output at each digit, as the game reads it: written above the pair.
     nrow : int, optional
-        Pairs per row (default: a square-ish layout).
+        Pairs per row (default: a square-ish layout; at most N, as :func:`make_grid`).
     value_range : (low, high), optional
         The digits' pixel range (default as :func:`make_grid`).
     output_label : str
@@ -360,6 +379,9 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     cmap = colormaps[GRADIENT_MAP]
     n, h, w = x.shape
     per_row = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
+    if per_row < 1:
+        raise ValueError(f"gradient_pairs_figure: nrow must be >= 1, got {nrow}")
+    per_row = min(per_row, n)
     rows = math.ceil(n / per_row)
     inner, outer, top = 1, 6, 9                  # pixels between the pair, between pairs, above
     pair_w, cell_h = 2 * w + inner + outer, h + top
@@ -371,10 +393,12 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
         mosaic[y0:y0 + h, x0 + w + inner:x0 + 2 * w + inner] = cmap(norm(g[i]))[..., :3]
     px = 2.0 / 100                                   # each pixel 2 x 2 on the screen at 100 dpi
     left = 0.2 if row_labels is None else 0.45       # inches left of the pairs
-    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), mosaic.shape[0] * px + 1.0
+    # the colour bar is as tall as the pairs, and at least as tall as its two-line label
+    bar = max(mosaic.shape[0] * px, COLOUR_BAR_LABEL_INCHES)
+    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), bar + 1.0
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((left / width, 0.3 / height, mosaic.shape[1] * px / width,
-                       mosaic.shape[0] * px / height))
+    ax = fig.add_axes((left / width, (0.3 + bar - mosaic.shape[0] * px) / height,   # tops level
+                       mosaic.shape[1] * px / width, mosaic.shape[0] * px / height))
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
     if row_labels is not None:
@@ -389,8 +413,7 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
             r, c = divmod(i, per_row)
             ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
                     f"{value:.2f}", ha="center", va="center", fontsize=6)
-    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width,
-                        mosaic.shape[0] * px / height))
+    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width, bar / height))
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax)
     cax.set_ylabel("-dL_G/dx per pixel\nred: D asks for brighter, blue: darker", fontsize=7)
     cax.tick_params(labelsize=7)

@@ -347,16 +347,17 @@ def shipped_path():
     return Path(__file__).parent / _FILE
 
 
-def load_default(path=None):
+def load_default(path=None, option="--classifier"):
     """``path``, else the user's cached classifier, else the shipped one.
 
-    Raises ``FileNotFoundError`` saying where it looked, and :class:`ClassifierError` for a
-    file that is not a usable classifier.
+    Raises ``FileNotFoundError`` saying where it looked (``option``: the command line's
+    name for ``path``), and :class:`ClassifierError` for a file that is not a usable
+    classifier.
     """
     if path:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no classifier at {path}; give the .npz file that "
-                                    "'minigan classifier train' wrote, or leave --classifier "
+                                    f"'minigan classifier train' wrote, or leave {option} "
                                     "out to use the cached or shipped one")
         return load(path)
     for candidate in (cache_path(), shipped_path()):

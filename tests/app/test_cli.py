@@ -783,6 +783,52 @@ def test_sample_out_errors_name_out(assert_one_line_error, earlier_run, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["sample", "interpolate"])
+@pytest.mark.parametrize("picture, said", [("loss_curves.png", "the run's loss curves"),
+                                           ("samples/epoch_0001.png", "the run's grid of epoch 1")])
+def test_sample_and_interpolate_never_replace_what_training_drew(command, picture, said,
+                                                                 assert_one_line_error,
+                                                                 earlier_run, tmp_path, capsys):
+    """--out naming a picture of the run (its loss curves, an epoch's grid) replaced it
+    without a word: the run's record of its training, lost."""
+    before = snapshot(earlier_run)
+    rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(earlier_run / picture)], capsys)
+    assert_one_line_error(rc, err, f"--out {earlier_run / picture} is {said}, written by its "
+                          "training; choose another --out")
+    assert snapshot(earlier_run) == before
+    other = tmp_path / "copy"           # in another run's folder as well
+    shutil.copytree(earlier_run, other)
+    rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(other / picture)], capsys)
+    assert_one_line_error(rc, err, said)
+    rc, out, _ = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           str(other / "samples" / "mine.png")], capsys)
+    assert rc == 0 and (other / "samples" / "mine.png").is_file()
+
+
+@pytest.mark.parametrize("more, said", [([], "wrote 1 sample from"),
+                                         (["--gradients"], "wrote 1 sample from")])
+def test_sample_counts_one_digit_as_one(more, said, earlier_run, tmp_path, capsys):
+    """``sample --n 1`` said "wrote 1 samples", and with --gradients "wrote 1 digits"."""
+    rc, out, _ = run_main(["sample", str(earlier_run), "--n", "1", "--seed", "0", "--device",
+                           "cpu", "--out", str(tmp_path / "one.png"), *more], capsys)
+    assert rc == 0 and said in out, out
+
+
+@pytest.mark.parametrize("command", [["sample", "--n", "4"], ["sample", "--n", "4", "--gradients"],
+                                     ["interpolate", "--pairs", "1"]])
+def test_a_picture_written_over_another_says_so(command, earlier_run, tmp_path, capsys):
+    """A second ``sample`` or ``interpolate`` to one --out replaced the first picture without
+    a word."""
+    argv = [*command, str(earlier_run), "--seed", "0", "--device", "cpu", "--out",
+            str(tmp_path / "p.png")]
+    rc, first, _ = run_main(argv, capsys)
+    assert rc == 0 and "replacing" not in first
+    rc, second, _ = run_main(argv, capsys)
+    assert rc == 0 and f"{tmp_path / 'p.png'}" in second and "replacing the file there" in second
+
+
 @pytest.mark.parametrize("name, magic", [("x.jpg", b"\xff\xd8\xff"), ("x.JPEG", b"\xff\xd8\xff"),
                                          ("x.tiff", b"II*\x00"), ("x.png", b"\x89PNG")])
 def test_sample_writes_the_format_the_extension_names(name, magic, earlier_run, tmp_path, capsys):

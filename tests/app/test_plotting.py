@@ -65,3 +65,40 @@ def test_the_penalty_is_drawn_beside_the_losses_where_a_run_has_one(loss, penalt
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert legend == ["D loss", "G loss", label]          # one legend, above both
         assert fig.axes[0].get_legend() is None
+
+
+def test_an_nrow_beyond_the_images_gives_one_row_of_them():
+    """``minigan sample --n 5 --nrow 20`` drew five digits and fifteen empty gray cells."""
+    images = np.random.default_rng(0).uniform(size=(5, 28, 28))
+    assert plotting.make_grid(images, nrow=20).shape == plotting.make_grid(images, nrow=5).shape
+    assert plotting.make_grid(images, nrow=20).shape == (2 + 30, 2 + 5 * 30)
+    one = plotting.gradient_pairs_figure(images, images, nrow=20)
+    five = plotting.gradient_pairs_figure(images, images, nrow=5)
+    assert tuple(one.get_size_inches()) == tuple(five.get_size_inches())
+    with pytest.raises(ValueError, match="nrow must be >= 1"):
+        plotting.gradient_pairs_figure(images, images, nrow=0)
+
+
+def test_check_grid_path_says_what_would_not_do(tmp_path):
+    assert plotting.check_grid_path(tmp_path / "a.JPG") == "jpg"
+    with pytest.raises(ValueError, match="cannot tell the image format from the name"):
+        plotting.check_grid_path(tmp_path / "a.gif")
+    with pytest.raises(ValueError, match="the folder .*missing does not exist"):
+        plotting.check_grid_path(tmp_path / "missing" / "a.png", "--grid")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("n", [1, 3, 12])
+def test_the_colour_bars_label_fits_in_a_picture_of_one_row_of_pairs(n):
+    """With one row of pairs (``minigan sample --gradients --n 1``) the bar's label, which says
+    what red and blue mean, was longer than the figure and lost its ends."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    images = np.random.default_rng(0).uniform(size=(n, 28, 28))
+    fig = plotting.gradient_pairs_figure(images, images - 0.5, d=np.zeros(n))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    label = fig.axes[-1].yaxis.label.get_window_extent(renderer)
+    assert 0 <= label.y0 and label.y1 <= fig.bbox.height and label.x1 <= fig.bbox.width
+    pairs = fig.axes[0].get_window_extent(renderer)
+    assert pairs.y0 >= 0 and abs(pairs.y1 - fig.axes[-1].get_window_extent(renderer).y1) < 1

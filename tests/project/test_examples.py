@@ -1,8 +1,10 @@
 """The example scripts run as a reader would run them, on real MNIST digits."""
 
 import ast
+import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,102 @@ def test_the_examples_use_only_the_promised_surface():
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("minigan") for a in node.names), path.name
     assert len(EXAMPLES) >= 2 and used <= promised, used - promised
+
+
+def _example_env():
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+
+
+def _run_example(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "examples" / script), *args],
+                          capture_output=True, text=True, timeout=120, cwd=cwd, env=_example_env())
+
+
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+@pytest.mark.parametrize("out, said", [
+    ("missing/grid.png", "the folder {tmp}/missing does not exist; create it"),
+    ("grid.pgn", "cannot tell the image format from the name; end it in one of .png"),
+    ("taken.png", "is a folder; give a file name in it"),
+])
+def test_an_example_refuses_an_out_it_cannot_write_before_training(script, out, said, tmp_path,
+                                                                    data_dir):
+    """The grid is written after the last epoch: an --out it cannot be written to is said
+    before the first, not as a traceback that throws the trained players away."""
+    if out == "taken.png":
+        (tmp_path / out).mkdir()
+    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
+                       "--out", str(tmp_path / out), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert said.format(tmp=tmp_path) in run.stderr and "epoch" not in run.stdout
+    assert [p.name for p in tmp_path.iterdir() if p.name != "taken.png"] == []
+
+
+@pytest.mark.parametrize("script, option", [
+    ("vanilla_gan_mnist.py", ["--epochs", "-1"]),
+    ("vanilla_gan_mnist.py", ["--epochs", "0"]),
+    ("dcgan_mnist.py", ["--epochs", "0"]),
+    ("dcgan_mnist.py", ["--max-iters", "0"]),      # it trained every epoch
+    ("dcgan_mnist.py", ["--max-iters", "-3"]),
+])
+def test_an_example_refuses_a_length_below_one(script, option, tmp_path, data_dir):
+    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
+                       "--out", str(tmp_path / "grid.png"), *option, cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: {option[0]} {option[1]}: give 1 or more" in run.stderr
+    assert not (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+def test_an_example_says_a_bad_data_folder_in_one_line(script, tmp_path):
+    (tmp_path / "afile").write_text("")
+    run = _run_example(script, "--data-dir", str(tmp_path / "afile"), "--split", "test",
+                       "--device", "cpu", "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: data folder {tmp_path / 'afile'} exists but is not a directory" in run.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+def test_an_example_says_a_missing_gpu_in_one_line(script, tmp_path, data_dir):
+    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "gpu",
+                       "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "error: backend.use('gpu') (--device gpu) needs a usable GPU" in run.stderr
+
+
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+def test_an_examples_help_gives_every_default(script, tmp_path):
+    """argparse's ArgumentDefaultsHelpFormatter says the default of an option with a help
+    text only: --epochs, --split, --seed and --out said none."""
+    run = _run_example(script, "--help", cwd=tmp_path)
+    assert run.returncode == 0
+    text = " ".join(run.stdout.split())
+    for said in ("(default: train)", "(default: 5)", "(default: auto)", "(default: 0)",
+                 f"(default: {script.replace('.py', '.png')})"):
+        assert said in text, said
+
+
+@pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+def test_ctrl_c_in_an_example_writes_the_grid_of_g_as_it_stands(script, tmp_path, data_dir):
+    """Ctrl-C ended the example with a KeyboardInterrupt traceback and no picture: the
+    minutes trained were lost. It now writes the grid and exits with 130."""
+    out = tmp_path / "grid.png"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / script), "--data-dir", str(data_dir), "--split",
+         "test", "--device", "cpu", "--epochs", "100000", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=_example_env())
+    try:
+        first = proc.stdout.readline()          # an epoch done: training is under way
+        assert first.startswith("epoch 1"), (first, proc.stderr.read())
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "interrupted" in stdout and f"samples written to {out}" in stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow

@@ -1,0 +1,85 @@
+"""``minigan classifier train`` and ``show``: what they refuse, and when."""
+
+import errno
+
+import pytest
+
+from minigan.app.cli import main
+from minigan.data import load_mnist
+from minigan.lab import classifier as clf_lib
+
+
+def run_main(argv, capsys):
+    rc = main(argv)
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("the training started")
+
+
+@pytest.mark.parametrize("where, said", [
+    ("folder", "is a folder; give a file name in it"),
+    ("file/c.npz", "is not a folder; create it or choose another --out"),
+])
+def test_train_refuses_an_out_it_cannot_write_before_training(where, said, tmp_path, capsys,
+                                                              monkeypatch, assert_one_line_error):
+    """The weights were written after the training: an --out that is a folder failed then,
+    with an error naming a temporary file, and the trained weights were lost."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("mine")
+    monkeypatch.setattr(clf_lib, "split_for_training", _no_training)
+    monkeypatch.setattr(clf_lib, "train_classifier", _no_training)
+    rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--out",
+                           str(tmp_path / where)], capsys)
+    assert_one_line_error(rc, err, f"--out {tmp_path / where}", said)
+    assert ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]
+    assert (tmp_path / "file").read_text() == "mine" and not any((tmp_path / "folder").iterdir())
+
+
+def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys, monkeypatch,
+                                                               data_dir, assert_one_line_error):
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+
+    def refused(clf, path):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(clf_lib, "save", refused)
+    rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
+                           str(tmp_path / "c.npz")], capsys)
+    assert_one_line_error(rc, err, f"--out {tmp_path / 'c.npz'}: cannot write it (Read-only")
+
+
+def test_show_names_its_own_option_for_a_missing_file(tmp_path, capsys, assert_one_line_error):
+    """``show --path`` of no file told to leave --classifier out, an option show has not."""
+    rc, _, err = run_main(["classifier", "show", "--path", str(tmp_path / "none.npz")], capsys)
+    assert_one_line_error(rc, err, f"no classifier at {tmp_path / 'none.npz'}",
+                          "leave --path out")
+    assert "--classifier" not in err
+
+
+def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data_dir):
+    """Trained to the cache (the default --out), the weights replace those minigan eval scored
+    with until then: the message says so."""
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+    argv = ["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
+            str(tmp_path / "c.npz")]
+    rc, out, _ = run_main(argv, capsys)
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}")
+    rc, out, _ = run_main(argv, capsys)
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file there")
+
+
+def test_train_help_says_what_its_default_out_replaces(capsys):
+    with pytest.raises(SystemExit):
+        main(["classifier", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {clf_lib.cache_path()}, the cached classifier that minigan eval scores " \
+           "with: it replaces the one there)" in text
+    assert "--no-download never download MNIST" in text
