@@ -24,7 +24,8 @@ def build_parser():
     """The script's options: a function, so that they can be read without running the script."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=None, help="folder with the MNIST .gz files")
+    p.add_argument("--data-dir", default=str(data.default_data_dir()),
+                   help="folder with the MNIST .gz files, downloaded there when missing")
     p.add_argument("--split", default="train", choices=("train", "test"), help="MNIST split")
     p.add_argument("--epochs", type=int, default=5, help="passes over the split")
     p.add_argument("--batch-size", type=int, default=128, help="digits in a batch")

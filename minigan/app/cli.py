@@ -61,6 +61,18 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but words left over point at the help of the command given
+        (argparse's own error names the top parser: ``minigan sample RUN extra`` said
+        "see 'minigan --help'")."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            words = [self.prog] + [getattr(parsed, name) for name in
+                                   ("command", "classifier_command") if getattr(parsed, name, None)]
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)} "
+                             f"(see '{' '.join(words)} --help')")
+        return parsed
+
 
 def build_parser():
     """The argument parser of ``minigan``: one subparser per command, each naming its runner.

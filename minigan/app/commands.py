@@ -148,8 +148,7 @@ def sample(args):
                                  config.get("dtype", "float32"))
         if not gradients:
             images = generate(G, noise)
-    weights = "the moving average of G's weights" if config["weights"] == "G_ema" else \
-        "G's weights"
+    weights = _weights_said(config["weights"])
     replacing = _replacing(out)
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
@@ -169,6 +168,11 @@ def sample(args):
     print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}) to {out} "
           f"({fmt.upper()}{replacing}); --seed {seed} draws them again")
     return 0
+
+
+def _weights_said(weights):
+    """What the messages call the weights :func:`minigan.app.runs.load_generator` loaded."""
+    return "the moving average of G's weights" if weights == "G_ema" else "G's weights"
 
 
 def _replacing(path):
@@ -448,8 +452,7 @@ def evaluate(args):
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
-    weights = ("the moving average of G's weights" if scores["weights"] == "G_ema"
-               else "G's weights")
+    weights = _weights_said(scores["weights"])
     print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
           f"{weights}), {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
@@ -757,7 +760,7 @@ def interpolate(args):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"
-    weights = "moving average of G's weights" if config["weights"] == "G_ema" else "G's weights"
+    weights = _weights_said(config["weights"])
     print(f"wrote {args.pairs} x {args.steps} interpolations along {how}{what} from {ckpt} "
           f"({weights}) to {out}{replacing}")
     return 0
