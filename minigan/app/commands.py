@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -225,7 +224,7 @@ def _picture_destination(out, ckpt_path, default):
     folder); refused before any work when the format or the folder will not do."""
     out = Path(out) if out else Path(ckpt_path).parent / default
     fmt = plotting.check_grid_path(out)
-    training_wrote = _training_picture(out)
+    training_wrote = runs.training_picture(out)
     if training_wrote:
         raise ValueError(f"--out {out} is {training_wrote}, written by its training; choose "
                          f"another --out (without --out the picture is {default} in the run "
@@ -234,29 +233,13 @@ def _picture_destination(out, ckpt_path, default):
     return out, fmt
 
 
-def _training_picture(path):
-    """What ``path`` is when it names a picture that training writes in a run folder (its loss
-    curves, the grid of an epoch), else None: ``sample`` and ``interpolate`` do not replace
-    them."""
-    def is_run(folder):
-        return any((folder / name).is_file() for name in (runs.CONFIG, runs.CHECKPOINT))
-    path = Path(path)
-    if path.name == "loss_curves.png" and is_run(path.parent):
-        return "the run's loss curves"
-    match = re.fullmatch(r"epoch_(\d+)\.png", path.name)
-    if match and path.parent.name == "samples" and is_run(path.parent.parent):
-        return f"the run's grid of epoch {int(match.group(1))}"
-    return None
-
-
 @contextlib.contextmanager
 def _writer(path, option="--out"):
     """While ``path`` is written: the lock of its folder when that folder holds a run (one
     writer per run folder), and a write error as one line naming the file."""
     folder = path.parent
-    is_run = any((folder / name).exists() for name in (runs.CONFIG, runs.CHECKPOINT))
     try:
-        with FolderLock(folder) if is_run else contextlib.nullcontext():
+        with FolderLock(folder) if runs.holds_run(folder) else contextlib.nullcontext():
             yield
     except OSError as exc:
         raise ValueError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None

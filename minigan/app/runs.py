@@ -42,7 +42,8 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "scoring_data_dir", "resolve_config", "read_config", "saved_config", "default_out",
-    "check_out", "load_generator", "load_players", "expected_entries",
+    "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
+    "training_picture", "grid_name", "LOSS_CURVES", "SAMPLES",
 ]
 
 #: The files of a run folder; a folder holding any of them holds a run (an empty
@@ -51,6 +52,10 @@ RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", 
              "scores.csv")
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"
+#: The pictures training draws in a run folder: its loss curves, and one grid an epoch in
+#: ``samples/`` (:func:`grid_name`).
+LOSS_CURVES = "loss_curves.png"
+SAMPLES = "samples"
 #: The largest config.json read (minigan writes about 1 KB).
 MAX_CONFIG = 1 << 20
 
@@ -377,10 +382,34 @@ def epoch_number(text):
     return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
 
 
+def grid_name(epoch):
+    """The file name of the grid training draws after ``epoch``: ``epoch_0012.png``."""
+    return f"epoch_{epoch:04d}.png"
+
+
+def holds_run(folder):
+    """Whether ``folder`` holds a run: its ``config.json`` or ``checkpoint.npz``."""
+    return any((Path(folder) / name).is_file() for name in (CONFIG, CHECKPOINT))
+
+
+def training_picture(path):
+    """What ``path`` is when it names a picture training draws in a run folder (its loss
+    curves, the grid of an epoch), else None; a relative ``path`` is taken from the working
+    folder, as a write to it would be."""
+    path = Path(path).absolute()
+    if path.name == LOSS_CURVES and holds_run(path.parent):
+        return "the run's loss curves"
+    epoch = epoch_number(path.name.removeprefix("epoch_").removesuffix(".png"))
+    if (epoch is not None and path.name == grid_name(epoch) and path.parent.name == SAMPLES
+            and holds_run(path.parent.parent)):
+        return f"the run's grid of epoch {epoch}"
+    return None
+
+
 def epoch_grids(folder):
     """The epoch grids of the run folder ``folder`` (``samples/epoch_0012.png``), in order of
     name, as ``(epoch, path)`` pairs; a grid whose number is not an epoch's is passed over."""
-    for grid in sorted((Path(folder) / "samples").glob("epoch_*.png")):
+    for grid in sorted((Path(folder) / SAMPLES).glob("epoch_*.png")):
         epoch = epoch_number(grid.stem.removeprefix("epoch_"))
         if epoch is not None:
             yield epoch, grid

@@ -94,9 +94,12 @@ from .runs import (
     CHECKPOINT,
     CONFIG,
     DEFAULTS,
+    LOSS_CURVES,
+    SAMPLES,
     check_out,
     default_out,
     epoch_grids,
+    grid_name,
     resolve_config,
     saved_config,
 )
@@ -684,7 +687,7 @@ class Trainer:
 
     def _save_samples(self):
         z = backend.asarray(self.fixed_z, dtype=self.dtype)
-        path = self.out / "samples" / f"epoch_{self.epoch:04d}.png"
+        path = self.out / SAMPLES / grid_name(self.epoch)
         if self.ema is not None:   # the grids show the moving average of G's weights
             G = self._averaged_generator()
             images = layers.generated_images(G, z)
@@ -712,7 +715,7 @@ class Trainer:
 
     def _save_loss_curves(self):
         self._curves_at = time.perf_counter()
-        plotting.save_loss_curves(self.log.rows, self.out / "loss_curves.png",
+        plotting.save_loss_curves(self.log.rows, self.out / LOSS_CURVES,
                                   scores=self.scores or None, real_scores=self.real_scores,
                                   loss=self.config["loss"])
 
@@ -838,24 +841,24 @@ class Trainer:
                 continue
             data = self._read_branch_history(lambda grid=grid: _read_grid(grid), None)
             if data is not None:
-                atomic_write(self.out / "samples" / grid.name, lambda f, data=data: f.write(data))
+                atomic_write(self.out / SAMPLES / grid.name, lambda f, data=data: f.write(data))
 
     def _prepare_out(self):
         """Create the samples folder, clear what a kill left, write config.json, open
         metrics.csv. Draws epoch 0's grid on a new run; a run continued in a new folder
         takes along its history (metrics, scores, grids) up to the checkpoint.
         """
-        (self.out / "samples").mkdir(exist_ok=True)
-        for name in (CHECKPOINT, CONFIG, "metrics.csv", "loss_curves.png"):
+        (self.out / SAMPLES).mkdir(exist_ok=True)
+        for name in (CHECKPOINT, CONFIG, "metrics.csv", LOSS_CURVES):
             remove_stale_temps(self.out, name)
-        remove_stale_temps(self.out / "samples", "epoch_*.png")
+        remove_stale_temps(self.out / SAMPLES, "epoch_*.png")
         self._write_config(continued=self._continued())
         if self.branched_from is not None:     # after config.json, which names the source
             self._carry_grids()
             if self.scores and not (self.out / "scores.csv").exists():
                 write_scores(self.out / "scores.csv", self.scores)
         self.log.open()
-        if self.epoch == 0 and not (self.out / "samples" / "epoch_0000.png").exists():
+        if self.epoch == 0 and not (self.out / SAMPLES / grid_name(0)).exists():
             self._save_samples()
 
 

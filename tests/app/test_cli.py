@@ -788,7 +788,8 @@ def test_sample_out_errors_name_out(assert_one_line_error, earlier_run, tmp_path
                                            ("samples/epoch_0001.png", "the run's grid of epoch 1")])
 def test_sample_and_interpolate_never_replace_what_training_drew(command, picture, said,
                                                                  assert_one_line_error,
-                                                                 earlier_run, tmp_path, capsys):
+                                                                 earlier_run, tmp_path, capsys,
+                                                                 monkeypatch):
     """--out naming a picture of the run (its loss curves, an epoch's grid) replaced it
     without a word: the run's record of its training, lost."""
     before = snapshot(earlier_run)
@@ -805,6 +806,19 @@ def test_sample_and_interpolate_never_replace_what_training_drew(command, pictur
     rc, out, _ = run_main([command, str(earlier_run), "--device", "cpu", "--out",
                            str(other / "samples" / "mine.png")], capsys)
     assert rc == 0 and (other / "samples" / "mine.png").is_file()
+    # named from inside the folder, as a relative path (it was written over)
+    picture = Path(picture)
+    monkeypatch.chdir(other / picture.parent)
+    before = snapshot(other)
+    rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                           picture.name], capsys)
+    assert_one_line_error(rc, err, said)
+    assert snapshot(other) == before
+    # a name training never writes is the user's own (epoch_1.png: training writes epoch_0001)
+    if picture.parent.name == "samples":
+        rc, out, _ = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                               "epoch_1.png"], capsys)
+        assert rc == 0 and (other / "samples" / "epoch_1.png").is_file()
 
 
 @pytest.mark.parametrize("more, said", [([], "wrote 1 sample from"),
