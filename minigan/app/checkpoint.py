@@ -333,9 +333,12 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
     for part, target in targets.items():
         if target is None:
             continue
-        own, held = set(target.state_dict()), set(ckpt.get(part, {}))
+        # an optimizer's own: the entries it needs, not those it may hold (Adam's t.i)
+        own = target.required_keys() if hasattr(target, "required_keys") else set(target.state_dict())
+        may = target.optional_keys() if hasattr(target, "optional_keys") else set()
+        held = set(ckpt.get(part, {}))
         missing = sorted(own - held)
-        if missing and held <= own:    # entries lost, none in their place (else: other layers)
+        if missing and held - may <= own:   # entries lost, none in their place (else: other layers)
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise CheckpointError(
                 f"checkpoint {path} has no entry '{part}/{missing[0]}'{more}: the file is "

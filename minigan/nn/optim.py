@@ -107,8 +107,25 @@ class Optimizer:
         StateError
             When a value is out of range (a damaged state); its ``key`` names the entry.
         """
-        expected = {"t"} | {f"{kind}.{i}" for kind in self._state_arrays()
-                            for i in range(len(self.pairs))}
+        t, loaded = self._checked_state(state)
+        for dst, value in loaded:
+            dst[...] = value
+        self.t = t
+
+    def required_keys(self):
+        """The keys a state of this optimizer must hold: ``"t"`` and each per-array entry
+        (a subclass may allow more: :meth:`optional_keys`)."""
+        return {"t"} | {f"{kind}.{i}" for kind in self._state_arrays()
+                        for i in range(len(self.pairs))}
+
+    def optional_keys(self):
+        """The keys a state may hold beyond :meth:`required_keys`."""
+        return set()
+
+    def _checked_state(self, state):
+        """``(t, [(dst, value), ...])``: the step count and each state array cast for its
+        parameter, every key and value checked (:meth:`load_state_dict`), nothing changed."""
+        expected = self.required_keys()
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or extra:
             raise ValueError(
@@ -139,9 +156,7 @@ class Optimizer:
                     raise StateError(key, f"holds a negative value ({float(value.min()):g}), "
                                      f"where {self.NON_NEGATIVE[kind]} is never below 0", name)
                 loaded.append((dst, value))
-        for dst, value in loaded:
-            dst[...] = value
-        self.t = int(t)
+        return int(t), loaded
 
 
 class StateError(ValueError):
@@ -224,22 +239,27 @@ class Adam(Optimizer):
                 state[f"t.{i}"] = np.asarray(steps, dtype=np.int64)
         return state
 
+    def optional_keys(self):
+        """``"t.i"``: the updates array ``i`` has taken, where they are fewer than ``t``."""
+        return {f"t.{i}" for i in range(len(self.pairs))}
+
     def load_state_dict(self, state):
         """As :meth:`Optimizer.load_state_dict`; an array without its ``"t.i"`` has taken
         ``t`` updates (a state saved before any layer was frozen at a step). A count that is
-        not an integer between 0 and ``t`` raises :class:`StateError`."""
-        counts = {f"t.{i}": i for i in range(len(self.pairs)) if f"t.{i}" in state}
-        t = backend.to_host(state["t"]) if "t" in state else None   # checked by the base class
-        t = int(t) if t is not None and _is_count(t) else None
+        not an integer between 0 and ``t`` raises :class:`StateError`; every entry is
+        checked before any is loaded."""
+        counts = {key: int(key[2:]) for key in self.optional_keys() if key in state}
+        t, loaded = self._checked_state({k: v for k, v in state.items() if k not in counts})
         steps = [t] * len(self.pairs)
         for key, i in counts.items():
             n = backend.to_host(state[key])
-            if not _is_count(n) or (t is not None and int(n) > t):
+            if not _is_count(n) or int(n) > t:
                 raise StateError(key, f"should be the number of updates of parameter {i}, an "
                                  f"integer between 0 and t = {t}, got {str(n)[:40]}", "Adam")
             steps[i] = int(n)
-        super().load_state_dict({k: v for k, v in state.items() if k not in counts})
-        self.steps = steps
+        for dst, value in loaded:
+            dst[...] = value
+        self.t, self.steps = t, steps
 
 
 def _is_count(n):

@@ -62,6 +62,34 @@ def test_round_trip_restores_everything(tmp_path):
     assert g_opt2.t == g_opt.t == 3
 
 
+def test_adam_counts_round_trip_and_are_optional(tmp_path):
+    """Adam's per-array counts (``g_opt/t.i``, written where a layer was frozen at some
+    steps) go through the file and the run's strict reader; a checkpoint without them
+    restores into an Adam that holds counts of its own (it was refused as damaged: the
+    counts were taken for entries every checkpoint needs)."""
+    from minigan.app import runs
+
+    G, D, g_opt, d_opt, g = trained_vanilla()
+    G.layers[0].freeze()
+    x = np.random.default_rng(7).random((8, 784)).astype(np.float32)
+    g.train_iteration(lambda: x)           # G's first layer holds still at this G step
+    G.layers[0].freeze(False)
+    assert g_opt.steps[:2] == [3, 3] and g_opt.t == 4
+    path = tmp_path / "counts.npz"
+    save(path, G, D, g_opt, d_opt)
+    ckpt = load_checkpoint(path, runs.expected_entries({**runs.DEFAULTS, "model": "vanilla"}))
+    assert int(ckpt["g_opt"]["t.0"]) == 3 and "t.2" not in ckpt["g_opt"]
+    G2, D2, g_opt2, d_opt2, _ = trained_vanilla(seed=9, steps=1)
+    restore(ckpt, generator=G2, discriminator=D2, g_opt=g_opt2, d_opt=d_opt2, model="vanilla")
+    assert g_opt2.steps == g_opt.steps and g_opt2.t == 4
+    plain = tmp_path / "plain.npz"                  # no counts in the file
+    G3, D3, g_opt3, d_opt3, _ = trained_vanilla(seed=3, steps=2)
+    save(plain, G3, D3, g_opt3, d_opt3)
+    restore(load_checkpoint(plain), generator=G2, discriminator=D2, g_opt=g_opt2, d_opt=d_opt2,
+            model="vanilla")
+    assert g_opt2.steps == [2] * len(g_opt2.pairs) and g_opt2.t == 2
+
+
 def test_file_layout_is_plain_arrays_and_json_strings(tmp_path):
     G, D, g_opt, d_opt, _ = trained_vanilla()
     path = tmp_path / "c.npz"

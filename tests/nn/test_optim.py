@@ -224,3 +224,13 @@ def test_adam_bias_corrects_each_array_by_the_updates_it_has_taken():
         twin.load_state_dict({**state, "t.0": np.array(52)})
     with pytest.raises(ValueError, match=r"unexpected keys \['t.4'\]"):
         twin.load_state_dict({**state, "t.4": np.array(1)})
+    # a damaged t is named as t, before any count is judged against it, and nothing loads
+    before = {k: np.array(v, copy=True) for k, v in twin.state_dict().items()}
+    with pytest.raises(optim.StateError, match=r"^Adam: state 't' should be the number of steps"):
+        twin.load_state_dict({**state, "t": np.array(2.0), "t.0": np.array(-1)})
+    with pytest.raises(optim.StateError, match=r"'t.1' should be"):
+        twin.load_state_dict({**state, "t.1": np.array(-1)})
+    after = twin.state_dict()
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    assert twin.required_keys() == {"t"} | {f"{k}.{i}" for k in "mv" for i in range(4)}
+    assert twin.optional_keys() == {f"t.{i}" for i in range(4)}
