@@ -153,16 +153,20 @@ def image_failures(rel, page):
 
 
 def link_failures(rel, page, statics, root):
-    """The links and images of one page that name a page, file or anchor the site lacks."""
+    """The links and images of one page that name a page, file or anchor the site lacks, or
+    a file outside the site."""
     failures = []
     here = posixpath.dirname(rel)
     for target in page.local:
-        path, _, anchor = urllib.parse.unquote(target).partition("#")
-        path = path.split("?", 1)[0]
+        path, _, anchor = target.partition("#")      # before unquoting: %23 is in a name
+        path, anchor = urllib.parse.unquote(path.split("?", 1)[0]), urllib.parse.unquote(anchor)
         dest = posixpath.normpath(posixpath.join(here, path)) if path else rel
-        if dest.endswith("/") or dest == ".":
-            dest = posixpath.join(dest, "index.html")
-        if dest not in statics and not (root / dest).exists():
+        if dest == ".." or dest.startswith("../"):
+            failures.append(f"{rel}: links to {target}, outside the site")
+            continue
+        if path.endswith("/") or dest == "." or (root / dest).is_dir():
+            dest = posixpath.normpath(posixpath.join(dest, "index.html"))
+        if dest not in statics and not (root / dest).is_file():
             failures.append(f"{rel}: links to {target}, which was not built")
         elif anchor and dest in statics and anchor not in statics[dest].ids:
             failures.append(f"{rel}: links to {target}: no #{anchor} on {dest}")

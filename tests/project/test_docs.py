@@ -207,11 +207,23 @@ def test_check_site_finds_links_the_site_lacks(tmp_path):
             '<a href="#here" id="here">ok</a><a href="https://example.org/x.html">outside</a>'
             '<img src="../_images/a.png" alt="a"><a href="mailto:x@example.org">mail</a>'
             '<a href="toys.html">gone</a><a href="../index.html#nowhere">no anchor</a>'
-            '<img src="../_images/b.png" alt="b">'),
+            '<img src="../_images/b.png" alt="b">'
+            '<a href="../tutorials/">a folder without its index.html</a>'
+            '<a href="../../README.md">outside the site</a>'
+            '<a href="../api/">a folder with its index.html</a><a href="../api/#top">ok</a>'
+            '<a href="../api/#gone">no anchor in the folder\'s index</a>'
+            '<a href="../_images/a%23b.png">a name with #</a>'),
+        "api/index.html": check_site.parse('<h1 id="top">x</h1>'),
     }
+    (tmp_path / "tutorials").mkdir()
+    (tmp_path / "api").mkdir()
+    (tmp_path / "_images" / "a#b.png").write_bytes(b"")
     failures = check_site.link_failures("results/mnist.html", statics["results/mnist.html"],
                                         statics, tmp_path)
-    assert len(failures) == 3, failures
+    assert len(failures) == 6, failures
     assert "toys.html, which was not built" in failures[0]
     assert "no #nowhere on index.html" in failures[1]
     assert "b.png, which was not built" in failures[2]
+    assert "../tutorials/, which was not built" in failures[3]
+    assert "../../README.md, outside the site" in failures[4]
+    assert "no #gone on api/index.html" in failures[5]
