@@ -646,7 +646,10 @@ def _toy_folder(out, overwrite):
                                   for p in old}))
         raise ValueError(f"--out {out} already holds a toy run's results ({names}); choose "
                          "another --out, or add --overwrite to replace them")
-    check_destination(out / "metrics.json") if out.is_dir() else _check_creatable(out)
+    if out.is_dir():
+        check_destination(out / "metrics.json")
+    else:
+        _check_creatable(out, out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".toy-*"):                 # what a killed run left
@@ -667,14 +670,16 @@ def _toy_folder(out, overwrite):
             out.rmdir()
 
 
-def _check_creatable(folder):
-    """``folder`` does not exist yet: its nearest existing parent must be a writable folder."""
+def _check_creatable(folder, given):
+    """``folder`` does not exist yet: its nearest existing parent must be a writable folder
+    (``given``: the ``--out`` the user gave, which is or holds ``folder``)."""
     parent = folder.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot create --out {folder}: {parent} is not a folder I can write "
-                         "in; choose another --out")
+        made = "" if folder == Path(given) else f" (its folder {folder})"
+        raise ValueError(f"--out {given}: cannot create it{made}: {parent} is not a folder I "
+                         "can write in; choose another --out")
 
 
 def classifier(args):
@@ -686,7 +691,10 @@ def classifier(args):
         return 0
     out = Path(args.out) if args.out else clf_lib.cache_path()
     # checked before the training, whose weights a write refused after it would lose
-    check_destination(out) if out.parent.exists() else _check_creatable(out.parent)
+    if out.parent.exists():
+        check_destination(out)
+    else:
+        _check_creatable(out.parent, out)
     backend.use(args.device)
     x, y, xe, ye, trained_on, evaluated_on = clf_lib.split_for_training(args.split, args.data_dir,
                                                                 args.download)
@@ -701,12 +709,24 @@ def classifier(args):
                             f"--epochs {args.epochs} --seed {args.seed}")
     replacing = _replacing(out)     # the cached one: the classifier eval used until now
     try:
-        path = clf_lib.save(clf, out)
-    except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+        with _writer(out):
+            path = clf_lib.save(clf, out)
+    except ValueError as exc:       # refused after the checks above (a full disk, ...)
+        raise ValueError(f"{exc}; {_kept_elsewhere(clf)}") from None
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
     print(f"{clf.describe()}\nwrote {path}{replacing}")
     return 0
+
+
+def _kept_elsewhere(clf):
+    """Where the trained classifier went when ``--out`` refused it at the end: a new file in
+    the system's temporary folder, said as the rest of the error's sentence."""
+    try:
+        path = clf_lib.save(clf, Path(tempfile.mkdtemp(prefix="minigan-classifier-"))
+                            / "classifier.npz")
+    except OSError as exc:
+        return f"nor could it be kept in the temporary folder ({exc.strerror or exc})"
+    return f"the trained classifier is kept in {path}: move it, or use it as it is with --classifier {path}"
 
 
 def interpolate(args):

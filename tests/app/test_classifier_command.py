@@ -22,6 +22,7 @@ def _no_training(*args, **kwargs):
 @pytest.mark.parametrize("where, said", [
     ("folder", "is a folder; give a file name in it"),
     ("file/c.npz", "is not a folder; create it or choose another --out"),
+    ("file/sub/c.npz", "cannot create it (its folder"),   # named as given, not its folder
 ])
 def test_train_refuses_an_out_it_cannot_write_before_training(where, said, tmp_path, capsys,
                                                               monkeypatch, assert_one_line_error):
@@ -45,13 +46,23 @@ def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys,
     monkeypatch.setattr(clf_lib, "split_for_training",
                         lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
 
+    save = clf_lib.save
+
     def refused(clf, path):
-        raise OSError(errno.EROFS, "Read-only file system")
+        if path == tmp_path / "c.npz":
+            raise OSError(errno.EROFS, "Read-only file system")
+        return save(clf, path)
 
     monkeypatch.setattr(clf_lib, "save", refused)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
     rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
                            str(tmp_path / "c.npz")], capsys)
-    assert_one_line_error(rc, err, f"--out {tmp_path / 'c.npz'}: cannot write it (Read-only")
+    assert_one_line_error(rc, err, f"--out {tmp_path / 'c.npz'}: cannot write it (Read-only",
+                          "the trained classifier is kept in", "--classifier")
+    kept = list((tmp_path / "temporary").glob("minigan-classifier-*/classifier.npz"))
+    assert len(kept) == 1 and f"kept in {kept[0]}:" in err     # not lost: it loads
+    assert clf_lib.load_default(kept[0]).info["epochs"] == 1
 
 
 def test_show_names_its_own_option_for_a_missing_file(tmp_path, capsys, assert_one_line_error):
@@ -63,8 +74,8 @@ def test_show_names_its_own_option_for_a_missing_file(tmp_path, capsys, assert_o
 
 
 def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data_dir):
-    """Trained to the cache (the default --out), the weights replace those minigan eval scored
-    with until then: the message says so."""
+    """Trained to a file that exists (the cache, the default --out, is one: the classifier
+    minigan eval scored with until then), the message says the file was replaced."""
     x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
     monkeypatch.setattr(clf_lib, "split_for_training",
                         lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
@@ -76,7 +87,8 @@ def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data
     assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file there")
 
 
-def test_train_help_says_what_its_default_out_replaces(capsys):
+def test_train_help_says_what_its_default_out_replaces(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")     # argparse wraps a long path in the middle
     with pytest.raises(SystemExit):
         main(["classifier", "train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
