@@ -143,7 +143,13 @@ print(f"L_G = {g_loss:.4f}")
 # The same iteration by the library
 # ---------------------------------
 # :class:`minigan.gan.GAN` does exactly these calls through the layers; from the same
-# seed it draws the same noise and ends with the same parameters.
+# seed it draws the same noise and ends with the same parameters. It returns the
+# iteration's numbers: ``d_loss`` (:math:`L_D` above, the sum of its two halves),
+# ``d_real`` and ``d_fake`` (the mean :math:`D(x)` and :math:`D(G(z))` in the D step),
+# ``g_loss`` (:math:`L_G`) and ``d_gen`` (the mean :math:`D(G(z))` in the G step, through
+# the updated D). Here ``d_gen`` is far above ``d_fake``: the stand-in data and G's first
+# outputs both sit around 0.5, D cannot yet tell them apart, and its one step, pushed
+# mostly by the larger loss on the real batch, raised its output for real and fake alike.
 
 G2, D2, rng2 = build(0)
 model = gan.GAN(G2, D2, optim.Adam(G2), optim.Adam(D2), noise_dim=nz, k=1, rng=rng2)

@@ -57,6 +57,7 @@ for ax in axes:
             fontsize=8)
 axes[0].set_ylabel("|dL_G / da| per sample (a: D's logit)")
 axes[0].legend(fontsize=8)
+axes[1].set_ylabel("|dL_G / da| per sample, log scale")
 axes[1].set_title("the same, log scale")
 fig.tight_layout()
 plt.show()
@@ -92,5 +93,10 @@ plt.show()
 
 # %%
 # While :math:`D(G(z))` is near 0 the minimax generator receives a gradient several times
-# smaller than the non-saturating one, from the same weights: it learns slowest exactly
-# when it is worst.
+# smaller than the non-saturating one, from the same weights (the printed means). The
+# right panel shows that here it still fools D about as fast: both players use Adam,
+# which divides each step by the recent size of the gradient, so a factor common to the
+# whole gradient cancels out of G's steps. Under a plain gradient step,
+# :math:`\theta \leftarrow \theta - \eta\,\partial L_G/\partial\theta`
+# (:class:`minigan.nn.optim.SGD`), it would not: the step shrinks with the gradient, and
+# the minimax generator would learn slowest exactly when it is worst.

@@ -49,8 +49,8 @@ except AssertionError as err:
     print("AssertionError:", err)
 
 # %%
-# Property tests: every shape hypothesis can think of
-# ---------------------------------------------------
+# Property tests: shapes drawn by hypothesis
+# ------------------------------------------
 # One example proves little; :mod:`minigan.check.testing` draws the problems. This runs the
 # check on every Conv2d configuration hypothesis draws (kernel, stride, padding, batch,
 # channels), the test that guards :func:`minigan.functional.conv2d_backward`:
