@@ -8,7 +8,9 @@ with the forward/backward pairs of :mod:`minigan.functional` and the losses of
 At the end the same iteration is run by :meth:`minigan.gan.GAN.train_iteration` from
 the same seed, and the parameters of both are compared.
 
-The players (the classic TensorFlow listing, the default ``minigan train`` model):
+The players (the classic TensorFlow listing, ``minigan train --model vanilla``, here with
+a batch of 64 where that model takes 128; the default model, ``mlp``, is larger and plays
+another game, :doc:`/cli`):
 
 - :math:`G`: :math:`z \in \mathbb{R}^{100}` :math:`\to` Dense 128, ReLU :math:`\to` Dense 784, sigmoid;
 - :math:`D`: :math:`x \in \mathbb{R}^{784}` :math:`\to` Dense 128, ReLU :math:`\to` Dense 1, a **logit**
