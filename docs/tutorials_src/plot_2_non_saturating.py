@@ -65,12 +65,12 @@ plt.show()
 # %%
 # In a real run: the gradient that reaches G's parameters
 # -------------------------------------------------------
-# The factor above multiplies everything the generator learns. The lab's experiment
+# The factor above multiplies every gradient the generator gets. The lab's experiment
 # :func:`minigan.lab.toys.generator_gradient_norms` measures it where it matters, on G's
 # parameters, during training on the 1-D toy (data :math:`N(4, 1.25^2)`, G and D MLPs
 # 1-32-32-1; the ``gaussian1d`` toy of ``minigan toy``). Both runs start from the same
-# weights and data and differ only in G's loss. D first takes 300 steps alone, as it
-# does early in training when G is poor, so it rejects the fakes; then Algorithm 1 runs
+# weights and data and differ only in G's loss. D first takes 300 steps alone, so that it
+# rejects the fakes, as D often does early in training, while G is poor; then Algorithm 1 runs
 # for 200 iterations and :math:`\|\partial L_G/\partial\theta_G\|` is recorded at each
 # (``minigan toy gaussian1d`` draws the same plot, ``generator_gradient.png``).
 
