@@ -95,8 +95,8 @@ plt.show()
 # While :math:`D(G(z))` is near 0 the minimax generator receives a gradient several times
 # smaller than the non-saturating one, from the same weights (the printed means). The
 # right panel shows that here it still fools D about as fast: both players use Adam,
-# which divides each step by the recent size of the gradient, so a factor common to the
-# whole gradient cancels out of G's steps. Under a plain gradient step,
+# which divides each step by the recent size of the gradient, so a gradient made smaller
+# as a whole still gives steps of much the same size. Under a plain gradient step,
 # :math:`\theta \leftarrow \theta - \eta\,\partial L_G/\partial\theta`
 # (:class:`minigan.nn.optim.SGD`), it would not: the step shrinks with the gradient, and
 # the minimax generator would learn slowest exactly when it is worst.
