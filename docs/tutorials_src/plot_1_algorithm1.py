@@ -8,7 +8,9 @@ with the forward/backward pairs of :mod:`minigan.functional` and the losses of
 At the end the same iteration is run by :meth:`minigan.gan.GAN.train_iteration` from
 the same seed, and the parameters of both are compared.
 
-The players (the classic TensorFlow listing, the default ``minigan train`` model):
+The players (the classic TensorFlow listing, ``minigan train --model vanilla``, here with
+a batch of 64 where that model takes 128; the default model, ``mlp``, is larger and plays
+another game, :doc:`/cli`):
 
 - :math:`G`: :math:`z \in \mathbb{R}^{100}` :math:`\to` Dense 128, ReLU :math:`\to` Dense 784, sigmoid;
 - :math:`D`: :math:`x \in \mathbb{R}^{784}` :math:`\to` Dense 128, ReLU :math:`\to` Dense 1, a **logit**
@@ -143,7 +145,13 @@ print(f"L_G = {g_loss:.4f}")
 # The same iteration by the library
 # ---------------------------------
 # :class:`minigan.gan.GAN` does exactly these calls through the layers; from the same
-# seed it draws the same noise and ends with the same parameters.
+# seed it draws the same noise and ends with the same parameters. It returns the
+# iteration's numbers: ``d_loss`` (:math:`L_D` above, the sum of its two halves),
+# ``d_real`` and ``d_fake`` (the mean :math:`D(x)` and :math:`D(G(z))` in the D step),
+# ``g_loss`` (:math:`L_G`) and ``d_gen`` (the mean :math:`D(G(z))` in the G step, through
+# the updated D). Here ``d_gen`` is far above ``d_fake``: the stand-in data and G's first
+# outputs both sit around 0.5, D cannot yet tell them apart, and its one step, pushed
+# mostly by the larger loss on the real batch, raised its output for real and fake alike.
 
 G2, D2, rng2 = build(0)
 model = gan.GAN(G2, D2, optim.Adam(G2), optim.Adam(D2), noise_dim=nz, k=1, rng=rng2)

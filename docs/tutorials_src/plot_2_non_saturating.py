@@ -57,6 +57,7 @@ for ax in axes:
             fontsize=8)
 axes[0].set_ylabel("|dL_G / da| per sample (a: D's logit)")
 axes[0].legend(fontsize=8)
+axes[1].set_ylabel("|dL_G / da| per sample, log scale")
 axes[1].set_title("the same, log scale")
 fig.tight_layout()
 plt.show()
@@ -64,12 +65,12 @@ plt.show()
 # %%
 # In a real run: the gradient that reaches G's parameters
 # -------------------------------------------------------
-# The factor above multiplies everything the generator learns. The lab's experiment
+# The factor above multiplies every gradient the generator gets. The lab's experiment
 # :func:`minigan.lab.toys.generator_gradient_norms` measures it where it matters, on G's
 # parameters, during training on the 1-D toy (data :math:`N(4, 1.25^2)`, G and D MLPs
 # 1-32-32-1; the ``gaussian1d`` toy of ``minigan toy``). Both runs start from the same
-# weights and data and differ only in G's loss. D first takes 300 steps alone, as it
-# does early in training when G is poor, so it rejects the fakes; then Algorithm 1 runs
+# weights and data and differ only in G's loss. D first takes 300 steps alone, so that it
+# rejects the fakes, as D often does early in training, while G is poor; then Algorithm 1 runs
 # for 200 iterations and :math:`\|\partial L_G/\partial\theta_G\|` is recorded at each
 # (``minigan toy gaussian1d`` draws the same plot, ``generator_gradient.png``).
 
@@ -92,5 +93,10 @@ plt.show()
 
 # %%
 # While :math:`D(G(z))` is near 0 the minimax generator receives a gradient several times
-# smaller than the non-saturating one, from the same weights: it learns slowest exactly
-# when it is worst.
+# smaller than the non-saturating one, from the same weights (the printed means). The
+# right panel shows that here it still fools D about as fast: both players use Adam,
+# which divides each step by the recent size of the gradient, so a gradient made smaller
+# as a whole still gives steps of much the same size. Under a plain gradient step,
+# :math:`\theta \leftarrow \theta - \eta\,\partial L_G/\partial\theta`
+# (:class:`minigan.nn.optim.SGD`), it would not: the step shrinks with the gradient, and
+# the minimax generator would learn slowest exactly when it is worst.

@@ -49,8 +49,8 @@ except AssertionError as err:
     print("AssertionError:", err)
 
 # %%
-# Property tests: every shape hypothesis can think of
-# ---------------------------------------------------
+# Property tests: shapes drawn by hypothesis
+# ------------------------------------------
 # One example proves little; :mod:`minigan.check.testing` draws the problems. This runs the
 # check on every Conv2d configuration hypothesis draws (kernel, stride, padding, batch,
 # channels), the test that guards :func:`minigan.functional.conv2d_backward`:
@@ -87,7 +87,7 @@ errs = [gradcheck.rel_error(exact, gradcheck.numeric_vjp(lambda: np.tanh(x), x, 
         for h in hs]
 fig, ax = plt.subplots(figsize=(6, 3.6))
 ax.loglog(hs, errs, "o-", ms=3)
-ax.axhline(testing.GRAD_TOL, color="C3", ls="--", label="GRAD_TOL = 1e-7")
+ax.axhline(testing.GRAD_TOL, color="C3", ls="--", label=f"GRAD_TOL = {testing.GRAD_TOL:g}")
 ax.axvline(1e-5, color="0.5", ls=":", label="default h = 1e-5")
 ax.set_xlabel("finite-difference step h")
 ax.set_ylabel("relative error of the numeric VJP")

@@ -8,11 +8,13 @@ drew,
 
 .. math::
     \frac{\partial L_G}{\partial x^{(i)}}
-        = \frac1m\, \ell_G'\big(D(x^{(i)})\big)\, \frac{\partial D(x^{(i)})}{\partial x^{(i)}},
+        = \frac1m\, \ell_G'\big(a^{(i)}\big)\, \frac{\partial a^{(i)}}{\partial x^{(i)}},
     \qquad x^{(i)} = G(z^{(i)}),
 
-D's backward pass started from the game's generator loss :math:`\ell_G` (for the
-non-saturating loss, :math:`\ell_G(a) = -\log \sigma(a)`). minigan computes it by hand
+with :math:`a^{(i)}` D's logit for :math:`x^{(i)}` (:math:`D(x^{(i)}) = \sigma(a^{(i)})`):
+D's backward pass started from the derivative of the game's generator loss
+:math:`\ell_G` (for the non-saturating loss, :math:`\ell_G(a) = -\log \sigma(a)`,
+:math:`\ell_G'(a) = -(1 - D(x))`). minigan computes it by hand
 in one function, :func:`minigan.gan.generator_gradient`: D's forward pass, the game's
 :meth:`~minigan.gan.games.Game.g_loss`, D's backward pass with D frozen.
 :meth:`minigan.gan.GAN.g_step` hands its result to G's backward pass; this page draws
@@ -55,7 +57,7 @@ spec = toys.TOYS["ring8"]
 result = toys.run_gan_toy("ring8", iterations=1200, seed=0, snapshots=4, noise_grid=True)
 print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 
-fig, axes = plt.subplots(2, 2, figsize=(10, 10), layout="constrained")
+fig, axes = plt.subplots(2, 2, figsize=(10, 11), layout="constrained")
 for ax, frame in zip(axes.flat, result["frames"], strict=True):
     image = toys.draw_frame(ax, spec, frame, result["real"])
 fig.colorbar(image, ax=axes, shrink=0.8, label="D(x): the probability that x is real")
@@ -97,14 +99,14 @@ arrow = -after_d["field"]["grad"]
 move = after_g["samples"][:len(points)] - points
 
 near = dataclasses.replace(spec, extent=1.0)   # the pictures' square: [-1, 1]^2
-fig, axes = plt.subplots(2, 2, figsize=(10, 10), layout="constrained")
+fig, axes = plt.subplots(2, 2, figsize=(10, 11), layout="constrained")
 axes = axes.ravel()
 for ax, frame in zip(axes[:3], (before, after_d, after_g), strict=True):
     image = toys.draw_frame(ax, near, frame, result["real"])
 fig.colorbar(image, ax=axes[:3], shrink=0.8, label="D(x): the probability that x is real")
 ax = axes[3]
 for vectors, color, what in ((arrow, "k", "-dL_G/dx after the D step"),
-                             (move, "C3", "how far the G step moved the sample")):
+                             (move, "C3", "the G step's move of the sample")):
     unit = vectors / np.hypot(*vectors.T)[:, None]
     ax.quiver(*points.T, *unit.T, color=color, angles="xy", scale_units="xy", scale=10,
               width=0.004, label=what + " (directions)")
@@ -165,9 +167,11 @@ for alternating, color in ((False, "C3"), (True, "C0")):
     ax.plot(*path.T, color=color, label=("alternating" if alternating else "simultaneous")
             + f" play, 60 steps of 0.1: |(x, y)| = {np.hypot(*path[-1]):.2f}")
 ax.plot(0, 0, "k*", ms=10, label="equilibrium (0, 0)")
+x0, y0 = path[0]
+ax.plot(x0, y0, "ko", ms=5, label=f"both start at ({x0:g}, {y0:g}): |(x, y)| = {np.hypot(x0, y0):.2f}")
 ax.set(xlabel="x (ascends xy)", ylabel="y (descends xy)", aspect="equal",
        title="V = xy: the players' gradient field (y, -x)")
-ax.legend(fontsize=8, loc="lower left")
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12))
 image = toys.draw_frame(axes[1], spec, result["frames"][-1], result["real"])
 fig.colorbar(image, ax=axes[1], shrink=0.8, label="D(x): the probability that x is real")
 plt.show()

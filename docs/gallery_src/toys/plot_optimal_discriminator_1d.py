@@ -80,6 +80,7 @@ def panel(ax, title):
     ax.plot(xs, d_star, "C2--", label="$D^*(x)$")
     ax.plot(xs, d_of(xs), "C0", label="$D(x) = \\sigma(a)$")
     ax.set_ylim(-0.02, 1.05)
+    ax.set_ylabel("densities; D's output")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     inside = (density(xs, mu, sigma) + p_g(xs)) > 1e-2
