@@ -217,7 +217,7 @@ def data_dir(tmp_path_factory):
 
 # -- the command line and run folders --------------------------------------------------------------
 def _train_args(data_dir, out, *more):
-    model = [] if "--model" in more else ["--model", "vanilla"]    # the seed's GAN, unless said
+    model = [] if "--model" in more else ["--model", "vanilla"]    # the vanilla GAN, unless said
     return ["train", "--split", "test", "--data-dir", str(data_dir), "--no-download",
             "--device", "cpu", "--quiet", "--batch-size", "32", "--out", str(out), *model, *more]
 

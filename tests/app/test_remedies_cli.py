@@ -115,7 +115,7 @@ def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
 @pytest.mark.parametrize("more, reuse", [
     (["--model", "mlp"], True),                          # the default's: the D step's batch
     (["--model", "mlp", "--g-batch", "fresh"], False),   # Algorithm 1's fresh noise
-    ([], False),                                         # the seed's vanilla GAN: fresh noise
+    ([], False),                                         # the vanilla GAN: fresh noise
     (["--g-batch", "reuse"], True),
     (["--model", "mlp", "--conditional"], True),         # labelled batches, kept the same way
 ])

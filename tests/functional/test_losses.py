@@ -88,6 +88,8 @@ def test_targets_that_would_broadcast_the_outputs_are_refused(loss):
     a, t = np.array([[1.0], [-2.0], [0.5]]), np.array([1.0, 0.0, 1.0])
     with pytest.raises(ValueError, match=r"targets of shape \(3,\) .* outputs of shape \(3, 1\)"):
         loss(a, t)
+    with pytest.raises(ValueError, match=r"targets of shape \(3,\) "):    # a list's shape too
+        loss(a, [1.0, 0.0, 1.0])
     value, d = loss(a, t[:, None])
     assert d.shape == a.shape
     assert loss(a, np.ones((1, 1)))[1].shape == loss(a, 1.0)[1].shape == a.shape

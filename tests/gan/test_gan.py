@@ -139,7 +139,7 @@ def test_same_seed_same_run():
 
 @pytest.mark.slow
 def test_gan_learns_a_1d_gaussian():
-    """The slides' 1-D demo: data N(4, 1.25); G and D small MLPs; Algorithm 1 with k = 3.
+    """The 1-D demo: data N(4, 1.25); G and D small MLPs; Algorithm 1 with k = 3.
 
     The learning rate decays linearly to ~0, so the game settles instead of
     orbiting the equilibrium. After 4,000 iterations (about 5 s on 2 cores) the

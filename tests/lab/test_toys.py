@@ -1,4 +1,4 @@
-"""The lectures' experiments: geometry, the xy game, D*, and short seeded runs that learn."""
+"""The toy experiments: geometry, the xy game, D*, and short seeded runs that learn."""
 
 import dataclasses
 import json
