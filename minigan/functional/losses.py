@@ -47,7 +47,8 @@ def _check_targets(op, outputs, targets):
     """Raise :class:`ShapeError` unless ``targets`` (a number or an array) broadcast to the
     shape of ``outputs`` without changing it: ``(N,)`` targets against ``(N, 1)`` outputs
     would make an ``(N, N)`` loss, ``N`` times too many terms, and a gradient of that shape."""
-    shape, want = tuple(np.shape(targets)), tuple(outputs.shape)   # a list's too, CuPy's
+    shape = tuple(targets.shape) if hasattr(targets, "shape") else np.shape(targets)  # a list's
+    want = tuple(outputs.shape)
     try:
         fits = np.broadcast_shapes(want, shape) == want
     except ValueError:
