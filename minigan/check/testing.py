@@ -56,7 +56,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from minigan import backend
 from minigan import functional as F
-from minigan.nn import layers
 
 from .gradcheck import (
     _float64_input,
@@ -242,8 +241,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     AssertionError
         Naming the worst of ``x`` and the parameters, its error and all the others (with
         a NaN, an infinity, kinks, rounding or the step said as :func:`assert_pair_gradients`
-        says them, and, for a :class:`~minigan.nn.layers.Sequential`, a ReLU input within
-        the step of its kink: :func:`min_kink_distance`); or
+        says them, and an input of the layer, or of a layer inside a
+        :class:`~minigan.nn.layers.Sequential`, within the step of one of its ``kinks``:
+        :func:`min_kink_distance`); or
         naming a parameter whose gradient a second backward pass does not add to.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, or a gradient's
@@ -271,20 +271,19 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
 
 
 def _kink_inside(layer, x, h):
-    """For a failed check of a Sequential that nothing else explained: a ReLU or LeakyReLU
-    input within the step of its kink (several under one entry leave no one-sided
-    difference to match), said as a possibility; else nothing."""
-    if not hasattr(layer, "passes"):
-        return ""
+    """For a failed check that nothing else explained: an input of a layer (the layer itself,
+    or one inside a Sequential) within the step of one of its ``kinks`` (several under one
+    entry leave no one-sided difference to match), said as a possibility; else nothing."""
     try:                                # x as check_layer took it, on the layer's device
-        near = min_kink_distance(layer, _on_layer_device(layer, _float64_input("", "x", x))[1])
+        near, where, kink = _nearest_kink(
+            layer, _on_layer_device(layer, _float64_input("", "x", x))[1])
     except Exception:                   # a hint only: never in the way of the failure
         return ""
     if not near < 2 * h:
         return ""
-    return (f"; an input of a ReLU or LeakyReLU inside lies {near:.1e} from its kink, within "
-            f"the step h = {h:g}: if the backward pass is right, draw inputs away from kinks "
-            "(assume(min_kink_distance(net, x) > KINK_MARGIN))")
+    return (f"; an input of {where!r} lies {near:.1e} from its kink at {kink:g}, "
+            f"within the step h = {h:g}: if the backward pass is right, draw inputs away from "
+            "kinks (assume(min_kink_distance(net, x) > KINK_MARGIN))")
 
 
 # -- configurations ---------------------------------------------------------------------------
@@ -610,22 +609,42 @@ def _beyond(k, margin, side):
 
 
 def min_kink_distance(net, x):
-    """Smallest ``|input|`` of a ReLU or LeakyReLU in the :class:`~minigan.nn.layers.Sequential`
-    ``net`` for input ``x`` (``inf`` when it has none).
+    """Smallest distance from an input of a layer to one of that layer's ``kinks`` (ReLU's and
+    LeakyReLU's 0: :attr:`minigan.nn.layers.Layer.kinks`), over the layers of the
+    :class:`~minigan.nn.layers.Sequential` ``net`` for input ``x``, or of the one layer ``net``
+    (``inf`` when none has a kink).
 
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
     The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
-    :func:`minigan.check.gradcheck.replay`).
+    :func:`minigan.check.gradcheck.replay`). A layer of your own with a kink names it in
+    ``kinks`` to be seen here.
     """
-    smallest = np.inf
+    return _nearest_kink(net, x)[0]
+
+
+def _nearest_kink(net, x):
+    """``(distance, layer, kink)``: the smallest distance from an input of a layer of ``net``
+    (or of ``net`` itself) to one of its kinks, the layer and the kink (``inf, None, None``
+    when no layer has one)."""
+    if not hasattr(net, "passes"):
+        return _kink_distance(net, x)
+    nearest = (np.inf, None, None)
     restore = replay(net)
     try:
         for layer, layer_input, _ in net.passes(x):
-            if isinstance(layer, (layers.ReLU, layers.LeakyReLU)):
-                smallest = min(smallest, float(np.abs(layer_input).min()))
+            nearest = min(nearest, _kink_distance(layer, layer_input), key=lambda t: t[0])
     finally:
         restore()
-    return smallest
+    return nearest
+
+
+def _kink_distance(layer, x):
+    """``(distance, layer, kink)``: the smallest ``|x - k|`` over the kinks ``k`` of ``layer``."""
+    kinks = getattr(layer, "kinks", ()) or ()
+    if not kinks or np.size(x) == 0:
+        return np.inf, None, None
+    x = backend.to_host(x)
+    return min(((float(np.abs(x - k).min()), layer, k) for k in kinks), key=lambda t: t[0])
 
 
 def power_step_conditioned(W, u, ratio=0.2, min_scale=0.1):

@@ -17,7 +17,9 @@ A layer of your own subclasses :class:`Layer` and keeps these rules with three o
 helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
 type, on the active device) with its zero gradient, ``_accumulate(name=gradient)`` adds to
 the gradients unless the layer is frozen, and ``_need_cache()`` returns what ``forward``
-kept (an error when ``backward`` comes first).
+kept (an error when ``backward`` comes first). A layer whose function has no derivative at
+some inputs (ReLU's 0) names them in ``kinks``, which the gradient checks of
+:mod:`minigan.check.testing` read (:func:`~minigan.check.testing.min_kink_distance`).
 
 The mathematics lives in :mod:`minigan.functional`; a layer only keeps state.
 The functional ops also check the shapes of what they are given; a layer adds
@@ -71,6 +73,11 @@ __all__ = [
 
 class Layer:
     """Base class: parameter bookkeeping, train/eval mode, freezing, state dicts."""
+
+    #: The inputs where this layer's function is not smooth enough for a centred difference
+    #: (ReLU's 0): the gradient checks keep inputs off them and name them when a check fails
+    #: (:func:`minigan.check.testing.min_kink_distance`); none for a smooth layer.
+    kinks = ()
 
     def __init__(self):
         self.params = {}
@@ -287,6 +294,8 @@ class Dense(Layer):
 class ReLU(Layer):
     """``max(x, 0)``."""
 
+    kinks = (0.0,)
+
     def forward(self, x):
         out, self._cache = F.relu_forward(x)
         return out
@@ -297,6 +306,8 @@ class ReLU(Layer):
 
 class LeakyReLU(Layer):
     """``x`` for ``x > 0``, else ``slope * x`` (DCGAN's discriminator uses slope 0.2)."""
+
+    kinks = (0.0,)
 
     def __init__(self, slope=0.2):
         super().__init__()

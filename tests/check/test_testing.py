@@ -244,6 +244,34 @@ def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
 
 
+def test_min_kink_distance_reads_the_kinks_a_layer_names():
+    """A layer of one's own with a kink says where in ``kinks``: inside a Sequential and alone,
+    and a failed check names it."""
+    class Step(layers.Layer):                       # max(x - 1, 0): a kink at 1
+        kinks = (1.0,)
+
+        def forward(self, x):
+            self._cache = x
+            return np.maximum(x - 1, 0)
+
+        def backward(self, dout, input_grad=True):
+            return dout * (self._need_cache() > 1)
+
+    rng = np.random.default_rng(0)
+    first = layers.Dense(3, 4, rng=rng, dtype="float64")
+    x = rng.standard_normal((5, 3))
+    assert testing.min_kink_distance(layers.Sequential(first, Step()), x) == \
+        float(np.abs(first(x) - 1).min())
+    assert testing.min_kink_distance(Step(), x) == float(np.abs(x - 1).min())
+    assert layers.Tanh.kinks == () and layers.ReLU.kinks == (0.0,)
+    first.params["b"][...] = 1.0                    # a row of zeros: every unit on the kink
+    x[1] = 0.0
+    with pytest.raises(AssertionError, match=r"an input of Step\(\) lies 0\.0e\+00 from its "
+                                             r"kink at 1"):
+        testing.assert_layer_gradients(layers.Sequential(first, Step(), layers.Dense(
+            4, 2, rng=rng, dtype="float64")), x, rng=rng)
+
+
 def test_register_profiles_registers_each_and_keeps_the_loaded_one():
     loaded = settings.default
     name = testing.register_profiles(load=False)
@@ -589,7 +617,7 @@ def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
                             layers.Dense(6, 2, rng=rng, dtype="float64"))
     x = rng.standard_normal((3, 4))
     x[1] = 0.0
-    with pytest.raises(AssertionError, match=r"lies 0\.0e\+00 from its kink"):
+    with pytest.raises(AssertionError, match=r"an input of ReLU\(\) lies 0\.0e\+00 from its kink at 0"):
         testing.assert_layer_gradients(net, x, rng=rng)
 
 
