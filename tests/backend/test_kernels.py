@@ -134,6 +134,9 @@ def test_gpu_functions_name_their_reference():
         if name.endswith("_gpu"):
             doc = getattr(kernels, name).__doc__
             assert "reference" in doc.lower() and ":func:`minigan." in doc, name
+            assert f":func:`{name}`" in kernels.__doc__, (
+                f"{name} is missing from the table of GPU functions and their references in "
+                f"the docstring of minigan/backend/kernels.py")
     assert not [name for name in dir(kernels) if name.endswith("_numpy")]
 
 
@@ -508,6 +511,20 @@ LAYERS = {
         L.Dense(5 + 3, 6, rng=r), L.LeakyReLU(0.2), L.PixelNorm(), L.Dense(6 + 3, 7, rng=r),
         L.Tanh(), classes=3), (4, 8)),
 }
+
+
+def test_every_layer_class_is_compared_on_the_gpu():
+    """Each layer class of ``minigan.nn.layers.__all__`` is in LAYERS, alone or inside a
+    Sequential (Flatten, Reshape), so that the test below runs it on both devices."""
+    defined = {getattr(L, name) for name in L.__all__ if isinstance(getattr(L, name), type)
+               and issubclass(getattr(L, name), L.Layer) and name != "Layer"}
+    covered = {type(inner) for make, _ in LAYERS.values()
+               for inner in make(np.random.default_rng(0)).walk()}
+    missing = sorted(cls.__name__ for cls in defined - covered)
+    assert not missing, (f"layers never compared on the GPU with their CPU selves: {missing}; "
+                         f"add each to LAYERS (tests/backend/test_kernels.py) with an input shape")
+
+
 #: Layer comparisons (GEMMs and reductions sum in another order on the GPU), relative to the
 #: problem's scale.
 LAYER_RTOL = {np.float32: 1e-4, np.float64: 1e-12}

@@ -67,6 +67,28 @@ def test_every_atlas_page_shows_a_property_test():
     assert all(f"   {p.stem}\n" in toctree for p in PAGES), "an atlas page is not in the index"
 
 
+def test_every_pair_has_an_atlas_page_and_a_property_test():
+    """Each forward/backward pair of ``minigan.functional`` is documented on an atlas page
+    (``.. autofunction::``) whose property test calls it: a new operation is not done until
+    its page says its derivation and checks its gradient."""
+    from minigan import functional as F
+
+    pages = {p.name: (p.read_text(), "\n".join(property_blocks(p))) for p in PAGES}
+    problems = []
+    for name in F.__all__:
+        if not name.endswith(("_forward", "_backward")):
+            continue
+        shown = [page for page, (text, _) in pages.items()
+                 if re.search(rf"^\.\. autofunction:: {name}$", text, re.M)]
+        if not shown:
+            problems.append(f"{name}: no '.. autofunction:: {name}' on a page of docs/atlas")
+        elif not any(re.search(rf"\b{name}\b", pages[page][1]) for page in shown):
+            problems.append(f"{name}: the '.. property-test' block of {', '.join(shown)} "
+                            "does not call it")
+    assert not problems, "; ".join(problems) + (
+        " (docs/atlas/index.rst, 'Adding an operation', lists what a new pair needs)")
+
+
 @pytest.mark.parametrize("page, block, name", collect())
 def test_atlas_property_test(page, block, name):
     code = property_blocks(ATLAS / page)[block]
