@@ -3,7 +3,7 @@ r"""CuPy kernels for the GPU: the second body of each operation that has one.
 A custom kernel exists only where it pays off: where the generic ``xp`` code
 would launch several kernels and write temporaries, or (col2im) where it would
 need a scatter. Each GPU function is the CUDA twin of ONE NumPy function of the
-library, which is the reference it is tested against (``tests/test_kernels.py``:
+library, which is the reference it is tested against (``tests/backend/test_kernels.py``:
 the CUDA body compiled for the CPU and run through ctypes, and on a GPU through
 CuPy), the way Chainer's optimizers put ``update_core_gpu`` beside
 ``update_core_cpu``:

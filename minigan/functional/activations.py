@@ -10,7 +10,8 @@ CuPy). Where a faster body pays, it is registered under the formula
 (:func:`minigan.backend.op`): ``@relu_forward.cpu`` is the same computation
 tuned for NumPy, ``@relu_backward.gpu`` one fused CUDA kernel of
 :mod:`minigan.backend.kernels`. The formulas are what the faster bodies are
-tested against (``tests/functional``).
+tested against (``tests/functional/test_bodies.py``, the CUDA ones in
+``tests/backend/test_kernels.py``).
 """
 
 from __future__ import annotations
