@@ -217,7 +217,16 @@ def test_r1_double_backward(case):
         numeric = gradcheck.numeric_vjp(value, p, np.array(dout))
         err = gradcheck.rel_error(analytic[k], numeric)
         near_zero = k.endswith(".b") and np.abs(analytic[k] - numeric).max() <= rounding
-        assert err <= testing.GRAD_TOL or near_zero, (k, err)
+        # P is a first derivative already, and W / sigma(W) curves fast: the differences'
+        # truncation, O(h^2), can pass the tolerance (1.3e-7 at h = 1e-5 for the W of a
+        # SpectralNorm(Dense(6, 2))). Theirs falls 100 times for a step 10 times smaller
+        # (gradcheck's at_step rule); a wrong gradient's does not.
+        truncation = False
+        if not (err <= testing.GRAD_TOL or near_zero):
+            finer = gradcheck.rel_error(analytic[k], gradcheck.numeric_vjp(value, p, np.array(dout),
+                                                                           h=1e-6))
+            truncation = finer <= testing.GRAD_TOL and 50 * finer <= err
+        assert err <= testing.GRAD_TOL or near_zero or truncation, (k, err)
 
 
 def test_r1_is_half_gamma_times_the_mean_squared_input_gradient():
