@@ -10,6 +10,10 @@ which stays the authority. What it does:
   (``numpy.asarray(a)``; ``a.get()`` and ``cupy.asnumpy`` are the explicit ways), mixing
   NumPy arrays and device arrays in one operation or kernel, dtypes CuPy has no kernels
   for, and names that ``cupy`` does not have (``cupy.errstate`` is ``cupyx``'s);
+- like CuPy's, its reductions and elements stay on the device: ``a.sum()``, ``a.max()``,
+  ``a[i, j]`` are 0-d device arrays, not NumPy scalars (``float()`` of one is a read back
+  to the host), and a device array is no index (CuPy's ``ndarray`` has no ``__index__``:
+  ``range(a.sum())`` or ``rows[a.argmax()]`` of a host list raise);
 - its ``ElementwiseKernel`` runs the kernel's CUDA body compiled for the CPU by the host
   C++ compiler, laid out as CuPy lays it out (:func:`standalone_source`), with CuPy's
   checks of the arguments and with CuPy's own compile option ``-ftz=true``: float32
@@ -70,6 +74,8 @@ def _unwrap(value, where):
 def _wrap(value):
     if isinstance(value, np.ndarray):
         return ndarray(value)
+    if isinstance(value, np.generic) and value.dtype.kind in _KINDS:   # a reduction, an element:
+        return ndarray(np.asarray(value))                              # 0-d, as CuPy's
     if isinstance(value, tuple):
         return tuple(_wrap(v) for v in value)
     if isinstance(value, list):
@@ -169,9 +175,6 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __bool__(self):
         return bool(self._data)
-
-    def __index__(self):
-        return self._data.__index__()
 
     def __matmul__(self, other):
         return _wrap(_split_matmul(self._data, _unwrap(other, "cupy.matmul")))
