@@ -46,7 +46,9 @@ from minigan.backend.kernels import CUPY_OPTIONS  # what CuPy adds to every kern
 
 #: The dtypes CuPy has kernels for.
 _KINDS = "biufc"
-_REFUSED_METHODS = {"ctypes", "tofile", "dump", "dumps", "itemset", "newbyteorder", "byteswap"}
+_REFUSED_METHODS = {"ctypes", "tofile", "dump", "dumps", "itemset", "newbyteorder", "byteswap",
+                    # NumPy's ndarray has these, CuPy 14's has not
+                    "getfield", "setfield", "setflags", "resize", "to_device"}
 
 
 class StandinUnavailable(RuntimeError):

@@ -21,6 +21,9 @@ def test_it_refuses_what_cupy_refuses(cupy_standin):
             mix()
     with pytest.raises(AttributeError, match="errstate"):
         getattr(cp, "errstate")  # noqa: B009 - the attribute lookup is the test
+    for method in ("resize", "setflags", "getfield"):             # NumPy's, not CuPy's ndarray's
+        with pytest.raises(AttributeError, match=method):
+            getattr(a, method)
     with pytest.raises(TypeError, match="Unsupported dtype"):
         cp.asarray(np.array(["a"]))
     with pytest.raises(TypeError, match="Unsupported type"):
