@@ -463,11 +463,38 @@ def _device_count():
     return 1
 
 
-runtime = types.SimpleNamespace(getDeviceCount=_device_count, CUDARuntimeError=CUDARuntimeError,
-                                deviceSynchronize=lambda: None)
+#: What ``cupy.__version__`` says here.
+__version__ = "stand-in"
+
+runtime = types.SimpleNamespace(
+    getDeviceCount=_device_count, CUDARuntimeError=CUDARuntimeError,
+    deviceSynchronize=lambda: None, runtimeGetVersion=lambda: 0,
+    getDeviceProperties=lambda i: {"name": b"CuPy stand-in (NumPy on the CPU)"})
+_stream = types.SimpleNamespace(synchronize=lambda: None)
 cuda = types.SimpleNamespace(runtime=runtime, is_available=lambda: True,
+                             get_current_stream=lambda: _stream,
                              Device=lambda i=0: types.SimpleNamespace(synchronize=lambda: None,
                                                                       id=i))
+
+
+class _MemoryPool:
+    """``cupy.get_default_memory_pool()``: nothing is held on a device here."""
+
+    def total_bytes(self):
+        return 0
+
+    def used_bytes(self):
+        return 0
+
+    def free_all_blocks(self):
+        pass
+
+
+_POOL = _MemoryPool()
+
+
+def get_default_memory_pool():
+    return _POOL
 
 _state = {"broken": None}
 
