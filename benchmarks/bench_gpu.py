@@ -320,12 +320,15 @@ def alternate(steps, args):
 
 
 def time_each_kernel(name, batch, step, args):
-    """One row per GPU body: the iteration with it, and with it alone on its formula."""
+    """One row per GPU body: the iteration with it, and with it alone on its formula; each
+    printed as soon as it is measured (a run stopped at a time limit keeps those done)."""
     out = []
     for operation in sorted(kernel_operations()):
         med = alternate({"body": step, "formula": with_plain(step, [operation])}, args)
         out.append({"model": name, "batch": batch, "operation": operation,
                     "minigan_ms": 1e3 * med["body"], "plain_ms": 1e3 * med["formula"]})
+        print(f"measured: {name} {batch} {operation}: body {out[-1]['minigan_ms']:.3f} ms, "
+              f"formula {out[-1]['plain_ms']:.3f} ms", flush=True)
     return out
 
 

@@ -42,6 +42,7 @@ def test_the_gpu_benchmark_runs_through(root, monkeypatch, tmp_path, capsys):
                     "--warmup", "0", "--no-torch", "--plain", "--plain-each", "--csv", str(table)])
     out = capsys.readouterr().out
     assert "GPU     :" in out and "GPU memory, MB" in out and "saves" in out
+    assert out.count("measured: vanilla 8 ") == len(bench_gpu.kernel_operations())   # as they come
     with open(table, newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows[0]["model"] == "vanilla" and float(rows[0]["minigan_ms"]) > 0
