@@ -7,7 +7,8 @@
 # on which the runs train and are scored (the folder `minigan train` downloads to, by
 # default ~/.cache/minigan/mnist, does). OUT gets env.txt (the GPU, the versions, whether
 # minigan sees a usable GPU, and why not: then the script stops there, as the tests would
-# run on the NumPy stand-in and every --device gpu command fail), and one log per stage. STAGES (default "bench tests train each") picks
+# run on the NumPy stand-in and every --device gpu command fail), and one log per stage.
+# STAGES (default "bench tests train each") picks
 #
 #   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
 #          PyTorch CUDA (also reading the iteration's statistics, as minigan's does), with
