@@ -8,7 +8,9 @@ One iteration is Algorithm 1 with k = 1, as ``GAN.train_iteration`` runs it
 (see ``bench_cpu.py``). minigan and PyTorch start from the same initial
 weights, use the same Adam settings and the same step structure, and their
 timing rounds alternate. Each timed iteration ends with a device
-synchronization, so the figures are wall-clock time per finished iteration.
+synchronization, so the figures are wall-clock time per finished iteration. Both compute in
+full float32: PyTorch's TF32 is turned off (cuDNN's convolutions use it by default on
+Ampere and later GPUs); CuPy's products use it only with ``CUPY_TF32=1``.
 
 Also printed: seconds per MNIST epoch, ``60000 // batch`` iterations at the
 median time per iteration (the real batches here are already on the device,
@@ -83,6 +85,17 @@ def parse_args(argv=None):
     args.models = [m for m in args.models.split(",") if m]
     args.batches = [int(b) for b in args.batches.split(",") if b]
     return args
+
+
+def full_float32(torch):
+    """PyTorch's float32 convolutions and matrix products in full float32, as minigan's are.
+
+    cuDNN runs float32 convolutions in TF32 (inputs rounded to 10-bit mantissas, on tensor
+    cores) on Ampere and later GPUs unless told not to (``torch.backends.cudnn.allow_tf32``
+    is True by default): the DCGAN's PyTorch rows would time a cheaper arithmetic than
+    CuPy's float32 products (TF32 there only with ``CUPY_TF32=1``)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def synchronize(device):
@@ -198,10 +211,12 @@ def describe(device, torch):
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         print(f"GPU     : {name}")
-        print(f"cupy    : {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
+        print(f"cupy    : {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}"
+              f", CUPY_TF32={os.environ.get('CUPY_TF32', '0')} (1: float32 products in TF32)")
     else:
         print(f"device  : CPU ({bench_cpu.cpu_model()}): a dry run of this script")
-    print("torch   : " + (torch.__version__ if torch is not None else "not available"))
+    print("torch   : " + (torch.__version__ if torch is not None else "not available")
+          + (", TF32 off (float32 in full)" if torch is not None and device == "gpu" else ""))
 
 
 def main(argv=None):
@@ -219,6 +234,8 @@ def main(argv=None):
     if torch is not None and dev == "cuda" and not torch.cuda.is_available():
         print("torch is installed without CUDA: timing minigan only")
         torch = None
+    if torch is not None and dev == "cuda":
+        full_float32(torch)
     describe(args.device, torch)
 
     rows, each_rows = [], []
@@ -303,12 +320,15 @@ def alternate(steps, args):
 
 
 def time_each_kernel(name, batch, step, args):
-    """One row per GPU body: the iteration with it, and with it alone on its formula."""
+    """One row per GPU body: the iteration with it, and with it alone on its formula; each
+    printed as soon as it is measured (a run stopped at a time limit keeps those done)."""
     out = []
     for operation in sorted(kernel_operations()):
         med = alternate({"body": step, "formula": with_plain(step, [operation])}, args)
         out.append({"model": name, "batch": batch, "operation": operation,
                     "minigan_ms": 1e3 * med["body"], "plain_ms": 1e3 * med["formula"]})
+        print(f"measured: {name} {batch} {operation}: body {out[-1]['minigan_ms']:.3f} ms, "
+              f"formula {out[-1]['plain_ms']:.3f} ms", flush=True)
     return out
 
 

@@ -6,8 +6,9 @@
 # MNIST_DIR holds t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz, the test split
 # on which the runs train and are scored (the folder `minigan train` downloads to, by
 # default ~/.cache/minigan/mnist, does). OUT gets env.txt (the GPU, the versions, whether
-# minigan sees a usable GPU: if not, the tests below ran on the NumPy stand-in), and one
-# log per stage. STAGES (default "bench tests train each") picks
+# minigan sees a usable GPU, and why not: then the script stops there, as the tests would
+# run on the NumPy stand-in and every --device gpu command fail), and one log per stage.
+# STAGES (default "bench tests train each") picks
 #
 #   bench  benchmarks/bench_gpu.py: mlp, vanilla and DCGAN at batch 64, 128 and 512 against
 #          PyTorch CUDA (also reading the iteration's statistics, as minigan's does), with
@@ -70,7 +71,11 @@ try:
 except Exception as exc:
     print("torch:", exc)
 from minigan import backend
-print("minigan sees a usable GPU:", backend.gpu_available())
+try:
+    backend.use("gpu")
+    print("minigan sees a usable GPU: True")
+except backend.BackendError as exc:
+    print("minigan sees a usable GPU: False:", exc.reason)
 EOF
   git -C "$here" log -1 --format='commit %h %cs' 2>/dev/null || echo "commit: not a git checkout"
   # the code itself, whatever git says: compare with the same line run in a checkout
@@ -78,6 +83,13 @@ EOF
     | xargs -0 cat | sha256sum | cut -c1-16)"
   nproc
 } > "$out/env.txt" 2>&1
+# without a GPU minigan can use, the tests would pass on the NumPy stand-in and every --device
+# gpu command would stop at once: say so and stop (DEVICE=cpu, the dry run, goes on)
+if [ "$device" = gpu ] && ! grep -q "^minigan sees a usable GPU: True" "$out/env.txt"; then
+  grep "^minigan sees a usable GPU" "$out/env.txt" || tail -n 5 "$out/env.txt"
+  echo "gpu_check.sh: stopping, no GPU minigan can use (env.txt says why; DEVICE=cpu dry-runs)"
+  exit 1
+fi
 
 for stage in $stages; do
   case $stage in

@@ -10,6 +10,10 @@ which stays the authority. What it does:
   (``numpy.asarray(a)``; ``a.get()`` and ``cupy.asnumpy`` are the explicit ways), mixing
   NumPy arrays and device arrays in one operation or kernel, dtypes CuPy has no kernels
   for, and names that ``cupy`` does not have (``cupy.errstate`` is ``cupyx``'s);
+- like CuPy's, its reductions and elements stay on the device: ``a.sum()``, ``a.max()``,
+  ``a[i, j]`` are 0-d device arrays, not NumPy scalars (``float()`` of one is a read back
+  to the host), and a device array is no index (CuPy's ``ndarray`` has no ``__index__``:
+  ``range(a.sum())`` or ``rows[a.argmax()]`` of a host list raise);
 - its ``ElementwiseKernel`` runs the kernel's CUDA body compiled for the CPU by the host
   C++ compiler, laid out as CuPy lays it out (:func:`standalone_source`), with CuPy's
   checks of the arguments and with CuPy's own compile option ``-ftz=true``: float32
@@ -42,7 +46,9 @@ from minigan.backend.kernels import CUPY_OPTIONS  # what CuPy adds to every kern
 
 #: The dtypes CuPy has kernels for.
 _KINDS = "biufc"
-_REFUSED_METHODS = {"ctypes", "tofile", "dump", "dumps", "itemset", "newbyteorder", "byteswap"}
+_REFUSED_METHODS = {"ctypes", "tofile", "dump", "dumps", "itemset", "newbyteorder", "byteswap",
+                    # NumPy's ndarray has these, CuPy 14's has not
+                    "getfield", "setfield", "setflags", "resize", "to_device"}
 
 
 class StandinUnavailable(RuntimeError):
@@ -70,6 +76,8 @@ def _unwrap(value, where):
 def _wrap(value):
     if isinstance(value, np.ndarray):
         return ndarray(value)
+    if isinstance(value, np.generic) and value.dtype.kind in _KINDS:   # a reduction, an element:
+        return ndarray(np.asarray(value))                              # 0-d, as CuPy's
     if isinstance(value, tuple):
         return tuple(_wrap(v) for v in value)
     if isinstance(value, list):
@@ -169,9 +177,6 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __bool__(self):
         return bool(self._data)
-
-    def __index__(self):
-        return self._data.__index__()
 
     def __matmul__(self, other):
         return _wrap(_split_matmul(self._data, _unwrap(other, "cupy.matmul")))
@@ -458,11 +463,38 @@ def _device_count():
     return 1
 
 
-runtime = types.SimpleNamespace(getDeviceCount=_device_count, CUDARuntimeError=CUDARuntimeError,
-                                deviceSynchronize=lambda: None)
+#: What ``cupy.__version__`` says here.
+__version__ = "stand-in"
+
+runtime = types.SimpleNamespace(
+    getDeviceCount=_device_count, CUDARuntimeError=CUDARuntimeError,
+    deviceSynchronize=lambda: None, runtimeGetVersion=lambda: 0,
+    getDeviceProperties=lambda i: {"name": b"CuPy stand-in (NumPy on the CPU)"})
+_stream = types.SimpleNamespace(synchronize=lambda: None)
 cuda = types.SimpleNamespace(runtime=runtime, is_available=lambda: True,
+                             get_current_stream=lambda: _stream,
                              Device=lambda i=0: types.SimpleNamespace(synchronize=lambda: None,
                                                                       id=i))
+
+
+class _MemoryPool:
+    """``cupy.get_default_memory_pool()``: nothing is held on a device here."""
+
+    def total_bytes(self):
+        return 0
+
+    def used_bytes(self):
+        return 0
+
+    def free_all_blocks(self):
+        pass
+
+
+_POOL = _MemoryPool()
+
+
+def get_default_memory_pool():
+    return _POOL
 
 _state = {"broken": None}
 

@@ -103,7 +103,8 @@ def _import_cupy():
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:
-        return None, f"CuPy is installed but CUDA is not usable ({type(exc).__name__}: {exc})"
+        return None, (f"CuPy is installed but CUDA is not usable ({type(exc).__name__}: {exc})"
+                      f"{_driver_hint(exc)}")
     if n < 1:
         return None, "CuPy is installed but no NVIDIA GPU is visible"
     reason = _probe(cupy)
@@ -114,6 +115,17 @@ def _import_cupy():
             "pip install nvidia-cuda-nvrtc-cu12 nvidia-cublas-cu12 for CUDA 12)"
         )
     return cupy, None
+
+
+def _driver_hint(exc):
+    """What CUDA's "insufficient driver" error means here, or "": the CUDA runtime gives it both
+    for a driver older than the runtime in the CuPy wheel and for no NVIDIA driver at all."""
+    text = str(exc)
+    if "InsufficientDriver" not in text and "driver version is insufficient" not in text:
+        return ""
+    return ("; no NVIDIA driver was found, or it is older than the CUDA of this CuPy wheel "
+            "(nvidia-smi names the driver and the newest CUDA it runs: cupy-cuda12x needs one "
+            "for CUDA 12, cupy-cuda13x one for CUDA 13)")
 
 
 def _probe(cupy):

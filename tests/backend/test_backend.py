@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -157,6 +158,26 @@ def test_a_gpu_cupy_cannot_run_on_is_not_used(cupy_standin, broken, library):
         backend.use("gpu")
     assert "pip install" in str(err.value) and "--device cpu" in str(err.value)
     assert not backend.gpu_available()
+
+
+def test_cupy_without_a_driver_says_so(cupy_standin, monkeypatch):
+    """CUDA's runtime says "driver version is insufficient" also where no NVIDIA driver is
+    installed (CuPy imports without one): the error says both what it may mean and how to
+    tell; auto stays on the CPU without a word, as for any machine without a GPU."""
+    standin = cupy_standin()
+
+    def no_driver():
+        raise standin.CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is "
+                                       "insufficient for CUDA runtime version")
+
+    monkeypatch.setattr(standin.runtime, "getDeviceCount", no_driver)
+    with pytest.raises(backend.BackendError, match="CUDA is not usable") as err:
+        backend.use("gpu")
+    assert "no NVIDIA driver was found, or it is older" in str(err.value)
+    assert "nvidia-smi" in str(err.value) and "--device cpu" in str(err.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert backend.use("auto") == "cpu"
 
 
 def test_a_gpu_cupy_runs_on_is_used_and_probed_once(cupy_standin, monkeypatch):

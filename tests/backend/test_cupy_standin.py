@@ -21,12 +21,28 @@ def test_it_refuses_what_cupy_refuses(cupy_standin):
             mix()
     with pytest.raises(AttributeError, match="errstate"):
         getattr(cp, "errstate")  # noqa: B009 - the attribute lookup is the test
+    for method in ("resize", "setflags", "getfield"):             # NumPy's, not CuPy's ndarray's
+        with pytest.raises(AttributeError, match=method):
+            getattr(a, method)
     with pytest.raises(TypeError, match="Unsupported dtype"):
         cp.asarray(np.array(["a"]))
     with pytest.raises(TypeError, match="Unsupported type"):
         kernels.relu_backward_gpu(a, np.ones((2, 3), np.float32))
     assert float((a * np.float32(2) + 1).sum()) == 18.0          # scalars are welcome
     np.testing.assert_array_equal(a.get(), np.ones((2, 3)))        # the explicit way out
+
+
+def test_its_reductions_and_elements_stay_on_the_device(cupy_standin):
+    """As CuPy's: a sum, a maximum, an argmax and an element are 0-d device arrays, read with
+    float() or int(); none is an index of a host sequence (CuPy's ndarray has no __index__)."""
+    cp = cupy_standin()
+    a = cp.asarray(np.arange(6, dtype=np.float32).reshape(2, 3))
+    for value in (a.sum(), a.max(), cp.sum(a), a[1, 2], a.argmax(), (a > 4).any()):
+        assert backend.on_gpu(value) and value.shape == (), value
+    assert float(a.sum()) == 15.0 and int(a.argmax()) == 5 and bool((a > 4).any())
+    with pytest.raises(TypeError):
+        [0, 1, 2, 3, 4, 5][a.argmax()]
+    assert a.sum().item() == 15.0 and type(a.sum().item()) is float   # the explicit way out
 
 
 def test_its_products_round_in_another_order(cupy_standin):
