@@ -40,7 +40,20 @@ import numpy as np
 from minigan import backend
 
 __all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay",
-           "GradientErrors", "check_accumulation"]
+           "GradientErrors", "check_accumulation", "is_truncation", "TRUNCATION_FALL"]
+
+#: How many times at least a miss must fall for a step ten times smaller to be the centred
+#: differences' truncation: about h**2 times the third derivative, so 100 times.
+TRUNCATION_FALL = 50
+
+
+def is_truncation(error, finer, tol):
+    """Whether ``error``, the relative error of a gradient at step h, is the centred
+    differences' truncation within ``tol``: ``finer``, the error at step h / 10, is within
+    ``tol`` and at least :data:`TRUNCATION_FALL` times smaller. A wrong backward pass misses
+    by as much at any step; a curved function (spectral norm's W / sigma(W) for a small W,
+    a penalty that is a derivative already) misses as h**2."""
+    return bool(finer <= tol and TRUNCATION_FALL * finer <= error)
 
 
 def rel_error(a, b, floor=1e-8):

@@ -58,11 +58,13 @@ from minigan import backend
 from minigan import functional as F
 
 from .gradcheck import (
+    TRUNCATION_FALL,
     _float64_input,
     _on_layer_device,
     check_accumulation,
     check_layer,
     check_pair,
+    is_truncation,
     replay,
 )
 
@@ -105,9 +107,19 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
 
 def _judge(errors, tol, what, more=None):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
-    and saying so when it is a NaN or an infinity, or kinks of the function explain it."""
+    and saying so when it is a NaN or an infinity, or kinks of the function explain it.
+
+    An error over ``tol`` that falls as the differences' truncation, h**2, to within ``tol``
+    at a step ten times smaller (:func:`~minigan.check.gradcheck.is_truncation`) passes,
+    and ``errors`` holds the error at that step."""
     if not errors:
         return errors
+    if hasattr(errors, "at_step"):
+        for name, error in errors.items():
+            if tol < error < float("inf"):
+                finer = errors.at_step(name, errors.step / 10)
+                if is_truncation(error, finer, tol):
+                    errors[name] = finer
     worst = max(errors, key=errors.get)
     if errors[worst] <= tol:
         return errors
@@ -143,7 +155,7 @@ def _why(errors, worst, tol):
                 f"(testing.away_from_kinks, min_kink_distance)")
     h = errors.step
     smaller, larger = errors.at_step(worst, h / 10), errors.at_step(worst, h * 10)
-    if smaller <= tol:
+    if smaller <= tol or TRUNCATION_FALL * smaller <= errors[worst]:
         return (f"; with a step ten times smaller it is {smaller:.1e}: the differences' "
                 f"truncation, not the backward pass (a function curved at the scale of h = "
                 f"{h:g}: pass a smaller h)")
@@ -172,7 +184,9 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     tol : float
         :data:`GRAD_TOL` unless you have a reason.
     h : float
-        The step of the centred differences.
+        The step of the centred differences (an error over ``tol`` that falls as their
+        truncation, ``h**2``, to within ``tol`` at ``h / 10`` passes: the error at that step
+        is returned).
     **hyper
         Non-differentiable keyword arguments of ``forward`` (stride, slope, ``b=None``, ...).
         ``rng``, ``tol`` and ``h`` are the check's own: a ``forward`` with a keyword of one
@@ -229,8 +243,10 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     tol : float
     h : float
         The step of the centred differences. Their error is about ``h**2`` times the third
-        derivative: a stack of curved layers may need a smaller step (its error falling
-        100 times for each 10 times smaller ``h`` shows that the analytic side is right).
+        derivative: an error over ``tol`` is measured again at ``h / 10``, and passes when
+        it falls there as that truncation does, to within ``tol``
+        (:func:`~minigan.check.gradcheck.is_truncation`); a stack of curved layers may
+        need a smaller step still.
 
     Returns
     -------

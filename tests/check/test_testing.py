@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan.check import testing
+from minigan.check import gradcheck, testing
 from minigan.check.gradcheck import rel_error
 from minigan.functional import losses
 from minigan.nn import layers
@@ -429,7 +429,7 @@ def test_inputs_as_lists_and_strided_views_are_checked():
 def test_the_step_is_the_checks_own_argument():
     x = np.random.default_rng(0).standard_normal((3, 4))
     with pytest.raises(AssertionError, match="relative error") as info:
-        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)
+        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-2)
     assert "kink" not in str(info.value)        # a smooth function's truncation error
     tight = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-5)
     assert tight["x"] < testing.GRAD_TOL
@@ -569,9 +569,26 @@ def test_gradients_at_the_rounding_noise_are_said_to_be():
         testing.assert_layer_gradients(net, rng.standard_normal((6, 4)), rng=rng)
 
 
+def test_the_differences_truncation_passes_where_a_step_ten_times_smaller_shows_it():
+    """A curved function misses at the step h by its truncation, h**2 times the third
+    derivative: measured again at h / 10, the miss falls 100 times, within the tolerance,
+    and the check passes with that error. A wrong backward pass's miss does not fall."""
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    errors = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)
+    at_h = gradcheck.check_pair(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)["x"]
+    assert at_h > testing.GRAD_TOL and errors["x"] <= at_h / gradcheck.TRUNCATION_FALL
+
+    def off_backward(dout, cache):
+        return F.tanh_backward(dout, cache) * (1 + 1e-6)
+    with pytest.raises(AssertionError, match="relative error"):
+        testing.assert_pair_gradients(F.tanh_forward, off_backward, {"x": x}, h=1e-3)
+    assert not gradcheck.is_truncation(2e-7, 1e-7, testing.GRAD_TOL)   # not within tol
+    assert not gradcheck.is_truncation(1e-6, 9e-8, testing.GRAD_TOL)   # fell 11 times only
+
+
 def test_a_step_too_large_or_too_small_is_said_to_be():
     cube = (lambda x: (x ** 3, x), lambda d, x: 3 * x * x * d)
-    x = np.random.default_rng(0).standard_normal((3, 3)) * 1e-3
+    x = np.random.default_rng(0).standard_normal((3, 3)) * 1e-4   # too curved for h / 10 too
     with pytest.raises(AssertionError, match="step ten times smaller.*pass a smaller h"):
         testing.assert_pair_gradients(*cube, {"x": x})
     testing.assert_pair_gradients(*cube, {"x": x}, h=1e-7)
