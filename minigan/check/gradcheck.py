@@ -40,7 +40,8 @@ import numpy as np
 from minigan import backend
 
 __all__ = ["rel_error", "numeric_vjp", "check_pair", "check_layer", "replay",
-           "GradientErrors", "check_accumulation", "is_truncation", "TRUNCATION_FALL"]
+           "GradientErrors", "check_accumulation", "is_truncation", "TRUNCATION_FALL",
+           "is_rounding", "ROUNDING_FALL"]
 
 #: How many times at least a miss must fall for a step ten times smaller to be the centred
 #: differences' truncation: about h**2 times the third derivative, so 100 times.
@@ -54,6 +55,20 @@ def is_truncation(error, finer, tol):
     by as much at any step; a curved function (spectral norm's W / sigma(W) for a small W,
     a penalty that is a derivative already) misses as h**2."""
     return bool(finer <= tol and TRUNCATION_FALL * finer <= error)
+
+
+#: How many times at least a miss must fall for a step ten times larger to be the centred
+#: differences' rounding: about float64's epsilon times the output over h, so 10 times.
+ROUNDING_FALL = 5
+
+
+def is_rounding(error, coarser, tol):
+    """Whether ``error``, the relative error of a gradient at step h, is the centred
+    differences' rounding within ``tol``: ``coarser``, the error at step 10 h, is within
+    ``tol`` and at least :data:`ROUNDING_FALL` times smaller. An output that hardly moves
+    with the input (batch norm's gain near 0) leaves its differences at rounding noise that
+    a larger step divides; a wrong backward pass misses by as much at any step."""
+    return bool(coarser <= tol and ROUNDING_FALL * coarser <= error)
 
 
 def rel_error(a, b, floor=1e-8):

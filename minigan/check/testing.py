@@ -58,12 +58,14 @@ from minigan import backend
 from minigan import functional as F
 
 from .gradcheck import (
+    ROUNDING_FALL,
     TRUNCATION_FALL,
     _float64_input,
     _on_layer_device,
     check_accumulation,
     check_layer,
     check_pair,
+    is_rounding,
     is_truncation,
     replay,
 )
@@ -110,8 +112,10 @@ def _judge(errors, tol, what, more=None):
     and saying so when it is a NaN or an infinity, or kinks of the function explain it.
 
     An error over ``tol`` that falls as the differences' truncation, h**2, to within ``tol``
-    at a step ten times smaller (:func:`~minigan.check.gradcheck.is_truncation`) passes,
-    and ``errors`` holds the error at that step."""
+    at a step ten times smaller (:func:`~minigan.check.gradcheck.is_truncation`), or as
+    their rounding, 1 / h, at a step ten times larger
+    (:func:`~minigan.check.gradcheck.is_rounding`), passes, and ``errors`` holds the error
+    at that step."""
     if not errors:
         return errors
     if hasattr(errors, "at_step"):
@@ -120,6 +124,10 @@ def _judge(errors, tol, what, more=None):
                 finer = errors.at_step(name, errors.step / 10)
                 if is_truncation(error, finer, tol):
                     errors[name] = finer
+                    continue
+                coarser = errors.at_step(name, errors.step * 10)
+                if is_rounding(error, coarser, tol):
+                    errors[name] = coarser
     worst = max(errors, key=errors.get)
     if errors[worst] <= tol:
         return errors
@@ -159,7 +167,7 @@ def _why(errors, worst, tol):
         return (f"; with a step ten times smaller it is {smaller:.1e}: the differences' "
                 f"truncation, not the backward pass (a function curved at the scale of h = "
                 f"{h:g}: pass a smaller h)")
-    if larger <= tol:
+    if larger <= tol or ROUNDING_FALL * larger <= errors[worst]:
         return (f"; with a step ten times larger it is {larger:.1e}: the differences' "
                 f"rounding, not the backward pass (pass a larger h than {h:g})")
     return ""
@@ -185,8 +193,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
         :data:`GRAD_TOL` unless you have a reason.
     h : float
         The step of the centred differences (an error over ``tol`` that falls as their
-        truncation, ``h**2``, to within ``tol`` at ``h / 10`` passes: the error at that step
-        is returned).
+        truncation, ``h**2``, to within ``tol`` at ``h / 10``, or as their rounding, ``1 / h``,
+        at ``10 h``, passes: the error at that step is returned).
     **hyper
         Non-differentiable keyword arguments of ``forward`` (stride, slope, ``b=None``, ...).
         ``rng``, ``tol`` and ``h`` are the check's own: a ``forward`` with a keyword of one
@@ -243,10 +251,12 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     tol : float
     h : float
         The step of the centred differences. Their error is about ``h**2`` times the third
-        derivative: an error over ``tol`` is measured again at ``h / 10``, and passes when
-        it falls there as that truncation does, to within ``tol``
-        (:func:`~minigan.check.gradcheck.is_truncation`); a stack of curved layers may
-        need a smaller step still.
+        derivative, and their rounding about float64's epsilon times the output over ``h``:
+        an error over ``tol`` is measured again at ``h / 10`` and at ``10 h``, and passes
+        when it falls there as the one or the other does, to within ``tol``
+        (:func:`~minigan.check.gradcheck.is_truncation`,
+        :func:`~minigan.check.gradcheck.is_rounding`); a stack of curved layers may need
+        a smaller step still.
 
     Returns
     -------

@@ -1,6 +1,7 @@
 """The public property-testing module: its checks catch wrong gradients, its strategies
 draw only valid problems, and the site's example of testing a layer of your own runs."""
 
+import copy
 import doctest
 import inspect
 import os
@@ -584,6 +585,27 @@ def test_the_differences_truncation_passes_where_a_step_ten_times_smaller_shows_
         testing.assert_pair_gradients(F.tanh_forward, off_backward, {"x": x}, h=1e-3)
     assert not gradcheck.is_truncation(2e-7, 1e-7, testing.GRAD_TOL)   # not within tol
     assert not gradcheck.is_truncation(1e-6, 9e-8, testing.GRAD_TOL)   # fell 11 times only
+
+
+def test_the_differences_rounding_passes_where_a_step_ten_times_larger_shows_it():
+    """An output that hardly moves with its input (batch norm with a gain of -3.8e-5 on a
+    batch of two, as a property test drew it) leaves the differences at step 1e-5 at their
+    rounding noise, which a step ten times larger divides by ten: the check passes with the
+    error at that step. Where even that step is too small, the message says so."""
+    rng = np.random.default_rng(117)
+    layer = layers.BatchNorm(1, eps=0.5, dtype="float64")
+    layer.params["gamma"][...] = rng.standard_normal(1)
+    layer.params["beta"][...] = rng.standard_normal(1)
+    x = rng.standard_normal((2, 1))
+    at_h = gradcheck.check_layer(copy.deepcopy(layer), x, rng=copy.deepcopy(rng))["x"]
+    errors = testing.assert_layer_gradients(layer, x, rng=rng)
+    assert at_h > testing.GRAD_TOL and errors["x"] <= at_h / gradcheck.ROUNDING_FALL
+    flat = (lambda x: (1 + 1e-4 * x, None), lambda d, cache: 1e-4 * d)     # rounding at 10 h too
+    with pytest.raises(AssertionError, match="step ten times larger.*pass a larger h"):
+        testing.assert_pair_gradients(*flat, {"x": np.random.default_rng(0).standard_normal(4)},
+                                      h=1e-9)
+    assert not gradcheck.is_rounding(1e-6, 3e-7, testing.GRAD_TOL)    # not within tol
+    assert not gradcheck.is_rounding(1e-7 * 3, 9e-8, testing.GRAD_TOL)   # fell 3 times only
 
 
 def test_a_step_too_large_or_too_small_is_said_to_be():

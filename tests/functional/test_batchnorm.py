@@ -11,7 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minigan import functional as F
-from minigan.check.gradcheck import check_layer, check_pair, rel_error
+from minigan.check import testing
+from minigan.check.gradcheck import check_pair, rel_error
 from minigan.check.testing import GRAD_TOL
 from minigan.check.testing import batchnorm_configs as bn_configs
 from minigan.nn import layers
@@ -53,9 +54,11 @@ def test_batchnorm_layer_gradients_match_numeric_vjp(cfg):
     layer.params["gamma"][...] = rng.standard_normal(C)
     layer.params["beta"][...] = rng.standard_normal(C)
     x = rng.standard_normal(cfg["shape"])
-    errors = check_layer(layer, x, rng=rng)
+    # a gain near 0 (-3.8e-5 for seed 117) leaves the output hardly moving with x, and its
+    # differences at step 1e-5 at their rounding (8.6e-7; 1.3e-8 at 1e-4): the check's
+    # rule for that, a step ten times larger (testing.assert_layer_gradients)
+    errors = testing.assert_layer_gradients(layer, x, rng=rng)
     assert set(errors) == {"x", "gamma", "beta"}
-    assert max(errors.values()) <= GRAD_TOL, errors
 
 
 @settings(deadline=None)
