@@ -161,7 +161,7 @@ def link_failures(rel, page, statics, root):
         path, _, anchor = target.partition("#")      # before unquoting: %23 is in a name
         path, anchor = urllib.parse.unquote(path.split("?", 1)[0]), urllib.parse.unquote(anchor)
         dest = posixpath.normpath(posixpath.join(here, path)) if path else rel
-        if dest == ".." or dest.startswith("../"):
+        if dest == ".." or dest.startswith(("../", "/")):      # up and out, or the disk's root
             failures.append(f"{rel}: links to {target}, outside the site")
             continue
         if path.endswith("/") or dest == "." or (root / dest).is_dir():

@@ -721,11 +721,14 @@ def classifier(args):
 def _kept_elsewhere(clf):
     """Where the trained classifier went when ``--out`` refused it at the end: a new file in
     the system's temporary folder, said as the rest of the error's sentence."""
+    folder = None
     try:
-        path = clf_lib.save(clf, Path(tempfile.mkdtemp(prefix="minigan-classifier-"))
-                            / "classifier.npz")
-    except OSError as exc:
-        return f"nor could it be kept in the temporary folder ({exc.strerror or exc})"
+        folder = Path(tempfile.mkdtemp(prefix="minigan-classifier-"))
+        path = clf_lib.save(clf, folder / "classifier.npz")
+    except Exception as exc:          # anything: the first error is the one to report
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        return f"nor could it be kept in the temporary folder ({getattr(exc, 'strerror', None) or exc})"
     return f"the trained classifier is kept in {path}: move it, or use it as it is with --classifier {path}"
 
 

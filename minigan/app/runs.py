@@ -46,16 +46,17 @@ __all__ = [
     "training_picture", "grid_name", "LOSS_CURVES", "SAMPLES",
 ]
 
-#: The files of a run folder; a folder holding any of them holds a run (an empty
-#: ``samples`` folder does not count: it is made first, before anything is written).
-RUN_FILES = ("checkpoint.npz", "metrics.csv", "config.json", "loss_curves.png", "samples",
-             "scores.csv")
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"
 #: The pictures training draws in a run folder: its loss curves, and one grid an epoch in
 #: ``samples/`` (:func:`grid_name`).
 LOSS_CURVES = "loss_curves.png"
 SAMPLES = "samples"
+#: The files a run writes in its folder; a new run refuses a folder holding any of them
+#: (:func:`check_out`; an empty ``samples`` folder does not count: it is made first). A
+#: folder whose settings or checkpoint are there holds a run to resume or read
+#: (:func:`holds_run`).
+RUN_FILES = (CHECKPOINT, "metrics.csv", CONFIG, LOSS_CURVES, SAMPLES, "scores.csv")
 #: The largest config.json read (minigan writes about 1 KB).
 MAX_CONFIG = 1 << 20
 
@@ -395,8 +396,9 @@ def holds_run(folder):
 def training_picture(path):
     """What ``path`` is when it names a picture training draws in a run folder (its loss
     curves, the grid of an epoch), else None; a relative ``path`` is taken from the working
-    folder, as a write to it would be."""
-    path = Path(path).absolute()
+    folder, its folders' links and ``..`` followed, as a write to it would follow them (the
+    file itself a link is replaced, not followed, by an atomic write)."""
+    path = Path(os.path.realpath(Path(path).parent)) / Path(path).name
     if path.name == LOSS_CURVES and holds_run(path.parent):
         return "the run's loss curves"
     epoch = epoch_number(path.name.removeprefix("epoch_").removesuffix(".png"))
@@ -439,7 +441,7 @@ def check_out(out, resuming_here):
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
         check_no_links(out)
         held = sorted(name for name in RUN_FILES if (out / name).exists()
-                      and not (name == "samples" and not any((out / name).iterdir())))
+                      and not (name == SAMPLES and not any((out / name).iterdir())))
         if held and not resuming_here:
             if (out / CHECKPOINT).exists():
                 raise ValueError(
@@ -477,7 +479,7 @@ def check_no_links(folder):
     symbolic link: its writes would land outside the folder. Writes nothing."""
     folder = Path(folder)
     found = [folder / name for name in WRITTEN if (folder / name).is_symlink()]
-    samples = folder / "samples"
+    samples = folder / SAMPLES
     if samples.is_dir() and not samples.is_symlink():
         found += [p for p in samples.iterdir() if p.is_symlink()]
     if found:

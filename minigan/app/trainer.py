@@ -461,7 +461,7 @@ class Trainer:
             finally:
                 self.log.close()
         self._log(f"done: {plural(self.epoch, 'epoch')}, {plural(self.iteration, 'iteration')}; "
-                  f"samples in {self.out / 'samples'}, checkpoint {self.out / CHECKPOINT}")
+                  f"samples in {self.out / SAMPLES}, checkpoint {self.out / CHECKPOINT}")
         return {"out": self.out, "epoch": self.epoch, "iteration": self.iteration,
                 "epoch_seconds": epoch_seconds, "rows": self.log.rows}
 

@@ -22,6 +22,11 @@ gradient, is within :data:`GRAD_TOL` of a centered finite difference,
 
 .. math:: \frac{\max_i |a_i - b_i|}{\max\left(\max_i |a_i| + \max_i |b_i|,\ 10^{-8}\right)} \le 10^{-7}
 
+at the step ``h`` (``1e-5``); or, where that difference is off by its own error, within it
+of Richardson's extrapolation of the steps ``h`` and ``h / 10`` (which cancels their
+truncation, ``h**2``: a function that curves fast at the scale of ``h``), or of the
+difference at ``10 h`` when the error falls there as their rounding does (an output that
+hardly moves with the input). A wrong backward pass misses all three.
 Hypothesis draws shapes and hyperparameters, never the tolerance. It is a
 test dependency, not a runtime one: ``pip install "minigan[test]"``.
 
@@ -59,14 +64,12 @@ from minigan import functional as F
 
 from .gradcheck import (
     ROUNDING_FALL,
-    TRUNCATION_FALL,
     _float64_input,
     _on_layer_device,
     check_accumulation,
     check_layer,
     check_pair,
     is_rounding,
-    is_truncation,
     replay,
 )
 
@@ -111,27 +114,31 @@ def _judge(errors, tol, what, more=None):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
     and saying so when it is a NaN or an infinity, or kinks of the function explain it.
 
-    An error over ``tol`` that falls as the differences' truncation, h**2, to within ``tol``
-    at a step ten times smaller (:func:`~minigan.check.gradcheck.is_truncation`), or as
-    their rounding, 1 / h, at a step ten times larger
-    (:func:`~minigan.check.gradcheck.is_rounding`), passes, and ``errors`` holds the error
-    at that step."""
+    An error over ``tol`` is measured again before it fails: against Richardson's
+    extrapolation of the differences at the step and a tenth of it, whose ``h**2`` terms
+    cancel (:func:`~minigan.check.gradcheck.extrapolated_vjp`; the differences'
+    truncation, where a function curves fast), then at a step ten times larger, where
+    their rounding falls (:func:`~minigan.check.gradcheck.is_rounding`). Within ``tol``
+    there, it passes: ``errors`` holds that error, and ``errors.measured`` says how it
+    was measured."""
     if not errors:
         return errors
-    if hasattr(errors, "at_step"):
+    if hasattr(errors, "extrapolated"):
         for name, error in errors.items():
             if tol < error < float("inf"):
-                finer = errors.at_step(name, errors.step / 10)
-                if is_truncation(error, finer, tol):
-                    errors[name] = finer
+                extrapolated = errors.extrapolated(name)
+                if extrapolated <= tol:
+                    errors[name], errors.measured[name] = extrapolated, "extrapolated"
                     continue
                 coarser = errors.at_step(name, errors.step * 10)
                 if is_rounding(error, coarser, tol):
-                    errors[name] = coarser
+                    errors[name], errors.measured[name] = coarser, f"h = {errors.step * 10:g}"
     worst = max(errors, key=errors.get)
     if errors[worst] <= tol:
         return errors
-    table = ", ".join(f"{k}={v:.2e}" for k, v in errors.items())
+    measured = getattr(errors, "measured", {})
+    table = ", ".join(f"{k}={v:.2e}" + (f" ({measured[k]})" if k in measured else "")
+                      for k, v in errors.items())
     message = (f"{what}: the gradient of '{worst}' is off, relative error {errors[worst]:.2e} "
                f"> {tol:g} (all: {table})")
     if errors[worst] == float("inf"):
@@ -141,6 +148,11 @@ def _judge(errors, tol, what, more=None):
         why = _why(errors, worst, tol)
         message += why or (more() if more is not None else "")
     raise AssertionError(message)
+
+
+#: How many times at least an error must fall for a step ten times smaller for the message
+#: to call it the differences' truncation (``h**2``: 100 times).
+_TRUNCATION_FALL = 50
 
 
 def _why(errors, worst, tol):
@@ -161,15 +173,17 @@ def _why(errors, worst, tol):
                 f"differences agree with the backward pass and the centred one averages two "
                 f"slopes (one-sided differences: {shown}{more}). Draw inputs away from kinks "
                 f"(testing.away_from_kinks, min_kink_distance)")
-    h = errors.step
+    h, error = errors.step, errors[worst]
     smaller, larger = errors.at_step(worst, h / 10), errors.at_step(worst, h * 10)
-    if smaller <= tol or TRUNCATION_FALL * smaller <= errors[worst]:
-        return (f"; with a step ten times smaller it is {smaller:.1e}: the differences' "
-                f"truncation, not the backward pass (a function curved at the scale of h = "
-                f"{h:g}: pass a smaller h)")
-    if larger <= tol or ROUNDING_FALL * larger <= errors[worst]:
-        return (f"; with a step ten times larger it is {larger:.1e}: the differences' "
-                f"rounding, not the backward pass (pass a larger h than {h:g})")
+    if _TRUNCATION_FALL * smaller <= error:
+        return (f"; with a step ten times smaller it is {smaller:.1e}, falling as the "
+                f"differences' truncation does (a function curved at the scale of h = {h:g}): "
+                f"pass a smaller h; an error that stays near {smaller:.1e} at smaller steps is "
+                "the backward pass's")
+    if ROUNDING_FALL * larger <= error:
+        return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
+                f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
+                f"near {larger:.1e} at larger steps is the backward pass's")
     return ""
 
 
@@ -192,9 +206,11 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     tol : float
         :data:`GRAD_TOL` unless you have a reason.
     h : float
-        The step of the centred differences (an error over ``tol`` that falls as their
-        truncation, ``h**2``, to within ``tol`` at ``h / 10``, or as their rounding, ``1 / h``,
-        at ``10 h``, passes: the error at that step is returned).
+        The step of the centred differences. An error over ``tol`` is measured again:
+        against Richardson's extrapolation of the steps ``h`` and ``h / 10``, which
+        cancels their truncation (``h**2``), then at ``10 h`` where it falls as their
+        rounding (``1 / h``) does. Within ``tol`` there, it passes, and that error is
+        returned (``errors.measured`` says how it was measured).
     **hyper
         Non-differentiable keyword arguments of ``forward`` (stride, slope, ``b=None``, ...).
         ``rng``, ``tol`` and ``h`` are the check's own: a ``forward`` with a keyword of one
@@ -252,11 +268,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     h : float
         The step of the centred differences. Their error is about ``h**2`` times the third
         derivative, and their rounding about float64's epsilon times the output over ``h``:
-        an error over ``tol`` is measured again at ``h / 10`` and at ``10 h``, and passes
-        when it falls there as the one or the other does, to within ``tol``
-        (:func:`~minigan.check.gradcheck.is_truncation`,
-        :func:`~minigan.check.gradcheck.is_rounding`); a stack of curved layers may need
-        a smaller step still.
+        an error over ``tol`` is measured again, as :func:`assert_pair_gradients` says
+        (:func:`~minigan.check.gradcheck.extrapolated_vjp`,
+        :func:`~minigan.check.gradcheck.is_rounding`), and passes within ``tol`` there.
 
     Returns
     -------

@@ -65,6 +65,26 @@ def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys,
     assert clf_lib.load_default(kept[0]).info["epochs"] == 1
 
 
+def test_a_classifier_that_cannot_be_kept_anywhere_leaves_no_folder(tmp_path, capsys, monkeypatch,
+                                                                     data_dir,
+                                                                     assert_one_line_error):
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+
+    def refused(clf, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(clf_lib, "save", refused)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
+                           str(tmp_path / "c.npz")], capsys)
+    assert_one_line_error(rc, err, "cannot write it (No space left on device)",
+                          "nor could it be kept in the temporary folder (No space left")
+    assert list((tmp_path / "temporary").iterdir()) == []
+
+
 def test_show_names_its_own_option_for_a_missing_file(tmp_path, capsys, assert_one_line_error):
     """``show --path`` of no file told to leave --classifier out, an option show has not."""
     rc, _, err = run_main(["classifier", "show", "--path", str(tmp_path / "none.npz")], capsys)

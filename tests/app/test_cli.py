@@ -814,6 +814,14 @@ def test_sample_and_interpolate_never_replace_what_training_drew(command, pictur
                            picture.name], capsys)
     assert_one_line_error(rc, err, said)
     assert snapshot(other) == before
+    # through ".." or a link to the folder (the atomic write follows both)
+    (other / "elsewhere").mkdir()
+    (other / "to_run").symlink_to(other / picture.parent if picture.parent.name else other)
+    for named in (other / "elsewhere" / ".." / picture, other / "to_run" / picture.name):
+        rc, _, err = run_main([command, str(earlier_run), "--device", "cpu", "--out",
+                               str(named)], capsys)
+        assert_one_line_error(rc, err, said)
+    assert snapshot(other) == before
     # a name training never writes is the user's own (epoch_1.png: training writes epoch_0001)
     if picture.parent.name == "samples":
         rc, out, _ = run_main([command, str(earlier_run), "--device", "cpu", "--out",

@@ -430,7 +430,7 @@ def test_inputs_as_lists_and_strided_views_are_checked():
 def test_the_step_is_the_checks_own_argument():
     x = np.random.default_rng(0).standard_normal((3, 4))
     with pytest.raises(AssertionError, match="relative error") as info:
-        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-2)
+        testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=0.5)
     assert "kink" not in str(info.value)        # a smooth function's truncation error
     tight = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-5)
     assert tight["x"] < testing.GRAD_TOL
@@ -570,21 +570,27 @@ def test_gradients_at_the_rounding_noise_are_said_to_be():
         testing.assert_layer_gradients(net, rng.standard_normal((6, 4)), rng=rng)
 
 
-def test_the_differences_truncation_passes_where_a_step_ten_times_smaller_shows_it():
+def test_the_differences_truncation_is_cancelled_before_a_check_fails():
     """A curved function misses at the step h by its truncation, h**2 times the third
-    derivative: measured again at h / 10, the miss falls 100 times, within the tolerance,
-    and the check passes with that error. A wrong backward pass's miss does not fall."""
+    derivative: against Richardson's extrapolation of the steps h and h / 10, which cancels
+    it, the gradient passes, and the check returns that error. A backward pass off by a
+    factor that the truncation at h / 10 alone would have hidden (the truncation of
+    exp(kx) has the gradient's own pattern) still fails."""
     x = np.random.default_rng(0).standard_normal((3, 4))
     errors = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)
     at_h = gradcheck.check_pair(F.tanh_forward, F.tanh_backward, {"x": x}, h=1e-3)["x"]
-    assert at_h > testing.GRAD_TOL and errors["x"] <= at_h / gradcheck.TRUNCATION_FALL
+    assert at_h > testing.GRAD_TOL and errors["x"] <= testing.GRAD_TOL
+    assert errors.measured == {"x": "extrapolated"}
 
-    def off_backward(dout, cache):
-        return F.tanh_backward(dout, cache) * (1 + 1e-6)
+    k = 1.1e4
+    grow = (lambda x: (np.exp(k * x), x), lambda d, x: k * np.exp(k * x) * d)
+    off = (grow[0], lambda d, x: k * np.exp(k * x) * d * (1 + 2.0e-5))
+    y = np.random.default_rng(1).uniform(-1e-4, 1e-4, 6)
+    finer = gradcheck.check_pair(*off, {"x": y}, h=1e-6)["x"]
+    assert finer <= testing.GRAD_TOL       # at h / 10 alone the wrong factor would pass
     with pytest.raises(AssertionError, match="relative error"):
-        testing.assert_pair_gradients(F.tanh_forward, off_backward, {"x": x}, h=1e-3)
-    assert not gradcheck.is_truncation(2e-7, 1e-7, testing.GRAD_TOL)   # not within tol
-    assert not gradcheck.is_truncation(1e-6, 9e-8, testing.GRAD_TOL)   # fell 11 times only
+        testing.assert_pair_gradients(*off, {"x": y}, h=1e-5)
+    testing.assert_pair_gradients(*grow, {"x": y}, h=1e-5)
 
 
 def test_the_differences_rounding_passes_where_a_step_ten_times_larger_shows_it():
@@ -609,11 +615,14 @@ def test_the_differences_rounding_passes_where_a_step_ten_times_larger_shows_it(
 
 
 def test_a_step_too_large_or_too_small_is_said_to_be():
-    cube = (lambda x: (x ** 3, x), lambda d, x: 3 * x * x * d)
-    x = np.random.default_rng(0).standard_normal((3, 3)) * 1e-4   # too curved for h / 10 too
+    # sin(kx) at kh = 1: the extrapolation leaves (kh)**4 / 12,000, the step h / 10 falls
+    # about 100 times (the differences' truncation)
+    k = 1e5
+    wave = (lambda x: (np.sin(k * x), x), lambda d, x: k * np.cos(k * x) * d)
+    x = np.random.default_rng(0).standard_normal((3, 3)) / k
     with pytest.raises(AssertionError, match="step ten times smaller.*pass a smaller h"):
-        testing.assert_pair_gradients(*cube, {"x": x})
-    testing.assert_pair_gradients(*cube, {"x": x}, h=1e-7)
+        testing.assert_pair_gradients(*wave, {"x": x})
+    testing.assert_pair_gradients(*wave, {"x": x}, h=1e-8)
 
 
 def test_a_lazy_float32_parameter_is_named():

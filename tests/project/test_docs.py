@@ -234,7 +234,8 @@ def test_check_site_finds_links_the_site_lacks(tmp_path):
             '<a href="../../README.md">outside the site</a>'
             '<a href="../api/">a folder with its index.html</a><a href="../api/#top">ok</a>'
             '<a href="../api/#gone">no anchor in the folder\'s index</a>'
-            '<a href="../_images/a%23b.png">a name with #</a>'),
+            '<a href="../_images/a%23b.png">a name with #</a>'
+            '<a href="/etc/hostname">the disk\'s root</a>'),
         "api/index.html": check_site.parse('<h1 id="top">x</h1>'),
     }
     (tmp_path / "tutorials").mkdir()
@@ -242,7 +243,8 @@ def test_check_site_finds_links_the_site_lacks(tmp_path):
     (tmp_path / "_images" / "a#b.png").write_bytes(b"")
     failures = check_site.link_failures("results/mnist.html", statics["results/mnist.html"],
                                         statics, tmp_path)
-    assert len(failures) == 6, failures
+    assert len(failures) == 7, failures
+    assert "/etc/hostname, outside the site" in failures[6]
     assert "toys.html, which was not built" in failures[0]
     assert "no #nowhere on index.html" in failures[1]
     assert "b.png, which was not built" in failures[2]
