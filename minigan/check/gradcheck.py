@@ -39,8 +39,9 @@ import numpy as np
 
 from minigan import backend
 
-__all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "check_pair", "check_layer",
-           "replay", "GradientErrors", "check_accumulation", "is_rounding", "ROUNDING_FALL"]
+__all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "vjp_error", "check_pair",
+           "check_layer", "replay", "GradientErrors", "check_accumulation", "is_rounding",
+           "ROUNDING_FALL"]
 
 #: How many times at least a miss must fall for a step ten times larger to be the centred
 #: differences' rounding: about float64's epsilon times the output over h, so 10 times.
@@ -277,6 +278,22 @@ def extrapolated_vjp(f, x, dout, h=1e-5):
     coarse = numeric_vjp(f, x, dout, h)
     fine = numeric_vjp(f, x, dout, h / 10)
     return (100.0 * fine - coarse) / 99.0
+
+
+def vjp_error(f, x, dout, analytic, tol, h=1e-5):
+    """The relative error of ``analytic`` against the centred differences of ``f`` in ``x``
+    (step ``h``), measured again as :mod:`minigan.check.testing`'s checks do when it is
+    over ``tol``: against :func:`extrapolated_vjp` (the differences' truncation cancelled),
+    then at ``10 h`` where it falls as their rounding does (:func:`is_rounding`). For a
+    function that is not a layer or a pair: a penalty, G's loss through D."""
+    error = rel_error(analytic, numeric_vjp(f, x, dout, h))
+    if error <= tol:
+        return error
+    extrapolated = rel_error(analytic, extrapolated_vjp(f, x, dout, h))
+    if extrapolated <= tol:
+        return extrapolated
+    coarser = rel_error(analytic, numeric_vjp(f, x, dout, 10 * h))
+    return coarser if is_rounding(error, coarser, tol) else error
 
 
 def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):

@@ -593,6 +593,31 @@ def test_the_differences_truncation_is_cancelled_before_a_check_fails():
     testing.assert_pair_gradients(*grow, {"x": y}, h=1e-5)
 
 
+def test_vjp_error_measures_again_as_the_checks_do():
+    """gradcheck.vjp_error, for a function that is not a layer or a pair: a curved one's
+    truncation cancelled by the extrapolation, a nearly flat one's rounding divided at a
+    larger step, a wrong gradient's error kept."""
+    k, tol = 1.1e4, testing.GRAD_TOL
+    y = np.random.default_rng(1).uniform(-1e-4, 1e-4, 6)
+    dout = np.random.default_rng(2).standard_normal(6)
+    right = k * np.exp(k * y) * dout
+
+    def grow():
+        return np.exp(k * y)
+
+    assert gradcheck.rel_error(right, gradcheck.numeric_vjp(grow, y, dout)) > tol
+    assert gradcheck.vjp_error(grow, y, dout, right, tol) <= tol
+    assert gradcheck.vjp_error(grow, y, dout, right * (1 + 2e-5), tol) > tol
+    z = np.random.default_rng(3).standard_normal(4)
+
+    def flat():
+        return 1 + 1e-5 * z
+
+    assert gradcheck.rel_error(1e-5 * np.ones(4), gradcheck.numeric_vjp(flat, z, np.ones(4),
+                                                                      1e-7)) > tol
+    assert gradcheck.vjp_error(flat, z, np.ones(4), 1e-5 * np.ones(4), tol, h=1e-7) <= tol
+
+
 def test_the_differences_rounding_passes_where_a_step_ten_times_larger_shows_it():
     """An output that hardly moves with its input (batch norm with a gain of -3.8e-5 on a
     batch of two, as a property test drew it) leaves the differences at step 1e-5 at their

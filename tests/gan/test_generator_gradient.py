@@ -46,8 +46,9 @@ def test_the_generator_gradient_is_the_derivative_of_g_s_loss_through_d(case):
         finally:
             D.freeze(False)
 
-    numeric = gradcheck.numeric_vjp(value, x, np.array(1.0))
-    assert gradcheck.rel_error(dx, numeric) <= testing.GRAD_TOL
+    # (a gradient of 1.9e-5 against a loss of order 1 leaves the step's differences at their
+    # rounding, 1.3e-7: vjp_error measures again at a larger step)
+    assert gradcheck.vjp_error(value, x, np.array(1.0), dx, testing.GRAD_TOL) <= testing.GRAD_TOL
     # D left as it was: its parameters and u, no gradient accumulated, not frozen
     assert all(np.array_equal(v, state[k]) for k, v in D.state_dict().items())
     assert all(not g.any() for g in D.grads.values()) and not D.frozen

@@ -237,8 +237,9 @@ def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
         restore()
         return np.array(penalty.gradient_penalty(critic, x, 10.0))
 
-    for k, p in critic.params.items():
-        err = gradcheck.rel_error(analytic[k], gradcheck.numeric_vjp(value, p, np.array(1.0)))
+    for k, p in critic.params.items():          # measured again over the tolerance: P is a
+        err = gradcheck.vjp_error(value, p, np.array(1.0), analytic[k],   # derivative already
+                                  testing.GRAD_TOL)
         assert err <= testing.GRAD_TOL, (k, err)
 
 
