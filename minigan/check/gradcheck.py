@@ -39,7 +39,7 @@ import numpy as np
 
 from minigan import backend
 
-__all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "vjp_error", "check_pair",
+__all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "remeasured", "vjp_error", "check_pair",
            "check_layer", "replay", "GradientErrors", "check_accumulation", "is_rounding",
            "ROUNDING_FALL"]
 
@@ -223,12 +223,11 @@ class GradientErrors(dict):
         truncation (a curved function), one that falls for a larger step their rounding."""
         return rel_error(self._problems[name][3], self._numeric_at(name, h))
 
-    def extrapolated(self, name):
-        """The relative error of ``name``'s gradient against :func:`extrapolated_vjp` of
-        the step and a tenth of it, whose ``h**2`` terms cancel: within the tolerance where
-        the error at the step is the differences' truncation."""
-        fine, coarse = self._numeric_at(name, self._h / 10), self._numeric_at(name, self._h)
-        return rel_error(self._problems[name][3], (100.0 * fine - coarse) / 99.0)
+    def remeasured(self, name, tol):
+        """``(error, how)`` of ``name``'s gradient by :func:`remeasured`, with the
+        differences this check took (each step's taken once)."""
+        return remeasured(self._problems[name][3], lambda h: self._numeric_at(name, h),
+                          self._h, tol)
 
     def rounding(self, name):
         r"""``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
@@ -263,6 +262,11 @@ def _compare(what, name, analytic, numeric):
     return rel_error(analytic, numeric)
 
 
+def _richardson(coarse, fine):
+    """``(100 fine - coarse) / 99``: differences of steps h and h / 10, their h**2 cancelled."""
+    return (100.0 * fine - coarse) / 99.0
+
+
 def extrapolated_vjp(f, x, dout, h=1e-5):
     r"""Richardson's extrapolation of two centred differences, steps ``h`` and ``h / 10``:
 
@@ -275,25 +279,36 @@ def extrapolated_vjp(f, x, dout, h=1e-5):
     (spectral norm's :math:`W/\sigma(W)` for a small W, a penalty that is a derivative
     already) it meets the gradient where :math:`D(h)` misses it; a wrong backward pass
     misses it as much as :math:`D(h)` does."""
-    coarse = numeric_vjp(f, x, dout, h)
-    fine = numeric_vjp(f, x, dout, h / 10)
-    return (100.0 * fine - coarse) / 99.0
+    return _richardson(numeric_vjp(f, x, dout, h), numeric_vjp(f, x, dout, h / 10))
+
+
+def remeasured(analytic, differences, h, tol):
+    """``(error, how)``: the relative error of ``analytic`` against ``differences(h)``, the
+    centred differences of step ``h``, measured again when it is over ``tol`` (and finite):
+    against their Richardson extrapolation with ``differences(h / 10)`` (the truncation
+    cancelled: :func:`extrapolated_vjp`), then against ``differences(10 * h)`` where the
+    error falls there as rounding does (:func:`is_rounding`). ``how`` is ``"extrapolated"``
+    or ``"h = ..."`` when the error is one of those, within ``tol``; else None. The rule of
+    :mod:`minigan.check.testing`'s checks."""
+    coarse = differences(h)
+    error = rel_error(analytic, coarse)
+    if not tol < error < np.inf:
+        return error, None
+    extrapolated = rel_error(analytic, _richardson(coarse, differences(h / 10)))
+    if extrapolated <= tol:
+        return extrapolated, "extrapolated"
+    coarser = rel_error(analytic, differences(10 * h))
+    if is_rounding(error, coarser, tol):
+        return coarser, f"h = {10 * h:g}"
+    return error, None
 
 
 def vjp_error(f, x, dout, analytic, tol, h=1e-5):
     """The relative error of ``analytic`` against the centred differences of ``f`` in ``x``
     (step ``h``), measured again as :mod:`minigan.check.testing`'s checks do when it is
-    over ``tol``: against :func:`extrapolated_vjp` (the differences' truncation cancelled),
-    then at ``10 h`` where it falls as their rounding does (:func:`is_rounding`). For a
-    function that is not a layer or a pair: a penalty, G's loss through D."""
-    error = rel_error(analytic, numeric_vjp(f, x, dout, h))
-    if error <= tol:
-        return error
-    extrapolated = rel_error(analytic, extrapolated_vjp(f, x, dout, h))
-    if extrapolated <= tol:
-        return extrapolated
-    coarser = rel_error(analytic, numeric_vjp(f, x, dout, 10 * h))
-    return coarser if is_rounding(error, coarser, tol) else error
+    over ``tol`` (:func:`remeasured`). For a function that is not a layer or a pair: a
+    penalty, G's loss through D."""
+    return remeasured(analytic, lambda step: numeric_vjp(f, x, dout, step), h, tol)[0]
 
 
 def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):

@@ -69,7 +69,6 @@ from .gradcheck import (
     check_accumulation,
     check_layer,
     check_pair,
-    is_rounding,
     replay,
 )
 
@@ -123,16 +122,12 @@ def _judge(errors, tol, what, more=None):
     was measured."""
     if not errors:
         return errors
-    if hasattr(errors, "extrapolated"):
+    if hasattr(errors, "remeasured"):
         for name, error in errors.items():
             if tol < error < float("inf"):
-                extrapolated = errors.extrapolated(name)
-                if extrapolated <= tol:
-                    errors[name], errors.measured[name] = extrapolated, "extrapolated"
-                    continue
-                coarser = errors.at_step(name, errors.step * 10)
-                if is_rounding(error, coarser, tol):
-                    errors[name], errors.measured[name] = coarser, f"h = {errors.step * 10:g}"
+                errors[name], how = errors.remeasured(name, tol)
+                if how is not None:
+                    errors.measured[name] = how
     worst = max(errors, key=errors.get)
     if errors[worst] <= tol:
         return errors
