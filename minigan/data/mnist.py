@@ -140,15 +140,36 @@ def _put_files_hint(names, data_dir):
 
 
 def _ensure_dir(data_dir):
-    """Create ``data_dir`` if needed; raise :class:`MNISTError` if it cannot be a folder."""
+    """Create ``data_dir`` if needed; raise :class:`MNISTError` if it cannot be a folder.
+
+    Returns the folders it created, deepest first (empty if ``data_dir`` existed), so
+    that a download that fails can take them away again (:func:`_remove_if_empty`).
+    """
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
+    missing = []
+    folder = data_dir.absolute()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        _remove_if_empty(missing)
         raise MNISTError(
             f"cannot create data folder {data_dir} ({exc.strerror or exc}); {_CHOOSE}"
         ) from None
+    return missing
+
+
+def _remove_if_empty(folders):
+    """Remove each folder, deepest first, that exists and is empty (a mistyped
+    ``--data-dir`` whose download failed leaves no empty folder behind)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:        # not empty, gone already, or not ours to remove
+            return
 
 
 def _show_progress(progress):
@@ -201,7 +222,16 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
         mirrors = [mirrors]
     mirrors = list(mirrors)
     target = data_dir / name
-    _ensure_dir(data_dir)
+    created = _ensure_dir(data_dir)
+    try:
+        return _fetch_into(name, md5, data_dir, target, mirrors, progress, needed)
+    except BaseException:
+        _remove_if_empty(created)
+        raise
+
+
+def _fetch_into(name, md5, data_dir, target, mirrors, progress, needed):
+    """:func:`_fetch` once ``data_dir`` exists."""
     damaged = None
     if target.is_file():
         got = _md5(target)

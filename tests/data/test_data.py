@@ -335,7 +335,25 @@ def test_offline_error_says_what_to_put_where(tiny, tmp_path):
     assert f"Put the MNIST files {IMAGES}, {LABELS} in {data_dir}" in message
     assert "MINIGAN_DATA" in message
     assert isinstance(info.value, DataError) and isinstance(info.value, RuntimeError)
-    assert _listing(data_dir) == []
+    assert not data_dir.exists()          # the folder made for the download is gone again
+
+
+def test_failed_download_removes_only_the_folders_it_made(tiny, tmp_path):
+    (tmp_path / "kept").mkdir()
+    data_dir = tmp_path / "kept" / "made" / "mnist"
+    with pytest.raises(MNISTDownloadError):
+        load_mnist("test", data_dir=data_dir, mirrors=[_closed_port_url()],
+                   files=tiny["files"], progress=False)
+    assert _listing(tmp_path) == ["kept"] and _listing(tmp_path / "kept") == []
+    # a folder that held something, or that was there before, stays
+    x, _ = load_mnist("test", data_dir=data_dir, mirrors=[tiny["good"]],
+                      files=tiny["files"], progress=False)
+    assert _listing(data_dir) == sorted([IMAGES, LABELS])
+    (data_dir / IMAGES).unlink()
+    with pytest.raises(MNISTDownloadError):
+        load_mnist("test", data_dir=data_dir, mirrors=[_closed_port_url()],
+                   files=tiny["files"], progress=False)
+    assert _listing(data_dir) == [LABELS]
 
 
 def test_no_download_when_disabled(tmp_path, no_network):
