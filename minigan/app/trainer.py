@@ -74,7 +74,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist, splits_in
-from minigan.gan import clusters, conditional, loop, models, monitor
+from minigan.gan import clusters, conditional, loop, models, monitor, penalty
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
@@ -176,6 +176,33 @@ def plural(n, word):
 
 
 # ---------------------------------------------------------------- the trainer
+
+
+#: What to do, in the command line's options, when D cannot take a penalty
+#: (``penalty.CriticError.reason``); R1's first, WGAN-GP's second.
+_CRITIC_ADVICE = {
+    "layer": ("Use --model mlp, mlp-large or vanilla, or --r1 0",
+              "Use --model vanilla, or another --loss"),
+    "mixes": ("Leave out --pack and --minibatch discrimination, or use --r1 0",
+              "Leave out --pack and --minibatch with --loss wgan-gp, or use another --loss"),
+    "labels": ("Leave out --conditional, or use --r1 0",
+               "Leave out --conditional, or use another --loss"),
+}
+
+
+def _check_penalized_critic(D, c):
+    """Refuse, in the command line's terms, a D that R1 or WGAN-GP cannot differentiate
+    twice (``gan.GAN`` refuses it too, in the library's)."""
+    checks = [(True, bool(c.get("r1")))]
+    checks.append((False, gan.games.get(c["loss"], c["g_loss"]).penalty))
+    for r1, wanted in checks:
+        if not wanted:
+            continue
+        try:
+            penalty.check_critic(D, r1=r1)
+        except penalty.CriticError as exc:
+            advice = _CRITIC_ADVICE[exc.reason][0 if r1 else 1]
+            raise settings.SettingError(f"{exc.problem}. {advice}") from None
 
 
 class Trainer:
@@ -297,6 +324,7 @@ class Trainer:
         self.G, self.D = models.build(c["model"], init_rng, self.dtype, **models.remedies(c))
         if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
             layers.spectral_norm(self.D, rng=init_rng)
+        _check_penalized_critic(self.D, c)    # before the groups' k-means: refused at once
         if c.get("clusters"):    # before the average copies G: its cuts are G's
             self._find_groups(ckpt)
         betas = tuple(c["betas"])

@@ -122,7 +122,7 @@ from minigan import functional as F
 from minigan.backend import get_array_module
 from minigan.nn import layers as L
 
-__all__ = ["check_critic", "gradient_penalty", "r1_penalty", "critic_input_gradient",
+__all__ = ["CriticError", "check_critic", "gradient_penalty", "r1_penalty", "critic_input_gradient",
            "TWICE_DIFFERENTIABLE", "R1_TWICE_DIFFERENTIABLE"]
 
 #: Layer types the double backward is written for.
@@ -136,38 +136,52 @@ def _layers(critic):
     return list(critic.layers) if isinstance(critic, L.Sequential) else [critic]
 
 
+class CriticError(ValueError):
+    """A critic the penalty cannot differentiate twice.
+
+    ``penalty`` is ``"R1"`` or ``"WGAN-GP"``; ``reason`` says what stands in the way:
+    ``"labels"`` (the critic joins a label to its layers), ``"mixes"`` (a layer that mixes
+    the samples: packing, minibatch discrimination), ``"layer"`` (any other layer, batch norm
+    included); ``problem`` is the message without its advice, for a caller (the command line)
+    to give advice in its own terms.
+    """
+
+    def __init__(self, penalty, reason, problem, advice):
+        super().__init__(f"{problem}. {advice}")
+        self.penalty, self.reason, self.problem = penalty, reason, problem
+
+
 def check_critic(critic, r1=False):
-    """Raise ``ValueError`` naming the first layer of ``critic`` the penalty cannot
+    """Raise :class:`CriticError` naming the first layer of ``critic`` the penalty cannot
     differentiate twice: anything but Dense, SpectralNorm(Dense), ReLU, LeakyReLU,
     Flatten and Reshape, and for R1 (``r1=True``) the minibatch standard deviation too."""
-    name, off = ("R1", "--r1 0") if r1 else ("WGAN-GP", "another --loss")
+    name, off = ("R1", "r1=0") if r1 else ("WGAN-GP", "another loss")
     if isinstance(critic, L.LabelledSequential):
-        raise ValueError(f"{name} differentiates the critic twice, by hand for a chain of "
-                         "layers that takes its input once; this discriminator joins a label "
-                         f"to its layers ({type(critic).__name__}), which the penalty's double "
-                         f"backward does not follow. Use {off}")
+        raise CriticError(name, "labels",
+                          f"{name} differentiates the critic twice, by hand for a chain of "
+                          "layers that takes its input once; this discriminator joins a label "
+                          f"to its layers ({type(critic).__name__}), which the penalty's double "
+                          "backward does not follow", f"Use an unconditional one, or {off}")
     allowed = R1_TWICE_DIFFERENTIABLE if r1 else TWICE_DIFFERENTIABLE
     for i, layer in enumerate(_layers(critic)):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
         if type(inner) not in allowed:
-            todo = (f"Use a discriminator of those layers (--model mlp, mlp-large or vanilla: "
-                    f"the toys have no R1) or {off}" if r1 else
-                    f"Use a critic of those layers (--model vanilla, the toys) or {off}")
+            reason, advice = "layer", f"Use a critic of those layers, or {off}"
             if isinstance(inner, L.BatchNorm):
                 why = ("batch norm mixes the samples whose input gradients the penalty takes one "
                        "by one (Gulrajani et al. leave it out of the critic)")
             elif isinstance(inner, (L.Pack, L.MinibatchDiscrimination, L.MinibatchStdDev)):
                 why = ("its second derivative is not written here" if r1 else
                        "it mixes the samples whose input gradients the penalty takes one by one")
-                todo = (f"Leave out --pack and --minibatch discrimination, or use {off}" if r1
-                        else f"Leave out --pack and --minibatch with --loss wgan-gp, or use {off}")
+                reason, advice = "mixes", f"Leave it out, or use {off}"
             else:
                 why = "its second derivative is not written here"
             also = " and the minibatch standard deviation" if r1 else ""
-            raise ValueError(
+            raise CriticError(
+                name, reason,
                 f"{name} differentiates the critic twice, by hand for Dense, ReLU, "
                 f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense){also}; "
-                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}. {todo}")
+                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}", advice)
 
 
 def critic_input_gradient(critic, x):

@@ -283,6 +283,22 @@ def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, da
     assert "--model mlp, mlp-large or vanilla" in err and "(--model vanilla, the toys)" not in err
 
 
+@pytest.mark.parametrize("options, advice", [
+    (("--pack", "2", "--r1", "0.1"), "Leave out --pack and --minibatch discrimination, or use --r1 0"),
+    (("--pack", "2", "--loss", "wgan-gp", "--k", "1"),
+     "Leave out --pack and --minibatch with --loss wgan-gp"),
+    (("--model", "dcgan", "--loss", "wgan-gp", "--k", "1"), "Use --model vanilla, or another --loss"),
+])
+def test_a_critic_the_penalty_cannot_take_is_refused_in_the_command_lines_terms(
+        options, advice, train_args, data_dir, tmp_path, capsys):
+    rc = main(train_args(data_dir, tmp_path / "r", *options))
+    captured = capsys.readouterr()
+    assert rc == 2 and "differentiates the critic twice" in captured.err and advice in captured.err
+    assert "r1=0" not in captured.err and "another loss" not in captured.err
+    assert "k-means" not in captured.out + captured.err     # refused before the groups are found
+    assert not (tmp_path / "r").exists()
+
+
 def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, metrics_rows, tmp_path,
                                               monkeypatch):
     """The ``penalty`` column: R1's value at its last step (steps 0 and 4 of 8), 0 without R1."""
