@@ -34,7 +34,7 @@ import warnings
 
 from minigan import __version__, backend
 from minigan.data import DataError
-from minigan.gan import conditional, models
+from minigan.gan import conditional, models, penalty
 from minigan.lab import classifier, metrics, toys
 
 from . import commands, plotting, settings
@@ -367,6 +367,18 @@ def _main(argv):
         return EXIT_INTERRUPTED
 
 
+#: What to do, in the options' terms, when D cannot take a penalty
+#: (``penalty.CriticError.reason``): R1's advice first, WGAN-GP's second.
+CRITIC_ADVICE = {
+    "layer": ("Use --model mlp, mlp-large or vanilla, or --r1 0",
+              "Use --model vanilla, or another --loss"),
+    "mixes": ("Leave out --pack and --minibatch discrimination, or use --r1 0",
+              "Leave out --pack and --minibatch with --loss wgan-gp, or use another --loss"),
+    "labels": ("Leave out --conditional, or use --r1 0",
+               "Leave out --conditional, or use another --loss"),
+}
+
+
 def _command(argv):
     """Parse ``argv`` and run its command; its errors as one line and an exit code (a signal
     goes up to :func:`_main`, which answers it even while the imports here are under way)."""
@@ -384,6 +396,10 @@ def _command(argv):
     except RunError as exc:
         print(f"minigan: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_FAILED
+    except penalty.CriticError as exc:   # the library's advice, in the options' terms
+        advice = CRITIC_ADVICE[exc.reason][0 if exc.penalty == "R1" else 1]
+        print(f"minigan: error: {' '.join(exc.problem.split())}. {advice}", file=sys.stderr)
+        return EXIT_ERROR
     except (UsageError, DataError, backend.BackendError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:

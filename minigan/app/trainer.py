@@ -178,31 +178,13 @@ def plural(n, word):
 # ---------------------------------------------------------------- the trainer
 
 
-#: What to do, in the command line's options, when D cannot take a penalty
-#: (``penalty.CriticError.reason``); R1's first, WGAN-GP's second.
-_CRITIC_ADVICE = {
-    "layer": ("Use --model mlp, mlp-large or vanilla, or --r1 0",
-              "Use --model vanilla, or another --loss"),
-    "mixes": ("Leave out --pack and --minibatch discrimination, or use --r1 0",
-              "Leave out --pack and --minibatch with --loss wgan-gp, or use another --loss"),
-    "labels": ("Leave out --conditional, or use --r1 0",
-               "Leave out --conditional, or use another --loss"),
-}
-
-
 def _check_penalized_critic(D, c):
-    """Refuse, in the command line's terms, a D that R1 or WGAN-GP cannot differentiate
-    twice (``gan.GAN`` refuses it too, in the library's)."""
-    checks = [(True, bool(c.get("r1")))]
-    checks.append((False, gan.games.get(c["loss"], c["g_loss"]).penalty))
-    for r1, wanted in checks:
-        if not wanted:
-            continue
-        try:
-            penalty.check_critic(D, r1=r1)
-        except penalty.CriticError as exc:
-            advice = _CRITIC_ADVICE[exc.reason][0 if r1 else 1]
-            raise settings.SettingError(f"{exc.problem}. {advice}") from None
+    """Refuse a D that R1 or WGAN-GP cannot differentiate twice before the groups' k-means
+    (``gan.GAN`` would refuse it after them); the command line words the advice."""
+    if c.get("r1"):
+        penalty.check_critic(D, r1=True)
+    if gan.games.get(c["loss"], c["g_loss"]).penalty:
+        penalty.check_critic(D)
 
 
 class Trainer:

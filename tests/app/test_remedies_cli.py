@@ -299,6 +299,14 @@ def test_a_critic_the_penalty_cannot_take_is_refused_in_the_command_lines_terms(
     assert not (tmp_path / "r").exists()
 
 
+def test_a_toy_with_a_critic_the_penalty_cannot_take_gets_the_options_advice(tmp_path, capsys):
+    rc = main(["toy", "ring8", "--loss", "wgan-gp", "--pack", "2", "--out", str(tmp_path / "t")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "layer 0 of the discriminator, Pack(2)" in err
+    assert err.rstrip().endswith("Leave out --pack and --minibatch with --loss wgan-gp, or use "
+                                 "another --loss")
+
+
 def test_metrics_csv_holds_the_penalty_d_took(train_args, data_dir, metrics_rows, tmp_path,
                                               monkeypatch):
     """The ``penalty`` column: R1's value at its last step (steps 0 and 4 of 8), 0 without R1."""
