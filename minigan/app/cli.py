@@ -62,16 +62,28 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
     def parse_args(self, args=None, namespace=None):
-        """As argparse's, but words left over point at the help of the command given
-        (argparse's own error names the top parser: ``minigan sample RUN extra`` said
-        "see 'minigan --help'")."""
+        """As argparse's, but words left over point at the help of the command they were
+        given to (argparse's own error names the top parser: ``minigan sample RUN extra``
+        said "see 'minigan --help'")."""
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            words = [self.prog] + [getattr(parsed, name) for name in
-                                   ("command", "classifier_command") if getattr(parsed, name, None)]
+            argv = list(sys.argv[1:] if args is None else args)
             raise UsageError(f"unrecognized arguments: {' '.join(extras)} "
-                             f"(see '{' '.join(words)} --help')")
+                             f"(see '{self._parser_of(parsed, argv, extras[0]).prog} --help')")
         return parsed
+
+    def _parser_of(self, parsed, argv, word):
+        """The (sub)parser ``word`` of ``argv`` was given to: the deepest command named
+        before it."""
+        where = argv.index(word) if word in argv else len(argv)
+        parser, start = self, 0
+        while True:
+            commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            name = getattr(parsed, commands[0].dest, None) if commands else None
+            if name is None or name not in argv[start:where]:
+                return parser
+            start = argv.index(name, start) + 1
+            parser = commands[0].choices[name]
 
 
 def build_parser():

@@ -874,15 +874,18 @@ def test_no_command_prints_the_usage(capsys):
     assert out.startswith("usage: minigan") and "train" in out and "sample" in out
 
 
-@pytest.mark.parametrize("argv, where", [
-    (["sample", "run", "extra"], "minigan sample --help"),
-    (["classifier", "show", "extra"], "minigan classifier show --help"),
-    (["--version-typo"], "minigan --help"),
+@pytest.mark.parametrize("argv, left_over, where", [
+    (["sample", "run", "extra"], "extra", "minigan sample --help"),
+    (["classifier", "show", "extra"], "extra", "minigan classifier show --help"),
+    (["--version-typo"], "--version-typo", "minigan --help"),
+    (["--bogus", "sample", "run"], "--bogus", "minigan --help"),          # before the command
+    (["classifier", "--bogus", "show"], "--bogus", "minigan classifier --help"),
+    (["classifier", "train", "--out", "x", "sample"], "sample", "minigan classifier train --help"),
 ])
-def test_words_left_over_point_at_the_help_of_the_command_given(argv, where, capsys):
+def test_words_left_over_point_at_the_help_of_the_command_given(argv, left_over, where, capsys):
     rc, out, err = run_main(argv, capsys)
     assert rc == 2
-    assert f"unrecognized arguments: {argv[-1]}" in err and f"(see '{where}')" in err
+    assert f"unrecognized arguments: {left_over} (see '{where}')" in err
 
 
 def test_version(capsys):
