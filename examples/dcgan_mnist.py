@@ -5,9 +5,9 @@
 Radford et al.'s DCGAN recipe: no pooling (strided convolutions in D, transposed
 "fractionally-strided" convolutions in G), batch norm in both players, ReLU in
 G with a tanh output, LeakyReLU(0.2) in D, pixels scaled to [-1, 1], weights
-from N(0, 0.02²) (standard deviation 0.02), Adam with lr 2e-4 and beta1 0.5,
-batch 64. Training is Algorithm 1 as ``minigan.gan.GAN`` runs it (see
-vanilla_gan_mnist.py for the loop written out). Writes a grid of samples to
+from N(0, 0.02²) (standard deviation 0.02), Adam with lr 2e-4 and beta1 0.5;
+here with batches of 64 (the paper's are 128). Training is Algorithm 1 as
+``minigan.gan.GAN`` runs it (see vanilla_gan_mnist.py for the loop written out). Writes a grid of samples to
 ``dcgan_mnist.png`` (or ``--out``); Ctrl-C stops training early and writes the
 grid of G as it stands (exit code 130).
 """

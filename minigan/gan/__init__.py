@@ -6,9 +6,13 @@
 - :mod:`minigan.gan.conditional`: the conditional GAN (G(z, c), D(x, c));
 - :mod:`minigan.gan.clusters`: self-conditioning, the conditional GAN's labels found by
   k-means among the images;
-- :mod:`minigan.gan.penalty`: WGAN-GP's gradient penalty and its double backward;
+- :mod:`minigan.gan.games`: the games D and G play (cross-entropy, least squares, hinge,
+  WGAN-GP): each player's loss and how D's output reads;
+- :mod:`minigan.gan.penalty`: the gradient penalties of WGAN-GP and R1 and their double
+  backward;
 - :mod:`minigan.gan.ema`: the moving average of G's weights;
-- :mod:`minigan.gan.models`: the two MNIST GANs and their training defaults.
+- :mod:`minigan.gan.models`: the MNIST GANs (the default MLP GAN, mlp-large, the vanilla
+  GAN, the DCGAN) and their training defaults.
 
 Imports :mod:`minigan.nn`, :mod:`minigan.functional` and :mod:`minigan.backend`.
 """

@@ -216,7 +216,7 @@ def optimal_discriminator(p_data, p_g, real_target=1.0, fake_target=0.0):
     the least-squares game (Mao et al. 2017) the minimizer is the same weighted mean of
     the targets. With the targets 1 and 0 it is :math:`p_{data} / (p_{data} + p_g)`;
     label smoothing and flips change the targets' expected values. Where both densities
-    vanish: the mean of the two targets (0.5).
+    vanish (every output is then as good): the mean of the two targets, 0.5 for 1 and 0.
     """
     total = p_data + p_g
     safe = np.where(total > 0, total, 1)

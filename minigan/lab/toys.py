@@ -19,7 +19,8 @@ samples), ``--minibatch {discrimination,stddev}`` (before D's last layer;
 from the moving average of G's weights).
 
 ring8 and grid25 follow the mixtures and the evaluation of VEEGAN
-(Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 2,500 samples, a
+(Srivastava et al. 2017) and PacGAN (Lin et al. 2018; its code's ring is ring8 at
+half the scale, radius 1 and standard deviation 0.01): 2,500 samples, a
 sample is high quality within 3 standard deviations of its nearest mode, a
 mode is covered when a high-quality sample is nearest to it. The networks
 follow PacGAN's synthetic-data setup (its repository's configuration: 2-D
