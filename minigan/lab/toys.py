@@ -179,8 +179,8 @@ def _build(spec, opts, rng):
         D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
     if opts.get("spectral_norm"):
         L.spectral_norm(D, rng)
-    loss = opts.get("loss", "gan")
-    defaults = games.GAMES[loss].defaults      # WGAN-GP's betas and critic steps (not its lr:
+    loss = opts.get("loss", "gan")             # a name, or a game of one's own
+    defaults = games.get(loss).defaults        # WGAN-GP's betas and critic steps (not its lr:
     betas = defaults.get("betas", spec.betas)  # each toy keeps its own step size)
     k = opts.get("k") or defaults.get("k", 1)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, betas), optim.Adam(D, spec.lr, betas),
@@ -298,8 +298,9 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, and
-        ``pack``, ``minibatch``, ``ema`` (see the module docstring)
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, ``loss`` (a
+        name or a game of your own, :class:`minigan.gan.GAN`'s), and ``pack``,
+        ``minibatch``, ``ema`` (see the module docstring)
     record_frames : bool, keep every snapshot (else the last alone, without its field)
     field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
         G's gradients at its first batch of samples) when D judges one point at a time
@@ -397,7 +398,9 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     - ``level``: where the picture centres its colours: the game's
       :attr:`~minigan.gan.games.Game.boundary`, or, for the Wasserstein critic (whose
       level is arbitrary), midway between its means on the real and the generated samples;
-    - with ``noise_grid``: ``noise`` and ``noise_image`` (:func:`minigan.lab.field.noise_grid`).
+    - with ``noise_grid``: ``noise`` and ``noise_image`` (:func:`minigan.lab.field.noise_grid`);
+    - ``loss``: the game's name, and ``game``: the game, which the pictures ask how D's
+      output reads (``field.npz`` keeps the name).
     """
     game, D, dtype = model.game, model.D, drawn.dtype
     if drawn.shape[1] == 1:
@@ -408,7 +411,7 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     _, grad = fields.gradients(D, game, points)
     out = {"xs": axes[0], "d": fields.surface(D, game, axes, dtype),
            "points": backend.to_host(points).astype(np.float64), "grad": grad,
-           "loss": model.loss}
+           "loss": model.loss, "game": game}
     if len(axes) == 2:
         out["ys"] = axes[1]
     level = game.boundary
@@ -558,7 +561,7 @@ def _legend_below(ax, extra=(), **options):
 
 
 def _surface_label(f):
-    game = games.GAMES[f["loss"]]
+    game = f["game"]
     if game.probabilities:
         return "D(x) = sigmoid(logit): the probability that x is real"
     if game.boundary is None:
@@ -580,7 +583,7 @@ def colour_spread(frames):
     (always [0, 1]) or without a field. One scale for the frames of one GIF, so that a
     colour means the same output in each."""
     fs = [f["field"] for f in frames if "ys" in f.get("field", {})]
-    if not fs or games.GAMES[fs[0]["loss"]].probabilities:
+    if not fs or fs[0]["game"].probabilities:
         return None
     return max(float(np.abs(f["d"] - f["level"]).max()) for f in fs)
 
@@ -588,7 +591,7 @@ def colour_spread(frames):
 def _limits(f, spread=None):
     """The colours' range: [0, 1] for a probability, else symmetric about the level, over
     ``spread`` either side (default: the frame's own largest distance from the level)."""
-    if games.GAMES[f["loss"]].probabilities:
+    if f["game"].probabilities:
         return 0.0, 1.0
     half = float(np.abs(f["d"] - f["level"]).max()) if spread is None else float(spread)
     half = max(half, 1e-12)
@@ -798,7 +801,8 @@ def save_pictures(name, result, out, gif=True):
     plt.close(fig)
     last = result["frames"][-1] if result["frames"] else {}
     if "field" in last:
-        fields.save(out / "field.npz", {**last["field"], "iteration": last["iteration"]})
+        arrays = {k: v for k, v in last["field"].items() if k != "game"}   # its name stays
+        fields.save(out / "field.npz", {**arrays, "iteration": last["iteration"]})
         paths.append(out / "field.npz")
     return paths
 

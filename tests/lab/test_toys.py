@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from minigan.app import cli
+from minigan.functional import losses
+from minigan.gan import games
 from minigan.lab import toys
 
 
@@ -181,6 +183,34 @@ def test_ring8_seeded_short_run_covers_the_modes():
     assert a["metrics"]["modes_covered"] >= 6 and a["metrics"]["high_quality"] > 0.3
     b = toys.run_gan_toy(spec, 2000, seed=0, snapshots=0, record_frames=False)
     assert a["metrics"] == b["metrics"]                       # seeded: the same run again
+
+
+class Doubled(games.Hinge):
+    """A game of one's own, known to no list of names."""
+
+    name, output_label = "hinge2", "D(x), doubled hinge"
+
+    def d_loss(self, outputs, target, sign):
+        loss, dout = losses.hinge_loss(outputs, sign)
+        return 2 * loss, 2 * dout
+
+
+def test_a_toy_plays_and_pictures_a_game_of_ones_own(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    game = Doubled()
+    result = toys.run_gan_toy("ring8", 20, seed=0, snapshots=1, opts={"loss": game})
+    assert result["model"].game is game
+    frame = result["frames"][-1]
+    fig = Figure()
+    ax, cax = fig.add_axes((0.1, 0.2, 0.6, 0.7)), fig.add_axes((0.8, 0.2, 0.03, 0.7))
+    toys.draw_frame(ax, "ring8", frame, result["real"], cax=cax,
+                    spread=toys.colour_spread(result["frames"]))
+    assert cax.get_ylabel().startswith("D(x), doubled hinge; white: 0")
+    toys.save_pictures("ring8", result, tmp_path, gif=False)
+    assert str(np.load(tmp_path / "field.npz")["loss"]) == "hinge2"
 
 
 def test_draw_frame_titles_a_modified_spec_with_its_label():
