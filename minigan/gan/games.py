@@ -91,6 +91,9 @@ class Game:
     defaults : dict
         Training settings the game brings where a run does not choose them
         (``k``, ``lr``, ``betas``).
+    optimal_label : str
+        :meth:`optimal_output` in words, for a game without labels (gaussian1d's legend;
+        a game with labels is named by its targets' weighted mean).
     """
 
     name = ""
@@ -100,6 +103,7 @@ class Game:
     probabilities = False
     boundary = None
     defaults = {}
+    optimal_label = "D*(x)"
 
     def d_loss(self, outputs, target, sign):
         """D's loss on one batch and its gradient ``dout``: ``target`` for the games with
@@ -123,7 +127,10 @@ class Game:
     def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
         """D's best answer at each point for fixed densities ``p_data`` and ``p_g`` (host
         arrays), as :meth:`read` shows it, or None when the game has no pointwise optimum.
-        The games with labels: :func:`optimal_discriminator` of the (expected) targets."""
+        The games with labels: :func:`optimal_discriminator` of the (expected) targets; a
+        game without labels says its own (:class:`Hinge`), else None."""
+        if not self.labels:
+            return None
         return optimal_discriminator(p_data, p_g, real_target, fake_target)
 
     def saturated(self, d_real, d_fake):
@@ -198,6 +205,7 @@ class Hinge(Game):
     labels = False
     output_label = "D(x), raw output"
     boundary = 0.0
+    optimal_label = "D*(x) = sign(p_data - p_g)"
 
     def d_loss(self, outputs, target, sign):
         return losses.hinge_loss(outputs, sign)

@@ -231,7 +231,9 @@ def _curves_1d(samples, model):
     flips ``p``: :math:`t_r = (1 - p)(1 - s)`, :math:`t_f = p\,(1 - s)`); for ``hinge``
     :math:`\operatorname{sign}(p_{data} - p_g)`; ``wgan-gp``'s critic has no pointwise
     optimum (it is bound only by its gradient), so ``d_star`` is None and ``d`` is the
-    critic rescaled to [0, 1] on the grid, to show where it rises and falls.
+    critic rescaled to [0, 1] on the grid, to show where it rises and falls (as is a game
+    of one's own without labels that names no optimum). ``limits``: the axis of D and D*,
+    [-1.1, 1.1] where D* goes below 0, else [-0.02, 1.02].
     """
     mu, sigma = GAUSS1D
     grid = _grid_1d()
@@ -246,13 +248,17 @@ def _curves_1d(samples, model):
         d_star_label = ("D*(x) = p_data / (p_data + p_g)" if (real_t, fake_t) == (1.0, 0.0)
                         else f"D*(x) = ({real_t:g} p_data + {fake_t:g} p_g) / (p_data + p_g)")
     elif d_star is not None:
-        d_label, d_star_label = game.output_label, "D*(x) = sign(p_data - p_g)"
+        d_label, d_star_label = game.output_label, game.optimal_label
     else:                          # a critic: its shape, rescaled to [0, 1] on the grid
         span = d.max() - d.min()
         d = (d - d.min()) / span if span > 0 else np.full_like(d, 0.5)
         d_label, d_star_label = "critic f(x), rescaled to [0, 1]", None
+    # the axis holds D* where only the data or only G is (the targets; hinge's +1 and -1)
+    ends = game.optimal_output(np.array([1.0, 0.0]), np.array([0.0, 1.0]), real_t, fake_t)
+    limits = (-1.1, 1.1) if ends is not None and ends.min() < 0 else (-0.02, 1.02)
     return {"grid": grid, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star,
-            "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss}
+            "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss,
+            "limits": limits}
 
 
 def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=False):
@@ -676,7 +682,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
                     if "metrics" in frame else "")
         else:
             text = "the Wasserstein critic has no pointwise D*"
-        low, high = (-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02)
+        low, high = c["limits"]
         ax.set_ylim(low, high)
         ax.set_xlim(c["grid"][0], c["grid"][-1])
         for key, color in (("p_data", REAL), ("p_g", GENERATED)):    # a peak above the axis

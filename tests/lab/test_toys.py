@@ -213,6 +213,49 @@ def test_a_toy_plays_and_pictures_a_game_of_ones_own(tmp_path):
     assert str(np.load(tmp_path / "field.npz")["loss"]) == "hinge2"
 
 
+class SymmetricLeastSquares(games.Game):
+    """Least squares with the -1/1 coding: a game without labels whose D* goes below 0."""
+
+    name, labels, boundary = "lsgan-sym", False, 0.0
+    optimal_label = "D*(x) = (p_data - p_g) / (p_data + p_g)"
+
+    def d_loss(self, outputs, target, sign):
+        return losses.least_squares_loss(outputs, float(sign))
+
+    def g_loss(self, outputs):
+        return losses.least_squares_loss(outputs, 0.0)
+
+    def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
+        return games.optimal_discriminator(p_data, p_g, 1.0, -1.0)
+
+
+class Unsaid(SymmetricLeastSquares):
+    optimal_output = games.Game.optimal_output      # says no optimum of its own
+
+
+def test_gaussian1d_asks_a_game_without_labels_for_its_d_star_and_axis():
+    """Its D* named and drawn as the game says, on an axis down to -1 (the axis was the
+    hinge game's by name alone, and every other game's D* was labelled sign(p_data - p_g));
+    one that names no D* is not given the targets' of the games with labels."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500,
+                              opts={"loss": SymmetricLeastSquares()})
+    frame = result["frames"][-1]
+    c, ax = frame["curves"], Figure().subplots()
+    np.testing.assert_array_equal(c["d_star"], games.optimal_discriminator(
+        c["p_data"], c["p_g"], 1.0, -1.0))
+    toys.draw_frame(ax, "gaussian1d", frame, result["real"])
+    assert SymmetricLeastSquares.optimal_label in ax.get_legend_handles_labels()[1]
+    assert ax.get_ylim() == (-1.1, 1.1)
+    unsaid = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500,
+                              opts={"loss": Unsaid()})["frames"][-1]
+    assert unsaid["curves"]["d_star"] is None and "d_vs_dstar_mean_abs" not in unsaid["metrics"]
+    assert unsaid["curves"]["limits"] == (-0.02, 1.02)
+
+
 def test_draw_frame_titles_a_modified_spec_with_its_label():
     """The pictures of a changed spec (the tutorial's weaker D) use its extent and numbers."""
     import matplotlib
