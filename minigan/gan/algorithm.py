@@ -248,7 +248,7 @@ class GAN:
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
         self.k = int(k)
-        self.loss, self.g_loss = loss, g_loss
+        self.loss, self.g_loss = loss, getattr(self.game, "g_form", g_loss)   # a game's own
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)

@@ -155,6 +155,8 @@ def test_a_game_of_ones_own_is_played_and_checked_like_the_four():
         make_gan(0, Doubled(), layers.ReLU(), g_loss="minimax")
     with pytest.raises(ValueError, match="or give a game of your own, an instance of a subclass"):
         make_gan(0, "ragan", layers.ReLU())
+    minimax = make_gan(0, games.CrossEntropy("minimax"), layers.ReLU())
+    assert (minimax.loss, minimax.g_loss) == ("gan", "minimax")     # the game's, not the default
 
 
 def test_the_games_module_example_runs():
