@@ -230,13 +230,15 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         With ``iteration``, ``inception_score`` and ``fid``.
     real_scores : dict, optional
         The same metrics for real held-out digits.
-    loss : {"gan", "lsgan", "hinge", "wgan-gp"}
-        The game the rows come from: with ``gan`` D's outputs are probabilities, drawn
+    loss : {"gan", "lsgan", "hinge", "wgan-gp"} or minigan.gan.games.Game
+        The game the rows come from (a game of your own: the one its
+        :class:`~minigan.gan.GAN` played): with ``gan`` D's outputs are probabilities, drawn
         on a fixed [0, 1] axis around 0.5; the other games' outputs are raw numbers of
         any size (``d_real`` and ``d_fake`` are their means), drawn on an axis that
-        fits them, with a line where D cannot tell real from fake (0.5 for the
-        least-squares game, 0 for hinge; none for the Wasserstein critic, whose level
-        is arbitrary: the gap between its two means is what it measures).
+        fits them, with a line where D cannot tell real from fake (the game's
+        ``boundary``: 0.5 for the least-squares game, 0 for hinge; none for the
+        Wasserstein critic, whose level is arbitrary: the gap between its two means is
+        what it measures).
 
     Returns
     -------
@@ -244,10 +246,10 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     """
     from matplotlib.figure import Figure
 
-    if loss not in games.GAMES:
-        raise ValueError(f"loss_curves_figure: unknown loss {loss!r}; "
-                         f"expected one of {', '.join(games.NAMES)}")
-    game = games.GAMES[loss]()   # its output's label, the line where D is undecided, the axis
+    try:         # its output's label, the line where D is undecided, the axis
+        game = games.get(loss)
+    except ValueError as exc:
+        raise ValueError(f"loss_curves_figure: {exc}") from None
     output_label, undecided, probabilities = game.output_label, game.boundary, game.probabilities
 
     rows = list(metrics_rows)

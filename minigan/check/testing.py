@@ -704,7 +704,9 @@ def loss_pair(loss_fn):
 
     The losses of :mod:`minigan.functional.losses` return the value and its gradient together;
     this wraps them for :func:`assert_pair_gradients` (the upstream gradient of a scalar
-    loss is a scalar).
+    loss is a scalar). A loss of several arrays (D's outputs on the real and on the fake
+    batch, for a game whose terms mix them) returns a gradient for each, in their order:
+    ``loss, da, db = loss_fn(a, b)``.
 
     >>> import numpy as np
     >>> from minigan import losses, testing
@@ -712,14 +714,21 @@ def loss_pair(loss_fn):
     >>> logits = np.random.default_rng(0).standard_normal((5, 1))
     >>> testing.assert_pair_gradients(forward, backward, {"logits": logits})["logits"] < 1e-7
     True
+    >>> def gap(real, fake):      # mean(real) - mean(fake)
+    ...     dreal, dfake = np.full_like(real, 1 / real.size), np.full_like(fake, -1 / fake.size)
+    ...     return real.mean() - fake.mean(), dreal, dfake
+    >>> errors = testing.assert_pair_gradients(*testing.loss_pair(gap),
+    ...                                        {"real": logits, "fake": logits[:3] + 1})
+    >>> sorted(errors), max(errors.values()) < 1e-7
+    (['fake', 'real'], True)
     """
 
-    def forward(logits):
-        loss, dlogits = loss_fn(logits)
-        return np.array(loss), dlogits
+    def forward(*arrays):
+        loss, *grads = loss_fn(*arrays)
+        return np.array(loss), grads
 
-    def backward(dout, dlogits):
-        return dout * dlogits
+    def backward(dout, grads):
+        return tuple(dout * g for g in grads) if len(grads) > 1 else dout * grads[0]
 
     backward.__name__ = f"{getattr(loss_fn, '__name__', 'loss')} gradient"
     return forward, backward

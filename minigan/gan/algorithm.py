@@ -176,13 +176,15 @@ class GAN:
         :math:`\sigma = \sigma_0 (1 - \text{progress})`, where ``progress`` (the
         fraction of the run done, 0 to 1) is set by the training loop before each
         iteration.
-    loss : {"gan", "lsgan", "hinge", "wgan-gp"}
+    loss : {"gan", "lsgan", "hinge", "wgan-gp"} or minigan.gan.games.Game
         The game: the cross-entropy GAN of Goodfellow et al. (``g_loss`` chooses G's
         form), least squares (:func:`minigan.functional.losses.least_squares_loss`), hinge
         (:func:`minigan.functional.losses.hinge_loss`, G descends :math:`-E[D(G(z))]`) or WGAN-GP
         (:func:`minigan.functional.losses.wasserstein_loss` plus the gradient penalty of
         :mod:`minigan.gan.penalty` at points between real and fake samples; ``k`` is its
         ``n_critic``). All but ``"gan"`` read D's raw output, never through a sigmoid.
+        Or a game of your own, an instance of a subclass of
+        :class:`~minigan.gan.games.Game` (:mod:`minigan.gan.games` says what it answers).
     gp_weight : float
         :math:`\lambda` of the gradient penalty (WGAN-GP only; 10 in the paper).
     reuse_fake : bool
@@ -234,6 +236,7 @@ class GAN:
                              "output (a logit) and apply the sigmoid themselves, in a form "
                              "that cannot overflow: remove the last layer")
         self.game = games.get(loss, g_loss)          # the one place the game is chosen
+        loss = self.game.name or type(self.game).__name__   # a game of one's own: its name
         if not self.game.labels and (label_smoothing or label_flip):
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
@@ -245,7 +248,7 @@ class GAN:
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
         self.k = int(k)
-        self.loss, self.g_loss = loss, g_loss
+        self.loss, self.g_loss = loss, getattr(self.game, "g_form", g_loss)   # a game's own
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)

@@ -19,6 +19,42 @@ cross-entropy game). Each game turns a batch of them into a loss and its gradien
 :mod:`minigan.functional.losses`). The game is chosen once, by name
 (:func:`get`); :class:`minigan.gan.GAN`, the pictures and the run settings ask it
 what they need instead of testing the name.
+
+A game of your own is a subclass of :class:`Game`: its attributes, and
+:meth:`~Game.d_loss` and :meth:`~Game.g_loss`, each returning the loss (a float) and its
+gradient with respect to ``outputs`` (their shape; a mean over :math:`M` outputs has
+:math:`1/M` in it). An instance of it is the ``loss`` of :class:`minigan.gan.GAN`
+(the command line and run folders know the four games above by name only). D's step
+calls :meth:`~Game.d_loss` on one batch at a time: the real batch (``target`` 1 - s,
+``sign`` +1), back-propagated before the fake batch is drawn, then the fake batch (0,
+-1); G's step calls :meth:`~Game.g_loss` on D's outputs for G's samples. D's loss is
+therefore a sum of one term per batch: a game whose terms mix the batches (the
+relativistic GANs, which judge each batch against the other's mean) needs a ``d_step``
+and a ``g_step`` of its own. The gradients are checked as the losses' are (the atlas's
+page of the losses), with :func:`minigan.check.testing.loss_pair` (which also takes a loss
+of both batches' outputs, with a gradient for each):
+
+>>> import numpy as np
+>>> from minigan import gan
+>>> from minigan.check import testing
+>>> from minigan.functional import losses
+>>> from minigan.gan.games import Game
+>>> class SymmetricLeastSquares(Game):     # Mao et al.'s -1/1 coding: D aims at +-1, G at 0
+...     name, labels, boundary = "lsgan-sym", False, 0.0
+...     def d_loss(self, outputs, target, sign):
+...         return losses.least_squares_loss(outputs, float(sign))
+...     def g_loss(self, outputs):
+...         return losses.least_squares_loss(outputs, 0.0)
+>>> game, rng = SymmetricLeastSquares(), np.random.default_rng(0)
+>>> a = rng.standard_normal((5, 1))
+>>> for f in (lambda a: game.d_loss(a, None, -1), game.g_loss):
+...     forward, backward = testing.loss_pair(f)
+...     assert testing.assert_pair_gradients(forward, backward, {"a": a}, rng=rng)["a"] < 1e-7
+>>> from minigan.nn import layers, optim
+>>> G, D = layers.Dense(2, 3, rng=rng), layers.Dense(3, 1, rng=rng)
+>>> model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, loss=game, rng=rng)
+>>> model.game is game, model.loss
+(True, 'lsgan-sym')
 """
 
 from __future__ import annotations
@@ -56,6 +92,9 @@ class Game:
     defaults : dict
         Training settings the game brings where a run does not choose them
         (``k``, ``lr``, ``betas``).
+    optimal_label : str
+        :meth:`optimal_output` in words, for a game without labels (gaussian1d's legend;
+        a game with labels is named by its targets' weighted mean).
     """
 
     name = ""
@@ -65,6 +104,7 @@ class Game:
     probabilities = False
     boundary = None
     defaults = {}
+    optimal_label = "D*(x)"
 
     def d_loss(self, outputs, target, sign):
         """D's loss on one batch and its gradient ``dout``: ``target`` for the games with
@@ -88,7 +128,10 @@ class Game:
     def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
         """D's best answer at each point for fixed densities ``p_data`` and ``p_g`` (host
         arrays), as :meth:`read` shows it, or None when the game has no pointwise optimum.
-        The games with labels: :func:`optimal_discriminator` of the (expected) targets."""
+        The games with labels: :func:`optimal_discriminator` of the (expected) targets; a
+        game without labels says its own (:class:`Hinge`), else None."""
+        if not self.labels:
+            return None
         return optimal_discriminator(p_data, p_g, real_target, fake_target)
 
     def saturated(self, d_real, d_fake):
@@ -163,6 +206,7 @@ class Hinge(Game):
     labels = False
     output_label = "D(x), raw output"
     boundary = 0.0
+    optimal_label = "D*(x) = sign(p_data - p_g)"
 
     def d_loss(self, outputs, target, sign):
         return losses.hinge_loss(outputs, sign)
@@ -230,19 +274,29 @@ NAMES = tuple(GAMES)
 
 
 def get(name="gan", g_loss="non_saturating"):
-    """The game called ``name``; ``g_loss`` chooses G's form in the cross-entropy game.
+    """The game called ``name``, or ``name`` itself when it is a :class:`Game` (a game of
+    your own); ``g_loss`` chooses G's form in the cross-entropy game.
 
     Raises
     ------
     ValueError
-        For an unknown name, or a ``g_loss`` other than the non-saturating one with a
-        game that has its own generator loss.
+        For an unknown name (or a subclass of :class:`Game` given where its instance is
+        wanted), or a ``g_loss`` other than the non-saturating one with a game that has
+        its own generator loss.
     """
-    if name not in GAMES:
-        raise ValueError(f"unknown loss {name!r}; use one of {NAMES}")
-    if name == CrossEntropy.name:
+    game = None
+    if isinstance(name, Game):
+        game, name = name, name.name or type(name).__name__
+    elif isinstance(name, type) and issubclass(name, Game):
+        raise ValueError(f"loss {name.__name__} is a class; give the game, an instance of it "
+                         f"({name.__name__}())")
+    elif not isinstance(name, str) or name not in GAMES:
+        raise ValueError(f"unknown loss {name!r}; use one of {NAMES}, or give a game of your "
+                         "own, an instance of a subclass of minigan.gan.games.Game")
+    elif name == CrossEntropy.name:
         return CrossEntropy(g_loss)
     if g_loss != "non_saturating":
         raise ValueError(f"g_loss {g_loss!r} is a form of the cross-entropy GAN; loss "
-                         f"{name!r} has its own generator loss (leave g_loss out)")
-    return GAMES[name]()
+                         f"{name!r} has its own generator loss (leave g_loss out"
+                         + (f"; the game given is {game!r})" if game is not None else ")"))
+    return GAMES[name]() if game is None else game

@@ -180,8 +180,8 @@ def _build(spec, opts, rng):
         D = _mlp(spec.d_sizes, lambda: L.LeakyReLU(0.2), rng)
     if opts.get("spectral_norm"):
         L.spectral_norm(D, rng)
-    loss = opts.get("loss", "gan")
-    defaults = games.GAMES[loss].defaults      # WGAN-GP's betas and critic steps (not its lr:
+    loss = opts.get("loss", "gan")             # a name, or a game of one's own
+    defaults = games.get(loss).defaults        # WGAN-GP's betas and critic steps (not its lr:
     betas = defaults.get("betas", spec.betas)  # each toy keeps its own step size)
     k = opts.get("k") or defaults.get("k", 1)
     model = gan.GAN(G, D, optim.Adam(G, spec.lr, betas), optim.Adam(D, spec.lr, betas),
@@ -232,7 +232,9 @@ def _curves_1d(samples, model):
     flips ``p``: :math:`t_r = (1 - p)(1 - s)`, :math:`t_f = p\,(1 - s)`); for ``hinge``
     :math:`\operatorname{sign}(p_{data} - p_g)`; ``wgan-gp``'s critic has no pointwise
     optimum (it is bound only by its gradient), so ``d_star`` is None and ``d`` is the
-    critic rescaled to [0, 1] on the grid, to show where it rises and falls.
+    critic rescaled to [0, 1] on the grid, to show where it rises and falls (as is a game
+    of one's own without labels that names no optimum). ``limits``: the axis of D and D*,
+    [-1.1, 1.1] where D* goes below 0, else [-0.02, 1.02].
     """
     mu, sigma = GAUSS1D
     grid = _grid_1d()
@@ -247,13 +249,17 @@ def _curves_1d(samples, model):
         d_star_label = ("D*(x) = p_data / (p_data + p_g)" if (real_t, fake_t) == (1.0, 0.0)
                         else f"D*(x) = ({real_t:g} p_data + {fake_t:g} p_g) / (p_data + p_g)")
     elif d_star is not None:
-        d_label, d_star_label = game.output_label, "D*(x) = sign(p_data - p_g)"
+        d_label, d_star_label = game.output_label, game.optimal_label
     else:                          # a critic: its shape, rescaled to [0, 1] on the grid
         span = d.max() - d.min()
         d = (d - d.min()) / span if span > 0 else np.full_like(d, 0.5)
         d_label, d_star_label = "critic f(x), rescaled to [0, 1]", None
+    # the axis holds D* where only the data or only G is (the targets; hinge's +1 and -1)
+    ends = game.optimal_output(np.array([1.0, 0.0]), np.array([0.0, 1.0]), real_t, fake_t)
+    limits = (-1.1, 1.1) if ends is not None and ends.min() < 0 else (-0.02, 1.02)
     return {"grid": grid, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star,
-            "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss}
+            "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss,
+            "limits": limits}
 
 
 def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=False):
@@ -299,8 +305,9 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, and
-        ``pack``, ``minibatch``, ``ema`` (see the module docstring)
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, ``loss`` (a
+        name or a game of your own, :class:`minigan.gan.GAN`'s), and ``pack``,
+        ``minibatch``, ``ema`` (see the module docstring)
     record_frames : bool, keep every snapshot (else the last alone, without its field)
     field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
         G's gradients at its first batch of samples) when D judges one point at a time
@@ -398,7 +405,9 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     - ``level``: where the picture centres its colours: the game's
       :attr:`~minigan.gan.games.Game.boundary`, or, for the Wasserstein critic (whose
       level is arbitrary), midway between its means on the real and the generated samples;
-    - with ``noise_grid``: ``noise`` and ``noise_image`` (:func:`minigan.lab.field.noise_grid`).
+    - with ``noise_grid``: ``noise`` and ``noise_image`` (:func:`minigan.lab.field.noise_grid`);
+    - ``loss``: the game's name, and ``game``: the game, which the pictures ask how D's
+      output reads (``field.npz`` keeps the name).
     """
     game, D, dtype = model.game, model.D, drawn.dtype
     if drawn.shape[1] == 1:
@@ -409,7 +418,7 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     _, grad = fields.gradients(D, game, points)
     out = {"xs": axes[0], "d": fields.surface(D, game, axes, dtype),
            "points": backend.to_host(points).astype(np.float64), "grad": grad,
-           "loss": model.loss}
+           "loss": model.loss, "game": game}
     if len(axes) == 2:
         out["ys"] = axes[1]
     level = game.boundary
@@ -559,7 +568,7 @@ def _legend_below(ax, extra=(), **options):
 
 
 def _surface_label(f):
-    game = games.GAMES[f["loss"]]
+    game = f["game"]
     if game.probabilities:
         return "D(x) = sigmoid(logit): the probability that x is real"
     if game.boundary is None:
@@ -581,7 +590,7 @@ def colour_spread(frames):
     (always [0, 1]) or without a field. One scale for the frames of one GIF, so that a
     colour means the same output in each."""
     fs = [f["field"] for f in frames if "ys" in f.get("field", {})]
-    if not fs or games.GAMES[fs[0]["loss"]].probabilities:
+    if not fs or fs[0]["game"].probabilities:
         return None
     return max(float(np.abs(f["d"] - f["level"]).max()) for f in fs)
 
@@ -589,7 +598,7 @@ def colour_spread(frames):
 def _limits(f, spread=None):
     """The colours' range: [0, 1] for a probability, else symmetric about the level, over
     ``spread`` either side (default: the frame's own largest distance from the level)."""
-    if games.GAMES[f["loss"]].probabilities:
+    if f["game"].probabilities:
         return 0.0, 1.0
     half = float(np.abs(f["d"] - f["level"]).max()) if spread is None else float(spread)
     half = max(half, 1e-12)
@@ -674,7 +683,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
                     if "metrics" in frame else "")
         else:
             text = "the Wasserstein critic has no pointwise D*"
-        low, high = (-1.1, 1.1) if c["loss"] == "hinge" else (-0.02, 1.02)
+        low, high = c["limits"]
         ax.set_ylim(low, high)
         ax.set_xlim(c["grid"][0], c["grid"][-1])
         for key, color in (("p_data", REAL), ("p_g", GENERATED)):    # a peak above the axis
@@ -799,7 +808,8 @@ def save_pictures(name, result, out, gif=True):
     plt.close(fig)
     last = result["frames"][-1] if result["frames"] else {}
     if "field" in last:
-        fields.save(out / "field.npz", {**last["field"], "iteration": last["iteration"]})
+        arrays = {k: v for k, v in last["field"].items() if k != "game"}   # its name stays
+        fields.save(out / "field.npz", {**arrays, "iteration": last["iteration"]})
         paths.append(out / "field.npz")
     return paths
 

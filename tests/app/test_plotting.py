@@ -35,6 +35,16 @@ def test_raw_outputs_get_an_axis_that_holds_them(loss, line):
     np.testing.assert_allclose(curves["D(G(z))"], -3.0)
 
 
+def test_a_game_of_ones_own_gives_its_axis_and_line():
+    from minigan.gan import games
+
+    class Shifted(games.Hinge):
+        name, output_label, boundary = "shifted", "D(x), shifted output", 2.0
+
+    ax = plotting.loss_curves_figure(rows(5.0, -3.0), loss=Shifted()).axes[1]
+    assert undecided_lines(ax) == [2.0] and ax.get_ylabel() == "D(x), shifted output"
+
+
 def test_unknown_loss_and_empty_rows_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown loss 'wgan'"):
         plotting.loss_curves_figure(rows(0.5, 0.5), loss="wgan")

@@ -162,6 +162,23 @@ def test_loss_pair_checks_a_loss_and_catches_a_wrong_one():
         testing.assert_pair_gradients(*testing.loss_pair(doubled), {"logits": logits})
 
 
+def test_loss_pair_checks_a_loss_of_two_batches_and_catches_a_missing_cross_term():
+    """A relativistic term, l(real - mean(fake)): its gradient reaches both batches."""
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((4, 1)), rng.standard_normal((3, 1))
+
+    def relativistic(real, fake, cross=True):
+        loss, d = losses.sigmoid_cross_entropy(real - fake.mean(), 1.0)
+        return loss, d, (-d.sum() / fake.size if cross else 0.0) * np.ones_like(fake)
+
+    errors = testing.assert_pair_gradients(*testing.loss_pair(relativistic),
+                                           {"real": real, "fake": fake}, rng=rng)
+    assert set(errors) == {"real", "fake"} and max(errors.values()) <= 1e-7
+    with pytest.raises(AssertionError, match="'fake'"):
+        testing.assert_pair_gradients(*testing.loss_pair(lambda r, f: relativistic(r, f, False)),
+                                      {"real": real, "fake": fake}, rng=rng)
+
+
 # -- the strategies draw only valid problems -----------------------------------------------------------
 @given(cfg=testing.conv2d_configs())
 def test_conv2d_configs_are_valid(cfg):

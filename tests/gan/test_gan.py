@@ -389,3 +389,10 @@ def test_the_noise_is_drawn_in_the_players_dtype():
     assert model.sample_noise(3).dtype == np.float64
     assert model.sample(3).dtype == np.float64
     assert model.sample_noise(3, np.float32).dtype == np.float32
+
+
+def test_the_floor_s_docstring_names_each_of_its_modules():
+    """Where a reader looks for the games, the loop or the monitor: the list of the floor."""
+    import types
+    modules = [name for name in gan.__all__ if isinstance(getattr(gan, name), types.ModuleType)]
+    assert modules and all(f":mod:`minigan.gan.{name}`" in gan.__doc__ for name in modules)

@@ -130,6 +130,40 @@ def test_bad_games_are_refused(kw, needle):
         make_gan(0, act=layers.ReLU(), **kw)
 
 
+class Doubled(games.Hinge):
+    """A game of one's own: the hinge game with D's loss twice over."""
+
+    name = "hinge2"
+
+    def d_loss(self, outputs, target, sign):
+        loss, dout = losses.hinge_loss(outputs, sign)
+        return 2 * loss, 2 * dout
+
+
+def test_a_game_of_ones_own_is_played_and_checked_like_the_four():
+    game = Doubled()
+    model = make_gan(0, game, layers.ReLU())
+    assert model.game is game and model.loss == "hinge2"
+    x = np.random.default_rng(1).standard_normal((6, 3))
+    plain = make_gan(0, "hinge", layers.ReLU())
+    assert model.d_step(x)["d_loss"] == pytest.approx(2 * plain.d_step(x)["d_loss"])
+    with pytest.raises(ValueError, match="'hinge2' has no labels to smooth"):
+        make_gan(0, Doubled(), layers.ReLU(), label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"is a class; give the game, an instance of it \(Doubled\(\)\)"):
+        make_gan(0, Doubled, layers.ReLU())
+    with pytest.raises(ValueError, match="has its own generator loss.*Doubled"):
+        make_gan(0, Doubled(), layers.ReLU(), g_loss="minimax")
+    with pytest.raises(ValueError, match="or give a game of your own, an instance of a subclass"):
+        make_gan(0, "ragan", layers.ReLU())
+    minimax = make_gan(0, games.CrossEntropy("minimax"), layers.ReLU())
+    assert (minimax.loss, minimax.g_loss) == ("gan", "minimax")     # the game's, not the default
+
+
+def test_the_games_module_example_runs():
+    import doctest
+    assert doctest.testmod(games).failed == 0
+
+
 @pytest.mark.slow
 def test_train_and_toy_take_the_losses(train_args, write_tiny_mnist, tmp_path):
     import json

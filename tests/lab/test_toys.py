@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from minigan.app import cli
+from minigan.functional import losses
+from minigan.gan import games
 from minigan.lab import toys
 
 
@@ -181,6 +183,77 @@ def test_ring8_seeded_short_run_covers_the_modes():
     assert a["metrics"]["modes_covered"] >= 6 and a["metrics"]["high_quality"] > 0.3
     b = toys.run_gan_toy(spec, 2000, seed=0, snapshots=0, record_frames=False)
     assert a["metrics"] == b["metrics"]                       # seeded: the same run again
+
+
+class Doubled(games.Hinge):
+    """A game of one's own, known to no list of names."""
+
+    name, output_label = "hinge2", "D(x), doubled hinge"
+
+    def d_loss(self, outputs, target, sign):
+        loss, dout = losses.hinge_loss(outputs, sign)
+        return 2 * loss, 2 * dout
+
+
+def test_a_toy_plays_and_pictures_a_game_of_ones_own(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    game = Doubled()
+    result = toys.run_gan_toy("ring8", 20, seed=0, snapshots=1, opts={"loss": game})
+    assert result["model"].game is game
+    frame = result["frames"][-1]
+    fig = Figure()
+    ax, cax = fig.add_axes((0.1, 0.2, 0.6, 0.7)), fig.add_axes((0.8, 0.2, 0.03, 0.7))
+    toys.draw_frame(ax, "ring8", frame, result["real"], cax=cax,
+                    spread=toys.colour_spread(result["frames"]))
+    assert cax.get_ylabel().startswith("D(x), doubled hinge; white: 0")
+    toys.save_pictures("ring8", result, tmp_path, gif=False)
+    assert str(np.load(tmp_path / "field.npz")["loss"]) == "hinge2"
+
+
+class SymmetricLeastSquares(games.Game):
+    """Least squares with the -1/1 coding: a game without labels whose D* goes below 0."""
+
+    name, labels, boundary = "lsgan-sym", False, 0.0
+    optimal_label = "D*(x) = (p_data - p_g) / (p_data + p_g)"
+
+    def d_loss(self, outputs, target, sign):
+        return losses.least_squares_loss(outputs, float(sign))
+
+    def g_loss(self, outputs):
+        return losses.least_squares_loss(outputs, 0.0)
+
+    def optimal_output(self, p_data, p_g, real_target=1.0, fake_target=0.0):
+        return games.optimal_discriminator(p_data, p_g, 1.0, -1.0)
+
+
+class Unsaid(SymmetricLeastSquares):
+    optimal_output = games.Game.optimal_output      # says no optimum of its own
+
+
+def test_gaussian1d_asks_a_game_without_labels_for_its_d_star_and_axis():
+    """Its D* named and drawn as the game says, on an axis down to -1 (the axis was the
+    hinge game's by name alone, and every other game's D* was labelled sign(p_data - p_g));
+    one that names no D* is not given the targets' of the games with labels."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    result = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500,
+                              opts={"loss": SymmetricLeastSquares()})
+    frame = result["frames"][-1]
+    c, ax = frame["curves"], Figure().subplots()
+    np.testing.assert_array_equal(c["d_star"], games.optimal_discriminator(
+        c["p_data"], c["p_g"], 1.0, -1.0))
+    toys.draw_frame(ax, "gaussian1d", frame, result["real"])
+    assert SymmetricLeastSquares.optimal_label in ax.get_legend_handles_labels()[1]
+    assert ax.get_ylim() == (-1.1, 1.1)
+    unsaid = toys.run_gan_toy("gaussian1d", 20, seed=0, snapshots=1, n_eval=500,
+                              opts={"loss": Unsaid()})["frames"][-1]
+    assert unsaid["curves"]["d_star"] is None and "d_vs_dstar_mean_abs" not in unsaid["metrics"]
+    assert unsaid["curves"]["limits"] == (-0.02, 1.02)
 
 
 def test_draw_frame_titles_a_modified_spec_with_its_label():
