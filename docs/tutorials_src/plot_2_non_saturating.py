@@ -74,7 +74,8 @@ plt.show()
 # for 200 iterations and :math:`\|\partial L_G/\partial\theta_G\|` is recorded at each
 # (``minigan toy gaussian1d`` draws the same plot, ``generator_gradient.png``).
 
-from minigan import backend, toys  # noqa: E402
+from minigan import backend  # noqa: E402
+from minigan.lab import toys  # noqa: E402
 
 backend.use("cpu")
 norms = toys.generator_gradient_norms(iterations=200, seed=0)

@@ -14,7 +14,8 @@ random so that no entry of the Jacobian hides behind a zero.
 
 Use it to study any forward/backward pair::
 
-    from minigan import functional as F, gradcheck
+    from minigan import functional as F
+    from minigan.check import gradcheck
     errors = gradcheck.check_pair(F.dense_forward, F.dense_backward,
                                   {"x": x, "W": W, "b": b})
     # {'x': 3e-11, 'W': 2e-11, 'b': 1e-11}

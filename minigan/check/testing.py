@@ -34,7 +34,8 @@ Examples
 --------
 >>> import numpy as np
 >>> from hypothesis import given
->>> from minigan import layers, testing
+>>> from minigan.check import testing
+>>> from minigan.nn import layers
 >>> @given(testing.dense_configs())
 ... def test_dense(cfg):
 ...     rng = cfg.rng()
@@ -231,7 +232,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     Examples
     --------
     >>> import numpy as np
-    >>> from minigan import functional as F, testing
+    >>> from minigan import functional as F
+    >>> from minigan.check import testing
     >>> x = np.random.default_rng(0).standard_normal((3, 4)) + 0.5
     >>> errors = testing.assert_pair_gradients(F.tanh_forward, F.tanh_backward, {"x": x})
     >>> errors["x"] < testing.GRAD_TOL
@@ -287,7 +289,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     Examples
     --------
     >>> import numpy as np
-    >>> from minigan import layers, testing
+    >>> from minigan.check import testing
+    >>> from minigan.nn import layers
     >>> rng = np.random.default_rng(0)
     >>> layer = layers.Conv2d(2, 3, 3, stride=2, padding=1, rng=rng, dtype="float64")
     >>> sorted(testing.assert_layer_gradients(layer, rng.standard_normal((2, 2, 5, 5))))
@@ -623,7 +626,7 @@ def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
     step straddles it measures neither side. Kinks should lie more than ``2 * margin``
     apart.
 
-    >>> from minigan import testing
+    >>> from minigan.check import testing
     >>> testing.away_from_kinks(np.array([-2.0, -1e-4, 0.0, 5e-4, 1.0])).tolist()
     [-2.0, -0.001, 0.001, 0.001, 1.0]
     """
@@ -709,7 +712,8 @@ def loss_pair(loss_fn):
     ``loss, da, db = loss_fn(a, b)``.
 
     >>> import numpy as np
-    >>> from minigan import losses, testing
+    >>> from minigan.check import testing
+    >>> from minigan.functional import losses
     >>> forward, backward = testing.loss_pair(lambda a: losses.generator_loss(a))
     >>> logits = np.random.default_rng(0).standard_normal((5, 1))
     >>> testing.assert_pair_gradients(forward, backward, {"logits": logits})["logits"] < 1e-7

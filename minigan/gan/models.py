@@ -2,7 +2,7 @@
 DCGAN.
 
 >>> import numpy as np
->>> from minigan import models
+>>> from minigan.gan import models
 >>> G, D = models.vanilla(np.random.default_rng(0))
 >>> spec = models.MODELS["vanilla"]
 >>> spec.noise_dim, spec.batch_size, spec.lr, spec.scale, spec.pixel_range

@@ -133,3 +133,28 @@ def test_the_floor_check_sees_an_upward_import(tmp_path):
     up = [(a, b) for a in graph for b in graph[a]
           if floor(b) != floor(a) and floor(b) not in MAY_IMPORT[floor(a)]]
     assert up == [("minigan.functional.dense", "minigan.nn.layers")]
+
+
+def _old_names_used(text):
+    """The 0.1 module names a text imports from the top (``from minigan import layers``)."""
+    import re
+
+    used = set()
+    for match in re.finditer(r"from minigan import ([A-Za-z_][\w, ]*)", text):
+        used |= {w.split(" as ")[0].strip() for w in match.group(1).split(",")} & set(minigan.MOVED)
+    return used
+
+
+def test_the_examples_teach_the_floors_not_the_old_names():
+    """``from minigan import layers`` still works (``minigan.MOVED``), but the docstrings,
+    docs and examples show where each module lives now; the package's own docstring and the
+    changelog name the old form on purpose."""
+    root = PACKAGE.parent
+    texts = [p for d in ("minigan", "docs", "examples", "benchmarks")
+             for p in (root / d).rglob("*") if p.suffix in (".py", ".md", ".rst")]
+    texts.append(root / "README.md")
+    skip = {PACKAGE / "__init__.py", root / "docs" / "changelog.md"}
+    old = {str(p.relative_to(root)): sorted(_old_names_used(p.read_text()))
+           for p in texts if p not in skip and "_build" not in p.parts}
+    assert {k: v for k, v in old.items() if v} == {}
+    assert _old_names_used(">>> from minigan import backend, layers as L") == {"layers"}
