@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from minigan import backend, gan
-from minigan.app import checkpoint
+from minigan.app import checkpoint, runlog
 from minigan.app import trainer as train_module
 from minigan.app.cli import main
 
@@ -648,6 +648,28 @@ def test_full_disk_later_names_the_last_good_checkpoint(train_args, data_dir, tm
     assert (f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)"
             in err)
     assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 8
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_on_a_metrics_row_names_the_file_and_the_last_good_checkpoint(
+        metrics_rows, train_args, data_dir, tmp_path, monkeypatch, capsys):
+    """A metrics row that a full disk refuses (its bytes go to /dev/full): the run stops in
+    one line naming metrics.csv and the last good checkpoint, exit code 1, and resumes.
+    (The row used to stay in the file's buffer, written again when the file was closed,
+    whose second failure replaced that line with a bare "[Errno 28]", exit code 2.)"""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+    real_open = open
+    monkeypatch.setattr(runlog, "open", lambda path, *a, **kw: real_open(
+        "/dev/full" if Path(path) == run / "metrics.csv" else path, *a, **kw), raising=False)
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet"], capsys)
+    monkeypatch.undo()
+    assert rc == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"cannot write {run / 'metrics.csv'}: No space left on device" in err
+    assert f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)" in err
+    assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(1, 9))
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
 
 
 # ------------------------------------------------------------------ divergence
