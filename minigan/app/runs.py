@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
 from pathlib import Path
 
@@ -326,7 +327,7 @@ def _restart_config(folder, resume, options):
         raise ValueError(
             f"--resume {folder}: it continues {source} and stopped before its first "
             f"checkpoint; remove {folder} and continue that checkpoint again (minigan train "
-            f"--resume {source} --out {folder} ...)")
+            f"--resume {shlex.quote(source)} --out {shlex.quote(str(folder))} ...)")
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
     _check_never_checkpointed(folder)
     config = settings.new_config({**saved, **options}, str(path))

@@ -64,6 +64,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
 import signal
 import sys
 import time
@@ -612,15 +613,17 @@ class Trainer:
                 step if isinstance(step, int) else 0)
 
     def how_to_continue(self):
-        """The command that goes on from what this run left on disk."""
+        """The command that goes on from what this run left on disk, ready to paste (the
+        folder quoted for the shell when it holds a space or another special character)."""
+        resume = f"{settings.program()} train --resume {shlex.quote(str(self.out))}"
         if (self.out / CHECKPOINT).exists():
-            return f"continue with: {settings.program()} train --resume {self.out}"
+            return f"continue with: {resume}"
         if not (self.out / CONFIG).exists():
             return "nothing of it was written; run the same command again"
         if self._continued():
             return (f"nothing of the continued run was saved: remove {self.out} and run the "
                     "same command again")
-        return f"start it over with: {settings.program()} train --resume {self.out}"
+        return f"start it over with: {resume}"
 
     def _interrupted_unsaved(self, signum):
         """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""

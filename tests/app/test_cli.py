@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -648,6 +649,20 @@ def test_full_disk_later_names_the_last_good_checkpoint(train_args, data_dir, tm
     assert (f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)"
             in err)
     assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 8
+
+
+def test_the_command_to_continue_pastes_into_a_shell(train_args, data_dir, tmp_path, monkeypatch,
+                                                     capsys):
+    """A run folder whose path holds spaces (and other letters): the command a stopped run
+    prints to go on is one a shell reads back as that folder."""
+    run = tmp_path / "my run (é 数字)"
+    full_disk_on_save(monkeypatch, 2)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "2"), capsys)
+    monkeypatch.undo()
+    assert rc == 1 and "continue with: " in err, err
+    command = shlex.split(err.strip().split("continue with: ")[1])
+    assert command[-2:] == ["--resume", str(run)]
+    assert main([*command[command.index("train"):], "--quiet"]) == 0
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
