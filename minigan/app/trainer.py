@@ -626,9 +626,12 @@ class Trainer:
         return f"start it over with: {resume}"
 
     def _interrupted_unsaved(self, signum):
-        """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""
+        """Second signal: :class:`Interrupted` pointing at the last checkpoint written, saved
+        when that checkpoint holds where the run stands (the second signal came after the
+        first's save, while the loss curves were drawn)."""
         path, epoch, iteration, step_in_epoch = self.last_checkpoint() or (None, 0, 0, 0)
-        return Interrupted(path, False, epoch, iteration, step_in_epoch, signum)
+        saved = path is not None and iteration == self.iteration
+        return Interrupted(path, saved, epoch, iteration, step_in_epoch, signum)
 
     def _last_good(self):
         last = self.last_checkpoint()

@@ -1020,6 +1020,35 @@ def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(assert
     assert_resume_starts_over(data_dir, run, straight, capsys)
 
 
+def test_a_second_ctrl_c_after_the_first_saved_says_it_was_saved(train_args, data_dir, tmp_path,
+                                                                  monkeypatch, capsys):
+    """The second Ctrl-C comes while the first's stop draws the loss curves, after its
+    checkpoint: the message says the checkpoint was saved, not "not saved (second signal)"."""
+    run = tmp_path / "run"
+    real_iteration, real_curves = gan.GAN.train_iteration, train_module.Trainer._save_loss_curves
+    calls = {"n": 0}
+
+    def ctrl_c_at_3(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    def curves_then_ctrl_c(self):
+        real_curves(self)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", ctrl_c_at_3)
+    monkeypatch.setattr(train_module.Trainer, "_save_loss_curves", curves_then_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and "Traceback" not in err, err
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 3
+    assert f"checkpoint saved at {run / 'checkpoint.npz'}: iteration 3 (0 epochs done and 3 " \
+           "iterations into epoch 1)" in err, err
+
+
 @pytest.mark.slow
 def test_ctrl_c_while_the_run_folder_is_made_saves_iteration_0(assert_same_run, train_args, data_dir,
                                                                tmp_path, monkeypatch, capsys):
