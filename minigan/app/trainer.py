@@ -797,9 +797,28 @@ class Trainer:
                              "another --out") from None
         try:
             check_out(self.out, self.resuming_here)
+            self._check_still_where_it_started()
             yield lock
         finally:
             lock.release()
+
+    def _check_still_where_it_started(self):
+        """Under the lock, refuse a run folder resumed or started over here that another
+        process has trained since :meth:`__init__` read it (its checkpoint now at another
+        iteration, or written where there was none): going on from what was read would
+        put an older state over the newer one, and drop the rows and grids after it."""
+        if not self.resuming_here:
+            return
+        last = self.last_checkpoint()
+        now = None if last is None else last[2]
+        read = self.iteration if self.config.get("resume") else None
+        if now != read:
+            was = (f"at iteration {read}" if read is not None else "without a checkpoint")
+            raise ValueError(
+                f"{self.out} changed while this command started: it was {was}, and another "
+                f"minigan process has trained it since (its checkpoint is now "
+                f"{'unreadable' if last is None else f'at iteration {now}'}); nothing was "
+                f"written: {self.how_to_continue()}")
 
     def _continued(self):
         """Whether this run continues a checkpoint of another folder (``--resume RUN --out

@@ -243,6 +243,33 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, me
     assert_same_run(straight, cut)
 
 
+def test_a_resume_refuses_a_folder_trained_by_another_process_since_it_read_it(
+        metrics_rows, train_args, data_dir, tmp_path, capsys):
+    """A resume (or a start over) reads the run folder, then takes its lock: when another
+    process trained the run in between, going on would put the older state over the newer
+    one and cut metrics.csv back to it. It is refused, nothing written."""
+    run = tmp_path / "run"
+    options = {"resume": str(run), "quiet": True, "device": "cpu"}
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    late = train_module.Trainer({**options, "epochs": 2})      # reads iteration 8
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    with pytest.raises(ValueError, match="changed while this command started: it was at "
+                                         "iteration 8, .* now at iteration 24"):
+        late.run()
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 24
+    assert len(metrics_rows(run)) == 24 and (run / "samples" / "epoch_0003.png").exists()
+
+    run = tmp_path / "started over"                  # killed before its first checkpoint
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    (run / "checkpoint.npz").unlink()
+    late = train_module.Trainer({**options, "resume": str(run), "epochs": 1})
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    with pytest.raises(ValueError, match="it was without a checkpoint, .* now at iteration 16"):
+        late.run()
+    assert len(metrics_rows(run)) == 16
+    capsys.readouterr()
+
+
 @pytest.mark.slow
 def test_resume_drops_rows_written_after_the_checkpoint(metrics_rows, train_args, data_dir, tmp_path):
     """A crash between a metrics row and the next checkpoint must not duplicate rows."""
