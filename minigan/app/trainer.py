@@ -874,7 +874,7 @@ class Trainer:
         takes along its history (metrics, scores, grids) up to the checkpoint.
         """
         (self.out / SAMPLES).mkdir(exist_ok=True)
-        for name in (CHECKPOINT, CONFIG, "metrics.csv", LOSS_CURVES):
+        for name in (CHECKPOINT, CONFIG, "metrics.csv", "scores.csv", LOSS_CURVES):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / SAMPLES, "epoch_*.png")
         self._write_config(continued=self._continued())

@@ -772,7 +772,8 @@ def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, c
     run = tmp_path / "run"
     shutil.copytree(earlier_run, run)
     stale = [run / ".checkpoint.npz.k2j3h4ab.tmp", run / ".loss_curves.png.abc_1234.tmp",
-             run / "samples" / ".epoch_0002.png.x1x1x1x1.tmp", run / ".config.json.zzzzzzzz.tmp"]
+             run / "samples" / ".epoch_0002.png.x1x1x1x1.tmp", run / ".config.json.zzzzzzzz.tmp",
+             run / ".scores.csv.q7_0zz1w.tmp", run / ".metrics.csv.a0a0a0a0.tmp"]
     for path in stale:
         path.write_bytes(b"\0" * 100)
     (run / "notes.tmp").write_text("mine\n")
