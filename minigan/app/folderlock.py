@@ -183,6 +183,11 @@ class FolderLock:
             raise
         return self
 
+    @property
+    def held(self):
+        """Whether this process holds the lock now (not where the file system takes none)."""
+        return self._fd is not None
+
     def _remove_if_stale(self):
         """The lock file cannot be opened for writing (another user's, or read-only): if no
         process holds it (a read-only descriptor can take the lock), it was left by a killed
