@@ -233,8 +233,12 @@ class FolderLock:
         except OSError:
             pass
         os.close(fd)                         # closing releases the lock
-        if self.created and not any(self.folder.iterdir()):
-            self.folder.rmdir()              # a folder made here, and nothing written into it
+        if self.created:
+            try:
+                if not any(self.folder.iterdir()):
+                    self.folder.rmdir()      # a folder made here, and nothing written into it
+            except OSError:                  # removed meanwhile (by hand), or written into
+                pass
 
     def __enter__(self):
         return self.acquire()
