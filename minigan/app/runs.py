@@ -467,8 +467,9 @@ def check_out(out, resuming_here):
             folder = folder.parent
         if not folder.is_dir():
             raise ValueError(f"cannot create --out {out}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write --out {out}: no write permission in {folder}")
+    for where in (folder, out / SAMPLES):      # the grids go into samples/, made or not
+        if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write --out {out}: no write permission in {where}")
 
 
 #: What minigan writes in a run folder: none may be a link, which would send a write elsewhere.

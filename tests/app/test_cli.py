@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from minigan import backend, gan
-from minigan.app import checkpoint, runlog
+from minigan.app import checkpoint, runlog, runs
 from minigan.app import trainer as train_module
 from minigan.app.cli import main
 
@@ -764,6 +764,20 @@ def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, trai
 
 
 # ------------------------------------------------------------------ leftovers
+
+
+def test_a_resume_into_a_samples_folder_it_cannot_write_is_refused_before_training(
+        assert_one_line_error, earlier_run, tmp_path, monkeypatch, capsys):
+    """samples/ read-only (or made immutable) in a folder that is not: refused before the
+    first iteration, not after an epoch of training whose grid could not be written."""
+    run = tmp_path / "run"
+    shutil.copytree(earlier_run, run)
+    access = os.access
+    monkeypatch.setattr(runs.os, "access", lambda path, mode, **kw: Path(path) != run / "samples"
+                        and access(path, mode, **kw))
+    monkeypatch.setattr(gan.GAN, "train_iteration", lambda *a: pytest.fail("trained"))
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet"], capsys)
+    assert_one_line_error(rc, err, f"no write permission in {run / 'samples'}")
 
 
 def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, capsys):
