@@ -10,6 +10,7 @@ it into one line and exit code 2.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ from minigan.lab import metrics, scoring, toys
 from minigan.nn import layers
 
 from . import checkpoint, plotting, runs, settings
-from .fileio import check_destination, write_text
+from .fileio import check_destination, remove_stale_temps, write_text
 from .folderlock import FolderLock, check_not_in_use
 from .interpolate import path as interpolate_path
 
@@ -236,10 +237,13 @@ def _picture_destination(out, ckpt_path, default):
 @contextlib.contextmanager
 def _writer(path, option="--out"):
     """While ``path`` is written: the lock of its folder when that folder holds a run (one
-    writer per run folder), and a write error as one line naming the file."""
+    writer per run folder; under it, the temporary file of a write of ``path`` cut short by
+    a kill is removed), and a write error as one line naming the file."""
     folder = path.parent
     try:
-        with FolderLock(folder) if runs.holds_run(folder) else contextlib.nullcontext():
+        with FolderLock(folder) if runs.holds_run(folder) else contextlib.nullcontext() as lock:
+            if lock is not None and lock.held:       # no other writer: a temporary file is stale
+                remove_stale_temps(folder, glob.escape(path.name))
             yield
     except OSError as exc:
         raise ValueError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None

@@ -183,6 +183,11 @@ class FolderLock:
             raise
         return self
 
+    @property
+    def held(self):
+        """Whether this process holds the lock now (not where the file system takes none)."""
+        return self._fd is not None
+
     def _remove_if_stale(self):
         """The lock file cannot be opened for writing (another user's, or read-only): if no
         process holds it (a read-only descriptor can take the lock), it was left by a killed
@@ -228,8 +233,12 @@ class FolderLock:
         except OSError:
             pass
         os.close(fd)                         # closing releases the lock
-        if self.created and not any(self.folder.iterdir()):
-            self.folder.rmdir()              # a folder made here, and nothing written into it
+        if self.created:
+            try:
+                if not any(self.folder.iterdir()):
+                    self.folder.rmdir()      # a folder made here, and nothing written into it
+            except OSError:                  # removed meanwhile (by hand), or written into
+                pass
 
     def __enter__(self):
         return self.acquire()

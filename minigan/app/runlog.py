@@ -140,16 +140,22 @@ class MetricsLog:
 
     def open(self):
         """Open the file for appending, first rewriting it from its rows if it was
-        missing, damaged or held rows after the checkpoint."""
+        missing, damaged or held rows after the checkpoint. Unbuffered: a row that a full
+        disk refuses is not kept in a buffer that closing the file would write again."""
         if self._rewrite:
             write_text(self.path, csv_text(METRICS_COLUMNS, self.rows))
-        self._file = open(self.path, "a", newline="", buffering=1)
-        self._writer = csv.DictWriter(self._file, METRICS_COLUMNS, lineterminator="\n")
+        self._file = open(self.path, "ab", buffering=0)
 
     def append(self, row):
-        """Write one iteration's row (a line of its own, flushed) and keep it."""
+        """Write one iteration's row (a line of its own, straight to the file) and keep it.
+
+        A write that fails (a full disk) may leave the line torn, which the next resume
+        drops; the error names the file.
+        """
+        data = csv_text(METRICS_COLUMNS, [row]).split("\n", 1)[1].encode()   # no header
         try:
-            self._writer.writerow(row)
+            while data:
+                data = data[self._file.write(data):]
         except OSError as exc:  # name the file: a failed write of a stream does not
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self.rows.append(row)
@@ -158,7 +164,6 @@ class MetricsLog:
         """Put the rows written so far on disk (``fsync``): a checkpoint is written after its
         rows, so that after a power cut the file still reaches the checkpoint."""
         if self._file is not None:
-            self._file.flush()
             try:
                 os.fsync(self._file.fileno())
             except OSError as exc:

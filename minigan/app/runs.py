@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
 from pathlib import Path
 
@@ -326,7 +327,7 @@ def _restart_config(folder, resume, options):
         raise ValueError(
             f"--resume {folder}: it continues {source} and stopped before its first "
             f"checkpoint; remove {folder} and continue that checkpoint again (minigan train "
-            f"--resume {source} --out {folder} ...)")
+            f"--resume {shlex.quote(source)} --out {shlex.quote(str(folder))} ...)")
     _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
     _check_never_checkpointed(folder)
     config = settings.new_config({**saved, **options}, str(path))
@@ -466,8 +467,9 @@ def check_out(out, resuming_here):
             folder = folder.parent
         if not folder.is_dir():
             raise ValueError(f"cannot create --out {out}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write --out {out}: no write permission in {folder}")
+    for where in (folder, out / SAMPLES):      # the grids go into samples/, made or not
+        if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write --out {out}: no write permission in {where}")
 
 
 #: What minigan writes in a run folder: none may be a link, which would send a write elsewhere.

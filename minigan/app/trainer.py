@@ -64,6 +64,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
 import signal
 import sys
 import time
@@ -622,20 +623,25 @@ class Trainer:
                 step if isinstance(step, int) else 0)
 
     def how_to_continue(self):
-        """The command that goes on from what this run left on disk."""
+        """The command that goes on from what this run left on disk, ready to paste (the
+        folder quoted for the shell when it holds a space or another special character)."""
+        resume = f"{settings.program()} train --resume {shlex.quote(str(self.out))}"
         if (self.out / CHECKPOINT).exists():
-            return f"continue with: {settings.program()} train --resume {self.out}"
+            return f"continue with: {resume}"
         if not (self.out / CONFIG).exists():
             return "nothing of it was written; run the same command again"
         if self._continued():
             return (f"nothing of the continued run was saved: remove {self.out} and run the "
                     "same command again")
-        return f"start it over with: {settings.program()} train --resume {self.out}"
+        return f"start it over with: {resume}"
 
     def _interrupted_unsaved(self, signum):
-        """Second signal: :class:`Interrupted` pointing at the last checkpoint written."""
+        """Second signal: :class:`Interrupted` pointing at the last checkpoint written, saved
+        when that checkpoint holds where the run stands (the second signal came after the
+        first's save, while the loss curves were drawn)."""
         path, epoch, iteration, step_in_epoch = self.last_checkpoint() or (None, 0, 0, 0)
-        return Interrupted(path, False, epoch, iteration, step_in_epoch, signum)
+        saved = path is not None and iteration == self.iteration
+        return Interrupted(path, saved, epoch, iteration, step_in_epoch, signum)
 
     def _last_good(self):
         last = self.last_checkpoint()
@@ -801,9 +807,28 @@ class Trainer:
                              "another --out") from None
         try:
             check_out(self.out, self.resuming_here)
+            self._check_still_where_it_started()
             yield lock
         finally:
             lock.release()
+
+    def _check_still_where_it_started(self):
+        """Under the lock, refuse a run folder resumed or started over here that another
+        process has trained since :meth:`__init__` read it (its checkpoint now at another
+        iteration, or written where there was none): going on from what was read would
+        put an older state over the newer one, and drop the rows and grids after it."""
+        if not self.resuming_here:
+            return
+        last = self.last_checkpoint()
+        now = None if last is None else last[2]
+        read = self.iteration if self.config.get("resume") else None
+        if now != read:
+            was = (f"at iteration {read}" if read is not None else "without a checkpoint")
+            raise ValueError(
+                f"{self.out} changed while this command started: it was {was}, and another "
+                f"minigan process has trained it since (its checkpoint is now "
+                f"{'unreadable' if last is None else f'at iteration {now}'}); nothing was "
+                f"written: {self.how_to_continue()}")
 
     def _continued(self):
         """Whether this run continues a checkpoint of another folder (``--resume RUN --out
@@ -859,7 +884,7 @@ class Trainer:
         takes along its history (metrics, scores, grids) up to the checkpoint.
         """
         (self.out / SAMPLES).mkdir(exist_ok=True)
-        for name in (CHECKPOINT, CONFIG, "metrics.csv", LOSS_CURVES):
+        for name in (CHECKPOINT, CONFIG, "metrics.csv", "scores.csv", LOSS_CURVES):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / SAMPLES, "epoch_*.png")
         self._write_config(continued=self._continued())

@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 
 from minigan import backend, gan
-from minigan.app import checkpoint
+from minigan.app import checkpoint, runlog, runs
 from minigan.app import trainer as train_module
 from minigan.app.cli import main
 
@@ -240,6 +241,33 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, me
     assert main(["train", "--resume", str(cut), "--quiet", "--device", "cpu",
                  "--data-dir", str(data_dir), "--no-download"]) == 0
     assert_same_run(straight, cut)
+
+
+def test_a_resume_refuses_a_folder_trained_by_another_process_since_it_read_it(
+        metrics_rows, train_args, data_dir, tmp_path, capsys):
+    """A resume (or a start over) reads the run folder, then takes its lock: when another
+    process trained the run in between, going on would put the older state over the newer
+    one and cut metrics.csv back to it. It is refused, nothing written."""
+    run = tmp_path / "run"
+    options = {"resume": str(run), "quiet": True, "device": "cpu"}
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    late = train_module.Trainer({**options, "epochs": 2})      # reads iteration 8
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    with pytest.raises(ValueError, match="changed while this command started: it was at "
+                                         "iteration 8, .* now at iteration 24"):
+        late.run()
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 24
+    assert len(metrics_rows(run)) == 24 and (run / "samples" / "epoch_0003.png").exists()
+
+    run = tmp_path / "started over"                  # killed before its first checkpoint
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    (run / "checkpoint.npz").unlink()
+    late = train_module.Trainer({**options, "resume": str(run), "epochs": 1})
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    with pytest.raises(ValueError, match="it was without a checkpoint, .* now at iteration 16"):
+        late.run()
+    assert len(metrics_rows(run)) == 16
+    capsys.readouterr()
 
 
 @pytest.mark.slow
@@ -650,6 +678,42 @@ def test_full_disk_later_names_the_last_good_checkpoint(train_args, data_dir, tm
     assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 8
 
 
+def test_the_command_to_continue_pastes_into_a_shell(train_args, data_dir, tmp_path, monkeypatch,
+                                                     capsys):
+    """A run folder whose path holds spaces (and other letters): the command a stopped run
+    prints to go on is one a shell reads back as that folder."""
+    run = tmp_path / "my run (é 数字)"
+    full_disk_on_save(monkeypatch, 2)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "2"), capsys)
+    monkeypatch.undo()
+    assert rc == 1 and "continue with: " in err, err
+    command = shlex.split(err.strip().split("continue with: ")[1])
+    assert command[-2:] == ["--resume", str(run)]
+    assert main([*command[command.index("train"):], "--quiet"]) == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_on_a_metrics_row_names_the_file_and_the_last_good_checkpoint(
+        metrics_rows, train_args, data_dir, tmp_path, monkeypatch, capsys):
+    """A metrics row that a full disk refuses (its bytes go to /dev/full): the run stops in
+    one line naming metrics.csv and the last good checkpoint, exit code 1, and resumes.
+    (The row used to stay in the file's buffer, written again when the file was closed,
+    whose second failure replaced that line with a bare "[Errno 28]", exit code 2.)"""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+    real_open = open
+    monkeypatch.setattr(runlog, "open", lambda path, *a, **kw: real_open(
+        "/dev/full" if Path(path) == run / "metrics.csv" else path, *a, **kw), raising=False)
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet"], capsys)
+    monkeypatch.undo()
+    assert rc == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"cannot write {run / 'metrics.csv'}: No space left on device" in err
+    assert f"the last good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8)" in err
+    assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(1, 9))
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+
+
 # ------------------------------------------------------------------ divergence
 
 
@@ -702,13 +766,28 @@ def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, trai
 # ------------------------------------------------------------------ leftovers
 
 
+def test_a_resume_into_a_samples_folder_it_cannot_write_is_refused_before_training(
+        assert_one_line_error, earlier_run, tmp_path, monkeypatch, capsys):
+    """samples/ read-only (or made immutable) in a folder that is not: refused before the
+    first iteration, not after an epoch of training whose grid could not be written."""
+    run = tmp_path / "run"
+    shutil.copytree(earlier_run, run)
+    access = os.access
+    monkeypatch.setattr(runs.os, "access", lambda path, mode, **kw: Path(path) != run / "samples"
+                        and access(path, mode, **kw))
+    monkeypatch.setattr(gan.GAN, "train_iteration", lambda *a: pytest.fail("trained"))
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet"], capsys)
+    assert_one_line_error(rc, err, f"no write permission in {run / 'samples'}")
+
+
 def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, capsys):
     import shutil
 
     run = tmp_path / "run"
     shutil.copytree(earlier_run, run)
     stale = [run / ".checkpoint.npz.k2j3h4ab.tmp", run / ".loss_curves.png.abc_1234.tmp",
-             run / "samples" / ".epoch_0002.png.x1x1x1x1.tmp", run / ".config.json.zzzzzzzz.tmp"]
+             run / "samples" / ".epoch_0002.png.x1x1x1x1.tmp", run / ".config.json.zzzzzzzz.tmp",
+             run / ".scores.csv.q7_0zz1w.tmp", run / ".metrics.csv.a0a0a0a0.tmp"]
     for path in stale:
         path.write_bytes(b"\0" * 100)
     (run / "notes.tmp").write_text("mine\n")
@@ -984,6 +1063,35 @@ def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(assert
     assert rc == 130 and not (run / "checkpoint.npz").exists()
     assert f"before the first checkpoint; start it over with: python -m minigan train --resume {run}" in err
     assert_resume_starts_over(data_dir, run, straight, capsys)
+
+
+def test_a_second_ctrl_c_after_the_first_saved_says_it_was_saved(train_args, data_dir, tmp_path,
+                                                                  monkeypatch, capsys):
+    """The second Ctrl-C comes while the first's stop draws the loss curves, after its
+    checkpoint: the message says the checkpoint was saved, not "not saved (second signal)"."""
+    run = tmp_path / "run"
+    real_iteration, real_curves = gan.GAN.train_iteration, train_module.Trainer._save_loss_curves
+    calls = {"n": 0}
+
+    def ctrl_c_at_3(self, next_batch):
+        stats = real_iteration(self, next_batch)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return stats
+
+    def curves_then_ctrl_c(self):
+        real_curves(self)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(gan.GAN, "train_iteration", ctrl_c_at_3)
+    monkeypatch.setattr(train_module.Trainer, "_save_loss_curves", curves_then_ctrl_c)
+    rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
+    monkeypatch.undo()
+    assert rc == 130 and "Traceback" not in err, err
+    assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 3
+    assert f"checkpoint saved at {run / 'checkpoint.npz'}: iteration 3 (0 epochs done and 3 " \
+           "iterations into epoch 1)" in err, err
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ block the next one."""
 import csv
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from minigan.app import folderlock
+from minigan.app import folderlock, trainer
 from minigan.app.cli import main
 
 
@@ -113,6 +114,26 @@ def test_train_into_a_folder_in_use_is_refused_before_writing(train_args, data_d
         assert_one_line_error(2, capsys.readouterr().err, f"{out} is in use by minigan process",
                               str(os.getpid()))
         assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_run_folder_removed_while_it_trains_ends_in_one_line(train_args, data_dir, tmp_path,
+                                                               monkeypatch, capsys):
+    """The run folder removed by hand while the run trains: the run stops with the line that
+    says what it could not write (exit code 1), not with the error of letting its lock go
+    (the lock's release looked into the folder it had made, gone: "[Errno 2]", exit code 2)."""
+    run = tmp_path / "run"
+    real = trainer.Trainer._save_samples
+
+    def removed_before_epoch_2(self):
+        if self.epoch == 2:
+            shutil.rmtree(run)
+        return real(self)
+
+    monkeypatch.setattr(trainer.Trainer, "_save_samples", removed_before_epoch_2)
+    rc = main(train_args(data_dir, run, "--epochs", "2"))
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1, err
+    assert f"cannot write {run / 'samples' / 'epoch_0002.png'}: No such file or directory" in err
 
 
 @pytest.mark.slow

@@ -66,6 +66,23 @@ def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, mo
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_picture_written_into_a_run_folder_removes_its_own_temporary_file_left_by_a_kill(
+        run_dir, capsys):
+    """``sample`` and ``interpolate`` killed while their picture was written leave its
+    temporary file in the run folder: the next write of that picture removes it, under the
+    folder's lock, and nothing else."""
+    stale = [run_dir / ".samples.png.k2j3h4ab.tmp", run_dir / ".interpolation.png.abc_1234.tmp"]
+    other = run_dir / ".[x]samples.png.k2j3h4ab.tmp"
+    for path in stale + [other]:
+        path.write_bytes(b"\0" * 100)
+    assert main(["sample", str(run_dir), "--n", "4", "--device", "cpu"]) == 0
+    assert main(["interpolate", str(run_dir), "--steps", "3", "--pairs", "2",
+                 "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert not any(p.exists() for p in stale) and other.exists()
+    other.unlink()
+
+
 def test_sample_and_interpolate_write_into_the_run_folder(run_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)                  # not into the folder the command runs in
     assert main(["sample", "--checkpoint", str(run_dir), "--n", "4", "--device", "cpu"]) == 0
