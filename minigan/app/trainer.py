@@ -75,7 +75,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist, splits_in
-from minigan.gan import clusters, conditional, loop, models, monitor, penalty
+from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
 
@@ -177,15 +177,6 @@ def plural(n, word):
 
 
 # ---------------------------------------------------------------- the trainer
-
-
-def _check_penalized_critic(D, c):
-    """Refuse a D that R1 or WGAN-GP cannot differentiate twice before the groups' k-means
-    (``gan.GAN`` would refuse it after them); the command line words the advice."""
-    if c.get("r1"):
-        penalty.check_critic(D, r1=True)
-    if gan.games.get(c["loss"], c["g_loss"]).penalty:
-        penalty.check_critic(D)
 
 
 class Trainer:
@@ -307,7 +298,8 @@ class Trainer:
         self.G, self.D = models.build(c["model"], init_rng, self.dtype, **models.remedies(c))
         if c["spectral_norm"]:   # u drawn after the weights: the weights stay the same
             layers.spectral_norm(self.D, rng=init_rng)
-        _check_penalized_critic(self.D, c)    # before the groups' k-means: refused at once
+        gan.algorithm.check_penalized_critic(   # before the groups' k-means: refused at once
+            self.D, gan.games.get(c["loss"], c["g_loss"]), c.get("r1"))
         if c.get("clusters"):    # before the average copies G: its cuts are G's
             self._find_groups(ckpt)
         betas = tuple(c["betas"])

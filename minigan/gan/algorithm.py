@@ -34,7 +34,7 @@ from minigan.nn import layers
 from . import games, penalty
 
 __all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient",
-           "check_outputs"]
+           "check_outputs", "check_penalized_critic"]
 
 PRIORS = ("gaussian", "uniform")
 #: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
@@ -120,6 +120,16 @@ def generator_gradient(discriminator, game, x):
         loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
     return loss, outputs, dx
+
+
+def check_penalized_critic(discriminator, game, r1=0.0):
+    """Raise :class:`minigan.gan.penalty.CriticError` when the game's penalty (WGAN-GP's) or
+    R1 (``r1`` > 0) must differentiate ``discriminator`` twice and cannot: the check
+    :class:`GAN` makes when built, for a caller that wants it sooner."""
+    if game.penalty:
+        penalty.check_critic(discriminator)
+    if r1:
+        penalty.check_critic(discriminator, r1=True)
 
 
 def check_outputs(discriminator, outputs):
@@ -240,10 +250,7 @@ class GAN:
         if not self.game.labels and (label_smoothing or label_flip):
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
-        if self.game.penalty:
-            penalty.check_critic(discriminator)
-        if r1:
-            penalty.check_critic(discriminator, r1=True)
+        check_penalized_critic(discriminator, self.game, r1)
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
