@@ -99,6 +99,13 @@ def build_parser():
                    help="feature matching (Salimans et al. 2016) added to G's loss: "
                         "FM * |mean h(G(z)) - mean h(x)|^2, h D's last hidden features (mlp), "
                         "x the D step's real batch, through the updated D")
+    p.add_argument("--ms", type=float, default=0.0,
+                   help="mode seeking (Mao et al. 2019): MS / (lz + 1e-5) added to G's loss, lz = "
+                        "mean |G(z1) - G(z2)| / mean |z1 - z2| over the batch's two halves, "
+                        "paired to draw the same group (z2's first coordinate is z1's)")
+    p.add_argument("--ms_norm", type=int, default=1, choices=(1, 2),
+                   help="--ms's distance: 1, mean absolute differences over the halves (Mao et "
+                        "al.); 2, lz the mean over the pairs of |x1 - x2|_2 / |z1 - z2|_2")
     p.add_argument("--optimism", type=float, default=0.0,
                    help="optimistic steps (Daskalakis et al. 2018): after each Adam step delta_t, "
                         "theta += c (delta_t - delta_{t-1}); 1: optimistic Adam, 0: plain")
@@ -556,6 +563,51 @@ if a.fm:
         return {"g_loss": loss + a.fm * float(diff @ diff), "d_gen": model.game.mean_output(out)}
 
     model.g_step = g_step_fm
+if a.ms:
+    if a.fm:
+        sys.exit("--ms and --fm each replace G's step: give one")
+    plain_noise = model.sample_noise
+
+    def paired_noise(m, dtype=None):
+        """The prior's noise, its second half paired with its first: the same first
+        coordinate (the group a self-conditioned G draws), the others drawn apart."""
+        z = plain_noise(m, dtype)
+        h = m // 2
+        z[h:2 * h, 0] = z[:h, 0]
+        state["z"] = z
+        return z
+
+    model.sample_noise = paired_noise
+
+    def g_step_ms(m, dtype=None):
+        """The G step, with mode seeking's term added to the game's G loss:
+        L_ms = MS / (lz + eps), lz = mean|x1 - x2| / mean|z1 - z2| (images x, noise z
+        without the coordinate they share), dL_ms/dx1 = -MS / (lz + eps)^2 sign(x1 - x2)
+        / (size(x1) mean|z1 - z2|) and the opposite for x2."""
+        G.zero_grad()
+        fake = model.g_step_batch(m, dtype)
+        z = state["z"]
+        loss, outputs, dfake = gan_mod.generator_gradient(model.D, model.game, model.noisy(fake))
+        h, width = m // 2, 784
+        diff = fake[:h, :width] - fake[h:2 * h, :width]
+        if a.ms_norm == 1:
+            dz = float(np.abs(z[:h, 1:] - z[h:2 * h, 1:]).mean())
+            lz = float(np.abs(diff).mean()) / dz
+            g = ((-a.ms / (lz + 1e-5) ** 2) / (diff.size * dz)) * np.sign(diff)
+        else:   # lz = mean_i |d_i| / |dz_i|; d lz / d d_i = d_i / (h |d_i| |dz_i|)
+            dz = np.linalg.norm(z[:h, 1:] - z[h:2 * h, 1:], axis=1, keepdims=True)
+            dn = np.maximum(np.linalg.norm(diff, axis=1, keepdims=True), 1e-12)
+            lz = float((dn / dz).mean())
+            g = (-a.ms / (lz + 1e-5) ** 2) * diff / (h * dn * dz)
+        dfake = np.array(dfake, copy=True)
+        dfake[:h, :width] += g.astype(dfake.dtype)
+        dfake[h:2 * h, :width] -= g.astype(dfake.dtype)
+        G.backward(dfake, input_grad=False)
+        g_opt.step()
+        state["lz"] = lz
+        return {"g_loss": loss + a.ms / (lz + 1e-5), "d_gen": model.game.mean_output(outputs)}
+
+    model.g_step = g_step_ms
 ema = EMA(G, a.ema) if a.ema > 0 else None
 extra_emas = [(f"ema@{v}", EMA(G, *(float(f) for f in v.split("/")))) for v in a.emas.split(",") if v]
 if a.lecam:
