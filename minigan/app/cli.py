@@ -74,16 +74,19 @@ class _Parser(argparse.ArgumentParser):
 
     def _parser_of(self, parsed, argv, word):
         """The (sub)parser ``word`` of ``argv`` was given to: the deepest command named
-        before it."""
-        where = argv.index(word) if word in argv else len(argv)
-        parser, start = self, 0
-        while True:
+        before it (not the command's own name: ``minigan sample RUN sample``)."""
+        chain, start, parser = [(-1, self)], 0, self
+        while True:              # each command named, and where
             commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
             name = getattr(parsed, commands[0].dest, None) if commands else None
-            if name is None or name not in argv[start:where]:
-                return parser
+            if name is None or name not in argv[start:]:
+                break
             start = argv.index(name, start) + 1
             parser = commands[0].choices[name]
+            chain.append((start - 1, parser))
+        named = {at for at, _ in chain}
+        where = next((i for i, a in enumerate(argv) if a == word and i not in named), len(argv))
+        return [p for at, p in chain if at < where][-1]
 
 
 def build_parser():

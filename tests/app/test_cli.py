@@ -960,6 +960,8 @@ def test_no_command_prints_the_usage(capsys):
     (["--bogus", "sample", "run"], "--bogus", "minigan --help"),          # before the command
     (["classifier", "--bogus", "show"], "--bogus", "minigan classifier --help"),
     (["classifier", "train", "--out", "x", "sample"], "sample", "minigan classifier train --help"),
+    (["sample", "run", "sample"], "sample", "minigan sample --help"),     # the command's name again
+    (["classifier", "show", "show"], "show", "minigan classifier show --help"),
 ])
 def test_words_left_over_point_at_the_help_of_the_command_given(argv, left_over, where, capsys):
     rc, out, err = run_main(argv, capsys)
