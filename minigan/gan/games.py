@@ -282,21 +282,23 @@ def get(name="gan", g_loss="non_saturating"):
     ValueError
         For an unknown name (or a subclass of :class:`Game` given where its instance is
         wanted), or a ``g_loss`` other than the non-saturating one with a game that has
-        its own generator loss.
+        its own generator loss (a game given: other than its own form, ``g_form``).
     """
-    game = None
-    if isinstance(name, Game):
-        game, name = name, name.name or type(name).__name__
-    elif isinstance(name, type) and issubclass(name, Game):
+    if isinstance(name, Game):   # it plays its own G loss (the cross-entropy game: its form)
+        if g_loss not in ("non_saturating", getattr(name, "g_form", None)):
+            raise ValueError(f"g_loss {g_loss!r} with the game {name!r} given as loss: the game "
+                             "plays its own generator loss (leave g_loss out; the cross-entropy "
+                             "game takes its form, CrossEntropy('minimax'))")
+        return name
+    if isinstance(name, type) and issubclass(name, Game):
         raise ValueError(f"loss {name.__name__} is a class; give the game, an instance of it "
                          f"({name.__name__}())")
-    elif not isinstance(name, str) or name not in GAMES:
+    if not isinstance(name, str) or name not in GAMES:
         raise ValueError(f"unknown loss {name!r}; use one of {NAMES}, or give a game of your "
                          "own, an instance of a subclass of minigan.gan.games.Game")
-    elif name == CrossEntropy.name:
+    if name == CrossEntropy.name:
         return CrossEntropy(g_loss)
     if g_loss != "non_saturating":
         raise ValueError(f"g_loss {g_loss!r} is a form of the cross-entropy GAN; loss "
-                         f"{name!r} has its own generator loss (leave g_loss out"
-                         + (f"; the game given is {game!r})" if game is not None else ")"))
-    return GAMES[name]() if game is None else game
+                         f"{name!r} has its own generator loss (leave g_loss out)")
+    return GAMES[name]()

@@ -151,8 +151,14 @@ def test_a_game_of_ones_own_is_played_and_checked_like_the_four():
         make_gan(0, Doubled(), layers.ReLU(), label_smoothing=0.1)
     with pytest.raises(ValueError, match=r"is a class; give the game, an instance of it \(Doubled\(\)\)"):
         make_gan(0, Doubled, layers.ReLU())
-    with pytest.raises(ValueError, match="has its own generator loss.*Doubled"):
+    with pytest.raises(ValueError, match="Doubled.*plays its own generator loss"):
         make_gan(0, Doubled(), layers.ReLU(), g_loss="minimax")
+    with pytest.raises(ValueError, match="'minimax' with the game CrossEntropy.*'non_saturating'"
+                                         r".* plays its own generator loss") as info:
+        make_gan(0, games.CrossEntropy(), layers.ReLU(), g_loss="minimax")
+    assert "loss 'gan' has its own generator loss" not in str(info.value)   # it has not
+    same = games.CrossEntropy("minimax")        # given twice, the same form: taken
+    assert make_gan(0, same, layers.ReLU(), g_loss="minimax").game is same
     with pytest.raises(ValueError, match="or give a game of your own, an instance of a subclass"):
         make_gan(0, "ragan", layers.ReLU())
     minimax = make_gan(0, games.CrossEntropy("minimax"), layers.ReLU())
