@@ -386,7 +386,7 @@ def _main(argv):
 #: (``penalty.CriticError.reason``): R1's advice first, WGAN-GP's second.
 CRITIC_ADVICE = {
     "layer": ("Use --model mlp, mlp-large or vanilla, or --r1 0",
-              "Use --model vanilla, or another --loss"),
+              "Use --model mlp, mlp-large or vanilla, or another --loss"),
     "mixes": ("Leave out --pack and --minibatch discrimination, or use --r1 0",
               "Leave out --pack and --minibatch with --loss wgan-gp, or use another --loss"),
     "labels": ("Leave out --conditional, or use --r1 0",

@@ -287,7 +287,8 @@ def test_r1_on_a_convolutional_d_is_refused_before_the_run_starts(train_args, da
     (("--pack", "2", "--r1", "0.1"), "Leave out --pack and --minibatch discrimination, or use --r1 0"),
     (("--pack", "2", "--loss", "wgan-gp", "--k", "1"),
      "Leave out --pack and --minibatch with --loss wgan-gp"),
-    (("--model", "dcgan", "--loss", "wgan-gp", "--k", "1"), "Use --model vanilla, or another --loss"),
+    (("--model", "dcgan", "--loss", "wgan-gp", "--k", "1"),
+     "Use --model mlp, mlp-large or vanilla, or another --loss"),
 ])
 def test_a_critic_the_penalty_cannot_take_is_refused_in_the_command_lines_terms(
         options, advice, train_args, data_dir, tmp_path, capsys):
@@ -297,6 +298,25 @@ def test_a_critic_the_penalty_cannot_take_is_refused_in_the_command_lines_terms(
     assert "r1=0" not in captured.err and "another loss" not in captured.err
     assert "k-means" not in captured.out + captured.err     # refused before the groups are found
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("r1", [True, False])
+def test_the_models_a_critic_s_advice_names_are_those_whose_d_the_penalty_takes(r1):
+    """``Use --model ...``: every model named takes the penalty, and every model that takes
+    it is named (WGAN-GP's advice named the vanilla GAN alone; mlp and mlp-large take it)."""
+    from minigan.app import cli
+    from minigan.gan import models
+
+    advice = cli.CRITIC_ADVICE["layer"][0 if r1 else 1]
+    named = set(re.search(r"--model (.*?), or ", advice).group(1).replace(" or ", ", ").split(", "))
+    takes = set()
+    for name in models.MODELS:
+        try:
+            penalty.check_critic(models.build(name, np.random.default_rng(0), np.float32)[1], r1=r1)
+        except penalty.CriticError:
+            continue
+        takes.add(name)
+    assert named == takes
 
 
 def test_a_toy_with_a_critic_the_penalty_cannot_take_gets_the_options_advice(tmp_path, capsys):
