@@ -151,7 +151,8 @@ class Interrupted(Exception):
         The checkpoint to resume from (None if nothing was saved yet).
     saved : bool
         Whether the state at the moment of the interrupt was saved (False
-        after a second Ctrl-C: the checkpoint is then the last epoch's).
+        after a second Ctrl-C that came before it was: the checkpoint is then the last
+        epoch's).
     epoch, iteration : int
         Completed epochs and iterations in that checkpoint.
     step_in_epoch : int
