@@ -140,8 +140,10 @@ def _old_names_used(text):
     import re
 
     used = set()
-    for match in re.finditer(r"from minigan import ([A-Za-z_][\w, ]*)", text):
-        used |= {w.split(" as ")[0].strip() for w in match.group(1).split(",")} & set(minigan.MOVED)
+    names = r"\(([^)]*)\)|([A-Za-z_][\w, ]*)"         # in parentheses over lines, or on one
+    for match in re.finditer(rf"from minigan import (?:{names})", text):
+        listed = (match.group(1) or match.group(2)).replace("...", " ").split(",")
+        used |= {w.split(" as ")[0].strip(" \n>.#") for w in listed} & set(minigan.MOVED)
     return used
 
 
@@ -158,3 +160,5 @@ def test_the_examples_teach_the_floors_not_the_old_names():
            for p in texts if p not in skip and "_build" not in p.parts}
     assert {k: v for k, v in old.items() if v} == {}
     assert _old_names_used(">>> from minigan import backend, layers as L") == {"layers"}
+    assert _old_names_used(">>> from minigan import (backend,\n...     optim)") == {"optim"}
+    assert _old_names_used("from minigan import (\n    gan,\n    losses,\n)") == {"losses"}
