@@ -72,11 +72,13 @@ def penalty_of(stats):
     return sum((stats[key] for key in PENALTY if key in stats), 0.0)
 
 
-def csv_text(columns, rows):
-    """A CSV file's text: the header ``columns``, then one line per row (a dict)."""
+def csv_text(columns, rows, header=True):
+    """A CSV file's text: the header ``columns`` (unless ``header`` is False), then one line
+    per row (a dict)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
 
@@ -152,7 +154,7 @@ class MetricsLog:
         A write that fails (a full disk) may leave the line torn, which the next resume
         drops; the error names the file.
         """
-        data = csv_text(METRICS_COLUMNS, [row]).split("\n", 1)[1].encode()   # no header
+        data = csv_text(METRICS_COLUMNS, [row], header=False).encode()
         try:
             while data:
                 data = data[self._file.write(data):]

@@ -221,17 +221,17 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
     if isinstance(mirrors, (str, bytes)):
         mirrors = [mirrors]
     mirrors = list(mirrors)
-    target = data_dir / name
     created = _ensure_dir(data_dir)
     try:
-        return _fetch_into(name, md5, data_dir, target, mirrors, progress, needed)
+        return _fetch_into(name, md5, data_dir, mirrors, progress, needed)
     except BaseException:
         _remove_if_empty(created)
         raise
 
 
-def _fetch_into(name, md5, data_dir, target, mirrors, progress, needed):
+def _fetch_into(name, md5, data_dir, mirrors, progress, needed):
     """:func:`_fetch` once ``data_dir`` exists."""
+    target = data_dir / name
     damaged = None
     if target.is_file():
         got = _md5(target)
