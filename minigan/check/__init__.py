@@ -1,8 +1,9 @@
 """The ``check`` floor, beside ``nn``: is a hand-written gradient exact?
 
 - :mod:`minigan.check.gradcheck`: the float64 numeric vector-Jacobian product of a
-  forward/backward pair or a layer (checked as it trains), the relative error, whether
-  a layer's gradients accumulate, and where a kink explains a large error.
+  forward/backward pair, a layer (checked as it trains) or a whole training step, the
+  relative error, whether a layer's gradients accumulate, and where a kink explains a
+  large error.
 - :mod:`minigan.check.testing`: hypothesis strategies and assertions for property
   tests of your own layers (needs the test extra: ``pip install "minigan[test]"``).
 
@@ -15,10 +16,11 @@ from .gradcheck import (
     check_accumulation,
     check_layer,
     check_pair,
+    check_step,
     numeric_vjp,
     rel_error,
     replay,
 )
 
-__all__ = ["gradcheck", "check_layer", "check_pair", "check_accumulation", "numeric_vjp",
-           "rel_error", "replay", "GradientErrors"]
+__all__ = ["gradcheck", "check_layer", "check_pair", "check_step", "check_accumulation",
+           "numeric_vjp", "rel_error", "replay", "GradientErrors"]

@@ -35,13 +35,14 @@ after caching it fails the check.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
 from minigan import backend
 
 __all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "remeasured", "vjp_error", "check_pair",
-           "check_layer", "replay", "GradientErrors", "check_accumulation", "is_rounding",
+           "check_layer", "check_step", "replay", "GradientErrors", "check_accumulation", "is_rounding",
            "ROUNDING_FALL"]
 
 #: How many times at least a miss must fall for a step ten times larger to be the centred
@@ -491,3 +492,113 @@ def check_accumulation(layer, x, rng=None):
         kept_state()
         for k, g in kept_grads.items():
             layer.grads[k][...] = g
+
+
+def check_step(step, net, replayed=(), h=1e-5):
+    """Compare the gradient a whole training step leaves in ``net.grads`` with centred
+    differences of the loss the step returns, all of ``net``'s parameters as one vector.
+
+    A step is more than its layers and its loss: a GAN's D step runs D on a real and a
+    fake batch, back-propagates each term right after its own forward pass, and may add a
+    penalty at inputs it draws; its G step runs G, then D, then both backward. Each layer
+    and each loss can be exact and the step still wrong (a term's sign, a target, a
+    gradient assigned where it should accumulate). Here the step runs once for its
+    gradient, then again for every difference, each time from the state it started from:
+    the buffers and generators of ``net`` and of every layer in ``replayed``
+    (:func:`replay`), and every ``numpy.random.Generator`` in ``replayed`` (the noise a
+    GAN draws, ``model.rng``), so that each run draws the same noise and the same masks.
+
+    One vector, not one error per array: a gradient that is zero by construction (the
+    last bias of a critic, which cancels between the real and the fake term) has
+    differences of rounding noise, about float64's epsilon times the loss over ``h``,
+    which only the scale of the whole gradient judges fairly.
+
+    Parameters
+    ----------
+    step : callable
+        ``step() -> loss``, a number or 0-d array: runs the step's forward and backward
+        passes, leaving its gradient in ``net.grads``, and does not move the parameters
+        (a GAN: ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
+        parameters in place; it must not hold state that :func:`replay` does not put back
+        (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
+        steps: check it with ``reuse_fake`` off).
+    net : minigan.nn.layers.Layer or alike
+        The network whose gradient is checked (``params``, ``grads``), float64.
+    replayed : sequence of layers and ``numpy.random.Generator``
+        The other state the step reads and changes, put back before each run.
+    h : float
+        The step of the centred differences.
+
+    Returns
+    -------
+    :class:`GradientErrors`: ``{"parameters": relative error}``, the parameters in the
+    order of ``net.params``; ``net`` ends with the parameters, state and ``grads`` of the
+    one checked run.
+    """
+    what = _step_what(net)
+    _float64_params(net)
+    names = list(net.params)
+    if not names:
+        raise ValueError(f"{what}: the network has no parameters to check")
+    restore = _replay_all(net, replayed)
+    flat = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
+
+    def write_parameters():
+        offset = 0
+        for k in names:
+            p = net.params[k]
+            p[...] = backend.as_array_of(backend.get_array_module(p),
+                                         flat[offset:offset + p.size].reshape(p.shape))
+            offset += p.size
+
+    def loss():
+        restore()
+        write_parameters()
+        return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
+
+    net.zero_grad()
+    loss()                                        # the checked run
+    after = _replay_all(net, replayed)
+    analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
+    if analytic.size != flat.size:
+        raise ValueError(f"{what}: its grads do not match its params in shape")
+
+    def finish():                                 # back to the checked run's end
+        write_parameters()
+        after()
+        offset = 0
+        for k in names:
+            g = net.grads[k]
+            g[...] = backend.as_array_of(backend.get_array_module(g),
+                                         analytic[offset:offset + g.size].reshape(g.shape))
+            offset += g.size
+
+    dout = np.array(1.0)
+    numeric = numeric_vjp(loss, flat, dout, h)
+    finish()
+    problems = {"parameters": (loss, flat, dout, analytic, numeric)}
+    return GradientErrors({"parameters": rel_error(analytic, numeric)}, problems, h,
+                          finish=finish)
+
+
+def _step_what(net):
+    """A step check's subject in one line (a Sequential's repr takes one per layer)."""
+    return f"the step's gradient of the {type(net).__name__} of {len(net.params)} parameter arrays"
+
+
+def _replay_all(net, replayed):
+    """:func:`replay` of ``net`` and of each layer in ``replayed``, and the state of each
+    generator in it: one function that puts all of them back to what they are now."""
+    restorers = [replay(net)]
+    for other in replayed:
+        if isinstance(other, np.random.Generator):
+            restorers.append(functools.partial(setattr, other.bit_generator, "state",
+                                               other.bit_generator.state))
+        else:
+            restorers.append(replay(other))
+
+    def restore():
+        for put_back in restorers:
+            put_back()
+
+    return restore

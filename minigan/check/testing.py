@@ -11,6 +11,9 @@ forward/backward pair and wants to know that its backward pass is exact:
   fail naming the worst input when its relative error exceeds :data:`GRAD_TOL` (and
   saying when a NaN or a kink of the function is why); the layer's check also
   requires its parameter gradients to accumulate over backward passes;
+- :func:`assert_step_gradients`, the same rule for a whole training step (a GAN's D or G
+  step, a game or a step of your own): the gradient it leaves against differences of the
+  loss it returns, every random draw replayed;
 - :func:`assert_close_on_scale`, which compares two devices' (or two bodies') results
   within a relative tolerance of the larger array's scale;
 - helpers for inputs near a kink (:func:`away_from_kinks`,
@@ -62,20 +65,23 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from minigan import backend
 from minigan import functional as F
+from minigan.nn import layers
 
 from .gradcheck import (
     ROUNDING_FALL,
     _float64_input,
     _on_layer_device,
+    _step_what,
     check_accumulation,
     check_layer,
     check_pair,
+    check_step,
     replay,
 )
 
 __all__ = [
     "GRAD_TOL", "ERROR_FLOOR", "KINK_MARGIN",
-    "assert_pair_gradients", "assert_layer_gradients",
+    "assert_pair_gradients", "assert_layer_gradients", "assert_step_gradients",
     "seeds", "shapes", "dense_configs", "conv2d_configs", "conv_transpose2d_configs",
     "batchnorm_configs", "DenseConfig", "ConvConfig", "BatchNormConfig",
     "away_from_kinks", "min_kink_distance", "power_step_conditioned", "loss_pair", "PROFILES",
@@ -306,6 +312,92 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
                 f"to grads (Layer._accumulate) instead of assigning them")
     return errors
+
+
+def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
+    """Assert that the gradient a whole training step leaves in ``net.grads`` matches the
+    centred differences of the loss it returns, in float64.
+
+    The check of a composition: a game of your own, a step of your own, or a D with a
+    layer of your own, as Algorithm 1's steps run it (:func:`minigan.check.gradcheck.check_step`
+    runs the step again from the same state for every difference: the noise, the masks,
+    the penalty's draws are the checked run's). All of ``net``'s parameters are judged as
+    one vector (a gradient that is zero by construction is judged on the scale of the
+    whole), and an error over ``tol`` is measured again as :func:`assert_pair_gradients`
+    says.
+
+    Parameters
+    ----------
+    step : callable
+        ``step() -> loss``: the step's forward and backward passes, leaving the gradient in
+        ``net.grads`` and the weights where they are; for :class:`minigan.gan.GAN`,
+        ``lambda: model.d_step(x, update=False)["d_loss"]`` or
+        ``lambda: model.g_step(m, update=False)["g_loss"]``.
+    net : minigan.nn.layers.Layer
+        The network whose gradient is checked (``model.D`` or ``model.G``), float64.
+    replayed : sequence of layers and numpy.random.Generator
+        The other state the step reads and changes: for a GAN, the other network and the
+        generator the model draws its noise from (``(model.G, model.rng)`` for the D step).
+    tol, h : float
+        As in :func:`assert_pair_gradients`.
+
+    Returns
+    -------
+    dict: ``{"parameters": relative error}`` (within ``tol``)
+
+    Raises
+    ------
+    AssertionError
+        Naming the error, and where it is so, that the parameters it misses sit on kinks
+        (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
+        inputs), or that the gradient is at the differences' rounding noise.
+    ValueError
+        When a parameter is not float64 or ``net`` has none.
+
+    Notes
+    -----
+    A spectral norm in training mode moves its ``u`` at each forward pass, and the next
+    pass of the same step starts from it; each pass's gradient holds its own ``u`` fixed
+    (:class:`minigan.nn.layers.SpectralNorm`), so the step's gradient is not the
+    derivative of the loss through that chain. Check such a step with the layer in
+    evaluation mode, and the layer itself, as it trains, with :func:`assert_layer_gradients`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minigan import gan
+    >>> from minigan.check import testing
+    >>> from minigan.nn import layers, optim
+    >>> rng = np.random.default_rng(0)
+    >>> G = layers.Sequential(layers.Dense(2, 8, rng=rng, dtype="float64"), layers.Tanh(),
+    ...                       layers.Dense(8, 3, rng=rng, dtype="float64"))
+    >>> D = layers.Sequential(layers.Dense(3, 8, rng=rng, dtype="float64"), layers.Tanh(),
+    ...                       layers.Dense(8, 1, rng=rng, dtype="float64"))
+    >>> model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=rng, loss="hinge")
+    >>> x = rng.standard_normal((5, 3))
+    >>> errors = testing.assert_step_gradients(
+    ...     lambda: model.d_step(x, update=False)["d_loss"], model.D, replayed=(model.G, model.rng))
+    >>> errors = testing.assert_step_gradients(
+    ...     lambda: model.g_step(5, update=False)["g_loss"], model.G, replayed=(model.D, model.rng))
+    >>> errors["parameters"] < testing.GRAD_TOL
+    True
+    """
+    return _judge(check_step(step, net, replayed, h=h), tol, _step_what(net),
+                  more=lambda: _carried_between_passes(net, replayed))
+
+
+def _carried_between_passes(net, replayed):
+    """For a failed step check: a SpectralNorm in training mode in ``net`` or ``replayed``,
+    whose ``u`` one forward pass hands to the next within the step (each pass's gradient
+    holds its own ``u`` fixed; the differences see the chain), said; else nothing."""
+    for layer in (net, *replayed):
+        for inner in layer.walk() if hasattr(layer, "walk") else ():
+            if isinstance(inner, layers.SpectralNorm) and inner.training and not inner.frozen:
+                return (f"; {inner!r} is in training mode: each forward pass of the step moves "
+                        "its u, which the next pass starts from, and each pass's gradient holds "
+                        "its own u fixed, so the differences see a chain the gradient does not "
+                        "take: check the step with it in evaluation mode (.eval())")
+    return ""
 
 
 def _kink_inside(layer, x, h):

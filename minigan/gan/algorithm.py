@@ -369,7 +369,7 @@ class GAN:
         return (backend.asarray(np.where(flips[0], fake, real), dtype),
                 backend.asarray(np.where(flips[1], real, fake), dtype))
 
-    def d_step(self, x_real):
+    def d_step(self, x_real, update=True):
         r"""One discriminator update on a real batch and a fresh fake batch of the same size.
 
         D descends
@@ -390,6 +390,8 @@ class GAN:
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
         batches. With ``r1``, R1's gradient at the real batch joins D's on every
         ``r1_every``-th step, ``r1_every`` times over (:func:`minigan.gan.penalty.r1_penalty`).
+        With ``update=False`` the step leaves its gradient in ``D.grads`` and D's weights
+        where they are (its gradient checked: :func:`minigan.check.testing.assert_step_gradients`).
 
         Returns
         -------
@@ -422,7 +424,8 @@ class GAN:
         if self.game.penalty:  # + lambda E[(|grad f(x_hat)| - 1)^2], x_hat on the segments
             stats["gradient_penalty"] = self.gradient_penalty(x_seen, fake)
             stats["d_loss"] += stats["gradient_penalty"]
-        self.d_opt.step()
+        if update:
+            self.d_opt.step()
         return stats
 
     def gradient_penalty(self, x_real, fake):
@@ -442,10 +445,11 @@ class GAN:
         return penalty.gradient_penalty(self.D, x_hat, self.gp_weight,
                                         features=self._data_values(x_hat))
 
-    def g_step(self, m, dtype=None):
+    def g_step(self, m, dtype=None, update=True):
         """One generator update through the frozen discriminator, on ``m`` fresh samples of
         G, or on the D step's fake batch when ``reuse_fake`` kept it (of ``m`` samples,
-        G's caches still its forward pass; it is used once).
+        G's caches still its forward pass; it is used once). With ``update=False`` the
+        gradient stays in ``G.grads`` and G's weights where they are.
 
         Returns
         -------
@@ -456,7 +460,8 @@ class GAN:
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
         loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
         self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
-        self.g_opt.step()
+        if update:
+            self.g_opt.step()
         return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}
 
     def g_step_batch(self, m, dtype=None):

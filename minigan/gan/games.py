@@ -55,6 +55,21 @@ of both batches' outputs, with a gradient for each):
 >>> model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, loss=game, rng=rng)
 >>> model.game is game, model.loss
 (True, 'lsgan-sym')
+
+Then the steps as Algorithm 1 runs them, the game inside: each step's gradient against the
+differences of the loss it returns, the noise it draws replayed
+(:func:`minigan.check.testing.assert_step_gradients`; ``update=False`` leaves the weights
+where they are). A step of your own is checked the same way.
+
+>>> G = layers.Dense(2, 3, rng=rng, dtype="float64")
+>>> D = layers.Sequential(layers.Dense(3, 4, rng=rng, dtype="float64"), layers.Tanh(),
+...                       layers.Dense(4, 1, rng=rng, dtype="float64"))
+>>> model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, loss=game, rng=rng)
+>>> x = rng.standard_normal((6, 3))
+>>> errors = testing.assert_step_gradients(lambda: model.d_step(x, update=False)["d_loss"],
+...                                        model.D, replayed=(model.G, model.rng))
+>>> errors = testing.assert_step_gradients(lambda: model.g_step(6, update=False)["g_loss"],
+...                                        model.G, replayed=(model.D, model.rng))
 """
 
 from __future__ import annotations

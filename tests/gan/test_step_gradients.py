@@ -1,0 +1,149 @@
+"""testing.assert_step_gradients on Algorithm 1's steps: a whole D or G step's gradient
+against the differences of the loss it returns, every draw replayed.
+
+The games' own property test of the two steps (every game, flips, instance noise, spectral
+norm held fixed) is tests/gan/test_gan_losses.py's; here: the public check passes right
+steps with state that moves as it trains, fails wrong ones and says why, and leaves the
+model as the one checked step left it."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from minigan import gan
+from minigan.check import testing
+from minigan.gan import games
+from minigan.nn import layers, optim
+
+
+def smooth_gan(seed, loss="gan", batch_norm=False, pixel_norm=False, **kw):
+    """Tanh players of a few units, so that no kink sits near the differences; batch norm
+    (running statistics that each forward pass moves) and pixel norm where asked."""
+    r = np.random.default_rng(seed)
+    norm = [layers.BatchNorm(6, dtype="float64")] if batch_norm else []
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), *norm,
+                          *([layers.PixelNorm()] if pixel_norm else []), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    norm = [layers.BatchNorm(6, dtype="float64")] if batch_norm else []
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), *norm, layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype="float64"))
+    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, loss=loss, **kw)
+
+
+def d_step(model, x):
+    return lambda: model.d_step(x, update=False)["d_loss"]
+
+
+def g_step(model, m):
+    return lambda: model.g_step(m, update=False)["g_loss"]
+
+
+@given(seed=testing.seeds(), loss=st.sampled_from(["gan", "lsgan", "hinge"]),
+       m=st.integers(4, 8), batch_norm=st.booleans(), pixel_norm=st.booleans(),
+       smoothing=st.sampled_from([0.0, 0.1]), sigma=st.sampled_from([0.0, 0.3]))
+def test_both_steps_pass_as_they_train(seed, loss, m, batch_norm, pixel_norm, smoothing, sigma):
+    """Batch norm in training mode in both players (its running statistics move with every
+    forward pass), label smoothing and instance noise (fresh draws each step): the check
+    replays them and passes. Batches of 4 or more: batch norm over 2 samples gives each
+    feature +-1 whatever G's first layer does, and a gradient of 3e-5 against a loss of
+    order 1 is at the differences' rounding."""
+    model = smooth_gan(seed, loss, batch_norm, pixel_norm,
+                       label_smoothing=0.0 if loss == "hinge" else smoothing, instance_noise=sigma)
+    x = np.random.default_rng(seed + 1).standard_normal((m, 3))
+    if loss == "hinge":                           # the hinge's margin is a kink: off it
+        state = model.rng.bit_generator.state
+        outs = [model.D.forward(model.noisy(x))]
+        outs.append(model.D.forward(model.noisy(model.G.forward(model.sample_noise(m)))))
+        model.rng.bit_generator.state = state
+        assume(np.abs(1 - np.abs(np.concatenate(outs))).min() > testing.KINK_MARGIN)
+    errors = testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    assert set(errors) == {"parameters"}
+    if loss == "hinge":
+        state = model.rng.bit_generator.state
+        out = model.D.forward(model.G.forward(model.sample_noise(m)))
+        model.rng.bit_generator.state = state
+        assume(np.abs(1 - np.abs(out)).min() > testing.KINK_MARGIN)
+    testing.assert_step_gradients(g_step(model, m), model.G, (model.D, model.rng))
+
+
+class FlippedFake(games.CrossEntropy):
+    """The cross-entropy game with the fake term's gradient of the wrong sign."""
+
+    name = "flipped-fake"
+
+    def d_loss(self, logits, target, sign):
+        loss, dout = super().d_loss(logits, target, sign)
+        return loss, (-dout if sign < 0 else dout)
+
+
+def test_a_wrong_step_fails_and_says_how_far():
+    model = smooth_gan(0, loss=FlippedFake())
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    with pytest.raises(AssertionError, match=r"the step's gradient of the Sequential of 4 "
+                                             r"parameter arrays: the gradient of 'parameters' "
+                                             r"is off, relative error"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))   # its G is right
+
+
+def test_without_replaying_the_noise_it_fails():
+    """The step draws fresh noise: differences that do not replay the model's generator
+    compare different batches (what replayed= is for)."""
+    model = smooth_gan(0)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G,))
+
+
+def test_a_gradient_at_a_kink_is_said_to_be_one():
+    """A hinge output on its margin: one-sided differences agree with the gradient, the
+    centred one averages two slopes; the message says so, not that the step is wrong."""
+    model = smooth_gan(0, loss="hinge")
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    out = model.D.forward(x)
+    model.D.params["2.b"][...] += 1.0 - out[0, 0]          # the first real output at 1
+    with pytest.raises(AssertionError, match="kink"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_spectral_norm_in_training_mode_is_named_and_passes_in_evaluation_mode():
+    model = smooth_gan(1)
+    layers.spectral_norm(model.D, np.random.default_rng(3))
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    with pytest.raises(AssertionError, match=r"SpectralNorm.*training mode.*\.eval\(\)"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    model.D.eval()
+    testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_it_leaves_the_model_as_the_checked_step_did():
+    """Parameters, buffers, gradients and the generator: as one step of update=False left
+    them; the weights where they were."""
+    checked, once = smooth_gan(3, batch_norm=True), smooth_gan(3, batch_norm=True)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    before = {k: p.copy() for k, p in checked.D.params.items()}
+    testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
+    d_step(once, x)()
+    for k in before:
+        np.testing.assert_array_equal(checked.D.params[k], before[k])
+        np.testing.assert_array_equal(checked.D.grads[k], once.D.grads[k])
+    for net in ("D", "G"):
+        for k, b in getattr(once, net).buffers.items():
+            np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
+    assert checked.rng.bit_generator.state == once.rng.bit_generator.state
+
+
+def test_update_false_keeps_the_weights_and_the_default_moves_them():
+    model = smooth_gan(5)
+    x = np.random.default_rng(6).standard_normal((4, 3))
+    weights = {k: p.copy() for k, p in {**model.D.params, **model.G.params}.items()}
+    model.d_step(x, update=False)
+    model.g_step(4, update=False)
+    assert all(np.array_equal(p, weights[k])
+               for k, p in {**model.D.params, **model.G.params}.items())
+    assert model.d_opt.t == model.g_opt.t == 0
+    model.d_step(x)
+    model.g_step(4)
+    assert not np.array_equal(model.D.params["0.W"], weights["0.W"])
+    assert model.d_opt.t == model.g_opt.t == 1
