@@ -8,8 +8,8 @@ builds an MLP GAN (or a small DCGAN, ``--arch dcgan``) from minigan's layers, tr
 moving average of G (``--ema``) every ``--eval_every_s`` seconds with the lab
 (``minigan.lab.scoring``: ``--n`` generated digits against a random split of the test split,
 stratified by class). Writes ``results/NAME.jsonl``, one line per score, and
-``grids/NAME_ema.png``. The site's results page "Time to digits" quotes its rows, each with
-its options; ``minigan train`` runs the chosen recipe as its default model.
+``grids/NAME_ema.png``. The site's results page "How the default was chosen" quotes its rows,
+each with its options; ``minigan train`` runs the chosen recipe as its default model.
 """
 import argparse
 import json

@@ -24,7 +24,7 @@ them with the averaged generator's own, measured on a few batches of noise
 (BigGAN's "standing statistics", PyTorch's ``swa_utils.update_bn``); the
 trainer does so before every grid, score and checkpoint. On the default
 model it lowers FID at nearly every score measured, by up to a third (the site's
-"Time to digits").
+"How the default was chosen").
 
 The averaged generator sits beside ``G`` (``EMA.generator``, the same
 architecture), is saved in the checkpoint (``G_ema/...``), and draws the

@@ -65,8 +65,8 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
     last layer, batches of 128, Adam at 1.4e-3, G's step on the D step's fake batch, a
     moving average of G's weights, and self-conditioned on 30 groups of the training images
     (``clusters=30`` in :func:`build`: G draws a group from its noise, D judges the image
-    with its group): the choices, each measured, are on the site's results page "Time to
-    digits".
+    with its group): the choices, each measured, are on the site's results page "How the
+    default was chosen".
 
     Parameters
     ----------
@@ -127,9 +127,9 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
 
 def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None, g_label="input"):
     """:func:`mlp` with a third hidden layer of 1,024 in G (``g_widths=(256, 512, 1024)``) and
-    no pixel norm: the best digits of the site's "Time to digits" study in 15 minutes of two
-    CPU cores before the default gained its groups and R1, which now score higher (the
-    default with batches of 256 higher still in that time)."""
+    no pixel norm: the best digits of the site's study ("How the default was chosen") in 15
+    minutes of two CPU cores before the default gained its groups and R1, which now score
+    higher (the default with batches of 256 higher still in that time)."""
     return mlp(rng, dtype, classes, pack, minibatch, g_widths=(256, 512, 1024),
                g_pixelnorm=False, g_label=g_label)
 
@@ -337,19 +337,20 @@ class ModelSpec:
 DEFAULT_MODEL = "mlp"
 
 #: The game and minibatch layer both MLP models train with unless told. Their moving
-#: averages differ, each measured (the site's "Time to digits"): the default's decays at
-#: 0.9998, which lets the warm-up lengthen the average through its run (0.999 stops it at
-#: iteration 8,990) and scored the lower FID at 16,000 to 28,000 iterations of batch 64;
-#: mlp-large's at 0.999, which scored the lower FID with its G. The default's batch of 128
-#: at 1.4e-3 scored, in the same time as batch 64 at 1e-3, a higher inception score and a
-#: FID lower on average by less than its seeds' spread (eight seeds); G's step on the D
-#: step's batch (one forward pass of G fewer) scored as fresh noise, 6 to 10% faster. Its
-#: 30 groups (self-conditioning, :mod:`minigan.gan.clusters`) scored the lower FID on each
-#: of six seeds of the study (mean 1.95 against 2.38) and an inception score of 9.16
-#: against 8.76; mlp-large did worse with them. The group joined to each of G's Dense layers
-#: (``g_label="every"``) scored the lower FID on seven of eleven seeds (mean 1.83 against
-#: 1.91). R1 at 0.1 on the real batch, every 4th D step (:mod:`minigan.gan.penalty`),
-#: scored the lower FID on each of four seeds of the study (mean 1.67 against 1.89).
+#: averages differ, each measured (the site's "How the default was chosen"): the default's
+#: decays at 0.9998, which lets the warm-up lengthen the average through its run (0.999
+#: stops it at iteration 8,990) and scored the lower FID at 16,000 to 28,000 iterations of
+#: batch 64; mlp-large's at 0.999, which scored the lower FID with its G. The default's
+#: batch of 128 at 1.4e-3 scored, in the same time as batch 64 at 1e-3, a higher inception
+#: score and a FID lower on average by less than its seeds' spread (eight seeds); G's step
+#: on the D step's batch (one forward pass of G fewer) scored as fresh noise, 6 to 10%
+#: faster. Its 30 groups (self-conditioning, :mod:`minigan.gan.clusters`) scored the lower
+#: FID on each of six seeds of the study (mean 1.95 against 2.38) and an inception score of
+#: 9.16 against 8.76; mlp-large did worse with them. The group joined to each of G's Dense
+#: layers (``g_label="every"``) scored the lower FID on seven of eleven seeds (mean 1.83
+#: against 1.91). R1 at 0.1 on the real batch, every 4th D step
+#: (:mod:`minigan.gan.penalty`), scored the lower FID on each of four seeds of the study
+#: (mean 1.67 against 1.89).
 _MLP_GAME = {"loss": "hinge", "minibatch": "stddev"}
 
 #: Model name -> :class:`ModelSpec`. The lengths: 14,040 iterations of the default (180
