@@ -518,7 +518,9 @@ def check_step(step, net, replayed=(), h=1e-5):
     step : callable
         ``step() -> loss``, a number or 0-d array: runs the step's forward and backward
         passes, leaving its gradient in ``net.grads``, and does not move the parameters
-        (a GAN: ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
+        (a ValueError if it does: an optimizer step in every run would go unseen, its
+        state moved on once per difference; a GAN:
+        ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
         parameters in place; it must not hold state that :func:`replay` does not put back
         (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
         steps: check it with ``reuse_fake`` off).
@@ -558,6 +560,12 @@ def check_step(step, net, replayed=(), h=1e-5):
 
     net.zero_grad()
     loss()                                        # the checked run
+    moved = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
+    if not np.array_equal(moved, flat, equal_nan=True):
+        raise ValueError(f"{what}: the step moved the parameters; a checked step leaves them "
+                         "where they are, its gradient in grads (a GAN's: d_step(x, "
+                         "update=False), g_step(m, update=False)), else every difference "
+                         "takes an optimizer step too")
     after = _replay_all(net, replayed)
     analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
     if analytic.size != flat.size:

@@ -352,7 +352,8 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
         inputs), or that the gradient is at the differences' rounding noise.
     ValueError
-        When a parameter is not float64 or ``net`` has none.
+        When a parameter is not float64, ``net`` has none, or the step moves them (an
+        optimizer step: ``update=False``).
 
     Notes
     -----

@@ -147,3 +147,14 @@ def test_update_false_keeps_the_weights_and_the_default_moves_them():
     model.g_step(4)
     assert not np.array_equal(model.D.params["0.W"], weights["0.W"])
     assert model.d_opt.t == model.g_opt.t == 1
+
+
+def test_a_step_that_moves_the_weights_is_refused():
+    """A step with its optimizer's update would pass (each run starts from the same weights)
+    while every difference took an optimizer step: Adam's count and moments moved on."""
+    model = smooth_gan(7)
+    x = np.random.default_rng(8).standard_normal((4, 3))
+    with pytest.raises(ValueError, match="moved the parameters.*update=False"):
+        testing.assert_step_gradients(lambda: model.d_step(x)["d_loss"], model.D,
+                                      (model.G, model.rng))
+    assert model.d_opt.t == 1                     # the one checked step's, no more
