@@ -384,20 +384,21 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     True
     """
     return _judge(check_step(step, net, replayed, h=h), tol, _step_what(net),
-                  more=lambda: _carried_between_passes(net, replayed))
+                  more=lambda: _carried_between_passes(net))
 
 
-def _carried_between_passes(net, replayed):
-    """For a failed step check: a SpectralNorm in training mode in ``net`` or ``replayed``,
-    whose ``u`` one forward pass hands to the next within the step (each pass's gradient
-    holds its own ``u`` fixed; the differences see the chain), said; else nothing."""
-    for layer in (net, *replayed):
-        for inner in layer.walk() if hasattr(layer, "walk") else ():
-            if isinstance(inner, layers.SpectralNorm) and inner.training and not inner.frozen:
-                return (f"; {inner!r} is in training mode: each forward pass of the step moves "
-                        "its u, which the next pass starts from, and each pass's gradient holds "
-                        "its own u fixed, so the differences see a chain the gradient does not "
-                        "take: check the step with it in evaluation mode (.eval())")
+def _carried_between_passes(net):
+    """For a failed step check: a SpectralNorm in training mode in ``net``, whose ``u`` one
+    forward pass hands to the next within the step (each pass's gradient holds its own ``u``
+    fixed; the differences see the chain), said; else nothing. One in a replayed network
+    is not said: its ``u`` is a function of its own weight alone, which the differences do
+    not move (and a GAN's G step runs D frozen, ``u`` left alone)."""
+    for inner in net.walk() if hasattr(net, "walk") else (net,):
+        if isinstance(inner, layers.SpectralNorm) and inner.training and not inner.frozen:
+            return (f"; {inner!r} is in training mode: if the step runs it more than once, "
+                    "each forward pass moves its u, which the next pass starts from, and each "
+                    "pass's gradient holds its own u fixed, so the differences see a chain the "
+                    "gradient does not take: check the step with it in evaluation mode (.eval())")
     return ""
 
 

@@ -158,3 +158,23 @@ def test_a_step_that_moves_the_weights_is_refused():
         testing.assert_step_gradients(lambda: model.d_step(x)["d_loss"], model.D,
                                       (model.G, model.rng))
     assert model.d_opt.t == 1                     # the one checked step's, no more
+
+
+class ScaledG(games.CrossEntropy):
+    """The cross-entropy game with G's gradient 1.5 times too large."""
+
+    name = "scaled-g"
+
+    def g_loss(self, outputs):
+        loss, doutputs = super().g_loss(outputs)
+        return loss, 1.5 * doutputs
+
+
+def test_a_spectral_norm_in_the_frozen_d_of_a_g_step_is_not_blamed():
+    """The G step runs D frozen (its u left alone) and D's weights are not the ones the
+    differences move: a wrong G step with a spectral norm in D is just off."""
+    model = smooth_gan(1, loss=ScaledG())
+    layers.spectral_norm(model.D, np.random.default_rng(3))
+    with pytest.raises(AssertionError, match="is off") as failure:
+        testing.assert_step_gradients(g_step(model, 5), model.G, (model.D, model.rng))
+    assert "SpectralNorm" not in str(failure.value)
