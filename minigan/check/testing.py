@@ -332,7 +332,10 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         ``step() -> loss``: the step's forward and backward passes, leaving the gradient in
         ``net.grads`` and the weights where they are; for :class:`minigan.gan.GAN`,
         ``lambda: model.d_step(x, update=False)["d_loss"]`` or
-        ``lambda: model.g_step(m, update=False)["g_loss"]``.
+        ``lambda: model.g_step(m, update=False)["g_loss"]``. With R1 (``r1 > 0``), a D step
+        that takes it (``model.d_opt.t % model.r1_every == 0``) adds its gradient
+        ``r1_every`` times over, which ``d_loss`` leaves out: there the step's loss is
+        ``stats["d_loss"] + model.r1_every * stats["r1"]``.
     net : minigan.nn.layers.Layer
         The network whose gradient is checked (``model.D`` or ``model.G``), float64.
     replayed : sequence of layers and numpy.random.Generator

@@ -178,3 +178,30 @@ def test_a_spectral_norm_in_the_frozen_d_of_a_g_step_is_not_blamed():
     with pytest.raises(AssertionError, match="is off") as failure:
         testing.assert_step_gradients(g_step(model, 5), model.G, (model.D, model.rng))
     assert "SpectralNorm" not in str(failure.value)
+
+
+@pytest.mark.parametrize("t", [0, 1])
+def test_an_r1_step_is_checked_with_the_penalty_it_adds(t):
+    """d_loss leaves R1 out; a D step that takes it (d_opt.t a multiple of r1_every) adds its
+    gradient r1_every times over: the loss the docs give passes on both kinds of step, and
+    d_loss alone fails where R1 is taken."""
+    r = np.random.default_rng(9)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
+                          layers.Dense(6, 1, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, r1=2.0, r1_every=2)
+    model.d_opt.t = t
+    x = np.random.default_rng(10).standard_normal((5, 3))
+
+    def step():
+        stats = model.d_step(x, update=False)
+        took = model.d_opt.t % model.r1_every == 0
+        return stats["d_loss"] + (model.r1_every * stats["r1"] if took else 0.0)
+
+    testing.assert_step_gradients(step, model.D, (model.G, model.rng))
+    if t == 0:
+        with pytest.raises(AssertionError, match="is off"):
+            testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    else:
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
