@@ -356,7 +356,9 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         inputs), or that the gradient is at the differences' rounding noise.
     ValueError
         When a parameter is not float64, ``net`` has none, or the step moves them (an
-        optimizer step: ``update=False``).
+        optimizer step: ``update=False``); when its runs for the differences draw other
+        random numbers than the checked run (state that is not replayed: a G step on the
+        D step's kept batch, ``reuse_fake``).
 
     Notes
     -----

@@ -205,3 +205,25 @@ def test_an_r1_step_is_checked_with_the_penalty_it_adds(t):
             testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
     else:
         testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_a_g_step_on_the_kept_fake_batch_is_refused_not_called_off():
+    """With reuse_fake the checked G step learns from the D step's kept batch, drawing no
+    noise, and the differences' runs from fresh noise: not the same step, which the check
+    says (the gradient is right) instead of calling it off; the model as the step left it."""
+    model = smooth_gan(11, reuse_fake=True)
+    x = np.random.default_rng(12).standard_normal((4, 3))
+    model.d_step(x, update=False)
+    state = model.rng.bit_generator.state
+    with pytest.raises(ValueError, match="drew other random numbers.*reuse_fake"):
+        testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
+    assert model.rng.bit_generator.state == state and model._kept_fake is None
+    testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
+
+
+def test_a_dropout_with_a_generator_of_an_old_kind_is_replayed():
+    """A generator whose state holds an array (MT19937): put back and compared as such."""
+    model = smooth_gan(13)
+    model.D.layers.insert(2, layers.Dropout(0.3, rng=np.random.Generator(np.random.MT19937(5))))
+    x = np.random.default_rng(14).standard_normal((6, 3))
+    testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
