@@ -536,7 +536,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     -------
     :class:`GradientErrors`: ``{"parameters": relative error}``, the parameters in the
     order of ``net.params``; ``net`` ends with the parameters, state and ``grads`` of the
-    one checked run.
+    one checked run, and the layers in ``replayed`` with its state and ``grads``.
     """
     what = _step_what(net)
     _float64_params(net)
@@ -569,6 +569,8 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "takes an optimizer step too")
     after = _replay_all(net, replayed)
     drawn = _generator_states(net, replayed)
+    others = [(layer, {k: g.copy() for k, g in layer.grads.items()}) for layer in replayed
+              if getattr(layer, "grads", None) and layer is not net]
     analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
@@ -582,6 +584,9 @@ def check_step(step, net, replayed=(), h=1e-5):
             g[...] = backend.as_array_of(backend.get_array_module(g),
                                          analytic[offset:offset + g.size].reshape(g.shape))
             offset += g.size
+        for layer, grads in others:               # a step may add to the others' too
+            for k, g in grads.items():
+                layer.grads[k][...] = g
 
     dout = np.array(1.0)
     numeric = numeric_vjp(loss, flat, dout, h)

@@ -227,3 +227,35 @@ def test_a_dropout_with_a_generator_of_an_old_kind_is_replayed():
     model.D.layers.insert(2, layers.Dropout(0.3, rng=np.random.Generator(np.random.MT19937(5))))
     x = np.random.default_rng(14).standard_normal((6, 3))
     testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+class UnfrozenG(gan.GAN):
+    """A G step of its own that runs D unfrozen: D's grads take its term too (harmless in
+    training, where the D step zeroes them first)."""
+
+    def g_step(self, m, dtype=None, update=True):
+        self.G.zero_grad()
+        outputs = self.D.forward(self.G.forward(self.sample_noise(m, dtype)))
+        loss, doutputs = self.game.g_loss(outputs)
+        self.G.backward(self.D.backward(doutputs), input_grad=False)
+        if update:
+            self.g_opt.step()
+        return {"g_loss": loss}
+
+
+def test_the_other_networks_grads_are_the_checked_steps():
+    """A step that adds to the replayed network's grads: one step's worth of them after the
+    check, not one per run of the differences."""
+    models = []
+    for _ in range(2):
+        r = np.random.default_rng(15)
+        G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(6, 3, rng=r, dtype="float64"))
+        D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(6, 1, rng=r, dtype="float64"))
+        models.append(UnfrozenG(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r))
+    checked, once = models
+    testing.assert_step_gradients(g_step(checked, 5), checked.G, (checked.D, checked.rng))
+    g_step(once, 5)()
+    for k, g in once.D.grads.items():
+        np.testing.assert_array_equal(checked.D.grads[k], g)
