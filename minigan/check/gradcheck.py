@@ -543,6 +543,12 @@ def check_step(step, net, replayed=(), h=1e-5):
     names = list(net.params)
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
+    frozen = [inner for inner in (net.walk() if hasattr(net, "walk") else (net,))
+              if inner.params and getattr(inner, "frozen", False)]
+    if frozen:
+        which = "it is" if frozen[0] is net else f"{frozen[0]!r} inside it is"
+        raise ValueError(f"{what}: {which} frozen and accumulates no parameter gradients to "
+                         "check; unfreeze it first (freeze(False))")
     restore = _replay_all(net, replayed)
     flat = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
 

@@ -355,10 +355,10 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
         inputs), or that the gradient is at the differences' rounding noise.
     ValueError
-        When a parameter is not float64, ``net`` has none, or the step moves them (an
-        optimizer step: ``update=False``); when its runs for the differences draw other
-        random numbers than the checked run (state that is not replayed: a G step on the
-        D step's kept batch, ``reuse_fake``).
+        When a parameter is not float64, ``net`` has none or a frozen layer (whose
+        gradient stays 0), or the step moves them (an optimizer step: ``update=False``);
+        when its runs for the differences draw other random numbers than the checked run
+        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
 
     Notes
     -----

@@ -259,3 +259,13 @@ def test_the_other_networks_grads_are_the_checked_steps():
     g_step(once, 5)()
     for k, g in once.D.grads.items():
         np.testing.assert_array_equal(checked.D.grads[k], g)
+
+
+def test_a_net_with_a_frozen_layer_is_refused():
+    """A frozen layer's gradient stays 0 while the loss moves with its weights: refused by
+    name, as check_layer refuses one, not called off."""
+    model = smooth_gan(16)
+    model.D.layers[0].freeze()
+    x = np.random.default_rng(17).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"Dense\(3, 6\).* frozen"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
