@@ -269,3 +269,22 @@ def test_a_net_with_a_frozen_layer_is_refused():
     x = np.random.default_rng(17).standard_normal((4, 3))
     with pytest.raises(ValueError, match=r"Dense\(3, 6\).* frozen"):
         testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_a_failed_check_leaves_the_model_as_the_checked_step_did():
+    """The failure's measures (extrapolation, larger and smaller steps, one-sided
+    differences, the rounding) run the step again: each puts the model back after it."""
+    checked = smooth_gan(3, loss=FlippedFake(), batch_norm=True)
+    once = smooth_gan(3, loss=FlippedFake(), batch_norm=True)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    before = {k: p.copy() for k, p in checked.D.params.items()}
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
+    d_step(once, x)()
+    for k in before:
+        np.testing.assert_array_equal(checked.D.params[k], before[k])
+        np.testing.assert_array_equal(checked.D.grads[k], once.D.grads[k])
+    for net in ("D", "G"):
+        for k, b in getattr(once, net).buffers.items():
+            np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
+    assert checked.rng.bit_generator.state == once.rng.bit_generator.state
