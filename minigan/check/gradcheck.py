@@ -518,10 +518,13 @@ def check_step(step, net, replayed=(), h=1e-5):
     step : callable
         ``step() -> loss``, a number or 0-d array: runs the step's forward and backward
         passes, leaving its gradient in ``net.grads``, and does not move the parameters
-        (a GAN: ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
+        (a ValueError if it does: an optimizer step in every run would go unseen, its
+        state moved on once per difference; a GAN:
+        ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
         parameters in place; it must not hold state that :func:`replay` does not put back
         (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
-        steps: check it with ``reuse_fake`` off).
+        steps: check it with ``reuse_fake`` off; a ValueError when the runs for the
+        differences draw other random numbers than the checked run).
     net : minigan.nn.layers.Layer or alike
         The network whose gradient is checked (``params``, ``grads``), float64.
     replayed : sequence of layers and ``numpy.random.Generator``
@@ -533,13 +536,19 @@ def check_step(step, net, replayed=(), h=1e-5):
     -------
     :class:`GradientErrors`: ``{"parameters": relative error}``, the parameters in the
     order of ``net.params``; ``net`` ends with the parameters, state and ``grads`` of the
-    one checked run.
+    one checked run, and the layers in ``replayed`` with its state and ``grads``.
     """
     what = _step_what(net)
     _float64_params(net)
     names = list(net.params)
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
+    frozen = [inner for inner in (net.walk() if hasattr(net, "walk") else (net,))
+              if inner.params and getattr(inner, "frozen", False)]
+    if frozen:
+        which = "it is" if frozen[0] is net else f"{frozen[0]!r} inside it is"
+        raise ValueError(f"{what}: {which} frozen and accumulates no parameter gradients to "
+                         "check; unfreeze it first (freeze(False))")
     restore = _replay_all(net, replayed)
     flat = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
 
@@ -558,7 +567,16 @@ def check_step(step, net, replayed=(), h=1e-5):
 
     net.zero_grad()
     loss()                                        # the checked run
+    moved = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
+    if not np.array_equal(moved, flat, equal_nan=True):
+        raise ValueError(f"{what}: the step moved the parameters; a checked step leaves them "
+                         "where they are, its gradient in grads (a GAN's: d_step(x, "
+                         "update=False), g_step(m, update=False)), else every difference "
+                         "takes an optimizer step too")
     after = _replay_all(net, replayed)
+    drawn = _generator_states(net, replayed)
+    others = [(layer, {k: g.copy() for k, g in layer.grads.items()}) for layer in replayed
+              if getattr(layer, "grads", None) and layer is not net]
     analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
@@ -572,10 +590,19 @@ def check_step(step, net, replayed=(), h=1e-5):
             g[...] = backend.as_array_of(backend.get_array_module(g),
                                          analytic[offset:offset + g.size].reshape(g.shape))
             offset += g.size
+        for layer, grads in others:               # a step may add to the others' too
+            for k, g in grads.items():
+                layer.grads[k][...] = g
 
     dout = np.array(1.0)
     numeric = numeric_vjp(loss, flat, dout, h)
+    redrawn = _generator_states(net, replayed)
     finish()
+    if not _same_state(redrawn, drawn):
+        raise ValueError(f"{what}: the runs for the differences drew other random numbers than "
+                         "the checked run, from the same state: the step holds state that "
+                         "replay does not put back (a GAN's G step on the D step's kept batch, "
+                         "reuse_fake: check it with reuse_fake off, or after a G step)")
     problems = {"parameters": (loss, flat, dout, analytic, numeric)}
     return GradientErrors({"parameters": rel_error(analytic, numeric)}, problems, h,
                           finish=finish)
@@ -584,6 +611,31 @@ def check_step(step, net, replayed=(), h=1e-5):
 def _step_what(net):
     """A step check's subject in one line (a Sequential's repr takes one per layer)."""
     return f"the step's gradient of the {type(net).__name__} of {len(net.params)} parameter arrays"
+
+
+def _generator_states(net, replayed):
+    """The state of every generator that :func:`_replay_all` puts back, in one order."""
+    generators = [backend.rng()]
+    for layer in (net, *replayed):
+        if isinstance(layer, np.random.Generator):
+            found = (layer,)
+        else:
+            inner = layer.walk() if hasattr(layer, "walk") else (layer,)
+            found = (g for i in inner for g in vars(i).values()
+                     if isinstance(g, np.random.Generator))
+        generators += [g for g in found if all(g is not o for o in generators)]
+    return [g.bit_generator.state for g in generators]
+
+
+def _same_state(a, b):
+    """Whether two generator states (dicts of numbers, strings and arrays) are equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
 
 
 def _replay_all(net, replayed):

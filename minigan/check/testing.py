@@ -332,7 +332,10 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         ``step() -> loss``: the step's forward and backward passes, leaving the gradient in
         ``net.grads`` and the weights where they are; for :class:`minigan.gan.GAN`,
         ``lambda: model.d_step(x, update=False)["d_loss"]`` or
-        ``lambda: model.g_step(m, update=False)["g_loss"]``.
+        ``lambda: model.g_step(m, update=False)["g_loss"]``. With R1 (``r1 > 0``), a D step
+        that takes it (``model.d_opt.t % model.r1_every == 0``) adds its gradient
+        ``r1_every`` times over, which ``d_loss`` leaves out: there the step's loss is
+        ``stats["d_loss"] + model.r1_every * stats["r1"]``.
     net : minigan.nn.layers.Layer
         The network whose gradient is checked (``model.D`` or ``model.G``), float64.
     replayed : sequence of layers and numpy.random.Generator
@@ -352,7 +355,10 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
         inputs), or that the gradient is at the differences' rounding noise.
     ValueError
-        When a parameter is not float64 or ``net`` has none.
+        When a parameter is not float64, ``net`` has none or a frozen layer (whose
+        gradient stays 0), or the step moves them (an optimizer step: ``update=False``);
+        when its runs for the differences draw other random numbers than the checked run
+        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
 
     Notes
     -----
@@ -383,20 +389,21 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     True
     """
     return _judge(check_step(step, net, replayed, h=h), tol, _step_what(net),
-                  more=lambda: _carried_between_passes(net, replayed))
+                  more=lambda: _carried_between_passes(net))
 
 
-def _carried_between_passes(net, replayed):
-    """For a failed step check: a SpectralNorm in training mode in ``net`` or ``replayed``,
-    whose ``u`` one forward pass hands to the next within the step (each pass's gradient
-    holds its own ``u`` fixed; the differences see the chain), said; else nothing."""
-    for layer in (net, *replayed):
-        for inner in layer.walk() if hasattr(layer, "walk") else ():
-            if isinstance(inner, layers.SpectralNorm) and inner.training and not inner.frozen:
-                return (f"; {inner!r} is in training mode: each forward pass of the step moves "
-                        "its u, which the next pass starts from, and each pass's gradient holds "
-                        "its own u fixed, so the differences see a chain the gradient does not "
-                        "take: check the step with it in evaluation mode (.eval())")
+def _carried_between_passes(net):
+    """For a failed step check: a SpectralNorm in training mode in ``net``, whose ``u`` one
+    forward pass hands to the next within the step (each pass's gradient holds its own ``u``
+    fixed; the differences see the chain), said; else nothing. One in a replayed network
+    is not said: its ``u`` is a function of its own weight alone, which the differences do
+    not move (and a GAN's G step runs D frozen, ``u`` left alone)."""
+    for inner in net.walk() if hasattr(net, "walk") else (net,):
+        if isinstance(inner, layers.SpectralNorm) and inner.training and not inner.frozen:
+            return (f"; {inner!r} is in training mode: if the step runs it more than once, "
+                    "each forward pass moves its u, which the next pass starts from, and each "
+                    "pass's gradient holds its own u fixed, so the differences see a chain the "
+                    "gradient does not take: check the step with it in evaluation mode (.eval())")
     return ""
 
 

@@ -391,7 +391,9 @@ class GAN:
         batches. With ``r1``, R1's gradient at the real batch joins D's on every
         ``r1_every``-th step, ``r1_every`` times over (:func:`minigan.gan.penalty.r1_penalty`).
         With ``update=False`` the step leaves its gradient in ``D.grads`` and D's weights
-        where they are (its gradient checked: :func:`minigan.check.testing.assert_step_gradients`).
+        where they are (its gradient checked: :func:`minigan.check.testing.assert_step_gradients`;
+        on a step that takes R1, the gradient of ``d_loss + r1_every * r1``, ``d_loss``
+        leaving the penalty out).
 
         Returns
         -------

@@ -147,3 +147,144 @@ def test_update_false_keeps_the_weights_and_the_default_moves_them():
     model.g_step(4)
     assert not np.array_equal(model.D.params["0.W"], weights["0.W"])
     assert model.d_opt.t == model.g_opt.t == 1
+
+
+def test_a_step_that_moves_the_weights_is_refused():
+    """A step with its optimizer's update would pass (each run starts from the same weights)
+    while every difference took an optimizer step: Adam's count and moments moved on."""
+    model = smooth_gan(7)
+    x = np.random.default_rng(8).standard_normal((4, 3))
+    with pytest.raises(ValueError, match="moved the parameters.*update=False"):
+        testing.assert_step_gradients(lambda: model.d_step(x)["d_loss"], model.D,
+                                      (model.G, model.rng))
+    assert model.d_opt.t == 1                     # the one checked step's, no more
+
+
+class ScaledG(games.CrossEntropy):
+    """The cross-entropy game with G's gradient 1.5 times too large."""
+
+    name = "scaled-g"
+
+    def g_loss(self, outputs):
+        loss, doutputs = super().g_loss(outputs)
+        return loss, 1.5 * doutputs
+
+
+def test_a_spectral_norm_in_the_frozen_d_of_a_g_step_is_not_blamed():
+    """The G step runs D frozen (its u left alone) and D's weights are not the ones the
+    differences move: a wrong G step with a spectral norm in D is just off."""
+    model = smooth_gan(1, loss=ScaledG())
+    layers.spectral_norm(model.D, np.random.default_rng(3))
+    with pytest.raises(AssertionError, match="is off") as failure:
+        testing.assert_step_gradients(g_step(model, 5), model.G, (model.D, model.rng))
+    assert "SpectralNorm" not in str(failure.value)
+
+
+@pytest.mark.parametrize("t", [0, 1])
+def test_an_r1_step_is_checked_with_the_penalty_it_adds(t):
+    """d_loss leaves R1 out; a D step that takes it (d_opt.t a multiple of r1_every) adds its
+    gradient r1_every times over: the loss the docs give passes on both kinds of step, and
+    d_loss alone fails where R1 is taken."""
+    r = np.random.default_rng(9)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
+                          layers.Dense(6, 1, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, r1=2.0, r1_every=2)
+    model.d_opt.t = t
+    x = np.random.default_rng(10).standard_normal((5, 3))
+
+    def step():
+        stats = model.d_step(x, update=False)
+        took = model.d_opt.t % model.r1_every == 0
+        return stats["d_loss"] + (model.r1_every * stats["r1"] if took else 0.0)
+
+    testing.assert_step_gradients(step, model.D, (model.G, model.rng))
+    if t == 0:
+        with pytest.raises(AssertionError, match="is off"):
+            testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    else:
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_a_g_step_on_the_kept_fake_batch_is_refused_not_called_off():
+    """With reuse_fake the checked G step learns from the D step's kept batch, drawing no
+    noise, and the differences' runs from fresh noise: not the same step, which the check
+    says (the gradient is right) instead of calling it off; the model as the step left it."""
+    model = smooth_gan(11, reuse_fake=True)
+    x = np.random.default_rng(12).standard_normal((4, 3))
+    model.d_step(x, update=False)
+    state = model.rng.bit_generator.state
+    with pytest.raises(ValueError, match="drew other random numbers.*reuse_fake"):
+        testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
+    assert model.rng.bit_generator.state == state and model._kept_fake is None
+    testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
+
+
+def test_a_dropout_with_a_generator_of_an_old_kind_is_replayed():
+    """A generator whose state holds an array (MT19937): put back and compared as such."""
+    model = smooth_gan(13)
+    model.D.layers.insert(2, layers.Dropout(0.3, rng=np.random.Generator(np.random.MT19937(5))))
+    x = np.random.default_rng(14).standard_normal((6, 3))
+    testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+class UnfrozenG(gan.GAN):
+    """A G step of its own that runs D unfrozen: D's grads take its term too (harmless in
+    training, where the D step zeroes them first)."""
+
+    def g_step(self, m, dtype=None, update=True):
+        self.G.zero_grad()
+        outputs = self.D.forward(self.G.forward(self.sample_noise(m, dtype)))
+        loss, doutputs = self.game.g_loss(outputs)
+        self.G.backward(self.D.backward(doutputs), input_grad=False)
+        if update:
+            self.g_opt.step()
+        return {"g_loss": loss}
+
+
+def test_the_other_networks_grads_are_the_checked_steps():
+    """A step that adds to the replayed network's grads: one step's worth of them after the
+    check, not one per run of the differences."""
+    models = []
+    for _ in range(2):
+        r = np.random.default_rng(15)
+        G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(6, 3, rng=r, dtype="float64"))
+        D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(6, 1, rng=r, dtype="float64"))
+        models.append(UnfrozenG(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r))
+    checked, once = models
+    testing.assert_step_gradients(g_step(checked, 5), checked.G, (checked.D, checked.rng))
+    g_step(once, 5)()
+    for k, g in once.D.grads.items():
+        np.testing.assert_array_equal(checked.D.grads[k], g)
+
+
+def test_a_net_with_a_frozen_layer_is_refused():
+    """A frozen layer's gradient stays 0 while the loss moves with its weights: refused by
+    name, as check_layer refuses one, not called off."""
+    model = smooth_gan(16)
+    model.D.layers[0].freeze()
+    x = np.random.default_rng(17).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"Dense\(3, 6\).* frozen"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+
+
+def test_a_failed_check_leaves_the_model_as_the_checked_step_did():
+    """The failure's measures (extrapolation, larger and smaller steps, one-sided
+    differences, the rounding) run the step again: each puts the model back after it."""
+    checked = smooth_gan(3, loss=FlippedFake(), batch_norm=True)
+    once = smooth_gan(3, loss=FlippedFake(), batch_norm=True)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    before = {k: p.copy() for k, p in checked.D.params.items()}
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
+    d_step(once, x)()
+    for k in before:
+        np.testing.assert_array_equal(checked.D.params[k], before[k])
+        np.testing.assert_array_equal(checked.D.grads[k], once.D.grads[k])
+    for net in ("D", "G"):
+        for k, b in getattr(once, net).buffers.items():
+            np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
+    assert checked.rng.bit_generator.state == once.rng.bit_generator.state
