@@ -523,8 +523,10 @@ def check_step(step, net, replayed=(), h=1e-5):
         ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
         parameters in place; it must not hold state that :func:`replay` does not put back
         (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
-        steps: check it with ``reuse_fake`` off; a ValueError when the runs for the
-        differences draw other random numbers than the checked run).
+        steps: check the pair as one step, ``lambda: (model.d_step(x, update=False),
+        model.g_step(m, update=False))[1]["g_loss"]``, whose G loss depends on G's weights
+        through the D step's batch, or with ``reuse_fake`` off; a ValueError when the runs
+        for the differences draw other random numbers than the checked run).
     net : minigan.nn.layers.Layer or alike
         The network whose gradient is checked (``params``, ``grads``), float64.
     replayed : sequence of layers and ``numpy.random.Generator``
@@ -602,7 +604,9 @@ def check_step(step, net, replayed=(), h=1e-5):
         raise ValueError(f"{what}: the runs for the differences drew other random numbers than "
                          "the checked run, from the same state: the step holds state that "
                          "replay does not put back (a GAN's G step on the D step's kept batch, "
-                         "reuse_fake: check it with reuse_fake off, or after a G step)")
+                         "reuse_fake: check the D and the G step as one, lambda: "
+                         "(model.d_step(x, update=False), model.g_step(m, update=False))[1]"
+                         "[\"g_loss\"], or with reuse_fake off)")
     problems = {"parameters": (loss, flat, dout, analytic, numeric)}
     return GradientErrors({"parameters": rel_error(analytic, numeric)}, problems, h,
                           finish=finish)

@@ -221,6 +221,23 @@ def test_a_g_step_on_the_kept_fake_batch_is_refused_not_called_off():
     testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
 
 
+def test_the_d_and_g_step_on_the_kept_batch_pass_as_one_step():
+    """The message's advice: the pair of steps as one, G's loss reaching G's weights
+    through the D step's batch, passes; and a G step whose gradient is wrong fails so."""
+    model = smooth_gan(11, reuse_fake=True)
+    x = np.random.default_rng(12).standard_normal((4, 3))
+
+    def pair():
+        model.d_step(x, update=False)
+        return model.g_step(4, update=False)["g_loss"]
+
+    testing.assert_step_gradients(pair, model.G, (model.D, model.rng))
+    backward = model.G.backward
+    model.G.backward = lambda dout, input_grad=True: backward(1.01 * dout, input_grad)
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(pair, model.G, (model.D, model.rng))
+
+
 def test_a_dropout_with_a_generator_of_an_old_kind_is_replayed():
     """A generator whose state holds an array (MT19937): put back and compared as such."""
     model = smooth_gan(13)
