@@ -6,6 +6,9 @@ norm held fixed) is tests/gan/test_gan_losses.py's; here: the public check passe
 steps with state that moves as it trains, fails wrong ones and says why, and leaves the
 model as the one checked step left it."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -13,8 +16,11 @@ from hypothesis import strategies as st
 
 from minigan import gan
 from minigan.check import testing
+from minigan.functional import losses
 from minigan.gan import games
 from minigan.nn import layers, optim
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def smooth_gan(seed, loss="gan", batch_norm=False, pixel_norm=False, **kw):
@@ -305,3 +311,38 @@ def test_a_failed_check_leaves_the_model_as_the_checked_step_did():
         for k, b in getattr(once, net).buffers.items():
             np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
     assert checked.rng.bit_generator.state == once.rng.bit_generator.state
+
+
+# -- the site's example: a step of your own ----------------------------------------------------
+def _site_example():
+    text = (ROOT / "docs" / "getting_started.md").read_text()
+    section = text.split("## A game of your own", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S)
+              if "class RelativisticAverageGAN" in b]
+    assert len(blocks) == 1, "one relativistic example in 'A game of your own'"
+    return blocks[0]
+
+
+def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
+    namespace = {"__name__": "site_example"}
+    exec(compile(_site_example(), "docs/getting_started.md", "exec"), namespace)  # checks pass
+    model, x = namespace["model"], namespace["x"]
+    right = namespace["relativistic_loss"]
+
+    def without_cross_terms(a, b):
+        loss, _, _ = right(a, b)
+        return (loss, losses.sigmoid_cross_entropy(a - b.mean(), 1.0)[1],
+                losses.sigmoid_cross_entropy(b - a.mean(), 0.0)[1])
+
+    namespace["relativistic_loss"] = without_cross_terms     # the steps look it up here
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(lambda: model.d_step(x, update=False)["d_loss"],
+                                      model.D, replayed=(model.G, model.rng))
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(lambda: model.g_step(16, update=False)["g_loss"],
+                                      model.G, replayed=(model.D, model.rng))
+    namespace["relativistic_loss"] = right
+    before = model.G.params["0.W"].copy()
+    stats = model.train_iteration(lambda: np.random.default_rng(1).standard_normal((16, 2)))
+    assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
+    assert not np.array_equal(model.G.params["0.W"], before)
