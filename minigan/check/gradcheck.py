@@ -391,6 +391,17 @@ def replay(layer):
     return restore
 
 
+def _refuse_frozen(what, layer):
+    """A ValueError naming ``layer``, or the first layer inside it, that is frozen: it
+    leaves its ``grads`` alone, so a check of them would call a right gradient off."""
+    frozen = [inner for inner in (layer.walk() if hasattr(layer, "walk") else (layer,))
+              if inner.params and getattr(inner, "frozen", False)]
+    if frozen:
+        which = "it is" if frozen[0] is layer else f"{frozen[0]!r} inside it is"
+        raise ValueError(f"{what}: {which} frozen and accumulates no parameter gradients to "
+                         "check; unfreeze it first (freeze(False))")
+
+
 def _float64_params(layer):
     """A ValueError naming the first parameter of ``layer`` that is not float64."""
     for k, p in layer.params.items():
@@ -424,12 +435,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     rng = np.random.default_rng(0) if rng is None else rng
     x = _float64_input(repr(layer), "x", x)
     _float64_params(layer)
-    frozen = [inner for inner in (layer.walk() if hasattr(layer, "walk") else (layer,))
-              if inner.params and getattr(inner, "frozen", False)]
-    if frozen:
-        which = "it is" if frozen[0] is layer else f"{frozen[0]!r} inside it is"
-        raise ValueError(f"{layer!r}: {which} frozen and accumulates no parameter gradients "
-                         f"to check; unfreeze it first (freeze(False))")
+    _refuse_frozen(repr(layer), layer)
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
@@ -545,12 +551,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     names = list(net.params)
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
-    frozen = [inner for inner in (net.walk() if hasattr(net, "walk") else (net,))
-              if inner.params and getattr(inner, "frozen", False)]
-    if frozen:
-        which = "it is" if frozen[0] is net else f"{frozen[0]!r} inside it is"
-        raise ValueError(f"{what}: {which} frozen and accumulates no parameter gradients to "
-                         "check; unfreeze it first (freeze(False))")
+    _refuse_frozen(what, net)
     restore = _replay_all(net, replayed)
     flat = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
 
