@@ -65,6 +65,14 @@ def _read_limited(path, limit, what):
         raise RunFileError(f"{path} cannot be read as {what} ({exc})") from None
 
 
+def _nul_as_replacement(text):
+    """``text`` with each NUL read as U+FFFD, as an undecodable byte is, before the csv module
+    reads it: Python 3.10's csv refuses a NUL outright (a csv.Error naming no line), 3.11's
+    reads it as a character, which no value of these files takes. A line with a NUL is then
+    refused the same way, naming it, on each version."""
+    return text.replace("\0", "\ufffd")
+
+
 def penalty_of(stats):
     """The ``penalty`` column's value for one iteration's statistics: its R1 penalty or its
     gradient penalty (:data:`PENALTY`; their sum for a GAN built with both, which the
@@ -115,8 +123,8 @@ class MetricsLog:
                                f"{lines[0][:60]!r}, expected {','.join(METRICS_COLUMNS)!r})")
         rows, first = [], None
         try:
-            for number, row in enumerate(csv.DictReader(lines[1:], fieldnames=columns),
-                                         start=2):
+            for number, row in enumerate(csv.DictReader(map(_nul_as_replacement, lines[1:]),
+                                                        fieldnames=columns), start=2):
                 row = {"penalty": "", **row} if columns is OLD_METRICS_COLUMNS else row
                 if first is None:   # a run continued elsewhere may start after iteration 1
                     first = _first_iteration(row)
@@ -214,7 +222,7 @@ def read_scores(path, upto_epoch):
         return []
     text = _read_limited(path, MAX_SCORES_BYTES, "a minigan scores file")
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        reader = csv.DictReader(io.StringIO(_nul_as_replacement(text), newline=""))
         rows = list(reader)
     except csv.Error as exc:
         raise RunFileError(f"{path} is not a minigan scores file ({exc})") from None
