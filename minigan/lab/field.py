@@ -157,16 +157,16 @@ def digit_gradients(generator, discriminator, game, noise):
     (:func:`minigan.gan.generator_gradient`: D frozen and in its mode, so a D with batch
     norm in training mode normalizes with this batch's statistics).
 
+    A :class:`~minigan.nn.layers.ConditionalGenerator` (a conditional or self-conditioned
+    run's) appends the one-hot label to each image and D judges the pair; the images and
+    their gradients are returned without the label.
+
     Parameters
     ----------
     generator, discriminator : minigan.nn.layers.Layer
     game : minigan.gan.games.Game
     noise : array of shape ``(n, ...)``
         G's input (``[z, one_hot(c)]`` rows for a conditional generator).
-
-    A :class:`~minigan.nn.layers.ConditionalGenerator` (a conditional or self-conditioned
-    run's) appends the one-hot label to each image and D judges the pair; the images and
-    their gradients are returned without the label.
 
     Returns
     -------

@@ -85,6 +85,9 @@ def inception_score(probs, splits=10, eps=1e-12):
     splits : int
         The samples are cut into this many consecutive parts (Salimans et
         al. use 10); the score is computed on each.
+    eps : float
+        Added to each probability inside the logarithms, so that a class with probability 0
+        adds 0 to the KL term rather than ``nan``.
 
     Returns
     -------
@@ -202,6 +205,11 @@ def precision_recall(real, fake, k=3, chunk=2048):
     Parameters
     ----------
     real, fake : ndarrays (N, d) and (M, d) of features (NumPy or CuPy)
+    k : int
+        3, as Kynkaanniemi et al. recommend.
+    chunk : int
+        Rows of the distance matrices computed at a time, to bound the memory; the result
+        does not depend on it.
 
     Returns
     -------
@@ -244,6 +252,9 @@ def density_coverage(real, fake, k=5, chunk=2048):
     real, fake : ndarrays (N, d) and (M, d) of features (NumPy or CuPy)
     k : int
         5, as Naeem et al. recommend.
+    chunk : int
+        Rows of the distance matrices computed at a time, to bound the memory; the result
+        does not depend on it.
 
     Returns
     -------
@@ -279,6 +290,9 @@ def parzen_log_likelihood(samples, points, sigma, chunk=1000):
     samples : ndarray (n, d)
     points : ndarray (m, d)
     sigma : float or 1-D array of bandwidths
+    chunk : int
+        Points scored at once (a ``chunk`` x n block of distances in memory at a time); the
+        result does not depend on it.
 
     Returns
     -------
@@ -368,6 +382,9 @@ def mode_coverage(samples, modes, std, quality_stds=3.0):
     samples : ndarray (N, d)
     modes : ndarray (K, d)
     std : float, the standard deviation of each component
+    quality_stds : float
+        How far from its nearest mode, in ``std``, a high-quality sample may lie (3, as
+        VEEGAN and PacGAN use).
 
     Returns
     -------

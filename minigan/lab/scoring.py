@@ -131,6 +131,13 @@ class Reference:
 
         Parameters
         ----------
+        data_dir : str or os.PathLike, optional
+            The folder of the MNIST files (default :func:`~minigan.data.default_data_dir`).
+        classifier : minigan.lab.classifier.Classifier, optional
+            Scores the digits (default: the cached one, else the shipped one).
+        download : bool
+            With ``False`` a missing test split raises
+            :class:`~minigan.data.MNISTDownloadError` instead of being downloaded.
         trained_on : {"train", "test"} or None
             The split the scored generator trained on (None: unknown; the test split).
         """
@@ -301,6 +308,8 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     ref : Reference
     scale : {"sigmoid", "tanh"}, the generator's pixel range ([0, 1] or [-1, 1])
     parzen : bool, include the Parzen window (the slowest metric)
+    batch_size : int, digits generated at once, a bound on G's memory
+        (``minigan.gan.algorithm.GENERATE_BATCH`` unless given)
     memorise : bool, measure :func:`memorisation` too (``ref.training`` needed)
     images_out : list, optional; the digits drawn are appended to it
 

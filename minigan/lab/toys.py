@@ -297,6 +297,10 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
                 record_frames=True, field=True, noise_grid=False, step_by_step=0):
     """Train one toy GAN; return its final metrics, per-snapshot frames and history.
 
+    The pictures (frames, their fields, the step-by-step frames; :mod:`minigan.lab.field`)
+    draw no random number and change no player: a seed gives the same training numbers with
+    or without them.
+
     Parameters
     ----------
     name : one of ``gaussian1d``, ``gaussian2d``, ``ring8``, ``grid25``, or a :class:`ToySpec`
@@ -316,9 +320,6 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     step_by_step : int, for the first that many iterations a frame before training, after
         each D step and after each G step (``result["steps"]``; G's own weights, not their
         moving average: the step moves G)
-
-    Nothing of the pictures draws a random number or changes a player
-    (:mod:`minigan.lab.field`): a seed gives the same training numbers with or without them.
 
     Returns
     -------
