@@ -526,7 +526,9 @@ def check_step(step, net, replayed=(), h=1e-5):
         passes, leaving its gradient in ``net.grads``, and does not move the parameters
         (a ValueError if it does: an optimizer step in every run would go unseen, its
         state moved on once per difference; a GAN:
-        ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
+        ``lambda: model.d_step(x, update=False)["d_loss"]``), and starts from a zero
+        gradient (a ValueError if a second run from the same state leaves twice the first
+        run's gradient: a step without ``net.zero_grad()``). It reads ``net``'s
         parameters in place; it must not hold state that :func:`replay` does not put back
         (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
         steps: check the pair as one step, ``lambda: (model.d_step(x, update=False),
@@ -583,6 +585,14 @@ def check_step(step, net, replayed=(), h=1e-5):
     analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
+    loss()                                        # again, onto the checked run's gradient
+    again = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
+    if rel_error(again, 2 * analytic) < 1e-6 < rel_error(again, analytic):
+        raise ValueError(f"{what}: a second run of the step, from the same state, left twice "
+                         "the first run's gradient in grads: the step adds to the gradient "
+                         "already there instead of starting from zero, so in training each "
+                         "step would add the last one's too; begin it with net.zero_grad() "
+                         "(a GAN's d_step: self.D.zero_grad(), g_step: self.G.zero_grad())")
 
     def finish():                                 # back to the checked run's end
         write_parameters()

@@ -356,7 +356,8 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         inputs), or that the gradient is at the differences' rounding noise.
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
-        gradient stays 0), or the step moves them (an optimizer step: ``update=False``);
+        gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
+        adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
         (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
 

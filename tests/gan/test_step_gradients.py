@@ -93,6 +93,31 @@ def test_a_wrong_step_fails_and_says_how_far():
     testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))   # its G is right
 
 
+class NoZeroGrad(gan.GAN):
+    """A D step that adds its gradient to what D's grads held: right once, wrong in training,
+    where each step would add the last one's too."""
+
+    def d_step(self, x_real, update=True):
+        zero_grad, self.D.zero_grad = self.D.zero_grad, lambda: None
+        try:
+            return super().d_step(x_real, update)
+        finally:
+            self.D.zero_grad = zero_grad
+
+
+def test_a_step_that_does_not_zero_the_gradient_is_refused_and_told_why():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype="float64"))
+    model = NoZeroGrad(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"adds to the gradient already there.*zero_grad\(\)"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))  # G's zeroes
+
+
 def test_without_replaying_the_noise_it_fails():
     """The step draws fresh noise: differences that do not replay the model's generator
     compare different batches (what replayed= is for)."""
