@@ -402,12 +402,13 @@ def _refuse_frozen(what, layer):
                          "check; unfreeze it first (freeze(False))")
 
 
-def _float64_params(layer):
-    """A ValueError naming the first parameter of ``layer`` that is not float64."""
+def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"):
+    """A ValueError naming the first parameter of ``layer`` that is not float64; ``what``
+    heads it (default: the layer's repr) and ``fix`` says what to do."""
     for k, p in layer.params.items():
         if np.dtype(p.dtype) != np.float64:
-            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
-                             f"need float64 (build the layer with dtype='float64')")
+            raise ValueError(f"{repr(layer) if what is None else what}: parameter '{k}' is "
+                             f"{p.dtype}; gradient checks need float64 ({fix})")
 
 
 def _on_layer_device(layer, x):
@@ -549,7 +550,8 @@ def check_step(step, net, replayed=(), h=1e-5):
     one checked run, and the layers in ``replayed`` with its state and ``grads``.
     """
     what = _step_what(net)
-    _float64_params(net)
+    _float64_params(net, what, fix="build the players with dtype='float64', or call "
+                    "minigan.backend.set_default_dtype('float64') before building them")
     names = list(net.params)
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")

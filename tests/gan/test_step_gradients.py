@@ -118,6 +118,23 @@ def test_a_step_that_does_not_zero_the_gradient_is_refused_and_told_why():
     testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))  # G's zeroes
 
 
+def test_float32_players_are_refused_in_one_line_that_says_how_to_build_them():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float32"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float32"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float32"), layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype="float32"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
+    with pytest.raises(ValueError) as caught:
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert re.search(r"the step's gradient of the Sequential of 4 parameter arrays: parameter "
+                     r"'0\.W' is float32; gradient checks need float64 \(build the players "
+                     r"with dtype='float64'.*set_default_dtype", message)
+
+
 def test_without_replaying_the_noise_it_fails():
     """The step draws fresh noise: differences that do not replay the model's generator
     compare different batches (what replayed= is for)."""
