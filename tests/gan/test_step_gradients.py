@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from minigan import gan
 from minigan.check import testing
 from minigan.functional import losses
-from minigan.gan import games
+from minigan.gan import games, loop
 from minigan.nn import layers, optim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -388,3 +388,7 @@ def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
     stats = model.train_iteration(lambda: np.random.default_rng(1).standard_normal((16, 2)))
     assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
     assert not np.array_equal(model.G.params["0.W"], before)
+    rows = []                                      # the loop reads every number of STATS
+    loop.train(model, lambda: np.random.default_rng(2).standard_normal((16, 2)), 2,
+               on_iteration=lambda it, stats: rows.append(stats))
+    assert len(rows) == 2 and set(loop.STATS) <= set(rows[-1])
