@@ -764,11 +764,14 @@ def save_pictures(name, result, out, gif=True):
     D step, ``g`` after the G step; ``step_00000.png`` before training) and
     ``NAME_steps.gif``; with the last snapshot's field, ``field.npz``: its arrays
     (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
-    ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``."""
+    ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``. They go
+    into the folder ``out``, made if it is not there (its parents too); returns their
+    paths."""
     plt = _pyplot()
     from PIL import Image
 
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     one_d = name == "gaussian1d"
     with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
     # room under the axes for the legend (draw_frame puts it there)

@@ -209,8 +209,10 @@ def test_a_toy_plays_and_pictures_a_game_of_ones_own(tmp_path):
     toys.draw_frame(ax, "ring8", frame, result["real"], cax=cax,
                     spread=toys.colour_spread(result["frames"]))
     assert cax.get_ylabel().startswith("D(x), doubled hinge; white: 0")
-    toys.save_pictures("ring8", result, tmp_path, gif=False)
-    assert str(np.load(tmp_path / "field.npz")["loss"]) == "hinge2"
+    out = tmp_path / "pictures" / "hinge2"            # not made yet: save_pictures makes it
+    paths = toys.save_pictures("ring8", result, out, gif=False)
+    assert str(np.load(out / "field.npz")["loss"]) == "hinge2"
+    assert out / "snapshot_00020.png" in paths and all(p.exists() for p in paths)
 
 
 class SymmetricLeastSquares(games.Game):
