@@ -167,7 +167,17 @@ def _kde(samples, grid):
 TOY_KERNELS = (10, 3)
 
 
+#: What a toy's ``opts`` may hold (the command line's toy options).
+_OPTIONS = ("k", "g_loss", "label_smoothing", "prior", "pack", "minibatch", "ema",
+           "spectral_norm", "label_flip", "instance_noise", "loss", "gp_weight")
+
+
 def _build(spec, opts, rng):
+    unknown = [k for k in opts if k not in _OPTIONS]
+    if unknown:     # else dropped without a word: opts={"r1": 1.0} would train without R1
+        raise ValueError(f"unknown toy option{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; the toys take {', '.join(_OPTIONS)} "
+                         "(gan.GAN's other arguments are not theirs)")
     G = _mlp(spec.g_sizes, L.ReLU, rng)
     pack, minibatch = int(opts.get("pack") or 1), opts.get("minibatch")
     if pack > 1 or minibatch:   # D takes packs of m samples; a minibatch layer before its last
@@ -309,9 +319,11 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, ``loss`` (a
-        name or a game of your own, :class:`minigan.gan.GAN`'s), and ``pack``,
-        ``minibatch``, ``ema`` (see the module docstring)
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``label_flip``,
+        ``instance_noise``, ``prior``, ``loss`` (a name or a game of your own),
+        ``gp_weight`` (:class:`minigan.gan.GAN`'s), ``spectral_norm`` (True: on D's layers),
+        and ``pack``, ``minibatch``, ``ema`` (see the module docstring); another key is a
+        ValueError
     record_frames : bool, keep every snapshot (else the last alone, without its field)
     field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
         G's gradients at its first batch of samples) when D judges one point at a time

@@ -324,3 +324,13 @@ def test_xy_and_gaussian1d_commands(tmp_path, capsys):
     assert "distance between D and D*" in capsys.readouterr().out
     assert (tmp_path / "g1" / "generator_gradient.png").is_file()
     assert (tmp_path / "g1" / "gaussian1d.gif").is_file()
+
+
+def test_an_option_the_toys_do_not_take_is_refused_not_dropped():
+    with pytest.raises(ValueError, match=r"unknown toy option 'r1'; the toys take k, g_loss"):
+        toys.run_gan_toy("ring8", 2, snapshots=0, opts={"r1": 1.0})
+
+
+def test_the_command_lines_toy_options_are_all_taken():
+    from minigan.app import settings
+    assert set(settings.TOY_KEYS) <= set(toys._OPTIONS)
