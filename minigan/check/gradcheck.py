@@ -231,6 +231,22 @@ class GradientErrors(dict):
         return remeasured(self._problems[name][3], lambda h: self._numeric_at(name, h),
                           self._h, tol)
 
+    def factor(self, name):
+        """``(c, residual)``: the number ``c`` that brings ``name``'s centred differences
+        closest to the analytic gradient, and :func:`rel_error` of the gradient against
+        ``c`` times them. A residual at the differences' precision with ``c`` other than 1
+        is a gradient right in direction and off by a factor (-1: of the wrong sign); with
+        fewer than two nonzero differences every gradient is a multiple of them, and the
+        residual is infinite."""
+        _, _, _, analytic, numeric = self._problems[name]
+        a = np.asarray(backend.to_host(analytic), dtype=np.float64).ravel()
+        n = np.asarray(backend.to_host(numeric), dtype=np.float64).ravel()
+        norm = float(n @ n)
+        if not (np.count_nonzero(n) > 1 and np.isfinite(norm) and np.isfinite(a).all()):
+            return 1.0, float("inf")
+        c = float(a @ n) / norm
+        return c, rel_error(a, c * n)
+
     def rounding(self, name):
         r"""``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
         rounding error of its differences: float64's epsilon times the size of

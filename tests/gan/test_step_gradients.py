@@ -135,6 +135,33 @@ def test_float32_players_are_refused_in_one_line_that_says_how_to_build_them():
                      r"with dtype='float64'.*set_default_dtype", message)
 
 
+class FactorG(games.CrossEntropy):
+    """The cross-entropy game whose G loss has its gradient times ``factor``."""
+
+    name = "factor-g"
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def g_loss(self, logits):
+        loss, dout = super().g_loss(logits)
+        return loss, self.factor * dout
+
+
+@pytest.mark.parametrize(("factor", "said"), [(-1.0, r"times -1 in every entry: right in "
+                                                      r"size, of the wrong sign"),
+                                              (2.0, r"times 2 in every entry: right in "
+                                                    r"direction, off by a factor"),
+                                              (0.0, r"about 0 in every entry")])
+def test_a_gradient_off_by_a_factor_is_said_to_be(factor, said):
+    model = smooth_gan(0, loss=FactorG(factor))
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    model.d_step(x, update=False)
+    with pytest.raises(AssertionError, match=said):
+        testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
+
+
 def test_without_replaying_the_noise_it_fails():
     """The step draws fresh noise: differences that do not replay the model's generator
     compare different batches (what replayed= is for)."""
