@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import gan
-from minigan.check import testing
+from minigan.check import gradcheck, testing
 from minigan.functional import losses
 from minigan.gan import games, loop
 from minigan.nn import layers, optim
@@ -419,3 +419,48 @@ def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
     loop.train(model, lambda: np.random.default_rng(2).standard_normal((16, 2)), 2,
                on_iteration=lambda it, stats: rows.append(stats))
     assert len(rows) == 2 and set(loop.STATS) <= set(rows[-1])
+
+
+def test_the_sites_step_needs_the_replay_it_describes_with_dropout_in_d():
+    """The real pass run again draws a new dropout mask: the site's step fails the check,
+    and passes with D's state put back before the second pass, as the text says."""
+    namespace = {"__name__": "site_example"}
+    exec(compile(_site_example(), "docs/getting_started.md", "exec"), namespace)
+    relativistic_loss = namespace["relativistic_loss"]
+
+    class Replaying(namespace["RelativisticAverageGAN"]):
+        def d_step(self, x_real, update=True):
+            self.D.zero_grad()
+            fake = self.G.forward(self.sample_noise(len(x_real), x_real.dtype))
+            at_real = gradcheck.replay(self.D)
+            real_out, fake_out = self.D.forward(x_real), self.D.forward(fake)
+            at_end = gradcheck.replay(self.D)
+            loss, d_real, d_fake = relativistic_loss(real_out, fake_out)
+            self.D.backward(d_fake, input_grad=False)
+            at_real()
+            self.D.forward(x_real)
+            self.D.backward(d_real, input_grad=False)
+            at_end()
+            self.real_batch = x_real
+            return {"d_loss": loss}
+
+    def model_of(cls):
+        r = np.random.default_rng(0)
+        G = layers.Sequential(layers.Dense(2, 8, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(8, 2, rng=r, dtype="float64"))
+        D = layers.Sequential(layers.Dense(2, 8, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dropout(0.3, rng=np.random.default_rng(3)),
+                              layers.BatchNorm1d(8, dtype="float64"),
+                              layers.Dense(8, 1, rng=r, dtype="float64"))
+        return cls(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+
+    x = np.random.default_rng(4).standard_normal((16, 2))
+    plain = model_of(namespace["RelativisticAverageGAN"])
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(d_step(plain, x), plain.D, (plain.G, plain.rng))
+    replaying, once = model_of(Replaying), model_of(Replaying)
+    testing.assert_step_gradients(d_step(replaying, x), replaying.D,
+                                  (replaying.G, replaying.rng))
+    d_step(once, x)()
+    for k, b in once.D.buffers.items():
+        np.testing.assert_array_equal(replaying.D.buffers[k], b)
