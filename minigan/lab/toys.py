@@ -104,7 +104,43 @@ def mixture_sampler(modes, std):
 
 @dataclass
 class ToySpec:
-    """A toy GAN: data, networks, schedule, and how to picture and measure it."""
+    """A toy GAN: data, networks, schedule, and how to picture and measure it.
+
+    A toy of your own is one of :data:`TOYS` changed with :func:`dataclasses.replace`
+    (``replace(TOYS["ring8"], lr=5e-4, iterations=2000)``), or a new one, given to
+    :func:`run_gan_toy` as its ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The toy's name (the pictures' titles; ``gaussian1d`` is drawn on one axis).
+    sample : callable
+        ``sample(rng, n)``: ``n`` real samples, a ``(n, dim)`` host array
+        (:func:`mixture_sampler` for a mixture of Gaussians).
+    noise_dim : int
+        G's noise, one vector per sample.
+    g_sizes, d_sizes : tuple
+        The widths of G's and D's layers, input first (``d_sizes`` ends in 1).
+    iterations : int
+        Iterations of Algorithm 1 by default.
+    batch : int
+        Samples per batch.
+    lr : float
+        Adam's step size for both players.
+    betas : tuple
+        Adam's betas (a game's own ``defaults`` replace them).
+    modes : numpy.ndarray or None
+        The mixture's means, for the modes covered and the high-quality share.
+    std : float or None
+        The mixture's standard deviation (a sample within 3 of them of a mode is high
+        quality).
+    extent : float
+        Half the width of the pictures' plane.
+    decay : bool
+        The step size decays linearly to a tenth over the run.
+    extra : dict
+        Not read by the toys: room for what a toy of your own keeps.
+    """
 
     name: str
     sample: callable                      # (rng, n) -> (n, dim) host array
