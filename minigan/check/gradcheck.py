@@ -231,6 +231,22 @@ class GradientErrors(dict):
         return remeasured(self._problems[name][3], lambda h: self._numeric_at(name, h),
                           self._h, tol)
 
+    def factor(self, name):
+        """``(c, residual)``: the number ``c`` that brings ``name``'s centred differences
+        closest to the analytic gradient, and :func:`rel_error` of the gradient against
+        ``c`` times them. A residual at the differences' precision with ``c`` other than 1
+        is a gradient right in direction and off by a factor (-1: of the wrong sign); with
+        fewer than two nonzero differences every gradient is a multiple of them, and the
+        residual is infinite."""
+        _, _, _, analytic, numeric = self._problems[name]
+        a = np.asarray(backend.to_host(analytic), dtype=np.float64).ravel()
+        n = np.asarray(backend.to_host(numeric), dtype=np.float64).ravel()
+        norm = float(n @ n)
+        if not (np.count_nonzero(n) > 1 and np.isfinite(norm) and np.isfinite(a).all()):
+            return 1.0, float("inf")
+        c = float(a @ n) / norm
+        return c, rel_error(a, c * n)
+
     def rounding(self, name):
         r"""``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the
         rounding error of its differences: float64's epsilon times the size of
@@ -402,12 +418,13 @@ def _refuse_frozen(what, layer):
                          "check; unfreeze it first (freeze(False))")
 
 
-def _float64_params(layer):
-    """A ValueError naming the first parameter of ``layer`` that is not float64."""
+def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"):
+    """A ValueError naming the first parameter of ``layer`` that is not float64; ``what``
+    heads it (default: the layer's repr) and ``fix`` says what to do."""
     for k, p in layer.params.items():
         if np.dtype(p.dtype) != np.float64:
-            raise ValueError(f"{layer!r}: parameter '{k}' is {p.dtype}; gradient checks "
-                             f"need float64 (build the layer with dtype='float64')")
+            raise ValueError(f"{repr(layer) if what is None else what}: parameter '{k}' is "
+                             f"{p.dtype}; gradient checks need float64 ({fix})")
 
 
 def _on_layer_device(layer, x):
@@ -526,7 +543,9 @@ def check_step(step, net, replayed=(), h=1e-5):
         passes, leaving its gradient in ``net.grads``, and does not move the parameters
         (a ValueError if it does: an optimizer step in every run would go unseen, its
         state moved on once per difference; a GAN:
-        ``lambda: model.d_step(x, update=False)["d_loss"]``). It reads ``net``'s
+        ``lambda: model.d_step(x, update=False)["d_loss"]``), and starts from a zero
+        gradient (a ValueError if a second run from the same state leaves twice the first
+        run's gradient: a step without ``net.zero_grad()``). It reads ``net``'s
         parameters in place; it must not hold state that :func:`replay` does not put back
         (a GAN's G step on the D step's kept batch, ``reuse_fake``, runs G once per pair of
         steps: check the pair as one step, ``lambda: (model.d_step(x, update=False),
@@ -547,7 +566,8 @@ def check_step(step, net, replayed=(), h=1e-5):
     one checked run, and the layers in ``replayed`` with its state and ``grads``.
     """
     what = _step_what(net)
-    _float64_params(net)
+    _float64_params(net, what, fix="build the players with dtype='float64', or call "
+                    "minigan.backend.set_default_dtype('float64') before building them")
     names = list(net.params)
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
@@ -583,6 +603,14 @@ def check_step(step, net, replayed=(), h=1e-5):
     analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
+    loss()                                        # again, onto the checked run's gradient
+    again = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
+    if rel_error(again, 2 * analytic) < 1e-6 < rel_error(again, analytic):
+        raise ValueError(f"{what}: a second run of the step, from the same state, left twice "
+                         "the first run's gradient in grads: the step adds to the gradient "
+                         "already there instead of starting from zero, so in training each "
+                         "step would add the last one's too; begin it with net.zero_grad() "
+                         "(a GAN's d_step: self.D.zero_grad(), g_step: self.G.zero_grad())")
 
     def finish():                                 # back to the checked run's end
         write_parameters()

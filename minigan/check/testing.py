@@ -152,6 +152,10 @@ def _judge(errors, tol, what, more=None):
     raise AssertionError(message)
 
 
+#: How closely a gradient must match a multiple of its differences (relative error) for a
+#: failed check to call it off by that factor.
+_FACTOR_FIT = 1e-6
+
 #: How many times at least an error must fall for a step ten times smaller for the message
 #: to call it the differences' truncation (``h**2``: 100 times).
 _TRUNCATION_FALL = 50
@@ -186,6 +190,20 @@ def _why(errors, worst, tol):
         return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
                 f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
                 f"near {larger:.1e} at larger steps is the backward pass's")
+    factor, residual = errors.factor(worst)
+    if residual < _FACTOR_FIT and abs(factor - 1) > 1e-3:   # every entry off by one factor
+        if abs(factor) <= 1e-3:
+            return (f"; the gradient of '{worst}' is about 0 in every entry, its differences "
+                    "are not: nothing reached the gradient (a backward pass not run, or run "
+                    "on caches of another forward pass, or terms that cancel)")
+        if abs(factor + 1) <= 1e-3:
+            return (f"; the gradient of '{worst}' is the differences' times -1 in every "
+                    "entry: right in size, of the wrong sign (a term's sign, or a loss "
+                    "returned that its gradient does not descend)")
+        return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
+                "entry: right in direction, off by a factor (a mean over another count, or a "
+                "weight or sign given to the loss returned and not to its gradient, or the "
+                "reverse)")
     return ""
 
 
@@ -353,10 +371,12 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     AssertionError
         Naming the error, and where it is so, that the parameters it misses sit on kinks
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
-        inputs), or that the gradient is at the differences' rounding noise.
+        inputs), that the gradient is at the differences' rounding noise, or that it is
+        one multiple of the differences in every entry (-1: a sign; 0: nothing reached it).
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
-        gradient stays 0), or the step moves them (an optimizer step: ``update=False``);
+        gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
+        adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
         (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
 

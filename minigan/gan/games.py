@@ -107,7 +107,9 @@ class Game:
         D's output is arbitrary (the Wasserstein critic: only differences count).
     defaults : dict
         Training settings the game brings where a run does not choose them
-        (``k``, ``lr``, ``betas``).
+        (``k``, ``lr``, ``betas``): ``minigan train`` applies them, the toys
+        (:func:`minigan.lab.toys.run_gan_toy`) ``k`` and ``betas``;
+        :class:`minigan.gan.GAN` itself none (give it ``k`` and the optimizers' settings).
     optimal_label : str
         :meth:`optimal_output` in words, for a game without labels (gaussian1d's legend;
         a game with labels is named by its targets' weighted mean).

@@ -81,6 +81,9 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     ------
     Diverged
         When an iteration's numbers are not finite (``on_iteration`` is not called for it).
+    ValueError
+        When an iteration reports fewer numbers than :data:`STATS` (a step of your own,
+        a subclass of :class:`minigan.gan.GAN`, that returns the losses alone).
     """
     total = done + iterations if total is None else total
     for i in range(iterations):
@@ -95,6 +98,13 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
                                           lambda step, it=before + 1: on_step(it, step))
         if ema is not None:
             ema.update()
+        missing = [k for k in STATS if k not in stats]
+        if missing:
+            raise ValueError(
+                f"the iteration reported no {', '.join(missing)} (it gave {', '.join(stats)}): "
+                "a step of your own returns what GAN's steps do, d_loss, d_real and d_fake "
+                "from d_step (D's mean outputs, self.game.mean_output(outputs)), g_loss and "
+                "d_gen from g_step (loop.STATS)")
         if not all(math.isfinite(stats[k]) for k in STATS):
             raise Diverged(before + 1, stats)
         if on_iteration is not None:

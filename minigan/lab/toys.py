@@ -104,7 +104,43 @@ def mixture_sampler(modes, std):
 
 @dataclass
 class ToySpec:
-    """A toy GAN: data, networks, schedule, and how to picture and measure it."""
+    """A toy GAN: data, networks, schedule, and how to picture and measure it.
+
+    A toy of your own is one of :data:`TOYS` changed with :func:`dataclasses.replace`
+    (``replace(TOYS["ring8"], lr=5e-4, iterations=2000)``), or a new one, given to
+    :func:`run_gan_toy` as its ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The toy's name (the pictures' titles; ``gaussian1d`` is drawn on one axis).
+    sample : callable
+        ``sample(rng, n)``: ``n`` real samples, a ``(n, dim)`` host array
+        (:func:`mixture_sampler` for a mixture of Gaussians).
+    noise_dim : int
+        G's noise, one vector per sample.
+    g_sizes, d_sizes : tuple
+        The widths of G's and D's layers, input first (``d_sizes`` ends in 1).
+    iterations : int
+        Iterations of Algorithm 1 by default.
+    batch : int
+        Samples per batch.
+    lr : float
+        Adam's step size for both players.
+    betas : tuple
+        Adam's betas (a game's own ``defaults`` replace them).
+    modes : numpy.ndarray or None
+        The mixture's means, for the modes covered and the high-quality share.
+    std : float or None
+        The mixture's standard deviation (a sample within 3 of them of a mode is high
+        quality).
+    extent : float
+        Half the width of the pictures' plane.
+    decay : bool
+        The step size decays linearly to a tenth over the run.
+    extra : dict
+        Not read by the toys: room for what a toy of your own keeps.
+    """
 
     name: str
     sample: callable                      # (rng, n) -> (n, dim) host array
@@ -167,7 +203,17 @@ def _kde(samples, grid):
 TOY_KERNELS = (10, 3)
 
 
+#: What a toy's ``opts`` may hold (the command line's toy options).
+_OPTIONS = ("k", "g_loss", "label_smoothing", "prior", "pack", "minibatch", "ema",
+           "spectral_norm", "label_flip", "instance_noise", "loss", "gp_weight")
+
+
 def _build(spec, opts, rng):
+    unknown = [k for k in opts if k not in _OPTIONS]
+    if unknown:     # else dropped without a word: opts={"r1": 1.0} would train without R1
+        raise ValueError(f"unknown toy option{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; the toys take {', '.join(_OPTIONS)} "
+                         "(gan.GAN's other arguments are not theirs)")
     G = _mlp(spec.g_sizes, L.ReLU, rng)
     pack, minibatch = int(opts.get("pack") or 1), opts.get("minibatch")
     if pack > 1 or minibatch:   # D takes packs of m samples; a minibatch layer before its last
@@ -309,9 +355,11 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     seed : int, seeds initialization, noise and data
     snapshots : int, evenly spaced frames over training (the last is the end)
     n_eval : int, samples drawn for the metrics (2,500 as in VEEGAN/PacGAN)
-    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``prior``, ``loss`` (a
-        name or a game of your own, :class:`minigan.gan.GAN`'s), and ``pack``,
-        ``minibatch``, ``ema`` (see the module docstring)
+    opts : dict, GAN options ``k``, ``g_loss``, ``label_smoothing``, ``label_flip``,
+        ``instance_noise``, ``prior``, ``loss`` (a name or a game of your own),
+        ``gp_weight`` (:class:`minigan.gan.GAN`'s), ``spectral_norm`` (True: on D's layers),
+        and ``pack``, ``minibatch``, ``ema`` (see the module docstring); another key is a
+        ValueError
     record_frames : bool, keep every snapshot (else the last alone, without its field)
     field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
         G's gradients at its first batch of samples) when D judges one point at a time
@@ -764,11 +812,14 @@ def save_pictures(name, result, out, gif=True):
     D step, ``g`` after the G step; ``step_00000.png`` before training) and
     ``NAME_steps.gif``; with the last snapshot's field, ``field.npz``: its arrays
     (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
-    ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``."""
+    ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``. They go
+    into the folder ``out``, made if it is not there (its parents too); returns their
+    paths."""
     plt = _pyplot()
     from PIL import Image
 
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     one_d = name == "gaussian1d"
     with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
     # room under the axes for the legend (draw_frame puts it there)

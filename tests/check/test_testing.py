@@ -743,3 +743,13 @@ def test_a_wrong_gradient_given_as_a_list_is_judged():
     with pytest.raises(AssertionError, match="the gradient of 'x' is off"):
         testing.assert_pair_gradients(F.tanh_forward,
                                       lambda d, c: (2 * F.tanh_backward(d, c)).tolist(), {"x": x})
+
+
+@pytest.mark.parametrize(("factor", "said"), [(-1.0, "times -1 in every entry"),
+                                              (0.5, "times 0.5 in every entry"),
+                                              (0.0, "about 0 in every entry")])
+def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, said):
+    square = (lambda x: (x * x, x), lambda d, x: factor * 2 * x * d)
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    with pytest.raises(AssertionError, match=said):
+        testing.assert_pair_gradients(*square, {"x": x})

@@ -15,9 +15,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from minigan import gan
-from minigan.check import testing
+from minigan.check import gradcheck, testing
 from minigan.functional import losses
-from minigan.gan import games
+from minigan.gan import games, loop
 from minigan.nn import layers, optim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +91,75 @@ def test_a_wrong_step_fails_and_says_how_far():
                                              r"is off, relative error"):
         testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
     testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))   # its G is right
+
+
+class NoZeroGrad(gan.GAN):
+    """A D step that adds its gradient to what D's grads held: right once, wrong in training,
+    where each step would add the last one's too."""
+
+    def d_step(self, x_real, update=True):
+        zero_grad, self.D.zero_grad = self.D.zero_grad, lambda: None
+        try:
+            return super().d_step(x_real, update)
+        finally:
+            self.D.zero_grad = zero_grad
+
+
+def test_a_step_that_does_not_zero_the_gradient_is_refused_and_told_why():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype="float64"))
+    model = NoZeroGrad(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"adds to the gradient already there.*zero_grad\(\)"):
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))  # G's zeroes
+
+
+def test_float32_players_are_refused_in_one_line_that_says_how_to_build_them():
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float32"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float32"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float32"), layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype="float32"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
+    with pytest.raises(ValueError) as caught:
+        testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert re.search(r"the step's gradient of the Sequential of 4 parameter arrays: parameter "
+                     r"'0\.W' is float32; gradient checks need float64 \(build the players "
+                     r"with dtype='float64'.*set_default_dtype", message)
+
+
+class FactorG(games.CrossEntropy):
+    """The cross-entropy game whose G loss has its gradient times ``factor``."""
+
+    name = "factor-g"
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def g_loss(self, logits):
+        loss, dout = super().g_loss(logits)
+        return loss, self.factor * dout
+
+
+@pytest.mark.parametrize(("factor", "said"), [(-1.0, r"times -1 in every entry: right in "
+                                                      r"size, of the wrong sign"),
+                                              (2.0, r"times 2 in every entry: right in "
+                                                    r"direction, off by a factor"),
+                                              (0.0, r"about 0 in every entry")])
+def test_a_gradient_off_by_a_factor_is_said_to_be(factor, said):
+    model = smooth_gan(0, loss=FactorG(factor))
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    model.d_step(x, update=False)
+    with pytest.raises(AssertionError, match=said):
+        testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
 
 
 def test_without_replaying_the_noise_it_fails():
@@ -346,3 +415,52 @@ def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
     stats = model.train_iteration(lambda: np.random.default_rng(1).standard_normal((16, 2)))
     assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
     assert not np.array_equal(model.G.params["0.W"], before)
+    rows = []                                      # the loop reads every number of STATS
+    loop.train(model, lambda: np.random.default_rng(2).standard_normal((16, 2)), 2,
+               on_iteration=lambda it, stats: rows.append(stats))
+    assert len(rows) == 2 and set(loop.STATS) <= set(rows[-1])
+
+
+def test_the_sites_step_needs_the_replay_it_describes_with_dropout_in_d():
+    """The real pass run again draws a new dropout mask: the site's step fails the check,
+    and passes with D's state put back before the second pass, as the text says."""
+    namespace = {"__name__": "site_example"}
+    exec(compile(_site_example(), "docs/getting_started.md", "exec"), namespace)
+    relativistic_loss = namespace["relativistic_loss"]
+
+    class Replaying(namespace["RelativisticAverageGAN"]):
+        def d_step(self, x_real, update=True):
+            self.D.zero_grad()
+            fake = self.G.forward(self.sample_noise(len(x_real), x_real.dtype))
+            at_real = gradcheck.replay(self.D)
+            real_out, fake_out = self.D.forward(x_real), self.D.forward(fake)
+            at_end = gradcheck.replay(self.D)
+            loss, d_real, d_fake = relativistic_loss(real_out, fake_out)
+            self.D.backward(d_fake, input_grad=False)
+            at_real()
+            self.D.forward(x_real)
+            self.D.backward(d_real, input_grad=False)
+            at_end()
+            self.real_batch = x_real
+            return {"d_loss": loss}
+
+    def model_of(cls):
+        r = np.random.default_rng(0)
+        G = layers.Sequential(layers.Dense(2, 8, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dense(8, 2, rng=r, dtype="float64"))
+        D = layers.Sequential(layers.Dense(2, 8, rng=r, dtype="float64"), layers.Tanh(),
+                              layers.Dropout(0.3, rng=np.random.default_rng(3)),
+                              layers.BatchNorm1d(8, dtype="float64"),
+                              layers.Dense(8, 1, rng=r, dtype="float64"))
+        return cls(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+
+    x = np.random.default_rng(4).standard_normal((16, 2))
+    plain = model_of(namespace["RelativisticAverageGAN"])
+    with pytest.raises(AssertionError, match="is off"):
+        testing.assert_step_gradients(d_step(plain, x), plain.D, (plain.G, plain.rng))
+    replaying, once = model_of(Replaying), model_of(Replaying)
+    testing.assert_step_gradients(d_step(replaying, x), replaying.D,
+                                  (replaying.G, replaying.rng))
+    d_step(once, x)()
+    for k, b in once.D.buffers.items():
+        np.testing.assert_array_equal(replaying.D.buffers[k], b)

@@ -209,8 +209,10 @@ def test_a_toy_plays_and_pictures_a_game_of_ones_own(tmp_path):
     toys.draw_frame(ax, "ring8", frame, result["real"], cax=cax,
                     spread=toys.colour_spread(result["frames"]))
     assert cax.get_ylabel().startswith("D(x), doubled hinge; white: 0")
-    toys.save_pictures("ring8", result, tmp_path, gif=False)
-    assert str(np.load(tmp_path / "field.npz")["loss"]) == "hinge2"
+    out = tmp_path / "pictures" / "hinge2"            # not made yet: save_pictures makes it
+    paths = toys.save_pictures("ring8", result, out, gif=False)
+    assert str(np.load(out / "field.npz")["loss"]) == "hinge2"
+    assert out / "snapshot_00020.png" in paths and all(p.exists() for p in paths)
 
 
 class SymmetricLeastSquares(games.Game):
@@ -322,3 +324,13 @@ def test_xy_and_gaussian1d_commands(tmp_path, capsys):
     assert "distance between D and D*" in capsys.readouterr().out
     assert (tmp_path / "g1" / "generator_gradient.png").is_file()
     assert (tmp_path / "g1" / "gaussian1d.gif").is_file()
+
+
+def test_an_option_the_toys_do_not_take_is_refused_not_dropped():
+    with pytest.raises(ValueError, match=r"unknown toy option 'r1'; the toys take k, g_loss"):
+        toys.run_gan_toy("ring8", 2, snapshots=0, opts={"r1": 1.0})
+
+
+def test_the_command_lines_toy_options_are_all_taken():
+    from minigan.app import settings
+    assert set(settings.TOY_KEYS) <= set(toys._OPTIONS)
