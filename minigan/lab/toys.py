@@ -66,8 +66,8 @@ from minigan.nn import optim
 from . import field as fields
 from . import metrics
 
-__all__ = ["TOYS", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes", "mixture_sampler",
-           "run_gan_toy", "check_pictures", "run_xy", "xy_play",
+__all__ = ["TOYS", "toy_spec", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes",
+           "mixture_sampler", "run_gan_toy", "check_pictures", "run_xy", "xy_play",
            "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread",
            "draw_xy"]
 
@@ -176,6 +176,17 @@ TOYS = {
     "grid25": ToySpec("grid25", mixture_sampler(grid25_modes(), 0.05), 2, (2, 128, 128, 2),
                       (2, 128, 128, 1), 8000, modes=grid25_modes(), std=0.05, extent=5.5),
 }
+
+
+def toy_spec(name):
+    """The :class:`ToySpec` of ``name`` (a key of :data:`TOYS`); a ``ToySpec`` is returned as
+    it is. An unknown name is a ValueError listing the toys."""
+    if isinstance(name, ToySpec):
+        return name
+    if name not in TOYS:
+        raise ValueError(f"no toy named {name!r}; the toys are {', '.join(TOYS)}, or a ToySpec "
+                         f"of your own (dataclasses.replace(TOYS[\"ring8\"], ...))")
+    return TOYS[name]
 
 
 def _mlp(sizes, hidden, rng):
@@ -316,7 +327,7 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
     Returns whether the snapshots can draw D's surface and G's gradients.
     """
-    spec = name if isinstance(name, ToySpec) else TOYS[name]
+    spec = toy_spec(name)
     iterations = spec.iterations if iterations is None else int(iterations)
     mixing = fields.mixing_layer(_build(spec, dict(opts or {}), np.random.default_rng(0)).D)
     if step_by_step and step_by_step > iterations:
@@ -376,7 +387,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     frames: iteration, step, samples, field), ``real``, ``history``, ``seconds``,
     ``iterations``, ``model`` (the trained :class:`minigan.gan.GAN`)
     """
-    spec = name if isinstance(name, ToySpec) else TOYS[name]
+    spec = toy_spec(name)
     name, opts = spec.name, dict(opts or {})
     if name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
         raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
@@ -717,7 +728,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     -------
     the image of D's surface (for a colour bar), or None
     """
-    spec = spec if isinstance(spec, ToySpec) else TOYS[spec]
+    spec = toy_spec(spec)
     label = spec.name if label is None else label
     ax.clear()
     f = frame.get("field")

@@ -334,3 +334,10 @@ def test_an_option_the_toys_do_not_take_is_refused_not_dropped():
 def test_the_command_lines_toy_options_are_all_taken():
     from minigan.app import settings
     assert set(settings.TOY_KEYS) <= set(toys._OPTIONS)
+
+
+@pytest.mark.parametrize("call", [lambda: toys.run_gan_toy("ring9", iterations=1),
+                                  lambda: toys.toy_spec("ring9")])
+def test_an_unknown_toy_is_named_with_the_toys_there_are(call):
+    with pytest.raises(ValueError, match=r"no toy named 'ring9'; the toys are .*ring8.*grid25"):
+        call()
