@@ -106,7 +106,7 @@ def mixture_sampler(modes, std):
 class ToySpec:
     """A toy GAN: data, networks, schedule, and how to picture and measure it.
 
-    A toy of your own is one of :data:`TOYS` changed with :func:`dataclasses.replace`
+    A toy of your own is one of ``TOYS`` changed with ``dataclasses.replace``
     (``replace(TOYS["ring8"], lr=5e-4, iterations=2000)``), or a new one, given to
     :func:`run_gan_toy` as its ``name``.
 
@@ -179,7 +179,7 @@ TOYS = {
 
 
 def toy_spec(name):
-    """The :class:`ToySpec` of ``name`` (a key of :data:`TOYS`); a ``ToySpec`` is returned as
+    """The :class:`ToySpec` of ``name`` (a key of ``TOYS``); a ``ToySpec`` is returned as
     it is. An unknown name is a ValueError listing the toys."""
     if isinstance(name, ToySpec):
         return name
