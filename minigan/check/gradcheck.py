@@ -390,12 +390,7 @@ def replay(layer):
     before each forward pass that must see the state of the first one.
     """
     buffers = {k: v.copy() for k, v in layer.buffers.items()}
-    generators = [backend.rng()]
-    for inner in layer.walk() if hasattr(layer, "walk") else (layer,):
-        for g in vars(inner).values():
-            if isinstance(g, np.random.Generator) and all(g is not o for o in generators):
-                generators.append(g)
-    states = [(g, g.bit_generator.state) for g in generators]
+    states = [(g, g.bit_generator.state) for g in _generators((layer,))]
 
     def restore():
         live = layer.buffers
@@ -405,6 +400,22 @@ def replay(layer):
             g.bit_generator.state = state
 
     return restore
+
+
+def _generators(held):
+    """The library's default generator (:func:`minigan.backend.rng`) and every
+    ``numpy.random.Generator`` in ``held``: given there, or an attribute of a layer in it or
+    inside one; each once, in that order."""
+    generators = [backend.rng()]
+    for item in held:
+        if isinstance(item, np.random.Generator):
+            found = (item,)
+        else:
+            inner = item.walk() if hasattr(item, "walk") else (item,)
+            found = (g for i in inner for g in vars(i).values()
+                     if isinstance(g, np.random.Generator))
+        generators += [g for g in found if all(g is not o for o in generators)]
+    return generators
 
 
 def _refuse_frozen(what, layer):
@@ -573,25 +584,16 @@ def check_step(step, net, replayed=(), h=1e-5):
         raise ValueError(f"{what}: the network has no parameters to check")
     _refuse_frozen(what, net)
     restore = _replay_all(net, replayed)
-    flat = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
-
-    def write_parameters():
-        offset = 0
-        for k in names:
-            p = net.params[k]
-            p[...] = backend.as_array_of(backend.get_array_module(p),
-                                         flat[offset:offset + p.size].reshape(p.shape))
-            offset += p.size
+    flat = _flat(net.params, names)
 
     def loss():
         restore()
-        write_parameters()
+        _write_flat(net.params, names, flat)
         return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
 
     net.zero_grad()
     loss()                                        # the checked run
-    moved = np.concatenate([backend.to_host(net.params[k]).ravel() for k in names])
-    if not np.array_equal(moved, flat, equal_nan=True):
+    if not np.array_equal(_flat(net.params, names), flat, equal_nan=True):
         raise ValueError(f"{what}: the step moved the parameters; a checked step leaves them "
                          "where they are, its gradient in grads (a GAN's: d_step(x, "
                          "update=False), g_step(m, update=False)), else every difference "
@@ -600,11 +602,11 @@ def check_step(step, net, replayed=(), h=1e-5):
     drawn = _generator_states(net, replayed)
     others = [(layer, {k: g.copy() for k, g in layer.grads.items()}) for layer in replayed
               if getattr(layer, "grads", None) and layer is not net]
-    analytic = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
+    analytic = _flat(net.grads, names)
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
     loss()                                        # again, onto the checked run's gradient
-    again = np.concatenate([backend.to_host(net.grads[k]).ravel() for k in names])
+    again = _flat(net.grads, names)
     if rel_error(again, 2 * analytic) < 1e-6 < rel_error(again, analytic):
         raise ValueError(f"{what}: a second run of the step, from the same state, left twice "
                          "the first run's gradient in grads: the step adds to the gradient "
@@ -613,14 +615,9 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "(a GAN's d_step: self.D.zero_grad(), g_step: self.G.zero_grad())")
 
     def finish():                                 # back to the checked run's end
-        write_parameters()
+        _write_flat(net.params, names, flat)
         after()
-        offset = 0
-        for k in names:
-            g = net.grads[k]
-            g[...] = backend.as_array_of(backend.get_array_module(g),
-                                         analytic[offset:offset + g.size].reshape(g.shape))
-            offset += g.size
+        _write_flat(net.grads, names, analytic)
         for layer, grads in others:               # a step may add to the others' too
             for k, g in grads.items():
                 layer.grads[k][...] = g
@@ -641,6 +638,23 @@ def check_step(step, net, replayed=(), h=1e-5):
                           finish=finish)
 
 
+def _flat(arrays, names):
+    """``arrays[k]`` for each ``k`` in ``names``, on the host, one after the other in one
+    flat vector (:func:`check_step`'s view of a network's parameters or gradients)."""
+    return np.concatenate([backend.to_host(arrays[k]).ravel() for k in names])
+
+
+def _write_flat(arrays, names, flat):
+    """The inverse of :func:`_flat`: ``flat``'s pieces written into ``arrays[k]`` in place,
+    each on its array's device."""
+    offset = 0
+    for k in names:
+        a = arrays[k]
+        a[...] = backend.as_array_of(backend.get_array_module(a),
+                                     flat[offset:offset + a.size].reshape(a.shape))
+        offset += a.size
+
+
 def _step_what(net):
     """A step check's subject in one line (a Sequential's repr takes one per layer)."""
     return f"the step's gradient of the {type(net).__name__} of {len(net.params)} parameter arrays"
@@ -648,16 +662,7 @@ def _step_what(net):
 
 def _generator_states(net, replayed):
     """The state of every generator that :func:`_replay_all` puts back, in one order."""
-    generators = [backend.rng()]
-    for layer in (net, *replayed):
-        if isinstance(layer, np.random.Generator):
-            found = (layer,)
-        else:
-            inner = layer.walk() if hasattr(layer, "walk") else (layer,)
-            found = (g for i in inner for g in vars(i).values()
-                     if isinstance(g, np.random.Generator))
-        generators += [g for g in found if all(g is not o for o in generators)]
-    return [g.bit_generator.state for g in generators]
+    return [g.bit_generator.state for g in _generators((net, *replayed))]
 
 
 def _same_state(a, b):
