@@ -192,13 +192,10 @@ def test_spectral_norm_in_training_mode_is_named_and_passes_in_evaluation_mode()
     testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
 
 
-def test_it_leaves_the_model_as_the_checked_step_did():
-    """Parameters, buffers, gradients and the generator: as one step of update=False left
-    them; the weights where they were."""
-    checked, once = smooth_gan(3, batch_norm=True), smooth_gan(3, batch_norm=True)
-    x = np.random.default_rng(4).standard_normal((5, 3))
-    before = {k: p.copy() for k, p in checked.D.params.items()}
-    testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
+def assert_left_as_one_step(checked, once, x, before):
+    """``checked``, after a step check of its D step on ``x``, holds D's weights ``before``
+    and the gradient, buffers and generator state that one D step of ``once`` (a twin of
+    ``checked`` as it was) leaves."""
     d_step(once, x)()
     for k in before:
         np.testing.assert_array_equal(checked.D.params[k], before[k])
@@ -207,6 +204,16 @@ def test_it_leaves_the_model_as_the_checked_step_did():
         for k, b in getattr(once, net).buffers.items():
             np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
     assert checked.rng.bit_generator.state == once.rng.bit_generator.state
+
+
+def test_it_leaves_the_model_as_the_checked_step_did():
+    """Parameters, buffers, gradients and the generator: as one step of update=False left
+    them; the weights where they were."""
+    checked, once = smooth_gan(3, batch_norm=True), smooth_gan(3, batch_norm=True)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    before = {k: p.copy() for k, p in checked.D.params.items()}
+    testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
+    assert_left_as_one_step(checked, once, x, before)
 
 
 def test_update_false_keeps_the_weights_and_the_default_moves_them():
@@ -372,14 +379,7 @@ def test_a_failed_check_leaves_the_model_as_the_checked_step_did():
     before = {k: p.copy() for k, p in checked.D.params.items()}
     with pytest.raises(AssertionError, match="is off"):
         testing.assert_step_gradients(d_step(checked, x), checked.D, (checked.G, checked.rng))
-    d_step(once, x)()
-    for k in before:
-        np.testing.assert_array_equal(checked.D.params[k], before[k])
-        np.testing.assert_array_equal(checked.D.grads[k], once.D.grads[k])
-    for net in ("D", "G"):
-        for k, b in getattr(once, net).buffers.items():
-            np.testing.assert_array_equal(getattr(checked, net).buffers[k], b)
-    assert checked.rng.bit_generator.state == once.rng.bit_generator.state
+    assert_left_as_one_step(checked, once, x, before)
 
 
 # -- the site's example: a step of your own ----------------------------------------------------
