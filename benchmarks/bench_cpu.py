@@ -632,30 +632,24 @@ def products_table(name, np, torch, reps=50, rounds=5, pause=0.3):
     that the other library's worker threads have stopped spinning), the median of the
     round medians and of the paired ratios."""
     from minigan.gan import models
-    from minigan.nn import layers as L
     from minigan.nn import optim
 
     spec = models.MODELS[name]
     rng = np.random.default_rng(0)
     G, D = build_models(spec, rng, np)
-    m = spec.batch_size
     rows = []
-    for net, x in (plain_net(G, np.zeros((m, spec.noise_dim), np.float32)),
-                   (D, d_input(np, spec, m))):
-        for layer in net.layers:
-            if isinstance(layer, L.Dense):
-                a = rng.standard_normal(x.shape, dtype=np.float32)
-                W = layer.params["W"]
-                d = rng.standard_normal((a.shape[0], W.shape[1]), dtype=np.float32)
-                ta, tW, td = (torch.from_numpy(v) for v in (a, W, d))
-                label = f"Dense({W.shape[0]}, {W.shape[1]}) batch {a.shape[0]}"
-                rows += [(f"{label}: x @ W", lambda a=a, W=W: a @ W, lambda a=ta, W=tW: a @ W),
-                         (f"{label}: x.T @ dout", lambda a=a, d=d: a.T @ d,
-                          lambda a=ta, d=td: a.t() @ d),
-                         (f"{label}: dout @ W.T",     # a broadcast product for one output
-                          (lambda d=d, W=W: d @ W.T) if W.shape[1] > 1 else
-                          (lambda d=d, W=W: d * W.T), lambda d=td, W=tW: d @ W.t())]
-            x = layer.forward(x)
+    for layer, in_shape in dense_inputs(np, spec, G, D):
+        a = rng.standard_normal(in_shape, dtype=np.float32)
+        W = layer.params["W"]
+        d = rng.standard_normal((a.shape[0], W.shape[1]), dtype=np.float32)
+        ta, tW, td = (torch.from_numpy(v) for v in (a, W, d))
+        label = f"Dense({W.shape[0]}, {W.shape[1]}) batch {a.shape[0]}"
+        rows += [(f"{label}: x @ W", lambda a=a, W=W: a @ W, lambda a=ta, W=tW: a @ W),
+                 (f"{label}: x.T @ dout", lambda a=a, d=d: a.T @ d,
+                  lambda a=ta, d=td: a.t() @ d),
+                 (f"{label}: dout @ W.T",     # a broadcast product for one output
+                  (lambda d=d, W=W: d @ W.T) if W.shape[1] > 1 else
+                  (lambda d=d, W=W: d * W.T), lambda d=td, W=tW: d @ W.t())]
     params = [p for net in (G, D) for p, _ in net.parameters()]
     grads = [rng.standard_normal(p.shape, dtype=np.float32) for p in params]
     mine = optim.Adam(list(zip([p.copy() for p in params], grads, strict=True)), spec.lr,
@@ -676,6 +670,19 @@ def products_table(name, np, torch, reps=50, rounds=5, pause=0.3):
         a, b = median(medians["numpy"]) * 1e6, median(medians["torch"]) * 1e6
         ratio = median([x / y for x, y in zip(medians["numpy"], medians["torch"], strict=True)])
         print(f"  {label:46s} {a:8.1f} {b:8.1f} {ratio:11.2f}")
+
+
+def dense_inputs(np, spec, G, D):
+    """``(layer, input shape)`` of each Dense layer of G's and D's passes at the model's batch
+    (the input of a layer a label joins is ``[h, c]``)."""
+    from minigan.nn import layers as L
+
+    m = spec.batch_size
+    for net, x in (plain_net(G, np.zeros((m, spec.noise_dim), np.float32)),
+                   (D, d_input(np, spec, m))):
+        for layer, layer_in, _ in net.passes(x):
+            if isinstance(layer, L.Dense):
+                yield layer, layer_in.shape
 
 
 def median(values):

@@ -20,7 +20,10 @@ A run folder holds::
     loss_curves.png       losses and D's outputs against the iteration (and the scores),
                           redrawn after an epoch at most every CURVES_EVERY seconds
                           and after the last
-    checkpoint.npz        everything needed to continue (see minigan.app.checkpoint)
+    checkpoint.npz        everything needed to continue (see minigan.app.checkpoint),
+                          written after the first epoch, after each scored one, after
+                          the last, on Ctrl-C, and between them after an epoch at most
+                          every CHECKPOINT_EVERY seconds
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
                           lab's scores of ``eval_n`` generated digits (inception score,
                           FID, classes covered, confident share, precision, recall; see
@@ -51,8 +54,10 @@ matrix product in another order when ``OPENBLAS_NUM_THREADS`` differs. A GPU
 run resumed on the CPU, or the other way round, continues, but not exactly.)
 Ctrl-C (or SIGTERM, what ``kill`` and batch schedulers send) lets the current
 iteration finish, saves, and raises :class:`Interrupted`; a second one stops
-at once without saving (the checkpoint of the last completed epoch stays
-whole). A run killed before its first checkpoint is started over from its
+at once without saving (the last checkpoint written stays whole). A run killed
+outright (``kill -9``, a power cut) loses what it did since its last checkpoint, at
+most about :data:`CHECKPOINT_EVERY` seconds and an epoch: ``--resume`` trains it
+again, to the same numbers. A run killed before its first checkpoint is started over from its
 ``config.json`` by ``--resume``. Stale temporary files of a killed save are
 removed, and a ``metrics.csv`` line torn by a kill is dropped, when a run
 starts or resumes. The losses are checked every iteration: the first NaN or
@@ -107,13 +112,20 @@ from .runs import (
 from .signals import stop_requests
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
-           "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY"]
+           "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY", "CHECKPOINT_EVERY"]
 
 #: Seconds of wall time between two drawings of ``loss_curves.png`` at the end of an epoch
 #: (it is drawn after the first epoch, after each scored one, after the last and on a
-#: stop): drawing them takes about a third of a second (matplotlib's figure, whatever the
+#: stop): drawing them takes about half a second (matplotlib's figure, whatever the
 #: number of rows), which a run of a hundred short epochs would pay a hundred times.
-CURVES_EVERY = 20.0
+CURVES_EVERY = 30.0
+#: Seconds of wall time between two checkpoints at the end of an epoch (one is written after
+#: the first epoch, after each scored one, after the last and on a stop): the default run's
+#: checkpoint is 16 MB and takes about 60 ms to write and fsync, and its epochs of the
+#: test split take under 2 s, so a checkpoint after every epoch would write about 3 GB in a
+#: five-minute run and cost it about 10 s. A kill that gives no warning loses the training
+#: since the last checkpoint, which ``--resume`` does again, to the same numbers.
+CHECKPOINT_EVERY = 30.0
 #: The largest epoch grid a run continued in a new folder copies from the old one (a grid of
 #: 10,000 digits, the most a run draws, is a few megabytes).
 MAX_GRID_BYTES = 64 << 20
@@ -334,6 +346,7 @@ class Trainer:
         self.perm = None          # the current epoch's permutation, once drawn
         self.seconds = 0.0        # training time so far
         self._curves_at = -math.inf   # when loss_curves.png was last drawn (perf_counter)
+        self._saved_at = -math.inf    # when the last checkpoint was written (perf_counter)
         if ckpt is not None:
             self._restore(ckpt)
 
@@ -582,8 +595,8 @@ class Trainer:
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
-        """Count the finished epoch; write its sample grid, the loss curves (see
-        :data:`CURVES_EVERY`) and a checkpoint."""
+        """Count the finished epoch; write its sample grid, and the loss curves and a
+        checkpoint when they are due (:data:`CURVES_EVERY`, :data:`CHECKPOINT_EVERY`)."""
         self.epoch += 1
         self.perm, self.step_in_epoch = None, 0
         self._save_samples()
@@ -594,7 +607,8 @@ class Trainer:
         last = self.epoch >= int(self.config["epochs"])
         if scored or last or time.perf_counter() - self._curves_at >= CURVES_EVERY:
             self._save_loss_curves()
-        self._save_checkpoint()
+        if scored or last or time.perf_counter() - self._saved_at >= CHECKPOINT_EVERY:
+            self._save_checkpoint()
 
     def _save_and_stop(self, signum):
         """First Ctrl-C or SIGTERM: save where the run stands and raise :class:`Interrupted`."""
@@ -691,6 +705,7 @@ class Trainer:
                 f"it was saved and {self._last_good()}. Likely causes: a learning rate too "
                 f"large, or an optimizer state out of scale in the checkpoint resumed; start a "
                 "new run, or resume an earlier checkpoint") from None
+        self._saved_at = time.perf_counter()
         if self._wrote_continued_from:       # its own checkpoint now: no continued_from
             self._write_config(continued=False)
 

@@ -93,3 +93,60 @@ def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
     per_epoch = 256 // 32
     assert drawn == [per_epoch * e for e in drawn_after]      # always the first and the last
     assert (run / "loss_curves.png").exists()
+
+
+@pytest.mark.parametrize("every, saved_after", [(1e9, [1, 2, 4]), (0.0, [1, 2, 3, 4])])
+def test_a_checkpoint_is_written_at_most_every_checkpoint_every_seconds(
+        every, saved_after, train_args, data_dir, tmp_path, monkeypatch):
+    """After the first epoch, each scored one (--eval-every 2) and the last, and between
+    them once CHECKPOINT_EVERY seconds have passed."""
+    from minigan.app import trainer
+    saved = []
+    save = trainer.checkpoint.save_checkpoint
+
+    def counting(path, **kwargs):
+        saved.append(kwargs["epoch"])
+        return save(path, **kwargs)
+
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", every)
+    monkeypatch.setattr(trainer.checkpoint, "save_checkpoint", counting)
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "4", "--eval-every", "2",
+                           "--eval-n", "40")) == 0
+    assert saved == saved_after
+
+
+class Killed(BaseException):
+    """A kill that gives the run no warning: nothing after it is written."""
+
+
+def test_a_run_killed_between_checkpoints_resumes_to_the_same_numbers(
+        assert_same_run, metrics_rows, train_args, data_dir, tmp_path, monkeypatch):
+    """Killed after its third epoch's rows, with its last checkpoint after the first: the
+    rows after the checkpoint are trained again, to the same numbers and grids as one run
+    straight through."""
+    from minigan.app import trainer
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert main(train_args(data_dir, straight, "--epochs", "4")) == 0
+    save_samples = trainer.Trainer._save_samples
+
+    def kill_after_the_third_epoch(self):
+        if self.epoch == 3:
+            raise Killed
+        return save_samples(self)
+
+    monkeypatch.setattr(trainer.Trainer, "_save_samples", kill_after_the_third_epoch)
+    with pytest.raises(Killed):
+        main(train_args(data_dir, killed, "--epochs", "4"))
+    per_epoch = 256 // 32
+    assert len(metrics_rows(killed)) == 3 * per_epoch                # the rows were written
+    assert trainer.checkpoint.read_meta(killed / "checkpoint.npz")["counters"]["epoch"] == 1
+    monkeypatch.setattr(trainer.Trainer, "_save_samples", save_samples)
+    assert main(["train", "--resume", str(killed), "--quiet", "--data-dir", str(data_dir),
+                 "--no-download", "--device", "cpu"]) == 0
+    assert_same_run(straight, killed)
+    assert len(metrics_rows(killed)) == 4 * per_epoch
+    for epoch in range(5):
+        png = f"samples/epoch_{epoch:04d}.png"
+        assert (killed / png).read_bytes() == (straight / png).read_bytes(), png
