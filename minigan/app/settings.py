@@ -109,6 +109,10 @@ MAX_GRID = 10_000
 MAX_STEPS = MAX_ROWS = 100
 GRID = count(1, MAX_GRID, "the digits of one picture")
 STEPS = count(2, MAX_STEPS, "the images of a row, both ends included")
+#: The most samples D judges at once (``--pack``): D's first layer takes that many images, so
+#: its weights grow with the pack (PacGAN packs 2 to 4); a run folder's settings claim no more.
+MAX_PACK = 16
+PACK = count(1, MAX_PACK, "the samples D judges at once; its first layer grows with them")
 PAIRS = count(1, MAX_ROWS, "the rows of one picture")
 
 
@@ -253,7 +257,8 @@ SETTINGS = (
             "again at each of its Dense layers (every; models mlp and mlp-large) (default: "
             "the model's where the run has labels, every for mlp, input for the others)",
             ("--g-label",), group=REMEDY),
-    Setting("pack", POSITIVE_INT, 1, "PacGAN: D judges packs of M samples at once (default 1)",
+    Setting("pack", PACK, 1, f"PacGAN: D judges packs of M samples at once, M from 1 to "
+            f"{MAX_PACK} (default 1)",
             ("--pack",), BOTH, group=REMEDY, metavar="M"),
     Setting("minibatch", optional(choice(*models.MINIBATCH)), None, "a minibatch layer before "
             "D's last layer: Salimans et al.'s minibatch discrimination or Karras et al.'s "

@@ -254,3 +254,20 @@ def test_a_grid_too_large_for_memory_is_refused_by_its_setting(copy, run_dir, ca
     rewrite(config={**_meta(out, "config"), "n_samples": 10 ** 9}, **{"extra/fixed_z": None})
     _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, '"n_samples"',
              "10,000")
+
+
+@pytest.mark.parametrize("pack", [17, 10 ** 6])
+def test_a_pack_too_large_is_refused_by_its_setting_before_a_model_is_built(
+        pack, copy, run_dir, capsys, assert_one_line_error):
+    """D's first layer grows with the pack: a pack of a million would be a 400 GB weight in this
+    vanilla D. Refused as a setting, naming the bound, with a few MB of memory (a pack of 42
+    built 68 MB of D and its Adam state before the checkpoint's arrays were found not to fit)."""
+    out, rewrite = copy
+    rewrite(config={**_meta(out, "config"), "pack": pack})
+    tracemalloc.start()
+    try:
+        _refused(out, run_dir.parent / "mnist", capsys, assert_one_line_error, '"pack"', "16")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20, peak
