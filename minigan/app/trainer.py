@@ -114,10 +114,11 @@ from .signals import stop_requests
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
            "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY", "CHECKPOINT_EVERY"]
 
-#: Seconds of wall time between two drawings of ``loss_curves.png`` at the end of an epoch
-#: (it is drawn after the first epoch, after each scored one, after the last and on a
-#: stop): drawing them takes about half a second (matplotlib's figure, whatever the
-#: number of rows), which a run of a hundred short epochs would pay a hundred times.
+#: Seconds of wall time between two drawings of ``loss_curves.png`` at the end of an epoch,
+#: the first that long after the run starts (it is drawn after each scored epoch, after the
+#: last and on a stop too): drawing them takes a quarter to half a second (matplotlib's
+#: figure, whatever the number of rows), which a run of a hundred short epochs would pay a
+#: hundred times.
 CURVES_EVERY = 30.0
 #: Seconds of wall time between two checkpoints at the end of an epoch (one is written after
 #: the first epoch, after each scored one, after the last and on a stop): the default run's
@@ -345,7 +346,7 @@ class Trainer:
         self.step_in_epoch = 0    # iterations done in the current (unfinished) epoch
         self.perm = None          # the current epoch's permutation, once drawn
         self.seconds = 0.0        # training time so far
-        self._curves_at = -math.inf   # when loss_curves.png was last drawn (perf_counter)
+        self._curves_at = None        # when loss_curves.png was last drawn (perf_counter)
         self._saved_at = -math.inf    # when the last checkpoint was written (perf_counter)
         if ckpt is not None:
             self._restore(ckpt)
@@ -465,6 +466,7 @@ class Trainer:
             try:
                 self._prepare_out()
                 self._log_start()
+                self._curves_at = time.perf_counter()   # the first drawing CURVES_EVERY s in
                 while self.epoch < int(self.config["epochs"]):
                     elapsed = self._train_epoch(stop)
                     if stop.requested:

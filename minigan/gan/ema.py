@@ -85,7 +85,7 @@ class EMA:
             shadow_buffers[key][...] = value
         self.updates += 1
 
-    def estimate_statistics(self, noise, batches=STATISTICS_BATCHES, batch_size=STATISTICS_BATCH):
+    def estimate_statistics(self, noise, batches=None, batch_size=None):
         r"""Batch norm's running statistics of the averaged generator, from its own activations.
 
         Each batch norm layer of ``generator`` sees ``batches`` batches of
@@ -105,7 +105,9 @@ class EMA:
         noise : callable
             ``noise(m)``: ``m`` inputs of the generator (noise vectors, with their
             labels for a conditional one) on the generator's device.
-        batches, batch_size : int
+        batches, batch_size : int, optional
+            :data:`STATISTICS_BATCHES` and :data:`STATISTICS_BATCH` unless given (read at
+            each call).
 
         Returns
         -------
@@ -114,6 +116,8 @@ class EMA:
         norms = [layer for layer in self.generator.walk() if isinstance(layer, BatchNorm)]
         if not norms:
             return 0
+        batches = STATISTICS_BATCHES if batches is None else batches
+        batch_size = STATISTICS_BATCH if batch_size is None else batch_size
         if int(batches) < 1 or int(batch_size) < 2:
             raise ValueError(f"estimate_statistics needs at least 1 batch of at least 2 samples, "
                              f"got {batches} of {batch_size}")

@@ -195,7 +195,17 @@ def test_ema_estimates_batch_norm_statistics_of_the_averaged_weights():
     assert plain.estimate_statistics(noise) == 0    # no batch norm: nothing to estimate
 
 
-def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir, tmp_path):
+@pytest.fixture
+def fewer_statistics_batches(monkeypatch):
+    """The moving average's batch norm statistics from 2 batches of 50 (the default's 4,000
+    samples through the DCGAN's G took most of these tests' time)."""
+    from minigan.gan import ema
+    monkeypatch.setattr(ema, "STATISTICS_BATCHES", 2)
+    monkeypatch.setattr(ema, "STATISTICS_BATCH", 50)
+
+
+def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir, tmp_path,
+                                                            fewer_statistics_batches):
     from minigan.app.trainer import STATISTICS_STREAM
 
     out = tmp_path / "dcgan"                     # its G has batch norm; an average asked for
@@ -217,7 +227,7 @@ def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir
 
 
 def test_a_model_with_batch_norm_in_g_resumes_bit_for_bit_with_the_averages_statistics(
-        metrics_rows, train_args, data_dir, tmp_path):
+        metrics_rows, train_args, data_dir, tmp_path, fewer_statistics_batches):
     straight, split = tmp_path / "straight", tmp_path / "split"
     dcgan = ("--model", "dcgan", "--ema", "0.999")
     assert main(train_args(data_dir, straight, *dcgan, "--epochs", "2")) == 0
