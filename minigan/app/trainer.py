@@ -60,8 +60,10 @@ most about :data:`CHECKPOINT_EVERY` seconds and an epoch: ``--resume`` trains it
 again, to the same numbers. A run killed before its first checkpoint is started over from its
 ``config.json`` by ``--resume``. Stale temporary files of a killed save are
 removed, and a ``metrics.csv`` line torn by a kill is dropped, when a run
-starts or resumes. The losses are checked every iteration: the first NaN or
-infinity stops the run (:class:`Diverged`) and the last good checkpoint stays.
+starts or resumes; a run resumed in its own folder drops the ``metrics.csv`` rows,
+epoch grids and ``scores.csv`` rows after its checkpoint. The losses are checked every
+iteration: the first NaN or infinity stops the run (:class:`Diverged`) and the last good
+checkpoint stays.
 """
 
 from __future__ import annotations
@@ -897,6 +899,8 @@ class Trainer:
         for name in (CHECKPOINT, CONFIG, "metrics.csv", "scores.csv", LOSS_CURVES):
             remove_stale_temps(self.out, name)
         remove_stale_temps(self.out / SAMPLES, "epoch_*.png")
+        if self.resuming_here:
+            self._drop_after_checkpoint()
         self._write_config(continued=self._continued())
         if self.branched_from is not None:     # after config.json, which names the source
             self._carry_grids()
@@ -905,6 +909,18 @@ class Trainer:
         self.log.open()
         if self.epoch == 0 and not (self.out / SAMPLES / grid_name(0)).exists():
             self._save_samples()
+
+    def _drop_after_checkpoint(self):
+        """A run resumed (or started over) in its own folder: remove the epoch grids and
+        ``scores.csv`` rows of epochs after its checkpoint, which a kill between checkpoints
+        left (as :class:`MetricsLog` drops the rows of ``metrics.csv``): the run draws them
+        again when it gets there, and one resumed to fewer epochs never does."""
+        for epoch, grid in epoch_grids(self.out):
+            if epoch > self.epoch and grid.is_file() and not grid.is_symlink():
+                grid.unlink(missing_ok=True)
+        path = self.out / "scores.csv"
+        if path.exists() and len(read_scores(path, math.inf)) != len(self.scores):
+            write_scores(path, self.scores)
 
 
 

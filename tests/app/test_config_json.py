@@ -150,3 +150,34 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_same_numbers(
     for epoch in range(5):
         png = f"samples/epoch_{epoch:04d}.png"
         assert (killed / png).read_bytes() == (straight / png).read_bytes(), png
+
+
+def test_a_run_killed_between_checkpoints_and_resumed_to_fewer_epochs_keeps_nothing_after_them(
+        metrics_rows, train_args, data_dir, tmp_path, monkeypatch):
+    """Killed while it drew its curves after scoring epoch 4, its checkpoint that of epoch 2:
+    resumed to 3 epochs, the folder holds epoch 4's grid and scores row no longer (they were
+    of a run that this one is not: its rows after the checkpoint are dropped too)."""
+    from minigan.app import trainer
+    from minigan.app.runlog import read_scores
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
+    run = tmp_path / "run"
+    save_curves = trainer.Trainer._save_loss_curves
+
+    def kill_after_scoring_the_fourth_epoch(self):
+        if self.epoch == 4:
+            raise Killed
+        return save_curves(self)
+
+    monkeypatch.setattr(trainer.Trainer, "_save_loss_curves", kill_after_scoring_the_fourth_epoch)
+    with pytest.raises(Killed):
+        main(train_args(data_dir, run, "--epochs", "6", "--eval-every", "2", "--eval-n", "40"))
+    assert trainer.checkpoint.read_meta(run / "checkpoint.npz")["counters"]["epoch"] == 2
+    assert (run / "samples" / "epoch_0004.png").exists()
+    assert [int(r["epoch"]) for r in read_scores(run / "scores.csv", 100)] == [2, 4]
+    monkeypatch.setattr(trainer.Trainer, "_save_loss_curves", save_curves)
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--eval-every", "0", "--quiet",
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        f"epoch_{e:04d}.png" for e in range(4)]
+    assert [int(r["epoch"]) for r in read_scores(run / "scores.csv", 100)] == [2]
+    assert len(metrics_rows(run)) == 3 * (256 // 32)
