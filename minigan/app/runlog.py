@@ -38,7 +38,8 @@ SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covere
 OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
 #: The most bytes read of a ``metrics.csv`` are this many for each iteration up to the
 #: checkpoint and :data:`ROWS_AFTER` more (a row is about 150; rows after the last checkpoint
-#: are at most an epoch's): a file larger than that is not this run's.
+#: are at most those of ``trainer.CHECKPOINT_EVERY`` seconds and an epoch): a file larger
+#: than that is not this run's.
 ROW_BYTES = 512
 ROWS_AFTER = 100_000
 #: The most bytes read of a ``scores.csv`` (a row per evaluation, about 200 bytes).

@@ -342,10 +342,10 @@ def _check_never_checkpointed(folder):
     """Refuse to start over a run folder without ``checkpoint.npz`` that shows the run went
     past its first checkpoint, written at the end of epoch 1: an epoch grid numbered 2 or
     more, or a row of epoch 2 in ``metrics.csv`` (its last line) or ``scores.csv``. (Epoch 0's
-    grid is drawn when a run starts; epoch 1's grid, loss curves and scores just before its
-    first checkpoint, which a kill or a full disk may have stopped.) Its checkpoint is
-    missing: starting over would rewrite ``metrics.csv`` and leave the old grids beside a
-    new run."""
+    grid is drawn when a run starts; epoch 1's grid, and its loss curves and scores when they
+    are due, just before its first checkpoint, which a kill or a full disk may have
+    stopped.) Its checkpoint is missing: starting over would rewrite ``metrics.csv`` and
+    leave the old grids beside a new run."""
     folder = Path(folder)
     evidence = [grid for epoch, grid in epoch_grids(folder) if epoch >= 2]
     for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):

@@ -18,8 +18,9 @@ A run folder holds::
                           written left of its row; with --ema the grids show the
                           moving average of G's weights)
     loss_curves.png       losses and D's outputs against the iteration (and the scores),
-                          redrawn after an epoch at most every CURVES_EVERY seconds
-                          and after the last
+                          drawn after an epoch at most every CURVES_EVERY seconds (the
+                          first that long into the run), after each scored one, after
+                          the last and on Ctrl-C
     checkpoint.npz        everything needed to continue (see minigan.app.checkpoint),
                           written after the first epoch, after each scored one, after
                           the last, on Ctrl-C, and between them after an epoch at most
@@ -166,8 +167,8 @@ class Interrupted(Exception):
         The checkpoint to resume from (None if nothing was saved yet).
     saved : bool
         Whether the state at the moment of the interrupt was saved (False
-        after a second Ctrl-C that came before it was: the checkpoint is then the last
-        epoch's).
+        after a second Ctrl-C that came before it was: the checkpoint is then the last one
+        written, which may be several epochs back; see :data:`CHECKPOINT_EVERY`).
     epoch, iteration : int
         Completed epochs and iterations in that checkpoint.
     step_in_epoch : int
@@ -203,8 +204,8 @@ class Trainer:
     builds the models and optimizers and restores the checkpoint when
     resuming; any problem raises here (``ValueError``, ``OSError``,
     :class:`minigan.data.DataError`, :class:`minigan.backend.BackendError`)
-    and nothing is written. :meth:`run` then loops over the epochs and saves
-    after each one.
+    and nothing is written. :meth:`run` then loops over the epochs, draws each one's
+    grid and writes a checkpoint when one is due (:data:`CHECKPOINT_EVERY`).
     """
 
     def __init__(self, options):
