@@ -478,6 +478,9 @@ class Trainer:
                     self._end_epoch()
             except KeyboardInterrupt:  # a second signal: stop at once, without saving
                 raise self._interrupted_unsaved(stop.signum) from None
+            except Diverged:
+                self._draw_what_led_there()
+                raise
             except OSError as exc:  # a full disk, a folder made read-only
                 raise RunError(self._cannot_write(exc)) from None
             finally:
@@ -741,6 +744,14 @@ class Trainer:
                                                        self.dtype, c.get("conditional")))
             self._ema_statistics_at = self.iteration
         return self.ema.generator
+
+    def _draw_what_led_there(self):
+        """A diverged run's loss curves, up to its last finite row: a picture of what led
+        there (nothing when no row was written, or when the picture cannot be written: the
+        error that stopped the run is the one to say)."""
+        if self.log.rows:
+            with contextlib.suppress(OSError):
+                self._save_loss_curves()
 
     def _save_loss_curves(self):
         self._curves_at = time.perf_counter()

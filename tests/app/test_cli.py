@@ -735,6 +735,7 @@ def test_a_diverging_run_stops_at_the_first_nan(metrics_rows, train_args, data_d
     assert "diverged at iteration 1" in line[0] and "learning rate" in line[0]
     assert "no checkpoint was written" in line[0]
     assert not (run / "checkpoint.npz").exists() and metrics_rows(run) == []
+    assert not (run / "loss_curves.png").exists()                   # no row to draw
 
 
 def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, train_args, data_dir, tmp_path,
@@ -761,6 +762,7 @@ def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, trai
     assert counters == {"iteration": 8, "epoch": 1}
     assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(1, 11))
     assert not (run / "samples" / "epoch_0002.png").exists()
+    assert (run / "loss_curves.png").stat().st_size > 0      # what led there, drawn
 
 
 # ------------------------------------------------------------------ leftovers

@@ -75,9 +75,12 @@ def test_a_default_run_length_is_the_model_iterations_in_whole_epochs(train_args
     assert len(rows) == 2 * per_epoch                      # one row per iteration
 
 
-@pytest.mark.parametrize("every, drawn_after", [(1e9, [3]), (0.0, [1, 2, 3])])
+@pytest.mark.parametrize("every, scored, drawn_after", [
+    (1e9, (), [3]), (0.0, (), [1, 2, 3]),
+    (1e9, ("--eval-every", "2", "--eval-n", "40"), [2, 3]),      # after a scored epoch too
+])
 def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
-        every, drawn_after, train_args, data_dir, tmp_path, monkeypatch):
+        every, scored, drawn_after, train_args, data_dir, tmp_path, monkeypatch):
     from minigan.app import plotting, trainer
     drawn = []
     save = plotting.save_loss_curves
@@ -89,7 +92,7 @@ def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
     monkeypatch.setattr(trainer, "CURVES_EVERY", every)
     monkeypatch.setattr(plotting, "save_loss_curves", counting)
     run = tmp_path / "run"
-    assert main(train_args(data_dir, run, "--epochs", "3")) == 0
+    assert main(train_args(data_dir, run, "--epochs", "3", *scored)) == 0
     per_epoch = 256 // 32
     assert drawn == [per_epoch * e for e in drawn_after]      # the first CURVES_EVERY s in; the last
     assert (run / "loss_curves.png").exists()
