@@ -20,7 +20,7 @@ A run folder holds::
     loss_curves.png       losses and D's outputs against the iteration (and the scores),
                           drawn after an epoch at most every CURVES_EVERY seconds (the
                           first that long into the run), after each scored one, after
-                          the last and on Ctrl-C
+                          the last, on Ctrl-C and when the run diverges
     checkpoint.npz        everything needed to continue (see minigan.app.checkpoint),
                           written after the first epoch, after each scored one, after
                           the last, on Ctrl-C, and between them after an epoch at most
