@@ -193,6 +193,19 @@ def plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _training_time(seconds, iterations):
+    """``"5 min 16 s of training, 22.5 ms an iteration"``: a run's training time (the
+    ``seconds`` of its ``metrics.csv``, every resumed part's together) and its mean
+    iteration."""
+    whole = round(seconds)
+    said = f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{seconds:.1f} s"
+    if iterations:
+        said += f" of training, {1e3 * seconds / iterations:.1f} ms an iteration"
+    else:
+        said += " of training"
+    return said
+
+
 # ---------------------------------------------------------------- the trainer
 
 
@@ -485,8 +498,9 @@ class Trainer:
                 raise RunError(self._cannot_write(exc)) from None
             finally:
                 self.log.close()
-        self._log(f"done: {plural(self.epoch, 'epoch')}, {plural(self.iteration, 'iteration')}; "
-                  f"samples in {self.out / SAMPLES}, checkpoint {self.out / CHECKPOINT}")
+        self._log(f"done: {plural(self.epoch, 'epoch')}, {plural(self.iteration, 'iteration')} in "
+                  f"{_training_time(self.seconds, self.iteration)}; samples in "
+                  f"{self.out / SAMPLES}, checkpoint {self.out / CHECKPOINT}")
         return {"out": self.out, "epoch": self.epoch, "iteration": self.iteration,
                 "epoch_seconds": epoch_seconds, "rows": self.log.rows}
 

@@ -945,7 +945,9 @@ def test_quiet_still_says_where_the_run_went_and_how_it_ended(train_args, data_d
     rc, out, err = run_main(train_args(data_dir, tmp_path / "run", "--epochs", "1"), capsys)
     assert rc == 0
     assert f"run folder {tmp_path / 'run'}" in out
-    assert "done: 1 epoch, 8 iterations;" in out and str(tmp_path / "run" / "checkpoint.npz") in out
+    assert re.search(r"done: 1 epoch, 8 iterations in \d+\.\d s of training, \d+\.\d ms an "
+                     r"iteration; samples in ", out), out
+    assert str(tmp_path / "run" / "checkpoint.npz") in out
     assert "it/s" not in out + err  # no progress bar
 
 
@@ -1381,3 +1383,13 @@ def test_an_error_line_for_a_reader_that_left_does_not_stop_the_command(monkeypa
     monkeypatch.setattr(sys, "stderr", ClosedPipe())
     assert main(["sample", "/no/such/run"]) == 2
     assert isinstance(sys.stderr, ClosedPipe)          # put back as it was
+
+
+@pytest.mark.parametrize("seconds, iterations, said", [
+    (316.4, 14040, "5 min 16 s of training, 22.5 ms an iteration"),
+    (59.4, 1000, "59.4 s of training, 59.4 ms an iteration"),
+    (0.0, 0, "0.0 s of training"),
+])
+def test_the_last_line_says_the_training_time_and_the_mean_iteration(seconds, iterations, said):
+    """The figures the docs' tables give for a run, from its own last line."""
+    assert train_module._training_time(seconds, iterations) == said
