@@ -23,18 +23,20 @@ from minigan.nn import layers, optim
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def smooth_gan(seed, loss="gan", batch_norm=False, pixel_norm=False, **kw):
+def smooth_gan(seed, loss="gan", batch_norm=False, pixel_norm=False, dtype="float64",
+               model=gan.GAN, **kw):
     """Tanh players of a few units, so that no kink sits near the differences; batch norm
-    (running statistics that each forward pass moves) and pixel norm where asked."""
+    (running statistics that each forward pass moves) and pixel norm where asked; ``model``
+    the class of the GAN (a subclass with a step of its own)."""
     r = np.random.default_rng(seed)
-    norm = [layers.BatchNorm(6, dtype="float64")] if batch_norm else []
-    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), *norm,
+    norm = [layers.BatchNorm(6, dtype=dtype)] if batch_norm else []
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype=dtype), *norm,
                           *([layers.PixelNorm()] if pixel_norm else []), layers.Tanh(),
-                          layers.Dense(6, 3, rng=r, dtype="float64"))
-    norm = [layers.BatchNorm(6, dtype="float64")] if batch_norm else []
-    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), *norm, layers.Tanh(),
-                          layers.Dense(6, 1, rng=r, dtype="float64"))
-    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, loss=loss, **kw)
+                          layers.Dense(6, 3, rng=r, dtype=dtype))
+    norm = [layers.BatchNorm(6, dtype=dtype)] if batch_norm else []
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype=dtype), *norm, layers.Tanh(),
+                          layers.Dense(6, 1, rng=r, dtype=dtype))
+    return model(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, loss=loss, **kw)
 
 
 def d_step(model, x):
@@ -106,12 +108,7 @@ class NoZeroGrad(gan.GAN):
 
 
 def test_a_step_that_does_not_zero_the_gradient_is_refused_and_told_why():
-    r = np.random.default_rng(0)
-    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
-                          layers.Dense(6, 3, rng=r, dtype="float64"))
-    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
-                          layers.Dense(6, 1, rng=r, dtype="float64"))
-    model = NoZeroGrad(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    model = smooth_gan(0, model=NoZeroGrad)
     x = np.random.default_rng(1).standard_normal((4, 3))
     with pytest.raises(ValueError, match=r"adds to the gradient already there.*zero_grad\(\)"):
         testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
@@ -119,12 +116,7 @@ def test_a_step_that_does_not_zero_the_gradient_is_refused_and_told_why():
 
 
 def test_float32_players_are_refused_in_one_line_that_says_how_to_build_them():
-    r = np.random.default_rng(0)
-    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float32"), layers.Tanh(),
-                          layers.Dense(6, 3, rng=r, dtype="float32"))
-    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float32"), layers.Tanh(),
-                          layers.Dense(6, 1, rng=r, dtype="float32"))
-    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    model = smooth_gan(0, dtype="float32")
     x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
     with pytest.raises(ValueError) as caught:
         testing.assert_step_gradients(d_step(model, x), model.D, (model.G, model.rng))
@@ -345,15 +337,7 @@ class UnfrozenG(gan.GAN):
 def test_the_other_networks_grads_are_the_checked_steps():
     """A step that adds to the replayed network's grads: one step's worth of them after the
     check, not one per run of the differences."""
-    models = []
-    for _ in range(2):
-        r = np.random.default_rng(15)
-        G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
-                              layers.Dense(6, 3, rng=r, dtype="float64"))
-        D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.Tanh(),
-                              layers.Dense(6, 1, rng=r, dtype="float64"))
-        models.append(UnfrozenG(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r))
-    checked, once = models
+    checked, once = (smooth_gan(15, model=UnfrozenG) for _ in range(2))
     testing.assert_step_gradients(g_step(checked, 5), checked.G, (checked.D, checked.rng))
     g_step(once, 5)()
     for k, g in once.D.grads.items():
