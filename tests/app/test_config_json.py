@@ -123,6 +123,21 @@ class Killed(BaseException):
     """A kill that gives the run no warning: nothing after it is written."""
 
 
+def kill_at(monkeypatch, method, epoch):
+    """``Trainer.<method>`` raises :class:`Killed` when called at the end of ``epoch``;
+    returns the function that puts the method back."""
+    from minigan.app import trainer
+    real = getattr(trainer.Trainer, method)
+
+    def killing(self):
+        if self.epoch == epoch:
+            raise Killed
+        return real(self)
+
+    monkeypatch.setattr(trainer.Trainer, method, killing)
+    return lambda: monkeypatch.setattr(trainer.Trainer, method, real)
+
+
 def test_a_run_killed_between_checkpoints_resumes_to_the_same_numbers(
         assert_same_run, metrics_rows, train_args, data_dir, tmp_path, monkeypatch):
     """Killed after its third epoch's rows, with its last checkpoint after the first: the
@@ -132,20 +147,13 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_same_numbers(
     monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main(train_args(data_dir, straight, "--epochs", "4")) == 0
-    save_samples = trainer.Trainer._save_samples
-
-    def kill_after_the_third_epoch(self):
-        if self.epoch == 3:
-            raise Killed
-        return save_samples(self)
-
-    monkeypatch.setattr(trainer.Trainer, "_save_samples", kill_after_the_third_epoch)
+    revive = kill_at(monkeypatch, "_save_samples", 3)       # after the third epoch's rows
     with pytest.raises(Killed):
         main(train_args(data_dir, killed, "--epochs", "4"))
     per_epoch = 256 // 32
     assert len(metrics_rows(killed)) == 3 * per_epoch                # the rows were written
     assert trainer.checkpoint.read_meta(killed / "checkpoint.npz")["counters"]["epoch"] == 1
-    monkeypatch.setattr(trainer.Trainer, "_save_samples", save_samples)
+    revive()
     assert main(["train", "--resume", str(killed), "--quiet", "--data-dir", str(data_dir),
                  "--no-download", "--device", "cpu"]) == 0
     assert_same_run(straight, killed)
@@ -164,20 +172,13 @@ def test_a_run_killed_between_checkpoints_and_resumed_to_fewer_epochs_keeps_noth
     from minigan.app.runlog import read_scores
     monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
     run = tmp_path / "run"
-    save_curves = trainer.Trainer._save_loss_curves
-
-    def kill_after_scoring_the_fourth_epoch(self):
-        if self.epoch == 4:
-            raise Killed
-        return save_curves(self)
-
-    monkeypatch.setattr(trainer.Trainer, "_save_loss_curves", kill_after_scoring_the_fourth_epoch)
+    revive = kill_at(monkeypatch, "_save_loss_curves", 4)   # after scoring the fourth epoch
     with pytest.raises(Killed):
         main(train_args(data_dir, run, "--epochs", "6", "--eval-every", "2", "--eval-n", "40"))
     assert trainer.checkpoint.read_meta(run / "checkpoint.npz")["counters"]["epoch"] == 2
     assert (run / "samples" / "epoch_0004.png").exists()
     assert [int(r["epoch"]) for r in read_scores(run / "scores.csv", 100)] == [2, 4]
-    monkeypatch.setattr(trainer.Trainer, "_save_loss_curves", save_curves)
+    revive()
     assert main(["train", "--resume", str(run), "--epochs", "3", "--eval-every", "0", "--quiet",
                  "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
