@@ -28,6 +28,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import csv  # noqa: E402
 import importlib.util  # noqa: E402
+import io  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -149,6 +150,36 @@ def _cpu_and_float32(monkeypatch):
     yield
     backend.use("cpu")
     backend.set_default_dtype("float32")
+
+
+def _blank_png():
+    """A 1 x 1 grey PNG file's bytes."""
+    from PIL import Image  # matplotlib's own dependency
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+BLANK_PNG = _blank_png()
+
+
+@pytest.fixture(autouse=True)
+def _loss_curves_built_not_rendered(request, monkeypatch):
+    """A run the tests train in process draws its loss curves at its end: the figure is built
+    (every line of minigan's code that draws them) and a 1 x 1 PNG written in place of its
+    rendering, which takes matplotlib 0.3 s, a third of a tiny run (about 150 runs: a third of
+    the suite's time). The tests marked ``rendered_curves`` render them (tests/app/test_plotting.py),
+    as do runs in a child process (the slow tests' command lines) and runs that a module's or
+    the session's fixture trains."""
+    if request.node.get_closest_marker("rendered_curves"):
+        return
+    from minigan.app import fileio, plotting
+
+    def build_and_write_blank(metrics_rows, path, *args, **kwargs):
+        plotting.loss_curves_figure(metrics_rows, *args, **kwargs)
+        fileio.atomic_write(path, lambda f: f.write(BLANK_PNG))
+
+    monkeypatch.setattr(plotting, "save_loss_curves", build_and_write_blank)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import pytest
 
 from minigan.app import plotting
 
+pytestmark = pytest.mark.rendered_curves    # drawn by matplotlib, not a blank PNG (tests/conftest.py)
+
 
 def rows(d_real, d_fake, n=40):
     return [{"iteration": i + 1, "d_loss": 1.0, "g_loss": 2.0, "d_real": d_real,
@@ -114,3 +116,14 @@ def test_the_colour_bars_label_fits_in_a_picture_of_one_row_of_pairs(n):
     assert 0 <= label.y0 and label.y1 <= fig.bbox.height and label.x1 <= fig.bbox.width
     pairs = fig.axes[0].get_window_extent(renderer)
     assert pairs.y0 >= 0 and abs(pairs.y1 - fig.axes[-1].get_window_extent(renderer).y1) < 1
+
+
+@pytest.mark.parametrize("scores, size", [(None, (800, 600)),
+                                          ([{"iteration": 20, "inception_score": 8.0,
+                                             "fid": 3.0}], (800, 900))])
+def test_the_curves_are_written_as_a_png_of_the_figure_s_size(scores, size, tmp_path):
+    from PIL import Image
+    path = tmp_path / "loss_curves.png"
+    plotting.save_loss_curves(rows(0.7, 0.3), path, scores=scores)
+    with Image.open(path) as picture:
+        assert picture.format == "PNG" and picture.size == size
