@@ -59,7 +59,8 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         iteration ``model.progress = done_so_far / total``, which anneals the instance
         noise to 0 over the run.
     ema : minigan.gan.ema.EMA, optional
-        Updated after every G step.
+        Updated after every G step whose iteration reports all of :data:`STATS`, finite (the
+        average of a run that diverges holds G as it was before the step that did).
     lr : callable, optional
         ``lr(i)``: the step size of both optimizers for the iteration with ``i``
         iterations before it (``None``: the optimizers keep theirs).
@@ -96,8 +97,6 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         else:
             stats = model.train_iteration(next_real_batch,
                                           lambda step, it=before + 1: on_step(it, step))
-        if ema is not None:
-            ema.update()
         missing = [k for k in STATS if k not in stats]
         if missing:
             raise ValueError(
@@ -107,6 +106,8 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
                 "d_gen from g_step (loop.STATS)")
         if not all(math.isfinite(stats[k]) for k in STATS):
             raise Diverged(before + 1, stats)
+        if ema is not None:          # after the checks: the average never takes a step they refuse
+            ema.update()
         if on_iteration is not None:
             on_iteration(before + 1, stats)
         if stop is not None and stop():
