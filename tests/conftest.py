@@ -29,6 +29,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import csv  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -180,6 +181,35 @@ def _loss_curves_built_not_rendered(request, monkeypatch):
         fileio.atomic_write(path, lambda f: f.write(BLANK_PNG))
 
     monkeypatch.setattr(plotting, "save_loss_curves", build_and_write_blank)
+
+
+def _ctrl_c(model, stats):
+    """A Ctrl-C: SIGINT to this process."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.fixture
+def after_iteration(monkeypatch):
+    """``after_iteration(n, act=ctrl_c)``: the ``n``-th call of ``GAN.train_iteration`` from now
+    on (counted over every run the test trains) calls ``act(model, stats)`` after its
+    iteration and before it returns ``stats``; by default ``act`` sends this process a
+    Ctrl-C. ``monkeypatch.undo()`` puts the method back."""
+    from minigan import gan
+    real = gan.GAN.train_iteration
+
+    def install(n, act=_ctrl_c):
+        calls = 0
+
+        def iteration(self, *args, **kwargs):
+            nonlocal calls
+            stats = real(self, *args, **kwargs)
+            calls += 1
+            if calls == n:
+                act(self, stats)
+            return stats
+
+        monkeypatch.setattr(gan.GAN, "train_iteration", iteration)
+    return install
 
 
 @pytest.fixture

@@ -215,21 +215,11 @@ def test_a_metrics_file_short_of_the_checkpoint_is_refused_in_place(train_args, 
 
 @pytest.mark.slow
 def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(assert_same_run, metrics_rows, train_args,
-                                                             data_dir, tmp_path, monkeypatch, capsys):
+                                                             data_dir, tmp_path, after_iteration,
+                                                             monkeypatch, capsys):
     straight, cut = tmp_path / "straight", tmp_path / "cut"
     assert main(train_args(data_dir, straight, "--epochs", "2", "--k", "2")) == 0
-
-    real_iteration = gan.GAN.train_iteration
-    calls = {"n": 0}
-
-    def iteration_then_ctrl_c(self, next_batch):
-        stats = real_iteration(self, next_batch)
-        calls["n"] += 1
-        if calls["n"] == 6:  # in the middle of epoch 2 (4 iterations per epoch with k=2)
-            os.kill(os.getpid(), signal.SIGINT)
-        return stats
-
-    monkeypatch.setattr(gan.GAN, "train_iteration", iteration_then_ctrl_c)
+    after_iteration(6)       # Ctrl-C in the middle of epoch 2 (4 iterations an epoch with k=2)
     rc, _, err = run_main(train_args(data_dir, cut, "--epochs", "2", "--k", "2"), capsys)
     monkeypatch.undo()
     assert rc == 130
@@ -739,21 +729,15 @@ def test_a_diverging_run_stops_at_the_first_nan(metrics_rows, train_args, data_d
 
 
 def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, train_args, data_dir, tmp_path,
-                                                   monkeypatch, capsys):
+                                                   after_iteration, monkeypatch, capsys):
     run = tmp_path / "run"
-    real_iteration = gan.GAN.train_iteration
-    calls = {"n": 0}
 
-    def nan_at_11(self, next_batch):
-        stats = real_iteration(self, next_batch)
-        calls["n"] += 1
-        if calls["n"] == 11:
-            for p in self.G.params.values():
-                p[...] = np.nan
-            stats["g_loss"] = float("nan")
-        return stats
+    def g_of_nans(model, stats):
+        for p in model.G.params.values():
+            p[...] = np.nan
+        stats["g_loss"] = float("nan")
 
-    monkeypatch.setattr(gan.GAN, "train_iteration", nan_at_11)
+    after_iteration(11, g_of_nans)
     rc, _, err = run_main(train_args(data_dir, run, "--epochs", "3"), capsys)
     monkeypatch.undo()
     assert rc == 1 and "diverged at iteration 11 (epoch 2): g_loss=nan" in err
@@ -1050,20 +1034,15 @@ def test_config_json_records_what_was_used_and_what_was_asked(train_args, data_d
 @pytest.mark.slow
 def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(assert_resume_starts_over,
                                                                           train_args, data_dir, tmp_path,
-                                                                          monkeypatch, capsys):
+                                                                          after_iteration, monkeypatch,
+                                                                          capsys):
     run, straight = tmp_path / "run", tmp_path / "straight"
-    real_iteration = gan.GAN.train_iteration
-    calls = {"n": 0}
 
-    def twice_ctrl_c(self, next_batch):
-        stats = real_iteration(self, next_batch)
-        calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once, unsaved
-        return stats
+    def twice_ctrl_c(model, stats):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)  # the second stops at once, unsaved
 
-    monkeypatch.setattr(gan.GAN, "train_iteration", twice_ctrl_c)
+    after_iteration(3, twice_ctrl_c)
     rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
     monkeypatch.undo()
     assert rc == 130 and not (run / "checkpoint.npz").exists()
@@ -1072,25 +1051,17 @@ def test_a_second_ctrl_c_in_the_first_epoch_points_at_a_resume_that_works(assert
 
 
 def test_a_second_ctrl_c_after_the_first_saved_says_it_was_saved(train_args, data_dir, tmp_path,
-                                                                  monkeypatch, capsys):
+                                                                  after_iteration, monkeypatch, capsys):
     """The second Ctrl-C comes while the first's stop draws the loss curves, after its
     checkpoint: the message says the checkpoint was saved, not "not saved (second signal)"."""
     run = tmp_path / "run"
-    real_iteration, real_curves = gan.GAN.train_iteration, train_module.Trainer._save_loss_curves
-    calls = {"n": 0}
-
-    def ctrl_c_at_3(self, next_batch):
-        stats = real_iteration(self, next_batch)
-        calls["n"] += 1
-        if calls["n"] == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-        return stats
+    real_curves = train_module.Trainer._save_loss_curves
 
     def curves_then_ctrl_c(self):
         real_curves(self)
         os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(gan.GAN, "train_iteration", ctrl_c_at_3)
+    after_iteration(3)
     monkeypatch.setattr(train_module.Trainer, "_save_loss_curves", curves_then_ctrl_c)
     rc, _, err = run_main(train_args(data_dir, run, "--epochs", "1"), capsys)
     monkeypatch.undo()
