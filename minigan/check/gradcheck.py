@@ -452,7 +452,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     cache ``backward`` uses may update buffers (running statistics, SpectralNorm's
     ``u``) and draw random numbers (Dropout's mask), and each numeric evaluation
     replays it from the same state (:func:`replay`). The layer ends in the state of
-    that one forward pass. Parameters and ``x`` must be float64 (a list is taken as
+    that one forward pass, its cache included (the pass runs once more after the
+    differences, from the same state). Parameters and ``x`` must be float64 (a list is taken as
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
     its ``grads`` alone.
 
@@ -469,7 +470,6 @@ def check_layer(layer, x, rng=None, h=1e-5):
     before = replay(layer)
     out = layer.forward(x)                       # as in training: the state moves on
     _float64_params(layer)                       # also those a forward pass made
-    after = replay(layer)
     dout = _random_like(out.shape, rng, xp)
     dx = layer.backward(dout.copy())
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
@@ -487,8 +487,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
         numeric = numeric_vjp(f, array, dout, h)
         errors[k] = _compare(what, k, analytic[k], numeric)
         problems[k] = (f, array, dout, analytic[k], numeric)
-    after()
-    return GradientErrors(errors, problems, h, finish=after)
+    f()                                          # the checked pass again: its state and cache
+    return GradientErrors(errors, problems, h, finish=f)
 
 
 def check_accumulation(layer, x, rng=None):
@@ -574,7 +574,9 @@ def check_step(step, net, replayed=(), h=1e-5):
     -------
     :class:`GradientErrors`: ``{"parameters": relative error}``, the parameters in the
     order of ``net.params``; ``net`` ends with the parameters, state and ``grads`` of the
-    one checked run, and the layers in ``replayed`` with its state and ``grads``.
+    one checked run, and the layers in ``replayed`` with its state and ``grads`` (the step
+    runs once more after the differences, from the same state: the caches of the layers and
+    what the step keeps, such as a GAN's ``last_r1``, are the checked run's too).
     """
     what = _step_what(net)
     _float64_params(net, what, fix="build the players with dtype='float64', or call "
@@ -614,10 +616,10 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "step would add the last one's too; begin it with net.zero_grad() "
                          "(a GAN's d_step: self.D.zero_grad(), g_step: self.G.zero_grad())")
 
-    def finish():                                 # back to the checked run's end
-        _write_flat(net.params, names, flat)
-        after()
-        _write_flat(net.grads, names, analytic)
+    def finish():                                 # back to the checked run's end: run it
+        loss()                                    # again (its caches and what the step sets,
+        after()                                   # last_r1), then its buffers and generators
+        _write_flat(net.grads, names, analytic)   # (the same, unless the step is not replayed)
         for layer, grads in others:               # a step may add to the others' too
             for k, g in grads.items():
                 layer.grads[k][...] = g

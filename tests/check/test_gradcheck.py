@@ -43,3 +43,46 @@ def test_check_pair_catches_a_wrong_backward():
 def test_check_pair_requires_float64():
     with pytest.raises(ValueError, match="float64"):
         check_pair(F.relu_forward, F.relu_backward, {"x": np.ones(3, dtype=np.float32)})
+
+
+def test_a_checked_layer_ends_with_the_cache_of_its_checked_pass():
+    """The differences run the forward pass again and again; the layer ends as the one
+    checked pass left it, its cache too (Tanh's output, which the last bias moves)."""
+    import copy
+
+    from minigan.check.gradcheck import check_layer
+    from minigan.nn import layers
+    r = np.random.default_rng(0)
+    layer = layers.Sequential(layers.Dense(3, 4, rng=r, dtype="float64"), layers.Tanh())
+    twin = copy.deepcopy(layer)
+    x = r.standard_normal((5, 3))
+    check_layer(layer, x, rng=np.random.default_rng(1))
+    twin.forward(x)
+    dout = r.standard_normal((5, 4))
+    assert np.array_equal(layer.backward(dout), twin.backward(dout))
+
+
+def test_a_checked_step_ends_with_what_its_checked_run_left():
+    """After the step check a GAN's last_r1 is the checked D step's, not the last
+    difference's (D's last layer without a bias: its last weight moves the penalty)."""
+    import copy
+
+    from minigan import gan
+    from minigan.check.gradcheck import check_step
+    from minigan.nn import layers, optim
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 6, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(6, 3, rng=r, dtype="float64"))
+    D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
+                          layers.Dense(6, 1, bias=False, rng=r, dtype="float64"))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, r1=0.5, r1_every=1)
+    twin = copy.deepcopy(model)
+    x = r.standard_normal((5, 3))
+
+    def step(m):
+        stats = m.d_step(x, update=False)
+        return stats["d_loss"] + m.r1_every * stats["r1"]
+
+    check_step(lambda: step(model), model.D, replayed=(model.G, model.rng))
+    step(twin)
+    assert model.last_r1 == twin.last_r1
