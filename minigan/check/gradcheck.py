@@ -163,6 +163,12 @@ class GradientErrors(dict):
         """The step ``h`` of the centred differences the errors were measured with."""
         return self._h
 
+    def end_as_checked(self):
+        """Put the layer (or the step's networks) back as the one checked forward pass (or
+        step) left them, after other passes: its state and caches."""
+        if self._finish is not None:
+            self._finish()
+
     @contextlib.contextmanager
     def _evaluating(self):
         """Evaluate a problem's function again, then put a layer back in the state its one

@@ -276,7 +276,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     float64 parameters. It is checked as it trains: every numeric evaluation replays the
     state of the forward pass (buffers, the random streams a Dropout draws from:
     :func:`minigan.check.gradcheck.replay`). Then two forward/backward passes must leave
-    twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`).
+    twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`). The
+    layer ends as the one checked forward and backward pass left it: its state, ``grads``
+    and caches.
 
     Parameters
     ----------
@@ -329,6 +331,7 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
                 f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
                 f"to grads (Layer._accumulate) instead of assigning them")
+    errors.end_as_checked()        # the caches of the checked pass, not the last pass's
     return errors
 
 

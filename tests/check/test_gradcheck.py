@@ -86,3 +86,23 @@ def test_a_checked_step_ends_with_what_its_checked_run_left():
     check_step(lambda: step(model), model.D, replayed=(model.G, model.rng))
     step(twin)
     assert model.last_r1 == twin.last_r1
+
+
+def test_a_layer_checked_whole_ends_as_its_checked_pass_left_it():
+    """assert_layer_gradients runs more passes after the checked one (the accumulation
+    check, from the state after it: another Dropout mask); the layer ends with the checked
+    pass's mask, state and gradient."""
+    import copy
+
+    from minigan.check import testing
+    from minigan.nn import layers
+    r = np.random.default_rng(0)
+    layer = layers.Sequential(layers.Dense(3, 4, rng=r, dtype="float64"),
+                              layers.Dropout(0.5, rng=np.random.default_rng(5)))
+    twin = copy.deepcopy(layer)
+    x = r.standard_normal((6, 3))
+    testing.assert_layer_gradients(layer, x, rng=np.random.default_rng(1))
+    twin.forward(x)
+    dout = r.standard_normal((6, 4))
+    assert layer.layers[1].rng.bit_generator.state == twin.layers[1].rng.bit_generator.state
+    assert np.array_equal(layer.backward(dout), twin.backward(dout))
