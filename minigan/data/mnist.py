@@ -177,17 +177,28 @@ def _show_progress(progress):
     return bool(progress) and isatty is not None and isatty()
 
 
-def _open_temp(data_dir, name):
+def _open_temp(data_dir, name, created):
     """A new, uniquely named ``.part`` file in ``data_dir``: ``(binary file, path)``.
 
     Like ``tempfile.mkstemp`` (``O_EXCL``, random name), but created with mode
     0o666 less the umask, so the final file gets the usual permissions.
+
+    If ``data_dir`` has gone, it is made again, and the folders made join ``created`` (those
+    :func:`_fetch` removes if it fails): a process that made the folder for its download
+    takes it away again when that download fails, though another one, which found it
+    there, is about to write in it.
     """
     for _ in range(100):
         path = data_dir / f".{name}.{secrets.token_hex(6)}.part"
         try:
             fd = os.open(path, _TEMP_FLAGS, 0o666)
         except FileExistsError:
+            continue
+        except FileNotFoundError:
+            if data_dir.is_dir():      # another folder is missing, not data_dir
+                raise
+            # both lists run up from data_dir, deepest first: keep the longer
+            created[:] = max(created, _ensure_dir(data_dir), key=len)
             continue
         return os.fdopen(fd, "wb"), path
     raise FileExistsError(f"no free temporary file name in {data_dir}")
@@ -223,14 +234,15 @@ def _fetch(name, md5, data_dir, mirrors, progress, needed):
     mirrors = list(mirrors)
     created = _ensure_dir(data_dir)
     try:
-        return _fetch_into(name, md5, data_dir, mirrors, progress, needed)
+        return _fetch_into(name, md5, data_dir, mirrors, progress, needed, created)
     except BaseException:
         _remove_if_empty(created)
         raise
 
 
-def _fetch_into(name, md5, data_dir, mirrors, progress, needed):
-    """:func:`_fetch` once ``data_dir`` exists."""
+def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
+    """:func:`_fetch` once ``data_dir`` exists; ``created`` is the list of folders it made,
+    which grows if ``data_dir`` has to be made again (:func:`_open_temp`)."""
     target = data_dir / name
     damaged = None
     if target.is_file():
@@ -245,7 +257,7 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed):
         url = mirror if mirror.endswith("/") else mirror + "/"
         url += name
         try:
-            tmp, tmp_path = _open_temp(data_dir, name)
+            tmp, tmp_path = _open_temp(data_dir, name, created)
         except OSError as exc:
             raise MNISTError(
                 f"cannot write to data folder {data_dir} ({exc.strerror or exc}); {_CHOOSE}"

@@ -356,6 +356,40 @@ def test_failed_download_removes_only_the_folders_it_made(tiny, tmp_path):
     assert _listing(data_dir) == [LABELS]
 
 
+def test_a_folder_another_download_took_away_is_made_again(tiny, tmp_path, monkeypatch):
+    """Two processes download into one new folder: A makes it, B finds it there, then A's
+    download fails and A takes the empty folder away before B writes in it. B makes it
+    again and carries on; should B's download fail too, B takes away what it made."""
+    ensure_dir = mnist_module._ensure_dir
+    data_dir = tmp_path / "new" / "mnist"
+    name, digest = tiny["files"]["test"]["images"]
+
+    def race():
+        made_by_a = ensure_dir(data_dir)
+
+        def found_then_taken_away(folder):
+            monkeypatch.setattr(mnist_module, "_ensure_dir", ensure_dir)
+            found = ensure_dir(folder)                   # B's: nothing made
+            mnist_module._remove_if_empty(made_by_a)     # A's download failed
+            return found
+
+        monkeypatch.setattr(mnist_module, "_ensure_dir", found_then_taken_away)
+
+    race()
+    path = fetch(name, digest, data_dir, mirrors=[tiny["good"]], progress=False)
+    assert path == data_dir / name
+    assert path.read_bytes() == (tiny["root"] / "good" / name).read_bytes()
+    assert _listing(data_dir) == [name]
+
+    path.unlink()
+    data_dir.rmdir()
+    (tmp_path / "new").rmdir()
+    race()
+    with pytest.raises(MNISTDownloadError, match="could not download"):
+        fetch(name, digest, data_dir, mirrors=[_closed_port_url()], progress=False)
+    assert _listing(tmp_path) == []
+
+
 def test_no_download_when_disabled(tmp_path, no_network):
     with pytest.raises(MNISTDownloadError, match="downloading is off") as info:
         load_mnist("test", data_dir=tmp_path / "empty", download=False)
