@@ -185,8 +185,9 @@ plt.show()
 # darker one; one colour scale for every pair), with D's output above each pair. The
 # digits are one batch of D's, as in a G step, and D runs as the G step runs it (the
 # DCGAN's batch norm with the batch's statistics). The figure below is a DCGAN after 3
-# epochs of the 10,000 MNIST test digits (468 iterations), too long to train while this
-# site builds; it was made with
+# epochs of the 10,000 MNIST test digits (468 iterations, about a minute of training on two
+# cores, more than this site spends on a page as it builds, and the MNIST files are not
+# at hand there); it was made ahead with
 #
 # .. code-block:: bash
 #

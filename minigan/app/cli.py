@@ -26,6 +26,7 @@ Warnings are one line ``minigan: warning: ...``.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import sys
@@ -68,9 +69,21 @@ class _Parser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             argv = list(sys.argv[1:] if args is None else args)
-            raise UsageError(f"unrecognized arguments: {' '.join(extras)} "
-                             f"(see '{self._parser_of(parsed, argv, extras[0]).prog} --help')")
+            parser = self._parser_of(parsed, argv, extras[0])
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}"
+                             f"{parser._did_you_mean(extras)} (see '{parser.prog} --help')")
         return parsed
+
+    def _did_you_mean(self, words):
+        """``"; did you mean --epochs?"`` for the first of ``words`` that looks like a
+        misspelt option of this parser (``--epoks``, ``--data_dir=x``), else ``""``."""
+        options = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        for word in words:
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.75)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
 
     def _parser_of(self, parsed, argv, word):
         """The (sub)parser ``word`` of ``argv`` was given to: the deepest command named
@@ -109,8 +122,9 @@ def build_parser():
 
 def _device_option(p):
     p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
-                   help="cpu (NumPy), gpu (CuPy) or auto (default: $MINIGAN_DEVICE or auto; "
-                   f"now {backend.requested_device()})")
+                   help="cpu (NumPy), gpu (CuPy) or auto: the GPU where CuPy sees one, else "
+                   "the CPU (default: $MINIGAN_DEVICE, else auto; here: "
+                   f"{backend.requested_device()})")
 
 
 def _add_train(sub):
@@ -173,7 +187,12 @@ def _checkpoint_argument(p):
 def _add_eval(subparsers):
     """Add ``minigan eval RUN_OR_CHECKPOINT`` to the command line's subparsers."""
     p = subparsers.add_parser("eval", help="score a run's generator, or a file of digits, beside "
-                              "real held-out digits")
+                              "real held-out digits",
+                              description="Score a run's generator (or a file of digits drawn "
+                              "elsewhere) with the lab's metrics, beside the same scores of real "
+                              "held-out MNIST test digits: inception score, FID, the classes it "
+                              "draws, precision and recall, nearest training digits, TSTR for a "
+                              "conditional run. Prints a table and writes eval.json.")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
                    "or a .npy file (an .npz of one array) of digits drawn elsewhere, shaped "
                    "(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1), scored as they are "
@@ -184,7 +203,7 @@ def _add_eval(subparsers):
                    "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
                    help="generated digits, or the first N of a file of digits (default 10000)")
-    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
+    _device_option(p)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
                    "the run trained from when it holds the test split, else $MINIGAN_DATA or "
                    "the download cache)")
@@ -212,8 +231,18 @@ def _add_eval(subparsers):
 def _add_toy(subparsers):
     """Add ``minigan toy NAME`` to the command line's subparsers."""
     p = subparsers.add_parser("toy", help="toy experiments (GANs on 1-D/2-D data, "
-                              "gradient play on xy)")
-    p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"])
+                              "gradient play on xy)",
+                              description="Train a tiny GAN on 1-D or 2-D data in seconds and "
+                              "draw the game: snapshots of the samples over training, with D's "
+                              "output over the plane and the gradient G's loss sends each "
+                              "sample (a PNG each, a GIF of them), metrics.json and a summary; or "
+                              "play the xy game with gradient steps.")
+    p.add_argument("name", choices=sorted(toys.TOYS) + ["xy"], metavar="NAME",
+                   help="gaussian1d: one Gaussian on a line; gaussian2d: one correlated 2-D "
+                   "Gaussian; ring8: eight Gaussians on a circle; grid25: 25 Gaussians on a 5 x 5 "
+                   "grid (the mode-collapse toys); xy: gradient play on V(x, y) = x*y, x ascending "
+                   "it and y descending it, in simultaneous and in alternating steps (no "
+                   "networks)")
     p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=None,
                    help="run seeds seed .. seed+N-1 and print mean and std (pictures of the "
                    f"first; default {commands.TOY_SEEDS})")
@@ -241,11 +270,17 @@ def _add_toy(subparsers):
 
 def _add_classifier(subparsers):
     """Add ``minigan classifier {train,show}`` to the command line's subparsers."""
-    p = subparsers.add_parser("classifier", help="train or show the MNIST classifier of the metrics")
+    p = subparsers.add_parser("classifier", help="train or show the MNIST classifier of the metrics",
+                              description="The classifier minigan eval's scores read digits "
+                              "with (inception score, FID's features, the classes drawn): "
+                              "train one of your own, or show which one eval uses.")
     sub = p.add_subparsers(dest="classifier_command", metavar="{train,show}",
                            parser_class=type(p))
     sub.required = True
-    t = sub.add_parser("train", help="train the classifier (seeded) and cache its weights")
+    t = sub.add_parser("train", help="train the classifier (seeded) and cache its weights",
+                       description="Train the metrics' MNIST classifier (seeded: the same "
+                       "weights every time on the same machine), print its accuracy on held-out "
+                       "digits and save its weights where minigan eval finds them.")
     t.add_argument("--split", choices=("train", "test"), default="train",
                    help="train: 60k digits, accuracy on the test split; test: first 8,000 test "
                    "digits, accuracy on the last 2,000 (default train)")
@@ -257,9 +292,11 @@ def _add_classifier(subparsers):
     t.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0, help="seed (default 0)")
     t.add_argument("--out", help=f"weights file (default {classifier.cache_path()}, the cached "
                    "classifier that minigan eval scores with: it replaces the one there)")
-    t.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None,
-                   help="default: $MINIGAN_DEVICE or auto")
-    s = sub.add_parser("show", help="print the classifier minigan eval would use")
+    _device_option(t)
+    s = sub.add_parser("show", help="print the classifier minigan eval would use",
+                       description="Print which classifier minigan eval would score with (the "
+                       "cached one, else the one shipped with minigan) and how it was "
+                       "trained: its digits, its accuracy, its checksum.")
     s.add_argument("--path", help="a classifier .npz (default: cached, else shipped)")
     return p
 
@@ -284,7 +321,7 @@ def _add_interpolate(subparsers):
                    "run folder, beside the checkpoint)")
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="use G's own weights even when the run kept their moving average")
-    p.add_argument("--device", choices=("cpu", "gpu", "auto"), default=None)
+    _device_option(p)
     return p
 
 

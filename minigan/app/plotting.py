@@ -184,20 +184,21 @@ def _smooth(y, window):
     return (c[end] - c[start]) / (end - start)
 
 
-def _score_panel(ax, scores, real):
-    """Inception score (left axis) and FID (right axis) at each evaluation."""
+def _score_panels(ax_is, ax_fid, scores, real):
+    """Inception score (left panel) and FID (right panel) at each evaluation, each beside
+    its value for real digits (dotted). Two panels, not two axes of one: on one panel the
+    first score, low on its axis, sat on the other's real line, low on its own."""
     it = [float(r["iteration"]) for r in scores]
-    ax_fid = ax.twinx()
-    for axis, key, label, color in ((ax, "inception_score", "inception score", "tab:green"),
-                                    (ax_fid, "fid", "FID", "tab:red")):
-        axis.plot(it, [float(r[key]) for r in scores], "o-", color=color, label=label)
+    for ax, key, label, color in ((ax_is, "inception_score", "inception score", "tab:green"),
+                                  (ax_fid, "fid", "FID", "tab:red")):
+        ax.plot(it, [float(r[key]) for r in scores], "o-", color=color, label="generated")
         if key in real:
-            axis.axhline(float(real[key]), color=color, linestyle=":", linewidth=1,
-                         label=f"{label}, real digits")
-        axis.set_ylabel(label, color=color)
-    ax.grid(True, alpha=0.3)
-    handles = ax.get_legend_handles_labels()[0] + ax_fid.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="center right", fontsize="small")
+            ax.axhline(float(real[key]), color=color, linestyle=":", linewidth=1,
+                       label="real digits")
+        ax.set_ylabel(label)
+        ax.set_xlabel("iteration")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
 
 
 def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None,
@@ -211,8 +212,8 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     """D loss, G loss (and D's penalty), D(x) and D(G(z)) against the iteration, in two
     panels.
 
-    With ``scores`` (rows of ``scores.csv``, ``--eval-every``) a third panel
-    shows the inception score and the FID at each evaluation, the real
+    With ``scores`` (rows of ``scores.csv``, ``--eval-every``) two more panels, side by side
+    under them, show the inception score and the FID at each evaluation, the real
     held-out digits' values (``real_scores``) as dotted lines.
 
     Parameters
@@ -262,8 +263,10 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     it = column("iteration")
     window = max(1, len(rows) // 50) if smooth is None else int(smooth)
     fig = Figure(figsize=(8, 9 if scores else 6), layout="constrained")
-    axes = fig.subplots(3 if scores else 2, 1, sharex=True)
-    ax_loss, ax_prob = axes[:2]
+    grid = fig.add_gridspec(3 if scores else 2, 2)
+    ax_loss = fig.add_subplot(grid[0, :])
+    ax_prob = fig.add_subplot(grid[1, :], sharex=ax_loss)
+    ax_loss.tick_params(labelbottom=False)
     panels = (
         (ax_loss, (("d_loss", "D loss"), ("g_loss", "G loss")), "loss"),
         (ax_prob, (("d_real", "D(x)"), ("d_fake", "D(G(z))")), output_label),
@@ -307,9 +310,10 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
         ax_prob.legend(loc="upper right")
     if undecided is not None:
         ax_prob.axhline(undecided, color="gray", linestyle=":", linewidth=1)
-    axes[-1].set_xlabel("iteration")
+    ax_prob.set_xlabel("iteration")
     if scores:
-        _score_panel(axes[2], scores, real_scores or {})
+        _score_panels(fig.add_subplot(grid[2, 0], sharex=ax_loss),
+                      fig.add_subplot(grid[2, 1], sharex=ax_loss), scores, real_scores or {})
     ax_loss.set_title("GAN training" + (f" (moving average over {window})" if window > 1 else ""))
     return fig
 

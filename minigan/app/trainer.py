@@ -82,7 +82,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
-from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist, splits_in
+from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist
 from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
@@ -242,10 +242,13 @@ class Trainer:
         self._load_data()
         self._build(ckpt)
         if ckpt is not None and self.epoch >= int(config["epochs"]):
+            full = self.spec.epochs_for(self.iters_per_epoch)
             raise ValueError(
                 f"--resume {config['resume']}: that run has already done "
                 f"{plural(self.epoch, 'epoch')}; --epochs is the total to reach, so pass more "
-                f"than {self.epoch}"
+                f"than {self.epoch}" + (f" (the model's default length here: --epochs {full}, "
+                                       f"{full * self.iters_per_epoch:,} iterations)"
+                                       if full > self.epoch else "")
             )
         self.log = MetricsLog(self.out / "metrics.csv", self.iteration)
         # a run folder's checkpoint continued in another folder: its history comes along
@@ -268,18 +271,10 @@ class Trainer:
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
-        try:
-            images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                                        download=c["download"], files=c["files"],
-                                        progress=not self.quiet,
-                                        classes=conditional.CLASSES if c.get("conditional") else None)
-        except MNISTDownloadError as exc:      # the folder may hold the other split
-            there = [split for split in splits_in(folder, c["files"]) if split != c["split"]]
-            if not there:
-                raise
-            raise MNISTDownloadError(
-                f"{str(exc).rstrip('.')}. {folder} holds the {there[0]} split: to train on "
-                f"it, add --split {there[0]}") from None
+        images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
+                                    download=c["download"], files=c["files"],
+                                    progress=not self.quiet,
+                                    classes=conditional.CLASSES if c.get("conditional") else None)
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -375,7 +370,7 @@ class Trainer:
         k = int(c["clusters"])
         groups = None if ckpt is None else ckpt["extra"].get("clusters")
         if groups is None:
-            self._log(f"grouping the {n:,} training images into {k} groups (k-means, "
+            self._log(f"grouping the {n:,} images of the {c['split']} split into {k} groups (k-means, "
                       "--clusters)")
             groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
                                      groups_rng(c["seed"]))[1]

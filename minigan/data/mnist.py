@@ -477,10 +477,18 @@ def load_mnist(
     mirrors = MIRRORS if mirrors is None else mirrors
 
     needed = [entry["images"][0], entry["labels"][0]]
-    paths = {
-        kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
-        for kind in ("images", "labels")
-    }
+    try:
+        paths = {
+            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+            for kind in ("images", "labels")
+        }
+    except MNISTDownloadError as exc:     # the folder may hold another split: said first
+        there = [other for other in splits_in(data_dir, None if real else files) if other != split]
+        if not there:
+            raise
+        raise MNISTDownloadError(
+            f"{data_dir} holds the {there[0]} split, not the {split} split: load that one "
+            f"with split={there[0]!r} (the command line's --split {there[0]}); {exc}") from None
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
     images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))

@@ -4,6 +4,7 @@ Training runs on a tiny MNIST-like set (a few hundred 28 x 28 images written
 as IDX files under the real MNIST names), so each run takes a second or two.
 """
 
+import argparse
 import csv
 import errno
 import json
@@ -303,7 +304,8 @@ BAD = {
     "changed setting": (["--lr", "0.5"], "--lr 0.5 (checkpoint: 0.001) differs; drop that "
                         "option (only --epochs, --device, --data-dir, --no-download, --out, "
                         "--quiet, --eval-every, --eval-n may change)"),
-    "nothing left to do": (["--epochs", "1"], "already done 1 epoch;"),
+    "nothing left to do": (["--epochs", "1"], ("already done 1 epoch;",
+                                               "the model's default length here: --epochs ")),
 }
 
 
@@ -321,7 +323,7 @@ def test_bad_resume_leaves_the_earlier_run_untouched(assert_one_line_error, case
     options.update(zip(extra[::2], extra[1::2], strict=True))
     argv = ["train", "--resume", str(earlier_run), "--quiet", "--no-download"]
     rc, _, err = run_main(argv + [a for pair in options.items() for a in pair], capsys)
-    assert_one_line_error(rc, err, needle)
+    assert_one_line_error(rc, err, *(needle if isinstance(needle, tuple) else (needle,)))
     assert snapshot(earlier_run) == before
 
 
@@ -350,7 +352,8 @@ def test_a_folder_of_the_other_split_says_so(assert_one_line_error, train_args, 
     args[args.index("--split") + 1] = "train"
     rc, _, err = run_main(args, capsys)
     assert_one_line_error(rc, err, "train-images-idx3-ubyte.gz is not in",
-                          f"{data_dir} holds the test split: to train on it, add --split test")
+                          f"error: {data_dir} holds the test split, not the train split",
+                          "the command line's --split test")
     assert not (tmp_path / "new").exists()
 
 
@@ -954,7 +957,42 @@ def test_no_command_prints_the_usage(capsys):
 def test_words_left_over_point_at_the_help_of_the_command_given(argv, left_over, where, capsys):
     rc, out, err = run_main(argv, capsys)
     assert rc == 2
-    assert f"unrecognized arguments: {left_over} (see '{where}')" in err
+    assert re.search(rf"unrecognized arguments: {re.escape(left_over)}(; did you mean --\S+\?)? "
+                     rf"\(see '{re.escape(where)}'\)", err), err
+
+
+@pytest.mark.parametrize("argv, meant", [
+    (["train", "--epoks", "1"], "--epochs"),
+    (["train", "--data_dir=x"], "--data-dir"),
+    (["eval", "run", "--no-parzn"], "--no-parzen"),
+    (["classifier", "train", "--sead", "1"], "--seed"),
+    (["train", "--zzzz", "1"], None),
+])
+def test_a_misspelt_option_is_answered_with_the_option_it_is_close_to(argv, meant,
+                                                                      assert_one_line_error,
+                                                                      capsys):
+    rc, _, err = run_main(argv, capsys)
+    assert_one_line_error(rc, err, "unrecognized arguments")
+    assert (f"did you mean {meant}?" in err) if meant else "did you mean" not in err, err
+
+
+def test_every_command_and_option_says_what_it_is():
+    """Each command's --help opens with a description, and each option and argument has a
+    line of help (the help of one used to end at the option's name)."""
+    from minigan.app.cli import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for child in dict.fromkeys(action.choices.values()):
+                    yield from parsers(child)
+
+    for parser in parsers(build_parser()):
+        assert parser.description, parser.prog
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog} {action.option_strings or action.dest}"
 
 
 def test_version(capsys):

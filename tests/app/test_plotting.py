@@ -127,3 +127,20 @@ def test_the_curves_are_written_as_a_png_of_the_figure_s_size(scores, size, tmp_
     plotting.save_loss_curves(rows(0.7, 0.3), path, scores=scores)
     with Image.open(path) as picture:
         assert picture.format == "PNG" and picture.size == size
+
+
+def test_the_scores_are_drawn_on_two_panels_each_beside_its_real_value():
+    """One panel each: on one panel with two axes, a run's first inception score (low on its
+    axis) sat on the line of real digits' FID (low on the other) and read as reached."""
+    scores = [{"iteration": 40, "inception_score": 3.1, "fid": 45.0}]
+    fig = plotting.loss_curves_figure(rows(0.7, 0.3), scores=scores,
+                                      real_scores={"inception_score": 9.7, "fid": 6.2})
+    ax_is, ax_fid = fig.axes[-2:]
+    for ax, label, generated, real in ((ax_is, "inception score", 3.1, 9.7),
+                                       (ax_fid, "FID", 45.0, 6.2)):
+        assert ax.get_ylabel() == label
+        assert undecided_lines(ax) == [real]
+        solid = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
+        assert [list(line.get_ydata()) for line in solid] == [[generated]]
+    assert len(fig.axes) == 4                       # the losses, D's outputs, IS, FID
+    assert ax_is.get_position().x1 < ax_fid.get_position().x0      # side by side
