@@ -130,6 +130,9 @@ CURVES_EVERY = 30.0
 #: five-minute run and cost it about 10 s. A kill that gives no warning loses the training
 #: since the last checkpoint, which ``--resume`` does again, to the same numbers.
 CHECKPOINT_EVERY = 30.0
+#: Seconds between two progress lines where stderr is not a terminal (a log file, a pipe):
+#: there a redrawn bar leaves every state it drew, thousands of them on one line.
+PROGRESS_LINE_EVERY = 30.0
 #: The largest epoch grid a run continued in a new folder copies from the old one (a grid of
 #: 10,000 digits, the most a run draws, is a few megabytes).
 MAX_GRID_BYTES = 64 << 20
@@ -577,12 +580,17 @@ class Trainer:
     @contextlib.contextmanager
     def _progress_bar(self):
         """One bar for the whole run (its iterations, the epoch in its label), which the
-        run's lines are printed above."""
+        run's lines are printed above; where stderr is not a terminal, a line of the same
+        at most every :data:`PROGRESS_LINE_EVERY` seconds instead (:class:`ProgressLines`)."""
         from tqdm import tqdm
 
         total = int(self.config["epochs"]) * self.iters_per_epoch
-        with tqdm(total=total, initial=self.iteration, leave=True, dynamic_ncols=True,
-                  disable=self.quiet, unit="it") as bar:
+        if self.quiet or on_a_terminal(sys.stderr):
+            bar = tqdm(total=total, initial=self.iteration, leave=True, dynamic_ncols=True,
+                       disable=self.quiet, unit="it")
+        else:
+            bar = ProgressLines(total, self.iteration)
+        with bar:
             self._bar = bar
             try:
                 yield bar
@@ -965,12 +973,62 @@ def _file_stamps(folder, names):
     return stamps
 
 
+def on_a_terminal(stream):
+    """Whether ``stream`` is a terminal (where a bar redrawn in place reads as one line)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+class ProgressLines:
+    """The progress bar, read into a log: where stderr is not a terminal, a line at most
+    every :data:`PROGRESS_LINE_EVERY` seconds, ``epoch 12/180: iteration 936/14,040 (7%),
+    42 s in; D loss 1.234, G loss 0.987, D(x) 0.51, D(G(z)) 0.49`` (a run shorter than
+    that prints none). It takes the calls the trainer makes of a ``tqdm`` bar."""
+
+    def __init__(self, total, initial=0):
+        self.total, self.n = total, initial
+        self.description, self.postfix = "", {}
+        self.started = self.last = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def set_description(self, description, refresh=True):
+        self.description = description
+
+    def set_postfix(self, values, refresh=True):
+        self.postfix = dict(values)
+
+    def update(self, n=1):
+        self.n += n
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_LINE_EVERY:
+            self.last = now
+            print(self.line(now - self.started), file=sys.stderr, flush=True)
+
+    def line(self, seconds):
+        """The line after ``seconds`` of the run."""
+        whole = round(seconds)
+        spent = f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+        share = f" ({self.n / self.total:.0%})" if self.total else ""
+        values = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
+        return (f"{self.description}: iteration {self.n:,}/{self.total:,}{share}, {spent} in"
+                + (f"; {values}" if values else ""))
+
+    def write(self, message, file=None):
+        print(message, file=file, flush=True)
+
+
 def _show(bar, stats):
-    """One more iteration on the progress bar, with the losses and D's outputs."""
-    bar.update(1)
+    """One more iteration on the progress bar, with its losses and D's outputs (set first,
+    so that the bar's redrawing by ``update`` shows this iteration's)."""
     bar.set_postfix({"D loss": f"{stats['d_loss']:.3f}", "G loss": f"{stats['g_loss']:.3f}",
                      "D(x)": f"{stats['d_real']:.2f}", "D(G(z))": f"{stats['d_fake']:.2f}"},
                     refresh=False)
+    bar.update(1)
 
 
 def train(options):
