@@ -193,7 +193,7 @@ def _add_eval(subparsers):
                               "held-out MNIST test digits: inception score, FID, the classes it "
                               "draws, precision and recall, nearest training digits, TSTR for a "
                               "conditional run. Prints a table and writes eval.json.")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
+    p.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
                    "or a .npy file (an .npz of one array) of digits drawn elsewhere, shaped "
                    "(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1), scored as they are "
                    "(--n takes its first N; --seed, --draws, --no-ema and --tstr-epochs are "

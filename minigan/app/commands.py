@@ -414,6 +414,10 @@ def evaluate(args):
     """``minigan eval``: print the table, write eval.json and the picture of the generated
     digits nearest their training digits; returns the exit code. A ``.npy`` file (or an
     ``.npz`` of one array) of digits is scored by :func:`evaluate_digits`."""
+    if args.run is None:
+        command = f"{settings.program()} eval"
+        raise ValueError(f"which run? give a run folder, a checkpoint.npz or a .npy file of "
+                         f"digits: {command} RUN (see '{command} --help')")
     if args.n < scoring.MIN_DIGITS:
         raise ValueError(f"--n must be at least {scoring.MIN_DIGITS} (the inception score's "
                          f"10 splits, k = 5 nearest neighbours), got {args.n}")

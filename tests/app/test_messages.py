@@ -55,3 +55,13 @@ def test_suggested_commands_are_spelled_as_the_user_typed_them(argv0, typed, mon
     with pytest.raises(ValueError, match=f"give a run folder or a checkpoint.npz: {typed} "
                                          "sample RUN"):
         commands.checkpoint_path(missing)
+
+
+def test_eval_without_a_run_asks_which_as_sample_does(capsys):
+    """``minigan eval`` with nothing to score: the same one line as ``minigan sample``'s,
+    naming the three things it scores (it was argparse's "arguments are required")."""
+    assert main(["eval"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minigan: error: which run? give a run folder, a checkpoint.npz or "
+                          "a .npy file of digits: ") and " eval RUN (see '" in err, err
+    assert len(err.strip().splitlines()) == 1
