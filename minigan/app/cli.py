@@ -76,13 +76,20 @@ class _Parser(argparse.ArgumentParser):
 
     def _did_you_mean(self, words):
         """``"; did you mean --epochs?"`` for the first of ``words`` that looks like a
-        misspelt option of this parser (``--epoks``, ``--data_dir=x``), else ``""``."""
+        misspelt option of this parser (``--epoks``, ``--data_dir=x``), else ``""``. Never
+        the option that turns off what was asked for (``--download``: not ``--no-download``,
+        which does the opposite), and nothing after ``--`` (values, not options)."""
         options = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
         for word in words:
-            if word.startswith("--"):
-                close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.75)
-                if close:
-                    return f"; did you mean {close[0]}?"
+            if word == "--":
+                break
+            name = word.split("=")[0]
+            if not name.startswith("--") or len(name) < 4:
+                continue
+            close = [o for o in difflib.get_close_matches(name, options, n=3, cutoff=0.75)
+                     if o[2:].removeprefix("no-") != name[2:].removeprefix("no-")]
+            if close:
+                return f"; did you mean {close[0]}?"
         return ""
 
     def _parser_of(self, parsed, argv, word):

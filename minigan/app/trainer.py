@@ -274,10 +274,18 @@ class Trainer:
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
-        images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                                    download=c["download"], files=c["files"],
-                                    progress=not self.quiet,
-                                    classes=conditional.CLASSES if c.get("conditional") else None)
+        try:
+            images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
+                                        download=c["download"], files=c["files"],
+                                        progress=not self.quiet,
+                                        classes=conditional.CLASSES if c.get("conditional") else None)
+        except MNISTDownloadError as exc:      # the folder holds the other split: said first
+            other = getattr(exc, "other_split", None)
+            if other is None:
+                raise
+            raise MNISTDownloadError(
+                f"{folder} holds the {other} split, not the {c['split']} split: to train on it, "
+                f"add --split {other}; {exc.reason}") from None
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -973,6 +981,12 @@ def _file_stamps(folder, names):
     return stamps
 
 
+def _minutes(seconds):
+    """``"42 s"``, ``"9 min 10 s"``."""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+
+
 def on_a_terminal(stream):
     """Whether ``stream`` is a terminal (where a bar redrawn in place reads as one line)."""
     isatty = getattr(stream, "isatty", None)
@@ -982,11 +996,12 @@ def on_a_terminal(stream):
 class ProgressLines:
     """The progress bar, read into a log: where stderr is not a terminal, a line at most
     every :data:`PROGRESS_LINE_EVERY` seconds, ``epoch 12/180: iteration 936/14,040 (7%),
-    42 s in; D loss 1.234, G loss 0.987, D(x) 0.51, D(G(z)) 0.49`` (a run shorter than
-    that prints none). It takes the calls the trainer makes of a ``tqdm`` bar."""
+    42 s elapsed, about 9 min 10 s left; D loss 1.234, G loss 0.987, D(x) 0.51, D(G(z))
+    0.49`` (a run shorter than that prints none). It takes the calls the trainer makes of a
+    ``tqdm`` bar."""
 
     def __init__(self, total, initial=0):
-        self.total, self.n = total, initial
+        self.total, self.n, self.initial = total, initial, initial
         self.description, self.postfix = "", {}
         self.started = self.last = time.monotonic()
 
@@ -1010,13 +1025,15 @@ class ProgressLines:
             print(self.line(now - self.started), file=sys.stderr, flush=True)
 
     def line(self, seconds):
-        """The line after ``seconds`` of the run."""
-        whole = round(seconds)
-        spent = f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+        """The line ``seconds`` after the bar began (this command's part of the run): the
+        time left at the pace of its iterations so far."""
         share = f" ({self.n / self.total:.0%})" if self.total else ""
+        done = self.n - self.initial
+        left = (f", about {_minutes(seconds * (self.total - self.n) / done)} left"
+                if done > 0 else "")
         values = ", ".join(f"{k} {v}" for k, v in self.postfix.items())
-        return (f"{self.description}: iteration {self.n:,}/{self.total:,}{share}, {spent} in"
-                + (f"; {values}" if values else ""))
+        return (f"{self.description}: iteration {self.n:,}/{self.total:,}{share}, "
+                f"{_minutes(seconds)} elapsed{left}" + (f"; {values}" if values else ""))
 
     def write(self, message, file=None):
         print(message, file=file, flush=True)

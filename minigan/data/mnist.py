@@ -55,7 +55,10 @@ class MNISTError(DataError):
 class MNISTDownloadError(MNISTError, RuntimeError):
     """An MNIST file is missing and could not (or may not) be downloaded.
 
-    The message names the files needed and the folder to put them in.
+    The message names the files needed and the folder to put them in. Raised by
+    :func:`load_mnist` for a folder that holds another split, it says so, and has the
+    attributes ``other_split`` (that split's name) and ``reason`` (the message without it),
+    for a caller that words the advice its own way (``minigan train``: ``--split``).
     """
 
 
@@ -482,13 +485,14 @@ def load_mnist(
             kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
             for kind in ("images", "labels")
         }
-    except MNISTDownloadError as exc:     # the folder may hold another split: said first
+    except MNISTDownloadError as exc:     # the folder may hold another split: say so
         there = [other for other in splits_in(data_dir, None if real else files) if other != split]
         if not there:
             raise
-        raise MNISTDownloadError(
-            f"{data_dir} holds the {there[0]} split, not the {split} split: load that one "
-            f"with split={there[0]!r} (the command line's --split {there[0]}); {exc}") from None
+        error = MNISTDownloadError(f"{exc} ({data_dir} holds the {there[0]} split, "
+                                   f"split={there[0]!r})")
+        error.other_split, error.reason = there[0], str(exc)
+        raise error from None
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
     images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))

@@ -22,20 +22,23 @@ def test_a_run_draws_one_progress_bar(train_args, data_dir, tmp_path, capfd, mon
 
 @pytest.mark.parametrize("every", [0.0, 1e9])
 def test_a_run_logged_to_a_file_prints_progress_lines_not_a_bar(every, train_args, data_dir,
-                                                                 tmp_path, capfd, monkeypatch):
+                                                                 metrics_rows, tmp_path, capfd,
+                                                                 monkeypatch):
     """Where stderr is not a terminal a bar leaves every state it drew on one line: a line
     at most every PROGRESS_LINE_EVERY seconds instead (every iteration at 0; none in a run
-    shorter than it)."""
+    shorter than it), with that iteration's losses."""
     monkeypatch.setattr(trainer, "PROGRESS_LINE_EVERY", every)
-    argv = [a for a in train_args(data_dir, tmp_path / "run", "--epochs", "3") if a != "--quiet"]
+    run = tmp_path / "run"
+    argv = [a for a in train_args(data_dir, run, "--epochs", "3") if a != "--quiet"]
     assert main(argv) == 0
     err = capfd.readouterr().err
     assert "%|" not in err and "\r" not in err, err
     lines = [line for line in err.split("\n") if ": iteration " in line]
     assert len(lines) == (24 if every == 0 else 0), err
-    for i, line in enumerate(lines, start=1):
+    for i, (line, row) in enumerate(zip(lines, metrics_rows(run), strict=False), start=1):
         assert line.startswith(f"epoch {(i - 1) // 8 + 1}/3: iteration {i}/24 ({i / 24:.0%}), ")
-        assert " s in; D loss " in line and "D(G(z)) " in line
+        assert " s elapsed, about " in line and " left; " in line
+        assert f"; D loss {float(row['d_loss']):.3f}, G loss {float(row['g_loss']):.3f}, " in line
 
 
 @pytest.mark.parametrize("n, words", [(1, "1 iteration into epoch 2"),

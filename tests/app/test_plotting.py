@@ -144,3 +144,20 @@ def test_the_scores_are_drawn_on_two_panels_each_beside_its_real_value():
         assert [list(line.get_ydata()) for line in solid] == [[generated]]
     assert len(fig.axes) == 4                       # the losses, D's outputs, IS, FID
     assert ax_is.get_position().x1 < ax_fid.get_position().x0      # side by side
+
+
+@pytest.mark.parametrize("loss", ["gan", "wgan-gp"])
+def test_rows_read_back_from_the_run_s_files_are_drawn(loss, tmp_path):
+    """What the trainer hands over: metrics.csv's and scores.csv's rows as strings, a
+    penalty column known on some rows only, the real digits' scores, the run's game."""
+    from PIL import Image
+    metrics = [{"iteration": str(i + 1), "epoch": "1", "d_loss": f"{1 + 0.01 * i:.4f}",
+                "g_loss": "0.5", "d_real": "0.7", "d_fake": "0.3", "d_gen": "0.3",
+                "penalty": "" if i < 10 else f"{0.1 * i:.3f}"} for i in range(60)]
+    scores = [{"iteration": "30", "epoch": "1", "inception_score": "4.5", "fid": "40.0"},
+              {"iteration": "60", "epoch": "2", "inception_score": "6.0", "fid": "20.0"}]
+    path = tmp_path / "loss_curves.png"
+    plotting.save_loss_curves(metrics, path, scores=scores, loss=loss,
+                              real_scores={"inception_score": 9.66, "fid": 0.95})
+    with Image.open(path) as picture:
+        assert picture.size == (800, 900)

@@ -54,8 +54,8 @@ def test_a_checked_layer_ends_with_the_cache_of_its_checked_pass():
     from minigan.nn import layers
     r = np.random.default_rng(0)
     layer = layers.Sequential(layers.Dense(3, 4, rng=r, dtype="float64"), layers.Tanh())
-    twin = copy.deepcopy(layer)
     x = r.standard_normal((5, 3))
+    twin = copy.deepcopy(layer)
     check_layer(layer, x, rng=np.random.default_rng(1))
     twin.forward(x)
     dout = r.standard_normal((5, 4))
@@ -76,8 +76,8 @@ def test_a_checked_step_ends_with_what_its_checked_run_left():
     D = layers.Sequential(layers.Dense(3, 6, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
                           layers.Dense(6, 1, bias=False, rng=r, dtype="float64"))
     model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r, r1=0.5, r1_every=1)
-    twin = copy.deepcopy(model)
     x = r.standard_normal((5, 3))
+    twin = copy.deepcopy(model)                 # its noise generator where the model's is
 
     def step(m):
         stats = m.d_step(x, update=False)

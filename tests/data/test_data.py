@@ -427,17 +427,17 @@ def test_splits_in_names_the_splits_whose_two_files_are_there(tmp_path):
     assert splits_in(tmp_path, own) == []
 
 
-def test_a_folder_of_the_other_split_says_so_first(tmp_path, no_network):
-    """Asked for a split a folder does not hold, beside one it does: the message opens with
-    the split that is there and how to load it, before why the one asked for was not had."""
+def test_a_folder_of_the_other_split_says_so(tmp_path, no_network):
+    """Asked for a split a folder does not hold, beside one it does: the message says which
+    split is there and how to load it, and the error names it for a caller's own words."""
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((2, 28, 28), dtype=np.uint8))
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, dtype=np.uint8))
     with pytest.raises(MNISTDownloadError) as info:
         load_mnist("train", data_dir=tmp_path, download=False)
     message = str(info.value)
-    assert message.startswith(f"{tmp_path} holds the test split, not the train split: load "
-                              "that one with split='test' (the command line's --split test); ")
-    assert "train-images-idx3-ubyte.gz is not in" in message
+    assert message.startswith("train-images-idx3-ubyte.gz is not in")
+    assert message.endswith(f" ({tmp_path} holds the test split, split='test')")
+    assert info.value.other_split == "test" and message.startswith(info.value.reason)
     with pytest.raises(MNISTDownloadError) as info:           # nothing else there: as it was
         load_mnist("train", data_dir=tmp_path / "empty", download=False)
     assert str(info.value).startswith("train-images-idx3-ubyte.gz is not in")
