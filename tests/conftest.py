@@ -170,8 +170,9 @@ def _loss_curves_built_not_rendered(request, monkeypatch):
     (every line of minigan's code that draws them) and a 1 x 1 PNG written in place of its
     rendering, which takes matplotlib 0.3 s, a third of a tiny run (about 150 runs: a third of
     the suite's time). The tests marked ``rendered_curves`` render them (tests/app/test_plotting.py),
-    as do runs in a child process (the slow tests' command lines) and runs that a module's or
-    the session's fixture trains."""
+    as do runs in a child process (the slow tests' command lines), runs that a module's or
+    the session's fixture trains, and runs after a test's own ``monkeypatch.undo()`` (which
+    undoes this too)."""
     if request.node.get_closest_marker("rendered_curves"):
         return
     from minigan.app import fileio, plotting
