@@ -61,6 +61,16 @@ def _load_standin():
 
 
 STANDIN = _load_standin()
+
+
+def pytest_configure(config):
+    """The kernels' bodies the stand-in compiles are kept in pytest's cache
+    (``.pytest_cache/d/host-kernels``) for the next worker and the next run: about 60
+    compilations, a quarter of a second each (a run with ``-p no:cacheprovider`` compiles
+    them in each process)."""
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        STANDIN.BUILD_CACHE = str(cache.mkdir("host-kernels"))
 REAL_GPU = backend.gpu_available()
 #: What the tests marked ``gpu`` run on here: CuPy on a GPU, else the NumPy stand-in.
 GPU_KIND = "cupy" if REAL_GPU else "numpy-standin"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import functools
+import hashlib
 import itertools
 import os
 import platform
@@ -342,6 +343,9 @@ def compiler():
 
 
 _BUILDS = itertools.count()
+#: A folder that keeps the compiled kernels between test runs and worker processes (set by
+#: tests/conftest.py to one in pytest's cache), or None: each process compiles its own.
+BUILD_CACHE = None
 
 
 @functools.lru_cache(maxsize=None)
@@ -365,15 +369,26 @@ def host_library(source, ctype, ftz=False):
                                  "(g++ or $CXX)")
     if ftz and platform.machine() not in ("x86_64", "AMD64", "i386", "i686"):
         raise StandinUnavailable("flushing subnormals on the host is written for x86 only")
+    text = standalone_source(source, ctype, target="cpp", ftz=ftz)
+    command = [cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC"]
+    kept = None
+    if BUILD_CACHE is not None:     # the same source, compiler and flags: the same library
+        key = hashlib.sha256("\0".join([*command, text]).encode()).hexdigest()[:24]
+        kept = os.path.join(BUILD_CACHE, f"{source.name}_{ctype}_{key}.so")
+        if os.path.isfile(kept):
+            return ctypes.CDLL(kept)
     # a file of its own per build: a library is never overwritten while it is loaded
     stem = os.path.join(_build_folder(), f"{source.name}_{next(_BUILDS)}")
     cpp, lib = stem + ".cpp", stem + ".so"
     with open(cpp, "w") as f:
-        f.write(standalone_source(source, ctype, target="cpp", ftz=ftz))
-    done = subprocess.run([cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-o", lib, cpp],
-                          capture_output=True, text=True)
+        f.write(text)
+    done = subprocess.run([*command, "-o", lib, cpp], capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{source.name} ({ctype}) does not compile as C++:\n{done.stderr}")
+    if kept is not None:            # whole or not at all, for another process reading it
+        part = f"{kept}.{os.getpid()}.part"
+        shutil.copyfile(lib, part)
+        os.replace(part, kept)
     return ctypes.CDLL(lib)
 
 
