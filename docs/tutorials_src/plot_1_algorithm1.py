@@ -55,7 +55,7 @@ for k in sorted(d):
 # %%
 # The discriminator step
 # ----------------------
-# D ascends :math:`\frac1m\sum_i \log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))`, that is,
+# D ascends :math:`\frac1m\sum_i \bigl[\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))\bigr]`, that is,
 # descends the cross-entropy :math:`L_D = \frac1m\sum \ell(a_{real}, 1) + \frac1m\sum
 # \ell(a_{fake}, 0)` with :math:`\ell(a, t) = \max(a, 0) - a t + \log(1 + e^{-|a|})`
 # (:func:`minigan.functional.losses.sigmoid_cross_entropy`, whose gradient is

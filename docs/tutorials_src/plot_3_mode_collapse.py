@@ -60,11 +60,10 @@ runs = {"k = 1 (no remedy)": toys.run_gan_toy(weak_d, iterations=3000, seed=1, s
         "k = 5": toys.run_gan_toy(weak_d, iterations=3000, seed=1, snapshots=3, opts={"k": 5},
                                   field=False)}
 
-fig, axes = plt.subplots(2, 3, figsize=(10, 7))
+fig, axes = plt.subplots(2, 3, figsize=(10, 7), layout="constrained")  # room for the legends
 for row, (name, result) in zip(axes, runs.items(), strict=True):
     for ax, frame in zip(row, result["frames"], strict=True):
         toys.draw_frame(ax, weak_d, frame, result["real"], label=name)
-fig.tight_layout()
 plt.show()
 
 # %%

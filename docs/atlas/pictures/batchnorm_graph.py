@@ -35,7 +35,8 @@ for a, b in edges:
     ax.add_patch(FancyArrowPatch(posA=nodes[a][:2], posB=nodes[b][:2], patchA=artists[a],
                                  patchB=artists[b], arrowstyle="-|>", mutation_scale=14,
                                  color="0.2", shrinkA=4, shrinkB=4))
-ax.text(0.0, 3.3, "forward: black, left to right;  backward: red, right to left "
+ax.text(0.0, 3.3, "forward: arrows, left to right;  backward: the gradients in red, "
+        "right to left "
         r"(a bar is $\partial L/\partial\,\cdot$, sums over the channel's $m$ values)",
         fontsize=9.5, color="0.25", ha="left")
 ax.set_xlim(-0.8, 15.2)
