@@ -30,7 +30,7 @@ calls :meth:`~Game.d_loss` on one batch at a time: the real batch (``target`` 1 
 -1); G's step calls :meth:`~Game.g_loss` on D's outputs for G's samples. D's loss is
 therefore a sum of one term per batch: a game whose terms mix the batches (the
 relativistic GANs, which judge each batch against the other's mean) needs a ``d_step``
-and a ``g_step`` of its own (the site's getting started, "A game of your own", writes the
+and a ``g_step`` of its own (the site's "Extending minigan", "A game of your own", writes the
 relativistic average GAN so). The gradients are checked as the losses' are (the atlas's
 page of the losses), with :func:`minigan.check.testing.loss_pair` (which also takes a loss
 of both batches' outputs, with a gradient for each):

@@ -304,7 +304,7 @@ def test_register_profiles_registers_each_and_keeps_the_loaded_one():
 
 # -- the site's example: testing a layer of your own ----------------------------------------------
 def _readme_example():
-    text = (ROOT / "docs" / "getting_started.md").read_text()
+    text = (ROOT / "docs" / "extending.md").read_text()
     section = text.split("## Testing a layer of your own", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "class Scale" in b]
     assert len(blocks) == 1, "one Scale example in 'Testing a layer of your own'"

@@ -368,7 +368,7 @@ def test_a_failed_check_leaves_the_model_as_the_checked_step_did():
 
 # -- the site's example: a step of your own ----------------------------------------------------
 def _site_example():
-    text = (ROOT / "docs" / "getting_started.md").read_text()
+    text = (ROOT / "docs" / "extending.md").read_text()
     section = text.split("## A game of your own", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S)
               if "class RelativisticAverageGAN" in b]
