@@ -136,7 +136,9 @@ for it in (1, 2):
 # In one dimension
 # ----------------
 # ``gaussian1d`` (``minigan toy gaussian1d``): the same arrows on the axis, beside D, the
-# optimal :math:`D^* = p_{data} / (p_{data} + p_g)`, the data's density and G's. Each
+# optimal :math:`D^* = p_{data} / (p_{data} + p_g)` (1 in the data's tails, where G draws
+# nothing; not drawn where neither density has mass, where it would be a ratio of two
+# numbers near 0), the data's density and G's. Each
 # arrow points to where D rises, and its length grows with D's slope there. The arrows
 # follow D, not :math:`D^*`: D is a small network trained one step at a time, often far
 # from the optimum for the current G, and G is told only what D believes.

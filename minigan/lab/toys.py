@@ -266,11 +266,16 @@ def _measure(spec, samples, curves=None):
                 "cov_error": float(np.linalg.norm(np.cov(samples, rowvar=False) - GAUSS2D_COV))}
     out = {"mean": float(samples.mean()), "std": float(samples.std())}
     if curves["d_star"] is not None:
-        d, d_star, p = curves["d"], curves["d_star"], curves["p_data"] + curves["p_g"]
-        on = p > 1e-3 * p.max()
+        d, d_star, on = curves["d"], curves["d_star"], curves["support"]
         out.update(d_vs_dstar_mean_abs=float(np.abs(d - d_star)[on].mean()),
                    d_vs_dstar_max_abs=float(np.abs(d - d_star)[on].max()))
     return out
+
+
+#: gaussian1d's D* is drawn, and compared with D, where p_data + p_g is above this share of its
+#: largest value on the grid: where both densities vanish D* is a ratio of two numbers near 0,
+#: which says nothing of the game (it drew D* near 1 where neither distribution had mass).
+D_STAR_SUPPORT = 1e-3
 
 
 def _grid_1d():
@@ -314,7 +319,9 @@ def _curves_1d(samples, model):
     # the axis holds D* where only the data or only G is (the targets; hinge's +1 and -1)
     ends = game.optimal_output(np.array([1.0, 0.0]), np.array([0.0, 1.0]), real_t, fake_t)
     limits = (-1.1, 1.1) if ends is not None and ends.min() < 0 else (-0.02, 1.02)
+    mass = p_data + p_g
     return {"grid": grid, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star,
+            "support": mass > D_STAR_SUPPORT * mass.max(),
             "d_label": d_label, "d_star_label": d_star_label, "loss": model.loss,
             "limits": limits}
 
@@ -737,8 +744,10 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
         ax.plot(c["grid"], c["p_data"], label="p_data", color=REAL)
         ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color=GENERATED)
         ax.plot(c["grid"], c["d"], label=c["d_label"], color="C2")
-        if c["d_star"] is not None:
-            ax.plot(c["grid"], c["d_star"], "--", label=c["d_star_label"], color="C3")
+        if c["d_star"] is not None:    # where p_data or p_g has mass (D_STAR_SUPPORT)
+            support = c.get("support", np.ones_like(c["grid"], dtype=bool))
+            ax.plot(c["grid"], np.where(support, c["d_star"], np.nan), "--",
+                    label=c["d_star_label"], color="C3")
             text = (f"mean |D - D*| {frame['metrics']['d_vs_dstar_mean_abs']:.3f}"
                     if "metrics" in frame else "")
         else:

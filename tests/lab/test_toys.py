@@ -97,7 +97,9 @@ def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip)
         assert c["d_star"] is None and "d_vs_dstar_mean_abs" not in m
         assert c["d"].min() == 0.0 and c["d"].max() == 1.0
     else:
-        on = (c["p_data"] + c["p_g"]) > 1e-3 * (c["p_data"] + c["p_g"]).max()
+        mass = c["p_data"] + c["p_g"]
+        on = mass > toys.D_STAR_SUPPORT * mass.max()
+        assert np.array_equal(c["support"], on) and 0 < on.sum() < len(on)
         assert m["d_vs_dstar_mean_abs"] == pytest.approx(np.abs(c["d"] - c["d_star"])[on].mean())
     import matplotlib
     matplotlib.use("Agg")
@@ -106,6 +108,9 @@ def test_gaussian1d_pictures_each_game_s_own_d_and_d_star(loss, smoothing, flip)
     toys.draw_frame(ax, "gaussian1d", frame, result["real"])
     labels = ax.get_legend_handles_labels()[1]
     assert c["d_label"] in labels and (c["d_star"] is None) == (len(labels) == 4)
+    if c["d_star"] is not None:     # drawn where the densities have mass, a gap elsewhere
+        line, = [line for line in ax.get_lines() if line.get_label() == c["d_star_label"]]
+        assert np.array_equal(np.isnan(line.get_ydata()), ~c["support"])
     assert "G's samples" in labels                       # and the arrows of the field:
     assert any(t.get_text().startswith("-dL_G/dx, longest ")
                for t in ax.get_legend().get_texts())
