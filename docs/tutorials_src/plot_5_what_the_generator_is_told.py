@@ -48,7 +48,8 @@ backend.use("cpu")
 # noise vectors: G's 2-D noise plane, warped onto the data.
 #
 # Behind the samples, D's output over the plane: purple where D says *real*, green where
-# it says *fake*, white and dashed where it cannot tell. At the first 100 of the 2,500
+# it says *fake*, white and dashed where it cannot tell (one colour scale, 0 to 1, in every
+# panel). At the first 100 of the 2,500
 # generated samples (the same noise vectors in every panel, one batch of G's), arrows
 # along :math:`-\partial L_G/\partial x`; the longest is drawn at a fixed share of the
 # picture, and the legend gives its length.
@@ -68,9 +69,10 @@ plt.show()
 # from G's spread-out samples towards the nearest modes. By iteration 600 G has folded
 # its noise plane onto the ring: the warped grid is a polygon through the eight modes,
 # most of it squeezed onto the polygon's edges. D now says *fake* everywhere but small
-# islands at the modes (inside the dashed lines), and the samples on the edges between
-# two modes are pushed along the edge, towards an island: the high-quality share climbs
-# as they arrive.
+# islands at the modes (inside the dashed lines), where it says *real* only faintly: its
+# output there stays near 0.5, so the islands are pale, not purple, and the real points
+# (blue) lie under G's samples. The samples on the edges between two modes are pushed
+# along the edge, towards an island: the high-quality share climbs as they arrive.
 #
 # The arrays behind the last panel are what ``minigan toy ring8`` saves as
 # ``field.npz``:
