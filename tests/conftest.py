@@ -71,6 +71,8 @@ def pytest_configure(config):
     cache = getattr(config, "cache", None)
     if cache is not None:
         STANDIN.BUILD_CACHE = str(cache.mkdir("host-kernels"))
+
+
 REAL_GPU = backend.gpu_available()
 #: What the tests marked ``gpu`` run on here: CuPy on a GPU, else the NumPy stand-in.
 GPU_KIND = "cupy" if REAL_GPU else "numpy-standin"

@@ -358,6 +358,14 @@ def _build_folder():
 
 
 @functools.lru_cache(maxsize=None)
+def _compiler_version(cxx):
+    """What ``cxx --version`` prints (part of a cached library's key: an upgraded compiler
+    builds anew)."""
+    done = subprocess.run([cxx, "--version"], capture_output=True, text=True)
+    return done.stdout
+
+
+@functools.lru_cache(maxsize=None)
 def host_library(source, ctype, ftz=False):
     """The kernel body compiled by the host C++ compiler, loaded with ctypes.
 
@@ -372,11 +380,15 @@ def host_library(source, ctype, ftz=False):
     text = standalone_source(source, ctype, target="cpp", ftz=ftz)
     command = [cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC"]
     kept = None
-    if BUILD_CACHE is not None:     # the same source, compiler and flags: the same library
-        key = hashlib.sha256("\0".join([*command, text]).encode()).hexdigest()[:24]
+    if BUILD_CACHE is not None:     # the same source, compiler, flags and machine: the same library
+        key = hashlib.sha256("\0".join([*command, _compiler_version(cxx), platform.machine(),
+                                         text]).encode()).hexdigest()[:24]
         kept = os.path.join(BUILD_CACHE, f"{source.name}_{ctype}_{key}.so")
         if os.path.isfile(kept):
-            return ctypes.CDLL(kept)
+            try:
+                return ctypes.CDLL(kept)
+            except OSError:         # not loadable here after all: compile it again
+                pass
     # a file of its own per build: a library is never overwritten while it is loaded
     stem = os.path.join(_build_folder(), f"{source.name}_{next(_BUILDS)}")
     cpp, lib = stem + ".cpp", stem + ".so"

@@ -313,7 +313,7 @@ def _readme_example():
 
 def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
     namespace = {"__name__": "readme_example"}
-    exec(compile(_readme_example(), "docs/getting_started.md", "exec"), namespace)
+    exec(compile(_readme_example(), "docs/extending.md", "exec"), namespace)
     namespace["test_scale_gradients"]()                      # passes as written
 
     class WrongScale(namespace["Scale"]):
@@ -331,7 +331,7 @@ def test_readme_example_layer_keeps_the_layer_rules():
     """The example's layer trains as minigan's do: in the run's floating type, with no
     gradient while frozen, and a clear error for backward before forward."""
     namespace = {"__name__": "readme_example"}
-    exec(compile(_readme_example(), "docs/getting_started.md", "exec"), namespace)
+    exec(compile(_readme_example(), "docs/extending.md", "exec"), namespace)
     layer = namespace["Scale"](3)
     x = np.ones((2, 3), np.float32)
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):

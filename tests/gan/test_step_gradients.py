@@ -378,7 +378,7 @@ def _site_example():
 
 def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
     namespace = {"__name__": "site_example"}
-    exec(compile(_site_example(), "docs/getting_started.md", "exec"), namespace)  # checks pass
+    exec(compile(_site_example(), "docs/extending.md", "exec"), namespace)  # checks pass
     model, x = namespace["model"], namespace["x"]
     right = namespace["relativistic_loss"]
 
@@ -409,7 +409,7 @@ def test_the_sites_step_needs_the_replay_it_describes_with_dropout_in_d():
     """The real pass run again draws a new dropout mask: the site's step fails the check,
     and passes with D's state put back before the second pass, as the text says."""
     namespace = {"__name__": "site_example"}
-    exec(compile(_site_example(), "docs/getting_started.md", "exec"), namespace)
+    exec(compile(_site_example(), "docs/extending.md", "exec"), namespace)
     relativistic_loss = namespace["relativistic_loss"]
 
     class Replaying(namespace["RelativisticAverageGAN"]):
