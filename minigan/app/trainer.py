@@ -196,12 +196,17 @@ def plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _minutes(seconds):
+    """``"42 s"``, ``"9 min 10 s"``."""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+
+
 def _training_time(seconds, iterations):
     """``"5 min 16 s of training, 22.5 ms an iteration"``: a run's training time (the
     ``seconds`` of its ``metrics.csv``, every resumed part's together) and its mean
     iteration."""
-    whole = round(seconds)
-    said = f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{seconds:.1f} s"
+    said = _minutes(seconds) if round(seconds) >= 60 else f"{seconds:.1f} s"
     if iterations:
         said += f" of training, {1e3 * seconds / iterations:.1f} ms an iteration"
     else:
@@ -280,12 +285,11 @@ class Trainer:
                                         progress=not self.quiet,
                                         classes=conditional.CLASSES if c.get("conditional") else None)
         except MNISTDownloadError as exc:      # the folder holds the other split: said first
-            other = getattr(exc, "other_split", None)
-            if other is None:
+            if exc.other_split is None:
                 raise
             raise MNISTDownloadError(
-                f"{folder} holds the {other} split, not the {c['split']} split: to train on it, "
-                f"add --split {other}; {exc.reason}") from None
+                f"{folder} holds the {exc.other_split} split, not the {c['split']} split: to "
+                f"train on it, add --split {exc.other_split}; {exc.reason}") from None
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -979,12 +983,6 @@ def _file_stamps(folder, names):
                 st = path.stat()
                 stamps[path.name] = (st.st_size, st.st_mtime_ns)
     return stamps
-
-
-def _minutes(seconds):
-    """``"42 s"``, ``"9 min 10 s"``."""
-    whole = round(seconds)
-    return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
 
 
 def on_a_terminal(stream):

@@ -58,8 +58,12 @@ class MNISTDownloadError(MNISTError, RuntimeError):
     The message names the files needed and the folder to put them in. Raised by
     :func:`load_mnist` for a folder that holds another split, it says so, and has the
     attributes ``other_split`` (that split's name) and ``reason`` (the message without it),
-    for a caller that words the advice its own way (``minigan train``: ``--split``).
+    for a caller that words the advice its own way (``minigan train``: ``--split``); None
+    otherwise.
     """
+
+    other_split = None
+    reason = None
 
 
 #: For each split, the ``(file name, md5 of the gzipped file)`` of its images and labels.

@@ -274,7 +274,7 @@ def _measure(spec, samples, curves=None):
 
 #: gaussian1d's D* is drawn, and compared with D, where p_data + p_g is above this share of its
 #: largest value on the grid: where both densities vanish D* is a ratio of two numbers near 0,
-#: which says nothing of the game (it drew D* near 1 where neither distribution had mass).
+#: which says nothing of the game.
 D_STAR_SUPPORT = 1e-3
 
 
@@ -745,8 +745,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
         ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color=GENERATED)
         ax.plot(c["grid"], c["d"], label=c["d_label"], color="C2")
         if c["d_star"] is not None:    # where p_data or p_g has mass (D_STAR_SUPPORT)
-            support = c.get("support", np.ones_like(c["grid"], dtype=bool))
-            ax.plot(c["grid"], np.where(support, c["d_star"], np.nan), "--",
+            ax.plot(c["grid"], np.where(c["support"], c["d_star"], np.nan), "--",
                     label=c["d_star_label"], color="C3")
             text = (f"mean |D - D*| {frame['metrics']['d_vs_dstar_mean_abs']:.3f}"
                     if "metrics" in frame else "")
