@@ -4,7 +4,7 @@
   Each layer holds parameters, gradients, buffers and a mode, and calls a
   forward/backward pair of :mod:`minigan.functional` for its mathematics.
 - :mod:`minigan.nn.init`: Xavier, He and DCGAN initializers.
-- :mod:`minigan.nn.optim`: Adam and SGD with momentum.
+- :mod:`minigan.nn.optim`: Adam, RMSProp and SGD with momentum.
 
 Imports :mod:`minigan.functional` and :mod:`minigan.backend` only.
 """

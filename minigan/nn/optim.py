@@ -1,4 +1,4 @@
-r"""Optimizers: Adam and SGD with momentum.
+r"""Optimizers: Adam, RMSProp and SGD with momentum.
 
 The update rules, a worked example and the property tests: ``docs/atlas/optim.rst``.
 
@@ -23,7 +23,7 @@ import numpy as np
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
 
-__all__ = ["Optimizer", "Adam", "SGD", "StateError"]
+__all__ = ["Optimizer", "Adam", "RMSProp", "SGD", "StateError"]
 
 
 class Optimizer:
@@ -369,3 +369,57 @@ class SGD(Optimizer):
             u *= self.momentum
             u -= self.lr * g        # u <- mu u - lr g
             p += u                  # theta <- theta + u
+
+
+class RMSProp(Optimizer):
+    r"""RMSProp (Tieleman & Hinton, 2012, Lecture 6.5): each entry's step divided by a moving
+    root mean square of its gradients, without momentum or bias correction.
+
+    .. math::
+        s &\leftarrow \alpha\, s + (1-\alpha)\, g^2 \\
+        \theta &\leftarrow \theta - \eta\, g / (\sqrt{s} + \epsilon)
+
+    the form of PyTorch's ``RMSprop`` (its defaults, without its momentum and centred
+    options). With :math:`s_0 = 0` the first step is :math:`\eta / \sqrt{1 - \alpha}` in
+    every entry whose gradient is well above :math:`\epsilon` (ten times :math:`\eta` at
+    :math:`\alpha = 0.99`): there is no bias correction, as there is in Adam. WGAN with
+    weight clipping (Arjovsky et al., 2017, Algorithm 1) trains both players with it at
+    :math:`\eta = 5\cdot 10^{-5}`.
+
+    Parameters
+    ----------
+    params : model or list of (param, grad)
+    lr : float
+        Step size :math:`\eta`.
+    alpha : float
+        Decay :math:`\alpha` of the mean square, in [0, 1).
+    eps : float
+        Added to the root mean square, :math:`\epsilon \ge 0`.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+        super().__init__(params)
+        if lr <= 0:
+            raise ValueError(f"RMSProp: lr must be positive, got {lr}")
+        if not 0 <= alpha < 1:
+            raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
+        if not eps >= 0:
+            raise ValueError(f"RMSProp: eps must be at least 0, got {eps}")
+        self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
+        self.s = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
+
+    NON_NEGATIVE = {"s": "RMSProp's mean square of the gradients"}
+
+    def _state_arrays(self):
+        return ("s",)
+
+    def step(self):
+        moving = self._moving()
+        self.t += 1
+        for (p, g), s, move in zip(self.pairs, self.s, moving, strict=True):
+            if not move:
+                continue
+            xp = get_array_module(p)
+            s *= self.alpha
+            s += (1.0 - self.alpha) * (g * g)           # s <- alpha s + (1 - alpha) g^2
+            p -= self.lr * g / (xp.sqrt(s) + self.eps)  # theta <- theta - lr g / (sqrt(s) + eps)

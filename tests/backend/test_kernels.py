@@ -464,6 +464,36 @@ def test_adam_optimizer_on_gpu_uses_the_kernel(monkeypatch):
     assert calls == [(3, 2), (4,)]
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("make", [
+    lambda pairs: optim.Adam(pairs, lr=1e-2, betas=(0.5, 0.999)),
+    lambda pairs: optim.RMSProp(pairs, lr=1e-2, alpha=0.9),
+    lambda pairs: optim.SGD(pairs, lr=1e-2, momentum=0.9)], ids=["Adam", "RMSProp", "SGD"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_each_optimizer_steps_on_the_gpu_as_on_the_cpu(make, dtype):
+    """Three steps of each optimizer on the device's arrays, in place: parameters and state
+    equal the NumPy optimizer's."""
+    cp = _cupy()
+    r = np.random.default_rng(0)
+    shapes = [(5, 3), (3,)]
+    cpu = [(r.standard_normal(s).astype(dtype), np.zeros(s, dtype)) for s in shapes]
+    gpu = [(cp.asarray(p), cp.asarray(g)) for p, g in cpu]
+    params = [p for p, _ in gpu]
+    on_cpu, on_gpu = make(cpu), make(gpu)
+    for _ in range(3):
+        for (_, g), (_, h) in zip(cpu, gpu, strict=True):
+            g[...] = r.standard_normal(g.shape).astype(dtype)
+            h[...] = cp.asarray(g)
+        on_cpu.step()
+        on_gpu.step()
+    assert all(p is q for p, (q, _) in zip(params, gpu, strict=True))
+    state = on_gpu.state_dict()
+    for key, value in on_cpu.state_dict().items():
+        assert_close(state[key], value, dtype, err_msg=key)
+    for (p, _), (q, _) in zip(cpu, gpu, strict=True):
+        assert_close(q, p, dtype)
+
+
 # -- every layer on the GPU equals its CPU self ------------------------------------------------
 #: Layer factories ``rng -> layer`` and the input shape each takes.
 LAYERS = {

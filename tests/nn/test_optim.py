@@ -56,6 +56,46 @@ def test_sgd_momentum_worked_example():
     np.testing.assert_allclose(opt.u[0], [-0.1505, -0.1505], rtol=1e-12)
 
 
+def test_rmsprop_worked_example():
+    r"""lr 0.01, alpha 0.9, eps 0 (the figures exact), theta_0 = 1, gradients 0.5, -1, 2.
+
+    t=1: s = 0.025,           theta = 1 - 0.01 * 0.5 / sqrt(0.025)  = 0.9683772234...
+    t=2: s = 0.1225,          theta = + 0.01 * 1 / 0.35             = 0.9969486520...
+    t=3: s = 0.51025,         theta = - 0.01 * 2 / 0.7143178564     = 0.9689499119...
+
+    The second coordinate gets gradients scaled by 100: RMSProp's step is invariant to the
+    gradient's scale (with eps 0 exactly), so it moves by the same amounts.
+    """
+    traj, opt = run(optim.RMSProp, [[x, 100 * x] for x in [0.5, -1.0, 2.0]],
+                    lr=0.01, alpha=0.9, eps=0.0)
+    expected = [1 - 0.01 * 0.5 / np.sqrt(0.025), 0, 0]
+    expected[1] = expected[0] + 0.01 / np.sqrt(0.1225)
+    expected[2] = expected[1] - 0.01 * 2 / np.sqrt(0.51025)
+    np.testing.assert_allclose(expected, [0.9683772234, 0.9969486520, 0.9689499119], atol=1e-10)
+    np.testing.assert_allclose(traj[:, 0], expected, rtol=1e-14)
+    np.testing.assert_allclose(traj[:, 1], expected, rtol=1e-14)
+    np.testing.assert_allclose(opt.s[0], [0.51025, 5102.5], rtol=1e-12)
+    assert opt.t == 3
+
+
+def test_rmsprop_against_torch_if_available():
+    """The same steps as PyTorch's RMSprop (its form without momentum), in float64."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: it is only a "
+                                "reference here, never a dependency")
+    rng = np.random.default_rng(0)
+    p0, grads = rng.standard_normal((3, 4)), rng.standard_normal((6, 3, 4))
+    p, g = p0.copy(), np.zeros_like(p0)
+    opt = optim.RMSProp([(p, g)], lr=3e-3, alpha=0.95, eps=1e-6)
+    q = torch.tensor(p0, requires_grad=True)
+    ref = torch.optim.RMSprop([q], lr=3e-3, alpha=0.95, eps=1e-6)
+    for step_grad in grads:
+        g[...] = step_grad
+        opt.step()
+        q.grad = torch.tensor(step_grad)
+        ref.step()
+    np.testing.assert_allclose(p, q.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
 def test_plain_sgd():
     traj, _ = run(optim.SGD, [[1.0, -1.0]], lr=0.5)
     np.testing.assert_allclose(traj[0], [0.5, 1.5])
@@ -93,6 +133,13 @@ def test_state_dict_round_trip():
         other.load_state_dict({**state, "m.1": np.zeros(2), "v.1": np.zeros(2)})
     with pytest.raises(ValueError, match=r"missing keys \['u.0'\]"):
         optim.SGD([(p, g)]).load_state_dict(state)
+    _, rms = run(optim.RMSProp, [[0.5, 1.0], [1.0, 2.0]], lr=0.1)
+    twin = optim.RMSProp([(np.zeros(2), np.zeros(2))], lr=0.1)
+    twin.load_state_dict({k: np.array(v, copy=True) for k, v in rms.state_dict().items()})
+    assert twin.t == 2 and twin.state_dict().keys() == {"t", "s.0"}
+    np.testing.assert_array_equal(twin.s[0], rms.s[0])
+    with pytest.raises(optim.StateError, match=r"'s.0' holds a negative value .* RMSProp's mean"):
+        twin.load_state_dict({"t": np.array(1), "s.0": np.array([0.5, -1.0])})
 
 
 def test_bad_hyperparameters():
@@ -103,6 +150,12 @@ def test_bad_hyperparameters():
         optim.Adam(pair, betas=(1.0, 0.9))
     with pytest.raises(ValueError, match="momentum"):
         optim.SGD(pair, momentum=1.5)
+    with pytest.raises(ValueError, match="RMSProp: lr must be positive"):
+        optim.RMSProp(pair, lr=-1e-3)
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\)"):
+        optim.RMSProp(pair, alpha=1.0)
+    with pytest.raises(ValueError, match="eps must be at least 0"):
+        optim.RMSProp(pair, eps=float("nan"))
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
 
@@ -136,7 +189,7 @@ def test_a_moment_too_large_for_the_dtype_is_refused():
         opt.load_state_dict({"t": np.array(1), "u.0": np.array([1e39, 0.0])})
 
 
-@pytest.mark.parametrize("make", [optim.Adam, optim.SGD])
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
 @pytest.mark.parametrize("change", ["append a layer", "replace a layer", "assign a new array"])
 def test_stepping_an_optimizer_built_before_the_model_changed_is_an_error(make, change):
     r = np.random.default_rng(0)
@@ -155,6 +208,7 @@ def test_stepping_an_optimizer_built_before_the_model_changed_is_an_error(make, 
 
 
 @pytest.mark.parametrize("make", [lambda m: optim.Adam(m, lr=0.1),
+                                  lambda m: optim.RMSProp(m, lr=0.1),
                                   lambda m: optim.SGD(m, lr=0.1, momentum=0.9)])
 def test_a_frozen_layer_stays_where_it_is_and_moves_again_when_thawed(make):
     """A layer frozen mid-training: its gradient stays zero, but the momentum in the
