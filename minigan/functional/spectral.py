@@ -49,10 +49,13 @@ so that
         \big(u' v^\top + u\, z^\top\big)\Big),\qquad
     z = \frac{(I - v v^\top)\, M^\top u'}{\|a\|}.
 
-The first part is the paper's equation (12), :math:`\partial\sigma/\partial M = u' v^\top`;
-the correction :math:`z` is the dependence of :math:`v` on :math:`M` and vanishes once
-the iteration has converged (then :math:`M^\top u' = \sigma v`, orthogonal to
-:math:`I - v v^\top`). Implementations that treat :math:`u, v` as constants drop it.
+The first part is the paper's equation (12),
+:math:`\frac{1}{\sigma}(\hat{\mathbb E}[\delta h^\top] - \lambda\, u_1 v_1^\top)` with
+:math:`\hat{\mathbb E}[\delta h^\top] = G` and :math:`\lambda = \langle G, W_{\mathrm{SN}}\rangle`,
+from :math:`\partial\sigma/\partial M = u' v^\top` (inside its equation (9)); the correction
+:math:`z` is the dependence of :math:`v` on :math:`M` and vanishes once the iteration has
+converged (then :math:`M^\top u' = \sigma v`, orthogonal to :math:`I - v v^\top`).
+Implementations that treat :math:`u, v` as constants drop it.
 """
 
 from __future__ import annotations

@@ -181,26 +181,36 @@ def squared_distances(a, b):
 def knn_radii(features, k=3, chunk=2048):
     """Distance from each row to its ``k``-th nearest other row (the row itself excluded)."""
     xp = backend.get_array_module(features)
+    return xp.sqrt(_knn_squared_radii(features, k, chunk))
+
+
+def _knn_squared_radii(features, k, chunk):
+    """:func:`knn_radii` squared, as :func:`squared_distances` gives them: the balls compare
+    squared distances with these, not with the square of a square root, which rounding moves
+    by an ulp (about half of them) and so leaves out a point on a ball's edge (the ``k``-th
+    neighbour itself, when the fake set holds the real points)."""
+    xp = backend.get_array_module(features)
     out = []
     for i in range(0, len(features), chunk):
         d = squared_distances(features[i:i + chunk], features)
-        out.append(xp.sqrt(xp.partition(d, k, axis=1)[:, k]))  # index 0 is the row itself
+        out.append(xp.partition(d, k, axis=1)[:, k])  # index 0 is the row itself
     return xp.concatenate(out)
 
 
-def _inside_any_ball(points, centers, radii, chunk):
-    """For each point: is it within ``radii[j]`` of some ``centers[j]``?"""
-    return _ball_counts(points, centers, radii, chunk) > 0
+def _inside_any_ball(points, centers, squared_radii, chunk):
+    """For each point: is it within ``sqrt(squared_radii[j])`` of some ``centers[j]``?"""
+    return _ball_counts(points, centers, squared_radii, chunk) > 0
 
 
 def precision_recall(real, fake, k=3, chunk=2048):
     r"""Improved precision and recall (Kynkaanniemi et al. 2019).
 
-    Each set's manifold is the union of balls around its points, each with
+    Each set's manifold is the union of closed balls around its points, each with
     the radius of the distance to that point's ``k``-th nearest neighbour in
-    the same set. Precision: the share of fake points inside the real
-    manifold (are the samples realistic?). Recall: the share of real points
-    inside the fake manifold (is the data's variety covered?).
+    the same set (a point at that distance is inside, as in the paper's
+    :math:`\|\phi - \phi'\| \le \|\phi' - \mathrm{NN}_k(\phi')\|`). Precision: the
+    share of fake points inside the real manifold (are the samples realistic?). Recall: the
+    share of real points inside the fake manifold (is the data's variety covered?).
 
     Parameters
     ----------
@@ -216,16 +226,17 @@ def precision_recall(real, fake, k=3, chunk=2048):
     (precision, recall) : floats in [0, 1]
     """
     _two_sets(real, fake, k + 1, ("real", "fake"))
-    real_r, fake_r = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)
-    precision = float(_inside_any_ball(fake, real, real_r, chunk).mean())
-    recall = float(_inside_any_ball(real, fake, fake_r, chunk).mean())
+    real_r2, fake_r2 = _knn_squared_radii(real, k, chunk), _knn_squared_radii(fake, k, chunk)
+    precision = float(_inside_any_ball(fake, real, real_r2, chunk).mean())
+    recall = float(_inside_any_ball(real, fake, fake_r2, chunk).mean())
     return precision, recall
 
 
-def _ball_counts(points, centers, radii, chunk):
-    """For each point: in how many of the balls ``(centers[j], radii[j])`` it lies."""
+def _ball_counts(points, centers, squared_radii, chunk):
+    """For each point: in how many of the closed balls ``(centers[j], sqrt(squared_radii[j]))``
+    it lies."""
     xp = backend.get_array_module(points, centers)
-    r2 = radii[None, :] ** 2
+    r2 = squared_radii[None, :]
     return xp.concatenate([(squared_distances(points[i:i + chunk], centers) <= r2).sum(axis=1)
                            for i in range(0, len(points), chunk)])
 
@@ -233,8 +244,11 @@ def _ball_counts(points, centers, radii, chunk):
 def density_coverage(real, fake, k=5, chunk=2048):
     r"""Density and coverage (Naeem et al. 2020), from the real points' k-NN balls alone.
 
-    With :math:`B_i` the ball around real point :math:`x_i` whose radius is the distance
-    to its ``k``-th nearest real neighbour,
+    With :math:`B_i` the closed ball around real point :math:`x_i` whose radius is the
+    distance to its ``k``-th nearest real neighbour (as the balls of :func:`precision_recall`;
+    Naeem et al.'s code leaves a point at that distance out, which changes the scores only
+    where fake points coincide with real ones: a set scored against itself has density
+    :math:`(k + 1)/k` here, 1 there),
 
     .. math::
         \text{density} = \frac{1}{kM}\sum_{j=1}^{M}\sum_{i=1}^{N}[y_j \in B_i],\qquad
@@ -261,13 +275,13 @@ def density_coverage(real, fake, k=5, chunk=2048):
     (density, coverage) : floats; coverage in [0, 1]
     """
     _two_sets(real, fake, (k + 1, 1), ("real", "fake"))
-    radii = knn_radii(real, k, chunk)
-    density = float(_ball_counts(fake, real, radii, chunk).sum()) / (k * len(fake))
+    r2 = _knn_squared_radii(real, k, chunk)
+    density = float(_ball_counts(fake, real, r2, chunk).sum()) / (k * len(fake))
     xp = backend.get_array_module(real, fake)
     hit = xp.zeros(len(real), dtype=bool)
     for i in range(0, len(real), chunk):
         d = squared_distances(real[i:i + chunk], fake)
-        hit[i:i + chunk] = (d.min(axis=1) <= radii[i:i + chunk] ** 2)
+        hit[i:i + chunk] = (d.min(axis=1) <= r2[i:i + chunk])
     return density, float(hit.mean())
 
 

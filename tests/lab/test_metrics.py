@@ -177,3 +177,14 @@ def test_tstr_on_labelled_real_data_and_on_wrong_labels(blobs):
     assert good["tstr"] == good["trtr"] >= 0.9 and good["n_train"] == 300
     shuffled = metrics.tstr(x, (y + 1) % 10, x, y, xt, yt, epochs=2)   # every label wrong
     assert shuffled["tstr"] < 0.2 and shuffled["trtr"] >= 0.9
+
+
+def test_a_point_on_a_ball_s_edge_is_inside_it():
+    """The balls are closed: a set scored against itself puts each ball's centre and its k
+    nearest neighbours inside it, density (k + 1) / k. The radii were square roots squared
+    again, which rounding moved below the squared distance to the k-th neighbour for a
+    quarter of the balls (density 1.15 here)."""
+    real = np.random.default_rng(0).standard_normal((200, 8))
+    density, coverage = metrics.density_coverage(real, real, k=5)
+    assert density == pytest.approx(1.2, abs=1e-12) and coverage == 1.0
+    assert metrics.precision_recall(real, real, k=3) == (1.0, 1.0)

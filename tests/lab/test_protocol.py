@@ -96,3 +96,41 @@ def test_a_degenerate_generator_ranks_last_or_is_marked(case, ref):
         if line.startswith(("precision", "density", "confident share")):
             assert "\u2021" in line, line                 # the lines that cannot see it
     assert any("collapsed" in w for w in scoring.warnings(bad, real, ref))
+
+
+def test_fewer_digits_than_the_halves_hold_are_a_random_choice_of_them(ref, test_digits,
+                                                                        monkeypatch):
+    """Both halves keep the test split's order, whose first 5,000 digits are cleaner than the
+    rest: the first 2,000 of either are all of the cleaner population. The real row of 2,000
+    digits (``--eval-n``'s default) and the reference digits generated ones are compared with
+    are a random choice of each half instead (the real row's FID was 6.2 on the first 2,000,
+    about 2 on a random 2,000)."""
+    where = {row.tobytes(): i for i, row in enumerate(test_digits[0].astype(np.float32))}
+    seen = {}
+
+    def record(images, ref, parzen=True, real=False):
+        seen["held_out"] = [where[row.tobytes()] for row in np.asarray(images, np.float32)]
+        return {"n": len(images)}
+
+    saved = ref._real_rows.pop(2000, None)            # scored by another test
+    with monkeypatch.context() as patch:
+        patch.setattr(scoring, "score_images", record)
+        ref.real_row(2000, parzen=False)
+    ref._real_rows.pop(2000)
+    if saved is not None:
+        ref._real_rows[2000] = saved
+
+    class Compared(Exception):
+        pass
+
+    def compared(real, fake, *args, **kwargs):
+        rows = [int(np.flatnonzero((ref.ref_features == f).all(axis=1))[0]) for f in real]
+        seen["reference"] = [where[ref.reference[r].tobytes()] for r in rows]
+        raise Compared
+
+    monkeypatch.setattr(metrics, "precision_recall", compared)
+    with pytest.raises(Compared):
+        scoring.score_images(ref.held_out[:200], ref, parzen=False)
+    for part, count in (("held_out", 2000), ("reference", 200)):
+        later = np.mean(np.asarray(seen[part]) >= 5000)
+        assert len(set(seen[part])) == count and 0.35 < later < 0.65, (part, later)
