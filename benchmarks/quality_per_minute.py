@@ -68,12 +68,15 @@ def read_run(folder):
 
     folder = Path(folder)
     config = json.loads((folder / "config.json").read_text())
-    if not (folder / "scores.csv").exists():
-        raise SystemExit(f"{folder}: no scores.csv; train the run with --eval-every N")
+    scores = read_scores(folder / "scores.csv", 10 ** 12)
+    if not scores:
+        raise SystemExit(f"{folder}: no scores.csv rows; train the run with --eval-every N")
+    # metrics.csv's rows up to the last score's iteration: a run folder holds them all
+    last = max(int(row["iteration"]) for row in scores)
     seconds = {int(r["iteration"]): float(r["seconds"])
-               for r in MetricsLog(folder / "metrics.csv", upto=10 ** 12).rows}
+               for r in MetricsLog(folder / "metrics.csv", upto=last).rows}
     rows = []
-    for row in read_scores(folder / "scores.csv", 10 ** 12):
+    for row in scores:
         it = int(row["iteration"])
         if it in seconds:
             rows.append({**row, "iteration": it, "minutes": seconds[it] / 60})

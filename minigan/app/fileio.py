@@ -130,13 +130,18 @@ def check_destination(path, option="--out"):
                          f"{option}")
 
 
+#: Bytes :func:`read_bytes_at_most` reads at a time.
+READ_BLOCK = 1 << 20
+
+
 def read_bytes_at_most(path, limit):
     """The bytes of the file at ``path`` when it is a regular file of at most ``limit``
     bytes; else a ValueError that says which (an ``OSError`` when it cannot be opened).
 
     Opened without waiting (a FIFO is refused, not waited on), checked with ``fstat`` on
     the open file (a link to a device is refused too), and read to ``limit + 1`` bytes at
-    most, so a file that grows while it is read is refused as well.
+    most, so a file that grows while it is read is refused as well. Read in blocks: a
+    ``limit`` far above the file's size (a reader's "no limit") allocates nothing for it.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
@@ -145,8 +150,15 @@ def read_bytes_at_most(path, limit):
             raise ValueError("not a regular file")
         if info.st_size > limit:
             raise ValueError(f"{info.st_size:,} bytes, more than the {limit:,} read")
+        blocks, total = [], 0
         with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read(limit + 1)
+            while total <= limit:
+                block = f.read(min(READ_BLOCK, limit + 1 - total))
+                if not block:
+                    break
+                blocks.append(block)
+                total += len(block)
+        data = b"".join(blocks)
     finally:
         os.close(fd)
     if len(data) > limit:

@@ -62,3 +62,30 @@ def test_the_cleanup_removes_only_minigan_temporary_files(tmp_path):
     fileio.remove_stale_temps(tmp_path, "epoch_*.png")
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(theirs + [".checkpoint.npz.q1w2e3r4.tmp"])
+
+
+def test_a_read_limit_far_above_the_file_s_size_allocates_nothing_for_it(tmp_path,
+                                                                         monkeypatch):
+    """A reader's "no limit" (``quality_per_minute.py`` read a run's metrics.csv with a limit
+    of about 10^14 bytes): a read of ``limit + 1`` bytes at once asked for that much memory
+    (MemoryError). It is read in blocks; a file over the limit, or one that grows past it
+    while it is read, is still refused."""
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"0123456789" * 30)
+    assert fileio.read_bytes_at_most(path, 10 ** 15) == b"0123456789" * 30
+    assert fileio.read_bytes_at_most(path, 300) == b"0123456789" * 30
+    with pytest.raises(ValueError, match="300 bytes, more than the 299 read"):
+        fileio.read_bytes_at_most(path, 299)
+    monkeypatch.setattr(fileio, "READ_BLOCK", 7)                 # blocks that end mid-file
+    assert fileio.read_bytes_at_most(path, 300) == b"0123456789" * 30
+    real_fstat = fileio.os.fstat
+
+    def fstat_before_it_grew(fd):                                # the size before it grew
+        info = real_fstat(fd)
+        return os.stat_result((*info[:6], 200, *info[7:10]))
+
+    monkeypatch.setattr(fileio.os, "fstat", fstat_before_it_grew)
+    with pytest.raises(ValueError, match="more than the 250 bytes read"):
+        fileio.read_bytes_at_most(path, 250)
+    monkeypatch.undo()
+    assert fileio.read_text_at_most(path, 10 ** 15) == "0123456789" * 30
