@@ -187,14 +187,23 @@ def _smooth(y, window):
 def _score_panels(ax_is, ax_fid, scores, real):
     """Inception score (left panel) and FID (right panel) at each evaluation, each beside
     its value for real digits (dotted). Two panels, not two axes of one: on one panel the
-    first score, low on its axis, sat on the other's real line, low on its own."""
+    first score, low on its axis, sat on the other's real line, low on its own.
+
+    FID is drawn on a log scale where every value is above 0: a run's falls from about 100
+    to about 2, and on a linear axis its last scores and the real digits' (about 1 to 2)
+    lie on one line at the bottom."""
     it = [float(r["iteration"]) for r in scores]
     for ax, key, label, color in ((ax_is, "inception_score", "inception score", "tab:green"),
                                   (ax_fid, "fid", "FID", "tab:red")):
-        ax.plot(it, [float(r[key]) for r in scores], "o-", color=color, label="generated")
+        values = [float(r[key]) for r in scores]
+        ax.plot(it, values, "o-", color=color, label="generated")
         if key in real:
-            ax.axhline(float(real[key]), color=color, linestyle=":", linewidth=1,
+            values.append(float(real[key]))
+            ax.axhline(values[-1], color=color, linestyle=":", linewidth=1,
                        label="real digits")
+        if key == "fid" and all(v > 0 for v in values):
+            ax.set_yscale("log")
+            label = "FID (log scale)"
         ax.set_ylabel(label)
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)

@@ -137,13 +137,31 @@ def test_the_scores_are_drawn_on_two_panels_each_beside_its_real_value():
                                       real_scores={"inception_score": 9.7, "fid": 6.2})
     ax_is, ax_fid = fig.axes[-2:]
     for ax, label, generated, real in ((ax_is, "inception score", 3.1, 9.7),
-                                       (ax_fid, "FID", 45.0, 6.2)):
+                                       (ax_fid, "FID (log scale)", 45.0, 6.2)):
         assert ax.get_ylabel() == label
         assert undecided_lines(ax) == [real]
         solid = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
         assert [list(line.get_ydata()) for line in solid] == [[generated]]
     assert len(fig.axes) == 4                       # the losses, D's outputs, IS, FID
     assert ax_is.get_position().x1 < ax_fid.get_position().x0      # side by side
+
+
+@pytest.mark.parametrize("fids, real, scale", [([120.0, 25.0, 3.0, 2.6], 1.87, "log"),
+                                               ([120.0, 25.0, 0.0], 1.87, "linear"),
+                                               ([3.0, 2.6], 0.0, "linear")])
+def test_fid_is_drawn_on_a_log_scale_where_every_value_is_above_zero(fids, real, scale):
+    """A run's FID falls from about 100 to about 2: on a linear axis its last scores and the
+    real digits' lie on one line at the bottom; on a log scale the gap between them shows. A
+    FID of 0 (a set scored against itself) keeps the linear axis, which can draw it."""
+    scores = [{"iteration": 10 * (i + 1), "inception_score": 9.0, "fid": f}
+              for i, f in enumerate(fids)]
+    fig = plotting.loss_curves_figure(rows(0.7, 0.3), scores=scores,
+                                      real_scores={"inception_score": 9.6, "fid": real})
+    ax_is, ax_fid = fig.axes[-2:]
+    assert ax_fid.get_yscale() == scale and ax_is.get_yscale() == "linear"
+    assert ax_fid.get_ylabel() == ("FID (log scale)" if scale == "log" else "FID")
+    low, high = ax_fid.get_ylim()
+    assert low <= min(fids + [real]) and high >= max(fids)
 
 
 @pytest.mark.parametrize("loss", ["gan", "wgan-gp"])
