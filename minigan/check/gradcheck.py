@@ -461,7 +461,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     that one forward pass, its cache included (the pass runs once more after the
     differences, from the same state). Parameters and ``x`` must be float64 (a list is taken as
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
-    its ``grads`` alone.
+    its ``grads`` alone; so is a layer whose forward pass, run again from the same state,
+    gives another output (it draws from a generator :func:`replay` does not reach).
 
     Returns
     -------
@@ -477,6 +478,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     out = layer.forward(x)                       # as in training: the state moves on
     _float64_params(layer)                       # also those a forward pass made
     dout = _random_like(out.shape, rng, xp)
+    kept_out = np.array(backend.to_host(out), dtype=np.float64)
     dx = layer.backward(dout.copy())
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
@@ -485,6 +487,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
         return layer.forward(x)
 
     what = repr(layer)
+    _refuse_unreplayed(what, kept_out, np.asarray(backend.to_host(f()), dtype=np.float64))
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
@@ -495,6 +498,31 @@ def check_layer(layer, x, rng=None, h=1e-5):
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
     return GradientErrors(errors, problems, h, finish=f)
+
+
+#: How far (relative error) a layer's forward pass, run again from the state :func:`replay`
+#: puts back, may move its output: the rounding of a sum whose order varies (a GPU's atomic
+#: adds), never a random draw.
+_UNREPLAYED_TOL = 1e-12
+
+
+def _refuse_unreplayed(what, out, again):
+    """A ValueError when ``again``, the forward pass run once more on the same input from
+    the replayed state, is not ``out``: the forward pass reads state that :func:`replay`
+    does not put back, so its differences measure two functions, not one."""
+    if np.array_equal(again, out, equal_nan=True):
+        return
+    finite = np.isfinite(out) & np.isfinite(again)       # a NaN is judged by the checks
+    error = (rel_error(again[finite], out[finite])
+             if np.array_equal(np.isfinite(out), np.isfinite(again)) else float("inf"))
+    if not error <= _UNREPLAYED_TOL:
+        raise ValueError(
+            f"{what}: its forward pass, run again on the same input from the same state, gave "
+            f"another output (relative error {error:.1e}), so no difference of it measures the "
+            "gradient: it reads state that replay() does not put back. Draw random numbers from "
+            "a numpy.random.Generator held as an attribute of the layer (not np.random's "
+            "functions, a RandomState, or a generator inside a list or a dict), and keep other "
+            "state that the forward pass changes in the layer's buffers")
 
 
 def check_accumulation(layer, x, rng=None):

@@ -699,6 +699,34 @@ def test_a_generator_the_layer_holds_under_any_name_is_replayed():
     testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+@pytest.mark.parametrize("draw", ["global", "random_state", "in_a_dict"])
+def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
+    """A draw replay does not reach makes every difference a difference of two functions:
+    the check says so, instead of calling a right backward pass off."""
+    class Noisy(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+            self.gens = {"noise": np.random.default_rng(3)}
+            self.legacy = np.random.RandomState(3)
+
+        def forward(self, x):
+            noise = {"global": np.random.random, "random_state": self.legacy.random_sample,
+                     "in_a_dict": self.gens["noise"].random}[draw](x.shape)
+            self._cache = (x, noise + 0.5)
+            return x * self._cache[1] * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            x, noise = self._need_cache()
+            self._accumulate(s=(dout * x * noise).sum(axis=0))
+            return dout * noise * self.params["s"]
+
+    with pytest.raises(ValueError, match=r"Noisy\(\): its forward pass, run again on the same "
+                       r"input from the same state, gave another output .* Draw random numbers "
+                       r"from a numpy.random.Generator held as an attribute of the layer"):
+        testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
+
+
 def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
     """A row of zeros through Dense (zero bias) and ReLU: every hidden unit of that row sits on
     its kink, so no one-sided difference of an input entry matches; the net says so."""
