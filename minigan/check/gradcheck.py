@@ -596,7 +596,8 @@ def check_step(step, net, replayed=(), h=1e-5):
         steps: check the pair as one step, ``lambda: (model.d_step(x, update=False),
         model.g_step(m, update=False))[1]["g_loss"]``, whose G loss depends on G's weights
         through the D step's batch, or with ``reuse_fake`` off; a ValueError when the runs
-        for the differences draw other random numbers than the checked run).
+        for the differences draw other random numbers than the checked run, or when a
+        second run returns another loss: a generator it draws from is not in ``replayed``).
     net : minigan.nn.layers.Layer or alike
         The network whose gradient is checked (``params``, ``grads``), float64.
     replayed : sequence of layers and ``numpy.random.Generator``
@@ -628,7 +629,7 @@ def check_step(step, net, replayed=(), h=1e-5):
         return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
 
     net.zero_grad()
-    loss()                                        # the checked run
+    checked = loss()                              # the checked run
     if not np.array_equal(_flat(net.params, names), flat, equal_nan=True):
         raise ValueError(f"{what}: the step moved the parameters; a checked step leaves them "
                          "where they are, its gradient in grads (a GAN's: d_step(x, "
@@ -641,7 +642,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     analytic = _flat(net.grads, names)
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
-    loss()                                        # again, onto the checked run's gradient
+    repeated = loss()                             # again, onto the checked run's gradient
     again = _flat(net.grads, names)
     if rel_error(again, 2 * analytic) < 1e-6 < rel_error(again, analytic):
         raise ValueError(f"{what}: a second run of the step, from the same state, left twice "
@@ -669,6 +670,15 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "reuse_fake: check the D and the G step as one, lambda: "
                          "(model.d_step(x, update=False), model.g_step(m, update=False))[1]"
                          "[\"g_loss\"], or with reuse_fake off)")
+    if not np.array_equal(repeated, checked, equal_nan=True) and not (
+            abs(repeated - checked) <= _UNREPLAYED_TOL * max(abs(checked), abs(repeated))):
+        raise ValueError(f"{what}: the step, run again from the same state, returned another "
+                         f"loss ({float(checked)!r}, then {float(repeated)!r}), so no difference "
+                         "of it measures the gradient: it draws from a generator that is not "
+                         "replayed. Name it in replayed (a GAN's noise: model.rng, as in "
+                         "replayed=(model.G, model.rng) for the D step and (model.D, model.rng) "
+                         "for the G step); a layer draws from a numpy.random.Generator held as "
+                         "one of its attributes, not from np.random's functions")
     problems = {"parameters": (loss, flat, dout, analytic, numeric)}
     return GradientErrors({"parameters": rel_error(analytic, numeric)}, problems, h,
                           finish=finish)

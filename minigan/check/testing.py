@@ -384,7 +384,9 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
         adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
-        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
+        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``),
+        or when a second run returns another loss (a generator it draws from, such as
+        ``model.rng``, left out of ``replayed``).
 
     Notes
     -----

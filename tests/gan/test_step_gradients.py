@@ -154,13 +154,20 @@ def test_a_gradient_off_by_a_factor_is_said_to_be(factor, said):
         testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
 
 
-def test_without_replaying_the_noise_it_fails():
+@pytest.mark.parametrize("step", ["d", "g"])
+def test_without_replaying_the_noise_it_fails_naming_the_generator(step):
     """The step draws fresh noise: differences that do not replay the model's generator
-    compare different batches (what replayed= is for)."""
+    compare different batches (what replayed= is for). The check says that the loss moved
+    between two runs from the same state and names model.rng, instead of calling a right
+    gradient off."""
     model = smooth_gan(0)
     x = np.random.default_rng(1).standard_normal((4, 3))
-    with pytest.raises(AssertionError, match="is off"):
-        testing.assert_step_gradients(d_step(model, x), model.D, (model.G,))
+    run, net, other = ((d_step(model, x), model.D, model.G) if step == "d"
+                       else (g_step(model, 4), model.G, model.D))
+    with pytest.raises(ValueError, match=r"run again from the same state, returned another "
+                       r"loss .* Name it in replayed \(a GAN's noise: model.rng"):
+        testing.assert_step_gradients(run, net, (other,))
+    testing.assert_step_gradients(run, net, (other, model.rng))
 
 
 def test_a_gradient_at_a_kink_is_said_to_be_one():
