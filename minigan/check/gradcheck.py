@@ -392,9 +392,16 @@ def replay(layer):
     here, written back in place), the NumPy generators they hold (any attribute that is
     a ``numpy.random.Generator``) and the library's default generator
     (:func:`minigan.backend.rng`). NumPy's global ``np.random`` functions are not
-    replayed: a layer of your own draws from a generator it holds. Call the function
-    before each forward pass that must see the state of the first one.
+    replayed: a layer of your own draws from a generator it holds. A buffer that is not
+    an array (a Python number) is a ValueError. Call the function before each forward
+    pass that must see the state of the first one.
     """
+    for k, v in layer.buffers.items():
+        if not hasattr(v, "shape") or not hasattr(v, "copy"):
+            raise ValueError(f"{layer!r}: buffer '{k}' is of type {type(v).__name__}, not an array; "
+                             "replay puts buffers back in place, so a buffer is an array the "
+                             "forward pass writes into (a count: np.zeros(()), then "
+                             f"buffers['{k}'] += 1)")
     buffers = {k: v.copy() for k, v in layer.buffers.items()}
     states = [(g, g.bit_generator.state) for g in _generators((layer,))]
 

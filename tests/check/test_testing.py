@@ -727,6 +727,24 @@ def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
         testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+def test_a_buffer_that_is_not_an_array_is_named_with_what_to_do():
+    class Counting(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.buffers["n"] = 0
+
+        def forward(self, x):
+            self.buffers["n"] += 1
+            return 2 * x
+
+        def backward(self, dout, input_grad=True):
+            return 2 * dout
+
+    with pytest.raises(ValueError, match=r"Counting\(\): buffer 'n' is of type int, not an array; "
+                       r"replay puts buffers back in place"):
+        testing.assert_layer_gradients(Counting(), np.ones((2, 3)))
+
+
 def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
     """A row of zeros through Dense (zero bias) and ReLU: every hidden unit of that row sits on
     its kink, so no one-sided difference of an input entry matches; the net says so."""
