@@ -378,7 +378,9 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         Naming the error, and where it is so, that the parameters it misses sit on kinks
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
         inputs), that the gradient is at the differences' rounding noise, or that it is
-        one multiple of the differences in every entry (-1: a sign; 0: nothing reached it).
+        one multiple of the differences in every entry (-1: a sign; 0: nothing reached it);
+        then each parameter array's largest miss on the whole gradient's scale, the worst
+        first (which layer's gradient to read).
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
         gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
@@ -416,8 +418,35 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     >>> errors["parameters"] < testing.GRAD_TOL
     True
     """
-    return _judge(check_step(step, net, replayed, h=h), tol, _step_what(net),
-                  more=lambda: _carried_between_passes(net))
+    errors = check_step(step, net, replayed, h=h)
+    try:
+        return _judge(errors, tol, _step_what(net), more=lambda: _carried_between_passes(net))
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}{_by_array(errors, net)}") from None
+
+
+#: How many parameter arrays a failed step check names, the worst first.
+_ARRAYS_SHOWN = 6
+
+
+def _by_array(errors, net):
+    """For a failed step check: each parameter array's worst miss on the whole gradient's
+    scale (the rule's own denominator, so that the worst array's is the error), the worst
+    first: which layer's gradient to read. Nothing where the gradient is not finite."""
+    analytic, numeric = (np.asarray(a) for a in errors._problems["parameters"][3:5])
+    if not (np.isfinite(analytic).all() and np.isfinite(numeric).all()):
+        return ""
+    scale = max(np.abs(analytic).max(initial=0) + np.abs(numeric).max(initial=0), ERROR_FLOOR)
+    misses, offset = {}, 0
+    for k, p in net.params.items():
+        piece = slice(offset, offset + p.size)
+        misses[k] = np.abs(analytic[piece] - numeric[piece]).max(initial=0) / scale
+        offset += p.size
+    worst = sorted(misses, key=misses.get, reverse=True)
+    shown = ", ".join(f"{k}={misses[k]:.2e}" for k in worst[:_ARRAYS_SHOWN])
+    more = f" and {len(worst) - _ARRAYS_SHOWN} more" if len(worst) > _ARRAYS_SHOWN else ""
+    return (f"; by parameter array, worst first (each array's largest miss on the whole "
+            f"gradient's scale): {shown}{more}")
 
 
 def _carried_between_passes(net):

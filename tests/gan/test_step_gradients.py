@@ -170,6 +170,27 @@ def test_without_replaying_the_noise_it_fails_naming_the_generator(step):
     testing.assert_step_gradients(run, net, (other, model.rng))
 
 
+def test_a_failed_step_names_the_parameter_array_it_misses_most():
+    """One vector is judged, but the message names each array's miss, the worst first: a
+    wrong gradient in one layer points at that layer."""
+    model = smooth_gan(0)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    names = list(model.D.params)
+
+    def step():
+        loss = model.d_step(x, update=False)["d_loss"]
+        model.D.grads[names[1]] += 0.01                    # one array off, the others right
+        return loss
+
+    with pytest.raises(AssertionError, match="is off") as failure:
+        testing.assert_step_gradients(step, model.D, (model.G, model.rng))
+    shown = re.search(r"by parameter array, worst first \(.*\): (.*)$", str(failure.value))
+    misses = dict(item.split("=") for item in shown.group(1).split(", "))
+    assert list(misses) == [names[1], *[k for k in misses if k != names[1]]]
+    assert sorted(misses) == sorted(names)
+    assert all(float(v) < 1e-6 for k, v in misses.items() if k != names[1])
+
+
 def test_a_gradient_at_a_kink_is_said_to_be_one():
     """A hinge output on its margin: one-sided differences agree with the gradient, the
     centred one averages two slopes; the message says so, not that the step is wrong."""
