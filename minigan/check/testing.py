@@ -116,7 +116,7 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
 
 
-def _judge(errors, tol, what, more=None):
+def _judge(errors, tol, what, more=None, entry=True):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
     and saying so when it is a NaN or an infinity, or kinks of the function explain it.
 
@@ -149,7 +149,22 @@ def _judge(errors, tol, what, more=None):
     elif hasattr(errors, "kinks"):
         why = _why(errors, worst, tol)
         message += why or (more() if more is not None else "")
+        if entry:
+            message += _worst_entry(errors, worst)
     raise AssertionError(message)
+
+
+def _worst_entry(errors, name):
+    """For a failed check: the entry of ``name`` whose gradient misses most, and both values
+    there (the backward pass's and the differences'), where a bug is to be looked for."""
+    analytic, numeric = (np.asarray(backend.to_host(g), dtype=np.float64)
+                         for g in errors._problems[name][3:5])
+    if not analytic.size or not (np.isfinite(analytic).all() and np.isfinite(numeric).all()):
+        return ""
+    i = np.unravel_index(int(np.argmax(np.abs(analytic - numeric))), analytic.shape)
+    where = f"{name}[{', '.join(str(int(j)) for j in i)}]" if analytic.ndim else name
+    return (f"; its worst entry is {where}: {analytic[i]:.6g} from the backward pass, "
+            f"{numeric[i]:.6g} from the differences")
 
 
 #: How closely a gradient must match a multiple of its differences (relative error) for a
@@ -243,7 +258,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     Raises
     ------
     AssertionError
-        Naming the input with the largest error, that error and all the others; and,
+        Naming the input with the largest error, that error and all the others, and its
+        worst entry with the backward pass's value and the differences' there; and,
         when that is what happened, that the gradient holds a NaN or an infinity, that
         both gradients are at the rounding noise of the differences (the output hardly
         depends on that input), that the entries it misses sit on kinks of the function
@@ -420,7 +436,8 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     """
     errors = check_step(step, net, replayed, h=h)
     try:
-        return _judge(errors, tol, _step_what(net), more=lambda: _carried_between_passes(net))
+        return _judge(errors, tol, _step_what(net), more=lambda: _carried_between_passes(net),
+                      entry=False)
     except AssertionError as failure:
         raise AssertionError(f"{failure}{_by_array(errors, net)}") from None
 

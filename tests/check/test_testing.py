@@ -92,6 +92,23 @@ def test_assert_pair_gradients_names_a_transposed_dW():
         testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays(d_out=3))
 
 
+def test_a_failed_check_names_its_worst_entry_and_both_values_there():
+    arrays = _dense_arrays()
+
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        dW = dW.copy()
+        dW[1, 0] += 0.5                                 # one entry off
+        return dx, dW, db
+
+    with pytest.raises(AssertionError, match="'W' is off") as failure:
+        testing.assert_pair_gradients(F.dense_forward, backward, arrays)
+    said = re.search(r"its worst entry is W\[1, 0\]: (\S+) from the backward pass, (\S+) from "
+                     r"the differences$", str(failure.value))
+    assert said is not None, str(failure.value)
+    assert float(said.group(1)) - float(said.group(2)) == pytest.approx(0.5, rel=1e-4)
+
+
 def test_assert_pair_gradients_tolerance_is_the_bar():
     def backward(dout, cache):
         dx, dW, db = F.dense_backward(dout, cache)
