@@ -147,10 +147,10 @@ def _judge(errors, tol, what, more=None, entry=True):
         message += ("; NaN or infinite entries in the backward pass's gradient or in the "
                     "forward pass's output")
     elif hasattr(errors, "kinks"):
-        why = _why(errors, worst, tol)
-        message += why or (more() if more is not None else "")
         if entry:
             message += _worst_entry(errors, worst)
+        why = _why(errors, worst, tol)
+        message += why or (more() if more is not None else "")
     raise AssertionError(message)
 
 
