@@ -89,6 +89,8 @@ class Layer:
 
     # -- the two passes -------------------------------------------------
     def forward(self, x):
+        """``out`` from ``x``, keeping in ``self._cache`` what :meth:`backward` needs (each
+        call replaces the last one's cache); state it moves goes into ``buffers``."""
         raise NotImplementedError
 
     def backward(self, dout, input_grad=True):
@@ -118,6 +120,8 @@ class Layer:
             raise exc.under(self) from None
 
     def _need_cache(self):
+        """What the last :meth:`forward` kept (``self._cache``); a RuntimeError naming the
+        layer when ``backward`` comes before any forward pass."""
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
         return self._cache
