@@ -147,7 +147,9 @@ class Layer:
 
     def _accumulate(self, **grads):
         """``grads[k] += g`` for each gradient, unless the layer is frozen. A gradient
-        that was not computed (None: no bias) is skipped."""
+        that was not computed (None: no bias) is skipped; one of another shape than its
+        parameter is a ValueError naming both (NumPy would broadcast a sum that lost an
+        axis, a scalar, into every entry)."""
         if self.frozen:
             return
         for name, g in grads.items():
@@ -156,6 +158,12 @@ class Layer:
             if name not in self.grads:
                 raise KeyError(f"{self!r}: no gradient '{name}' to accumulate into; register "
                                f"the parameter with self._add_param('{name}', value)")
+            shape = getattr(g, "shape", ())                 # a Python number: ()
+            if shape != self.grads[name].shape:
+                raise ValueError(f"{self!r}: the gradient of '{name}' has shape "
+                                 f"{shape}, its parameter "
+                                 f"{self.grads[name].shape}; sum over the batch's axes only, "
+                                 "without keepdims")
             self.grads[name] += g
 
     def parameters(self):

@@ -534,6 +534,30 @@ def test_a_parameter_set_without_add_param_is_named():
         layer.backward(np.ones((2, 3)))
 
 
+@pytest.mark.parametrize("reduce, shape", [(lambda g: g.sum(), r"\(\)"),
+                                           (lambda g: g.sum(axis=0, keepdims=True), r"\(1, 3\)"),
+                                           (lambda g: float(g.sum()), r"\(\)")])
+def test_a_gradient_of_another_shape_than_its_parameter_is_named_when_accumulated(reduce, shape):
+    """NumPy would broadcast a sum over every axis into each entry (a wrong value the check
+    calls off, saying nothing of the shape) and refuse a kept axis in its own words."""
+    class Scale(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=reduce(dout * self._need_cache()))
+            return dout * self.params["s"]
+
+    with pytest.raises(ValueError, match=rf"Scale\(\): the gradient of 's' has shape {shape}, "
+                       r"its parameter \(3,\); sum over the batch's axes only"):
+        testing.assert_layer_gradients(Scale(), np.ones((2, 3)))
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda: testing.dense_configs(max_batch=0), "max_batch must be at least 1, got 0"),
     (lambda: testing.dense_configs(min_features=5, max_features=4),
