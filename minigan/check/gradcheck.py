@@ -396,17 +396,18 @@ def replay(layer):
     an array (a Python number) is a ValueError. Call the function before each forward
     pass that must see the state of the first one.
     """
-    for k, v in layer.buffers.items():
+    held = getattr(layer, "buffers", {})        # a layer alike may have none
+    for k, v in held.items():
         if not hasattr(v, "shape") or not hasattr(v, "copy"):
             raise ValueError(f"{layer!r}: buffer '{k}' is of type {type(v).__name__}, not an array; "
                              "replay puts buffers back in place, so a buffer is an array the "
                              "forward pass writes into (a count: np.zeros(()), then "
                              f"buffers['{k}'] += 1)")
-    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+    buffers = {k: v.copy() for k, v in held.items()}
     states = [(g, g.bit_generator.state) for g in _generators((layer,))]
 
     def restore():
-        live = layer.buffers
+        live = getattr(layer, "buffers", {})
         for k, v in buffers.items():
             live[k][...] = v
         for g, state in states:
@@ -453,7 +454,7 @@ def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"
 
 def _on_layer_device(layer, x):
     """The array module ``layer`` lives on, and ``x`` moved there."""
-    own = [*layer.params.values(), *layer.buffers.values()]
+    own = [*layer.params.values(), *getattr(layer, "buffers", {}).values()]
     xp = backend.get_array_module(*own) if own else backend.get_array_module(x)
     return xp, backend.as_array_of(xp, x)
 

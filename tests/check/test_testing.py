@@ -514,6 +514,28 @@ def test_a_frozen_layer_or_a_float32_one_is_refused_with_what_to_do():
         gradcheck.check_layer(layers.Dense(3, 2, dtype="float32"), x)
 
 
+def test_a_layer_alike_without_buffers_is_checked():
+    """The layer the docstring asks for: forward, backward, params, grads, zero_grad; no
+    buffers, no train mode, not a minigan Layer."""
+    class Alike:
+        def __init__(self):
+            self.params, self.grads = {"s": np.ones(3)}, {"s": np.zeros(3)}
+
+        def zero_grad(self):
+            self.grads["s"][...] = 0
+
+        def forward(self, x):
+            self.x = x
+            return x * self.params["s"]
+
+        def backward(self, dout):
+            self.grads["s"] += (dout * self.x).sum(axis=0)
+            return dout * self.params["s"]
+
+    errors = testing.assert_layer_gradients(Alike(), np.arange(6.0).reshape(2, 3))
+    assert sorted(errors) == ["s", "x"]
+
+
 def test_a_parameter_set_without_add_param_is_named():
     class Unregistered(layers.Layer):
         def __init__(self):
