@@ -16,7 +16,8 @@ Every layer has
 A layer of your own subclasses :class:`Layer` and keeps these rules with three of its
 helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
 type, on the active device) with its zero gradient, ``_accumulate(name=gradient)`` adds to
-the gradients unless the layer is frozen, and ``_need_cache()`` returns what ``forward``
+the gradients unless the layer is frozen (a gradient of another shape than its parameter
+is an error), and ``_need_cache()`` returns what ``forward``
 kept (an error when ``backward`` comes first). A layer whose function has no derivative at
 some inputs (ReLU's 0) names them in ``kinks``, which the gradient checks of
 :mod:`minigan.check.testing` read (:func:`~minigan.check.testing.min_kink_distance`).
