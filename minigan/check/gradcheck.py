@@ -469,8 +469,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     that one forward pass, its cache included (the pass runs once more after the
     differences, from the same state). Parameters and ``x`` must be float64 (a list is taken as
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
-    its ``grads`` alone; so is a layer whose forward pass, run again from the same state,
-    gives another output (it draws from a generator :func:`replay` does not reach).
+    its ``grads`` alone; so is a layer whose forward pass writes into its input, or, run
+    again from the same state, gives another output (it draws from a generator
+    :func:`replay` does not reach).
 
     Returns
     -------
@@ -483,7 +484,14 @@ def check_layer(layer, x, rng=None, h=1e-5):
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
+    kept_x = x.copy()
     out = layer.forward(x)                       # as in training: the state moves on
+    if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
+        x[...] = kept_x
+        raise ValueError(f"{layer!r}: its forward pass wrote into its input x; a layer's input "
+                         "is the output of the layer before it, often that layer's cache, so "
+                         "the forward pass computes a new array (np.tanh(x), not "
+                         "np.tanh(x, out=x) or x *= ...)")
     _float64_params(layer)                       # also those a forward pass made
     dout = _random_like(out.shape, rng, xp)
     kept_out = np.array(backend.to_host(out), dtype=np.float64)

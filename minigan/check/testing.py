@@ -326,10 +326,10 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         naming a parameter whose gradient a second backward pass does not add to.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
-        shape is not its array's, or the forward pass, run again from the same state,
-        gives another output (it draws from ``np.random``'s functions, a ``RandomState`` or
-        a generator in a container: state :func:`~minigan.check.gradcheck.replay` does
-        not put back).
+        shape is not its array's, the forward pass writes into ``x``, or, run again from
+        the same state, it gives another output (it draws from ``np.random``'s functions,
+        a ``RandomState`` or a generator in a container: state
+        :func:`~minigan.check.gradcheck.replay` does not put back).
 
     Examples
     --------

@@ -790,6 +790,23 @@ def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
         testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
+    class InPlaceTanh(layers.Layer):
+        def forward(self, x):
+            self._cache = np.tanh(x, out=x)
+            return self._cache
+
+        def backward(self, dout, input_grad=True):
+            return dout * (1 - self._need_cache() ** 2)
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    kept = x.copy()
+    with pytest.raises(ValueError, match=r"InPlaceTanh\(\): its forward pass wrote into its "
+                                         r"input x; .* computes a new array"):
+        testing.assert_layer_gradients(InPlaceTanh(), x)
+    np.testing.assert_array_equal(x, kept)
+
+
 def test_a_buffer_that_is_not_an_array_is_named_with_what_to_do():
     class Counting(layers.Layer):
         def __init__(self):
