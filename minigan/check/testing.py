@@ -215,9 +215,11 @@ def _why(errors, worst, tol):
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
+        twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
+                 "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
-                "entry: right in direction, off by a factor (a mean over another count, or a "
-                "weight or sign given to the loss returned and not to its gradient, or the "
+                f"entry: right in direction, off by a factor ({twice}a mean over another count, "
+                "or a weight or sign given to the loss returned and not to its gradient, or the "
                 "reverse)")
     return ""
 

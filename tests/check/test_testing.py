@@ -872,7 +872,11 @@ def test_a_wrong_gradient_given_as_a_list_is_judged():
 
 
 @pytest.mark.parametrize(("factor", "said"), [(-1.0, "times -1 in every entry"),
-                                              (0.5, "times 0.5 in every entry"),
+                                              (0.5, r"times 0.5 in every entry: right in "
+                                                    r"direction, off by a factor \(a mean"),
+                                              (2.0, r"times 2 in every entry: right in "
+                                                    r"direction, off by a factor \(a gradient "
+                                                    r"added twice"),
                                               (0.0, "about 0 in every entry")])
 def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, said):
     square = (lambda x: (x * x, x), lambda d, x: factor * 2 * x * d)
