@@ -392,14 +392,22 @@ def replay(layer):
     here, written back in place), the NumPy generators they hold (any attribute that is
     a ``numpy.random.Generator``) and the library's default generator
     (:func:`minigan.backend.rng`). NumPy's global ``np.random`` functions are not
-    replayed: a layer of your own draws from a generator it holds. Call the function
-    before each forward pass that must see the state of the first one.
+    replayed: a layer of your own draws from a generator it holds. A buffer that is not
+    an array (a Python number) is a ValueError. Call the function before each forward
+    pass that must see the state of the first one.
     """
-    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+    held = getattr(layer, "buffers", {})        # a layer alike may have none
+    for k, v in held.items():
+        if not hasattr(v, "shape") or not hasattr(v, "copy"):
+            raise ValueError(f"{layer!r}: buffer '{k}' is of type {type(v).__name__}, not an array; "
+                             "replay puts buffers back in place, so a buffer is an array the "
+                             "forward pass writes into (a count: np.zeros(()), then "
+                             f"buffers['{k}'] += 1)")
+    buffers = {k: v.copy() for k, v in held.items()}
     states = [(g, g.bit_generator.state) for g in _generators((layer,))]
 
     def restore():
-        live = layer.buffers
+        live = getattr(layer, "buffers", {})
         for k, v in buffers.items():
             live[k][...] = v
         for g, state in states:
@@ -446,7 +454,7 @@ def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"
 
 def _on_layer_device(layer, x):
     """The array module ``layer`` lives on, and ``x`` moved there."""
-    own = [*layer.params.values(), *layer.buffers.values()]
+    own = [*layer.params.values(), *getattr(layer, "buffers", {}).values()]
     xp = backend.get_array_module(*own) if own else backend.get_array_module(x)
     return xp, backend.as_array_of(xp, x)
 
@@ -461,7 +469,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     that one forward pass, its cache included (the pass runs once more after the
     differences, from the same state). Parameters and ``x`` must be float64 (a list is taken as
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
-    its ``grads`` alone.
+    its ``grads`` alone; so is a layer whose forward pass writes into its input, or, run
+    again from the same state, gives another output (it draws from a generator
+    :func:`replay` does not reach).
 
     Returns
     -------
@@ -474,9 +484,17 @@ def check_layer(layer, x, rng=None, h=1e-5):
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
+    kept_x = x.copy()
     out = layer.forward(x)                       # as in training: the state moves on
+    if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
+        x[...] = kept_x
+        raise ValueError(f"{layer!r}: its forward pass wrote into its input x; a layer's input "
+                         "is the output of the layer before it, often that layer's cache, so "
+                         "the forward pass computes a new array (np.tanh(x), not "
+                         "np.tanh(x, out=x) or x *= ...)")
     _float64_params(layer)                       # also those a forward pass made
     dout = _random_like(out.shape, rng, xp)
+    kept_out = np.array(backend.to_host(out), dtype=np.float64)
     dx = layer.backward(dout.copy())
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
@@ -485,6 +503,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
         return layer.forward(x)
 
     what = repr(layer)
+    _refuse_unreplayed(what, kept_out, np.asarray(backend.to_host(f()), dtype=np.float64))
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
@@ -495,6 +514,31 @@ def check_layer(layer, x, rng=None, h=1e-5):
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
     return GradientErrors(errors, problems, h, finish=f)
+
+
+#: How far (relative error) a layer's forward pass, run again from the state :func:`replay`
+#: puts back, may move its output: the rounding of a sum whose order varies (a GPU's atomic
+#: adds), never a random draw.
+_UNREPLAYED_TOL = 1e-12
+
+
+def _refuse_unreplayed(what, out, again):
+    """A ValueError when ``again``, the forward pass run once more on the same input from
+    the replayed state, is not ``out``: the forward pass reads state that :func:`replay`
+    does not put back, so its differences measure two functions, not one."""
+    if np.array_equal(again, out, equal_nan=True):
+        return
+    finite = np.isfinite(out) & np.isfinite(again)       # a NaN is judged by the checks
+    error = (rel_error(again[finite], out[finite])
+             if np.array_equal(np.isfinite(out), np.isfinite(again)) else float("inf"))
+    if not error <= _UNREPLAYED_TOL:
+        raise ValueError(
+            f"{what}: its forward pass, run again on the same input from the same state, gave "
+            f"another output (relative error {error:.1e}), so no difference of it measures the "
+            "gradient: it reads state that replay() does not put back. Draw random numbers from "
+            "a numpy.random.Generator held as an attribute of the layer (not np.random's "
+            "functions, a RandomState, or a generator inside a list or a dict), and keep other "
+            "state that the forward pass changes in the layer's buffers")
 
 
 def check_accumulation(layer, x, rng=None):
@@ -568,7 +612,8 @@ def check_step(step, net, replayed=(), h=1e-5):
         steps: check the pair as one step, ``lambda: (model.d_step(x, update=False),
         model.g_step(m, update=False))[1]["g_loss"]``, whose G loss depends on G's weights
         through the D step's batch, or with ``reuse_fake`` off; a ValueError when the runs
-        for the differences draw other random numbers than the checked run).
+        for the differences draw other random numbers than the checked run, or when a
+        second run returns another loss: a generator it draws from is not in ``replayed``).
     net : minigan.nn.layers.Layer or alike
         The network whose gradient is checked (``params``, ``grads``), float64.
     replayed : sequence of layers and ``numpy.random.Generator``
@@ -600,7 +645,7 @@ def check_step(step, net, replayed=(), h=1e-5):
         return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
 
     net.zero_grad()
-    loss()                                        # the checked run
+    checked = loss()                              # the checked run
     if not np.array_equal(_flat(net.params, names), flat, equal_nan=True):
         raise ValueError(f"{what}: the step moved the parameters; a checked step leaves them "
                          "where they are, its gradient in grads (a GAN's: d_step(x, "
@@ -613,7 +658,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     analytic = _flat(net.grads, names)
     if analytic.size != flat.size:
         raise ValueError(f"{what}: its grads do not match its params in shape")
-    loss()                                        # again, onto the checked run's gradient
+    repeated = loss()                             # again, onto the checked run's gradient
     again = _flat(net.grads, names)
     if rel_error(again, 2 * analytic) < 1e-6 < rel_error(again, analytic):
         raise ValueError(f"{what}: a second run of the step, from the same state, left twice "
@@ -641,6 +686,15 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "reuse_fake: check the D and the G step as one, lambda: "
                          "(model.d_step(x, update=False), model.g_step(m, update=False))[1]"
                          "[\"g_loss\"], or with reuse_fake off)")
+    if not np.array_equal(repeated, checked, equal_nan=True) and not (
+            abs(repeated - checked) <= _UNREPLAYED_TOL * max(abs(checked), abs(repeated))):
+        raise ValueError(f"{what}: the step, run again from the same state, returned another "
+                         f"loss ({float(checked)!r}, then {float(repeated)!r}), so no difference "
+                         "of it measures the gradient: it draws from a generator that is not "
+                         "replayed. Name it in replayed (a GAN's noise: model.rng, as in "
+                         "replayed=(model.G, model.rng) for the D step and (model.D, model.rng) "
+                         "for the G step); a layer draws from a numpy.random.Generator held as "
+                         "one of its attributes, not from np.random's functions")
     problems = {"parameters": (loss, flat, dout, analytic, numeric)}
     return GradientErrors({"parameters": rel_error(analytic, numeric)}, problems, h,
                           finish=finish)

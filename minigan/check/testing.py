@@ -116,7 +116,7 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
 
 
-def _judge(errors, tol, what, more=None):
+def _judge(errors, tol, what, more=None, entry=True):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
     and saying so when it is a NaN or an infinity, or kinks of the function explain it.
 
@@ -147,9 +147,24 @@ def _judge(errors, tol, what, more=None):
         message += ("; NaN or infinite entries in the backward pass's gradient or in the "
                     "forward pass's output")
     elif hasattr(errors, "kinks"):
+        if entry:
+            message += _worst_entry(errors, worst)
         why = _why(errors, worst, tol)
         message += why or (more() if more is not None else "")
     raise AssertionError(message)
+
+
+def _worst_entry(errors, name):
+    """For a failed check: the entry of ``name`` whose gradient misses most, and both values
+    there (the backward pass's and the differences'), where a bug is to be looked for."""
+    analytic, numeric = (np.asarray(backend.to_host(g), dtype=np.float64)
+                         for g in errors._problems[name][3:5])
+    if not analytic.size or not (np.isfinite(analytic).all() and np.isfinite(numeric).all()):
+        return ""
+    i = np.unravel_index(int(np.argmax(np.abs(analytic - numeric))), analytic.shape)
+    where = f"{name}[{', '.join(str(int(j)) for j in i)}]" if analytic.ndim else name
+    return (f"; its worst entry is {where}: {analytic[i]:.6g} from the backward pass, "
+            f"{numeric[i]:.6g} from the differences")
 
 
 #: How closely a gradient must match a multiple of its differences (relative error) for a
@@ -200,9 +215,11 @@ def _why(errors, worst, tol):
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
+        twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
+                 "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
-                "entry: right in direction, off by a factor (a mean over another count, or a "
-                "weight or sign given to the loss returned and not to its gradient, or the "
+                f"entry: right in direction, off by a factor ({twice}a mean over another count, "
+                "or a weight or sign given to the loss returned and not to its gradient, or the "
                 "reverse)")
     return ""
 
@@ -243,7 +260,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     Raises
     ------
     AssertionError
-        Naming the input with the largest error, that error and all the others; and,
+        Naming the input with the largest error, that error and all the others, and its
+        worst entry with the backward pass's value and the differences' there; and,
         when that is what happened, that the gradient holds a NaN or an infinity, that
         both gradients are at the rounding noise of the differences (the output hardly
         depends on that input), that the entries it misses sit on kinks of the function
@@ -309,8 +327,11 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         :func:`min_kink_distance`); or
         naming a parameter whose gradient a second backward pass does not add to.
     ValueError
-        When ``x`` or a parameter is not float64, the layer is frozen, or a gradient's
-        shape is not its array's.
+        When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
+        shape is not its array's, the forward pass writes into ``x``, or, run again from
+        the same state, it gives another output (it draws from ``np.random``'s functions,
+        a ``RandomState`` or a generator in a container: state
+        :func:`~minigan.check.gradcheck.replay` does not put back).
 
     Examples
     --------
@@ -375,13 +396,17 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         Naming the error, and where it is so, that the parameters it misses sit on kinks
         (the inputs of a ReLU, or the hinge's margin, within ``h`` of them: draw other
         inputs), that the gradient is at the differences' rounding noise, or that it is
-        one multiple of the differences in every entry (-1: a sign; 0: nothing reached it).
+        one multiple of the differences in every entry (-1: a sign; 0: nothing reached it);
+        then each parameter array's largest miss on the whole gradient's scale, the worst
+        first (which layer's gradient to read).
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
         gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
         adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
-        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``).
+        (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``),
+        or when a second run returns another loss (a generator it draws from, such as
+        ``model.rng``, left out of ``replayed``).
 
     Notes
     -----
@@ -411,8 +436,36 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     >>> errors["parameters"] < testing.GRAD_TOL
     True
     """
-    return _judge(check_step(step, net, replayed, h=h), tol, _step_what(net),
-                  more=lambda: _carried_between_passes(net))
+    errors = check_step(step, net, replayed, h=h)
+    try:
+        return _judge(errors, tol, _step_what(net), more=lambda: _carried_between_passes(net),
+                      entry=False)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}{_by_array(errors, net)}") from None
+
+
+#: How many parameter arrays a failed step check names, the worst first.
+_ARRAYS_SHOWN = 6
+
+
+def _by_array(errors, net):
+    """For a failed step check: each parameter array's worst miss on the whole gradient's
+    scale (the rule's own denominator, so that the worst array's is the error), the worst
+    first: which layer's gradient to read. Nothing where the gradient is not finite."""
+    analytic, numeric = (np.asarray(a) for a in errors._problems["parameters"][3:5])
+    if not (np.isfinite(analytic).all() and np.isfinite(numeric).all()):
+        return ""
+    scale = max(np.abs(analytic).max(initial=0) + np.abs(numeric).max(initial=0), ERROR_FLOOR)
+    misses, offset = {}, 0
+    for k, p in net.params.items():
+        piece = slice(offset, offset + p.size)
+        misses[k] = np.abs(analytic[piece] - numeric[piece]).max(initial=0) / scale
+        offset += p.size
+    worst = sorted(misses, key=misses.get, reverse=True)
+    shown = ", ".join(f"{k}={misses[k]:.2e}" for k in worst[:_ARRAYS_SHOWN])
+    more = f" and {len(worst) - _ARRAYS_SHOWN} more" if len(worst) > _ARRAYS_SHOWN else ""
+    return (f"; by parameter array, worst first (each array's largest miss on the whole "
+            f"gradient's scale): {shown}{more}")
 
 
 def _carried_between_passes(net):

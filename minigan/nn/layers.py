@@ -16,7 +16,8 @@ Every layer has
 A layer of your own subclasses :class:`Layer` and keeps these rules with three of its
 helpers: ``_add_param(name, value, dtype)`` registers a parameter (in the run's floating
 type, on the active device) with its zero gradient, ``_accumulate(name=gradient)`` adds to
-the gradients unless the layer is frozen, and ``_need_cache()`` returns what ``forward``
+the gradients unless the layer is frozen (a gradient of another shape than its parameter
+is an error), and ``_need_cache()`` returns what ``forward``
 kept (an error when ``backward`` comes first). A layer whose function has no derivative at
 some inputs (ReLU's 0) names them in ``kinks``, which the gradient checks of
 :mod:`minigan.check.testing` read (:func:`~minigan.check.testing.min_kink_distance`).
@@ -89,6 +90,8 @@ class Layer:
 
     # -- the two passes -------------------------------------------------
     def forward(self, x):
+        """``out`` from ``x``, keeping in ``self._cache`` what :meth:`backward` needs (each
+        call replaces the last one's cache); state it moves goes into ``buffers``."""
         raise NotImplementedError
 
     def backward(self, dout, input_grad=True):
@@ -118,6 +121,8 @@ class Layer:
             raise exc.under(self) from None
 
     def _need_cache(self):
+        """What the last :meth:`forward` kept (``self._cache``); a RuntimeError naming the
+        layer when ``backward`` comes before any forward pass."""
         if self._cache is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
         return self._cache
@@ -143,7 +148,9 @@ class Layer:
 
     def _accumulate(self, **grads):
         """``grads[k] += g`` for each gradient, unless the layer is frozen. A gradient
-        that was not computed (None: no bias) is skipped."""
+        that was not computed (None: no bias) is skipped; one of another shape than its
+        parameter is a ValueError naming both (NumPy would broadcast a sum that lost an
+        axis, a scalar, into every entry)."""
         if self.frozen:
             return
         for name, g in grads.items():
@@ -152,6 +159,12 @@ class Layer:
             if name not in self.grads:
                 raise KeyError(f"{self!r}: no gradient '{name}' to accumulate into; register "
                                f"the parameter with self._add_param('{name}', value)")
+            shape = getattr(g, "shape", ())                 # a Python number: ()
+            if shape != self.grads[name].shape:
+                raise ValueError(f"{self!r}: the gradient of '{name}' has shape "
+                                 f"{shape}, its parameter "
+                                 f"{self.grads[name].shape}; sum over the batch's axes only, "
+                                 "without keepdims")
             self.grads[name] += g
 
     def parameters(self):

@@ -92,6 +92,23 @@ def test_assert_pair_gradients_names_a_transposed_dW():
         testing.assert_pair_gradients(F.dense_forward, backward, _dense_arrays(d_out=3))
 
 
+def test_a_failed_check_names_its_worst_entry_and_both_values_there():
+    arrays = _dense_arrays()
+
+    def backward(dout, cache):
+        dx, dW, db = F.dense_backward(dout, cache)
+        dW = dW.copy()
+        dW[1, 0] += 0.5                                 # one entry off
+        return dx, dW, db
+
+    with pytest.raises(AssertionError, match="'W' is off") as failure:
+        testing.assert_pair_gradients(F.dense_forward, backward, arrays)
+    said = re.search(r"\); its worst entry is W\[1, 0\]: (\S+) from the backward pass, (\S+) "
+                     r"from the differences", str(failure.value))
+    assert said is not None, str(failure.value)
+    assert float(said.group(1)) - float(said.group(2)) == pytest.approx(0.5, rel=1e-4)
+
+
 def test_assert_pair_gradients_tolerance_is_the_bar():
     def backward(dout, cache):
         dx, dW, db = F.dense_backward(dout, cache)
@@ -497,6 +514,28 @@ def test_a_frozen_layer_or_a_float32_one_is_refused_with_what_to_do():
         gradcheck.check_layer(layers.Dense(3, 2, dtype="float32"), x)
 
 
+def test_a_layer_alike_without_buffers_is_checked():
+    """The layer the docstring asks for: forward, backward, params, grads, zero_grad; no
+    buffers, no train mode, not a minigan Layer."""
+    class Alike:
+        def __init__(self):
+            self.params, self.grads = {"s": np.ones(3)}, {"s": np.zeros(3)}
+
+        def zero_grad(self):
+            self.grads["s"][...] = 0
+
+        def forward(self, x):
+            self.x = x
+            return x * self.params["s"]
+
+        def backward(self, dout):
+            self.grads["s"] += (dout * self.x).sum(axis=0)
+            return dout * self.params["s"]
+
+    errors = testing.assert_layer_gradients(Alike(), np.arange(6.0).reshape(2, 3))
+    assert sorted(errors) == ["s", "x"]
+
+
 def test_a_parameter_set_without_add_param_is_named():
     class Unregistered(layers.Layer):
         def __init__(self):
@@ -515,6 +554,30 @@ def test_a_parameter_set_without_add_param_is_named():
     layer.forward(np.ones((2, 3)))
     with pytest.raises(KeyError, match=r"no gradient 's'.*_add_param\('s', value\)"):
         layer.backward(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("reduce, shape", [(lambda g: g.sum(), r"\(\)"),
+                                           (lambda g: g.sum(axis=0, keepdims=True), r"\(1, 3\)"),
+                                           (lambda g: float(g.sum()), r"\(\)")])
+def test_a_gradient_of_another_shape_than_its_parameter_is_named_when_accumulated(reduce, shape):
+    """NumPy would broadcast a sum over every axis into each entry (a wrong value the check
+    calls off, saying nothing of the shape) and refuse a kept axis in its own words."""
+    class Scale(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=reduce(dout * self._need_cache()))
+            return dout * self.params["s"]
+
+    with pytest.raises(ValueError, match=rf"Scale\(\): the gradient of 's' has shape {shape}, "
+                       r"its parameter \(3,\); sum over the batch's axes only"):
+        testing.assert_layer_gradients(Scale(), np.ones((2, 3)))
 
 
 @pytest.mark.parametrize("make, message", [
@@ -699,6 +762,69 @@ def test_a_generator_the_layer_holds_under_any_name_is_replayed():
     testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+@pytest.mark.parametrize("draw", ["global", "random_state", "in_a_dict"])
+def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
+    """A draw replay does not reach makes every difference a difference of two functions:
+    the check says so, instead of calling a right backward pass off."""
+    class Noisy(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+            self.gens = {"noise": np.random.default_rng(3)}
+            self.legacy = np.random.RandomState(3)
+
+        def forward(self, x):
+            noise = {"global": np.random.random, "random_state": self.legacy.random_sample,
+                     "in_a_dict": self.gens["noise"].random}[draw](x.shape)
+            self._cache = (x, noise + 0.5)
+            return x * self._cache[1] * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            x, noise = self._need_cache()
+            self._accumulate(s=(dout * x * noise).sum(axis=0))
+            return dout * noise * self.params["s"]
+
+    with pytest.raises(ValueError, match=r"Noisy\(\): its forward pass, run again on the same "
+                       r"input from the same state, gave another output .* Draw random numbers "
+                       r"from a numpy.random.Generator held as an attribute of the layer"):
+        testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
+
+
+def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
+    class InPlaceTanh(layers.Layer):
+        def forward(self, x):
+            self._cache = np.tanh(x, out=x)
+            return self._cache
+
+        def backward(self, dout, input_grad=True):
+            return dout * (1 - self._need_cache() ** 2)
+
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    kept = x.copy()
+    with pytest.raises(ValueError, match=r"InPlaceTanh\(\): its forward pass wrote into its "
+                                         r"input x; .* computes a new array"):
+        testing.assert_layer_gradients(InPlaceTanh(), x)
+    np.testing.assert_array_equal(x, kept)
+
+
+def test_a_buffer_that_is_not_an_array_is_named_with_what_to_do():
+    class Counting(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.buffers["n"] = 0
+
+        def forward(self, x):
+            self.buffers["n"] += 1
+            return 2 * x
+
+        def backward(self, dout, input_grad=True):
+            return 2 * dout
+
+    with pytest.raises(ValueError, match=r"Counting\(\): buffer 'n' is of type int, not an array; "
+                       r"replay puts buffers back in place"):
+        testing.assert_layer_gradients(Counting(), np.ones((2, 3)))
+
+
 def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
     """A row of zeros through Dense (zero bias) and ReLU: every hidden unit of that row sits on
     its kink, so no one-sided difference of an input entry matches; the net says so."""
@@ -746,7 +872,11 @@ def test_a_wrong_gradient_given_as_a_list_is_judged():
 
 
 @pytest.mark.parametrize(("factor", "said"), [(-1.0, "times -1 in every entry"),
-                                              (0.5, "times 0.5 in every entry"),
+                                              (0.5, r"times 0.5 in every entry: right in "
+                                                    r"direction, off by a factor \(a mean"),
+                                              (2.0, r"times 2 in every entry: right in "
+                                                    r"direction, off by a factor \(a gradient "
+                                                    r"added twice"),
                                               (0.0, "about 0 in every entry")])
 def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, said):
     square = (lambda x: (x * x, x), lambda d, x: factor * 2 * x * d)

@@ -154,13 +154,41 @@ def test_a_gradient_off_by_a_factor_is_said_to_be(factor, said):
         testing.assert_step_gradients(g_step(model, 4), model.G, (model.D, model.rng))
 
 
-def test_without_replaying_the_noise_it_fails():
+@pytest.mark.parametrize("step", ["d", "g"])
+def test_without_replaying_the_noise_it_fails_naming_the_generator(step):
     """The step draws fresh noise: differences that do not replay the model's generator
-    compare different batches (what replayed= is for)."""
+    compare different batches (what replayed= is for). The check says that the loss moved
+    between two runs from the same state and names model.rng, instead of calling a right
+    gradient off."""
     model = smooth_gan(0)
     x = np.random.default_rng(1).standard_normal((4, 3))
-    with pytest.raises(AssertionError, match="is off"):
-        testing.assert_step_gradients(d_step(model, x), model.D, (model.G,))
+    run, net, other = ((d_step(model, x), model.D, model.G) if step == "d"
+                       else (g_step(model, 4), model.G, model.D))
+    with pytest.raises(ValueError, match=r"run again from the same state, returned another "
+                       r"loss .* Name it in replayed \(a GAN's noise: model.rng"):
+        testing.assert_step_gradients(run, net, (other,))
+    testing.assert_step_gradients(run, net, (other, model.rng))
+
+
+def test_a_failed_step_names_the_parameter_array_it_misses_most():
+    """One vector is judged, but the message names each array's miss, the worst first: a
+    wrong gradient in one layer points at that layer."""
+    model = smooth_gan(0)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    names = list(model.D.params)
+
+    def step():
+        loss = model.d_step(x, update=False)["d_loss"]
+        model.D.grads[names[1]] += 0.01                    # one array off, the others right
+        return loss
+
+    with pytest.raises(AssertionError, match="is off") as failure:
+        testing.assert_step_gradients(step, model.D, (model.G, model.rng))
+    shown = re.search(r"by parameter array, worst first \(.*\): (.*)$", str(failure.value))
+    misses = dict(item.split("=") for item in shown.group(1).split(", "))
+    assert list(misses) == [names[1], *[k for k in misses if k != names[1]]]
+    assert sorted(misses) == sorted(names)
+    assert all(float(v) < 1e-6 for k, v in misses.items() if k != names[1])
 
 
 def test_a_gradient_at_a_kink_is_said_to_be_one():
