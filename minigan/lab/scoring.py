@@ -85,8 +85,13 @@ def sample_rows(n, m, seed=SPLIT_SEED):
 
 def stratified_split(labels, first, seed=SPLIT_SEED):
     """Indices of a seeded random split of ``labels`` into ``first`` and the rest, each class
-    in the same proportion in both parts (as near as whole digits allow); sorted."""
+    in the same proportion in both parts (as near as whole digits allow); sorted.
+    ``first`` is a count from 0 to ``len(labels)``; else a ValueError."""
     labels = np.asarray(labels)
+    if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or \
+            not 0 <= first <= len(labels):
+        raise ValueError(f"stratified_split: first should be a count of labels from 0 to "
+                         f"{len(labels):,}, got {first!r}")
     rng = np.random.default_rng(seed)
     share = first / len(labels)
     a, b = [], []

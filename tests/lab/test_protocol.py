@@ -19,6 +19,12 @@ def test_the_split_is_seeded_stratified_and_disjoint():
     shares = [np.bincount(labels[part], minlength=10) / len(part) for part in (a, b)]
     np.testing.assert_allclose(shares[0], shares[1], atol=0.01)
     assert not np.array_equal(a, np.arange(500))                           # not the ordered cut
+    for count in (0, 1000):                                                # all to one part
+        a, b = scoring.stratified_split(labels, count)
+        assert len(a) == count and len(b) == 1000 - count
+    for wrong in (1001, -1, 2.5, True):        # an IndexError from deep inside, or a wrong cut
+        with pytest.raises(ValueError, match="first should be a count of labels from 0 to 1,000"):
+            scoring.stratified_split(labels, wrong)
 
 
 @pytest.fixture(scope="module")
