@@ -72,6 +72,10 @@ __all__ = [
 ]
 
 
+#: What :meth:`Layer.__init__` sets on every layer.
+_LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
+
+
 class Layer:
     """Base class: parameter bookkeeping, train/eval mode, freezing, state dicts."""
 
@@ -87,6 +91,16 @@ class Layer:
         self.training = True
         self.frozen = False
         self._cache = None
+
+    def __getattr__(self, name):
+        # only for attributes not found: a layer of one's own whose __init__ forgot
+        # super().__init__() has none of the state Layer.__init__ gives it
+        if name in _LAYER_STATE and "_cache" not in vars(self):
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}: its __init__ does not call "
+                "super().__init__(), which gives a layer its params, grads, buffers, training "
+                "and frozen flags and its cache; call it first")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- the two passes -------------------------------------------------
     def forward(self, x):

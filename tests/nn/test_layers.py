@@ -260,3 +260,24 @@ def test_input_grad_false_skips_only_the_input_gradient():
         out = layer.forward(inp)
         assert layer.backward(np.ones_like(out), input_grad=False) is None
         assert any(g.any() for g in layer.grads.values())
+
+
+def test_a_layer_whose_init_forgets_super_init_is_told_so():
+    """A layer of one's own that sets its parameters without ``super().__init__()`` met a
+    bare ``AttributeError: ... 'grads'`` at its first ``_add_param``; the error says what to
+    call. Other missing attributes, and those of a layer set up as it should be, keep
+    Python's own message."""
+    class Scale(layers.Layer):
+        def __init__(self):
+            self._add_param("a", np.ones(3), "float64")
+
+    with pytest.raises(AttributeError, match=r"^Scale has no attribute 'params'.*does not call "
+                       r"super\(\).__init__\(\)"):
+        Scale()
+    relu = layers.ReLU()
+    with pytest.raises(AttributeError, match=r"^'ReLU' object has no attribute 'weights'$"):
+        relu.weights
+    assert not hasattr(relu, "weights") and relu.params == {}
+    seq = layers.Sequential(layers.Dense(2, 2))
+    with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'nope'$"):
+        seq.nope
