@@ -536,9 +536,11 @@ def _refuse_unreplayed(what, out, again):
             f"{what}: its forward pass, run again on the same input from the same state, gave "
             f"another output (relative error {error:.1e}), so no difference of it measures the "
             "gradient: it reads state that replay() does not put back. Draw random numbers from "
-            "a numpy.random.Generator held as an attribute of the layer (not np.random's "
-            "functions, a RandomState, or a generator inside a list or a dict), and keep other "
-            "state that the forward pass changes in the layer's buffers")
+            "a numpy.random.Generator held as an attribute of the layer or of a layer inside it "
+            "that its sublayers() returns (not np.random's functions, a RandomState, or a "
+            "generator inside a list or a dict), and keep other state that the forward pass "
+            "changes in the layer's buffers (a layer made of others holds theirs in its own, "
+            "as Sequential's buffers does)")
 
 
 def check_accumulation(layer, x, rng=None):

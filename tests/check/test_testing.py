@@ -790,6 +790,34 @@ def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
         testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+def test_a_layer_made_of_others_is_told_to_name_them_in_sublayers():
+    """A layer that draws through a Dropout of its own holds the generator in that layer:
+    the refusal says that replay finds it through sublayers(), and with them the check
+    passes."""
+    class Noisy(layers.Layer):
+        def __init__(self, declared):
+            super().__init__()
+            self.dense = layers.Dense(3, 2, rng=np.random.default_rng(0), dtype="float64")
+            self.drop = layers.Dropout(0.5, rng=np.random.default_rng(1))
+            self.params, self.grads = self.dense.params, self.dense.grads
+            self.declared = declared
+
+        def sublayers(self):
+            return (self.dense, self.drop) if self.declared else ()
+
+        def forward(self, x):
+            return self.drop.forward(self.dense.forward(x))
+
+        def backward(self, dout, input_grad=True):
+            return self.dense.backward(self.drop.backward(dout))
+
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"gave another output .* held as an attribute of the "
+                       r"layer or of a layer inside it that its sublayers\(\) returns"):
+        testing.assert_layer_gradients(Noisy(declared=False), x)
+    testing.assert_layer_gradients(Noisy(declared=True), x)
+
+
 def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
     class InPlaceTanh(layers.Layer):
         def forward(self, x):
