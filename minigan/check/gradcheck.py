@@ -393,27 +393,34 @@ def replay(layer):
     a ``numpy.random.Generator``) and the library's default generator
     (:func:`minigan.backend.rng`). NumPy's global ``np.random`` functions are not
     replayed: a layer of your own draws from a generator it holds. A buffer that is not
-    an array (a Python number) is a ValueError. Call the function before each forward
-    pass that must see the state of the first one.
+    an array (a Python or NumPy number), or that a forward pass made one, is a ValueError.
+    Call the function before each forward pass that must see the state of the first one.
     """
     held = getattr(layer, "buffers", {})        # a layer alike may have none
     for k, v in held.items():
-        if not hasattr(v, "shape") or not hasattr(v, "copy"):
-            raise ValueError(f"{layer!r}: buffer '{k}' is of type {type(v).__name__}, not an array; "
-                             "replay puts buffers back in place, so a buffer is an array the "
-                             "forward pass writes into (a count: np.zeros(()), then "
-                             f"buffers['{k}'] += 1)")
+        _writable_buffer(layer, k, v)
     buffers = {k: v.copy() for k, v in held.items()}
     states = [(g, g.bit_generator.state) for g in _generators((layer,))]
 
     def restore():
         live = getattr(layer, "buffers", {})
         for k, v in buffers.items():
+            _writable_buffer(layer, k, live[k], " after a forward pass")
             live[k][...] = v
         for g, state in states:
             g.bit_generator.state = state
 
     return restore
+
+
+def _writable_buffer(layer, k, v, when=""):
+    """A ValueError naming buffer ``k`` of ``layer`` unless ``v`` is an array that can be
+    written in place (a NumPy or CuPy array, 0-d too; not a Python or NumPy number)."""
+    if not (hasattr(v, "shape") and hasattr(v, "copy") and hasattr(v, "__setitem__")):
+        raise ValueError(f"{layer!r}: buffer '{k}' is of type {type(v).__name__}{when}, not an "
+                         "array; replay puts buffers back in place, so a buffer is an array the "
+                         "forward pass writes into (a count: np.zeros(()), then "
+                         f"buffers['{k}'] += 1, not buffers['{k}'] = buffers['{k}'] + 1)")
 
 
 def _generators(held):
@@ -536,9 +543,11 @@ def _refuse_unreplayed(what, out, again):
             f"{what}: its forward pass, run again on the same input from the same state, gave "
             f"another output (relative error {error:.1e}), so no difference of it measures the "
             "gradient: it reads state that replay() does not put back. Draw random numbers from "
-            "a numpy.random.Generator held as an attribute of the layer (not np.random's "
-            "functions, a RandomState, or a generator inside a list or a dict), and keep other "
-            "state that the forward pass changes in the layer's buffers")
+            "a numpy.random.Generator held as an attribute of the layer or of a layer inside it "
+            "that its sublayers() returns (not np.random's functions, a RandomState, or a "
+            "generator inside a list or a dict), and keep other state that the forward pass "
+            "changes in the layer's buffers (a layer made of others holds theirs in its own, "
+            "as Sequential's buffers does)")
 
 
 def check_accumulation(layer, x, rng=None):

@@ -234,11 +234,19 @@ def precision_recall(real, fake, k=3, chunk=2048):
 
 def _ball_counts(points, centers, squared_radii, chunk):
     """For each point: in how many of the closed balls ``(centers[j], sqrt(squared_radii[j]))``
-    it lies."""
+    it lies.
+
+    The distances are computed with the centres as rows, in the chunks of
+    :func:`_knn_squared_radii`: a matrix product's rounding depends on the side an operand
+    is on and on the chunk's size (float32's on the CPU, by an ulp), so a centre's ``k``-th
+    neighbour computed the other way round could land outside the ball its own distance
+    set."""
     xp = backend.get_array_module(points, centers)
-    r2 = squared_radii[None, :]
-    return xp.concatenate([(squared_distances(points[i:i + chunk], centers) <= r2).sum(axis=1)
-                           for i in range(0, len(points), chunk)])
+    counts = xp.zeros(len(points), dtype=xp.int64)
+    for i in range(0, len(centers), chunk):
+        d = squared_distances(centers[i:i + chunk], points)
+        counts += (d <= squared_radii[i:i + chunk, None]).sum(axis=0)
+    return counts
 
 
 def density_coverage(real, fake, k=5, chunk=2048):

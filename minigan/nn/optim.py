@@ -98,7 +98,8 @@ class Optimizer:
 
         Every value is checked before anything is changed: ``t`` a count of steps (an integer
         >= 0), each state array finite after the cast to its parameter's dtype, and those of
-        ``NON_NEGATIVE`` (Adam's second moment ``v``, a mean of squares) never below 0.
+        ``NON_NEGATIVE`` (Adam's second moment ``v`` and RMSProp's ``s``, means of squares)
+        never below 0.
 
         Raises
         ------

@@ -67,9 +67,9 @@ def test_the_cleanup_removes_only_minigan_temporary_files(tmp_path):
 def test_a_read_limit_far_above_the_file_s_size_allocates_nothing_for_it(tmp_path,
                                                                          monkeypatch):
     """A reader's "no limit" (``quality_per_minute.py`` read a run's metrics.csv with a limit
-    of about 10^14 bytes): a read of ``limit + 1`` bytes at once asked for that much memory
-    (MemoryError). It is read in blocks; a file over the limit, or one that grows past it
-    while it is read, is still refused."""
+    of 512 bytes a row times 10^12, 5·10^14 bytes): a read of ``limit + 1`` bytes at once
+    asked for that much memory (MemoryError). It is read in blocks; a file over the limit,
+    or one that grows past it while it is read, is still refused."""
     path = tmp_path / "data.txt"
     path.write_bytes(b"0123456789" * 30)
     assert fileio.read_bytes_at_most(path, 10 ** 15) == b"0123456789" * 30

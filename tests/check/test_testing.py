@@ -790,6 +790,34 @@ def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
         testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+def test_a_layer_made_of_others_is_told_to_name_them_in_sublayers():
+    """A layer that draws through a Dropout of its own holds the generator in that layer:
+    the refusal says that replay finds it through sublayers(), and with them the check
+    passes."""
+    class Noisy(layers.Layer):
+        def __init__(self, declared):
+            super().__init__()
+            self.dense = layers.Dense(3, 2, rng=np.random.default_rng(0), dtype="float64")
+            self.drop = layers.Dropout(0.5, rng=np.random.default_rng(1))
+            self.params, self.grads = self.dense.params, self.dense.grads
+            self.declared = declared
+
+        def sublayers(self):
+            return (self.dense, self.drop) if self.declared else ()
+
+        def forward(self, x):
+            return self.drop.forward(self.dense.forward(x))
+
+        def backward(self, dout, input_grad=True):
+            return self.dense.backward(self.drop.backward(dout))
+
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    with pytest.raises(ValueError, match=r"gave another output .* held as an attribute of the "
+                       r"layer or of a layer inside it that its sublayers\(\) returns"):
+        testing.assert_layer_gradients(Noisy(declared=False), x)
+    testing.assert_layer_gradients(Noisy(declared=True), x)
+
+
 def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
     class InPlaceTanh(layers.Layer):
         def forward(self, x):
@@ -807,22 +835,45 @@ def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept
     np.testing.assert_array_equal(x, kept)
 
 
-def test_a_buffer_that_is_not_an_array_is_named_with_what_to_do():
+@pytest.mark.parametrize("start, count, said", [
+    (0, lambda n: n + 1, "int"),
+    (np.float64(0), lambda n: n + 1, "float64"),                    # a NumPy number
+    (np.zeros(()), lambda n: n + 1, "float64 after a forward pass")])   # 0-d + 1: a number
+def test_a_buffer_that_is_not_an_array_is_named_with_what_to_do(start, count, said):
     class Counting(layers.Layer):
         def __init__(self):
             super().__init__()
-            self.buffers["n"] = 0
+            self.buffers["n"] = start
 
         def forward(self, x):
-            self.buffers["n"] += 1
+            self.buffers["n"] = count(self.buffers["n"])
             return 2 * x
 
         def backward(self, dout, input_grad=True):
             return 2 * dout
 
-    with pytest.raises(ValueError, match=r"Counting\(\): buffer 'n' is of type int, not an array; "
-                       r"replay puts buffers back in place"):
+    with pytest.raises(ValueError, match=rf"Counting\(\): buffer 'n' is of type {said}, not an "
+                       r"array; replay puts buffers back in place"):
         testing.assert_layer_gradients(Counting(), np.ones((2, 3)))
+
+
+def test_a_count_kept_in_a_0_d_array_is_replayed():
+    """What the refusal above says to do."""
+    class Counting(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.buffers["n"] = np.zeros(())
+
+        def forward(self, x):
+            self.buffers["n"] += 1
+            return (1 + self.buffers["n"]) * x
+
+        def backward(self, dout, input_grad=True):
+            return (1 + self.buffers["n"]) * dout
+
+    layer = Counting()
+    testing.assert_layer_gradients(layer, np.ones((2, 3)))
+    assert layer.buffers["n"] == 1 and isinstance(layer.buffers["n"], np.ndarray)
 
 
 def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():

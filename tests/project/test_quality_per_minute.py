@@ -22,7 +22,7 @@ def test_the_plot_reads_each_score_at_its_training_time(quality_per_minute, trai
                                                         data_dir, tmp_path, capsys):
     """Each row of scores.csv at the training time of its iteration in metrics.csv. The
     script read metrics.csv as a resume of a checkpoint at iteration 10^12 would, which
-    asked for 10^14 bytes of memory and then refused every run as cut short."""
+    asked for 5·10^14 bytes of memory and then refused every run as cut short."""
     runs = []
     for name, more in (("a", ()), ("b", ("--lr", "1e-3"))):
         runs.append(tmp_path / name)
