@@ -276,8 +276,8 @@ def test_a_layer_whose_init_forgets_super_init_is_told_so():
         Scale()
     relu = layers.ReLU()
     with pytest.raises(AttributeError, match=r"^'ReLU' object has no attribute 'weights'$"):
-        relu.weights
+        _ = relu.weights
     assert not hasattr(relu, "weights") and relu.params == {}
     seq = layers.Sequential(layers.Dense(2, 2))
     with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'nope'$"):
-        seq.nope
+        _ = seq.nope
