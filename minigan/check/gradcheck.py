@@ -696,7 +696,7 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "(model.d_step(x, update=False), model.g_step(m, update=False))[1]"
                          "[\"g_loss\"], or with reuse_fake off)")
     if not np.array_equal(repeated, checked, equal_nan=True) and not (
-            abs(repeated - checked) <= _UNREPLAYED_TOL * max(abs(checked), abs(repeated))):
+            rel_error(repeated, checked) <= _UNREPLAYED_TOL):    # a loss near 0: the floor
         raise ValueError(f"{what}: the step, run again from the same state, returned another "
                          f"loss ({float(checked)!r}, then {float(repeated)!r}), so no difference "
                          "of it measures the gradient: it draws from a generator that is not "

@@ -84,7 +84,8 @@ def inception_score(probs, splits=10, eps=1e-12):
     probs : ndarray (N, C), rows summing to 1
     splits : int
         The samples are cut into this many consecutive parts (Salimans et
-        al. use 10); the score is computed on each.
+        al. use 10), part ``i`` from ``i N // splits`` up to ``(i + 1) N // splits`` as in
+        their code; the score is computed on each.
     eps : float
         Added to each probability inside the logarithms, so that a class with probability 0
         adds 0 to the KL term rather than ``nan``.
@@ -98,8 +99,10 @@ def inception_score(probs, splits=10, eps=1e-12):
             or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
         raise ValueError(f"probs of shape {p.shape}: give class probabilities, (N, C), each row "
                          "non-negative and summing to 1 (logits: apply a softmax first)")
-    scores = []
-    for part in np.array_split(p, max(1, min(int(splits), len(p)))):
+    scores, n = [], len(p)
+    k = max(1, min(int(splits), n))
+    for i in range(k):                  # the parts of Salimans et al.'s code: i n // k onwards
+        part = p[i * n // k:(i + 1) * n // k]
         py = part.mean(axis=0, keepdims=True)
         kl = (part * (np.log(part + eps) - np.log(py + eps))).sum(axis=1)
         scores.append(math.exp(kl.mean()))

@@ -177,8 +177,10 @@ class Layer:
             if shape != self.grads[name].shape:
                 raise ValueError(f"{self!r}: the gradient of '{name}' has shape "
                                  f"{shape}, its parameter "
-                                 f"{self.grads[name].shape}; sum over the batch's axes only, "
-                                 "without keepdims")
+                                 f"{self.grads[name].shape}; sum the gradient over the axes the "
+                                 "parameter was broadcast along in the forward pass (the "
+                                 "batch's, and a per-channel parameter's spatial ones), so that "
+                                 "it has the parameter's shape")
             self.grads[name] += g
 
     def parameters(self):

@@ -576,7 +576,8 @@ def test_a_gradient_of_another_shape_than_its_parameter_is_named_when_accumulate
             return dout * self.params["s"]
 
     with pytest.raises(ValueError, match=rf"Scale\(\): the gradient of 's' has shape {shape}, "
-                       r"its parameter \(3,\); sum over the batch's axes only"):
+                       r"its parameter \(3,\); sum the gradient over the axes the parameter was "
+                       r"broadcast along"):
         testing.assert_layer_gradients(Scale(), np.ones((2, 3)))
 
 

@@ -170,6 +170,34 @@ def test_without_replaying_the_noise_it_fails_naming_the_generator(step):
     testing.assert_step_gradients(run, net, (other, model.rng))
 
 
+def test_a_loss_near_zero_that_moves_by_its_rounding_is_not_refused():
+    """The second run's loss is judged by the checks' relative error, with its floor: a loss
+    of 0 that comes back as 1e-21 (the rounding of a sum in another order) is the same loss,
+    not a draw the replay missed (a purely relative test refused it); a loss that moves by
+    1e-6 still is."""
+    net = layers.Dense(3, 2, dtype="float64", rng=np.random.default_rng(0))
+    start = {k: v.copy() for k, v in net.params.items()}
+    def stepper(wobble):
+        runs = []
+
+        def step():
+            net.zero_grad()
+            runs.append(None)
+            for k in net.grads:
+                net.grads[k][...] = 1.0                  # the gradient of the sum below
+            return sum(float((net.params[k] - start[k]).sum()) for k in net.params) \
+                + wobble * (len(runs) % 2)
+        return step
+
+    for wobble, refused in ((1e-21, False), (1e-6, True)):
+        step = stepper(wobble)
+        if refused:
+            with pytest.raises(ValueError, match="returned another loss"):
+                testing.assert_step_gradients(step, net)
+        else:
+            assert max(testing.assert_step_gradients(step, net).values()) < testing.GRAD_TOL
+
+
 def test_a_failed_step_names_the_parameter_array_it_misses_most():
     """One vector is judged, but the message names each array's miss, the worst first: a
     wrong gradient in one layer points at that layer."""

@@ -16,6 +16,23 @@ def confident(labels, n_classes=10, p=1.0):
     return probs
 
 
+def test_inception_score_cuts_the_parts_of_salimans_et_al_s_code():
+    """Part i runs from i N // 10 to (i + 1) N // 10, as in the improved-GAN code
+    (``preds[(i * N // splits):((i + 1) * N // splits)]``): with N not a multiple of 10
+    np.array_split put the extra rows in the first parts (4e-3 in the mean at N = 1003)."""
+    r = np.random.default_rng(0)
+    logits = 3 * r.standard_normal((1003, 10))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    scores = []
+    for i in range(10):
+        part = probs[(i * 1003 // 10):((i + 1) * 1003 // 10), :]
+        kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+        scores.append(np.exp(np.mean(np.sum(kl, 1))))
+    mean, std = metrics.inception_score(probs)
+    assert mean == pytest.approx(np.mean(scores), rel=1e-10)
+    assert std == pytest.approx(np.std(scores), rel=1e-8)
+
+
 def test_inception_score_one_class_is_one_and_balanced_is_the_class_count():
     mean, std = metrics.inception_score(confident(np.full(1000, 3)))
     assert mean == pytest.approx(1.0, abs=1e-9) and std == pytest.approx(0, abs=1e-9)
