@@ -206,10 +206,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params)
-        if lr <= 0:
+        if not lr > 0:                           # NaN too
             raise ValueError(f"Adam: lr must be positive, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        if not eps >= 0:
+            raise ValueError(f"Adam: eps must be at least 0, got {eps}")
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
@@ -351,7 +353,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0):
         super().__init__(params)
-        if lr <= 0:
+        if not lr > 0:                           # NaN too
             raise ValueError(f"SGD: lr must be positive, got {lr}")
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
@@ -400,7 +402,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
         super().__init__(params)
-        if lr <= 0:
+        if not lr > 0:                           # NaN too
             raise ValueError(f"RMSProp: lr must be positive, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")

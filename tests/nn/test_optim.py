@@ -156,6 +156,11 @@ def test_bad_hyperparameters():
         optim.RMSProp(pair, alpha=1.0)
     with pytest.raises(ValueError, match="eps must be at least 0"):
         optim.RMSProp(pair, eps=float("nan"))
+    for make in (optim.Adam, optim.RMSProp, optim.SGD):      # NaN compares false both ways
+        with pytest.raises(ValueError, match="lr must be positive, got nan"):
+            make(pair, lr=float("nan"))
+    with pytest.raises(ValueError, match="Adam: eps must be at least 0, got -1e-08"):
+        optim.Adam(pair, eps=-1e-8)
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
 
