@@ -63,16 +63,18 @@ class Optimizer:
             "optimizer again after changing the model, or change weights in place "
             "(params['W'][...] = ..., load_state_dict)")
 
-    def _moving(self):
-        """:meth:`check_model`, then one flag a pair: False for a parameter of a frozen layer,
-        which ``step()`` leaves as it is, its state too (its gradient stays zero, but the
-        momentum in its state would move it on for many steps)."""
+    def _moving_states(self, *states):
+        """The start of every ``step()``: :meth:`check_model`, the step counted (``t``), then
+        ``(param, grad, *its entry of each list in states)`` for each pair the step moves:
+        not a parameter of a frozen layer, which ``step()`` leaves as it is, its state too
+        (its gradient stays zero, but the momentum in its state would move it on for many
+        steps)."""
         self.check_model()
-        if self.model is None:
-            return [True] * len(self.pairs)
-        frozen = {id(p) for layer in self.model.walk() if layer.frozen
-                  for p in layer.params.values()}
-        return [id(p) not in frozen for p, _ in self.pairs]
+        self.t += 1
+        frozen = set() if self.model is None else {
+            id(p) for layer in self.model.walk() if layer.frozen for p in layer.params.values()}
+        return [(p, g, *entries) for (p, g), *entries in zip(self.pairs, *states, strict=True)
+                if id(p) not in frozen]
 
     def step(self):
         raise NotImplementedError
@@ -223,15 +225,11 @@ class Adam(Optimizer):
         return ("m", "v")
 
     def step(self):
-        moving = self._moving()
-        self.t += 1
         b1, b2 = self.betas
-        for i, ((p, g), m, v, move) in enumerate(
-                zip(self.pairs, self.m, self.v, moving, strict=True)):
-            if move:
-                self.steps[i] += 1
-                t = self.steps[i]                # bias corrections 1 - b^t of this array
-                adam_update(p, g, m, v, self.lr, b1, b2, self.eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
+        for p, g, m, v, i in self._moving_states(self.m, self.v, range(len(self.pairs))):
+            self.steps[i] += 1
+            t = self.steps[i]                    # bias corrections 1 - b^t of this array
+            adam_update(p, g, m, v, self.lr, b1, b2, self.eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
 
     def state_dict(self):
         """As :meth:`Optimizer.state_dict`, plus ``"t.i"``: the updates array ``i`` has
@@ -364,11 +362,7 @@ class SGD(Optimizer):
         return ("u",)
 
     def step(self):
-        moving = self._moving()
-        self.t += 1
-        for (p, g), u, move in zip(self.pairs, self.u, moving, strict=True):
-            if not move:
-                continue
+        for p, g, u in self._moving_states(self.u):
             u *= self.momentum
             u -= self.lr * g        # u <- mu u - lr g
             p += u                  # theta <- theta + u
@@ -417,11 +411,7 @@ class RMSProp(Optimizer):
         return ("s",)
 
     def step(self):
-        moving = self._moving()
-        self.t += 1
-        for (p, g), s, move in zip(self.pairs, self.s, moving, strict=True):
-            if not move:
-                continue
+        for p, g, s in self._moving_states(self.s):
             xp = get_array_module(p)
             s *= self.alpha
             s += (1.0 - self.alpha) * (g * g)           # s <- alpha s + (1 - alpha) g^2
