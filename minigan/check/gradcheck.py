@@ -529,15 +529,27 @@ def check_layer(layer, x, rng=None, h=1e-5):
 _UNREPLAYED_TOL = 1e-12
 
 
+def _rerun_error(out, again):
+    """How far ``again``, a run repeated from the same state, is from the first run's
+    ``out``: 0 when equal (NaN where it was NaN), inf when a NaN or an infinity moved or
+    changed, else the relative error of the finite entries (with :func:`rel_error`'s floor
+    for values near 0). Within :data:`_UNREPLAYED_TOL`, the same run: a forward pass's
+    output (:func:`check_layer`) or a step's loss (:func:`check_step`)."""
+    out, again = np.asarray(out), np.asarray(again)
+    if np.array_equal(again, out, equal_nan=True):
+        return 0.0
+    finite = np.isfinite(out)                            # a NaN is judged by the checks
+    if not (np.array_equal(finite, np.isfinite(again))
+            and np.array_equal(out[~finite], again[~finite], equal_nan=True)):
+        return float("inf")
+    return rel_error(again[finite], out[finite])
+
+
 def _refuse_unreplayed(what, out, again):
     """A ValueError when ``again``, the forward pass run once more on the same input from
     the replayed state, is not ``out``: the forward pass reads state that :func:`replay`
     does not put back, so its differences measure two functions, not one."""
-    if np.array_equal(again, out, equal_nan=True):
-        return
-    finite = np.isfinite(out) & np.isfinite(again)       # a NaN is judged by the checks
-    error = (rel_error(again[finite], out[finite])
-             if np.array_equal(np.isfinite(out), np.isfinite(again)) else float("inf"))
+    error = _rerun_error(out, again)
     if not error <= _UNREPLAYED_TOL:
         raise ValueError(
             f"{what}: its forward pass, run again on the same input from the same state, gave "
@@ -695,8 +707,7 @@ def check_step(step, net, replayed=(), h=1e-5):
                          "reuse_fake: check the D and the G step as one, lambda: "
                          "(model.d_step(x, update=False), model.g_step(m, update=False))[1]"
                          "[\"g_loss\"], or with reuse_fake off)")
-    if not np.array_equal(repeated, checked, equal_nan=True) and not (
-            rel_error(repeated, checked) <= _UNREPLAYED_TOL):    # a loss near 0: the floor
+    if not _rerun_error(checked, repeated) <= _UNREPLAYED_TOL:
         raise ValueError(f"{what}: the step, run again from the same state, returned another "
                          f"loss ({float(checked)!r}, then {float(repeated)!r}), so no difference "
                          "of it measures the gradient: it draws from a generator that is not "

@@ -791,6 +791,30 @@ def test_a_forward_pass_that_replay_cannot_repeat_is_refused_saying_why(draw):
         testing.assert_layer_gradients(Noisy(), np.ones((2, 3)))
 
 
+def test_an_infinite_output_that_changes_sign_on_a_second_run_is_another_output():
+    """A run repeated from the same state is the same run only where its NaNs and
+    infinities are where they were and as they were: +inf then -inf, the finite entries
+    equal, is another output (the step check's loss is judged by the same rule)."""
+    class Flip(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+            self.calls = 0                                  # state replay does not reach
+
+        def forward(self, x):
+            self.calls += 1
+            self._cache = x
+            return np.append(x * self.params["s"], np.inf * (-1) ** self.calls)
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=(dout[:-1] * self._need_cache()))
+            return dout[:-1] * self.params["s"]
+
+    with pytest.raises(ValueError, match=r"Flip\(\): its forward pass, run again on the same "
+                       r"input from the same state, gave another output \(relative error inf\)"):
+        gradcheck.check_layer(Flip(), np.ones(3))
+
+
 def test_a_layer_made_of_others_is_told_to_name_them_in_sublayers():
     """A layer that draws through a Dropout of its own holds the generator in that layer:
     the refusal says that replay finds it through sublayers(), and with them the check
