@@ -238,6 +238,25 @@ def root():
     return ROOT
 
 
+@pytest.fixture
+def benchmark_script(monkeypatch):
+    """``benchmark_script("bench_cpu")``: benchmarks/bench_cpu.py as a module. The scripts
+    put folders on ``sys.path`` and import ``bench_cpu`` from benchmarks/: the path is
+    theirs for the test (benchmarks/ first), and ``bench_cpu`` imported afresh, both undone
+    after it."""
+    folder = ROOT / "benchmarks"
+    monkeypatch.setattr(sys, "path", [str(folder), *sys.path])
+    monkeypatch.setitem(sys.modules, "bench_cpu", None)
+    del sys.modules["bench_cpu"]
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"{name}_under_test", folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
 # -- MNIST ----------------------------------------------------------------------------------------
 def real_mnist_dir():
     """The folder of the real MNIST files: ``$MINIGAN_DATA`` when set, else the shared copy."""

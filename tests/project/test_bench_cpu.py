@@ -1,8 +1,5 @@
 """benchmarks/bench_cpu.py's pieces that run without PyTorch."""
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
 
@@ -10,13 +7,8 @@ from minigan.gan import models
 
 
 @pytest.fixture
-def bench_cpu(root, monkeypatch):
-    monkeypatch.setattr(sys, "path", list(sys.path))          # the script adds the repository
-    spec = importlib.util.spec_from_file_location("bench_cpu_under_test",
-                                                  root / "benchmarks" / "bench_cpu.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench_cpu(benchmark_script):
+    return benchmark_script("bench_cpu")
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))

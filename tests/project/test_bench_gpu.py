@@ -3,28 +3,13 @@ PyTorch CUDA in the arithmetic minigan's GPU path computes in (full float32, TF3
 convolutions use TF32 unless told not to), and it runs through on the GPU path."""
 
 import csv
-import importlib.util
-import sys
 import types
 
 import pytest
 
 
-def _bench_gpu(root, monkeypatch):
-    """benchmarks/bench_gpu.py as a module (its folders on sys.path, its bench_cpu, both
-    undone after the test)."""
-    monkeypatch.setattr(sys, "path", list(sys.path))          # the script adds its folders
-    monkeypatch.setitem(sys.modules, "bench_cpu", None)       # and imports this one: fresh
-    del sys.modules["bench_cpu"]
-    spec = importlib.util.spec_from_file_location("bench_gpu_under_test",
-                                                  root / "benchmarks" / "bench_gpu.py")
-    bench_gpu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_gpu)
-    return bench_gpu
-
-
-def test_pytorch_is_timed_in_full_float32(root, monkeypatch):
-    bench_gpu = _bench_gpu(root, monkeypatch)
+def test_pytorch_is_timed_in_full_float32(benchmark_script):
+    bench_gpu = benchmark_script("bench_gpu")
     backends = types.SimpleNamespace(cuda=types.SimpleNamespace(
         matmul=types.SimpleNamespace(allow_tf32=True)), cudnn=types.SimpleNamespace(allow_tf32=True))
     bench_gpu.full_float32(types.SimpleNamespace(backends=backends))
@@ -32,11 +17,11 @@ def test_pytorch_is_timed_in_full_float32(root, monkeypatch):
 
 
 @pytest.mark.gpu
-def test_the_gpu_benchmark_runs_through(root, monkeypatch, tmp_path, capsys):
+def test_the_gpu_benchmark_runs_through(benchmark_script, tmp_path, capsys):
     """One tiny configuration with the plain-formula rows, each kernel alone and the CSV, on
     CuPy (or the stand-in): a slip in the script's GPU lines (the device's name, the
     synchronization, the memory pool) shows here, not in a GPU session's short loan."""
-    bench_gpu = _bench_gpu(root, monkeypatch)
+    bench_gpu = benchmark_script("bench_gpu")
     table = tmp_path / "gpu.csv"
     bench_gpu.main(["--models", "vanilla", "--batches", "8", "--iters", "1", "--rounds", "1",
                     "--warmup", "0", "--no-torch", "--plain", "--plain-each", "--csv", str(table)])

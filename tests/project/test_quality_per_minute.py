@@ -1,21 +1,13 @@
 """benchmarks/quality_per_minute.py on runs the command line trained."""
 
-import importlib.util
-import sys
-
 import pytest
 
 from minigan.app.cli import main
 
 
 @pytest.fixture
-def quality_per_minute(root, monkeypatch):
-    monkeypatch.setattr(sys, "path", [str(root / "benchmarks"), *sys.path])   # bench_cpu
-    spec = importlib.util.spec_from_file_location("quality_per_minute_under_test",
-                                                  root / "benchmarks" / "quality_per_minute.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def quality_per_minute(benchmark_script):
+    return benchmark_script("quality_per_minute")
 
 
 def test_the_plot_reads_each_score_at_its_training_time(quality_per_minute, train_args,
