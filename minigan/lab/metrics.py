@@ -69,6 +69,25 @@ def _two_sets(a, b, fewest, names=("features1", "features2")):
 # -- classifier scores ---------------------------------------------------------------
 
 
+def _class_probs(probs):
+    """``probs`` on the host in float64, refused (a ``ValueError``) unless they are class
+    probabilities: ``(N, C)`` with ``N`` at least 1, finite, non-negative, each row summing
+    to 1."""
+    p = _host(probs)
+    if p.ndim != 2 or len(p) == 0 or not np.isfinite(p).all() or (p < 0).any() \
+            or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
+        raise ValueError(f"probs of shape {p.shape}: give class probabilities, (N, C), each row "
+                         "finite, non-negative and summing to 1 (logits: apply a softmax first)")
+    return p
+
+
+def _positive(name, value):
+    """Refuse (a ``ValueError``) a scale that is not a finite number above 0."""
+    v = np.asarray(value, dtype=np.float64)
+    if v.size == 0 or not (np.isfinite(v) & (v > 0)).all():
+        raise ValueError(f"{name} must be above 0 and finite, got {value!r}")
+
+
 def inception_score(probs, splits=10, eps=1e-12):
     r"""Inception score of class probabilities ``p(y|x)``, mean and std over ``splits``.
 
@@ -94,11 +113,7 @@ def inception_score(probs, splits=10, eps=1e-12):
     -------
     (mean, std) : floats over the splits
     """
-    p = _host(probs)
-    if p.ndim != 2 or not np.isfinite(p).all() or (p < 0).any() \
-            or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
-        raise ValueError(f"probs of shape {p.shape}: give class probabilities, (N, C), each row "
-                         "non-negative and summing to 1 (logits: apply a softmax first)")
+    p = _class_probs(probs)
     scores, n = [], len(p)
     k = max(1, min(int(splits), n))
     for i in range(k):                  # the parts of Salimans et al.'s code: i n // k onwards
@@ -119,7 +134,7 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
         ``classes_covered``: classes holding at least ``min_share`` of them;
         ``confident_share``: share classified with probability >= ``confident``.
     """
-    p = _host(probs)
+    p = _class_probs(probs)
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
     share = counts / len(p)
     return {
@@ -323,6 +338,8 @@ def parzen_log_likelihood(samples, points, sigma, chunk=1000):
     -------
     ndarray (m,) of float64, or (len(sigma), m) when ``sigma`` is an array
     """
+    _two_sets(samples, points, 1, ("samples", "points"))
+    _positive("sigma", sigma)
     xp = backend.get_array_module(samples, points)
     sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
     n, d = samples.shape
@@ -416,6 +433,9 @@ def mode_coverage(samples, modes, std, quality_stds=3.0):
     dict with ``modes_covered`` (int), ``high_quality`` (share), ``reverse_kl``
     (None without any high-quality sample) and ``counts`` per mode
     """
+    _two_sets(samples, modes, 1, ("samples", "modes"))
+    _positive("std", std)
+    _positive("quality_stds", quality_stds)
     s, m = _host(samples), _host(modes)
     d2 = ((s[:, None, :] - m[None, :, :]) ** 2).sum(axis=2)
     nearest = d2.argmin(axis=1)

@@ -83,6 +83,38 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
     assert metrics.density_coverage(a, b[:1])[0] >= 0       # one fake point is enough there
 
 
+def test_class_statistics_parzen_and_mode_coverage_refuse_what_they_cannot_score():
+    """Before, a NaN row of probabilities was counted as class 0, a NaN sample made every
+    Parzen log-likelihood NaN, and a NaN sample fell out of the modes' high-quality share,
+    each without a word; modes of another dimension raised NumPy's broadcast error."""
+    r = np.random.default_rng(0)
+    probs = confident(np.tile(np.arange(10), 10))
+    probs[7] = np.nan
+    samples, points = r.standard_normal((30, 2)), r.standard_normal((7, 2))
+    nan = samples.copy()
+    nan[4, 1] = np.nan
+    modes = np.array([[0.0, 0.0], [1.0, 1.0]])
+    refused = [(lambda: metrics.class_statistics(probs), "finite, non-negative"),
+               (lambda: metrics.class_statistics(probs[:0]), r"probs of shape \(0, 10\)"),
+               (lambda: metrics.parzen_log_likelihood(nan, points, 0.5), "samples holds NaN"),
+               (lambda: metrics.parzen_log_likelihood(samples, points + np.inf, 0.5),
+                "points holds NaN or infinite"),
+               (lambda: metrics.parzen_log_likelihood(samples, points, 0.0), "sigma must be"),
+               (lambda: metrics.parzen_window(samples, points, points, sigmas=[0.1, np.nan]),
+                "sigma must be"),
+               (lambda: metrics.mode_coverage(nan, modes, 0.1), "samples holds NaN"),
+               (lambda: metrics.mode_coverage(samples, modes[:, :1], 0.1),
+                "different feature sizes"),
+               (lambda: metrics.mode_coverage(samples, modes, -0.1), "std must be"),
+               (lambda: metrics.mode_coverage(samples, modes, 0.1, quality_stds=np.nan),
+                "quality_stds must be")]
+    for call, message in refused:
+        with pytest.raises(ValueError, match=message):
+            call()
+    finite = metrics.parzen_log_likelihood(samples, points, np.array([0.2, 0.5]))
+    assert finite.shape == (2, 7) and np.isfinite(finite).all()
+
+
 def test_frechet_distance_of_commuting_covariances():
     # diagonal covariances: Tr(S1 + S2 - 2 sqrt(S1 S2)) = sum (sqrt(s1) - sqrt(s2))^2
     s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 4.0, 1.0])
