@@ -199,8 +199,8 @@ class Reference:
 
     def real_row(self, n=None, parzen=True):
         """The scores of ``min(n, len(held_out))`` held-out real digits (all of them by
-        default; fewer: a seeded random choice of them, :func:`sample_rows`), computed once
-        per count.
+        default; fewer: a seeded random choice of them, :func:`sample_rows`), in a seeded
+        random order (for the inception score's splits), computed once per count.
 
         Pass the number of generated digits: :func:`score_images` compares as many (at
         most ``len(held_out)``), since every score moves with the count.
@@ -208,7 +208,11 @@ class Reference:
         m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
         row = self._real_rows.get(m)
         if row is None or (parzen and "parzen_mean" not in row):
-            rows = sample_rows(len(self.held_out), m)
+            # scored in a seeded random order: the inception score's 10 splits are runs of
+            # the digits as given, and the held-out digits keep the split's order, its two
+            # populations one after the other (the splits' spread was theirs)
+            rows = np.random.default_rng(SPLIT_SEED).permutation(
+                sample_rows(len(self.held_out), m))
             self._real_rows[m] = score_images(self.held_out[rows], self, parzen=parzen,
                                               real=True)
         return self._real_rows[m]
@@ -233,7 +237,9 @@ def score_images(images, ref, parzen=True, real=False):
     ``ref.real_row(N)``; precision, recall, density and coverage compare them with as many
     reference digits (all of them, or a seeded random choice of ``m``: :func:`sample_rows`).
     ``real=True`` scores held-out digits themselves (the Parzen window is then built on as
-    many reference digits, chosen alike).
+    many reference digits, chosen alike). The inception score's 10 splits are runs of the
+    digits in the order given: give them in a random order (digits sorted by class or by
+    source would score each split on a part of the classes or one population).
     """
     if len(images) < MIN_DIGITS:
         raise ValueError(f"scoring needs at least {MIN_DIGITS} digits (the inception score's 10 "

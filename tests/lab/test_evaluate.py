@@ -39,6 +39,21 @@ def test_the_real_row_is_scored_on_as_many_digits_as_the_generated_one(ref):
                                few["fid"])
 
 
+def test_the_real_rows_inception_score_splits_a_random_order_of_its_digits(real_mnist, ref):
+    """Held-out digits in an order of their own (the test split's two populations one after
+    the other, or here sorted by class) are scored in a seeded random order: the inception
+    score's splits are runs of the digits as given, so sorted by class each split held one
+    or two classes and the row scored 1.3 (9.7 in a random order)."""
+    x, y = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)
+    by_class = x[5000:6000][np.argsort(y[5000:6000], kind="stable")]
+    sorted_ref = scoring.Reference(ref.reference, by_class, ref.classifier, "sorted")
+    assert scoring.score_images(by_class, sorted_ref, parzen=False)["inception_score"] < 3
+    real = sorted_ref.real_row(parzen=False)
+    as_split = ref.real_row(parzen=False)              # the same digits in the split's order
+    assert real["inception_score"] == pytest.approx(as_split["inception_score"], abs=0.3)
+    assert real["inception_score"] > 8 and real["fid"] == pytest.approx(as_split["fid"])
+
+
 def test_the_report_says_how_many_real_digits_its_real_column_scored(ref):
     """Beside 300 generated digits the real column scores 300 of the 1,000 held-out ones,
     and the report's last line says so rather than leaving the whole real row's count."""
