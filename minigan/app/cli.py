@@ -203,13 +203,13 @@ def _add_eval(subparsers):
     p.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint.npz; "
                    "or a .npy file (an .npz of one array) of digits drawn elsewhere, shaped "
                    "(N, 784), (N, 28, 28), (N, 1, 28, 28) or (N, 28, 28, 1), scored as they are "
-                   "(--n takes its first N; --seed, --draws, --no-ema and --tstr-epochs are "
+                   "(--n takes a seeded random N; --seed, --draws, --no-ema and --tstr-epochs are "
                    "a generator's)")
     p.add_argument("--scale", choices=tuple(commands.SCALES), default=None,
                    help="a file of digits: its pixel range, sigmoid [0, 1] (the default), tanh "
                    "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
-                   help="generated digits, or the first N of a file of digits (default 10000)")
+                   help="generated digits, or a seeded random N of a file's digits (default 10000)")
     _device_option(p)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
                    "the run trained from when it holds the test split, else $MINIGAN_DATA or "

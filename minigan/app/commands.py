@@ -368,7 +368,9 @@ def evaluate_digits(args, digits):
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
     scale, digits_in_file = args.scale or "sigmoid", digits
     what = f"the digits of {args.run}"
-    raw = np.asarray(digits[:args.n], dtype=np.float32)    # the first --n, read from the file
+    # a seeded random --n of them in a random order: a file's digits may come sorted (by
+    # class: the scores would take the first classes, and the inception score's splits one)
+    raw = np.asarray(digits[scoring.shuffled_rows(len(digits), args.n)], dtype=np.float32)
     if raw.size and np.isfinite(raw).all():     # the range the pixels look like (the lab's)
         lo, hi = float(raw.min()), float(raw.max())
         looks = clf_lib.pixel_range(lo, hi)
@@ -395,7 +397,8 @@ def evaluate_digits(args, digits):
     scores = scoring.score_images(digits, ref, parzen=args.parzen)
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
-    print(f"minigan eval {args.run}: {scores['n']} of its {len(digits_in_file)} digits "
+    some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
+    print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,

@@ -52,7 +52,7 @@ from . import metrics
 from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_rows",
-           "score_images",
+           "shuffled_rows", "score_images",
            "memorisation", "scoring_noise", "evaluate_generator", "format_table",
            "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
 
@@ -81,6 +81,14 @@ def sample_rows(n, m, seed=SPLIT_SEED):
     if m >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).permutation(n)[:m])
+
+
+def shuffled_rows(n, m, seed=SPLIT_SEED):
+    """The rows of :func:`sample_rows` (``m`` of ``n``, all of them when ``m >= n``) in a
+    seeded random order: for digits that come in an order of their own (the split's two
+    populations, a file sorted by class), since the scores take the first of them and the
+    inception score's splits are runs of them."""
+    return np.random.default_rng(seed).permutation(n)[:m]
 
 
 def stratified_split(labels, first, seed=SPLIT_SEED):
@@ -199,8 +207,8 @@ class Reference:
 
     def real_row(self, n=None, parzen=True):
         """The scores of ``min(n, len(held_out))`` held-out real digits (all of them by
-        default; fewer: a seeded random choice of them, :func:`sample_rows`), in a seeded
-        random order (for the inception score's splits), computed once per count.
+        default; fewer: a seeded random choice of them), in a seeded random order
+        (:func:`shuffled_rows`), computed once per count.
 
         Pass the number of generated digits: :func:`score_images` compares as many (at
         most ``len(held_out)``), since every score moves with the count.
@@ -208,11 +216,9 @@ class Reference:
         m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
         row = self._real_rows.get(m)
         if row is None or (parzen and "parzen_mean" not in row):
-            # scored in a seeded random order: the inception score's 10 splits are runs of
-            # the digits as given, and the held-out digits keep the split's order, its two
-            # populations one after the other (the splits' spread was theirs)
-            rows = np.random.default_rng(SPLIT_SEED).permutation(
-                sample_rows(len(self.held_out), m))
+            # in a random order: the held-out digits keep the split's order, its two
+            # populations one after the other, and the inception score's splits were theirs
+            rows = shuffled_rows(len(self.held_out), m)
             self._real_rows[m] = score_images(self.held_out[rows], self, parzen=parzen,
                                               real=True)
         return self._real_rows[m]
