@@ -29,8 +29,10 @@ pass and the other way round; both weight gradients are the same product of a
 On the CPU, :func:`_conv_adjoint` never writes the whole column array
 ``W_m^T D``: :func:`minigan.functional.im2col.col2im_matmul_cpu` computes it a few output
 rows at a time and adds each block onto the image while it is in cache (and
-adds the bias in the final copy). Bias gradients are row sums of the
-``(O, oh*ow*N)`` matrix that the backward pass builds anyway.
+adds the bias in the final copy). Conv2d's bias gradient is the row sums of the
+``(O, oh*ow*N)`` matrix that its backward pass builds anyway; ConvTranspose2d's, whose
+``dout`` is an ``(N, O, h, w)`` image that no product needs as a matrix, is the per-channel
+sums of ``dout`` (:func:`_channel_sums`).
 
 The forward and backward passes come first, each with its formula; then the
 shared pieces of the table, the checks of the arguments, and last the memory
