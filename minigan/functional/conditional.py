@@ -19,6 +19,9 @@ from minigan import backend
 
 from .errors import ShapeError, check_dout
 
+__all__ = ["label_concat_forward", "label_concat_backward", "label_from_noise_forward",
+           "label_from_noise_backward", "label_cuts"]
+
 
 def label_concat_forward(x, c):
     r"""``x`` with the label ``c`` appended: as features, or as constant channel maps.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from .errors import ShapeError, check_dout
 
+__all__ = ["dense_forward", "dense_backward"]
+
 
 def dense_forward(x, W, b):
     r"""Affine map of a batch of row vectors.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from .errors import check_dout
 
+__all__ = ["dropout_forward", "dropout_backward"]
+
 
 def dropout_forward(x, mask):
     r"""Inverted dropout with a given keep-mask.

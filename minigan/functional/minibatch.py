@@ -22,6 +22,10 @@ from minigan import backend
 
 from .errors import ShapeError, check_dout
 
+__all__ = ["minibatch_discrimination_forward", "minibatch_discrimination_backward",
+           "minibatch_stddev_forward", "minibatch_stddev_backward", "pack_forward",
+           "pack_backward"]
+
 
 # -- minibatch discrimination -----------------------------------------------------------------
 def minibatch_discrimination_forward(x, T, kernels):

@@ -15,6 +15,8 @@ from minigan import backend
 
 from .errors import ShapeError, check_dout
 
+__all__ = ["pixel_norm_forward", "pixel_norm_backward"]
+
 
 def pixel_norm_forward(x, eps=1e-8):
     r"""Pixel norm: each row (or each pixel's channels) divided by its root mean square.

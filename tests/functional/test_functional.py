@@ -221,3 +221,25 @@ def test_shape_layers_refuse_an_upstream_gradient_of_another_shape(layer, x_shap
     with pytest.raises(ValueError, match=rf"dout of shape {re.escape(str(wrong))}, expected "
                                          rf"{re.escape(str(tuple(out.shape)))}"):
         made.backward(np.ones(wrong))
+
+
+def test_each_family_lists_its_pairs_and_the_package_lists_every_family():
+    """The atlas's recipe for a new operation: both names in the module's ``__all__`` and in
+    ``minigan.functional``'s. Each module lists the public functions it defines, and the
+    package's ``__all__`` holds every pair (``*_forward``, ``*_backward``) among them."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    listed = set()
+    for info in pkgutil.iter_modules(F.__path__):
+        module = importlib.import_module(f"minigan.functional.{info.name}")
+        defined = {name for name, value in vars(module).items()
+                   if inspect.isfunction(value) and value.__module__ == module.__name__
+                   and not name.startswith("_")}
+        assert hasattr(module, "__all__"), f"minigan.functional.{info.name} has no __all__"
+        missing = defined - set(module.__all__)
+        assert not missing, f"minigan.functional.{info.name}.__all__ lacks {sorted(missing)}"
+        listed |= {name for name in module.__all__ if name.endswith(("_forward", "_backward"))}
+    missing = listed - set(F.__all__)
+    assert not missing, f"minigan.functional.__all__ lacks {sorted(missing)}"
