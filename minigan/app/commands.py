@@ -619,7 +619,8 @@ def _toy_runs(args, opts, out, field=True):
               f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%, {kl}; "
               f"PacGAN Table 1 (cross-entropy GAN, 400 "
               f"epochs of 100,000 points): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
-              f"quality {100 * pub['high_quality']:.1f}%"
+              f"quality {100 * pub['high_quality'][0]:.1f}% ± {100 * pub['high_quality'][1]:.1f}%, "
+              f"reverse KL {pub['reverse_kl'][0]:.2f} ± {pub['reverse_kl'][1]:.2f}"
               + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))
     elif args.name == "gaussian1d":
         m = results[0]["metrics"]
