@@ -42,7 +42,8 @@ import numpy as np
 from minigan import backend
 
 __all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "remeasured", "vjp_error", "check_pair",
-           "check_layer", "check_step", "replay", "GradientErrors", "check_accumulation", "is_rounding",
+           "check_layer", "check_step", "replay", "GradientErrors", "check_accumulation", "check_frozen",
+           "is_rounding",
            "ROUNDING_FALL"]
 
 #: How many times at least a miss must fall for a step ten times larger to be the centred
@@ -593,6 +594,38 @@ def check_accumulation(layer, x, rng=None):
         layer.forward(x)
         layer.backward(dout.copy())
         return {k: rel_error(layer.grads[k], 2 * once[k]) for k in layer.params}
+    finally:
+        kept_state()
+        for k, g in kept_grads.items():
+            layer.grads[k][...] = g
+
+
+def check_frozen(layer, x, rng=None):
+    """Does a frozen layer leave its ``grads`` alone?
+
+    ``freeze()`` keeps a layer's weights where they are, and the G step runs D frozen
+    (:meth:`~minigan.nn.layers.Layer.freezing`), D's ``grads`` untouched. A backward pass
+    that adds to ``grads`` itself, not through ``Layer._accumulate`` (which skips a frozen
+    layer), writes into them anyway. One forward/backward pass of the layer frozen, after
+    ``zero_grad()``; the layer's state, frozen flags and ``grads`` are put back as they were.
+    A layer without ``freezing()`` (not a :class:`~minigan.nn.layers.Layer`) is not checked.
+
+    Returns
+    -------
+    list: the names of the parameters whose gradients the frozen pass made other than 0
+    """
+    if not layer.params or not hasattr(layer, "freezing"):
+        return []
+    rng = np.random.default_rng(0) if rng is None else rng
+    xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
+    kept_grads = {k: g.copy() for k, g in layer.grads.items()}
+    kept_state = replay(layer)
+    try:
+        layer.zero_grad()
+        with layer.freezing():
+            out = layer.forward(x)
+            layer.backward(_random_like(out.shape, rng, xp))
+        return [k for k in layer.params if bool(xp.any(layer.grads[k] != 0))]
     finally:
         kept_state()
         for k, g in kept_grads.items():

@@ -73,6 +73,7 @@ from .gradcheck import (
     _on_layer_device,
     _step_what,
     check_accumulation,
+    check_frozen,
     check_layer,
     check_pair,
     check_step,
@@ -294,7 +295,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     float64 parameters. It is checked as it trains: every numeric evaluation replays the
     state of the forward pass (buffers, the random streams a Dropout draws from:
     :func:`minigan.check.gradcheck.replay`). Then two forward/backward passes must leave
-    twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`). The
+    twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`), and a
+    pass of the layer frozen none (:func:`minigan.check.gradcheck.check_frozen`). The
     layer ends as the one checked forward and backward pass left it: its state, ``grads``
     and caches.
 
@@ -325,7 +327,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         says them, and an input of the layer, or of a layer inside a
         :class:`~minigan.nn.layers.Sequential`, within the step of one of its ``kinks``:
         :func:`min_kink_distance`); or
-        naming a parameter whose gradient a second backward pass does not add to.
+        naming a parameter whose gradient a second backward pass does not add to, or
+        that a frozen pass writes.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
         shape is not its array's, the forward pass writes into ``x``, or, run again from
@@ -352,6 +355,12 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
                 f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
                 f"to grads (Layer._accumulate) instead of assigning them")
+    written = check_frozen(layer, x, rng=copy.deepcopy(start))
+    if written:
+        raise AssertionError(
+            f"{layer!r}: frozen, it still wrote the gradient of {', '.join(map(repr, written))}: "
+            "add parameter gradients through Layer._accumulate, which skips a frozen layer "
+            "(the G step runs D frozen, its grads untouched), or skip them when self.frozen")
     errors.end_as_checked()        # the caches of the checked pass, not the last pass's
     return errors
 

@@ -959,3 +959,40 @@ def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, 
     x = np.random.default_rng(0).standard_normal((3, 2))
     with pytest.raises(AssertionError, match=said):
         testing.assert_pair_gradients(*square, {"x": x})
+
+
+def test_a_layer_that_writes_its_grads_while_frozen_fails_its_check():
+    """A backward pass that adds to ``grads`` itself ignores ``freeze()``: the G step runs D
+    frozen and D's grads took the G step's gradient. Its gradients are right, so only the
+    frozen pass tells it; a layer that adds through ``_accumulate`` passes, and the check
+    leaves the layer unfrozen with its grads as the checked pass left them."""
+
+    class Scale(layers.Layer):
+        def __init__(self, n, through_accumulate):
+            super().__init__()
+            self._add_param("s", np.linspace(0.5, 1.5, n), "float64")
+            self.through_accumulate = through_accumulate
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout):
+            x = self._need_cache()
+            if self.through_accumulate:
+                self._accumulate(s=(dout * x).sum(axis=0))
+            else:
+                self.grads["s"] += (dout * x).sum(axis=0)
+            return dout * self.params["s"]
+
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    right = Scale(3, through_accumulate=True)
+    testing.assert_layer_gradients(right, x, rng=np.random.default_rng(1))
+    assert gradcheck.check_frozen(right, x) == [] and not right.frozen
+    wrong = Scale(3, through_accumulate=False)
+    with pytest.raises(AssertionError, match="frozen, it still wrote the gradient of 's'"):
+        testing.assert_layer_gradients(wrong, x, rng=np.random.default_rng(1))
+    before = wrong.grads["s"].copy()
+    assert gradcheck.check_frozen(wrong, x) == ["s"]
+    np.testing.assert_array_equal(wrong.grads["s"], before)
+    assert not wrong.frozen
