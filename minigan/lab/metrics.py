@@ -433,10 +433,10 @@ def mode_coverage(samples, modes, std, quality_stds=3.0):
     dict with ``modes_covered`` (int), ``high_quality`` (share), ``reverse_kl``
     (None without any high-quality sample) and ``counts`` per mode
     """
-    _two_sets(samples, modes, 1, ("samples", "modes"))
+    s, m = _host(samples), _host(modes)          # lists too, as the host arrays they become
+    _two_sets(s, m, 1, ("samples", "modes"))
     _positive("std", std)
     _positive("quality_stds", quality_stds)
-    s, m = _host(samples), _host(modes)
     d2 = ((s[:, None, :] - m[None, :, :]) ** 2).sum(axis=2)
     nearest = d2.argmin(axis=1)
     good = np.sqrt(d2[np.arange(len(s)), nearest]) <= quality_stds * std

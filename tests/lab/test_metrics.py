@@ -199,6 +199,8 @@ def test_mode_coverage_on_hand_placed_samples():
     uniform = metrics.mode_coverage(modes.repeat(5, axis=0), modes, std)
     assert uniform["reverse_kl"] == pytest.approx(0.0) and uniform["modes_covered"] == 4
     assert metrics.mode_coverage(modes + 5.0, modes, std)["reverse_kl"] is None
+    # plain lists, as before the checks of finite sets of one dimension came in front
+    assert metrics.mode_coverage(samples.tolist(), modes.tolist(), std) == out
 
 
 def test_tstr_trains_on_a_random_subset_of_the_larger_set(monkeypatch):
