@@ -107,7 +107,13 @@ def test_class_statistics_parzen_and_mode_coverage_refuse_what_they_cannot_score
                 "different feature sizes"),
                (lambda: metrics.mode_coverage(samples, modes, -0.1), "std must be"),
                (lambda: metrics.mode_coverage(samples, modes, 0.1, quality_stds=np.nan),
-                "quality_stds must be")]
+                "quality_stds must be"),
+               # one std per mode broadcast against the samples, one per sample: with as
+               # many samples as modes it scored each sample by its own row's std
+               (lambda: metrics.mode_coverage(samples[:2], modes, np.array([0.1, 1.0])),
+                r"std must be one number, got an array of shape \(2,\)"),
+               (lambda: metrics.parzen_log_likelihood(samples, points, np.full((2, 1), 0.5)),
+                "sigma must be one number or a 1-D array")]
     for call, message in refused:
         with pytest.raises(ValueError, match=message):
             call()
