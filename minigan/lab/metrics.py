@@ -81,9 +81,13 @@ def _class_probs(probs):
     return p
 
 
-def _positive(name, value):
-    """Refuse (a ``ValueError``) a scale that is not a finite number above 0."""
+def _positive(name, value, most_dims=0):
+    """Refuse (a ``ValueError``) a scale that is not a finite number above 0, or a scale of
+    more than ``most_dims`` dimensions (0: one number; 1: one number or a 1-D array)."""
     v = np.asarray(value, dtype=np.float64)
+    if v.ndim > most_dims:
+        what = "one number" if most_dims == 0 else "one number or a 1-D array of them"
+        raise ValueError(f"{name} must be {what}, got an array of shape {v.shape}")
     if v.size == 0 or not (np.isfinite(v) & (v > 0)).all():
         raise ValueError(f"{name} must be above 0 and finite, got {value!r}")
 
@@ -339,7 +343,7 @@ def parzen_log_likelihood(samples, points, sigma, chunk=1000):
     ndarray (m,) of float64, or (len(sigma), m) when ``sigma`` is an array
     """
     _two_sets(samples, points, 1, ("samples", "points"))
-    _positive("sigma", sigma)
+    _positive("sigma", sigma, most_dims=1)
     xp = backend.get_array_module(samples, points)
     sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
     n, d = samples.shape
@@ -433,10 +437,10 @@ def mode_coverage(samples, modes, std, quality_stds=3.0):
     dict with ``modes_covered`` (int), ``high_quality`` (share), ``reverse_kl``
     (None without any high-quality sample) and ``counts`` per mode
     """
-    _two_sets(samples, modes, 1, ("samples", "modes"))
+    s, m = _host(samples), _host(modes)          # lists too, as the host arrays they become
+    _two_sets(s, m, 1, ("samples", "modes"))
     _positive("std", std)
     _positive("quality_stds", quality_stds)
-    s, m = _host(samples), _host(modes)
     d2 = ((s[:, None, :] - m[None, :, :]) ** 2).sum(axis=2)
     nearest = d2.argmin(axis=1)
     good = np.sqrt(d2[np.arange(len(s)), nearest]) <= quality_stds * std

@@ -107,7 +107,13 @@ def test_class_statistics_parzen_and_mode_coverage_refuse_what_they_cannot_score
                 "different feature sizes"),
                (lambda: metrics.mode_coverage(samples, modes, -0.1), "std must be"),
                (lambda: metrics.mode_coverage(samples, modes, 0.1, quality_stds=np.nan),
-                "quality_stds must be")]
+                "quality_stds must be"),
+               # one std per mode broadcast against the samples, one per sample: with as
+               # many samples as modes it scored each sample by its own row's std
+               (lambda: metrics.mode_coverage(samples[:2], modes, np.array([0.1, 1.0])),
+                r"std must be one number, got an array of shape \(2,\)"),
+               (lambda: metrics.parzen_log_likelihood(samples, points, np.full((2, 1), 0.5)),
+                "sigma must be one number or a 1-D array")]
     for call, message in refused:
         with pytest.raises(ValueError, match=message):
             call()
@@ -199,6 +205,8 @@ def test_mode_coverage_on_hand_placed_samples():
     uniform = metrics.mode_coverage(modes.repeat(5, axis=0), modes, std)
     assert uniform["reverse_kl"] == pytest.approx(0.0) and uniform["modes_covered"] == 4
     assert metrics.mode_coverage(modes + 5.0, modes, std)["reverse_kl"] is None
+    # plain lists, as before the checks of finite sets of one dimension came in front
+    assert metrics.mode_coverage(samples.tolist(), modes.tolist(), std) == out
 
 
 def test_tstr_trains_on_a_random_subset_of_the_larger_set(monkeypatch):
