@@ -296,7 +296,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     state of the forward pass (buffers, the random streams a Dropout draws from:
     :func:`minigan.check.gradcheck.replay`). Then two forward/backward passes must leave
     twice one pass's gradients (:func:`minigan.check.gradcheck.check_accumulation`), and a
-    pass of the layer frozen none (:func:`minigan.check.gradcheck.check_frozen`). The
+    pass of the layer frozen none (:func:`minigan.check.gradcheck.check_frozen`; a layer
+    without ``freezing()``, not built on :class:`~minigan.nn.layers.Layer`, is not). The
     layer ends as the one checked forward and backward pass left it: its state, ``grads``
     and caches.
 
