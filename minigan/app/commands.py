@@ -292,6 +292,9 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
 #: What ``minigan eval`` writes, in the run folder or in the folder ``--out`` names.
 EVAL_FILE = "eval.json"
 
+#: Digits a row of ``eval``'s picture of the classes shows (:func:`_class_picture`).
+CLASS_ROW = 12
+
 
 #: ``minigan eval --scale``: a file's pixel range -> the map to [0, 1].
 SCALES = {"sigmoid": lambda x: x, "tanh": lambda x: (x + 1) / 2, "255": lambda x: x / 255}
@@ -401,6 +404,7 @@ def evaluate_digits(args, digits):
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
+    pictures = [_class_picture(out, digits[:scores["n"]], scores, clf)]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
@@ -409,8 +413,29 @@ def evaluate_digits(args, digits):
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
     with _writer(out):
         write_text(out, json.dumps(report, indent=1) + "\n")
-    print(f"wrote {out}")
+    _say_written(out, pictures)
     return 0
+
+
+def _class_picture(out, digits, scores, clf):
+    """Draw ``<report>_classes.png`` beside the report ``out``: a row per class 0-9 of the
+    first scored ``digits`` (host, [0, 1]) the classifier reads as that class, labelled
+    with the class and its share of them (the table's class shares); a class it reads none
+    as is a black row (a mode dropped, at a glance). Returns ``(path, what it shows)``."""
+    path = out.with_name(out.stem + "_classes.png")
+    digits = np.asarray(backend.to_host(digits))
+    rows = scoring.digits_by_class(digits, clf.predict(digits), CLASS_ROW)
+    labels = [f"{c}: {100 * share:.{0 if share >= 0.01 or share == 0 else 2}f}%"
+              for c, share in enumerate(scores["histogram"])]
+    with _writer(path):
+        plotting.save_grid(rows, path, nrow=CLASS_ROW, value_range=(0.0, 1.0), row_labels=labels)
+    return path, (f"a row per class: the first {CLASS_ROW} scored digits the classifier reads "
+                  "as it, and its share")
+
+
+def _say_written(out, pictures):
+    """The last line of ``eval``: the report and each picture ``(path, what it shows)``."""
+    print(f"wrote {out}" + "".join(f" and {path} ({what})" for path, what in pictures))
 
 
 def evaluate(args):
@@ -453,7 +478,7 @@ def evaluate(args):
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
     mem = scores.get("memorisation")
-    pictures = []
+    pictures = [_class_picture(out, drawn[0][:scores["n"]], scores, clf)]
     if mem is not None:
         print(f"memorisation: {100 * mem['copies']:.1f}% of {mem['n']} generated digits sit "
               f"nearer a training digit than 99% of real held-out digits do (about 1% for new "
@@ -465,7 +490,7 @@ def evaluate(args):
         near = np.concatenate([drawn[0][pairs[:, 0]], ref.training[pairs[:, 1]]])
         with _writer(picture):
             plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0))
-        pictures.append(picture)
+        pictures.append((picture, "the generated digits nearest a training digit, each above it"))
     if tstr is not None:
         epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
         print(f"TSTR (classifier trained on {tstr['n_synthetic']} labelled generated digits, "
@@ -484,8 +509,7 @@ def evaluate(args):
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
     with _writer(out):
         write_text(out, json.dumps(report, indent=1) + "\n")
-    print(f"wrote {out}" + "".join(f" and {p}" for p in pictures)
-          + (" (the generated digits nearest a training digit, each above it)" if pictures else ""))
+    _say_written(out, pictures)
     return 0
 
 

@@ -52,7 +52,7 @@ from . import metrics
 from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_rows",
-           "shuffled_rows", "score_images",
+           "shuffled_rows", "digits_by_class", "score_images",
            "memorisation", "scoring_noise", "evaluate_generator", "format_table",
            "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
 
@@ -89,6 +89,26 @@ def shuffled_rows(n, m, seed=SPLIT_SEED):
     populations, a file sorted by class), since the scores take the first of them and the
     inception score's splits are runs of them."""
     return np.random.default_rng(seed).permutation(n)[:m]
+
+
+def digits_by_class(images, classes, per_class, n_classes=10):
+    """A row per class: the first ``per_class`` of ``images`` whose class (``classes``, the
+    classifier's reading of each) is that one, in the order given, and black digits where
+    a class has fewer; a class no digit is read as is a black row.
+
+    Returns
+    -------
+    ndarray ``(n_classes * per_class, *image_shape)``, the images' dtype; class ``c``'s row
+    is ``[c * per_class, (c + 1) * per_class)``
+    """
+    images, classes = np.asarray(images), np.asarray(classes)
+    if len(images) != len(classes):
+        raise ValueError(f"digits_by_class: {len(images)} images and {len(classes)} classes")
+    rows = np.zeros((n_classes * per_class,) + images.shape[1:], dtype=images.dtype)
+    for c in range(n_classes):
+        first = images[classes == c][:per_class]
+        rows[c * per_class:c * per_class + len(first)] = first
+    return rows
 
 
 def stratified_split(labels, first, seed=SPLIT_SEED):

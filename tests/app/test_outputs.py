@@ -63,6 +63,7 @@ def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, mo
     assert_one_line_error(rc, capsys.readouterr().err, str(run_dir / "eval"),
                           "No space left on device")
     assert not (run_dir / "eval.json").exists() and not (run_dir / "eval_neighbours.png").exists()
+    assert not (run_dir / "eval_classes.png").exists()
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
 
 

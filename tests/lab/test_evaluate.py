@@ -3,6 +3,7 @@
 import json
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -202,6 +203,20 @@ def test_eval_command_prints_both_rows_and_writes_eval_json(real_mnist, tmp_path
     assert report["real_held_out"]["classes_covered"] == 10
     assert report["real_held_out"]["n"] == 1500             # as many as the generated digits
     assert report["generated"]["epoch"] == 1
+    picture = plt.imread(run / "eval_classes.png")           # 10 rows of 12 digits, labelled
+    cell = 2 * (28 + 2)                                      # upscaled 2, with the padding
+    assert picture.shape[0] == 10 * cell + 4 and picture.shape[1] > 12 * cell
+    assert f"wrote {run / 'eval.json'} and {run / 'eval_classes.png'} (a row per class" in out
+
+
+def test_digits_by_class_puts_the_first_of_each_class_in_its_row_and_black_where_none():
+    images = np.arange(1, 8, dtype=np.float32)[:, None] * np.ones((7, 4), np.float32)
+    classes = np.array([2, 0, 2, 2, 1, 2, 0])
+    rows = scoring.digits_by_class(images, classes, per_class=3, n_classes=4)
+    assert rows.shape == (12, 4) and rows.dtype == np.float32
+    np.testing.assert_array_equal(rows[:, 0], [2, 7, 0,  5, 0, 0,  1, 3, 4,  0, 0, 0])
+    with pytest.raises(ValueError, match="7 images and 6 classes"):
+        scoring.digits_by_class(images, classes[:6], per_class=3)
 
 
 def test_eval_rejects_a_missing_run(real_mnist, tmp_path, capsys):
