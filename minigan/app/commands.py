@@ -347,6 +347,7 @@ def _report_path(args, default):
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
         out = out / EVAL_FILE
     check_destination(out)
+    check_destination(_class_picture_path(out))
     check_not_in_use(out.parent)
     return out
 
@@ -422,7 +423,7 @@ def _class_picture(out, digits, scores, clf):
     first scored ``digits`` (host, [0, 1]) the classifier reads as that class, labelled
     with the class and its share of them (the table's class shares); a class it reads none
     as is a black row (a mode dropped, at a glance). Returns ``(path, what it shows)``."""
-    path = out.with_name(out.stem + "_classes.png")
+    path = _class_picture_path(out)
     digits = np.asarray(backend.to_host(digits))
     rows = scoring.digits_by_class(digits, clf.predict(digits), CLASS_ROW)
     labels = [f"{c}: {100 * share:.{0 if share >= 0.01 or share == 0 else 2}f}%"
@@ -431,6 +432,11 @@ def _class_picture(out, digits, scores, clf):
         plotting.save_grid(rows, path, nrow=CLASS_ROW, value_range=(0.0, 1.0), row_labels=labels)
     return path, (f"a row per class: the first {CLASS_ROW} scored digits the classifier reads "
                   "as it, and its share")
+
+
+def _class_picture_path(out):
+    """Where :func:`_class_picture` draws beside the report ``out``: ``<stem>_classes.png``."""
+    return out.with_name(out.stem + "_classes.png")
 
 
 def _say_written(out, pictures):

@@ -69,6 +69,13 @@ def test_eval_scores_a_file_of_digits_sorted_by_class_as_in_a_random_order(real_
     assert scores["classes_covered"] == 10 and scores["inception_score"] > 8
     assert min(scores["histogram"]) > 0.05     # the first 600 sorted: classes 0 to 5 only
     assert "a random 600 of its 1,000 digits" in capsys.readouterr().out
+    assert (tmp_path / "sorted_eval_classes.png").stat().st_size > 0
+    (tmp_path / "sorted_eval_classes.png").unlink()
+    (tmp_path / "sorted_eval_classes.png").mkdir()       # refused before the scoring, not after
+    assert cli.main(["eval", str(tmp_path / "sorted.npy"), *base, "--out",
+                     str(tmp_path / "again.json")]) == 0
+    assert cli.main(["eval", str(tmp_path / "sorted.npy"), *base]) == 2
+    assert "sorted_eval_classes.png is a folder" in capsys.readouterr().err
 
 
 def test_the_report_says_how_many_real_digits_its_real_column_scored(ref):
