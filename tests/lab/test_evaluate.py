@@ -216,6 +216,15 @@ def test_eval_command_prints_both_rows_and_writes_eval_json(real_mnist, tmp_path
     assert f"wrote {run / 'eval.json'} and {run / 'eval_classes.png'} (a row per class" in out
 
 
+def test_shuffled_rows_are_sample_rows_in_another_order():
+    """The real row's digits and a file's are chosen as sample_rows chooses them, so every
+    score but the inception score's splits is the same as with the sorted choice."""
+    for n, m in ((1000, 300), (5000, 2000), (50, 50), (50, 80)):
+        shuffled, chosen = scoring.shuffled_rows(n, m), scoring.sample_rows(n, m)
+        np.testing.assert_array_equal(np.sort(shuffled), chosen)
+        assert len(shuffled) == min(n, m) and not np.array_equal(shuffled, chosen)
+
+
 def test_digits_by_class_puts_the_first_of_each_class_in_its_row_and_black_where_none():
     images = np.arange(1, 8, dtype=np.float32)[:, None] * np.ones((7, 4), np.float32)
     classes = np.array([2, 0, 2, 2, 1, 2, 0])
