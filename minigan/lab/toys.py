@@ -336,11 +336,17 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
     :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
-    Returns whether the snapshots can draw D's surface and G's gradients.
+    gaussian1d refuses ``pack`` and ``minibatch`` outright: it compares D(x), one point at
+    a time, with D*(x). Returns whether the snapshots can draw D's surface and G's gradients.
     """
     spec = toy_spec(name)
+    opts = dict(opts or {})
+    if spec.name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
+        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+                         "--minibatch make D judge several samples at once; use them with "
+                         "gaussian2d, ring8 or grid25")
     iterations = spec.iterations if iterations is None else int(iterations)
-    mixing = fields.mixing_layer(_build(spec, dict(opts or {}), np.random.default_rng(0)).D)
+    mixing = fields.mixing_layer(_build(spec, opts, np.random.default_rng(0)).D)
     if step_by_step and step_by_step > iterations:
         raise ValueError(f"--step-by-step {step_by_step}: the run has only {iterations} "
                          f"iteration{'s' if iterations != 1 else ''}; ask for at most that many")
@@ -400,10 +406,6 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     """
     spec = toy_spec(name)
     name, opts = spec.name, dict(opts or {})
-    if name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
-        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
-                         "--minibatch make D judge several samples at once; use them with "
-                         "gaussian2d, ring8 or grid25")
     iterations = spec.iterations if iterations is None else int(iterations)
     field = check_pictures(spec, opts, iterations, step_by_step, noise_grid) and field
     if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples

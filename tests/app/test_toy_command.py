@@ -136,3 +136,16 @@ def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_p
     monkeypatch.setattr(toys, "save_xy_plot", cut)
     assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(
+        tmp_path, capsys, assert_one_line_error):
+    """gaussian1d with --pack or --minibatch is refused; no note on the snapshots comes first
+    (that note is for the 2-D toys, which run)."""
+    out = tmp_path / "toy"
+    for option in (["--pack", "2"], ["--minibatch", "stddev"]):
+        rc = main(["toy", "gaussian1d", *option, "--out", str(out)])
+        captured = capsys.readouterr()
+        assert_one_line_error(rc, captured.err, "gaussian1d compares D(x)")
+        assert "samples alone" not in captured.out + captured.err
+        assert not out.exists()
