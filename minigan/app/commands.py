@@ -582,6 +582,8 @@ def toy(args):
     written = ["snapshot_*.png", f"{args.name}.gif"]
     if args.step_by_step:
         written += ["step_*.png", f"{args.name}_steps.gif"]
+    if args.name == "gaussian1d" and opts["loss"] == "gan":    # _toy_runs draws it then
+        written.append("generator_gradient.png")
     if field:
         written.append("field.npz")
     print(f"wrote {out}/ ({', '.join(written)}, metrics.json)")

@@ -149,3 +149,18 @@ def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(
         assert_one_line_error(rc, captured.err, "gaussian1d compares D(x)")
         assert "samples alone" not in captured.out + captured.err
         assert not out.exists()
+
+
+def test_the_last_line_names_every_picture_the_run_wrote(tmp_path, capsys):
+    """gaussian1d's generator-gradient plot is named beside its snapshots."""
+    out = tmp_path / "g"
+    assert main(["toy", "gaussian1d", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (out / "generator_gradient.png").is_file()
+    assert last == (f"wrote {out}/ (snapshot_*.png, gaussian1d.gif, generator_gradient.png, "
+                    "field.npz, metrics.json)")
+    assert main(["toy", "gaussian1d", "--iterations", "20", "--snapshots", "1", "--loss",
+                 "hinge", "--out", str(tmp_path / "h")]) == 0
+    assert not (tmp_path / "h" / "generator_gradient.png").exists()
+    assert "generator_gradient.png" not in capsys.readouterr().out
