@@ -638,7 +638,9 @@ def _toy_runs(args, opts, out, field=True):
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
-        kl = (f"reverse KL {summary['reverse_kl'][0]:.2g} ± {summary['reverse_kl'][1]:.2g}"
+        one = seeds == 1                  # a spread over one seed would read as "no spread"
+        kl = (f"reverse KL {summary['reverse_kl'][0]:.2g}"
+              + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
         plain = settings.toy_options({})          # the toy's own game and no remedy
@@ -646,11 +648,14 @@ def _toy_runs(args, opts, out, field=True):
                    if value != plain[key]]
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
-        print(f"{args.name}, {seeds} seed(s), {ran:,} iterations: "
-              f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
-              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%, {kl}; "
-              f"PacGAN Table 1 (cross-entropy GAN, 400 "
-              f"epochs of 100,000 points): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
+        ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "
+                f"{len(toys.TOYS[args.name].modes)}, high quality {100 * hq:.1f}%" if one else
+                f"{seeds} seeds, {ran:,} iterations, mean ± standard deviation over the seeds: "
+                f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
+                f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%")
+        print(f"{args.name}, {ours}, {kl}; "
+              f"PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points; ± standard "
+              f"error over 10 trials): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
               f"quality {100 * pub['high_quality'][0]:.1f}% ± {100 * pub['high_quality'][1]:.1f}%, "
               f"reverse KL {pub['reverse_kl'][0]:.2f} ± {pub['reverse_kl'][1]:.2f}"
               + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))

@@ -81,9 +81,9 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
                  "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     full = toys.TOYS["ring8"].iterations
-    assert ("ring8, 1 seed(s), 300 iterations: modes 5.0 ± 0.0 of 8, high quality 50.0% ± 0.0%, "
-            "reverse KL 0.1 ± 0; "
-            "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points): modes 6.3 ± 0.5, "
+    assert ("ring8, seed 0, 300 iterations: modes 5 of 8, high quality 50.0%, reverse KL 0.1; "
+            "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points; ± standard error "
+            "over 10 trials): modes 6.3 ± 0.5, "
             "high quality 98.2% ± 0.2%, reverse KL 0.45 ± 0.09; not the same run: this one "
             f"stopped at 300 of the toy's {full:,} iterations and ran with --loss hinge") in out
     assert main(["toy", "ring8", "--ema", "0.9", "--spectral-norm", "--out",
@@ -95,7 +95,11 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
         **fake_run(*a, **k), "metrics": {"modes_covered": 0, "high_quality": 0.0,
                                          "reverse_kl": None}})
     assert main(["toy", "ring8", "--out", str(tmp_path / "none")]) == 0
-    assert "high quality 0.0% ± 0.0%, no reverse KL (no high-quality sample); " in \
+    assert "high quality 0.0%, no reverse KL (no high-quality sample); " in \
+        capsys.readouterr().out
+    assert main(["toy", "ring8", "--seeds", "2", "--out", str(tmp_path / "two")]) == 0
+    assert ("ring8, 2 seeds, 10,000 iterations, mean ± standard deviation over the seeds: "
+            "modes 0.0 ± 0.0 of 8, high quality 0.0% ± 0.0%, no reverse KL") in \
         capsys.readouterr().out
 
 
