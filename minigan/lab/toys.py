@@ -891,15 +891,23 @@ def save_pictures(name, result, out, gif=True):
     return paths
 
 
-def save_gradient_plot(norms, path):
-    """gaussian1d: G's gradient norm per iteration under each G loss (log scale)."""
+#: The legend's name of each G loss in :func:`save_gradient_plot`: the loss itself.
+G_LOSS_LABELS = {"non_saturating": "non-saturating: -log D(G(z))",
+                 "minimax": "minimax: log(1 - D(G(z)))"}
+
+
+def save_gradient_plot(norms, path, d_warmup=300):
+    """gaussian1d: G's gradient norm per iteration under each G loss (log scale), from
+    :func:`generator_gradient_norms` (``d_warmup``: its D steps alone, which the x axis
+    names)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=80)
     for form, rec in norms.items():
-        ax.plot(rec["grad_norm"], label=f"{form}")
+        ax.plot(rec["grad_norm"], label=G_LOSS_LABELS.get(form, form))
     ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("|dL_G / dtheta_G|")
+    ax.set_xlabel(f"iteration (both from the same weights, after {d_warmup} D steps alone)",
+                  fontsize=9)
+    ax.set_ylabel("|dL_G / dtheta_G|, G's gradient norm", fontsize=9)
     ax.set_title("generator gradient: minimax saturates while D rejects the fakes", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
