@@ -702,7 +702,9 @@ def _draw_field_2d(ax, f, spread=None):
                       interpolation="bilinear", aspect="equal")
     if d.min() < level < d.max():
         ax.contour(xs, ys, d, levels=[level], colors="k", linewidths=0.7, linestyles="dashed")
-        ax.plot([], [], "k--", lw=0.7, label="D undecided")
+        game = f["game"]             # a critic is not undecided there: it is at its level
+        ax.plot([], [], "k--", lw=0.7, label="D undecided" if game.probabilities
+                or game.boundary is not None else "critic midway")
     if "noise_image" in f:
         from matplotlib.collections import LineCollection
 

@@ -213,3 +213,23 @@ def test_a_run_s_frames_share_one_colour_scale_and_keep_the_plot_clear(tmp_path,
     monkeypatch.setattr(toys, "draw_frame", record)
     toys.save_pictures("ring8", result, tmp_path, gif=False)
     assert drawn == [(-max(own), max(own))] * 3          # hinge: centred on 0
+
+
+def test_the_dashed_line_is_named_as_the_colour_bar_names_its_level():
+    """The cross-entropy D is undecided on its dashed line (0.5); a Wasserstein critic's
+    dashed line is its level midway between its means on real and fake, as its colour bar
+    says, not a place where it cannot tell."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax, cax = fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
+    for loss, name in (("gan", "D undecided"), ("wgan-gp", "critic midway")):
+        result = toys.run_gan_toy("ring8", 10, seed=0, snapshots=1, n_eval=300,
+                                  opts={"loss": loss})
+        toys.draw_frame(ax, "ring8", result["frames"][-1], result["real"], cax=cax)
+        dashed = [label for line, label in zip(*ax.get_legend_handles_labels(), strict=True)
+                  if getattr(line, "get_linestyle", lambda: "")() == "--"]
+        assert dashed == [name], loss
+    assert "midway between its means" in cax.get_ylabel()
