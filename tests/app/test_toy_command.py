@@ -168,3 +168,20 @@ def test_the_last_line_names_every_picture_the_run_wrote(tmp_path, capsys):
                  "hinge", "--out", str(tmp_path / "h")]) == 0
     assert not (tmp_path / "h" / "generator_gradient.png").exists()
     assert "generator_gradient.png" not in capsys.readouterr().out
+
+
+def test_an_option_of_another_command_is_named_as_such(tmp_path, capsys, assert_one_line_error):
+    """An MNIST trainer's option given to a toy says whose option it is."""
+    out = tmp_path / "toy"
+    rc = main(["toy", "ring8", "--epochs", "3", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "unrecognized arguments: --epochs 3; "
+                          "--epochs is an option of minigan train, not of minigan toy "
+                          "(see 'minigan toy --help')")
+    rc = main(["toy", "ring8", "--device", "cpu", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--device is an option of minigan "
+                          "train, minigan sample, minigan eval and minigan interpolate, not of "
+                          "minigan toy")
+    rc = main(["toy", "ring8", "--epoks", "3", "--out", str(out)])      # a toy's own, misspelt
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, "unrecognized arguments: --epoks 3 (see 'minigan toy --help')")
+    assert not out.exists()
