@@ -67,6 +67,8 @@ def test_toy_help_gives_the_toys_defaults(capsys):
     assert "for mlp" not in text
     assert "standard deviation (default: none)" in text and "(default: none, G itself)" in text
     assert "the game (default gan)" in text
+    assert "D's inputs (the real and the generated points)" in text     # a toy has no images
+    assert "images" not in text
 
 
 def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypatch, capsys):
