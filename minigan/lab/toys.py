@@ -832,6 +832,37 @@ def _draw_arrows_1d(ax, f, y, grid):
     return (_arrows_entry(longest, GENERATED),)
 
 
+def _over_white(colour, alpha):
+    from matplotlib import colors
+    return tuple(round(255 * (alpha * c + 1 - alpha)) for c in colors.to_rgb(colour))
+
+
+#: Colours every GIF frame's palette holds, whatever else fills the frame: the samples' own
+#: (the real blue, the generated orange, each as drawn over white and full) and black. An
+#: adaptive palette alone spent its 256 entries on D's surface and drew the few real
+#: samples, and the legend's "real", in grey.
+GIF_KEEP = (_over_white(REAL, 1.0), _over_white(REAL, 0.3), _over_white(GENERATED, 1.0),
+            _over_white(GENERATED, 0.5), (0, 0, 0))
+
+
+def gif_frame(image):
+    """An RGB PIL image in 256 colours for a GIF: an adaptive palette of the others and
+    :data:`GIF_KEEP`, each pixel its nearest colour there (no dithering)."""
+    from PIL import Image
+
+    n = 256 - len(GIF_KEEP)
+    adaptive = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=n).getpalette()[:3 * n]
+    palette = np.array(adaptive + [0] * (3 * n - len(adaptive)) +
+                       [c for rgb in GIF_KEEP for c in rgb]).reshape(-1, 3)
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
+    colours, where = np.unique(pixels, axis=0, return_inverse=True)
+    nearest = np.argmin(((colours[:, None, :] - palette[None]) ** 2).sum(axis=-1), axis=1)
+    frame = Image.fromarray(nearest[where.reshape(-1)].astype(np.uint8).reshape(
+        image.height, image.width), mode="P")
+    frame.putpalette(palette.astype(np.uint8).reshape(-1).tolist())
+    return frame
+
+
 def save_pictures(name, result, out, gif=True):
     """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (the same frames, 3/4 of the
     size, two a second, through Pillow);
@@ -874,7 +905,7 @@ def save_pictures(name, result, out, gif=True):
                 image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
                 image = image.resize((image.width * 3 // 4, image.height * 3 // 4),
                                      Image.Resampling.LANCZOS)
-                images.append(image.convert("P", palette=Image.Palette.ADAPTIVE))
+                images.append(gif_frame(image))
         if images:   # 2 frames a second, looping
             images[0].save(out / gif_name, save_all=True, append_images=images[1:],
                            duration=500, loop=0)

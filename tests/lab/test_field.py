@@ -233,3 +233,23 @@ def test_the_dashed_line_is_named_as_the_colour_bar_names_its_level():
                   if getattr(line, "get_linestyle", lambda: "")() == "--"]
         assert dashed == [name], loss
     assert "midway between its means" in cax.get_ylabel()
+
+
+def test_a_gif_frame_keeps_the_samples_colours_beside_d_s_surface():
+    """A frame whose many shades of D's surface fill an adaptive palette still draws the
+    few real samples blue and the generated orange (they came out grey), and the rest near
+    its own colours."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    u, v = np.meshgrid(np.linspace(0.0, 1.0, 240), np.linspace(0.2, 1.0, 240))
+    rgb = np.array(colormaps[toys.SURFACE](u)[..., :3]) * v[..., None] + 1 - v[..., None]
+    rgb = (255 * rgb).round()                        # D's surface over white: 16,744 colours
+    rgb[100:102, 100:102] = toys.GIF_KEEP[0]                      # a real sample
+    rgb[150:152, 50:52] = toys.GIF_KEEP[2]                        # a generated one
+    image = Image.fromarray(rgb.astype(np.uint8), mode="RGB")
+    drawn = np.asarray(toys.gif_frame(image).convert("RGB")).astype(int)
+    assert toys.gif_frame(image).mode == "P"
+    np.testing.assert_array_equal(drawn[100:102, 100:102], np.full((2, 2, 3), toys.GIF_KEEP[0]))
+    np.testing.assert_array_equal(drawn[150:152, 50:52], np.full((2, 2, 3), toys.GIF_KEEP[2]))
+    assert np.abs(drawn - rgb).mean() < 2      # the adaptive palette's own error: 1.4
