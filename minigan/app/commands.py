@@ -601,6 +601,10 @@ def _toy_runs(args, opts, out, field=True):
     seeds = TOY_SEEDS if args.seeds is None else args.seeds
     snapshots = TOY_SNAPSHOTS if args.snapshots is None else args.snapshots
     loss = opts["loss"]
+    plain = settings.toy_options({})          # the toy's own game and no remedy
+    own = settings.toy_options({"loss": loss})   # the game's own defaults (WGAN-GP's k 5)
+    options = [settings.as_option(key, value) for key, value in opts.items()
+               if value != plain[key] and (key == "loss" or value != own[key])]
     results = []
     for i in range(seeds):
         first = i == 0
@@ -610,7 +614,8 @@ def _toy_runs(args, opts, out, field=True):
                                   step_by_step=args.step_by_step if first else 0)
         results.append(result)
         if first:
-            toys.save_pictures(args.name, result, out)
+            toys.save_pictures(args.name, result, out,    # the title names the options
+                               label=" ".join([args.name, *options]))
         print(f"seed {seed + i}: " + ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
@@ -643,9 +648,6 @@ def _toy_runs(args, opts, out, field=True):
               + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
-        plain = settings.toy_options({})          # the toy's own game and no remedy
-        options = [settings.as_option(key, value) for key, value in opts.items()
-                   if value != plain[key]]
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
         ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "

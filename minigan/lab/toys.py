@@ -863,7 +863,7 @@ def gif_frame(image):
     return frame
 
 
-def save_pictures(name, result, out, gif=True):
+def save_pictures(name, result, out, gif=True, label=None):
     """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (the same frames, 3/4 of the
     size, two a second, through Pillow);
     with the run's step-by-step frames, ``step_XXXXX_S.png`` (``S``: ``d1`` ... after each
@@ -872,7 +872,8 @@ def save_pictures(name, result, out, gif=True):
     (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
     ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``. They go
     into the folder ``out``, made if it is not there (its parents too); returns their
-    paths."""
+    paths. ``label`` heads each frame's title (default: ``name``; ``minigan toy`` adds the
+    options the run was given, such as ``ring8 --pack 2``)."""
     plt = _pyplot()
     from PIL import Image
 
@@ -897,7 +898,7 @@ def save_pictures(name, result, out, gif=True):
         images = []
         spread = colour_spread(frames)     # one colour scale for the frames of one GIF
         for frame in frames:
-            draw_frame(ax, name, frame, result["real"], cax=cax, spread=spread)
+            draw_frame(ax, name, frame, result["real"], label=label, cax=cax, spread=spread)
             path = out / stem(frame)
             fig.savefig(path)
             paths.append(path)

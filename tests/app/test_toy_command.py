@@ -187,3 +187,30 @@ def test_an_option_of_another_command_is_named_as_such(tmp_path, capsys, assert_
     err = capsys.readouterr().err
     assert_one_line_error(rc, err, "unrecognized arguments: --epoks 3 (see 'minigan toy --help')")
     assert not out.exists()
+
+
+def test_the_pictures_title_names_the_options_the_run_was_given(tmp_path, monkeypatch, capsys):
+    """A snapshot of ring8 --pack 2 says so (it looked like the plain GAN's); a game's own
+    defaults (WGAN-GP's 5 critic steps) are not named as if given."""
+    titles, draw = [], toys.draw_frame
+
+    def record(ax, *args, **kwargs):
+        image = draw(ax, *args, **kwargs)
+        titles.append(ax.get_title())
+        return image
+
+    monkeypatch.setattr(toys, "draw_frame", record)
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--pack", "2",
+                 "--out", str(tmp_path / "p")]) == 0
+    assert titles[-1].startswith("ring8 --pack 2, iteration 20\n")
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--loss", "wgan-gp",
+                 "--out", str(tmp_path / "w")]) == 0
+    assert titles[-1].startswith("ring8 --loss wgan-gp, iteration 20\n")
+    assert "this one stopped at 20 of the toy's 10,000 iterations and ran with --loss wgan-gp" \
+        in capsys.readouterr().out
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--loss", "wgan-gp",
+                 "--k", "2", "--out", str(tmp_path / "k")]) == 0
+    assert titles[-1].startswith("ring8 --k 2 --loss wgan-gp, iteration 20\n")
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(tmp_path / "plain")]) == 0
+    assert titles[-1].startswith("ring8, iteration 20\n")
