@@ -70,9 +70,27 @@ class _Parser(argparse.ArgumentParser):
         if extras:
             argv = list(sys.argv[1:] if args is None else args)
             parser = self._parser_of(parsed, argv, extras[0])
+            hint = parser._did_you_mean(extras) or self._given_elsewhere(parser, extras)
             raise UsageError(f"unrecognized arguments: {' '.join(extras)}"
-                             f"{parser._did_you_mean(extras)} (see '{parser.prog} --help')")
+                             f"{hint} (see '{parser.prog} --help')")
         return parsed
+
+    def _given_elsewhere(self, parser, words):
+        """``"; --epochs is an option of minigan train, not of minigan toy"`` for the first
+        of ``words`` that another command of this parser takes, else ``""``."""
+        commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+        if parser is self or not commands:
+            return ""
+        for word in words:
+            if word == "--":
+                break
+            name = word.split("=")[0]
+            others = [p.prog for p in dict.fromkeys(commands[0].choices.values())
+                      if p is not parser and name in p._option_string_actions]
+            if name.startswith("--") and others:
+                listed = (", ".join(others[:-1]) + " and " if others[:-1] else "") + others[-1]
+                return f"; {name} is an option of {listed}, not of {parser.prog}"
+        return ""
 
     def _did_you_mean(self, words):
         """``"; did you mean --epochs?"`` for the first of ``words`` that looks like a

@@ -582,6 +582,8 @@ def toy(args):
     written = ["snapshot_*.png", f"{args.name}.gif"]
     if args.step_by_step:
         written += ["step_*.png", f"{args.name}_steps.gif"]
+    if args.name == "gaussian1d" and opts["loss"] == "gan":    # _toy_runs draws it then
+        written.append("generator_gradient.png")
     if field:
         written.append("field.npz")
     print(f"wrote {out}/ ({', '.join(written)}, metrics.json)")
@@ -599,6 +601,10 @@ def _toy_runs(args, opts, out, field=True):
     seeds = TOY_SEEDS if args.seeds is None else args.seeds
     snapshots = TOY_SNAPSHOTS if args.snapshots is None else args.snapshots
     loss = opts["loss"]
+    plain = settings.toy_options({})          # the toy's own game and no remedy
+    own = settings.toy_options({"loss": loss})   # the game's own defaults (WGAN-GP's k 5)
+    options = [settings.as_option(key, value) for key, value in opts.items()
+               if value != plain[key] and (key == "loss" or value != own[key])]
     results = []
     for i in range(seeds):
         first = i == 0
@@ -608,7 +614,8 @@ def _toy_runs(args, opts, out, field=True):
                                   step_by_step=args.step_by_step if first else 0)
         results.append(result)
         if first:
-            toys.save_pictures(args.name, result, out)
+            toys.save_pictures(args.name, result, out,    # the title names the options
+                               label=" ".join([args.name, *options]))
         print(f"seed {seed + i}: " + ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
@@ -636,19 +643,21 @@ def _toy_runs(args, opts, out, field=True):
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
-        kl = (f"reverse KL {summary['reverse_kl'][0]:.2g} ± {summary['reverse_kl'][1]:.2g}"
+        one = seeds == 1                  # a spread over one seed would read as "no spread"
+        kl = (f"reverse KL {summary['reverse_kl'][0]:.2g}"
+              + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
         ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
-        plain = settings.toy_options({})          # the toy's own game and no remedy
-        options = [settings.as_option(key, value) for key, value in opts.items()
-                   if value != plain[key]]
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
-        print(f"{args.name}, {seeds} seed(s), {ran:,} iterations: "
-              f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
-              f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%, {kl}; "
-              f"PacGAN Table 1 (cross-entropy GAN, 400 "
-              f"epochs of 100,000 points): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
+        ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "
+                f"{len(toys.TOYS[args.name].modes)}, high quality {100 * hq:.1f}%" if one else
+                f"{seeds} seeds, {ran:,} iterations, mean ± standard deviation over the seeds: "
+                f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
+                f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%")
+        print(f"{args.name}, {ours}, {kl}; "
+              f"PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points; ± standard "
+              f"error over 10 trials): modes {pub['modes'][0]} ± {pub['modes'][1]}, high "
               f"quality {100 * pub['high_quality'][0]:.1f}% ± {100 * pub['high_quality'][1]:.1f}%, "
               f"reverse KL {pub['reverse_kl'][0]:.2f} ± {pub['reverse_kl'][1]:.2f}"
               + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))

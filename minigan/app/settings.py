@@ -278,7 +278,9 @@ SETTINGS = (
     Setting("instance_noise", NON_NEGATIVE_NUMBER, 0.0, "Gaussian noise of std SIGMA on D's "
             "inputs (the images, not a conditional run's labels), annealed linearly to 0 at "
             "the last iteration (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
-            metavar="SIGMA"),
+            metavar="SIGMA", toy_help="Gaussian noise of std SIGMA on D's inputs (the real "
+            "and the generated points), annealed linearly to 0 at the last iteration "
+            "(default 0)"),
     Setting("g_batch", optional(choice("fresh", "reuse")), None, "the fake batch G's step "
             "learns from: fresh noise, as in Algorithm 1, or the D step's batch, one forward "
             "pass of G fewer (default: the model's, reuse for mlp, fresh for the others)",

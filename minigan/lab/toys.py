@@ -336,11 +336,17 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
     :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
-    Returns whether the snapshots can draw D's surface and G's gradients.
+    gaussian1d refuses ``pack`` and ``minibatch`` outright: it compares D(x), one point at
+    a time, with D*(x). Returns whether the snapshots can draw D's surface and G's gradients.
     """
     spec = toy_spec(name)
+    opts = dict(opts or {})
+    if spec.name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
+        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+                         "--minibatch make D judge several samples at once; use them with "
+                         "gaussian2d, ring8 or grid25")
     iterations = spec.iterations if iterations is None else int(iterations)
-    mixing = fields.mixing_layer(_build(spec, dict(opts or {}), np.random.default_rng(0)).D)
+    mixing = fields.mixing_layer(_build(spec, opts, np.random.default_rng(0)).D)
     if step_by_step and step_by_step > iterations:
         raise ValueError(f"--step-by-step {step_by_step}: the run has only {iterations} "
                          f"iteration{'s' if iterations != 1 else ''}; ask for at most that many")
@@ -400,10 +406,6 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     """
     spec = toy_spec(name)
     name, opts = spec.name, dict(opts or {})
-    if name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
-        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
-                         "--minibatch make D judge several samples at once; use them with "
-                         "gaussian2d, ring8 or grid25")
     iterations = spec.iterations if iterations is None else int(iterations)
     field = check_pictures(spec, opts, iterations, step_by_step, noise_grid) and field
     if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples
@@ -700,7 +702,9 @@ def _draw_field_2d(ax, f, spread=None):
                       interpolation="bilinear", aspect="equal")
     if d.min() < level < d.max():
         ax.contour(xs, ys, d, levels=[level], colors="k", linewidths=0.7, linestyles="dashed")
-        ax.plot([], [], "k--", lw=0.7, label="D undecided")
+        game = f["game"]             # a critic is not undecided there: it is at its level
+        ax.plot([], [], "k--", lw=0.7, label="D undecided" if game.probabilities
+                or game.boundary is not None else "critic midway")
     if "noise_image" in f:
         from matplotlib.collections import LineCollection
 
@@ -828,7 +832,38 @@ def _draw_arrows_1d(ax, f, y, grid):
     return (_arrows_entry(longest, GENERATED),)
 
 
-def save_pictures(name, result, out, gif=True):
+def _over_white(colour, alpha):
+    from matplotlib import colors
+    return tuple(round(255 * (alpha * c + 1 - alpha)) for c in colors.to_rgb(colour))
+
+
+#: Colours every GIF frame's palette holds, whatever else fills the frame: the samples' own
+#: (the real blue, the generated orange, each as drawn over white and full) and black. An
+#: adaptive palette alone spent its 256 entries on D's surface and drew the few real
+#: samples, and the legend's "real", in grey.
+GIF_KEEP = (_over_white(REAL, 1.0), _over_white(REAL, 0.3), _over_white(GENERATED, 1.0),
+            _over_white(GENERATED, 0.5), (0, 0, 0))
+
+
+def gif_frame(image):
+    """An RGB PIL image in 256 colours for a GIF: an adaptive palette of the others and
+    :data:`GIF_KEEP`, each pixel its nearest colour there (no dithering)."""
+    from PIL import Image
+
+    n = 256 - len(GIF_KEEP)
+    adaptive = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=n).getpalette()[:3 * n]
+    palette = np.array(adaptive + [0] * (3 * n - len(adaptive)) +
+                       [c for rgb in GIF_KEEP for c in rgb]).reshape(-1, 3)
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
+    colours, where = np.unique(pixels, axis=0, return_inverse=True)
+    nearest = np.argmin(((colours[:, None, :] - palette[None]) ** 2).sum(axis=-1), axis=1)
+    frame = Image.fromarray(nearest[where.reshape(-1)].astype(np.uint8).reshape(
+        image.height, image.width), mode="P")
+    frame.putpalette(palette.astype(np.uint8).reshape(-1).tolist())
+    return frame
+
+
+def save_pictures(name, result, out, gif=True, label=None):
     """PNG snapshots ``snapshot_XXXXX.png`` and ``NAME.gif`` (the same frames, 3/4 of the
     size, two a second, through Pillow);
     with the run's step-by-step frames, ``step_XXXXX_S.png`` (``S``: ``d1`` ... after each
@@ -837,7 +872,8 @@ def save_pictures(name, result, out, gif=True):
     (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
     ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``. They go
     into the folder ``out``, made if it is not there (its parents too); returns their
-    paths."""
+    paths. ``label`` heads each frame's title (default: ``name``; ``minigan toy`` adds the
+    options the run was given, such as ``ring8 --pack 2``)."""
     plt = _pyplot()
     from PIL import Image
 
@@ -862,7 +898,7 @@ def save_pictures(name, result, out, gif=True):
         images = []
         spread = colour_spread(frames)     # one colour scale for the frames of one GIF
         for frame in frames:
-            draw_frame(ax, name, frame, result["real"], cax=cax, spread=spread)
+            draw_frame(ax, name, frame, result["real"], label=label, cax=cax, spread=spread)
             path = out / stem(frame)
             fig.savefig(path)
             paths.append(path)
@@ -870,7 +906,7 @@ def save_pictures(name, result, out, gif=True):
                 image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
                 image = image.resize((image.width * 3 // 4, image.height * 3 // 4),
                                      Image.Resampling.LANCZOS)
-                images.append(image.convert("P", palette=Image.Palette.ADAPTIVE))
+                images.append(gif_frame(image))
         if images:   # 2 frames a second, looping
             images[0].save(out / gif_name, save_all=True, append_images=images[1:],
                            duration=500, loop=0)
@@ -889,15 +925,23 @@ def save_pictures(name, result, out, gif=True):
     return paths
 
 
-def save_gradient_plot(norms, path):
-    """gaussian1d: G's gradient norm per iteration under each G loss (log scale)."""
+#: The legend's name of each G loss in :func:`save_gradient_plot`: the loss itself.
+G_LOSS_LABELS = {"non_saturating": "non-saturating: -log D(G(z))",
+                 "minimax": "minimax: log(1 - D(G(z)))"}
+
+
+def save_gradient_plot(norms, path, d_warmup=300):
+    """gaussian1d: G's gradient norm per iteration under each G loss (log scale), from
+    :func:`generator_gradient_norms` (``d_warmup``: its D steps alone, which the x axis
+    names)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=80)
     for form, rec in norms.items():
-        ax.plot(rec["grad_norm"], label=f"{form}")
+        ax.plot(rec["grad_norm"], label=G_LOSS_LABELS.get(form, form))
     ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("|dL_G / dtheta_G|")
+    ax.set_xlabel(f"iteration (both from the same weights, after {d_warmup} D steps alone)",
+                  fontsize=9)
+    ax.set_ylabel("|dL_G / dtheta_G|, G's gradient norm", fontsize=9)
     ax.set_title("generator gradient: minimax saturates while D rejects the fakes", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()

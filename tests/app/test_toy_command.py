@@ -67,6 +67,8 @@ def test_toy_help_gives_the_toys_defaults(capsys):
     assert "for mlp" not in text
     assert "standard deviation (default: none)" in text and "(default: none, G itself)" in text
     assert "the game (default gan)" in text
+    assert "D's inputs (the real and the generated points)" in text     # a toy has no images
+    assert "images" not in text
 
 
 def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypatch, capsys):
@@ -81,9 +83,9 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
                  "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     full = toys.TOYS["ring8"].iterations
-    assert ("ring8, 1 seed(s), 300 iterations: modes 5.0 ± 0.0 of 8, high quality 50.0% ± 0.0%, "
-            "reverse KL 0.1 ± 0; "
-            "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points): modes 6.3 ± 0.5, "
+    assert ("ring8, seed 0, 300 iterations: modes 5 of 8, high quality 50.0%, reverse KL 0.1; "
+            "PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points; ± standard error "
+            "over 10 trials): modes 6.3 ± 0.5, "
             "high quality 98.2% ± 0.2%, reverse KL 0.45 ± 0.09; not the same run: this one "
             f"stopped at 300 of the toy's {full:,} iterations and ran with --loss hinge") in out
     assert main(["toy", "ring8", "--ema", "0.9", "--spectral-norm", "--out",
@@ -95,7 +97,11 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
         **fake_run(*a, **k), "metrics": {"modes_covered": 0, "high_quality": 0.0,
                                          "reverse_kl": None}})
     assert main(["toy", "ring8", "--out", str(tmp_path / "none")]) == 0
-    assert "high quality 0.0% ± 0.0%, no reverse KL (no high-quality sample); " in \
+    assert "high quality 0.0%, no reverse KL (no high-quality sample); " in \
+        capsys.readouterr().out
+    assert main(["toy", "ring8", "--seeds", "2", "--out", str(tmp_path / "two")]) == 0
+    assert ("ring8, 2 seeds, 10,000 iterations, mean ± standard deviation over the seeds: "
+            "modes 0.0 ± 0.0 of 8, high quality 0.0% ± 0.0%, no reverse KL") in \
         capsys.readouterr().out
 
 
@@ -136,3 +142,75 @@ def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_p
     monkeypatch.setattr(toys, "save_xy_plot", cut)
     assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(
+        tmp_path, capsys, assert_one_line_error):
+    """gaussian1d with --pack or --minibatch is refused; no note on the snapshots comes first
+    (that note is for the 2-D toys, which run)."""
+    out = tmp_path / "toy"
+    for option in (["--pack", "2"], ["--minibatch", "stddev"]):
+        rc = main(["toy", "gaussian1d", *option, "--out", str(out)])
+        captured = capsys.readouterr()
+        assert_one_line_error(rc, captured.err, "gaussian1d compares D(x)")
+        assert "samples alone" not in captured.out + captured.err
+        assert not out.exists()
+
+
+def test_the_last_line_names_every_picture_the_run_wrote(tmp_path, capsys):
+    """gaussian1d's generator-gradient plot is named beside its snapshots."""
+    out = tmp_path / "g"
+    assert main(["toy", "gaussian1d", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (out / "generator_gradient.png").is_file()
+    assert last == (f"wrote {out}/ (snapshot_*.png, gaussian1d.gif, generator_gradient.png, "
+                    "field.npz, metrics.json)")
+    assert main(["toy", "gaussian1d", "--iterations", "20", "--snapshots", "1", "--loss",
+                 "hinge", "--out", str(tmp_path / "h")]) == 0
+    assert not (tmp_path / "h" / "generator_gradient.png").exists()
+    assert "generator_gradient.png" not in capsys.readouterr().out
+
+
+def test_an_option_of_another_command_is_named_as_such(tmp_path, capsys, assert_one_line_error):
+    """An MNIST trainer's option given to a toy says whose option it is."""
+    out = tmp_path / "toy"
+    rc = main(["toy", "ring8", "--epochs", "3", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "unrecognized arguments: --epochs 3; "
+                          "--epochs is an option of minigan train, not of minigan toy "
+                          "(see 'minigan toy --help')")
+    rc = main(["toy", "ring8", "--device", "cpu", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--device is an option of minigan "
+                          "train, minigan sample, minigan eval and minigan interpolate, not of "
+                          "minigan toy")
+    rc = main(["toy", "ring8", "--epoks", "3", "--out", str(out)])      # a toy's own, misspelt
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, "unrecognized arguments: --epoks 3 (see 'minigan toy --help')")
+    assert not out.exists()
+
+
+def test_the_pictures_title_names_the_options_the_run_was_given(tmp_path, monkeypatch, capsys):
+    """A snapshot of ring8 --pack 2 says so (it looked like the plain GAN's); a game's own
+    defaults (WGAN-GP's 5 critic steps) are not named as if given."""
+    titles, draw = [], toys.draw_frame
+
+    def record(ax, *args, **kwargs):
+        image = draw(ax, *args, **kwargs)
+        titles.append(ax.get_title())
+        return image
+
+    monkeypatch.setattr(toys, "draw_frame", record)
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--pack", "2",
+                 "--out", str(tmp_path / "p")]) == 0
+    assert titles[-1].startswith("ring8 --pack 2, iteration 20\n")
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--loss", "wgan-gp",
+                 "--out", str(tmp_path / "w")]) == 0
+    assert titles[-1].startswith("ring8 --loss wgan-gp, iteration 20\n")
+    assert "this one stopped at 20 of the toy's 10,000 iterations and ran with --loss wgan-gp" \
+        in capsys.readouterr().out
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1", "--loss", "wgan-gp",
+                 "--k", "2", "--out", str(tmp_path / "k")]) == 0
+    assert titles[-1].startswith("ring8 --k 2 --loss wgan-gp, iteration 20\n")
+    assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1",
+                 "--out", str(tmp_path / "plain")]) == 0
+    assert titles[-1].startswith("ring8, iteration 20\n")

@@ -213,3 +213,43 @@ def test_a_run_s_frames_share_one_colour_scale_and_keep_the_plot_clear(tmp_path,
     monkeypatch.setattr(toys, "draw_frame", record)
     toys.save_pictures("ring8", result, tmp_path, gif=False)
     assert drawn == [(-max(own), max(own))] * 3          # hinge: centred on 0
+
+
+def test_the_dashed_line_is_named_as_the_colour_bar_names_its_level():
+    """The cross-entropy D is undecided on its dashed line (0.5); a Wasserstein critic's
+    dashed line is its level midway between its means on real and fake, as its colour bar
+    says, not a place where it cannot tell."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax, cax = fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
+    for loss, name in (("gan", "D undecided"), ("wgan-gp", "critic midway")):
+        result = toys.run_gan_toy("ring8", 10, seed=0, snapshots=1, n_eval=300,
+                                  opts={"loss": loss})
+        toys.draw_frame(ax, "ring8", result["frames"][-1], result["real"], cax=cax)
+        dashed = [label for line, label in zip(*ax.get_legend_handles_labels(), strict=True)
+                  if getattr(line, "get_linestyle", lambda: "")() == "--"]
+        assert dashed == [name], loss
+    assert "midway between its means" in cax.get_ylabel()
+
+
+def test_a_gif_frame_keeps_the_samples_colours_beside_d_s_surface():
+    """A frame whose many shades of D's surface fill an adaptive palette still draws the
+    few real samples blue and the generated orange (they came out grey), and the rest near
+    its own colours."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    u, v = np.meshgrid(np.linspace(0.0, 1.0, 240), np.linspace(0.2, 1.0, 240))
+    rgb = np.array(colormaps[toys.SURFACE](u)[..., :3]) * v[..., None] + 1 - v[..., None]
+    rgb = (255 * rgb).round()                        # D's surface over white: 16,744 colours
+    rgb[100:102, 100:102] = toys.GIF_KEEP[0]                      # a real sample
+    rgb[150:152, 50:52] = toys.GIF_KEEP[2]                        # a generated one
+    image = Image.fromarray(rgb.astype(np.uint8), mode="RGB")
+    drawn = np.asarray(toys.gif_frame(image).convert("RGB")).astype(int)
+    assert toys.gif_frame(image).mode == "P"
+    np.testing.assert_array_equal(drawn[100:102, 100:102], np.full((2, 2, 3), toys.GIF_KEEP[0]))
+    np.testing.assert_array_equal(drawn[150:152, 50:52], np.full((2, 2, 3), toys.GIF_KEEP[2]))
+    assert np.abs(drawn - rgb).mean() < 2      # the adaptive palette's own error: 1.4

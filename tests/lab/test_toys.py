@@ -292,6 +292,21 @@ def test_minimax_gradient_saturates_after_d_learns():
     assert np.mean(norms["minimax"]["d_gen"][:10]) < 0.5      # D rejects the fakes
 
 
+def test_the_generator_gradient_plot_names_each_loss_and_d_s_head_start(tmp_path, monkeypatch):
+    """The legend gives each G loss as the docs write it, the x axis the D steps taken
+    alone before the first iteration."""
+    plt = toys._pyplot()
+    drawn = []
+    monkeypatch.setattr(plt, "close", drawn.append)
+    norms = {form: {"grad_norm": [1.0, 0.5], "d_gen": [0.1, 0.1]} for form in losses.G_LOSSES}
+    toys.save_gradient_plot(norms, tmp_path / "g.png", d_warmup=7)
+    ax, = drawn[0].axes
+    assert ax.get_legend_handles_labels()[1] == ["non-saturating: -log D(G(z))",
+                                                 "minimax: log(1 - D(G(z)))"]
+    assert ax.get_xlabel() == "iteration (both from the same weights, after 7 D steps alone)"
+    assert (tmp_path / "g.png").is_file()
+
+
 def test_the_generator_gradient_study_runs_in_float64(float64):
     """Its batches in the players' dtype, as run_gan_toy's (float32 batches for float64
     players were refused)."""
