@@ -320,9 +320,10 @@ def test_toy_command_writes_pictures_gif_and_metrics(tmp_path, capsys):
     assert cli.main(["toy", "ring8", "--iterations", "300", "--seeds", "2", "--snapshots", "2",
                      "--out", str(out), "--k", "2", "--label-smoothing", "0.1"]) == 0
     text = capsys.readouterr().out
-    assert ("PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points): modes 6.3 ± 0.5, "
-            "high quality 98.2% ± 0.2%, reverse KL 0.45 ± 0.09; not the same run: this one "
-            "stopped at 300 of the toy's 10,000 iterations") in text
+    assert "ring8, 2 seeds, 300 iterations, mean ± standard deviation over the seeds: " in text
+    assert ("PacGAN Table 1 (cross-entropy GAN, 400 epochs of 100,000 points; ± standard error "
+            "over 10 trials): modes 6.3 ± 0.5, high quality 98.2% ± 0.2%, reverse KL 0.45 ± "
+            "0.09; not the same run: this one stopped at 300 of the toy's 10,000 iterations") in text
     assert (out / "ring8.gif").stat().st_size > 0
     assert sorted(p.name for p in out.glob("snapshot_*.png")) == ["snapshot_00150.png",
                                                                   "snapshot_00300.png"]
