@@ -275,7 +275,8 @@ def _add_toy(subparsers):
     p.add_argument("--iterations", type=settings.POSITIVE_INT.parse, default=None,
                    help="training iterations, or steps of xy (default: the toy's own)")
     p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=None,
-                   help=f"frames over training (default {commands.TOY_SNAPSHOTS})")
+                   help=f"frames over training, the last iteration's always among them "
+                   f"(default {commands.TOY_SNAPSHOTS}; 0 or 1: that one alone)")
     p.add_argument("--no-field", dest="field", action="store_false",
                    help="snapshots of the samples alone: without D's output over the plane "
                    "and the arrows along -dL_G/dx, the gradient G's loss sends each generated "

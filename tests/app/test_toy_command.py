@@ -214,3 +214,17 @@ def test_the_pictures_title_names_the_options_the_run_was_given(tmp_path, monkey
     assert main(["toy", "ring8", "--iterations", "20", "--snapshots", "1",
                  "--out", str(tmp_path / "plain")]) == 0
     assert titles[-1].startswith("ring8, iteration 20\n")
+
+
+def test_no_snapshots_or_one_draws_the_last_iterations_alone(tmp_path, capsys):
+    """``--snapshots 0`` and ``--snapshots 1`` each draw the last iteration's frame, as the
+    option's help says; 3 draws it among the three."""
+    drawn = {}
+    for k in (0, 1, 3):
+        out = tmp_path / f"s{k}"
+        assert main(["toy", "ring8", "--iterations", "30", "--snapshots", str(k), "--no-field",
+                     "--out", str(out)]) == 0
+        drawn[k] = sorted(p.name for p in out.glob("snapshot_*.png"))
+    capsys.readouterr()
+    assert drawn[0] == drawn[1] == ["snapshot_00030.png"]
+    assert len(drawn[3]) == 3 and drawn[3][-1] == "snapshot_00030.png"
