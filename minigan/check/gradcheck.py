@@ -580,11 +580,7 @@ def check_accumulation(layer, x, rng=None):
     """
     if not layer.params:
         return {}
-    rng = np.random.default_rng(0) if rng is None else rng
-    xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
-    kept_grads = {k: g.copy() for k, g in layer.grads.items()}
-    kept_state = replay(layer)
-    try:
+    with _passes_put_back(layer, x, rng) as (xp, x, rng, kept_state):
         layer.zero_grad()
         out = layer.forward(x)
         dout = _random_like(out.shape, rng, xp)
@@ -594,6 +590,20 @@ def check_accumulation(layer, x, rng=None):
         layer.forward(x)
         layer.backward(dout.copy())
         return {k: rel_error(layer.grads[k], 2 * once[k]) for k in layer.params}
+
+
+@contextlib.contextmanager
+def _passes_put_back(layer, x, rng):
+    """For a check that runs passes of its own through ``layer`` (:func:`check_accumulation`,
+    :func:`check_frozen`): ``(xp, x, rng, kept_state)``, with ``x`` in float64 on the layer's
+    device, ``rng`` seeded 0 unless given and ``kept_state`` :func:`replay`'s restore of the
+    layer's state now; after the block, the layer's state and ``grads`` as they were."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
+    kept_grads = {k: g.copy() for k, g in layer.grads.items()}
+    kept_state = replay(layer)
+    try:
+        yield xp, x, rng, kept_state
     finally:
         kept_state()
         for k, g in kept_grads.items():
@@ -616,20 +626,12 @@ def check_frozen(layer, x, rng=None):
     """
     if not layer.params or not hasattr(layer, "freezing"):
         return []
-    rng = np.random.default_rng(0) if rng is None else rng
-    xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
-    kept_grads = {k: g.copy() for k, g in layer.grads.items()}
-    kept_state = replay(layer)
-    try:
+    with _passes_put_back(layer, x, rng) as (xp, x, rng, _):
         layer.zero_grad()
         with layer.freezing():
             out = layer.forward(x)
             layer.backward(_random_like(out.shape, rng, xp))
         return [k for k in layer.params if bool(xp.any(layer.grads[k] != 0))]
-    finally:
-        kept_state()
-        for k, g in kept_grads.items():
-            layer.grads[k][...] = g
 
 
 def check_step(step, net, replayed=(), h=1e-5):
