@@ -77,17 +77,16 @@ def sample_rows(n, m, seed=SPLIT_SEED):
     set, cleaner than 5,000-9,999): the first 2,000 of either half are all of the cleaner
     population, and a real row scored on them compares two populations (FID 6.2 at 2,000
     digits, against about 2 for a random 2,000 of the same held-out digits).
+    :func:`shuffled_rows` gives the same rows in a random order.
     """
-    if m >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).permutation(n)[:m])
+    return np.sort(shuffled_rows(n, m, seed))
 
 
 def shuffled_rows(n, m, seed=SPLIT_SEED):
-    """The rows of :func:`sample_rows` (``m`` of ``n``, all of them when ``m >= n``) in a
-    seeded random order: for digits that come in an order of their own (the split's two
-    populations, a file sorted by class), since the scores take the first of them and the
-    inception score's splits are runs of them."""
+    """Indices of ``m`` of ``n`` rows (all of them when ``m >= n``, else a seeded random
+    choice, :func:`sample_rows`') in a seeded random order: for digits that come in an
+    order of their own (the split's two populations, a file sorted by class), since the
+    scores take the first of them and the inception score's splits are runs of them."""
     return np.random.default_rng(seed).permutation(n)[:m]
 
 
