@@ -72,7 +72,7 @@ plt.show()
 # weights and data and differ only in G's loss. D first takes 300 steps alone, so that it
 # rejects the fakes, as D often does early in training, while G is poor; then Algorithm 1 runs
 # for 200 iterations and :math:`\|\partial L_G/\partial\theta_G\|` is recorded at each
-# (``minigan toy gaussian1d`` draws the same plot, ``generator_gradient.png``).
+# (``minigan toy gaussian1d`` draws the left panel, ``generator_gradient.png``).
 
 from minigan import backend  # noqa: E402
 from minigan.lab import toys  # noqa: E402
