@@ -74,7 +74,7 @@ plt.show()
 # that histogram to the uniform one (0 when every mode gets the same share,
 # :math:`\log 8 \approx 2.08` when one mode gets them all).
 
-fig, ax = plt.subplots(figsize=(7, 3))
+fig, ax = plt.subplots(figsize=(8, 3))
 for i, (name, result) in enumerate(runs.items()):
     cov = metrics.mode_coverage(result["frames"][-1]["samples"], ring8.modes, ring8.std)
     kl = "none" if cov["reverse_kl"] is None else f"{cov['reverse_kl']:.3f}"
@@ -84,7 +84,7 @@ for i, (name, result) in enumerate(runs.items()):
     ax.bar(np.arange(8) + 0.4 * i - 0.2, cov["counts"], width=0.4, label=name)
 ax.set(xlabel="mode", ylabel="high-quality samples",
        title="high-quality samples per mode, each run's final 2,500 samples")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))   # beside the bars, not on them
 fig.tight_layout()
 plt.show()
 
