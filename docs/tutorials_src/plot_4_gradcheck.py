@@ -75,8 +75,9 @@ print("10 drawn Conv2d problems: every gradient within", testing.GRAD_TOL)
 # The centered difference has a truncation error :math:`O(h^2)` and a rounding error
 # :math:`O(\epsilon |f| / h)`, with :math:`\epsilon \approx 2.2\times 10^{-16}`: too
 # large a step measures curvature, too small a step measures noise. For tanh (curved
-# everywhere) the error is smallest near :math:`h = \epsilon^{1/3} \approx 10^{-5}`,
-# the default of :func:`minigan.check.gradcheck.numeric_vjp`. Where a function curves
+# everywhere) the error is smallest near :math:`h = \epsilon^{1/3} \approx 6\times 10^{-6}`,
+# just below :math:`10^{-5}`, the default of :func:`minigan.check.gradcheck.numeric_vjp`,
+# where it is still far under the tolerance. Where a function curves
 # faster, :func:`minigan.check.testing.assert_pair_gradients` compares again with
 # Richardson's extrapolation of the steps h and h/10, which cancels the h**2 term
 # (:func:`minigan.check.gradcheck.extrapolated_vjp`).
