@@ -272,7 +272,8 @@ SETTINGS = (
             metavar="DECAY", toy_help="keep a moving average of G's weights (e.g. 0.999); the "
             "metrics and pictures then come from it (default: none, G itself)"),
     Setting("spectral_norm", BOOLEAN, False, "spectral normalization of D's Dense and Conv2d "
-            "weights", ("--spectral-norm",), BOTH, group=REMEDY),
+            "weights", ("--spectral-norm",), BOTH, group=REMEDY,
+            toy_help="spectral normalization of D's Dense weights"),
     Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "
             "probability P (default 0)", ("--label-flip",), BOTH, group=REMEDY, metavar="P"),
     Setting("instance_noise", NON_NEGATIVE_NUMBER, 0.0, "Gaussian noise of std SIGMA on D's "

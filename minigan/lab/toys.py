@@ -653,8 +653,12 @@ def _surface_label(f):
 #: hues that neither sample colour shares (blue: real, orange: generated), so the samples
 #: stay visible over it (an orange "fake" hid G's orange samples where D rejected them).
 SURFACE = "PRGn_r"
+#: Its opacity over the white axes (the colour bar's too), so the samples show through.
+SURFACE_ALPHA = 0.75
 #: The samples' colours: real, generated.
 REAL, GENERATED = "C0", "C1"
+#: Their opacities in a 2-D snapshot, the real samples drawn over G's.
+REAL_ALPHA, GENERATED_ALPHA = 0.6, 0.5
 
 
 def colour_spread(frames):
@@ -684,12 +688,12 @@ def _colour_bar(cax, f, spread=None):
     low, high = _limits(f, spread)
     cax.clear()
     cax.imshow(np.linspace(0.0, 1.0, 256)[:, None], origin="lower", aspect="auto", cmap=SURFACE,
-               alpha=0.75, extent=(0.0, 1.0, low, high))
+               alpha=SURFACE_ALPHA, extent=(0.0, 1.0, low, high))
     cax.set_xticks([])
     cax.yaxis.tick_right()
     cax.yaxis.set_label_position("right")
-    cax.tick_params(labelsize=7)
-    cax.set_ylabel(_surface_label(f), fontsize=7)
+    cax.tick_params(labelsize=8)        # the GIF draws it at 3/4: 6 points
+    cax.set_ylabel(_surface_label(f), fontsize=8)
 
 
 def _draw_field_2d(ax, f, spread=None):
@@ -698,7 +702,7 @@ def _draw_field_2d(ax, f, spread=None):
     xs, ys = f["xs"], f["ys"]
     low, high = _limits(f, spread)
     image = ax.imshow(d, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]), cmap=SURFACE,
-                      vmin=low, vmax=high, alpha=0.75,
+                      vmin=low, vmax=high, alpha=SURFACE_ALPHA,
                       interpolation="bilinear", aspect="equal")
     if d.min() < level < d.max():
         ax.contour(xs, ys, d, levels=[level], colors="k", linewidths=0.7, linestyles="dashed")
@@ -725,7 +729,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
     densities, D and D* (a density above the axis is marked with its peak, and G's samples
     outside the x axis's range are counted); 2-D: real
-    samples (blue) under G's (orange), with the modes covered and the high-quality share,
+    samples (blue) over G's (orange), with the modes covered and the high-quality share,
     or the mean and covariance errors. The legend sits under the axes, below the x label,
     off the samples.
 
@@ -782,9 +786,11 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
         ax.set_title(_title(label, frame, text), fontsize=9)
         return None
     image = _draw_field_2d(ax, f, spread) if f is not None else None
-    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="real", color=REAL)
+    # the real samples over G's: a mode G covers would otherwise hide its real samples
+    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=REAL_ALPHA, label="real", color=REAL, zorder=3)
     s = frame["samples"]
-    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, label="generated", color=GENERATED)
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=GENERATED_ALPHA, label="generated", color=GENERATED,
+               zorder=2)
     e, center = spec.extent, _center(spec)
     arrows = ()
     if f is not None:
@@ -826,10 +832,15 @@ def _draw_arrows_1d(ax, f, y, grid):
     x = f["points"][:, 0]
     span = grid[-1] - grid[0]
     ax.quiver(x, np.full_like(x, y), g, np.zeros_like(g), angles="xy", scale_units="xy",
-              scale=longest / (ARROW * span), width=0.003, color=GENERATED, alpha=0.8,
-              headwidth=4, headlength=4, headaxislength=3.5)
+              scale=longest / (ARROW * span), width=0.003, color="k", zorder=3,
+              headwidth=4, headlength=4, headaxislength=3.5)   # black, as in 2-D: over the ticks
     ax.plot(x, np.full_like(x, y), "|", color=GENERATED, ms=5, alpha=0.6, label="G's samples")
-    return (_arrows_entry(longest, GENERATED),)
+    return (_arrows_entry(longest, "k"),)
+
+
+def _colormap(name):
+    from matplotlib import colormaps
+    return colormaps[name]
 
 
 def _over_white(colour, alpha):
@@ -841,19 +852,26 @@ def _over_white(colour, alpha):
 #: (the real blue, the generated orange, each as drawn over white and full) and black. An
 #: adaptive palette alone spent its 256 entries on D's surface and drew the few real
 #: samples, and the legend's "real", in grey.
-GIF_KEEP = (_over_white(REAL, 1.0), _over_white(REAL, 0.3), _over_white(GENERATED, 1.0),
-            _over_white(GENERATED, 0.5), (0, 0, 0))
+GIF_KEEP = (_over_white(REAL, 1.0), _over_white(REAL, REAL_ALPHA), _over_white(GENERATED, 1.0),
+            _over_white(GENERATED, GENERATED_ALPHA), (0, 0, 0))
+#: 17 shades along D's colour bar (its ends and every sixteenth between): a frame where D
+#: says "fake" everywhere holds no purple but its colour bar's, which an adaptive palette,
+#: spent on the plane's greens, drew grey.
+SURFACE_KEEP = tuple(_over_white(_colormap(SURFACE)(t), SURFACE_ALPHA)
+                     for t in np.linspace(0.0, 1.0, 17))
 
 
 def gif_frame(image):
     """An RGB PIL image in 256 colours for a GIF: an adaptive palette of the others and
-    :data:`GIF_KEEP`, each pixel its nearest colour there (no dithering)."""
+    :data:`GIF_KEEP` and :data:`SURFACE_KEEP`, each pixel its nearest colour there (no
+    dithering)."""
     from PIL import Image
 
-    n = 256 - len(GIF_KEEP)
+    keep = GIF_KEEP + SURFACE_KEEP
+    n = 256 - len(keep)
     adaptive = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=n).getpalette()[:3 * n]
     palette = np.array(adaptive + [0] * (3 * n - len(adaptive)) +
-                       [c for rgb in GIF_KEEP for c in rgb]).reshape(-1, 3)
+                       [c for rgb in keep for c in rgb]).reshape(-1, 3)
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
     colours, where = np.unique(pixels, axis=0, return_inverse=True)
     nearest = np.argmin(((colours[:, None, :] - palette[None]) ** 2).sum(axis=-1), axis=1)

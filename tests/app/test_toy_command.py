@@ -69,6 +69,7 @@ def test_toy_help_gives_the_toys_defaults(capsys):
     assert "the game (default gan)" in text
     assert "D's inputs (the real and the generated points)" in text     # a toy has no images
     assert "images" not in text
+    assert "spectral normalization of D's Dense weights" in text and "Conv2d" not in text
 
 
 def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypatch, capsys):

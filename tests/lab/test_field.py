@@ -253,3 +253,24 @@ def test_a_gif_frame_keeps_the_samples_colours_beside_d_s_surface():
     np.testing.assert_array_equal(drawn[100:102, 100:102], np.full((2, 2, 3), toys.GIF_KEEP[0]))
     np.testing.assert_array_equal(drawn[150:152, 50:52], np.full((2, 2, 3), toys.GIF_KEEP[2]))
     assert np.abs(drawn - rgb).mean() < 2      # the adaptive palette's own error: 1.4
+
+
+def test_a_gif_frame_keeps_the_colour_bar_s_purple_beside_a_green_plane():
+    """A frame where D says "fake" everywhere: the plane's many greens filled the adaptive
+    palette and its colour bar's purple end, a few pixels wide, came out greyed."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    def over_white(t, v):
+        return np.array(colormaps[toys.SURFACE](t)[..., :3]) * v + 1 - v
+
+    u, v = np.meshgrid(np.linspace(0.0, 0.45, 240), np.linspace(0.3, 1.0, 240))
+    rgb = over_white(u, v[..., None])                                  # the green plane
+    rgb[:, 230:] = over_white(np.linspace(0.0, 1.0, 240), toys.SURFACE_ALPHA)[:, None]   # the bar
+    rgb = (255 * rgb).round()
+    drawn = np.asarray(toys.gif_frame(Image.fromarray(rgb.astype(np.uint8), mode="RGB"))
+                       .convert("RGB")).astype(int)
+    bar, bar_drawn = rgb[:, 230:], drawn[:, 230:]
+    assert np.abs(bar_drawn - bar).max() < 24      # 16 now; 41 before, greyed
+    top = bar_drawn[-20:].reshape(-1, 3)           # the purple end: red and blue over green
+    assert (top[:, 0] > top[:, 1] + 30).all() and (top[:, 2] > top[:, 1] + 30).all()
