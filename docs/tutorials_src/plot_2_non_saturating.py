@@ -82,8 +82,8 @@ norms = toys.generator_gradient_norms(iterations=200, seed=0)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 for form, style in (("minimax", "C3"), ("non_saturating", "C0")):
     rec = norms[form]
-    axes[0].semilogy(rec["grad_norm"], style, label=form)
-    axes[1].plot(rec["d_gen"], style, label=form)
+    axes[0].semilogy(rec["grad_norm"], style, label=toys.G_LOSS_LABELS[form])
+    axes[1].plot(rec["d_gen"], style, label=toys.G_LOSS_LABELS[form])
     print(f"{form:>15}: mean |dL_G/dtheta_G| over the first 50 iterations "
           f"{np.mean(rec['grad_norm'][:50]):.3g}, mean D(G(z)) {np.mean(rec['d_gen'][:50]):.3f}")
 axes[0].set(xlabel="iteration", ylabel="|dL_G / dtheta_G|", title="G's gradient norm")
