@@ -410,12 +410,7 @@ def evaluate_digits(args, digits):
               "classifier": _classifier_info(clf),
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
               "seconds": round(seconds, 1)}
-    if "parzen_mean" in scores:
-        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
-    with _writer(out):
-        write_text(out, json.dumps(report, indent=1) + "\n")
-    _say_written(out, pictures)
-    return 0
+    return _write_report(out, report, pictures)
 
 
 def _class_picture(out, digits, scores, clf):
@@ -439,9 +434,16 @@ def _class_picture_path(out):
     return out.with_name(out.stem + "_classes.png")
 
 
-def _say_written(out, pictures):
-    """The last line of ``eval``: the report and each picture ``(path, what it shows)``."""
+def _write_report(out, report, pictures):
+    """``eval``'s end: the report (with the Parzen window's caveat beside its score) written
+    to ``out``, then its last line, naming the report and each picture
+    ``(path, what it shows)``; returns the exit code 0."""
+    if "parzen_mean" in report["generated"]:
+        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
+    with _writer(out):
+        write_text(out, json.dumps(report, indent=1) + "\n")
     print(f"wrote {out}" + "".join(f" and {path} ({what})" for path, what in pictures))
+    return 0
 
 
 def evaluate(args):
@@ -511,12 +513,7 @@ def evaluate(args):
               "seconds": round(seconds, 1)}
     if spread is not None:
         report["draws"] = spread
-    if "parzen_mean" in scores:
-        report["parzen_caveat"] = metrics.PARZEN_CAVEAT
-    with _writer(out):
-        write_text(out, json.dumps(report, indent=1) + "\n")
-    _say_written(out, pictures)
-    return 0
+    return _write_report(out, report, pictures)
 
 
 def _conditional_tstr(ckpt_path, args, data_dir):
