@@ -657,8 +657,9 @@ SURFACE = "PRGn_r"
 SURFACE_ALPHA = 0.75
 #: The samples' colours: real, generated.
 REAL, GENERATED = "C0", "C1"
-#: Their opacities in a 2-D snapshot, the real samples drawn over G's.
-REAL_ALPHA, GENERATED_ALPHA = 0.6, 0.5
+#: Their opacities in a 2-D snapshot, and the real samples' size (G's are 2): the real
+#: samples drawn larger, under G's.
+REAL_ALPHA, GENERATED_ALPHA, REAL_SIZE = 0.5, 0.5, 12
 
 
 def colour_spread(frames):
@@ -729,7 +730,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
     densities, D and D* (a density above the axis is marked with its peak, and G's samples
     outside the x axis's range are counted); 2-D: real
-    samples (blue) over G's (orange), with the modes covered and the high-quality share,
+    samples (blue, larger) under G's (orange), with the modes covered and the high-quality share,
     or the mean and covariance errors. The legend sits under the axes, below the x label,
     off the samples.
 
@@ -786,11 +787,12 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
         ax.set_title(_title(label, frame, text), fontsize=9)
         return None
     image = _draw_field_2d(ax, f, spread) if f is not None else None
-    # the real samples over G's: a mode G covers would otherwise hide its real samples
-    ax.scatter(real[:, 0], real[:, 1], s=2, alpha=REAL_ALPHA, label="real", color=REAL, zorder=3)
+    # G's samples over the real ones, smaller: a mode G covers shows a blue rim round its
+    # orange, a mode G misses shows blue alone
+    ax.scatter(real[:, 0], real[:, 1], s=REAL_SIZE, alpha=REAL_ALPHA, label="real", color=REAL,
+               linewidths=0)
     s = frame["samples"]
-    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=GENERATED_ALPHA, label="generated", color=GENERATED,
-               zorder=2)
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=GENERATED_ALPHA, label="generated", color=GENERATED)
     e, center = spec.extent, _center(spec)
     arrows = ()
     if f is not None:
