@@ -71,8 +71,9 @@ plt.show()
 # most of it squeezed onto the polygon's edges. D now says *fake* everywhere but small
 # islands at the modes (inside the dashed lines), where it says *real* only faintly: its
 # output there stays near 0.5, so the islands are pale, not purple, and the real points
-# (blue) lie under G's samples. The samples on the edges between two modes are pushed
-# along the edge, towards an island: the high-quality share climbs as they arrive.
+# (blue, drawn larger than G's) lie under G's samples. The samples on the edges between
+# two modes are pushed along the edge, towards an island: the high-quality share climbs as
+# they arrive.
 #
 # The arrays behind the last panel are what ``minigan toy ring8`` saves as
 # ``field.npz``:

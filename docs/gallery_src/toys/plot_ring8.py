@@ -42,7 +42,8 @@ print(f"{result['iterations']} iterations in {result['seconds']:.1f} s")
 # Samples over training
 # ---------------------
 # Each panel: 2,500 samples of G from the same fixed noise (orange) over real data
-# (blue), with the protocol's numbers at that iteration.
+# (blue, drawn larger, so a mode G misses shows blue alone), with the protocol's numbers
+# at that iteration.
 
 fig, axes = plt.subplots(2, 2, figsize=(9, 9.6), layout="constrained")
 for ax, frame in zip(axes.flat, result["frames"], strict=True):
