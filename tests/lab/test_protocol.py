@@ -104,6 +104,30 @@ def test_a_degenerate_generator_ranks_last_or_is_marked(case, ref):
     assert any("collapsed" in w for w in scoring.warnings(bad, real, ref))
 
 
+def test_the_parzen_window_s_validation_digits_are_a_random_choice(ref, test_digits,
+                                                                   monkeypatch):
+    """The bandwidth is chosen on 1,000 held-out digits and the log-likelihood measured on
+    the others: the first 1,000 were all of the test split's cleaner population (digits
+    0-4,999), and the rest held less of it. Both parts are a random choice now, about
+    half of each population, and together every held-out digit once."""
+    where = {row.tobytes(): i for i, row in enumerate(test_digits[0].astype(np.float32))}
+    seen = {}
+
+    def record(centres, valid, test, *args, **kwargs):
+        seen["valid"] = [where[row.tobytes()] for row in np.asarray(valid, np.float32)]
+        seen["test"] = [where[row.tobytes()] for row in np.asarray(test, np.float32)]
+        return {"sigma": 0.2, "mean": 0.0, "se": 0.0, "n_samples": len(test)}
+
+    monkeypatch.setattr(metrics, "parzen_window", record)
+    scoring.score_images(ref.held_out[:200], ref)
+    assert len(seen["valid"]) == 1000 and len(seen["test"]) == len(ref.held_out) - 1000
+    assert sorted(seen["valid"] + seen["test"]) == sorted(where[row.tobytes()]
+                                                          for row in ref.held_out)
+    for part in ("valid", "test"):
+        later = np.mean(np.asarray(seen[part]) >= 5000)
+        assert 0.4 < later < 0.6, (part, later)
+
+
 def test_fewer_digits_than_the_halves_hold_are_a_random_choice_of_them(ref, test_digits,
                                                                         monkeypatch):
     """Both halves keep the test split's order, whose first 5,000 digits are cleaner than the
