@@ -810,7 +810,8 @@ def interpolate(args):
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
         what = f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)"
     elif args.label is not None:
-        raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
+        raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run "
+                         "(trained without --conditional); leave --label out")
     images = generate(G, z)
     replacing = _replacing(out)
     with _writer(out):

@@ -318,6 +318,13 @@ def test_label_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(tmp_path / "p"), "--out",
                  str(tmp_path / "s.png"), "--label", "3"]) == 2
     assert "not of a conditional run" in capsys.readouterr().err
+    # interpolate says what to do as sample does (it said only "not of a conditional run")
+    for command in ("sample", "interpolate"):
+        assert main([command, str(tmp_path / "p"), "--out", str(tmp_path / "i.png"), "--label",
+                     "3"]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            "is not of a conditional run (trained without --conditional); leave --label out")
+    assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()
 
 
 @pytest.mark.slow
