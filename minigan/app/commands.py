@@ -464,6 +464,10 @@ def evaluate(args):
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
     out = _report_path(args, ckpt.parent / EVAL_FILE)
     config = runs.run_settings(ckpt)
+    if not config.get("conditional") and args.tstr_epochs not in (0, metrics.TSTR_EPOCHS):
+        raise ValueError(f"--tstr-epochs {args.tstr_epochs}: {ckpt} is not of a conditional run "
+                         "(trained without --conditional), and TSTR trains on the digits a "
+                         "conditional generator is told to draw; leave --tstr-epochs out")
     trained_on = config["split"] if config.get("files") is None else None
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
