@@ -48,15 +48,19 @@ CLASSES = 10
 def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
-    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` (its row would be all
-    zeros: a sample of no class), for labels on the host: labels already on the GPU (a
-    run's, checked when its data was loaded) are taken as they are, since reading their
-    range back would cost two waits on the device at every batch."""
+    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` or not a whole number
+    (its row would be all zeros: a sample of no class), for labels on the host: labels
+    already on the GPU (a run's, checked when its data was loaded) are taken as they are,
+    since reading their range back would cost two waits on the device at every batch."""
     xp = backend.get_array_module(labels)
     labels = xp.asarray(labels)
     if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
+    if xp is np and labels.size and (labels != np.floor(labels)).any():
+        raise ValueError(f"labels must be whole numbers, classes 0 to {classes - 1}, got "
+                         f"{labels[labels != np.floor(labels)][0]} (its one-hot row would be "
+                         "all zeros)")
     dtype = backend.default_dtype() if dtype is None else dtype
     return (labels[:, None] == xp.arange(classes)[None, :]).astype(dtype)
 

@@ -67,6 +67,9 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
             model.sample(3, labels=labels)
         with pytest.raises(ValueError, match="labels must be classes 0 to 2"):
             conditional.with_labels(np.zeros((3, 784), np.float32), np.array(labels), classes=3)
+    with pytest.raises(ValueError, match="labels must be whole numbers, classes 0 to 2, got 1.5"):
+        model.sample(3, labels=np.array([0.0, 1.5, 2.0]))     # 1.5 was a row of zeros
+    assert conditional.one_hot(np.array([2.0, 0.0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
     with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
         conditional.ConditionalGAN(G.net, D, optim.Adam(G.net), optim.Adam(D), 100)
 
