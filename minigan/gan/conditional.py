@@ -101,6 +101,9 @@ class ConditionalGAN(gan.GAN):
 
     def sample_noise(self, m, dtype=None, labels=None):
         """``m`` rows ``[z, one_hot(c)]``; ``c`` uniform over the classes unless given."""
+        if labels is not None and len(labels) != int(m):
+            raise ValueError(f"{len(labels)} labels for {int(m)} samples: give one label a "
+                             "sample, or none (uniform over the classes)")
         z = super().sample_noise(m, dtype)
         if labels is None:
             labels = self.rng.integers(0, self.classes, int(m))

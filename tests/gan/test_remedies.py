@@ -70,6 +70,8 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
     with pytest.raises(ValueError, match="labels must be whole numbers, classes 0 to 2, got 1.5"):
         model.sample(3, labels=np.array([0.0, 1.5, 2.0]))     # 1.5 was a row of zeros
     assert conditional.one_hot(np.array([2.0, 0.0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(ValueError, match="2 labels for 3 samples: give one label a sample"):
+        model.sample(3, labels=np.array([1, 2]))         # was NumPy's concatenate error
     with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
         conditional.ConditionalGAN(G.net, D, optim.Adam(G.net), optim.Adam(D), 100)
 
