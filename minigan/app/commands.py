@@ -346,6 +346,9 @@ def _report_path(args, default):
     out = default if not args.out else Path(args.out)
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
         out = out / EVAL_FILE
+    elif args.out and out.suffix.lower() != ".json":
+        raise ValueError(f"--out {args.out}: neither a .json file nor a folder; end the file's "
+                         f"name in .json, or name a folder that exists to write {EVAL_FILE} in")
     check_destination(out)
     check_destination(_class_picture_path(out))
     check_not_in_use(out.parent)
