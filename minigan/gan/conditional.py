@@ -122,8 +122,15 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
     """Images of the given ``labels`` from a conditional generator, on the host, in batches.
 
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are
-    drawn in evaluation mode; the mode is restored after).
+    drawn in evaluation mode; the mode is restored after); a plain or self-conditioned one
+    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`.
     """
+    if not hasattr(generator, "images") or isinstance(generator, layers.SelfConditionedGenerator):
+        raise TypeError(f"generate draws digits of given labels from a "
+                        f"layers.ConditionalGenerator, got a {type(generator).__name__}: a "
+                        "generator without labels, or one that draws its group from its noise "
+                        "(--clusters), draws layers.generated_images(G, z) of noise "
+                        "z = gan.sample_noise(n, noise_dim, prior, rng)")
     out = []
     with generator.evaluating():
         for i in range(0, len(labels), batch_size):

@@ -74,6 +74,12 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
         model.sample(3, labels=np.array([1, 2]))         # was NumPy's concatenate error
     with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
         conditional.ConditionalGAN(G.net, D, optim.Adam(G.net), optim.Adam(D), 100)
+    with pytest.raises(TypeError, match="from a layers.ConditionalGenerator, got a Sequential: "
+                       "a generator without labels.* draws layers.generated_images"):
+        conditional.generate(G.net, np.array([1, 2]), 100)   # was an AttributeError, 'images'
+    selfish = layers.SelfConditionedGenerator(G.net, 3)
+    with pytest.raises(TypeError, match="got a SelfConditionedGenerator: .* draws its group"):
+        conditional.generate(selfish, np.array([1, 2]), 100)   # was Dense's shape error
 
 
 @pytest.mark.parametrize("name", ["vanilla", "dcgan"])
