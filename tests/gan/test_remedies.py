@@ -83,6 +83,23 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
 
 
 @pytest.mark.parametrize("name", ["vanilla", "dcgan"])
+def test_a_real_batch_without_its_labels_is_refused_saying_how_to_join_them(name):
+    """Images given without their labels failed in D's first layer (Dense(794, 128): expected
+    input of shape (N, 794), got (64, 784)), or were read as labels."""
+    G, D = models.build(name, np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    shape = (4, 784) if name == "vanilla" else (4, 1, 28, 28)
+    images = np.random.default_rng(2).uniform(-1, 1, shape).astype(np.float32)
+    where = "columns" if name == "vanilla" else "channels"
+    with pytest.raises(ValueError, match=f"last 10 {where} are not one-hot labels.*"
+                       r"conditional.with_labels\(x, labels\)"):
+        model.train_iteration(lambda: images)
+    stats = model.train_iteration(lambda: conditional.with_labels(images, np.arange(4)))
+    assert np.isfinite(stats["d_loss"])
+
+
+@pytest.mark.parametrize("name", ["vanilla", "dcgan"])
 def test_conditional_instance_noise_leaves_the_labels_alone(name):
     G, D = models.build(name, np.random.default_rng(0), classes=10)
     model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
