@@ -744,7 +744,12 @@ def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
         clf = clf_lib.load_default(args.path, option="--path")
-        print(clf.describe())
+        cached = clf_lib.cache_path()
+        where = (f"{args.path} (--path)" if args.path else
+                 f"{cached} (the cached one)" if cached.is_file() else
+                 f"{clf_lib.shipped_path()} (the one shipped with minigan; none is cached at "
+                 f"{cached})")
+        print(f"{clf.describe()}\nfile: {where}")
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
     out = Path(args.out) if args.out else clf_lib.cache_path()
