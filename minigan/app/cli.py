@@ -66,14 +66,39 @@ class _Parser(argparse.ArgumentParser):
         """As argparse's, but words left over point at the help of the command they were
         given to (argparse's own error names the top parser: ``minigan sample RUN extra``
         said "see 'minigan --help'")."""
-        parsed, extras = self.parse_known_args(args, namespace)
+        argv = list(sys.argv[1:] if args is None else args)
+        self._refuse_borrowed(argv)
+        parsed, extras = self.parse_known_args(argv, namespace)
         if extras:
-            argv = list(sys.argv[1:] if args is None else args)
             parser = self._parser_of(parsed, argv, extras[0])
             hint = parser._did_you_mean(extras) or self._given_elsewhere(parser, extras)
             raise UsageError(f"unrecognized arguments: {' '.join(extras)}"
                              f"{hint} (see '{parser.prog} --help')")
         return parsed
+
+    def _refuse_borrowed(self, argv):
+        """Refuse an option of another command that begins an option of this one, before
+        argparse reads it as that option abbreviated: ``minigan interpolate RUN --n 5`` took
+        ``--n`` for ``--no-ema`` (and said only "unrecognized arguments: 5"), ``minigan train
+        --label 3`` called ``--label`` ambiguous between ``--label-smoothing`` and
+        ``--label-flip``."""
+        parser, words = self, argv
+        while True:              # down to the command the words after it are given to
+            commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            at = next((i for i, w in enumerate(words) if not w.startswith("-")), None)
+            if not commands or at is None or words[at] not in commands[0].choices:
+                break
+            parser, words = commands[0].choices[words[at]], words[at + 1:]
+        if parser is self:
+            return
+        for word in words:
+            if word == "--":
+                break
+            name = word.split("=")[0]
+            hint = self._given_elsewhere(parser, [name])
+            if hint and name not in parser._option_string_actions and any(
+                    option.startswith(name) for option in parser._option_string_actions):
+                raise UsageError(f"unrecognized arguments: {name}{hint} (see '{parser.prog} --help')")
 
     def _given_elsewhere(self, parser, words):
         """``"; --epochs is an option of minigan train, not of minigan toy"`` for the first

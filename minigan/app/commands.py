@@ -346,6 +346,9 @@ def _report_path(args, default):
     out = default if not args.out else Path(args.out)
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
         out = out / EVAL_FILE
+    elif args.out and out.suffix.lower() != ".json":
+        raise ValueError(f"--out {args.out}: neither a .json file nor a folder; end the file's "
+                         f"name in .json, or name a folder that exists to write {EVAL_FILE} in")
     check_destination(out)
     check_destination(_class_picture_path(out))
     check_not_in_use(out.parent)
@@ -466,6 +469,10 @@ def evaluate(args):
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
     out = _report_path(args, ckpt.parent / EVAL_FILE)
     config = runs.run_settings(ckpt)
+    if not config.get("conditional") and args.tstr_epochs not in (0, metrics.TSTR_EPOCHS):
+        raise ValueError(f"--tstr-epochs {args.tstr_epochs}: {ckpt} is not of a conditional run "
+                         "(trained without --conditional), and TSTR trains on the digits a "
+                         "conditional generator is told to draw; leave --tstr-epochs out")
     trained_on = config["split"] if config.get("files") is None else None
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
@@ -734,7 +741,12 @@ def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
         clf = clf_lib.load_default(args.path, option="--path")
-        print(clf.describe())
+        cached = clf_lib.cache_path()
+        where = (f"{args.path} (--path)" if args.path else
+                 f"{cached} (the cached one)" if cached.is_file() else
+                 f"{clf_lib.shipped_path()} (the one shipped with minigan; none is cached at "
+                 f"{cached})")
+        print(f"{clf.describe()}\nfile: {where}")
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
     out = Path(args.out) if args.out else clf_lib.cache_path()
@@ -807,7 +819,8 @@ def interpolate(args):
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
         what = f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)"
     elif args.label is not None:
-        raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run")
+        raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run "
+                         "(trained without --conditional); leave --label out")
     images = generate(G, z)
     replacing = _replacing(out)
     with _writer(out):

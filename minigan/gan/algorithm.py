@@ -283,7 +283,8 @@ class GAN:
         A float64 batch given to float32 players would run the whole iteration in float64,
         twice as slow and with other numbers, without a word (integer pixels likewise). "Far"
         is more than ten times the width of ``pixel_range`` beyond it: uint8 pixels 0..255
-        given to a [0, 1] or [-1, 1] model, not the odd outlier.
+        given to a [0, 1] or [-1, 1] model, not the odd outlier. A generator that appends a
+        label (:attr:`label_channels`) needs one-hot labels joined to the real images too.
         """
         if not hasattr(x, "dtype"):
             raise ValueError(f"the real batch is a {type(x).__name__}, not an array: give "
@@ -317,6 +318,14 @@ class GAN:
                     f"the real batch has values in [{lo:g}, {hi:g}], far outside the "
                     f"generator's range [{low:g}, {high:g}]; scale the data to that range "
                     "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
+        k = self.label_channels
+        if k and x.ndim in (2, 4):    # the labels joined to the images
+            c = backend.to_host(x[:, -k:] if x.ndim == 2 else x[:, -k:, 0, 0])
+            if x.shape[1] <= k or not (np.isin(c, (0, 1)).all() and (c.sum(axis=1) == 1).all()):
+                raise ValueError(
+                    f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
+                    f"not one-hot labels, as the generator's {k} classes ask: give the images "
+                    "with their labels joined, conditional.with_labels(x, labels)")
 
     def sample_noise(self, m, dtype=None):
         """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`),

@@ -48,15 +48,19 @@ CLASSES = 10
 def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
-    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` (its row would be all
-    zeros: a sample of no class), for labels on the host: labels already on the GPU (a
-    run's, checked when its data was loaded) are taken as they are, since reading their
-    range back would cost two waits on the device at every batch."""
+    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` or not a whole number
+    (its row would be all zeros: a sample of no class), for labels on the host: labels
+    already on the GPU (a run's, checked when its data was loaded) are taken as they are,
+    since reading their range back would cost two waits on the device at every batch."""
     xp = backend.get_array_module(labels)
     labels = xp.asarray(labels)
     if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
+    if xp is np and labels.size and (labels != np.floor(labels)).any():
+        raise ValueError(f"labels must be whole numbers, classes 0 to {classes - 1}, got "
+                         f"{labels[labels != np.floor(labels)][0]} (its one-hot row would be "
+                         "all zeros)")
     dtype = backend.default_dtype() if dtype is None else dtype
     return (labels[:, None] == xp.arange(classes)[None, :]).astype(dtype)
 
@@ -97,6 +101,9 @@ class ConditionalGAN(gan.GAN):
 
     def sample_noise(self, m, dtype=None, labels=None):
         """``m`` rows ``[z, one_hot(c)]``; ``c`` uniform over the classes unless given."""
+        if labels is not None and len(labels) != int(m):
+            raise ValueError(f"{len(labels)} labels for {int(m)} samples: give one label a "
+                             "sample, or none (uniform over the classes)")
         z = super().sample_noise(m, dtype)
         if labels is None:
             labels = self.rng.integers(0, self.classes, int(m))
@@ -115,8 +122,15 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
     """Images of the given ``labels`` from a conditional generator, on the host, in batches.
 
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are
-    drawn in evaluation mode; the mode is restored after).
+    drawn in evaluation mode; the mode is restored after); a plain or self-conditioned one
+    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`.
     """
+    if not hasattr(generator, "images") or isinstance(generator, layers.SelfConditionedGenerator):
+        raise TypeError(f"generate draws digits of given labels from a "
+                        f"layers.ConditionalGenerator, got a {type(generator).__name__}: a "
+                        "generator without labels, or one that draws its group from its noise "
+                        "(--clusters), draws layers.generated_images(G, z) of noise "
+                        "z = gan.sample_noise(n, noise_dim, prior, rng)")
     out = []
     with generator.evaluating():
         for i in range(0, len(labels), batch_size):

@@ -115,3 +115,20 @@ def test_train_help_says_what_its_default_out_replaces(capsys, monkeypatch):
     assert f"(default {clf_lib.cache_path()}, the cached classifier that minigan eval scores " \
            "with: it replaces the one there)" in text
     assert "--no-download never download MNIST" in text
+
+
+def test_show_says_which_file_eval_would_use(tmp_path, capsys, monkeypatch):
+    """It printed the version and training of the classifier, not whether it was the cached one
+    or the one shipped with minigan, which its help says it prints."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = tmp_path / "minigan" / "classifier_v1.npz"
+    rc, out, _ = run_main(["classifier", "show"], capsys)
+    assert rc == 0
+    assert f"file: {clf_lib.shipped_path()} (the one shipped with minigan; none is cached at " \
+           f"{cached})" in out
+    cached.parent.mkdir()
+    cached.write_bytes(clf_lib.shipped_path().read_bytes())
+    rc, out, _ = run_main(["classifier", "show"], capsys)
+    assert rc == 0 and f"file: {cached} (the cached one)" in out
+    rc, out, _ = run_main(["classifier", "show", "--path", str(cached)], capsys)
+    assert rc == 0 and f"file: {cached} (--path)" in out

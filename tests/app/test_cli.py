@@ -984,6 +984,21 @@ def test_a_misspelt_option_is_answered_with_the_option_it_is_close_to(argv, mean
     assert (f"did you mean {meant}?" in err) if meant else "did you mean" not in err, err
 
 
+@pytest.mark.parametrize("argv, name, owners, where", [
+    (["interpolate", "run", "--n", "5"], "--n", "minigan sample and minigan eval",
+     "minigan interpolate"),                        # was read as --no-ema: "arguments: 5"
+    (["interpolate", "run", "--n"], "--n", "minigan sample and minigan eval",
+     "minigan interpolate"),                        # was --no-ema, without a word
+    (["train", "--label=3", "--conditional"], "--label", "minigan sample and minigan interpolate",
+     "minigan train"),                              # was "ambiguous option"
+])
+def test_another_commands_option_is_not_read_as_an_abbreviation(argv, name, owners, where,
+                                                                 assert_one_line_error, capsys):
+    rc, _, err = run_main(argv, capsys)
+    assert_one_line_error(rc, err, f"unrecognized arguments: {name}; {name} is an option of "
+                          f"{owners}, not of {where} (see '{where} --help')")
+
+
 def test_every_command_and_option_says_what_it_is():
     """Each command's --help opens with a description, and each option and argument has a
     line of help (the help of one used to end at the option's name)."""

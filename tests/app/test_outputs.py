@@ -26,10 +26,12 @@ def test_eval_refuses_a_missing_destination_before_the_work(run_dir, tmp_path, m
 
     monkeypatch.setattr(scoring.Reference, "load", no_work)
     for out, words in ((str(tmp_path / "missing" / "x.json"), "does not exist"),
-                       (str(tmp_path / "missing") + os.sep, "missing/eval.json: the folder")):
+                       (str(tmp_path / "missing") + os.sep, "missing/eval.json: the folder"),
+                       (str(tmp_path / "report"), "neither a .json file nor a folder")):
         rc = main(["eval", str(run_dir), "--out", out, "--device", "cpu"])
         assert_one_line_error(rc, capsys.readouterr().err, "--out", words)
     assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "report").exists()     # was a JSON file named "report"
 
 
 def test_eval_out_a_folder_writes_eval_json_in_it(run_dir, data_dir, tmp_path, capsys):

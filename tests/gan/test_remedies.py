@@ -67,8 +67,36 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
             model.sample(3, labels=labels)
         with pytest.raises(ValueError, match="labels must be classes 0 to 2"):
             conditional.with_labels(np.zeros((3, 784), np.float32), np.array(labels), classes=3)
+    with pytest.raises(ValueError, match="labels must be whole numbers, classes 0 to 2, got 1.5"):
+        model.sample(3, labels=np.array([0.0, 1.5, 2.0]))     # 1.5 was a row of zeros
+    assert conditional.one_hot(np.array([2.0, 0.0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(ValueError, match="2 labels for 3 samples: give one label a sample"):
+        model.sample(3, labels=np.array([1, 2]))         # was NumPy's concatenate error
     with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
         conditional.ConditionalGAN(G.net, D, optim.Adam(G.net), optim.Adam(D), 100)
+    with pytest.raises(TypeError, match="from a layers.ConditionalGenerator, got a Sequential: "
+                       "a generator without labels.* draws layers.generated_images"):
+        conditional.generate(G.net, np.array([1, 2]), 100)   # was an AttributeError, 'images'
+    selfish = layers.SelfConditionedGenerator(G.net, 3)
+    with pytest.raises(TypeError, match="got a SelfConditionedGenerator: .* draws its group"):
+        conditional.generate(selfish, np.array([1, 2]), 100)   # was Dense's shape error
+
+
+@pytest.mark.parametrize("name", ["vanilla", "dcgan"])
+def test_a_real_batch_without_its_labels_is_refused_saying_how_to_join_them(name):
+    """Images given without their labels failed in D's first layer (Dense(794, 128): expected
+    input of shape (N, 794), got (64, 784)), or were read as labels."""
+    G, D = models.build(name, np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    shape = (4, 784) if name == "vanilla" else (4, 1, 28, 28)
+    images = np.random.default_rng(2).uniform(-1, 1, shape).astype(np.float32)
+    where = "columns" if name == "vanilla" else "channels"
+    with pytest.raises(ValueError, match=f"last 10 {where} are not one-hot labels.*"
+                       r"conditional.with_labels\(x, labels\)"):
+        model.train_iteration(lambda: images)
+    stats = model.train_iteration(lambda: conditional.with_labels(images, np.arange(4)))
+    assert np.isfinite(stats["d_loss"])
 
 
 @pytest.mark.parametrize("name", ["vanilla", "dcgan"])
@@ -318,6 +346,26 @@ def test_label_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(tmp_path / "p"), "--out",
                  str(tmp_path / "s.png"), "--label", "3"]) == 2
     assert "not of a conditional run" in capsys.readouterr().err
+    # interpolate says what to do as sample does (it said only "not of a conditional run")
+    for command in ("sample", "interpolate"):
+        assert main([command, str(tmp_path / "p"), "--out", str(tmp_path / "i.png"), "--label",
+                     "3"]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            "is not of a conditional run (trained without --conditional); leave --label out")
+    assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()
+
+
+def test_tstr_epochs_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys,
+                                             assert_one_line_error):
+    """TSTR needs the labels a conditional generator is given: asked of a plain run it was
+    left out without a word."""
+    assert main(train_args(data_dir, tmp_path / "p", "--epochs", "1")) == 0
+    capsys.readouterr()
+    rc = main(["eval", str(tmp_path / "p"), "--tstr-epochs", "3", "--n", "20", "--no-parzen",
+               "--data-dir", str(data_dir), "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, "--tstr-epochs 3: ", "is not of a "
+                          "conditional run", "leave --tstr-epochs out")
+    assert not (tmp_path / "p" / "eval.json").exists()
 
 
 @pytest.mark.slow
