@@ -324,7 +324,7 @@ class GAN:
         to float32)."""
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype or self.dtype)
 
-    # -- label noise ------------------------------------------------------------------
+    # -- noise on D's inputs and labels: instance noise, label flips ---------------------
     def instance_noise_std(self):
         r""":math:`\sigma = \sigma_0 \max(0, 1 - \text{progress})`: the instance noise now."""
         return self.instance_noise * max(0.0, 1.0 - float(self.progress))
