@@ -319,9 +319,9 @@ class GAN:
                     "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
 
     def sample_noise(self, m, dtype=None):
-        """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`),
-        in ``dtype``, by default the players' (float32 noise for float64 players was rounded
-        to float32)."""
+        """``m`` noise vectors from this GAN's prior and host random generator ``rng`` (see
+        :func:`sample_noise`), in ``dtype``, by default the players' (float32 noise would give
+        float64 players values rounded to float32)."""
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype or self.dtype)
 
     # -- noise on D's inputs and labels: instance noise, label flips ---------------------
