@@ -461,7 +461,7 @@ class GAN:
         fake = self.g_step_batch(m, dtype)
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
         loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
-        self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
+        self.G.backward(dfake, input_grad=False)  # no one needs dL/dz of the noise
         if update:
             self.g_opt.step()
         return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}
