@@ -92,8 +92,9 @@ def conv2d_forward(x, W, b, stride=1, padding=0, contiguous=True):
     """
     geom = _conv2d_geometry(x, W, b, stride, padding)
     N, O = x.shape[0], W.shape[0]
-    col, out_mat = _conv_apply(W.reshape(O, -1), x, geom)         # (C, kh, kw, oh, ow, N),
-    out = _from_channel_matrix(out_mat, N, *geom.grid, b, contiguous)  # (O, oh*ow*N)
+    # col (C, kh, kw, oh, ow, N); out_mat = W_m X_col, (O, oh*ow*N)
+    col, out_mat = _conv_apply(W.reshape(O, -1), x, geom)
+    out = _from_channel_matrix(out_mat, N, *geom.grid, b, contiguous)  # (N, O, oh, ow), + b
     return out, (col, W, geom, b is not None, is_channel_major(x))
 
 

@@ -56,7 +56,8 @@ kernel, stride, padding and output padding, the image size ``(h, w)`` and the
 column grid ``(oh, ow)``. The convolution ops compute and validate it once
 per call (:mod:`minigan.functional.conv`); the GPU kernels read it too, which
 is why :mod:`minigan.backend.kernels` needs nothing from this module (this module
-imports the kernels, lazily, and nothing imports it back).
+imports the kernels, which import CuPy only when one first runs, and nothing imports
+it back).
 
 CPU implementation (Chainer's)
 ------------------------------
@@ -412,7 +413,6 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
     contiguous : bool
         True: a C-contiguous NCHW array. False: the NCHW view of channel-major
         ``(C, h, w, N)`` memory (no final transposing copy).
-
     rows : int, optional
         Output rows per block; by default as many as fit in :data:`BLOCK_BYTES`.
 

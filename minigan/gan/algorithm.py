@@ -328,12 +328,12 @@ class GAN:
                     "with their labels joined, conditional.with_labels(x, labels)")
 
     def sample_noise(self, m, dtype=None):
-        """``m`` noise vectors from this GAN's prior and generator (see :func:`sample_noise`),
-        in ``dtype``, by default the players' (float32 noise for float64 players was rounded
-        to float32)."""
+        """``m`` noise vectors from this GAN's prior and host random generator ``rng`` (see
+        :func:`sample_noise`), in ``dtype``, by default the players' (float32 noise would give
+        float64 players values rounded to float32)."""
         return sample_noise(m, self.noise_shape, self.prior, self.rng, dtype or self.dtype)
 
-    # -- label noise ------------------------------------------------------------------
+    # -- noise on D's inputs and labels: instance noise, label flips ---------------------
     def instance_noise_std(self):
         r""":math:`\sigma = \sigma_0 \max(0, 1 - \text{progress})`: the instance noise now."""
         return self.instance_noise * max(0.0, 1.0 - float(self.progress))
@@ -470,7 +470,7 @@ class GAN:
         fake = self.g_step_batch(m, dtype)
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
         loss, logits, dfake = generator_gradient(self.D, self.game, self.noisy(fake))
-        self.G.backward(dfake, input_grad=False)  # nor dL/dz of the noise
+        self.G.backward(dfake, input_grad=False)  # no one needs dL/dz of the noise
         if update:
             self.g_opt.step()
         return {"g_loss": loss, "d_gen": self.game.mean_output(logits)}

@@ -22,9 +22,9 @@ statistics G gathered do not fit it. :meth:`EMA.update` copies G's (the
 average is usable at any time), and :meth:`EMA.estimate_statistics` replaces
 them with the averaged generator's own, measured on a few batches of noise
 (BigGAN's "standing statistics", PyTorch's ``swa_utils.update_bn``); the
-trainer does so before every grid, score and checkpoint. On the default
-model it lowers FID at nearly every score measured, by up to a third (the site's
-"How the default was chosen").
+trainer does so before every grid, score and checkpoint. On a G with batch norm (the
+default's before it took pixel norm, which keeps no statistics) it lowered FID at nearly
+every score measured, by up to a third (the site's "How the default was chosen").
 
 The averaged generator sits beside ``G`` (``EMA.generator``, the same
 architecture), is saved in the checkpoint (``G_ema/...``), and draws the

@@ -266,7 +266,7 @@ def _add_parameter_gradient(tape, r):
     sweep of its tangent :math:`\dot\delta` adds :math:`h_{l-1}^\top\dot\delta_l` and
     :math:`\sum_n\dot\delta_l` (the module docstring derives both)."""
     xp = get_array_module(r)
-    tangents = {}                                # minibatch layer -> (xc_dot, sigma_dot)
+    tangents = {}                     # a minibatch layer's place in the tape -> (xc_dot, sigma_dot)
     for i, (layer, W, cache, delta, _) in enumerate(tape):   # forward sweep of the tangent r
         if W is not None:
             _add_weight_gradient(layer, r.T @ delta)         # dP/dW_l = r_{l-1}^T delta_l

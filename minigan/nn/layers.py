@@ -236,9 +236,12 @@ class Layer:
         self.freeze(True)
         try:
             yield self
-        finally:        # all that freeze() reached as the layer was (a layer of your own that
-            self.freeze(was_frozen[0][1])     # passes freeze() on without naming its parts in
-            for layer, frozen in was_frozen:  # sublayers() too), then each layer as it was
+        finally:
+            # first all that freeze() reached, as this layer was (also the parts a layer of
+            # your own passes freeze() on to without naming them in sublayers(), which walk()
+            # misses); then each layer walk() found, as it was
+            self.freeze(was_frozen[0][1])
+            for layer, frozen in was_frozen:
                 layer.frozen = frozen
 
     # -- state ----------------------------------------------------------
