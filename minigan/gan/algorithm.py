@@ -408,7 +408,9 @@ class GAN:
         -------
         dict with ``d_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))); with
         ``r1``, ``r1``: the penalty :math:`\frac{\gamma}{2}` mean :math:`|\nabla_x f|^2` at the
-        last step of this object that took it (0 before the first; not part of ``d_loss``)
+        last step of this object that took it (0 before the first; not part of ``d_loss``);
+        in a game with a gradient penalty (WGAN-GP), ``gradient_penalty``: its term, part of
+        ``d_loss``
         """
         m = x_real.shape[0]
         self.D.zero_grad()
@@ -499,8 +501,9 @@ class GAN:
 
         Returns
         -------
-        dict with ``d_loss``, ``d_real``, ``d_fake`` (from the last D step),
-        ``g_loss`` and ``d_gen`` (from the G step)
+        dict with ``d_loss``, ``d_real``, ``d_fake`` (and ``r1`` or ``gradient_penalty``
+        where the D step gives them: :meth:`d_step`) from the last D step, ``g_loss`` and
+        ``d_gen`` from the G step
 
         Raises
         ------
