@@ -107,7 +107,8 @@ def sample(args):
     gradients = getattr(args, "gradients", False)
     if gradients and args.n > MAX_PAIRS:
         raise ValueError(f"--gradients draws each digit beside its gradient: at most "
-                         f"{MAX_PAIRS} pairs in one picture, got --n {args.n}")
+                         f"{MAX_PAIRS} pairs in one picture, got --n {args.n}; give --n "
+                         f"{MAX_PAIRS} or fewer")
     path = checkpoint_path(args)
     out, fmt = _picture_destination(args.out, path,
                                     "gradients.png" if gradients else "samples.png")

@@ -79,7 +79,7 @@ def test_bad_gradient_requests_are_refused_before_anything_is_written(
     packed = trained("--pack", "2")
     out = tmp_path / "g.png"
     for run, more, needle in ((packed, ["--n", "3"], "packs of 2"),
-                              (packed, ["--n", "300"], "at most 256"),
+                              (packed, ["--n", "300"], "give --n 256 or fewer"),
                               (trained("--model", "dcgan"), ["--n", "1"], "--n 2 or more")):
         rc = main(["sample", "--checkpoint", str(run), "--gradients", "--device", "cpu",
                    "--out", str(out), *more])
