@@ -410,10 +410,12 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     left = 0.2 if row_labels is None else 0.45       # inches left of the pairs
     # the colour bar is as tall as the pairs, and at least as tall as its two-line label
     bar = max(mosaic.shape[0] * px, COLOUR_BAR_LABEL_INCHES)
-    width, height = max(mosaic.shape[1] * px + left + 1.4, 6.0), bar + 1.0
+    drawn = mosaic.shape[1] * px + left + 1.4        # the pairs and the colour bar beside them
+    width, height = max(drawn, 6.0), bar + 1.0       # at least as wide as the title
+    shift = (width - drawn) / 2                      # a few pairs: centred, the bar beside them
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((left / width, (0.3 + bar - mosaic.shape[0] * px) / height,   # tops level
-                       mosaic.shape[1] * px / width, mosaic.shape[0] * px / height))
+    ax = fig.add_axes(((shift + left) / width, (0.3 + bar - mosaic.shape[0] * px) / height,
+                       mosaic.shape[1] * px / width, mosaic.shape[0] * px / height))  # tops level
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
     if row_labels is not None:
@@ -428,7 +430,8 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
             r, c = divmod(i, per_row)
             ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
                     f"{value:.2f}", ha="center", va="center", fontsize=6)
-    cax = fig.add_axes((1 - 1.25 / width, 0.3 / height, 0.12 / width, bar / height))
+    cax = fig.add_axes(((shift + drawn - 1.25) / width, 0.3 / height, 0.12 / width,
+                        bar / height))
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax)
     cax.set_ylabel("-dL_G/dx per pixel\nred: D asks for brighter, blue: darker", fontsize=7)
     cax.tick_params(labelsize=7)

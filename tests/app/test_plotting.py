@@ -118,6 +118,22 @@ def test_the_colour_bars_label_fits_in_a_picture_of_one_row_of_pairs(n):
     assert pairs.y0 >= 0 and abs(pairs.y1 - fig.axes[-1].get_window_extent(renderer).y1) < 1
 
 
+@pytest.mark.parametrize("n", [1, 2, 6, 100])
+def test_the_colour_bar_stands_beside_the_pairs_and_both_are_centred(n):
+    """A few pairs in a figure as wide as its title: the bar stood at the right edge, far
+    from the pairs, with a wide blank between."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    images = np.random.default_rng(0).uniform(size=(n, 28, 28))
+    fig = plotting.gradient_pairs_figure(images, images - 0.5)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    pairs, bar = fig.axes[0].get_window_extent(renderer), fig.axes[-1].get_window_extent(renderer)
+    assert 0 < bar.x0 - pairs.x1 <= 0.2 * fig.dpi            # 0.15 inches between
+    label = fig.axes[-1].yaxis.label.get_window_extent(renderer)
+    assert abs(pairs.x0 - (fig.bbox.width - label.x1)) < 0.5 * fig.dpi   # margins alike
+
+
 @pytest.mark.parametrize("scores, size", [(None, (800, 600)),
                                           ([{"iteration": 20, "inception_score": 8.0,
                                              "fid": 3.0}], (800, 900))])
