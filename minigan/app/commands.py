@@ -409,7 +409,8 @@ def evaluate_digits(args, digits):
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
-    pictures = [_class_picture(out, digits[:scores["n"]], scores, clf)]
+    scored = digits[:scores["n"]]
+    pictures = [_class_picture(out, scored, scores, clf.predict(scored))]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
@@ -417,20 +418,34 @@ def evaluate_digits(args, digits):
     return _write_report(out, report, pictures)
 
 
-def _class_picture(out, digits, scores, clf):
+def _class_picture(out, digits, scores, classes):
     """Draw ``<report>_classes.png`` beside the report ``out``: a row per class 0-9 of the
-    first scored ``digits`` (host, [0, 1]) the classifier reads as that class, labelled
-    with the class and its share of them (the table's class shares); a class it reads none
-    as is a black row (a mode dropped, at a glance). Returns ``(path, what it shows)``."""
+    first scored ``digits`` (host, [0, 1]) the classifier reads as that class (``classes``,
+    its reading of each), labelled with the class and its share of them (the table's class
+    shares); a class it reads none as is a black row (a mode dropped, at a glance). Returns
+    ``(path, what it shows)``."""
     path = _class_picture_path(out)
     digits = np.asarray(backend.to_host(digits))
-    rows = scoring.digits_by_class(digits, clf.predict(digits), CLASS_ROW)
+    rows = scoring.digits_by_class(digits, classes, CLASS_ROW)
     labels = [f"{c}: {100 * share:.{0 if share >= 0.01 or share == 0 else 2}f}%"
               for c, share in enumerate(scores["histogram"])]
     with _writer(path):
         plotting.save_grid(rows, path, nrow=CLASS_ROW, value_range=(0.0, 1.0), row_labels=labels)
     return path, (f"a row per class: the first {CLASS_ROW} scored digits the classifier reads "
                   "as it, and its share")
+
+
+def _agreement_line(agreement, n, clf):
+    """``eval``'s line on a conditional run's digits read as the class asked for, with the
+    worst class and the classifier's accuracy on real digits it did not train on beside."""
+    per_class = agreement["per_class"]
+    worst = min((a, c) for c, a in enumerate(per_class) if a is not None)
+    real = clf.info.get("accuracy")
+    beside = (f"; it reads {100 * real:.2f}% of real digits right "
+              f"({clf.info.get('evaluated_on')})" if real else "")
+    return (f"label agreement: the classifier reads {100 * agreement['agreement']:.1f}% of "
+            f"the {n:,} generated digits as the class G was asked for (the least: "
+            f"{worst[1]}, {100 * worst[0]:.1f}%){beside}")
 
 
 def _class_picture_path(out):
@@ -493,8 +508,14 @@ def evaluate(args):
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
+    scored = drawn[0][:scores["n"]]
+    classes = clf.predict(scored)
+    if config.get("conditional"):
+        scores["label_agreement"] = metrics.label_agreement(
+            classes, scoring.scored_labels(len(scored)))
+        print(_agreement_line(scores["label_agreement"], len(scored), clf))
     mem = scores.get("memorisation")
-    pictures = [_class_picture(out, drawn[0][:scores["n"]], scores, clf)]
+    pictures = [_class_picture(out, scored, scores, classes)]
     if mem is not None:
         print(f"memorisation: {100 * mem['copies']:.1f}% of {mem['n']} generated digits sit "
               f"nearer a training digit than 99% of real held-out digits do (about 1% for new "

@@ -53,7 +53,7 @@ from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_rows",
            "shuffled_rows", "digits_by_class", "score_images",
-           "memorisation", "scoring_noise", "evaluate_generator", "format_table",
+           "memorisation", "scoring_noise", "scored_labels", "evaluate_generator", "format_table",
            "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
 
 MIN_DIGITS = 20
@@ -407,12 +407,19 @@ def scoring_noise(noise_dim, prior, rng, dtype, conditional=False):
     def noise(m):
         z = sample_noise(m, noise_dim, prior, rng, dtype)
         if conditional:
-            from minigan.gan.conditional import CLASSES, labelled_noise
-            z = labelled_noise(z, (drawn[0] + np.arange(m)) % CLASSES)
+            from minigan.gan.conditional import labelled_noise
+            z = labelled_noise(z, scored_labels(drawn[0] + m)[drawn[0]:])
         drawn[0] += m
         return z
 
     return noise
+
+
+def scored_labels(n):
+    """The classes a conditional run's first ``n`` scored digits were asked for
+    (:func:`scoring_noise`): 0, 1, ..., 9, 0, 1, ..."""
+    from minigan.gan.conditional import CLASSES
+    return np.arange(n) % CLASSES
 
 
 def _pm(mean, se, digits=2):

@@ -368,6 +368,36 @@ def test_tstr_epochs_refused_for_a_plain_run(train_args, data_dir, tmp_path, cap
     assert not (tmp_path / "p" / "eval.json").exists()
 
 
+def test_eval_of_a_conditional_run_says_how_often_its_digits_read_as_asked(
+        train_args, data_dir, tmp_path, capsys):
+    """The share of a conditional run's scored digits the classifier reads as the class G
+    was asked for, beside the classifier's accuracy on real digits; none for a plain run."""
+    from minigan.app import commands
+    from minigan.lab import classifier as clf_lib
+
+    for name, more in (("c", ["--conditional"]), ("p", [])):
+        assert main(train_args(data_dir, tmp_path / name, "--epochs", "1", *more)) == 0
+        capsys.readouterr()
+        assert main(["eval", str(tmp_path / name), "--n", "40", "--no-parzen", "--tstr-epochs",
+                     "0", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+        out = capsys.readouterr().out
+        report = json.loads((tmp_path / name / "eval.json").read_text())["generated"]
+        if name == "p":
+            assert "label agreement" not in out and "label_agreement" not in report
+            continue
+        drawn = []
+        ref = scoring.Reference.load(data_dir, clf_lib.load_default(None), download=False,
+                                     trained_on="test")
+        commands.evaluate_checkpoint(tmp_path / name, 40, ref, images_out=drawn, parzen=False)
+        read = clf_lib.load_default(None).predict(drawn[0][:40])
+        right = read == np.arange(40) % 10
+        assert report["label_agreement"]["agreement"] == pytest.approx(right.mean())
+        assert report["label_agreement"]["per_class"][3] == pytest.approx(right[3::10].mean())
+        assert (f"label agreement: the classifier reads {100 * right.mean():.1f}% of the 40 "
+                "generated digits as the class G was asked for") in out
+        assert "of real digits right (MNIST test digits 8,000-9,999)" in out
+
+
 @pytest.mark.slow
 def test_tstr_scores_labelled_generated_digits(real_mnist):
     """TSTR trains on the generated digits and their labels: a generator whose digit of label

@@ -83,6 +83,32 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
     assert metrics.density_coverage(a, b[:1])[0] >= 0       # one fake point is enough there
 
 
+def test_label_agreement_counts_the_digits_read_as_asked():
+    asked = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    read = np.array([0, 1, 0, 0, 2, 2, 1, 1])
+    a = metrics.label_agreement(read, asked, n_classes=4)
+    assert a["agreement"] == 5 / 8
+    assert a["per_class"] == [2 / 3, 2 / 3, 1 / 2, None]       # class 3 never asked
+    rng = np.random.default_rng(0)                               # G ignoring its label
+    asked = np.arange(10000) % 10
+    assert abs(metrics.label_agreement(rng.integers(0, 10, 10000), asked)["agreement"]
+               - 0.1) < 0.01
+    assert metrics.label_agreement(asked, asked)["per_class"] == [1.0] * 10
+
+
+@pytest.mark.parametrize("read, asked, words", [
+    (np.array([0, 1]), np.array([0, 1, 2]), "one predicted class per asked label"),
+    (np.array([[0, 1]]), np.array([[0, 1]]), "1-D"),
+    (np.array([], int), np.array([], int), "got shapes (0,)"),
+    (np.array([0.0, 1.0]), np.array([0, 1]), "predicted must hold whole classes"),
+    (np.array([0, 10]), np.array([0, 1]), "0 .. 9, got int64 values 0 .. 10"),
+    (np.array([0, 1]), np.array([-1, 1]), "asked must hold whole classes")])
+def test_label_agreement_refuses_what_it_cannot_count(read, asked, words):
+    with pytest.raises(ValueError, match="^label_agreement: ") as error:
+        metrics.label_agreement(read, asked)
+    assert words in str(error.value)
+
+
 def test_class_statistics_parzen_and_mode_coverage_refuse_what_they_cannot_score():
     """Before, a NaN row of probabilities was counted as class 0, a NaN sample made every
     Parzen log-likelihood NaN, and a NaN sample fell out of the modes' high-quality share,
