@@ -966,12 +966,26 @@ class ConditionalGenerator(Layer):
 
     def images(self, zc):
         """``net([z, c])``: the images alone, without the label appended."""
-        return self.net.forward(zc)
+        return self._net_forward(zc)
 
     def forward(self, zc):
         c = zc[:, zc.shape[1] - self.classes:]
-        out, self._cache = self._apply(F.label_concat_forward, self.net.forward(zc), c)
+        out, self._cache = self._apply(F.label_concat_forward, self._net_forward(zc), c)
         return out
+
+    def _net_forward(self, zc):
+        """``net.forward(zc)``; a ValueError of net's (a layer's wrong input) also says what
+        this generator's input is: plain noise, without the label, failed in net's first
+        layer, which named neither labels nor the fix."""
+        try:
+            return self.net.forward(zc)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; {self._input_said()}") from None
+
+    def _input_said(self):
+        return (f"a ConditionalGenerator's input is the noise with a one-hot label joined as "
+                f"its last {self.classes} columns: "
+                "minigan.gan.conditional.labelled_noise(z, labels)")
 
     def backward(self, dout, input_grad=True):
         dx, dc = self._apply(F.label_concat_backward, dout, self._need_cache())
@@ -1119,7 +1133,11 @@ class SelfConditionedGenerator(ConditionalGenerator):
 
     def images(self, z):
         """``net([z, c])``: the images alone, without the label appended."""
-        return self.net.forward(self.labelled_noise(z))
+        return self._net_forward(self.labelled_noise(z))
+
+    def _input_said(self):
+        return ("a SelfConditionedGenerator's input is the noise alone, without a label: it "
+                "draws its label from the noise's first coordinate")
 
     def forward(self, z):
         zc, self._label_cache = self._apply(F.label_from_noise_forward, z, self.cuts)

@@ -93,6 +93,23 @@ def test_self_conditioned_generator_is_a_function_of_the_noise():
     np.testing.assert_array_equal(other.images(z), G.images(z))
 
 
+def test_a_conditional_generator_given_the_wrong_noise_says_what_it_takes():
+    """Plain noise given to a conditional generator (or noise with a label to one that draws
+    its own) failed in its first Dense layer, which named neither labels nor the fix."""
+    rng = np.random.default_rng(0)
+    G = layers.ConditionalGenerator(layers.Sequential(layers.Dense(6, 5, rng=rng)), 2)
+    for call in (G.images, G.forward):
+        with pytest.raises(ValueError, match=r"^Dense\(6, 5\): expected .*; a ConditionalGenerator's "
+                           r"input is the noise with a one-hot label joined as its last 2 "
+                           r"columns: .*labelled_noise\(z, labels\)$"):
+            call(np.zeros((3, 4)))
+    own = layers.SelfConditionedGenerator(layers.Sequential(layers.Dense(6, 5, rng=rng)), 2)
+    for call in (own.images, own.forward):
+        with pytest.raises(ValueError, match="the noise alone, without a label"):
+            call(np.zeros((3, 6)))
+    assert G.images(np.zeros((3, 6))).shape == (3, 5) and own.images(np.zeros((3, 4))).shape == (3, 5)
+
+
 def test_self_conditioned_generator_refuses_unsorted_cuts():
     net = layers.Sequential(layers.Dense(5, 2, rng=np.random.default_rng(0)))
     with pytest.raises(ValueError, match="2 sorted numbers"):
