@@ -457,9 +457,19 @@ class Sequential(Layer):
         self.training, self.frozen, self._cache = True, False, None
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
+        where = {}                         # id of each layer in the chain (and inside it)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
+            for inner in layer.walk():
+                if id(inner) in where:
+                    raise ValueError(
+                        f"Sequential: item {i} holds {inner!r}, the same object as item "
+                        f"{where[id(inner)]}; a layer keeps the cache of its last forward pass, "
+                        "so one object in two places back-propagates through the wrong "
+                        "inputs: give each place a layer of its own (two LeakyReLU(0.2), not "
+                        "one twice)")
+                where[id(inner)] = i
         self.layers = list(layers)
 
     def sublayers(self):

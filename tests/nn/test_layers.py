@@ -182,6 +182,17 @@ def test_dense_rejects_wrong_input_shape():
         layers.Dense(0, 2)
 
 
+def test_one_layer_in_two_places_of_a_chain_is_an_error():
+    """A layer keeps the cache of its last forward pass: the same activation at two places
+    back-propagated the first place's gradient through the second's inputs, without a word."""
+    act = layers.Tanh()
+    with pytest.raises(ValueError, match=r"item 3 holds Tanh\(\), the same object as item 1"):
+        layers.Sequential(layers.Dense(3, 3), act, layers.Dense(3, 3), act)
+    block = layers.Sequential(layers.Dense(3, 3), layers.ReLU())
+    with pytest.raises(ValueError, match="the same object as item 0"):
+        layers.Sequential(block, block)
+
+
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         layers.Dense(2, 2).backward(np.zeros((1, 2), np.float32))
