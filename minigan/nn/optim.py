@@ -32,13 +32,14 @@ class Optimizer:
     def __init__(self, params):
         self.model = params if hasattr(params, "parameters") else None
         pairs = params.parameters() if self.model is not None else list(params)
-        self.pairs = [(p, g) for p, g in pairs]
+        name = type(self).__name__
+        self.pairs = [_checked_pair(name, i, pair) for i, pair in enumerate(pairs)]
         if not self.pairs:
-            raise ValueError(f"{type(self).__name__}: no parameters to optimize")
+            raise ValueError(f"{name}: no parameters to optimize")
         for i, (p, g) in enumerate(self.pairs):
             if p.shape != g.shape:
                 raise ValueError(
-                    f"{type(self).__name__}: parameter {i} has shape {p.shape} "
+                    f"{name}: parameter {i} has shape {p.shape} "
                     f"but its gradient {g.shape}"
                 )
         self.t = 0
@@ -160,6 +161,18 @@ class Optimizer:
                                      f"where {self.NON_NEGATIVE[kind]} is never below 0", name)
                 loaded.append((dst, value))
         return int(t), loaded
+
+
+def _checked_pair(optimizer, i, pair):
+    """``(param, grad)`` from item ``i`` of an optimizer's list, or a TypeError saying what an
+    optimizer takes (a layer, a dict of parameters or its names are not such pairs)."""
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(hasattr(a, "shape") for a in pair)):
+        raise TypeError(
+            f"{optimizer}: item {i} of the parameters is a {type(pair).__name__}, not a "
+            "(param, grad) pair of arrays; give a model (anything with parameters()) or a "
+            "list of (param, grad) pairs, such as model.parameters()")
+    return pair[0], pair[1]
 
 
 class StateError(ValueError):

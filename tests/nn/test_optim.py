@@ -165,6 +165,18 @@ def test_bad_hyperparameters():
         optim.SGD([])
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
+def test_parameters_that_are_not_param_grad_pairs_are_refused_saying_what_to_give(make):
+    """A model's layers, its params dict (whose items are names) or a bare array: each the
+    first item named, where unpacking it raised "too many values to unpack"."""
+    net = layers.Sequential(layers.Dense(2, 3), layers.ReLU(), layers.Dense(3, 1))
+    for given, kind in [(net.layers, "Dense"), (net.params, "str"), ([np.zeros(2)], "ndarray")]:
+        with pytest.raises(TypeError, match=rf"^{make.__name__}: item 0 of the parameters is a "
+                                            rf"{kind}, not a \(param, grad\) pair.*"
+                                            r"model.parameters\(\)$"):
+            make(given)
+
+
 @pytest.mark.parametrize("key, value, words", [
     ("t", np.array(-1), "'t' should be the number of steps taken"),
     ("t", np.array(3.7), "'t' should be the number of steps taken"),
