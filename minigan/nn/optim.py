@@ -36,12 +36,19 @@ class Optimizer:
         self.pairs = [_checked_pair(name, i, pair) for i, pair in enumerate(pairs)]
         if not self.pairs:
             raise ValueError(f"{name}: no parameters to optimize")
+        first = {}
         for i, (p, g) in enumerate(self.pairs):
             if p.shape != g.shape:
                 raise ValueError(
                     f"{name}: parameter {i} has shape {p.shape} "
                     f"but its gradient {g.shape}"
                 )
+            if id(p) in first:
+                raise ValueError(
+                    f"{name}: parameter {i} is the same array as parameter {first[id(p)]}; "
+                    "each step would move it twice, with two states: give each parameter "
+                    "once (a model's parameters() lists each of its arrays once)")
+            first[id(p)] = i
         self.t = 0
 
     def zero_grad(self):

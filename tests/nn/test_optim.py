@@ -177,6 +177,16 @@ def test_parameters_that_are_not_param_grad_pairs_are_refused_saying_what_to_giv
             make(given)
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
+def test_a_parameter_given_twice_is_refused(make):
+    """Listed twice (two models' lists joined, one of them twice), an array took two steps
+    each step, with two states, without a word."""
+    net = layers.Sequential(layers.Dense(2, 3), layers.ReLU(), layers.Dense(3, 1))
+    with pytest.raises(ValueError, match=rf"^{make.__name__}: parameter 4 is the same array "
+                                         r"as parameter 0; each step would move it twice"):
+        make(net.parameters() + net.parameters())
+
+
 @pytest.mark.parametrize("key, value, words", [
     ("t", np.array(-1), "'t' should be the number of steps taken"),
     ("t", np.array(3.7), "'t' should be the number of steps taken"),
