@@ -251,6 +251,8 @@ class GAN:
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         check_penalized_critic(discriminator, self.game, r1)
+        _check_optimizer("g_optimizer", g_optimizer, generator, "generator")
+        _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
         self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
@@ -523,6 +525,18 @@ class GAN:
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
+
+
+def _check_optimizer(name, optimizer, player, role):
+    """ValueError unless every array ``optimizer`` updates is a parameter of ``player``: the
+    two optimizers swapped, or one given for both, would step the wrong player's weights
+    (a D step moving G) without a word."""
+    own = {id(p) for p, _ in player.parameters()}
+    if any(id(p) not in own for p, _ in getattr(optimizer, "pairs", ())):
+        raise ValueError(
+            f"{name} updates arrays that are not the {role}'s parameters (the two optimizers "
+            f"swapped, or one optimizer for both?): build it on the {role}, "
+            f"{name}=optim.Adam({role}) or another optimizer of its own")
 
 
 def _last_layer(net):

@@ -127,6 +127,19 @@ def test_bad_arguments():
         small_gan(prior="cauchy")
 
 
+def test_optimizers_not_built_on_their_players_are_an_error():
+    """Swapped, or one for both: a D step stepped G's weights (with G's stale gradients) and
+    D never trained, without a word."""
+    g = small_gan()
+    G, D, g_opt, d_opt = g.G, g.D, g.g_opt, g.d_opt
+    with pytest.raises(ValueError, match=r"^g_optimizer updates arrays that are not the "
+                                         r"generator's parameters .*optim.Adam\(generator\)"):
+        gan.GAN(G, D, d_opt, g_opt, noise_dim=2)
+    with pytest.raises(ValueError, match="^d_optimizer updates arrays that are not the "
+                                         "discriminator's parameters"):
+        gan.GAN(G, D, g_opt, g_opt, noise_dim=2)
+
+
 def test_same_seed_same_run():
     a, b = small_gan(seed=5), small_gan(seed=5)
     ra, rb = real_batches(seed=2), real_batches(seed=2)
