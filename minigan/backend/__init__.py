@@ -345,8 +345,14 @@ def seed(value: int | None) -> np.random.Generator:
 
 
 def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
-    """``generator`` itself, or the library's default host generator when None."""
-    return _state["rng"] if generator is None else generator
+    """``generator`` itself, or the library's default host generator when None; a TypeError
+    for anything else (a seed given where a generator is wanted)."""
+    if generator is None:
+        return _state["rng"]
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {generator!r}: for "
+                        f"a seed, pass numpy.random.default_rng({generator!r})")
+    return generator
 
 
 def randn(shape, generator=None, dtype=None):

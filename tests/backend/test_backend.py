@@ -73,6 +73,15 @@ def test_one_seed_one_stream():
     assert u.min() >= -1 and u.max() < 1
 
 
+@pytest.mark.parametrize("make", [lambda rng: layers.Dense(3, 3, rng=rng),
+                                  lambda rng: backend.randn((2,), rng)])
+def test_a_seed_given_as_the_generator_says_how_to_make_one(make):
+    """``rng=0`` raised "'int' object has no attribute 'normal'" from inside an initializer."""
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator or None, got 0: "
+                                        r"for a seed, pass numpy.random.default_rng\(0\)$"):
+        make(0)
+
+
 def test_environment_asking_for_a_missing_gpu_warns_and_stays_on_cpu():
     if backend.gpu_available():
         pytest.skip("a GPU is present here")
