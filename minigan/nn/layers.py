@@ -72,6 +72,18 @@ __all__ = [
 ]
 
 
+def _size(owner, name, value):
+    """``value`` as an int, or a ValueError naming ``owner`` and ``name`` unless it is a whole
+    number >= 1: ``int()`` would make 2.5 a 2 and ``True`` a 1 without a word."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or int(value) < 1:
+        raise ValueError(f"{owner}: {name} must be positive, a whole number, got {value!r}")
+    return int(value)
+
+
 #: What :meth:`Layer.__init__` sets on every layer.
 _LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
 
@@ -296,12 +308,8 @@ class Dense(Layer):
     def __init__(self, in_features, out_features, weight_init="xavier_normal", bias=True,
                  rng=None, dtype=None):
         super().__init__()
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(
-                f"Dense: in_features and out_features must be positive, "
-                f"got {in_features} and {out_features}"
-            )
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _size("Dense", "in_features", in_features)
+        self.out_features = _size("Dense", "out_features", out_features)
         self._add_weight_and_bias((self.in_features, self.out_features), "dense", weight_init,
                                   bias, rng, dtype)
 
@@ -565,12 +573,8 @@ class _ConvBase(Layer):
                  weight_init, bias, rng, dtype, layout):
         super().__init__()
         name = self._name
-        if int(in_channels) < 1 or int(out_channels) < 1:
-            raise ValueError(
-                f"{name}: in_channels and out_channels must be positive, "
-                f"got {in_channels} and {out_channels}"
-            )
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = _size(name, "in_channels", in_channels)
+        self.out_channels = _size(name, "out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", name, 1)
         self.stride, self.padding, self.output_padding = conv_hyperparameters(
             name, stride, padding, output_padding)
@@ -697,9 +701,7 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()
-        if int(num_features) < 1:
-            raise ValueError(f"BatchNorm: num_features must be positive, got {num_features}")
-        self.num_features = int(num_features)
+        self.num_features = _size("BatchNorm", "num_features", num_features)
         self.momentum, self.eps = float(momentum), float(eps)
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
@@ -874,8 +876,10 @@ class MinibatchDiscrimination(Layer):
 
     def __init__(self, in_features, kernels=50, kernel_dim=5, rng=None, dtype=None):
         super().__init__()
-        self.in_features, self.kernels, self.kernel_dim = int(in_features), int(kernels), int(
-            kernel_dim)
+        name = "MinibatchDiscrimination"
+        self.in_features = _size(name, "in_features", in_features)
+        self.kernels = _size(name, "kernels", kernels)
+        self.kernel_dim = _size(name, "kernel_dim", kernel_dim)
         shape = (self.in_features, self.kernels * self.kernel_dim)
         self._add_param("T", 0.1 * backend.rng(rng).standard_normal(shape), dtype)
 
@@ -906,6 +910,8 @@ class MinibatchStdDev(Layer):
 
     def __init__(self, group_size=None, eps=1e-8):
         super().__init__()
+        if group_size is not None:
+            group_size = _size("MinibatchStdDev", "group_size", group_size)
         self.group_size, self.eps = group_size, float(eps)
 
     def forward(self, x):
@@ -928,9 +934,7 @@ class Pack(Layer):
 
     def __init__(self, m):
         super().__init__()
-        if int(m) < 1:
-            raise ValueError(f"Pack: m must be a positive integer, got {m}")
-        self.m = int(m)
+        self.m = _size("Pack", "m", m)
 
     def forward(self, x):
         out, self._cache = self._apply(F.pack_forward, x, self.m)
@@ -961,7 +965,7 @@ class ConditionalGenerator(Layer):
     """
 
     def __init__(self, net, classes=10):
-        self.net, self.classes = net, int(classes)
+        self.net, self.classes = net, _size(type(self).__name__, "classes", classes)
         self.training, self.frozen, self._cache = True, False, None
 
     params = property(lambda self: self.net.params)
@@ -1038,9 +1042,7 @@ class LabelledSequential(Sequential):
 
     def __init__(self, *layers, classes):
         super().__init__(*layers)
-        self.classes = int(classes)
-        if self.classes < 1:
-            raise ValueError(f"LabelledSequential needs at least 1 class, got {classes}")
+        self.classes = _size("LabelledSequential", "classes", classes)
         dense = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
         self.joins = tuple(dense[1:])      # the layers whose input is [h, c]
 
@@ -1105,8 +1107,6 @@ class SelfConditionedGenerator(ConditionalGenerator):
 
     def __init__(self, net, classes, cuts=None, dtype=None):
         super().__init__(net, classes)
-        if self.classes < 1:
-            raise ValueError(f"SelfConditionedGenerator needs at least 1 class, got {classes}")
         if cuts is None:
             cuts = F.label_cuts(np.ones(self.classes), "gaussian")
         cuts = np.asarray(backend.to_host(cuts), dtype=np.float64)

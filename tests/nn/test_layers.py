@@ -193,6 +193,25 @@ def test_one_layer_in_two_places_of_a_chain_is_an_error():
         layers.Sequential(block, block)
 
 
+@pytest.mark.parametrize("make, name, value", [
+    (lambda v: layers.Dense(v, 3), "Dense: in_features", 2.5),
+    (lambda v: layers.Dense(3, v), "Dense: out_features", True),
+    (lambda v: layers.Conv2d(1, v, 3), "Conv2d: out_channels", 1.5),
+    (lambda v: layers.BatchNorm(v), "BatchNorm: num_features", 2.5),
+    (lambda v: layers.Pack(v), "Pack: m", 2.5),
+    (lambda v: layers.MinibatchDiscrimination(4, kernels=v), "MinibatchDiscrimination: kernels", -2),
+    (lambda v: layers.MinibatchStdDev(v), "MinibatchStdDev: group_size", 0),
+    (lambda v: layers.ConditionalGenerator(layers.Dense(2, 2), classes=v),
+     "ConditionalGenerator: classes", -1),
+])
+def test_a_size_that_is_not_a_positive_whole_number_is_refused(make, name, value):
+    """int() made 2.5 a 2 and True a 1; a ConditionalGenerator of -1 classes, a group size of
+    0 and kernels=0 were taken as given (kernels=-2: NumPy's "negative dimensions")."""
+    with pytest.raises(ValueError, match=rf"^{name} must be positive, a whole number, "
+                                         rf"got {value!r}$"):
+        make(value)
+
+
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         layers.Dense(2, 2).backward(np.zeros((1, 2), np.float32))
