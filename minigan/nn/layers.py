@@ -84,6 +84,21 @@ def _size(owner, name, value):
     return int(value)
 
 
+def _number(owner, name, value, low=None, high=None):
+    """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is a
+    finite number from ``low`` to ``high`` (each None: unbounded): a NaN or out-of-range
+    constant would turn every output or running statistic into NaN or nonsense."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and (low is None or v >= low) and (high is None or v <= high)):
+        bounds = (f" in [{low:g}, {high:g}]" if low is not None and high is not None
+                  else f" >= {low:g}" if low is not None else "")
+        raise ValueError(f"{owner}: {name} must be a finite number{bounds}, got {value!r}")
+    return v
+
+
 #: What :meth:`Layer.__init__` sets on every layer.
 _LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
 
@@ -348,7 +363,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, slope=0.2):
         super().__init__()
-        self.slope = float(slope)
+        self.slope = _number("LeakyReLU", "slope", slope)
 
     def forward(self, x):
         out, self._cache = F.leaky_relu_forward(x, self.slope)
@@ -702,7 +717,8 @@ class BatchNorm(Layer):
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()
         self.num_features = _size("BatchNorm", "num_features", num_features)
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.momentum = _number("BatchNorm", "momentum", momentum, 0.0, 1.0)
+        self.eps = _number("BatchNorm", "eps", eps, 0.0)
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
         self._add_param("beta", np.zeros(C), dtype)
@@ -749,7 +765,7 @@ class PixelNorm(Layer):
 
     def __init__(self, eps=1e-8):
         super().__init__()
-        self.eps = float(eps)
+        self.eps = _number("PixelNorm", "eps", eps, 0.0)
 
     def forward(self, x):
         out, self._cache = self._apply(F.pixel_norm_forward, x, self.eps)
@@ -912,7 +928,7 @@ class MinibatchStdDev(Layer):
         super().__init__()
         if group_size is not None:
             group_size = _size("MinibatchStdDev", "group_size", group_size)
-        self.group_size, self.eps = group_size, float(eps)
+        self.group_size, self.eps = group_size, _number("MinibatchStdDev", "eps", eps, 0.0)
 
     def forward(self, x):
         out, self._cache = self._apply(F.minibatch_stddev_forward, x, self.group_size, self.eps)

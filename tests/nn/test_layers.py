@@ -212,6 +212,24 @@ def test_a_size_that_is_not_a_positive_whole_number_is_refused(make, name, value
         make(value)
 
 
+@pytest.mark.parametrize("make, words", [
+    (lambda: layers.LeakyReLU(float("nan")), "LeakyReLU: slope must be a finite number, got nan"),
+    (lambda: layers.BatchNorm(4, momentum=1.5),
+     r"BatchNorm: momentum must be a finite number in \[0, 1\], got 1.5"),
+    (lambda: layers.BatchNorm(4, momentum=float("nan")),
+     r"BatchNorm: momentum must be a finite number in \[0, 1\], got nan"),
+    (lambda: layers.BatchNorm(4, eps=-1e-5), "BatchNorm: eps must be a finite number >= 0, got -1e-05"),
+    (lambda: layers.PixelNorm(eps=-1), "PixelNorm: eps must be a finite number >= 0, got -1"),
+    (lambda: layers.MinibatchStdDev(eps=float("inf")),
+     "MinibatchStdDev: eps must be a finite number >= 0, got inf"),
+])
+def test_a_constant_out_of_range_is_refused(make, words):
+    """A NaN slope made every negative input NaN, a momentum of 1.5 or NaN running statistics
+    that evaluation mode then used, a negative eps the square root of a negative variance."""
+    with pytest.raises(ValueError, match=f"^{words}$"):
+        make()
+
+
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         layers.Dense(2, 2).backward(np.zeros((1, 2), np.float32))
