@@ -157,7 +157,7 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match="eps must be at least 0"):
         optim.RMSProp(pair, eps=float("nan"))
     for make in (optim.Adam, optim.RMSProp, optim.SGD):      # NaN compares false both ways
-        with pytest.raises(ValueError, match="lr must be positive, got nan"):
+        with pytest.raises(ValueError, match="lr must be positive and finite, got nan"):
             make(pair, lr=float("nan"))
     with pytest.raises(ValueError, match="Adam: eps must be at least 0, got -1e-08"):
         optim.Adam(pair, eps=-1e-8)
@@ -185,6 +185,21 @@ def test_a_parameter_given_twice_is_refused(make):
     with pytest.raises(ValueError, match=rf"^{make.__name__}: parameter 4 is the same array "
                                          r"as parameter 0; each step would move it twice"):
         make(net.parameters() + net.parameters())
+
+
+@pytest.mark.parametrize("make, kw, words", [
+    (optim.Adam, {"lr": None}, "Adam: lr must be a number, got None"),
+    (optim.SGD, {"momentum": "high"}, "SGD: momentum must be a number, got 'high'"),
+    (optim.RMSProp, {"lr": float("inf")}, "RMSProp: lr must be positive and finite, got inf"),
+    (optim.Adam, {"betas": 0.9}, r"Adam: betas must be a pair \(beta1, beta2\), got 0.9"),
+    (optim.Adam, {"betas": (0.5, 0.9, 0.99)}, r"Adam: betas must be a pair .*, got \(0.5, 0.9, 0.99\)"),
+])
+def test_a_hyperparameter_of_the_wrong_kind_is_named(make, kw, words):
+    """None or a word raised "'>' not supported between instances of ... and 'int'",
+    betas=0.9 "'float' object is not subscriptable"; three betas dropped the third and
+    lr=inf gave NaN weights at the first step, without a word."""
+    with pytest.raises(ValueError, match=f"^{words}$"):
+        make([(np.zeros(1), np.zeros(1))], **kw)
 
 
 @pytest.mark.parametrize("key, value, words", [
