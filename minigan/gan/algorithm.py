@@ -70,12 +70,31 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
     -------
     z : array of shape ``(m,) + noise_shape`` on the active device
     """
-    shape = (int(m),) + ((int(noise_shape),) if np.isscalar(noise_shape) else tuple(noise_shape))
+    shape = (_whole("m (the number of noise vectors)", m, 0),) + _noise_shape(noise_shape)
     if prior == "gaussian":
         return backend.randn(shape, rng, dtype)
     if prior == "uniform":
         return backend.uniform(-1.0, 1.0, shape, rng, dtype)
     raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
+
+
+def _whole(name, value, least):
+    """``value`` as an int, or a ValueError naming ``name`` unless it is a whole number >=
+    ``least`` (``int()`` would make 1.5 a 1 and ``True`` a 1 without a word)."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or int(value) < least:
+        raise ValueError(f"{name} must be >= {least}, a whole number, got {value!r}")
+    return int(value)
+
+
+def _noise_shape(noise_shape, name="noise_shape"):
+    """The shape of one noise vector, a tuple of sizes >= 1, from an int or a tuple."""
+    if np.isscalar(noise_shape):
+        return (_whole(name, noise_shape, 1),)
+    return tuple(_whole(f"each size of {name} {tuple(noise_shape)!r}", n, 1) for n in noise_shape)
 
 
 def generator_gradient(discriminator, game, x):
@@ -225,8 +244,7 @@ class GAN:
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
                  loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
-        if int(k) < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
+        _whole("k (discriminator steps per generator step)", k, 1)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         if prior not in PRIORS:
@@ -239,8 +257,7 @@ class GAN:
             raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
         if not (float(r1) >= 0 and math.isfinite(float(r1))):
             raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
-        if isinstance(r1_every, bool) or int(r1_every) != r1_every or int(r1_every) < 1:
-            raise ValueError(f"r1_every must be a whole number >= 1, got {r1_every}")
+        _whole("r1_every", r1_every, 1)
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
                              "output (a logit) and apply the sigmoid themselves, in a form "
@@ -255,7 +272,7 @@ class GAN:
         _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
-        self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
+        self.noise_shape = _noise_shape(noise_dim, "noise_dim")
         self.k = int(k)
         self.loss, self.g_loss = loss, getattr(self.game, "g_form", g_loss)   # a game's own
         self.label_smoothing = float(label_smoothing)

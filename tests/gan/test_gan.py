@@ -14,7 +14,8 @@ def small_gan(k=1, seed=0, **kw):
     r = np.random.default_rng(seed)
     G = layers.Sequential(layers.Dense(2, 8, rng=r), layers.ReLU(), layers.Dense(8, 3, rng=r))
     D = layers.Sequential(layers.Dense(3, 8, rng=r), layers.LeakyReLU(0.2), layers.Dense(8, 1, rng=r))
-    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, k=k, rng=r, **kw)
+    kw = {"noise_dim": 2, **kw}
+    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), k=k, rng=r, **kw)
 
 
 def snapshot(model):
@@ -119,6 +120,16 @@ def test_priors_and_smoothing():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="k .* must be >= 1"):
         small_gan(k=0)
+    with pytest.raises(ValueError, match=r"^k \(discriminator steps per generator step\) must be "
+                                         r">= 1, a whole number, got 1.5$"):
+        small_gan(k=1.5)                       # int() made it 1 without a word
+    with pytest.raises(ValueError, match="^noise_dim must be >= 1, a whole number, got -5$"):
+        small_gan(noise_dim=-5)                # NumPy's "negative dimensions" at the first step
+    with pytest.raises(ValueError, match=r"^each size of noise_dim \(4, 0\) must be >= 1"):
+        small_gan(noise_dim=(4, 0))
+    with pytest.raises(ValueError, match=r"^m \(the number of noise vectors\) must be >= 0, a "
+                                         r"whole number, got -1$"):
+        small_gan().sample(-1)
     with pytest.raises(ValueError, match="unknown g_loss"):
         small_gan(g_loss="wasserstein")
     with pytest.raises(ValueError, match="label_smoothing"):
