@@ -318,6 +318,9 @@ class GAN:
                 f"{seen}: give the batches as {self.dtype} (x.astype(numpy.{self.dtype})), or "
                 f"build the players in {x.dtype} (backend.set_default_dtype) if that is what "
                 "you want")
+        if x.size == 0:
+            raise ValueError(f"the real batch is empty (shape {tuple(x.shape)}); give at least "
+                             "one sample a batch (the last batch of an epoch too)")
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
         # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
         # CPU, and one small transfer on the GPU. The Trainer checks its whole data set

@@ -284,6 +284,13 @@ def test_real_data_with_nan_or_inf_is_an_error(bad):
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+def test_an_empty_real_batch_is_an_error():
+    """It raised NumPy's "zero-size array to reduction operation minimum" from check_real."""
+    g = small_gan()
+    with pytest.raises(ValueError, match=r"^the real batch is empty \(shape \(0, 3\)\)"):
+        g.train_iteration(lambda: np.zeros((0, 3), np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.uint8])
 def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
     """NumPy's default float64 (or 8-bit pixels) given to float32 players ran the whole
