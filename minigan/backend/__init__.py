@@ -302,7 +302,10 @@ def float_dtype(dtype=None, what="dtype") -> np.dtype:
     parameter cannot take a step; float16 loses the small updates)."""
     if dtype is None:
         return default_dtype()
-    checked = np.dtype(dtype)
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:                      # a misspelled name: "data type 'flaot32' not understood"
+        raise ValueError(f"{what} must be float32 or float64, got {dtype!r}") from None
     if checked not in (np.float32, np.float64):
         raise ValueError(f"{what} must be float32 or float64, got {checked}")
     return checked

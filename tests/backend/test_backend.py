@@ -59,6 +59,10 @@ def test_to_host_and_default_dtype():
     assert layers.Dense(2, 2).params["W"].dtype == np.float64
     with pytest.raises(ValueError, match="float32 or float64"):
         backend.set_default_dtype("int32")
+    with pytest.raises(ValueError, match="^default dtype must be float32 or float64, got 'flaot32'$"):
+        backend.set_default_dtype("flaot32")         # NumPy's "data type not understood"
+    with pytest.raises(ValueError, match="^Dense: dtype must be float32 or float64, got 'f32'$"):
+        layers.Dense(2, 2, dtype="f32")
 
 
 def test_one_seed_one_stream():
