@@ -522,6 +522,10 @@ class GAN:
             far outside ``pixel_range`` (:meth:`check_real`), before the
             D step that would use it.
         """
+        if not callable(next_real_batch):
+            raise TypeError(f"next_real_batch must be a function that returns a fresh real batch "
+                            f"at each call (lambda: next(batches)), got "
+                            f"{type(next_real_batch).__name__}")
         for i in range(self.k):
             x = next_real_batch()
             if self.check_data:

@@ -284,6 +284,13 @@ def test_real_data_with_nan_or_inf_is_an_error(bad):
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+def test_a_batch_given_where_a_function_of_batches_is_wanted_is_an_error():
+    """The batch itself raised "'numpy.ndarray' object is not callable" from inside the loop."""
+    with pytest.raises(TypeError, match=r"^next_real_batch must be a function that returns a "
+                                        r"fresh real batch .*, got ndarray$"):
+        small_gan().train_iteration(np.zeros((4, 3), np.float32))
+
+
 def test_an_empty_real_batch_is_an_error():
     """It raised NumPy's "zero-size array to reduction operation minimum" from check_real."""
     g = small_gan()
