@@ -182,7 +182,15 @@ class Layer:
         :func:`minigan.nn.init.compute_fans`) and, when ``bias``, a zero ``b`` of ``shape``'s
         output size (axis 1 for ``"dense"`` and ``"conv_transpose"``, axis 0 for ``"conv"``)."""
         fans = initializers.compute_fans(shape, layout)
-        self._add_param("W", initializers.get(weight_init)(shape, fans, backend.rng(rng)), dtype)
+        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
+        got = tuple(np.shape(W))
+        if got != tuple(shape):
+            name = weight_init if isinstance(weight_init, str) else getattr(
+                weight_init, "__name__", repr(weight_init))
+            raise ValueError(f"{type(self).__name__}: weight_init {name} gave an array of shape "
+                             f"{got} for a weight of shape {tuple(shape)}; an initializer "
+                             "f(shape, fans, rng) returns an array of the shape it is given")
+        self._add_param("W", W, dtype)
         self.has_bias = bool(bias)
         if self.has_bias:
             self._add_param("b", np.zeros(shape[0 if layout == "conv" else 1]), dtype)

@@ -269,6 +269,18 @@ def test_a_state_that_does_not_fit_leaves_the_model_as_it_was():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
 
 
+@pytest.mark.parametrize("value, got", [(np.zeros((2, 3)), r"\(2, 3\)"), (0.0, r"\(\)")])
+def test_an_initializer_that_gives_another_shape_is_an_error(value, got):
+    """A Dense(3, 2) whose W came out (2, 3), or a number, was built without a word and
+    failed later, at its first input, naming a width it was never given."""
+    def custom(shape, fans, rng):
+        return value
+
+    with pytest.raises(ValueError, match=rf"^Dense: weight_init custom gave an array of shape "
+                                         rf"{got} for a weight of shape \(3, 2\)"):
+        layers.Dense(3, 2, weight_init=custom)
+
+
 def test_weight_init_by_name_and_callable():
     def ones(shape, fans, rng):
         return np.ones(shape)
