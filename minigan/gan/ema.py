@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import copy
 
-from minigan.nn.layers import BatchNorm
+from minigan.nn.layers import BatchNorm, Layer
 
 __all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
 
@@ -60,6 +60,10 @@ class EMA:
     """
 
     def __init__(self, generator, decay=0.999, warmup=10.0):
+        if not isinstance(generator, Layer):
+            raise TypeError(f"EMA averages a generator's weights: give the generator, a "
+                            f"minigan.nn.layers.Layer (a GAN's model.G), not a "
+                            f"{type(generator).__name__}")
         if not 0.0 <= float(decay) < 1.0:
             raise ValueError(f"ema decay must be in [0, 1), got {decay}")
         if not float(warmup) > 1.0:
