@@ -133,6 +133,8 @@ def test_ema_follows_its_formula_with_warm_up(warmup):
         EMA(G, 1.0)
     with pytest.raises(ValueError, match="ema warm-up"):
         EMA(G, 0.9, warmup=0.5)
+    with pytest.raises(ValueError, match="^ema warm-up must be a finite number more than 1 .*got inf$"):
+        EMA(G, 0.9, warmup=float("inf"))       # beta_t = 0: the "average" was G itself
 
 
 def test_ema_of_what_is_not_a_generator_says_what_to_give():
