@@ -278,7 +278,8 @@ class GAN:
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
-        self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
+        self.pixel_range = (_output_range(generator) if pixel_range is None
+                            else _pixel_range(pixel_range))
         self.check_data = bool(check_data)
         #: The players' floating dtype (D's first parameter's): the real batches' too.
         self.dtype = next((p.dtype for p, _ in discriminator.parameters()), None)
@@ -561,6 +562,18 @@ def _check_optimizer(name, optimizer, player, role):
             f"{name} updates arrays that are not the {role}'s parameters (the two optimizers "
             f"swapped, or one optimizer for both?): build it on the {role}, "
             f"{name}=optim.Adam({role}) or another optimizer of its own")
+
+
+def _pixel_range(value):
+    """``(low, high)`` as two floats, or a ValueError unless they are finite and low < high."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"pixel_range must be (low, high), two finite numbers with low < high, "
+                         f"such as (0, 1) or (-1, 1), got {value!r}")
+    return low, high
 
 
 def _last_layer(net):

@@ -1,5 +1,6 @@
 """Algorithm 1: who updates what, how often, and that a GAN really learns."""
 
+import re
 import time
 
 import numpy as np
@@ -149,6 +150,15 @@ def test_optimizers_not_built_on_their_players_are_an_error():
     with pytest.raises(ValueError, match="^d_optimizer updates arrays that are not the "
                                          "discriminator's parameters"):
         gan.GAN(G, D, g_opt, g_opt, noise_dim=2)
+
+
+@pytest.mark.parametrize("value", [(1, 0), (0, 1, 2), 1])
+def test_a_pixel_range_that_is_not_low_then_high_is_an_error(value):
+    """(1, 0) called every real batch "far outside the generator's range [1, 0]", (0, 1, 2)
+    and 1 raised unpacking errors."""
+    with pytest.raises(ValueError, match=r"^pixel_range must be \(low, high\), two finite "
+                                         rf"numbers with low < high.*, got {re.escape(repr(value))}$"):
+        small_gan(pixel_range=value)
 
 
 def test_same_seed_same_run():
