@@ -342,8 +342,14 @@ def to_host(a) -> np.ndarray:
 
 
 def seed(value: int | None) -> np.random.Generator:
-    """Reseed the library's default host generator and return it."""
-    _state["rng"] = np.random.default_rng(value)
+    """Reseed the library's default host generator and return it. ``value``: a whole number
+    >= 0, a ``numpy.random.SeedSequence`` or None (fresh entropy)."""
+    try:
+        generator = np.random.default_rng(value)
+    except (TypeError, ValueError) as exc:   # NumPy's words name neither the seed nor the value
+        raise ValueError(f"seed must be a whole number >= 0, a numpy.random.SeedSequence or None, "
+                         f"got {value!r} ({exc})") from None
+    _state["rng"] = generator
     return _state["rng"]
 
 

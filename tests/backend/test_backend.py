@@ -77,6 +77,17 @@ def test_one_seed_one_stream():
     assert u.min() >= -1 and u.max() < 1
 
 
+@pytest.mark.parametrize("value", [-1, 1.5, "a"])
+def test_a_seed_that_is_not_one_is_named(value):
+    """NumPy said "expected non-negative integer", or "SeedSequence expects int or sequence of
+    ints for entropy not 1.5", naming neither the seed nor where it went."""
+    before = backend.rng()
+    with pytest.raises(ValueError, match=rf"^seed must be a whole number >= 0, a "
+                                         rf"numpy.random.SeedSequence or None, got {value!r} \("):
+        backend.seed(value)
+    assert backend.rng() is before
+
+
 @pytest.mark.parametrize("make", [lambda rng: layers.Dense(3, 3, rng=rng),
                                   lambda rng: backend.randn((2,), rng)])
 def test_a_seed_given_as_the_generator_says_how_to_make_one(make):
