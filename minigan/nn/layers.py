@@ -459,7 +459,10 @@ class Reshape(Layer):
 
     def __init__(self, shape):
         super().__init__()
-        self.shape = tuple(int(s) for s in shape)
+        if not isinstance(shape, (tuple, list)):
+            raise ValueError(f"Reshape: shape must be a tuple of sizes, one sample's shape such as "
+                             f"(128, 7, 7), got {shape!r}")
+        self.shape = tuple(_size("Reshape", f"each size of shape {tuple(shape)}", s) for s in shape)
 
     def forward(self, x):
         per_sample = math.prod(x.shape[1:])

@@ -173,6 +173,8 @@ def test_flatten_and_reshape_round_trip():
     np.testing.assert_array_equal(rs.backward(z), y)
     with pytest.raises(ValueError, match=r"Reshape\(\(7, 7\)\): cannot reshape input of shape \(2, 60\)"):
         layers.Reshape((7, 7)).forward(y)
+    with pytest.raises(ValueError, match=r"^Reshape: shape must be a tuple of sizes, .*got 7$"):
+        layers.Reshape(7)                        # "'int' object is not iterable"
 
 
 def test_dense_rejects_wrong_input_shape():
@@ -201,6 +203,7 @@ def test_one_layer_in_two_places_of_a_chain_is_an_error():
     (lambda v: layers.Pack(v), "Pack: m", 2.5),
     (lambda v: layers.MinibatchDiscrimination(4, kernels=v), "MinibatchDiscrimination: kernels", -2),
     (lambda v: layers.MinibatchStdDev(v), "MinibatchStdDev: group_size", 0),
+    (lambda v: layers.Reshape((v, 7)), r"Reshape: each size of shape \(-1, 7\)", -1),
     (lambda v: layers.ConditionalGenerator(layers.Dense(2, 2), classes=v),
      "ConditionalGenerator: classes", -1),
 ])
