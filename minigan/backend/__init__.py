@@ -302,7 +302,10 @@ def float_dtype(dtype=None, what="dtype") -> np.dtype:
     parameter cannot take a step; float16 loses the small updates)."""
     if dtype is None:
         return default_dtype()
-    checked = np.dtype(dtype)
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:                      # a misspelled name: "data type 'flaot32' not understood"
+        raise ValueError(f"{what} must be float32 or float64, got {dtype!r}") from None
     if checked not in (np.float32, np.float64):
         raise ValueError(f"{what} must be float32 or float64, got {checked}")
     return checked
@@ -339,14 +342,26 @@ def to_host(a) -> np.ndarray:
 
 
 def seed(value: int | None) -> np.random.Generator:
-    """Reseed the library's default host generator and return it."""
-    _state["rng"] = np.random.default_rng(value)
+    """Reseed the library's default host generator and return it. ``value``: a whole number
+    >= 0, a ``numpy.random.SeedSequence`` or None (fresh entropy)."""
+    try:
+        generator = np.random.default_rng(value)
+    except (TypeError, ValueError) as exc:   # NumPy's words name neither the seed nor the value
+        raise ValueError(f"seed must be a whole number >= 0, a numpy.random.SeedSequence or None, "
+                         f"got {value!r} ({exc})") from None
+    _state["rng"] = generator
     return _state["rng"]
 
 
 def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
-    """``generator`` itself, or the library's default host generator when None."""
-    return _state["rng"] if generator is None else generator
+    """``generator`` itself, or the library's default host generator when None; a TypeError
+    for anything else (a seed given where a generator is wanted)."""
+    if generator is None:
+        return _state["rng"]
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator or None, got {generator!r}: for "
+                        f"a seed, pass numpy.random.default_rng({generator!r})")
+    return generator
 
 
 def randn(shape, generator=None, dtype=None):

@@ -19,6 +19,7 @@ too when the ``.gz`` file is absent.
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 import re
 import secrets
@@ -463,6 +464,10 @@ def load_mnist(
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if classes is not None and (isinstance(classes, bool) or not isinstance(classes, numbers.Integral)
+                                or classes < 1):
+        raise ValueError(f"classes must be None or a whole number >= 1 (the labels' count), "
+                         f"got {classes!r}")
     real = files is None
     files = MNIST_FILES if real else files
     if split not in files:

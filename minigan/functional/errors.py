@@ -28,6 +28,9 @@ def check_dout(op, dout, expected):
     """Raise :class:`ShapeError` unless the upstream gradient ``dout`` has the shape
     ``expected``, the shape of the forward pass's output: a backward pass would
     otherwise broadcast a wrong ``dout`` into a wrong gradient without a word."""
-    if tuple(dout.shape) != tuple(expected):
-        raise ShapeError(op, f"dout of shape {tuple(dout.shape)}, expected {tuple(expected)} "
+    shape = getattr(dout, "shape", None)
+    if shape is None or tuple(shape) != tuple(expected):
+        got = (f"of shape {tuple(shape)}" if shape is not None
+               else f"a {type(dout).__name__}, not an array")       # a loss's gradient as a number
+        raise ShapeError(op, f"dout {got}, expected {tuple(expected)} "
                              f"(the shape of the forward pass's output)")

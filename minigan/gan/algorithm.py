@@ -70,12 +70,31 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
     -------
     z : array of shape ``(m,) + noise_shape`` on the active device
     """
-    shape = (int(m),) + ((int(noise_shape),) if np.isscalar(noise_shape) else tuple(noise_shape))
+    shape = (_whole("m (the number of noise vectors)", m, 0),) + _noise_shape(noise_shape)
     if prior == "gaussian":
         return backend.randn(shape, rng, dtype)
     if prior == "uniform":
         return backend.uniform(-1.0, 1.0, shape, rng, dtype)
     raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
+
+
+def _whole(name, value, least):
+    """``value`` as an int, or a ValueError naming ``name`` unless it is a whole number >=
+    ``least`` (``int()`` would make 1.5 a 1 and ``True`` a 1 without a word)."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or int(value) < least:
+        raise ValueError(f"{name} must be >= {least}, a whole number, got {value!r}")
+    return int(value)
+
+
+def _noise_shape(noise_shape, name="noise_shape"):
+    """The shape of one noise vector, a tuple of sizes >= 1, from an int or a tuple."""
+    if np.isscalar(noise_shape):
+        return (_whole(name, noise_shape, 1),)
+    return tuple(_whole(f"each size of {name} {tuple(noise_shape)!r}", n, 1) for n in noise_shape)
 
 
 def generator_gradient(discriminator, game, x):
@@ -225,8 +244,7 @@ class GAN:
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
                  loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
-        if int(k) < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {k}")
+        _whole("k (discriminator steps per generator step)", k, 1)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         if prior not in PRIORS:
@@ -239,8 +257,7 @@ class GAN:
             raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
         if not (float(r1) >= 0 and math.isfinite(float(r1))):
             raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
-        if isinstance(r1_every, bool) or int(r1_every) != r1_every or int(r1_every) < 1:
-            raise ValueError(f"r1_every must be a whole number >= 1, got {r1_every}")
+        _whole("r1_every", r1_every, 1)
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
                              "output (a logit) and apply the sigmoid themselves, in a form "
@@ -251,15 +268,18 @@ class GAN:
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         check_penalized_critic(discriminator, self.game, r1)
+        _check_optimizer("g_optimizer", g_optimizer, generator, "generator")
+        _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator
         self.g_opt, self.d_opt = g_optimizer, d_optimizer
-        self.noise_shape = (int(noise_dim),) if np.isscalar(noise_dim) else tuple(noise_dim)
+        self.noise_shape = _noise_shape(noise_dim, "noise_dim")
         self.k = int(k)
         self.loss, self.g_loss = loss, getattr(self.game, "g_form", g_loss)   # a game's own
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
-        self.pixel_range = _output_range(generator) if pixel_range is None else tuple(pixel_range)
+        self.pixel_range = (_output_range(generator) if pixel_range is None
+                            else _pixel_range(pixel_range))
         self.check_data = bool(check_data)
         #: The players' floating dtype (D's first parameter's): the real batches' too.
         self.dtype = next((p.dtype for p, _ in discriminator.parameters()), None)
@@ -300,6 +320,9 @@ class GAN:
                 f"{seen}: give the batches as {self.dtype} (x.astype(numpy.{self.dtype})), or "
                 f"build the players in {x.dtype} (backend.set_default_dtype) if that is what "
                 "you want")
+        if x.size == 0:
+            raise ValueError(f"the real batch is empty (shape {tuple(x.shape)}); give at least "
+                             "one sample a batch (the last batch of an epoch too)")
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
         # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
         # CPU, and one small transfer on the GPU. The Trainer checks its whole data set
@@ -512,6 +535,10 @@ class GAN:
             far outside ``pixel_range`` (:meth:`check_real`), before the
             D step that would use it.
         """
+        if not callable(next_real_batch):
+            raise TypeError(f"next_real_batch must be a function that returns a fresh real batch "
+                            f"at each call (lambda: next(batches)), got "
+                            f"{type(next_real_batch).__name__}")
         for i in range(self.k):
             x = next_real_batch()
             if self.check_data:
@@ -535,6 +562,30 @@ class GAN:
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
+
+
+def _check_optimizer(name, optimizer, player, role):
+    """ValueError unless every array ``optimizer`` updates is a parameter of ``player``: the
+    two optimizers swapped, or one given for both, would step the wrong player's weights
+    (a D step moving G) without a word."""
+    own = {id(p) for p, _ in player.parameters()}
+    if any(id(p) not in own for p, _ in getattr(optimizer, "pairs", ())):
+        raise ValueError(
+            f"{name} updates arrays that are not the {role}'s parameters (the two optimizers "
+            f"swapped, or one optimizer for both?): build it on the {role}, "
+            f"{name}=optim.Adam({role}) or another optimizer of its own")
+
+
+def _pixel_range(value):
+    """``(low, high)`` as two floats, or a ValueError unless they are finite and low < high."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"pixel_range must be (low, high), two finite numbers with low < high, "
+                         f"such as (0, 1) or (-1, 1), got {value!r}")
+    return low, high
 
 
 def _last_layer(net):

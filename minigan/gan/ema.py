@@ -35,8 +35,9 @@ sample grids and what ``minigan sample``, ``minigan interpolate`` and
 from __future__ import annotations
 
 import copy
+import math
 
-from minigan.nn.layers import BatchNorm
+from minigan.nn.layers import BatchNorm, Layer
 
 __all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
 
@@ -60,11 +61,16 @@ class EMA:
     """
 
     def __init__(self, generator, decay=0.999, warmup=10.0):
+        if not isinstance(generator, Layer):
+            raise TypeError(f"EMA averages a generator's weights: give the generator, a "
+                            f"minigan.nn.layers.Layer (a GAN's model.G), not a "
+                            f"{type(generator).__name__}")
         if not 0.0 <= float(decay) < 1.0:
             raise ValueError(f"ema decay must be in [0, 1), got {decay}")
-        if not float(warmup) > 1.0:
-            raise ValueError(f"ema warm-up must be more than 1 (with 1, beta_t = 1 and the "
-                             f"average never moves), got {warmup}")
+        if not 1.0 < float(warmup) < math.inf:
+            raise ValueError(f"ema warm-up must be a finite number more than 1 (with 1, beta_t = 1 "
+                             f"and the average never moves; with inf, beta_t = 0 and the average "
+                             f"is G itself), got {warmup}")
         self.source, self.decay, self.updates = generator, float(decay), 0
         self.warmup = float(warmup)
         self.generator = copy.deepcopy(generator).eval()

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from .algorithm import _whole
+
 __all__ = ["STATS", "Diverged", "train"]
 
 #: What :meth:`minigan.gan.GAN.train_iteration` reports, each a Python float.
@@ -86,6 +88,14 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         When an iteration reports fewer numbers than :data:`STATS` (a step of your own,
         a subclass of :class:`minigan.gan.GAN`, that returns the losses alone).
     """
+    iterations, done = _whole("iterations", iterations, 0), _whole("done", done, 0)
+    if lr is not None and not callable(lr):
+        raise TypeError(f"lr must be a schedule, a function lr(i) of the iterations done before "
+                        f"(lambda i: {lr!r} for a constant one), or None to keep the "
+                        f"optimizers' own, got {lr!r}")
+    if ema is not None and not callable(getattr(ema, "update", None)):
+        raise TypeError(f"ema must be a minigan.gan.ema.EMA (EMA(model.G, decay)) or None, "
+                        f"got {ema!r}")
     total = done + iterations if total is None else total
     for i in range(iterations):
         before = done + i

@@ -42,6 +42,8 @@ from typing import Callable
 
 from minigan.nn import layers as L
 
+from .algorithm import _whole
+
 __all__ = ["mlp", "mlp_large", "vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL",
            "PIXEL_RANGES", "build", "remedies", "minibatch_layers", "MINIBATCH", "G_LABELS",
            "G_LABEL_MODELS"]
@@ -383,7 +385,12 @@ def build(name, rng, dtype=None, clusters=0, **options):
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    clusters = _whole("clusters", clusters, 0)
     if not clusters:
         return MODELS[name].build(rng, dtype=dtype, **options)
-    G, D = MODELS[name].build(rng, dtype=dtype, **{**options, "classes": int(clusters)})
-    return L.SelfConditionedGenerator(G.net, int(clusters), dtype=dtype), D
+    if options.get("classes"):
+        raise ValueError(f"classes={options['classes']} and clusters={clusters}: a conditional GAN "
+                         "takes the labels given (classes) or the groups it finds (clusters); "
+                         "give one of them")
+    G, D = MODELS[name].build(rng, dtype=dtype, **{**options, "classes": clusters})
+    return L.SelfConditionedGenerator(G.net, clusters, dtype=dtype), D

@@ -72,6 +72,33 @@ __all__ = [
 ]
 
 
+def _size(owner, name, value):
+    """``value`` as an int, or a ValueError naming ``owner`` and ``name`` unless it is a whole
+    number >= 1: ``int()`` would make 2.5 a 2 and ``True`` a 1 without a word."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or int(value) < 1:
+        raise ValueError(f"{owner}: {name} must be positive, a whole number, got {value!r}")
+    return int(value)
+
+
+def _number(owner, name, value, low=None, high=None):
+    """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is a
+    finite number from ``low`` to ``high`` (each None: unbounded): a NaN or out-of-range
+    constant would turn every output or running statistic into NaN or nonsense."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and (low is None or v >= low) and (high is None or v <= high)):
+        bounds = (f" in [{low:g}, {high:g}]" if low is not None and high is not None
+                  else f" >= {low:g}" if low is not None else "")
+        raise ValueError(f"{owner}: {name} must be a finite number{bounds}, got {value!r}")
+    return v
+
+
 #: What :meth:`Layer.__init__` sets on every layer.
 _LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
 
@@ -155,7 +182,15 @@ class Layer:
         :func:`minigan.nn.init.compute_fans`) and, when ``bias``, a zero ``b`` of ``shape``'s
         output size (axis 1 for ``"dense"`` and ``"conv_transpose"``, axis 0 for ``"conv"``)."""
         fans = initializers.compute_fans(shape, layout)
-        self._add_param("W", initializers.get(weight_init)(shape, fans, backend.rng(rng)), dtype)
+        W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
+        got = tuple(np.shape(W))
+        if got != tuple(shape):
+            name = weight_init if isinstance(weight_init, str) else getattr(
+                weight_init, "__name__", repr(weight_init))
+            raise ValueError(f"{type(self).__name__}: weight_init {name} gave an array of shape "
+                             f"{got} for a weight of shape {tuple(shape)}; an initializer "
+                             "f(shape, fans, rng) returns an array of the shape it is given")
+        self._add_param("W", W, dtype)
         self.has_bias = bool(bias)
         if self.has_bias:
             self._add_param("b", np.zeros(shape[0 if layout == "conv" else 1]), dtype)
@@ -299,12 +334,8 @@ class Dense(Layer):
     def __init__(self, in_features, out_features, weight_init="xavier_normal", bias=True,
                  rng=None, dtype=None):
         super().__init__()
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(
-                f"Dense: in_features and out_features must be positive, "
-                f"got {in_features} and {out_features}"
-            )
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _size("Dense", "in_features", in_features)
+        self.out_features = _size("Dense", "out_features", out_features)
         self._add_weight_and_bias((self.in_features, self.out_features), "dense", weight_init,
                                   bias, rng, dtype)
 
@@ -343,7 +374,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, slope=0.2):
         super().__init__()
-        self.slope = float(slope)
+        self.slope = _number("LeakyReLU", "slope", slope)
 
     def forward(self, x):
         out, self._cache = F.leaky_relu_forward(x, self.slope)
@@ -431,7 +462,10 @@ class Reshape(Layer):
 
     def __init__(self, shape):
         super().__init__()
-        self.shape = tuple(int(s) for s in shape)
+        if not isinstance(shape, (tuple, list)):
+            raise ValueError(f"Reshape: shape must be a tuple of sizes, one sample's shape such as "
+                             f"(128, 7, 7), got {shape!r}")
+        self.shape = tuple(_size("Reshape", f"each size of shape {tuple(shape)}", s) for s in shape)
 
     def forward(self, x):
         per_sample = math.prod(x.shape[1:])
@@ -460,9 +494,19 @@ class Sequential(Layer):
         self.training, self.frozen, self._cache = True, False, None
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
+        where = {}                         # id of each layer in the chain (and inside it)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
+            for inner in layer.walk():
+                if id(inner) in where:
+                    raise ValueError(
+                        f"Sequential: item {i} holds {inner!r}, the same object as item "
+                        f"{where[id(inner)]}; a layer keeps the cache of its last forward pass, "
+                        "so one object in two places back-propagates through the wrong "
+                        "inputs: give each place a layer of its own (two LeakyReLU(0.2), not "
+                        "one twice)")
+                where[id(inner)] = i
         self.layers = list(layers)
 
     def sublayers(self):
@@ -558,12 +602,8 @@ class _ConvBase(Layer):
                  weight_init, bias, rng, dtype, layout):
         super().__init__()
         name = self._name
-        if int(in_channels) < 1 or int(out_channels) < 1:
-            raise ValueError(
-                f"{name}: in_channels and out_channels must be positive, "
-                f"got {in_channels} and {out_channels}"
-            )
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = _size(name, "in_channels", in_channels)
+        self.out_channels = _size(name, "out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", name, 1)
         self.stride, self.padding, self.output_padding = conv_hyperparameters(
             name, stride, padding, output_padding)
@@ -690,10 +730,9 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=None):
         super().__init__()
-        if int(num_features) < 1:
-            raise ValueError(f"BatchNorm: num_features must be positive, got {num_features}")
-        self.num_features = int(num_features)
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.num_features = _size("BatchNorm", "num_features", num_features)
+        self.momentum = _number("BatchNorm", "momentum", momentum, 0.0, 1.0)
+        self.eps = _number("BatchNorm", "eps", eps, 0.0)
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
         self._add_param("beta", np.zeros(C), dtype)
@@ -740,7 +779,7 @@ class PixelNorm(Layer):
 
     def __init__(self, eps=1e-8):
         super().__init__()
-        self.eps = float(eps)
+        self.eps = _number("PixelNorm", "eps", eps, 0.0)
 
     def forward(self, x):
         out, self._cache = self._apply(F.pixel_norm_forward, x, self.eps)
@@ -867,8 +906,10 @@ class MinibatchDiscrimination(Layer):
 
     def __init__(self, in_features, kernels=50, kernel_dim=5, rng=None, dtype=None):
         super().__init__()
-        self.in_features, self.kernels, self.kernel_dim = int(in_features), int(kernels), int(
-            kernel_dim)
+        name = "MinibatchDiscrimination"
+        self.in_features = _size(name, "in_features", in_features)
+        self.kernels = _size(name, "kernels", kernels)
+        self.kernel_dim = _size(name, "kernel_dim", kernel_dim)
         shape = (self.in_features, self.kernels * self.kernel_dim)
         self._add_param("T", 0.1 * backend.rng(rng).standard_normal(shape), dtype)
 
@@ -899,7 +940,9 @@ class MinibatchStdDev(Layer):
 
     def __init__(self, group_size=None, eps=1e-8):
         super().__init__()
-        self.group_size, self.eps = group_size, float(eps)
+        if group_size is not None:
+            group_size = _size("MinibatchStdDev", "group_size", group_size)
+        self.group_size, self.eps = group_size, _number("MinibatchStdDev", "eps", eps, 0.0)
 
     def forward(self, x):
         out, self._cache = self._apply(F.minibatch_stddev_forward, x, self.group_size, self.eps)
@@ -921,9 +964,7 @@ class Pack(Layer):
 
     def __init__(self, m):
         super().__init__()
-        if int(m) < 1:
-            raise ValueError(f"Pack: m must be a positive integer, got {m}")
-        self.m = int(m)
+        self.m = _size("Pack", "m", m)
 
     def forward(self, x):
         out, self._cache = self._apply(F.pack_forward, x, self.m)
@@ -954,7 +995,7 @@ class ConditionalGenerator(Layer):
     """
 
     def __init__(self, net, classes=10):
-        self.net, self.classes = net, int(classes)
+        self.net, self.classes = net, _size(type(self).__name__, "classes", classes)
         self.training, self.frozen, self._cache = True, False, None
 
     params = property(lambda self: self.net.params)
@@ -1045,9 +1086,7 @@ class LabelledSequential(Sequential):
 
     def __init__(self, *layers, classes):
         super().__init__(*layers)
-        self.classes = int(classes)
-        if self.classes < 1:
-            raise ValueError(f"LabelledSequential needs at least 1 class, got {classes}")
+        self.classes = _size("LabelledSequential", "classes", classes)
         dense = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
         self.joins = tuple(dense[1:])      # the layers whose input is [h, c]
 
@@ -1112,8 +1151,6 @@ class SelfConditionedGenerator(ConditionalGenerator):
 
     def __init__(self, net, classes, cuts=None, dtype=None):
         super().__init__(net, classes)
-        if self.classes < 1:
-            raise ValueError(f"SelfConditionedGenerator needs at least 1 class, got {classes}")
         if cuts is None:
             cuts = F.label_cuts(np.ones(self.classes), "gaussian")
         cuts = np.asarray(backend.to_host(cuts), dtype=np.float64)

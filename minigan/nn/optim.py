@@ -18,6 +18,8 @@ the optimizer after the model is complete, and change weights in place
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from minigan import backend
@@ -32,15 +34,23 @@ class Optimizer:
     def __init__(self, params):
         self.model = params if hasattr(params, "parameters") else None
         pairs = params.parameters() if self.model is not None else list(params)
-        self.pairs = [(p, g) for p, g in pairs]
+        name = type(self).__name__
+        self.pairs = [_checked_pair(name, i, pair) for i, pair in enumerate(pairs)]
         if not self.pairs:
-            raise ValueError(f"{type(self).__name__}: no parameters to optimize")
+            raise ValueError(f"{name}: no parameters to optimize")
+        first = {}
         for i, (p, g) in enumerate(self.pairs):
             if p.shape != g.shape:
                 raise ValueError(
-                    f"{type(self).__name__}: parameter {i} has shape {p.shape} "
+                    f"{name}: parameter {i} has shape {p.shape} "
                     f"but its gradient {g.shape}"
                 )
+            if id(p) in first:
+                raise ValueError(
+                    f"{name}: parameter {i} is the same array as parameter {first[id(p)]}; "
+                    "each step would move it twice, with two states: give each parameter "
+                    "once (a model's parameters() lists each of its arrays once)")
+            first[id(p)] = i
         self.t = 0
 
     def zero_grad(self):
@@ -162,6 +172,30 @@ class Optimizer:
         return int(t), loaded
 
 
+def _numbers(optimizer, **values):
+    """The hyperparameters ``values`` as floats, in their order; a ValueError naming the first
+    that is not a number (a string read from a file, None)."""
+    out = []
+    for name, value in values.items():
+        try:
+            out.append(float(value))
+        except (TypeError, ValueError):
+            raise ValueError(f"{optimizer}: {name} must be a number, got {value!r}") from None
+    return out
+
+
+def _checked_pair(optimizer, i, pair):
+    """``(param, grad)`` from item ``i`` of an optimizer's list, or a TypeError saying what an
+    optimizer takes (a layer, a dict of parameters or its names are not such pairs)."""
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(hasattr(a, "shape") for a in pair)):
+        raise TypeError(
+            f"{optimizer}: item {i} of the parameters is a {type(pair).__name__}, not a "
+            "(param, grad) pair of arrays; give a model (anything with parameters()) or a "
+            "list of (param, grad) pairs, such as model.parameters()")
+    return pair[0], pair[1]
+
+
 class StateError(ValueError):
     """A value of an optimizer's state is out of range: the state is damaged (where keys or
     shapes that do not fit raise a plain ``ValueError``).
@@ -208,8 +242,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params)
-        if not lr > 0:                           # NaN too
-            raise ValueError(f"Adam: lr must be positive, got {lr}")
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        lr, b1, b2, eps = _numbers("Adam", lr=lr, beta1=betas[0], beta2=betas[1], eps=eps)
+        betas = (b1, b2)
+        if not 0 < lr < math.inf:                # NaN too
+            raise ValueError(f"Adam: lr must be positive and finite, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         if not eps >= 0:
@@ -351,8 +389,9 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0):
         super().__init__(params)
-        if not lr > 0:                           # NaN too
-            raise ValueError(f"SGD: lr must be positive, got {lr}")
+        lr, momentum = _numbers("SGD", lr=lr, momentum=momentum)
+        if not 0 < lr < math.inf:                # NaN too
+            raise ValueError(f"SGD: lr must be positive and finite, got {lr}")
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         self.lr, self.momentum = float(lr), float(momentum)
@@ -396,8 +435,9 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
         super().__init__(params)
-        if not lr > 0:                           # NaN too
-            raise ValueError(f"RMSProp: lr must be positive, got {lr}")
+        lr, alpha, eps = _numbers("RMSProp", lr=lr, alpha=alpha, eps=eps)
+        if not 0 < lr < math.inf:                # NaN too
+            raise ValueError(f"RMSProp: lr must be positive and finite, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
         if not eps >= 0:

@@ -59,6 +59,10 @@ def test_to_host_and_default_dtype():
     assert layers.Dense(2, 2).params["W"].dtype == np.float64
     with pytest.raises(ValueError, match="float32 or float64"):
         backend.set_default_dtype("int32")
+    with pytest.raises(ValueError, match="^default dtype must be float32 or float64, got 'flaot32'$"):
+        backend.set_default_dtype("flaot32")         # NumPy's "data type not understood"
+    with pytest.raises(ValueError, match="^Dense: dtype must be float32 or float64, got 'f32'$"):
+        layers.Dense(2, 2, dtype="f32")
 
 
 def test_one_seed_one_stream():
@@ -71,6 +75,26 @@ def test_one_seed_one_stream():
     np.testing.assert_array_equal(layers.Dense(3, 3).params["W"], w1)
     u = backend.uniform(-1, 1, (1000,), np.random.default_rng(0))
     assert u.min() >= -1 and u.max() < 1
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "a"])
+def test_a_seed_that_is_not_one_is_named(value):
+    """NumPy said "expected non-negative integer", or "SeedSequence expects int or sequence of
+    ints for entropy not 1.5", naming neither the seed nor where it went."""
+    before = backend.rng()
+    with pytest.raises(ValueError, match=rf"^seed must be a whole number >= 0, a "
+                                         rf"numpy.random.SeedSequence or None, got {value!r} \("):
+        backend.seed(value)
+    assert backend.rng() is before
+
+
+@pytest.mark.parametrize("make", [lambda rng: layers.Dense(3, 3, rng=rng),
+                                  lambda rng: backend.randn((2,), rng)])
+def test_a_seed_given_as_the_generator_says_how_to_make_one(make):
+    """``rng=0`` raised "'int' object has no attribute 'normal'" from inside an initializer."""
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator or None, got 0: "
+                                        r"for a seed, pass numpy.random.default_rng\(0\)$"):
+        make(0)
 
 
 def test_environment_asking_for_a_missing_gpu_warns_and_stays_on_cpu():

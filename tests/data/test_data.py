@@ -480,6 +480,10 @@ def test_bad_arguments(tmp_path):
         load_mnist("validation", data_dir=tmp_path, download=False)
     with pytest.raises(ValueError, match="scale must be one of"):
         load_mnist("test", data_dir=tmp_path, scale="relu", download=False)
+    for classes in (0, -1, 10.5, True):    # 0 and 10.5 checked nothing, -1 asked for "0..-2"
+        with pytest.raises(ValueError, match=rf"^classes must be None or a whole number >= 1 "
+                                             rf".*, got {classes!r}$"):
+            load_mnist("test", data_dir=tmp_path, download=False, classes=classes)
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     with pytest.raises(DataError, match="exists but is not a directory"):

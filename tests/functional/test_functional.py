@@ -223,6 +223,17 @@ def test_shape_layers_refuse_an_upstream_gradient_of_another_shape(layer, x_shap
         made.backward(np.ones(wrong))
 
 
+def test_an_upstream_gradient_that_is_a_number_is_named():
+    """A game's g_loss that returned its gradient as a number (-1 / m, not an array of one
+    row a sample) raised "'float' object has no attribute 'shape'" from check_dout."""
+    from minigan.nn import layers
+    layer = layers.Dense(3, 1)
+    layer.forward(np.ones((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"^Dense\(3, 1\): dout a float, not an array, expected "
+                                         r"\(4, 1\)"):
+        layer.backward(-0.25)
+
+
 def test_each_family_lists_its_pairs_and_the_package_lists_every_family():
     """The atlas's recipe for a new operation: both names in the module's ``__all__`` and in
     ``minigan.functional``'s. Each module lists the public functions it defines, and the

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from minigan import gan
 from minigan.check import testing
-from minigan.gan import clusters, conditional
+from minigan.gan import clusters, conditional, models
 from minigan.nn import layers, optim
 
 
@@ -107,3 +107,15 @@ def test_a_self_conditioned_gan_trains_on_labelled_real_batches():
     assert np.isfinite(float(stats["g_loss"]))
     assert any(not np.array_equal(before[k], v) for k, v in G.params.items())
     assert model.sample(5).shape == (5, 784)          # the images, without their label
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"clusters": 1.5}, r"^clusters must be >= 0, a whole number, got 1.5$"),
+    ({"clusters": -1}, r"^clusters must be >= 0, a whole number, got -1$"),
+    ({"clusters": 5, "classes": 10}, r"^classes=10 and clusters=5: .*give one of them$"),
+])
+def test_build_refuses_a_count_of_groups_that_cannot_be(kw, words):
+    """clusters=1.5 built one group, -1 failed naming a ConditionalGenerator's classes, and
+    classes=10 with clusters=5 built five groups, the classes dropped, without a word."""
+    with pytest.raises(ValueError, match=words):
+        models.build("vanilla", np.random.default_rng(0), **kw)

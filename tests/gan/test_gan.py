@@ -1,5 +1,6 @@
 """Algorithm 1: who updates what, how often, and that a GAN really learns."""
 
+import re
 import time
 
 import numpy as np
@@ -14,7 +15,8 @@ def small_gan(k=1, seed=0, **kw):
     r = np.random.default_rng(seed)
     G = layers.Sequential(layers.Dense(2, 8, rng=r), layers.ReLU(), layers.Dense(8, 3, rng=r))
     D = layers.Sequential(layers.Dense(3, 8, rng=r), layers.LeakyReLU(0.2), layers.Dense(8, 1, rng=r))
-    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, k=k, rng=r, **kw)
+    kw = {"noise_dim": 2, **kw}
+    return gan.GAN(G, D, optim.Adam(G), optim.Adam(D), k=k, rng=r, **kw)
 
 
 def snapshot(model):
@@ -119,12 +121,44 @@ def test_priors_and_smoothing():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="k .* must be >= 1"):
         small_gan(k=0)
+    with pytest.raises(ValueError, match=r"^k \(discriminator steps per generator step\) must be "
+                                         r">= 1, a whole number, got 1.5$"):
+        small_gan(k=1.5)                       # int() made it 1 without a word
+    with pytest.raises(ValueError, match="^noise_dim must be >= 1, a whole number, got -5$"):
+        small_gan(noise_dim=-5)                # NumPy's "negative dimensions" at the first step
+    with pytest.raises(ValueError, match=r"^each size of noise_dim \(4, 0\) must be >= 1"):
+        small_gan(noise_dim=(4, 0))
+    with pytest.raises(ValueError, match=r"^m \(the number of noise vectors\) must be >= 0, a "
+                                         r"whole number, got -1$"):
+        small_gan().sample(-1)
     with pytest.raises(ValueError, match="unknown g_loss"):
         small_gan(g_loss="wasserstein")
     with pytest.raises(ValueError, match="label_smoothing"):
         small_gan(label_smoothing=1.0)
     with pytest.raises(ValueError, match="unknown prior"):
         small_gan(prior="cauchy")
+
+
+def test_optimizers_not_built_on_their_players_are_an_error():
+    """Swapped, or one for both: a D step stepped G's weights (with G's stale gradients) and
+    D never trained, without a word."""
+    g = small_gan()
+    G, D, g_opt, d_opt = g.G, g.D, g.g_opt, g.d_opt
+    with pytest.raises(ValueError, match=r"^g_optimizer updates arrays that are not the "
+                                         r"generator's parameters .*optim.Adam\(generator\)"):
+        gan.GAN(G, D, d_opt, g_opt, noise_dim=2)
+    with pytest.raises(ValueError, match="^d_optimizer updates arrays that are not the "
+                                         "discriminator's parameters"):
+        gan.GAN(G, D, g_opt, g_opt, noise_dim=2)
+
+
+@pytest.mark.parametrize("value", [(1, 0), (0, 1, 2), 1])
+def test_a_pixel_range_that_is_not_low_then_high_is_an_error(value):
+    """(1, 0) called every real batch "far outside the generator's range [1, 0]", (0, 1, 2)
+    and 1 raised unpacking errors."""
+    with pytest.raises(ValueError, match=r"^pixel_range must be \(low, high\), two finite "
+                                         rf"numbers with low < high.*, got {re.escape(repr(value))}$"):
+        small_gan(pixel_range=value)
 
 
 def test_same_seed_same_run():
@@ -258,6 +292,20 @@ def test_real_data_with_nan_or_inf_is_an_error(bad):
         model.train_iteration(lambda: x)
     for k, v in {**model.G.params, **model.D.params}.items():  # nothing was updated
         np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+def test_a_batch_given_where_a_function_of_batches_is_wanted_is_an_error():
+    """The batch itself raised "'numpy.ndarray' object is not callable" from inside the loop."""
+    with pytest.raises(TypeError, match=r"^next_real_batch must be a function that returns a "
+                                        r"fresh real batch .*, got ndarray$"):
+        small_gan().train_iteration(np.zeros((4, 3), np.float32))
+
+
+def test_an_empty_real_batch_is_an_error():
+    """It raised NumPy's "zero-size array to reduction operation minimum" from check_real."""
+    g = small_gan()
+    with pytest.raises(ValueError, match=r"^the real batch is empty \(shape \(0, 3\)\)"):
+        g.train_iteration(lambda: np.zeros((0, 3), np.float32))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.uint8])

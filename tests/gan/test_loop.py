@@ -47,3 +47,23 @@ def test_the_average_of_g_never_takes_an_iteration_the_loop_refuses(step, error)
     assert not np.array_equal(G.params["W"], before["W"])          # G took its step
     for key, value in average.generator.params.items():
         assert np.array_equal(value, before[key]), key
+
+
+@pytest.mark.parametrize("kw, error, words", [
+    ({"lr": 1e-3}, TypeError, r"^lr must be a schedule, a function lr\(i\) .*\(lambda i: 0.001 for "
+                              r"a constant one\).*, got 0.001$"),
+    ({"ema": 0.999}, TypeError, r"^ema must be a minigan.gan.ema.EMA .*, got 0.999$"),
+    ({"iterations": 2.5}, ValueError, r"^iterations must be >= 0, a whole number, got 2.5$"),
+])
+def test_arguments_of_the_wrong_kind_are_named(kw, error, words):
+    """lr=1e-3 raised "'float' object is not callable" at the first iteration, ema=0.999
+    "'float' object has no attribute 'update'" after it had trained, iterations=2.5 "'float'
+    object cannot be interpreted as an integer"."""
+    r = np.random.default_rng(0)
+    G, D = layers.Dense(2, 3, rng=r), layers.Dense(3, 1, rng=r)
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    before = D.params["W"].copy()
+    kw = {"iterations": 1, **kw}
+    with pytest.raises(error, match=words):
+        loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), **kw)
+    np.testing.assert_array_equal(D.params["W"], before)        # refused before any step

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minigan import gan
 from minigan.app import checkpoint, runs
 from minigan.app.cli import main
 from minigan.data import load_mnist
@@ -160,6 +161,18 @@ def test_ema_follows_its_formula_with_warm_up(warmup):
         EMA(G, 1.0)
     with pytest.raises(ValueError, match="ema warm-up"):
         EMA(G, 0.9, warmup=0.5)
+    with pytest.raises(ValueError, match="^ema warm-up must be a finite number more than 1 .*got inf$"):
+        EMA(G, 0.9, warmup=float("inf"))       # beta_t = 0: the "average" was G itself
+
+
+def test_ema_of_what_is_not_a_generator_says_what_to_give():
+    """EMA(model), the GAN for its G, raised "'GAN' object has no attribute 'eval'"."""
+    rng = np.random.default_rng(0)
+    G, D = layers.Dense(2, 3, rng=rng), layers.Dense(3, 1, rng=rng)
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=rng)
+    with pytest.raises(TypeError, match=r"^EMA averages a generator's weights: give the generator, "
+                                        r"a minigan.nn.layers.Layer \(a GAN's model.G\), not a GAN$"):
+        EMA(model)
 
 
 def _standing_statistics(G, zs):

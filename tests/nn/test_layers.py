@@ -173,6 +173,8 @@ def test_flatten_and_reshape_round_trip():
     np.testing.assert_array_equal(rs.backward(z), y)
     with pytest.raises(ValueError, match=r"Reshape\(\(7, 7\)\): cannot reshape input of shape \(2, 60\)"):
         layers.Reshape((7, 7)).forward(y)
+    with pytest.raises(ValueError, match=r"^Reshape: shape must be a tuple of sizes, .*got 7$"):
+        layers.Reshape(7)                        # "'int' object is not iterable"
 
 
 def test_dense_rejects_wrong_input_shape():
@@ -180,6 +182,55 @@ def test_dense_rejects_wrong_input_shape():
         layers.Dense(4, 2).forward(np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match="must be positive"):
         layers.Dense(0, 2)
+
+
+def test_one_layer_in_two_places_of_a_chain_is_an_error():
+    """A layer keeps the cache of its last forward pass: the same activation at two places
+    back-propagated the first place's gradient through the second's inputs, without a word."""
+    act = layers.Tanh()
+    with pytest.raises(ValueError, match=r"item 3 holds Tanh\(\), the same object as item 1"):
+        layers.Sequential(layers.Dense(3, 3), act, layers.Dense(3, 3), act)
+    block = layers.Sequential(layers.Dense(3, 3), layers.ReLU())
+    with pytest.raises(ValueError, match="the same object as item 0"):
+        layers.Sequential(block, block)
+
+
+@pytest.mark.parametrize("make, name, value", [
+    (lambda v: layers.Dense(v, 3), "Dense: in_features", 2.5),
+    (lambda v: layers.Dense(3, v), "Dense: out_features", True),
+    (lambda v: layers.Conv2d(1, v, 3), "Conv2d: out_channels", 1.5),
+    (lambda v: layers.BatchNorm(v), "BatchNorm: num_features", 2.5),
+    (lambda v: layers.Pack(v), "Pack: m", 2.5),
+    (lambda v: layers.MinibatchDiscrimination(4, kernels=v), "MinibatchDiscrimination: kernels", -2),
+    (lambda v: layers.MinibatchStdDev(v), "MinibatchStdDev: group_size", 0),
+    (lambda v: layers.Reshape((v, 7)), r"Reshape: each size of shape \(-1, 7\)", -1),
+    (lambda v: layers.ConditionalGenerator(layers.Dense(2, 2), classes=v),
+     "ConditionalGenerator: classes", -1),
+])
+def test_a_size_that_is_not_a_positive_whole_number_is_refused(make, name, value):
+    """int() made 2.5 a 2 and True a 1; a ConditionalGenerator of -1 classes, a group size of
+    0 and kernels=0 were taken as given (kernels=-2: NumPy's "negative dimensions")."""
+    with pytest.raises(ValueError, match=rf"^{name} must be positive, a whole number, "
+                                         rf"got {value!r}$"):
+        make(value)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: layers.LeakyReLU(float("nan")), "LeakyReLU: slope must be a finite number, got nan"),
+    (lambda: layers.BatchNorm(4, momentum=1.5),
+     r"BatchNorm: momentum must be a finite number in \[0, 1\], got 1.5"),
+    (lambda: layers.BatchNorm(4, momentum=float("nan")),
+     r"BatchNorm: momentum must be a finite number in \[0, 1\], got nan"),
+    (lambda: layers.BatchNorm(4, eps=-1e-5), "BatchNorm: eps must be a finite number >= 0, got -1e-05"),
+    (lambda: layers.PixelNorm(eps=-1), "PixelNorm: eps must be a finite number >= 0, got -1"),
+    (lambda: layers.MinibatchStdDev(eps=float("inf")),
+     "MinibatchStdDev: eps must be a finite number >= 0, got inf"),
+])
+def test_a_constant_out_of_range_is_refused(make, words):
+    """A NaN slope made every negative input NaN, a momentum of 1.5 or NaN running statistics
+    that evaluation mode then used, a negative eps the square root of a negative variance."""
+    with pytest.raises(ValueError, match=f"^{words}$"):
+        make()
 
 
 def test_backward_before_forward_is_an_error():
@@ -219,6 +270,18 @@ def test_a_state_that_does_not_fit_leaves_the_model_as_it_was():
         model.load_state_dict(other.state_dict())      # its first layer fits, its last does not
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("value, got", [(np.zeros((2, 3)), r"\(2, 3\)"), (0.0, r"\(\)")])
+def test_an_initializer_that_gives_another_shape_is_an_error(value, got):
+    """A Dense(3, 2) whose W came out (2, 3), or a number, was built without a word and
+    failed later, at its first input, naming a width it was never given."""
+    def custom(shape, fans, rng):
+        return value
+
+    with pytest.raises(ValueError, match=rf"^Dense: weight_init custom gave an array of shape "
+                                         rf"{got} for a weight of shape \(3, 2\)"):
+        layers.Dense(3, 2, weight_init=custom)
 
 
 def test_weight_init_by_name_and_callable():

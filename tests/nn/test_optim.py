@@ -157,12 +157,49 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match="eps must be at least 0"):
         optim.RMSProp(pair, eps=float("nan"))
     for make in (optim.Adam, optim.RMSProp, optim.SGD):      # NaN compares false both ways
-        with pytest.raises(ValueError, match="lr must be positive, got nan"):
+        with pytest.raises(ValueError, match="lr must be positive and finite, got nan"):
             make(pair, lr=float("nan"))
     with pytest.raises(ValueError, match="Adam: eps must be at least 0, got -1e-08"):
         optim.Adam(pair, eps=-1e-8)
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
+
+
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
+def test_parameters_that_are_not_param_grad_pairs_are_refused_saying_what_to_give(make):
+    """A model's layers, its params dict (whose items are names) or a bare array: each the
+    first item named, where unpacking it raised "too many values to unpack"."""
+    net = layers.Sequential(layers.Dense(2, 3), layers.ReLU(), layers.Dense(3, 1))
+    for given, kind in [(net.layers, "Dense"), (net.params, "str"), ([np.zeros(2)], "ndarray")]:
+        with pytest.raises(TypeError, match=rf"^{make.__name__}: item 0 of the parameters is a "
+                                            rf"{kind}, not a \(param, grad\) pair.*"
+                                            r"model.parameters\(\)$"):
+            make(given)
+
+
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
+def test_a_parameter_given_twice_is_refused(make):
+    """Listed twice (two models' lists joined, one of them twice), an array took two steps
+    each step, with two states, without a word."""
+    net = layers.Sequential(layers.Dense(2, 3), layers.ReLU(), layers.Dense(3, 1))
+    with pytest.raises(ValueError, match=rf"^{make.__name__}: parameter 4 is the same array "
+                                         r"as parameter 0; each step would move it twice"):
+        make(net.parameters() + net.parameters())
+
+
+@pytest.mark.parametrize("make, kw, words", [
+    (optim.Adam, {"lr": None}, "Adam: lr must be a number, got None"),
+    (optim.SGD, {"momentum": "high"}, "SGD: momentum must be a number, got 'high'"),
+    (optim.RMSProp, {"lr": float("inf")}, "RMSProp: lr must be positive and finite, got inf"),
+    (optim.Adam, {"betas": 0.9}, r"Adam: betas must be a pair \(beta1, beta2\), got 0.9"),
+    (optim.Adam, {"betas": (0.5, 0.9, 0.99)}, r"Adam: betas must be a pair .*, got \(0.5, 0.9, 0.99\)"),
+])
+def test_a_hyperparameter_of_the_wrong_kind_is_named(make, kw, words):
+    """None or a word raised "'>' not supported between instances of ... and 'int'",
+    betas=0.9 "'float' object is not subscriptable"; three betas dropped the third and
+    lr=inf gave NaN weights at the first step, without a word."""
+    with pytest.raises(ValueError, match=f"^{words}$"):
+        make([(np.zeros(1), np.zeros(1))], **kw)
 
 
 @pytest.mark.parametrize("key, value, words", [
