@@ -1,8 +1,9 @@
-"""The error the functional ops raise for arrays that do not fit together."""
+"""The error the functional ops raise for arrays that do not fit together, and the check of
+a whole number every floor above uses."""
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "check_dout"]
+__all__ = ["ShapeError", "check_dout", "whole_number"]
 
 
 class ShapeError(ValueError):
@@ -34,3 +35,15 @@ def check_dout(op, dout, expected):
                else f"a {type(dout).__name__}, not an array")       # a loss's gradient as a number
         raise ShapeError(op, f"dout {got}, expected {tuple(expected)} "
                              f"(the shape of the forward pass's output)")
+
+
+def whole_number(what, value, least=0):
+    """``value`` as an int, or a ValueError naming ``what`` unless it is a whole number >=
+    ``least``: ``int()`` would make 2.5 a 2 and ``True`` a 1 without a word."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == value
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or int(value) < least:
+        raise ValueError(f"{what} must be >= {least}, a whole number, got {value!r}")
+    return int(value)

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from minigan import backend
+from minigan.functional.errors import whole_number
 from minigan.nn import layers
 
 from . import games, penalty
@@ -70,7 +71,7 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
     -------
     z : array of shape ``(m,) + noise_shape`` on the active device
     """
-    shape = (_whole("m (the number of noise vectors)", m, 0),) + _noise_shape(noise_shape)
+    shape = (whole_number("m (the number of noise vectors)", m, 0),) + _noise_shape(noise_shape)
     if prior == "gaussian":
         return backend.randn(shape, rng, dtype)
     if prior == "uniform":
@@ -78,23 +79,11 @@ def sample_noise(m, noise_shape, prior="gaussian", rng=None, dtype=None):
     raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
 
 
-def _whole(name, value, least):
-    """``value`` as an int, or a ValueError naming ``name`` unless it is a whole number >=
-    ``least`` (``int()`` would make 1.5 a 1 and ``True`` a 1 without a word)."""
-    try:
-        whole = not isinstance(value, bool) and int(value) == value
-    except (TypeError, ValueError):
-        whole = False
-    if not whole or int(value) < least:
-        raise ValueError(f"{name} must be >= {least}, a whole number, got {value!r}")
-    return int(value)
-
-
 def _noise_shape(noise_shape, name="noise_shape"):
     """The shape of one noise vector, a tuple of sizes >= 1, from an int or a tuple."""
     if np.isscalar(noise_shape):
-        return (_whole(name, noise_shape, 1),)
-    return tuple(_whole(f"each size of {name} {tuple(noise_shape)!r}", n, 1) for n in noise_shape)
+        return (whole_number(name, noise_shape, 1),)
+    return tuple(whole_number(f"each size of {name} {tuple(noise_shape)!r}", n, 1) for n in noise_shape)
 
 
 def generator_gradient(discriminator, game, x):
@@ -244,7 +233,7 @@ class GAN:
                  k=1, g_loss="non_saturating", label_smoothing=0.0, prior="gaussian", rng=None,
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
                  loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
-        _whole("k (discriminator steps per generator step)", k, 1)
+        whole_number("k (discriminator steps per generator step)", k, 1)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         if prior not in PRIORS:
@@ -257,7 +246,7 @@ class GAN:
             raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
         if not (float(r1) >= 0 and math.isfinite(float(r1))):
             raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
-        _whole("r1_every", r1_every, 1)
+        whole_number("r1_every", r1_every, 1)
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
                              "output (a logit) and apply the sigmoid themselves, in a form "

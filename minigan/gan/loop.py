@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from .algorithm import _whole
+from minigan.functional.errors import whole_number
 
 __all__ = ["STATS", "Diverged", "train"]
 
@@ -88,7 +88,7 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         When an iteration reports fewer numbers than :data:`STATS` (a step of your own,
         a subclass of :class:`minigan.gan.GAN`, that returns the losses alone).
     """
-    iterations, done = _whole("iterations", iterations, 0), _whole("done", done, 0)
+    iterations, done = whole_number("iterations", iterations, 0), whole_number("done", done, 0)
     if lr is not None and not callable(lr):
         raise TypeError(f"lr must be a schedule, a function lr(i) of the iterations done before "
                         f"(lambda i: {lr!r} for a constant one), or None to keep the "

@@ -40,9 +40,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from minigan.functional.errors import whole_number
 from minigan.nn import layers as L
-
-from .algorithm import _whole
 
 __all__ = ["mlp", "mlp_large", "vanilla", "dcgan", "ModelSpec", "MODELS", "DEFAULT_MODEL",
            "PIXEL_RANGES", "build", "remedies", "minibatch_layers", "MINIBATCH", "G_LABELS",
@@ -385,7 +384,7 @@ def build(name, rng, dtype=None, clusters=0, **options):
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    clusters = _whole("clusters", clusters, 0)
+    clusters = whole_number("clusters", clusters, 0)
     if not clusters:
         return MODELS[name].build(rng, dtype=dtype, **options)
     if options.get("classes"):

@@ -38,7 +38,7 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, check_dout
+from minigan.functional.errors import ShapeError, check_dout, whole_number
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -74,14 +74,8 @@ __all__ = [
 
 def _size(owner, name, value):
     """``value`` as an int, or a ValueError naming ``owner`` and ``name`` unless it is a whole
-    number >= 1: ``int()`` would make 2.5 a 2 and ``True`` a 1 without a word."""
-    try:
-        whole = not isinstance(value, bool) and int(value) == value
-    except (TypeError, ValueError):
-        whole = False
-    if not whole or int(value) < 1:
-        raise ValueError(f"{owner}: {name} must be positive, a whole number, got {value!r}")
-    return int(value)
+    number >= 1 (:func:`~minigan.functional.errors.whole_number`)."""
+    return whole_number(f"{owner}: {name}", value, 1)
 
 
 def _number(owner, name, value, low=None, high=None):

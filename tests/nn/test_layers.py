@@ -210,7 +210,7 @@ def test_one_layer_in_two_places_of_a_chain_is_an_error():
 def test_a_size_that_is_not_a_positive_whole_number_is_refused(make, name, value):
     """int() made 2.5 a 2 and True a 1; a ConditionalGenerator of -1 classes, a group size of
     0 and kernels=0 were taken as given (kernels=-2: NumPy's "negative dimensions")."""
-    with pytest.raises(ValueError, match=rf"^{name} must be positive, a whole number, "
+    with pytest.raises(ValueError, match=rf"^{name} must be >= 1, a whole number, "
                                          rf"got {value!r}$"):
         make(value)
 
