@@ -451,7 +451,7 @@ def test_conv_layer_errors_name_the_layer():
             "got (8, 3, 28, 28)")
     _raises(lambda: layers.ConvTranspose2d(3, 1, 4, stride=2, output_padding=2),
             "ConvTranspose2d", "output_padding (2, 2) must be smaller than stride (2, 2)")
-    _raises(lambda: layers.Conv2d(0, 4, 3), "Conv2d", "must be positive")
+    _raises(lambda: layers.Conv2d(0, 4, 3), "Conv2d", "in_channels must be >= 1, a whole number")
     _raises(lambda: layers.Conv2d(3, 4, 3, padding=-1), "Conv2d", "must be >= 0")
 
 

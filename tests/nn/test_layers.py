@@ -180,7 +180,7 @@ def test_flatten_and_reshape_round_trip():
 def test_dense_rejects_wrong_input_shape():
     with pytest.raises(ValueError, match=r"Dense\(4, 2\): expected input of shape \(N, 4\), got \(3, 5\)"):
         layers.Dense(4, 2).forward(np.zeros((3, 5), np.float32))
-    with pytest.raises(ValueError, match="must be positive"):
+    with pytest.raises(ValueError, match="in_features must be >= 1, a whole number"):
         layers.Dense(0, 2)
 
 

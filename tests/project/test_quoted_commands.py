@@ -55,6 +55,8 @@ OTHER_PROGRAMS = {
     "python -m pytest": "pytest's own options and the project's test files",
     "python -m sphinx": "Sphinx's own options",
     "bash benchmarks/gpu_check.sh": "a shell script taking two folders and stage names, no options",
+    "python -c": "a one-line Python program of the page's own (a busy loop), no project options",
+    "kill": "the shell's, stopping that program",
 }
 PASSED_OVER = {"pip", "git", "cd"}
 SCRIPTS = sorted([*ROOT.glob("benchmarks/*.py"), *ROOT.glob("examples/*.py"), DOCS / "check_site.py"])
