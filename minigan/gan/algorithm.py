@@ -314,10 +314,18 @@ class GAN:
                              "one sample a batch (the last batch of an epoch too)")
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
         # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
-        # CPU, and one small transfer on the GPU. The Trainer checks its whole data set
-        # once at load instead (check_data=False).
+        # CPU, and one small transfer on the GPU, which also brings whether the labels
+        # joined to the images (label_channels) are one-hot. The Trainer checks its whole
+        # data set once at load instead (check_data=False).
         xp = backend.get_array_module(x)
-        lo, hi = (float(v) for v in backend.to_host(xp.stack((x.min(), x.max()))))
+        k = self.label_channels
+        labelled = bool(k) and x.ndim in (2, 4)
+        checks = [x.min(), x.max()]
+        if labelled and x.shape[1] > k:
+            c = x[:, -k:] if x.ndim == 2 else x[:, -k:, 0, 0]
+            checks.append((((c == 0) | (c == 1)).all() & (c.sum(axis=1) == 1).all()).astype(x.dtype))
+        values = backend.to_host(xp.stack(checks))
+        lo, hi = float(values[0]), float(values[1])
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(
                 f"the real batch (shape {tuple(x.shape)}) holds NaN or inf values; give "
@@ -330,14 +338,11 @@ class GAN:
                     f"the real batch has values in [{lo:g}, {hi:g}], far outside the "
                     f"generator's range [{low:g}, {high:g}]; scale the data to that range "
                     "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
-        k = self.label_channels
-        if k and x.ndim in (2, 4):    # the labels joined to the images
-            c = backend.to_host(x[:, -k:] if x.ndim == 2 else x[:, -k:, 0, 0])
-            if x.shape[1] <= k or not (np.isin(c, (0, 1)).all() and (c.sum(axis=1) == 1).all()):
-                raise ValueError(
-                    f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
-                    f"not one-hot labels, as the generator's {k} classes ask: give the images "
-                    "with their labels joined, conditional.with_labels(x, labels)")
+        if labelled and (len(values) < 3 or not values[2]):   # the labels joined to the images
+            raise ValueError(
+                f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
+                f"not one-hot labels, as the generator's {k} classes ask: give the images "
+                "with their labels joined, conditional.with_labels(x, labels)")
 
     def sample_noise(self, m, dtype=None):
         """``m`` noise vectors from this GAN's prior and host random generator ``rng`` (see

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import gan
+from minigan import backend, gan
 from minigan.app import checkpoint, runs
 from minigan.app.cli import main
 from minigan.data import load_mnist
@@ -522,3 +522,25 @@ def test_g_label_every_joins_the_label_to_each_of_g_dense_layers():
         models.mlp(rng, classes=4, g_label="hidden")
     assert "g_label" not in models.remedies({"model": "vanilla", "g_label": "input"})
     assert models.remedies({"clusters": 30, "g_label": "every"})["g_label"] == "every"
+
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_a_conditional_real_batch_is_checked_with_one_read_back(device, monkeypatch):
+    """The labels' check read them back on their own, a second wait on the device at every
+    D step beside the one for the batch's range."""
+    backend.use(device)
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    images = np.zeros((4, 784), np.float32)
+    good = backend.asarray(conditional.with_labels(images, np.arange(4)))
+    bad = backend.asarray(np.concatenate([images, np.full((4, 10), 0.5, np.float32)], axis=1))
+    reads = []
+    real_to_host = backend.to_host
+    monkeypatch.setattr(backend, "to_host", lambda a: reads.append(a) or real_to_host(a))
+    model.check_real(good)
+    assert len(reads) == 1
+    with pytest.raises(ValueError, match="last 10 columns are not one-hot labels"):
+        model.check_real(bad)
