@@ -180,8 +180,10 @@ class GAN:
         Range of the real data and of G's output; default (0, 1) when G ends in
         a Sigmoid, (-1, 1) when it ends in a Tanh, else unknown.
     check_data : bool
-        Check each real batch (:meth:`check_real`): a dtype other than the players', NaN or
-        inf, or values far outside ``pixel_range``, raise ``ValueError`` before any update.
+        Check each real batch (:meth:`check_real`): a dtype other than the players', an
+        empty batch, NaN or inf, values far outside ``pixel_range``, or, for a generator that
+        appends a label, a batch without one-hot labels joined, raise ``ValueError`` before
+        any update.
     label_flip : float
         Probability that a sample's label is swapped in a D step: a real sample
         then gets the fake target 0 and a fake sample the real target
@@ -286,8 +288,9 @@ class GAN:
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
 
     def check_real(self, x):
-        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, holds NaN
-        or inf, or is far out of range.
+        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, is empty,
+        holds NaN or inf, is far out of range, or lacks the one-hot labels a labelled
+        generator's batches carry.
 
         A float64 batch given to float32 players would run the whole iteration in float64,
         twice as slow and with other numbers, without a word (integer pixels likewise). "Far"
@@ -525,9 +528,11 @@ class GAN:
         Raises
         ------
         ValueError
-            When ``check_data`` is on and a real batch holds NaN or inf or is
-            far outside ``pixel_range`` (:meth:`check_real`), before the
-            D step that would use it.
+            When ``check_data`` is on and a real batch fails :meth:`check_real` (another
+            dtype, empty, NaN or inf, far outside ``pixel_range``, labels missing), before
+            the D step that would use it.
+        TypeError
+            When ``next_real_batch`` is not a function (a batch given in its place).
         """
         if not callable(next_real_batch):
             raise TypeError(f"next_real_batch must be a function that returns a fresh real batch "
