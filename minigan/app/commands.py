@@ -762,12 +762,11 @@ def _check_creatable(folder, given):
 def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
-        clf = clf_lib.load_default(args.path, option="--path")
-        cached = clf_lib.cache_path()
-        where = (f"{args.path} (--path)" if args.path else
-                 f"{cached} (the cached one)" if cached.is_file() else
-                 f"{clf_lib.shipped_path()} (the one shipped with minigan; none is cached at "
-                 f"{cached})")
+        path = clf_lib.default_path(args.path, option="--path")
+        clf, cached = clf_lib.load(path), clf_lib.cache_path()
+        where = (f"{path} (--path)" if args.path else
+                 f"{path} (the cached one)" if path == cached else
+                 f"{path} (the one shipped with minigan; none is cached at {cached})")
         print(f"{clf.describe()}\nfile: {where}")
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
