@@ -368,15 +368,16 @@ def test_label_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys):
     assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()
 
 
-def test_tstr_epochs_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys,
+@pytest.mark.parametrize("epochs", ["3", "5"])
+def test_tstr_epochs_refused_for_a_plain_run(epochs, train_args, data_dir, tmp_path, capsys,
                                              assert_one_line_error):
     """TSTR needs the labels a conditional generator is given: asked of a plain run it was
-    left out without a word."""
+    left out without a word (and still was when asked with the default's 5 epochs)."""
     assert main(train_args(data_dir, tmp_path / "p", "--epochs", "1")) == 0
     capsys.readouterr()
-    rc = main(["eval", str(tmp_path / "p"), "--tstr-epochs", "3", "--n", "20", "--no-parzen",
+    rc = main(["eval", str(tmp_path / "p"), "--tstr-epochs", epochs, "--n", "20", "--no-parzen",
                "--data-dir", str(data_dir), "--device", "cpu"])
-    assert_one_line_error(rc, capsys.readouterr().err, "--tstr-epochs 3: ", "is not of a "
+    assert_one_line_error(rc, capsys.readouterr().err, f"--tstr-epochs {epochs}: ", "is not of a "
                           "conditional run", "leave --tstr-epochs out")
     assert not (tmp_path / "p" / "eval.json").exists()
 
