@@ -272,7 +272,7 @@ def _add_eval(subparsers):
     p.add_argument("--no-ema", dest="ema", action="store_false",
                    help="score G's own weights even when the run kept their moving average")
     p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,
-                   default=metrics.TSTR_EPOCHS,
+                   default=None,          # None: not given (metrics.TSTR_EPOCHS for a conditional run)
                    help="a conditional run: epochs of the train-on-synthetic classifier "
                    f"(default {metrics.TSTR_EPOCHS}; 0 leaves TSTR out)")
     return p

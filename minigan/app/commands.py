@@ -369,7 +369,7 @@ def evaluate_digits(args, digits):
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
     given = [option for option, plain in (("--seed", args.seed == 0), ("--draws", args.draws == 1),
                                           ("--no-ema", args.ema),
-                                          ("--tstr-epochs", args.tstr_epochs == metrics.TSTR_EPOCHS))
+                                          ("--tstr-epochs", args.tstr_epochs is None))
              if not plain]
     if given:
         raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
@@ -485,7 +485,7 @@ def evaluate(args):
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
     out = _report_path(args, ckpt.parent / EVAL_FILE)
     config = runs.run_settings(ckpt)
-    if not config.get("conditional") and args.tstr_epochs not in (0, metrics.TSTR_EPOCHS):
+    if not config.get("conditional") and args.tstr_epochs not in (None, 0):
         raise ValueError(f"--tstr-epochs {args.tstr_epochs}: {ckpt} is not of a conditional run "
                          "(trained without --conditional), and TSTR trains on the digits a "
                          "conditional generator is told to draw; leave --tstr-epochs out")
@@ -547,7 +547,8 @@ def evaluate(args):
 
 def _conditional_tstr(ckpt_path, args, data_dir):
     """TSTR of a conditional run (:func:`minigan.lab.scoring.conditional_tstr`), or None."""
-    epochs = getattr(args, "tstr_epochs", metrics.TSTR_EPOCHS)
+    epochs = getattr(args, "tstr_epochs", None)
+    epochs = metrics.TSTR_EPOCHS if epochs is None else epochs     # None: --tstr-epochs not given
     G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
     if not config.get("conditional") or epochs < 1:
         return None
@@ -762,12 +763,11 @@ def _check_creatable(folder, given):
 def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
-        clf = clf_lib.load_default(args.path, option="--path")
-        cached = clf_lib.cache_path()
-        where = (f"{args.path} (--path)" if args.path else
-                 f"{cached} (the cached one)" if cached.is_file() else
-                 f"{clf_lib.shipped_path()} (the one shipped with minigan; none is cached at "
-                 f"{cached})")
+        path = clf_lib.default_path(args.path, option="--path")
+        clf, cached = clf_lib.load(path), clf_lib.cache_path()
+        where = (f"{path} (--path)" if args.path else
+                 f"{path} (the cached one)" if path == cached else
+                 f"{path} (the one shipped with minigan; none is cached at {cached})")
         print(f"{clf.describe()}\nfile: {where}")
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0

@@ -42,7 +42,7 @@ def whole_number(what, value, least=0):
     ``least``: ``int()`` would make 2.5 a 2 and ``True`` a 1 without a word."""
     try:
         whole = not isinstance(value, bool) and int(value) == value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):     # OverflowError: int(inf)
         whole = False
     if not whole or int(value) < least:
         raise ValueError(f"{what} must be >= {least}, a whole number, got {value!r}")

@@ -128,7 +128,7 @@ def pair(value, name="value", owner="pair", minimum=None):
         if any(isinstance(v, bool) or int(v) != v for v in hw):
             raise TypeError
         hw = (int(hw[0]), int(hw[1]))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):      # OverflowError: int(inf)
         raise ValueError(
             f"{owner}: {name} must be an int or a pair of ints (h, w), got {value!r}"
         ) from None

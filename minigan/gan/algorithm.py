@@ -180,8 +180,10 @@ class GAN:
         Range of the real data and of G's output; default (0, 1) when G ends in
         a Sigmoid, (-1, 1) when it ends in a Tanh, else unknown.
     check_data : bool
-        Check each real batch (:meth:`check_real`): a dtype other than the players', NaN or
-        inf, or values far outside ``pixel_range``, raise ``ValueError`` before any update.
+        Check each real batch (:meth:`check_real`): a dtype other than the players', an
+        empty batch, NaN or inf, values far outside ``pixel_range``, or, for a generator that
+        appends a label, a batch without one-hot labels joined, raise ``ValueError`` before
+        any update.
     label_flip : float
         Probability that a sample's label is swapped in a D step: a real sample
         then gets the fake target 0 and a fake sample the real target
@@ -286,8 +288,9 @@ class GAN:
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
 
     def check_real(self, x):
-        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, holds NaN
-        or inf, or is far out of range.
+        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, is empty,
+        holds NaN or inf, is far out of range, or lacks the one-hot labels a labelled
+        generator's batches carry.
 
         A float64 batch given to float32 players would run the whole iteration in float64,
         twice as slow and with other numbers, without a word (integer pixels likewise). "Far"
@@ -314,10 +317,18 @@ class GAN:
                              "one sample a batch (the last batch of an epoch too)")
         # One min and one max of the batch: two cheap passes (NaN and inf propagate into
         # them), about 11 us for a 128 x 784 batch (0.3% of a vanilla iteration) on the
-        # CPU, and one small transfer on the GPU. The Trainer checks its whole data set
-        # once at load instead (check_data=False).
+        # CPU, and one small transfer on the GPU, which also brings whether the labels
+        # joined to the images (label_channels) are one-hot. The Trainer checks its whole
+        # data set once at load instead (check_data=False).
         xp = backend.get_array_module(x)
-        lo, hi = (float(v) for v in backend.to_host(xp.stack((x.min(), x.max()))))
+        k = self.label_channels
+        labelled = bool(k) and x.ndim in (2, 4)
+        checks = [x.min(), x.max()]
+        if labelled and x.shape[1] > k:
+            c = x[:, -k:] if x.ndim == 2 else x[:, -k:, 0, 0]
+            checks.append((((c == 0) | (c == 1)).all() & (c.sum(axis=1) == 1).all()).astype(x.dtype))
+        values = backend.to_host(xp.stack(checks))
+        lo, hi = float(values[0]), float(values[1])
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(
                 f"the real batch (shape {tuple(x.shape)}) holds NaN or inf values; give "
@@ -330,14 +341,11 @@ class GAN:
                     f"the real batch has values in [{lo:g}, {hi:g}], far outside the "
                     f"generator's range [{low:g}, {high:g}]; scale the data to that range "
                     "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
-        k = self.label_channels
-        if k and x.ndim in (2, 4):    # the labels joined to the images
-            c = backend.to_host(x[:, -k:] if x.ndim == 2 else x[:, -k:, 0, 0])
-            if x.shape[1] <= k or not (np.isin(c, (0, 1)).all() and (c.sum(axis=1) == 1).all()):
-                raise ValueError(
-                    f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
-                    f"not one-hot labels, as the generator's {k} classes ask: give the images "
-                    "with their labels joined, conditional.with_labels(x, labels)")
+        if labelled and (len(values) < 3 or not values[2]):   # the labels joined to the images
+            raise ValueError(
+                f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
+                f"not one-hot labels, as the generator's {k} classes ask: give the images "
+                "with their labels joined, conditional.with_labels(x, labels)")
 
     def sample_noise(self, m, dtype=None):
         """``m`` noise vectors from this GAN's prior and host random generator ``rng`` (see
@@ -520,9 +528,11 @@ class GAN:
         Raises
         ------
         ValueError
-            When ``check_data`` is on and a real batch holds NaN or inf or is
-            far outside ``pixel_range`` (:meth:`check_real`), before the
-            D step that would use it.
+            When ``check_data`` is on and a real batch fails :meth:`check_real` (another
+            dtype, empty, NaN or inf, far outside ``pixel_range``, labels missing), before
+            the D step that would use it.
+        TypeError
+            When ``next_real_batch`` is not a function (a batch given in its place).
         """
         if not callable(next_real_batch):
             raise TypeError(f"next_real_batch must be a function that returns a fresh real batch "

@@ -40,7 +40,8 @@ from minigan.nn import optim
 
 __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
-    "save", "load", "cache_path", "shipped_path", "load_default", "split_for_training",
+    "save", "load", "cache_path", "shipped_path", "default_path", "load_default",
+    "split_for_training",
     "as_digits", "DIGIT_SHAPES", "PIXEL_RANGES", "pixel_range",
 ]
 
@@ -347,25 +348,36 @@ def shipped_path():
     return Path(__file__).parent / _FILE
 
 
-def load_default(path=None, option="--classifier"):
-    """``path``, else the user's cached classifier, else the shipped one.
+def default_path(path=None, option="--classifier"):
+    """The file :func:`load_default` reads: ``path``, else the user's cached classifier, else
+    the shipped one.
 
     Raises ``FileNotFoundError`` saying where it looked (``option``: the command line's
-    name for ``path``), and :class:`ClassifierError` for a file that is not a usable
-    classifier.
+    name for ``path``).
     """
     if path:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no classifier at {path}; give the .npz file that "
                                     f"'minigan classifier train' wrote, or leave {option} "
                                     "out to use the cached or shipped one")
-        return load(path)
+        return Path(path)
     for candidate in (cache_path(), shipped_path()):
         if candidate.is_file():
-            return load(candidate)
+            return candidate
     raise FileNotFoundError(f"no classifier cached at {cache_path()}, and the one shipped with "
                             f"minigan is missing from this installation ({shipped_path()}); "
                             "reinstall minigan, or train one with 'minigan classifier train'")
+
+
+def load_default(path=None, option="--classifier"):
+    """``path``, else the user's cached classifier, else the shipped one
+    (:func:`default_path`).
+
+    Raises ``FileNotFoundError`` saying where it looked (``option``: the command line's
+    name for ``path``), and :class:`ClassifierError` for a file that is not a usable
+    classifier.
+    """
+    return load(default_path(path, option))
 
 
 def split_for_training(split, data_dir=None, download=True):

@@ -5,6 +5,7 @@ in float64, the hand-written gradients with numeric vector-Jacobian products,
 and the two operations with each other through their duality.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -418,6 +419,8 @@ def test_conv2d_errors_name_the_layer_and_shapes():
             "Conv2d", "stride must be >= 1")
     _raises(lambda: F.conv2d_forward(z((2, 3, 5, 5)), z((4, 3, 3, 3)), None, stride=1.5),
             "Conv2d", "stride must be an int or a pair")
+    _raises(lambda: F.conv2d_forward(z((2, 3, 5, 5)), z((4, 3, 3, 3)), None, stride=math.inf),
+            "Conv2d", "stride must be an int or a pair")      # int(inf): an OverflowError
     out, cache = F.conv2d_forward(z((2, 3, 5, 5)), z((4, 3, 3, 3)), None)
     _raises(lambda: F.conv2d_backward(z((2, 4, 5, 5)), cache),
             "Conv2d", "dout of shape (2, 4, 5, 5)", "expected (2, 4, 3, 3)")

@@ -1,5 +1,6 @@
 """Every forward/backward pair against the numeric vector-Jacobian product, in float64."""
 
+import math
 import re
 
 import numpy as np
@@ -254,3 +255,12 @@ def test_each_family_lists_its_pairs_and_the_package_lists_every_family():
         listed |= {name for name in module.__all__ if name.endswith(("_forward", "_backward"))}
     missing = listed - set(F.__all__)
     assert not missing, f"minigan.functional.__all__ lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, np.float64(np.inf)])
+def test_an_infinite_whole_number_is_named(value):
+    """int(inf) raised OverflowError, "cannot convert float infinity to integer", naming
+    neither the argument nor what it takes."""
+    from minigan.functional.errors import whole_number
+    with pytest.raises(ValueError, match=r"^k must be >= 1, a whole number, got "):
+        whole_number("k", value, 1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import gan
+from minigan import backend, gan
 from minigan.app import checkpoint, runs
 from minigan.app.cli import main
 from minigan.data import load_mnist
@@ -368,15 +368,16 @@ def test_label_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys):
     assert not (tmp_path / "s.png").exists() and not (tmp_path / "i.png").exists()
 
 
-def test_tstr_epochs_refused_for_a_plain_run(train_args, data_dir, tmp_path, capsys,
+@pytest.mark.parametrize("epochs", ["3", "5"])
+def test_tstr_epochs_refused_for_a_plain_run(epochs, train_args, data_dir, tmp_path, capsys,
                                              assert_one_line_error):
     """TSTR needs the labels a conditional generator is given: asked of a plain run it was
-    left out without a word."""
+    left out without a word (and still was when asked with the default's 5 epochs)."""
     assert main(train_args(data_dir, tmp_path / "p", "--epochs", "1")) == 0
     capsys.readouterr()
-    rc = main(["eval", str(tmp_path / "p"), "--tstr-epochs", "3", "--n", "20", "--no-parzen",
+    rc = main(["eval", str(tmp_path / "p"), "--tstr-epochs", epochs, "--n", "20", "--no-parzen",
                "--data-dir", str(data_dir), "--device", "cpu"])
-    assert_one_line_error(rc, capsys.readouterr().err, "--tstr-epochs 3: ", "is not of a "
+    assert_one_line_error(rc, capsys.readouterr().err, f"--tstr-epochs {epochs}: ", "is not of a "
                           "conditional run", "leave --tstr-epochs out")
     assert not (tmp_path / "p" / "eval.json").exists()
 
@@ -522,3 +523,25 @@ def test_g_label_every_joins_the_label_to_each_of_g_dense_layers():
         models.mlp(rng, classes=4, g_label="hidden")
     assert "g_label" not in models.remedies({"model": "vanilla", "g_label": "input"})
     assert models.remedies({"clusters": 30, "g_label": "every"})["g_label"] == "every"
+
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_a_conditional_real_batch_is_checked_with_one_read_back(device, monkeypatch):
+    """The labels' check read them back on their own, a second wait on the device at every
+    D step beside the one for the batch's range."""
+    backend.use(device)
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    images = np.zeros((4, 784), np.float32)
+    good = backend.asarray(conditional.with_labels(images, np.arange(4)))
+    bad = backend.asarray(np.concatenate([images, np.full((4, 10), 0.5, np.float32)], axis=1))
+    reads = []
+    real_to_host = backend.to_host
+    monkeypatch.setattr(backend, "to_host", lambda a: reads.append(a) or real_to_host(a))
+    model.check_real(good)
+    assert len(reads) == 1
+    with pytest.raises(ValueError, match="last 10 columns are not one-hot labels"):
+        model.check_real(bad)

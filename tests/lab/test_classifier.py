@@ -78,6 +78,18 @@ def test_default_prefers_the_users_cache(tmp_path, monkeypatch):
     assert C.load_default().checksum == clf.checksum
 
 
+def test_default_path_names_the_file_load_default_reads(tmp_path, monkeypatch):
+    """``minigan classifier show`` says which file it read: the same choice as load_default's,
+    made once."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert C.default_path() == C.shipped_path()
+    C.save(C.Classifier(C.build(np.random.default_rng(5))), C.cache_path())
+    assert C.default_path() == C.cache_path()
+    assert C.default_path(C.shipped_path()) == C.shipped_path()
+    with pytest.raises(FileNotFoundError, match="no classifier at .*, or leave --path out"):
+        C.default_path(tmp_path / "missing.npz", option="--path")
+
+
 def test_shipped_classifier_is_small_and_documented():
     path = C.shipped_path()
     assert path.is_file(), "the package ships classifier_v1.npz"

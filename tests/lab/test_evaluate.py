@@ -155,6 +155,8 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
                           (["g.npy", "--scale", "255"], "give --scale tanh"),
                           (["g.npy", "--scale", "tanh", "--draws", "3", "--no-ema"],
                            "--draws and --no-ema set a generator's scoring"),
+                          (["g.npy", "--tstr-epochs", "5"],          # the default's 5 passed
+                           "--tstr-epochs set a generator's scoring"),
                           (["bright.npy", "--scale", "255"], "in none of [0, 1], [-1, 1], "
                                                               "[0, 255]"),   # scored / 255
                           (["one.npy"], "holds one value of dtype float32"),   # an IndexError
