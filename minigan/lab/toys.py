@@ -48,6 +48,7 @@ several threads on a busy machine can be ten times slower.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -850,26 +851,34 @@ def _over_white(colour, alpha):
     return tuple(round(255 * (alpha * c + 1 - alpha)) for c in colors.to_rgb(colour))
 
 
-#: Colours every GIF frame's palette holds, whatever else fills the frame: the samples' own
-#: (the real blue, the generated orange, each as drawn over white and full) and black. An
-#: adaptive palette alone spent its 256 entries on D's surface and drew the few real
-#: samples, and the legend's "real", in grey.
-GIF_KEEP = (_over_white(REAL, 1.0), _over_white(REAL, REAL_ALPHA), _over_white(GENERATED, 1.0),
+@functools.cache
+def gif_keep():
+    """Colours every GIF frame's palette holds, whatever else fills the frame: the samples'
+    own (the real blue, the generated orange, each as drawn over white and full) and black.
+    An adaptive palette alone spent its 256 entries on D's surface and drew the few real
+    samples, and the legend's "real", in grey. Made at the first GIF (it needs matplotlib,
+    which a toy's numbers and every other command do without)."""
+    return (_over_white(REAL, 1.0), _over_white(REAL, REAL_ALPHA), _over_white(GENERATED, 1.0),
             _over_white(GENERATED, GENERATED_ALPHA), (0, 0, 0))
-#: 17 shades along D's colour bar (its ends and every sixteenth between): a frame where D
-#: says "fake" everywhere holds no purple but its colour bar's, which an adaptive palette,
-#: spent on the plane's greens, drew grey.
-SURFACE_KEEP = tuple(_over_white(_colormap(SURFACE)(t), SURFACE_ALPHA)
-                     for t in np.linspace(0.0, 1.0, 17))
+
+
+@functools.cache
+def surface_keep():
+    """17 shades along D's colour bar (its ends and every sixteenth between), which every
+    GIF frame's palette holds too: a frame where D says "fake" everywhere holds no purple
+    but its colour bar's, which an adaptive palette, spent on the plane's greens, drew
+    grey."""
+    return tuple(_over_white(_colormap(SURFACE)(t), SURFACE_ALPHA)
+                 for t in np.linspace(0.0, 1.0, 17))
 
 
 def gif_frame(image):
     """An RGB PIL image in 256 colours for a GIF: an adaptive palette of the others and
-    :data:`GIF_KEEP` and :data:`SURFACE_KEEP`, each pixel its nearest colour there (no
+    :func:`gif_keep` and :func:`surface_keep`, each pixel its nearest colour there (no
     dithering)."""
     from PIL import Image
 
-    keep = GIF_KEEP + SURFACE_KEEP
+    keep = gif_keep() + surface_keep()
     n = 256 - len(keep)
     adaptive = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=n).getpalette()[:3 * n]
     palette = np.array(adaptive + [0] * (3 * n - len(adaptive)) +

@@ -79,6 +79,16 @@ def earlier_run(train_args, data_dir, tmp_path_factory):
 # ------------------------------------------------------------------ training and resume
 
 
+
+def test_starting_the_command_line_does_not_import_matplotlib():
+    """Every command starts by importing the command line, which imports the toys: their
+    GIF palette, made at import, pulled in matplotlib (0.2 s) for `minigan --help` too."""
+    done = subprocess.run([sys.executable, "-c", "import sys, minigan.app.cli\n"
+                           "assert 'matplotlib' not in sys.modules, 'imported'\n"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+
 def test_run_folder_layout(metrics_rows, earlier_run):
     names = {p.relative_to(earlier_run).as_posix() for p in earlier_run.rglob("*")}
     assert names == {"config.json", "metrics.csv", "checkpoint.npz", "loss_curves.png",

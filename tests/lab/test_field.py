@@ -245,13 +245,13 @@ def test_a_gif_frame_keeps_the_samples_colours_beside_d_s_surface():
     u, v = np.meshgrid(np.linspace(0.0, 1.0, 240), np.linspace(0.2, 1.0, 240))
     rgb = np.array(colormaps[toys.SURFACE](u)[..., :3]) * v[..., None] + 1 - v[..., None]
     rgb = (255 * rgb).round()                        # D's surface over white: 16,744 colours
-    rgb[100:102, 100:102] = toys.GIF_KEEP[0]                      # a real sample
-    rgb[150:152, 50:52] = toys.GIF_KEEP[2]                        # a generated one
+    rgb[100:102, 100:102] = toys.gif_keep()[0]                      # a real sample
+    rgb[150:152, 50:52] = toys.gif_keep()[2]                        # a generated one
     image = Image.fromarray(rgb.astype(np.uint8), mode="RGB")
     drawn = np.asarray(toys.gif_frame(image).convert("RGB")).astype(int)
     assert toys.gif_frame(image).mode == "P"
-    np.testing.assert_array_equal(drawn[100:102, 100:102], np.full((2, 2, 3), toys.GIF_KEEP[0]))
-    np.testing.assert_array_equal(drawn[150:152, 50:52], np.full((2, 2, 3), toys.GIF_KEEP[2]))
+    np.testing.assert_array_equal(drawn[100:102, 100:102], np.full((2, 2, 3), toys.gif_keep()[0]))
+    np.testing.assert_array_equal(drawn[150:152, 50:52], np.full((2, 2, 3), toys.gif_keep()[2]))
     assert np.abs(drawn - rgb).mean() < 2      # the adaptive palette's own error: 1.4
 
 
