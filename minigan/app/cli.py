@@ -84,11 +84,11 @@ class _Parser(argparse.ArgumentParser):
         ``--label-flip``."""
         parser, words = self, argv
         while True:              # down to the command the words after it are given to
-            commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            commands = _commands(parser)
             at = next((i for i, w in enumerate(words) if not w.startswith("-")), None)
-            if not commands or at is None or words[at] not in commands[0].choices:
+            if commands is None or at is None or words[at] not in commands.choices:
                 break
-            parser, words = commands[0].choices[words[at]], words[at + 1:]
+            parser, words = commands.choices[words[at]], words[at + 1:]
         if parser is self:
             return
         for word in words:
@@ -103,14 +103,14 @@ class _Parser(argparse.ArgumentParser):
     def _given_elsewhere(self, parser, words):
         """``"; --epochs is an option of minigan train, not of minigan toy"`` for the first
         of ``words`` that another command of this parser takes, else ``""``."""
-        commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
-        if parser is self or not commands:
+        commands = _commands(self)
+        if parser is self or commands is None:
             return ""
         for word in words:
             if word == "--":
                 break
             name = word.split("=")[0]
-            others = [p.prog for p in dict.fromkeys(commands[0].choices.values())
+            others = [p.prog for p in dict.fromkeys(commands.choices.values())
                       if p is not parser and name in p._option_string_actions]
             if name.startswith("--") and others:
                 listed = (", ".join(others[:-1]) + " and " if others[:-1] else "") + others[-1]
@@ -140,16 +140,22 @@ class _Parser(argparse.ArgumentParser):
         before it (not the command's own name: ``minigan sample RUN sample``)."""
         chain, start, parser = [(-1, self)], 0, self
         while True:              # each command named, and where
-            commands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-            name = getattr(parsed, commands[0].dest, None) if commands else None
+            commands = _commands(parser)
+            name = getattr(parsed, commands.dest, None) if commands is not None else None
             if name is None or name not in argv[start:]:
                 break
             start = argv.index(name, start) + 1
-            parser = commands[0].choices[name]
+            parser = commands.choices[name]
             chain.append((start - 1, parser))
         named = {at for at, _ in chain}
         where = next((i for i, a in enumerate(argv) if a == word and i not in named), len(argv))
         return [p for at, p in chain if at < where][-1]
+
+
+def _commands(parser):
+    """``parser``'s subcommands (argparse's subparsers action), or None: a command's own
+    parser has none."""
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
 
 
 def build_parser():
