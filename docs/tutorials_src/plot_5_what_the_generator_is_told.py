@@ -234,5 +234,6 @@ plt.show()
 #
 #     OPENBLAS_NUM_THREADS=1 minigan toy ring8 --noise-grid
 #
-# (seed 0, 10,000 iterations; on the same machine and date, with the code of commit
-# 72acdae; reduced to 256 colours).
+# (seed 0, 10,000 iterations; on a machine of the same kind on 2026-12-07, with the code
+# of commit ed3b013, which draws the real samples larger than G's and under them, so that a
+# mode G misses shows blue alone; reduced to 256 colours).
