@@ -25,6 +25,7 @@ A D step never touches G's parameters and a G step never touches D's.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -236,18 +237,12 @@ class GAN:
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
                  loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
         whole_number("k (discriminator steps per generator step)", k, 1)
-        if not 0.0 <= float(label_smoothing) < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        label_smoothing = _amount("label_smoothing", label_smoothing, below=1.0)
         if prior not in PRIORS:
             raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
-        if not 0.0 <= float(label_flip) < 0.5:
-            raise ValueError(f"label_flip must be in [0, 0.5), got {label_flip}")
-        if not (0.0 <= float(instance_noise) and math.isfinite(float(instance_noise))):
-            raise ValueError(f"instance_noise must be a finite number >= 0, got {instance_noise}")
-        if not (float(gp_weight) >= 0 and math.isfinite(float(gp_weight))):
-            raise ValueError(f"gp_weight must be a finite number >= 0, got {gp_weight}")
-        if not (float(r1) >= 0 and math.isfinite(float(r1))):
-            raise ValueError(f"r1 must be a finite number >= 0, got {r1}")
+        label_flip = _amount("label_flip", label_flip, below=0.5)
+        instance_noise = _amount("instance_noise", instance_noise)
+        gp_weight, r1 = _amount("gp_weight", gp_weight), _amount("r1", r1)
         whole_number("r1_every", r1_every, 1)
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
@@ -487,7 +482,13 @@ class GAN:
         Returns
         -------
         dict with ``g_loss`` and ``d_gen`` (mean D(G(z)) seen by this step)
+
+        Raises
+        ------
+        ValueError
+            When ``m`` is not a whole number >= 1.
         """
+        whole_number("m (the G step's samples)", m, 1)   # 0: a mean over no samples
         self.G.zero_grad()
         fake = self.g_step_batch(m, dtype)
         # d(x + noise)/dx = 1: the gradient at the noisy input is the gradient at G(z)
@@ -561,6 +562,16 @@ class GAN:
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
+
+
+def _amount(what, value, below=math.inf):
+    """``value`` as a float, or a ValueError naming ``what`` unless it is a number in
+    ``[0, below)``: ``True`` is no amount (``instance_noise=True`` would be a noise of 1.0),
+    nor is NaN, infinity or a string."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < below:
+        span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
+        raise ValueError(f"{what} must be {span}, got {value!r}")
+    return float(value)
 
 
 def _check_optimizer(name, optimizer, player, role):

@@ -85,8 +85,9 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     Diverged
         When an iteration's numbers are not finite (``on_iteration`` is not called for it).
     ValueError
-        When an iteration reports fewer numbers than :data:`STATS` (a step of your own,
-        a subclass of :class:`minigan.gan.GAN`, that returns the losses alone).
+        When ``total`` is less than ``done + iterations``; when an iteration reports fewer
+        numbers than :data:`STATS` (a step of your own, a subclass of
+        :class:`minigan.gan.GAN`, that returns the losses alone).
     """
     iterations, done = whole_number("iterations", iterations, 0), whole_number("done", done, 0)
     if lr is not None and not callable(lr):
@@ -96,7 +97,12 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     if ema is not None and not callable(getattr(ema, "update", None)):
         raise TypeError(f"ema must be a minigan.gan.ema.EMA (EMA(model.G, decay)) or None, "
                         f"got {ema!r}")
-    total = done + iterations if total is None else total
+    if total is None:
+        total = done + iterations
+    elif whole_number("total", total, 1) < done + iterations:
+        raise ValueError(f"total ({total}), the iterations of the whole run, is less than done + "
+                         f"iterations ({done} + {iterations}): the instance noise's progress "
+                         "done / total would pass 1; give the run's length, or leave total out")
     for i in range(iterations):
         before = done + i
         model.progress = before / total

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 
 import numpy as np
 
@@ -412,8 +413,8 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        if not 0.0 <= float(p) < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        if not (isinstance(p, numbers.Real) and 0.0 <= p < 1.0):     # None, "0.5" too
+            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = float(p)
         self.rng = rng
 

@@ -250,8 +250,8 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: lr must be positive and finite, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        if not eps >= 0:
-            raise ValueError(f"Adam: eps must be at least 0, got {eps}")
+        if not 0 <= eps < math.inf:              # inf: every step 0, the weights never move
+            raise ValueError(f"Adam: eps must be finite and at least 0, got {eps}")
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
@@ -440,8 +440,8 @@ class RMSProp(Optimizer):
             raise ValueError(f"RMSProp: lr must be positive and finite, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
-        if not eps >= 0:
-            raise ValueError(f"RMSProp: eps must be at least 0, got {eps}")
+        if not 0 <= eps < math.inf:              # inf: every step 0, the weights never move
+            raise ValueError(f"RMSProp: eps must be finite and at least 0, got {eps}")
         self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
         self.s = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
 

@@ -131,6 +131,9 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"^m \(the number of noise vectors\) must be >= 0, a "
                                          r"whole number, got -1$"):
         small_gan().sample(-1)
+    with pytest.raises(ValueError, match=r"^m \(the G step's samples\) must be >= 1, a whole "
+                                         r"number, got 0$"):
+        small_gan().g_step(0)                  # ZeroDivisionError in the loss's mean
     with pytest.raises(ValueError, match="unknown g_loss"):
         small_gan(g_loss="wasserstein")
     with pytest.raises(ValueError, match="label_smoothing"):

@@ -117,7 +117,12 @@ def test_toy_loop_anneals_linearly_over_its_iterations(monkeypatch):
 
 
 def test_bad_values_are_refused():
-    with pytest.raises(ValueError, match="label_flip must be in"):
+    with pytest.raises(ValueError, match=r"label_flip must be a number in \[0, 0.5\)"):
         smooth_gan(0, label_flip=0.5)
     with pytest.raises(ValueError, match="instance_noise must be"):
         smooth_gan(0, instance_noise=-1.0)
+    # a switch is not an amount: True was a noise of standard deviation 1.0
+    for name, value in [("instance_noise", True), ("label_smoothing", True), ("r1", True),
+                        ("label_flip", "0.1"), ("gp_weight", float("inf"))]:
+        with pytest.raises(ValueError, match=f"{name} must be .*, got {value!r}"):
+            smooth_gan(0, **{name: value})

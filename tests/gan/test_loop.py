@@ -54,6 +54,9 @@ def test_the_average_of_g_never_takes_an_iteration_the_loop_refuses(step, error)
                               r"a constant one\).*, got 0.001$"),
     ({"ema": 0.999}, TypeError, r"^ema must be a minigan.gan.ema.EMA .*, got 0.999$"),
     ({"iterations": 2.5}, ValueError, r"^iterations must be >= 0, a whole number, got 2.5$"),
+    ({"total": 0}, ValueError, r"^total must be >= 1, a whole number, got 0$"),
+    ({"total": 1, "done": 1}, ValueError, r"^total \(1\), the iterations of the whole run, is less "
+                                          r"than done \+ iterations \(1 \+ 1\)"),
 ])
 def test_arguments_of_the_wrong_kind_are_named(kw, error, words):
     """lr=1e-3 raised "'float' object is not callable" at the first iteration, ema=0.999

@@ -150,8 +150,9 @@ def test_dropout_train_and_eval():
     np.testing.assert_array_equal(dx != 0, kept)            # same mask backward
     drop.eval()
     np.testing.assert_array_equal(drop.forward(x), x)
-    with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\)"):
-        layers.Dropout(1.0)
+    for p in (1.0, float("nan"), None, "0.5"):       # not a TypeError of float() for None
+        with pytest.raises(ValueError, match=r"Dropout: p must be a number in \[0, 1\)"):
+            layers.Dropout(p)
 
 
 def test_same_seed_same_dropout_mask():
