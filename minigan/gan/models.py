@@ -100,6 +100,7 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
     """
     if g_label not in G_LABELS:
         raise ValueError(f"mlp: g_label must be one of {G_LABELS}, got {g_label!r}")
+    g_widths, d_widths = _widths("g_widths", g_widths), _widths("d_widths", d_widths)
     init = "xavier_normal"
     joined = classes if g_label == "every" else 0     # the label's inputs of later layers
     hidden, prev = [], NOISE_DIM + classes
@@ -124,6 +125,16 @@ def mlp(rng, dtype=None, classes=0, pack=1, minibatch=None, g_widths=(256, 512),
         L.Dense(width, 1, weight_init=init, rng=rng, dtype=dtype),
     )
     return (L.ConditionalGenerator(G, classes) if classes else G), D
+
+
+def _widths(what, widths):
+    """``widths`` as a tuple, or a TypeError unless it is a sequence of hidden layers'
+    widths (one number is not: ``(256,)`` is one layer); each width is the Dense layer's to
+    check."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"mlp: {what} must be a sequence of widths, one per hidden layer "
+                        f"((256,) for one layer of 256), got {widths!r}")
+    return tuple(widths)
 
 
 def mlp_large(rng, dtype=None, classes=0, pack=1, minibatch=None, g_label="input"):

@@ -155,6 +155,12 @@ class Layer:
             return op(*args, **kwargs)
         except ShapeError as exc:
             raise exc.under(self) from None
+        except AttributeError:                      # x.ndim of a list: say what to give
+            if args and not hasattr(args[0], "shape"):
+                raise TypeError(f"{self!r}: the input is a {type(args[0]).__name__}, not an "
+                                "array; give a NumPy array (a CuPy one on the GPU) of the "
+                                "layer's dtype, np.asarray(x, dtype=np.float32)") from None
+            raise
 
     def _need_cache(self):
         """What the last :meth:`forward` kept (``self._cache``); a RuntimeError naming the

@@ -545,3 +545,16 @@ def test_a_conditional_real_batch_is_checked_with_one_read_back(device, monkeypa
     assert len(reads) == 1
     with pytest.raises(ValueError, match="last 10 columns are not one-hot labels"):
         model.check_real(bad)
+
+
+@pytest.mark.parametrize("kw", [{"g_widths": 256}, {"d_widths": "512"}])
+def test_mlp_refuses_one_width_given_for_its_hidden_layers(kw):
+    """g_widths=256 failed with "'int' object is not iterable"; a string was read as widths
+    of one character each (Dense refused "5")."""
+    (what, value), = kw.items()
+    with pytest.raises(TypeError, match=rf"^mlp: {what} must be a sequence of widths, one per "
+                                        rf"hidden layer \(\(256,\) for one layer of 256\), "
+                                        rf"got {value!r}$"):
+        models.mlp(np.random.default_rng(0), **kw)
+    G, _ = models.mlp(np.random.default_rng(0), g_widths=[64])          # a list: one layer
+    assert G.layers[0].out_features == 64

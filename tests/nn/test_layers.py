@@ -1,5 +1,7 @@
 """Layers: gradients through check_layer, accumulation, modes, freezing, state."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -345,3 +347,13 @@ def test_a_layer_whose_init_forgets_super_init_is_told_so():
     seq = layers.Sequential(layers.Dense(2, 2))
     with pytest.raises(AttributeError, match=r"^'Sequential' object has no attribute 'nope'$"):
         _ = seq.nope
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Dense(2, 3), lambda: layers.Conv2d(1, 2, 3),
+                                  lambda: layers.BatchNorm(2), lambda: layers.PixelNorm()])
+def test_a_list_given_as_input_is_named(make):
+    """A list failed with "'list' object has no attribute 'ndim'", deep in the op."""
+    layer = make()
+    with pytest.raises(TypeError, match=rf"^{re.escape(repr(layer))}: the input is a list, not an "
+                                        r"array; give a NumPy array .*np.asarray\(x, "):
+        layer.forward([[0.1, 0.2]])
