@@ -270,6 +270,9 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     ckpt_path = runs.find_checkpoint(path, "checkpoint")
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
 
+    def asked(count):      # a conditional run's labels, read back in the label agreement
+        return scoring.scored_labels(count) if config.get("conditional") else None
+
     def score(seed, count, first):
         noise = scoring.scoring_noise(spec.noise_dim, config.get("prior", "gaussian"),
                                       np.random.default_rng(seed),
@@ -277,7 +280,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
                                       config.get("conditional"))
         return scoring.evaluate_generator(G, noise, count, ref, scale=spec.scale,
                                           parzen=parzen and first, memorise=first,
-                                          images_out=images_out if first else None)
+                                          images_out=images_out if first else None,
+                                          asked=asked(count))
 
     scores = score(seed, n, True)
     if draws > 1:
@@ -438,14 +442,13 @@ def _class_picture(out, digits, scores, classes):
 def _agreement_line(agreement, n, clf):
     """``eval``'s line on a conditional run's digits read as the class asked for, with the
     worst class and the classifier's accuracy on real digits it did not train on beside."""
-    per_class = agreement["per_class"]
-    worst = min((a, c) for c, a in enumerate(per_class) if a is not None)
+    least = agreement["least_class"]
     real = clf.info.get("accuracy")
     beside = (f"; it reads {100 * real:.2f}% of real digits right "
               f"({clf.info.get('evaluated_on')})" if real else "")
     return (f"label agreement: the classifier reads {100 * agreement['agreement']:.1f}% of "
             f"the {n:,} generated digits as the class G was asked for (the least: "
-            f"{worst[1]}, {100 * worst[0]:.1f}%){beside}")
+            f"{least}, {100 * agreement['per_class'][least]:.1f}%){beside}")
 
 
 def _class_picture_path(out):
@@ -509,10 +512,8 @@ def evaluate(args):
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
     scored = drawn[0][:scores["n"]]
-    classes = clf.predict(scored)
-    if config.get("conditional"):
-        scores["label_agreement"] = metrics.label_agreement(
-            classes, scoring.scored_labels(len(scored)))
+    classes = clf.predict(scored)        # the picture's rows
+    if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
     mem = scores.get("memorisation")
     pictures = [_class_picture(out, scored, scores, classes)]

@@ -32,10 +32,14 @@ OLD_METRICS_COLUMNS = tuple(c for c in METRICS_COLUMNS if c != "penalty")
 #: pictures; 0 in a run without one.
 PENALTY = {"r1": "R1 penalty", "gradient_penalty": "gradient penalty (in D loss)"}
 #: The columns of ``scores.csv`` (``--eval-every``); the scores are minigan.lab.scoring's.
+#: ``label_agreement`` is a conditional run's (the share of its digits read as the class
+#: asked for), blank for the others.
 SCORE_COLUMNS = ("epoch", "iteration", "inception_score", "fid", "classes_covered",
-                 "confident_share", "precision", "recall", "density", "coverage")
-#: The columns of a ``scores.csv`` written before density and coverage were scored.
-OLD_SCORE_COLUMNS = SCORE_COLUMNS[:8]
+                 "confident_share", "precision", "recall", "density", "coverage",
+                 "label_agreement")
+#: The columns of a ``scores.csv`` written before label agreement was scored, and before
+#: density and coverage were: read with blanks for the scores they lack.
+OLD_SCORE_COLUMNS = (SCORE_COLUMNS[:10], SCORE_COLUMNS[:8])
 #: The most bytes read of a ``metrics.csv`` are this many for each iteration up to the
 #: checkpoint and :data:`ROWS_AFTER` more (a row is about 150; rows after the last checkpoint
 #: are at most those of ``trainer.CHECKPOINT_EVERY`` seconds and an epoch): a file larger
@@ -227,7 +231,7 @@ def read_scores(path, upto_epoch):
         rows = list(reader)
     except csv.Error as exc:
         raise RunFileError(f"{path} is not a minigan scores file ({exc})") from None
-    if rows and list(reader.fieldnames) not in (list(SCORE_COLUMNS), list(OLD_SCORE_COLUMNS)):
+    if rows and tuple(reader.fieldnames) not in (SCORE_COLUMNS, *OLD_SCORE_COLUMNS):
         raise RunFileError(f"{path} is not a minigan scores file")
     rows = [{**{k: "" for k in SCORE_COLUMNS}, **r} for r in rows]   # an older file: blanks
     kept = []

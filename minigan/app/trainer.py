@@ -27,7 +27,8 @@ A run folder holds::
                           every CHECKPOINT_EVERY seconds
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
                           lab's scores of ``eval_n`` generated digits (inception score,
-                          FID, classes covered, confident share, precision, recall; see
+                          FID, classes covered, confident share, precision, recall,
+                          density, coverage, a conditional run's label agreement; see
                           minigan.lab.scoring), beside the real held-out digits' row
 
 The settings of a run and the rules of resuming live in :mod:`minigan.app.runs`
@@ -819,18 +820,22 @@ class Trainer:
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
         the row to ``scores.csv`` and print it beside the real row."""
-        from minigan.lab.scoring import collapse_warning, evaluate_generator, scoring_noise
+        from minigan.lab.scoring import collapse_warning, evaluate_generator, scored_labels, scoring_noise
 
         c = self.config
         G = self.G if self.ema is None else self._averaged_generator()   # what the grids show
         noise = scoring_noise(self.spec.noise_dim, c["prior"],
                               np.random.default_rng([int(c["seed"]), self.epoch]), self.dtype,
                               c.get("conditional"))
-        scores = evaluate_generator(G, noise,
-                                    int(c["eval_n"]), self.reference, scale=self.spec.scale,
-                                    parzen=False)
+        n = int(c["eval_n"])
+        scores = evaluate_generator(G, noise, n, self.reference, scale=self.spec.scale,
+                                    parzen=False,
+                                    asked=scored_labels(n) if c.get("conditional") else None)
+        agreement = scores.get("label_agreement")
+        scores["label_agreement"] = "" if agreement is None else agreement["agreement"]
         row = {"epoch": self.epoch, "iteration": self.iteration,
-               **{k: round(float(scores[k]), 5) for k in SCORE_COLUMNS[2:]},
+               **{k: round(float(scores[k]), 5) if scores[k] != "" else ""
+                  for k in SCORE_COLUMNS[2:]},
                "classes_covered": int(scores["classes_covered"])}
         self.scores = [r for r in self.scores if int(r["epoch"]) < self.epoch] + [row]
         write_scores(self.out / "scores.csv", self.scores)
@@ -841,7 +846,11 @@ class Trainer:
             f"FID {row['fid']:.2f} [{real['fid']:.2f}], classes "
             f"{row['classes_covered']} [{real['classes_covered']}], precision "
             f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
-            f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]")
+            f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]"
+            + ("" if agreement is None else
+               f", label agreement {100 * agreement['agreement']:.1f}% (the least: "
+               f"{agreement['least_class']}, "
+               f"{100 * agreement['per_class'][agreement['least_class']]:.1f}%)"))
         collapsed = collapse_warning(row, real)
         if collapsed:
             self._log(f"epoch {self.epoch}: {collapsed}")

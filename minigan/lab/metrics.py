@@ -169,7 +169,8 @@ def label_agreement(predicted, asked, n_classes=10):
     -------
     dict
         ``agreement``: the share read as asked, :math:`a`; ``per_class``: :math:`a_c` for
-        each class ``0 .. n_classes - 1`` (None for a class never asked).
+        each class ``0 .. n_classes - 1`` (None for a class never asked); ``least_class``:
+        the class asked for with the least :math:`a_c` (the lower class of a tie).
     """
     predicted, asked = np.asarray(backend.to_host(predicted)), np.asarray(backend.to_host(asked))
     if predicted.ndim != 1 or predicted.shape != asked.shape or not len(asked):
@@ -182,9 +183,10 @@ def label_agreement(predicted, asked, n_classes=10):
     right = predicted == asked
     asked_count = np.bincount(asked, minlength=n_classes)
     right_count = np.bincount(asked[right], minlength=n_classes)
-    return {"agreement": float(right.mean()),
-            "per_class": [float(r / a) if a else None
-                          for r, a in zip(right_count, asked_count, strict=True)]}
+    per_class = [float(r / a) if a else None
+                 for r, a in zip(right_count, asked_count, strict=True)]
+    least = min((a, c) for c, a in enumerate(per_class) if a is not None)[1]
+    return {"agreement": float(right.mean()), "per_class": per_class, "least_class": least}
 
 
 # -- Frechet distance ----------------------------------------------------------------

@@ -254,8 +254,13 @@ def _parzen_split(ref):
     return ref.held_out[np.sort(order[:n_valid])], ref.held_out[np.sort(order[n_valid:])]
 
 
-def score_images(images, ref, parzen=True, real=False):
+def score_images(images, ref, parzen=True, real=False, asked=None):
     """Every metric of a set of digits ``(N, 784)`` in [0, 1] against ``ref``.
+
+    ``asked``: the class each digit was drawn as (a conditional generator's labels, ``(N,)``
+    ints, :func:`scored_labels`); the scores then hold ``label_agreement``
+    (:func:`~minigan.lab.metrics.label_agreement`), read from the same pass of the
+    classifier as the other scores.
 
     ``images`` may also be ``(N, 28, 28)``, ``(N, 1, 28, 28)`` or ``(N, 28, 28, 1)``, NumPy
     or CuPy. Pixels must be finite and in [0, 1]: map a tanh generator's [-1, 1] with
@@ -289,6 +294,9 @@ def score_images(images, ref, parzen=True, real=False):
     p, r = metrics.precision_recall(real_f, fake_f)
     density, coverage = metrics.density_coverage(real_f, fake_f)
     scores.update(precision=p, recall=r, density=density, coverage=coverage)
+    if asked is not None:
+        scores["label_agreement"] = metrics.label_agreement(probs.argmax(axis=1),
+                                                            np.asarray(asked)[:m])
     if parzen:
         valid, test = _parzen_split(ref)
         centres = ref.reference[rows] if real else np.asarray(images[:len(rows)],
@@ -360,7 +368,7 @@ def _to_unit(images, scale):
 
 
 def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=True,
-                       batch_size=GENERATE_BATCH, memorise=False, images_out=None):
+                       batch_size=GENERATE_BATCH, memorise=False, images_out=None, asked=None):
     """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook).
 
     Parameters
@@ -376,6 +384,8 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
         (``minigan.gan.algorithm.GENERATE_BATCH`` unless given)
     memorise : bool, measure :func:`memorisation` too (``ref.training`` needed)
     images_out : list, optional; the digits drawn are appended to it
+    asked : int array (n,), optional; the class each digit is drawn as (a conditional
+        generator's, :func:`scored_labels`): the scores then hold ``label_agreement``
 
     Returns
     -------
@@ -385,7 +395,7 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
         images = np.concatenate([
             _to_unit(generated_images(generator, sample_noise(min(batch_size, n - i))), scale)
             for i in range(0, n, batch_size)])
-    scores = score_images(images, ref, parzen=parzen)
+    scores = score_images(images, ref, parzen=parzen, asked=asked)
     if memorise and ref.training is not None:
         scores["memorisation"] = memorisation(images, ref)
     if images_out is not None:

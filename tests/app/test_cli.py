@@ -1252,6 +1252,49 @@ def test_eval_n_without_eval_every_warns_that_nothing_is_scored(train_args, data
     assert "--eval-n" not in capsys.readouterr().err
 
 
+def test_eval_every_of_a_conditional_run_scores_its_label_agreement(train_args, data_dir, tmp_path,
+                                                                    monkeypatch, capsys):
+    """A conditional run's scores say how often its digits read as the class G was asked
+    for, from the same reading of the classifier as minigan eval's (the trainer's scores
+    left it out); a plain run's column is blank."""
+    from minigan.lab import classifier as clf_lib
+    from minigan.lab import scoring
+
+    real_evaluate, drawn = scoring.evaluate_generator, []
+    monkeypatch.setattr(scoring, "evaluate_generator",
+                        lambda *a, **kw: real_evaluate(*a, **kw, images_out=drawn))
+    for name, more in (("c", ["--conditional"]), ("p", [])):
+        drawn.clear()
+        rc, printed, err = run_main(train_args(data_dir, tmp_path / name, "--epochs", "1", *more,
+                                               "--eval-every", "1", "--eval-n", "40"), capsys)
+        assert rc == 0, err
+        (row,) = scores_csv(tmp_path / name)
+        if name == "p":
+            assert row["label_agreement"] == "" and "label agreement" not in printed
+            continue
+        read = clf_lib.load_default(None).predict(drawn[0][:40])
+        right = read == np.arange(40) % 10          # the labels asked for, 0 .. 9 in turn
+        assert float(row["label_agreement"]) == pytest.approx(right.mean(), abs=1e-5)
+        least = min(range(10), key=lambda c: (right[c::10].mean(), c))
+        assert (f", label agreement {100 * right.mean():.1f}% (the least: {least}, "
+                f"{100 * right[least::10].mean():.1f}%)") in printed
+
+
+@pytest.mark.parametrize("columns", [runlog.SCORE_COLUMNS[:10], runlog.SCORE_COLUMNS[:8]])
+def test_scores_of_an_earlier_version_are_read_with_blanks(columns, tmp_path):
+    """A scores.csv written before label agreement (or density and coverage) was scored is
+    read, the scores it lacks blank; one of other columns is refused."""
+    row = {k: "1" for k in columns}
+    (tmp_path / "scores.csv").write_text(runlog.csv_text(columns, [row]))
+    (read,) = runlog.read_scores(tmp_path / "scores.csv", 1)
+    assert tuple(read) == runlog.SCORE_COLUMNS
+    assert all(read[k] == ("1" if k in columns else "") for k in runlog.SCORE_COLUMNS)
+    (tmp_path / "scores.csv").write_text(runlog.csv_text(columns[:-1], [{k: "1" for k in
+                                                                         columns[:-1]}]))
+    with pytest.raises(runlog.RunFileError, match="is not a minigan scores file"):
+        runlog.read_scores(tmp_path / "scores.csv", 1)
+
+
 @pytest.mark.slow
 def test_eval_every_scores_a_conditional_run_through_its_moving_average(train_args, data_dir, tmp_path,
                                                                          capsys):

@@ -89,11 +89,13 @@ def test_label_agreement_counts_the_digits_read_as_asked():
     a = metrics.label_agreement(read, asked, n_classes=4)
     assert a["agreement"] == 5 / 8
     assert a["per_class"] == [2 / 3, 2 / 3, 1 / 2, None]       # class 3 never asked
+    assert a["least_class"] == 2
     rng = np.random.default_rng(0)                               # G ignoring its label
     asked = np.arange(10000) % 10
     assert abs(metrics.label_agreement(rng.integers(0, 10, 10000), asked)["agreement"]
                - 0.1) < 0.01
     assert metrics.label_agreement(asked, asked)["per_class"] == [1.0] * 10
+    assert metrics.label_agreement(asked, asked)["least_class"] == 0        # a tie: the lowest
 
 
 @pytest.mark.parametrize("read, asked, words", [
