@@ -111,11 +111,11 @@ def test_a_fifo_in_place_of_a_run_file_is_refused_not_waited_on(name, run_dir, d
 
 
 @pytest.mark.parametrize("edit, words", [
-    ("1,8,9.1,abc,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
-    ("one,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
-    ("1,8,9.1,\0,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
+    ("1,8,9.1,abc,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
+    ("one,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
+    ("1,8,9.1,\0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
     ("1,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4,7", "line 2: not a scores row (more values"),
-    ("1,8,9.1,2.0,10\n2,16,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5", "line 2: not a scores row"),
+    ("1,8,9.1,2.0,10\n2,16,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
 ])
 def test_a_damaged_scores_file_is_refused_before_training(edit, words, run_dir, data_dir, capsys,
                                                           assert_one_line_error):
