@@ -1,9 +1,11 @@
-"""The error the functional ops raise for arrays that do not fit together, and the check of
-a whole number every floor above uses."""
+"""The error the functional ops raise for arrays that do not fit together, and the checks of
+a whole number and of an amount every floor above uses."""
 
 from __future__ import annotations
 
-__all__ = ["ShapeError", "check_dout", "whole_number"]
+import math
+
+__all__ = ["ShapeError", "amount", "check_dout", "whole_number"]
 
 
 class ShapeError(ValueError):
@@ -47,3 +49,14 @@ def whole_number(what, value, least=0):
     if not whole or int(value) < least:
         raise ValueError(f"{what} must be >= {least}, a whole number, got {value!r}")
     return int(value)
+
+
+def amount(what, value, below=math.inf):
+    """``value`` as a float, or a ValueError naming ``what`` unless it is a number in
+    ``[0, below)``: ``True`` is no amount (``instance_noise=True`` would be a noise of 1.0),
+    nor is a string, None, NaN or (unless ``below`` is) infinity."""
+    number = not isinstance(value, (bool, str, bytes)) and hasattr(value, "__float__")
+    if not (number and 0 <= float(value) < below):
+        span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
+        raise ValueError(f"{what} must be {span}, got {value!r}")
+    return float(value)

@@ -25,12 +25,11 @@ A D step never touches G's parameters and a G step never touches D's.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from minigan import backend
-from minigan.functional.errors import whole_number
+from minigan.functional.errors import amount, whole_number
 from minigan.nn import layers
 
 from . import games, penalty
@@ -237,12 +236,12 @@ class GAN:
                  pixel_range=None, check_data=True, label_flip=0.0, instance_noise=0.0,
                  loss="gan", gp_weight=10.0, reuse_fake=False, r1=0.0, r1_every=R1_EVERY):
         whole_number("k (discriminator steps per generator step)", k, 1)
-        label_smoothing = _amount("label_smoothing", label_smoothing, below=1.0)
+        label_smoothing = amount("label_smoothing", label_smoothing, below=1.0)
         if prior not in PRIORS:
             raise ValueError(f"unknown prior {prior!r}; use one of {PRIORS}")
-        label_flip = _amount("label_flip", label_flip, below=0.5)
-        instance_noise = _amount("instance_noise", instance_noise)
-        gp_weight, r1 = _amount("gp_weight", gp_weight), _amount("r1", r1)
+        label_flip = amount("label_flip", label_flip, below=0.5)
+        instance_noise = amount("instance_noise", instance_noise)
+        gp_weight, r1 = amount("gp_weight", gp_weight), amount("r1", r1)
         whole_number("r1_every", r1_every, 1)
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
@@ -562,16 +561,6 @@ class GAN:
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
-
-
-def _amount(what, value, below=math.inf):
-    """``value`` as a float, or a ValueError naming ``what`` unless it is a number in
-    ``[0, below)``: ``True`` is no amount (``instance_noise=True`` would be a noise of 1.0),
-    nor is NaN, infinity or a string."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < below:
-        span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
-        raise ValueError(f"{what} must be {span}, got {value!r}")
-    return float(value)
 
 
 def _check_optimizer(name, optimizer, player, role):

@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 
 import numpy as np
 
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, check_dout, whole_number
+from minigan.functional.errors import ShapeError, amount, check_dout, whole_number
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -419,9 +418,7 @@ class Dropout(Layer):
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        if not (isinstance(p, numbers.Real) and 0.0 <= p < 1.0):     # None, "0.5" too
-            raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = amount("Dropout: p", p, below=1.0)
         self.rng = rng
 
     def forward(self, x):
