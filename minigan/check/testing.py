@@ -332,7 +332,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         that a frozen pass writes.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
-        shape is not its array's, the forward pass writes into ``x``, or, run again from
+        shape is not its array's, a parameter or buffer of a layer inside it is not in its
+        own ``params`` or ``buffers`` (or a parameter not in its ``parameters()``: no
+        optimizer would train it), the forward pass writes into ``x``, or, run again from
         the same state, it gives another output (it draws from ``np.random``'s functions,
         a ``RandomState`` or a generator in a container: state
         :func:`~minigan.check.gradcheck.replay` does not put back).
@@ -411,7 +413,8 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         first (which layer's gradient to read).
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
-        gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
+        gradient stays 0) or a layer inside whose parameters it does not hold, the step
+        moves them (an optimizer step: ``update=False``), or it
         adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
         (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``),

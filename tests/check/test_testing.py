@@ -843,6 +843,75 @@ def test_a_layer_made_of_others_is_told_to_name_them_in_sublayers():
     testing.assert_layer_gradients(Noisy(declared=True), x)
 
 
+class _Residual(layers.Layer):
+    """x + inner(x), a layer made of a Dense: it holds the Dense's parameters or not, and
+    names it in sublayers() or not."""
+
+    def __init__(self, held, declared):
+        super().__init__()
+        self.inner = layers.Dense(3, 3, rng=np.random.default_rng(0), dtype="float64")
+        if held:
+            self.params, self.grads = self.inner.params, self.inner.grads
+        self.declared = declared
+
+    def sublayers(self):
+        return (self.inner,) if self.declared else ()
+
+    def forward(self, x):
+        return x + self.inner.forward(x)
+
+    def backward(self, dout, input_grad=True):
+        return dout + self.inner.backward(dout)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
+    """A layer made of others that does not hold their parameters passed its check on x
+    alone, and an optimizer built from it never trained them."""
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    said = r"\)$" if declared else r"\), and return those layers from sublayers\(\)$"
+    with pytest.raises(ValueError, match=r"_Residual\(\): parameter 'W' of Dense\(3, 3\) inside "
+                       r"it is not among its params: .*never trains.* as Sequential does.*" + said):
+        testing.assert_layer_gradients(_Residual(held=False, declared=declared), x)
+    with pytest.raises(ValueError, match=r"parameter 'W' of Dense\(3, 3\) inside it"):
+        gradcheck.check_step(lambda: 0.0, layers.Sequential(
+            _Residual(held=False, declared=declared), layers.Dense(3, 1, dtype="float64")))
+    assert sorted(testing.assert_layer_gradients(_Residual(held=True, declared=True), x)) == [
+        "W", "b", "x"]
+
+
+def test_a_buffer_of_a_layer_inside_that_is_not_held_is_refused():
+    class Normed(_Residual):
+        def __init__(self):
+            super().__init__(held=True, declared=True)
+            self.norm = layers.BatchNorm(3, dtype="float64")
+            self.params = {**self.inner.params, **{"n." + k: v for k, v in self.norm.params.items()}}
+            self.grads = {**self.inner.grads, **{"n." + k: v for k, v in self.norm.grads.items()}}
+
+        def sublayers(self):
+            return (self.inner, self.norm)
+
+        def forward(self, x):
+            return self.norm.forward(super().forward(x))
+
+        def backward(self, dout, input_grad=True):
+            return super().backward(self.norm.backward(dout))
+
+    with pytest.raises(ValueError, match=r"buffer 'running_mean' of BatchNorm.* is not among its "
+                       r"buffers: state_dict\(\) does not save it"):
+        testing.assert_layer_gradients(Normed(), np.random.default_rng(1).standard_normal((4, 3)))
+
+
+def test_a_parameter_that_parameters_does_not_list_is_refused():
+    class Hidden(layers.Dense):
+        def parameters(self):
+            return [(self.params["W"], self.grads["W"])]
+
+    with pytest.raises(ValueError, match=r"parameter 'b' is not in its parameters\(\), the list "
+                                         r"an optimizer built from it takes"):
+        testing.assert_layer_gradients(Hidden(3, 2, dtype="float64"), np.ones((4, 3)))
+
+
 def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
     class InPlaceTanh(layers.Layer):
         def forward(self, x):
