@@ -530,8 +530,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
     its ``grads`` alone; so is a layer made of others that does not hold their parameters
     or buffers in its own dicts (no optimizer built from it would train them), a layer
-    whose forward pass writes into its input, or, run again from the same state, gives
-    another output (it draws from a generator :func:`replay` does not reach).
+    whose forward pass writes into its input or whose backward pass changes a buffer, or
+    one whose forward pass, run again from the same state, gives another output (it draws
+    from a generator :func:`replay` does not reach).
 
     Returns
     -------
@@ -556,7 +557,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     _float64_params(layer)                       # also those a forward pass made
     dout = _random_like(out.shape, rng, xp)
     kept_out = np.array(backend.to_host(out), dtype=np.float64)
+    moved = {k: backend.to_host(v).copy() for k, v in getattr(layer, "buffers", {}).items()}
     dx = layer.backward(dout.copy())
+    _refuse_moved_in_backward(layer, moved, before)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
     def f():
@@ -575,6 +578,21 @@ def check_layer(layer, x, rng=None, h=1e-5):
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
     return GradientErrors(errors, problems, h, finish=f)
+
+
+def _refuse_moved_in_backward(layer, moved, before):
+    """A ValueError naming the first buffer of ``layer`` that its backward pass changed from
+    ``moved``, what the forward pass left (the layer put back by ``before`` first)."""
+    for k, v in getattr(layer, "buffers", {}).items():
+        if k in moved and not np.array_equal(backend.to_host(v), moved[k], equal_nan=True):
+            before()
+            raise ValueError(
+                f"{layer!r}: its backward pass changed buffer '{k}'; a buffer is state the "
+                "forward pass moves (running statistics) and the checks replay: a forward pass "
+                "with no backward pass after it would leave it where it was, and each backward "
+                "pass of the same forward pass would move it again. Move its update into "
+                "forward(), kept from what the forward pass sees (the batch's mean), and let "
+                "backward() only read the cache")
 
 
 #: How far (relative error) a layer's forward pass, run again from the state :func:`replay`

@@ -912,6 +912,29 @@ def test_a_parameter_that_parameters_does_not_list_is_refused():
         testing.assert_layer_gradients(Hidden(3, 2, dtype="float64"), np.ones((4, 3)))
 
 
+def test_a_buffer_moved_in_the_backward_pass_is_refused_and_put_back():
+    """A running mean moved in backward() passed the check: each difference replays the
+    state the forward pass started from, and backward's update was never seen."""
+    class Centre(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.buffers["mean"] = np.zeros(3)
+
+        def forward(self, x):
+            self._cache = x.mean(axis=0)
+            return x - self._cache
+
+        def backward(self, dout, input_grad=True):
+            self.buffers["mean"] += 0.1 * (self._need_cache() - self.buffers["mean"])
+            return dout - dout.mean(axis=0)
+
+    layer = Centre()
+    with pytest.raises(ValueError, match=r"Centre\(\): its backward pass changed buffer 'mean'.*"
+                                         r"Move its update into forward\(\)"):
+        testing.assert_layer_gradients(layer, np.random.default_rng(0).standard_normal((4, 3)))
+    np.testing.assert_array_equal(layer.buffers["mean"], np.zeros(3))
+
+
 def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
     class InPlaceTanh(layers.Layer):
         def forward(self, x):
