@@ -210,8 +210,9 @@ def _why(errors, worst, tol):
     if residual < _FACTOR_FIT and abs(factor - 1) > 1e-3:   # every entry off by one factor
         if abs(factor) <= 1e-3:
             return (f"; the gradient of '{worst}' is about 0 in every entry, its differences "
-                    "are not: nothing reached the gradient (a backward pass not run, or run "
-                    "on caches of another forward pass, or terms that cancel)")
+                    "are not: nothing reached the gradient (a parameter's gradient never "
+                    "given to _accumulate, a backward pass not run or run on caches of "
+                    "another forward pass, or terms that cancel)")
         if abs(factor + 1) <= 1e-3:
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "

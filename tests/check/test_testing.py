@@ -1053,6 +1053,20 @@ def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, 
         testing.assert_pair_gradients(*square, {"x": x})
 
 
+def test_a_bias_gradient_left_out_of_accumulate_is_said_to_be():
+    class NoBiasGradient(layers.Dense):
+        def backward(self, dout, input_grad=True):
+            x = self._need_cache()[0]
+            self._accumulate(W=x.T @ dout)
+            return dout @ self.params["W"].T
+
+    rng = np.random.default_rng(0)
+    layer = NoBiasGradient(3, 4, rng=rng, dtype="float64")
+    with pytest.raises(AssertionError, match=r"the gradient of 'b' is about 0 in every entry.*"
+                                             r"a parameter's gradient never given to _accumulate"):
+        testing.assert_layer_gradients(layer, rng.standard_normal((5, 3)), rng=rng)
+
+
 def test_a_layer_that_writes_its_grads_while_frozen_fails_its_check():
     """A backward pass that adds to ``grads`` itself ignores ``freeze()``: the G step runs D
     frozen and D's grads took the G step's gradient. Its gradients are right, so only the
