@@ -530,7 +530,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
     its ``grads`` alone; so is a layer made of others that does not hold their parameters
     or buffers in its own dicts (no optimizer built from it would train them), a layer
-    whose forward pass writes into its input or whose backward pass changes a buffer, or
+    whose forward pass reads an array held as a plain attribute (neither a parameter nor a
+    buffer) or writes into its input, or whose backward pass changes a buffer, or
     one whose forward pass, run again from the same state, gives another output (it draws
     from a generator :func:`replay` does not reach).
 
@@ -568,6 +569,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
 
     what = repr(layer)
     _refuse_unreplayed(what, kept_out, np.asarray(backend.to_host(f()), dtype=np.float64))
+    _refuse_unregistered(what, layer, x, kept_out, f)
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
@@ -578,6 +580,43 @@ def check_layer(layer, x, rng=None, h=1e-5):
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
     return GradientErrors(errors, problems, h, finish=f)
+
+
+def _refuse_unregistered(what, layer, x, out, f):
+    """A ValueError naming a float array held as an attribute of ``layer`` (or of a layer
+    inside it) that its forward pass ``f()`` reads, neither a parameter nor a buffer (nor a
+    view of one, nor ``x``): its gradient is not checked, no optimizer trains it and
+    ``state_dict()`` does not save it. Each such array is moved once, ``f()`` run and the
+    array put back; an output other than ``out`` tells that the forward pass reads it."""
+    inner = [layer, *(i for i, _ in _inner_layers(layer))]
+    held = [a for i in inner for kind in ("params", "grads", "buffers")
+            for a in getattr(i, kind, {}).values()]
+    for owner in inner:
+        for name, a in list(getattr(owner, "__dict__", {}).items()):
+            if (name == "_cache" or not hasattr(a, "dtype") or not hasattr(a, "shape")
+                    or np.dtype(a.dtype).kind != "f" or not a.size
+                    or not getattr(getattr(a, "flags", None), "writeable", True)):
+                continue
+            xp = backend.get_array_module(a)
+            if any(backend.get_array_module(b) is xp and xp.may_share_memory(a, b)
+                   for b in (x, *held)):
+                continue
+            kept = a.copy()
+            a += 1e-3 * (1 + abs(a))
+            try:
+                again = np.asarray(backend.to_host(f()), dtype=np.float64)
+            finally:
+                a[...] = kept
+            if not _rerun_error(out, again) <= _UNREPLAYED_TOL:
+                where = "" if owner is layer else f" of {owner!r} inside it"
+                raise ValueError(
+                    f"{what}: its forward pass reads '{name}'{where}, an array of shape "
+                    f"{tuple(a.shape)} held as an attribute, neither a parameter nor a buffer: "
+                    "its gradient is not checked, no optimizer trains it (they take "
+                    "parameters(), which lists params) and state_dict() does not save it. A "
+                    f"learned array is a parameter, self._add_param('{name}', value), its "
+                    f"gradient added with self._accumulate({name}=...); a constant is kept in "
+                    f"self.buffers['{name}']")
 
 
 def _refuse_moved_in_backward(layer, moved, before):

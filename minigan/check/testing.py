@@ -335,7 +335,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
         shape is not its array's, a parameter or buffer of a layer inside it is not in its
         own ``params`` or ``buffers`` (or a parameter not in its ``parameters()``: no
-        optimizer would train it), the forward pass writes into ``x``, the backward pass
+        optimizer would train it), the forward pass reads an array held as a plain
+        attribute (neither a parameter nor a buffer) or writes into ``x``, the backward pass
         changes a buffer, or the forward pass, run again from the same state, gives
         another output (it draws from ``np.random``'s functions, a ``RandomState`` or a
         generator in a container: state :func:`~minigan.check.gradcheck.replay` does not

@@ -912,6 +912,47 @@ def test_a_parameter_that_parameters_does_not_list_is_refused():
         testing.assert_layer_gradients(Hidden(3, 2, dtype="float64"), np.ones((4, 3)))
 
 
+class _Slope(layers.Layer):
+    """PReLU whose slope is an array held as an attribute (or a buffer, with ``kept``)."""
+
+    def __init__(self, kept):
+        super().__init__()
+        slope = np.full(3, 0.25)
+        if kept:
+            self.buffers["a"] = slope
+        else:
+            self.a, self.da = slope, np.zeros(3)
+
+    def forward(self, x):
+        self._cache = x
+        return np.where(x > 0, x, self._slope() * x)
+
+    def backward(self, dout, input_grad=True):
+        x = self._need_cache()
+        if not self.buffers:
+            self.da += (dout * np.minimum(x, 0)).sum(axis=0)
+        return dout * np.where(x > 0, 1.0, self._slope())
+
+    def _slope(self):
+        return self.buffers["a"] if self.buffers else self.a
+
+
+def test_an_array_the_forward_pass_reads_outside_params_and_buffers_is_refused():
+    """A slope learned outside params passed the check on x alone, and no optimizer trained
+    it; kept as a buffer (a constant), it passes, and so do arrays the layer only caches."""
+    x = testing.away_from_kinks(np.random.default_rng(0).standard_normal((4, 3)))
+    with pytest.raises(ValueError, match=r"_Slope\(\): its forward pass reads 'a', an array of "
+                       r"shape \(3,\) held as an attribute, neither a parameter nor a buffer: .* "
+                       r"self._add_param\('a', value\).* self.buffers\['a'\]$"):
+        testing.assert_layer_gradients(_Slope(kept=False), x)
+    with pytest.raises(ValueError, match=r"reads 'a' of _Slope\(\) inside it"):
+        testing.assert_layer_gradients(layers.Sequential(layers.Tanh(), _Slope(kept=False)), x)
+    layer = _Slope(kept=True)
+    layer.out = np.zeros(3)                  # an array the forward pass does not read
+    assert sorted(testing.assert_layer_gradients(layer, x)) == ["x"]
+    np.testing.assert_array_equal(layer.buffers["a"], np.full(3, 0.25))
+
+
 def test_a_buffer_moved_in_the_backward_pass_is_refused_and_put_back():
     """A running mean moved in backward() passed the check: each difference replays the
     state the forward pass started from, and backward's update was never seen."""
