@@ -815,16 +815,19 @@ def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
 
     At a kink (ReLU's 0) a function has no derivative, and a finite difference whose
     step straddles it measures neither side. Kinks should lie more than ``2 * margin``
-    apart.
+    apart. Returns a new float64 array on the device of ``x`` (a configuration's
+    ``cfg.input(rng)`` is on the active one).
 
     >>> from minigan.check import testing
     >>> testing.away_from_kinks(np.array([-2.0, -1e-4, 0.0, 5e-4, 1.0])).tolist()
     [-2.0, -0.001, 0.001, 0.001, 1.0]
     """
-    x = np.array(x, dtype=np.float64)
+    xp = backend.get_array_module(x)
+    x = xp.array(x, dtype=xp.float64)
     for k in kinks:
-        near = np.abs(x - k) < margin
-        x[near] = np.where(x[near] >= k, _beyond(k, margin, 1.0), _beyond(k, margin, -1.0))
+        near = xp.abs(x - k) < margin
+        x[near] = xp.where(x[near] >= k, float(_beyond(k, margin, 1.0)),
+                           float(_beyond(k, margin, -1.0)))
     return x
 
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from minigan import backend
 from minigan import functional as F
 from minigan.check import gradcheck, testing
 from minigan.check.gradcheck import rel_error
@@ -268,6 +269,22 @@ def test_away_from_kinks_keeps_the_side_and_the_margin(values, kinks):
     far = np.all([np.abs(x - k) >= testing.KINK_MARGIN for k in kinks], axis=0)
     np.testing.assert_array_equal(y[far], x[far])            # the others are untouched
     np.testing.assert_array_equal(x, np.array(values))       # the input is not modified
+
+
+@pytest.mark.gpu
+def test_away_from_kinks_keeps_a_device_input_on_its_device():
+    """A configuration's input is on the active device: away_from_kinks refused a GPU array
+    (NumPy's implicit conversion), and a property test of a rectifier failed there."""
+    backend.use("gpu")
+    cfg = testing.DenseConfig(batch=3, in_features=4, out_features=2, bias=False, seed=0)
+    rng = cfg.rng()
+    x = cfg.input(rng)
+    x[0, 0] = 1e-4
+    y = testing.away_from_kinks(x)
+    assert backend.on_gpu(y) and y.dtype == np.float64
+    np.testing.assert_array_equal(backend.to_host(y), testing.away_from_kinks(backend.to_host(x)))
+    assert float(backend.to_host(x)[0, 0]) == 1e-4                # the input is not modified
+    testing.assert_layer_gradients(layers.ReLU(), y, rng=rng)
 
 
 def test_min_kink_distance_reads_the_inputs_of_rectifiers():
