@@ -176,6 +176,11 @@ _FACTOR_FIT = 1e-6
 #: to call it the differences' truncation (``h**2``: 100 times).
 _TRUNCATION_FALL = 50
 
+#: How many times float64's rounding of the differences a miss that falls for a larger step
+#: must be for the message to call it the forward pass's lost precision (float32's epsilon
+#: is about 5e8 times float64's).
+_PRECISION_GAP = 1e4
+
 
 def _why(errors, worst, tol):
     """What explains a failed check besides a wrong backward pass, if anything: gradients at
@@ -202,6 +207,13 @@ def _why(errors, worst, tol):
                 f"differences' truncation does (a function curved at the scale of h = {h:g}): "
                 f"pass a smaller h; an error that stays near {smaller:.1e} at smaller steps is "
                 "the backward pass's")
+    if ROUNDING_FALL * larger <= error and error * (analytic + numeric) > _PRECISION_GAP * noise:
+        return (f"; with a step ten times larger it is {larger:.1e}, falling as rounding does, "
+                f"but its miss, {error * (analytic + numeric):.1e}, is far above float64's "
+                f"rounding of the differences (about {noise:.0e}): the forward pass loses "
+                "precision inside (a float32 array or cast, such as one made in "
+                "minigan.backend.default_dtype(), or a difference of large, nearly equal "
+                "numbers), which no step measures past: compute it in float64")
     if ROUNDING_FALL * larger <= error:
         return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
                 f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
@@ -268,7 +280,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
         both gradients are at the rounding noise of the differences (the output hardly
         depends on that input), that the entries it misses sit on kinks of the function
         (ReLU's 0), or that a step ``h`` ten times smaller or larger brings the error
-        down (the differences' truncation or rounding, not the backward pass).
+        down (the differences' truncation or rounding, not the backward pass; or, a miss
+        far above float64's rounding, a forward pass that loses precision inside).
     ValueError
         When an input is not float64, or ``backward`` gives fewer gradients than there
         are inputs, or one of another shape than its input.

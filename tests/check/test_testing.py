@@ -748,6 +748,18 @@ def test_a_step_too_large_or_too_small_is_said_to_be():
     testing.assert_pair_gradients(*wave, {"x": x}, h=1e-8)
 
 
+def test_a_forward_pass_that_rounds_in_float32_is_said_to_lose_precision():
+    """A float32 array inside a float64 forward pass leaves a miss that falls for a larger
+    step, as the differences' rounding does, but far above it: the message told to pass a
+    larger h, and no step passes."""
+    tanh32 = (lambda x: (np.tanh(x.astype(np.float32)).astype(np.float64), x),
+              lambda d, x: d * (1 - np.tanh(x) ** 2))
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(AssertionError, match=r"step ten times larger.* far above float64's "
+                       r"rounding of the differences .* loses precision inside \(a float32"):
+        testing.assert_pair_gradients(*tanh32, {"x": x})
+
+
 def test_a_lazy_float32_parameter_is_named():
     class Lazy(layers.Layer):
         def forward(self, x):
