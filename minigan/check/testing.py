@@ -373,7 +373,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
             raise AssertionError(
                 f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
-                f"to grads (Layer._accumulate) instead of assigning them")
+                f"to grads (Layer._accumulate) instead of assigning them, and leave zeroing "
+                f"them to the training step (zero_grad() before the passes, not in backward())")
     written = check_frozen(layer, x, rng=copy.deepcopy(start))
     if written:
         raise AssertionError(

@@ -506,6 +506,21 @@ def test_a_layer_that_assigns_its_gradients_fails_the_accumulation_check():
                                        np.random.default_rng(0).standard_normal((4, 3)))
 
 
+def test_a_layer_that_zeroes_its_gradients_in_backward_is_told_to_leave_it_to_the_step():
+    """A backward pass that calls zero_grad() and then _accumulate was told to use
+    _accumulate, which it did."""
+    class Zeroing(layers.Dense):
+        def backward(self, dout, input_grad=True):
+            self.zero_grad()
+            return super().backward(dout, input_grad)
+
+    with pytest.raises(AssertionError, match=r"the gradient of 'W' does not accumulate: .* leave "
+                                             r"zeroing them to the training step \(zero_grad\(\) "
+                                             r"before the passes, not in backward\(\)\)"):
+        testing.assert_layer_gradients(Zeroing(3, 2, dtype="float64"),
+                                       np.random.default_rng(0).standard_normal((4, 3)))
+
+
 def test_the_accumulation_check_leaves_the_layer_as_one_checked_pass_left_it():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 3))
