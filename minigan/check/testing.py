@@ -863,9 +863,10 @@ def min_kink_distance(net, x):
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
     The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
     :func:`minigan.check.gradcheck.replay`). A layer of your own with a kink names it in
-    ``kinks`` to be seen here.
+    ``kinks`` to be seen here. ``x`` may be on the host or on ``net``'s device (it is moved
+    there, as the checks move it).
     """
-    return _nearest_kink(net, x)[0]
+    return _nearest_kink(net, _on_layer_device(net, x)[1])[0]
 
 
 def _nearest_kink(net, x):

@@ -296,6 +296,30 @@ def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
 
 
+@pytest.mark.gpu
+def test_min_kink_distance_and_the_kink_hint_read_a_net_on_the_gpu():
+    """min_kink_distance of a net on the GPU, for an input on the device or on the host (moved
+    there, as the checks move it: the forward pass mixed the devices), and the hint of a
+    failed check there that an input lies on a kink."""
+    backend.use("gpu")
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(3, 4, rng=rng, dtype="float64"), layers.ReLU())
+    x = rng.standard_normal((5, 3))
+    backend.use("cpu")
+    expected = testing.min_kink_distance(layers.Sequential(
+        layers.Dense(3, 4, rng=np.random.default_rng(0), dtype="float64"), layers.ReLU()), x)
+    backend.use("gpu")
+    assert testing.min_kink_distance(net, backend.asarray(x)) == expected
+    assert testing.min_kink_distance(net, x) == expected           # a host input is moved
+    assert testing.min_kink_distance(layers.ReLU(), backend.asarray(x)) == np.abs(x).min()
+    net = layers.Sequential(layers.Dense(4, 6, rng=rng, dtype="float64"), layers.ReLU(),
+                            layers.Dense(6, 2, rng=rng, dtype="float64"))
+    x = rng.standard_normal((3, 4))
+    x[1] = 0.0                           # as in the test on the CPU below
+    with pytest.raises(AssertionError, match=r"an input of ReLU\(\) lies 0\.0e\+00 from its kink"):
+        testing.assert_layer_gradients(net, backend.asarray(x), rng=rng)
+
+
 def test_min_kink_distance_reads_the_kinks_a_layer_names():
     """A layer of one's own with a kink says where in ``kinks``: inside a Sequential and alone,
     and a failed check names it."""
