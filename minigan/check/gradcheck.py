@@ -460,6 +460,57 @@ def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"
                              f"{p.dtype}; gradient checks need float64 ({fix})")
 
 
+def _inner_layers(layer):
+    """``(layer inside, declared)`` for every layer inside ``layer``: those :meth:`walk` finds
+    (``declared``) and, beyond them, those held as an attribute (or in a list, a tuple or
+    a dict attribute) of a layer found; each once."""
+    found, todo = {id(layer): layer}, [layer]
+    declared = {id(inner) for inner in layer.walk()} if hasattr(layer, "walk") else set()
+    while todo:
+        held = []
+        for value in getattr(todo.pop(), "__dict__", {}).values():
+            values = value.values() if isinstance(value, dict) else value
+            held += [v for v in (values if isinstance(values, list | tuple) else (value,))
+                     if hasattr(v, "params") and hasattr(v, "backward")]
+        for inner in held:
+            if id(inner) not in found:
+                found[id(inner)] = inner
+                todo.append(inner)
+    return [(inner, id(inner) in declared) for inner in found.values() if inner is not layer]
+
+
+def _refuse_unheld(what, layer):
+    """A ValueError naming a parameter or buffer that ``layer`` does not reach: one of a
+    layer inside it that is not in its own ``params`` or ``buffers`` (the arrays
+    themselves), or a parameter that its ``parameters()`` does not list. Such a parameter
+    is neither checked nor trained (an optimizer takes ``parameters()``), and such a buffer
+    neither saved (``state_dict()``) nor replayed."""
+    own = {kind: {id(a) for a in getattr(layer, kind, {}).values()}
+           for kind in ("params", "buffers")}
+    for inner, declared in _inner_layers(layer):
+        for kind, why in (("params", "neither this check nor an optimizer built from it "
+                                     "(parameters()) reaches it, so it never trains"),
+                          ("buffers", "state_dict() does not save it and the checks do not "
+                                      "replay it")):
+            for k, a in getattr(inner, kind, {}).items():
+                if id(a) not in own[kind]:
+                    sub = "" if declared else ", and return those layers from sublayers()"
+                    raise ValueError(
+                        f"{what}: {kind[:-1].replace('param', 'parameter')} '{k}' of {inner!r} "
+                        f"inside it is not among its {kind}: {why}. Hold the parameters, "
+                        "gradients and buffers of the layers it is made of in its own dicts, "
+                        "as Sequential does (its params, grads and buffers gather its layers') "
+                        "or SpectralNorm (self.params, self.grads = layer.params, layer.grads)"
+                        f"{sub}")
+    if hasattr(layer, "parameters"):
+        listed = {id(p) for p, _ in layer.parameters()}
+        for k, p in layer.params.items():
+            if id(p) not in listed:
+                raise ValueError(f"{what}: parameter '{k}' is not in its parameters(), the list "
+                                 "an optimizer built from it takes, so it never trains; list "
+                                 "every parameter there (Layer.parameters() lists params)")
+
+
 def _on_layer_device(layer, x):
     """The array module ``layer`` lives on, and ``x`` moved there."""
     own = [*layer.params.values(), *getattr(layer, "buffers", {}).values()]
@@ -477,9 +528,12 @@ def check_layer(layer, x, rng=None, h=1e-5):
     that one forward pass, its cache included (the pass runs once more after the
     differences, from the same state). Parameters and ``x`` must be float64 (a list is taken as
     float64); ``x`` is moved to the layer's device. A frozen layer is refused: it leaves
-    its ``grads`` alone; so is a layer whose forward pass writes into its input, or, run
-    again from the same state, gives another output (it draws from a generator
-    :func:`replay` does not reach).
+    its ``grads`` alone; so is a layer made of others that does not hold their parameters
+    or buffers in its own dicts (no optimizer built from it would train them), a layer
+    whose forward pass reads an array held as a plain attribute (neither a parameter nor a
+    buffer) or writes into its input, or whose backward pass changes a buffer, or
+    one whose forward pass, run again from the same state, gives another output (it draws
+    from a generator :func:`replay` does not reach).
 
     Returns
     -------
@@ -489,6 +543,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     x = _float64_input(repr(layer), "x", x)
     _float64_params(layer)
     _refuse_frozen(repr(layer), layer)
+    _refuse_unheld(repr(layer), layer)
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
@@ -503,7 +558,9 @@ def check_layer(layer, x, rng=None, h=1e-5):
     _float64_params(layer)                       # also those a forward pass made
     dout = _random_like(out.shape, rng, xp)
     kept_out = np.array(backend.to_host(out), dtype=np.float64)
+    moved = {k: backend.to_host(v).copy() for k, v in getattr(layer, "buffers", {}).items()}
     dx = layer.backward(dout.copy())
+    _refuse_moved_in_backward(layer, moved, before)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
     def f():
@@ -512,6 +569,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
 
     what = repr(layer)
     _refuse_unreplayed(what, kept_out, np.asarray(backend.to_host(f()), dtype=np.float64))
+    _refuse_unregistered(what, layer, x, kept_out, f)
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
@@ -522,6 +580,58 @@ def check_layer(layer, x, rng=None, h=1e-5):
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
     return GradientErrors(errors, problems, h, finish=f)
+
+
+def _refuse_unregistered(what, layer, x, out, f):
+    """A ValueError naming a float array held as an attribute of ``layer`` (or of a layer
+    inside it) that its forward pass ``f()`` reads, neither a parameter nor a buffer (nor a
+    view of one, nor ``x``): its gradient is not checked, no optimizer trains it and
+    ``state_dict()`` does not save it. Each such array is moved once, ``f()`` run and the
+    array put back; an output other than ``out`` tells that the forward pass reads it."""
+    inner = [layer, *(i for i, _ in _inner_layers(layer))]
+    held = [a for i in inner for kind in ("params", "grads", "buffers")
+            for a in getattr(i, kind, {}).values()]
+    for owner in inner:
+        for name, a in list(getattr(owner, "__dict__", {}).items()):
+            if (name == "_cache" or not hasattr(a, "dtype") or not hasattr(a, "shape")
+                    or np.dtype(a.dtype).kind != "f" or not a.size
+                    or not getattr(getattr(a, "flags", None), "writeable", True)):
+                continue
+            xp = backend.get_array_module(a)
+            if any(backend.get_array_module(b) is xp and xp.may_share_memory(a, b)
+                   for b in (x, *held)):
+                continue
+            kept = a.copy()
+            a += 1e-3 * (1 + abs(a))
+            try:
+                again = np.asarray(backend.to_host(f()), dtype=np.float64)
+            finally:
+                a[...] = kept
+            if not _rerun_error(out, again) <= _UNREPLAYED_TOL:
+                where = "" if owner is layer else f" of {owner!r} inside it"
+                raise ValueError(
+                    f"{what}: its forward pass reads '{name}'{where}, an array of shape "
+                    f"{tuple(a.shape)} held as an attribute, neither a parameter nor a buffer: "
+                    "its gradient is not checked, no optimizer trains it (they take "
+                    "parameters(), which lists params) and state_dict() does not save it. A "
+                    f"learned array is a parameter, self._add_param('{name}', value), its "
+                    f"gradient added with self._accumulate({name}=...); a constant is kept in "
+                    f"self.buffers['{name}']")
+
+
+def _refuse_moved_in_backward(layer, moved, before):
+    """A ValueError naming the first buffer of ``layer`` that its backward pass changed from
+    ``moved``, what the forward pass left (the layer put back by ``before`` first)."""
+    for k, v in getattr(layer, "buffers", {}).items():
+        if k in moved and not np.array_equal(backend.to_host(v), moved[k], equal_nan=True):
+            before()
+            raise ValueError(
+                f"{layer!r}: its backward pass changed buffer '{k}'; a buffer is state the "
+                "forward pass moves (running statistics) and the checks replay: a forward pass "
+                "with no backward pass after it would leave it where it was, and each backward "
+                "pass of the same forward pass would move it again. Move its update into "
+                "forward(), kept from what the forward pass sees (the batch's mean), and let "
+                "backward() only read the cache")
 
 
 #: How far (relative error) a layer's forward pass, run again from the state :func:`replay`
@@ -692,6 +802,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
     _refuse_frozen(what, net)
+    _refuse_unheld(what, net)
     restore = _replay_all(net, replayed)
     flat = _flat(net.params, names)
 

@@ -176,6 +176,11 @@ _FACTOR_FIT = 1e-6
 #: to call it the differences' truncation (``h**2``: 100 times).
 _TRUNCATION_FALL = 50
 
+#: How many times float64's rounding of the differences a miss that falls for a larger step
+#: must be for the message to call it the forward pass's lost precision (float32's epsilon
+#: is about 5e8 times float64's).
+_PRECISION_GAP = 1e4
+
 
 def _why(errors, worst, tol):
     """What explains a failed check besides a wrong backward pass, if anything: gradients at
@@ -202,6 +207,13 @@ def _why(errors, worst, tol):
                 f"differences' truncation does (a function curved at the scale of h = {h:g}): "
                 f"pass a smaller h; an error that stays near {smaller:.1e} at smaller steps is "
                 "the backward pass's")
+    if ROUNDING_FALL * larger <= error and error * (analytic + numeric) > _PRECISION_GAP * noise:
+        return (f"; with a step ten times larger it is {larger:.1e}, falling as rounding does, "
+                f"but its miss, {error * (analytic + numeric):.1e}, is far above float64's "
+                f"rounding of the differences (about {noise:.0e}): the forward pass loses "
+                "precision inside (a float32 array or cast, such as one made in "
+                "minigan.backend.default_dtype(), or a difference of large, nearly equal "
+                "numbers), which no step measures past: compute it in float64")
     if ROUNDING_FALL * larger <= error:
         return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
                 f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
@@ -210,8 +222,9 @@ def _why(errors, worst, tol):
     if residual < _FACTOR_FIT and abs(factor - 1) > 1e-3:   # every entry off by one factor
         if abs(factor) <= 1e-3:
             return (f"; the gradient of '{worst}' is about 0 in every entry, its differences "
-                    "are not: nothing reached the gradient (a backward pass not run, or run "
-                    "on caches of another forward pass, or terms that cancel)")
+                    "are not: nothing reached the gradient (a parameter's gradient never "
+                    "given to _accumulate, a backward pass not run or run on caches of "
+                    "another forward pass, or terms that cancel)")
         if abs(factor + 1) <= 1e-3:
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
@@ -267,7 +280,8 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
         both gradients are at the rounding noise of the differences (the output hardly
         depends on that input), that the entries it misses sit on kinks of the function
         (ReLU's 0), or that a step ``h`` ten times smaller or larger brings the error
-        down (the differences' truncation or rounding, not the backward pass).
+        down (the differences' truncation or rounding, not the backward pass; or, a miss
+        far above float64's rounding, a forward pass that loses precision inside).
     ValueError
         When an input is not float64, or ``backward`` gives fewer gradients than there
         are inputs, or one of another shape than its input.
@@ -332,10 +346,14 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         that a frozen pass writes.
     ValueError
         When ``x`` or a parameter is not float64, the layer is frozen, a gradient's
-        shape is not its array's, the forward pass writes into ``x``, or, run again from
-        the same state, it gives another output (it draws from ``np.random``'s functions,
-        a ``RandomState`` or a generator in a container: state
-        :func:`~minigan.check.gradcheck.replay` does not put back).
+        shape is not its array's, a parameter or buffer of a layer inside it is not in its
+        own ``params`` or ``buffers`` (or a parameter not in its ``parameters()``: no
+        optimizer would train it), the forward pass reads an array held as a plain
+        attribute (neither a parameter nor a buffer) or writes into ``x``, the backward pass
+        changes a buffer, or the forward pass, run again from the same state, gives
+        another output (it draws from ``np.random``'s functions, a ``RandomState`` or a
+        generator in a container: state :func:`~minigan.check.gradcheck.replay` does not
+        put back).
 
     Examples
     --------
@@ -355,7 +373,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
             raise AssertionError(
                 f"{layer!r}: the gradient of '{k}' does not accumulate: two backward passes "
                 f"did not leave twice one pass's gradient (relative error {error:.2e}); add "
-                f"to grads (Layer._accumulate) instead of assigning them")
+                f"to grads (Layer._accumulate) instead of assigning them, and leave zeroing "
+                f"them to the training step (zero_grad() before the passes, not in backward())")
     written = check_frozen(layer, x, rng=copy.deepcopy(start))
     if written:
         raise AssertionError(
@@ -411,7 +430,8 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         first (which layer's gradient to read).
     ValueError
         When a parameter is not float64, ``net`` has none or a frozen layer (whose
-        gradient stays 0), the step moves them (an optimizer step: ``update=False``), or it
+        gradient stays 0) or a layer inside whose parameters it does not hold, the step
+        moves them (an optimizer step: ``update=False``), or it
         adds its gradient to the one already in ``grads`` (no ``net.zero_grad()`` first);
         when its runs for the differences draw other random numbers than the checked run
         (state that is not replayed: a G step on the D step's kept batch, ``reuse_fake``),
@@ -809,16 +829,19 @@ def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
 
     At a kink (ReLU's 0) a function has no derivative, and a finite difference whose
     step straddles it measures neither side. Kinks should lie more than ``2 * margin``
-    apart.
+    apart. Returns a new float64 array on the device of ``x`` (a configuration's
+    ``cfg.input(rng)`` is on the active one).
 
     >>> from minigan.check import testing
     >>> testing.away_from_kinks(np.array([-2.0, -1e-4, 0.0, 5e-4, 1.0])).tolist()
     [-2.0, -0.001, 0.001, 0.001, 1.0]
     """
-    x = np.array(x, dtype=np.float64)
+    xp = backend.get_array_module(x)
+    x = xp.array(x, dtype=xp.float64)
     for k in kinks:
-        near = np.abs(x - k) < margin
-        x[near] = np.where(x[near] >= k, _beyond(k, margin, 1.0), _beyond(k, margin, -1.0))
+        near = xp.abs(x - k) < margin
+        x[near] = xp.where(x[near] >= k, float(_beyond(k, margin, 1.0)),
+                           float(_beyond(k, margin, -1.0)))
     return x
 
 
@@ -840,9 +863,10 @@ def min_kink_distance(net, x):
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
     The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
     :func:`minigan.check.gradcheck.replay`). A layer of your own with a kink names it in
-    ``kinks`` to be seen here.
+    ``kinks`` to be seen here. ``x`` may be on the host or on ``net``'s device (it is moved
+    there, as the checks move it).
     """
-    return _nearest_kink(net, x)[0]
+    return _nearest_kink(net, _on_layer_device(net, x)[1])[0]
 
 
 def _nearest_kink(net, x):

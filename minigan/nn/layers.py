@@ -163,9 +163,11 @@ class Layer:
 
     def _need_cache(self):
         """What the last :meth:`forward` kept (``self._cache``); a RuntimeError naming the
-        layer when ``backward`` comes before any forward pass."""
+        layer when ``backward`` comes before any forward pass, or after one that kept nothing."""
         if self._cache is None:
-            raise RuntimeError(f"{self!r}: backward() called before forward()")
+            raise RuntimeError(f"{self!r}: backward() called before forward(), or after a "
+                               "forward() that kept nothing for it: a forward pass keeps what "
+                               "backward needs in self._cache (self._cache = x)")
         return self._cache
 
     # -- parameters -----------------------------------------------------

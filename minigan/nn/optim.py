@@ -66,6 +66,15 @@ class Optimizer:
         if len(now) == len(self.pairs) and all(
                 p is q and g is h for (p, g), (q, h) in zip(now, self.pairs, strict=True)):
             return
+        same = len(now) == len(self.pairs)
+        pairs = list(zip(now, self.pairs, strict=False))
+        if same and all(p is q for (p, _), (q, _) in pairs):     # only a gradient replaced
+            i = next(i for i, ((_, g), (_, h)) in enumerate(pairs) if g is not h)
+            raise RuntimeError(
+                f"{type(self).__name__}: the gradient of parameter {i} is no longer the array "
+                "this optimizer reads it from, so it would step on a gradient that stays 0: a "
+                "backward pass assigned grads[k] a new array (grads[k] = grads[k] + g). Add to "
+                "the gradient in place, through Layer._accumulate(k=g)")
         raise RuntimeError(
             f"{type(self).__name__}: the model's parameters are no longer the arrays this "
             f"optimizer was built on ({len(self.pairs)} then, {len(now)} now: a layer added, "

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from minigan import backend
 from minigan import functional as F
 from minigan.check import gradcheck, testing
 from minigan.check.gradcheck import rel_error
@@ -270,6 +271,22 @@ def test_away_from_kinks_keeps_the_side_and_the_margin(values, kinks):
     np.testing.assert_array_equal(x, np.array(values))       # the input is not modified
 
 
+@pytest.mark.gpu
+def test_away_from_kinks_keeps_a_device_input_on_its_device():
+    """A configuration's input is on the active device: away_from_kinks refused a GPU array
+    (NumPy's implicit conversion), and a property test of a rectifier failed there."""
+    backend.use("gpu")
+    cfg = testing.DenseConfig(batch=3, in_features=4, out_features=2, bias=False, seed=0)
+    rng = cfg.rng()
+    x = cfg.input(rng)
+    x[0, 0] = 1e-4
+    y = testing.away_from_kinks(x)
+    assert backend.on_gpu(y) and y.dtype == np.float64
+    np.testing.assert_array_equal(backend.to_host(y), testing.away_from_kinks(backend.to_host(x)))
+    assert float(backend.to_host(x)[0, 0]) == 1e-4                # the input is not modified
+    testing.assert_layer_gradients(layers.ReLU(), y, rng=rng)
+
+
 def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     rng = np.random.default_rng(0)
     first = layers.Dense(3, 4, rng=rng, dtype="float64")
@@ -277,6 +294,30 @@ def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     net = layers.Sequential(first, layers.LeakyReLU(0.1), layers.Tanh())
     assert testing.min_kink_distance(net, x) == float(np.abs(first(x)).min())
     assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
+
+
+@pytest.mark.gpu
+def test_min_kink_distance_and_the_kink_hint_read_a_net_on_the_gpu():
+    """min_kink_distance of a net on the GPU, for an input on the device or on the host (moved
+    there, as the checks move it: the forward pass mixed the devices), and the hint of a
+    failed check there that an input lies on a kink."""
+    backend.use("gpu")
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(3, 4, rng=rng, dtype="float64"), layers.ReLU())
+    x = rng.standard_normal((5, 3))
+    backend.use("cpu")
+    expected = testing.min_kink_distance(layers.Sequential(
+        layers.Dense(3, 4, rng=np.random.default_rng(0), dtype="float64"), layers.ReLU()), x)
+    backend.use("gpu")
+    assert testing.min_kink_distance(net, backend.asarray(x)) == expected
+    assert testing.min_kink_distance(net, x) == expected           # a host input is moved
+    assert testing.min_kink_distance(layers.ReLU(), backend.asarray(x)) == np.abs(x).min()
+    net = layers.Sequential(layers.Dense(4, 6, rng=rng, dtype="float64"), layers.ReLU(),
+                            layers.Dense(6, 2, rng=rng, dtype="float64"))
+    x = rng.standard_normal((3, 4))
+    x[1] = 0.0                           # as in the test on the CPU below
+    with pytest.raises(AssertionError, match=r"an input of ReLU\(\) lies 0\.0e\+00 from its kink"):
+        testing.assert_layer_gradients(net, backend.asarray(x), rng=rng)
 
 
 def test_min_kink_distance_reads_the_kinks_a_layer_names():
@@ -486,6 +527,21 @@ def test_a_layer_that_assigns_its_gradients_fails_the_accumulation_check():
 
     with pytest.raises(AssertionError, match="the gradient of 's' does not accumulate"):
         testing.assert_layer_gradients(AssigningScale(3),
+                                       np.random.default_rng(0).standard_normal((4, 3)))
+
+
+def test_a_layer_that_zeroes_its_gradients_in_backward_is_told_to_leave_it_to_the_step():
+    """A backward pass that calls zero_grad() and then _accumulate was told to use
+    _accumulate, which it did."""
+    class Zeroing(layers.Dense):
+        def backward(self, dout, input_grad=True):
+            self.zero_grad()
+            return super().backward(dout, input_grad)
+
+    with pytest.raises(AssertionError, match=r"the gradient of 'W' does not accumulate: .* leave "
+                                             r"zeroing them to the training step \(zero_grad\(\) "
+                                             r"before the passes, not in backward\(\)\)"):
+        testing.assert_layer_gradients(Zeroing(3, 2, dtype="float64"),
                                        np.random.default_rng(0).standard_normal((4, 3)))
 
 
@@ -731,6 +787,18 @@ def test_a_step_too_large_or_too_small_is_said_to_be():
     testing.assert_pair_gradients(*wave, {"x": x}, h=1e-8)
 
 
+def test_a_forward_pass_that_rounds_in_float32_is_said_to_lose_precision():
+    """A float32 array inside a float64 forward pass leaves a miss that falls for a larger
+    step, as the differences' rounding does, but far above it: the message told to pass a
+    larger h, and no step passes."""
+    tanh32 = (lambda x: (np.tanh(x.astype(np.float32)).astype(np.float64), x),
+              lambda d, x: d * (1 - np.tanh(x) ** 2))
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(AssertionError, match=r"step ten times larger.* far above float64's "
+                       r"rounding of the differences .* loses precision inside \(a float32"):
+        testing.assert_pair_gradients(*tanh32, {"x": x})
+
+
 def test_a_lazy_float32_parameter_is_named():
     class Lazy(layers.Layer):
         def forward(self, x):
@@ -841,6 +909,139 @@ def test_a_layer_made_of_others_is_told_to_name_them_in_sublayers():
                        r"layer or of a layer inside it that its sublayers\(\) returns"):
         testing.assert_layer_gradients(Noisy(declared=False), x)
     testing.assert_layer_gradients(Noisy(declared=True), x)
+
+
+class _Residual(layers.Layer):
+    """x + inner(x), a layer made of a Dense: it holds the Dense's parameters or not, and
+    names it in sublayers() or not."""
+
+    def __init__(self, held, declared):
+        super().__init__()
+        self.inner = layers.Dense(3, 3, rng=np.random.default_rng(0), dtype="float64")
+        if held:
+            self.params, self.grads = self.inner.params, self.inner.grads
+        self.declared = declared
+
+    def sublayers(self):
+        return (self.inner,) if self.declared else ()
+
+    def forward(self, x):
+        return x + self.inner.forward(x)
+
+    def backward(self, dout, input_grad=True):
+        return dout + self.inner.backward(dout)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
+    """A layer made of others that does not hold their parameters passed its check on x
+    alone, and an optimizer built from it never trained them."""
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    said = r"\)$" if declared else r"\), and return those layers from sublayers\(\)$"
+    with pytest.raises(ValueError, match=r"_Residual\(\): parameter 'W' of Dense\(3, 3\) inside "
+                       r"it is not among its params: .*never trains.* as Sequential does.*" + said):
+        testing.assert_layer_gradients(_Residual(held=False, declared=declared), x)
+    with pytest.raises(ValueError, match=r"parameter 'W' of Dense\(3, 3\) inside it"):
+        gradcheck.check_step(lambda: 0.0, layers.Sequential(
+            _Residual(held=False, declared=declared), layers.Dense(3, 1, dtype="float64")))
+    assert sorted(testing.assert_layer_gradients(_Residual(held=True, declared=True), x)) == [
+        "W", "b", "x"]
+
+
+def test_a_buffer_of_a_layer_inside_that_is_not_held_is_refused():
+    class Normed(_Residual):
+        def __init__(self):
+            super().__init__(held=True, declared=True)
+            self.norm = layers.BatchNorm(3, dtype="float64")
+            self.params = {**self.inner.params, **{"n." + k: v for k, v in self.norm.params.items()}}
+            self.grads = {**self.inner.grads, **{"n." + k: v for k, v in self.norm.grads.items()}}
+
+        def sublayers(self):
+            return (self.inner, self.norm)
+
+        def forward(self, x):
+            return self.norm.forward(super().forward(x))
+
+        def backward(self, dout, input_grad=True):
+            return super().backward(self.norm.backward(dout))
+
+    with pytest.raises(ValueError, match=r"buffer 'running_mean' of BatchNorm.* is not among its "
+                       r"buffers: state_dict\(\) does not save it"):
+        testing.assert_layer_gradients(Normed(), np.random.default_rng(1).standard_normal((4, 3)))
+
+
+def test_a_parameter_that_parameters_does_not_list_is_refused():
+    class Hidden(layers.Dense):
+        def parameters(self):
+            return [(self.params["W"], self.grads["W"])]
+
+    with pytest.raises(ValueError, match=r"parameter 'b' is not in its parameters\(\), the list "
+                                         r"an optimizer built from it takes"):
+        testing.assert_layer_gradients(Hidden(3, 2, dtype="float64"), np.ones((4, 3)))
+
+
+class _Slope(layers.Layer):
+    """PReLU whose slope is an array held as an attribute (or a buffer, with ``kept``)."""
+
+    def __init__(self, kept):
+        super().__init__()
+        slope = np.full(3, 0.25)
+        if kept:
+            self.buffers["a"] = slope
+        else:
+            self.a, self.da = slope, np.zeros(3)
+
+    def forward(self, x):
+        self._cache = x
+        return np.where(x > 0, x, self._slope() * x)
+
+    def backward(self, dout, input_grad=True):
+        x = self._need_cache()
+        if not self.buffers:
+            self.da += (dout * np.minimum(x, 0)).sum(axis=0)
+        return dout * np.where(x > 0, 1.0, self._slope())
+
+    def _slope(self):
+        return self.buffers["a"] if self.buffers else self.a
+
+
+def test_an_array_the_forward_pass_reads_outside_params_and_buffers_is_refused():
+    """A slope learned outside params passed the check on x alone, and no optimizer trained
+    it; kept as a buffer (a constant), it passes, and so do arrays the layer only caches."""
+    x = testing.away_from_kinks(np.random.default_rng(0).standard_normal((4, 3)))
+    with pytest.raises(ValueError, match=r"_Slope\(\): its forward pass reads 'a', an array of "
+                       r"shape \(3,\) held as an attribute, neither a parameter nor a buffer: .* "
+                       r"self._add_param\('a', value\).* self.buffers\['a'\]$"):
+        testing.assert_layer_gradients(_Slope(kept=False), x)
+    with pytest.raises(ValueError, match=r"reads 'a' of _Slope\(\) inside it"):
+        testing.assert_layer_gradients(layers.Sequential(layers.Tanh(), _Slope(kept=False)), x)
+    layer = _Slope(kept=True)
+    layer.out = np.zeros(3)                  # an array the forward pass does not read
+    assert sorted(testing.assert_layer_gradients(layer, x)) == ["x"]
+    np.testing.assert_array_equal(layer.buffers["a"], np.full(3, 0.25))
+
+
+def test_a_buffer_moved_in_the_backward_pass_is_refused_and_put_back():
+    """A running mean moved in backward() passed the check: each difference replays the
+    state the forward pass started from, and backward's update was never seen."""
+    class Centre(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.buffers["mean"] = np.zeros(3)
+
+        def forward(self, x):
+            self._cache = x.mean(axis=0)
+            return x - self._cache
+
+        def backward(self, dout, input_grad=True):
+            self.buffers["mean"] += 0.1 * (self._need_cache() - self.buffers["mean"])
+            return dout - dout.mean(axis=0)
+
+    layer = Centre()
+    with pytest.raises(ValueError, match=r"Centre\(\): its backward pass changed buffer 'mean'.*"
+                                         r"Move its update into forward\(\)"):
+        testing.assert_layer_gradients(layer, np.random.default_rng(0).standard_normal((4, 3)))
+    np.testing.assert_array_equal(layer.buffers["mean"], np.zeros(3))
 
 
 def test_a_forward_pass_that_writes_into_its_input_is_refused_and_the_input_kept():
@@ -959,6 +1160,20 @@ def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, 
     x = np.random.default_rng(0).standard_normal((3, 2))
     with pytest.raises(AssertionError, match=said):
         testing.assert_pair_gradients(*square, {"x": x})
+
+
+def test_a_bias_gradient_left_out_of_accumulate_is_said_to_be():
+    class NoBiasGradient(layers.Dense):
+        def backward(self, dout, input_grad=True):
+            x = self._need_cache()[0]
+            self._accumulate(W=x.T @ dout)
+            return dout @ self.params["W"].T
+
+    rng = np.random.default_rng(0)
+    layer = NoBiasGradient(3, 4, rng=rng, dtype="float64")
+    with pytest.raises(AssertionError, match=r"the gradient of 'b' is about 0 in every entry.*"
+                                             r"a parameter's gradient never given to _accumulate"):
+        testing.assert_layer_gradients(layer, rng.standard_normal((5, 3)), rng=rng)
 
 
 def test_a_layer_that_writes_its_grads_while_frozen_fails_its_check():

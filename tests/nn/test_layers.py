@@ -241,6 +241,23 @@ def test_backward_before_forward_is_an_error():
         layers.Dense(2, 2).backward(np.zeros((1, 2), np.float32))
 
 
+def test_a_forward_pass_that_kept_no_cache_is_said_when_backward_needs_it():
+    """A layer of one's own whose forward pass forgot self._cache was told that backward came
+    before forward, after a forward pass."""
+    class Forgetful(layers.Layer):
+        def forward(self, x):
+            return np.tanh(x)
+
+        def backward(self, dout, input_grad=True):
+            return dout * (1 - np.tanh(self._need_cache()) ** 2)
+
+    layer = Forgetful()
+    layer.forward(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match=r"Forgetful\(\): .* or after a forward\(\) that "
+                                           r"kept nothing for it: .*\(self._cache = x\)"):
+        layer.backward(np.ones((1, 2)))
+
+
 def test_state_dict_round_trip_and_mismatch():
     a = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(0)))
     b = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(1)))

@@ -251,6 +251,19 @@ def test_stepping_an_optimizer_built_before_the_model_changed_is_an_error(make, 
     make(model).step()
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp, optim.SGD])
+def test_a_gradient_replaced_by_a_new_array_is_named(make):
+    """A backward pass that assigns grads[k] = grads[k] + g left the optimizer reading the old,
+    zero array; the error said a parameter was assigned, which the layer never did."""
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(2, 4, rng=r), layers.Dense(4, 1, rng=r))
+    opt = make(model)
+    model[1].grads["b"] = model[1].grads["b"] + 1
+    with pytest.raises(RuntimeError, match=r"the gradient of parameter 3 is no longer the array "
+                                           r".*grads\[k\] = grads\[k\] \+ g.*_accumulate"):
+        opt.step()
+
+
 @pytest.mark.parametrize("make", [lambda m: optim.Adam(m, lr=0.1),
                                   lambda m: optim.RMSProp(m, lr=0.1),
                                   lambda m: optim.SGD(m, lr=0.1, momentum=0.9)])
