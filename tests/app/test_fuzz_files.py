@@ -148,9 +148,11 @@ def test_mutated_config_json(key, value, cut, run_dir, tmp_path_factory, capsys)
     rc = main(["train", "--resume", str(out), "--epochs", "1", "--quiet", "--device", "cpu",
                "--data-dir", str(run_dir.parent / "mnist"), "--no-download"])
     err = capsys.readouterr().err
-    assert rc in (0, 2) and "Traceback" not in err, err
+    assert rc in (0, 1, 2) and "Traceback" not in err, err
     if rc == 2:
         assert len(err.strip().splitlines()) == 1 and err.startswith("minigan: error: "), err
+    if rc == 1:     # a step size of 7e8 is a setting, and the run it trains diverges
+        assert err.strip().splitlines()[-1].startswith("minigan: error: training diverged "), err
 
 
 @PROFILE
