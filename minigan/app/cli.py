@@ -265,9 +265,10 @@ def _add_eval(subparsers):
                    "the download cache)")
     p.add_argument("--no-download", dest="download", action="store_false",
                    help="never download the test split")
-    p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0,
+    # None: not given (0, 1 and the average for a run; a file of digits refuses them given)
+    p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default 0)")
-    p.add_argument("--draws", type=settings.POSITIVE_INT.parse, default=1, metavar="K",
+    p.add_argument("--draws", type=settings.POSITIVE_INT.parse, default=None, metavar="K",
                    help="score K draws of the noise (--seed, --seed + 1, ...) and report each "
                    "score's spread over them: FID moves with the noise (default 1)")
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
@@ -275,7 +276,7 @@ def _add_eval(subparsers):
                    help="leave out the Parzen window (the slowest metric)")
     p.add_argument("--out", help="where to write the report: a .json file, or a folder to "
                    "write eval.json in (default: the run folder)")
-    p.add_argument("--no-ema", dest="ema", action="store_false",
+    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
                    help="score G's own weights even when the run kept their moving average")
     p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,
                    default=None,          # None: not given (metrics.TSTR_EPOCHS for a conditional run)

@@ -371,10 +371,9 @@ def evaluate_digits(args, digits):
     print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
     path = Path(args.run).expanduser()
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
-    given = [option for option, plain in (("--seed", args.seed == 0), ("--draws", args.draws == 1),
-                                          ("--no-ema", args.ema),
-                                          ("--tstr-epochs", args.tstr_epochs is None))
-             if not plain]
+    given = [option for option, value in (("--seed", args.seed), ("--draws", args.draws),
+                                          ("--no-ema", args.ema), ("--tstr-epochs", args.tstr_epochs))
+             if value is not None]                  # the parser's None: not given
     if given:
         raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
@@ -482,6 +481,10 @@ def evaluate(args):
     digits = _digits_file(args.run)
     if digits is not None:
         return evaluate_digits(args, digits)
+    # a run's defaults for what the parser leaves None when not given (a file refuses them)
+    args.seed = 0 if getattr(args, "seed", None) is None else args.seed
+    args.draws = 1 if getattr(args, "draws", None) is None else args.draws
+    args.ema = getattr(args, "ema", None) is not False
     if getattr(args, "scale", None) is not None:
         raise ValueError(f"--scale is for a .npy file of digits; {args.run} is a run, whose "
                          "generator says its own pixel range: leave --scale out")

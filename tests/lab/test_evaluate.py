@@ -157,6 +157,8 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
                            "--draws and --no-ema set a generator's scoring"),
                           (["g.npy", "--tstr-epochs", "5"],          # the default's 5 passed
                            "--tstr-epochs set a generator's scoring"),
+                          (["g.npy", "--scale", "tanh", "--seed", "0", "--draws", "1"],
+                           "--seed and --draws set a generator's scoring"),   # the defaults passed
                           (["bright.npy", "--scale", "255"], "in none of [0, 1], [-1, 1], "
                                                               "[0, 255]"),   # scored / 255
                           (["one.npy"], "holds one value of dtype float32"),   # an IndexError
