@@ -17,9 +17,11 @@ iteration per forward pass:
 In the code both norms are clamped from below, :math:`\|a\| \to \max(\|a\|, \epsilon)` and
 :math:`\sigma = \max(\|c\|, \epsilon)` with :math:`\epsilon` = ``EPS`` :math:`= 10^{-12}`,
 so that a zero :math:`a` or :math:`c` (a zero weight, or :math:`u` orthogonal to its
-columns) gives zeros and not a division by zero; the backward pass reads the same clamped
-values, and the formulas below are exact wherever the clamps are inactive
-(:math:`\|a\|, \|c\| > \epsilon`, every weight that trains).
+columns) gives a zero :math:`v` and :math:`u'` and not a division by zero (:math:`W_{\mathrm{SN}}`
+is then :math:`W/\epsilon`: zero for a zero weight, :math:`10^{12} W` for a nonzero one whose
+columns are orthogonal to :math:`u`); the backward pass reads the same clamped values,
+and the formulas below are exact wherever the clamps are inactive (:math:`\|a\|, \|c\| >
+\epsilon`, every weight that trains).
 
 :math:`\sigma = \|M M^\top u\| / \|M^\top u\| = \|M v\|` with :math:`\|v\| = 1`, so
 :math:`\sigma` never exceeds the largest singular value :math:`\sigma_1` and tends to it
