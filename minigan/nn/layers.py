@@ -31,6 +31,7 @@ constructor arguments.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 
 import numpy as np
@@ -486,6 +487,22 @@ class Reshape(Layer):
         return f"Reshape({self.shape})"
 
 
+def _check_backward_signature(i, layer):
+    """A TypeError unless ``layer.backward`` takes ``input_grad``, which a chain passes to
+    each layer (a layer of one's own with ``backward(self, dout)`` failed at the first
+    backward pass, in Python's words)."""
+    try:
+        parameters = inspect.signature(layer.backward).parameters
+    except (TypeError, ValueError):          # no signature to read (a builtin): let it run
+        return
+    if "input_grad" not in parameters and not any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        raise TypeError(f"Sequential: item {i}, {type(layer).__name__}, has backward"
+                        f"{inspect.signature(layer.backward)}, without input_grad, which a "
+                        "chain passes to each layer: define backward(self, dout, "
+                        "input_grad=True) (a layer may skip dx when it is False)")
+
+
 class Sequential(Layer):
     """A chain of layers. ``params`` / ``grads`` are flat dicts keyed ``"<index>.<name>"``."""
 
@@ -498,6 +515,7 @@ class Sequential(Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
+            _check_backward_signature(i, layer)
             for inner in layer.walk():
                 if id(inner) in where:
                     raise ValueError(

@@ -374,3 +374,29 @@ def test_a_list_given_as_input_is_named(make):
     with pytest.raises(TypeError, match=rf"^{re.escape(repr(layer))}: the input is a list, not an "
                                         r"array; give a NumPy array .*np.asarray\(x, "):
         layer.forward([[0.1, 0.2]])
+
+
+def test_a_chain_refuses_a_layer_whose_backward_takes_no_input_grad():
+    """backward(self, dout) of one's own failed at the chain's first backward pass with
+    "got an unexpected keyword argument 'input_grad'"."""
+
+    class Twice(layers.Layer):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, dout):
+            return 2 * dout
+
+    with pytest.raises(TypeError, match=r"^Sequential: item 1, Twice, has backward\(dout\), "
+                                        r"without input_grad, .*backward\(self, dout, "
+                                        r"input_grad=True\)"):
+        layers.Sequential(layers.Dense(2, 2), Twice())
+
+    class Kept(Twice):
+        def backward(self, dout, **kw):        # takes it
+            return 2 * dout
+
+    x = np.ones((1, 2))
+    chain = layers.Sequential(layers.Dense(2, 2), Kept())
+    chain.forward(x)
+    assert chain.backward(np.ones((1, 2))).shape == (1, 2)
