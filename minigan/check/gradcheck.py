@@ -781,7 +781,10 @@ def check_step(step, net, replayed=(), h=1e-5):
         for the differences draw other random numbers than the checked run, or when a
         second run returns another loss: a generator it draws from is not in ``replayed``).
     net : minigan.nn.layers.Layer or alike
-        The network whose gradient is checked (``params``, ``grads``), float64.
+        The network whose gradient is checked (``params``, ``grads``), float64. A ValueError
+        when a layer in it is frozen, when a layer inside it holds a parameter or buffer
+        that ``net``'s own ``params`` or ``buffers`` do not (or ``net.parameters()`` leaves a
+        parameter out: no optimizer built from it would train it), or when it has none.
     replayed : sequence of layers and ``numpy.random.Generator``
         The other state the step reads and changes, put back before each run.
     h : float
