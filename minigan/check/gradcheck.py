@@ -471,7 +471,8 @@ def _inner_layers(layer):
         for value in getattr(todo.pop(), "__dict__", {}).values():
             values = value.values() if isinstance(value, dict) else value
             held += [v for v in (values if isinstance(values, list | tuple) else (value,))
-                     if hasattr(v, "params") and hasattr(v, "backward")]
+                     if hasattr(v, "params") and hasattr(v, "backward")
+                     and not isinstance(v, type)]      # a class held (a factory): no layer
         for inner in held:
             if id(inner) not in found:
                 found[id(inner)] = inner

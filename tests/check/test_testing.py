@@ -948,6 +948,17 @@ def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
         "W", "b", "x"]
 
 
+def test_a_layer_class_held_as_an_attribute_is_no_layer_inside():
+    """A layer that keeps a class of layers (a factory, Sequential's params a property of the
+    class) failed the check with "'property' object has no attribute 'items'"."""
+    class Factory(layers.Dense):
+        def __init__(self):
+            super().__init__(3, 2, rng=np.random.default_rng(0), dtype="float64")
+            self.block = layers.Sequential
+
+    assert sorted(testing.assert_layer_gradients(Factory(), np.ones((4, 3)))) == ["W", "b", "x"]
+
+
 def test_a_buffer_of_a_layer_inside_that_is_not_held_is_refused():
     class Normed(_Residual):
         def __init__(self):
