@@ -594,8 +594,8 @@ def _refuse_unregistered(what, layer, x, out, f):
             for a in getattr(i, kind, {}).values()]
     for owner in inner:
         for name, a in list(getattr(owner, "__dict__", {}).items()):
-            if (name == "_cache" or isinstance(a, type)       # np.float64 kept as a dtype
-                    or not hasattr(a, "dtype") or not hasattr(a, "shape")
+            if (name == "_cache"          # NumPy's or CuPy's arrays: not np.float64, a class
+                    or not (isinstance(a, np.ndarray) or backend.on_gpu(a))
                     or np.dtype(a.dtype).kind != "f" or not a.size
                     or not getattr(getattr(a, "flags", None), "writeable", True)):
                 continue
