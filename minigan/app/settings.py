@@ -239,8 +239,9 @@ SETTINGS = (
     Setting("quiet", BOOLEAN, False, "no progress bars (the run folder and the result are "
             "still printed)", ("--quiet",), resume_may_change=True, saved=False),
     Setting("eval_every", NON_NEGATIVE_INT, 0, "every N epochs, score the generator with the "
-            "lab's metrics (IS, FID, classes covered, precision, recall of --eval-n digits, "
-            "beside real held-out digits) into scores.csv and the curves picture; needs the "
+            "lab's metrics (IS, FID, classes covered, precision, recall, density, coverage "
+            "of --eval-n digits, beside real held-out digits; a conditional run's label "
+            "agreement) into scores.csv and the curves picture; needs the "
             "MNIST test split", ("--eval-every",), resume_may_change=True, metavar="N"),
     Setting("eval_n", POSITIVE_INT, 2000, "generated digits per evaluation (default 2000)",
             ("--eval-n",), resume_may_change=True, metavar="N"),

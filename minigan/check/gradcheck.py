@@ -471,7 +471,8 @@ def _inner_layers(layer):
         for value in getattr(todo.pop(), "__dict__", {}).values():
             values = value.values() if isinstance(value, dict) else value
             held += [v for v in (values if isinstance(values, list | tuple) else (value,))
-                     if hasattr(v, "params") and hasattr(v, "backward")]
+                     if hasattr(v, "params") and hasattr(v, "backward")
+                     and not isinstance(v, type)]      # a class held (a factory): no layer
         for inner in held:
             if id(inner) not in found:
                 found[id(inner)] = inner
@@ -593,7 +594,8 @@ def _refuse_unregistered(what, layer, x, out, f):
             for a in getattr(i, kind, {}).values()]
     for owner in inner:
         for name, a in list(getattr(owner, "__dict__", {}).items()):
-            if (name == "_cache" or not hasattr(a, "dtype") or not hasattr(a, "shape")
+            if (name == "_cache"          # NumPy's or CuPy's arrays: not np.float64, a class
+                    or not (isinstance(a, np.ndarray) or backend.on_gpu(a))
                     or np.dtype(a.dtype).kind != "f" or not a.size
                     or not getattr(getattr(a, "flags", None), "writeable", True)):
                 continue
@@ -781,7 +783,10 @@ def check_step(step, net, replayed=(), h=1e-5):
         for the differences draw other random numbers than the checked run, or when a
         second run returns another loss: a generator it draws from is not in ``replayed``).
     net : minigan.nn.layers.Layer or alike
-        The network whose gradient is checked (``params``, ``grads``), float64.
+        The network whose gradient is checked (``params``, ``grads``), float64. A ValueError
+        when a layer in it is frozen, when a layer inside it holds a parameter or buffer
+        that ``net``'s own ``params`` or ``buffers`` do not (or ``net.parameters()`` leaves a
+        parameter out: no optimizer built from it would train it), or when it has none.
     replayed : sequence of layers and ``numpy.random.Generator``
         The other state the step reads and changes, put back before each run.
     h : float

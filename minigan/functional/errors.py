@@ -54,8 +54,11 @@ def whole_number(what, value, least=0):
 def amount(what, value, below=math.inf):
     """``value`` as a float, or a ValueError naming ``what`` unless it is a number in
     ``[0, below)``: ``True`` is no amount (``instance_noise=True`` would be a noise of 1.0),
-    nor is a string, None, NaN or (unless ``below`` is) infinity."""
-    number = not isinstance(value, (bool, str, bytes)) and hasattr(value, "__float__")
+    nor is NumPy's ``True`` (a 0-d array of bools too), a string, None, NaN or (unless
+    ``below`` is) infinity."""
+    boolean = getattr(getattr(value, "dtype", None), "kind", None) == "b"     # np.True_
+    number = (not isinstance(value, (bool, str, bytes)) and not boolean
+              and hasattr(value, "__float__"))
     if not (number and 0 <= float(value) < below):
         span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
         raise ValueError(f"{what} must be {span}, got {value!r}")

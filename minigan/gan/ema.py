@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import math
 
+from minigan.functional.errors import amount
 from minigan.nn.layers import BatchNorm, Layer
 
 __all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
@@ -65,8 +66,7 @@ class EMA:
             raise TypeError(f"EMA averages a generator's weights: give the generator, a "
                             f"minigan.nn.layers.Layer (a GAN's model.G), not a "
                             f"{type(generator).__name__}")
-        if not 0.0 <= float(decay) < 1.0:
-            raise ValueError(f"ema decay must be in [0, 1), got {decay}")
+        decay = amount("ema decay", decay, below=1.0)
         if not 1.0 < float(warmup) < math.inf:
             raise ValueError(f"ema warm-up must be a finite number more than 1 (with 1, beta_t = 1 "
                              f"and the average never moves; with inf, beta_t = 0 and the average "

@@ -99,7 +99,7 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
                         f"got {ema!r}")
     if total is None:
         total = done + iterations
-    elif whole_number("total", total, 1) < done + iterations:
+    elif whole_number("total", total, 0) < done + iterations:     # 0: a run of no iterations
         raise ValueError(f"total ({total}), the iterations of the whole run, is less than done + "
                          f"iterations ({done} + {iterations}): the instance noise's progress "
                          "done / total would pass 1; give the run's length, or leave total out")

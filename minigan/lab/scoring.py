@@ -258,7 +258,7 @@ def score_images(images, ref, parzen=True, real=False, asked=None):
     """Every metric of a set of digits ``(N, 784)`` in [0, 1] against ``ref``.
 
     ``asked``: the class each digit was drawn as (a conditional generator's labels, ``(N,)``
-    ints, :func:`scored_labels`); the scores then hold ``label_agreement``
+    ints, NumPy or CuPy, :func:`scored_labels`); the scores then hold ``label_agreement``
     (:func:`~minigan.lab.metrics.label_agreement`), read from the same pass of the
     classifier as the other scores.
 
@@ -295,8 +295,8 @@ def score_images(images, ref, parzen=True, real=False, asked=None):
     density, coverage = metrics.density_coverage(real_f, fake_f)
     scores.update(precision=p, recall=r, density=density, coverage=coverage)
     if asked is not None:
-        scores["label_agreement"] = metrics.label_agreement(probs.argmax(axis=1),
-                                                            np.asarray(asked)[:m])
+        scores["label_agreement"] = metrics.label_agreement(    # asked: NumPy or CuPy
+            probs.argmax(axis=1), np.asarray(backend.to_host(asked))[:m])
     if parzen:
         valid, test = _parzen_split(ref)
         centres = ref.reference[rows] if real else np.asarray(images[:len(rows)],

@@ -157,10 +157,17 @@ class Layer:
             raise exc.under(self) from None
         except AttributeError:                      # x.ndim of a list: say what to give
             if args and not hasattr(args[0], "shape"):
-                raise TypeError(f"{self!r}: the input is a {type(args[0]).__name__}, not an "
-                                "array; give a NumPy array (a CuPy one on the GPU) of the "
-                                "layer's dtype, np.asarray(x, dtype=np.float32)") from None
+                self._need_array(args[0])
             raise
+
+    def _need_array(self, x):
+        """``x``, or a TypeError naming the layer when it is not an array (a list): an op
+        fails on it deep inside, with "'list' object has no attribute 'ndim'"."""
+        if not hasattr(x, "shape"):
+            raise TypeError(f"{self!r}: the input is a {type(x).__name__}, not an array; give "
+                            "a NumPy array (a CuPy one on the GPU) of the layer's dtype, "
+                            "np.asarray(x, dtype=np.float32)") from None
+        return x
 
     def _need_cache(self):
         """What the last :meth:`forward` kept (``self._cache``); a RuntimeError naming the
@@ -363,7 +370,7 @@ class ReLU(Layer):
     kinks = (0.0,)
 
     def forward(self, x):
-        out, self._cache = F.relu_forward(x)
+        out, self._cache = self._apply(F.relu_forward, x)
         return out
 
     def backward(self, dout, input_grad=True):
@@ -380,7 +387,7 @@ class LeakyReLU(Layer):
         self.slope = _number("LeakyReLU", "slope", slope)
 
     def forward(self, x):
-        out, self._cache = F.leaky_relu_forward(x, self.slope)
+        out, self._cache = self._apply(F.leaky_relu_forward, x, self.slope)
         return out
 
     def backward(self, dout, input_grad=True):
@@ -425,6 +432,7 @@ class Dropout(Layer):
         self.rng = rng
 
     def forward(self, x):
+        x = self._need_array(x)
         if not self.training or self.p == 0.0:
             self._cache = tuple(x.shape)         # the identity: only its shape to check
             return x
@@ -449,7 +457,7 @@ class Flatten(Layer):
     """``(N, d1, d2, ...) -> (N, d1*d2*...)``; backward restores the shape."""
 
     def forward(self, x):
-        self._cache = x.shape
+        self._cache = self._need_array(x).shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout, input_grad=True):
@@ -469,7 +477,7 @@ class Reshape(Layer):
         self.shape = tuple(_size("Reshape", f"each size of shape {tuple(shape)}", s) for s in shape)
 
     def forward(self, x):
-        per_sample = math.prod(x.shape[1:])
+        per_sample = math.prod(self._need_array(x).shape[1:])
         if per_sample != math.prod(self.shape):
             raise ValueError(
                 f"{self!r}: cannot reshape input of shape {tuple(x.shape)} "

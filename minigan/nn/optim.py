@@ -24,6 +24,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
+from minigan.functional.errors import amount
 
 __all__ = ["Optimizer", "Adam", "RMSProp", "SGD", "StateError"]
 
@@ -183,10 +184,12 @@ class Optimizer:
 
 def _numbers(optimizer, **values):
     """The hyperparameters ``values`` as floats, in their order; a ValueError naming the first
-    that is not a number (a string read from a file, None)."""
+    that is not a number (a string read from a file, None, True)."""
     out = []
     for name, value in values.items():
         try:
+            if isinstance(value, (bool, np.bool_)):   # a switch: float(True) is 1.0
+                raise TypeError
             out.append(float(value))
         except (TypeError, ValueError):
             raise ValueError(f"{optimizer}: {name} must be a number, got {value!r}") from None
@@ -259,8 +262,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: lr must be positive and finite, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        if not 0 <= eps < math.inf:              # inf: every step 0, the weights never move
-            raise ValueError(f"Adam: eps must be finite and at least 0, got {eps}")
+        eps = amount("Adam: eps", eps)          # inf: every step 0, the weights never move
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
@@ -449,8 +451,7 @@ class RMSProp(Optimizer):
             raise ValueError(f"RMSProp: lr must be positive and finite, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
-        if not 0 <= eps < math.inf:              # inf: every step 0, the weights never move
-            raise ValueError(f"RMSProp: eps must be finite and at least 0, got {eps}")
+        eps = amount("RMSProp: eps", eps)          # inf: every step 0, the weights never move
         self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
         self.s = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
 

@@ -948,6 +948,20 @@ def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
         "W", "b", "x"]
 
 
+def test_a_class_held_as_an_attribute_is_neither_a_layer_nor_an_array():
+    """A layer that keeps a class of layers (a factory, Sequential's params a property of the
+    class) failed the check with "'property' object has no attribute 'items'", and one that
+    keeps its dtype as np.float64 with "Cannot interpret '<attribute 'dtype' ...>' as a data
+    type": both were taken for what they make."""
+    class Factory(layers.Dense):
+        def __init__(self):
+            super().__init__(3, 2, rng=np.random.default_rng(0), dtype="float64")
+            self.block = layers.Sequential
+            self.kind = np.float64          # a dtype given as NumPy's type, kept
+
+    assert sorted(testing.assert_layer_gradients(Factory(), np.ones((4, 3)))) == ["W", "b", "x"]
+
+
 def test_a_buffer_of_a_layer_inside_that_is_not_held_is_refused():
     class Normed(_Residual):
         def __init__(self):

@@ -1,5 +1,7 @@
 """Label noise: swapped labels (--label-flip) and annealed instance noise (--instance-noise)."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -123,6 +125,7 @@ def test_bad_values_are_refused():
         smooth_gan(0, instance_noise=-1.0)
     # a switch is not an amount: True was a noise of standard deviation 1.0
     for name, value in [("instance_noise", True), ("label_smoothing", True), ("r1", True),
-                        ("label_flip", "0.1"), ("gp_weight", float("inf"))]:
-        with pytest.raises(ValueError, match=f"{name} must be .*, got {value!r}"):
+                        ("label_flip", "0.1"), ("gp_weight", float("inf")),
+                        ("instance_noise", np.True_), ("r1", np.array(True))]:
+        with pytest.raises(ValueError, match=f"{name} must be .*, got {re.escape(repr(value))}"):
             smooth_gan(0, **{name: value})

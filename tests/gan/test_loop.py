@@ -54,7 +54,9 @@ def test_the_average_of_g_never_takes_an_iteration_the_loop_refuses(step, error)
                               r"a constant one\).*, got 0.001$"),
     ({"ema": 0.999}, TypeError, r"^ema must be a minigan.gan.ema.EMA .*, got 0.999$"),
     ({"iterations": 2.5}, ValueError, r"^iterations must be >= 0, a whole number, got 2.5$"),
-    ({"total": 0}, ValueError, r"^total must be >= 1, a whole number, got 0$"),
+    ({"total": 0.5}, ValueError, r"^total must be >= 0, a whole number, got 0.5$"),
+    ({"total": 0}, ValueError, r"^total \(0\), the iterations of the whole run, is less "
+                               r"than done \+ iterations \(0 \+ 1\)"),
     ({"total": 1, "done": 1}, ValueError, r"^total \(1\), the iterations of the whole run, is less "
                                           r"than done \+ iterations \(1 \+ 1\)"),
 ])
@@ -70,3 +72,14 @@ def test_arguments_of_the_wrong_kind_are_named(kw, error, words):
     with pytest.raises(error, match=words):
         loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), **kw)
     np.testing.assert_array_equal(D.params["W"], before)        # refused before any step
+
+
+def test_a_run_of_no_iterations_may_say_its_total():
+    """total=0 with no iterations is a whole run of none, as total left out says; it was
+    refused as a total below 1."""
+    r = np.random.default_rng(0)
+    G, D = layers.Dense(2, 3, rng=r), layers.Dense(3, 1, rng=r)
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    before = D.params["W"].copy()
+    loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), 0, total=0)
+    np.testing.assert_array_equal(D.params["W"], before)

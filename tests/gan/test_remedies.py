@@ -157,8 +157,9 @@ def test_ema_follows_its_formula_with_warm_up(warmup):
         np.testing.assert_allclose(ema.generator.params[k], expect[k], rtol=1e-12)
     np.testing.assert_array_equal(ema.generator.buffers["1.running_mean"], 29.0)
     assert not np.allclose(ema.generator.params["0.W"], G.params["0.W"])   # a copy, not G
-    with pytest.raises(ValueError, match="ema decay"):
-        EMA(G, 1.0)
+    for decay in (1.0, True, None, "0.9", float("nan")):    # None: float()'s TypeError came
+        with pytest.raises(ValueError, match=r"^ema decay must be a number in \[0, 1\), got "):
+            EMA(G, decay)
     with pytest.raises(ValueError, match="ema warm-up"):
         EMA(G, 0.9, warmup=0.5)
     with pytest.raises(ValueError, match="^ema warm-up must be a finite number more than 1 .*got inf$"):

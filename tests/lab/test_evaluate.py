@@ -89,6 +89,22 @@ def test_the_report_says_how_many_real_digits_its_real_column_scored(ref):
     assert every.splitlines()[-1] == "test slices"     # all of them: nothing to add
 
 
+@pytest.mark.gpu
+def test_the_label_agreement_reads_the_labels_asked_for_on_the_gpu_as_on_the_host(ref):
+    """score_images(asked=) takes the labels as NumPy or CuPy, as it takes the digits: a
+    conditional generator's labels drawn on the GPU were refused (NumPy's implicit
+    conversion), and the prefix of the labels scored is the prefix of the digits."""
+    from minigan import backend
+
+    digits = np.asarray(ref.held_out[:300])
+    asked = np.arange(300) % 10
+    host = scoring.score_images(digits, ref, parzen=False, asked=asked)["label_agreement"]
+    backend.use("gpu")
+    device = scoring.score_images(backend.asarray(digits), ref, parzen=False,
+                                  asked=backend.asarray(asked))["label_agreement"]
+    assert device == host and host["agreement"] < 0.5      # the held-out digits' own classes
+
+
 def test_too_few_digits_are_refused(real_mnist, ref, tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 20 digits"):
         scoring.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)

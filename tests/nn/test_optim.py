@@ -155,13 +155,15 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\)"):
         optim.RMSProp(pair, alpha=1.0)
     for make in (optim.Adam, optim.RMSProp):     # inf: every step would be 0
-        for eps in (float("nan"), float("inf")):
-            with pytest.raises(ValueError, match=f"eps must be finite and at least 0, got {eps}"):
+        for eps in (float("nan"), float("inf")):    # worded as GAN's amounts are
+            with pytest.raises(ValueError, match=f"eps must be a finite number >= 0, got {eps}"):
                 make(pair, eps=eps)
+        with pytest.raises(ValueError, match=f"^{make.__name__}: eps must be a number, got True$"):
+            make(pair, eps=True)                     # a switch: it was an eps of 1.0
     for make in (optim.Adam, optim.RMSProp, optim.SGD):      # NaN compares false both ways
         with pytest.raises(ValueError, match="lr must be positive and finite, got nan"):
             make(pair, lr=float("nan"))
-    with pytest.raises(ValueError, match="Adam: eps must be finite and at least 0, got -1e-08"):
+    with pytest.raises(ValueError, match="Adam: eps must be a finite number >= 0, got -1e-08"):
         optim.Adam(pair, eps=-1e-8)
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
