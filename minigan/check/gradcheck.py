@@ -483,7 +483,8 @@ def _inner_layers(layer):
 def _refuse_unheld(what, layer):
     """A ValueError naming a parameter or buffer that ``layer`` does not reach: one of a
     layer inside it that is not in its own ``params`` or ``buffers`` (the arrays
-    themselves), or a parameter that its ``parameters()`` does not list. Such a parameter
+    themselves; a parameter of a part held fixed may be among its buffers), or a parameter
+    that its ``parameters()`` does not list. Such a parameter
     is neither checked nor trained (an optimizer takes ``parameters()``), and such a buffer
     neither saved (``state_dict()``) nor replayed."""
     own = {kind: {id(a) for a in getattr(layer, kind, {}).values()}
@@ -493,8 +494,10 @@ def _refuse_unheld(what, layer):
                                      "(parameters()) reaches it, so it never trains"),
                           ("buffers", "state_dict() does not save it and the checks do not "
                                       "replay it")):
+            # a parameter of a part held fixed may be among the layer's buffers (constants)
+            reached = own[kind] | (own["buffers"] if kind == "params" else set())
             for k, a in getattr(inner, kind, {}).items():
-                if id(a) not in own[kind]:
+                if id(a) not in reached:
                     sub = "" if declared else ", and return those layers from sublayers()"
                     raise ValueError(
                         f"{what}: {kind[:-1].replace('param', 'parameter')} '{k}' of {inner!r} "
@@ -502,7 +505,8 @@ def _refuse_unheld(what, layer):
                         "gradients and buffers of the layers it is made of in its own dicts, "
                         "as Sequential does (its params, grads and buffers gather its layers') "
                         "or SpectralNorm (self.params, self.grads = layer.params, layer.grads)"
-                        f"{sub}")
+                        f"{sub}; a part held fixed, never trained, keeps its parameters in its "
+                        "buffers")
     if hasattr(layer, "parameters"):
         listed = {id(p) for p, _ in layer.parameters()}
         for k, p in layer.params.items():

@@ -937,7 +937,8 @@ def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
     """A layer made of others that does not hold their parameters passed its check on x
     alone, and an optimizer built from it never trained them."""
     x = np.random.default_rng(1).standard_normal((4, 3))
-    said = r"\)$" if declared else r"\), and return those layers from sublayers\(\)$"
+    said = (r"\)" if declared else r"\), and return those layers from sublayers\(\)") + \
+        r"; a part held fixed, never trained, keeps its parameters in its buffers$"
     with pytest.raises(ValueError, match=r"_Residual\(\): parameter 'W' of Dense\(3, 3\) inside "
                        r"it is not among its params: .*never trains.* as Sequential does.*" + said):
         testing.assert_layer_gradients(_Residual(held=False, declared=declared), x)
@@ -946,6 +947,27 @@ def test_a_parameter_of_a_layer_inside_that_is_not_held_is_refused(declared):
             _Residual(held=False, declared=declared), layers.Dense(3, 1, dtype="float64")))
     assert sorted(testing.assert_layer_gradients(_Residual(held=True, declared=True), x)) == [
         "W", "b", "x"]
+
+
+def test_a_part_held_fixed_keeps_its_parameters_in_the_layer_s_buffers():
+    """A layer with a fixed inner network (a feature extractor it never trains) holds the
+    network's parameters as constants, in its buffers: checked on x alone, not refused."""
+    class Fixed(_Residual):
+        def __init__(self):
+            super().__init__(held=False, declared=True)
+            self.buffers = {"inner." + k: v for k, v in self.inner.params.items()}
+
+        def backward(self, dout, input_grad=True):
+            with self.inner.freezing():                # its weights take no gradient
+                return super().backward(dout)
+
+    layer = Fixed()
+    before = {k: v.copy() for k, v in layer.inner.params.items()}
+    assert sorted(testing.assert_layer_gradients(
+        layer, np.random.default_rng(1).standard_normal((4, 3)))) == ["x"]
+    for k, v in layer.inner.params.items():
+        np.testing.assert_array_equal(v, before[k])
+        assert not layer.inner.grads[k].any()
 
 
 def test_a_class_held_as_an_attribute_is_neither_a_layer_nor_an_array():
