@@ -135,7 +135,9 @@ class ToySpec:
     betas : tuple
         Adam's betas (a game's own ``defaults`` replace them).
     modes : numpy.ndarray or None
-        The mixture's means, for the modes covered and the high-quality share.
+        The mixture's means, for the modes covered and the high-quality share. Without
+        them a toy of your own is measured by the errors of its samples' mean and
+        covariance against those of its real samples (1-D: their mean and std).
     std : float or None
         The mixture's standard deviation (a sample within 3 of them of a mode is high
         quality).
@@ -260,17 +262,24 @@ def _grad_norm(layer):
     return float(math.sqrt(sum(float((g * g).sum()) for g in layer.grads.values())))
 
 
-def _measure(spec, samples, curves=None):
-    """The toy's metrics on host samples (and, for gaussian1d, :func:`_curves_1d`'s D and D*)."""
+def _measure(spec, samples, curves=None, real=None):
+    """The toy's metrics on host samples: a mixture's modes covered, high-quality share and
+    reverse KL (:func:`minigan.lab.metrics.mode_coverage`); gaussian2d's errors of the mean
+    and covariance (Euclidean and Frobenius norms); gaussian1d's mean and std, and
+    :func:`_curves_1d`'s D against D*. A toy of one's own without ``modes``: in 2-D and
+    more, the same errors against the mean and covariance of ``real``, the run's real
+    samples; in 1-D, the mean and std."""
     if spec.modes is not None:
         out = metrics.mode_coverage(samples, spec.modes, spec.std)
         out.pop("counts")
         return out
-    if spec.name == "gaussian2d":
-        return {"mean_error": float(np.linalg.norm(samples.mean(0) - GAUSS2D_MEAN)),
-                "cov_error": float(np.linalg.norm(np.cov(samples, rowvar=False) - GAUSS2D_COV))}
+    if samples.shape[1] > 1:
+        mean, cov = ((GAUSS2D_MEAN, GAUSS2D_COV) if spec.name == "gaussian2d"
+                     else (real.mean(0), np.cov(real, rowvar=False)))
+        return {"mean_error": float(np.linalg.norm(samples.mean(0) - mean)),
+                "cov_error": float(np.linalg.norm(np.cov(samples, rowvar=False) - cov))}
     out = {"mean": float(samples.mean()), "std": float(samples.std())}
-    if curves["d_star"] is not None:
+    if curves is not None and curves["d_star"] is not None:
         d, d_star, on = curves["d"], curves["d_star"], curves["support"]
         out.update(d_vs_dstar_mean_abs=float(np.abs(d - d_star)[on].mean()),
                    d_vs_dstar_max_abs=float(np.abs(d - d_star)[on].max()))
@@ -446,7 +455,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
         if it in marks or it == iterations:
             frame = frame_of(model.G if ema is None else ema.generator, it,
                              field and record_frames)
-            frame["metrics"] = _measure(spec, frame["samples"], frame.get("curves"))
+            frame["metrics"] = _measure(spec, frame["samples"], frame.get("curves"), real_eval)
             if record_frames or it == iterations:
                 frames.append(frame)
 
@@ -901,11 +910,15 @@ def save_pictures(name, result, out, gif=True, label=None):
     (:func:`_frame_field`: ``xs``, ``ys``, ``d``, ``points``, ``grad``, ``level``,
     ``noise`` and ``noise_image`` when drawn), the ``iteration`` and the ``loss``. They go
     into the folder ``out``, made if it is not there (its parents too); returns their
-    paths. ``label`` heads each frame's title (default: ``name``; ``minigan toy`` adds the
-    options the run was given, such as ``ring8 --pack 2``)."""
+    paths. ``name`` is a name in ``TOYS`` or the run's :class:`ToySpec` (a toy of your own,
+    a changed one: its extent and name; the files are named by its ``name``). ``label``
+    heads each frame's title (default: the toy's name; ``minigan toy`` adds the options
+    the run was given, such as ``ring8 --pack 2``)."""
     plt = _pyplot()
     from PIL import Image
 
+    spec = toy_spec(name)
+    name = spec.name
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     one_d = name == "gaussian1d"
@@ -927,7 +940,7 @@ def save_pictures(name, result, out, gif=True, label=None):
         images = []
         spread = colour_spread(frames)     # one colour scale for the frames of one GIF
         for frame in frames:
-            draw_frame(ax, name, frame, result["real"], label=label, cax=cax, spread=spread)
+            draw_frame(ax, spec, frame, result["real"], label=label, cax=cax, spread=spread)
             path = out / stem(frame)
             fig.savefig(path)
             paths.append(path)

@@ -285,6 +285,33 @@ def test_draw_frame_titles_a_modified_spec_with_its_label():
     plt.close(fig)
 
 
+def _moons(rng, n):
+    """Two interleaved half circles: data of one's own, without modes."""
+    t, upper = rng.uniform(0, np.pi, n), rng.integers(0, 2, n).astype(bool)
+    x = np.where(upper, np.cos(t), 1 - np.cos(t))
+    y = np.where(upper, np.sin(t), 0.5 - np.sin(t))
+    return np.stack([x, y], axis=1) + 0.05 * rng.standard_normal((n, 2))
+
+
+def test_a_toy_of_ones_own_data_is_measured_and_pictured(tmp_path):
+    """A new ToySpec without modes (ToySpec's docstring: "or a new one") is measured against
+    its own real samples, and save_pictures takes the spec: a TypeError in the metrics
+    ("'NoneType' object is not subscriptable") stopped its run, and save_pictures took
+    names in TOYS alone."""
+    spec = toys.ToySpec("moons", _moons, noise_dim=2, g_sizes=(2, 16, 2), d_sizes=(2, 16, 1),
+                        iterations=20, extent=2.5)
+    result = toys.run_gan_toy(spec, seed=0, snapshots=1, n_eval=500)
+    samples, real = result["frames"][-1]["samples"], result["real"]
+    assert result["metrics"] == {
+        "mean_error": pytest.approx(float(np.linalg.norm(samples.mean(0) - real.mean(0)))),
+        "cov_error": pytest.approx(float(np.linalg.norm(np.cov(samples, rowvar=False)
+                                                        - np.cov(real, rowvar=False))))}
+    paths = toys.save_pictures(spec, result, tmp_path, gif=True)
+    assert {p.name for p in paths} == {"snapshot_00020.png", "moons.gif", "field.npz"}
+    gauss = toys.run_gan_toy("gaussian2d", 20, seed=0, snapshots=1, n_eval=500)
+    assert set(gauss["metrics"]) == {"mean_error", "cov_error"}      # against its own target
+
+
 def test_draw_frame_draws_the_real_samples_larger_under_g_s():
     """A mode G misses shows its real samples alone, one G covers a rim of them round G's
     orange: the real samples larger than G's, under them (the same size, a ring's small
