@@ -67,7 +67,7 @@ from minigan.nn import optim
 from . import field as fields
 from . import metrics
 
-__all__ = ["TOYS", "toy_spec", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes",
+__all__ = ["TOYS", "toy_spec", "check_spec", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes",
            "mixture_sampler", "run_gan_toy", "check_pictures", "run_xy", "xy_play",
            "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread",
            "draw_xy"]
@@ -187,13 +187,28 @@ TOYS = {
 
 def toy_spec(name):
     """The :class:`ToySpec` of ``name`` (a key of ``TOYS``); a ``ToySpec`` is returned as
-    it is. An unknown name is a ValueError listing the toys."""
+    it is. An unknown name is a ValueError listing the toys; anything else (an array of
+    data, a sampler) a TypeError saying how to make a ToySpec of it."""
     if isinstance(name, ToySpec):
         return name
+    if not isinstance(name, str):     # data, or its sampler, where a toy is asked for
+        raise TypeError(f"a toy is a name in TOYS ({', '.join(TOYS)}) or a ToySpec, got "
+                        f"{_described(name)}; for data of your own, a ToySpec whose sample(rng, n) "
+                        "draws n rows of it: ToySpec(\"mine\", lambda rng, n: data[rng.integers("
+                        "0, len(data), n)], noise_dim=2, g_sizes=(2, 64, 64, 2), "
+                        "d_sizes=(2, 64, 64, 1), iterations=2000)")
     if name not in TOYS:
+        xy = "; the xy game is no GAN: run_xy() or xy_play()" if name == "xy" else ""
         raise ValueError(f"no toy named {name!r}; the toys are {', '.join(TOYS)}, or a ToySpec "
-                         f"of your own (dataclasses.replace(TOYS[\"ring8\"], ...))")
+                         f"of your own (dataclasses.replace(TOYS[\"ring8\"], ...)){xy}")
     return TOYS[name]
+
+
+def _described(value):
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)}"
+    return f"{type(value).__name__} {value!r}"[:120]
 
 
 def _mlp(sizes, hidden, rng):
@@ -347,10 +362,16 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
     :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
     gaussian1d refuses ``pack`` and ``minibatch`` outright: it compares D(x), one point at
-    a time, with D*(x). Returns whether the snapshots can draw D's surface and G's gradients.
+    a time, with D*(x). The toy's data and networks must fit (:func:`check_spec`); data of
+    more than 2 coordinates is trained and measured, not pictured. Returns whether the
+    snapshots can draw D's surface and G's gradients.
     """
     spec = toy_spec(name)
     opts = dict(opts or {})
+    dim = check_spec(spec)
+    if dim > 2 and (step_by_step or noise_grid):
+        raise ValueError(f"--step-by-step and --noise-grid draw D's output over a line or a plane; "
+                         f"{spec.name}'s samples have {dim} coordinates: leave them out")
     if spec.name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
         raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
                          "--minibatch make D judge several samples at once; use them with "
@@ -368,7 +389,34 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
         raise ValueError(f"--noise-grid draws G's image of a 2-D grid of noise vectors; "
                          f"{spec.name}'s noise has {spec.noise_dim} coordinate: use it with "
                          "gaussian2d, ring8 or grid25")
-    return mixing is None
+    return mixing is None and dim <= 2
+
+
+def check_spec(spec):
+    """Raise ``ValueError`` when a :class:`ToySpec`'s data and networks do not fit together,
+    saying which of its fields to change; else return the data's dimension.
+
+    ``spec.sample(rng, 2)`` (a generator of its own, not the run's) must give an array of
+    shape ``(2, dim)``; ``g_sizes`` must run from ``noise_dim`` to ``dim``, ``d_sizes`` from
+    ``dim`` to 1."""
+    x = spec.sample(np.random.default_rng(0), 2)
+    shape = getattr(x, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != 2:
+        raise ValueError(f"toy {spec.name!r}: sample(rng, n) must give one row per sample, an array "
+                         f"of shape (n, dim), but sample(rng, 2) gave "
+                         f"{'shape ' + str(tuple(shape)) if shape is not None else type(x).__name__}"
+                         " (1-D data: x[:, None], or rng.normal(..., (n, 1)))")
+    dim = int(shape[1])
+    for what, got, want, why in (
+            ("g_sizes[0], G's input,", spec.g_sizes[0], spec.noise_dim, "the noise_dim"),
+            ("g_sizes[-1], G's output,", spec.g_sizes[-1], dim, "the samples' dimension"),
+            ("d_sizes[0], D's input,", spec.d_sizes[0], dim, "the samples' dimension"),
+            ("d_sizes[-1], D's output,", spec.d_sizes[-1], 1, "one output a sample")):
+        if got != want:
+            raise ValueError(f"toy {spec.name!r}: {what} is {got}; it must be {want}, {why} "
+                             f"(g_sizes {tuple(spec.g_sizes)}, d_sizes {tuple(spec.d_sizes)}, "
+                             f"noise_dim {spec.noise_dim}, samples of shape (n, {dim}))")
+    return dim
 
 
 def _real_batch(spec, model, rng):
@@ -401,7 +449,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     record_frames : bool, keep every snapshot (else the last alone, without its field)
     field : bool, each recorded frame gets its field (:func:`_frame_field`: D's surface and
         G's gradients at its first batch of samples) when D judges one point at a time
-        (not with ``pack`` or ``minibatch``)
+        (not with ``pack`` or ``minibatch``) and the samples have 1 or 2 coordinates
     noise_grid : bool, the field also holds G's image of a regular noise grid (2-D toys)
     step_by_step : int, for the first that many iterations a frame before training, after
         each D step and after each G step (``result["steps"]``; G's own weights, not their
@@ -760,6 +808,11 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     """
     spec = toy_spec(spec)
     label = spec.name if label is None else label
+    if frame["samples"].shape[1] > 2:
+        raise ValueError(f"draw_frame draws samples of 1 or 2 coordinates; {spec.name}'s have "
+                         f"{frame['samples'].shape[1]}: its numbers are the frame's \"metrics\", "
+                         "its samples its \"samples\" (a projection of your choice, drawn "
+                         "with matplotlib)")
     ax.clear()
     f = frame.get("field")
     if spec.name == "gaussian1d":

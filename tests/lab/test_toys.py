@@ -405,3 +405,49 @@ def test_the_command_lines_toy_options_are_all_taken():
 def test_an_unknown_toy_is_named_with_the_toys_there_are(call):
     with pytest.raises(ValueError, match=r"no toy named 'ring9'; the toys are .*ring8.*grid25"):
         call()
+
+
+def test_data_where_a_toy_is_asked_for_says_how_to_make_a_toy_of_it():
+    """An array of data (unhashable type: 'numpy.ndarray') or a sampler (no toy named
+    <function ...>) given as the toy: a TypeError with the ToySpec to make; the xy game's
+    name points to run_xy."""
+    with pytest.raises(TypeError, match=r"got ndarray of shape \(10, 2\); for data of your own, "
+                                        r"a ToySpec whose sample\(rng, n\)"):
+        toys.run_gan_toy(np.zeros((10, 2)), 1)
+    with pytest.raises(TypeError, match=r"or a ToySpec, got function"):
+        toys.toy_spec(_moons)
+    with pytest.raises(ValueError, match=r"no toy named 'xy'.*the xy game is no GAN: run_xy\(\)"):
+        toys.run_gan_toy("xy", 1)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sample": lambda rng, n: rng.normal(size=n)},
+     r"sample\(rng, n\) must give one row per sample, an array of shape \(n, dim\), but "
+     r"sample\(rng, 2\) gave shape \(2,\) \(1-D data: x\[:, None\]"),
+    ({"sample": lambda rng, n: rng.normal(size=(n, 3))},
+     r"g_sizes\[-1\], G's output, is 2; it must be 3, the samples' dimension"),
+    ({"noise_dim": 3}, r"g_sizes\[0\], G's input, is 2; it must be 3, the noise_dim"),
+    ({"d_sizes": (3, 16, 1)}, r"d_sizes\[0\], D's input, is 3; it must be 2"),
+    ({"d_sizes": (2, 16, 2)}, r"d_sizes\[-1\], D's output, is 2; it must be 1, one output a sample"),
+])
+def test_a_toy_whose_data_and_networks_do_not_fit_says_which_field_to_change(change, message):
+    """Before: a Dense layer's "expected input of shape (N, 3), got (14641, 2)" from deep in
+    the pictures, naming none of the ToySpec's fields."""
+    spec = dataclasses.replace(toys.ToySpec("moons", _moons, 2, (2, 16, 2), (2, 16, 1), 5),
+                               **change)
+    with pytest.raises(ValueError, match=r"toy 'moons': " + message):
+        toys.run_gan_toy(spec, snapshots=1, n_eval=100)
+
+
+def test_a_toy_of_three_coordinates_is_measured_and_refused_a_picture():
+    """3-D data trains and is measured (the field needs a plane); its pictures are refused
+    with what to use, where the field failed in a Dense layer over a 2-D grid."""
+    spec = toys.ToySpec("ball", lambda rng, n: rng.normal(size=(n, 3)), 2, (2, 16, 3),
+                        (3, 16, 1), 5)
+    result = toys.run_gan_toy(spec, seed=0, snapshots=1, n_eval=100)
+    assert set(result["metrics"]) == {"mean_error", "cov_error"}
+    assert "field" not in result["frames"][-1]
+    with pytest.raises(ValueError, match=r"draws samples of 1 or 2 coordinates; ball's have 3"):
+        toys.draw_frame(None, spec, result["frames"][-1], result["real"])
+    with pytest.raises(ValueError, match=r"ball's samples have 3 coordinates: leave them out"):
+        toys.run_gan_toy(spec, snapshots=1, n_eval=100, noise_grid=True)
