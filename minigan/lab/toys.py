@@ -313,8 +313,23 @@ def _grid_1d():
     return np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
 
 
-def _curves_1d(samples, model):
-    r"""gaussian1d on a grid: p_data, p_g (a KDE of G's samples), D(x) and the D* of the game.
+def _data_1d(spec, real):
+    """A 1-D toy's picture: its grid (:func:`_grid_1d`) and p_data on it. gaussian1d's data
+    (its ``sample``, whatever the spec's name) has its exact density; other 1-D data a
+    Gaussian KDE of ``real``, the run's real samples, on 400 points over their mean plus or
+    minus 4 standard deviations."""
+    if spec.sample is TOYS["gaussian1d"].sample:
+        grid = _grid_1d()
+        return grid, _normal_pdf(grid, *GAUSS1D)
+    mu, sigma = float(real.mean()), max(float(real.std()), 1e-3)
+    grid = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 400)
+    return grid, _kde(real, grid)
+
+
+def _curves_1d(samples, model, data=None):
+    r"""A 1-D toy on a grid: p_data, p_g (a KDE of G's samples), D(x) and the D* of the game.
+
+    ``data``: the grid and p_data on it (:func:`_data_1d`; default gaussian1d's).
 
     D(x) as the game reads it (:meth:`minigan.gan.games.Game.read`: the sigmoid of D's
     logit for ``gan``, D's output itself for the others), beside the game's
@@ -327,9 +342,8 @@ def _curves_1d(samples, model):
     of one's own without labels that names no optimum). ``limits``: the axis of D and D*,
     [-1.1, 1.1] where D* goes below 0, else [-0.02, 1.02].
     """
-    mu, sigma = GAUSS1D
-    grid = _grid_1d()
-    p_data, p_g = _normal_pdf(grid, mu, sigma), _kde(samples, grid)
+    grid, p_data = _data_1d(TOYS["gaussian1d"], None) if data is None else data
+    p_g = _kde(samples, grid)
     game = model.game
     d = fields.read_at(model.D, game, grid[:, None])   # frozen: a spectral norm's u stays
     keep = 1.0 - model.label_smoothing
@@ -361,8 +375,8 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
     :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
-    gaussian1d refuses ``pack`` and ``minibatch`` outright: it compares D(x), one point at
-    a time, with D*(x). The toy's data and networks must fit (:func:`check_spec`); data of
+    gaussian1d (any 1-D toy) refuses ``pack`` and ``minibatch`` outright: it compares D(x),
+    one point at a time, with D*(x). The toy's data and networks must fit (:func:`check_spec`); data of
     more than 2 coordinates is trained and measured, not pictured. Returns whether the
     snapshots can draw D's surface and G's gradients.
     """
@@ -372,10 +386,10 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
     if dim > 2 and (step_by_step or noise_grid):
         raise ValueError(f"--step-by-step and --noise-grid draw D's output over a line or a plane; "
                          f"{spec.name}'s samples have {dim} coordinates: leave them out")
-    if spec.name == "gaussian1d" and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
-        raise ValueError("gaussian1d compares D(x), one point at a time, with D*(x): --pack and "
+    if dim == 1 and (int(opts.get("pack") or 1) > 1 or opts.get("minibatch")):
+        raise ValueError(f"{spec.name} compares D(x), one point at a time, with D*(x): --pack and "
                          "--minibatch make D judge several samples at once; use them with "
-                         "gaussian2d, ring8 or grid25")
+                         "2-D data (gaussian2d, ring8 or grid25)")
     iterations = spec.iterations if iterations is None else int(iterations)
     mixing = fields.mixing_layer(_build(spec, opts, np.random.default_rng(0)).D)
     if step_by_step and step_by_step > iterations:
@@ -458,7 +472,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     Returns
     -------
     dict with ``metrics`` (final), ``frames`` (list of dicts: iteration, samples,
-    metrics, for gaussian1d the curves, and the field), ``steps`` (the step-by-step
+    metrics, for 1-D data the curves, and the field), ``steps`` (the step-by-step
     frames: iteration, step, samples, field), ``real``, ``history``, ``seconds``,
     ``iterations``, ``model`` (the trained :class:`minigan.gan.GAN`)
     """
@@ -475,6 +489,7 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     z_eval = backend.randn((n_eval, spec.noise_dim), eval_rng) if model.prior == "gaussian" \
         else backend.uniform(-1, 1, (n_eval, spec.noise_dim), eval_rng)
     real_eval = spec.sample(eval_rng, n_eval)
+    data_1d = _data_1d(spec, real_eval) if real_eval.shape[1] == 1 else None
     marks = set(np.linspace(0, iterations, snapshots + 1).astype(int)[1:]) if snapshots else set()
     frames, history, steps = [], [], []
 
@@ -491,10 +506,11 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
             drawn = generator.forward(z_eval)
         samples = backend.to_host(drawn).astype(np.float64)
         frame = {"iteration": it, "samples": samples}
-        if name == "gaussian1d":
-            frame["curves"] = _curves_1d(samples, model)
+        if data_1d is not None:
+            frame["curves"] = _curves_1d(samples, model, data_1d)
         if draw_field:
-            frame["field"] = _frame_field(spec, model, generator, drawn, real_eval, noise_grid)
+            frame["field"] = _frame_field(spec, model, generator, drawn, real_eval, noise_grid,
+                                          None if data_1d is None else data_1d[0])
         return frame
 
     def after(it, stats):
@@ -523,11 +539,11 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
             "iterations": iterations, "model": model}
 
 
-def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
+def _frame_field(spec, model, generator, drawn, real, noise_grid=False, grid_1d=None):
     r"""What the generator is told at one frame (:mod:`minigan.lab.field`).
 
     - ``xs`` (and ``ys`` for 2-D toys), ``d``: D read on a grid over the picture
-      (:func:`minigan.lab.field.surface`, shape ``(len(ys), len(xs))``; for gaussian1d
+      (:func:`minigan.lab.field.surface`, shape ``(len(ys), len(xs))``; for 1-D data
       ``(len(xs),)`` on the curves' grid);
     - ``points``: the frame's first ``spec.batch`` samples (the first rows of the fixed
       noise: the same noise vectors in every frame), one batch of G's;
@@ -542,7 +558,7 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False):
     """
     game, D, dtype = model.game, model.D, drawn.dtype
     if drawn.shape[1] == 1:
-        axes = (_grid_1d(),)
+        axes = (_grid_1d() if grid_1d is None else grid_1d,)
     else:
         axes = fields.plane(_center(spec), spec.extent)
     points = drawn[:spec.batch]
@@ -815,7 +831,7 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
                          "with matplotlib)")
     ax.clear()
     f = frame.get("field")
-    if spec.name == "gaussian1d":
+    if frame["samples"].shape[1] == 1:
         c = frame["curves"]
         ax.plot(c["grid"], c["p_data"], label="p_data", color=REAL)
         ax.plot(c["grid"], c["p_g"], label="p_g (KDE of G's samples)", color=GENERATED)
@@ -974,7 +990,7 @@ def save_pictures(name, result, out, gif=True, label=None):
     name = spec.name
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    one_d = name == "gaussian1d"
+    one_d = result["real"].shape[1] == 1
     with_field = any("field" in f for f in result["frames"] + result.get("steps", []))
     # room under the axes for the legend (draw_frame puts it there)
     if one_d:

@@ -451,3 +451,28 @@ def test_a_toy_of_three_coordinates_is_measured_and_refused_a_picture():
         toys.draw_frame(None, spec, result["frames"][-1], result["real"])
     with pytest.raises(ValueError, match=r"ball's samples have 3 coordinates: leave them out"):
         toys.run_gan_toy(spec, snapshots=1, n_eval=100, noise_grid=True)
+
+
+def test_a_one_dimensional_toy_of_ones_own_is_pictured_with_its_own_density(tmp_path):
+    """1-D data other than gaussian1d's is drawn as gaussian1d is, its p_data a KDE of its
+    real samples on a grid around them; save_pictures failed with KeyError: 'ys' (the 1-D
+    pictures went by gaussian1d's name, its grid and its density)."""
+    def bumps(rng, n):
+        return np.where(rng.random((n, 1)) < 0.5, rng.normal(-2, 0.4, (n, 1)),
+                        rng.normal(1.5, 0.6, (n, 1)))
+
+    spec = toys.ToySpec("bumps", bumps, 1, (1, 16, 1), (1, 16, 1), 10)
+    result = toys.run_gan_toy(spec, seed=0, snapshots=1, n_eval=500)
+    frame, real = result["frames"][-1], result["real"]
+    c = frame["curves"]
+    assert c["grid"][0] == pytest.approx(real.mean() - 4 * real.std())
+    assert c["p_data"] == pytest.approx(toys._kde(real, c["grid"]))
+    assert np.array_equal(frame["field"]["xs"], c["grid"])
+    assert "d_vs_dstar_mean_abs" in result["metrics"]
+    paths = toys.save_pictures(spec, result, tmp_path, gif=False)
+    assert tmp_path / "snapshot_00010.png" in paths
+    with pytest.raises(ValueError, match=r"bumps compares D\(x\), one point at a time"):
+        toys.run_gan_toy(spec, snapshots=1, opts={"pack": 2})
+    own = toys.run_gan_toy(dataclasses.replace(toys.TOYS["gaussian1d"], name="g"), 10, seed=0,
+                           snapshots=1, n_eval=500)["frames"][-1]["curves"]
+    assert own["p_data"] == pytest.approx(toys._normal_pdf(own["grid"], *toys.GAUSS1D))
