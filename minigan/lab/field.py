@@ -140,6 +140,9 @@ def noise_grid(generator, noise_dim, prior="gaussian", dtype=None, n=NOISE_GRID)
     if noise_dim < 2:
         raise ValueError(f"noise_grid: a grid of noise vectors needs 2 or more noise "
                          f"coordinates, got noise_dim {noise_dim}")
+    if prior not in NOISE_SPAN:
+        raise ValueError(f"noise_grid: prior must be one of {', '.join(map(repr, NOISE_SPAN))} "
+                         f"(the GAN's prior, model.prior), got {prior!r}")
     u = np.linspace(-NOISE_SPAN[prior], NOISE_SPAN[prior], n)
     z = np.zeros((n, n, noise_dim))
     z[..., 0], z[..., 1] = np.meshgrid(u, u)

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,6 +59,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.functional import losses
+from minigan.functional.errors import whole_number
 from minigan.gan import games, loop, models
 from minigan.gan.ema import EMA
 from minigan.gan.games import optimal_discriminator
@@ -631,11 +633,22 @@ def xy_play(steps=XY_STEPS, lr=XY_LR, start=(2.0, 2.0), alternating=False):
     :math:`y' = y - \eta x'`, a map of determinant 1 that circles the
     equilibrium without reaching it.
 
+    ``steps`` is a whole number >= 0, ``lr`` a finite number, ``start`` two numbers: else a
+    ValueError saying which.
+
     Returns
     -------
     ndarray (steps + 1, 2): the trajectory, start included
     """
-    x, y = start
+    steps = whole_number("xy_play: steps", steps, 0)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
+        raise ValueError(f"xy_play: lr, the step size, must be a finite number, got {lr!r}")
+    point = np.asarray(start, dtype=object).ravel() if np.ndim(start) else None
+    if point is None or len(point) != 2 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+            for v in point):
+        raise ValueError(f"xy_play: start must be two finite numbers (x, y), got {start!r}")
+    x, y = (float(v) for v in point)
     path = [(x, y)]
     for _ in range(steps):
         x_new = x + lr * y

@@ -116,6 +116,13 @@ def test_noise_grid_is_g_of_a_regular_grid(float64):
         np.testing.assert_allclose(image[3, 5], model.G.forward(z[3, 5][None])[0], rtol=1e-12)
 
 
+def test_noise_grid_names_the_priors_for_an_unknown_one():
+    """"normal" for the Gaussian prior was a bare KeyError: 'normal'."""
+    G = layers.Sequential(layers.Dense(2, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match=r"prior must be one of 'gaussian', 'uniform' .*got 'normal'"):
+        field.noise_grid(G, 2, "normal")
+
+
 def test_the_field_refuses_a_d_that_mixes_its_batch():
     rng = np.random.default_rng(0)
     packed = layers.Sequential(layers.Pack(2), layers.Dense(4, 1, rng=rng))

@@ -42,6 +42,17 @@ def test_simultaneous_play_spirals_out_and_alternating_play_circles(lr):
     assert np.linalg.det(jac) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("args, message", [
+    ({"steps": -1}, r"steps must be >= 0, a whole number, got -1"),     # was one point, silently
+    ({"steps": 2.5}, r"steps must be >= 0, a whole number, got 2.5"),   # was a TypeError of range
+    ({"lr": "0.1"}, r"lr, the step size, must be a finite number, got '0.1'"),
+    ({"start": (1.0, 2.0, 3.0)}, r"start must be two finite numbers \(x, y\), got \(1.0, 2.0, 3.0\)"),
+])
+def test_xy_play_names_a_wrong_argument(args, message):
+    with pytest.raises(ValueError, match=r"xy_play: " + message):
+        toys.xy_play(**args)
+
+
 def test_the_xy_picture_marks_where_the_players_are_and_where_they_started():
     """The alternating path closes on itself after a turn: a dot at each path's last point
     says where its players are in every frame of the GIF."""
