@@ -149,6 +149,10 @@ class ToySpec:
         The step size decays linearly to a tenth over the run.
     extra : dict
         Not read by the toys: room for what a toy of your own keeps.
+    center : tuple or None
+        The centre of the pictures' plane, ``(x1, x2)``: the default None centres it at the
+        origin (gaussian2d: at its mean). Data of your own away from the origin, such as two
+        moons over [-1, 2] x [-0.5, 1], is pictured whole with its centre here.
     """
 
     name: str
@@ -165,6 +169,7 @@ class ToySpec:
     extent: float = 3.0
     decay: bool = False
     extra: dict = field(default_factory=dict)
+    center: tuple | None = None
 
 
 GAUSS1D = (4.0, 1.25)                                          # N(4, 1.25^2)
@@ -414,7 +419,7 @@ def check_spec(spec):
 
     ``spec.sample(rng, 2)`` (a generator of its own, not the run's) must give an array of
     shape ``(2, dim)``; ``g_sizes`` must run from ``noise_dim`` to ``dim``, ``d_sizes`` from
-    ``dim`` to 1."""
+    ``dim`` to 1; ``center``, when given, must be two finite numbers."""
     x = spec.sample(np.random.default_rng(0), 2)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != 2:
@@ -432,6 +437,7 @@ def check_spec(spec):
             raise ValueError(f"toy {spec.name!r}: {what} is {got}; it must be {want}, {why} "
                              f"(g_sizes {tuple(spec.g_sizes)}, d_sizes {tuple(spec.d_sizes)}, "
                              f"noise_dim {spec.noise_dim}, samples of shape (n, {dim}))")
+    _center(spec)                   # two finite numbers, before the run rather than at its first frame
     return dim
 
 
@@ -582,6 +588,12 @@ def _frame_field(spec, model, generator, drawn, real, noise_grid=False, grid_1d=
 
 
 def _center(spec):
+    if spec.center is not None:
+        center = np.asarray(spec.center, dtype=np.float64)
+        if center.shape != (2,) or not np.isfinite(center).all():
+            raise ValueError(f"toy {spec.name!r}: center must be two finite numbers (x1, x2), "
+                             f"the middle of the pictures' plane, got {spec.center!r}")
+        return center
     return GAUSS2D_MEAN if spec.name == "gaussian2d" else np.zeros(2)
 
 

@@ -487,3 +487,20 @@ def test_a_one_dimensional_toy_of_ones_own_is_pictured_with_its_own_density(tmp_
     own = toys.run_gan_toy(dataclasses.replace(toys.TOYS["gaussian1d"], name="g"), 10, seed=0,
                            snapshots=1, n_eval=500)["frames"][-1]["curves"]
     assert own["p_data"] == pytest.approx(toys._normal_pdf(own["grid"], *toys.GAUSS1D))
+
+
+def test_a_toy_of_ones_own_is_pictured_around_its_center():
+    """Two moons lie over [-1, 2] x [-0.5, 1]: the pictures' plane, centred at the origin
+    whatever the data, cut them off at x1 = extent; ToySpec's center moves it."""
+    spec = toys.ToySpec("moons", _moons, 2, (2, 16, 2), (2, 16, 1), 5, extent=1.75,
+                        center=(0.5, 0.25))
+    result = toys.run_gan_toy(spec, seed=0, snapshots=1, n_eval=200)
+    f = result["frames"][-1]["field"]
+    assert (f["xs"][0], f["xs"][-1]) == (-1.25, 2.25) and (f["ys"][0], f["ys"][-1]) == (-1.5, 2.0)
+    plt = toys._pyplot()
+    fig, ax = plt.subplots()
+    toys.draw_frame(ax, spec, result["frames"][-1], result["real"])
+    assert ax.get_xlim() == (-1.25, 2.25) and ax.get_ylim() == (-1.5, 2.0)
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"toy 'moons': center must be two finite numbers"):
+        toys.run_gan_toy(dataclasses.replace(spec, center=(0.5,)), snapshots=1)
