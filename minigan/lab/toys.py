@@ -100,7 +100,17 @@ def grid25_modes():
 
 
 def mixture_sampler(modes, std):
-    """``sample(rng, n)``: an equal-weight mixture of isotropic Gaussians."""
+    """``sample(rng, n)``: an equal-weight mixture of isotropic Gaussians.
+
+    ``modes``: their means, ``(K, dim)`` (an array or nested lists); ``std``: their standard
+    deviation, a number above 0."""
+    modes = np.asarray(modes, dtype=np.float64)
+    if modes.ndim != 2 or len(modes) == 0 or not np.isfinite(modes).all():
+        raise ValueError(f"mixture_sampler: modes must be the means, one row each, a (K, dim) "
+                         f"array of finite numbers, got shape {modes.shape}")
+    if isinstance(std, bool) or not isinstance(std, numbers.Real) or not 0 < std < math.inf:
+        raise ValueError(f"mixture_sampler: std must be a number above 0, got {std!r}")
+
     def sample(rng, n):
         return modes[rng.integers(0, len(modes), n)] + std * rng.standard_normal((n, modes.shape[1]))
     return sample
@@ -419,7 +429,8 @@ def check_spec(spec):
 
     ``spec.sample(rng, 2)`` (a generator of its own, not the run's) must give an array of
     shape ``(2, dim)``; ``g_sizes`` must run from ``noise_dim`` to ``dim``, ``d_sizes`` from
-    ``dim`` to 1; ``center``, when given, must be two finite numbers."""
+    ``dim`` to 1; ``modes``, when given, must be ``(K, dim)`` with a ``std`` above 0;
+    ``center``, when given, must be two finite numbers."""
     x = spec.sample(np.random.default_rng(0), 2)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != 2:
@@ -437,6 +448,16 @@ def check_spec(spec):
             raise ValueError(f"toy {spec.name!r}: {what} is {got}; it must be {want}, {why} "
                              f"(g_sizes {tuple(spec.g_sizes)}, d_sizes {tuple(spec.d_sizes)}, "
                              f"noise_dim {spec.noise_dim}, samples of shape (n, {dim}))")
+    if spec.modes is not None:      # the metrics' protocol, before the run rather than at its end
+        modes = np.asarray(spec.modes)
+        if modes.ndim != 2 or modes.shape[1] != dim:
+            raise ValueError(f"toy {spec.name!r}: modes must be the mixture's means, one row of "
+                             f"{dim} coordinates each (K, {dim}), got shape {modes.shape}")
+        if (isinstance(spec.std, bool) or not isinstance(spec.std, numbers.Real)
+                or not 0 < spec.std < math.inf):
+            raise ValueError(f"toy {spec.name!r}: with modes, std must be the mixture's standard "
+                             f"deviation, a number above 0 (a sample within 3 std of a mode is "
+                             f"high quality), got {spec.std!r}")
     _center(spec)                   # two finite numbers, before the run rather than at its first frame
     return dim
 

@@ -504,3 +504,23 @@ def test_a_toy_of_ones_own_is_pictured_around_its_center():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"toy 'moons': center must be two finite numbers"):
         toys.run_gan_toy(dataclasses.replace(spec, center=(0.5,)), snapshots=1)
+
+
+def test_a_mixture_of_ones_own_is_checked_before_its_run():
+    """Modes as nested lists failed in the sampler ("only integer scalar arrays can be
+    converted to a scalar index"); modes without std only at the run's first measure."""
+    modes = [[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]
+    x = toys.mixture_sampler(modes, 0.1)(np.random.default_rng(0), 5)
+    assert x.shape == (5, 2)
+    with pytest.raises(ValueError, match=r"mixture_sampler: std must be a number above 0, got 0"):
+        toys.mixture_sampler(modes, 0)
+    with pytest.raises(ValueError, match=r"mixture_sampler: modes must be .*got shape \(2,\)"):
+        toys.mixture_sampler([1.0, 2.0], 0.1)
+    spec = toys.ToySpec("tri", toys.mixture_sampler(modes, 0.1), 2, (2, 16, 2), (2, 16, 1), 5,
+                        modes=np.array(modes))
+    with pytest.raises(ValueError, match=r"toy 'tri': with modes, std must be .*got None"):
+        toys.run_gan_toy(spec, snapshots=1)
+    with pytest.raises(ValueError, match=r"toy 'tri': modes must be .* \(K, 2\), got shape \(3,\)"):
+        toys.run_gan_toy(dataclasses.replace(spec, modes=np.zeros(3), std=0.1), snapshots=1)
+    result = toys.run_gan_toy(dataclasses.replace(spec, std=0.1), seed=0, snapshots=1, n_eval=200)
+    assert set(result["metrics"]) == {"modes_covered", "high_quality", "reverse_kl"}
