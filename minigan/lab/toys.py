@@ -71,7 +71,7 @@ from . import metrics
 
 __all__ = ["TOYS", "toy_spec", "check_spec", "PUBLISHED", "XY_LR", "XY_STEPS", "ring8_modes", "grid25_modes",
            "mixture_sampler", "run_gan_toy", "check_pictures", "run_xy", "xy_play",
-           "optimal_discriminator", "draw_frame", "save_pictures", "colour_spread",
+           "optimal_discriminator", "snapshot", "draw_frame", "save_pictures", "colour_spread",
            "draw_xy"]
 
 #: The step size and the number of steps of xy's gradient play unless told (``minigan toy
@@ -566,6 +566,75 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     return {"metrics": frames[-1]["metrics"], "frames": frames, "steps": steps,
             "real": real_eval, "history": history, "seconds": time.perf_counter() - start,
             "iterations": iterations, "model": model}
+
+
+def snapshot(spec, model, real, iteration, z, generator=None, field=True, noise_grid=False):
+    r"""One frame of a GAN trained by a loop of your own, as :func:`run_gan_toy` records
+    them: for :func:`draw_frame` (and, in a ``{"frames": [...], "real": real}`` dict,
+    :func:`save_pictures`)::
+
+        spec = toys.ToySpec("spiral", spiral, 2, (2, 64, 64, 2), (2, 64, 64, 1), 2000)
+        z, real = model.sample_noise(2500), spiral(np.random.default_rng(1), 2500)
+        frames = []
+
+        def on_iteration(it, stats):
+            if it % 500 == 0:
+                frames.append(toys.snapshot(spec, model, real, it, z))
+
+        loop.train(model, batch, 2000, on_iteration=on_iteration)
+        toys.draw_frame(ax, spec, frames[-1], real)
+
+    Parameters
+    ----------
+    spec : ToySpec or a name in ``TOYS``
+        Says what the pictures and the metrics read: the data's ``sample`` (1-D: its
+        density), ``modes`` and ``std``, ``extent`` and ``center``, and ``batch``, how many
+        samples get an arrow; its networks are not built.
+    model : minigan.gan.GAN
+        The players (:func:`minigan.lab.field.mixing_layer` must be None for the field).
+    real : array ``(n, dim)``
+        Real samples, for the metrics (and a 1-D toy's density) and the pictures.
+    iteration : int
+        The frame's title.
+    z : array ``(m, noise_dim)``
+        G's noise: the same array at every frame, so that the frames show the same points.
+    generator : minigan.nn.layers.Layer, optional
+        G, or the moving average of its weights (``ema.generator``); default ``model.G``.
+    field, noise_grid : bool
+        As :func:`run_gan_toy`'s: the frame's field (D's surface and the arrows along
+        :math:`-\partial L_G/\partial x` at its first ``spec.batch`` samples) where D
+        judges one point at a time and the samples have 1 or 2 coordinates, and G's image
+        of a noise grid.
+
+    Returns
+    -------
+    dict with ``iteration``, ``samples`` (host float64, ``(m, dim)``), ``metrics``
+    (:func:`run_gan_toy`'s for such a toy), for 1-D data ``curves``, and ``field``. Like
+    the toys' pictures, it draws no random number and changes no player.
+    """
+    spec = toy_spec(spec)
+    real = np.asarray(backend.to_host(real), dtype=np.float64)
+    if real.ndim != 2:
+        raise ValueError(f"snapshot: real must be the real samples, one row each (n, dim), got "
+                         f"shape {real.shape}")
+    if generator is None or generator is model.G:
+        generator, drawn = model.G, model.sample(z=backend.asarray(z, model.dtype))
+    else:
+        with generator.evaluating():
+            drawn = generator.forward(backend.asarray(z, model.dtype))
+    samples = backend.to_host(drawn).astype(np.float64)
+    if samples.shape[1] != real.shape[1]:
+        raise ValueError(f"snapshot: G's samples have {samples.shape[1]} coordinates, the real "
+                         f"samples {real.shape[1]}")
+    frame = {"iteration": int(iteration), "samples": samples}
+    data_1d = _data_1d(spec, real) if samples.shape[1] == 1 else None
+    if data_1d is not None:
+        frame["curves"] = _curves_1d(samples, model, data_1d)
+    if field and samples.shape[1] <= 2 and fields.mixing_layer(model.D) is None:
+        frame["field"] = _frame_field(spec, model, generator, drawn, real, noise_grid,
+                                      None if data_1d is None else data_1d[0])
+    frame["metrics"] = _measure(spec, samples, frame.get("curves"), real)
+    return frame
 
 
 def _frame_field(spec, model, generator, drawn, real, noise_grid=False, grid_1d=None):

@@ -281,3 +281,25 @@ def test_a_gif_frame_keeps_the_colour_bar_s_purple_beside_a_green_plane():
     assert np.abs(bar_drawn - bar).max() < 24      # 16 now; 41 before, greyed
     top = bar_drawn[-20:].reshape(-1, 3)           # the purple end: red and blue over green
     assert (top[:, 0] > top[:, 1] + 30).all() and (top[:, 2] > top[:, 1] + 30).all()
+
+
+@pytest.mark.parametrize("name", ["ring8", "gaussian1d"])
+def test_a_snapshot_of_ones_own_loop_is_the_toy_s_frame(name):
+    """toys.snapshot gives a loop of one's own the frames run_gan_toy records (draw_frame
+    failed on a frame made by hand with KeyError: 'level'): the same samples, metrics and
+    field for the same players and noise."""
+    result = toys.run_gan_toy(name, 5, seed=0, snapshots=1, n_eval=300)
+    spec, model = toys.TOYS[name], result["model"]
+    eval_rng = np.random.default_rng([0, 2])
+    z = backend.randn((300, spec.noise_dim), eval_rng)       # run_gan_toy's fixed noise
+    real = spec.sample(eval_rng, 300)
+    frame, mine = result["frames"][-1], toys.snapshot(spec, model, real, 5, z)
+    assert mine["iteration"] == 5 and mine["metrics"] == frame["metrics"]
+    np.testing.assert_array_equal(mine["samples"], frame["samples"])
+    for key in ("d", "points", "grad"):
+        np.testing.assert_array_equal(mine["field"][key], frame["field"][key])
+    plt = toys._pyplot()
+    fig, ax = plt.subplots()
+    toys.draw_frame(ax, spec, mine, real)
+    assert ax.get_title().startswith(f"{name}, iteration 5\n")
+    plt.close(fig)
