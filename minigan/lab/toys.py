@@ -130,7 +130,7 @@ class ToySpec:
     Parameters
     ----------
     name : str
-        The toy's name (the pictures' titles; ``gaussian1d`` is drawn on one axis).
+        The toy's name (the pictures' titles, the GIF's file name; 1-D data is drawn on one axis).
     sample : callable
         ``sample(rng, n)``: ``n`` real samples, a ``(n, dim)`` host array
         (:func:`mixture_sampler` for a mixture of Gaussians).
@@ -915,13 +915,13 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     r"""Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
     ``spec`` is a :class:`ToySpec` or a name in ``TOYS``; ``frame`` one of
-    :func:`run_gan_toy`'s ``result["frames"]`` (or ``result["steps"]``), ``real`` its
-    ``result["real"]``; ``label`` heads the title (default: the toy's name). 1-D: the
-    densities, D and D* (a density above the axis is marked with its peak, and G's samples
-    outside the x axis's range are counted); 2-D: real
-    samples (blue, larger) under G's (orange), with the modes covered and the high-quality share,
-    or the mean and covariance errors. The legend sits under the axes, below the x label,
-    off the samples.
+    :func:`run_gan_toy`'s ``result["frames"]`` (or ``result["steps"]``), or of a loop of
+    your own (:func:`snapshot`), ``real`` the real samples (``result["real"]``); ``label``
+    heads the title (default: the toy's name). 1-D: the densities, D and D* (a density above
+    the axis is marked with its peak, and G's samples outside the x axis's range are
+    counted); 2-D: real samples (blue, larger) under G's (orange), with the modes covered
+    and the high-quality share, or the mean and covariance errors. The legend sits under the
+    axes, below the x label, off the samples.
 
     With the frame's field (:func:`run_gan_toy`'s ``field``): 2-D, D's output over the
     plane behind the samples (purple where D says real, green where it says fake, white
