@@ -1110,7 +1110,7 @@ def save_pictures(name, result, out, gif=True, label=None):
     # room under the axes for the legend (draw_frame puts it there)
     if one_d:
         fig = plt.figure(figsize=(6, 4.8), dpi=80)
-        ax, cax = fig.add_axes((0.11, 0.3, 0.85, 0.6)), None
+        ax, cax = fig.add_axes((0.13, 0.3, 0.83, 0.6)), None   # room for "-0.75"
     elif with_field:
         fig = plt.figure(figsize=(5.9, 5.2), dpi=80)
         ax = fig.add_axes((0.1, 0.19, 0.66, 0.71))

@@ -524,3 +524,22 @@ def test_a_mixture_of_ones_own_is_checked_before_its_run():
         toys.run_gan_toy(dataclasses.replace(spec, modes=np.zeros(3), std=0.1), snapshots=1)
     result = toys.run_gan_toy(dataclasses.replace(spec, std=0.1), seed=0, snapshots=1, n_eval=200)
     assert set(result["metrics"]) == {"modes_covered", "high_quality", "reverse_kl"}
+
+
+@pytest.mark.parametrize("loss", ["gan", "hinge"])
+def test_a_1d_picture_keeps_its_y_label_inside_the_figure(tmp_path, monkeypatch, loss):
+    """hinge's axis runs from -1.1, whose tick labels ("-0.75") pushed the y
+    label, "density (p_data, p_g) and D's output", past the picture's left edge."""
+    result = toys.run_gan_toy("gaussian1d", 5, seed=0, snapshots=1, n_eval=300,
+                              opts={"loss": loss})
+    seen, draw = [], toys.draw_frame
+
+    def record(ax, *args, **kwargs):
+        out = draw(ax, *args, **kwargs)
+        ax.figure.canvas.draw()
+        seen.append(ax.yaxis.label.get_window_extent().x0)
+        return out
+
+    monkeypatch.setattr(toys, "draw_frame", record)
+    toys.save_pictures("gaussian1d", result, tmp_path, gif=False)
+    assert seen and min(seen) >= 0
