@@ -569,8 +569,9 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
 
 
 def snapshot(spec, model, real, iteration, z, generator=None, field=True, noise_grid=False):
-    r"""One frame of a GAN trained by a loop of your own, as :func:`run_gan_toy` records
-    them: for :func:`draw_frame` (and, in a ``{"frames": [...], "real": real}`` dict,
+    r"""One frame of a GAN trained by a loop of your own, as :func:`run_gan_toy` records them.
+
+    For :func:`draw_frame` (and, in a ``{"frames": [...], "real": real}`` dict,
     :func:`save_pictures`)::
 
         spec = toys.ToySpec("spiral", spiral, 2, (2, 64, 64, 2), (2, 64, 64, 1), 2000)
