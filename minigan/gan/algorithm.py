@@ -124,7 +124,8 @@ def generator_gradient(discriminator, game, x):
         :math:`\partial L_G / \partial x`.
     """
     with discriminator.freezing():
-        outputs = check_outputs(discriminator, discriminator.forward(x))
+        outputs = check_outputs(discriminator, _forward_of(discriminator, x,
+                                                          "the discriminator on G's samples"))
         loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
     return loss, outputs, dx
@@ -138,6 +139,17 @@ def check_penalized_critic(discriminator, game, r1=0.0):
         penalty.check_critic(discriminator)
     if r1:
         penalty.check_critic(discriminator, r1=True)
+
+
+def _forward_of(net, x, what):
+    """``net.forward(x)``; a ValueError (a shape that does not fit, mostly) says which pass
+    of Algorithm 1 it was, ``what`` (G on its noise, D on the real batch or on G's
+    samples), and the input's shape: a wrong ``noise_dim`` and a G whose samples do not fit
+    D both failed with the same words of a Dense layer, naming neither player."""
+    try:
+        return net.forward(x)
+    except ValueError as exc:
+        raise ValueError(f"{what}, of shape {tuple(x.shape)}: {exc}") from exc
 
 
 def check_outputs(discriminator, outputs):
@@ -431,14 +443,15 @@ class GAN:
         real_target, fake_target = self.d_targets(m, x_real.dtype)
         # real batch: -log D(x)  (target 1 - smoothing)
         x_seen = self.noisy(x_real)
-        real_logits = check_outputs(self.D, self.D.forward(x_seen))
+        real_logits = check_outputs(self.D, _forward_of(self.D, x_seen,
+                                                       "the discriminator on the real batch"))
         loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
-        generated = self.G.forward(self.sample_noise(m, x_real.dtype))
+        generated = self._generate(m, x_real.dtype)
         self._kept_fake = generated if self.reuse_fake else None
         fake = self.noisy(generated)
-        fake_logits = self.D.forward(fake)
+        fake_logits = _forward_of(self.D, fake, "the discriminator on G's samples")
         loss_fake, dfake = self.game.d_loss(fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
         stats = {"d_loss": loss_real + loss_fake, "d_real": self.game.mean_output(real_logits),
@@ -503,8 +516,15 @@ class GAN:
         ``m`` samples of fresh noise, as Algorithm 1 draws them."""
         fake, self._kept_fake = self._kept_fake, None
         if fake is None or fake.shape[0] != m:
-            fake = self.G.forward(self.sample_noise(m, dtype))
+            fake = self._generate(m, dtype)
         return fake
+
+    def _generate(self, m, dtype):
+        """G's forward pass on ``m`` fresh noise vectors (Algorithm 1's G(z)); a shape that
+        does not fit says it was G on its noise (``noise_dim``)."""
+        dim = self.noise_shape[0] if len(self.noise_shape) == 1 else self.noise_shape
+        return _forward_of(self.G, self.sample_noise(m, dtype),
+                          f"the generator on its noise (noise_dim {dim})")
 
     def train_iteration(self, next_real_batch, on_step=None):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.

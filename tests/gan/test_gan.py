@@ -448,3 +448,19 @@ def test_the_floor_s_docstring_names_each_of_its_modules():
     import types
     modules = [name for name in gan.__all__ if isinstance(getattr(gan, name), types.ModuleType)]
     assert modules and all(gan.__doc__.count(f":mod:`minigan.gan.{name}`") == 1 for name in modules)
+
+
+@pytest.mark.parametrize("noise_dim, g_out, real, words", [
+    (3, 2, 2, r"^the generator on its noise \(noise_dim 3\), of shape \(8, 3\): Dense\(2, 16\): "),
+    (2, 3, 2, r"^the discriminator on G's samples, of shape \(8, 3\): Dense\(2, 16\): "),
+    (2, 2, 5, r"^the discriminator on the real batch, of shape \(8, 5\): Dense\(2, 16\): "),
+])
+def test_a_shape_that_does_not_fit_names_the_pass_of_algorithm_1(noise_dim, g_out, real, words):
+    """A wrong noise_dim, a G whose samples do not fit D and a real batch of another width
+    all failed with the same words of D's or G's first Dense layer, naming no player."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 16, rng=r), layers.Tanh(), layers.Dense(16, g_out, rng=r))
+    D = layers.Sequential(layers.Dense(2, 16, rng=r), layers.Tanh(), layers.Dense(16, 1, rng=r))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=noise_dim, rng=r)
+    with pytest.raises(ValueError, match=words + r"expected input of shape \(N, 2\)"):
+        model.train_iteration(lambda: np.zeros((8, real), np.float32))
