@@ -144,12 +144,14 @@ def check_penalized_critic(discriminator, game, r1=0.0):
 def _forward_of(net, x, what):
     """``net.forward(x)``; a ValueError (a shape that does not fit, mostly) says which pass
     of Algorithm 1 it was, ``what`` (G on its noise, D on the real batch or on G's
-    samples), and the input's shape: a wrong ``noise_dim`` and a G whose samples do not fit
-    D both failed with the same words of a Dense layer, naming neither player."""
+    samples; a function giving it, called only then), and the input's shape: a wrong
+    ``noise_dim`` and a G whose samples do not fit D both failed with the same words of a
+    Dense layer, naming neither player."""
     try:
         return net.forward(x)
     except ValueError as exc:
-        raise ValueError(f"{what}, of shape {tuple(x.shape)}: {exc}") from exc
+        said = what() if callable(what) else what
+        raise ValueError(f"{said}, of shape {tuple(x.shape)}: {exc}") from exc
 
 
 def check_outputs(discriminator, outputs):
@@ -522,9 +524,9 @@ class GAN:
     def _generate(self, m, dtype):
         """G's forward pass on ``m`` fresh noise vectors (Algorithm 1's G(z)); a shape that
         does not fit says it was G on its noise (``noise_dim``)."""
-        dim = self.noise_shape[0] if len(self.noise_shape) == 1 else self.noise_shape
-        return _forward_of(self.G, self.sample_noise(m, dtype),
-                          f"the generator on its noise (noise_dim {dim})")
+        shape = self.noise_shape
+        return _forward_of(self.G, self.sample_noise(m, dtype), lambda: (   # said on an error
+            f"the generator on its noise (noise_dim {shape[0] if len(shape) == 1 else shape})"))
 
     def train_iteration(self, next_real_batch, on_step=None):
         """One iteration of Algorithm 1: ``k`` D steps, then one G step.

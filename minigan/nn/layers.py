@@ -156,7 +156,7 @@ class Layer:
         except ShapeError as exc:
             raise exc.under(self) from None
         except AttributeError:                      # x.ndim of a list: say what to give
-            if args and not hasattr(args[0], "shape"):
+            if args:
                 self._need_array(args[0])
             raise
 
