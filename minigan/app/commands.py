@@ -441,13 +441,12 @@ def _class_picture(out, digits, scores, classes):
 def _agreement_line(agreement, n, clf):
     """``eval``'s line on a conditional run's digits read as the class asked for, with the
     worst class and the classifier's accuracy on real digits it did not train on beside."""
-    least = agreement["least_class"]
     real = clf.info.get("accuracy")
     beside = (f"; it reads {100 * real:.2f}% of real digits right "
               f"({clf.info.get('evaluated_on')})" if real else "")
     return (f"label agreement: the classifier reads {100 * agreement['agreement']:.1f}% of "
-            f"the {n:,} generated digits as the class G was asked for (the least: "
-            f"{least}, {100 * agreement['per_class'][least]:.1f}%){beside}")
+            f"the {n:,} generated digits as the class G was asked for "
+            f"({scoring.least_said(agreement)}){beside}")
 
 
 def _class_picture_path(out):

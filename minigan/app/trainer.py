@@ -820,7 +820,13 @@ class Trainer:
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
         the row to ``scores.csv`` and print it beside the real row."""
-        from minigan.lab.scoring import collapse_warning, evaluate_generator, scored_labels, scoring_noise
+        from minigan.lab.scoring import (
+            collapse_warning,
+            evaluate_generator,
+            least_said,
+            scored_labels,
+            scoring_noise,
+        )
 
         c = self.config
         G = self.G if self.ema is None else self._averaged_generator()   # what the grids show
@@ -831,11 +837,11 @@ class Trainer:
         scores = evaluate_generator(G, noise, n, self.reference, scale=self.spec.scale,
                                     parzen=False,
                                     asked=scored_labels(n) if c.get("conditional") else None)
-        agreement = scores.get("label_agreement")
-        scores["label_agreement"] = "" if agreement is None else agreement["agreement"]
+        agreement = scores.get("label_agreement")        # a conditional run's; else blank
         row = {"epoch": self.epoch, "iteration": self.iteration,
-               **{k: round(float(scores[k]), 5) if scores[k] != "" else ""
-                  for k in SCORE_COLUMNS[2:]},
+               **{k: round(float(scores[k]), 5) for k in SCORE_COLUMNS[2:]
+                  if k != "label_agreement"},
+               "label_agreement": "" if agreement is None else round(agreement["agreement"], 5),
                "classes_covered": int(scores["classes_covered"])}
         self.scores = [r for r in self.scores if int(r["epoch"]) < self.epoch] + [row]
         write_scores(self.out / "scores.csv", self.scores)
@@ -848,9 +854,7 @@ class Trainer:
             f"{row['precision']:.2f} [{real['precision']:.2f}], recall {row['recall']:.2f} "
             f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]"
             + ("" if agreement is None else
-               f", label agreement {100 * agreement['agreement']:.1f}% (the least: "
-               f"{agreement['least_class']}, "
-               f"{100 * agreement['per_class'][agreement['least_class']]:.1f}%)"))
+               f", label agreement {100 * agreement['agreement']:.1f}% ({least_said(agreement)})"))
         collapsed = collapse_warning(row, real)
         if collapsed:
             self._log(f"epoch {self.epoch}: {collapsed}")

@@ -53,7 +53,8 @@ from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_rows",
            "shuffled_rows", "digits_by_class", "score_images",
-           "memorisation", "scoring_noise", "scored_labels", "evaluate_generator", "format_table",
+           "memorisation", "scoring_noise", "scored_labels", "least_said", "evaluate_generator",
+           "format_table",
            "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
 
 MIN_DIGITS = 20
@@ -430,6 +431,14 @@ def scored_labels(n):
     (:func:`scoring_noise`): 0, 1, ..., 9, 0, 1, ..."""
     from minigan.gan.conditional import CLASSES
     return np.arange(n) % CLASSES
+
+
+def least_said(agreement):
+    """``"the least: 9, 64.6%"``: the class of :func:`~minigan.lab.metrics.label_agreement`'s
+    ``agreement`` read least often as asked, and its share (what ``eval`` and ``train
+    --eval-every`` print beside the agreement)."""
+    least = agreement["least_class"]
+    return f"the least: {least}, {100 * agreement['per_class'][least]:.1f}%"
 
 
 def _pm(mean, se, digits=2):
