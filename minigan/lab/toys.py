@@ -99,6 +99,11 @@ def grid25_modes():
     return np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
 
 
+def _finite_number(value):
+    """Whether ``value`` is a finite real number (not a bool, a string or None)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def mixture_sampler(modes, std):
     """``sample(rng, n)``: an equal-weight mixture of isotropic Gaussians.
 
@@ -108,7 +113,7 @@ def mixture_sampler(modes, std):
     if modes.ndim != 2 or len(modes) == 0 or not np.isfinite(modes).all():
         raise ValueError(f"mixture_sampler: modes must be the means, one row each, a (K, dim) "
                          f"array of finite numbers, got shape {modes.shape}")
-    if isinstance(std, bool) or not isinstance(std, numbers.Real) or not 0 < std < math.inf:
+    if not (_finite_number(std) and std > 0):
         raise ValueError(f"mixture_sampler: std must be a number above 0, got {std!r}")
 
     def sample(rng, n):
@@ -453,8 +458,7 @@ def check_spec(spec):
         if modes.ndim != 2 or modes.shape[1] != dim:
             raise ValueError(f"toy {spec.name!r}: modes must be the mixture's means, one row of "
                              f"{dim} coordinates each (K, {dim}), got shape {modes.shape}")
-        if (isinstance(spec.std, bool) or not isinstance(spec.std, numbers.Real)
-                or not 0 < spec.std < math.inf):
+        if not (_finite_number(spec.std) and spec.std > 0):
             raise ValueError(f"toy {spec.name!r}: with modes, std must be the mixture's standard "
                              f"deviation, a number above 0 (a sample within 3 std of a mode is "
                              f"high quality), got {spec.std!r}")
@@ -744,12 +748,10 @@ def xy_play(steps=XY_STEPS, lr=XY_LR, start=(2.0, 2.0), alternating=False):
     ndarray (steps + 1, 2): the trajectory, start included
     """
     steps = whole_number("xy_play: steps", steps, 0)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
+    if not _finite_number(lr):
         raise ValueError(f"xy_play: lr, the step size, must be a finite number, got {lr!r}")
     point = np.asarray(start, dtype=object).ravel() if np.ndim(start) else None
-    if point is None or len(point) != 2 or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-            for v in point):
+    if point is None or len(point) != 2 or not all(_finite_number(v) for v in point):
         raise ValueError(f"xy_play: start must be two finite numbers (x, y), got {start!r}")
     x, y = (float(v) for v in point)
     path = [(x, y)]
