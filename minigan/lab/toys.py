@@ -1079,9 +1079,17 @@ def gif_frame(image):
     adaptive = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=n).getpalette()[:3 * n]
     palette = np.array(adaptive + [0] * (3 * n - len(adaptive)) +
                        [c for rgb in keep for c in rgb]).reshape(-1, 3)
-    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
-    colours, where = np.unique(pixels, axis=0, return_inverse=True)
-    nearest = np.argmin(((colours[:, None, :] - palette[None]) ** 2).sum(axis=-1), axis=1)
+    rgb = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
+    # each distinct colour once (a frame holds about 10,000 of its 100,000 pixels), as one
+    # integer 0xRRGGBB: a sort of numbers, not of rows
+    packed, where = np.unique((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2],
+                              return_inverse=True)
+    colours = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1)
+    # the nearest palette colour: argmin over p of |c - p|^2 = |c|^2 - 2 c.p + |p|^2, less
+    # |c|^2 (the same for every p), as a matrix product; exact in float64 (integers below
+    # 2^20), so ties go to the first entry as with integers
+    palette_f, colours_f = palette.astype(np.float64), colours.astype(np.float64)
+    nearest = np.argmin((palette_f ** 2).sum(axis=1) - 2.0 * colours_f @ palette_f.T, axis=1)
     frame = Image.fromarray(nearest[where.reshape(-1)].astype(np.uint8).reshape(
         image.height, image.width), mode="P")
     frame.putpalette(palette.astype(np.uint8).reshape(-1).tolist())

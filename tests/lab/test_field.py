@@ -262,6 +262,21 @@ def test_a_gif_frame_keeps_the_samples_colours_beside_d_s_surface():
     assert np.abs(drawn - rgb).mean() < 2      # the adaptive palette's own error: 1.4
 
 
+def test_each_pixel_of_a_gif_frame_is_its_nearest_palette_colour():
+    """Every pixel takes the palette colour nearest it (squared RGB distance; of equally
+    near ones, the first), whatever the colours: checked pixel by pixel against every
+    entry of the frame's palette."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(40, 50, 3))
+    rgb[:10] = rng.integers(0, 4, size=(10, 50, 3)) * 85         # some colours many times
+    frame = toys.gif_frame(Image.fromarray(rgb.astype(np.uint8), mode="RGB"))
+    palette = np.array(frame.getpalette()[:768]).reshape(-1, 3)
+    distance = ((rgb.reshape(-1, 1, 3) - palette[None]) ** 2).sum(axis=-1)   # pixel x entry
+    np.testing.assert_array_equal(np.asarray(frame).reshape(-1), distance.argmin(axis=1))
+
+
 def test_a_gif_frame_keeps_the_colour_bar_s_purple_beside_a_green_plane():
     """A frame where D says "fake" everywhere: the plane's many greens filled the adaptive
     palette and its colour bar's purple end, a few pixels wide, came out greyed."""
