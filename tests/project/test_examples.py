@@ -4,9 +4,11 @@ import ast
 import importlib.util
 import os
 import re
+import runpy
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -38,9 +40,30 @@ def _example_env():
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
 
 
-def _run_example(script, *args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "examples" / script), *args],
-                          capture_output=True, text=True, timeout=120, cwd=cwd, env=_example_env())
+@pytest.fixture
+def run_example(monkeypatch, capsys):
+    """``run_example(script, *args, cwd=folder)``: the example run as ``python script args``
+    from ``folder``, in this process (``runpy``, as ``__main__``; a child process would
+    spend most of a second importing NumPy and minigan again): its exit code, stdout and
+    stderr. An exception it lets out fails the test, with its traceback."""
+
+    def run(script, *args, cwd):
+        path = ROOT / "examples" / script
+        capsys.readouterr()                          # what the test printed before
+        with monkeypatch.context() as patch:
+            patch.chdir(cwd)
+            patch.setattr(sys, "argv", [str(path), *args])
+            try:
+                runpy.run_path(str(path), run_name="__main__")
+                code = 0
+            except SystemExit as exit_:                # sys.exit(n), sys.exit("message")
+                code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+                if isinstance(exit_.code, str):
+                    print(exit_.code, file=sys.stderr)
+        said = capsys.readouterr()
+        return types.SimpleNamespace(returncode=code, stdout=said.out, stderr=said.err)
+
+    return run
 
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
@@ -50,12 +73,12 @@ def _run_example(script, *args, cwd):
     ("taken.png", "is a folder; give a file name in it"),
 ])
 def test_an_example_refuses_an_out_it_cannot_write_before_training(script, out, said, tmp_path,
-                                                                    data_dir):
+                                                                    data_dir, run_example):
     """The grid is written after the last epoch: an --out it cannot be written to is said
     before the first, not as a traceback that throws the trained players away."""
     if out == "taken.png":
         (tmp_path / out).mkdir()
-    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
+    run = run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
                        "--out", str(tmp_path / out), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert said.format(tmp=tmp_path) in run.stderr and "epoch" not in run.stdout
@@ -69,8 +92,8 @@ def test_an_example_refuses_an_out_it_cannot_write_before_training(script, out, 
     ("dcgan_mnist.py", ["--max-iters", "0"]),      # it trained every epoch
     ("dcgan_mnist.py", ["--max-iters", "-3"]),
 ])
-def test_an_example_refuses_a_length_below_one(script, option, tmp_path, data_dir):
-    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
+def test_an_example_refuses_a_length_below_one(script, option, tmp_path, data_dir, run_example):
+    run = run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "cpu",
                        "--out", str(tmp_path / "grid.png"), *option, cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"error: {option[0]} {option[1]}: give 1 or more" in run.stderr
@@ -78,9 +101,9 @@ def test_an_example_refuses_a_length_below_one(script, option, tmp_path, data_di
 
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
-def test_an_example_says_a_bad_data_folder_in_one_line(script, tmp_path):
+def test_an_example_says_a_bad_data_folder_in_one_line(script, tmp_path, run_example):
     (tmp_path / "afile").write_text("")
-    run = _run_example(script, "--data-dir", str(tmp_path / "afile"), "--split", "test",
+    run = run_example(script, "--data-dir", str(tmp_path / "afile"), "--split", "test",
                        "--device", "cpu", "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"error: data folder {tmp_path / 'afile'} exists but is not a directory" in run.stderr
@@ -88,18 +111,18 @@ def test_an_example_says_a_bad_data_folder_in_one_line(script, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
-def test_an_example_says_a_missing_gpu_in_one_line(script, tmp_path, data_dir):
-    run = _run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "gpu",
+def test_an_example_says_a_missing_gpu_in_one_line(script, tmp_path, data_dir, run_example):
+    run = run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device", "gpu",
                        "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert "error: backend.use('gpu') (--device gpu) needs a usable GPU" in run.stderr
 
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
-def test_an_examples_help_gives_every_default(script, tmp_path):
+def test_an_examples_help_gives_every_default(script, tmp_path, run_example):
     """argparse's ArgumentDefaultsHelpFormatter says the default of an option with a help
     text only: --epochs, --split, --seed and --out said none."""
-    run = _run_example(script, "--help", cwd=tmp_path)
+    run = run_example(script, "--help", cwd=tmp_path)
     assert run.returncode == 0
     text = " ".join(run.stdout.split())
     for said in ("(default: train)", "(default: 5)", "(default: auto)", "(default: 0)",
@@ -148,17 +171,12 @@ def test_example_trains_and_writes_a_grid(script, extra, tmp_path, real_mnist):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_vanilla_example_refuses_a_batch_larger_than_the_data(tmp_path, data_dir):
+def test_the_vanilla_example_refuses_a_batch_larger_than_the_data(tmp_path, data_dir, run_example):
     """A batch the split cannot fill is one argparse error saying the largest that fits,
     not a ZeroDivisionError out of the loop."""
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "vanilla_gan_mnist.py"), "--data-dir",
-         str(data_dir), "--split", "test", "--device", "cpu", "--batch-size", "20000",
-         "--out", str(tmp_path / "grid.png")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])},
-    )
+    run = run_example("vanilla_gan_mnist.py", "--data-dir", str(data_dir), "--split", "test",
+                      "--device", "cpu", "--batch-size", "20000",
+                      "--out", str(tmp_path / "grid.png"), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "--batch-size 20000 x --k 1 = 20000 digits an iteration, but the test split has 256" \
         in run.stderr
