@@ -251,7 +251,7 @@ def _writer(path, option="--out"):
 
 
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None,
-                        draws=1):
+                        draws=1, classes_out=None):
     """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
 
     ``ema``: score the moving average of G's weights when the run kept one
@@ -261,7 +261,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     also scores the noise of ``seed + 1``, ..., ``seed + draws - 1`` (each what ``seed``
     set to it scores, without the Parzen window and memorisation), and ``scores["draws"]``
     holds the spread of the ``draws`` draws (:func:`~minigan.lab.scoring.draw_spread`, with
-    their ``seeds`` and count ``n``).
+    their ``seeds`` and count ``n``). ``images_out``, ``classes_out``: lists the digits
+    scored (of ``seed``) and the class the classifier reads in each are appended to.
 
     Returns
     -------
@@ -281,7 +282,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
         return scoring.evaluate_generator(G, noise, count, ref, scale=spec.scale,
                                           parzen=parzen and first, memorise=first,
                                           images_out=images_out if first else None,
-                                          asked=asked(count))
+                                          asked=asked(count),
+                                          classes_out=classes_out if first else None)
 
     scores = score(seed, n, True)
     if draws > 1:
@@ -405,7 +407,8 @@ def evaluate_digits(args, digits):
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)
     ref = scoring.Reference.load(args.data_dir, clf, args.download)
-    scores = scoring.score_images(digits, ref, parzen=args.parzen)
+    classes = []                    # the class read in each digit scored
+    scores = scoring.score_images(digits, ref, parzen=args.parzen, classes_out=classes)
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
@@ -413,7 +416,7 @@ def evaluate_digits(args, digits):
           f"(--scale {scale}), {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     scored = digits[:scores["n"]]
-    pictures = [_class_picture(out, scored, scores, clf.predict(scored))]
+    pictures = [_class_picture(out, scored, scores, classes[0])]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
@@ -500,10 +503,10 @@ def evaluate(args):
     clf = clf_lib.load_default(args.classifier)
     data_dir = runs.scoring_data_dir(ckpt, config, args.data_dir)
     ref = scoring.Reference.load(data_dir, clf, args.download, trained_on=trained_on)
-    drawn = []
+    drawn, classes = [], []         # the digits scored and the class read in each
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
                                                   getattr(args, "ema", True), drawn,
-                                                  getattr(args, "draws", 1))
+                                                  getattr(args, "draws", 1), classes)
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
@@ -514,11 +517,10 @@ def evaluate(args):
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
     scored = drawn[0][:scores["n"]]
-    classes = clf.predict(scored)        # the picture's rows
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
     mem = scores.get("memorisation")
-    pictures = [_class_picture(out, scored, scores, classes)]
+    pictures = [_class_picture(out, scored, scores, classes[0])]    # its rows: the classes read
     if mem is not None:
         print(f"memorisation: {100 * mem['copies']:.1f}% of {mem['n']} generated digits sit "
               f"nearer a training digit than 99% of real held-out digits do (about 1% for new "

@@ -255,8 +255,11 @@ def _parzen_split(ref):
     return ref.held_out[np.sort(order[:n_valid])], ref.held_out[np.sort(order[n_valid:])]
 
 
-def score_images(images, ref, parzen=True, real=False, asked=None):
+def score_images(images, ref, parzen=True, real=False, asked=None, classes_out=None):
     """Every metric of a set of digits ``(N, 784)`` in [0, 1] against ``ref``.
+
+    ``classes_out``: a list; the class the classifier reads in each scored digit (``(m,)``
+    ints, ``m`` below) is appended to it, from the same pass as the scores.
 
     ``asked``: the class each digit was drawn as (a conditional generator's labels, ``(N,)``
     ints, NumPy or CuPy, :func:`scored_labels`); the scores then hold ``label_agreement``
@@ -295,9 +298,12 @@ def score_images(images, ref, parzen=True, real=False, asked=None):
     p, r = metrics.precision_recall(real_f, fake_f)
     density, coverage = metrics.density_coverage(real_f, fake_f)
     scores.update(precision=p, recall=r, density=density, coverage=coverage)
+    classes = probs.argmax(axis=1)
+    if classes_out is not None:
+        classes_out.append(classes)
     if asked is not None:
         scores["label_agreement"] = metrics.label_agreement(    # asked: NumPy or CuPy
-            probs.argmax(axis=1), np.asarray(backend.to_host(asked))[:m])
+            classes, np.asarray(backend.to_host(asked))[:m])
     if parzen:
         valid, test = _parzen_split(ref)
         centres = ref.reference[rows] if real else np.asarray(images[:len(rows)],
@@ -369,7 +375,8 @@ def _to_unit(images, scale):
 
 
 def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=True,
-                       batch_size=GENERATE_BATCH, memorise=False, images_out=None, asked=None):
+                       batch_size=GENERATE_BATCH, memorise=False, images_out=None, asked=None,
+                       classes_out=None):
     """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook).
 
     Parameters
@@ -387,6 +394,8 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     images_out : list, optional; the digits drawn are appended to it
     asked : int array (n,), optional; the class each digit is drawn as (a conditional
         generator's, :func:`scored_labels`): the scores then hold ``label_agreement``
+    classes_out : list, optional; the class the classifier reads in each scored digit is
+        appended to it (:func:`score_images`)
 
     Returns
     -------
@@ -396,7 +405,7 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
         images = np.concatenate([
             _to_unit(generated_images(generator, sample_noise(min(batch_size, n - i))), scale)
             for i in range(0, n, batch_size)])
-    scores = score_images(images, ref, parzen=parzen, asked=asked)
+    scores = score_images(images, ref, parzen=parzen, asked=asked, classes_out=classes_out)
     if memorise and ref.training is not None:
         scores["memorisation"] = memorisation(images, ref)
     if images_out is not None:

@@ -78,6 +78,40 @@ def test_eval_scores_a_file_of_digits_sorted_by_class_as_in_a_random_order(real_
     assert "sorted_eval_classes.png is a folder" in capsys.readouterr().err
 
 
+def test_score_images_hands_back_the_class_read_in_each_scored_digit(ref):
+    """classes_out gets the classes of the scoring's own pass of the classifier: what
+    predict() reads, digit for digit, for the m digits scored (eval's picture of the
+    classes read them from a second pass over all of them)."""
+    digits = np.asarray(ref.held_out)                 # m: as many as ref holds, 1,000
+    classes = []
+    scoring.score_images(np.concatenate([digits, digits[:300]]), ref, parzen=False,
+                         classes_out=classes)
+    assert len(classes) == 1 and len(classes[0]) == len(digits)
+    np.testing.assert_array_equal(classes[0], ref.classifier.predict(digits))
+
+
+def test_eval_of_a_file_draws_its_classes_from_the_scoring_pass(real_mnist, ref, tmp_path,
+                                                                monkeypatch):
+    """The picture of the classes takes the classes the scores were read from: eval of a
+    file runs the classifier over its digits once (a second pass took 1.5 s of 10,000)."""
+    from minigan.lab import classifier
+
+    x = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)[0]
+    np.save(tmp_path / "digits.npy", x[5000:5300])
+    passes = []
+    real = classifier.Classifier.features_and_probs
+
+    def counted(self, images, *args, **kwargs):
+        passes.append(len(images))
+        return real(self, images, *args, **kwargs)
+
+    monkeypatch.setattr(classifier.Classifier, "features_and_probs", counted)
+    assert cli.main(["eval", str(tmp_path / "digits.npy"), "--data-dir", str(real_mnist),
+                     "--no-download", "--no-parzen", "--device", "cpu", "--n", "300"]) == 0
+    assert passes.count(300) == 2, passes       # the file's digits and the real row's
+    assert (tmp_path / "digits_eval_classes.png").stat().st_size > 0
+
+
 def test_the_report_says_how_many_real_digits_its_real_column_scored(ref):
     """Beside 300 generated digits the real column scores 300 of the 1,000 held-out ones,
     and the report's last line says so rather than leaving the whole real row's count."""
