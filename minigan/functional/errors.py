@@ -1,11 +1,11 @@
 """The error the functional ops raise for arrays that do not fit together, and the checks of
-a whole number and of an amount every floor above uses."""
+a number, a whole number and an amount every floor above uses."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["ShapeError", "amount", "check_dout", "whole_number"]
+__all__ = ["ShapeError", "amount", "check_dout", "number", "real_number", "whole_number"]
 
 
 class ShapeError(ValueError):
@@ -51,15 +51,43 @@ def whole_number(what, value, least=0):
     return int(value)
 
 
+def real_number(value):
+    """``value`` as a float if it is one real number, else None: the one test of "a number"
+    behind :func:`amount`, :func:`number` and the optimizers' hyperparameters. ``True`` is
+    no number (``float(True)`` is 1.0: ``instance_noise=True`` would be a noise of 1.0), nor
+    is NumPy's ``True`` (a 0-d array of bools too), a string (``float("0.5")`` reads one),
+    None, or an array of more than one value. NaN and infinity are numbers here: the
+    callers bound them."""
+    boolean = getattr(getattr(value, "dtype", None), "kind", None) == "b"     # np.True_
+    if isinstance(value, (bool, str, bytes)) or boolean or not hasattr(value, "__float__"):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):       # an array of several values, a complex number
+        return None
+
+
 def amount(what, value, below=math.inf):
     """``value`` as a float, or a ValueError naming ``what`` unless it is a number in
-    ``[0, below)``: ``True`` is no amount (``instance_noise=True`` would be a noise of 1.0),
-    nor is NumPy's ``True`` (a 0-d array of bools too), a string, None, NaN or (unless
+    ``[0, below)`` (:func:`real_number`): not True, a string, None, NaN or (unless
     ``below`` is) infinity."""
-    boolean = getattr(getattr(value, "dtype", None), "kind", None) == "b"     # np.True_
-    number = (not isinstance(value, (bool, str, bytes)) and not boolean
-              and hasattr(value, "__float__"))
-    if not (number and 0 <= float(value) < below):
+    v = real_number(value)
+    if v is None or not 0 <= v < below:
         span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
         raise ValueError(f"{what} must be {span}, got {value!r}")
-    return float(value)
+    return v
+
+
+def number(what, value, low=None, high=None):
+    """``value`` as a float, or a ValueError naming ``what`` unless it is a finite number
+    (:func:`real_number`) from ``low`` to ``high`` (each None: unbounded): a NaN or
+    out-of-range constant would turn every output or running statistic into NaN or
+    nonsense."""
+    v = real_number(value)
+    if v is None or not (math.isfinite(v) and (low is None or v >= low)
+                         and (high is None or v <= high)):
+        bounds = (f" in [{low:g}, {high:g}]" if low is not None and high is not None
+                  else f" >= {low:g}" if low is not None
+                  else f" <= {high:g}" if high is not None else "")
+        raise ValueError(f"{what} must be a finite number{bounds}, got {value!r}")
+    return v

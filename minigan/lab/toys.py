@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,7 +58,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.functional import losses
-from minigan.functional.errors import whole_number
+from minigan.functional.errors import real_number, whole_number
 from minigan.gan import games, loop, models
 from minigan.gan.ema import EMA
 from minigan.gan.games import optimal_discriminator
@@ -100,8 +99,10 @@ def grid25_modes():
 
 
 def _finite_number(value):
-    """Whether ``value`` is a finite real number (not a bool, a string or None)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    """Whether ``value`` is a finite real number (:func:`~minigan.functional.errors.real_number`:
+    not a bool, a string or None)."""
+    v = real_number(value)
+    return v is not None and math.isfinite(v)
 
 
 def mixture_sampler(modes, std):

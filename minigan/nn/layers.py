@@ -39,7 +39,7 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, amount, check_dout, whole_number
+from minigan.functional.errors import ShapeError, amount, check_dout, number, whole_number
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -81,17 +81,8 @@ def _size(owner, name, value):
 
 def _number(owner, name, value, low=None, high=None):
     """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is a
-    finite number from ``low`` to ``high`` (each None: unbounded): a NaN or out-of-range
-    constant would turn every output or running statistic into NaN or nonsense."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and (low is None or v >= low) and (high is None or v <= high)):
-        bounds = (f" in [{low:g}, {high:g}]" if low is not None and high is not None
-                  else f" >= {low:g}" if low is not None else "")
-        raise ValueError(f"{owner}: {name} must be a finite number{bounds}, got {value!r}")
-    return v
+    finite number from ``low`` to ``high`` (:func:`~minigan.functional.errors.number`)."""
+    return number(f"{owner}: {name}", value, low, high)
 
 
 #: What :meth:`Layer.__init__` sets on every layer.

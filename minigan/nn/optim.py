@@ -24,7 +24,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
-from minigan.functional.errors import amount
+from minigan.functional.errors import amount, real_number
 
 __all__ = ["Optimizer", "Adam", "RMSProp", "SGD", "StateError"]
 
@@ -187,12 +187,10 @@ def _numbers(optimizer, **values):
     that is not a number (a string read from a file, None, True)."""
     out = []
     for name, value in values.items():
-        try:
-            if isinstance(value, (bool, np.bool_)):   # a switch: float(True) is 1.0
-                raise TypeError
-            out.append(float(value))
-        except (TypeError, ValueError):
-            raise ValueError(f"{optimizer}: {name} must be a number, got {value!r}") from None
+        v = real_number(value)                 # not True: float(True) is 1.0
+        if v is None:
+            raise ValueError(f"{optimizer}: {name} must be a number, got {value!r}")
+        out.append(v)
     return out
 
 

@@ -264,3 +264,31 @@ def test_an_infinite_whole_number_is_named(value):
     from minigan.functional.errors import whole_number
     with pytest.raises(ValueError, match=r"^k must be >= 1, a whole number, got "):
         whole_number("k", value, 1)
+
+
+@pytest.mark.parametrize("value, read", [
+    (0.5, 0.5), (3, 3.0), (np.float32(0.25), 0.25), (np.array(2.0), 2.0), (math.nan, "nan"),
+    (True, None), (np.True_, None), (np.array(True), None), ("0.5", None), (b"1", None),
+    (None, None), (np.array([1.0, 2.0]), None), (1 + 2j, None), ([0.5], None),
+])
+def test_real_number_is_one_real_number_and_not_a_switch_or_text(value, read):
+    """The one test of "a number" behind amount, number and the optimizers: float() would
+    take True as 1.0, "0.5" as 0.5, and an array of two raised TypeError, not ValueError."""
+    from minigan.functional.errors import real_number
+    got = real_number(value)
+    assert (math.isnan(got) if read == "nan" else got == read), got
+
+
+@pytest.mark.parametrize("value, low, high, said", [
+    (math.inf, None, None, "must be a finite number, got inf"),
+    (-1, 0.0, None, "must be a finite number >= 0, got -1"),
+    (2, None, 1.0, "must be a finite number <= 1, got 2"),
+    (1.5, 0.0, 1.0, r"must be a finite number in \[0, 1\], got 1.5"),
+    (True, 0.0, 1.0, r"must be a finite number in \[0, 1\], got True"),
+    (np.array([0.1, 0.2]), None, None, r"must be a finite number, got array\(\[0.1, 0.2\]\)"),
+])
+def test_number_names_what_it_checks_and_its_bounds(value, low, high, said):
+    from minigan.functional.errors import number
+    with pytest.raises(ValueError, match=rf"^x {said}$"):
+        number("x", value, low, high)
+    assert number("x", 0.5, low, high if high is None or high >= 0.5 else None) == 0.5
