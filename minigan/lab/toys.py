@@ -764,9 +764,10 @@ def xy_play(steps=XY_STEPS, lr=XY_LR, start=(2.0, 2.0), alternating=False):
     return np.array(path)
 
 
-def run_xy(steps=XY_STEPS, lr=XY_LR):
-    """Both forms of play from (2, 2); distances from (0, 0) at the start and after ``steps``."""
-    sim, alt = xy_play(steps, lr), xy_play(steps, lr, alternating=True)
+def run_xy(steps=XY_STEPS, lr=XY_LR, start=(2.0, 2.0)):
+    """Both forms of play (:func:`xy_play`) from ``start``; distances from (0, 0) at the
+    start and after ``steps``."""
+    sim, alt = xy_play(steps, lr, start), xy_play(steps, lr, start, alternating=True)
     dist = lambda p: float(np.hypot(*p))  # noqa: E731
     return {"simultaneous": sim, "alternating": alt,
             "metrics": {"steps": steps, "lr": lr, "start_distance": dist(sim[0]),

@@ -543,3 +543,14 @@ def test_a_1d_picture_keeps_its_y_label_inside_the_figure(tmp_path, monkeypatch,
     monkeypatch.setattr(toys, "draw_frame", record)
     toys.save_pictures("gaussian1d", result, tmp_path, gif=False)
     assert seen and min(seen) >= 0
+
+
+def test_run_xy_plays_both_forms_from_the_start_it_is_given():
+    """run_xy started every game at (2, 2), where xy_play takes a start."""
+    result = toys.run_xy(30, 0.2, start=(1.0, -0.5))
+    np.testing.assert_array_equal(result["simultaneous"], toys.xy_play(30, 0.2, (1.0, -0.5)))
+    np.testing.assert_array_equal(result["alternating"],
+                                  toys.xy_play(30, 0.2, (1.0, -0.5), alternating=True))
+    assert result["metrics"]["start_distance"] == pytest.approx(np.hypot(1.0, 0.5))
+    with pytest.raises(ValueError, match="start must be two finite numbers"):
+        toys.run_xy(3, 0.1, start=(1.0,))
