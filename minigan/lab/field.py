@@ -85,8 +85,35 @@ def surface(discriminator, game, axes, dtype=None):
     ndarray (host, float64) of shape ``(len(xs),)`` or ``(len(ys), len(xs))``:
     ``d[j, i]`` is D read at ``(xs[i], ys[j])``.
     """
+    axes = _axes(axes)
+    _check_pointwise(discriminator)
     grid = np.stack(np.meshgrid(*axes), axis=-1)          # (len(ys), len(xs), 2) or (len(xs), 1)
-    return read_at(discriminator, game, grid.reshape(-1, len(axes)), dtype).reshape(grid.shape[:-1])
+    try:
+        d = read_at(discriminator, game, grid.reshape(-1, len(axes)), dtype)
+    except ValueError as error:           # a D of 2-D samples given (xs,), say: D's own words
+        made = "one axis makes 1-D points" if len(axes) == 1 else "two axes make 2-D points"
+        raise ValueError(f"field.surface: {made}, which D does not take ({error}); give one "
+                         "axis per coordinate of D's samples") from error
+    return d.reshape(grid.shape[:-1])
+
+
+def _axes(axes):
+    """``axes`` as a tuple of one or two 1-D host float64 arrays, or a ValueError saying
+    what :func:`surface` takes (a bare array of xs was meshed as one axis per value)."""
+    if isinstance(axes, (tuple, list)) and 1 <= len(axes) <= 2:
+        try:
+            arrays = tuple(np.asarray(backend.to_host(a), dtype=np.float64) for a in axes)
+        except (TypeError, ValueError):       # strings, ragged lists
+            arrays = ()
+        if arrays and all(a.ndim == 1 and len(a) > 0 and np.isfinite(a).all() for a in arrays):
+            return arrays
+    shapes = (f"an array of shape {np.shape(axes)}" if hasattr(axes, "shape")
+              else f"{type(axes).__name__} of shapes {[np.shape(a) for a in axes]}"
+              if isinstance(axes, (tuple, list)) else repr(axes))
+    hint = "; for 1-D samples wrap xs: (xs,)" if getattr(axes, "ndim", None) == 1 else ""
+    raise ValueError(f"field.surface: axes must be (xs,) for 1-D samples or (xs, ys) for "
+                     f"2-D samples, each a non-empty 1-D array of finite numbers (field.plane "
+                     f"makes them), got {shapes}{hint}")
 
 
 def read_at(discriminator, game, points, dtype=None):

@@ -318,3 +318,34 @@ def test_a_snapshot_of_ones_own_loop_is_the_toy_s_frame(name):
     toys.draw_frame(ax, spec, mine, real)
     assert ax.get_title().startswith(f"{name}, iteration 5\n")
     plt.close(fig)
+
+
+@pytest.mark.parametrize("axes, said", [
+    (np.linspace(0.0, 1.0, 5), r"got an array of shape \(5,\); for 1-D samples wrap xs: \(xs,\)$"),
+    ((np.zeros(3), np.zeros(3), np.zeros(3)), r"got tuple of shapes \[\(3,\), \(3,\), \(3,\)\]$"),
+    (([1.0, 2.0], [[1.0, 2.0]]), r"got tuple of shapes \[\(2,\), \(1, 2\)\]$"),
+    (([1.0, np.nan], [0.0]), r"got tuple of shapes \[\(2,\), \(1,\)\]$"),
+    (([], [0.0]), r"got tuple of shapes \[\(0,\), \(1,\)\]$"),
+    ((["a", "b"],), r"got tuple of shapes \[\(2,\)\]$"),
+])
+def test_surface_says_what_axes_it_takes(axes, said):
+    """A bare array of xs was meshed as one axis per value and D said "expected input of
+    shape (N, 2), got (1, 5)"; three axes, a 2-D axis or a NaN were taken or failed in D."""
+    from minigan.gan import games
+    d = layers.Sequential(layers.Dense(2, 4), layers.Tanh(), layers.Dense(4, 1))
+    with pytest.raises(ValueError, match=r"^field.surface: axes must be \(xs,\) for 1-D samples "
+                                         r"or \(xs, ys\) for 2-D samples, .*" + said):
+        field.surface(d, games.get(), axes)
+
+
+def test_surface_of_axes_that_do_not_fit_d_says_so_in_d_s_words():
+    from minigan.gan import games
+    d = layers.Sequential(layers.Dense(2, 4), layers.Tanh(), layers.Dense(4, 1))
+    with pytest.raises(ValueError, match=r"^field.surface: one axis makes 1-D points, which D "
+                                         r"does not take \(Dense\(2, 4\): expected input of "
+                                         r"shape \(N, 2\), got \(5, 1\)\); give one axis per"):
+        field.surface(d, games.get(), (np.zeros(5),))
+    assert field.surface(d, games.get(), (np.zeros(5), np.ones(3))).shape == (3, 5)
+    packed = layers.Sequential(layers.Pack(2), layers.Dense(4, 1))
+    with pytest.raises(ValueError, match="^D's surface needs a discriminator that judges one"):
+        field.surface(packed, games.get(), (np.zeros(4), np.zeros(2)))
