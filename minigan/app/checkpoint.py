@@ -39,7 +39,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.data.npz import NpzError, read_npz
-from minigan.nn.optim import StateError
+from minigan.nn.layers import StateError
 
 from .fileio import atomic_write
 

@@ -70,6 +70,7 @@ __all__ = [
     "ConditionalGenerator",
     "SelfConditionedGenerator",
     "generated_images",
+    "StateError",
 ]
 
 
@@ -83,6 +84,24 @@ def _number(owner, name, value, low=None, high=None):
     """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is a
     finite number from ``low`` to ``high`` (:func:`~minigan.functional.errors.number`)."""
     return number(f"{owner}: {name}", value, low, high)
+
+
+class StateError(ValueError):
+    """A value of a layer's or an optimizer's state is out of range (NaN, infinity, a
+    negative variance, ...): the state is damaged, where keys or shapes that do not fit
+    raise a plain ``ValueError``.
+
+    Attributes
+    ----------
+    key : str
+        The entry: ``"0.W"``, ``"t"``, ``"v.0"``, ...
+    problem : str
+        What is wrong with it.
+    """
+
+    def __init__(self, key, problem, owner="Optimizer"):
+        self.key, self.problem = key, problem
+        super().__init__(f"{owner}: state '{key}' {problem}")
 
 
 #: What :meth:`Layer.__init__` sets on every layer.
@@ -290,9 +309,11 @@ class Layer:
         this layer's device (``state`` may hold NumPy or CuPy arrays).
 
         Raises ``ValueError`` naming the key and both shapes when they differ,
-        and ``KeyError``-like ``ValueError`` when keys are missing or extra. Every key and
-        shape is checked before anything is copied: a state that does not fit leaves the
-        layer as it was.
+        ``KeyError``-like ``ValueError`` when keys are missing or extra, and
+        :class:`StateError` naming the key of an array that holds NaN or infinity (a
+        diverged run's weights), or overflows this layer's dtype. Every key, shape and value is
+        checked before anything is copied: a state that does not fit leaves the layer as it
+        was.
         """
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
@@ -310,8 +331,16 @@ class Layer:
                     f"{type(self).__name__}: '{k}' has shape {shape} in the state but "
                     f"{tuple(dst.shape)} in this model (a different architecture?)"
                 )
+        with np.errstate(over="ignore"):       # cast first: float64 1e39 is a float32 inf
+            values = {k: backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
+                      for k, dst in own.items()}
+        for k, value in values.items():       # a diverged run's weights, a damaged file
+            if value.dtype.kind == "f" and not bool(backend.get_array_module(value)
+                                                    .isfinite(value).all()):
+                raise StateError(k, f"holds NaN or inf (in {value.dtype}); nothing was loaded",
+                                 type(self).__name__)
         for k, dst in own.items():
-            dst[...] = backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
+            dst[...] = values[k]
 
     def __repr__(self):
         return f"{type(self).__name__}()"

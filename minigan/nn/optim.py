@@ -26,7 +26,9 @@ from minigan import backend
 from minigan.backend import get_array_module, kernels, op
 from minigan.functional.errors import amount, real_number
 
-__all__ = ["Optimizer", "Adam", "RMSProp", "SGD", "StateError"]
+from .layers import StateError  # a layer's state and an optimizer's: one error
+
+__all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
 
 
 class Optimizer:
@@ -127,7 +129,7 @@ class Optimizer:
         ------
         ValueError
             When the keys or shapes do not fit these parameters (another architecture).
-        StateError
+        minigan.nn.layers.StateError
             When a value is out of range (a damaged state); its ``key`` names the entry.
         """
         t, loaded = self._checked_state(state)
@@ -206,23 +208,6 @@ def _checked_pair(optimizer, i, pair):
     return pair[0], pair[1]
 
 
-class StateError(ValueError):
-    """A value of an optimizer's state is out of range: the state is damaged (where keys or
-    shapes that do not fit raise a plain ``ValueError``).
-
-    Attributes
-    ----------
-    key : str
-        The entry: ``"t"``, ``"v.0"``, ...
-    problem : str
-        What is wrong with it.
-    """
-
-    def __init__(self, key, problem, optimizer="Optimizer"):
-        self.key, self.problem = key, problem
-        super().__init__(f"{optimizer}: state '{key}' {problem}")
-
-
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction.
 
@@ -294,7 +279,7 @@ class Adam(Optimizer):
     def load_state_dict(self, state):
         """As :meth:`Optimizer.load_state_dict`; an array without its ``"t.i"`` has taken
         ``t`` updates (a state saved before any layer was frozen at a step). A count that is
-        not an integer between 0 and ``t`` raises :class:`StateError`; every entry is
+        not an integer between 0 and ``t`` raises :class:`~minigan.nn.layers.StateError`; every entry is
         checked before any is loaded."""
         counts = {key: int(key[2:]) for key in self.optional_keys() if key in state}
         t, loaded = self._checked_state({k: v for k, v in state.items() if k not in counts})

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from minigan.check import testing
 from minigan.check.testing import min_kink_distance
-from minigan.nn import layers
+from minigan.nn import layers, optim
 
 seeds = testing.seeds()
 
@@ -296,6 +296,25 @@ def test_a_state_that_does_not_fit_leaves_the_model_as_it_was():
         model.load_state_dict(other.state_dict())      # its first layer fits, its last does not
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("key, value", [("2.W", np.nan), ("0.b", -np.inf),
+                                        ("1.running_var", np.nan), ("0.W", 1e39)])
+def test_a_state_of_nan_or_overflowing_values_is_refused_and_nothing_loaded(key, value):
+    """A diverged run's weights were copied in without a word, and every output after was
+    NaN; a float64 state beyond float32's range became infinities in the cast."""
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.Dense(2, 8, rng=r), layers.BatchNorm(8),
+                              layers.Dense(8, 2, rng=r))
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    state = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    state[key].flat[0] = value
+    with pytest.raises(layers.StateError, match=rf"^Sequential: state '{key}' holds NaN or inf "
+                                                rf"\(in float32\); nothing was loaded$"):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert optim.StateError is layers.StateError      # one error for every state's values
 
 
 @pytest.mark.parametrize("value, got", [(np.zeros((2, 3)), r"\(2, 3\)"), (0.0, r"\(\)")])
