@@ -421,7 +421,7 @@ class Tanh(Layer):
     """``tanh(x)``: the generator output in [-1, 1]."""
 
     def forward(self, x):
-        out, self._cache = F.tanh_forward(x)
+        out, self._cache = F.tanh_forward(self._need_array(x))
         return out
 
     def backward(self, dout, input_grad=True):
@@ -434,7 +434,7 @@ class Sigmoid(Layer):
     warning (:func:`minigan.functional.sigmoid`)."""
 
     def forward(self, x):
-        out, self._cache = F.sigmoid_forward(x)
+        out, self._cache = F.sigmoid_forward(self._need_array(x))
         return out
 
     def backward(self, dout, input_grad=True):
