@@ -857,8 +857,8 @@ def _beyond(k, margin, side):
 def min_kink_distance(net, x):
     """Smallest distance from an input of a layer to one of that layer's ``kinks`` (ReLU's and
     LeakyReLU's 0: :attr:`minigan.nn.layers.Layer.kinks`), over the layers of the
-    :class:`~minigan.nn.layers.Sequential` ``net`` for input ``x``, or of the one layer ``net``
-    (``inf`` when none has a kink).
+    :class:`~minigan.nn.layers.Sequential` ``net`` for input ``x`` (and of the chains inside
+    it), or of the one layer ``net`` (``inf`` when none has a kink).
 
     Use it to reject draws on a kink: ``assume(min_kink_distance(net, x) > KINK_MARGIN)``.
     The forward pass it runs leaves ``net`` as it found it (buffers and random streams:
@@ -872,14 +872,15 @@ def min_kink_distance(net, x):
 def _nearest_kink(net, x):
     """``(distance, layer, kink)``: the smallest distance from an input of a layer of ``net``
     (or of ``net`` itself) to one of its kinks, the layer and the kink (``inf, None, None``
-    when no layer has one)."""
+    when no layer has one). A chain inside the chain is looked into the same way (a D
+    built as ``Sequential(features, head)``): its own ``kinks`` are none."""
     if not hasattr(net, "passes"):
         return _kink_distance(net, x)
     nearest = (np.inf, None, None)
     restore = replay(net)
     try:
         for layer, layer_input, _ in net.passes(x):
-            nearest = min(nearest, _kink_distance(layer, layer_input), key=lambda t: t[0])
+            nearest = min(nearest, _nearest_kink(layer, layer_input), key=lambda t: t[0])
     finally:
         restore()
     return nearest

@@ -296,6 +296,24 @@ def test_min_kink_distance_reads_the_inputs_of_rectifiers():
     assert testing.min_kink_distance(layers.Sequential(first, layers.Tanh()), x) == np.inf
 
 
+def test_min_kink_distance_looks_into_a_chain_inside_the_chain():
+    """A D built as Sequential(features, head), its LeakyReLUs inside features: their inputs
+    were not looked at (the inner chain names no kink of its own), and the draw on a kink
+    that failed a check was not rejected."""
+    rng = np.random.default_rng(0)
+    first, second = (layers.Dense(3, 4, rng=rng, dtype="float64"),
+                     layers.Dense(4, 2, rng=rng, dtype="float64"))
+    features = layers.Sequential(first, layers.LeakyReLU(0.2))
+    head = layers.Sequential(second, layers.ReLU())
+    x = rng.standard_normal((5, 3))
+    expected = min(float(np.abs(first(x)).min()),
+                   float(np.abs(second(layers.LeakyReLU(0.2)(first(x)))).min()))
+    net = layers.Sequential(features, head)
+    assert testing.min_kink_distance(net, x) == expected
+    assert testing.min_kink_distance(layers.Sequential(features, layers.Tanh()), x) == \
+        float(np.abs(first(x)).min())
+
+
 @pytest.mark.gpu
 def test_min_kink_distance_and_the_kink_hint_read_a_net_on_the_gpu():
     """min_kink_distance of a net on the GPU, for an input on the device or on the host (moved
