@@ -294,6 +294,7 @@ class GAN:
         if isinstance(generator, layers.ConditionalGenerator):   # it appends a label
             self.label_channels = generator.classes
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
+        self._checked = None     # the real batch train_iteration just checked (d_step skips it)
 
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, is empty,
@@ -427,6 +428,7 @@ class GAN:
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
         batches. With ``r1``, R1's gradient at the real batch joins D's on every
         ``r1_every``-th step, ``r1_every`` times over (:func:`minigan.gan.penalty.r1_penalty`).
+        With ``check_data`` the real batch is checked first (:meth:`check_real`).
         With ``update=False`` the step leaves its gradient in ``D.grads`` and D's weights
         where they are (its gradient checked: :func:`minigan.check.testing.assert_step_gradients`;
         on a step that takes R1, the gradient of ``d_loss + r1_every * r1``, ``d_loss``
@@ -439,7 +441,17 @@ class GAN:
         last step of this object that took it (0 before the first; not part of ``d_loss``);
         in a game with a gradient penalty (WGAN-GP), ``gradient_penalty``: its term, part of
         ``d_loss``
+
+        Raises
+        ------
+        ValueError
+            With ``check_data``, when ``x_real`` fails :meth:`check_real` (not an array of the
+            players' dtype, empty, NaN or inf, far outside ``pixel_range``, labels missing),
+            before anything moves.
         """
+        checked, self._checked = self._checked, None
+        if self.check_data and x_real is not checked:     # train_iteration checked it already
+            self.check_real(x_real)
         m = x_real.shape[0]
         self.D.zero_grad()
         real_target, fake_target = self.d_targets(m, x_real.dtype)
@@ -564,6 +576,7 @@ class GAN:
             x = next_real_batch()
             if self.check_data:
                 self.check_real(x)
+                self._checked = x    # d_step need not check it again
             stats = self.d_step(x)
             if on_step is not None:
                 on_step(f"d{i + 1}")

@@ -311,6 +311,34 @@ def test_an_empty_real_batch_is_an_error():
         g.train_iteration(lambda: np.zeros((0, 3), np.float32))
 
 
+@pytest.mark.parametrize("batch, words", [
+    (np.full((8, 3), np.nan, np.float32), "holds NaN or inf"),
+    (np.zeros((0, 3), np.float32), "is empty"),
+    ([[0.5, 0.5, 0.5]] * 8, "is a list, not an array"),
+    (np.zeros((8, 3)), "is float64, the players' weights float32")])
+def test_a_d_step_of_its_own_checks_its_real_batch_as_train_iteration_does(batch, words):
+    """d_step, public and called alone by a loop of one's own and by the step checks, took a
+    NaN batch and moved D's weights to NaN, raised ZeroDivisionError on an empty batch and
+    "'list' object has no attribute 'shape'" on a list: train_iteration alone checked."""
+    model = small_gan()
+    before = {k: v.copy() for k, v in model.D.params.items()}
+    with pytest.raises(ValueError, match=f"^the real batch .*{re.escape(words)}"):
+        model.d_step(batch)
+    for k, v in model.D.params.items():                            # nothing was updated
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert np.isfinite(small_gan(check_data=False).d_step(
+        np.zeros((8, 3), np.float32))["d_loss"])                    # unchecked when asked
+
+
+def test_train_iteration_checks_each_real_batch_once(monkeypatch):
+    model, calls = small_gan(k=2), []
+    check = model.check_real
+    monkeypatch.setattr(model, "check_real", lambda x: (calls.append(x), check(x)))
+    model.train_iteration(real_batches())
+    assert len(calls) == 2                                          # one per D step
+    model.d_step(real_batches()())
+    assert len(calls) == 3
+
 @pytest.mark.parametrize("dtype", [np.float64, np.uint8])
 def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
     """NumPy's default float64 (or 8-bit pixels) given to float32 players ran the whole
