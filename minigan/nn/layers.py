@@ -164,9 +164,10 @@ class Layer:
         """``x``, or a TypeError naming the layer when it is not an array (a list): an op
         fails on it deep inside, with "'list' object has no attribute 'ndim'"."""
         if not hasattr(x, "shape"):
+            dtype = next((p.dtype for p in self.params.values()), backend.default_dtype())
             raise TypeError(f"{self!r}: the input is a {type(x).__name__}, not an array; give "
                             "a NumPy array (a CuPy one on the GPU) of the layer's dtype, "
-                            "np.asarray(x, dtype=np.float32)") from None
+                            f"np.asarray(x, dtype=np.{dtype})") from None
         return x
 
     def _need_cache(self):
@@ -401,7 +402,7 @@ class Tanh(Layer):
     """``tanh(x)``: the generator output in [-1, 1]."""
 
     def forward(self, x):
-        out, self._cache = F.tanh_forward(x)
+        out, self._cache = F.tanh_forward(self._need_array(x))
         return out
 
     def backward(self, dout, input_grad=True):
@@ -414,7 +415,7 @@ class Sigmoid(Layer):
     warning (:func:`minigan.functional.sigmoid`)."""
 
     def forward(self, x):
-        out, self._cache = F.sigmoid_forward(x)
+        out, self._cache = F.sigmoid_forward(self._need_array(x))
         return out
 
     def backward(self, dout, input_grad=True):

@@ -370,14 +370,22 @@ def test_a_layer_whose_init_forgets_super_init_is_told_so():
                                   lambda: layers.BatchNorm(2), lambda: layers.PixelNorm(),
                                   layers.ReLU, layers.LeakyReLU, layers.Dropout,
                                   lambda: layers.Dropout(0.0), layers.Flatten,
-                                  lambda: layers.Reshape((2,))])
+                                  lambda: layers.Reshape((2,)), layers.Tanh, layers.Sigmoid])
 def test_a_list_given_as_input_is_named(make):
     """A list failed with "'list' object has no attribute 'ndim'" (or 'shape', 'dtype'),
-    deep in the op or in the layer's own forward pass."""
+    deep in the op or in the layer's own forward pass; Tanh and Sigmoid took it, returning
+    a float64 array whatever the model's dtype."""
     layer = make()
     with pytest.raises(TypeError, match=rf"^{re.escape(repr(layer))}: the input is a list, not an "
                                         r"array; give a NumPy array .*np.asarray\(x, "):
         layer.forward([[0.1, 0.2]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_list_given_as_input_is_told_the_layer_s_own_dtype(dtype):
+    """The advice said np.asarray(x, dtype=np.float32) to a float64 layer too."""
+    with pytest.raises(TypeError, match=rf"np.asarray\(x, dtype=np.{dtype}\)$"):
+        layers.Sequential(layers.Dense(2, 3, dtype=dtype), layers.ReLU()).forward([[0.1, 0.2]])
 
 
 def test_a_chain_refuses_a_layer_whose_backward_takes_no_input_grad():
