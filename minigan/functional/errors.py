@@ -4,8 +4,9 @@ a whole number and of an amount every floor above uses."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-__all__ = ["ShapeError", "amount", "check_dout", "whole_number"]
+__all__ = ["ShapeError", "amount", "check_dout", "state_mapping", "whole_number"]
 
 
 class ShapeError(ValueError):
@@ -63,3 +64,16 @@ def amount(what, value, below=math.inf):
         span = "a finite number >= 0" if below == math.inf else f"a number in [0, {below:g})"
         raise ValueError(f"{what} must be {span}, got {value!r}")
     return float(value)
+
+
+def state_mapping(owner, state):
+    """``state``, or a TypeError naming ``owner`` unless it is a mapping of names to arrays, as
+    a ``state_dict()`` gives (``numpy.load`` of an ``.npz`` file is one): a path, a list of
+    pairs or None failed with "unexpected keys ['.', 'n', 'p', 'x', 'z']" (a path's letters),
+    "'list' object has no attribute 'items'" or "'NoneType' object is not iterable"."""
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"{owner}: load_state_dict takes a mapping of names to arrays, as state_dict() gives "
+            f"(for a file saved by numpy.savez(path, **state_dict()): numpy.load(path)), got "
+            f"{type(state).__name__}")
+    return state

@@ -39,7 +39,7 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, amount, check_dout, whole_number
+from minigan.functional.errors import ShapeError, amount, check_dout, state_mapping, whole_number
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -302,8 +302,10 @@ class Layer:
         Raises ``ValueError`` naming the key and both shapes when they differ,
         and ``KeyError``-like ``ValueError`` when keys are missing or extra. Every key and
         shape is checked before anything is copied: a state that does not fit leaves the
-        layer as it was.
+        layer as it was. A ``state`` that is not a mapping (a path, a list of pairs) raises
+        ``TypeError``.
         """
+        state_mapping(type(self).__name__, state)
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
         extra = sorted(set(state) - set(own))

@@ -271,6 +271,22 @@ def test_state_dict_round_trip_and_mismatch():
         c.load_state_dict({})
 
 
+@pytest.mark.parametrize("state", ["model.npz", [("W", np.zeros((3, 2)))], None])
+def test_a_state_that_is_not_a_mapping_is_refused_saying_what_to_give(state, tmp_path):
+    """A path failed with "unexpected keys ['.', 'a', 'd', ...]" (its letters), a list of pairs
+    with "unexpected keys [('W', ...)]" and None with "'NoneType' object is not iterable"; the
+    archive of ``numpy.savez(path, **state_dict())`` loads as it is."""
+    model = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(TypeError, match=r"^Sequential: load_state_dict takes a mapping of names "
+                                        r"to arrays, as state_dict\(\) gives .*numpy.load\(path\)"
+                                        rf"\), got {type(state).__name__}$"):
+        model.load_state_dict(state)
+    np.savez(tmp_path / "model.npz", **model.state_dict())
+    other = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(1)))
+    with np.load(tmp_path / "model.npz") as archive:
+        other.load_state_dict(archive)
+    np.testing.assert_array_equal(other.params["0.W"], model.params["0.W"])
+
 @pytest.mark.parametrize("dtype", ["float16", "int64", int, "uint8"])
 @pytest.mark.parametrize("make", [lambda d: layers.Dense(2, 3, dtype=d),
                                   lambda d: layers.Conv2d(1, 2, 3, dtype=d),
