@@ -126,9 +126,36 @@ def generator_gradient(discriminator, game, x):
     with discriminator.freezing():
         outputs = check_outputs(discriminator, _forward_of(discriminator, x,
                                                           "the discriminator on G's samples"))
-        loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
+        loss, doutputs = game_answer(game, "g_loss", outputs)   # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
     return loss, outputs, dx
+
+
+def game_answer(game, which, outputs, *args):
+    """``game.d_loss(outputs, *args)`` or ``game.g_loss(outputs)`` (``which``), its loss as a
+    float; a TypeError or ValueError naming the game's method unless it returns a pair, one
+    number for the loss and a gradient of the shape of ``outputs``: a game of one's own that
+    returned its loss as an array of shape ``(1, 1)`` trained and reported that array, and
+    :func:`minigan.gan.loop.train` failed on it ("only 0-dimensional arrays can be converted
+    to Python scalars"); a flat gradient failed in D's last layer, naming the layer."""
+    answer = getattr(game, which)(outputs, *args)
+    said = f"{type(game).__name__}.{which}"
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        raise TypeError(f"{said} must return a pair (loss, gradient with respect to D's "
+                        f"outputs), got {type(answer).__name__}")
+    loss, grad = answer
+    if isinstance(loss, bool) or not (isinstance(loss, (int, float, np.floating, np.integer))
+                                      or getattr(loss, "shape", None) == ()):
+        shape = getattr(loss, "shape", None)
+        got = f"an array of shape {tuple(shape)}" if shape is not None else type(loss).__name__
+        raise TypeError(f"{said}: its loss must be one number, got {got} (return "
+                        "float(loss), and the gradient second)")
+    if tuple(getattr(grad, "shape", ())) != tuple(outputs.shape) or not hasattr(grad, "shape"):
+        got = (f"of shape {tuple(grad.shape)}" if hasattr(grad, "shape")
+               else f"a {type(grad).__name__}")
+        raise ValueError(f"{said}: its gradient is {got}, D's outputs {tuple(outputs.shape)}: "
+                         "return one entry per output, d loss / d outputs")
+    return float(loss), grad
 
 
 def check_penalized_critic(discriminator, game, r1=0.0):
@@ -459,14 +486,14 @@ class GAN:
         x_seen = self.noisy(x_real)
         real_logits = check_outputs(self.D, _forward_of(self.D, x_seen,
                                                        "the discriminator on the real batch"))
-        loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
+        loss_real, dreal = game_answer(self.game, "d_loss", real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
         generated = self._generate(m, x_real.dtype)
         self._kept_fake = generated if self.reuse_fake else None
         fake = self.noisy(generated)
         fake_logits = _forward_of(self.D, fake, "the discriminator on G's samples")
-        loss_fake, dfake = self.game.d_loss(fake_logits, fake_target, -1)
+        loss_fake, dfake = game_answer(self.game, "d_loss", fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
         stats = {"d_loss": loss_real + loss_fake, "d_real": self.game.mean_output(real_logits),
                  "d_fake": self.game.mean_output(fake_logits)}
