@@ -35,7 +35,7 @@ from minigan.nn import layers
 from . import games, penalty
 
 __all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient",
-           "check_outputs", "check_penalized_critic"]
+           "check_outputs", "check_penalized_critic", "output_range"]
 
 PRIORS = ("gaussian", "uniform")
 #: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
@@ -304,7 +304,7 @@ class GAN:
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
-        self.pixel_range = (_output_range(generator) if pixel_range is None
+        self.pixel_range = (output_range(generator) if pixel_range is None
                             else _pixel_range(pixel_range))
         self.check_data = bool(check_data)
         #: The players' floating dtype (D's first parameter's): the real batches' too.
@@ -659,9 +659,9 @@ def _last_layer(net):
     return net
 
 
-def _output_range(generator):
-    """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None (a labelled
-    generator's: its net's)."""
+def output_range(generator):
+    """The range of ``generator``'s pixels: (0, 1) for a generator ending in a Sigmoid,
+    (-1, 1) for a Tanh, else None (a labelled generator's: its net's)."""
     last = _last_layer(generator)
     if isinstance(last, layers.Sigmoid):
         return (0.0, 1.0)
