@@ -48,12 +48,19 @@ CLASSES = 10
 def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
-    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` or not a whole number
+    Raises ``ValueError`` for labels of another shape than ``(N,)`` (a column ``(N, 1)``
+    gave rows of shape ``(N, 1, classes)``) or not numbers, for a label outside
+    ``0 .. classes - 1`` or not a whole number
     (its row would be all zeros: a sample of no class), for labels on the host: labels
     already on the GPU (a run's, checked when its data was loaded) are taken as they are,
     since reading their range back would cost two waits on the device at every batch."""
     xp = backend.get_array_module(labels)
     labels = xp.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be one integer class a sample, shape (N,), got "
+                         f"{labels.dtype} labels of shape {tuple(labels.shape)}"
+                         + (" (labels.ravel() for a column of them)"
+                            if labels.ndim == 2 and labels.shape[1] == 1 else ""))
     if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
@@ -71,7 +78,11 @@ def with_labels(x, labels, classes=CLASSES):
 
 
 def labelled_noise(z, labels, classes=CLASSES):
-    """``[z, one_hot(labels)]``: the input of a conditional generator."""
+    """``[z, one_hot(labels)]``: the input of a conditional generator (one label a noise
+    vector: ``ValueError`` otherwise)."""
+    if len(labels) != len(z):
+        raise ValueError(f"{len(z)} noise vectors and {len(labels)} labels: give one label a "
+                         "noise vector")
     xp = backend.get_array_module(z)
     return xp.concatenate([z, xp.asarray(one_hot(labels, classes, z.dtype))], axis=1)
 
