@@ -294,6 +294,7 @@ class GAN:
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         check_penalized_critic(discriminator, self.game, r1)
+        _check_one_dtype(generator, discriminator)
         _check_optimizer("g_optimizer", g_optimizer, generator, "generator")
         _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator
@@ -623,6 +624,21 @@ class GAN:
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
+
+
+def _check_one_dtype(generator, discriminator):
+    """ValueError unless every parameter of both players has one dtype: a float32 G with a
+    float64 D (or a layer of another dtype inside one) ran G on float64 noise, every pass of
+    it in float64, and cast its gradients back to float32, without a word."""
+    seen = {}
+    for role, player in (("generator", generator), ("discriminator", discriminator)):
+        for name, p in player.params.items():
+            seen.setdefault(np.dtype(p.dtype).name, f"the {role}'s {name!r}")
+    if len(seen) > 1:
+        said = " and ".join(f"{where} is {dtype}" for dtype, where in seen.items())
+        raise ValueError(f"the players' parameters are not of one dtype: {said}; build every "
+                         "layer of both in one dtype (dtype=... on each, or "
+                         "minigan.backend.set_default_dtype before building them)")
 
 
 def _check_optimizer(name, optimizer, player, role):

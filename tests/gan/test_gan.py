@@ -330,6 +330,24 @@ def test_a_d_step_of_its_own_checks_its_real_batch_as_train_iteration_does(batch
         np.zeros((8, 3), np.float32))["d_loss"])                    # unchecked when asked
 
 
+@pytest.mark.parametrize("g_dtype, d_dtypes, words", [
+    ("float32", ("float64", "float64"), "the generator's '0.W' is float32 and the "
+                                        "discriminator's '0.W' is float64"),
+    ("float64", ("float64", "float32"), "the generator's '0.W' is float64 and the "
+                                        "discriminator's '2.W' is float32")])
+def test_players_of_two_dtypes_are_refused_naming_a_parameter_of_each(g_dtype, d_dtypes, words):
+    """A float32 G with a float64 D trained without a word: G ran on float64 noise, every pass
+    of it in float64, its gradients cast back to float32."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 8, rng=r, dtype=g_dtype), layers.ReLU(),
+                          layers.Dense(8, 3, rng=r, dtype=g_dtype))
+    D = layers.Sequential(layers.Dense(3, 8, rng=r, dtype=d_dtypes[0]), layers.ReLU(),
+                          layers.Dense(8, 1, rng=r, dtype=d_dtypes[1]))
+    with pytest.raises(ValueError, match=rf"^the players' parameters are not of one dtype: "
+                                         rf"{re.escape(words)}; build every layer of both in one "
+                                         rf"dtype"):
+        gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+
 def test_train_iteration_checks_each_real_batch_once(monkeypatch):
     model, calls = small_gan(k=2), []
     check = model.check_real
