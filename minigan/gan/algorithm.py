@@ -617,8 +617,12 @@ class GAN:
     def sample(self, n=None, z=None):
         """Generator samples in evaluation mode (BatchNorm uses its running statistics).
 
-        Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch).
+        Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch);
+        both are refused with a ``ValueError`` (``n`` was left unread).
         """
+        if z is not None and n is not None:
+            raise ValueError(f"give n (that many fresh noise vectors) or z (the noise itself), "
+                             f"not both: got n={n!r} and z of shape {tuple(getattr(z, 'shape', ()))}")
         if z is None:
             z = self.sample_noise(n)
         self._kept_fake = None       # G's caches are about to be this batch's

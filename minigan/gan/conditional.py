@@ -122,10 +122,16 @@ class ConditionalGAN(gan.GAN):
 
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)
-        or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
+        or from ``n`` fresh noise vectors with ``labels`` (default: uniform); ``z`` with
+        ``n`` or ``labels`` is refused (``z`` carries its labels)."""
+        if z is not None and labels is not None:
+            raise ValueError("give labels with n (fresh noise of those labels), not with z, whose "
+                             "rows carry their labels already ([z, one_hot(c)]: "
+                             "conditional.labelled_noise(z, labels))")
         if z is None:
             z = self.sample_noise(n, labels=labels)
-        return super().sample(z=z)
+            n = None
+        return super().sample(n, z=z)
 
 
 def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,

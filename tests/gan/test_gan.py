@@ -348,6 +348,26 @@ def test_players_of_two_dtypes_are_refused_naming_a_parameter_of_each(g_dtype, d
                                          rf"dtype"):
         gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
 
+def test_sampling_from_both_a_count_and_the_noise_is_refused():
+    """sample(3, z=z) drew len(z) samples, leaving n unread; a conditional GAN's sample(z=z,
+    labels=...) drew z's own labels, leaving the labels given unread."""
+    model = small_gan()
+    z = model.sample_noise(5)
+    with pytest.raises(ValueError, match=r"^give n \(that many fresh noise vectors\) or z \(the "
+                                         r"noise itself\), not both: got n=3 and z of shape "
+                                         r"\(5, 2\)$"):
+        model.sample(3, z=z)
+    assert model.sample(z=z).shape == (5, 3) and model.sample(4).shape == (4, 3)
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=3)
+    cgan = gan.conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                          rng=np.random.default_rng(1))
+    zc = cgan.sample_noise(2, labels=np.array([0, 1]))
+    with pytest.raises(ValueError, match="^give labels with n .*, not with z"):
+        cgan.sample(z=zc, labels=np.array([2, 2]))
+    with pytest.raises(ValueError, match="^give n .* or z .*, not both"):
+        cgan.sample(2, z=zc)
+    assert cgan.sample(z=zc).shape == cgan.sample(2, labels=np.array([2, 2])).shape == (2, 784)
+
 def test_train_iteration_checks_each_real_batch_once(monkeypatch):
     model, calls = small_gan(k=2), []
     check = model.check_real
