@@ -195,13 +195,17 @@ class Layer:
         fans = initializers.compute_fans(shape, layout)
         W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
         got = tuple(np.shape(W))
+        name = weight_init if isinstance(weight_init, str) else getattr(
+            weight_init, "__name__", repr(weight_init))
         if got != tuple(shape):
-            name = weight_init if isinstance(weight_init, str) else getattr(
-                weight_init, "__name__", repr(weight_init))
             raise ValueError(f"{type(self).__name__}: weight_init {name} gave an array of shape "
                              f"{got} for a weight of shape {tuple(shape)}; an initializer "
                              "f(shape, fans, rng) returns an array of the shape it is given")
-        self._add_param("W", W, dtype)
+        W = self._add_param("W", W, dtype)
+        if not bool(backend.get_array_module(W).isfinite(W).all()):
+            raise ValueError(f"{type(self).__name__}: weight_init {name} gave NaN or infinite "
+                             f"weights (in {np.dtype(W.dtype).name}); an initializer returns "
+                             "finite numbers, within the dtype's range")
         self.has_bias = bool(bias)
         if self.has_bias:
             self._add_param("b", np.zeros(shape[0 if layout == "conv" else 1]), dtype)

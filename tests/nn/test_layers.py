@@ -320,6 +320,23 @@ def test_an_initializer_that_gives_another_shape_is_an_error(value, got):
         layers.Dense(3, 2, weight_init=custom)
 
 
+@pytest.mark.parametrize("value, dtype", [(np.nan, "float64"), (np.inf, "float64"),
+                                          (1e39, "float32")])
+@pytest.mark.parametrize("make", [lambda init, dtype: layers.Dense(3, 2, weight_init=init,
+                                                                   dtype=dtype),
+                                  lambda init, dtype: layers.Conv2d(1, 2, 3, weight_init=init,
+                                                                    dtype=dtype)])
+def test_an_initializer_that_gives_weights_that_are_not_finite_is_an_error(make, value, dtype):
+    """NaN weights (or 1e39, infinite in float32) were taken, and the first forward pass gave
+    NaN outputs without a word."""
+    def custom(shape, fans, rng):
+        return np.full(shape, value)
+
+    with pytest.raises(ValueError, match=rf"^(Dense|Conv2d): weight_init custom gave NaN or "
+                                         rf"infinite weights \(in {dtype}\)"), \
+            np.errstate(over="ignore"):                    # NumPy's warning of the cast
+        make(custom, dtype)
+
 def test_weight_init_by_name_and_callable():
     def ones(shape, fans, rng):
         return np.ones(shape)
