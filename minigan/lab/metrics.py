@@ -133,6 +133,15 @@ def inception_score(probs, splits=10, eps=1e-12):
 def class_statistics(probs, min_share=0.05, confident=0.9):
     """Which classes a set of samples is classified as.
 
+    Parameters
+    ----------
+    probs : ndarray (N, C), rows summing to 1
+    min_share : float
+        In (0, 1]: the share of the samples a class must hold to count as covered (0 or
+        below counted every class, a class with no sample too).
+    confident : float
+        In [0, 1]: the probability a sample's class must reach to count as confident.
+
     Returns
     -------
     dict
@@ -140,6 +149,12 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
         ``classes_covered``: classes holding at least ``min_share`` of them;
         ``confident_share``: share classified with probability >= ``confident``.
     """
+    if not (_real(min_share) and 0 < min_share <= 1):
+        raise ValueError(f"class_statistics: min_share must be a number in (0, 1], the share of "
+                         f"the samples a covered class holds, got {min_share!r}")
+    if not (_real(confident) and 0 <= confident <= 1):
+        raise ValueError(f"class_statistics: confident must be a probability in [0, 1], got "
+                         f"{confident!r}")
     p = _class_probs(probs)
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
     share = counts / len(p)
@@ -248,6 +263,11 @@ def knn_radii(features, k=3, chunk=2048):
     k, chunk = _neighbours("knn_radii", k, chunk)
     xp = backend.get_array_module(features)
     return xp.sqrt(_knn_squared_radii(features, k, chunk))
+
+
+def _real(value):
+    """Whether ``value`` is a real number, not a bool (NaN compares false after it)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _neighbours(what, k, chunk):

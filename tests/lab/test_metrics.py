@@ -108,6 +108,22 @@ def test_a_neighbour_count_or_split_count_below_one_is_refused(call, words):
     assert metrics.inception_score(confident(np.arange(10)), splits=20) == \
         metrics.inception_score(confident(np.arange(10)), splits=10)     # one split a sample
 
+
+@pytest.mark.parametrize("kw, words", [
+    ({"min_share": -1}, r"min_share must be a number in \(0, 1\], .*got -1$"),
+    ({"min_share": 0}, r"min_share must be .*got 0$"),
+    ({"min_share": 2}, r"min_share must be .*got 2$"),
+    ({"confident": 1.5}, r"confident must be a probability in \[0, 1\], got 1.5$"),
+    ({"confident": np.nan}, r"confident must be a probability in \[0, 1\], got nan$")])
+def test_class_statistics_refuses_shares_and_probabilities_outside_their_range(kw, words):
+    """A min_share of 0 or below counted all ten classes covered for samples all of one class,
+    one above 1 none; a confident of 1.5 or NaN counted no sample confident."""
+    probs = confident(np.zeros(20, int))                        # every sample a sure 0
+    with pytest.raises(ValueError, match=r"^class_statistics: " + words):
+        metrics.class_statistics(probs, **kw)
+    stats = metrics.class_statistics(probs, min_share=1, confident=1)
+    assert stats["classes_covered"] == 1 and stats["confident_share"] == 1.0
+
 def test_label_agreement_counts_the_digits_read_as_asked():
     asked = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     read = np.array([0, 1, 0, 0, 2, 2, 1, 1])
