@@ -296,7 +296,13 @@ class Layer:
 
     # -- state ----------------------------------------------------------
     def state_dict(self):
-        """Parameters and buffers by name (the arrays themselves, on their device)."""
+        """Parameters and buffers by name (the arrays themselves, on their device).
+
+        The arrays are the layer's own, which each optimizer step changes in place: a
+        snapshot to come back to is a copy, ``{k: v.copy() for k, v in
+        layer.state_dict().items()}``; ``numpy.savez(path, **layer.state_dict())`` writes one
+        to a file, and :meth:`load_state_dict` takes either back (``numpy.load(path)``).
+        """
         return {**self.params, **self.buffers}
 
     def load_state_dict(self, state):
