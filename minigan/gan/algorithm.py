@@ -110,7 +110,8 @@ def generator_gradient(discriminator, game, x):
     ----------
     discriminator : minigan.nn.layers.Layer
         Maps ``(m, ...)`` samples to ``(m, 1)`` raw outputs.
-    game : minigan.gan.games.Game
+    game : minigan.gan.games.Game or str
+        The game, or its name (:func:`minigan.gan.games.get`).
     x : array of shape ``(m, ...)``
         D's input: G's samples (in the G step, with the instance noise added).
 
@@ -123,6 +124,7 @@ def generator_gradient(discriminator, game, x):
     dx : array like ``x``
         :math:`\partial L_G / \partial x`.
     """
+    game = games.get(game)
     with discriminator.freezing():
         outputs = check_outputs(discriminator, _forward_of(discriminator, x,
                                                           "the discriminator on G's samples"))

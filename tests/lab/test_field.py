@@ -303,3 +303,20 @@ def test_a_snapshot_of_ones_own_loop_is_the_toy_s_frame(name):
     toys.draw_frame(ax, spec, mine, real)
     assert ax.get_title().startswith(f"{name}, iteration 5\n")
     plt.close(fig)
+
+
+@pytest.mark.parametrize("name", ["gan", "lsgan", "hinge", "wgan-gp"])
+def test_the_field_takes_the_game_by_name(name):
+    """A name failed with "'str' object has no attribute 'read'" (or 'g_loss')."""
+    from minigan.gan import games
+
+    r = np.random.default_rng(0)
+    D = layers.Sequential(layers.Dense(2, 4, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(4, 1, rng=r, dtype="float64"))
+    x = r.standard_normal((5, 2))
+    game = games.get(name)
+    np.testing.assert_array_equal(field.read_at(D, name, x), field.read_at(D, game, x))
+    for a, b in zip(field.gradients(D, name, x), field.gradients(D, game, x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    axes = (np.linspace(-1, 1, 3), np.linspace(-1, 1, 4))
+    assert field.surface(D, name, axes, "float64").shape == (4, 3)
