@@ -809,7 +809,7 @@ def check_step(step, net, replayed=(), h=1e-5):
         when a layer in it is frozen, when a layer inside it holds a parameter or buffer
         that ``net``'s own ``params`` or ``buffers`` do not (or ``net.parameters()`` leaves a
         parameter out: no optimizer built from it would train it), or when it has none.
-    replayed : sequence of layers and ``numpy.random.Generator``
+    replayed : sequence of layers and ``numpy.random.Generator``, or one of them
         The other state the step reads and changes, put back before each run.
     h : float
         The step of the centred differences.
@@ -823,6 +823,8 @@ def check_step(step, net, replayed=(), h=1e-5):
     what the step keeps, such as a GAN's ``last_r1``, are the checked run's too).
     """
     what, h = _step_what(net), _step_size(h)
+    if isinstance(replayed, np.random.Generator) or hasattr(replayed, "params"):
+        replayed = (replayed,)             # one layer or generator: "not iterable" otherwise
     _float64_params(net, what, fix="build the players with dtype='float64', or call "
                     "minigan.backend.set_default_dtype('float64') before building them")
     names = list(net.params)
@@ -836,7 +838,16 @@ def check_step(step, net, replayed=(), h=1e-5):
     def loss():
         restore()
         _write_flat(net.params, names, flat)
-        return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
+        value = step()
+        try:
+            return np.asarray(backend.to_host(value), dtype=np.float64).reshape(())
+        except (TypeError, ValueError):
+            shape = getattr(value, "shape", None)
+            raise TypeError(f"{what}: the step must return its loss, one number, got "
+                            + (f"an array of shape {tuple(shape)}" if shape is not None
+                               else f"a {type(value).__name__}")
+                            + " (a GAN's D step: lambda: model.d_step(x, update=False)"
+                            "['d_loss'])") from None
 
     net.zero_grad()
     checked = loss()                              # the checked run

@@ -423,7 +423,7 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         ``stats["d_loss"] + model.r1_every * stats["r1"]``.
     net : minigan.nn.layers.Layer
         The network whose gradient is checked (``model.D`` or ``model.G``), float64.
-    replayed : sequence of layers and numpy.random.Generator
+    replayed : sequence of layers and numpy.random.Generator, or one of them
         The other state the step reads and changes: for a GAN, the other network and the
         generator the model draws its noise from (``(model.G, model.rng)`` for the D step).
     tol, h : float
