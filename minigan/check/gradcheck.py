@@ -471,7 +471,13 @@ def _refuse_frozen(what, layer):
 
 def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"):
     """A ValueError naming the first parameter of ``layer`` that is not float64; ``what``
-    heads it (default: the layer's repr) and ``fix`` says what to do."""
+    heads it (default: the layer's repr) and ``fix`` says what to do; a TypeError for what is
+    no layer (a function: "'function' object has no attribute 'params'")."""
+    if not all(callable(getattr(type(layer), a, None)) for a in ("forward", "backward")):
+        raise TypeError(f"the gradient checks take a layer, with forward(x), backward(dout), "
+                        f"params, grads and zero_grad() (a minigan.nn.layers.Layer), got a "
+                        f"{type(layer).__name__}; check a forward/backward pair of functions "
+                        "with check_pair (testing.assert_pair_gradients)")
     for k, p in layer.params.items():
         if np.dtype(p.dtype) != np.float64:
             raise ValueError(f"{repr(layer) if what is None else what}: parameter '{k}' is "

@@ -147,3 +147,14 @@ def test_one_generator_or_layer_may_be_replayed_without_a_tuple():
     assert check_step(lambda: step()["loss"], net, replayed=noise)["parameters"] < 1e-7
     with pytest.raises(ValueError, match="draws from a generator that is not replayed"):
         check_step(lambda: step()["loss"], net)                  # it is replayed, above
+
+
+@pytest.mark.parametrize("thing", [lambda x: x, np.tanh, F.relu_forward])
+def test_a_function_given_where_a_layer_is_wanted_is_named(thing):
+    """It failed with "'function' object has no attribute 'params'"."""
+    from minigan.check import testing
+
+    with pytest.raises(TypeError, match=r"^the gradient checks take a layer, with forward\(x\), "
+                                        r"backward\(dout\), .*got a \w+; check a forward/backward "
+                                        r"pair of functions with check_pair"):
+        testing.assert_layer_gradients(thing, np.ones((2, 2)))
