@@ -144,7 +144,7 @@ class Reference:
     Parameters
     ----------
     reference, held_out : ndarray (N, 784), pixels in [0, 1] (or another shape
-        :func:`~minigan.lab.classifier.as_digits` takes)
+        :func:`~minigan.lab.classifier.as_digits` takes), at least :data:`MIN_DIGITS` each
     classifier : minigan.lab.classifier.Classifier, optional (default: cached, else shipped)
     description : str
         Which digits each set holds (printed with every report).
@@ -164,6 +164,11 @@ class Reference:
                                     dtype=np.float32)
         self.held_out = np.asarray(backend.to_host(as_digits(held_out, "held_out")),
                                    dtype=np.float32)
+        for name, digits in (("reference", self.reference), ("held_out", self.held_out)):
+            if len(digits) < MIN_DIGITS:     # every score compares as many digits of each
+                raise ValueError(f"{name} holds {len(digits)} digits; a reference needs at least "
+                                 f"{MIN_DIGITS} in each set (the inception score's 10 splits, "
+                                 "k = 5 nearest neighbours): give more")
         self.description, self.caveat = description, caveat
         self.training = None if training is None else np.asarray(training, dtype=np.float32)
         self.held_out_in_training = held_out_in_training
@@ -235,7 +240,9 @@ class Reference:
         Pass the number of generated digits: :func:`score_images` compares as many (at
         most ``len(held_out)``), since every score moves with the count.
         """
-        m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
+        m = len(self.held_out) if n is None else min(
+            whole_number(f"n (the real digits to score; scoring needs at least {MIN_DIGITS})", n,
+                         MIN_DIGITS), len(self.held_out))
         row = self._real_rows.get(m)
         if row is None or (parzen and "parzen_mean" not in row):
             # in a random order: the held-out digits keep the split's order, its two

@@ -209,6 +209,21 @@ def test_a_collapsed_generator_scores_as_collapsed(ref):
     assert g.training                                       # the generator's mode is restored
 
 
+def test_a_reference_too_small_to_score_against_or_a_real_row_of_too_few_is_refused(ref):
+    """A reference of 5 digits was built and failed at the first score with "real holds 5
+    rows; this measure needs at least 6", naming an argument the caller never gave; real_row(-1)
+    scored 999 of the 1,000 held-out digits."""
+    for reference, held_out, name in ((ref.reference[:5], ref.held_out, "reference"),
+                                      (ref.reference, ref.held_out[:19], "held_out")):
+        with pytest.raises(ValueError, match=rf"^{name} holds \d+ digits; a reference needs at "
+                                             r"least 20 in each set"):
+            scoring.Reference(reference, held_out, ref.classifier)
+    for n in (-1, 0, 19, 25.5):
+        with pytest.raises(ValueError, match=r"^n \(the real digits to score; scoring needs at "
+                                             rf"least 20\) must be >= 20, a whole number, got {n}$"):
+            ref.real_row(n)
+    assert ref.real_row(20, parzen=False)["n"] == 20
+
 def _drawing(last):
     net = layers.Sequential(layers.Dense(4, 784, rng=np.random.default_rng(0)), last)
     drawn = []
