@@ -43,6 +43,7 @@ from minigan.functional.errors import ShapeError, amount, check_dout, state_mapp
 from minigan.functional.im2col import pair
 
 from . import init as initializers
+from .optim import StateError
 
 __all__ = [
     "Layer",
@@ -310,9 +311,11 @@ class Layer:
         this layer's device (``state`` may hold NumPy or CuPy arrays).
 
         Raises ``ValueError`` naming the key and both shapes when they differ,
-        and ``KeyError``-like ``ValueError`` when keys are missing or extra. Every key and
-        shape is checked before anything is copied: a state that does not fit leaves the
-        layer as it was. A ``state`` that is not a mapping (a path, a list of pairs) raises
+        and ``KeyError``-like ``ValueError`` when keys are missing or extra, and
+        :class:`~minigan.nn.optim.StateError` (a ``ValueError``) naming the key of a value
+        that is not finite in this layer's dtype (NaN weights were loaded without a word).
+        Every key, shape and value is checked before anything is copied: a state that does
+        not fit leaves the layer as it was. A ``state`` that is not a mapping (a path, a list of pairs) raises
         ``TypeError``.
         """
         state_mapping(type(self).__name__, state)
@@ -332,8 +335,16 @@ class Layer:
                     f"{type(self).__name__}: '{k}' has shape {shape} in the state but "
                     f"{tuple(dst.shape)} in this model (a different architecture?)"
                 )
+        values = {k: backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
+                  for k, dst in own.items()}
+        for k, value in values.items():
+            if value.dtype.kind == "f" and not bool(
+                    backend.get_array_module(value).isfinite(value).all()):
+                raise StateError(k, f"is not finite in this model's {value.dtype} (NaN, inf, "
+                                    "or a value too large for it): the weights of a run that "
+                                    "diverged, or a damaged state", type(self).__name__)
         for k, dst in own.items():
-            dst[...] = backend.as_array_of(backend.get_array_module(dst), state[k], dst.dtype)
+            dst[...] = values[k]
 
     def __repr__(self):
         return f"{type(self).__name__}()"

@@ -212,13 +212,13 @@ def _checked_pair(optimizer, i, pair):
 
 
 class StateError(ValueError):
-    """A value of an optimizer's state is out of range: the state is damaged (where keys or
-    shapes that do not fit raise a plain ``ValueError``).
+    """A value of an optimizer's or a layer's state is out of range: the state is damaged
+    (where keys or shapes that do not fit raise a plain ``ValueError``).
 
     Attributes
     ----------
     key : str
-        The entry: ``"t"``, ``"v.0"``, ...
+        The entry: ``"t"``, ``"v.0"``, ``"0.W"``, ...
     problem : str
         What is wrong with it.
     """

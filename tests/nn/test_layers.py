@@ -287,6 +287,24 @@ def test_a_state_that_is_not_a_mapping_is_refused_saying_what_to_give(state, tmp
         other.load_state_dict(archive)
     np.testing.assert_array_equal(other.params["0.W"], model.params["0.W"])
 
+@pytest.mark.parametrize("value, key", [(np.nan, "1.W"), (np.inf, "1.b"), (1e39, "1.W")])
+def test_a_state_that_is_not_finite_in_the_layer_s_dtype_is_refused_naming_its_key(value, key):
+    """NaN weights (a run that diverged), inf, or 1e39 (inf in float32) were loaded without a
+    word; the optimizers' load_state_dict refused them already."""
+    from minigan.nn.optim import StateError
+
+    r = np.random.default_rng(0)
+    model = layers.Sequential(layers.ReLU(), layers.Dense(3, 2, rng=r))
+    state = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
+    state[key] = np.full_like(state[key], value)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    with pytest.raises(StateError, match=rf"^Sequential: state '{re.escape(key)}' is not finite in "
+                                         r"this model's float32 \(NaN, inf, or a value too large"), \
+            np.errstate(over="ignore"):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():                     # nothing was copied
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
 @pytest.mark.parametrize("dtype", ["float16", "int64", int, "uint8"])
 @pytest.mark.parametrize("make", [lambda d: layers.Dense(2, 3, dtype=d),
                                   lambda d: layers.Conv2d(1, 2, 3, dtype=d),
