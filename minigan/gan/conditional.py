@@ -35,6 +35,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.functional.conditional import label_concat_forward
+from minigan.functional.errors import whole_number
 from minigan.nn import layers
 
 from . import algorithm as gan
@@ -140,7 +141,8 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
 
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are
     drawn in evaluation mode; the mode is restored after); a plain or self-conditioned one
-    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`.
+    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`. No
+    labels, or a ``batch_size`` below 1, is a ``ValueError``.
     """
     if not hasattr(generator, "images") or isinstance(generator, layers.SelfConditionedGenerator):
         raise TypeError(f"generate draws digits of given labels from a "
@@ -148,6 +150,10 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
                         "generator without labels, or one that draws its group from its noise "
                         "(--clusters), draws layers.generated_images(G, z) of noise "
                         "z = gan.sample_noise(n, noise_dim, prior, rng)")
+    batch_size = whole_number("batch_size", batch_size, 1)
+    if len(labels) == 0:
+        raise ValueError("labels is empty: give the class of each image to draw (numpy.arange(10) "
+                         "for one of each digit)")
     out = []
     with generator.evaluating():
         for i in range(0, len(labels), batch_size):

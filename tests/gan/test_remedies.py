@@ -98,6 +98,18 @@ def test_labels_that_are_not_one_class_a_sample_are_refused(labels, words):
     assert conditional.one_hot(np.array([True, False]), 2).tolist() == [[0, 1], [1, 0]]
 
 
+@pytest.mark.parametrize("labels, kw, words", [
+    (np.array([1, 2, 3]), {"batch_size": 0}, r"^batch_size must be >= 1, a whole number, got 0$"),
+    (np.array([1, 2, 3]), {"batch_size": 2.5}, r"^batch_size must be >= 1, a whole number"),
+    (np.array([], int), {}, r"^labels is empty: give the class of each image to draw")])
+def test_generate_refuses_no_labels_and_a_batch_below_one(labels, kw, words):
+    """A batch_size of 0 failed with "range() arg 3 must not be zero", no labels with "need at
+    least one array to concatenate"."""
+    G, _ = models.build("vanilla", np.random.default_rng(0), classes=3)
+    with pytest.raises(ValueError, match=words):
+        conditional.generate(G, labels, 100, **kw)
+    assert conditional.generate(G, np.array([0, 1, 2]), 100, batch_size=2).shape == (3, 784)
+
 def test_labelled_noise_wants_one_label_a_noise_vector():
     """It failed with NumPy's "all the input array dimensions except for the concatenation
     axis must match exactly"."""
