@@ -367,7 +367,7 @@ def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
 def randn(shape, generator=None, dtype=None):
     """Standard normal samples drawn on the host, returned on the active device, in
     ``dtype`` (float32 or float64; :func:`default_dtype` when None): an integer dtype would
-    round every draw to a whole number, without a word."""
+    truncate every draw to a whole number, without a word."""
     dtype = float_dtype(dtype, "randn: dtype")
     host = rng(generator).standard_normal(shape).astype(dtype, copy=False)
     return asarray(host)
