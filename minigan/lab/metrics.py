@@ -418,6 +418,7 @@ def parzen_log_likelihood(samples, points, sigma, chunk=1000):
     ndarray (m,) of float64, or (len(sigma), m) when ``sigma`` is an array
     """
     _two_sets(samples, points, 1, ("samples", "points"))
+    chunk = whole_number("parzen_log_likelihood: chunk (points scored at once)", chunk, 1)
     _positive("sigma", sigma, most_dims=1)
     xp = backend.get_array_module(samples, points)
     sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))

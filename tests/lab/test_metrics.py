@@ -89,6 +89,8 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
     (lambda a, b: metrics.precision_recall(a, b, k=0), "precision_recall: k"),
     (lambda a, b: metrics.precision_recall(a, b, k=2.5), "precision_recall: k"),
     (lambda a, b: metrics.precision_recall(a, b, chunk=0), "precision_recall: chunk"),
+    (lambda a, b: metrics.parzen_log_likelihood(a, b, 0.5, chunk=0), "parzen_log_likelihood: chunk"),
+    (lambda a, b: metrics.parzen_window(a, b, b, chunk=0), "parzen_log_likelihood: chunk"),
     (lambda a, b: metrics.density_coverage(a, b, k=-1), "density_coverage: k"),
     (lambda a, b: metrics.density_coverage(a, b, k=0), "density_coverage: k"),
     (lambda a, b: metrics.density_coverage(a, b, k=True), "density_coverage: k"),
@@ -99,7 +101,8 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
 def test_a_neighbour_count_or_split_count_below_one_is_refused(call, words):
     """Before, k = -1 gave precision and recall 1.0 and a density of -47 (the farthest point
     set each ball), k = 0 precision and recall 0.0 and a ZeroDivisionError in density, and
-    0 or -3 splits the inception score of one split, each without a word."""
+    0 or -3 splits the inception score of one split, each without a word; a chunk of 0 failed
+    in range()."""
     r = np.random.default_rng(0)
     a, b = r.standard_normal((50, 4)), r.standard_normal((60, 4))
     with pytest.raises(ValueError, match="must be >= 1, a whole number") as error:
