@@ -334,6 +334,9 @@ def memorisation(images, ref, n=2000, chunk=250):
     ``nearest`` generated digits (``pairs``: indices into ``images`` and ``ref.training``);
     None without ``ref.training``
     """
+    _need_reference(ref)
+    n = whole_number("memorisation: n (digits compared)", n, 1)
+    chunk = whole_number("memorisation: chunk (digits measured at once)", chunk, 1)
     if ref.training is None:
         return None
     xp = backend.xp()

@@ -224,6 +224,18 @@ def test_a_reference_too_small_to_score_against_or_a_real_row_of_too_few_is_refu
             ref.real_row(n)
     assert ref.real_row(20, parzen=False)["n"] == 20
 
+@pytest.mark.parametrize("kw, words", [({"chunk": 0}, r"^memorisation: chunk .* must be >= 1"),
+                                       ({"n": 0}, r"^memorisation: n .* must be >= 1"),
+                                       ({"ref": None}, r"^ref must be a scoring.Reference")])
+def test_memorisation_refuses_a_count_below_one_and_what_is_no_reference(ref, kw, words):
+    """chunk=0 failed in range(); ref=None with "'NoneType' object has no attribute
+    'training'"."""
+    trained = scoring.Reference(ref.reference, ref.held_out, ref.classifier,
+                                training=ref.reference[:100])
+    args = {"ref": trained, **kw}
+    with pytest.raises((ValueError, TypeError), match=words):
+        scoring.memorisation(ref.held_out[:50], **args)
+
 def _drawing(last):
     net = layers.Sequential(layers.Dense(4, 784, rng=np.random.default_rng(0)), last)
     drawn = []
