@@ -134,14 +134,14 @@ def numeric_vjp(f, x, dout, h=1e-5, side=0):
 
 def _generator(rng):
     """The generator of the random upstream gradient: ``rng``, seeded 0 when None; a TypeError
-    for a seed given in its place (it failed with "'int' object has no attribute
+    for a seed given in its place (it would fail with "'int' object has no attribute
     'standard_normal'")."""
     return np.random.default_rng(0) if rng is None else backend.rng(rng)
 
 
 def _step_size(h):
     """``h`` as a float, or a ValueError unless it is a finite number above 0: 0 divided by
-    zero, and NaN made every difference NaN, blamed on the backward pass."""
+    zero, and NaN would make every difference NaN, blamed on the backward pass."""
     step = float(h) if isinstance(h, (int, float, np.integer, np.floating)) \
         and not isinstance(h, bool) else None
     if step is None or not (0 < step < np.inf):

@@ -119,7 +119,7 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
 
 def _tolerance(tol):
     """``tol`` as a float, or a ValueError unless it is a finite number above 0: 0 or a
-    negative one failed every check, NaN passed every one, each naming the worst gradient."""
+    negative one would fail every check, NaN pass every one, each naming the worst gradient."""
     value = float(tol) if isinstance(tol, (int, float, np.integer, np.floating)) \
         and not isinstance(tol, bool) else None
     if value is None or not (0 < value < np.inf):

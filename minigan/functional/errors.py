@@ -69,7 +69,7 @@ def amount(what, value, below=math.inf):
 def state_mapping(owner, state):
     """``state``, or a TypeError naming ``owner`` unless it is a mapping of names to arrays, as
     a ``state_dict()`` gives (``numpy.load`` of an ``.npz`` file is one): a path, a list of
-    pairs or None failed with "unexpected keys ['.', 'n', 'p', 'x', 'z']" (a path's letters),
+    pairs or None would fail with "unexpected keys ['.', 'n', 'p', 'x', 'z']" (a path's letters),
     "'list' object has no attribute 'items'" or "'NoneType' object is not iterable"."""
     if not isinstance(state, Mapping):
         raise TypeError(

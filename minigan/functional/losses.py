@@ -60,7 +60,7 @@ def _check_targets(op, outputs, targets):
 
 def _check_batch(op, outputs):
     """Raise :class:`ShapeError` when ``outputs`` holds no entry: the loss is a mean over
-    them, and a mean over none raised ``ZeroDivisionError``."""
+    them, and a mean over none would raise ``ZeroDivisionError``."""
     if outputs.size == 0:
         raise ShapeError(op, f"outputs of shape {tuple(outputs.shape)} hold no entry, and the "
                              "loss is their mean: give a batch of at least one sample")
@@ -68,7 +68,7 @@ def _check_batch(op, outputs):
 
 def _check_sign(op, sign):
     """Raise ``ValueError`` unless ``sign`` is +1 (real samples) or -1 (fakes): another
-    number scaled the loss and its gradient without a word (0: no loss at all)."""
+    number would scale the loss and its gradient without a word (0: no loss at all)."""
     if isinstance(sign, bool) or sign not in (1, -1):
         raise ValueError(f"{op}: sign must be +1 (real samples) or -1 (fakes), got {sign!r}")
 
@@ -190,7 +190,7 @@ def softmax_cross_entropy(logits, targets):
     logits : ndarray of shape (N, C)
     targets : ndarray of shape (N,) of int class indices, or (N, C) of floats
         Soft targets (rows of probabilities, e.g. label smoothing) are allowed. Labels on the
-        host that are not whole classes ``0 .. C - 1`` are a ``ValueError`` (-1 picked the
+        host that are not whole classes ``0 .. C - 1`` are a ``ValueError`` (-1 would pick the
         last class, 1.5 class 1, without a word).
 
     Returns

@@ -137,9 +137,9 @@ def game_answer(game, which, outputs, *args):
     """``game.d_loss(outputs, *args)`` or ``game.g_loss(outputs)`` (``which``), its loss as a
     float; a TypeError or ValueError naming the game's method unless it returns a pair, one
     number for the loss and a gradient of the shape of ``outputs``: a game of one's own that
-    returned its loss as an array of shape ``(1, 1)`` trained and reported that array, and
-    :func:`minigan.gan.loop.train` failed on it ("only 0-dimensional arrays can be converted
-    to Python scalars"); a flat gradient failed in D's last layer, naming the layer."""
+    returned its loss as an array of shape ``(1, 1)`` would train and report that array, and
+    :func:`minigan.gan.loop.train` fail on it ("only 0-dimensional arrays can be converted
+    to Python scalars"); a flat gradient would fail in D's last layer, naming the layer."""
     answer = getattr(game, which)(outputs, *args)
     said = f"{type(game).__name__}.{which}"
     if not (isinstance(answer, tuple) and len(answer) == 2):
@@ -620,7 +620,7 @@ class GAN:
         """Generator samples in evaluation mode (BatchNorm uses its running statistics).
 
         Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch);
-        both are refused with a ``ValueError`` (``n`` was left unread).
+        both together are a ``ValueError``.
         """
         if z is not None and n is not None:
             raise ValueError(f"give n (that many fresh noise vectors) or z (the noise itself), "
@@ -634,8 +634,8 @@ class GAN:
 
 def _check_one_dtype(generator, discriminator):
     """ValueError unless every parameter of both players has one dtype: a float32 G with a
-    float64 D (or a layer of another dtype inside one) ran G on float64 noise, every pass of
-    it in float64, and cast its gradients back to float32, without a word."""
+    float64 D (or a layer of another dtype inside one) would run G on float64 noise, every
+    pass of it in float64, and cast its gradients back to float32, without a word."""
     seen = {}
     for role, player in (("generator", generator), ("discriminator", discriminator)):
         for name, p in player.params.items():

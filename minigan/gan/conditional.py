@@ -50,7 +50,7 @@ def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
     Raises ``ValueError`` for labels of another shape than ``(N,)`` (a column ``(N, 1)``
-    gave rows of shape ``(N, 1, classes)``) or not numbers, for a label outside
+    would give rows of shape ``(N, 1, classes)``) or not numbers, for a label outside
     ``0 .. classes - 1`` or not a whole number
     (its row would be all zeros: a sample of no class), for labels on the host: labels
     already on the GPU (a run's, checked when its data was loaded) are taken as they are,

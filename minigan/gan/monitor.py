@@ -38,7 +38,7 @@ class GameWatch:
         The game, or its name (``"gan"``, ``"hinge"``, ...: :func:`minigan.gan.games.get`).
     stretch : int
         Saturated iterations in a row that make a stop (:data:`STRETCH`), a whole number
-        >= 1 (0 never counted a stop, 2.5 counted 2).
+        >= 1 (0 would never count a stop, 2.5 would count 2).
     """
 
     def __init__(self, game, stretch=STRETCH):

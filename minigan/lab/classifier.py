@@ -198,8 +198,8 @@ class Classifier:
 
     def accuracy(self, x, y, batch_size=1000):
         """Share of ``x`` classified as its label ``y``, ``(N,)`` int classes (a ``ValueError``
-        for labels of another shape: a column ``(N, 1)`` was compared with every prediction,
-        about 0.1 whatever the classifier)."""
+        for labels of another shape: a column ``(N, 1)`` would be compared with every
+        prediction, about 0.1 whatever the classifier)."""
         y = np.asarray(backend.to_host(y))
         if y.shape != (len(x),):
             raise ValueError(f"accuracy: y must hold one class a digit, shape ({len(x)},), got "

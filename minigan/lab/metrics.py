@@ -138,7 +138,7 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
     probs : ndarray (N, C), rows summing to 1
     min_share : float
         In (0, 1]: the share of the samples a class must hold to count as covered (0 or
-        below counted every class, a class with no sample too).
+        below would count every class, a class with no sample too).
     confident : float
         In [0, 1]: the probability a sample's class must reach to count as confident.
 

@@ -377,8 +377,8 @@ def memorisation(images, ref, n=2000, chunk=250):
 
 
 def _need_reference(ref):
-    """``ref``, or a TypeError unless it is a :class:`Reference` (None failed with "'NoneType'
-    object has no attribute 'classifier'")."""
+    """``ref``, or a TypeError unless it is a :class:`Reference` (None would fail with
+    "'NoneType' object has no attribute 'classifier'")."""
     if not isinstance(ref, Reference):
         raise TypeError(f"ref must be a scoring.Reference, the real digits scored beside "
                         f"(scoring.Reference.load(data_dir=DIR)), got {type(ref).__name__}")
@@ -391,9 +391,8 @@ SCALES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 def _check_scale(generator, scale):
     """A ValueError unless ``scale`` is one of :data:`SCALES` and, for a generator that ends in
-    a Sigmoid or a Tanh, that one's: ``"tanh"`` for a sigmoid generator mapped its [0, 1]
-    pixels to [0.5, 1] and scored them without a word, and ``"Tanh"`` was taken for
-    ``"sigmoid"``, whose refusal then said to pass ``(x + 1) / 2``."""
+    a Sigmoid or a Tanh, that one's: ``"tanh"`` for a sigmoid generator would map its [0, 1]
+    pixels to [0.5, 1] and score them without a word."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {tuple(SCALES)}, the generator's pixel range "
                          f"([0, 1] or [-1, 1]), got {scale!r}")

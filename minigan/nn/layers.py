@@ -313,10 +313,10 @@ class Layer:
         Raises ``ValueError`` naming the key and both shapes when they differ,
         and ``KeyError``-like ``ValueError`` when keys are missing or extra, and
         :class:`~minigan.nn.optim.StateError` (a ``ValueError``) naming the key of a value
-        that is not finite in this layer's dtype (NaN weights were loaded without a word).
+        that is not finite in this layer's dtype (NaN weights would load without a word).
         Every key, shape and value is checked before anything is copied: a state that does
-        not fit leaves the layer as it was. A ``state`` that is not a mapping (a path, a list of pairs) raises
-        ``TypeError``.
+        not fit leaves the layer as it was. A ``state`` that is not a mapping (a path, a list
+        of pairs) raises ``TypeError``.
         """
         state_mapping(type(self).__name__, state)
         own = self.state_dict()
