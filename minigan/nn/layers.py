@@ -453,7 +453,7 @@ class Dropout(Layer):
     def __init__(self, p=0.5, rng=None):
         super().__init__()
         self.p = amount("Dropout: p", p, below=1.0)
-        self.rng = rng
+        self.rng = rng if rng is None else backend.rng(rng)   # a seed: refused now, not at a pass
 
     def forward(self, x):
         x = self._need_array(x)

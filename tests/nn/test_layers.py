@@ -164,6 +164,15 @@ def test_same_seed_same_dropout_mask():
     np.testing.assert_array_equal(a, b)
 
 
+def test_a_dropout_given_a_seed_for_its_generator_is_refused_when_built():
+    """Dropout(0.5, rng=0) was built, and failed at its first training pass, inside a model
+    already training, with "rng must be a numpy.random.Generator"."""
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator or None, got 0: "
+                                        r"for a seed, pass numpy.random.default_rng\(0\)$"):
+        layers.Dropout(0.5, rng=0)
+    assert layers.Dropout(0.5).rng is None                          # the library's, at each pass
+
+
 def test_flatten_and_reshape_round_trip():
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
     flat = layers.Flatten()
