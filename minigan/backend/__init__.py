@@ -365,15 +365,18 @@ def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
 
 
 def randn(shape, generator=None, dtype=None):
-    """Standard normal samples drawn on the host, returned on the active device."""
-    dtype = default_dtype() if dtype is None else np.dtype(dtype)
+    """Standard normal samples drawn on the host, returned on the active device, in
+    ``dtype`` (float32 or float64; :func:`default_dtype` when None): an integer dtype would
+    truncate every draw to a whole number, without a word."""
+    dtype = float_dtype(dtype, "randn: dtype")
     host = rng(generator).standard_normal(shape).astype(dtype, copy=False)
     return asarray(host)
 
 
 def uniform(low, high, shape, generator=None, dtype=None):
-    """Uniform samples in ``[low, high)`` drawn on the host, returned on the active device."""
-    dtype = default_dtype() if dtype is None else np.dtype(dtype)
+    """Uniform samples in ``[low, high)`` drawn on the host, returned on the active device, in
+    ``dtype`` (float32 or float64; :func:`default_dtype` when None)."""
+    dtype = float_dtype(dtype, "uniform: dtype")
     host = rng(generator).uniform(low, high, shape).astype(dtype, copy=False)
     return asarray(host)
 

@@ -132,6 +132,24 @@ def numeric_vjp(f, x, dout, h=1e-5, side=0):
     return grad
 
 
+def _generator(rng):
+    """The generator of the random upstream gradient: ``rng``, seeded 0 when None; a TypeError
+    for a seed given in its place (it would fail with "'int' object has no attribute
+    'standard_normal'")."""
+    return np.random.default_rng(0) if rng is None else backend.rng(rng)
+
+
+def _step_size(h):
+    """``h`` as a float, or a ValueError unless it is a finite number above 0: 0 divided by
+    zero, and NaN would make every difference NaN, blamed on the backward pass."""
+    step = float(h) if isinstance(h, (int, float, np.integer, np.floating)) \
+        and not isinstance(h, bool) else None
+    if step is None or not (0 < step < np.inf):
+        raise ValueError(f"h, the step of the centred differences, must be a finite number "
+                         f"above 0 (1e-5 unless you have a reason), got {h!r}")
+    return step
+
+
 def _random_like(shape, rng, xp):
     return xp.asarray(rng.standard_normal(shape))
 
@@ -359,7 +377,7 @@ def check_pair(forward, backward, arrays, rng=None, h=1e-5, **hyper):
     -------
     :class:`GradientErrors`: a dict name -> relative error (see :func:`rel_error`)
     """
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng, h = _generator(rng), _step_size(h)
     names = list(arrays)
     values = [_float64_input("check_pair", k, arrays[k]) for k in names]
     xp = backend.get_array_module(*values)
@@ -453,7 +471,13 @@ def _refuse_frozen(what, layer):
 
 def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"):
     """A ValueError naming the first parameter of ``layer`` that is not float64; ``what``
-    heads it (default: the layer's repr) and ``fix`` says what to do."""
+    heads it (default: the layer's repr) and ``fix`` says what to do; a TypeError for what is
+    no layer (a function: "'function' object has no attribute 'params'")."""
+    if not all(callable(getattr(type(layer), a, None)) for a in ("forward", "backward")):
+        raise TypeError(f"the gradient checks take a layer, with forward(x), backward(dout), "
+                        f"params, grads and zero_grad() (a minigan.nn.layers.Layer), got a "
+                        f"{type(layer).__name__}; check a forward/backward pair of functions "
+                        "with check_pair (testing.assert_pair_gradients)")
     for k, p in layer.params.items():
         if np.dtype(p.dtype) != np.float64:
             raise ValueError(f"{repr(layer) if what is None else what}: parameter '{k}' is "
@@ -544,7 +568,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     -------
     :class:`GradientErrors`: a dict ``"x"`` and each parameter name -> relative error
     """
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng, h = _generator(rng), _step_size(h)
     x = _float64_input(repr(layer), "x", x)
     _float64_params(layer)
     _refuse_frozen(repr(layer), layer)
@@ -714,7 +738,7 @@ def _passes_put_back(layer, x, rng):
     :func:`check_frozen`): ``(xp, x, rng, kept_state)``, with ``x`` in float64 on the layer's
     device, ``rng`` seeded 0 unless given and ``kept_state`` :func:`replay`'s restore of the
     layer's state now; after the block, the layer's state and ``grads`` as they were."""
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = _generator(rng)
     xp, x = _on_layer_device(layer, _float64_input(repr(layer), "x", x))
     kept_grads = {k: g.copy() for k, g in layer.grads.items()}
     kept_state = replay(layer)
@@ -791,7 +815,7 @@ def check_step(step, net, replayed=(), h=1e-5):
         when a layer in it is frozen, when a layer inside it holds a parameter or buffer
         that ``net``'s own ``params`` or ``buffers`` do not (or ``net.parameters()`` leaves a
         parameter out: no optimizer built from it would train it), or when it has none.
-    replayed : sequence of layers and ``numpy.random.Generator``
+    replayed : sequence of layers and ``numpy.random.Generator``, or one of them
         The other state the step reads and changes, put back before each run.
     h : float
         The step of the centred differences.
@@ -804,7 +828,9 @@ def check_step(step, net, replayed=(), h=1e-5):
     runs once more after the differences, from the same state: the caches of the layers and
     what the step keeps, such as a GAN's ``last_r1``, are the checked run's too).
     """
-    what = _step_what(net)
+    what, h = _step_what(net), _step_size(h)
+    if isinstance(replayed, np.random.Generator) or hasattr(replayed, "params"):
+        replayed = (replayed,)             # one layer or generator: "not iterable" otherwise
     _float64_params(net, what, fix="build the players with dtype='float64', or call "
                     "minigan.backend.set_default_dtype('float64') before building them")
     names = list(net.params)
@@ -818,7 +844,16 @@ def check_step(step, net, replayed=(), h=1e-5):
     def loss():
         restore()
         _write_flat(net.params, names, flat)
-        return np.asarray(backend.to_host(step()), dtype=np.float64).reshape(())
+        value = step()
+        try:
+            return np.asarray(backend.to_host(value), dtype=np.float64).reshape(())
+        except (TypeError, ValueError):
+            shape = getattr(value, "shape", None)
+            raise TypeError(f"{what}: the step must return its loss, one number, got "
+                            + (f"an array of shape {tuple(shape)}" if shape is not None
+                               else f"a {type(value).__name__}")
+                            + " (a GAN's D step: lambda: model.d_step(x, update=False)"
+                            "['d_loss'])") from None
 
     net.zero_grad()
     checked = loss()                              # the checked run

@@ -117,6 +117,18 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=err_msg)
 
 
+def _tolerance(tol):
+    """``tol`` as a float, or a ValueError unless it is a finite number above 0: 0 or a
+    negative one would fail every check, NaN pass every one, each naming the worst gradient."""
+    value = float(tol) if isinstance(tol, (int, float, np.integer, np.floating)) \
+        and not isinstance(tol, bool) else None
+    if value is None or not (0 < value < np.inf):
+        raise ValueError(f"tol, the largest relative error that passes, must be a finite number "
+                         f"above 0 (testing.GRAD_TOL, {GRAD_TOL:g}, unless you have a reason), "
+                         f"got {tol!r}")
+    return value
+
+
 def _judge(errors, tol, what, more=None, entry=True):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
     and saying so when it is a NaN or an infinity, or kinks of the function explain it.
@@ -296,6 +308,7 @@ def assert_pair_gradients(forward, backward, arrays, rng=None, tol=GRAD_TOL, h=1
     >>> errors["x"] < testing.GRAD_TOL
     True
     """
+    tol = _tolerance(tol)
     errors = check_pair(forward, backward, arrays, rng=rng, h=h, **hyper)
     return _judge(errors, tol, getattr(backward, "__name__", repr(backward)))
 
@@ -365,6 +378,7 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     >>> sorted(testing.assert_layer_gradients(layer, rng.standard_normal((2, 2, 5, 5))))
     ['W', 'b', 'x']
     """
+    tol = _tolerance(tol)
     start = copy.deepcopy(rng)
     errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer),
                     more=lambda: _kink_inside(layer, x, h))
@@ -409,7 +423,7 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
         ``stats["d_loss"] + model.r1_every * stats["r1"]``.
     net : minigan.nn.layers.Layer
         The network whose gradient is checked (``model.D`` or ``model.G``), float64.
-    replayed : sequence of layers and numpy.random.Generator
+    replayed : sequence of layers and numpy.random.Generator, or one of them
         The other state the step reads and changes: for a GAN, the other network and the
         generator the model draws its noise from (``(model.G, model.rng)`` for the D step).
     tol, h : float
@@ -466,6 +480,7 @@ def assert_step_gradients(step, net, replayed=(), tol=GRAD_TOL, h=1e-5):
     >>> errors["parameters"] < testing.GRAD_TOL
     True
     """
+    tol = _tolerance(tol)
     errors = check_step(step, net, replayed, h=h)
     try:
         return _judge(errors, tol, _step_what(net), more=lambda: _carried_between_passes(net),

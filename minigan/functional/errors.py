@@ -4,8 +4,10 @@ a number, a whole number and an amount every floor above uses."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-__all__ = ["ShapeError", "amount", "check_dout", "number", "real_number", "whole_number"]
+__all__ = ["ShapeError", "amount", "check_dout", "number", "real_number", "state_mapping",
+           "whole_number"]
 
 
 class ShapeError(ValueError):
@@ -91,3 +93,16 @@ def number(what, value, low=None, high=None):
                   else f" <= {high:g}" if high is not None else "")
         raise ValueError(f"{what} must be a finite number{bounds}, got {value!r}")
     return v
+
+
+def state_mapping(owner, state):
+    """``state``, or a TypeError naming ``owner`` unless it is a mapping of names to arrays, as
+    a ``state_dict()`` gives (``numpy.load`` of an ``.npz`` file is one): a path, a list of
+    pairs or None would fail with "unexpected keys ['.', 'n', 'p', 'x', 'z']" (a path's letters),
+    "'list' object has no attribute 'items'" or "'NoneType' object is not iterable"."""
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"{owner}: load_state_dict takes a mapping of names to arrays, as state_dict() gives "
+            f"(for a file saved by numpy.savez(path, **state_dict()): numpy.load(path)), got "
+            f"{type(state).__name__}")
+    return state

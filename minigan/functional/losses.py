@@ -58,6 +58,36 @@ def _check_targets(op, outputs, targets):
                              f"expected a number or targets of shape {want}")
 
 
+def _check_batch(op, outputs):
+    """Raise :class:`ShapeError` when ``outputs`` holds no entry: the loss is a mean over
+    them, and a mean over none would raise ``ZeroDivisionError``."""
+    if outputs.size == 0:
+        raise ShapeError(op, f"outputs of shape {tuple(outputs.shape)} hold no entry, and the "
+                             "loss is their mean: give a batch of at least one sample")
+
+
+def _check_sign(op, sign):
+    """Raise ``ValueError`` unless ``sign`` is +1 (real samples) or -1 (fakes): another
+    number would scale the loss and its gradient without a word (0: no loss at all)."""
+    if isinstance(sign, bool) or sign not in (1, -1):
+        raise ValueError(f"{op}: sign must be +1 (real samples) or -1 (fakes), got {sign!r}")
+
+
+def _check_probabilities(op, targets):
+    """Raise ``ValueError`` unless the targets of a cross-entropy are in [0, 1]: a number, or
+    an array on the host (one on the GPU is not read back: a wait at every step)."""
+    xp = get_array_module(targets) if hasattr(targets, "shape") else np
+    if xp is not np:
+        return
+    t = np.asarray(targets)
+    if t.size and not (t.dtype.kind in "biuf" and np.isfinite(t).all()
+                       and t.min() >= 0 and t.max() <= 1):
+        raise ValueError(f"{op}: targets must be probabilities in [0, 1] (1 real, 0 fake, "
+                         f"0.9 smoothed), got "
+                         + (f"{t.item()!r}" if t.ndim == 0 else
+                            f"{t.dtype} targets from {t.min()} to {t.max()}"))
+
+
 @op
 def sigmoid_cross_entropy(logits, targets):
     r"""Mean sigmoid cross-entropy over all elements, value and gradient.
@@ -81,6 +111,8 @@ def sigmoid_cross_entropy(logits, targets):
     dlogits : ndarray like ``logits``
     """
     _check_targets("sigmoid_cross_entropy", logits, targets)
+    _check_batch("sigmoid_cross_entropy", logits)
+    _check_probabilities("sigmoid_cross_entropy", targets)
     xp = get_array_module(logits)
     a = logits
     M = a.size                                                      # the entries averaged
@@ -94,6 +126,8 @@ def sigmoid_cross_entropy(logits, targets):
 def _sigmoid_cross_entropy_gpu(logits, targets):
     """The per-element loss and gradient in one fused kernel (minigan.backend.kernels)."""
     _check_targets("sigmoid_cross_entropy", logits, targets)
+    _check_batch("sigmoid_cross_entropy", logits)
+    _check_probabilities("sigmoid_cross_entropy", targets)
     return kernels.sigmoid_cross_entropy_gpu(logits, targets)
 
 
@@ -155,7 +189,9 @@ def softmax_cross_entropy(logits, targets):
     ----------
     logits : ndarray of shape (N, C)
     targets : ndarray of shape (N,) of int class indices, or (N, C) of floats
-        Soft targets (rows of probabilities, e.g. label smoothing) are allowed.
+        Soft targets (rows of probabilities, e.g. label smoothing) are allowed. Labels on the
+        host that are not whole classes ``0 .. C - 1`` are a ``ValueError`` (-1 would pick the
+        last class, 1.5 class 1, without a word).
 
     Returns
     -------
@@ -167,7 +203,17 @@ def softmax_cross_entropy(logits, targets):
     if a.ndim != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be (N, C), got {tuple(a.shape)}")
     n, c = a.shape
+    _check_batch("softmax_cross_entropy", a)
     if targets.ndim == 1:  # class indices -> one-hot rows
+        if len(targets) != n:
+            raise ValueError(f"softmax_cross_entropy: {len(targets)} labels for {n} rows of "
+                             "logits: give one label a row")
+        if get_array_module(targets) is np and not (   # on the GPU: not read back, a wait
+                targets.dtype.kind in "biuf" and (targets == np.floor(targets)).all()
+                and targets.min() >= 0 and targets.max() < c):
+            raise ValueError(f"softmax_cross_entropy: labels must be whole classes 0 to {c - 1}, "
+                             f"got {targets.dtype} labels from {targets.min()} to "
+                             f"{targets.max()} (-1 would pick the last class, 1.5 class 1)")
         t = xp.zeros_like(a)
         t[xp.arange(n), targets.astype(xp.int64)] = 1
     elif tuple(targets.shape) == (n, c):
@@ -210,6 +256,7 @@ def least_squares_loss(outputs, targets):
     doutputs : ndarray like ``outputs``
     """
     _check_targets("least_squares_loss", outputs, targets)
+    _check_batch("least_squares_loss", outputs)
     diff = outputs - targets
     M = outputs.size
     return float((diff * diff).sum()) / (2 * M), (diff / M).astype(outputs.dtype, copy=False)
@@ -230,6 +277,8 @@ def hinge_loss(outputs, sign):
     loss : float
     doutputs : ndarray like ``outputs``
     """
+    _check_sign("hinge_loss", sign)
+    _check_batch("hinge_loss", outputs)
     xp = get_array_module(outputs)
     margin = 1 - sign * outputs
     M = outputs.size
@@ -254,6 +303,8 @@ def wasserstein_loss(outputs, sign):
     loss : float
     doutputs : ndarray like ``outputs``
     """
+    _check_sign("wasserstein_loss", sign)
+    _check_batch("wasserstein_loss", outputs)
     xp = get_array_module(outputs)
     M = outputs.size
     return -sign * float(outputs.sum()) / M, xp.full_like(outputs, -sign / M)

@@ -35,7 +35,7 @@ from minigan.nn import layers
 from . import games, penalty
 
 __all__ = ["GAN", "PRIORS", "GENERATE_BATCH", "sample_noise", "generator_gradient",
-           "check_outputs", "check_penalized_critic"]
+           "check_outputs", "check_penalized_critic", "output_range"]
 
 PRIORS = ("gaussian", "uniform")
 #: D steps between two of lazy R1's: Karras et al. 2020 take 16 at batch 32, the default 4 at
@@ -110,7 +110,8 @@ def generator_gradient(discriminator, game, x):
     ----------
     discriminator : minigan.nn.layers.Layer
         Maps ``(m, ...)`` samples to ``(m, 1)`` raw outputs.
-    game : minigan.gan.games.Game
+    game : minigan.gan.games.Game or str
+        The game, or its name (:func:`minigan.gan.games.get`).
     x : array of shape ``(m, ...)``
         D's input: G's samples (in the G step, with the instance noise added).
 
@@ -123,12 +124,40 @@ def generator_gradient(discriminator, game, x):
     dx : array like ``x``
         :math:`\partial L_G / \partial x`.
     """
+    game = games.get(game)
     with discriminator.freezing():
         outputs = check_outputs(discriminator, _forward_of(discriminator, x,
                                                           "the discriminator on G's samples"))
-        loss, doutputs = game.g_loss(outputs)          # dL_G/dD(x), one per sample
+        loss, doutputs = game_answer(game, "g_loss", outputs)   # dL_G/dD(x), one per sample
         dx = discriminator.backward(doutputs)           # dL_G/dx: through D, D's grads untouched
     return loss, outputs, dx
+
+
+def game_answer(game, which, outputs, *args):
+    """``game.d_loss(outputs, *args)`` or ``game.g_loss(outputs)`` (``which``), its loss as a
+    float; a TypeError or ValueError naming the game's method unless it returns a pair, one
+    number for the loss and a gradient of the shape of ``outputs``: a game of one's own that
+    returned its loss as an array of shape ``(1, 1)`` would train and report that array, and
+    :func:`minigan.gan.loop.train` fail on it ("only 0-dimensional arrays can be converted
+    to Python scalars"); a flat gradient would fail in D's last layer, naming the layer."""
+    answer = getattr(game, which)(outputs, *args)
+    said = f"{type(game).__name__}.{which}"
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        raise TypeError(f"{said} must return a pair (loss, gradient with respect to D's "
+                        f"outputs), got {type(answer).__name__}")
+    loss, grad = answer
+    if isinstance(loss, bool) or not (isinstance(loss, (int, float, np.floating, np.integer))
+                                      or getattr(loss, "shape", None) == ()):
+        shape = getattr(loss, "shape", None)
+        got = f"an array of shape {tuple(shape)}" if shape is not None else type(loss).__name__
+        raise TypeError(f"{said}: its loss must be one number, got {got} (return "
+                        "float(loss), and the gradient second)")
+    if tuple(getattr(grad, "shape", ())) != tuple(outputs.shape) or not hasattr(grad, "shape"):
+        got = (f"of shape {tuple(grad.shape)}" if hasattr(grad, "shape")
+               else f"a {type(grad).__name__}")
+        raise ValueError(f"{said}: its gradient is {got}, D's outputs {tuple(outputs.shape)}: "
+                         "return one entry per output, d loss / d outputs")
+    return float(loss), grad
 
 
 def check_penalized_critic(discriminator, game, r1=0.0):
@@ -267,6 +296,7 @@ class GAN:
             raise ValueError(f"loss {loss!r} has no labels to smooth or flip; use "
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         check_penalized_critic(discriminator, self.game, r1)
+        _check_one_dtype(generator, discriminator)
         _check_optimizer("g_optimizer", g_optimizer, generator, "generator")
         _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator
@@ -277,7 +307,7 @@ class GAN:
         self.label_smoothing = float(label_smoothing)
         self.prior = prior
         self.rng = backend.rng(rng)
-        self.pixel_range = (_output_range(generator) if pixel_range is None
+        self.pixel_range = (output_range(generator) if pixel_range is None
                             else _pixel_range(pixel_range))
         self.check_data = bool(check_data)
         #: The players' floating dtype (D's first parameter's): the real batches' too.
@@ -294,6 +324,7 @@ class GAN:
         if isinstance(generator, layers.ConditionalGenerator):   # it appends a label
             self.label_channels = generator.classes
         self._kept_fake = None   # the D step's G(z), its forward pass still in G's caches
+        self._checked = None     # the real batch train_iteration just checked (d_step skips it)
 
     def check_real(self, x):
         """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, is empty,
@@ -427,6 +458,7 @@ class GAN:
         Label flips and instance noise (:meth:`d_targets`, :meth:`noisy`) apply to both
         batches. With ``r1``, R1's gradient at the real batch joins D's on every
         ``r1_every``-th step, ``r1_every`` times over (:func:`minigan.gan.penalty.r1_penalty`).
+        With ``check_data`` the real batch is checked first (:meth:`check_real`).
         With ``update=False`` the step leaves its gradient in ``D.grads`` and D's weights
         where they are (its gradient checked: :func:`minigan.check.testing.assert_step_gradients`;
         on a step that takes R1, the gradient of ``d_loss + r1_every * r1``, ``d_loss``
@@ -439,7 +471,17 @@ class GAN:
         last step of this object that took it (0 before the first; not part of ``d_loss``);
         in a game with a gradient penalty (WGAN-GP), ``gradient_penalty``: its term, part of
         ``d_loss``
+
+        Raises
+        ------
+        ValueError
+            With ``check_data``, when ``x_real`` fails :meth:`check_real` (not an array of the
+            players' dtype, empty, NaN or inf, far outside ``pixel_range``, labels missing),
+            before anything moves.
         """
+        checked, self._checked = self._checked, None
+        if self.check_data and x_real is not checked:     # train_iteration checked it already
+            self.check_real(x_real)
         m = x_real.shape[0]
         self.D.zero_grad()
         real_target, fake_target = self.d_targets(m, x_real.dtype)
@@ -447,14 +489,14 @@ class GAN:
         x_seen = self.noisy(x_real)
         real_logits = check_outputs(self.D, _forward_of(self.D, x_seen,
                                                        "the discriminator on the real batch"))
-        loss_real, dreal = self.game.d_loss(real_logits, real_target, +1)
+        loss_real, dreal = game_answer(self.game, "d_loss", real_logits, real_target, +1)
         self.D.backward(dreal, input_grad=False)  # no one needs dL/dx of the data
         # fake batch, in its own forward pass: -log(1 - D(G(z)))
         generated = self._generate(m, x_real.dtype)
         self._kept_fake = generated if self.reuse_fake else None
         fake = self.noisy(generated)
         fake_logits = _forward_of(self.D, fake, "the discriminator on G's samples")
-        loss_fake, dfake = self.game.d_loss(fake_logits, fake_target, -1)
+        loss_fake, dfake = game_answer(self.game, "d_loss", fake_logits, fake_target, -1)
         self.D.backward(dfake, input_grad=False)
         stats = {"d_loss": loss_real + loss_fake, "d_real": self.game.mean_output(real_logits),
                  "d_fake": self.game.mean_output(fake_logits)}
@@ -564,6 +606,7 @@ class GAN:
             x = next_real_batch()
             if self.check_data:
                 self.check_real(x)
+                self._checked = x    # d_step need not check it again
             stats = self.d_step(x)
             if on_step is not None:
                 on_step(f"d{i + 1}")
@@ -576,13 +619,32 @@ class GAN:
     def sample(self, n=None, z=None):
         """Generator samples in evaluation mode (BatchNorm uses its running statistics).
 
-        Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch).
+        Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch);
+        both together are a ``ValueError``.
         """
+        if z is not None and n is not None:
+            raise ValueError(f"give n (that many fresh noise vectors) or z (the noise itself), "
+                             f"not both: got n={n!r} and z of shape {tuple(getattr(z, 'shape', ()))}")
         if z is None:
             z = self.sample_noise(n)
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)
+
+
+def _check_one_dtype(generator, discriminator):
+    """ValueError unless every parameter of both players has one dtype: a float32 G with a
+    float64 D (or a layer of another dtype inside one) would run G on float64 noise, every
+    pass of it in float64, and cast its gradients back to float32, without a word."""
+    seen = {}
+    for role, player in (("generator", generator), ("discriminator", discriminator)):
+        for name, p in player.params.items():
+            seen.setdefault(np.dtype(p.dtype).name, f"the {role}'s {name!r}")
+    if len(seen) > 1:
+        said = " and ".join(f"{where} is {dtype}" for dtype, where in seen.items())
+        raise ValueError(f"the players' parameters are not of one dtype: {said}; build every "
+                         "layer of both in one dtype (dtype=... on each, or "
+                         "minigan.backend.set_default_dtype before building them)")
 
 
 def _check_optimizer(name, optimizer, player, role):
@@ -619,9 +681,9 @@ def _last_layer(net):
     return net
 
 
-def _output_range(generator):
-    """(0, 1) for a generator ending in Sigmoid, (-1, 1) for Tanh, else None (a labelled
-    generator's: its net's)."""
+def output_range(generator):
+    """The range of ``generator``'s pixels: (0, 1) for a generator ending in a Sigmoid,
+    (-1, 1) for a Tanh, else None (a labelled generator's: its net's)."""
     last = _last_layer(generator)
     if isinstance(last, layers.Sigmoid):
         return (0.0, 1.0)

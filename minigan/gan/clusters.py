@@ -64,6 +64,11 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
     labels : ndarray (N,), int64, each row's group
     """
     x = np.asarray(backend.to_host(x), dtype=np.float64).reshape(len(x), -1)
+    rng = backend.rng(rng)                  # a seed given in its place: say so
+    if not np.isfinite(x).all():
+        bad = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise ValueError(f"k-means needs finite rows; row {bad} holds NaN or inf (drop it, or "
+                         "draw it again)")
     n, k = len(x), int(k)
     if not 1 <= k <= n:
         raise ValueError(f"k-means needs 1 <= k <= the number of rows ({n}), got k = {k}")

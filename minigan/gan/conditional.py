@@ -35,6 +35,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.functional.conditional import label_concat_forward
+from minigan.functional.errors import whole_number
 from minigan.nn import layers
 
 from . import algorithm as gan
@@ -48,12 +49,19 @@ CLASSES = 10
 def one_hot(labels, classes=CLASSES, dtype=None):
     """``(N,)`` integer labels -> ``(N, classes)`` one-hot rows, on the labels' device.
 
-    Raises ``ValueError`` for a label outside ``0 .. classes - 1`` or not a whole number
+    Raises ``ValueError`` for labels of another shape than ``(N,)`` (a column ``(N, 1)``
+    would give rows of shape ``(N, 1, classes)``) or not numbers, for a label outside
+    ``0 .. classes - 1`` or not a whole number
     (its row would be all zeros: a sample of no class), for labels on the host: labels
     already on the GPU (a run's, checked when its data was loaded) are taken as they are,
     since reading their range back would cost two waits on the device at every batch."""
     xp = backend.get_array_module(labels)
     labels = xp.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be one integer class a sample, shape (N,), got "
+                         f"{labels.dtype} labels of shape {tuple(labels.shape)}"
+                         + (" (labels.ravel() for a column of them)"
+                            if labels.ndim == 2 and labels.shape[1] == 1 else ""))
     if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
@@ -71,7 +79,11 @@ def with_labels(x, labels, classes=CLASSES):
 
 
 def labelled_noise(z, labels, classes=CLASSES):
-    """``[z, one_hot(labels)]``: the input of a conditional generator."""
+    """``[z, one_hot(labels)]``: the input of a conditional generator (one label a noise
+    vector: ``ValueError`` otherwise)."""
+    if len(labels) != len(z):
+        raise ValueError(f"{len(z)} noise vectors and {len(labels)} labels: give one label a "
+                         "noise vector")
     xp = backend.get_array_module(z)
     return xp.concatenate([z, xp.asarray(one_hot(labels, classes, z.dtype))], axis=1)
 
@@ -111,10 +123,16 @@ class ConditionalGAN(gan.GAN):
 
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)
-        or from ``n`` fresh noise vectors with ``labels`` (default: uniform)."""
+        or from ``n`` fresh noise vectors with ``labels`` (default: uniform); ``z`` with
+        ``n`` or ``labels`` is refused (``z`` carries its labels)."""
+        if z is not None and labels is not None:
+            raise ValueError("give labels with n (fresh noise of those labels), not with z, whose "
+                             "rows carry their labels already ([z, one_hot(c)]: "
+                             "conditional.labelled_noise(z, labels))")
         if z is None:
             z = self.sample_noise(n, labels=labels)
-        return super().sample(z=z)
+            n = None
+        return super().sample(n, z=z)
 
 
 def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=None,
@@ -123,7 +141,8 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
 
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator` (its images are
     drawn in evaluation mode; the mode is restored after); a plain or self-conditioned one
-    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`.
+    is refused with a ``TypeError`` naming :func:`minigan.nn.layers.generated_images`. No
+    labels, or a ``batch_size`` below 1, is a ``ValueError``.
     """
     if not hasattr(generator, "images") or isinstance(generator, layers.SelfConditionedGenerator):
         raise TypeError(f"generate draws digits of given labels from a "
@@ -131,6 +150,10 @@ def generate(generator, labels, noise_dim, prior="gaussian", rng=None, dtype=Non
                         "generator without labels, or one that draws its group from its noise "
                         "(--clusters), draws layers.generated_images(G, z) of noise "
                         "z = gan.sample_noise(n, noise_dim, prior, rng)")
+    batch_size = whole_number("batch_size", batch_size, 1)
+    if len(labels) == 0:
+        raise ValueError("labels is empty: give the class of each image to draw (numpy.arange(10) "
+                         "for one of each digit)")
     out = []
     with generator.evaluating():
         for i in range(0, len(labels), batch_size):

@@ -301,8 +301,18 @@ def get(name="gan", g_loss="non_saturating"):
         For an unknown name (or a subclass of :class:`Game` given where its instance is
         wanted), or a ``g_loss`` other than the non-saturating one with a game that has
         its own generator loss (a game given: other than its own form, ``g_form``).
+    TypeError
+        For a game of your own that does not define both :meth:`Game.d_loss` and
+        :meth:`Game.g_loss`.
     """
     if isinstance(name, Game):   # it plays its own G loss (the cross-entropy game: its form)
+        missing = [f"{loss}{args}" for loss, args in (("d_loss", "(outputs, target, sign)"),
+                                                      ("g_loss", "(outputs)"))
+                   if getattr(type(name), loss) is getattr(Game, loss)]
+        if missing:
+            raise TypeError(f"the game {type(name).__name__} defines no {' and no '.join(missing)}; "
+                            "a game of your own returns D's and G's losses and their gradients "
+                            "with respect to D's outputs (minigan.gan.games says how)")
         if g_loss not in ("non_saturating", getattr(name, "g_form", None)):
             raise ValueError(f"g_loss {g_loss!r} with the game {name!r} given as loss: the game "
                              "plays its own generator loss (leave g_loss out; the cross-entropy "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from minigan.functional.errors import whole_number
+from minigan.functional.errors import amount, whole_number
 
 __all__ = ["STATS", "Diverged", "train"]
 
@@ -65,7 +65,8 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         average of a run that diverges holds G as it was before the step that did).
     lr : callable, optional
         ``lr(i)``: the step size of both optimizers for the iteration with ``i``
-        iterations before it (``None``: the optimizers keep theirs).
+        iterations before it (``None``: the optimizers keep theirs), a finite number >= 0
+        (0 for a warm-up's first iteration).
     on_iteration : callable, optional
         ``on_iteration(iteration, stats)`` after each iteration, ``iteration`` counted
         from 1 over the run, ``stats`` the dict of :data:`STATS`.
@@ -85,7 +86,8 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     Diverged
         When an iteration's numbers are not finite (``on_iteration`` is not called for it).
     ValueError
-        When ``total`` is less than ``done + iterations``; when an iteration reports fewer
+        When ``total`` is less than ``done + iterations``; when ``lr(i)`` is not a finite
+        number >= 0 (before the iteration runs); when an iteration reports fewer
         numbers than :data:`STATS` (a step of your own, a subclass of
         :class:`minigan.gan.GAN`, that returns the losses alone).
     """
@@ -106,8 +108,9 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
     for i in range(iterations):
         before = done + i
         model.progress = before / total
-        if lr is not None:
-            model.g_opt.lr = model.d_opt.lr = lr(before)
+        if lr is not None:     # checked first: a NaN or a negative step would ruin the weights
+            model.g_opt.lr = model.d_opt.lr = amount(
+                f"the step size lr({before}) that the schedule gives", lr(before))
         if on_step is None:
             stats = model.train_iteration(next_real_batch)
         else:

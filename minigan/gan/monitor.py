@@ -19,6 +19,10 @@ run go on, since a run may recover.
 
 from __future__ import annotations
 
+from minigan.functional.errors import whole_number
+
+from . import games
+
 __all__ = ["STRETCH", "GameWatch", "stretches"]
 
 #: Iterations in a row with D saturated on both batches before the game counts as stopped.
@@ -30,13 +34,16 @@ class GameWatch:
 
     Parameters
     ----------
-    game : minigan.gan.games.Game
+    game : minigan.gan.games.Game or str
+        The game, or its name (``"gan"``, ``"hinge"``, ...: :func:`minigan.gan.games.get`).
     stretch : int
-        Saturated iterations in a row that make a stop (:data:`STRETCH`).
+        Saturated iterations in a row that make a stop (:data:`STRETCH`), a whole number
+        >= 1 (0 would never count a stop, 2.5 would count 2).
     """
 
     def __init__(self, game, stretch=STRETCH):
-        self.game, self.stretch = game, int(stretch)
+        self.game = games.get(game)
+        self.stretch = whole_number("stretch (saturated iterations in a row)", stretch, 1)
         self.run_length, self.stopped, self.since = 0, False, None
 
     def update(self, iteration, stats):
@@ -59,7 +66,10 @@ class GameWatch:
 
 def stretches(rows, game, stretch=STRETCH):
     """The ``(first, last)`` iterations of every saturated stretch of at least ``stretch``
-    iterations in the rows of ``metrics.csv`` (numbers or strings)."""
+    iterations in the rows of ``metrics.csv`` (numbers or strings); ``game`` as in
+    :class:`GameWatch`."""
+    game = games.get(game)
+    stretch = whole_number("stretch (saturated iterations in a row)", stretch, 1)
     out, first, last = [], None, None
     for row in rows:
         it = int(float(row["iteration"]))

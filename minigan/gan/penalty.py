@@ -120,6 +120,7 @@ from __future__ import annotations
 
 from minigan import functional as F
 from minigan.backend import get_array_module
+from minigan.functional.errors import amount, whole_number
 from minigan.nn import layers as L
 
 __all__ = ["CriticError", "check_critic", "gradient_penalty", "r1_penalty", "critic_input_gradient",
@@ -344,6 +345,7 @@ def gradient_penalty(critic, x_hat, weight=10.0, features=None):
     """
     check_critic(critic)
 
+    weight = amount("gradient_penalty: weight", weight)
     def penalty_of(g, n):
         xp = get_array_module(g)
         norm = xp.sqrt((g * g).sum(axis=1, keepdims=True))
@@ -391,6 +393,7 @@ def r1_penalty(critic, x, gamma=0.1, features=None):
     """
     check_critic(critic, r1=True)
 
+    gamma = amount("r1_penalty: gamma", gamma)
     def penalty_of(g, n):
         return 0.5 * gamma * float((g * g).sum()) / n, (gamma / n) * g     # P, rho = dP/dg
 
@@ -403,10 +406,20 @@ def _penalize(critic, x, features, penalty_of):
     is :math:`\rho = \partial P/\partial g`), and
     :math:`\partial P/\partial\theta` added to the critic's gradients (0 for the input
     values not measured: a label's). Returns ``P``."""
+    if not hasattr(x, "shape") or x.shape[0] == 0:
+        raise ValueError("the penalty is a mean over the samples: give an array of at least one "
+                         "sample, got " + (f"shape {tuple(x.shape)}" if hasattr(x, "shape")
+                                           else f"a {type(x).__name__}"))
     n = x.shape[0]
+    size = x[0].size
+    if features is not None:
+        features = whole_number(f"features (the data values of each sample's {size}, before a "
+                                "label)", features, 1)
+        if features > size:
+            raise ValueError(f"features is {features}, more than the {size} values of each sample")
     _, g_all, tape = critic_input_gradient(critic, x)
     g_all = g_all.reshape(n, -1)
-    g = g_all if features is None else g_all[:, :int(features)]
+    g = g_all if features is None else g_all[:, :features]
     penalty, dP_dg = penalty_of(g, n)                    # P and rho = dP/dg
     r = get_array_module(g_all).zeros_like(g_all)       # r_0 = rho, 0 on a label's values
     r[:, :g.shape[1]] = dP_dg

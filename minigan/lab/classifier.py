@@ -35,6 +35,7 @@ import numpy as np
 from minigan import backend
 from minigan.data.npz import NpzError, read_npz
 from minigan.functional import losses
+from minigan.functional.errors import whole_number
 from minigan.nn import layers as L
 from minigan.nn import optim
 
@@ -174,6 +175,7 @@ class Classifier:
         Other shapes or pixel ranges are refused (:func:`as_digits`).
         """
         x = as_digits(x)
+        batch_size = whole_number("batch_size", batch_size, 1)
         feats, probs = [], []
         # features: what the last layer sees (in evaluation mode, dropout passes it on as is)
         layers, head = self.net.layers[:-1], self.net.layers[-1]
@@ -195,8 +197,15 @@ class Classifier:
         return self.features_and_probs(x, batch_size)[1].argmax(axis=1)
 
     def accuracy(self, x, y, batch_size=1000):
-        """Share of ``x`` classified as its label ``y``."""
-        return float(np.mean(self.predict(x, batch_size) == np.asarray(backend.to_host(y))))
+        """Share of ``x`` classified as its label ``y``, ``(N,)`` int classes (a ``ValueError``
+        for labels of another shape: a column ``(N, 1)`` would be compared with every
+        prediction, about 0.1 whatever the classifier)."""
+        y = np.asarray(backend.to_host(y))
+        if y.shape != (len(x),):
+            raise ValueError(f"accuracy: y must hold one class a digit, shape ({len(x)},), got "
+                             f"shape {y.shape}" + (" (y.ravel() for a column of them)"
+                                                   if y.shape == (len(x), 1) else ""))
+        return float(np.mean(self.predict(x, batch_size) == y))
 
 
 def _shift(batch, rng, max_shift):
@@ -229,12 +238,23 @@ def train_classifier(images, labels, epochs=20, batch_size=64, lr=1e-3, seed=0, 
     Returns
     -------
     Sequential in evaluation mode
+
+    Raises
+    ------
+    ValueError
+        For ``epochs`` or ``batch_size`` below 1, a negative ``max_shift``, or not one label
+        a digit, before any training.
     """
+    epochs, batch_size = whole_number("epochs", epochs, 1), whole_number("batch_size", batch_size, 1)
+    max_shift = whole_number("max_shift", max_shift, 0)
+    images = np.asarray(backend.to_host(images), dtype=np.float32)
+    labels = np.asarray(backend.to_host(labels))
+    if len(labels) != len(images) or labels.ndim not in (1, 2):
+        raise ValueError(f"train_classifier: one label a digit, (N,) classes or (N, 10) soft "
+                         f"targets, got labels of shape {labels.shape} for {len(images)} digits")
     rng = np.random.default_rng(seed)
     net = build(rng) if net is None else net
     opt = optim.Adam(net, lr=lr)
-    images = np.asarray(backend.to_host(images), dtype=np.float32)
-    labels = np.asarray(backend.to_host(labels))
     net.train()
     for epoch in range(epochs):
         opt.lr = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))   # cosine decay to ~0

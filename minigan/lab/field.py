@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigan import backend
-from minigan.gan import generator_gradient
+from minigan.gan import games, generator_gradient
 from minigan.nn import layers as L
 
 __all__ = ["GRID", "NOISE_GRID", "NOISE_SPAN", "mixing_layer", "plane", "surface", "read_at",
@@ -71,10 +71,10 @@ def surface(discriminator, game, axes, dtype=None):
     ----------
     discriminator : minigan.nn.layers.Layer
         A D that judges one sample at a time (:func:`mixing_layer` is None).
-    game : minigan.gan.games.Game
-        :meth:`~minigan.gan.games.Game.read` turns D's raw output into what is drawn:
-        :math:`\sigma(a)`, a probability, for the cross-entropy game; the raw output for
-        the others.
+    game : minigan.gan.games.Game or str
+        The game, or its name; its :meth:`~minigan.gan.games.Game.read` turns D's raw output
+        into what is drawn: :math:`\sigma(a)`, a probability, for the cross-entropy game; the
+        raw output for the others.
     axes : tuple of 1-D arrays
         ``(xs,)`` for 1-D samples, ``(xs, ys)`` for 2-D samples.
     dtype : optional
@@ -121,6 +121,7 @@ def read_at(discriminator, game, points, dtype=None):
     time: a host float64 array of shape ``(m,)``. D runs frozen (a spectral norm's ``u``
     stays as it is)."""
     _check_pointwise(discriminator)
+    game = games.get(game)
     x = backend.asarray(points, dtype=_dtype(dtype))
     with discriminator.freezing():
         raw = discriminator.forward(x)
@@ -135,7 +136,8 @@ def gradients(discriminator, game, points):
     Parameters
     ----------
     discriminator : minigan.nn.layers.Layer
-    game : minigan.gan.games.Game
+    game : minigan.gan.games.Game or str
+        The game, or its name (:func:`minigan.gan.games.get`).
     points : array of shape ``(m, ...)`` (host or device; its dtype is kept)
 
     Returns
@@ -147,6 +149,7 @@ def gradients(discriminator, game, points):
         :math:`\partial L_G / \partial x^{(i)}` with :math:`L_G` the mean over the ``m``
         points.
     """
+    game = games.get(game)
     _, outputs, dx = generator_gradient(discriminator, game, backend.asarray(points))
     return _host(game.read(outputs)).reshape(-1), _host(dx)
 
@@ -194,7 +197,8 @@ def digit_gradients(generator, discriminator, game, noise):
     Parameters
     ----------
     generator, discriminator : minigan.nn.layers.Layer
-    game : minigan.gan.games.Game
+    game : minigan.gan.games.Game or str
+        The game, or its name (:func:`minigan.gan.games.get`).
     noise : array of shape ``(n, ...)``
         G's input (``[z, one_hot(c)]`` rows for a conditional generator).
 

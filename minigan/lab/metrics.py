@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from minigan import backend
+from minigan.functional.errors import whole_number
 
 __all__ = [
     "inception_score", "class_statistics", "label_agreement", "sqrtm_psd", "frechet_distance", "fid",
@@ -108,7 +109,8 @@ def inception_score(probs, splits=10, eps=1e-12):
     splits : int
         The samples are cut into this many consecutive parts (Salimans et
         al. use 10), part ``i`` from ``i N // splits`` up to ``(i + 1) N // splits`` as in
-        their code; the score is computed on each.
+        their code; the score is computed on each. A whole number >= 1; more splits than
+        samples give one split a sample.
     eps : float
         Added to each probability inside the logarithms, so that a class with probability 0
         adds 0 to the KL term rather than ``nan``.
@@ -119,7 +121,7 @@ def inception_score(probs, splits=10, eps=1e-12):
     """
     p = _class_probs(probs)
     scores, n = [], len(p)
-    k = max(1, min(int(splits), n))
+    k = min(whole_number("inception_score: splits", splits, 1), n)
     for i in range(k):                  # the parts of Salimans et al.'s code: i n // k onwards
         part = p[i * n // k:(i + 1) * n // k]
         py = part.mean(axis=0, keepdims=True)
@@ -131,6 +133,15 @@ def inception_score(probs, splits=10, eps=1e-12):
 def class_statistics(probs, min_share=0.05, confident=0.9):
     """Which classes a set of samples is classified as.
 
+    Parameters
+    ----------
+    probs : ndarray (N, C), rows summing to 1
+    min_share : float
+        In (0, 1]: the share of the samples a class must hold to count as covered (0 or
+        below would count every class, a class with no sample too).
+    confident : float
+        In [0, 1]: the probability a sample's class must reach to count as confident.
+
     Returns
     -------
     dict
@@ -138,6 +149,12 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
         ``classes_covered``: classes holding at least ``min_share`` of them;
         ``confident_share``: share classified with probability >= ``confident``.
     """
+    if not (_real(min_share) and 0 < min_share <= 1):
+        raise ValueError(f"class_statistics: min_share must be a number in (0, 1], the share of "
+                         f"the samples a covered class holds, got {min_share!r}")
+    if not (_real(confident) and 0 <= confident <= 1):
+        raise ValueError(f"class_statistics: confident must be a probability in [0, 1], got "
+                         f"{confident!r}")
     p = _class_probs(probs)
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
     share = counts / len(p)
@@ -243,8 +260,23 @@ def squared_distances(a, b):
 
 def knn_radii(features, k=3, chunk=2048):
     """Distance from each row to its ``k``-th nearest other row (the row itself excluded)."""
+    k, chunk = _neighbours("knn_radii", k, chunk)
     xp = backend.get_array_module(features)
     return xp.sqrt(_knn_squared_radii(features, k, chunk))
+
+
+def _real(value):
+    """Whether ``value`` is a real number, not a bool (NaN compares false after it)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _neighbours(what, k, chunk):
+    """``k`` and ``chunk`` as ints, or a ValueError naming ``what`` unless each is a whole
+    number >= 1: ``k = 0`` gives balls of radius 0 (precision and recall 0), a negative ``k``
+    the distance to the farthest point (precision and recall 1, a negative density), without a
+    word."""
+    return (whole_number(f"{what}: k (the nearest neighbour that sets a ball's radius)", k, 1),
+            whole_number(f"{what}: chunk (rows computed at a time)", chunk, 1))
 
 
 def _knn_squared_radii(features, k, chunk):
@@ -288,6 +320,7 @@ def precision_recall(real, fake, k=3, chunk=2048):
     -------
     (precision, recall) : floats in [0, 1]
     """
+    k, chunk = _neighbours("precision_recall", k, chunk)
     _two_sets(real, fake, k + 1, ("real", "fake"))
     real_r2, fake_r2 = _knn_squared_radii(real, k, chunk), _knn_squared_radii(fake, k, chunk)
     precision = float(_inside_any_ball(fake, real, real_r2, chunk).mean())
@@ -345,6 +378,7 @@ def density_coverage(real, fake, k=5, chunk=2048):
     -------
     (density, coverage) : floats; coverage in [0, 1]
     """
+    k, chunk = _neighbours("density_coverage", k, chunk)
     _two_sets(real, fake, (k + 1, 1), ("real", "fake"))
     r2 = _knn_squared_radii(real, k, chunk)
     density = float(_ball_counts(fake, real, r2, chunk).sum()) / (k * len(fake))
@@ -384,6 +418,7 @@ def parzen_log_likelihood(samples, points, sigma, chunk=1000):
     ndarray (m,) of float64, or (len(sigma), m) when ``sigma`` is an array
     """
     _two_sets(samples, points, 1, ("samples", "points"))
+    chunk = whole_number("parzen_log_likelihood: chunk (points scored at once)", chunk, 1)
     _positive("sigma", sigma, most_dims=1)
     xp = backend.get_array_module(samples, points)
     sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))

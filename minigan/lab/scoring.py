@@ -45,7 +45,8 @@ from __future__ import annotations
 import numpy as np
 
 from minigan import backend
-from minigan.gan.algorithm import GENERATE_BATCH
+from minigan.functional.errors import whole_number
+from minigan.gan.algorithm import GENERATE_BATCH, output_range
 from minigan.nn.layers import generated_images
 
 from . import metrics
@@ -55,7 +56,8 @@ __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_
            "shuffled_rows", "digits_by_class", "score_images",
            "memorisation", "scoring_noise", "scored_labels", "least_said", "evaluate_generator",
            "format_table",
-           "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND"]
+           "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND",
+           "SCALES"]
 
 MIN_DIGITS = 20
 """Fewest digits scored: the inception score's 10 splits of at least 2, and more than
@@ -142,7 +144,7 @@ class Reference:
     Parameters
     ----------
     reference, held_out : ndarray (N, 784), pixels in [0, 1] (or another shape
-        :func:`~minigan.lab.classifier.as_digits` takes)
+        :func:`~minigan.lab.classifier.as_digits` takes), at least :data:`MIN_DIGITS` each
     classifier : minigan.lab.classifier.Classifier, optional (default: cached, else shipped)
     description : str
         Which digits each set holds (printed with every report).
@@ -162,6 +164,11 @@ class Reference:
                                     dtype=np.float32)
         self.held_out = np.asarray(backend.to_host(as_digits(held_out, "held_out")),
                                    dtype=np.float32)
+        for name, digits in (("reference", self.reference), ("held_out", self.held_out)):
+            if len(digits) < MIN_DIGITS:     # every score compares as many digits of each
+                raise ValueError(f"{name} holds {len(digits)} digits; a reference needs at least "
+                                 f"{MIN_DIGITS} in each set (the inception score's 10 splits, "
+                                 "k = 5 nearest neighbours): give more")
         self.description, self.caveat = description, caveat
         self.training = None if training is None else np.asarray(training, dtype=np.float32)
         self.held_out_in_training = held_out_in_training
@@ -233,7 +240,9 @@ class Reference:
         Pass the number of generated digits: :func:`score_images` compares as many (at
         most ``len(held_out)``), since every score moves with the count.
         """
-        m = len(self.held_out) if n is None else min(int(n), len(self.held_out))
+        m = len(self.held_out) if n is None else min(
+            whole_number(f"n (the real digits to score; scoring needs at least {MIN_DIGITS})", n,
+                         MIN_DIGITS), len(self.held_out))
         row = self._real_rows.get(m)
         if row is None or (parzen and "parzen_mean" not in row):
             # in a random order: the held-out digits keep the split's order, its two
@@ -280,6 +289,7 @@ def score_images(images, ref, parzen=True, real=False, asked=None, classes_out=N
     digits in the order given: give them in a random order (digits sorted by class or by
     source would score each split on a part of the classes or one population).
     """
+    _need_reference(ref)
     if len(images) < MIN_DIGITS:
         raise ValueError(f"scoring needs at least {MIN_DIGITS} digits (the inception score's 10 "
                          f"splits, k = 5 nearest neighbours), got {len(images)}; score more")
@@ -330,6 +340,9 @@ def memorisation(images, ref, n=2000, chunk=250):
     ``nearest`` generated digits (``pairs``: indices into ``images`` and ``ref.training``);
     None without ``ref.training``
     """
+    _need_reference(ref)
+    n = whole_number("memorisation: n (digits compared)", n, 1)
+    chunk = whole_number("memorisation: chunk (digits measured at once)", chunk, 1)
     if ref.training is None:
         return None
     xp = backend.xp()
@@ -369,6 +382,33 @@ def memorisation(images, ref, n=2000, chunk=250):
             "pairs": [(int(i), int(g_idx[i])) for i in order]}
 
 
+def _need_reference(ref):
+    """``ref``, or a TypeError unless it is a :class:`Reference` (None would fail with
+    "'NoneType' object has no attribute 'classifier'")."""
+    if not isinstance(ref, Reference):
+        raise TypeError(f"ref must be a scoring.Reference, the real digits scored beside "
+                        f"(scoring.Reference.load(data_dir=DIR)), got {type(ref).__name__}")
+    return ref
+
+
+#: The pixel range each ``scale`` of :func:`evaluate_generator` maps to [0, 1].
+SCALES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+def _check_scale(generator, scale):
+    """A ValueError unless ``scale`` is one of :data:`SCALES` and, for a generator that ends in
+    a Sigmoid or a Tanh, that one's: ``"tanh"`` for a sigmoid generator would map its [0, 1]
+    pixels to [0.5, 1] and score them without a word."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {tuple(SCALES)}, the generator's pixel range "
+                         f"([0, 1] or [-1, 1]), got {scale!r}")
+    drawn = output_range(generator)
+    for name, (low, high) in SCALES.items():
+        if drawn == (low, high) and name != scale:
+            raise ValueError(f"the generator ends in a {name.capitalize()}, whose pixels are in "
+                             f"[{low:g}, {high:g}], and scale is {scale!r}: pass scale={name!r}")
+
+
 def _to_unit(images, scale):
     x = backend.to_host(images).reshape(len(images), -1).astype(np.float32)
     return (x + 1) / 2 if scale == "tanh" else x
@@ -400,7 +440,20 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     Returns
     -------
     dict of scores (see :func:`score_images`), with ``memorisation`` when asked
+
+    Raises
+    ------
+    ValueError
+        For a ``scale`` other than ``"sigmoid"`` and ``"tanh"``, or another than the one of
+        a generator that ends in a Sigmoid or a Tanh; for ``n`` not a whole number of at least
+        :data:`MIN_DIGITS` or ``batch_size`` not one of at least 1, before any digit is drawn.
+    TypeError
+        When ``ref`` is not a :class:`Reference`.
     """
+    _need_reference(ref)
+    _check_scale(generator, scale)
+    n = whole_number(f"n (the digits to score; scoring needs at least {MIN_DIGITS})", n, MIN_DIGITS)
+    batch_size = whole_number("batch_size", batch_size, 1)
     with generator.evaluating():
         images = np.concatenate([
             _to_unit(generated_images(generator, sample_noise(min(batch_size, n - i))), scale)

@@ -413,7 +413,8 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
         raise ValueError(f"{spec.name} compares D(x), one point at a time, with D*(x): --pack and "
                          "--minibatch make D judge several samples at once; use them with "
                          "2-D data (gaussian2d, ring8 or grid25)")
-    iterations = spec.iterations if iterations is None else int(iterations)
+    iterations = whole_number("iterations", spec.iterations if iterations is None else iterations,
+                              1)
     mixing = fields.mixing_layer(_build(spec, opts, np.random.default_rng(0)).D)
     if step_by_step and step_by_step > iterations:
         raise ValueError(f"--step-by-step {step_by_step}: the run has only {iterations} "
@@ -435,8 +436,9 @@ def check_spec(spec):
 
     ``spec.sample(rng, 2)`` (a generator of its own, not the run's) must give an array of
     shape ``(2, dim)``; ``g_sizes`` must run from ``noise_dim`` to ``dim``, ``d_sizes`` from
-    ``dim`` to 1; ``modes``, when given, must be ``(K, dim)`` with a ``std`` above 0;
-    ``center``, when given, must be two finite numbers."""
+    ``dim`` to 1, each at least two whole numbers; ``iterations`` and ``batch`` must be
+    whole numbers >= 1 and ``extent`` a number above 0; ``modes``, when given, must be
+    ``(K, dim)`` with a ``std`` above 0; ``center``, when given, must be two finite numbers."""
     x = spec.sample(np.random.default_rng(0), 2)
     shape = getattr(x, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != 2:
@@ -445,6 +447,16 @@ def check_spec(spec):
                          f"{'shape ' + str(tuple(shape)) if shape is not None else type(x).__name__}"
                          " (1-D data: x[:, None], or rng.normal(..., (n, 1)))")
     dim = int(shape[1])
+    for what, sizes in (("g_sizes", spec.g_sizes), ("d_sizes", spec.d_sizes)):
+        if len(sizes) < 2 or not all(_finite_number(n) and n >= 1 and n == int(n) for n in sizes):
+            raise ValueError(f"toy {spec.name!r}: {what} must be the widths of the network's "
+                             f"layers, from its input to its output, at least two whole numbers "
+                             f">= 1, got {tuple(sizes)!r}")
+    for what, value in (("iterations", spec.iterations), ("batch", spec.batch)):
+        whole_number(f"toy {spec.name!r}: {what}", value, 1)
+    if not (_finite_number(spec.extent) and spec.extent > 0):
+        raise ValueError(f"toy {spec.name!r}: extent must be a number above 0, half the width of "
+                         f"the pictures' plane, got {spec.extent!r}")
     for what, got, want, why in (
             ("g_sizes[0], G's input,", spec.g_sizes[0], spec.noise_dim, "the noise_dim"),
             ("g_sizes[-1], G's output,", spec.g_sizes[-1], dim, "the samples' dimension"),
@@ -512,8 +524,9 @@ def run_gan_toy(name, iterations=None, seed=0, snapshots=8, n_eval=2500, opts=No
     """
     spec = toy_spec(name)
     name, opts = spec.name, dict(opts or {})
-    iterations = spec.iterations if iterations is None else int(iterations)
     field = check_pictures(spec, opts, iterations, step_by_step, noise_grid) and field
+    iterations = spec.iterations if iterations is None else int(iterations)   # checked there
+    snapshots = whole_number("snapshots", snapshots, 0)
     if int(opts.get("pack") or 1) > 1:   # PacGAN: as many packs as the plain GAN has samples
         spec = replace(spec, batch=spec.batch * int(opts["pack"]))
     rng = np.random.default_rng(seed)

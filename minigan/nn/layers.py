@@ -39,7 +39,7 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, amount, check_dout, number, whole_number
+from minigan.functional.errors import ShapeError, amount, check_dout, number, state_mapping, whole_number
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -174,9 +174,10 @@ class Layer:
         """``x``, or a TypeError naming the layer when it is not an array (a list): an op
         fails on it deep inside, with "'list' object has no attribute 'ndim'"."""
         if not hasattr(x, "shape"):
+            dtype = next((p.dtype for p in self.params.values()), backend.default_dtype())
             raise TypeError(f"{self!r}: the input is a {type(x).__name__}, not an array; give "
                             "a NumPy array (a CuPy one on the GPU) of the layer's dtype, "
-                            "np.asarray(x, dtype=np.float32)") from None
+                            f"np.asarray(x, dtype=np.{dtype})") from None
         return x
 
     def _need_cache(self):
@@ -204,13 +205,17 @@ class Layer:
         fans = initializers.compute_fans(shape, layout)
         W = initializers.get(weight_init)(shape, fans, backend.rng(rng))
         got = tuple(np.shape(W))
+        name = weight_init if isinstance(weight_init, str) else getattr(
+            weight_init, "__name__", repr(weight_init))
         if got != tuple(shape):
-            name = weight_init if isinstance(weight_init, str) else getattr(
-                weight_init, "__name__", repr(weight_init))
             raise ValueError(f"{type(self).__name__}: weight_init {name} gave an array of shape "
                              f"{got} for a weight of shape {tuple(shape)}; an initializer "
                              "f(shape, fans, rng) returns an array of the shape it is given")
-        self._add_param("W", W, dtype)
+        W = self._add_param("W", W, dtype)
+        if not bool(backend.get_array_module(W).isfinite(W).all()):
+            raise ValueError(f"{type(self).__name__}: weight_init {name} gave NaN or infinite "
+                             f"weights (in {np.dtype(W.dtype).name}); an initializer returns "
+                             "finite numbers, within the dtype's range")
         self.has_bias = bool(bias)
         if self.has_bias:
             self._add_param("b", np.zeros(shape[0 if layout == "conv" else 1]), dtype)
@@ -301,7 +306,13 @@ class Layer:
 
     # -- state ----------------------------------------------------------
     def state_dict(self):
-        """Parameters and buffers by name (the arrays themselves, on their device)."""
+        """Parameters and buffers by name (the arrays themselves, on their device).
+
+        The arrays are the layer's own, which each optimizer step changes in place: a
+        snapshot to come back to is a copy, ``{k: v.copy() for k, v in
+        layer.state_dict().items()}``; ``numpy.savez(path, **layer.state_dict())`` writes one
+        to a file, and :meth:`load_state_dict` takes either back (``numpy.load(path)``).
+        """
         return {**self.params, **self.buffers}
 
     def load_state_dict(self, state):
@@ -313,8 +324,9 @@ class Layer:
         :class:`StateError` naming the key of an array that holds NaN or infinity (a
         diverged run's weights), or overflows this layer's dtype. Every key, shape and value is
         checked before anything is copied: a state that does not fit leaves the layer as it
-        was.
+        was. A ``state`` that is not a mapping (a path, a list of pairs) raises ``TypeError``.
         """
+        state_mapping(type(self).__name__, state)
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
         extra = sorted(set(state) - set(own))
@@ -449,7 +461,7 @@ class Dropout(Layer):
     def __init__(self, p=0.5, rng=None):
         super().__init__()
         self.p = amount("Dropout: p", p, below=1.0)
-        self.rng = rng
+        self.rng = rng if rng is None else backend.rng(rng)   # a seed: refused now, not at a pass
 
     def forward(self, x):
         x = self._need_array(x)

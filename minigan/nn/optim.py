@@ -24,7 +24,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
-from minigan.functional.errors import amount, real_number
+from minigan.functional.errors import amount, real_number, state_mapping
 
 from .layers import StateError  # a layer's state and an optimizer's: one error
 
@@ -129,6 +129,8 @@ class Optimizer:
         ------
         ValueError
             When the keys or shapes do not fit these parameters (another architecture).
+        TypeError
+            When ``state`` is not a mapping of names to arrays (a path, a list of pairs).
         minigan.nn.layers.StateError
             When a value is out of range (a damaged state); its ``key`` names the entry.
         """
@@ -150,6 +152,7 @@ class Optimizer:
     def _checked_state(self, state):
         """``(t, [(dst, value), ...])``: the step count and each state array cast for its
         parameter, every key and value checked (:meth:`load_state_dict`), nothing changed."""
+        state_mapping(type(self).__name__, state)
         expected = self.required_keys()
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or extra:
@@ -281,6 +284,7 @@ class Adam(Optimizer):
         ``t`` updates (a state saved before any layer was frozen at a step). A count that is
         not an integer between 0 and ``t`` raises :class:`~minigan.nn.layers.StateError`; every entry is
         checked before any is loaded."""
+        state_mapping(type(self).__name__, state)
         counts = {key: int(key[2:]) for key in self.optional_keys() if key in state}
         t, loaded = self._checked_state({k: v for k, v in state.items() if k not in counts})
         steps = [t] * len(self.pairs)

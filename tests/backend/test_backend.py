@@ -77,6 +77,17 @@ def test_one_seed_one_stream():
     assert u.min() >= -1 and u.max() < 1
 
 
+@pytest.mark.parametrize("dtype", ["int32", np.int64, "float16", "flaot32"])
+def test_random_draws_refuse_a_dtype_that_is_not_float32_or_float64(dtype):
+    """Before, randn and uniform cast to any dtype: an integer one rounded gaussian noise to
+    whole numbers (``gan.sample_noise(3, 2, dtype="int32")`` gave 0, -1 and 1) without a word."""
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="^randn: dtype must be float32 or float64, got "):
+        backend.randn((3, 2), rng, dtype)
+    with pytest.raises(ValueError, match="^uniform: dtype must be float32 or float64, got "):
+        backend.uniform(-1, 1, (3, 2), rng, dtype)
+    assert backend.randn((3, 2), rng, "float64").dtype == np.float64
+
 @pytest.mark.parametrize("value", [-1, 1.5, "a"])
 def test_a_seed_that_is_not_one_is_named(value):
     """NumPy said "expected non-negative integer", or "SeedSequence expects int or sequence of

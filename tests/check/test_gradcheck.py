@@ -106,3 +106,55 @@ def test_a_layer_checked_whole_ends_as_its_checked_pass_left_it():
     dout = r.standard_normal((6, 4))
     assert layer.layers[1].rng.bit_generator.state == twin.layers[1].rng.bit_generator.state
     assert np.array_equal(layer.backward(dout), twin.backward(dout))
+
+
+def _noisy_step():
+    """A step on a Dense layer whose loss reads noise from its own generator."""
+    from minigan.nn import layers
+
+    rng = np.random.default_rng(0)
+    net = layers.Dense(3, 2, rng=rng, dtype="float64")
+    x, noise = rng.standard_normal((4, 3)), np.random.default_rng(1)
+
+    def step():
+        net.zero_grad()
+        out = net.forward(x + noise.standard_normal(x.shape))
+        net.backward(out)
+        return {"loss": 0.5 * float((out ** 2).sum())}
+
+    return net, noise, step
+
+
+def test_a_step_that_returns_something_else_than_its_loss_is_told_what_to_return():
+    """A dict (a GAN step's stats) failed with "float() argument must be a string or a real
+    number, not 'dict'"."""
+    from minigan.check.gradcheck import check_step
+
+    net, noise, step = _noisy_step()
+    with pytest.raises(TypeError, match=r": the step must return its loss, one number, got a dict "
+                                        r"\(a GAN's D step: .*\['d_loss'\]\)$"):
+        check_step(step, net, replayed=(noise,))
+    with pytest.raises(TypeError, match=r"one number, got an array of shape \(2,\)"):
+        check_step(lambda: np.ones(2), net)
+
+
+def test_one_generator_or_layer_may_be_replayed_without_a_tuple():
+    """replayed=model.rng failed with "'numpy.random._generator.Generator' object is not
+    iterable"."""
+    from minigan.check.gradcheck import check_step
+
+    net, noise, step = _noisy_step()
+    assert check_step(lambda: step()["loss"], net, replayed=noise)["parameters"] < 1e-7
+    with pytest.raises(ValueError, match="draws from a generator that is not replayed"):
+        check_step(lambda: step()["loss"], net)                  # it is replayed, above
+
+
+@pytest.mark.parametrize("thing", [lambda x: x, np.tanh, F.relu_forward])
+def test_a_function_given_where_a_layer_is_wanted_is_named(thing):
+    """It failed with "'function' object has no attribute 'params'"."""
+    from minigan.check import testing
+
+    with pytest.raises(TypeError, match=r"^the gradient checks take a layer, with forward\(x\), "
+                                        r"backward\(dout\), .*got a \w+; check a forward/backward "
+                                        r"pair of functions with check_pair"):
+        testing.assert_layer_gradients(thing, np.ones((2, 2)))

@@ -655,6 +655,40 @@ def test_a_gradient_of_another_shape_than_its_parameter_is_named_when_accumulate
         testing.assert_layer_gradients(Scale(), np.ones((2, 3)))
 
 
+_NOT_ONE = [
+    ({"h": 0}, ValueError, r"^h, the step of the centred differences, must be a finite number "
+                           r"above 0 \(1e-5 unless you have a reason\), got 0$"),
+    ({"h": float("nan")}, ValueError, r"^h, the step .* got nan$"),
+    ({"h": -1e-5}, ValueError, r"^h, the step .* got -1e-05$"),
+    ({"tol": 0}, ValueError, r"^tol, the largest relative error that passes, must be a finite "
+                             r"number above 0 \(testing.GRAD_TOL, 1e-07, .*\), got 0$"),
+    ({"tol": float("nan")}, ValueError, r"^tol, .* got nan$"),
+    ({"rng": 0}, TypeError, r"^rng must be a numpy.random.Generator or None, got 0: for a seed, "
+                            r"pass numpy.random.default_rng\(0\)$")]
+
+
+@pytest.mark.parametrize("check, kw, error, words",
+                         [(c, *case) for c in ("pair", "layer", "step") for case in _NOT_ONE
+                          if not (c == "step" and "rng" in case[0])])    # a step has no rng
+def test_a_step_tolerance_or_generator_that_is_not_one_is_named(kw, error, words, check):
+    """h = 0 raised ZeroDivisionError; h = NaN failed saying the backward pass's gradient held
+    NaN or infinite entries; tol = NaN passed every check and tol = 0 failed every one, each
+    naming the worst gradient; rng = 0 raised "'int' object has no attribute
+    'standard_normal'"."""
+    r = np.random.default_rng(0)
+    layer = layers.Dense(3, 2, rng=r, dtype="float64")
+    x = r.standard_normal((4, 3))
+    calls = {
+        "pair": lambda **k: testing.assert_pair_gradients(F.dense_forward, F.dense_backward,
+                                                          _dense_arrays(), **k),
+        "layer": lambda **k: testing.assert_layer_gradients(layer, x, **k),
+        "step": lambda **k: testing.assert_step_gradients(
+            lambda: (layer.zero_grad(), layer.backward(layer.forward(x)), 0.5 * (
+                layer.forward(x) ** 2).sum())[2], layer, **k)}
+    with pytest.raises(error, match=words):
+        calls[check](**kw)
+    calls[check]()
+
 @pytest.mark.parametrize("make, message", [
     (lambda: testing.dense_configs(max_batch=0), "max_batch must be at least 1, got 0"),
     (lambda: testing.dense_configs(min_features=5, max_features=4),

@@ -97,3 +97,28 @@ def test_targets_that_would_broadcast_the_outputs_are_refused(loss):
     value, d = loss(a, t[:, None])
     assert d.shape == a.shape
     assert loss(a, np.ones((1, 1)))[1].shape == loss(a, 1.0)[1].shape == a.shape
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda a: losses.sigmoid_cross_entropy(a, 2.0), r"targets must be probabilities in \[0, 1\].*"
+                                                     r"got 2.0$"),
+    (lambda a: losses.sigmoid_cross_entropy(a, np.nan), r"targets must be probabilities .*got nan$"),
+    (lambda a: losses.sigmoid_cross_entropy(a, np.array([[1.0], [-1.0], [0.0]])),
+     r"targets must be probabilities .*got float64 targets from -1.0 to 1.0$"),
+    (lambda a: losses.sigmoid_cross_entropy(a[:0], 1.0), r"outputs of shape \(0, 1\) hold no entry"),
+    (lambda a: losses.least_squares_loss(a[:0], 1.0), r"outputs of shape \(0, 1\) hold no entry"),
+    (lambda a: losses.hinge_loss(a[:0], 1), r"outputs of shape \(0, 1\) hold no entry"),
+    (lambda a: losses.wasserstein_loss(a[:0], -1), r"outputs of shape \(0, 1\) hold no entry"),
+    (lambda a: losses.hinge_loss(a, 2), r"sign must be \+1 \(real samples\) or -1 \(fakes\), got 2$"),
+    (lambda a: losses.hinge_loss(a, 0), r"sign must be \+1 .*got 0$"),
+    (lambda a: losses.wasserstein_loss(a, 0.5), r"sign must be \+1 .*got 0.5$")])
+def test_targets_signs_and_batches_a_loss_cannot_take_are_refused(call, words):
+    """A cross-entropy target of 2 or NaN gave a number that is no cross-entropy, a hinge or
+    Wasserstein sign of 2, 0 or 0.5 scaled the loss and its gradient, and an empty batch raised
+    ZeroDivisionError, each without a word."""
+    a = np.array([[1.0], [-2.0], [0.5]])
+    with pytest.raises(ValueError, match=r"^\w+: " + words):
+        call(a)
+    for target in (0.0, 0.9, np.array([[1.0], [0.0], [1.0]])):
+        assert np.isfinite(losses.sigmoid_cross_entropy(a, target)[0])
+    assert losses.least_squares_loss(a, -1.0)[0] > 0           # least squares: any target

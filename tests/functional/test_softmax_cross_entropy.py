@@ -69,3 +69,20 @@ def test_float32_in_float32_out_and_shape_errors():
     assert d.dtype == np.float32 and loss == pytest.approx(np.log(10), rel=1e-6)
     with pytest.raises(ValueError, match="targets of shape"):
         losses.softmax_cross_entropy(a, np.zeros((3, 9)))
+
+
+@pytest.mark.parametrize("labels, words", [
+    (np.array([1, 2, -1]), r"labels must be whole classes 0 to 9, got int64 labels from -1 to 2 "),
+    (np.array([1, 2, 10]), r"labels must be whole classes 0 to 9, got int64 labels from 1 to 10 "),
+    (np.array([1.0, 2.0, 1.5]), r"labels must be whole classes 0 to 9, got float64 labels"),
+    (np.array([1, 2]), r"2 labels for 3 rows of logits: give one label a row$")])
+def test_labels_that_are_not_one_class_a_row_are_refused(labels, words):
+    """-1 picked the last class and 1.5 class 1 without a word; 10 raised NumPy's "index 10 is
+    out of bounds", two labels for three rows "shape mismatch: indexing arrays could not be
+    broadcast"."""
+    a = np.random.default_rng(0).standard_normal((3, 10))
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: " + words):
+        losses.softmax_cross_entropy(a, labels)
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: .* hold no entry"):
+        losses.softmax_cross_entropy(a[:0], labels[:0])
+    assert losses.softmax_cross_entropy(a, np.array([0.0, 9.0, 3.0]))[0] > 0   # whole floats

@@ -74,6 +74,17 @@ def test_kmeans_refuses_no_runs_or_no_iterations(option):
         clusters.kmeans(np.zeros((3, 2)), 2, np.random.default_rng(0), **option)
 
 
+def test_kmeans_refuses_rows_that_are_not_finite_and_a_seed_for_a_generator():
+    """A NaN row was grouped without a word (its distances NaN, its group's centre NaN); a
+    seed given as rng failed with "'int' object has no attribute 'integers'"."""
+    x = np.random.default_rng(0).standard_normal((12, 3))
+    x[7, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^k-means needs finite rows; row 7 holds NaN or inf"):
+        clusters.kmeans(x, 2, np.random.default_rng(1))
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator or None, got 3"):
+        clusters.kmeans(x[:7], 2, 3)
+    assert np.isfinite(clusters.kmeans(x[:7], 2, np.random.default_rng(1))[0]).all()
+
 def test_kmeans_refuses_more_groups_than_rows():
     with pytest.raises(ValueError, match="1 <= k <= the number of rows"):
         clusters.kmeans(np.zeros((3, 2)), 4, np.random.default_rng(0))

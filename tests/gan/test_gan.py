@@ -311,6 +311,72 @@ def test_an_empty_real_batch_is_an_error():
         g.train_iteration(lambda: np.zeros((0, 3), np.float32))
 
 
+@pytest.mark.parametrize("batch, words", [
+    (np.full((8, 3), np.nan, np.float32), "holds NaN or inf"),
+    (np.zeros((0, 3), np.float32), "is empty"),
+    ([[0.5, 0.5, 0.5]] * 8, "is a list, not an array"),
+    (np.zeros((8, 3)), "is float64, the players' weights float32")])
+def test_a_d_step_of_its_own_checks_its_real_batch_as_train_iteration_does(batch, words):
+    """d_step, public and called alone by a loop of one's own and by the step checks, took a
+    NaN batch and moved D's weights to NaN, raised ZeroDivisionError on an empty batch and
+    "'list' object has no attribute 'shape'" on a list: train_iteration alone checked."""
+    model = small_gan()
+    before = {k: v.copy() for k, v in model.D.params.items()}
+    with pytest.raises(ValueError, match=f"^the real batch .*{re.escape(words)}"):
+        model.d_step(batch)
+    for k, v in model.D.params.items():                            # nothing was updated
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert np.isfinite(small_gan(check_data=False).d_step(
+        np.zeros((8, 3), np.float32))["d_loss"])                    # unchecked when asked
+
+
+@pytest.mark.parametrize("g_dtype, d_dtypes, words", [
+    ("float32", ("float64", "float64"), "the generator's '0.W' is float32 and the "
+                                        "discriminator's '0.W' is float64"),
+    ("float64", ("float64", "float32"), "the generator's '0.W' is float64 and the "
+                                        "discriminator's '2.W' is float32")])
+def test_players_of_two_dtypes_are_refused_naming_a_parameter_of_each(g_dtype, d_dtypes, words):
+    """A float32 G with a float64 D trained without a word: G ran on float64 noise, every pass
+    of it in float64, its gradients cast back to float32."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(2, 8, rng=r, dtype=g_dtype), layers.ReLU(),
+                          layers.Dense(8, 3, rng=r, dtype=g_dtype))
+    D = layers.Sequential(layers.Dense(3, 8, rng=r, dtype=d_dtypes[0]), layers.ReLU(),
+                          layers.Dense(8, 1, rng=r, dtype=d_dtypes[1]))
+    with pytest.raises(ValueError, match=rf"^the players' parameters are not of one dtype: "
+                                         rf"{re.escape(words)}; build every layer of both in one "
+                                         rf"dtype"):
+        gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+
+def test_sampling_from_both_a_count_and_the_noise_is_refused():
+    """sample(3, z=z) drew len(z) samples, leaving n unread; a conditional GAN's sample(z=z,
+    labels=...) drew z's own labels, leaving the labels given unread."""
+    model = small_gan()
+    z = model.sample_noise(5)
+    with pytest.raises(ValueError, match=r"^give n \(that many fresh noise vectors\) or z \(the "
+                                         r"noise itself\), not both: got n=3 and z of shape "
+                                         r"\(5, 2\)$"):
+        model.sample(3, z=z)
+    assert model.sample(z=z).shape == (5, 3) and model.sample(4).shape == (4, 3)
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=3)
+    cgan = gan.conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                          rng=np.random.default_rng(1))
+    zc = cgan.sample_noise(2, labels=np.array([0, 1]))
+    with pytest.raises(ValueError, match="^give labels with n .*, not with z"):
+        cgan.sample(z=zc, labels=np.array([2, 2]))
+    with pytest.raises(ValueError, match="^give n .* or z .*, not both"):
+        cgan.sample(2, z=zc)
+    assert cgan.sample(z=zc).shape == cgan.sample(2, labels=np.array([2, 2])).shape == (2, 784)
+
+def test_train_iteration_checks_each_real_batch_once(monkeypatch):
+    model, calls = small_gan(k=2), []
+    check = model.check_real
+    monkeypatch.setattr(model, "check_real", lambda x: (calls.append(x), check(x)))
+    model.train_iteration(real_batches())
+    assert len(calls) == 2                                          # one per D step
+    model.d_step(real_batches()())
+    assert len(calls) == 3
+
 @pytest.mark.parametrize("dtype", [np.float64, np.uint8])
 def test_a_real_batch_of_another_dtype_than_the_players_is_an_error(dtype):
     """NumPy's default float64 (or 8-bit pixels) given to float32 players ran the whole

@@ -165,6 +165,54 @@ def test_a_game_of_ones_own_is_played_and_checked_like_the_four():
     assert (minimax.loss, minimax.g_loss) == ("gan", "minimax")     # the game's, not the default
 
 
+class LossAsArray(games.Hinge):
+    def g_loss(self, outputs):
+        loss, dout = losses.hinge_loss(outputs, 1)
+        return np.full((1, 1), loss), dout              # a mean kept as an array
+
+
+class FlatGradient(games.Hinge):
+    def d_loss(self, outputs, target, sign):
+        loss, dout = losses.hinge_loss(outputs, sign)
+        return loss, dout.ravel()
+
+
+class Swapped(games.Hinge):
+    def d_loss(self, outputs, target, sign):
+        return losses.hinge_loss(outputs, sign)[::-1]
+
+
+class NoGeneratorLoss(games.Game):
+    name = "half"
+
+    def d_loss(self, outputs, target, sign):
+        return losses.hinge_loss(outputs, sign)
+
+
+@pytest.mark.parametrize("game, error, words", [
+    (LossAsArray(), TypeError, r"^LossAsArray.g_loss: its loss must be one number, got an array "
+                               r"of shape \(1, 1\) \(return float\(loss\)"),
+    (FlatGradient(), ValueError, r"^FlatGradient.d_loss: its gradient is of shape \(6,\), D's "
+                                 r"outputs \(6, 1\): return one entry per output"),
+    (Swapped(), TypeError, r"^Swapped.d_loss: its loss must be one number, got an array of "
+                           r"shape \(6, 1\)")])
+def test_a_game_whose_losses_answer_in_another_form_is_named(game, error, words):
+    """A loss returned as a (1, 1) array trained and was reported as that array, and the loop
+    failed on it with "only 0-dimensional arrays can be converted to Python scalars"; a flat
+    gradient or the pair swapped failed in D's last Dense layer, naming the layer."""
+    model = make_gan(0, game, layers.ReLU())
+    x = np.random.default_rng(1).standard_normal((6, 3))
+    with pytest.raises(error, match=words):
+        model.train_iteration(lambda: x)
+    assert isinstance(make_gan(0, "hinge", layers.ReLU()).train_iteration(lambda: x)["g_loss"],
+                      float)
+
+
+def test_a_game_without_one_of_its_losses_is_refused_when_the_gan_is_built():
+    """It trained until its first G step, then raised a NotImplementedError with no words."""
+    with pytest.raises(TypeError, match=r"^the game NoGeneratorLoss defines no g_loss\(outputs\); "):
+        make_gan(0, NoGeneratorLoss(), layers.ReLU())
+
 def test_the_games_module_example_runs():
     import doctest
     assert doctest.testmod(games).failed == 0

@@ -101,3 +101,17 @@ def test_train_iteration_reports_each_step_and_trains_the_same():
     for net in ("G", "D"):
         sa, sb = getattr(plain, net).state_dict(), getattr(watched, net).state_dict()
         assert all(np.array_equal(sa[k], sb[k]) for k in sa), net
+
+
+@pytest.mark.parametrize("name", games.NAMES)
+def test_the_game_may_be_given_by_name(name):
+    """A name failed with "'str' object has no attribute 'g_loss'"."""
+    r = np.random.default_rng(0)
+    D = layers.Sequential(layers.Dense(2, 4, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(4, 1, rng=r, dtype="float64"))
+    x = r.standard_normal((5, 2))
+    by_name, by_game = gan.generator_gradient(D, name, x), gan.generator_gradient(D, games.get(name), x)
+    assert by_name[0] == by_game[0]
+    np.testing.assert_array_equal(by_name[2], by_game[2])
+    with pytest.raises(ValueError, match="unknown loss 'gna'"):
+        gan.generator_gradient(D, "gna", x)

@@ -59,11 +59,17 @@ def test_the_average_of_g_never_takes_an_iteration_the_loop_refuses(step, error)
                                r"than done \+ iterations \(0 \+ 1\)"),
     ({"total": 1, "done": 1}, ValueError, r"^total \(1\), the iterations of the whole run, is less "
                                           r"than done \+ iterations \(1 \+ 1\)"),
+    ({"lr": lambda i: -1e-3, "done": 3}, ValueError,
+     r"^the step size lr\(3\) that the schedule gives must be a finite number >= 0, got -0.001$"),
+    ({"lr": lambda i: float("nan")}, ValueError, r"^the step size lr\(0\) .* got nan$"),
+    ({"lr": lambda i: None}, ValueError, r"^the step size lr\(0\) .* got None$"),
 ])
 def test_arguments_of_the_wrong_kind_are_named(kw, error, words):
     """lr=1e-3 raised "'float' object is not callable" at the first iteration, ema=0.999
     "'float' object has no attribute 'update'" after it had trained, iterations=2.5 "'float'
-    object cannot be interpreted as an integer"."""
+    object cannot be interpreted as an integer"; a schedule's negative step size was taken
+    (D and G ascended their losses) and a NaN one turned every weight into NaN, reported as a
+    diverged run."""
     r = np.random.default_rng(0)
     G, D = layers.Dense(2, 3, rng=r), layers.Dense(3, 1, rng=r)
     model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
@@ -83,3 +89,13 @@ def test_a_run_of_no_iterations_may_say_its_total():
     before = D.params["W"].copy()
     loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), 0, total=0)
     np.testing.assert_array_equal(D.params["W"], before)
+
+
+def test_a_warm_up_from_a_step_size_of_zero_is_taken():
+    r = np.random.default_rng(0)
+    G, D = layers.Dense(2, 3, rng=r), layers.Dense(3, 1, rng=r)
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    seen = []
+    loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), 3,
+               lr=lambda i: 1e-3 * i, on_iteration=lambda i, s: seen.append(model.d_opt.lr))
+    assert seen == [0.0, 1e-3, 2e-3]

@@ -30,6 +30,26 @@ def test_stretches_in_rows_need_the_whole_length():
     assert monitor.stretches(rows, games.get("wgan-gp"), stretch=1) == []
 
 
+@pytest.mark.parametrize("stretch", [0, 2.5, -1])
+def test_a_stretch_that_is_not_a_whole_number_above_0_is_refused(stretch):
+    """0 never counted a stop (the run length is 1 at the first saturated iteration) and
+    2.5 counted one at 2, without a word."""
+    with pytest.raises(ValueError, match=r"^stretch \(saturated iterations in a row\) must be "
+                                         r">= 1, a whole number"):
+        monitor.GameWatch(games.get("gan"), stretch)
+    with pytest.raises(ValueError, match=r"^stretch "):
+        monitor.stretches([], games.get("gan"), stretch)
+
+
+def test_the_game_may_be_given_by_name():
+    """A name failed with "'str' object has no attribute 'saturated'"."""
+    watch = monitor.GameWatch("gan", stretch=2)
+    assert [watch.update(i, {"d_real": 1.0, "d_fake": 0.0}) for i in (1, 2)] == [None, "stopped"]
+    rows = [{"iteration": i, "d_real": 1.2, "d_fake": -1.5} for i in (1, 2, 3)]
+    assert monitor.stretches(rows, "hinge", stretch=3) == [(1, 3)]
+    with pytest.raises(ValueError, match="unknown loss 'gna'"):
+        monitor.GameWatch("gna")
+
 def test_a_run_whose_game_stopped_says_so_and_goes_on(train_args, data_dir, tmp_path, capsys,
                                                       monkeypatch):
     monkeypatch.setattr(monitor, "STRETCH", 5)

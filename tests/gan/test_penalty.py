@@ -373,3 +373,26 @@ def test_r1_through_two_minibatch_layers(group):
         numeric = gradcheck.numeric_vjp(lambda: np.array(penalty.r1_penalty(critic, x, 2.0)),
                                         p, np.array(1.0))
         assert gradcheck.rel_error(analytic[k], numeric) <= testing.GRAD_TOL, k
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda D, x: penalty.gradient_penalty(D, x, -10.0), r"^gradient_penalty: weight must be a "
+                                                         r"finite number >= 0, got -10.0$"),
+    (lambda D, x: penalty.gradient_penalty(D, x, float("nan")), r"^gradient_penalty: weight .*nan"),
+    (lambda D, x: penalty.r1_penalty(D, x, -1.0), r"^r1_penalty: gamma must be a finite number"),
+    (lambda D, x: penalty.r1_penalty(D, x[:0], 1.0), r"^the penalty is a mean over the samples: "
+                                                     r"give an array .*got shape \(0, 3\)$"),
+    (lambda D, x: penalty.gradient_penalty(D, x, 10.0, features=0), r"^features .* must be >= 1"),
+    (lambda D, x: penalty.gradient_penalty(D, x, 10.0, features=4),
+     r"^features is 4, more than the 3 values of each sample$")])
+def test_a_penalty_s_weight_batch_and_features_are_checked(call, words):
+    """A negative or NaN weight gave a negative or NaN penalty and its gradient, features=0
+    measured no gradient (a penalty of the weight itself) and features=4 of 3 values all of
+    them, each without a word; an empty batch failed in NumPy's reshape."""
+    r = np.random.default_rng(0)
+    D = layers.Sequential(layers.Dense(3, 4, rng=r, dtype="float64"), layers.LeakyReLU(0.2),
+                          layers.Dense(4, 1, rng=r, dtype="float64"))
+    x = r.standard_normal((5, 3))
+    with pytest.raises(ValueError, match=words):
+        call(D, x)
+    assert penalty.gradient_penalty(D, x, 10.0, features=3) == penalty.gradient_penalty(D, x, 10.0)

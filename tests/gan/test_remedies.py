@@ -83,6 +83,42 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
         conditional.generate(selfish, np.array([1, 2]), 100)   # was Dense's shape error
 
 
+@pytest.mark.parametrize("labels, words", [
+    (np.array([[1], [2]]), r"got int64 labels of shape \(2, 1\) \(labels.ravel\(\) for a column"),
+    (np.array(["1", "2"]), r"got <U1 labels of shape \(2,\)$")])
+def test_labels_that_are_not_one_class_a_sample_are_refused(labels, words):
+    """A column of labels (N, 1) gave one-hot rows of shape (N, 1, classes) without a word, and
+    with_labels then failed in LabelConcat; labels as strings failed with NumPy's "ufunc
+    'minimum' did not contain a loop"."""
+    with pytest.raises(ValueError, match=rf"^labels must be one integer class a sample, shape "
+                                         rf"\(N,\), {words}"):
+        conditional.one_hot(labels, 3)
+    with pytest.raises(ValueError, match="^labels must be one integer class a sample"):
+        conditional.with_labels(np.zeros((2, 4), np.float32), labels, 3)
+    assert conditional.one_hot(np.array([True, False]), 2).tolist() == [[0, 1], [1, 0]]
+
+
+@pytest.mark.parametrize("labels, kw, words", [
+    (np.array([1, 2, 3]), {"batch_size": 0}, r"^batch_size must be >= 1, a whole number, got 0$"),
+    (np.array([1, 2, 3]), {"batch_size": 2.5}, r"^batch_size must be >= 1, a whole number"),
+    (np.array([], int), {}, r"^labels is empty: give the class of each image to draw")])
+def test_generate_refuses_no_labels_and_a_batch_below_one(labels, kw, words):
+    """A batch_size of 0 failed with "range() arg 3 must not be zero", no labels with "need at
+    least one array to concatenate"."""
+    G, _ = models.build("vanilla", np.random.default_rng(0), classes=3)
+    with pytest.raises(ValueError, match=words):
+        conditional.generate(G, labels, 100, **kw)
+    assert conditional.generate(G, np.array([0, 1, 2]), 100, batch_size=2).shape == (3, 784)
+
+def test_labelled_noise_wants_one_label_a_noise_vector():
+    """It failed with NumPy's "all the input array dimensions except for the concatenation
+    axis must match exactly"."""
+    with pytest.raises(ValueError, match="^4 noise vectors and 2 labels: give one label a noise "
+                                         "vector$"):
+        conditional.labelled_noise(np.zeros((4, 2), np.float32), np.array([0, 1]), 3)
+    assert conditional.labelled_noise(np.zeros((2, 2), np.float32), np.array([0, 2]),
+                                      3).tolist() == [[0, 0, 1, 0, 0], [0, 0, 0, 0, 1]]
+
 @pytest.mark.parametrize("name", ["vanilla", "dcgan"])
 def test_a_real_batch_without_its_labels_is_refused_saying_how_to_join_them(name):
     """Images given without their labels failed in D's first layer (Dense(794, 128): expected

@@ -103,3 +103,29 @@ def test_shipped_classifier_is_small_and_documented():
 def test_shipped_classifier_accuracy_on_held_out_digits(real_mnist):
     x, y, xe, ye, _, _ = C.split_for_training("test", str(real_mnist), download=False)
     assert C.load(C.shipped_path()).accuracy(xe, ye) >= 0.985
+
+
+def test_accuracy_and_training_refuse_labels_that_are_not_one_class_a_digit():
+    """accuracy(x, y[:, None]) compared each label with every prediction (about 0.1 whatever
+    the classifier), a shorter y failed with NumPy's broadcast error, batch_size=0 in range(),
+    and train_classifier on fewer labels than digits with "index 44 is out of bounds";
+    epochs=0 returned an untrained network without a word."""
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (30, 784)), rng.integers(0, 10, 30)
+    clf = C.Classifier(C.build(np.random.default_rng(1)))
+    with pytest.raises(ValueError, match=r"^accuracy: y must hold one class a digit, shape \(30,\), "
+                                         r"got shape \(30, 1\) \(y.ravel\(\) for a column of them\)$"):
+        clf.accuracy(x, y[:, None])
+    with pytest.raises(ValueError, match=r"^accuracy: y must hold .* got shape \(20,\)$"):
+        clf.accuracy(x, y[:20])
+    with pytest.raises(ValueError, match=r"^batch_size must be >= 1"):
+        clf.predict(x, batch_size=0)
+    assert 0 <= clf.accuracy(x, y) <= 1
+    for kw, words in (({"epochs": 0}, r"^epochs must be >= 1"),
+                      ({"batch_size": 0}, r"^batch_size must be >= 1"),
+                      ({"max_shift": -1}, r"^max_shift must be >= 0")):
+        with pytest.raises(ValueError, match=words):
+            C.train_classifier(x, y, **kw)
+    with pytest.raises(ValueError, match=r"^train_classifier: one label a digit, .* got labels of "
+                                         r"shape \(20,\) for 30 digits$"):
+        C.train_classifier(x, y[:20], epochs=1)

@@ -243,6 +243,75 @@ def test_a_collapsed_generator_scores_as_collapsed(ref):
     assert g.training                                       # the generator's mode is restored
 
 
+def test_a_reference_too_small_to_score_against_or_a_real_row_of_too_few_is_refused(ref):
+    """A reference of 5 digits was built and failed at the first score with "real holds 5
+    rows; this measure needs at least 6", naming an argument the caller never gave; real_row(-1)
+    scored 999 of the 1,000 held-out digits."""
+    for reference, held_out, name in ((ref.reference[:5], ref.held_out, "reference"),
+                                      (ref.reference, ref.held_out[:19], "held_out")):
+        with pytest.raises(ValueError, match=rf"^{name} holds \d+ digits; a reference needs at "
+                                             r"least 20 in each set"):
+            scoring.Reference(reference, held_out, ref.classifier)
+    for n in (-1, 0, 19, 25.5):
+        with pytest.raises(ValueError, match=r"^n \(the real digits to score; scoring needs at "
+                                             rf"least 20\) must be >= 20, a whole number, got {n}$"):
+            ref.real_row(n)
+    assert ref.real_row(20, parzen=False)["n"] == 20
+
+@pytest.mark.parametrize("kw, words", [({"chunk": 0}, r"^memorisation: chunk .* must be >= 1"),
+                                       ({"n": 0}, r"^memorisation: n .* must be >= 1"),
+                                       ({"ref": None}, r"^ref must be a scoring.Reference")])
+def test_memorisation_refuses_a_count_below_one_and_what_is_no_reference(ref, kw, words):
+    """chunk=0 failed in range(); ref=None with "'NoneType' object has no attribute
+    'training'"."""
+    trained = scoring.Reference(ref.reference, ref.held_out, ref.classifier,
+                                training=ref.reference[:100])
+    args = {"ref": trained, **kw}
+    with pytest.raises((ValueError, TypeError), match=words):
+        scoring.memorisation(ref.held_out[:50], **args)
+
+def _drawing(last):
+    net = layers.Sequential(layers.Dense(4, 784, rng=np.random.default_rng(0)), last)
+    drawn = []
+    forward = net.forward
+    net.forward = lambda z: (drawn.append(len(z)), forward(z))[1]
+    return net, drawn
+
+
+@pytest.mark.parametrize("last, kw, error, words", [
+    (layers.Tanh(), {}, ValueError,
+     r"^the generator ends in a Tanh, whose pixels are in \[-1, 1\], and scale is 'sigmoid': "
+     r"pass scale='tanh'$"),
+    (layers.Sigmoid(), {"scale": "tanh"}, ValueError,
+     r"^the generator ends in a Sigmoid, .* pass scale='sigmoid'$"),
+    (layers.Tanh(), {"scale": "Tanh"}, ValueError, r"^scale must be one of \('sigmoid', 'tanh'\)"),
+    (layers.Sigmoid(), {"n": 0}, ValueError, r"^n \(the digits to score.* must be >= 20"),
+    (layers.Sigmoid(), {"n": 25.5}, ValueError, r"^n \(the digits to score.* got 25.5$"),
+    (layers.Sigmoid(), {"batch_size": 0}, ValueError, r"^batch_size must be >= 1"),
+    (layers.Sigmoid(), {"ref": None}, TypeError,
+     r"^ref must be a scoring.Reference.*got NoneType$")])
+def test_evaluate_generator_refuses_what_would_score_wrongly_before_drawing(ref, last, kw, error,
+                                                                            words):
+    """A sigmoid generator scored with scale="tanh" had its pixels mapped to [0.5, 1] and
+    scored without a word (an FID of 1485 for 50 digits); "Tanh" was taken for "sigmoid" and a
+    tanh generator's pixels refused with "pass (x + 1) / 2", which evaluate_generator's caller
+    cannot do; n = 0 failed with "need at least one array to concatenate", 25.5 with "'float'
+    object cannot be interpreted as an integer", batch_size 0 in range(), ref None with
+    "'NoneType' object has no attribute 'classifier'"."""
+    g, drawn = _drawing(last)
+    rng = np.random.default_rng(0)
+    args = {"n": 40, "ref": ref, "parzen": False, **kw}
+    with pytest.raises(error, match=words):
+        scoring.evaluate_generator(g, lambda m: rng.standard_normal((m, 4)).astype(np.float32),
+                                   **args)
+    assert drawn == []
+    with pytest.raises(TypeError, match="^ref must be a scoring.Reference"):
+        scoring.score_images(ref.held_out[:40], None)
+    scores = scoring.evaluate_generator(g, lambda m: rng.standard_normal((m, 4)).astype(np.float32),
+                                        40, ref, scale="tanh" if isinstance(last, layers.Tanh)
+                                        else "sigmoid", parzen=False)
+    assert scores["n"] == 40
+
 @pytest.mark.slow
 def test_eval_command_prints_both_rows_and_writes_eval_json(real_mnist, tmp_path, capsys):
     run = tmp_path / "run"

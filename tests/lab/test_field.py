@@ -349,3 +349,20 @@ def test_surface_of_axes_that_do_not_fit_d_says_so_in_d_s_words():
     packed = layers.Sequential(layers.Pack(2), layers.Dense(4, 1))
     with pytest.raises(ValueError, match="^D's surface needs a discriminator that judges one"):
         field.surface(packed, games.get(), (np.zeros(4), np.zeros(2)))
+
+
+@pytest.mark.parametrize("name", ["gan", "lsgan", "hinge", "wgan-gp"])
+def test_the_field_takes_the_game_by_name(name):
+    """A name failed with "'str' object has no attribute 'read'" (or 'g_loss')."""
+    from minigan.gan import games
+
+    r = np.random.default_rng(0)
+    D = layers.Sequential(layers.Dense(2, 4, rng=r, dtype="float64"), layers.Tanh(),
+                          layers.Dense(4, 1, rng=r, dtype="float64"))
+    x = r.standard_normal((5, 2))
+    game = games.get(name)
+    np.testing.assert_array_equal(field.read_at(D, name, x), field.read_at(D, game, x))
+    for a, b in zip(field.gradients(D, name, x), field.gradients(D, game, x), strict=True):
+        np.testing.assert_array_equal(a, b)
+    axes = (np.linspace(-1, 1, 3), np.linspace(-1, 1, 4))
+    assert field.surface(D, name, axes, "float64").shape == (4, 3)

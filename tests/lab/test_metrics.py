@@ -83,6 +83,50 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
     assert metrics.density_coverage(a, b[:1])[0] >= 0       # one fake point is enough there
 
 
+
+@pytest.mark.parametrize("call, words", [
+    (lambda a, b: metrics.precision_recall(a, b, k=-1), "precision_recall: k"),
+    (lambda a, b: metrics.precision_recall(a, b, k=0), "precision_recall: k"),
+    (lambda a, b: metrics.precision_recall(a, b, k=2.5), "precision_recall: k"),
+    (lambda a, b: metrics.precision_recall(a, b, chunk=0), "precision_recall: chunk"),
+    (lambda a, b: metrics.parzen_log_likelihood(a, b, 0.5, chunk=0), "parzen_log_likelihood: chunk"),
+    (lambda a, b: metrics.parzen_window(a, b, b, chunk=0), "parzen_log_likelihood: chunk"),
+    (lambda a, b: metrics.density_coverage(a, b, k=-1), "density_coverage: k"),
+    (lambda a, b: metrics.density_coverage(a, b, k=0), "density_coverage: k"),
+    (lambda a, b: metrics.density_coverage(a, b, k=True), "density_coverage: k"),
+    (lambda a, b: metrics.knn_radii(a, k=0), "knn_radii: k"),
+    (lambda a, b: metrics.inception_score(confident(np.arange(10)), splits=0), "splits"),
+    (lambda a, b: metrics.inception_score(confident(np.arange(10)), splits=-3), "splits"),
+    (lambda a, b: metrics.inception_score(confident(np.arange(10)), splits=2.5), "splits")])
+def test_a_neighbour_count_or_split_count_below_one_is_refused(call, words):
+    """Before, k = -1 gave precision and recall 1.0 and a density of -47 (the farthest point
+    set each ball), k = 0 precision and recall 0.0 and a ZeroDivisionError in density, and
+    0 or -3 splits the inception score of one split, each without a word; a chunk of 0 failed
+    in range()."""
+    r = np.random.default_rng(0)
+    a, b = r.standard_normal((50, 4)), r.standard_normal((60, 4))
+    with pytest.raises(ValueError, match="must be >= 1, a whole number") as error:
+        call(a, b)
+    assert words in str(error.value)
+    assert metrics.inception_score(confident(np.arange(10)), splits=20) == \
+        metrics.inception_score(confident(np.arange(10)), splits=10)     # one split a sample
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"min_share": -1}, r"min_share must be a number in \(0, 1\], .*got -1$"),
+    ({"min_share": 0}, r"min_share must be .*got 0$"),
+    ({"min_share": 2}, r"min_share must be .*got 2$"),
+    ({"confident": 1.5}, r"confident must be a probability in \[0, 1\], got 1.5$"),
+    ({"confident": np.nan}, r"confident must be a probability in \[0, 1\], got nan$")])
+def test_class_statistics_refuses_shares_and_probabilities_outside_their_range(kw, words):
+    """A min_share of 0 or below counted all ten classes covered for samples all of one class,
+    one above 1 none; a confident of 1.5 or NaN counted no sample confident."""
+    probs = confident(np.zeros(20, int))                        # every sample a sure 0
+    with pytest.raises(ValueError, match=r"^class_statistics: " + words):
+        metrics.class_statistics(probs, **kw)
+    stats = metrics.class_statistics(probs, min_share=1, confident=1)
+    assert stats["classes_covered"] == 1 and stats["confident_share"] == 1.0
+
 def test_label_agreement_counts_the_digits_read_as_asked():
     asked = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     read = np.array([0, 1, 0, 0, 2, 2, 1, 1])

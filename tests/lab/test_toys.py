@@ -450,6 +450,29 @@ def test_a_toy_whose_data_and_networks_do_not_fit_says_which_field_to_change(cha
         toys.run_gan_toy(spec, snapshots=1, n_eval=100)
 
 
+@pytest.mark.parametrize("change, kw, message", [
+    ({"iterations": 0}, {}, r"toy 'moons': iterations must be >= 1, a whole number, got 0$"),
+    ({}, {"iterations": 0}, r"^iterations must be >= 1, a whole number, got 0$"),
+    ({}, {"iterations": 2.5}, r"^iterations must be >= 1, a whole number, got 2.5$"),
+    ({"batch": 0}, {}, r"toy 'moons': batch must be >= 1, a whole number, got 0$"),
+    ({"extent": -1.0}, {}, r"toy 'moons': extent must be a number above 0, half the width of the "
+                           r"pictures' plane, got -1.0$"),
+    ({"extent": 0}, {}, r"toy 'moons': extent must be a number above 0"),
+    ({"g_sizes": (2,)}, {}, r"toy 'moons': g_sizes must be the widths of the network's layers, "
+                            r"from its input to its output, at least two whole numbers >= 1, "
+                            r"got \(2,\)$"),
+    ({"d_sizes": (2, 0, 1)}, {}, r"toy 'moons': d_sizes must be the widths .* got \(2, 0, 1\)$"),
+    ({}, {"snapshots": -1}, r"^snapshots must be >= 0, a whole number, got -1$"),
+])
+def test_a_toy_s_counts_and_extent_are_checked_before_its_run(change, kw, message):
+    """iterations=0 trained nothing and failed with "list index out of range"; g_sizes of one
+    width failed with "Adam: no parameters to optimize"; an extent of 0 or below, a fractional
+    iteration count and a negative snapshot count were taken without a word."""
+    spec = dataclasses.replace(toys.ToySpec("moons", _moons, 2, (2, 16, 2), (2, 16, 1), 5),
+                               **change)
+    with pytest.raises(ValueError, match=message):
+        toys.run_gan_toy(spec, **{"snapshots": 1, "n_eval": 100, **kw})
+
 def test_a_toy_of_three_coordinates_is_measured_and_refused_a_picture():
     """3-D data trains and is measured (the field needs a plane); its pictures are refused
     with what to use, where the field failed in a Dense layer over a 2-D grid."""

@@ -164,6 +164,15 @@ def test_same_seed_same_dropout_mask():
     np.testing.assert_array_equal(a, b)
 
 
+def test_a_dropout_given_a_seed_for_its_generator_is_refused_when_built():
+    """Dropout(0.5, rng=0) was built, and failed at its first training pass, inside a model
+    already training, with "rng must be a numpy.random.Generator"."""
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator or None, got 0: "
+                                        r"for a seed, pass numpy.random.default_rng\(0\)$"):
+        layers.Dropout(0.5, rng=0)
+    assert layers.Dropout(0.5).rng is None                          # the library's, at each pass
+
+
 def test_flatten_and_reshape_round_trip():
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
     flat = layers.Flatten()
@@ -277,6 +286,23 @@ def test_state_dict_round_trip_and_mismatch():
         c.load_state_dict({})
 
 
+@pytest.mark.parametrize("state", ["model.npz", [("W", np.zeros((3, 2)))], None])
+def test_a_state_that_is_not_a_mapping_is_refused_saying_what_to_give(state, tmp_path):
+    """A path failed with "unexpected keys ['.', 'a', 'd', ...]" (its letters), a list of pairs
+    with "unexpected keys [('W', ...)]" and None with "'NoneType' object is not iterable"; the
+    archive of ``numpy.savez(path, **state_dict())`` loads as it is."""
+    model = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(TypeError, match=r"^Sequential: load_state_dict takes a mapping of names "
+                                        r"to arrays, as state_dict\(\) gives .*numpy.load\(path\)"
+                                        rf"\), got {type(state).__name__}$"):
+        model.load_state_dict(state)
+    np.savez(tmp_path / "model.npz", **model.state_dict())
+    other = layers.Sequential(layers.Dense(3, 2, rng=np.random.default_rng(1)))
+    with np.load(tmp_path / "model.npz") as archive:
+        other.load_state_dict(archive)
+    np.testing.assert_array_equal(other.params["0.W"], model.params["0.W"])
+
+
 @pytest.mark.parametrize("dtype", ["float16", "int64", int, "uint8"])
 @pytest.mark.parametrize("make", [lambda d: layers.Dense(2, 3, dtype=d),
                                   lambda d: layers.Conv2d(1, 2, 3, dtype=d),
@@ -328,6 +354,23 @@ def test_an_initializer_that_gives_another_shape_is_an_error(value, got):
                                          rf"{got} for a weight of shape \(3, 2\)"):
         layers.Dense(3, 2, weight_init=custom)
 
+
+@pytest.mark.parametrize("value, dtype", [(np.nan, "float64"), (np.inf, "float64"),
+                                          (1e39, "float32")])
+@pytest.mark.parametrize("make", [lambda init, dtype: layers.Dense(3, 2, weight_init=init,
+                                                                   dtype=dtype),
+                                  lambda init, dtype: layers.Conv2d(1, 2, 3, weight_init=init,
+                                                                    dtype=dtype)])
+def test_an_initializer_that_gives_weights_that_are_not_finite_is_an_error(make, value, dtype):
+    """NaN weights (or 1e39, infinite in float32) were taken, and the first forward pass gave
+    NaN outputs without a word."""
+    def custom(shape, fans, rng):
+        return np.full(shape, value)
+
+    with pytest.raises(ValueError, match=rf"^(Dense|Conv2d): weight_init custom gave NaN or "
+                                         rf"infinite weights \(in {dtype}\)"), \
+            np.errstate(over="ignore"):                    # NumPy's warning of the cast
+        make(custom, dtype)
 
 def test_weight_init_by_name_and_callable():
     def ones(shape, fans, rng):
@@ -406,6 +449,13 @@ def test_a_list_given_as_input_is_named(make):
     with pytest.raises(TypeError, match=rf"^{re.escape(repr(layer))}: the input is a list, not an "
                                         r"array; give a NumPy array .*np.asarray\(x, "):
         layer.forward([[0.1, 0.2]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_list_given_as_input_is_told_the_layer_s_own_dtype(dtype):
+    """The advice said np.asarray(x, dtype=np.float32) to a float64 layer too."""
+    with pytest.raises(TypeError, match=rf"np.asarray\(x, dtype=np.{dtype}\)$"):
+        layers.Sequential(layers.Dense(2, 3, dtype=dtype), layers.ReLU()).forward([[0.1, 0.2]])
 
 
 def test_a_chain_refuses_a_layer_whose_backward_takes_no_input_grad():

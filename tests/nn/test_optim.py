@@ -116,6 +116,16 @@ def test_state_is_per_array_and_updates_are_in_place():
     assert not opt.m[2].any()
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.SGD, optim.RMSProp])
+@pytest.mark.parametrize("state", ["adam.npz", [("t", 0)], None])
+def test_a_state_that_is_not_a_mapping_is_refused_saying_what_to_give(make, state):
+    """A path, a list of pairs or None failed with "'str' object has no attribute 'items'" (or
+    "unexpected keys" of a path's letters, "'NoneType' object is not iterable")."""
+    opt = make([(np.zeros(2), np.zeros(2))])
+    with pytest.raises(TypeError, match=rf"^{make.__name__}: load_state_dict takes a mapping of "
+                                        rf"names to arrays, .*got {type(state).__name__}$"):
+        opt.load_state_dict(state)
+
 def test_state_dict_round_trip():
     traj, opt = run(optim.Adam, [[0.5, 1.0], [1.0, 2.0]], lr=0.1)
     state = {k: np.array(v, copy=True) for k, v in opt.state_dict().items()}
