@@ -132,8 +132,9 @@ def sample(args):
                     "with --label L")
             labels, nrow = conditional.digit_rows(per), per
             what, row_labels = ", one row per digit 0-9", range(conditional.CLASSES)
-        else:
+        else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
+            row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]
         if gradients:
             noise = conditional.labelled_noise(
                 gan.sample_noise(len(labels), spec.noise_dim, prior, rng, config.get("dtype")),

@@ -61,8 +61,13 @@ def test_a_conditional_run_labels_each_row_with_its_digit(conditional_run, drawn
                  "--device", "cpu", "--out", str(tmp_path / "g.png")]) == 0
     assert main(["sample", str(conditional_run), "--n", "4", "--label", "7", "--seed", "1",
                  "--device", "cpu", "--out", str(tmp_path / "seven.png")]) == 0
+    assert main(["sample", str(conditional_run), "--n", "6", "--label", "3", "--nrow", "4",
+                 "--seed", "1", "--device", "cpu", "--out", str(tmp_path / "three.png")]) == 0
+    assert main(["sample", str(conditional_run), "--n", "9", "--label", "5", "--gradients",
+                 "--seed", "1", "--device", "cpu", "--out", str(tmp_path / "five.png")]) == 0
+    # one digit throughout: every row says it too, the picture alone tells which digit it is
     assert [None if labels is None else list(labels) for labels in drawn] == \
-        [digits, digits, None]                 # one digit throughout: the message names it
+        [digits, digits, [7, 7], [3, 3], [5, 5, 5]]
     drawn.clear()
     capsys.readouterr()
     assert main(["interpolate", str(conditional_run), "--pairs", "4", "--steps", "3",

@@ -91,6 +91,15 @@ def test_an_nrow_beyond_the_images_gives_one_row_of_them():
         plotting.gradient_pairs_figure(images, images, nrow=0)
 
 
+@pytest.mark.parametrize("n, nrow", [(1, None), (7, None), (9, None), (10, 4), (5, 20), (64, 8)])
+def test_grid_shape_is_the_layout_make_grid_draws(n, nrow):
+    """A row label per row of the picture: ``grid_shape`` counts the rows ``make_grid`` draws."""
+    rows, per_row = plotting.grid_shape(n, nrow)
+    grid = plotting.make_grid(np.zeros((n, 28, 28)), nrow=nrow)
+    assert grid.shape == (2 + rows * 30, 2 + per_row * 30)
+    assert (rows - 1) * per_row < n <= rows * per_row
+
+
 def test_check_grid_path_says_what_would_not_do(tmp_path):
     assert plotting.check_grid_path(tmp_path / "a.JPG") == "jpg"
     with pytest.raises(ValueError, match="cannot tell the image format from the name"):
