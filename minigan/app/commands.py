@@ -530,7 +530,8 @@ def evaluate(args):
         picture = out.with_name(out.stem + "_neighbours.png")
         near = np.concatenate([drawn[0][pairs[:, 0]], ref.training[pairs[:, 1]]])
         with _writer(picture):
-            plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0))
+            plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0),
+                               row_labels=NEIGHBOUR_ROWS)
         pictures.append((picture, "the generated digits nearest a training digit, each above it"))
     if tstr is not None:
         epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
@@ -547,6 +548,11 @@ def evaluate(args):
     if spread is not None:
         report["draws"] = spread
     return _write_report(out, report, pictures)
+
+
+#: The rows of ``eval_neighbours.png``, written left of them: the generated digits, and below
+#: each the training digit it sits nearest.
+NEIGHBOUR_ROWS = ("generated", "training")
 
 
 def _conditional_tstr(ckpt_path, args, data_dir):

@@ -97,3 +97,24 @@ def test_sample_and_interpolate_write_into_the_run_folder(run_dir, tmp_path, mon
     assert main(["sample", "--checkpoint", str(run_dir), "--n", "4", "--device", "cpu",
                  "--out", str(tmp_path / "mine.png")]) == 0
     assert (tmp_path / "mine.png").is_file()
+
+
+def test_eval_neighbours_picture_says_which_row_is_generated(run_dir, data_dir, tmp_path,
+                                                             monkeypatch, capsys):
+    """eval_neighbours.png draws generated digits above their nearest training digits: its
+    rows say which is which (the picture alone did not)."""
+    from minigan.app import plotting
+
+    drawn, save_grid = {}, plotting.save_grid
+
+    def spy(images, path, **kwargs):
+        drawn[path.name] = (len(images), kwargs.get("row_labels"))
+        save_grid(images, path, **kwargs)
+    monkeypatch.setattr(plotting, "save_grid", spy)
+    assert main(["eval", str(run_dir), "--out", str(tmp_path / "e.json"), "--n", "40",
+                 "--no-parzen", "--data-dir", str(data_dir), "--no-download",
+                 "--device", "cpu"]) == 0
+    assert "e_neighbours.png (the generated digits nearest a training digit, each above it)" \
+        in capsys.readouterr().out
+    n, labels = drawn["e_neighbours.png"]
+    assert list(labels) == ["generated", "training"] and n % 2 == 0 and n > 0
