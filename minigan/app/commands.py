@@ -67,6 +67,10 @@ def train(args):
     if "eval_n" in options and not trainer.config.get("eval_every"):
         warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "
                       "during the run (add --eval-every N)", stacklevel=2)
+    unscored = _unscored_eval_every(options.get("eval_every"), trainer.epoch,
+                                    int(trainer.config["epochs"]))
+    if unscored:
+        warnings.warn(unscored, stacklevel=2)
     try:
         trainer.run()
     except Interrupted as exc:
@@ -80,6 +84,18 @@ def train(args):
                   f"{trainer.how_to_continue()}", file=sys.stderr)
         return 128 + exc.signum
     return 0
+
+
+def _unscored_eval_every(every, done, epochs):
+    """The warning for ``--eval-every N`` given to a run whose epochs ``done + 1`` to
+    ``epochs`` hold no multiple of N (the epochs it scores), or None where one is scored."""
+    if not every or (done // every + 1) * every <= epochs:
+        return None
+    span = f"epoch {epochs}" if done + 1 == epochs else f"epochs {done + 1} to {epochs}"
+    fits = epochs - done
+    return (f"--eval-every {every}: no epoch this run trains ({span}) is a multiple of {every}, "
+            f"so nothing is scored during the run; give --eval-every {fits}"
+            f"{' or less' if fits > 1 else ''}, or --epochs {(done // every + 1) * every}")
 
 
 def checkpoint_path(args):

@@ -1480,3 +1480,22 @@ def test_an_error_line_for_a_reader_that_left_does_not_stop_the_command(monkeypa
 def test_the_last_line_says_the_training_time_and_the_mean_iteration(seconds, iterations, said):
     """The figures the docs' tables give for a run, from its own last line."""
     assert train_module._training_time(seconds, iterations) == said
+
+
+def test_eval_every_beyond_the_run_s_last_epoch_warns_that_nothing_is_scored(
+        train_args, data_dir, tmp_path, capsys):
+    """``--eval-every 5 --epochs 2`` scored nothing and said nothing: the option was taken
+    and had no effect. Resumed, the epochs it trains are the ones that count."""
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "2", "--eval-every", "5")) == 0
+    err = capsys.readouterr().err
+    assert ("minigan: warning: --eval-every 5: no epoch this run trains (epochs 1 to 2) is a "
+            "multiple of 5, so nothing is scored during the run; give --eval-every 2 or less, "
+            "or --epochs 5") in err
+    assert not (tmp_path / "run" / "scores.csv").exists()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "3", "--eval-every", "2",
+                 "--quiet"]) == 0
+    assert "(epoch 3) is a multiple of 2" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "4", "--eval-every", "2",
+                 "--eval-n", "40", "--quiet"]) == 0
+    assert "--eval-every" not in capsys.readouterr().err            # epoch 4 is scored
+    assert (tmp_path / "run" / "scores.csv").read_text().count("\n") == 2
