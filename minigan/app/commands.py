@@ -691,16 +691,17 @@ def _toy_runs(args, opts, out, field=True):
         early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}
         print(f"generator gradient norm, mean of the first 50 iterations: minimax "
               f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
+    one = seeds == 1                      # a spread over one seed would read as "no spread"
+    ran = results[0]["iterations"]
     if args.name in toys.PUBLISHED:
         pub = toys.PUBLISHED[args.name]
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
-        one = seeds == 1                  # a spread over one seed would read as "no spread"
         kl = (f"reverse KL {summary['reverse_kl'][0]:.2g}"
               + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
-        ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
+        full = toys.TOYS[args.name].iterations
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
         ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "
@@ -714,17 +715,22 @@ def _toy_runs(args, opts, out, field=True):
               f"quality {100 * pub['high_quality'][0]:.1f}% ± {100 * pub['high_quality'][1]:.1f}%, "
               f"reverse KL {pub['reverse_kl'][0]:.2f} ± {pub['reverse_kl'][1]:.2f}"
               + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))
-    elif args.name == "gaussian1d":
-        m = results[0]["metrics"]
-        gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
-               f"max {m['d_vs_dstar_max_abs']:.3f}" if "d_vs_dstar_mean_abs" in m else
-               "no pointwise D* for the Wasserstein critic")
-        print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
-              f" {gap}")
-    else:
-        m = results[0]["metrics"]
-        print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
-              f"(Frobenius) {m['cov_error']:.3f}")
+    else:                  # the seed's numbers, or their mean and spread over the seeds
+        def said(key):
+            mean, sd = summary[key]
+            return f"{mean:.3f}" if one else f"{mean:.3f} ± {sd:.3f}"
+        head = (f"{args.name}, seed {seed}, {ran:,} iterations" if one else
+                f"{args.name}, {seeds} seeds, {ran:,} iterations, mean ± standard deviation "
+                "over the seeds")
+        if args.name == "gaussian1d":
+            gap = (f"distance between D and D*: mean |D - D*| {said('d_vs_dstar_mean_abs')}, "
+                   f"max {said('d_vs_dstar_max_abs')}" if "d_vs_dstar_mean_abs" in summary else
+                   "no pointwise D* for the Wasserstein critic")
+            print(f"{head}: data N(4, 1.25^2); G's samples mean {said('mean')}, std "
+                  f"{said('std')}; {gap}")
+        else:
+            print(f"{head}: error of the mean {said('mean_error')}, of the covariance "
+                  f"(Frobenius) {said('cov_error')}")
     write_text(out / "metrics.json", _json(report))
 
 

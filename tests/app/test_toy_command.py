@@ -229,3 +229,32 @@ def test_no_snapshots_or_one_draws_the_last_iterations_alone(tmp_path, capsys):
     capsys.readouterr()
     assert drawn[0] == drawn[1] == ["snapshot_00030.png"]
     assert len(drawn[3]) == 3 and drawn[3][-1] == "snapshot_00030.png"
+
+
+def test_the_one_gaussian_toys_summarise_every_seed_not_the_first(tmp_path, monkeypatch, capsys):
+    """``--seeds N`` prints the mean and spread over the seeds, as its help says: gaussian1d
+    and gaussian2d printed the first seed's numbers alone, without saying so."""
+    values = {0: (1.0, 3.0), 1: (2.0, 5.0)}
+
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        a, b = values[seed]
+        metrics = ({"mean_error": a, "cov_error": b} if name == "gaussian2d" else
+                   {"mean": a, "std": b, "d_vs_dstar_mean_abs": a / 10, "d_vs_dstar_max_abs": b / 10})
+        return {"metrics": metrics, "frames": [], "real": None, "history": [], "seconds": 0.0,
+                "iterations": 20}
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
+    assert main(["toy", "gaussian2d", "--seeds", "2", "--out", str(tmp_path / "two")]) == 0
+    assert ("gaussian2d, 2 seeds, 20 iterations, mean ± standard deviation over the seeds: "
+            "error of the mean 1.500 ± 0.500, of the covariance (Frobenius) 4.000 ± 1.000"
+            ) in capsys.readouterr().out
+    assert main(["toy", "gaussian1d", "--seeds", "2", "--loss", "lsgan",
+                 "--out", str(tmp_path / "one_d")]) == 0
+    assert ("gaussian1d, 2 seeds, 20 iterations, mean ± standard deviation over the seeds: "
+            "data N(4, 1.25^2); G's samples mean 1.500 ± 0.500, std 4.000 ± 1.000; distance "
+            "between D and D*: mean |D - D*| 0.150 ± 0.050, max 0.400 ± 0.100"
+            ) in capsys.readouterr().out
+    assert main(["toy", "gaussian2d", "--out", str(tmp_path / "one")]) == 0
+    assert ("gaussian2d, seed 0, 20 iterations: error of the mean 1.000, of the covariance "
+            "(Frobenius) 3.000") in capsys.readouterr().out
