@@ -216,7 +216,7 @@ def _add_sample(sub):
                    help="seed of the noise (default: a new one each time, printed)")
     s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None,
                    help="images per row (a conditional run without --label: one row per digit, "
-                        "--n / 10 a row)")
+                        "--n / 10 a row, rounded up)")
     s.add_argument("--label", type=int, choices=range(conditional.CLASSES), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",

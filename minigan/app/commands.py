@@ -148,6 +148,8 @@ def sample(args):
                     "with --label L")
             labels, nrow = conditional.digit_rows(per), per
             what, row_labels = ", one row per digit 0-9", range(conditional.CLASSES)
+            if args.n != len(labels):           # the rows are whole: say why more were drawn
+                what += f" (--n {args.n} rounded up to {len(labels)}: {per} of each digit)"
         else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
             row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]

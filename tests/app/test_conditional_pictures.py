@@ -99,3 +99,17 @@ def test_an_nrow_that_would_break_the_digit_rows_is_refused(conditional_run, tmp
                  "--out", str(out)]) == 0                            # 64 digits: 7 a row
     assert main(["sample", str(conditional_run), "--nrow", "5", "--label", "3", "--seed", "1",
                  "--device", "cpu", "--out", str(out)]) == 0        # one digit: any layout
+
+
+def test_a_sample_of_all_ten_digits_says_when_n_was_rounded_up(conditional_run, tmp_path,
+                                                               capsys):
+    """``sample --n 64`` of a conditional run draws 70 digits, whole rows of each: the line
+    said "wrote 70 samples" without saying why not 64."""
+    out = tmp_path / "s.png"
+    assert main(["sample", str(conditional_run), "--seed", "1", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert ("wrote 70 samples, one row per digit 0-9 (--n 64 rounded up to 70: 7 of each digit) "
+            "from") in capsys.readouterr().out
+    assert main(["sample", str(conditional_run), "--n", "30", "--seed", "1", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert "wrote 30 samples, one row per digit 0-9 from" in capsys.readouterr().out
