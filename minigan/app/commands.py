@@ -429,7 +429,7 @@ def evaluate_digits(args, digits):
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
-          f"(--scale {scale}), {seconds:.0f} s")
+          f"(--scale {scale}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     scored = digits[:scores["n"]]
     pictures = [_class_picture(out, scored, scores, clf.predict(scored))]
@@ -528,7 +528,7 @@ def evaluate(args):
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"])
     print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
-          f"{weights}), {seconds:.0f} s")
+          f"{weights}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))

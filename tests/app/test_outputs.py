@@ -4,10 +4,12 @@ picture of a run goes into its run folder unless --out says otherwise."""
 
 import errno
 import os
+import re
 
+import numpy as np
 import pytest
 
-from minigan.app import fileio, folderlock
+from minigan.app import fileio, folderlock, plotting
 from minigan.app.cli import main
 from minigan.lab import scoring
 
@@ -103,8 +105,6 @@ def test_eval_neighbours_picture_says_which_row_is_generated(run_dir, data_dir, 
                                                              monkeypatch, capsys):
     """eval_neighbours.png draws generated digits above their nearest training digits: its
     rows say which is which (the picture alone did not)."""
-    from minigan.app import plotting
-
     drawn, save_grid = {}, plotting.save_grid
 
     def spy(images, path, **kwargs):
@@ -118,3 +118,14 @@ def test_eval_neighbours_picture_says_which_row_is_generated(run_dir, data_dir, 
         in capsys.readouterr().out
     n, labels = drawn["e_neighbours.png"]
     assert list(labels) == ["generated", "training"] and n % 2 == 0 and n > 0
+
+
+def test_eval_s_first_line_says_what_its_seconds_are(run_dir, data_dir, tmp_path, capsys):
+    """The first line of eval ended in a bare ", 6 s": it is the time the scoring took."""
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).uniform(0, 1, (40, 784)))
+    for what in (str(run_dir), str(tmp_path / "d.npy")):
+        assert main(["eval", what, "--out", str(tmp_path / "e.json"), "--n", "40", "--no-parzen",
+                     "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith(f"minigan eval {what}: ") and re.search(r"\), scored in \d+ s$",
+                                                                         first), first
