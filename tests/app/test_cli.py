@@ -1276,7 +1276,7 @@ def test_eval_every_of_a_conditional_run_scores_its_label_agreement(train_args, 
         right = read == np.arange(40) % 10          # the labels asked for, 0 .. 9 in turn
         assert float(row["label_agreement"]) == pytest.approx(right.mean(), abs=1e-5)
         least = min(range(10), key=lambda c: (right[c::10].mean(), c))
-        assert (f", label agreement {100 * right.mean():.1f}% (the least: {least}, "
+        assert (f", label agreement {100 * right.mean():.1f}% (the least: digit {least}, "
                 f"{100 * right[least::10].mean():.1f}%)") in printed
 
 
