@@ -258,7 +258,9 @@ def _add_eval(subparsers):
                    help="a file of digits: its pixel range, sigmoid [0, 1] (the default), tanh "
                    "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
-                   help="generated digits, or a seeded random N of a file's digits (default 10000)")
+                   help="generated digits, or a seeded random N of a file's digits (default "
+                   "10000); the first of them are scored, as many as the real held-out digits "
+                   "(5,000 with the test split alone)")
     _device_option(p)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
                    "the run trained from when it holds the test split, else $MINIGAN_DATA or "

@@ -429,7 +429,7 @@ def evaluate_digits(args, digits):
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
-          f"(--scale {scale}), scored in {seconds:.0f} s")
+          f"(--scale {scale}{_cut_to_real(scores['n'], args.n, len(digits))}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     scored = digits[:scores["n"]]
     pictures = [_class_picture(out, scored, scores, clf.predict(scored))]
@@ -438,6 +438,15 @@ def evaluate_digits(args, digits):
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
               "seconds": round(seconds, 1)}
     return _write_report(out, report, pictures)
+
+
+def _cut_to_real(scored, asked, available=None):
+    """What ``eval``'s first line adds when it scored fewer digits than ``--n`` (``asked``)
+    and the file (``available`` digits) gave it: every score compares as many digits as the
+    real held-out row has (5,000 with the test split alone), the first of them."""
+    given = asked if available is None else min(asked, available)
+    return (f"; --n {asked:,} cut to {scored:,}, as many as the real held-out digits"
+            if scored < given else "")
 
 
 def _class_picture(out, digits, scores, classes):
@@ -528,7 +537,7 @@ def evaluate(args):
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"])
     print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
-          f"{weights}), scored in {seconds:.0f} s")
+          f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))

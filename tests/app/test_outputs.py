@@ -129,3 +129,25 @@ def test_eval_s_first_line_says_what_its_seconds_are(run_dir, data_dir, tmp_path
         first = capsys.readouterr().out.splitlines()[0]
         assert first.startswith(f"minigan eval {what}: ") and re.search(r"\), scored in \d+ s$",
                                                                          first), first
+
+
+def test_eval_s_first_line_says_when_n_was_cut_to_the_real_digits(run_dir, data_dir, tmp_path,
+                                                                  capsys):
+    """``--n`` beyond the real held-out digits scores as many as those: the first line said
+    "5000 generated digits" after the default --n 10000, without a word on why."""
+    held_out = len(scoring.Reference.load(str(data_dir), download=False).held_out)
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).uniform(0, 1, (held_out + 10, 784)))
+    base = ["--out", str(tmp_path / "e.json"), "--no-parzen", "--data-dir", str(data_dir),
+            "--no-download", "--device", "cpu"]
+    for what, n, first in (
+            (str(run_dir), held_out + 5, f"{held_out} generated digits (epoch 1, G's weights; "
+                                         f"--n {held_out + 5:,} cut to {held_out:,}, as many as "
+                                         "the real held-out digits), scored in"),
+            (str(tmp_path / "d.npy"), held_out + 5,
+             f"a random {held_out:,} of its {held_out + 10:,} digits (--scale sigmoid; --n "
+             f"{held_out + 5:,} cut to {held_out:,}, as many as the real held-out digits), "
+             "scored in"),
+            (str(run_dir), held_out, f"{held_out} generated digits (epoch 1, G's weights), "
+                                     "scored in")):
+        assert main(["eval", what, "--n", str(n), *base]) == 0
+        assert capsys.readouterr().out.splitlines()[0].startswith(f"minigan eval {what}: {first}")
