@@ -812,6 +812,11 @@ class Trainer:
                 raise MNISTDownloadError(
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
+            held = len(self.reference.held_out)
+            if self.config["eval_n"] > held:       # every score compares as many as the real row
+                warnings.warn(f"--eval-n {self.config['eval_n']}: each evaluation scores "
+                              f"{held:,} digits, as many as the real held-out digits it is "
+                              f"scored beside; give --eval-n {held} or less", stacklevel=2)
         source = self.out if self.branched_from is None else self.branched_from
         self.scores = self._read_branch_history(
             lambda: read_scores(source / "scores.csv", self.epoch), [])
@@ -847,7 +852,7 @@ class Trainer:
         write_scores(self.out / "scores.csv", self.scores)
         real = self.real_scores
         self._log(
-            f"epoch {self.epoch} scores ({c['eval_n']} digits; real held-out digits in "
+            f"epoch {self.epoch} scores ({scores['n']} digits; real held-out digits in "
             f"brackets): IS {row['inception_score']:.2f} [{real['inception_score']:.2f}], "
             f"FID {row['fid']:.2f} [{real['fid']:.2f}], classes "
             f"{row['classes_covered']} [{real['classes_covered']}], precision "

@@ -1499,3 +1499,23 @@ def test_eval_every_beyond_the_run_s_last_epoch_warns_that_nothing_is_scored(
                  "--eval-n", "40", "--quiet"]) == 0
     assert "--eval-every" not in capsys.readouterr().err            # epoch 4 is scored
     assert (tmp_path / "run" / "scores.csv").read_text().count("\n") == 2
+
+
+def test_an_eval_n_beyond_the_real_digits_is_said_and_the_line_gives_the_count_scored(
+        train_args, data_dir, tmp_path, capsys):
+    """``--eval-n 8000`` with the test split alone scored 5,000 digits (as many as the real
+    held-out row) and each line said "8000 digits"."""
+    from minigan.lab import scoring
+
+    held = len(scoring.Reference.load(str(data_dir), download=False).held_out)
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", str(held + 7))) == 0
+    out, err = capsys.readouterr()
+    assert (f"minigan: warning: --eval-n {held + 7}: each evaluation scores {held:,} digits, as "
+            f"many as the real held-out digits it is scored beside; give --eval-n {held} or "
+            "less") in err
+    assert f"epoch 1 scores ({held} digits; real held-out digits in brackets)" in out
+    assert main(train_args(data_dir, tmp_path / "fits", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", str(held))) == 0
+    out, err = capsys.readouterr()
+    assert "--eval-n" not in err and f"epoch 1 scores ({held} digits;" in out
