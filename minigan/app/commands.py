@@ -704,6 +704,7 @@ def _toy_runs(args, opts, out, field=True):
               f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
     one = seeds == 1                      # a spread over one seed would read as "no spread"
     ran = results[0]["iterations"]
+    iterations = f"{ran:,} iteration" + ("" if ran == 1 else "s")
     if args.name in toys.PUBLISHED:
         pub = toys.PUBLISHED[args.name]
         report["published_pacgan_table1_gan"] = pub
@@ -715,9 +716,9 @@ def _toy_runs(args, opts, out, field=True):
         full = toys.TOYS[args.name].iterations
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
-        ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "
+        ours = (f"seed {seed}, {iterations}: modes {m:.0f} of "
                 f"{len(toys.TOYS[args.name].modes)}, high quality {100 * hq:.1f}%" if one else
-                f"{seeds} seeds, {ran:,} iterations, mean ± standard deviation over the seeds: "
+                f"{seeds} seeds, {iterations}, mean ± standard deviation over the seeds: "
                 f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
                 f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%")
         print(f"{args.name}, {ours}, {kl}; "
@@ -730,8 +731,8 @@ def _toy_runs(args, opts, out, field=True):
         def said(key):
             mean, sd = summary[key]
             return f"{mean:.3f}" if one else f"{mean:.3f} ± {sd:.3f}"
-        head = (f"{args.name}, seed {seed}, {ran:,} iterations" if one else
-                f"{args.name}, {seeds} seeds, {ran:,} iterations, mean ± standard deviation "
+        head = (f"{args.name}, seed {seed}, {iterations}" if one else
+                f"{args.name}, {seeds} seeds, {iterations}, mean ± standard deviation "
                 "over the seeds")
         if args.name == "gaussian1d":
             gap = (f"distance between D and D*: mean |D - D*| {said('d_vs_dstar_mean_abs')}, "

@@ -258,3 +258,12 @@ def test_the_one_gaussian_toys_summarise_every_seed_not_the_first(tmp_path, monk
     assert main(["toy", "gaussian2d", "--out", str(tmp_path / "one")]) == 0
     assert ("gaussian2d, seed 0, 20 iterations: error of the mean 1.000, of the covariance "
             "(Frobenius) 3.000") in capsys.readouterr().out
+
+
+def test_a_toy_of_one_iteration_says_iteration(tmp_path, capsys):
+    assert main(["toy", "ring8", "--iterations", "1", "--snapshots", "1", "--no-field",
+                 "--out", str(tmp_path / "r")]) == 0
+    assert "ring8, seed 0, 1 iteration: modes" in capsys.readouterr().out
+    assert main(["toy", "gaussian2d", "--iterations", "1", "--snapshots", "1", "--no-field",
+                 "--out", str(tmp_path / "g")]) == 0
+    assert "gaussian2d, seed 0, 1 iteration: error of the mean" in capsys.readouterr().out
