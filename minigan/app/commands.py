@@ -839,8 +839,11 @@ def classifier(args):
             path = clf_lib.save(clf, out)
     except ValueError as exc:       # refused after the checks above (a full disk, ...)
         raise ValueError(f"{exc}; {_kept_elsewhere(clf)}") from None
+    cached = Path(path).resolve() == clf_lib.cache_path().resolve()
+    used = ("minigan eval scores with it from now on" if cached else
+            f"minigan eval scores with it given --classifier {path}")
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
-    print(f"{clf.describe()}\nwrote {path}{replacing}")
+    print(f"{clf.describe()}\nwrote {path}{replacing}; {used}")
     return 0
 
 
