@@ -914,6 +914,11 @@ def _draw_field_2d(ax, f, spread=None):
     return image
 
 
+#: The box under a note written over the curves of a 1-D frame (:func:`draw_frame`): the
+#: curves pass behind it, not through its letters (D* of the hinge game ran through them).
+NOTE_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5}
+
+
 def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     r"""Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
@@ -969,13 +974,13 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
             if c[key][i] > high:
                 ax.annotate(f"{key} peaks at {c[key][i]:.2g}, above the axes", (c["grid"][i], high),
                             xytext=(4, -10), textcoords="offset points", color=color,
-                            fontsize=7)
+                            fontsize=7, bbox=NOTE_BOX)
         x, (left, right) = frame["samples"][:, 0], (c["grid"][0], c["grid"][-1])
         outside = int(((x < left) | (x > right)).sum())     # G's samples off the picture
         if outside:
             ax.text(0.99, 0.97, f"{outside:,} of G's {len(x):,} samples outside "
                     f"[{left:g}, {right:g}]", transform=ax.transAxes, ha="right", va="top",
-                    color=GENERATED, fontsize=7)
+                    color=GENERATED, fontsize=7, bbox=NOTE_BOX)
         arrows = (_draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
                   if f is not None else ())
         ax.set_xlabel("x")

@@ -150,6 +150,11 @@ def test_gaussian1d_names_its_axis_and_marks_a_density_above_it():
     toys.draw_frame(ax, "gaussian1d", {**frame, "samples": far}, result["real"])
     assert (f"3 of G's {len(far):,} samples outside [{c['grid'][0]:g}, {c['grid'][-1]:g}]"
             in [t.get_text() for t in ax.texts])
+    # each note on a white box: the curves behind it do not cross its letters
+    notes = [t for t in ax.texts if "outside" in t.get_text() or "peaks" in t.get_text()]
+    assert notes and all(t.get_bbox_patch() is not None
+                         and t.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
+                         for t in notes)
 
 
 def test_a_panel_of_a_figure_keeps_its_legend_off_its_label_and_the_next_row():
