@@ -441,8 +441,9 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     if d is not None and len(np.ravel(d)) == n:
         for i, value in enumerate(np.ravel(d)):
             r, c = divmod(i, per_row)
+            said = f"{value:.2f}"
             ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
-                    f"{value:.2f}", ha="center", va="center", fontsize=6)
+                    "0.00" if said == "-0.00" else said, ha="center", va="center", fontsize=6)
     cax = fig.add_axes(((shift + drawn - 1.25) / width, 0.3 / height, 0.12 / width,
                         bar / height))
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax)

@@ -204,3 +204,11 @@ def test_rows_read_back_from_the_run_s_files_are_drawn(loss, tmp_path):
                               real_scores={"inception_score": 9.66, "fid": 0.95})
     with Image.open(path) as picture:
         assert picture.size == (800, 900)
+
+
+def test_an_output_that_rounds_to_zero_is_written_without_a_sign():
+    """D's output above a pair read "-0.00" where it was a little below 0."""
+    images = np.random.default_rng(0).uniform(size=(3, 28, 28))
+    fig = plotting.gradient_pairs_figure(images, images, d=np.array([-0.001, 0.004, -0.5]))
+    said = [t.get_text() for t in fig.axes[0].texts]
+    assert said == ["0.00", "0.00", "-0.50"]
