@@ -886,7 +886,10 @@ def interpolate(args):
         else:
             labels = np.full(args.pairs, args.label)
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
-        what = f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)"
+        what = (f", the row of the digit {labels[0]} (labelled at its left)" if args.pairs == 1
+                else f", every row of the digit {args.label} (labelled at its left)"
+                if args.label is not None else
+                f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)")
     elif args.label is not None:
         raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run "
                          "(trained without --conditional); leave --label out")

@@ -113,3 +113,14 @@ def test_a_sample_of_all_ten_digits_says_when_n_was_rounded_up(conditional_run, 
     assert main(["sample", str(conditional_run), "--n", "30", "--seed", "1", "--device", "cpu",
                  "--out", str(out)]) == 0
     assert "wrote 30 samples, one row per digit 0-9 from" in capsys.readouterr().out
+
+
+def test_interpolate_says_the_digit_of_one_row_or_of_every_row(conditional_run, tmp_path, capsys):
+    """``--pairs 1`` printed "the rows of the digits 4", ``--label 5`` "the rows of the digits
+    5 5 5"."""
+    base = ["interpolate", str(conditional_run), "--steps", "3", "--device", "cpu", "--out",
+            str(tmp_path / "i.png")]
+    assert main([*base, "--pairs", "1", "--label", "4"]) == 0
+    assert ", the row of the digit 4 (labelled at its left) from" in capsys.readouterr().out
+    assert main([*base, "--pairs", "3", "--label", "5"]) == 0
+    assert ", every row of the digit 5 (labelled at its left) from" in capsys.readouterr().out
