@@ -277,7 +277,8 @@ def _add_eval(subparsers):
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")
     p.add_argument("--out", help="where to write the report: a .json file, or a folder to "
-                   "write eval.json in (default: the run folder)")
+                   "write eval.json in (default: eval.json in the run folder; for a file of "
+                   "digits D.npy, D_eval.json beside it)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
                    help="score G's own weights even when the run kept their moving average")
     p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,

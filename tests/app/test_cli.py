@@ -1044,6 +1044,21 @@ def test_sample_help_describes_the_command(capsys):
     assert "Draw samples from a trained generator" in out
 
 
+def test_eval_help_gives_the_default_out_of_a_run_and_of_a_file_of_digits(capsys, monkeypatch,
+                                                                          tmp_path, data_dir):
+    """--out's help said "(default: the run folder)"; a file of digits is reported beside it."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("(default: eval.json in the run folder; for a file of digits D.npy, D_eval.json "
+            "beside it)") in text
+    np.save(tmp_path / "D.npy", np.random.default_rng(0).uniform(0, 1, (40, 784)))
+    assert main(["eval", str(tmp_path / "D.npy"), "--n", "40", "--no-parzen", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert (tmp_path / "D_eval.json").is_file()
+
+
 def _at_import(tmp_path, module, command, on_find="raise KeyboardInterrupt", **run):
     """Run ``python *command`` with a sitecustomize whose import hook runs the lines
     ``on_find`` when ``module`` is looked up (a Ctrl-C arriving during that import)."""
