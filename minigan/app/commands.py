@@ -428,8 +428,9 @@ def evaluate_digits(args, digits):
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
+    cut = _cut_to_real(scores["n"], args.n, len(digits))
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
-          f"(--scale {scale}{_cut_to_real(scores['n'], args.n, len(digits))}), scored in {seconds:.0f} s")
+          f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     scored = digits[:scores["n"]]
     pictures = [_class_picture(out, scored, scores, clf.predict(scored))]
