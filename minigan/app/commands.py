@@ -762,6 +762,10 @@ def _toy_folder(out, overwrite):
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+    if out.is_dir() and runs.holds_run(out):     # a training run's folder: its files, its lock
+        raise ValueError(f"--out {out} holds a training run ({runs.CONFIG} or "
+                         f"{runs.CHECKPOINT}); a toy writes into a folder of its own: choose "
+                         "another --out")
     old = _toy_outputs(out) if out.is_dir() else []
     if old and not overwrite:
         names = ", ".join(sorted({p.name.split("_")[0] + "_*.png"

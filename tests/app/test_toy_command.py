@@ -123,6 +123,22 @@ def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_li
     assert json.loads((out / "metrics.json").read_text())["iterations"] == 30
 
 
+def test_a_training_run_s_folder_is_refused_as_a_toy_s_out(train_args, data_dir, tmp_path,
+                                                           capsys, assert_one_line_error):
+    """``minigan toy ring8 --out RUN`` wrote its snapshots, GIF and metrics.json among a
+    training run's files, without its lock."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in run.iterdir())
+    for more in ([], ["--overwrite"]):
+        rc = main(["toy", "ring8", "--iterations", "5", "--snapshots", "1", "--out", str(run),
+                   *more])
+        assert_one_line_error(rc, capsys.readouterr().err, f"--out {run} holds a training run",
+                              "choose another --out")
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
                                                                           capsys):
     out = tmp_path / "toy"
