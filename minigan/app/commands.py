@@ -681,9 +681,8 @@ def _toy_runs(args, opts, out, field=True):
         if first:
             toys.save_pictures(args.name, result, out,    # the title names the options
                                label=" ".join([args.name, *options]))
-        print(f"seed {seed + i}: " + ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
+        print(f"seed {seed + i}: {_seed_said(args.name, result['metrics'])} "
+              f"({result['seconds']:.1f} s)")
     report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
               "seeds": [seed + i for i in range(seeds)],
               "runs": [r["metrics"] for r in results],
@@ -745,6 +744,24 @@ def _toy_runs(args, opts, out, field=True):
             print(f"{head}: error of the mean {said('mean_error')}, of the covariance "
                   f"(Frobenius) {said('cov_error')}")
     write_text(out / "metrics.json", _json(report))
+
+
+def _seed_said(name, m):
+    """One seed's numbers of the GAN toy ``name`` (its ``metrics``), in the words of the
+    summary line: a share as a percentage, the modes out of the toy's."""
+    if "modes_covered" in m:
+        kl = ("no reverse KL (no high-quality sample)" if m.get("reverse_kl") is None
+              else f"reverse KL {m['reverse_kl']:.2g}")
+        return (f"modes {m['modes_covered']} of {len(toys.TOYS[name].modes)}, high quality "
+                f"{100 * m['high_quality']:.1f}%, {kl}")
+    if "mean_error" in m:
+        return (f"error of the mean {m['mean_error']:.3f}, of the covariance (Frobenius) "
+                f"{m['cov_error']:.3f}")
+    said = f"G's samples mean {m['mean']:.3f}, std {m['std']:.3f}"
+    if "d_vs_dstar_mean_abs" in m:
+        said += (f", mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, max "
+                 f"{m['d_vs_dstar_max_abs']:.3f}")
+    return said
 
 
 #: The files a toy run writes (their names are minigan's: --overwrite replaces only these).

@@ -283,3 +283,24 @@ def test_a_toy_of_one_iteration_says_iteration(tmp_path, capsys):
     assert main(["toy", "gaussian2d", "--iterations", "1", "--snapshots", "1", "--no-field",
                  "--out", str(tmp_path / "g")]) == 0
     assert "gaussian2d, seed 0, 1 iteration: error of the mean" in capsys.readouterr().out
+
+
+def test_each_seed_s_line_says_its_numbers_in_words(tmp_path, monkeypatch, capsys):
+    """A seed's line named metrics.json's keys and a share as a fraction ("modes_covered 6,
+    high_quality 0.0052"), beside a summary in words and percentages."""
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        metrics = ({"modes_covered": 6, "high_quality": 0.0052, "reverse_kl": 0.595}
+                   if name == "ring8" else
+                   {"mean": 5.7, "std": 2.4, "d_vs_dstar_mean_abs": 0.3, "d_vs_dstar_max_abs": 0.6})
+        return {"metrics": metrics, "frames": [], "real": None, "history": [], "seconds": 0.5,
+                "iterations": 20}
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
+    assert main(["toy", "ring8", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0: modes 6 of 8, high quality 0.5%, reverse KL 0.59 (0.5 s)" in out
+    assert "modes_covered" not in out and "high_quality" not in out
+    assert main(["toy", "gaussian1d", "--loss", "lsgan", "--out", str(tmp_path / "g")]) == 0
+    assert ("seed 0: G's samples mean 5.700, std 2.400, mean |D - D*| 0.300, max 0.600 (0.5 s)"
+            in capsys.readouterr().out)
