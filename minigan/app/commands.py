@@ -175,7 +175,7 @@ def sample(args):
         with _writer(out):
             plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
                                          value_range=spec.pixel_range,
-                                         output_label=game.output_label,
+                                         output_label=game.point_label or game.output_label,
                                          row_labels=row_labels)
         print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
