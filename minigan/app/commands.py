@@ -348,10 +348,17 @@ def _digits_file(path):
         return None
     try:
         with zipfile.ZipFile(given) as archive:
-            if "minigan.npy" in archive.namelist():
+            names = archive.namelist()
+            if "minigan.npy" in names:
                 return None                                  # a checkpoint
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None                                          # find_checkpoint says what it is
+    if len(names) != 1:         # said before any entry is read: a field.npz, a classifier
+        entries = ", ".join(sorted(name.removesuffix(".npy") for name in names))
+        entries = f" ({entries if len(entries) <= 80 else entries[:77] + '...'})" if names else ""
+        raise ValueError(f"{path} holds {_plural(len(names), 'array') if names else 'no array'}"
+                         f"{entries}; a file of digits holds one (numpy.savez(path, digits)) or "
+                         "is a .npy (numpy.save)")
 
     def numbers(name, shape, dtype):
         if dtype.kind not in "biuf":

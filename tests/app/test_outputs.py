@@ -151,3 +151,16 @@ def test_eval_s_first_line_says_when_n_was_cut_to_the_real_digits(run_dir, data_
                                      "scored in")):
         assert main(["eval", what, "--n", str(n), *base]) == 0
         assert capsys.readouterr().out.splitlines()[0].startswith(f"minigan eval {what}: {first}")
+
+
+def test_eval_of_an_npz_of_several_arrays_says_it_holds_them(tmp_path, capsys,
+                                                             assert_one_line_error):
+    """A toy's field.npz or a classifier given to eval was refused for its first entry that
+    is not numbers ("entry 'loss': has dtype <U3; digits are numbers"), not for holding
+    several arrays where a file of digits holds one."""
+    np.savez(tmp_path / "field.npz", loss=np.array("gan"), xs=np.zeros(5), d=np.zeros((5, 5)))
+    np.savez(tmp_path / "none.npz")
+    for name, said in (("field.npz", "holds 3 arrays (d, loss, xs); a file of digits holds one"),
+                       ("none.npz", "holds no array; a file of digits holds one")):
+        rc = main(["eval", str(tmp_path / name), "--device", "cpu"])
+        assert_one_line_error(rc, capsys.readouterr().err, f"{tmp_path / name} {said}")
