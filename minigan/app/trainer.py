@@ -812,6 +812,12 @@ class Trainer:
                 raise MNISTDownloadError(
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
+            if self.reference.caveat:          # the test split alone: scored on what it learns
+                warnings.warn(f"--eval-every {every}: this run trains on the MNIST test split, "
+                              "the only split at hand, and each score compares its digits with "
+                              "test digits it trains on (the 'real held-out digits' too): what "
+                              "it memorises flatters them; put the training split beside the "
+                              "test split to score on digits it has not seen", stacklevel=2)
             held = len(self.reference.held_out)
             if self.config["eval_n"] > held:       # every score compares as many as the real row
                 warnings.warn(f"--eval-n {self.config['eval_n']}: each evaluation scores "

@@ -1534,3 +1534,16 @@ def test_an_eval_n_beyond_the_real_digits_is_said_and_the_line_gives_the_count_s
                            "--eval-n", str(held))) == 0
     out, err = capsys.readouterr()
     assert "--eval-n" not in err and f"epoch 1 scores ({held} digits;" in out
+
+
+def test_eval_every_of_a_run_on_the_test_split_alone_says_it_is_scored_on_what_it_trains_on(
+        train_args, data_dir, tmp_path, capsys):
+    """Its lines called the test digits it trains on "real held-out digits", without a word,
+    where minigan eval of the same run warns of it."""
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", "40")) == 0
+    err = capsys.readouterr().err
+    assert ("minigan: warning: --eval-every 1: this run trains on the MNIST test split, the only "
+            "split at hand, and each score compares its digits with test digits it trains on") in err
+    assert main(train_args(data_dir, tmp_path / "plain", "--epochs", "1")) == 0
+    assert "trains on the MNIST test split" not in capsys.readouterr().err
