@@ -308,7 +308,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
         others = [score(s, scores["n"], False) for s in seeds[1:]]   # the count scored
         scores["draws"] = {"seeds": seeds, "n": scores["n"],
                            **scoring.draw_spread([scores] + others)}
-    scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
+    counters = checkpoint.read_meta(ckpt_path)["counters"]
+    scores["epoch"], scores["iteration"] = counters["epoch"], counters["iteration"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
 
@@ -544,7 +545,9 @@ def evaluate(args):
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"])
-    print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
+    trained = (f"{_plural(scores['epoch'], 'epoch')} and {_plural(scores['iteration'], 'iteration')}"
+               " trained")         # a checkpoint of a run stopped in an epoch: "0 epochs and 50"
+    print(f"minigan eval {args.run}: {scores['n']} generated digits ({trained}, "
           f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
