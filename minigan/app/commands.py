@@ -69,8 +69,8 @@ def train(args):
                       "during the run (add --eval-every N)", stacklevel=2)
     unscored = _unscored_eval_every(options.get("eval_every"), trainer.epoch,
                                     int(trainer.config["epochs"]))
-    if unscored:
-        warnings.warn(unscored, stacklevel=2)
+    for said in ([unscored] if unscored else []) + trainer.scoring_warnings():
+        warnings.warn(said, stacklevel=2)
     try:
         trainer.run()
     except Interrupted as exc:
