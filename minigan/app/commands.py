@@ -646,6 +646,9 @@ def toy(args):
     if args.lr is not None:
         raise ValueError(f"--lr {args.lr:g}: the step size of xy's gradient play; a GAN toy "
                          "trains with Adam at its own step size: leave it out")
+    if args.noise_grid and not args.field:
+        raise ValueError("--noise-grid is drawn with D's output over the plane, which --no-field "
+                         "leaves out: leave one or the other out")
     opts = settings.toy_options(vars(args))
     field = toys.check_pictures(args.name, opts, args.iterations, args.step_by_step,
                                 args.noise_grid) and args.field

@@ -396,7 +396,8 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
 
     ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
-    :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
+    :func:`minigan.lab.field.mixing_layer`); the noise grid, drawn with that surface, needs
+    such a D too, and two noise coordinates.
     gaussian1d (any 1-D toy) refuses ``pack`` and ``minibatch`` outright: it compares D(x),
     one point at a time, with D*(x). The toy's data and networks must fit (:func:`check_spec`); data of
     more than 2 coordinates is trained and measured, not pictured. Returns whether the
@@ -425,6 +426,10 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
         raise ValueError(f"--noise-grid draws G's image of a 2-D grid of noise vectors; "
                          f"{spec.name}'s noise has {spec.noise_dim} coordinate: use it with "
                          "gaussian2d, ring8 or grid25")
+    if noise_grid and mixing is not None:     # the grid is drawn with D's surface, which goes
+        raise ValueError("--noise-grid is drawn with D's output over the plane, which --pack "
+                         "and --minibatch leave out (D judges several samples at once, "
+                         f"{mixing!r}): leave one or the other out")
     return mixing is None and dim <= 2
 
 

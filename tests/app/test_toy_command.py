@@ -304,3 +304,17 @@ def test_each_seed_s_line_says_its_numbers_in_words(tmp_path, monkeypatch, capsy
     assert main(["toy", "gaussian1d", "--loss", "lsgan", "--out", str(tmp_path / "g")]) == 0
     assert ("seed 0: G's samples mean 5.700, std 2.400, mean |D - D*| 0.300, max 0.600 (0.5 s)"
             in capsys.readouterr().out)
+
+
+def test_a_noise_grid_the_snapshots_would_not_draw_is_refused(tmp_path, capsys,
+                                                               assert_one_line_error):
+    """``--noise-grid`` with ``--no-field``, ``--pack`` or ``--minibatch`` was taken and no grid
+    drawn: it is drawn with D's surface, which those leave out."""
+    for more, said in ((["--no-field"], "which --no-field leaves out"),
+                       (["--pack", "2"], "which --pack and --minibatch leave out"),
+                       (["--minibatch", "stddev"], "which --pack and --minibatch leave out")):
+        rc = main(["toy", "ring8", "--iterations", "5", "--noise-grid", *more,
+                   "--out", str(tmp_path / "t")])
+        assert_one_line_error(rc, capsys.readouterr().err, "--noise-grid is drawn with D's",
+                              said, "leave one or the other out")
+        assert not (tmp_path / "t").exists()

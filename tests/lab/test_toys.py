@@ -548,3 +548,12 @@ def test_a_1d_picture_keeps_its_y_label_inside_the_figure(tmp_path, monkeypatch,
     monkeypatch.setattr(toys, "draw_frame", record)
     toys.save_pictures("gaussian1d", result, tmp_path, gif=False)
     assert seen and min(seen) >= 0
+
+
+def test_check_pictures_refuses_a_noise_grid_without_d_s_surface():
+    """The noise grid is drawn with D's surface, which a D of packs or of a minibatch layer
+    has not: run_gan_toy took noise_grid=True there and drew no grid."""
+    with pytest.raises(ValueError, match="--noise-grid is drawn with D's output over the plane"):
+        toys.check_pictures("ring8", {"pack": 2}, noise_grid=True)
+    assert toys.check_pictures("ring8", {"pack": 2}) is False       # the samples alone
+    assert toys.check_pictures("ring8", {}, noise_grid=True) is True
