@@ -216,7 +216,8 @@ def read_meta(path):
     except NpzError as exc:
         raise CheckpointError(str(exc)) from None
     if "minigan" not in entries:
-        raise CheckpointError(f"{path} is not a minigan checkpoint (no 'minigan' entry)")
+        raise CheckpointError(f"{path} is not a minigan checkpoint (no 'minigan' entry); give "
+                              "a run folder, or the checkpoint.npz minigan train wrote in it")
     meta = {}
     for key in _JSON_KEYS:
         if key not in entries:

@@ -216,7 +216,7 @@ def _add_sample(sub):
                    help="seed of the noise (default: a new one each time, printed)")
     s.add_argument("--nrow", type=settings.POSITIVE_INT.parse, default=None,
                    help="images per row (a conditional run without --label: one row per digit, "
-                        "--n / 10 a row)")
+                        "--n / 10 a row, rounded up)")
     s.add_argument("--label", type=int, choices=range(conditional.CLASSES), metavar="L",
                    help="a conditional run: draw only the digit L (default: one row per digit)")
     s.add_argument("--no-ema", dest="ema", action="store_false",
@@ -258,7 +258,9 @@ def _add_eval(subparsers):
                    help="a file of digits: its pixel range, sigmoid [0, 1] (the default), tanh "
                    "[-1, 1] or 255 [0, 255]")
     p.add_argument("--n", type=settings.POSITIVE_INT.parse, default=10000,
-                   help="generated digits, or a seeded random N of a file's digits (default 10000)")
+                   help="generated digits, or a seeded random N of a file's digits (default "
+                   "10000); the first of them are scored, as many as the real held-out digits "
+                   "(5,000 with the test split alone)")
     _device_option(p)
     p.add_argument("--data-dir", help="folder with the MNIST .gz files (default: the folder "
                    "the run trained from when it holds the test split, else $MINIGAN_DATA or "
@@ -275,7 +277,8 @@ def _add_eval(subparsers):
     p.add_argument("--no-parzen", dest="parzen", action="store_false",
                    help="leave out the Parzen window (the slowest metric)")
     p.add_argument("--out", help="where to write the report: a .json file, or a folder to "
-                   "write eval.json in (default: the run folder)")
+                   "write eval.json in (default: eval.json in the run folder; for a file of "
+                   "digits D.npy, D_eval.json beside it)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
                    help="score G's own weights even when the run kept their moving average")
     p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,

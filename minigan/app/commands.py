@@ -67,6 +67,10 @@ def train(args):
     if "eval_n" in options and not trainer.config.get("eval_every"):
         warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "
                       "during the run (add --eval-every N)", stacklevel=2)
+    unscored = _unscored_eval_every(options.get("eval_every"), trainer.epoch,
+                                    int(trainer.config["epochs"]))
+    for said in ([unscored] if unscored else []) + trainer.scoring_warnings():
+        warnings.warn(said, stacklevel=2)
     try:
         trainer.run()
     except Interrupted as exc:
@@ -80,6 +84,18 @@ def train(args):
                   f"{trainer.how_to_continue()}", file=sys.stderr)
         return 128 + exc.signum
     return 0
+
+
+def _unscored_eval_every(every, done, epochs):
+    """The warning for ``--eval-every N`` given to a run whose epochs ``done + 1`` to
+    ``epochs`` hold no multiple of N (the epochs it scores), or None where one is scored."""
+    if not every or (done // every + 1) * every <= epochs:
+        return None
+    span = f"epoch {epochs}" if done + 1 == epochs else f"epochs {done + 1} to {epochs}"
+    fits = epochs - done
+    return (f"--eval-every {every}: no epoch this run trains ({span}) is a multiple of {every}, "
+            f"so nothing is scored during the run; give --eval-every {fits}"
+            f"{' or less' if fits > 1 else ''}, or --epochs {(done // every + 1) * every}")
 
 
 def checkpoint_path(args):
@@ -132,8 +148,11 @@ def sample(args):
                     "with --label L")
             labels, nrow = conditional.digit_rows(per), per
             what, row_labels = ", one row per digit 0-9", range(conditional.CLASSES)
-        else:
+            if args.n != len(labels):           # the rows are whole: say why more were drawn
+                what += f" (--n {args.n} rounded up to {len(labels)}: {per} of each digit)"
+        else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
+            row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]
         if gradients:
             noise = conditional.labelled_noise(
                 gan.sample_noise(len(labels), spec.noise_dim, prior, rng, config.get("dtype")),
@@ -156,7 +175,7 @@ def sample(args):
         with _writer(out):
             plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
                                          value_range=spec.pixel_range,
-                                         output_label=game.output_label,
+                                         output_label=game.point_label or game.output_label,
                                          row_labels=row_labels)
         print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}), each beside "
               f"-dL_G/dx, the gradient G's loss ({game.name}) sends it through the run's "
@@ -291,7 +310,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
         others = [score(s, scores["n"], False) for s in seeds[1:]]   # the count scored
         scores["draws"] = {"seeds": seeds, "n": scores["n"],
                            **scoring.draw_spread([scores] + others)}
-    scores["epoch"] = checkpoint.read_meta(ckpt_path)["counters"]["epoch"]
+    counters = checkpoint.read_meta(ckpt_path)["counters"]
+    scores["epoch"], scores["iteration"] = counters["epoch"], counters["iteration"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
 
@@ -331,10 +351,17 @@ def _digits_file(path):
         return None
     try:
         with zipfile.ZipFile(given) as archive:
-            if "minigan.npy" in archive.namelist():
+            names = archive.namelist()
+            if "minigan.npy" in names:
                 return None                                  # a checkpoint
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None                                          # find_checkpoint says what it is
+    if len(names) != 1:         # said before any entry is read: a field.npz, a classifier
+        entries = ", ".join(sorted(name.removesuffix(".npy") for name in names))
+        entries = f" ({entries if len(entries) <= 80 else entries[:77] + '...'})" if names else ""
+        raise ValueError(f"{path} holds {_plural(len(names), 'array') if names else 'no array'}"
+                         f"{entries}; a file of digits holds one (numpy.savez(path, digits)) or "
+                         "is a .npy (numpy.save)")
 
     def numbers(name, shape, dtype):
         if dtype.kind not in "biuf":
@@ -412,8 +439,9 @@ def evaluate_digits(args, digits):
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"
+    cut = _cut_to_real(scores["n"], args.n, len(digits))
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
-          f"(--scale {scale}), {seconds:.0f} s")
+          f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref))
     scored = digits[:scores["n"]]
     pictures = [_class_picture(out, scored, scores, classes[0])]
@@ -422,6 +450,15 @@ def evaluate_digits(args, digits):
               "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
               "seconds": round(seconds, 1)}
     return _write_report(out, report, pictures)
+
+
+def _cut_to_real(scored, asked, available=None):
+    """What ``eval``'s first line adds when it scored fewer digits than ``--n`` (``asked``)
+    and the file (``available`` digits) gave it: every score compares as many digits as the
+    real held-out row has (5,000 with the test split alone), the first of them."""
+    given = asked if available is None else min(asked, available)
+    return (f"; --n {asked:,} cut to {scored:,}, as many as the real held-out digits"
+            if scored < given else "")
 
 
 def _class_picture(out, digits, scores, classes):
@@ -511,8 +548,10 @@ def evaluate(args):
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"])
-    print(f"minigan eval {args.run}: {scores['n']} generated digits (epoch {scores.get('epoch')}, "
-          f"{weights}), {seconds:.0f} s")
+    trained = (f"{_plural(scores['epoch'], 'epoch')} and {_plural(scores['iteration'], 'iteration')}"
+               " trained")         # a checkpoint of a run stopped in an epoch: "0 epochs and 50"
+    print(f"minigan eval {args.run}: {scores['n']} generated digits ({trained}, "
+          f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     print(scoring.format_table(scores, real, ref, spread))
@@ -531,7 +570,8 @@ def evaluate(args):
         picture = out.with_name(out.stem + "_neighbours.png")
         near = np.concatenate([drawn[0][pairs[:, 0]], ref.training[pairs[:, 1]]])
         with _writer(picture):
-            plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0))
+            plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0),
+                               row_labels=NEIGHBOUR_ROWS)
         pictures.append((picture, "the generated digits nearest a training digit, each above it"))
     if tstr is not None:
         epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
@@ -548,6 +588,11 @@ def evaluate(args):
     if spread is not None:
         report["draws"] = spread
     return _write_report(out, report, pictures)
+
+
+#: The rows of ``eval_neighbours.png``, written left of them: the generated digits, and below
+#: each the training digit it sits nearest.
+NEIGHBOUR_ROWS = ("generated", "training")
 
 
 def _conditional_tstr(ckpt_path, args, data_dir):
@@ -603,6 +648,9 @@ def toy(args):
     if args.lr is not None:
         raise ValueError(f"--lr {args.lr:g}: the step size of xy's gradient play; a GAN toy "
                          "trains with Adam at its own step size: leave it out")
+    if args.noise_grid and not args.field:
+        raise ValueError("--noise-grid is drawn with D's output over the plane, which --no-field "
+                         "leaves out: leave one or the other out")
     opts = settings.toy_options(vars(args))
     field = toys.check_pictures(args.name, opts, args.iterations, args.step_by_step,
                                 args.noise_grid) and args.field
@@ -648,9 +696,8 @@ def _toy_runs(args, opts, out, field=True):
         if first:
             toys.save_pictures(args.name, result, out,    # the title names the options
                                label=" ".join([args.name, *options]))
-        print(f"seed {seed + i}: " + ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in result["metrics"].items()) + f" ({result['seconds']:.1f} s)")
+        print(f"seed {seed + i}: {_seed_said(args.name, result['metrics'])} "
+              f"({result['seconds']:.1f} s)")
     report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
               "seeds": [seed + i for i in range(seeds)],
               "runs": [r["metrics"] for r in results],
@@ -670,21 +717,23 @@ def _toy_runs(args, opts, out, field=True):
         early = {f: float(np.mean(r["grad_norm"][:50])) for f, r in norms.items()}
         print(f"generator gradient norm, mean of the first 50 iterations: minimax "
               f"{early['minimax']:.3g}, non-saturating {early['non_saturating']:.3g}")
+    one = seeds == 1                      # a spread over one seed would read as "no spread"
+    ran = results[0]["iterations"]
+    iterations = f"{ran:,} iteration" + ("" if ran == 1 else "s")
     if args.name in toys.PUBLISHED:
         pub = toys.PUBLISHED[args.name]
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
-        one = seeds == 1                  # a spread over one seed would read as "no spread"
         kl = (f"reverse KL {summary['reverse_kl'][0]:.2g}"
               + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
-        ran, full = results[0]["iterations"], toys.TOYS[args.name].iterations
+        full = toys.TOYS[args.name].iterations
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
         differs += [f"ran with {', '.join(options)}"] if options else []
-        ours = (f"seed {seed}, {ran:,} iterations: modes {m:.0f} of "
+        ours = (f"seed {seed}, {iterations}: modes {m:.0f} of "
                 f"{len(toys.TOYS[args.name].modes)}, high quality {100 * hq:.1f}%" if one else
-                f"{seeds} seeds, {ran:,} iterations, mean ± standard deviation over the seeds: "
+                f"{seeds} seeds, {iterations}, mean ± standard deviation over the seeds: "
                 f"modes {m:.1f} ± {s:.1f} of {len(toys.TOYS[args.name].modes)}, high quality "
                 f"{100 * hq:.1f}% ± {100 * hq_s:.1f}%")
         print(f"{args.name}, {ours}, {kl}; "
@@ -693,18 +742,41 @@ def _toy_runs(args, opts, out, field=True):
               f"quality {100 * pub['high_quality'][0]:.1f}% ± {100 * pub['high_quality'][1]:.1f}%, "
               f"reverse KL {pub['reverse_kl'][0]:.2f} ± {pub['reverse_kl'][1]:.2f}"
               + (f"; not the same run: this one {' and '.join(differs)}" if differs else ""))
-    elif args.name == "gaussian1d":
-        m = results[0]["metrics"]
-        gap = (f"distance between D and D*: mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, "
-               f"max {m['d_vs_dstar_max_abs']:.3f}" if "d_vs_dstar_mean_abs" in m else
-               "no pointwise D* for the Wasserstein critic")
-        print(f"gaussian1d: data N(4, 1.25^2); G's samples mean {m['mean']:.3f}, std {m['std']:.3f};"
-              f" {gap}")
-    else:
-        m = results[0]["metrics"]
-        print(f"gaussian2d: error of the mean {m['mean_error']:.3f}, of the covariance "
-              f"(Frobenius) {m['cov_error']:.3f}")
+    else:                  # the seed's numbers, or their mean and spread over the seeds
+        def said(key):
+            mean, sd = summary[key]
+            return f"{mean:.3f}" if one else f"{mean:.3f} ± {sd:.3f}"
+        head = (f"{args.name}, seed {seed}, {iterations}" if one else
+                f"{args.name}, {seeds} seeds, {iterations}, mean ± standard deviation "
+                "over the seeds")
+        if args.name == "gaussian1d":
+            gap = (f"distance between D and D*: mean |D - D*| {said('d_vs_dstar_mean_abs')}, "
+                   f"max {said('d_vs_dstar_max_abs')}" if "d_vs_dstar_mean_abs" in summary else
+                   "no pointwise D* for the Wasserstein critic")
+            print(f"{head}: data N(4, 1.25^2); G's samples mean {said('mean')}, std "
+                  f"{said('std')}; {gap}")
+        else:
+            print(f"{head}: error of the mean {said('mean_error')}, of the covariance "
+                  f"(Frobenius) {said('cov_error')}")
     write_text(out / "metrics.json", _json(report))
+
+
+def _seed_said(name, m):
+    """One seed's numbers of the GAN toy ``name`` (its ``metrics``), in the words of the
+    summary line: a share as a percentage, the modes out of the toy's."""
+    if "modes_covered" in m:
+        kl = ("no reverse KL (no high-quality sample)" if m.get("reverse_kl") is None
+              else f"reverse KL {m['reverse_kl']:.2g}")
+        return (f"modes {m['modes_covered']} of {len(toys.TOYS[name].modes)}, high quality "
+                f"{100 * m['high_quality']:.1f}%, {kl}")
+    if "mean_error" in m:
+        return (f"error of the mean {m['mean_error']:.3f}, of the covariance (Frobenius) "
+                f"{m['cov_error']:.3f}")
+    said = f"G's samples mean {m['mean']:.3f}, std {m['std']:.3f}"
+    if "d_vs_dstar_mean_abs" in m:
+        said += (f", mean |D - D*| {m['d_vs_dstar_mean_abs']:.3f}, max "
+                 f"{m['d_vs_dstar_max_abs']:.3f}")
+    return said
 
 
 #: The files a toy run writes (their names are minigan's: --overwrite replaces only these).
@@ -722,6 +794,10 @@ def _toy_folder(out, overwrite):
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+    if out.is_dir() and runs.holds_run(out):     # a training run's folder: its files, its lock
+        raise ValueError(f"--out {out} holds a training run ({runs.CONFIG} or "
+                         f"{runs.CHECKPOINT}); a toy writes into a folder of its own: choose "
+                         "another --out")
     old = _toy_outputs(out) if out.is_dir() else []
     if old and not overwrite:
         names = ", ".join(sorted({p.name.split("_")[0] + "_*.png"
@@ -800,8 +876,11 @@ def classifier(args):
             path = clf_lib.save(clf, out)
     except ValueError as exc:       # refused after the checks above (a full disk, ...)
         raise ValueError(f"{exc}; {_kept_elsewhere(clf)}") from None
+    cached = Path(path).resolve() == clf_lib.cache_path().resolve()
+    used = ("minigan eval scores with it from now on" if cached else
+            f"minigan eval scores with it given --classifier {path}")
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
-    print(f"{clf.describe()}\nwrote {path}{replacing}")
+    print(f"{clf.describe()}\nwrote {path}{replacing}; {used}")
     return 0
 
 
@@ -844,7 +923,10 @@ def interpolate(args):
         else:
             labels = np.full(args.pairs, args.label)
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
-        what = f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)"
+        what = (f", the row of the digit {labels[0]} (labelled at its left)" if args.pairs == 1
+                else f", every row of the digit {args.label} (labelled at its left)"
+                if args.label is not None else
+                f", the rows of the digits {' '.join(map(str, labels))} (labelled at their left)")
     elif args.label is not None:
         raise ValueError(f"--label {args.label}: {ckpt} is not of a conditional run "
                          "(trained without --conditional); leave --label out")

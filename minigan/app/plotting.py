@@ -21,7 +21,8 @@ from minigan.gan import games, monitor
 from .fileio import atomic_write, check_destination
 from .runlog import PENALTY
 
-__all__ = ["GRID_FORMATS", "grid_format", "check_grid_path", "make_grid", "save_grid", "label_rows",
+__all__ = ["GRID_FORMATS", "grid_format", "check_grid_path", "grid_shape", "make_grid", "save_grid",
+           "label_rows",
            "loss_curves_figure",
            "save_loss_curves", "gradient_pairs_figure", "save_gradient_pairs"]
 
@@ -47,6 +48,20 @@ def check_grid_path(path, option="--out"):
                          f"in one of {', '.join('.' + f for f in GRID_FORMATS)}")
     check_destination(path, option)
     return fmt
+
+
+def grid_shape(n, nrow=None):
+    """``(rows, per_row)`` of a grid of ``n`` images, ``nrow`` a row, as :func:`make_grid` and
+    :func:`gradient_pairs_figure` lay them out.
+
+    ``nrow`` None gives ``ceil(sqrt(n))`` a row, a square-ish grid; more than ``n`` gives one
+    row of the ``n`` images. A ``row_labels`` argument needs one label per row.
+    """
+    per_row = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
+    if per_row < 1:
+        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    per_row = min(per_row, n)
+    return math.ceil(n / per_row), per_row
 
 
 def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
@@ -78,11 +93,10 @@ def make_grid(images, nrow=None, value_range=None, padding=2, pad_value=0.5):
     x = np.clip((x - low) / (high - low), 0.0, 1.0)
 
     n, h, w = x.shape
-    nrow = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
-    if nrow < 1:
-        raise ValueError(f"make_grid: nrow must be >= 1, got {nrow}")
-    nrow = min(nrow, n)
-    rows = math.ceil(n / nrow)
+    try:
+        rows, nrow = grid_shape(n, nrow)
+    except ValueError as exc:
+        raise ValueError(f"make_grid: {exc}") from None
     grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value)
     for i in range(n):
         r, c = divmod(i, nrow)
@@ -393,11 +407,10 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     norm = Normalize(-scale, scale)
     cmap = colormaps[GRADIENT_MAP]
     n, h, w = x.shape
-    per_row = math.ceil(math.sqrt(n)) if nrow is None else int(nrow)
-    if per_row < 1:
-        raise ValueError(f"gradient_pairs_figure: nrow must be >= 1, got {nrow}")
-    per_row = min(per_row, n)
-    rows = math.ceil(n / per_row)
+    try:
+        rows, per_row = grid_shape(n, nrow)
+    except ValueError as exc:
+        raise ValueError(f"gradient_pairs_figure: {exc}") from None
     inner, outer, top = 1, 6, 9                  # pixels between the pair, between pairs, above
     pair_w, cell_h = 2 * w + inner + outer, h + top
     mosaic = np.ones((rows * cell_h + outer, per_row * pair_w + outer, 3))
@@ -428,8 +441,9 @@ def gradient_pairs_figure(images, grads, d=None, nrow=None, value_range=None,
     if d is not None and len(np.ravel(d)) == n:
         for i, value in enumerate(np.ravel(d)):
             r, c = divmod(i, per_row)
+            said = f"{value:.2f}"
             ax.text(outer + c * pair_w + w + inner / 2, outer + r * cell_h + top / 2,
-                    f"{value:.2f}", ha="center", va="center", fontsize=6)
+                    "0.00" if said == "-0.00" else said, ha="center", va="center", fontsize=6)
     cax = fig.add_axes(((shift + drawn - 1.25) / width, 0.3 / height, 0.12 / width,
                         bar / height))
     fig.colorbar(ScalarMappable(norm, cmap), cax=cax)

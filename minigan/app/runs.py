@@ -82,6 +82,10 @@ def find_checkpoint(path, option="--resume"):
             shown = ", ".join(str(Path(path) / name) for name in inside[:LISTED_RUNS])
             more = f" and {len(inside) - LISTED_RUNS} more" if len(inside) > LISTED_RUNS else ""
             listed = f"; it holds the runs {shown}{more}: give one of them"
+        elif given.is_dir() and (given / CONFIG).is_file():     # a run cut short before it
+            listed = (f"; {path} holds a run stopped before its first checkpoint (written after "
+                      f"its first epoch), with no generator saved yet: {settings.program()} "
+                      f"train --resume {shlex.quote(str(path))} starts it over")
         raise FileNotFoundError(
             f"{option} {path}: no checkpoint at {found}; give a run folder that holds "
             f"{CHECKPOINT} or the checkpoint file itself{listed}"

@@ -243,7 +243,8 @@ SETTINGS = (
             "of --eval-n digits, beside real held-out digits; a conditional run's label "
             "agreement) into scores.csv and the curves picture; needs the "
             "MNIST test split", ("--eval-every",), resume_may_change=True, metavar="N"),
-    Setting("eval_n", POSITIVE_INT, 2000, "generated digits per evaluation (default 2000)",
+    Setting("eval_n", POSITIVE_INT, 2000, "generated digits per evaluation (default 2000; at "
+            "most as many as the real held-out digits, 5,000 with the test split alone)",
             ("--eval-n",), resume_may_change=True, metavar="N"),
     # -- the remedies against mode collapse and the games
     Setting("conditional", BOOLEAN, False, "conditional GAN: G and D take the digit's one-hot "

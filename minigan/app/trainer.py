@@ -816,6 +816,27 @@ class Trainer:
         self.scores = self._read_branch_history(
             lambda: read_scores(source / "scores.csv", self.epoch), [])
 
+    def scoring_warnings(self):
+        """What a run scored with ``--eval-every`` should be told before it starts (said once
+        the run is built, every check passed): that it trains on the digits it is scored
+        against (the test split alone at hand), and an ``--eval-n`` beyond the real
+        held-out digits, whose count every score takes."""
+        if self.reference is None:
+            return []
+        every, n = int(self.config["eval_every"]), int(self.config["eval_n"])
+        said = []
+        if self.reference.caveat:          # the test split alone: scored on what it learns
+            said.append(f"--eval-every {every}: this run trains on the MNIST test split, the "
+                        "only split at hand, and each score compares its digits with test "
+                        "digits it trains on (the 'real held-out digits' too): what it "
+                        "memorises flatters them; put the training split beside the test split "
+                        "to score on digits it has not seen")
+        held = len(self.reference.held_out)
+        if n > held:                       # every score compares as many as the real row
+            said.append(f"--eval-n {n}: each evaluation scores {held:,} digits, as many as the "
+                        f"real held-out digits it is scored beside; give --eval-n {held} or less")
+        return said
+
     def _evaluate(self):
         """Score ``eval_n`` digits of G (its own noise generator, seeded by the run's seed
         and the epoch, so training draws the same numbers with or without scoring); append
@@ -847,7 +868,7 @@ class Trainer:
         write_scores(self.out / "scores.csv", self.scores)
         real = self.real_scores
         self._log(
-            f"epoch {self.epoch} scores ({c['eval_n']} digits; real held-out digits in "
+            f"epoch {self.epoch} scores ({scores['n']} digits; real held-out digits in "
             f"brackets): IS {row['inception_score']:.2f} [{real['inception_score']:.2f}], "
             f"FID {row['fid']:.2f} [{real['fid']:.2f}], classes "
             f"{row['classes_covered']} [{real['classes_covered']}], precision "

@@ -176,6 +176,10 @@ def use(name: str | None = "auto") -> str:
     if name in ("cuda",):
         name = "gpu"
     if name not in ("cpu", "gpu", "auto"):
+        if from_environment:        # not given: say where it came from
+            raise ValueError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given): "
+                             f"unknown device {name!r}; set {DEVICE_VARIABLE} to cpu, gpu or "
+                             f"auto (or unset it), or give --device cpu")
         raise ValueError(f"unknown device {name!r}: use 'cpu', 'gpu' or 'auto'")
     if name == "cpu":
         _state.update(xp=np, device="cpu")

@@ -100,6 +100,10 @@ class Game:
         Whether D's step adds WGAN-GP's gradient penalty (:mod:`minigan.gan.penalty`).
     output_label : str
         What D's mean output is, in words (the loss curves' axis).
+    point_label : str or None
+        What D's output at one sample is, in words (written above each digit of ``minigan
+        sample --gradients``); None: ``output_label`` says it (the Wasserstein critic's
+        "mean" belongs to the curves only).
     probabilities : bool
         Whether :meth:`read` gives probabilities in [0, 1].
     boundary : float or None
@@ -119,6 +123,7 @@ class Game:
     labels = True
     penalty = False
     output_label = "D(x)"
+    point_label = None
     probabilities = False
     boundary = None
     defaults = {}
@@ -255,6 +260,7 @@ class WassersteinGP(Game):
     labels = False
     penalty = True
     output_label = "critic f(x), mean"
+    point_label = "critic f(x)"
     defaults = {"k": 5, "lr": 1e-4, "betas": (0.5, 0.9)}
 
     def d_loss(self, outputs, target, sign):

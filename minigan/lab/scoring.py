@@ -496,11 +496,11 @@ def scored_labels(n):
 
 
 def least_said(agreement):
-    """``"the least: 9, 64.6%"``: the class of :func:`~minigan.lab.metrics.label_agreement`'s
-    ``agreement`` read least often as asked, and its share (what ``eval`` and ``train
-    --eval-every`` print beside the agreement)."""
+    """``"the least: digit 9, 64.6%"``: the class of
+    :func:`~minigan.lab.metrics.label_agreement`'s ``agreement`` read least often as asked,
+    and its share (what ``eval`` and ``train --eval-every`` print beside the agreement)."""
     least = agreement["least_class"]
-    return f"the least: {least}, {100 * agreement['per_class'][least]:.1f}%"
+    return f"the least: digit {least}, {100 * agreement['per_class'][least]:.1f}%"
 
 
 def _pm(mean, se, digits=2):

@@ -397,7 +397,8 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
 
     ``step_by_step`` iterations must be among the run's; they draw D's surface, which needs
     a D that judges one point at a time (not with ``pack`` or ``minibatch``:
-    :func:`minigan.lab.field.mixing_layer`); the noise grid needs two noise coordinates.
+    :func:`minigan.lab.field.mixing_layer`); the noise grid, drawn with that surface, needs
+    such a D too, and two noise coordinates.
     gaussian1d (any 1-D toy) refuses ``pack`` and ``minibatch`` outright: it compares D(x),
     one point at a time, with D*(x). The toy's data and networks must fit (:func:`check_spec`); data of
     more than 2 coordinates is trained and measured, not pictured. Returns whether the
@@ -427,6 +428,10 @@ def check_pictures(name, opts=None, iterations=None, step_by_step=0, noise_grid=
         raise ValueError(f"--noise-grid draws G's image of a 2-D grid of noise vectors; "
                          f"{spec.name}'s noise has {spec.noise_dim} coordinate: use it with "
                          "gaussian2d, ring8 or grid25")
+    if noise_grid and mixing is not None:     # the grid is drawn with D's surface, which goes
+        raise ValueError("--noise-grid is drawn with D's output over the plane, which --pack "
+                         "and --minibatch leave out (D judges several samples at once, "
+                         f"{mixing!r}): leave one or the other out")
     return mixing is None and dim <= 2
 
 
@@ -929,6 +934,11 @@ def _draw_field_2d(ax, f, spread=None):
     return image
 
 
+#: The box under a note written over the curves of a 1-D frame (:func:`draw_frame`): the
+#: curves pass behind it, not through its letters (D* of the hinge game ran through them).
+NOTE_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5}
+
+
 def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
     r"""Draw one snapshot of a toy run on the matplotlib axes ``ax``, with its numbers.
 
@@ -984,13 +994,13 @@ def draw_frame(ax, spec, frame, real, label=None, cax=None, spread=None):
             if c[key][i] > high:
                 ax.annotate(f"{key} peaks at {c[key][i]:.2g}, above the axes", (c["grid"][i], high),
                             xytext=(4, -10), textcoords="offset points", color=color,
-                            fontsize=7)
+                            fontsize=7, bbox=NOTE_BOX)
         x, (left, right) = frame["samples"][:, 0], (c["grid"][0], c["grid"][-1])
         outside = int(((x < left) | (x > right)).sum())     # G's samples off the picture
         if outside:
             ax.text(0.99, 0.97, f"{outside:,} of G's {len(x):,} samples outside "
                     f"[{left:g}, {right:g}]", transform=ax.transAxes, ha="right", va="top",
-                    color=GENERATED, fontsize=7)
+                    color=GENERATED, fontsize=7, bbox=NOTE_BOX)
         arrows = (_draw_arrows_1d(ax, f, low + 0.07 * (high - low), c["grid"])
                   if f is not None else ())
         ax.set_xlabel("x")

@@ -163,6 +163,17 @@ def test_a_file_that_is_not_a_checkpoint(tmp_path, kind):
         load_checkpoint(path)
 
 
+def test_an_npz_that_is_no_checkpoint_is_answered_with_what_to_give(tmp_path):
+    """"x.npz is not a minigan checkpoint (no 'minigan' entry)" said what was wrong, not what
+    to give instead."""
+    np.savez(tmp_path / "x.npz", weights=np.zeros(3))
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(tmp_path / "x.npz")
+    assert str(err.value) == (f"{tmp_path / 'x.npz'} is not a minigan checkpoint (no 'minigan' "
+                              "entry); give a run folder, or the checkpoint.npz minigan train "
+                              "wrote in it")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.npz")

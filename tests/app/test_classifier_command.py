@@ -102,9 +102,24 @@ def test_train_says_it_replaced_a_classifier(tmp_path, capsys, monkeypatch, data
     argv = ["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
             str(tmp_path / "c.npz")]
     rc, out, _ = run_main(argv, capsys)
-    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}")
+    used = f"; minigan eval scores with it given --classifier {tmp_path / 'c.npz'}"
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}{used}")
     rc, out, _ = run_main(argv, capsys)
-    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file there")
+    assert rc == 0 and out.rstrip().endswith(f"wrote {tmp_path / 'c.npz'}, replacing the file "
+                                             f"there{used}")
+
+
+def test_train_says_how_eval_will_use_the_classifier(tmp_path, capsys, monkeypatch, data_dir):
+    """A classifier written to --out is used by eval only when given as --classifier; the one
+    written to the cache, the default --out, by every eval after it. The last line said
+    "wrote PATH" alone."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+    rc, out, _ = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1"], capsys)
+    assert rc == 0 and out.rstrip().endswith(f"wrote {clf_lib.cache_path()}; minigan eval scores "
+                                             "with it from now on")
 
 
 def test_train_help_says_what_its_default_out_replaces(capsys, monkeypatch):

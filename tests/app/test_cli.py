@@ -1044,6 +1044,21 @@ def test_sample_help_describes_the_command(capsys):
     assert "Draw samples from a trained generator" in out
 
 
+def test_eval_help_gives_the_default_out_of_a_run_and_of_a_file_of_digits(capsys, monkeypatch,
+                                                                          tmp_path, data_dir):
+    """--out's help said "(default: the run folder)"; a file of digits is reported beside it."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("(default: eval.json in the run folder; for a file of digits D.npy, D_eval.json "
+            "beside it)") in text
+    np.save(tmp_path / "D.npy", np.random.default_rng(0).uniform(0, 1, (40, 784)))
+    assert main(["eval", str(tmp_path / "D.npy"), "--n", "40", "--no-parzen", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert (tmp_path / "D_eval.json").is_file()
+
+
 def _at_import(tmp_path, module, command, on_find="raise KeyboardInterrupt", **run):
     """Run ``python *command`` with a sitecustomize whose import hook runs the lines
     ``on_find`` when ``module`` is looked up (a Ctrl-C arriving during that import)."""
@@ -1276,7 +1291,7 @@ def test_eval_every_of_a_conditional_run_scores_its_label_agreement(train_args, 
         right = read == np.arange(40) % 10          # the labels asked for, 0 .. 9 in turn
         assert float(row["label_agreement"]) == pytest.approx(right.mean(), abs=1e-5)
         least = min(range(10), key=lambda c: (right[c::10].mean(), c))
-        assert (f", label agreement {100 * right.mean():.1f}% (the least: {least}, "
+        assert (f", label agreement {100 * right.mean():.1f}% (the least: digit {least}, "
                 f"{100 * right[least::10].mean():.1f}%)") in printed
 
 
@@ -1480,3 +1495,55 @@ def test_an_error_line_for_a_reader_that_left_does_not_stop_the_command(monkeypa
 def test_the_last_line_says_the_training_time_and_the_mean_iteration(seconds, iterations, said):
     """The figures the docs' tables give for a run, from its own last line."""
     assert train_module._training_time(seconds, iterations) == said
+
+
+def test_eval_every_beyond_the_run_s_last_epoch_warns_that_nothing_is_scored(
+        train_args, data_dir, tmp_path, capsys):
+    """``--eval-every 5 --epochs 2`` scored nothing and said nothing: the option was taken
+    and had no effect. Resumed, the epochs it trains are the ones that count."""
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "2", "--eval-every", "5")) == 0
+    err = capsys.readouterr().err
+    assert ("minigan: warning: --eval-every 5: no epoch this run trains (epochs 1 to 2) is a "
+            "multiple of 5, so nothing is scored during the run; give --eval-every 2 or less, "
+            "or --epochs 5") in err
+    assert not (tmp_path / "run" / "scores.csv").exists()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "3", "--eval-every", "2",
+                 "--quiet"]) == 0
+    assert "(epoch 3) is a multiple of 2" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "4", "--eval-every", "2",
+                 "--eval-n", "40", "--quiet"]) == 0
+    assert "--eval-every" not in capsys.readouterr().err            # epoch 4 is scored
+    assert (tmp_path / "run" / "scores.csv").read_text().count("\n") == 2
+
+
+def test_an_eval_n_beyond_the_real_digits_is_said_and_the_line_gives_the_count_scored(
+        train_args, data_dir, tmp_path, capsys):
+    """``--eval-n 8000`` with the test split alone scored 5,000 digits (as many as the real
+    held-out row) and each line said "8000 digits"."""
+    from minigan.lab import scoring
+
+    held = len(scoring.Reference.load(str(data_dir), download=False).held_out)
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", str(held + 7))) == 0
+    out, err = capsys.readouterr()
+    assert (f"minigan: warning: --eval-n {held + 7}: each evaluation scores {held:,} digits, as "
+            f"many as the real held-out digits it is scored beside; give --eval-n {held} or "
+            "less") in err
+    assert f"epoch 1 scores ({held} digits; real held-out digits in brackets)" in out
+    assert main(train_args(data_dir, tmp_path / "fits", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", str(held))) == 0
+    out, err = capsys.readouterr()
+    assert "--eval-n" not in err and f"epoch 1 scores ({held} digits;" in out
+
+
+def test_eval_every_of_a_run_on_the_test_split_alone_says_it_is_scored_on_what_it_trains_on(
+        train_args, data_dir, tmp_path, capsys):
+    """Its lines called the test digits it trains on "real held-out digits", without a word,
+    where minigan eval of the same run warns of it."""
+    assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                           "--eval-n", "40")) == 0
+    err = capsys.readouterr().err
+    assert ("minigan: warning: --eval-every 1: this run trains on the MNIST test split, the only "
+            "split at hand, and each score compares its digits with test digits it trains on") in err
+    assert main(train_args(data_dir, tmp_path / "plain", "--epochs", "1")) == 0
+    assert "trains on the MNIST test split" not in capsys.readouterr().err

@@ -61,8 +61,13 @@ def test_a_conditional_run_labels_each_row_with_its_digit(conditional_run, drawn
                  "--device", "cpu", "--out", str(tmp_path / "g.png")]) == 0
     assert main(["sample", str(conditional_run), "--n", "4", "--label", "7", "--seed", "1",
                  "--device", "cpu", "--out", str(tmp_path / "seven.png")]) == 0
+    assert main(["sample", str(conditional_run), "--n", "6", "--label", "3", "--nrow", "4",
+                 "--seed", "1", "--device", "cpu", "--out", str(tmp_path / "three.png")]) == 0
+    assert main(["sample", str(conditional_run), "--n", "9", "--label", "5", "--gradients",
+                 "--seed", "1", "--device", "cpu", "--out", str(tmp_path / "five.png")]) == 0
+    # one digit throughout: every row says it too, the picture alone tells which digit it is
     assert [None if labels is None else list(labels) for labels in drawn] == \
-        [digits, digits, None]                 # one digit throughout: the message names it
+        [digits, digits, [7, 7], [3, 3], [5, 5, 5]]
     drawn.clear()
     capsys.readouterr()
     assert main(["interpolate", str(conditional_run), "--pairs", "4", "--steps", "3",
@@ -94,3 +99,28 @@ def test_an_nrow_that_would_break_the_digit_rows_is_refused(conditional_run, tmp
                  "--out", str(out)]) == 0                            # 64 digits: 7 a row
     assert main(["sample", str(conditional_run), "--nrow", "5", "--label", "3", "--seed", "1",
                  "--device", "cpu", "--out", str(out)]) == 0        # one digit: any layout
+
+
+def test_a_sample_of_all_ten_digits_says_when_n_was_rounded_up(conditional_run, tmp_path,
+                                                               capsys):
+    """``sample --n 64`` of a conditional run draws 70 digits, whole rows of each: the line
+    said "wrote 70 samples" without saying why not 64."""
+    out = tmp_path / "s.png"
+    assert main(["sample", str(conditional_run), "--seed", "1", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert ("wrote 70 samples, one row per digit 0-9 (--n 64 rounded up to 70: 7 of each digit) "
+            "from") in capsys.readouterr().out
+    assert main(["sample", str(conditional_run), "--n", "30", "--seed", "1", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert "wrote 30 samples, one row per digit 0-9 from" in capsys.readouterr().out
+
+
+def test_interpolate_says_the_digit_of_one_row_or_of_every_row(conditional_run, tmp_path, capsys):
+    """``--pairs 1`` printed "the rows of the digits 4", ``--label 5`` "the rows of the digits
+    5 5 5"."""
+    base = ["interpolate", str(conditional_run), "--steps", "3", "--device", "cpu", "--out",
+            str(tmp_path / "i.png")]
+    assert main([*base, "--pairs", "1", "--label", "4"]) == 0
+    assert ", the row of the digit 4 (labelled at its left) from" in capsys.readouterr().out
+    assert main([*base, "--pairs", "3", "--label", "5"]) == 0
+    assert ", every row of the digit 5 (labelled at its left) from" in capsys.readouterr().out

@@ -3,11 +3,14 @@ destination is checked before the work, files are written whole or not at all, a
 picture of a run goes into its run folder unless --out says otherwise."""
 
 import errno
+import json
 import os
+import re
 
+import numpy as np
 import pytest
 
-from minigan.app import fileio, folderlock
+from minigan.app import checkpoint, fileio, folderlock, plotting
 from minigan.app.cli import main
 from minigan.lab import scoring
 
@@ -97,3 +100,94 @@ def test_sample_and_interpolate_write_into_the_run_folder(run_dir, tmp_path, mon
     assert main(["sample", "--checkpoint", str(run_dir), "--n", "4", "--device", "cpu",
                  "--out", str(tmp_path / "mine.png")]) == 0
     assert (tmp_path / "mine.png").is_file()
+
+
+def test_eval_neighbours_picture_says_which_row_is_generated(run_dir, data_dir, tmp_path,
+                                                             monkeypatch, capsys):
+    """eval_neighbours.png draws generated digits above their nearest training digits: its
+    rows say which is which (the picture alone did not)."""
+    drawn, save_grid = {}, plotting.save_grid
+
+    def spy(images, path, **kwargs):
+        drawn[path.name] = (len(images), kwargs.get("row_labels"))
+        save_grid(images, path, **kwargs)
+    monkeypatch.setattr(plotting, "save_grid", spy)
+    assert main(["eval", str(run_dir), "--out", str(tmp_path / "e.json"), "--n", "40",
+                 "--no-parzen", "--data-dir", str(data_dir), "--no-download",
+                 "--device", "cpu"]) == 0
+    assert "e_neighbours.png (the generated digits nearest a training digit, each above it)" \
+        in capsys.readouterr().out
+    n, labels = drawn["e_neighbours.png"]
+    assert list(labels) == ["generated", "training"] and n % 2 == 0 and n > 0
+
+
+def test_eval_s_first_line_says_what_its_seconds_are(run_dir, data_dir, tmp_path, capsys):
+    """The first line of eval ended in a bare ", 6 s": it is the time the scoring took."""
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).uniform(0, 1, (40, 784)))
+    for what in (str(run_dir), str(tmp_path / "d.npy")):
+        assert main(["eval", what, "--out", str(tmp_path / "e.json"), "--n", "40", "--no-parzen",
+                     "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith(f"minigan eval {what}: ") and re.search(r"\), scored in \d+ s$",
+                                                                         first), first
+
+
+def test_eval_s_first_line_says_when_n_was_cut_to_the_real_digits(run_dir, data_dir, tmp_path,
+                                                                  capsys):
+    """``--n`` beyond the real held-out digits scores as many as those: the first line said
+    "5000 generated digits" after the default --n 10000, without a word on why."""
+    held_out = len(scoring.Reference.load(str(data_dir), download=False).held_out)
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).uniform(0, 1, (held_out + 10, 784)))
+    base = ["--out", str(tmp_path / "e.json"), "--no-parzen", "--data-dir", str(data_dir),
+            "--no-download", "--device", "cpu"]
+    iters = run_counters(run_dir)["iteration"]
+    for what, n, first in (
+            (str(run_dir), held_out + 5, f"{held_out} generated digits (1 epoch and {iters} "
+                                         "iterations trained, G's weights; "
+                                         f"--n {held_out + 5:,} cut to {held_out:,}, as many as "
+                                         "the real held-out digits), scored in"),
+            (str(tmp_path / "d.npy"), held_out + 5,
+             f"a random {held_out:,} of its {held_out + 10:,} digits (--scale sigmoid; --n "
+             f"{held_out + 5:,} cut to {held_out:,}, as many as the real held-out digits), "
+             "scored in"),
+            (str(run_dir), held_out, f"{held_out} generated digits (1 epoch and {iters} "
+                                     "iterations trained, G's weights), scored in")):
+        assert main(["eval", what, "--n", str(n), *base]) == 0
+        assert capsys.readouterr().out.splitlines()[0].startswith(f"minigan eval {what}: {first}")
+
+
+def test_eval_of_an_npz_of_several_arrays_says_it_holds_them(tmp_path, capsys,
+                                                             assert_one_line_error):
+    """A toy's field.npz or a classifier given to eval was refused for its first entry that
+    is not numbers ("entry 'loss': has dtype <U3; digits are numbers"), not for holding
+    several arrays where a file of digits holds one."""
+    np.savez(tmp_path / "field.npz", loss=np.array("gan"), xs=np.zeros(5), d=np.zeros((5, 5)))
+    np.savez(tmp_path / "none.npz")
+    for name, said in (("field.npz", "holds 3 arrays (d, loss, xs); a file of digits holds one"),
+                       ("none.npz", "holds no array; a file of digits holds one")):
+        rc = main(["eval", str(tmp_path / name), "--device", "cpu"])
+        assert_one_line_error(rc, capsys.readouterr().err, f"{tmp_path / name} {said}")
+
+
+def run_counters(run_dir):
+    """The counters of ``run_dir``'s checkpoint: its epochs and iterations."""
+    return checkpoint.read_meta(run_dir / "checkpoint.npz")["counters"]
+
+
+def test_eval_of_a_checkpoint_taken_in_an_epoch_says_its_iterations(run_dir, data_dir, tmp_path,
+                                                                     monkeypatch, capsys):
+    """A checkpoint saved by Ctrl-C 50 iterations into the first epoch was said to be of
+    "epoch 0", as if untrained: the line gives the epochs and the iterations trained."""
+    read_meta = checkpoint.read_meta
+
+    def stopped_in_an_epoch(path):
+        meta = read_meta(path)
+        return {**meta, "counters": {"epoch": 0, "iteration": 5}}
+    monkeypatch.setattr(checkpoint, "read_meta", stopped_in_an_epoch)
+    assert main(["eval", str(run_dir), "--out", str(tmp_path / "e.json"), "--n", "40",
+                 "--no-parzen", "--data-dir", str(data_dir), "--no-download",
+                 "--device", "cpu"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "40 generated digits (0 epochs and 5 iterations trained, G's weights)" in first
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert (report["generated"]["epoch"], report["generated"]["iteration"]) == (0, 5)

@@ -91,6 +91,15 @@ def test_an_nrow_beyond_the_images_gives_one_row_of_them():
         plotting.gradient_pairs_figure(images, images, nrow=0)
 
 
+@pytest.mark.parametrize("n, nrow", [(1, None), (7, None), (9, None), (10, 4), (5, 20), (64, 8)])
+def test_grid_shape_is_the_layout_make_grid_draws(n, nrow):
+    """A row label per row of the picture: ``grid_shape`` counts the rows ``make_grid`` draws."""
+    rows, per_row = plotting.grid_shape(n, nrow)
+    grid = plotting.make_grid(np.zeros((n, 28, 28)), nrow=nrow)
+    assert grid.shape == (2 + rows * 30, 2 + per_row * 30)
+    assert (rows - 1) * per_row < n <= rows * per_row
+
+
 def test_check_grid_path_says_what_would_not_do(tmp_path):
     assert plotting.check_grid_path(tmp_path / "a.JPG") == "jpg"
     with pytest.raises(ValueError, match="cannot tell the image format from the name"):
@@ -195,3 +204,11 @@ def test_rows_read_back_from_the_run_s_files_are_drawn(loss, tmp_path):
                               real_scores={"inception_score": 9.66, "fid": 0.95})
     with Image.open(path) as picture:
         assert picture.size == (800, 900)
+
+
+def test_an_output_that_rounds_to_zero_is_written_without_a_sign():
+    """D's output above a pair read "-0.00" where it was a little below 0."""
+    images = np.random.default_rng(0).uniform(size=(3, 28, 28))
+    fig = plotting.gradient_pairs_figure(images, images, d=np.array([-0.001, 0.004, -0.5]))
+    said = [t.get_text() for t in fig.axes[0].texts]
+    assert said == ["0.00", "0.00", "-0.50"]

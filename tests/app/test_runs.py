@@ -38,6 +38,25 @@ def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
 
 
+def test_a_run_stopped_before_its_first_checkpoint_is_named_as_such(train_args, data_dir,
+                                                                  tmp_path, capsys):
+    """``minigan sample RUN`` of a run cut short before its first checkpoint said "no
+    checkpoint" and to give a folder that holds one, not that RUN is a run with nothing saved
+    yet, nor how to go on with it."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    (run / runs.CHECKPOINT).unlink()                  # as a kill before the first epoch's end
+    capsys.readouterr()
+    for command in ("sample", "eval", "interpolate"):
+        assert main([command, str(run), "--device", "cpu"]) == 2
+        err = capsys.readouterr().err
+        assert f"{run} holds a run stopped before its first checkpoint" in err, err
+        assert err.rstrip().endswith(f"train --resume {run} starts it over")
+    with pytest.raises(FileNotFoundError) as plain:
+        runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
+    assert "stopped before" not in str(plain.value)
+
+
 def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():
     config, _ = runs.resolve_config({})
     assert config["model"] == models.DEFAULT_MODEL == "mlp"

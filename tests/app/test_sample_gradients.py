@@ -57,7 +57,8 @@ def test_each_digit_gets_what_a_g_step_hands_g(options, trained, tmp_path, monke
     grads = np.asarray(handed["dout"], np.float64).reshape(seen["grads"].shape)
     assert np.array_equal(seen["grads"], grads)
     assert seen["images"].shape == seen["grads"].shape and len(seen["d"]) == 8
-    assert seen["output_label"] == game.output_label and np.abs(grads).max() > 0
+    assert seen["output_label"] == (game.point_label or game.output_label)
+    assert np.abs(grads).max() > 0
 
 
 def test_a_conditional_run_gives_the_image_s_gradient(trained, tmp_path, monkeypatch, capsys):
@@ -109,3 +110,18 @@ def test_the_gradients_on_the_gpu_are_the_cpu_s(options, trained, tmp_path, monk
     # refuses one): a plain sample on the GPU too
     assert main(["sample", "--checkpoint", str(run), "--n", "4", "--device", "gpu",
                  "--out", str(tmp_path / "plain.png")]) == 0
+
+
+def test_a_critic_s_output_above_each_digit_is_not_called_a_mean(trained, tmp_path, monkeypatch,
+                                                                 capsys):
+    """Above each pair of a WGAN-GP run stood "critic f(x), mean", the loss curves' axis:
+    each number is the critic's output at that one digit."""
+    run = trained("--loss", "wgan-gp")
+    seen = _spy(monkeypatch)
+    assert main(["sample", "--checkpoint", str(run), "--gradients", "--n", "4", "--seed", "0",
+                 "--device", "cpu", "--out", str(tmp_path / "w.png")]) == 0
+    assert seen["output_label"] == "critic f(x)"
+    seen.clear()
+    assert main(["sample", "--checkpoint", str(trained("--loss", "hinge")), "--gradients", "--n",
+                 "4", "--seed", "0", "--device", "cpu", "--out", str(tmp_path / "h.png")]) == 0
+    assert seen["output_label"] == "D(x), raw output"

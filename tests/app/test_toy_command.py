@@ -123,6 +123,22 @@ def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_li
     assert json.loads((out / "metrics.json").read_text())["iterations"] == 30
 
 
+def test_a_training_run_s_folder_is_refused_as_a_toy_s_out(train_args, data_dir, tmp_path,
+                                                           capsys, assert_one_line_error):
+    """``minigan toy ring8 --out RUN`` wrote its snapshots, GIF and metrics.json among a
+    training run's files, without its lock."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in run.iterdir())
+    for more in ([], ["--overwrite"]):
+        rc = main(["toy", "ring8", "--iterations", "5", "--snapshots", "1", "--out", str(run),
+                   *more])
+        assert_one_line_error(rc, capsys.readouterr().err, f"--out {run} holds a training run",
+                              "choose another --out")
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
                                                                           capsys):
     out = tmp_path / "toy"
@@ -229,3 +245,76 @@ def test_no_snapshots_or_one_draws_the_last_iterations_alone(tmp_path, capsys):
     capsys.readouterr()
     assert drawn[0] == drawn[1] == ["snapshot_00030.png"]
     assert len(drawn[3]) == 3 and drawn[3][-1] == "snapshot_00030.png"
+
+
+def test_the_one_gaussian_toys_summarise_every_seed_not_the_first(tmp_path, monkeypatch, capsys):
+    """``--seeds N`` prints the mean and spread over the seeds, as its help says: gaussian1d
+    and gaussian2d printed the first seed's numbers alone, without saying so."""
+    values = {0: (1.0, 3.0), 1: (2.0, 5.0)}
+
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        a, b = values[seed]
+        metrics = ({"mean_error": a, "cov_error": b} if name == "gaussian2d" else
+                   {"mean": a, "std": b, "d_vs_dstar_mean_abs": a / 10, "d_vs_dstar_max_abs": b / 10})
+        return {"metrics": metrics, "frames": [], "real": None, "history": [], "seconds": 0.0,
+                "iterations": 20}
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
+    assert main(["toy", "gaussian2d", "--seeds", "2", "--out", str(tmp_path / "two")]) == 0
+    assert ("gaussian2d, 2 seeds, 20 iterations, mean ± standard deviation over the seeds: "
+            "error of the mean 1.500 ± 0.500, of the covariance (Frobenius) 4.000 ± 1.000"
+            ) in capsys.readouterr().out
+    assert main(["toy", "gaussian1d", "--seeds", "2", "--loss", "lsgan",
+                 "--out", str(tmp_path / "one_d")]) == 0
+    assert ("gaussian1d, 2 seeds, 20 iterations, mean ± standard deviation over the seeds: "
+            "data N(4, 1.25^2); G's samples mean 1.500 ± 0.500, std 4.000 ± 1.000; distance "
+            "between D and D*: mean |D - D*| 0.150 ± 0.050, max 0.400 ± 0.100"
+            ) in capsys.readouterr().out
+    assert main(["toy", "gaussian2d", "--out", str(tmp_path / "one")]) == 0
+    assert ("gaussian2d, seed 0, 20 iterations: error of the mean 1.000, of the covariance "
+            "(Frobenius) 3.000") in capsys.readouterr().out
+
+
+def test_a_toy_of_one_iteration_says_iteration(tmp_path, capsys):
+    assert main(["toy", "ring8", "--iterations", "1", "--snapshots", "1", "--no-field",
+                 "--out", str(tmp_path / "r")]) == 0
+    assert "ring8, seed 0, 1 iteration: modes" in capsys.readouterr().out
+    assert main(["toy", "gaussian2d", "--iterations", "1", "--snapshots", "1", "--no-field",
+                 "--out", str(tmp_path / "g")]) == 0
+    assert "gaussian2d, seed 0, 1 iteration: error of the mean" in capsys.readouterr().out
+
+
+def test_each_seed_s_line_says_its_numbers_in_words(tmp_path, monkeypatch, capsys):
+    """A seed's line named metrics.json's keys and a share as a fraction ("modes_covered 6,
+    high_quality 0.0052"), beside a summary in words and percentages."""
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        metrics = ({"modes_covered": 6, "high_quality": 0.0052, "reverse_kl": 0.595}
+                   if name == "ring8" else
+                   {"mean": 5.7, "std": 2.4, "d_vs_dstar_mean_abs": 0.3, "d_vs_dstar_max_abs": 0.6})
+        return {"metrics": metrics, "frames": [], "real": None, "history": [], "seconds": 0.5,
+                "iterations": 20}
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", lambda *a, **k: [])
+    assert main(["toy", "ring8", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0: modes 6 of 8, high quality 0.5%, reverse KL 0.59 (0.5 s)" in out
+    assert "modes_covered" not in out and "high_quality" not in out
+    assert main(["toy", "gaussian1d", "--loss", "lsgan", "--out", str(tmp_path / "g")]) == 0
+    assert ("seed 0: G's samples mean 5.700, std 2.400, mean |D - D*| 0.300, max 0.600 (0.5 s)"
+            in capsys.readouterr().out)
+
+
+def test_a_noise_grid_the_snapshots_would_not_draw_is_refused(tmp_path, capsys,
+                                                               assert_one_line_error):
+    """``--noise-grid`` with ``--no-field``, ``--pack`` or ``--minibatch`` was taken and no grid
+    drawn: it is drawn with D's surface, which those leave out."""
+    for more, said in ((["--no-field"], "which --no-field leaves out"),
+                       (["--pack", "2"], "which --pack and --minibatch leave out"),
+                       (["--minibatch", "stddev"], "which --pack and --minibatch leave out")):
+        rc = main(["toy", "ring8", "--iterations", "5", "--noise-grid", *more,
+                   "--out", str(tmp_path / "t")])
+        assert_one_line_error(rc, capsys.readouterr().err, "--noise-grid is drawn with D's",
+                              said, "leave one or the other out")
+        assert not (tmp_path / "t").exists()

@@ -138,6 +138,20 @@ def test_a_gpu_the_environment_chose_is_named_as_the_environment(monkeypatch):
     assert run.stderr.startswith("minigan: error: MINIGAN_DEVICE=gpu (no --device given)")
 
 
+def test_an_unknown_device_the_environment_chose_is_named_as_the_environment(monkeypatch):
+    """use(None) under MINIGAN_DEVICE=tpu said "unknown device 'tpu'" alone: minigan sample,
+    eval and interpolate, given no --device, named no place where 'tpu' had come from."""
+    monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
+    with pytest.raises(ValueError) as err:
+        backend.use(None)
+    assert str(err.value) == ("MINIGAN_DEVICE=tpu (no --device given): unknown device 'tpu'; "
+                              "set MINIGAN_DEVICE to cpu, gpu or auto (or unset it), or give "
+                              "--device cpu")
+    with pytest.raises(ValueError, match="^unknown device 'tpu': use"):
+        backend.use("tpu")                               # given: named as given
+    assert backend.use("cpu") == "cpu"
+
+
 def test_requested_device_is_what_the_environment_asks(monkeypatch):
     monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
     assert backend.requested_device() == "auto"

@@ -249,3 +249,13 @@ def test_train_and_toy_take_the_losses(train_args, write_tiny_mnist, tmp_path):
     assert main(["toy", "gaussian1d", "--loss", "hinge", "--iterations", "20", "--snapshots", "1",
                  "--out", str(out)]) == 0
     assert "generator_gradient" not in json.loads((out / "metrics.json").read_text())
+
+
+def test_each_game_says_its_output_at_one_sample_without_a_mean():
+    """The curves' label of the critic's output is a mean over a batch; at one sample it is
+    the critic's output there (``point_label``); the other games' labels fit both."""
+    for name in ("gan", "lsgan", "hinge", "wgan-gp"):
+        game = games.get(name)
+        said = game.point_label or game.output_label
+        assert "mean" not in said and said.startswith(("D(x)", "critic f(x)"))
+    assert games.get("wgan-gp").output_label == "critic f(x), mean"

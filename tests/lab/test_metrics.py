@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigan.lab import metrics
+from minigan.lab import metrics, scoring
 
 
 def confident(labels, n_classes=10, p=1.0):
@@ -140,6 +140,13 @@ def test_label_agreement_counts_the_digits_read_as_asked():
                - 0.1) < 0.01
     assert metrics.label_agreement(asked, asked)["per_class"] == [1.0] * 10
     assert metrics.label_agreement(asked, asked)["least_class"] == 0        # a tie: the lowest
+
+
+def test_the_least_class_of_a_label_agreement_is_said_to_be_a_digit():
+    """"the least: 2, 50.0%" did not say whether 2 was a digit or a count."""
+    a = metrics.label_agreement(np.array([0, 1, 0, 0, 2, 2, 1, 1]),
+                                np.array([0, 1, 2, 0, 1, 2, 0, 1]), n_classes=4)
+    assert scoring.least_said(a) == "the least: digit 2, 50.0%"
 
 
 @pytest.mark.parametrize("read, asked, words", [

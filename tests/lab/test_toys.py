@@ -150,6 +150,11 @@ def test_gaussian1d_names_its_axis_and_marks_a_density_above_it():
     toys.draw_frame(ax, "gaussian1d", {**frame, "samples": far}, result["real"])
     assert (f"3 of G's {len(far):,} samples outside [{c['grid'][0]:g}, {c['grid'][-1]:g}]"
             in [t.get_text() for t in ax.texts])
+    # each note on a white box: the curves behind it do not cross its letters
+    notes = [t for t in ax.texts if "outside" in t.get_text() or "peaks" in t.get_text()]
+    assert notes and all(t.get_bbox_patch() is not None
+                         and t.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
+                         for t in notes)
 
 
 def test_a_panel_of_a_figure_keeps_its_legend_off_its_label_and_the_next_row():
@@ -577,3 +582,12 @@ def test_run_xy_plays_both_forms_from_the_start_it_is_given():
     assert result["metrics"]["start_distance"] == pytest.approx(np.hypot(1.0, 0.5))
     with pytest.raises(ValueError, match="start must be two finite numbers"):
         toys.run_xy(3, 0.1, start=(1.0,))
+
+
+def test_check_pictures_refuses_a_noise_grid_without_d_s_surface():
+    """The noise grid is drawn with D's surface, which a D of packs or of a minibatch layer
+    has not: run_gan_toy took noise_grid=True there and drew no grid."""
+    with pytest.raises(ValueError, match="--noise-grid is drawn with D's output over the plane"):
+        toys.check_pictures("ring8", {"pack": 2}, noise_grid=True)
+    assert toys.check_pictures("ring8", {"pack": 2}) is False       # the samples alone
+    assert toys.check_pictures("ring8", {}, noise_grid=True) is True
