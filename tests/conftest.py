@@ -65,9 +65,9 @@ STANDIN = _load_standin()
 
 def pytest_configure(config):
     """The kernels' bodies the stand-in compiles are kept in pytest's cache
-    (``.pytest_cache/d/host-kernels``) for the next worker and the next run: about 60
-    compilations, a quarter of a second each (a run with ``-p no:cacheprovider`` compiles
-    them in each process)."""
+    (``.pytest_cache/d/host-kernels``) for the next worker and the next run: one library of
+    minigan's kernels, about a second to compile, and the few kernels tests make (a run
+    with ``-p no:cacheprovider`` compiles them in each process)."""
     cache = getattr(config, "cache", None)
     if cache is not None:
         STANDIN.BUILD_CACHE = str(cache.mkdir("host-kernels"))

@@ -296,7 +296,13 @@ def params(spec):
     return [(p.split()[0] == "raw", p.split()[-2], p.split()[-1]) for p in spec.split(",")]
 
 
-def standalone_source(source, ctype, target="cuda", ftz=False):
+#: What every kernel compiled for the host begins with (once in a file of several kernels).
+CPP_HEADER = ("#include <algorithm>\n#include <cmath>\n#include <xmmintrin.h>\n"
+              "using std::exp; using std::fabs; using std::log1p; using std::max;\n"
+              "using std::min; using std::sqrt;\n")
+
+
+def standalone_source(source, ctype, target="cuda", ftz=False, symbol=None, header=True):
     """``source`` as a complete file, laid out the way ``cupy.ElementwiseKernel`` lays it out:
     ``T`` a typedef, ``raw`` parameters indexed by hand, the other inputs read and the
     outputs written at element ``i``, one iteration per element.
@@ -304,7 +310,9 @@ def standalone_source(source, ctype, target="cuda", ftz=False):
     ``target="cuda"``: a ``__global__`` kernel with a grid-stride loop (for NVRTC).
     ``target="cpp"``: a plain C++ function looping over ``i`` (for the host compiler); with
     ``ftz`` (x86), subnormal inputs and results are taken as zero while it runs, as
-    ``-ftz=true`` makes a GPU do in single precision.
+    ``-ftz=true`` makes a GPU do in single precision. ``symbol`` names the function (default
+    the kernel's name); ``header=False`` leaves out :data:`CPP_HEADER`, for a file of
+    several kernels (:func:`_library_of_every_kernel`).
     """
     parameters, prologue = [], []
     for raw, ptype, name in params(source.in_params):
@@ -318,17 +326,15 @@ def standalone_source(source, ctype, target="cuda", ftz=False):
         ptype = _CTYPES[ptype]
         parameters.append(f"{ptype}* _out_{name}")
         prologue.append(f"{ptype} &{name} = _out_{name}[i];")
-    signature = f'{source.name}({", ".join(parameters)}, long long _n)'
+    signature = f'{symbol or source.name}({", ".join(parameters)}, long long _n)'
     if target == "cuda":
         head = f'typedef {ctype} T;\nextern "C" __global__ void {signature} {{\n'
         loop = ("  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < _n;\n"
                 "       i += (long long)blockDim.x * gridDim.x) {\n")
         tail = "  }\n}\n"
     else:
-        head = ("#include <algorithm>\n#include <cmath>\n#include <xmmintrin.h>\n"
-                "using std::exp; using std::fabs; using std::log1p; using std::max;\n"
-                "using std::min; using std::sqrt;\n"
-                f'typedef {ctype} T;\nextern "C" void {signature} {{\n')
+        head = ((CPP_HEADER if header else "")
+                + f'typedef {ctype} T;\nextern "C" void {signature} {{\n')
         loop = "  for (long long i = 0; i < _n; ++i) {\n"
         tail = "  }\n}\n"
         if ftz:
@@ -365,38 +371,83 @@ def _compiler_version(cxx):
     return done.stdout
 
 
+#: The variants of each of minigan's kernels the stand-in runs: float32 as CuPy compiles it
+#: (subnormals flushed) and without, float64.
+_VARIANTS = (("float", True), ("float", False), ("double", False))
+
+
+def _identity(source):
+    """What a kernel's code is made of: a ``kernels.Source`` and the stand-in's
+    ``ElementwiseKernel`` record of the same kernel are the same kernel."""
+    return (source.name, source.in_params, source.out_params, source.operation)
+
+
+def _symbol(source, ctype, ftz):
+    return f"{source.name}__{ctype}{'_ftz' if ftz else ''}"
+
+
 @functools.lru_cache(maxsize=None)
+def _library_of_every_kernel():
+    """Every kernel of ``minigan.backend.kernels.SOURCES`` in each of :data:`_VARIANTS`,
+    compiled as one library (one run of the compiler, under a second, where one run for
+    each of the 30 took 10 to 20 s of the suite), each in a namespace of its own for its ``T``; a
+    ``dict`` of ``(identity, ctype, ftz)`` to the function's symbol, and the library."""
+    from minigan.backend import kernels
+
+    symbols, parts = {}, [CPP_HEADER]
+    for i, source in enumerate(kernels.SOURCES.values()):
+        for ctype, ftz in _VARIANTS:
+            symbol = _symbol(source, ctype, ftz)
+            symbols[(_identity(source), ctype, ftz)] = symbol
+            parts.append(f"namespace kernel_{i}_{ctype}_{int(ftz)} {{\n"
+                         + standalone_source(source, ctype, target="cpp", ftz=ftz,
+                                             symbol=symbol, header=False) + "}\n")
+    return symbols, _compile("".join(parts), "every_kernel", "all")
+
+
 def host_library(source, ctype, ftz=False):
-    """The kernel body compiled by the host C++ compiler, loaded with ctypes.
+    """The kernel body compiled by the host C++ compiler, loaded with ctypes: an object with
+    the kernel's name as its function. minigan's own kernels come from one library of them
+    all (:func:`_library_of_every_kernel`); another kernel (one a test makes) is compiled
+    alone.
 
     ``-ffp-contract=off`` is the host's ``--fmad=false``: no multiply-add contraction.
     """
+    if ftz and platform.machine() not in ("x86_64", "AMD64", "i386", "i686"):
+        raise StandinUnavailable("flushing subnormals on the host is written for x86 only")
+    symbols, library = _library_of_every_kernel()
+    symbol = symbols.get((_identity(source), ctype, ftz))
+    if symbol is not None:
+        return types.SimpleNamespace(**{source.name: getattr(library, symbol)})
+    return _compile(standalone_source(source, ctype, target="cpp", ftz=ftz), source.name, ctype)
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(text, name, ctype):
+    """``text`` compiled as a shared library and loaded (kept in :data:`BUILD_CACHE` when set)."""
     cxx = compiler()
     if not cxx:
         raise StandinUnavailable("running the kernel bodies on the CPU needs a C++ compiler "
                                  "(g++ or $CXX)")
-    if ftz and platform.machine() not in ("x86_64", "AMD64", "i386", "i686"):
-        raise StandinUnavailable("flushing subnormals on the host is written for x86 only")
-    text = standalone_source(source, ctype, target="cpp", ftz=ftz)
     command = [cxx, "-O1", "-ffp-contract=off", "-shared", "-fPIC"]
     kept = None
     if BUILD_CACHE is not None:     # the same source, compiler, flags and machine: the same library
         key = hashlib.sha256("\0".join([*command, _compiler_version(cxx), platform.machine(),
                                          text]).encode()).hexdigest()[:24]
-        kept = os.path.join(BUILD_CACHE, f"{source.name}_{ctype}_{key}.so")
+        kept = os.path.join(BUILD_CACHE, f"{name}_{ctype}_{key}.so")
         if os.path.isfile(kept):
             try:
                 return ctypes.CDLL(kept)
             except OSError:         # not loadable here after all: compile it again
                 pass
     # a file of its own per build: a library is never overwritten while it is loaded
-    stem = os.path.join(_build_folder(), f"{source.name}_{next(_BUILDS)}")
+    stem = os.path.join(_build_folder(), f"{name}_{next(_BUILDS)}")
     cpp, lib = stem + ".cpp", stem + ".so"
     with open(cpp, "w") as f:
         f.write(text)
     done = subprocess.run([*command, "-o", lib, cpp], capture_output=True, text=True)
     if done.returncode:
-        raise RuntimeError(f"{source.name} ({ctype}) does not compile as C++:\n{done.stderr}")
+        raise RuntimeError(f"{name} ({ctype}) does not compile as C++:\n{done.stderr}")
     if kept is not None:            # whole or not at all, for another process reading it
         part = f"{kept}.{os.getpid()}.part"
         shutil.copyfile(lib, part)
