@@ -116,6 +116,7 @@ def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows
         assert (straight / "samples" / png).read_bytes() == (split / "samples" / png).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_run_continued_in_a_new_folder_takes_its_history_along(assert_same_run, metrics_rows,
                                                                   train_args, data_dir, tmp_path):
     """--resume A --out B: B holds the whole run (metrics, scores, grids up to the
@@ -437,6 +438,7 @@ def test_real_process_exit_code_and_stderr(tmp_path):
 
 
 @pytest.mark.gpu
+@pytest.mark.slow
 def test_a_gpu_run_continues_on_the_cpu(metrics_rows, train_args, data_dir, earlier_run, tmp_path, capsys):
     """Checkpoints hold host arrays: train on the GPU, resume and sample on the CPU.
 
@@ -683,6 +685,7 @@ def test_full_disk_later_names_the_last_good_checkpoint(train_args, data_dir, tm
     assert checkpoint.load_checkpoint(run / "checkpoint.npz")["counters"]["iteration"] == 8
 
 
+@pytest.mark.slow
 def test_the_command_to_continue_pastes_into_a_shell(train_args, data_dir, tmp_path, monkeypatch,
                                                      capsys):
     """A run folder whose path holds spaces (and other letters): the command a stopped run
@@ -1436,6 +1439,7 @@ def test_ctrl_c_that_an_import_turns_into_an_import_error_is_still_a_ctrl_c(tmp_
 
 
 @pytest.mark.parametrize("unbuffered", ["1", ""], ids=["printed-at-once", "printed-at-exit"])
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_does_not_stop_the_command(real_mnist, tmp_path, unbuffered):
     """``minigan eval DIGITS.npy | head -0``: the pipe closes before anything is printed;
     the command still scores the digits and writes its report, exit 0, no "Broken pipe"

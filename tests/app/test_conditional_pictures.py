@@ -52,6 +52,7 @@ def test_row_labels_sit_in_a_margin_beside_the_grid_s_own_pixels(tmp_path):
         plotting.save_grid(images, tmp_path / "bad.png", nrow=10, row_labels=["0", "1"])
 
 
+@pytest.mark.slow
 def test_a_conditional_run_labels_each_row_with_its_digit(conditional_run, drawn, tmp_path,
                                                           capsys):
     digits = list(range(10))

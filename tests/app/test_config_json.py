@@ -79,6 +79,7 @@ def test_a_default_run_length_is_the_model_iterations_in_whole_epochs(train_args
     (1e9, (), [3]), (0.0, (), [1, 2, 3]),
     (1e9, ("--eval-every", "2", "--eval-n", "40"), [2, 3]),      # after a scored epoch too
 ])
+@pytest.mark.slow
 def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
         every, scored, drawn_after, train_args, data_dir, tmp_path, monkeypatch):
     from minigan.app import plotting, trainer
@@ -99,6 +100,7 @@ def test_the_loss_curves_are_redrawn_at_most_every_curves_every_seconds(
 
 
 @pytest.mark.parametrize("every, saved_after", [(1e9, [1, 2, 4]), (0.0, [1, 2, 3, 4])])
+@pytest.mark.slow
 def test_a_checkpoint_is_written_at_most_every_checkpoint_every_seconds(
         every, saved_after, train_args, data_dir, tmp_path, monkeypatch):
     """After the first epoch, each scored one (--eval-every 2) and the last, and between

@@ -57,6 +57,7 @@ def test_eval_into_a_run_folder_in_use_is_refused(run_dir, monkeypatch, capsys,
                           str(os.getpid()))
 
 
+@pytest.mark.slow
 def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, monkeypatch, capsys,
                                                          assert_one_line_error):
     def full(fd):

@@ -190,6 +190,7 @@ def test_fid_is_drawn_on_a_log_scale_where_every_value_is_above_zero(fids, real,
 
 
 @pytest.mark.parametrize("loss", ["gan", "wgan-gp"])
+@pytest.mark.slow
 def test_rows_read_back_from_the_run_s_files_are_drawn(loss, tmp_path):
     """What the trainer hands over: metrics.csv's and scores.csv's rows as strings, a
     penalty column known on some rows only, the real digits' scores, the run's game."""

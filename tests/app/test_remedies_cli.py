@@ -119,6 +119,7 @@ def test_spectral_norm_wraps_every_dense_and_conv_of_the_dcgan_discriminator():
     (["--g-batch", "reuse"], True),
     (["--model", "mlp", "--conditional"], True),         # labelled batches, kept the same way
 ])
+@pytest.mark.slow
 def test_g_batch_reaches_algorithm_1(more, reuse, train_args, data_dir, tmp_path, monkeypatch):
     """``--g-batch`` (default: the model's) is what the run's G step learns from: with
     "reuse" the G step runs no forward pass of G (the D step's is reused), on fresh noise
@@ -150,6 +151,7 @@ def test_a_g_batch_that_is_no_choice_is_refused(train_args, data_dir, tmp_path, 
 
 
 @pytest.mark.parametrize("model, g_label", [("vanilla", "input"), ("mlp", "every")])
+@pytest.mark.slow
 def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same_run, train_args,
                                                                       data_dir, tmp_path, capsys,
                                                                       model, g_label):

@@ -23,6 +23,7 @@ def _resume(run, data_dir):
 
 
 @pytest.mark.parametrize("name", ["metrics.csv", "samples", "config.json", "scores.csv"])
+@pytest.mark.slow
 def test_a_link_in_a_run_folder_is_refused_and_nothing_is_written_through_it(
         name, run_dir, data_dir, tmp_path, capsys, assert_one_line_error):
     elsewhere = tmp_path / "elsewhere"

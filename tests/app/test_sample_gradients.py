@@ -37,6 +37,7 @@ def _spy(monkeypatch):
 
 
 @pytest.mark.parametrize("options", [(), ("--loss", "hinge"), ("--model", "dcgan")])
+@pytest.mark.slow
 def test_each_digit_gets_what_a_g_step_hands_g(options, trained, tmp_path, monkeypatch, capsys):
     """The gradients drawn are those G's backward pass receives in a G step of the run's GAN
     on the same noise, bit for bit (for the DCGAN, with D's batch norm in training mode)."""
@@ -91,6 +92,7 @@ def test_bad_gradient_requests_are_refused_before_anything_is_written(
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("options", [(), ("--model", "dcgan")])
+@pytest.mark.slow
 def test_the_gradients_on_the_gpu_are_the_cpu_s(options, trained, tmp_path, monkeypatch, capsys):
     """The same digits and gradients from the GPU (CuPy, or the stand-in that refuses what
     CuPy refuses), up to float32 rounding."""

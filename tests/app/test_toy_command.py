@@ -3,6 +3,8 @@
 import errno
 import json
 
+import pytest
+
 from minigan.app.cli import main
 from minigan.lab import toys
 
@@ -40,6 +42,7 @@ def test_bad_toy_input_is_refused_before_the_folder_is_made(tmp_path, capsys,
         assert not out.exists(), argv
 
 
+@pytest.mark.slow
 def test_options_of_the_other_kind_of_toy_are_refused(tmp_path, capsys, assert_one_line_error):
     """xy has no D or G: a game's option is refused there; --lr is xy's alone."""
     out = tmp_path / "toy"
@@ -106,6 +109,7 @@ def test_a_short_run_is_told_apart_from_the_published_figure(tmp_path, monkeypat
         capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_toy_folder_is_not_reused_unless_asked(tmp_path, capsys, assert_one_line_error):
     out = tmp_path / "toy"
     assert main(["toy", "ring8", "--iterations", "40", "--snapshots", "4", "--out", str(out)]) == 0
@@ -139,6 +143,7 @@ def test_a_training_run_s_folder_is_refused_as_a_toy_s_out(train_args, data_dir,
     assert sorted(p.name for p in run.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
                                                                           capsys):
     out = tmp_path / "toy"
@@ -174,6 +179,7 @@ def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_last_line_names_every_picture_the_run_wrote(tmp_path, capsys):
     """gaussian1d's generator-gradient plot is named beside its snapshots."""
     out = tmp_path / "g"
@@ -206,6 +212,7 @@ def test_an_option_of_another_command_is_named_as_such(tmp_path, capsys, assert_
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_pictures_title_names_the_options_the_run_was_given(tmp_path, monkeypatch, capsys):
     """A snapshot of ring8 --pack 2 says so (it looked like the plain GAN's); a game's own
     defaults (WGAN-GP's 5 critic steps) are not named as if given."""
@@ -233,6 +240,7 @@ def test_the_pictures_title_names_the_options_the_run_was_given(tmp_path, monkey
     assert titles[-1].startswith("ring8, iteration 20\n")
 
 
+@pytest.mark.slow
 def test_no_snapshots_or_one_draws_the_last_iterations_alone(tmp_path, capsys):
     """``--snapshots 0`` and ``--snapshots 1`` each draw the last iteration's frame, as the
     option's help says; 3 draws it among the three."""

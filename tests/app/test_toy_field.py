@@ -2,11 +2,13 @@
 the same metrics.json with and without them."""
 
 import numpy as np
+import pytest
 
 from minigan.app.cli import main
 from minigan.lab import toys
 
 
+@pytest.mark.slow
 def test_toy_writes_the_field_and_the_same_metrics_without_pictures(tmp_path, capsys):
     drawn, bare = tmp_path / "drawn", tmp_path / "bare"
     common = ["toy", "ring8", "--iterations", "40", "--seed", "3", "--spectral-norm"]

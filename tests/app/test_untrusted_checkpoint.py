@@ -68,6 +68,7 @@ def _refused(out, data, capsys, assert_one_line_error, *needles, commands=None):
 
 
 @pytest.mark.parametrize("version", ["2", None, [2], True, -1, float("nan"), 1.5])
+@pytest.mark.slow
 def test_a_malformed_version_is_one_line(version, copy, run_dir, capsys, assert_one_line_error):
     out, rewrite = copy
     rewrite(minigan={"format": "minigan-checkpoint", "version": version})

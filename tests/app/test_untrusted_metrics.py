@@ -34,6 +34,7 @@ def _edit(path, line, column, value):
     (3, 5, "x" * 140_000, "field larger than field limit"),     # an endless field
     (2, 1, "0", "epoch below 1"),
 ])
+@pytest.mark.slow
 def test_a_damaged_metrics_file_is_refused_before_training(line, column, value, words, run_dir,
                                                            data_dir, capsys,
                                                            assert_one_line_error):
@@ -117,6 +118,7 @@ def test_a_fifo_in_place_of_a_run_file_is_refused_not_waited_on(name, run_dir, d
     ("1,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4,7", "line 2: not a scores row (more values"),
     ("1,8,9.1,2.0,10\n2,16,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
 ])
+@pytest.mark.slow
 def test_a_damaged_scores_file_is_refused_before_training(edit, words, run_dir, data_dir, capsys,
                                                           assert_one_line_error):
     """Read when the run starts, not when the first evaluation draws it an epoch later (which

@@ -172,6 +172,7 @@ def test_ema_on_gpu_equals_cpu(dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.slow
 def test_classifier_training_on_gpu_follows_cpu():
     """Two Adam steps of the lab's classifier (softmax cross-entropy through its convolutions,
     dropout and shifts drawn on the host), float64: the weights agree on both devices."""

@@ -282,6 +282,7 @@ def fewer_statistics_batches(monkeypatch):
     monkeypatch.setattr(ema, "STATISTICS_BATCH", 50)
 
 
+@pytest.mark.slow
 def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir, tmp_path,
                                                             fewer_statistics_batches):
     from minigan.app.trainer import STATISTICS_STREAM
@@ -304,6 +305,7 @@ def test_a_run_saves_the_average_with_statistics_of_its_own(train_args, data_dir
         np.testing.assert_allclose(ckpt["G_ema"][k], again.generator.buffers[k], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_model_with_batch_norm_in_g_resumes_bit_for_bit_with_the_averages_statistics(
         metrics_rows, train_args, data_dir, tmp_path, fewer_statistics_batches):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -419,6 +421,7 @@ def test_tstr_epochs_refused_for_a_plain_run(epochs, train_args, data_dir, tmp_p
     assert not (tmp_path / "p" / "eval.json").exists()
 
 
+@pytest.mark.slow
 def test_eval_of_a_conditional_run_says_how_often_its_digits_read_as_asked(
         train_args, data_dir, tmp_path, capsys):
     """The share of a conditional run's scored digits the classifier reads as the class G

@@ -55,6 +55,7 @@ def test_the_real_rows_inception_score_splits_a_random_order_of_its_digits(real_
     assert real["inception_score"] > 8 and real["fid"] == pytest.approx(as_split["fid"])
 
 
+@pytest.mark.slow
 def test_eval_scores_a_file_of_digits_sorted_by_class_as_in_a_random_order(real_mnist, ref,
                                                                            tmp_path, capsys):
     """A file's digits sorted by class (a conditional generator's, say) are read as a seeded
@@ -90,6 +91,7 @@ def test_score_images_hands_back_the_class_read_in_each_scored_digit(ref):
     np.testing.assert_array_equal(classes[0], ref.classifier.predict(digits))
 
 
+@pytest.mark.slow
 def test_eval_of_a_file_draws_its_classes_from_the_scoring_pass(real_mnist, ref, tmp_path,
                                                                 monkeypatch):
     """The picture of the classes takes the classes the scores were read from: eval of a
@@ -171,6 +173,7 @@ def test_digits_of_any_common_layout_score_alike_and_other_ranges_are_refused(re
         scoring.Reference(digits, digits * 2 - 1, ref.classifier)
 
 
+@pytest.mark.slow
 def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_path, capsys):
     """minigan eval DIGITS.npy: the table of score_images for digits of another library, in
     [-1, 1] with --scale tanh; a file whose pixels do not fit --scale is refused, naming the
@@ -388,6 +391,7 @@ def tiny_run(train_args, data_dir, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_eval_draws_scores_each_seed_as_eval_with_that_seed_would(tiny_run, data_dir, tmp_path,
                                                                    capsys):
     """--draws 3 --seed 2 scores the noise of seeds 2, 3 and 4: its first draw is the table's,

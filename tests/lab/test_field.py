@@ -75,6 +75,7 @@ def test_d_is_d_s_forward_on_the_grid(name, loss, float64):
 @pytest.mark.parametrize("name, opts", [
     ("ring8", {"spectral_norm": True, "k": 2}), ("grid25", {"ema": 0.9, "loss": "wgan-gp"}),
     ("gaussian1d", {"spectral_norm": True}), ("gaussian2d", {"instance_noise": 0.2})])
+@pytest.mark.slow
 def test_drawing_the_field_changes_no_training_number(name, opts):
     """The same seed with every picture (snapshots with the field, the noise grid, frames
     after each step) and with none: the same numbers, and the same players at the end."""
@@ -141,6 +142,7 @@ def test_the_field_refuses_a_d_that_mixes_its_batch():
     assert "field" not in result["frames"][-1]
 
 
+@pytest.mark.slow
 def test_the_frames_are_drawn_with_their_field(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
@@ -193,6 +195,7 @@ def test_the_surface_shares_no_hue_with_the_samples():
                 assert apart > 45, (sample, t, apart)
 
 
+@pytest.mark.slow
 def test_a_run_s_frames_share_one_colour_scale_and_keep_the_plot_clear(tmp_path, monkeypatch):
     """A raw output's colours span the same range in every frame of a GIF (else one colour
     means another output in the next frame); the legend, with the arrows' longest length,

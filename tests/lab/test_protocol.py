@@ -55,6 +55,7 @@ def test_generated_and_real_digits_are_scored_on_as_many(ref, test_digits):
     assert scores["n"] == scores["n_compared"] == 5000
 
 
+@pytest.mark.slow
 def test_a_run_trained_on_the_digits_scored_is_told_so(ref, real_mnist):
     assert ref.caveat and "trained on the MNIST test split" in ref.caveat
     assert "trained on the test split" in ref.description
@@ -87,6 +88,7 @@ def test_copies_of_the_training_digits_are_flagged_and_new_digits_are_not(ref, t
 
 
 @pytest.mark.parametrize("case", ["blank", "one digit"])
+@pytest.mark.slow
 def test_a_degenerate_generator_ranks_last_or_is_marked(case, ref):
     n = 2000
     images = np.zeros((n, 784), np.float32) if case == "blank" else \

@@ -17,6 +17,7 @@ def test_pytorch_is_timed_in_full_float32(benchmark_script):
 
 
 @pytest.mark.gpu
+@pytest.mark.slow
 def test_the_gpu_benchmark_runs_through(benchmark_script, tmp_path, capsys):
     """One tiny configuration with the plain-formula rows, each kernel alone and the CSV, on
     CuPy (or the stand-in): a slip in the script's GPU lines (the device's name, the

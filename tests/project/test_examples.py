@@ -131,6 +131,7 @@ def test_an_examples_help_gives_every_default(script, tmp_path, run_example):
 
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
+@pytest.mark.slow
 def test_ctrl_c_in_an_example_writes_the_grid_of_g_as_it_stands(script, tmp_path, data_dir):
     """Ctrl-C ended the example with a KeyboardInterrupt traceback and no picture: the
     minutes trained were lost. It now writes the grid and exits with 130."""

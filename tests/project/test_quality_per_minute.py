@@ -10,6 +10,7 @@ def quality_per_minute(benchmark_script):
     return benchmark_script("quality_per_minute")
 
 
+@pytest.mark.slow
 def test_the_plot_reads_each_score_at_its_training_time(quality_per_minute, train_args,
                                                         data_dir, tmp_path, capsys):
     """Each row of scores.csv at the training time of its iteration in metrics.csv. The
