@@ -94,7 +94,6 @@ def _load_generator(path):
 
 @PROFILE
 @given(mutations=byte_mutations())
-@pytest.mark.slow
 def test_mutated_checkpoint_bytes(mutations, run_dir, tmp_path_factory):
     out = _fresh(run_dir, tmp_path_factory)
     path = out / "checkpoint.npz"
@@ -110,7 +109,6 @@ def test_mutated_checkpoint_bytes(mutations, run_dir, tmp_path_factory):
                                                    "dtype", "pack", "conditional",
                                                    "clusters", "g_label", "g_batch"]),
        value=json_values)
-@pytest.mark.slow
 def test_mutated_checkpoint_entries(entry, key, value, run_dir, tmp_path_factory):
     out = _fresh(run_dir, tmp_path_factory)
     path = out / "checkpoint.npz"
