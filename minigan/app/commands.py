@@ -18,6 +18,7 @@ import signal
 import sys
 import tempfile
 import time
+import types
 import warnings
 import zipfile
 from pathlib import Path
@@ -520,7 +521,10 @@ def evaluate(args):
     digits = _digits_file(args.run)
     if digits is not None:
         return evaluate_digits(args, digits)
-    # a run's defaults for what the parser leaves None when not given (a file refuses them)
+    # a run's defaults for what the parser leaves None when not given (a file refuses them),
+    # set on a copy: the caller's arguments stay as given (a second eval of them is refused
+    # or scored as the first)
+    args = types.SimpleNamespace(**vars(args))
     args.seed = 0 if getattr(args, "seed", None) is None else args.seed
     args.draws = 1 if getattr(args, "draws", None) is None else args.draws
     args.ema = getattr(args, "ema", None) is not False

@@ -192,3 +192,21 @@ def test_eval_of_a_checkpoint_taken_in_an_epoch_says_its_iterations(run_dir, dat
     assert "40 generated digits (0 epochs and 5 iterations trained, G's weights)" in first
     report = json.loads((tmp_path / "e.json").read_text())
     assert (report["generated"]["epoch"], report["generated"]["iteration"]) == (0, 5)
+
+
+def test_eval_leaves_the_arguments_it_was_given_as_they_were(run_dir, data_dir, tmp_path, capsys):
+    """eval set a run's defaults (--seed 0, --draws 1) on the caller's arguments: the same
+    arguments then given for a file of digits were refused as "--seed and --draws set a
+    generator's scoring", though the caller gave neither."""
+    from minigan.app import cli, commands
+
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).uniform(0, 1, (40, 784)))
+    args = cli.build_parser().parse_args(
+        ["eval", str(run_dir), "--out", str(tmp_path / "e.json"), "--n", "40", "--no-parzen",
+         "--data-dir", str(data_dir), "--no-download", "--device", "cpu"])
+    given = dict(vars(args))
+    assert commands.evaluate(args) == 0
+    assert vars(args) == given
+    args.run = str(tmp_path / "d.npy")
+    assert commands.evaluate(args) == 0
+    capsys.readouterr()
