@@ -404,7 +404,8 @@ def evaluate_digits(args, digits):
                                           ("--no-ema", args.ema), ("--tstr-epochs", args.tstr_epochs))
              if value is not None]                  # the parser's None: not given
     if given:
-        raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
+        raise ValueError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} a "
+                         f"generator's scoring; the digits of "
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
     scale, digits_in_file = args.scale or "sigmoid", digits
     what = f"the digits of {args.run}"
