@@ -405,7 +405,8 @@ def evaluate_digits(args, digits):
                                           ("--no-ema", args.ema), ("--tstr-epochs", args.tstr_epochs))
              if value is not None]                  # the parser's None: not given
     if given:
-        raise ValueError(f"{' and '.join(given)} set a generator's scoring; the digits of "
+        raise ValueError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} a "
+                         f"generator's scoring; the digits of "
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
     scale, digits_in_file = args.scale or "sigmoid", digits
     what = f"the digits of {args.run}"
@@ -508,9 +509,10 @@ def _write_report(out, report, pictures):
 
 
 def evaluate(args):
-    """``minigan eval``: print the table, write eval.json and the picture of the generated
-    digits nearest their training digits; returns the exit code. A ``.npy`` file (or an
-    ``.npz`` of one array) of digits is scored by :func:`evaluate_digits`."""
+    """``minigan eval``: print the table, write eval.json and its pictures (the scored digits
+    by class; for a run scored on the digits it trained on, the generated digits nearest
+    them); returns the exit code. A ``.npy`` file (or an ``.npz`` of one array) of digits is
+    scored by :func:`evaluate_digits`."""
     if args.run is None:
         command = f"{settings.program()} eval"
         raise ValueError(f"which run? give a run folder, a checkpoint.npz or a .npy file of "
@@ -617,7 +619,7 @@ def toy(args):
     Every option is checked before the folder is made. The files are written into a
     hidden folder inside ``--out`` and moved into place once all are there, so a run cut
     short leaves the folder as it found it; a folder holding another toy run's results is
-    refused unless ``--overwrite``.
+    refused unless ``--overwrite``, and one holding a training run is refused.
     """
     backend.use("cpu")
     out = Path(args.out or f"runs/toy-{args.name}")

@@ -26,10 +26,11 @@ A run folder holds::
                           the last, on Ctrl-C, and between them after an epoch at most
                           every CHECKPOINT_EVERY seconds
     scores.csv            with ``eval_every`` (``--eval-every N``): every N epochs, the
-                          lab's scores of ``eval_n`` generated digits (inception score,
-                          FID, classes covered, confident share, precision, recall,
-                          density, coverage, a conditional run's label agreement; see
-                          minigan.lab.scoring), beside the real held-out digits' row
+                          lab's scores of ``eval_n`` generated digits, at most as many
+                          as the real held-out digits (inception score, FID, classes
+                          covered, confident share, precision, recall, density, coverage,
+                          a conditional run's label agreement; see minigan.lab.scoring),
+                          beside the real held-out digits' row
 
 The settings of a run and the rules of resuming live in :mod:`minigan.app.runs`
 (``resolve_config`` is re-exported here); :class:`Trainer` builds, loops over

@@ -370,8 +370,8 @@ def rng(generator: np.random.Generator | None = None) -> np.random.Generator:
 
 def randn(shape, generator=None, dtype=None):
     """Standard normal samples drawn on the host, returned on the active device, in
-    ``dtype`` (float32 or float64; :func:`default_dtype` when None): an integer dtype would
-    truncate every draw to a whole number, without a word."""
+    ``dtype`` (float32 or float64; :func:`default_dtype` when None). Another dtype is a
+    ValueError: an integer one would truncate every draw to a whole number."""
     dtype = float_dtype(dtype, "randn: dtype")
     host = rng(generator).standard_normal(shape).astype(dtype, copy=False)
     return asarray(host)
@@ -379,7 +379,7 @@ def randn(shape, generator=None, dtype=None):
 
 def uniform(low, high, shape, generator=None, dtype=None):
     """Uniform samples in ``[low, high)`` drawn on the host, returned on the active device, in
-    ``dtype`` (float32 or float64; :func:`default_dtype` when None)."""
+    ``dtype`` (float32 or float64; :func:`default_dtype` when None; another is a ValueError)."""
     dtype = float_dtype(dtype, "uniform: dtype")
     host = rng(generator).uniform(low, high, shape).astype(dtype, copy=False)
     return asarray(host)

@@ -209,7 +209,7 @@ def test_eval_scores_a_npy_file_of_digits_drawn_elsewhere(real_mnist, ref, tmp_p
                           (["g.npy", "--scale", "tanh", "--draws", "3", "--no-ema"],
                            "--draws and --no-ema set a generator's scoring"),
                           (["g.npy", "--tstr-epochs", "5"],          # the default's 5 passed
-                           "--tstr-epochs set a generator's scoring"),
+                           "--tstr-epochs sets a generator's scoring"),
                           (["g.npy", "--scale", "tanh", "--seed", "0", "--draws", "1"],
                            "--seed and --draws set a generator's scoring"),   # the defaults passed
                           (["bright.npy", "--scale", "255"], "in none of [0, 1], [-1, 1], "
