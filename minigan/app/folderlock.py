@@ -36,7 +36,12 @@ LOCK_FILE = ".minigan.lock"
 
 
 class FolderInUse(ValueError):
-    """Another minigan process holds the run folder's lock."""
+    """Another minigan process holds the run folder's lock; ``holder`` says which, in words
+    ("minigan process 4237 on host (minigan train ..., since ...)")."""
+
+    def __init__(self, message, holder="another minigan process"):
+        super().__init__(message)
+        self.holder = holder
 
 
 def _holder(path, wait=0.5):
@@ -65,8 +70,9 @@ _HELD = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 
 def _in_use(folder, path):
     """The :class:`FolderInUse` of ``folder``, whose lock file ``path`` names its holder."""
-    return FolderInUse(f"{folder} is in use by {_holder(path)}; wait for it to end, or choose "
-                       "another folder")
+    holder = _holder(path)
+    return FolderInUse(f"{folder} is in use by {holder}; wait for it to end, or choose another "
+                       "folder", holder)
 
 
 #: Flags of every open of the lock file: not through a link, not waiting on a FIFO, never

@@ -36,7 +36,7 @@ from minigan.nn import layers
 
 from . import checkpoint, settings
 from .fileio import read_text_at_most
-from .folderlock import LOCK_FILE
+from .folderlock import LOCK_FILE, FolderInUse, check_not_in_use
 from .runlog import METRICS_COLUMNS, SCORE_COLUMNS
 from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
@@ -83,9 +83,18 @@ def find_checkpoint(path, option="--resume"):
             more = f" and {len(inside) - LISTED_RUNS} more" if len(inside) > LISTED_RUNS else ""
             listed = f"; it holds the runs {shown}{more}: give one of them"
         elif given.is_dir() and (given / CONFIG).is_file():     # a run cut short before it
-            listed = (f"; {path} holds a run stopped before its first checkpoint (written after "
-                      f"its first epoch), with no generator saved yet: {settings.program()} "
-                      f"train --resume {shlex.quote(str(path))} starts it over")
+            try:
+                check_not_in_use(given)
+                listed = (f"; {path} holds a run stopped before its first checkpoint (written "
+                          f"after its first epoch), with no generator saved yet: "
+                          f"{settings.program()} train --resume {shlex.quote(str(path))} starts "
+                          "it over")
+            except FolderInUse as exc:      # training its first epoch now: not stopped
+                listed = (f"; {path} holds a run still training its first epoch, by "
+                          f"{exc.holder}: its first checkpoint is written when that epoch "
+                          "ends, give it again then")
+            except ValueError:              # an odd lock file: said where the run is resumed
+                listed = f"; {path} holds a run with no generator saved yet"
         raise FileNotFoundError(
             f"{option} {path}: no checkpoint at {found}; give a run folder that holds "
             f"{CHECKPOINT} or the checkpoint file itself{listed}"

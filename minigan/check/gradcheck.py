@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 
 import numpy as np
 
 from minigan import backend
+from minigan.functional.errors import real_number
 
 __all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "remeasured", "vjp_error", "check_pair",
            "check_layer", "check_step", "replay", "GradientErrors", "check_accumulation", "check_frozen",
@@ -139,15 +141,20 @@ def _generator(rng):
     return np.random.default_rng(0) if rng is None else backend.rng(rng)
 
 
+def _above_zero(what, value, advice):
+    """``value`` as a float, or a ValueError naming ``what`` unless it is a finite number above
+    0 (:func:`~minigan.functional.errors.real_number`: a NumPy scalar or a 0-d array too, not
+    True or a string); ``advice`` says what to give."""
+    v = real_number(value)
+    if v is None or not 0 < v < math.inf:
+        raise ValueError(f"{what} must be a finite number above 0 ({advice}), got {value!r}")
+    return v
+
+
 def _step_size(h):
-    """``h`` as a float, or a ValueError unless it is a finite number above 0: 0 divided by
-    zero, and NaN would make every difference NaN, blamed on the backward pass."""
-    step = float(h) if isinstance(h, (int, float, np.integer, np.floating)) \
-        and not isinstance(h, bool) else None
-    if step is None or not (0 < step < np.inf):
-        raise ValueError(f"h, the step of the centred differences, must be a finite number "
-                         f"above 0 (1e-5 unless you have a reason), got {h!r}")
-    return step
+    """``h`` as a float, or a ValueError unless it is a finite number above 0 (:func:`_above_zero`):
+    0 divided by zero, and NaN would make every difference NaN, blamed on the backward pass."""
+    return _above_zero("h, the step of the centred differences,", h, "1e-5 unless you have a reason")
 
 
 def _random_like(shape, rng, xp):

@@ -69,6 +69,7 @@ from minigan.nn import layers
 
 from .gradcheck import (
     ROUNDING_FALL,
+    _above_zero,
     _float64_input,
     _on_layer_device,
     _step_what,
@@ -118,15 +119,11 @@ def assert_close_on_scale(actual, expected, rtol, err_msg=""):
 
 
 def _tolerance(tol):
-    """``tol`` as a float, or a ValueError unless it is a finite number above 0: 0 or a
-    negative one would fail every check, NaN pass every one, each naming the worst gradient."""
-    value = float(tol) if isinstance(tol, (int, float, np.integer, np.floating)) \
-        and not isinstance(tol, bool) else None
-    if value is None or not (0 < value < np.inf):
-        raise ValueError(f"tol, the largest relative error that passes, must be a finite number "
-                         f"above 0 (testing.GRAD_TOL, {GRAD_TOL:g}, unless you have a reason), "
-                         f"got {tol!r}")
-    return value
+    """``tol`` as a float, or a ValueError unless it is a finite number above 0
+    (:func:`~minigan.check.gradcheck._above_zero`): 0 or a negative one would fail every
+    check, NaN pass every one, each naming the worst gradient."""
+    return _above_zero("tol, the largest relative error that passes,", tol,
+                       f"testing.GRAD_TOL, {GRAD_TOL:g}, unless you have a reason")
 
 
 def _judge(errors, tol, what, more=None, entry=True):

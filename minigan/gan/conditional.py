@@ -81,11 +81,12 @@ def with_labels(x, labels, classes=CLASSES):
 def labelled_noise(z, labels, classes=CLASSES):
     """``[z, one_hot(labels)]``: the input of a conditional generator (one label a noise
     vector: ``ValueError`` otherwise)."""
-    if len(labels) != len(z):
-        raise ValueError(f"{len(z)} noise vectors and {len(labels)} labels: give one label a "
+    rows = one_hot(labels, classes, z.dtype)     # labels that are not (N,) said as such first
+    if len(rows) != len(z):
+        raise ValueError(f"{len(z)} noise vectors and {len(rows)} labels: give one label a "
                          "noise vector")
     xp = backend.get_array_module(z)
-    return xp.concatenate([z, xp.asarray(one_hot(labels, classes, z.dtype))], axis=1)
+    return xp.concatenate([z, xp.asarray(rows)], axis=1)
 
 
 def digit_rows(per_digit, classes=CLASSES):

@@ -87,6 +87,7 @@ def surface(discriminator, game, axes, dtype=None):
     """
     axes = _axes(axes)
     _check_pointwise(discriminator)
+    game = games.get(game)     # before D's pass: an unknown name is no fault of the axes
     grid = np.stack(np.meshgrid(*axes), axis=-1)          # (len(ys), len(xs), 2) or (len(xs), 1)
     try:
         d = read_at(discriminator, game, grid.reshape(-1, len(axes)), dtype)

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from minigan import backend
-from minigan.functional.errors import whole_number
+from minigan.functional.errors import real_number, whole_number
 
 __all__ = [
     "inception_score", "class_statistics", "label_agreement", "sqrtm_psd", "frechet_distance", "fid",
@@ -149,10 +149,11 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
         ``classes_covered``: classes holding at least ``min_share`` of them;
         ``confident_share``: share classified with probability >= ``confident``.
     """
-    if not (_real(min_share) and 0 < min_share <= 1):
+    share_least, least_probability = real_number(min_share), real_number(confident)
+    if share_least is None or not 0 < share_least <= 1:
         raise ValueError(f"class_statistics: min_share must be a number in (0, 1], the share of "
                          f"the samples a covered class holds, got {min_share!r}")
-    if not (_real(confident) and 0 <= confident <= 1):
+    if least_probability is None or not 0 <= least_probability <= 1:
         raise ValueError(f"class_statistics: confident must be a probability in [0, 1], got "
                          f"{confident!r}")
     p = _class_probs(probs)
@@ -160,8 +161,8 @@ def class_statistics(probs, min_share=0.05, confident=0.9):
     share = counts / len(p)
     return {
         "histogram": [round(float(s), 4) for s in share],
-        "classes_covered": int((share >= min_share).sum()),
-        "confident_share": float((p.max(axis=1) >= confident).mean()),
+        "classes_covered": int((share >= share_least).sum()),
+        "confident_share": float((p.max(axis=1) >= least_probability).mean()),
     }
 
 
@@ -263,11 +264,6 @@ def knn_radii(features, k=3, chunk=2048):
     k, chunk = _neighbours("knn_radii", k, chunk)
     xp = backend.get_array_module(features)
     return xp.sqrt(_knn_squared_radii(features, k, chunk))
-
-
-def _real(value):
-    """Whether ``value`` is a real number, not a bool (NaN compares false after it)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _neighbours(what, k, chunk):

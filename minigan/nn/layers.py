@@ -103,6 +103,18 @@ class StateError(ValueError):
         self.key, self.problem = key, problem
         super().__init__(f"{owner}: state '{key}' {problem}")
 
+    @classmethod
+    def not_finite(cls, key, given, dtype, owner="Optimizer", after=""):
+        """The error of the entry ``key`` whose array ``given`` is not finite once cast to
+        ``dtype``: NaN or infinity in it, or finite values beyond ``dtype``'s range (float64
+        1e39 for float32), which the cast made infinite; ``after`` ends the message."""
+        host, name = np.asarray(backend.to_host(given)), np.dtype(dtype).name
+        if host.dtype.kind == "f" and np.isfinite(host).all():
+            problem = f"holds values beyond {name}'s range (up to {float(np.abs(host).max()):g})"
+        else:
+            problem = f"holds NaN or inf (in {name})"
+        return cls(key, problem + after, owner)
+
 
 #: What :meth:`Layer.__init__` sets on every layer.
 _LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
@@ -349,8 +361,8 @@ class Layer:
         for k, value in values.items():       # a diverged run's weights, a damaged file
             if value.dtype.kind == "f" and not bool(backend.get_array_module(value)
                                                     .isfinite(value).all()):
-                raise StateError(k, f"holds NaN or inf (in {value.dtype}); nothing was loaded",
-                                 type(self).__name__)
+                raise StateError.not_finite(k, state[k], value.dtype, type(self).__name__,
+                                            "; nothing was loaded")
         for k, dst in own.items():
             dst[...] = values[k]
 

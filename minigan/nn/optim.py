@@ -179,7 +179,7 @@ class Optimizer:
                 with np.errstate(over="ignore", invalid="ignore"):   # found just below, named
                     value = backend.as_array_of(xp, src, dst.dtype)
                 if not bool(xp.isfinite(value).all()):
-                    raise StateError(key, f"holds NaN or inf (in {dst.dtype})", name)
+                    raise StateError.not_finite(key, src, dst.dtype, name)
                 if kind in self.NON_NEGATIVE and bool((value < 0).any()):
                     raise StateError(key, f"holds a negative value ({float(value.min()):g}), "
                                      f"where {self.NON_NEGATIVE[kind]} is never below 0", name)

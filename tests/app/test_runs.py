@@ -9,7 +9,7 @@ import pytest
 
 import minigan
 from minigan import gan
-from minigan.app import checkpoint, fileio, runs
+from minigan.app import checkpoint, fileio, folderlock, runs
 from minigan.app.cli import main
 from minigan.gan import models
 from minigan.nn import layers, optim
@@ -55,6 +55,24 @@ def test_a_run_stopped_before_its_first_checkpoint_is_named_as_such(train_args, 
     with pytest.raises(FileNotFoundError) as plain:
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
     assert "stopped before" not in str(plain.value)
+
+
+def test_a_run_training_its_first_epoch_is_not_said_to_be_stopped(tmp_path):
+    """A run folder whose training holds its lock, in its first epoch, has no checkpoint yet:
+    it was said to be "a run stopped before its first checkpoint", with "train --resume RUN
+    starts it over", which its lock refuses; it is said to be training, by whom."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / runs.CONFIG).write_text("{}")
+    with folderlock.FolderLock(run, "minigan train"):
+        with pytest.raises(FileNotFoundError) as training:
+            runs.find_checkpoint(run, "RUN")
+    said = str(training.value)
+    assert f"{run} holds a run still training its first epoch, by minigan process" in said, said
+    assert said.endswith("its first checkpoint is written when that epoch ends, give it again "
+                         "then") and "stopped" not in said
+    with pytest.raises(FileNotFoundError, match="holds a run stopped before its first checkpoint"):
+        runs.find_checkpoint(run, "RUN")                     # the lock let go: stopped
 
 
 def test_the_default_run_is_the_mlp_gan_with_its_measured_remedies():

@@ -82,7 +82,8 @@ def test_a_malformed_version_is_one_line(version, copy, run_dir, capsys, assert_
     ({"G/0.W": np.zeros((100, 128), bool)}, "entry 'G/0.W': has dtype bool"),
     ({"G/0.W": np.zeros((100, 128), np.int8)}, "entry 'G/0.W': has dtype int8"),
     ({"G/0.W": np.zeros((100, 128), "datetime64[s]")}, "entry 'G/0.W': has dtype datetime64"),
-    ({"G/0.W": np.full((100, 128), 1e39)}, "'G/0.W' holds NaN or inf (in float32)"),
+    ({"G/0.W": np.full((100, 128), 1e39)},
+     "'G/0.W' holds values beyond float32's range (up to 1e+39)"),
     ({"D/extra": np.zeros(3, np.float32)}, "entry 'D/extra': is not an entry of this model"),
     ({"config": None}, "no 'config'"),
 ])
@@ -204,7 +205,7 @@ def test_a_missing_entry_is_named(key, copy, run_dir, capsys, assert_one_line_er
     ("g_opt/t", np.array(-1), "'g_opt/t' should be the number of steps taken"),
     ("d_opt/t", np.array(3.7), "'d_opt/t' should be the number of steps taken"),
     ("g_opt/v.0", -np.ones((100, 128), np.float32), "'g_opt/v.0' holds a negative value"),
-    ("d_opt/m.1", np.full(128, 1e39), "'d_opt/m.1' holds NaN or inf"),
+    ("d_opt/m.1", np.full(128, 1e39), "'d_opt/m.1' holds values beyond float32's range"),
 ])
 def test_optimizer_state_out_of_range_is_refused_by_name(key, value, words, copy, run_dir, capsys,
                                                          assert_one_line_error):

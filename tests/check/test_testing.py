@@ -689,6 +689,25 @@ def test_a_step_tolerance_or_generator_that_is_not_one_is_named(kw, error, words
         calls[check](**kw)
     calls[check]()
 
+
+@pytest.mark.parametrize("check", ["pair", "layer", "step"])
+@pytest.mark.parametrize("kw", [{"h": np.array(1e-5)}, {"tol": np.array(1e-6)},
+                                {"h": np.float32(1e-5), "tol": np.float64(1e-6)}])
+def test_a_step_or_tolerance_given_as_a_numpy_number_is_taken(kw, check):
+    """A 0-d array (a number read back from an .npz) was refused as "a finite number above 0",
+    which it is: each check tested "a number" on its own, apart from errors.real_number."""
+    r = np.random.default_rng(0)
+    layer = layers.Dense(3, 2, rng=r, dtype="float64")
+    x = r.standard_normal((4, 3))
+    calls = {
+        "pair": lambda **k: testing.assert_pair_gradients(F.dense_forward, F.dense_backward,
+                                                          _dense_arrays(), **k),
+        "layer": lambda **k: testing.assert_layer_gradients(layer, x, **k),
+        "step": lambda **k: testing.assert_step_gradients(
+            lambda: (layer.zero_grad(), layer.backward(layer.forward(x)), 0.5 * (
+                layer.forward(x) ** 2).sum())[2], layer, **k)}
+    assert calls[check](**kw)
+
 @pytest.mark.parametrize("make, message", [
     (lambda: testing.dense_configs(max_batch=0), "max_batch must be at least 1, got 0"),
     (lambda: testing.dense_configs(min_features=5, max_features=4),

@@ -110,6 +110,17 @@ def test_generate_refuses_no_labels_and_a_batch_below_one(labels, kw, words):
         conditional.generate(G, labels, 100, **kw)
     assert conditional.generate(G, np.array([0, 1, 2]), 100, batch_size=2).shape == (3, 784)
 
+@pytest.mark.parametrize("label", [3, np.int64(3), np.array(3)])
+def test_labelled_noise_given_one_label_alone_says_what_labels_it_takes(label):
+    """A single label, not in an array of one, failed with Python's "object of type 'int' has
+    no len()" (the count of labels was read before one_hot's check of their shape)."""
+    with pytest.raises(ValueError, match=r"^labels must be one integer class a sample, shape "
+                                         r"\(N,\), got int64 labels of shape \(\)$"):
+        conditional.labelled_noise(np.zeros((1, 2), np.float32), label, 5)
+    assert conditional.labelled_noise(np.zeros((1, 2), np.float32), np.array([label]),
+                                      5).tolist() == [[0, 0, 0, 0, 0, 1, 0]]
+
+
 def test_labelled_noise_wants_one_label_a_noise_vector():
     """It failed with NumPy's "all the input array dimensions except for the concatenation
     axis must match exactly"."""

@@ -354,6 +354,14 @@ def test_surface_of_axes_that_do_not_fit_d_says_so_in_d_s_words():
         field.surface(packed, games.get(), (np.zeros(4), np.zeros(2)))
 
 
+def test_surface_of_an_unknown_game_names_the_game_not_the_axes():
+    """An unknown name was caught with D's errors and said as "two axes make 2-D points,
+    which D does not take (unknown loss 'gna'; ...)", though the axes fit D."""
+    d = layers.Sequential(layers.Dense(2, 4), layers.Tanh(), layers.Dense(4, 1))
+    with pytest.raises(ValueError, match=r"^unknown loss 'gna'"):
+        field.surface(d, "gna", (np.zeros(3), np.zeros(2)))
+
+
 @pytest.mark.parametrize("name", ["gan", "lsgan", "hinge", "wgan-gp"])
 def test_the_field_takes_the_game_by_name(name):
     """A name failed with "'str' object has no attribute 'read'" (or 'g_loss')."""

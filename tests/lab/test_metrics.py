@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minigan import backend
 from minigan.lab import metrics, scoring
 
 
@@ -125,6 +126,32 @@ def test_class_statistics_refuses_shares_and_probabilities_outside_their_range(k
     with pytest.raises(ValueError, match=r"^class_statistics: " + words):
         metrics.class_statistics(probs, **kw)
     stats = metrics.class_statistics(probs, min_share=1, confident=1)
+    assert stats["classes_covered"] == 1 and stats["confident_share"] == 1.0
+
+
+@pytest.mark.parametrize("kw", [{"min_share": np.array(0.5)}, {"confident": np.array(0.9)},
+                                {"min_share": np.float32(0.5), "confident": np.float32(0.9)},
+                                {"confident": True}])
+def test_class_statistics_takes_a_number_as_numpy_gives_it(kw):
+    """A 0-d array (a number read back from an .npz, a reduction) was refused as "a number in
+    (0, 1]" it is; True stays no probability."""
+    probs = confident(np.zeros(20, int))
+    if kw.get("confident") is True:
+        with pytest.raises(ValueError, match=r"confident must be a probability .*got True$"):
+            metrics.class_statistics(probs, **kw)
+        return
+    stats = metrics.class_statistics(probs, **kw)
+    assert stats["classes_covered"] == 1 and stats["confident_share"] == 1.0
+
+
+@pytest.mark.gpu
+def test_class_statistics_takes_a_number_held_on_the_device(gpu_device):
+    """A 0-d device array (a share computed on the GPU) is one number too: it was refused, and
+    compared with the host's shares it would mix the two devices."""
+    backend.use("gpu")
+    probs = confident(np.zeros(20, int))
+    stats = metrics.class_statistics(probs, min_share=backend.asarray(np.array(0.5)),
+                                     confident=backend.asarray(np.array(0.9)))
     assert stats["classes_covered"] == 1 and stats["confident_share"] == 1.0
 
 def test_label_agreement_counts_the_digits_read_as_asked():

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from minigan import backend
 from minigan.check import testing
 from minigan.check.testing import min_kink_distance
 from minigan.nn import layers, optim
@@ -328,15 +329,18 @@ def test_a_state_that_does_not_fit_leaves_the_model_as_it_was():
                                         ("1.running_var", np.nan), ("0.W", 1e39)])
 def test_a_state_of_nan_or_overflowing_values_is_refused_and_nothing_loaded(key, value):
     """A diverged run's weights were copied in without a word, and every output after was
-    NaN; a float64 state beyond float32's range became infinities in the cast."""
+    NaN; a float64 state beyond float32's range became infinities in the cast (and is said as
+    such: it holds no NaN or inf itself)."""
     r = np.random.default_rng(0)
     model = layers.Sequential(layers.Dense(2, 8, rng=r), layers.BatchNorm(8),
                               layers.Dense(8, 2, rng=r))
     before = {k: v.copy() for k, v in model.state_dict().items()}
     state = {k: v.astype(np.float64) for k, v in model.state_dict().items()}
     state[key].flat[0] = value
-    with pytest.raises(layers.StateError, match=rf"^Sequential: state '{key}' holds NaN or inf "
-                                                rf"\(in float32\); nothing was loaded$"):
+    said = (r"holds values beyond float32's range \(up to 1e\+39\)" if value == 1e39
+            else r"holds NaN or inf \(in float32\)")
+    with pytest.raises(layers.StateError, match=rf"^Sequential: state '{key}' {said}; nothing "
+                                                rf"was loaded$"):
         model.load_state_dict(state)
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
@@ -353,6 +357,23 @@ def test_an_initializer_that_gives_another_shape_is_an_error(value, got):
     with pytest.raises(ValueError, match=rf"^Dense: weight_init custom gave an array of shape "
                                          rf"{got} for a weight of shape \(3, 2\)"):
         layers.Dense(3, 2, weight_init=custom)
+
+
+@pytest.mark.gpu
+def test_a_state_beyond_the_dtype_s_range_is_said_so_on_the_gpu(gpu_device):
+    """The array's values are read where they are (a device state into a model on the GPU):
+    NaN is NaN, and float64 1e39 for a float32 layer is too large, not a NaN or an inf."""
+    backend.use("gpu")
+    layer = layers.Dense(2, 3, rng=np.random.default_rng(0))
+    state = {k: backend.asarray(backend.to_host(v).astype(np.float64))
+             for k, v in layer.state_dict().items()}
+    state["W"][0, 0] = 1e39
+    with pytest.raises(layers.StateError, match=r"^Dense: state 'W' holds values beyond "
+                                                r"float32's range \(up to 1e\+39\); nothing"):
+        layer.load_state_dict(state)
+    state["W"][0, 0] = np.nan
+    with pytest.raises(layers.StateError, match=r"^Dense: state 'W' holds NaN or inf"):
+        layer.load_state_dict(state)
 
 
 @pytest.mark.parametrize("value, dtype", [(np.nan, "float64"), (np.inf, "float64"),
