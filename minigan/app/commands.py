@@ -554,8 +554,10 @@ def evaluate(args):
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"])
-    trained = (f"{_plural(scores['epoch'], 'epoch')} and {_plural(scores['iteration'], 'iteration')}"
-               " trained")         # a checkpoint of a run stopped in an epoch: "0 epochs and 50"
+    # the iterations in all, then the epochs they complete: "936 iterations trained (12 whole
+    # epochs)"; a checkpoint of a run stopped in its first epoch, "50 ... (0 whole epochs)"
+    trained = (f"{_plural(scores['iteration'], 'iteration')} trained "
+               f"({_plural(scores['epoch'], 'whole epoch')})")
     print(f"minigan eval {args.run}: {scores['n']} generated digits ({trained}, "
           f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:

@@ -143,16 +143,16 @@ def test_eval_s_first_line_says_when_n_was_cut_to_the_real_digits(run_dir, data_
             "--no-download", "--device", "cpu"]
     iters = run_counters(run_dir)["iteration"]
     for what, n, first in (
-            (str(run_dir), held_out + 5, f"{held_out} generated digits (1 epoch and {iters} "
-                                         "iterations trained, G's weights; "
+            (str(run_dir), held_out + 5, f"{held_out} generated digits ({iters} iterations "
+                                         "trained (1 whole epoch), G's weights; "
                                          f"--n {held_out + 5:,} cut to {held_out:,}, as many as "
                                          "the real held-out digits), scored in"),
             (str(tmp_path / "d.npy"), held_out + 5,
              f"a random {held_out:,} of its {held_out + 10:,} digits (--scale sigmoid; --n "
              f"{held_out + 5:,} cut to {held_out:,}, as many as the real held-out digits), "
              "scored in"),
-            (str(run_dir), held_out, f"{held_out} generated digits (1 epoch and {iters} "
-                                     "iterations trained, G's weights), scored in")):
+            (str(run_dir), held_out, f"{held_out} generated digits ({iters} iterations "
+                                     "trained (1 whole epoch), G's weights), scored in")):
         assert main(["eval", what, "--n", str(n), *base]) == 0
         assert capsys.readouterr().out.splitlines()[0].startswith(f"minigan eval {what}: {first}")
 
@@ -178,7 +178,9 @@ def run_counters(run_dir):
 def test_eval_of_a_checkpoint_taken_in_an_epoch_says_its_iterations(run_dir, data_dir, tmp_path,
                                                                      monkeypatch, capsys):
     """A checkpoint saved by Ctrl-C 50 iterations into the first epoch was said to be of
-    "epoch 0", as if untrained: the line gives the epochs and the iterations trained."""
+    "epoch 0", as if untrained: the line gives the iterations trained and the whole epochs
+    they make (it said "1 epoch and 78 iterations" of a run of one epoch of 78 iterations,
+    read as 1 epoch and 78 more)."""
     read_meta = checkpoint.read_meta
 
     def stopped_in_an_epoch(path):
@@ -189,7 +191,7 @@ def test_eval_of_a_checkpoint_taken_in_an_epoch_says_its_iterations(run_dir, dat
                  "--no-parzen", "--data-dir", str(data_dir), "--no-download",
                  "--device", "cpu"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert "40 generated digits (0 epochs and 5 iterations trained, G's weights)" in first
+    assert "40 generated digits (5 iterations trained (0 whole epochs), G's weights)" in first
     report = json.loads((tmp_path / "e.json").read_text())
     assert (report["generated"]["epoch"], report["generated"]["iteration"]) == (0, 5)
 
