@@ -87,7 +87,8 @@ def surface(discriminator, game, axes, dtype=None):
     """
     axes = _axes(axes)
     _check_pointwise(discriminator)
-    game = games.get(game)     # before D's pass: an unknown name is no fault of the axes
+    game = games.get(game)     # before D's pass: an unknown name is no fault of the axes,
+    dtype = _dtype(dtype)      # nor a dtype D cannot compute in
     grid = np.stack(np.meshgrid(*axes), axis=-1)          # (len(ys), len(xs), 2) or (len(xs), 1)
     try:
         d = read_at(discriminator, game, grid.reshape(-1, len(axes)), dtype)
@@ -224,7 +225,9 @@ def save(path, field):
 
 
 def _dtype(dtype):
-    return backend.default_dtype() if dtype is None else dtype
+    """The dtype D computes in: the default, or float32 or float64 (an integer dtype would
+    round every point of the grid to a whole number)."""
+    return backend.float_dtype(dtype, "field: dtype")
 
 
 def _host(a):

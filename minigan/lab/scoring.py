@@ -170,7 +170,8 @@ class Reference:
                                  f"{MIN_DIGITS} in each set (the inception score's 10 splits, "
                                  "k = 5 nearest neighbours): give more")
         self.description, self.caveat = description, caveat
-        self.training = None if training is None else np.asarray(training, dtype=np.float32)
+        self.training = (None if training is None      # NumPy or CuPy, as the other two
+                         else np.asarray(backend.to_host(training), dtype=np.float32))
         self.held_out_in_training = held_out_in_training
         self.ref_features, _ = self.classifier.features_and_probs(self.reference)
         self._real_rows = {}

@@ -141,6 +141,20 @@ def test_the_label_agreement_reads_the_labels_asked_for_on_the_gpu_as_on_the_hos
     assert device == host and host["agreement"] < 0.5      # the held-out digits' own classes
 
 
+@pytest.mark.gpu
+def test_a_reference_takes_its_training_digits_on_the_gpu_as_its_other_digits(ref):
+    """Reference(training=) read a CuPy array with np.asarray (which CuPy refuses) where
+    its reference and held-out digits go through the host."""
+    from minigan import backend
+
+    backend.use("gpu")
+    on_device = scoring.Reference(backend.asarray(ref.reference[:100]),
+                                  backend.asarray(ref.held_out[:100]), ref.classifier,
+                                  training=backend.asarray(ref.reference[:50]))
+    assert isinstance(on_device.training, np.ndarray)
+    np.testing.assert_array_equal(on_device.training, ref.reference[:50])
+
+
 def test_too_few_digits_are_refused(real_mnist, ref, tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 20 digits"):
         scoring.score_images(np.asarray(ref.held_out[:19]), ref, parzen=False)

@@ -377,3 +377,17 @@ def test_the_field_takes_the_game_by_name(name):
         np.testing.assert_array_equal(a, b)
     axes = (np.linspace(-1, 1, 3), np.linspace(-1, 1, 4))
     assert field.surface(D, name, axes, "float64").shape == (4, 3)
+
+
+@pytest.mark.parametrize("dtype", ["int32", np.int64, "float16"])
+def test_the_field_refuses_a_dtype_that_would_round_the_grid(dtype):
+    """An integer dtype rounded every point of the plane to a whole number, and D's surface
+    was drawn from a handful of points."""
+    from minigan.gan import games
+    d = layers.Sequential(layers.Dense(2, 4), layers.Tanh(), layers.Dense(4, 1))
+    axes = (np.linspace(-1, 1, 5), np.linspace(-1, 1, 4))
+    with pytest.raises(ValueError, match=r"^field: dtype must be float32 or float64, got "):
+        field.surface(d, games.get(), axes, dtype)
+    with pytest.raises(ValueError, match=r"^field: dtype must be float32 or float64, got "):
+        field.read_at(d, games.get(), np.zeros((3, 2)), dtype)
+    assert field.surface(d, games.get(), axes, "float32").shape == (4, 5)
