@@ -225,8 +225,8 @@ def save(path, field):
 
 
 def _dtype(dtype):
-    """The dtype D computes in: the default, or float32 or float64 (an integer dtype would
-    round every point of the grid to a whole number)."""
+    """The dtype D (or G, for the noise grid) computes in: the default, or float32 or float64
+    (an integer dtype would round every point of the grid to a whole number)."""
     return backend.float_dtype(dtype, "field: dtype")
 
 
