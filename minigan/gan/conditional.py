@@ -114,7 +114,8 @@ class ConditionalGAN(gan.GAN):
 
     def sample_noise(self, m, dtype=None, labels=None):
         """``m`` rows ``[z, one_hot(c)]``; ``c`` uniform over the classes unless given."""
-        if labels is not None and len(labels) != int(m):
+        # a count of labels (one_hot, in labelled_noise, refuses what is not (N,) labels)
+        if labels is not None and np.ndim(labels) == 1 and len(labels) != int(m):
             raise ValueError(f"{len(labels)} labels for {int(m)} samples: give one label a "
                              "sample, or none (uniform over the classes)")
         z = super().sample_noise(m, dtype)

@@ -59,6 +59,21 @@ def test_conditional_gan_noise_carries_labels_and_sample_gives_images():
     assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
 
 
+def test_conditional_noise_given_one_label_alone_says_what_labels_it_takes():
+    """ConditionalGAN.sample_noise(1, labels=3) failed with Python's "object of type 'int' has
+    no len()"; one_hot's check says what labels it takes, and a count that does not fit is
+    said as such."""
+    G, D = models.build("vanilla", np.random.default_rng(0), classes=10)
+    model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
+                                       rng=np.random.default_rng(1))
+    for label in (3, np.int64(3), np.array(3)):
+        with pytest.raises(ValueError, match=r"^labels must be one integer class a sample"):
+            model.sample_noise(1, labels=label)
+    with pytest.raises(ValueError, match=r"^2 labels for 3 samples: give one label a sample"):
+        model.sample_noise(3, labels=[1, 2])
+    assert model.sample_noise(1, labels=[3])[0, 100 + 3] == 1.0
+
+
 def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
     G, D = models.build("vanilla", np.random.default_rng(0), classes=3)
     model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
