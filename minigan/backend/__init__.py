@@ -64,6 +64,9 @@ class BackendError(RuntimeError):
 
 
 DEVICE_VARIABLE = "MINIGAN_DEVICE"
+#: Where the variable's choice came from, in its messages: a program called backend.use(None)
+#: (the command line, when --device was not given).
+_NONE_GIVEN = "no device given: backend.use(None), or no --device"
 
 
 def _device_variable():
@@ -177,9 +180,10 @@ def use(name: str | None = "auto") -> str:
         name = "gpu"
     if name not in ("cpu", "gpu", "auto"):
         if from_environment:        # not given: say where it came from
-            raise ValueError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given): "
+            raise ValueError(f"{DEVICE_VARIABLE}={_device_variable()} ({_NONE_GIVEN}): "
                              f"unknown device {name!r}; set {DEVICE_VARIABLE} to cpu, gpu or "
-                             f"auto (or unset it), or give --device cpu")
+                             f"auto (or unset it), or give one: backend.use('cpu') "
+                             f"(--device cpu)")
         raise ValueError(f"unknown device {name!r}: use 'cpu', 'gpu' or 'auto'")
     if name == "cpu":
         _state.update(xp=np, device="cpu")
@@ -205,9 +209,9 @@ def gpu_unusable(reason, from_environment=False):
         error = BackendError(f"backend.use('gpu') (--device gpu) needs a usable GPU: {reason}. "
                              f"Use backend.use('cpu') (--device cpu).")
     else:
-        error = BackendError(f"{DEVICE_VARIABLE}={_device_variable()} (no --device given) needs "
-                             f"a usable GPU: {reason}. Use --device cpu, or unset "
-                             f"{DEVICE_VARIABLE}.")
+        error = BackendError(f"{DEVICE_VARIABLE}={_device_variable()} ({_NONE_GIVEN}) needs "
+                             f"a usable GPU: {reason}. Use backend.use('cpu') (--device cpu), "
+                             f"or unset {DEVICE_VARIABLE}.")
     error.reason = reason
     return error
 

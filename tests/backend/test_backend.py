@@ -128,14 +128,16 @@ def test_a_gpu_the_environment_chose_is_named_as_the_environment(monkeypatch):
     with pytest.raises(backend.BackendError) as err:
         backend.use(None)
     message = str(err.value)
-    assert message.startswith("MINIGAN_DEVICE=gpu (no --device given) needs a usable GPU: ")
-    assert message.endswith("Use --device cpu, or unset MINIGAN_DEVICE.")
+    assert message.startswith("MINIGAN_DEVICE=gpu (no device given: backend.use(None), or no "
+                              "--device) needs a usable GPU: ")
+    assert message.endswith("Use backend.use('cpu') (--device cpu), or unset MINIGAN_DEVICE.")
     code = ("import sys; from minigan.app.cli import main; "
             "sys.exit(main(['train', '--split', 'test', '--data-dir', sys.argv[1]]))")
     run = subprocess.run([sys.executable, "-c", code, "no-such-folder"], capture_output=True,
                          text=True, env={**os.environ, "MINIGAN_DEVICE": "gpu"})
     assert run.returncode == 2, run.stderr
-    assert run.stderr.startswith("minigan: error: MINIGAN_DEVICE=gpu (no --device given)")
+    assert run.stderr.startswith("minigan: error: MINIGAN_DEVICE=gpu (no device given: "
+                                 "backend.use(None), or no --device)")
 
 
 def test_an_unknown_device_the_environment_chose_is_named_as_the_environment(monkeypatch):
@@ -144,9 +146,10 @@ def test_an_unknown_device_the_environment_chose_is_named_as_the_environment(mon
     monkeypatch.setenv("MINIGAN_DEVICE", "tpu")
     with pytest.raises(ValueError) as err:
         backend.use(None)
-    assert str(err.value) == ("MINIGAN_DEVICE=tpu (no --device given): unknown device 'tpu'; "
-                              "set MINIGAN_DEVICE to cpu, gpu or auto (or unset it), or give "
-                              "--device cpu")
+    assert str(err.value) == ("MINIGAN_DEVICE=tpu (no device given: backend.use(None), or no "
+                              "--device): unknown device 'tpu'; set MINIGAN_DEVICE to cpu, gpu "
+                              "or auto (or unset it), or give one: backend.use('cpu') "
+                              "(--device cpu)")
     with pytest.raises(ValueError, match="^unknown device 'tpu': use"):
         backend.use("tpu")                               # given: named as given
     assert backend.use("cpu") == "cpu"
