@@ -345,14 +345,24 @@ def _copies(data_dir, name):
     return data_dir / name, plain
 
 
-def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
-    """Path of one file: the verified ``.gz``, else a plain copy, else a download."""
+def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False):
+    """Path of one file: the verified ``.gz``, else a plain copy, else a download.
+
+    ``own``: a file of a data set of one's own (``files``), which no mirror holds unless
+    ``mirrors`` were given: it is looked for, never downloaded, and the errors say so.
+    """
     gz, plain = _copies(data_dir, name)
     if download and (gz.is_file() or plain is None or not plain.is_file()):
         return _fetch(name, md5, data_dir, mirrors, progress, needed)
     if gz.is_file():
         got = _md5(gz)
         if got != md5:
+            if own:
+                raise MNISTError(
+                    f"{gz}: md5 {got} does not match the md5 {md5} that files gives for it; "
+                    "the file changed since, or is another one: put the file of that md5 "
+                    f"there, or give {got} in files"
+                )
             raise MNISTError(
                 f"{gz}: md5 {got} does not match the published {md5}; the file is damaged "
                 "or not the MNIST file: delete it and download it again"
@@ -360,6 +370,11 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
         return gz
     if plain is not None and plain.is_file():
         return plain
+    if own:
+        raise MNISTDownloadError(
+            f"{name} is not in {data_dir}: put the files {', '.join(needed)} (the data set's "
+            f"files, as files names them) there {_HINT}"
+        )
     raise MNISTDownloadError(
         f"{name} is not in {data_dir} and downloading is off (download=False, the "
         "command line's --no-download). "
@@ -424,7 +439,9 @@ def load_mnist(
     files : dict, optional
         Replaces :data:`~minigan.data.MNIST_FILES` (same layout: split -> ``"images"`` /
         ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
-        own. Images may then have any height and width.
+        own. Images may then have any height and width. Such files are never downloaded
+        unless ``mirrors`` are given (MNIST's mirrors do not hold them): they must be in
+        ``data_dir``, each with its md5.
     progress : bool
         Show a download progress bar when stderr is a terminal.
     classes : int, optional
@@ -486,12 +503,16 @@ def load_mnist(
     data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
+    # MNIST's mirrors do not hold a data set of one's own: its files are looked for, not
+    # downloaded (a wrong md5 would fetch the file's name from them), unless mirrors are given
+    own = not real and mirrors is None
+    download = download and not own
     mirrors = MIRRORS if mirrors is None else mirrors
 
     needed = [entry["images"][0], entry["labels"][0]]
     try:
         paths = {
-            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed, own)
             for kind in ("images", "labels")
         }
     except MNISTDownloadError as exc:     # the folder may hold another split: say so

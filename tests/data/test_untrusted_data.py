@@ -123,3 +123,25 @@ def test_a_conditional_run_refuses_labels_outside_its_classes_an_unconditional_o
     assert not (tmp_path / "cond").exists()
     Trainer({**common, "out": str(tmp_path / "plain")}).run()
     assert (tmp_path / "plain" / "checkpoint.npz").is_file()
+
+
+def test_own_files_are_never_fetched_from_mnists_mirrors(tmp_path, monkeypatch):
+    """A data set of one's own whose md5 does not match (the file was written again) is not
+    looked for on MNIST's mirrors under its own name, and the error says which md5 to give;
+    a missing one says to put it in the folder, not that downloading is off."""
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a data set of one's own was fetched from the network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    files = _own_files(tmp_path, np.zeros((2, 4, 4), np.uint8), np.zeros(2, np.uint8))
+    good = files["train"]["images"][1]
+    files["train"]["images"] = ("img.idx", "0" * 32)
+    with pytest.raises(MNISTError, match=rf"img\.idx: md5 {good} does not match the md5 0{{32}} "
+                                         rf"that files gives for it.*give {good} in files"):
+        load_mnist("train", data_dir=tmp_path, files=files)
+    files["train"]["images"] = ("gone.idx", good)
+    with pytest.raises(MNISTError, match=r"gone\.idx is not in .*: put the files gone\.idx, "
+                                         r"lab\.idx \(the data set's files"):
+        load_mnist("train", data_dir=tmp_path, files=files)
