@@ -309,7 +309,9 @@ class Trainer:
         if math.prod(shape) != images.shape[1]:
             raise ValueError(
                 f"model {c['model']} takes images of shape {shape}, but the data has "
-                f"{images.shape[1]} pixels per image"
+                f"{images.shape[1]} pixels per image; the built-in models draw 28 x 28 images: "
+                "crop or pad yours to 28 x 28, or train G and D of your own layers for another "
+                "size (minigan.gan.GAN)"
             )
         # The whole data set is checked once here (one min and one max: NaN propagates
         # into both), so GAN.train_iteration need not check every batch again.
@@ -620,9 +622,17 @@ class Trainer:
             start_at = (f"; {c['restart']} was stopped before its first checkpoint: starting "
                         "it over with its saved settings")
         self._log(
-            f"training {c['model']} on MNIST {c['split']} ({self.n_images} images, "
+            f"training {c['model']} on {self._data_name()} ({self.n_images} images, "
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
+
+    def _data_name(self):
+        """What the run trains on, for its first line: "MNIST train", or a data set of one's
+        own by its images file ("img.idx (the train split of files)")."""
+        c = self.config
+        if c.get("files") is None:
+            return f"MNIST {c['split']}"
+        return f"{c['files'][c['split']]['images'][0]} (the {c['split']} split of files)"
 
     def _log(self, msg, file=None):
         """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``
