@@ -562,6 +562,9 @@ def evaluate(args):
           f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
+    own = runs.own_data_caveat(config)
+    if own is not None:
+        print(f"warning: {own}")
     print(scoring.format_table(scores, real, ref, spread))
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
@@ -591,7 +594,8 @@ def evaluate(args):
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
-              "warnings": scoring.warnings(scores, real, ref), "seed": args.seed,
+              "warnings": ([own] if own is not None else []) + scoring.warnings(scores, real, ref),
+              "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:
         report["draws"] = spread

@@ -111,6 +111,7 @@ from .runs import (
     default_out,
     epoch_grids,
     grid_name,
+    own_data_caveat,
     resolve_config,
     saved_config,
 )
@@ -835,7 +836,8 @@ class Trainer:
         if self.reference is None:
             return []
         every, n = int(self.config["eval_every"]), int(self.config["eval_n"])
-        said = []
+        own = own_data_caveat(self.config)
+        said = [f"--eval-every {every}: {own}"] if own is not None else []
         if self.reference.caveat:          # the test split alone: scored on what it learns
             said.append(f"--eval-every {every}: this run trains on the MNIST test split, the "
                         "only split at hand, and each score compares its digits with test "

@@ -40,3 +40,34 @@ def test_images_of_another_size_say_what_to_do(tmp_path):
                                          r"pixels per image; .*crop or pad yours to 28 x 28"):
         Trainer(_config(tmp_path, 32))
     assert not (tmp_path / "run").exists()
+
+
+def test_eval_of_a_run_on_files_of_ones_own_says_the_scores_are_mnists(tmp_path, data_dir,
+                                                                       capsys):
+    """The lab scores against MNIST's test digits through a digit classifier whatever the run
+    trained on: for a data set of one's own the report says so, on the screen and in
+    eval.json; a run on MNIST is not told."""
+    import json
+
+    from minigan.app.cli import main
+
+    Trainer(_config(tmp_path, 28)).run()
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--data-dir", str(data_dir), "--device", "cpu",
+                 "--n", "40", "--no-parzen"]) == 0
+    out = capsys.readouterr().out
+    said = "this run trained on a data set of its own (shapes.idx, the files setting), not MNIST"
+    assert f"warning: {said}" in out
+    assert json.loads((tmp_path / "run" / "eval.json").read_text())["warnings"][0].startswith(said)
+
+
+def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir):
+    import shutil
+
+    config = _config(tmp_path, 28)
+    for path in data_dir.iterdir():          # the MNIST test split the lab scores against
+        shutil.copy(path, tmp_path / "data" / path.name)
+    trainer = Trainer({**config, "eval_every": 1, "eval_n": 20})
+    said = trainer.scoring_warnings()
+    assert said and said[0].startswith("--eval-every 1: this run trained on a data set of its "
+                                       "own (shapes.idx, the files setting), not MNIST")
