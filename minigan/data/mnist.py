@@ -530,9 +530,13 @@ def load_mnist(
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:
+        fix = "" if real else (
+            "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
+            "scales them for the model: write_idx(path, numpy.round(x * 255).astype(numpy.uint8))"
+            " for pixels in [0, 1])")
         raise MNISTError(
             f"{paths['images']}: expected uint8 images of shape N x H x W, got "
-            f"{images.dtype} of shape {images.shape}"
+            f"{images.dtype} of shape {images.shape}{fix}"
         )
     if real and images.shape[1:] != (28, 28):
         raise MNISTError(

@@ -145,3 +145,13 @@ def test_own_files_are_never_fetched_from_mnists_mirrors(tmp_path, monkeypatch):
     with pytest.raises(MNISTError, match=r"gone\.idx is not in .*: put the files gone\.idx, "
                                          r"lab\.idx \(the data set's files"):
         load_mnist("train", data_dir=tmp_path, files=files)
+
+
+@pytest.mark.parametrize("images", [np.zeros((2, 4, 4), np.float32), np.zeros((2, 16), np.uint8)])
+def test_own_images_that_are_not_uint8_rows_say_how_to_write_them(images, tmp_path):
+    """Pixels already scaled to [0, 1] or [-1, 1] in a float IDX file, or flat rows, are refused
+    saying what minigan reads (uint8 pixels 0 to 255, N x H x W) and how to write it."""
+    files = _own_files(tmp_path, images, np.zeros(2, np.uint8))
+    with pytest.raises(MNISTError, match=r"img\.idx: expected uint8 images of shape N x H x W, "
+                                         r"got .*; write them as uint8 pixels 0 to 255"):
+        load_mnist("train", data_dir=tmp_path, files=files, download=False)
