@@ -84,7 +84,13 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
-from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist
+from minigan.data import (
+    MNIST_FILES,
+    ImageSizeError,
+    MNISTDownloadError,
+    default_data_dir,
+    load_mnist,
+)
 from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
@@ -282,11 +288,23 @@ class Trainer:
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
+        shape = self.spec.image_shape          # (1, 28, 28), or flat rows of square images
+        side = math.isqrt(math.prod(shape))
+        size = tuple(shape[-2:]) if len(shape) == 3 else (side, side) \
+            if side * side == math.prod(shape) else None
         try:
             images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
                                         download=c["download"], files=c["files"],
                                         progress=not self.quiet,
-                                        classes=conditional.CLASSES if c.get("conditional") else None)
+                                        classes=conditional.CLASSES if c.get("conditional") else None,
+                                        image_size=size)
+        except ImageSizeError as exc:          # 14 x 56 images would pass as 28 x 28 rows
+            h, w = exc.size
+            raise ValueError(
+                f"model {c['model']} takes {size[0]} x {size[1]} images, but the {c['split']} "
+                f"images are {h} x {w} ({names[0]}); the built-in models draw 28 x 28 images: "
+                "crop or pad yours to 28 x 28, or train G and D of your own layers for another "
+                "size (minigan.gan.GAN)") from None
         except MNISTDownloadError as exc:      # the folder holds the other split: said first
             if exc.other_split is None:
                 raise

@@ -38,6 +38,7 @@ from .idx import DataError, read_idx
 __all__ = [
     "MNISTError",
     "MNISTDownloadError",
+    "ImageSizeError",
     "MNIST_FILES",
     "MIRRORS",
     "default_data_dir",
@@ -65,6 +66,13 @@ class MNISTDownloadError(MNISTError, RuntimeError):
 
     other_split = None
     reason = None
+
+
+class ImageSizeError(MNISTError):
+    """The images are not of the size asked for (:func:`load_mnist`'s ``image_size``); its
+    ``size`` attribute is theirs, ``(height, width)``."""
+
+    size = None
 
 
 #: For each split, the ``(file name, md5 of the gzipped file)`` of its images and labels.
@@ -417,6 +425,7 @@ def load_mnist(
     files=None,
     progress=True,
     classes=None,
+    image_size=None,
 ):
     """Load an MNIST split as flat float32 images and int64 labels.
 
@@ -448,6 +457,10 @@ def load_mnist(
         The labels must lie in 0 .. classes - 1 (a conditional GAN's one-hot labels).
         MNIST's own files are held to the ten digits; a data set of one's own
         (``files``) is checked only when ``classes`` is given.
+    image_size : (int, int), optional
+        The height and width the images must have (a model's): others raise
+        :class:`ImageSizeError`, where the flat rows returned would hide them (14 x 56
+        images have the pixels of 28 x 28 ones).
 
     Returns
     -------
@@ -467,6 +480,8 @@ def load_mnist(
         has the wrong md5 with ``download=False``, or the files do not hold
         a consistent image set (counts, shapes, dtypes), hold no image, or a label
         outside the classes (the message names the file and the first such label).
+    ImageSizeError
+        If the images are not of ``image_size``.
     IDXError
         If a file is not valid IDX.
 
@@ -542,6 +557,14 @@ def load_mnist(
         raise MNISTError(
             f"{paths['images']}: {what} images must be 28 x 28, got shape {images.shape}"
         )
+    if image_size is not None and images.shape[1:] != tuple(image_size):
+        h, w = images.shape[1:]
+        error = ImageSizeError(
+            f"{paths['images']}: the images are {h} x {w}, not the {image_size[0]} x "
+            f"{image_size[1]} asked for (image_size); crop or pad them to that size"
+        )
+        error.size = (h, w)
+        raise error
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "

@@ -36,9 +36,23 @@ def test_a_run_on_files_of_ones_own_does_not_say_it_trains_on_mnist(tmp_path, ca
 
 
 def test_images_of_another_size_say_what_to_do(tmp_path):
-    with pytest.raises(ValueError, match=r"takes images of shape \(784,\), but the data has 1024 "
-                                         r"pixels per image; .*crop or pad yours to 28 x 28"):
+    with pytest.raises(ValueError, match=r"vanilla takes 28 x 28 images, but the train images "
+                                         r"are 32 x 32 \(shapes\.idx\); .*crop or pad yours to "
+                                         r"28 x 28, or train G and D of your own"):
         Trainer(_config(tmp_path, 32))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("model", ["vanilla", "dcgan"])
+def test_images_with_the_pixels_of_28_x_28_but_another_shape_are_refused(model, tmp_path):
+    """14 x 56 images have 784 pixels: read as flat rows they trained as 28 x 28 ones, each
+    cut in two and stacked, without a word."""
+    config = _config(tmp_path, 28)
+    images = np.zeros((64, 14, 56), np.uint8)
+    config["files"] = _own_files(tmp_path / "data", images, np.zeros(64, np.uint8))
+    with pytest.raises(ValueError, match=rf"{model} takes 28 x 28 images, but the train images "
+                                         r"are 14 x 56"):
+        Trainer({**config, "model": model})
     assert not (tmp_path / "run").exists()
 
 

@@ -155,3 +155,17 @@ def test_own_images_that_are_not_uint8_rows_say_how_to_write_them(images, tmp_pa
     with pytest.raises(MNISTError, match=r"img\.idx: expected uint8 images of shape N x H x W, "
                                          r"got .*; write them as uint8 pixels 0 to 255"):
         load_mnist("train", data_dir=tmp_path, files=files, download=False)
+
+
+def test_images_of_another_size_than_asked_are_refused_naming_theirs(tmp_path):
+    """Flat rows of 14 x 56 images are as long as those of 28 x 28 ones: image_size tells them
+    apart, naming the file and the size found."""
+    from minigan.data import ImageSizeError
+
+    files = _own_files(tmp_path, np.zeros((2, 14, 56), np.uint8), np.zeros(2, np.uint8))
+    with pytest.raises(ImageSizeError, match=r"img\.idx: the images are 14 x 56, not the 28 x 28 "
+                                             r"asked for") as caught:
+        load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(28, 28))
+    assert caught.value.size == (14, 56)
+    x, _ = load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(14, 56))
+    assert x.shape == (2, 784)
