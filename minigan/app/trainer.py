@@ -226,6 +226,17 @@ def _training_time(seconds, iterations):
 # ---------------------------------------------------------------- the trainer
 
 
+def _classes_said(classes):
+    """``[3, 4, 5, 9]`` as "3 to 5 and 9", ``[3, 4, 6]`` as "3, 4 and 6"."""
+    runs, start = [], classes[0]
+    for a, b in zip(classes, classes[1:] + [None], strict=True):
+        if b != a + 1:
+            runs.append(str(a) if a == start else f"{start}, {a}" if a == start + 1
+                        else f"{start} to {a}")
+            start = b
+    return ", ".join(runs[:-1]) + " and " + runs[-1] if len(runs) > 1 else runs[0]
+
+
 class Trainer:
     """Everything a run needs, checked and built before anything is written.
 
@@ -345,6 +356,15 @@ class Trainer:
         if groups > n:
             raise ValueError(f"--clusters {groups}: the {c['split']} data has {n} images, fewer "
                              f"than the groups; use --clusters {n} or less")
+        if c.get("conditional") and c.get("files") is not None:
+            missing = sorted(set(range(conditional.CLASSES)) - set(np.unique(labels).tolist()))
+            if missing:          # its one-hot rows are the ten digits', whatever the data
+                warnings.warn(
+                    f"--conditional: the labels of {names[1]} hold none of the "
+                    f"{'class' if len(missing) == 1 else 'classes'} {_classes_said(missing)} of a "
+                    f"conditional GAN's {conditional.CLASSES} (0 to {conditional.CLASSES - 1}): "
+                    "the rows of the grids and of minigan sample for those labels draw what G "
+                    "makes of a label it never saw", stacklevel=2)
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data

@@ -85,3 +85,24 @@ def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir
     said = trainer.scoring_warnings()
     assert said and said[0].startswith("--eval-every 1: this run trained on a data set of its "
                                        "own (shapes.idx, the files setting), not MNIST")
+
+
+def test_a_conditional_run_on_fewer_classes_than_ten_says_which_rows_are_unseen(tmp_path):
+    """A conditional GAN has the ten digits' one-hot labels: on a data set of three classes its
+    grids draw ten rows, seven of labels G never saw; the run says so before it starts, and
+    not for a data set that holds all ten."""
+    import warnings
+
+    config = _config(tmp_path, 28)
+    labels = np.arange(64, dtype=np.uint8) % 3
+    labels[-1] = 5
+    config["files"] = _own_files(tmp_path / "data", np.zeros((64, 28, 28), np.uint8), labels)
+    with pytest.warns(UserWarning, match=r"--conditional: the labels of shapes-labels\.idx hold "
+                                         r"none of the classes 3, 4 and 6 to 9 of a conditional "
+                                         r"GAN's 10"):
+        Trainer({**config, "conditional": True})
+    config["files"] = _own_files(tmp_path / "data", np.zeros((64, 28, 28), np.uint8),
+                                 np.arange(64, dtype=np.uint8) % 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Trainer({**config, "conditional": True, "out": str(tmp_path / "all")})
