@@ -291,10 +291,17 @@ class Trainer:
     def _load_data(self):
         c = self.config
         data_dir = c["data_dir"]
+        if c["files"] is not None and c["split"] not in c["files"]:
+            has = sorted(c["files"])
+            raise ValueError(
+                f"files has no {c['split']} split (it has {' and '.join(has)}): train on "
+                f"split {has[0]!r} (--split {has[0]}), or give files a {c['split']!r} entry"
+            )
         if data_dir is not None and not Path(data_dir).expanduser().is_dir():
             raise ValueError(
-                f"--data-dir {data_dir} is not a folder; give the folder that holds the MNIST "
-                "files (or leave --data-dir out to use the download cache)"
+                f"--data-dir {data_dir} is not a folder; give the folder that holds the "
+                + ("MNIST files (or leave --data-dir out to use the download cache)"
+                   if c["files"] is None else "files of the files setting")
             )
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]

@@ -106,3 +106,17 @@ def test_a_conditional_run_on_fewer_classes_than_ten_says_which_rows_are_unseen(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Trainer({**config, "conditional": True, "out": str(tmp_path / "all")})
+
+
+def test_files_without_the_split_asked_for_say_which_it_has(tmp_path):
+    """files holding only a test split, trained on the default train split: one ValueError
+    that says which split to train on (it was a bare KeyError: 'train')."""
+    config = _config(tmp_path, 28)
+    config["files"] = {"test": config["files"]["train"]}
+    with pytest.raises(ValueError, match=r"files has no train split \(it has test\): train on "
+                                         r"split 'test' \(--split test\)"):
+        Trainer(config)
+    Trainer({**config, "split": "test"})
+    with pytest.raises(ValueError, match=r"--data-dir .*nowhere is not a folder; give the folder "
+                                         r"that holds the files of the files setting"):
+        Trainer({**config, "split": "test", "data_dir": str(tmp_path / "nowhere")})
