@@ -120,3 +120,16 @@ def test_files_without_the_split_asked_for_say_which_it_has(tmp_path):
     with pytest.raises(ValueError, match=r"--data-dir .*nowhere is not a folder; give the folder "
                                          r"that holds the files of the files setting"):
         Trainer({**config, "split": "test", "data_dir": str(tmp_path / "nowhere")})
+
+
+def test_eval_of_a_run_on_files_of_ones_own_without_mnist_says_why_mnist_is_wanted(
+        tmp_path, capsys, monkeypatch):
+    from minigan.app.cli import main
+
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "no-mnist"))
+    Trainer(_config(tmp_path, 28)).run()
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "--device", "cpu", "--n", "40", "--no-parzen",
+                 "--no-download"]) == 2
+    assert ("eval scores a run against MNIST's test digits, whatever it trained on (this one: a "
+            "data set of its own): t10k-images-idx3-ubyte.gz is not in") in capsys.readouterr().err
