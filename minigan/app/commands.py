@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
+from minigan.data import MNISTDownloadError
 from minigan.data.npz import read_npz
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
@@ -545,7 +546,14 @@ def evaluate(args):
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)
     data_dir = runs.scoring_data_dir(ckpt, config, args.data_dir)
-    ref = scoring.Reference.load(data_dir, clf, args.download, trained_on=trained_on)
+    own = runs.own_data_caveat(config)
+    try:
+        ref = scoring.Reference.load(data_dir, clf, args.download, trained_on=trained_on)
+    except MNISTDownloadError as exc:   # a run on images of its own: why MNIST is wanted
+        if own is None:
+            raise
+        raise MNISTDownloadError(f"eval scores a run against MNIST's test digits, whatever it "
+                                 f"trained on (this one: a data set of its own): {exc}") from None
     drawn, classes = [], []         # the digits scored and the class read in each
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
                                                   getattr(args, "ema", True), drawn,
@@ -562,6 +570,8 @@ def evaluate(args):
           f"{weights}{_cut_to_real(scores['n'], args.n)}), scored in {seconds:.0f} s")
     if args.data_dir is None and data_dir is not None:
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
+    if own is not None:
+        print(f"warning: {own}")
     print(scoring.format_table(scores, real, ref, spread))
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
@@ -591,7 +601,8 @@ def evaluate(args):
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
-              "warnings": scoring.warnings(scores, real, ref), "seed": args.seed,
+              "warnings": ([own] if own is not None else []) + scoring.warnings(scores, real, ref),
+              "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:
         report["draws"] = spread

@@ -42,7 +42,8 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
-    "find_checkpoint", "scoring_data_dir", "resolve_config", "read_config", "saved_config", "default_out",
+    "find_checkpoint", "scoring_data_dir", "own_data_caveat", "resolve_config", "read_config",
+    "saved_config", "default_out",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
     "training_picture", "grid_name", "LOSS_CURVES", "SAMPLES",
 ]
@@ -131,6 +132,25 @@ def scoring_data_dir(ckpt, config, given=None):
         if isinstance(recorded, str) and "test" in splits_in(recorded):
             return str(Path(recorded).expanduser())
     return None
+
+
+def own_data_caveat(config):
+    """What scoring a run trained on a data set of its own (``files``) must say, or None.
+
+    The lab scores images against MNIST's test digits through a classifier of the ten
+    digits, whatever the run trained on: for other images (shapes, letters) its numbers
+    mean nothing, and nothing else in the report says so.
+    """
+    files = config.get("files")
+    if not files:
+        return None
+    split = config.get("split", "train")
+    entry = files.get(split) or next(iter(files.values()))
+    return (f"this run trained on a data set of its own ({entry['images'][0]}, the files "
+            "setting), not MNIST: the lab scores its images against MNIST's test digits "
+            "through a classifier of the digits 0 to 9, so these numbers mean something only "
+            "when the images are handwritten digits of 28 x 28; look at its samples "
+            "(minigan sample) for other images")
 
 
 def _data_dir_as_used(config, options, recorded_data_dir):

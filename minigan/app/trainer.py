@@ -84,7 +84,13 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
-from minigan.data import MNIST_FILES, MNISTDownloadError, default_data_dir, load_mnist
+from minigan.data import (
+    MNIST_FILES,
+    ImageSizeError,
+    MNISTDownloadError,
+    default_data_dir,
+    load_mnist,
+)
 from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
@@ -111,6 +117,7 @@ from .runs import (
     default_out,
     epoch_grids,
     grid_name,
+    own_data_caveat,
     resolve_config,
     saved_config,
 )
@@ -219,6 +226,17 @@ def _training_time(seconds, iterations):
 # ---------------------------------------------------------------- the trainer
 
 
+def _classes_said(classes):
+    """``[3, 4, 5, 9]`` as "3 to 5 and 9", ``[3, 4, 6]`` as "3, 4 and 6"."""
+    runs, start = [], classes[0]
+    for a, b in zip(classes, classes[1:] + [None], strict=True):
+        if b != a + 1:
+            runs.append(str(a) if a == start else f"{start}, {a}" if a == start + 1
+                        else f"{start} to {a}")
+            start = b
+    return ", ".join(runs[:-1]) + " and " + runs[-1] if len(runs) > 1 else runs[0]
+
+
 class Trainer:
     """Everything a run needs, checked and built before anything is written.
 
@@ -273,19 +291,38 @@ class Trainer:
     def _load_data(self):
         c = self.config
         data_dir = c["data_dir"]
+        if c["files"] is not None and c["split"] not in c["files"]:
+            has = sorted(c["files"])
+            raise ValueError(
+                f"files has no {c['split']} split (it has {' and '.join(has)}): train on "
+                f"split {has[0]!r} (--split {has[0]}), or give files a {c['split']!r} entry"
+            )
         if data_dir is not None and not Path(data_dir).expanduser().is_dir():
             raise ValueError(
-                f"--data-dir {data_dir} is not a folder; give the folder that holds the MNIST "
-                "files (or leave --data-dir out to use the download cache)"
+                f"--data-dir {data_dir} is not a folder; give the folder that holds the "
+                + ("MNIST files (or leave --data-dir out to use the download cache)"
+                   if c["files"] is None else "files of the files setting")
             )
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
         names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
+        shape = self.spec.image_shape          # (1, 28, 28), or flat rows of square images
+        side = math.isqrt(math.prod(shape))
+        size = tuple(shape[-2:]) if len(shape) == 3 else (side, side) \
+            if side * side == math.prod(shape) else None
         try:
             images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
                                         download=c["download"], files=c["files"],
                                         progress=not self.quiet,
-                                        classes=conditional.CLASSES if c.get("conditional") else None)
+                                        classes=conditional.CLASSES if c.get("conditional") else None,
+                                        image_size=size)
+        except ImageSizeError as exc:          # 14 x 56 images would pass as 28 x 28 rows
+            h, w = exc.size
+            raise ValueError(
+                f"model {c['model']} takes {size[0]} x {size[1]} images, but the {c['split']} "
+                f"images are {h} x {w} ({names[0]}); the built-in models draw 28 x 28 images: "
+                "crop or pad yours to 28 x 28, or train G and D of your own layers for another "
+                "size (minigan.gan.GAN)") from None
         except MNISTDownloadError as exc:      # the folder holds the other split: said first
             if exc.other_split is None:
                 raise
@@ -309,7 +346,9 @@ class Trainer:
         if math.prod(shape) != images.shape[1]:
             raise ValueError(
                 f"model {c['model']} takes images of shape {shape}, but the data has "
-                f"{images.shape[1]} pixels per image"
+                f"{images.shape[1]} pixels per image; the built-in models draw 28 x 28 images: "
+                "crop or pad yours to 28 x 28, or train G and D of your own layers for another "
+                "size (minigan.gan.GAN)"
             )
         # The whole data set is checked once here (one min and one max: NaN propagates
         # into both), so GAN.train_iteration need not check every batch again.
@@ -324,6 +363,15 @@ class Trainer:
         if groups > n:
             raise ValueError(f"--clusters {groups}: the {c['split']} data has {n} images, fewer "
                              f"than the groups; use --clusters {n} or less")
+        if c.get("conditional") and c.get("files") is not None:
+            missing = sorted(set(range(conditional.CLASSES)) - set(np.unique(labels).tolist()))
+            if missing:          # its one-hot rows are the ten digits', whatever the data
+                warnings.warn(
+                    f"--conditional: the labels of {names[1]} hold none of the "
+                    f"{'class' if len(missing) == 1 else 'classes'} {_classes_said(missing)} of a "
+                    f"conditional GAN's {conditional.CLASSES} (0 to {conditional.CLASSES - 1}): "
+                    "the rows of the grids and of minigan sample for those labels draw what G "
+                    "makes of a label it never saw", stacklevel=2)
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data
@@ -620,9 +668,17 @@ class Trainer:
             start_at = (f"; {c['restart']} was stopped before its first checkpoint: starting "
                         "it over with its saved settings")
         self._log(
-            f"training {c['model']} on MNIST {c['split']} ({self.n_images} images, "
+            f"training {c['model']} on {self._data_name()} ({self.n_images} images, "
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
+
+    def _data_name(self):
+        """What the run trains on, for its first line: "MNIST train", or a data set of one's
+        own by its images file ("img.idx (the train split of files)")."""
+        c = self.config
+        if c.get("files") is None:
+            return f"MNIST {c['split']}"
+        return f"{c['files'][c['split']]['images'][0]} (the {c['split']} split of files)"
 
     def _log(self, msg, file=None):
         """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``
@@ -825,7 +881,8 @@ class Trainer:
         if self.reference is None:
             return []
         every, n = int(self.config["eval_every"]), int(self.config["eval_n"])
-        said = []
+        own = own_data_caveat(self.config)
+        said = [f"--eval-every {every}: {own}"] if own is not None else []
         if self.reference.caveat:          # the test split alone: scored on what it learns
             said.append(f"--eval-every {every}: this run trains on the MNIST test split, the "
                         "only split at hand, and each score compares its digits with test "

@@ -11,6 +11,7 @@ from .idx import DataError, IDXError, read_idx, write_idx
 from .mnist import (
     MIRRORS,
     MNIST_FILES,
+    ImageSizeError,
     MNISTDownloadError,
     MNISTError,
     default_data_dir,
@@ -24,6 +25,7 @@ __all__ = [
     "IDXError",
     "MNISTError",
     "MNISTDownloadError",
+    "ImageSizeError",
     "read_idx",
     "write_idx",
     "load_mnist",

@@ -38,6 +38,7 @@ from .idx import DataError, read_idx
 __all__ = [
     "MNISTError",
     "MNISTDownloadError",
+    "ImageSizeError",
     "MNIST_FILES",
     "MIRRORS",
     "default_data_dir",
@@ -65,6 +66,13 @@ class MNISTDownloadError(MNISTError, RuntimeError):
 
     other_split = None
     reason = None
+
+
+class ImageSizeError(MNISTError):
+    """The images are not of the size asked for (:func:`load_mnist`'s ``image_size``); its
+    ``size`` attribute is theirs, ``(height, width)``."""
+
+    size = None
 
 
 #: For each split, the ``(file name, md5 of the gzipped file)`` of its images and labels.
@@ -345,14 +353,24 @@ def _copies(data_dir, name):
     return data_dir / name, plain
 
 
-def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
-    """Path of one file: the verified ``.gz``, else a plain copy, else a download."""
+def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False):
+    """Path of one file: the verified ``.gz``, else a plain copy, else a download.
+
+    ``own``: a file of a data set of one's own (``files``), which no mirror holds unless
+    ``mirrors`` were given: it is looked for, never downloaded, and the errors say so.
+    """
     gz, plain = _copies(data_dir, name)
     if download and (gz.is_file() or plain is None or not plain.is_file()):
         return _fetch(name, md5, data_dir, mirrors, progress, needed)
     if gz.is_file():
         got = _md5(gz)
         if got != md5:
+            if own:
+                raise MNISTError(
+                    f"{gz}: md5 {got} does not match the md5 {md5} that files gives for it; "
+                    "the file changed since, or is another one: put the file of that md5 "
+                    f"there, or give {got} in files"
+                )
             raise MNISTError(
                 f"{gz}: md5 {got} does not match the published {md5}; the file is damaged "
                 "or not the MNIST file: delete it and download it again"
@@ -360,6 +378,11 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed):
         return gz
     if plain is not None and plain.is_file():
         return plain
+    if own:
+        raise MNISTDownloadError(
+            f"{name} is not in {data_dir}: put the files {', '.join(needed)} (the data set's "
+            f"files, as files names them) there {_HINT}"
+        )
     raise MNISTDownloadError(
         f"{name} is not in {data_dir} and downloading is off (download=False, the "
         "command line's --no-download). "
@@ -402,6 +425,7 @@ def load_mnist(
     files=None,
     progress=True,
     classes=None,
+    image_size=None,
 ):
     """Load an MNIST split as flat float32 images and int64 labels.
 
@@ -424,13 +448,19 @@ def load_mnist(
     files : dict, optional
         Replaces :data:`~minigan.data.MNIST_FILES` (same layout: split -> ``"images"`` /
         ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
-        own. Images may then have any height and width.
+        own. Images may then have any height and width. Such files are never downloaded
+        unless ``mirrors`` are given (MNIST's mirrors do not hold them): they must be in
+        ``data_dir``, each with its md5.
     progress : bool
         Show a download progress bar when stderr is a terminal.
     classes : int, optional
         The labels must lie in 0 .. classes - 1 (a conditional GAN's one-hot labels).
         MNIST's own files are held to the ten digits; a data set of one's own
         (``files``) is checked only when ``classes`` is given.
+    image_size : (int, int), optional
+        The height and width the images must have (a model's): others raise
+        :class:`ImageSizeError`, where the flat rows returned would hide them (14 x 56
+        images have the pixels of 28 x 28 ones).
 
     Returns
     -------
@@ -450,6 +480,8 @@ def load_mnist(
         has the wrong md5 with ``download=False``, or the files do not hold
         a consistent image set (counts, shapes, dtypes), hold no image, or a label
         outside the classes (the message names the file and the first such label).
+    ImageSizeError
+        If the images are not of ``image_size``.
     IDXError
         If a file is not valid IDX.
 
@@ -486,12 +518,16 @@ def load_mnist(
     data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
+    # MNIST's mirrors do not hold a data set of one's own: its files are looked for, not
+    # downloaded (a wrong md5 would fetch the file's name from them), unless mirrors are given
+    own = not real and mirrors is None
+    download = download and not own
     mirrors = MIRRORS if mirrors is None else mirrors
 
     needed = [entry["images"][0], entry["labels"][0]]
     try:
         paths = {
-            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed)
+            kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed, own)
             for kind in ("images", "labels")
         }
     except MNISTDownloadError as exc:     # the folder may hold another split: say so
@@ -509,14 +545,26 @@ def load_mnist(
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:
+        fix = "" if real else (
+            "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
+            "scales them for the model: write_idx(path, numpy.round(x * 255).astype(numpy.uint8))"
+            " for pixels in [0, 1])")
         raise MNISTError(
             f"{paths['images']}: expected uint8 images of shape N x H x W, got "
-            f"{images.dtype} of shape {images.shape}"
+            f"{images.dtype} of shape {images.shape}{fix}"
         )
     if real and images.shape[1:] != (28, 28):
         raise MNISTError(
             f"{paths['images']}: {what} images must be 28 x 28, got shape {images.shape}"
         )
+    if image_size is not None and images.shape[1:] != tuple(image_size):
+        h, w = images.shape[1:]
+        error = ImageSizeError(
+            f"{paths['images']}: the images are {h} x {w}, not the {image_size[0]} x "
+            f"{image_size[1]} asked for (image_size); crop or pad them to that size"
+        )
+        error.size = (h, w)
+        raise error
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "

@@ -123,3 +123,49 @@ def test_a_conditional_run_refuses_labels_outside_its_classes_an_unconditional_o
     assert not (tmp_path / "cond").exists()
     Trainer({**common, "out": str(tmp_path / "plain")}).run()
     assert (tmp_path / "plain" / "checkpoint.npz").is_file()
+
+
+def test_own_files_are_never_fetched_from_mnists_mirrors(tmp_path, monkeypatch):
+    """A data set of one's own whose md5 does not match (the file was written again) is not
+    looked for on MNIST's mirrors under its own name, and the error says which md5 to give;
+    a missing one says to put it in the folder, not that downloading is off."""
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a data set of one's own was fetched from the network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    files = _own_files(tmp_path, np.zeros((2, 4, 4), np.uint8), np.zeros(2, np.uint8))
+    good = files["train"]["images"][1]
+    files["train"]["images"] = ("img.idx", "0" * 32)
+    with pytest.raises(MNISTError, match=rf"img\.idx: md5 {good} does not match the md5 0{{32}} "
+                                         rf"that files gives for it.*give {good} in files"):
+        load_mnist("train", data_dir=tmp_path, files=files)
+    files["train"]["images"] = ("gone.idx", good)
+    with pytest.raises(MNISTError, match=r"gone\.idx is not in .*: put the files gone\.idx, "
+                                         r"lab\.idx \(the data set's files"):
+        load_mnist("train", data_dir=tmp_path, files=files)
+
+
+@pytest.mark.parametrize("images", [np.zeros((2, 4, 4), np.float32), np.zeros((2, 16), np.uint8)])
+def test_own_images_that_are_not_uint8_rows_say_how_to_write_them(images, tmp_path):
+    """Pixels already scaled to [0, 1] or [-1, 1] in a float IDX file, or flat rows, are refused
+    saying what minigan reads (uint8 pixels 0 to 255, N x H x W) and how to write it."""
+    files = _own_files(tmp_path, images, np.zeros(2, np.uint8))
+    with pytest.raises(MNISTError, match=r"img\.idx: expected uint8 images of shape N x H x W, "
+                                         r"got .*; write them as uint8 pixels 0 to 255"):
+        load_mnist("train", data_dir=tmp_path, files=files, download=False)
+
+
+def test_images_of_another_size_than_asked_are_refused_naming_theirs(tmp_path):
+    """Flat rows of 14 x 56 images are as long as those of 28 x 28 ones: image_size tells them
+    apart, naming the file and the size found."""
+    from minigan.data import ImageSizeError
+
+    files = _own_files(tmp_path, np.zeros((2, 14, 56), np.uint8), np.zeros(2, np.uint8))
+    with pytest.raises(ImageSizeError, match=r"img\.idx: the images are 14 x 56, not the 28 x 28 "
+                                             r"asked for") as caught:
+        load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(28, 28))
+    assert caught.value.size == (14, 56)
+    x, _ = load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(14, 56))
+    assert x.shape == (2, 784)
