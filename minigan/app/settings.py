@@ -129,11 +129,12 @@ def optional(kind):
 
 
 def _valid_files(v):
-    """``files``: split -> ``{"images": [name, md5], "labels": [name, md5]}``, plain names."""
+    """``files``: split -> ``{"images": [name, md5], "labels": [name, md5]}``, plain names;
+    the labels may be left out (a run without ``conditional`` never reads them)."""
     if not isinstance(v, dict) or not v or not set(v) <= {"train", "test"}:
         return False
     for parts in v.values():
-        if not isinstance(parts, dict) or set(parts) != {"images", "labels"}:
+        if not isinstance(parts, dict) or set(parts) not in ({"images"}, {"images", "labels"}):
             return False
         for entry in parts.values():
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2
@@ -145,7 +146,8 @@ def _valid_files(v):
 
 FILES = Kind('MNIST-like file names by split ({"test": {"images": [NAME, MD5], "labels": '
              '[NAME, MD5]}}, each NAME a plain file name in the data folder, each MD5 its md5 '
-             'in 32 hex digits)', None, _valid_files)
+             'in 32 hex digits; "labels" may be left out of a run without conditional)', None,
+             _valid_files)
 
 
 # -- the table -------------------------------------------------------------------------------

@@ -297,6 +297,13 @@ class Trainer:
                 f"files has no {c['split']} split (it has {' and '.join(has)}): train on "
                 f"split {has[0]!r} (--split {has[0]}), or give files a {c['split']!r} entry"
             )
+        if c.get("conditional") and c["files"] is not None \
+                and "labels" not in c["files"][c["split"]]:
+            raise ValueError(
+                f"--conditional trains on the images' labels, but files gives no labels file for "
+                f"the {c['split']} split: give files[{c['split']!r}]['labels'] = [NAME, MD5], "
+                f"a file of the classes 0 to {conditional.CLASSES - 1}, or train without "
+                "--conditional")
         if data_dir is not None and not Path(data_dir).expanduser().is_dir():
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "

@@ -390,9 +390,18 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
     )
 
 
+def _kinds(entry, real):
+    """The files of a split's ``entry``: images and labels, or the images alone for a data
+    set of one's own that gives no labels (a GAN without labels never reads them)."""
+    if not real and isinstance(entry, dict) and "labels" not in entry:
+        return ("images",)
+    return ("images", "labels")
+
+
 def splits_in(data_dir, files=None):
     """The splits whose images and labels files are both in ``data_dir`` (gzipped or
-    plain), without reading them: what a folder offers, for the messages that say so.
+    plain; the images alone for ``files`` without labels), without reading them: what a
+    folder offers, for the messages that say so.
 
     Parameters
     ----------
@@ -408,7 +417,7 @@ def splits_in(data_dir, files=None):
     found = []
     for split, entry in (MNIST_FILES if files is None else files).items():
         names = [entry[kind][0] if isinstance(entry, dict) and kind in entry else None
-                 for kind in ("images", "labels")]
+                 for kind in _kinds(entry, files is None)]
         if all(valid_file_name(name) and any(copy is not None and copy.is_file()
                                              for copy in _copies(folder, name))
                for name in names):
@@ -448,9 +457,10 @@ def load_mnist(
     files : dict, optional
         Replaces :data:`~minigan.data.MNIST_FILES` (same layout: split -> ``"images"`` /
         ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
-        own. Images may then have any height and width. Such files are never downloaded
-        unless ``mirrors`` are given (MNIST's mirrors do not hold them): they must be in
-        ``data_dir``, each with its md5.
+        own. Images may then have any height and width, and a split may leave out its
+        ``"labels"`` (for a GAN that does not read them; ``labels`` is then None). Such files
+        are never downloaded unless ``mirrors`` are given (MNIST's mirrors do not hold
+        them): they must be in ``data_dir``, each with its md5.
     progress : bool
         Show a download progress bar when stderr is a terminal.
     classes : int, optional
@@ -466,13 +476,15 @@ def load_mnist(
     -------
     images : numpy.ndarray, shape (N, H * W)
         float32 (uint8 when ``scale=None``); ``H = W = 28`` for MNIST.
-    labels : numpy.ndarray, shape (N,)
-        int64 classes: 0 to 9 for MNIST's files, 0 to ``classes - 1`` when given.
+    labels : numpy.ndarray, shape (N,), or None
+        int64 classes: 0 to 9 for MNIST's files, 0 to ``classes - 1`` when given; None for
+        ``files`` whose split gives no labels file.
 
     Raises
     ------
     ValueError
-        For an unknown ``split`` or ``scale``.
+        For an unknown ``split`` or ``scale``, a malformed ``files``, or ``classes`` given
+        for ``files`` without labels.
     MNISTDownloadError
         If a file is missing and cannot (or may not) be downloaded.
     MNISTError
@@ -505,7 +517,13 @@ def load_mnist(
     if split not in files:
         raise ValueError(f"files has no entry for split {split!r} (it has {sorted(files)})")
     entry = files[split]
-    for kind in ("images", "labels"):
+    kinds = _kinds(entry, real)
+    if "labels" not in kinds and classes is not None:
+        raise ValueError(
+            f"files[{split!r}] has no 'labels' entry, but classes={classes} asks for labels "
+            f"0..{classes - 1} (a conditional GAN's): give the labels file as "
+            f"files[{split!r}]['labels'] = [name, md5], or train without labels")
+    for kind in kinds:
         name = entry[kind][0] if isinstance(entry, dict) and kind in entry else None
         if not valid_file_name(name):
             raise ValueError(f"files[{split!r}][{kind!r}] should name a file of the data folder "
@@ -524,11 +542,11 @@ def load_mnist(
     download = download and not own
     mirrors = MIRRORS if mirrors is None else mirrors
 
-    needed = [entry["images"][0], entry["labels"][0]]
+    needed = [entry[kind][0] for kind in kinds]
     try:
         paths = {
             kind: _resolve(*entry[kind], data_dir, download, mirrors, progress, needed, own)
-            for kind in ("images", "labels")
+            for kind in kinds
         }
     except MNISTDownloadError as exc:     # the folder may hold another split: say so
         there = [other for other in splits_in(data_dir, None if real else files) if other != split]
@@ -541,7 +559,8 @@ def load_mnist(
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
     images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))
-    labels = read_idx(paths["labels"], bound.get("labels", MAX_IDX_BYTES))
+    labels = read_idx(paths["labels"], bound.get("labels", MAX_IDX_BYTES)) \
+        if "labels" in paths else None
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:
@@ -565,12 +584,12 @@ def load_mnist(
         )
         error.size = (h, w)
         raise error
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+    if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iu"):
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "
             f"{labels.dtype} of shape {labels.shape}"
         )
-    if len(images) != len(labels):
+    if labels is not None and len(images) != len(labels):
         raise MNISTError(
             f"{what}: {len(images)} images ({paths['images'].name}) but {len(labels)} labels "
             f"({paths['labels'].name}); the counts must agree"
@@ -579,7 +598,8 @@ def load_mnist(
         raise MNISTError(f"{paths['images']}: the data set is empty (the file holds 0 "
                          f"images); give a data folder whose {split} files hold images")
     classes = CLASSES if real and classes is None else classes
-    outside = np.flatnonzero((labels < 0) | (labels >= classes)) if classes else ()
+    outside = np.flatnonzero((labels < 0) | (labels >= classes)) if classes and labels is not None \
+        else ()
     if len(outside):             # a conditional GAN's one-hot row of such a label is all zeros
         i = int(outside[0])
         raise MNISTError(
@@ -595,4 +615,4 @@ def load_mnist(
     elif scale == "sigmoid":
         images = images.astype(np.float32)
         images /= 255.0
-    return images, labels.astype(np.int64)
+    return images, None if labels is None else labels.astype(np.int64)

@@ -32,6 +32,7 @@ def stopped_run(train_args, data_dir, tmp_path, monkeypatch):
     ("files", {"test": {"images": ["./../../x.gz", None], "labels": ["l", None]}}),
     ("files", {"test": {"images": ["t10k-images-idx3-ubyte", None],       # no md5 to check
                         "labels": ["t10k-labels-idx1-ubyte", None]}}),
+    ("files", {"test": {"labels": ["t10k-labels-idx1-ubyte", "0" * 32]}}),  # labels alone
     ("n_samples", 10 ** 9),                             # 745 GiB of noise for the grid
 ])
 def test_a_hand_edited_config_json_is_checked(key, value, stopped_run, data_dir, capsys,

@@ -133,3 +133,40 @@ def test_eval_of_a_run_on_files_of_ones_own_without_mnist_says_why_mnist_is_want
                  "--no-download"]) == 2
     assert ("eval scores a run against MNIST's test digits, whatever it trained on (this one: a "
             "data set of its own): t10k-images-idx3-ubyte.gz is not in") in capsys.readouterr().err
+
+
+def _images_only(folder, images):
+    """A data set of one's own without a labels file: its ``files`` setting."""
+    folder.mkdir(exist_ok=True)
+    write_idx(folder / "shapes.idx", images)
+    return {"train": {"images": ["shapes.idx",
+                                 hashlib.md5((folder / "shapes.idx").read_bytes()).hexdigest()]}}
+
+
+def test_a_run_without_labels_trains_and_resumes_from_the_command_line(tmp_path, capsys):
+    """A GAN without --conditional never reads labels: images alone train (a labels file of
+    zeros had to be written for it), and the command line resumes the run from its
+    config.json."""
+    import json
+
+    from minigan.app.cli import main
+
+    config = _config(tmp_path, 28)
+    images = np.random.default_rng(1).integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    config["files"] = _images_only(tmp_path / "data", images)
+    Trainer(config).run()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["files"] == config["files"]
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
+    assert "done: 2 epochs, 4 iterations" in capsys.readouterr().out
+
+
+def test_a_conditional_run_without_labels_is_refused_before_it_starts(tmp_path):
+    config = _config(tmp_path, 28)
+    config["files"] = _images_only(tmp_path / "data", np.zeros((64, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match=r"--conditional trains on the images' labels, but files "
+                                         r"gives no labels file for the train split: give "
+                                         r"files\['train'\]\['labels'\] = \[NAME, MD5\]"):
+        Trainer({**config, "conditional": True})
+    assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import shutil
 import socket
 import stat
 import threading
@@ -551,3 +552,18 @@ def test_the_command_line_reports_a_damaged_file_in_one_line_each(tiny, tmp_path
     assert lines[1].startswith("minigan: error: ") and "delete it, or replace it" in lines[1]
     assert "Warning:" not in err and "warnings.warn" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_files_without_labels_load_the_images_alone(tiny, tmp_path, no_network):
+    """A data set of one's own may leave out its labels file (a GAN without labels never
+    reads them): labels is None, the split counts as there with its images alone, and asking
+    for classes of such files says the labels file is missing. MNIST's own files keep both."""
+    shutil.copy(tiny["root"] / "good" / IMAGES, tmp_path / IMAGES)
+    files = {"test": {"images": tiny["files"]["test"]["images"]}}
+    x, y = load_mnist("test", data_dir=tmp_path, files=files, scale="sigmoid")
+    assert y is None
+    np.testing.assert_array_equal(x, tiny["images"].reshape(20, 784) / np.float32(255))
+    assert splits_in(tmp_path, files) == ["test"] and splits_in(tmp_path) == []
+    with pytest.raises(ValueError, match=r"files\['test'\] has no 'labels' entry, but "
+                                         r"classes=10 asks for labels 0\.\.9"):
+        load_mnist("test", data_dir=tmp_path, files=files, classes=10)
