@@ -131,13 +131,16 @@ def save_grid(images, path, nrow=None, value_range=None, upscale=2, row_labels=N
     """Save a grid of images (see :func:`make_grid` for the arguments).
 
     The format is the one the extension of ``path`` names (PNG, JPEG, TIFF,
-    BMP, WebP: :data:`GRID_FORMATS`); another extension raises ``ValueError``.
+    BMP, WebP: :data:`GRID_FORMATS`); another extension raises ``ValueError``. The picture
+    has one grey channel (half the bytes of an RGBA PNG of the same pixels), or RGB with
+    ``row_labels``.
     ``upscale`` repeats every pixel that many times in each direction so that
     28 x 28 digits are not tiny on screen. ``row_labels``, one short text per row of the
     grid (a conditional run's digits), are written in a white margin left of the rows
     (:func:`label_rows`); the grid's pixels stay as they are.
     """
-    from matplotlib.image import imsave
+    from matplotlib import colormaps
+    from PIL import Image  # matplotlib's own dependency, and its writer
 
     fmt = grid_format(path)
     if fmt is None:
@@ -146,14 +149,15 @@ def save_grid(images, path, nrow=None, value_range=None, upscale=2, row_labels=N
     grid = make_grid(images, nrow=nrow, value_range=value_range)
     if upscale > 1:
         grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
-    fmt = {"tif": "tiff"}.get(fmt, fmt)
-    if row_labels is None:
-        atomic_write(path, lambda f: imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0,
-                                            format=fmt))
-        return
-    side = _square_images(images[:1], "save_grid").shape[1]
-    picture = label_rows(grid, row_labels, cell=side * upscale, padding=2 * upscale)
-    atomic_write(path, lambda f: imsave(f, picture, format=fmt))
+    fmt = {"tif": "tiff", "jpg": "jpeg"}.get(fmt, fmt)
+    if row_labels is None:     # one grey channel: the bytes imsave(cmap="gray") wrote as RGBA
+        picture = Image.fromarray(colormaps["gray"](np.clip(grid, 0.0, 1.0), bytes=True)[..., 0],
+                                  "L")
+    else:
+        side = _square_images(images[:1], "save_grid").shape[1]
+        picture = Image.fromarray(
+            label_rows(grid, row_labels, cell=side * upscale, padding=2 * upscale), "RGB")
+    atomic_write(path, lambda f: picture.save(f, format=fmt))
 
 
 def label_rows(grid, row_labels, cell, padding):

@@ -40,11 +40,11 @@ def test_row_labels_sit_in_a_margin_beside_the_grid_s_own_pixels(tmp_path):
     images = np.random.default_rng(0).uniform(-1, 1, (30, 784))
     plotting.save_grid(images, tmp_path / "plain.png", nrow=10)
     plotting.save_grid(images, tmp_path / "labelled.png", nrow=10, row_labels=["0", "1", "2"])
-    plain = mpimg.imread(tmp_path / "plain.png")[..., :3]
-    labelled = mpimg.imread(tmp_path / "labelled.png")[..., :3]
+    plain = mpimg.imread(tmp_path / "plain.png")                  # one grey channel
+    labelled = mpimg.imread(tmp_path / "labelled.png")             # RGB
     margin = labelled.shape[1] - plain.shape[1]
-    assert labelled.shape[0] == plain.shape[0] and margin > 0
-    np.testing.assert_array_equal(labelled[:, margin:], plain)     # copied, not resampled
+    assert labelled.shape[0] == plain.shape[0] and margin > 0 and labelled.shape[2] == 3
+    np.testing.assert_array_equal(labelled[:, margin:], np.repeat(plain[..., None], 3, axis=2))
     text = labelled[:, :margin].min(axis=2) < 0.5         # dark pixels: the labels' strokes
     cell = 2 * (28 + 2)                                   # a row's height, upscaled twice
     assert all(text[4 + r * cell:4 + r * cell + 56].any() for r in range(3))   # one per row

@@ -213,3 +213,26 @@ def test_an_output_that_rounds_to_zero_is_written_without_a_sign():
     fig = plotting.gradient_pairs_figure(images, images, d=np.array([-0.001, 0.004, -0.5]))
     said = [t.get_text() for t in fig.axes[0].texts]
     assert said == ["0.00", "0.00", "-0.50"]
+
+
+def test_a_grid_is_one_grey_channel_with_the_pixels_imsave_writes(tmp_path):
+    """save_grid writes the grey bytes matplotlib's imsave(cmap="gray") wrote, in one channel
+    (imsave's RGBA PNG held each four times, at twice the file size), in every format but
+    WebP, which stores RGB."""
+    from matplotlib.image import imsave
+    from PIL import Image
+
+    images = np.random.default_rng(0).uniform(-1, 1, (12, 784))
+    grid = plotting.make_grid(images, nrow=4).repeat(2, axis=0).repeat(2, axis=1)
+    imsave(tmp_path / "imsave.png", grid, cmap="gray", vmin=0.0, vmax=1.0)
+    plotting.save_grid(images, tmp_path / "grid.png", nrow=4)
+    with Image.open(tmp_path / "grid.png") as ours, Image.open(tmp_path / "imsave.png") as rgba:
+        theirs = np.asarray(rgba)
+        assert ours.mode == "L" and rgba.mode == "RGBA" and (theirs[..., 3] == 255).all()
+        for channel in range(3):
+            np.testing.assert_array_equal(np.asarray(ours), theirs[..., channel])
+    for fmt in plotting.GRID_FORMATS:
+        plotting.save_grid(images, tmp_path / f"grid.{fmt}", nrow=4)
+        with Image.open(tmp_path / f"grid.{fmt}") as picture:
+            assert picture.size == (grid.shape[1], grid.shape[0])
+            assert picture.mode == ("RGB" if fmt == "webp" else "L")
