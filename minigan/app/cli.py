@@ -184,8 +184,9 @@ def _device_option(p):
 
 
 def _add_train(sub):
-    t = sub.add_parser("train", help="train a GAN on MNIST",
-                       description="Train a GAN on MNIST. Unset options take the model's "
+    t = sub.add_parser("train", help="train a GAN on MNIST (or on images of your own)",
+                       description="Train a GAN on MNIST, or on images of your own (--images). "
+                       "Unset options take the model's "
                        "defaults, or the checkpoint's with --resume: "
                        + "; ".join(f"{name}: {spec.iterations:,} iterations (in whole epochs of "
                                    f"the split), batch {spec.batch_size}, Adam lr {spec.lr:g}, "
@@ -193,6 +194,13 @@ def _add_train(sub):
                                    + "".join(f", {k} {v}" for k, v in spec.defaults.items())
                                    for name, spec in models.MODELS.items()) + ".")
     settings.add_options(t, "train")
+    t.add_argument("--images", metavar="FILE",
+                   help="train on a data set of your own: its images, an IDX file of uint8 "
+                   "N x 28 x 28 pixels 0 to 255 (gzipped or not; minigan.data.write_idx writes "
+                   "one), in place of MNIST's; its folder is the run's data folder")
+    t.add_argument("--labels", metavar="FILE",
+                   help="with --images: their labels, N integers 0 to 9 in an IDX file beside "
+                   "them, which --conditional needs (a run without it does not read them)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan import backend, gan
-from minigan.data import MNISTDownloadError
+from minigan.data import MNISTDownloadError, own_files
 from minigan.data.npz import read_npz
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
@@ -52,6 +52,7 @@ def train(args):
 
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "handler") and v is not None}
+    _own_files(options)
     from_variable = options.get("device") is None
     if from_variable:                          # where $MINIGAN_DEVICE says, checked as --device
         options["device"] = settings.check("device", backend.requested_device(),
@@ -86,6 +87,26 @@ def train(args):
                   f"{trainer.how_to_continue()}", file=sys.stderr)
         return 128 + exc.signum
     return 0
+
+
+def _own_files(options):
+    """``--images FILE [--labels FILE]`` as the run's ``files`` and ``data_dir`` settings (each
+    file's md5 computed: :func:`minigan.data.own_files`), in ``options``."""
+    images, labels = options.pop("images", None), options.pop("labels", None)
+    if images is None:
+        if labels is not None:
+            raise ValueError("--labels FILE goes with --images FILE, the images they label; "
+                             "give both")
+        return
+    if "resume" in options:
+        raise ValueError("--images: a resumed run trains on the files its config.json names "
+                         "(--data-dir gives their folder where it moved); drop --images and "
+                         "--labels")
+    if "data_dir" in options:
+        raise ValueError("--images FILE names its folder, the run's data folder: drop "
+                         "--data-dir")
+    files, folder = own_files(images, labels, options.get("split", "train"))
+    options["files"], options["data_dir"] = files, str(folder)
 
 
 def _unscored_eval_every(every, done, epochs):

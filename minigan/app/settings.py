@@ -227,7 +227,8 @@ SETTINGS = (
     Setting("download", BOOLEAN, True, "never download: fail if the files are not in "
             "--data-dir", ("--no-download",), negate=True, resume_may_change=True),
     Setting("files", optional(FILES), None, "the data files by split, in place of MNIST's "
-            "(a small data set of your own)", resume_may_change=True),
+            "(a small data set of your own; train's --images and --labels set it)",
+            resume_may_change=True),
     Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>)",
             ("--out",), resume_may_change=True),
     Setting("g_loss", choice(*games.G_LOSSES), "non_saturating", "generator loss of the "

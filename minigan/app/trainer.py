@@ -301,9 +301,9 @@ class Trainer:
                 and "labels" not in c["files"][c["split"]]:
             raise ValueError(
                 f"--conditional trains on the images' labels, but files gives no labels file for "
-                f"the {c['split']} split: give files[{c['split']!r}]['labels'] = [NAME, MD5], "
-                f"a file of the classes 0 to {conditional.CLASSES - 1}, or train without "
-                "--conditional")
+                f"the {c['split']} split: give --labels FILE beside --images (from Python, "
+                f"files[{c['split']!r}]['labels'] = [NAME, MD5]), a file of the classes 0 to "
+                f"{conditional.CLASSES - 1}, or train without --conditional")
         if data_dir is not None and not Path(data_dir).expanduser().is_dir():
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "

@@ -17,6 +17,7 @@ from .mnist import (
     default_data_dir,
     fetch,
     load_mnist,
+    own_files,
     splits_in,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "write_idx",
     "load_mnist",
     "splits_in",
+    "own_files",
     "fetch",
     "default_data_dir",
     "MNIST_FILES",

@@ -390,6 +390,58 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
     )
 
 
+def own_files(images, labels=None, split="train"):
+    """The ``files`` setting and the data folder of a data set of one's own, from its files.
+
+    What :func:`load_mnist` (``files=``, ``data_dir=``) and a run's settings take, with each
+    file's md5 computed here: ``minigan train --images FILE [--labels FILE]`` and code alike.
+
+    Parameters
+    ----------
+    images : str or os.PathLike
+        The images' IDX file (uint8, ``N x H x W``), gzipped or not.
+    labels : str or os.PathLike, optional
+        The labels' IDX file (``N`` integers), in the same folder; none for a GAN that does
+        not read labels (not conditional).
+    split : {"train", "test"}
+        The split the files are given as.
+
+    Returns
+    -------
+    files : dict
+        ``{split: {"images": [name, md5], "labels": [name, md5]}}`` (no ``"labels"``
+        without them).
+    data_dir : pathlib.Path
+        The folder that holds them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown split, a file name :func:`load_mnist` does not read (a name of
+        letters, digits, ``.``, ``-`` and ``_``) or labels in another folder than the images.
+    MNISTError
+        For a file that is missing or not a file.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    paths = {"images": images} if labels is None else {"images": images, "labels": labels}
+    paths = {kind: Path(path).expanduser() for kind, path in paths.items()}
+    for kind, path in paths.items():
+        if not path.is_file():
+            raise MNISTError(f"{path}: {'no such file' if not path.exists() else 'not a file'}; "
+                             f"give the {kind} file, an IDX file (minigan.data.write_idx writes "
+                             "one)")
+        if not valid_file_name(path.name):
+            raise ValueError(f"{path}: minigan reads data files whose names are letters, "
+                             "digits, '.', '-' and '_', starting with a letter or digit; "
+                             "rename the file")
+    folder = paths["images"].parent
+    if labels is not None and paths["labels"].parent.resolve() != folder.resolve():
+        raise ValueError(f"the labels file {paths['labels']} is not in the images' folder "
+                         f"{folder}: a data set's files lie in one folder; put them side by side")
+    return {split: {kind: [path.name, _md5(path)] for kind, path in paths.items()}}, folder
+
+
 def _kinds(entry, real):
     """The files of a split's ``entry``: images and labels, or the images alone for a data
     set of one's own that gives no labels (a GAN without labels never reads them)."""

@@ -2,6 +2,7 @@
 the errors that say what to do."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,6 +168,95 @@ def test_a_conditional_run_without_labels_is_refused_before_it_starts(tmp_path):
     config["files"] = _images_only(tmp_path / "data", np.zeros((64, 28, 28), np.uint8))
     with pytest.raises(ValueError, match=r"--conditional trains on the images' labels, but files "
                                          r"gives no labels file for the train split: give "
-                                         r"files\['train'\]\['labels'\] = \[NAME, MD5\]"):
+                                         r"--labels FILE beside --images \(from Python, "
+                                         r"files\['train'\]\['labels'\] = \[NAME, MD5\]\)"):
         Trainer({**config, "conditional": True})
     assert not (tmp_path / "run").exists()
+
+
+def _write_own(folder, n=64, labels=True):
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(2)
+    write_idx(folder / "shapes.idx.gz", rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+    if labels:
+        write_idx(folder / "shapes-labels.idx.gz", (np.arange(n) % 10).astype(np.uint8))
+    return folder / "shapes.idx.gz", folder / "shapes-labels.idx.gz"
+
+
+def test_train_images_trains_on_files_of_ones_own_from_the_command_line(tmp_path, capsys):
+    """``--images FILE [--labels FILE]``: the files setting (md5s computed) and the data
+    folder from the command line, where a run on a data set of one's own had to start from
+    Python; the run resumes, and a conditional one trains on the labels."""
+    import json
+
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    common = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
+              "--device", "cpu"]
+    assert main(["train", "--images", str(images), "--out", str(tmp_path / "run"), *common]) == 0
+    assert "training vanilla on shapes.idx.gz (the train split of files)" in \
+        capsys.readouterr().out
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["files"] == {"train": {"images": [
+        "shapes.idx.gz", hashlib.md5(images.read_bytes()).hexdigest()]}}
+    assert Path(config["data_dir"]).resolve() == (tmp_path / "own").resolve()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
+    assert "done: 2 epochs" in capsys.readouterr().out
+    assert main(["train", "--images", str(images), "--labels", str(labels), "--conditional",
+                 "--out", str(tmp_path / "cond"), *common]) == 0
+    config = json.loads((tmp_path / "cond" / "config.json").read_text())
+    assert config["files"]["train"]["labels"] == [
+        "shapes-labels.idx.gz", hashlib.md5(labels.read_bytes()).hexdigest()]
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--labels", "{labels}"], "--labels FILE goes with --images FILE"),
+    (["--images", "{own}/nothing.idx"], "nothing.idx: no such file; give the images file"),
+    (["--images", "{own}"], "own: not a file; give the images file"),
+    (["--images", "{images}", "--data-dir", "{own}"], "--images FILE names its folder, the "
+                                                     "run's data folder: drop --data-dir"),
+    (["--images", "{images}", "--labels", "{elsewhere}"], "is not in the images' folder"),
+    (["--images", "{images}", "--conditional"], "--conditional trains on the images' labels, "
+                                                "but files gives no labels file"),
+])
+def test_train_images_refuses_what_it_cannot_train_on(args, said, tmp_path, capsys,
+                                                      assert_one_line_error):
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    _, elsewhere = _write_own(tmp_path / "elsewhere")
+    paths = {"own": tmp_path / "own", "images": images, "labels": labels,
+             "elsewhere": elsewhere}
+    rc = main(["train", *[a.format(**paths) for a in args], "--out", str(tmp_path / "run"),
+               "--device", "cpu", "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, said)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_resumed_run_is_not_given_other_images(tmp_path, capsys, assert_one_line_error):
+    from minigan.app.cli import main
+
+    images, _ = _write_own(tmp_path / "own")
+    assert main(["train", "--images", str(images), "--model", "vanilla", "--batch-size", "32",
+                 "--epochs", "1", "--quiet", "--device", "cpu",
+                 "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    rc = main(["train", "--resume", str(tmp_path / "run"), "--images", str(images)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--images: a resumed run trains on the "
+                          "files its config.json names")
+
+
+def test_own_files_computes_the_md5s_load_mnist_checks(tmp_path):
+    from minigan.data import load_mnist, own_files
+
+    images, labels = _write_own(tmp_path / "own")
+    files, folder = own_files(images, labels, split="test")
+    assert folder == tmp_path / "own" and set(files) == {"test"}
+    x, y = load_mnist("test", data_dir=folder, files=files, scale=None)
+    assert x.shape == (64, 784) and list(y[:12]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    with pytest.raises(ValueError, match="split must be one of"):
+        own_files(images, split="validation")
+    (tmp_path / "own" / "my shapes.idx").write_bytes(images.read_bytes())
+    with pytest.raises(ValueError, match="whose names are letters, digits"):
+        own_files(tmp_path / "own" / "my shapes.idx")
