@@ -195,12 +195,14 @@ def _add_train(sub):
                                    for name, spec in models.MODELS.items()) + ".")
     settings.add_options(t, "train")
     t.add_argument("--images", metavar="FILE",
-                   help="train on a data set of your own: its images, an IDX file of uint8 "
-                   "N x 28 x 28 pixels 0 to 255 (gzipped or not; minigan.data.write_idx writes "
-                   "one), in place of MNIST's; its folder is the run's data folder")
+                   help="train on a data set of your own: its images, uint8 N x 28 x 28 "
+                   "pixels 0 to 255 in a .npy file (numpy.save) or an IDX file (gzipped or "
+                   "not; minigan.data.write_idx), in place of MNIST's; its folder is the run's "
+                   "data folder")
     t.add_argument("--labels", metavar="FILE",
-                   help="with --images: their labels, N integers 0 to 9 in an IDX file beside "
-                   "them, which --conditional needs (a run without it does not read them)")
+                   help="with --images: their labels, N integers 0 to 9 in a file of the same "
+                   "kinds beside them, which --conditional needs (a run without it does not "
+                   "read them)")
     t.add_argument("--resume", metavar="PATH",
                    help="continue the run in this folder (or from this checkpoint file); a "
                    "run stopped before its first checkpoint starts over")

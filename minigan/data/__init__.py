@@ -18,6 +18,7 @@ from .mnist import (
     fetch,
     load_mnist,
     own_files,
+    read_data_file,
     splits_in,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "load_mnist",
     "splits_in",
     "own_files",
+    "read_data_file",
     "fetch",
     "default_data_dir",
     "MNIST_FILES",

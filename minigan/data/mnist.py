@@ -390,6 +390,47 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
     )
 
 
+def read_data_file(path, max_bytes=MAX_IDX_BYTES):
+    """The array in a data set's file: an IDX file (:func:`~minigan.data.read_idx`), or a
+    NumPy ``.npy`` file (``numpy.save``) by its name, read without pickles.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int
+        The most data bytes the file may hold; a ``.npy`` header announcing more is
+        refused before its data is read.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    IDXError
+        For an IDX file that is not valid IDX.
+    MNISTError
+        For a ``.npy`` file that is not a NumPy array file of numbers, or holds more than
+        ``max_bytes``.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        return read_idx(path, max_bytes)
+    try:        # mapped, not read: the header is checked before any data
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        why = str(exc).split(".")[0][:80]
+        raise MNISTError(f"{path}: not a NumPy array file of numbers ({why}); save the array "
+                         "with numpy.save") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise MNISTError(f"{path}: holds {getattr(array, 'dtype', type(array).__name__)}, not "
+                         "numbers; save a uint8 array with numpy.save")
+    if array.nbytes > max_bytes:
+        raise MNISTError(f"{path}: holds {array.nbytes:,} bytes of data, more than the "
+                         f"{max_bytes:,} minigan reads from a data file")
+    return np.array(array)          # in memory, the file closed
+
+
 def own_files(images, labels=None, split="train"):
     """The ``files`` setting and the data folder of a data set of one's own, from its files.
 
@@ -399,10 +440,11 @@ def own_files(images, labels=None, split="train"):
     Parameters
     ----------
     images : str or os.PathLike
-        The images' IDX file (uint8, ``N x H x W``), gzipped or not.
+        The images' file (uint8, ``N x H x W``): IDX, gzipped or not, or a ``.npy``
+        (:func:`read_data_file`).
     labels : str or os.PathLike, optional
-        The labels' IDX file (``N`` integers), in the same folder; none for a GAN that does
-        not read labels (not conditional).
+        The labels' file (``N`` integers), IDX or ``.npy``, in the same folder; none for a
+        GAN that does not read labels (not conditional).
     split : {"train", "test"}
         The split the files are given as.
 
@@ -430,7 +472,7 @@ def own_files(images, labels=None, split="train"):
         if not path.is_file():
             raise MNISTError(f"{path}: {'no such file' if not path.exists() else 'not a file'}; "
                              f"give the {kind} file, an IDX file (minigan.data.write_idx writes "
-                             "one)")
+                             "one) or a .npy (numpy.save)")
         if not valid_file_name(path.name):
             raise ValueError(f"{path}: minigan reads data files whose names are letters, "
                              "digits, '.', '-' and '_', starting with a letter or digit; "
@@ -509,7 +551,8 @@ def load_mnist(
     files : dict, optional
         Replaces :data:`~minigan.data.MNIST_FILES` (same layout: split -> ``"images"`` /
         ``"labels"`` -> ``(name, md5)``), e.g. for a small data set of your
-        own. Images may then have any height and width, and a split may leave out its
+        own, IDX files or NumPy ``.npy`` files (:func:`read_data_file`). Images may then
+        have any height and width, and a split may leave out its
         ``"labels"`` (for a GAN that does not read them; ``labels`` is then None). Such files
         are never downloaded unless ``mirrors`` are given (MNIST's mirrors do not hold
         them): they must be in ``data_dir``, each with its md5.
@@ -610,16 +653,18 @@ def load_mnist(
         raise error from None
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
-    images = read_idx(paths["images"], bound.get("images", MAX_IDX_BYTES))
-    labels = read_idx(paths["labels"], bound.get("labels", MAX_IDX_BYTES)) \
+    read = read_idx if real else read_data_file
+    images = read(paths["images"], bound.get("images", MAX_IDX_BYTES))
+    labels = read(paths["labels"], bound.get("labels", MAX_IDX_BYTES)) \
         if "labels" in paths else None
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:
+        writer = "numpy.save" if paths["images"].suffix.lower() == ".npy" else "write_idx"
         fix = "" if real else (
             "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
-            "scales them for the model: write_idx(path, numpy.round(x * 255).astype(numpy.uint8))"
-            " for pixels in [0, 1])")
+            f"scales them for the model: {writer}(path, numpy.round(x * 255).astype("
+            "numpy.uint8)) for pixels in [0, 1])")
         raise MNISTError(
             f"{paths['images']}: expected uint8 images of shape N x H x W, got "
             f"{images.dtype} of shape {images.shape}{fix}"

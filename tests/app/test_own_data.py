@@ -260,3 +260,51 @@ def test_own_files_computes_the_md5s_load_mnist_checks(tmp_path):
     (tmp_path / "own" / "my shapes.idx").write_bytes(images.read_bytes())
     with pytest.raises(ValueError, match="whose names are letters, digits"):
         own_files(tmp_path / "own" / "my shapes.idx")
+
+
+def test_train_images_reads_npy_files(tmp_path, capsys):
+    """Images and labels saved with numpy.save train as IDX files do (no write_idx needed);
+    the run resumes with the md5s of the .npy files."""
+    from minigan.app.cli import main
+
+    folder = tmp_path / "own"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    np.save(folder / "shapes.npy", rng.integers(0, 256, (64, 28, 28)).astype(np.uint8))
+    np.save(folder / "labels.npy", np.arange(64) % 10)                 # int64 labels
+    assert main(["train", "--images", str(folder / "shapes.npy"), "--labels",
+                 str(folder / "labels.npy"), "--conditional", "--model", "vanilla",
+                 "--batch-size", "32", "--epochs", "1", "--quiet", "--device", "cpu",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert "training vanilla on shapes.npy" in capsys.readouterr().out
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("content, said", [
+    (lambda: np.zeros((4, 28, 28), np.float32), r"expected uint8 images of shape N x H x W, got "
+                                                r"float32 .* numpy\.save\(path, numpy\.round"),
+    (lambda: np.array(["a", "b"]), r"holds <U1, not numbers; save a uint8 array"),
+    (lambda: np.array([{}], dtype=object), r"not a NumPy array file of numbers"),
+    (lambda: b"not a numpy file", r"not a NumPy array file of numbers"),
+])
+def test_a_npy_file_that_holds_no_images_is_refused(content, said, tmp_path):
+    from minigan.data import MNISTError, load_mnist, own_files
+
+    made = content()
+    path = tmp_path / "x.npy"
+    if isinstance(made, bytes):
+        path.write_bytes(made)
+    else:
+        np.save(path, made, allow_pickle=True)
+    files, folder = own_files(path)
+    with pytest.raises(MNISTError, match=said):
+        load_mnist("train", data_dir=folder, files=files)
+
+
+def test_a_npy_file_is_bounded_before_it_is_read(tmp_path):
+    from minigan.data import MNISTError, read_data_file
+
+    np.save(tmp_path / "x.npy", np.zeros((10, 28, 28), np.uint8))
+    assert read_data_file(tmp_path / "x.npy", max_bytes=7840).shape == (10, 28, 28)
+    with pytest.raises(MNISTError, match=r"holds 7,840 bytes of data, more than the 7,839"):
+        read_data_file(tmp_path / "x.npy", max_bytes=7839)
