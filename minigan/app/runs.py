@@ -117,6 +117,21 @@ def _runs_inside(folder):
     return [name for _, name in sorted(found, reverse=True)]
 
 
+def eval_every_data_dir(config):
+    """The data folder a run's ``--eval-every`` reads MNIST's test split from.
+
+    A run on MNIST: its data folder (the test split is downloaded there, beside the train
+    split, when missing). A run on a data set of its own (``files``): its data folder when
+    that holds MNIST's test split, else None, the default folder
+    (:func:`minigan.data.default_data_dir`), as ``minigan eval`` reads it
+    (:func:`scoring_data_dir`): MNIST's files are not downloaded among one's own.
+    """
+    data_dir = config.get("data_dir")
+    if config.get("files") is None or (data_dir is not None and "test" in splits_in(data_dir)):
+        return data_dir
+    return None
+
+
 def scoring_data_dir(ckpt, config, given=None):
     """The data folder that scores the generator of checkpoint ``ckpt`` (``minigan eval``).
 

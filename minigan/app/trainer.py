@@ -116,6 +116,7 @@ from .runs import (
     check_out,
     default_out,
     epoch_grids,
+    eval_every_data_dir,
     grid_name,
     own_data_caveat,
     resolve_config,
@@ -869,7 +870,7 @@ class Trainer:
         if every:
             try:
                 self.reference = Reference.load(
-                    self.config["data_dir"], download=self.config["download"],
+                    eval_every_data_dir(self.config), download=self.config["download"],
                     trained_on=self.config["split"] if self.config.get("files") is None
                     else None)
             except MNISTDownloadError as exc:      # say why the test split is wanted

@@ -308,3 +308,23 @@ def test_a_npy_file_is_bounded_before_it_is_read(tmp_path):
     assert read_data_file(tmp_path / "x.npy", max_bytes=7840).shape == (10, 28, 28)
     with pytest.raises(MNISTError, match=r"holds 7,840 bytes of data, more than the 7,839"):
         read_data_file(tmp_path / "x.npy", max_bytes=7839)
+
+
+def test_eval_every_of_a_run_on_files_of_ones_own_reads_mnist_from_the_default_folder(
+        tmp_path, data_dir, monkeypatch):
+    """--eval-every scores against MNIST's test split: for a data set of one's own it is read
+    from the default folder (the download cache), not downloaded among one's own files, unless
+    the data folder holds it; a run on MNIST reads its own data folder."""
+    from minigan.app import runs
+
+    monkeypatch.setenv("MINIGAN_DATA", str(data_dir))
+    config = _config(tmp_path, 28)
+    before = sorted(p.name for p in (tmp_path / "data").iterdir())
+    trainer = Trainer({**config, "eval_every": 1, "eval_n": 20})
+    assert trainer.reference is not None
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == before
+    assert runs.eval_every_data_dir(trainer.config) is None
+    assert runs.eval_every_data_dir({"files": None, "data_dir": "mnist"}) == "mnist"
+    for path in data_dir.iterdir():          # MNIST's test split beside one's own files
+        (tmp_path / "data" / path.name).write_bytes(path.read_bytes())
+    assert runs.eval_every_data_dir(trainer.config) == config["data_dir"]
