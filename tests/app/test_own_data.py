@@ -308,3 +308,20 @@ def test_a_npy_file_is_bounded_before_it_is_read(tmp_path):
     assert read_data_file(tmp_path / "x.npy", max_bytes=7840).shape == (10, 28, 28)
     with pytest.raises(MNISTError, match=r"holds 7,840 bytes of data, more than the 7,839"):
         read_data_file(tmp_path / "x.npy", max_bytes=7839)
+
+
+def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):
+    """cli.md: own_files gives "the files setting and the folder, for
+    minigan.app.trainer.train({"files": files, "data_dir": folder, ...})": the folder is a
+    pathlib.Path, which the settings refused as not a text (so was a Path given as out)."""
+    from minigan.app.trainer import train
+    from minigan.data import own_files
+
+    images, _ = _write_own(tmp_path / "own")
+    files, folder = own_files(images)
+    train({"files": files, "data_dir": folder, "model": "vanilla", "batch_size": 32,
+           "epochs": 1, "quiet": True, "device": "cpu", "out": tmp_path / "run"})
+    assert "training vanilla on shapes.idx.gz" in capsys.readouterr().out
+    assert (tmp_path / "run" / "checkpoint.npz").is_file()
+    train({"resume": tmp_path / "run", "epochs": 2, "quiet": True, "data_dir": folder})
+    assert "done: 2 epochs" in capsys.readouterr().out
