@@ -19,6 +19,7 @@ too when the ``.gz`` file is absent.
 from __future__ import annotations
 
 import hashlib
+import math
 import numbers
 import os
 import re
@@ -484,6 +485,37 @@ def own_files(images, labels=None, split="train"):
     return {split: {kind: [path.name, _md5(path)] for kind, path in paths.items()}}, folder
 
 
+def _how_to_write(x, writer):
+    """How to write the array ``x`` of a data set's images as minigan reads them (uint8
+    pixels 0 to 255, ``N x H x W``): ``": numpy.save(path, x[..., 0])"`` for images with a
+    channel axis, the conversion its pixels' range asks for, or ``""`` where neither tells."""
+    shape, said = x.shape, "x"
+    if x.ndim == 4 and 1 in (shape[1], shape[3]):                      # one grey channel
+        said = "x[:, 0]" if shape[1] == 1 else "x[..., 0]"
+    elif x.ndim == 2 and shape[1] > 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
+        side = math.isqrt(shape[1])                                     # flat rows
+        said = f"x.reshape(-1, {side}, {side})"
+    elif x.ndim != 3:
+        return ""
+    if x.dtype != np.uint8 and x.size:
+        lo, hi = float(x.min()), float(x.max())
+        if x.dtype.kind == "b":
+            said = f"({said} * 255).astype(numpy.uint8)"
+        elif not (math.isfinite(lo) and math.isfinite(hi)):
+            return "; these pixels hold NaN or infinity: give each pixel a value 0 to 255"
+        elif x.dtype.kind in "iu" and 0 <= lo and hi <= 255:
+            said = f"{said}.astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and 0 <= lo and hi <= 1:
+            said = f"numpy.round({said} * 255).astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and -1 <= lo and hi <= 1:
+            said = f"numpy.round(({said} + 1) * 127.5).astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and 0 <= lo and hi <= 255:
+            said = f"numpy.round({said}).astype(numpy.uint8)"
+        else:
+            return f"; these pixels lie in [{lo:g}, {hi:g}]: map them to 0 to 255 first"
+    return f": {writer}(path, {said})"
+
+
 def _kinds(entry, real):
     """The files of a split's ``entry``: images and labels, or the images alone for a data
     set of one's own that gives no labels (a GAN without labels never reads them)."""
@@ -663,8 +695,7 @@ def load_mnist(
         writer = "numpy.save" if paths["images"].suffix.lower() == ".npy" else "write_idx"
         fix = "" if real else (
             "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
-            f"scales them for the model: {writer}(path, numpy.round(x * 255).astype("
-            "numpy.uint8)) for pixels in [0, 1])")
+            f"scales them for the model){_how_to_write(images, writer)}")
         raise MNISTError(
             f"{paths['images']}: expected uint8 images of shape N x H x W, got "
             f"{images.dtype} of shape {images.shape}{fix}"
