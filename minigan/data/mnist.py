@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import MAX_BYTES as MAX_IDX_BYTES
-from .idx import DataError, read_idx
+from .idx import DataError, IDXError, read_idx
 
 __all__ = [
     "MNISTError",
@@ -409,14 +409,21 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
     Raises
     ------
     IDXError
-        For an IDX file that is not valid IDX.
+        For an IDX file that is not valid IDX; one that is no IDX file at all (an ``.npz``, a
+        pickle, a ``.npy`` file named otherwise) says what minigan reads and what to do.
     MNISTError
         For a ``.npy`` file that is not a NumPy array file of numbers, or holds more than
         ``max_bytes``.
     """
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        return read_idx(path, max_bytes)
+        try:
+            return read_idx(path, max_bytes)
+        except IDXError as exc:
+            hint = _not_idx(path)
+            if hint is None:
+                raise
+            raise IDXError(f"{exc}; {hint}") from None
     try:        # mapped, not read: the header is checked before any data
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -430,6 +437,26 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
         raise MNISTError(f"{path}: holds {array.nbytes:,} bytes of data, more than the "
                          f"{max_bytes:,} minigan reads from a data file")
     return np.array(array)          # in memory, the file closed
+
+
+def _not_idx(path):
+    """What to do with ``path``, a file of a data set that is not IDX at all (neither IDX's
+    nor gzip's first bytes), or None for one that is (its fault is inside)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return None
+    if head[:2] in (b"\0\0", b"\x1f\x8b"):
+        return None
+    if head == b"\x93NUMPY":
+        return (f"it is a NumPy .npy file, which minigan reads by its name: name it "
+                f"{path.name}.npy")
+    how = ("minigan reads a data set's files as NumPy .npy files (numpy.save(\"images.npy\", "
+           "x)) or IDX files (minigan.data.write_idx)")
+    if head[:4] == b"PK\x03\x04":
+        return f"{how}: save each array of an .npz (numpy.savez) with numpy.save"
+    return how
 
 
 def own_files(images, labels=None, split="train"):

@@ -325,3 +325,33 @@ def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):
     assert (tmp_path / "run" / "checkpoint.npz").is_file()
     train({"resume": tmp_path / "run", "epochs": 2, "quiet": True, "data_dir": folder})
     assert "done: 2 epochs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, write, said", [
+    ("x.npz", lambda p: np.savez(p, images=np.zeros((4, 28, 28), np.uint8)),
+     r"x\.npz: not an IDX file: .*; minigan reads a data set's files as NumPy \.npy files "
+     r"\(numpy\.save\(\"images\.npy\", x\)\) or IDX files .*: save each array of an \.npz "
+     r"\(numpy\.savez\) with numpy\.save$"),
+    ("x.pkl", lambda p: p.write_bytes(__import__("pickle").dumps(np.zeros((4, 28, 28)))),
+     r"x\.pkl: not an IDX file: .*; minigan reads a data set's files as NumPy \.npy files"),
+    ("images", lambda p: p.write_bytes(_npy_bytes(np.zeros((4, 28, 28), np.uint8))),
+     r"images: not an IDX file: .*; it is a NumPy \.npy file, which minigan reads by its "
+     r"name: name it images\.npy$"),
+])
+def test_a_file_neither_npy_nor_idx_says_what_minigan_reads(name, write, said, tmp_path):
+    """An .npz, a pickle or a .npy file named otherwise were refused as "not an IDX file"
+    alone, which did not say that minigan reads .npy files too, nor what to do."""
+    from minigan.data import DataError, load_mnist, own_files
+
+    write(tmp_path / name)
+    files, folder = own_files(tmp_path / name)
+    with pytest.raises(DataError, match=said):
+        load_mnist("train", data_dir=folder, files=files)
+
+
+def _npy_bytes(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
