@@ -311,7 +311,10 @@ class Trainer:
                    if c["files"] is None else "files of the files setting")
             )
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
-        names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
+        files = c["files"]
+        if files is not None and not c.get("conditional"):   # a GAN without labels: unread
+            files = {c["split"]: {"images": files[c["split"]]["images"]}}
+        names = [name for name, _ in (files or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
         shape = self.spec.image_shape          # (1, 28, 28), or flat rows of square images
         side = math.isqrt(math.prod(shape))
@@ -319,7 +322,7 @@ class Trainer:
             if side * side == math.prod(shape) else None
         try:
             images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                                        download=c["download"], files=c["files"],
+                                        download=c["download"], files=files,
                                         progress=not self.quiet,
                                         classes=conditional.CLASSES if c.get("conditional") else None,
                                         image_size=size)

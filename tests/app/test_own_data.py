@@ -355,3 +355,24 @@ def _npy_bytes(array):
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+def test_a_run_without_conditional_does_not_read_the_labels_given_to_it(tmp_path, capsys):
+    """cli.md and --help: "a run without --conditional does not read labels given to it".
+    It read them, and refused the run for labels it never uses (one-hot rows, too few of
+    them, changed since, in a resumed run)."""
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    np.save(tmp_path / "own" / "onehot.npy", np.eye(10, dtype=np.uint8)[np.arange(64) % 10])
+    common = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
+              "--device", "cpu"]
+    assert main(["train", "--images", str(images), "--labels",
+                 str(tmp_path / "own" / "onehot.npy"), "--out", str(tmp_path / "run"),
+                 *common]) == 0
+    write_idx(labels, np.zeros(3, np.uint8))        # too few, and not the md5 of files
+    assert main(["train", "--images", str(images), "--labels", str(labels),
+                 "--out", str(tmp_path / "two"), *common]) == 0
+    write_idx(labels, np.zeros(5, np.uint8))
+    assert main(["train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--quiet"]) == 0
+    assert "done: 2 epochs" in capsys.readouterr().out
