@@ -876,6 +876,15 @@ class Trainer:
                     trained_on=self.config["split"] if self.config.get("files") is None
                     else None)
             except MNISTDownloadError as exc:      # say why the test split is wanted
+                if self.config.get("files") is not None:   # no --data-dir beside --images
+                    folder = Path(self.config["data_dir"]).expanduser()
+                    raise MNISTDownloadError(
+                        f"--eval-every {every} scores against the MNIST test split, which a run "
+                        f"on a data set of its own reads from its files' folder {folder}: "
+                        f"{str(exc).split('. Put the MNIST files ')[0]}; put MNIST's "
+                        "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz there, or "
+                        "train without --eval-every and score the run with minigan eval RUN "
+                        "--data-dir FOLDER, a folder that has them") from None
                 raise MNISTDownloadError(
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)

@@ -376,3 +376,25 @@ def test_a_run_without_conditional_does_not_read_the_labels_given_to_it(tmp_path
     write_idx(labels, np.zeros(5, np.uint8))
     assert main(["train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--quiet"]) == 0
     assert "done: 2 epochs" in capsys.readouterr().out
+
+
+def test_eval_every_on_images_without_mnist_says_where_to_put_it(tmp_path, capsys,
+                                                                 assert_one_line_error):
+    """--eval-every reads MNIST's test split from the run's data folder, the images' folder:
+    the error said to point --data-dir or MINIGAN_DATA at a folder that has it, and
+    --data-dir is refused beside --images while MINIGAN_DATA is not read."""
+    from minigan.app.cli import main
+
+    images, _ = _write_own(tmp_path / "own")
+    rc = main(["train", "--images", str(images), "--eval-every", "1", "--no-download",
+               "--model", "vanilla", "--batch-size", "32", "--quiet", "--device", "cpu",
+               "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, "--eval-every 1 scores against the MNIST test split, which a "
+                          f"run on a data set of its own reads from its files' folder "
+                          f"{tmp_path / 'own'}: t10k-images-idx3-ubyte.gz is not in",
+                          "; put MNIST's t10k-images-idx3-ubyte.gz and "
+                          "t10k-labels-idx1-ubyte.gz there, or train without --eval-every and "
+                          "score the run with minigan eval RUN --data-dir FOLDER")
+    assert "--data-dir, or MINIGAN_DATA" not in err
+    assert not (tmp_path / "run").exists()
