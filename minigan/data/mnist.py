@@ -543,6 +543,25 @@ def _how_to_write(x, writer):
     return f": {writer}(path, {said})"
 
 
+def _how_to_write_labels(y, writer):
+    """How to write the array ``y`` of a data set's labels as minigan reads them (one
+    integer class an image): ``"; one class an image, ...: numpy.save(path, y.argmax(1))"``
+    for one-hot rows, or the words alone where the array does not tell."""
+    said = "; write one whole-number class an image, N integers"
+    if y.ndim == 2 and y.shape[1] >= 1:
+        y, how = (y[:, 0], "y[:, 0]") if y.shape[1] == 1 else (y.argmax(1), "y.argmax(1)")
+    elif y.ndim == 1:
+        how = "y"
+    else:
+        return said
+    if y.dtype.kind == "b" or y.dtype.kind == "f" and y.size and np.isfinite(y).all() \
+            and (y == np.round(y)).all():
+        how = f"{how}.astype(numpy.int64)"
+    elif y.dtype.kind not in "iu":
+        return said
+    return f"{said}: {writer}(path, {how})" + (" (one-hot rows)" if "argmax" in how else "")
+
+
 def _kinds(entry, real):
     """The files of a split's ``entry``: images and labels, or the images alone for a data
     set of one's own that gives no labels (a GAN without labels never reads them)."""
@@ -740,9 +759,11 @@ def load_mnist(
         error.size = (h, w)
         raise error
     if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iu"):
+        writer = "numpy.save" if paths["labels"].suffix.lower() == ".npy" else "write_idx"
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "
             f"{labels.dtype} of shape {labels.shape}"
+            + ("" if real else _how_to_write_labels(labels, writer))
         )
     if labels is not None and len(images) != len(labels):
         raise MNISTError(

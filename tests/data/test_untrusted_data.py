@@ -197,3 +197,24 @@ def test_own_images_not_as_minigan_reads_them_say_how_to_write_these(images, how
     with pytest.raises(MNISTError, match=r"img\.npy: expected uint8 images of shape N x H x W, "
                                          r"got .*; write them as uint8 pixels 0 to 255.*" + how):
         load_mnist("train", data_dir=folder, files=files)
+
+
+@pytest.mark.parametrize("labels, how", [
+    (np.eye(10, dtype=np.uint8)[np.arange(4) % 10], r": numpy\.save\(path, y\.argmax\(1\)\) "
+                                                    r"\(one-hot rows\)$"),
+    (np.arange(4)[:, None], r": numpy\.save\(path, y\[:, 0\]\)$"),
+    (np.arange(4, dtype=np.float32), r": numpy\.save\(path, y\.astype\(numpy\.int64\)\)$"),
+    (np.arange(4) > 1, r": numpy\.save\(path, y\.astype\(numpy\.int64\)\)$"),
+    (np.arange(4) + 0.5, r", N integers$"),
+])
+def test_own_labels_not_as_minigan_reads_them_say_how_to_write_these(labels, how, tmp_path):
+    """One-hot rows, a column of classes and whole-number floats were refused as "expected
+    integer labels of shape (N,)" without what to do."""
+    from minigan.data import own_files
+
+    np.save(tmp_path / "img.npy", np.zeros((4, 4, 4), np.uint8))
+    np.save(tmp_path / "lab.npy", labels)
+    files, folder = own_files(tmp_path / "img.npy", tmp_path / "lab.npy")
+    with pytest.raises(MNISTError, match=r"lab\.npy: expected integer labels of shape \(N,\), "
+                                         r"got .*; write one whole-number class an image.*" + how):
+        load_mnist("train", data_dir=folder, files=files)
