@@ -221,6 +221,7 @@ def resolve_config(options):
         run fills in :data:`~minigan.app.settings.DEFAULTS` and the model's defaults; a
         resumed run takes every setting from its checkpoint, and only those in
         :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may be given differently.
+        A folder or file (``data_dir``, ``out``, ``resume``) may be a ``pathlib.Path``.
 
     Returns
     -------
@@ -228,7 +229,9 @@ def resolve_config(options):
     ckpt : dict or None
         The loaded checkpoint when resuming.
     """
-    options = {k: v for k, v in options.items() if v is not None}
+    # a folder or file as code gives it (pathlib.Path, own_files' folder) is its text
+    options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v
+               for k, v in options.items() if v is not None}
     unknown = sorted(set(options) - set(DEFAULTS) - {"resume"})
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")

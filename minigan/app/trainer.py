@@ -312,7 +312,10 @@ class Trainer:
                    if c["files"] is None else "files of the files setting")
             )
         folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
-        names = [name for name, _ in (c["files"] or MNIST_FILES)[c["split"]].values()]
+        files = c["files"]
+        if files is not None and not c.get("conditional"):   # a GAN without labels: unread
+            files = {c["split"]: {"images": files[c["split"]]["images"]}}
+        names = [name for name, _ in (files or MNIST_FILES)[c["split"]].values()]
         before = _file_stamps(folder, names)
         shape = self.spec.image_shape          # (1, 28, 28), or flat rows of square images
         side = math.isqrt(math.prod(shape))
@@ -320,7 +323,7 @@ class Trainer:
             if side * side == math.prod(shape) else None
         try:
             images, labels = load_mnist(c["split"], data_dir=data_dir, scale=self.spec.scale,
-                                        download=c["download"], files=c["files"],
+                                        download=c["download"], files=files,
                                         progress=not self.quiet,
                                         classes=conditional.CLASSES if c.get("conditional") else None,
                                         image_size=size)
@@ -874,6 +877,17 @@ class Trainer:
                     trained_on=self.config["split"] if self.config.get("files") is None
                     else None)
             except MNISTDownloadError as exc:      # say why the test split is wanted
+                if self.config.get("files") is not None:   # no --data-dir beside --images
+                    own = Path(self.config["data_dir"] or default_data_dir()).expanduser()
+                    raise MNISTDownloadError(
+                        f"--eval-every {every} scores against the MNIST test split, which a run "
+                        f"on a data set of its own reads from the default folder "
+                        f"{default_data_dir()} ($MINIGAN_DATA, else the download cache) unless "
+                        f"its files' folder {own} holds it: "
+                        f"{str(exc).split('. Put the MNIST files ')[0]}; put MNIST's "
+                        "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in either, or "
+                        "train without --eval-every and score the run with minigan eval RUN "
+                        "--data-dir FOLDER, a folder that has them") from None
                 raise MNISTDownloadError(
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)

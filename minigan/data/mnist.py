@@ -19,6 +19,7 @@ too when the ``.gz`` file is absent.
 from __future__ import annotations
 
 import hashlib
+import math
 import numbers
 import os
 import re
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import MAX_BYTES as MAX_IDX_BYTES
-from .idx import DataError, read_idx
+from .idx import DataError, IDXError, read_idx
 
 __all__ = [
     "MNISTError",
@@ -408,14 +409,21 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
     Raises
     ------
     IDXError
-        For an IDX file that is not valid IDX.
+        For an IDX file that is not valid IDX; one that is no IDX file at all (an ``.npz``, a
+        pickle, a ``.npy`` file named otherwise) says what minigan reads and what to do.
     MNISTError
         For a ``.npy`` file that is not a NumPy array file of numbers, or holds more than
         ``max_bytes``.
     """
     path = Path(path)
     if path.suffix.lower() != ".npy":
-        return read_idx(path, max_bytes)
+        try:
+            return read_idx(path, max_bytes)
+        except IDXError as exc:
+            hint = _not_idx(path)
+            if hint is None:
+                raise
+            raise IDXError(f"{exc}; {hint}") from None
     try:        # mapped, not read: the header is checked before any data
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -429,6 +437,26 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
         raise MNISTError(f"{path}: holds {array.nbytes:,} bytes of data, more than the "
                          f"{max_bytes:,} minigan reads from a data file")
     return np.array(array)          # in memory, the file closed
+
+
+def _not_idx(path):
+    """What to do with ``path``, a file of a data set that is not IDX at all (neither IDX's
+    nor gzip's first bytes), or None for one that is (its fault is inside)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return None
+    if head[:2] in (b"\0\0", b"\x1f\x8b"):
+        return None
+    if head == b"\x93NUMPY":
+        return (f"it is a NumPy .npy file, which minigan reads by its name: name it "
+                f"{path.name}.npy")
+    how = ("minigan reads a data set's files as NumPy .npy files (numpy.save(\"images.npy\", "
+           "x)) or IDX files (minigan.data.write_idx)")
+    if head[:4] == b"PK\x03\x04":
+        return f"{how}: save each array of an .npz (numpy.savez) with numpy.save"
+    return how
 
 
 def own_files(images, labels=None, split="train"):
@@ -482,6 +510,56 @@ def own_files(images, labels=None, split="train"):
         raise ValueError(f"the labels file {paths['labels']} is not in the images' folder "
                          f"{folder}: a data set's files lie in one folder; put them side by side")
     return {split: {kind: [path.name, _md5(path)] for kind, path in paths.items()}}, folder
+
+
+def _how_to_write(x, writer):
+    """How to write the array ``x`` of a data set's images as minigan reads them (uint8
+    pixels 0 to 255, ``N x H x W``): ``": numpy.save(path, x[..., 0])"`` for images with a
+    channel axis, the conversion its pixels' range asks for, or ``""`` where neither tells."""
+    shape, said = x.shape, "x"
+    if x.ndim == 4 and 1 in (shape[1], shape[3]):                      # one grey channel
+        said = "x[:, 0]" if shape[1] == 1 else "x[..., 0]"
+    elif x.ndim == 2 and shape[1] > 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
+        side = math.isqrt(shape[1])                                     # flat rows
+        said = f"x.reshape(-1, {side}, {side})"
+    elif x.ndim != 3:
+        return ""
+    if x.dtype != np.uint8 and x.size:
+        lo, hi = float(x.min()), float(x.max())
+        if x.dtype.kind == "b":
+            said = f"({said} * 255).astype(numpy.uint8)"
+        elif not (math.isfinite(lo) and math.isfinite(hi)):
+            return "; these pixels hold NaN or infinity: give each pixel a value 0 to 255"
+        elif x.dtype.kind in "iu" and 0 <= lo and hi <= 255:
+            said = f"{said}.astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and 0 <= lo and hi <= 1:
+            said = f"numpy.round({said} * 255).astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and -1 <= lo and hi <= 1:
+            said = f"numpy.round(({said} + 1) * 127.5).astype(numpy.uint8)"
+        elif x.dtype.kind == "f" and 0 <= lo and hi <= 255:
+            said = f"numpy.round({said}).astype(numpy.uint8)"
+        else:
+            return f"; these pixels lie in [{lo:g}, {hi:g}]: map them to 0 to 255 first"
+    return f": {writer}(path, {said})"
+
+
+def _how_to_write_labels(y, writer):
+    """How to write the array ``y`` of a data set's labels as minigan reads them (one
+    integer class an image): ``"; one class an image, ...: numpy.save(path, y.argmax(1))"``
+    for one-hot rows, or the words alone where the array does not tell."""
+    said = "; write one whole-number class an image, N integers"
+    if y.ndim == 2 and y.shape[1] >= 1:
+        y, how = (y[:, 0], "y[:, 0]") if y.shape[1] == 1 else (y.argmax(1), "y.argmax(1)")
+    elif y.ndim == 1:
+        how = "y"
+    else:
+        return said
+    if y.dtype.kind == "b" or y.dtype.kind == "f" and y.size and np.isfinite(y).all() \
+            and (y == np.round(y)).all():
+        how = f"{how}.astype(numpy.int64)"
+    elif y.dtype.kind not in "iu":
+        return said
+    return f"{said}: {writer}(path, {how})" + (" (one-hot rows)" if "argmax" in how else "")
 
 
 def _kinds(entry, real):
@@ -663,8 +741,7 @@ def load_mnist(
         writer = "numpy.save" if paths["images"].suffix.lower() == ".npy" else "write_idx"
         fix = "" if real else (
             "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
-            f"scales them for the model: {writer}(path, numpy.round(x * 255).astype("
-            "numpy.uint8)) for pixels in [0, 1])")
+            f"scales them for the model){_how_to_write(images, writer)}")
         raise MNISTError(
             f"{paths['images']}: expected uint8 images of shape N x H x W, got "
             f"{images.dtype} of shape {images.shape}{fix}"
@@ -682,9 +759,11 @@ def load_mnist(
         error.size = (h, w)
         raise error
     if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iu"):
+        writer = "numpy.save" if paths["labels"].suffix.lower() == ".npy" else "write_idx"
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "
             f"{labels.dtype} of shape {labels.shape}"
+            + ("" if real else _how_to_write_labels(labels, writer))
         )
     if labels is not None and len(images) != len(labels):
         raise MNISTError(

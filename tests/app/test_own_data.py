@@ -328,3 +328,97 @@ def test_eval_every_of_a_run_on_files_of_ones_own_reads_mnist_from_the_default_f
     for path in data_dir.iterdir():          # MNIST's test split beside one's own files
         (tmp_path / "data" / path.name).write_bytes(path.read_bytes())
     assert runs.eval_every_data_dir(trainer.config) == config["data_dir"]
+
+
+def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):
+    """cli.md: own_files gives "the files setting and the folder, for
+    minigan.app.trainer.train({"files": files, "data_dir": folder, ...})": the folder is a
+    pathlib.Path, which the settings refused as not a text (so was a Path given as out)."""
+    from minigan.app.trainer import train
+    from minigan.data import own_files
+
+    images, _ = _write_own(tmp_path / "own")
+    files, folder = own_files(images)
+    train({"files": files, "data_dir": folder, "model": "vanilla", "batch_size": 32,
+           "epochs": 1, "quiet": True, "device": "cpu", "out": tmp_path / "run"})
+    assert "training vanilla on shapes.idx.gz" in capsys.readouterr().out
+    assert (tmp_path / "run" / "checkpoint.npz").is_file()
+    train({"resume": tmp_path / "run", "epochs": 2, "quiet": True, "data_dir": folder})
+    assert "done: 2 epochs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, write, said", [
+    ("x.npz", lambda p: np.savez(p, images=np.zeros((4, 28, 28), np.uint8)),
+     r"x\.npz: not an IDX file: .*; minigan reads a data set's files as NumPy \.npy files "
+     r"\(numpy\.save\(\"images\.npy\", x\)\) or IDX files .*: save each array of an \.npz "
+     r"\(numpy\.savez\) with numpy\.save$"),
+    ("x.pkl", lambda p: p.write_bytes(__import__("pickle").dumps(np.zeros((4, 28, 28)))),
+     r"x\.pkl: not an IDX file: .*; minigan reads a data set's files as NumPy \.npy files"),
+    ("images", lambda p: p.write_bytes(_npy_bytes(np.zeros((4, 28, 28), np.uint8))),
+     r"images: not an IDX file: .*; it is a NumPy \.npy file, which minigan reads by its "
+     r"name: name it images\.npy$"),
+])
+def test_a_file_neither_npy_nor_idx_says_what_minigan_reads(name, write, said, tmp_path):
+    """An .npz, a pickle or a .npy file named otherwise were refused as "not an IDX file"
+    alone, which did not say that minigan reads .npy files too, nor what to do."""
+    from minigan.data import DataError, load_mnist, own_files
+
+    write(tmp_path / name)
+    files, folder = own_files(tmp_path / name)
+    with pytest.raises(DataError, match=said):
+        load_mnist("train", data_dir=folder, files=files)
+
+
+def _npy_bytes(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_a_run_without_conditional_does_not_read_the_labels_given_to_it(tmp_path, capsys):
+    """cli.md and --help: "a run without --conditional does not read labels given to it".
+    It read them, and refused the run for labels it never uses (one-hot rows, too few of
+    them, changed since, in a resumed run)."""
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    np.save(tmp_path / "own" / "onehot.npy", np.eye(10, dtype=np.uint8)[np.arange(64) % 10])
+    common = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
+              "--device", "cpu"]
+    assert main(["train", "--images", str(images), "--labels",
+                 str(tmp_path / "own" / "onehot.npy"), "--out", str(tmp_path / "run"),
+                 *common]) == 0
+    write_idx(labels, np.zeros(3, np.uint8))        # too few, and not the md5 of files
+    assert main(["train", "--images", str(images), "--labels", str(labels),
+                 "--out", str(tmp_path / "two"), *common]) == 0
+    write_idx(labels, np.zeros(5, np.uint8))
+    assert main(["train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--quiet"]) == 0
+    assert "done: 2 epochs" in capsys.readouterr().out
+
+
+def test_eval_every_on_images_without_mnist_says_where_to_put_it(tmp_path, capsys,
+                                                                 assert_one_line_error,
+                                                                 monkeypatch):
+    """--eval-every reads MNIST's test split from the default folder, or the images' folder
+    where it holds the split: the error said to point --data-dir or MINIGAN_DATA at a folder
+    that has it, and --data-dir is refused beside --images."""
+    from minigan.app.cli import main
+
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "cache"))
+    images, _ = _write_own(tmp_path / "own")
+    rc = main(["train", "--images", str(images), "--eval-every", "1", "--no-download",
+               "--model", "vanilla", "--batch-size", "32", "--quiet", "--device", "cpu",
+               "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, "--eval-every 1 scores against the MNIST test split, which a "
+                          "run on a data set of its own reads from the default folder "
+                          f"{tmp_path / 'cache'} ($MINIGAN_DATA, else the download cache) unless "
+                          f"its files' folder {tmp_path / 'own'} holds it: "
+                          f"t10k-images-idx3-ubyte.gz is not in {tmp_path / 'cache'}",
+                          "; put MNIST's t10k-images-idx3-ubyte.gz and "
+                          "t10k-labels-idx1-ubyte.gz in either, or train without --eval-every "
+                          "and score the run with minigan eval RUN --data-dir FOLDER")
+    assert "--data-dir, or MINIGAN_DATA" not in err
+    assert not (tmp_path / "run").exists()

@@ -169,3 +169,52 @@ def test_images_of_another_size_than_asked_are_refused_naming_theirs(tmp_path):
     assert caught.value.size == (14, 56)
     x, _ = load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(14, 56))
     assert x.shape == (2, 784)
+
+
+@pytest.mark.parametrize("images, how", [
+    (np.full((2, 4, 4), 0.5), r"numpy\.save\(path, numpy\.round\(x \* 255\)\.astype\(numpy\.uint8\)\)"),
+    (np.full((2, 4, 4), 200.0, np.float32), r"numpy\.save\(path, numpy\.round\(x\)\.astype\("),
+    (np.full((2, 4, 4), -0.5), r"numpy\.round\(\(x \+ 1\) \* 127\.5\)\.astype\(numpy\.uint8\)"),
+    (np.full((2, 16), 7, np.uint8), r"numpy\.save\(path, x\.reshape\(-1, 4, 4\)\)$"),
+    (np.zeros((2, 4, 4, 1), np.uint8), r"numpy\.save\(path, x\[\.\.\., 0\]\)$"),
+    (np.zeros((2, 1, 4, 4), np.uint8), r"numpy\.save\(path, x\[:, 0\]\)$"),
+    (np.full((2, 4, 4), 255, np.int64), r"numpy\.save\(path, x\.astype\(numpy\.uint8\)\)$"),
+    (np.ones((2, 4, 4), bool), r"numpy\.save\(path, \(x \* 255\)\.astype\(numpy\.uint8\)\)$"),
+    (np.full((2, 16), 0.5), r"numpy\.round\(x\.reshape\(-1, 4, 4\) \* 255\)\.astype"),
+    (np.full((2, 4, 4), -300, np.int16), r"these pixels lie in \[-300, -300\]: map them to 0 "
+                                         r"to 255 first$"),
+    (np.full((2, 4, 4), np.nan), r"these pixels hold NaN or infinity"),
+])
+def test_own_images_not_as_minigan_reads_them_say_how_to_write_these(images, how, tmp_path):
+    """The advice fits the array: flat rows, a channel axis and whole-number pixels 0 to 255
+    (int64, as numpy makes them) are each told their conversion, and floats by their range;
+    it said numpy.round(x * 255) "for pixels in [0, 1]" to every one of them (uint8 flat
+    rows, pixels 0 to 255), and "one image a row" to flat rows, which are that already."""
+    from minigan.data import own_files
+
+    np.save(tmp_path / "img.npy", images)
+    files, folder = own_files(tmp_path / "img.npy")
+    with pytest.raises(MNISTError, match=r"img\.npy: expected uint8 images of shape N x H x W, "
+                                         r"got .*; write them as uint8 pixels 0 to 255.*" + how):
+        load_mnist("train", data_dir=folder, files=files)
+
+
+@pytest.mark.parametrize("labels, how", [
+    (np.eye(10, dtype=np.uint8)[np.arange(4) % 10], r": numpy\.save\(path, y\.argmax\(1\)\) "
+                                                    r"\(one-hot rows\)$"),
+    (np.arange(4)[:, None], r": numpy\.save\(path, y\[:, 0\]\)$"),
+    (np.arange(4, dtype=np.float32), r": numpy\.save\(path, y\.astype\(numpy\.int64\)\)$"),
+    (np.arange(4) > 1, r": numpy\.save\(path, y\.astype\(numpy\.int64\)\)$"),
+    (np.arange(4) + 0.5, r", N integers$"),
+])
+def test_own_labels_not_as_minigan_reads_them_say_how_to_write_these(labels, how, tmp_path):
+    """One-hot rows, a column of classes and whole-number floats were refused as "expected
+    integer labels of shape (N,)" without what to do."""
+    from minigan.data import own_files
+
+    np.save(tmp_path / "img.npy", np.zeros((4, 4, 4), np.uint8))
+    np.save(tmp_path / "lab.npy", labels)
+    files, folder = own_files(tmp_path / "img.npy", tmp_path / "lab.npy")
+    with pytest.raises(MNISTError, match=r"lab\.npy: expected integer labels of shape \(N,\), "
+                                         r"got .*; write one whole-number class an image.*" + how):
+        load_mnist("train", data_dir=folder, files=files)
