@@ -107,6 +107,9 @@ def _own_files(options):
                          "--data-dir")
     files, folder = own_files(images, labels, options.get("split", "train"))
     options["files"], options["data_dir"] = files, str(folder)
+    if labels is not None and not options.get("conditional"):
+        warnings.warn("--labels without --conditional: a GAN without labels does not read "
+                      "them; add --conditional to train G and D on them", stacklevel=2)
 
 
 def _unscored_eval_every(every, done, epochs):

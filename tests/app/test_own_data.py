@@ -422,3 +422,15 @@ def test_eval_every_on_images_without_mnist_says_where_to_put_it(tmp_path, capsy
                           "and score the run with minigan eval RUN --data-dir FOLDER")
     assert "--data-dir, or MINIGAN_DATA" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_labels_without_conditional_are_said_to_be_unread(tmp_path, capsys):
+    """--labels given without --conditional trained without reading them, without a word."""
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    assert main(["train", "--images", str(images), "--labels", str(labels), "--model",
+                 "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet", "--device",
+                 "cpu", "--out", str(tmp_path / "run")]) == 0
+    assert ("minigan: warning: --labels without --conditional: a GAN without labels does not "
+            "read them; add --conditional") in capsys.readouterr().err
