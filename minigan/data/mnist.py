@@ -425,8 +425,9 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
                 raise
             raise IDXError(f"{exc}; {hint}") from None
     try:        # mapped, not read: the header is checked before any data
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        with np.errstate(over="ignore"):        # a shape whose size overflows: refused below
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, OverflowError) as exc:
         why = str(exc).split(".")[0][:80]
         raise MNISTError(f"{path}: not a NumPy array file of numbers ({why}); save the array "
                          "with numpy.save") from None

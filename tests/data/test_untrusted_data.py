@@ -218,3 +218,24 @@ def test_own_labels_not_as_minigan_reads_them_say_how_to_write_these(labels, how
     with pytest.raises(MNISTError, match=r"lab\.npy: expected integer labels of shape \(N,\), "
                                          r"got .*; write one whole-number class an image.*" + how):
         load_mnist("train", data_dir=folder, files=files)
+
+
+@pytest.mark.parametrize("shape", [(2 ** 64,), (2 ** 62, 2 ** 62)])
+def test_a_npy_header_of_a_size_past_any_machine_s_is_refused_in_one_line(shape, tmp_path,
+                                                                          capsys,
+                                                                          assert_one_line_error):
+    """A .npy header of (2**64,) bytes raised OverflowError out of numpy's memmap, a
+    traceback; (2**62, 2**62) printed numpy's 'overflow encountered in scalar multiply'
+    as a warning before its error."""
+    from numpy.lib import format as npy
+
+    from minigan.app.cli import main
+
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+        f.write(bytes(64))
+    rc = main(["train", "--images", str(path), "--out", str(tmp_path / "run"), "--quiet",
+               "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, "huge.npy: not a NumPy array file of "
+                          "numbers")
