@@ -431,13 +431,20 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
         why = str(exc).split(".")[0][:80]
         raise MNISTError(f"{path}: not a NumPy array file of numbers ({why}); save the array "
                          "with numpy.save") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
-        raise MNISTError(f"{path}: holds {getattr(array, 'dtype', type(array).__name__)}, not "
-                         "numbers; save a uint8 array with numpy.save")
-    if array.nbytes > max_bytes:
-        raise MNISTError(f"{path}: holds {array.nbytes:,} bytes of data, more than the "
+    if not isinstance(array, np.ndarray):     # an .npz named .npy: np.load opened it, an NpzFile
+        array.close()
+        raise MNISTError(f"{path}: is an .npz archive (numpy.savez), not a .npy file; save "
+                         "each of its arrays with numpy.save")
+    dtype, nbytes = array.dtype, array.nbytes
+    data = np.array(array) if dtype.kind in "biuf" and nbytes <= max_bytes else None
+    del array                       # unmapped: an error below holds no map of the file open
+    if dtype.kind not in "biuf":
+        raise MNISTError(f"{path}: holds {dtype}, not numbers; save a uint8 array with "
+                         "numpy.save")
+    if data is None:
+        raise MNISTError(f"{path}: holds {nbytes:,} bytes of data, more than the "
                          f"{max_bytes:,} minigan reads from a data file")
-    return np.array(array)          # in memory, the file closed
+    return data                     # in memory, the file closed
 
 
 def _not_idx(path):

@@ -2,6 +2,8 @@
 and decompressed only as far as it announces; names of data files never leave the folder."""
 
 import gzip
+import io
+import os
 import tracemalloc
 
 import numpy as np
@@ -239,3 +241,38 @@ def test_a_npy_header_of_a_size_past_any_machine_s_is_refused_in_one_line(shape,
                "--device", "cpu"])
     assert_one_line_error(rc, capsys.readouterr().err, "huge.npy: not a NumPy array file of "
                           "numbers")
+
+
+def _npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _held_open(path):
+    """Whether this process holds ``path`` open, as a file or a memory map (Linux's /proc)."""
+    fds = [os.path.join("/proc/self/fd", fd) for fd in os.listdir("/proc/self/fd")]
+    links = {os.readlink(fd) for fd in fds if os.path.islink(fd)}
+    with open("/proc/self/maps") as maps:
+        return str(path) in links or str(path) in maps.read()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc")
+@pytest.mark.parametrize("write, said", [
+    (lambda p: p.write_bytes(_npz_bytes(x=np.zeros(3, np.uint8))),
+     r"is an \.npz archive \(numpy\.savez\), not a \.npy file; save each of its arrays"),
+    (lambda p: np.save(p, np.zeros(3, dtype=[("a", "u1")])), r"not numbers"),
+    (lambda p: np.save(p, np.zeros(100, np.uint8)), r"more than the 99 minigan reads"),
+])
+def test_a_refused_npy_file_is_not_held_open_by_its_error(write, said, tmp_path):
+    """An .npz named .npy came back from np.load as an open NpzFile, and a .npy of another
+    dtype or too large stayed mapped: the error's frame held the file open (on Windows, not
+    to be written again) while the error lived (a notebook's last error, say); the error
+    called the .npz 'NpzFile'."""
+    from minigan.data import read_data_file
+
+    path = tmp_path / "x.npy"
+    write(path)
+    with pytest.raises(MNISTError, match=said) as caught:
+        read_data_file(path, max_bytes=99)
+    assert caught.value is not None and not _held_open(path)
