@@ -302,12 +302,25 @@ def test_a_npy_file_that_holds_no_images_is_refused(content, said, tmp_path):
 
 
 def test_a_npy_file_is_bounded_before_it_is_read(tmp_path):
+    """The bound is checked on the header: a file of 16 MB refused at 1 MB is not read (a
+    bound checked after np.load read the data passed the test as well)."""
+    import tracemalloc
+
     from minigan.data import MNISTError, read_data_file
 
     np.save(tmp_path / "x.npy", np.zeros((10, 28, 28), np.uint8))
     assert read_data_file(tmp_path / "x.npy", max_bytes=7840).shape == (10, 28, 28)
     with pytest.raises(MNISTError, match=r"holds 7,840 bytes of data, more than the 7,839"):
         read_data_file(tmp_path / "x.npy", max_bytes=7839)
+    np.save(tmp_path / "big.npy", np.zeros(1 << 24, np.uint8))
+    tracemalloc.start()
+    try:
+        with pytest.raises(MNISTError, match=r"holds 16,777,216 bytes of data, more than"):
+            read_data_file(tmp_path / "big.npy", max_bytes=1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
 
 
 def test_eval_every_of_a_run_on_files_of_ones_own_reads_mnist_from_the_default_folder(
