@@ -18,6 +18,7 @@ too when the ``.gz`` file is absent.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import math
 import numbers
@@ -28,6 +29,7 @@ import sys
 import urllib.error
 import urllib.request
 import warnings
+import zlib
 from http.client import HTTPException
 from pathlib import Path
 
@@ -449,13 +451,25 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
 
 def _not_idx(path):
     """What to do with ``path``, a file of a data set that is not IDX at all (neither IDX's
-    nor gzip's first bytes), or None for one that is (its fault is inside)."""
+    nor gzip's first bytes, or a gzipped ``.npy``), or None for one that is (its fault is
+    inside)."""
     try:
         with open(path, "rb") as f:
             head = f.read(6)
     except OSError:
         return None
-    if head[:2] in (b"\0\0", b"\x1f\x8b"):
+    if head[:2] == b"\x1f\x8b":                    # gzipped: IDX inside, or a .npy
+        try:
+            with gzip.open(path, "rb") as f:
+                inner = f.read(6)
+        except (OSError, EOFError, zlib.error):
+            return None
+        if inner != b"\x93NUMPY":
+            return None
+        plain = path.name[:-len(".gz")] if path.name.lower().endswith(".gz") else path.name
+        return (f"it is a gzipped NumPy .npy file, which minigan reads un-gzipped: save the "
+                f"array with numpy.save alone, named {Path(plain).stem}.npy")
+    if head[:2] == b"\0\0":
         return None
     if head == b"\x93NUMPY":
         return (f"it is a NumPy .npy file, which minigan reads by its name: name it "

@@ -1,6 +1,7 @@
 """A run on a data set of one's own (the ``files`` setting): what it says it trains on, and
 the errors that say what to do."""
 
+import gzip
 import hashlib
 from pathlib import Path
 
@@ -370,6 +371,9 @@ def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):
     ("images", lambda p: p.write_bytes(_npy_bytes(np.zeros((4, 28, 28), np.uint8))),
      r"images: not an IDX file: .*; it is a NumPy \.npy file, which minigan reads by its "
      r"name: name it images\.npy$"),
+    ("x.npy.gz", lambda p: p.write_bytes(gzip.compress(_npy_bytes(np.zeros((4, 28, 28), np.uint8)))),
+     r"x\.npy\.gz: not an IDX file: .*; it is a gzipped NumPy \.npy file, which minigan reads "
+     r"un-gzipped: save the array with numpy\.save alone, named x\.npy$"),
 ])
 def test_a_file_neither_npy_nor_idx_says_what_minigan_reads(name, write, said, tmp_path):
     """An .npz, a pickle or a .npy file named otherwise were refused as "not an IDX file"
