@@ -150,13 +150,15 @@ def save_grid(images, path, nrow=None, value_range=None, upscale=2, row_labels=N
     if upscale > 1:
         grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
     fmt = {"tif": "tiff", "jpg": "jpeg"}.get(fmt, fmt)
-    if row_labels is None:     # one grey channel: the bytes imsave(cmap="gray") wrote as RGBA
-        picture = Image.fromarray(colormaps["gray"](np.clip(grid, 0.0, 1.0), bytes=True)[..., 0],
-                                  "L")
+    # uint8 arrays: (H, W) is one grey channel (mode L), with the bytes imsave(cmap="gray")
+    # wrote as RGBA; (H, W, 3) is RGB (the mode follows the array: Pillow's mode argument
+    # is deprecated)
+    if row_labels is None:
+        picture = Image.fromarray(colormaps["gray"](np.clip(grid, 0.0, 1.0), bytes=True)[..., 0])
     else:
         side = _square_images(images[:1], "save_grid").shape[1]
         picture = Image.fromarray(
-            label_rows(grid, row_labels, cell=side * upscale, padding=2 * upscale), "RGB")
+            label_rows(grid, row_labels, cell=side * upscale, padding=2 * upscale))
     atomic_write(path, lambda f: picture.save(f, format=fmt))
 
 

@@ -47,6 +47,8 @@ __all__ = [
     "default_data_dir",
     "fetch",
     "load_mnist",
+    "own_files",
+    "read_data_file",
     "splits_in",
     "valid_file_name",
     "valid_md5",
@@ -548,7 +550,7 @@ def _how_to_write(x, writer):
         return ""
     if x.dtype != np.uint8 and x.size:
         lo, hi = float(x.min()), float(x.max())
-        if x.dtype.kind == "b":
+        if x.dtype.kind == "b" or x.dtype.kind in "iu" and 0 <= lo and hi <= 1:   # 0/1 masks
             said = f"({said} * 255).astype(numpy.uint8)"
         elif not (math.isfinite(lo) and math.isfinite(hi)):
             return "; these pixels hold NaN or infinity: give each pixel a value 0 to 255"
@@ -805,6 +807,9 @@ def load_mnist(
             f"{labels[i]} (label {i} of {len(labels)}; {len(outside)} outside in all)"
         )
 
+    if not real and int(images.max()) <= 1:     # 0/1 masks would train as black images
+        warnings.warn(f"{paths['images']}: every pixel is 0 or 1 of 0 to 255, so the images "
+                      "are black; for masks of 0 and 1, save x * 255", stacklevel=2)
     images = images.reshape(len(images), images.shape[1] * images.shape[2])
     if scale == "tanh":
         images = images.astype(np.float32)

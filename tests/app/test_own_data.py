@@ -98,12 +98,12 @@ def test_a_conditional_run_on_fewer_classes_than_ten_says_which_rows_are_unseen(
     config = _config(tmp_path, 28)
     labels = np.arange(64, dtype=np.uint8) % 3
     labels[-1] = 5
-    config["files"] = _own_files(tmp_path / "data", np.zeros((64, 28, 28), np.uint8), labels)
+    config["files"] = _own_files(tmp_path / "data", np.full((64, 28, 28), 200, np.uint8), labels)
     with pytest.warns(UserWarning, match=r"--conditional: the labels of shapes-labels\.idx hold "
                                          r"none of the classes 3, 4 and 6 to 9 of a conditional "
                                          r"GAN's 10"):
         Trainer({**config, "conditional": True})
-    config["files"] = _own_files(tmp_path / "data", np.zeros((64, 28, 28), np.uint8),
+    config["files"] = _own_files(tmp_path / "data", np.full((64, 28, 28), 200, np.uint8),
                                  np.arange(64, dtype=np.uint8) % 10)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -166,7 +166,7 @@ def test_a_run_without_labels_trains_and_resumes_from_the_command_line(tmp_path,
 
 def test_a_conditional_run_without_labels_is_refused_before_it_starts(tmp_path):
     config = _config(tmp_path, 28)
-    config["files"] = _images_only(tmp_path / "data", np.zeros((64, 28, 28), np.uint8))
+    config["files"] = _images_only(tmp_path / "data", np.full((64, 28, 28), 200, np.uint8))
     with pytest.raises(ValueError, match=r"--conditional trains on the images' labels, but files "
                                          r"gives no labels file for the train split: give "
                                          r"--labels FILE beside --images \(from Python, "
@@ -451,3 +451,20 @@ def test_labels_without_conditional_are_said_to_be_unread(tmp_path, capsys):
                  "cpu", "--out", str(tmp_path / "run")]) == 0
     assert ("minigan: warning: --labels without --conditional: a GAN without labels does not "
             "read them; add --conditional") in capsys.readouterr().err
+
+
+def test_masks_of_0_and_1_are_told_to_be_scaled(tmp_path):
+    """0/1 masks as uint8 trained as black images without a word, and as int64 were told
+    x.astype(numpy.uint8), which keeps them black."""
+    from minigan.data import MNISTError, load_mnist, own_files
+
+    masks = (np.random.default_rng(4).uniform(size=(8, 28, 28)) > 0.5)
+    np.save(tmp_path / "u8.npy", masks.astype(np.uint8))
+    files, folder = own_files(tmp_path / "u8.npy")
+    with pytest.warns(UserWarning, match=r"every pixel is 0 or 1 of 0 to 255, so the images are "
+                                         r"black; for masks of 0 and 1, save x \* 255"):
+        load_mnist("train", data_dir=folder, files=files)
+    np.save(tmp_path / "i64.npy", masks.astype(np.int64))
+    files, folder = own_files(tmp_path / "i64.npy")
+    with pytest.raises(MNISTError, match=r"numpy\.save\(path, \(x \* 255\)\.astype\(numpy\.uint8\)\)"):
+        load_mnist("train", data_dir=folder, files=files)

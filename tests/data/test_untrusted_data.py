@@ -88,7 +88,7 @@ def test_labels_outside_the_classes_are_refused_where_labels_are_used(bad, tmp_p
     any integers (26 letters, say)."""
     labels = np.arange(8, dtype=np.int32) % 10
     labels[5] = bad
-    files = _own_files(tmp_path, np.zeros((8, 4, 4), np.uint8), labels)
+    files = _own_files(tmp_path, np.full((8, 4, 4), 100, np.uint8), labels)
     with pytest.raises(MNISTError, match=rf"lab\.idx: labels must be classes 0\.\.9, "
                                          rf"found {bad} \(label 5 of 8"):
         load_mnist("train", data_dir=tmp_path, files=files, download=False, classes=10)
@@ -164,7 +164,7 @@ def test_images_of_another_size_than_asked_are_refused_naming_theirs(tmp_path):
     apart, naming the file and the size found."""
     from minigan.data import ImageSizeError
 
-    files = _own_files(tmp_path, np.zeros((2, 14, 56), np.uint8), np.zeros(2, np.uint8))
+    files = _own_files(tmp_path, np.full((2, 14, 56), 100, np.uint8), np.zeros(2, np.uint8))
     with pytest.raises(ImageSizeError, match=r"img\.idx: the images are 14 x 56, not the 28 x 28 "
                                              r"asked for") as caught:
         load_mnist("train", data_dir=tmp_path, files=files, download=False, image_size=(28, 28))
