@@ -88,6 +88,7 @@ from minigan.data import (
     MNIST_FILES,
     ImageSizeError,
     MNISTDownloadError,
+    MNISTError,
     default_data_dir,
     load_mnist,
 )
@@ -340,6 +341,16 @@ class Trainer:
             raise MNISTDownloadError(
                 f"{folder} holds the {exc.other_split} split, not the {c['split']} split: to "
                 f"train on it, add --split {exc.other_split}; {exc.reason}") from None
+        except MNISTError as exc:              # a resumed run's own file, changed since
+            changed = getattr(exc, "changed", None)
+            if changed is None or c.get("resume") is None:
+                raise
+            path, _, got = changed
+            raise MNISTError(
+                f"--resume: {path} changed since the run began (md5 {got}, not the one its "
+                "config.json gives): a resumed run trains on the data it began with; put "
+                f"that file back, or train a new run on this one (minigan train --images "
+                f"{path})") from None
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}

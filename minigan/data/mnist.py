@@ -371,11 +371,13 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
         got = _md5(gz)
         if got != md5:
             if own:
-                raise MNISTError(
+                error = MNISTError(
                     f"{gz}: md5 {got} does not match the md5 {md5} that files gives for it; "
                     "the file changed since, or is another one: put the file of that md5 "
                     f"there, or give {got} in files"
                 )
+                error.changed = (gz, md5, got)       # for a caller with other advice
+                raise error
             raise MNISTError(
                 f"{gz}: md5 {got} does not match the published {md5}; the file is damaged "
                 "or not the MNIST file: delete it and download it again"

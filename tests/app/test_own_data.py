@@ -468,3 +468,22 @@ def test_masks_of_0_and_1_are_told_to_be_scaled(tmp_path):
     files, folder = own_files(tmp_path / "i64.npy")
     with pytest.raises(MNISTError, match=r"numpy\.save\(path, \(x \* 255\)\.astype\(numpy\.uint8\)\)"):
         load_mnist("train", data_dir=folder, files=files)
+
+
+def test_a_resumed_run_whose_images_changed_says_what_to_do(tmp_path, capsys,
+                                                            assert_one_line_error):
+    """The md5 refusal told a command-line user to "give <md5> in files", which --resume
+    cannot take: a resumed run trains on the data it began with."""
+    from minigan.app.cli import main
+
+    images, _ = _write_own(tmp_path / "own")
+    assert main(["train", "--images", str(images), "--model", "vanilla", "--batch-size", "32",
+                 "--epochs", "1", "--quiet", "--device", "cpu",
+                 "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    write_idx(images, np.full((64, 28, 28), 9, np.uint8))            # written again
+    rc = main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          f"--resume: {images} changed since the run began (md5 ",
+                          "a resumed run trains on the data it began with; put that file back, "
+                          f"or train a new run on this one (minigan train --images {images})")
