@@ -667,6 +667,21 @@ _NOT_ONE = [
                             r"pass numpy.random.default_rng\(0\)$")]
 
 
+def _checks_of_a_dense_layer():
+    """The three gradient checks of one Dense layer by name ("pair", "layer", "step"), each
+    a function of the check's keyword arguments."""
+    r = np.random.default_rng(0)
+    layer = layers.Dense(3, 2, rng=r, dtype="float64")
+    x = r.standard_normal((4, 3))
+    return {
+        "pair": lambda **k: testing.assert_pair_gradients(F.dense_forward, F.dense_backward,
+                                                          _dense_arrays(), **k),
+        "layer": lambda **k: testing.assert_layer_gradients(layer, x, **k),
+        "step": lambda **k: testing.assert_step_gradients(
+            lambda: (layer.zero_grad(), layer.backward(layer.forward(x)), 0.5 * (
+                layer.forward(x) ** 2).sum())[2], layer, **k)}
+
+
 @pytest.mark.parametrize("check, kw, error, words",
                          [(c, *case) for c in ("pair", "layer", "step") for case in _NOT_ONE
                           if not (c == "step" and "rng" in case[0])])    # a step has no rng
@@ -675,16 +690,7 @@ def test_a_step_tolerance_or_generator_that_is_not_one_is_named(kw, error, words
     NaN or infinite entries; tol = NaN passed every check and tol = 0 failed every one, each
     naming the worst gradient; rng = 0 raised "'int' object has no attribute
     'standard_normal'"."""
-    r = np.random.default_rng(0)
-    layer = layers.Dense(3, 2, rng=r, dtype="float64")
-    x = r.standard_normal((4, 3))
-    calls = {
-        "pair": lambda **k: testing.assert_pair_gradients(F.dense_forward, F.dense_backward,
-                                                          _dense_arrays(), **k),
-        "layer": lambda **k: testing.assert_layer_gradients(layer, x, **k),
-        "step": lambda **k: testing.assert_step_gradients(
-            lambda: (layer.zero_grad(), layer.backward(layer.forward(x)), 0.5 * (
-                layer.forward(x) ** 2).sum())[2], layer, **k)}
+    calls = _checks_of_a_dense_layer()
     with pytest.raises(error, match=words):
         calls[check](**kw)
     calls[check]()
@@ -696,17 +702,9 @@ def test_a_step_tolerance_or_generator_that_is_not_one_is_named(kw, error, words
 def test_a_step_or_tolerance_given_as_a_numpy_number_is_taken(kw, check):
     """A 0-d array (a number read back from an .npz) was refused as "a finite number above 0",
     which it is: each check tested "a number" on its own, apart from errors.real_number."""
-    r = np.random.default_rng(0)
-    layer = layers.Dense(3, 2, rng=r, dtype="float64")
-    x = r.standard_normal((4, 3))
-    calls = {
-        "pair": lambda **k: testing.assert_pair_gradients(F.dense_forward, F.dense_backward,
-                                                          _dense_arrays(), **k),
-        "layer": lambda **k: testing.assert_layer_gradients(layer, x, **k),
-        "step": lambda **k: testing.assert_step_gradients(
-            lambda: (layer.zero_grad(), layer.backward(layer.forward(x)), 0.5 * (
-                layer.forward(x) ** 2).sum())[2], layer, **k)}
+    calls = _checks_of_a_dense_layer()
     assert calls[check](**kw)
+
 
 @pytest.mark.parametrize("make, message", [
     (lambda: testing.dense_configs(max_batch=0), "max_batch must be at least 1, got 0"),
