@@ -27,7 +27,7 @@ import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNISTDownloadError, own_files
-from minigan.data.npz import read_npz
+from minigan.data.npz import NpyError, map_npy, read_npz
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.lab import classifier as clf_lib
@@ -363,10 +363,9 @@ def _digits_file(path):
         if not given.is_file():
             raise FileNotFoundError(f"RUN_OR_CHECKPOINT {path}: no such file")
         try:       # mapped, not read: a header claiming more than the file holds is refused
-            digits = np.load(given, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            why = str(exc).split(".")[0][:80]
-            raise ValueError(f"{path} is not a NumPy array file of numbers ({why}); save the "
+            digits = map_npy(given)
+        except NpyError as exc:
+            raise ValueError(f"{path} is not a NumPy array file of numbers ({exc}); save the "
                              "digits with numpy.save") from None
         if digits.dtype.kind not in "biuf" or digits.ndim == 0:
             raise ValueError(f"{path} holds {'one value' if digits.ndim == 0 else 'an array'} "

@@ -37,6 +37,7 @@ import numpy as np
 
 from .idx import MAX_BYTES as MAX_IDX_BYTES
 from .idx import DataError, IDXError, read_idx
+from .npz import NpyError, map_npy
 
 __all__ = [
     "MNISTError",
@@ -431,16 +432,13 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
                 raise
             raise IDXError(f"{exc}; {hint}") from None
     try:        # mapped, not read: the header is checked before any data
-        with np.errstate(over="ignore"):        # a shape whose size overflows: refused below
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError, OverflowError) as exc:
-        why = str(exc).split(".")[0][:80]
-        raise MNISTError(f"{path}: not a NumPy array file of numbers ({why}); save the array "
+        array = map_npy(path)
+    except NpyError as exc:
+        if exc.archive:
+            raise MNISTError(f"{path}: is an .npz archive (numpy.savez), not a .npy file; save "
+                             "each of its arrays with numpy.save") from None
+        raise MNISTError(f"{path}: not a NumPy array file of numbers ({exc}); save the array "
                          "with numpy.save") from None
-    if not isinstance(array, np.ndarray):     # an .npz named .npy: np.load opened it, an NpzFile
-        array.close()
-        raise MNISTError(f"{path}: is an .npz archive (numpy.savez), not a .npy file; save "
-                         "each of its arrays with numpy.save")
     dtype, nbytes = array.dtype, array.nbytes
     data = np.array(array) if dtype.kind in "biuf" and nbytes <= max_bytes else None
     del array                       # unmapped: an error below holds no map of the file open

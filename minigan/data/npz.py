@@ -27,7 +27,7 @@ import numpy as np
 
 from .idx import DataError
 
-__all__ = ["NpzError", "read_npz", "MAX_ENTRIES", "MAX_HEADER"]
+__all__ = ["NpzError", "NpyError", "read_npz", "map_npy", "MAX_ENTRIES", "MAX_HEADER"]
 
 #: The most entries an archive may hold.
 MAX_ENTRIES = 4096
@@ -37,6 +37,36 @@ MAX_HEADER = 1 << 14
 
 class NpzError(DataError, ValueError):
     """An ``.npz`` archive is damaged, or holds something it should not."""
+
+
+class NpyError(DataError, ValueError):
+    """A file :func:`map_npy` cannot map as the one array of a ``.npy`` file; the message is
+    the reason alone, for the caller's own advice. ``archive`` is True for an ``.npz``
+    archive."""
+
+    archive = False
+
+
+def map_npy(path):
+    """The array of the ``.npy`` file ``path``, memory-mapped: its header read and checked,
+    its data read only where it is used, nothing unpickled (``allow_pickle=False``).
+
+    Raises :class:`NpyError` with NumPy's reason (its first sentence) for a file that is not
+    a ``.npy`` of plain data (a pickled object array, another format, a file cut short, a
+    shape whose size overflows, without NumPy's overflow warning), and for an ``.npz``
+    archive, closed first (``archive`` True: ``numpy.load`` opened it whatever its name).
+    """
+    try:
+        with np.errstate(over="ignore"):        # a shape whose size overflows: refused here
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, OverflowError) as exc:
+        raise NpyError(str(exc).split(".")[0][:80]) from None
+    if not isinstance(array, np.ndarray):     # an NpzFile, holding the file open
+        array.close()
+        error = NpyError("an .npz archive (numpy.savez), not a .npy file")
+        error.archive = True
+        raise error
+    return array
 
 
 def _header(stream, label):

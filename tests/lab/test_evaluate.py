@@ -495,3 +495,25 @@ def test_eval_finds_a_relative_data_folder_from_anywhere(train_args, data_dir, t
     assert cli.main(["eval", str(run / "checkpoint.npz"), "--n", "40", "--no-parzen",
                      "--no-download", "--device", "cpu"]) == 0
     assert f"MNIST from the run's data folder {data_dir.resolve()}" in capsys.readouterr().out
+
+
+def test_eval_of_a_npy_that_numpy_opens_as_something_else_is_one_line(tmp_path, capsys,
+                                                                      assert_one_line_error):
+    """An .npz saved under a .npy name came back from numpy.load as an open NpzFile, and a
+    header whose shape overflows raised OverflowError: tracebacks, where a data set's .npy
+    said what was wrong (eval's reader now shares minigan.data.npz.map_npy with it)."""
+    from numpy.lib import format as npy
+
+    from minigan.app import cli
+
+    np.savez(tmp_path / "archive.npz", np.zeros((4, 784)))
+    (tmp_path / "archive.npz").rename(tmp_path / "archive.npy")
+    with open(tmp_path / "huge.npy", "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False,
+                                       "shape": (2 ** 64,)})
+        f.write(bytes(64))
+    for name, reason in (("archive.npy", "(an .npz archive (numpy.savez), not a .npy file)"),
+                         ("huge.npy", "")):
+        rc = cli.main(["eval", str(tmp_path / name), "--no-parzen", "--device", "cpu"])
+        assert_one_line_error(rc, capsys.readouterr().err,
+                              f"{name} is not a NumPy array file of numbers {reason}")
