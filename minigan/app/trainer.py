@@ -895,7 +895,7 @@ class Trainer:
                         f"on a data set of its own reads from the default folder "
                         f"{default_data_dir()} ($MINIGAN_DATA, else the download cache) unless "
                         f"its files' folder {own} holds it: "
-                        f"{str(exc).split('. Put the MNIST files ')[0]}; put MNIST's "
+                        f"{exc.cause or exc}; put MNIST's "
                         "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in either, or "
                         "train without --eval-every and score the run with minigan eval RUN "
                         "--data-dir FOLDER, a folder that has them") from None

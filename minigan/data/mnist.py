@@ -67,11 +67,14 @@ class MNISTDownloadError(MNISTError, RuntimeError):
     :func:`load_mnist` for a folder that holds another split, it says so, and has the
     attributes ``other_split`` (that split's name) and ``reason`` (the message without it),
     for a caller that words the advice its own way (``minigan train``: ``--split``); None
-    otherwise.
+    otherwise. ``cause`` is what went wrong without the advice of where to put the files
+    (``"... is not in FOLDER and downloading is off (...)"``), for a caller with advice of
+    its own; None where the message holds no such advice.
     """
 
     other_split = None
     reason = None
+    cause = None
 
 
 class ImageSizeError(MNISTError):
@@ -306,10 +309,10 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
             f"{damaged} and could not be downloaded again ({tried}); delete it, or replace "
             f"it with the MNIST file {name}"
         )
-    raise MNISTDownloadError(
-        f"could not download {name} from any mirror ({tried}). "
-        + _put_files_hint(needed, data_dir)
-    )
+    cause = f"could not download {name} from any mirror ({tried})"
+    error = MNISTDownloadError(f"{cause}. " + _put_files_hint(needed, data_dir))
+    error.cause = cause
+    raise error
 
 
 def fetch(name, md5, data_dir, mirrors=MIRRORS, progress=True):
@@ -391,11 +394,11 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
             f"{name} is not in {data_dir}: put the files {', '.join(needed)} (the data set's "
             f"files, as files names them) there {_HINT}"
         )
-    raise MNISTDownloadError(
-        f"{name} is not in {data_dir} and downloading is off (download=False, the "
-        "command line's --no-download). "
-        + _put_files_hint(needed, data_dir)
-    )
+    cause = (f"{name} is not in {data_dir} and downloading is off (download=False, the "
+             "command line's --no-download)")
+    error = MNISTDownloadError(f"{cause}. " + _put_files_hint(needed, data_dir))
+    error.cause = cause
+    raise error
 
 
 def read_data_file(path, max_bytes=MAX_IDX_BYTES):
@@ -751,7 +754,7 @@ def load_mnist(
             raise
         error = MNISTDownloadError(f"{exc} ({data_dir} holds the {there[0]} split, "
                                    f"split={there[0]!r})")
-        error.other_split, error.reason = there[0], str(exc)
+        error.other_split, error.reason, error.cause = there[0], str(exc), exc.cause
         raise error from None
     # real MNIST: no file may announce more than its split holds (60,000 digits of 28 x 28)
     bound = {"images": 60000 * 28 * 28, "labels": 60000} if real else {}
