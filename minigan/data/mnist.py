@@ -401,6 +401,16 @@ def _resolve(name, md5, data_dir, download, mirrors, progress, needed, own=False
     raise error
 
 
+def _is_npy(path):
+    """Whether a data set's file is read as a NumPy ``.npy`` file: by its name."""
+    return Path(path).suffix.lower() == ".npy"
+
+
+def _writer_of(path):
+    """The function that writes a data set's file as :func:`read_data_file` reads it."""
+    return "numpy.save" if _is_npy(path) else "write_idx"
+
+
 def read_data_file(path, max_bytes=MAX_IDX_BYTES):
     """The array in a data set's file: an IDX file (:func:`~minigan.data.read_idx`), or a
     NumPy ``.npy`` file (``numpy.save``) by its name, read without pickles.
@@ -426,7 +436,7 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
         ``max_bytes``.
     """
     path = Path(path)
-    if path.suffix.lower() != ".npy":
+    if not _is_npy(path):
         try:
             return read_idx(path, max_bytes)
         except IDXError as exc:
@@ -765,7 +775,7 @@ def load_mnist(
 
     what = f"MNIST {split}" if real else f"{split} set"
     if images.ndim != 3 or images.dtype != np.uint8:
-        writer = "numpy.save" if paths["images"].suffix.lower() == ".npy" else "write_idx"
+        writer = _writer_of(paths["images"])
         fix = "" if real else (
             "; write them as uint8 pixels 0 to 255, one image a row of the first axis (minigan "
             f"scales them for the model){_how_to_write(images, writer)}")
@@ -786,7 +796,7 @@ def load_mnist(
         error.size = (h, w)
         raise error
     if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iu"):
-        writer = "numpy.save" if paths["labels"].suffix.lower() == ".npy" else "write_idx"
+        writer = _writer_of(paths["labels"])
         raise MNISTError(
             f"{paths['labels']}: expected integer labels of shape (N,), got "
             f"{labels.dtype} of shape {labels.shape}"
