@@ -11,6 +11,10 @@ import pytest
 from minigan.app.trainer import Trainer
 from minigan.data import write_idx
 
+#: A one-epoch command-line run of a small model, for the runs on a data set of one's own.
+ONE_EPOCH = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
+             "--device", "cpu"]
+
 
 def _own_files(folder, images, labels):
     """A data set of one's own in ``folder``: its ``files`` setting."""
@@ -193,9 +197,8 @@ def test_train_images_trains_on_files_of_ones_own_from_the_command_line(tmp_path
     from minigan.app.cli import main
 
     images, labels = _write_own(tmp_path / "own")
-    common = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
-              "--device", "cpu"]
-    assert main(["train", "--images", str(images), "--out", str(tmp_path / "run"), *common]) == 0
+    assert main(["train", "--images", str(images), "--out", str(tmp_path / "run"),
+                 *ONE_EPOCH]) == 0
     assert "training vanilla on shapes.idx.gz (the train split of files)" in \
         capsys.readouterr().out
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -205,7 +208,7 @@ def test_train_images_trains_on_files_of_ones_own_from_the_command_line(tmp_path
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
     assert "done: 2 epochs" in capsys.readouterr().out
     assert main(["train", "--images", str(images), "--labels", str(labels), "--conditional",
-                 "--out", str(tmp_path / "cond"), *common]) == 0
+                 "--out", str(tmp_path / "cond"), *ONE_EPOCH]) == 0
     config = json.loads((tmp_path / "cond" / "config.json").read_text())
     assert config["files"]["train"]["labels"] == [
         "shapes-labels.idx.gz", hashlib.md5(labels.read_bytes()).hexdigest()]
@@ -239,8 +242,7 @@ def test_a_resumed_run_is_not_given_other_images(tmp_path, capsys, assert_one_li
     from minigan.app.cli import main
 
     images, _ = _write_own(tmp_path / "own")
-    assert main(["train", "--images", str(images), "--model", "vanilla", "--batch-size", "32",
-                 "--epochs", "1", "--quiet", "--device", "cpu",
+    assert main(["train", "--images", str(images), *ONE_EPOCH,
                  "--out", str(tmp_path / "run")]) == 0
     capsys.readouterr()
     rc = main(["train", "--resume", str(tmp_path / "run"), "--images", str(images)])
@@ -274,8 +276,7 @@ def test_train_images_reads_npy_files(tmp_path, capsys):
     np.save(folder / "shapes.npy", rng.integers(0, 256, (64, 28, 28)).astype(np.uint8))
     np.save(folder / "labels.npy", np.arange(64) % 10)                 # int64 labels
     assert main(["train", "--images", str(folder / "shapes.npy"), "--labels",
-                 str(folder / "labels.npy"), "--conditional", "--model", "vanilla",
-                 "--batch-size", "32", "--epochs", "1", "--quiet", "--device", "cpu",
+                 str(folder / "labels.npy"), "--conditional", *ONE_EPOCH,
                  "--out", str(tmp_path / "run")]) == 0
     assert "training vanilla on shapes.npy" in capsys.readouterr().out
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"]) == 0
@@ -402,14 +403,12 @@ def test_a_run_without_conditional_does_not_read_the_labels_given_to_it(tmp_path
 
     images, labels = _write_own(tmp_path / "own")
     np.save(tmp_path / "own" / "onehot.npy", np.eye(10, dtype=np.uint8)[np.arange(64) % 10])
-    common = ["--model", "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet",
-              "--device", "cpu"]
     assert main(["train", "--images", str(images), "--labels",
                  str(tmp_path / "own" / "onehot.npy"), "--out", str(tmp_path / "run"),
-                 *common]) == 0
+                 *ONE_EPOCH]) == 0
     write_idx(labels, np.zeros(3, np.uint8))        # too few, and not the md5 of files
     assert main(["train", "--images", str(images), "--labels", str(labels),
-                 "--out", str(tmp_path / "two"), *common]) == 0
+                 "--out", str(tmp_path / "two"), *ONE_EPOCH]) == 0
     write_idx(labels, np.zeros(5, np.uint8))
     assert main(["train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--quiet"]) == 0
     assert "done: 2 epochs" in capsys.readouterr().out
@@ -446,9 +445,8 @@ def test_labels_without_conditional_are_said_to_be_unread(tmp_path, capsys):
     from minigan.app.cli import main
 
     images, labels = _write_own(tmp_path / "own")
-    assert main(["train", "--images", str(images), "--labels", str(labels), "--model",
-                 "vanilla", "--batch-size", "32", "--epochs", "1", "--quiet", "--device",
-                 "cpu", "--out", str(tmp_path / "run")]) == 0
+    assert main(["train", "--images", str(images), "--labels", str(labels), *ONE_EPOCH,
+                 "--out", str(tmp_path / "run")]) == 0
     assert ("minigan: warning: --labels without --conditional: a GAN without labels does not "
             "read them; add --conditional") in capsys.readouterr().err
 
@@ -477,8 +475,7 @@ def test_a_resumed_run_whose_images_changed_says_what_to_do(tmp_path, capsys,
     from minigan.app.cli import main
 
     images, _ = _write_own(tmp_path / "own")
-    assert main(["train", "--images", str(images), "--model", "vanilla", "--batch-size", "32",
-                 "--epochs", "1", "--quiet", "--device", "cpu",
+    assert main(["train", "--images", str(images), *ONE_EPOCH,
                  "--out", str(tmp_path / "run")]) == 0
     capsys.readouterr()
     write_idx(images, np.full((64, 28, 28), 9, np.uint8))            # written again
