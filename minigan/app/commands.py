@@ -28,6 +28,7 @@ import numpy as np
 from minigan import backend, gan
 from minigan.data import MNISTDownloadError, own_files
 from minigan.data.npz import NpyError, map_npy, read_npz
+from minigan.data.paths import user_path
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
 from minigan.lab import classifier as clf_lib
@@ -269,7 +270,7 @@ def _check_gradient_batch(n, config, discriminator):
 def _picture_destination(out, ckpt_path, default):
     """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
     folder); refused before any work when the format or the folder will not do."""
-    out = Path(out) if out else Path(ckpt_path).parent / default
+    out = user_path(out) if out else Path(ckpt_path).parent / default
     fmt = plotting.check_grid_path(out)
     training_wrote = runs.training_picture(out)
     if training_wrote:
@@ -358,7 +359,7 @@ SCALE_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1), "255": (0, 255)}
 def _digits_file(path):
     """The array of digits in ``path`` when it is a ``.npy`` file, or an ``.npz`` archive
     that is not a checkpoint (no ``minigan`` entry) holding one array; else None (a run)."""
-    given = Path(path).expanduser()
+    given = user_path(path)
     if given.suffix == ".npy":
         if not given.is_file():
             raise FileNotFoundError(f"RUN_OR_CHECKPOINT {path}: no such file")
@@ -402,7 +403,7 @@ def _digits_file(path):
 def _report_path(args, default):
     """Where ``minigan eval`` writes its report: ``--out`` (a .json file, or a folder to write
     eval.json in), else ``default``; checked before the minutes of work, not after."""
-    out = default if not args.out else Path(args.out)
+    out = default if not args.out else user_path(args.out)
     if args.out and (args.out.endswith(("/", os.sep)) or out.is_dir()):
         out = out / EVAL_FILE
     elif args.out and out.suffix.lower() != ".json":
@@ -423,7 +424,7 @@ def _classifier_info(clf):
 def evaluate_digits(args, digits):
     """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits;
     print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
-    path = Path(args.run).expanduser()
+    path = user_path(args.run)
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
     given = [option for option, value in (("--seed", args.seed), ("--draws", args.draws),
                                           ("--no-ema", args.ema), ("--tstr-epochs", args.tstr_epochs))
@@ -658,7 +659,7 @@ def toy(args):
     refused unless ``--overwrite``, and one holding a training run is refused.
     """
     backend.use("cpu")
-    out = Path(args.out or f"runs/toy-{args.name}")
+    out = user_path(args.out or f"runs/toy-{args.name}")
     if args.name == "xy":
         given = [flag for flag, on in (("--no-field", not args.field),
                                        ("--noise-grid", args.noise_grid),
@@ -894,7 +895,7 @@ def classifier(args):
         print(f"{clf.describe()}\nfile: {where}")
         print(json.dumps(clf.info, indent=1, sort_keys=True))
         return 0
-    out = Path(args.out) if args.out else clf_lib.cache_path()
+    out = user_path(args.out) if args.out else clf_lib.cache_path()
     # checked before the training, whose weights a write refused after it would lose
     if out.parent.exists():
         check_destination(out)

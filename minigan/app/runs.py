@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from minigan.data import splits_in
+from minigan.data.paths import user_path
 from minigan.gan import conditional, games, models
 from minigan.nn import layers
 
@@ -74,7 +75,7 @@ def find_checkpoint(path, option="--resume"):
         When there is no checkpoint there (naming the runs inside, when ``path`` is a
         folder of runs).
     """
-    given = Path(path).expanduser()
+    given = user_path(path)
     found = given / CHECKPOINT if given.is_dir() else given
     if not found.exists():
         inside = _runs_inside(given) if given.is_dir() else []
@@ -145,7 +146,7 @@ def scoring_data_dir(ckpt, config, given=None):
         return given
     for recorded in (_recorded_data_dir(Path(ckpt).parent), config.get("data_dir")):
         if isinstance(recorded, str) and "test" in splits_in(recorded):
-            return str(Path(recorded).expanduser())
+            return str(user_path(recorded))
     return None
 
 
@@ -174,7 +175,7 @@ def _data_dir_as_used(config, options, recorded_data_dir):
     ``config.json`` records as used (``recorded_data_dir()``, read only then; when that is
     still a folder), in ``config``."""
     typed = config.get("data_dir")
-    if "data_dir" in options or not isinstance(typed, str) or Path(typed).expanduser().is_absolute():
+    if "data_dir" in options or not isinstance(typed, str) or user_path(typed).is_absolute():
         return
     recorded = recorded_data_dir()
     if isinstance(recorded, str) and Path(recorded).is_absolute() and Path(recorded).is_dir():
@@ -238,7 +239,7 @@ def resolve_config(options):
     resume = options.pop("resume", None)
     if resume is None:
         return settings.new_config(options), None
-    folder = Path(resume).expanduser()
+    folder = user_path(resume)
     if folder.is_dir() and not (folder / CHECKPOINT).exists() and (folder / CONFIG).is_file():
         return _restart_config(folder, resume, options), None
 

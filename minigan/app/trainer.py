@@ -92,6 +92,7 @@ from minigan.data import (
     default_data_dir,
     load_mnist,
 )
+from minigan.data.paths import user_path
 from minigan.gan import clusters, conditional, loop, models, monitor
 from minigan.gan.ema import EMA
 from minigan.nn import layers, optim
@@ -259,7 +260,7 @@ class Trainer:
         self.device = backend.use(config["device"])
         self.dtype = np.dtype(config["dtype"])
 
-        self.out = Path(config["out"]).expanduser() if config["out"] else default_out(
+        self.out = user_path(config["out"]) if config["out"] else default_out(
             config["model"])
         config["out"] = str(self.out)
         # the run continued (its checkpoint) or started over (its folder), if any
@@ -306,13 +307,13 @@ class Trainer:
                 f"the {c['split']} split: give --labels FILE beside --images (from Python, "
                 f"files[{c['split']!r}]['labels'] = [NAME, MD5]), a file of the classes 0 to "
                 f"{conditional.CLASSES - 1}, or train without --conditional")
-        if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        if data_dir is not None and not user_path(data_dir).is_dir():
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "
                 + ("MNIST files (or leave --data-dir out to use the download cache)"
                    if c["files"] is None else "files of the files setting")
             )
-        folder = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+        folder = default_data_dir() if data_dir is None else user_path(data_dir)
         files = c["files"]
         if files is not None and not c.get("conditional"):   # a GAN without labels: unread
             files = {c["split"]: {"images": files[c["split"]]["images"]}}
@@ -889,7 +890,7 @@ class Trainer:
                     else None)
             except MNISTDownloadError as exc:      # say why the test split is wanted
                 if self.config.get("files") is not None:   # no --data-dir beside --images
-                    own = Path(self.config["data_dir"] or default_data_dir()).expanduser()
+                    own = user_path(self.config["data_dir"] or default_data_dir())
                     raise MNISTDownloadError(
                         f"--eval-every {every} scores against the MNIST test split, which a run "
                         f"on a data set of its own reads from the default folder "

@@ -38,6 +38,7 @@ import numpy as np
 from .idx import MAX_BYTES as MAX_IDX_BYTES
 from .idx import DataError, IDXError, read_idx
 from .npz import NpyError, map_npy
+from .paths import user_path
 
 __all__ = [
     "MNISTError",
@@ -145,9 +146,9 @@ def default_data_dir():
     """
     env = os.environ.get("MINIGAN_DATA")
     if env:
-        return Path(env).expanduser()
+        return user_path(env)
     cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    base = user_path(cache) if cache else Path.home() / ".cache"
     return base / "minigan" / "mnist"
 
 
@@ -532,7 +533,7 @@ def own_files(images, labels=None, split="train"):
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     paths = {"images": images} if labels is None else {"images": images, "labels": labels}
-    paths = {kind: Path(path).expanduser() for kind, path in paths.items()}
+    paths = {kind: user_path(path) for kind, path in paths.items()}
     for kind, path in paths.items():
         if not path.is_file():
             raise MNISTError(f"{path}: {'no such file' if not path.exists() else 'not a file'}; "
@@ -622,7 +623,7 @@ def splits_in(data_dir, files=None):
     -------
     list of str, in the order of ``files``
     """
-    folder = Path(data_dir).expanduser()
+    folder = user_path(data_dir)
     found = []
     for split, entry in (MNIST_FILES if files is None else files).items():
         names = [entry[kind][0] if isinstance(entry, dict) and kind in entry else None
@@ -743,7 +744,7 @@ def load_mnist(
         if not valid_md5(md5):
             raise ValueError(f"files[{split!r}][{kind!r}] should be [name, md5] with the file's "
                              f"md5 in 32 hex digits, got {str(pair)[:80]!r}")
-    data_dir = default_data_dir() if data_dir is None else Path(data_dir).expanduser()
+    data_dir = default_data_dir() if data_dir is None else user_path(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
         raise MNISTError(f"data folder {data_dir} exists but is not a directory")
     # MNIST's mirrors do not hold a data set of one's own: its files are looked for, not

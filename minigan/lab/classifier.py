@@ -34,6 +34,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.data.npz import NpzError, read_npz
+from minigan.data.paths import user_path
 from minigan.functional import losses
 from minigan.functional.errors import whole_number
 from minigan.nn import layers as L
@@ -311,7 +312,7 @@ def load(path):
     ClassifierError
         (a ``ValueError``) naming the file and what is wrong with it.
     """
-    path = Path(path)
+    path = user_path(path)
     shapes = {f"param:{k}": tuple(p.shape) for k, p in build(np.random.default_rng(0)).params.items()}
 
     def limit(name, shape, dtype):
@@ -359,7 +360,7 @@ def cache_path():
     """Where ``minigan classifier train`` writes by default:
     ``$XDG_CACHE_HOME/minigan/classifier_v1.npz`` or ``~/.cache/minigan/classifier_v1.npz``."""
     cache = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    base = user_path(cache) if cache else Path.home() / ".cache"
     return base / "minigan" / _FILE
 
 
@@ -376,11 +377,11 @@ def default_path(path=None, option="--classifier"):
     name for ``path``).
     """
     if path:
-        if not Path(path).is_file():
+        if not user_path(path).is_file():
             raise FileNotFoundError(f"no classifier at {path}; give the .npz file that "
                                     f"'minigan classifier train' wrote, or leave {option} "
                                     "out to use the cached or shipped one")
-        return Path(path)
+        return user_path(path)
     for candidate in (cache_path(), shipped_path()):
         if candidate.is_file():
             return candidate

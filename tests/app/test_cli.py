@@ -339,6 +339,42 @@ def test_bad_resume_leaves_the_earlier_run_untouched(assert_one_line_error, case
     assert snapshot(earlier_run) == before
 
 
+NO_USER = "minigan-no-such-user-7f3a"           # a ~user that no machine the suite runs on has
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--out", "~{u}/run"], ["train", "--data-dir", "~{u}/mnist"],
+    ["train", "--resume", "~{u}/run"], ["train", "--images", "~{u}/digits.npy"],
+    ["eval", "~{u}/run"], ["eval", "{run}", "--out", "~{u}/eval.json"],
+    ["eval", "{run}", "--classifier", "~{u}/clf.npz"], ["sample", "~{u}/run"],
+    ["sample", "{run}", "--out", "~{u}/grid.png"], ["toy", "xy", "--out", "~{u}/toy"],
+], ids=lambda argv: " ".join(argv[:1] + [a for a in argv[1:] if a.startswith("--")]))
+def test_a_path_of_a_user_this_machine_has_not_is_said_so(argv, assert_one_line_error, earlier_run,
+                                                          data_dir, capsys):
+    """pathlib's expanduser() raises a bare RuntimeError ("Could not determine home
+    directory.") for a ~user with no home: each path a command takes says which path, and
+    why."""
+    argv = [a.format(u=NO_USER, run=earlier_run) for a in argv]
+    if argv[0] == "train" and not {"--resume", "--data-dir", "--images"} & set(argv):
+        argv += ["--data-dir", str(data_dir), "--no-download", "--epochs", "1", "--quiet"]
+    before = snapshot(earlier_run)
+    rc, _, err = run_main(argv + ["--device", "cpu"] * (argv[0] != "toy"), capsys)
+    assert_one_line_error(rc, err, f"~{NO_USER}/", f"no user '{NO_USER}' on this machine")
+    assert snapshot(earlier_run) == before
+
+
+def test_an_out_path_of_ones_home_is_written_there(earlier_run, tmp_path, monkeypatch, capsys):
+    """``--out=~/grid.png`` (which no shell expands) goes to the home folder, as --out of a
+    run does, not into a folder named '~' here."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    rc, _, _ = run_main(["sample", str(earlier_run), "--out=~/grid.png", "--device", "cpu"], capsys)
+    assert rc == 0 and (home / "grid.png").is_file() and not (here / "~").exists()
+
+
 def test_training_into_an_existing_run_is_refused(assert_one_line_error, train_args, earlier_run, data_dir,
                                                   capsys):
     before = snapshot(earlier_run)

@@ -567,3 +567,25 @@ def test_files_without_labels_load_the_images_alone(tiny, tmp_path, no_network):
     with pytest.raises(ValueError, match=r"files\['test'\] has no 'labels' entry, but "
                                          r"classes=10 asks for labels 0\.\.9"):
         load_mnist("test", data_dir=tmp_path, files=files, classes=10)
+
+
+def test_a_users_path_is_expanded_or_said_to_name_no_home(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from minigan.data import DataError
+    from minigan.data.paths import user_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert user_path("~/runs/a") == tmp_path / "runs" / "a"
+    assert user_path("runs/~a") == Path("runs/~a")               # only a leading ~ is a home
+    with pytest.raises(DataError, match="~minigan-no-such-user-7f3a names a home folder, and "
+                       "there is no user 'minigan-no-such-user-7f3a' on this machine"):
+        user_path("~minigan-no-such-user-7f3a/runs")
+
+    def no_home(self):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "expanduser", no_home)         # HOME unset, no password entry
+    with pytest.raises(DataError, match=r"~/runs: ~ names a home folder, and there is no home "
+                       r"folder known \(\$HOME is not set\)"):
+        user_path("~/runs")
