@@ -195,6 +195,24 @@ def check_outputs(discriminator, outputs):
     return outputs
 
 
+def _out_of_range(lo, hi, low, high):
+    """What :meth:`GAN.check_real` says of a real batch with values in ``[lo, hi]``, more than
+    half the width of the generator's range ``[low, high]`` beyond it: the scaling that
+    would fit, where the values look like another common pixel range."""
+    seen = f"the real batch has values in [{lo:g}, {hi:g}]"
+    if (lo < low - 10 * (high - low) or hi > high + 10 * (high - low)) and lo >= 0:
+        return (f"{seen}, far outside the generator's range [{low:g}, {high:g}]; scale the "
+                "data to that range (uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for "
+                "[-1, 1])")
+    if (low, high) == (0.0, 1.0) and -1.0 <= lo < 0 and hi <= 1.0:
+        return (f"{seen}, which look like [-1, 1] pixels, and the generator draws in [0, 1]: "
+                "give (x + 1) / 2 (load_mnist(..., scale='sigmoid') loads MNIST so), or end "
+                "the generator in Tanh")
+    return (f"{seen}, beyond the generator's range [{low:g}, {high:g}] by more than half its "
+            "width: it cannot draw them, and D would tell real from fake by them alone; "
+            "scale the data to that range")
+
+
 class GAN:
     r"""A generator, a discriminator, their optimizers, and Algorithm 1.
 
@@ -333,9 +351,12 @@ class GAN:
 
         A float64 batch given to float32 players would run the whole iteration in float64,
         twice as slow and with other numbers, without a word (integer pixels likewise). "Far"
-        is more than ten times the width of ``pixel_range`` beyond it: uint8 pixels 0..255
-        given to a [0, 1] or [-1, 1] model, not the odd outlier. A generator that appends a
-        label (:attr:`label_channels`) needs one-hot labels joined to the real images too.
+        is more than half the width of ``pixel_range`` beyond it, values the generator can
+        never draw, by which D tells real from fake without learning anything else: uint8
+        pixels 0..255 given to a [0, 1] or [-1, 1] model, or pixels in [-1, 1] given to a
+        [0, 1] one (``load_mnist``'s default scale is ``"tanh"``), not the odd outlier. A
+        generator that appends a label (:attr:`label_channels`) needs one-hot labels joined
+        to the real images too.
         """
         if not hasattr(x, "dtype"):
             raise ValueError(f"the real batch is a {type(x).__name__}, not an array: give "
@@ -374,12 +395,8 @@ class GAN:
                 "finite data")
         if self.pixel_range is not None:
             low, high = self.pixel_range
-            far = 10.0 * (high - low)
-            if lo < low - far or hi > high + far:
-                raise ValueError(
-                    f"the real batch has values in [{lo:g}, {hi:g}], far outside the "
-                    f"generator's range [{low:g}, {high:g}]; scale the data to that range "
-                    "(uint8 pixels: x / 255 for [0, 1], x / 127.5 - 1 for [-1, 1])")
+            if lo < low - (high - low) / 2 or hi > high + (high - low) / 2:
+                raise ValueError(_out_of_range(lo, hi, low, high))
         if labelled and (len(values) < 3 or not values[2]):   # the labels joined to the images
             raise ValueError(
                 f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "

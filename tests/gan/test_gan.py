@@ -412,6 +412,36 @@ def test_uint8_pixels_given_to_a_model_of_another_range_are_an_error(output, exp
     model.train_iteration(lambda: x)
 
 
+def test_pixels_in_minus_one_to_one_given_to_a_sigmoid_generator_are_an_error():
+    """load_mnist's default scale is "tanh": left at it for a Sigmoid G, half of every real
+    pixel's range lay where G cannot reach, and the run trained without a word."""
+    model = mnist_like_gan("sigmoid")
+    x = np.random.default_rng(1).uniform(-1, 1, (8, 6)).astype(np.float32)
+    x[0, :2] = -1, 1
+    with pytest.raises(ValueError, match=r"values in \[-1, 1\], which look like \[-1, 1\] "
+                                         r"pixels, and the generator draws in \[0, 1\]: give "
+                                         r"\(x \+ 1\) / 2"):
+        model.train_iteration(lambda: x)
+    model.train_iteration(lambda: (x + 1) / 2)
+
+
+@pytest.mark.parametrize("output, values, ok", [
+    ("sigmoid", (-0.49, 1.49), True), ("sigmoid", (-0.2, 1.6), False),
+    ("tanh", (-1.99, 1.99), True), ("tanh", (-1, 3.5), False), ("tanh", (-4, 1), False),
+])
+def test_values_beyond_the_generators_range_by_half_its_width_are_an_error(output, values, ok):
+    """Within half the range's width the odd outlier passes; beyond it, values G cannot draw."""
+    model = mnist_like_gan(output)
+    x = np.zeros((8, 6), np.float32)
+    x[0, :2] = values
+    if ok:
+        model.check_real(x)
+        return
+    with pytest.raises(ValueError, match=r"beyond the generator's range \[-?[01], 1\] by more "
+                                         r"than half its width: it cannot draw them"):
+        model.check_real(x)
+
+
 @pytest.mark.parametrize("name", sorted(models.MODELS))
 def test_each_model_says_whether_it_has_batch_norm(name):
     """``ModelSpec.batch_norm`` (which refuses batches of one) is what the builder builds."""

@@ -153,7 +153,7 @@ def test_a_real_batch_without_its_labels_is_refused_saying_how_to_join_them(name
     model = conditional.ConditionalGAN(G, D, optim.Adam(G), optim.Adam(D), 100,
                                        rng=np.random.default_rng(1))
     shape = (4, 784) if name == "vanilla" else (4, 1, 28, 28)
-    images = np.random.default_rng(2).uniform(-1, 1, shape).astype(np.float32)
+    images = np.random.default_rng(2).uniform(*model.pixel_range, shape).astype(np.float32)
     where = "columns" if name == "vanilla" else "channels"
     with pytest.raises(ValueError, match=f"last 10 {where} are not one-hot labels.*"
                        r"conditional.with_labels\(x, labels\)"):
