@@ -246,6 +246,13 @@ class Layer:
                 raise KeyError(f"{self!r}: no gradient '{name}' to accumulate into; register "
                                f"the parameter with self._add_param('{name}', value)")
             shape = getattr(g, "shape", ())                 # a Python number: ()
+            dtype = getattr(g, "dtype", None)
+            if dtype is not None and dtype != self.grads[name].dtype:
+                raise ValueError(f"{self!r}: the gradient of '{name}' is {dtype}, its parameter "
+                                 f"{self.grads[name].dtype}, so the update would be cast "
+                                 "without a word: the forward pass was given an input of "
+                                 f"another dtype; give x.astype(np.{self.grads[name].dtype}) "
+                                 "(or build the layer in that dtype)")
             if shape != self.grads[name].shape:
                 raise ValueError(f"{self!r}: the gradient of '{name}' has shape "
                                  f"{shape}, its parameter "

@@ -90,7 +90,7 @@ def _numpy_pipeline():
     opt = optim.Adam([(p, np.ones_like(p))])
     opt.step()
     conv = L.Conv2d(2, 3, 3, stride=2, padding=1, rng=np.random.default_rng(1))
-    out = conv(r.standard_normal((2, 2, 5, 5)))
+    out = conv(r.standard_normal((2, 2, 5, 5)).astype(np.float32))
     conv.backward(np.ones_like(out))
 
 

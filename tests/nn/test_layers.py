@@ -73,6 +73,24 @@ def test_gradients_accumulate_until_zero_grad():
     assert not layer.grads["W"].any() and not layer.grads["b"].any()
 
 
+@pytest.mark.parametrize("make", [lambda r: layers.Dense(3, 2, rng=r),
+                                  lambda r: layers.Conv2d(3, 2, 3, padding=1, rng=r)])
+def test_an_input_of_another_dtype_than_the_layers_is_refused_at_its_backward_pass(make):
+    """A float32 layer given float64 input computed in float64 and added its float64
+    gradients into the float32 ones without a word: the GAN refuses such a batch, a layer
+    called by hand did not."""
+    r = np.random.default_rng(0)
+    layer = make(r)
+    x = r.standard_normal((2, 3) if isinstance(layer, layers.Dense) else (2, 3, 4, 4))
+    out = layer.forward(x)
+    with pytest.raises(ValueError, match=r"the gradient of 'W' is float64, its parameter "
+                                         r"float32, .* give x.astype\(np.float32\)"):
+        layer.backward(np.ones_like(out))
+    assert not any(g.any() for g in layer.grads.values())      # nothing added
+    layer.backward(np.ones_like(layer.forward(x.astype(np.float32))))
+    assert layer.grads["W"].any()
+
+
 def test_frozen_layer_passes_gradient_but_keeps_its_grads():
     r = np.random.default_rng(1)
     net = layers.Sequential(layers.Dense(3, 4, rng=r), layers.ReLU(), layers.Dense(4, 1, rng=r))
@@ -499,7 +517,7 @@ def test_a_chain_refuses_a_layer_whose_backward_takes_no_input_grad():
         def backward(self, dout, **kw):        # takes it
             return 2 * dout
 
-    x = np.ones((1, 2))
+    x = np.ones((1, 2), np.float32)
     chain = layers.Sequential(layers.Dense(2, 2), Kept())
     chain.forward(x)
-    assert chain.backward(np.ones((1, 2))).shape == (1, 2)
+    assert chain.backward(np.ones((1, 2), np.float32)).shape == (1, 2)

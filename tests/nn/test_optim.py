@@ -285,7 +285,7 @@ def test_a_frozen_layer_stays_where_it_is_and_moves_again_when_thawed(make):
     optimizer's state moved it on, step after step; now it and its state hold still."""
     r = np.random.default_rng(0)
     model = layers.Sequential(layers.Dense(3, 4, rng=r), layers.Dense(4, 2, rng=r))
-    opt, x = make(model), r.standard_normal((5, 3))
+    opt, x = make(model), r.standard_normal((5, 3)).astype(np.float32)
 
     def step():
         opt.zero_grad()
