@@ -227,17 +227,22 @@ def _why(errors, worst, tol):
         return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
                 f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
                 f"near {larger:.1e} at larger steps is the backward pass's")
-    factor, residual = errors.factor(worst)
-    if residual < _FACTOR_FIT and abs(factor - 1) > 1e-3:   # every entry off by one factor
-        if abs(factor) <= 1e-3:
+    factor, residual, entries = errors.factor(worst)
+    # A factor that two or more entries agree on is told to 1e-3; one entry's ratio tells no
+    # factor (any wrong value is a multiple of the right one), only 0 and -1, within tol.
+    near = 1e-3 if entries > 1 else min(tol, 1e-3)
+    if residual < _FACTOR_FIT and abs(factor - 1) > near:   # every entry off by one factor
+        if abs(factor) <= near:
             return (f"; the gradient of '{worst}' is about 0 in every entry, its differences "
                     "are not: nothing reached the gradient (a parameter's gradient never "
                     "given to _accumulate, a backward pass not run or run on caches of "
                     "another forward pass, or terms that cancel)")
-        if abs(factor + 1) <= 1e-3:
+        if abs(factor + 1) <= near:
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
+        if entries == 1:
+            return ""
         twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
                  "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "

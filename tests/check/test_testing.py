@@ -1267,6 +1267,47 @@ def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, 
         testing.assert_pair_gradients(*square, {"x": x})
 
 
+class _OneScale(layers.Layer):
+    """out = x * s, ``s`` of one entry; its backward pass gives ``factor`` times the gradient
+    of ``s`` (a custom layer of one feature, where hypothesis shrinks a failing draw)."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self._add_param("s", np.array([0.7]), "float64")
+        self.factor = factor
+
+    def forward(self, x):
+        self._cache = x
+        return x * self.params["s"]
+
+    def backward(self, dout, input_grad=True):
+        self._accumulate(s=self.factor * (dout * self._need_cache()).sum(axis=0))
+        return dout * self.params["s"]
+
+
+@pytest.mark.parametrize(("factor", "said"), [(-1.0, r"the gradient of 's' is the differences' "
+                                                     r"times -1 in every entry: right in size, "
+                                                     r"of the wrong sign"),
+                                              (0.0, r"the gradient of 's' is about 0 in every "
+                                                    r"entry, its differences are not: nothing "
+                                                    r"reached the gradient")])
+def test_a_one_entry_gradient_of_the_wrong_sign_or_zero_is_said_to_be(factor, said):
+    """One entry supports these two: its sign and 0 (hypothesis shrinks a custom layer to one
+    feature, and the hint was lost there)."""
+    x = np.random.default_rng(0).standard_normal((4, 1))
+    with pytest.raises(AssertionError, match=said):
+        testing.assert_layer_gradients(_OneScale(factor), x, rng=np.random.default_rng(1))
+
+
+def test_a_one_entry_gradient_off_by_another_ratio_is_not_called_a_factor():
+    """Any wrong value of one entry is some multiple of the right one: 0.25 there is no
+    evidence of a mean over another count, and the message says nothing of it."""
+    x = np.random.default_rng(0).standard_normal((4, 1))
+    with pytest.raises(AssertionError, match="the gradient of 's' is off") as info:
+        testing.assert_layer_gradients(_OneScale(0.25), x, rng=np.random.default_rng(1))
+    assert str(info.value).endswith("from the differences")
+
+
 def test_a_bias_gradient_left_out_of_accumulate_is_said_to_be():
     class NoBiasGradient(layers.Dense):
         def backward(self, dout, input_grad=True):
