@@ -264,20 +264,23 @@ class GradientErrors(dict):
                           self._h, tol)
 
     def factor(self, name):
-        """``(c, residual)``: the number ``c`` that brings ``name``'s centred differences
-        closest to the analytic gradient, and :func:`rel_error` of the gradient against
-        ``c`` times them. A residual at the differences' precision with ``c`` other than 1
-        is a gradient right in direction and off by a factor (-1: of the wrong sign); with
-        fewer than two nonzero differences every gradient is a multiple of them, and the
-        residual is infinite."""
+        """``(c, residual, entries)``: the number ``c`` that brings ``name``'s centred
+        differences closest to the analytic gradient, :func:`rel_error` of the gradient
+        against ``c`` times them, and ``entries``, how many nonzero differences ``c`` rests
+        on. A residual at the differences' precision with ``c`` other than 1 is a gradient
+        right in direction and off by a factor (-1: of the wrong sign), when two or more
+        entries agree on it. On one entry any wrong value is some multiple of the right
+        one: ``c`` is that entry's ratio, and the residual says only whether the entries
+        whose differences are 0 are 0 in the gradient too. With no nonzero difference (or
+        differences or a gradient not finite) the residual is infinite."""
         _, _, _, analytic, numeric = self._problems[name]
         a = np.asarray(backend.to_host(analytic), dtype=np.float64).ravel()
         n = np.asarray(backend.to_host(numeric), dtype=np.float64).ravel()
-        norm = float(n @ n)
-        if not (np.count_nonzero(n) > 1 and np.isfinite(norm) and np.isfinite(a).all()):
-            return 1.0, float("inf")
+        norm, entries = float(n @ n), int(np.count_nonzero(n))
+        if not (0 < norm < math.inf and np.isfinite(a).all()):   # 0: no nonzero difference
+            return 1.0, float("inf"), entries
         c = float(a @ n) / norm
-        return c, rel_error(a, c * n)
+        return c, rel_error(a, c * n), entries
 
     def rounding(self, name):
         r"""``(largest |analytic|, largest |numeric|, noise)`` for ``name``, ``noise`` the

@@ -126,9 +126,11 @@ def _tolerance(tol):
                        f"testing.GRAD_TOL, {GRAD_TOL:g}, unless you have a reason")
 
 
-def _judge(errors, tol, what, more=None, entry=True):
+def _judge(errors, tol, what, more=None, entry=True, kink_near=None):
     """``errors`` when every one is within ``tol``; else an AssertionError naming the worst,
-    and saying so when it is a NaN or an infinity, or kinks of the function explain it.
+    and saying so when it is a NaN or an infinity, or kinks of the function explain it
+    (``kink_near()``, where given, names the layer whose input lies near one); ``more()``
+    says what else may explain a failure that nothing here does.
 
     An error over ``tol`` is measured again before it fails: against Richardson's
     extrapolation of the differences at the step and a tenth of it, whose ``h**2`` terms
@@ -159,7 +161,7 @@ def _judge(errors, tol, what, more=None, entry=True):
     elif hasattr(errors, "kinks"):
         if entry:
             message += _worst_entry(errors, worst)
-        why = _why(errors, worst, tol)
+        why = _why(errors, worst, tol, kink_near)
         message += why or (more() if more is not None else "")
     raise AssertionError(message)
 
@@ -191,9 +193,10 @@ _TRUNCATION_FALL = 50
 _PRECISION_GAP = 1e4
 
 
-def _why(errors, worst, tol):
+def _why(errors, worst, tol, kink_near=None):
     """What explains a failed check besides a wrong backward pass, if anything: gradients at
-    the rounding noise, kinks, or a step too large or too small (:class:`GradientErrors`)."""
+    the rounding noise, kinks (and, by ``kink_near()``, the layer whose input lies near
+    one), or a step too large or too small (:class:`GradientErrors`)."""
     analytic, numeric, noise = errors.rounding(worst)
     if analytic < noise and numeric < 100 * noise:      # zero, and the noise of the differences
         return (f"; both gradients of '{worst}' are at the differences' rounding noise "
@@ -205,10 +208,11 @@ def _why(errors, worst, tol):
         shown = "; ".join(f"{worst}{list(i)}: {lo:.3g} from the left, {hi:.3g} from the right"
                           for i, lo, hi in kinks[:3])
         more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
-        return (f"; the entries it misses lie on or near a kink, where the one-sided "
-                f"differences agree with the backward pass and the centred one averages two "
-                f"slopes (one-sided differences: {shown}{more}). Draw inputs away from kinks "
-                f"(testing.away_from_kinks, min_kink_distance)")
+        near = kink_near() if kink_near is not None else ""
+        return ("; the entries it misses lie on or near a kink" + (f" ({near})" if near else "")
+                + ", where the one-sided differences agree with the backward pass and the centred "
+                f"one averages two slopes (one-sided differences: {shown}{more}). Draw inputs "
+                "away from kinks (testing.away_from_kinks, min_kink_distance)")
     h, error = errors.step, errors[worst]
     smaller, larger = errors.at_step(worst, h / 10), errors.at_step(worst, h * 10)
     if _TRUNCATION_FALL * smaller <= error:
@@ -227,17 +231,22 @@ def _why(errors, worst, tol):
         return (f"; with a step ten times larger it is {larger:.1e}, falling as the "
                 f"differences' rounding does: pass a larger h than {h:g}; an error that stays "
                 f"near {larger:.1e} at larger steps is the backward pass's")
-    factor, residual = errors.factor(worst)
-    if residual < _FACTOR_FIT and abs(factor - 1) > 1e-3:   # every entry off by one factor
-        if abs(factor) <= 1e-3:
+    factor, residual, entries = errors.factor(worst)
+    # A factor that two or more entries agree on is told to 1e-3; one entry's ratio tells no
+    # factor (any wrong value is a multiple of the right one), only 0 and -1, within tol.
+    near = 1e-3 if entries > 1 else min(tol, 1e-3)
+    if residual < _FACTOR_FIT and abs(factor - 1) > near:   # every entry off by one factor
+        if abs(factor) <= near:
             return (f"; the gradient of '{worst}' is about 0 in every entry, its differences "
                     "are not: nothing reached the gradient (a parameter's gradient never "
                     "given to _accumulate, a backward pass not run or run on caches of "
                     "another forward pass, or terms that cancel)")
-        if abs(factor + 1) <= 1e-3:
+        if abs(factor + 1) <= near:
             return (f"; the gradient of '{worst}' is the differences' times -1 in every "
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
+        if entries == 1:
+            return ""
         twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
                  "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
@@ -350,8 +359,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
         Naming the worst of ``x`` and the parameters, its error and all the others (with
         a NaN, an infinity, kinks, rounding or the step said as :func:`assert_pair_gradients`
         says them, and an input of the layer, or of a layer inside a
-        :class:`~minigan.nn.layers.Sequential`, within the step of one of its ``kinks``:
-        :func:`min_kink_distance`); or
+        :class:`~minigan.nn.layers.Sequential` (named by its index there), within the step
+        of one of its ``kinks``: :func:`min_kink_distance`); or
         naming a parameter whose gradient a second backward pass does not add to, or
         that a frozen pass writes.
     ValueError
@@ -378,7 +387,8 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     tol = _tolerance(tol)
     start = copy.deepcopy(rng)
     errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer),
-                    more=lambda: _kink_inside(layer, x, h))
+                    more=lambda: _kink_inside(layer, x, h),
+                    kink_near=lambda: _kink_near(layer, x, h))
     for k, error in check_accumulation(layer, x, rng=start).items():
         if not error <= tol:
             raise AssertionError(
@@ -525,20 +535,30 @@ def _carried_between_passes(net):
     return ""
 
 
-def _kink_inside(layer, x, h):
-    """For a failed check that nothing else explained: an input of a layer (the layer itself,
-    or one inside a Sequential) within the step of one of its ``kinks`` (several under one
-    entry leave no one-sided difference to match), said as a possibility; else nothing."""
+def _kink_near(layer, x, h):
+    """For a failed check: the layer whose input lies within the step of one of its ``kinks``
+    (the layer itself, or one inside a Sequential, named by its index there as the
+    Sequential's repr names it, ``(1) ReLU()``; ``(0.1)`` inside a chain inside it), as
+    "an input of ... lies ... from its kink at ..."; else nothing."""
     try:                                # x as check_layer took it, on the layer's device
-        near, where, kink = _nearest_kink(
+        near, index, where, kink = _nearest_kink(
             layer, _on_layer_device(layer, _float64_input("", "x", x))[1])
     except Exception:                   # a hint only: never in the way of the failure
         return ""
     if not near < 2 * h:
         return ""
-    return (f"; an input of {where!r} lies {near:.1e} from its kink at {kink:g}, "
-            f"within the step h = {h:g}: if the backward pass is right, draw inputs away from "
-            "kinks (assume(min_kink_distance(net, x) > KINK_MARGIN))")
+    named = f"({'.'.join(map(str, index))}) {where!r}" if index else repr(where)
+    return (f"an input of {named} lies {near:.1e} from its kink at {kink:g}, "
+            f"within the step h = {h:g}")
+
+
+def _kink_inside(layer, x, h):
+    """For a failed check that nothing else explained: an input of a layer within the step
+    of one of its ``kinks`` (:func:`_kink_near`; several under one entry leave no one-sided
+    difference to match), said as a possibility; else nothing."""
+    near = _kink_near(layer, x, h)
+    return (f"; {near}: if the backward pass is right, draw inputs away from kinks "
+            "(assume(min_kink_distance(net, x) > KINK_MARGIN))" if near else "")
 
 
 # -- configurations ---------------------------------------------------------------------------
@@ -882,29 +902,33 @@ def min_kink_distance(net, x):
 
 
 def _nearest_kink(net, x):
-    """``(distance, layer, kink)``: the smallest distance from an input of a layer of ``net``
-    (or of ``net`` itself) to one of its kinks, the layer and the kink (``inf, None, None``
-    when no layer has one). A chain inside the chain is looked into the same way (a D
-    built as ``Sequential(features, head)``): its own ``kinks`` are none."""
+    """``(distance, index, layer, kink)``: the smallest distance from an input of a layer of
+    ``net`` (or of ``net`` itself) to one of its kinks, where the layer is in ``net`` (its
+    indices, chain by chain: ``(1,)`` for ``net.layers[1]``, ``()`` for ``net``), the layer
+    and the kink (``inf, (), None, None`` when no layer has one). A chain inside the chain
+    is looked into the same way (a D built as ``Sequential(features, head)``): its own
+    ``kinks`` are none."""
     if not hasattr(net, "passes"):
         return _kink_distance(net, x)
-    nearest = (np.inf, None, None)
+    nearest = (np.inf, (), None, None)
     restore = replay(net)
     try:
-        for layer, layer_input, _ in net.passes(x):
-            nearest = min(nearest, _nearest_kink(layer, layer_input), key=lambda t: t[0])
+        for i, (layer, layer_input, _) in enumerate(net.passes(x)):
+            distance, index, inner, kink = _nearest_kink(layer, layer_input)
+            nearest = min(nearest, (distance, (i, *index), inner, kink), key=lambda t: t[0])
     finally:
         restore()
     return nearest
 
 
 def _kink_distance(layer, x):
-    """``(distance, layer, kink)``: the smallest ``|x - k|`` over the kinks ``k`` of ``layer``."""
+    """``(distance, (), layer, kink)``: the smallest ``|x - k|`` over the kinks ``k`` of
+    ``layer`` (:func:`_nearest_kink`'s answer for a layer that is no chain)."""
     kinks = getattr(layer, "kinks", ()) or ()
     if not kinks or np.size(x) == 0:
-        return np.inf, None, None
+        return np.inf, (), None, None
     x = backend.to_host(x)
-    return min(((float(np.abs(x - k).min()), layer, k) for k in kinks), key=lambda t: t[0])
+    return min(((float(np.abs(x - k).min()), (), layer, k) for k in kinks), key=lambda t: t[0])
 
 
 def power_step_conditioned(W, u, ratio=0.2, min_scale=0.1):

@@ -40,6 +40,19 @@ def test_check_pair_catches_a_wrong_backward():
     assert errors["b"] > 0.1
 
 
+def test_factor_says_how_many_nonzero_differences_it_rests_on():
+    """GradientErrors.factor says how many nonzero differences its factor rests on: one
+    entry's ratio is a fit of nothing (it gave an infinite residual, and a one-entry
+    gradient of the wrong sign lost its hint), two or more agree on a factor."""
+    wrong_sign = (lambda x: (x * x, x), lambda d, x: -2 * x * d)
+    c, residual, entries = check_pair(*wrong_sign, {"x": np.array([0.5])}).factor("x")
+    assert entries == 1 and c == pytest.approx(-1, abs=1e-9) and residual < 1e-12
+    c, residual, entries = check_pair(*wrong_sign, {"x": np.array([0.5, 0.0])}).factor("x")
+    assert entries == 1 and c == pytest.approx(-1, abs=1e-9) and residual < 1e-12
+    c, residual, entries = check_pair(*wrong_sign, {"x": np.array([0.5, 2.0])}).factor("x")
+    assert entries == 2 and c == pytest.approx(-1, abs=1e-9) and residual < 1e-12
+
+
 def test_check_pair_requires_float64():
     with pytest.raises(ValueError, match="float64"):
         check_pair(F.relu_forward, F.relu_backward, {"x": np.ones(3, dtype=np.float32)})

@@ -334,7 +334,8 @@ def test_min_kink_distance_and_the_kink_hint_read_a_net_on_the_gpu():
                             layers.Dense(6, 2, rng=rng, dtype="float64"))
     x = rng.standard_normal((3, 4))
     x[1] = 0.0                           # as in the test on the CPU below
-    with pytest.raises(AssertionError, match=r"an input of ReLU\(\) lies 0\.0e\+00 from its kink"):
+    with pytest.raises(AssertionError, match=r"an input of \(1\) ReLU\(\) lies 0\.0e\+00 from its "
+                                             r"kink"):
         testing.assert_layer_gradients(net, backend.asarray(x), rng=rng)
 
 
@@ -360,8 +361,8 @@ def test_min_kink_distance_reads_the_kinks_a_layer_names():
     assert layers.Tanh.kinks == () and layers.ReLU.kinks == (0.0,)
     first.params["b"][...] = 1.0                    # a row of zeros: every unit on the kink
     x[1] = 0.0
-    with pytest.raises(AssertionError, match=r"an input of Step\(\) lies 0\.0e\+00 from its "
-                                             r"kink at 1"):
+    with pytest.raises(AssertionError, match=r"an input of \(1\) Step\(\) lies 0\.0e\+00 from "
+                                             r"its kink at 1"):
         testing.assert_layer_gradients(layers.Sequential(first, Step(), layers.Dense(
             4, 2, rng=rng, dtype="float64")), x, rng=rng)
 
@@ -1215,8 +1216,28 @@ def test_kinks_inside_a_net_are_named_when_no_entry_can_be_explained():
                             layers.Dense(6, 2, rng=rng, dtype="float64"))
     x = rng.standard_normal((3, 4))
     x[1] = 0.0
-    with pytest.raises(AssertionError, match=r"an input of ReLU\(\) lies 0\.0e\+00 from its kink at 0"):
+    with pytest.raises(AssertionError, match=r"an input of \(1\) ReLU\(\) lies 0\.0e\+00 from its "
+                                             r"kink at 0"):
         testing.assert_layer_gradients(net, x, rng=rng)
+
+
+def test_a_miss_on_a_kink_inside_a_net_names_the_layer_whose_input_lies_there():
+    """One ReLU input 3e-6 from 0, within the step: the one-sided differences explain the
+    miss, and the message names the layer, by its index in the Sequential (and in a chain
+    inside it); it named one only when nothing else explained the failure."""
+    rng = np.random.default_rng(0)
+    first = layers.Dense(3, 4, rng=rng, dtype="float64")
+    x = rng.standard_normal((5, 3))
+    first.params["b"][0] -= first(x)[2, 0] - 3e-6       # row 2's unit 0: 3e-6 above the kink
+    net = layers.Sequential(first, layers.ReLU(), layers.Dense(4, 2, rng=rng, dtype="float64"))
+    with pytest.raises(AssertionError, match=r"lie on or near a kink \(an input of \(1\) ReLU\(\) "
+                                             r"lies 3\.0e-06 from its kink at 0, within the step "
+                                             r"h = 1e-05\), where the one-sided differences"):
+        testing.assert_layer_gradients(net, x, rng=rng)
+    nested = layers.Sequential(layers.Sequential(first, layers.ReLU()), net.layers[2])
+    with pytest.raises(AssertionError, match=r"on or near a kink \(an input of \(0\.1\) ReLU\(\) "
+                                             r"lies 3\.0e-06"):
+        testing.assert_layer_gradients(nested, x, rng=rng)
 
 
 def test_a_wrong_small_gradient_is_not_blamed_on_rounding():
@@ -1265,6 +1286,47 @@ def test_a_gradient_that_is_a_multiple_of_the_differences_is_said_to_be(factor, 
     x = np.random.default_rng(0).standard_normal((3, 2))
     with pytest.raises(AssertionError, match=said):
         testing.assert_pair_gradients(*square, {"x": x})
+
+
+class _OneScale(layers.Layer):
+    """out = x * s, ``s`` of one entry; its backward pass gives ``factor`` times the gradient
+    of ``s`` (a custom layer of one feature, where hypothesis shrinks a failing draw)."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self._add_param("s", np.array([0.7]), "float64")
+        self.factor = factor
+
+    def forward(self, x):
+        self._cache = x
+        return x * self.params["s"]
+
+    def backward(self, dout, input_grad=True):
+        self._accumulate(s=self.factor * (dout * self._need_cache()).sum(axis=0))
+        return dout * self.params["s"]
+
+
+@pytest.mark.parametrize(("factor", "said"), [(-1.0, r"the gradient of 's' is the differences' "
+                                                     r"times -1 in every entry: right in size, "
+                                                     r"of the wrong sign"),
+                                              (0.0, r"the gradient of 's' is about 0 in every "
+                                                    r"entry, its differences are not: nothing "
+                                                    r"reached the gradient")])
+def test_a_one_entry_gradient_of_the_wrong_sign_or_zero_is_said_to_be(factor, said):
+    """One entry supports these two: its sign and 0 (hypothesis shrinks a custom layer to one
+    feature, and the hint was lost there)."""
+    x = np.random.default_rng(0).standard_normal((4, 1))
+    with pytest.raises(AssertionError, match=said):
+        testing.assert_layer_gradients(_OneScale(factor), x, rng=np.random.default_rng(1))
+
+
+def test_a_one_entry_gradient_off_by_another_ratio_is_not_called_a_factor():
+    """Any wrong value of one entry is some multiple of the right one: 0.25 there is no
+    evidence of a mean over another count, and the message says nothing of it."""
+    x = np.random.default_rng(0).standard_normal((4, 1))
+    with pytest.raises(AssertionError, match="the gradient of 's' is off") as info:
+        testing.assert_layer_gradients(_OneScale(0.25), x, rng=np.random.default_rng(1))
+    assert str(info.value).endswith("from the differences")
 
 
 def test_a_bias_gradient_left_out_of_accumulate_is_said_to_be():
