@@ -317,6 +317,59 @@ def test_eval_of_a_file_of_noise_says_it_looks_like_no_digit_not_mode_collapse(d
     said = [w for w in report["warnings"] if "look like none of the real ones" in w]
     assert len(said) == 1 and f"warning: {said[0]}" in out
     assert "collapse" not in out.replace("not a collapse", "")
+    assert report["generated"]["copies_of_real"]["copies"] == 0      # none is a real digit
+    assert "are copies of the real digits" not in out
+
+
+def test_copies_of_the_real_digits_are_counted_whatever_round_trip_they_made(real_mnist, ref):
+    """Digits of the reference and of the real row, saved as 8-bit pixels or as a tanh's
+    float16 and read back, among noise: each is a copy (every pixel within half an 8-bit
+    level of a real digit's), counted by the set it copies; a pixel moved by more is not."""
+    rng = np.random.default_rng(0)
+    tanh16 = ((ref.held_out[10:20] * 2 - 1).astype(np.float16).astype(np.float32) + 1) / 2
+    near = ref.reference[30:32].copy()
+    near[:, 0] += 0.4 / 255                       # the corner pixel, black in every digit
+    copies = np.concatenate([ref.reference[:30], near,
+                             (ref.held_out[:10] * 255).round().astype(np.uint8) / 255, tanh16])
+    moved = ref.reference[40:42].copy()
+    moved[:, 0] += 0.6 / 255                      # over half a level: a digit of its own
+    images = np.concatenate([copies, moved, rng.random((246, 784), dtype=np.float32)])
+    order = rng.permutation(len(images))
+    found = scoring.copies_of_real(images[order], ref)
+    assert (found["copies"], found["n"], found["reference"], found["held_out"]) == (52, 300, 32, 20)
+    assert found["share"] == pytest.approx(52 / 300)
+    assert found["first"] == sorted(np.flatnonzero(order < len(copies)))[:10]
+    said = scoring.copies_warning(found)
+    assert said.startswith("52 of the 300 scored digits (17.3%) are copies of the real digits "
+                           "they are scored against (32 of the reference digits, 20 of the "
+                           "real row's held-out digits;")
+    assert "the scores of copies flatter" in said and "not MNIST's test digits" in said
+    x = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)[0]
+    other = scoring.copies_of_real(x[2000:2300], ref)     # test digits ref does not hold
+    assert other["copies"] == 0 and scoring.copies_warning(other) is None
+    scores = {**ref.real_row(300, parzen=False), "copies_of_real": other}
+    assert scoring.warnings(scores, ref.real_row(300, parzen=False), ref) == []
+
+
+def test_eval_of_a_file_holding_real_digits_counts_them_in_its_report(data_dir, tmp_path,
+                                                                     capsys):
+    """A file of MNIST's test digits scored better than the real row (FID 0.65 against
+    0.95: half of them are the reference) without a word; eval counts the scored digits
+    that are copies of the reference or of the real row, warns, and keeps the count in
+    eval.json beside the scores, as a run's memorisation is."""
+    x = load_mnist("test", data_dir=str(data_dir), scale="sigmoid", download=False)[0]
+    noise = np.random.default_rng(0).random((60, 784)).astype(np.float32)
+    np.save(tmp_path / "mixed.npy", np.concatenate([x[:40].reshape(40, 784), noise]))
+    assert cli.main(["eval", str(tmp_path / "mixed.npy"), "--no-parzen", "--data-dir",
+                     str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "mixed_eval.json").read_text())
+    copies = report["generated"]["copies_of_real"]
+    assert copies["copies"] == 40 and copies["n"] == 100 and copies["share"] == 0.4
+    assert copies["reference"] + copies["held_out"] == 40
+    said = report["warnings"][0]
+    assert said.startswith("40 of the 100 scored digits (40.0%) are copies of the real digits")
+    assert f"warning: {said}" in out
 
 
 def test_a_reference_too_small_to_score_against_or_a_real_row_of_too_few_is_refused(ref):
