@@ -422,7 +422,8 @@ def _classifier_info(clf):
 
 
 def evaluate_digits(args, digits):
-    """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits;
+    """``minigan eval FILE.npy``: score digits drawn elsewhere, beside real held-out digits,
+    and count those that are copies of the real digits (:func:`~minigan.lab.scoring.copies_of_real`);
     print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
     path = user_path(args.run)
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
@@ -463,6 +464,8 @@ def evaluate_digits(args, digits):
     ref = scoring.Reference.load(args.data_dir, clf, args.download)
     classes = []                    # the class read in each digit scored
     scores = scoring.score_images(digits, ref, parzen=args.parzen, classes_out=classes)
+    # digits of the test split itself score as well as the real row or better: say so
+    scores["copies_of_real"] = scoring.copies_of_real(digits[:scores["n"]], ref)
     real = ref.real_row(len(digits), args.parzen)
     seconds = time.perf_counter() - start
     some = "all" if scores["n"] == len(digits_in_file) else f"a random {scores['n']:,}"

@@ -939,6 +939,7 @@ class Trainer:
             least_said,
             scored_labels,
             scoring_noise,
+            unlike_warning,
         )
 
         c = self.config
@@ -968,9 +969,9 @@ class Trainer:
             f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]"
             + ("" if agreement is None else
                f", label agreement {100 * agreement['agreement']:.1f}% ({least_said(agreement)})"))
-        collapsed = collapse_warning(row, real)
-        if collapsed:
-            self._log(f"epoch {self.epoch}: {collapsed}")
+        said = unlike_warning(row, real) or collapse_warning(row, real)
+        if said:
+            self._log(f"epoch {self.epoch}: {said}")
 
     @contextlib.contextmanager
     def _lock(self):

@@ -1278,23 +1278,29 @@ def test_eval_every_without_the_test_split_is_refused_before_anything_is_written
     assert not out.exists()
 
 
-def test_eval_every_says_when_the_generator_collapsed(train_args, data_dir, tmp_path, monkeypatch,
-                                                     capsys):
+@pytest.mark.parametrize("looks, said", [
+    (1.0, "epoch 1: the generated digits cover 0% of the real digits' neighbourhoods"),
+    (0.0, "epoch 1: the generated digits look like none of the real ones (precision 0.000")])
+def test_eval_every_says_when_the_generator_collapsed(looks, said, train_args, data_dir,
+                                                     tmp_path, monkeypatch, capsys):
     """A score whose coverage is under half the real digits' says mode collapse beside its
-    line, as minigan eval does beside its table (precision alone can look good then)."""
+    line, as minigan eval does beside its table (precision alone can look good then), where
+    its digits look real (precision and density ``looks``); digits that look like no real
+    one (an untrained generator's noise) are said to, not to have collapsed."""
     from minigan.lab import scoring
 
     real_evaluate = scoring.evaluate_generator
 
     def collapsed(*args, **kwargs):
-        return {**real_evaluate(*args, **kwargs), "coverage": 0.0}
+        return {**real_evaluate(*args, **kwargs), "coverage": 0.0, "precision": looks,
+                "density": looks}
 
     monkeypatch.setattr(scoring, "evaluate_generator", collapsed)
     assert main(train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
                            "--eval-n", "40")) == 0
     out = capsys.readouterr().out
-    assert "epoch 1: the generated digits cover 0% of the real digits' neighbourhoods" in out
-    assert "(mode collapse)" in out
+    assert said in out
+    assert ("(mode collapse)" in out) == bool(looks)
 
 
 def test_eval_n_without_eval_every_warns_that_nothing_is_scored(train_args, data_dir, tmp_path,

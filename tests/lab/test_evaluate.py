@@ -2,6 +2,7 @@
 
 import json
 import re
+import types
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from minigan.app import cli
 from minigan.data import load_mnist
-from minigan.lab import scoring
+from minigan.lab import metrics, scoring
 from minigan.lab.classifier import load_default
 from minigan.nn import layers
 
@@ -258,6 +259,117 @@ def test_a_collapsed_generator_scores_as_collapsed(ref):
     assert scores["fid"] > 10 * ref.real_row()["fid"]
     assert "parzen_mean" not in scores
     assert g.training                                       # the generator's mode is restored
+
+
+def _scores_of_features(fake, real_f, classes):
+    """The scores the collapse and unlike warnings read, of features ``fake`` against the
+    reference features ``real_f`` (what score_images computes from the classifier's)."""
+    p, r = metrics.precision_recall(real_f, fake)
+    density, coverage = metrics.density_coverage(real_f, fake)
+    return {"precision": p, "recall": r, "density": density, "coverage": coverage,
+            "confident_share": 1.0, "classes_covered": classes}
+
+
+@pytest.mark.parametrize("share, said", [(0.0, "unlike"), (0.05, "unlike"),
+                                         (0.3, "collapse"), (1.0, "collapse")])
+def test_noise_is_told_apart_from_a_collapse_onto_one_class(share, said):
+    """Features of ten classes; the generated ones a ``share`` of copies of one class's
+    (a generator collapsed onto it) and the rest far from every real feature (noise, which
+    the classifier reads somewhere no digit is). Pure noise covers nothing, as a collapse
+    covers little, and was called mode collapse; digits that look like none of the real
+    ones (precision and density under a tenth of the real row's) are named so instead, and
+    a collapse is said where some of the digits look real (0.3 of them: precision 0.3)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 6, (10, 8))
+    real_f = (centres[np.arange(1000) % 10] + rng.normal(0, 1, (1000, 8))).astype(np.float32)
+    held = (centres[np.arange(1000) % 10] + rng.normal(0, 1, (1000, 8))).astype(np.float32)
+    real = _scores_of_features(held, real_f, 10)
+    n, like = 1000, int(share * 1000)
+    copies = held[0::10][rng.integers(0, 100, like)]     # of class 0's held-out features
+    noise = rng.normal(0, 1, (n - like, 8)).astype(np.float32) + 100
+    fake = _scores_of_features(np.concatenate([copies, noise]), real_f, 1)
+    assert fake["coverage"] < 0.5 * real["coverage"]     # both cover little of the data
+    unlike, collapse = scoring.unlike_warning(fake, real), scoring.collapse_warning(fake, real)
+    assert scoring.looks_like_no_digit(fake, real) == (said == "unlike")
+    if said == "unlike":
+        assert collapse is None and "look like none of the real ones" in unlike
+        assert "confident share 1.000, 1 class covered), which says nothing" in unlike
+        assert "pixels' scale" in unlike and "has trained" in unlike
+    else:
+        assert unlike is None and "(mode collapse)" in collapse
+    lab = types.SimpleNamespace(caveat=None)
+    assert scoring.warnings(fake, real, lab) == [unlike or collapse]
+    assert scoring.warnings(real, real, lab) == []      # real features: neither
+
+
+def test_eval_of_a_file_of_noise_says_it_looks_like_no_digit_not_mode_collapse(data_dir,
+                                                                               tmp_path,
+                                                                               capsys):
+    """minigan eval NOISE.npy: precision, density and coverage 0, and the report said the
+    generator had collapsed onto part of the data, beside a confident share of 1.000; it
+    says the digits look like none of the real ones, and what to check."""
+    np.save(tmp_path / "noise.npy", np.random.default_rng(0).random((100, 784)).astype("f4"))
+    assert cli.main(["eval", str(tmp_path / "noise.npy"), "--no-parzen", "--data-dir",
+                     str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "noise_eval.json").read_text())
+    assert report["generated"]["precision"] == report["generated"]["density"] == 0
+    said = [w for w in report["warnings"] if "look like none of the real ones" in w]
+    assert len(said) == 1 and f"warning: {said[0]}" in out
+    assert "collapse" not in out.replace("not a collapse", "")
+    assert report["generated"]["copies_of_real"]["copies"] == 0      # none is a real digit
+    assert "are copies of the real digits" not in out
+
+
+def test_copies_of_the_real_digits_are_counted_whatever_round_trip_they_made(real_mnist, ref):
+    """Digits of the reference and of the real row, saved as 8-bit pixels or as a tanh's
+    float16 and read back, among noise: each is a copy (every pixel within half an 8-bit
+    level of a real digit's), counted by the set it copies; a pixel moved by more is not."""
+    rng = np.random.default_rng(0)
+    tanh16 = ((ref.held_out[10:20] * 2 - 1).astype(np.float16).astype(np.float32) + 1) / 2
+    near = ref.reference[30:32].copy()
+    near[:, 0] += 0.4 / 255                       # the corner pixel, black in every digit
+    copies = np.concatenate([ref.reference[:30], near,
+                             (ref.held_out[:10] * 255).round().astype(np.uint8) / 255, tanh16])
+    moved = ref.reference[40:42].copy()
+    moved[:, 0] += 0.6 / 255                      # over half a level: a digit of its own
+    images = np.concatenate([copies, moved, rng.random((246, 784), dtype=np.float32)])
+    order = rng.permutation(len(images))
+    found = scoring.copies_of_real(images[order], ref)
+    assert (found["copies"], found["n"], found["reference"], found["held_out"]) == (52, 300, 32, 20)
+    assert found["share"] == pytest.approx(52 / 300)
+    assert found["first"] == sorted(np.flatnonzero(order < len(copies)))[:10]
+    said = scoring.copies_warning(found)
+    assert said.startswith("52 of the 300 scored digits (17.3%) are copies of the real digits "
+                           "they are scored against (32 of the reference digits, 20 of the "
+                           "real row's held-out digits;")
+    assert "the scores of copies flatter" in said and "not MNIST's test digits" in said
+    x = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)[0]
+    other = scoring.copies_of_real(x[2000:2300], ref)     # test digits ref does not hold
+    assert other["copies"] == 0 and scoring.copies_warning(other) is None
+    scores = {**ref.real_row(300, parzen=False), "copies_of_real": other}
+    assert scoring.warnings(scores, ref.real_row(300, parzen=False), ref) == []
+
+
+def test_eval_of_a_file_holding_real_digits_counts_them_in_its_report(data_dir, tmp_path,
+                                                                     capsys):
+    """A file of MNIST's test digits scored better than the real row (FID 0.65 against
+    0.95: half of them are the reference) without a word; eval counts the scored digits
+    that are copies of the reference or of the real row, warns, and keeps the count in
+    eval.json beside the scores, as a run's memorisation is."""
+    x = load_mnist("test", data_dir=str(data_dir), scale="sigmoid", download=False)[0]
+    noise = np.random.default_rng(0).random((60, 784)).astype(np.float32)
+    np.save(tmp_path / "mixed.npy", np.concatenate([x[:40].reshape(40, 784), noise]))
+    assert cli.main(["eval", str(tmp_path / "mixed.npy"), "--no-parzen", "--data-dir",
+                     str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "mixed_eval.json").read_text())
+    copies = report["generated"]["copies_of_real"]
+    assert copies["copies"] == 40 and copies["n"] == 100 and copies["share"] == 0.4
+    assert copies["reference"] + copies["held_out"] == 40
+    said = report["warnings"][0]
+    assert said.startswith("40 of the 100 scored digits (40.0%) are copies of the real digits")
+    assert f"warning: {said}" in out
 
 
 def test_a_reference_too_small_to_score_against_or_a_real_row_of_too_few_is_refused(ref):
