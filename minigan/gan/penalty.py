@@ -1,6 +1,9 @@
 r"""The gradient penalties of WGAN-GP (Gulrajani et al. 2017) and R1 (Mescheder et al. 2018),
 and their double backward, by hand.
 
+The derivation, with a picture of the three passes, worked examples and the property tests:
+``docs/atlas/penalty.rst``.
+
 The critic :math:`f` (the discriminator, without sigmoid) is pushed towards
 1-Lipschitz functions by a penalty on the norm of its INPUT gradient at points
 :math:`\hat x` between real and fake samples:
@@ -112,9 +115,6 @@ Each Dense layer then gains
 
 which is the WGAN-GP sweep when no minibatch layer is present (:math:`\dot\delta = 0`).
 """
-
-# docs/atlas/penalty.rst shows this docstring, with a picture of the three passes, worked
-# examples and the property tests.
 
 from __future__ import annotations
 

@@ -57,6 +57,8 @@ class Optimizer:
         self.t = 0
 
     def zero_grad(self):
+        """Set every gradient this optimizer reads to zero, in place (before the backward
+        passes of a step: they add to the gradients)."""
         for _, g in self.pairs:
             g[...] = 0
 
@@ -260,6 +262,9 @@ class Adam(Optimizer):
         return ("m", "v")
 
     def step(self):
+        r"""One update of every parameter a frozen layer does not hold, in place
+        (:func:`adam_update`), each with the bias corrections :math:`1 - \beta^t` of its own
+        count of updates ``steps[i]``."""
         b1, b2 = self.betas
         for p, g, m, v, i in self._moving_states(self.m, self.v, range(len(self.pairs))):
             self.steps[i] += 1
@@ -399,6 +404,8 @@ class SGD(Optimizer):
         return ("u",)
 
     def step(self):
+        """One update of every parameter a frozen layer does not hold, in place: the velocity
+        ``u`` first, then the parameter along it."""
         for p, g, u in self._moving_states(self.u):
             u *= self.momentum
             u -= self.lr * g        # u <- mu u - lr g
@@ -448,6 +455,8 @@ class RMSProp(Optimizer):
         return ("s",)
 
     def step(self):
+        """One update of every parameter a frozen layer does not hold, in place: the running
+        mean of squares ``s`` first, then the parameter scaled by it."""
         for p, g, s in self._moving_states(self.s):
             xp = get_array_module(p)
             s *= self.alpha
