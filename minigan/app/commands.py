@@ -272,13 +272,18 @@ def _picture_destination(out, ckpt_path, default):
     folder); refused before any work when the format or the folder will not do."""
     out = user_path(out) if out else Path(ckpt_path).parent / default
     fmt = plotting.check_grid_path(out)
-    training_wrote = runs.training_picture(out)
-    if training_wrote:
-        raise ValueError(f"--out {out} is {training_wrote}, written by its training; choose "
-                         f"another --out (without --out the picture is {default} in the run "
-                         "folder)")
+    _not_a_training_file(out, f"without --out the picture is {default} in the run folder")
     check_not_in_use(out.parent)
     return out, fmt
+
+
+def _not_a_training_file(out, default_said):
+    """Refuse an ``--out`` that names a file training wrote in a run folder
+    (:func:`minigan.app.runs.training_file`), saying where the output goes without it."""
+    training_wrote = runs.training_file(out)
+    if training_wrote:
+        raise ValueError(f"--out {out} is {training_wrote}, written by its training; choose "
+                         f"another --out ({default_said})")
 
 
 @contextlib.contextmanager
@@ -409,6 +414,7 @@ def _report_path(args, default):
     elif args.out and out.suffix.lower() != ".json":
         raise ValueError(f"--out {args.out}: neither a .json file nor a folder; end the file's "
                          f"name in .json, or name a folder that exists to write {EVAL_FILE} in")
+    _not_a_training_file(out, f"without --out the report is {default}")
     check_destination(out)
     check_destination(_class_picture_path(out))
     check_not_in_use(out.parent)
@@ -530,9 +536,11 @@ def _write_report(out, report, pictures):
     ``(path, what it shows)``; returns the exit code 0."""
     if "parzen_mean" in report["generated"]:
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
+    replacing = _replacing(out).removeprefix(", ")
     with _writer(out):
         write_text(out, json.dumps(report, indent=1) + "\n")
-    print(f"wrote {out}" + "".join(f" and {path} ({what})" for path, what in pictures))
+    print(f"wrote {out}" + (f" ({replacing})" if replacing else "")
+          + "".join(f" and {path} ({what})" for path, what in pictures))
     return 0
 
 
@@ -826,14 +834,6 @@ def _seed_said(name, m):
 
 
 #: The files a toy run writes (their names are minigan's: --overwrite replaces only these).
-TOY_FILES = ("metrics.json", "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
-             "xy.png", "field.npz")
-
-
-def _toy_outputs(folder):
-    return sorted({p for pattern in TOY_FILES for p in Path(folder).glob(pattern)})
-
-
 @contextlib.contextmanager
 def _toy_folder(out, overwrite):
     """A staging folder inside ``out`` whose files replace ``out``'s toy files at the end."""
@@ -844,7 +844,8 @@ def _toy_folder(out, overwrite):
         raise ValueError(f"--out {out} holds a training run ({runs.CONFIG} or "
                          f"{runs.CHECKPOINT}); a toy writes into a folder of its own: choose "
                          "another --out")
-    old = _toy_outputs(out) if out.is_dir() else []
+    runs.check_not_inside_a_run(out, "a toy")
+    old = runs.toy_outputs(out) if out.is_dir() else []
     if old and not overwrite:
         names = ", ".join(sorted({p.name.split("_")[0] + "_*.png"
                                   if p.name.startswith(("snapshot_", "step_")) else p.name
@@ -862,7 +863,7 @@ def _toy_folder(out, overwrite):
     stage = Path(tempfile.mkdtemp(dir=out, prefix=".toy-"))
     try:
         yield stage
-        for p in _toy_outputs(out):
+        for p in runs.toy_outputs(out):
             p.unlink()
         for p in sorted(stage.iterdir()):
             os.replace(p, out / p.name)

@@ -46,7 +46,8 @@ __all__ = [
     "find_checkpoint", "scoring_data_dir", "own_data_caveat", "resolve_config", "read_config",
     "saved_config", "default_out",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
-    "training_picture", "grid_name", "LOSS_CURVES", "SAMPLES",
+    "training_file", "TRAINING_FILES", "TOY_FILES", "toy_outputs",
+    "enclosing_run", "check_not_inside_a_run", "grid_name", "LOSS_CURVES", "SAMPLES",
 ]
 
 CHECKPOINT = "checkpoint.npz"
@@ -446,14 +447,22 @@ def holds_run(folder):
     return any((Path(folder) / name).is_file() for name in (CONFIG, CHECKPOINT))
 
 
-def training_picture(path):
-    """What ``path`` is when it names a picture training draws in a run folder (its loss
-    curves, the grid of an epoch), else None; a relative ``path`` is taken from the working
-    folder, its folders' links and ``..`` followed, as a write to it would follow them (the
-    file itself a link is replaced, not followed, by an atomic write)."""
+#: The files training writes in a run folder, by name, and what each is to the run.
+TRAINING_FILES = {CONFIG: "the run's settings (what --resume reads)",
+                  CHECKPOINT: "the run's checkpoint", "metrics.csv": "the run's metrics",
+                  "scores.csv": "the run's scores", LOSS_CURVES: "the run's loss curves"}
+
+
+def training_file(path):
+    """What ``path`` is when it names a file training writes in a run folder (its settings,
+    checkpoint, metrics, scores, loss curves, the grid of an epoch), else None: another
+    command's ``--out`` there would replace it (``minigan eval --out RUN/config.json`` left a
+    run that could not be resumed). A relative ``path`` is taken from the working folder, its
+    folders' links and ``..`` followed, as a write to it would follow them (the file itself a
+    link is replaced, not followed, by an atomic write)."""
     path = Path(os.path.realpath(Path(path).parent)) / Path(path).name
-    if path.name == LOSS_CURVES and holds_run(path.parent):
-        return "the run's loss curves"
+    if path.name in TRAINING_FILES and holds_run(path.parent):
+        return TRAINING_FILES[path.name]
     epoch = epoch_number(path.name.removeprefix("epoch_").removesuffix(".png"))
     if (epoch is not None and path.name == grid_name(epoch) and path.parent.name == SAMPLES
             and holds_run(path.parent.parent)):
@@ -480,8 +489,44 @@ def default_out(model):
     return out
 
 
+#: What a toy run writes in its folder (``minigan toy``), as glob patterns.
+TOY_FILES = ("metrics.json", "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
+             "xy.png", "field.npz")
+
+
+def toy_outputs(folder):
+    """The files of a toy run in ``folder`` (:data:`TOY_FILES`), sorted."""
+    return sorted({p for pattern in TOY_FILES for p in Path(folder).glob(pattern)})
+
+
+def enclosing_run(path):
+    """The nearest folder above ``path`` (its links and ``..`` followed) that holds a training
+    run, else None: a run's checkpoint, or its settings beside what a run writes with them
+    (metrics, grids, loss curves, its lock), so that a ``config.json`` of something else in a
+    folder above is not taken for one. A run or a toy written inside a run's folder would mix
+    their files with the run's (``samples/``: its grids), and a remedy that says to remove
+    what is in the way would remove a run."""
+    path = Path(os.path.realpath(path))
+    for folder in path.parents:
+        if (folder / CHECKPOINT).is_file() or ((folder / CONFIG).is_file() and any(
+                (folder / name).exists() for name in ("metrics.csv", SAMPLES, LOSS_CURVES,
+                                                      LOCK_FILE))):
+            return folder
+    return None
+
+
+def check_not_inside_a_run(out, what="a run"):
+    """Refuse an ``--out`` inside a training run's folder (:func:`enclosing_run`)."""
+    run = enclosing_run(out)
+    if run is not None:
+        raise ValueError(f"--out {out} is inside the folder of the training run {run}; "
+                         f"{what} is written into a folder of its own: choose an --out "
+                         "outside it")
+
+
 def check_out(out, resuming_here):
-    """Refuse an ``out`` that cannot be written or would overwrite another run; write nothing.
+    """Refuse an ``out`` that cannot be written or would overwrite another run, a toy's
+    results or a folder inside another run's; write nothing.
 
     ``resuming_here`` is True when the run resumed is the one in ``out``.
     """
@@ -489,9 +534,15 @@ def check_out(out, resuming_here):
     if out.is_symlink() and not out.exists():
         raise ValueError(f"--out {out} is a link to {os.readlink(out)}, which does not exist; "
                          "create that folder, or choose another --out")
+    check_not_inside_a_run(out)
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
+        toy = toy_outputs(out)
+        if (out / TOY_FILES[0]).is_file() and len(toy) > 1:     # metrics.json and a picture
+            raise ValueError(f"--out {out} holds a toy run's results ({', '.join(p.name for p in toy[:3])}"
+                             f"{', ...' if len(toy) > 3 else ''}); a training run is written "
+                             "into a folder of its own: choose another --out")
         check_no_links(out)
         held = sorted(name for name in RUN_FILES if (out / name).exists()
                       and not (name == SAMPLES and not any((out / name).iterdir())))

@@ -904,6 +904,58 @@ def test_sample_out_errors_name_out(assert_one_line_error, earlier_run, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_eval_never_replaces_a_file_training_wrote(assert_one_line_error, earlier_run, capsys):
+    """eval --out RUN/config.json replaced the run's settings with its report, without a
+    word: a run stopped before its first checkpoint could no longer be started over."""
+    before = snapshot(earlier_run)
+    out = earlier_run / "config.json"
+    rc, _, err = run_main(["eval", str(earlier_run), "--device", "cpu", "--n", "40",
+                           "--no-parzen", "--out", str(out)], capsys)
+    assert_one_line_error(rc, err, f"--out {out} is the run's settings (what --resume reads), "
+                          "written by its training; choose another --out (without --out the "
+                          "report is")
+    assert snapshot(earlier_run) == before
+
+
+def test_eval_says_when_it_replaces_its_report(earlier_run, tmp_path, capsys, data_dir):
+    out = tmp_path / "report.json"
+    args = ["eval", str(earlier_run), "--device", "cpu", "--n", "40", "--no-parzen",
+            "--data-dir", str(data_dir), "--out", str(out)]
+    rc, said, _ = run_main(args, capsys)
+    assert rc == 0 and f"wrote {out} and" in said and "replacing" not in said
+    rc, said, _ = run_main(args, capsys)
+    assert rc == 0 and f"wrote {out} (replacing the file there) and" in said
+
+
+@pytest.mark.parametrize("inside", ["samples", "samples/deeper", "fresh"])
+def test_a_run_or_a_toy_inside_a_runs_folder_is_refused(inside, assert_one_line_error, train_args,
+                                                       earlier_run, data_dir, capsys):
+    """--out r1/samples made a second run among the first's grids (its checkpoint, config and
+    metrics beside them), and a toy's --out there mixed its pictures in: a remedy that says
+    to remove what is in the way would remove a run."""
+    before = snapshot(earlier_run)
+    out = earlier_run / inside
+    rc, _, err = run_main(train_args(data_dir, out, "--epochs", "1"), capsys)
+    assert_one_line_error(rc, err, f"--out {out} is inside the folder of the training run "
+                          f"{earlier_run.resolve()}; a run is written into a folder of its own")
+    rc, _, err = run_main(["toy", "xy", "--out", str(out)], capsys)
+    assert_one_line_error(rc, err, "a toy is written into a folder of its own")
+    assert snapshot(earlier_run) == before
+
+
+def test_a_run_into_a_toys_folder_is_refused(assert_one_line_error, train_args, data_dir, tmp_path,
+                                             capsys):
+    toy = tmp_path / "toy"
+    assert main(["toy", "xy", "--out", str(toy), "--iterations", "20"]) == 0
+    before = snapshot(toy)
+    rc, _, err = run_main(train_args(data_dir, toy, "--epochs", "1"), capsys)
+    assert_one_line_error(rc, err, f"--out {toy} holds a toy run's results (metrics.json")
+    assert snapshot(toy) == before
+    (toy.parent / "mine").mkdir()               # a folder of one's own with a gif is not a toy's
+    (toy.parent / "mine" / "a.gif").write_bytes(b"GIF89a")
+    assert main(train_args(data_dir, toy.parent / "mine", "--epochs", "1")) == 0
+
+
 @pytest.mark.parametrize("command", ["sample", "interpolate"])
 @pytest.mark.parametrize("picture, said", [("loss_curves.png", "the run's loss curves"),
                                            ("samples/epoch_0001.png", "the run's grid of epoch 1")])
