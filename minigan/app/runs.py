@@ -273,8 +273,10 @@ _BEFORE_IT_EXISTED = {
 
 def _known(saved, source):
     """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
-    those it does not know (of another version) are left out, and those it saved before they
-    existed take :data:`_BEFORE_IT_EXISTED`."""
+    those it does not know (of another version) are left out, those it saved before they
+    existed take :data:`_BEFORE_IT_EXISTED`, and a gradient penalty weight that its game never
+    took (saved before minigan refused one: :func:`~minigan.app.settings.gp_weight_unread`)
+    is read as the default, which weighs nothing either, so that the run still resumes."""
     if not isinstance(saved, dict):
         raise settings.SettingError(f"{source}: the settings are not a JSON object")
     known = {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
@@ -285,6 +287,8 @@ def _known(saved, source):
     for key, before in _BEFORE_IT_EXISTED.items():
         if known.get(key) is None:
             known[key] = before
+    if settings.gp_weight_unread(known):
+        known["gp_weight"] = settings.GP_WEIGHT
     settings.check_g_label(known, source)   # before any model is built from them
     return known
 
