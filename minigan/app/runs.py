@@ -21,6 +21,7 @@ settings. Every rule here raises before anything is written.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -44,7 +45,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "scoring_data_dir", "own_data_caveat", "resolve_config", "read_config",
-    "saved_config", "default_out",
+    "saved_config", "default_outs",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
     "training_picture", "grid_name", "LOSS_CURVES", "SAMPLES",
 ]
@@ -474,14 +475,21 @@ def epoch_grids(folder):
             yield epoch, grid
 
 
-def default_out(model):
-    """``runs/<model>-<date>-<time>``, with ``-2``, ``-3``, ... when that folder exists."""
+def default_outs(model):
+    """The folders a run not given ``--out`` may take, in order, each one that does not exist
+    when it is asked for: ``runs/<model>-<date>-<time>`` (the time of the first, to the
+    second), then that name with ``-2``, ``-3``, ... appended.
+
+    A name free when asked may be taken a moment later by another run started in the same
+    second: the run takes the first that it creates itself
+    (:meth:`~minigan.app.folderlock.FolderLock.acquire` with ``new``), so that each run has a
+    folder of its own.
+    """
     base = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
+    for n in itertools.count(1):
+        out = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if not out.exists():
+            yield out
 
 
 def check_out(out, resuming_here):

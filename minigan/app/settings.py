@@ -232,8 +232,9 @@ SETTINGS = (
     Setting("files", optional(FILES), None, "the data files by split, in place of MNIST's "
             "(a small data set of your own; train's --images and --labels set it)",
             resume_may_change=True),
-    Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>)",
-            ("--out",), resume_may_change=True),
+    Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>, "
+            "with -2, -3, ... appended where another run has it)", ("--out",),
+            resume_may_change=True),
     Setting("g_loss", choice(*games.G_LOSSES), "non_saturating", "generator loss of the "
             "cross-entropy game (default non_saturating)", ("--g-loss",), BOTH),
     Setting("label_smoothing", FRACTION, 0.0, "one-sided: the real target becomes 1 - s "
