@@ -139,6 +139,11 @@ class FolderLock:
     the lock without waiting, and writes who holds it; :class:`FolderInUse` when another
     process holds it. :meth:`release` lets it go (and removes the folder it created if
     nothing else was written into it). Also a context manager.
+
+    ``acquire(new=True)`` takes a folder only if it creates it: ``FileExistsError`` where
+    the folder is there already. ``os.mkdir`` creates a folder for one process only, so two
+    processes that try the same new folder at once never both take it (a run not given
+    ``--out``: :func:`minigan.app.runs.default_outs`).
     """
 
     def __init__(self, folder, what="minigan"):
@@ -146,14 +151,15 @@ class FolderLock:
         self.path = self.folder / LOCK_FILE
         self._fd, self.created = None, False
 
-    def acquire(self):
-        if fcntl is None:
-            return self
+    def acquire(self, new=False):
         try:
             self.folder.mkdir(parents=True)
             self.created = True
         except FileExistsError:          # there already, or made a moment ago by another
-            pass
+            if new:
+                raise
+        if fcntl is None:
+            return self
         while True:
             try:
                 fd = _open_lock_file(self.path, os.O_RDWR | os.O_CREAT)

@@ -21,6 +21,7 @@ settings. Every rule here raises before anything is written.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -44,7 +45,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "scoring_data_dir", "own_data_caveat", "resolve_config", "read_config",
-    "saved_config", "default_out",
+    "saved_config", "default_outs",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
     "training_file", "TRAINING_FILES", "TOY_FILES", "toy_outputs",
     "enclosing_run", "check_not_inside_a_run", "grid_name", "LOSS_CURVES", "SAMPLES",
@@ -274,8 +275,10 @@ _BEFORE_IT_EXISTED = {
 
 def _known(saved, source):
     """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
-    those it does not know (of another version) are left out, and those it saved before they
-    existed take :data:`_BEFORE_IT_EXISTED`."""
+    those it does not know (of another version) are left out, those it saved before they
+    existed take :data:`_BEFORE_IT_EXISTED`, and a gradient penalty weight that its game never
+    took (saved before minigan refused one: :func:`~minigan.app.settings.gp_weight_unread`)
+    is read as the default, which weighs nothing either, so that the run still resumes."""
     if not isinstance(saved, dict):
         raise settings.SettingError(f"{source}: the settings are not a JSON object")
     known = {k: v for k, v in saved.items() if k in DEFAULTS and k not in NOT_SAVED}
@@ -286,6 +289,8 @@ def _known(saved, source):
     for key, before in _BEFORE_IT_EXISTED.items():
         if known.get(key) is None:
             known[key] = before
+    if settings.gp_weight_unread(known):
+        known["gp_weight"] = settings.GP_WEIGHT
     settings.check_g_label(known, source)   # before any model is built from them
     return known
 
@@ -479,14 +484,21 @@ def epoch_grids(folder):
             yield epoch, grid
 
 
-def default_out(model):
-    """``runs/<model>-<date>-<time>``, with ``-2``, ``-3``, ... when that folder exists."""
+def default_outs(model):
+    """The folders a run not given ``--out`` may take, in order, each one that does not exist
+    when it is asked for: ``runs/<model>-<date>-<time>`` (the time of the first, to the
+    second), then that name with ``-2``, ``-3``, ... appended.
+
+    A name free when asked may be taken a moment later by another run started in the same
+    second: the run takes the first that it creates itself
+    (:meth:`~minigan.app.folderlock.FolderLock.acquire` with ``new``), so that each run has a
+    folder of its own.
+    """
     base = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out, n = base, 1
-    while out.exists():
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
-    return out
+    for n in itertools.count(1):
+        out = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if not out.exists():
+            yield out
 
 
 #: What a toy run writes in its folder (``minigan toy``), as glob patterns.

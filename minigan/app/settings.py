@@ -29,8 +29,8 @@ from minigan.gan import games, models
 from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
-           "NOT_SAVED", "TOY_KEYS", "program", "as_option", "option_value", "check", "check_all",
-           "add_options", "new_config", "toy_options"]
+           "NOT_SAVED", "TOY_KEYS", "GP_WEIGHT", "program", "as_option", "option_value", "check",
+           "check_all", "gp_weight_unread", "add_options", "new_config", "toy_options"]
 
 
 class SettingError(ValueError):
@@ -197,6 +197,9 @@ class Setting:
 
 
 REMEDY = "against mode collapse"
+#: The weight of WGAN-GP's gradient penalty unless told (``--gp-weight``); every run saves
+#: it, whatever its game.
+GP_WEIGHT = 10.0
 #: The game of ``minigan toy`` unless told (a run's is its model's).
 TOY_LOSS = "gan"
 BOTH = ("train", "toy")
@@ -229,8 +232,9 @@ SETTINGS = (
     Setting("files", optional(FILES), None, "the data files by split, in place of MNIST's "
             "(a small data set of your own; train's --images and --labels set it)",
             resume_may_change=True),
-    Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>)",
-            ("--out",), resume_may_change=True),
+    Setting("out", optional(TEXT), None, "run folder (default runs/<model>-<date>-<time>, "
+            "with -2, -3, ... appended where another run has it)", ("--out",),
+            resume_may_change=True),
     Setting("g_loss", choice(*games.G_LOSSES), "non_saturating", "generator loss of the "
             "cross-entropy game (default non_saturating)", ("--g-loss",), BOTH),
     Setting("label_smoothing", FRACTION, 0.0, "one-sided: the real target becomes 1 - s "
@@ -298,8 +302,9 @@ SETTINGS = (
             group=REMEDY, toy_help=f"the game (default {TOY_LOSS}): gan (cross-entropy), lsgan "
             "(least squares), hinge, wgan-gp (Wasserstein with gradient penalty; default "
             "n-critic 5)"),
-    Setting("gp_weight", NON_NEGATIVE_NUMBER, 10.0, "weight of WGAN-GP's gradient penalty "
-            "(default 10)", ("--gp-weight",), BOTH, group=REMEDY, metavar="LAMBDA"),
+    Setting("gp_weight", NON_NEGATIVE_NUMBER, GP_WEIGHT, "weight of WGAN-GP's gradient "
+            "penalty (default 10; only with --loss wgan-gp)", ("--gp-weight",), BOTH,
+            group=REMEDY, metavar="LAMBDA"),
     Setting("r1", optional(NON_NEGATIVE_NUMBER), None, "R1: GAMMA/2 times the mean squared "
             "norm of D's input gradient on the real batch joins D's loss, every "
             f"{R1_EVERY}th D step (default: the model's, 0.1 for mlp, 0 (off) for the others "
@@ -401,8 +406,19 @@ def check_g_label(c, source="the settings"):
                            "takes its label with its noise only (leave --g-label out)")
 
 
+def gp_weight_unread(c):
+    """Whether the settings ``c`` weigh a gradient penalty that their game does not take: a
+    ``gp_weight`` other than :data:`GP_WEIGHT` beside a ``loss`` without WGAN-GP's penalty
+    (:attr:`minigan.gan.games.Game.penalty`). Every run saves the default, whatever its game,
+    so only another value was chosen; with no ``loss`` in ``c`` (the model's, not yet
+    filled in) the question waits for it."""
+    game = games.GAMES.get(c.get("loss"))
+    return game is not None and not game.penalty and c.get("gp_weight", GP_WEIGHT) != GP_WEIGHT
+
+
 def _check_together(c, source):
-    """The settings that must fit each other: the game's labels, the pack and the batch."""
+    """The settings that must fit each other: the game's labels and penalty, the pack and the
+    batch."""
     game = games.GAMES.get(c.get("loss", "gan"))
     if game is not None and c.get("loss") not in (None, "gan") and \
             c.get("g_loss", "non_saturating") != "non_saturating":
@@ -412,6 +428,10 @@ def _check_together(c, source):
     if game is not None and not game.labels and (c.get("label_smoothing") or c.get("label_flip")):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
+    if gp_weight_unread(c):
+        raise SettingError(f"{source}: --gp-weight {c['gp_weight']:g} weighs WGAN-GP's gradient "
+                           f"penalty, which loss {c['loss']!r} does not have; use it with --loss "
+                           "wgan-gp, or leave --gp-weight out")
     check_g_label(c, source)
     if game is not None and game.penalty and c.get("r1"):
         raise SettingError(f"{source}: --r1 {c['r1']:g} and loss {game.name!r}: the critic "
@@ -507,19 +527,26 @@ def new_config(options, source="the command line"):
         if config[key] is None:
             config[key] = getattr(spec, key)
     config["betas"] = list(config["betas"])
+    _check_filled(config, source, loss_chosen, f"model {config['model']}")
+    return config
+
+
+def _check_filled(config, source, loss_chosen, whose):
+    """:func:`check_all` of settings with the defaults filled in; an error that names a game
+    the user did not choose says whose game it is (``model vanilla``, ``minigan toy``)."""
     try:
         check_all(config, source)
     except SettingError as exc:
         if loss_chosen or repr(config["loss"]) not in str(exc):
             raise
-        raise SettingError(f"{exc} (model {config['model']} plays {config['loss']} unless "
-                           "--loss says otherwise)") from None
-    return config
+        raise SettingError(f"{exc} ({whose} plays {config['loss']} unless --loss says "
+                           "otherwise)") from None
 
 
 def toy_options(options, source="the command line"):
     """The GAN settings of a toy (:data:`TOY_KEYS`): those given, checked, over the table's
-    defaults; ``k`` from the game when unset (WGAN-GP's 5 critic steps)."""
+    defaults; ``k`` from the game when unset (WGAN-GP's 5 critic steps); then checked
+    together with the game (``--gp-weight`` without wgan-gp's penalty)."""
     chosen = {k: options[k] for k in TOY_KEYS if options.get(k) is not None}
     check_all(chosen, source)
     opts = {k: BY_KEY[k].default for k in TOY_KEYS}
@@ -528,4 +555,5 @@ def toy_options(options, source="the command line"):
         opts["loss"] = TOY_LOSS
     if opts["k"] is None:
         opts["k"] = games.GAMES[opts["loss"]].defaults.get("k", 1)
+    _check_filled(opts, source, "loss" in chosen, "minigan toy")
     return opts

@@ -99,7 +99,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
 from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
-from .folderlock import FolderLock, check_not_in_use
+from .folderlock import FolderInUse, FolderLock, check_not_in_use
 from .runlog import (
     METRICS_COLUMNS,
     SCORE_COLUMNS,
@@ -116,7 +116,7 @@ from .runs import (
     LOSS_CURVES,
     SAMPLES,
     check_out,
-    default_out,
+    default_outs,
     epoch_grids,
     eval_every_data_dir,
     grid_name,
@@ -260,8 +260,10 @@ class Trainer:
         self.device = backend.use(config["device"])
         self.dtype = np.dtype(config["dtype"])
 
-        self.out = user_path(config["out"]) if config["out"] else default_out(
-            config["model"])
+        # a run not given --out: the first free default folder now, and the next ones should
+        # another run take it before this one makes it (_lock); one given --out: that folder
+        self._free_outs = None if config["out"] else default_outs(config["model"])
+        self.out = user_path(config["out"]) if config["out"] else next(self._free_outs)
         config["out"] = str(self.out)
         # the run continued (its checkpoint) or started over (its folder), if any
         resumed = config.get("resume") if ckpt is not None else config.get("restart")
@@ -978,19 +980,39 @@ class Trainer:
         """Hold the run folder's lock while the run writes (:mod:`minigan.app.folderlock`):
         a second run, resume or eval into it is refused, naming this process. Taking it
         creates the folder; under it the folder is checked again, since another run may
-        have written there between the checks of :meth:`__init__` and this moment."""
-        lock = FolderLock(self.out, "minigan train")
-        try:
-            lock.acquire()                  # FolderInUse, a ValueError, goes up as it is
-        except OSError as exc:  # bad input, found out only now: nothing was written
-            raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; choose "
-                             "another --out") from None
+        have written there between the checks of :meth:`__init__` and this moment.
+
+        A folder given with ``--out`` is refused when another process holds it; a run not
+        given one takes a default folder only by creating it, and moves on to the next
+        free name where another run started in the same second made or holds it first
+        (:func:`minigan.app.runs.default_outs`)."""
+        default = self._free_outs is not None
+        while True:
+            lock = FolderLock(self.out, "minigan train")
+            try:
+                lock.acquire(new=default)
+                break
+            except (FileExistsError, FolderInUse):
+                if not default:              # FolderInUse, a ValueError, goes up as it is
+                    raise
+                self._move_to(next(self._free_outs))     # another run's: the next name
+            except OSError as exc:  # bad input, found out only now: nothing was written
+                raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; "
+                                 "choose another --out") from None
         try:
             check_out(self.out, self.resuming_here)
             self._check_still_where_it_started()
             yield lock
         finally:
             lock.release()
+
+    def _move_to(self, out):
+        """Make ``out`` the folder of this new run, whose default folder another run took
+        (:meth:`_lock`): its settings and its metrics log name it (the log holds no rows:
+        a run not given ``--out`` is a new one)."""
+        self.out = out
+        self.config["out"] = str(out)
+        self.log = MetricsLog(out / "metrics.csv", self.iteration)
 
     def _check_still_where_it_started(self):
         """Under the lock, refuse a run folder resumed or started over here that another

@@ -1,6 +1,7 @@
 """One writer per run folder: a second train, resume or eval into a folder in use is refused
 in one line naming the live process, before it writes anything; a killed run's lock does not
-block the next one."""
+block the next one. Runs not given --out, started in the same second, each take a default
+folder of their own."""
 
 import csv
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from minigan.app import folderlock, trainer
+from minigan.app import folderlock, runs, trainer
 from minigan.app.cli import main
 
 
@@ -114,6 +115,86 @@ def test_train_into_a_folder_in_use_is_refused_before_writing(train_args, data_d
         assert_one_line_error(2, capsys.readouterr().err, f"{out} is in use by minigan process",
                               str(os.getpid()))
         assert sorted(p.name for p in out.iterdir()) == before
+
+
+#: The time of day every run of the tests below starts at, to the second.
+STAMP = "20261207-094627"
+
+
+@pytest.fixture
+def same_second(tmp_path, monkeypatch):
+    """Runs not given --out start in ``tmp_path`` at the same second: their default folder
+    is ``runs/vanilla-STAMP``, the path this returns (relative to ``tmp_path``)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runs.time, "strftime", lambda fmt, *when: STAMP)
+    return Path("runs") / f"vanilla-{STAMP}"
+
+
+def _options(data, **more):
+    """A quick vanilla run's settings as ``minigan train`` gives them, without ``--out``."""
+    return {"model": "vanilla", "split": "test", "data_dir": str(data), "download": False,
+            "device": "cpu", "quiet": True, "batch_size": 32, "epochs": 1, **more}
+
+
+def _trained(folder):
+    config = json.loads((folder / "config.json").read_text())
+    return (folder / "checkpoint.npz").is_file() and Path(config["out"]) == folder
+
+
+def test_runs_not_given_out_in_the_same_second_take_folders_of_their_own(data_dir, same_second,
+                                                                          train_args, capsys):
+    """Both find the stamped name free before either makes it (started together): the one
+    that makes it first trains there, the other in the next name; one started after them
+    takes the next free name at once; a run given --out of one of them is still refused."""
+    base = same_second
+    first, second = (trainer.Trainer(_options(data_dir, seed=seed)) for seed in (1, 2))
+    assert first.out == second.out == base
+    first.run()
+    second.run()
+    third = train_args(data_dir, "unused", "--epochs", "1")
+    del third[third.index("--out"):third.index("--out") + 2]
+    assert main(third) == 0
+    named = [base, base.with_name(base.name + "-2"), base.with_name(base.name + "-3")]
+    assert (first.out, second.out) == tuple(named[:2])
+    assert all(_trained(folder) for folder in named)
+    assert sorted(Path("runs").iterdir()) == named
+    capsys.readouterr()
+    assert main(train_args(data_dir, named[1], "--epochs", "1")) == 2
+    assert f"--out {named[1]} already holds a run" in capsys.readouterr().err
+
+
+def test_a_default_folder_another_process_holds_is_left_to_it(data_dir, same_second):
+    """The stamped folder made and locked by another process between the run's checks and
+    its start (the race of two runs started together): the run goes on in the next name and
+    writes nothing into the other's folder."""
+    run = trainer.Trainer(_options(data_dir))
+    with folderlock.FolderLock(same_second, "another run"):
+        run.run()
+        assert [p.name for p in same_second.iterdir()] == [folderlock.LOCK_FILE]
+    assert run.out == same_second.with_name(same_second.name + "-2") and _trained(run.out)
+    assert not same_second.exists()              # the other's, made by its lock and empty
+
+
+def test_a_folder_given_with_out_and_held_meanwhile_is_still_refused(data_dir, tmp_path):
+    out = tmp_path / "named"
+    run = trainer.Trainer(_options(data_dir, out=str(out)))
+    with folderlock.FolderLock(out, "another run"):
+        with pytest.raises(folderlock.FolderInUse, match=f"{out} is in use by minigan"):
+            run.run()
+        assert [p.name for p in out.iterdir()] == [folderlock.LOCK_FILE]
+    assert run.out == out and not out.exists()
+
+
+def test_a_new_folder_is_taken_only_by_the_lock_that_makes_it(tmp_path):
+    folder = tmp_path / "runs" / "new"
+    lock = folderlock.FolderLock(folder)
+    lock.acquire(new=True)
+    assert lock.created and lock.held
+    lock.release()
+    folder.mkdir()
+    with pytest.raises(FileExistsError):
+        folderlock.FolderLock(folder).acquire(new=True)
+    assert list(folder.iterdir()) == []
 
 
 def test_a_run_folder_removed_while_it_trains_ends_in_one_line(train_args, data_dir, tmp_path,

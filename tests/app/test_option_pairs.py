@@ -2,6 +2,11 @@
 iterations on a small model: each pair trains, or is refused in one line before anything is
 written, and the pairs refused are exactly the ones that cannot go together.
 
+An option that only some games read is refused with the others, not saved where it does
+nothing: ``--gp-weight`` weighs WGAN-GP's penalty, and only that game has one (the tests
+after the pairs, in the default part, each rule refused and accepted, and a run saved
+with the weight its game never took still resuming).
+
 ``train`` pairs run on the tiny MNIST-like split (the vanilla model, whose default game is
 the cross-entropy one, an epoch of a few iterations), ``toy`` pairs (no ``--conditional``)
 on ring8; both in the slow part (about two minutes). The default part runs the pair that
@@ -14,6 +19,7 @@ import math
 
 import pytest
 
+from minigan.app import runs, settings
 from minigan.app.cli import main
 
 #: One non-default value of each training option, as command-line words.
@@ -33,6 +39,7 @@ OPTIONS = {
     "spectral-norm": ("--spectral-norm",),
     "k2": ("--k", "2"),
     "conditional": ("--conditional",),
+    "gp-weight": ("--gp-weight", "5"),
 }
 #: Options that set the same thing: never a pair.
 SAME = [{"lsgan", "hinge", "wgan-gp"}, {"mbdisc", "mbstd"}]
@@ -42,6 +49,10 @@ REFUSED = (
     {frozenset((game, "minimax")) for game in ("lsgan", "hinge", "wgan-gp")}   # a form of 'gan'
     | {frozenset((game, noise)) for game in NO_LABELS for noise in ("smoothing", "flip")}
     | {frozenset(("wgan-gp", per_batch)) for per_batch in ("pack", "mbdisc", "mbstd")}
+    # a penalty's weight beside any game but the one with the penalty (the vanilla model's
+    # and the toys' game is gan unless --loss says otherwise)
+    | {frozenset(("gp-weight", other)) for other in OPTIONS if other not in ("gp-weight",
+                                                                            "wgan-gp")}
 )
 
 
@@ -105,3 +116,56 @@ def test_the_refused_pairs_are_pairs_of_options():
     """REFUSED names only options of OPTIONS (a renamed option cannot silently pass)."""
     assert set().union(*REFUSED) <= set(OPTIONS)
     assert all(frozenset(pair) in {frozenset(p) for p in TRAIN_PAIRS} for pair in REFUSED)
+
+
+# -- options that only some games read: refused with the others -----------------------------
+@pytest.mark.parametrize("game", [(), ("--loss", "lsgan"), ("--loss", "hinge")],
+                         ids=["vanilla's gan", "lsgan", "hinge"])
+def test_gp_weight_is_refused_with_a_game_without_the_penalty(game, data_dir, tmp_path,
+                                                              train_args, capsys,
+                                                              assert_one_line_error):
+    out = tmp_path / "run"
+    rc = main(train_args(data_dir, out, "--epochs", "1", "--gp-weight", "5", *game))
+    loss = game[1] if game else "gan"
+    assert_one_line_error(rc, capsys.readouterr().err, "--gp-weight 5", f"loss {loss!r}",
+                          "--loss wgan-gp", "leave --gp-weight out")
+    assert not out.exists()
+
+
+def test_gp_weight_is_refused_with_the_model_s_game_and_says_whose_it_is():
+    with pytest.raises(settings.SettingError, match=r"loss 'hinge' .* \(model mlp plays hinge "
+                       r"unless --loss says otherwise\)"):
+        settings.new_config({"model": "mlp", "gp_weight": 5.0})
+    with pytest.raises(settings.SettingError, match=r"loss 'gan' .* \(minigan toy plays gan "):
+        settings.toy_options({"gp_weight": 5.0})
+
+
+def test_gp_weight_is_taken_with_wgan_gp_and_its_default_by_every_game(data_dir, tmp_path,
+                                                                      train_args):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--epochs", "1", "--loss", "wgan-gp",
+                           "--gp-weight", "5")) == 0
+    assert json.loads((out / "config.json").read_text())["gp_weight"] == 5.0
+    assert settings.toy_options({"loss": "wgan-gp", "gp_weight": 5.0})["gp_weight"] == 5.0
+    for loss in ("gan", "lsgan", "hinge"):    # the default, which every run saves
+        assert settings.new_config({"model": "vanilla", "loss": loss, "gp_weight": 10.0})
+
+
+def test_runs_saved_beside_a_game_without_the_penalty_still_resume(data_dir, tmp_path, train_args,
+                                                                    monkeypatch):
+    """A run saves the default weight whatever its game, and one saved with another weight
+    before minigan refused it (the weight weighed nothing) resumes, read as the default."""
+    resume = ["--epochs", "2", "--quiet", "--data-dir", str(data_dir), "--no-download",
+              "--device", "cpu"]
+    default, earlier = tmp_path / "default", tmp_path / "earlier"
+    assert main(train_args(data_dir, default, "--epochs", "1")) == 0
+    assert json.loads((default / "config.json").read_text())["gp_weight"] == 10.0
+    with monkeypatch.context() as m:     # as a minigan that took --gp-weight with any game
+        m.setattr(settings, "gp_weight_unread", lambda c: False)
+        assert main(train_args(data_dir, earlier, "--epochs", "1", "--gp-weight", "5")) == 0
+    assert json.loads((earlier / "config.json").read_text())["gp_weight"] == 5.0
+    assert runs.read_config(earlier)["gp_weight"] == 10.0
+    for run in (default, earlier):
+        assert main(["train", "--resume", str(run), *resume]) == 0
+        config = json.loads((run / "config.json").read_text())
+        assert (config["loss"], config["gp_weight"]) == ("gan", 10.0)
