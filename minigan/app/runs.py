@@ -491,7 +491,7 @@ def default_outs(model):
 
     A name free when asked may be taken a moment later by another run started in the same
     second: the run takes the first that it creates itself
-    (:meth:`~minigan.app.folderlock.FolderLock.acquire` with ``new``), so that each run has a
+    (``FolderLock.acquire(new=True)`` in ``minigan/app/folderlock.py``), so that each run has a
     folder of its own.
     """
     base = Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"

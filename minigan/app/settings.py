@@ -409,7 +409,7 @@ def check_g_label(c, source="the settings"):
 def gp_weight_unread(c):
     """Whether the settings ``c`` weigh a gradient penalty that their game does not take: a
     ``gp_weight`` other than :data:`GP_WEIGHT` beside a ``loss`` without WGAN-GP's penalty
-    (:attr:`minigan.gan.games.Game.penalty`). Every run saves the default, whatever its game,
+    (``Game.penalty``, :mod:`minigan.gan.games`). Every run saves the default, whatever its game,
     so only another value was chosen; with no ``loss`` in ``c`` (the model's, not yet
     filled in) the question waits for it."""
     game = games.GAMES.get(c.get("loss"))
