@@ -5,7 +5,8 @@
 
 Each RUN is a run folder of ``minigan train`` (its checkpoint's moving average of G, and D);
 the digits are scored as ``minigan eval`` scores them (the lab's scores of 5,000 digits
-against the test split's reference), without the Parzen window.
+against the reference of the first run's split, the test split's for a run on the test
+split), without the Parzen window.
 
 - **A mixture of the runs** (two or more RUNs): each draw takes an equal share of 5,000
   digits from each run, run k's from the noise of seed ``s + 100 k`` (so that no two runs
@@ -106,7 +107,8 @@ def rejection(run, ref, temperatures, pool):
 def main(argv=None):
     a = build_parser().parse_args(argv)
     backend.use("cpu")
-    ref = scoring.Reference.load(data_dir=a.data_dir, download=False, trained_on="test")
+    trained_on = run_files.run_settings(run_files.find_checkpoint(a.runs[0], "RUN"))["split"]
+    ref = scoring.Reference.load(data_dir=a.data_dir, download=False, trained_on=trained_on)
     for run in a.runs:
         s = scoring.score_images(draw(run, SCORED, 0)[0], ref, parzen=False)
         print(line(f"{run} alone, draw 0", s), flush=True)

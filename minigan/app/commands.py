@@ -833,7 +833,6 @@ def _seed_said(name, m):
     return said
 
 
-#: The files a toy run writes (their names are minigan's: --overwrite replaces only these).
 @contextlib.contextmanager
 def _toy_folder(out, overwrite):
     """A staging folder inside ``out`` whose files replace ``out``'s toy files at the end."""
@@ -901,6 +900,7 @@ def classifier(args):
         return 0
     out = user_path(args.out) if args.out else clf_lib.cache_path()
     # checked before the training, whose weights a write refused after it would lose
+    _not_a_training_file(out, f"without --out the classifier is cached at {clf_lib.cache_path()}")
     if out.parent.exists():
         check_destination(out)
     else:

@@ -27,6 +27,7 @@ import os
 import re
 import shlex
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -512,19 +513,34 @@ def toy_outputs(folder):
 
 
 def enclosing_run(path):
-    """The nearest folder above ``path`` (its links and ``..`` followed) that holds a training
-    run, else None: a run's checkpoint, or its settings beside what a run writes with them
-    (metrics, grids, loss curves, its lock), so that a ``config.json`` of something else in a
-    folder above is not taken for one. A run or a toy written inside a run's folder would mix
-    their files with the run's (``samples/``: its grids), and a remedy that says to remove
-    what is in the way would remove a run."""
+    """The nearest folder above ``path`` (its links and ``..`` followed) that holds a minigan
+    training run (:func:`_holds_minigan_run`), else None. A run or a toy written inside a
+    run's folder would mix their files with the run's (``samples/``: its grids), and a
+    remedy that says to remove what is in the way would remove a run."""
     path = Path(os.path.realpath(path))
-    for folder in path.parents:
-        if (folder / CHECKPOINT).is_file() or ((folder / CONFIG).is_file() and any(
-                (folder / name).exists() for name in ("metrics.csv", SAMPLES, LOSS_CURVES,
-                                                      LOCK_FILE))):
-            return folder
-    return None
+    return next((folder for folder in path.parents if _holds_minigan_run(folder)), None)
+
+
+def _holds_minigan_run(folder):
+    """Whether ``folder`` holds a minigan run, told by its content, not by its files' names
+    alone (a project's own ``config.json`` or ``checkpoint.npz`` are common names): a
+    ``checkpoint.npz`` whose archive holds minigan's header entry, or a ``config.json`` that
+    is a JSON object naming one of minigan's models."""
+    ckpt, config = Path(folder) / CHECKPOINT, Path(folder) / CONFIG
+    if ckpt.is_file():
+        try:
+            with zipfile.ZipFile(ckpt) as archive:
+                if "minigan.npy" in archive.namelist():
+                    return True
+        except (OSError, zipfile.BadZipFile):
+            pass
+    if config.is_file():
+        try:
+            saved = _config_json(config)
+        except _UNREADABLE:
+            return False
+        return isinstance(saved, dict) and saved.get("model") in models.MODELS
+    return False
 
 
 def check_not_inside_a_run(out, what="a run"):
@@ -546,7 +562,8 @@ def check_out(out, resuming_here):
     if out.is_symlink() and not out.exists():
         raise ValueError(f"--out {out} is a link to {os.readlink(out)}, which does not exist; "
                          "create that folder, or choose another --out")
-    check_not_inside_a_run(out)
+    if not resuming_here:                      # a run nested before this rule resumes
+        check_not_inside_a_run(out)
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")

@@ -72,8 +72,10 @@ checkpoint stays.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
+import os
 import shlex
 import signal
 import sys
@@ -128,6 +130,10 @@ from .signals import stop_requests
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
            "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY", "CHECKPOINT_EVERY"]
+
+#: Default run folders (``runs/<model>-<date>-<time>``, ``-2``, ...) a run tries in turn
+#: where other runs started in the same second took the earlier ones, before it gives up.
+MAX_DEFAULT_FOLDERS = 100
 
 #: Seconds of wall time between two drawings of ``loss_curves.png`` at the end of an epoch,
 #: the first that long after the run starts (it is drawn after each scored epoch, after the
@@ -987,18 +993,26 @@ class Trainer:
         free name where another run started in the same second made or holds it first
         (:func:`minigan.app.runs.default_outs`)."""
         default = self._free_outs is not None
-        while True:
+        for tries in itertools.count(1):
             lock = FolderLock(self.out, "minigan train")
             try:
                 lock.acquire(new=default)
                 break
-            except (FileExistsError, FolderInUse):
-                if not default:              # FolderInUse, a ValueError, goes up as it is
+            except FolderInUse:
+                if not default:              # a ValueError, going up as it is
                     raise
-                self._move_to(next(self._free_outs))     # another run's: the next name
+            except FileExistsError as exc:   # new=True only: a default folder there already
+                if not os.path.lexists(self.out):   # no: a folder above it is a file, a link
+                    raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc} "
+                                     "(a folder above it is a file, or a link to nowhere); "
+                                     "choose another --out") from None
             except OSError as exc:  # bad input, found out only now: nothing was written
                 raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; "
                                  "choose another --out") from None
+            if tries >= MAX_DEFAULT_FOLDERS:
+                raise ValueError(f"{tries} default run folders like {self.out} are taken by "
+                                 "other runs; choose an --out")
+            self._move_to(next(self._free_outs))     # another run's: the next name
         try:
             check_out(self.out, self.resuming_here)
             self._check_still_where_it_started()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .idx import DataError
@@ -19,6 +20,8 @@ def user_path(path):
     :class:`~minigan.data.DataError` naming the path, not pathlib's bare ``RuntimeError``
     ("Could not determine home directory.")."""
     given = Path(path)
+    if not os.fspath(path).startswith("~"):     # "./~x": a file named ~x here, no home
+        return given
     try:
         return given.expanduser()
     except RuntimeError:

@@ -234,9 +234,10 @@ class Layer:
 
     def _accumulate(self, **grads):
         """``grads[k] += g`` for each gradient, unless the layer is frozen. A gradient
-        that was not computed (None: no bias) is skipped; one of another shape than its
-        parameter is a ValueError naming both (NumPy would broadcast a sum that lost an
-        axis, a scalar, into every entry)."""
+        that was not computed (None: no bias) is skipped; one of another shape or dtype than
+        its parameter is a ValueError naming both (NumPy would broadcast a sum that lost an
+        axis, a scalar, into every entry, and cast a float64 gradient into float32 ones),
+        raised before any gradient of the call is added."""
         if self.frozen:
             return
         for name, g in grads.items():
@@ -260,7 +261,9 @@ class Layer:
                                  "parameter was broadcast along in the forward pass (the "
                                  "batch's, and a per-channel parameter's spatial ones), so that "
                                  "it has the parameter's shape")
-            self.grads[name] += g
+        for name, g in grads.items():                       # each checked: none added half
+            if g is not None:
+                self.grads[name] += g
 
     def parameters(self):
         """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take)."""

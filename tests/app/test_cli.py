@@ -943,6 +943,49 @@ def test_a_run_or_a_toy_inside_a_runs_folder_is_refused(inside, assert_one_line_
     assert snapshot(earlier_run) == before
 
 
+def test_a_folder_above_with_files_of_the_same_names_but_no_run_is_no_run(train_args, data_dir,
+                                                                           tmp_path, capsys):
+    """A project's own config.json beside a samples/ folder, or an archive named
+    checkpoint.npz, is not a minigan run: runs below it are not refused."""
+    project = tmp_path / "project"
+    (project / "samples").mkdir(parents=True)
+    (project / "config.json").write_text('{"model": "resnet50", "lr": 0.1}')
+    np.savez(project / "checkpoint.npz", weights=np.zeros(3))
+    assert main(train_args(data_dir, project / "runs" / "a", "--epochs", "1")) == 0
+
+
+def test_a_run_nested_before_the_rule_resumes_in_place(train_args, data_dir, earlier_run,
+                                                       tmp_path, capsys):
+    outer = tmp_path / "outer"
+    shutil.copytree(earlier_run, outer)
+    inner = outer / "inner"
+    shutil.copytree(earlier_run, inner)          # as a run written there before
+    assert main(["train", "--resume", str(inner), "--epochs", "2", "--quiet", "--device",
+                 "cpu", "--no-download"]) == 0
+
+
+def test_classifier_train_never_replaces_a_file_training_wrote(assert_one_line_error,
+                                                               earlier_run, capsys):
+    before = snapshot(earlier_run)
+    rc, _, err = run_main(["classifier", "train", "--out", str(earlier_run / "checkpoint.npz")],
+                          capsys)
+    assert_one_line_error(rc, err, "is the run's checkpoint, written by its training")
+    assert snapshot(earlier_run) == before
+
+
+def test_default_folders_under_a_link_to_nowhere_stop_at_once(train_args, data_dir, tmp_path,
+                                                             monkeypatch, capsys):
+    """runs/ a link to a missing folder: every default name raised FileExistsError (from a
+    folder above), taken for another run's, and the run tried the next name forever."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").symlink_to(tmp_path / "missing" / "runs")
+    args = [a for a in train_args(data_dir, "unused", "--epochs", "1")]
+    i = args.index("--out")
+    del args[i:i + 2]
+    rc, _, err = run_main(args, capsys)
+    assert rc == 2 and "a folder above it is a file, or a link to nowhere" in err
+
+
 def test_a_run_into_a_toys_folder_is_refused(assert_one_line_error, train_args, data_dir, tmp_path,
                                              capsys):
     toy = tmp_path / "toy"

@@ -578,6 +578,7 @@ def test_a_users_path_is_expanded_or_said_to_name_no_home(tmp_path, monkeypatch)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert user_path("~/runs/a") == tmp_path / "runs" / "a"
     assert user_path("runs/~a") == Path("runs/~a")               # only a leading ~ is a home
+    assert user_path("./~minigan-no-such-user-7f3a") == Path("~minigan-no-such-user-7f3a")
     with pytest.raises(DataError, match="~minigan-no-such-user-7f3a names a home folder, and "
                        "there is no user 'minigan-no-such-user-7f3a' on this machine"):
         user_path("~minigan-no-such-user-7f3a/runs")

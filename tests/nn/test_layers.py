@@ -91,6 +91,13 @@ def test_an_input_of_another_dtype_than_the_layers_is_refused_at_its_backward_pa
     assert layer.grads["W"].any()
 
 
+def test_a_bad_gradient_refused_leaves_the_others_of_the_call_unadded():
+    layer = layers.Dense(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="the gradient of 'b' has shape"):
+        layer._accumulate(W=np.ones((3, 2), np.float32), b=np.ones(3, np.float32))
+    assert not layer.grads["W"].any()
+
+
 def test_frozen_layer_passes_gradient_but_keeps_its_grads():
     r = np.random.default_rng(1)
     net = layers.Sequential(layers.Dense(3, 4, rng=r), layers.ReLU(), layers.Dense(4, 1, rng=r))
