@@ -478,12 +478,13 @@ def evaluate_digits(args, digits):
     cut = _cut_to_real(scores["n"], args.n, len(digits))
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
-    print(scoring.format_table(scores, real, ref))
+    print(scoring.format_table(scores, real, ref, of_file=True))
     scored = digits[:scores["n"]]
     pictures = [_class_picture(out, scored, scores, classes[0])]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
-              "data": ref.description, "warnings": scoring.warnings(scores, real, ref),
+              "data": ref.description,
+              "warnings": scoring.warnings(scores, real, ref, of_file=True),
               "seconds": round(seconds, 1)}
     return _write_report(out, report, pictures)
 

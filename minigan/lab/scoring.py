@@ -574,11 +574,12 @@ def _pm(mean, se, digits=2):
     return f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
-def format_table(scores, real, ref, draws=None):
+def format_table(scores, real, ref, draws=None, of_file=False):
     """The report: one line per metric, the generated digits beside the real held-out ones.
 
     ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
     the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
+    ``of_file``: the digits of a file, drawn elsewhere (its warnings' advice, :func:`warnings`).
     """
     rows = [
         ("inception score (10 splits)", _pm(scores["inception_score"], scores["inception_score_std"]),
@@ -611,7 +612,7 @@ def format_table(scores, real, ref, draws=None):
                  "read it beside recall, coverage and the classes covered")
     if "parzen_mean" in scores:
         lines.append(f"* {metrics.PARZEN_CAVEAT}")
-    lines += [f"warning: {w}" for w in warnings(scores, real, ref)]
+    lines += [f"warning: {w}" for w in warnings(scores, real, ref, of_file)]
     lines.append(ref.classifier.describe())
     described = ref.description
     if real["n"] < len(ref.held_out):       # the real column is as many as the generated
@@ -695,13 +696,15 @@ def looks_like_no_digit(scores, real):
             and scores["density"] < UNLIKE * real["density"])
 
 
-def unlike_warning(scores, real):
+def unlike_warning(scores, real, of_file=False):
     """The sentence saying the generated digits look like none of the real ones
     (:func:`looks_like_no_digit`), or None: beside ``minigan eval``'s table and each score of
     a run's ``--eval-every``. Such digits also cover none of the data, which is not a
     collapse onto part of it (:func:`collapse_warning`); the classifier still reads a class
     in each, often one class with confidence (noise: confident share 1.000), which the
-    sentence says to read as nothing."""
+    sentence says to read as nothing. What to check: a file's pixels (``of_file``: digits
+    drawn elsewhere, ``minigan eval FILE.npy``), else the generator's training (a run's
+    digits, whose scale and layout are its own)."""
     if not looks_like_no_digit(scores, real):
         return None
     read = ""
@@ -713,10 +716,14 @@ def unlike_warning(scores, real):
     return (f"the generated digits look like none of the real ones (precision "
             f"{scores['precision']:.3f} and density {scores['density']:.3f}, real digits "
             f"{real['precision']:.3f} and {real['density']:.3f}): noise or images of something "
-            f"else, not a collapse{read}. Check the pixels' scale and layout (white digits on "
-            "black, in the range the scale says, each row 28 x 28 in order, not transposed), "
-            "that the generator has trained (an untrained one draws noise) and that the "
-            "images are digits at all (a file of something else)")
+            f"else, not a collapse{read}. " + (
+                "Check the pixels' scale and layout (white digits on black, in the range the "
+                "scale says, each row 28 x 28 in order, not transposed), that the generator "
+                "that drew them had trained (an untrained one draws noise) and that the "
+                "images are digits at all (a file of something else)" if of_file else
+                "A generator that has not trained yet draws noise, and one whose training "
+                "diverged draws noise again: look at the run's grids and loss curves, and "
+                "train longer, or again with a smaller step (--lr)"))
 
 
 def collapse_warning(scores, real):
@@ -738,13 +745,14 @@ def collapse_warning(scores, real):
             "collapsed onto part of the data (mode collapse)")
 
 
-def warnings(scores, real, ref):
+def warnings(scores, real, ref, of_file=False):
     """What the report must say besides its numbers: scored digits that are copies of the
-    real ones (``scores["copies_of_real"]``, a file's), digits that look like no real digit,
-    a collapsed generator, one that copies its training digits, one scored on the digits it
-    trained on."""
+    real ones (``scores["copies_of_real"]``, a file's), digits that look like no real digit
+    (``of_file``: digits of a file, drawn elsewhere), a collapsed generator, one that copies
+    its training digits, one scored on the digits it trained on."""
     out = [said for said in (copies_warning(scores.get("copies_of_real")),
-                             unlike_warning(scores, real), collapse_warning(scores, real))
+                             unlike_warning(scores, real, of_file),
+                             collapse_warning(scores, real))
            if said]
     mem = scores.get("memorisation")
     if mem is not None and mem["copies"] > 0.1:

@@ -294,7 +294,11 @@ def test_noise_is_told_apart_from_a_collapse_onto_one_class(share, said):
     if said == "unlike":
         assert collapse is None and "look like none of the real ones" in unlike
         assert "confident share 1.000, 1 class covered), which says nothing" in unlike
-        assert "pixels' scale" in unlike and "has trained" in unlike
+        assert "not trained yet" in unlike and "pixels' scale" not in unlike    # a run's
+        of_file = scoring.unlike_warning(fake, real, of_file=True)
+        assert "pixels' scale" in of_file and "had trained" in of_file
+        assert scoring.warnings(fake, real, types.SimpleNamespace(caveat=None),
+                                of_file=True) == [of_file]
     else:
         assert unlike is None and "(mode collapse)" in collapse
     lab = types.SimpleNamespace(caveat=None)
@@ -316,6 +320,7 @@ def test_eval_of_a_file_of_noise_says_it_looks_like_no_digit_not_mode_collapse(d
     assert report["generated"]["precision"] == report["generated"]["density"] == 0
     said = [w for w in report["warnings"] if "look like none of the real ones" in w]
     assert len(said) == 1 and f"warning: {said[0]}" in out
+    assert "pixels' scale and layout" in said[0]            # a file's advice, not a run's
     assert "collapse" not in out.replace("not a collapse", "")
     assert report["generated"]["copies_of_real"]["copies"] == 0      # none is a real digit
     assert "are copies of the real digits" not in out
