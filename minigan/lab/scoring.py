@@ -579,7 +579,7 @@ def format_table(scores, real, ref, draws=None, of_file=False):
 
     ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
     the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
-    ``of_file``: the digits of a file, drawn elsewhere (its warnings' advice, :func:`warnings`).
+    ``of_file``: the digits of a file, drawn elsewhere (the advice of the warnings below it).
     """
     rows = [
         ("inception score (10 splits)", _pm(scores["inception_score"], scores["inception_score_std"]),
