@@ -65,6 +65,13 @@ class NotFinite(CheckpointError):
         self.entry = entry
 
 
+def is_checkpoint(names):
+    """Whether an ``.npz`` archive whose entries are ``names`` (``ZipFile.namelist()``) is a
+    minigan checkpoint: it holds the ``minigan`` header entry :func:`save_checkpoint` writes
+    (told without reading any entry; :func:`read_meta` checks the rest)."""
+    return "minigan.npy" in names
+
+
 def _json_array(obj, key="?"):
     """``obj`` as JSON in a 0-d unicode array (never an object array); standard JSON only."""
     try:

@@ -383,8 +383,8 @@ def _digits_file(path):
     try:
         with zipfile.ZipFile(given) as archive:
             names = archive.namelist()
-            if "minigan.npy" in names:
-                return None                                  # a checkpoint
+            if checkpoint.is_checkpoint(names):
+                return None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None                                          # find_checkpoint says what it is
     if len(names) != 1:         # said before any entry is read: a field.npz, a classifier

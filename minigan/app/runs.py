@@ -502,8 +502,10 @@ def default_outs(model):
             yield out
 
 
-#: What a toy run writes in its folder (``minigan toy``), as glob patterns.
-TOY_FILES = ("metrics.json", "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
+#: What a toy run writes in its folder (``minigan toy``), as glob patterns; every toy writes
+#: the first, its record.
+TOY_RECORD = "metrics.json"
+TOY_FILES = (TOY_RECORD, "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
              "xy.png", "field.npz")
 
 
@@ -530,7 +532,7 @@ def _holds_minigan_run(folder):
     if ckpt.is_file():
         try:
             with zipfile.ZipFile(ckpt) as archive:
-                if "minigan.npy" in archive.namelist():
+                if checkpoint.is_checkpoint(archive.namelist()):
                     return True
         except (OSError, zipfile.BadZipFile):
             pass
@@ -568,7 +570,7 @@ def check_out(out, resuming_here):
         if not out.is_dir():
             raise ValueError(f"--out {out} exists and is not a folder; choose another --out")
         toy = toy_outputs(out)
-        if (out / TOY_FILES[0]).is_file() and len(toy) > 1:     # metrics.json and a picture
+        if (out / TOY_RECORD).is_file() and len(toy) > 1:      # its record and a picture
             raise ValueError(f"--out {out} holds a toy run's results ({', '.join(p.name for p in toy[:3])}"
                              f"{', ...' if len(toy) > 3 else ''}); a training run is written "
                              "into a folder of its own: choose another --out")
