@@ -502,9 +502,9 @@ def default_outs(model):
             yield out
 
 
-#: What a toy run writes in its folder (``minigan toy``), as glob patterns; every toy writes
-#: the first, its record.
+#: The file every toy run writes in its folder (``minigan toy``): its record.
 TOY_RECORD = "metrics.json"
+#: What a toy run writes in its folder, as glob patterns: its record, then its pictures.
 TOY_FILES = (TOY_RECORD, "snapshot_*.png", "step_*.png", "*.gif", "generator_gradient.png",
              "xy.png", "field.npz")
 
