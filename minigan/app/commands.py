@@ -693,12 +693,12 @@ def toy(args):
             result = toys.run_xy(steps, lr)
             toys.save_xy_plot(result, stage / "xy.png", stage / "xy.gif")
             m = result["metrics"]
-            write_text(stage / "metrics.json", _json(m))
+            write_text(stage / runs.TOY_RECORD, _json(m))
         print(f"xy: V(x, y) = xy from (2, 2), {steps} steps of size {lr}; distance from "
               f"(0, 0): start {m['start_distance']:.3f}, simultaneous {m['simultaneous_distance']:.3f}"
               f" (grows by sqrt(1 + lr^2) a step), alternating {m['alternating_distance']:.3f} "
               f"(circles, never converges)")
-        print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / 'metrics.json'}")
+        print(f"wrote {out / 'xy.png'}, {out / 'xy.gif'}, {out / runs.TOY_RECORD}")
         return 0
     if args.lr is not None:
         raise ValueError(f"--lr {args.lr:g}: the step size of xy's gradient play; a GAN toy "
@@ -721,7 +721,7 @@ def toy(args):
         written.append("generator_gradient.png")
     if field:
         written.append("field.npz")
-    print(f"wrote {out}/ ({', '.join(written)}, metrics.json)")
+    print(f"wrote {out}/ ({', '.join(written)}, {runs.TOY_RECORD})")
     return 0
 
 
@@ -813,7 +813,7 @@ def _toy_runs(args, opts, out, field=True):
         else:
             print(f"{head}: error of the mean {said('mean_error')}, of the covariance "
                   f"(Frobenius) {said('cov_error')}")
-    write_text(out / "metrics.json", _json(report))
+    write_text(out / runs.TOY_RECORD, _json(report))
 
 
 def _seed_said(name, m):
@@ -853,7 +853,7 @@ def _toy_folder(out, overwrite):
         raise ValueError(f"--out {out} already holds a toy run's results ({names}); choose "
                          "another --out, or add --overwrite to replace them")
     if out.is_dir():
-        check_destination(out / "metrics.json")
+        check_destination(out / runs.TOY_RECORD)
     else:
         _check_creatable(out, out)
     created = not out.exists()

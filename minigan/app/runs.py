@@ -241,7 +241,10 @@ def resolve_config(options):
         raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
     resume = options.pop("resume", None)
     if resume is None:
-        return settings.new_config(options), None
+        config = settings.new_config(options)
+        settings.check_gp_weight_given(options, config, "the command line",
+                                       f"model {config['model']}")
+        return config, None
     folder = user_path(resume)
     if folder.is_dir() and not (folder / CHECKPOINT).exists() and (folder / CONFIG).is_file():
         return _restart_config(folder, resume, options), None
@@ -297,7 +300,9 @@ def _known(saved, source):
 
 
 def _check_unchanged(options, saved, resume, source, what):
-    """Refuse options that differ from the ``saved`` settings of the run resumed."""
+    """Refuse options that differ from the ``saved`` settings of the run resumed, and a
+    ``--gp-weight`` that its game does not read, whatever its value."""
+    settings.check_gp_weight_given(options, saved, f"--resume {resume}", resumed=True)
     if "model" in options and options["model"] != saved.get("model"):
         raise checkpoint.CheckpointError(
             f"{source} was made by model '{saved.get('model')}'; this run builds "

@@ -30,7 +30,8 @@ from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
            "NOT_SAVED", "TOY_KEYS", "GP_WEIGHT", "program", "as_option", "option_value", "check",
-           "check_all", "gp_weight_unread", "add_options", "new_config", "toy_options"]
+           "check_all", "gp_weight_unread", "check_gp_weight_given", "add_options", "new_config",
+           "toy_options"]
 
 
 class SettingError(ValueError):
@@ -416,6 +417,35 @@ def gp_weight_unread(c):
     return game is not None and not game.penalty and c.get("gp_weight", GP_WEIGHT) != GP_WEIGHT
 
 
+def check_gp_weight_given(given, config, source, whose=None, resumed=False):
+    """Refuse ``gp_weight`` among the options ``given`` (those the user chose) whatever its
+    value, the default's too, where the game of the run's settings ``config`` has no gradient
+    penalty to weigh (:func:`gp_weight_unread` judges a whole set of settings, which always
+    holds a weight, by its value). ``whose`` (``"model mlp"``, ``"minigan toy"``) plays
+    ``config``'s game when ``given`` has no ``loss``; ``resumed``: the game is the saved run's."""
+    game = games.GAMES.get(config.get("loss"))
+    if "gp_weight" not in given or game is None or game.penalty:
+        return
+    said = _gp_weight_refusal(given["gp_weight"], game.name, source, resumed)
+    if whose and "loss" not in given:
+        said += f" ({whose} plays {game.name} unless --loss says otherwise)"
+    raise SettingError(said)
+
+
+def _gp_weight_refusal(weight, loss, source, resumed=False):
+    """What :func:`check_gp_weight_given` and :func:`check_all` say of a weight that the game
+    ``loss`` does not read."""
+    try:
+        given = f"--gp-weight {float(weight):g}"
+    except (TypeError, ValueError):
+        given = "--gp-weight"
+    if resumed:
+        return (f"{source}: {given} weighs WGAN-GP's gradient penalty, which the run's loss "
+                f"{loss!r} does not have; leave --gp-weight out")
+    return (f"{source}: {given} weighs WGAN-GP's gradient penalty, which loss {loss!r} does "
+            "not have; use it with --loss wgan-gp, or leave --gp-weight out")
+
+
 def _check_together(c, source):
     """The settings that must fit each other: the game's labels and penalty, the pack and the
     batch."""
@@ -429,9 +459,7 @@ def _check_together(c, source):
         raise SettingError(f"{source}: loss {game.name!r} has no labels to smooth or flip; "
                            "use --label-smoothing and --label-flip with gan or lsgan")
     if gp_weight_unread(c):
-        raise SettingError(f"{source}: --gp-weight {c['gp_weight']:g} weighs WGAN-GP's gradient "
-                           f"penalty, which loss {c['loss']!r} does not have; use it with --loss "
-                           "wgan-gp, or leave --gp-weight out")
+        raise SettingError(_gp_weight_refusal(c["gp_weight"], c["loss"], source))
     check_g_label(c, source)
     if game is not None and game.penalty and c.get("r1"):
         raise SettingError(f"{source}: --r1 {c['r1']:g} and loss {game.name!r}: the critic "
@@ -556,4 +584,5 @@ def toy_options(options, source="the command line"):
     if opts["k"] is None:
         opts["k"] = games.GAMES[opts["loss"]].defaults.get("k", 1)
     _check_filled(opts, source, "loss" in chosen, "minigan toy")
+    check_gp_weight_given(chosen, opts, source, "minigan toy")
     return opts

@@ -140,6 +140,40 @@ def test_gp_weight_is_refused_with_the_model_s_game_and_says_whose_it_is():
         settings.toy_options({"gp_weight": 5.0})
 
 
+@pytest.mark.parametrize("weight", ["10", "0"], ids=["the default", "zero"])
+def test_gp_weight_given_is_refused_whatever_its_value(weight, data_dir, tmp_path, train_args,
+                                                      capsys, assert_one_line_error):
+    """Given at all, the default's value too: a rule on the value would let ``--gp-weight 10``
+    pass with a game that never reads it where ``--gp-weight 10.5`` is refused."""
+    out = tmp_path / "run"
+    rc = main(train_args(data_dir, out, "--epochs", "1", "--gp-weight", weight))
+    assert_one_line_error(rc, capsys.readouterr().err, f"--gp-weight {weight}", "loss 'gan'",
+                          "leave --gp-weight out")
+    assert not out.exists()
+    with pytest.raises(settings.SettingError, match=r"--gp-weight 10 .* \(model mlp plays hinge "
+                       r"unless --loss says otherwise\)"):
+        runs.resolve_config({"model": "mlp", "gp_weight": 10.0})
+    with pytest.raises(settings.SettingError, match=r"--gp-weight 10 .*loss 'lsgan'"):
+        settings.toy_options({"loss": "lsgan", "gp_weight": 10.0})
+    assert runs.resolve_config({"model": "mlp", "loss": "wgan-gp", "gp_weight": 10.0})
+
+
+def test_a_resumed_run_refuses_gp_weight_its_game_does_not_read(data_dir, tmp_path, train_args,
+                                                                capsys, assert_one_line_error):
+    """Resumed, the saved game decides: ``--gp-weight`` with a run of the cross-entropy game is
+    refused for what it is (not as a value other than the checkpoint's), and nothing of the
+    run changes."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    before = (run / "checkpoint.npz").read_bytes()
+    capsys.readouterr()
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--gp-weight", "10", "--quiet",
+               "--data-dir", str(data_dir), "--no-download", "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, "--gp-weight 10", "the run's loss 'gan'",
+                          "leave --gp-weight out")
+    assert (run / "checkpoint.npz").read_bytes() == before
+
+
 def test_gp_weight_is_taken_with_wgan_gp_and_its_default_by_every_game(data_dir, tmp_path,
                                                                       train_args):
     out = tmp_path / "run"
@@ -162,6 +196,7 @@ def test_runs_saved_beside_a_game_without_the_penalty_still_resume(data_dir, tmp
     assert json.loads((default / "config.json").read_text())["gp_weight"] == 10.0
     with monkeypatch.context() as m:     # as a minigan that took --gp-weight with any game
         m.setattr(settings, "gp_weight_unread", lambda c: False)
+        m.setattr(settings, "check_gp_weight_given", lambda *a, **k: None)
         assert main(train_args(data_dir, earlier, "--epochs", "1", "--gp-weight", "5")) == 0
     assert json.loads((earlier / "config.json").read_text())["gp_weight"] == 5.0
     assert runs.read_config(earlier)["gp_weight"] == 10.0
