@@ -599,7 +599,15 @@ def check_layer(layer, x, rng=None, h=1e-5):
     kept_out = np.array(backend.to_host(out), dtype=np.float64)
     moved = {k: backend.to_host(v).copy() for k, v in getattr(layer, "buffers", {}).items()}
     dx = layer.backward(dout.copy())
+    if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
+        x[...] = kept_x
+        before()
+        raise ValueError(f"{layer!r}: its backward pass wrote into its input x, which its "
+                         "forward pass kept in its cache; the cache belongs to the forward "
+                         "pass (and x to the layer before it), so the backward pass computes "
+                         "new arrays from it (x * x, not np.multiply(x, x, out=x) or x *= ...)")
     _refuse_moved_in_backward(layer, moved, before)
+    _refuse_other_dtype(layer, dx, x)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
 
     def f():
@@ -657,6 +665,19 @@ def _refuse_unregistered(what, layer, x, out, f):
                     f"learned array is a parameter, self._add_param('{name}', value), its "
                     f"gradient added with self._accumulate({name}=...); a constant is kept in "
                     f"self.buffers['{name}']")
+
+
+def _refuse_other_dtype(layer, dx, x):
+    """A ValueError when the backward pass returned ``dx`` of another float dtype than ``x``
+    (float64 here): a float32 cast loses digits the check's tolerance may not see (a relative
+    error near 1e-8), where the layer below would be handed a gradient of another dtype than
+    its own (:meth:`~minigan.nn.layers.Layer._accumulate` refuses a parameter's)."""
+    dtype = getattr(dx, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype) != np.dtype(x.dtype):
+        raise ValueError(f"{layer!r}: its backward pass returned dx in {np.dtype(dtype).name} "
+                         f"for an input x in {np.dtype(x.dtype).name}; compute dx in x's dtype "
+                         "(no cast, no array made in another dtype, such as one of "
+                         "minigan.backend.default_dtype())")
 
 
 def _refuse_moved_in_backward(layer, moved, before):

@@ -209,10 +209,14 @@ def _why(errors, worst, tol, kink_near=None):
                           for i, lo, hi in kinks[:3])
         more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
         near = kink_near() if kink_near is not None else ""
+        undeclared = "" if near or kink_near is None else (
+            "; a kink no layer names: give the layer's class the inputs where it is not "
+            "smooth, kinks = (...), which min_kink_distance reads, and pass them to "
+            "away_from_kinks(x, kinks=...), whose default is ReLU's 0 alone")
         return ("; the entries it misses lie on or near a kink" + (f" ({near})" if near else "")
                 + ", where the one-sided differences agree with the backward pass and the centred "
                 f"one averages two slopes (one-sided differences: {shown}{more}). Draw inputs "
-                "away from kinks (testing.away_from_kinks, min_kink_distance)")
+                f"away from kinks (testing.away_from_kinks, min_kink_distance){undeclared}")
     h, error = errors.step, errors[worst]
     smaller, larger = errors.at_step(worst, h / 10), errors.at_step(worst, h * 10)
     if _TRUNCATION_FALL * smaller <= error:
@@ -246,7 +250,12 @@ def _why(errors, worst, tol, kink_near=None):
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
         if entries == 1:
-            return ""
+            return (f"; its one nonzero entry is the differences' times {factor:.4g}. On one "
+                    "entry any wrong value is a multiple of the right one, so this names no "
+                    "cause; a round factor is worth a look (2: a gradient added twice; the "
+                    "batch's size or its inverse: a mean over another count), and a check on "
+                    "more entries (a larger batch or more features) tells a factor every entry "
+                    "shares from a wrong formula")
         twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
                  "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
@@ -387,7 +396,7 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     tol = _tolerance(tol)
     start = copy.deepcopy(rng)
     errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer),
-                    more=lambda: _kink_inside(layer, x, h),
+                    more=lambda: _kink_inside(layer, x, h) or _moved_buffers(layer, x),
                     kink_near=lambda: _kink_near(layer, x, h))
     for k, error in check_accumulation(layer, x, rng=start).items():
         if not error <= tol:
@@ -559,6 +568,30 @@ def _kink_inside(layer, x, h):
     near = _kink_near(layer, x, h)
     return (f"; {near}: if the backward pass is right, draw inputs away from kinks "
             "(assume(min_kink_distance(net, x) > KINK_MARGIN))" if near else "")
+
+
+def _moved_buffers(layer, x):
+    """For a failed check that nothing else explained: the buffers of ``layer`` that its
+    forward pass moves (a second pass from where the checked one left it, then put back),
+    said as a place to look, since a backward pass that reads them, and not the values the
+    forward pass used, reads the moved ones; else nothing."""
+    try:
+        restore = replay(layer)
+        try:
+            held = {k: backend.to_host(v).copy() for k, v in layer.buffers.items()}
+            layer.forward(_on_layer_device(layer, _float64_input("", "x", x))[1])
+            moved = [k for k, v in layer.buffers.items()
+                     if k in held and not np.array_equal(backend.to_host(v), held[k],
+                                                         equal_nan=True)]
+        finally:
+            restore()
+    except Exception:                   # a hint only: never in the way of the failure
+        return ""
+    if not moved:
+        return ""
+    return (f"; its forward pass moves the buffers {', '.join(map(repr, moved))}: a backward "
+            "pass reads the values the forward pass used from its cache (self._cache), not "
+            "from self.buffers, which by then hold the moved ones")
 
 
 # -- configurations ---------------------------------------------------------------------------

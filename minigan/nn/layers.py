@@ -150,12 +150,17 @@ class Layer:
     def forward(self, x):
         """``out`` from ``x``, keeping in ``self._cache`` what :meth:`backward` needs (each
         call replaces the last one's cache); state it moves goes into ``buffers``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no forward(self, x): a layer "
+                                  "of one's own writes forward (returning out, keeping in "
+                                  "self._cache what backward needs) and backward")
 
     def backward(self, dout, input_grad=True):
         """``dx`` from ``dout``, accumulating parameter gradients. With ``input_grad=False``
         a layer may skip ``dx`` and return None (Dense and the convolutions do)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no backward(self, dout, "
+                                  "input_grad=True): a layer of one's own writes it beside "
+                                  "forward, returning dx and adding each parameter's gradient "
+                                  "with self._accumulate(name=g)")
 
     def __call__(self, x):
         return self.forward(x)
@@ -249,11 +254,12 @@ class Layer:
             shape = getattr(g, "shape", ())                 # a Python number: ()
             dtype = getattr(g, "dtype", None)
             if dtype is not None and dtype != self.grads[name].dtype:
+                want = self.grads[name].dtype
                 raise ValueError(f"{self!r}: the gradient of '{name}' is {dtype}, its parameter "
-                                 f"{self.grads[name].dtype}, so the update would be cast "
-                                 "without a word: the forward pass was given an input of "
-                                 f"another dtype; give x.astype(np.{self.grads[name].dtype}) "
-                                 "(or build the layer in that dtype)")
+                                 f"{want}, so the update would be cast without a word: either "
+                                 "the forward pass was given an input of another dtype (give "
+                                 f"x.astype(np.{want}), or build the layer in that dtype), or "
+                                 f"the backward pass casts (compute the gradient in {want})")
             if shape != self.grads[name].shape:
                 raise ValueError(f"{self!r}: the gradient of '{name}' has shape "
                                  f"{shape}, its parameter "
@@ -266,7 +272,14 @@ class Layer:
                 self.grads[name] += g
 
     def parameters(self):
-        """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take)."""
+        """List of ``(param, grad)`` array pairs, in a stable order (what optimizers take).
+        A parameter without its gradient (put into ``params`` by hand, not registered with
+        :meth:`_add_param`) is a KeyError that says so."""
+        missing = [k for k in self.params if k not in self.grads]
+        if missing:
+            raise KeyError(f"{self!r}: parameter {missing[0]!r} has no entry in grads: register "
+                           f"it with self._add_param({missing[0]!r}, value), which gives it its "
+                           "zero gradient, instead of writing self.params[...] by hand")
         return [(self.params[k], self.grads[k]) for k in self.params]
 
     def zero_grad(self):

@@ -84,7 +84,7 @@ def test_an_input_of_another_dtype_than_the_layers_is_refused_at_its_backward_pa
     x = r.standard_normal((2, 3) if isinstance(layer, layers.Dense) else (2, 3, 4, 4))
     out = layer.forward(x)
     with pytest.raises(ValueError, match=r"the gradient of 'W' is float64, its parameter "
-                                         r"float32, .* give x.astype\(np.float32\)"):
+                                         r"float32, .*give x.astype\(np.float32\)"):
         layer.backward(np.ones_like(out))
     assert not any(g.any() for g in layer.grads.values())      # nothing added
     layer.backward(np.ones_like(layer.forward(x.astype(np.float32))))
@@ -528,3 +528,49 @@ def test_a_chain_refuses_a_layer_whose_backward_takes_no_input_grad():
     chain = layers.Sequential(layers.Dense(2, 2), Kept())
     chain.forward(x)
     assert chain.backward(np.ones((1, 2), np.float32)).shape == (1, 2)
+
+
+def test_a_layer_of_ones_own_without_its_passes_or_its_gradients_is_told_what_to_write():
+    """A bare NotImplementedError() for a missing pass; a KeyError: 's' from parameters()
+    (where the optimizers and the gradient checks start) for a parameter put into params by
+    hand."""
+    class NoPasses(layers.Layer):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"NoPasses defines no forward\(self, x\)"):
+        NoPasses().forward(np.ones(2))
+    with pytest.raises(NotImplementedError, match=r"NoPasses defines no backward\(self, dout, "
+                                                  r"input_grad=True\).*self._accumulate"):
+        NoPasses().backward(np.ones(2))
+
+    class ByHand(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.params["s"] = np.ones(4)
+
+    with pytest.raises(KeyError, match=r"parameter 's' has no entry in grads: register it with "
+                                       r"self._add_param\('s', value\)"):
+        ByHand().parameters()
+
+
+def test_a_gradient_cast_in_the_backward_pass_is_named_as_a_possible_cause():
+    """The message blamed the forward pass's input alone, where x was float64 and the cast
+    was in the backward pass."""
+    class CastScale(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self._add_param("s", np.ones(3), "float64")
+
+        def forward(self, x):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, dout, input_grad=True):
+            self._accumulate(s=(dout * self._cache).astype(np.float32).sum(0))
+            return dout * self.params["s"]
+
+    layer = CastScale()
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"the gradient of 's' is float32, its parameter float64, "
+                                         r".* or the backward pass casts"):
+        layer.backward(np.ones((2, 3)))
