@@ -202,11 +202,16 @@ def _command_line_help():
     out.mkdir(exist_ok=True)
     os.environ["COLUMNS"] = "90"
     parser = build_parser()
-    for command in ("train", "sample", "interpolate", "eval", "toy", "classifier"):
-        text = io.StringIO()
-        with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
-            parser.parse_args([command, "--help"])
-        (out / f"cli_{command}.txt").write_text(text.getvalue())
+    commands = {c: [c] for c in ("train", "sample", "interpolate", "eval", "toy")}
+    commands["classifier"] = ["classifier"], ["classifier", "train"], ["classifier", "show"]
+    for command, words in commands.items():
+        texts = []
+        for args in (words if isinstance(words, tuple) else (words,)):   # a group: each one
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+                parser.parse_args([*args, "--help"])
+            texts.append(text.getvalue())
+        (out / f"cli_{command}.txt").write_text("\n".join(texts))
 
 
 _command_line_help()

@@ -36,7 +36,7 @@ import warnings
 from minigan import __version__, backend
 from minigan.data import DataError
 from minigan.gan import conditional, models, penalty
-from minigan.lab import classifier, metrics, toys
+from minigan.lab import metrics, toys
 
 from . import commands, plotting, settings
 
@@ -361,8 +361,9 @@ def _add_classifier(subparsers):
     t.add_argument("--epochs", type=settings.POSITIVE_INT.parse, default=20,
                    help="passes over the data (default 20)")
     t.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=0, help="seed (default 0)")
-    t.add_argument("--out", help=f"weights file (default {classifier.cache_path()}, the cached "
-                   "classifier that minigan eval scores with: it replaces the one there)")
+    t.add_argument("--out", help="weights file (default ~/.cache/minigan/classifier_v1.npz, or "
+                   "under $XDG_CACHE_HOME/minigan where it is set: the cached classifier that "
+                   "minigan eval scores with; it replaces the one there)")
     _device_option(t)
     s = sub.add_parser("show", help="print the classifier minigan eval would use",
                        description="Print which classifier minigan eval would score with (the "

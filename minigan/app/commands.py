@@ -195,7 +195,7 @@ def sample(args):
                                  config.get("dtype", "float32"))
         if not gradients:
             images = generate(G, noise)
-    weights = _weights_said(config["weights"])
+    weights = _weights_said(config["weights"], config.get("ema"))
     replacing = _replacing(out)
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
@@ -217,9 +217,14 @@ def sample(args):
     return 0
 
 
-def _weights_said(weights):
-    """What the messages call the weights :func:`minigan.app.runs.load_generator` loaded."""
-    return "the moving average of G's weights" if weights == "G_ema" else "G's weights"
+def _weights_said(weights, decay=None):
+    """What the messages call the weights :func:`minigan.app.runs.load_generator` loaded, of a
+    run whose ``--ema`` was ``decay``: with 0 the average followed G step by step."""
+    if weights != "G_ema":
+        return "G's weights"
+    if decay == 0:
+        return "G's weights, as its --ema 0 average followed them"
+    return "the moving average of G's weights"
 
 
 def _replacing(path):
@@ -597,7 +602,7 @@ def evaluate(args):
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
-    weights = _weights_said(scores["weights"])
+    weights = _weights_said(scores["weights"], runs.run_settings(ckpt_path).get("ema"))
     # the iterations in all, then the epochs they complete: "936 iterations trained (12 whole
     # epochs)"; a checkpoint of a run stopped in its first epoch, "50 ... (0 whole epochs)"
     trained = (f"{_plural(scores['iteration'], 'iteration')} trained "
@@ -984,7 +989,7 @@ def interpolate(args):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"
-    weights = _weights_said(config["weights"])
+    weights = _weights_said(config["weights"], config.get("ema"))
     print(f"wrote {args.pairs} x {args.steps} interpolations along {how}{what} from {ckpt} "
           f"({weights}) to {out}{replacing}")
     return 0

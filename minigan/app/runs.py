@@ -263,9 +263,36 @@ def resolve_config(options):
                 "for the continued run"
             )
         config["out"] = str(path.parent)
+    if Path(config["out"]).resolve() == path.parent.resolve():
+        _check_config_file(path.parent / CONFIG, saved)
     settings.check_all(config, f"checkpoint {path}")
     config["resume"] = str(path)
     return config, ckpt
+
+
+def _check_config_file(path, saved):
+    """Refuse to resume where ``config.json`` at ``path`` (beside the checkpoint, which the
+    resumed run writes again from the checkpoint's settings ``saved``) cannot be read, holds
+    a bad value or another value than the checkpoint of a setting a resumed run keeps: a
+    hand edit would be dropped without a word. No file there: nothing to check."""
+    if not path.is_file():
+        return
+    keep = ("a resumed run takes its settings from its checkpoint and writes them to "
+            f"{CONFIG} again: put the file back as it was, or remove it")
+    try:
+        recorded = _settings_in(_config_object(path), path)
+    except settings.SettingError as exc:
+        raise settings.SettingError(f"{exc}; {keep}") from None
+    except ValueError:
+        raise ValueError(f"cannot read the settings in {path} (not a JSON object of a run's "
+                         f"settings); {keep}") from None
+    for key, value in saved.items():
+        if key not in RESUME_MAY_CHANGE and key in recorded and not _same(recorded[key], value):
+            may = [settings.as_option(k) for k in RESUME_MAY_CHANGE if settings.BY_KEY[k].flags]
+            raise settings.SettingError(
+                f"{path}: {json.dumps(key)} is {json.dumps(recorded[key])} where the "
+                f"checkpoint's is {json.dumps(value)}; {keep} (only {', '.join(may)} may "
+                "change when resuming; for other settings start a new run)")
 
 
 #: What a run saved before a setting existed did without it (and a model without the choice).

@@ -287,10 +287,10 @@ SETTINGS = (
     Setting("label_flip", FLIP_PROBABILITY, 0.0, "swap each label of D's batches with "
             "probability P (default 0)", ("--label-flip",), BOTH, group=REMEDY, metavar="P"),
     Setting("instance_noise", NON_NEGATIVE_NUMBER, 0.0, "Gaussian noise of std SIGMA on D's "
-            "inputs (the images, not a conditional run's labels), annealed linearly to 0 at "
-            "the last iteration (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
+            "inputs (the images, not a conditional run's labels), falling linearly to SIGMA/T "
+            "at the last of T iterations (default 0)", ("--instance-noise",), BOTH, group=REMEDY,
             metavar="SIGMA", toy_help="Gaussian noise of std SIGMA on D's inputs (the real "
-            "and the generated points), annealed linearly to 0 at the last iteration "
+            "and the generated points), falling linearly to SIGMA/T at the last of T iterations "
             "(default 0)"),
     Setting("g_batch", optional(choice("fresh", "reuse")), None, "the fake batch G's step "
             "learns from: fresh noise, as in Algorithm 1, or the D step's batch, one forward "

@@ -127,8 +127,9 @@ def test_train_help_says_what_its_default_out_replaces(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["classifier", "train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert f"(default {clf_lib.cache_path()}, the cached classifier that minigan eval scores " \
-           "with: it replaces the one there)" in text
+    assert "(default ~/.cache/minigan/classifier_v1.npz, or under $XDG_CACHE_HOME/minigan " \
+           "where it is set: the cached classifier that minigan eval scores with; it replaces " \
+           "the one there)" in text
     assert "--no-download never download MNIST" in text
 
 

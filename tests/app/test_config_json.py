@@ -188,3 +188,36 @@ def test_a_run_killed_between_checkpoints_and_resumed_to_fewer_epochs_keeps_noth
         f"epoch_{e:04d}.png" for e in range(4)]
     assert [int(r["epoch"]) for r in read_scores(run / "scores.csv", 100)] == [2]
     assert len(metrics_rows(run)) == 3 * (256 // 32)
+
+
+@pytest.mark.parametrize("edit, said", [
+    ({"batch_size": -3}, '"batch_size" must be a positive integer'),
+    ({"batch_size": 64}, '"batch_size" is 64 where the checkpoint\'s is 32'),
+    ({"seed": 7}, '"seed" is 7 where the checkpoint\'s is 0'),
+    (None, "cannot read the settings in"),
+])
+def test_a_hand_edited_config_json_beside_a_checkpoint_is_not_dropped(
+        edit, said, train_args, data_dir, tmp_path, capsys, assert_one_line_error):
+    """A resumed run takes its settings from its checkpoint and writes config.json again: a
+    bad or changed value there trained on without a word (the checkpoint's batch) and the edit was
+    written over. A setting a resume may change (--epochs) is the checkpoint's to hold."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    path = run / "config.json"
+    config = json.loads(path.read_text())
+    assert config["batch_size"] == 32
+    path.write_text("{" if edit is None else json.dumps({**config, **edit}))
+    before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    resume = ["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+              "--data-dir", str(data_dir), "--no-download"]
+    rc = main(resume)
+    assert_one_line_error(rc, capsys.readouterr().err, str(path), said,
+                          "put the file back as it was, or remove it")
+    assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    elsewhere = tmp_path / "elsewhere"       # continued into another folder: not rewritten
+    assert main([*resume, "--out", str(elsewhere)]) == 0
+    assert path.read_bytes() == before["config.json"]
+    path.write_text(json.dumps({**config, "epochs": 5}))   # one a resume may change
+    assert main(resume) == 0
+    path.unlink()                                          # none: written again
+    assert main([*resume[:4], "3", *resume[5:]]) == 0 and json.loads(path.read_text())["seed"] == 0

@@ -212,3 +212,22 @@ def test_eval_leaves_the_arguments_it_was_given_as_they_were(run_dir, data_dir, 
     args.run = str(tmp_path / "d.npy")
     assert commands.evaluate(args) == 0
     capsys.readouterr()
+
+
+def test_a_run_of_ema_0_is_said_to_be_drawn_from_gs_weights(data_dir, tmp_path, train_args,
+                                                           capsys):
+    """``--ema 0`` follows G itself (the settings' help), but sample, interpolate and eval
+    said "the moving average of G's weights", which the help says only of a run that kept
+    one."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--ema", "0")) == 0
+    capsys.readouterr()
+    said = "G's weights, as its --ema 0 average followed them"
+    assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert f"({said})" in capsys.readouterr().out
+    assert main(["interpolate", str(run), "--out", str(tmp_path / "i.png")]) == 0
+    assert f"({said})" in capsys.readouterr().out
+    assert main(["eval", str(run), "--n", "200", "--no-parzen", "--out", str(tmp_path / "e.json"),
+                 "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert said in out and "moving average" not in out
