@@ -907,6 +907,10 @@ def classifier(args):
     out = user_path(args.out) if args.out else clf_lib.cache_path()
     # checked before the training, whose weights a write refused after it would lose
     _not_a_training_file(out, f"without --out the classifier is cached at {clf_lib.cache_path()}")
+    if out.is_file() and not clf_lib.holds_classifier(out):
+        raise ValueError(f"--out {out} is a file that holds no classifier, and classifier train "
+                         "writes over its --out; choose a new file, or the file of a classifier "
+                         "to replace")
     if out.parent.exists():
         check_destination(out)
     else:

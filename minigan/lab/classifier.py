@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ from minigan.nn import optim
 
 __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
-    "save", "load", "cache_path", "shipped_path", "default_path", "load_default",
+    "save", "load", "holds_classifier", "cache_path", "shipped_path", "default_path", "load_default",
     "split_for_training",
     "as_digits", "DIGIT_SHAPES", "PIXEL_RANGES", "pixel_range",
 ]
@@ -292,6 +293,19 @@ def save(clf, path):
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def holds_classifier(path):
+    """Whether the file at ``path`` is an archive of :func:`save`'s entries (``info`` and
+    ``param:...``), told by their names alone: a damaged classifier still is one (what
+    ``minigan classifier train`` may write over), MNIST's files, a picture or a checkpoint
+    are not."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return "info.npy" in names and all(n == "info.npy" or n.startswith("param:") for n in names)
 
 
 #: The longest ``info`` entry read (the provenance of the weights, as JSON).

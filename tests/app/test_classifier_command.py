@@ -40,6 +40,44 @@ def test_train_refuses_an_out_it_cannot_write_before_training(where, said, tmp_p
     assert (tmp_path / "file").read_text() == "mine" and not any((tmp_path / "folder").iterdir())
 
 
+@pytest.mark.parametrize("name", ["t10k-labels-idx1-ubyte", "notes.txt", "digits.npy",
+                                  "damaged.npz"])
+def test_train_refuses_to_write_over_a_file_that_is_not_a_classifier(name, tmp_path, capsys,
+                                                                      monkeypatch, data_dir,
+                                                                      assert_one_line_error):
+    """``--out DATA/t10k-labels-idx1-ubyte.gz`` replaced the labels it trained on (offline, for
+    good); any file was replaced so. A classifier's file, damaged or not, may be."""
+    import shutil
+    import zipfile
+
+    path = tmp_path / name
+    if name.startswith("t10k"):           # MNIST's labels, as the data folder holds them
+        shutil.copy(data_dir / name, path)
+    elif name == "damaged.npz":           # a classifier's entries, their bytes cut
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("info.npy", b"cut")
+            archive.writestr("param:1.W.npy", b"cut")
+    else:
+        path.write_bytes(b"mine")
+    before = path.read_bytes()
+    if name != "damaged.npz":
+        monkeypatch.setattr(clf_lib, "split_for_training", _no_training)
+        rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--out", str(path)],
+                              capsys)
+        assert_one_line_error(rc, err, f"--out {path} is a file that holds no classifier",
+                              "choose a new file")
+        assert path.read_bytes() == before
+        return
+    assert clf_lib.holds_classifier(path)
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+    rc, out, _ = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
+                           str(path)], capsys)
+    assert rc == 0 and "replacing the file there" in out
+    assert clf_lib.load(path).accuracy(x[128:256], y[128:256]) >= 0
+
+
 def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys, monkeypatch,
                                                                data_dir, assert_one_line_error):
     x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
