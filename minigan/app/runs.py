@@ -304,6 +304,12 @@ _BEFORE_IT_EXISTED = {
 }
 
 
+#: Settings every saved run holds with a value (a new run's are filled in by
+#: :func:`~minigan.app.settings.new_config`, none left null): a run without one cannot be
+#: built again as it trained.
+_SAVED_FILLED = ("split", "batch_size", "lr", "betas", "k", "loss")
+
+
 def _known(saved, source):
     """The settings of a saved run that this minigan knows, each checked (:mod:`settings`);
     those it does not know (of another version) are left out, those it saved before they
@@ -320,6 +326,12 @@ def _known(saved, source):
     for key, before in _BEFORE_IT_EXISTED.items():
         if known.get(key) is None:
             known[key] = before
+    for key in _SAVED_FILLED:
+        if known.get(key) is None:
+            raise settings.SettingError(
+                f'{source}: "{key}" is {"null" if key in known else "missing"}, where every '
+                "run saves the value it trained with; the file is not as minigan wrote it "
+                "(edited, or written otherwise): put it back, or start a new run")
     if settings.gp_weight_unread(known):
         known["gp_weight"] = settings.GP_WEIGHT
     settings.check_g_label(known, source)   # before any model is built from them

@@ -16,7 +16,9 @@ from minigan.nn import layers, optim
 
 
 def save_vanilla(path, config=None):
-    return save_run(path, config or {"model": "vanilla", "dtype": "float32"}, "vanilla")
+    """A checkpoint of a fresh vanilla GAN, with a new run's settings unless ``config``."""
+    return save_run(path, config or runs.saved_config(runs.settings.new_config(
+        {"model": "vanilla"})), "vanilla")
 
 
 def save_run(path, config, model, **options):
@@ -457,3 +459,25 @@ def test_an_epoch_number_is_ascii_digits():
     assert runs.epoch_number("0") == 0
     assert runs.epoch_number("\u00b2") is None and runs.epoch_number("9" * 5000) is None
     assert runs.epoch_number("") is None and runs.epoch_number("1.5") is None
+
+
+@pytest.mark.parametrize("key", ["batch_size", "lr", "betas", "k", "loss", "split"])
+@pytest.mark.parametrize("how", ["null", "missing"])
+def test_a_checkpoint_without_a_setting_every_run_saves_is_one_line(key, how, tmp_path, capsys,
+                                                                     assert_one_line_error):
+    """``batch_size: null`` passed the checks (a new run's "the model's") and the trainer
+    failed with a TypeError; a missing ``split`` became "train" without a word, and ``lr``
+    null said "Adam: lr must be a number" without naming the file."""
+    config = runs.saved_config(runs.settings.new_config({"model": "vanilla"}))
+    if how == "null":
+        config[key] = None
+    else:
+        del config[key]
+    save_vanilla(tmp_path / runs.CHECKPOINT, config)
+    for argv in (["train", "--resume", str(tmp_path), "--device", "cpu"],
+                 ["sample", str(tmp_path), "--out", str(tmp_path / "s.png")]):
+        rc = main(argv)
+        refused_by_its_kind = how == "null" and key in ("loss", "split")   # no null allowed
+        assert_one_line_error(rc, capsys.readouterr().err, f'"{key}"',
+                              *(() if refused_by_its_kind else (f"is {how}", "put it back")))
+    assert not (tmp_path / "s.png").exists()
