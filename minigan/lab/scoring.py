@@ -54,8 +54,8 @@ from .classifier import as_digits, load_default
 
 __all__ = ["MIN_DIGITS", "SPLIT_SEED", "Reference", "stratified_split", "sample_rows",
            "shuffled_rows", "digits_by_class", "score_images",
-           "memorisation", "scoring_noise", "scored_labels", "least_said", "evaluate_generator",
-           "format_table",
+           "MEMORISED_DIGITS", "memorisation", "scoring_noise", "scored_labels", "least_said",
+           "evaluate_generator", "format_table",
            "DRAW_SCORES", "draw_spread", "conditional_tstr", "collapse_warning", "BLIND",
            "UNLIKE", "looks_like_no_digit", "unlike_warning", "COPY_TOLERANCE",
            "copies_of_real", "copies_warning",
@@ -326,7 +326,11 @@ def score_images(images, ref, parzen=True, real=False, asked=None, classes_out=N
     return scores
 
 
-def memorisation(images, ref, n=2000, chunk=250):
+#: The generated digits :func:`memorisation` compares with the training digits unless told.
+MEMORISED_DIGITS = 2000
+
+
+def memorisation(images, ref, n=MEMORISED_DIGITS, chunk=250):
     """How near generated digits sit to the digits the generator trained on, against how near
     real held-out digits sit to them, in pixels and in the classifier's features.
 
@@ -484,7 +488,9 @@ def _to_unit(images, scale):
 def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=True,
                        batch_size=GENERATE_BATCH, memorise=False, images_out=None, asked=None,
                        classes_out=None):
-    """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook).
+    """Draw ``n`` digits from ``generator`` and score them (a trainer's ``--eval-every`` hook):
+    at most as many as the scores read, the real held-out digits' count (and, with
+    ``memorise``, :data:`MEMORISED_DIGITS`), which is what ``images_out`` receives.
 
     Parameters
     ----------
@@ -521,6 +527,9 @@ def evaluate_generator(generator, sample_noise, n, ref, scale="sigmoid", parzen=
     _check_scale(generator, scale)
     n = whole_number(f"n (the digits to score; scoring needs at least {MIN_DIGITS})", n, MIN_DIGITS)
     batch_size = whole_number("batch_size", batch_size, 1)
+    # every score reads the first min(n, held-out) digits (memorisation its first
+    # MEMORISED_DIGITS): the digits past them would only fill the memory (an --eval-n of 10**9)
+    n = min(n, max(len(ref.held_out), MEMORISED_DIGITS if memorise else 0))
     with generator.evaluating():
         images = np.concatenate([
             _to_unit(generated_images(generator, sample_noise(min(batch_size, n - i))), scale)

@@ -634,3 +634,31 @@ def test_eval_of_a_npy_that_numpy_opens_as_something_else_is_one_line(tmp_path, 
         rc = cli.main(["eval", str(tmp_path / name), "--no-parzen", "--device", "cpu"])
         assert_one_line_error(rc, capsys.readouterr().err,
                               f"{name} is not a NumPy array file of numbers {reason}")
+
+
+def test_evaluate_generator_draws_no_more_digits_than_its_scores_read(ref):
+    """An --eval-n of 10**9 drew 10**9 digits (until the memory ran out) to score the first
+    as many as the real held-out digits: it draws those, and the scores are the same."""
+    drawn = []
+
+    class Counting(Constant):
+        def forward(self, z):
+            drawn.append(len(z))
+            return np.clip(0.5 + 0.1 * z[:, :1] + 0 * self.digit[None], 0, 1)
+
+    held = len(ref.held_out)
+    g = Counting(ref.held_out[7])
+
+    def noise():
+        rng = np.random.default_rng(0)
+        return lambda m: rng.standard_normal((m, 4))
+
+    scores = [scoring.evaluate_generator(g, noise(), n, ref, parzen=False, batch_size=97)
+              for n in (held, 10 ** 9)]
+    assert drawn and sum(drawn) == 2 * held
+    assert scores[0] == scores[1] and scores[1]["n"] == held
+    drawn.clear()
+    images = []
+    scoring.evaluate_generator(g, noise(), 10 ** 9, ref, parzen=False, memorise=True,
+                               images_out=images)
+    assert sum(drawn) == len(images[0]) == max(held, scoring.MEMORISED_DIGITS)
