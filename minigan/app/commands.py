@@ -59,7 +59,7 @@ def train(args):
         options["device"] = settings.check("device", backend.requested_device(),
                                            f"${backend.DEVICE_VARIABLE}")
     try:
-        trainer = Trainer(options)  # every check happens here, before anything is written
+        trainer = Trainer(options, typed=True)  # every check here, before anything is written
     except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM while loading or grouping the data
         exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "
                                 "grouping the images); the run folder was not touched",)
@@ -602,7 +602,7 @@ def evaluate(args):
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
     tstr = _conditional_tstr(ckpt_path, args, data_dir)
     seconds = time.perf_counter() - start
-    weights = _weights_said(scores["weights"], runs.run_settings(ckpt_path).get("ema"))
+    weights = _weights_said(scores["weights"], config.get("ema"))
     # the iterations in all, then the epochs they complete: "936 iterations trained (12 whole
     # epochs)"; a checkpoint of a run stopped in its first epoch, "50 ... (0 whole epochs)"
     trained = (f"{_plural(scores['iteration'], 'iteration')} trained "
@@ -897,7 +897,7 @@ def classifier(args):
     """Run ``minigan classifier ...``; returns the exit code."""
     if args.classifier_command == "show":
         path = clf_lib.default_path(args.path, option="--path")
-        clf, cached = clf_lib.load(path), clf_lib.cache_path()
+        clf, cached = clf_lib.load_default(args.path, option="--path"), clf_lib.cache_path()
         where = (f"{path} (--path)" if args.path else
                  f"{path} (the cached one)" if path == cached else
                  f"{path} (the one shipped with minigan; none is cached at {cached})")

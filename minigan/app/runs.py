@@ -214,7 +214,7 @@ def _same(a, b):
     return a == b
 
 
-def resolve_config(options):
+def resolve_config(options, typed=False):
     """The complete settings of a run from the ones given, and the checkpoint to resume.
 
     Parameters
@@ -226,6 +226,12 @@ def resolve_config(options):
         resumed run takes every setting from its checkpoint, and only those in
         :data:`~minigan.app.settings.RESUME_MAY_CHANGE` may be given differently.
         A folder or file (``data_dir``, ``out``, ``resume``) may be a ``pathlib.Path``.
+    typed : bool
+        The options were chosen one by one (the command line's): then one that the run's game
+        does not read (``gp_weight`` beside a game without a penalty) is refused whatever its
+        value (:func:`~minigan.app.settings.check_gp_weight_given`). A dict of every setting
+        (``read_config``'s, :data:`~minigan.app.settings.DEFAULTS`) holds the default weight:
+        untyped, only another value is refused.
 
     Returns
     -------
@@ -242,17 +248,18 @@ def resolve_config(options):
     resume = options.pop("resume", None)
     if resume is None:
         config = settings.new_config(options)
-        settings.check_gp_weight_given(options, config, "the command line",
-                                       f"model {config['model']}")
+        if typed:
+            settings.check_gp_weight_given(options, config, "the command line",
+                                           f"model {config['model']}")
         return config, None
     folder = user_path(resume)
     if folder.is_dir() and not (folder / CHECKPOINT).exists() and (folder / CONFIG).is_file():
-        return _restart_config(folder, resume, options), None
+        return _restart_config(folder, resume, options, typed), None
 
     path = find_checkpoint(resume)
     saved = _known(checkpoint.read_meta(path)["config"], f"checkpoint {path}")
     ckpt = checkpoint.load_checkpoint(path, expected_entries(saved))
-    _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint")
+    _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint", typed)
     config = {**DEFAULTS, **saved, **options}
     config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
     _data_dir_as_used(config, options, lambda: _recorded_data_dir(path.parent))
@@ -263,7 +270,7 @@ def resolve_config(options):
                 "for the continued run"
             )
         config["out"] = str(path.parent)
-    if Path(config["out"]).resolve() == path.parent.resolve():
+    if user_path(config["out"]).resolve() == path.parent.resolve():    # as the trainer reads it
         _check_config_file(path.parent / CONFIG, saved)
     settings.check_all(config, f"checkpoint {path}")
     config["resume"] = str(path)
@@ -280,14 +287,18 @@ def _check_config_file(path, saved):
     keep = ("a resumed run takes its settings from its checkpoint and writes them to "
             f"{CONFIG} again: put the file back as it was, or remove it")
     try:
-        recorded = _settings_in(_config_object(path), path)
+        held = _config_json(path)
+    except _UNREADABLE as exc:
+        raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
+                         f"{str(exc)[:120]}); {keep}") from None
+    if not isinstance(held, dict):
+        raise ValueError(f"{path} does not hold a run's settings (not a JSON object); {keep}")
+    try:
+        recorded = _settings_in(held, path)
     except settings.SettingError as exc:
         raise settings.SettingError(f"{exc}; {keep}") from None
-    except ValueError:
-        raise ValueError(f"cannot read the settings in {path} (not a JSON object of a run's "
-                         f"settings); {keep}") from None
-    for key, value in saved.items():
-        if key not in RESUME_MAY_CHANGE and key in recorded and not _same(recorded[key], value):
+    for key, value in saved.items():         # those the file holds (_known fills in the rest)
+        if key not in RESUME_MAY_CHANGE and key in held and not _same(recorded[key], value):
             may = [settings.as_option(k) for k in RESUME_MAY_CHANGE if settings.BY_KEY[k].flags]
             raise settings.SettingError(
                 f"{path}: {json.dumps(key)} is {json.dumps(recorded[key])} where the "
@@ -338,10 +349,12 @@ def _known(saved, source):
     return known
 
 
-def _check_unchanged(options, saved, resume, source, what):
-    """Refuse options that differ from the ``saved`` settings of the run resumed, and a
-    ``--gp-weight`` that its game does not read, whatever its value."""
-    settings.check_gp_weight_given(options, saved, f"--resume {resume}", resumed=True)
+def _check_unchanged(options, saved, resume, source, what, typed=False):
+    """Refuse options that differ from the ``saved`` settings of the run resumed, and, when
+    they were ``typed`` (:func:`resolve_config`), a ``--gp-weight`` that its game does not
+    read, whatever its value."""
+    if typed:
+        settings.check_gp_weight_given(options, saved, f"--resume {resume}", resumed=True)
     if "model" in options and options["model"] != saved.get("model"):
         raise checkpoint.CheckpointError(
             f"{source} was made by model '{saved.get('model')}'; this run builds "
@@ -416,7 +429,7 @@ def saved_config(config, used=None):
     return saved
 
 
-def _restart_config(folder, resume, options):
+def _restart_config(folder, resume, options, typed=False):
     """Settings to start over a run stopped before its first checkpoint (``folder/config.json``).
 
     The run keeps the settings it was started with; only
@@ -431,7 +444,7 @@ def _restart_config(folder, resume, options):
             f"--resume {folder}: it continues {source} and stopped before its first "
             f"checkpoint; remove {folder} and continue that checkpoint again (minigan train "
             f"--resume {shlex.quote(source)} --out {shlex.quote(str(folder))} ...)")
-    _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json")
+    _check_unchanged(options, saved, resume, f"the run in {folder}", "config.json", typed)
     _check_never_checkpointed(folder)
     config = settings.new_config({**saved, **options}, str(path))
     _data_dir_as_used(config, options, lambda: recorded.get("data_dir"))
@@ -721,8 +734,17 @@ def _load(path, ema, discriminator):
     ckpt = checkpoint.load_checkpoint(path, expected_entries(config))
     dtype = np.dtype(config["dtype"])
     G, D = models.build(name, np.random.default_rng(0), dtype, **models.remedies(config))
-    weights = "G_ema" if ema and ckpt.get("G_ema") else "G"
-    checkpoint.restore({**ckpt, "G": ckpt[weights]}, generator=G, model=name)
+    kept = config.get("ema") is not None         # the run kept an average (0: a copy of G)
+    if ema and kept and not ckpt.get("G_ema"):
+        raise checkpoint.CheckpointError(
+            f"checkpoint {path} has none of the entries G_ema/... of the moving average of G "
+            f"that its run kept (--ema {config['ema']:g}): the file is damaged; use another "
+            "checkpoint, or --no-ema for G's own weights")
+    weights = "G_ema" if ema and kept else "G"
+    if weights == "G_ema":                       # its entries named as the file names them
+        checkpoint.restore(ckpt, g_ema=G, model=name)
+    else:
+        checkpoint.restore(ckpt, generator=G, model=name)
     game = None
     if discriminator:
         if config.get("spectral_norm"):

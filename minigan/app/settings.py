@@ -461,6 +461,10 @@ def _check_together(c, source):
     if gp_weight_unread(c):
         raise SettingError(_gp_weight_refusal(c["gp_weight"], c["loss"], source))
     check_g_label(c, source)
+    if c.get("r1") and not math.isfinite(c["r1"] * R1_EVERY):
+        raise SettingError(f"{source}: --r1 {c['r1']:g}: every {R1_EVERY}th D step weighs R1 "
+                           f"{R1_EVERY} times that, which is not a finite number; give a "
+                           "smaller --r1 (0.1 is the default model's)")
     if game is not None and game.penalty and c.get("r1"):
         raise SettingError(f"{source}: --r1 {c['r1']:g} and loss {game.name!r}: the critic "
                            "already has its own gradient penalty (--gp-weight); one penalty "

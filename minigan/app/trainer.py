@@ -250,7 +250,8 @@ class Trainer:
     """Everything a run needs, checked and built before anything is written.
 
     ``Trainer(options)`` builds: it resolves the settings
-    (:func:`minigan.app.runs.resolve_config`), selects the device, loads the data,
+    (:func:`minigan.app.runs.resolve_config`, with ``typed``: options chosen one by one, as
+    the command line's), selects the device, loads the data,
     builds the models and optimizers and restores the checkpoint when
     resuming; any problem raises here (``ValueError``, ``OSError``,
     :class:`minigan.data.DataError`, :class:`minigan.backend.BackendError`)
@@ -258,8 +259,8 @@ class Trainer:
     grid and writes a checkpoint when one is due (:data:`CHECKPOINT_EVERY`).
     """
 
-    def __init__(self, options):
-        config, ckpt = resolve_config(options)
+    def __init__(self, options, typed=False):
+        config, ckpt = resolve_config(options, typed)
         self.config = config
         self.quiet = bool(config["quiet"])
         self.spec = models.MODELS[config["model"]]

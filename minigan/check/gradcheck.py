@@ -35,6 +35,7 @@ after caching it fails the check.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import math
 
@@ -179,6 +180,9 @@ class GradientErrors(dict):
     def __init__(self, errors, problems, h, finish=None):
         super().__init__(errors)
         self._problems, self._h, self._finish = problems, h, finish
+        #: :func:`check_layer`'s: the buffers the forward pass moved that the backward pass
+        #: reads (a list, computed when called); none for a pair
+        self.moved_buffers_read = list
         self._at = {}                 # (name, step) -> its centred differences, taken once
         #: name -> how an error that replaced the one at ``step`` was measured
         #: ("extrapolated": :func:`extrapolated_vjp`; "h = ...": a larger step).
@@ -587,6 +591,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     layer.zero_grad()
     before = replay(layer)
     kept_x = x.copy()
+    unmoved = {k: v.copy() for k, v in getattr(layer, "buffers", {}).items()}
     out = layer.forward(x)                       # as in training: the state moves on
     if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
         x[...] = kept_x
@@ -626,7 +631,34 @@ def check_layer(layer, x, rng=None, h=1e-5):
         errors[k] = _compare(what, k, analytic[k], numeric)
         problems[k] = (f, array, dout, analytic[k], numeric)
     f()                                          # the checked pass again: its state and cache
-    return GradientErrors(errors, problems, h, finish=f)
+    checked = GradientErrors(errors, problems, h, finish=f)
+    checked.moved_buffers_read = functools.partial(_moved_buffers_read, layer, unmoved, dout,
+                                                   analytic)
+    return checked
+
+
+def _moved_buffers_read(layer, unmoved, dout, analytic):
+    """The buffers of ``layer`` that its forward pass moved and its backward pass reads: each
+    put back to its value before the move (``unmoved``) in a copy of the layer as the checked
+    pass left it, whose backward pass of ``dout`` then gives other gradients than
+    ``analytic``. A hint for a failed check (a backward pass that reads ``self.buffers``
+    where the values the forward pass used belong); the layer itself is not touched."""
+    read = []
+    for k, value in unmoved.items():
+        now = layer.buffers.get(k)
+        if now is None or np.array_equal(backend.to_host(now), backend.to_host(value),
+                                         equal_nan=True):
+            continue
+        twin = copy.deepcopy(layer)
+        twin.buffers[k][...] = value
+        twin.zero_grad()
+        dx = twin.backward(dout.copy())
+        again = {"x": dx, **twin.grads}
+        if any(g is not None and analytic.get(name) is not None and not np.array_equal(
+                backend.to_host(g), backend.to_host(analytic[name]), equal_nan=True)
+               for name, g in again.items()):
+            read.append(k)
+    return read
 
 
 def _refuse_unregistered(what, layer, x, out, f):

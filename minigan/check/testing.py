@@ -162,7 +162,9 @@ def _judge(errors, tol, what, more=None, entry=True, kink_near=None):
         if entry:
             message += _worst_entry(errors, worst)
         why = _why(errors, worst, tol, kink_near)
-        message += why or (more() if more is not None else "")
+        if more is not None and (not why or why.startswith(_ONE_ENTRY)):
+            why += more()
+        message += why
     raise AssertionError(message)
 
 
@@ -193,6 +195,11 @@ _TRUNCATION_FALL = 50
 _PRECISION_GAP = 1e4
 
 
+#: How :func:`_why` begins the ratio of a one-entry gradient, which names no cause (the
+#: other hints follow it).
+_ONE_ENTRY = "; its one nonzero entry is the differences' times "
+
+
 def _why(errors, worst, tol, kink_near=None):
     """What explains a failed check besides a wrong backward pass, if anything: gradients at
     the rounding noise, kinks (and, by ``kink_near()``, the layer whose input lies near
@@ -210,9 +217,12 @@ def _why(errors, worst, tol, kink_near=None):
         more = f" and {len(kinks) - 3} more" if len(kinks) > 3 else ""
         near = kink_near() if kink_near is not None else ""
         undeclared = "" if near or kink_near is None else (
-            "; a kink no layer names: give the layer's class the inputs where it is not "
-            "smooth, kinks = (...), which min_kink_distance reads, and pass them to "
-            "away_from_kinks(x, kinks=...), whose default is ReLU's 0 alone")
+            "; a kink no layer names: where it is one of the layer's own function of x, name "
+            "those inputs in its class, kinks = (...), which min_kink_distance reads, and "
+            "pass them to away_from_kinks(x, kinks=...), whose default is ReLU's 0 alone; a "
+            "kink no such tuple names (a tie between entries, as minibatch discrimination's "
+            "|M_i - M_j|, or one on a value inside a layer of one's own) is kept off by "
+            "drawing inputs apart")
         return ("; the entries it misses lie on or near a kink" + (f" ({near})" if near else "")
                 + ", where the one-sided differences agree with the backward pass and the centred "
                 f"one averages two slopes (one-sided differences: {shown}{more}). Draw inputs "
@@ -250,12 +260,12 @@ def _why(errors, worst, tol, kink_near=None):
                     "entry: right in size, of the wrong sign (a term's sign, or a loss "
                     "returned that its gradient does not descend)")
         if entries == 1:
-            return (f"; its one nonzero entry is the differences' times {factor:.4g}. On one "
+            return (f"{_ONE_ENTRY}{factor:.4g}. On one "
                     "entry any wrong value is a multiple of the right one, so this names no "
                     "cause; a round factor is worth a look (2: a gradient added twice; the "
-                    "batch's size or its inverse: a mean over another count), and a check on "
-                    "more entries (a larger batch or more features) tells a factor every entry "
-                    "shares from a wrong formula")
+                    "batch's size or its inverse: a mean over another count), and where the "
+                    "array can have more entries (a larger batch, more features), a check on "
+                    "them tells a factor every entry shares from a wrong formula")
         twice = ("a gradient added twice (_accumulate called twice for it, or a term counted "
                  "twice), " if abs(factor - 2) <= 1e-3 else "")
         return (f"; the gradient of '{worst}' is the differences' times {factor:.4g} in every "
@@ -395,8 +405,9 @@ def assert_layer_gradients(layer, x, rng=None, tol=GRAD_TOL, h=1e-5):
     """
     tol = _tolerance(tol)
     start = copy.deepcopy(rng)
-    errors = _judge(check_layer(layer, x, rng=rng, h=h), tol, repr(layer),
-                    more=lambda: _kink_inside(layer, x, h) or _moved_buffers(layer, x),
+    checked = check_layer(layer, x, rng=rng, h=h)
+    errors = _judge(checked, tol, repr(layer),
+                    more=lambda: _kink_inside(layer, x, h) or _moved_buffers(checked),
                     kink_near=lambda: _kink_near(layer, x, h))
     for k, error in check_accumulation(layer, x, rng=start).items():
         if not error <= tol:
@@ -570,28 +581,20 @@ def _kink_inside(layer, x, h):
             "(assume(min_kink_distance(net, x) > KINK_MARGIN))" if near else "")
 
 
-def _moved_buffers(layer, x):
-    """For a failed check that nothing else explained: the buffers of ``layer`` that its
-    forward pass moves (a second pass from where the checked one left it, then put back),
-    said as a place to look, since a backward pass that reads them, and not the values the
-    forward pass used, reads the moved ones; else nothing."""
+def _moved_buffers(errors):
+    """For a failed check that nothing else explained: the buffers the forward pass moved
+    that the backward pass reads (:func:`~minigan.check.gradcheck.check_layer`'s
+    ``moved_buffers_read``), said as a place to look; else nothing."""
     try:
-        restore = replay(layer)
-        try:
-            held = {k: backend.to_host(v).copy() for k, v in layer.buffers.items()}
-            layer.forward(_on_layer_device(layer, _float64_input("", "x", x))[1])
-            moved = [k for k, v in layer.buffers.items()
-                     if k in held and not np.array_equal(backend.to_host(v), held[k],
-                                                         equal_nan=True)]
-        finally:
-            restore()
+        read = errors.moved_buffers_read()
     except Exception:                   # a hint only: never in the way of the failure
         return ""
-    if not moved:
+    if not read:
         return ""
-    return (f"; its forward pass moves the buffers {', '.join(map(repr, moved))}: a backward "
-            "pass reads the values the forward pass used from its cache (self._cache), not "
-            "from self.buffers, which by then hold the moved ones")
+    return (f"; its backward pass reads the buffers {', '.join(map(repr, read))}, which its "
+            "forward pass moved (with their values before the move it gives other gradients): "
+            "if the forward pass computed with the values before the move, the backward pass "
+            "reads those from its cache (self._cache), not from self.buffers")
 
 
 # -- configurations ---------------------------------------------------------------------------

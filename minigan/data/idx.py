@@ -91,6 +91,10 @@ def _guess_kind(head):
 MAX_BYTES = 1 << 31
 
 
+#: What to do with an IDX file found damaged: MNIST's are downloaded, a user's own are not.
+_AGAIN = "delete it and download it again (MNIST's), or write it again (a file of your own)"
+
+
 def read_idx(path, max_bytes=MAX_BYTES):
     """Read an IDX file, plain or gzip-compressed, into a NumPy array.
 
@@ -133,7 +137,7 @@ def read_idx(path, max_bytes=MAX_BYTES):
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise IDXError(
             f"{name}: corrupt gzip file ({type(exc).__name__}: {exc}); "
-            "delete it and download again"
+            f"{_AGAIN}"
         ) from None
 
 
@@ -163,7 +167,7 @@ def _read_idx_stream(f, name, max_bytes):
     if len(header) < 4 * ndim:
         raise IDXError(
             f"{name}: truncated IDX file: the header needs {4 + 4 * ndim} bytes for {ndim} "
-            f"dimensions but the file has {4 + len(header)}; delete it and download again"
+            f"dimensions but the file has {4 + len(header)}; {_AGAIN}"
         )
     dims = tuple(int(d) for d in np.frombuffer(header, dtype=">u4", count=ndim))
     dtype = IDX_DTYPES[code]
@@ -177,7 +181,7 @@ def _read_idx_stream(f, name, max_bytes):
     if len(data) < expected:
         raise IDXError(
             f"{name}: truncated IDX file: header says {_describe(dims, dtype)} "
-            f"({expected} bytes) but only {len(data)} bytes follow; delete it and download again"
+            f"({expected} bytes) but only {len(data)} bytes follow; {_AGAIN}"
         )
     extra = len(f.read(1 << 16))          # counted up to 64 KB: a stream may be endless
     if extra:

@@ -60,7 +60,10 @@ def map_npy(path):
         with np.errstate(over="ignore"):        # a shape whose size overflows: refused here
             array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError, OverflowError) as exc:
-        raise NpyError(str(exc).split(".")[0][:80]) from None
+        reason = str(exc).split(".")[0][:80]
+        if "mmap length is greater than file size" in reason:    # mmap's words for it
+            reason = "cut short: its header promises more data than the file holds"
+        raise NpyError(reason) from None
     if not isinstance(array, np.ndarray):     # an NpzFile, holding the file open
         array.close()
         error = NpyError("an .npz archive (numpy.savez), not a .npy file")

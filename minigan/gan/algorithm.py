@@ -304,6 +304,9 @@ class GAN:
         instance_noise = amount("instance_noise", instance_noise)
         gp_weight, r1 = amount("gp_weight", gp_weight), amount("r1", r1)
         whole_number("r1_every", r1_every, 1)
+        if not math.isfinite(r1 * r1_every):     # each lazy step weighs R1 r1_every times
+            raise ValueError(f"r1 {r1:g} times r1_every {r1_every}, the weight of each lazy R1 "
+                             "step, is not a finite number; give a smaller r1")
         if isinstance(_last_layer(discriminator), layers.Sigmoid):
             raise ValueError("the discriminator ends in a Sigmoid; the losses take its raw "
                              "output (a logit) and apply the sigmoid themselves, in a form "

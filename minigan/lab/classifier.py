@@ -412,7 +412,14 @@ def load_default(path=None, option="--classifier"):
     name for ``path``), and :class:`ClassifierError` for a file that is not a usable
     classifier.
     """
-    return load(default_path(path, option))
+    chosen = default_path(path, option)
+    try:
+        return load(chosen)
+    except ClassifierError as exc:
+        if path or chosen != cache_path():
+            raise
+        raise ClassifierError(f"{exc} (the cached classifier: remove it to score with the one "
+                              "shipped with minigan, or train it again)") from None
 
 
 def split_for_training(split, data_dir=None, download=True):

@@ -186,3 +186,17 @@ def test_show_says_which_file_eval_would_use(tmp_path, capsys, monkeypatch):
     assert rc == 0 and f"file: {cached} (the cached one)" in out
     rc, out, _ = run_main(["classifier", "show", "--path", str(cached)], capsys)
     assert rc == 0 and f"file: {cached} (--path)" in out
+
+
+def test_a_damaged_cached_classifier_says_it_can_be_removed_for_the_shipped_one(
+        tmp_path, capsys, monkeypatch, assert_one_line_error):
+    """"retrain" alone, where removing the cached file scores with the shipped classifier."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = clf_lib.cache_path()
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(clf_lib.shipped_path().read_bytes()[:-100])
+    rc, _, err = run_main(["classifier", "show"], capsys)
+    assert_one_line_error(rc, err, str(cached), "the cached classifier: remove it to score with "
+                                                "the one shipped with minigan")
+    rc, _, err = run_main(["classifier", "show", "--path", str(cached)], capsys)
+    assert rc == 2 and "remove it" not in err           # a file given: no word of the cache

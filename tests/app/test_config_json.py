@@ -219,5 +219,11 @@ def test_a_hand_edited_config_json_beside_a_checkpoint_is_not_dropped(
     assert path.read_bytes() == before["config.json"]
     path.write_text(json.dumps({**config, "epochs": 5}))   # one a resume may change
     assert main(resume) == 0
+    more = [*resume[:4], "3", *resume[5:]]
+    path.write_text(json.dumps({k: v for k, v in config.items() if k != "g_batch"}))
+    assert main(more) == 0            # a key left out: not compared as a made-up value
+    path.write_bytes(b"\xff" * 10)
+    assert main(more) == 2 and "UnicodeDecodeError" in capsys.readouterr().err
     path.unlink()                                          # none: written again
-    assert main([*resume[:4], "3", *resume[5:]]) == 0 and json.loads(path.read_text())["seed"] == 0
+    more[4] = "4"
+    assert main(more) == 0 and json.loads(path.read_text())["seed"] == 0

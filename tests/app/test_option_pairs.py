@@ -152,10 +152,26 @@ def test_gp_weight_given_is_refused_whatever_its_value(weight, data_dir, tmp_pat
     assert not out.exists()
     with pytest.raises(settings.SettingError, match=r"--gp-weight 10 .* \(model mlp plays hinge "
                        r"unless --loss says otherwise\)"):
-        runs.resolve_config({"model": "mlp", "gp_weight": 10.0})
+        runs.resolve_config({"model": "mlp", "gp_weight": 10.0}, typed=True)
     with pytest.raises(settings.SettingError, match=r"--gp-weight 10 .*loss 'lsgan'"):
         settings.toy_options({"loss": "lsgan", "gp_weight": 10.0})
-    assert runs.resolve_config({"model": "mlp", "loss": "wgan-gp", "gp_weight": 10.0})
+    assert runs.resolve_config({"model": "mlp", "loss": "wgan-gp", "gp_weight": 10.0}, typed=True)
+
+
+def test_a_whole_set_of_settings_from_python_keeps_its_default_weight(data_dir, tmp_path,
+                                                                       train_args):
+    """From Python, a dict of every setting (read_config's, DEFAULTS spread) holds the default
+    weight whatever its game: it is not refused, for a new run or a resume (another value
+    still is)."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    saved = runs.read_config(run)
+    assert saved["gp_weight"] == 10.0 and saved["loss"] == "gan"
+    assert runs.resolve_config({**saved, "out": str(tmp_path / "new"), "seed": 1})[0]["seed"] == 1
+    assert runs.resolve_config({**saved, "resume": str(run), "epochs": 3})[0]["epochs"] == 3
+    assert runs.resolve_config({**settings.DEFAULTS, "model": "mlp"})[0]["loss"] == "hinge"
+    with pytest.raises(settings.SettingError, match="--gp-weight 5"):
+        runs.resolve_config({**saved, "out": str(tmp_path / "new"), "gp_weight": 5.0})
 
 
 def test_a_resumed_run_refuses_gp_weight_its_game_does_not_read(data_dir, tmp_path, train_args,

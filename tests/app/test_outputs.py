@@ -231,3 +231,27 @@ def test_a_run_of_ema_0_is_said_to_be_drawn_from_gs_weights(data_dir, tmp_path, 
                  "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert said in out and "moving average" not in out
+
+
+def test_a_checkpoint_without_its_average_is_refused_and_names_the_entries(data_dir, tmp_path,
+                                                                           train_args, capsys,
+                                                                           assert_one_line_error):
+    """Every G_ema/ entry removed, sample, interpolate and eval drew from G's own weights
+    without a word (a resume refused the file); one removed was named 'G/...'."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1", "--ema", "0.9")) == 0
+    path = run / "checkpoint.npz"
+    with np.load(path) as f:
+        entries = {k: f[k] for k in f.files}
+    averaged = sorted(k for k in entries if k.startswith("G_ema/"))
+    assert averaged
+    for drop, said in ((averaged, "has none of the entries G_ema/... of the moving average of "
+                                  "G that its run kept (--ema 0.9)"),
+                       (averaged[:1], f"has no entry '{averaged[0]}'")):
+        np.savez(path, **{k: v for k, v in entries.items() if k not in drop})
+        capsys.readouterr()
+        rc = main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "s.png")])
+        assert_one_line_error(rc, capsys.readouterr().err, said)
+        assert not (tmp_path / "s.png").exists()
+    np.savez(path, **{k: v for k, v in entries.items() if k not in averaged})
+    assert main(["sample", str(run), "--n", "4", "--no-ema", "--out", str(tmp_path / "s.png")]) == 0

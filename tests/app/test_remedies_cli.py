@@ -372,3 +372,17 @@ def test_metrics_csv_holds_wgan_gps_gradient_penalty(train_args, data_dir, metri
     assert main(train_args(data_dir, out, "--epochs", "1", "--loss", "wgan-gp", "--k", "1")) == 0
     column = [float(row["penalty"]) for row in metrics_rows(out)]
     assert len(column) == 4 and column == pytest.approx(values, rel=1e-6) and all(column)
+
+
+def test_an_r1_too_large_for_its_lazy_weight_is_refused_before_the_run(train_args, data_dir,
+                                                                        tmp_path, capsys,
+                                                                        assert_one_line_error):
+    """``--r1 1e308``: the R1 step weighs it R1_EVERY times, inf; the run had written its
+    folder when the first R1 step refused the weight, in words naming no option."""
+    out = tmp_path / "r"
+    rc = main(train_args(data_dir, out, "--model", "mlp", "--r1", "1e308", "--epochs", "1"))
+    assert_one_line_error(rc, capsys.readouterr().err, "--r1 1e+308", "give a smaller --r1")
+    assert not out.exists()
+    G, D = gan.models.build("vanilla", np.random.default_rng(0), "float64")
+    with pytest.raises(ValueError, match="r1 1e\\+308 times r1_every 16"):
+        gan.GAN(G, D, None, None, 100, r1=1e308, r1_every=16)

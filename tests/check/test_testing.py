@@ -1441,8 +1441,9 @@ def test_a_kink_the_layer_does_not_name_is_said_to_need_its_kinks():
     """The advice was away_from_kinks and min_kink_distance, which know nothing of it: the
     first moves ReLU's 0 unless told, the second returns inf for the layer."""
     x = np.array([[0.5, -1.0], [2.0, 0.3]])
-    with pytest.raises(AssertionError, match=r"on or near a kink.*a kink no layer names: give the "
-                                             r"layer's class .* kinks = \(\.\.\.\)") as info:
+    with pytest.raises(AssertionError, match=r"on or near a kink.*a kink no layer names: where it "
+                                             r"is one of the layer's own .* kinks = \(\.\.\.\)") \
+            as info:
         testing.assert_layer_gradients(_Step(), x)
     assert "x[0, 0]" in str(info.value)
     ReLUish = type("ReLUish", (layers.ReLU,), {})         # a named kink: the usual hint alone
@@ -1476,7 +1477,16 @@ def test_a_backward_pass_reading_a_moved_buffer_is_pointed_at_the_buffers():
     """The failure said only that dx was off; the checker's own docstring names this bug."""
     x = np.random.default_rng(0).standard_normal((4, 2)) + 3
     testing.assert_layer_gradients(_Centre(stale=False), x)
-    with pytest.raises(AssertionError, match=r"its forward pass moves the buffers 'r': a backward "
-                                             r"pass reads the values the forward pass used from "
-                                             r"its cache"):
+    with pytest.raises(AssertionError, match=r"its backward pass reads the buffers 'r', which its "
+                                             r"forward pass moved .* reads those from its cache"):
         testing.assert_layer_gradients(_Centre(stale=True), x)
+
+    class Wrong(_Centre):                # off for another reason: no word of the buffers
+        def backward(self, dout, input_grad=True):
+            return dout * self._need_cache()[1] + 0.01 * self._cache[0]
+
+    layer = Wrong(stale=False)
+    with pytest.raises(AssertionError, match="the gradient of 'x' is off") as info:
+        testing.assert_layer_gradients(layer, x)
+    assert "buffers" not in str(info.value)
+    np.testing.assert_array_equal(layer._cache[1], np.ones(2))   # the checked pass's cache

@@ -113,7 +113,8 @@ def _raw_idx(dims=(10, 28, 28), code=0x08):
     "content, match",
     [
         (_raw_idx() + bytes(1234), r"truncated IDX file: header says 10x28x28 uint8 "
-         r"\(7840 bytes\) but only 1234 bytes follow; delete it and download again"),
+         r"\(7840 bytes\) but only 1234 bytes follow; delete it and download it again "
+         r"\(MNIST's\), or write it again"),
         (_raw_idx((2, 2)) + bytes(5), r"trailing data .* 2x2 uint8 \(4 bytes\) but 5 bytes "
          r"follow \(1 extra\)"),
         (_raw_idx((3,), 0x0C) + bytes(11), r"header says 3 int32 \(12 bytes\) but only 11"),

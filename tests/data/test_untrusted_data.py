@@ -243,6 +243,20 @@ def test_a_npy_header_of_a_size_past_any_machine_s_is_refused_in_one_line(shape,
                           "numbers")
 
 
+def test_a_npy_file_cut_short_is_said_to_be(tmp_path, capsys, assert_one_line_error):
+    """It said mmap's "mmap length is greater than file size"."""
+    from minigan.app.cli import main
+
+    path = tmp_path / "cut.npy"
+    np.save(path, np.zeros((100, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:4000])
+    rc = main(["train", "--images", str(path), "--out", str(tmp_path / "run"), "--quiet",
+               "--device", "cpu"])
+    assert_one_line_error(rc, capsys.readouterr().err, "cut.npy",
+                          "cut short: its header promises more data than the file holds")
+    assert not (tmp_path / "run").exists()
+
+
 def _npz_bytes(**arrays):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
