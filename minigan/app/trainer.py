@@ -798,6 +798,14 @@ class Trainer:
         bad = ", ".join(f"{k}={v}" for k, v in exc.stats.items()
                         if k in METRICS_COLUMNS and not math.isfinite(v))
         c, (low, high) = self.config, self.spec.pixel_range
+        noise = float(c.get("instance_noise") or 0)
+        if noise > high - low:       # D's inputs drowned: numbers far past the pixels'
+            return (
+                f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): "
+                f"{bad}; nothing of it was saved and {self._last_good()}. Likely cause: "
+                f"--instance-noise {noise:g}, noise far wider than the pixels' range "
+                f"[{low:g}, {high:g}] on D's inputs; start a new run with a smaller one (0.1 "
+                "is a common start)")
         return (
             f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): {bad}; "
             f"nothing of it was saved and {self._last_good()}. Likely causes: a learning rate "

@@ -782,6 +782,16 @@ def test_a_diverging_run_stops_at_the_first_nan(metrics_rows, train_args, data_d
     assert not (run / "loss_curves.png").exists()                   # no row to draw
 
 
+def test_a_run_diverging_under_instance_noise_wider_than_the_pixels_names_it(train_args, data_dir,
+                                                                              tmp_path, capsys):
+    """``--instance-noise 1e300`` diverged with the advice of a smaller learning rate."""
+    rc, _, err = run_main(train_args(data_dir, tmp_path / "run", "--instance-noise", "1e300"),
+                          capsys)
+    line = [x for x in err.splitlines() if x.startswith("minigan: error: ")]
+    assert rc == 1 and len(line) == 1 and "diverged at iteration" in line[0]
+    assert "Likely cause: --instance-noise 1e+300" in line[0] and "learning rate" not in line[0]
+
+
 @pytest.mark.rendered_curves      # the picture drawn by matplotlib, not a blank one
 def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, train_args, data_dir, tmp_path,
                                                    after_iteration, monkeypatch, capsys):
