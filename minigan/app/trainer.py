@@ -316,6 +316,12 @@ class Trainer:
                 f"the {c['split']} split: give --labels FILE beside --images (from Python, "
                 f"files[{c['split']!r}]['labels'] = [NAME, MD5]), a file of the classes 0 to "
                 f"{conditional.CLASSES - 1}, or train without --conditional")
+        if data_dir is not None and not user_path(data_dir).is_dir() and (
+                c.get("resume") or c.get("restart")):     # given, or the run's own
+            raise ValueError(
+                f"the data folder {data_dir} is not a folder (moved or removed since the run "
+                "trained on it?); give the folder that holds the run's files with --data-dir, "
+                "which a resumed run may change")
         if data_dir is not None and not user_path(data_dir).is_dir():
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "
@@ -356,11 +362,15 @@ class Trainer:
             if changed is None or c.get("resume") is None:
                 raise
             path, _, got = changed
+            own = c["files"][c["split"]] if c.get("files") else None
+            again = ("" if own is None else " (minigan train --images " + " --labels ".join(
+                str(folder / own[kind][0]) for kind in ("images", "labels") if kind in own)
+                + (" --conditional" if c.get("conditional") else "") + " ...)")
             raise MNISTError(
                 f"--resume: {path} changed since the run began (md5 {got}, not the one its "
                 "config.json gives): a resumed run trains on the data it began with; put "
-                f"that file back, or train a new run on this one (minigan train --images "
-                f"{path})") from None
+                f"that file back, or train a new run on the files as they are now{again}"
+            ) from None
         # what the run used, recorded in config.json beside what was asked
         self.used = {"device": self.device, "data_dir": str(folder.resolve()),
                      "download": _file_stamps(folder, names) != before}
@@ -986,7 +996,8 @@ class Trainer:
             f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]"
             + ("" if agreement is None else
                f", label agreement {100 * agreement['agreement']:.1f}% ({least_said(agreement)})"))
-        said = unlike_warning(row, real) or collapse_warning(row, real)
+        said = None if own_data_caveat(c) is not None else (   # not digits: no verdict
+            unlike_warning(row, real) or collapse_warning(row, real))
         if said:
             self._log(f"epoch {self.epoch}: {said}")
 

@@ -457,8 +457,11 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
     data = np.array(array) if dtype.kind in "biuf" and nbytes <= max_bytes else None
     del array                       # unmapped: an error below holds no map of the file open
     if dtype.kind not in "biuf":
+        names = ("; for labels given as names, save their class numbers, "
+                 "numpy.save(path, numpy.unique(y, return_inverse=True)[1])"
+                 if dtype.kind in "US" else "")
         raise MNISTError(f"{path}: holds {dtype}, not numbers; save a uint8 array with "
-                         "numpy.save")
+                         f"numpy.save{names}")
     if data is None:
         raise MNISTError(f"{path}: holds {nbytes:,} bytes of data, more than the "
                          f"{max_bytes:,} minigan reads from a data file")
@@ -557,6 +560,11 @@ def _how_to_write(x, writer):
     shape, said = x.shape, "x"
     if x.ndim == 4 and 1 in (shape[1], shape[3]):                      # one grey channel
         said = "x[:, 0]" if shape[1] == 1 else "x[..., 0]"
+    elif x.ndim == 4 and 3 in (shape[1], shape[3]):                    # colour: made grey
+        axis = 1 if shape[1] == 3 else -1
+        return (f"; minigan's models draw grey images, one channel: average the colour "
+                f"channels, {writer}(path, numpy.round(x.mean({axis})).astype(numpy.uint8)) "
+                "for pixels 0 to 255")
     elif x.ndim == 2 and shape[1] > 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
         side = math.isqrt(shape[1])                                     # flat rows
         said = f"x.reshape(-1, {side}, {side})"
@@ -816,9 +824,15 @@ def load_mnist(
         else ()
     if len(outside):             # a conditional GAN's one-hot row of such a label is all zeros
         i = int(outside[0])
+        distinct = len(np.unique(labels))
+        remap = ("" if real else
+                 f"; with {distinct} classes of other numbers, number them 0 to {distinct - 1}, "
+                 "numpy.unique(y, return_inverse=True)[1]" if distinct <= classes else
+                 f"; the data has {distinct} classes, more than the {classes} a conditional "
+                 "run draws: train it without --conditional, or on " + f"{classes} of them")
         raise MNISTError(
             f"{paths['labels']}: labels must be classes 0..{classes - 1}, found "
-            f"{labels[i]} (label {i} of {len(labels)}; {len(outside)} outside in all)"
+            f"{labels[i]} (label {i} of {len(labels)}; {len(outside)} outside in all){remap}"
         )
 
     if not real and int(images.max()) <= 1:     # 0/1 masks would train as black images

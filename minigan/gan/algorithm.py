@@ -404,7 +404,8 @@ class GAN:
             raise ValueError(
                 f"the real batch's last {k} {'columns' if x.ndim == 2 else 'channels'} are "
                 f"not one-hot labels, as the generator's {k} classes ask: give the images "
-                "with their labels joined, conditional.with_labels(x, labels)")
+                f"with their labels joined, conditional.with_labels(x, labels, classes={k}) "
+                "(its classes, 10 unless told, must be the generator's)")
 
     def sample_noise(self, m, dtype=None):
         """``m`` noise vectors from this GAN's prior and host random generator ``rng`` (see

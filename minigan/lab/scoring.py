@@ -583,12 +583,14 @@ def _pm(mean, se, digits=2):
     return f"{mean:.{digits}f} ± {se:.{digits}f}"
 
 
-def format_table(scores, real, ref, draws=None, of_file=False):
+def format_table(scores, real, ref, draws=None, of_file=False, verdicts=True):
     """The report: one line per metric, the generated digits beside the real held-out ones.
 
     ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
     the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
     ``of_file``: the digits of a file, drawn elsewhere (the advice of the warnings below it).
+    ``verdicts=False`` leaves out :func:`warnings` (mode collapse, no digit, copies): for a
+    generator of images that are not digits, which the scores do not judge.
     """
     rows = [
         ("inception score (10 splits)", _pm(scores["inception_score"], scores["inception_score_std"]),
@@ -621,7 +623,7 @@ def format_table(scores, real, ref, draws=None, of_file=False):
                  "read it beside recall, coverage and the classes covered")
     if "parzen_mean" in scores:
         lines.append(f"* {metrics.PARZEN_CAVEAT}")
-    lines += [f"warning: {w}" for w in warnings(scores, real, ref, of_file)]
+    lines += [f"warning: {w}" for w in (warnings(scores, real, ref, of_file) if verdicts else ())]
     lines.append(ref.classifier.describe())
     described = ref.description
     if real["n"] < len(ref.held_out):       # the real column is as many as the generated

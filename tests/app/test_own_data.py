@@ -78,7 +78,11 @@ def test_eval_of_a_run_on_files_of_ones_own_says_the_scores_are_mnists(tmp_path,
     out = capsys.readouterr().out
     said = "this run trained on a data set of its own (shapes.idx, the files setting), not MNIST"
     assert f"warning: {said}" in out
-    assert json.loads((tmp_path / "run" / "eval.json").read_text())["warnings"][0].startswith(said)
+    warned = json.loads((tmp_path / "run" / "eval.json").read_text())["warnings"]
+    assert warned[0].startswith(said)
+    # and no verdict of a digit classifier on images that are no digits (mode collapse, "like
+    # no digit"), which a run on shapes was given
+    assert out.count("warning: ") == 1 and len(warned) == 1
 
 
 def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir):
@@ -483,4 +487,67 @@ def test_a_resumed_run_whose_images_changed_says_what_to_do(tmp_path, capsys,
     assert_one_line_error(rc, capsys.readouterr().err,
                           f"--resume: {images} changed since the run began (md5 ",
                           "a resumed run trains on the data it began with; put that file back, "
-                          f"or train a new run on this one (minigan train --images {images})")
+                          "or train a new run on the files as they are now (minigan train "
+                          f"--images {images} ...)")
+
+
+def test_a_conditional_run_whose_labels_changed_names_both_files_and_conditional(
+        tmp_path, capsys, assert_one_line_error):
+    """The advice named the changed file as --images (the labels file here), without
+    --labels or --conditional."""
+    from minigan.app.cli import main
+
+    images, labels = _write_own(tmp_path / "own")
+    assert main(["train", "--images", str(images), "--labels", str(labels), "--conditional",
+                 *ONE_EPOCH, "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    write_idx(labels, np.zeros(64, np.uint8))                        # written again
+    rc = main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, f"--resume: {labels} changed",
+                          f"(minigan train --images {images} --labels {labels} --conditional ...)")
+
+
+def test_a_resumed_run_whose_data_folder_moved_says_so(tmp_path, capsys, assert_one_line_error):
+    """It said "--data-dir X is not a folder" of a folder the user never typed (the one the
+    run recorded), and a resume may be given the new one."""
+    from minigan.app.cli import main
+
+    images, _ = _write_own(tmp_path / "own")
+    assert main(["train", "--images", str(images), *ONE_EPOCH,
+                 "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    (tmp_path / "own").rename(tmp_path / "moved")
+    rc = main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"])
+    assert_one_line_error(rc, capsys.readouterr().err, "is not a folder (moved or removed since "
+                          "the run trained on it?)", "--data-dir, which a resumed run may change")
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet",
+                 "--data-dir", str(tmp_path / "moved")]) == 0
+
+
+def test_colour_images_names_and_labels_of_other_numbers_are_told_how_to_convert(tmp_path):
+    """Colour images, labels saved as names and labels outside 0..9 were refused without a
+    word on what to do (one-channel images, one-hot labels had their conversion)."""
+    from minigan.data import MNISTError, load_mnist, own_files
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rgb.npy", rng.integers(0, 256, (8, 28, 28, 3)).astype(np.uint8))
+    files, folder = own_files(tmp_path / "rgb.npy")
+    with pytest.raises(MNISTError, match=r"draw grey images, one channel: .*numpy\.save\(path, "
+                                         r"numpy\.round\(x\.mean\(-1\)\)\.astype\(numpy\.uint8\)\)"):
+        load_mnist("train", data_dir=folder, files=files)
+    for n, labels, said in (
+            (6, np.array(["sq", "ci", "cr"] * 2),
+             r"for labels given as names, save their class numbers, numpy\.save\(path, "
+             r"numpy\.unique\(y, return_inverse=True\)\[1\]\)"),
+            (6, np.array([-1, 0, 1, 2, 3, 4]),
+             r"with 6 classes of other numbers, number them 0 to 5, numpy\.unique"),
+            (6, np.array([0, 1, 2, 9, 10, 11]),
+             r"with 6 classes of other numbers, number them 0 to 5, numpy\.unique"),
+            (12, np.arange(12),
+             r"the data has 12 classes, more than the 10 a conditional run draws: train it "
+             r"without --conditional")):
+        np.save(tmp_path / "img.npy", rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        np.save(tmp_path / "labels.npy", labels)
+        files, folder = own_files(tmp_path / "img.npy", tmp_path / "labels.npy")
+        with pytest.raises(MNISTError, match=said):
+            load_mnist("train", data_dir=folder, files=files, classes=10)

@@ -156,7 +156,7 @@ def test_a_real_batch_without_its_labels_is_refused_saying_how_to_join_them(name
     images = np.random.default_rng(2).uniform(*model.pixel_range, shape).astype(np.float32)
     where = "columns" if name == "vanilla" else "channels"
     with pytest.raises(ValueError, match=f"last 10 {where} are not one-hot labels.*"
-                       r"conditional.with_labels\(x, labels\)"):
+                       r"conditional.with_labels\(x, labels, classes=10\)"):
         model.train_iteration(lambda: images)
     stats = model.train_iteration(lambda: conditional.with_labels(images, np.arange(4)))
     assert np.isfinite(stats["d_loss"])
