@@ -74,7 +74,8 @@ def draw(run, n, seed):
 def line(name, scores):
     return (f"{name:34s} IS {scores['inception_score']:.2f}  FID {scores['fid']:.3f}  "
             f"precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
-            f"classes {scores['classes_covered']}")
+            f"classes {scores['classes_covered']}  shares (%) 0..9 "
+            + " ".join(f"{100 * h:.0f}" for h in scores["histogram"]))
 
 
 def mixture(runs, ref, draws):

@@ -31,7 +31,7 @@ from minigan.gan import models  # noqa: E402
 
 def build_parser():
     """The script's options: a function, so that they can be read without running the script."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     p.add_argument("--rounds", type=int, default=12, help="rounds of each (default 12)")
     p.add_argument("--iters", type=int, default=40, help="iterations per round (default 40)")
     return p

@@ -589,7 +589,7 @@ def format_table(scores, real, ref, draws=None, of_file=False, verdicts=True):
     ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
     the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
     ``of_file``: the digits of a file, drawn elsewhere (the advice of the warnings below it).
-    ``verdicts=False`` leaves out :func:`warnings` (mode collapse, no digit, copies): for a
+    ``verdicts=False`` leaves out the warnings (mode collapse, no digit, copies): for a
     generator of images that are not digits, which the scores do not judge.
     """
     rows = [
