@@ -613,8 +613,9 @@ def evaluate(args):
         print(f"MNIST from the run's data folder {data_dir} (--data-dir to choose another)")
     if own is not None:
         print(f"warning: {own}")
-    # not digits: the scores are a classifier of digits' reading, and its verdicts left out
-    print(scoring.format_table(scores, real, ref, spread, verdicts=own is None))
+    # a data set of one's own: a digit classifier's verdicts hold only of digits
+    verdicts = True if own is None else runs.OWN_DATA_VERDICT
+    print(scoring.format_table(scores, real, ref, spread, verdicts=verdicts))
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
@@ -643,7 +644,9 @@ def evaluate(args):
     report = {"checkpoint": str(ckpt_path), "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
-              "warnings": [own] if own is not None else scoring.warnings(scores, real, ref),
+              "warnings": ([] if own is None else [own]) + [
+                  ("" if own is None else runs.OWN_DATA_VERDICT) + w
+                  for w in scoring.warnings(scores, real, ref)],
               "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:

@@ -45,7 +45,8 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
-    "find_checkpoint", "scoring_data_dir", "own_data_caveat", "resolve_config", "read_config",
+    "find_checkpoint", "scoring_data_dir", "own_data_caveat", "OWN_DATA_VERDICT", "resolve_config",
+    "read_config",
     "saved_config", "default_outs",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
     "training_file", "TRAINING_FILES", "TOY_FILES", "toy_outputs",
@@ -151,6 +152,11 @@ def scoring_data_dir(ckpt, config, given=None):
         if isinstance(recorded, str) and "test" in splits_in(recorded):
             return str(user_path(recorded))
     return None
+
+
+#: What the lab's warnings (mode collapse, no digit) of a run on a data set of its own begin
+#: with: a digit classifier's verdicts hold only where its images are digits.
+OWN_DATA_VERDICT = "if its images are digits: "
 
 
 def own_data_caveat(config):

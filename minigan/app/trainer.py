@@ -116,6 +116,7 @@ from .runs import (
     CONFIG,
     DEFAULTS,
     LOSS_CURVES,
+    OWN_DATA_VERDICT,
     SAMPLES,
     check_out,
     default_outs,
@@ -319,9 +320,9 @@ class Trainer:
         if data_dir is not None and not user_path(data_dir).is_dir() and (
                 c.get("resume") or c.get("restart")):     # given, or the run's own
             raise ValueError(
-                f"the data folder {data_dir} is not a folder (moved or removed since the run "
-                "trained on it?); give the folder that holds the run's files with --data-dir, "
-                "which a resumed run may change")
+                f"the data folder {data_dir} is not a folder (--data-dir as given, else the "
+                "run's own, moved or removed since it trained on it); give the folder that "
+                "holds the run's files with --data-dir, which a resumed run may change")
         if data_dir is not None and not user_path(data_dir).is_dir():
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "
@@ -364,8 +365,8 @@ class Trainer:
             path, _, got = changed
             own = c["files"][c["split"]] if c.get("files") else None
             again = ("" if own is None else " (minigan train --images " + " --labels ".join(
-                str(folder / own[kind][0]) for kind in ("images", "labels") if kind in own)
-                + (" --conditional" if c.get("conditional") else "") + " ...)")
+                shlex.quote(str(folder / own[kind][0])) for kind in ("images", "labels")
+                if kind in own) + (" --conditional" if c.get("conditional") else "") + " ...)")
             raise MNISTError(
                 f"--resume: {path} changed since the run began (md5 {got}, not the one its "
                 "config.json gives): a resumed run trains on the data it began with; put "
@@ -405,15 +406,19 @@ class Trainer:
         if groups > n:
             raise ValueError(f"--clusters {groups}: the {c['split']} data has {n} images, fewer "
                              f"than the groups; use --clusters {n} or less")
+        self.classes_present = None          # every class (MNIST's ten digits)
         if c.get("conditional") and c.get("files") is not None:
-            missing = sorted(set(range(conditional.CLASSES)) - set(np.unique(labels).tolist()))
+            present = sorted(set(np.unique(labels).tolist()))
+            missing = sorted(set(range(conditional.CLASSES)) - set(present))
             if missing:          # its one-hot rows are the ten digits', whatever the data
+                self.classes_present = present   # the fake batches draw these labels alone
                 warnings.warn(
                     f"--conditional: the labels of {names[1]} hold none of the "
                     f"{'class' if len(missing) == 1 else 'classes'} {_classes_said(missing)} of a "
                     f"conditional GAN's {conditional.CLASSES} (0 to {conditional.CLASSES - 1}): "
-                    "the rows of the grids and of minigan sample for those labels draw what G "
-                    "makes of a label it never saw", stacklevel=2)
+                    "training draws its fakes' labels from the classes the data holds, and the "
+                    "rows of the grids and of minigan sample for the others draw what G makes "
+                    "of a label it never saw", stacklevel=2)
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data
@@ -447,6 +452,8 @@ class Trainer:
                         label_flip=c["label_flip"], instance_noise=c["instance_noise"],
                         loss=c["loss"], gp_weight=c["gp_weight"],
                         reuse_fake=c.get("g_batch") == "reuse", r1=c.get("r1") or 0.0)
+        if self.classes_present is not None:     # a data set of one's own without some classes
+            self.gan.drawn_classes = self.classes_present
         self.shuffle_rng = np.random.default_rng(shuffle_ss)
         self.library_rng = backend.seed(library_ss)
         self.fixed_z = backend.to_host(gan.sample_noise(
@@ -809,19 +816,15 @@ class Trainer:
                         if k in METRICS_COLUMNS and not math.isfinite(v))
         c, (low, high) = self.config, self.spec.pixel_range
         noise = float(c.get("instance_noise") or 0)
-        if noise > high - low:       # D's inputs drowned: numbers far past the pixels'
-            return (
-                f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): "
-                f"{bad}; nothing of it was saved and {self._last_good()}. Likely cause: "
-                f"--instance-noise {noise:g}, noise far wider than the pixels' range "
-                f"[{low:g}, {high:g}] on D's inputs; start a new run with a smaller one (0.1 "
-                "is a common start)")
+        wide = "" if noise <= high - low else (     # D's inputs drowned, at least at first
+            f" or --instance-noise {noise:g}, noise far wider than the pixels' range on D's "
+            "inputs (0.1 is a common start)")
         return (
             f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): {bad}; "
             f"nothing of it was saved and {self._last_good()}. Likely causes: a learning rate "
             f"too large (lr {c['lr']:g}; {c['model']}'s default is {self.spec.lr:g}) or data "
-            f"outside the model's pixel range [{low:g}, {high:g}]; start a new run with a "
-            "smaller --lr, or check the data"
+            f"outside the model's pixel range [{low:g}, {high:g}]{wide}; start a new run with "
+            f"a smaller --lr{', a smaller --instance-noise' if wide else ''}, or check the data"
         )
 
     def _save_checkpoint(self):
@@ -996,8 +999,9 @@ class Trainer:
             f"[{real['recall']:.2f}], coverage {row['coverage']:.2f} [{real['coverage']:.2f}]"
             + ("" if agreement is None else
                f", label agreement {100 * agreement['agreement']:.1f}% ({least_said(agreement)})"))
-        said = None if own_data_caveat(c) is not None else (   # not digits: no verdict
-            unlike_warning(row, real) or collapse_warning(row, real))
+        said = unlike_warning(row, real) or collapse_warning(row, real)
+        if said and own_data_caveat(c) is not None:   # a digit classifier's verdict
+            said = OWN_DATA_VERDICT + said
         if said:
             self._log(f"epoch {self.epoch}: {said}")
 

@@ -553,18 +553,21 @@ def own_files(images, labels=None, split="train"):
     return {split: {kind: [path.name, _md5(path)] for kind, path in paths.items()}}, folder
 
 
-def _how_to_write(x, writer):
+def _how_to_write(x, writer, said="x"):
     """How to write the array ``x`` of a data set's images as minigan reads them (uint8
     pixels 0 to 255, ``N x H x W``): ``": numpy.save(path, x[..., 0])"`` for images with a
     channel axis, the conversion its pixels' range asks for, or ``""`` where neither tells."""
-    shape, said = x.shape, "x"
+    shape = x.shape                     # ``said``: the expression that gives x
     if x.ndim == 4 and 1 in (shape[1], shape[3]):                      # one grey channel
         said = "x[:, 0]" if shape[1] == 1 else "x[..., 0]"
-    elif x.ndim == 4 and 3 in (shape[1], shape[3]):                    # colour: made grey
-        axis = 1 if shape[1] == 3 else -1
-        return (f"; minigan's models draw grey images, one channel: average the colour "
-                f"channels, {writer}(path, numpy.round(x.mean({axis})).astype(numpy.uint8)) "
-                "for pixels 0 to 255")
+    elif x.ndim == 4 and (shape[1] in (3, 4) or shape[3] in (3, 4)):   # colour: made grey
+        said = ("x[:, :3].mean(1)" if shape[1] in (3, 4) and shape[3] not in (3, 4)
+                else "x[..., :3].mean(-1)")             # RGB, or RGBA without its alpha
+        grey = "; minigan's models draw grey images, one channel: average the colour channels"
+        if x.dtype == np.uint8:
+            return f"{grey}, {writer}(path, numpy.round({said}).astype(numpy.uint8))"
+        grey_x = x[..., :3].mean(-1) if said.endswith("-1)") else x[:, :3].mean(1)
+        return grey + _how_to_write(grey_x, writer, said)     # its pixels' range, as grey ones
     elif x.ndim == 2 and shape[1] > 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
         side = math.isqrt(shape[1])                                     # flat rows
         said = f"x.reshape(-1, {side}, {side})"

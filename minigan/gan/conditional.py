@@ -100,7 +100,9 @@ class ConditionalGAN(gan.GAN):
     ``generator`` is a :class:`minigan.nn.layers.ConditionalGenerator`; the real
     batches given to :meth:`~minigan.gan.GAN.train_iteration` are :func:`with_labels` of the
     images. The labels of the fake batches are drawn uniformly from the same
-    host generator as z. :meth:`sample` returns the images alone.
+    host generator as z, over every class, or over ``drawn_classes`` where it is set (the
+    classes a data set holds: a label that no real image carries would only teach D that
+    its fakes are fake). :meth:`sample` returns the images alone.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, noise_dim,
@@ -109,6 +111,8 @@ class ConditionalGAN(gan.GAN):
             raise TypeError(f"ConditionalGAN needs a layers.ConditionalGenerator(net, classes) "
                             f"as its generator, got a {type(generator).__name__}")
         self.classes = generator.classes
+        #: The classes the fake batches' labels are drawn from, uniformly (None: every class)
+        self.drawn_classes = None
         super().__init__(generator, discriminator, g_optimizer, d_optimizer, noise_dim,
                          **kwargs)
 
@@ -119,8 +123,11 @@ class ConditionalGAN(gan.GAN):
             raise ValueError(f"{len(labels)} labels for {int(m)} samples: give one label a "
                              "sample, or none (uniform over the classes)")
         z = super().sample_noise(m, dtype)
-        if labels is None:
+        if labels is None and self.drawn_classes is None:
             labels = self.rng.integers(0, self.classes, int(m))
+        elif labels is None:             # the data's classes alone, uniformly
+            drawn = np.asarray(self.drawn_classes, dtype=np.int64)
+            labels = drawn[self.rng.integers(0, len(drawn), int(m))]
         return labelled_noise(z, labels, self.classes)
 
     def sample(self, n=None, z=None, labels=None):

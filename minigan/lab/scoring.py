@@ -589,8 +589,10 @@ def format_table(scores, real, ref, draws=None, of_file=False, verdicts=True):
     ``draws``: the spread over several draws of the noise, :func:`draw_spread`'s dict with
     the draws' ``seeds`` and count ``n`` (``minigan eval --draws``), printed below the rows.
     ``of_file``: the digits of a file, drawn elsewhere (the advice of the warnings below it).
-    ``verdicts=False`` leaves out the warnings (mode collapse, no digit, copies): for a
-    generator of images that are not digits, which the scores do not judge.
+    ``verdicts``: the warnings below the table (mode collapse, no digit, copies) as they
+    are (True), left out (False), or each after the words it gives (a string: ``"if its
+    images are digits: "``, for a generator of a data set of one's own, which the scores of a
+    digit classifier judge only where its images are digits).
     """
     rows = [
         ("inception score (10 splits)", _pm(scores["inception_score"], scores["inception_score_std"]),
@@ -623,7 +625,9 @@ def format_table(scores, real, ref, draws=None, of_file=False, verdicts=True):
                  "read it beside recall, coverage and the classes covered")
     if "parzen_mean" in scores:
         lines.append(f"* {metrics.PARZEN_CAVEAT}")
-    lines += [f"warning: {w}" for w in (warnings(scores, real, ref, of_file) if verdicts else ())]
+    said = "" if isinstance(verdicts, bool) else str(verdicts)
+    lines += [f"warning: {said}{w}"
+              for w in (warnings(scores, real, ref, of_file) if verdicts else ())]
     lines.append(ref.classifier.describe())
     described = ref.description
     if real["n"] < len(ref.held_out):       # the real column is as many as the generated

@@ -789,7 +789,8 @@ def test_a_run_diverging_under_instance_noise_wider_than_the_pixels_names_it(tra
                           capsys)
     line = [x for x in err.splitlines() if x.startswith("minigan: error: ")]
     assert rc == 1 and len(line) == 1 and "diverged at iteration" in line[0]
-    assert "Likely cause: --instance-noise 1e+300" in line[0] and "learning rate" not in line[0]
+    assert "or --instance-noise 1e+300, noise far wider than the pixels' range" in line[0]
+    assert "a smaller --lr, a smaller --instance-noise, or check the data" in line[0]
 
 
 @pytest.mark.rendered_curves      # the picture drawn by matplotlib, not a blank one

@@ -80,9 +80,11 @@ def test_eval_of_a_run_on_files_of_ones_own_says_the_scores_are_mnists(tmp_path,
     assert f"warning: {said}" in out
     warned = json.loads((tmp_path / "run" / "eval.json").read_text())["warnings"]
     assert warned[0].startswith(said)
-    # and no verdict of a digit classifier on images that are no digits (mode collapse, "like
-    # no digit"), which a run on shapes was given
-    assert out.count("warning: ") == 1 and len(warned) == 1
+    # a digit classifier's verdicts (mode collapse, "like no digit") hold only of digits,
+    # said so: a run on shapes was given them as they are
+    verdicts = [line for line in out.splitlines() if line.startswith("warning: ")][1:]
+    assert verdicts and all(v.startswith("warning: if its images are digits: ") for v in verdicts)
+    assert all(w.startswith("if its images are digits: ") for w in warned[1:]) and warned[1:]
 
 
 def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir):
@@ -95,6 +97,13 @@ def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir
     said = trainer.scoring_warnings()
     assert said and said[0].startswith("--eval-every 1: this run trained on a data set of its "
                                        "own (shapes.idx, the files setting), not MNIST")
+    logged = []                 # a digit classifier's verdict on each score, said as such
+    trainer._log = logged.append
+    trainer.out.mkdir(parents=True)       # as run() makes it, for scores.csv
+    trainer._evaluate()
+    verdicts = [line for line in logged if line.startswith(f"epoch {trainer.epoch}: ")]
+    assert verdicts and all(v.startswith(f"epoch {trainer.epoch}: if its images are digits: ")
+                            for v in verdicts)
 
 
 def test_a_conditional_run_on_fewer_classes_than_ten_says_which_rows_are_unseen(tmp_path):
@@ -518,8 +527,9 @@ def test_a_resumed_run_whose_data_folder_moved_says_so(tmp_path, capsys, assert_
     capsys.readouterr()
     (tmp_path / "own").rename(tmp_path / "moved")
     rc = main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet"])
-    assert_one_line_error(rc, capsys.readouterr().err, "is not a folder (moved or removed since "
-                          "the run trained on it?)", "--data-dir, which a resumed run may change")
+    assert_one_line_error(rc, capsys.readouterr().err, "is not a folder (--data-dir as given, "
+                          "else the run's own, moved or removed since it trained on it)",
+                          "--data-dir, which a resumed run may change")
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--quiet",
                  "--data-dir", str(tmp_path / "moved")]) == 0
 
@@ -533,7 +543,14 @@ def test_colour_images_names_and_labels_of_other_numbers_are_told_how_to_convert
     np.save(tmp_path / "rgb.npy", rng.integers(0, 256, (8, 28, 28, 3)).astype(np.uint8))
     files, folder = own_files(tmp_path / "rgb.npy")
     with pytest.raises(MNISTError, match=r"draw grey images, one channel: .*numpy\.save\(path, "
-                                         r"numpy\.round\(x\.mean\(-1\)\)\.astype\(numpy\.uint8\)\)"):
+                                         r"numpy\.round\(x\[\.\.\., :3\]\.mean\(-1\)\)\."
+                                         r"astype\(numpy\.uint8\)\)"):
+        load_mnist("train", data_dir=folder, files=files)
+    # float colour in [-1, 1], channels first: its range's conversion of the grey mean
+    np.save(tmp_path / "rgbf.npy", rng.uniform(-1, 1, (8, 3, 28, 28)).astype(np.float32))
+    files, folder = own_files(tmp_path / "rgbf.npy")
+    with pytest.raises(MNISTError, match=r"numpy\.round\(\(x\[:, :3\]\.mean\(1\) \+ 1\) "
+                                         r"\* 127\.5\)\.astype\(numpy\.uint8\)"):
         load_mnist("train", data_dir=folder, files=files)
     for n, labels, said in (
             (6, np.array(["sq", "ci", "cr"] * 2),
@@ -551,3 +568,26 @@ def test_colour_images_names_and_labels_of_other_numbers_are_told_how_to_convert
         files, folder = own_files(tmp_path / "img.npy", tmp_path / "labels.npy")
         with pytest.raises(MNISTError, match=said):
             load_mnist("train", data_dir=folder, files=files, classes=10)
+
+
+def test_a_conditional_run_on_three_classes_draws_its_fakes_labels_from_them(tmp_path):
+    """Fake labels were drawn from the ten classes whatever the data: on three classes, 70% of
+    the fake batches carried labels no real image has (D learned "3 to 9 is fake"). A run on
+    MNIST's ten classes draws as before."""
+    images = np.random.default_rng(0).integers(0, 256, (60, 28, 28)).astype(np.uint8)
+    files = _own_files(tmp_path / "data", images, (np.arange(60) % 3).astype(np.uint8))
+    config = {"files": files, "data_dir": str(tmp_path / "data"), "split": "train",
+              "download": False, "device": "cpu", "quiet": True, "model": "vanilla",
+              "batch_size": 20, "epochs": 1, "out": str(tmp_path / "run"), "conditional": True}
+    with pytest.warns(UserWarning, match="draws its fakes' labels from the classes the data "
+                                         "holds"):
+        trainer = Trainer(config)
+    assert trainer.gan.drawn_classes == [0, 1, 2]
+    drawn = trainer.gan.sample_noise(600)[:, -10:].argmax(axis=1)
+    assert set(drawn.tolist()) == {0, 1, 2}
+    trainer.run()
+    ten = (np.arange(60) % 10).astype(np.uint8)
+    files = _own_files(tmp_path / "ten", images, ten)
+    trainer = Trainer({**config, "files": files, "data_dir": str(tmp_path / "ten"),
+                       "out": str(tmp_path / "run10")})
+    assert trainer.gan.drawn_classes is None
