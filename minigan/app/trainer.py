@@ -717,7 +717,7 @@ class Trainer:
             start_at = (f"; {c['restart']} was stopped before its first checkpoint: starting "
                         "it over with its saved settings")
         self._log(
-            f"training {c['model']} on {self._data_name()} ({self.n_images} images, "
+            f"training {c['model']} on {self._data_name()} ({plural(self.n_images, 'image')}, "
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
 

@@ -591,3 +591,13 @@ def test_a_conditional_run_on_three_classes_draws_its_fakes_labels_from_them(tmp
     trainer = Trainer({**config, "files": files, "data_dir": str(tmp_path / "ten"),
                        "out": str(tmp_path / "run10")})
     assert trainer.gan.drawn_classes is None
+
+
+def test_a_data_set_of_one_image_is_said_in_the_singular(tmp_path, capsys):
+    """"(1 images, ..." in the run's first line."""
+    config = _config(tmp_path, 28)
+    config["files"] = _own_files(tmp_path / "data", np.full((1, 28, 28), 200, np.uint8),
+                                 np.zeros(1, np.uint8))
+    Trainer({**config, "batch_size": 1}).run()
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "(1 image, 1 iteration/epoch, 1 epoch)" in first
