@@ -85,6 +85,20 @@ def penalty_of(stats):
     return sum((stats[key] for key in PENALTY if key in stats), 0.0)
 
 
+def _columns_apart(first_line):
+    """How a metrics file's header ``first_line`` differs from :data:`METRICS_COLUMNS` where it
+    reads as a header (the columns it adds and lacks), else ``""``: a header cut at 60
+    characters in a message hides an extra or missing column at its end."""
+    got = first_line.split(",")
+    added = [c for c in got if c not in METRICS_COLUMNS]
+    lacking = [c for c in METRICS_COLUMNS if c not in got]
+    if not (added or lacking) or len(added) > 3:     # the same columns, or no header of them
+        return ""
+    said = ([f"adds {', '.join(added)}"] if added else []) + \
+        ([f"lacks {', '.join(lacking)}"] if lacking else [])
+    return f": it {' and '.join(said)}"
+
+
 def csv_text(columns, rows, header=True):
     """A CSV file's text: the header ``columns`` (unless ``header`` is False), then one line
     per row (a dict)."""
@@ -125,7 +139,8 @@ class MetricsLog:
         columns = headers.get(lines[0]) if lines else METRICS_COLUMNS
         if columns is None:
             raise RunFileError(f"{path} is not a minigan metrics file (its first line is "
-                               f"{lines[0][:60]!r}, expected {','.join(METRICS_COLUMNS)!r})")
+                               f"{lines[0][:60]!r}{_columns_apart(lines[0])}, expected "
+                               f"{','.join(METRICS_COLUMNS)!r})")
         rows, first = [], None
         try:
             for number, row in enumerate(csv.DictReader(map(_nul_as_replacement, lines[1:]),

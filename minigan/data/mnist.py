@@ -38,7 +38,7 @@ import numpy as np
 from .idx import MAX_BYTES as MAX_IDX_BYTES
 from .idx import DataError, IDXError, read_idx
 from .npz import NpyError, map_npy
-from .paths import user_path
+from .paths import cache_home, user_path
 
 __all__ = [
     "MNISTError",
@@ -147,9 +147,7 @@ def default_data_dir():
     env = os.environ.get("MINIGAN_DATA")
     if env:
         return user_path(env)
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = user_path(cache) if cache else Path.home() / ".cache"
-    return base / "minigan" / "mnist"
+    return cache_home() / "minigan" / "mnist"
 
 
 def _md5(path):

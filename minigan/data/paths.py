@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .idx import DataError
 
-__all__ = ["user_path"]
+__all__ = ["user_path", "cache_home"]
 
 
 def user_path(path):
@@ -30,3 +30,20 @@ def user_path(path):
                  else "no home folder known ($HOME is not set)")
         raise DataError(f"{path}: {head} names a home folder, and there is {whose}; write the "
                         f"path without {head} (in full, or relative to this folder)") from None
+
+
+def cache_home():
+    """The folder minigan caches under (MNIST's download, the classifier): ``$XDG_CACHE_HOME``,
+    else ``~/.cache``. Without either (``HOME`` unset, no entry in the password database) a
+    :class:`~minigan.data.DataError` says which variables to set, where pathlib raised a bare
+    ``RuntimeError``."""
+    cache = os.environ.get("XDG_CACHE_HOME")
+    if cache:
+        return user_path(cache)
+    try:
+        return Path.home() / ".cache"
+    except RuntimeError:
+        raise DataError("minigan caches its downloads and classifier under ~/.cache, and this "
+                        "machine knows no home folder ($HOME is not set): set $HOME or "
+                        "$XDG_CACHE_HOME, or give the folders (--data-dir, $MINIGAN_DATA, "
+                        "--out)") from None

@@ -35,7 +35,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.data.npz import NpzError, read_npz
-from minigan.data.paths import user_path
+from minigan.data.paths import cache_home, user_path
 from minigan.functional import losses
 from minigan.functional.errors import whole_number
 from minigan.nn import layers as L
@@ -373,9 +373,7 @@ def load(path):
 def cache_path():
     """Where ``minigan classifier train`` writes by default:
     ``$XDG_CACHE_HOME/minigan/classifier_v1.npz`` or ``~/.cache/minigan/classifier_v1.npz``."""
-    cache = os.environ.get("XDG_CACHE_HOME")
-    base = user_path(cache) if cache else Path.home() / ".cache"
-    return base / "minigan" / _FILE
+    return cache_home() / "minigan" / _FILE
 
 
 def shipped_path():

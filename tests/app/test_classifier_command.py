@@ -200,3 +200,26 @@ def test_a_damaged_cached_classifier_says_it_can_be_removed_for_the_shipped_one(
                                                 "the one shipped with minigan")
     rc, _, err = run_main(["classifier", "show", "--path", str(cached)], capsys)
     assert rc == 2 and "remove it" not in err           # a file given: no word of the cache
+
+
+def test_no_home_folder_is_one_line_naming_what_to_set(tmp_path, capsys, monkeypatch,
+                                                      assert_one_line_error):
+    """``HOME`` unset and no password entry: pathlib's RuntimeError ("Could not determine home
+    directory.") came out of every default cache folder, as a traceback."""
+    from pathlib import Path
+
+    from minigan.data import mnist
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("MINIGAN_DATA", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    rc, _, err = run_main(["classifier", "show"], capsys)
+    assert_one_line_error(rc, err, "knows no home folder ($HOME is not set): set $HOME or "
+                                   "$XDG_CACHE_HOME")
+    with pytest.raises(mnist.DataError, match=r"set \$HOME or \$XDG_CACHE_HOME"):
+        mnist.default_data_dir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert clf_lib.cache_path() == tmp_path / "minigan" / "classifier_v1.npz"

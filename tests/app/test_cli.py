@@ -884,6 +884,13 @@ def test_resume_refuses_a_foreign_metrics_file(assert_one_line_error, earlier_ru
                           capsys)
     assert_one_line_error(rc, err, "metrics.csv", "not a minigan metrics file")
     assert snapshot(run) == before
+    header = ",".join(train_module.METRICS_COLUMNS)
+    (run / "metrics.csv").write_text(f"{header},mine\n")    # one column added at its end
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet",
+                           "--device", "cpu", "--data-dir", str(data_dir), "--no-download"],
+                          capsys)
+    # the header shown is cut at 60 characters, where the two looked the same
+    assert_one_line_error(rc, err, "metrics.csv", "not a minigan metrics file", ": it adds mine,")
 
 
 # ------------------------------------------------------------------ messages
