@@ -20,14 +20,13 @@ import tempfile
 import time
 import types
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from minigan import backend, gan
 from minigan.data import MNISTDownloadError, own_files
-from minigan.data.npz import NpyError, map_npy, read_npz
+from minigan.data.npz import NpyError, entry_names, map_npy, read_npz
 from minigan.data.paths import user_path
 from minigan.gan import conditional
 from minigan.gan.algorithm import GENERATE_BATCH
@@ -385,13 +384,9 @@ def _digits_file(path):
         return digits
     if given.suffix != ".npz" or not given.is_file():
         return None
-    try:
-        with zipfile.ZipFile(given) as archive:
-            names = archive.namelist()
-            if checkpoint.is_checkpoint(names):
-                return None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return None                                          # find_checkpoint says what it is
+    names = entry_names(given)
+    if names is None or checkpoint.is_checkpoint(names):    # find_checkpoint says what it is
+        return None
     if len(names) != 1:         # said before any entry is read: a field.npz, a classifier
         entries = ", ".join(sorted(name.removesuffix(".npy") for name in names))
         entries = f" ({entries if len(entries) <= 80 else entries[:77] + '...'})" if names else ""

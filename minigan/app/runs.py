@@ -27,12 +27,12 @@ import os
 import re
 import shlex
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from minigan.data import splits_in
+from minigan.data.npz import entry_names
 from minigan.data.paths import user_path
 from minigan.gan import conditional, games, models
 from minigan.nn import layers
@@ -292,13 +292,7 @@ def _check_config_file(path, saved):
         return
     keep = ("a resumed run takes its settings from its checkpoint and writes them to "
             f"{CONFIG} again: put the file back as it was, or remove it")
-    try:
-        held = _config_json(path)
-    except _UNREADABLE as exc:
-        raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
-                         f"{str(exc)[:120]}); {keep}") from None
-    if not isinstance(held, dict):
-        raise ValueError(f"{path} does not hold a run's settings (not a JSON object); {keep}")
+    held = _config_object(path, f"; {keep}")
     try:
         recorded = _settings_in(held, path)
     except settings.SettingError as exc:
@@ -398,19 +392,22 @@ def read_config(folder):
     return _settings_in(_config_object(path), path)
 
 
-def _config_object(path):
-    """What ``config.json`` at ``path`` holds, a JSON object, or a ValueError saying why the
-    run there cannot be started over."""
+#: What a config.json that cannot be read means for a run stopped before its checkpoint.
+_NOT_STARTED_OVER = (", so the run there cannot be started over; start a new run with another "
+                     "--out")
+
+
+def _config_object(path, advice=_NOT_STARTED_OVER):
+    """What ``config.json`` at ``path`` holds, a JSON object, or a ValueError saying why not,
+    then ``advice`` (by default: why the run there cannot be started over)."""
     try:
         saved = _config_json(path)
     except _UNREADABLE as exc:
         raise ValueError(f"cannot read the settings in {path} ({type(exc).__name__}: "
-                         f"{str(exc)[:120]}), so the run there cannot be started over; "
-                         f"start a new run with another --out") from None
+                         f"{str(exc)[:120]}){advice}") from None
     if not isinstance(saved, dict):
         raise ValueError(f"{path} does not hold the settings of a minigan run (not a JSON "
-                         "object), so the run there cannot be started over; start a new run "
-                         "with another --out")
+                         f"object){advice}")
     return saved
 
 
@@ -592,13 +589,8 @@ def _holds_minigan_run(folder):
     ``checkpoint.npz`` whose archive holds minigan's header entry, or a ``config.json`` that
     is a JSON object naming one of minigan's models."""
     ckpt, config = Path(folder) / CHECKPOINT, Path(folder) / CONFIG
-    if ckpt.is_file():
-        try:
-            with zipfile.ZipFile(ckpt) as archive:
-                if checkpoint.is_checkpoint(archive.namelist()):
-                    return True
-        except (OSError, zipfile.BadZipFile):
-            pass
+    if ckpt.is_file() and checkpoint.is_checkpoint(entry_names(ckpt) or ()):
+        return True
     if config.is_file():
         try:
             saved = _config_json(config)

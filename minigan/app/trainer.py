@@ -317,13 +317,12 @@ class Trainer:
                 f"the {c['split']} split: give --labels FILE beside --images (from Python, "
                 f"files[{c['split']!r}]['labels'] = [NAME, MD5]), a file of the classes 0 to "
                 f"{conditional.CLASSES - 1}, or train without --conditional")
-        if data_dir is not None and not user_path(data_dir).is_dir() and (
-                c.get("resume") or c.get("restart")):     # given, or the run's own
-            raise ValueError(
-                f"the data folder {data_dir} is not a folder (--data-dir as given, else the "
-                "run's own, moved or removed since it trained on it); give the folder that "
-                "holds the run's files with --data-dir, which a resumed run may change")
         if data_dir is not None and not user_path(data_dir).is_dir():
+            if c.get("resume") or c.get("restart"):      # given, or the run's own
+                raise ValueError(
+                    f"the data folder {data_dir} is not a folder (--data-dir as given, else the "
+                    "run's own, moved or removed since it trained on it); give the folder that "
+                    "holds the run's files with --data-dir, which a resumed run may change")
             raise ValueError(
                 f"--data-dir {data_dir} is not a folder; give the folder that holds the "
                 + ("MNIST files (or leave --data-dir out to use the download cache)"
@@ -408,7 +407,7 @@ class Trainer:
                              f"than the groups; use --clusters {n} or less")
         self.classes_present = None          # every class (MNIST's ten digits)
         if c.get("conditional") and c.get("files") is not None:
-            present = sorted(set(np.unique(labels).tolist()))
+            present = np.unique(labels).tolist()           # sorted, each class once
             missing = sorted(set(range(conditional.CLASSES)) - set(present))
             if missing:          # its one-hot rows are the ten digits', whatever the data
                 self.classes_present = present   # the fake batches draw these labels alone

@@ -559,12 +559,12 @@ def _how_to_write(x, writer, said="x"):
     if x.ndim == 4 and 1 in (shape[1], shape[3]):                      # one grey channel
         said = "x[:, 0]" if shape[1] == 1 else "x[..., 0]"
     elif x.ndim == 4 and (shape[1] in (3, 4) or shape[3] in (3, 4)):   # colour: made grey
-        said = ("x[:, :3].mean(1)" if shape[1] in (3, 4) and shape[3] not in (3, 4)
-                else "x[..., :3].mean(-1)")             # RGB, or RGBA without its alpha
+        first = shape[1] in (3, 4) and shape[3] not in (3, 4)   # channels first
+        said, grey_x = (("x[:, :3].mean(1)", x[:, :3].mean(1)) if first else
+                        ("x[..., :3].mean(-1)", x[..., :3].mean(-1)))   # RGBA: not its alpha
         grey = "; minigan's models draw grey images, one channel: average the colour channels"
         if x.dtype == np.uint8:
             return f"{grey}, {writer}(path, numpy.round({said}).astype(numpy.uint8))"
-        grey_x = x[..., :3].mean(-1) if said.endswith("-1)") else x[:, :3].mean(1)
         return grey + _how_to_write(grey_x, writer, said)     # its pixels' range, as grey ones
     elif x.ndim == 2 and shape[1] > 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
         side = math.isqrt(shape[1])                                     # flat rows

@@ -27,7 +27,8 @@ import numpy as np
 
 from .idx import DataError
 
-__all__ = ["NpzError", "NpyError", "read_npz", "map_npy", "MAX_ENTRIES", "MAX_HEADER"]
+__all__ = ["NpzError", "NpyError", "read_npz", "map_npy", "entry_names", "MAX_ENTRIES",
+           "MAX_HEADER"]
 
 #: The most entries an archive may hold.
 MAX_ENTRIES = 4096
@@ -45,6 +46,17 @@ class NpyError(DataError, ValueError):
     archive."""
 
     archive = False
+
+
+def entry_names(path):
+    """The names of the entries of the ``.npz`` (zip) archive at ``path``, read from its
+    directory alone (no entry is read), or None where it is no readable archive (missing, not
+    a zip, cut short): what tells a checkpoint, a classifier and a file of digits apart."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
 
 
 def map_npy(path):

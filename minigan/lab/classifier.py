@@ -28,13 +28,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from minigan import backend
-from minigan.data.npz import NpzError, read_npz
+from minigan.data.npz import NpzError, entry_names, read_npz
 from minigan.data.paths import cache_home, user_path
 from minigan.functional import losses
 from minigan.functional.errors import whole_number
@@ -300,11 +299,7 @@ def holds_classifier(path):
     ``param:...``), told by their names alone: a damaged classifier still is one (what
     ``minigan classifier train`` may write over), MNIST's files, a picture or a checkpoint
     are not."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return False
+    names = entry_names(path) or ()
     return "info.npy" in names and all(n == "info.npy" or n.startswith("param:") for n in names)
 
 
