@@ -179,6 +179,7 @@ def sample(args):
         else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
             row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]
+        _warn_unseen(config, labels, path)
         if gradients:
             noise = conditional.labelled_noise(
                 gan.sample_noise(len(labels), spec.noise_dim, prior, rng, config.get("dtype")),
@@ -954,6 +955,13 @@ def _kept_elsewhere(clf):
     return f"the trained classifier is kept in {path}: move it, or use it as it is with --classifier {path}"
 
 
+def _warn_unseen(config, labels, path):
+    """Warn where a conditional run is asked to draw a class its data set never held."""
+    said = runs.unseen_classes_said(config, labels)
+    if said is not None:
+        warnings.warn(f"{path}: {said}", stacklevel=2)
+
+
 def interpolate(args):
     """``minigan interpolate``: a grid walking between noise vectors (beside the checkpoint,
     in the run folder, unless ``--out`` says otherwise)."""
@@ -974,10 +982,14 @@ def interpolate(args):
     z = backend.asarray(z, dtype=dtype)
     labels, what = None, ""
     if config.get("conditional"):
-        if args.label is None:
+        present = config.get("classes_present")     # a data set lacking some classes: its own
+        if args.label is None and present is None:
             labels = rng.integers(0, conditional.CLASSES, args.pairs)
+        elif args.label is None:
+            labels = np.asarray(present)[rng.integers(0, len(present), args.pairs)]
         else:
             labels = np.full(args.pairs, args.label)
+            _warn_unseen(config, labels, ckpt)
         z = conditional.labelled_noise(z, np.repeat(labels, args.steps))
         what = (f", the row of the digit {labels[0]} (labelled at its left)" if args.pairs == 1
                 else f", every row of the digit {args.label} (labelled at its left)"

@@ -171,11 +171,15 @@ def own_data_caveat(config):
         return None
     split = config.get("split", "train")
     entry = files.get(split) or next(iter(files.values()))
+    present = config.get("classes_present")
+    lacking = ("" if present is None else
+               f", and its labels held only the classes {classes_said(present)}, where a "
+               "conditional run is scored on all ten")
     return (f"this run trained on a data set of its own ({entry['images'][0]}, the files "
             "setting), not MNIST: the lab scores its images against MNIST's test digits "
             "through a classifier of the digits 0 to 9, so these numbers mean something only "
             "when the images are handwritten digits of 28 x 28; look at its samples "
-            "(minigan sample) for other images")
+            f"(minigan sample) for other images{lacking}")
 
 
 def _data_dir_as_used(config, options, recorded_data_dir):
@@ -754,8 +758,61 @@ def _load(path, ema, discriminator):
 
 
 def run_settings(path):
-    """The settings of the run a checkpoint file belongs to, checked, defaults filled in."""
-    return {**DEFAULTS, **_known(checkpoint.read_meta(path)["config"], f"checkpoint {path}")}
+    """The settings of the run a checkpoint file belongs to, checked, defaults filled in;
+    and ``classes_present`` where a conditional run's data set lacked some of the ten
+    classes (:func:`classes_present`)."""
+    meta = checkpoint.read_meta(path)
+    config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
+    present = classes_present(meta["extra"], path) if config.get("conditional") else None
+    if present is not None:
+        config["classes_present"] = present
+    return config
+
+
+def classes_present(extra, path):
+    """The classes a conditional run's data set held, sorted, where it lacked some of the
+    ten (its checkpoint's ``extra`` entry ``classes_present``: the labels G was trained to
+    draw), else None."""
+    present = extra.get("classes_present")
+    if present is None:
+        return None
+    if not (isinstance(present, list) and present
+            and all(type(c) is int for c in present)          # bool is not a class
+            and present == sorted(set(present))
+            and 0 <= present[0] and present[-1] < conditional.CLASSES
+            and len(present) < conditional.CLASSES):
+        raise checkpoint.CheckpointError(
+            f"checkpoint {path}: its classes_present should list, in order, the classes of "
+            f"0 to {conditional.CLASSES - 1} its data held (some, not all), got "
+            f"{str(present)[:60]}; the file is damaged or not of a minigan run")
+    return present
+
+
+def classes_said(classes):
+    """``[3, 4, 5, 9]`` as "3 to 5 and 9", ``[3, 4, 6]`` as "3, 4 and 6"."""
+    spans, start = [], classes[0]
+    for a, b in zip(classes, classes[1:] + [None], strict=True):
+        if b != a + 1:
+            spans.append(str(a) if a == start else f"{start}, {a}" if a == start + 1
+                         else f"{start} to {a}")
+            start = b
+    return ", ".join(spans[:-1]) + " and " + spans[-1] if len(spans) > 1 else spans[0]
+
+
+def unseen_classes_said(config, labels):
+    """Where a conditional run is asked for ``labels`` its data set never held: what G
+    draws of them, said (a warning's text), else None."""
+    present = config.get("classes_present")
+    if present is None:
+        return None
+    unseen = sorted({int(c) for c in labels} - set(present))
+    if not unseen:
+        return None
+    one = len(unseen) == 1
+    return (f"the run's data held no image of the {'class' if one else 'classes'} "
+            f"{classes_said(unseen)} (only {classes_said(present)}): G was never trained on "
+            f"{'that label' if one else 'those labels'}, and draws what it makes of a label it "
+            "never saw")
 
 
 def expected_entries(config):

@@ -119,6 +119,7 @@ from .runs import (
     OWN_DATA_VERDICT,
     SAMPLES,
     check_out,
+    classes_said,
     default_outs,
     epoch_grids,
     eval_every_data_dir,
@@ -234,17 +235,6 @@ def _training_time(seconds, iterations):
 
 
 # ---------------------------------------------------------------- the trainer
-
-
-def _classes_said(classes):
-    """``[3, 4, 5, 9]`` as "3 to 5 and 9", ``[3, 4, 6]`` as "3, 4 and 6"."""
-    runs, start = [], classes[0]
-    for a, b in zip(classes, classes[1:] + [None], strict=True):
-        if b != a + 1:
-            runs.append(str(a) if a == start else f"{start}, {a}" if a == start + 1
-                        else f"{start} to {a}")
-            start = b
-    return ", ".join(runs[:-1]) + " and " + runs[-1] if len(runs) > 1 else runs[0]
 
 
 class Trainer:
@@ -413,7 +403,7 @@ class Trainer:
                 self.classes_present = present   # the fake batches draw these labels alone
                 warnings.warn(
                     f"--conditional: the labels of {names[1]} hold none of the "
-                    f"{'class' if len(missing) == 1 else 'classes'} {_classes_said(missing)} of a "
+                    f"{'class' if len(missing) == 1 else 'classes'} {classes_said(missing)} of a "
                     f"conditional GAN's {conditional.CLASSES} (0 to {conditional.CLASSES - 1}): "
                     "training draws its fakes' labels from the classes the data holds, and the "
                     "rows of the grids and of minigan sample for the others draw what G makes "
@@ -835,6 +825,8 @@ class Trainer:
             extra["clusters"] = self.groups
         if self.gan.r1:
             extra["r1_last"] = self.gan.last_r1
+        if self.classes_present is not None:   # what sample, interpolate and eval say of labels
+            extra["classes_present"] = self.classes_present
         if self.ema is not None:
             extra["ema_updates"] = self.ema.updates
             self._averaged_generator()   # its own batch norm statistics, saved with it

@@ -593,6 +593,49 @@ def test_a_conditional_run_on_three_classes_draws_its_fakes_labels_from_them(tmp
     assert trainer.gan.drawn_classes is None
 
 
+def test_sample_interpolate_and_eval_say_which_labels_a_conditional_run_never_saw(
+        tmp_path, capsys):
+    """A run on three classes warned once, when it trained: `sample --label 7` and the rows
+    of the digits 3 to 9 drew what G makes of a label it was never trained on without a word,
+    interpolate's random rows drew them too, and eval's caveat did not name them. The
+    checkpoint keeps the classes the data held."""
+    from minigan.app import runs
+    from minigan.app.checkpoint import CheckpointError
+    from minigan.app.cli import main
+
+    images = np.random.default_rng(0).integers(0, 256, (60, 28, 28)).astype(np.uint8)
+    files = _own_files(tmp_path / "data", images, (np.arange(60) % 3).astype(np.uint8))
+    config = {"files": files, "data_dir": str(tmp_path / "data"), "split": "train",
+              "download": False, "device": "cpu", "quiet": True, "model": "vanilla",
+              "batch_size": 20, "epochs": 1, "out": str(tmp_path / "run"), "conditional": True}
+    with pytest.warns(UserWarning, match="draws its fakes' labels"):
+        Trainer(config).run()
+    run = tmp_path / "run"
+    saved = runs.run_settings(run / "checkpoint.npz")
+    assert saved["classes_present"] == [0, 1, 2]
+    assert "its labels held only the classes 0 to 2" in runs.own_data_caveat(saved)
+    capsys.readouterr()
+    for argv, unseen in ((["--label", "7"], "the class 7 (only 0 to 2)"),
+                         ([], "the classes 3 to 9 (only 0 to 2)"),
+                         (["--label", "1"], None)):
+        assert main(["sample", str(run), "--n", "10", "--device", "cpu", "--out",
+                     str(tmp_path / "s.png"), *argv]) == 0
+        err = capsys.readouterr().err
+        assert (f"no image of {unseen}: G was never trained on" in err) if unseen else \
+            "never trained" not in err
+    assert main(["interpolate", str(run), "--pairs", "12", "--device", "cpu", "--out",
+                 str(tmp_path / "i.png")]) == 0
+    out, err = capsys.readouterr()
+    rows = out.split("the rows of the digits ")[1].split(" (")[0].split()
+    assert len(rows) == 12 and set(rows) <= {"0", "1", "2"} and "never trained" not in err
+    assert main(["interpolate", str(run), "--label", "5", "--device", "cpu", "--out",
+                 str(tmp_path / "i.png")]) == 0
+    assert "no image of the class 5 (only 0 to 2)" in capsys.readouterr().err
+    for damaged in ([3, 1], [], [0, True], [0, 10], list(range(10)), "0 1 2"):
+        with pytest.raises(CheckpointError, match="classes_present should list, in order"):
+            runs.classes_present({"classes_present": damaged}, "x.npz")
+
+
 def test_a_data_set_of_one_image_is_said_in_the_singular(tmp_path, capsys):
     """"(1 images, ..." in the run's first line."""
     config = _config(tmp_path, 28)
