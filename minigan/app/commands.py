@@ -610,8 +610,8 @@ def evaluate(args):
     if own is not None:
         print(f"warning: {own}")
     # a data set of one's own: a digit classifier's verdicts hold only of digits
-    verdicts = True if own is None else runs.OWN_DATA_VERDICT
-    print(scoring.format_table(scores, real, ref, spread, verdicts=verdicts))
+    verdict = "" if own is None else runs.OWN_DATA_VERDICT
+    print(scoring.format_table(scores, real, ref, spread, verdicts=verdict or True))
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
@@ -641,8 +641,7 @@ def evaluate(args):
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
               "warnings": ([] if own is None else [own]) + [
-                  ("" if own is None else runs.OWN_DATA_VERDICT) + w
-                  for w in scoring.warnings(scores, real, ref)],
+                  verdict + w for w in scoring.warnings(scores, real, ref)],
               "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:

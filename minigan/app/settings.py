@@ -428,7 +428,7 @@ def check_gp_weight_given(given, config, source, whose=None, resumed=False):
         return
     said = _gp_weight_refusal(given["gp_weight"], game.name, source, resumed)
     if whose and "loss" not in given:
-        said += f" ({whose} plays {game.name} unless --loss says otherwise)"
+        said += _whose_game(whose, game.name)
     raise SettingError(said)
 
 
@@ -571,8 +571,12 @@ def _check_filled(config, source, loss_chosen, whose):
     except SettingError as exc:
         if loss_chosen or repr(config["loss"]) not in str(exc):
             raise
-        raise SettingError(f"{exc} ({whose} plays {config['loss']} unless --loss says "
-                           "otherwise)") from None
+        raise SettingError(f"{exc}{_whose_game(whose, config['loss'])}") from None
+
+
+def _whose_game(whose, loss):
+    """What an error naming a game the user did not choose adds: whose game it is."""
+    return f" ({whose} plays {loss} unless --loss says otherwise)"
 
 
 def toy_options(options, source="the command line"):
