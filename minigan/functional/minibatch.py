@@ -60,6 +60,9 @@ def minibatch_discrimination_forward(x, T, kernels):
             f"input of shape {tuple(x.shape)} and T of shape {tuple(T.shape)} do not fit; "
             f"expected (N, F) and (F, {int(kernels)} * C)",
             layer_message=f"expected input of shape (N, {T.shape[0]}), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ShapeError("MinibatchDiscrimination", f"input of shape {tuple(x.shape)}: an empty "
+                         "batch has no samples to compare; give at least one")
     xp = backend.get_array_module(x)
     N, B = x.shape[0], int(kernels)
     M = (x @ T).reshape(N, B, -1)
@@ -133,9 +136,15 @@ def minibatch_stddev_forward(x, group_size=None, eps=1e-8):
     cache : tuple ``(xc, sigma, G, shape)``: ``xc`` :math:`= x - \mu` of shape (G, Q, K),
         ``sigma`` of shape (Q, K), ``shape`` the output's
     """
+    if x.ndim not in (2, 4):
+        raise ShapeError("MinibatchStdDev", f"input of shape {tuple(x.shape)}: expected (N, F) "
+                         "or (N, C, H, W)")
     N = x.shape[0]
+    if N == 0:
+        raise ShapeError("MinibatchStdDev", f"input of shape {tuple(x.shape)}: an empty batch "
+                         "has no spread; give at least one sample")
     G = N if group_size is None else min(int(group_size), N)
-    if x.ndim not in (2, 4) or G < 1 or N % G:
+    if G < 1 or N % G:
         raise ShapeError("MinibatchStdDev",
                          f"input of shape {tuple(x.shape)} with group size {group_size}: expected "
                          "(N, F) or (N, C, H, W) with N a multiple of the group size",

@@ -366,11 +366,17 @@ class GAN:
                              f"an array (numpy.asarray(batch, dtype=numpy.{self.dtype}))")
         if self.dtype is not None and x.dtype != self.dtype:
             seen = f"the real batch is {x.dtype}, the players' weights {self.dtype}"
-            if x.dtype.kind != "f":
+            if x.dtype.kind in "biu":
                 raise ValueError(
                     f"{seen}: give float pixels, x.astype(numpy.{self.dtype}) scaled to the "
                     "generator's range (8-bit pixels: / 255 for [0, 1], / 127.5 - 1 for "
                     "[-1, 1])")
+            if x.dtype.kind != "f":
+                raise ValueError(f"{seen}: give real pixels as {self.dtype}, scaled to the "
+                                 "generator's range")
+            if x.dtype not in (np.float32, np.float64):      # float16: no players of it
+                raise ValueError(f"{seen}: give the batches as {self.dtype} "
+                                 f"(x.astype(numpy.{self.dtype}))")
             raise ValueError(
                 f"{seen}: give the batches as {self.dtype} (x.astype(numpy.{self.dtype})), or "
                 f"build the players in {x.dtype} (backend.set_default_dtype) if that is what "

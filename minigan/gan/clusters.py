@@ -23,6 +23,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.functional import label_cuts
+from minigan.functional.errors import whole_number
 
 __all__ = ["kmeans", "self_condition", "KMEANS_ITERATIONS"]
 
@@ -69,12 +70,11 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
         bad = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
         raise ValueError(f"k-means needs finite rows; row {bad} holds NaN or inf (drop it, or "
                          "draw it again)")
-    n, k = len(x), int(k)
-    if not 1 <= k <= n:
+    n, k = len(x), whole_number("k-means: k (the number of groups)", k, 1)
+    if k > n:
         raise ValueError(f"k-means needs 1 <= k <= the number of rows ({n}), got k = {k}")
-    if int(restarts) < 1 or int(iterations) < 1:
-        raise ValueError(f"k-means needs at least one run of at least one iteration, got "
-                         f"restarts = {restarts}, iterations = {iterations}")
+    restarts = whole_number("k-means: restarts", restarts, 1)
+    iterations = whole_number("k-means: iterations", iterations, 1)
     sq = np.einsum("nf,nf->n", x, x)
     best = None
     for _ in range(int(restarts)):
@@ -126,10 +126,17 @@ def _lloyd(x, sq, k, rng, iterations):
 def self_condition(generator, labels, prior="gaussian"):
     """Set a :class:`~minigan.nn.layers.SelfConditionedGenerator`'s cuts so that it draws
     each group in its share of ``labels`` (the training images' groups). Returns the shares."""
+    if isinstance(labels, tuple):
+        raise TypeError("self_condition takes the images' groups, an array (N,): kmeans "
+                        "returns (centres, groups), so pass kmeans(...)[1]")
     labels = np.asarray(backend.to_host(labels))
+    if labels.ndim != 1 or len(labels) == 0 or labels.dtype.kind not in "iu":
+        raise ValueError(f"self_condition: labels should be each training image's group, "
+                         f"whole numbers of shape (N,), N >= 1, got {labels.dtype} of shape "
+                         f"{labels.shape}")
+    if labels.min() < 0 or labels.max() >= generator.classes:
+        raise ValueError(f"labels run from {labels.min()} to {labels.max()}, but the generator "
+                         f"draws groups 0 to {generator.classes - 1}")
     shares = np.bincount(labels, minlength=generator.classes) / len(labels)
-    if len(shares) != generator.classes:
-        raise ValueError(f"labels run to {labels.max()}, but the generator has "
-                         f"{generator.classes} classes")
     generator.cuts[...] = backend.asarray(label_cuts(shares, prior).astype(generator.cuts.dtype))
     return shares

@@ -62,6 +62,9 @@ def one_hot(labels, classes=CLASSES, dtype=None):
                          f"{labels.dtype} labels of shape {tuple(labels.shape)}"
                          + (" (labels.ravel() for a column of them)"
                             if labels.ndim == 2 and labels.shape[1] == 1 else ""))
+    if xp is np and labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError(f"labels must be classes 0 to {classes - 1}, got "
+                         f"{labels[~np.isfinite(labels)][0]}")
     if xp is np and labels.size and not (0 <= labels.min() and labels.max() < classes):
         raise ValueError(f"labels must be classes 0 to {classes - 1}, got labels from "
                          f"{int(labels.min())} to {int(labels.max())} (classes={classes})")
@@ -132,13 +135,16 @@ class ConditionalGAN(gan.GAN):
 
     def sample(self, n=None, z=None, labels=None):
         """Images (without their labels) in evaluation mode, from ``z`` (``[z, c]`` rows)
-        or from ``n`` fresh noise vectors with ``labels`` (default: uniform); ``z`` with
-        ``n`` or ``labels`` is refused (``z`` carries its labels)."""
+        or from ``n`` fresh noise vectors with ``labels`` (default: uniform; ``n`` defaults to
+        one image a label); ``z`` with ``n`` or ``labels`` is refused (``z`` carries its
+        labels)."""
         if z is not None and labels is not None:
             raise ValueError("give labels with n (fresh noise of those labels), not with z, whose "
                              "rows carry their labels already ([z, one_hot(c)]: "
                              "conditional.labelled_noise(z, labels))")
         if z is None:
+            if n is None and labels is not None:    # one image a label
+                n = np.shape(labels)[0] if np.ndim(labels) else None
             z = self.sample_noise(n, labels=labels)
             n = None
         return super().sample(n, z=z)

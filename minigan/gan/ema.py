@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import math
 
-from minigan.functional.errors import amount
+from minigan.functional.errors import amount, whole_number
 from minigan.nn.layers import BatchNorm, Layer
 
 __all__ = ["EMA", "STATISTICS_BATCHES", "STATISTICS_BATCH"]
@@ -139,8 +139,19 @@ class EMA:
         return len(norms)
 
     def state_dict(self):
-        """The averaged generator's parameters and buffers (what a checkpoint holds)."""
+        """The averaged generator's parameters and buffers (what a checkpoint holds). The
+        count of updates, which sets the warm-up's decay, is not among them (the state is a
+        generator's, which ``minigan sample`` loads into one): save ``ema.updates`` beside
+        it and give it back to :meth:`load_state_dict`, as the trainer does (``ema_updates``)."""
         return self.generator.state_dict()
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state, updates=None):
+        """The averaged generator's parameters and buffers from ``state``, in place, and
+        ``updates``, the count of updates the saved average had taken (``ema.updates``).
+        Without it the count stays this average's own (0 for a new one, whose next update
+        keeps only :math:`(1 + 0)/(w + 0)`, a tenth, of the average restored)."""
+        if updates is not None:
+            updates = whole_number("EMA: updates (the count of updates saved)", updates, 0)
         self.generator.load_state_dict(state)
+        if updates is not None:
+            self.updates = updates

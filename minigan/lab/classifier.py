@@ -223,7 +223,8 @@ def train_classifier(images, labels, epochs=20, batch_size=64, lr=1e-3, seed=0, 
 
     Parameters
     ----------
-    images : ndarray (N, 784), pixels in [0, 1] (host)
+    images : ndarray (N, 784), or another of :data:`DIGIT_SHAPES`, pixels in [0, 1] (checked
+        by :func:`as_digits`)
     labels : ndarray (N,) of int classes, or (N, 10) soft targets
     epochs, batch_size, lr : training length, minibatch and Adam's first step size
         (decayed along half a cosine, epoch by epoch)
@@ -243,12 +244,14 @@ def train_classifier(images, labels, epochs=20, batch_size=64, lr=1e-3, seed=0, 
     Raises
     ------
     ValueError
-        For ``epochs`` or ``batch_size`` below 1, a negative ``max_shift``, or not one label
-        a digit, before any training.
+        For ``epochs`` or ``batch_size`` below 1, a negative ``max_shift``, images that are
+        not digits in [0, 1] (:func:`as_digits`), or not one label a digit, before any
+        training.
     """
     epochs, batch_size = whole_number("epochs", epochs, 1), whole_number("batch_size", batch_size, 1)
     max_shift = whole_number("max_shift", max_shift, 0)
-    images = np.asarray(backend.to_host(images), dtype=np.float32)
+    images = np.asarray(backend.to_host(as_digits(images, "train_classifier: images")),
+                        dtype=np.float32)
     labels = np.asarray(backend.to_host(labels))
     if len(labels) != len(images) or labels.ndim not in (1, 2):
         raise ValueError(f"train_classifier: one label a digit, (N,) classes or (N, 10) soft "

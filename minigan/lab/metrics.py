@@ -46,6 +46,22 @@ def _host(a):
     return np.asarray(backend.to_host(a), dtype=np.float64)
 
 
+def _features(x, name):
+    """``x`` as an array of floats on its device (a list read as NumPy): whole numbers and
+    booleans as float64, float16 as float32, since the distances square them in their own
+    type (200**2 is 64 in uint8; int32 wraps above 46,340**2); other floats as they are.
+    Complex numbers are refused (a ``TypeError``)."""
+    xp = backend.get_array_module(x)
+    x = xp.asarray(x)
+    if x.dtype.kind in "biu":
+        return x.astype(xp.float64)
+    if x.dtype == xp.float16:
+        return x.astype(xp.float32)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} of dtype {x.dtype}: features are real numbers")
+    return x
+
+
 def _two_sets(a, b, fewest, names=("features1", "features2")):
     """Refuse two feature sets a distance cannot compare: not ``(N, d)`` and ``(M, d)``, fewer
     than ``fewest`` rows (one count for both, or a pair), NaN or infinite values (a
@@ -233,6 +249,11 @@ def frechet_distance(mu1, cov1, mu2, cov2):
     two symmetric eigendecompositions, no SciPy.
     """
     mu1, mu2, cov1, cov2 = _host(mu1), _host(mu2), _host(cov1), _host(cov2)
+    d = mu1.shape[0] if mu1.ndim == 1 else None
+    if d is None or mu2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
+        raise ValueError(f"frechet_distance: means of shape (d,) and covariances (d, d) of one "
+                         f"d, got mu1 {mu1.shape}, cov1 {cov1.shape}, mu2 {mu2.shape}, cov2 "
+                         f"{cov2.shape}")
     r1 = sqrtm_psd(cov1)
     s = r1 @ cov2 @ r1
     tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((s + s.T) / 2), 0, None)).sum()
@@ -253,7 +274,9 @@ def fid(features1, features2):
 
 def squared_distances(a, b):
     r"""All squared Euclidean distances :math:`\|a_i - b_j\|^2 = |a_i|^2 + |b_j|^2 - 2 a_i\cdot b_j`,
-    ``(len(a), len(b))``, clipped at 0 (rounding can make the expansion slightly negative)."""
+    ``(len(a), len(b))``, clipped at 0 (rounding can make the expansion slightly negative);
+    whole numbers in float64 (:func:`_features`)."""
+    a, b = _features(a, "a"), _features(b, "b")
     xp = backend.get_array_module(a, b)
     d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * (a @ b.T)
     return xp.maximum(d, 0)
@@ -262,6 +285,10 @@ def squared_distances(a, b):
 def knn_radii(features, k=3, chunk=2048):
     """Distance from each row to its ``k``-th nearest other row (the row itself excluded)."""
     k, chunk = _neighbours("knn_radii", k, chunk)
+    features = _features(features, "features")
+    if features.ndim != 2 or len(features) <= k:
+        raise ValueError(f"knn_radii: features of shape {tuple(features.shape)}: one row a "
+                         f"sample, (N, d), with N above k = {k} (a row's k-th nearest other row)")
     xp = backend.get_array_module(features)
     return xp.sqrt(_knn_squared_radii(features, k, chunk))
 
@@ -317,6 +344,7 @@ def precision_recall(real, fake, k=3, chunk=2048):
     (precision, recall) : floats in [0, 1]
     """
     k, chunk = _neighbours("precision_recall", k, chunk)
+    real, fake = _features(real, "real"), _features(fake, "fake")
     _two_sets(real, fake, k + 1, ("real", "fake"))
     real_r2, fake_r2 = _knn_squared_radii(real, k, chunk), _knn_squared_radii(fake, k, chunk)
     precision = float(_inside_any_ball(fake, real, real_r2, chunk).mean())
@@ -375,6 +403,7 @@ def density_coverage(real, fake, k=5, chunk=2048):
     (density, coverage) : floats; coverage in [0, 1]
     """
     k, chunk = _neighbours("density_coverage", k, chunk)
+    real, fake = _features(real, "real"), _features(fake, "fake")
     _two_sets(real, fake, (k + 1, 1), ("real", "fake"))
     r2 = _knn_squared_radii(real, k, chunk)
     density = float(_ball_counts(fake, real, r2, chunk).sum()) / (k * len(fake))
@@ -471,6 +500,9 @@ def tstr(x_synthetic, y_synthetic, x_real, y_real, x_test, y_test, epochs=TSTR_E
     """
     from . import classifier
 
+    x_synthetic, x_real, x_test = (backend.to_host(classifier.as_digits(x, f"tstr: {name}"))
+                                   for x, name in ((x_synthetic, "x_synthetic"),
+                                                   (x_real, "x_real"), (x_test, "x_test")))
     n = min(len(x_synthetic), len(x_real))
     rng = np.random.default_rng(seed)
     scores = {}

@@ -418,7 +418,8 @@ def copies_of_real(images, ref):
 
     Parameters
     ----------
-    images : ndarray (N, 784), pixels in [0, 1] (or another shape of N digits), NumPy or CuPy
+    images : ndarray (N, 784), pixels in [0, 1] (or another shape of N digits), NumPy or CuPy;
+        other pixels are refused (:func:`~minigan.lab.classifier.as_digits`)
     ref : Reference
 
     Returns
@@ -429,6 +430,7 @@ def copies_of_real(images, ref):
     the first ten copies)
     """
     _need_reference(ref)
+    images = as_digits(images, "copies_of_real: images")   # [0, 255] or [-1, 1]: said, not clipped
     real = dict.fromkeys(_levels(ref.held_out), "held_out")
     real.update(dict.fromkeys(_levels(ref.reference), "reference"))
     found = [real.get(row) for row in _levels(images)]

@@ -115,6 +115,15 @@ class StateError(ValueError):
             problem = f"holds NaN or inf (in {name})"
         return cls(key, problem + after, owner)
 
+    @classmethod
+    def check_real(cls, key, given, owner="Optimizer", after=""):
+        """Raise the error of the entry ``key`` unless ``given`` (an array, NumPy or CuPy, or
+        Python numbers) holds real numbers: a cast would drop a complex value's imaginary
+        part (with a warning at most) and parse a string's digits."""
+        dtype = given.dtype if hasattr(given, "dtype") else np.asarray(given).dtype
+        if dtype.kind not in "biuf":
+            raise cls(key, f"holds {dtype} values, not real numbers{after}", owner)
+
 
 #: What :meth:`Layer.__init__` sets on every layer.
 _LAYER_STATE = ("params", "grads", "buffers", "training", "frozen", "_cache")
@@ -372,6 +381,7 @@ class Layer:
             )
         for k, dst in own.items():
             src = state[k]
+            StateError.check_real(k, src, type(self).__name__, "; nothing was loaded")
             shape = tuple(src.shape if hasattr(src, "shape") else np.shape(src))   # CuPy too
             if shape != tuple(dst.shape):
                 raise ValueError(

@@ -111,11 +111,15 @@ class Optimizer:
         return ()
 
     def state_dict(self):
-        """``{"t": t, "m.0": ..., "v.0": ..., ...}``: step count and per-array state."""
+        """``{"t": t, "m.0": ..., "v.0": ..., ...}``: step count and per-array state, a
+        snapshot (copies, on the parameters' device). Unlike a layer's
+        :meth:`~minigan.nn.layers.Layer.state_dict`, whose arrays are the layer's own, the
+        arrays are copied: the counts cannot be live, and a state of one step's count with a
+        later step's moments would restore neither."""
         state = {"t": np.asarray(self.t, dtype=np.int64)}
         for name in self._state_arrays():
             for i, a in enumerate(getattr(self, name)):
-                state[f"{name}.{i}"] = a
+                state[f"{name}.{i}"] = a.copy()
         return state
 
     def load_state_dict(self, state):
@@ -172,9 +176,11 @@ class Optimizer:
             for i, dst in enumerate(getattr(self, kind)):
                 key = f"{kind}.{i}"
                 src = state[key]
-                if tuple(src.shape) != tuple(dst.shape):
+                StateError.check_real(key, src, name)
+                shape = src.shape if hasattr(src, "shape") else np.shape(src)   # a list too
+                if tuple(shape) != tuple(dst.shape):
                     raise ValueError(
-                        f"{name}: '{key}' has shape {tuple(src.shape)} in the "
+                        f"{name}: '{key}' has shape {tuple(shape)} in the "
                         f"state but {tuple(dst.shape)} here (another architecture?)"
                     )
                 xp = get_array_module(dst)

@@ -115,3 +115,13 @@ def test_bad_shapes_are_named():
         layers.Pack(3).forward(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="MinibatchStdDev.*group size"):
         layers.MinibatchStdDev(4).forward(np.zeros((6, 2)))
+    # a 3-D input was said to be a batch "not a multiple of the group size", an empty one
+    # "of group size 0"; MinibatchDiscrimination's empty batch failed in a reshape
+    with pytest.raises(ValueError, match=r"MinibatchStdDev.*input of shape \(4, 2, 3\): "
+                                         r"expected \(N, F\) or \(N, C, H, W\)$"):
+        layers.MinibatchStdDev(4).forward(np.zeros((4, 2, 3)))
+    with pytest.raises(ValueError, match="MinibatchStdDev.*an empty batch has no spread"):
+        layers.MinibatchStdDev().forward(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="MinibatchDiscrimination.*an empty batch"):
+        layers.MinibatchDiscrimination(2, 3, 2, rng=np.random.default_rng(0)).forward(
+            np.zeros((0, 2)))

@@ -70,7 +70,8 @@ def test_kmeans_restarts_keep_the_run_with_the_lowest_within_sum(seed, restarts)
 
 @pytest.mark.parametrize("option", [{"restarts": 0}, {"iterations": 0}])
 def test_kmeans_refuses_no_runs_or_no_iterations(option):
-    with pytest.raises(ValueError, match="at least one run of at least one iteration"):
+    with pytest.raises(ValueError, match=f"k-means: {next(iter(option))} must be >= 1, a whole "
+                                         "number, got 0"):
         clusters.kmeans(np.zeros((3, 2)), 2, np.random.default_rng(0), **option)
 
 
@@ -88,6 +89,32 @@ def test_kmeans_refuses_rows_that_are_not_finite_and_a_seed_for_a_generator():
 def test_kmeans_refuses_more_groups_than_rows():
     with pytest.raises(ValueError, match="1 <= k <= the number of rows"):
         clusters.kmeans(np.zeros((3, 2)), 4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"k-means: k \(the number of groups\) must be >= 1, "
+                                         "a whole number, got 2.5"):
+        clusters.kmeans(np.zeros((3, 2)), 2.5, np.random.default_rng(0))   # ran with 2
+
+
+def test_self_condition_refuses_what_is_not_each_image_s_group():
+    """kmeans's (centres, groups), float, negative or 2-D groups failed inside NumPy; no
+    groups set NaN cuts, which drew every sample from group 0 without a word."""
+    G = layers.SelfConditionedGenerator(
+        layers.Sequential(layers.Dense(2 + 3, 4, rng=np.random.default_rng(0))), 3)
+    found = clusters.kmeans(np.random.default_rng(0).standard_normal((30, 2)), 3,
+                            np.random.default_rng(1))
+    with pytest.raises(TypeError, match=r"kmeans returns \(centres, groups\), so pass "
+                                        r"kmeans\(\.\.\.\)\[1\]"):
+        clusters.self_condition(G, found)
+    before = G.cuts.copy()
+    for groups, said in ((np.array([0.0, 1.0]), "got float64 of shape"),
+                         (np.zeros((2, 2), int), r"of shape \(2, 2\)"),
+                         (np.zeros(0, int), r"of shape \(0,\)"),
+                         (np.array([0, -1]), "run from -1 to 0"),
+                         (np.array([0, 3]), "draws groups 0 to 2")):
+        with pytest.raises(ValueError, match=said):
+            clusters.self_condition(G, groups)
+    np.testing.assert_array_equal(G.cuts, before)             # nothing set by a refusal
+    clusters.self_condition(G, found[1])
+    assert not np.array_equal(G.cuts, before)
 
 
 @pytest.mark.parametrize("prior", gan.PRIORS)

@@ -86,6 +86,11 @@ def test_a_label_outside_the_classes_or_a_plain_generator_is_refused():
     with pytest.raises(ValueError, match="labels must be whole numbers, classes 0 to 2, got 1.5"):
         model.sample(3, labels=np.array([0.0, 1.5, 2.0]))     # 1.5 was a row of zeros
     assert conditional.one_hot(np.array([2.0, 0.0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    for odd in (np.nan, np.inf):    # the message's int(min) failed: "cannot convert float NaN"
+        with pytest.raises(ValueError, match=f"labels must be classes 0 to 2, got {odd}$"):
+            conditional.one_hot(np.array([0.0, odd]), 3)
+    # labels without n: one image a label (n was None, and int(None) a TypeError)
+    assert model.sample(labels=np.array([0, 2, 1, 1])).shape[0] == 4
     with pytest.raises(ValueError, match="2 labels for 3 samples: give one label a sample"):
         model.sample(3, labels=np.array([1, 2]))         # was NumPy's concatenate error
     with pytest.raises(TypeError, match="ConditionalGAN needs a layers.ConditionalGenerator"):
@@ -226,6 +231,30 @@ def test_ema_follows_its_formula_with_warm_up(warmup):
         EMA(G, 0.9, warmup=0.5)
     with pytest.raises(ValueError, match="^ema warm-up must be a finite number more than 1 .*got inf$"):
         EMA(G, 0.9, warmup=float("inf"))       # beta_t = 0: the "average" was G itself
+
+
+def test_an_average_restored_with_its_count_goes_on_as_the_one_it_was_saved_from():
+    """EMA.state_dict holds the averaged weights, not the count of updates that sets the
+    warm-up: restored without it, the next update kept a tenth of the average (it moved by
+    1.02 where the one saved moved by 0.05). load_state_dict takes the count back."""
+    rng = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(3, 2, rng=rng, dtype="float64"))
+    ema = EMA(G, 0.99)
+    for _ in range(200):
+        G.params["0.W"] += 0.1 * rng.standard_normal((3, 2))
+        ema.update()
+    state = {k: v.copy() for k, v in ema.state_dict().items()}
+    restored, forgetful = EMA(G, 0.99), EMA(G, 0.99)
+    restored.load_state_dict(state, updates=ema.updates)
+    forgetful.load_state_dict(state)
+    for average in (ema, restored, forgetful):
+        average.update()
+    np.testing.assert_array_equal(restored.generator.params["0.W"], ema.generator.params["0.W"])
+    assert restored.updates == ema.updates == 201 and forgetful.updates == 1
+    assert not np.allclose(forgetful.generator.params["0.W"], ema.generator.params["0.W"])
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="EMA: updates"):
+            EMA(G, 0.99).load_state_dict(state, updates=bad)
 
 
 def test_ema_of_what_is_not_a_generator_says_what_to_give():

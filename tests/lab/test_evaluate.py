@@ -352,6 +352,11 @@ def test_copies_of_the_real_digits_are_counted_whatever_round_trip_they_made(rea
     x = load_mnist("test", data_dir=str(real_mnist), scale="sigmoid", download=False)[0]
     other = scoring.copies_of_real(x[2000:2300], ref)     # test digits ref does not hold
     assert other["copies"] == 0 and scoring.copies_warning(other) is None
+    # copies in another range were clipped to [0, 1] and counted as none: refused, said
+    with pytest.raises(ValueError, match=r"look like \[0, 255\].*pass x / 255"):
+        scoring.copies_of_real((ref.reference[:20] * 255).round().astype(np.uint8), ref)
+    with pytest.raises(ValueError, match=r"look like \[-1, 1\]"):
+        scoring.copies_of_real(ref.reference[:20] * 2 - 1, ref)
     scores = {**ref.real_row(300, parzen=False), "copies_of_real": other}
     assert scoring.warnings(scores, ref.real_row(300, parzen=False), ref) == []
 

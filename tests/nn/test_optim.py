@@ -358,3 +358,30 @@ def test_adam_bias_corrects_each_array_by_the_updates_it_has_taken():
     assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
     assert twin.required_keys() == {"t"} | {f"{k}.{i}" for k in "mv" for i in range(4)}
     assert twin.optional_keys() == {f"t.{i}" for i in range(4)}
+
+
+def test_a_state_dict_is_a_snapshot_of_the_step_count_and_the_moments_alike():
+    """The moments were the optimizer's own arrays and the count a copy: a state kept, then
+    more steps, restored the old count with the new moments without a word. Lists load as
+    arrays do (a layer's state took them); complex values are refused, not cut to their real
+    part."""
+    _, opt = run(optim.Adam, [[0.5, 1.0], [1.0, 2.0]], lr=0.1)
+    state = opt.state_dict()
+    kept = {k: np.array(v, copy=True) for k, v in state.items()}
+    opt.pairs[0][1][...] = [3.0, -4.0]
+    opt.step()                                          # moves m and v in place
+    for k in kept:
+        np.testing.assert_array_equal(state[k], kept[k], err_msg=k)
+    opt.load_state_dict(state)
+    assert opt.t == int(kept["t"])
+    np.testing.assert_array_equal(opt.m[0], kept["m.0"])
+    np.testing.assert_array_equal(opt.v[0], kept["v.0"])
+    other = optim.Adam([(np.zeros(2), np.zeros(2))], lr=0.1)
+    other.load_state_dict({k: v.tolist() for k, v in kept.items()})
+    np.testing.assert_array_equal(other.v[0], kept["v.0"])
+    with pytest.raises(optim.StateError, match="'m.0' holds complex128 values, not real numbers"):
+        other.load_state_dict({**kept, "m.0": kept["m.0"] + 1j})
+    layer = layers.Dense(2, 2, rng=np.random.default_rng(0), dtype="float64")
+    with pytest.raises(optim.StateError, match="'W' holds <U3 values, not real numbers; nothing "
+                                               "was loaded"):
+        layer.load_state_dict({**layer.state_dict(), "W": np.full((2, 2), "1.5")})
