@@ -442,9 +442,13 @@ def col2im_matmul_cpu(a, d, geom, bias=None, contiguous=True, rows=None):
 # -- CuPy: the kernels of minigan.backend.kernels (col2im as a gather, no atomics)
 @im2col.gpu
 def _im2col_gpu(x, geom):
+    """:func:`im2col`'s formula, ``col[c, i, j, r, t, n] = x_pad[n, c, r s_h + i, t s_w + j]``,
+    one thread a column entry (``kernels.im2col_gpu``)."""
     return kernels.im2col_gpu(x, geom)
 
 
 @col2im.gpu
 def _col2im_gpu(col, geom):
+    """:func:`col2im`, the adjoint of :func:`im2col`: each pixel gathers the window entries
+    that read it, one thread a pixel, no atomics (``kernels.col2im_gpu``)."""
     return kernels.col2im_gpu(col, geom)

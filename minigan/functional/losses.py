@@ -124,7 +124,9 @@ def sigmoid_cross_entropy(logits, targets):
 
 @sigmoid_cross_entropy.gpu
 def _sigmoid_cross_entropy_gpu(logits, targets):
-    """The per-element loss and gradient in one fused kernel (minigan.backend.kernels)."""
+    """:func:`sigmoid_cross_entropy`'s formula, the mean of ``max(a, 0) - a t + log(1 +
+    exp(-|a|))`` and its gradient ``(sigmoid(a) - t) / M``, per element in one fused kernel
+    (minigan.backend.kernels)."""
     _check_targets("sigmoid_cross_entropy", logits, targets)
     _check_batch("sigmoid_cross_entropy", logits)
     _check_probabilities("sigmoid_cross_entropy", targets)

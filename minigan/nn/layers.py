@@ -8,7 +8,8 @@ Every layer has
   ACCUMULATE (``+=``) over backward calls until ``zero_grad()``: a
   discriminator sees a real batch and a fake batch before one update;
 - ``buffers``: state that is not trained (BatchNorm's running statistics);
-- ``train()`` / ``eval()``: BatchNorm and Dropout behave differently in each;
+- ``train()`` / ``eval()``: BatchNorm, Dropout and SpectralNorm behave differently in each
+  (SpectralNorm's power iteration moves its ``u`` in training alone);
 - ``frozen``: a frozen layer still passes gradients to its input but leaves
   its ``grads`` alone (the discriminator during a generator step, run in
   ``with D.freezing():``, after which a layer you froze yourself stays frozen).
@@ -84,6 +85,18 @@ def _number(owner, name, value, low=None, high=None):
     """``value`` as a float, or a ValueError naming ``owner`` and ``name`` unless it is a
     finite number from ``low`` to ``high`` (:func:`~minigan.functional.errors.number`)."""
     return number(f"{owner}: {name}", value, low, high)
+
+
+def _denominator_eps(owner, value):
+    """A normalizing layer's ``eps`` as a float, or a ValueError unless it is a finite number
+    above 0: with ``eps = 0`` values that all agree (a dead feature, a collapsed generator's
+    batch) give 0 / 0, NaN in the output or in the gradient."""
+    eps = _number(owner, "eps", value, 0.0)
+    if eps == 0:
+        raise ValueError(f"{owner}: eps must be a finite number > 0, got {value!r}: with eps = "
+                         "0 values that all agree (a dead feature, a collapsed batch) divide 0 "
+                         "by 0, NaN in the output or its gradient")
+    return eps
 
 
 class StateError(ValueError):
@@ -828,6 +841,7 @@ class BatchNorm(Layer):
     momentum : float
         Weight of the new batch statistic in the running averages.
     eps : float
+        Above 0 (0 would divide a constant channel's 0 by 0).
     dtype : float32 or float64, optional
     """
 
@@ -835,7 +849,7 @@ class BatchNorm(Layer):
         super().__init__()
         self.num_features = _size("BatchNorm", "num_features", num_features)
         self.momentum = _number("BatchNorm", "momentum", momentum, 0.0, 1.0)
-        self.eps = _number("BatchNorm", "eps", eps, 0.0)
+        self.eps = _denominator_eps("BatchNorm", eps)
         C = self.num_features
         self._add_param("gamma", np.ones(C), dtype)
         self._add_param("beta", np.zeros(C), dtype)
@@ -878,11 +892,12 @@ class PixelNorm(Layer):
     Parameters
     ----------
     eps : float
+        Above 0 (0 would divide a zero vector's 0 by 0).
     """
 
     def __init__(self, eps=1e-8):
         super().__init__()
-        self.eps = _number("PixelNorm", "eps", eps, 0.0)
+        self.eps = _denominator_eps("PixelNorm", eps)
 
     def forward(self, x):
         out, self._cache = self._apply(F.pixel_norm_forward, x, self.eps)
@@ -1039,13 +1054,14 @@ class MinibatchStdDev(Layer):
     ----------
     group_size : int, optional (default: the whole batch)
     eps : float
+        Above 0 (0 gives a collapsed batch, the one this layer is for, a gradient of 0 / 0).
     """
 
     def __init__(self, group_size=None, eps=1e-8):
         super().__init__()
         if group_size is not None:
             group_size = _size("MinibatchStdDev", "group_size", group_size)
-        self.group_size, self.eps = group_size, _number("MinibatchStdDev", "eps", eps, 0.0)
+        self.group_size, self.eps = group_size, _denominator_eps("MinibatchStdDev", eps)
 
     def forward(self, x):
         out, self._cache = self._apply(F.minibatch_stddev_forward, x, self.group_size, self.eps)

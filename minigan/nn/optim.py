@@ -380,8 +380,9 @@ def _adam_block(p, g, m, v, lr, b1, b2, eps, bc1, bc2, tmp, den):
 
 @adam_update.gpu
 def _adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2):
-    """p, m and v updated by one fused kernel launch (minigan.backend.kernels), the formula of
-    the NumPy body in CUDA."""
+    """:func:`adam_update`'s formula, ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``p <- p - lr (m / bc1) / (sqrt(v / bc2) + eps)``: p, m and v updated by one fused kernel
+    launch (minigan.backend.kernels)."""
     kernels.adam_update_gpu(p, g, m, v, lr, b1, b2, eps, bc1, bc2)
 
 

@@ -102,11 +102,13 @@ def test_training_normalizes_each_channel(shape):
     assert m > 1
 
 
-@pytest.mark.parametrize("shape", [(5, 3), (3, 3, 4, 2)])
-def test_running_statistics_follow_pytorch(shape):
-    """running = (1 - momentum) * running + momentum * batch_stat, unbiased variance."""
+@given(shape=st.sampled_from([(5, 3), (3, 3, 4, 2)]),
+       momentum=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0)))
+def test_running_statistics_follow_pytorch(shape, momentum):
+    """running = (1 - momentum) * running + momentum * batch_stat, unbiased variance; momentum
+    0 keeps the first statistics, 1 takes the last batch's."""
     rng = np.random.default_rng(1)
-    layer = layers.BatchNorm(3, momentum=0.3, dtype="float64")
+    layer = layers.BatchNorm(3, momentum=momentum, dtype="float64")
     rm, rv = np.zeros(3), np.ones(3)
     for _ in range(2):
         x = rng.standard_normal(shape) * 2 - 1
@@ -115,8 +117,8 @@ def test_running_statistics_follow_pytorch(shape):
         m = x.size // 3
         mean = x.sum(axis=axes) / m
         unbiased = ((x - mean.reshape(_bshape(x))) ** 2).sum(axis=axes) / (m - 1)
-        rm = 0.7 * rm + 0.3 * mean
-        rv = 0.7 * rv + 0.3 * unbiased
+        rm = (1 - momentum) * rm + momentum * mean
+        rv = (1 - momentum) * rv + momentum * unbiased
         np.testing.assert_allclose(layer.buffers["running_mean"], rm, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(layer.buffers["running_var"], rv, rtol=1e-13)
 

@@ -64,8 +64,9 @@ def test_relu_gradients(shape, seed):
     assert errors["x"] <= TOL
 
 
+# any finite slope is a LeakyReLU's: 0 to 1 (the fast body's max(x, slope x)), and beyond
 @given(shape=testing.shapes(max_dims=4),
-       slope=st.floats(0.0, 1.0), seed=seeds)
+       slope=st.one_of(st.floats(0.0, 1.0), st.floats(-2.0, 3.0)), seed=seeds)
 def test_leaky_relu_gradients(shape, slope, seed):
     r = np.random.default_rng(seed)
     x = away_from_zero(r.standard_normal(shape))
@@ -116,7 +117,7 @@ def test_sigmoid_matches_definition_where_definition_is_safe():
 
 
 @given(shape=testing.shapes(max_dims=3),
-       p=st.floats(0.0, 0.9), seed=seeds)
+       p=st.floats(0.0, 0.999), seed=seeds)
 def test_dropout_gradients(shape, p, seed):
     r = np.random.default_rng(seed)
     x = r.standard_normal(shape)

@@ -65,22 +65,24 @@ def stddev_problems(draw):
     rest = draw(st.sampled_from([(draw(st.integers(1, 5)),),
                                  (draw(st.integers(1, 3)), draw(st.integers(1, 3)),
                                   draw(st.integers(1, 3)))]))
-    group = draw(st.sampled_from([G, None])) if M == 1 else G
-    return (G * M,) + rest, group, draw(testing.seeds())
+    # one group: the whole batch, its size, or a larger size (min(G, N), as Karras et al.)
+    group = draw(st.sampled_from([G, None, G + draw(st.integers(1, 3))])) if M == 1 else G
+    eps = draw(st.sampled_from([1e-8, 1e-4, 0.5, 10.0]))
+    return (G * M,) + rest, group, eps, draw(testing.seeds())
 
 
 @given(stddev_problems())
 def test_minibatch_stddev_gradients(problem):
-    shape, group, seed = problem
+    shape, group, eps, seed = problem
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
-    G = shape[0] if group is None else group
+    G = shape[0] if group is None else min(group, shape[0])
     xg = x.reshape(G, shape[0] // G, -1)
     # sigma = sqrt(spread^2 + eps) is a smoothed kink at spread 0: keep the draws far from it
     assume(G == 1 or np.sqrt(((xg - xg.mean(0)) ** 2).mean(0)).min() > 10 * testing.KINK_MARGIN)
     testing.assert_pair_gradients(F.minibatch_stddev_forward, F.minibatch_stddev_backward,
-                                  {"x": x}, rng=rng, group_size=group, eps=1e-8)
-    testing.assert_layer_gradients(layers.MinibatchStdDev(group), x, rng=rng)
+                                  {"x": x}, rng=rng, group_size=group, eps=eps)
+    testing.assert_layer_gradients(layers.MinibatchStdDev(group, eps=eps), x, rng=rng)
 
 
 def test_minibatch_stddev_forward_values():
@@ -120,6 +122,15 @@ def test_bad_shapes_are_named():
     with pytest.raises(ValueError, match=r"MinibatchStdDev.*input of shape \(4, 2, 3\): "
                                          r"expected \(N, F\) or \(N, C, H, W\)$"):
         layers.MinibatchStdDev(4).forward(np.zeros((4, 2, 3)))
+    for layer in (lambda: layers.MinibatchStdDev(eps=0), lambda: layers.PixelNorm(eps=0.0),
+                  lambda: layers.BatchNorm(2, eps=0)):
+        with pytest.raises(ValueError, match=r"eps must be a finite number > 0, got 0.*divide 0 "
+                                             "by 0"):
+            layer()
+    # why: a collapsed batch, the one the layer is for, had a gradient of 0 / 0
+    out, cache = F.minibatch_stddev_forward(np.ones((4, 3)), eps=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.isnan(F.minibatch_stddev_backward(np.ones_like(out), cache)).all()
     with pytest.raises(ValueError, match="MinibatchStdDev.*an empty batch has no spread"):
         layers.MinibatchStdDev().forward(np.zeros((0, 2)))
     with pytest.raises(ValueError, match="MinibatchDiscrimination.*an empty batch"):
