@@ -191,7 +191,8 @@ def softmax_cross_entropy(logits, targets):
     ----------
     logits : ndarray of shape (N, C)
     targets : ndarray of shape (N,) of int class indices, or (N, C) of floats
-        Soft targets (rows of probabilities, e.g. label smoothing) are allowed. Labels on the
+        Soft targets (rows of probabilities in [0, 1], e.g. label smoothing) are allowed; a
+        row need not sum to 1 (the gradient's general form). Labels on the
         host that are not whole classes ``0 .. C - 1`` are a ``ValueError`` (-1 would pick the
         last class, 1.5 class 1, without a word).
 
@@ -219,6 +220,7 @@ def softmax_cross_entropy(logits, targets):
         t = xp.zeros_like(a)
         t[xp.arange(n), targets.astype(xp.int64)] = 1
     elif tuple(targets.shape) == (n, c):
+        _check_probabilities("softmax_cross_entropy", targets)   # a negative one: a loss below 0
         t = targets.astype(a.dtype, copy=False)
     else:
         raise ValueError(f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not "

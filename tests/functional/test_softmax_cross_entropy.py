@@ -86,3 +86,15 @@ def test_labels_that_are_not_one_class_a_row_are_refused(labels, words):
     with pytest.raises(ValueError, match=r"^softmax_cross_entropy: .* hold no entry"):
         losses.softmax_cross_entropy(a[:0], labels[:0])
     assert losses.softmax_cross_entropy(a, np.array([0.0, 9.0, 3.0]))[0] > 0   # whole floats
+
+
+def test_soft_targets_outside_0_1_are_refused():
+    """A negative soft target gave a loss below 0 without a word; rows that do not sum to 1
+    are the formula's general case and stay allowed."""
+    a = np.random.default_rng(0).standard_normal((2, 3))
+    with pytest.raises(ValueError, match=r"^softmax_cross_entropy: targets must be "
+                                         r"probabilities in \[0, 1\].* from -1.0 to 2.0"):
+        losses.softmax_cross_entropy(a, np.array([[2.0, -1.0, 0.0], [0.0, 1.0, 0.0]]))
+    with pytest.raises(ValueError, match="targets must be probabilities"):
+        losses.softmax_cross_entropy(a, np.array([[np.nan, 1.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert losses.softmax_cross_entropy(a, np.full((2, 3), 0.5))[0] > 0
