@@ -981,11 +981,9 @@ def interpolate(args):
     z = backend.asarray(z, dtype=dtype)
     labels, what = None, ""
     if config.get("conditional"):
-        present = config.get("classes_present")     # a data set lacking some classes: its own
-        if args.label is None and present is None:
-            labels = rng.integers(0, conditional.CLASSES, args.pairs)
-        elif args.label is None:
-            labels = np.asarray(present)[rng.integers(0, len(present), args.pairs)]
+        if args.label is None:   # a data set lacking some classes: those it holds
+            labels = conditional.draw_labels(rng, args.pairs,
+                                             present=config.get("classes_present"))
         else:
             labels = np.full(args.pairs, args.label)
             _warn_unseen(config, labels, ckpt)

@@ -173,8 +173,8 @@ def own_data_caveat(config):
     entry = files.get(split) or next(iter(files.values()))
     present = config.get("classes_present")
     lacking = ("" if present is None else
-               f", and its labels held only the classes {classes_said(present)}, where a "
-               "conditional run is scored on all ten")
+               f", and its labels held only the {'class' if len(present) == 1 else 'classes'} "
+               f"{classes_said(present)}, where a conditional run is scored on all ten")
     return (f"this run trained on a data set of its own ({entry['images'][0]}, the files "
             "setting), not MNIST: the lab scores its images against MNIST's test digits "
             "through a classifier of the digits 0 to 9, so these numbers mean something only "

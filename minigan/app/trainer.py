@@ -936,7 +936,7 @@ class Trainer:
         if self.reference is None:
             return []
         every, n = int(self.config["eval_every"]), int(self.config["eval_n"])
-        own = own_data_caveat(self.config)
+        own = own_data_caveat({**self.config, "classes_present": self.classes_present})
         said = [f"--eval-every {every}: {own}"] if own is not None else []
         if self.reference.caveat:          # the test split alone: scored on what it learns
             said.append(f"--eval-every {every}: this run trains on the MNIST test split, the "

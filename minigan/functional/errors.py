@@ -80,6 +80,15 @@ def amount(what, value, below=math.inf):
     return v
 
 
+def positive_number(what, value, why=""):
+    """``value`` as a float, or a ValueError naming ``what`` unless it is a finite number
+    above 0 (:func:`real_number`); ``why`` ends the message (what 0 would do)."""
+    v = real_number(value)
+    if v is None or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{what} must be a finite number > 0, got {value!r}{why}")
+    return v
+
+
 def number(what, value, low=None, high=None):
     """``value`` as a float, or a ValueError naming ``what`` unless it is a finite number
     (:func:`real_number`) from ``low`` to ``high`` (each None: unbounded): a NaN or

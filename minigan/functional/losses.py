@@ -73,17 +73,17 @@ def _check_sign(op, sign):
         raise ValueError(f"{op}: sign must be +1 (real samples) or -1 (fakes), got {sign!r}")
 
 
-def _check_probabilities(op, targets):
+def _check_probabilities(op, targets, examples="1 real, 0 fake, 0.9 smoothed"):
     """Raise ``ValueError`` unless the targets of a cross-entropy are in [0, 1]: a number, or
-    an array on the host (one on the GPU is not read back: a wait at every step)."""
+    an array on the host (one on the GPU is not read back: a wait at every step).
+    ``examples``: what such targets are, said in the message."""
     xp = get_array_module(targets) if hasattr(targets, "shape") else np
     if xp is not np:
         return
     t = np.asarray(targets)
     if t.size and not (t.dtype.kind in "biuf" and np.isfinite(t).all()
                        and t.min() >= 0 and t.max() <= 1):
-        raise ValueError(f"{op}: targets must be probabilities in [0, 1] (1 real, 0 fake, "
-                         f"0.9 smoothed), got "
+        raise ValueError(f"{op}: targets must be probabilities in [0, 1] ({examples}), got "
                          + (f"{t.item()!r}" if t.ndim == 0 else
                             f"{t.dtype} targets from {t.min()} to {t.max()}"))
 
@@ -220,7 +220,8 @@ def softmax_cross_entropy(logits, targets):
         t = xp.zeros_like(a)
         t[xp.arange(n), targets.astype(xp.int64)] = 1
     elif tuple(targets.shape) == (n, c):
-        _check_probabilities("softmax_cross_entropy", targets)   # a negative one: a loss below 0
+        _check_probabilities("softmax_cross_entropy", targets,    # a negative one: a loss < 0
+                             "rows of class probabilities: one-hot, or smoothed")
         t = targets.astype(a.dtype, copy=False)
     else:
         raise ValueError(f"softmax_cross_entropy: targets of shape {tuple(targets.shape)} do not "

@@ -41,7 +41,7 @@ from minigan.nn import layers
 from . import algorithm as gan
 
 __all__ = ["CLASSES", "ConditionalGAN", "one_hot", "with_labels", "labelled_noise",
-           "digit_rows", "generate"]
+           "draw_labels", "digit_rows", "generate"]
 
 CLASSES = 10
 
@@ -92,6 +92,15 @@ def labelled_noise(z, labels, classes=CLASSES):
     return xp.concatenate([z, xp.asarray(rows)], axis=1)
 
 
+def draw_labels(rng, m, classes=CLASSES, present=None):
+    """``m`` labels drawn uniformly from the host generator ``rng``: over ``0 .. classes - 1``,
+    or over ``present`` where it is given (the classes a data set holds)."""
+    if present is None:
+        return rng.integers(0, classes, int(m))
+    present = np.asarray(present, dtype=np.int64)
+    return present[rng.integers(0, len(present), int(m))]
+
+
 def digit_rows(per_digit, classes=CLASSES):
     """Labels ``0 .. 0, 1 .. 1, ...``: a grid of ``per_digit`` columns shows one digit a row."""
     return np.repeat(np.arange(classes), per_digit)
@@ -126,11 +135,8 @@ class ConditionalGAN(gan.GAN):
             raise ValueError(f"{len(labels)} labels for {int(m)} samples: give one label a "
                              "sample, or none (uniform over the classes)")
         z = super().sample_noise(m, dtype)
-        if labels is None and self.drawn_classes is None:
-            labels = self.rng.integers(0, self.classes, int(m))
-        elif labels is None:             # the data's classes alone, uniformly
-            drawn = np.asarray(self.drawn_classes, dtype=np.int64)
-            labels = drawn[self.rng.integers(0, len(drawn), int(m))]
+        if labels is None:
+            labels = draw_labels(self.rng, m, self.classes, self.drawn_classes)
         return labelled_noise(z, labels, self.classes)
 
     def sample(self, n=None, z=None, labels=None):

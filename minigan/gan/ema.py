@@ -142,7 +142,8 @@ class EMA:
         """The averaged generator's parameters and buffers (what a checkpoint holds). The
         count of updates, which sets the warm-up's decay, is not among them (the state is a
         generator's, which ``minigan sample`` loads into one): save ``ema.updates`` beside
-        it and give it back to :meth:`load_state_dict`, as the trainer does (``ema_updates``)."""
+        it and give it back to :meth:`load_state_dict` (the trainer keeps it in its
+        checkpoint as ``ema_updates``)."""
         return self.generator.state_dict()
 
     def load_state_dict(self, state, updates=None):

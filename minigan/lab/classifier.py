@@ -256,6 +256,12 @@ def train_classifier(images, labels, epochs=20, batch_size=64, lr=1e-3, seed=0, 
     if len(labels) != len(images) or labels.ndim not in (1, 2):
         raise ValueError(f"train_classifier: one label a digit, (N,) classes or (N, 10) soft "
                          f"targets, got labels of shape {labels.shape} for {len(images)} digits")
+    # the loss's own checks of the labels, once on the whole set before any training (a
+    # batch's on the GPU are not read back)
+    try:
+        losses.softmax_cross_entropy(np.zeros((len(labels), 10), np.float32), labels)
+    except ValueError as exc:
+        raise ValueError(f"train_classifier: {exc}") from None
     rng = np.random.default_rng(seed)
     net = build(rng) if net is None else net
     opt = optim.Adam(net, lr=lr)

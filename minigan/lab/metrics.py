@@ -62,22 +62,27 @@ def _features(x, name):
     return x
 
 
+def _one_set(x, fewest, name):
+    """Refuse a feature set a distance cannot measure: not ``(N, d)``, fewer than ``fewest``
+    rows, NaN or infinite values (a ``ValueError`` saying which)."""
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)    # NumPy or CuPy
+    if len(shape) != 2:
+        raise ValueError(f"{name} of shape {shape}: give one row of features per "
+                         "sample, (N, d)")
+    if len(x) < fewest:
+        raise ValueError(f"{name} holds {len(x)} rows; this measure needs at least {fewest}")
+    xp = backend.get_array_module(x)
+    if not bool(xp.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or infinite values; drop the samples they come "
+                         "from")
+
+
 def _two_sets(a, b, fewest, names=("features1", "features2")):
-    """Refuse two feature sets a distance cannot compare: not ``(N, d)`` and ``(M, d)``, fewer
-    than ``fewest`` rows (one count for both, or a pair), NaN or infinite values (a
-    ``ValueError`` saying which)."""
+    """:func:`_one_set` of each of two feature sets a distance compares (``fewest``: one count
+    for both, or a pair), and their feature sizes the same."""
     counts = (fewest, fewest) if np.ndim(fewest) == 0 else fewest
     for name, x, fewest in zip(names, (a, b), counts, strict=True):
-        shape = x.shape if hasattr(x, "shape") else np.shape(x)    # NumPy or CuPy
-        if len(shape) != 2:
-            raise ValueError(f"{name} of shape {shape}: give one row of features per "
-                             "sample, (N, d)")
-        if len(x) < fewest:
-            raise ValueError(f"{name} holds {len(x)} rows; this measure needs at least {fewest}")
-        xp = backend.get_array_module(x)
-        if not bool(xp.isfinite(x).all()):
-            raise ValueError(f"{name} holds NaN or infinite values; drop the samples they come "
-                             "from")
+        _one_set(x, fewest, name)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"{names[0]} {a.shape} and {names[1]} {b.shape} have different feature "
                          "sizes; compute both with the same network")
@@ -265,8 +270,8 @@ def fid(features1, features2):
     """Frechet distance between Gaussians fitted to two feature sets ``(N, d)`` and ``(M, d)``."""
     f1, f2 = _host(features1), _host(features2)
     _two_sets(f1, f2, 2)
-    return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False),
-                            f2.mean(0), np.cov(f2, rowvar=False))
+    return frechet_distance(f1.mean(0), np.atleast_2d(np.cov(f1, rowvar=False)),   # d = 1: (1, 1)
+                            f2.mean(0), np.atleast_2d(np.cov(f2, rowvar=False)))
 
 
 # -- nearest neighbours --------------------------------------------------------------
@@ -275,7 +280,7 @@ def fid(features1, features2):
 def squared_distances(a, b):
     r"""All squared Euclidean distances :math:`\|a_i - b_j\|^2 = |a_i|^2 + |b_j|^2 - 2 a_i\cdot b_j`,
     ``(len(a), len(b))``, clipped at 0 (rounding can make the expansion slightly negative);
-    whole numbers in float64 (:func:`_features`)."""
+    whole numbers and booleans in float64, where their own type would wrap their squares."""
     a, b = _features(a, "a"), _features(b, "b")
     xp = backend.get_array_module(a, b)
     d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * (a @ b.T)
@@ -286,9 +291,7 @@ def knn_radii(features, k=3, chunk=2048):
     """Distance from each row to its ``k``-th nearest other row (the row itself excluded)."""
     k, chunk = _neighbours("knn_radii", k, chunk)
     features = _features(features, "features")
-    if features.ndim != 2 or len(features) <= k:
-        raise ValueError(f"knn_radii: features of shape {tuple(features.shape)}: one row a "
-                         f"sample, (N, d), with N above k = {k} (a row's k-th nearest other row)")
+    _one_set(features, k + 1, "knn_radii: features")     # a row's k-th nearest other row
     xp = backend.get_array_module(features)
     return xp.sqrt(_knn_squared_radii(features, k, chunk))
 

@@ -436,7 +436,7 @@ def copies_of_real(images, ref):
     found = [real.get(row) for row in _levels(images)]
     rows = [i for i, where in enumerate(found) if where is not None]
     n = len(found)
-    return {"copies": len(rows), "n": n, "share": len(rows) / n if n else 0.0,
+    return {"copies": len(rows), "n": n, "share": len(rows) / n,     # n >= 1: as_digits
             "reference": found.count("reference"), "held_out": found.count("held_out"),
             "tolerance": COPY_TOLERANCE, "first": rows[:10]}
 

@@ -40,7 +40,15 @@ import numpy as np
 from minigan import backend
 from minigan import functional as F
 from minigan.functional.conv import conv_hyperparameters
-from minigan.functional.errors import ShapeError, amount, check_dout, number, state_mapping, whole_number
+from minigan.functional.errors import (
+    ShapeError,
+    amount,
+    check_dout,
+    number,
+    positive_number,
+    state_mapping,
+    whole_number,
+)
 from minigan.functional.im2col import pair
 
 from . import init as initializers
@@ -91,12 +99,9 @@ def _denominator_eps(owner, value):
     """A normalizing layer's ``eps`` as a float, or a ValueError unless it is a finite number
     above 0: with ``eps = 0`` values that all agree (a dead feature, a collapsed generator's
     batch) give 0 / 0, NaN in the output or in the gradient."""
-    eps = _number(owner, "eps", value, 0.0)
-    if eps == 0:
-        raise ValueError(f"{owner}: eps must be a finite number > 0, got {value!r}: with eps = "
-                         "0 values that all agree (a dead feature, a collapsed batch) divide 0 "
-                         "by 0, NaN in the output or its gradient")
-    return eps
+    return positive_number(f"{owner}: eps", value, ": with eps = 0 values that all agree (a "
+                           "dead feature, a collapsed batch) divide 0 by 0, NaN in the output "
+                           "or its gradient")
 
 
 class StateError(ValueError):

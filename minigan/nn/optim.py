@@ -176,7 +176,7 @@ class Optimizer:
             for i, dst in enumerate(getattr(self, kind)):
                 key = f"{kind}.{i}"
                 src = state[key]
-                StateError.check_real(key, src, name)
+                StateError.check_real(key, src, name, "; nothing was loaded")
                 shape = src.shape if hasattr(src, "shape") else np.shape(src)   # a list too
                 if tuple(shape) != tuple(dst.shape):
                     raise ValueError(

@@ -97,6 +97,11 @@ def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir
     said = trainer.scoring_warnings()
     assert said and said[0].startswith("--eval-every 1: this run trained on a data set of its "
                                        "own (shapes.idx, the files setting), not MNIST")
+    assert "held only" not in said[0]
+    with pytest.warns(UserWarning, match="hold none of the classes 1 to 9"):
+        labelled = Trainer({**config, "eval_every": 1, "eval_n": 20, "conditional": True})
+    assert said[0] + ", and its labels held only the class 0, where a conditional run is " \
+        "scored on all ten" == labelled.scoring_warnings()[0]     # as eval says it
     logged = []                 # a digit classifier's verdict on each score, said as such
     trainer._log = logged.append
     trainer.out.mkdir(parents=True)       # as run() makes it, for scores.csv

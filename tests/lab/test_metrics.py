@@ -386,9 +386,10 @@ def test_distances_of_whole_numbers_are_those_of_their_floats():
         metrics.precision_recall(r64, f64)
     with pytest.raises(TypeError, match="real of dtype complex128: features are real numbers"):
         metrics.precision_recall(real + 0j, fake)
-    with pytest.raises(ValueError, match=r"knn_radii: features of shape \(3, 30\).*N above "
-                                         "k = 3"):
+    with pytest.raises(ValueError, match=r"knn_radii: features holds 3 rows; this measure "
+                                         "needs at least 4"):
         metrics.knn_radii(real[:3])
+    assert metrics.fid(real[:, :1], fake[:, :1]) > 0       # one feature: a (1, 1) covariance
     with pytest.raises(ValueError, match=r"frechet_distance: means of shape \(d,\) and "
                                          r"covariances \(d, d\) of one d, got mu1 \(3,\)"):
         metrics.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
@@ -411,3 +412,12 @@ def test_tstr_and_train_classifier_refuse_pixels_that_are_not_digits_in_0_1(blob
             classifier.train_classifier(images, y[:len(images)], epochs=1)
         with pytest.raises(ValueError, match="tstr: x_synthetic.*" + said):
             metrics.tstr(images, y[:len(images)], x, y, x, y, epochs=1)
+    for labels, said in ((y % 11 + (y == 0) * 10, "labels must be whole classes 0 to 9"),
+                         (np.full((50, 10), -0.1), r"targets must be probabilities in \[0, 1\] "
+                                                   r"\(rows of class probabilities")):
+        with pytest.raises(ValueError, match="^train_classifier: softmax_cross_entropy: " + said):
+            classifier.train_classifier(x, labels, epochs=1, log=_no_epoch)
+
+
+def _no_epoch(line):
+    raise AssertionError(f"trained before its labels were checked: {line}")
