@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-__all__ = ["ShapeError", "amount", "check_dout", "number", "real_number", "state_mapping",
+__all__ = ["ShapeError", "amount", "check_dout", "number", "positive_number", "real_number", "state_mapping",
            "whole_number"]
 
 
