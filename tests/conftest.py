@@ -397,7 +397,14 @@ def _start_cli(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     env.pop("MINIGAN_DEVICE", None)
     return subprocess.Popen([sys.executable, "-m", "minigan", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_sighup_at_its_default)
+
+
+def _sighup_at_its_default():
+    """The child as a terminal starts it, SIGHUP at its default, also where the tests run
+    under nohup (which ignores SIGHUP, and a child inherits that)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,8 @@ another model, an impossible batch size, no GPU for ``--device gpu``, an
 A run that cannot go on (a full disk, losses that became NaN) ends with one
 such line, naming the last good checkpoint, and exit code 1; so does a command
 that runs out of memory (the line names the command and what to ask less of).
-Ctrl-C saves a checkpoint and exits with 130, SIGTERM likewise with 143.
+Ctrl-C saves a checkpoint and exits with 130, SIGTERM likewise with 143, SIGHUP (a closed
+terminal; not under ``nohup``, which ignores it) with 129.
 Warnings are one line ``minigan: warning: ...``.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import os
 import signal
 import sys
@@ -39,17 +41,20 @@ from minigan.gan import conditional, models, penalty
 from minigan.lab import metrics, toys
 
 from . import commands, plotting, settings
+from .signals import STOPPING, stopping_signals
 
 __all__ = ["main", "build_parser"]
 
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT    # 130
-EXIT_TERMINATED = 128 + signal.SIGTERM    # 143
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived outside the training loop (which saves first, see minigan.app.trainer)."""
+    """SIGTERM or SIGHUP arrived outside the training loop (which saves first, see
+    minigan.app.trainer); ``signum`` says which."""
+
+    signum = signal.SIGTERM
 
 
 class UsageError(Exception):
@@ -403,7 +408,9 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _on_sigterm(signum, frame):
-    raise Terminated
+    exc = Terminated()
+    exc.signum = signum
+    raise exc
 
 
 class _ReaderMayLeave:
@@ -419,15 +426,21 @@ class _ReaderMayLeave:
     def write(self, text):
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._reader_left()
+        except OSError as exc:
+            self._left_or_raise(exc)
             return len(text)
 
     def flush(self):
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._reader_left()
+        except OSError as exc:
+            self._left_or_raise(exc)
+
+    def _left_or_raise(self, exc):
+        """A closed pipe, or a terminal that hung up (EIO), is a reader gone; else raise."""
+        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EIO):
+            raise exc
+        self._reader_left()
 
     def _reader_left(self):
         try:       # the descriptor itself, so that the stream's own flush at exit succeeds
@@ -448,13 +461,15 @@ class _ReaderMayLeave:
 def main(argv=None):
     """Run the command line; return the exit code.
 
-    0 on success, 1 when a run cannot go on, 2 on bad input, 130 on Ctrl-C, 143 on SIGTERM.
-    A reader of the output that leaves early (``| head``) does not stop the command.
+    0 on success, 1 when a run cannot go on, 2 on bad input, 130 on Ctrl-C, 143 on SIGTERM,
+    129 on SIGHUP. A reader of the output that leaves early (``| head``), or a terminal that
+    closed, does not stop the command.
     """
     previous_warning = warnings.showwarning
     warnings.showwarning = _one_line_warning
     on_main = threading.current_thread() is threading.main_thread()
-    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
+    previous_handlers = ({s: signal.signal(s, _on_sigterm) for s in stopping_signals()
+                          if s != signal.SIGINT} if on_main else {})
     streams = {"stdout": sys.stdout, "stderr": sys.stderr}   # None: none at all (>&-)
     for name, stream in streams.items():
         if stream is not None:
@@ -469,9 +484,8 @@ def main(argv=None):
         finally:
             sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
             warnings.showwarning = previous_warning
-            if on_main:
-                signal.signal(signal.SIGTERM,
-                              signal.SIG_DFL if previous_sigterm is None else previous_sigterm)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _said(exc):
@@ -484,8 +498,8 @@ def _main(argv):
     try:
         return _command(argv)
     except Terminated as exc:
-        print(f"minigan: stopped by SIGTERM{_said(exc)}", file=sys.stderr)
-        return EXIT_TERMINATED
+        print(f"minigan: stopped by {STOPPING[exc.signum]}{_said(exc)}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt as exc:
         print(f"minigan: interrupted{_said(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED

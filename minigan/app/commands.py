@@ -14,7 +14,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -39,6 +38,7 @@ from . import checkpoint, plotting, runs, settings
 from .fileio import check_destination, remove_stale_temps, write_text
 from .folderlock import FolderLock, check_not_in_use
 from .interpolate import path as interpolate_path
+from .signals import STOPPING, signals_deferred
 
 
 def _json(obj):
@@ -47,7 +47,8 @@ def _json(obj):
 
 def train(args):
     """``minigan train``: build a :class:`~minigan.app.trainer.Trainer` (every check, before
-    anything is written), then run it; a Ctrl-C or SIGTERM saves first and exits 130 or 143."""
+    anything is written), then run it; a Ctrl-C, SIGTERM or SIGHUP saves first and exits 130,
+    143 or 129."""
     from .trainer import Interrupted, Trainer
 
     options = {k: v for k, v in vars(args).items()
@@ -77,7 +78,7 @@ def train(args):
     try:
         trainer.run()
     except Interrupted as exc:
-        by = "SIGTERM" if exc.signum == signal.SIGTERM else "Ctrl-C"
+        by = STOPPING.get(exc.signum, "Ctrl-C")
         if exc.checkpoint is None:
             print(f"minigan: stopped by {by} before the first checkpoint; "
                   f"{trainer.how_to_continue()}", file=sys.stderr)
@@ -307,7 +308,7 @@ def _writer(path, option="--out"):
 
 
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None,
-                        draws=1, classes_out=None):
+                        draws=1, classes_out=None, loaded_out=None):
     """Load a run's generator (a run folder or checkpoint file) and score ``n`` of its digits.
 
     ``ema``: score the moving average of G's weights when the run kept one
@@ -318,7 +319,9 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     set to it scores, without the Parzen window and memorisation), and ``scores["draws"]``
     holds the spread of the ``draws`` draws (:func:`~minigan.lab.scoring.draw_spread`, with
     their ``seeds`` and count ``n``). ``images_out``, ``classes_out``: lists the digits
-    scored (of ``seed``) and the class the classifier reads in each are appended to.
+    scored (of ``seed``) and the class the classifier reads in each are appended to;
+    ``loaded_out``: a list ``(generator, spec, config)`` is appended to, what was scored (a
+    run training beside it may replace its checkpoint meanwhile).
 
     Returns
     -------
@@ -326,6 +329,8 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
     """
     ckpt_path = runs.find_checkpoint(path, "checkpoint")
     G, spec, config = runs.load_generator(ckpt_path, ema=ema)
+    if loaded_out is not None:
+        loaded_out.append((G, spec, config))
 
     def asked(count):      # a conditional run's labels, read back in the label agreement
         return scoring.scored_labels(count) if config.get("conditional") else None
@@ -347,7 +352,7 @@ def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, 
         others = [score(s, scores["n"], False) for s in seeds[1:]]   # the count scored
         scores["draws"] = {"seeds": seeds, "n": scores["n"],
                            **scoring.draw_spread([scores] + others)}
-    counters = checkpoint.read_meta(ckpt_path)["counters"]
+    counters = config["counters"]             # the weights' own, not the file's by now
     scores["epoch"], scores["iteration"] = counters["epoch"], counters["iteration"]
     scores["weights"] = config["weights"]
     return scores, ref.real_row(n, parzen), ckpt_path
@@ -592,11 +597,12 @@ def evaluate(args):
         raise MNISTDownloadError(f"eval scores a run against MNIST's test digits, whatever it "
                                  f"trained on (this one: a data set of its own): {exc}") from None
     drawn, classes = [], []         # the digits scored and the class read in each
+    loaded = []                     # the generator scored: TSTR trains on its digits too
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
                                                   getattr(args, "ema", True), drawn,
-                                                  getattr(args, "draws", 1), classes)
+                                                  getattr(args, "draws", 1), classes, loaded)
     spread = scores.pop("draws", None)      # eval.json keeps it beside "generated", not in it
-    tstr = _conditional_tstr(ckpt_path, args, data_dir)
+    tstr = _conditional_tstr(*loaded[0], args, data_dir)
     seconds = time.perf_counter() - start
     weights = _weights_said(scores["weights"], config.get("ema"))
     # the iterations in all, then the epochs they complete: "936 iterations trained (12 whole
@@ -654,11 +660,11 @@ def evaluate(args):
 NEIGHBOUR_ROWS = ("generated", "training")
 
 
-def _conditional_tstr(ckpt_path, args, data_dir):
-    """TSTR of a conditional run (:func:`minigan.lab.scoring.conditional_tstr`), or None."""
+def _conditional_tstr(G, spec, config, args, data_dir):
+    """TSTR of a conditional run's generator ``G`` (:func:`minigan.lab.scoring.conditional_tstr`),
+    or None."""
     epochs = getattr(args, "tstr_epochs", None)
     epochs = metrics.TSTR_EPOCHS if epochs is None else epochs     # None: --tstr-epochs not given
-    G, spec, config = runs.load_generator(ckpt_path, ema=getattr(args, "ema", True))
     if not config.get("conditional") or epochs < 1:
         return None
     return scoring.conditional_tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
@@ -867,10 +873,11 @@ def _toy_folder(out, overwrite):
     stage = Path(tempfile.mkdtemp(dir=out, prefix=".toy-"))
     try:
         yield stage
-        for p in runs.toy_outputs(out):
-            p.unlink()
-        for p in sorted(stage.iterdir()):
-            os.replace(p, out / p.name)
+        with signals_deferred():      # the old results go and the new come, all or none
+            for p in runs.toy_outputs(out):
+                p.unlink()
+            for p in sorted(stage.iterdir()):
+                os.replace(p, out / p.name)
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write {exc.filename or 'the results'} "
                          f"({exc.strerror or exc}); nothing of this run was kept") from None

@@ -644,6 +644,12 @@ def check_out(out, resuming_here):
                 )
             if (out / CONFIG).is_file():
                 read_config(out)    # unreadable: the same advice --resume would give
+                source = _config_object(out / CONFIG).get("continued_from")
+                if isinstance(source, str):    # --resume of it would send the user back here
+                    raise ValueError(
+                        f"--out {out} already holds a run ({', '.join(held)}) that continues "
+                        f"{source} and stopped before its first checkpoint; remove {out} "
+                        "and give the command again, or choose another --out")
                 raise ValueError(
                     f"--out {out} already holds a run ({', '.join(held)}) stopped before its "
                     f"first checkpoint; start it over with --resume {out} (its saved "
@@ -704,8 +710,10 @@ def load_generator(path, ema=True):
     spec : minigan.gan.models.ModelSpec
         Its model: ``noise_dim`` and ``pixel_range`` for sampling and drawing.
     config : dict
-        The run's settings (``prior``, ``dtype``, ...), and ``weights``: ``"G_ema"``
-        (the moving average) or ``"G"``, the weights loaded.
+        The run's settings (``prior``, ``dtype``, ...), ``weights``: ``"G_ema"`` (the moving
+        average) or ``"G"``, the weights loaded, and ``counters``: the checkpoint's
+        ``iteration`` and ``epoch``, read with those weights (the file may be replaced by
+        the time they are reported: a run training beside it).
     """
     G, _, _, spec, config = _load(path, ema, discriminator=False)
     return G, spec, config
@@ -754,7 +762,7 @@ def _load(path, ema, discriminator):
         checkpoint.restore(ckpt, discriminator=D, model=name)
         game = games.get(config["loss"], config["g_loss"])
     return G.eval(), (D if discriminator else None), game, models.MODELS[name], \
-        {**config, "weights": weights}
+        {**config, "weights": weights, "counters": ckpt["counters"]}
 
 
 def run_settings(path):

@@ -55,7 +55,8 @@ Ctrl-C in the middle of an epoch continues from the very next minibatch.
 (Bit for bit needs the same machine and BLAS thread count: OpenBLAS adds up a
 matrix product in another order when ``OPENBLAS_NUM_THREADS`` differs. A GPU
 run resumed on the CPU, or the other way round, continues, but not exactly.)
-Ctrl-C (or SIGTERM, what ``kill`` and batch schedulers send) lets the current
+Ctrl-C (or SIGTERM, what ``kill`` and batch schedulers send, or SIGHUP, a terminal
+that closed, unless ``nohup`` ignores it) lets the current
 iteration finish, saves, and raises :class:`Interrupted`; a second one stops
 at once without saving (the last checkpoint written stays whole). A run killed
 outright (``kill -9``, a power cut) loses what it did since its last checkpoint, at
@@ -182,7 +183,7 @@ class Diverged(RunError):
 
 
 class Interrupted(Exception):
-    """Training was stopped with Ctrl-C (SIGINT) or SIGTERM.
+    """Training was stopped with Ctrl-C (SIGINT), SIGTERM or SIGHUP.
 
     Attributes
     ----------
@@ -197,7 +198,8 @@ class Interrupted(Exception):
     step_in_epoch : int
         Iterations done in the unfinished epoch that follows.
     signum : int
-        The signal that stopped it: ``signal.SIGINT`` (Ctrl-C) or ``signal.SIGTERM``.
+        The signal that stopped it: ``signal.SIGINT`` (Ctrl-C), ``signal.SIGTERM`` or
+        ``signal.SIGHUP``.
     """
 
     def __init__(self, checkpoint, saved, epoch, iteration, step_in_epoch=0,

@@ -114,6 +114,13 @@ def _header(stream, label):
     return shape, fortran, dtype, start + length
 
 
+def _unreadable(path, what, exc):
+    """What to say of a file the system could not read (an ``OSError`` with an errno: a disk
+    error, no permission), which says nothing of its contents: not "damaged"."""
+    return (f"{what} {path} could not be read ({exc.strerror or exc}); the file itself may be "
+            "whole: check the disk and the file's permissions, then try again")
+
+
 def _not_an_archive(path, what, exc):
     """What to say of a file the zip reader cannot open: empty, a zip cut short, or no zip."""
     try:
@@ -167,7 +174,11 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
         raise NpzError(f"{what} {path} is not a file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except OSError as exc:
+        if exc.errno is not None:
+            raise NpzError(_unreadable(path, what, exc)) from None
+        raise NpzError(_not_an_archive(path, what, exc)) from None
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise NpzError(_not_an_archive(path, what, exc)) from None
     out, seen, total = {}, set(), 0
     with archive:
@@ -218,7 +229,12 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
                         raise NpzError(f"{label} is damaged (its data is cut short)")
             except NpzError:
                 raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            except OSError as exc:
+                if exc.errno is not None:
+                    raise NpzError(_unreadable(path, what, exc)) from None
+                raise NpzError(f"{label} is damaged and cannot be read "
+                               f"({type(exc).__name__}: {str(exc)[:100]})") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
                     NotImplementedError, ValueError, OverflowError, MemoryError) as exc:
                 raise NpzError(f"{label} is damaged and cannot be read "
                                f"({type(exc).__name__}: {str(exc)[:100]})") from None

@@ -663,12 +663,16 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(start_cli, assert_
 
 
 @pytest.mark.slow
-def test_sigterm_saves_like_ctrl_c_and_exits_143(start_cli, assert_same_run, metrics_rows, slow_data,
-                                                 slow_straight, tmp_path):
+@pytest.mark.parametrize("signum, said", [(signal.SIGTERM, "SIGTERM"),
+                                          (signal.SIGHUP, "SIGHUP (its terminal closed)")])
+def test_sigterm_and_sighup_save_like_ctrl_c(start_cli, assert_same_run, metrics_rows, slow_data,
+                                             slow_straight, tmp_path, signum, said):
+    """SIGTERM exits 143 and SIGHUP (a closed terminal, which killed the run at once, losing
+    what it had trained since its last checkpoint) 129, each after saving."""
     run = tmp_path / "terminated"
-    rc, _, err = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signal.SIGTERM)
-    assert rc == 143, err
-    assert "stopped by SIGTERM; checkpoint saved at" in err and f"--resume {run}" in err
+    rc, _, err = signal_after_rows(start_cli(*slow_args(slow_data, run)), run, 3, signum)
+    assert rc == 128 + signum, err
+    assert f"stopped by {said}; checkpoint saved at" in err and f"--resume {run}" in err
     assert "Traceback" not in err
     ckpt = checkpoint.load_checkpoint(run / "checkpoint.npz")
     assert ckpt["counters"]["iteration"] == len(metrics_rows(run)) > 0
@@ -676,6 +680,28 @@ def test_sigterm_saves_like_ctrl_c_and_exits_143(start_cli, assert_same_run, met
     assert main(["train", "--resume", str(run), "--quiet", "--device", "cpu",
                  "--data-dir", str(slow_data), "--no-download"]) == 0
     assert_same_run(slow_straight, run)
+
+
+def test_sighup_ignored_stays_ignored_and_signals_wait_for_a_swap(monkeypatch):
+    """Under nohup (SIGHUP ignored) a run must outlive its terminal: minigan leaves an
+    ignored SIGHUP alone. A signal inside signals_deferred is taken when the block ends."""
+    from minigan.app import signals
+
+    monkeypatch.setattr(signal, "getsignal",
+                        lambda s: signal.SIG_IGN if s == signal.SIGHUP else signal.SIG_DFL)
+    assert signal.SIGHUP not in signals.stopping_signals()
+    monkeypatch.undo()
+    taken = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: taken.append(("after", signum)))
+    try:
+        with signals.signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):           # the handler would run at any of these bytecodes
+                taken.append("inside")
+            assert ("after", signal.SIGTERM) not in taken
+        assert taken[-1] == ("after", signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def full_disk_on_save(monkeypatch, fail_on_call):
@@ -943,6 +969,31 @@ def test_eval_says_when_it_replaces_its_report(earlier_run, tmp_path, capsys, da
     assert rc == 0 and f"wrote {out} and" in said and "replacing" not in said
     rc, said, _ = run_main(args, capsys)
     assert rc == 0 and f"wrote {out} (replacing the file there) and" in said
+
+
+def test_eval_reports_the_iteration_of_the_weights_it_scored(train_args, data_dir, tmp_path,
+                                                           capsys, monkeypatch):
+    """eval read the checkpoint's counters again after scoring: a run that saved meanwhile
+    had its later iteration written beside the earlier weights' scores."""
+    import shutil
+
+    from minigan.lab import scoring
+
+    run, later = tmp_path / "run", tmp_path / "later"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    assert main(train_args(data_dir, later, "--epochs", "2")) == 0
+    scored = scoring.evaluate_generator
+
+    def training_beside(*args, **kwargs):     # the run saves a checkpoint while eval scores
+        shutil.copy(later / "checkpoint.npz", run / "checkpoint.npz")
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "evaluate_generator", training_beside)
+    rc, said, _ = run_main(["eval", str(run), "--device", "cpu", "--n", "40", "--no-parzen",
+                            "--data-dir", str(data_dir), "--out", str(tmp_path / "e.json")],
+                           capsys)
+    report = json.loads((tmp_path / "e.json").read_text())["generated"]
+    assert rc == 0 and report["epoch"] == 1 and "(1 whole epoch" in said
 
 
 @pytest.mark.parametrize("inside", ["samples", "samples/deeper", "fresh"])
@@ -1644,6 +1695,30 @@ def test_an_error_line_for_a_reader_that_left_does_not_stop_the_command(monkeypa
     monkeypatch.setattr(sys, "stderr", ClosedPipe())
     assert main(["sample", "/no/such/run"]) == 2
     assert isinstance(sys.stderr, ClosedPipe)          # put back as it was
+
+
+class HungUpTerminal(ClosedPipe):
+    """A terminal that closed: every write and flush raises EIO."""
+
+    def write(self, text):
+        raise OSError(errno.EIO, "Input/output error")
+
+    flush = write
+
+
+def test_a_terminal_that_hung_up_is_a_reader_gone_and_other_errors_still_raise(monkeypatch):
+    """After SIGHUP a write to the closed terminal raises EIO: the command goes on (it saves,
+    says where, exits with its code), as for a pipe whose reader left."""
+    monkeypatch.setattr(sys, "stderr", HungUpTerminal())
+    assert main(["sample", "/no/such/run"]) == 2
+
+    class FullDisk(ClosedPipe):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sys, "stderr", FullDisk())
+    with pytest.raises(OSError, match="No space left"):
+        main(["sample", "/no/such/run"])
 
 
 @pytest.mark.parametrize("seconds, iterations, said", [

@@ -448,6 +448,12 @@ def test_a_continued_run_stopped_before_its_checkpoint_is_not_started_from_scrat
     assert main(["train", "--resume", str(branch), "--epochs", "3", *resume]) == 2
     err = capsys.readouterr().err
     assert f"continues {source}" in err and f"remove {branch}" in err, err
+    # the same command again (after a kill -9, say) said to start it over with --resume
+    # BRANCH, which sends the user back here: it says to remove BRANCH
+    assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(branch),
+                 *resume]) == 2
+    err = capsys.readouterr().err
+    assert f"continues {source}" in err and f"remove {branch} and give the command again" in err
     again = tmp_path / "again"
     assert main(["train", "--resume", str(first), "--epochs", "2", "--out", str(again),
                  *resume]) == 0

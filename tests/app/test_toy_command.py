@@ -2,6 +2,9 @@
 
 import errno
 import json
+import os
+import signal
+from pathlib import Path
 
 import pytest
 
@@ -164,6 +167,35 @@ def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_p
     monkeypatch.setattr(toys, "save_xy_plot", cut)
     assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_results_are_swapped_waits_until_all_are(tmp_path, monkeypatch,
+                                                                     capsys, signum):
+    """A Ctrl-C or SIGTERM after the old results were deleted and before the new were all
+    moved in left neither set whole (the new ones cleaned away with the staging folder): it
+    now waits until the new set is in place, then stops the command."""
+    from minigan.app import commands
+
+    out = tmp_path / "toy"
+    assert main(["toy", "xy", "--iterations", "20", "--out", str(out)]) == 0
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    moves, replace = [], os.replace
+
+    def replace_then_signal(src, dst):
+        replace(src, dst)
+        if Path(dst).parent == out:               # a file of the swap, not one staged
+            moves.append(Path(dst).name)
+            if len(moves) == 1:
+                os.kill(os.getpid(), signum)      # in the middle of the swap
+
+    monkeypatch.setattr(commands.os, "replace", replace_then_signal)
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == \
+        128 + signum
+    new = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(moves) > 1 and sorted(new) == sorted(moves)          # every new file in place
+    assert new != old and not list(out.glob(".toy-*"))
 
 
 def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(

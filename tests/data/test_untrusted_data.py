@@ -290,3 +290,34 @@ def test_a_refused_npy_file_is_not_held_open_by_its_error(write, said, tmp_path)
     with pytest.raises(MNISTError, match=said) as caught:
         read_data_file(path, max_bytes=99)
     assert caught.value is not None and not _held_open(path)
+
+
+@pytest.mark.parametrize("at", ["open", "entry"])
+def test_a_read_error_is_not_called_a_damaged_file(tmp_path, monkeypatch, at):
+    """An I/O error (EIO) or no permission while reading a whole checkpoint was reported as "a
+    damaged or cut-short .npz archive ... copy it again": a user could throw away a good
+    checkpoint. A system error says the file could not be read."""
+    import errno
+    import zipfile
+
+    from minigan.data import npz
+
+    path = tmp_path / "a.npz"
+    np.savez(path, x=np.arange(3.0))
+    if at == "open":
+        def failing(*args, **kwargs):
+            raise OSError(errno.EIO, "Input/output error")
+        monkeypatch.setattr(npz.zipfile, "ZipFile", failing)
+    else:
+        real_open = zipfile.ZipFile.open
+
+        def failing(self, *args, **kwargs):
+            stream = real_open(self, *args, **kwargs)
+            stream.read = lambda *a: (_ for _ in ()).throw(OSError(errno.EIO, "Input/output error"))
+            return stream
+        monkeypatch.setattr(zipfile.ZipFile, "open", failing)
+    with pytest.raises(npz.NpzError, match=r"^checkpoint .*a\.npz could not be read "
+                                           r"\(Input/output error\); the file itself may be whole"):
+        npz.read_npz(path, "checkpoint", lambda *a: None)
+    monkeypatch.undo()
+    assert npz.read_npz(path, "checkpoint", lambda *a: None)["x"].tolist() == [0.0, 1.0, 2.0]
