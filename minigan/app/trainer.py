@@ -102,7 +102,7 @@ from minigan.nn import layers, optim
 
 from . import checkpoint, plotting, settings
 from .fileio import atomic_write, read_bytes_at_most, remove_stale_temps, write_text
-from .folderlock import FolderInUse, FolderLock, check_not_in_use
+from .folderlock import LOCK_FILE, FolderInUse, FolderLock, check_not_in_use
 from .runlog import (
     METRICS_COLUMNS,
     SCORE_COLUMNS,
@@ -1024,6 +1024,11 @@ class Trainer:
                                      "(a folder above it is a file, or a link to nowhere); "
                                      "choose another --out") from None
             except OSError as exc:  # bad input, found out only now: nothing was written
+                if self.resuming_here:     # the run's own folder, no --out given or chosen
+                    raise ValueError(f"cannot write in the run folder {self.out} (its lock "
+                                     f"file {LOCK_FILE}): {exc.strerror or exc}; free some "
+                                     "space or give the folder write permission, or continue "
+                                     "the run elsewhere with --out") from None
                 raise ValueError(f"cannot create --out {self.out}: {exc.strerror or exc}; "
                                  "choose another --out") from None
             if tries >= MAX_DEFAULT_FOLDERS:

@@ -369,3 +369,26 @@ def test_a_stale_lock_replaced_meanwhile_is_not_removed(tmp_path, monkeypatch):
     assert json.loads((folder / folderlock.LOCK_FILE).read_text())["pid"] == os.getpid()
     assert state["other"]._fd is not None                     # still held by the other
     state["other"].release()
+
+
+def test_a_resume_in_place_that_cannot_write_its_lock_says_so_of_the_run_folder(
+        train_args, data_dir, tmp_path, monkeypatch, capsys, assert_one_line_error):
+    """`train --resume RUN` on a full disk said "cannot create --out RUN ...; choose another
+    --out", of a folder that exists and an --out never given."""
+    import errno
+
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+
+    def full(self, new=False):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(trainer.FolderLock, "acquire", full)
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+               "--data-dir", str(data_dir), "--no-download"])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          f"cannot write in the run folder {run} (its lock file .minigan.lock): "
+                          "No space left on device; free some space")
+    rc = main(train_args(data_dir, tmp_path / "new", "--epochs", "1"))
+    assert_one_line_error(rc, capsys.readouterr().err, "cannot create --out", "choose another --out")
