@@ -55,7 +55,9 @@ def compute_fans(shape, layout="dense"):
         ``"conv"``: ``(out, in, kh, kw)``, a Conv2d weight: each output sees
         ``in*kh*kw`` inputs and each input feeds ``out*kh*kw`` outputs.
         ``"conv_transpose"``: ``(in, out, kh, kw)``, a ConvTranspose2d weight
-        (``in*kh*kw`` and ``out*kh*kw``, ignoring the stride).
+        (``in*kh*kw`` and ``out*kh*kw``, ignoring the stride). ``torch.nn.init`` reads such a
+        weight as a Conv2d's, the other way round (fan-in ``out*kh*kw``): Xavier's
+        initializers are the same either way, He's differ by the square root of ``out / in``.
 
     Returns
     -------

@@ -395,6 +395,11 @@ class SGD(Optimizer):
 
     the form Goodfellow et al. (2014) trained their GANs with. ``momentum=0``
     is plain SGD, :math:`\theta \leftarrow \theta - \eta g`.
+
+    The velocity keeps the step sizes it was built with: where ``lr`` changes (a schedule),
+    the steps follow it only gradually, and at ``lr = 0`` the weights still move by
+    :math:`\mu u`. PyTorch's ``torch.optim.SGD`` keeps :math:`b \leftarrow \mu b + g` and
+    steps by the current :math:`\eta b`: the two agree while ``lr`` is constant.
     """
 
     def __init__(self, params, lr=0.01, momentum=0.0):
