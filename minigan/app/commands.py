@@ -165,18 +165,23 @@ def sample(args):
     seed = draw_seed() if args.seed is None else args.seed      # said below: drawn again by it
     prior, rng = config.get("prior", "gaussian"), np.random.default_rng(seed)
     if config.get("conditional"):
-        if args.label is None:    # one row per digit: n rounded up to a multiple of 10
-            per = -(-args.n // conditional.CLASSES)
+        if args.label is None:    # one row per class: n rounded up to a multiple of the rows
+            # the ten digits, or the classes a data set of one's own held (no row G never saw)
+            rows = config.get("classes_present") or list(range(conditional.CLASSES))
+            each = ("digit 0-9" if len(rows) == conditional.CLASSES else
+                    f"class its data held ({runs.classes_said(rows)})")
+            per = -(-args.n // len(rows))
             if nrow not in (None, per):
                 raise ValueError(
                     f"--nrow {nrow}: {path} is of a conditional run, whose grid has one row "
-                    f"per digit 0-9, --n {args.n} giving {_plural(per, 'digit')} a row; for {nrow} a row "
-                    f"give --n {conditional.CLASSES * nrow} without --nrow, or draw one digit "
+                    f"per {each}, --n {args.n} giving {_plural(per, 'digit')} a row; for {nrow} "
+                    f"a row give --n {len(rows) * nrow} without --nrow, or draw one digit "
                     "with --label L")
-            labels, nrow = conditional.digit_rows(per), per
-            what, row_labels = ", one row per digit 0-9", range(conditional.CLASSES)
+            labels, nrow = np.repeat(rows, per), per
+            what, row_labels = f", one row per {each}", rows
             if args.n != len(labels):           # the rows are whole: say why more were drawn
-                what += f" (--n {args.n} rounded up to {len(labels)}: {per} of each digit)"
+                what += (f" (--n {args.n} rounded up to {len(labels)}: {per} of each "
+                         f"{'digit' if len(rows) == conditional.CLASSES else 'class'})")
         else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
             row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]

@@ -408,8 +408,8 @@ class Trainer:
                     f"{'class' if len(missing) == 1 else 'classes'} {classes_said(missing)} of a "
                     f"conditional GAN's {conditional.CLASSES} (0 to {conditional.CLASSES - 1}): "
                     "training draws its fakes' labels from the classes the data holds, and the "
-                    "rows of the grids and of minigan sample for the others draw what G makes "
-                    "of a label it never saw", stacklevel=2)
+                    "rows of the epoch grids for the others draw what G makes of a label it "
+                    "never saw (minigan sample draws the classes the data holds)", stacklevel=2)
         self.n_images = n
         self.iters_per_epoch = n // (b * k)
         if c["epochs"] is None:   # the model's length in iterations, in whole epochs of this data
