@@ -398,7 +398,7 @@ def _start_cli(*args):
     env.pop("MINIGAN_DEVICE", None)
     return subprocess.Popen([sys.executable, "-m", "minigan", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=_sighup_at_its_default)
+                            preexec_fn=_sighup_at_its_default if os.name == "posix" else None)
 
 
 def _sighup_at_its_default():

@@ -422,6 +422,10 @@ class _ReaderMayLeave:
 
     def __init__(self, stream):
         self._stream = stream
+        try:         # asked now: a terminal that hung up no longer says it is one
+            self._terminal = bool(stream.isatty())
+        except (AttributeError, OSError, ValueError):
+            self._terminal = False
 
     def write(self, text):
         try:
@@ -437,8 +441,9 @@ class _ReaderMayLeave:
             self._left_or_raise(exc)
 
     def _left_or_raise(self, exc):
-        """A closed pipe, or a terminal that hung up (EIO), is a reader gone; else raise."""
-        if not (isinstance(exc, BrokenPipeError) or exc.errno == errno.EIO):
+        """A closed pipe, or a terminal that hung up (EIO), is a reader gone; else raise (EIO
+        of a file on a failing disk among them)."""
+        if not (isinstance(exc, BrokenPipeError) or (exc.errno == errno.EIO and self._terminal)):
             raise exc
         self._reader_left()
 

@@ -60,7 +60,7 @@ def train(args):
                                            f"${backend.DEVICE_VARIABLE}")
     try:
         trainer = Trainer(options, typed=True)  # every check here, before anything is written
-    except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM while loading or grouping the data
+    except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM or SIGHUP while loading or grouping the data
         exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "
                                 "grouping the images); the run folder was not touched",)
         raise
@@ -174,7 +174,7 @@ def sample(args):
             if nrow not in (None, per):
                 raise ValueError(
                     f"--nrow {nrow}: {path} is of a conditional run, whose grid has one row "
-                    f"per {each}, --n {args.n} giving {_plural(per, 'digit')} a row; for {nrow} "
+                    f"per {each}, --n {args.n} giving {_plural(per, 'sample')} a row; for {nrow} "
                     f"a row give --n {len(rows) * nrow} without --nrow, or draw one digit "
                     "with --label L")
             labels, nrow = np.repeat(rows, per), per
@@ -879,17 +879,39 @@ def _toy_folder(out, overwrite):
     try:
         yield stage
         with signals_deferred():      # the old results go and the new come, all or none
-            for p in runs.toy_outputs(out):
-                p.unlink()
-            for p in sorted(stage.iterdir()):
-                os.replace(p, out / p.name)
+            _swap_in(stage, out)
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write {exc.filename or 'the results'} "
                          f"({exc.strerror or exc}); nothing of this run was kept") from None
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if not any((stage / ".old").glob("*")):   # else old results a failed swap left there
+            shutil.rmtree(stage, ignore_errors=True)
         if created and not any(out.iterdir()):
             out.rmdir()
+
+
+def _swap_in(stage, out):
+    """The files of ``stage`` in place of ``out``'s toy results, all or none: the old ones are
+    moved aside into a folder of ``stage`` first and moved back if a new one cannot be put in
+    place (a full disk, a read-only file); the ``OSError`` then goes up, ``out`` as it was."""
+    aside = stage / ".old"
+    aside.mkdir()
+    old, new = runs.toy_outputs(out), sorted(p for p in stage.iterdir() if p != aside)
+    moved_aside, moved_in = [], []
+    try:
+        for p in old:
+            os.replace(p, aside / p.name)
+            moved_aside.append(p.name)
+        for p in new:
+            os.replace(p, out / p.name)
+            moved_in.append(p.name)
+    except OSError:
+        for name in moved_in:
+            (out / name).unlink(missing_ok=True)
+        for name in moved_aside:
+            os.replace(aside / name, out / name)
+        raise
+    shutil.rmtree(aside)
 
 
 def _check_creatable(folder, given):

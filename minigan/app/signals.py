@@ -23,9 +23,43 @@ if hasattr(signal, "SIGHUP"):          # not on Windows
 
 
 def stopping_signals():
-    """The signals of :data:`STOPPING` minigan answers now: all but one the process was told
-    to ignore (``nohup`` ignores SIGHUP, so that a run outlives its terminal)."""
-    return [s for s in STOPPING if signal.getsignal(s) is not signal.SIG_IGN]
+    """The signals of :data:`STOPPING` minigan answers now: all three, but SIGHUP only where
+    the process was not told to ignore it (``nohup`` ignores it, so that a run outlives its
+    terminal). An ignored SIGINT or SIGTERM is answered as before (a shell starts ``cmd &``
+    with SIGINT ignored; ``kill -INT`` still stops the run, saving first)."""
+    hangup = getattr(signal, "SIGHUP", None)
+    return [s for s in STOPPING
+            if not (s == hangup and signal.getsignal(s) is signal.SIG_IGN)]
+
+
+@contextlib.contextmanager
+def _handled(handler):
+    """While active, ``handler`` answers each of :func:`stopping_signals` (main thread only:
+    elsewhere nothing changes). Each is installed inside the block that puts the previous
+    ones back, and each is put back whatever a signal raises while the others are: none is
+    left answered by ``handler`` after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = []
+    try:
+        for signum in stopping_signals():
+            previous.append((signum, signal.signal(signum, handler)))
+        yield
+    finally:
+        _put_back(previous)
+
+
+def _put_back(previous):
+    """Each ``(signum, handler)`` of ``previous`` installed again, the rest too when a signal
+    answered by one put back raises between two of them."""
+    if not previous:
+        return
+    (signum, handler), rest = previous[0], previous[1:]
+    try:
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    finally:
+        _put_back(rest)
 
 
 @contextlib.contextmanager
@@ -44,33 +78,18 @@ def stop_requests():
             raise KeyboardInterrupt
         stop.requested, stop.signum = True, signum
 
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in stopping_signals():
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
+    with _handled(on_signal):
         yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 @contextlib.contextmanager
 def signals_deferred():
     """While active, a Ctrl-C, SIGTERM or SIGHUP waits: it is taken when the block ends (the
-    first of them, raised again), so that a few renames that must all happen are not cut in
-    half. kill -9 cannot wait. Only the main thread can take signals; elsewhere nothing
-    changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    first of them, raised again, unless the block ends with an exception of its own), so
+    that a few renames that must all happen are not cut in half. kill -9 cannot wait. Only
+    the main thread can take signals; elsewhere nothing changes."""
     asked = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: asked.append(signum))
-                for signum in stopping_signals()}
-    try:
+    with _handled(lambda signum, frame: asked.append(signum)):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if asked:
-            signal.raise_signal(asked[0])
+    if asked:                       # the block ended without an exception
+        signal.raise_signal(asked[0])

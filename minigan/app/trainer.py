@@ -572,7 +572,7 @@ class Trainer:
         """Train up to ``config["epochs"]`` epochs; return a summary dict.
 
         Each epoch is trained (:meth:`_train_epoch`), then saved
-        (:meth:`_end_epoch`). Raises :class:`Interrupted` on Ctrl-C or SIGTERM,
+        (:meth:`_end_epoch`). Raises :class:`Interrupted` on Ctrl-C, SIGTERM or SIGHUP,
         after saving (:meth:`_save_and_stop`; see the module notes),
         :class:`Diverged` when the losses stop being finite and
         :class:`RunError` when a file cannot be written.
@@ -746,7 +746,7 @@ class Trainer:
             self._save_checkpoint()
 
     def _save_and_stop(self, signum):
-        """First Ctrl-C or SIGTERM: save where the run stands and raise :class:`Interrupted`."""
+        """First Ctrl-C, SIGTERM or SIGHUP: save where the run stands and raise :class:`Interrupted`."""
         self._save_checkpoint()
         if self.log.rows:
             self._save_loss_curves()

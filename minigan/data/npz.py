@@ -19,6 +19,7 @@ which need pickle (code), are never read.
 from __future__ import annotations
 
 import ast
+import errno
 import zipfile
 import zlib
 from pathlib import Path
@@ -114,6 +115,13 @@ def _header(stream, label):
     return shape, fortran, dtype, start + length
 
 
+#: The errors of a read that say nothing of the file's contents: the disk, the device or
+#: the permissions failed (zipfile's EINVAL, a seek before the start, is a damaged archive).
+READ_ERRNOS = frozenset(getattr(errno, name) for name in
+                        ("EIO", "EACCES", "EPERM", "ENXIO", "ENODEV", "ESTALE", "ETIMEDOUT")
+                        if hasattr(errno, name))
+
+
 def _unreadable(path, what, exc):
     """What to say of a file the system could not read (an ``OSError`` with an errno: a disk
     error, no permission), which says nothing of its contents: not "damaged"."""
@@ -175,7 +183,7 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
     try:
         archive = zipfile.ZipFile(path)
     except OSError as exc:
-        if exc.errno is not None:
+        if exc.errno in READ_ERRNOS:
             raise NpzError(_unreadable(path, what, exc)) from None
         raise NpzError(_not_an_archive(path, what, exc)) from None
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
@@ -230,7 +238,7 @@ def read_npz(path, what, limit, max_bytes=1 << 31, select=None):
             except NpzError:
                 raise
             except OSError as exc:
-                if exc.errno is not None:
+                if exc.errno in READ_ERRNOS:
                     raise NpzError(_unreadable(path, what, exc)) from None
                 raise NpzError(f"{label} is damaged and cannot be read "
                                f"({type(exc).__name__}: {str(exc)[:100]})") from None

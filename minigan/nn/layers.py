@@ -933,14 +933,12 @@ class SpectralNorm(Layer):
     weight as an ``(O, C kh kw)`` matrix, which does not bound the convolution's
     (:doc:`/atlas/spectral`).
 
-    Beside PyTorch: this is the iteration of the older hook, ``torch.nn.utils.spectral_norm``
-    (one vector ``u`` of ``W.shape[0]`` entries, :math:`v = n(M^\top u)`,
-    :math:`\sigma = \|M v\|`), which it matches; the newer
-    ``parametrizations.spectral_norm`` keeps u and v and takes :math:`\sigma = u^\top M v`,
-    and before the iteration has converged the two differ (by a fifth for a Conv2d seen).
-    In evaluation mode the step is still taken (not kept), where PyTorch reuses the last
-    training step's :math:`\sigma`; and ``dW`` goes through :math:`\sigma`'s dependence
-    on ``v``, where PyTorch holds both vectors constant.
+    Beside PyTorch: a training forward pass matches the older hook,
+    ``torch.nn.utils.spectral_norm``; the newer ``parametrizations.spectral_norm`` orders its
+    iteration otherwise, and before it has converged the two :math:`\sigma` differ (by a
+    fifth for a Conv2d seen). In evaluation mode minigan still takes a step from ``u`` (not
+    kept), where PyTorch computes :math:`\sigma` from the vectors it stored; and ``dW`` goes
+    through :math:`\sigma`'s dependence on ``v``, where PyTorch holds both vectors constant.
 
     Parameters
     ----------

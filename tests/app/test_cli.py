@@ -663,8 +663,8 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(start_cli, assert_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum, said", [(signal.SIGTERM, "SIGTERM"),
-                                          (signal.SIGHUP, "SIGHUP (its terminal closed)")])
+@pytest.mark.parametrize("signum, said", [(signal.SIGTERM, "SIGTERM")] + (
+    [(signal.SIGHUP, "SIGHUP (its terminal closed)")] if hasattr(signal, "SIGHUP") else []))
 def test_sigterm_and_sighup_save_like_ctrl_c(start_cli, assert_same_run, metrics_rows, slow_data,
                                              slow_straight, tmp_path, signum, said):
     """SIGTERM exits 143 and SIGHUP (a closed terminal, which killed the run at once, losing
@@ -682,14 +682,16 @@ def test_sigterm_and_sighup_save_like_ctrl_c(start_cli, assert_same_run, metrics
     assert_same_run(slow_straight, run)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
 def test_sighup_ignored_stays_ignored_and_signals_wait_for_a_swap(monkeypatch):
     """Under nohup (SIGHUP ignored) a run must outlive its terminal: minigan leaves an
-    ignored SIGHUP alone. A signal inside signals_deferred is taken when the block ends."""
+    ignored SIGHUP alone, and answers an ignored SIGINT or SIGTERM as before (a shell starts
+    `cmd &` with SIGINT ignored). A signal inside signals_deferred is taken when the block
+    ends."""
     from minigan.app import signals
 
-    monkeypatch.setattr(signal, "getsignal",
-                        lambda s: signal.SIG_IGN if s == signal.SIGHUP else signal.SIG_DFL)
-    assert signal.SIGHUP not in signals.stopping_signals()
+    monkeypatch.setattr(signal, "getsignal", lambda s: signal.SIG_IGN)
+    assert signals.stopping_signals() == [signal.SIGINT, signal.SIGTERM]
     monkeypatch.undo()
     taken = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: taken.append(("after", signum)))
@@ -1703,7 +1705,11 @@ class HungUpTerminal(ClosedPipe):
     def write(self, text):
         raise OSError(errno.EIO, "Input/output error")
 
-    flush = write
+    def flush(self):
+        raise OSError(errno.EIO, "Input/output error")
+
+    def isatty(self):
+        return True
 
 
 def test_a_terminal_that_hung_up_is_a_reader_gone_and_other_errors_still_raise(monkeypatch):
@@ -1711,6 +1717,14 @@ def test_a_terminal_that_hung_up_is_a_reader_gone_and_other_errors_still_raise(m
     says where, exits with its code), as for a pipe whose reader left."""
     monkeypatch.setattr(sys, "stderr", HungUpTerminal())
     assert main(["sample", "/no/such/run"]) == 2
+
+    class FailingDisk(HungUpTerminal):       # EIO of a file: an error, not a reader gone
+        def isatty(self):
+            return False
+
+    monkeypatch.setattr(sys, "stderr", FailingDisk())
+    with pytest.raises(OSError, match="Input/output error"):
+        main(["sample", "/no/such/run"])
 
     class FullDisk(ClosedPipe):
         def write(self, text):

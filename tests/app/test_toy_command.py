@@ -170,6 +170,31 @@ def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_p
 
 
 @pytest.mark.slow
+def test_a_swap_that_fails_half_way_puts_the_old_results_back(tmp_path, monkeypatch, capsys):
+    """A full disk at the second file of --overwrite's swap left the old results deleted and
+    one new file in place, saying "nothing of this run was kept": the old ones are moved
+    aside first and back on an error."""
+    from minigan.app import commands
+
+    out = tmp_path / "toy"
+    assert main(["toy", "xy", "--iterations", "20", "--out", str(out)]) == 0
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls, replace = [], os.replace
+
+    def full_at_the_second_in(src, dst):
+        if Path(dst).parent == out and Path(src).parent.name != ".old":   # not a move back
+            calls.append(dst)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(commands.os, "replace", full_at_the_second_in)
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 2
+    assert "nothing of this run was kept" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == old and len(calls) == 2
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_the_results_are_swapped_waits_until_all_are(tmp_path, monkeypatch,
                                                                      capsys, signum):

@@ -321,3 +321,9 @@ def test_a_read_error_is_not_called_a_damaged_file(tmp_path, monkeypatch, at):
         npz.read_npz(path, "checkpoint", lambda *a: None)
     monkeypatch.undo()
     assert npz.read_npz(path, "checkpoint", lambda *a: None)["x"].tolist() == [0.0, 1.0, 2.0]
+    # a file cut at its head: zipfile seeks before its start (OSError EINVAL), which is damage
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(path.read_bytes()[40:])
+    with pytest.raises(npz.NpzError) as info:
+        npz.read_npz(cut, "checkpoint", lambda *a: None)
+    assert "could not be read" not in str(info.value) and "damaged" in str(info.value)
