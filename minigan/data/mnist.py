@@ -160,7 +160,10 @@ def _md5(path):
 
 
 def _put_files_hint(names, data_dir):
-    return f"Put the MNIST files {', '.join(names)} in {data_dir} {_HINT}"
+    test_alone = ("; with the test split's files alone at hand, train on them: split \"test\" "
+                  "(the command line's --split test)"
+                  if any(str(name).startswith("train-") for name in names) else "")
+    return f"Put the MNIST files {', '.join(names)} in {data_dir} {_HINT}{test_alone}"
 
 
 def _ensure_dir(data_dir):

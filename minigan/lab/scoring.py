@@ -759,7 +759,8 @@ def collapse_warning(scores, real):
         return None
     return (f"the generated digits cover {100 * scores['coverage']:.0f}% of the real digits' "
             f"neighbourhoods, real digits {100 * real['coverage']:.0f}%: the generator has "
-            "collapsed onto part of the data (mode collapse)")
+            "collapsed onto part of the data (mode collapse), or, early in its training, has "
+            "not reached the rest yet")
 
 
 def warnings(scores, real, ref, of_file=False):

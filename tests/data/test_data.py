@@ -591,3 +591,15 @@ def test_a_users_path_is_expanded_or_said_to_name_no_home(tmp_path, monkeypatch)
     with pytest.raises(DataError, match=r"~/runs: ~ names a home folder, and there is no home "
                        r"folder known \(\$HOME is not set\)"):
         user_path("~/runs")
+
+
+def test_a_missing_training_split_says_the_test_split_alone_may_be_trained_on(tmp_path):
+    """Offline, `minigan train` said only where to put the training files: a user with the
+    test split at hand was not told that --split test trains on it."""
+    with pytest.raises(MNISTDownloadError) as info:
+        load_mnist("train", data_dir=tmp_path / "empty", download=False, progress=False)
+    assert ("with the test split's files alone at hand, train on them: split \"test\" (the "
+            "command line's --split test)") in str(info.value)
+    with pytest.raises(MNISTDownloadError) as info:
+        load_mnist("test", data_dir=tmp_path / "empty", download=False, progress=False)
+    assert "--split test" not in str(info.value)
