@@ -285,7 +285,7 @@ def _add_eval(subparsers):
     # None: not given (0, 1 and the average for a run; a file of digits refuses them given)
     p.add_argument("--seed", type=settings.NON_NEGATIVE_INT.parse, default=None,
                    help="seed of the noise (default 0)")
-    p.add_argument("--draws", type=settings.POSITIVE_INT.parse, default=None, metavar="K",
+    p.add_argument("--draws", type=settings.DRAWS.parse, default=None, metavar="K",
                    help="score K draws of the noise (--seed, --seed + 1, ...) and report each "
                    "score's spread over them: FID moves with the noise (default 1)")
     p.add_argument("--classifier", help="a classifier .npz (default: cached, else shipped)")
@@ -296,7 +296,7 @@ def _add_eval(subparsers):
                    "digits D.npy, D_eval.json beside it)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
                    help="score G's own weights even when the run kept their moving average")
-    p.add_argument("--tstr-epochs", type=settings.NON_NEGATIVE_INT.parse,
+    p.add_argument("--tstr-epochs", type=settings.TSTR_EPOCHS.parse,
                    default=None,          # None: not given (metrics.TSTR_EPOCHS for a conditional run)
                    help="a conditional run: epochs of the train-on-synthetic classifier "
                    f"(default {metrics.TSTR_EPOCHS}; 0 leaves TSTR out)")
@@ -318,13 +318,13 @@ def _add_toy(subparsers):
                    "grid (the mode-collapse toys); xy: gradient play on V(x, y) = x*y, x ascending "
                    "it and y descending it, in simultaneous and in alternating steps (no "
                    "networks)")
-    p.add_argument("--seeds", type=settings.POSITIVE_INT.parse, default=None,
+    p.add_argument("--seeds", type=settings.TOY_SEEDS.parse, default=None,
                    help="run seeds seed .. seed+N-1 and print mean and std (pictures of the "
                    f"first; default {commands.TOY_SEEDS})")
     p.add_argument("--out", help="folder for the pictures and metrics.json (default runs/toy-NAME)")
-    p.add_argument("--iterations", type=settings.POSITIVE_INT.parse, default=None,
+    p.add_argument("--iterations", type=settings.TOY_ITERATIONS.parse, default=None,
                    help="training iterations, or steps of xy (default: the toy's own)")
-    p.add_argument("--snapshots", type=settings.NON_NEGATIVE_INT.parse, default=None,
+    p.add_argument("--snapshots", type=settings.SNAPSHOTS.parse, default=None,
                    help=f"frames over training, the last iteration's always among them "
                    f"(default {commands.TOY_SNAPSHOTS}; 0 or 1: that one alone)")
     p.add_argument("--no-field", dest="field", action="store_false",
@@ -333,7 +333,7 @@ def _add_toy(subparsers):
                    "sample (and without field.npz)")
     p.add_argument("--noise-grid", action="store_true",
                    help="2-D toys: also draw G's image of a regular grid of noise vectors")
-    p.add_argument("--step-by-step", type=settings.NON_NEGATIVE_INT.parse, default=0,
+    p.add_argument("--step-by-step", type=settings.STEP_FRAMES.parse, default=0,
                    metavar="N", help="for the first N iterations, a frame after each D step and "
                    "one after each G step (step_*.png, NAME_steps.gif; default 0)")
     p.add_argument("--lr", type=settings.POSITIVE_NUMBER.parse, default=None,

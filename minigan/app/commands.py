@@ -77,6 +77,10 @@ def train(args):
         warnings.warn(said, stacklevel=2)
     try:
         trainer.run()
+    except MemoryError as exc:        # the CLI says what to ask less of; this, what was kept
+        said = " ".join(str(exc).split())
+        raise MemoryError(f"{said + '; ' if said else ''}{trainer.last_good()}; "
+                          f"{trainer.how_to_continue()}") from None
     except Interrupted as exc:
         by = STOPPING.get(exc.signum, "Ctrl-C")
         if exc.checkpoint is None:
@@ -491,7 +495,7 @@ def evaluate_digits(args, digits):
           f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref, of_file=True))
     scored = digits[:scores["n"]]
-    pictures = [_class_picture(out, scored, scores, classes[0])]
+    pictures = [lambda: _class_picture(out, scored, scores, classes[0])]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description,
@@ -542,17 +546,36 @@ def _class_picture_path(out):
     return out.with_name(out.stem + "_classes.png")
 
 
+def _neighbours_picture(out, near, pairs):
+    """Draw ``<report>_neighbours.png`` beside the report ``out``: the ``pairs`` generated
+    digits nearest a training digit (the first row of ``near``), each above it. Returns
+    ``(path, what it shows)``."""
+    path = out.with_name(out.stem + "_neighbours.png")
+    with _writer(path):
+        plotting.save_grid(near, path, nrow=pairs, value_range=(0.0, 1.0),
+                           row_labels=NEIGHBOUR_ROWS)
+    return path, "the generated digits nearest a training digit, each above it"
+
+
 def _write_report(out, report, pictures):
     """``eval``'s end: the report (with the Parzen window's caveat beside its score) written
-    to ``out``, then its last line, naming the report and each picture
-    ``(path, what it shows)``; returns the exit code 0."""
+    to ``out`` first, the scores being what the minutes of scoring made, then each picture
+    (``pictures``: callables that draw one and return ``(path, what it shows)``), then the
+    last line naming them all; a picture that cannot be written (a full disk) leaves the
+    report written, and its error says so. Returns the exit code 0."""
     if "parzen_mean" in report["generated"]:
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
     replacing = _replacing(out).removeprefix(", ")
     with _writer(out):
         write_text(out, json.dumps(report, indent=1) + "\n")
+    drawn = []
+    try:
+        for draw in pictures:
+            drawn.append(draw())
+    except ValueError as exc:        # _writer's one line: the report is there all the same
+        raise ValueError(f"{exc}; the report {out} was written") from None
     print(f"wrote {out}" + (f" ({replacing})" if replacing else "")
-          + "".join(f" and {path} ({what})" for path, what in pictures))
+          + "".join(f" and {path} ({what})" for path, what in drawn))
     return 0
 
 
@@ -627,7 +650,7 @@ def evaluate(args):
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
     mem = scores.get("memorisation")
-    pictures = [_class_picture(out, scored, scores, classes[0])]    # its rows: the classes read
+    pictures = [lambda: _class_picture(out, scored, scores, classes[0])]   # a row a class read
     if mem is not None:
         print(f"memorisation: {100 * mem['copies']:.1f}% of {mem['n']} generated digits sit "
               f"nearer a training digit than 99% of real held-out digits do (about 1% for new "
@@ -635,12 +658,8 @@ def evaluate(args):
               f"{mem['pixels_generated']:.2f}, real {mem['pixels_real']:.2f} (pixels), "
               f"{mem['features_generated']:.2f} and {mem['features_real']:.2f} (features)")
         pairs = np.array(mem["pairs"])
-        picture = out.with_name(out.stem + "_neighbours.png")
         near = np.concatenate([drawn[0][pairs[:, 0]], ref.training[pairs[:, 1]]])
-        with _writer(picture):
-            plotting.save_grid(near, picture, nrow=len(pairs), value_range=(0.0, 1.0),
-                               row_labels=NEIGHBOUR_ROWS)
-        pictures.append((picture, "the generated digits nearest a training digit, each above it"))
+        pictures.append(lambda: _neighbours_picture(out, near, len(pairs)))
     if tstr is not None:
         epochs = f"{tstr['epochs']} epoch" + ("s" if tstr["epochs"] != 1 else "")
         print(f"TSTR (classifier trained on {tstr['n_synthetic']} labelled generated digits, "

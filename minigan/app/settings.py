@@ -110,6 +110,15 @@ MAX_GRID = 10_000
 MAX_STEPS = MAX_ROWS = 100
 GRID = count(1, MAX_GRID, "the digits of one picture")
 STEPS = count(2, MAX_STEPS, "the images of a row, both ends included")
+#: Bounds of the options whose work or memory grows with them, beyond any use: eval's draws
+#: of the noise and TSTR's epochs (minutes each), a toy's iterations, seeds and frames (each
+#: frame kept until its GIF is written, about 0.3 MB).
+DRAWS = count(1, 100, "draws of the noise, each scored whole")
+TSTR_EPOCHS = count(0, 200, "epochs of the TSTR classifier")
+TOY_ITERATIONS = count(1, 10 ** 6, "a toy trains in minutes")
+TOY_SEEDS = count(1, 100, "runs of the toy, one a seed")
+SNAPSHOTS = count(0, 500, "frames kept in memory until the GIF is written")
+STEP_FRAMES = count(0, 250, "iterations drawn step by step, two frames each, kept in memory")
 #: The most samples D judges at once (``--pack``): D's first layer takes that many images, so
 #: its weights grow with the pack (PacGAN packs 2 to 4); a run folder's settings claim no more.
 MAX_PACK = 16

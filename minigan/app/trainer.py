@@ -785,7 +785,9 @@ class Trainer:
         saved = path is not None and iteration == self.iteration
         return Interrupted(path, saved, epoch, iteration, step_in_epoch, signum)
 
-    def _last_good(self):
+    def last_good(self):
+        """``"the last good checkpoint is PATH (N epochs, iteration I), kept"``, or that none
+        was written yet: what a run that cannot go on says it left."""
         last = self.last_checkpoint()
         if last is None:
             return "no checkpoint was written yet"
@@ -799,7 +801,7 @@ class Trainer:
         if not (self.out / CONFIG).exists():
             return (f"cannot write {where}: {reason}; nothing of the run was written; run the "
                     "same command again once that is fixed")
-        return f"cannot write {where}: {reason}; {self._last_good()}; {self.how_to_continue()}"
+        return f"cannot write {where}: {reason}; {self.last_good()}; {self.how_to_continue()}"
 
     def _diverged(self, exc):
         """The message of a run stopped by :class:`minigan.gan.loop.Diverged` ``exc``."""
@@ -812,7 +814,7 @@ class Trainer:
             "inputs (0.1 is a common start)")
         return (
             f"training diverged at iteration {exc.iteration} (epoch {self.epoch + 1}): {bad}; "
-            f"nothing of it was saved and {self._last_good()}. Likely causes: a learning rate "
+            f"nothing of it was saved and {self.last_good()}. Likely causes: a learning rate "
             f"too large (lr {c['lr']:g}; {c['model']}'s default is {self.spec.lr:g}) or data "
             f"outside the model's pixel range [{low:g}, {high:g}]{wide}; start a new run with "
             f"a smaller --lr{', a smaller --instance-noise' if wide else ''}, or check the data"
@@ -843,7 +845,7 @@ class Trainer:
             raise Diverged(
                 f"training diverged by iteration {self.iteration} (epoch {self.epoch}): "
                 f"'{exc.entry}' holds NaN or inf while the losses stayed finite; nothing of "
-                f"it was saved and {self._last_good()}. Likely causes: a learning rate too "
+                f"it was saved and {self.last_good()}. Likely causes: a learning rate too "
                 f"large, or an optimizer state out of scale in the checkpoint resumed; start a "
                 "new run, or resume an earlier checkpoint") from None
         self._saved_at = time.perf_counter()

@@ -963,6 +963,43 @@ def test_eval_never_replaces_a_file_training_wrote(assert_one_line_error, earlie
     assert snapshot(earlier_run) == before
 
 
+@pytest.mark.parametrize("argv, said", [
+    (["eval", "RUN", "--draws", "1000000"], "--draws: must be an integer from 1 to 100"),
+    (["eval", "RUN", "--tstr-epochs", "100000"], "--tstr-epochs: must be an integer from 0 to 200"),
+    (["toy", "ring8", "--iterations", str(10 ** 9)], "--iterations: must be an integer from 1 "
+                                                     "to 1,000,000"),
+    (["toy", "ring8", "--snapshots", "501"], "--snapshots: must be an integer from 0 to 500 "
+                                             "(frames kept in memory"),
+    (["toy", "ring8", "--step-by-step", "10000"], "--step-by-step: must be an integer from 0 "
+                                                  "to 250"),
+    (["toy", "ring8", "--seeds", "1000"], "--seeds: must be an integer from 1 to 100"),
+])
+def test_options_whose_work_grows_with_them_are_bounded(argv, said, capsys,
+                                                        assert_one_line_error):
+    """`--draws 1000000` and `--tstr-epochs 100000` were taken (days of scoring), a toy's
+    `--snapshots` and `--step-by-step` kept every frame in memory until its GIF (about 5 GB
+    for `--step-by-step 10000`), `--iterations 10**9` ran for ever: refused as they are read."""
+    rc, _, err = run_main(argv, capsys)
+    assert_one_line_error(rc, err, said)
+
+
+def test_eval_writes_its_report_before_its_pictures(earlier_run, tmp_path, capsys, data_dir,
+                                                    monkeypatch):
+    """A full disk at its picture of the classes lost the report of the minutes of scoring
+    (the pictures came first, the report last)."""
+    from minigan.app import plotting
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plotting, "save_grid", full)
+    out = tmp_path / "report.json"
+    rc, _, err = run_main(["eval", str(earlier_run), "--device", "cpu", "--n", "40",
+                           "--no-parzen", "--data-dir", str(data_dir), "--out", str(out)], capsys)
+    assert rc == 2 and "No space left on device" in err and f"the report {out} was written" in err
+    assert json.loads(out.read_text())["generated"]["n"] == 40
+
+
 def test_eval_says_when_it_replaces_its_report(earlier_run, tmp_path, capsys, data_dir):
     out = tmp_path / "report.json"
     args = ["eval", str(earlier_run), "--device", "cpu", "--n", "40", "--no-parzen",
@@ -1597,6 +1634,30 @@ def test_a_run_out_of_memory_says_how_to_ask_for_less(train_args, data_dir, tmp_
     rc, _, err = run_main(train_args(data_dir, tmp_path / "run"), capsys)
     assert rc == 1 and "minigan train ran out of memory" in err
     assert "a smaller --batch-size in a new run with another --out" in err, err
+    assert "no checkpoint was written yet; nothing of it was written" in err, err
+
+
+def test_a_run_out_of_memory_half_way_names_its_last_good_checkpoint(train_args, data_dir,
+                                                                     tmp_path, monkeypatch,
+                                                                     capsys):
+    """As a full disk or a divergence does (exit 1, the last good checkpoint named): it gave
+    only the advice to ask for less, and no way to go on."""
+    from minigan.gan import algorithm
+
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    capsys.readouterr()
+
+    def too_much(self, *args, **kwargs):
+        raise MemoryError("Unable to allocate 40. GiB")
+
+    monkeypatch.setattr(algorithm.GAN, "train_iteration", too_much)
+    rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet",
+                           "--device", "cpu", "--data-dir", str(data_dir), "--no-download"],
+                          capsys)
+    assert rc == 1 and "minigan train ran out of memory (Unable to allocate 40. GiB; the last " \
+        f"good checkpoint is {run / 'checkpoint.npz'} (1 epoch, iteration 8), kept; continue " \
+        f"with: " in err and f"train --resume {run})" in err, err
 
 
 def test_weights_gone_to_inf_with_finite_losses_end_as_a_divergence(earlier_run, data_dir,

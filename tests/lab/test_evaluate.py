@@ -573,7 +573,7 @@ def test_eval_draws_must_be_positive(tmp_path, data_dir, capsys):
     assert cli.main(["eval", str(tmp_path), "--draws", "0", "--data-dir", str(data_dir),
                      "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert "--draws" in err and "positive integer" in err
+    assert "--draws: must be an integer from 1 to 100" in err
 
 
 def test_eval_reads_the_runs_own_data_folder(tiny_run, data_dir, tmp_path, monkeypatch, capsys):
