@@ -375,8 +375,8 @@ def assert_same_run():
     return _assert_same_run
 
 
-def _assert_one_line_error(rc, err, *needles):
-    assert rc == 2
+def _assert_one_line_error(rc, err, *needles, code=2):
+    assert rc == code
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("minigan: error: ")
@@ -390,6 +390,13 @@ def assert_one_line_error():
     """``assert_one_line_error(rc, err, *needles)``: exit code 2 and one ``minigan: error:`` line
     holding every needle."""
     return _assert_one_line_error
+
+
+@pytest.fixture(scope="session")
+def assert_one_line_failure():
+    """``assert_one_line_failure(rc, err, *needles)``: exit code 1 (a command that could not go
+    on: a full disk) and one ``minigan: error:`` line holding every needle."""
+    return lambda rc, err, *needles: _assert_one_line_error(rc, err, *needles, code=1)
 
 
 def _start_cli(*args):

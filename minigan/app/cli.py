@@ -18,7 +18,8 @@ another model, an impossible batch size, no GPU for ``--device gpu``, an
 ``minigan: error: ...`` on stderr and exit code 2, before anything is written.
 A run that cannot go on (a full disk, losses that became NaN) ends with one
 such line, naming the last good checkpoint, and exit code 1; so does a command
-that runs out of memory (the line names the command and what to ask less of).
+that runs out of memory (the line names the command and what to ask less of), or
+that cannot write for a full or failing disk.
 Ctrl-C saves a checkpoint and exits with 130, SIGTERM likewise with 143, SIGHUP (a closed
 terminal; not under ``nohup``, which ignores it) with 129.
 Warnings are one line ``minigan: warning: ...``.
@@ -41,6 +42,7 @@ from minigan.gan import conditional, models, penalty
 from minigan.lab import metrics, toys
 
 from . import commands, plotting, settings
+from .fileio import DiskFailed
 from .signals import STOPPING, stopping_signals
 
 __all__ = ["main", "build_parser"]
@@ -536,7 +538,7 @@ def _command(argv):
             return EXIT_ERROR
         command = args.command
         return args.handler(args)
-    except RunError as exc:
+    except (RunError, DiskFailed) as exc:     # could not go on: a full disk, a divergence
         print(f"minigan: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_FAILED
     except penalty.CriticError as exc:   # the library's advice, in the options' terms

@@ -35,7 +35,7 @@ from minigan.lab import metrics, scoring, toys
 from minigan.nn import layers
 
 from . import checkpoint, plotting, runs, settings
-from .fileio import check_destination, remove_stale_temps, write_text
+from .fileio import DiskFailed, check_destination, remove_stale_temps, write_failure, write_text
 from .folderlock import FolderLock, check_not_in_use
 from .interpolate import path as interpolate_path
 from .signals import STOPPING, signals_deferred
@@ -313,7 +313,8 @@ def _writer(path, option="--out"):
                 remove_stale_temps(folder, glob.escape(path.name))
             yield
     except OSError as exc:
-        raise ValueError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
+        raise write_failure(exc, f"{option} {path}: cannot write it ({exc.strerror or exc})") \
+            from None
 
 
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None,
@@ -572,8 +573,8 @@ def _write_report(out, report, pictures):
     try:
         for draw in pictures:
             drawn.append(draw())
-    except ValueError as exc:        # _writer's one line: the report is there all the same
-        raise ValueError(f"{exc}; the report {out} was written") from None
+    except (ValueError, DiskFailed) as exc:   # _writer's one line: the report is there
+        raise type(exc)(f"{exc}; the report {out} was written") from None
     print(f"wrote {out}" + (f" ({replacing})" if replacing else "")
           + "".join(f" and {path} ({what})" for path, what in drawn))
     return 0
@@ -900,8 +901,9 @@ def _toy_folder(out, overwrite):
         with signals_deferred():      # the old results go and the new come, all or none
             _swap_in(stage, out)
     except OSError as exc:
-        raise ValueError(f"--out {out}: cannot write {exc.filename or 'the results'} "
-                         f"({exc.strerror or exc}); nothing of this run was kept") from None
+        raise write_failure(exc, f"--out {out}: cannot write {exc.filename or 'the results'} "
+                                 f"({exc.strerror or exc}); nothing of this run was kept") \
+            from None
     finally:
         if not any((stage / ".old").glob("*")):   # else old results a failed swap left there
             shutil.rmtree(stage, ignore_errors=True)
@@ -983,8 +985,8 @@ def classifier(args):
     try:
         with _writer(out):
             path = clf_lib.save(clf, out)
-    except ValueError as exc:       # refused after the checks above (a full disk, ...)
-        raise ValueError(f"{exc}; {_kept_elsewhere(clf)}") from None
+    except (ValueError, DiskFailed) as exc:   # refused after the checks above (a full disk)
+        raise type(exc)(f"{exc}; {_kept_elsewhere(clf)}") from None
     cached = Path(path).resolve() == clf_lib.cache_path().resolve()
     used = ("minigan eval scores with it from now on" if cached else
             f"minigan eval scores with it given --classifier {path}")

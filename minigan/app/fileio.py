@@ -16,6 +16,7 @@ to ``/dev/zero`` would never end).
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -24,9 +25,26 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["atomic_write", "write_text", "remove_stale_temps", "check_destination",
-           "read_bytes_at_most", "read_text_at_most"]
+           "read_bytes_at_most", "read_text_at_most", "DiskFailed", "write_failure"]
 
 _SUFFIX = ".tmp"
+
+#: The errors of a write that say the disk could not go on (full, over quota, failing), not
+#: that the destination was a bad choice (read-only, no permission, not a folder).
+DISK_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EIO")
+                        if hasattr(errno, name))
+
+
+class DiskFailed(RuntimeError):
+    """A command could not go on: a file could not be written for lack of space or a failing
+    disk (the command line's exit code 1, as a run's full disk; bad input is 2)."""
+
+
+def write_failure(exc, message):
+    """The error to raise for the ``OSError`` ``exc`` of a write, said as ``message``: a
+    :class:`DiskFailed` when the disk could not go on (:data:`DISK_ERRNOS`), else a
+    ``ValueError`` (a destination to choose again)."""
+    return (DiskFailed if exc.errno in DISK_ERRNOS else ValueError)(message)
 
 
 def atomic_write(path, write):

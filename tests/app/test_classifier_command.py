@@ -105,7 +105,7 @@ def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys,
 
 def test_a_classifier_that_cannot_be_kept_anywhere_leaves_no_folder(tmp_path, capsys, monkeypatch,
                                                                      data_dir,
-                                                                     assert_one_line_error):
+                                                                     assert_one_line_failure):
     x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
     monkeypatch.setattr(clf_lib, "split_for_training",
                         lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
@@ -118,8 +118,8 @@ def test_a_classifier_that_cannot_be_kept_anywhere_leaves_no_folder(tmp_path, ca
     (tmp_path / "temporary").mkdir()
     rc, _, err = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
                            str(tmp_path / "c.npz")], capsys)
-    assert_one_line_error(rc, err, "cannot write it (No space left on device)",
-                          "nor could it be kept in the temporary folder (No space left")
+    assert_one_line_failure(rc, err, "cannot write it (No space left on device)",  # exit 1
+                            "nor could it be kept in the temporary folder (No space left")
     assert list((tmp_path / "temporary").iterdir()) == []
 
 

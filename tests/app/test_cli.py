@@ -983,20 +983,22 @@ def test_options_whose_work_grows_with_them_are_bounded(argv, said, capsys,
     assert_one_line_error(rc, err, said)
 
 
+@pytest.mark.parametrize("error, code", [(errno.ENOSPC, 1), (errno.EACCES, 2)])
 def test_eval_writes_its_report_before_its_pictures(earlier_run, tmp_path, capsys, data_dir,
-                                                    monkeypatch):
+                                                    monkeypatch, error, code):
     """A full disk at its picture of the classes lost the report of the minutes of scoring
-    (the pictures came first, the report last)."""
+    (the pictures came first, the report last). A full disk is a command that could not go
+    on (exit 1, as a run's), a destination it may not write a choice to make again (2)."""
     from minigan.app import plotting
 
     def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise OSError(error, os.strerror(error))
 
     monkeypatch.setattr(plotting, "save_grid", full)
     out = tmp_path / "report.json"
     rc, _, err = run_main(["eval", str(earlier_run), "--device", "cpu", "--n", "40",
                            "--no-parzen", "--data-dir", str(data_dir), "--out", str(out)], capsys)
-    assert rc == 2 and "No space left on device" in err and f"the report {out} was written" in err
+    assert rc == code and os.strerror(error) in err and f"the report {out} was written" in err
     assert json.loads(out.read_text())["generated"]["n"] == 40
 
 

@@ -59,15 +59,15 @@ def test_eval_into_a_run_folder_in_use_is_refused(run_dir, monkeypatch, capsys,
 
 @pytest.mark.slow
 def test_eval_on_a_full_disk_leaves_no_half_written_file(run_dir, real_mnist, monkeypatch, capsys,
-                                                         assert_one_line_error):
+                                                         assert_one_line_failure):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(fileio.os, "fsync", full)
     rc = main(["eval", str(run_dir), "--n", "40", "--no-parzen", "--data-dir", str(real_mnist),
                "--device", "cpu"])
-    assert_one_line_error(rc, capsys.readouterr().err, str(run_dir / "eval"),
-                          "No space left on device")
+    assert_one_line_failure(rc, capsys.readouterr().err, str(run_dir / "eval"),   # exit 1
+                            "No space left on device")
     assert not (run_dir / "eval.json").exists() and not (run_dir / "eval_neighbours.png").exists()
     assert not (run_dir / "eval_classes.png").exists()
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]

@@ -157,7 +157,7 @@ def test_a_toy_run_cut_short_or_on_a_full_disk_leaves_the_folder_as_it_was(tmp_p
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(toys, "save_xy_plot", full)
-    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 2
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
@@ -189,7 +189,7 @@ def test_a_swap_that_fails_half_way_puts_the_old_results_back(tmp_path, monkeypa
         replace(src, dst)
 
     monkeypatch.setattr(commands.os, "replace", full_at_the_second_in)
-    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 2
+    assert main(["toy", "xy", "--iterations", "30", "--out", str(out), "--overwrite"]) == 1
     assert "nothing of this run was kept" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == old and len(calls) == 2
 
