@@ -627,6 +627,10 @@ def evaluate(args):
                                  f"trained on (this one: a data set of its own): {exc}") from None
     drawn, classes = [], []         # the digits scored and the class read in each
     loaded = []                     # the generator scored: TSTR trains on its digits too
+    _progress(f"scoring the digits of {ckpt}"
+              + (f", {args.draws} draws of the noise" if args.draws > 1 else "")
+              + (" (the Parzen window takes the longest; --no-parzen leaves it out)"
+                 if args.parzen else ""))
     scores, real, ckpt_path = evaluate_checkpoint(ckpt, args.n, ref, args.seed, args.parzen,
                                                   getattr(args, "ema", True), drawn,
                                                   getattr(args, "draws", 1), classes, loaded)
@@ -685,6 +689,17 @@ def evaluate(args):
 NEIGHBOUR_ROWS = ("generated", "training")
 
 
+def _progress(message):
+    """A line saying what a long step is doing, on stderr when it is a terminal (someone is
+    waiting; a log or a pipe gets the results alone)."""
+    try:
+        waiting = sys.stderr.isatty()
+    except (AttributeError, OSError, ValueError):
+        waiting = False
+    if waiting:
+        print(f"minigan: {message} ...", file=sys.stderr, flush=True)
+
+
 def _conditional_tstr(G, spec, config, args, data_dir):
     """TSTR of a conditional run's generator ``G`` (:func:`minigan.lab.scoring.conditional_tstr`),
     or None."""
@@ -692,6 +707,8 @@ def _conditional_tstr(G, spec, config, args, data_dir):
     epochs = metrics.TSTR_EPOCHS if epochs is None else epochs     # None: --tstr-epochs not given
     if not config.get("conditional") or epochs < 1:
         return None
+    _progress(f"TSTR: training the classifier on labelled generated digits, then on as many "
+              f"real ones, {_plural(epochs, 'epoch')} each (--tstr-epochs 0 leaves it out)")
     return scoring.conditional_tstr(G, spec.noise_dim, spec.scale, config.get("prior", "gaussian"),
                             n=args.n, data_dir=data_dir, download=args.download,
                             epochs=epochs, seed=args.seed, dtype=config.get("dtype"))
@@ -778,6 +795,9 @@ def _toy_runs(args, opts, out, field=True):
     results = []
     for i in range(seeds):
         first = i == 0
+        _progress(f"{args.name}: training seed {seed + i}"
+                  + (f" ({i + 1} of {seeds})" if seeds > 1 else "")
+                  + (", drawing its pictures" if first else ""))
         result = toys.run_gan_toy(args.name, args.iterations, seed + i,
                                   snapshots if first else 0, opts=opts, record_frames=first,
                                   field=field and first, noise_grid=args.noise_grid and first,

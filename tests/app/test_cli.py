@@ -1858,3 +1858,22 @@ def test_eval_every_of_a_run_on_the_test_split_alone_says_it_is_scored_on_what_i
             "split at hand, and each score compares its digits with test digits it trains on") in err
     assert main(train_args(data_dir, tmp_path / "plain", "--epochs", "1")) == 0
     assert "trains on the MNIST test split" not in capsys.readouterr().err
+
+
+def test_long_steps_say_what_they_do_on_a_terminal_alone(monkeypatch, earlier_run, data_dir,
+                                                         tmp_path):
+    """eval was silent for 20 to 50 s (the Parzen window, TSTR, --draws), a toy for 30 s: a
+    line says what is under way where someone waits at a terminal, none in a log or a pipe."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, said in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        assert main(["eval", str(earlier_run), "--device", "cpu", "--n", "40", "--draws", "2",
+                     "--data-dir", str(data_dir), "--out", str(tmp_path / "e.json")]) == 0
+        line = (f"minigan: scoring the digits of {earlier_run / 'checkpoint.npz'}, 2 draws of "
+                "the noise (the Parzen window takes the longest; --no-parzen leaves it out) ...")
+        assert (line in stream.getvalue()) == said, stream.getvalue()
