@@ -42,7 +42,7 @@ class DiskFailed(RuntimeError):
 
 def write_failure(exc, message):
     """The error to raise for the ``OSError`` ``exc`` of a write, said as ``message``: a
-    :class:`DiskFailed` when the disk could not go on (:data:`DISK_ERRNOS`), else a
+    :class:`DiskFailed` when the disk could not go on (``DISK_ERRNOS``), else a
     ``ValueError`` (a destination to choose again)."""
     return (DiskFailed if exc.errno in DISK_ERRNOS else ValueError)(message)
 
