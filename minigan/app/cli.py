@@ -33,7 +33,6 @@ import errno
 import os
 import signal
 import sys
-import threading
 import warnings
 
 from minigan import __version__, backend
@@ -43,7 +42,7 @@ from minigan.lab import metrics, toys
 
 from . import commands, plotting, settings
 from .fileio import DiskFailed
-from .signals import STOPPING, stopping_signals
+from .signals import STOPPING, handled
 
 __all__ = ["main", "build_parser"]
 
@@ -472,27 +471,24 @@ def main(argv=None):
     129 on SIGHUP. A reader of the output that leaves early (``| head``), or a terminal that
     closed, does not stop the command.
     """
-    previous_warning = warnings.showwarning
-    warnings.showwarning = _one_line_warning
-    on_main = threading.current_thread() is threading.main_thread()
-    previous_handlers = ({s: signal.signal(s, _on_sigterm) for s in stopping_signals()
-                          if s != signal.SIGINT} if on_main else {})
-    streams = {"stdout": sys.stdout, "stderr": sys.stderr}   # None: none at all (>&-)
-    for name, stream in streams.items():
-        if stream is not None:
-            setattr(sys, name, _ReaderMayLeave(stream))
-    try:
-        return _main(argv)
-    finally:
+    # SIGTERM and SIGHUP as Terminated; Ctrl-C stays Python's KeyboardInterrupt
+    with handled(_on_sigterm, leaving=(signal.SIGINT,)):
+        previous_warning = warnings.showwarning
+        warnings.showwarning = _one_line_warning
+        streams = {"stdout": sys.stdout, "stderr": sys.stderr}   # None: none at all (>&-)
+        for name, stream in streams.items():
+            if stream is not None:
+                setattr(sys, name, _ReaderMayLeave(stream))
         try:
-            for name, stream in streams.items():
-                if stream is not None:
-                    getattr(sys, name).flush()   # what is still buffered, reader gone or not
+            return _main(argv)
         finally:
-            sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
-            warnings.showwarning = previous_warning
-            for signum, handler in previous_handlers.items():
-                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            try:
+                for name, stream in streams.items():
+                    if stream is not None:
+                        getattr(sys, name).flush()   # what is still buffered, reader gone or not
+            finally:
+                sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
+                warnings.showwarning = previous_warning
 
 
 def _said(exc):

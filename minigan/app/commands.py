@@ -181,7 +181,7 @@ def sample(args):
                     f"per {each}, --n {args.n} giving {_plural(per, 'sample')} a row; for {nrow} "
                     f"a row give --n {len(rows) * nrow} without --nrow, or draw one digit "
                     "with --label L")
-            labels, nrow = np.repeat(rows, per), per
+            labels, nrow = conditional.digit_rows(per, rows), per
             what, row_labels = f", one row per {each}", rows
             if args.n != len(labels):           # the rows are whole: say why more were drawn
                 what += (f" (--n {args.n} rounded up to {len(labels)}: {per} of each "
@@ -189,7 +189,7 @@ def sample(args):
         else:       # the digit written left of every row, as the rows of all ten are
             labels, what = np.full(args.n, args.label), f" of the digit {args.label}"
             row_labels = [args.label] * plotting.grid_shape(args.n, nrow)[0]
-        _warn_unseen(config, labels, path)
+            _warn_unseen(config, labels, path)
         if gradients:
             noise = conditional.labelled_noise(
                 gan.sample_noise(len(labels), spec.noise_dim, prior, rng, config.get("dtype")),

@@ -643,8 +643,9 @@ def check_out(out, resuming_here):
                     f"--resume {out}, or choose another --out"
                 )
             if (out / CONFIG).is_file():
-                read_config(out)    # unreadable: the same advice --resume would give
-                source = _config_object(out / CONFIG).get("continued_from")
+                recorded = _config_object(out / CONFIG)   # read once, checked as --resume would
+                _settings_in(recorded, out / CONFIG)
+                source = recorded.get("continued_from")
                 if isinstance(source, str):    # --resume of it would send the user back here
                     raise ValueError(
                         f"--out {out} already holds a run ({', '.join(held)}) that continues "

@@ -13,7 +13,7 @@ import signal
 import threading
 import types
 
-__all__ = ["stop_requests", "signals_deferred", "STOPPING", "stopping_signals"]
+__all__ = ["stop_requests", "signals_deferred", "handled", "STOPPING", "stopping_signals"]
 
 #: The signals that stop a command, and the words said of each: Ctrl-C, SIGTERM (what
 #: ``kill`` and batch schedulers send) and SIGHUP (a terminal or ssh session closed).
@@ -33,18 +33,19 @@ def stopping_signals():
 
 
 @contextlib.contextmanager
-def _handled(handler):
-    """While active, ``handler`` answers each of :func:`stopping_signals` (main thread only:
-    elsewhere nothing changes). Each is installed inside the block that puts the previous
-    ones back, and each is put back whatever a signal raises while the others are: none is
-    left answered by ``handler`` after the block."""
+def handled(handler, leaving=()):
+    """While active, ``handler`` answers each of :func:`stopping_signals` but those of
+    ``leaving`` (main thread only: elsewhere nothing changes). Each is installed inside the
+    block that puts the previous ones back, and each is put back whatever a signal raises
+    while the others are: none is left answered by ``handler`` after the block."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = []
     try:
         for signum in stopping_signals():
-            previous.append((signum, signal.signal(signum, handler)))
+            if signum not in leaving:
+                previous.append((signum, signal.signal(signum, handler)))
         yield
     finally:
         _put_back(previous)
@@ -78,7 +79,7 @@ def stop_requests():
             raise KeyboardInterrupt
         stop.requested, stop.signum = True, signum
 
-    with _handled(on_signal):
+    with handled(on_signal):
         yield stop
 
 
@@ -89,7 +90,7 @@ def signals_deferred():
     that a few renames that must all happen are not cut in half. kill -9 cannot wait. Only
     the main thread can take signals; elsewhere nothing changes."""
     asked = []
-    with _handled(lambda signum, frame: asked.append(signum)):
+    with handled(lambda signum, frame: asked.append(signum)):
         yield
     if asked:                       # the block ended without an exception
         signal.raise_signal(asked[0])

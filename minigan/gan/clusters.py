@@ -77,8 +77,8 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
     iterations = whole_number("k-means: iterations", iterations, 1)
     sq = np.einsum("nf,nf->n", x, x)
     best = None
-    for _ in range(int(restarts)):
-        run = _lloyd(x, sq, k, rng, int(iterations))
+    for _ in range(restarts):
+        run = _lloyd(x, sq, k, rng, iterations)
         if best is None or run[2] < best[2]:
             best = run
     return best[0], best[1]

@@ -102,8 +102,11 @@ def draw_labels(rng, m, classes=CLASSES, present=None):
 
 
 def digit_rows(per_digit, classes=CLASSES):
-    """Labels ``0 .. 0, 1 .. 1, ...``: a grid of ``per_digit`` columns shows one digit a row."""
-    return np.repeat(np.arange(classes), per_digit)
+    """Labels ``0 .. 0, 1 .. 1, ...``: a grid of ``per_digit`` columns shows one digit a row.
+    ``classes``: how many (the classes ``0 .. classes - 1``), or the classes themselves in
+    their order (those a data set holds)."""
+    rows = np.arange(classes) if np.ndim(classes) == 0 else np.asarray(classes, dtype=np.int64)
+    return np.repeat(rows, per_digit)
 
 
 class ConditionalGAN(gan.GAN):
