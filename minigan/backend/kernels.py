@@ -400,8 +400,9 @@ SIGMOID_CROSS_ENTROPY = Source(
     r"""
     T e = exp(-fabs(a));
     T s = (T)1 / ((T)1 + exp(-a));                          // sigmoid(a)
+    T r = (T)1 / ((T)1 + exp(a));                           // sigmoid(-a)
     loss = ((a > (T)0 ? a : (T)0) - a * t) + log1p(e);      // max(a,0) - a t + log(1 + e^-|a|)
-    grad = (s - t) / M;                                      // (sigmoid(a) - t) / M
+    grad = (((T)1 - t) * s - t * r) / M;                     // ((1 - t) sigmoid(a) - t sigmoid(-a)) / M
     """,
     _NO_FMA,
 )
@@ -412,7 +413,7 @@ def sigmoid_cross_entropy_gpu(logits, targets):
 
     .. math::
         L = \frac1M\sum_i \max(a_i, 0) - a_i t_i + \log(1 + e^{-|a_i|}),\qquad
-        \frac{\partial L}{\partial a_i} = \frac{\sigma(a_i) - t_i}{M}
+        \frac{\partial L}{\partial a_i} = \frac{(1 - t_i)\,\sigma(a_i) - t_i\,\sigma(-a_i)}{M}
 
     Same arguments and result as the reference, :func:`minigan.functional.losses.sigmoid_cross_entropy`.
 

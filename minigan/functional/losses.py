@@ -96,6 +96,11 @@ def sigmoid_cross_entropy(logits, targets):
         L = \frac{1}{M}\sum_i \max(a_i, 0) - a_i t_i + \log(1 + e^{-|a_i|}),
         \qquad
         \frac{\partial L}{\partial a_i} = \frac{\sigma(a_i) - t_i}{M}
+        = \frac{(1 - t_i)\,\sigma(a_i) - t_i\,\sigma(-a_i)}{M}
+
+    The gradient is computed in the last form, which has no cancellation for a hard
+    target: :math:`\sigma(a) - 1` rounds to 0 for logits above about 37 (17 in
+    float32), :math:`-\sigma(-a)` keeps its :math:`-e^{-a}`.
 
     Parameters
     ----------
@@ -118,14 +123,17 @@ def sigmoid_cross_entropy(logits, targets):
     M = a.size                                                      # the entries averaged
     per_element = xp.maximum(a, 0) - a * targets + xp.log1p(xp.exp(-xp.abs(a)))
     loss = float(per_element.sum()) / M
-    dlogits = (sigmoid(a) - targets) / M
+    # sigma(a) - t written as (1 - t) sigma(a) - t sigma(-a), the same number (sigma(a) +
+    # sigma(-a) = 1) without the cancellation of sigma(a) - 1 at large a: for t = 1 and
+    # a = 40 it is -4.2e-18, where sigma(a) - 1 rounds to 0
+    dlogits = ((1 - targets) * sigmoid(a) - targets * sigmoid(-a)) / M
     return loss, dlogits.astype(a.dtype, copy=False)
 
 
 @sigmoid_cross_entropy.gpu
 def _sigmoid_cross_entropy_gpu(logits, targets):
     """:func:`sigmoid_cross_entropy`'s formula, the mean of ``max(a, 0) - a t + log(1 +
-    exp(-|a|))`` and its gradient ``(sigmoid(a) - t) / M``, per element in one fused kernel
+    exp(-|a|))`` and its gradient ``((1 - t) sigmoid(a) - t sigmoid(-a)) / M``, per element in one fused kernel
     (minigan.backend.kernels)."""
     _check_targets("sigmoid_cross_entropy", logits, targets)
     _check_batch("sigmoid_cross_entropy", logits)

@@ -54,6 +54,25 @@ def test_extreme_logits_are_finite_with_exact_gradient():
         assert np.isfinite(val) and np.all(np.isfinite(grad))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradient_keeps_its_digits_where_sigmoid_rounds_to_one(dtype):
+    """For a hard target the gradient is -sigma(-a) (t = 1) or sigma(a) (t = 0), which has
+    no cancellation: at a = 20 to 700, where sigma(a) rounds to 1 (float64 above about 37,
+    float32 above 17), it is e^{-a} (1 - e^{-a}) to the dtype's precision, not 0."""
+    a = np.array([[20.0], [40.0], [80.0], [300.0], [700.0]]).astype(dtype)
+    tiny = np.exp(-a.astype(np.float64))
+    expected = tiny * (1 - tiny) / a.size              # sigma(-a) to double precision
+    rtol = {np.float64: 1e-14, np.float32: 1e-6}[dtype]
+    keep = expected >= np.finfo(dtype).tiny            # below it float32 flushes to 0
+    _, d_real = losses.sigmoid_cross_entropy(a, 1.0)
+    np.testing.assert_allclose(-d_real[keep], expected[keep], rtol=rtol)
+    _, d_fake = losses.sigmoid_cross_entropy(-a, 0.0)
+    np.testing.assert_allclose(d_fake[keep], expected[keep], rtol=rtol)
+    _, d_g = losses.generator_loss(a, "non_saturating")
+    np.testing.assert_allclose(-d_g[keep], expected[keep], rtol=rtol)
+    assert d_real.dtype == dtype
+
+
 def test_values_match_the_probability_form():
     r = np.random.default_rng(0)
     a = r.standard_normal((16, 1)) * 3
