@@ -133,8 +133,8 @@ def sigmoid_cross_entropy(logits, targets):
 @sigmoid_cross_entropy.gpu
 def _sigmoid_cross_entropy_gpu(logits, targets):
     """:func:`sigmoid_cross_entropy`'s formula, the mean of ``max(a, 0) - a t + log(1 +
-    exp(-|a|))`` and its gradient ``((1 - t) sigmoid(a) - t sigmoid(-a)) / M``, per element in one fused kernel
-    (minigan.backend.kernels)."""
+    exp(-|a|))`` and its gradient ``((1 - t) sigmoid(a) - t sigmoid(-a)) / M``, per element
+    in one fused kernel (minigan.backend.kernels)."""
     _check_targets("sigmoid_cross_entropy", logits, targets)
     _check_batch("sigmoid_cross_entropy", logits)
     _check_probabilities("sigmoid_cross_entropy", targets)
@@ -195,6 +195,12 @@ def softmax_cross_entropy(logits, targets):
         = \frac{1}{N}\Big(p_{ik}\sum_c t_{ic} - t_{ik}\Big)
         = \frac{p_{ik} - t_{ik}}{N} \quad\text{when each target row sums to 1.}
 
+    At the row's largest logit the gradient is computed as
+    :math:`(p_{\max} - 1)\sum_c t_c + \sum_{c \ne \max} t_c` with
+    :math:`p_{\max} - 1 = \operatorname{expm1}(-\log z)`: for a confident row
+    :math:`p_{\max}` rounds to 1 and :math:`p_{\max} - 1` to 0, where the true value
+    (about :math:`-\sum_{c \ne \max} e^{a_c - a_{\max}}`) is representable.
+
     Parameters
     ----------
     logits : ndarray of shape (N, C)
@@ -243,7 +249,16 @@ def softmax_cross_entropy(logits, targets):
     log_z = xp.log1p(others.sum(axis=1, keepdims=True))
     log_p = shifted - log_z                                         # log softmax
     loss = -float((t * log_p).sum()) / n
-    dlogits = (xp.exp(log_p) * t.sum(axis=1, keepdims=True) - t) / n   # (p sum_c t - t) / N
+    rows = xp.arange(n)
+    t_sum = t.sum(axis=1)                                           # sum_c t
+    dlogits = xp.exp(log_p) * t_sum[:, None] - t                    # p sum_c t - t
+    # at the largest logit, p_top sum_c t - t_top = (p_top - 1) sum_c t + sum_(c != top) t_c,
+    # with p_top - 1 = expm1(-log z): a confident row's p_top rounds to 1, and p_top - 1 to 0
+    # (at a margin of 37 in float64, 17 in float32), where expm1 keeps every digit
+    t_others = t.copy()
+    t_others[rows, top] = 0
+    dlogits[rows, top] = xp.expm1(-log_z[:, 0]) * t_sum + t_others.sum(axis=1)
+    dlogits /= n
     return loss, dlogits.astype(a.dtype, copy=False)
 
 

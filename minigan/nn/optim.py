@@ -24,9 +24,13 @@ import numpy as np
 
 from minigan import backend
 from minigan.backend import get_array_module, kernels, op
-from minigan.functional.errors import amount, real_number, state_mapping
+from minigan.functional.errors import positive_number, real_number, state_mapping
 
 from .layers import StateError  # a layer's state and an optimizer's: one error
+
+#: What Adam's and RMSProp's refusal of ``eps = 0`` adds: what 0 would do.
+EPS_ZERO = (" (at 0 an entry whose gradients were all 0, a dead unit or an unused label's "
+            "row, would take 0 / 0 and turn NaN; 1e-8 is the usual value)")
 
 __all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
 
@@ -244,6 +248,9 @@ class Adam(Optimizer):
     betas : (float, float)
         :math:`(\beta_1, \beta_2)`; DCGAN uses (0.5, 0.999).
     eps : float
+        Added to the root mean square, :math:`\epsilon > 0` (at 0 an entry whose gradients
+        were all 0 so far, a dead unit or an unused label's row, would take
+        :math:`0 / 0`: NaN).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -256,7 +263,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: lr must be positive and finite, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        eps = amount("Adam: eps", eps)          # inf: every step 0, the weights never move
+        eps = positive_number("Adam: eps", eps, EPS_ZERO)
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
@@ -447,7 +454,7 @@ class RMSProp(Optimizer):
     alpha : float
         Decay :math:`\alpha` of the mean square, in [0, 1).
     eps : float
-        Added to the root mean square, :math:`\epsilon \ge 0`.
+        Added to the root mean square, :math:`\epsilon > 0` (as Adam's).
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
@@ -457,7 +464,7 @@ class RMSProp(Optimizer):
             raise ValueError(f"RMSProp: lr must be positive and finite, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
-        eps = amount("RMSProp: eps", eps)          # inf: every step 0, the weights never move
+        eps = positive_number("RMSProp: eps", eps, EPS_ZERO)
         self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
         self.s = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
 

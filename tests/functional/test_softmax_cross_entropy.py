@@ -63,6 +63,27 @@ def test_huge_logits_are_finite_with_exact_gradient():
     assert check_pair(fwd, bwd, {"a": a.copy()}, h=1e-2)["a"] <= TOL
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_confident_row_keeps_the_digits_of_its_gradient(dtype):
+    """At the largest logit p - 1 rounds to 0 in a confident row (margin above 37 in
+    float64, 17 in float32) where the true value, minus the sum of the other p, is
+    representable: the gradient keeps it, and the row sums to 0 as the exact one does."""
+    margins = np.array([20.0, 40.0, 80.0])
+    a = np.zeros((3, 3))
+    a[:, 0] = margins                                  # class 0 sure, 1 and 2 at e^-margin
+    a = a.astype(dtype)
+    tiny = np.exp(-margins)                            # p_1 = p_2 = tiny / (1 + 2 tiny)
+    p_other = tiny / (1 + 2 * tiny)
+    rtol = {np.float64: 1e-14, np.float32: 1e-6}[dtype]
+    _, d = losses.softmax_cross_entropy(a, np.zeros(3, dtype=int))
+    np.testing.assert_allclose(d[:, 0], -2 * p_other / 3, rtol=rtol)
+    np.testing.assert_allclose(d[:, 1:], np.repeat(p_other[:, None], 2, 1) / 3, rtol=rtol)
+    soft = np.tile(np.array([1.0, 0.0, 0.0]), (3, 1))  # the same target as a row
+    _, d_soft = losses.softmax_cross_entropy(a, soft)
+    np.testing.assert_allclose(d_soft, d, rtol=rtol)
+    assert d.dtype == dtype
+
+
 def test_float32_in_float32_out_and_shape_errors():
     a = np.zeros((3, 10), dtype=np.float32)
     loss, d = losses.softmax_cross_entropy(a, np.array([1, 2, 3]))

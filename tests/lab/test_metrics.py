@@ -354,13 +354,31 @@ def test_a_point_on_a_ball_s_edge_is_inside_it():
 
 
 def test_a_ball_s_edge_is_inside_it_in_float32_and_in_chunks():
-    """float32 features, as the lab's, and more of them than a chunk: a matrix product's
+    """float32 features, and more of them than a chunk: a matrix product's
     rounding moves with the side a row is on and the chunk's size, so the distance of a
     centre's k-th neighbour, computed with the points as rows, left it outside its ball for
     about one ball in twenty (density 1.189 here at chunk 64)."""
     real = np.random.default_rng(0).standard_normal((200, 64)).astype(np.float32)
     density, coverage = metrics.density_coverage(real, real, k=5, chunk=64)
     assert density == pytest.approx(1.2, abs=1e-12) and coverage == 1.0
+
+
+def test_float32_features_far_from_zero_are_measured_as_in_float64():
+    """The neighbour measures expand |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, which cancels in
+    float32 for features around 1e4 with a spread of 1 (precision and recall (1.0, 1.0) and
+    density 17.1 where float64 gave (1.0, 0.025) and 1.6): they measure in float64."""
+    rng = np.random.default_rng(0)
+    real = np.repeat(1e4 + rng.standard_normal((40, 64)), 4, axis=0)
+    fake = np.repeat(real[:1], 20, axis=0)           # one real point, over and over
+    for call in (metrics.precision_recall, metrics.density_coverage):
+        expected = call(real, fake)
+        assert call(real.astype(np.float32), fake.astype(np.float32)) == \
+            pytest.approx(call(real.astype(np.float32).astype(np.float64),
+                               fake.astype(np.float32).astype(np.float64)), abs=1e-12)
+        assert call(real.astype(np.float32), fake.astype(np.float32)) == \
+            pytest.approx(expected, abs=1e-3)
+    assert metrics.precision_recall(real, fake)[1] == pytest.approx(1 / 40)  # one of 40 points
+    assert metrics.knn_radii(real.astype(np.float32)).dtype == np.float64
 
 
 def test_distances_of_whole_numbers_are_those_of_their_floats():

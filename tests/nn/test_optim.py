@@ -56,18 +56,32 @@ def test_sgd_momentum_worked_example():
     np.testing.assert_allclose(opt.u[0], [-0.1505, -0.1505], rtol=1e-12)
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp])
+def test_an_entry_whose_gradients_were_all_zero_stays_put(make):
+    """A dead unit's or an unused label's entry (gradient 0 at every step so far) does not
+    move, at the smallest eps taken, while its neighbours do."""
+    p = np.ones(3)
+    g = np.array([0.5, 0.0, -0.5])
+    opt = make([(p, g)], lr=0.1, eps=np.finfo(np.float64).tiny)
+    for _ in range(3):
+        opt.step()
+    assert p[1] == 1.0 and p[0] < 1.0 < p[2]
+
+
 def test_rmsprop_worked_example():
-    r"""lr 0.01, alpha 0.9, eps 0 (the figures exact), theta_0 = 1, gradients 0.5, -1, 2.
+    r"""lr 0.01, alpha 0.9, eps 1e-300 (below the last bit of every root mean square here:
+    the figures are those of eps 0), theta_0 = 1, gradients 0.5, -1, 2.
 
     t=1: s = 0.025,           theta = 1 - 0.01 * 0.5 / sqrt(0.025)  = 0.9683772234...
     t=2: s = 0.1225,          theta = + 0.01 * 1 / 0.35             = 0.9969486520...
     t=3: s = 0.51025,         theta = - 0.01 * 2 / 0.7143178564     = 0.9689499119...
 
     The second coordinate gets gradients scaled by 100: RMSProp's step is invariant to the
-    gradient's scale (with eps 0 exactly), so it moves by the same amounts.
+    gradient's scale (exactly with eps 0, to the last bit with 1e-300), so it moves by the
+    same amounts.
     """
     traj, opt = run(optim.RMSProp, [[x, 100 * x] for x in [0.5, -1.0, 2.0]],
-                    lr=0.01, alpha=0.9, eps=0.0)
+                    lr=0.01, alpha=0.9, eps=1e-300)
     expected = [1 - 0.01 * 0.5 / np.sqrt(0.025), 0, 0]
     expected[1] = expected[0] + 0.01 / np.sqrt(0.1225)
     expected[2] = expected[1] - 0.01 * 2 / np.sqrt(0.51025)
@@ -165,16 +179,17 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\)"):
         optim.RMSProp(pair, alpha=1.0)
     for make in (optim.Adam, optim.RMSProp):     # inf: every step would be 0
-        for eps in (float("nan"), float("inf")):    # worded as GAN's amounts are
-            with pytest.raises(ValueError, match=f"eps must be a finite number >= 0, got {eps}"):
+        for eps in (float("nan"), float("inf"), 0.0, -1e-8):   # 0: 0 / 0 where g was all 0
+            with pytest.raises(ValueError, match=f"eps must be a finite number > 0, got {eps}"):
                 make(pair, eps=eps)
         with pytest.raises(ValueError, match=f"^{make.__name__}: eps must be a number, got True$"):
             make(pair, eps=True)                     # a switch: it was an eps of 1.0
     for make in (optim.Adam, optim.RMSProp, optim.SGD):      # NaN compares false both ways
         with pytest.raises(ValueError, match="lr must be positive and finite, got nan"):
             make(pair, lr=float("nan"))
-    with pytest.raises(ValueError, match="Adam: eps must be a finite number >= 0, got -1e-08"):
-        optim.Adam(pair, eps=-1e-8)
+    with pytest.raises(ValueError, match="Adam: eps must be a finite number > 0, got 0.0 .at 0 an "
+                                         "entry whose gradients were all 0"):
+        optim.Adam(pair, eps=0)
     with pytest.raises(ValueError, match="no parameters"):
         optim.SGD([])
 
