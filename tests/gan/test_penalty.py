@@ -100,6 +100,37 @@ def test_penalty_ignores_a_normalized_vector():
     assert np.abs(critic.grads["2.W"]).max() > 1e-3
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1e-12, 1e-14])
+def test_a_nearly_flat_float32_critic_gets_the_float64_penalty_gradient(scale):
+    """A critic whose input gradient is about 1e-24 (weights scaled by 1e-12): squared in
+    float32 it underflowed to 0, and the penalty's gradient, divided by that norm, came out
+    5 million times too large. Its weights' gradients now equal float64's to float32's
+    precision; and a critic whose weights are scaled by 1e-6 (nothing underflows) gets the
+    same bits as the plain norm sqrt(sum g^2) gives."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 8))
+    w1, w2 = rng.standard_normal((8, 6)), rng.standard_normal((6, 1))
+
+    def weight_gradients(dtype):
+        critic = layers.Sequential(layers.Dense(8, 6, dtype=dtype), layers.LeakyReLU(0.2),
+                                   layers.Dense(6, 1, dtype=dtype))
+        critic.layers[0].params["W"][...] = w1 * scale
+        critic.layers[2].params["W"][...] = w2 * scale
+        critic.zero_grad()
+        value = penalty.gradient_penalty(critic, x.astype(dtype), 10.0)
+        return value, [g.copy() for _, g in critic.parameters()]
+
+    value32, grads32 = weight_gradients("float32")
+    value64, grads64 = weight_gradients("float64")
+    assert value32 == pytest.approx(value64, rel=1e-6)
+    for g32, g64 in zip(grads32, grads64, strict=True):
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-6 * np.abs(g64).max())
+    g = (rng.standard_normal((5, 7)) * [[1e-3], [1.0], [1e3], [0.0], [1e-30]])
+    norms = penalty._row_norms(g)
+    np.testing.assert_array_equal(norms[:4], np.sqrt((g * g).sum(axis=1, keepdims=True))[:4])
+    assert norms[4, 0] == pytest.approx(np.sqrt(((g[4] * 1e30) ** 2).sum()) * 1e-30, rel=1e-15)
+
+
 def test_gradient_penalty_matches_pytorch():
     torch = pytest.importorskip("torch", reason="PyTorch is the independent reference here")
     rng = np.random.default_rng(0)
