@@ -301,14 +301,46 @@ def _not_a_training_file(out, default_said):
                          f"another --out ({default_said})")
 
 
+#: The run folders whose lock this command holds from start to end (``eval``: minutes of
+#: scoring before its report), by resolved path: :func:`_writer` writes there under it.
+_HELD_FOR_COMMAND = {}
+
+
+@contextlib.contextmanager
+def _holding(folder):
+    """Hold the lock of ``folder`` while the command works, when that folder holds a run: a
+    training started there meanwhile is refused at its start, naming this command, instead
+    of this command's report being refused after its minutes of work. The lock is taken
+    again by nothing inside (:func:`_writer` finds it held)."""
+    if not runs.holds_run(folder):
+        yield
+        return
+    key = Path(folder).resolve()
+    try:
+        lock = FolderLock(folder).acquire()
+    except OSError as exc:                           # a full disk, a read-only folder
+        raise write_failure(exc, f"{folder}: cannot write its lock file "
+                                 f"({exc.strerror or exc})") from None
+    _HELD_FOR_COMMAND[key] = lock
+    try:
+        yield
+    finally:
+        del _HELD_FOR_COMMAND[key]
+        lock.release()
+
+
 @contextlib.contextmanager
 def _writer(path, option="--out"):
     """While ``path`` is written: the lock of its folder when that folder holds a run (one
     writer per run folder; under it, the temporary file of a write of ``path`` cut short by
-    a kill is removed), and a write error as one line naming the file."""
+    a kill is removed), and a write error as one line naming the file. A lock the command
+    holds already (:func:`_holding`) is written under, not taken again."""
     folder = path.parent
+    held = _HELD_FOR_COMMAND.get(folder.resolve())
     try:
-        with FolderLock(folder) if runs.holds_run(folder) else contextlib.nullcontext() as lock:
+        with (contextlib.nullcontext(held) if held is not None
+              else FolderLock(folder) if runs.holds_run(folder)
+              else contextlib.nullcontext()) as lock:
             if lock is not None and lock.held:       # no other writer: a temporary file is stale
                 remove_stale_temps(folder, glob.escape(path.name))
             yield
@@ -449,6 +481,12 @@ def evaluate_digits(args, digits):
     print the table and write the report (``--out``, default ``FILE_eval.json`` beside it)."""
     path = user_path(args.run)
     out = _report_path(args, path.with_name(path.stem + "_eval.json"))
+    with _holding(out.parent):
+        return _evaluate_digits(args, digits, path, out)
+
+
+def _evaluate_digits(args, digits, path, out):
+    """:func:`evaluate_digits` once its report's place ``out`` is held."""
     given = [option for option, value in (("--seed", args.seed), ("--draws", args.draws),
                                           ("--no-ema", args.ema), ("--tstr-epochs", args.tstr_epochs))
              if value is not None]                  # the parser's None: not given
@@ -607,6 +645,12 @@ def evaluate(args):
                          "generator says its own pixel range: leave --scale out")
     ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
     out = _report_path(args, ckpt.parent / EVAL_FILE)
+    with _holding(out.parent):
+        return _evaluate_run(args, ckpt, out)
+
+
+def _evaluate_run(args, ckpt, out):
+    """:func:`evaluate` of the checkpoint ``ckpt`` once its report's place ``out`` is held."""
     config = runs.run_settings(ckpt)
     if not config.get("conditional") and args.tstr_epochs not in (None, 0):
         raise ValueError(f"--tstr-epochs {args.tstr_epochs}: {ckpt} is not of a conditional run "

@@ -1,8 +1,8 @@
 """One writer per run folder.
 
 A command that writes into a run folder (``train``, ``train --resume``, ``eval`` writing
-``eval.json``, ``sample`` and ``interpolate`` writing their picture there) holds the
-folder's lock while it writes: an advisory lock (``flock``) on the file
+``eval.json``, from its start, ``sample`` and ``interpolate`` writing their picture there)
+holds the folder's lock while it writes: an advisory lock (``flock``) on the file
 ``.minigan.lock`` in the folder, which also names the process that holds it. A second
 command is refused in one line that names that process, before it writes anything.
 

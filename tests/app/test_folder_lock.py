@@ -341,6 +341,32 @@ def test_eval_refuses_a_linked_lock_before_it_scores(train_args, data_dir, tmp_p
     assert "is a folder where minigan writes its lock" in capsys.readouterr().err
 
 
+def test_eval_holds_the_run_folder_while_it_scores(train_args, data_dir, tmp_path, capsys,
+                                                  monkeypatch):
+    """A training started in the run folder while eval scored took the folder, and eval's
+    report was refused after its minutes of work: eval holds the lock from its start, so the
+    training is the one refused, naming eval; the lock is let go when eval ends."""
+    from minigan.app import commands
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    refusals, real = [], commands.evaluate_checkpoint
+
+    def scoring_while_a_training_starts(*args, **kwargs):
+        with pytest.raises(folderlock.FolderInUse) as refused:
+            folderlock.check_not_in_use(run)          # what `minigan train --resume` asks
+        refusals.append(str(refused.value))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "evaluate_checkpoint", scoring_while_a_training_starts)
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data-dir", str(data_dir), "--device", "cpu", "--n", "500",
+                 "--no-parzen"]) == 0
+    assert len(refusals) == 1 and "in use by minigan process" in refusals[0]
+    assert (run / "eval.json").is_file() and (run / "eval_classes.png").is_file()
+    assert not (run / folderlock.LOCK_FILE).exists()
+    folderlock.check_not_in_use(run)                  # free again
+
+
 def test_a_stale_lock_replaced_meanwhile_is_not_removed(tmp_path, monkeypatch):
     """Between opening the unwritable stale file and locking it, another process removed it
     and took the folder with a new lock file: that one stays, and this command is refused."""
