@@ -62,7 +62,8 @@ def train(args):
         trainer = Trainer(options, typed=True)  # every check here, before anything is written
     except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM or SIGHUP while loading or grouping the data
         exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "
-                                "grouping the images); the run folder was not touched",)
+                                "grouping the images); nothing was written: run the "
+                                "same command again",)
         raise
     except backend.BackendError as exc:       # the GPU $MINIGAN_DEVICE asked for: say so
         if not from_variable or getattr(exc, "reason", None) is None:

@@ -477,8 +477,9 @@ class Trainer:
         if groups is None:
             self._log(f"grouping the {n:,} images of the {c['split']} split into {k} groups (k-means, "
                       "--clusters)")
-            groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
-                                     groups_rng(c["seed"]))[1]
+            with self._grouping_bar() as progress:
+                groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
+                                         groups_rng(c["seed"]), progress=progress)[1]
         else:
             groups = np.asarray(groups)
             if groups.ndim != 1:
@@ -498,6 +499,29 @@ class Trainer:
         self.Y = backend.asarray(self.groups)
         clusters.self_condition(self.G, self.groups, c["prior"])
         self.cuts = backend.to_host(self.G.cuts).copy()   # what a checkpoint's G must hold
+
+    @contextlib.contextmanager
+    def _grouping_bar(self):
+        """k-means' progress where someone waits at a terminal (the 60,000 training images
+        take half a minute): a bar of Lloyd's iterations, at most
+        :data:`~minigan.gan.clusters.KMEANS_ITERATIONS` (it ends sooner, when no image changes
+        group), with the images the last one moved; gone when the groups are found. Yields
+        the ``progress`` callable for :func:`~minigan.gan.clusters.kmeans`, or None (``--quiet``,
+        a log or a pipe: the line before says what is under way)."""
+        if self.quiet or not on_a_terminal(sys.stderr):
+            yield None
+            return
+        from tqdm import tqdm
+
+        # no share or time left: the iterations end when no image changes group, mostly
+        # well before the limit
+        with tqdm(total=clusters.KMEANS_ITERATIONS, desc="k-means", leave=False,
+                  bar_format="{desc}: iteration {n_fmt} (at most {total_fmt}), {elapsed} "
+                             "elapsed{postfix}") as bar:
+            def progress(restart, iteration, moved):
+                bar.set_postfix_str(f"{plural(moved, 'image')} changed group", refresh=False)
+                bar.update(iteration - bar.n)
+            yield progress
 
     def _rngs(self):
         return {"noise": self.gan.rng, "shuffle": self.shuffle_rng, "library": self.library_rng}

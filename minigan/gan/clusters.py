@@ -31,7 +31,7 @@ __all__ = ["kmeans", "self_condition", "KMEANS_ITERATIONS"]
 KMEANS_ITERATIONS = 100
 
 
-def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
+def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1, progress=None):
     r"""``k`` groups of the rows of ``x``: k-means++ seeds, then Lloyd's iterations; the best
     of ``restarts`` such runs.
 
@@ -58,6 +58,10 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
     rng : numpy.random.Generator
     iterations : int
     restarts : int, >= 1
+    progress : callable, optional
+        Called after each of Lloyd's iterations as ``progress(restart, iteration, moved)``:
+        the run (from 0), the iteration (from 1) and how many rows changed group in it (all
+        ``N`` at the first; 0 ends the run). It changes nothing in the result.
 
     Returns
     -------
@@ -77,16 +81,19 @@ def kmeans(x, k, rng, iterations=KMEANS_ITERATIONS, restarts=1):
     iterations = whole_number("k-means: iterations", iterations, 1)
     sq = np.einsum("nf,nf->n", x, x)
     best = None
-    for _ in range(restarts):
-        run = _lloyd(x, sq, k, rng, iterations)
+    for restart in range(restarts):
+        told = None if progress is None else (
+            lambda iteration, moved, restart=restart: progress(restart, iteration, moved))
+        run = _lloyd(x, sq, k, rng, iterations, told)
         if best is None or run[2] < best[2]:
             best = run
     return best[0], best[1]
 
 
-def _lloyd(x, sq, k, rng, iterations):
+def _lloyd(x, sq, k, rng, iterations, progress=None):
     """One run of :func:`kmeans` (``sq`` holds each row's squared norm): its centres, its
-    labels and its within-group sum of squares W."""
+    labels and its within-group sum of squares W; ``progress(iteration, moved)`` after each
+    iteration."""
     n = len(x)
 
     def squared_distances(centres):          # (N, k), by the expansion in kmeans
@@ -102,10 +109,13 @@ def _lloyd(x, sq, k, rng, iterations):
         centres[j] = x[pick]
         nearest = np.minimum(nearest, squared_distances(centres[j:j + 1])[:, 0])
     labels = None
-    for _ in range(iterations):
+    for iteration in range(1, iterations + 1):
         d = squared_distances(centres)
         new = d.argmin(axis=1)
-        if labels is not None and np.array_equal(new, labels):
+        moved = n if labels is None else int(np.count_nonzero(new != labels))
+        if progress is not None:
+            progress(iteration, moved)
+        if moved == 0:
             break
         labels = new
         members = labels[None, :] == np.arange(k)[:, None]        # (k, N): one product sums

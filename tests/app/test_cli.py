@@ -7,6 +7,7 @@ as IDX files under the real MNIST names), so each run takes a second or two.
 import argparse
 import csv
 import errno
+import io
 import json
 import os
 import re
@@ -1331,7 +1332,7 @@ def test_ctrl_c_during_the_imports_prints_no_traceback(tmp_path):
 def test_ctrl_c_before_the_run_begins_says_the_folder_was_not_touched(train_args, data_dir, tmp_path,
                                                                monkeypatch, capsys):
     """A Ctrl-C while the run groups its images (k-means, before its folder exists): exit 130
-    and one line saying where it stood and that the run folder was not touched."""
+    and one line saying where it stood, that nothing was written and what to do."""
     from minigan.gan import clusters
 
     def ctrl_c(*args, **kwargs):
@@ -1342,8 +1343,31 @@ def test_ctrl_c_before_the_run_begins_says_the_folder_was_not_touched(train_args
                           capsys)
     assert rc == 130
     assert err == ("minigan: interrupted before the run began (loading the data or a checkpoint, "
-                   "grouping the images); the run folder was not touched\n")
+                   "grouping the images); nothing was written: run the same command "
+                   "again\n")
     assert not (tmp_path / "run").exists()
+
+
+def test_grouping_the_images_shows_its_iterations_on_a_terminal(train_args, data_dir, tmp_path,
+                                                               monkeypatch):
+    """k-means takes half a minute on the 60,000 training images, after one line: on a
+    terminal a bar says its iteration (and how many images the last one moved: the bar is
+    redrawn ten times a second, more rarely than the tiny split's iterations come); in a log
+    (not a terminal) and with --quiet, nothing but the line."""
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for terminal, quiet, shown in ((True, False, True), (False, False, False), (True, True, False)):
+        err = Terminal() if terminal else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        args = train_args(data_dir, tmp_path / f"run{terminal}{quiet}", "--model", "mlp",
+                          "--epochs", "1", "--clusters", "3")
+        if not quiet:
+            args.remove("--quiet")
+        assert main(args) == 0
+        said = err.getvalue()
+        assert ("k-means: iteration 0 (at most 100), 00:00 elapsed" in said) is shown, said
 
 
 def test_config_json_records_what_was_used_and_what_was_asked(train_args, data_dir, tmp_path, monkeypatch):

@@ -45,6 +45,27 @@ def test_kmeans_is_a_fixed_point_and_seeded():
     assert np.bincount(labels, minlength=6).min() >= 1
 
 
+def test_kmeans_says_its_progress_and_changes_nothing_by_it():
+    """``progress(restart, iteration, moved)`` after each iteration of each run: every row
+    moves at the first, none at the last (a converged run), and the groups are those found
+    without it."""
+    x = np.random.default_rng(3).standard_normal((200, 4))
+    told = []
+    centres, labels = clusters.kmeans(x, 6, np.random.default_rng(1), restarts=2,
+                                      progress=lambda *said: told.append(said))
+    plain = clusters.kmeans(x, 6, np.random.default_rng(1), restarts=2)
+    np.testing.assert_array_equal(labels, plain[1])
+    np.testing.assert_array_equal(centres, plain[0])
+    for restart in (0, 1):
+        run = [(i, moved) for r, i, moved in told if r == restart]
+        assert [i for i, _ in run] == list(range(1, len(run) + 1))
+        assert run[0][1] == 200 and run[-1][1] == 0 and all(m > 0 for _, m in run[1:-1])
+    stopped = []
+    clusters.kmeans(x, 6, np.random.default_rng(1), iterations=2,
+                    progress=lambda *said: stopped.append(said))
+    assert [i for _, i, _ in stopped] == [1, 2]                  # the limit, not converged
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_kmeans_fills_empty_groups(seed):
     # ten copies of one row and two others: with five groups, two or more seeds coincide
