@@ -320,8 +320,12 @@ class Layer:
 
     # -- modes ----------------------------------------------------------
     def train(self, mode=True):
-        """Training mode (batch statistics, dropout on). Returns self."""
+        """Training mode (batch statistics, dropout on), of this layer and every layer inside
+        it: a layer made of others names them in :meth:`sublayers`, through which this
+        reaches them (as :meth:`freeze` does). Returns self."""
         self.training = bool(mode)
+        for inner in self.sublayers():
+            inner.train(mode)
         return self
 
     def eval(self):
@@ -330,14 +334,17 @@ class Layer:
 
     @contextlib.contextmanager
     def evaluating(self):
-        """``with layer.evaluating():`` evaluation mode inside the block, then the mode the
-        layer had before (also when the block raises)."""
-        was_training = self.training
+        """``with layer.evaluating():`` evaluation mode inside the block, for the layer and
+        every layer inside it, then each in the mode it had before (also when the block
+        raises): a layer kept in evaluation mode by itself, say a frozen batch norm, stays so."""
+        was_training = [(layer, layer.training) for layer in self.walk()]
         self.eval()
         try:
             yield self
         finally:
-            self.train(was_training)
+            self.train(was_training[0][1])      # as freezing() does: all train() reaches,
+            for layer, training in was_training:     # then each layer walk() found
+                layer.training = training
 
     def freeze(self, frozen=True):
         """Stop (or resume) accumulating parameter gradients, this layer's and every layer's
@@ -681,12 +688,6 @@ class Sequential(Layer):
         for layer in self.layers:
             layer.zero_grad()
 
-    def train(self, mode=True):
-        self.training = bool(mode)
-        for layer in self.layers:
-            layer.train(mode)
-        return self
-
     def __getitem__(self, i):
         return self.layers[i]
 
@@ -997,10 +998,6 @@ class SpectralNorm(Layer):
         M, W_sn = self._need_cache()[:2]
         return W_sn.reshape(self.params["W"].shape)
 
-    def train(self, mode=True):
-        self.layer.train(mode)
-        return super().train(mode)
-
     def __repr__(self):
         return f"SpectralNorm({self.layer!r})"
 
@@ -1171,11 +1168,6 @@ class ConditionalGenerator(Layer):
 
     def zero_grad(self):
         self.net.zero_grad()
-
-    def train(self, mode=True):
-        self.training = bool(mode)
-        self.net.train(mode)
-        return self
 
     def __repr__(self):
         return f"ConditionalGenerator({self.classes} classes, {self.net!r})"

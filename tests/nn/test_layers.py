@@ -155,6 +155,55 @@ def test_train_eval_propagate():
     assert net[1].training
 
 
+class Residual(layers.Layer):
+    """A layer of one's own made of others, as the docs say: it names them in sublayers()
+    and holds their parameters and buffers in its own dicts, nothing more."""
+
+    def __init__(self, *inner):
+        super().__init__()
+        self.inner = layers.Sequential(*inner)
+        self.params, self.grads = self.inner.params, self.inner.grads
+        self.buffers = self.inner.buffers
+
+    def sublayers(self):
+        return (self.inner,)
+
+    def forward(self, x):
+        return x + self.inner.forward(x)
+
+    def backward(self, dout, input_grad=True):
+        return dout + self.inner.backward(dout)
+
+
+def test_a_layer_of_one_s_own_made_of_others_passes_on_its_mode():
+    """train() and eval() reach every layer named in sublayers(), as freeze() does: a
+    residual block of one's own kept its batch norm in training mode after eval(), and the
+    samples of an evaluated G used batch statistics (and moved the running ones)."""
+    r = np.random.default_rng(0)
+    G = layers.Sequential(layers.Dense(4, 8, rng=r),
+                          Residual(layers.Dense(8, 8, rng=r), layers.BatchNorm(8)),
+                          layers.Dense(8, 2, rng=r))
+    G.eval()
+    assert not any(layer.training for layer in G.walk())
+    z = r.standard_normal((16, 4))
+    np.testing.assert_allclose(G.forward(z)[:3], G.forward(z[:3]), rtol=1e-12)  # running stats
+    with G.evaluating():
+        pass
+    assert not any(layer.training for layer in G.walk())
+    G.train()
+    assert all(layer.training for layer in G.walk())
+
+
+def test_evaluating_puts_back_each_layer_s_own_mode():
+    """A batch norm kept in evaluation mode by the user stays so after ``evaluating()``
+    (the block's end set every layer to the outer layer's mode)."""
+    net = layers.Sequential(layers.Dense(2, 2), layers.BatchNorm(2), layers.Dropout(0.5))
+    net[1].eval()
+    with net.evaluating():
+        assert not any(layer.training for layer in net.walk())
+    assert [layer.training for layer in net.walk()] == [True, True, False, True]
+
+
 @pytest.mark.parametrize("start", [True, False])
 def test_evaluating_restores_the_mode_it_found(start):
     net = layers.Sequential(layers.Dense(2, 2), layers.BatchNorm(2)).train(start)
