@@ -5,7 +5,11 @@
 ...                 rng_states={"noise": gan.rng.bit_generator.state}, config=config)
 >>> ckpt = load_checkpoint("run/checkpoint.npz")                          # doctest: +SKIP
 >>> restore(ckpt, generator=G, discriminator=D, g_opt=g_opt, d_opt=d_opt,  # doctest: +SKIP
-...         model="vanilla")
+...         model="vanilla", rngs={"noise": gan.rng})
+
+Save every random generator the run draws from (its noise, its data order) and restore them
+all: the run then goes on as if it had never stopped, bit for bit. A moving average of G
+(``g_ema``) is saved with its count of updates and restored with it.
 
 Layout of the archive (every entry is a plain array, so it loads with
 ``allow_pickle=False``: a checkpoint is data, never code)::
@@ -119,7 +123,8 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
     extra : dict, optional
         More entries: arrays (saved as arrays) or JSON-serializable values.
     g_ema : minigan.gan.ema.EMA, optional
-        The moving average of G's weights, saved as ``G_ema/<key>``.
+        The moving average of G's weights, saved as ``G_ema/<key>``, and its count of
+        updates (``extra["ema_updates"]``), which sets its warm-up's decay.
 
     Raises
     ------
@@ -140,7 +145,7 @@ def save_checkpoint(path, *, generator, discriminator, g_opt, d_opt, iteration, 
     for part, state in parts.items():
         for key, value in state.items():
             arrays[f"{part}/{key}"] = backend.to_host(value)
-    plain = {}
+    plain = {} if g_ema is None else {"ema_updates": int(g_ema.updates)}
     for name, value in (extra or {}).items():
         if _is_array(value):
             arrays[f"extra/{name}"] = backend.to_host(value)
@@ -310,7 +315,7 @@ def load_checkpoint(path, expect=None):
 
 
 def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None, model=None,
-            g_ema=None):
+            g_ema=None, rngs=None):
     """Copy a loaded checkpoint's arrays into models and optimizers, in place.
 
     Parameters
@@ -318,7 +323,11 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
     ckpt : dict
         From :func:`load_checkpoint`.
     generator, discriminator, g_opt, d_opt, g_ema : optional
-        Whatever is given is restored through its ``load_state_dict``.
+        Whatever is given is restored through its ``load_state_dict``; ``g_ema`` also takes
+        back its count of updates (a checkpoint saved without it leaves the count as it is).
+    rngs : dict, optional
+        Name -> ``numpy.random.Generator``: each takes back the state saved under its name
+        in ``rng_states``.
     model : str, optional
         The architecture name this run builds; compared with the checkpoint's
         ``config["model"]`` first, for a clear error.
@@ -327,7 +336,8 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
     ------
     CheckpointError
         When the checkpoint was made by another model, or its arrays do not
-        fit (the message names the part, the key and both shapes).
+        fit (the message names the part, the key and both shapes), or a random generator's
+        state or the moving average's count is missing or not one.
     """
     path = ckpt.get("path", "<checkpoint>")
     made_by = ckpt.get("config", {}).get("model")
@@ -376,3 +386,18 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
                     f"checkpoint {path}: '{part}/{key}' is not finite in this model's "
                     f"{dtype} (a value too large for it); the file is "
                     "damaged or not of this model")
+    def bad(what):
+        return CheckpointError(f"checkpoint {path}: {what}; the file is damaged or not of this "
+                               "run")
+
+    updates = ckpt.get("extra", {}).get("ema_updates")
+    if g_ema is not None and updates is not None:
+        if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
+            raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
+        g_ema.updates = updates
+    for name, gen in (rngs or {}).items():
+        try:
+            gen.bit_generator.state = ckpt["rng_states"][name]
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise bad(f"the state of its '{name}' random generator is not one "
+                      f"({type(exc).__name__})") from None

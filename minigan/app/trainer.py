@@ -531,7 +531,8 @@ class Trainer:
         damaged or hand-made checkpoint is refused in one line naming the file and what is
         wrong, before anything is written."""
         checkpoint.restore(ckpt, generator=self.G, discriminator=self.D, g_opt=self.g_opt,
-                           d_opt=self.d_opt, model=self.config["model"], g_ema=self.ema)
+                           d_opt=self.d_opt, model=self.config["model"], g_ema=self.ema,
+                           rngs=self._rngs())
         path, extra, counters = ckpt["path"], ckpt["extra"], ckpt["counters"]
 
         def bad(what):
@@ -545,12 +546,6 @@ class Trainer:
                 raise bad(f"{name} should be a number >= 0, got {str(value)[:40]!r}")
             return float(value)
 
-        for name, gen in self._rngs().items():
-            try:
-                gen.bit_generator.state = ckpt["rng_states"][name]
-            except (KeyError, TypeError, ValueError, OverflowError) as exc:
-                raise bad(f"the state of its '{name}' random generator is not one "
-                          f"({type(exc).__name__})") from None
         if self.config.get("clusters"):     # G draws the groups in the shares it saved
             for name, gen in (("G", self.G), ("G_ema", None if self.ema is None
                                                  else self.ema.generator)):
@@ -583,11 +578,8 @@ class Trainer:
         if self.perm is not None and not np.array_equal(np.sort(self.perm),
                                                         np.arange(self.n_images)):
             raise bad("its order of the epoch's images (perm) is not an order of them")
-        if self.ema is not None:
-            updates = extra.get("ema_updates")
-            if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
-                raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
-            self.ema.updates = updates
+        if self.ema is not None and "ema_updates" not in extra:   # restore() took it back
+            raise bad("it holds no count of the moving average's updates (ema_updates)")
         if self.gan.r1 and "r1_last" in extra:   # R1's last value, reported until taken again
             self.gan.last_r1 = number("r1_last", extra["r1_last"])
 
@@ -855,8 +847,7 @@ class Trainer:
             extra["r1_last"] = self.gan.last_r1
         if self.classes_present is not None:   # what sample, interpolate and eval say of labels
             extra["classes_present"] = self.classes_present
-        if self.ema is not None:
-            extra["ema_updates"] = self.ema.updates
+        if self.ema is not None:         # saved with its count of updates (checkpoint)
             self._averaged_generator()   # its own batch norm statistics, saved with it
         self.log.sync()                  # the rows up to it on disk before the checkpoint is
         try:

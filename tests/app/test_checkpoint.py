@@ -62,6 +62,48 @@ def test_round_trip_restores_everything(tmp_path):
     assert g_opt2.t == g_opt.t == 3
 
 
+def test_a_run_saved_and_restored_through_the_api_goes_on_bit_for_bit(tmp_path):
+    """As the module's example says: save G, D, the optimizers, the moving average and the
+    noise generator, restore them into fresh objects, and the run goes on as if it had never
+    stopped, the moving average too (its count of updates was lost: the next update kept a
+    tenth of the average)."""
+    from minigan.gan.ema import EMA
+
+    x = np.random.default_rng(2).random((8, 784)).astype(np.float32)
+
+    def fresh(seed):
+        G, D = models.vanilla(np.random.default_rng(seed), dtype="float32")
+        g_opt, d_opt = optim.Adam(G), optim.Adam(D)
+        return gan.GAN(G, D, g_opt, d_opt, 100, rng=np.random.default_rng(seed + 1)), EMA(G)
+
+    def steps(model, ema, n):
+        for _ in range(n):
+            model.train_iteration(lambda: x)
+            ema.update()
+
+    straight, straight_ema = fresh(0)
+    steps(straight, straight_ema, 6)
+    first, first_ema = fresh(0)
+    steps(first, first_ema, 3)
+    path = tmp_path / "checkpoint.npz"
+    save_checkpoint(path, generator=first.G, discriminator=first.D, g_opt=first.g_opt,
+                    d_opt=first.d_opt, iteration=3, epoch=0,
+                    rng_states={"noise": first.rng.bit_generator.state},
+                    config={"model": "vanilla"}, g_ema=first_ema)
+    again, again_ema = fresh(7)                      # other weights, another noise stream
+    restore(load_checkpoint(path), generator=again.G, discriminator=again.D, g_opt=again.g_opt,
+            d_opt=again.d_opt, model="vanilla", g_ema=again_ema, rngs={"noise": again.rng})
+    assert again_ema.updates == 3
+    steps(again, again_ema, 3)
+    for a, b in [(straight.G, again.G), (straight.D, again.D),
+                 (straight_ema.generator, again_ema.generator)]:
+        for key, value in a.state_dict().items():
+            np.testing.assert_array_equal(value, b.state_dict()[key], err_msg=key)
+    with pytest.raises(CheckpointError, match="the state of its 'data' random generator is not "
+                                              "one .KeyError.; the file is damaged"):
+        restore(load_checkpoint(path), rngs={"data": np.random.default_rng()})
+
+
 def test_adam_counts_round_trip_and_are_optional(tmp_path):
     """Adam's per-array counts (``g_opt/t.i``, written where a layer was frozen at some
     steps) go through the file and the run's strict reader; a checkpoint without them
