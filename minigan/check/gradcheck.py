@@ -170,6 +170,8 @@ def _float64_input(what, name, value):
         value = np.asarray(value, dtype=np.float64)
     if np.dtype(value.dtype) != np.float64:
         raise ValueError(f"{what}: '{name}' is {value.dtype}; gradient checks need float64")
+    if value.flags.c_contiguous:          # a 0-d array too, which ascontiguousarray makes (1,)
+        return value
     return backend.get_array_module(value).ascontiguousarray(value)
 
 
@@ -574,8 +576,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     its ``grads`` alone; so is a layer made of others that does not hold their parameters
     or buffers in its own dicts (no optimizer built from it would train them), a layer
     whose forward pass reads an array held as a plain attribute (neither a parameter nor a
-    buffer) or writes into its input, or whose backward pass changes a buffer, or
-    one whose forward pass, run again from the same state, gives another output (it draws
+    buffer) or writes into its input, or whose backward pass changes a buffer or writes
+    into ``dout``, or one whose forward pass, run again from the same state, gives another output (it draws
     from a generator :func:`replay` does not reach).
 
     Returns
@@ -603,7 +605,14 @@ def check_layer(layer, x, rng=None, h=1e-5):
     dout = _random_like(out.shape, rng, xp)
     kept_out = np.array(backend.to_host(out), dtype=np.float64)
     moved = {k: backend.to_host(v).copy() for k, v in getattr(layer, "buffers", {}).items()}
-    dx = layer.backward(dout.copy())
+    given = dout.copy()
+    dx = layer.backward(given)
+    if not np.array_equal(backend.to_host(given), backend.to_host(dout)):
+        before()
+        raise ValueError(f"{layer!r}: its backward pass wrote into dout, the gradient it was "
+                         "given; a layer that hands the same dout to two paths (a residual "
+                         "block: dout + inner.backward(dout)) would then add a changed one, so "
+                         "the backward pass computes new arrays (dout * s, not dout *= s)")
     if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
         x[...] = kept_x
         before()

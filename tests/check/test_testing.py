@@ -1387,7 +1387,7 @@ def test_a_layer_that_writes_its_grads_while_frozen_fails_its_check():
 
 class _Cube(layers.Layer):
     """out = x**3, with a backward pass that ``bug`` spoils: "in_place" squares the cached
-    input into itself, "float32" returns dx in float32."""
+    input into itself, "float32" returns dx in float32, "dout" scales dout in place."""
 
     def __init__(self, bug):
         super().__init__()
@@ -1402,6 +1402,9 @@ class _Cube(layers.Layer):
         if self.bug == "in_place":
             np.multiply(x, x, out=x)
             return 3 * dout * x
+        if self.bug == "dout":
+            dout *= 3
+            return dout * x * x
         return (3 * dout * x * x).astype(np.float32)
 
 
@@ -1414,6 +1417,31 @@ def test_a_backward_pass_writing_into_its_cached_input_is_said_to_and_x_is_put_b
                                          r"x, which its forward pass kept in its cache"):
         testing.assert_layer_gradients(_Cube("in_place"), x)
     assert np.array_equal(x, kept)
+
+
+def test_a_backward_pass_writing_into_dout_is_refused():
+    """Its gradients are right, and it passed; but a residual block of it, dout +
+    inner.backward(dout), adds the changed dout."""
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    with pytest.raises(ValueError, match=r"_Cube\(\): its backward pass wrote into dout, the "
+                                         r"gradient it was given; a layer that hands the same"):
+        testing.assert_layer_gradients(_Cube("dout"), x)
+
+
+def test_a_0_d_input_keeps_its_shape():
+    """A 0-d array (a learned scalar) was made (1,) by the check, which then blamed the
+    backward pass's correct () gradient for its shape."""
+    def forward(x, beta):
+        s = 1 / (1 + np.exp(-beta * x))
+        return x * s, (x, s, beta)
+
+    def backward(dout, cache):
+        x, s, beta = cache
+        return dout * (s + beta * x * s * (1 - s)), (dout * x * x * s * (1 - s)).sum()
+
+    r = np.random.default_rng(0)
+    testing.assert_pair_gradients(forward, backward, {"x": r.standard_normal((3, 4)),
+                                                      "beta": np.array(1.3)}, rng=r)
 
 
 def test_a_float32_input_gradient_is_refused():
