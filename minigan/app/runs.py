@@ -771,6 +771,12 @@ def run_settings(path):
     and ``classes_present`` where a conditional run's data set lacked some of the ten
     classes (:func:`classes_present`)."""
     meta = checkpoint.read_meta(path)
+    model = meta["config"].get("model") if isinstance(meta["config"], dict) else None
+    if isinstance(model, str) and model not in models.MODELS:    # a GAN of one's own, saved
+        raise checkpoint.CheckpointError(                       # with save_checkpoint
+            f"checkpoint {path} names model {model[:40]!r}, not one minigan builds "
+            f"({', '.join(models.MODELS)}): load a checkpoint of layers of your own with "
+            "checkpoint.load_checkpoint, then checkpoint.restore into those layers")
     config = {**DEFAULTS, **_known(meta["config"], f"checkpoint {path}")}
     present = classes_present(meta["extra"], path) if config.get("conditional") else None
     if present is not None:

@@ -170,7 +170,10 @@ def test_load_generator(tmp_path):
     z = gan.sample_noise(4, spec.noise_dim, rng=np.random.default_rng(0))
     np.testing.assert_array_equal(loaded.forward(z), G.eval().forward(z))
     save_vanilla(tmp_path / "other.npz", {"model": "stylegan"})
-    with pytest.raises(ValueError, match='"model" must be one of .*"stylegan"'):
+    with pytest.raises(ValueError, match="names model 'stylegan', not one minigan builds "
+                                         r"\(mlp, .*\): load a checkpoint of layers of your own "
+                                         "with checkpoint.load_checkpoint, then "
+                                         "checkpoint.restore"):
         runs.load_generator(tmp_path / "other.npz")
 
 
