@@ -1038,7 +1038,19 @@ def classifier(args):
     x, y, xe, ye, trained_on, evaluated_on = clf_lib.split_for_training(args.split, args.data_dir,
                                                                 args.download)
     start = time.perf_counter()
-    net = clf_lib.train_classifier(x, y, epochs=args.epochs, seed=args.seed, log=print)
+    epochs_done = []                      # one entry an epoch: its line
+
+    def log(line):
+        epochs_done.append(line)
+        print(line, flush=True)
+
+    try:
+        net = clf_lib.train_classifier(x, y, epochs=args.epochs, seed=args.seed, log=log)
+    except KeyboardInterrupt as exc:      # Ctrl-C, SIGTERM or SIGHUP: say what was lost
+        exc.args = (f"after {len(epochs_done)} of {args.epochs} epochs of the classifier; "
+                    "nothing was written (the classifier is saved only when all its epochs "
+                    "are trained; fewer --epochs take less time)",)
+        raise
     seconds = time.perf_counter() - start
     clf = clf_lib.Classifier(net)
     acc = clf.accuracy(xe, ye)

@@ -223,3 +223,29 @@ def test_no_home_folder_is_one_line_naming_what_to_set(tmp_path, capsys, monkeyp
         mnist.default_data_dir()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert clf_lib.cache_path() == tmp_path / "minigan" / "classifier_v1.npz"
+
+
+def test_a_training_stopped_says_how_far_it_got_and_that_nothing_was_written(
+        tmp_path, capsys, monkeypatch, data_dir):
+    """Ctrl-C or SIGTERM in the middle of the epochs printed "minigan: interrupted" alone:
+    it says how many epochs were trained and that none of it was kept."""
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    monkeypatch.setattr(clf_lib, "split_for_training",
+                        lambda *a: (x[:128], y[:128], x[128:], y[128:], "a", "b"))
+    real = clf_lib.train_classifier
+
+    def stopped_in_the_third_epoch(*args, log, **kwargs):
+        def log_then_stop(line):
+            log(line)
+            if line.startswith("epoch 2/"):
+                raise KeyboardInterrupt
+        return real(*args, log=log_then_stop, **kwargs)
+
+    monkeypatch.setattr(clf_lib, "train_classifier", stopped_in_the_third_epoch)
+    rc, out, err = run_main(["classifier", "train", "--device", "cpu", "--epochs", "5", "--out",
+                             str(tmp_path / "c.npz")], capsys)
+    assert rc == 130 and "epoch 2/5" in out
+    assert err == ("minigan: interrupted after 2 of 5 epochs of the classifier; nothing was "
+                   "written (the classifier is saved only when all its epochs are trained; "
+                   "fewer --epochs take less time)\n")
+    assert not (tmp_path / "c.npz").exists()
