@@ -224,7 +224,7 @@ _NAMES = set("""
 abs absolute add all allclose amax amin any arange arccos arcsin arctan arctan2 argmax argmin
 argsort around array_split atleast_1d atleast_2d average bincount broadcast_arrays broadcast_to
 ceil clip concatenate copyto cos cosh count_nonzero cumprod cumsum diag diagonal diff divide dot
-einsum empty_like equal exp exp2 expand_dims expm1 eye flatnonzero flip floor floor_divide fmax
+einsum empty_like equal exp exp2 expand_dims expm1 eye flatnonzero flip floor floor_divide fmax frexp ldexp
 fmin full full_like greater greater_equal hstack identity inner isclose isfinite isinf isnan
 kron less less_equal linspace log log10 log1p log2 logaddexp logical_and logical_not
 logical_or logical_xor matmul max maximum mean median min minimum mod moveaxis multiply
