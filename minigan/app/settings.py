@@ -233,7 +233,8 @@ SETTINGS = (
     Setting("device", choice("cpu", "gpu", "auto"), "auto", "cpu (NumPy), gpu (CuPy) or auto "
             "(default: $MINIGAN_DEVICE or auto)", ("--device",), resume_may_change=True),
     Setting("data_dir", optional(TEXT), None, "folder with the MNIST .gz files (default: the "
-            "download cache, $MINIGAN_DATA or ~/.cache/minigan/mnist)", ("--data-dir",),
+            "download cache: $MINIGAN_DATA where it is set, else "
+            "$XDG_CACHE_HOME/minigan/mnist or ~/.cache/minigan/mnist)", ("--data-dir",),
             resume_may_change=True),
     Setting("split", choice("train", "test"), "train", "MNIST split (default train)",
             ("--split",)),
