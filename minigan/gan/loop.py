@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from minigan.functional.errors import amount, whole_number
 
 __all__ = ["STATS", "Diverged", "train"]
@@ -111,11 +113,14 @@ def train(model, next_real_batch, iterations, *, done=0, total=None, ema=None, l
         if lr is not None:     # checked first: a NaN or a negative step would ruin the weights
             model.g_opt.lr = model.d_opt.lr = amount(
                 f"the step size lr({before}) that the schedule gives", lr(before))
-        if on_step is None:
-            stats = model.train_iteration(next_real_batch)
-        else:
-            stats = model.train_iteration(next_real_batch,
-                                          lambda step, it=before + 1: on_step(it, step))
+        # an overflow or 0 / 0 shows in the iteration's losses or D's outputs, which the check
+        # below turns into Diverged: NumPy's warnings of it would only come before that line
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if on_step is None:
+                stats = model.train_iteration(next_real_batch)
+            else:
+                stats = model.train_iteration(next_real_batch,
+                                              lambda step, it=before + 1: on_step(it, step))
         missing = [k for k in STATS if k not in stats]
         if missing:
             raise ValueError(

@@ -49,6 +49,20 @@ def test_the_average_of_g_never_takes_an_iteration_the_loop_refuses(step, error)
         assert np.array_equal(value, before[key]), key
 
 
+def test_an_iteration_that_overflows_is_diverged_without_numpy_s_warnings(recwarn):
+    """A step size of 1e37 overflows the first iteration's products: the run said so in two
+    warnings from NumPy ("overflow encountered in matmul") before the one line of Diverged."""
+    r = np.random.default_rng(0)
+    G = layers.Dense(2, 3, rng=r, dtype="float32")
+    D = layers.Dense(3, 1, rng=r, dtype="float32")
+    G.params["W"][...] *= 1e30                               # D's product of G's 1e30s: inf
+    D.params["W"][...] *= 1e30
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
+    with pytest.raises(loop.Diverged):
+        loop.train(model, lambda: r.standard_normal((4, 3)).astype(np.float32), 1)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 @pytest.mark.parametrize("kw, error, words", [
     ({"lr": 1e-3}, TypeError, r"^lr must be a schedule, a function lr\(i\) .*\(lambda i: 0.001 for "
                               r"a constant one\).*, got 0.001$"),
