@@ -337,7 +337,7 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
     CheckpointError
         When the checkpoint was made by another model, or its arrays do not
         fit (the message names the part, the key and both shapes), or a random generator's
-        state or the moving average's count is missing or not one.
+        state is missing or not one, or the moving average's count is not one.
     """
     path = ckpt.get("path", "<checkpoint>")
     made_by = ckpt.get("config", {}).get("model")

@@ -578,7 +578,7 @@ class Trainer:
         if self.perm is not None and not np.array_equal(np.sort(self.perm),
                                                         np.arange(self.n_images)):
             raise bad("its order of the epoch's images (perm) is not an order of them")
-        if self.ema is not None and "ema_updates" not in extra:   # restore() took it back
+        if self.ema is not None and extra.get("ema_updates") is None:   # restore() took it
             raise bad("it holds no count of the moving average's updates (ema_updates)")
         if self.gan.r1 and "r1_last" in extra:   # R1's last value, reported until taken again
             self.gan.last_r1 = number("r1_last", extra["r1_last"])

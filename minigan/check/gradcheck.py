@@ -607,12 +607,6 @@ def check_layer(layer, x, rng=None, h=1e-5):
     moved = {k: backend.to_host(v).copy() for k, v in getattr(layer, "buffers", {}).items()}
     given = dout.copy()
     dx = layer.backward(given)
-    if not np.array_equal(backend.to_host(given), backend.to_host(dout)):
-        before()
-        raise ValueError(f"{layer!r}: its backward pass wrote into dout, the gradient it was "
-                         "given; a layer that hands the same dout to two paths (a residual "
-                         "block: dout + inner.backward(dout)) would then add a changed one, so "
-                         "the backward pass computes new arrays (dout * s, not dout *= s)")
     if not np.array_equal(backend.to_host(x), backend.to_host(kept_x), equal_nan=True):
         x[...] = kept_x
         before()
@@ -620,6 +614,12 @@ def check_layer(layer, x, rng=None, h=1e-5):
                          "forward pass kept in its cache; the cache belongs to the forward "
                          "pass (and x to the layer before it), so the backward pass computes "
                          "new arrays from it (x * x, not np.multiply(x, x, out=x) or x *= ...)")
+    if not np.array_equal(backend.to_host(given), backend.to_host(dout)):
+        before()
+        raise ValueError(f"{layer!r}: its backward pass wrote into dout, the gradient it was "
+                         "given; a layer that hands the same dout to two paths (a residual "
+                         "block: dout + inner.backward(dout)) would then add a changed one, so "
+                         "the backward pass computes new arrays (dout * s, not dout *= s)")
     _refuse_moved_in_backward(layer, moved, before)
     _refuse_other_dtype(layer, dx, x)
     analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}

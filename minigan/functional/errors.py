@@ -82,10 +82,11 @@ def amount(what, value, below=math.inf):
 
 def positive_number(what, value, why=""):
     """``value`` as a float, or a ValueError naming ``what`` unless it is a finite number
-    above 0 (:func:`real_number`); ``why`` ends the message (what 0 would do)."""
+    above 0 (:func:`real_number`); ``why`` ends the message of a 0 (what 0 would do)."""
     v = real_number(value)
     if v is None or not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{what} must be a finite number > 0, got {value!r}{why}")
+        raise ValueError(f"{what} must be a finite number > 0, got {value!r}"
+                         f"{why if v == 0 else ''}")
     return v
 
 

@@ -23,6 +23,8 @@ for any logit. Its derivative is :math:`\partial\ell/\partial a = \sigma(a) - t`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from minigan.backend import get_array_module, kernels, op
@@ -125,8 +127,10 @@ def sigmoid_cross_entropy(logits, targets):
     loss = float(per_element.sum()) / M
     # sigma(a) - t written as (1 - t) sigma(a) - t sigma(-a), the same number (sigma(a) +
     # sigma(-a) = 1) without the cancellation of sigma(a) - 1 at large a: for t = 1 and
-    # a = 40 it is -4.2e-18, where sigma(a) - 1 rounds to 0
-    dlogits = ((1 - targets) * sigmoid(a) - targets * sigmoid(-a)) / M
+    # a = 40 it is -4.2e-18, where sigma(a) - 1 rounds to 0. t in the logits' dtype, as the
+    # loss reads it (0.9 is 0.9f for float32 logits), so that 1 - t is of that t
+    t = xp.asarray(targets, dtype=a.dtype)
+    dlogits = ((1 - t) * sigmoid(a) - t * sigmoid(-a)) / M
     return loss, dlogits.astype(a.dtype, copy=False)
 
 
@@ -195,7 +199,7 @@ def softmax_cross_entropy(logits, targets):
         = \frac{1}{N}\Big(p_{ik}\sum_c t_{ic} - t_{ik}\Big)
         = \frac{p_{ik} - t_{ik}}{N} \quad\text{when each target row sums to 1.}
 
-    At the row's largest logit the gradient is computed as
+    At the largest logit of a row where :math:`p_{\max} > 1/2` the gradient is computed as
     :math:`(p_{\max} - 1)\sum_c t_c + \sum_{c \ne \max} t_c` with
     :math:`p_{\max} - 1 = \operatorname{expm1}(-\log z)`: for a confident row
     :math:`p_{\max}` rounds to 1 and :math:`p_{\max} - 1` to 0, where the true value
@@ -252,12 +256,16 @@ def softmax_cross_entropy(logits, targets):
     rows = xp.arange(n)
     t_sum = t.sum(axis=1)                                           # sum_c t
     dlogits = xp.exp(log_p) * t_sum[:, None] - t                    # p sum_c t - t
-    # at the largest logit, p_top sum_c t - t_top = (p_top - 1) sum_c t + sum_(c != top) t_c,
-    # with p_top - 1 = expm1(-log z): a confident row's p_top rounds to 1, and p_top - 1 to 0
-    # (at a margin of 37 in float64, 17 in float32), where expm1 keeps every digit
+    # at the largest logit of a row where p_top > 1/2, p_top sum_c t - t_top = (p_top - 1)
+    # sum_c t + sum_(c != top) t_c, with p_top - 1 = expm1(-log z): a confident row's p_top
+    # rounds to 1, and p_top - 1 to 0 (at a margin of 37 in float64, 17 in float32), where
+    # expm1 keeps every digit; |p_top - 1| < 1/2 there, so the sum cancels no more than
+    # the plain form (which stays where p_top <= 1/2: a flat row, p_top - 1 far from 0)
     t_others = t.copy()
     t_others[rows, top] = 0
-    dlogits[rows, top] = xp.expm1(-log_z[:, 0]) * t_sum + t_others.sum(axis=1)
+    confident = xp.flatnonzero(log_z[:, 0] < math.log(2))          # p_top = e^(-log z) > 1/2
+    dlogits[confident, top[confident]] = (xp.expm1(-log_z[confident, 0]) * t_sum[confident]
+                                          + t_others[confident].sum(axis=1))
     dlogits /= n
     return loss, dlogits.astype(a.dtype, copy=False)
 

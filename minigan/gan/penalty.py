@@ -363,14 +363,17 @@ def _row_norms(g):
     A row whose entries are below about :math:`10^{-23}` in float32 (:math:`10^{-162}` in
     float64) squares to 0, which made its norm 0 and the penalty's gradient
     :math:`(\|g\| - 1)/\|g\| \cdot g` millions of times too large for a nearly flat
-    critic. Each row is divided first by the power of two just above its largest entry
-    (:math:`2^e`, exact), then :math:`\|g_n\| = 2^e \|g_n / 2^e\|`: the same bits as the
-    plain :math:`\sqrt{\sum g^2}` wherever that one loses nothing.
+    critic. Each row is divided first by a power of two near its largest entry
+    (:math:`2^{e-1}`, the entry :math:`f\,2^e` with :math:`f \in [1/2, 1)`: exact), then
+    :math:`\|g_n\| = 2^{e-1} \|g_n / 2^{e-1}\|`: the same bits as the plain
+    :math:`\sqrt{\sum g^2}` wherever that one loses nothing (and finite where its square
+    overflows).
     """
     xp = get_array_module(g)
     largest = xp.abs(g).max(axis=1, keepdims=True)
     _, exponent = xp.frexp(largest)                        # largest = f 2^e, f in [0.5, 1)
-    scale = xp.ldexp(xp.ones_like(largest), exponent)      # 2^e (1 for a row of zeros)
+    # 2^(e - 1) (1/2 for a row of zeros): a power of two, finite for the largest float too
+    scale = xp.ldexp(xp.ones_like(largest), exponent - 1)
     scaled = g / scale
     return scale * xp.sqrt((scaled * scaled).sum(axis=1, keepdims=True))
 

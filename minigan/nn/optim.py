@@ -32,6 +32,21 @@ from .layers import StateError  # a layer's state and an optimizer's: one error
 EPS_ZERO = (" (at 0 an entry whose gradients were all 0, a dead unit or an unused label's "
             "row, would take 0 / 0 and turn NaN; 1e-8 is the usual value)")
 
+
+def _eps(owner, eps, pairs):
+    """``eps`` as a float, refused unless it is > 0 in the dtype of every parameter: one
+    below a dtype's smallest normal number rounds to 0 in it (or is flushed to 0 on a GPU),
+    and an entry whose gradients were all 0 takes 0 / 0."""
+    eps = positive_number(f"{owner}: eps", eps, EPS_ZERO)
+    for p, _ in pairs:
+        tiny = float(np.finfo(p.dtype).tiny) if np.dtype(p.dtype).kind == "f" else 0.0
+        if eps < tiny:
+            raise ValueError(f"{owner}: eps {eps:g} is below the smallest normal {p.dtype} "
+                             f"number ({tiny:g}), where it rounds or is flushed to 0: an entry "
+                             "whose gradients were all 0 would take 0 / 0 and turn NaN; give "
+                             "eps of at least that (1e-8 is the usual value)")
+    return eps
+
 __all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
 
 
@@ -263,7 +278,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: lr must be positive and finite, got {lr}")
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        eps = positive_number("Adam: eps", eps, EPS_ZERO)
+        eps = _eps("Adam", eps, self.pairs)
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
         self.m = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
         self.v = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
@@ -464,7 +479,7 @@ class RMSProp(Optimizer):
             raise ValueError(f"RMSProp: lr must be positive and finite, got {lr}")
         if not 0 <= alpha < 1:
             raise ValueError(f"RMSProp: alpha must be in [0, 1), got {alpha}")
-        eps = positive_number("RMSProp: eps", eps, EPS_ZERO)
+        eps = _eps("RMSProp", eps, self.pairs)
         self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
         self.s = [get_array_module(p).zeros_like(p) for p, _ in self.pairs]
 

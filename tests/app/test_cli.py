@@ -1354,12 +1354,23 @@ def test_grouping_the_images_shows_its_iterations_on_a_terminal(train_args, data
     terminal a bar says its iteration (and how many images the last one moved: the bar is
     redrawn ten times a second, more rarely than the tiny split's iterations come); in a log
     (not a terminal) and with --quiet, nothing but the line."""
+    from minigan.gan import clusters
+
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
+    told, real = [], clusters.kmeans
+
+    def kmeans_told(*args, progress=None, **kwargs):
+        def heard(restart, iteration, moved):
+            told.append((iteration, moved))
+            progress(restart, iteration, moved)
+        return real(*args, progress=None if progress is None else heard, **kwargs)
+
+    monkeypatch.setattr(clusters, "kmeans", kmeans_told)
     for terminal, quiet, shown in ((True, False, True), (False, False, False), (True, True, False)):
-        err = Terminal() if terminal else io.StringIO()
+        err, told[:] = Terminal() if terminal else io.StringIO(), []
         monkeypatch.setattr(sys, "stderr", err)
         args = train_args(data_dir, tmp_path / f"run{terminal}{quiet}", "--model", "mlp",
                           "--epochs", "1", "--clusters", "3")
@@ -1368,6 +1379,9 @@ def test_grouping_the_images_shows_its_iterations_on_a_terminal(train_args, data
         assert main(args) == 0
         said = err.getvalue()
         assert ("k-means: iteration 0 (at most 100), 00:00 elapsed" in said) is shown, said
+        assert bool(told) is shown                  # the bar hears every iteration
+        if shown:
+            assert told[0][0] == 1 and told[-1][1] == 0
 
 
 def test_config_json_records_what_was_used_and_what_was_asked(train_args, data_dir, tmp_path, monkeypatch):

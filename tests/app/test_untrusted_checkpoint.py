@@ -273,3 +273,26 @@ def test_a_pack_too_large_is_refused_by_its_setting_before_a_model_is_built(
     finally:
         tracemalloc.stop()
     assert peak < 20 << 20, peak
+
+
+@pytest.mark.parametrize("updates, words", [
+    (None, "it holds no count of the moving average's updates (ema_updates)"),
+    (-1, "ema_updates should be a count, got '-1'"),
+    ("3", "ema_updates should be a count, got '3'"),
+])
+def test_a_moving_average_without_its_count_is_refused_on_resume(
+        updates, words, train_args, data_dir, tmp_path, capsys, assert_one_line_error):
+    """A null count was taken as none given, and the average restarted its warm-up (its next
+    update kept a tenth of it): refused, as a count that is not one is."""
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--epochs", "1", "--ema", "0.9")) == 0
+    path = out / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as f:           # the test's own, trusted file
+        entries = {k: f[k] for k in f.files}
+    extra = json.loads(str(entries["extra"]))
+    assert extra["ema_updates"] > 0
+    entries["extra"] = np.array(json.dumps({**extra, "ema_updates": updates}))
+    np.savez(path, **entries)
+    rc = main(["train", "--resume", str(out), "--epochs", "2", "--quiet", "--device", "cpu",
+               "--data-dir", str(data_dir), "--no-download"])
+    assert_one_line_error(rc, capsys.readouterr().err, words)

@@ -274,6 +274,20 @@ def test_sigmoid_cross_entropy_body_on_host_equals_losses(n, two_d, dtype, scale
     assert_close(grad, dlogits, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_cross_entropy_body_and_losses_take_one_minus_the_same_target(dtype, run_on_host):
+    """At logits where sigmoid is exact in both (0, and +-100, where it is 1 or 0), the
+    gradient of a soft target is ((1 - t) sigmoid(a) - t sigmoid(-a)) / M with nothing to
+    round but 1 - t: the CPU took 1 - 0.9 in float64 (0.1f) where the kernel takes (T)1 - 0.9f
+    (0.100000024), a difference that near sigmoid(a) = 0.9 (label smoothing's zero) was a
+    thousandth of each entry. Both take t in the logits' dtype: the same bits."""
+    logits = np.array([0.0, 100.0, -100.0, 0.0], dtype)
+    for targets in (0.9, np.array([0.9, 0.9, 0.9, 0.3], dtype)):
+        _, dlogits = losses.sigmoid_cross_entropy(logits, targets)
+        _, grad = run_on_host(kernels.SIGMOID_CROSS_ENTROPY, logits, targets, 4.0)
+        np.testing.assert_array_equal(grad, dlogits)
+
+
 @given(shape=activation_shapes, dtype=dtypes, lr=st.sampled_from([1e-3, 2e-4, 0.1]),
        b1=st.sampled_from([0.0, 0.5, 0.9]), b2=st.sampled_from([0.9, 0.999]),
        eps=st.sampled_from([1e-8, 1e-5]), seed=seeds)

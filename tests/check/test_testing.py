@@ -1405,6 +1405,10 @@ class _Cube(layers.Layer):
         if self.bug == "dout":
             dout *= 3
             return dout * x * x
+        if self.bug == "both":
+            np.multiply(x, x, out=x)
+            dout *= 3
+            return dout * x
         return (3 * dout * x * x).astype(np.float32)
 
 
@@ -1426,6 +1430,10 @@ def test_a_backward_pass_writing_into_dout_is_refused():
     with pytest.raises(ValueError, match=r"_Cube\(\): its backward pass wrote into dout, the "
                                          r"gradient it was given; a layer that hands the same"):
         testing.assert_layer_gradients(_Cube("dout"), x)
+    kept = x.copy()
+    with pytest.raises(ValueError, match=r"wrote into its input x"):  # and into dout: x put back
+        testing.assert_layer_gradients(_Cube("both"), x)
+    assert np.array_equal(x, kept)
 
 
 def test_a_0_d_input_keeps_its_shape():

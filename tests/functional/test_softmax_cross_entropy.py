@@ -84,6 +84,22 @@ def test_a_confident_row_keeps_the_digits_of_its_gradient(dtype):
     assert d.dtype == dtype
 
 
+def test_a_flat_row_s_largest_logit_keeps_the_plain_form_s_precision():
+    """Where the label is not the largest logit and the row is flat (p_max near 1/C), the
+    expm1 form (p_max - 1) + 1 cancels: kept for rows where p_max > 1/2 only, the top
+    entry of a flat row of 1000 classes is p_max to a few ulps (it was 5e-14 off)."""
+    r = np.random.default_rng(0)
+    a = 1e-3 * r.standard_normal((8, 1000))
+    labels = (a.argmax(axis=1) + 1) % 1000                 # never the largest
+    _, d = losses.softmax_cross_entropy(a, labels)
+    exact = np.exp(a.astype(np.longdouble))
+    exact /= exact.sum(axis=1, keepdims=True)               # p in extended precision
+    top = a.argmax(axis=1)
+    rows = np.arange(8)
+    p_top = exact[rows, top].astype(np.float64)
+    np.testing.assert_allclose(d[rows, top] * 8, p_top, rtol=8 * np.finfo(float).eps)
+
+
 def test_float32_in_float32_out_and_shape_errors():
     a = np.zeros((3, 10), dtype=np.float32)
     loss, d = losses.softmax_cross_entropy(a, np.array([1, 2, 3]))

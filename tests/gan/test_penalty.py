@@ -129,6 +129,9 @@ def test_a_nearly_flat_float32_critic_gets_the_float64_penalty_gradient(scale):
     norms = penalty._row_norms(g)
     np.testing.assert_array_equal(norms[:4], np.sqrt((g * g).sum(axis=1, keepdims=True))[:4])
     assert norms[4, 0] == pytest.approx(np.sqrt(((g[4] * 1e30) ** 2).sum()) * 1e-30, rel=1e-15)
+    for dtype in (np.float32, np.float64):                  # the largest float: finite, not NaN
+        big = np.finfo(dtype).max
+        assert penalty._row_norms(np.array([[big, 0]], dtype))[0, 0] == big
 
 
 def test_gradient_penalty_matches_pytorch():

@@ -57,6 +57,20 @@ def test_sgd_momentum_worked_example():
 
 
 @pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp])
+def test_an_eps_that_rounds_to_zero_in_the_parameters_dtype_is_refused(make):
+    """1e-46 is above 0 but 0 in float32 (and below the smallest normal float32, which a GPU
+    flushes to 0): a zero-gradient entry took 0 / 0. Refused for float32 parameters; the same
+    eps is a float64 number, taken for float64 ones."""
+    p32, g32 = np.ones(3, np.float32), np.array([0.5, 0.0, -0.5], np.float32)
+    with pytest.raises(ValueError, match=rf"^{make.__name__}: eps 1e-46 is below the smallest "
+                                         r"normal float32 number \(1.17549e-38\)"):
+        make([(p32, g32)], lr=0.1, eps=1e-46)
+    make([(p32, g32)], lr=0.1, eps=float(np.finfo(np.float32).tiny)).step()
+    assert p32[1] == 1.0 and np.isfinite(p32).all()
+    make([(np.ones(3), np.zeros(3))], lr=0.1, eps=1e-46)
+
+
+@pytest.mark.parametrize("make", [optim.Adam, optim.RMSProp])
 def test_an_entry_whose_gradients_were_all_zero_stays_put(make):
     """A dead unit's or an unused label's entry (gradient 0 at every step so far) does not
     move, at the smallest eps taken, while its neighbours do."""
