@@ -135,7 +135,7 @@ def checkpoint_path(args):
     RUN_OR_CHECKPOINT (as ``minigan eval`` takes it) or as ``--checkpoint``, once (twice
     only where both name the same checkpoint)."""
     command = f"{settings.program()} {getattr(args, 'command', None) or 'sample'}"
-    given = [(path, option) for path, option in ((getattr(args, "run", None), "RUN_OR_CHECKPOINT"),
+    given = [(path, option) for path, option in ((getattr(args, "run", None), None),
                                                  (args.checkpoint, "--checkpoint"))
              if path is not None]
     if not given:
@@ -420,7 +420,7 @@ def _digits_file(path):
     given = user_path(path)
     if given.suffix == ".npy":
         if not given.is_file():
-            raise FileNotFoundError(f"RUN_OR_CHECKPOINT {path}: no such file")
+            raise FileNotFoundError(f"{path}: no such file")
         try:       # mapped, not read: a header claiming more than the file holds is refused
             digits = map_npy(given)
         except NpyError as exc:
@@ -644,7 +644,7 @@ def evaluate(args):
     if getattr(args, "scale", None) is not None:
         raise ValueError(f"--scale is for a .npy file of digits; {args.run} is a run, whose "
                          "generator says its own pixel range: leave --scale out")
-    ckpt = runs.find_checkpoint(args.run, "RUN_OR_CHECKPOINT")
+    ckpt = runs.find_checkpoint(args.run, None)
     out = _report_path(args, ckpt.parent / EVAL_FILE)
     with _holding(out.parent):
         return _evaluate_run(args, ckpt, out)

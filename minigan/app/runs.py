@@ -71,7 +71,8 @@ MAX_CONFIG = 1 << 20
 def find_checkpoint(path, option="--resume"):
     """The checkpoint file of ``path``: a run folder holding ``checkpoint.npz``, or the file.
 
-    ``option`` names the command-line option the path came from, for the error.
+    ``option`` names the command-line option the path came from, for the error (None: the
+    command's positional argument, named by the path alone).
 
     Raises
     ------
@@ -101,8 +102,10 @@ def find_checkpoint(path, option="--resume"):
                           "ends, give it again then")
             except ValueError:              # an odd lock file: said where the run is resumed
                 listed = f"; {path} holds a run with no generator saved yet"
+        missing = (f"no checkpoint at {found}" if given.exists() or given.is_symlink()
+                   else "no such run folder or file")
         raise FileNotFoundError(
-            f"{option} {path}: no checkpoint at {found}; give a run folder that holds "
+            f"{f'{option} ' if option else ''}{path}: {missing}; give a run folder that holds "
             f"{CHECKPOINT} or the checkpoint file itself{listed}"
         )
     return found

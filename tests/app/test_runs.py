@@ -36,8 +36,11 @@ def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
     save_vanilla(path)
     assert runs.find_checkpoint(tmp_path) == path
     assert runs.find_checkpoint(path) == path
-    with pytest.raises(FileNotFoundError, match=r"--checkpoint .*nope: no checkpoint at"):
+    with pytest.raises(FileNotFoundError, match=r"^--checkpoint .*nope: no such run folder or "
+                                                 "file; give a run folder"):
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
+    with pytest.raises(FileNotFoundError, match=r"^/.*nope: no such run folder or file"):
+        runs.find_checkpoint(tmp_path / "nope", None)       # a positional RUN: its path alone
 
 
 def test_a_run_stopped_before_its_first_checkpoint_is_named_as_such(train_args, data_dir,
