@@ -208,9 +208,10 @@ def sample(args):
             images = generate(G, noise)
     weights = _weights_said(config["weights"], config.get("ema"))
     replacing = _replacing(out)
+    given = "--out" if args.out else None       # a default place is named by its path alone
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
-        with _writer(out):
+        with _writer(out, given):
             plotting.save_gradient_pairs(out, images, grads, d=d, nrow=nrow,
                                          value_range=spec.pixel_range,
                                          output_label=game.point_label or game.output_label,
@@ -220,7 +221,7 @@ def sample(args):
               f"discriminator, to {out} ({fmt.upper()}{replacing}); --seed {seed} draws them "
               "again")
         return 0
-    with _writer(out):
+    with _writer(out, given):
         plotting.save_grid(images, out, nrow=nrow, value_range=spec.pixel_range,
                            row_labels=row_labels)
     print(f"wrote {_plural(len(images), 'sample')}{what} from {path} ({weights}) to {out} "
@@ -331,10 +332,11 @@ def _holding(folder):
 
 
 @contextlib.contextmanager
-def _writer(path, option="--out"):
+def _writer(path, option=None):
     """While ``path`` is written: the lock of its folder when that folder holds a run (one
     writer per run folder; under it, the temporary file of a write of ``path`` cut short by
-    a kill is removed), and a write error as one line naming the file. A lock the command
+    a kill is removed), and a write error as one line naming the file (``option``: the
+    option that gave ``path``, ``--out``, when the user gave it). A lock the command
     holds already (:func:`_holding`) is written under, not taken again."""
     folder = path.parent
     held = _HELD_FOR_COMMAND.get(folder.resolve())
@@ -345,9 +347,9 @@ def _writer(path, option="--out"):
             if lock is not None and lock.held:       # no other writer: a temporary file is stale
                 remove_stale_temps(folder, glob.escape(path.name))
             yield
-    except OSError as exc:
-        raise write_failure(exc, f"{option} {path}: cannot write it ({exc.strerror or exc})") \
-            from None
+    except OSError as exc:         # named as given (--out PATH), else by the path alone
+        raise write_failure(exc, f"{f'{option} ' if option else ''}{path}: cannot write it "
+                                 f"({exc.strerror or exc})") from None
 
 
 def evaluate_checkpoint(path, n=10000, ref=None, seed=0, parzen=True, ema=True, images_out=None,
@@ -541,7 +543,7 @@ def _evaluate_digits(args, digits, path, out):
               "data": ref.description,
               "warnings": scoring.warnings(scores, real, ref, of_file=True),
               "seconds": round(seconds, 1)}
-    return _write_report(out, report, pictures)
+    return _write_report(out, report, pictures, "--out" if args.out else None)
 
 
 def _cut_to_real(scored, asked, available=None):
@@ -597,7 +599,7 @@ def _neighbours_picture(out, near, pairs):
     return path, "the generated digits nearest a training digit, each above it"
 
 
-def _write_report(out, report, pictures):
+def _write_report(out, report, pictures, option=None):
     """``eval``'s end: the report (with the Parzen window's caveat beside its score) written
     to ``out`` first, the scores being what the minutes of scoring made, then each picture
     (``pictures``: callables that draw one and return ``(path, what it shows)``), then the
@@ -606,7 +608,7 @@ def _write_report(out, report, pictures):
     if "parzen_mean" in report["generated"]:
         report["parzen_caveat"] = metrics.PARZEN_CAVEAT
     replacing = _replacing(out).removeprefix(", ")
-    with _writer(out):
+    with _writer(out, option):
         write_text(out, json.dumps(report, indent=1) + "\n")
     drawn = []
     try:
@@ -726,7 +728,7 @@ def _evaluate_run(args, ckpt, out):
               "seconds": round(seconds, 1)}
     if spread is not None:
         report["draws"] = spread
-    return _write_report(out, report, pictures)
+    return _write_report(out, report, pictures, "--out" if args.out else None)
 
 
 #: The rows of ``eval_neighbours.png``, written left of them: the generated digits, and below
@@ -1060,7 +1062,7 @@ def classifier(args):
                             f"--epochs {args.epochs} --seed {args.seed}")
     replacing = _replacing(out)     # the cached one: the classifier eval used until now
     try:
-        with _writer(out):
+        with _writer(out, "--out" if args.out else None):
             path = clf_lib.save(clf, out)
     except (ValueError, DiskFailed) as exc:   # refused after the checks above (a full disk)
         raise type(exc)(f"{exc}; {_kept_elsewhere(clf)}") from None
@@ -1129,7 +1131,7 @@ def interpolate(args):
                          "(trained without --conditional); leave --label out")
     images = generate(G, z)
     replacing = _replacing(out)
-    with _writer(out):
+    with _writer(out, "--out" if args.out else None):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"

@@ -1003,6 +1003,25 @@ def test_eval_writes_its_report_before_its_pictures(earlier_run, tmp_path, capsy
     assert json.loads(out.read_text())["generated"]["n"] == 40
 
 
+def test_a_picture_that_cannot_be_written_is_named_as_it_was_given(earlier_run, tmp_path,
+                                                                     capsys, monkeypatch):
+    """``sample RUN`` without --out spoke of "--out RUN/samples.png", an option not given:
+    a default place is named by its path alone, a given one with its option."""
+    from minigan.app import plotting
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(plotting, "save_grid", refused)
+    rc, _, err = run_main(["sample", str(earlier_run), "--device", "cpu", "--n", "4"], capsys)
+    assert rc == 2 and err.startswith(f"minigan: error: {earlier_run / 'samples.png'}: cannot "
+                                      "write it (Permission denied)"), err
+    out = tmp_path / "g.png"
+    rc, _, err = run_main(["sample", str(earlier_run), "--device", "cpu", "--n", "4", "--out",
+                           str(out)], capsys)
+    assert rc == 2 and err.startswith(f"minigan: error: --out {out}: cannot write it"), err
+
+
 def test_eval_says_when_it_replaces_its_report(earlier_run, tmp_path, capsys, data_dir):
     out = tmp_path / "report.json"
     args = ["eval", str(earlier_run), "--device", "cpu", "--n", "40", "--no-parzen",
