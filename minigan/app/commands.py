@@ -184,6 +184,12 @@ def sample(args):
                     "with --label L")
             labels, nrow = conditional.digit_rows(per, rows), per
             what, row_labels = f", one row per {each}", rows
+            if gradients and len(labels) > MAX_PAIRS:      # the rows rounded --n up past it
+                raise ValueError(
+                    f"--gradients draws each digit beside its gradient: at most {MAX_PAIRS} "
+                    f"pairs in one picture, and --n {args.n} rounds up to {len(labels)}, "
+                    f"{per} for each of the {len(rows)} rows; give --n "
+                    f"{MAX_PAIRS // len(rows) * len(rows)} or fewer")
             if args.n != len(labels):           # the rows are whole: say why more were drawn
                 what += (f" (--n {args.n} rounded up to {len(labels)}: {per} of each "
                          f"{'digit' if len(rows) == conditional.CLASSES else 'class'})")

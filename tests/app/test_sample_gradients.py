@@ -90,6 +90,18 @@ def test_bad_gradient_requests_are_refused_before_anything_is_written(
     assert not (packed / "gradients.png").exists()
 
 
+@pytest.mark.slow
+def test_a_conditional_grid_rounded_past_the_pair_limit_is_refused(trained, tmp_path, capsys,
+                                                                 assert_one_line_error):
+    """--n 251 passed the limit of 256 pairs, then its ten rows rounded it up to 260."""
+    out = tmp_path / "g.png"
+    rc = main(["sample", "--checkpoint", str(trained("--conditional")), "--gradients",
+               "--device", "cpu", "--n", "251", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "--n 251 rounds up to 260, 26 for each "
+                                                       "of the 10 rows; give --n 250 or fewer")
+    assert not out.exists()
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("options", [(), ("--model", "dcgan")])
 @pytest.mark.slow
