@@ -634,8 +634,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
         if k not in analytic:
-            raise ValueError(f"{what}: parameter '{k}' has no entry in grads; register it with "
-                             f"_add_param('{k}', value), which adds its zero gradient")
+            raise ValueError(layer.unregistered(k))
         numeric = numeric_vjp(f, array, dout, h)
         errors[k] = _compare(what, k, analytic[k], numeric)
         problems[k] = (f, array, dout, analytic[k], numeric)

@@ -304,10 +304,15 @@ class Layer:
         :meth:`_add_param`) is a KeyError that says so."""
         missing = [k for k in self.params if k not in self.grads]
         if missing:
-            raise KeyError(f"{self!r}: parameter {missing[0]!r} has no entry in grads: register "
-                           f"it with self._add_param({missing[0]!r}, value), which gives it its "
-                           "zero gradient, instead of writing self.params[...] by hand")
+            raise KeyError(self.unregistered(missing[0]))
         return [(self.params[k], self.grads[k]) for k in self.params]
+
+    def unregistered(self, name):
+        """What is wrong with the parameter ``name`` that has no entry in ``grads``, and
+        what to do: the one wording of the layer's and the gradient checks' errors."""
+        return (f"{self!r}: parameter {name!r} has no entry in grads: register it with "
+                f"self._add_param({name!r}, value), which gives it its zero gradient, instead "
+                "of writing self.params[...] by hand")
 
     def zero_grad(self):
         """Set every gradient to zero, in place."""
