@@ -75,7 +75,8 @@ def test_train_refuses_to_write_over_a_file_that_is_not_a_classifier(name, tmp_p
     rc, out, _ = run_main(["classifier", "train", "--device", "cpu", "--epochs", "1", "--out",
                            str(path)], capsys)
     assert rc == 0 and "replacing the file there" in out
-    assert clf_lib.load(path).accuracy(x[128:256], y[128:256]) >= 0
+    written = clf_lib.load(path).info                    # the weights just trained
+    assert written["epochs"] == 1 and written["trained_on"] == "a"
 
 
 def test_a_write_refused_after_training_is_one_line_naming_out(tmp_path, capsys, monkeypatch,

@@ -4,18 +4,23 @@
 import numpy as np
 import pytest
 
-from minigan.check import gradcheck
+from minigan.check import gradcheck, testing
 from minigan.lab import classifier as C
 from minigan.nn import layers
 
 
 @pytest.mark.slow
 def test_architecture_gradients_are_exact(float64):
+    """The classifier's convolutions and ReLU, checked as one chain. Its thousands of ReLU
+    inputs cannot all be kept a KINK_MARGIN from 0; this draw keeps them five steps of the
+    differences away (said, so that a change of the layers that moves one nearer fails here
+    with its reason, not by chance)."""
     net = C.build(np.random.default_rng(0), dtype="float64")
-    net.layers[-2].p = 0.0     # dropout off: the check needs a deterministic network
+    chain = layers.Sequential(*net.layers[:4])            # Reshape, Conv2d, ReLU, Conv2d
     x = np.random.default_rng(1).uniform(0, 1, (1, 784))
-    errors = gradcheck.check_layer(layers.Sequential(*net.layers[:4]), x.copy())
-    assert max(errors.values()) <= 1e-7
+    assert testing.min_kink_distance(chain, x) > 5 * 1e-5, "a ReLU input on the kink"
+    errors = gradcheck.check_layer(chain, x.copy(), h=1e-5)
+    assert max(errors.values()) <= testing.GRAD_TOL
 
 
 @pytest.mark.slow

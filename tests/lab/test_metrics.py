@@ -81,7 +81,13 @@ def test_features_a_distance_cannot_compare_are_refused_with_the_reason():
     for call, message in refused:
         with pytest.raises(ValueError, match=message):
             call()
-    assert metrics.density_coverage(a, b[:1])[0] >= 0       # one fake point is enough there
+    # one fake point is enough there: density = the real balls (radius: each real point's
+    # 5th nearest other) it lies in, over k = 5
+    real, fake = a.astype(np.float64), b[:1].astype(np.float64)
+    between = ((real[:, None] - real[None]) ** 2).sum(-1)
+    radii = np.sort(between, axis=1)[:, 5]                # [:, 0] is the point itself
+    inside = (((real - fake) ** 2).sum(-1) <= radii).sum()
+    assert metrics.density_coverage(a, b[:1])[0] == pytest.approx(inside / 5)
 
 
 

@@ -44,5 +44,13 @@ def test_the_readme_snippet_trains_a_gan(monkeypatch, data_dir):
 
 
 def test_the_readme_gradient_check_runs():
-    namespace = {"__name__": "readme"}
+    """The snippet prints the errors of its two checks: each within the tolerance (a
+    wrong gradient only printed a larger number, and the test passed)."""
+    from minigan.check.testing import GRAD_TOL
+
+    printed = []
+    namespace = {"__name__": "readme", "print": printed.append}
     exec(compile(python_blocks()[1], "README.md", "exec"), namespace)
+    assert len(printed) == 2
+    for errors in printed:
+        assert set(errors) >= {"x"} and max(errors.values()) <= GRAD_TOL, errors
