@@ -243,6 +243,34 @@ def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
         assert err <= testing.GRAD_TOL, (k, err)
 
 
+@given(testing.seeds(), st.integers(1, 4), st.booleans())
+def test_r1_with_spectral_norm_in_training(seed, n, bias):
+    """R1 with --spectral-norm, as a D step runs it (D training, u moving on): its
+    parameter gradients are those of the penalty replayed from the u it started from."""
+    rng = np.random.default_rng(seed)
+    critic = layers.Sequential(
+        layers.SpectralNorm(layers.Dense(3, 4, bias=bias, rng=rng, dtype=F64), rng=rng),
+        layers.LeakyReLU(0.2),
+        layers.SpectralNorm(layers.Dense(4, 3, rng=rng, dtype=F64), rng=rng),
+        layers.ReLU(), layers.Dense(3, 1, rng=rng, dtype=F64))
+    x = rng.standard_normal((n, 3))
+    restore = gradcheck.replay(critic)
+    assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
+    restore()
+    critic.zero_grad()
+    penalty.r1_penalty(critic, x, 0.5)
+    analytic = {k: g.copy() for k, g in critic.grads.items()}
+    assume(any(np.abs(g).max() > 0 for g in analytic.values()))   # not a ReLU shut for x
+
+    def value():
+        restore()
+        return np.array(penalty.r1_penalty(critic, x, 0.5))
+
+    for k, p in critic.params.items():
+        err = gradcheck.vjp_error(value, p, np.array(1.0), analytic[k], testing.GRAD_TOL)
+        assert err <= testing.GRAD_TOL, (k, err)
+
+
 def test_check_layer_leaves_the_state_of_one_forward_pass():
     rng = np.random.default_rng(5)
     layer = layers.SpectralNorm(layers.Dense(3, 4, rng=rng, dtype=F64), rng=rng)
