@@ -975,8 +975,12 @@ def _toy_folder(out, overwrite):
     stage = Path(tempfile.mkdtemp(dir=out, prefix=".toy-"))
     try:
         yield stage
-        with signals_deferred():      # the old results go and the new come, all or none
-            _swap_in(stage, out)
+        try:
+            with signals_deferred():      # the old results go and the new come, all or none
+                _swap_in(stage, out)
+        except KeyboardInterrupt as exc:  # a signal that waited for the swap: it is done
+            exc.args = exc.args or (f"after this run's results were put in {out}, whole",)
+            raise
     except OSError as exc:
         raise write_failure(exc, f"--out {out}: cannot write {exc.filename or 'the results'} "
                                  f"({exc.strerror or exc}); nothing of this run was kept") \

@@ -221,6 +221,8 @@ def test_a_signal_while_the_results_are_swapped_waits_until_all_are(tmp_path, mo
     new = {p.name: p.read_bytes() for p in out.iterdir()}
     assert len(moves) > 1 and sorted(new) == sorted(moves)          # every new file in place
     assert new != old and not list(out.glob(".toy-*"))
+    err = capsys.readouterr().err                      # it said "interrupted" alone
+    assert err.rstrip().endswith(f"after this run's results were put in {out}, whole"), err
 
 
 def test_gaussian1d_refuses_packing_before_saying_what_its_pictures_will_show(
