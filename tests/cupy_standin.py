@@ -232,7 +232,7 @@ nan_to_num nanmax nanmean nanmin nansum negative nonzero not_equal ones ones_lik
 partition percentile power prod ptp ravel reciprocal remainder repeat reshape roll rollaxis
 round sign signbit sin sinh sort split sqrt square squeeze stack std subtract sum swapaxes take
 take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide trunc unique var
-vdot vstack where zeros zeros_like empty may_share_memory size
+vdot vstack where zeros zeros_like empty may_share_memory size shape ndim
 """.split())
 _CONSTANTS = {"inf", "nan", "pi", "e", "newaxis", "float16", "float32", "float64", "int8",
               "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool_",

@@ -116,7 +116,7 @@ class _Parser(argparse.ArgumentParser):
             if word == "--":
                 break
             name = word.split("=")[0]
-            others = [p.prog for p in dict.fromkeys(commands.choices.values())
+            others = [p.prog for p in _every_command(self)
                       if p is not parser and name in p._option_string_actions]
             if name.startswith("--") and others:
                 listed = (", ".join(others[:-1]) + " and " if others[:-1] else "") + others[-1]
@@ -156,6 +156,19 @@ class _Parser(argparse.ArgumentParser):
         named = {at for at, _ in chain}
         where = next((i for i, a in enumerate(argv) if a == word and i not in named), len(argv))
         return [p for at, p in chain if at < where][-1]
+
+
+def _every_command(parser):
+    """The parsers of every command under ``parser``, those of a command's own commands
+    (``minigan classifier train``) too, each once, in order."""
+    commands = _commands(parser)
+    if commands is None:
+        return []
+    found = []
+    for sub in dict.fromkeys(commands.choices.values()):
+        inner = _every_command(sub)
+        found.extend(inner if inner else [sub])
+    return found
 
 
 def _commands(parser):

@@ -777,8 +777,12 @@ def toy(args):
     Every option is checked before the folder is made. The files are written into a
     hidden folder inside ``--out`` and moved into place once all are there, so a run cut
     short leaves the folder as it found it; a folder holding another toy run's results is
-    refused unless ``--overwrite``, and one holding a training run is refused.
+    refused unless ``--overwrite``, and one holding a training run is refused. A toy runs on
+    the CPU: its networks hold a few thousand weights (``$MINIGAN_DEVICE=gpu`` is warned of).
     """
+    if backend.requested_device() == "gpu":
+        warnings.warn(f"${backend.DEVICE_VARIABLE}=gpu: a toy runs on the CPU (its networks "
+                      "hold a few thousand weights, too few for a GPU to speed)", stacklevel=2)
     backend.use("cpu")
     out = user_path(args.out or f"runs/toy-{args.name}")
     if args.name == "xy":

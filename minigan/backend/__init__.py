@@ -193,7 +193,7 @@ def use(name: str | None = "auto") -> str:
         if name == "gpu":
             raise gpu_unusable(reason, from_environment)
         if reason.startswith("CuPy sees a GPU"):      # a GPU that was meant to be used
-            warnings.warn(f"--device auto: {reason}; training on the CPU", stacklevel=2)
+            warnings.warn(f"--device auto: {reason}; running on the CPU", stacklevel=2)
         _state.update(xp=np, device="cpu")
         return "cpu"
     _state.update(xp=cupy, device="gpu")

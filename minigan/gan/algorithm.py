@@ -333,6 +333,9 @@ class GAN:
         self.check_data = bool(check_data)
         #: The players' floating dtype (D's first parameter's): the real batches' too.
         self.dtype = next((p.dtype for p, _ in discriminator.parameters()), None)
+        #: Whether the players' weights are on the GPU (D's first parameter's): the real
+        #: batches must be there too.
+        self.on_gpu = any(backend.on_gpu(p) for p, _ in discriminator.parameters()[:1])
         self.label_flip = float(label_flip)
         self.pack = next((layer.m for layer in discriminator.walk()
                           if isinstance(layer, layers.Pack)), 1)
@@ -348,9 +351,9 @@ class GAN:
         self._checked = None     # the real batch train_iteration just checked (d_step skips it)
 
     def check_real(self, x):
-        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype, is empty,
-        holds NaN or inf, is far out of range, or lacks the one-hot labels a labelled
-        generator's batches carry.
+        """Raise ``ValueError`` if the real batch ``x`` is not of the players' dtype or device,
+        is empty, holds NaN or inf, is far out of range, or lacks the one-hot labels a
+        labelled generator's batches carry.
 
         A float64 batch given to float32 players would run the whole iteration in float64,
         twice as slow and with other numbers, without a word (integer pixels likewise). "Far"
@@ -364,6 +367,14 @@ class GAN:
         if not hasattr(x, "dtype"):
             raise ValueError(f"the real batch is a {type(x).__name__}, not an array: give "
                              f"an array (numpy.asarray(batch, dtype=numpy.{self.dtype}))")
+        if backend.on_gpu(x) != self.on_gpu:     # else CuPy's error from inside a layer
+            raise ValueError(
+                "the real batch is on the GPU and the players' weights on the CPU: give NumPy "
+                "batches (backend.to_host(x)), or build the players on the GPU"
+                if backend.on_gpu(x) else
+                "the real batch is a NumPy array and the players' weights are on the GPU "
+                "(backend.use('gpu'), or $MINIGAN_DEVICE): move the data there once, "
+                "X = backend.asarray(X), and draw the batches from it")
         if self.dtype is not None and x.dtype != self.dtype:
             seen = f"the real batch is {x.dtype}, the players' weights {self.dtype}"
             if x.dtype.kind in "biu":

@@ -255,20 +255,30 @@ def test_the_last_line_names_every_picture_the_run_wrote(tmp_path, capsys):
 
 
 def test_an_option_of_another_command_is_named_as_such(tmp_path, capsys, assert_one_line_error):
-    """An MNIST trainer's option given to a toy says whose option it is."""
+    """An MNIST trainer's option given to a toy says whose option it is, a command's own
+    command's (classifier train) too."""
     out = tmp_path / "toy"
     rc = main(["toy", "ring8", "--epochs", "3", "--out", str(out)])
     assert_one_line_error(rc, capsys.readouterr().err, "unrecognized arguments: --epochs 3; "
-                          "--epochs is an option of minigan train, not of minigan toy "
-                          "(see 'minigan toy --help')")
+                          "--epochs is an option of minigan train and minigan classifier train, "
+                          "not of minigan toy (see 'minigan toy --help')")
     rc = main(["toy", "ring8", "--device", "cpu", "--out", str(out)])
     assert_one_line_error(rc, capsys.readouterr().err, "--device is an option of minigan "
-                          "train, minigan sample, minigan eval and minigan interpolate, not of "
-                          "minigan toy")
+                          "train, minigan sample, minigan eval, minigan classifier train and "
+                          "minigan interpolate, not of minigan toy")
     rc = main(["toy", "ring8", "--epoks", "3", "--out", str(out)])      # a toy's own, misspelt
     err = capsys.readouterr().err
     assert_one_line_error(rc, err, "unrecognized arguments: --epoks 3 (see 'minigan toy --help')")
     assert not out.exists()
+
+
+def test_a_toy_says_it_runs_on_the_cpu_whatever_the_device_variable_asks(
+        tmp_path, capsys, monkeypatch):
+    """MINIGAN_DEVICE=gpu was passed over without a word, though the docs say a command
+    runs where it says."""
+    monkeypatch.setenv("MINIGAN_DEVICE", "gpu")
+    assert main(["toy", "xy", "--iterations", "5", "--out", str(tmp_path / "toy")]) == 0
+    assert "$MINIGAN_DEVICE=gpu: a toy runs on the CPU" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -260,5 +260,6 @@ def test_train_on_a_gpu_cupy_cannot_run_on(cupy_standin, train_args, data_dir, t
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "minigan: warning: --device auto: CuPy sees a GPU but cannot run on it" in err
+    assert "; running on the CPU" in err                  # not "training": sample says it too
     config = (tmp_path / "auto" / "config.json").read_text()
     assert '"device": "cpu"' in config

@@ -642,6 +642,29 @@ def test_a_conditional_real_batch_is_checked_with_one_read_back(device, monkeypa
         model.check_real(bad)
 
 
+@pytest.mark.gpu
+def test_a_real_batch_on_another_device_than_the_players_is_refused_saying_where(
+        gpu_device):
+    """The README's loop with $MINIGAN_DEVICE=gpu gave NumPy batches to players on the GPU:
+    CuPy's "a NumPy array cannot be mixed with cupy arrays" from inside a Dense layer. The
+    batch's check says where each is and how to move the data."""
+    backend.use("gpu")
+    G, D = models.build("vanilla", np.random.default_rng(0))
+    model = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), 100, rng=np.random.default_rng(1))
+    host = np.full((4, 784), 0.5, np.float32)
+    with pytest.raises(ValueError, match=r"the real batch is a NumPy array and the players' "
+                                         r"weights are on the GPU .*X = backend.asarray\(X\)"):
+        model.train_iteration(lambda: host)
+    model.check_real(backend.asarray(host))              # on the device: taken
+    backend.use("cpu")
+    G, D = models.build("vanilla", np.random.default_rng(0))
+    on_cpu = gan.GAN(G, D, optim.Adam(G), optim.Adam(D), 100, rng=np.random.default_rng(1))
+    backend.use("gpu")
+    with pytest.raises(ValueError, match=r"the real batch is on the GPU and the players' "
+                                         r"weights on the CPU"):
+        on_cpu.check_real(backend.asarray(host))
+
+
 @pytest.mark.parametrize("kw", [{"g_widths": 256}, {"d_widths": "512"}])
 def test_mlp_refuses_one_width_given_for_its_hidden_layers(kw):
     """g_widths=256 failed with "'int' object is not iterable"; a string was read as widths
