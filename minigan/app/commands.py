@@ -116,10 +116,6 @@ def _own_files(options):
     if labels is not None and not options.get("conditional"):
         warnings.warn("--labels without --conditional: a GAN without labels does not read "
                       "them; add --conditional to train G and D on them", stacklevel=2)
-    if options.get("download") is False and not options.get("eval_every"):
-        warnings.warn("--no-download with --images: a run on files of its own downloads "
-                      "nothing (only --eval-every's scores read MNIST's test split, "
-                      "downloaded when missing); it changes nothing here", stacklevel=2)
 
 
 def _unscored_eval_every(every, done, epochs):

@@ -469,22 +469,6 @@ def test_labels_without_conditional_are_said_to_be_unread(tmp_path, capsys):
             "read them; add --conditional") in capsys.readouterr().err
 
 
-def test_no_download_beside_images_is_said_to_change_nothing(tmp_path, capsys):
-    """A run on files of its own downloads nothing unless --eval-every scores it against
-    MNIST: --no-download was taken there without a word; with --eval-every it keeps its
-    meaning, and is not warned about."""
-    from minigan.app.cli import main
-
-    images, _ = _write_own(tmp_path / "own")
-    assert main(["train", "--images", str(images), "--no-download", *ONE_EPOCH,
-                 "--out", str(tmp_path / "run")]) == 0
-    assert ("minigan: warning: --no-download with --images: a run on files of its own "
-            "downloads nothing") in capsys.readouterr().err
-    assert main(["train", "--images", str(images), *ONE_EPOCH,
-                 "--out", str(tmp_path / "run2")]) == 0
-    assert "--no-download" not in capsys.readouterr().err
-
-
 def test_masks_of_0_and_1_are_told_to_be_scaled(tmp_path):
     """0/1 masks as uint8 trained as black images without a word, and as int64 were told
     x.astype(numpy.uint8), which keeps them black."""
