@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import math
 import os
 import shutil
 import sys
@@ -163,7 +164,8 @@ def sample(args):
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     if gradients:
         G, spec, config, D, game = runs.load_players(path, ema=args.ema)
-        _check_gradient_batch(args.n, config, D)
+        if not (config.get("conditional") and args.label is None):  # else once rows round it
+            _check_gradient_batch(args.n, config, D)
     else:
         G, spec, config = runs.load_generator(path, ema=args.ema)
     nrow, what, row_labels = args.nrow, "", None
@@ -184,12 +186,15 @@ def sample(args):
                     "with --label L")
             labels, nrow = conditional.digit_rows(per, rows), per
             what, row_labels = f", one row per {each}", rows
-            if gradients and len(labels) > MAX_PAIRS:      # the rows rounded --n up past it
-                raise ValueError(
-                    f"--gradients draws each digit beside its gradient: at most {MAX_PAIRS} "
-                    f"pairs in one picture, and --n {args.n} rounds up to {len(labels)}, "
-                    f"{per} for each of the {len(rows)} rows; give --n "
-                    f"{MAX_PAIRS // len(rows) * len(rows)} or fewer")
+            if gradients:                  # the rows round --n up: checked as drawn
+                step = math.lcm(len(rows), int(config.get("pack") or 1))
+                if len(labels) > MAX_PAIRS:
+                    raise ValueError(
+                        f"--gradients draws each digit beside its gradient: at most {MAX_PAIRS} "
+                        f"pairs in one picture, and --n {args.n} rounds up to {len(labels)}, "
+                        f"{per} for each of the {len(rows)} rows; give --n "
+                        f"{MAX_PAIRS // step * step} or fewer")
+                _check_gradient_batch(len(labels), config, D, args.n, len(rows))
             if args.n != len(labels):           # the rows are whole: say why more were drawn
                 what += (f" (--n {args.n} rounded up to {len(labels)}: {per} of each "
                          f"{'digit' if len(rows) == conditional.CLASSES else 'class'})")
@@ -277,13 +282,19 @@ def draw_seed():
 MAX_PAIRS = 256
 
 
-def _check_gradient_batch(n, config, discriminator):
+def _check_gradient_batch(n, config, discriminator, asked=None, rows=None):
     """The ``n`` digits of ``sample --gradients`` are one batch of D's, as in a G step: a
-    packed D needs a multiple of its pack, batch norm at least two."""
+    packed D needs a multiple of its pack, batch norm at least two. ``asked``: the ``--n``
+    a conditional grid of ``rows`` rows rounded up to ``n`` (None: ``n`` was asked)."""
     pack = int(config.get("pack") or 1)
     if n % pack:
+        if asked is None:
+            raise ValueError(f"--gradients: the run's D judges packs of {pack} digits (--pack "
+                             f"{pack}); draw a multiple of {pack} digits, not --n {n}")
+        step = math.lcm(rows, pack)
         raise ValueError(f"--gradients: the run's D judges packs of {pack} digits (--pack "
-                         f"{pack}); draw a multiple of {pack} digits, not --n {n}")
+                         f"{pack}), and --n {asked} rounds up to {n}, {n // rows} for each of "
+                         f"the {rows} rows; give --n a multiple of {step} (of both)")
     mixing = fields.mixing_layer(discriminator)
     if n < 2 and mixing is not None:
         raise ValueError(f"--gradients: the run's D mixes the digits of its batch "
@@ -293,8 +304,9 @@ def _check_gradient_batch(n, config, discriminator):
 def _picture_destination(out, ckpt_path, default):
     """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
     folder); refused before any work when the format or the folder will not do."""
+    given = "--out" if out else None            # a default place is named by its path
     out = user_path(out) if out else Path(ckpt_path).parent / default
-    fmt = plotting.check_grid_path(out)
+    fmt = plotting.check_grid_path(out, given)
     _not_a_training_file(out, f"without --out the picture is {default} in the run folder")
     check_not_in_use(out.parent)
     return out, fmt
@@ -472,8 +484,8 @@ def _report_path(args, default):
         raise ValueError(f"--out {args.out}: neither a .json file nor a folder; end the file's "
                          f"name in .json, or name a folder that exists to write {EVAL_FILE} in")
     _not_a_training_file(out, f"without --out the report is {default}")
-    check_destination(out)
-    check_destination(_class_picture_path(out))
+    check_destination(out, "--out" if args.out else None)
+    check_destination(_class_picture_path(out), None)        # beside it, not given
     check_not_in_use(out.parent)
     return out
 
@@ -1047,7 +1059,7 @@ def classifier(args):
                          "writes over its --out; choose a new file, or the file of a classifier "
                          "to replace")
     if out.parent.exists():
-        check_destination(out)
+        check_destination(out, "--out" if args.out else None)
     else:
         _check_creatable(out.parent, out)
     backend.use(args.device)

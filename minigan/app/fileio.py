@@ -133,19 +133,22 @@ def check_destination(path, option="--out"):
     """Refuse, before any work, a file ``path`` that cannot be written: its folder missing or
     not a folder, no write permission there, or ``path`` itself a folder. Writes nothing.
 
-    The errors are ``ValueError`` naming ``option`` and what to do.
+    The errors are ``ValueError`` naming ``option`` and what to do (``option`` None: ``path``
+    is the command's default place, named by itself, and ``--out`` gives another).
     """
     path = Path(path)
     folder = path.parent
+    named, another = ((f"{option} {path}", f"another {option}") if option else
+                      (f"{path}", "another place with --out"))
     if path.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file name in it")
+        raise ValueError(f"{named} is a folder; give a file name in it" if option else
+                         f"{path} is a folder, where this command writes a file; move it, "
+                         "or give --out")
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
-        raise ValueError(f"{option} {path}: the folder {folder} {what}; create it or choose "
-                         f"another {option}")
+        raise ValueError(f"{named}: the folder {folder} {what}; create it or choose {another}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {path}: no permission to write in {folder}; choose another "
-                         f"{option}")
+        raise ValueError(f"{named}: no permission to write in {folder}; choose {another}")
 
 
 #: Bytes :func:`read_bytes_at_most` reads at a time.

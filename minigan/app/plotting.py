@@ -44,8 +44,9 @@ def check_grid_path(path, option="--out"):
     """
     fmt = grid_format(path)
     if fmt is None:
-        raise ValueError(f"{option} {path}: cannot tell the image format from the name; end it "
-                         f"in one of {', '.join('.' + f for f in GRID_FORMATS)}")
+        raise ValueError(f"{f'{option} ' if option else ''}{path}: cannot tell the image "
+                         f"format from the name; end it in one of "
+                         f"{', '.join('.' + f for f in GRID_FORMATS)}")
     check_destination(path, option)
     return fmt
 

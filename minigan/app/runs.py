@@ -102,8 +102,9 @@ def find_checkpoint(path, option="--resume"):
                           "ends, give it again then")
             except ValueError:              # an odd lock file: said where the run is resumed
                 listed = f"; {path} holds a run with no generator saved yet"
-        missing = (f"no checkpoint at {found}" if given.exists() or given.is_symlink()
-                   else "no such run folder or file")
+        missing = (f"no checkpoint at {found}" if given.exists() else
+                   f"a link to {os.readlink(given)}, which does not exist"
+                   if given.is_symlink() else "no such run folder or file")
         raise FileNotFoundError(
             f"{f'{option} ' if option else ''}{path}: {missing}; give a run folder that holds "
             f"{CHECKPOINT} or the checkpoint file itself{listed}"

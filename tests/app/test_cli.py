@@ -1020,6 +1020,15 @@ def test_a_picture_that_cannot_be_written_is_named_as_it_was_given(earlier_run, 
     rc, _, err = run_main(["sample", str(earlier_run), "--device", "cpu", "--n", "4", "--out",
                            str(out)], capsys)
     assert rc == 2 and err.startswith(f"minigan: error: --out {out}: cannot write it"), err
+    monkeypatch.undo()
+    (earlier_run / "samples.png").mkdir()            # refused before the work, as named
+    try:
+        rc, _, err = run_main(["sample", str(earlier_run), "--device", "cpu", "--n", "4"],
+                              capsys)
+    finally:
+        (earlier_run / "samples.png").rmdir()
+    assert rc == 2 and err == (f"minigan: error: {earlier_run / 'samples.png'} is a folder, "
+                               "where this command writes a file; move it, or give --out\n")
 
 
 def test_eval_says_when_it_replaces_its_report(earlier_run, tmp_path, capsys, data_dir):

@@ -41,6 +41,10 @@ def test_find_checkpoint_takes_a_run_folder_or_the_file(tmp_path):
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
     with pytest.raises(FileNotFoundError, match=r"^/.*nope: no such run folder or file"):
         runs.find_checkpoint(tmp_path / "nope", None)       # a positional RUN: its path alone
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError, match=r"dangling: a link to .*gone, which does not "
+                                                 "exist"):
+        runs.find_checkpoint(tmp_path / "dangling", None)
 
 
 def test_a_run_stopped_before_its_first_checkpoint_is_named_as_such(train_args, data_dir,

@@ -100,6 +100,17 @@ def test_a_conditional_grid_rounded_past_the_pair_limit_is_refused(trained, tmp_
     assert_one_line_error(rc, capsys.readouterr().err, "--n 251 rounds up to 260, 26 for each "
                                                        "of the 10 rows; give --n 250 or fewer")
     assert not out.exists()
+    packed = trained("--conditional", "--pack", "4")    # the pack is checked on the rounded n
+    rc = main(["sample", "--checkpoint", str(packed), "--gradients", "--device", "cpu",
+               "--n", "4", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "(--pack 4), and --n 4 rounds up to 10, "
+                          "1 for each of the 10 rows; give --n a multiple of 20 (of both)")
+    rc = main(["sample", "--checkpoint", str(packed), "--gradients", "--device", "cpu",
+               "--n", "252", "--out", str(out)])
+    assert_one_line_error(rc, capsys.readouterr().err, "give --n 240 or fewer")
+    assert main(["sample", "--checkpoint", str(packed), "--gradients", "--device", "cpu",
+                 "--n", "20", "--out", str(out)]) == 0
+    assert out.is_file()
 
 
 @pytest.mark.gpu
