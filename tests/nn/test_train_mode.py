@@ -213,10 +213,10 @@ def test_spectral_norm_in_training_matches_the_pair_on_a_private_u(make, shape):
         assert gradcheck.rel_error(got, want) < 1e-12
 
 
-@given(testing.seeds(), st.integers(1, 4), st.booleans())
-def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
-    """WGAN-GP with --spectral-norm: the penalty's forward pass moves u on, and its
-    parameter gradients are those of the penalty replayed from the u it started from."""
+def _spectral_critic(seed, n, bias):
+    """A float64 critic of two spectrally normalized Dense layers, ``n`` inputs kept off its
+    kinks, and the replay that puts its ``u`` back: what the penalties' training-mode tests
+    take."""
     rng = np.random.default_rng(seed)
     critic = layers.Sequential(
         layers.SpectralNorm(layers.Dense(3, 4, bias=bias, rng=rng, dtype=F64), rng=rng),
@@ -226,6 +226,14 @@ def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
     x = rng.standard_normal((n, 3))
     restore = gradcheck.replay(critic)
     assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
+    return critic, x, restore
+
+
+@given(testing.seeds(), st.integers(1, 4), st.booleans())
+def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
+    """WGAN-GP with --spectral-norm: the penalty's forward pass moves u on, and its
+    parameter gradients are those of the penalty replayed from the u it started from."""
+    critic, x, restore = _spectral_critic(seed, n, bias)
     g = penalty.critic_input_gradient(critic, x)[1]
     restore()
     assume(np.sqrt((g * g).sum(axis=1)).min() > 10 * testing.KINK_MARGIN)   # |g| has a kink at 0
@@ -247,15 +255,7 @@ def test_gradient_penalty_with_spectral_norm_in_training(seed, n, bias):
 def test_r1_with_spectral_norm_in_training(seed, n, bias):
     """R1 with --spectral-norm, as a D step runs it (D training, u moving on): its
     parameter gradients are those of the penalty replayed from the u it started from."""
-    rng = np.random.default_rng(seed)
-    critic = layers.Sequential(
-        layers.SpectralNorm(layers.Dense(3, 4, bias=bias, rng=rng, dtype=F64), rng=rng),
-        layers.LeakyReLU(0.2),
-        layers.SpectralNorm(layers.Dense(4, 3, rng=rng, dtype=F64), rng=rng),
-        layers.ReLU(), layers.Dense(3, 1, rng=rng, dtype=F64))
-    x = rng.standard_normal((n, 3))
-    restore = gradcheck.replay(critic)
-    assume(testing.min_kink_distance(critic, x) > testing.KINK_MARGIN)
+    critic, x, restore = _spectral_critic(seed, n, bias)
     restore()
     critic.zero_grad()
     penalty.r1_penalty(critic, x, 0.5)
