@@ -139,6 +139,8 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - CuPy's name
 
     def __array_function__(self, func, types_, args, kwargs):
         where = f"numpy.{func.__name__}"
+        if func.__name__ in _ARRAY_LIKES:          # cupy.shape, cupy.ndim: below
+            return globals()[func.__name__](*args, **kwargs)
         if func.__name__ not in _NAMES:
             raise AttributeError(f"module 'cupy' has no attribute '{func.__name__}'")
         return _wrap(func(*_unwrap(args, where), **_unwrap(kwargs, where)))
@@ -232,7 +234,7 @@ nan_to_num nanmax nanmean nanmin nansum negative nonzero not_equal ones ones_lik
 partition percentile power prod ptp ravel reciprocal remainder repeat reshape roll rollaxis
 round sign signbit sin sinh sort split sqrt square squeeze stack std subtract sum swapaxes take
 take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide trunc unique var
-vdot vstack where zeros zeros_like empty may_share_memory size shape ndim
+vdot vstack where zeros zeros_like empty may_share_memory size
 """.split())
 _CONSTANTS = {"inf", "nan", "pi", "e", "newaxis", "float16", "float32", "float64", "int8",
               "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool_",
@@ -254,6 +256,20 @@ def _function(name):
             _check_dtype(kwargs["dtype"], where)
         return _wrap(numpy_function(*args, **kwargs))
     return function
+
+
+#: Functions of ``cupy`` that take any array-like, a NumPy array too, as CuPy's do.
+_ARRAY_LIKES = ("shape", "ndim")
+
+
+def shape(a):
+    """``cupy.shape``: of a device array or, as CuPy's, of anything NumPy reads."""
+    return np.shape(a._data if isinstance(a, ndarray) else a)
+
+
+def ndim(a):
+    """``cupy.ndim``: of a device array or, as CuPy's, of anything NumPy reads."""
+    return np.ndim(a._data if isinstance(a, ndarray) else a)
 
 
 def asarray(a, dtype=None, order=None):

@@ -633,8 +633,8 @@ def check_layer(layer, x, rng=None, h=1e-5):
     _refuse_unregistered(what, layer, x, kept_out, f)
     errors, problems = {}, {}
     for k, array in {"x": x, **layer.params}.items():
-        if k not in analytic:
-            raise ValueError(layer.unregistered(k))
+        if k not in analytic:          # as parameters() says it (its KeyError comes first)
+            raise KeyError(layer.unregistered(k))
         numeric = numeric_vjp(f, array, dout, h)
         errors[k] = _compare(what, k, analytic[k], numeric)
         problems[k] = (f, array, dout, analytic[k], numeric)

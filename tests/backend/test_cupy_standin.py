@@ -45,6 +45,15 @@ def test_its_reductions_and_elements_stay_on_the_device(cupy_standin):
     assert a.sum().item() == 15.0 and type(a.sum().item()) is float   # the explicit way out
 
 
+def test_its_shape_and_ndim_take_any_array_like_as_cupy_s_do(cupy_standin):
+    """CuPy's shape and ndim read NumPy arrays and lists too, and NumPy's reach them for a
+    device array (the gradient check's np.shape of a device output): the stand-in refused."""
+    cp = cupy_standin()
+    a = cp.asarray(np.ones((2, 3), np.float32))
+    assert cp.shape(a) == np.shape(a) == (2, 3) and cp.ndim(a) == np.ndim(a) == 2
+    assert cp.shape(np.ones(4)) == (4,) and cp.ndim([[1, 2]]) == 2
+
+
 def test_its_products_round_in_another_order(cupy_standin):
     cp = cupy_standin()
     r = np.random.default_rng(0)
