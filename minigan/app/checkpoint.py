@@ -47,8 +47,8 @@ from minigan.nn.layers import StateError
 
 from .fileio import atomic_write
 
-__all__ = ["CheckpointError", "NotFinite", "save_checkpoint", "read_meta", "load_checkpoint", "restore",
-           "FORMAT", "VERSION", "MAX_BYTES", "MAX_JSON"]
+__all__ = ["CheckpointError", "NotFinite", "not_of_this_run", "save_checkpoint", "read_meta",
+           "load_checkpoint", "restore", "FORMAT", "VERSION", "MAX_BYTES", "MAX_JSON"]
 
 FORMAT = "minigan-checkpoint"
 VERSION = 1
@@ -58,6 +58,13 @@ _JSON_KEYS = ("minigan", "config", "counters", "rng_states", "extra")
 
 class CheckpointError(ValueError):
     """A file is not a usable minigan checkpoint, or does not fit the model it is loaded into."""
+
+
+def not_of_this_run(path, what):
+    """The :class:`CheckpointError` of the checkpoint at ``path`` whose ``what`` is wrong for
+    the run it continues: ``checkpoint PATH: WHAT; the file is damaged or not of this run``
+    (the one wording of :func:`restore`'s and the trainer's checks)."""
+    return CheckpointError(f"checkpoint {path}: {what}; the file is damaged or not of this run")
 
 
 class NotFinite(CheckpointError):
@@ -386,18 +393,15 @@ def restore(ckpt, *, generator=None, discriminator=None, g_opt=None, d_opt=None,
                     f"checkpoint {path}: '{part}/{key}' is not finite in this model's "
                     f"{dtype} (a value too large for it); the file is "
                     "damaged or not of this model")
-    def bad(what):
-        return CheckpointError(f"checkpoint {path}: {what}; the file is damaged or not of this "
-                               "run")
-
     updates = ckpt.get("extra", {}).get("ema_updates")
     if g_ema is not None and updates is not None:
         if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
-            raise bad(f"ema_updates should be a count, got {str(updates)[:40]!r}")
+            raise not_of_this_run(path, f"ema_updates should be a count, got "
+                                        f"{str(updates)[:40]!r}")
         g_ema.updates = updates
     for name, gen in (rngs or {}).items():
         try:
             gen.bit_generator.state = ckpt["rng_states"][name]
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise bad(f"the state of its '{name}' random generator is not one "
-                      f"({type(exc).__name__})") from None
+            raise not_of_this_run(path, f"the state of its '{name}' random generator is not "
+                                        f"one ({type(exc).__name__})") from None

@@ -219,7 +219,7 @@ def sample(args):
             images = generate(G, noise)
     weights = _weights_said(config["weights"], config.get("ema"))
     replacing = _replacing(out)
-    given = "--out" if args.out else None       # a default place is named by its path alone
+    given = _given_out(args.out)
     if gradients:
         images, grads, d = fields.digit_gradients(G, D, game, noise)
         with _writer(out, given):
@@ -304,7 +304,7 @@ def _check_gradient_batch(n, config, discriminator, asked=None, rows=None):
 def _picture_destination(out, ckpt_path, default):
     """Where a picture goes: ``out``, else ``default`` beside the checkpoint (in its run
     folder); refused before any work when the format or the folder will not do."""
-    given = "--out" if out else None            # a default place is named by its path
+    given = _given_out(out)
     out = user_path(out) if out else Path(ckpt_path).parent / default
     fmt = plotting.check_grid_path(out, given)
     _not_a_training_file(out, f"without --out the picture is {default} in the run folder")
@@ -324,6 +324,12 @@ def _not_a_training_file(out, default_said):
 #: The run folders whose lock this command holds from start to end (``eval``: minutes of
 #: scoring before its report), by resolved path: :func:`_writer` writes there under it.
 _HELD_FOR_COMMAND = {}
+
+
+def _given_out(out):
+    """How a destination is named in messages: ``"--out"`` where the user gave ``out``, else
+    None (a default place, named by its path alone)."""
+    return "--out" if out else None
 
 
 @contextlib.contextmanager
@@ -484,7 +490,7 @@ def _report_path(args, default):
         raise ValueError(f"--out {args.out}: neither a .json file nor a folder; end the file's "
                          f"name in .json, or name a folder that exists to write {EVAL_FILE} in")
     _not_a_training_file(out, f"without --out the report is {default}")
-    check_destination(out, "--out" if args.out else None)
+    check_destination(out, _given_out(args.out))
     check_destination(_class_picture_path(out), None)        # beside it, not given
     check_not_in_use(out.parent)
     return out
@@ -561,7 +567,7 @@ def _evaluate_digits(args, digits, path, out):
               "data": ref.description,
               "warnings": scoring.warnings(scores, real, ref, of_file=True),
               "seconds": round(seconds, 1)}
-    return _write_report(out, report, pictures, "--out" if args.out else None)
+    return _write_report(out, report, pictures, _given_out(args.out))
 
 
 def _cut_to_real(scored, asked, available=None):
@@ -746,7 +752,7 @@ def _evaluate_run(args, ckpt, out):
               "seconds": round(seconds, 1)}
     if spread is not None:
         report["draws"] = spread
-    return _write_report(out, report, pictures, "--out" if args.out else None)
+    return _write_report(out, report, pictures, _given_out(args.out))
 
 
 #: The rows of ``eval_neighbours.png``, written left of them: the generated digits, and below
@@ -1059,7 +1065,7 @@ def classifier(args):
                          "writes over its --out; choose a new file, or the file of a classifier "
                          "to replace")
     if out.parent.exists():
-        check_destination(out, "--out" if args.out else None)
+        check_destination(out, _given_out(args.out))
     else:
         _check_creatable(out.parent, out)
     backend.use(args.device)
@@ -1088,7 +1094,7 @@ def classifier(args):
                             f"--epochs {args.epochs} --seed {args.seed}")
     replacing = _replacing(out)     # the cached one: the classifier eval used until now
     try:
-        with _writer(out, "--out" if args.out else None):
+        with _writer(out, _given_out(args.out)):
             path = clf_lib.save(clf, out)
     except (ValueError, DiskFailed) as exc:   # refused after the checks above (a full disk)
         raise type(exc)(f"{exc}; {_kept_elsewhere(clf)}") from None
@@ -1157,7 +1163,7 @@ def interpolate(args):
                          "(trained without --conditional); leave --label out")
     images = generate(G, z)
     replacing = _replacing(out)
-    with _writer(out, "--out" if args.out else None):
+    with _writer(out, _given_out(args.out)):
         plotting.save_grid(images, out, nrow=args.steps, value_range=spec.pixel_range,
                            row_labels=labels)
     how = "great circles (slerp)" if args.slerp else "straight lines"

@@ -483,18 +483,16 @@ class Trainer:
         else:
             groups = np.asarray(groups)
             if groups.ndim != 1:
-                raise checkpoint.CheckpointError(
-                    f"checkpoint {ckpt['path']}: its groups (clusters) should be one per "
-                    f"training image, got an array of shape {groups.shape}; the file is "
-                    "damaged or not of this run")
+                raise checkpoint.not_of_this_run(
+                    ckpt["path"], f"its groups (clusters) should be one per training image, "
+                                  f"got an array of shape {groups.shape}")
             if len(groups) != n:
                 raise ValueError(f"checkpoint {ckpt['path']} grouped {len(groups)} images, but "
                                  f"the {c['split']} data has {n}; point --data-dir at the data "
                                  "it was trained on")
             if groups.min() < 0 or groups.max() >= k:   # integers: checkpoint._EXTRA_KINDS
-                raise checkpoint.CheckpointError(
-                    f"checkpoint {ckpt['path']}: its groups (clusters) should be integers in "
-                    f"[0, {k}); the file is damaged or not of this run")
+                raise checkpoint.not_of_this_run(
+                    ckpt["path"], f"its groups (clusters) should be integers in [0, {k})")
         self.groups = groups.astype(np.int64)
         self.Y = backend.asarray(self.groups)
         clusters.self_condition(self.G, self.groups, c["prior"])
@@ -536,8 +534,7 @@ class Trainer:
         path, extra, counters = ckpt["path"], ckpt["extra"], ckpt["counters"]
 
         def bad(what):
-            return checkpoint.CheckpointError(f"checkpoint {path}: {what}; the file is damaged "
-                                              "or not of this run")
+            return checkpoint.not_of_this_run(path, what)
 
         def number(name, value):
             """``value`` as a float if it is a finite number >= 0 (not a bool), else refused."""

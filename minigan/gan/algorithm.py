@@ -335,7 +335,7 @@ class GAN:
         self.dtype = next((p.dtype for p, _ in discriminator.parameters()), None)
         #: Whether the players' weights are on the GPU (D's first parameter's): the real
         #: batches must be there too.
-        self.on_gpu = any(backend.on_gpu(p) for p, _ in discriminator.parameters()[:1])
+        self.on_gpu = next((backend.on_gpu(p) for p, _ in discriminator.parameters()), False)
         self.label_flip = float(label_flip)
         self.pack = next((layer.m for layer in discriminator.walk()
                           if isinstance(layer, layers.Pack)), 1)

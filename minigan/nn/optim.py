@@ -28,6 +28,8 @@ from minigan.functional.errors import positive_number, real_number, state_mappin
 
 from .layers import StateError  # a layer's state and an optimizer's: one error
 
+__all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
+
 #: What Adam's and RMSProp's refusal of ``eps = 0`` adds: what 0 would do.
 EPS_ZERO = (" (at 0 an entry whose gradients were all 0, a dead unit or an unused label's "
             "row, would take 0 / 0 and turn NaN; 1e-8 is the usual value)")
@@ -46,8 +48,6 @@ def _eps(owner, eps, pairs):
                              "whose gradients were all 0 would take 0 / 0 and turn NaN; give "
                              "eps of at least that (1e-8 is the usual value)")
     return eps
-
-__all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
 
 
 class Optimizer:
