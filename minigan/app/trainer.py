@@ -478,8 +478,13 @@ class Trainer:
             self._log(f"grouping the {n:,} images of the {c['split']} split into {k} groups (k-means, "
                       "--clusters)")
             with self._grouping_bar() as progress:
-                groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
-                                         groups_rng(c["seed"]), progress=progress)[1]
+                centres, groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
+                                                  groups_rng(c["seed"]), progress=progress)
+            different = len(np.unique(centres, axis=0))
+            if different < k:     # fewer different images than groups: groups of copies
+                self._warn(f"--clusters {k}: the {n:,} images of the {c['split']} split make "
+                           f"only {different} different groups (the others hold copies of "
+                           f"the same images); use --clusters {different} or less")
         else:
             groups = np.asarray(groups)
             if groups.ndim != 1:

@@ -651,3 +651,20 @@ def test_a_data_set_of_one_image_is_said_in_the_singular(tmp_path, capsys):
     Trainer({**config, "batch_size": 1}).run()
     first = capsys.readouterr().out.splitlines()[0]
     assert "(1 image, 1 iteration/epoch, 1 epoch)" in first
+
+
+@pytest.mark.parametrize("different, clusters, warned", [(3, 4, True), (4, 4, False)])
+def test_groups_of_copies_say_how_many_groups_the_images_make(tmp_path, capsys, different,
+                                                             clusters, warned):
+    """``--clusters K`` on images of which fewer than K differ: k-means fills the other groups
+    with copies of the same images, which the run says (and how many groups to ask for)."""
+    config = _config(tmp_path, 28)
+    images = np.random.default_rng(1).integers(0, 256, (different, 28, 28)).astype(np.uint8)
+    config["files"] = _own_files(tmp_path / "data", np.resize(images, (64, 28, 28)),
+                                 np.zeros(64, np.uint8))
+    config.update(model="mlp", clusters=clusters)
+    Trainer(config)
+    err = capsys.readouterr().err
+    expected = (f"minigan: warning: --clusters {clusters}: the 64 images of the train split make "
+                f"only {different} different groups")
+    assert (expected in err) is warned, err
