@@ -683,7 +683,7 @@ def _evaluate_run(args, ckpt, out):
         raise ValueError(f"--tstr-epochs {args.tstr_epochs}: {ckpt} is not of a conditional run "
                          "(trained without --conditional), and TSTR trains on the digits a "
                          "conditional generator is told to draw; leave --tstr-epochs out")
-    trained_on = config["split"] if config.get("files") is None else None
+    trained_on = runs.mnist_split(config)
     backend.use(args.device)  # None: $MINIGAN_DEVICE, else auto
     start = time.perf_counter()
     clf = clf_lib.load_default(args.classifier)

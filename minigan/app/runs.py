@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.data import splits_in
+from minigan.data import MNIST_FILES, splits_in
 from minigan.data.npz import entry_names
 from minigan.data.paths import user_path
 from minigan.gan import conditional, games, models
@@ -45,8 +45,8 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
-    "find_checkpoint", "scoring_data_dir", "own_data_caveat", "OWN_DATA_VERDICT", "resolve_config",
-    "read_config",
+    "find_checkpoint", "scoring_data_dir", "mnist_split", "own_data_caveat", "OWN_DATA_VERDICT",
+    "resolve_config", "read_config",
     "saved_config", "default_outs",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
     "training_file", "TRAINING_FILES", "TOY_FILES", "toy_outputs",
@@ -163,15 +163,34 @@ def scoring_data_dir(ckpt, config, given=None):
 OWN_DATA_VERDICT = "if its images are digits: "
 
 
+def mnist_split(config):
+    """The MNIST split a run trained on, or None for a data set of its own.
+
+    ``config["split"]`` for a run on MNIST; for one on files of its own (``files``), the
+    MNIST split whose images file it was given (``--images`` naming MNIST's own
+    ``t10k-images-idx3-ubyte.gz``, say, recognized by its md5 in
+    :data:`minigan.data.MNIST_FILES`): the lab then scores it as a run on that split, saying
+    when it saw the digits it is scored against; else None.
+    """
+    files = config.get("files")
+    if not files:
+        return config["split"]
+    entry = files.get(config.get("split", "train")) or next(iter(files.values()))
+    md5 = entry["images"][1]
+    return next((split for split, kinds in MNIST_FILES.items() if kinds["images"][1] == md5),
+                None)
+
+
 def own_data_caveat(config):
-    """What scoring a run trained on a data set of its own (``files``) must say, or None.
+    """What scoring a run trained on a data set of its own (``files``) must say, or None
+    (MNIST's own images given as files, :func:`mnist_split`, are MNIST).
 
     The lab scores images against MNIST's test digits through a classifier of the ten
     digits, whatever the run trained on: for other images (shapes, letters) its numbers
     mean nothing, and nothing else in the report says so.
     """
     files = config.get("files")
-    if not files:
+    if not files or mnist_split(config) is not None:
         return None
     split = config.get("split", "train")
     entry = files.get(split) or next(iter(files.values()))

@@ -125,6 +125,7 @@ from .runs import (
     epoch_grids,
     eval_every_data_dir,
     grid_name,
+    mnist_split,
     own_data_caveat,
     resolve_config,
     saved_config,
@@ -732,11 +733,14 @@ class Trainer:
 
     def _data_name(self):
         """What the run trains on, for its first line: "MNIST train", or a data set of one's
-        own by its images file ("img.idx (the train split of files)")."""
+        own by its images file ("img.idx (the train split of files)"), MNIST's own files given
+        so by the split they hold ("t10k-images-idx3-ubyte.gz (MNIST test)")."""
         c = self.config
         if c.get("files") is None:
             return f"MNIST {c['split']}"
-        return f"{c['files'][c['split']]['images'][0]} (the {c['split']} split of files)"
+        mnist = mnist_split(c)
+        return (f"{c['files'][c['split']]['images'][0]} "
+                + (f"(MNIST {mnist})" if mnist else f"(the {c['split']} split of files)"))
 
     def _log(self, msg, file=None):
         """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``
@@ -928,8 +932,7 @@ class Trainer:
             try:
                 self.reference = Reference.load(
                     eval_every_data_dir(self.config), download=self.config["download"],
-                    trained_on=self.config["split"] if self.config.get("files") is None
-                    else None)
+                    trained_on=mnist_split(self.config))
             except MNISTDownloadError as exc:      # say why the test split is wanted
                 if self.config.get("files") is not None:   # no --data-dir beside --images
                     own = user_path(self.config["data_dir"] or default_data_dir())

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minigan.app import runs
 from minigan.app.trainer import Trainer
 from minigan.data import write_idx
 
@@ -668,3 +669,20 @@ def test_groups_of_copies_say_how_many_groups_the_images_make(tmp_path, capsys, 
     expected = (f"minigan: warning: --clusters {clusters}: the 64 images of the train split make "
                 f"only {different} different groups")
     assert (expected in err) is warned, err
+
+
+def test_mnists_own_images_given_as_files_are_mnist(tmp_path, capsys, monkeypatch):
+    """``--images t10k-images-idx3-ubyte.gz``: MNIST's own file, known by its md5, trains and
+    is scored as MNIST's test split (the lab says it saw the digits it is scored against, and
+    not that its images may not be digits); any other file is a data set of its own."""
+    config = _config(tmp_path, 28)
+    assert runs.mnist_split(config) is None
+    assert "a data set of its own" in runs.own_data_caveat(config)
+    md5 = config["files"]["train"]["images"][1]
+    monkeypatch.setitem(runs.MNIST_FILES, "test", {"images": ("t10k-images-idx3-ubyte.gz", md5),
+                                                   "labels": runs.MNIST_FILES["test"]["labels"]})
+    assert runs.mnist_split(config) == "test"
+    assert runs.own_data_caveat(config) is None
+    Trainer(config).run()
+    assert capsys.readouterr().out.startswith("training vanilla on shapes.idx (MNIST test) (64")
+    assert runs.mnist_split({"split": "train"}) == "train"      # a run on MNIST itself
