@@ -43,6 +43,7 @@ import numpy as np
 
 from minigan import backend
 from minigan.functional.errors import real_number
+from minigan.nn import layers
 
 __all__ = ["rel_error", "numeric_vjp", "extrapolated_vjp", "remeasured", "vjp_error", "check_pair",
            "check_layer", "check_step", "replay", "GradientErrors", "check_accumulation", "check_frozen",
@@ -500,62 +501,6 @@ def _float64_params(layer, what=None, fix="build the layer with dtype='float64'"
                              f"{p.dtype}; gradient checks need float64 ({fix})")
 
 
-def _inner_layers(layer):
-    """``(layer inside, declared)`` for every layer inside ``layer``: those :meth:`walk` finds
-    (``declared``) and, beyond them, those held as an attribute (or in a list, a tuple or
-    a dict attribute) of a layer found; each once."""
-    found, todo = {id(layer): layer}, [layer]
-    declared = {id(inner) for inner in layer.walk()} if hasattr(layer, "walk") else set()
-    while todo:
-        held = []
-        for value in getattr(todo.pop(), "__dict__", {}).values():
-            values = value.values() if isinstance(value, dict) else value
-            held += [v for v in (values if isinstance(values, list | tuple) else (value,))
-                     if hasattr(v, "params") and hasattr(v, "backward")
-                     and not isinstance(v, type)]      # a class held (a factory): no layer
-        for inner in held:
-            if id(inner) not in found:
-                found[id(inner)] = inner
-                todo.append(inner)
-    return [(inner, id(inner) in declared) for inner in found.values() if inner is not layer]
-
-
-def _refuse_unheld(what, layer):
-    """A ValueError naming a parameter or buffer that ``layer`` does not reach: one of a
-    layer inside it that is not in its own ``params`` or ``buffers`` (the arrays
-    themselves; a parameter of a part held fixed may be among its buffers), or a parameter
-    that its ``parameters()`` does not list. Such a parameter
-    is neither checked nor trained (an optimizer takes ``parameters()``), and such a buffer
-    neither saved (``state_dict()``) nor replayed."""
-    own = {kind: {id(a) for a in getattr(layer, kind, {}).values()}
-           for kind in ("params", "buffers")}
-    for inner, declared in _inner_layers(layer):
-        for kind, why in (("params", "neither this check nor an optimizer built from it "
-                                     "(parameters()) reaches it, so it never trains"),
-                          ("buffers", "state_dict() does not save it and the checks do not "
-                                      "replay it")):
-            # a parameter of a part held fixed may be among the layer's buffers (constants)
-            reached = own[kind] | (own["buffers"] if kind == "params" else set())
-            for k, a in getattr(inner, kind, {}).items():
-                if id(a) not in reached:
-                    sub = "" if declared else ", and return those layers from sublayers()"
-                    raise ValueError(
-                        f"{what}: {kind[:-1].replace('param', 'parameter')} '{k}' of {inner!r} "
-                        f"inside it is not among its {kind}: {why}. Hold the parameters, "
-                        "gradients and buffers of the layers it is made of in its own dicts, "
-                        "as Sequential does (its params, grads and buffers gather its layers') "
-                        "or SpectralNorm (self.params, self.grads = layer.params, layer.grads)"
-                        f"{sub}; a part held fixed, never trained, keeps its parameters in its "
-                        "buffers")
-    if hasattr(layer, "parameters"):
-        listed = {id(p) for p, _ in layer.parameters()}
-        for k, p in layer.params.items():
-            if id(p) not in listed:
-                raise ValueError(f"{what}: parameter '{k}' is not in its parameters(), the list "
-                                 "an optimizer built from it takes, so it never trains; list "
-                                 "every parameter there (Layer.parameters() lists params)")
-
-
 def _on_layer_device(layer, x):
     """The array module ``layer`` lives on, and ``x`` moved there."""
     own = [*layer.params.values(), *getattr(layer, "buffers", {}).values()]
@@ -588,7 +533,7 @@ def check_layer(layer, x, rng=None, h=1e-5):
     x = _float64_input(repr(layer), "x", x)
     _float64_params(layer)
     _refuse_frozen(repr(layer), layer)
-    _refuse_unheld(repr(layer), layer)
+    layers.refuse_unheld(repr(layer), layer)
     xp, x = _on_layer_device(layer, x)
     layer.zero_grad()
     before = replay(layer)
@@ -675,7 +620,7 @@ def _refuse_unregistered(what, layer, x, out, f):
     view of one, nor ``x``): its gradient is not checked, no optimizer trains it and
     ``state_dict()`` does not save it. Each such array is moved once, ``f()`` run and the
     array put back; an output other than ``out`` tells that the forward pass reads it."""
-    inner = [layer, *(i for i, _ in _inner_layers(layer))]
+    inner = [layer, *(i for i, _ in layers.inner_layers(layer))]
     held = [a for i in inner for kind in ("params", "grads", "buffers")
             for a in getattr(i, kind, {}).values()]
     for owner in inner:
@@ -908,7 +853,7 @@ def check_step(step, net, replayed=(), h=1e-5):
     if not names:
         raise ValueError(f"{what}: the network has no parameters to check")
     _refuse_frozen(what, net)
-    _refuse_unheld(what, net)
+    layers.refuse_unheld(what, net)
     restore = _replay_all(net, replayed)
     flat = _flat(net.params, names)
 

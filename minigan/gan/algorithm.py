@@ -318,6 +318,8 @@ class GAN:
                              "label_smoothing and label_flip with 'gan' or 'lsgan'")
         check_penalized_critic(discriminator, self.game, r1)
         _check_one_dtype(generator, discriminator)
+        for role, player in (("generator", generator), ("discriminator", discriminator)):
+            layers.refuse_unheld(role, player)      # one it holds but does not list: untrained
         _check_optimizer("g_optimizer", g_optimizer, generator, "generator")
         _check_optimizer("d_optimizer", d_optimizer, discriminator, "discriminator")
         self.G, self.D = generator, discriminator

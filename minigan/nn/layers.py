@@ -79,6 +79,8 @@ __all__ = [
     "ConditionalGenerator",
     "SelfConditionedGenerator",
     "generated_images",
+    "inner_layers",
+    "refuse_unheld",
     "StateError",
 ]
 
@@ -1326,3 +1328,62 @@ def generated_images(generator, z):
     if isinstance(generator, ConditionalGenerator):
         return generator.images(z)
     return generator.forward(z)
+
+
+def inner_layers(layer):
+    """``(layer inside, declared)`` for every layer inside ``layer``: those :meth:`walk` finds
+    (``declared``) and, beyond them, those held as an attribute (or in a list, a tuple or
+    a dict attribute) of a layer found; each once."""
+    found, todo = {id(layer): layer}, [layer]
+    declared = {id(inner) for inner in layer.walk()} if hasattr(layer, "walk") else set()
+    while todo:
+        held = []
+        for value in getattr(todo.pop(), "__dict__", {}).values():
+            values = value.values() if isinstance(value, dict) else value
+            held += [v for v in (values if isinstance(values, list | tuple) else (value,))
+                     if hasattr(v, "params") and hasattr(v, "backward")
+                     and not isinstance(v, type)]      # a class held (a factory): no layer
+        for inner in held:
+            if id(inner) not in found:
+                found[id(inner)] = inner
+                todo.append(inner)
+    return [(inner, id(inner) in declared) for inner in found.values() if inner is not layer]
+
+
+def refuse_unheld(what, layer):
+    """Nothing, or a ValueError (its message begins with ``what``) naming a parameter or
+    buffer that ``layer`` does not reach: one of a layer inside it that is not in its own
+    ``params`` or ``buffers`` (the arrays themselves; a parameter of a part held fixed may
+    be among its buffers), or a parameter that its ``parameters()`` does not list. Such a
+    parameter
+    is neither checked nor trained (an optimizer takes ``parameters()``), and such a buffer
+    neither saved (``state_dict()``) nor replayed. The optimizers and
+    :class:`~minigan.gan.GAN` call it on the model they are given, the gradient checks on the
+    layer they check."""
+    own = {kind: {id(a) for a in getattr(layer, kind, {}).values()}
+           for kind in ("params", "buffers")}
+    for inner, declared in inner_layers(layer):
+        for kind, why in (("params", "neither an optimizer built from it (parameters()) "
+                                     "nor the gradient checks reach it, so it never trains"),
+                          ("buffers", "state_dict() does not save it and the checks do not "
+                                      "replay it")):
+            # a parameter of a part held fixed may be among the layer's buffers (constants)
+            reached = own[kind] | (own["buffers"] if kind == "params" else set())
+            for k, a in getattr(inner, kind, {}).items():
+                if id(a) not in reached:
+                    sub = "" if declared else ", and return those layers from sublayers()"
+                    raise ValueError(
+                        f"{what}: {kind[:-1].replace('param', 'parameter')} '{k}' of {inner!r} "
+                        f"inside it is not among its {kind}: {why}. Hold the parameters, "
+                        "gradients and buffers of the layers it is made of in its own dicts, "
+                        "as Sequential does (its params, grads and buffers gather its layers') "
+                        "or SpectralNorm (self.params, self.grads = layer.params, layer.grads)"
+                        f"{sub}; a part held fixed, never trained, keeps its parameters in its "
+                        "buffers")
+    if hasattr(layer, "parameters"):
+        listed = {id(p) for p, _ in layer.parameters()}
+        for k, p in layer.params.items():
+            if id(p) not in listed:
+                raise ValueError(f"{what}: parameter '{k}' is not in its parameters(), the list "
+                                 "an optimizer built from it takes, so it never trains; list "
+                                 "every parameter there (Layer.parameters() lists params)")

@@ -26,7 +26,7 @@ from minigan import backend
 from minigan.backend import get_array_module, kernels, op
 from minigan.functional.errors import positive_number, real_number, state_mapping
 
-from .layers import StateError  # a layer's state and an optimizer's: one error
+from .layers import StateError, refuse_unheld  # StateError: a layer's and an optimizer's
 
 __all__ = ["Optimizer", "Adam", "RMSProp", "SGD"]
 
@@ -55,8 +55,10 @@ class Optimizer:
 
     def __init__(self, params):
         self.model = params if hasattr(params, "parameters") else None
-        pairs = params.parameters() if self.model is not None else list(params)
         name = type(self).__name__
+        if self.model is not None:      # a parameter of a layer inside it, not listed: never
+            refuse_unheld(f"{name}: the model", self.model)                  # trained
+        pairs = params.parameters() if self.model is not None else list(params)
         self.pairs = [_checked_pair(name, i, pair) for i, pair in enumerate(pairs)]
         if not self.pairs:
             raise ValueError(f"{name}: no parameters to optimize")

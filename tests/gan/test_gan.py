@@ -156,6 +156,35 @@ def test_optimizers_not_built_on_their_players_are_an_error():
         gan.GAN(G, D, g_opt, g_opt, noise_dim=2)
 
 
+class Wrapped(layers.Layer):
+    """A layer of one's own made of another that it names in ``sublayers()`` but whose
+    parameters it does not hold: ``parameters()`` lists none of them."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def sublayers(self):
+        return (self.inner,)
+
+    def forward(self, x):
+        return self.inner.forward(x)
+
+    def backward(self, dout, input_grad=True):
+        return self.inner.backward(dout, input_grad)
+
+
+def test_a_player_holding_parameters_it_does_not_list_is_an_error():
+    """Neither optimizer would step the wrapped layer's weights and no checkpoint would save
+    them: the players were accepted, and its weights stayed as initialized."""
+    g = small_gan()
+    D = layers.Sequential(Wrapped(layers.Dense(784, 8)), layers.Dense(8, 1))
+    d_opt = optim.Adam(D.layers[1].parameters())        # pairs: the optimizer cannot tell
+    with pytest.raises(ValueError, match=r"^discriminator: parameter 'W' of Dense\(784, 8\) "
+                                         r"inside it is not among its params: .* never trains"):
+        gan.GAN(g.G, D, g.g_opt, d_opt, noise_dim=2)
+
+
 @pytest.mark.parametrize("value", [(1, 0), (0, 1, 2), 1])
 def test_a_pixel_range_that_is_not_low_then_high_is_an_error(value):
     """(1, 0) called every real batch "far outside the generator's range [1, 0]", (0, 1, 2)

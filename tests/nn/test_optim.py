@@ -414,3 +414,25 @@ def test_a_state_dict_is_a_snapshot_of_the_step_count_and_the_moments_alike():
     with pytest.raises(optim.StateError, match="'W' holds <U3 values, not real numbers; nothing "
                                                "was loaded"):
         layer.load_state_dict({**layer.state_dict(), "W": np.full((2, 2), "1.5")})
+
+
+@pytest.mark.parametrize("make", [optim.Adam, optim.SGD, optim.RMSProp])
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_model_holding_parameters_it_does_not_list_is_refused(make, declared):
+    """A layer of one's own made of a Dense layer that does not gather its parameters:
+    ``parameters()`` misses them, and the optimizer built from the model never stepped them
+    (nor did ``state_dict()`` save them), without a word."""
+    class Wrapped(layers.Layer):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def sublayers(self):
+            return (self.inner,) if declared else ()
+
+    model = layers.Sequential(layers.Dense(3, 3), Wrapped(layers.Dense(3, 2)))
+    also = "" if declared else r", and return those layers from sublayers\(\)"
+    with pytest.raises(ValueError, match=rf"^{make.__name__}: the model: parameter 'W' of "
+                                         rf"Dense\(3, 2\) inside it is not among its params: "
+                                         rf".*SpectralNorm \(.*\){also}; a part held fixed"):
+        make(model)
