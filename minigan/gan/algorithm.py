@@ -136,10 +136,12 @@ def generator_gradient(discriminator, game, x):
 def game_answer(game, which, outputs, *args):
     """``game.d_loss(outputs, *args)`` or ``game.g_loss(outputs)`` (``which``), its loss as a
     float; a TypeError or ValueError naming the game's method unless it returns a pair, one
-    number for the loss and a gradient of the shape of ``outputs``: a game of one's own that
-    returned its loss as an array of shape ``(1, 1)`` would train and report that array, and
-    :func:`minigan.gan.loop.train` fail on it ("only 0-dimensional arrays can be converted
-    to Python scalars"); a flat gradient would fail in D's last layer, naming the layer."""
+    number for the loss and a gradient of the shape and dtype of ``outputs``: a game of one's
+    own that returned its loss as an array of shape ``(1, 1)`` would train and report that
+    array, and :func:`minigan.gan.loop.train` fail on it ("only 0-dimensional arrays can be
+    converted to Python scalars"); a flat gradient, or a float64 one to float32 players,
+    would fail in D's last layer, naming the layer, and a float32 one to float64 players
+    would train rounded."""
     answer = getattr(game, which)(outputs, *args)
     said = f"{type(game).__name__}.{which}"
     if not (isinstance(answer, tuple) and len(answer) == 2):
@@ -157,6 +159,10 @@ def game_answer(game, which, outputs, *args):
                else f"a {type(grad).__name__}")
         raise ValueError(f"{said}: its gradient is {got}, D's outputs {tuple(outputs.shape)}: "
                          "return one entry per output, d loss / d outputs")
+    if grad.dtype != outputs.dtype:     # float32 players: a float64 gradient failed in D's
+        raise ValueError(                # last layer, naming it; float64 ones trained rounded
+            f"{said}: its gradient is {grad.dtype}, D's outputs {outputs.dtype}: compute it in "
+            f"the outputs' dtype (from outputs, or .astype(outputs.dtype))")
     return float(loss), grad
 
 

@@ -177,6 +177,12 @@ class FlatGradient(games.Hinge):
         return loss, dout.ravel()
 
 
+class SinglePrecisionGradient(games.Hinge):
+    def g_loss(self, outputs):
+        loss, dout = losses.hinge_loss(outputs, 1)
+        return loss, dout.astype(np.float32)            # float64 players: trained rounded
+
+
 class Swapped(games.Hinge):
     def d_loss(self, outputs, target, sign):
         return losses.hinge_loss(outputs, sign)[::-1]
@@ -195,11 +201,15 @@ class NoGeneratorLoss(games.Game):
     (FlatGradient(), ValueError, r"^FlatGradient.d_loss: its gradient is of shape \(6,\), D's "
                                  r"outputs \(6, 1\): return one entry per output"),
     (Swapped(), TypeError, r"^Swapped.d_loss: its loss must be one number, got an array of "
-                           r"shape \(6, 1\)")])
+                           r"shape \(6, 1\)"),
+    (SinglePrecisionGradient(), ValueError, r"^SinglePrecisionGradient.g_loss: its gradient is "
+                                            r"float32, D's outputs float64: compute it in the "
+                                            r"outputs' dtype")])
 def test_a_game_whose_losses_answer_in_another_form_is_named(game, error, words):
     """A loss returned as a (1, 1) array trained and was reported as that array, and the loop
     failed on it with "only 0-dimensional arrays can be converted to Python scalars"; a flat
-    gradient or the pair swapped failed in D's last Dense layer, naming the layer."""
+    gradient or the pair swapped failed in D's last Dense layer, naming the layer; a float32
+    gradient to float64 players trained rounded to float32."""
     model = make_gan(0, game, layers.ReLU())
     x = np.random.default_rng(1).standard_normal((6, 3))
     with pytest.raises(error, match=words):
