@@ -84,12 +84,49 @@ def is_checkpoint(names):
 
 
 def _json_array(obj, key="?"):
-    """``obj`` as JSON in a 0-d unicode array (never an object array); standard JSON only."""
+    """``obj`` as JSON in a 0-d unicode array (never an object array); standard JSON only: a
+    CheckpointError names where a value is not (NaN, or a NumPy scalar or another object)."""
     try:
         return np.array(json.dumps(obj, sort_keys=True, allow_nan=False))
     except ValueError as exc:  # NaN or infinity: not JSON
         raise CheckpointError(f"checkpoint entry '{key}' holds a non-finite number ({exc})") \
             from None
+    except TypeError as exc:   # json's "Object of type float32 is not JSON serializable"
+        found = _not_json(obj, key)
+        if found is None:      # keys of several types, which sort_keys cannot order
+            raise CheckpointError(f"checkpoint entry '{key}' is not standard JSON ({exc}); "
+                                  "give it keys that are all strings") from None
+        where, value = found
+        kind = ("numpy.random.Generator" if isinstance(value, np.random.Generator) else
+                f"{type(value).__module__}.{type(value).__name__}".removeprefix("builtins."))
+        hint = ("its state, rng.bit_generator.state" if isinstance(value, np.random.Generator)
+                else "a string key" if where.endswith(f"key {value!r}")
+                else "a plain Python value (float(x), int(x), x.tolist())")
+        raise CheckpointError(f"checkpoint entry '{key}': {where} is a {kind}, which JSON does "
+                              f"not write; give {hint}") from None
+
+
+def _not_json(obj, where):
+    """``(path, value)`` of the first value inside ``obj`` (dicts, lists and tuples of JSON's
+    own types) that JSON does not write, its path as ``where['a'][0]`` (a key: ``where``'s
+    key ...); None when there is none."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                return f"{where}'s key {k!r}", k
+            found = _not_json(v, f"{where}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            found = _not_json(v, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return None
+    return where, obj
 
 
 def _non_finite(arrays):

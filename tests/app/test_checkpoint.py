@@ -299,3 +299,27 @@ def test_settings_are_standard_json(tmp_path):
                         d_opt=d_opt, iteration=0, epoch=0, rng_states={},
                         config={"model": "vanilla", "lr": float("inf")})
     assert not (tmp_path / "c.npz").exists()
+
+
+@pytest.mark.parametrize("entry, value, words", [
+    ("config", {"model": "vanilla", "lr": np.float32(2e-4)},
+     r"'config': config\['lr'\] is a numpy.float32, which JSON does not write; give a plain "
+     r"Python value \(float\(x\)"),
+    ("rng_states", {"noise": np.random.default_rng(0)},
+     r"'rng_states': rng_states\['noise'\] is a numpy.random.Generator, which JSON does not "
+     r"write; give its state, rng.bit_generator.state"),
+    ("extra", {"history": [1.0, {"best": np.int64(3)}]},
+     r"'extra': extra\['history'\]\[1\]\['best'\] is a numpy.int64"),
+    ("config", {"model": "vanilla", (1, 2): 3}, r"'config': config's key \(1, 2\) is a tuple, which JSON "
+                                                r"does not write; give a string key"),
+    ("config", {"model": "vanilla", 3: 3}, r"'config' is not standard JSON .*give it keys that "
+                                           r"are all strings")])
+def test_a_value_json_does_not_write_is_named_with_what_to_give(tmp_path, entry, value, words):
+    """It was json's TypeError ("Object of type float32 is not JSON serializable"), naming no
+    entry, where the docstring promises a CheckpointError."""
+    G, D, g_opt, d_opt, _ = trained_vanilla()
+    given = {"rng_states": {}, "config": {"model": "vanilla"}, "extra": None, entry: value}
+    with pytest.raises(CheckpointError, match=rf"^checkpoint entry {words}"):
+        save_checkpoint(tmp_path / "c.npz", generator=G, discriminator=D, g_opt=g_opt,
+                        d_opt=d_opt, iteration=0, epoch=0, **given)
+    assert not (tmp_path / "c.npz").exists()
