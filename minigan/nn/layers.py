@@ -656,7 +656,14 @@ class Sequential(Layer):
         """Back through every layer. ``input_grad=False``: the first layer may skip the
         gradient with respect to the network's input (data or noise), returning None."""
         for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
+            given, dout = dout, self.layers[i].backward(dout, input_grad=input_grad or i > 0)
+            if dout is not None and getattr(dout, "dtype", None) != getattr(given, "dtype", None):
+                raise ValueError(   # the layer before it blamed its own forward pass or backward
+                    f"{self.layers[i]!r}: its backward pass returned dx in "
+                    f"{getattr(dout, 'dtype', type(dout).__name__)} from a dout in "
+                    f"{getattr(given, 'dtype', type(given).__name__)}: a backward pass returns "
+                    "dx in the dtype of its input (compute it in that dtype, or "
+                    "dx.astype(x.dtype))")
         return dout
 
     def passes(self, x):

@@ -623,3 +623,24 @@ def test_a_gradient_cast_in_the_backward_pass_is_named_as_a_possible_cause():
     with pytest.raises(ValueError, match=r"the gradient of 's' is float32, its parameter float64, "
                                          r".* or the backward pass casts"):
         layer.backward(np.ones((2, 3)))
+
+
+def test_a_layer_returning_dx_in_another_dtype_is_named_in_a_chain():
+    """A layer of one's own whose backward pass returns a float32 ``dx`` inside a float64
+    chain: the Dense layer before it was blamed, its gradient "float32" said to come from an
+    input of another dtype, or from its own backward pass."""
+    class Halves(layers.Layer):
+        def forward(self, x):
+            return x
+
+        def backward(self, dout, input_grad=True):
+            return dout.astype(np.float32)
+
+    net = layers.Sequential(layers.Dense(3, 4, dtype="float64"), Halves(),
+                            layers.Dense(4, 2, dtype="float64"))
+    out = net.forward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"^Halves\(\): its backward pass returned dx in float32 "
+                                         r"from a dout in float64: a backward pass returns dx "
+                                         r"in the dtype of its input"):
+        net.backward(np.ones_like(out))
+    assert not net.layers[0].grads["W"].any()          # nothing accumulated before it
