@@ -134,7 +134,12 @@ R1_TWICE_DIFFERENTIABLE = TWICE_DIFFERENTIABLE + (L.MinibatchStdDev,)
 
 
 def _layers(critic):
-    return list(critic.layers) if isinstance(critic, L.Sequential) else [critic]
+    """The chain of layers the penalty runs through: a Sequential's layers, a Sequential
+    inside it flattened into its own (the same chain); else the one layer."""
+    if not isinstance(critic, L.Sequential):
+        return [critic]
+    return [inner for layer in critic.layers
+            for inner in (_layers(layer) if type(layer) is L.Sequential else [layer])]
 
 
 class CriticError(ValueError):

@@ -15,7 +15,8 @@ from minigan.nn import layers, optim
 @st.composite
 def critics(draw):
     """A float64 critic of Dense / SpectralNorm(Dense) and ReLU / LeakyReLU layers (image
-    input through Flatten, or flat input), its input and lambda."""
+    input through Flatten, or flat input), some of them in a Sequential inside it now and
+    then; its input and lambda."""
     seed = draw(testing.seeds())
     rng = np.random.default_rng(seed)
     image = draw(st.booleans())
@@ -35,6 +36,10 @@ def critics(draw):
         if i < len(widths) - 2:
             net.append(draw(st.sampled_from([layers.ReLU(), layers.LeakyReLU(0.2),
                                              layers.LeakyReLU(draw(st.floats(0.01, 0.9)))])))
+    if len(net) > 1 and draw(st.booleans()):            # a Sequential inside the critic
+        start = draw(st.integers(0, len(net) - 1))
+        stop = draw(st.integers(start + 1, len(net)))
+        net[start:stop] = [layers.Sequential(*net[start:stop])]
     critic = layers.Sequential(*net).eval()            # eval: SpectralNorm's u held fixed
     x = rng.standard_normal((n,) + in_shape)
     features = draw(st.none() | st.integers(1, widths[0]))   # a conditional critic's image
@@ -182,6 +187,9 @@ def test_a_frozen_critic_keeps_its_gradients():
     (lambda r: layers.Sequential(layers.Dense(3, 4, rng=r), layers.Sigmoid(),
                                  layers.Dense(4, 1, rng=r)), r"layer 1 .*Sigmoid\(\)"),
     (lambda r: models.vanilla(r, pack=2)[1], r"layer 0 .*Pack.*Leave it out, or use another loss$"),
+    (lambda r: layers.Sequential(layers.Dense(3, 4, rng=r),
+                                 layers.Sequential(layers.Sigmoid(), layers.Dense(4, 1, rng=r))),
+     r"layer 1 .*Sigmoid\(\)"),                     # inside a Sequential inside it
     (lambda r: models.vanilla(r, minibatch="stddev")[1],
      r"MinibatchStdDev.*Leave it out, or use another loss$"),
 ])
@@ -430,3 +438,25 @@ def test_a_penalty_s_weight_batch_and_features_are_checked(call, words):
     with pytest.raises(ValueError, match=words):
         call(D, x)
     assert penalty.gradient_penalty(D, x, 10.0, features=3) == penalty.gradient_penalty(D, x, 10.0)
+
+
+def test_r1_through_a_sequential_inside_the_critic_is_r1_through_the_flat_chain():
+    """A critic written as Sequential(Sequential(Dense, LeakyReLU), ...) was refused, its
+    inner Sequential named as a layer whose second derivative is not written."""
+    rng = np.random.default_rng(0)
+    inner = layers.Sequential(layers.Dense(4, 5, rng=rng, dtype="float64"), layers.LeakyReLU(0.2))
+    nested = layers.Sequential(inner, layers.MinibatchStdDev(),
+                               layers.Dense(6, 1, rng=rng, dtype="float64"))
+    flat = layers.Sequential(*inner.layers, *nested.layers[1:])      # the same layers
+    x = rng.standard_normal((6, 4))
+    got = []
+    for critic in (nested, flat):
+        critic.zero_grad()
+        got.append((penalty.r1_penalty(critic, x, 1.0),
+                    {k: g.copy() for k, g in critic.grads.items()}))
+    assert got[0][0] == got[1][0] > 0
+    for (k, a), b in zip(got[0][1].items(), got[1][1].values(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+    assert any(g.any() for g in got[0][1].values())
+    G = layers.Sequential(layers.Dense(2, 4, rng=rng, dtype="float64"))
+    gan.GAN(G, nested, optim.Adam(G), optim.Adam(nested), noise_dim=2, r1=0.1)   # accepted
