@@ -676,8 +676,8 @@ class Sequential(Layer):
             x = out
 
     def _flat(self, attr):
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
-                for k, v in getattr(layer, attr).items()}
+        return _Gathered(attr, {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                                for k, v in getattr(layer, attr).items()})
 
     @property
     def params(self):
@@ -711,6 +711,30 @@ class Sequential(Layer):
     def __repr__(self):
         inner = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential(\n{inner}\n)"
+
+
+class _Gathered(dict):
+    """A chain's ``params``, ``grads`` or ``buffers``: its layers' arrays gathered into a new
+    dict at each read, so an entry assigned or removed would change no layer; refused, saying
+    what to do (the arrays themselves are the layers': writing into them is writing the
+    layers')."""
+
+    def __init__(self, attr, entries):
+        super().__init__(entries)
+        self.attr = attr
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(f"a Sequential's {self.attr} are its layers' gathered into a new dict "
+                        f"at each read: changing that dict changes no layer. Write into an "
+                        f"array (net.{self.attr}['0.W'][...] = value), into a layer's own "
+                        f"(net.layers[0].{self.attr}['W']), or use net.load_state_dict(...)")
+
+    def __setitem__(self, key, value):
+        if key in self and value is self[key]:   # net.params["0.W"] += g: the array moved
+            return                               # in place, then is put back as it is
+        self._refuse()
+
+    __delitem__ = update = pop = popitem = setdefault = clear = __ior__ = _refuse
 
 
 # -- convolutions and batch normalization ------------------------------------------

@@ -644,3 +644,22 @@ def test_a_layer_returning_dx_in_another_dtype_is_named_in_a_chain():
                                          r"in the dtype of its input"):
         net.backward(np.ones_like(out))
     assert not net.layers[0].grads["W"].any()          # nothing accumulated before it
+
+
+def test_an_entry_assigned_in_a_chains_gathered_dicts_is_refused_saying_what_to_do():
+    """``net.params`` is a new dict at each read: ``net.params["0.W"] = zeros`` changed no
+    layer, without a word. An array changed in place and put back (``+=``) is taken."""
+    net = layers.Sequential(layers.Dense(2, 3, dtype="float64"))
+    W = net.layers[0].params["W"]
+    for attr in ("params", "grads", "buffers"):
+        with pytest.raises(TypeError, match=rf"^a Sequential's {attr} are its layers' gathered "
+                                            rf"into a new dict at each read: .*Write into an "
+                                            rf"array \(net.{attr}\['0.W'\]\[...\] = value\)"):
+            getattr(net, attr)["0.W"] = np.zeros((2, 3))
+        with pytest.raises(TypeError, match="changes no layer"):
+            getattr(net, attr).update({"0.W": np.zeros((2, 3))})
+    before = W.copy()
+    params = net.params
+    params["0.W"] += 1.0                                 # in place: the layer's own array
+    np.testing.assert_array_equal(net.layers[0].params["W"], before + 1.0)
+    assert net.layers[0].params["W"] is W
