@@ -888,13 +888,18 @@ def _toy_runs(args, opts, out, field=True):
               "runs": [r["metrics"] for r in results],
               "history": results[0]["history"]}
     # mean and spread over the seeds of each number; a seed without one (the reverse KL of a
-    # run with no high-quality sample is None) is left out of that number's summary
-    summary = {}
+    # run with no high-quality sample is None) is left out of that number's summary, and the
+    # seeds it is of are counted ("seeds_counted", the summary line): that seed is the worst
+    summary, counted = {}, {}
     for k in results[0]["metrics"]:
         values = [r["metrics"][k] for r in results if isinstance(r["metrics"][k], (int, float))]
         if values:
             summary[k] = (float(np.mean(values)), float(np.std(values)))
+            if len(values) < seeds:
+                counted[k] = len(values)
     report["mean_std"] = summary
+    if counted:
+        report["seeds_counted"] = counted
     if args.name == "gaussian1d" and loss == "gan":   # the cross-entropy G losses compared
         norms = toys.generator_gradient_norms(min(200, results[0]["iterations"]), seed, opts)
         toys.save_gradient_plot(norms, out / "generator_gradient.png")
@@ -910,8 +915,11 @@ def _toy_runs(args, opts, out, field=True):
         report["published_pacgan_table1_gan"] = pub
         m, s = summary["modes_covered"]
         hq, hq_s = summary["high_quality"]
+        with_kl = counted.get("reverse_kl", seeds)     # the seeds with a high-quality sample
         kl = (f"reverse KL {summary['reverse_kl'][0]:.2g}"
-              + ("" if one else f" ± {summary['reverse_kl'][1]:.2g}")
+              + ("" if with_kl == 1 else f" ± {summary['reverse_kl'][1]:.2g}")
+              + ("" if with_kl == seeds else
+                 f" over the {with_kl} of the {seeds} seeds with a high-quality sample")
               if "reverse_kl" in summary else "no reverse KL (no high-quality sample)")
         full = toys.TOYS[args.name].iterations
         differs = ([f"stopped at {ran:,} of the toy's {full:,} iterations"] if ran < full else [])
