@@ -13,6 +13,7 @@ grid of G as it stands (exit code 130).
 """
 
 import argparse
+import signal
 import sys
 
 import numpy as np
@@ -111,6 +112,7 @@ except KeyboardInterrupt:
     interrupted = True
     print(f"interrupted at iteration {iteration}: the samples are of G as it stands")
 
+signal.signal(signal.SIGINT, signal.SIG_IGN)   # from here a Ctrl-C would only lose the picture
 plotting.save_grid(model.sample(64), args.out, value_range=(-1.0, 1.0))
 print(f"samples written to {args.out}")
 if interrupted:

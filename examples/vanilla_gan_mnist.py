@@ -10,6 +10,7 @@ writes the grid of G as it stands (exit code 130).
 """
 
 import argparse
+import signal
 import sys
 
 import numpy as np
@@ -112,6 +113,7 @@ except KeyboardInterrupt:
     print(f"interrupted in epoch {epochs_done + 1} of {args.epochs}: the samples are of G "
           "as it stands")
 
+signal.signal(signal.SIGINT, signal.SIG_IGN)   # from here a Ctrl-C would only lose the picture
 plotting.save_grid(G.eval().forward(noise(64)), args.out)
 print(f"samples written to {args.out}")
 if epochs_done < args.epochs:

@@ -153,6 +153,33 @@ def test_ctrl_c_in_an_example_writes_the_grid_of_g_as_it_stands(script, tmp_path
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("script, length", [("vanilla_gan_mnist.py", ["--epochs", "1"]),
+                                            ("dcgan_mnist.py", ["--max-iters", "1"])])
+def test_a_ctrl_c_while_an_example_writes_its_picture_does_not_lose_it(script, length, tmp_path,
+                                                                        data_dir, run_example,
+                                                                        monkeypatch):
+    """Training done, a Ctrl-C that came while the grid was being written (matplotlib
+    importing) ended the example in a traceback without the picture."""
+    from minigan.app import plotting
+
+    real_save = plotting.save_grid
+
+    def save_after_a_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "save_grid", save_after_a_ctrl_c)
+    handler = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "grid.png"
+    try:
+        run = run_example(script, "--data-dir", str(data_dir), "--split", "test", "--device",
+                          "cpu", "--out", str(out), *length, cwd=tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert run.returncode == 0 and f"samples written to {out}" in run.stdout, run.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script, extra", [
     ("vanilla_gan_mnist.py", ["--epochs", "1"]),
