@@ -560,12 +560,16 @@ def _evaluate_digits(args, digits, path, out):
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref, of_file=True))
+    other = runs.classifier_caveat(clf, args.classifier)      # not the shipped classifier
+    if other is not None:
+        print(f"warning: {other}")
     scored = digits[:scores["n"]]
     pictures = [lambda: _class_picture(out, scored, scores, classes[0])]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description,
-              "warnings": scoring.warnings(scores, real, ref, of_file=True),
+              "warnings": scoring.warnings(scores, real, ref, of_file=True)
+              + ([] if other is None else [other]),
               "seconds": round(seconds, 1)}
     return _write_report(out, report, pictures, _given_out(args.out))
 
@@ -722,6 +726,9 @@ def _evaluate_run(args, ckpt, out):
     # a data set of one's own: a digit classifier's verdicts hold only of digits
     verdict = "" if own is None else runs.OWN_DATA_VERDICT
     print(scoring.format_table(scores, real, ref, spread, verdicts=verdict or True))
+    other = runs.classifier_caveat(clf, args.classifier)      # not the shipped classifier
+    if other is not None:
+        print(f"warning: {other}")
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
@@ -747,7 +754,8 @@ def _evaluate_run(args, ckpt, out):
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
               "warnings": ([] if own is None else [own]) + [
-                  verdict + w for w in scoring.warnings(scores, real, ref)],
+                  verdict + w for w in scoring.warnings(scores, real, ref)]
+              + ([] if other is None else [other]),
               "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:
@@ -1107,7 +1115,8 @@ def classifier(args):
     except (ValueError, DiskFailed) as exc:   # refused after the checks above (a full disk)
         raise type(exc)(f"{exc}; {_kept_elsewhere(clf)}") from None
     cached = Path(path).resolve() == clf_lib.cache_path().resolve()
-    used = ("minigan eval scores with it from now on" if cached else
+    used = (f"minigan eval scores with it from now on (remove {path} to score with the one "
+            "minigan ships again)" if cached else
             f"minigan eval scores with it given --classifier {path}")
     print(f"accuracy {100 * acc:.2f}% on {evaluated_on}; trained in {seconds:.0f} s")
     print(f"{clf.describe()}\nwrote {path}{replacing}; {used}")

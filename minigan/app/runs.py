@@ -46,6 +46,7 @@ from .settings import DEFAULTS, NOT_SAVED, RESUME_MAY_CHANGE
 __all__ = [
     "DEFAULTS", "RESUME_MAY_CHANGE", "RUN_FILES", "CHECKPOINT", "CONFIG",
     "find_checkpoint", "scoring_data_dir", "mnist_split", "own_data_caveat", "OWN_DATA_VERDICT",
+    "classifier_caveat",
     "resolve_config", "read_config",
     "saved_config", "default_outs",
     "check_out", "load_generator", "load_players", "expected_entries", "holds_run",
@@ -179,6 +180,29 @@ def mnist_split(config):
     md5 = entry["images"][1]
     return next((split for split, kinds in MNIST_FILES.items() if kinds["images"][1] == md5),
                 None)
+
+
+def classifier_caveat(clf, given=None):
+    """What a score made with the classifier ``clf`` must say when it is the cached one that
+    ``minigan classifier train`` wrote, with other weights than the one minigan ships: its
+    scores compare with no score the docs quote, and nothing else said how to go back; None
+    otherwise (``given``: the ``--classifier`` the user named, whose scores are theirs)."""
+    from minigan.lab import classifier as clf_lib
+
+    cached = clf_lib.cache_path()
+    if given or clf_lib.default_path() != cached:
+        return None
+    try:
+        shipped = clf_lib.load(clf_lib.shipped_path())
+    except (OSError, clf_lib.ClassifierError):     # none shipped: nothing to compare with
+        return None
+    if shipped.checksum == clf.checksum:
+        return None
+    return (f"scored with the cached classifier {cached} (sha256:{clf.checksum[:16]}), which "
+            f"'minigan classifier train' wrote, not the one minigan ships "
+            f"(sha256:{shipped.checksum[:16]}), which made the scores its docs quote: scores "
+            f"compare only when made by the same classifier; remove {cached} to score with the "
+            "shipped one")
 
 
 def own_data_caveat(config):

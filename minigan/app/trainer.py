@@ -121,6 +121,7 @@ from .runs import (
     SAMPLES,
     check_out,
     classes_said,
+    classifier_caveat,
     default_outs,
     epoch_grids,
     eval_every_data_dir,
@@ -962,6 +963,8 @@ class Trainer:
         every, n = int(self.config["eval_every"]), int(self.config["eval_n"])
         own = own_data_caveat({**self.config, "classes_present": self.classes_present})
         said = [f"--eval-every {every}: {own}"] if own is not None else []
+        other = classifier_caveat(self.reference.classifier)     # not the shipped classifier
+        said += [f"--eval-every {every}: {other}"] if other is not None else []
         if self.reference.caveat:          # the test split alone: scored on what it learns
             said.append(f"--eval-every {every}: this run trains on the MNIST test split, the "
                         "only split at hand, and each score compares its digits with test "

@@ -1583,6 +1583,25 @@ def test_eval_n_without_eval_every_warns_that_nothing_is_scored(train_args, data
     assert "--eval-n" not in capsys.readouterr().err
 
 
+def test_eval_every_with_a_cached_classifier_of_other_weights_says_so(train_args, data_dir,
+                                                                     tmp_path, capsys,
+                                                                     monkeypatch):
+    """The scores of --eval-every were made by the cached classifier without a word, where
+    the docs' were made by the one minigan ships."""
+    from minigan.data import load_mnist
+    from minigan.lab import classifier as clf_lib
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    x, y = load_mnist("test", data_dir=data_dir, scale="sigmoid")[:2]
+    clf_lib.save(clf_lib.Classifier(clf_lib.train_classifier(x[:64], y[:64], epochs=1, seed=0)),
+                 clf_lib.cache_path())
+    argv = train_args(data_dir, tmp_path / "run", "--epochs", "1", "--eval-every", "1",
+                      "--eval-n", "100")
+    assert main(argv) == 0
+    assert (f"minigan: warning: --eval-every 1: scored with the cached classifier "
+            f"{clf_lib.cache_path()}") in capsys.readouterr().err
+
+
 def test_eval_every_of_a_conditional_run_scores_its_label_agreement(train_args, data_dir, tmp_path,
                                                                     monkeypatch, capsys):
     """A conditional run's scores say how often its digits read as the class G was asked
