@@ -848,7 +848,7 @@ def toy(args):
         print(f"{args.name}: with --pack or --minibatch D judges several samples at once, so "
               "it has no value at a point of the plane: the snapshots show the samples alone")
     with _toy_folder(out, args.overwrite) as stage:
-        _toy_runs(args, opts, stage, field)
+        stopped = _toy_runs(args, opts, stage, field)
     written = ["snapshot_*.png", f"{args.name}.gif"]
     if args.step_by_step:
         written += ["step_*.png", f"{args.name}_steps.gif"]
@@ -857,6 +857,8 @@ def toy(args):
     if field:
         written.append("field.npz")
     print(f"wrote {out}/ ({', '.join(written)}, {runs.TOY_RECORD})")
+    if stopped is not None:           # the seeds done are written: the signal's exit code now
+        raise stopped
     return 0
 
 
@@ -866,7 +868,9 @@ TOY_SNAPSHOTS, TOY_SEEDS = 8, 1
 
 def _toy_runs(args, opts, out, field=True):
     """The seeds of a GAN toy, their summary printed and written into ``out`` (the pictures:
-    the first seed's)."""
+    the first seed's). Interrupted after a seed is done (Ctrl-C, SIGTERM, SIGHUP), the seeds
+    done are summarized and written, and the interrupt returned (None when not), for the
+    command to raise once they are in place."""
     seed = settings.DEFAULTS["seed"] if args.seed is None else args.seed
     seeds = TOY_SEEDS if args.seeds is None else args.seeds
     snapshots = TOY_SNAPSHOTS if args.snapshots is None else args.snapshots
@@ -875,26 +879,38 @@ def _toy_runs(args, opts, out, field=True):
     own = settings.toy_options({"loss": loss})   # the game's own defaults (WGAN-GP's k 5)
     options = [settings.as_option(key, value) for key, value in opts.items()
                if value != plain[key] and (key == "loss" or value != own[key])]
-    results = []
-    for i in range(seeds):
-        first = i == 0
-        _progress(f"{args.name}: training seed {seed + i}"
-                  + (f" ({i + 1} of {seeds})" if seeds > 1 else "")
-                  + (", drawing its pictures" if first else ""))
-        result = toys.run_gan_toy(args.name, args.iterations, seed + i,
-                                  snapshots if first else 0, opts=opts, record_frames=first,
-                                  field=field and first, noise_grid=args.noise_grid and first,
-                                  step_by_step=args.step_by_step if first else 0)
-        results.append(result)
-        if first:
-            toys.save_pictures(args.name, result, out,    # the title names the options
-                               label=" ".join([args.name, *options]))
-        print(f"seed {seed + i}: {_seed_said(args.name, result['metrics'])} "
-              f"({result['seconds']:.1f} s)")
+    results, asked = [], seeds
+    try:
+        for i in range(seeds):
+            first = i == 0
+            _progress(f"{args.name}: training seed {seed + i}"
+                      + (f" ({i + 1} of {seeds})" if seeds > 1 else "")
+                      + (", drawing its pictures" if first else ""))
+            result = toys.run_gan_toy(args.name, args.iterations, seed + i,
+                                      snapshots if first else 0, opts=opts,
+                                      record_frames=first, field=field and first,
+                                      noise_grid=args.noise_grid and first,
+                                      step_by_step=args.step_by_step if first else 0)
+            results.append(result)
+            if first:
+                toys.save_pictures(args.name, result, out,    # the title names the options
+                                   label=" ".join([args.name, *options]))
+            print(f"seed {seed + i}: {_seed_said(args.name, result['metrics'])} "
+                  f"({result['seconds']:.1f} s)")
+    except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM, SIGHUP: the seeds done summarized
+        if not results:
+            raise
+        seeds, stopped = len(results), exc
+        stopped.args = (f"in seed {seed + seeds}; the summary and {runs.TOY_RECORD} are of the "
+                        f"{_plural(seeds, 'seed')} done of the {asked} asked for",)
+    else:
+        stopped = None
     report = {"toy": args.name, "options": opts, "iterations": results[0]["iterations"],
               "seeds": [seed + i for i in range(seeds)],
               "runs": [r["metrics"] for r in results],
               "history": results[0]["history"]}
+    if seeds < asked:
+        report["seeds_asked"] = asked
     # mean and spread over the seeds of each number; a seed without one (the reverse KL of a
     # run with no high-quality sample is None) is left out of that number's summary, and the
     # seeds it is of are counted ("seeds_counted", the summary line): that seed is the worst
@@ -960,6 +976,7 @@ def _toy_runs(args, opts, out, field=True):
             print(f"{head}: error of the mean {said('mean_error')}, of the covariance "
                   f"(Frobenius) {said('cov_error')}")
     write_text(out / runs.TOY_RECORD, _json(report))
+    return stopped
 
 
 def _seed_said(name, m):

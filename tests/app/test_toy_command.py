@@ -35,6 +35,40 @@ def test_a_seed_without_a_reverse_kl_is_left_out_of_its_summary(tmp_path, monkey
     assert "reverse KL 0.38 ± 0.12 over the 2 of the 3 seeds with a high-quality sample" in out
 
 
+@pytest.mark.parametrize("stop, code", [(KeyboardInterrupt, 130), ("terminated", 143)])
+def test_a_toy_stopped_after_some_seeds_writes_what_they_made(tmp_path, monkeypatch, capsys,
+                                                              stop, code):
+    """Ctrl-C (or SIGTERM) in the third of five seeds: the two seeds done, minutes of work,
+    were thrown away with the staging folder ("minigan: interrupted" alone). Their summary,
+    metrics.json and the first seed's pictures are written, and the exit code is the
+    signal's."""
+    from minigan.app.cli import Terminated
+
+    done = []
+
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        if len(done) == 2:
+            raise Terminated() if stop == "terminated" else stop()
+        done.append(seed)
+        return {"metrics": {"modes_covered": 8, "high_quality": 0.5, "reverse_kl": 0.1 * seed},
+                "frames": [], "real": None, "history": [], "seconds": 0.0, "iterations": 10}
+
+    def pictures(name, result, out, label):
+        (out / "snapshot_00010.png").write_bytes(b"png")
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", pictures)
+    out = tmp_path / "t"
+    assert main(["toy", "ring8", "--seeds", "5", "--seed", "3", "--out", str(out)]) == code
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["seeds"] == [3, 4] and report["seeds_asked"] == 5
+    assert (out / "snapshot_00010.png").is_file()
+    captured = capsys.readouterr()
+    assert "ring8, 2 seeds," in captured.out
+    assert captured.err.rstrip().endswith("in seed 5; the summary and metrics.json are of the 2 "
+                                          "seeds done of the 5 asked for")
+
+
 def test_bad_toy_input_is_refused_before_the_folder_is_made(tmp_path, capsys,
                                                             assert_one_line_error):
     out = tmp_path / "toy"
