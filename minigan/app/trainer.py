@@ -348,9 +348,12 @@ class Trainer:
         except MNISTDownloadError as exc:      # the folder holds the other split: said first
             if exc.other_split is None:
                 raise
+            wanted = (exc.reason if exc.cause is None else
+                      f"for the {c['split']} split, put its files in {folder} or give --data-dir "
+                      f"a folder that has them ({exc.cause})")
             raise MNISTDownloadError(
                 f"{folder} holds the {exc.other_split} split, not the {c['split']} split: to "
-                f"train on it, add --split {exc.other_split}; {exc.reason}") from None
+                f"train on it, add --split {exc.other_split}; {wanted}") from None
         except MNISTError as exc:              # a resumed run's own file, changed since
             changed = getattr(exc, "changed", None)
             if changed is None or c.get("resume") is None:
@@ -734,14 +737,17 @@ class Trainer:
 
     def _data_name(self):
         """What the run trains on, for its first line: "MNIST train", or a data set of one's
-        own by its images file ("img.idx (the train split of files)"), MNIST's own files given
-        so by the split they hold ("t10k-images-idx3-ubyte.gz (MNIST test)")."""
+        own by its images file ("img.idx, images of your own"; "img.idx, the test split of
+        your files" for another split than ``train``, --images's), MNIST's own files given so
+        by the split they hold ("t10k-images-idx3-ubyte.gz (MNIST test)")."""
         c = self.config
         if c.get("files") is None:
             return f"MNIST {c['split']}"
         mnist = mnist_split(c)
-        return (f"{c['files'][c['split']]['images'][0]} "
-                + (f"(MNIST {mnist})" if mnist else f"(the {c['split']} split of files)"))
+        name = c['files'][c['split']]['images'][0]
+        return (f"{name} (MNIST {mnist})" if mnist else
+                f"{name}, images of your own" if c["split"] == "train" else
+                f"{name}, the {c['split']} split of your files")
 
     def _log(self, msg, file=None):
         """Print a line (above the progress bar) on ``file``, stdout when None; ``quiet``

@@ -297,7 +297,7 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
             done = True
             return target
         except (OSError, HTTPException, ValueError) as exc:  # URLError, timeouts are OSError
-            failures.append(f"{url}: {type(exc).__name__}: {exc}")
+            failures.append((url, f"{type(exc).__name__}: {exc}"))
         finally:
             if not done:
                 try:
@@ -305,13 +305,17 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
                 except FileNotFoundError:
                     pass
 
-    tried = "; ".join(failures) if failures else "no mirrors given"
+    reasons = {reason for _, reason in failures}
+    tried = ("no mirrors given" if not failures else
+             f"each of its {len(failures)} mirrors: {reasons.pop()}"   # offline: one reason
+             if len(failures) > 1 and len(reasons) == 1 else
+             "; ".join(f"{url}: {reason}" for url, reason in failures))
     if damaged is not None:
         raise MNISTDownloadError(
             f"{damaged} and could not be downloaded again ({tried}); delete it, or replace "
             f"it with the MNIST file {name}"
         )
-    cause = f"could not download {name} from any mirror ({tried})"
+    cause = f"could not download {name} ({tried})"
     error = MNISTDownloadError(f"{cause}. " + _put_files_hint(needed, data_dir))
     error.cause = cause
     raise error

@@ -39,7 +39,7 @@ def test_a_run_on_files_of_ones_own_does_not_say_it_trains_on_mnist(tmp_path, ca
     Trainer(_config(tmp_path, 28)).run()
     first = capsys.readouterr().out.splitlines()[0]
     assert "MNIST" not in first
-    assert first.startswith("training vanilla on shapes.idx (the train split of files) (64 images")
+    assert first.startswith("training vanilla on shapes.idx, images of your own (64 images")
 
 
 def test_images_of_another_size_say_what_to_do(tmp_path):
@@ -218,7 +218,7 @@ def test_train_images_trains_on_files_of_ones_own_from_the_command_line(tmp_path
     images, labels = _write_own(tmp_path / "own")
     assert main(["train", "--images", str(images), "--out", str(tmp_path / "run"),
                  *ONE_EPOCH]) == 0
-    assert "training vanilla on shapes.idx.gz (the train split of files)" in \
+    assert "training vanilla on shapes.idx.gz, images of your own (64 images" in \
         capsys.readouterr().out
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["files"] == {"train": {"images": [

@@ -332,12 +332,24 @@ def test_offline_error_says_what_to_put_where(tiny, tmp_path):
         load_mnist("test", data_dir=data_dir, mirrors=[dead], files=tiny["files"],
                    progress=False)
     message = str(info.value)
-    assert f"could not download {IMAGES} from any mirror" in message
-    assert dead + IMAGES in message
+    assert f"could not download {IMAGES} ({dead}{IMAGES}: " in message
     assert f"Put the MNIST files {IMAGES}, {LABELS} in {data_dir}" in message
     assert "MINIGAN_DATA" in message
     assert isinstance(info.value, DataError) and isinstance(info.value, RuntimeError)
     assert not data_dir.exists()          # the folder made for the download is gone again
+
+
+def test_mirrors_that_fail_alike_are_said_once(tiny, tmp_path):
+    """Offline, each of the three mirrors failed with the same name-resolution error, and the
+    message spelled out all three (about 700 characters with its advice); mirrors that fail
+    each their own way are each named."""
+    dead = _closed_port_url()
+    for mirrors, said in (([dead, dead.rstrip("/")],
+                           r"\(each of its 2 mirrors: URLError: "),
+                          ([dead, "nonsense://x/"], r"\(http://.*: URLError: .*; nonsense://x/")):
+        with pytest.raises(MNISTDownloadError, match=rf"could not download {IMAGES} {said}"):
+            load_mnist("test", data_dir=tmp_path / "mnist", mirrors=mirrors,
+                       files=tiny["files"], progress=False)
 
 
 def test_failed_download_removes_only_the_folders_it_made(tiny, tmp_path):
