@@ -666,13 +666,18 @@ class GAN:
         """Generator samples in evaluation mode (BatchNorm uses its running statistics).
 
         Give either ``n`` (fresh noise) or ``z`` (e.g. one fixed batch reused every epoch);
-        both together are a ``ValueError``.
+        both together are a ``ValueError``. A ``z`` of another floating dtype than the
+        players' is taken in theirs: the samples are always in the players' dtype (float64
+        noise ran a float32 G in float64).
         """
         if z is not None and n is not None:
             raise ValueError(f"give n (that many fresh noise vectors) or z (the noise itself), "
                              f"not both: got n={n!r} and z of shape {tuple(getattr(z, 'shape', ()))}")
         if z is None:
             z = self.sample_noise(n)
+        elif getattr(z, "dtype", None) is not None and z.dtype.kind == "f" \
+                and self.dtype is not None and z.dtype != self.dtype:
+            z = z.astype(self.dtype)
         self._kept_fake = None       # G's caches are about to be this batch's
         with self.G.evaluating():
             return layers.generated_images(self.G, z)

@@ -282,6 +282,13 @@ class Layer:
                                f"the parameter with self._add_param('{name}', value)")
             shape = getattr(g, "shape", ())                 # a Python number: ()
             dtype = getattr(g, "dtype", None)
+            held = getattr(self.params.get(name), "dtype", None)
+            if held is not None and held != self.grads[name].dtype:   # params[k] = new array
+                raise ValueError(f"{self!r}: parameter '{name}' is {held} but its gradient "
+                                 f"{self.grads[name].dtype}: the parameter was replaced by an "
+                                 f"array of another dtype; write into it in place "
+                                 f"(params['{name}'][...] = value), or build the layer in "
+                                 f"{held}")
             if dtype is not None and dtype != self.grads[name].dtype:
                 want = self.grads[name].dtype
                 raise ValueError(f"{self!r}: the gradient of '{name}' is {dtype}, its parameter "

@@ -378,6 +378,16 @@ def test_players_of_two_dtypes_are_refused_naming_a_parameter_of_each(g_dtype, d
                                          rf"dtype"):
         gan.GAN(G, D, optim.Adam(G), optim.Adam(D), noise_dim=2, rng=r)
 
+def test_noise_of_another_dtype_is_sampled_in_the_players_dtype():
+    """Float64 noise given to float32 players ran G in float64 and gave float64 samples
+    (training refuses such a batch; sampling took it without a word)."""
+    model = small_gan()
+    z = np.random.default_rng(3).standard_normal((5, 2))               # float64
+    samples = model.sample(z=z)
+    assert model.dtype == np.float32 and samples.dtype == np.float32
+    np.testing.assert_array_equal(samples, model.sample(z=z.astype(np.float32)))
+
+
 def test_sampling_from_both_a_count_and_the_noise_is_refused():
     """sample(3, z=z) drew len(z) samples, leaving n unread; a conditional GAN's sample(z=z,
     labels=...) drew z's own labels, leaving the labels given unread."""

@@ -663,3 +663,15 @@ def test_an_entry_assigned_in_a_chains_gathered_dicts_is_refused_saying_what_to_
     params["0.W"] += 1.0                                 # in place: the layer's own array
     np.testing.assert_array_equal(net.layers[0].params["W"], before + 1.0)
     assert net.layers[0].params["W"] is W
+
+
+def test_a_parameter_replaced_by_an_array_of_another_dtype_is_named_as_such():
+    """``params["W"] = float64 array`` in a float32 layer: the error said the gradient was
+    float64 and "its parameter float32", the gradient array's dtype, not the parameter's."""
+    dense = layers.Dense(3, 2)
+    dense.params["W"] = np.zeros((3, 2))
+    out = dense.forward(np.ones((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"^Dense\(3, 2\): parameter 'W' is float64 but its "
+                                         r"gradient float32: the parameter was replaced by an "
+                                         r"array of another dtype; write into it in place"):
+        dense.backward(np.ones_like(out))
