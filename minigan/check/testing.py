@@ -209,7 +209,9 @@ def _why(errors, worst, tol, kink_near=None):
         return (f"; both gradients of '{worst}' are at the differences' rounding noise "
                 f"(largest entries {analytic:.1e} and {numeric:.1e}, noise about {noise:.0e}): "
                 f"the output hardly depends on '{worst}' (a bias before a normalization?), and "
-                "no relative error can be measured there")
+                "no relative error can be measured there: check the layer without that "
+                "parameter (bias=False before a batch norm, whose mean subtraction cancels it), "
+                "or with inputs it reaches (more features, another layer after it)")
     kinks = errors.kinks(worst, tol)
     if kinks:
         shown = "; ".join(f"{worst}{list(i)}: {lo:.3g} from the left, {hi:.3g} from the right"

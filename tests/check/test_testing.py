@@ -1526,3 +1526,18 @@ def test_a_backward_pass_reading_a_moved_buffer_is_pointed_at_the_buffers():
         testing.assert_layer_gradients(layer, x)
     assert "buffers" not in str(info.value)
     np.testing.assert_array_equal(layer._cache[1], np.ones(2))   # the checked pass's cache
+
+
+def test_a_gradient_that_is_zero_by_construction_says_how_to_check_the_layer():
+    """A bias before batch norm in training mode: its exact gradient is 0 and both sides are
+    rounding noise, which the message said, without a way to check the layer at all."""
+    rng = np.random.default_rng(0)
+    net = layers.Sequential(layers.Dense(3, 4, dtype="float64", rng=rng),
+                            layers.BatchNorm1d(4, dtype="float64"))
+    with pytest.raises(AssertionError, match=r"'0.b' are at the differences' rounding noise .*"
+                                             r"check the layer without that parameter "
+                                             r"\(bias=False before a batch norm"):
+        testing.assert_layer_gradients(net, rng.standard_normal((6, 3)), rng)
+    net = layers.Sequential(layers.Dense(3, 4, bias=False, dtype="float64", rng=rng),
+                            layers.BatchNorm1d(4, dtype="float64"))
+    testing.assert_layer_gradients(net, rng.standard_normal((6, 3)), rng)     # as advised
