@@ -1369,7 +1369,7 @@ def generated_images(generator, z):
 
 
 def inner_layers(layer):
-    """``(layer inside, declared)`` for every layer inside ``layer``: those :meth:`walk` finds
+    """``(layer inside, declared)`` for every layer inside ``layer``: those ``walk()`` finds
     (``declared``) and, beyond them, those held as an attribute (or in a list, a tuple or
     a dict attribute) of a layer found; each once."""
     found, todo = {id(layer): layer}, [layer]
