@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minigan.data import MNIST_FILES, splits_in
+from minigan.data import MNIST_FILES, holds_mnist, splits_in
 from minigan.data.npz import entry_names
 from minigan.data.paths import user_path
 from minigan.gan import conditional, games, models
@@ -132,12 +132,13 @@ def eval_every_data_dir(config):
 
     A run on MNIST: its data folder (the test split is downloaded there, beside the train
     split, when missing). A run on a data set of its own (``files``): its data folder when
-    that holds MNIST's test split, else None, the default folder
+    that holds MNIST's own test split (:func:`minigan.data.holds_mnist`: files of one's own
+    may bear MNIST's names, and a download would replace them), else None, the default folder
     (:func:`minigan.data.default_data_dir`), as ``minigan eval`` reads it
     (:func:`scoring_data_dir`): MNIST's files are not downloaded among one's own.
     """
     data_dir = config.get("data_dir")
-    if config.get("files") is None or (data_dir is not None and "test" in splits_in(data_dir)):
+    if config.get("files") is None or (data_dir is not None and holds_mnist(data_dir, "test")):
         return data_dir
     return None
 
@@ -146,15 +147,18 @@ def scoring_data_dir(ckpt, config, given=None):
     """The data folder that scores the generator of checkpoint ``ckpt`` (``minigan eval``).
 
     ``given`` (the command line's ``--data-dir``) when set; else the folder the run
-    trained from, when it still holds the MNIST test split, so that ``eval`` reads what the
+    trained from, when it still holds the MNIST test split (a run on a data set of its own:
+    MNIST's own files, :func:`minigan.data.holds_mnist`), so that ``eval`` reads what the
     run's own ``--eval-every`` scores read: the absolute path its ``config.json`` records,
     else the folder its settings (``config``, the checkpoint's) name; else None (the
     default folder, :func:`minigan.data.default_data_dir`).
     """
     if given is not None:
         return given
+    own = config.get("files") is not None     # a folder of one's own: MNIST's own files alone
     for recorded in (_recorded_data_dir(Path(ckpt).parent), config.get("data_dir")):
-        if isinstance(recorded, str) and "test" in splits_in(recorded):
+        if isinstance(recorded, str) and (holds_mnist(recorded, "test") if own else
+                                          "test" in splits_in(recorded)):
             return str(user_path(recorded))
     return None
 

@@ -8,7 +8,8 @@ The four gzipped IDX files are looked for in ``data_dir`` (default:
 :data:`~minigan.data.MIRRORS` that works, into a temporary file in the same folder; only
 after its md5 matches the published checksum is it renamed to its final
 name, so an interrupted or corrupted download never leaves a bad file
-behind. A cached file whose md5 is wrong is reported and fetched again.
+behind. A cached file whose md5 is wrong is reported and fetched again; it is kept beside
+the new one as ``NAME.<md5>.damaged`` (a file of one's own may bear MNIST's name).
 
 Offline, put the files in a folder yourself and point ``data_dir`` (the
 command line's ``--data-dir``, or the ``MINIGAN_DATA`` environment
@@ -48,6 +49,7 @@ __all__ = [
     "MIRRORS",
     "default_data_dir",
     "fetch",
+    "holds_mnist",
     "load_mnist",
     "own_files",
     "read_data_file",
@@ -271,13 +273,16 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
     """:func:`_fetch` once ``data_dir`` exists; ``created`` is the list of folders it made,
     which grows if ``data_dir`` has to be made again (:func:`_open_temp`)."""
     target = data_dir / name
-    damaged = None
+    damaged = aside = None
     if target.is_file():
         got = _md5(target)
         if got == md5:
             return target
+        # a file of one's own that bears MNIST's name is data too: kept, never written over
+        aside = target.with_name(f"{name}.{got[:8]}.damaged")
         damaged = f"{target} is damaged: its md5 {got} does not match the expected {md5}"
-        warnings.warn(f"{damaged}; downloading it again", stacklevel=3)
+        warnings.warn(f"{damaged}; downloading it again (the file is kept as {aside.name} "
+                      "once the new one is in place)", stacklevel=3)
 
     failures = []
     for mirror in mirrors:
@@ -293,6 +298,8 @@ def _fetch_into(name, md5, data_dir, mirrors, progress, needed, created):
         try:
             with tmp:
                 _download(url, tmp, name, md5, progress)
+            if aside is not None:
+                os.replace(target, aside)
             os.replace(tmp_path, target)
             done = True
             return target
@@ -649,6 +656,16 @@ def splits_in(data_dir, files=None):
                for name in names):
             found.append(split)
     return found
+
+
+def holds_mnist(data_dir, split):
+    """Whether ``data_dir`` holds MNIST's own ``split``: both its files gzipped, as
+    downloaded, with MNIST's md5s (read to tell). A folder of one's own data may hold files
+    of MNIST's names (Fashion-MNIST's are so named, a plain copy is not checked): what
+    :func:`splits_in` finds by name is not MNIST until this says so."""
+    folder = user_path(data_dir)
+    return all((folder / name).is_file() and _md5(folder / name) == md5
+               for name, md5 in MNIST_FILES[split].values())
 
 
 def load_mnist(

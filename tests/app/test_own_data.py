@@ -88,12 +88,9 @@ def test_eval_of_a_run_on_files_of_ones_own_says_the_scores_are_mnists(tmp_path,
     assert all(w.startswith("if its images are digits: ") for w in warned[1:]) and warned[1:]
 
 
-def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir):
-    import shutil
-
+def test_eval_every_on_files_of_ones_own_warns_before_the_run(tmp_path, data_dir, monkeypatch):
     config = _config(tmp_path, 28)
-    for path in data_dir.iterdir():          # the MNIST test split the lab scores against
-        shutil.copy(path, tmp_path / "data" / path.name)
+    monkeypatch.setenv("MINIGAN_DATA", str(data_dir))   # the test split the lab scores against
     trainer = Trainer({**config, "eval_every": 1, "eval_n": 20})
     said = trainer.scoring_warnings()
     assert said and said[0].startswith("--eval-every 1: this run trained on a data set of its "
@@ -348,7 +345,8 @@ def test_eval_every_of_a_run_on_files_of_ones_own_reads_mnist_from_the_default_f
         tmp_path, data_dir, monkeypatch):
     """--eval-every scores against MNIST's test split: for a data set of one's own it is read
     from the default folder (the download cache), not downloaded among one's own files, unless
-    the data folder holds it; a run on MNIST reads its own data folder."""
+    the data folder holds MNIST's own files (by their md5: files of one's own may bear MNIST's
+    names, and a download replaced them); a run on MNIST reads its own data folder."""
     from minigan.app import runs
 
     monkeypatch.setenv("MINIGAN_DATA", str(data_dir))
@@ -359,9 +357,19 @@ def test_eval_every_of_a_run_on_files_of_ones_own_reads_mnist_from_the_default_f
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == before
     assert runs.eval_every_data_dir(trainer.config) is None
     assert runs.eval_every_data_dir({"files": None, "data_dir": "mnist"}) == "mnist"
-    for path in data_dir.iterdir():          # MNIST's test split beside one's own files
+    for path in data_dir.iterdir():          # files of MNIST's names beside one's own files
         (tmp_path / "data" / path.name).write_bytes(path.read_bytes())
+    assert runs.eval_every_data_dir(trainer.config) is None     # not MNIST's own: not read
+    for path in data_dir.iterdir():          # gzipped as downloaded, MNIST's md5s below
+        (tmp_path / "data" / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+    assert runs.eval_every_data_dir(trainer.config) is None
+    ckpt = tmp_path / "run" / "checkpoint.npz"                 # eval's choice likewise
+    assert runs.scoring_data_dir(ckpt, trainer.config) is None
+    own_md5s = {kind: (name, hashlib.md5((tmp_path / "data" / name).read_bytes()).hexdigest())
+                for kind, (name, _) in runs.MNIST_FILES["test"].items()}
+    monkeypatch.setitem(runs.MNIST_FILES, "test", own_md5s)     # as if they were MNIST's
     assert runs.eval_every_data_dir(trainer.config) == config["data_dir"]
+    assert runs.scoring_data_dir(ckpt, trainer.config) == str(tmp_path / "data")
 
 
 def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):

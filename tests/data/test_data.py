@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import re
 import shutil
 import socket
 import stat
@@ -273,14 +274,19 @@ def test_dead_mirrors_are_skipped(tiny, tmp_path):
     assert _listing(tmp_path) == sorted([IMAGES, LABELS])
 
 
-def test_corrupt_cached_file_is_fetched_again(tiny, tmp_path):
+def test_corrupt_cached_file_is_fetched_again_and_kept_aside(tiny, tmp_path):
+    """The file in the way is kept beside the new one: a file of one's own that bears
+    MNIST's name (Fashion-MNIST's files do) was written over by MNIST's."""
     (tmp_path / IMAGES).write_bytes(b"not the right bytes")
     name, digest = tiny["files"]["test"]["images"]
-    with pytest.warns(UserWarning, match="does not match the expected"):
+    aside = f"{IMAGES}.{hashlib.md5(b'not the right bytes').hexdigest()[:8]}.damaged"
+    with pytest.warns(UserWarning, match=rf"does not match the expected .* \(the file is kept "
+                                         rf"as {re.escape(aside)} once the new one is in place"):
         path = fetch(name, digest, tmp_path, mirrors=[tiny["good"]], progress=False)
     assert path == tmp_path / IMAGES
     assert path.read_bytes() == (tiny["root"] / "good" / IMAGES).read_bytes()
-    assert _listing(tmp_path) == [IMAGES]
+    assert _listing(tmp_path) == sorted([IMAGES, aside])
+    assert (tmp_path / aside).read_bytes() == b"not the right bytes"
 
 
 def test_wrong_bytes_from_server_leave_nothing_behind(tiny, tmp_path):
