@@ -215,6 +215,13 @@ class Interrupted(Exception):
         super().__init__(f"iteration {iteration} ({where})")
 
 
+def _fewer_groups(most):
+    """The advice for data that make at most ``most`` groups: a ``--clusters`` of 2 or more,
+    else 0 (off); 1 group is refused (it tells G nothing)."""
+    return (f"use --clusters {most} or less" if most >= 2 else
+            "use --clusters 0 (self-conditioning off: one group tells G nothing)")
+
+
 def plural(n, word):
     """``"1 epoch"``, ``"2 epochs"``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -374,6 +381,13 @@ class Trainer:
         n, b, k = len(images), int(c["batch_size"]), int(c["k"])
         if b < 1 or k < 1:
             raise ValueError(f"batch size and k must be >= 1, got {b} and {k}")
+        statistics = (["batch norm"] if self.spec.batch_norm else []) + (
+            [f"minibatch layer ({c['minibatch']})"] if c.get("minibatch") else [])
+        if statistics and n < 2:          # --batch-size 1 would be refused in turn
+            raise ValueError(f"the {c['split']} split has {n} image, and the {c['model']} "
+                             f"model's {' and '.join(statistics)} needs batches of 2 or more: "
+                             "train on 2 or more images, or on a model without it (--model "
+                             "vanilla, without --minibatch, trains on batches of 1)")
         if b * k > n:
             fix = (f"--batch-size {n // k} or less" if n >= k else
                    f"--k {n // b} or less" if n >= b else f"--batch-size {n} and --k 1")
@@ -400,8 +414,9 @@ class Trainer:
             )
         groups = int(c.get("clusters") or 0)
         if groups > n:
-            raise ValueError(f"--clusters {groups}: the {c['split']} data has {n} images, fewer "
-                             f"than the groups; use --clusters {n} or less")
+            raise ValueError(f"--clusters {groups}: the {c['split']} data has "
+                             f"{n:,} image{'s' * (n != 1)}, fewer than the groups; "
+                             f"{_fewer_groups(n)}")
         self.classes_present = None          # every class (MNIST's ten digits)
         if c.get("conditional") and c.get("files") is not None:
             present = np.unique(labels).tolist()           # sorted, each class once
@@ -487,9 +502,9 @@ class Trainer:
                                                   groups_rng(c["seed"]), progress=progress)
             different = len(np.unique(centres, axis=0))
             if different < k:     # fewer different images than groups: groups of copies
-                self._warn(f"--clusters {k}: the {n:,} images of the {c['split']} split make "
-                           f"only {different} different groups (the others hold copies of "
-                           f"the same images); use --clusters {different} or less")
+                self._warn(f"--clusters {k}: the {n:,} image{'s' * (n != 1)} of the {c['split']} "
+                           f"split make only {plural(different, 'different group')} (the others "
+                           f"hold copies of the same images); {_fewer_groups(different)}")
         else:
             groups = np.asarray(groups)
             if groups.ndim != 1:

@@ -662,7 +662,8 @@ def test_a_data_set_of_one_image_is_said_in_the_singular(tmp_path, capsys):
     assert "(1 image, 1 iteration/epoch, 1 epoch)" in first
 
 
-@pytest.mark.parametrize("different, clusters, warned", [(3, 4, True), (4, 4, False)])
+@pytest.mark.parametrize("different, clusters, warned", [(3, 4, True), (4, 4, False),
+                                                         (1, 4, True)])
 def test_groups_of_copies_say_how_many_groups_the_images_make(tmp_path, capsys, different,
                                                              clusters, warned):
     """``--clusters K`` on images of which fewer than K differ: k-means fills the other groups
@@ -674,8 +675,11 @@ def test_groups_of_copies_say_how_many_groups_the_images_make(tmp_path, capsys, 
     config.update(model="mlp", clusters=clusters)
     Trainer(config)
     err = capsys.readouterr().err
+    groups = "1 different group" if different == 1 else f"{different} different groups"
+    advice = ("use --clusters 0 (self-conditioning off" if different == 1 else
+              f"use --clusters {different} or less")
     expected = (f"minigan: warning: --clusters {clusters}: the 64 images of the train split make "
-                f"only {different} different groups")
+                f"only {groups} (the others hold copies of the same images); {advice}")
     assert (expected in err) is warned, err
 
 
@@ -694,3 +698,20 @@ def test_mnists_own_images_given_as_files_are_mnist(tmp_path, capsys, monkeypatc
     Trainer(config).run()
     assert capsys.readouterr().out.startswith("training vanilla on shapes.idx (MNIST test) (64")
     assert runs.mnist_split({"split": "train"}) == "train"      # a run on MNIST itself
+
+
+@pytest.mark.parametrize("model, extra, said", [
+    ("mlp", {}, r"the train split has 1 image, and the mlp model's minibatch layer \(stddev\) "
+                r"needs batches of 2 or more: train on 2 or more images, or on a model without"),
+    ("vanilla", {"batch_size": 1, "clusters": 30},
+     r"--clusters 30: the train data has 1 image, fewer than the groups; use --clusters 0 "
+     r"\(self-conditioning off")])
+def test_one_image_gets_advice_it_can_follow(tmp_path, model, extra, said):
+    """One image: "use --batch-size 1 or less", then for --batch-size 1 "use --batch-size 2 or
+    more" (the minibatch layer); "--clusters 1 or less", then --clusters 1 refused."""
+    config = _config(tmp_path, 28)
+    image = np.random.default_rng(2).integers(0, 256, (1, 28, 28)).astype(np.uint8)
+    config["files"] = _own_files(tmp_path / "data", image, np.zeros(1, np.uint8))
+    config.update(model=model, **extra)
+    with pytest.raises(ValueError, match=f"^{said}"):
+        Trainer(config)
