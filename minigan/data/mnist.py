@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .idx import IDX_DTYPES, MAX_NDIM, DataError, IDXError, read_idx
 from .idx import MAX_BYTES as MAX_IDX_BYTES
-from .idx import DataError, IDXError, read_idx
 from .npz import NpyError, map_npy
 from .paths import cache_home, user_path
 
@@ -500,7 +500,8 @@ def _not_idx(path):
         plain = path.name[:-len(".gz")] if path.name.lower().endswith(".gz") else path.name
         return (f"it is a gzipped NumPy .npy file, which minigan reads un-gzipped: save the "
                 f"array with numpy.save alone, named {Path(plain).stem}.npy")
-    if head[:2] == b"\0\0":
+    if head[:2] == b"\0\0" and len(head) >= 4 and head[2] in IDX_DTYPES \
+            and 1 <= head[3] <= MAX_NDIM:          # IDX's magic: its fault is inside
         return None
     if head == b"\x93NUMPY":
         return (f"it is a NumPy .npy file, which minigan reads by its name: name it "
@@ -860,7 +861,10 @@ def load_mnist(
             f"{labels[i]} (label {i} of {len(labels)}; {len(outside)} outside in all){remap}"
         )
 
-    if not real and int(images.max()) <= 1:     # 0/1 masks would train as black images
+    if not real and int(images.max()) == 0:     # nothing to learn but black
+        warnings.warn(f"{paths['images']}: every pixel is 0: the images are all black",
+                      stacklevel=2)
+    elif not real and int(images.max()) == 1:   # 0/1 masks would train as black images
         warnings.warn(f"{paths['images']}: every pixel is 0 or 1 of 0 to 255, so the images "
                       "are black; for masks of 0 and 1, save x * 255", stacklevel=2)
     images = images.reshape(len(images), images.shape[1] * images.shape[2])

@@ -76,6 +76,9 @@ def map_npy(path):
         reason = str(exc).split(".")[0][:80]
         if "mmap length is greater than file size" in reason:    # mmap's words for it
             reason = "cut short: its header promises more data than the file holds"
+        elif "pickled" in reason and not _begins_as_npy(path):  # NumPy's guess for any bytes
+            reason = ("no .npy header (numpy.save's files begin with \\x93NUMPY): raw bytes or "
+                      "another format named .npy")
         raise NpyError(reason) from None
     if not isinstance(array, np.ndarray):     # an NpzFile, holding the file open
         array.close()
@@ -83,6 +86,16 @@ def map_npy(path):
         error.archive = True
         raise error
     return array
+
+
+def _begins_as_npy(path):
+    """Whether the file at ``path`` begins with the ``.npy`` magic string (and, unreadable,
+    True: NumPy's reason then stands)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(6) == b"\x93NUMPY"
+    except OSError:
+        return True
 
 
 def _header(stream, label):

@@ -304,6 +304,9 @@ def test_train_images_reads_npy_files(tmp_path, capsys):
     (lambda: np.array(["a", "b"]), r"holds <U1, not numbers; save a uint8 array"),
     (lambda: np.array([{}], dtype=object), r"not a NumPy array file of numbers"),
     (lambda: b"not a numpy file", r"not a NumPy array file of numbers"),
+    (lambda: np.zeros((4, 28, 28), np.uint8).tobytes(),          # raw bytes: NumPy said
+     r"not a NumPy array file of numbers \(no \.npy header .*: raw bytes or another format "
+     r"named \.npy\)"),                                              # "pickled data"
 ])
 def test_a_npy_file_that_holds_no_images_is_refused(content, said, tmp_path):
     from minigan.data import MNISTError, load_mnist, own_files
@@ -399,6 +402,9 @@ def test_own_files_folder_goes_to_train_as_it_is_returned(tmp_path, capsys):
     ("images", lambda p: p.write_bytes(_npy_bytes(np.zeros((4, 28, 28), np.uint8))),
      r"images: not an IDX file: .*; it is a NumPy \.npy file, which minigan reads by its "
      r"name: name it images\.npy$"),
+    ("x.dat", lambda p: p.write_bytes(np.zeros((4, 28, 28), np.uint8).tobytes()),   # raw bytes
+     r"x\.dat: unknown IDX dtype code 0x00 .*; minigan reads a data set's files as NumPy "
+     r"\.npy files"),
     ("x.npy.gz", lambda p: p.write_bytes(gzip.compress(_npy_bytes(np.zeros((4, 28, 28), np.uint8)))),
      r"x\.npy\.gz: not an IDX file: .*; it is a gzipped NumPy \.npy file, which minigan reads "
      r"un-gzipped: save the array with numpy\.save alone, named x\.npy$"),
@@ -715,3 +721,20 @@ def test_one_image_gets_advice_it_can_follow(tmp_path, model, extra, said):
     config.update(model=model, **extra)
     with pytest.raises(ValueError, match=f"^{said}"):
         Trainer(config)
+
+
+def test_all_black_images_are_not_told_to_be_masks(tmp_path):
+    """Images that are all 0 were told "for masks of 0 and 1, save x * 255", which keeps
+    them black."""
+    import warnings
+
+    from minigan.data import load_mnist, own_files
+
+    np.save(tmp_path / "black.npy", np.zeros((8, 28, 28), np.uint8))
+    files, folder = own_files(tmp_path / "black.npy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_mnist("train", data_dir=folder, files=files)
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1 and said[0].endswith("black.npy: every pixel is 0: the images are all "
+                                               "black"), said
