@@ -220,8 +220,12 @@ def write_idx(path, array):
     array = np.asarray(array)
     code = _CODE_OF.get(array.dtype.newbyteorder("="))
     if code is None:
+        fits = ("; labels or pixels from 0 to 255 fit uint8: array.astype(numpy.uint8)"
+                if array.dtype.kind in "iub" and array.size and 0 <= array.min()
+                and array.max() <= 255 else "")      # int64 labels, the usual way to have them
         raise IDXError(
-            f"{path}: cannot write dtype {array.dtype} as IDX, expected one of {_EXPECTED_CODES}"
+            f"{path}: cannot write dtype {array.dtype} as IDX, expected one of "
+            f"{_EXPECTED_CODES}{fits}"
         )
     if not 1 <= array.ndim <= MAX_NDIM:
         raise IDXError(

@@ -472,8 +472,8 @@ def read_data_file(path, max_bytes=MAX_IDX_BYTES):
         names = ("; for labels given as names, save their class numbers, "
                  "numpy.save(path, numpy.unique(y, return_inverse=True)[1])"
                  if dtype.kind in "US" else "")
-        raise MNISTError(f"{path}: holds {dtype}, not numbers; save a uint8 array with "
-                         f"numpy.save{names}")
+        raise MNISTError(f"{path}: holds {dtype}, not numbers; save numbers (uint8 pixels, "
+                         f"integer labels) with numpy.save{names}")
     if data is None:
         raise MNISTError(f"{path}: holds {nbytes:,} bytes of data, more than the "
                          f"{max_bytes:,} minigan reads from a data file")

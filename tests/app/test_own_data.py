@@ -301,7 +301,7 @@ def test_train_images_reads_npy_files(tmp_path, capsys):
 @pytest.mark.parametrize("content, said", [
     (lambda: np.zeros((4, 28, 28), np.float32), r"expected uint8 images of shape N x H x W, got "
                                                 r"float32 .* numpy\.save\(path, numpy\.round"),
-    (lambda: np.array(["a", "b"]), r"holds <U1, not numbers; save a uint8 array"),
+    (lambda: np.array(["a", "b"]), r"holds <U1, not numbers; save numbers \(uint8 pixels, integer labels\)"),
     (lambda: np.array([{}], dtype=object), r"not a NumPy array file of numbers"),
     (lambda: b"not a numpy file", r"not a NumPy array file of numbers"),
     (lambda: np.zeros((4, 28, 28), np.uint8).tobytes(),          # raw bytes: NumPy said
