@@ -298,8 +298,30 @@ class Trainer:
             Path(resumed).name == CHECKPOINT else None
         if self.branched_from is not None:
             self.log.carry(self._history_rows())
+        elif ckpt is not None:
+            self._check_history_kept()
         self._watch = None
         self._prepare_scores()
+
+    def _check_history_kept(self):
+        """A resumed run's ``metrics.csv`` with no row at all where the run trained to its
+        checkpoint in this folder (the file empty, as a failed copy leaves it, or epoch grids
+        up to the checkpoint's epoch beside it): a RunFileError, where the run went on and
+        the rows up to the checkpoint were gone for good. A run continued here from a
+        checkpoint kept elsewhere and stopped at once leaves a file of the header alone."""
+        path = self.out / "metrics.csv"
+        if not self.iteration or self.log.rows or not path.is_file():
+            return
+        grids = [epoch for epoch, _ in epoch_grids(self.out) if epoch <= self.epoch]
+        if path.stat().st_size and not grids:
+            return
+        said = ("is empty" if not path.stat().st_size else
+                f"holds no row, but epoch grids up to epoch {max(grids)} beside it say the run "
+                "trained here")
+        raise RunFileError(f"{path} {said}: the rows up to the checkpoint's iteration "
+                           f"{self.iteration:,} are lost",
+                           "put the whole file back, or move it out of the run folder (the run "
+                           "then goes on with a metrics.csv that starts after the checkpoint)")
 
     # -- build ----------------------------------------------------------
     def _load_data(self):

@@ -206,6 +206,32 @@ def test_a_history_short_of_the_checkpoint_is_left_behind(train_args, data_dir, 
     assert [int(r["iteration"]) for r in metrics_rows(branch)] == list(range(9, 25))
 
 
+@pytest.mark.parametrize("keep", ["nothing", "header"])
+def test_a_metrics_file_without_rows_is_refused_where_the_run_trained(train_args, data_dir,
+                                                                      tmp_path, capsys, keep,
+                                                                      metrics_rows):
+    """An empty metrics.csv (a failed copy), or its header alone beside the epoch grids,
+    was taken as a run that began at the checkpoint: the history was reset without a word.
+    Without grids up to the checkpoint (a run continued here from a file kept elsewhere and
+    stopped at once), the header alone goes on."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    header = (run / "metrics.csv").read_text().splitlines(keepends=True)[0]
+    (run / "metrics.csv").write_text("" if keep == "nothing" else header)
+    capsys.readouterr()
+    resume = ["--quiet", "--data-dir", str(data_dir), "--no-download", "--device", "cpu"]
+    assert main(["train", "--resume", str(run), "--epochs", "2", *resume]) == 2
+    said = "is empty" if keep == "nothing" else "holds no row, but epoch grids up to epoch 1"
+    err = capsys.readouterr().err
+    assert f"metrics.csv {said}" in err and "iteration 8 are lost; put the whole file" in err
+    assert (run / "metrics.csv").read_text() == ("" if keep == "nothing" else header)
+    if keep == "header":
+        for grid in (run / "samples").glob("epoch_*.png"):
+            grid.unlink()
+        assert main(["train", "--resume", str(run), "--epochs", "2", *resume]) == 0
+        assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(9, 17))
+
+
 def test_a_metrics_file_short_of_the_checkpoint_is_refused_in_place(train_args, data_dir,
                                                                      tmp_path, metrics_rows,
                                                                      capsys):
