@@ -55,8 +55,12 @@ def train(args):
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "handler") and v is not None}
     _own_files(options)
-    from_variable = options.get("device") is None
-    if from_variable:                          # where $MINIGAN_DEVICE says, checked as --device
+    # without --device: where $MINIGAN_DEVICE says, checked as --device; a resumed run with
+    # neither goes on where it was asked to run (runs.resolve_config)
+    kept = options.get("device") is None and options.get("resume") is not None \
+        and not os.environ.get(backend.DEVICE_VARIABLE)
+    from_variable = options.get("device") is None and not kept
+    if from_variable:
         options["device"] = settings.check("device", backend.requested_device(),
                                            f"${backend.DEVICE_VARIABLE}")
     try:
@@ -67,8 +71,13 @@ def train(args):
                                 "same command again",)
         raise
     except backend.BackendError as exc:       # the GPU $MINIGAN_DEVICE asked for: say so
-        if not from_variable or getattr(exc, "reason", None) is None:
+        if getattr(exc, "reason", None) is None or not (from_variable or kept):
             raise
+        if kept:                               # the run's own --device gpu, not typed now
+            raise backend.BackendError(
+                f"--resume: the run was started with --device gpu, where it goes on unless "
+                f"told: {exc.reason}; give --device cpu to go on on the CPU (not to the bit)"
+            ) from None
         raise backend.gpu_unusable(exc.reason, from_environment=True) from None
     if "eval_n" in options and not trainer.config.get("eval_every"):
         warnings.warn(f"--eval-n {options['eval_n']} without --eval-every: nothing is scored "

@@ -322,7 +322,9 @@ def resolve_config(options, typed=False):
     ckpt = checkpoint.load_checkpoint(path, expected_entries(saved))
     _check_unchanged(options, saved, resume, f"checkpoint {path}", "checkpoint", typed)
     config = {**DEFAULTS, **saved, **options}
-    config["device"] = options.get("device", DEFAULTS["device"])  # where it runs now
+    # where it runs now: --device when given, else where the run was asked to run (a run
+    # started with --device cpu on a machine with a GPU stays on the CPU, bit for bit)
+    config["device"] = options.get("device", saved.get("device", DEFAULTS["device"]))
     _data_dir_as_used(config, options, lambda: _recorded_data_dir(path.parent))
     if "out" not in options:
         if path.name != CHECKPOINT:

@@ -634,6 +634,36 @@ def test_the_device_default_comes_from_the_backend(assert_one_line_error, train_
     assert not (tmp_path / "run2").exists()
 
 
+def test_a_resumed_run_goes_on_where_it_was_asked_to_run(assert_one_line_error, train_args,
+                                                         data_dir, tmp_path, monkeypatch,
+                                                         capsys):
+    """Without --device and $MINIGAN_DEVICE, a resumed run took auto: a run started with
+    --device cpu on a machine with a GPU went on on the GPU, not to the bit. It keeps its
+    own; a run of the GPU's on a machine without one is told to give --device cpu."""
+    monkeypatch.delenv("MINIGAN_DEVICE", raising=False)
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0        # --device cpu
+    resume = ["train", "--resume", str(run), "--quiet", "--data-dir", str(data_dir),
+              "--no-download"]
+    assert main([*resume, "--epochs", "2"]) == 0
+    assert json.loads((run / "config.json").read_text())["device"] == "cpu"
+    if backend.gpu_available():     # a GPU here: the run of the GPU's below would go on there
+        return
+    with np.load(run / "checkpoint.npz") as f:                          # as if of the GPU's
+        entries = dict(f)
+    saved = json.loads(str(entries["config"]))
+    entries["config"] = np.array(json.dumps({**saved, "device": "gpu"}, sort_keys=True))
+    np.savez(run / "checkpoint.npz", **entries)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "device": "gpu"}))
+    capsys.readouterr()
+    rc, _, err = run_main([*resume, "--epochs", "3"], capsys)
+    assert_one_line_error(rc, err, "--resume: the run was started with --device gpu, where it "
+                                   "goes on unless told", "give --device cpu")
+    monkeypatch.setenv("MINIGAN_DEVICE", "cpu")                         # told, by the variable
+    assert main([*resume, "--epochs", "3"]) == 0
+
+
 # ------------------------------------------------------------------ kills, signals, full disks
 
 
