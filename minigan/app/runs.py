@@ -93,10 +93,7 @@ def find_checkpoint(path, option="--resume"):
         elif given.is_dir() and (given / CONFIG).is_file():     # a run cut short before it
             try:
                 check_not_in_use(given)
-                listed = (f"; {path} holds a run stopped before its first checkpoint (written "
-                          f"after its first epoch), with no generator saved yet: "
-                          f"{settings.program()} train --resume {shlex.quote(str(path))} starts "
-                          "it over")
+                listed = f"; {_without_checkpoint(given, path)}"
             except FolderInUse as exc:      # training its first epoch now: not stopped
                 listed = (f"; {path} holds a run still training its first epoch, by "
                           f"{exc.holder}: its first checkpoint is written when that epoch "
@@ -514,6 +511,41 @@ def _restart_config(folder, resume, options, typed=False):
     return config
 
 
+def _without_checkpoint(folder, path):
+    """What the run folder ``folder`` (given as ``path``), which holds ``config.json`` and no
+    checkpoint, holds and what to do, as ``train --resume`` will answer it: a run that
+    continues another's checkpoint and stopped before its own, one whose checkpoint is
+    missing (:func:`_past_first_checkpoint`), or one stopped before its first, which
+    ``train --resume`` starts over."""
+    try:
+        source = _config_object(Path(folder) / CONFIG).get("continued_from")
+    except ValueError:                   # damaged: train --resume says how
+        source = None
+    if isinstance(source, str):
+        return (f"{path} continues {source} and stopped before its first checkpoint, with no "
+                f"generator saved yet: remove {path} and continue that checkpoint again "
+                f"({settings.program()} train --resume {shlex.quote(source)} --out "
+                f"{shlex.quote(str(path))} ...)")
+    evidence = _past_first_checkpoint(folder)
+    if evidence is not None:
+        return (f"{path} holds a run whose {CHECKPOINT} is missing ({evidence} shows it went "
+                f"past its first checkpoint): put {CHECKPOINT} back")
+    return (f"{path} holds a run stopped before its first checkpoint (written after its first "
+            f"epoch), with no generator saved yet: {settings.program()} train --resume "
+            f"{shlex.quote(str(path))} starts it over")
+
+
+def _past_first_checkpoint(folder):
+    """The file in the run folder ``folder`` that shows the run went past its first
+    checkpoint (see :func:`_check_never_checkpointed`), or None."""
+    folder = Path(folder)
+    evidence = [grid for epoch, grid in epoch_grids(folder) if epoch >= 2]
+    for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):
+        if _last_epoch(folder / name, columns.index("epoch")) >= 2:
+            evidence.append(folder / name)
+    return evidence[-1] if evidence else None
+
+
 def _check_never_checkpointed(folder):
     """Refuse to start over a run folder without ``checkpoint.npz`` that shows the run went
     past its first checkpoint, written at the end of epoch 1: an epoch grid numbered 2 or
@@ -522,14 +554,10 @@ def _check_never_checkpointed(folder):
     are due, just before its first checkpoint, which a kill or a full disk may have
     stopped.) Its checkpoint is missing: starting over would rewrite ``metrics.csv`` and
     leave the old grids beside a new run."""
-    folder = Path(folder)
-    evidence = [grid for epoch, grid in epoch_grids(folder) if epoch >= 2]
-    for name, columns in (("metrics.csv", METRICS_COLUMNS), ("scores.csv", SCORE_COLUMNS)):
-        if _last_epoch(folder / name, columns.index("epoch")) >= 2:
-            evidence.append(folder / name)
-    if evidence:
+    evidence = _past_first_checkpoint(folder)
+    if evidence is not None:
         raise ValueError(
-            f"--resume {folder}: it holds no {CHECKPOINT} but {evidence[-1]} shows the run "
+            f"--resume {folder}: it holds no {CHECKPOINT} but {evidence} shows the run "
             f"went past its first checkpoint: the checkpoint is missing. Put {CHECKPOINT} "
             f"back to go on; to start the run over, remove metrics.csv, loss_curves.png, "
             f"scores.csv and samples/ from it, or train into another --out")

@@ -9,7 +9,7 @@ import pytest
 
 import minigan
 from minigan import gan
-from minigan.app import checkpoint, fileio, folderlock, runs
+from minigan.app import checkpoint, fileio, folderlock, runs, settings
 from minigan.app.cli import main
 from minigan.gan import models
 from minigan.nn import layers, optim
@@ -64,6 +64,32 @@ def test_a_run_stopped_before_its_first_checkpoint_is_named_as_such(train_args, 
     with pytest.raises(FileNotFoundError) as plain:
         runs.find_checkpoint(tmp_path / "nope", "--checkpoint")
     assert "stopped before" not in str(plain.value)
+
+
+def test_a_folder_without_checkpoint_is_given_the_advice_train_resume_takes(train_args, data_dir,
+                                                                            tmp_path):
+    """A run continuing another's checkpoint that stopped before its own, and a run whose
+    checkpoint went missing after its second epoch, were both said to be "stopped before its
+    first checkpoint" with "train --resume RUN starts it over", which train --resume refuses
+    for each."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "2")) == 0
+    (run / runs.CHECKPOINT).unlink()
+    with pytest.raises(FileNotFoundError) as missing:
+        runs.find_checkpoint(run, None)
+    assert str(missing.value).endswith(f"{run} holds a run whose checkpoint.npz is missing "
+                                       f"({run / 'metrics.csv'} shows it went past its first "
+                                       "checkpoint): put checkpoint.npz back")
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--device", "cpu"]) == 2
+    branch = tmp_path / "branch"
+    branch.mkdir()
+    (branch / runs.CONFIG).write_text(json.dumps({"continued_from": "elsewhere/checkpoint.npz"}))
+    with pytest.raises(FileNotFoundError) as continued:
+        runs.find_checkpoint(branch, None)
+    assert str(continued.value).endswith(
+        f"{branch} continues elsewhere/checkpoint.npz and stopped before its first checkpoint, "
+        f"with no generator saved yet: remove {branch} and continue that checkpoint again "
+        f"({settings.program()} train --resume elsewhere/checkpoint.npz --out {branch} ...)")
 
 
 def test_a_run_training_its_first_epoch_is_not_said_to_be_stopped(tmp_path):
