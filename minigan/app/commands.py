@@ -64,6 +64,8 @@ def train(args):
         options["device"] = settings.check("device", backend.requested_device(),
                                            f"${backend.DEVICE_VARIABLE}")
     try:
+        if from_variable:   # chosen now, before a resumed run's checkpoint builds its models
+            backend.use(options["device"])          # (the variable's warning, then its error)
         trainer = Trainer(options, typed=True)  # every check here, before anything is written
     except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM or SIGHUP while loading or grouping the data
         exc.args = exc.args or ("before the run began (loading the data or a checkpoint, "

@@ -662,6 +662,14 @@ def test_a_resumed_run_goes_on_where_it_was_asked_to_run(assert_one_line_error, 
                                    "goes on unless told", "give --device cpu")
     monkeypatch.setenv("MINIGAN_DEVICE", "cpu")                         # told, by the variable
     assert main([*resume, "--epochs", "3"]) == 0
+    # MINIGAN_DEVICE=gpu: its error alone, where a warning that the run stays on the CPU
+    # came first (read when the checkpoint's models were built); a process of its own, which
+    # reads the variable when minigan is imported
+    env = {**os.environ, "MINIGAN_DEVICE": "gpu", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "minigan", *resume, "--epochs", "4"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert_one_line_error(done.returncode, done.stderr, "MINIGAN_DEVICE=gpu",
+                          "needs a usable GPU")
 
 
 # ------------------------------------------------------------------ kills, signals, full disks
