@@ -347,17 +347,29 @@ def _check_config_file(path, saved):
     keep = ("a resumed run takes its settings from its checkpoint and writes them to "
             f"{CONFIG} again: put the file back as it was, or remove it")
     held = _config_object(path, f"; {keep}")
+
+    def changed(recorded):
+        """The first setting the file holds with another value than the checkpoint's."""
+        return next(((key, value) for key, value in saved.items() if key not in
+                     RESUME_MAY_CHANGE and key in held and not _same(recorded[key], value)),
+                    None)
+
     try:
         recorded = _settings_in(held, path)
-    except settings.SettingError as exc:
-        raise settings.SettingError(f"{exc}; {keep}") from None
-    for key, value in saved.items():         # those the file holds (_known fills in the rest)
-        if key not in RESUME_MAY_CHANGE and key in held and not _same(recorded[key], value):
-            may = [settings.as_option(k) for k in RESUME_MAY_CHANGE if settings.BY_KEY[k].flags]
-            raise settings.SettingError(
-                f"{path}: {json.dumps(key)} is {json.dumps(recorded[key])} where the "
-                f"checkpoint's is {json.dumps(value)}; {keep} (only {', '.join(may)} may "
-                "change when resuming; for other settings start a new run)")
+    except settings.SettingError as exc:    # a value changed may clash with another: say it
+        edit = changed(held)                # (an edited "model" was told of --g-label)
+        setting = None if edit is None else settings.BY_KEY.get(edit[0])
+        if setting is None or not setting.kind.valid(held[edit[0]]):
+            raise settings.SettingError(f"{exc}; {keep}") from None
+        recorded = held
+    edit = changed(recorded)               # those the file holds (_known fills in the rest)
+    if edit is not None:
+        key, value = edit
+        may = [settings.as_option(k) for k in RESUME_MAY_CHANGE if settings.BY_KEY[k].flags]
+        raise settings.SettingError(
+            f"{path}: {json.dumps(key)} is {json.dumps(recorded[key])} where the "
+            f"checkpoint's is {json.dumps(value)}; {keep} (only {', '.join(may)} may "
+            "change when resuming; for other settings start a new run)")
 
 
 #: What a run saved before a setting existed did without it (and a model without the choice).

@@ -194,6 +194,9 @@ def test_a_run_killed_between_checkpoints_and_resumed_to_fewer_epochs_keeps_noth
     ({"batch_size": -3}, '"batch_size" must be a positive integer'),
     ({"batch_size": 64}, '"batch_size" is 64 where the checkpoint\'s is 32'),
     ({"seed": 7}, '"seed" is 7 where the checkpoint\'s is 0'),
+    # edits that clash with each other: said as edits, not as the clash (--g-label "given")
+    ({"model": "dcgan", "g_label": "every"}, '"g_label" is "every" where the checkpoint\'s is '
+                                             '"input"'),
     (None, "cannot read the settings in"),
 ])
 def test_a_hand_edited_config_json_beside_a_checkpoint_is_not_dropped(
