@@ -145,8 +145,8 @@ def check_destination(path, option="--out"):
                          f"{path} is a folder, where this command writes a file; move it, "
                          "or give --out")
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise ValueError(f"{named}: the folder {folder} {what}; create it or choose {another}")
+        what = ("is a file, not a folder" if folder.exists() else "does not exist")
+        raise ValueError(f"{named}: its folder {folder} {what}; create it or choose {another}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{named}: no permission to write in {folder}; choose {another}")
 

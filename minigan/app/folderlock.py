@@ -71,8 +71,8 @@ _HELD = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
 def _in_use(folder, path):
     """The :class:`FolderInUse` of ``folder``, whose lock file ``path`` names its holder."""
     holder = _holder(path)
-    return FolderInUse(f"{folder} is in use by {holder}; wait for it to end, or choose another "
-                       "folder", holder)
+    return FolderInUse(f"{folder} is in use by {holder}; wait for it to end, or write "
+                       "elsewhere (--out in another folder)", holder)
 
 
 #: Flags of every open of the lock file: not through a link, not waiting on a FIFO, never

@@ -326,8 +326,9 @@ def resolve_config(options, typed=False):
     if "out" not in options:
         if path.name != CHECKPOINT:
             raise ValueError(
-                f"--resume {resume}: the checkpoint is not inside a run folder; give --out "
-                "for the continued run"
+                f"--resume {resume}: the checkpoint is not a run folder's own {CHECKPOINT} "
+                "(a copy kept elsewhere or under another name), so it has no folder to go on "
+                "in; give --out for the continued run"
             )
         config["out"] = str(path.parent)
     if user_path(config["out"]).resolve() == path.parent.resolve():    # as the trainer reads it
@@ -762,6 +763,10 @@ def check_out(out, resuming_here):
             raise ValueError(f"cannot create --out {out}: {folder} is not a folder")
     for where in (folder, out / SAMPLES):      # the grids go into samples/, made or not
         if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+            if resuming_here:                  # no --out was given: the run's own folder
+                raise PermissionError(f"cannot write the run folder {out}, where the run goes "
+                                      f"on: no write permission in {where}; continue it in "
+                                      f"another folder with --resume {out} --out NEW")
             raise PermissionError(f"cannot write --out {out}: no write permission in {where}")
 
 
@@ -778,8 +783,9 @@ def check_no_links(folder):
     if samples.is_dir() and not samples.is_symlink():
         found += [p for p in samples.iterdir() if p.is_symlink()]
     if found:
+        what = "folder" if found[0] == samples else "file"
         raise ValueError(f"{found[0]} is a link (to {os.readlink(found[0])}); minigan writes a "
-                         "run folder's files only inside it: replace the link with the file, "
+                         f"run folder's files only inside it: replace the link with the {what}, "
                          "or choose another folder")
 
 

@@ -21,7 +21,7 @@ def _no_training(*args, **kwargs):
 
 @pytest.mark.parametrize("where, said", [
     ("folder", "is a folder; give a file name in it"),
-    ("file/c.npz", "is not a folder; create it or choose another --out"),
+    ("file/c.npz", "is a file, not a folder; create it or choose another --out"),
     ("file/sub/c.npz", "cannot create it (its folder"),   # named as given, not its folder
 ])
 def test_train_refuses_an_out_it_cannot_write_before_training(where, said, tmp_path, capsys,

@@ -915,7 +915,8 @@ def test_divergence_keeps_the_last_good_checkpoint(metrics_rows, run_state, trai
 def test_a_resume_into_a_samples_folder_it_cannot_write_is_refused_before_training(
         assert_one_line_error, earlier_run, tmp_path, monkeypatch, capsys):
     """samples/ read-only (or made immutable) in a folder that is not: refused before the
-    first iteration, not after an epoch of training whose grid could not be written."""
+    first iteration, not after an epoch of training whose grid could not be written; said
+    without naming --out, which was not given (but as the way on)."""
     run = tmp_path / "run"
     shutil.copytree(earlier_run, run)
     access = os.access
@@ -923,7 +924,9 @@ def test_a_resume_into_a_samples_folder_it_cannot_write_is_refused_before_traini
                         and access(path, mode, **kw))
     monkeypatch.setattr(gan.GAN, "train_iteration", lambda *a: pytest.fail("trained"))
     rc, _, err = run_main(["train", "--resume", str(run), "--epochs", "2", "--quiet"], capsys)
-    assert_one_line_error(rc, err, f"no write permission in {run / 'samples'}")
+    assert_one_line_error(rc, err, f"cannot write the run folder {run}, where the run goes on: "
+                                   f"no write permission in {run / 'samples'}; continue it in "
+                                   f"another folder with --resume {run} --out NEW")
 
 
 def test_resume_removes_stale_temporary_files(earlier_run, data_dir, tmp_path, capsys):

@@ -113,7 +113,8 @@ def test_train_into_a_folder_in_use_is_refused_before_writing(train_args, data_d
         before = sorted(p.name for p in out.iterdir())
         assert main(train_args(data_dir, out, "--epochs", "1")) == 2
         assert_one_line_error(2, capsys.readouterr().err, f"{out} is in use by minigan process",
-                              str(os.getpid()))
+                              str(os.getpid()), "wait for it to end, or write elsewhere (--out "
+                                                "in another folder)")
         assert sorted(p.name for p in out.iterdir()) == before
 
 

@@ -29,7 +29,7 @@ def test_eval_refuses_a_missing_destination_before_the_work(run_dir, tmp_path, m
 
     monkeypatch.setattr(scoring.Reference, "load", no_work)
     for out, words in ((str(tmp_path / "missing" / "x.json"), "does not exist"),
-                       (str(tmp_path / "missing") + os.sep, "missing/eval.json: the folder"),
+                       (str(tmp_path / "missing") + os.sep, "missing/eval.json: its folder"),
                        (str(tmp_path / "report"), "neither a .json file nor a folder")):
         rc = main(["eval", str(run_dir), "--out", out, "--device", "cpu"])
         assert_one_line_error(rc, capsys.readouterr().err, "--out", words)

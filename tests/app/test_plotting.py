@@ -104,7 +104,7 @@ def test_check_grid_path_says_what_would_not_do(tmp_path):
     assert plotting.check_grid_path(tmp_path / "a.JPG") == "jpg"
     with pytest.raises(ValueError, match="cannot tell the image format from the name"):
         plotting.check_grid_path(tmp_path / "a.gif")
-    with pytest.raises(ValueError, match="^--grid .*the folder .*missing does not exist"):
+    with pytest.raises(ValueError, match="^--grid .*its folder .*missing does not exist"):
         plotting.check_grid_path(tmp_path / "missing" / "a.png", "--grid")
     with pytest.raises(ValueError, match="^--grid .*a.gif: cannot tell the image format"):
         plotting.check_grid_path(tmp_path / "a.gif", "--grid")

@@ -92,6 +92,22 @@ def test_a_folder_without_checkpoint_is_given_the_advice_train_resume_takes(trai
         f"({settings.program()} train --resume elsewhere/checkpoint.npz --out {branch} ...)")
 
 
+def test_a_copy_of_a_checkpoint_beside_it_is_not_said_to_be_outside_the_run(train_args,
+                                                                            data_dir, tmp_path,
+                                                                            capsys):
+    """``--resume RUN/checkpoint_e1.npz`` was refused as "not inside a run folder", which it
+    is: it is not the folder's own checkpoint.npz."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    copy = run / "checkpoint_e1.npz"
+    copy.write_bytes((run / runs.CHECKPOINT).read_bytes())
+    capsys.readouterr()
+    assert main(["train", "--resume", str(copy), "--epochs", "2", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {copy}: the checkpoint is not a run folder's own checkpoint.npz (a copy " \
+           "kept elsewhere or under another name)" in err and "give --out" in err, err
+
+
 def test_a_run_training_its_first_epoch_is_not_said_to_be_stopped(tmp_path):
     """A run folder whose training holds its lock, in its first epoch, has no checkpoint yet:
     it was said to be "a run stopped before its first checkpoint", with "train --resume RUN

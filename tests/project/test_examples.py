@@ -68,7 +68,7 @@ def run_example(monkeypatch, capsys):
 
 @pytest.mark.parametrize("script", ["vanilla_gan_mnist.py", "dcgan_mnist.py"])
 @pytest.mark.parametrize("out, said", [
-    ("missing/grid.png", "the folder {tmp}/missing does not exist; create it"),
+    ("missing/grid.png", "its folder {tmp}/missing does not exist; create it"),
     ("grid.pgn", "cannot tell the image format from the name; end it in one of .png"),
     ("taken.png", "is a folder; give a file name in it"),
 ])
