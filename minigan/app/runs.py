@@ -342,8 +342,13 @@ def _check_config_file(path, saved):
     """Refuse to resume where ``config.json`` at ``path`` (beside the checkpoint, which the
     resumed run writes again from the checkpoint's settings ``saved``) cannot be read, holds
     a bad value or another value than the checkpoint of a setting a resumed run keeps: a
-    hand edit would be dropped without a word. No file there: nothing to check."""
+    hand edit would be dropped without a word. No file there: nothing to check; something
+    else than a regular file there (a FIFO, a folder) is refused, not replaced."""
     if not path.is_file():
+        if os.path.lexists(path):
+            raise settings.SettingError(f"{path} is not a regular file (a FIFO, a folder or "
+                                        "another special file), where a run folder holds its "
+                                        "settings: remove it, or put the run's config.json back")
         return
     keep = ("a resumed run takes its settings from its checkpoint and writes them to "
             f"{CONFIG} again: put the file back as it was, or remove it")

@@ -2,6 +2,7 @@
 error names the file and the setting, before anything is written."""
 
 import json
+import os
 
 import pytest
 
@@ -230,3 +231,19 @@ def test_a_hand_edited_config_json_beside_a_checkpoint_is_not_dropped(
     path.unlink()                                          # none: written again
     more[4] = "4"
     assert main(more) == 0 and json.loads(path.read_text())["seed"] == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_config_json_that_is_no_regular_file_is_refused_not_replaced(
+        kind, train_args, data_dir, tmp_path, capsys, assert_one_line_error):
+    """A FIFO (or a folder) in config.json's place beside a checkpoint was passed over as "no
+    file there" and replaced by the resumed run's; files.md says a FIFO is refused."""
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
+    path = run / "config.json"
+    path.unlink()
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    rc = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
+               "--data-dir", str(data_dir), "--no-download"])
+    assert_one_line_error(rc, capsys.readouterr().err, f"{path} is not a regular file")
+    assert (path.is_fifo() if kind == "fifo" else path.is_dir())
