@@ -231,11 +231,19 @@ def _score_panels(ax_is, ax_fid, scores, real):
         ax.legend(loc="best", fontsize="small")
 
 
+#: The largest value :func:`loss_curves_figure` draws as it is (a larger one is drawn at it):
+#: matplotlib cannot lay out an axis whose span overflows ("arange: cannot compute length").
+LARGEST_DRAWN = 1e100
+
+
 def save_loss_curves(metrics_rows, path, smooth=None, scores=None, real_scores=None,
                      loss="gan"):
-    """Write :func:`loss_curves_figure` of the rows to the PNG file ``path``."""
-    fig = loss_curves_figure(metrics_rows, smooth, scores, real_scores, loss)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    """Write :func:`loss_curves_figure` of the rows to the PNG file ``path``. Losses of a run
+    on its way to diverge overflow in the moving average and matplotlib's scaling: drawn as
+    they come, without NumPy's overflow warnings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        fig = loss_curves_figure(metrics_rows, smooth, scores, real_scores, loss)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None, loss="gan"):
@@ -287,8 +295,8 @@ def loss_curves_figure(metrics_rows, smooth=None, scores=None, real_scores=None,
     if not rows:
         raise ValueError("loss_curves_figure: no metrics rows to plot")
 
-    def column(name):
-        return np.array([float(r[name]) for r in rows])
+    def column(name):          # drawn within +-1e100: an axis from -1e308 to 1e308 (a hand-
+        return np.clip([float(r[name]) for r in rows], -LARGEST_DRAWN, LARGEST_DRAWN)  # edit)
 
     it = column("iteration")
     window = max(1, len(rows) // 50) if smooth is None else int(smooth)

@@ -232,6 +232,8 @@ def _metrics_row(row, expected, path, number):
         raise refuse(f"iteration {iteration} where {expected} should follow")
     if epoch < 1 or not all(math.isfinite(v) for v in values.values()):
         raise refuse("an epoch below 1 or a number that is not finite")
+    if values["seconds"] < 0:                  # the training time so far
+        raise refuse(f"seconds {values['seconds']:g}, a time below 0")
     row["iteration"] = str(iteration)
     return row
 
@@ -266,14 +268,18 @@ def _check_scores_row(row, path, number):
     when the file is read, before a resumed run trains an epoch it could not record."""
     try:
         epoch, iteration = int(row["epoch"]), int(row["iteration"])
-        for k in SCORE_COLUMNS[2:]:
-            if row[k] != "":
-                float(row[k])       # nan is a score too (a metric undefined for that draw)
+        scores = {k: float(row[k]) for k in SCORE_COLUMNS[2:] if row[k] != ""}
     except (TypeError, ValueError):
         epoch = iteration = 0
     if epoch < 1 or iteration < 1:
         raise RunFileError(f"{path}, line {number}: not a scores row (an epoch or iteration "
                            "that is not a positive integer, or a score that is not a number)")
+    # nan is a score too (a metric undefined for that draw); none is below 0 (nor IS below 1)
+    # by more than rounding (FID of two equal sets: about -1e-12)
+    low = [k for k, v in scores.items() if v < (1.0 if k == "inception_score" else 0.0) - 1e-6]
+    if low:
+        raise RunFileError(f"{path}, line {number}: not a scores row ({low[0]} "
+                           f"{scores[low[0]]:g}, below any the lab gives)")
 
 
 def write_scores(path, rows):

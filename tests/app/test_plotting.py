@@ -236,3 +236,17 @@ def test_a_grid_is_one_grey_channel_with_the_pixels_imsave_writes(tmp_path):
         with Image.open(tmp_path / f"grid.{fmt}") as picture:
             assert picture.size == (grid.shape[1], grid.shape[0])
             assert picture.mode == ("RGB" if fmt == "webp" else "L")
+
+
+def test_losses_near_the_largest_float_are_drawn(tmp_path):
+    """A metrics.csv holding losses of -1e308 and 1e308 (accepted: finite) stopped the resumed
+    run in matplotlib ("arange: cannot compute length"), after NumPy's overflow warnings."""
+    import warnings
+
+    metrics = rows(0.7, 0.3)
+    metrics[3] = {**metrics[3], "d_loss": 1e308}
+    metrics[4] = {**metrics[4], "g_loss": -1e308}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plotting.save_loss_curves(metrics, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -69,6 +69,10 @@ def test_a_metrics_file_from_before_the_penalty_column_resumes(run_dir, data_dir
     _edit(path, 3, at, "abc")
     with pytest.raises(ValueError, match="line 3: not a metrics row"):
         MetricsLog(path, upto=16)
+    _edit(path, 3, at, "0.0")
+    _edit(path, 4, lines[0].split(",").index("seconds"), "-7")      # the training time so far
+    with pytest.raises(ValueError, match=r"line 4: not a metrics row \(seconds -7, a time below 0"):
+        MetricsLog(path, upto=16)
 
 
 def _resume(run_dir, data_dir, *more):
@@ -117,6 +121,9 @@ def test_a_fifo_in_place_of_a_run_file_is_refused_not_waited_on(name, run_dir, d
     ("1,8,9.1,\0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
     ("1,8,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4,7", "line 2: not a scores row (more values"),
     ("1,8,9.1,2.0,10\n2,16,9.1,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row"),
+    ("1,8,9.1,-5,10,0.9,0.8,0.7,0.6,0.5,0.4", "line 2: not a scores row (fid -5, below any the "
+                                              "lab gives)"),
+    ("1,8,0.5,2.0,10,0.9,0.8,0.7,0.6,0.5,0.4", "not a scores row (inception_score 0.5, below"),
 ])
 @pytest.mark.slow
 def test_a_damaged_scores_file_is_refused_before_training(edit, words, run_dir, data_dir, capsys,
