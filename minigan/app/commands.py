@@ -534,6 +534,7 @@ def _evaluate_digits(args, digits, path, out):
                          f"{args.run} are scored as they are: leave {' and '.join(given)} out")
     scale, digits_in_file = args.scale or "sigmoid", digits
     what = f"the digits of {args.run}"
+    clf_lib.check_digit_shape(np.shape(digits), what)      # the file's, before its pixels
     # a seeded random --n of them in a random order: a file's digits may come sorted (by
     # class: the scores would take the first classes, and the inception score's splits one)
     raw = np.asarray(digits[scoring.shuffled_rows(len(digits), args.n)], dtype=np.float32)

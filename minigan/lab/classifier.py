@@ -44,7 +44,7 @@ __all__ = [
     "VERSION", "FEATURE_DIM", "build", "Classifier", "ClassifierError", "train_classifier", "checksum",
     "save", "load", "holds_classifier", "cache_path", "shipped_path", "default_path", "load_default",
     "split_for_training",
-    "as_digits", "DIGIT_SHAPES", "PIXEL_RANGES", "pixel_range",
+    "as_digits", "check_digit_shape", "DIGIT_SHAPES", "PIXEL_RANGES", "pixel_range",
 ]
 
 VERSION = "mnist-cnn-v1"
@@ -71,6 +71,18 @@ def build(rng=None, dtype=None):
 DIGIT_SHAPES = ((784,), (28, 28), (1, 28, 28), (28, 28, 1))
 
 
+def check_digit_shape(shape, what="images"):
+    """A ``ValueError`` saying what to do unless ``shape`` is a batch of digits of one of
+    :data:`DIGIT_SHAPES` (what :func:`as_digits` checks first; a file's whole shape, checked
+    before a slice of it is read)."""
+    shape = tuple(shape)
+    if len(shape) < 2 or shape[1:] not in DIGIT_SHAPES:
+        shapes = ", ".join(str(("N",) + s).replace("'", "") for s in DIGIT_SHAPES)
+        raise ValueError(f"{what} of shape {shape}: the lab scores a batch of 28 x 28 MNIST "
+                         f"digits of one channel, {shapes}; resize or crop other digits to "
+                         "28 x 28 (a batch of one digit: x[None])")
+
+
 def as_digits(x, what="images"):
     """``x`` as ``(N, 784)`` digits for the classifier, or a ``ValueError`` saying what is wrong.
 
@@ -81,11 +93,7 @@ def as_digits(x, what="images"):
     """
     xp = backend.get_array_module(x)
     x = xp.asarray(x)
-    if x.ndim < 2 or x.shape[1:] not in DIGIT_SHAPES:
-        shapes = ", ".join(str(("N",) + s).replace("'", "") for s in DIGIT_SHAPES)
-        raise ValueError(f"{what} of shape {x.shape}: the lab scores a batch of 28 x 28 MNIST "
-                         f"digits of one channel, {shapes}; resize or crop other digits to "
-                         "28 x 28 (a batch of one digit: x[None])")
+    check_digit_shape(x.shape, what)
     if len(x) == 0:
         raise ValueError(f"{what} of shape {x.shape}: no digits to score")
     if x.dtype.kind not in "biuf":

@@ -641,6 +641,23 @@ def test_eval_of_a_npy_that_numpy_opens_as_something_else_is_one_line(tmp_path, 
                               f"{name} is not a NumPy array file of numbers {reason}")
 
 
+@pytest.mark.parametrize("shape, option", [((512, 28, 28, 3), ["--scale", "255"]),
+                                           ((300,), [])])
+def test_eval_of_a_file_of_other_shape_names_the_files_shape_first(tmp_path, capsys, shape,
+                                                                   option, assert_one_line_error):
+    """RGB digits were said to be of shape (100, 28, 28, 3), the --n drawn of them, not the
+    file's; a file of labels was told of its pixel range ("look like [0, 255]") before its
+    shape."""
+    from minigan.app import cli
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 10, shape).astype(np.uint8))
+    rc = cli.main(["eval", str(path), "--n", "100", "--no-parzen", "--device", "cpu", *option])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          f"the digits of {path} of shape {shape}: the lab scores a batch of 28 "
+                          "x 28 MNIST digits of one channel")
+
+
 def test_evaluate_generator_draws_no_more_digits_than_its_scores_read(ref):
     """An --eval-n of 10**9 drew 10**9 digits (until the memory ran out) to score the first
     as many as the real held-out digits: it draws those, and the scores are the same."""
