@@ -600,8 +600,15 @@ def _how_to_write(x, writer, said="x"):
             said = f"numpy.round(({said} + 1) * 127.5).astype(numpy.uint8)"
         elif x.dtype.kind == "f" and 0 <= lo and hi <= 255:
             said = f"numpy.round({said}).astype(numpy.uint8)"
+        elif x.dtype == np.uint16:                       # 16-bit pixels: 65535 / 257 = 255
+            said = f"({said} // 257).astype(numpy.uint8)"
         else:
-            return f"; these pixels lie in [{lo:g}, {hi:g}]: map them to 0 to 255 first"
+            if hi == lo:                                 # one value: no range to map
+                return f"; every pixel is {lo:g}: map them to 0 to 255 first"
+            shifted = f"{said} + {-lo:g}" if lo < 0 else f"{said} - {lo:g}" if lo else said
+            return (f"; these pixels lie in [{lo:g}, {hi:g}]: map them to 0 to 255 first, "
+                    f"as their scale says (from their range: numpy.round(({shifted}) / "
+                    f"{hi - lo:g} * 255).astype(numpy.uint8))")
     return f": {writer}(path, {said})"
 
 

@@ -183,8 +183,12 @@ def test_images_of_another_size_than_asked_are_refused_naming_theirs(tmp_path):
     (np.full((2, 4, 4), 255, np.int64), r"numpy\.save\(path, x\.astype\(numpy\.uint8\)\)$"),
     (np.ones((2, 4, 4), bool), r"numpy\.save\(path, \(x \* 255\)\.astype\(numpy\.uint8\)\)$"),
     (np.full((2, 16), 0.5), r"numpy\.round\(x\.reshape\(-1, 4, 4\) \* 255\)\.astype"),
-    (np.full((2, 4, 4), -300, np.int16), r"these pixels lie in \[-300, -300\]: map them to 0 "
-                                         r"to 255 first$"),
+    (np.full((2, 4, 4), -300, np.int16), r"every pixel is -300: map them to 0 to 255 first$"),
+    (np.full((2, 4, 4), 65535, np.uint16), r"numpy\.save\(path, \(x // 257\)\.astype\("
+                                           r"numpy\.uint8\)\)$"),
+    (np.arange(-100, 3100, 100, dtype=np.int32).reshape(2, 4, 4),
+     r"these pixels lie in \[-100, 3000\]: map them to 0 to 255 first, as their scale says "
+     r"\(from their range: numpy\.round\(\(x \+ 100\) / 3100 \* 255\)\.astype\(numpy\.uint8\)\)$"),
     (np.full((2, 4, 4), np.nan), r"these pixels hold NaN or infinity"),
 ])
 def test_own_images_not_as_minigan_reads_them_say_how_to_write_these(images, how, tmp_path):
