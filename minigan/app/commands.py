@@ -77,8 +77,9 @@ def train(args):
             raise
         if kept:                               # the run's own --device gpu, not typed now
             raise backend.BackendError(
-                f"--resume: the run was started with --device gpu, where it goes on unless "
-                f"told: {exc.reason}; give --device cpu to go on on the CPU (not to the bit)"
+                f"--resume: the run was started to run on the GPU (--device gpu, or "
+                f"MINIGAN_DEVICE=gpu), where it goes on unless told: {exc.reason}; give "
+                f"--device cpu to go on on the CPU (not to the bit)"
             ) from None
         raise backend.gpu_unusable(exc.reason, from_environment=True) from None
     if "eval_n" in options and not trainer.config.get("eval_every"):
@@ -903,10 +904,10 @@ def _toy_runs(args, opts, out, field=True):
                                       record_frames=first, field=field and first,
                                       noise_grid=args.noise_grid and first,
                                       step_by_step=args.step_by_step if first else 0)
-            results.append(result)
             if first:
                 toys.save_pictures(args.name, result, out,    # the title names the options
                                    label=" ".join([args.name, *options]))
+            results.append(result)          # done: its pictures drawn (a stop in them: not)
             print(f"seed {seed + i}: {_seed_said(args.name, result['metrics'])} "
                   f"({result['seconds']:.1f} s)")
     except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM, SIGHUP: the seeds done summarized

@@ -312,7 +312,8 @@ class Trainer:
         path = self.out / "metrics.csv"
         if not self.iteration or self.log.rows or not path.is_file():
             return
-        grids = [epoch for epoch, _ in epoch_grids(self.out) if epoch <= self.epoch]
+        grids = [epoch for epoch, _ in epoch_grids(self.out)     # epoch 0's: drawn before
+                 if 1 <= epoch <= self.epoch]                   # any training
         if path.stat().st_size and not grids:
             return
         said = ("is empty" if not path.stat().st_size else

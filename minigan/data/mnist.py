@@ -9,7 +9,8 @@ The four gzipped IDX files are looked for in ``data_dir`` (default:
 after its md5 matches the published checksum is it renamed to its final
 name, so an interrupted or corrupted download never leaves a bad file
 behind. A cached file whose md5 is wrong is reported and fetched again; it is kept beside
-the new one as ``NAME.<md5>.damaged`` (a file of one's own may bear MNIST's name).
+the new one as ``NAME.<its md5's first 8 digits>.damaged`` (a file of one's own may bear
+MNIST's name).
 
 Offline, put the files in a folder yourself and point ``data_dir`` (the
 command line's ``--data-dir``, or the ``MINIGAN_DATA`` environment
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import IDX_DTYPES, MAX_NDIM, DataError, IDXError, read_idx
+from .idx import IDX_DTYPES, DataError, IDXError, read_idx
 from .idx import MAX_BYTES as MAX_IDX_BYTES
 from .npz import NpyError, map_npy
 from .paths import cache_home, user_path
@@ -500,9 +501,8 @@ def _not_idx(path):
         plain = path.name[:-len(".gz")] if path.name.lower().endswith(".gz") else path.name
         return (f"it is a gzipped NumPy .npy file, which minigan reads un-gzipped: save the "
                 f"array with numpy.save alone, named {Path(plain).stem}.npy")
-    if head[:2] == b"\0\0" and len(head) >= 4 and head[2] in IDX_DTYPES \
-            and 1 <= head[3] <= MAX_NDIM:          # IDX's magic: its fault is inside
-        return None
+    if head[:2] == b"\0\0" and len(head) >= 3 and head[2] in IDX_DTYPES:
+        return None                                # IDX's magic: its fault is inside
     if head == b"\x93NUMPY":
         return (f"it is a NumPy .npy file, which minigan reads by its name: name it "
                 f"{path.name}.npy")

@@ -169,7 +169,11 @@ def check_critic(critic, r1=False):
                           f"to its layers ({type(critic).__name__}), which the penalty's double "
                           "backward does not follow", f"Use an unconditional one, or {off}")
     allowed = R1_TWICE_DIFFERENTIABLE if r1 else TWICE_DIFFERENTIABLE
-    for i, layer in enumerate(_layers(critic)):
+    chain = _layers(critic)
+    counted = ("the discriminator" if len(chain) == len(getattr(critic, "layers", chain)) else
+               "the discriminator's layers in order (those of a Sequential inside it counted "
+               "one by one)")
+    for i, layer in enumerate(chain):
         inner = layer.layer if isinstance(layer, L.SpectralNorm) else layer
         if type(inner) not in allowed:
             reason, advice = "layer", f"Use a critic of those layers, or {off}"
@@ -187,7 +191,7 @@ def check_critic(critic, r1=False):
                 name, reason,
                 f"{name} differentiates the critic twice, by hand for Dense, ReLU, "
                 f"LeakyReLU, Flatten and Reshape layers (and SpectralNorm of a Dense){also}; "
-                f"layer {i} of the discriminator, {layer!r}, cannot be: {why}", advice)
+                f"layer {i} of {counted}, {layer!r}, cannot be: {why}", advice)
 
 
 def critic_input_gradient(critic, x):

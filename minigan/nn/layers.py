@@ -285,7 +285,7 @@ class Layer:
             held = getattr(self.params.get(name), "dtype", None)
             if held is not None and held != self.grads[name].dtype:   # params[k] = new array
                 raise ValueError(f"{self!r}: parameter '{name}' is {held} but its gradient "
-                                 f"{self.grads[name].dtype}: the parameter was replaced by an "
+                                 f"{self.grads[name].dtype}: one of them was replaced by an "
                                  f"array of another dtype; write into it in place "
                                  f"(params['{name}'][...] = value), or build the layer in "
                                  f"{held}")
@@ -655,21 +655,28 @@ class Sequential(Layer):
         return tuple(self.layers)
 
     def forward(self, x):
+        took = self._input_dtypes = []      # each layer's input's: what its dx must be in
         for layer in self.layers:
+            took.append(getattr(x, "dtype", None))
             x = layer.forward(x)
         return x
 
     def backward(self, dout, input_grad=True):
         """Back through every layer. ``input_grad=False``: the first layer may skip the
-        gradient with respect to the network's input (data or noise), returning None."""
+        gradient with respect to the network's input (data or noise), returning None. A
+        layer that returns ``dx`` in neither its input's dtype nor its ``dout``'s is named
+        (the layer before it was blamed, its gradient of another dtype)."""
+        took = getattr(self, "_input_dtypes", ())
+        took = took if len(took) == len(self.layers) else (None,) * len(self.layers)
         for i in range(len(self.layers) - 1, -1, -1):
             given, dout = dout, self.layers[i].backward(dout, input_grad=input_grad or i > 0)
-            if dout is not None and getattr(dout, "dtype", None) != getattr(given, "dtype", None):
-                raise ValueError(   # the layer before it blamed its own forward pass or backward
-                    f"{self.layers[i]!r}: its backward pass returned dx in "
-                    f"{getattr(dout, 'dtype', type(dout).__name__)} from a dout in "
-                    f"{getattr(given, 'dtype', type(given).__name__)}: a backward pass returns "
-                    "dx in the dtype of its input (compute it in that dtype, or "
+            dtype = getattr(dout, "dtype", None)
+            if dout is not None and dtype != getattr(given, "dtype", None) \
+                    and took[i] is not None and dtype != took[i]:
+                raise ValueError(
+                    f"{self.layers[i]!r}: its backward pass returned dx in {dtype} from a "
+                    f"dout in {given.dtype}, for an input in {took[i]}: a backward pass "
+                    "returns dx in the dtype of its input (compute it in that dtype, or "
                     "dx.astype(x.dtype))")
         return dout
 
@@ -742,6 +749,9 @@ class _Gathered(dict):
         self._refuse()
 
     __delitem__ = update = pop = popitem = setdefault = clear = __ior__ = _refuse
+
+    def __reduce__(self):       # copy, deepcopy, pickle: built whole, not entry by entry
+        return (_Gathered, (self.attr, dict(self)))
 
 
 # -- convolutions and batch normalization ------------------------------------------

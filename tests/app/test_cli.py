@@ -227,7 +227,8 @@ def test_a_metrics_file_without_rows_is_refused_where_the_run_trained(train_args
     assert (run / "metrics.csv").read_text() == ("" if keep == "nothing" else header)
     if keep == "header":
         for grid in (run / "samples").glob("epoch_*.png"):
-            grid.unlink()
+            if grid.name != "epoch_0000.png":   # drawn before the first iteration: kept
+                grid.unlink()
         assert main(["train", "--resume", str(run), "--epochs", "2", *resume]) == 0
         assert [int(r["iteration"]) for r in metrics_rows(run)] == list(range(9, 17))
 
@@ -658,8 +659,9 @@ def test_a_resumed_run_goes_on_where_it_was_asked_to_run(assert_one_line_error, 
     (run / "config.json").write_text(json.dumps({**config, "device": "gpu"}))
     capsys.readouterr()
     rc, _, err = run_main([*resume, "--epochs", "3"], capsys)
-    assert_one_line_error(rc, err, "--resume: the run was started with --device gpu, where it "
-                                   "goes on unless told", "give --device cpu")
+    assert_one_line_error(rc, err, "--resume: the run was started to run on the GPU (--device "
+                                   "gpu, or MINIGAN_DEVICE=gpu), where it goes on unless told",
+                          "give --device cpu")
     monkeypatch.setenv("MINIGAN_DEVICE", "cpu")                         # told, by the variable
     assert main([*resume, "--epochs", "3"]) == 0
     # MINIGAN_DEVICE=gpu: its error alone, where a warning that the run stays on the CPU

@@ -35,6 +35,25 @@ def test_a_seed_without_a_reverse_kl_is_left_out_of_its_summary(tmp_path, monkey
     assert "reverse KL 0.38 ± 0.12 over the 2 of the 3 seeds with a high-quality sample" in out
 
 
+def test_a_toy_stopped_while_its_first_pictures_are_drawn_keeps_nothing(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Stopped inside the first seed's pictures, the seed counted as done: the command said it
+    wrote the snapshots and the GIF, of which one snapshot was there."""
+    def fake_run(name, iterations, seed, snapshots, opts=None, record_frames=True, **pictures):
+        return {"metrics": {"modes_covered": 8, "high_quality": 0.5, "reverse_kl": 0.1},
+                "frames": [], "real": None, "history": [], "seconds": 0.0, "iterations": 10}
+
+    def cut_short(name, result, out, label):
+        (out / "snapshot_00010.png").write_bytes(b"png")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(toys, "run_gan_toy", fake_run)
+    monkeypatch.setattr(toys, "save_pictures", cut_short)
+    out = tmp_path / "t"
+    assert main(["toy", "ring8", "--seeds", "3", "--out", str(out)]) == 130
+    assert not out.exists() and "wrote" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("stop, code", [(KeyboardInterrupt, 130), ("terminated", 143)])
 def test_a_toy_stopped_after_some_seeds_writes_what_they_made(tmp_path, monkeypatch, capsys,
                                                               stop, code):

@@ -189,7 +189,8 @@ def test_a_frozen_critic_keeps_its_gradients():
     (lambda r: models.vanilla(r, pack=2)[1], r"layer 0 .*Pack.*Leave it out, or use another loss$"),
     (lambda r: layers.Sequential(layers.Dense(3, 4, rng=r),
                                  layers.Sequential(layers.Sigmoid(), layers.Dense(4, 1, rng=r))),
-     r"layer 1 .*Sigmoid\(\)"),                     # inside a Sequential inside it
+     r"layer 1 of the discriminator's layers in order \(those of a Sequential inside it "
+     r"counted one by one\), Sigmoid\(\)"),          # inside a Sequential inside it
     (lambda r: models.vanilla(r, minibatch="stddev")[1],
      r"MinibatchStdDev.*Leave it out, or use another loss$"),
 ])

@@ -640,10 +640,22 @@ def test_a_layer_returning_dx_in_another_dtype_is_named_in_a_chain():
                             layers.Dense(4, 2, dtype="float64"))
     out = net.forward(np.ones((5, 3)))
     with pytest.raises(ValueError, match=r"^Halves\(\): its backward pass returned dx in float32 "
-                                         r"from a dout in float64: a backward pass returns dx "
-                                         r"in the dtype of its input"):
+                                         r"from a dout in float64, for an input in float64: a "
+                                         r"backward pass returns dx in the dtype of its input"):
         net.backward(np.ones_like(out))
     assert not net.layers[0].grads["W"].any()          # nothing accumulated before it
+
+    class Cast(layers.Layer):            # converts, and its dx is in its input's dtype: taken
+        def forward(self, x):
+            self._cache = x.dtype
+            return x.astype(np.float32)
+
+        def backward(self, dout, input_grad=True):
+            return dout.astype(self._cache)
+
+    net = layers.Sequential(Cast(), layers.Dense(3, 2))
+    out = net.forward(np.ones((5, 3)))
+    assert out.dtype == np.float32 and net.backward(np.ones_like(out)).dtype == np.float64
 
 
 def test_an_entry_assigned_in_a_chains_gathered_dicts_is_refused_saying_what_to_do():
@@ -658,6 +670,12 @@ def test_an_entry_assigned_in_a_chains_gathered_dicts_is_refused_saying_what_to_
             getattr(net, attr)["0.W"] = np.zeros((2, 3))
         with pytest.raises(TypeError, match="changes no layer"):
             getattr(net, attr).update({"0.W": np.zeros((2, 3))})
+    import copy
+    import pickle
+
+    for copied in (copy.copy(net.params), copy.deepcopy(net.params),
+                   pickle.loads(pickle.dumps(net.params))):        # as EMA copies a wrapper
+        assert copied.keys() == net.params.keys() and copied.attr == "params"
     before = W.copy()
     params = net.params
     params["0.W"] += 1.0                                 # in place: the layer's own array
@@ -672,6 +690,6 @@ def test_a_parameter_replaced_by_an_array_of_another_dtype_is_named_as_such():
     dense.params["W"] = np.zeros((3, 2))
     out = dense.forward(np.ones((4, 3), np.float32))
     with pytest.raises(ValueError, match=r"^Dense\(3, 2\): parameter 'W' is float64 but its "
-                                         r"gradient float32: the parameter was replaced by an "
+                                         r"gradient float32: one of them was replaced by an "
                                          r"array of another dtype; write into it in place"):
         dense.backward(np.ones_like(out))
