@@ -684,7 +684,9 @@ class Sequential(Layer):
         """``(layer, its input, its output)`` for each layer in turn from the chain's input
         ``x``: the forward pass one layer at a time, for tools that look inside the chain
         (kink distances, FLOP counts, twins in other libraries)."""
+        took = self._input_dtypes = []      # as forward keeps them, for backward's check
         for layer in self.layers:
+            took.append(getattr(x, "dtype", None))
             out = layer.forward(x)
             yield layer, x, out
             x = out

@@ -960,9 +960,12 @@ def test_resume_repairs_a_metrics_file_damaged_by_a_kill(metrics_rows, train_arg
         with open(path, "a") as f:
             f.write("1")  # the start of a row the kill cut short
         expected = metrics_rows(straight)
-    else:
+    else:        # refused (its rows up to the checkpoint are gone), then moved out: goes on
         path.write_text("")
         expected = metrics_rows(straight)[8:]
+        assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device",
+                     "cpu", "--data-dir", str(data_dir), "--no-download"]) == 2
+        path.unlink()
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data_dir), "--no-download"]) == 0
     assert path.read_text().splitlines()[0] == ",".join(train_module.METRICS_COLUMNS)
