@@ -666,19 +666,27 @@ class Sequential(Layer):
         gradient with respect to the network's input (data or noise), returning None. A
         layer that returns ``dx`` in neither its input's dtype nor its ``dout``'s is named
         (the layer before it was blamed, its gradient of another dtype)."""
-        took = getattr(self, "_input_dtypes", ())
-        took = took if len(took) == len(self.layers) else (None,) * len(self.layers)
+        took = self._took()
         for i in range(len(self.layers) - 1, -1, -1):
             given, dout = dout, self.layers[i].backward(dout, input_grad=input_grad or i > 0)
-            dtype = getattr(dout, "dtype", None)
-            if dout is not None and dtype != getattr(given, "dtype", None) \
-                    and took[i] is not None and dtype != took[i]:
-                raise ValueError(
-                    f"{self.layers[i]!r}: its backward pass returned dx in {dtype} from a "
-                    f"dout in {given.dtype}, for an input in {took[i]}: a backward pass "
-                    "returns dx in the dtype of its input (compute it in that dtype, or "
-                    "dx.astype(x.dtype))")
+            self._check_dx(i, given, dout, took)
         return dout
+
+    def _took(self):
+        """The dtype of each layer's input in the last forward pass (None each when unknown)."""
+        took = getattr(self, "_input_dtypes", ())
+        return took if len(took) == len(self.layers) else (None,) * len(self.layers)
+
+    def _check_dx(self, i, given, dx, took):
+        """A ValueError naming layer ``i`` when the ``dx`` it returned from ``given`` is in
+        neither its input's dtype (``took[i]``) nor its dout's."""
+        dtype = getattr(dx, "dtype", None)
+        if dx is not None and dtype != getattr(given, "dtype", None) \
+                and took[i] is not None and dtype != took[i]:
+            raise ValueError(
+                f"{self.layers[i]!r}: its backward pass returned dx in {dtype} from a dout "
+                f"in {given.dtype}, for an input in {took[i]}: a backward pass returns dx in "
+                "the dtype of its input (compute it in that dtype, or dx.astype(x.dtype))")
 
     def passes(self, x):
         """``(layer, its input, its output)`` for each layer in turn from the chain's input
@@ -1273,26 +1281,31 @@ class LabelledSequential(Sequential):
     def forward(self, x):
         c = x[:, x.shape[1] - self.classes:]
         self._cache = []                   # each join's cache, in the order of the joins
+        took = self._input_dtypes = []     # each layer's input's: what its dx must be in
         for i, layer in enumerate(self.layers):
             if i in self.joins:
                 x, cache = self._apply(F.label_concat_forward, x, c)
                 self._cache.append(cache)
+            took.append(getattr(x, "dtype", None))
             x = layer.forward(x)
         return x
 
     def passes(self, x):
         c = x[:, x.shape[1] - self.classes:]
+        took = self._input_dtypes = []
         for i, layer in enumerate(self.layers):
             if i in self.joins:
                 x = self._apply(F.label_concat_forward, x, c)[0]
+            took.append(getattr(x, "dtype", None))
             out = layer.forward(x)
             yield layer, x, out
             x = out
 
     def backward(self, dout, input_grad=True):
-        caches, dc, upstream = list(self._need_cache()), 0, dout
+        caches, dc, upstream, took = list(self._need_cache()), 0, dout, self._took()
         for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i].backward(dout, input_grad=input_grad or i > 0)
+            given, dout = dout, self.layers[i].backward(dout, input_grad=input_grad or i > 0)
+            self._check_dx(i, given, dout, took)
             if i in self.joins:
                 dout, dc_join = self._apply(F.label_concat_backward, dout, caches.pop())
                 dc = dc + dc_join

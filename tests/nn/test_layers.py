@@ -656,6 +656,11 @@ def test_a_layer_returning_dx_in_another_dtype_is_named_in_a_chain():
     net = layers.Sequential(Cast(), layers.Dense(3, 2))
     out = net.forward(np.ones((5, 3)))
     assert out.dtype == np.float32 and net.backward(np.ones_like(out)).dtype == np.float64
+    labelled = layers.LabelledSequential(layers.Dense(5, 4, dtype="float64"), Halves(),
+                                         layers.Dense(6, 2, dtype="float64"), classes=2)
+    out = labelled.forward(np.ones((3, 5)))          # the default G's kind of chain too
+    with pytest.raises(ValueError, match=r"^Halves\(\): its backward pass returned dx in float32"):
+        labelled.backward(np.ones_like(out))
 
 
 def test_an_entry_assigned_in_a_chains_gathered_dicts_is_refused_saying_what_to_do():
