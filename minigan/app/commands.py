@@ -199,13 +199,6 @@ def sample(args):
             labels, nrow = conditional.digit_rows(per, rows), per
             what, row_labels = f", one row per {each}", rows
             if gradients:                  # the rows round --n up: checked as drawn
-                step = math.lcm(len(rows), int(config.get("pack") or 1))
-                if len(labels) > MAX_PAIRS:
-                    raise ValueError(
-                        f"--gradients draws each digit beside its gradient: at most {MAX_PAIRS} "
-                        f"pairs in one picture, and --n {args.n} rounds up to {len(labels)}, "
-                        f"{per} for each of the {len(rows)} rows; give --n "
-                        f"{MAX_PAIRS // step * step} or fewer")
                 _check_gradient_batch(len(labels), config, D, args.n, len(rows))
             if args.n != len(labels):           # the rows are whole: say why more were drawn
                 what += (f" (--n {args.n} rounded up to {len(labels)}: {per} of each "
@@ -297,13 +290,19 @@ MAX_PAIRS = 256
 def _check_gradient_batch(n, config, discriminator, asked=None, rows=None):
     """The ``n`` digits of ``sample --gradients`` are one batch of D's, as in a G step: a
     packed D needs a multiple of its pack, batch norm at least two. ``asked``: the ``--n``
-    a conditional grid of ``rows`` rows rounded up to ``n`` (None: ``n`` was asked)."""
+    a conditional grid of ``rows`` rows rounded up to ``n`` (None: ``n`` was asked, and
+    checked against :data:`MAX_PAIRS` already); the rounded ``n`` is held to it here."""
     pack = int(config.get("pack") or 1)
+    step = None if asked is None else math.lcm(rows, pack)   # whole rows and whole packs
+    if asked is not None and n > MAX_PAIRS:
+        raise ValueError(f"--gradients draws each digit beside its gradient: at most {MAX_PAIRS} "
+                         f"pairs in one picture, and --n {asked} rounds up to {n}, {n // rows} "
+                         f"for each of the {rows} rows; give --n {MAX_PAIRS // step * step} or "
+                         "fewer")
     if n % pack:
         if asked is None:
             raise ValueError(f"--gradients: the run's D judges packs of {pack} digits (--pack "
                              f"{pack}); draw a multiple of {pack} digits, not --n {n}")
-        step = math.lcm(rows, pack)
         raise ValueError(f"--gradients: the run's D judges packs of {pack} digits (--pack "
                          f"{pack}), and --n {asked} rounds up to {n}, {n // rows} for each of "
                          f"the {rows} rows; give --n a multiple of {step} (of both)")
@@ -573,18 +572,26 @@ def _evaluate_digits(args, digits, path, out):
     print(f"minigan eval {args.run}: {some} of its {len(digits_in_file):,} digits "
           f"(--scale {scale}{cut}), scored in {seconds:.0f} s")
     print(scoring.format_table(scores, real, ref, of_file=True))
-    other = runs.classifier_caveat(clf, args.classifier)      # not the shipped classifier
-    if other is not None:
-        print(f"warning: {other}")
+    other = _classifier_warnings(clf, args.classifier)
     scored = digits[:scores["n"]]
     pictures = [lambda: _class_picture(out, scored, scores, classes[0])]
     report = {"digits": str(path), "scale": scale, "generated": scores, "real_held_out": real,
               "classifier": _classifier_info(clf),
               "data": ref.description,
-              "warnings": scoring.warnings(scores, real, ref, of_file=True)
-              + ([] if other is None else [other]),
+              "warnings": scoring.warnings(scores, real, ref, of_file=True) + other,
               "seconds": round(seconds, 1)}
     return _write_report(out, report, pictures, _given_out(args.out))
+
+
+def _classifier_warnings(clf, given):
+    """The report's warning on the classifier ``clf`` when it is not the shipped one
+    (:func:`minigan.app.runs.classifier_caveat`; ``given``: ``--classifier``), printed below
+    the table: a list of it, or empty."""
+    other = runs.classifier_caveat(clf, given)
+    if other is None:
+        return []
+    print(f"warning: {other}")
+    return [other]
 
 
 def _cut_to_real(scored, asked, available=None):
@@ -739,9 +746,7 @@ def _evaluate_run(args, ckpt, out):
     # a data set of one's own: a digit classifier's verdicts hold only of digits
     verdict = "" if own is None else runs.OWN_DATA_VERDICT
     print(scoring.format_table(scores, real, ref, spread, verdicts=verdict or True))
-    other = runs.classifier_caveat(clf, args.classifier)      # not the shipped classifier
-    if other is not None:
-        print(f"warning: {other}")
+    other = _classifier_warnings(clf, args.classifier)
     scored = drawn[0][:scores["n"]]
     if "label_agreement" in scores:
         print(_agreement_line(scores["label_agreement"], len(scored), clf))
@@ -767,8 +772,7 @@ def _evaluate_run(args, ckpt, out):
               "classifier": _classifier_info(clf),
               "data": ref.description, "trained_on": trained_on,
               "warnings": ([] if own is None else [own]) + [
-                  verdict + w for w in scoring.warnings(scores, real, ref)]
-              + ([] if other is None else [other]),
+                  verdict + w for w in scoring.warnings(scores, real, ref)] + other,
               "seed": args.seed,
               "seconds": round(seconds, 1)}
     if spread is not None:
