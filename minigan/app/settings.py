@@ -30,8 +30,8 @@ from minigan.gan.algorithm import PRIORS, R1_EVERY
 
 __all__ = ["SettingError", "Kind", "Setting", "SETTINGS", "DEFAULTS", "RESUME_MAY_CHANGE",
            "NOT_SAVED", "TOY_KEYS", "GP_WEIGHT", "program", "as_option", "option_value", "check",
-           "check_all", "gp_weight_unread", "check_gp_weight_given", "add_options", "new_config",
-           "toy_options"]
+           "check_all", "batch_statistics", "gp_weight_unread", "check_gp_weight_given",
+           "add_options", "new_config", "toy_options"]
 
 
 class SettingError(ValueError):
@@ -388,6 +388,16 @@ def check(key, value, source="the settings"):
     return value
 
 
+def batch_statistics(config):
+    """What in a run with the settings ``config`` estimates statistics over the batch, and so
+    needs batches of 2 or more: ``["model dcgan's batch norm", "the minibatch layer
+    (stddev)"]``, or empty."""
+    spec = models.MODELS.get(config.get("model"))
+    return ([f"model {config['model']}'s batch norm"] if spec is not None and spec.batch_norm
+            else []) + ([f"the minibatch layer ({config['minibatch']})"]
+                        if config.get("minibatch") else [])
+
+
 def check_all(config, source="the settings"):
     """Check every setting of ``config`` (a dict) and how they fit together; return it.
 
@@ -484,10 +494,7 @@ def _check_together(c, source):
                            "labels are either the digits' (--conditional) or groups the run "
                            "finds (--clusters); choose one (--clusters 0 turns the groups off)")
     pack, batch = c.get("pack") or 1, c.get("batch_size")
-    spec = models.MODELS.get(c.get("model"))
-    by_batch = ([f"model {c['model']}'s batch norm"] if spec is not None and spec.batch_norm
-                else []) + ([f"the minibatch layer ({c['minibatch']})"]
-                            if c.get("minibatch") else [])
+    by_batch = batch_statistics(c)
     if isinstance(batch, int) and batch < 2 and by_batch:
         verb = "estimate" if len(by_batch) > 1 else "estimates"
         raise SettingError(f"{source}: {' and '.join(by_batch)} {verb} statistics over the "

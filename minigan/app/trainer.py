@@ -404,13 +404,13 @@ class Trainer:
         n, b, k = len(images), int(c["batch_size"]), int(c["k"])
         if b < 1 or k < 1:
             raise ValueError(f"batch size and k must be >= 1, got {b} and {k}")
-        statistics = (["batch norm"] if self.spec.batch_norm else []) + (
-            [f"minibatch layer ({c['minibatch']})"] if c.get("minibatch") else [])
+        statistics = settings.batch_statistics(c)
         if statistics and n < 2:          # --batch-size 1 would be refused in turn
-            raise ValueError(f"the {c['split']} split has {n} image, and the {c['model']} "
-                             f"model's {' and '.join(statistics)} needs batches of 2 or more: "
-                             "train on 2 or more images, or on a model without it (--model "
-                             "vanilla, without --minibatch, trains on batches of 1)")
+            verb = "need" if len(statistics) > 1 else "needs"
+            raise ValueError(f"the {c['split']} split has {n} image, and "
+                             f"{' and '.join(statistics)} {verb} batches of 2 or more: train "
+                             "on 2 or more images, or on a model without it (--model vanilla, "
+                             "without --minibatch, trains on batches of 1)")
         if b * k > n:
             fix = (f"--batch-size {n // k} or less" if n >= k else
                    f"--k {n // b} or less" if n >= b else f"--batch-size {n} and --k 1")

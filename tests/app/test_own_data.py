@@ -707,8 +707,8 @@ def test_mnists_own_images_given_as_files_are_mnist(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.parametrize("model, extra, said", [
-    ("mlp", {}, r"the train split has 1 image, and the mlp model's minibatch layer \(stddev\) "
-                r"needs batches of 2 or more: train on 2 or more images, or on a model without"),
+    ("mlp", {}, r"the train split has 1 image, and the minibatch layer \(stddev\) needs "
+                r"batches of 2 or more: train on 2 or more images, or on a model without"),
     ("vanilla", {"batch_size": 1, "clusters": 30},
      r"--clusters 30: the train data has 1 image, fewer than the groups; use --clusters 0 "
      r"\(self-conditioning off")])
