@@ -48,9 +48,10 @@ def relu_backward(dout, cache):
 def leaky_relu_forward(x, slope=0.2):
     r""":math:`\text{out} = x` where :math:`x > 0`, else :math:`\text{slope}\cdot x`.
 
-    Returns ``out, cache`` with ``cache = (x > 0, slope)``.
+    Returns ``out, cache`` with ``cache = (x > 0, slope)``; ``slope`` as a Python float, so
+    that a NumPy scalar (``np.float64(0.2)``) leaves float32 arrays in float32.
     """
-    xp = get_array_module(x)
+    xp, slope = get_array_module(x), float(slope)
     positive = x > 0
     return xp.where(positive, x, x * slope), (positive, slope)
 
@@ -74,7 +75,8 @@ def tanh_forward(x):
 
 @op
 def tanh_backward(dout, cache):
-    r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`."""
+    r""":math:`dx = \text{dout}\,(1 - \text{out}^2)`, since :math:`\tanh' = 1 - \tanh^2`: exactly 0
+    where ``out`` rounds to :math:`\pm 1` (:math:`|x|` above about 10 in float32)."""
     out = cache
     check_dout("Tanh", dout, out.shape)
     return dout * (1 - out * out)
@@ -103,7 +105,9 @@ def sigmoid_forward(x):
 
 @op
 def sigmoid_backward(dout, cache):
-    r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`."""
+    r""":math:`dx = \text{dout}\,\sigma(x)\,(1 - \sigma(x))`, from the output: exactly 0 where
+    ``out`` rounds to 1 (:math:`x` above about 17 in float32), where the true value is
+    :math:`e^{-x}`."""
     out = cache
     check_dout("Sigmoid", dout, out.shape)
     return dout * out * (1 - out)
@@ -147,6 +151,7 @@ def _relu_forward_cpu(x):
 def _leaky_relu_forward_cpu(x, slope=0.2):
     """:func:`leaky_relu_forward` as ``max(x, slope x)`` for 0 < slope <= 1: the same numbers,
     about 20 times faster than ``where`` (slow for an unpredictable mask)."""
+    slope = float(slope)
     if not 0 < slope <= 1:
         return leaky_relu_forward.reference(x, slope)
     xp = get_array_module(x)
@@ -201,6 +206,7 @@ def _relu_backward_gpu(dout, cache):
 def _leaky_relu_forward_gpu(x, slope=0.2):
     """:func:`leaky_relu_forward`'s formula, ``out = x if x > 0 else slope * x``, in one kernel
     (``leaky_relu_forward_gpu``, ``minigan/backend/kernels.py``)."""
+    slope = float(slope)
     out, positive = kernels.leaky_relu_forward_gpu(x, slope)   # out and the mask, one launch
     return out, (positive, slope)
 

@@ -330,8 +330,9 @@ def col2im(col, geom):
     col : ndarray of shape (C, kh, kw, oh, ow, N)
     geom : ConvGeometry
         As given to :func:`im2col`; ``geom.image`` is the size of the image to
-        rebuild (rows and columns that no window reaches, a transposed
-        convolution's output padding, get zero).
+        rebuild (rows and columns that no window reaches get zero: a transposed
+        convolution's output padding where it is wider than the padding; narrower, the
+        taps the padding would crop land there, as in PyTorch).
 
     Returns
     -------

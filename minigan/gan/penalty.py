@@ -67,7 +67,10 @@ couples the samples whose gradients the penalty takes one by one:
 :func:`check_critic` refuses them.
 
 A :class:`~minigan.nn.layers.SpectralNorm` Dense layer takes part with its normalized
-weight; its gradient is taken back through :math:`\sigma(W)`.
+weight; its gradient is taken back through :math:`\sigma(W)`. The penalty's pass is a
+forward pass of its own: in training mode it takes one more power step, so a D step that
+takes the penalty moves the layer's ``u`` once more than one that does not (the penalty is
+differentiated with the :math:`\sigma` of its own pass).
 
 **R1** penalizes the input gradient on the real data towards zero,
 
@@ -370,9 +373,12 @@ def _row_norms(g):
     squaring.
 
     A row whose entries are below about :math:`10^{-23}` in float32 (:math:`10^{-162}` in
-    float64) squares to 0, which made its norm 0 and the penalty's gradient
-    :math:`(\|g\| - 1)/\|g\| \cdot g` millions of times too large for a nearly flat
-    critic. Each row is divided first by a power of two near its largest entry
+    float64) squares to 0, which made its norm 0 (and a row whose squares are subnormal
+    numbers, a norm up to a quarter off): the penalty's gradient
+    :math:`\rho = \tfrac{2\lambda}{N}(\|g\| - 1)/\|g\| \cdot g`, of length
+    :math:`2\lambda/N` for a nearly flat critic, came out as :math:`-\tfrac{2\lambda}{N} g`,
+    vanishingly small: the penalty stopped pushing where it should push hardest. Each row
+    is divided first by a power of two near its largest entry
     (:math:`2^{e-1}`, the entry :math:`f\,2^e` with :math:`f \in [1/2, 1)`: exact), then
     :math:`\|g_n\| = 2^{e-1} \|g_n / 2^{e-1}\|`: the same bits as the plain
     :math:`\sqrt{\sum g^2}` wherever that one loses nothing (and finite where its square

@@ -36,9 +36,10 @@ EPS_ZERO = (" (at 0 an entry whose gradients were all 0, a dead unit or an unuse
 
 
 def _eps(owner, eps, pairs):
-    """``eps`` as a float, refused unless it is > 0 in the dtype of every parameter: one
-    below a dtype's smallest normal number rounds to 0 in it (or is flushed to 0 on a GPU),
-    and an entry whose gradients were all 0 takes 0 / 0."""
+    """``eps`` as a float, refused unless it is a normal number of the dtype of every
+    parameter: one below a dtype's smallest normal number is subnormal in it (flushed to 0
+    on a GPU and under a CPU's flush-to-zero mode, rounded to 0 below about 7e-46 in
+    float32), and an entry whose gradients were all 0 then takes 0 / 0."""
     eps = positive_number(f"{owner}: eps", eps, EPS_ZERO)
     for p, _ in pairs:
         tiny = float(np.finfo(p.dtype).tiny) if np.dtype(p.dtype).kind == "f" else 0.0
@@ -254,7 +255,8 @@ class Adam(Optimizer):
     :math:`t` counts the updates of that parameter array (``steps[i]``), which is the
     optimizer's step count ``t`` unless the array's layer was frozen at some ``step()``:
     such a step leaves the array, its ``m`` and ``v`` and its count as they are, so that
-    its first update after thawing is bias-corrected as a first update.
+    its first update after thawing is bias-corrected by the updates it has taken (as a
+    first update only where it had taken none).
 
     Parameters
     ----------

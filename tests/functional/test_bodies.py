@@ -58,12 +58,13 @@ def same(got, want):
         assert got == want
 
 
-@given(arrays(), st.sampled_from([0.01, 0.2, 1.0, 1.5]))
+@given(arrays(), st.sampled_from([0.01, 0.2, 1.0, 1.5, np.float64(0.2), np.float32(0.3)]))
 def test_activation_bodies_give_the_formulas_numbers(case, slope):
     x, rng = case
     dout = rng.standard_normal(x.shape).astype(x.dtype)
     same(F.relu_forward(x), F.relu_forward.reference(x))
     same(F.leaky_relu_forward(x, slope), F.leaky_relu_forward.reference(x, slope))
+    assert F.leaky_relu_forward.reference(x, slope)[0].dtype == x.dtype   # a NumPy slope too
     cache = F.leaky_relu_forward(x, slope)[1]
     same(F.leaky_relu_backward(dout, cache), F.leaky_relu_backward.reference(dout, cache))
     with np.errstate(over="ignore"):
