@@ -195,7 +195,8 @@ def main(argv=None):
 
         ref = scoring.Reference.load(data_dir=args.data_dir, download=False,
                                      trained_on=args.split if args.split == "test" else None)
-    blocks = ([round(epochs * (b + 1) / args.blocks) for b in range(args.blocks)]
+    # each block's last epoch; fewer epochs than blocks: a block of none is left out
+    blocks = (sorted({round(epochs * (b + 1) / args.blocks) for b in range(args.blocks)} - {0})
               if args.side_by_side else [epochs])
     rows, done, minigan_done = [], 0, (0, 0.0)
     order = np.random.default_rng(args.seed + 1)

@@ -2,14 +2,18 @@
 
 >>> save_checkpoint("run/checkpoint.npz", generator=G, discriminator=D,   # doctest: +SKIP
 ...                 g_opt=g_opt, d_opt=d_opt, iteration=468, epoch=1,
-...                 rng_states={"noise": gan.rng.bit_generator.state}, config=config)
+...                 rng_states={"noise": gan_model.rng.bit_generator.state}, config=config)
 >>> ckpt = load_checkpoint("run/checkpoint.npz")                          # doctest: +SKIP
 >>> restore(ckpt, generator=G, discriminator=D, g_opt=g_opt, d_opt=d_opt,  # doctest: +SKIP
-...         model="vanilla", rngs={"noise": gan.rng})
+...         model="vanilla", rngs={"noise": gan_model.rng})
 
 Save every random generator the run draws from (its noise, its data order) and restore them
 all: the run then goes on as if it had never stopped, bit for bit. A moving average of G
-(``g_ema``) is saved with its count of updates and restored with it.
+(``g_ema``) is saved with its count of updates and restored with it. Two numbers of a
+:class:`~minigan.gan.GAN` are the caller's to keep, in ``extra`` (the trainer does): its
+``progress`` through an instance noise schedule, and ``last_r1``, the lazily taken R1's
+last value, which the iterations between two R1 steps report (restored without it, they
+report 0 until the next R1 step; the weights go on the same).
 
 Layout of the archive (every entry is a plain array, so it loads with
 ``allow_pickle=False``: a checkpoint is data, never code)::

@@ -1,6 +1,6 @@
 """Pictures of a run: a grid of samples and the loss curves, as PNG files.
 
->>> save_grid(gan.sample(64), "samples.png")          # doctest: +SKIP
+>>> save_grid(gan_model.sample(64), "samples.png")    # doctest: +SKIP
 >>> save_loss_curves(rows, "loss_curves.png")          # doctest: +SKIP
 
 Both go through matplotlib's Agg renderer (no window, no display needed;

@@ -12,8 +12,10 @@ A run folder holds::
                           d_real (mean D(x)), d_fake (mean D(G(z)) in the D step),
                           d_gen (mean D(G(z)) in the G step), penalty (D's R1 or
                           gradient penalty, 0 without one), seconds (training time)
-    samples/epoch_0000.png  the generator before training, then one grid per epoch,
-    samples/epoch_0001.png  always from the SAME noise batch, drawn once at the start
+    samples/epoch_0000.png  the generator before training, then one grid per epoch (per
+    samples/epoch_0001.png  few epochs where an epoch is under GRID_ITERATIONS iterations,
+                          and the last epoch's), always from the SAME noise batch, drawn
+                          once at the start
                           (a conditional run: 10 rows, one per digit 0-9, the digit
                           written left of its row; with --ema the grids show the
                           moving average of G's weights)
@@ -54,7 +56,9 @@ parameters, optimizer states and metrics, bit for bit; a run stopped with
 Ctrl-C in the middle of an epoch continues from the very next minibatch.
 (Bit for bit needs the same machine and BLAS thread count: OpenBLAS adds up a
 matrix product in another order when ``OPENBLAS_NUM_THREADS`` differs. A GPU
-run resumed on the CPU, or the other way round, continues, but not exactly.)
+run resumed on the CPU, or the other way round, continues, but not exactly. With
+instance noise, annealed over the run's ``epochs``, it needs the same ``epochs``
+in both runs.)
 Ctrl-C (or SIGTERM, what ``kill`` and batch schedulers send, or SIGHUP, a terminal
 that closed, unless ``nohup`` ignores it) lets the current
 iteration finish, saves, and raises :class:`Interrupted`; a second one stops
@@ -134,7 +138,8 @@ from .runs import (
 from .signals import stop_requests
 
 __all__ = ["DEFAULTS", "Diverged", "Interrupted", "RunError", "Trainer", "resolve_config",
-           "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY", "CHECKPOINT_EVERY"]
+           "train", "METRICS_COLUMNS", "SCORE_COLUMNS", "CURVES_EVERY", "CHECKPOINT_EVERY",
+           "GRID_ITERATIONS"]
 
 #: Default run folders (``runs/<model>-<date>-<time>``, ``-2``, ...) a run tries in turn
 #: where other runs started in the same second took the earlier ones, before it gives up.
@@ -153,6 +158,13 @@ CURVES_EVERY = 30.0
 #: five-minute run and cost it about 10 s. A kill that gives no warning loses the training
 #: since the last checkpoint, which ``--resume`` does again, to the same numbers.
 CHECKPOINT_EVERY = 30.0
+#: An epoch's sample grid is drawn when its iterations pass a multiple of this many (and the
+#: last epoch's always): one grid per epoch where an epoch has that many iterations (MNIST's
+#: splits at every model's batch), one per few epochs of a small data set of one's own. A
+#: grid takes about two of the default's iterations; the default run's 14,040 iterations on
+#: 600 images of one's own are 3,510 epochs, whose grids took a quarter of the training
+#: time and 175 MB where each epoch had one.
+GRID_ITERATIONS = 50
 #: Seconds between two progress lines where stderr is not a terminal (a log file, a pipe):
 #: there a redrawn bar leaves every state it drew, thousands of them on one line.
 PROGRESS_LINE_EVERY = 30.0
@@ -282,6 +294,7 @@ class Trainer:
         check_out(self.out, self.resuming_here)
 
         self._load_data()
+        self._load_reference()     # before the groups' k-means: a missing test split at once
         self._build(ckpt)
         if ckpt is not None and self.epoch >= int(config["epochs"]):
             full = self.spec.epochs_for(self.iters_per_epoch)
@@ -407,7 +420,7 @@ class Trainer:
         statistics = settings.batch_statistics(c)
         if statistics and n < 2:          # --batch-size 1 would be refused in turn
             verb = "need" if len(statistics) > 1 else "needs"
-            raise ValueError(f"the {c['split']} split has {n} image, and "
+            raise ValueError(f"{self._images_said()} has {n} image, and "
                              f"{' and '.join(statistics)} {verb} batches of 2 or more: train "
                              "on 2 or more images, or on a model without it (--model vanilla, "
                              "without --minibatch, trains on batches of 1)")
@@ -415,8 +428,8 @@ class Trainer:
             fix = (f"--batch-size {n // k} or less" if n >= k else
                    f"--k {n // b} or less" if n >= b else f"--batch-size {n} and --k 1")
             raise ValueError(
-                f"batch size {b} x k={k} needs {b * k} images per iteration but the "
-                f"{c['split']} split has {n}; use {fix}"
+                f"batch size {b} x k={k} needs {b * k} images per iteration but "
+                f"{self._images_said()} has {n}; use {fix}"
             )
         shape = self.spec.image_shape
         if math.prod(shape) != images.shape[1]:
@@ -432,12 +445,12 @@ class Trainer:
         lo, hi = float(images.min()), float(images.max())
         if not (low <= lo and hi <= high):
             raise ValueError(
-                f"the {c['split']} images have pixels in [{lo:g}, {hi:g}]; model {c['model']} "
-                f"needs them in [{low:g}, {high:g}]"
+                f"the images of {self._images_said()} have pixels in [{lo:g}, {hi:g}]; model "
+                f"{c['model']} needs them in [{low:g}, {high:g}]"
             )
         groups = int(c.get("clusters") or 0)
         if groups > n:
-            raise ValueError(f"--clusters {groups}: the {c['split']} data has "
+            raise ValueError(f"--clusters {groups}: {self._images_said()} has "
                              f"{n:,} image{'s' * (n != 1)}, fewer than the groups; "
                              f"{_fewer_groups(n)}")
         self.classes_present = None          # every class (MNIST's ten digits)
@@ -518,16 +531,17 @@ class Trainer:
         k = int(c["clusters"])
         groups = None if ckpt is None else ckpt["extra"].get("clusters")
         if groups is None:
-            self._log(f"grouping the {n:,} images of the {c['split']} split into {k} groups (k-means, "
-                      "--clusters)")
+            self._log(f"grouping the {n:,} images of {self._images_said()} into {k} groups "
+                      "(k-means, --clusters)")
             with self._grouping_bar() as progress:
                 centres, groups = clusters.kmeans(backend.to_host(self.X).reshape(n, -1), k,
                                                   groups_rng(c["seed"]), progress=progress)
             different = len(np.unique(centres, axis=0))
             if different < k:     # fewer different images than groups: groups of copies
-                self._warn(f"--clusters {k}: the {n:,} image{'s' * (n != 1)} of the {c['split']} "
-                           f"split make only {plural(different, 'different group')} (the others "
-                           f"hold copies of the same images); {_fewer_groups(different)}")
+                self._warn(f"--clusters {k}: the {n:,} image{'s' * (n != 1)} of "
+                           f"{self._images_said()} make only {plural(different, 'different group')} "
+                           f"(the others hold copies of the same images); "
+                           f"{_fewer_groups(different)}")
         else:
             groups = np.asarray(groups)
             if groups.ndim != 1:
@@ -773,6 +787,14 @@ class Trainer:
             f"{plural(self.iters_per_epoch, 'iteration')}/epoch, {plural(c['epochs'], 'epoch')}) "
             f"on {self.device}; run folder {self.out}{start_at}")
 
+    def _images_said(self):
+        """Whose images the run trains on, after "the N images of": "the train split" (of
+        MNIST), "images.npy" (of one's own; its file)."""
+        c = self.config
+        if c.get("files") is None:
+            return f"the {c['split']} split"
+        return c['files'][c['split']]['images'][0]
+
     def _data_name(self):
         """What the run trains on, for its first line: "MNIST train", or a data set of one's
         own by its images file ("img.idx, images of your own"; "img.idx, the test split of
@@ -797,16 +819,19 @@ class Trainer:
 
     # -- save -----------------------------------------------------------
     def _end_epoch(self):
-        """Count the finished epoch; write its sample grid, and the loss curves and a
-        checkpoint when they are due (:data:`CURVES_EVERY`, :data:`CHECKPOINT_EVERY`)."""
+        """Count the finished epoch; write its sample grid, the loss curves and a checkpoint
+        when they are due (:data:`GRID_ITERATIONS`, :data:`CURVES_EVERY`,
+        :data:`CHECKPOINT_EVERY`)."""
         self.epoch += 1
         self.perm, self.step_in_epoch = None, 0
-        self._save_samples()
+        last = self.epoch >= int(self.config["epochs"])
+        if last or self.iteration // GRID_ITERATIONS > (
+                self.iteration - self.iters_per_epoch) // GRID_ITERATIONS:
+            self._save_samples()
         every = int(self.config.get("eval_every") or 0)
         scored = bool(every and self.epoch % every == 0)
         if scored:
             self._evaluate()
-        last = self.epoch >= int(self.config["epochs"])
         if scored or last or time.perf_counter() - self._curves_at >= CURVES_EVERY:
             self._save_loss_curves()
         if scored or last or time.perf_counter() - self._saved_at >= CHECKPOINT_EVERY:
@@ -961,11 +986,11 @@ class Trainer:
                                   loss=self.config["loss"])
 
     # -- scores (--eval-every) ------------------------------------------
-    def _prepare_scores(self):
+    def _load_reference(self):
         """With ``eval_every``: the lab's reference digits and classifier, loaded before
-        anything is written (a missing test split is bad input), and the rows of
-        ``scores.csv`` up to the checkpoint."""
-        self.scores, self.real_scores, self.reference = [], None, None
+        anything is written and before the groups' k-means (a missing test split is bad
+        input, said at once)."""
+        self.real_scores, self.reference = None, None
         every = int(self.config.get("eval_every") or 0)
         self.config["eval_n"] = int(self.config.get("eval_n") or DEFAULTS["eval_n"])
         from minigan.lab.scoring import MIN_DIGITS, Reference
@@ -993,6 +1018,9 @@ class Trainer:
                 raise MNISTDownloadError(
                     f"--eval-every {every} scores against the MNIST test split: {exc}") from None
             self.real_scores = self.reference.real_row(self.config["eval_n"], parzen=False)
+
+    def _prepare_scores(self):
+        """With ``eval_every``: the rows of ``scores.csv`` up to the checkpoint."""
         source = self.out if self.branched_from is None else self.branched_from
         self.scores = self._read_branch_history(
             lambda: read_scores(source / "scores.csv", self.epoch), [])

@@ -15,7 +15,9 @@ This module is the only one that reads it: :func:`requested_device` tells
 the rest of the library (the command line's defaults) what it asks for.
 
 Randomness always comes from a host ``numpy.random.Generator`` and is moved
-to the device afterwards, so one seed gives the same numbers on CPU and GPU.
+to the device afterwards, so one seed draws the same random numbers on CPU and GPU
+(the training that uses them differs in the last bits of its products, which a GAN
+amplifies: a GPU run does not repeat a CPU run's numbers).
 
 The default floating dtype is float32; ``set_default_dtype("float64")``
 switches it (the gradient tests do).

@@ -902,6 +902,7 @@ def away_from_kinks(x, kinks=(0.0,), margin=KINK_MARGIN):
     apart. Returns a new float64 array on the device of ``x`` (a configuration's
     ``cfg.input(rng)`` is on the active one).
 
+    >>> import numpy as np
     >>> from minigan.check import testing
     >>> testing.away_from_kinks(np.array([-2.0, -1e-4, 0.0, 5e-4, 1.0])).tolist()
     [-2.0, -0.001, 0.001, 0.001, 1.0]

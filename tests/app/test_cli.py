@@ -2034,3 +2034,26 @@ def test_long_steps_say_what_they_do_on_a_terminal_alone(monkeypatch, earlier_ru
         line = (f"minigan: scoring the digits of {earlier_run / 'checkpoint.npz'}, 2 draws of "
                 "the noise (the Parzen window takes the longest; --no-parzen leaves it out) ...")
         assert (line in stream.getvalue()) == said, stream.getvalue()
+
+
+def test_a_small_data_set_s_grids_come_every_few_epochs_and_at_the_last(
+        train_args, data_dir, tmp_path, monkeypatch):
+    """An epoch of fewer iterations than GRID_ITERATIONS draws its grid only where the
+    iterations pass a multiple of it, and the last epoch always; a resumed run goes on by the
+    same rule (the grid of the first run's last epoch stays). MNIST's splits, at every
+    model's default batch, have an epoch of at least GRID_ITERATIONS: a grid each epoch."""
+    from minigan.app import trainer
+    from minigan.gan import models
+    smallest = min(10_000 // spec.batch_size for spec in models.MODELS.values())
+    assert trainer.GRID_ITERATIONS <= smallest            # the test split: every epoch
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 20)
+    run = tmp_path / "run"                                 # 256 images, batch 32: 8 an epoch
+    assert main(train_args(data_dir, run, "--epochs", "2")) == 0
+
+    def grids():
+        return sorted(int(p.stem.split("_")[1]) for p in (run / "samples").glob("epoch_*.png"))
+
+    assert grids() == [0, 2]                               # 16 iterations: the last epoch's
+    assert main(["train", "--resume", str(run), "--epochs", "6", "--quiet", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert grids() == [0, 2, 3, 5, 6]                      # 24 and 40 pass 20 and 40; 6: last

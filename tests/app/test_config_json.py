@@ -149,6 +149,7 @@ def test_a_run_killed_between_checkpoints_resumes_to_the_same_numbers(
     straight through."""
     from minigan.app import trainer
     monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 1)        # a grid each epoch of 8
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main(train_args(data_dir, straight, "--epochs", "4")) == 0
     revive = kill_at(monkeypatch, "_save_samples", 3)       # after the third epoch's rows
@@ -175,6 +176,7 @@ def test_a_run_killed_between_checkpoints_and_resumed_to_fewer_epochs_keeps_noth
     from minigan.app import trainer
     from minigan.app.runlog import read_scores
     monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 1)        # a grid each epoch of 8
     run = tmp_path / "run"
     revive = kill_at(monkeypatch, "_save_loss_curves", 4)   # after scoring the fourth epoch
     with pytest.raises(Killed):

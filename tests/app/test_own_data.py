@@ -447,18 +447,25 @@ def test_a_run_without_conditional_does_not_read_the_labels_given_to_it(tmp_path
     assert "done: 2 epochs" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("model", [["--model", "vanilla"], ["--model", "mlp", "--clusters", "2"]])
 def test_eval_every_on_images_without_mnist_says_where_to_put_it(tmp_path, capsys,
                                                                  assert_one_line_error,
-                                                                 monkeypatch):
+                                                                 monkeypatch, model):
     """--eval-every reads MNIST's test split from the default folder, or the images' folder
     where it holds the split: the error said to point --data-dir or MINIGAN_DATA at a folder
-    that has it, and --data-dir is refused beside --images."""
+    that has it, and --data-dir is refused beside --images. It comes before the groups'
+    k-means (minutes on 60,000 images), which ran first."""
     from minigan.app.cli import main
+    from minigan.gan import clusters
 
+    def kmeans_ran(*args, **kwargs):
+        raise AssertionError("k-means ran before the missing test split was said")
+
+    monkeypatch.setattr(clusters, "kmeans", kmeans_ran)
     monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "cache"))
     images, _ = _write_own(tmp_path / "own")
     rc = main(["train", "--images", str(images), "--eval-every", "1", "--no-download",
-               "--model", "vanilla", "--batch-size", "32", "--quiet", "--device", "cpu",
+               *model, "--batch-size", "32", "--quiet", "--device", "cpu",
                "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert_one_line_error(rc, err, "--eval-every 1 scores against the MNIST test split, which a "
@@ -684,7 +691,7 @@ def test_groups_of_copies_say_how_many_groups_the_images_make(tmp_path, capsys, 
     groups = "1 different group" if different == 1 else f"{different} different groups"
     advice = ("use --clusters 0 (self-conditioning off" if different == 1 else
               f"use --clusters {different} or less")
-    expected = (f"minigan: warning: --clusters {clusters}: the 64 images of the train split make "
+    expected = (f"minigan: warning: --clusters {clusters}: the 64 images of shapes.idx make "
                 f"only {groups} (the others hold copies of the same images); {advice}")
     assert (expected in err) is warned, err
 
@@ -707,10 +714,10 @@ def test_mnists_own_images_given_as_files_are_mnist(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.parametrize("model, extra, said", [
-    ("mlp", {}, r"the train split has 1 image, and the minibatch layer \(stddev\) needs "
+    ("mlp", {}, r"shapes.idx has 1 image, and the minibatch layer \(stddev\) needs "
                 r"batches of 2 or more: train on 2 or more images, or on a model without"),
     ("vanilla", {"batch_size": 1, "clusters": 30},
-     r"--clusters 30: the train data has 1 image, fewer than the groups; use --clusters 0 "
+     r"--clusters 30: shapes.idx has 1 image, fewer than the groups; use --clusters 0 "
      r"\(self-conditioning off")])
 def test_one_image_gets_advice_it_can_follow(tmp_path, model, extra, said):
     """One image: "use --batch-size 1 or less", then for --batch-size 1 "use --batch-size 2 or
