@@ -103,7 +103,9 @@ def test_run_folder_layout(metrics_rows, earlier_run):
 @pytest.mark.slow
 @pytest.mark.parametrize("g_batch", ["fresh", "reuse"])   # the reused batch is never saved
 def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows, train_args, data_dir,
-                                                   tmp_path, g_batch):
+                                                   tmp_path, g_batch, monkeypatch):
+    from minigan.app import trainer
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 1)        # a grid each epoch of 8
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(train_args(data_dir, straight, "--epochs", "2", "--g-batch", g_batch)) == 0
     assert main(train_args(data_dir, split, "--epochs", "1", "--g-batch", g_batch)) == 0
@@ -119,9 +121,12 @@ def test_two_epochs_equal_one_plus_resume_plus_one(assert_same_run, metrics_rows
 
 @pytest.mark.slow
 def test_a_run_continued_in_a_new_folder_takes_its_history_along(assert_same_run, metrics_rows,
-                                                                  train_args, data_dir, tmp_path):
+                                                                  train_args, data_dir, tmp_path,
+                                                                  monkeypatch):
     """--resume A --out B: B holds the whole run (metrics, scores, grids up to the
     checkpoint, then its own), the same as one run straight through; A is left as it was."""
+    from minigan.app import trainer
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 1)        # a grid each epoch of 8
     straight, first, branch = tmp_path / "straight", tmp_path / "first", tmp_path / "branch"
     score = ("--eval-every", "1", "--eval-n", "40")
     assert main(train_args(data_dir, straight, "--epochs", "2", *score)) == 0
