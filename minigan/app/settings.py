@@ -252,7 +252,7 @@ SETTINGS = (
             "(default 0)", ("--label-smoothing",), BOTH),
     Setting("prior", choice(*PRIORS), "gaussian", "noise prior (default gaussian)",
             ("--prior",), BOTH),
-    Setting("n_samples", GRID, 64, "samples in each epoch's grid"),
+    Setting("n_samples", GRID, 64, "samples in an epoch's grid"),
     Setting("dtype", choice("float32", "float64"), "float32", "floating type of the run"),
     Setting("quiet", BOOLEAN, False, "no progress bars (the run folder and the result are "
             "still printed)", ("--quiet",), resume_may_change=True, saved=False),

@@ -12,10 +12,10 @@ A run folder holds::
                           d_real (mean D(x)), d_fake (mean D(G(z)) in the D step),
                           d_gen (mean D(G(z)) in the G step), penalty (D's R1 or
                           gradient penalty, 0 without one), seconds (training time)
-    samples/epoch_0000.png  the generator before training, then one grid per epoch (per
-    samples/epoch_0001.png  few epochs where an epoch is under GRID_ITERATIONS iterations,
-                          and the last epoch's), always from the SAME noise batch, drawn
-                          once at the start
+    samples/epoch_0000.png  the generator before training, then a grid after each epoch
+    samples/epoch_0001.png  (where an epoch is under GRID_ITERATIONS iterations, after every
+                          few, and after each epoch that writes a checkpoint or a score),
+                          always from the SAME noise batch, drawn once at the start
                           (a conditional run: 10 rows, one per digit 0-9, the digit
                           written left of its row; with --ema the grids show the
                           moving average of G's weights)
@@ -158,13 +158,14 @@ CURVES_EVERY = 30.0
 #: five-minute run and cost it about 10 s. A kill that gives no warning loses the training
 #: since the last checkpoint, which ``--resume`` does again, to the same numbers.
 CHECKPOINT_EVERY = 30.0
-#: An epoch's sample grid is drawn when its iterations pass a multiple of this many (and the
-#: last epoch's always): one grid per epoch where an epoch has that many iterations (MNIST's
-#: splits at every model's batch), one per few epochs of a small data set of one's own. A
-#: grid takes about two of the default's iterations; the default run's 14,040 iterations on
-#: 600 images of one's own are 3,510 epochs, whose grids took a quarter of the training
-#: time and 175 MB where each epoch had one.
-GRID_ITERATIONS = 50
+#: The iterations between two sample grids, at the least: an epoch of fewer draws its grid
+#: every ``ceil(GRID_ITERATIONS / iterations per epoch)`` epochs (and after each epoch that
+#: writes a checkpoint or a score, the last among them). MNIST's test split has 39
+#: iterations an epoch at batches of 256 and 31 at 64 with ``--k 5``: a grid each epoch. A
+#: grid takes about one of the default's iterations; the default run's 14,040 iterations on
+#: 600 images of one's own are 3,510 epochs of 4, whose grids added about a quarter to the
+#: training time, and 175 MB, where each epoch drew one.
+GRID_ITERATIONS = 25
 #: Seconds between two progress lines where stderr is not a terminal (a log file, a pipe):
 #: there a redrawn bar leaves every state it drew, thousands of them on one line.
 PROGRESS_LINE_EVERY = 30.0
@@ -269,8 +270,9 @@ class Trainer:
     builds the models and optimizers and restores the checkpoint when
     resuming; any problem raises here (``ValueError``, ``OSError``,
     :class:`minigan.data.DataError`, :class:`minigan.backend.BackendError`)
-    and nothing is written. :meth:`run` then loops over the epochs, draws each one's
-    grid and writes a checkpoint when one is due (:data:`CHECKPOINT_EVERY`).
+    and nothing is written. :meth:`run` then loops over the epochs, draws their grids
+    and writes a checkpoint when one is due (:data:`GRID_ITERATIONS`,
+    :data:`CHECKPOINT_EVERY`).
     """
 
     def __init__(self, options, typed=False):
@@ -293,8 +295,8 @@ class Trainer:
         check_not_in_use(self.out)        # another process writes there: say which, now
         check_out(self.out, self.resuming_here)
 
+        self.reference = self.real_scores = None
         self._load_data()
-        self._load_reference()     # before the groups' k-means: a missing test split at once
         self._build(ckpt)
         if ckpt is not None and self.epoch >= int(config["epochs"]):
             full = self.spec.epochs_for(self.iters_per_epoch)
@@ -314,6 +316,7 @@ class Trainer:
         elif ckpt is not None:
             self._check_history_kept()
         self._watch = None
+        self._load_reference()
         self._prepare_scores()
 
     def _check_history_kept(self):
@@ -531,6 +534,7 @@ class Trainer:
         k = int(c["clusters"])
         groups = None if ckpt is None else ckpt["extra"].get("clusters")
         if groups is None:
+            self._load_reference()     # a missing test split said before the minutes of k-means
             self._log(f"grouping the {n:,} images of {self._images_said()} into {k} groups "
                       "(k-means, --clusters)")
             with self._grouping_bar() as progress:
@@ -550,7 +554,7 @@ class Trainer:
                                   f"got an array of shape {groups.shape}")
             if len(groups) != n:
                 raise ValueError(f"checkpoint {ckpt['path']} grouped {len(groups)} images, but "
-                                 f"the {c['split']} data has {n}; point --data-dir at the data "
+                                 f"{self._images_said()} has {n}; point --data-dir at the data "
                                  "it was trained on")
             if groups.min() < 0 or groups.max() >= k:   # integers: checkpoint._EXTRA_KINDS
                 raise checkpoint.not_of_this_run(
@@ -803,8 +807,7 @@ class Trainer:
         c = self.config
         if c.get("files") is None:
             return f"MNIST {c['split']}"
-        mnist = mnist_split(c)
-        name = c['files'][c['split']]['images'][0]
+        mnist, name = mnist_split(c), self._images_said()        # its images file
         return (f"{name} (MNIST {mnist})" if mnist else
                 f"{name}, images of your own" if c["split"] == "train" else
                 f"{name}, the {c['split']} split of your files")
@@ -824,17 +827,20 @@ class Trainer:
         :data:`CHECKPOINT_EVERY`)."""
         self.epoch += 1
         self.perm, self.step_in_epoch = None, 0
-        last = self.epoch >= int(self.config["epochs"])
-        if last or self.iteration // GRID_ITERATIONS > (
-                self.iteration - self.iters_per_epoch) // GRID_ITERATIONS:
-            self._save_samples()
         every = int(self.config.get("eval_every") or 0)
         scored = bool(every and self.epoch % every == 0)
+        last = self.epoch >= int(self.config["epochs"])
+        checkpoint_due = (scored or last or
+                          time.perf_counter() - self._saved_at >= CHECKPOINT_EVERY)
+        # an epoch that writes a checkpoint draws its grid: the grids up to a checkpoint show
+        # a resume that the run trained here (_check_history_kept, runs._past_first_checkpoint)
+        if checkpoint_due or self.epoch % math.ceil(GRID_ITERATIONS / self.iters_per_epoch) == 0:
+            self._save_samples()
         if scored:
             self._evaluate()
         if scored or last or time.perf_counter() - self._curves_at >= CURVES_EVERY:
             self._save_loss_curves()
-        if scored or last or time.perf_counter() - self._saved_at >= CHECKPOINT_EVERY:
+        if checkpoint_due:
             self._save_checkpoint()
 
     def _save_and_stop(self, signum):
@@ -987,10 +993,12 @@ class Trainer:
 
     # -- scores (--eval-every) ------------------------------------------
     def _load_reference(self):
-        """With ``eval_every``: the lab's reference digits and classifier, loaded before
-        anything is written and before the groups' k-means (a missing test split is bad
-        input, said at once)."""
-        self.real_scores, self.reference = None, None
+        """With ``eval_every``: the lab's reference digits and classifier, loaded once, before
+        anything is written (a missing test split is bad input): before the groups' k-means
+        where one runs (minutes on 60,000 images), else once the model is built, after the
+        resume's own checks."""
+        if self.reference is not None:
+            return
         every = int(self.config.get("eval_every") or 0)
         self.config["eval_n"] = int(self.config.get("eval_n") or DEFAULTS["eval_n"])
         from minigan.lab.scoring import MIN_DIGITS, Reference

@@ -57,9 +57,9 @@ class EMA:
     decay : float
         :math:`\\beta` in [0, 1).
     warmup : float
-        :math:`w` >= 1 of the warm-up (10, TensorFlow's); a smaller one lets the average
-        span more of the run, and 1 is none (:math:`\\beta_t = \\beta` from the first
-        update). Not saved in :meth:`state_dict`: the trainer uses 10.
+        :math:`w` > 0 of the warm-up (10, TensorFlow's); a smaller one lets the average
+        span more of the run, and 1 or less is none (:math:`\\beta_t = \\beta` from the
+        first update). Not saved in :meth:`state_dict`: the trainer uses 10.
     """
 
     def __init__(self, generator, decay=0.999, warmup=10.0):
@@ -68,11 +68,11 @@ class EMA:
                             f"minigan.nn.layers.Layer (a GAN's model.G), not a "
                             f"{type(generator).__name__}")
         decay = amount("ema decay", decay, below=1.0)
-        if not 1.0 <= float(warmup) < math.inf:
-            raise ValueError(f"ema warm-up must be a finite number, 1 or more (1: no warm-up; "
-                             f"below 1, (1 + t) / (w + t) is negative or infinite where w + t "
-                             f"is 0 or less; with inf, beta_t = 0 and the average is G itself), "
-                             f"got {warmup}")
+        if not 0.0 < float(warmup) < math.inf:
+            raise ValueError(f"ema warm-up must be a finite number above 0 (1 or less: no "
+                             f"warm-up; at 0 or below, (1 + t) / (w + t) divides by 0 or is "
+                             f"negative at the first update; with inf, beta_t = 0 and the "
+                             f"average is G itself), got {warmup}")
         self.source, self.decay, self.updates = generator, float(decay), 0
         self.warmup = float(warmup)
         self.generator = copy.deepcopy(generator).eval()

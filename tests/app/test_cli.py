@@ -2041,24 +2041,29 @@ def test_long_steps_say_what_they_do_on_a_terminal_alone(monkeypatch, earlier_ru
         assert (line in stream.getvalue()) == said, stream.getvalue()
 
 
-def test_a_small_data_set_s_grids_come_every_few_epochs_and_at_the_last(
+def test_a_small_data_set_s_grids_come_every_few_epochs_and_at_each_checkpoint(
         train_args, data_dir, tmp_path, monkeypatch):
-    """An epoch of fewer iterations than GRID_ITERATIONS draws its grid only where the
-    iterations pass a multiple of it, and the last epoch always; a resumed run goes on by the
-    same rule (the grid of the first run's last epoch stays). MNIST's splits, at every
-    model's default batch, have an epoch of at least GRID_ITERATIONS: a grid each epoch."""
+    """An epoch of fewer iterations than GRID_ITERATIONS draws its grid every few epochs
+    (ceil(GRID_ITERATIONS / iterations an epoch)) and after each epoch that writes a
+    checkpoint (the first, a scored one, the last; a resumed run's first), by the same rule
+    after a resume. MNIST's test split, at the quarter of an hour's batches of 256 and at
+    WGAN-GP's 5 D steps of 64, has an epoch of at least GRID_ITERATIONS: a grid each epoch."""
     from minigan.app import trainer
     from minigan.gan import models
-    smallest = min(10_000 // spec.batch_size for spec in models.MODELS.values())
+    smallest = min([10_000 // 256, 10_000 // (64 * 5)] +
+                   [10_000 // spec.batch_size for spec in models.MODELS.values()])
     assert trainer.GRID_ITERATIONS <= smallest            # the test split: every epoch
-    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 20)
-    run = tmp_path / "run"                                 # 256 images, batch 32: 8 an epoch
-    assert main(train_args(data_dir, run, "--epochs", "2")) == 0
+    monkeypatch.setattr(trainer, "GRID_ITERATIONS", 20)   # 256 images, batch 32: 8 an epoch,
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 1e9)  # a grid every 3 epochs
+    run = tmp_path / "run"
+    assert main(train_args(data_dir, run, "--epochs", "1")) == 0
 
     def grids():
         return sorted(int(p.stem.split("_")[1]) for p in (run / "samples").glob("epoch_*.png"))
 
-    assert grids() == [0, 2]                               # 16 iterations: the last epoch's
-    assert main(["train", "--resume", str(run), "--epochs", "6", "--quiet", "--data-dir",
-                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
-    assert grids() == [0, 2, 3, 5, 6]                      # 24 and 40 pass 20 and 40; 6: last
+    assert grids() == [0, 1]                               # 1: the first checkpoint, the last
+    assert main(["train", "--resume", str(run), "--epochs", "10", "--eval-every", "5",
+                 "--eval-n", "40", "--quiet", "--data-dir", str(data_dir), "--no-download",
+                 "--device", "cpu"]) == 0
+    assert grids() == [0, 1, 2, 3, 5, 6, 9, 10]   # 2: the resumed run's first checkpoint;
+                                                  # 3, 6, 9: every 3; 5, 10: scored (10: last)

@@ -182,7 +182,7 @@ def test_a_self_conditioned_run_keeps_its_groups_and_resumes_exactly(assert_same
 
 @pytest.mark.parametrize("entry, damage, message", [
     ("extra/clusters", lambda g: g[:100],
-     "grouped 100 images, but the test data has 128; point --data-dir"),
+     "grouped 100 images, but the test split has 128; point --data-dir"),
     ("extra/clusters", lambda g: g + 4, r"its groups \(clusters\) should be integers in \[0, 4\)"),
     ("extra/clusters", lambda g: g.reshape(2, 64), r"one per training image, got an array of "
                                                   r"shape \(2, 64\)"),

@@ -206,7 +206,7 @@ def test_conditional_wgan_gp_penalizes_the_image_beside_a_real_label(monkeypatch
     assert not np.array_equal(x_hat[:, :784], images)                 # blended images
 
 
-@pytest.mark.parametrize("warmup", [None, 3.0, 1.0])   # 1.0: no warm-up, beta_t = beta
+@pytest.mark.parametrize("warmup", [None, 3.0, 1.0, 0.5])   # 1 or less: beta_t = beta
 def test_ema_follows_its_formula_with_warm_up(warmup):
     rng = np.random.default_rng(0)
     G = layers.Sequential(layers.Dense(3, 2, rng=rng, dtype="float64"),
@@ -227,9 +227,10 @@ def test_ema_follows_its_formula_with_warm_up(warmup):
     for decay in (1.0, True, None, "0.9", float("nan")):    # None: float()'s TypeError came
         with pytest.raises(ValueError, match=r"^ema decay must be a number in \[0, 1\), got "):
             EMA(G, decay)
-    with pytest.raises(ValueError, match="ema warm-up"):
-        EMA(G, 0.9, warmup=0.5)
-    with pytest.raises(ValueError, match="^ema warm-up must be a finite number, 1 or more .*got inf$"):
+    for warmup in (0.0, -1.0):
+        with pytest.raises(ValueError, match="^ema warm-up must be a finite number above 0 "):
+            EMA(G, 0.9, warmup=warmup)
+    with pytest.raises(ValueError, match="^ema warm-up must be a finite number above 0 .*got inf$"):
         EMA(G, 0.9, warmup=float("inf"))       # beta_t = 0: the "average" was G itself
 
 
