@@ -158,10 +158,11 @@ CURVES_EVERY = 30.0
 #: five-minute run and cost it about 10 s. A kill that gives no warning loses the training
 #: since the last checkpoint, which ``--resume`` does again, to the same numbers.
 CHECKPOINT_EVERY = 30.0
-#: The iterations between two sample grids, at the least: an epoch of fewer draws its grid
-#: every ``ceil(GRID_ITERATIONS / iterations per epoch)`` epochs (and after each epoch that
-#: writes a checkpoint or a score, the last among them). MNIST's test split has 39
-#: iterations an epoch at batches of 256 and 31 at 64 with ``--k 5``: a grid each epoch. A
+#: The iterations between two of the regular sample grids, at the least: an epoch of fewer
+#: draws its grid every ``ceil(GRID_ITERATIONS / iterations per epoch)`` epochs (and after
+#: each epoch that writes a checkpoint or a score, the last among them). MNIST's test split
+#: has 39 iterations an epoch at batches of 256 and 31 at 64 with WGAN-GP's 5 D steps: a
+#: grid each epoch (15 at 128 with 5 D steps: every second). A
 #: grid takes about one of the default's iterations; the default run's 14,040 iterations on
 #: 600 images of one's own are 3,510 epochs of 4, whose grids added about a quarter to the
 #: training time, and 175 MB, where each epoch drew one.
@@ -832,8 +833,9 @@ class Trainer:
         last = self.epoch >= int(self.config["epochs"])
         checkpoint_due = (scored or last or
                           time.perf_counter() - self._saved_at >= CHECKPOINT_EVERY)
-        # an epoch that writes a checkpoint draws its grid: the grids up to a checkpoint show
-        # a resume that the run trained here (_check_history_kept, runs._past_first_checkpoint)
+        # an epoch that ends with a checkpoint (a run's first, a resumed one's first) draws its
+        # grid: the grids show a resume that the run trained here (_check_history_kept,
+        # runs._past_first_checkpoint)
         if checkpoint_due or self.epoch % math.ceil(GRID_ITERATIONS / self.iters_per_epoch) == 0:
             self._save_samples()
         if scored:
@@ -993,7 +995,8 @@ class Trainer:
 
     # -- scores (--eval-every) ------------------------------------------
     def _load_reference(self):
-        """With ``eval_every``: the lab's reference digits and classifier, loaded once, before
+        """With ``eval_every``: the lab's reference digits and classifier, loaded once where it is
+        set, before
         anything is written (a missing test split is bad input): before the groups' k-means
         where one runs (minutes on 60,000 images), else once the model is built, after the
         resume's own checks."""

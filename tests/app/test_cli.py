@@ -2045,9 +2045,10 @@ def test_a_small_data_set_s_grids_come_every_few_epochs_and_at_each_checkpoint(
         train_args, data_dir, tmp_path, monkeypatch):
     """An epoch of fewer iterations than GRID_ITERATIONS draws its grid every few epochs
     (ceil(GRID_ITERATIONS / iterations an epoch)) and after each epoch that writes a
-    checkpoint (the first, a scored one, the last; a resumed run's first), by the same rule
-    after a resume. MNIST's test split, at the quarter of an hour's batches of 256 and at
-    WGAN-GP's 5 D steps of 64, has an epoch of at least GRID_ITERATIONS: a grid each epoch."""
+    checkpoint (the first, a scored one, the last, a timed one; a resumed run's first), by
+    the same rule after a resume. MNIST's test split, at every model's batch, at the quarter
+    of an hour's batches of 256 and at the DCGAN's 64 with WGAN-GP's 5 D steps, has an epoch
+    of at least GRID_ITERATIONS: a grid each epoch."""
     from minigan.app import trainer
     from minigan.gan import models
     smallest = min([10_000 // 256, 10_000 // (64 * 5)] +
@@ -2067,3 +2068,7 @@ def test_a_small_data_set_s_grids_come_every_few_epochs_and_at_each_checkpoint(
                  "--device", "cpu"]) == 0
     assert grids() == [0, 1, 2, 3, 5, 6, 9, 10]   # 2: the resumed run's first checkpoint;
                                                   # 3, 6, 9: every 3; 5, 10: scored (10: last)
+    monkeypatch.setattr(trainer, "CHECKPOINT_EVERY", 0.0)  # a checkpoint after each epoch
+    assert main(["train", "--resume", str(run), "--epochs", "13", "--quiet", "--data-dir",
+                 str(data_dir), "--no-download", "--device", "cpu"]) == 0
+    assert grids() == [0, 1, 2, 3, 5, 6, 9, 10, 11, 12, 13]
