@@ -995,11 +995,10 @@ class Trainer:
 
     # -- scores (--eval-every) ------------------------------------------
     def _load_reference(self):
-        """With ``eval_every``: the lab's reference digits and classifier, loaded once where it is
-        set, before
+        """With ``eval_every``: the lab's reference digits and classifier, loaded once, before
         anything is written (a missing test split is bad input): before the groups' k-means
         where one runs (minutes on 60,000 images), else once the model is built, after the
-        resume's own checks."""
+        resume's own checks. Without it nothing is loaded (the settings checked again)."""
         if self.reference is not None:
             return
         every = int(self.config.get("eval_every") or 0)
