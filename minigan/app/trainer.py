@@ -331,9 +331,10 @@ class Trainer:
             return
         grids = [epoch for epoch, _ in epoch_grids(self.out)     # epoch 0's: drawn before
                  if 1 <= epoch <= self.epoch]                   # any training
-        if path.stat().st_size and not grids:
+        empty = not path.stat().st_size
+        if not empty and not grids:
             return
-        said = ("is empty" if not path.stat().st_size else
+        said = ("is empty" if empty else
                 f"holds no row, but epoch grids up to epoch {max(grids)} beside it say the run "
                 "trained here")
         raise RunFileError(f"{path} {said}: the rows up to the checkpoint's iteration "
