@@ -5,6 +5,7 @@ always): the table below is the architecture of the package, and this test keeps
 """
 
 import ast
+import functools
 import pathlib
 
 import minigan
@@ -28,9 +29,11 @@ def _module_name(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
 def import_graph():
     """``{module: set of minigan modules it imports}``, read from the source with ``ast``:
-    every ``import`` statement counts, also those inside functions."""
+    every ``import`` statement counts, also those inside functions. Read once per test
+    process (every file of the package parsed: about a second); the tests only read it."""
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
