@@ -29,6 +29,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import csv  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import linecache  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -246,6 +247,28 @@ def float64():
 def root():
     """The repository's root folder."""
     return ROOT
+
+
+def _run_docs_code(code, where, namespace):
+    """Run ``code``, a block of Python taken out of a page of the docs, in ``namespace``.
+
+    The block is compiled under a name of its own, ``<where>`` (``where`` says the page and
+    the block), whose lines :mod:`linecache` is given: a traceback shows the block's lines,
+    and ``inspect.getsource``, which hypothesis reads of each test it runs, finds them. Under
+    the page's own path both would read the page at the block's line numbers: its prose,
+    which Python 3.12 and later refuse to tokenize (the test then fails inside hypothesis).
+    """
+    filename = f"<{where}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exec(compile(code, filename, "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="session")
+def run_docs_code():
+    """``run_docs_code(code, where, namespace)``: runs a block of Python from the docs
+    (:func:`_run_docs_code`) and returns the namespace."""
+    return _run_docs_code
 
 
 @pytest.fixture

@@ -1882,13 +1882,13 @@ def test_a_reader_that_leaves_early_does_not_stop_the_command(real_mnist, tmp_pa
     np.save(tmp_path / "g.npy", load_mnist("test", data_dir=str(real_mnist), scale="sigmoid",
                                            download=False)[0][:100])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": unbuffered}
-    proc = subprocess.Popen([sys.executable, "-m", "minigan", "eval", str(tmp_path / "g.npy"),
-                             "--data-dir", str(real_mnist), "--no-download", "--no-parzen",
-                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env)
-    proc.stdout.close()                     # the reader leaves before the first line
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=120) == 0, err
+    with subprocess.Popen([sys.executable, "-m", "minigan", "eval", str(tmp_path / "g.npy"),
+                           "--data-dir", str(real_mnist), "--no-download", "--no-parzen",
+                           "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env) as proc:     # its pipes closed at the end of the block
+        proc.stdout.close()                     # the reader leaves before the first line
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "BrokenPipeError" not in err, err
     assert json.loads((tmp_path / "g_eval.json").read_text())["generated"]["n"] == 100
 

@@ -265,8 +265,9 @@ def test_a_run_killed_with_sigkill_resumes(start_cli, write_tiny_mnist, tmp_path
     proc = start_cli("train", "--resume", str(run), "--epochs", "3", "--quiet", "--device",
                      "cpu", "--data-dir", str(data), "--no-download")
     _wait_for_rows(run, 310, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    with proc:                              # its pipes closed at the end of the block
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
     assert (run / folderlock.LOCK_FILE).exists()
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--device", "cpu",
                  "--data-dir", str(data), "--no-download"]) == 0

@@ -388,9 +388,9 @@ def _readme_example():
     return blocks[0]
 
 
-def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
-    namespace = {"__name__": "readme_example"}
-    exec(compile(_readme_example(), "docs/extending.md", "exec"), namespace)
+def test_readme_example_runs_and_catches_a_wrong_scale_gradient(run_docs_code):
+    namespace = run_docs_code(_readme_example(), "docs/extending.md, the Scale example",
+                              {"__name__": "readme_example"})
     namespace["test_scale_gradients"]()                      # passes as written
 
     class WrongScale(namespace["Scale"]):
@@ -404,11 +404,11 @@ def test_readme_example_runs_and_catches_a_wrong_scale_gradient():
         namespace["test_scale_gradients"]()
 
 
-def test_readme_example_layer_keeps_the_layer_rules():
+def test_readme_example_layer_keeps_the_layer_rules(run_docs_code):
     """The example's layer trains as minigan's do: in the run's floating type, with no
     gradient while frozen, and a clear error for backward before forward."""
-    namespace = {"__name__": "readme_example"}
-    exec(compile(_readme_example(), "docs/extending.md", "exec"), namespace)
+    namespace = run_docs_code(_readme_example(), "docs/extending.md, the Scale example",
+                              {"__name__": "readme_example"})
     layer = namespace["Scale"](3)
     x = np.ones((2, 3), np.float32)
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):

@@ -432,9 +432,9 @@ def _site_example():
     return blocks[0]
 
 
-def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
-    namespace = {"__name__": "site_example"}
-    exec(compile(_site_example(), "docs/extending.md", "exec"), namespace)  # checks pass
+def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed(run_docs_code):
+    namespace = run_docs_code(_site_example(), "docs/extending.md, the relativistic example",
+                              {"__name__": "site_example"})                # its checks pass
     model, x = namespace["model"], namespace["x"]
     right = namespace["relativistic_loss"]
 
@@ -461,11 +461,11 @@ def test_the_sites_relativistic_step_passes_and_its_cross_terms_are_needed():
     assert len(rows) == 2 and set(loop.STATS) <= set(rows[-1])
 
 
-def test_the_sites_step_needs_the_replay_it_describes_with_dropout_in_d():
+def test_the_sites_step_needs_the_replay_it_describes_with_dropout_in_d(run_docs_code):
     """The real pass run again draws a new dropout mask: the site's step fails the check,
     and passes with D's state put back before the second pass, as the text says."""
-    namespace = {"__name__": "site_example"}
-    exec(compile(_site_example(), "docs/extending.md", "exec"), namespace)
+    namespace = run_docs_code(_site_example(), "docs/extending.md, the relativistic example",
+                              {"__name__": "site_example"})
     relativistic_loss = namespace["relativistic_loss"]
 
     class Replaying(namespace["RelativisticAverageGAN"]):

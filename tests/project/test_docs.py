@@ -90,18 +90,17 @@ def test_every_pair_has_an_atlas_page_and_a_property_test():
 
 
 @pytest.mark.parametrize("page, block, name", collect())
-def test_atlas_property_test(page, block, name):
+def test_atlas_property_test(page, block, name, run_docs_code):
     code = property_blocks(ATLAS / page)[block]
-    namespace = {"__name__": f"atlas_{Path(page).stem}"}
-    exec(compile(code, f"docs/atlas/{page}", "exec"), namespace)
+    namespace = run_docs_code(code, f"docs/atlas/{page}, property test {block}",
+                              {"__name__": f"atlas_{Path(page).stem}"})
     namespace[name]()         # a hypothesis test: runs the examples of the loaded profile
 
 
-def test_a_wrong_gradient_fails_its_atlas_test(monkeypatch):
+def test_a_wrong_gradient_fails_its_atlas_test(monkeypatch, run_docs_code):
     """The extracted tests can fail: with a backward pass 0.1% off, the dense test raises."""
-    namespace = {}
-    exec(compile(property_blocks(ATLAS / "dense.rst")[0], "docs/atlas/dense.rst", "exec"),
-         namespace)
+    namespace = run_docs_code(property_blocks(ATLAS / "dense.rst")[0],
+                              "docs/atlas/dense.rst, property test 0", {})
     F, good = namespace["F"], namespace["F"].dense_backward
     monkeypatch.setattr(F, "dense_backward", lambda dout, cache: tuple(
         None if g is None else g * 1.001 for g in good(dout, cache)))

@@ -31,26 +31,25 @@ def test_the_readme_links_resolve():
             assert (ROOT / target).exists(), target
 
 
-def test_the_readme_snippet_trains_a_gan(monkeypatch, data_dir):
+def test_the_readme_snippet_trains_a_gan(monkeypatch, data_dir, run_docs_code):
     """The first snippet, as written, on the tiny test split and for 20 iterations."""
     tiny = data.load_mnist("test", data_dir=data_dir, scale="sigmoid", download=False)
     monkeypatch.setattr(data, "load_mnist", lambda *a, **k: tiny)
     code = python_blocks()[0].replace("range(2000)", "range(20)")
-    namespace = {"__name__": "readme"}
-    exec(compile(code, "README.md", "exec"), namespace)
+    namespace = run_docs_code(code, "README.md, its first snippet", {"__name__": "readme"})
     stats = namespace["stats"]
     assert set(stats) >= {"d_loss", "g_loss", "d_real", "d_fake", "d_gen"}
     assert all(np.isfinite(v) for v in stats.values())
 
 
-def test_the_readme_gradient_check_runs():
+def test_the_readme_gradient_check_runs(run_docs_code):
     """The snippet prints the errors of its two checks: each within the tolerance (a
     wrong gradient only printed a larger number, and the test passed)."""
     from minigan.check.testing import GRAD_TOL
 
     printed = []
-    namespace = {"__name__": "readme", "print": printed.append}
-    exec(compile(python_blocks()[1], "README.md", "exec"), namespace)
+    run_docs_code(python_blocks()[1], "README.md, its second snippet",
+                  {"__name__": "readme", "print": printed.append})
     assert len(printed) == 2
     for errors in printed:
         assert set(errors) >= {"x"} and max(errors.values()) <= GRAD_TOL, errors
