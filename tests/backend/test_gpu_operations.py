@@ -3,10 +3,11 @@
 The layers among them (spectral norm in training mode, the minibatch statistics, packing,
 the conditional generator's label join) are in ``test_kernels.py``'s table of layers; here
 are those that are not a layer's forward and backward pass: the softmax cross-entropy and
-the classifier it trains, the label join itself, the gradient penalty's double backward,
-and the generator's moving average. Each runs the same numbers on both devices (drawn on
-the host) and compares within the dtype's tolerance, relative to the problem's scale:
-float64 to 1e-12, float32 to 1e-5 (1e-4 where a network sums many products).
+the classifier it trains, the hinge and Wasserstein losses, the label join itself, the
+gradient penalty's double backward, and the generator's moving average. Each runs the same
+numbers on both devices (drawn on the host) and compares within the dtype's tolerance,
+relative to the problem's scale: float64 to 1e-12, float32 to 1e-5 (1e-4 where a network
+sums many products).
 """
 
 import numpy as np
@@ -64,6 +65,25 @@ def test_softmax_cross_entropy_on_gpu_equals_cpu(n, classes, soft, scale, dtype,
     assert isinstance(gpu_loss, float)
     assert gpu_loss == pytest.approx(cpu_loss, rel=RTOL[dtype], abs=RTOL[dtype])
     assert_same(gpu_grad, cpu_grad, RTOL[dtype], "dlogits")
+
+
+@pytest.mark.gpu
+@given(n=st.integers(1, 9), game=st.sampled_from(["hinge", "wasserstein"]),
+       sign=st.sampled_from([1, -1]), dtype=dtypes, seed=seeds)
+def test_the_plain_games_losses_on_gpu_equal_cpu(n, game, sign, dtype, seed):
+    """The hinge loss (the default's game) and the critic's Wasserstein term, written in
+    array operations both devices run: the same value, the same gradient in the outputs'
+    dtype, and 0 (not -0) where the hinge is inactive."""
+    outputs = (2 * np.random.default_rng(seed).standard_normal((n, 1))).astype(dtype)
+    loss = {"hinge": losses.hinge_loss, "wasserstein": losses.wasserstein_loss}[game]
+    (cpu_loss, cpu_grad), (gpu_loss, gpu_grad) = on_each_device(
+        lambda: loss(backend.asarray(outputs), sign), dtype)
+    assert isinstance(gpu_loss, float) and backend.on_gpu(gpu_grad)
+    assert gpu_loss == pytest.approx(cpu_loss, rel=RTOL[dtype], abs=RTOL[dtype])
+    gpu_grad = backend.to_host(gpu_grad)
+    assert gpu_grad.dtype == cpu_grad.dtype == dtype
+    assert_same(gpu_grad, cpu_grad, RTOL[dtype], "doutputs")
+    assert np.array_equal(np.signbit(gpu_grad), np.signbit(cpu_grad))
 
 
 @pytest.mark.gpu
