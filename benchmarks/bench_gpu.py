@@ -23,7 +23,8 @@ rounding; PyTorch: its caching allocator's peak, reserved and allocated).
 Do the CUDA kernels pay? ``--plain`` times a third implementation in the same rounds:
 minigan with every operation's GPU body replaced by its plain formula (CuPy's own array
 operations, :func:`minigan.backend.operations`). ``--plain-each`` then replaces one body at a
-time and prints what each kernel saves per iteration (positive: the kernel is faster).
+time, each body the model's iteration runs (the others are named), and prints what each
+kernel saves per iteration (positive: the kernel is faster).
 
     python benchmarks/bench_gpu.py --plain --plain-each --csv gpu.csv
 """
@@ -72,7 +73,8 @@ def build_parser():
     p.add_argument("--plain", action="store_true",
                    help="also time minigan with every GPU body replaced by its plain formula")
     p.add_argument("--plain-each", action="store_true",
-                   help="then each GPU body alone replaced: what each kernel saves")
+                   help="then each GPU body the iteration runs alone replaced: what each "
+                        "kernel saves")
     p.add_argument("--torch-stats", action="store_true",
                    help="also time PyTorch reading the iteration's five statistics, as "
                         "minigan's train_iteration returns them")
@@ -319,11 +321,40 @@ def alternate(steps, args):
     return {k: bench_cpu.median(v) for k, v in times.items()}
 
 
+def operations_called(step):
+    """The names of the operations of :func:`kernel_operations` whose GPU body one call of
+    ``step`` runs (each body wrapped to note its call, put back after it)."""
+    ops, called = kernel_operations(), set()
+
+    def noting(name, body):
+        def noted(*args, **kwargs):
+            called.add(name)
+            return body(*args, **kwargs)
+        return noted
+
+    bodies = {name: f.bodies["gpu"] for name, f in ops.items()}
+    for name, f in ops.items():
+        f.bodies["gpu"] = noting(name, bodies[name])
+    try:
+        step()
+    finally:
+        for name, f in ops.items():
+            f.bodies["gpu"] = bodies[name]
+    return called
+
+
 def time_each_kernel(name, batch, step, args):
-    """One row per GPU body: the iteration with it, and with it alone on its formula; each
-    printed as soon as it is measured (a run stopped at a time limit keeps those done)."""
+    """One row per GPU body the model's iteration runs: the iteration with it, and with it
+    alone on its formula; each printed as soon as it is measured (a run stopped at a time
+    limit keeps those done). The bodies the iteration never runs are named, not timed (their
+    rows would time the same iteration twice)."""
     out = []
-    for operation in sorted(kernel_operations()):
+    called = operations_called(step)
+    unused = sorted(set(kernel_operations()) - called)
+    if unused:
+        print(f"{name} {batch}: not timed, never run by its iteration: {', '.join(unused)}",
+              flush=True)
+    for operation in sorted(called):
         med = alternate({"body": step, "formula": with_plain(step, [operation])}, args)
         out.append({"model": name, "batch": batch, "operation": operation,
                     "minigan_ms": 1e3 * med["body"], "plain_ms": 1e3 * med["formula"]})

@@ -23,8 +23,9 @@
 #          compared bit for bit; a GPU run continued on the CPU and a CPU run on the GPU
 #          (RESUME=0 leaves them out). train.log, runs.tar.gz (the run folders without
 #          their checkpoints)
-#   each   each GPU body alone replaced by its plain formula, for mlp and DCGAN at the
-#          batches EACH_BATCHES (default 64,512): what each kernel saves. each.log, each.csv
+#   each   each GPU body the model's iteration runs alone replaced by its plain formula, for
+#          mlp and DCGAN at the batches EACH_BATCHES (default 64,512): what each kernel
+#          saves (the bodies an iteration never runs are named, not timed). each.log, each.csv
 #
 # Each command has a time limit of STAGE_LIMIT seconds (default 170; the NVRTC tests 60),
 # and the next one starts whatever the last one did: on an H200 the whole check took about
