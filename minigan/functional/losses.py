@@ -319,7 +319,7 @@ def hinge_loss(outputs, sign):
     margin = 1 - sign * outputs
     M = outputs.size
     active = margin > 0
-    loss = float((margin * active).sum()) / M
+    loss = float(xp.maximum(margin, 0).sum()) / M   # D infinitely sure and right: 0 (not NaN)
     step = outputs.dtype.type(-sign / M)
     return loss, xp.where(active, step, outputs.dtype.type(0))     # 0, not -0, where inactive
 

@@ -43,6 +43,19 @@ def test_hinge_gradient_is_plus_zero_where_the_margin_is_met():
     assert not np.signbit(grad[0, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hinge_of_an_infinite_output_past_the_margin_is_zero(dtype):
+    """D infinitely sure and right (+inf on a real digit, -inf on a fake) costs nothing: the
+    loss was NaN (the margin, -inf, times the indicator 0); infinitely wrong, infinite."""
+    for sign in (1, -1):
+        loss, grad = losses.hinge_loss(np.array([[sign * np.inf], [0.0]], dtype), sign)
+        assert loss == 0.5 and grad.dtype == dtype
+        np.testing.assert_array_equal(grad, np.array([[0.0], [-sign / 2]], dtype))
+        loss, grad = losses.hinge_loss(np.array([[-sign * np.inf], [0.0]], dtype), sign)
+        assert loss == np.inf
+        np.testing.assert_array_equal(grad, np.array([[-sign / 2], [-sign / 2]], dtype))
+
+
 def make_gan(seed, loss, act, **kw):
     r = np.random.default_rng(seed)
     G = layers.Sequential(layers.Dense(2, 5, rng=r, dtype="float64"), layers.Tanh(),
