@@ -32,6 +32,7 @@ kernel saves per iteration (positive: the kernel is faster).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import gc
@@ -159,20 +160,29 @@ def kernel_operations():
     return {f.__name__: f for f in backend.operations() if f.bodies["gpu"] is not f.reference}
 
 
+@contextlib.contextmanager
+def gpu_bodies(bodies):
+    """Inside the block, each operation of ``bodies`` (operation -> function) runs that
+    function as its GPU body; its own body is put back after the block."""
+    own = {f: f.bodies["gpu"] for f in bodies}
+    for f, body in bodies.items():
+        f.bodies["gpu"] = body
+    try:
+        yield
+    finally:
+        for f, body in own.items():
+            f.bodies["gpu"] = body
+
+
 def with_plain(step, names):
     """``step`` run with the operations ``names`` on their plain formula on the GPU too (their
     GPU bodies put back after each call)."""
-    ops = [kernel_operations()[name] for name in names]       # resolved once, not per call
+    ops = kernel_operations()
+    plain = {ops[name]: ops[name].reference for name in names}   # resolved once, not per call
 
     def plain_step():
-        bodies = [f.bodies["gpu"] for f in ops]
-        for f in ops:
-            f.bodies["gpu"] = f.reference
-        try:
+        with gpu_bodies(plain):
             step()
-        finally:
-            for f, body in zip(ops, bodies, strict=True):
-                f.bodies["gpu"] = body
     return plain_step
 
 
@@ -323,8 +333,8 @@ def alternate(steps, args):
 
 def operations_called(step):
     """The names of the operations of :func:`kernel_operations` whose GPU body one call of
-    ``step`` runs (each body wrapped to note its call, put back after it)."""
-    ops, called = kernel_operations(), set()
+    ``step`` runs (each body wrapped to note its call, :func:`gpu_bodies`)."""
+    called = set()
 
     def noting(name, body):
         def noted(*args, **kwargs):
@@ -332,14 +342,8 @@ def operations_called(step):
             return body(*args, **kwargs)
         return noted
 
-    bodies = {name: f.bodies["gpu"] for name, f in ops.items()}
-    for name, f in ops.items():
-        f.bodies["gpu"] = noting(name, bodies[name])
-    try:
+    with gpu_bodies({f: noting(name, f.bodies["gpu"]) for name, f in kernel_operations().items()}):
         step()
-    finally:
-        for name, f in ops.items():
-            f.bodies["gpu"] = bodies[name]
     return called
 
 
